@@ -1,0 +1,1 @@
+//! tandem-bench (placeholder, being written).

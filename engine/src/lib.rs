@@ -1,0 +1,15 @@
+//! tandem-engine: the execution engine of tandem.
+//!
+//! What it owns today:
+//! - [`account`]: the vocabulary of SPEC §1 — pubkeys, accounts, the two execution domains and the
+//!   four domain mappings with their access table;
+//! - [`store`]: the domain-tagged, memory-mapped account store with per-domain views, atomic slot
+//!   commits and crash recovery.
+//!
+//! Later issues add `tx` (the wire format), `runtime` (domains, builtins, hashes, epochs) and
+//! `pipeline` (stages, placement, executors).
+
+pub mod account;
+pub mod store;
+
+pub use account::{Account, Domain, Mapping, Pubkey};
