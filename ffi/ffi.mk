@@ -1,0 +1,36 @@
+# ffi/ffi.mk: the C side of tandem-ffi. Included by the root Makefile; paths are relative to the
+# workspace root. Standalone: `make -f ffi/ffi.mk ffi-ctest TARGET_DIR=/tmp/ffi-target`.
+#
+#   make header     regenerate ffi/include/tandem.h with cbindgen (then commit it)
+#   make ffi-ctest  build libtandem and run ffi/tests/c/test_ffi.c against the shared and the
+#                   static library, with -Werror and sanitizers
+
+CARGO ?= cargo
+# The cargo target directory; CARGO_TARGET_DIR is honoured when TARGET_DIR is not given.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
+FFI_CC ?= gcc
+FFI_WARNINGS := -std=c11 -Wall -Wextra -Wpedantic -Werror
+FFI_SANITIZERS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FFI_LIB_DIR := $(TARGET_DIR)/debug
+FFI_BUILD := ffi/tests/build
+# The version tandem_version() must return: [workspace.package] version of the root Cargo.toml,
+# which ffi/Cargo.toml inherits.
+FFI_VERSION := $(shell awk -F'"' '/^\[/ { in_pkg = ($$0 == "[workspace.package]") } in_pkg && /^version *=/ { print $$2; exit }' Cargo.toml)
+FFI_CFLAGS := $(FFI_WARNINGS) -g -I ffi/include -DTANDEM_EXPECTED_VERSION='"$(FFI_VERSION)"'
+
+.PHONY: header ffi-ctest
+
+header:
+	TANDEM_BLESS_HEADER=1 $(CARGO) test -p tandem-ffi --test header --target-dir $(TARGET_DIR)
+
+ffi-ctest:
+	@test -n "$(FFI_VERSION)" || { echo "ffi.mk: no [workspace.package] version in Cargo.toml" >&2; exit 1; }
+	$(CARGO) build -p tandem-ffi --target-dir $(TARGET_DIR)
+	@mkdir -p $(FFI_BUILD)
+	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_shared \
+		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_LIB_DIR))
+	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_static \
+		$(FFI_LIB_DIR)/libtandem.a -lpthread -ldl -lm
+	$(FFI_BUILD)/test_ffi_shared
+	$(FFI_BUILD)/test_ffi_static

@@ -1,0 +1,345 @@
+//! Checked conversions from C arguments (pointer + length, `uint32_t backend`) to Rust values.
+//!
+//! Every pointer an export receives goes through one of these helpers before it is read or
+//! written, so the rules of SPEC §8 are enforced in one place: a NULL pointer is accepted only for
+//! an empty slice, a length whose byte size exceeds `isize::MAX` or a misaligned pointer is
+//! `TANDEM_ERR_INVALID_ARGUMENT`, and each message names the argument, e.g.
+//! `signatures is NULL but n = 3` or `messages[2] is NULL but message_lens[2] = 5`.
+//!
+//! What the helpers cannot check stays the caller's promise, stated in the header: a non-NULL
+//! pointer points to at least `len` valid elements, and an output does not overlap any input.
+//!
+//! The batch exports of SPEC §8 (`tandem_ed25519_verify_batch`, `tandem_blake3_many`,
+//! `tandem_lthash_accounts`, `tandem_lthash_accumulate`) are the first users; until they land these
+//! helpers are exercised by the tests below only.
+
+use std::mem::{align_of, size_of};
+
+use crate::error::FfiError;
+use crate::status::Backend;
+
+/// Checks that `len` elements of `T` starting at `ptr` may form a slice: NULL only when `len` is
+/// 0, `ptr` aligned for `T`, and `len * size_of::<T>()` at most `isize::MAX`.
+///
+/// `what` names the pointer argument and `len_name` the length argument in the error message.
+fn check_slice<T>(ptr: *const T, len: usize, what: &str, len_name: &str) -> Result<(), FfiError> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(())
+        } else {
+            Err(FfiError::invalid_argument(format!(
+                "{what} is NULL but {len_name} = {len}"
+            )))
+        };
+    }
+    if !ptr.is_aligned() {
+        return Err(FfiError::invalid_argument(format!(
+            "{what} is not aligned to {} bytes",
+            align_of::<T>()
+        )));
+    }
+    match len.checked_mul(size_of::<T>()) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
+        _ => Err(FfiError::invalid_argument(format!(
+            "{len_name} = {len} is too large: {what} would span more than isize::MAX bytes"
+        ))),
+    }
+}
+
+/// Borrows `len` elements of `T` at `ptr` as a shared slice.
+///
+/// `ptr` may be NULL only when `len` is 0 (giving an empty slice). For arrays of fixed-size
+/// records cast first, e.g. `input_slice(signatures.cast::<[u8; 64]>(), n, "signatures", "n")`.
+///
+/// # Safety
+///
+/// When `ptr` is non-NULL and `len > 0`, `ptr` must point to `len` initialised elements of `T`
+/// that nothing writes to during `'a`.
+pub unsafe fn input_slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &str,
+    len_name: &str,
+) -> Result<&'a [T], FfiError> {
+    check_slice(ptr, len, what, len_name)?;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: check_slice proved ptr non-NULL (len > 0), aligned and the span within
+    // isize::MAX bytes; the caller promises len initialised elements, unaliased by writes for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows `len` elements of `T` at `ptr` as an exclusive slice to write results into.
+///
+/// `ptr` may be NULL only when `len` is 0 (giving an empty slice).
+///
+/// # Safety
+///
+/// When `ptr` is non-NULL and `len > 0`, `ptr` must point to `len` elements of `T` that are valid
+/// for writes (and reads: `T` is expected to be plain bytes or integers, so any bit pattern is a
+/// valid value) and that nothing else reads or writes during `'a`, including any input slice.
+pub unsafe fn output_slice<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    what: &str,
+    len_name: &str,
+) -> Result<&'a mut [T], FfiError> {
+    check_slice(ptr.cast_const(), len, what, len_name)?;
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: check_slice proved ptr non-NULL (len > 0), aligned and the span within
+    // isize::MAX bytes; the caller promises len writable elements used by nothing else for 'a.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Borrows `n` byte strings given as an array of pointers and an array of lengths, as in
+/// `const uint8_t *const *messages, const size_t *message_lens`.
+///
+/// Both arrays may be NULL only when `n` is 0; element `i` may be NULL only when its length is 0
+/// (`messages[2] is NULL but message_lens[2] = 5` otherwise). `what` and `lens_name` name the two
+/// arrays and `n_name` the count in error messages.
+///
+/// # Safety
+///
+/// When non-NULL, `ptrs` and `lens` must each point to `n` initialised elements, and each non-NULL
+/// `ptrs[i]` to `lens[i]` initialised bytes, all unaliased by writes during `'a`.
+pub unsafe fn message_slices<'a>(
+    ptrs: *const *const u8,
+    lens: *const usize,
+    n: usize,
+    what: &str,
+    lens_name: &str,
+    n_name: &str,
+) -> Result<Vec<&'a [u8]>, FfiError> {
+    // SAFETY: the caller promises n readable pointers at ptrs (or ptrs NULL with n = 0).
+    let ptrs = unsafe { input_slice(ptrs, n, what, n_name) }?;
+    // SAFETY: the caller promises n readable lengths at lens (or lens NULL with n = 0).
+    let lens = unsafe { input_slice(lens, n, lens_name, n_name) }?;
+    ptrs.iter()
+        .zip(lens)
+        .enumerate()
+        .map(|(i, (&ptr, &len))| {
+            // SAFETY: the caller promises ptrs[i] points to lens[i] readable bytes (or is NULL
+            // with lens[i] = 0, which input_slice accepts and rejects otherwise).
+            unsafe {
+                input_slice(
+                    ptr,
+                    len,
+                    &format!("{what}[{i}]"),
+                    &format!("{lens_name}[{i}]"),
+                )
+            }
+        })
+        .collect()
+}
+
+impl Backend {
+    /// Converts the `uint32_t backend` argument of an export; an unknown value is
+    /// `TANDEM_ERR_INVALID_ARGUMENT`.
+    pub fn from_raw(raw: u32) -> Result<Self, FfiError> {
+        match raw {
+            0 => Ok(Self::Auto),
+            1 => Ok(Self::Cpu),
+            2 => Ok(Self::Gpu),
+            _ => Err(FfiError::invalid_argument(format!(
+                "backend = {raw} is not TANDEM_BACKEND_AUTO (0), TANDEM_BACKEND_CPU (1) or \
+                 TANDEM_BACKEND_GPU (2)"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::TANDEM_ERR_INVALID_ARGUMENT;
+    use std::ptr;
+
+    /// `message_slices` with the argument names of `tandem_ed25519_verify_batch`.
+    ///
+    /// # Safety
+    ///
+    /// As for `message_slices`.
+    unsafe fn messages<'a>(
+        ptrs: *const *const u8,
+        lens: *const usize,
+        n: usize,
+    ) -> Result<Vec<&'a [u8]>, FfiError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { message_slices(ptrs, lens, n, "messages", "message_lens", "n") }
+    }
+
+    fn message(result: Result<impl std::fmt::Debug, FfiError>) -> String {
+        let e = result.expect_err("the helper rejects this argument");
+        assert_eq!(e.code, TANDEM_ERR_INVALID_ARGUMENT);
+        e.message
+    }
+
+    #[test]
+    fn input_slice_borrows_the_elements() {
+        let data = [1_u64, 2, 3];
+        // SAFETY: data holds 3 u64s and outlives the slice.
+        let slice = unsafe { input_slice(data.as_ptr(), 3, "lamports", "n") };
+        assert_eq!(slice, Ok(&data[..]));
+    }
+
+    #[test]
+    fn input_slice_of_fixed_size_records() {
+        let signatures = [7_u8; 128];
+        // SAFETY: 128 bytes are 2 records of 64 bytes, alive for the slice's lifetime.
+        let slice = unsafe { input_slice(signatures.as_ptr().cast::<[u8; 64]>(), 2, "sigs", "n") };
+        let slice = slice.expect("valid records");
+        assert_eq!(slice.len(), 2);
+        assert_eq!(slice[1], [7_u8; 64]);
+    }
+
+    #[test]
+    fn input_slice_accepts_null_only_when_empty() {
+        // SAFETY: NULL with len 0 is never dereferenced.
+        let empty = unsafe { input_slice(ptr::null::<u8>(), 0, "signatures", "n") };
+        assert_eq!(empty, Ok(&[][..]));
+        // SAFETY: NULL with len 3 is rejected before any dereference.
+        let null = unsafe { input_slice(ptr::null::<[u8; 64]>(), 3, "signatures", "n") };
+        assert_eq!(message(null), "signatures is NULL but n = 3");
+    }
+
+    #[test]
+    fn input_slice_rejects_oversized_lengths() {
+        let byte = 0_u8;
+        // SAFETY: rejected before any dereference (the byte size overflows isize).
+        let too_long = unsafe { input_slice(&byte, usize::MAX, "data", "data_len") };
+        assert_eq!(
+            message(too_long),
+            format!(
+                "data_len = {} is too large: data would span more than isize::MAX bytes",
+                usize::MAX
+            )
+        );
+        let record = [0_u8; 64];
+        // SAFETY: rejected before any dereference (n * 64 overflows usize).
+        let overflow = unsafe {
+            input_slice(
+                record.as_ptr().cast::<[u8; 64]>(),
+                usize::MAX / 32,
+                "sigs",
+                "n",
+            )
+        };
+        assert!(message(overflow).contains("is too large"));
+    }
+
+    #[test]
+    fn input_slice_rejects_misaligned_pointers() {
+        let words = [0_u64; 2];
+        let misaligned = words.as_ptr().cast::<u8>().wrapping_add(1).cast::<u64>();
+        // SAFETY: rejected before any dereference (misaligned).
+        let result = unsafe { input_slice(misaligned, 1, "lamports", "n") };
+        assert_eq!(message(result), "lamports is not aligned to 8 bytes");
+    }
+
+    #[test]
+    fn output_slice_writes_through() {
+        let mut out = [0_u8; 4];
+        // SAFETY: out holds 4 bytes, used only through the slice while it lives.
+        let slice = unsafe { output_slice(out.as_mut_ptr(), 4, "out", "n") }.expect("valid");
+        slice.copy_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(out, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn output_slice_accepts_null_only_when_empty() {
+        // SAFETY: NULL with len 0 is never dereferenced.
+        let empty = unsafe { output_slice(ptr::null_mut::<u8>(), 0, "results", "n") };
+        assert_eq!(empty.map(|s| s.len()), Ok(0));
+        // SAFETY: NULL with len 5 is rejected before any dereference.
+        let null = unsafe { output_slice(ptr::null_mut::<u8>(), 5, "results", "n") };
+        assert_eq!(message(null), "results is NULL but n = 5");
+    }
+
+    #[test]
+    fn output_slice_rejects_oversized_and_misaligned() {
+        let mut byte = 0_u8;
+        // SAFETY: rejected before any dereference (too large).
+        let too_long = unsafe { output_slice(&mut byte, usize::MAX, "out", "n") };
+        assert!(message(too_long).starts_with("n = "));
+        let mut words = [0_u64; 2];
+        let misaligned = words
+            .as_mut_ptr()
+            .cast::<u8>()
+            .wrapping_add(1)
+            .cast::<u64>();
+        // SAFETY: rejected before any dereference (misaligned).
+        let result = unsafe { output_slice(misaligned, 1, "sums", "n") };
+        assert_eq!(message(result), "sums is not aligned to 8 bytes");
+    }
+
+    #[test]
+    fn message_slices_borrows_each_message() {
+        let (a, b) = (b"hello".as_slice(), b"".as_slice());
+        let ptrs = [a.as_ptr(), ptr::null()];
+        let lens = [a.len(), b.len()];
+        // SAFETY: both arrays hold 2 elements; ptrs[0] points to 5 bytes, ptrs[1] is NULL with 0.
+        let borrowed = unsafe { messages(ptrs.as_ptr(), lens.as_ptr(), 2) };
+        assert_eq!(borrowed, Ok(vec![a, b]));
+    }
+
+    #[test]
+    fn message_slices_accepts_null_arrays_only_when_empty() {
+        // SAFETY: n = 0, nothing is dereferenced.
+        let empty = unsafe { messages(ptr::null(), ptr::null(), 0) };
+        assert_eq!(empty, Ok(vec![]));
+        let lens = [1_usize, 2];
+        // SAFETY: the NULL ptrs array is rejected before any dereference.
+        let null_ptrs = unsafe { messages(ptr::null(), lens.as_ptr(), 2) };
+        assert_eq!(message(null_ptrs), "messages is NULL but n = 2");
+        let data = [0_u8; 2];
+        let ptrs = [data.as_ptr(), data.as_ptr()];
+        // SAFETY: the NULL lens array is rejected before any dereference.
+        let null_lens = unsafe { messages(ptrs.as_ptr(), ptr::null(), 2) };
+        assert_eq!(message(null_lens), "message_lens is NULL but n = 2");
+    }
+
+    #[test]
+    fn message_slices_names_the_null_element() {
+        let data = [0_u8; 8];
+        let ptrs = [data.as_ptr(), data.as_ptr(), ptr::null()];
+        let lens = [8_usize, 0, 5];
+        // SAFETY: 3 elements each; messages[2] is NULL and rejected before any dereference.
+        let result = unsafe { messages(ptrs.as_ptr(), lens.as_ptr(), 3) };
+        assert_eq!(
+            message(result),
+            "messages[2] is NULL but message_lens[2] = 5"
+        );
+    }
+
+    #[test]
+    fn message_slices_rejects_an_oversized_element() {
+        let data = [0_u8; 8];
+        let ptrs = [data.as_ptr()];
+        let lens = [usize::MAX];
+        // SAFETY: the oversized length is rejected before any dereference.
+        let result =
+            unsafe { message_slices(ptrs.as_ptr(), lens.as_ptr(), 1, "inputs", "input_lens", "n") };
+        assert_eq!(
+            message(result),
+            format!(
+                "input_lens[0] = {} is too large: inputs[0] would span more than isize::MAX bytes",
+                usize::MAX
+            )
+        );
+    }
+
+    #[test]
+    fn backend_from_raw_accepts_the_three_selectors() {
+        assert_eq!(Backend::from_raw(0), Ok(Backend::Auto));
+        assert_eq!(Backend::from_raw(1), Ok(Backend::Cpu));
+        assert_eq!(Backend::from_raw(2), Ok(Backend::Gpu));
+        assert_eq!(
+            message(Backend::from_raw(3)),
+            "backend = 3 is not TANDEM_BACKEND_AUTO (0), TANDEM_BACKEND_CPU (1) or \
+             TANDEM_BACKEND_GPU (2)"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! The error every export reports, and the per-thread "last error" message behind
+//! `tandem_last_error()`.
+//!
+//! An [`FfiError`] is a status code (see [`crate::status`]) and a message. Errors of the Rust API
+//! become `FfiError`s through `From` impls in this module, so each mapping from a library error to
+//! a status code is written once. This module never decides *which* code a failure gets beyond
+//! those impls, and never touches C pointers.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char};
+use std::fmt;
+
+use crate::status::{
+    TANDEM_ERR_BACKEND_UNAVAILABLE, TANDEM_ERR_CORRUPT, TANDEM_ERR_HALTED, TANDEM_ERR_INTERNAL,
+    TANDEM_ERR_INVALID_ARGUMENT, TANDEM_ERR_IO, TANDEM_ERR_REJECTED, TANDEM_ERR_TIMEOUT,
+};
+
+/// A failed export: the negative status code it returns and the message `tandem_last_error()`
+/// will show (after the export's name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FfiError {
+    /// One of the `TANDEM_ERR_*` codes.
+    pub code: i32,
+    /// What went wrong, in words that name the offending argument or input.
+    pub message: String,
+}
+
+impl FfiError {
+    /// An error with an explicit code; prefer the named constructors.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        debug_assert!(
+            code < 0,
+            "an FfiError carries a negative status code, got {code}"
+        );
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `TANDEM_ERR_INVALID_ARGUMENT`: a NULL pointer, a bad length or an unknown value.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_INVALID_ARGUMENT, message)
+    }
+
+    /// `TANDEM_ERR_BACKEND_UNAVAILABLE`: the requested backend cannot run here.
+    pub fn backend_unavailable(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_BACKEND_UNAVAILABLE, message)
+    }
+
+    /// `TANDEM_ERR_IO`: an operating-system I/O error.
+    pub fn io(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_IO, message)
+    }
+
+    /// `TANDEM_ERR_CORRUPT`: data failed a consistency check.
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_CORRUPT, message)
+    }
+
+    /// `TANDEM_ERR_REJECTED`: well-formed input that breaks a rule.
+    pub fn rejected(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_REJECTED, message)
+    }
+
+    /// `TANDEM_ERR_TIMEOUT`: a wait ran out of time.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_TIMEOUT, message)
+    }
+
+    /// `TANDEM_ERR_HALTED`: the engine has halted.
+    pub fn halted(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_HALTED, message)
+    }
+
+    /// `TANDEM_ERR_INTERNAL`: a bug in tandem (a caught panic, a broken invariant).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_INTERNAL, message)
+    }
+}
+
+impl fmt::Display for FfiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FfiError {}
+
+// The mapping hook: one `From` impl per error type of the Rust API, so an export can write
+// `engine_call()?` and get the right status code. Later issues add the impls for the errors of
+// tandem-engine and tandem-kernels (store, tx, runtime, backend selection) here.
+
+impl From<std::io::Error> for FfiError {
+    fn from(e: std::io::Error) -> Self {
+        Self::io(e.to_string())
+    }
+}
+
+thread_local! {
+    /// The message of the last failed export on this thread; `None` after a success.
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Records `message` as this thread's last error.
+///
+/// An interior NUL would cut the C string short, so it is written as `\0`.
+pub fn set_last_error(message: &str) {
+    // After the replace there is no NUL left, so the fallback (an empty message) is never
+    // taken; it is there so that this function, called outside `catch_unwind`, cannot panic.
+    let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    // `try_with` fails only while the thread is being torn down; the message is then lost,
+    // which is better than a panic inside an export.
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = Some(message);
+        }
+    });
+}
+
+/// Clears this thread's last error (after a successful export).
+pub fn clear_last_error() {
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = None;
+        }
+    });
+}
+
+/// This thread's last error as a NUL-terminated string, `""` if none.
+///
+/// The pointer stays valid until the next [`set_last_error`] or [`clear_last_error`] on this
+/// thread. Never panics.
+pub fn last_error_ptr() -> *const c_char {
+    const NONE: &CStr = c"";
+    LAST_ERROR
+        .try_with(|slot| match slot.try_borrow() {
+            Ok(slot) => slot.as_deref().unwrap_or(NONE).as_ptr(),
+            Err(_) => NONE.as_ptr(),
+        })
+        .unwrap_or(NONE.as_ptr())
+}
+
+/// This thread's last error as an owned string, `""` if none (for Rust tests).
+pub fn last_error_message() -> String {
+    // SAFETY: last_error_ptr returns a NUL-terminated string that stays valid until the next
+    // set/clear on this thread, and we copy it out before returning.
+    unsafe { CStr::from_ptr(last_error_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_carry_their_codes() {
+        let cases = [
+            (FfiError::invalid_argument("x"), TANDEM_ERR_INVALID_ARGUMENT),
+            (
+                FfiError::backend_unavailable("x"),
+                TANDEM_ERR_BACKEND_UNAVAILABLE,
+            ),
+            (FfiError::io("x"), TANDEM_ERR_IO),
+            (FfiError::corrupt("x"), TANDEM_ERR_CORRUPT),
+            (FfiError::rejected("x"), TANDEM_ERR_REJECTED),
+            (FfiError::timeout("x"), TANDEM_ERR_TIMEOUT),
+            (FfiError::halted("x"), TANDEM_ERR_HALTED),
+            (FfiError::internal("x"), TANDEM_ERR_INTERNAL),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code, code);
+            assert_eq!(error.message, "x");
+            assert_eq!(error.to_string(), "x");
+        }
+    }
+
+    #[test]
+    fn io_errors_map_to_err_io() {
+        let e: FfiError = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file").into();
+        assert_eq!(e.code, TANDEM_ERR_IO);
+        assert_eq!(e.message, "no such file");
+    }
+
+    #[test]
+    fn last_error_is_empty_until_set_and_after_clear() {
+        assert_eq!(last_error_message(), "");
+        assert!(!last_error_ptr().is_null());
+        set_last_error("tandem_x: broken");
+        assert_eq!(last_error_message(), "tandem_x: broken");
+        clear_last_error();
+        assert_eq!(last_error_message(), "");
+    }
+
+    #[test]
+    fn interior_nul_does_not_truncate_the_message() {
+        set_last_error("a\0b");
+        assert_eq!(last_error_message(), "a\\0b");
+    }
+
+    #[test]
+    fn last_error_is_per_thread() {
+        set_last_error("main thread");
+        let other = std::thread::spawn(last_error_message)
+            .join()
+            .expect("thread joins");
+        assert_eq!(other, "");
+        assert_eq!(last_error_message(), "main thread");
+        std::thread::spawn(|| set_last_error("other thread"))
+            .join()
+            .expect("thread joins");
+        assert_eq!(last_error_message(), "main thread");
+    }
+}
