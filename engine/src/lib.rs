@@ -4,12 +4,15 @@
 //! - [`account`]: the vocabulary of SPEC §1 — pubkeys, accounts, the two execution domains and the
 //!   four domain mappings with their access table;
 //! - [`store`]: the domain-tagged, memory-mapped account store with per-domain views, atomic slot
-//!   commits and crash recovery.
+//!   commits and crash recovery;
+//! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
+//!   and benchmarks.
 //!
 //! Later issues add `tx` (the wire format), `runtime` (domains, builtins, hashes, epochs) and
 //! `pipeline` (stages, placement, executors).
 
 pub mod account;
+pub mod sample;
 pub mod store;
 
 pub use account::{Account, Domain, Mapping, Pubkey};

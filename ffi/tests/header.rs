@@ -16,8 +16,8 @@ fn header_is_up_to_date() {
         .expect("cbindgen generates the header from ffi/src");
     let mut raw = Vec::new();
     bindings.write(&mut raw);
-    let generated = parenthesize_negative_defines(&String::from_utf8(raw).expect("UTF-8 header"))
-        .into_bytes();
+    let generated =
+        parenthesize_negative_defines(&String::from_utf8(raw).expect("UTF-8 header")).into_bytes();
 
     let header_path = Path::new(crate_dir).join("include").join("tandem.h");
     if std::env::var_os("TANDEM_BLESS_HEADER").is_some_and(|v| v == "1") {

@@ -1,1 +1,1105 @@
-//! store (being written)
+//! The domain-tagged, memory-mapped account store (SPEC §1).
+//!
+//! # What it owns
+//!
+//! Every account of the chain, in fixed-size pages of memory-mapped files, and the guarantee that
+//! the state on disk is always exactly the state after some committed slot. It never interprets
+//! accounts (no fees, no programs, no hashes): that is the runtime's job.
+//!
+//! # Pages and VMIDs
+//!
+//! A store is a directory:
+//!
+//! ```text
+//! superblock          last committed slot, page and account counts (two copies, see journal)
+//! wal                 redo log of the commit in flight
+//! rx-ued.pages        programs executable in the UED only          (tag 1)
+//! rx-ued-ved.pages    programs executable in both domains           (tag 2)
+//! rw-ved.pages        non-executable accounts of the VED           (tag 3)
+//! rw-ued.pages        non-executable accounts of the UED           (tag 4)
+//! ```
+//!
+//! Like a hypervisor that tags each physical page with the VM that owns it, every page carries
+//! its mapping tag (the "VMID") in its header, with a checksum; and each mapping tag has a region
+//! file of its own, so that the tag of a page is also a property of the address range it lives
+//! in. Page format, cell classes and record layout: see [`layout`].
+//!
+//! Small accounts (record ≤ 4,032 bytes, i.e. data ≤ 3,952 bytes) live in a *cell* of a cell page:
+//! a page cut into equal cells of one of 15 size classes (96 … 4,032 bytes, each at most 1.5× the
+//! previous), with an occupancy bitmap in the header. Larger accounts (up to 10 MiB) *span* a run
+//! of contiguous pages; every page of the span has its own header, VMID and checksum, and the
+//! record continues from one page body to the next. An in-memory index maps each pubkey to its
+//! location; it and the free lists are rebuilt by scanning (and verifying) every page at open.
+//!
+//! # Domain views and what the OS enforces
+//!
+//! An executor sees the store only through a [`DomainView`] of its domain, which answers reads
+//! and stages writes exactly as the table of SPEC §1 allows and returns a typed error otherwise.
+//! Beneath the typed checks, the MMU enforces the same table where it can:
+//!
+//! | region      | mapped            | in the VED view | in the UED view |
+//! |-------------|-------------------|-----------------|-----------------|
+//! | rx-ued      | read-only         | absent          | read-only       |
+//! | rx-ued-ved  | read-only         | read-only       | read-only       |
+//! | rw-ved      | read-write        | read-write      | absent          |
+//! | rw-ued      | read-write        | absent          | read-write      |
+//!
+//! A view is built from the mappings its domain may read and nothing else, so no reference or
+//! pointer it hands out can reach the other domain's RW pages; and program pages are mapped
+//! `PROT_READ` for everyone, so a stray write through a pointer obtained from a view faults
+//! (SIGSEGV) instead of corrupting a program (a test proves it in a child process). Programs are
+//! written only by a commit, through a short-lived writable mapping that exists while the commit
+//! holds `&mut Store` — while no view can exist.
+//!
+//! # Atomic slot commits
+//!
+//! [`Store::commit`] makes all changes of one slot durable together:
+//!
+//! 1. plan: place every changed account (in place when it keeps its cell class or span length,
+//!    else in a newly allocated cell or span), building the final image of every touched page in
+//!    memory, headers and checksums included;
+//! 2. log: write the changed byte ranges of those pages, and the counts after the commit, to the
+//!    `wal` and fsync it — from here on the slot is committed;
+//! 3. apply: copy the ranges into the mapped pages and msync them;
+//! 4. record: write the superblock (slot, counts) and fsync it.
+//!
+//! Open reads the superblock; if the `wal` holds a complete log (both checksums match) of a later
+//! slot, a crash hit step 3 or 4, and the log is replayed (copying is idempotent). A log that is
+//! incomplete was never fsynced, so step 3 never began and the pages still hold the previous
+//! slot. Either way the store reopens at exactly the last committed slot. A crash-test runs a
+//! child process that commits slots and kills it with SIGKILL at random moments, many times.
+//!
+//! # Corruption
+//!
+//! Nothing is repaired or dropped silently. Open verifies every page's checksum and structure,
+//! that every page's VMID is its region's tag, that no page was written by a slot after the
+//! committed one, that no file is shorter than the superblock recorded and that every region
+//! holds the number of accounts the superblock recorded (so a page zeroed to look free is caught).
+//! Every such failure is a [`StoreError`] naming the file and the page.
+
+mod changes;
+pub mod demo;
+mod error;
+mod journal;
+pub mod layout;
+mod region;
+mod view;
+
+use std::borrow::Cow;
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hashbrown::HashMap;
+
+pub use changes::SlotChanges;
+pub use error::StoreError;
+pub use view::{AccountRef, DomainView};
+
+use changes::Change;
+use journal::{Counts, SuperState, WalWriter};
+use layout::{
+    PAGE_BODY_LEN, PAGE_HEADER_LEN, PAGE_SIZE, PageDefect, PageHeader, PageKind, RECORD_HEADER_LEN,
+    RecordHeader, cell_class_for, span_pages_for,
+};
+use region::{Region, RegionMap};
+
+use crate::account::{Account, Domain, MAX_ACCOUNT_DATA_LEN, Mapping, Pubkey};
+
+const SUPERBLOCK_FILE: &str = "superblock";
+const WAL_FILE: &str = "wal";
+
+/// File name of the region that holds pages of `mapping`.
+pub fn region_file_name(mapping: Mapping) -> String {
+    format!("{}.pages", mapping.name())
+}
+
+pub(crate) fn region_index(mapping: Mapping) -> usize {
+    mapping.tag() as usize - 1
+}
+
+/// Where an account's record lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub(crate) mapping: Mapping,
+    pub(crate) page: u32,
+    pub(crate) place: Place,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    Cell { class: u8, cell: u8 },
+    Span { len: u32 },
+}
+
+/// What one commit did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// The committed slot.
+    pub slot: u64,
+    /// Accounts written, removed or moved.
+    pub accounts_changed: usize,
+    /// Pages whose bytes changed.
+    pub pages_written: usize,
+    /// Bytes written to the write-ahead log.
+    pub wal_bytes: usize,
+    /// Time spent placing accounts and sealing page images (no I/O).
+    pub plan: Duration,
+    /// Time spent writing and fsyncing the log.
+    pub log: Duration,
+    /// Time spent copying into the mapped pages and fsyncing the region files.
+    pub apply: Duration,
+    /// Time spent writing and fsyncing the superblock.
+    pub record: Duration,
+}
+
+/// What [`Store::check`] found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// The store directory.
+    pub dir: PathBuf,
+    /// The last committed slot (`None` for a store nothing was committed to).
+    pub committed_slot: Option<u64>,
+    /// The slot whose logged commit was completed while opening, if the last run crashed in it.
+    pub recovered_slot: Option<u64>,
+    /// Per mapping: accounts, pages in use and pages in the file.
+    pub regions: Vec<RegionReport>,
+}
+
+/// One region of a [`CheckReport`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RegionReport {
+    /// The mapping the region holds.
+    pub mapping: Mapping,
+    /// Its file name.
+    pub file: String,
+    /// Accounts in it.
+    pub accounts: u64,
+    /// Pages holding records.
+    pub pages_used: u64,
+    /// Pages of the file, the header page included.
+    pub pages_total: u64,
+}
+
+/// The account store. See the module documentation for the design.
+pub struct Store {
+    dir: PathBuf,
+    superblock: File,
+    super_state: SuperState,
+    wal: File,
+    regions: [Region; 4],
+    index: HashMap<Pubkey, Location>,
+    accounts: [u64; 4],
+    recovered_slot: Option<u64>,
+    poisoned: Option<String>,
+}
+
+impl Store {
+    /// Creates an empty store in `dir` (created if missing). Fails if a store is already there.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
+        let super_path = dir.join(SUPERBLOCK_FILE);
+        if super_path.exists() {
+            return Err(StoreError::AlreadyExists(dir.to_owned()));
+        }
+        for mapping in Mapping::ALL {
+            let path = dir.join(region_file_name(mapping));
+            let file = create_file(&path)?;
+            let mut page0 = vec![0u8; PAGE_SIZE];
+            layout::encode_region_header(mapping, &mut page0);
+            std::io::Write::write_all(&mut &file, &page0)
+                .map_err(StoreError::io("write", &path))?;
+            file.sync_all().map_err(StoreError::io("fsync", &path))?;
+        }
+        create_file(&dir.join(WAL_FILE))?;
+        // The superblock comes last: its presence is what makes the directory a store.
+        let superblock = create_file(&super_path)?;
+        let counts = Counts {
+            pages: [1; 4],
+            accounts: [0; 4],
+        };
+        journal::init_superblock(&superblock, &super_path, counts)?;
+        drop(superblock);
+        sync_dir(dir)?;
+        Store::open(dir)
+    }
+
+    /// Opens the store in `dir`: completes a commit a crash interrupted, then verifies every page
+    /// and rebuilds the index. Only one `Store` may have a directory open at a time.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref().to_owned();
+        let super_path = dir.join(SUPERBLOCK_FILE);
+        if !super_path.exists() {
+            return Err(StoreError::NotAStore {
+                path: dir,
+                reason: format!("no {SUPERBLOCK_FILE} file"),
+            });
+        }
+        let superblock = open_file(&super_path)?;
+        lock_exclusive(&superblock, &dir)?;
+        let mut super_state = journal::read_superblock(&superblock, &super_path)?;
+
+        let mut files = Vec::with_capacity(4);
+        for mapping in Mapping::ALL {
+            let path = dir.join(region_file_name(mapping));
+            if !path.exists() {
+                return Err(StoreError::NotAStore {
+                    path: dir.clone(),
+                    reason: format!("region file {} is missing", path.display()),
+                });
+            }
+            let file = open_file(&path)?;
+            check_region_file(&file, &path, mapping)?;
+            files.push((mapping, path, file));
+        }
+
+        let wal_path = dir.join(WAL_FILE);
+        let wal = open_file(&wal_path)?;
+        let mut recovered_slot = None;
+        if let Some(image) = journal::read_wal(&wal, &wal_path)?
+            && super_state.committed.is_none_or(|c| image.slot > c)
+        {
+            replay(&image, &files)?;
+            super_state = SuperState {
+                seq: super_state.seq + 1,
+                committed: Some(image.slot),
+                counts: image.counts,
+            };
+            journal::write_superblock(&superblock, &super_path, super_state)?;
+            recovered_slot = Some(image.slot);
+        }
+
+        let mut regions = Vec::with_capacity(4);
+        for (mapping, path, file) in files {
+            let len = file
+                .metadata()
+                .map_err(StoreError::io("stat", &path))?
+                .len();
+            let pages = len / PAGE_SIZE as u64;
+            let recorded = super_state.counts.pages[region_index(mapping)] as u64;
+            if pages < recorded {
+                return Err(StoreError::Truncated {
+                    path,
+                    reason: format!(
+                        "{pages} pages, but the last commit recorded {recorded} (pages {pages}..{recorded} are missing)"
+                    ),
+                });
+            }
+            regions.push(Region::new(mapping, path, file)?);
+        }
+        let regions: [Region; 4] = regions.try_into().unwrap_or_else(|_| unreachable!());
+
+        let mut store = Store {
+            dir,
+            superblock,
+            super_state,
+            wal,
+            regions,
+            index: HashMap::new(),
+            accounts: [0; 4],
+            recovered_slot,
+            poisoned: None,
+        };
+        store.scan()?;
+        Ok(store)
+    }
+
+    /// Opens the store (completing an interrupted commit, as [`Store::open`] does), verifies
+    /// every page and reports what it holds. Any problem is the error.
+    pub fn check(dir: impl AsRef<Path>) -> Result<CheckReport, StoreError> {
+        let store = Store::open(dir)?;
+        Ok(store.report())
+    }
+
+    /// What the store holds, per mapping.
+    pub fn report(&self) -> CheckReport {
+        let regions = self
+            .regions
+            .iter()
+            .map(|r| RegionReport {
+                mapping: r.mapping,
+                file: region_file_name(r.mapping),
+                accounts: self.accounts[region_index(r.mapping)],
+                pages_used: r
+                    .pages
+                    .iter()
+                    .skip(1)
+                    .filter(|k| **k != PageKind::Free)
+                    .count() as u64,
+                pages_total: r.page_count() as u64,
+            })
+            .collect();
+        CheckReport {
+            dir: self.dir.clone(),
+            committed_slot: self.committed_slot(),
+            recovered_slot: self.recovered_slot,
+            regions,
+        }
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The last committed slot, `None` if nothing was ever committed.
+    pub fn committed_slot(&self) -> Option<u64> {
+        self.super_state.committed
+    }
+
+    /// The slot whose interrupted commit `open` completed, if any.
+    pub fn recovered_slot(&self) -> Option<u64> {
+        self.recovered_slot
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the store holds no account.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Number of accounts of `mapping`.
+    pub fn count(&self, mapping: Mapping) -> u64 {
+        self.accounts[region_index(mapping)]
+    }
+
+    /// The mapping of an existing account.
+    pub fn mapping_of(&self, pubkey: &Pubkey) -> Option<Mapping> {
+        self.index.get(pubkey).map(|l| l.mapping)
+    }
+
+    /// Every account's address and mapping, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = (Pubkey, Mapping)> + '_ {
+        self.index.iter().map(|(k, l)| (*k, l.mapping))
+    }
+
+    /// The view of `domain`.
+    pub fn view(&self, domain: Domain) -> DomainView<'_> {
+        DomainView::new(self, domain)
+    }
+
+    /// Reads any account regardless of domain: for tools (check, demo, replay inspection) and
+    /// tests. Executors read through a [`DomainView`].
+    pub fn inspect(&self, pubkey: &Pubkey) -> Option<AccountRef<'_>> {
+        let location = *self.index.get(pubkey)?;
+        let map = &self.regions[region_index(location.mapping)].map;
+        Some(Store::record_in(map.bytes(), location))
+    }
+
+    /// Reads the record at `location` from the bytes of its region file.
+    pub(crate) fn record_in(region: &[u8], location: Location) -> AccountRef<'_> {
+        let page_at = location.page as usize * PAGE_SIZE;
+        match location.place {
+            Place::Cell { class, cell } => {
+                let size = layout::CELL_CLASSES[class as usize] as usize;
+                let at = page_at + PAGE_HEADER_LEN + cell as usize * size;
+                let header = RecordHeader::decode(&region[at..at + RECORD_HEADER_LEN]);
+                let data_at = at + RECORD_HEADER_LEN;
+                account_ref(
+                    header,
+                    Cow::Borrowed(&region[data_at..data_at + header.data_len as usize]),
+                )
+            }
+            Place::Span { len } => {
+                let body = |i: u32| {
+                    let at = page_at + i as usize * PAGE_SIZE + PAGE_HEADER_LEN;
+                    &region[at..at + PAGE_BODY_LEN]
+                };
+                let header = RecordHeader::decode(body(0));
+                let mut data = Vec::with_capacity(header.data_len as usize);
+                let mut remaining = header.data_len as usize;
+                for i in 0..len {
+                    let chunk = if i == 0 {
+                        &body(0)[RECORD_HEADER_LEN..]
+                    } else {
+                        body(i)
+                    };
+                    let take = remaining.min(chunk.len());
+                    data.extend_from_slice(&chunk[..take]);
+                    remaining -= take;
+                }
+                account_ref(header, Cow::Owned(data))
+            }
+        }
+    }
+
+    /// Checks the invariants of SPEC §1 every stored account must keep.
+    pub(crate) fn validate_account(account: &Account) -> Result<(), StoreError> {
+        let invalid = |reason: String| StoreError::InvalidAccount {
+            pubkey: account.pubkey,
+            reason,
+        };
+        if account.data.len() > MAX_ACCOUNT_DATA_LEN {
+            return Err(invalid(format!(
+                "{} bytes of data, at most {MAX_ACCOUNT_DATA_LEN} are allowed",
+                account.data.len()
+            )));
+        }
+        if !account.mapping.admits(account.executable) {
+            return Err(invalid(if account.executable {
+                format!("a program cannot be mapped {}", account.mapping)
+            } else {
+                format!(
+                    "a non-executable account cannot be mapped {}",
+                    account.mapping
+                )
+            }));
+        }
+        Ok(())
+    }
+
+    /// Makes every change of `slot` durable, atomically. `slot` must be after the last committed
+    /// slot. A change that breaks an invariant fails the whole commit before anything is
+    /// written. If writing fails half-way (an I/O error), the store refuses further use until it
+    /// is reopened, which recovers the last committed slot.
+    pub fn commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(StoreError::Poisoned(reason.clone()));
+        }
+        if let Some(last) = self.super_state.committed
+            && slot <= last
+        {
+            return Err(StoreError::SlotNotIncreasing { last, slot });
+        }
+        self.validate_changes(&changes)?;
+        let result = self.write_commit(slot, changes);
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    fn validate_changes(&self, changes: &SlotChanges) -> Result<(), StoreError> {
+        for (pubkey, change) in &changes.ops {
+            match change {
+                Change::Put(account) => Store::validate_account(account)?,
+                Change::Delete => {}
+                Change::Remap(target) => {
+                    let invalid = |reason: String| StoreError::InvalidRemap {
+                        pubkey: *pubkey,
+                        reason,
+                    };
+                    let current = self
+                        .mapping_of(pubkey)
+                        .ok_or_else(|| invalid("the account does not exist".into()))?;
+                    if current.is_program_mapping() || target.is_program_mapping() {
+                        return Err(invalid(format!(
+                            "only rw-ved and rw-ued accounts move, not {current} to {target}"
+                        )));
+                    }
+                    if current == *target {
+                        return Err(invalid(format!("it is already mapped {target}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
+        let accounts_changed = changes.len();
+        let started = Instant::now();
+        let mut plan = Plan::default();
+        for (pubkey, change) in changes.ops {
+            match change {
+                Change::Put(account) => self.place(&mut plan, &account)?,
+                Change::Delete => {
+                    if let Some(old) = self.index.remove(&pubkey) {
+                        self.release(&mut plan, old);
+                    }
+                }
+                Change::Remap(target) => {
+                    let old = self.index[&pubkey];
+                    let mut account = self
+                        .inspect(&pubkey)
+                        .expect("validated: the account exists")
+                        .to_account();
+                    account.mapping = target;
+                    self.release(&mut plan, old);
+                    self.index.remove(&pubkey);
+                    self.place(&mut plan, &account)?;
+                }
+            }
+        }
+
+        // Seal every touched page and log its changed ranges.
+        let mut wal = WalWriter::new(slot);
+        let mut keys: Vec<(usize, u32)> = plan.pages.keys().copied().collect();
+        keys.sort_unstable();
+        for key in &keys {
+            let (r, page) = *key;
+            let region = &self.regions[r];
+            let shadow = plan.pages.get_mut(key).expect("key from the map");
+            PageHeader {
+                vmid: region.mapping.tag(),
+                kind: region.pages[page as usize],
+                page_no: page as u64,
+                slot,
+            }
+            .encode_and_seal(&mut shadow.bytes);
+            shadow.dirty.push((0, PAGE_HEADER_LEN as u16));
+            for (offset, len) in merge_ranges(&mut shadow.dirty) {
+                wal.push(journal::WalEntry {
+                    region: region.mapping.tag(),
+                    page,
+                    offset,
+                    bytes: &shadow.bytes[offset as usize..offset as usize + len as usize],
+                });
+            }
+        }
+        let counts = Counts {
+            pages: std::array::from_fn(|i| self.regions[i].page_count()),
+            accounts: self.accounts,
+        };
+        let planned = Instant::now();
+        let wal_path = self.dir.join(WAL_FILE);
+        let wal_bytes = wal.write(counts, &self.wal, &wal_path)?;
+        let logged = Instant::now();
+
+        // Committed. Apply the page images through each region's mapping and make them durable.
+        for r in 0..4 {
+            let touched: Vec<&(usize, u32)> = keys.iter().filter(|k| k.0 == r).collect();
+            if touched.is_empty() {
+                continue;
+            }
+            let region = &mut self.regions[r];
+            let mut program_map;
+            let bytes: &mut [u8] = match &mut region.map {
+                RegionMap::Writable(map) => map,
+                RegionMap::ReadOnly(_) => {
+                    program_map = region::map_writable(&region.file, &region.path)?;
+                    &mut program_map
+                }
+            };
+            for key in &touched {
+                let shadow = &plan.pages[*key];
+                let at = key.1 as usize * PAGE_SIZE;
+                for &(offset, len) in &shadow.dirty {
+                    let (o, l) = (offset as usize, len as usize);
+                    bytes[at + o..at + o + l].copy_from_slice(&shadow.bytes[o..o + l]);
+                }
+            }
+            region
+                .file
+                .sync_data()
+                .map_err(StoreError::io("fsync", &region.path))?;
+        }
+
+        let applied = Instant::now();
+        let state = SuperState {
+            seq: self.super_state.seq + 1,
+            committed: Some(slot),
+            counts,
+        };
+        journal::write_superblock(&self.superblock, &self.dir.join(SUPERBLOCK_FILE), state)?;
+        self.super_state = state;
+        Ok(CommitStats {
+            slot,
+            accounts_changed,
+            pages_written: keys.len(),
+            wal_bytes,
+            plan: planned - started,
+            log: logged - planned,
+            apply: applied - logged,
+            record: applied.elapsed(),
+        })
+    }
+
+    /// Places `account` (in place when it keeps its cell class or span length) and writes its
+    /// record into the plan.
+    fn place(&mut self, plan: &mut Plan, account: &Account) -> Result<(), StoreError> {
+        let record_len = RECORD_HEADER_LEN + account.data.len();
+        let wanted = match cell_class_for(record_len) {
+            Some(class) => Want::Cell(class),
+            None => Want::Span(span_pages_for(record_len) as u32),
+        };
+        let old = self.index.get(&account.pubkey).copied();
+        let reuse = old.filter(|o| {
+            o.mapping == account.mapping
+                && match (o.place, wanted) {
+                    (Place::Cell { class, .. }, Want::Cell(c)) => class as usize == c,
+                    (Place::Span { len }, Want::Span(l)) => len == l,
+                    _ => false,
+                }
+        });
+        let location = match reuse {
+            Some(location) => location,
+            None => {
+                if let Some(old) = old {
+                    self.release(plan, old);
+                }
+                let r = region_index(account.mapping);
+                self.accounts[r] += 1;
+                let region = &mut self.regions[r];
+                match wanted {
+                    Want::Cell(class) => {
+                        let (page, cell) = region.alloc_cell(class)?;
+                        Location {
+                            mapping: account.mapping,
+                            page,
+                            place: Place::Cell {
+                                class: class as u8,
+                                cell: cell as u8,
+                            },
+                        }
+                    }
+                    Want::Span(len) => Location {
+                        mapping: account.mapping,
+                        page: region.alloc_span(len)?,
+                        place: Place::Span { len },
+                    },
+                }
+            }
+        };
+        self.index.insert(account.pubkey, location);
+
+        let header = RecordHeader {
+            pubkey: account.pubkey,
+            owner: account.owner,
+            lamports: account.lamports,
+            data_len: account.data.len() as u32,
+            executable: u8::from(account.executable),
+            mapping: account.mapping.tag(),
+        };
+        let r = region_index(account.mapping);
+        match location.place {
+            Place::Cell { class, cell } => {
+                let shadow = plan.touch(&self.regions[r], r, location.page);
+                let at =
+                    PAGE_HEADER_LEN + cell as usize * layout::CELL_CLASSES[class as usize] as usize;
+                header.encode(&mut shadow.bytes[at..at + RECORD_HEADER_LEN]);
+                shadow.bytes[at + RECORD_HEADER_LEN..at + record_len]
+                    .copy_from_slice(&account.data);
+                shadow.dirty.push((at as u16, record_len as u16));
+            }
+            Place::Span { len } => {
+                let mut rest: &[u8] = &account.data;
+                for i in 0..len {
+                    let shadow = plan.touch(&self.regions[r], r, location.page + i);
+                    let body = &mut shadow.bytes[PAGE_HEADER_LEN..];
+                    let start = if i == 0 {
+                        header.encode(&mut body[..RECORD_HEADER_LEN]);
+                        RECORD_HEADER_LEN
+                    } else {
+                        0
+                    };
+                    let take = rest.len().min(PAGE_BODY_LEN - start);
+                    body[start..start + take].copy_from_slice(&rest[..take]);
+                    body[start + take..].fill(0);
+                    rest = &rest[take..];
+                    shadow
+                        .dirty
+                        .push((PAGE_HEADER_LEN as u16, PAGE_BODY_LEN as u16));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees the cell or span at `old`; the touched pages get new headers.
+    fn release(&mut self, plan: &mut Plan, old: Location) {
+        let r = region_index(old.mapping);
+        self.accounts[r] -= 1;
+        match old.place {
+            Place::Cell { cell, .. } => {
+                plan.touch(&self.regions[r], r, old.page);
+                self.regions[r].free_cell(old.page, cell as u32);
+            }
+            Place::Span { len } => {
+                for i in 0..len {
+                    plan.touch(&self.regions[r], r, old.page + i);
+                }
+                self.regions[r].free_span(old.page, len);
+            }
+        }
+    }
+
+    /// Verifies every page of every region and rebuilds the index and the free lists.
+    fn scan(&mut self) -> Result<(), StoreError> {
+        let committed = self.super_state.committed;
+        for r in 0..4 {
+            let region = &self.regions[r];
+            let corrupt = |page: u32, reason: String| StoreError::CorruptPage {
+                path: region.path.clone(),
+                page: page as u64,
+                reason,
+            };
+            let mut kinds = Vec::new();
+            let mut found = Vec::new();
+            let mut page = 1u32;
+            while page < region.page_count() {
+                let bytes = region.page(page);
+                let header = PageHeader::decode(bytes).map_err(|defect| match defect {
+                    PageDefect::Checksum { stored, computed } => StoreError::ChecksumMismatch {
+                        path: region.path.clone(),
+                        page: page as u64,
+                        stored,
+                        computed,
+                    },
+                    PageDefect::InvalidTag(tag) => StoreError::InvalidMappingTag {
+                        path: region.path.clone(),
+                        page: page as u64,
+                        tag,
+                    },
+                    PageDefect::Header(reason) => corrupt(page, reason),
+                })?;
+                if header.kind == PageKind::Free {
+                    page += 1;
+                    continue;
+                }
+                if header.vmid != region.mapping.tag() {
+                    return Err(corrupt(
+                        page,
+                        format!(
+                            "page tagged {} in the {} region",
+                            Mapping::from_tag(header.vmid).map_or("?", |m| m.name()),
+                            region.mapping
+                        ),
+                    ));
+                }
+                if header.page_no != page as u64 {
+                    return Err(corrupt(
+                        page,
+                        format!("header names page {}: a misplaced page", header.page_no),
+                    ));
+                }
+                if committed.is_none_or(|c| header.slot > c) {
+                    return Err(corrupt(
+                        page,
+                        format!(
+                            "written by slot {}, after the last committed slot ({})",
+                            header.slot,
+                            committed.map_or("none".into(), |c| c.to_string())
+                        ),
+                    ));
+                }
+                match header.kind {
+                    PageKind::Free => unreachable!("handled above"),
+                    PageKind::Cells { class, bitmap } => {
+                        let size = layout::CELL_CLASSES[class] as usize;
+                        for cell in (0..64).filter(|c| bitmap & (1u64 << c) != 0) {
+                            let at = PAGE_HEADER_LEN + cell * size;
+                            let record = RecordHeader::decode(&bytes[at..]);
+                            check_record(&record, region.mapping, size)
+                                .map_err(|e| corrupt(page, format!("cell {cell}: {e}")))?;
+                            found.push((
+                                record.pubkey,
+                                Location {
+                                    mapping: region.mapping,
+                                    page,
+                                    place: Place::Cell {
+                                        class: class as u8,
+                                        cell: cell as u8,
+                                    },
+                                },
+                            ));
+                        }
+                        kinds.push((page, header.kind));
+                        page += 1;
+                    }
+                    PageKind::Span { len, index } => {
+                        if index != 0 {
+                            return Err(corrupt(
+                                page,
+                                format!("page {index} of a span without its head page"),
+                            ));
+                        }
+                        let record = RecordHeader::decode(&bytes[PAGE_HEADER_LEN..]);
+                        check_record(&record, region.mapping, usize::MAX)
+                            .map_err(|e| corrupt(page, e))?;
+                        if span_pages_for(record.record_len()) as u32 != len
+                            || record.record_len() <= PAGE_BODY_LEN
+                        {
+                            return Err(corrupt(
+                                page,
+                                format!(
+                                    "a record of {} bytes in a span of {len} pages",
+                                    record.record_len()
+                                ),
+                            ));
+                        }
+                        if page as u64 + len as u64 > region.page_count() as u64 {
+                            return Err(StoreError::Truncated {
+                                path: region.path.clone(),
+                                reason: format!(
+                                    "the span at page {page} needs {len} pages, the file ends at page {}",
+                                    region.page_count()
+                                ),
+                            });
+                        }
+                        kinds.push((page, header.kind));
+                        for i in 1..len {
+                            let p = page + i;
+                            let next = PageHeader::decode(region.page(p)).map_err(|d| {
+                                corrupt(p, format!("in the span of page {page}: {d:?}"))
+                            })?;
+                            if next.vmid != region.mapping.tag()
+                                || next.page_no != p as u64
+                                || next.kind != (PageKind::Span { len, index: i })
+                            {
+                                return Err(corrupt(
+                                    p,
+                                    format!(
+                                        "expected page {i} of the span at page {page}, found {next:?}"
+                                    ),
+                                ));
+                            }
+                            kinds.push((p, next.kind));
+                        }
+                        found.push((
+                            record.pubkey,
+                            Location {
+                                mapping: region.mapping,
+                                page,
+                                place: Place::Span { len },
+                            },
+                        ));
+                        page += len;
+                    }
+                }
+            }
+            let recorded = self.super_state.counts.accounts[r];
+            if found.len() as u64 != recorded {
+                return Err(StoreError::CorruptFile {
+                    path: region.path.clone(),
+                    reason: format!(
+                        "the last commit recorded {recorded} accounts in this region, its pages hold {} (a page was lost or zeroed)",
+                        found.len()
+                    ),
+                });
+            }
+            let region = &mut self.regions[r];
+            for (page, kind) in kinds {
+                region.set_scanned(page, kind);
+            }
+            region.rebuild_free_lists();
+            self.accounts[r] = found.len() as u64;
+            for (pubkey, location) in found {
+                if let Some(other) = self.index.insert(pubkey, location) {
+                    return Err(StoreError::CorruptPage {
+                        path: region.path.clone(),
+                        page: location.page as u64,
+                        reason: format!(
+                            "account {pubkey} is stored twice (also in {} page {})",
+                            region_file_name(other.mapping),
+                            other.page
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("committed_slot", &self.committed_slot())
+            .field("accounts", &self.accounts)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Want {
+    Cell(usize),
+    Span(u32),
+}
+
+/// The final images of the pages one commit touches.
+#[derive(Default)]
+struct Plan {
+    pages: HashMap<(usize, u32), Shadow>,
+}
+
+struct Shadow {
+    bytes: Box<[u8]>,
+    /// Byte ranges `(offset, len)` of the page this commit changes.
+    dirty: Vec<(u16, u16)>,
+}
+
+impl Plan {
+    /// The page image of `page`, starting as a copy of the committed page.
+    fn touch(&mut self, region: &Region, r: usize, page: u32) -> &mut Shadow {
+        self.pages.entry((r, page)).or_insert_with(|| Shadow {
+            bytes: region.page(page).into(),
+            dirty: Vec::new(),
+        })
+    }
+}
+
+/// Sorts and merges overlapping or adjacent ranges in place; returns them.
+fn merge_ranges(ranges: &mut Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u16, u16)> = Vec::with_capacity(ranges.len());
+    for &(offset, len) in ranges.iter() {
+        match out.last_mut() {
+            Some((o, l)) if *o as u32 + *l as u32 >= offset as u32 => {
+                let end = (offset as u32 + len as u32).max(*o as u32 + *l as u32);
+                *l = (end - *o as u32) as u16;
+            }
+            _ => out.push((offset, len)),
+        }
+    }
+    *ranges = out.clone();
+    out
+}
+
+fn account_ref(header: RecordHeader, data: Cow<'_, [u8]>) -> AccountRef<'_> {
+    AccountRef {
+        pubkey: header.pubkey,
+        lamports: header.lamports,
+        owner: header.owner,
+        executable: header.executable == 1,
+        mapping: Mapping::from_tag(header.mapping).expect("checked at scan"),
+        data,
+    }
+}
+
+/// Checks a record found by the scan; `room` is the cell size (or `usize::MAX` for a span).
+fn check_record(record: &RecordHeader, region: Mapping, room: usize) -> Result<(), String> {
+    let mapping = Mapping::from_tag(record.mapping)
+        .map_err(|e| format!("record of {}: {e}", record.pubkey))?;
+    if mapping != region {
+        return Err(format!(
+            "record of {} says {mapping} in the {region} region",
+            record.pubkey
+        ));
+    }
+    if record.executable > 1 {
+        return Err(format!(
+            "record of {} has executable byte {}",
+            record.pubkey, record.executable
+        ));
+    }
+    if !mapping.admits(record.executable == 1) {
+        return Err(format!(
+            "record of {} is {} but mapped {mapping}",
+            record.pubkey,
+            if record.executable == 1 {
+                "a program"
+            } else {
+                "not a program"
+            }
+        ));
+    }
+    if record.data_len as usize > MAX_ACCOUNT_DATA_LEN {
+        return Err(format!(
+            "record of {} claims {} bytes of data, more than {MAX_ACCOUNT_DATA_LEN}",
+            record.pubkey, record.data_len
+        ));
+    }
+    if record.record_len() > room {
+        return Err(format!(
+            "record of {} ({} bytes) overflows its {room}-byte cell",
+            record.pubkey,
+            record.record_len()
+        ));
+    }
+    Ok(())
+}
+
+/// Replays a complete write-ahead log into the region files.
+fn replay(image: &journal::WalImage, files: &[(Mapping, PathBuf, File)]) -> Result<(), StoreError> {
+    let entries = image.entries()?;
+    let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
+    for entry in &entries {
+        let mapping = Mapping::from_tag(entry.region).map_err(|e| StoreError::CorruptFile {
+            path: PathBuf::from(WAL_FILE),
+            reason: format!("entry for a region with {e}"),
+        })?;
+        let r = region_index(mapping);
+        let (_, path, file) = &files[r];
+        let need = (entry.page as u64 + 1) * PAGE_SIZE as u64;
+        let len = file.metadata().map_err(StoreError::io("stat", path))?.len();
+        if len < need {
+            maps[r] = None;
+            file.set_len(need).map_err(StoreError::io("grow", path))?;
+        }
+        if maps[r].is_none() {
+            maps[r] = Some(region::map_writable(file, path)?);
+        }
+        let map = maps[r].as_mut().expect("just mapped");
+        let at = entry.page as usize * PAGE_SIZE + entry.offset as usize;
+        map[at..at + entry.bytes.len()].copy_from_slice(entry.bytes);
+    }
+    for (r, map) in maps.into_iter().enumerate() {
+        if map.is_some() {
+            let (_, path, file) = &files[r];
+            drop(map);
+            file.sync_all().map_err(StoreError::io("fsync", path))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_region_file(file: &File, path: &Path, mapping: Mapping) -> Result<(), StoreError> {
+    let len = file.metadata().map_err(StoreError::io("stat", path))?.len();
+    if len < PAGE_SIZE as u64 || len % PAGE_SIZE as u64 != 0 {
+        return Err(StoreError::Truncated {
+            path: path.to_owned(),
+            reason: format!(
+                "{len} bytes is not a whole number of {PAGE_SIZE}-byte pages (page {} is cut short)",
+                len / PAGE_SIZE as u64
+            ),
+        });
+    }
+    let mut page0 = vec![0u8; PAGE_SIZE];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut page0, 0)
+        .map_err(StoreError::io("read", path))?;
+    layout::decode_region_header(&page0, mapping).map_err(|reason| StoreError::CorruptPage {
+        path: path.to_owned(),
+        page: 0,
+        reason,
+    })
+}
+
+fn open_file(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(StoreError::io("open", path))
+}
+
+fn create_file(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(StoreError::io("create", path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io("fsync", dir))
+}
+
+fn lock_exclusive(file: &File, dir: &Path) -> Result<(), StoreError> {
+    // SAFETY: flock on a file descriptor we own; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Err(StoreError::Locked(dir.to_owned()))
+    } else {
+        Err(StoreError::Io {
+            op: "lock",
+            path: dir.to_owned(),
+            source: err,
+        })
+    }
+}

@@ -1,0 +1,254 @@
+//! A region: the file holding every page of one mapping tag, its memory mapping, and the
+//! in-memory allocator of its pages and cells (rebuilt from the page headers at open).
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::PathBuf;
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+
+use super::error::StoreError;
+use super::layout::{CELL_CLASSES, PAGE_SIZE, PageKind, cells_per_page};
+use crate::account::Mapping;
+
+/// How a region file is mapped into memory.
+///
+/// The RW regions are mapped writable, and only the view of the domain that owns them ever
+/// reaches that mapping; the RX regions are mapped read-only, so a write into a program page
+/// through any view faults in the MMU instead of corrupting it.
+pub(crate) enum RegionMap {
+    /// `PROT_READ | PROT_WRITE`, `MAP_SHARED`.
+    Writable(MmapMut),
+    /// `PROT_READ`, `MAP_SHARED`.
+    ReadOnly(Mmap),
+}
+
+impl RegionMap {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            RegionMap::Writable(m) => m,
+            RegionMap::ReadOnly(m) => m,
+        }
+    }
+}
+
+/// One region file and its allocator.
+pub(crate) struct Region {
+    pub(crate) mapping: Mapping,
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
+    pub(crate) map: RegionMap,
+    /// Kind of every page; index 0 is the region header and is never allocated.
+    pub(crate) pages: Vec<PageKind>,
+    /// Per cell class: the cell pages that have at least one free cell.
+    open_cells: Vec<BTreeSet<u32>>,
+    /// Free pages.
+    free: BTreeSet<u32>,
+}
+
+/// Pages added to a region file at least when it grows.
+const MIN_GROWTH_PAGES: u32 = 64;
+
+impl Region {
+    /// Wraps an open region file whose length is a whole number of pages (checked by the caller).
+    pub(crate) fn new(mapping: Mapping, path: PathBuf, file: File) -> Result<Region, StoreError> {
+        let len = file
+            .metadata()
+            .map_err(StoreError::io("stat", &path))?
+            .len();
+        let map = map_region(mapping, &file, &path)?;
+        let page_count = (len / PAGE_SIZE as u64) as usize;
+        Ok(Region {
+            mapping,
+            path,
+            file,
+            map,
+            pages: vec![PageKind::Free; page_count],
+            open_cells: vec![BTreeSet::new(); CELL_CLASSES.len()],
+            free: BTreeSet::new(),
+        })
+    }
+
+    /// Records the kind of page `page` found by the scan at open.
+    pub(crate) fn set_scanned(&mut self, page: u32, kind: PageKind) {
+        self.pages[page as usize] = kind;
+    }
+
+    /// Builds the free lists from the page kinds (after the scan).
+    pub(crate) fn rebuild_free_lists(&mut self) {
+        self.free.clear();
+        for set in &mut self.open_cells {
+            set.clear();
+        }
+        for (i, kind) in self.pages.iter().enumerate().skip(1) {
+            match *kind {
+                PageKind::Free => {
+                    self.free.insert(i as u32);
+                }
+                PageKind::Cells { class, bitmap } => {
+                    if bitmap.count_ones() < cells_per_page(class) as u32 {
+                        self.open_cells[class].insert(i as u32);
+                    }
+                }
+                PageKind::Span { .. } => {}
+            }
+        }
+    }
+
+    /// Pages in the file, the header page included.
+    pub(crate) fn page_count(&self) -> u32 {
+        self.pages.len() as u32
+    }
+
+    /// The bytes of page `page`.
+    pub(crate) fn page(&self, page: u32) -> &[u8] {
+        let at = page as usize * PAGE_SIZE;
+        &self.map.bytes()[at..at + PAGE_SIZE]
+    }
+
+    /// Grows the file to at least `pages` pages and remaps it.
+    pub(crate) fn ensure_pages(&mut self, pages: u32) -> Result<(), StoreError> {
+        let have = self.page_count();
+        if pages <= have {
+            return Ok(());
+        }
+        let target = pages.max(have + (have / 2).max(MIN_GROWTH_PAGES));
+        self.file
+            .set_len(target as u64 * PAGE_SIZE as u64)
+            .map_err(StoreError::io("grow", &self.path))?;
+        // The new length must survive a power loss before a log entry may point past the old one.
+        self.file
+            .sync_all()
+            .map_err(StoreError::io("fsync", &self.path))?;
+        self.map = map_region(self.mapping, &self.file, &self.path)?;
+        for page in have..target {
+            self.pages.push(PageKind::Free);
+            self.free.insert(page);
+        }
+        Ok(())
+    }
+
+    /// Takes a free cell of `class`; returns `(page, cell)`.
+    pub(crate) fn alloc_cell(&mut self, class: usize) -> Result<(u32, u32), StoreError> {
+        let page = match self.open_cells[class].first() {
+            Some(&page) => page,
+            None => {
+                let page = self.alloc_pages(1)?;
+                self.pages[page as usize] = PageKind::Cells { class, bitmap: 0 };
+                self.open_cells[class].insert(page);
+                page
+            }
+        };
+        let PageKind::Cells { bitmap, .. } = &mut self.pages[page as usize] else {
+            unreachable!("open_cells holds only cell pages");
+        };
+        let cell = (!*bitmap).trailing_zeros();
+        *bitmap |= 1 << cell;
+        if bitmap.count_ones() == cells_per_page(class) as u32 {
+            self.open_cells[class].remove(&page);
+        }
+        Ok((page, cell))
+    }
+
+    /// Returns a cell; a page left empty becomes free.
+    pub(crate) fn free_cell(&mut self, page: u32, cell: u32) {
+        let PageKind::Cells { class, bitmap } = &mut self.pages[page as usize] else {
+            unreachable!("the index points at cell pages only");
+        };
+        let class = *class;
+        *bitmap &= !(1 << cell);
+        if *bitmap == 0 {
+            self.pages[page as usize] = PageKind::Free;
+            self.open_cells[class].remove(&page);
+            self.free.insert(page);
+        } else {
+            self.open_cells[class].insert(page);
+        }
+    }
+
+    /// Takes `len` contiguous free pages for a span and marks them; returns the first.
+    pub(crate) fn alloc_span(&mut self, len: u32) -> Result<u32, StoreError> {
+        let first = self.alloc_pages(len)?;
+        for i in 0..len {
+            self.pages[(first + i) as usize] = PageKind::Span { len, index: i };
+        }
+        Ok(first)
+    }
+
+    /// Returns the pages of the span starting at `first`.
+    pub(crate) fn free_span(&mut self, first: u32, len: u32) {
+        for page in first..first + len {
+            self.pages[page as usize] = PageKind::Free;
+            self.free.insert(page);
+        }
+    }
+
+    /// Removes `len` contiguous pages from the free list (lowest first), growing the file if no
+    /// run is long enough.
+    fn alloc_pages(&mut self, len: u32) -> Result<u32, StoreError> {
+        let first = match self.find_free_run(len) {
+            Some(first) => first,
+            None => {
+                // Extend from the free run that ends the file, if any, else from the end.
+                let end = self.page_count();
+                let mut first = end;
+                while first > 1 && self.free.contains(&(first - 1)) {
+                    first -= 1;
+                }
+                self.ensure_pages(first + len)?;
+                first
+            }
+        };
+        for page in first..first + len {
+            self.free.remove(&page);
+        }
+        Ok(first)
+    }
+
+    fn find_free_run(&self, len: u32) -> Option<u32> {
+        if len == 1 {
+            return self.free.first().copied();
+        }
+        let mut run_start = None;
+        let mut prev = None;
+        for &page in &self.free {
+            if prev.is_none_or(|p: u32| p + 1 != page) {
+                run_start = Some(page);
+            }
+            prev = Some(page);
+            if let Some(start) = run_start
+                && page + 1 - start >= len
+            {
+                return Some(start);
+            }
+        }
+        None
+    }
+}
+
+/// Maps a region file: RW regions writable, RX regions read-only.
+pub(crate) fn map_region(
+    mapping: Mapping,
+    file: &File,
+    path: &std::path::Path,
+) -> Result<RegionMap, StoreError> {
+    // SAFETY: the store holds an exclusive flock on its directory for as long as it is open, so no
+    // other process of ours changes the file under the mapping; the mapping is replaced (never
+    // just resized) whenever this process changes the file's length.
+    unsafe {
+        if mapping.is_program_mapping() {
+            MmapOptions::new().map(file).map(RegionMap::ReadOnly)
+        } else {
+            MmapOptions::new().map_mut(file).map(RegionMap::Writable)
+        }
+    }
+    .map_err(StoreError::io("map", path))
+}
+
+/// A temporary writable mapping of an RX region, used only by a commit that installs programs
+/// and by recovery; it is dropped before the commit returns.
+pub(crate) fn map_writable(file: &File, path: &std::path::Path) -> Result<MmapMut, StoreError> {
+    // SAFETY: as in `map_region`; the caller drops this mapping before any view can exist again
+    // (it holds `&mut Store`).
+    unsafe { MmapOptions::new().map_mut(file) }.map_err(StoreError::io("map", path))
+}
