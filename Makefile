@@ -1,0 +1,54 @@
+# tandem: the two commands a fresh Debian machine with Rust needs.
+#
+#   make run    build (release) and run the main job on its built-in default workload
+#   make test   the whole test suite: fmt, clippy, cargo tests, the C ABI tests
+#
+# Both install the missing system packages first (apt-get when root; otherwise they stop and
+# print the exact command to run).
+
+CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
+# hwlocality needs hwloc and udev; wgpu finds Mesa's software Vulkan driver (lavapipe) where no
+# GPU exists; the C ABI tests need gcc with its sanitizer runtimes.
+DEB_PACKAGES := libhwloc-dev libudev-dev pkg-config mesa-vulkan-drivers libvulkan1 gcc
+
+.PHONY: run test deps bench
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "make: missing system packages:$$missing" >&2; \
+	    echo "make: run:  sudo apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	@for pair in fmt:rustfmt clippy:clippy; do \
+	  sub=$${pair%%:*}; component=$${pair##*:}; \
+	  if ! $(CARGO) $$sub --version >/dev/null 2>&1; then \
+	    if command -v rustup >/dev/null 2>&1; then rustup component add $$component; \
+	    else echo "make: the Rust component $$component is missing: rustup component add $$component" >&2; exit 1; fi; \
+	  fi; \
+	done
+
+run: deps
+	$(CARGO) run --release -p tandem-cli -- store demo --replace
+
+test: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory ffi-ctest
+
+# The criterion benches (minutes); figures go to the README and hwprofiles/.
+bench: deps
+	$(CARGO) bench -p tandem-bench
+
+include ffi/ffi.mk

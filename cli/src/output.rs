@@ -1,0 +1,46 @@
+//! Printing helpers shared by every command: readable tables and JSON files.
+
+use std::io::Write;
+use std::path::Path;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+
+/// A table with a header row; a column whose every cell is a number (a unit may follow it) is
+/// right-aligned.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Table {
+    let numeric: Vec<bool> = (0..header.len())
+        .map(|i| {
+            rows.iter().all(|row| {
+                row.get(i)
+                    .and_then(|cell| cell.split(' ').next())
+                    .is_some_and(|n| n.parse::<f64>().is_ok())
+            })
+        })
+        .collect();
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    for (i, _) in numeric.iter().enumerate().filter(|(_, n)| **n) {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// Writes `value` as pretty JSON to `path`, or to standard output when `path` is "-".
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| format!("JSON: {e}"))?;
+    if path == Path::new("-") {
+        println!("{text}");
+        return Ok(());
+    }
+    std::fs::File::create(path)
+        .and_then(|mut f| writeln!(f, "{text}"))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

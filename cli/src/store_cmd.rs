@@ -1,0 +1,117 @@
+//! `tandem store …`: printing over `tandem_engine::store`.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tandem_engine::store::demo::{DemoConfig, DemoProgress, run_demo};
+use tandem_engine::store::{CheckReport, Store};
+
+use crate::output::{table, write_json};
+
+/// `tandem store check DIR`.
+pub fn check(dir: &Path, json: Option<&Path>) -> Result<(), String> {
+    let report = Store::check(dir).map_err(|e| e.to_string())?;
+    if json != Some(Path::new("-")) {
+        print_report(&report);
+        println!("store OK: every page verified");
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}
+
+fn print_report(report: &CheckReport) {
+    println!("store {}", report.dir.display());
+    match report.committed_slot {
+        Some(slot) => println!("last committed slot: {slot}"),
+        None => println!("last committed slot: none (empty store)"),
+    }
+    if let Some(slot) = report.recovered_slot {
+        println!("completed the interrupted commit of slot {slot} from the write-ahead log");
+    }
+    let rows = report
+        .regions
+        .iter()
+        .map(|r| {
+            vec![
+                r.mapping.to_string(),
+                r.accounts.to_string(),
+                r.pages_used.to_string(),
+                r.pages_total.to_string(),
+                r.file.clone(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &["mapping", "accounts", "pages used", "pages in file", "file"],
+            rows
+        )
+    );
+}
+
+/// `tandem store demo`.
+pub fn demo(config: DemoConfig, json: Option<&Path>) -> Result<(), String> {
+    let quiet = json == Some(Path::new("-"));
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {elapsed}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let mut on_progress = |p: DemoProgress| {
+        if bar.prefix() != p.stage {
+            bar.set_prefix(p.stage);
+            bar.set_length(p.total);
+        }
+        bar.set_position(p.done);
+    };
+    let report = run_demo(&config, &mut on_progress).map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if !quiet {
+        print_report(&report.store);
+        let rows = vec![
+            vec![
+                "genesis accounts".into(),
+                report.genesis_accounts.to_string(),
+            ],
+            vec![
+                "genesis commit".into(),
+                format!("{:.1} ms", report.genesis_commit_ms),
+            ],
+            vec!["slots after genesis".into(), report.slots.to_string()],
+            vec![
+                "accounts changed".into(),
+                report.accounts_changed.to_string(),
+            ],
+            vec!["remaps rw-ved <-> rw-ued".into(), report.remaps.to_string()],
+            vec![
+                "mean slot commit".into(),
+                format!("{:.2} ms", report.mean_slot_commit_ms),
+            ],
+            vec![
+                "reopen (verify all pages)".into(),
+                format!("{:.1} ms", report.reopen_ms),
+            ],
+            vec![
+                "accounts verified".into(),
+                report.verified_accounts.to_string(),
+            ],
+        ];
+        println!("{}", table(&["demo", "value"], rows));
+        println!(
+            "check it any time with: tandem store check {}",
+            config.dir.display()
+        );
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}
