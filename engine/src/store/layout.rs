@@ -279,6 +279,12 @@ pub fn decode_region_header(page0: &[u8], expected: Mapping) -> Result<(), Strin
             "page size {page_size}, this build uses {PAGE_SIZE}"
         ));
     }
+    if let Some(at) = page0[64..].iter().position(|&b| b != 0) {
+        return Err(format!(
+            "byte {} after the region header is not zero",
+            64 + at
+        ));
+    }
     match Mapping::from_tag(page0[16]) {
         Ok(m) if m == expected => Ok(()),
         Ok(m) => Err(format!("region holds {m} pages, expected {expected}")),

@@ -256,12 +256,18 @@ impl Store {
         }
 
         let wal_path = dir.join(WAL_FILE);
+        if !wal_path.exists() {
+            return Err(StoreError::NotAStore {
+                path: dir.clone(),
+                reason: format!("the write-ahead log {} is missing", wal_path.display()),
+            });
+        }
         let wal = open_file(&wal_path)?;
         let mut recovered_slot = None;
         if let Some(image) = journal::read_wal(&wal, &wal_path)?
             && super_state.committed.is_none_or(|c| image.slot > c)
         {
-            replay(&image, &files)?;
+            replay(&image, &wal_path, &files)?;
             super_state = SuperState {
                 seq: super_state.seq + 1,
                 committed: Some(image.slot),
@@ -735,20 +741,8 @@ impl Store {
             let mut page = 1u32;
             while page < region.page_count() {
                 let bytes = region.page(page);
-                let header = PageHeader::decode(bytes).map_err(|defect| match defect {
-                    PageDefect::Checksum { stored, computed } => StoreError::ChecksumMismatch {
-                        path: region.path.clone(),
-                        page: page as u64,
-                        stored,
-                        computed,
-                    },
-                    PageDefect::InvalidTag(tag) => StoreError::InvalidMappingTag {
-                        path: region.path.clone(),
-                        page: page as u64,
-                        tag,
-                    },
-                    PageDefect::Header(reason) => corrupt(page, reason),
-                })?;
+                let header = PageHeader::decode(bytes)
+                    .map_err(|defect| page_error(&region.path, page, defect))?;
                 if header.kind == PageKind::Free {
                     page += 1;
                     continue;
@@ -836,9 +830,8 @@ impl Store {
                         kinds.push((page, header.kind));
                         for i in 1..len {
                             let p = page + i;
-                            let next = PageHeader::decode(region.page(p)).map_err(|d| {
-                                corrupt(p, format!("in the span of page {page}: {d:?}"))
-                            })?;
+                            let next = PageHeader::decode(region.page(p))
+                                .map_err(|defect| page_error(&region.path, p, defect))?;
                             if next.vmid != region.mapping.tag()
                                 || next.page_no != p as u64
                                 || next.kind != (PageKind::Span { len, index: i })
@@ -953,6 +946,21 @@ fn merge_ranges(ranges: &mut Vec<(u16, u16)>) -> Vec<(u16, u16)> {
     out
 }
 
+/// The error for a page that failed to decode.
+fn page_error(path: &Path, page: u32, defect: PageDefect) -> StoreError {
+    let (path, page) = (path.to_owned(), page as u64);
+    match defect {
+        PageDefect::Checksum { stored, computed } => StoreError::ChecksumMismatch {
+            path,
+            page,
+            stored,
+            computed,
+        },
+        PageDefect::InvalidTag(tag) => StoreError::InvalidMappingTag { path, page, tag },
+        PageDefect::Header(reason) => StoreError::CorruptPage { path, page, reason },
+    }
+}
+
 fn account_ref(header: RecordHeader, data: Cow<'_, [u8]>) -> AccountRef<'_> {
     AccountRef {
         pubkey: header.pubkey,
@@ -1007,16 +1015,30 @@ fn check_record(record: &RecordHeader, region: Mapping, room: usize) -> Result<(
     Ok(())
 }
 
-/// Replays a complete write-ahead log into the region files.
-fn replay(image: &journal::WalImage, files: &[(Mapping, PathBuf, File)]) -> Result<(), StoreError> {
+/// Replays a complete write-ahead log into the region files. Every entry is checked before any is
+/// written, so a log that is complete but malformed changes nothing.
+fn replay(
+    image: &journal::WalImage,
+    wal_path: &Path,
+    files: &[(Mapping, PathBuf, File)],
+) -> Result<(), StoreError> {
     let entries = image.entries()?;
-    let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
-    for entry in &entries {
+    let mut targets = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
         let mapping = Mapping::from_tag(entry.region).map_err(|e| StoreError::CorruptFile {
-            path: PathBuf::from(WAL_FILE),
-            reason: format!("entry for a region with {e}"),
+            path: wal_path.to_owned(),
+            reason: format!("entry {i} is for a region with {e}"),
         })?;
-        let r = region_index(mapping);
+        if entry.page == 0 {
+            return Err(StoreError::CorruptFile {
+                path: wal_path.to_owned(),
+                reason: format!("entry {i} writes the region header page"),
+            });
+        }
+        targets.push(region_index(mapping));
+    }
+    let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
+    for (entry, &r) in entries.iter().zip(&targets) {
         let (_, path, file) = &files[r];
         let need = (entry.page as u64 + 1) * PAGE_SIZE as u64;
         let len = file.metadata().map_err(StoreError::io("stat", path))?.len();
