@@ -29,7 +29,9 @@ const SUPER_COPY_LEN: usize = 32 + COUNTS_LEN + 8;
 const SUPER_COPY_STRIDE: u64 = 4096;
 const WAL_MAGIC: &[u8; 8] = b"TNDMWAL1";
 const WAL_HEADER_LEN: usize = 40 + COUNTS_LEN + 8;
-const ENTRY_HEADER_LEN: usize = 12;
+/// Bytes of log an entry takes besides its data.
+pub const WAL_ENTRY_HEADER_LEN: usize = 12;
+const ENTRY_HEADER_LEN: usize = WAL_ENTRY_HEADER_LEN;
 
 /// Per region (index = mapping tag − 1): how many pages its file has in use and how many
 /// accounts it holds, as of a commit.
@@ -177,9 +179,11 @@ pub struct WalWriter {
 }
 
 impl WalWriter {
-    /// An empty log for `slot`.
-    pub fn new(slot: u64) -> Self {
-        let mut buf = Vec::with_capacity(1 << 16);
+    /// An empty log for `slot`, built in `buf` (cleared; its memory is reused) with room for
+    /// `body_len` bytes of entries.
+    pub fn new(slot: u64, mut buf: Vec<u8>, body_len: usize) -> Self {
+        buf.clear();
+        buf.reserve(WAL_HEADER_LEN + body_len);
         buf.resize(WAL_HEADER_LEN, 0);
         buf[..8].copy_from_slice(WAL_MAGIC);
         buf[8..16].copy_from_slice(&slot.to_le_bytes());
@@ -200,8 +204,13 @@ impl WalWriter {
     }
 
     /// Seals the header with the `counts` the store will have after this commit, writes the log
-    /// to `file` and fsyncs it. Returns the bytes written.
-    pub fn write(mut self, counts: Counts, file: &File, path: &Path) -> Result<usize, StoreError> {
+    /// to `file` and fsyncs it. Returns the bytes written and the buffer, for reuse.
+    pub fn write(
+        mut self,
+        counts: Counts,
+        file: &File,
+        path: &Path,
+    ) -> Result<(usize, Vec<u8>), StoreError> {
         let body_len = (self.buf.len() - WAL_HEADER_LEN) as u64;
         let body_sum = xxh3_64(&self.buf[WAL_HEADER_LEN..]);
         self.buf[16..24].copy_from_slice(&self.entries.to_le_bytes());
@@ -214,7 +223,7 @@ impl WalWriter {
         file.write_all_at(&self.buf, 0)
             .map_err(StoreError::io("write", path))?;
         file.sync_data().map_err(StoreError::io("fsync", path))?;
-        Ok(self.buf.len())
+        Ok((self.buf.len(), self.buf))
     }
 }
 
@@ -358,7 +367,7 @@ mod tests {
             .open(&path)
             .unwrap();
         assert!(read_wal(&file, &path).unwrap().is_none());
-        let mut w = WalWriter::new(77);
+        let mut w = WalWriter::new(77, Vec::new(), 0);
         w.push(WalEntry {
             region: 3,
             page: 5,
@@ -375,7 +384,7 @@ mod tests {
             pages: [3, 1, 4, 1],
             accounts: [5, 9, 2, 6],
         };
-        let written = w.write(counts, &file, &path).unwrap();
+        let (written, _) = w.write(counts, &file, &path).unwrap();
         let image = read_wal(&file, &path).unwrap().unwrap();
         assert_eq!(image.slot, 77);
         assert_eq!(image.counts, counts);

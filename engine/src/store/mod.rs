@@ -193,6 +193,9 @@ pub struct Store {
     accounts: [u64; 4],
     recovered_slot: Option<u64>,
     poisoned: Option<String>,
+    /// Buffers reused from one commit to the next.
+    plan: Plan,
+    wal_buf: Vec<u8>,
 }
 
 impl Store {
@@ -307,6 +310,8 @@ impl Store {
             accounts: [0; 4],
             recovered_slot,
             poisoned: None,
+            plan: Plan::default(),
+            wal_buf: Vec::new(),
         };
         store.scan()?;
         Ok(store)
@@ -511,7 +516,8 @@ impl Store {
     fn write_commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
         let accounts_changed = changes.len();
         let started = Instant::now();
-        let mut plan = Plan::default();
+        let mut plan = std::mem::take(&mut self.plan);
+        plan.clear();
         for (pubkey, change) in changes.ops {
             match change {
                 Change::Put(account) => self.place(&mut plan, &account)?,
@@ -535,29 +541,29 @@ impl Store {
         }
 
         // Seal every touched page and log its changed ranges.
-        let mut wal = WalWriter::new(slot);
-        let mut keys: Vec<(usize, u32)> = plan.pages.keys().copied().collect();
-        keys.sort_unstable();
-        for key in &keys {
-            let (r, page) = *key;
+        for i in 0..plan.keys.len() {
+            let (r, page) = plan.keys[i];
             let region = &self.regions[r];
-            let shadow = plan.pages.get_mut(key).expect("key from the map");
             PageHeader {
                 vmid: region.mapping.tag(),
                 kind: region.pages[page as usize],
                 page_no: page as u64,
                 slot,
             }
-            .encode_and_seal(&mut shadow.bytes);
-            shadow.dirty.push((0, PAGE_HEADER_LEN as u16));
-            for (offset, len) in merge_ranges(&mut shadow.dirty) {
-                wal.push(journal::WalEntry {
-                    region: region.mapping.tag(),
-                    page,
-                    offset,
-                    bytes: &shadow.bytes[offset as usize..offset as usize + len as usize],
-                });
-            }
+            .encode_and_seal(plan.page_mut(i));
+            plan.mark(i, 0, PAGE_HEADER_LEN);
+        }
+        plan.merge_dirty();
+        let mut wal = WalWriter::new(slot, std::mem::take(&mut self.wal_buf), plan.log_len());
+        for &(i, offset, len) in &plan.dirty {
+            let (r, page) = plan.keys[i as usize];
+            let image = plan.page(i as usize);
+            wal.push(journal::WalEntry {
+                region: self.regions[r].mapping.tag(),
+                page,
+                offset,
+                bytes: &image[offset as usize..offset as usize + len as usize],
+            });
         }
         let counts = Counts {
             pages: std::array::from_fn(|i| self.regions[i].page_count()),
@@ -565,15 +571,17 @@ impl Store {
         };
         let planned = Instant::now();
         let wal_path = self.dir.join(WAL_FILE);
-        let wal_bytes = wal.write(counts, &self.wal, &wal_path)?;
+        let (wal_bytes, wal_buf) = wal.write(counts, &self.wal, &wal_path)?;
+        self.wal_buf = wal_buf;
         let logged = Instant::now();
 
         // Committed. Apply the page images through each region's mapping and make them durable.
-        for r in 0..4 {
-            let touched: Vec<&(usize, u32)> = keys.iter().filter(|k| k.0 == r).collect();
-            if touched.is_empty() {
-                continue;
-            }
+        // `plan.dirty` is sorted by region, so each region's ranges are one run.
+        let mut runs = plan
+            .dirty
+            .chunk_by(|a, b| plan.keys[a.0 as usize].0 == plan.keys[b.0 as usize].0);
+        for run in &mut runs {
+            let r = plan.keys[run[0].0 as usize].0;
             let region = &mut self.regions[r];
             let mut program_map;
             let bytes: &mut [u8] = match &mut region.map {
@@ -583,19 +591,20 @@ impl Store {
                     &mut program_map
                 }
             };
-            for key in &touched {
-                let shadow = &plan.pages[*key];
-                let at = key.1 as usize * PAGE_SIZE;
-                for &(offset, len) in &shadow.dirty {
-                    let (o, l) = (offset as usize, len as usize);
-                    bytes[at + o..at + o + l].copy_from_slice(&shadow.bytes[o..o + l]);
-                }
+            for &(i, offset, len) in run {
+                let at = plan.keys[i as usize].1 as usize * PAGE_SIZE + offset as usize;
+                let image = plan.page(i as usize);
+                let range = offset as usize..offset as usize + len as usize;
+                bytes[at..at + len as usize].copy_from_slice(&image[range]);
             }
             region
                 .file
                 .sync_data()
                 .map_err(StoreError::io("fsync", &region.path))?;
         }
+        let pages_written = plan.keys.len();
+        plan.release_memory_if_large();
+        self.plan = plan;
 
         let applied = Instant::now();
         let state = SuperState {
@@ -608,7 +617,7 @@ impl Store {
         Ok(CommitStats {
             slot,
             accounts_changed,
-            pages_written: keys.len(),
+            pages_written,
             wal_bytes,
             plan: planned - started,
             log: logged - planned,
@@ -663,7 +672,9 @@ impl Store {
                 }
             }
         };
-        self.index.insert(account.pubkey, location);
+        if reuse.is_none() {
+            self.index.insert(account.pubkey, location);
+        }
 
         let header = RecordHeader {
             pubkey: account.pubkey,
@@ -676,20 +687,20 @@ impl Store {
         let r = region_index(account.mapping);
         match location.place {
             Place::Cell { class, cell } => {
-                let shadow = plan.touch(&self.regions[r], r, location.page);
+                let i = plan.touch(&self.regions[r], r, location.page);
                 let at =
                     PAGE_HEADER_LEN + cell as usize * layout::CELL_CLASSES[class as usize] as usize;
-                header.encode(&mut shadow.bytes[at..at + RECORD_HEADER_LEN]);
-                shadow.bytes[at + RECORD_HEADER_LEN..at + record_len]
-                    .copy_from_slice(&account.data);
-                shadow.dirty.push((at as u16, record_len as u16));
+                let image = plan.page_mut(i);
+                header.encode(&mut image[at..at + RECORD_HEADER_LEN]);
+                image[at + RECORD_HEADER_LEN..at + record_len].copy_from_slice(&account.data);
+                plan.mark(i, at, record_len);
             }
             Place::Span { len } => {
                 let mut rest: &[u8] = &account.data;
-                for i in 0..len {
-                    let shadow = plan.touch(&self.regions[r], r, location.page + i);
-                    let body = &mut shadow.bytes[PAGE_HEADER_LEN..];
-                    let start = if i == 0 {
+                for p in 0..len {
+                    let i = plan.touch(&self.regions[r], r, location.page + p);
+                    let body = &mut plan.page_mut(i)[PAGE_HEADER_LEN..];
+                    let start = if p == 0 {
                         header.encode(&mut body[..RECORD_HEADER_LEN]);
                         RECORD_HEADER_LEN
                     } else {
@@ -699,9 +710,7 @@ impl Store {
                     body[start..start + take].copy_from_slice(&rest[..take]);
                     body[start + take..].fill(0);
                     rest = &rest[take..];
-                    shadow
-                        .dirty
-                        .push((PAGE_HEADER_LEN as u16, PAGE_BODY_LEN as u16));
+                    plan.mark(i, PAGE_HEADER_LEN, PAGE_BODY_LEN);
                 }
             }
         }
@@ -907,43 +916,99 @@ enum Want {
     Span(u32),
 }
 
-/// The final images of the pages one commit touches.
+/// The final images of the pages one commit touches. The store keeps its buffers and the next
+/// commit reuses them, so a commit does not fault in fresh memory for every page it writes.
 #[derive(Default)]
 struct Plan {
-    pages: HashMap<(usize, u32), Shadow>,
+    /// `(region, page)` → index of its image.
+    index: HashMap<(usize, u32), usize>,
+    /// `(region, page)` of each image.
+    keys: Vec<(usize, u32)>,
+    /// The images, `PAGE_SIZE` bytes each, in the order of `keys`.
+    arena: Vec<u8>,
+    /// `(image, offset, len)` of every byte range this commit changes.
+    dirty: Vec<(u32, u16, u16)>,
+    /// The last page touched: consecutive accounts usually share a page.
+    last: Option<((usize, u32), usize)>,
 }
 
-struct Shadow {
-    bytes: Box<[u8]>,
-    /// Byte ranges `(offset, len)` of the page this commit changes.
-    dirty: Vec<(u16, u16)>,
-}
+/// Buffers larger than this are freed after a commit rather than kept for the next.
+const PLAN_RETAIN_BYTES: usize = 64 << 20;
 
 impl Plan {
-    /// The page image of `page`, starting as a copy of the committed page.
-    fn touch(&mut self, region: &Region, r: usize, page: u32) -> &mut Shadow {
-        self.pages.entry((r, page)).or_insert_with(|| Shadow {
-            bytes: region.page(page).into(),
-            dirty: Vec::new(),
-        })
+    fn clear(&mut self) {
+        self.index.clear();
+        self.keys.clear();
+        self.arena.clear();
+        self.dirty.clear();
+        self.last = None;
     }
-}
 
-/// Sorts and merges overlapping or adjacent ranges in place; returns them.
-fn merge_ranges(ranges: &mut Vec<(u16, u16)>) -> Vec<(u16, u16)> {
-    ranges.sort_unstable();
-    let mut out: Vec<(u16, u16)> = Vec::with_capacity(ranges.len());
-    for &(offset, len) in ranges.iter() {
-        match out.last_mut() {
-            Some((o, l)) if *o as u32 + *l as u32 >= offset as u32 => {
-                let end = (offset as u32 + len as u32).max(*o as u32 + *l as u32);
-                *l = (end - *o as u32) as u16;
+    /// The index of the image of `page`, which starts as a copy of the committed page.
+    fn touch(&mut self, region: &Region, r: usize, page: u32) -> usize {
+        if let Some((key, i)) = self.last
+            && key == (r, page)
+        {
+            return i;
+        }
+        let i = *self.index.entry((r, page)).or_insert_with(|| {
+            self.keys.push((r, page));
+            self.arena.extend_from_slice(region.page(page));
+            self.keys.len() - 1
+        });
+        self.last = Some(((r, page), i));
+        i
+    }
+
+    fn page(&self, i: usize) -> &[u8] {
+        &self.arena[i * PAGE_SIZE..(i + 1) * PAGE_SIZE]
+    }
+
+    fn page_mut(&mut self, i: usize) -> &mut [u8] {
+        &mut self.arena[i * PAGE_SIZE..(i + 1) * PAGE_SIZE]
+    }
+
+    /// Records that bytes `offset..offset + len` of image `i` changed.
+    fn mark(&mut self, i: usize, offset: usize, len: usize) {
+        self.dirty.push((i as u32, offset as u16, len as u16));
+    }
+
+    /// Sorts the changed ranges by region, page and offset, and merges those that overlap or
+    /// touch.
+    fn merge_dirty(&mut self) {
+        let keys = &self.keys;
+        self.dirty
+            .sort_unstable_by_key(|&(i, offset, _)| (keys[i as usize], offset));
+        let mut merged = 0;
+        for k in 0..self.dirty.len() {
+            let (i, offset, len) = self.dirty[k];
+            if merged > 0 {
+                let (pi, po, pl) = self.dirty[merged - 1];
+                if pi == i && po as u32 + pl as u32 >= offset as u32 {
+                    let end = (offset as u32 + len as u32).max(po as u32 + pl as u32);
+                    self.dirty[merged - 1].2 = (end - po as u32) as u16;
+                    continue;
+                }
             }
-            _ => out.push((offset, len)),
+            self.dirty[merged] = (i, offset, len);
+            merged += 1;
+        }
+        self.dirty.truncate(merged);
+    }
+
+    /// Bytes of log the merged ranges take.
+    fn log_len(&self) -> usize {
+        self.dirty
+            .iter()
+            .map(|&(_, _, len)| journal::WAL_ENTRY_HEADER_LEN + len as usize)
+            .sum()
+    }
+
+    fn release_memory_if_large(&mut self) {
+        if self.arena.capacity() > PLAN_RETAIN_BYTES {
+            *self = Plan::default();
         }
     }
-    *ranges = out.clone();
-    out
 }
 
 /// The error for a page that failed to decode.

@@ -1,0 +1,38 @@
+//! Fixtures shared by the benches: stores filled with deterministic accounts.
+
+use std::path::Path;
+
+use tandem_engine::sample::{SplitMix64, sample_account};
+use tandem_engine::store::{SlotChanges, Store};
+use tandem_engine::{Account, Mapping};
+
+/// Creates a store in `dir` holding `n` RW-UED accounts of `data_len` bytes each (committed at
+/// slot 0, in slots of at most 100,000 accounts) and returns it with the accounts.
+pub fn store_with_accounts(
+    dir: &Path,
+    n: usize,
+    data_len: usize,
+    seed: u64,
+) -> (Store, Vec<Account>) {
+    let mut store = Store::create(dir).expect("create bench store");
+    let mut rng = SplitMix64::new(seed);
+    let accounts: Vec<Account> = (0..n)
+        .map(|_| sample_account(&mut rng, Mapping::RwUed, data_len))
+        .collect();
+    for (slot, chunk) in accounts.chunks(100_000).enumerate() {
+        let mut changes = SlotChanges::new();
+        for account in chunk {
+            changes.load(account.clone());
+        }
+        store
+            .commit(slot as u64, changes)
+            .expect("commit bench accounts");
+    }
+    (store, accounts)
+}
+
+/// `count` indices into `0..n`, drawn at random (with repetition) from `seed`.
+pub fn random_indices(n: usize, count: usize, seed: u64) -> Vec<usize> {
+    let mut rng = SplitMix64::new(seed);
+    (0..count).map(|_| rng.below(n as u64) as usize).collect()
+}
