@@ -1,8 +1,14 @@
-//! tandem-kernels: the compute kernels of tandem.
+//! tandem-kernels: the compute kernels of tandem (SPEC §7).
 //!
-//! This crate will own the kernel families of SPEC §7 — multi-message BLAKE3, the account LtHash
-//! and ed25519 signature verification — each with a portable reference, AVX2 and AVX-512 paths
-//! and a wgpu/WGSL GPU path behind one `platform.rs` dispatch.
+//! | family | what | CPU | GPU |
+//! |---|---|---|---|
+//! | [`hash`] | BLAKE3 of many messages; account LtHash | portable (blake3 crate), AVX2 ×8, AVX-512 ×16 | WGSL via wgpu |
 //!
-//! **Status:** empty. No kernel is implemented yet (issues #3 and #4 build them), so this crate
-//! exports nothing rather than pretending to compute anything.
+//! Every accelerated kernel has a reference beside it and is tested against the crate everyone
+//! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point.
+
+pub mod hash;
+pub mod platform;
+
+pub use hash::lthash::{AccountInput, LtHash};
+pub use platform::Platform;

@@ -1,0 +1,246 @@
+//! Every CPU backend of the hashing kernels against the crates everyone trusts: blake3 for
+//! `blake3_many`, Agave's solana-lattice-hash for the account LtHash.
+
+use tandem_kernels::hash::{blake3_many, lthash};
+use tandem_kernels::{AccountInput, LtHash, Platform};
+
+/// Deterministic test bytes: BLAKE3's own XOF of a seed.
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(&seed.to_le_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+fn rand_u64(seed: u64) -> u64 {
+    u64::from_le_bytes(bytes(seed ^ 0xabcdef, 8).try_into().unwrap())
+}
+
+/// Lengths at block (64), chunk (1024), lane-group and tree boundaries.
+const LENGTHS: &[usize] = &[
+    0,
+    1,
+    63,
+    64,
+    65,
+    127,
+    128,
+    129,
+    1023,
+    1024,
+    1025,
+    2047,
+    2048,
+    2049,
+    3072,
+    3073,
+    4096,
+    5120,
+    8191,
+    8192,
+    8193,
+    16385,
+    31744,
+    65536 + 1,
+    1 << 20,
+    (1 << 20) + 1,
+];
+
+fn check_blake3_many(platform: Platform, inputs: &[Vec<u8>]) {
+    let refs: Vec<&[u8]> = inputs.iter().map(|v| v.as_slice()).collect();
+    let mut out = vec![[0u8; 32]; refs.len()];
+    blake3_many(platform, &refs, &mut out);
+    for (i, (input, hash)) in inputs.iter().zip(&out).enumerate() {
+        assert_eq!(
+            hash,
+            blake3::hash(input).as_bytes(),
+            "{platform}: message {i} of {} bytes",
+            input.len()
+        );
+    }
+}
+
+#[test]
+fn blake3_many_matches_the_blake3_crate_on_every_boundary_length() {
+    for platform in Platform::available() {
+        for &len in LENGTHS {
+            check_blake3_many(platform, &[bytes(len as u64, len)]);
+        }
+        // All lengths in one batch: lanes of different lengths side by side.
+        let all: Vec<Vec<u8>> = LENGTHS.iter().map(|&l| bytes(l as u64 + 7, l)).collect();
+        check_blake3_many(platform, &all);
+    }
+}
+
+#[test]
+fn blake3_many_matches_on_batches_of_equal_lengths() {
+    // Full lane groups of one length take a separate path; cover whole and partial last blocks.
+    for platform in Platform::available() {
+        for len in [0usize, 1, 63, 64, 100, 128, 129, 1000, 1023, 1024] {
+            for n in [8usize, 16, 37] {
+                let batch: Vec<Vec<u8>> =
+                    (0..n).map(|i| bytes((len * 100 + i) as u64, len)).collect();
+                check_blake3_many(platform, &batch);
+            }
+        }
+    }
+}
+
+#[test]
+fn blake3_many_matches_on_random_batches_of_every_size_around_the_lane_counts() {
+    for platform in Platform::available() {
+        for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100] {
+            let batch: Vec<Vec<u8>> = (0..n)
+                .map(|i| {
+                    let seed = (n * 1000 + i) as u64;
+                    let len = match rand_u64(seed) % 10 {
+                        0..=5 => (rand_u64(seed + 1) % 300) as usize,
+                        6..=8 => (rand_u64(seed + 1) % 2200) as usize,
+                        _ => (rand_u64(seed + 1) % 40_000) as usize,
+                    };
+                    bytes(seed, len)
+                })
+                .collect();
+            check_blake3_many(platform, &batch);
+        }
+    }
+}
+
+struct Account {
+    pubkey: [u8; 32],
+    owner: [u8; 32],
+    lamports: u64,
+    executable: bool,
+    data: Vec<u8>,
+}
+
+impl Account {
+    fn random(seed: u64, data_len: usize) -> Account {
+        let b = bytes(seed, 64);
+        Account {
+            pubkey: b[..32].try_into().unwrap(),
+            owner: b[32..].try_into().unwrap(),
+            lamports: rand_u64(seed) >> (rand_u64(seed + 3) % 64),
+            executable: rand_u64(seed + 5) & 1 == 0,
+            data: bytes(seed + 11, data_len),
+        }
+    }
+    fn input(&self) -> AccountInput<'_> {
+        AccountInput {
+            pubkey: &self.pubkey,
+            owner: &self.owner,
+            lamports: self.lamports,
+            executable: self.executable,
+            data: &self.data,
+        }
+    }
+    /// Agave's own computation (accounts-db's `lt_hash_account`), via solana-lattice-hash.
+    fn agave_lthash(&self) -> solana_lattice_hash::lt_hash::LtHash {
+        if self.lamports == 0 {
+            return solana_lattice_hash::lt_hash::LtHash::identity();
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&self.lamports.to_le_bytes());
+        hasher.update(&self.data);
+        hasher.update(&[u8::from(self.executable)]);
+        hasher.update(&self.owner);
+        hasher.update(&self.pubkey);
+        solana_lattice_hash::lt_hash::LtHash::with(&hasher)
+    }
+}
+
+fn accounts() -> Vec<Account> {
+    let mut out = Vec::new();
+    let mut seed = 1;
+    for len in [
+        0usize,
+        1,
+        55,
+        56,
+        119,
+        200,
+        951,
+        952,
+        1000,
+        3762,
+        10 * 1024,
+        70_000,
+    ] {
+        for _ in 0..3 {
+            out.push(Account::random(seed, len));
+            seed += 1;
+        }
+    }
+    let mut zero = Account::random(seed, 200);
+    zero.lamports = 0;
+    out.push(zero);
+    let mut exec = Account::random(seed + 1, 0);
+    exec.executable = true;
+    out.push(exec);
+    out
+}
+
+#[test]
+fn lthash_of_each_account_matches_solana_lattice_hash() {
+    let accounts = accounts();
+    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
+    for platform in Platform::available() {
+        let mut out = vec![LtHash::identity(); inputs.len()];
+        lthash::lthash_accounts(platform, &inputs, &mut out);
+        for (i, (account, ours)) in accounts.iter().zip(&out).enumerate() {
+            let agave = account.agave_lthash();
+            assert_eq!(
+                ours.0,
+                agave.0,
+                "{platform}: account {i} ({} bytes, {} lamports)",
+                account.data.len(),
+                account.lamports
+            );
+            assert_eq!(
+                ours.checksum(),
+                agave.checksum().0,
+                "{platform}: checksum {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lthash_accumulate_matches_the_sum_of_solana_lattice_hashes() {
+    let accounts = accounts();
+    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
+    let mut agave = solana_lattice_hash::lt_hash::LtHash::identity();
+    for account in &accounts {
+        agave.mix_in(&account.agave_lthash());
+    }
+    for platform in Platform::available() {
+        // Starting from a non-identity sum, and over every prefix size around the lane counts.
+        for take in [0, 1, 15, 16, 17, inputs.len()] {
+            let mut ours = LtHash::identity();
+            ours.0[5] = 77;
+            lthash::lthash_accumulate(platform, &inputs[..take], &mut ours);
+            let mut expected = solana_lattice_hash::lt_hash::LtHash::identity();
+            expected.0[5] = 77;
+            for account in &accounts[..take] {
+                expected.mix_in(&account.agave_lthash());
+            }
+            assert_eq!(ours.0, expected.0, "{platform}: first {take} accounts");
+        }
+        let mut ours = LtHash::identity();
+        lthash::lthash_accumulate(platform, &inputs, &mut ours);
+        assert_eq!(ours.0, agave.0, "{platform}: all accounts");
+    }
+}
+
+#[test]
+fn lthash_mix_out_undoes_mix_in() {
+    let a = Account::random(9, 100);
+    let mut one = [LtHash::identity()];
+    lthash::lthash_accounts(Platform::Portable, &[a.input()], &mut one);
+    let mut sum = LtHash::identity();
+    sum.mix_in(&one[0]);
+    sum.mix_out(&one[0]);
+    assert_eq!(sum, LtHash::identity());
+}
