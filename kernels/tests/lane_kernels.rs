@@ -18,6 +18,7 @@ impl Rng {
     }
 }
 
+#[allow(clippy::needless_range_loop)] // lanes index parallel arrays
 fn check<const N: usize>(platform: Platform, kernel: CompressLanes<N>) {
     let mut rng = Rng(N as u64);
     for round in 0..200 {
