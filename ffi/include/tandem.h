@@ -105,6 +105,60 @@ const char *tandem_version(void);
  */
 const char *tandem_last_error(void);
 
+/**
+ * Hashes `n` independent messages with BLAKE3.
+ *
+ * `inputs[i]` points to `input_lens[i]` bytes (it may be NULL when that length is 0); `out`
+ * receives `n * 32` bytes, hash `i` at `out + 32 * i`. `backend` is a `TANDEM_BACKEND_*` value:
+ * `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+ * `out` must not overlap the inputs.
+ *
+ * # Safety
+ * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+ */
+int32_t tandem_blake3_many(uint32_t backend,
+                           size_t n,
+                           const uint8_t *const *inputs,
+                           const size_t *input_lens,
+                           uint8_t *out);
+
+/**
+ * Computes each of `n` accounts' own LtHash (SPEC §4).
+ *
+ * Account `i` is `pubkeys + 32 * i`, `owners + 32 * i`, `lamports[i]`, `executable[i]` (0 or 1)
+ * and `data[i]` of `data_lens[i]` bytes; `out + 2048 * i` receives its 2,048-byte LtHash (1,024
+ * little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap the inputs.
+ *
+ * # Safety
+ * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+ */
+int32_t tandem_lthash_accounts(uint32_t backend,
+                               size_t n,
+                               const uint8_t *pubkeys,
+                               const uint8_t *owners,
+                               const uint64_t *lamports,
+                               const uint8_t *executable,
+                               const uint8_t *const *data,
+                               const size_t *data_lens,
+                               uint8_t *out);
+
+/**
+ * Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
+ * 2,048-byte sum at `sum_inout`, with wrapping u16 addition.
+ *
+ * # Safety
+ * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+ */
+int32_t tandem_lthash_accumulate(uint32_t backend,
+                                 size_t n,
+                                 const uint8_t *pubkeys,
+                                 const uint8_t *owners,
+                                 const uint64_t *lamports,
+                                 const uint8_t *executable,
+                                 const uint8_t *const *data,
+                                 const size_t *data_lens,
+                                 uint8_t *sum_inout);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -27,6 +27,7 @@ pub mod args;
 pub mod boundary;
 #[doc(hidden)]
 pub mod error;
+pub mod hash;
 pub mod status;
 
 use std::ffi::{CStr, c_char};

@@ -5,10 +5,115 @@
 //! | [`hash`] | BLAKE3 of many messages; account LtHash | portable (blake3 crate), AVX2 ×8, AVX-512 ×16 | WGSL via wgpu |
 //!
 //! Every accelerated kernel has a reference beside it and is tested against the crate everyone
-//! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point.
+//! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point; [`Backend`]
+//! chooses between the CPU and the GPU ([`gpu::GpuContext`]).
+//!
+//! The functions at the crate root take a [`Backend`]:
+//! - `Cpu`: the widest [`Platform`] of this CPU ([`Platform::detect`]);
+//! - `Gpu`: the GPU; where there is no adapter this is [`KernelError::Gpu`], never a silent
+//!   fallback;
+//! - `Auto`: the GPU when there is a hardware adapter (not a software rasterizer such as lavapipe)
+//!   and the batch has at least [`AUTO_GPU_MIN_ITEMS`] items; the CPU otherwise. It measures
+//!   nothing at run time.
 
+pub mod gpu;
 pub mod hash;
 pub mod platform;
 
 pub use hash::lthash::{AccountInput, LtHash};
 pub use platform::Platform;
+
+use std::sync::Arc;
+
+use gpu::GpuError;
+use hash::gpu::GpuHashKernels;
+
+/// Where a batch kernel runs (SPEC §7; C ABI `TANDEM_BACKEND_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The GPU for large batches on a hardware GPU, the CPU otherwise.
+    Auto,
+    /// The CPU, widest SIMD available.
+    Cpu,
+    /// The GPU; an error where there is none.
+    Gpu,
+}
+
+/// Smallest batch (messages or accounts) that [`Backend::Auto`] sends to a hardware GPU.
+///
+/// Provisional: the crossover has not yet been measured on a hardware GPU (none was lent to the
+/// session that wrote this); on lavapipe, a software rasterizer, the GPU never pays off and `Auto`
+/// never picks it. 16,384 items is where one dispatch carries enough work to hide its fixed cost
+/// (upload, submission, readback: about 100 µs) against the CPU's ~25 M short hashes per second.
+pub const AUTO_GPU_MIN_ITEMS: usize = 16_384;
+
+/// Why a kernel call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    /// The GPU backend is unavailable or failed.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
+
+/// The GPU kernels a call should use, or `None` for the CPU.
+fn choose(backend: Backend, items: usize) -> Result<Option<Arc<GpuHashKernels>>, KernelError> {
+    match backend {
+        Backend::Cpu => Ok(None),
+        Backend::Gpu => Ok(Some(GpuHashKernels::shared()?)),
+        Backend::Auto if items < AUTO_GPU_MIN_ITEMS => Ok(None),
+        Backend::Auto => Ok(GpuHashKernels::shared()
+            .ok()
+            .filter(|k| !k.context().is_software())),
+    }
+}
+
+/// BLAKE3 of every input; `out[i]` receives the hash of `inputs[i]`.
+///
+/// # Panics
+/// If `out` and `inputs` differ in length.
+pub fn blake3_many(
+    backend: Backend,
+    inputs: &[&[u8]],
+    out: &mut [[u8; 32]],
+) -> Result<(), KernelError> {
+    match choose(backend, inputs.len())? {
+        Some(gpu) => Ok(gpu.blake3_many(inputs, out)?),
+        None => {
+            hash::blake3_many(Platform::detect(), inputs, out);
+            Ok(())
+        }
+    }
+}
+
+/// Each account's own LtHash; `out[i]` receives that of `accounts[i]`.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn lthash_accounts(
+    backend: Backend,
+    accounts: &[AccountInput<'_>],
+    out: &mut [LtHash],
+) -> Result<(), KernelError> {
+    match choose(backend, accounts.len())? {
+        Some(gpu) => Ok(gpu.lthash_accounts(accounts, out)?),
+        None => {
+            hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
+            Ok(())
+        }
+    }
+}
+
+/// Adds every account's LtHash to `sum` (wrapping u16 addition).
+pub fn lthash_accumulate(
+    backend: Backend,
+    accounts: &[AccountInput<'_>],
+    sum: &mut LtHash,
+) -> Result<(), KernelError> {
+    match choose(backend, accounts.len())? {
+        Some(gpu) => Ok(gpu.lthash_accumulate(accounts, sum)?),
+        None => {
+            hash::lthash::lthash_accumulate(Platform::detect(), accounts, sum);
+            Ok(())
+        }
+    }
+}

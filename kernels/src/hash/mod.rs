@@ -8,6 +8,7 @@
 //! the one dispatch point: they `match` on the [`Platform`].
 
 pub mod compress;
+pub mod gpu;
 
 pub mod lanes;
 pub mod lthash;

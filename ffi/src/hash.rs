@@ -1,0 +1,174 @@
+//! The hashing kernels through the C ABI (SPEC §8): argument checks and conversions over
+//! `tandem_kernels`, nothing else.
+
+use tandem_kernels::gpu::GpuError;
+use tandem_kernels::{AccountInput, KernelError, LtHash};
+
+use crate::args::{input_slice, message_slices, output_slice};
+use crate::boundary::boundary;
+use crate::error::FfiError;
+use crate::status::Backend;
+
+impl From<KernelError> for FfiError {
+    fn from(e: KernelError) -> Self {
+        match &e {
+            KernelError::Gpu(GpuError::NoAdapter(_) | GpuError::Device(_)) => {
+                FfiError::backend_unavailable(e.to_string())
+            }
+            KernelError::Gpu(GpuError::Readback(_)) => FfiError::internal(e.to_string()),
+        }
+    }
+}
+
+fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiError> {
+    Ok(match Backend::from_raw(raw)? {
+        Backend::Auto => tandem_kernels::Backend::Auto,
+        Backend::Cpu => tandem_kernels::Backend::Cpu,
+        Backend::Gpu => tandem_kernels::Backend::Gpu,
+    })
+}
+
+/// Hashes `n` independent messages with BLAKE3.
+///
+/// `inputs[i]` points to `input_lens[i]` bytes (it may be NULL when that length is 0); `out`
+/// receives `n * 32` bytes, hash `i` at `out + 32 * i`. `backend` is a `TANDEM_BACKEND_*` value:
+/// `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+/// `out` must not overlap the inputs.
+///
+/// # Safety
+/// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tandem_blake3_many(
+    backend: u32,
+    n: usize,
+    inputs: *const *const u8,
+    input_lens: *const usize,
+    out: *mut u8,
+) -> i32 {
+    boundary("tandem_blake3_many", || {
+        let backend = kernel_backend(backend)?;
+        // SAFETY: the caller passes n pointers and n lengths describing readable bytes.
+        let inputs = unsafe { message_slices(inputs, input_lens, n, "inputs", "input_lens", "n") }?;
+        // SAFETY: the caller passes n * 32 writable bytes at out, apart from the inputs.
+        let out = unsafe { output_slice(out.cast::<[u8; 32]>(), n, "out", "n") }?;
+        tandem_kernels::blake3_many(backend, &inputs, out)?;
+        Ok(())
+    })
+}
+
+/// Borrows the account arrays shared by the LtHash exports.
+///
+/// # Safety
+/// As for the exports: each array holds `n` elements (or is NULL with `n` = 0).
+#[allow(clippy::too_many_arguments)]
+unsafe fn account_inputs<'a>(
+    n: usize,
+    pubkeys: *const u8,
+    owners: *const u8,
+    lamports: *const u64,
+    executable: *const u8,
+    data: *const *const u8,
+    data_lens: *const usize,
+) -> Result<Vec<AccountInput<'a>>, FfiError> {
+    // SAFETY (all four): the caller passes n elements of each array.
+    let pubkeys = unsafe { input_slice(pubkeys.cast::<[u8; 32]>(), n, "pubkeys", "n") }?;
+    let owners = unsafe { input_slice(owners.cast::<[u8; 32]>(), n, "owners", "n") }?;
+    let lamports = unsafe { input_slice(lamports, n, "lamports", "n") }?;
+    let executable = unsafe { input_slice(executable, n, "executable", "n") }?;
+    // SAFETY: the caller passes n data pointers and lengths describing readable bytes.
+    let data = unsafe { message_slices(data, data_lens, n, "data", "data_lens", "n") }?;
+    (0..n)
+        .map(|i| {
+            let executable = match executable[i] {
+                0 => false,
+                1 => true,
+                other => {
+                    return Err(FfiError::invalid_argument(format!(
+                        "executable[{i}] = {other}, must be 0 or 1"
+                    )));
+                }
+            };
+            Ok(AccountInput {
+                pubkey: &pubkeys[i],
+                owner: &owners[i],
+                lamports: lamports[i],
+                executable,
+                data: data[i],
+            })
+        })
+        .collect()
+}
+
+/// Computes each of `n` accounts' own LtHash (SPEC §4).
+///
+/// Account `i` is `pubkeys + 32 * i`, `owners + 32 * i`, `lamports[i]`, `executable[i]` (0 or 1)
+/// and `data[i]` of `data_lens[i]` bytes; `out + 2048 * i` receives its 2,048-byte LtHash (1,024
+/// little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap the inputs.
+///
+/// # Safety
+/// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tandem_lthash_accounts(
+    backend: u32,
+    n: usize,
+    pubkeys: *const u8,
+    owners: *const u8,
+    lamports: *const u64,
+    executable: *const u8,
+    data: *const *const u8,
+    data_lens: *const usize,
+    out: *mut u8,
+) -> i32 {
+    boundary("tandem_lthash_accounts", || {
+        let backend = kernel_backend(backend)?;
+        // SAFETY: forwarded from the caller's promise on every array.
+        let accounts =
+            unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
+        // SAFETY: the caller passes n * 2048 writable bytes at out, apart from the inputs.
+        let out = unsafe { output_slice(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n") }?;
+        let mut hashes = vec![LtHash::identity(); n];
+        tandem_kernels::lthash_accounts(backend, &accounts, &mut hashes)?;
+        for (bytes, hash) in out.iter_mut().zip(&hashes) {
+            *bytes = hash.to_bytes();
+        }
+        Ok(())
+    })
+}
+
+/// Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
+/// 2,048-byte sum at `sum_inout`, with wrapping u16 addition.
+///
+/// # Safety
+/// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tandem_lthash_accumulate(
+    backend: u32,
+    n: usize,
+    pubkeys: *const u8,
+    owners: *const u8,
+    lamports: *const u64,
+    executable: *const u8,
+    data: *const *const u8,
+    data_lens: *const usize,
+    sum_inout: *mut u8,
+) -> i32 {
+    boundary("tandem_lthash_accumulate", || {
+        let backend = kernel_backend(backend)?;
+        // SAFETY: forwarded from the caller's promise on every array.
+        let accounts =
+            unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
+        // SAFETY: the caller passes 2048 readable and writable bytes at sum_inout.
+        let sum_bytes = unsafe {
+            output_slice(
+                sum_inout.cast::<[u8; LtHash::BYTES]>(),
+                1,
+                "sum_inout",
+                "its length (2048)",
+            )
+        }?;
+        let mut sum = LtHash::from_bytes(&sum_bytes[0]);
+        tandem_kernels::lthash_accumulate(backend, &accounts, &mut sum)?;
+        sum_bytes[0] = sum.to_bytes();
+        Ok(())
+    })
+}

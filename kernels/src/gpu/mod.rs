@@ -1,0 +1,141 @@
+//! The wgpu context every GPU kernel runs on: one adapter, device and queue, created once.
+//!
+//! Device setup is apart from execution: kernels take a `&GpuContext`, so tests and embedders can
+//! build one from a device of their own ([`GpuContext::from_device`]). [`GpuContext::shared`] is
+//! the process-wide context the `Backend::Auto`/`Gpu` entry points use.
+//!
+//! Where no adapter exists, every constructor returns [`GpuError::NoAdapter`]: asking for the GPU
+//! backend on such a machine is an error, never a silent fallback to the CPU (SPEC §7).
+
+use std::sync::{Arc, OnceLock};
+
+/// Why the GPU cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GpuError {
+    /// No adapter was found (no GPU and no software Vulkan driver such as Mesa's lavapipe).
+    #[error(
+        "no GPU adapter found ({0}); install a Vulkan driver (on Debian: mesa-vulkan-drivers libvulkan1 for the software one)"
+    )]
+    NoAdapter(String),
+    /// The adapter refused the device.
+    #[error("the GPU adapter refused a device: {0}")]
+    Device(String),
+    /// Reading results back failed.
+    #[error("reading GPU results back failed: {0}")]
+    Readback(String),
+}
+
+/// An adapter, its device and queue.
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .field("device_type", &self.info.device_type)
+            .finish()
+    }
+}
+
+impl GpuContext {
+    /// Finds the best adapter (high performance first; `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`
+    /// narrow the choice) and opens a device with the adapter's own limits.
+    pub fn new() -> Result<GpuContext, GpuError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            apply_limit_buckets: false,
+        }))
+        .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tandem"),
+            required_features: wgpu::Features::empty(),
+            required_limits: adapter.limits(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| GpuError::Device(e.to_string()))?;
+        Ok(GpuContext::from_device(device, queue, adapter.get_info()))
+    }
+
+    /// Wraps a device the caller opened.
+    pub fn from_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: wgpu::AdapterInfo,
+    ) -> GpuContext {
+        GpuContext {
+            device,
+            queue,
+            info,
+        }
+    }
+
+    /// The process-wide context, created on first use. The outcome (a context or the reason
+    /// there is none) is kept, so a machine without a GPU does not search again on every call.
+    pub fn shared() -> Result<Arc<GpuContext>, GpuError> {
+        static SHARED: OnceLock<Result<Arc<GpuContext>, GpuError>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| GpuContext::new().map(Arc::new))
+            .clone()
+    }
+
+    /// The adapter: name, backend, driver, device type.
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// Whether the adapter is a CPU rasterizer (lavapipe, WARP, SwiftShader): correct, never fast.
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> wgpu::Limits {
+        self.device.limits()
+    }
+
+    /// Blocks until all submitted work is done.
+    pub(crate) fn wait(&self) -> Result<(), GpuError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| GpuError::Readback(e.to_string()))
+    }
+
+    /// Copies `len` bytes of `source` into a mappable buffer, waits, and returns them.
+    pub(crate) fn read_back(&self, source: &wgpu::Buffer, len: u64) -> Result<Vec<u8>, GpuError> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tandem readback"),
+            size: len,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, len);
+        self.queue.submit([encoder.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = tx.send(result);
+        });
+        self.wait()?;
+        rx.recv()
+            .map_err(|e| GpuError::Readback(e.to_string()))?
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let bytes = staging
+            .get_mapped_range(..)
+            .map_err(|e| GpuError::Readback(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+}
