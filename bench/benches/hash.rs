@@ -5,8 +5,27 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tandem_kernels::hash::gpu::GpuHashKernels;
 use tandem_kernels::hash::{blake3_many, lthash};
 use tandem_kernels::{AccountInput, LtHash, Platform};
+
+/// The GPU kernels, announced with their adapter, or `None` (said aloud) where there is none.
+fn gpu() -> Option<std::sync::Arc<GpuHashKernels>> {
+    match GpuHashKernels::shared() {
+        Ok(k) => {
+            let info = k.context().info();
+            eprintln!(
+                "GPU benches on {} ({:?}, {:?})",
+                info.name, info.backend, info.device_type
+            );
+            Some(k)
+        }
+        Err(e) => {
+            eprintln!("GPU benches skipped: {e}");
+            None
+        }
+    }
+}
 
 const MESSAGES: usize = 4096;
 const ACCOUNTS: usize = 4096;
@@ -41,6 +60,11 @@ fn bench_blake3_many(c: &mut Criterion) {
         for platform in Platform::available() {
             group.bench_function(BenchmarkId::new("tandem", platform), |b| {
                 b.iter(|| blake3_many(platform, &inputs, &mut out))
+            });
+        }
+        if let Some(gpu) = gpu() {
+            group.bench_function(BenchmarkId::new("tandem", "gpu"), |b| {
+                b.iter(|| gpu.blake3_many(&inputs, &mut out).expect("GPU"))
             });
         }
         group.finish();
@@ -106,6 +130,15 @@ fn bench_lthash(c: &mut Criterion) {
             b.iter(|| {
                 let mut sum = LtHash::identity();
                 lthash::lthash_accumulate(platform, &inputs, &mut sum);
+                black_box(sum)
+            })
+        });
+    }
+    if let Some(gpu) = gpu() {
+        group.bench_function(BenchmarkId::new("tandem", "gpu"), |b| {
+            b.iter(|| {
+                let mut sum = LtHash::identity();
+                gpu.lthash_accumulate(&inputs, &mut sum).expect("GPU");
                 black_box(sum)
             })
         });

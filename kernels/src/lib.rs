@@ -1,4 +1,6 @@
-//! tandem-kernels: the compute kernels of tandem (SPEC §7).
+#![doc = include_str!("../README.md")]
+//!
+//! # Overview
 //!
 //! | family | what | CPU | GPU |
 //! |---|---|---|---|
