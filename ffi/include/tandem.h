@@ -159,6 +159,27 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
                                  const size_t *data_lens,
                                  uint8_t *sum_inout);
 
+/**
+ * Verifies `n` ed25519 signatures exactly as ed25519-dalek's `verify_strict` does (SPEC §2).
+ *
+ * Signature `i` is `signatures + 64 * i` (R then S), by the public key `public_keys + 32 * i`,
+ * over `messages[i]` of `message_lens[i]` bytes (NULL allowed when that length is 0).
+ * `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
+ * is a result, not an error. Recurring signers are served from a process-wide cache.
+ * `TANDEM_BACKEND_GPU` returns `TANDEM_ERR_BACKEND_UNAVAILABLE` (the GPU verifier is not built
+ * yet). `results` must not overlap the inputs.
+ *
+ * # Safety
+ * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+ */
+int32_t tandem_ed25519_verify_batch(uint32_t backend,
+                                    size_t n,
+                                    const uint8_t *signatures,
+                                    const uint8_t *public_keys,
+                                    const uint8_t *const *messages,
+                                    const size_t *message_lens,
+                                    uint8_t *results);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

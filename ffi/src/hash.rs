@@ -16,11 +16,12 @@ impl From<KernelError> for FfiError {
                 FfiError::backend_unavailable(e.to_string())
             }
             KernelError::Gpu(GpuError::Readback(_)) => FfiError::internal(e.to_string()),
+            KernelError::Unsupported(_) => FfiError::backend_unavailable(e.to_string()),
         }
     }
 }
 
-fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiError> {
+pub(crate) fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiError> {
     Ok(match Backend::from_raw(raw)? {
         Backend::Auto => tandem_kernels::Backend::Auto,
         Backend::Cpu => tandem_kernels::Backend::Cpu,

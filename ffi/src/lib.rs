@@ -28,6 +28,7 @@ pub mod boundary;
 #[doc(hidden)]
 pub mod error;
 pub mod hash;
+pub mod sigverify;
 pub mod status;
 
 use std::ffi::{CStr, c_char};

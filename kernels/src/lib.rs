@@ -5,6 +5,7 @@
 //! | family | what | CPU | GPU |
 //! |---|---|---|---|
 //! | [`hash`] | BLAKE3 of many messages; account LtHash | portable (blake3 crate), AVX2 ×8, AVX-512 ×16 | WGSL via wgpu |
+//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek), curve25519-dalek + signer cache, over the cores | not built yet |
 //!
 //! Every accelerated kernel has a reference beside it and is tested against the crate everyone
 //! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point; [`Backend`]
@@ -21,6 +22,7 @@
 pub mod gpu;
 pub mod hash;
 pub mod platform;
+pub mod sigverify;
 
 pub use hash::lthash::{AccountInput, LtHash};
 pub use platform::Platform;
@@ -55,6 +57,40 @@ pub enum KernelError {
     /// The GPU backend is unavailable or failed.
     #[error(transparent)]
     Gpu(#[from] GpuError),
+    /// The kernel has no implementation for the requested backend yet.
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+/// Verifies ed25519 signatures exactly as ed25519-dalek's `verify_strict` does (SPEC §2);
+/// `results[i]` is 1 when signature `i` by `public_keys[i]` over `messages[i]` is valid, else 0.
+/// Recurring signers are served from the process-wide [`sigverify::cache::SignerCache`].
+///
+/// `Backend::Gpu` is [`KernelError::Unsupported`] until the GPU verifier exists; `Auto` uses the
+/// CPU.
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn ed25519_verify_batch(
+    backend: Backend,
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+) -> Result<(), KernelError> {
+    if backend == Backend::Gpu {
+        return Err(KernelError::Unsupported(
+            "GPU ed25519 verification is not built yet; use the CPU or auto backend",
+        ));
+    }
+    sigverify::verify_batch_cpu(
+        signatures,
+        public_keys,
+        messages,
+        results,
+        Some(sigverify::cache::SignerCache::global()),
+    );
+    Ok(())
 }
 
 /// The GPU kernels a call should use, or `None` for the CPU.

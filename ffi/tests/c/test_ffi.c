@@ -209,6 +209,54 @@ static void test_lthash(void) {
     CHECK(memcmp(sum, expect, sizeof sum) == 0); /* nothing added */
 }
 
+/* RFC 8032, test 1: the empty message. */
+static const uint8_t RFC8032_PK[32] = {
+    0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a,
+    0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a,
+};
+static const uint8_t RFC8032_SIG[64] = {
+    0xe5, 0x56, 0x43, 0x00, 0xc3, 0x60, 0xac, 0x72, 0x90, 0x86, 0xe2, 0xcc, 0x80, 0x6e, 0x82, 0x8a,
+    0x84, 0x87, 0x7f, 0x1e, 0xb8, 0xe5, 0xd9, 0x74, 0xd8, 0x73, 0xe0, 0x65, 0x22, 0x49, 0x01, 0x55,
+    0x5f, 0xb8, 0x82, 0x15, 0x90, 0xa3, 0x3b, 0xac, 0xc6, 0x1e, 0x39, 0x70, 0x1c, 0xf9, 0xb4, 0x6b,
+    0xd2, 0x5b, 0xf5, 0xf0, 0x59, 0x5b, 0xbe, 0x24, 0x65, 0x51, 0x41, 0x43, 0x8e, 0x7a, 0x10, 0x0b,
+};
+
+static void test_ed25519_verify_batch(void) {
+    enum { N = 3 };
+    uint8_t sigs[N * 64], pks[N * 32];
+    for (int i = 0; i < N; i++) {
+        memcpy(sigs + 64 * i, RFC8032_SIG, 64);
+        memcpy(pks + 32 * i, RFC8032_PK, 32);
+    }
+    sigs[64 + 40] ^= 1;  /* signature 1: S changed */
+    pks[2 * 32 + 3] ^= 1; /* signature 2: another key */
+    const uint8_t *msgs[N] = {NULL, NULL, NULL};
+    size_t lens[N] = {0, 0, 0};
+    uint8_t results[N];
+    memset(results, 9, sizeof results);
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_CPU, N, sigs, pks, msgs, lens, results) == TANDEM_OK);
+    CHECK(results[0] == 1 && results[1] == 0 && results[2] == 0);
+    memset(results, 9, sizeof results);
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_AUTO, N, sigs, pks, msgs, lens, results) == TANDEM_OK);
+    CHECK(results[0] == 1 && results[1] == 0 && results[2] == 0);
+    /* A message given for the empty-message signature: invalid, not an error. */
+    const uint8_t *one[1] = {(const uint8_t *)"x"};
+    size_t one_len[1] = {1};
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_CPU, 1, sigs, pks, one, one_len, results) == TANDEM_OK);
+    CHECK(results[0] == 0);
+
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_GPU, N, sigs, pks, msgs, lens, results) ==
+          TANDEM_ERR_BACKEND_UNAVAILABLE);
+    CHECK(contains(tandem_last_error(), "GPU"));
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_CPU, N, NULL, pks, msgs, lens, results) ==
+          TANDEM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(tandem_last_error(), "signatures"));
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_CPU, N, sigs, pks, msgs, lens, NULL) ==
+          TANDEM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(tandem_last_error(), "results"));
+    CHECK(tandem_ed25519_verify_batch(TANDEM_BACKEND_CPU, 0, NULL, NULL, NULL, NULL, NULL) == TANDEM_OK);
+}
+
 int main(void) {
     /* First, before any other call: a fresh thread has no last error. */
     test_last_error_starts_empty();
@@ -218,6 +266,7 @@ int main(void) {
 
     test_blake3_many();
     test_lthash();
+    test_ed25519_verify_batch();
     printf("c-abi: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,42 @@
+//! Signature verification through the C ABI (SPEC §8): argument checks over
+//! `tandem_kernels::ed25519_verify_batch`.
+
+use crate::args::{input_slice, message_slices, output_slice};
+use crate::boundary::boundary;
+use crate::hash::kernel_backend;
+
+/// Verifies `n` ed25519 signatures exactly as ed25519-dalek's `verify_strict` does (SPEC §2).
+///
+/// Signature `i` is `signatures + 64 * i` (R then S), by the public key `public_keys + 32 * i`,
+/// over `messages[i]` of `message_lens[i]` bytes (NULL allowed when that length is 0).
+/// `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
+/// is a result, not an error. Recurring signers are served from a process-wide cache.
+/// `TANDEM_BACKEND_GPU` returns `TANDEM_ERR_BACKEND_UNAVAILABLE` (the GPU verifier is not built
+/// yet). `results` must not overlap the inputs.
+///
+/// # Safety
+/// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tandem_ed25519_verify_batch(
+    backend: u32,
+    n: usize,
+    signatures: *const u8,
+    public_keys: *const u8,
+    messages: *const *const u8,
+    message_lens: *const usize,
+    results: *mut u8,
+) -> i32 {
+    boundary("tandem_ed25519_verify_batch", || {
+        let backend = kernel_backend(backend)?;
+        // SAFETY (all four): the caller passes n elements of each array, results apart from them.
+        let signatures =
+            unsafe { input_slice(signatures.cast::<[u8; 64]>(), n, "signatures", "n") }?;
+        let public_keys =
+            unsafe { input_slice(public_keys.cast::<[u8; 32]>(), n, "public_keys", "n") }?;
+        let messages =
+            unsafe { message_slices(messages, message_lens, n, "messages", "message_lens", "n") }?;
+        let results = unsafe { output_slice(results, n, "results", "n") }?;
+        tandem_kernels::ed25519_verify_batch(backend, signatures, public_keys, &messages, results)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,336 @@
+//! Every verifier against ed25519-dalek's verify_strict itself, over every class of input SPEC §2
+//! and issue #4 name: valid signatures, wrong message or key, flipped bits, non-canonical and
+//! out-of-range S, non-canonical A and R, encodings off the curve, the eight small-order points as
+//! A and as R, mixed-order A and R (signed so that some pass the cofactorless equation), and the
+//! identity. The oracle decides; the test asserts agreement (and, where the answer is certain,
+//! the answer too, so the oracle itself is checked).
+
+use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use ed25519_dalek::{Signer, SigningKey};
+use sha2::{Digest, Sha512};
+use tandem_kernels::sigverify::cache::SignerCache;
+use tandem_kernels::sigverify::{cpu, reference, verify_batch_cpu};
+use tandem_kernels::{Backend, KernelError};
+
+/// The group order L, little-endian.
+const L: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(&seed.to_le_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+/// Asserts every verifier agrees with the oracle on this input, and returns the oracle's answer.
+fn agree(sig: &[u8; 64], key: &[u8; 32], msg: &[u8], what: &str) -> bool {
+    let expected = reference::verify(sig, key, msg);
+    assert_eq!(
+        cpu::verify(sig, key, msg, None),
+        expected,
+        "{what}: uncached"
+    );
+    // First sighting, second (builds the table), third (uses it).
+    let cache = SignerCache::new(4);
+    for round in 0..3 {
+        assert_eq!(
+            cpu::verify(sig, key, msg, Some(&cache)),
+            expected,
+            "{what}: cached, round {round}"
+        );
+    }
+    expected
+}
+
+fn signing_key(seed: u64) -> SigningKey {
+    SigningKey::from_bytes(&bytes(seed, 32).try_into().unwrap())
+}
+
+fn sign(key: &SigningKey, msg: &[u8]) -> [u8; 64] {
+    key.sign(msg).to_bytes()
+}
+
+/// A signature made by hand with secret scalar `a` for the public key bytes `key_bytes` (which
+/// need not be `[a]B`: mixed-order keys are `[a]B + T`), nonce point `R` = `r_point` encoded as
+/// `r_bytes`, and `r` its discrete log relative to B's part.
+fn raw_sign(
+    a: &Scalar,
+    key_bytes: &[u8; 32],
+    r: &Scalar,
+    r_bytes: &[u8; 32],
+    msg: &[u8],
+) -> ([u8; 64], Scalar) {
+    let mut h = Sha512::new();
+    h.update(r_bytes);
+    h.update(key_bytes);
+    h.update(msg);
+    let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+    let s = r + k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(r_bytes);
+    sig[32..].copy_from_slice(s.as_bytes());
+    (sig, k)
+}
+
+#[test]
+fn valid_signatures_over_messages_of_0_to_2000_bytes() {
+    for i in 0..60u64 {
+        let key = signing_key(i);
+        let msg = bytes(i + 1000, (i as usize * 37) % 2001);
+        let sig = sign(&key, &msg);
+        assert!(
+            agree(&sig, key.verifying_key().as_bytes(), &msg, "valid"),
+            "message {i}"
+        );
+    }
+}
+
+#[test]
+fn wrong_message_wrong_key_and_flipped_bits_are_rejected() {
+    let key = signing_key(1);
+    let other = signing_key(2);
+    let msg = b"vote for slot 42".to_vec();
+    let sig = sign(&key, &msg);
+    let pk = *key.verifying_key().as_bytes();
+    assert!(!agree(&sig, &pk, b"vote for slot 43", "wrong message"));
+    assert!(!agree(
+        &sig,
+        other.verifying_key().as_bytes(),
+        &msg,
+        "wrong key"
+    ));
+    for bit in [0usize, 1, 7, 100, 200, 254, 255] {
+        let mut r = sig;
+        r[bit / 8] ^= 1 << (bit % 8);
+        assert!(!agree(&r, &pk, &msg, &format!("R bit {bit}")));
+        let mut s = sig;
+        s[32 + bit / 8] ^= 1 << (bit % 8);
+        assert!(!agree(&s, &pk, &msg, &format!("S bit {bit}")));
+        let mut a = pk;
+        a[bit / 8] ^= 1 << (bit % 8);
+        agree(&sig, &a, &msg, &format!("A bit {bit}"));
+    }
+}
+
+#[test]
+fn s_must_be_canonical() {
+    let key = signing_key(3);
+    let msg = b"canonical S";
+    let sig = sign(&key, msg);
+    let pk = *key.verifying_key().as_bytes();
+    let s = Scalar::from_canonical_bytes(sig[32..].try_into().unwrap()).unwrap();
+    // S + L encodes the same residue: the equation holds, but S >= L must be rejected.
+    let mut s_plus_l = [0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = s.as_bytes()[i] as u16 + L[i] as u16 + carry;
+        s_plus_l[i] = v as u8;
+        carry = v >> 8;
+    }
+    let with = |s_bytes: [u8; 32], what: &str| {
+        let mut x = sig;
+        x[32..].copy_from_slice(&s_bytes);
+        agree(&x, &pk, msg, what)
+    };
+    assert!(!with(s_plus_l, "S + L"));
+    assert!(!with(L, "S = L"));
+    let mut l1 = L;
+    l1[0] += 1;
+    assert!(!with(l1, "S = L + 1"));
+    let mut top = *s.as_bytes();
+    top[31] |= 0xF0;
+    assert!(!with(top, "S with the top bits set"));
+    assert!(!with([0xFF; 32], "S = 2^256 - 1"));
+    let mut lm1 = L;
+    lm1[0] -= 1;
+    assert!(!with(lm1, "S = L - 1 (canonical, wrong)"));
+}
+
+/// Encodes `y` (below 2^255) with sign bit `sign`.
+fn encode_y(y: &[u8; 32], sign: bool) -> [u8; 32] {
+    let mut e = *y;
+    e[31] = (e[31] & 0x7f) | if sign { 0x80 } else { 0 };
+    e
+}
+
+/// p = 2^255 - 19 plus a small `v`, little-endian (a non-canonical encoding of v).
+fn p_plus(v: u8) -> [u8; 32] {
+    let mut e = [0xFFu8; 32];
+    e[0] = 0xED + v; // 0xED = 256 - 19
+    e[31] = 0x7F;
+    e
+}
+
+#[test]
+fn non_canonical_and_off_curve_encodings_of_a_and_r() {
+    let key = signing_key(4);
+    let msg = b"encodings";
+    let sig = sign(&key, msg);
+    let pk = *key.verifying_key().as_bytes();
+    let mut found_noncanonical_point = 0;
+    let mut found_off_curve = 0;
+    for v in 0u8..19 {
+        let mut small = [0u8; 32];
+        small[0] = v;
+        for sign in [false, true] {
+            let canonical = encode_y(&small, sign);
+            let non = encode_y(&p_plus(v), sign);
+            // dalek reads y mod p: both decompress alike.
+            let decomp = CompressedEdwardsY(non).decompress();
+            assert_eq!(
+                decomp.map(|p| p.compress()),
+                CompressedEdwardsY(canonical)
+                    .decompress()
+                    .map(|p| p.compress())
+            );
+            if decomp.is_some() {
+                found_noncanonical_point += 1;
+            } else {
+                found_off_curve += 1;
+            }
+            for enc in [canonical, non] {
+                agree(&sig, &enc, msg, &format!("A = y {v} sign {sign}"));
+                let mut r = sig;
+                r[..32].copy_from_slice(&enc);
+                assert!(!agree(&r, &pk, msg, &format!("R = y {v} sign {sign}")));
+            }
+        }
+    }
+    assert!(found_noncanonical_point > 0 && found_off_curve > 0);
+    // A sign bit on x = 0: the identity (y = 1) and (0, -1) with the sign bit set.
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    agree(
+        &sig,
+        &encode_y(&one, true),
+        msg,
+        "A = identity with sign bit",
+    );
+    let mut r = sig;
+    r[..32].copy_from_slice(&encode_y(&one, true));
+    assert!(!agree(&r, &pk, msg, "R = identity with sign bit"));
+}
+
+#[test]
+fn small_order_points_as_a_and_as_r() {
+    let key = signing_key(5);
+    let a = key.to_scalar();
+    let pk = *key.verifying_key().as_bytes();
+    let msg = b"torsion";
+    for (i, t) in EIGHT_TORSION.iter().enumerate() {
+        let t_bytes = t.compress().to_bytes();
+        // As A, with signatures made for it with any secret: always rejected (small order).
+        let (sig, _) = raw_sign(
+            &Scalar::ONE,
+            &t_bytes,
+            &Scalar::from(7u64),
+            &(B * Scalar::from(7u64)).compress().to_bytes(),
+            msg,
+        );
+        assert!(!agree(&sig, &t_bytes, msg, &format!("A = torsion {i}")));
+        // As R, with S = k·a: [S]B - [k]A is the identity, so only R = identity passes the
+        // equation, and small order rejects even that.
+        let (sig, _) = raw_sign(&a, &pk, &Scalar::ZERO, &t_bytes, msg);
+        assert!(!agree(&sig, &pk, msg, &format!("R = torsion {i}")));
+    }
+}
+
+#[test]
+fn mixed_order_a_passes_exactly_when_the_cofactorless_equation_holds() {
+    let a = Scalar::from_bytes_mod_order(bytes(6, 32).try_into().unwrap());
+    let r = Scalar::from_bytes_mod_order(bytes(7, 32).try_into().unwrap());
+    let r_bytes = (B * r).compress().to_bytes();
+    let t8 = EIGHT_TORSION[1]; // of order 8
+    let mixed: EdwardsPoint = B * a + t8;
+    let key = mixed.compress().to_bytes();
+    let (mut passed, mut failed) = (0, 0);
+    for i in 0u64..200 {
+        let msg = i.to_le_bytes();
+        let (sig, k) = raw_sign(&a, &key, &r, &r_bytes, &msg);
+        let holds = k.as_bytes()[0] % 8 == 0; // [k]T = O exactly when 8 divides k
+        let ok = agree(&sig, &key, &msg, &format!("mixed A, message {i}"));
+        assert_eq!(
+            ok, holds,
+            "message {i}: verify_strict accepts mixed-order A iff the equation holds"
+        );
+        if ok { passed += 1 } else { failed += 1 }
+    }
+    assert!(
+        passed > 5 && failed > 100,
+        "passed {passed}, failed {failed}"
+    );
+}
+
+#[test]
+fn mixed_order_r_and_the_identity() {
+    let key = signing_key(8);
+    let a = key.to_scalar();
+    let pk = *key.verifying_key().as_bytes();
+    let r = Scalar::from(99u64);
+    for (i, t) in EIGHT_TORSION.iter().enumerate().skip(1) {
+        let r_bytes = (B * r + t).compress().to_bytes();
+        let (sig, _) = raw_sign(&a, &pk, &r, &r_bytes, b"mixed R");
+        assert!(!agree(
+            &sig,
+            &pk,
+            b"mixed R",
+            &format!("mixed R with torsion {i}")
+        ));
+    }
+    let identity = EdwardsPoint::default().compress().to_bytes();
+    let (sig, _) = raw_sign(&a, &pk, &Scalar::ZERO, &identity, b"identity R");
+    assert!(!agree(&sig, &pk, b"identity R", "R = identity"));
+    let sig = sign(&key, b"identity A");
+    assert!(!agree(&sig, &identity, b"identity A", "A = identity"));
+}
+
+#[test]
+fn batches_over_the_cores_with_the_shared_cache_agree_with_the_oracle() {
+    let keys: Vec<SigningKey> = (0..20).map(|i| signing_key(100 + i)).collect();
+    let mut sigs = Vec::new();
+    let mut pks = Vec::new();
+    let mut msgs = Vec::new();
+    for i in 0..300usize {
+        let key = &keys[i % keys.len()];
+        let msg = bytes(i as u64, i % 300);
+        let mut sig = sign(key, &msg);
+        if i % 7 == 0 {
+            sig[40] ^= 4; // some invalid
+        }
+        sigs.push(sig);
+        pks.push(*key.verifying_key().as_bytes());
+        msgs.push(msg);
+    }
+    let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let cache = SignerCache::new(8); // fewer than the signers: eviction happens
+    for round in 0..3 {
+        let mut results = vec![9u8; sigs.len()];
+        verify_batch_cpu(&sigs, &pks, &msg_refs, &mut results, Some(&cache));
+        for i in 0..sigs.len() {
+            assert_eq!(
+                results[i],
+                u8::from(reference::verify(&sigs[i], &pks[i], &msgs[i])),
+                "round {round}, signature {i}"
+            );
+        }
+    }
+    assert!(cache.len() <= 8);
+    let mut results = vec![0u8; sigs.len()];
+    tandem_kernels::ed25519_verify_batch(Backend::Auto, &sigs, &pks, &msg_refs, &mut results)
+        .unwrap();
+    assert_eq!(
+        results.iter().filter(|&&r| r == 1).count(),
+        300 - 300usize.div_ceil(7)
+    );
+    assert!(matches!(
+        tandem_kernels::ed25519_verify_batch(Backend::Gpu, &sigs, &pks, &msg_refs, &mut results),
+        Err(KernelError::Unsupported(_))
+    ));
+}
