@@ -1,22 +1,11 @@
 //! Every CPU backend of the hashing kernels against the crates everyone trusts: blake3 for
 //! `blake3_many`, Agave's solana-lattice-hash for the account LtHash.
 
+mod common;
+
+use common::{Account, bytes, rand_u64};
 use tandem_kernels::hash::{blake3_many, lthash};
 use tandem_kernels::{AccountInput, LtHash, Platform};
-
-/// Deterministic test bytes: BLAKE3's own XOF of a seed.
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof()
-        .fill(&mut out);
-    out
-}
-
-fn rand_u64(seed: u64) -> u64 {
-    u64::from_le_bytes(bytes(seed ^ 0xabcdef, 8).try_into().unwrap())
-}
 
 /// Lengths at block (64), chunk (1024), lane-group and tree boundaries.
 const LENGTHS: &[usize] = &[
@@ -105,49 +94,6 @@ fn blake3_many_matches_on_random_batches_of_every_size_around_the_lane_counts() 
                 .collect();
             check_blake3_many(platform, &batch);
         }
-    }
-}
-
-struct Account {
-    pubkey: [u8; 32],
-    owner: [u8; 32],
-    lamports: u64,
-    executable: bool,
-    data: Vec<u8>,
-}
-
-impl Account {
-    fn random(seed: u64, data_len: usize) -> Account {
-        let b = bytes(seed, 64);
-        Account {
-            pubkey: b[..32].try_into().unwrap(),
-            owner: b[32..].try_into().unwrap(),
-            lamports: rand_u64(seed) >> (rand_u64(seed + 3) % 64),
-            executable: rand_u64(seed + 5) & 1 == 0,
-            data: bytes(seed + 11, data_len),
-        }
-    }
-    fn input(&self) -> AccountInput<'_> {
-        AccountInput {
-            pubkey: &self.pubkey,
-            owner: &self.owner,
-            lamports: self.lamports,
-            executable: self.executable,
-            data: &self.data,
-        }
-    }
-    /// Agave's own computation (accounts-db's `lt_hash_account`), via solana-lattice-hash.
-    fn agave_lthash(&self) -> solana_lattice_hash::lt_hash::LtHash {
-        if self.lamports == 0 {
-            return solana_lattice_hash::lt_hash::LtHash::identity();
-        }
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&self.lamports.to_le_bytes());
-        hasher.update(&self.data);
-        hasher.update(&[u8::from(self.executable)]);
-        hasher.update(&self.owner);
-        hasher.update(&self.pubkey);
-        solana_lattice_hash::lt_hash::LtHash::with(&hasher)
     }
 }
 

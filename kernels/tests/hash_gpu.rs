@@ -5,8 +5,11 @@
 //! No adapter: where `CI=true` the tests fail (the GPU path must be proven there); elsewhere they
 //! say loudly that they did not run.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{Account, bytes};
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::hash::gpu::{GPU_MAX_MESSAGE_BYTES, GpuHashKernels};
 use tandem_kernels::{AccountInput, Backend, LtHash};
@@ -29,15 +32,6 @@ fn kernels() -> Option<Arc<GpuHashKernels>> {
             None
         }
     }
-}
-
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof()
-        .fill(&mut out);
-    out
 }
 
 #[test]
@@ -88,38 +82,6 @@ fn gpu_blake3_many_matches_the_blake3_crate() {
     tandem_kernels::blake3_many(Backend::Gpu, &[], &mut []).expect("empty batch");
 }
 
-struct Account {
-    pubkey: [u8; 32],
-    owner: [u8; 32],
-    lamports: u64,
-    executable: bool,
-    data: Vec<u8>,
-}
-
-impl Account {
-    fn input(&self) -> AccountInput<'_> {
-        AccountInput {
-            pubkey: &self.pubkey,
-            owner: &self.owner,
-            lamports: self.lamports,
-            executable: self.executable,
-            data: &self.data,
-        }
-    }
-    fn agave(&self) -> solana_lattice_hash::lt_hash::LtHash {
-        if self.lamports == 0 {
-            return solana_lattice_hash::lt_hash::LtHash::identity();
-        }
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&self.lamports.to_le_bytes());
-        hasher.update(&self.data);
-        hasher.update(&[u8::from(self.executable)]);
-        hasher.update(&self.owner);
-        hasher.update(&self.pubkey);
-        solana_lattice_hash::lt_hash::LtHash::with(&hasher)
-    }
-}
-
 fn accounts() -> Vec<Account> {
     let lens = [0usize, 1, 200, 951, 952, 3762, 10 * 1024, 20_000];
     let mut out = Vec::new();
@@ -150,7 +112,7 @@ fn gpu_lthash_accounts_and_accumulate_match_solana_lattice_hash() {
         .expect("GPU lthash_accounts");
     let mut expected_sum = solana_lattice_hash::lt_hash::LtHash::identity();
     for (i, (account, ours)) in accounts.iter().zip(&each).enumerate() {
-        let agave = account.agave();
+        let agave = account.agave_lthash();
         assert_eq!(
             ours.0,
             agave.0,

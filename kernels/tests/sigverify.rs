@@ -5,6 +5,9 @@
 //! identity. The oracle decides; the test asserts agreement (and, where the answer is certain,
 //! the answer too, so the oracle itself is checked).
 
+mod common;
+
+use common::bytes;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -19,15 +22,6 @@ const L: [u8; 32] = [
     0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
-
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof()
-        .fill(&mut out);
-    out
-}
 
 /// Asserts every verifier agrees with the oracle on this input, and returns the oracle's answer.
 fn agree(sig: &[u8; 64], key: &[u8; 32], msg: &[u8], what: &str) -> bool {

@@ -9,7 +9,7 @@
 
 use core::arch::x86_64::*;
 
-use super::compress::{IV, LaneCv, LaneInput, LaneOutput, blake3_rounds};
+use super::compress::{LaneCv, LaneInput, LaneOutput, lane_compress};
 
 /// Lanes per call.
 pub const LANES: usize = 8;
@@ -45,6 +45,14 @@ unsafe fn rot8(a: __m256i) -> __m256i {
 #[inline(always)]
 unsafe fn rot7(a: __m256i) -> __m256i {
     _mm256_or_si256(_mm256_srli_epi32::<7>(a), _mm256_slli_epi32::<25>(a))
+}
+#[inline(always)]
+unsafe fn store(p: *mut u32, v: __m256i) {
+    _mm256_storeu_si256(p.cast(), v)
+}
+#[inline(always)]
+unsafe fn splat(x: u32) -> __m256i {
+    _mm256_set1_epi32(x as i32)
 }
 #[inline(always)]
 unsafe fn load(p: *const u32) -> __m256i {
@@ -87,7 +95,7 @@ pub unsafe fn compress_lanes(
     if input.same_block {
         let words = input.blocks[0].as_ptr().cast::<u32>();
         for (w, word) in m.iter_mut().enumerate() {
-            *word = _mm256_set1_epi32(words.add(w).read_unaligned() as i32);
+            *word = splat(words.add(w).read_unaligned());
         }
     } else {
         let mut lo_rows = [_mm256_setzero_si256(); 8];
@@ -102,40 +110,20 @@ pub unsafe fn compress_lanes(
         m[..8].copy_from_slice(&lo_rows);
         m[8..].copy_from_slice(&hi_rows);
     }
-    let mut cv_in = [_mm256_setzero_si256(); 8];
-    for w in 0..8 {
-        cv_in[w] = load(cv[w].as_ptr());
-    }
-    let mut v = [
-        cv_in[0],
-        cv_in[1],
-        cv_in[2],
-        cv_in[3],
-        cv_in[4],
-        cv_in[5],
-        cv_in[6],
-        cv_in[7],
-        _mm256_set1_epi32(IV[0] as i32),
-        _mm256_set1_epi32(IV[1] as i32),
-        _mm256_set1_epi32(IV[2] as i32),
-        _mm256_set1_epi32(IV[3] as i32),
-        load(input.counter_lo.as_ptr()),
-        load(input.counter_hi.as_ptr()),
-        load(input.block_len.as_ptr()),
-        load(input.flags.as_ptr()),
-    ];
-    blake3_rounds!(v, m, add, xor, rot16, rot12, rot8, rot7);
-    match out {
-        None => {
-            for i in 0..8 {
-                _mm256_storeu_si256(cv[i].as_mut_ptr().cast(), xor(v[i], v[i + 8]));
-            }
-        }
-        Some(out) => {
-            for i in 0..8 {
-                _mm256_storeu_si256(out.0[i].as_mut_ptr().cast(), xor(v[i], v[i + 8]));
-                _mm256_storeu_si256(out.0[i + 8].as_mut_ptr().cast(), xor(v[i + 8], cv_in[i]));
-            }
-        }
-    }
+    lane_compress!(
+        cv,
+        input,
+        out,
+        m,
+        _mm256_setzero_si256(),
+        load,
+        store,
+        splat,
+        add,
+        xor,
+        rot16,
+        rot12,
+        rot8,
+        rot7
+    );
 }

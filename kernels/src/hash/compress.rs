@@ -258,6 +258,54 @@ macro_rules! blake3_rounds {
 }
 pub(crate) use blake3_rounds;
 
+/// Everything of a lane kernel after its message vectors `$m` are loaded: load the chaining
+/// values and per-lane words, run the rounds, and store the result in chaining or output mode
+/// (see [`CompressLanes`]). Each kernel supplies its vector type's zero, loads, stores, broadcast
+/// and round operations.
+macro_rules! lane_compress {
+    ($cv:ident, $input:ident, $out:ident, $m:ident, $zero:expr, $load:ident, $store:ident,
+     $splat:ident, $add:ident, $xor:ident, $rot16:ident, $rot12:ident, $rot8:ident, $rot7:ident) => {{
+        let iv = $crate::hash::compress::IV;
+        let mut cv_in = [$zero; 8];
+        for w in 0..8 {
+            cv_in[w] = $load($cv[w].as_ptr());
+        }
+        let mut v = [
+            cv_in[0],
+            cv_in[1],
+            cv_in[2],
+            cv_in[3],
+            cv_in[4],
+            cv_in[5],
+            cv_in[6],
+            cv_in[7],
+            $splat(iv[0]),
+            $splat(iv[1]),
+            $splat(iv[2]),
+            $splat(iv[3]),
+            $load($input.counter_lo.as_ptr()),
+            $load($input.counter_hi.as_ptr()),
+            $load($input.block_len.as_ptr()),
+            $load($input.flags.as_ptr()),
+        ];
+        $crate::hash::compress::blake3_rounds!(v, $m, $add, $xor, $rot16, $rot12, $rot8, $rot7);
+        match $out {
+            None => {
+                for i in 0..8 {
+                    $store($cv[i].as_mut_ptr(), $xor(v[i], v[i + 8]));
+                }
+            }
+            Some(out) => {
+                for i in 0..8 {
+                    $store(out.0[i].as_mut_ptr(), $xor(v[i], v[i + 8]));
+                    $store(out.0[i + 8].as_mut_ptr(), $xor(v[i + 8], cv_in[i]));
+                }
+            }
+        }
+    }};
+}
+pub(crate) use lane_compress;
+
 #[cfg(test)]
 mod tests {
     use super::*;
