@@ -5,7 +5,7 @@
 //! | family | what | CPU | GPU |
 //! |---|---|---|---|
 //! | [`hash`] | BLAKE3 of many messages; account LtHash | portable (blake3 crate), AVX2 ×8, AVX-512 ×16 | WGSL via wgpu |
-//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek), curve25519-dalek + signer cache, over the cores | not built yet |
+//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek), curve25519-dalek + signer cache, over the cores | WGSL written, not yet validated |
 //!
 //! Every accelerated kernel has a reference beside it and is tested against the crate everyone
 //! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point; [`Backend`]
@@ -57,7 +57,7 @@ pub enum KernelError {
     /// The GPU backend is unavailable or failed.
     #[error(transparent)]
     Gpu(#[from] GpuError),
-    /// The kernel has no implementation for the requested backend yet.
+    /// The kernel has no validated implementation for the requested backend yet.
     #[error("{0}")]
     Unsupported(&'static str),
 }
@@ -66,8 +66,9 @@ pub enum KernelError {
 /// `results[i]` is 1 when signature `i` by `public_keys[i]` over `messages[i]` is valid, else 0.
 /// Recurring signers are served from the process-wide [`sigverify::cache::SignerCache`].
 ///
-/// `Backend::Gpu` is [`KernelError::Unsupported`] until the GPU verifier exists; `Auto` uses the
-/// CPU.
+/// `Backend::Gpu` is [`KernelError::Unsupported`]: the WGSL verifier ([`sigverify::gpu`]) is
+/// written but not yet validated against ed25519-dalek on a GPU, and an unvalidated verifier must
+/// not answer for consensus. `Auto` uses the CPU.
 ///
 /// # Panics
 /// If the slices differ in length.
@@ -80,7 +81,7 @@ pub fn ed25519_verify_batch(
 ) -> Result<(), KernelError> {
     if backend == Backend::Gpu {
         return Err(KernelError::Unsupported(
-            "GPU ed25519 verification is not built yet; use the CPU or auto backend",
+            "GPU ed25519 verification is not validated yet; use the CPU or auto backend",
         ));
     }
     sigverify::verify_batch_cpu(

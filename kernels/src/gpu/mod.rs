@@ -139,3 +139,87 @@ impl GpuContext {
         Ok(bytes)
     }
 }
+
+// ---- Helpers shared by the kernels' drivers --------------------------------------------
+
+/// A storage buffer that grows (to the next power of two) and is otherwise reused.
+pub(crate) struct GrowBuffer {
+    label: &'static str,
+    usage: wgpu::BufferUsages,
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl GrowBuffer {
+    pub(crate) fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
+        GrowBuffer {
+            label,
+            usage,
+            buffer: None,
+        }
+    }
+
+    pub(crate) fn ensure(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
+        let size = size.max(16);
+        if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
+            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(self.label),
+                size: size.next_power_of_two(),
+                usage: self.usage,
+                mapped_at_creation: false,
+            }));
+        }
+        self.buffer.as_ref().expect("just ensured")
+    }
+}
+
+pub(crate) fn storage() -> wgpu::BufferUsages {
+    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
+}
+
+/// A 2-D dispatch grid covering `groups` workgroups within the per-dimension limit.
+pub(crate) fn grid(groups: u32, max_per_dim: u32) -> (u32, u32) {
+    let x = groups.clamp(1, max_per_dim);
+    (x, groups.div_ceil(x).max(1))
+}
+
+pub(crate) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+pub(crate) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+pub(crate) fn pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(layout),
+        module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}

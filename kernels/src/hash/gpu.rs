@@ -20,7 +20,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::lthash::{AccountInput, LtHash};
 use crate::Platform;
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{
+    GpuContext, GpuError, GrowBuffer, grid, pipeline, storage, storage_entry, uniform_entry,
+};
 
 /// Messages longer than this are hashed on the CPU (see the module docs).
 pub const GPU_MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -31,40 +33,6 @@ const LTHASH_WGSL: &str = include_str!("../../../shaders/lthash.wgsl");
 
 const NODE_BYTES: u64 = 28 * 4;
 const MANY_WORKGROUP: u32 = 64;
-
-/// A storage buffer that grows (to the next power of two) and is otherwise reused.
-struct GrowBuffer {
-    label: &'static str,
-    usage: wgpu::BufferUsages,
-    buffer: Option<wgpu::Buffer>,
-}
-
-impl GrowBuffer {
-    fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
-        GrowBuffer {
-            label,
-            usage,
-            buffer: None,
-        }
-    }
-
-    fn ensure(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
-        let size = size.max(16);
-        if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
-            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(self.label),
-                size: size.next_power_of_two(),
-                usage: self.usage,
-                mapped_at_creation: false,
-            }));
-        }
-        self.buffer.as_ref().expect("just ensured")
-    }
-}
-
-fn storage() -> wgpu::BufferUsages {
-    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
-}
 
 /// A batch packed for the shaders: words of data and a (word offset, byte length) table.
 struct Packed {
@@ -92,54 +60,6 @@ impl Packed {
         self.data.resize(start + Packed::cost(len), 0);
         self.table.push([(start / 4) as u32, len as u32]);
     }
-}
-
-/// A 2-D dispatch grid covering `groups` workgroups within the per-dimension limit.
-fn grid(groups: u32, max_per_dim: u32) -> (u32, u32) {
-    let x = groups.clamp(1, max_per_dim);
-    (x, groups.div_ceil(x).max(1))
-}
-
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn pipeline(
-    device: &wgpu::Device,
-    layout: &wgpu::PipelineLayout,
-    module: &wgpu::ShaderModule,
-    entry: &str,
-) -> wgpu::ComputePipeline {
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(entry),
-        layout: Some(layout),
-        module,
-        entry_point: Some(entry),
-        compilation_options: Default::default(),
-        cache: None,
-    })
 }
 
 struct ManyBuffers {

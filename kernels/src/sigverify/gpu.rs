@@ -1,0 +1,272 @@
+//! ed25519 verification on a GPU, through wgpu and `shaders/ed25519*.wgsl`.
+//!
+//! **Status: written, not yet validated.** No `Backend` reaches this verifier: until it agrees
+//! with ed25519-dalek on every case of `tests/sigverify_gpu.rs` on a GPU, it must not answer for
+//! consensus. Of its parts, `k = SHA-512(R ‖ A ‖ M) mod L` (`shaders/ed25519_challenge.wgsl`) is
+//! validated (`tests/gpu_challenge.rs`, on lavapipe in CI); the field and point arithmetic
+//! (`shaders/ed25519.wgsl`) is not. On lavapipe the pipeline takes about 47 s to build and one
+//! verification about 300 s, far beyond CI's means, so the differential test is `#[ignore]`d: run
+//! it on a hardware GPU with `cargo test -p tandem-kernels --test sigverify_gpu -- --ignored`.
+//!
+//! One invocation verifies one signature, entirely on the GPU: SHA-512 of `R ‖ A ‖ M` (padded on
+//! the CPU, any length), its reduction modulo L, the check that S is canonical, the decompression
+//! of A with its small-order check, `[S]B + [k](−A)` with 4-bit windows, the canonical encoding
+//! compared with R, and the small-order check of the result (see [`super`] for why that is
+//! verify_strict's answer). Field arithmetic is on 20 limbs of 13 bits in u32, so it needs no
+//! 64-bit integers on the GPU; `shaders/ed25519.wgsl` states the limb bounds.
+//!
+//! [`GpuEd25519`] builds its pipeline once and reuses its buffers; a batch is one dispatch (cut
+//! into several only past the device's buffer limits).
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::gpu::{
+    GpuContext, GpuError, GrowBuffer, grid, pipeline, storage, storage_entry, uniform_entry,
+};
+
+const CHALLENGE_WGSL: &str = include_str!("../../../shaders/ed25519_challenge.wgsl");
+const FIELD_WGSL: &str = include_str!("../../../shaders/ed25519.wgsl");
+const VERIFY_WGSL: &str = include_str!("../../../shaders/ed25519_verify.wgsl");
+const WORKGROUP: u32 = 64;
+
+/// SHA-512's padding of `parts` concatenated: 0x80, zeros, the 128-bit big-endian bit length, to a
+/// multiple of 128 bytes. Appends to `out`; returns the number of 128-byte blocks.
+pub(crate) fn sha512_pad_into(parts: &[&[u8]], out: &mut Vec<u8>) -> u32 {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let start = out.len();
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    out.push(0x80);
+    let total = (len + 1 + 16).div_ceil(128) * 128;
+    out.resize(start + total - 16, 0);
+    out.extend_from_slice(&((len as u128) * 8).to_be_bytes());
+    (total / 128) as u32
+}
+
+struct Buffers {
+    hash_input: GrowBuffer,
+    table: GrowBuffer,
+    sigs: GrowBuffer,
+    keys: GrowBuffer,
+    results: GrowBuffer,
+    params: wgpu::Buffer,
+}
+
+/// The ed25519 verifier on one GPU context.
+pub struct GpuEd25519 {
+    ctx: Arc<GpuContext>,
+    layout: wgpu::BindGroupLayout,
+    verify: wgpu::ComputePipeline,
+    buffers: Mutex<Buffers>,
+    max_batch_bytes: usize,
+    max_per_dim: u32,
+}
+
+impl std::fmt::Debug for GpuEd25519 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuEd25519")
+            .field("ctx", &self.ctx)
+            .finish()
+    }
+}
+
+impl GpuEd25519 {
+    /// Builds the pipeline on `ctx`.
+    pub fn new(ctx: Arc<GpuContext>) -> GpuEd25519 {
+        let device = &ctx.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("ed25519_verify.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(
+                format!("{CHALLENGE_WGSL}\n{FIELD_WGSL}\n{VERIFY_WGSL}").into(),
+            ),
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ed25519 bindings"),
+            entries: &[
+                storage_entry(0, true),
+                storage_entry(1, true),
+                storage_entry(2, true),
+                storage_entry(3, true),
+                storage_entry(4, false),
+                uniform_entry(5),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: None,
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let limits = ctx.limits();
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        GpuEd25519 {
+            verify: pipeline(device, &pipeline_layout, &module, "ed25519_verify"),
+            layout,
+            buffers: Mutex::new(Buffers {
+                hash_input: GrowBuffer::new("ed25519 hash input", storage()),
+                table: GrowBuffer::new("ed25519 table", storage()),
+                sigs: GrowBuffer::new("ed25519 signatures", storage()),
+                keys: GrowBuffer::new("ed25519 keys", storage()),
+                results: GrowBuffer::new("ed25519 results", storage()),
+                params: device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("ed25519 params"),
+                    size: 16,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+            }),
+            max_batch_bytes: (max_binding / 2).min(1 << 30) as usize,
+            max_per_dim: limits.max_compute_workgroups_per_dimension,
+            ctx,
+        }
+    }
+
+    /// The verifier on the process-wide [`GpuContext::shared`], built once.
+    pub fn shared() -> Result<Arc<GpuEd25519>, GpuError> {
+        static SHARED: OnceLock<Result<Arc<GpuEd25519>, GpuError>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| GpuContext::shared().map(|ctx| Arc::new(GpuEd25519::new(ctx))))
+            .clone()
+    }
+
+    /// The context the verifier runs on.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Verifies every signature; `results[i]` is 1 when signature `i` is valid, else 0.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn verify_batch(
+        &self,
+        signatures: &[[u8; 64]],
+        public_keys: &[[u8; 32]],
+        messages: &[&[u8]],
+        results: &mut [u8],
+    ) -> Result<(), GpuError> {
+        let n = signatures.len();
+        assert!(
+            public_keys.len() == n && messages.len() == n && results.len() == n,
+            "one public key, message and result per signature"
+        );
+        let mut start = 0;
+        while start < n {
+            // Cut where the padded hash inputs would pass the buffer limit.
+            let mut bytes = 0;
+            let mut end = start;
+            while end < n {
+                let cost = (64 + messages[end].len() + 17).div_ceil(128) * 128;
+                if end > start && bytes + cost > self.max_batch_bytes {
+                    break;
+                }
+                bytes += cost;
+                end += 1;
+            }
+            self.run(
+                &signatures[start..end],
+                &public_keys[start..end],
+                &messages[start..end],
+                &mut results[start..end],
+                bytes,
+            )?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        signatures: &[[u8; 64]],
+        public_keys: &[[u8; 32]],
+        messages: &[&[u8]],
+        results: &mut [u8],
+        hash_bytes: usize,
+    ) -> Result<(), GpuError> {
+        let ctx = &self.ctx;
+        let n = signatures.len() as u32;
+        let mut hash_input = Vec::with_capacity(hash_bytes);
+        let mut table = Vec::with_capacity(signatures.len());
+        for i in 0..signatures.len() {
+            let first = (hash_input.len() / 4) as u32;
+            let blocks = sha512_pad_into(
+                &[&signatures[i][..32], &public_keys[i], messages[i]],
+                &mut hash_input,
+            );
+            table.push([first, blocks]);
+        }
+        let mut buffers = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        let Buffers {
+            hash_input: hash_buf,
+            table: table_buf,
+            sigs,
+            keys,
+            results: results_buf,
+            params,
+        } = &mut *buffers;
+        let hash_buf = hash_buf.ensure(&ctx.device, hash_input.len() as u64);
+        let table_buf = table_buf.ensure(&ctx.device, table.len() as u64 * 8);
+        let sigs = sigs.ensure(&ctx.device, n as u64 * 64);
+        let keys = keys.ensure(&ctx.device, n as u64 * 32);
+        let results_buf = results_buf.ensure(&ctx.device, n as u64 * 4);
+        ctx.queue.write_buffer(hash_buf, 0, &hash_input);
+        ctx.queue
+            .write_buffer(table_buf, 0, bytemuck::cast_slice(&table));
+        ctx.queue.write_buffer(sigs, 0, signatures.as_flattened());
+        ctx.queue.write_buffer(keys, 0, public_keys.as_flattened());
+        let (x, y) = grid(n.div_ceil(WORKGROUP), self.max_per_dim);
+        ctx.queue
+            .write_buffer(params, 0, bytemuck::cast_slice(&[n, x * WORKGROUP, 1, 0]));
+        let buffers_in_order = [hash_buf, table_buf, sigs, keys, results_buf, &*params];
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers_in_order
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("ed25519"),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.verify);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        ctx.queue.submit([encoder.finish()]);
+        let words = ctx.read_back(results_buf, n as u64 * 4)?;
+        for (out, word) in results.iter_mut().zip(words.chunks_exact(4)) {
+            *out = u8::from(word[0] == 1);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_is_sha512s() {
+        // The message, 0x80, zeros, the 128-bit big-endian bit length, whole 128-byte blocks; the
+        // GPU tests check the digests themselves against sha2.
+        for len in [0usize, 1, 111, 112, 113, 127, 128, 129, 239, 240, 1000] {
+            let msg = vec![0xA5u8; len];
+            let mut out = Vec::new();
+            let blocks = sha512_pad_into(&[&msg[..len / 2], &msg[len / 2..]], &mut out);
+            assert_eq!(out.len(), blocks as usize * 128, "{len}");
+            assert_eq!(&out[..len], &msg[..]);
+            assert_eq!(out[len], 0x80);
+            let bits = u128::from_be_bytes(out[out.len() - 16..].try_into().unwrap());
+            assert_eq!(bits, len as u128 * 8);
+            assert!(out.len() - len >= 17 && out.len() - len < 128 + 17);
+        }
+    }
+}
