@@ -261,29 +261,19 @@ fn pt_identity() -> Point {
     return Point(FE_ZERO, FE_ONE, FE_ONE, FE_ZERO);
 }
 
-// The complete addition (also a doubling: pt_add(p, p)), its nine multiplications in two loops
-// of four and one single call, so that it inlines small.
+// The complete addition, also used for doubling (pt_add(p, p)), so that every point operation
+// is one inlined copy of one function.
 fn pt_add(p: Point, q: Point) -> Point {
-    var l = array<Fe, 4>(fe_sub(p.y, p.x), fe_add(p.y, p.x), p.t, p.z);
-    var r = array<Fe, 4>(fe_sub(q.y, q.x), fe_add(q.y, q.x), q.t, q.z);
-    var m: array<Fe, 4>;
-    for (var i = 0u; i < 4u * K1; i = i + 1u) {
-        m[i] = fe_mul(l[i], r[i]);
-    }
-    let a = m[0];
-    let b = m[1];
-    let c = fe_mul(m[2], FE_D2);
-    let d = fe_add(m[3], m[3]);
+    let a = fe_mul(fe_sub(p.y, p.x), fe_sub(q.y, q.x));
+    let b = fe_mul(fe_add(p.y, p.x), fe_add(q.y, q.x));
+    let c = fe_mul(fe_mul(p.t, FE_D2), q.t);
+    let zz = fe_mul(p.z, q.z);
+    let d = fe_add(zz, zz);
     let e = fe_sub(b, a);
     let f = fe_sub(d, c);
     let g = fe_add(d, c);
     let h = fe_add(b, a);
-    l = array<Fe, 4>(e, g, f, e);
-    r = array<Fe, 4>(f, h, g, h);
-    for (var i = 0u; i < 4u * K1; i = i + 1u) {
-        m[i] = fe_mul(l[i], r[i]);
-    }
-    return Point(m[0], m[1], m[2], m[3]);
+    return Point(fe_mul(e, f), fe_mul(g, h), fe_mul(f, g), fe_mul(e, h));
 }
 
 fn pt_neg(p: Point) -> Point {
