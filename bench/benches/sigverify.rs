@@ -8,6 +8,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::sigverify::cpu;
+use tandem_kernels::sigverify::gpu::GpuEd25519;
 
 struct Batch {
     sigs: Vec<[u8; 64]>,
@@ -73,6 +74,25 @@ fn bench(c: &mut Criterion) {
         x.iter(|| black_box(dalek(&b)))
     });
     group.bench_function("tandem-cpu", |x| x.iter(|| black_box(tandem(&b, None))));
+    match GpuEd25519::shared() {
+        Ok(gpu) => {
+            let info = gpu.context().info();
+            eprintln!(
+                "GPU bench on {} ({:?}, {:?})",
+                info.name, info.backend, info.device_type
+            );
+            let msgs: Vec<&[u8]> = b.msgs.iter().map(|m| m.as_slice()).collect();
+            let mut results = vec![0u8; b.sigs.len()];
+            group.bench_function("tandem-gpu", |x| {
+                x.iter(|| {
+                    gpu.verify_batch(&b.sigs, &b.keys, &msgs, &mut results)
+                        .expect("GPU verify");
+                    black_box(results.iter().filter(|&&r| r == 1).count())
+                })
+            });
+        }
+        Err(e) => eprintln!("GPU bench skipped: {e}"),
+    }
     group.finish();
 
     // Vote-shaped: 1,000 validators sign a ~100-byte vote every slot.

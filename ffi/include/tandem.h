@@ -166,8 +166,8 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  * over `messages[i]` of `message_lens[i]` bytes (NULL allowed when that length is 0).
  * `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
  * is a result, not an error. Recurring signers are served from a process-wide cache.
- * `TANDEM_BACKEND_GPU` returns `TANDEM_ERR_BACKEND_UNAVAILABLE` (the GPU verifier is not yet
- * validated). `results` must not overlap the inputs.
+ * `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+ * `results` must not overlap the inputs.
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).

@@ -16,7 +16,6 @@ impl From<KernelError> for FfiError {
                 FfiError::backend_unavailable(e.to_string())
             }
             KernelError::Gpu(GpuError::Readback(_)) => FfiError::internal(e.to_string()),
-            KernelError::Unsupported(_) => FfiError::backend_unavailable(e.to_string()),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! | family | what | CPU | GPU |
 //! |---|---|---|---|
 //! | [`hash`] | BLAKE3 of many messages; account LtHash | portable (blake3 crate), AVX2 ×8, AVX-512 ×16 | WGSL via wgpu |
-//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek), curve25519-dalek + signer cache, over the cores | WGSL written, not yet validated |
+//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek), curve25519-dalek + signer cache, over the cores | WGSL via wgpu |
 //!
 //! Every accelerated kernel has a reference beside it and is tested against the crate everyone
 //! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point; [`Backend`]
@@ -57,18 +57,12 @@ pub enum KernelError {
     /// The GPU backend is unavailable or failed.
     #[error(transparent)]
     Gpu(#[from] GpuError),
-    /// The kernel has no validated implementation for the requested backend yet.
-    #[error("{0}")]
-    Unsupported(&'static str),
 }
 
 /// Verifies ed25519 signatures exactly as ed25519-dalek's `verify_strict` does (SPEC §2);
 /// `results[i]` is 1 when signature `i` by `public_keys[i]` over `messages[i]` is valid, else 0.
-/// Recurring signers are served from the process-wide [`sigverify::cache::SignerCache`].
-///
-/// `Backend::Gpu` is [`KernelError::Unsupported`]: the WGSL verifier ([`sigverify::gpu`]) is
-/// written but not yet validated against ed25519-dalek on a GPU, and an unvalidated verifier must
-/// not answer for consensus. `Auto` uses the CPU.
+/// On the CPU, recurring signers are served from the process-wide
+/// [`sigverify::cache::SignerCache`]; `Backend::Gpu` runs the WGSL verifier ([`sigverify::gpu`]).
 ///
 /// # Panics
 /// If the slices differ in length.
@@ -79,19 +73,27 @@ pub fn ed25519_verify_batch(
     messages: &[&[u8]],
     results: &mut [u8],
 ) -> Result<(), KernelError> {
-    if backend == Backend::Gpu {
-        return Err(KernelError::Unsupported(
-            "GPU ed25519 verification is not validated yet; use the CPU or auto backend",
-        ));
+    let gpu = match backend {
+        Backend::Cpu => None,
+        Backend::Gpu => Some(sigverify::gpu::GpuEd25519::shared()?),
+        Backend::Auto if signatures.len() < AUTO_GPU_MIN_ITEMS => None,
+        Backend::Auto => sigverify::gpu::GpuEd25519::shared()
+            .ok()
+            .filter(|v| !v.context().is_software()),
+    };
+    match gpu {
+        Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
+        None => {
+            sigverify::verify_batch_cpu(
+                signatures,
+                public_keys,
+                messages,
+                results,
+                Some(sigverify::cache::SignerCache::global()),
+            );
+            Ok(())
+        }
     }
-    sigverify::verify_batch_cpu(
-        signatures,
-        public_keys,
-        messages,
-        results,
-        Some(sigverify::cache::SignerCache::global()),
-    );
-    Ok(())
 }
 
 /// The GPU kernels a call should use, or `None` for the CPU.

@@ -27,8 +27,7 @@
 //! - [`reference`]: ed25519-dalek, one signature at a time — the definition.
 //! - [`cpu`]: curve25519-dalek's arithmetic (with its own run-time SIMD choice), R never
 //!   decompressed, and the [`cache`] of recurring signers' precomputed tables.
-//! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature —
-//!   **written, not yet validated**: no `Backend` reaches it (see its module docs).
+//! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature.
 //! - No batch (random linear combination) verification: its answers differ from verify_strict's
 //!   for keys and `R` values with a torsion component, and consensus cannot afford that.
 
