@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::lthash::{AccountInput, LtHash};
 use crate::Platform;
 use crate::gpu::{
-    GpuContext, GpuError, GrowBuffer, grid, pipeline, storage, storage_entry, uniform_entry,
+    GpuContext, GpuError, GrowBuffer, bind_buffers, grid, pipeline, storage, storage_entry,
+    uniform_buffer, uniform_entry,
 };
 
 /// Messages longer than this are hashed on the CPU (see the module docs).
@@ -147,14 +148,7 @@ impl GpuHashKernels {
         };
         let many_pl = pipeline_layout(&many_layout);
         let lthash_pl = pipeline_layout(&lthash_layout);
-        let uniform = |label| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 16,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        };
+        let uniform = |label| uniform_buffer(device, label);
         let fixed = |label, size| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -284,28 +278,12 @@ impl GpuHashKernels {
             0,
             bytemuck::cast_slice(&[n, x * MANY_WORKGROUP, 0, 0]),
         );
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("blake3_many"),
-            layout: &self.many_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: data.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: table.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: hashes.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: params.as_entire_binding(),
-                },
-            ],
-        });
+        let bind = bind_buffers(
+            &ctx.device,
+            "blake3_many",
+            &self.many_layout,
+            &[data, table, hashes, params],
+        );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -433,20 +411,12 @@ impl GpuHashKernels {
             0,
             bytemuck::cast_slice(&[n, rx * MANY_WORKGROUP, slice, 0]),
         );
-        let entries = [data, table, nodes, &*sum_buf, &*packed_buf, each, &*params];
-        let bind_entries: Vec<wgpu::BindGroupEntry<'_>> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("lthash"),
-            layout: &self.lthash_layout,
-            entries: &bind_entries,
-        });
+        let bind = bind_buffers(
+            &ctx.device,
+            "lthash",
+            &self.lthash_layout,
+            &[data, table, nodes, sum_buf, packed_buf, each, params],
+        );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         if sum {
             encoder.clear_buffer(sum_buf, 0, None);

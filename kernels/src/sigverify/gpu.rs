@@ -12,7 +12,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::gpu::{
-    GpuContext, GpuError, GrowBuffer, grid, pipeline, storage, storage_entry, uniform_entry,
+    GpuContext, GpuError, GrowBuffer, bind_buffers, grid, pipeline, storage, storage_entry,
+    uniform_buffer, uniform_entry,
 };
 
 const CHALLENGE_WGSL: &str = include_str!("../../../shaders/ed25519_challenge.wgsl");
@@ -101,12 +102,7 @@ impl GpuEd25519 {
                 sigs: GrowBuffer::new("ed25519 signatures", storage()),
                 keys: GrowBuffer::new("ed25519 keys", storage()),
                 results: GrowBuffer::new("ed25519 results", storage()),
-                params: device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("ed25519 params"),
-                    size: 16,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
+                params: uniform_buffer(device, "ed25519 params"),
             }),
             max_batch_bytes: (max_binding / 2).min(1 << 30) as usize,
             max_per_dim: limits.max_compute_workgroups_per_dimension,
@@ -210,20 +206,12 @@ impl GpuEd25519 {
         let (x, y) = grid(n.div_ceil(WORKGROUP), self.max_per_dim);
         ctx.queue
             .write_buffer(params, 0, bytemuck::cast_slice(&[n, x * WORKGROUP, 1, 0]));
-        let buffers_in_order = [hash_buf, table_buf, sigs, keys, results_buf, &*params];
-        let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers_in_order
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("ed25519"),
-            layout: &self.layout,
-            entries: &entries,
-        });
+        let bind = bind_buffers(
+            &ctx.device,
+            "ed25519",
+            &self.layout,
+            &[hash_buf, table_buf, sigs, keys, results_buf, params],
+        );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
