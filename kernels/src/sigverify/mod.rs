@@ -24,7 +24,7 @@
 //!
 //! # Backends
 //!
-//! - [`reference`]: ed25519-dalek, one signature at a time — the definition.
+//! - [`reference`](mod@reference): ed25519-dalek, one signature at a time — the definition.
 //! - [`cpu`]: curve25519-dalek's arithmetic (with its own run-time SIMD choice), R never
 //!   decompressed, and the [`cache`] of recurring signers' precomputed tables.
 //! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature.
