@@ -9,6 +9,10 @@
 //! its kind (1 cells, 2 span head, 3 span continuation); its checksum is xxh3-64 over header bytes
 //! `0..56` and body bytes `64..4096`, stored little-endian at bytes `56..64`.
 
+mod common;
+
+use common::SplitMix;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -27,55 +31,6 @@ const LAST_SLOT: u64 = 3;
 // Helpers: building the store
 // ---------------------------------------------------------------------------------------------
 
-/// splitmix64: a small deterministic PRNG.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next().to_le_bytes());
-        }
-        out.truncate(len);
-        out
-    }
-
-    fn pubkey(&mut self) -> Pubkey {
-        let mut k = [0u8; 32];
-        for chunk in k.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Pubkey(k)
-    }
-
-    fn account(&mut self, mapping: Mapping, len: usize) -> Account {
-        Account {
-            pubkey: self.pubkey(),
-            lamports: self.next(),
-            owner: Pubkey(if mapping.is_program_mapping() {
-                [2; 32]
-            } else {
-                [0; 32]
-            }),
-            executable: mapping.is_program_mapping(),
-            data: self.bytes(len),
-            mapping,
-        }
-    }
-}
-
 /// The accounts the fixture store holds after its last commit.
 type Model = HashMap<Pubkey, Account>;
 
@@ -83,7 +38,7 @@ type Model = HashMap<Pubkey, Account>;
 /// (a few of them spanning pages), slot 2 updates, deletes and creates accounts through the
 /// views, slot 3 remaps some RW-VED accounts to RW-UED.
 fn build_store(dir: &Path) -> Model {
-    let mut rng = SplitMix(0xC0FF_EE00_D15C);
+    let mut rng = SplitMix::new(0xC0FF_EE00_D15C);
     let mut store = Store::create(dir).unwrap();
     let mut model = Model::new();
 
@@ -1121,7 +1076,7 @@ fn garbage_appended_to_the_wal_is_ignored() {
         bytes.len() > 96,
         "the WAL should hold the log of slot {LAST_SLOT}"
     );
-    bytes.extend(SplitMix(7).bytes(5000));
+    bytes.extend(SplitMix::new(7).bytes(5000));
     write(&path, &bytes);
     assert_opens_at_last_slot_unchanged(dir.path(), &model);
 }

@@ -4,6 +4,10 @@
 //!
 //! Each test builds its own store in a temporary directory; nothing is shared between tests.
 
+mod common;
+
+use common::SplitMix;
+
 use std::collections::HashMap;
 
 use tandem_engine::account::MAX_ACCOUNT_DATA_LEN;
@@ -21,44 +25,6 @@ const CELL_MAX_DATA: usize = 4032 - 80;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// splitmix64: a small deterministic PRNG, so every run of these tests does the same thing.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next().to_le_bytes());
-        }
-        out.truncate(len);
-        out
-    }
-
-    fn pubkey(&mut self) -> Pubkey {
-        let mut k = [0u8; 32];
-        for chunk in k.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Pubkey(k)
-    }
-}
-
 /// A fixed, readable address for account number `n` of a fixture.
 fn key(n: u64) -> Pubkey {
     let mut k = [0xA5u8; 32];
@@ -68,7 +34,7 @@ fn key(n: u64) -> Pubkey {
 
 /// `len` deterministic bytes that differ per `seed`.
 fn data(seed: u64, len: usize) -> Vec<u8> {
-    SplitMix(seed.wrapping_mul(0x1000_0000_01B3)).bytes(len)
+    SplitMix::new(seed.wrapping_mul(0x1000_0000_01B3)).bytes(len)
 }
 
 fn native_loader() -> Pubkey {
@@ -1182,7 +1148,7 @@ fn open_of_an_empty_or_missing_directory_is_not_a_store() {
 fn thousands_of_random_accounts_match_a_model_across_commits_and_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::create(dir.path()).unwrap();
-    let mut rng = SplitMix(0x5EED_0F7A_4DE1);
+    let mut rng = SplitMix::new(0x5EED_0F7A_4DE1);
     let mut model: HashMap<Pubkey, Account> = HashMap::new();
     let mut keys: Vec<Pubkey> = Vec::new();
     let random_len = |rng: &mut SplitMix| {

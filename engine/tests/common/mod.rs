@@ -1,0 +1,56 @@
+//! Helpers shared by the store tests.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use tandem_engine::sample::SplitMix64;
+use tandem_engine::{Account, Mapping, Pubkey};
+
+/// The engine's SplitMix64, with the few draws the tests need: deterministic, so every run of
+/// the tests does the same thing.
+pub struct SplitMix(SplitMix64);
+
+impl SplitMix {
+    pub fn new(seed: u64) -> Self {
+        SplitMix(SplitMix64::new(seed))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    /// A number in `0..n`, by modulo (the tests' data was generated this way).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = vec![0u8; len];
+        self.0.fill(&mut out);
+        out
+    }
+
+    pub fn pubkey(&mut self) -> Pubkey {
+        self.0.pubkey()
+    }
+
+    /// A random account of `mapping` (programs owned by [2; 32], data accounts by the system
+    /// program) with `len` bytes of data.
+    pub fn account(&mut self, mapping: Mapping, len: usize) -> Account {
+        Account {
+            pubkey: self.pubkey(),
+            lamports: self.next(),
+            owner: Pubkey(if mapping.is_program_mapping() {
+                [2; 32]
+            } else {
+                [0; 32]
+            }),
+            executable: mapping.is_program_mapping(),
+            data: self.bytes(len),
+            mapping,
+        }
+    }
+}
