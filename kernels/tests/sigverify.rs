@@ -303,19 +303,23 @@ fn batches_over_the_cores_with_the_shared_cache_agree_with_the_oracle() {
         msgs.push(msg);
     }
     let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
-    let cache = SignerCache::new(8); // fewer than the signers: eviction happens
-    for round in 0..3 {
-        let mut results = vec![9u8; sigs.len()];
-        verify_batch_cpu(&sigs, &pks, &msg_refs, &mut results, Some(&cache));
-        for i in 0..sigs.len() {
-            assert_eq!(
-                results[i],
-                u8::from(reference::verify(&sigs[i], &pks[i], &msgs[i])),
-                "round {round}, signature {i}"
-            );
+    // Fewer tables than signers (eviction happens), and room for all (whole batches of cached
+    // signers share one inversion).
+    for capacity in [8, 64] {
+        let cache = SignerCache::new(capacity);
+        for round in 0..3 {
+            let mut results = vec![9u8; sigs.len()];
+            verify_batch_cpu(&sigs, &pks, &msg_refs, &mut results, Some(&cache));
+            for i in 0..sigs.len() {
+                assert_eq!(
+                    results[i],
+                    u8::from(reference::verify(&sigs[i], &pks[i], &msgs[i])),
+                    "capacity {capacity}, round {round}, signature {i}"
+                );
+            }
         }
+        assert!(cache.len() <= capacity);
     }
-    assert!(cache.len() <= 8);
     let mut results = vec![0u8; sigs.len()];
     tandem_kernels::ed25519_verify_batch(Backend::Auto, &sigs, &pks, &msg_refs, &mut results)
         .unwrap();

@@ -2,14 +2,16 @@
 //!
 //! Votes come from the same few thousand keys every slot, so the work that depends only on the
 //! key — decompressing A, checking its order, and a table of multiples of −A — is done once and
-//! kept. The table is curve25519-dalek's fixed-base table (`EdwardsBasepointTable::create`):
-//! radix-16 multiples of −A in affine Niels form, so `[k](−A)` is 64 mixed additions and four
-//! doublings — no chain of 253 doublings — the same algorithm as `[s]B` on the built-in basepoint
-//! table. (curve25519-dalek's `VartimeEdwardsPrecomputation` of `[B, −A]` was measured too: it
-//! keeps the doublings and was slower here; see the README.)
+//! kept. The table is a radix-16 fixed-base table of −A ([`FixedBaseTable`]: `j·16^(2i)·(−A)` in
+//! affine Niels form), used with the base point's table of the same shape, so `[s]B − [k]A` is 128
+//! variable-time mixed additions and four doublings — no chain of 253 doublings, no
+//! constant-time table scans ([`super::fixed_base`] says why variable time is right here).
+//! Earlier designs, measured on the same machine (README): curve25519-dalek's constant-time
+//! `EdwardsBasepointTable` of −A (1.51× verify_strict), its `VartimeEdwardsPrecomputation` of
+//! `[B, −A]` (1.14×, keeps the doublings), radix-16 tables of full Edwards points (1.47×).
 //!
-//! **Policy.** A key earns a table on its second sighting (building one costs about as much as a
-//! verification, so a key seen once would not repay it). At most `capacity` tables are kept,
+//! **Policy.** A key earns a table on its second sighting (building one costs a few
+//! verifications, so a key seen once would not repay it). At most `capacity` tables are kept,
 //! 30 KiB each (256 affine Niels points of 120 bytes): the default, 1,024 signers, bounds the
 //! cache at about 30 MiB. When full, the least recently used table is dropped (its key starts over from "seen
 //! once"). Sightings of keys without a table are counted in a map bounded to 16 × `capacity`
@@ -21,10 +23,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use curve25519_dalek::constants::ED25519_BASEPOINT_TABLE;
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsBasepointTable, EdwardsPoint};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::BasepointTable;
+
+use super::fixed_base::{ExtendedPoint, FixedBaseTable, double_fixed_base_mul};
 
 /// Default number of signers whose tables are kept.
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -32,14 +34,19 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// What the cache knows of one signer with a table.
 pub struct Signer {
     /// The fixed-base table of −A.
-    minus_a: EdwardsBasepointTable,
+    minus_a: FixedBaseTable,
     last_use: AtomicU64,
 }
 
 impl Signer {
-    /// `[s]B − [k]A`, both on fixed-base tables.
-    pub fn mul(&self, s: &Scalar, k: &Scalar) -> EdwardsPoint {
-        ED25519_BASEPOINT_TABLE * s + &self.minus_a * k
+    /// `[s]B − [k]A`, both on fixed-base tables, not yet encoded.
+    pub fn mul(&self, s: &Scalar, k: &Scalar) -> ExtendedPoint {
+        double_fixed_base_mul(
+            FixedBaseTable::basepoint(),
+            s.as_bytes(),
+            &self.minus_a,
+            k.as_bytes(),
+        )
     }
 }
 
@@ -89,9 +96,9 @@ impl SignerCache {
         Some(Arc::clone(signer))
     }
 
-    /// Records a sighting of `key`, whose decompressed point `a` was found valid and of large
-    /// order; on its second sighting the key gets a table.
-    pub fn observe(&self, key: &[u8; 32], a: &EdwardsPoint) {
+    /// Records a sighting of `key`, which was found to decompress to a point of large order; on
+    /// its second sighting the key gets a table.
+    pub fn observe(&self, key: &[u8; 32]) {
         if self.capacity == 0 {
             return;
         }
@@ -107,8 +114,11 @@ impl SignerCache {
         if seen < 2 {
             return;
         }
+        let Some(a) = ExtendedPoint::decompress(key) else {
+            return; // unreachable for keys that curve25519-dalek decompressed; never cached
+        };
         let signer = Arc::new(Signer {
-            minus_a: EdwardsBasepointTable::create(&-a),
+            minus_a: FixedBaseTable::new(&a.neg()),
             last_use: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
@@ -148,13 +158,13 @@ mod tests {
                 (p, p.compress().to_bytes())
             })
             .collect();
-        cache.observe(&points[0].1, &points[0].0);
+        cache.observe(&points[0].1);
         assert!(cache.get(&points[0].1).is_none());
-        cache.observe(&points[0].1, &points[0].0);
+        cache.observe(&points[0].1);
         assert!(cache.get(&points[0].1).is_some());
-        for (p, k) in &points[1..] {
-            cache.observe(k, p);
-            cache.observe(k, p);
+        for (_, k) in &points[1..] {
+            cache.observe(k);
+            cache.observe(k);
         }
         assert_eq!(cache.len(), 2);
         assert!(

@@ -26,13 +26,16 @@
 //!
 //! - [`reference`](mod@reference): ed25519-dalek, one signature at a time — the definition.
 //! - [`cpu`]: curve25519-dalek's arithmetic (with its own run-time SIMD choice), R never
-//!   decompressed, and the [`cache`] of recurring signers' precomputed tables.
+//!   decompressed, and the [`cache`] of recurring signers' precomputed tables, used by the
+//!   variable-time [`fixed_base`] arithmetic (on tandem's own radix-2^51 field, `field.rs`).
 //! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature.
 //! - No batch (random linear combination) verification: its answers differ from verify_strict's
 //!   for keys and `R` values with a torsion component, and consensus cannot afford that.
 
 pub mod cache;
 pub mod cpu;
+mod field;
+pub mod fixed_base;
 pub mod gpu;
 pub mod reference;
 
@@ -40,6 +43,24 @@ use cache::SignerCache;
 
 /// Signatures below this count are verified on the calling thread alone.
 const PARALLEL_MIN: usize = 64;
+
+/// The batch size, after checking there is one public key, message and result per signature.
+///
+/// # Panics
+/// If the slices differ in length.
+pub(crate) fn assert_batch_shape(
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &[u8],
+) -> usize {
+    let n = signatures.len();
+    assert!(
+        public_keys.len() == n && messages.len() == n && results.len() == n,
+        "one public key, message and result per signature"
+    );
+    n
+}
 
 /// Verifies every signature on the CPU, spread over the available cores; `results[i]` is 1 when
 /// signature `i` is valid, else 0. Recurring signers use `cache`.
@@ -53,14 +74,10 @@ pub fn verify_batch_cpu(
     results: &mut [u8],
     cache: Option<&SignerCache>,
 ) {
-    let n = signatures.len();
-    assert!(
-        public_keys.len() == n && messages.len() == n && results.len() == n,
-        "one public key, message and result per signature"
-    );
+    let n = assert_batch_shape(signatures, public_keys, messages, results);
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     if n < PARALLEL_MIN || threads == 1 {
-        verify_range(signatures, public_keys, messages, results, cache);
+        cpu::verify_many(signatures, public_keys, messages, results, cache);
         return;
     }
     let per = n.div_ceil(threads);
@@ -72,24 +89,7 @@ pub fn verify_batch_cpu(
                 &public_keys[range.clone()],
                 &messages[range],
             );
-            scope.spawn(move || verify_range(sigs, keys, msgs, out, cache));
+            scope.spawn(move || cpu::verify_many(sigs, keys, msgs, out, cache));
         }
     });
-}
-
-fn verify_range(
-    signatures: &[[u8; 64]],
-    public_keys: &[[u8; 32]],
-    messages: &[&[u8]],
-    results: &mut [u8],
-    cache: Option<&SignerCache>,
-) {
-    for i in 0..signatures.len() {
-        results[i] = u8::from(cpu::verify(
-            &signatures[i],
-            &public_keys[i],
-            messages[i],
-            cache,
-        ));
-    }
 }

@@ -1,0 +1,379 @@
+//! Variable-time fixed-base arithmetic for the signer cache: `[s]B − [k]A` from two radix-16
+//! tables, and encodings of many results with one field inversion.
+//!
+//! The cache used to keep curve25519-dalek's `EdwardsBasepointTable` of −A. That table is built
+//! for secret scalars: each lookup scans all eight entries in constant time, and each result is
+//! encoded with its own inversion. A verifier's scalars are public, so here
+//!
+//! - a lookup is one indexed load (`S` and `k` are public; nothing secret depends on timing);
+//! - `[s]B` and `[k](−A)` share one pass: 128 mixed additions of affine Niels points and four
+//!   doublings (the radix-16 "16² trick": odd digits, four doublings, even digits);
+//! - the results of a batch are encoded together with Montgomery's trick: one inversion and
+//!   three multiplications per point instead of one inversion each.
+//!
+//! Points are on the twisted Edwards curve `−x² + y² = 1 + d·x²·y²` in extended coordinates
+//! `(X : Y : Z : T)` with `x = X/Z`, `y = Y/Z`, `x·y = T/Z` (Hisil–Wong–Carter–Dawson 2008, the
+//! formulas curve25519-dalek uses; they are complete on this curve, so no input needs a special
+//! case and `Z` never vanishes). Answers are checked against curve25519-dalek in the tests.
+
+use std::sync::LazyLock;
+
+use curve25519_dalek::constants::{ED25519_BASEPOINT_COMPRESSED, EIGHT_TORSION};
+
+use super::field::FieldElement as Fe;
+
+/// The curve constants, computed once from their definitions.
+struct Curve {
+    /// `d = −121665 / 121666`.
+    d: Fe,
+    /// `2d`.
+    d2: Fe,
+    /// A square root of −1.
+    sqrt_m1: Fe,
+}
+
+static CURVE: LazyLock<Curve> = LazyLock::new(|| {
+    let d = Fe::from_u64(121_665)
+        .neg()
+        .mul(&Fe::from_u64(121_666).invert());
+    Curve {
+        d2: d.add(&d).mul(&Fe::ONE),
+        d,
+        sqrt_m1: Fe::sqrt_minus_one(),
+    }
+});
+
+/// The canonical encodings of the eight points of small order (an `R` equal to one of them is
+/// rejected).
+static SMALL_ORDER: LazyLock<[[u8; 32]; 8]> =
+    LazyLock::new(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()));
+
+/// Whether `encoding` is the canonical encoding of a point of small order.
+pub fn is_small_order_encoding(encoding: &[u8; 32]) -> bool {
+    SMALL_ORDER.contains(encoding)
+}
+
+/// A point in extended coordinates.
+#[derive(Clone, Copy, Debug)]
+pub struct ExtendedPoint {
+    x: Fe,
+    y: Fe,
+    z: Fe,
+    t: Fe,
+}
+
+/// An affine point as `(y + x, y − x, 2d·x·y)`: what a mixed addition consumes.
+#[derive(Clone, Copy, Debug)]
+struct AffineNiels {
+    y_plus_x: Fe,
+    y_minus_x: Fe,
+    xy2d: Fe,
+}
+
+impl ExtendedPoint {
+    const IDENTITY: ExtendedPoint = ExtendedPoint {
+        x: Fe::ZERO,
+        y: Fe::ONE,
+        z: Fe::ONE,
+        t: Fe::ZERO,
+    };
+
+    /// Decompresses as curve25519-dalek does (y read modulo p; `x` from the curve equation,
+    /// its parity from the sign bit, a sign bit on `x = 0` accepted); `None` when no `x` exists.
+    pub fn decompress(encoding: &[u8; 32]) -> Option<ExtendedPoint> {
+        let curve = &*CURVE;
+        let y = Fe::from_bytes(encoding);
+        let yy = y.square();
+        let u = yy.sub(&Fe::ONE);
+        let v = yy.mul(&curve.d).add(&Fe::ONE);
+        let (is_square, mut x) = Fe::sqrt_ratio(&u, &v, &curve.sqrt_m1);
+        if !is_square {
+            return None;
+        }
+        if encoding[31] >> 7 == 1 {
+            x = x.neg();
+        }
+        Some(ExtendedPoint {
+            x,
+            y,
+            z: Fe::ONE,
+            t: x.mul(&y),
+        })
+    }
+
+    /// `−P`.
+    pub fn neg(&self) -> ExtendedPoint {
+        ExtendedPoint {
+            x: self.x.neg(),
+            t: self.t.neg(),
+            ..*self
+        }
+    }
+
+    /// `P + Q` (add-2008-hwcd-3, `a = −1`).
+    fn add(&self, q: &ExtendedPoint) -> ExtendedPoint {
+        let a = self.y.sub(&self.x).mul(&q.y.sub(&q.x));
+        let b = self.y.add(&self.x).mul(&q.y.add(&q.x));
+        let c = self.t.mul(&CURVE.d2).mul(&q.t);
+        let zz = self.z.mul(&q.z);
+        let d = zz.add(&zz);
+        ExtendedPoint::from_efgh(&b.sub(&a), &d.sub(&c), &d.add(&c), &b.add(&a))
+    }
+
+    /// `P ± Q` for an affine `Q` (madd-2008-hwcd-3); `subtract` swaps `y + x` and `y − x` and
+    /// negates `2d·x·y`, which is adding `−Q`.
+    #[inline(always)]
+    fn add_affine(&self, q: &AffineNiels, subtract: bool) -> ExtendedPoint {
+        let (qp, qm) = if subtract {
+            (&q.y_minus_x, &q.y_plus_x)
+        } else {
+            (&q.y_plus_x, &q.y_minus_x)
+        };
+        let a = self.y.sub(&self.x).mul(qm);
+        let b = self.y.add(&self.x).mul(qp);
+        let c = self.t.mul(&q.xy2d);
+        let d = self.z.add(&self.z);
+        let (f, g) = if subtract {
+            (d.add(&c), d.sub(&c))
+        } else {
+            (d.sub(&c), d.add(&c))
+        };
+        ExtendedPoint::from_efgh(&b.sub(&a), &f, &g, &b.add(&a))
+    }
+
+    /// `2P` (dbl-2008-hwcd, `a = −1`).
+    #[inline(always)]
+    fn double(&self) -> ExtendedPoint {
+        let a = self.x.square();
+        let b = self.y.square();
+        let zz = self.z.square();
+        let c = zz.add(&zz);
+        let h = a.add(&b); // −H of the paper: H = −A − B
+        let e = h.sub(&self.x.add(&self.y).square()); // −E
+        let g = a.sub(&b); // −G: G = B − A
+        let f = c.sub(&b).add(&a); // −F: F = G − C
+        // (−E)(−F) = EF, (−G)(−H) = GH, (−E)(−H) = EH, (−F)(−G) = FG.
+        ExtendedPoint::from_efgh(&e, &f, &g, &h)
+    }
+
+    #[inline(always)]
+    fn from_efgh(e: &Fe, f: &Fe, g: &Fe, h: &Fe) -> ExtendedPoint {
+        ExtendedPoint {
+            x: e.mul(f),
+            y: g.mul(h),
+            z: f.mul(g),
+            t: e.mul(h),
+        }
+    }
+}
+
+/// Multiples `j·16^(2i)·P` for `i < 32`, `1 ≤ j ≤ 8`, affine, for radix-16 fixed-base
+/// multiplication (30 KiB).
+pub struct FixedBaseTable(Box<[[AffineNiels; 8]; 32]>);
+
+impl FixedBaseTable {
+    /// The table of `p`.
+    pub fn new(p: &ExtendedPoint) -> FixedBaseTable {
+        let mut points = Vec::with_capacity(256);
+        let mut base = *p;
+        for _ in 0..32 {
+            let mut multiple = base;
+            for _ in 0..8 {
+                points.push(multiple);
+                multiple = multiple.add(&base);
+            }
+            for _ in 0..8 {
+                base = base.double();
+            }
+        }
+        let inverses = batch_invert(points.iter().map(|p| p.z));
+        let curve = &*CURVE;
+        let mut table = Box::new(
+            [[AffineNiels {
+                y_plus_x: Fe::ONE,
+                y_minus_x: Fe::ONE,
+                xy2d: Fe::ZERO,
+            }; 8]; 32],
+        );
+        for (k, (p, zinv)) in points.iter().zip(inverses).enumerate() {
+            let (x, y) = (p.x.mul(&zinv), p.y.mul(&zinv));
+            table[k / 8][k % 8] = AffineNiels {
+                y_plus_x: y.add(&x),
+                y_minus_x: y.sub(&x),
+                xy2d: x.mul(&y).mul(&curve.d2),
+            };
+        }
+        FixedBaseTable(table)
+    }
+
+    /// The table of the ed25519 base point, built once.
+    pub fn basepoint() -> &'static FixedBaseTable {
+        static BASEPOINT: LazyLock<FixedBaseTable> = LazyLock::new(|| {
+            let b = ExtendedPoint::decompress(ED25519_BASEPOINT_COMPRESSED.as_bytes())
+                .expect("the base point decompresses");
+            FixedBaseTable::new(&b)
+        });
+        &BASEPOINT
+    }
+
+    /// Adds `digit·16^(2i)·P` (digit in −8..=8).
+    #[inline(always)]
+    fn add_digit(&self, acc: &ExtendedPoint, i: usize, digit: i8) -> ExtendedPoint {
+        match digit {
+            0 => *acc,
+            d => acc.add_affine(&self.0[i][usize::from(d.unsigned_abs()) - 1], d < 0),
+        }
+    }
+}
+
+/// Signed radix-16 digits of a scalar below 2^255: `s = Σ digit[i]·16^i`, each digit in
+/// −8..8 except the last, which may be 8.
+fn radix16(bytes: &[u8; 32]) -> [i8; 64] {
+    let mut digits = [0i8; 64];
+    for (i, byte) in bytes.iter().enumerate() {
+        digits[2 * i] = (byte & 15) as i8;
+        digits[2 * i + 1] = (byte >> 4) as i8;
+    }
+    for i in 0..63 {
+        let carry = (digits[i] + 8) >> 4;
+        digits[i] -= carry << 4;
+        digits[i + 1] += carry;
+    }
+    digits
+}
+
+/// `[s]B + [k]P` for `B`'s table `b` and `P`'s table `p`; scalars below 2^255 as 32 bytes.
+pub fn double_fixed_base_mul(
+    b: &FixedBaseTable,
+    s: &[u8; 32],
+    p: &FixedBaseTable,
+    k: &[u8; 32],
+) -> ExtendedPoint {
+    let (s, k) = (radix16(s), radix16(k));
+    let mut acc = ExtendedPoint::IDENTITY;
+    for i in 0..32 {
+        acc = b.add_digit(&acc, i, s[2 * i + 1]);
+        acc = p.add_digit(&acc, i, k[2 * i + 1]);
+    }
+    for _ in 0..4 {
+        acc = acc.double();
+    }
+    for i in 0..32 {
+        acc = b.add_digit(&acc, i, s[2 * i]);
+        acc = p.add_digit(&acc, i, k[2 * i]);
+    }
+    acc
+}
+
+/// `1/z` for every `z` (none zero), with one inversion (Montgomery's trick).
+fn batch_invert(zs: impl Iterator<Item = Fe>) -> Vec<Fe> {
+    let zs: Vec<Fe> = zs.collect();
+    let mut prefix = Vec::with_capacity(zs.len());
+    let mut acc = Fe::ONE;
+    for z in &zs {
+        prefix.push(acc);
+        acc = acc.mul(z);
+    }
+    let mut inv = acc.invert();
+    let mut out = vec![Fe::ZERO; zs.len()];
+    for i in (0..zs.len()).rev() {
+        out[i] = inv.mul(&prefix[i]);
+        inv = inv.mul(&zs[i]);
+    }
+    out
+}
+
+/// The canonical encodings of `points`, with one field inversion for all of them.
+pub fn compress_batch(points: &[ExtendedPoint]) -> Vec<[u8; 32]> {
+    let inverses = batch_invert(points.iter().map(|p| p.z));
+    points
+        .iter()
+        .zip(inverses)
+        .map(|(p, zinv)| {
+            let mut bytes = p.y.mul(&zinv).to_bytes();
+            bytes[31] |= u8::from(p.x.mul(&zinv).is_negative()) << 7;
+            bytes
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::scalar::Scalar;
+
+    use crate::sigverify::field::tests::test_bytes;
+
+    fn scalar(seed: u64) -> Scalar {
+        Scalar::from_bytes_mod_order_wide(&test_bytes(seed))
+    }
+
+    #[test]
+    fn decompression_matches_curve25519_dalek() {
+        let mut accepted = 0;
+        for seed in 0..400u64 {
+            let mut bytes = scalar(seed).to_bytes();
+            bytes[31] ^= (seed as u8) & 0x80; // both sign bits
+            let ours = ExtendedPoint::decompress(&bytes);
+            let theirs = CompressedEdwardsY(bytes).decompress();
+            assert_eq!(ours.is_some(), theirs.is_some(), "{bytes:?}");
+            if let (Some(ours), Some(theirs)) = (ours, theirs) {
+                accepted += 1;
+                assert_eq!(compress_batch(&[ours])[0], theirs.compress().to_bytes());
+            }
+        }
+        assert!(accepted > 100 && accepted < 300, "about half are points");
+    }
+
+    #[test]
+    fn double_fixed_base_mul_matches_curve25519_dalek() {
+        let b = FixedBaseTable::basepoint();
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for seed in 0..40u64 {
+            let a = ED25519_BASEPOINT_POINT * scalar(1000 + seed);
+            // Mixed order too: a torsion component must survive the tables.
+            let a = a + EIGHT_TORSION[(seed % 8) as usize];
+            let a_ours = ExtendedPoint::decompress(a.compress().as_bytes()).expect("a point");
+            let table = FixedBaseTable::new(&a_ours.neg());
+            let (s, k) = (scalar(seed), scalar(500 + seed));
+            ours.push(double_fixed_base_mul(
+                b,
+                &s.to_bytes(),
+                &table,
+                &k.to_bytes(),
+            ));
+            theirs.push((ED25519_BASEPOINT_POINT * s - a * k).compress().to_bytes());
+        }
+        // Edge scalars: 0, 1, L − 1.
+        let a_ours = ExtendedPoint::decompress(ED25519_BASEPOINT_COMPRESSED.as_bytes()).unwrap();
+        let table = FixedBaseTable::new(&a_ours);
+        for s in [Scalar::ZERO, Scalar::ONE, -Scalar::ONE] {
+            ours.push(double_fixed_base_mul(
+                b,
+                &s.to_bytes(),
+                &table,
+                &s.to_bytes(),
+            ));
+            theirs.push((ED25519_BASEPOINT_POINT * (s + s)).compress().to_bytes());
+        }
+        assert_eq!(compress_batch(&ours), theirs);
+    }
+
+    #[test]
+    fn small_order_encodings_are_the_eight_torsion_points() {
+        for p in EIGHT_TORSION {
+            assert!(is_small_order_encoding(p.compress().as_bytes()));
+            assert!(p.is_small_order());
+        }
+        let mut distinct = SMALL_ORDER.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 8);
+        assert!(!is_small_order_encoding(
+            ED25519_BASEPOINT_COMPRESSED.as_bytes()
+        ));
+    }
+}
