@@ -11,7 +11,14 @@ use std::fmt;
 pub const MAX_ACCOUNT_DATA_LEN: usize = 10 * 1024 * 1024;
 
 /// A 32-byte account address (an ed25519 public key or a program-derived address).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+///
+/// `repr(transparent)` over `[u8; 32]`, so the transaction decoder can hand out the account keys
+/// of a wire transaction as a `&[Pubkey]` borrowed from its bytes ([`bytemuck::TransparentWrapper`]).
+/// The derived `Ord` is byte order, the order in which Solana sorts keys within a message.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, bytemuck::TransparentWrapper,
+)]
+#[repr(transparent)]
 pub struct Pubkey(pub [u8; 32]);
 
 impl Pubkey {

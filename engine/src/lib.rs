@@ -5,14 +5,17 @@
 //!   four domain mappings with their access table;
 //! - [`store`]: the domain-tagged, memory-mapped account store with per-domain views, atomic slot
 //!   commits and crash recovery;
+//! - [`tx`]: the transaction wire format of SPEC §2 (Solana's legacy and v0): zero-copy decoding,
+//!   Solana's sanitize rules, the message builder and signing;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 //!
-//! Later issues add `tx` (the wire format), `runtime` (domains, builtins, hashes, epochs) and
+//! Later issues add `runtime` (domains, builtins, hashes, epochs) and
 //! `pipeline` (stages, placement, executors).
 
 pub mod account;
 pub mod sample;
 pub mod store;
+pub mod tx;
 
 pub use account::{Account, Domain, Mapping, Pubkey};
