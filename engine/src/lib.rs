@@ -7,13 +7,19 @@
 //!   commits and crash recovery;
 //! - [`tx`]: the transaction wire format of SPEC §2 (Solana's legacy and v0): zero-copy decoding,
 //!   Solana's sanitize rules, the message builder and signing;
+//! - [`genesis`]: the genesis file of SPEC §9 (TOML) — parsing, validation, the VED membership
+//!   rule at genesis, and the shipped default cluster with its deterministic keys;
+//! - [`ledger`]: the ledger file of SPEC §9 — the binary sequence of blocks, written and read
+//!   with every truncation and corruption reported;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 //!
-//! Later issues add `runtime` (domains, builtins, hashes, epochs) and
-//! `pipeline` (stages, placement, executors).
+//! Later issues add `runtime` (domains, builtins, hashes, epochs) and `pipeline` (stages,
+//! placement, executors).
 
 pub mod account;
+pub mod genesis;
+pub mod ledger;
 pub mod sample;
 pub mod store;
 pub mod tx;
