@@ -11,15 +11,17 @@
 //!   rule at genesis, and the shipped default cluster with its deterministic keys;
 //! - [`ledger`]: the ledger file of SPEC §9 — the binary sequence of blocks, written and read
 //!   with every truncation and corruption reported;
+//! - [`runtime`]: the VED/UED runtime of SPEC §2–§5 — the two domain passes over each block,
+//!   the builtin programs, fees and statuses, per-domain hashes, epochs and remaps;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 //!
-//! Later issues add `runtime` (domains, builtins, hashes, epochs) and `pipeline` (stages,
-//! placement, executors).
+//! A later issue adds `pipeline` (stages, placement, executors).
 
 pub mod account;
 pub mod genesis;
 pub mod ledger;
+pub mod runtime;
 pub mod sample;
 pub mod store;
 pub mod tx;

@@ -48,6 +48,12 @@ impl SlotChanges {
         self.set(key, Change::Put(account));
     }
 
+    /// Removes an account as the loader does (the runtime at an epoch boundary), outside the
+    /// domain views. Removing an account that does not exist changes nothing.
+    pub fn delete(&mut self, pubkey: Pubkey) {
+        self.set(pubkey, Change::Delete);
+    }
+
     /// Moves an account between RW-VED and RW-UED with its bytes unchanged (SPEC §5); the store
     /// checks at commit that both mappings are RW mappings.
     pub fn remap(&mut self, pubkey: Pubkey, target: Mapping) {

@@ -1,0 +1,146 @@
+//! Epoch boundaries (SPEC §5): rewards, operator slashes, remaps and VED membership.
+//!
+//! Entering epoch `X` (before the first block of `X` executes; every boundary a gap of skipped
+//! slots crosses is processed in order), the runtime
+//!
+//! 1. credits every vote account in the VED (mapped RW-VED) with `stake × epoch_reward_rate`
+//!    (rounded down to whole lamports); no other vote account is credited;
+//! 2. applies the operator slashes scheduled since the last boundary to any vote account, in
+//!    whichever domain it is: `stake × bps / 10,000` leaves its stake and its balance (burned);
+//! 3. moves the accounts due at the first slot of `X` into their new mapping, with the state they
+//!    had at the end of `X − 1` (they were frozen through `X − 1`), and unfreezes them;
+//! 4. turns the `RemapDomain` requests of epoch `X − 1` into freezes for `X` and moves at the
+//!    first slot of `X + 1`;
+//! 5. computes the VED state of `X + 1` from the state now (the end of `X − 1`): a vote account
+//!    belongs when it is active and its stake exceeds 5,000 SOL; its authorized voter and fee
+//!    payer come with it. Every account whose membership changes is frozen for `X` and moves at
+//!    the first slot of `X + 1`. A voter or payer leaves only when no vote account staying in
+//!    the VED uses it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::RuntimeError;
+use super::builtins::vote::VoteState;
+use super::pass::{Overlay, Writer};
+use super::state::RuntimeState;
+use crate::account::{Mapping, Pubkey};
+use crate::genesis::{ClusterParams, ved_eligible};
+use crate::store::Store;
+
+/// Processes the boundary into epoch `epoch` (steps in the module docs).
+pub fn enter_epoch(
+    epoch: u64,
+    cluster: &ClusterParams,
+    store: &Store,
+    state: &mut RuntimeState,
+    overlay: &mut Overlay,
+    vote_accounts: &BTreeSet<Pubkey>,
+) -> Result<(), RuntimeError> {
+    // 1. Rewards.
+    for key in vote_accounts {
+        let Some(mut account) = overlay.get(store, key) else {
+            continue;
+        };
+        let Some(vote) = VoteState::decode(&account.data) else {
+            continue;
+        };
+        if account.mapping != Mapping::RwVed {
+            continue;
+        }
+        let reward = cluster.epoch_reward(vote.stake);
+        if reward > 0 {
+            account.lamports = account.lamports.saturating_add(reward);
+            overlay.put(account, Writer::Runtime);
+        }
+    }
+    // 2. Slashes.
+    for (key, bps) in std::mem::take(&mut state.slashes) {
+        let Some(mut account) = overlay.get(store, &key) else {
+            continue;
+        };
+        let Some(mut vote) = VoteState::decode(&account.data) else {
+            continue;
+        };
+        let cut = (u128::from(vote.stake) * u128::from(bps.min(10_000)) / 10_000) as u64;
+        vote.stake -= cut;
+        account.lamports = account.lamports.saturating_sub(cut);
+        account.data = vote.encode();
+        overlay.put(account, Writer::Runtime);
+    }
+    // 3. Moves due now.
+    let due: Vec<(Pubkey, Mapping)> = state
+        .moves
+        .iter()
+        .filter(|(_, (_, at))| *at <= epoch)
+        .map(|(k, (m, _))| (*k, *m))
+        .collect();
+    for (key, target) in due {
+        state.moves.remove(&key);
+        if let Some(mut account) = overlay.get(store, &key)
+            && account.lamports > 0
+        {
+            account.mapping = target;
+            overlay.put(account, Writer::Runtime);
+        }
+    }
+    state.frozen.retain(|_, frozen_in| *frozen_in >= epoch);
+    // 4. Remap requests of the epoch that ended.
+    let schedule = |state: &mut RuntimeState, key: Pubkey, target: Mapping| {
+        state.frozen.insert(key, epoch);
+        state.moves.insert(key, (target, epoch + 1));
+    };
+    for (key, target) in std::mem::take(&mut state.remap_requests) {
+        schedule(state, key, target);
+    }
+    // 5. VED membership of epoch + 1.
+    let mut joining = BTreeSet::new();
+    let mut leaving = BTreeSet::new();
+    let mut staying_companions = BTreeSet::new();
+    let effective = |state: &RuntimeState, overlay: &Overlay, key: &Pubkey| {
+        state
+            .moves
+            .get(key)
+            .map(|(m, _)| *m)
+            .unwrap_or_else(|| overlay.mapping_of(store, key))
+    };
+    let mut votes = BTreeMap::new();
+    for key in vote_accounts {
+        if let Some(account) = overlay.get(store, key)
+            && let Some(vote) = VoteState::decode(&account.data)
+        {
+            votes.insert(*key, vote);
+        }
+    }
+    for (key, vote) in &votes {
+        let eligible = ved_eligible(vote.active, vote.stake);
+        let in_ved = effective(state, overlay, key) == Mapping::RwVed;
+        let members = [*key, vote.authorized_voter, vote.fee_payer];
+        if eligible {
+            staying_companions.extend(members);
+            if !in_ved
+                || members[1..]
+                    .iter()
+                    .any(|m| effective(state, overlay, m) != Mapping::RwVed)
+            {
+                joining.extend(members);
+            }
+        } else if in_ved {
+            leaving.extend(members);
+        }
+    }
+    for key in joining {
+        if effective(state, overlay, &key) != Mapping::RwVed && overlay.get(store, &key).is_some() {
+            schedule(state, key, Mapping::RwVed);
+        }
+    }
+    for key in leaving {
+        let is_vote_account = votes.contains_key(&key);
+        if (is_vote_account || !staying_companions.contains(&key))
+            && effective(state, overlay, &key) == Mapping::RwVed
+        {
+            schedule(state, key, Mapping::RwUed);
+        }
+    }
+    state.epoch = epoch;
+    Ok(())
+}

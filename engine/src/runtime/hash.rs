@@ -1,0 +1,111 @@
+//! Per-domain state hashes (SPEC §4): each domain's accounts lattice hash, kept incrementally,
+//! and the chained `hash_D` of every slot.
+
+use sha2::{Digest, Sha256};
+use tandem_kernels::hash::lthash::{AccountInput, LtHash};
+use tandem_kernels::{Backend, KernelError};
+
+use crate::account::{Account, Domain};
+
+/// Each domain's LtHash and latest `hash_D`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainHashes {
+    /// `LtHash_D`, indexed by [`domain_index`].
+    pub lthash: [LtHash; 2],
+    /// `hash_D` of the last slot (or genesis).
+    pub hash: [[u8; 32]; 2],
+}
+
+/// Index of a domain in per-domain arrays: VED 0, UED 1.
+pub const fn domain_index(domain: Domain) -> usize {
+    match domain {
+        Domain::Ved => 0,
+        Domain::Ued => 1,
+    }
+}
+
+/// The LtHash input of an account.
+fn input(account: &Account) -> AccountInput<'_> {
+    AccountInput {
+        pubkey: &account.pubkey.0,
+        owner: &account.owner.0,
+        lamports: account.lamports,
+        executable: account.executable,
+        data: &account.data,
+    }
+}
+
+/// The LtHash of every account (the kernels' CPU path).
+fn lthashes(accounts: &[&Account]) -> Result<Vec<LtHash>, KernelError> {
+    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
+    let mut out = vec![LtHash::identity(); inputs.len()];
+    tandem_kernels::lthash_accounts(Backend::Cpu, &inputs, &mut out)?;
+    Ok(out)
+}
+
+impl DomainHashes {
+    /// The genesis values over `accounts`: each domain's LtHash sums the accounts it may read,
+    /// and `hash_D(genesis) = SHA-256("tandem:" ‖ "VED"|"UED" ‖ LtHash_D)`.
+    pub fn genesis<'a>(
+        accounts: impl Iterator<Item = &'a Account>,
+    ) -> Result<DomainHashes, KernelError> {
+        let accounts: Vec<&Account> = accounts.collect();
+        let mut lthash = [LtHash::identity(), LtHash::identity()];
+        for (account, h) in accounts.iter().zip(lthashes(&accounts)?) {
+            for domain in Domain::ALL {
+                if account.mapping.readable_by(domain) {
+                    lthash[domain_index(domain)].mix_in(&h);
+                }
+            }
+        }
+        let hash = Domain::ALL.map(|domain| {
+            let mut h = Sha256::new();
+            h.update(b"tandem:");
+            h.update(domain.name().as_bytes());
+            h.update(lthash[domain_index(domain)].to_bytes());
+            h.finalize().into()
+        });
+        Ok(DomainHashes { lthash, hash })
+    }
+
+    /// Applies the changes of a slot: for each changed account, its old state (`None`: it did
+    /// not exist) leaves the LtHash of every domain that could read it, and its new state
+    /// (`None`: deleted) joins every domain that can.
+    pub fn apply_changes(
+        &mut self,
+        changes: &[(Option<&Account>, Option<&Account>)],
+    ) -> Result<(), KernelError> {
+        let olds: Vec<&Account> = changes.iter().filter_map(|(old, _)| *old).collect();
+        let news: Vec<&Account> = changes.iter().filter_map(|(_, new)| *new).collect();
+        for (accounts, add) in [(olds, false), (news, true)] {
+            for (account, h) in accounts.iter().zip(lthashes(&accounts)?) {
+                for domain in Domain::ALL {
+                    if account.mapping.readable_by(domain) {
+                        let sum = &mut self.lthash[domain_index(domain)];
+                        if add { sum.mix_in(&h) } else { sum.mix_out(&h) }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Chains the slot's hash for every domain:
+    /// `h = SHA-256(hash_D(parent) ‖ sig_count_D (u64 LE) ‖ blockhash)`,
+    /// `hash_D = SHA-256(h ‖ LtHash_D)`.
+    pub fn chain(&mut self, sig_count: [u64; 2], blockhash: &[u8; 32]) {
+        for ((hash, lthash), count) in self.hash.iter_mut().zip(&self.lthash).zip(sig_count) {
+            let h: [u8; 32] = Sha256::new()
+                .chain_update(*hash)
+                .chain_update(count.to_le_bytes())
+                .chain_update(blockhash)
+                .finalize()
+                .into();
+            *hash = Sha256::new()
+                .chain_update(h)
+                .chain_update(lthash.to_bytes())
+                .finalize()
+                .into();
+        }
+    }
+}

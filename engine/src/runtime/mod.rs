@@ -1,0 +1,568 @@
+//! The VED/UED runtime (SPEC §2–§5): blocks executed in two domain passes over the domain-tagged
+//! store, with fees, statuses, the blockhash and duplicate-signature windows, per-domain hashes
+//! and epoch boundaries.
+//!
+//! [`Runtime::execute_block`] runs one block:
+//!
+//! 1. the block is checked — its parent is the last executed slot, its slot is after its
+//!    parent's, its clock is within `parent ≤ ts ≤ parent + 1000 ms`, every transaction parses —
+//!    and rejected with a [`RuntimeError`] that changes nothing otherwise;
+//! 2. every epoch boundary since the last block is processed ([`epoch`]);
+//! 3. every signature is verified (the kernels' CPU path), and checks 1 (`InvalidSignature`)
+//!    and 2 (`InvalidFeePayer`) decided; the others have a payer domain;
+//! 4. the VED pass, then the UED pass ([`pass`]): each executes, fails or skips every
+//!    transaction as SPEC §2 says, through its own [`DomainView`](crate::store::DomainView);
+//! 5. every account the slot changed leaves and joins the domain LtHashes, `hash_D` is chained
+//!    ([`hash`]), and the slot is committed: the runtime state file, then the store ([`state`]).
+//!
+//! A block that holds a transaction that does not parse is rejected as a whole (as a Solana
+//! validator rejects a block with a malformed entry); the error names the transaction.
+
+pub mod builtins;
+pub mod epoch;
+pub mod hash;
+pub mod pass;
+pub mod state;
+pub mod status;
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use crate::account::{Account, Domain, Mapping, Pubkey};
+use crate::genesis::{ClusterParams, Genesis};
+use crate::ledger::Block;
+use crate::sample::{builtin_programs, vote_program_id};
+use crate::store::{SlotChanges, Store, StoreError};
+use crate::tx::{Transaction, TxError};
+use builtins::Clock;
+use builtins::vote::VoteState;
+use hash::{DomainHashes, domain_index};
+use pass::{Overlay, PassInput, Writer};
+use state::{RuntimeState, StateFileError, WINDOW};
+pub use status::TxStatus;
+
+/// How far a block's clock may run ahead of its parent's (SPEC §4).
+pub const MAX_CLOCK_STEP_MS: i64 = 1_000;
+
+/// Why a block (or the runtime) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The block does not follow the last executed slot.
+    #[error("block {slot}: its parent is slot {parent}, but the last executed slot is {last}")]
+    ParentMismatch {
+        /// The block's slot.
+        slot: u64,
+        /// Its parent slot.
+        parent: u64,
+        /// The last executed slot.
+        last: u64,
+    },
+    /// The block's slot is not after its parent's.
+    #[error("block {slot}: its slot is not after its parent slot {parent}")]
+    SlotNotAfterParent {
+        /// The block's slot.
+        slot: u64,
+        /// Its parent slot.
+        parent: u64,
+    },
+    /// The block breaks the clock rule of SPEC §4.
+    #[error(
+        "block {slot}: timestamp {timestamp_ms} ms breaks the clock rule: it must lie in \
+         [{parent_ms}, {parent_ms} + {MAX_CLOCK_STEP_MS}] ms (the parent's clock and 1 s after)"
+    )]
+    ClockViolation {
+        /// The block's slot.
+        slot: u64,
+        /// Its timestamp.
+        timestamp_ms: i64,
+        /// The parent's timestamp.
+        parent_ms: i64,
+    },
+    /// A transaction of the block does not parse.
+    #[error("block {slot}: transaction {index} is malformed: {error}")]
+    MalformedTransaction {
+        /// The block's slot.
+        slot: u64,
+        /// The transaction's position in the block.
+        index: usize,
+        /// What is wrong.
+        error: TxError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The runtime state file failed.
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
+    /// Writing the runtime state failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A kernel failed.
+    #[error(transparent)]
+    Kernel(#[from] tandem_kernels::KernelError),
+    /// The store was made from another genesis.
+    #[error(
+        "{path}: the store was made from genesis {stored}, not from the genesis given ({given})"
+    )]
+    GenesisMismatch {
+        /// The store directory.
+        path: PathBuf,
+        /// The genesis hash the store records (base58).
+        stored: String,
+        /// The genesis hash given (base58).
+        given: String,
+    },
+    /// A slash that cannot apply.
+    #[error("slash of {vote_account}: {reason}")]
+    InvalidSlash {
+        /// The vote account.
+        vote_account: Pubkey,
+        /// Why.
+        reason: String,
+    },
+    /// An earlier failure left the runtime unusable until it is reopened.
+    #[error("the runtime failed earlier and must be reopened: {0}")]
+    Poisoned(String),
+}
+
+/// What became of one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// Its first signature (none when it carries none).
+    pub signature: Option<[u8; 64]>,
+    /// The payer's domain: `None` for `InvalidSignature` and `InvalidFeePayer`.
+    pub domain: Option<Domain>,
+    /// Its status.
+    pub status: TxStatus,
+}
+
+/// What a block produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// The block's slot.
+    pub slot: u64,
+    /// `hash_VED` of the slot.
+    pub ved_hash: [u8; 32],
+    /// `hash_UED` of the slot.
+    pub ued_hash: [u8; 32],
+    /// `sig_count_D` (VED, UED).
+    pub sig_counts: [u64; 2],
+    /// Every transaction, in block order.
+    pub transactions: Vec<TxOutcome>,
+    /// Accounts the slot changed.
+    pub accounts_changed: usize,
+}
+
+/// The runtime over one store.
+pub struct Runtime {
+    store: Store,
+    cluster: ClusterParams,
+    state: RuntimeState,
+    vote_accounts: BTreeSet<Pubkey>,
+    poisoned: Option<String>,
+}
+
+impl Runtime {
+    /// Opens the runtime in `dir`: resumes the store there (which must come from `genesis`), or
+    /// creates one from `genesis` where there is none.
+    pub fn open(genesis: &Genesis, dir: impl AsRef<Path>) -> Result<Runtime, RuntimeError> {
+        let dir = dir.as_ref();
+        let store = match Store::open(dir) {
+            Ok(store) => store,
+            Err(StoreError::NotAStore { .. }) => Store::create(dir)?,
+            Err(e) => return Err(e.into()),
+        };
+        let (store, state) = match store.committed_slot() {
+            None => Runtime::load_genesis(store, genesis)?,
+            Some(slot) => {
+                let state = RuntimeState::load(dir, slot)?;
+                if state.genesis_hash != genesis.hash {
+                    return Err(RuntimeError::GenesisMismatch {
+                        path: dir.to_owned(),
+                        stored: bs58::encode(state.genesis_hash).into_string(),
+                        given: bs58::encode(genesis.hash).into_string(),
+                    });
+                }
+                (store, state)
+            }
+        };
+        let vote_program = vote_program_id();
+        let vote_accounts = store
+            .keys()
+            .map(|(k, _)| k)
+            .filter(|k| store.inspect(k).is_some_and(|a| a.owner == vote_program))
+            .collect();
+        Ok(Runtime {
+            store,
+            cluster: genesis.cluster,
+            state,
+            vote_accounts,
+            poisoned: None,
+        })
+    }
+
+    /// Slot 0: the builtin programs, the listed accounts and the validators' vote accounts.
+    fn load_genesis(
+        mut store: Store,
+        genesis: &Genesis,
+    ) -> Result<(Store, RuntimeState), RuntimeError> {
+        let mut accounts: Vec<Account> = builtin_programs().to_vec();
+        accounts.extend(genesis.accounts.iter().cloned());
+        for v in &genesis.validators {
+            let vote = VoteState {
+                stake: v.stake,
+                active: v.active,
+                ..VoteState::new(v.node, v.node, v.node)
+            };
+            accounts.push(Account {
+                pubkey: v.vote_account,
+                lamports: v.stake,
+                owner: vote_program_id(),
+                executable: false,
+                data: vote.encode(),
+                mapping: v.mapping(),
+            });
+        }
+        let hashes = DomainHashes::genesis(accounts.iter())?;
+        let state = RuntimeState {
+            genesis_hash: genesis.hash,
+            slot: 0,
+            epoch: 0,
+            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms,
+            hashes,
+            recent_blockhashes: VecDeque::from([genesis.hash]),
+            signatures: Default::default(),
+            frozen: Default::default(),
+            moves: Default::default(),
+            remap_requests: Default::default(),
+            slashes: Vec::new(),
+        };
+        let mut changes = SlotChanges::new();
+        for account in accounts {
+            changes.load(account);
+        }
+        let dir = store.dir().to_owned();
+        state.save(&dir).map_err(|source| RuntimeError::Io {
+            path: state::state_path(&dir, 0),
+            source,
+        })?;
+        store.commit(0, changes)?;
+        Ok((store, state))
+    }
+
+    /// The last executed slot (0: genesis).
+    pub fn slot(&self) -> u64 {
+        self.state.slot
+    }
+
+    /// The epoch of the last executed slot.
+    pub fn epoch(&self) -> u64 {
+        self.state.epoch
+    }
+
+    /// `hash_D` of the last executed slot.
+    pub fn hash(&self, domain: Domain) -> [u8; 32] {
+        self.state.hashes.hash[domain_index(domain)]
+    }
+
+    /// `LtHash_D` now.
+    pub fn lthash(&self, domain: Domain) -> &tandem_kernels::LtHash {
+        &self.state.hashes.lthash[domain_index(domain)]
+    }
+
+    /// The cluster parameters.
+    pub fn cluster(&self) -> &ClusterParams {
+        &self.cluster
+    }
+
+    /// The state beside the accounts (windows, freezes, moves).
+    pub fn state(&self) -> &RuntimeState {
+        &self.state
+    }
+
+    /// An account as of the last executed slot.
+    pub fn account(&self, pubkey: &Pubkey) -> Option<Account> {
+        self.store.inspect(pubkey).map(|a| a.to_account())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The epoch of `slot`.
+    pub fn epoch_of(&self, slot: u64) -> u64 {
+        slot / self.cluster.slots_per_epoch
+    }
+
+    /// Schedules an operator slash of `bps` basis points of `vote_account`'s stake, applied at
+    /// the next epoch boundary whichever domain the account is in (SPEC §5). It is recorded with
+    /// the next block's state.
+    pub fn schedule_slash(&mut self, vote_account: Pubkey, bps: u16) -> Result<(), RuntimeError> {
+        let invalid = |reason: &str| RuntimeError::InvalidSlash {
+            vote_account,
+            reason: reason.to_owned(),
+        };
+        if bps == 0 || bps > 10_000 {
+            return Err(invalid("basis points must be 1 ..= 10,000"));
+        }
+        if !self.vote_accounts.contains(&vote_account) {
+            return Err(invalid("not a vote account"));
+        }
+        self.state.slashes.push((vote_account, bps));
+        Ok(())
+    }
+
+    /// Executes one block (module docs). A rejected block changes nothing.
+    pub fn execute_block(&mut self, block: &Block) -> Result<BlockOutcome, RuntimeError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(RuntimeError::Poisoned(reason.clone()));
+        }
+        let header = &block.header;
+        let slot = header.slot;
+        if header.parent_slot != self.state.slot {
+            return Err(RuntimeError::ParentMismatch {
+                slot,
+                parent: header.parent_slot,
+                last: self.state.slot,
+            });
+        }
+        if slot <= header.parent_slot {
+            return Err(RuntimeError::SlotNotAfterParent {
+                slot,
+                parent: header.parent_slot,
+            });
+        }
+        let parent_ms = self.state.unix_timestamp_ms;
+        let ts = header.unix_timestamp_ms;
+        if ts < parent_ms || ts > parent_ms.saturating_add(MAX_CLOCK_STEP_MS) {
+            return Err(RuntimeError::ClockViolation {
+                slot,
+                timestamp_ms: ts,
+                parent_ms,
+            });
+        }
+        let transactions = block
+            .transactions
+            .iter()
+            .enumerate()
+            .map(|(index, bytes)| {
+                Transaction::parse(bytes).map_err(|error| RuntimeError::MalformedTransaction {
+                    slot,
+                    index,
+                    error,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // From here on the runtime changes; a failure poisons it (reopening recovers the last
+        // committed slot from disk).
+        let result = self.run_block(block, &transactions);
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    fn run_block(
+        &mut self,
+        block: &Block,
+        transactions: &[Transaction<'_>],
+    ) -> Result<BlockOutcome, RuntimeError> {
+        let header = &block.header;
+        let slot = header.slot;
+        let epoch = self.epoch_of(slot);
+        let mut overlay = Overlay::default();
+        for e in self.state.epoch + 1..=epoch {
+            epoch::enter_epoch(
+                e,
+                &self.cluster,
+                &self.store,
+                &mut self.state,
+                &mut overlay,
+                &self.vote_accounts,
+            )?;
+        }
+        for window in &mut self.state.signatures {
+            window.advance_to(slot);
+        }
+
+        // Checks 1 and 2.
+        let valid = verify_signatures(transactions)?;
+        let mut statuses: Vec<Option<TxStatus>> = vec![None; transactions.len()];
+        let mut payer_domain = vec![None; transactions.len()];
+        for (i, tx) in transactions.iter().enumerate() {
+            if !valid[i] {
+                statuses[i] = Some(TxStatus::InvalidSignature);
+                continue;
+            }
+            let payer = match tx.message().fee_payer() {
+                Ok(payer) => *payer,
+                Err(_) => {
+                    statuses[i] = Some(TxStatus::InvalidFeePayer);
+                    continue;
+                }
+            };
+            match overlay.mapping_of(&self.store, &payer) {
+                Mapping::RwVed => payer_domain[i] = Some(Domain::Ved),
+                Mapping::RwUed => payer_domain[i] = Some(Domain::Ued),
+                Mapping::RxUed | Mapping::RxUedVed => statuses[i] = Some(TxStatus::InvalidFeePayer),
+            }
+        }
+
+        // The two passes.
+        let input = PassInput {
+            transactions,
+            payer_domain: &payer_domain,
+            clock: Clock {
+                slot,
+                epoch,
+                unix_timestamp_ms: header.unix_timestamp_ms,
+            },
+        };
+        let mut sig_counts = [0u64; 2];
+        for domain in Domain::ALL {
+            sig_counts[domain_index(domain)] = pass::run_pass(
+                domain,
+                &self.store,
+                &mut self.state,
+                &mut overlay,
+                &input,
+                &mut statuses,
+            )?;
+        }
+
+        // Hashes and commit.
+        let accounts_changed = self.commit(slot, overlay, sig_counts, header)?;
+        let outcomes = transactions
+            .iter()
+            .zip(statuses)
+            .zip(payer_domain)
+            .map(|((tx, status), domain)| {
+                let status = status.expect("every transaction has a status after both passes");
+                TxOutcome {
+                    signature: tx.signatures().first().copied(),
+                    domain: if status.has_domain() { domain } else { None },
+                    status,
+                }
+            })
+            .collect();
+        Ok(BlockOutcome {
+            slot,
+            ved_hash: self.hash(Domain::Ved),
+            ued_hash: self.hash(Domain::Ued),
+            sig_counts,
+            transactions: outcomes,
+            accounts_changed,
+        })
+    }
+
+    /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot.
+    fn commit(
+        &mut self,
+        slot: u64,
+        overlay: Overlay,
+        sig_counts: [u64; 2],
+        header: &crate::ledger::BlockHeader,
+    ) -> Result<usize, RuntimeError> {
+        let mut olds = Vec::new();
+        let mut news = Vec::new();
+        let mut changes = SlotChanges::new();
+        let ved = self.store.view(Domain::Ved);
+        let ued = self.store.view(Domain::Ued);
+        for (pubkey, (account, writer)) in &overlay.accounts {
+            let old = self.store.inspect(pubkey).map(|a| a.to_account());
+            let new = (account.lamports > 0).then_some(account);
+            if old.is_none() && new.is_none() {
+                continue;
+            }
+            if old.as_ref() == new {
+                continue;
+            }
+            match (writer, new) {
+                (Writer::Domain(d), Some(new)) => {
+                    let view = if *d == Domain::Ved { &ved } else { &ued };
+                    view.stage_write(&mut changes, new.clone())?;
+                }
+                (Writer::Domain(d), None) => {
+                    let view = if *d == Domain::Ved { &ved } else { &ued };
+                    view.stage_delete(&mut changes, pubkey)?;
+                }
+                (Writer::Runtime, Some(new)) => changes.load(new.clone()),
+                (Writer::Runtime, None) => changes.delete(*pubkey),
+            }
+            olds.push(old);
+            news.push(new.cloned());
+        }
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds
+            .iter()
+            .zip(&news)
+            .map(|(o, n)| (o.as_ref(), n.as_ref()))
+            .collect();
+        self.state.hashes.apply_changes(&pairs)?;
+        self.state.hashes.chain(sig_counts, &header.blockhash);
+        let vote_program = vote_program_id();
+        for (pubkey, new) in overlay.accounts.keys().zip(overlay.accounts.values()) {
+            if new.0.owner == vote_program && new.0.lamports > 0 {
+                self.vote_accounts.insert(*pubkey);
+            } else {
+                self.vote_accounts.remove(pubkey);
+            }
+        }
+        self.state.recent_blockhashes.push_back(header.blockhash);
+        while self.state.recent_blockhashes.len() > WINDOW as usize {
+            self.state.recent_blockhashes.pop_front();
+        }
+        self.state.slot = slot;
+        self.state.unix_timestamp_ms = header.unix_timestamp_ms;
+        self.state.epoch = self.epoch_of(slot);
+
+        let dir = self.store.dir().to_owned();
+        self.state.save(&dir).map_err(|source| RuntimeError::Io {
+            path: state::state_path(&dir, slot),
+            source,
+        })?;
+        let changed = changes.len();
+        self.store.commit(slot, changes)?;
+        RuntimeState::remove_others(&dir, slot)
+            .map_err(|source| RuntimeError::Io { path: dir, source })?;
+        Ok(changed)
+    }
+}
+
+/// Whether every signature of each transaction is valid (check 1), in one batch.
+fn verify_signatures(transactions: &[Transaction<'_>]) -> Result<Vec<bool>, RuntimeError> {
+    let mut signatures = Vec::new();
+    let mut keys = Vec::new();
+    let mut messages = Vec::new();
+    for tx in transactions {
+        let account_keys = tx.message().account_keys();
+        for (i, signature) in tx.signatures().iter().enumerate() {
+            signatures.push(*signature);
+            keys.push(account_keys[i].0);
+            messages.push(tx.message_bytes());
+        }
+    }
+    let mut results = vec![0u8; signatures.len()];
+    tandem_kernels::ed25519_verify_batch(
+        tandem_kernels::Backend::Cpu,
+        &signatures,
+        &keys,
+        &messages,
+        &mut results,
+    )?;
+    let mut at = 0;
+    Ok(transactions
+        .iter()
+        .map(|tx| {
+            let n = tx.signatures().len();
+            let ok = results[at..at + n].iter().all(|&r| r == 1);
+            at += n;
+            ok
+        })
+        .collect())
+}

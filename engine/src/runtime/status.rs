@@ -1,0 +1,95 @@
+//! The statuses of SPEC §2: what became of a transaction in its domain.
+
+use std::fmt;
+
+/// The status a transaction ends with, named exactly as SPEC §2 names it (every interface
+/// reports these strings: [`TxStatus::name`] and `Display`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TxStatus {
+    /// Check 1: a signature is not valid.
+    InvalidSignature,
+    /// Check 2: the fee payer is not a writable signer, or is a program.
+    InvalidFeePayer,
+    /// Check 3: the recent blockhash is not among the last 150 blocks'.
+    BlockhashNotFound,
+    /// Check 4: the first signature was seen in the domain in the last 150 slots.
+    DuplicateSignature,
+    /// Check 5: the payer cannot pay the fee.
+    InsufficientFundsForFee,
+    /// Check 6: an account is not readable by the payer's domain (a mixed transaction).
+    DomainViolation,
+    /// Check 7: a program is marked writable.
+    WritableProgram,
+    /// Check 8: an account it writes is frozen for a remap (SPEC §5).
+    AccountFrozenForRemap,
+    /// Check 9: the message uses address-table lookups.
+    UnsupportedAddressLookup,
+    /// Check 10: every instruction succeeded.
+    Success,
+    /// Check 10: an instruction failed with the builtin program's own code; all instruction
+    /// effects were undone, the fee kept.
+    ProgramError(u32),
+}
+
+impl TxStatus {
+    /// Whether the fee was charged (the transaction passed check 5): it then counts in
+    /// `sig_count_D` and enters the domain's duplicate-signature window.
+    pub const fn fee_charged(self) -> bool {
+        !matches!(
+            self,
+            TxStatus::InvalidSignature
+                | TxStatus::InvalidFeePayer
+                | TxStatus::BlockhashNotFound
+                | TxStatus::DuplicateSignature
+                | TxStatus::InsufficientFundsForFee
+        )
+    }
+
+    /// Whether the status is decided before the payer's domain is known (checks 1 and 2): such
+    /// a transaction has no domain.
+    pub const fn has_domain(self) -> bool {
+        !matches!(self, TxStatus::InvalidSignature | TxStatus::InvalidFeePayer)
+    }
+
+    /// The name of SPEC §2, `ProgramError(code)` with its code.
+    pub fn name(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for TxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            TxStatus::InvalidSignature => "InvalidSignature",
+            TxStatus::InvalidFeePayer => "InvalidFeePayer",
+            TxStatus::BlockhashNotFound => "BlockhashNotFound",
+            TxStatus::DuplicateSignature => "DuplicateSignature",
+            TxStatus::InsufficientFundsForFee => "InsufficientFundsForFee",
+            TxStatus::DomainViolation => "DomainViolation",
+            TxStatus::WritableProgram => "WritableProgram",
+            TxStatus::AccountFrozenForRemap => "AccountFrozenForRemap",
+            TxStatus::UnsupportedAddressLookup => "UnsupportedAddressLookup",
+            TxStatus::Success => "Success",
+            TxStatus::ProgramError(code) => return write!(f, "ProgramError({code})"),
+        };
+        f.write_str(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_spec_section_2s() {
+        assert_eq!(TxStatus::ProgramError(1).name(), "ProgramError(1)");
+        assert_eq!(
+            TxStatus::AccountFrozenForRemap.name(),
+            "AccountFrozenForRemap"
+        );
+        assert!(!TxStatus::InsufficientFundsForFee.fee_charged());
+        assert!(TxStatus::DomainViolation.fee_charged());
+        assert!(!TxStatus::InvalidFeePayer.has_domain());
+        assert!(TxStatus::BlockhashNotFound.has_domain());
+    }
+}

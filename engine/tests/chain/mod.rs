@@ -1,0 +1,190 @@
+//! A test chain over the default cluster: builds, signs and executes blocks on a runtime in a
+//! temporary store.
+#![allow(dead_code)] // each test file uses part of it
+
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+use tandem_engine::Domain;
+use tandem_engine::account::{Account, Mapping, Pubkey};
+use tandem_engine::genesis::{Genesis, default_keypair_seed};
+use tandem_engine::ledger::{Block, BlockHeader};
+use tandem_engine::runtime::builtins::system::SystemInstruction;
+use tandem_engine::runtime::builtins::vote::{VoteInstruction, VoteState};
+use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxOutcome, TxStatus};
+use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
+use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
+use tempfile::TempDir;
+
+/// The default cluster's key called `name` (`validator-0`, `user-3`, `program-0`, …).
+pub fn key(name: &str) -> SigningKey {
+    SigningKey::from_bytes(&default_keypair_seed(name))
+}
+
+/// A key that no genesis account has.
+pub fn fresh(n: u64) -> SigningKey {
+    let seed: [u8; 32] = Sha256::digest(format!("tandem:test:{n}")).into();
+    SigningKey::from_bytes(&seed)
+}
+
+/// The pubkey of a key.
+pub fn pk(key: &SigningKey) -> Pubkey {
+    Pubkey(key.verifying_key().to_bytes())
+}
+
+/// A signed transaction of one instruction paid by the first signer.
+pub fn tx(
+    signers: &[&SigningKey],
+    program: Pubkey,
+    metas: &[AccountMeta],
+    data: &[u8],
+    recent: [u8; 32],
+) -> Vec<u8> {
+    let message = MessageBuilder::new(pk(signers[0]))
+        .instruction(program, metas, data)
+        .build_legacy(recent)
+        .expect("message");
+    Transaction::sign(&message, signers).expect("sign")
+}
+
+/// `from` sends `lamports` to `to`.
+pub fn transfer(from: &SigningKey, to: Pubkey, lamports: u64, recent: [u8; 32]) -> Vec<u8> {
+    tx(
+        &[from],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(from), true),
+            AccountMeta::new(to, false),
+        ],
+        &SystemInstruction::Transfer { lamports }.encode(),
+        recent,
+    )
+}
+
+/// The `n`-th validator's vote for `slot` (hashes zero: the runtime records, §6 checks later).
+pub fn vote(n: usize, slot: u64, recent: [u8; 32]) -> Vec<u8> {
+    let node = key(&format!("validator-{n}"));
+    let vote_account = pk(&key(&format!("vote-{n}")));
+    tx(
+        &[&node],
+        vote_program_id(),
+        &[
+            AccountMeta::new(vote_account, false),
+            AccountMeta::new_readonly(pk(&node), true),
+        ],
+        &VoteInstruction::Vote {
+            slot,
+            ved_hash: [1; 32],
+            ued: None,
+            timestamp_ms: 0,
+        }
+        .encode(),
+        recent,
+    )
+}
+
+/// A runtime on the default cluster in a temporary store, and the next block's clock.
+pub struct Chain {
+    pub genesis: Genesis,
+    pub dir: TempDir,
+    pub rt: Runtime,
+    pub ts: i64,
+    pub last_blockhash: [u8; 32],
+}
+
+impl Chain {
+    pub fn new() -> Chain {
+        Chain::with_genesis(Genesis::default_cluster())
+    }
+
+    pub fn with_genesis(genesis: Genesis) -> Chain {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rt = Runtime::open(&genesis, dir.path()).expect("genesis");
+        Chain {
+            ts: genesis.cluster.unix_timestamp_ms,
+            last_blockhash: genesis.hash,
+            genesis,
+            dir,
+            rt,
+        }
+    }
+
+    /// The newest blockhash, for transactions of the next block.
+    pub fn recent(&self) -> [u8; 32] {
+        self.last_blockhash
+    }
+
+    /// The block at `slot` after the last one, 400 ms later, with `txs`.
+    pub fn make_block(&self, slot: u64, txs: Vec<Vec<u8>>) -> Block {
+        Block {
+            header: BlockHeader {
+                slot,
+                parent_slot: self.rt.slot(),
+                leader: pk(&key("validator-0")),
+                unix_timestamp_ms: self.ts + 400,
+                blockhash: Sha256::digest(format!("block {slot}")).into(),
+            },
+            transactions: txs,
+        }
+    }
+
+    /// Executes `block`, keeping the chain's clock and blockhash.
+    pub fn run(&mut self, block: Block) -> Result<BlockOutcome, RuntimeError> {
+        let outcome = self.rt.execute_block(&block)?;
+        self.ts = block.header.unix_timestamp_ms;
+        self.last_blockhash = block.header.blockhash;
+        Ok(outcome)
+    }
+
+    /// The next slot's block with `txs`.
+    pub fn block(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
+        self.block_at(self.rt.slot() + 1, txs)
+    }
+
+    /// A block at `slot` (skipping the slots between) with `txs`.
+    pub fn block_at(&mut self, slot: u64, txs: Vec<Vec<u8>>) -> BlockOutcome {
+        let block = self.make_block(slot, txs);
+        self.run(block).expect("block executes")
+    }
+
+    /// An empty block at the first slot of `epoch`.
+    pub fn enter_epoch(&mut self, epoch: u64) -> BlockOutcome {
+        self.block_at(epoch * self.genesis.cluster.slots_per_epoch, vec![])
+    }
+
+    pub fn account(&self, key: &Pubkey) -> Option<Account> {
+        self.rt.account(key)
+    }
+
+    pub fn lamports(&self, key: &Pubkey) -> u64 {
+        self.account(key).map_or(0, |a| a.lamports)
+    }
+
+    pub fn mapping(&self, key: &Pubkey) -> Option<Mapping> {
+        self.account(key).map(|a| a.mapping)
+    }
+
+    pub fn vote_state(&self, n: usize) -> VoteState {
+        let account = self
+            .account(&pk(&key(&format!("vote-{n}"))))
+            .expect("vote account");
+        VoteState::decode(&account.data).expect("vote state")
+    }
+}
+
+/// The one transaction of a block's outcome.
+pub fn only(outcome: &BlockOutcome) -> &TxOutcome {
+    assert_eq!(outcome.transactions.len(), 1);
+    &outcome.transactions[0]
+}
+
+/// Asserts a transaction's status and domain.
+pub fn assert_status(outcome: &TxOutcome, status: TxStatus, domain: Option<Domain>) {
+    assert_eq!(
+        (outcome.status, outcome.domain),
+        (status, domain),
+        "{outcome:?}"
+    );
+}
+
+pub const FEE: u64 = 5_000;
+pub const SOL: u64 = 1_000_000_000;

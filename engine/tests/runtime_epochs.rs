@@ -1,0 +1,288 @@
+//! SPEC §5: VED membership by stake and activation, freezes and moves at E+2 (remaps and
+//! membership changes), rewards only in the VED, slashes in both domains.
+
+mod chain;
+
+use chain::*;
+use tandem_engine::Domain::{Ued, Ved};
+use tandem_engine::account::Mapping::{RwUed, RwVed};
+use tandem_engine::account::Pubkey;
+use tandem_engine::runtime::TxStatus::*;
+use tandem_engine::runtime::builtins::system::SystemInstruction;
+use tandem_engine::runtime::builtins::vote::{VOTE_STATE_LEN, VoteInstruction};
+use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
+use tandem_engine::tx::AccountMeta;
+
+fn delegate(
+    funder: &ed25519_dalek::SigningKey,
+    vote_account: Pubkey,
+    lamports: u64,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    tx(
+        &[funder],
+        vote_program_id(),
+        &[
+            AccountMeta::new(vote_account, false),
+            AccountMeta::new(pk(funder), true),
+        ],
+        &VoteInstruction::DelegateStake { lamports }.encode(),
+        recent,
+    )
+}
+
+fn node_instruction(
+    n: &ed25519_dalek::SigningKey,
+    vote_account: Pubkey,
+    ix: VoteInstruction,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    tx(
+        &[n],
+        vote_program_id(),
+        &[
+            AccountMeta::new(vote_account, false),
+            AccountMeta::new_readonly(pk(n), true),
+        ],
+        &ix.encode(),
+        recent,
+    )
+}
+
+#[test]
+fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
+    let mut c = Chain::new();
+    let (node3, vote3) = (key("validator-3"), pk(&key("vote-3")));
+    assert_eq!(
+        c.mapping(&vote3),
+        Some(RwUed),
+        "1,000 SOL: below the threshold"
+    );
+    // Epoch 0: validator-3's node delegates 5,000 SOL more (stake 6,000 SOL > 5,000).
+    c.block(vec![transfer(
+        &key("user-0"),
+        pk(&node3),
+        6_000 * SOL,
+        c.recent(),
+    )]);
+    let out = c.block(vec![delegate(&node3, vote3, 5_000 * SOL, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    assert_eq!(c.vote_state(3).stake, 6_000 * SOL);
+    // Epoch 1: computed at the 0/1 boundary, frozen for epoch 1, still in the UED.
+    c.enter_epoch(1);
+    assert_eq!(c.mapping(&vote3), Some(RwUed));
+    assert_eq!(c.rt.state().frozen.get(&vote3), Some(&1));
+    let out = c.block(vec![vote(3, 32, c.recent())]);
+    assert_status(only(&out), AccountFrozenForRemap, Some(Ued));
+    // Epoch 2, first slot: vote account and node (voter and payer) are in the VED.
+    let ved_before = c.rt.lthash(Ved).clone();
+    c.enter_epoch(2);
+    assert_eq!(
+        (c.mapping(&vote3), c.mapping(&pk(&node3))),
+        (Some(RwVed), Some(RwVed))
+    );
+    assert_ne!(
+        c.rt.lthash(Ved),
+        &ved_before,
+        "the move adds them to the VED's LtHash"
+    );
+    let out = c.block(vec![vote(3, 64, c.recent())]);
+    assert_status(only(&out), Success, Some(Ved));
+}
+
+#[test]
+fn membership_needs_activation_and_deactivation_leaves_at_e_plus_2() {
+    let mut c = Chain::new();
+    // A new vote account: created by user-2 (its node), initialized, 6,000 SOL delegated.
+    let node = key("user-2");
+    let vote_key = fresh(10);
+    let vote_account = pk(&vote_key);
+    let create = tx(
+        &[&node, &vote_key],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(&node), true),
+            AccountMeta::new(vote_account, true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: SOL,
+            space: VOTE_STATE_LEN as u64,
+            owner: vote_program_id(),
+        }
+        .encode(),
+        c.recent(),
+    );
+    let init = node_instruction(
+        &node,
+        vote_account,
+        VoteInstruction::InitializeAccount {
+            node: pk(&node),
+            authorized_voter: pk(&node),
+            fee_payer: pk(&node),
+        },
+        c.recent(),
+    );
+    let stake = delegate(&node, vote_account, 6_000 * SOL, c.recent());
+    let out = c.block(vec![create, init, stake]);
+    assert!(
+        out.transactions.iter().all(|t| t.status == Success),
+        "{out:?}"
+    );
+    // Inactive: not eligible at the 0/1 boundary.
+    c.enter_epoch(1);
+    assert!(!c.rt.state().frozen.contains_key(&vote_account));
+    // Activated in epoch 1: computed at 1/2, moves at the first slot of 3.
+    let out = c.block(vec![node_instruction(
+        &node,
+        vote_account,
+        VoteInstruction::Activate,
+        c.recent(),
+    )]);
+    assert_status(only(&out), Success, Some(Ued));
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&vote_account), Some(RwUed));
+    c.enter_epoch(3);
+    assert_eq!(
+        (c.mapping(&vote_account), c.mapping(&pk(&node))),
+        (Some(RwVed), Some(RwVed))
+    );
+
+    // validator-0 deactivates in epoch 3: frozen in 4, back in the UED at the first slot of 5.
+    let node0 = key("validator-0");
+    let vote0 = pk(&key("vote-0"));
+    let out = c.block(vec![node_instruction(
+        &node0,
+        vote0,
+        VoteInstruction::Deactivate,
+        c.recent(),
+    )]);
+    assert_status(only(&out), Success, Some(Ved));
+    c.enter_epoch(4);
+    assert_eq!(c.mapping(&vote0), Some(RwVed));
+    c.enter_epoch(5);
+    assert_eq!(
+        (c.mapping(&vote0), c.mapping(&pk(&node0))),
+        (Some(RwUed), Some(RwUed))
+    );
+}
+
+#[test]
+fn rewards_go_to_vote_accounts_in_the_ved_only() {
+    let mut c = Chain::new();
+    let (vote0, vote3) = (pk(&key("vote-0")), pk(&key("vote-3")));
+    let (v0, v3) = (c.lamports(&vote0), c.lamports(&vote3));
+    c.enter_epoch(1);
+    // 10,000 SOL × 0.0001 = 1 SOL.
+    assert_eq!(c.lamports(&vote0), v0 + SOL);
+    assert_eq!(c.lamports(&vote3), v3, "vote-3 is in the UED");
+    // Two boundaries crossed by one gap are each processed.
+    c.enter_epoch(3);
+    assert_eq!(c.lamports(&vote0), v0 + 3 * SOL);
+}
+
+#[test]
+fn an_operator_slash_reaches_vote_accounts_in_either_domain() {
+    let mut c = Chain::new();
+    let (vote0, vote3) = (pk(&key("vote-0")), pk(&key("vote-3")));
+    c.rt.schedule_slash(vote0, 1_000).expect("slash vote-0"); // 10 %
+    c.rt.schedule_slash(vote3, 5_000).expect("slash vote-3"); // 50 %
+    assert!(
+        c.rt.schedule_slash(pk(&key("user-0")), 1).is_err(),
+        "not a vote account"
+    );
+    let (v0, v3) = (c.lamports(&vote0), c.lamports(&vote3));
+    c.block(vec![]);
+    c.enter_epoch(1);
+    assert_eq!(c.vote_state(0).stake, 9_000 * SOL);
+    assert_eq!(c.vote_state(3).stake, 500 * SOL);
+    // vote-0 is also rewarded on its stake before the slash: 1 SOL.
+    assert_eq!(c.lamports(&vote0), v0 + SOL - 1_000 * SOL);
+    assert_eq!(c.lamports(&vote3), v3 - 500 * SOL);
+}
+
+#[test]
+fn remap_domain_freezes_in_e_plus_1_and_moves_at_the_first_slot_of_e_plus_2() {
+    let mut c = Chain::new();
+    let user = key("user-1");
+    let remap = |target: u8, recent| {
+        tx(
+            &[&user],
+            SYSTEM_PROGRAM_ID,
+            &[AccountMeta::new(pk(&user), true)],
+            &SystemInstruction::RemapDomain { target }.encode(),
+            recent,
+        )
+    };
+    // Target must be 3 or 4; remapping to the current mapping is an error.
+    let out = c.block(vec![remap(1, c.recent())]);
+    assert_status(only(&out), ProgramError(256), Some(Ued));
+    let out = c.block(vec![remap(4, c.recent())]);
+    assert_status(only(&out), ProgramError(262), Some(Ued));
+    let out = c.block(vec![remap(3, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    // The rest of epoch 0: writes still go through; a second request is refused.
+    let out = c.block(vec![transfer(&key("user-2"), pk(&user), SOL, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    let out = c.block(vec![remap(3, c.recent())]);
+    assert_status(only(&out), ProgramError(262), Some(Ued));
+    let state_at_end_of_0 = c.account(&pk(&user)).expect("exists");
+    // Epoch 1: frozen in its current domain.
+    c.enter_epoch(1);
+    let out = c.block(vec![transfer(&key("user-2"), pk(&user), SOL, c.recent())]);
+    assert_status(only(&out), AccountFrozenForRemap, Some(Ued));
+    assert_eq!(c.mapping(&pk(&user)), Some(RwUed));
+    // Epoch 2: moved with its state at the end of epoch 0, out of the UED's LtHash, into the VED's.
+    let (ved, ued) = (c.rt.lthash(Ved).clone(), c.rt.lthash(Ued).clone());
+    c.enter_epoch(2);
+    let moved = c.account(&pk(&user)).expect("exists");
+    assert_eq!(moved.mapping, RwVed);
+    assert_eq!(
+        (moved.lamports, moved.data),
+        (state_at_end_of_0.lamports, state_at_end_of_0.data)
+    );
+    assert_ne!(c.rt.lthash(Ved), &ved);
+    assert_ne!(c.rt.lthash(Ued), &ued);
+    // Now it pays in the VED, and a UED account is out of its reach.
+    let out = c.block(vec![transfer(
+        &user,
+        pk(&key("validator-0")),
+        1,
+        c.recent(),
+    )]);
+    assert_status(only(&out), Success, Some(Ved));
+    let out = c.block(vec![transfer(&user, pk(&key("user-2")), 1, c.recent())]);
+    assert_status(only(&out), DomainViolation, Some(Ved));
+}
+
+#[test]
+fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
+    let mut c = Chain::new();
+    let user = key("user-0");
+    let owned = fresh(20);
+    // An account owned by a program that runs only in the UED (RX-UED).
+    let out = c.block(vec![tx(
+        &[&user, &owned],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(&user), true),
+            AccountMeta::new(pk(&owned), true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: SOL,
+            space: 0,
+            owner: pk(&key("program-0")),
+        }
+        .encode(),
+        c.recent(),
+    )]);
+    assert_status(only(&out), Success, Some(Ued));
+    let out = c.block(vec![tx(
+        &[&owned],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new(pk(&owned), true)],
+        &SystemInstruction::RemapDomain { target: 3 }.encode(),
+        c.recent(),
+    )]);
+    assert_status(only(&out), ProgramError(262), Some(Ued));
+    assert!(c.rt.state().remap_requests.is_empty());
+}
