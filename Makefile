@@ -13,7 +13,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 # GPU exists; the C ABI tests need gcc with its sanitizer runtimes.
 DEB_PACKAGES := libhwloc-dev libudev-dev pkg-config mesa-vulkan-drivers libvulkan1 gcc
 
-.PHONY: run test deps bench
+.PHONY: run store-demo test deps bench
 
 deps:
 	@missing=""; \
@@ -38,7 +38,15 @@ deps:
 	  fi; \
 	done
 
+# The main job on its built-in default workload: a ledger generated for the default cluster
+# (engine/genesis/default.toml), then replayed through the VED and UED passes.
 run: deps
+	$(CARGO) build --release -p tandem-cli
+	./target/release/tandem gen --out target/default.ledger
+	./target/release/tandem replay --ledger target/default.ledger
+
+# The account store on its own: generated accounts, slots of changes and remaps, reopen, verify.
+store-demo: deps
 	$(CARGO) run --release -p tandem-cli -- store demo --replace
 
 test: deps

@@ -1,6 +1,7 @@
 //! `tandem`: the command-line skin over the tandem Rust API. It parses arguments, calls the
 //! engine, and prints tables for people and JSON for machines; it holds no logic of its own.
 
+mod chain_cmd;
 mod output;
 mod store_cmd;
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tandem_engine::workload::WorkloadConfig;
 
 /// tandem: an asynchronous, two-domain execution engine for a Solana-style chain.
 #[derive(Parser, Debug)]
@@ -22,6 +24,40 @@ enum Command {
     /// The domain-tagged account store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Generate a ledger for a genesis: every validator's vote per slot (real signatures and
+    /// hashes), user transfers and account creations, and a share of the failure cases of
+    /// SPEC §2. Deterministic from the seed.
+    Gen {
+        /// The genesis file (TOML, SPEC §9); the built-in default cluster when omitted.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// Where to write the ledger.
+        #[arg(long, value_name = "FILE", default_value = "target/default.ledger")]
+        out: PathBuf,
+        #[command(flatten)]
+        workload: WorkloadArgs,
+        /// Also write the report as JSON to this file ("-" for standard output).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Replay a ledger: the VED and UED passes block by block, per-slot hashes and a table of
+    /// statuses per domain.
+    Replay {
+        /// The genesis file (TOML, SPEC §9); the built-in default cluster when omitted.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// The ledger file.
+        #[arg(long, value_name = "FILE")]
+        ledger: PathBuf,
+        /// Keep the accounts in this store directory (created from the genesis, or resumed
+        /// after its last slot); a temporary one when omitted.
+        #[arg(long, value_name = "DIR")]
+        store: Option<PathBuf>,
+        /// Also write slots, transactions and status counts as JSON to this file ("-" for
+        /// standard output).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,6 +95,54 @@ enum StoreCommand {
     },
 }
 
+/// What `tandem gen` generates (`tandem_engine::workload::WorkloadConfig`).
+#[derive(clap::Args, Debug)]
+struct WorkloadArgs {
+    /// Slots (blocks) to generate.
+    #[arg(long, default_value_t = WorkloadConfig::default().slots)]
+    slots: u64,
+    /// User transfers per slot.
+    #[arg(long, default_value_t = WorkloadConfig::default().transfers)]
+    transfers: usize,
+    /// Account creations per slot.
+    #[arg(long, default_value_t = WorkloadConfig::default().creates)]
+    creates: usize,
+    /// Percent of user transactions that are mixed-domain.
+    #[arg(long, default_value_t = WorkloadConfig::default().mixed_pct)]
+    mixed_pct: f64,
+    /// Percent that mark a program writable.
+    #[arg(long, default_value_t = WorkloadConfig::default().writable_program_pct)]
+    writable_program_pct: f64,
+    /// Percent with a bad signature.
+    #[arg(long, default_value_t = WorkloadConfig::default().bad_signature_pct)]
+    bad_signature_pct: f64,
+    /// Percent paid by an unfunded payer.
+    #[arg(long, default_value_t = WorkloadConfig::default().unfunded_pct)]
+    unfunded_pct: f64,
+    /// Percent that are RemapDomain requests.
+    #[arg(long, default_value_t = WorkloadConfig::default().remap_pct)]
+    remap_pct: f64,
+    /// The seed.
+    #[arg(long, default_value_t = WorkloadConfig::default().seed)]
+    seed: u64,
+}
+
+impl From<WorkloadArgs> for WorkloadConfig {
+    fn from(a: WorkloadArgs) -> Self {
+        WorkloadConfig {
+            slots: a.slots,
+            transfers: a.transfers,
+            creates: a.creates,
+            mixed_pct: a.mixed_pct,
+            writable_program_pct: a.writable_program_pct,
+            bad_signature_pct: a.bad_signature_pct,
+            unfunded_pct: a.unfunded_pct,
+            remap_pct: a.remap_pct,
+            seed: a.seed,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -80,6 +164,23 @@ fn main() -> ExitCode {
                 seed,
                 replace,
             },
+            json.as_deref(),
+        ),
+        Command::Gen {
+            genesis,
+            out,
+            workload,
+            json,
+        } => chain_cmd::generate(genesis.as_deref(), &out, workload.into(), json.as_deref()),
+        Command::Replay {
+            genesis,
+            ledger,
+            store,
+            json,
+        } => chain_cmd::replay(
+            genesis.as_deref(),
+            &ledger,
+            store.as_deref(),
             json.as_deref(),
         ),
     };

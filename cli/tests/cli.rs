@@ -99,3 +99,121 @@ fn store_check_of_a_missing_store_fails_clearly() {
     let err = String::from_utf8_lossy(&check.stderr);
     assert!(err.contains("is not a tandem store"), "{err}");
 }
+
+#[test]
+fn gen_then_replay_writes_the_json_other_tools_read_and_resumes_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&["gen", "--out", ledger, "--slots", "12", "--transfers", "8"]);
+    assert!(generated.status.success(), "{generated:?}");
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("wrote 12 blocks"));
+
+    let json = dir.path().join("replay.json");
+    let store = dir.path().join("store");
+    let replay = |json: &std::path::Path| {
+        tandem(&[
+            "replay",
+            "--ledger",
+            ledger,
+            "--store",
+            store.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ])
+    };
+    let out = replay(&json);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("VED hash") && text.contains("no domain"),
+        "{text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let slots = report["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 12);
+    for s in slots {
+        assert!(s["slot"].is_u64());
+        for key in ["ved_hash", "ued_hash"] {
+            let h = s[key].as_str().unwrap();
+            assert!(
+                h.len() == 64
+                    && h.chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+        }
+    }
+    let txs = report["transactions"].as_array().unwrap();
+    assert!(!txs.is_empty());
+    for t in txs {
+        let status = t["status"].as_str().unwrap();
+        let domain = &t["domain"];
+        if status == "InvalidSignature" || status == "InvalidFeePayer" {
+            assert!(domain.is_null(), "{t}");
+        } else {
+            assert!(domain == "VED" || domain == "UED", "{t}");
+        }
+        let signature = bs58_len(t["signature"].as_str().unwrap());
+        assert_eq!(signature, 64);
+        assert!(t["slot"].is_u64());
+    }
+
+    // Replaying into the same store resumes after its last slot: nothing left to execute, the
+    // same final hashes.
+    let again = dir.path().join("again.json");
+    let out = replay(&again);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("resumed the store"));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    assert_eq!(again["resumed_after_slot"], 12);
+    assert_eq!(again["slots"].as_array().unwrap().len(), 0);
+}
+
+fn bs58_len(text: &str) -> usize {
+    // Decode base58 by hand (the test does not need a crate for it).
+    const ALPHABET: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut bytes: Vec<u8> = Vec::new();
+    for c in text.chars() {
+        let mut carry = ALPHABET.find(c).expect("base58 digit") as u32;
+        for b in bytes.iter_mut().rev() {
+            carry += u32::from(*b) * 58;
+            *b = carry as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            bytes.insert(0, carry as u8);
+            carry >>= 8;
+        }
+    }
+    bytes.len() + text.chars().take_while(|&c| c == '1').count()
+}
+
+#[test]
+fn replay_errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = dir.path().join("g.toml");
+    std::fs::write(
+        &genesis,
+        "[cluster]\nslots_per_epoch = 0\nepoch_reward_rate = 0.0\n",
+    )
+    .unwrap();
+    let out = tandem(&[
+        "replay",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--ledger",
+        "missing.ledger",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("slots_per_epoch"), "{err}");
+
+    let ledger = dir.path().join("bad.ledger");
+    std::fs::write(&ledger, b"NOTALEDG").unwrap();
+    let out = tandem(&["replay", "--ledger", ledger.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("magic"), "{err}");
+}

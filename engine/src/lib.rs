@@ -13,6 +13,7 @@
 //!   with every truncation and corruption reported;
 //! - [`runtime`]: the VED/UED runtime of SPEC §2–§5 — the two domain passes over each block,
 //!   the builtin programs, fees and statuses, per-domain hashes, epochs and remaps;
+//! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 //!
@@ -25,5 +26,6 @@ pub mod runtime;
 pub mod sample;
 pub mod store;
 pub mod tx;
+pub mod workload;
 
 pub use account::{Account, Domain, Mapping, Pubkey};

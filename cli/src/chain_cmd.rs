@@ -1,0 +1,272 @@
+//! `tandem gen` and `tandem replay`: printing over `tandem_engine::{workload, runtime}`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tandem_engine::Domain;
+use tandem_engine::genesis::Genesis;
+use tandem_engine::ledger::{LedgerReader, LedgerWriter};
+use tandem_engine::runtime::{BlockOutcome, Runtime, TxOutcome};
+use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
+
+use crate::output::{table, write_json};
+
+/// The genesis at `path`, or the built-in default cluster.
+fn load_genesis(path: Option<&Path>) -> Result<Genesis, String> {
+    match path {
+        Some(path) => Genesis::load(path).map_err(|e| e.to_string()),
+        None => Ok(Genesis::default_cluster()),
+    }
+}
+
+fn progress(len: u64, hidden: bool, what: &str) -> Result<ProgressBar, String> {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} slots {elapsed}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_owned());
+    Ok(bar)
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One slot's hashes, as `--json` writes them.
+#[derive(Serialize)]
+struct SlotJson {
+    slot: u64,
+    ved_hash: String,
+    ued_hash: String,
+    ved_sig_count: u64,
+    ued_sig_count: u64,
+    transactions: usize,
+}
+
+/// One transaction, as `--json` writes it.
+#[derive(Serialize)]
+struct TxJson {
+    signature: Option<String>,
+    slot: u64,
+    domain: Option<&'static str>,
+    status: String,
+}
+
+/// The report of `gen` and `replay`.
+#[derive(Serialize)]
+struct ChainReport {
+    genesis_hash: String,
+    /// The slot the run started after (0: genesis; more when a store was resumed).
+    resumed_after_slot: u64,
+    slots: Vec<SlotJson>,
+    transactions: Vec<TxJson>,
+    /// Statuses per domain ("VED", "UED", "none"), then per status name.
+    status_counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
+}
+
+fn domain_name(domain: Option<Domain>) -> &'static str {
+    domain.map_or("none", Domain::name)
+}
+
+impl ChainReport {
+    fn new(genesis: &Genesis, resumed_after_slot: u64) -> Self {
+        ChainReport {
+            genesis_hash: bs58_string(&genesis.hash),
+            resumed_after_slot,
+            slots: Vec::new(),
+            transactions: Vec::new(),
+            status_counts: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, outcome: &BlockOutcome) {
+        self.slots.push(SlotJson {
+            slot: outcome.slot,
+            ved_hash: hex(&outcome.ved_hash),
+            ued_hash: hex(&outcome.ued_hash),
+            ved_sig_count: outcome.sig_counts[0],
+            ued_sig_count: outcome.sig_counts[1],
+            transactions: outcome.transactions.len(),
+        });
+        for TxOutcome {
+            signature,
+            domain,
+            status,
+        } in &outcome.transactions
+        {
+            self.transactions.push(TxJson {
+                signature: signature.map(|s| bs58_string(&s)),
+                slot: outcome.slot,
+                domain: domain.map(Domain::name),
+                status: status.name(),
+            });
+            *self
+                .status_counts
+                .entry(domain_name(*domain))
+                .or_default()
+                .entry(status.name())
+                .or_default() += 1;
+        }
+    }
+
+    fn print(&self, hashes: bool) {
+        if hashes {
+            let rows = self
+                .slots
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.slot.to_string(),
+                        s.transactions.to_string(),
+                        s.ved_sig_count.to_string(),
+                        s.ued_sig_count.to_string(),
+                        s.ved_hash.clone(),
+                        s.ued_hash.clone(),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(
+                    &[
+                        "slot", "txs", "VED sigs", "UED sigs", "VED hash", "UED hash"
+                    ],
+                    rows
+                )
+            );
+        }
+        let mut names: Vec<&String> = self.status_counts.values().flat_map(|m| m.keys()).collect();
+        names.sort();
+        names.dedup();
+        let rows = names
+            .into_iter()
+            .map(|name| {
+                let mut row = vec![name.clone()];
+                for d in ["VED", "UED", "none"] {
+                    let n = self.status_counts.get(d).and_then(|m| m.get(name));
+                    row.push(n.copied().unwrap_or(0).to_string());
+                }
+                row
+            })
+            .collect();
+        println!("{}", table(&["status", "VED", "UED", "no domain"], rows));
+    }
+}
+
+fn bs58_string(bytes: &[u8]) -> String {
+    bs58::encode(bytes).into_string()
+}
+
+/// `tandem gen`.
+pub fn generate(
+    genesis_path: Option<&Path>,
+    out: &Path,
+    config: WorkloadConfig,
+    json: Option<&Path>,
+) -> Result<(), String> {
+    let genesis = load_genesis(genesis_path)?;
+    let quiet = json == Some(Path::new("-"));
+    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let mut writer = LedgerWriter::create(out).map_err(|e| e.to_string())?;
+    let bar = progress(config.slots, quiet, "gen")?;
+    let outcomes = workload::generate(
+        &genesis,
+        &config,
+        scratch.path(),
+        |block| {
+            writer
+                .append(block)
+                .map_err(|e| WorkloadError::Sink(e.to_string()))
+        },
+        |slot| bar.set_position(slot),
+    )
+    .map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let mut report = ChainReport::new(&genesis, 0);
+    for outcome in &outcomes {
+        report.add(outcome);
+    }
+    if !quiet {
+        println!(
+            "wrote {} blocks, {} transactions to {}",
+            outcomes.len(),
+            report.transactions.len(),
+            out.display()
+        );
+        report.print(false);
+        let genesis_arg = genesis_path
+            .map(|p| format!(" --genesis {}", p.display()))
+            .unwrap_or_default();
+        println!(
+            "replay it with: tandem replay{genesis_arg} --ledger {}",
+            out.display()
+        );
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}
+
+/// `tandem replay`.
+pub fn replay(
+    genesis: Option<&Path>,
+    ledger: &Path,
+    store: Option<&Path>,
+    json: Option<&Path>,
+) -> Result<(), String> {
+    let genesis = load_genesis(genesis)?;
+    let quiet = json == Some(Path::new("-"));
+    let scratch;
+    let dir: PathBuf = match store {
+        Some(dir) => dir.to_owned(),
+        None => {
+            scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+            scratch.path().to_owned()
+        }
+    };
+    let mut runtime = Runtime::open(&genesis, &dir).map_err(|e| e.to_string())?;
+    let resumed = runtime.slot();
+    let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
+    let bar = progress(0, quiet, "replay")?;
+    let mut report = ChainReport::new(&genesis, resumed);
+    for block in reader {
+        let block = block.map_err(|e| e.to_string())?;
+        if block.header.slot <= resumed {
+            continue; // executed before the store was reopened
+        }
+        let outcome = runtime.execute_block(&block).map_err(|e| e.to_string())?;
+        report.add(&outcome);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if !quiet {
+        if resumed > 0 {
+            println!(
+                "resumed the store at {} after slot {resumed}",
+                dir.display()
+            );
+        }
+        println!("genesis hash {}", report.genesis_hash);
+        report.print(true);
+        println!(
+            "executed {} blocks; last slot {} (epoch {})",
+            report.slots.len(),
+            runtime.slot(),
+            runtime.epoch()
+        );
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! SPEC §4: the clock rule, per-domain LtHashes kept incrementally, the hash chain and its
+//! genesis value; and determinism: the same genesis and ledger give the same hashes in every run
+//! and after a restart from the store.
+
+mod chain;
+
+use chain::*;
+use sha2::{Digest, Sha256};
+use tandem_engine::Domain::{self, Ued, Ved};
+use tandem_engine::genesis::Genesis;
+use tandem_engine::ledger::Block;
+use tandem_engine::runtime::{Runtime, RuntimeError, TxStatus};
+use tandem_engine::workload::{WorkloadConfig, generate};
+use tandem_kernels::hash::lthash::{AccountInput, LtHash};
+use tandem_kernels::{Backend, lthash_accounts};
+
+/// Every domain's LtHash recomputed from every account in the store.
+fn recomputed(rt: &Runtime, domain: Domain) -> LtHash {
+    let accounts: Vec<_> = rt
+        .store()
+        .keys()
+        .filter(|(_, m)| m.readable_by(domain))
+        .map(|(k, _)| rt.account(&k).expect("listed"))
+        .collect();
+    let inputs: Vec<AccountInput<'_>> = accounts
+        .iter()
+        .map(|a| AccountInput {
+            pubkey: &a.pubkey.0,
+            owner: &a.owner.0,
+            lamports: a.lamports,
+            executable: a.executable,
+            data: &a.data,
+        })
+        .collect();
+    let mut each = vec![LtHash::identity(); inputs.len()];
+    lthash_accounts(Backend::Cpu, &inputs, &mut each).expect("cpu");
+    let mut sum = LtHash::identity();
+    for h in &each {
+        sum.mix_in(h);
+    }
+    sum
+}
+
+#[test]
+fn genesis_hash_is_sha256_of_tandem_domain_and_lthash() {
+    let c = Chain::new();
+    for (domain, name) in [(Ved, "VED"), (Ued, "UED")] {
+        let lthash = recomputed(&c.rt, domain);
+        assert_eq!(c.rt.lthash(domain), &lthash);
+        let expected: [u8; 32] = Sha256::new()
+            .chain_update(b"tandem:")
+            .chain_update(name)
+            .chain_update(lthash.to_bytes())
+            .finalize()
+            .into();
+        assert_eq!(c.rt.hash(domain), expected);
+    }
+    // The builtins are RX-UED-VED: they count in both; vote-0 only in the VED.
+    assert_ne!(c.rt.lthash(Ved), c.rt.lthash(Ued));
+}
+
+#[test]
+fn each_slot_chains_sig_count_blockhash_and_the_incremental_lthash() {
+    let mut c = Chain::new();
+    let blocks = workload(40, 1, 1.0);
+    for block in blocks {
+        let previous = [c.rt.hash(Ved), c.rt.hash(Ued)];
+        let out = c.run(block.clone()).expect("block");
+        for (d, domain) in [Ved, Ued].into_iter().enumerate() {
+            // The incremental LtHash equals a recomputation over the store.
+            let lthash = recomputed(&c.rt, domain);
+            assert_eq!(c.rt.lthash(domain), &lthash, "slot {} {domain}", out.slot);
+            let h: [u8; 32] = Sha256::new()
+                .chain_update(previous[d])
+                .chain_update(out.sig_counts[d].to_le_bytes())
+                .chain_update(block.header.blockhash)
+                .finalize()
+                .into();
+            let expected: [u8; 32] = Sha256::new()
+                .chain_update(h)
+                .chain_update(lthash.to_bytes())
+                .finalize()
+                .into();
+            assert_eq!(c.rt.hash(domain), expected);
+        }
+        // sig_count_D counts the signatures of what executed or failed in D.
+        for (d, domain) in [Ved, Ued].into_iter().enumerate() {
+            let counted = out
+                .transactions
+                .iter()
+                .filter(|t| t.domain == Some(domain) && t.status.fee_charged())
+                .count() as u64;
+            assert!(out.sig_counts[d] >= counted, "slot {}", out.slot);
+        }
+    }
+}
+
+#[test]
+fn clock_rule_bounds_parent_to_parent_plus_1000_ms() {
+    let mut c = Chain::new();
+    c.block(vec![]);
+    let at = |c: &Chain, delta: i64| {
+        let mut b = c.make_block(c.rt.slot() + 1, vec![]);
+        b.header.unix_timestamp_ms = c.ts + delta;
+        b
+    };
+    let before = (c.rt.slot(), c.rt.hash(Ved), c.rt.hash(Ued));
+    for delta in [-1, 1_001] {
+        let err = c.run(at(&c, delta)).expect_err("clock rule");
+        assert!(matches!(err, RuntimeError::ClockViolation { .. }), "{err}");
+        assert!(err.to_string().contains("clock rule"), "{err}");
+        assert_eq!(
+            (c.rt.slot(), c.rt.hash(Ved), c.rt.hash(Ued)),
+            before,
+            "nothing changed"
+        );
+    }
+    // The bounds themselves are allowed.
+    c.run(at(&c, 0)).expect("ts = parent");
+    c.run(at(&c, 1_000)).expect("ts = parent + 1000");
+}
+
+#[test]
+fn blocks_must_follow_the_last_slot() {
+    let mut c = Chain::new();
+    let mut b = c.make_block(5, vec![]);
+    b.header.parent_slot = 3;
+    assert!(matches!(
+        c.run(b).unwrap_err(),
+        RuntimeError::ParentMismatch { .. }
+    ));
+    let mut b = c.make_block(0, vec![]);
+    b.header.parent_slot = 0;
+    assert!(matches!(
+        c.run(b).unwrap_err(),
+        RuntimeError::SlotNotAfterParent { .. }
+    ));
+    // A transaction that does not parse rejects the block, naming it; nothing changes.
+    let b = c.make_block(1, vec![vec![1, 2, 3]]);
+    let err = c.run(b).unwrap_err();
+    assert!(err.to_string().contains("transaction 0"), "{err}");
+    assert_eq!(c.rt.slot(), 0);
+    c.block(vec![]);
+}
+
+/// The blocks `tandem gen` writes for the default cluster.
+fn workload(slots: u64, seed: u64, remap_pct: f64) -> Vec<Block> {
+    let scratch = tempfile::tempdir().expect("dir");
+    let mut blocks = Vec::new();
+    generate(
+        &Genesis::default_cluster(),
+        &WorkloadConfig {
+            slots,
+            seed,
+            remap_pct,
+            ..WorkloadConfig::default()
+        },
+        scratch.path(),
+        |b| {
+            blocks.push(b.clone());
+            Ok(())
+        },
+        |_| {},
+    )
+    .expect("generate");
+    blocks
+}
+
+#[test]
+fn the_same_genesis_and_ledger_give_the_same_hashes_in_every_run_and_after_a_restart() {
+    // 70 slots: three epochs, so remaps requested in epoch 0 move at the start of epoch 2.
+    let blocks = workload(70, 7, 5.0);
+    assert_eq!(
+        blocks,
+        workload(70, 7, 5.0),
+        "the generator is deterministic"
+    );
+    let genesis = Genesis::default_cluster();
+    let run = |dir: &std::path::Path, blocks: &[Block]| {
+        let mut rt = Runtime::open(&genesis, dir).expect("open");
+        let resumed = rt.slot();
+        blocks
+            .iter()
+            .filter(|b| b.header.slot > resumed)
+            .map(|b| {
+                let out = rt.execute_block(b).expect("block");
+                (out.slot, out.ved_hash, out.ued_hash)
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = tempfile::tempdir().expect("dir");
+    let b = tempfile::tempdir().expect("dir");
+    let whole = run(a.path(), &blocks);
+    assert_eq!(whole, run(b.path(), &blocks), "a second run");
+    // Restart: 30 blocks, close, reopen the store, the rest.
+    let r = tempfile::tempdir().expect("dir");
+    let mut restarted = run(r.path(), &blocks[..30]);
+    restarted.extend(run(r.path(), &blocks));
+    assert_eq!(whole, restarted, "after a restart from the store");
+    // The workload exercised both domains and the remaps.
+    let fresh = tempfile::tempdir().expect("dir");
+    let mut rt = Runtime::open(&genesis, fresh.path()).expect("open");
+    let mut statuses = std::collections::BTreeSet::new();
+    for b in &blocks {
+        for t in rt.execute_block(b).expect("block").transactions {
+            statuses.insert((t.domain.map(|d| d.name()), t.status.name()));
+        }
+    }
+    for expected in [
+        (Some("VED"), TxStatus::Success.name()),
+        (Some("UED"), TxStatus::Success.name()),
+        (Some("UED"), TxStatus::DomainViolation.name()),
+        (Some("UED"), TxStatus::WritableProgram.name()),
+        (Some("UED"), TxStatus::InsufficientFundsForFee.name()),
+        (None, TxStatus::InvalidSignature.name()),
+    ] {
+        assert!(statuses.contains(&expected), "{expected:?} in {statuses:?}");
+    }
+}
+
+#[test]
+fn a_store_from_another_genesis_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    let other = Genesis::from_toml_str(
+        &tandem_engine::genesis::DEFAULT_GENESIS_TOML
+            .replace("slots_per_epoch = 32", "slots_per_epoch = 16"),
+    )
+    .expect("valid");
+    let err = Runtime::open(&other, dir.path()).err().expect("refused");
+    assert!(matches!(err, RuntimeError::GenesisMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_corrupt_runtime_state_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    drop(Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open"));
+    let path = dir.path().join("runtime-0.state");
+    let mut bytes = std::fs::read(&path).expect("state file");
+    bytes[40] ^= 1;
+    std::fs::write(&path, &bytes).expect("write");
+    let err = Runtime::open(&Genesis::default_cluster(), dir.path())
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("checksum"), "{err}");
+    std::fs::write(&path, &bytes[..100]).expect("write");
+    let err = Runtime::open(&Genesis::default_cluster(), dir.path())
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("runtime-0.state"), "{err}");
+}
