@@ -217,3 +217,32 @@ fn replay_errors_name_what_is_wrong() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("magic"), "{err}");
 }
+
+#[test]
+fn replay_gives_the_same_hashes_on_every_cpu_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let generated = tandem(&["gen", "--out", ledger.to_str().unwrap(), "--slots", "6"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let slots = |platform: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args([
+                "replay",
+                "--ledger",
+                ledger.to_str().unwrap(),
+                "--json",
+                "-",
+            ])
+            .env("TANDEM_CPU_PLATFORM", platform)
+            .output()
+            .expect("run tandem");
+        assert!(out.status.success(), "{out:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["slots"].clone()
+    };
+    // A platform this CPU lacks falls back to the widest it has: still a valid comparison.
+    let portable = slots("portable");
+    assert_eq!(portable.as_array().unwrap().len(), 6);
+    assert_eq!(slots("avx2"), portable);
+    assert_eq!(slots("avx512"), portable);
+}

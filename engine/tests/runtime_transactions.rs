@@ -506,3 +506,42 @@ fn transactions_built_with_solanas_own_crates_execute_as_solana_would() {
     let out = c.block(vec![bincode::serialize(&again).expect("serialize")]);
     assert_status(only(&out), ProgramError(0), Some(Ued));
 }
+
+#[test]
+fn checks_run_in_order_and_the_first_failure_gives_the_status() {
+    let mut c = Chain::new();
+    let user = key("user-0");
+    let u0 = c.lamports(&pk(&user));
+    let poor = fresh(5);
+    // Check 3 before 6: an unknown blockhash on a mixed transaction.
+    let mixed_stale = transfer(&user, pk(&key("vote-0")), 1, [3; 32]);
+    // Check 5 before 6: an unfunded payer naming a VED account.
+    let mixed_unfunded = transfer(&poor, pk(&key("vote-0")), 1, c.recent());
+    // Check 6 before 7: a mixed transaction that also marks a program writable.
+    let mixed_writable = tx(
+        &[&user],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(&user), true),
+            AccountMeta::new(pk(&key("vote-0")), false),
+            AccountMeta::new(vote_program_id(), false),
+        ],
+        &SystemInstruction::Transfer { lamports: 1 }.encode(),
+        c.recent(),
+    );
+    let out = c.block(vec![mixed_stale, mixed_unfunded, mixed_writable.clone()]);
+    let statuses: Vec<_> = out.transactions.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [BlockhashNotFound, InsufficientFundsForFee, DomainViolation]
+    );
+    assert_eq!(
+        c.lamports(&pk(&user)),
+        u0 - FEE,
+        "only the failure after check 5 paid"
+    );
+    // A transaction whose fee was charged entered the window, failed or not: check 4 now.
+    let out = c.block(vec![mixed_writable]);
+    assert_status(only(&out), DuplicateSignature, Some(Ued));
+    assert_eq!(c.lamports(&pk(&user)), u0 - FEE);
+}
