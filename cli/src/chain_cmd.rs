@@ -51,6 +51,24 @@ struct SlotJson {
     transactions: usize,
 }
 
+/// The last executed slot and its hashes.
+#[derive(Serialize)]
+struct LastSlotJson {
+    slot: u64,
+    ved_hash: String,
+    ued_hash: String,
+}
+
+impl LastSlotJson {
+    fn of(runtime: &Runtime) -> Self {
+        LastSlotJson {
+            slot: runtime.slot(),
+            ved_hash: hex(&runtime.hash(Domain::Ved)),
+            ued_hash: hex(&runtime.hash(Domain::Ued)),
+        }
+    }
+}
+
 /// One transaction, as `--json` writes it.
 #[derive(Serialize)]
 struct TxJson {
@@ -67,6 +85,9 @@ struct ChainReport {
     /// The slot the run started after (0: genesis; more when a store was resumed).
     resumed_after_slot: u64,
     slots: Vec<SlotJson>,
+    /// The hashes of the last slot the store holds after the run (also when nothing was left
+    /// to execute).
+    last: Option<LastSlotJson>,
     transactions: Vec<TxJson>,
     /// Statuses per domain ("VED", "UED", "none"), then per status name.
     status_counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
@@ -82,6 +103,7 @@ impl ChainReport {
             genesis_hash: bs58_string(&genesis.hash),
             resumed_after_slot,
             slots: Vec::new(),
+            last: None,
             transactions: Vec::new(),
             status_counts: BTreeMap::new(),
         }
@@ -195,6 +217,11 @@ pub fn generate(
     for outcome in &outcomes {
         report.add(outcome);
     }
+    report.last = outcomes.last().map(|o| LastSlotJson {
+        slot: o.slot,
+        ved_hash: hex(&o.ved_hash),
+        ued_hash: hex(&o.ued_hash),
+    });
     if !quiet {
         println!(
             "wrote {} blocks, {} transactions to {}",
@@ -249,6 +276,7 @@ pub fn replay(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    report.last = Some(LastSlotJson::of(&runtime));
     if !quiet {
         if resumed > 0 {
             println!(

@@ -246,3 +246,62 @@ fn replay_gives_the_same_hashes_on_every_cpu_platform() {
     assert_eq!(slots("avx2"), portable);
     assert_eq!(slots("avx512"), portable);
 }
+
+#[test]
+fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&["gen", "--out", ledger, "--slots", "40", "--json", "-"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let expected: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
+    let expected = &expected["last"];
+    assert_eq!(expected["slot"], 40);
+
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    // Kill `tandem replay --store` with SIGKILL at pseudo-random moments, then let it finish.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut kills = 0;
+    let mut killed_at = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args([
+                "replay", "--ledger", ledger, "--store", store, "--json", "-",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn tandem");
+        std::thread::sleep(std::time::Duration::from_millis(10 + x % 150));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // Where it stood: the runtime state files name their slot.
+        for entry in std::fs::read_dir(store).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(slot) = name
+                .strip_prefix("runtime-")
+                .and_then(|n| n.strip_suffix(".state"))
+            {
+                killed_at.insert(slot.parse::<u64>().unwrap());
+            }
+        }
+    }
+    let partial = killed_at.iter().filter(|&&s| s > 0 && s < 40).count();
+    assert!(
+        partial >= 2,
+        "the kills should land mid-replay: {killed_at:?}"
+    );
+    let out = tandem(&[
+        "replay", "--ledger", ledger, "--store", store, "--json", "-",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(&report["last"], expected, "after {kills} kills");
+}

@@ -297,13 +297,15 @@ impl RuntimeState {
         })
     }
 
-    /// Writes the state file of `self.slot` in `dir` and fsyncs it.
+    /// Writes the state file of `self.slot` in `dir` and fsyncs it and the directory (so the
+    /// file survives a power loss, not only a process crash).
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         use std::io::Write;
         let path = state_path(dir, self.slot);
         let mut file = std::fs::File::create(&path)?;
         file.write_all(&self.encode())?;
-        file.sync_all()
+        file.sync_all()?;
+        std::fs::File::open(dir)?.sync_all()
     }
 
     /// Reads the state file of `slot` in `dir`.
