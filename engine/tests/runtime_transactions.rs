@@ -72,15 +72,9 @@ fn classification_row_2_a_writable_program_fails_with_writable_program() {
     let mut c = Chain::new();
     let user = key("user-0");
     let u0 = c.lamports(&pk(&user));
-    let out = c.block(vec![tx(
-        &[&user],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(&user), true),
-            AccountMeta::new(pk(&key("user-1")), false),
-            AccountMeta::new(vote_program_id(), false),
-        ],
-        &SystemInstruction::Transfer { lamports: 1 }.encode(),
+    let out = c.block(vec![transfer_marking_a_program_writable(
+        &user,
+        pk(&key("user-1")),
         c.recent(),
     )]);
     assert_status(only(&out), WritableProgram, Some(Ued));
@@ -518,17 +512,7 @@ fn checks_run_in_order_and_the_first_failure_gives_the_status() {
     // Check 5 before 6: an unfunded payer naming a VED account.
     let mixed_unfunded = transfer(&poor, pk(&key("vote-0")), 1, c.recent());
     // Check 6 before 7: a mixed transaction that also marks a program writable.
-    let mixed_writable = tx(
-        &[&user],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(&user), true),
-            AccountMeta::new(pk(&key("vote-0")), false),
-            AccountMeta::new(vote_program_id(), false),
-        ],
-        &SystemInstruction::Transfer { lamports: 1 }.encode(),
-        c.recent(),
-    );
+    let mixed_writable = transfer_marking_a_program_writable(&user, pk(&key("vote-0")), c.recent());
     let out = c.block(vec![mixed_stale, mixed_unfunded, mixed_writable.clone()]);
     let statuses: Vec<_> = out.transactions.iter().map(|t| t.status).collect();
     assert_eq!(

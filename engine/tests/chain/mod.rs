@@ -60,6 +60,25 @@ pub fn transfer(from: &SigningKey, to: Pubkey, lamports: u64, recent: [u8; 32]) 
     )
 }
 
+/// `from` sends 1 lamport to `to` in a message that also marks the vote program writable.
+pub fn transfer_marking_a_program_writable(
+    from: &SigningKey,
+    to: Pubkey,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    tx(
+        &[from],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(from), true),
+            AccountMeta::new(to, false),
+            AccountMeta::new(vote_program_id(), false),
+        ],
+        &SystemInstruction::Transfer { lamports: 1 }.encode(),
+        recent,
+    )
+}
+
 /// The `n`-th validator's vote for `slot` (hashes zero: the runtime records, §6 checks later).
 pub fn vote(n: usize, slot: u64, recent: [u8; 32]) -> Vec<u8> {
     let node = key(&format!("validator-{n}"));
