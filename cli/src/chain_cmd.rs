@@ -8,7 +8,7 @@ use serde::Serialize;
 use tandem_engine::Domain;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::{LedgerReader, LedgerWriter};
-use tandem_engine::runtime::{BlockOutcome, Runtime, TxOutcome};
+use tandem_engine::runtime::{Backend, BlockOutcome, Runtime, TxOutcome};
 use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
 
 use crate::output::{table, write_json};
@@ -249,6 +249,7 @@ pub fn replay(
     genesis: Option<&Path>,
     ledger: &Path,
     store: Option<&Path>,
+    backend: Backend,
     json: Option<&Path>,
 ) -> Result<(), String> {
     let genesis = load_genesis(genesis)?;
@@ -261,7 +262,7 @@ pub fn replay(
             scratch.path().to_owned()
         }
     };
-    let mut runtime = Runtime::open(&genesis, &dir).map_err(|e| e.to_string())?;
+    let mut runtime = Runtime::open_with(&genesis, &dir, backend).map_err(|e| e.to_string())?;
     let resumed = runtime.slot();
     let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
     let bar = progress(0, quiet, "replay")?;

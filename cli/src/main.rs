@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
 
 /// tandem: an asynchronous, two-domain execution engine for a Solana-style chain.
@@ -53,6 +54,10 @@ enum Command {
         /// after its last slot); a temporary one when omitted.
         #[arg(long, value_name = "DIR")]
         store: Option<PathBuf>,
+        /// Where signatures are verified and LtHashes computed (SPEC §7): `gpu` without an
+        /// adapter is an error; every backend gives the same hashes.
+        #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+        backend: BackendArg,
         /// Also write slots, transactions and status counts as JSON to this file ("-" for
         /// standard output).
         #[arg(long, value_name = "FILE")]
@@ -93,6 +98,27 @@ enum StoreCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+}
+
+/// A kernel backend (SPEC §7).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum BackendArg {
+    /// The GPU for large batches on a hardware GPU, the CPU otherwise.
+    Auto,
+    /// The CPU, widest SIMD available.
+    Cpu,
+    /// The GPU; an error where there is none.
+    Gpu,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+        }
+    }
 }
 
 /// What `tandem gen` generates (`tandem_engine::workload::WorkloadConfig`).
@@ -176,11 +202,13 @@ fn main() -> ExitCode {
             genesis,
             ledger,
             store,
+            backend,
             json,
         } => chain_cmd::replay(
             genesis.as_deref(),
             &ledger,
             store.as_deref(),
+            backend.into(),
             json.as_deref(),
         ),
     };

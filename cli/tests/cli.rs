@@ -305,3 +305,44 @@ fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(&report["last"], expected, "after {kills} kills");
 }
+
+#[test]
+fn replay_on_the_gpu_gives_the_cpus_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&["gen", "--out", ledger, "--slots", "4", "--transfers", "6"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let replay = |backend: &str| {
+        tandem(&[
+            "replay",
+            "--ledger",
+            ledger,
+            "--backend",
+            backend,
+            "--json",
+            "-",
+        ])
+    };
+    let cpu = replay("cpu");
+    assert!(cpu.status.success(), "{cpu:?}");
+    let gpu = replay("gpu");
+    if !gpu.status.success() {
+        let err = String::from_utf8_lossy(&gpu.stderr);
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs a GPU adapter (lavapipe): {err}"
+        );
+        eprintln!("skipped outside CI, no GPU adapter: {err}");
+        return;
+    }
+    let slots = |out: &std::process::Output| {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report["slots"].clone(), report["transactions"].clone())
+    };
+    assert_eq!(
+        slots(&gpu),
+        slots(&cpu),
+        "the GPU's statuses and hashes are the CPU's"
+    );
+}

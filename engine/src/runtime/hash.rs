@@ -35,11 +35,11 @@ fn input(account: &Account) -> AccountInput<'_> {
     }
 }
 
-/// The LtHash of every account (the kernels' CPU path).
-fn lthashes(accounts: &[&Account]) -> Result<Vec<LtHash>, KernelError> {
+/// The LtHash of every account, on `backend`.
+fn lthashes(backend: Backend, accounts: &[&Account]) -> Result<Vec<LtHash>, KernelError> {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
     let mut out = vec![LtHash::identity(); inputs.len()];
-    tandem_kernels::lthash_accounts(Backend::Cpu, &inputs, &mut out)?;
+    tandem_kernels::lthash_accounts(backend, &inputs, &mut out)?;
     Ok(out)
 }
 
@@ -47,11 +47,12 @@ impl DomainHashes {
     /// The genesis values over `accounts`: each domain's LtHash sums the accounts it may read,
     /// and `hash_D(genesis) = SHA-256("tandem:" ‖ "VED"|"UED" ‖ LtHash_D)`.
     pub fn genesis<'a>(
+        backend: Backend,
         accounts: impl Iterator<Item = &'a Account>,
     ) -> Result<DomainHashes, KernelError> {
         let accounts: Vec<&Account> = accounts.collect();
         let mut lthash = [LtHash::identity(), LtHash::identity()];
-        for (account, h) in accounts.iter().zip(lthashes(&accounts)?) {
+        for (account, h) in accounts.iter().zip(lthashes(backend, &accounts)?) {
             for domain in Domain::ALL {
                 if account.mapping.readable_by(domain) {
                     lthash[domain_index(domain)].mix_in(&h);
@@ -73,12 +74,13 @@ impl DomainHashes {
     /// (`None`: deleted) joins every domain that can.
     pub fn apply_changes(
         &mut self,
+        backend: Backend,
         changes: &[(Option<&Account>, Option<&Account>)],
     ) -> Result<(), KernelError> {
         let olds: Vec<&Account> = changes.iter().filter_map(|(old, _)| *old).collect();
         let news: Vec<&Account> = changes.iter().filter_map(|(_, new)| *new).collect();
         for (accounts, add) in [(olds, false), (news, true)] {
-            for (account, h) in accounts.iter().zip(lthashes(&accounts)?) {
+            for (account, h) in accounts.iter().zip(lthashes(backend, &accounts)?) {
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
                         let sum = &mut self.lthash[domain_index(domain)];

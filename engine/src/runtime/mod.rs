@@ -8,8 +8,9 @@
 //!    parent's, its clock is within `parent ≤ ts ≤ parent + 1000 ms`, every transaction parses —
 //!    and rejected with a [`RuntimeError`] that changes nothing otherwise;
 //! 2. every epoch boundary since the last block is processed ([`epoch`]);
-//! 3. every signature is verified (the kernels' CPU path), and checks 1 (`InvalidSignature`)
-//!    and 2 (`InvalidFeePayer`) decided; the others have a payer domain;
+//! 3. every signature is verified (the kernels, on the runtime's [`Backend`]: the CPU by
+//!    default), and checks 1 (`InvalidSignature`) and 2 (`InvalidFeePayer`) decided; the others
+//!    have a payer domain;
 //! 4. the VED pass, then the UED pass ([`pass`]): each executes, fails or skips every
 //!    transaction as SPEC §2 says, through its own [`DomainView`](crate::store::DomainView);
 //! 5. every account the slot changed leaves and joins the domain LtHashes, `hash_D` is chained
@@ -40,6 +41,7 @@ use hash::{DomainHashes, domain_index};
 use pass::{Overlay, PassInput, Writer};
 use state::{RuntimeState, StateFileError, WINDOW};
 pub use status::TxStatus;
+pub use tandem_kernels::Backend;
 
 /// How far a block's clock may run ahead of its parent's (SPEC §4).
 pub const MAX_CLOCK_STEP_MS: i64 = 1_000;
@@ -161,6 +163,7 @@ pub struct BlockOutcome {
 /// The runtime over one store.
 pub struct Runtime {
     store: Store,
+    backend: Backend,
     cluster: ClusterParams,
     state: RuntimeState,
     vote_accounts: BTreeSet<Pubkey>,
@@ -168,9 +171,19 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Opens the runtime in `dir`: resumes the store there (which must come from `genesis`), or
-    /// creates one from `genesis` where there is none.
+    /// Opens the runtime in `dir` on the CPU kernels ([`Runtime::open_with`]).
     pub fn open(genesis: &Genesis, dir: impl AsRef<Path>) -> Result<Runtime, RuntimeError> {
+        Runtime::open_with(genesis, dir, Backend::Cpu)
+    }
+
+    /// Opens the runtime in `dir`: resumes the store there (which must come from `genesis`), or
+    /// creates one from `genesis` where there is none. Signatures are verified and LtHashes
+    /// computed on `backend` (SPEC §7); every backend gives the same answers.
+    pub fn open_with(
+        genesis: &Genesis,
+        dir: impl AsRef<Path>,
+        backend: Backend,
+    ) -> Result<Runtime, RuntimeError> {
         let dir = dir.as_ref();
         let store = match Store::open(dir) {
             Ok(store) => store,
@@ -178,7 +191,7 @@ impl Runtime {
             Err(e) => return Err(e.into()),
         };
         let (store, state) = match store.committed_slot() {
-            None => Runtime::load_genesis(store, genesis)?,
+            None => Runtime::load_genesis(store, genesis, backend)?,
             Some(slot) => {
                 let state = RuntimeState::load(dir, slot)?;
                 if state.genesis_hash != genesis.hash {
@@ -199,6 +212,7 @@ impl Runtime {
             .collect();
         Ok(Runtime {
             store,
+            backend,
             cluster: genesis.cluster,
             state,
             vote_accounts,
@@ -210,6 +224,7 @@ impl Runtime {
     fn load_genesis(
         mut store: Store,
         genesis: &Genesis,
+        backend: Backend,
     ) -> Result<(Store, RuntimeState), RuntimeError> {
         let mut accounts: Vec<Account> = builtin_programs().to_vec();
         accounts.extend(genesis.accounts.iter().cloned());
@@ -228,7 +243,7 @@ impl Runtime {
                 mapping: v.mapping(),
             });
         }
-        let hashes = DomainHashes::genesis(accounts.iter())?;
+        let hashes = DomainHashes::genesis(backend, accounts.iter())?;
         let state = RuntimeState {
             genesis_hash: genesis.hash,
             slot: 0,
@@ -392,7 +407,7 @@ impl Runtime {
         }
 
         // Checks 1 and 2.
-        let valid = verify_signatures(transactions)?;
+        let valid = verify_signatures(self.backend, transactions)?;
         let mut statuses: Vec<Option<TxStatus>> = vec![None; transactions.len()];
         let mut payer_domain = vec![None; transactions.len()];
         for (i, tx) in transactions.iter().enumerate() {
@@ -503,7 +518,7 @@ impl Runtime {
             .zip(&news)
             .map(|(o, n)| (o.as_ref(), n.as_ref()))
             .collect();
-        self.state.hashes.apply_changes(&pairs)?;
+        self.state.hashes.apply_changes(self.backend, &pairs)?;
         self.state.hashes.chain(sig_counts, &header.blockhash);
         let vote_program = vote_program_id();
         for (pubkey, new) in overlay.accounts.keys().zip(overlay.accounts.values()) {
@@ -534,8 +549,11 @@ impl Runtime {
     }
 }
 
-/// Whether every signature of each transaction is valid (check 1), in one batch.
-fn verify_signatures(transactions: &[Transaction<'_>]) -> Result<Vec<bool>, RuntimeError> {
+/// Whether every signature of each transaction is valid (check 1), in one batch on `backend`.
+fn verify_signatures(
+    backend: Backend,
+    transactions: &[Transaction<'_>],
+) -> Result<Vec<bool>, RuntimeError> {
     let mut signatures = Vec::new();
     let mut keys = Vec::new();
     let mut messages = Vec::new();
@@ -548,13 +566,7 @@ fn verify_signatures(transactions: &[Transaction<'_>]) -> Result<Vec<bool>, Runt
         }
     }
     let mut results = vec![0u8; signatures.len()];
-    tandem_kernels::ed25519_verify_batch(
-        tandem_kernels::Backend::Cpu,
-        &signatures,
-        &keys,
-        &messages,
-        &mut results,
-    )?;
+    tandem_kernels::ed25519_verify_batch(backend, &signatures, &keys, &messages, &mut results)?;
     let mut at = 0;
     Ok(transactions
         .iter()
