@@ -23,15 +23,15 @@
 //! | offset | field |
 //! |---|---|
 //! | 0 | version u8 (1; 0 = not initialized) |
-//! | 1 | node [32] |
-//! | 33 | authorized voter [32] |
-//! | 65 | fee payer [32] |
+//! | 1 | node `[u8; 32]` |
+//! | 33 | authorized voter `[u8; 32]` |
+//! | 65 | fee payer `[u8; 32]` |
 //! | 97 | stake u64 |
 //! | 105 | active u8 (0 or 1) |
 //! | 106 | last voted slot u64 (0 = never) |
-//! | 114 | VED hash of that vote [32] |
+//! | 114 | VED hash of that vote `[u8; 32]` |
 //! | 146 | newest UED slot reported u64 (0 = never) |
-//! | 154 | its UED hash [32] |
+//! | 154 | its UED hash `[u8; 32]` |
 //! | 186 | timestamp of the last vote, ms, i64 |
 
 use super::{Fields, InvokeContext, ProgramFailure};
