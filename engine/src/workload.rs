@@ -124,6 +124,10 @@ struct Generator<'g> {
     users: BTreeMap<Pubkey, User>,
     /// Accounts in the VED it can name in mixed transactions.
     ved_accounts: Vec<Pubkey>,
+    /// Accounts that asked to move to the VED: still named as recipients now and then, so a
+    /// replay shows their freeze (`AccountFrozenForRemap`) and then their move
+    /// (`DomainViolation` for UED senders).
+    remapped: Vec<Pubkey>,
     fresh: u64,
 }
 
@@ -187,6 +191,9 @@ impl Generator<'_> {
         let from = self.pick_user()?;
         let lamports = 1_000 * (1 + self.rng.below(1_000));
         let to = match self.pick_user() {
+            _ if !self.remapped.is_empty() && self.rng.below(16) == 0 => {
+                self.remapped[self.rng.below(self.remapped.len() as u64) as usize]
+            }
             Some(to) if self.rng.below(4) != 0 => to,
             _ => pubkey_of(&self.fresh_key()),
         };
@@ -258,8 +265,9 @@ impl Generator<'_> {
                     return self.user_transaction(Kind::Transfer, recent);
                 }
                 let target = created[self.rng.below(created.len() as u64) as usize];
-                // Remapped accounts leave the pool of UED users.
+                // Remapped accounts leave the pool of UED senders.
                 let user = self.users.remove(&target).expect("picked from the pool");
+                self.remapped.push(target);
                 let remap = SystemInstruction::RemapDomain {
                     target: Mapping::RwVed.tag(),
                 }
@@ -280,7 +288,18 @@ impl Generator<'_> {
 
     /// A creation of a fresh account funded by a user; returns the wire and the new key.
     fn create(&mut self, recent: [u8; 32]) -> Option<(Vec<u8>, SigningKey)> {
-        let from = self.pick_user()?;
+        // Funded by the genesis users: the accounts the workload creates hold too little to
+        // fund more.
+        let funders: Vec<Pubkey> = self
+            .users
+            .iter()
+            .filter(|(_, u)| !u.created)
+            .map(|(k, _)| *k)
+            .collect();
+        if funders.is_empty() {
+            return None;
+        }
+        let from = funders[self.rng.below(funders.len() as u64) as usize];
         let new = self.fresh_key();
         let new_key = pubkey_of(&new);
         // No data: a system account that carries data cannot pay or send (Solana's rule), and
@@ -387,6 +406,7 @@ pub fn generate(
         voters,
         users,
         ved_accounts,
+        remapped: Vec::new(),
         fresh: 0,
     };
     let mut outcomes = Vec::with_capacity(config.slots as usize);
