@@ -84,6 +84,9 @@ struct ChainReport {
     genesis_hash: String,
     /// The slot the run started after (0: genesis; more when a store was resumed).
     resumed_after_slot: u64,
+    /// Wall time of the replay's block execution (reading, executing and committing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    execution_seconds: Option<f64>,
     slots: Vec<SlotJson>,
     /// The hashes of the last slot the store holds after the run (also when nothing was left
     /// to execute).
@@ -102,6 +105,7 @@ impl ChainReport {
         ChainReport {
             genesis_hash: bs58_string(&genesis.hash),
             resumed_after_slot,
+            execution_seconds: None,
             slots: Vec::new(),
             last: None,
             transactions: Vec::new(),
@@ -267,6 +271,7 @@ pub fn replay(
     let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
     let bar = progress(0, quiet, "replay")?;
     let mut report = ChainReport::new(&genesis, resumed);
+    let started = std::time::Instant::now();
     for block in reader {
         let block = block.map_err(|e| e.to_string())?;
         if block.header.slot <= resumed {
@@ -277,6 +282,8 @@ pub fn replay(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    report.execution_seconds = Some(seconds);
     report.last = Some(LastSlotJson::of(&runtime));
     if !quiet {
         if resumed > 0 {
@@ -287,9 +294,12 @@ pub fn replay(
         }
         println!("genesis hash {}", report.genesis_hash);
         report.print(true);
+        let txs = report.transactions.len();
         println!(
-            "executed {} blocks; last slot {} (epoch {})",
+            "executed {} blocks, {txs} transactions in {seconds:.2} s ({:.0} transactions/s, \
+             commits included); last slot {} (epoch {})",
             report.slots.len(),
+            txs as f64 / seconds.max(1e-9),
             runtime.slot(),
             runtime.epoch()
         );
