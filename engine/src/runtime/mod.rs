@@ -511,18 +511,15 @@ impl Runtime {
                 (Writer::Runtime, None) => changes.delete(*pubkey),
             }
             olds.push(old);
-            news.push(new.cloned());
+            news.push(new);
         }
-        let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds
-            .iter()
-            .zip(&news)
-            .map(|(o, n)| (o.as_ref(), n.as_ref()))
-            .collect();
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> =
+            olds.iter().map(Option::as_ref).zip(news).collect();
         self.state.hashes.apply_changes(self.backend, &pairs)?;
         self.state.hashes.chain(sig_counts, &header.blockhash);
         let vote_program = vote_program_id();
-        for (pubkey, new) in overlay.accounts.keys().zip(overlay.accounts.values()) {
-            if new.0.owner == vote_program && new.0.lamports > 0 {
+        for (pubkey, (account, _)) in &overlay.accounts {
+            if account.owner == vote_program && account.lamports > 0 {
                 self.vote_accounts.insert(*pubkey);
             } else {
                 self.vote_accounts.remove(pubkey);

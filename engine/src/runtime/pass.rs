@@ -43,14 +43,6 @@ impl Overlay {
         }
     }
 
-    /// Whether `pubkey` is a program (an executable account).
-    fn is_program(&self, store: &Store, pubkey: &Pubkey) -> bool {
-        match self.accounts.get(pubkey) {
-            Some((account, _)) => account.executable,
-            None => store.inspect(pubkey).is_some_and(|a| a.executable),
-        }
-    }
-
     /// The account as the runtime sees it (any domain).
     pub fn get(&self, store: &Store, pubkey: &Pubkey) -> Option<Account> {
         match self.accounts.get(pubkey) {
@@ -174,7 +166,10 @@ fn execute(
         return Ok((TxStatus::DomainViolation, true));
     }
     let writable = |i: usize| message.is_writable(i);
-    if (0..keys.len()).any(|i| writable(i) && overlay.is_program(store, &keys[i])) {
+    // Programs, and only programs, hold the RX mappings (SPEC §1; the store enforces it).
+    if (0..keys.len())
+        .any(|i| writable(i) && overlay.mapping_of(store, &keys[i]).is_program_mapping())
+    {
         return Ok((TxStatus::WritableProgram, true));
     }
     if (0..keys.len()).any(|i| writable(i) && state.frozen.get(&keys[i]) == Some(&clock.epoch)) {
