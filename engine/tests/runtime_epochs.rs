@@ -175,9 +175,99 @@ fn rewards_go_to_vote_accounts_in_the_ved_only() {
     // 10,000 SOL × 0.0001 = 1 SOL.
     assert_eq!(c.lamports(&vote0), v0 + SOL);
     assert_eq!(c.lamports(&vote3), v3, "vote-3 is in the UED");
-    // Two boundaries crossed by one gap are each processed.
+    // Each boundary pays once.
     c.enter_epoch(3);
     assert_eq!(c.lamports(&vote0), v0 + 3 * SOL);
+}
+
+#[test]
+fn rewards_for_e_are_paid_at_the_boundary_e_e1_to_the_ved_of_e_before_that_boundarys_moves() {
+    let mut c = Chain::new();
+    let (node0, vote0) = (key("validator-0"), pk(&key("vote-0")));
+    let (node3, vote3) = (key("validator-3"), pk(&key("vote-3")));
+    // Epoch 0: validator-0 deactivates (leaves: frozen in 1, in the UED from the first slot of
+    // 2); validator-3 reaches 6,000 SOL (joins: frozen in 1, in the VED from the first slot of 2).
+    c.block(vec![transfer(
+        &key("user-0"),
+        pk(&node3),
+        6_000 * SOL,
+        c.recent(),
+    )]);
+    let out = c.block(vec![
+        node_instruction(&node0, vote0, VoteInstruction::Deactivate, c.recent()),
+        delegate(&node3, vote3, 5_000 * SOL, c.recent()),
+    ]);
+    assert!(
+        out.transactions.iter().all(|t| t.status == Success),
+        "{out:?}"
+    );
+    let reward = |stake_sol: u64| stake_sol * SOL / 10_000; // epoch_reward_rate 0.0001
+    let (v0, v3) = (c.lamports(&vote0), c.lamports(&vote3));
+    // Boundary 0/1: vote-0 was in the VED during 0, vote-3 was not.
+    c.enter_epoch(1);
+    assert_eq!(c.lamports(&vote0), v0 + reward(10_000));
+    assert_eq!(c.lamports(&vote3), v3);
+    // Boundary 1/2: vote-0 was still in the VED during 1 (frozen there): paid, then moved with
+    // the reward in its balance. vote-3 joins at this boundary: not yet paid.
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&vote0), Some(RwUed));
+    assert_eq!(c.lamports(&vote0), v0 + 2 * reward(10_000));
+    assert_eq!(c.mapping(&vote3), Some(RwVed));
+    assert_eq!(c.lamports(&vote3), v3);
+    // Boundary 2/3: vote-3 was in the VED during 2; vote-0 was not.
+    c.enter_epoch(3);
+    assert_eq!(c.lamports(&vote0), v0 + 2 * reward(10_000));
+    assert_eq!(c.lamports(&vote3), v3 + reward(6_000));
+}
+
+#[test]
+fn an_operator_slash_applies_after_the_boundarys_moves_wherever_the_account_went() {
+    let mut c = Chain::new();
+    let (node0, vote0) = (key("validator-0"), pk(&key("vote-0")));
+    let out = c.block(vec![node_instruction(
+        &node0,
+        vote0,
+        VoteInstruction::Deactivate,
+        c.recent(),
+    )]);
+    assert_status(only(&out), Success, Some(Ved));
+    c.enter_epoch(1);
+    let v0 = c.lamports(&vote0);
+    // Scheduled in epoch 1, applied at 1/2: after the reward of epoch 1 (on the whole stake) and
+    // after the move of vote-0 into the UED.
+    c.rt.schedule_slash(vote0, 2_500).expect("slash vote-0"); // 25 %
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&vote0), Some(RwUed));
+    assert_eq!(c.vote_state(0).stake, 7_500 * SOL);
+    assert_eq!(c.lamports(&vote0), v0 + SOL - 2_500 * SOL);
+}
+
+#[test]
+fn the_freeze_is_total_a_frozen_payer_pays_nothing_and_moves_with_its_state_at_the_end_of_e() {
+    let mut c = Chain::new();
+    let user = key("user-1");
+    let out = c.block(vec![remap(&user, 3, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    let end_of_0 = c.account(&pk(&user)).expect("exists");
+    // Epoch 1: frozen. As payer it fails check 5: no fee, not counted, nothing changes.
+    c.enter_epoch(1);
+    let ued = c.rt.lthash(Ued).clone();
+    let wire = transfer(&user, pk(&key("user-2")), SOL, c.recent());
+    let out = c.block(vec![wire.clone()]);
+    assert_status(only(&out), AccountFrozenForRemap, Some(Ued));
+    assert_eq!(out.sig_counts, [0, 0], "not counted");
+    assert_eq!(c.rt.lthash(Ued), &ued, "nothing changed, not even a fee");
+    // Epoch 2: moved exactly as it was at the end of epoch 0.
+    c.enter_epoch(2);
+    let moved = c.account(&pk(&user)).expect("exists");
+    assert_eq!(moved.mapping, RwVed);
+    assert_eq!(
+        (moved.lamports, moved.data, moved.owner),
+        (end_of_0.lamports, end_of_0.data, end_of_0.owner)
+    );
+    // The refused transaction entered the duplicate window: it cannot run now in the VED.
+    let out = c.block(vec![wire]);
+    assert_status(only(&out), DuplicateSignature, Some(Ved));
 }
 
 #[test]
@@ -204,26 +294,17 @@ fn an_operator_slash_reaches_vote_accounts_in_either_domain() {
 fn remap_domain_freezes_in_e_plus_1_and_moves_at_the_first_slot_of_e_plus_2() {
     let mut c = Chain::new();
     let user = key("user-1");
-    let remap = |target: u8, recent| {
-        tx(
-            &[&user],
-            SYSTEM_PROGRAM_ID,
-            &[AccountMeta::new(pk(&user), true)],
-            &SystemInstruction::RemapDomain { target }.encode(),
-            recent,
-        )
-    };
     // Target must be 3 or 4; remapping to the current mapping is an error.
-    let out = c.block(vec![remap(1, c.recent())]);
+    let out = c.block(vec![remap(&user, 1, c.recent())]);
     assert_status(only(&out), ProgramError(256), Some(Ued));
-    let out = c.block(vec![remap(4, c.recent())]);
+    let out = c.block(vec![remap(&user, 4, c.recent())]);
     assert_status(only(&out), ProgramError(262), Some(Ued));
-    let out = c.block(vec![remap(3, c.recent())]);
+    let out = c.block(vec![remap(&user, 3, c.recent())]);
     assert_status(only(&out), Success, Some(Ued));
     // The rest of epoch 0: writes still go through; a second request is refused.
     let out = c.block(vec![transfer(&key("user-2"), pk(&user), SOL, c.recent())]);
     assert_status(only(&out), Success, Some(Ued));
-    let out = c.block(vec![remap(3, c.recent())]);
+    let out = c.block(vec![remap(&user, 3, c.recent())]);
     assert_status(only(&out), ProgramError(262), Some(Ued));
     let state_at_end_of_0 = c.account(&pk(&user)).expect("exists");
     // Epoch 1: frozen in its current domain.
@@ -276,13 +357,7 @@ fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
         c.recent(),
     )]);
     assert_status(only(&out), Success, Some(Ued));
-    let out = c.block(vec![tx(
-        &[&owned],
-        SYSTEM_PROGRAM_ID,
-        &[AccountMeta::new(pk(&owned), true)],
-        &SystemInstruction::RemapDomain { target: 3 }.encode(),
-        c.recent(),
-    )]);
+    let out = c.block(vec![remap(&owned, 3, c.recent())]);
     assert_status(only(&out), ProgramError(262), Some(Ued));
     assert!(c.rt.state().remap_requests.is_empty());
 }

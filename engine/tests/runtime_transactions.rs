@@ -4,6 +4,7 @@
 mod chain;
 
 use chain::*;
+use sha2::{Digest, Sha256};
 use tandem_engine::Domain::{Ued, Ved};
 use tandem_engine::account::{Mapping, Pubkey};
 use tandem_engine::runtime::TxStatus::*;
@@ -155,7 +156,7 @@ fn check_3_the_recent_blockhash_must_be_one_of_the_150_blocks_before() {
 }
 
 #[test]
-fn check_4_a_first_signature_seen_in_the_domain_within_150_slots_is_a_duplicate() {
+fn check_4_a_first_signature_is_a_duplicate_in_this_block_and_the_149_before_it() {
     let mut c = Chain::new();
     let user = key("user-0");
     let wire = transfer(&user, pk(&key("user-1")), SOL, c.recent());
@@ -164,17 +165,48 @@ fn check_4_a_first_signature_seen_in_the_domain_within_150_slots_is_a_duplicate(
     assert_status(&out.transactions[1], DuplicateSignature, Some(Ued));
     assert_eq!(out.sig_counts, [0, 1], "a duplicate is not counted");
     let u = c.lamports(&pk(&user));
-    let out = c.block_at(151, vec![wire.clone()]);
-    assert_status(only(&out), DuplicateSignature, Some(Ued));
-    assert_eq!(c.lamports(&pk(&user)), u, "no fee");
-    // 151 slots after the slot that charged it, the signature is forgotten (its blockhash, two
-    // blocks back, is still recent).
-    let out = c.block_at(152, vec![wire]);
-    assert_status(only(&out), Success, Some(Ued));
+    // Blocks 2 ..= 150, each skipping 31 slots (the most a block may skip is one epoch, 32):
+    // the window counts blocks, as the blockhash window does, so the signature is remembered
+    // for as long as its blockhash (the genesis hash, valid for blocks 1 ..= 150) can be named,
+    // however many slots go by. (A window of 150 slots forgot it at slot 152, in block 6.)
+    for block in 2..=150u64 {
+        let slot = c.rt.slot() + 32;
+        let out = c.block_at(slot, vec![wire.clone()]);
+        assert_status(only(&out), DuplicateSignature, Some(Ued));
+        assert_eq!(out.sig_counts, [0, 0], "block {block}");
+    }
+    assert_eq!(c.lamports(&pk(&user)), u, "no fee for a duplicate");
+    assert_eq!(c.rt.state().signatures.blocks(), 150);
+    // Block 151: the blockhash has expired, so check 3 refuses it before the window would.
+    let out = c.block_at(c.rt.slot() + 32, vec![wire]);
+    assert_status(only(&out), BlockhashNotFound, Some(Ued));
 }
 
 #[test]
-fn check_5_a_payer_that_cannot_pay_changes_nothing_and_enters_no_window() {
+fn check_4_the_window_is_one_for_both_domains_and_outlives_a_move_of_the_payer() {
+    // user-1 asks to move to the VED in epoch 0 (frozen in 1, moved at the first slot of 2).
+    // A transfer it paid in the UED in epoch 0 is replayed in epoch 2, when it pays in the VED,
+    // naming a blockhash that is still recent: with a window per domain it ran again there.
+    let mut c = Chain::new();
+    let user = key("user-1");
+    let remap = remap(&user, 3, c.recent());
+    let node0 = pk(&key("validator-0"));
+    let wire = transfer(&user, node0, SOL, c.recent());
+    let out = c.block(vec![remap, wire.clone()]);
+    assert_status(&out.transactions[0], Success, Some(Ued));
+    // In the UED, the VED node is out of reach: the fee is charged, nothing else changes.
+    assert_status(&out.transactions[1], DomainViolation, Some(Ued));
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&pk(&user)), Some(Mapping::RwVed));
+    let (u, n) = (c.lamports(&pk(&user)), c.lamports(&node0));
+    let out = c.block(vec![wire]);
+    assert_status(only(&out), DuplicateSignature, Some(Ved));
+    assert_eq!(out.sig_counts, [0, 0]);
+    assert_eq!((c.lamports(&pk(&user)), c.lamports(&node0)), (u, n));
+}
+
+#[test]
+fn check_5_a_payer_that_cannot_pay_changes_nothing_but_enters_the_duplicate_window() {
     let mut c = Chain::new();
     let poor = fresh(1);
     let wire = transfer(&poor, pk(&key("user-1")), 1, c.recent());
@@ -184,8 +216,28 @@ fn check_5_a_payer_that_cannot_pay_changes_nothing_and_enters_no_window() {
     assert_eq!(out.sig_counts, [0, 0]);
     assert_eq!(c.rt.lthash(Ued), &lthash, "nothing changed");
     assert!(c.account(&pk(&poor)).is_none());
-    // Funded, the same transaction executes: it never entered the duplicate window.
+    // Funded, the same transaction cannot be included again: it must be signed anew.
     c.block(vec![transfer(&key("user-0"), pk(&poor), SOL, c.recent())]);
+    let out = c.block(vec![wire]);
+    assert_status(only(&out), DuplicateSignature, Some(Ued));
+    assert_eq!(c.lamports(&pk(&poor)), SOL, "no fee");
+    let resigned = transfer(&poor, pk(&key("user-1")), 1, c.recent());
+    let out = c.block(vec![resigned]);
+    assert_status(only(&out), Success, Some(Ued));
+}
+
+#[test]
+fn check_4_a_transaction_that_fails_check_3_does_not_enter_the_window() {
+    let mut c = Chain::new();
+    let user = key("user-0");
+    // A transaction naming block 1's blockhash, submitted in block 1 (too early: check 3) and
+    // again in block 2 (now recent): the first attempt left no trace in the window.
+    let future: [u8; 32] = Sha256::digest(b"block 1").into();
+    let wire = transfer(&user, pk(&key("user-1")), 1, future);
+    let out = c.block(vec![wire.clone()]);
+    assert_eq!(out.slot, 1);
+    assert_status(only(&out), BlockhashNotFound, Some(Ued));
+    assert_eq!(c.recent(), future, "block 1's blockhash");
     let out = c.block(vec![wire]);
     assert_status(only(&out), Success, Some(Ued));
 }

@@ -1,14 +1,18 @@
 //! Epoch boundaries (SPEC §5): rewards, operator slashes, remaps and VED membership.
 //!
-//! Entering epoch `X` (before the first block of `X` executes; every boundary a gap of skipped
-//! slots crosses is processed in order), the runtime
+//! Entering epoch `X` (before the first block of `X` executes; a block crosses at most one
+//! boundary, SPEC §4), the runtime
 //!
-//! 1. credits every vote account in the VED (mapped RW-VED) with `stake × epoch_reward_rate`
-//!    (rounded down to whole lamports); no other vote account is credited;
-//! 2. applies the operator slashes scheduled since the last boundary to any vote account, in
-//!    whichever domain it is: `stake × bps / 10,000` leaves its stake and its balance (burned);
-//! 3. moves the accounts due at the first slot of `X` into their new mapping, with the state they
-//!    had at the end of `X − 1` (they were frozen through `X − 1`), and unfreezes them;
+//! 1. credits every vote account that was in the VED during `X − 1` (it is mapped RW-VED until
+//!    the moves of step 2) with `stake × epoch_reward_rate` (rounded down to whole lamports),
+//!    before this boundary's moves, so a vote account leaving the VED takes its last reward with
+//!    it; no other vote account is credited;
+//! 2. moves the accounts due at the first slot of `X` into their new mapping, with the state they
+//!    had at the end of `X − 1` (the freeze through `X − 1` is total: nothing, not even a fee,
+//!    changed them), and unfreezes them;
+//! 3. applies the operator slashes scheduled since the last boundary, after the moves, to any
+//!    vote account in whichever domain it now is: `stake × bps / 10,000` leaves its stake and its
+//!    balance (burned);
 //! 4. turns the `RemapDomain` requests of epoch `X − 1` into freezes for `X` and moves at the
 //!    first slot of `X + 1`;
 //! 5. computes the VED state of `X + 1` from the state now (the end of `X − 1`): a vote account
@@ -53,21 +57,7 @@ pub fn enter_epoch(
             overlay.put(account, Writer::Runtime);
         }
     }
-    // 2. Slashes.
-    for (key, bps) in std::mem::take(&mut state.slashes) {
-        let Some(mut account) = overlay.get(store, &key) else {
-            continue;
-        };
-        let Some(mut vote) = VoteState::decode(&account.data) else {
-            continue;
-        };
-        let cut = (u128::from(vote.stake) * u128::from(bps.min(10_000)) / 10_000) as u64;
-        vote.stake -= cut;
-        account.lamports = account.lamports.saturating_sub(cut);
-        account.data = vote.encode();
-        overlay.put(account, Writer::Runtime);
-    }
-    // 3. Moves due now.
+    // 2. Moves due now.
     let due: Vec<(Pubkey, Mapping)> = state
         .moves
         .iter()
@@ -84,6 +74,20 @@ pub fn enter_epoch(
         }
     }
     state.frozen.retain(|_, frozen_in| *frozen_in >= epoch);
+    // 3. Slashes, after the moves: they reach the account wherever it now is.
+    for (key, bps) in std::mem::take(&mut state.slashes) {
+        let Some(mut account) = overlay.get(store, &key) else {
+            continue;
+        };
+        let Some(mut vote) = VoteState::decode(&account.data) else {
+            continue;
+        };
+        let cut = (u128::from(vote.stake) * u128::from(bps.min(10_000)) / 10_000) as u64;
+        vote.stake -= cut;
+        account.lamports = account.lamports.saturating_sub(cut);
+        account.data = vote.encode();
+        overlay.put(account, Writer::Runtime);
+    }
     // 4. Remap requests of the epoch that ended.
     let schedule = |state: &mut RuntimeState, key: Pubkey, target: Mapping| {
         state.frozen.insert(key, epoch);

@@ -5,14 +5,18 @@
 //! [`Runtime::execute_block`] runs one block:
 //!
 //! 1. the block is checked — its parent is the last executed slot, its slot is after its
-//!    parent's, its clock is within `parent ≤ ts ≤ parent + 1000 ms`, every transaction parses —
+//!    parent's by at most `slots_per_epoch` (so it crosses at most one epoch boundary), its clock
+//!    is within `parent ≤ ts ≤ parent + 1000 ms`, every transaction parses with a writable
+//!    signer as its fee payer —
 //!    and rejected with a [`RuntimeError`] that changes nothing otherwise;
 //! 2. every epoch boundary since the last block is processed ([`epoch`]);
-//! 3. every signature is verified (the kernels, on the runtime's [`Backend`]: the CPU by
-//!    default), and checks 1 (`InvalidSignature`) and 2 (`InvalidFeePayer`) decided; the others
-//!    have a payer domain;
-//! 4. the VED pass, then the UED pass ([`pass`]): each executes, fails or skips every
-//!    transaction as SPEC §2 says, through its own [`DomainView`](crate::store::DomainView);
+//! 3. checks 1–4 are decided for the whole block ([`ingest`]): every signature is verified (the
+//!    kernels, on the runtime's [`Backend`]: the CPU by default), a program cannot pay, and the
+//!    blockhash and duplicate-signature windows — one each for both domains, counted in blocks —
+//!    are consulted and the duplicate window entered;
+//! 4. the VED pass, then the UED pass ([`pass`]): each runs checks 5–10 on the transactions
+//!    still undecided whose payer is in its domain, and skips the others without a trace,
+//!    through its own [`DomainView`](crate::store::DomainView);
 //! 5. every account the slot changed leaves and joins the domain LtHashes, `hash_D` is chained
 //!    ([`hash`]), and the slot is committed: the runtime state file, then the store ([`state`]).
 //!
@@ -22,6 +26,7 @@
 pub mod builtins;
 pub mod epoch;
 pub mod hash;
+pub mod ingest;
 pub mod pass;
 pub mod state;
 pub mod status;
@@ -29,7 +34,7 @@ pub mod status;
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crate::account::{Account, Domain, Mapping, Pubkey};
+use crate::account::{Account, Domain, Pubkey};
 use crate::genesis::{ClusterParams, Genesis};
 use crate::ledger::Block;
 use crate::sample::{builtin_programs, vote_program_id};
@@ -66,6 +71,20 @@ pub enum RuntimeError {
         slot: u64,
         /// Its parent slot.
         parent: u64,
+    },
+    /// The block skips more than one epoch's worth of slots (SPEC §4).
+    #[error(
+        "block {slot}: it skips {} slots after its parent slot {parent}, more than one epoch \
+         ({slots_per_epoch} slots): a block may cross at most one epoch boundary",
+        slot - parent
+    )]
+    SlotGapTooLarge {
+        /// The block's slot.
+        slot: u64,
+        /// Its parent slot.
+        parent: u64,
+        /// The cluster's `slots_per_epoch`, the largest gap allowed.
+        slots_per_epoch: u64,
     },
     /// The block breaks the clock rule of SPEC §4.
     #[error(
@@ -353,6 +372,13 @@ impl Runtime {
                 parent: header.parent_slot,
             });
         }
+        if slot - header.parent_slot > self.cluster.slots_per_epoch {
+            return Err(RuntimeError::SlotGapTooLarge {
+                slot,
+                parent: header.parent_slot,
+                slots_per_epoch: self.cluster.slots_per_epoch,
+            });
+        }
         let parent_ms = self.state.unix_timestamp_ms;
         let ts = header.unix_timestamp_ms;
         if ts < parent_ms || ts > parent_ms.saturating_add(MAX_CLOCK_STEP_MS) {
@@ -362,21 +388,19 @@ impl Runtime {
                 parent_ms,
             });
         }
-        let transactions = block
-            .transactions
-            .iter()
-            .enumerate()
-            .map(|(index, bytes)| {
-                Transaction::parse(bytes).map_err(|error| RuntimeError::MalformedTransaction {
-                    slot,
-                    index,
-                    error,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut transactions = Vec::with_capacity(block.transactions.len());
+        let mut payers = Vec::with_capacity(block.transactions.len());
+        for (index, bytes) in block.transactions.iter().enumerate() {
+            let malformed = |error| RuntimeError::MalformedTransaction { slot, index, error };
+            let tx = Transaction::parse(bytes).map_err(malformed)?;
+            // A message without a writable signer first breaks the sanitize rules (SPEC §2,
+            // check 2): the transaction, and so its block, is malformed.
+            payers.push(*tx.message().fee_payer().map_err(malformed)?);
+            transactions.push(tx);
+        }
         // From here on the runtime changes; a failure poisons it (reopening recovers the last
         // committed slot from disk).
-        let result = self.run_block(block, &transactions);
+        let result = self.run_block(block, &transactions, &payers);
         if let Err(e) = &result {
             self.poisoned = Some(e.to_string());
         }
@@ -387,6 +411,7 @@ impl Runtime {
         &mut self,
         block: &Block,
         transactions: &[Transaction<'_>],
+        payers: &[Pubkey],
     ) -> Result<BlockOutcome, RuntimeError> {
         let header = &block.header;
         let slot = header.slot;
@@ -402,32 +427,18 @@ impl Runtime {
                 &self.vote_accounts,
             )?;
         }
-        for window in &mut self.state.signatures {
-            window.advance_to(slot);
-        }
-
-        // Checks 1 and 2.
-        let valid = verify_signatures(self.backend, transactions)?;
-        let mut statuses: Vec<Option<TxStatus>> = vec![None; transactions.len()];
-        let mut payer_domain = vec![None; transactions.len()];
-        for (i, tx) in transactions.iter().enumerate() {
-            if !valid[i] {
-                statuses[i] = Some(TxStatus::InvalidSignature);
-                continue;
-            }
-            let payer = match tx.message().fee_payer() {
-                Ok(payer) => *payer,
-                Err(_) => {
-                    statuses[i] = Some(TxStatus::InvalidFeePayer);
-                    continue;
-                }
-            };
-            match overlay.mapping_of(&self.store, &payer) {
-                Mapping::RwVed => payer_domain[i] = Some(Domain::Ved),
-                Mapping::RwUed => payer_domain[i] = Some(Domain::Ued),
-                Mapping::RxUed | Mapping::RxUedVed => statuses[i] = Some(TxStatus::InvalidFeePayer),
-            }
-        }
+        // Checks 1–4, for the whole block.
+        let ingest::Admission {
+            mut statuses,
+            payer_domain,
+        } = ingest::admit(
+            self.backend,
+            transactions,
+            payers,
+            |key| overlay.mapping_of(&self.store, key),
+            &mut self.state,
+            slot,
+        )?;
 
         // The two passes.
         let input = PassInput {
@@ -544,34 +555,4 @@ impl Runtime {
             .map_err(|source| RuntimeError::Io { path: dir, source })?;
         Ok(changed)
     }
-}
-
-/// Whether every signature of each transaction is valid (check 1), in one batch on `backend`.
-fn verify_signatures(
-    backend: Backend,
-    transactions: &[Transaction<'_>],
-) -> Result<Vec<bool>, RuntimeError> {
-    let mut signatures = Vec::new();
-    let mut keys = Vec::new();
-    let mut messages = Vec::new();
-    for tx in transactions {
-        let account_keys = tx.message().account_keys();
-        for (i, signature) in tx.signatures().iter().enumerate() {
-            signatures.push(*signature);
-            keys.push(account_keys[i].0);
-            messages.push(tx.message_bytes());
-        }
-    }
-    let mut results = vec![0u8; signatures.len()];
-    tandem_kernels::ed25519_verify_batch(backend, &signatures, &keys, &messages, &mut results)?;
-    let mut at = 0;
-    Ok(transactions
-        .iter()
-        .map(|tx| {
-            let n = tx.signatures().len();
-            let ok = results[at..at + n].iter().all(|&r| r == 1);
-            at += n;
-            ok
-        })
-        .collect())
 }

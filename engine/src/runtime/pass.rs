@@ -1,11 +1,11 @@
-//! One domain's pass over a block (SPEC §2): checks 3 to 10 for every transaction whose payer
-//! is in the domain, in block order, through that domain's view of the store.
+//! One domain's pass over a block (SPEC §2): checks 5 to 10 for every transaction whose payer
+//! is in the domain and that checks 1–4 ([`super::ingest`]) left undecided, in block order,
+//! through that domain's view of the store.
 
 use std::collections::BTreeMap;
 
 use super::RuntimeError;
 use super::builtins::{self, Clock, Effect, InvokeContext, TxAccount};
-use super::hash::domain_index;
 use super::state::RuntimeState;
 use super::status::TxStatus;
 use crate::account::{Account, Domain, Mapping, Pubkey};
@@ -97,7 +97,8 @@ pub struct PassInput<'b, 'a> {
 }
 
 /// Runs `domain`'s pass: fills `statuses[i]` for every transaction whose payer is in the domain
-/// and returns the number of signatures that count in `sig_count_D`.
+/// and whose status checks 1–4 left open (`None`), and returns the number of signatures that
+/// count in `sig_count_D`.
 pub fn run_pass(
     domain: Domain,
     store: &Store,
@@ -109,8 +110,8 @@ pub fn run_pass(
     let view = store.view(domain);
     let mut sig_count = 0u64;
     for (i, tx) in input.transactions.iter().enumerate() {
-        if input.payer_domain[i] != Some(domain) {
-            continue; // another domain's, or decided by checks 1–2: no trace here
+        if input.payer_domain[i] != Some(domain) || statuses[i].is_some() {
+            continue; // another domain's (no trace here), or decided by checks 1–4
         }
         let (status, charged) = execute(domain, &view, store, state, overlay, tx, input.clock)?;
         if charged {
@@ -121,7 +122,7 @@ pub fn run_pass(
     Ok(sig_count)
 }
 
-/// Checks 3 to 10 for one transaction in its payer's domain; returns its status and whether the
+/// Checks 5 to 10 for one transaction in its payer's domain; returns its status and whether the
 /// fee was charged.
 fn execute(
     domain: Domain,
@@ -134,29 +135,20 @@ fn execute(
 ) -> Result<(TxStatus, bool), RuntimeError> {
     let message = tx.message();
     let keys = message.account_keys();
-    // Check 3.
-    if !state
-        .recent_blockhashes
-        .contains(message.recent_blockhash())
-    {
-        return Ok((TxStatus::BlockhashNotFound, false));
-    }
-    // Check 4.
-    let first_signature = tx.signatures()[0];
-    let window = &mut state.signatures[domain_index(domain)];
-    if window.contains(&first_signature) {
-        return Ok((TxStatus::DuplicateSignature, false));
-    }
-    // Check 5.
-    let fee = FEE_PER_SIGNATURE * tx.signatures().len() as u64;
+    let frozen = |key: &Pubkey| state.frozen.get(key) == Some(&clock.epoch);
+    // Check 5. The freeze is total (SPEC §5): a frozen payer pays nothing, so the state that
+    // moves at E+2 is its state at the end of E.
     let payer_key = keys[0];
+    if frozen(&payer_key) {
+        return Ok((TxStatus::AccountFrozenForRemap, false));
+    }
+    let fee = FEE_PER_SIGNATURE * tx.signatures().len() as u64;
     let mut payer = load(overlay, view, &payer_key)?.unwrap_or_else(|| empty_account(payer_key));
     if payer.lamports < fee {
         return Ok((TxStatus::InsufficientFundsForFee, false));
     }
     payer.lamports -= fee;
     overlay.put(payer, Writer::Domain(domain));
-    window.insert(clock.slot, first_signature);
 
     // Checks 6 to 9, fee kept.
     if keys
@@ -172,7 +164,7 @@ fn execute(
     {
         return Ok((TxStatus::WritableProgram, true));
     }
-    if (0..keys.len()).any(|i| writable(i) && state.frozen.get(&keys[i]) == Some(&clock.epoch)) {
+    if (0..keys.len()).any(|i| writable(i) && frozen(&keys[i])) {
         return Ok((TxStatus::AccountFrozenForRemap, true));
     }
     if !message.address_table_lookups().is_empty() {

@@ -7,10 +7,12 @@
 //! store's committed slot exists; a file for a later slot (written, then not committed) is
 //! ignored and replaced.
 //!
-//! File format (little-endian): magic `TNDMRTS1`, the fields in the order of
-//! [`RuntimeState::encode`], then the xxh3-64 of everything before it.
+//! File format (little-endian): magic `TNDMRTS2`, the fields in the order of
+//! [`RuntimeState::encode`], then the xxh3-64 of everything before it. A file of an earlier
+//! format (`TNDMRTS1`: per-domain duplicate windows counted in slots) is refused with
+//! [`StateFileError::RetiredFormat`], never read as if it were this one.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use tandem_kernels::hash::lthash::LtHash;
@@ -19,49 +21,64 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::hash::DomainHashes;
 use crate::account::{Mapping, Pubkey};
 
-/// Blocks whose blockhashes a transaction may name, and slots a first signature is remembered
-/// for (SPEC §2).
+/// Blocks whose blockhashes a transaction may name, and blocks a first signature is remembered
+/// for (SPEC §2): both windows count blocks, not slots.
 pub const WINDOW: u64 = 150;
 
-const MAGIC: &[u8; 8] = b"TNDMRTS1";
+/// The file format this build writes and reads.
+const MAGIC: &[u8; 8] = b"TNDMRTS2";
 
-/// The first signatures a domain charged a fee for, by slot (SPEC §2, check 4).
+/// Formats of earlier builds that this one refuses by name rather than misreads.
+const RETIRED_FORMATS: [(&[u8; 8], &str); 1] = [(
+    b"TNDMRTS1",
+    "a duplicate-signature window per domain, counted in slots",
+)];
+
+/// The first signatures of the last [`WINDOW`] blocks, this one included: one window for both
+/// domains (SPEC §2, check 4).
 ///
-/// A signature charged in slot `t` is a duplicate in slot `s` when `s − t ≤ 150`: in this slot
-/// or in the 150 slot numbers before it (skipped slots count, as they do in Solana's status
-/// cache).
+/// Every transaction that passes checks 1–3 enters it, whatever happens to it next. Because the
+/// window counts blocks exactly as the blockhash window does, a signature is remembered for as long
+/// as the blockhash its message names can be used: a transaction naming the blockhash of block `B`
+/// can be included in blocks `B + 1 ..= B + 150`, and each of those remembers everything since
+/// `B + 1`. Skipped slots shorten neither window.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SignatureWindow {
-    by_slot: VecDeque<(u64, Vec<[u8; 64]>)>,
-    seen: HashMap<[u8; 64], u64>,
+    /// One entry per block, oldest first: its slot and the first signatures it admitted.
+    blocks: VecDeque<(u64, Vec<[u8; 64]>)>,
+    seen: HashSet<[u8; 64]>,
 }
 
 impl SignatureWindow {
-    /// Whether `signature` was charged within the window of `slot`.
+    /// Whether `signature` entered the window in one of its blocks.
     pub fn contains(&self, signature: &[u8; 64]) -> bool {
-        self.seen.contains_key(signature)
+        self.seen.contains(signature)
     }
 
-    /// Records a signature charged in `slot` (the newest slot so far).
-    pub fn insert(&mut self, slot: u64, signature: [u8; 64]) {
-        match self.by_slot.back_mut() {
-            Some((s, list)) if *s == slot => list.push(signature),
-            _ => self.by_slot.push_back((slot, vec![signature])),
-        }
-        self.seen.insert(signature, slot);
-    }
-
-    /// Forgets what falls out of the window of `slot`.
-    pub fn advance_to(&mut self, slot: u64) {
-        while let Some((s, _)) = self.by_slot.front() {
-            if slot - s <= WINDOW {
-                break;
-            }
-            let (_, list) = self.by_slot.pop_front().expect("front exists");
-            for signature in list {
+    /// Opens the window of the block at `slot` (after every block in it): the oldest block leaves
+    /// when the window already holds [`WINDOW`] blocks, so it covers this block and the 149
+    /// before it.
+    pub fn begin_block(&mut self, slot: u64) {
+        while self.blocks.len() >= WINDOW as usize {
+            let (_, signatures) = self.blocks.pop_front().expect("the window is not empty");
+            for signature in signatures {
                 self.seen.remove(&signature);
             }
         }
+        self.blocks.push_back((slot, Vec::new()));
+    }
+
+    /// Records `signature` in the newest block; `false` (and nothing changes) when it is already
+    /// in the window. Call [`SignatureWindow::begin_block`] first.
+    pub fn insert(&mut self, signature: [u8; 64]) -> bool {
+        if !self.seen.insert(signature) {
+            return false;
+        }
+        match self.blocks.back_mut() {
+            Some((_, signatures)) => signatures.push(signature),
+            None => self.blocks.push_back((0, vec![signature])),
+        }
+        true
     }
 
     /// Signatures remembered.
@@ -72,6 +89,11 @@ impl SignatureWindow {
     /// Whether nothing is remembered.
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
+    }
+
+    /// Blocks in the window (at most [`WINDOW`]).
+    pub fn blocks(&self) -> usize {
+        self.blocks.len()
     }
 }
 
@@ -90,8 +112,8 @@ pub struct RuntimeState {
     pub hashes: DomainHashes,
     /// The blockhashes of the last [`WINDOW`] blocks, oldest first (the genesis hash counts).
     pub recent_blockhashes: VecDeque<[u8; 32]>,
-    /// Per-domain duplicate-signature windows (VED, UED).
-    pub signatures: [SignatureWindow; 2],
+    /// The duplicate-signature window, one for both domains.
+    pub signatures: SignatureWindow,
     /// Accounts frozen for a remap, with the epoch they are frozen in.
     pub frozen: BTreeMap<Pubkey, u64>,
     /// Accounts moving: the target mapping and the epoch at whose first slot they move.
@@ -112,6 +134,21 @@ pub enum StateFileError {
         path: PathBuf,
         /// The error.
         source: std::io::Error,
+    },
+    /// The file was written by an earlier build in a format this one no longer reads.
+    #[error(
+        "{path}: runtime state format {format} ({what}) was written by an earlier tandem; this \
+         build reads {current} only: replay the ledger into a new store"
+    )]
+    RetiredFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format's magic, as text.
+        format: String,
+        /// What that format kept differently.
+        what: &'static str,
+        /// The format this build reads.
+        current: String,
     },
     /// The bytes are not a valid state file.
     #[error("{path}: corrupt runtime state: {reason}")]
@@ -193,14 +230,12 @@ impl RuntimeState {
         for h in &self.recent_blockhashes {
             w.bytes(h);
         }
-        for window in &self.signatures {
-            w.u64(window.by_slot.len() as u64);
-            for (slot, list) in &window.by_slot {
-                w.u64(*slot);
-                w.u64(list.len() as u64);
-                for s in list {
-                    w.bytes(s);
-                }
+        w.u64(self.signatures.blocks.len() as u64);
+        for (slot, list) in &self.signatures.blocks {
+            w.u64(*slot);
+            w.u64(list.len() as u64);
+            for s in list {
+                w.bytes(s);
             }
         }
         w.u64(self.frozen.len() as u64);
@@ -251,12 +286,21 @@ impl RuntimeState {
         }
         let n = r.count(32)?;
         let recent_blockhashes = (0..n).map(|_| r.array()).collect::<Result<_, _>>()?;
-        let mut signatures: [SignatureWindow; 2] = Default::default();
-        for window in &mut signatures {
-            for _ in 0..r.count(16)? {
-                let slot = r.u64()?;
-                for _ in 0..r.count(64)? {
-                    window.insert(slot, r.array()?);
+        let mut signatures = SignatureWindow::default();
+        let blocks = r.count(16)?;
+        if blocks > WINDOW as usize {
+            return Err(format!(
+                "the signature window holds {blocks} blocks, more than {WINDOW}"
+            ));
+        }
+        for _ in 0..blocks {
+            let slot = r.u64()?;
+            signatures.blocks.push_back((slot, Vec::new()));
+            for _ in 0..r.count(64)? {
+                if !signatures.insert(r.array()?) {
+                    return Err(format!(
+                        "a signature appears twice in the window (block of slot {slot})"
+                    ));
                 }
             }
         }
@@ -315,6 +359,17 @@ impl RuntimeState {
             path: path.clone(),
             source,
         })?;
+        if let Some((magic, what)) = RETIRED_FORMATS
+            .iter()
+            .find(|(magic, _)| bytes.starts_with(&magic[..]))
+        {
+            return Err(StateFileError::RetiredFormat {
+                path,
+                format: String::from_utf8_lossy(&magic[..]).into_owned(),
+                what,
+                current: String::from_utf8_lossy(MAGIC).into_owned(),
+            });
+        }
         let state = RuntimeState::decode(&bytes).map_err(|reason| StateFileError::Corrupt {
             path: path.clone(),
             reason,

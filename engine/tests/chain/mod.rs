@@ -60,6 +60,17 @@ pub fn transfer(from: &SigningKey, to: Pubkey, lamports: u64, recent: [u8; 32]) 
     )
 }
 
+/// `key` asks to move its own account to mapping `target` (`RemapDomain`, SPEC §3).
+pub fn remap(key: &SigningKey, target: u8, recent: [u8; 32]) -> Vec<u8> {
+    tx(
+        &[key],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new(pk(key), true)],
+        &SystemInstruction::RemapDomain { target }.encode(),
+        recent,
+    )
+}
+
 /// `from` sends 1 lamport to `to` in a message that also marks the vote program writable.
 pub fn transfer_marking_a_program_writable(
     from: &SigningKey,
@@ -165,9 +176,18 @@ impl Chain {
         self.run(block).expect("block executes")
     }
 
-    /// An empty block at the first slot of `epoch`.
+    /// An empty block at the first slot of `epoch`, and one at the first slot of every epoch
+    /// before it that the chain has not reached: a block may cross at most one epoch boundary
+    /// (SPEC §4).
     pub fn enter_epoch(&mut self, epoch: u64) -> BlockOutcome {
-        self.block_at(epoch * self.genesis.cluster.slots_per_epoch, vec![])
+        let slots_per_epoch = self.genesis.cluster.slots_per_epoch;
+        loop {
+            let next = self.rt.slot() / slots_per_epoch + 1;
+            let outcome = self.block_at(next * slots_per_epoch, vec![]);
+            if next >= epoch {
+                return outcome;
+            }
+        }
     }
 
     pub fn account(&self, key: &Pubkey) -> Option<Account> {
