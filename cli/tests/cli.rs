@@ -260,14 +260,32 @@ fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
 
     let store = dir.path().join("store");
     let store = store.to_str().unwrap();
-    // Kill `tandem replay --store` with SIGKILL at pseudo-random moments, then let it finish.
+    // Kill `tandem replay --store` with SIGKILL at pseudo-random points of its progress, then
+    // let it finish. The kill points are chosen by progress (the slot of the newest runtime state
+    // file), not by wall-clock delays, so a loaded machine moves them nowhere. The first kill
+    // lands at once: during the store's creation and genesis.
+    let newest_state = || {
+        std::fs::read_dir(store)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("runtime-")?
+                    .strip_suffix(".state")?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+    };
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut kills = 0;
     let mut killed_at = std::collections::BTreeSet::new();
-    for _ in 0..12 {
+    for round in 0..12 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
+        let target = if round == 0 { None } else { Some(1 + x % 39) };
         let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .args([
                 "replay", "--ledger", ledger, "--store", store, "--json", "-",
@@ -276,22 +294,24 @@ fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn tandem");
-        std::thread::sleep(std::time::Duration::from_millis(10 + x % 150));
+        let started = std::time::Instant::now();
+        while let Some(target) = target {
+            if child.try_wait().unwrap().is_some() || newest_state().is_some_and(|s| s >= target) {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(300),
+                "replay made no progress to slot {target}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             kills += 1;
         }
         child.wait().unwrap();
         // Where it stood: the runtime state files name their slot.
-        for entry in std::fs::read_dir(store).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(slot) = name
-                .strip_prefix("runtime-")
-                .and_then(|n| n.strip_suffix(".state"))
-            {
-                killed_at.insert(slot.parse::<u64>().unwrap());
-            }
-        }
+        killed_at.extend(newest_state());
     }
     let partial = killed_at.iter().filter(|&&s| s > 0 && s < 40).count();
     assert!(
@@ -328,7 +348,12 @@ fn replay_on_the_gpu_gives_the_cpus_hashes() {
     assert!(cpu.status.success(), "{cpu:?}");
     let gpu = replay("gpu");
     if !gpu.status.success() {
+        // The one failure tolerated, and only outside CI: tandem's own error for a machine
+        // without an adapter, as a clean exit 1. A crash, a signal or any other error fails.
         let err = String::from_utf8_lossy(&gpu.stderr);
+        let no_adapter =
+            gpu.status.code() == Some(1) && err.starts_with("tandem: error: no GPU adapter found");
+        assert!(no_adapter, "--backend gpu failed: {gpu:?}");
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true needs a GPU adapter (lavapipe): {err}"
