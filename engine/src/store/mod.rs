@@ -35,7 +35,7 @@
 //!
 //! An executor sees the store only through a [`DomainView`] of its domain, which answers reads
 //! and stages writes exactly as the table of SPEC §1 allows and returns a typed error otherwise.
-//! Beneath the typed checks, the MMU enforces the same table where it can:
+//! Beneath the typed checks, the MMU enforces part of the table — what is true today:
 //!
 //! | region      | mapped            | in the VED view | in the UED view |
 //! |-------------|-------------------|-----------------|-----------------|
@@ -44,12 +44,16 @@
 //! | rw-ved      | read-write        | read-write      | absent          |
 //! | rw-ued      | read-write        | absent          | read-write      |
 //!
-//! A view is built from the mappings its domain may read and nothing else, so no reference or
-//! pointer it hands out can reach the other domain's RW pages; and program pages are mapped
-//! `PROT_READ` for everyone, so a stray write through a pointer obtained from a view faults
-//! (SIGSEGV) instead of corrupting a program (a test proves it in a child process). Programs are
-//! written only by a commit, through a short-lived writable mapping that exists while the commit
-//! holds `&mut Store` — while no view can exist.
+//! - **Program pages** are mapped `PROT_READ` for everyone, so a stray write through a pointer
+//!   obtained from a view faults (SIGSEGV) instead of corrupting a program (a test proves it in a
+//!   child process). Programs are written only by a commit, through a short-lived writable mapping
+//!   that exists while the commit holds `&mut Store` — while no view can exist.
+//! - **The two RW regions are not separated by the MMU.** Both are mapped writable in the one
+//!   process, and a pointer into either works from any thread. What keeps the domains apart is
+//!   the type system: a view is built from the mappings its domain may read and nothing else, so
+//!   no reference it hands out reaches the other domain's RW pages, and every other access is a
+//!   typed error. Hardware separation of the RW regions (a protection key per region, where the
+//!   CPU has `pku`) is planned with the pipeline's domain executors; it is not built.
 //!
 //! # Atomic slot commits
 //!

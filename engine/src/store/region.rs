@@ -13,9 +13,10 @@ use crate::account::Mapping;
 
 /// How a region file is mapped into memory.
 ///
-/// The RW regions are mapped writable, and only the view of the domain that owns them ever
-/// reaches that mapping; the RX regions are mapped read-only, so a write into a program page
-/// through any view faults in the MMU instead of corrupting it.
+/// The RW regions are mapped writable (both of them, in the one process: only the types keep a
+/// view from reaching the other domain's mapping, not the MMU); the RX regions are mapped
+/// read-only, so a write into a program page through any view faults in the MMU instead of
+/// corrupting it.
 pub(crate) enum RegionMap {
     /// `PROT_READ | PROT_WRITE`, `MAP_SHARED`.
     Writable(MmapMut),
