@@ -13,20 +13,12 @@ use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha512};
 use tandem_kernels::Backend;
+use tandem_kernels::gpu::testing::gpu_or_skip;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
 use tandem_kernels::sigverify::reference;
 
 fn gpu() -> Option<std::sync::Arc<GpuEd25519>> {
-    match GpuEd25519::shared() {
-        Ok(v) => Some(v),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true and no GPU adapter: {e}")
-        }
-        Err(e) => {
-            eprintln!("*** GPU SIGNATURE TESTS DID NOT RUN: {e} ***");
-            None
-        }
-    }
+    gpu_or_skip("GPU signature tests", GpuEd25519::shared())
 }
 
 struct Cases {
