@@ -5,9 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use tandem_kernels::gpu::testing::gpu_or_skip;
 use tandem_kernels::hash::gpu::GpuHashKernels;
 use tandem_kernels::hash::{blake3_many, lthash};
+use tandem_kernels::testing::gpu_or_skip;
 use tandem_kernels::{AccountInput, LtHash, Platform};
 
 /// The GPU kernels, announced with their adapter, or `None` (said aloud) where there is none; a

@@ -6,10 +6,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use tandem_kernels::gpu::testing::gpu_or_skip;
 use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::sigverify::cpu;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
+use tandem_kernels::testing::gpu_or_skip;
 
 struct Batch {
     sigs: Vec<[u8; 64]>,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use tandem_kernels::gpu::GpuContext;
-use tandem_kernels::gpu::testing::gpu_or_skip;
+use tandem_kernels::testing::gpu_or_skip;
 
 const CHALLENGE_WGSL: &str = include_str!("../../shaders/ed25519_challenge.wgsl");
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use common::{Account, bytes};
 use tandem_kernels::gpu::GpuContext;
-use tandem_kernels::gpu::testing::gpu_or_skip;
 use tandem_kernels::hash::gpu::{GPU_MAX_MESSAGE_BYTES, GpuHashKernels};
+use tandem_kernels::testing::gpu_or_skip;
 use tandem_kernels::{AccountInput, Backend, LtHash};
 
 fn kernels() -> Option<Arc<GpuHashKernels>> {

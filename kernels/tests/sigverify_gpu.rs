@@ -13,9 +13,9 @@ use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha512};
 use tandem_kernels::Backend;
-use tandem_kernels::gpu::testing::gpu_or_skip;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
 use tandem_kernels::sigverify::reference;
+use tandem_kernels::testing::gpu_or_skip;
 
 fn gpu() -> Option<std::sync::Arc<GpuEd25519>> {
     gpu_or_skip("GPU signature tests", GpuEd25519::shared())

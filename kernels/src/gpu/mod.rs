@@ -9,9 +9,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-#[doc(hidden)]
-pub mod testing;
-
 /// Why the GPU cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GpuError {
