@@ -8,9 +8,9 @@
 
 mod common;
 
-use common::bytes;
 use std::sync::Arc;
 
+use common::bytes;
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use tandem_kernels::gpu::GpuContext;
