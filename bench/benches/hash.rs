@@ -7,24 +7,13 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tandem_kernels::hash::gpu::GpuHashKernels;
 use tandem_kernels::hash::{blake3_many, lthash};
+use tandem_kernels::testing::gpu_or_skip;
 use tandem_kernels::{AccountInput, LtHash, Platform};
 
-/// The GPU kernels, announced with their adapter, or `None` (said aloud) where there is none.
+/// The GPU kernels, announced with their adapter, or `None` (said aloud) where there is none; a
+/// missing adapter fails where `CI=true`, as in the tests.
 fn gpu() -> Option<std::sync::Arc<GpuHashKernels>> {
-    match GpuHashKernels::shared() {
-        Ok(k) => {
-            let info = k.context().info();
-            eprintln!(
-                "GPU benches on {} ({:?}, {:?})",
-                info.name, info.backend, info.device_type
-            );
-            Some(k)
-        }
-        Err(e) => {
-            eprintln!("GPU benches skipped: {e}");
-            None
-        }
-    }
+    gpu_or_skip("GPU hash benches", GpuHashKernels::shared())
 }
 
 const MESSAGES: usize = 4096;

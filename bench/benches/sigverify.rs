@@ -9,6 +9,7 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::sigverify::cpu;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
+use tandem_kernels::testing::gpu_or_skip;
 
 struct Batch {
     sigs: Vec<[u8; 64]>,
@@ -76,24 +77,16 @@ fn bench(c: &mut Criterion) {
         x.iter(|| black_box(dalek(&b)))
     });
     group.bench_function("tandem-cpu", |x| x.iter(|| black_box(tandem(&b, None))));
-    match GpuEd25519::shared() {
-        Ok(gpu) => {
-            let info = gpu.context().info();
-            eprintln!(
-                "GPU bench on {} ({:?}, {:?})",
-                info.name, info.backend, info.device_type
-            );
-            let msgs: Vec<&[u8]> = b.msgs.iter().map(|m| m.as_slice()).collect();
-            let mut results = vec![0u8; b.sigs.len()];
-            group.bench_function("tandem-gpu", |x| {
-                x.iter(|| {
-                    gpu.verify_batch(&b.sigs, &b.keys, &msgs, &mut results)
-                        .expect("GPU verify");
-                    black_box(results.iter().filter(|&&r| r == 1).count())
-                })
-            });
-        }
-        Err(e) => eprintln!("GPU bench skipped: {e}"),
+    if let Some(gpu) = gpu_or_skip("GPU signature bench", GpuEd25519::shared()) {
+        let msgs: Vec<&[u8]> = b.msgs.iter().map(|m| m.as_slice()).collect();
+        let mut results = vec![0u8; b.sigs.len()];
+        group.bench_function("tandem-gpu", |x| {
+            x.iter(|| {
+                gpu.verify_batch(&b.sigs, &b.keys, &msgs, &mut results)
+                    .expect("GPU verify");
+                black_box(results.iter().filter(|&&r| r == 1).count())
+            })
+        });
     }
     group.finish();
 

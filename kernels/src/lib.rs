@@ -23,6 +23,8 @@ pub mod gpu;
 pub mod hash;
 pub mod platform;
 pub mod sigverify;
+#[doc(hidden)]
+pub mod testing;
 
 pub use hash::lthash::{AccountInput, LtHash};
 pub use platform::Platform;

@@ -8,9 +8,13 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::bytes;
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
+use tandem_kernels::gpu::GpuContext;
+use tandem_kernels::testing::gpu_or_skip;
 
 const CHALLENGE_WGSL: &str = include_str!("../../shaders/ed25519_challenge.wgsl");
 
@@ -55,40 +59,10 @@ fn reduce_test(@builtin(global_invocation_id) id: vec3<u32>) {
 
 const WORKGROUP: u32 = 64;
 
-/// A device opened the way `GpuContext::new()` opens one (its fields are crate-private).
-fn device() -> Option<(wgpu::Device, wgpu::Queue)> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        force_fallback_adapter: false,
-        compatible_surface: None,
-        apply_limit_buckets: false,
-    })) {
-        Ok(adapter) => adapter,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true and no GPU adapter: {e}")
-        }
-        Err(e) => {
-            eprintln!("*** GPU TESTS DID NOT RUN: no GPU adapter found ({e}) ***");
-            return None;
-        }
-    };
-    let info = adapter.get_info();
-    eprintln!(
-        "GPU tests on {} ({:?}, {:?}, driver {} {})",
-        info.name, info.backend, info.device_type, info.driver, info.driver_info
-    );
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("tandem challenge test"),
-        required_features: wgpu::Features::empty(),
-        required_limits: adapter.limits(),
-        experimental_features: wgpu::ExperimentalFeatures::disabled(),
-        memory_hints: wgpu::MemoryHints::Performance,
-        trace: wgpu::Trace::Off,
-    }))
-    .expect("the adapter refused a device");
-    Some((device, queue))
+/// The kernels' own context (their adapter selection), or `None` where there is none and this is
+/// not CI.
+fn context() -> Option<Arc<GpuContext>> {
+    gpu_or_skip("GPU challenge tests", GpuContext::shared())
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -106,14 +80,9 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
 
 /// Runs entry point `entry` over `table.len()` invocations with `words` as `hash_input`, and
 /// returns the 16 output words of each invocation.
-fn run(
-    device: &wgpu::Device,
-    queue: &wgpu::Queue,
-    entry: &str,
-    words: &[u32],
-    table: &[[u32; 2]],
-) -> Vec<[u32; 16]> {
+fn run(ctx: &GpuContext, entry: &str, words: &[u32], table: &[[u32; 2]]) -> Vec<[u32; 16]> {
     assert!(!table.is_empty());
+    let (device, queue) = (ctx.device(), ctx.queue());
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("ed25519_challenge.wgsl + harness"),
         source: wgpu::ShaderSource::Wgsl(format!("{CHALLENGE_WGSL}\n{HARNESS_WGSL}").into()),
@@ -177,12 +146,6 @@ fn run(
             },
         ],
     });
-    let staging = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback"),
-        size: out_len,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
     let mut encoder = device.create_command_encoder(&Default::default());
     {
         let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -190,18 +153,10 @@ fn run(
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups((table.len() as u32).div_ceil(WORKGROUP), 1, 1);
     }
-    encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, out_len);
     queue.submit([encoder.finish()]);
-    let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |result| {
-        let _ = tx.send(result);
-    });
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .expect("waiting for the GPU");
-    rx.recv().expect("map callback").expect("mapping");
-    let bytes = staging.get_mapped_range(..).expect("mapped range").to_vec();
-    staging.unmap();
+    let bytes = ctx
+        .read_back(&out, out_len)
+        .expect("reading the results back");
     let words: &[u32] = bytemuck::cast_slice(&bytes);
     words
         .chunks_exact(16)
@@ -340,7 +295,7 @@ fn the_shader_declares_only_prefixed_constants_and_functions() {
 
 #[test]
 fn gpu_challenge_scalar_matches_sha2_and_dalek() {
-    let Some((device, queue)) = device() else {
+    let Some(ctx) = context() else {
         return;
     };
     let mut messages: Vec<Vec<u8>> = [
@@ -386,7 +341,7 @@ fn gpu_challenge_scalar_matches_sha2_and_dalek() {
     }
     words.extend([0xdead_beef; 4]);
 
-    let out = run(&device, &queue, "challenge_test", &words, &table);
+    let out = run(&ctx, "challenge_test", &words, &table);
     for (i, (msg, got)) in messages.iter().zip(&out).enumerate() {
         let digest: [u8; 64] = Sha512::digest(msg).as_slice().try_into().unwrap();
         let expected = limbs(&Scalar::from_bytes_mod_order_wide(&digest));
@@ -403,7 +358,7 @@ fn gpu_challenge_scalar_matches_sha2_and_dalek() {
 
 #[test]
 fn gpu_reduce_mod_l_matches_dalek() {
-    let Some((device, queue)) = device() else {
+    let Some(ctx) = context() else {
         return;
     };
     let zero = [0u32; 32];
@@ -462,7 +417,7 @@ fn gpu_reduce_mod_l_matches_dalek() {
         .flat_map(|v| (0..16).map(move |j| v[2 * j] | (v[2 * j + 1] << 16)))
         .collect();
     let table = vec![[0u32; 2]; values.len()];
-    let out = run(&device, &queue, "reduce_test", &words, &table);
+    let out = run(&ctx, "reduce_test", &words, &table);
     for (i, (x, got)) in values.iter().zip(&out).enumerate() {
         let expected = limbs(&Scalar::from_bytes_mod_order_wide(&limbs_to_bytes(x)));
         assert_eq!(got, &expected, "value {i}: {x:04x?}");

@@ -12,26 +12,11 @@ use std::sync::Arc;
 use common::{Account, bytes};
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::hash::gpu::{GPU_MAX_MESSAGE_BYTES, GpuHashKernels};
+use tandem_kernels::testing::gpu_or_skip;
 use tandem_kernels::{AccountInput, Backend, LtHash};
 
 fn kernels() -> Option<Arc<GpuHashKernels>> {
-    match GpuHashKernels::shared() {
-        Ok(k) => {
-            let info = k.context().info();
-            eprintln!(
-                "GPU tests on {} ({:?}, {:?}, driver {} {})",
-                info.name, info.backend, info.device_type, info.driver, info.driver_info
-            );
-            Some(k)
-        }
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true and no GPU adapter: {e}")
-        }
-        Err(e) => {
-            eprintln!("*** GPU TESTS DID NOT RUN: {e} ***");
-            None
-        }
-    }
+    gpu_or_skip("GPU hash tests", GpuHashKernels::shared())
 }
 
 #[test]

@@ -1,11 +1,10 @@
 //! The SIMD lane kernels against their scalar twin, compression by compression: random chaining
 //! values, blocks, 64-bit counters (high word included), lengths and flags, in both modes
-//! (chaining and full output) and with a shared broadcast block.
+//! (chaining and full output) and with a shared broadcast block. The kernels are reached the way
+//! any caller reaches them, through `LaneKernel`, which exists exactly where the CPU runs them.
 
 use tandem_kernels::Platform;
-use tandem_kernels::hash::compress::{
-    CompressLanes, LaneCv, LaneInput, LaneOutput, compress_lanes_scalar,
-};
+use tandem_kernels::hash::compress::{LaneCv, LaneInput, LaneKernel, LaneOutput};
 
 struct Rng(u64);
 impl Rng {
@@ -19,7 +18,8 @@ impl Rng {
 }
 
 #[allow(clippy::needless_range_loop)] // lanes index parallel arrays
-fn check<const N: usize>(platform: Platform, kernel: CompressLanes<N>) {
+fn check<const N: usize>(platform: Platform, kernel: LaneKernel<N>) {
+    let scalar = LaneKernel::<N>::scalar();
     let mut rng = Rng(N as u64);
     for round in 0..200 {
         let blocks: Vec<[u8; 64]> = (0..N)
@@ -36,11 +36,8 @@ fn check<const N: usize>(platform: Platform, kernel: CompressLanes<N>) {
         let cv: LaneCv<N> = std::array::from_fn(|_| std::array::from_fn(|_| rng.next() as u32));
 
         let (mut expect_cv, mut got_cv) = (cv, cv);
-        // SAFETY: the scalar kernel needs nothing; `kernel` belongs to a supported platform.
-        unsafe {
-            compress_lanes_scalar(&mut expect_cv, &input, None);
-            kernel(&mut got_cv, &input, None);
-        }
+        scalar.compress(&mut expect_cv, &input, None);
+        kernel.compress(&mut got_cv, &input, None);
         assert_eq!(
             got_cv, expect_cv,
             "{platform}: chaining mode, round {round}"
@@ -48,11 +45,8 @@ fn check<const N: usize>(platform: Platform, kernel: CompressLanes<N>) {
 
         let (mut expect, mut got) = (LaneOutput::<N>::default(), LaneOutput::<N>::default());
         let (mut cv_a, mut cv_b) = (cv, cv);
-        // SAFETY: as above.
-        unsafe {
-            compress_lanes_scalar(&mut cv_a, &input, Some(&mut expect));
-            kernel(&mut cv_b, &input, Some(&mut got));
-        }
+        scalar.compress(&mut cv_a, &input, Some(&mut expect));
+        kernel.compress(&mut cv_b, &input, Some(&mut got));
         assert_eq!(got, expect, "{platform}: output mode, round {round}");
         assert_eq!(
             cv_b, cv,
@@ -66,13 +60,18 @@ fn simd_lane_kernels_match_the_scalar_twin() {
     let mut tested = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
-        use tandem_kernels::hash::{avx2, avx512};
-        if Platform::Avx2.is_supported() {
-            check::<8>(Platform::Avx2, avx2::compress_lanes);
+        // The token exists exactly where the CPU has the instruction set.
+        assert_eq!(LaneKernel::avx2().is_some(), Platform::Avx2.is_supported());
+        assert_eq!(
+            LaneKernel::avx512().is_some(),
+            Platform::Avx512.is_supported()
+        );
+        if let Some(kernel) = LaneKernel::avx2() {
+            check::<8>(Platform::Avx2, kernel);
             tested.push("avx2");
         }
-        if Platform::Avx512.is_supported() {
-            check::<16>(Platform::Avx512, avx512::compress_lanes);
+        if let Some(kernel) = LaneKernel::avx512() {
+            check::<16>(Platform::Avx512, kernel);
             tested.push("avx512");
         }
     }

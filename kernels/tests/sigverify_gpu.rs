@@ -15,18 +15,10 @@ use sha2::{Digest, Sha512};
 use tandem_kernels::Backend;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
 use tandem_kernels::sigverify::reference;
+use tandem_kernels::testing::gpu_or_skip;
 
 fn gpu() -> Option<std::sync::Arc<GpuEd25519>> {
-    match GpuEd25519::shared() {
-        Ok(v) => Some(v),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true and no GPU adapter: {e}")
-        }
-        Err(e) => {
-            eprintln!("*** GPU SIGNATURE TESTS DID NOT RUN: {e} ***");
-            None
-        }
-    }
+    gpu_or_skip("GPU signature tests", GpuEd25519::shared())
 }
 
 struct Cases {

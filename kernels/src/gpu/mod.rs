@@ -104,6 +104,17 @@ impl GpuContext {
         self.device.limits()
     }
 
+    /// The device, for work of the caller's own on the adapter the kernels chose (a test
+    /// harness for a shader file, say), so it needs no adapter selection of its own.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The queue of [`GpuContext::device`].
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
     /// Blocks until all submitted work is done.
     pub(crate) fn wait(&self) -> Result<(), GpuError> {
         self.device
@@ -112,8 +123,9 @@ impl GpuContext {
             .map_err(|e| GpuError::Readback(e.to_string()))
     }
 
-    /// Copies `len` bytes of `source` into a mappable buffer, waits, and returns them.
-    pub(crate) fn read_back(&self, source: &wgpu::Buffer, len: u64) -> Result<Vec<u8>, GpuError> {
+    /// Copies the first `len` bytes of `source` (a buffer with `COPY_SRC` usage) into a mappable
+    /// buffer, waits for all submitted work, and returns them.
+    pub fn read_back(&self, source: &wgpu::Buffer, len: u64) -> Result<Vec<u8>, GpuError> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("tandem readback"),
             size: len,

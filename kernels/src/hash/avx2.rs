@@ -86,7 +86,7 @@ pub(crate) unsafe fn transpose8(v: &mut [__m256i; 8]) {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-pub unsafe fn compress_lanes(
+pub(crate) unsafe fn compress_lanes(
     cv: &mut LaneCv<LANES>,
     input: &LaneInput<'_, LANES>,
     out: Option<&mut LaneOutput<LANES>>,

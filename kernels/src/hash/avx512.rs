@@ -93,7 +93,7 @@ pub(crate) unsafe fn transpose16(v: &mut [__m512i; 16]) {
 /// # Safety
 /// The CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn compress_lanes(
+pub(crate) unsafe fn compress_lanes(
     cv: &mut LaneCv<LANES>,
     input: &LaneInput<'_, LANES>,
     out: Option<&mut LaneOutput<LANES>>,

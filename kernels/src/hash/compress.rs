@@ -4,8 +4,10 @@
 //!   kernels are tested against.
 //! - The **lanes** form: `N` independent compressions at once, in a transposed layout where
 //!   vector `w` holds word `w` of every lane (so lane `l` of every vector belongs to one
-//!   message). [`LaneInput`] and [`LaneOutput`] are the contract every lane kernel
-//!   (`compress_lanes` in `portable.rs`, `avx2.rs`, `avx512.rs`) implements:
+//!   message). [`LaneInput`] and [`LaneOutput`] are the contract every lane kernel (the scalar
+//!   twin here, `compress_lanes` in `avx2.rs` and `avx512.rs`) implements, and [`LaneKernel`]
+//!   is the only way to run one from outside this crate: it exists only where the CPU has the
+//!   kernel's instruction set, so no safe code can execute AVX-512 on a CPU without it.
 //!
 //!   - in: per lane, the chaining value `cv[w][l]` (8 words), a pointer to a 64-byte block,
 //!     the 64-bit counter, the block length and the flags;
@@ -169,17 +171,108 @@ pub type LaneCv<const N: usize> = [[u32; N]; 8];
 /// A lane kernel: `N` compressions of the chaining values `cv`. With `out = None` (chaining), the
 /// kernel replaces `cv` with output words 0..8; with `Some(out)` (root output), it writes all 16
 /// words to `out` and leaves `cv` alone. `unsafe` because the SIMD kernels require their CPU
-/// feature; callers obtain one only from a [`Platform`](crate::Platform) the CPU supports.
-pub type CompressLanes<const N: usize> =
+/// feature: crate-private, and held only by a [`LaneKernel`], whose constructors check it.
+pub(crate) type CompressLanes<const N: usize> =
     unsafe fn(&mut LaneCv<N>, &LaneInput<'_, N>, Option<&mut LaneOutput<N>>);
 
-/// The lane kernel in plain Rust: `N` scalar compressions. The reference twin of the SIMD
-/// kernels (safe to call anywhere; `unsafe` only to share their signature).
+/// A lane kernel this CPU can run: the token that makes the lane driver ([`super::lanes`]) safe
+/// to call. Only its constructors make one, and [`LaneKernel::avx2`] and
+/// [`LaneKernel::avx512`] return `None` where the CPU lacks the instruction set (the check
+/// [`Platform::is_supported`](crate::Platform::is_supported) makes), so holding a `LaneKernel` is
+/// the proof that running it is sound.
 ///
-/// # Safety
-/// None required.
+/// ```
+/// use tandem_kernels::hash::compress::LaneKernel;
+/// use tandem_kernels::hash::lanes;
+///
+/// let inputs: [&[u8]; 1] = [b"abc"];
+/// let mut out = [[0u8; 32]];
+/// # #[cfg(target_arch = "x86_64")]
+/// match LaneKernel::avx512() {
+///     Some(kernel) => lanes::hash_many(kernel, &inputs, &mut out),
+///     None => lanes::hash_many(LaneKernel::<16>::scalar(), &inputs, &mut out),
+/// }
+/// # #[cfg(not(target_arch = "x86_64"))]
+/// # lanes::hash_many(LaneKernel::<16>::scalar(), &inputs, &mut out);
+/// assert_eq!(&out[0], blake3::hash(b"abc").as_bytes());
+/// ```
+///
+/// Safe code cannot name the raw SIMD kernels …
+///
+/// ```compile_fail,E0603
+/// use tandem_kernels::hash::avx512::compress_lanes;
+/// ```
+///
+/// … nor wrap a kernel of its own choosing (the field is private):
+///
+/// ```compile_fail,E0451
+/// use tandem_kernels::hash::compress::{LaneCv, LaneInput, LaneKernel, LaneOutput};
+///
+/// unsafe fn mine(_: &mut LaneCv<16>, _: &LaneInput<'_, 16>, _: Option<&mut LaneOutput<16>>) {}
+/// let kernel = LaneKernel::<16> { compress: mine };
+/// ```
+#[derive(Clone, Copy)]
+pub struct LaneKernel<const N: usize> {
+    compress: CompressLanes<N>,
+}
+
+impl<const N: usize> std::fmt::Debug for LaneKernel<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LaneKernel<{N}>")
+    }
+}
+
+impl<const N: usize> LaneKernel<N> {
+    /// The scalar twin ([`compress`] per lane): runs anywhere; the reference in tests.
+    pub fn scalar() -> LaneKernel<N> {
+        LaneKernel {
+            compress: compress_lanes_scalar::<N>,
+        }
+    }
+
+    /// `N` compressions (see the module docs for the layout): with `out = None` the chaining
+    /// values `cv` are replaced by output words 0..8; with `Some(out)`, all 16 output words go to
+    /// `out` and `cv` is left alone.
+    #[inline(always)]
+    pub fn compress(
+        self,
+        cv: &mut LaneCv<N>,
+        input: &LaneInput<'_, N>,
+        out: Option<&mut LaneOutput<N>>,
+    ) {
+        // SAFETY: the constructors put a SIMD kernel in a LaneKernel only after checking that
+        // the CPU has its instruction set; the kernels read nothing but `cv`, `input`'s arrays
+        // and its 64-byte blocks, and write nothing but `cv` or `out`, all borrowed whole.
+        unsafe { (self.compress)(cv, input, out) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl LaneKernel<8> {
+    /// The AVX2 kernel, where the CPU has AVX2.
+    pub fn avx2() -> Option<LaneKernel<8>> {
+        crate::Platform::Avx2.is_supported().then_some(LaneKernel {
+            compress: super::avx2::compress_lanes,
+        })
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl LaneKernel<16> {
+    /// The AVX-512 kernel, where the CPU has AVX-512F.
+    pub fn avx512() -> Option<LaneKernel<16>> {
+        crate::Platform::Avx512
+            .is_supported()
+            .then_some(LaneKernel {
+                compress: super::avx512::compress_lanes,
+            })
+    }
+}
+
+/// The lane kernel in plain Rust: `N` scalar compressions, the reference twin of the SIMD
+/// kernels ([`LaneKernel::scalar`]).
 #[allow(clippy::needless_range_loop)] // indexes per-word and per-lane arrays in parallel
-pub unsafe fn compress_lanes_scalar<const N: usize>(
+fn compress_lanes_scalar<const N: usize>(
     cv: &mut LaneCv<N>,
     input: &LaneInput<'_, N>,
     mut out: Option<&mut LaneOutput<N>>,

@@ -238,13 +238,17 @@ impl GpuHashKernels {
             for &i in batch {
                 packed.push(|d| d.extend_from_slice(inputs[i]));
             }
-            let hashes = self.submit_many(&packed)?;
+            // The buffers are shared by every caller: hold them from the upload until the hashes
+            // are read back, or another caller's batch could overwrite them in between.
+            let mut buffers = self.many_buffers.lock().unwrap_or_else(|e| e.into_inner());
+            let hashes = self.submit_many(&mut buffers, &packed);
             if !cpu_done {
                 // The long messages go to the CPU lanes while the GPU works.
                 hash_on_cpu(out);
                 cpu_done = true;
             }
-            let bytes = self.ctx.read_back(&hashes, batch.len() as u64 * 32)?;
+            let bytes = self.ctx.read_back(hashes, batch.len() as u64 * 32)?;
+            drop(buffers);
             for (&i, hash) in batch.iter().zip(bytes.chunks_exact(32)) {
                 out[i].copy_from_slice(hash);
             }
@@ -256,16 +260,17 @@ impl GpuHashKernels {
         Ok(())
     }
 
-    fn submit_many(&self, packed: &Packed) -> Result<wgpu::Buffer, GpuError> {
+    /// Uploads `packed` and submits its dispatch; returns the buffer the hashes will be in. The
+    /// caller holds `buffers` (the lock) until it has read them back.
+    fn submit_many<'b>(&self, buffers: &'b mut ManyBuffers, packed: &Packed) -> &'b wgpu::Buffer {
         let ctx = &self.ctx;
         let n = packed.table.len() as u32;
-        let mut buffers = self.many_buffers.lock().unwrap_or_else(|e| e.into_inner());
         let ManyBuffers {
             data,
             table,
             hashes,
             params,
-        } = &mut *buffers;
+        } = buffers;
         let data = data.ensure(&ctx.device, packed.data.len() as u64);
         let table = table.ensure(&ctx.device, packed.table.len() as u64 * 8);
         let hashes = hashes.ensure(&ctx.device, n as u64 * 32);
@@ -292,7 +297,7 @@ impl GpuHashKernels {
             pass.dispatch_workgroups(x, y, 1);
         }
         ctx.queue.submit([encoder.finish()]);
-        Ok(hashes.clone())
+        hashes
     }
 
     /// Each account's own LtHash; `out[i]` receives that of `accounts[i]`.

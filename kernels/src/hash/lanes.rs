@@ -17,6 +17,9 @@
 //!    subtree holds the largest power of two of chunks smaller than the whole. The last pair is
 //!    the root node. The pairs of every message at a level fill the lanes together.
 //!
+//! Every function takes its lane kernel as a [`LaneKernel`], which exists only where the CPU can
+//! run it, so they are safe for every input.
+//!
 //! [`hash_many`] fuses the two for messages of at most one chunk: each lane's last block carries
 //! CHUNK_END | ROOT, and the chaining value it produces is the hash (a root compression's first
 //! 8 output words are computed exactly like a chaining value).
@@ -24,7 +27,7 @@
 #![allow(clippy::needless_range_loop)] // lane code indexes parallel per-word and per-lane arrays
 
 use super::compress::{
-    BLOCK_LEN, CHUNK_END, CHUNK_LEN, CHUNK_START, CompressLanes, IV, LaneCv, LaneInput, LaneOutput,
+    BLOCK_LEN, CHUNK_END, CHUNK_LEN, CHUNK_START, IV, LaneCv, LaneInput, LaneKernel, LaneOutput,
     PARENT, ROOT, block_words, compress,
 };
 
@@ -133,7 +136,7 @@ fn lane_cv<const N: usize>(cv: &LaneCv<N>, l: usize) -> [u32; 8] {
 }
 
 /// The 32-byte BLAKE3 hash of every input.
-pub fn hash_many<const N: usize>(kernel: CompressLanes<N>, inputs: &[&[u8]], out: &mut [[u8; 32]]) {
+pub fn hash_many<const N: usize>(kernel: LaneKernel<N>, inputs: &[&[u8]], out: &mut [[u8; 32]]) {
     let mut short = Vec::with_capacity(inputs.len());
     let mut long = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -175,8 +178,7 @@ pub fn hash_many<const N: usize>(kernel: CompressLanes<N>, inputs: &[&[u8]], out
                         };
                 }
             }
-            // SAFETY: the caller chose `kernel` from a platform the CPU supports.
-            unsafe { kernel(&mut cv, &input, None) };
+            kernel.compress(&mut cv, &input, None);
             for (l, &i) in group.iter().enumerate() {
                 if s + 1 == blocks(i) {
                     write_hash(&lane_cv(&cv, l), &mut out[i]);
@@ -196,7 +198,7 @@ pub fn hash_many<const N: usize>(kernel: CompressLanes<N>, inputs: &[&[u8]], out
 /// [`hash_many`] for a full group of one-chunk messages that all have `steps` blocks: the flags
 /// are the same in every lane, and only a partial last block is copied.
 fn hash_uniform_group<const N: usize>(
-    kernel: CompressLanes<N>,
+    kernel: LaneKernel<N>,
     inputs: &[&[u8]],
     group: &[usize],
     steps: usize,
@@ -234,8 +236,7 @@ fn hash_uniform_group<const N: usize>(
         }
         input.flags =
             [if s == 0 { CHUNK_START } else { 0 } | if last { CHUNK_END | ROOT } else { 0 }; N];
-        // SAFETY: the caller chose `kernel` from a platform the CPU supports.
-        unsafe { kernel(&mut cv, &input, None) };
+        kernel.compress(&mut cv, &input, None);
     }
     for (l, &i) in group.iter().enumerate() {
         write_hash(&lane_cv(&cv, l), &mut out[i]);
@@ -265,7 +266,7 @@ impl Chain<'_> {
 }
 
 /// Reduces every input to its root node with lane kernel `kernel`.
-pub fn root_nodes<const N: usize>(kernel: CompressLanes<N>, inputs: &[&[u8]]) -> Vec<RootNode> {
+pub fn root_nodes<const N: usize>(kernel: LaneKernel<N>, inputs: &[&[u8]]) -> Vec<RootNode> {
     let mut roots = vec![RootNode::default(); inputs.len()];
     let mut chains = Vec::with_capacity(inputs.len());
     // (message, its first chunk's index in `cvs`, its chunks) of every multi-chunk message.
@@ -302,7 +303,7 @@ pub fn root_nodes<const N: usize>(kernel: CompressLanes<N>, inputs: &[&[u8]]) ->
 }
 
 fn run_chains<const N: usize>(
-    kernel: CompressLanes<N>,
+    kernel: LaneKernel<N>,
     chains: &[Chain<'_>],
     roots: &mut [RootNode],
     cvs: &mut [[u32; 8]],
@@ -353,8 +354,7 @@ fn run_chains<const N: usize>(
                         if s == 0 { CHUNK_START } else { 0 } | if last { CHUNK_END } else { 0 };
                 }
             }
-            // SAFETY: the caller chose `kernel` from a platform the CPU supports.
-            unsafe { kernel(&mut cv, &input, None) };
+            kernel.compress(&mut cv, &input, None);
             for (l, &j) in group.iter().enumerate() {
                 if s + 1 == chains[j].steps() {
                     finish(j, lane_cv(&cv, l), roots, cvs);
@@ -366,7 +366,7 @@ fn run_chains<const N: usize>(
 
 /// Merges the chunk chaining values of each long message up to its root node.
 fn merge_parents<const N: usize>(
-    kernel: CompressLanes<N>,
+    kernel: LaneKernel<N>,
     long: &[(usize, usize, usize)],
     chunk_cvs: &[[u32; 8]],
     roots: &mut [RootNode],
@@ -418,7 +418,7 @@ fn merge_parents<const N: usize>(
 /// One chaining compression of each node with counter 0 and `extra_flags` added (ROOT gives a
 /// root node's hash), in lanes. Returns the 8-word result of each.
 pub fn compress_nodes<const N: usize>(
-    kernel: CompressLanes<N>,
+    kernel: LaneKernel<N>,
     nodes: &[RootNode],
     extra_flags: u32,
 ) -> Vec<[u32; 8]> {
@@ -434,8 +434,7 @@ pub fn compress_nodes<const N: usize>(
             input.block_len[l] = node.block_len;
             input.flags[l] = node.flags | extra_flags;
         }
-        // SAFETY: the caller chose `kernel` from a platform the CPU supports.
-        unsafe { kernel(&mut cv, &input, None) };
+        kernel.compress(&mut cv, &input, None);
         for l in 0..group.len() {
             results.push(lane_cv(&cv, l));
         }
@@ -447,7 +446,7 @@ pub fn compress_nodes<const N: usize>(
 /// are consecutive output blocks of the same root, which share one block (broadcast, not
 /// transposed). `sink` receives each call's output and the index of its first output block.
 pub fn xof_blocks<const N: usize>(
-    kernel: CompressLanes<N>,
+    kernel: LaneKernel<N>,
     root: &RootNode,
     blocks: u64,
     mut sink: impl FnMut(u64, &LaneOutput<N>),
@@ -463,8 +462,7 @@ pub fn xof_blocks<const N: usize>(
         for l in 0..N {
             input.set_counter(l, first + l as u64);
         }
-        // SAFETY: the caller chose `kernel` from a platform the CPU supports.
-        unsafe { kernel(&mut cv, &input, Some(&mut out)) };
+        kernel.compress(&mut cv, &input, Some(&mut out));
         sink(first, &out);
         first += N as u64;
     }

@@ -13,7 +13,9 @@
 
 #![allow(clippy::needless_range_loop)] // lane code indexes parallel per-word and per-lane arrays
 
-use super::compress::{BLOCK_LEN, LaneOutput};
+#[cfg(target_arch = "x86_64")]
+use super::SUPPORTED;
+use super::compress::{BLOCK_LEN, LaneKernel, LaneOutput};
 use super::lanes::{self, RootNode};
 use super::portable;
 use crate::Platform;
@@ -137,9 +139,11 @@ pub fn lthash_accounts(platform: Platform, accounts: &[AccountInput<'_>], out: &
             }
         }
         #[cfg(target_arch = "x86_64")]
-        Platform::Avx2 => accounts_in_lanes(super::avx2::compress_lanes, accounts, out),
+        Platform::Avx2 => accounts_in_lanes(LaneKernel::avx2().expect(SUPPORTED), accounts, out),
         #[cfg(target_arch = "x86_64")]
-        Platform::Avx512 => accounts_in_lanes(super::avx512::compress_lanes, accounts, out),
+        Platform::Avx512 => {
+            accounts_in_lanes(LaneKernel::avx512().expect(SUPPORTED), accounts, out)
+        }
         #[cfg(not(target_arch = "x86_64"))]
         Platform::Avx2 | Platform::Avx512 => unreachable!("checked by is_supported"),
     }
@@ -161,9 +165,11 @@ pub fn lthash_accumulate(platform: Platform, accounts: &[AccountInput<'_>], sum:
             }
         }
         #[cfg(target_arch = "x86_64")]
-        Platform::Avx2 => accumulate_in_lanes(super::avx2::compress_lanes, accounts, sum),
+        Platform::Avx2 => accumulate_in_lanes(LaneKernel::avx2().expect(SUPPORTED), accounts, sum),
         #[cfg(target_arch = "x86_64")]
-        Platform::Avx512 => accumulate_in_lanes(super::avx512::compress_lanes, accounts, sum),
+        Platform::Avx512 => {
+            accumulate_in_lanes(LaneKernel::avx512().expect(SUPPORTED), accounts, sum)
+        }
         #[cfg(not(target_arch = "x86_64"))]
         Platform::Avx2 | Platform::Avx512 => unreachable!("checked by is_supported"),
     }
@@ -171,7 +177,7 @@ pub fn lthash_accumulate(platform: Platform, accounts: &[AccountInput<'_>], sum:
 
 /// The root node of every account that holds lamports, with its index.
 pub(crate) fn account_roots<const N: usize>(
-    kernel: super::compress::CompressLanes<N>,
+    kernel: LaneKernel<N>,
     accounts: &[AccountInput<'_>],
 ) -> (Vec<usize>, Vec<RootNode>) {
     let live: Vec<usize> = (0..accounts.len())
@@ -219,7 +225,7 @@ fn for_each_element<const N: usize>(
 }
 
 fn accounts_in_lanes<const N: usize>(
-    kernel: super::compress::CompressLanes<N>,
+    kernel: LaneKernel<N>,
     accounts: &[AccountInput<'_>],
     out: &mut [LtHash],
 ) {
@@ -236,7 +242,7 @@ fn accounts_in_lanes<const N: usize>(
 }
 
 fn accumulate_in_lanes<const N: usize>(
-    kernel: super::compress::CompressLanes<N>,
+    kernel: LaneKernel<N>,
     accounts: &[AccountInput<'_>],
     sum: &mut LtHash,
 ) {

@@ -5,15 +5,7 @@
 
 use tandem_kernels::AccountInput;
 
-/// Deterministic test bytes: BLAKE3's own XOF of a seed.
-pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof()
-        .fill(&mut out);
-    out
-}
+pub use tandem_kernels::testing::bytes;
 
 /// A deterministic random u64.
 pub fn rand_u64(seed: u64) -> u64 {

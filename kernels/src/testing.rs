@@ -1,0 +1,204 @@
+//! Support shared by the tests and benches of every crate of the workspace (the kernels' tests,
+//! the benches, the C ABI's tests): one rule for GPU tests, one concurrent runner, one source of
+//! test bytes and signatures. Public only so that other crates' test binaries can share it;
+//! hidden from the docs, it is not part of the API.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex};
+
+use ed25519_dalek::{Signer, SigningKey};
+
+use crate::gpu::{GpuContext, GpuError};
+
+/// The environment variable that marks a CI run, where a missing adapter is a failure.
+pub const CI_ENV: &str = "CI";
+
+/// Whether this is a CI run (`CI=true`).
+pub fn in_ci() -> bool {
+    std::env::var(CI_ENV).is_ok_and(|v| v == "true")
+}
+
+/// The rule for GPU tests and benches: run on the adapter there is, and where there is none,
+/// fail where `CI=true` (the GPU path must be proven there) or say loudly that nothing ran.
+///
+/// Returns `Some(found)` when the GPU kernels (or context) `what` needs were built, after
+/// printing the adapter they run on. Where they were not: panics when `CI=true`, else prints that
+/// `what` did not run and returns `None`, so the caller returns early (a skip said aloud, never a
+/// silent one).
+///
+/// `found` is the outcome of a `shared()` constructor ([`GpuContext::shared`],
+/// `GpuHashKernels::shared`, `GpuEd25519::shared`): all of them run on the process-wide context,
+/// whose adapter is the one printed.
+pub fn gpu_or_skip<T>(what: &str, found: Result<T, GpuError>) -> Option<T> {
+    match found {
+        Ok(found) => {
+            if let Ok(ctx) = GpuContext::shared() {
+                let info = ctx.info();
+                eprintln!(
+                    "{what} on {} ({:?}, {:?}, driver {} {})",
+                    info.name, info.backend, info.device_type, info.driver, info.driver_info
+                );
+            }
+            Some(found)
+        }
+        Err(e) if in_ci() => panic!("{CI_ENV}=true and no GPU for {what}: {e}"),
+        Err(e) => {
+            eprintln!("*** {what} DID NOT RUN: {e} ***");
+            None
+        }
+    }
+}
+
+/// Deterministic test bytes: BLAKE3's own XOF of a seed.
+pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(&seed.to_le_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+/// `n` messages of 0 to 299 bytes (one block, several blocks, a partial chunk) drawn from `seed`.
+pub fn messages(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| bytes(seed + i as u64, (i * 37) % 300))
+        .collect()
+}
+
+/// `Ok` when `hashes[i]` is the blake3 crate's hash of `inputs[i]` for every `i`, else the first
+/// that is not, as a message.
+pub fn check_blake3(inputs: &[Vec<u8>], hashes: &[[u8; 32]]) -> Result<(), String> {
+    if inputs.len() != hashes.len() {
+        return Err(format!(
+            "{} hashes for {} inputs",
+            hashes.len(),
+            inputs.len()
+        ));
+    }
+    match inputs
+        .iter()
+        .zip(hashes)
+        .position(|(input, hash)| hash != blake3::hash(input).as_bytes())
+    {
+        Some(i) => Err(format!("hash {i} is not the blake3 crate's")),
+        None => Ok(()),
+    }
+}
+
+/// Runs `call(thread, round)` for `rounds` rounds on each of `threads` threads started together
+/// (the way concurrent callers of a shared kernel meet). `call` returns `Err(why)` for a failed
+/// call or a wrong answer; this panics with the count of such calls and the first one, so a race
+/// shows how often it struck.
+pub fn hammer(
+    what: &str,
+    threads: usize,
+    rounds: usize,
+    call: impl Fn(usize, usize) -> Result<(), String> + Sync,
+) {
+    let start = Barrier::new(threads);
+    let wrong = AtomicUsize::new(0);
+    let first = Mutex::new(None);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (start, wrong, first, call) = (&start, &wrong, &first, &call);
+            s.spawn(move || {
+                start.wait();
+                for r in 0..rounds {
+                    if let Err(why) = call(t, r) {
+                        wrong.fetch_add(1, Ordering::Relaxed);
+                        first
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(format!("thread {t}, round {r}: {why}"));
+                    }
+                }
+            });
+        }
+    });
+    let wrong = wrong.into_inner();
+    assert_eq!(
+        wrong,
+        0,
+        "{what}: {wrong} of {} concurrent calls failed or were wrong; first: {}",
+        threads * rounds,
+        first
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_default()
+    );
+}
+
+/// A batch of ed25519 signatures for the verifiers, owned.
+#[derive(Clone, Debug)]
+pub struct SignedBatch {
+    /// The signatures, R then S.
+    pub signatures: Vec<[u8; 64]>,
+    /// The signers' public keys.
+    pub public_keys: Vec<[u8; 32]>,
+    /// The signed messages.
+    pub messages: Vec<Vec<u8>>,
+}
+
+impl SignedBatch {
+    /// `n` signatures by keys and over messages drawn from `seed`, about a third of them with a
+    /// flipped bit, at places that depend on `seed`: batches of different seeds expect different
+    /// answers, so a verifier that returned another batch's results would be caught.
+    pub fn new(seed: u64, n: usize) -> SignedBatch {
+        let mut batch = SignedBatch {
+            signatures: Vec::with_capacity(n),
+            public_keys: Vec::with_capacity(n),
+            messages: Vec::with_capacity(n),
+        };
+        for i in 0..n as u64 {
+            let secret: [u8; 32] = bytes(seed + i, 32).try_into().expect("32 bytes");
+            let key = SigningKey::from_bytes(&secret);
+            let message = bytes(seed + 100 + i, 20 + 30 * i as usize);
+            let mut signature = key.sign(&message).to_bytes();
+            if (seed / 1_000 + i).is_multiple_of(3) {
+                signature[(i as usize * 13) % 64] ^= 1;
+            }
+            batch.signatures.push(signature);
+            batch.public_keys.push(key.verifying_key().to_bytes());
+            batch.messages.push(message);
+        }
+        batch
+    }
+
+    /// The messages, borrowed, as the verifiers take them.
+    pub fn message_refs(&self) -> Vec<&[u8]> {
+        self.messages.iter().map(Vec::as_slice).collect()
+    }
+
+    /// `Ok` when `results` (1 valid, 0 not) are ed25519-dalek's `verify_strict` answers, else
+    /// the first that is not, as a message.
+    pub fn check(&self, results: &[u8]) -> Result<(), String> {
+        if results.len() != self.signatures.len() {
+            return Err(format!(
+                "{} results for {} signatures",
+                results.len(),
+                self.signatures.len()
+            ));
+        }
+        for (i, result) in results.iter().enumerate() {
+            let expected = crate::sigverify::reference::verify(
+                &self.signatures[i],
+                &self.public_keys[i],
+                &self.messages[i],
+            );
+            if *result != u8::from(expected) {
+                return Err(format!(
+                    "result {i} is {result}, ed25519-dalek says {expected}"
+                ));
+            }
+        }
+        if results.len() != self.signatures.len() {
+            return Err(format!(
+                "{} results for {}",
+                results.len(),
+                self.signatures.len()
+            ));
+        }
+        Ok(())
+    }
+}
