@@ -133,6 +133,53 @@ pub(crate) enum Place {
     Span { len: u32 },
 }
 
+/// The steps of [`Store::create_with_progress`], reported in this order as each completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CreatePhase {
+    /// The directory exists and is claimed for the new store; no store file is written yet.
+    Claimed,
+    /// The four region files are written and fsynced.
+    RegionsWritten,
+    /// The empty write-ahead log exists.
+    WalCreated,
+    /// The superblock file exists but holds nothing yet.
+    SuperblockCreated,
+    /// The superblock is written and fsynced.
+    SuperblockWritten,
+    /// The store is in place: from here [`Store::open`] finds a complete store.
+    InPlace,
+}
+
+impl CreatePhase {
+    /// Every phase, in the order they happen.
+    pub const ALL: [CreatePhase; 6] = [
+        CreatePhase::Claimed,
+        CreatePhase::RegionsWritten,
+        CreatePhase::WalCreated,
+        CreatePhase::SuperblockCreated,
+        CreatePhase::SuperblockWritten,
+        CreatePhase::InPlace,
+    ];
+
+    /// The phase's name in logs and test protocols (`regions-written`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            CreatePhase::Claimed => "claimed",
+            CreatePhase::RegionsWritten => "regions-written",
+            CreatePhase::WalCreated => "wal-created",
+            CreatePhase::SuperblockCreated => "superblock-created",
+            CreatePhase::SuperblockWritten => "superblock-written",
+            CreatePhase::InPlace => "in-place",
+        }
+    }
+}
+
+impl std::fmt::Display for CreatePhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What one commit did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommitStats {
@@ -201,12 +248,23 @@ pub struct Store {
 impl Store {
     /// Creates an empty store in `dir` (created if missing). Fails if a store is already there.
     pub fn create(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::create_with_progress(dir, |_| {})
+    }
+
+    /// [`Store::create`], calling `progress` as each [`CreatePhase`] completes: for tools that
+    /// report progress, and for crash tests that kill the process at a chosen phase instead of
+    /// after a delay whose meaning depends on the machine's load.
+    pub fn create_with_progress(
+        dir: impl AsRef<Path>,
+        mut progress: impl FnMut(CreatePhase),
+    ) -> Result<Store, StoreError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
         let super_path = dir.join(SUPERBLOCK_FILE);
         if super_path.exists() {
             return Err(StoreError::AlreadyExists(dir.to_owned()));
         }
+        progress(CreatePhase::Claimed);
         for mapping in Mapping::ALL {
             let path = dir.join(region_file_name(mapping));
             let file = create_file(&path)?;
@@ -216,16 +274,21 @@ impl Store {
                 .map_err(StoreError::io("write", &path))?;
             file.sync_all().map_err(StoreError::io("fsync", &path))?;
         }
+        progress(CreatePhase::RegionsWritten);
         create_file(&dir.join(WAL_FILE))?;
+        progress(CreatePhase::WalCreated);
         // The superblock comes last: its presence is what makes the directory a store.
         let superblock = create_file(&super_path)?;
+        progress(CreatePhase::SuperblockCreated);
         let counts = Counts {
             pages: [1; 4],
             accounts: [0; 4],
         };
         journal::init_superblock(&superblock, &super_path, counts)?;
+        progress(CreatePhase::SuperblockWritten);
         drop(superblock);
         sync_dir(dir)?;
+        progress(CreatePhase::InPlace);
         Store::open(dir)
     }
 
