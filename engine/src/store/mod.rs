@@ -17,6 +17,8 @@
 //! rx-ued-ved.pages    programs executable in both domains           (tag 2)
 //! rw-ved.pages        non-executable accounts of the VED           (tag 3)
 //! rw-ued.pages        non-executable accounts of the UED           (tag 4)
+//! creating            only while a create is under way, or after one was interrupted
+//! superblock.new      likewise: the new store's superblock before it is renamed into place
 //! ```
 //!
 //! Like a hypervisor that tags each physical page with the VM that owns it, every page carries
@@ -69,6 +71,13 @@
 //! slot. Either way the store reopens at exactly the last committed slot. A crash-test runs a
 //! child process that commits slots and kills it with SIGKILL at random moments, many times.
 //!
+//! # Creating
+//!
+//! [`Store::create`] is crash-atomic: a kill at any moment leaves either no store (so that
+//! creating again succeeds) or a complete empty store, never a half-store that `open` refuses.
+//! A creation marker and a superblock renamed into place last make it so; the module `create`
+//! has the protocol and why it was chosen over renaming a whole temporary directory.
+//!
 //! # Corruption
 //!
 //! Nothing is repaired or dropped silently. Open verifies every page's checksum and structure,
@@ -78,6 +87,7 @@
 //! Every such failure is a [`StoreError`] naming the file and the page.
 
 mod changes;
+mod create;
 pub mod demo;
 mod error;
 mod journal;
@@ -94,6 +104,7 @@ use std::time::{Duration, Instant};
 use hashbrown::HashMap;
 
 pub use changes::SlotChanges;
+pub use create::CreatePhase;
 pub use error::StoreError;
 pub use view::{AccountRef, DomainView};
 
@@ -131,53 +142,6 @@ pub(crate) struct Location {
 pub(crate) enum Place {
     Cell { class: u8, cell: u8 },
     Span { len: u32 },
-}
-
-/// The steps of [`Store::create_with_progress`], reported in this order as each completes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CreatePhase {
-    /// The directory exists and is claimed for the new store; no store file is written yet.
-    Claimed,
-    /// The four region files are written and fsynced.
-    RegionsWritten,
-    /// The empty write-ahead log exists.
-    WalCreated,
-    /// The superblock file exists but holds nothing yet.
-    SuperblockCreated,
-    /// The superblock is written and fsynced.
-    SuperblockWritten,
-    /// The store is in place: from here [`Store::open`] finds a complete store.
-    InPlace,
-}
-
-impl CreatePhase {
-    /// Every phase, in the order they happen.
-    pub const ALL: [CreatePhase; 6] = [
-        CreatePhase::Claimed,
-        CreatePhase::RegionsWritten,
-        CreatePhase::WalCreated,
-        CreatePhase::SuperblockCreated,
-        CreatePhase::SuperblockWritten,
-        CreatePhase::InPlace,
-    ];
-
-    /// The phase's name in logs and test protocols (`regions-written`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            CreatePhase::Claimed => "claimed",
-            CreatePhase::RegionsWritten => "regions-written",
-            CreatePhase::WalCreated => "wal-created",
-            CreatePhase::SuperblockCreated => "superblock-created",
-            CreatePhase::SuperblockWritten => "superblock-written",
-            CreatePhase::InPlace => "in-place",
-        }
-    }
-}
-
-impl std::fmt::Display for CreatePhase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// What one commit did.
@@ -246,65 +210,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Creates an empty store in `dir` (created if missing). Fails if a store is already there.
-    pub fn create(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
-        Store::create_with_progress(dir, |_| {})
-    }
-
-    /// [`Store::create`], calling `progress` as each [`CreatePhase`] completes: for tools that
-    /// report progress, and for crash tests that kill the process at a chosen phase instead of
-    /// after a delay whose meaning depends on the machine's load.
-    pub fn create_with_progress(
-        dir: impl AsRef<Path>,
-        mut progress: impl FnMut(CreatePhase),
-    ) -> Result<Store, StoreError> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
-        let super_path = dir.join(SUPERBLOCK_FILE);
-        if super_path.exists() {
-            return Err(StoreError::AlreadyExists(dir.to_owned()));
-        }
-        progress(CreatePhase::Claimed);
-        for mapping in Mapping::ALL {
-            let path = dir.join(region_file_name(mapping));
-            let file = create_file(&path)?;
-            let mut page0 = vec![0u8; PAGE_SIZE];
-            layout::encode_region_header(mapping, &mut page0);
-            std::io::Write::write_all(&mut &file, &page0)
-                .map_err(StoreError::io("write", &path))?;
-            file.sync_all().map_err(StoreError::io("fsync", &path))?;
-        }
-        progress(CreatePhase::RegionsWritten);
-        create_file(&dir.join(WAL_FILE))?;
-        progress(CreatePhase::WalCreated);
-        // The superblock comes last: its presence is what makes the directory a store.
-        let superblock = create_file(&super_path)?;
-        progress(CreatePhase::SuperblockCreated);
-        let counts = Counts {
-            pages: [1; 4],
-            accounts: [0; 4],
-        };
-        journal::init_superblock(&superblock, &super_path, counts)?;
-        progress(CreatePhase::SuperblockWritten);
-        drop(superblock);
-        sync_dir(dir)?;
-        progress(CreatePhase::InPlace);
-        Store::open(dir)
-    }
-
     /// Opens the store in `dir`: completes a commit a crash interrupted, then verifies every page
     /// and rebuilds the index. Only one `Store` may have a directory open at a time.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let dir = dir.as_ref().to_owned();
         let super_path = dir.join(SUPERBLOCK_FILE);
         if !super_path.exists() {
-            return Err(StoreError::NotAStore {
-                path: dir,
-                reason: format!("no {SUPERBLOCK_FILE} file"),
-            });
+            let reason = create::missing_superblock_reason(&dir);
+            return Err(StoreError::NotAStore { path: dir, reason });
         }
         let superblock = open_file(&super_path)?;
         lock_exclusive(&superblock, &dir)?;
+        create::remove_finished_marker(&dir)?;
         let mut super_state = journal::read_superblock(&superblock, &super_path)?;
 
         let mut files = Vec::with_capacity(4);
@@ -1237,19 +1154,25 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn lock_exclusive(file: &File, dir: &Path) -> Result<(), StoreError> {
+    if try_lock(file, dir)? {
+        Ok(())
+    } else {
+        Err(StoreError::Locked(dir.to_owned()))
+    }
+}
+
+/// Takes an exclusive `flock` without waiting: `Ok(false)` if another open file holds it. Errors
+/// name `path`.
+fn try_lock(file: &File, path: &Path) -> Result<bool, StoreError> {
     // SAFETY: flock on a file descriptor we own; no memory is passed.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc == 0 {
-        return Ok(());
+        return Ok(true);
     }
     let err = std::io::Error::last_os_error();
     if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Err(StoreError::Locked(dir.to_owned()))
+        Ok(false)
     } else {
-        Err(StoreError::Io {
-            op: "lock",
-            path: dir.to_owned(),
-            source: err,
-        })
+        Err(StoreError::io("lock", path)(err))
     }
 }
