@@ -68,15 +68,19 @@
 //! Open reads the superblock; if the `wal` holds a complete log (both checksums match) of a later
 //! slot, a crash hit step 3 or 4, and the log is replayed (copying is idempotent). A log that is
 //! incomplete was never fsynced, so step 3 never began and the pages still hold the previous
-//! slot. Either way the store reopens at exactly the last committed slot. A crash-test runs a
-//! child process that commits slots and kills it with SIGKILL at random moments, many times.
+//! slot. Either way the store reopens at exactly the last committed slot. A crash test runs a
+//! child process that creates the store, then commits slots, and kills it with SIGKILL many times
+//! at points chosen by the progress the child reports (a phase of the create, the start of an
+//! open, the n-th commit), so that where the kills land does not depend on the machine's load.
 //!
 //! # Creating
 //!
 //! [`Store::create`] is crash-atomic: a kill at any moment leaves either no store (so that
 //! creating again succeeds) or a complete empty store, never a half-store that `open` refuses.
 //! A creation marker and a superblock renamed into place last make it so; the module `create`
-//! has the protocol and why it was chosen over renaming a whole temporary directory.
+//! has the protocol and why it was chosen over renaming a whole temporary directory. Open of a
+//! directory that an interrupted create left says so in its [`StoreError::NotAStore`] and
+//! changes nothing; creating again completes the store.
 //!
 //! # Corruption
 //!
