@@ -4,19 +4,26 @@
 //! The children are this same test binary, re-run on one `#[ignore]`d test with an environment
 //! variable naming the store directory; they never run in a normal `cargo test`.
 
+mod common;
+
+use common::{STORE_FILES, listing};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tandem_engine::sample::{SplitMix64, builtin_programs, sample_account};
-use tandem_engine::store::{SlotChanges, Store, StoreError};
+use tandem_engine::store::{CreatePhase, SlotChanges, Store, StoreError};
 use tandem_engine::{Account, Domain, Mapping, Pubkey};
 
 const CRASH_CHILD_ENV: &str = "TANDEM_TEST_CRASH_CHILD_DIR";
 const MMU_CHILD_ENV: &str = "TANDEM_TEST_MMU_CHILD_DIR";
+/// Names the [`CreatePhase`] at which the crash child stops and waits to be killed.
+const PAUSE_AT_ENV: &str = "TANDEM_TEST_CRASH_PAUSE_AT";
 const WORKLOAD_SEED: u64 = 0x7a6e_6465_6d21;
 
 /// One slot's change to one account, as the model applies it.
@@ -153,16 +160,34 @@ fn assert_store_equals_model(store: &Store, model: &Model, context: &str) {
     }
 }
 
-/// The child of the crash test: commits slot after slot until it is killed.
+/// The child of the crash tests: opens the store (creating it, as `Runtime::open_with` does, when
+/// the directory holds none), then commits slot after slot until it is killed. It reports its
+/// progress on stdout, one line per step — `opening`, `phase <create phase>`, `ready`,
+/// `committed <slot>` — so the parent can kill it at a chosen point of its progress rather than
+/// after a delay whose meaning depends on the machine's load. With [`PAUSE_AT_ENV`] naming a
+/// create phase, it stops at that phase and waits to be killed.
 #[test]
-#[ignore = "child process of store_survives_kill_9_at_random_moments"]
+#[ignore = "child process of the crash tests"]
 fn crash_child() {
     let Some(dir) = std::env::var_os(CRASH_CHILD_ENV) else {
         return;
     };
+    let pause_at = std::env::var(PAUSE_AT_ENV).ok();
+    // libtest has printed "test crash_child ... " without a newline: end it, so that every
+    // progress line stands alone.
+    println!();
+    println!("opening");
     let mut store = match Store::open(&dir) {
         Ok(store) => store,
-        Err(StoreError::NotAStore { .. }) => Store::create(&dir).expect("create store"),
+        Err(StoreError::NotAStore { .. }) => Store::create_with_progress(&dir, |phase| {
+            println!("phase {phase}");
+            if pause_at.as_deref() == Some(phase.name()) {
+                // The parent kills us here; the deadline only bounds an orphan's life.
+                std::thread::sleep(Duration::from_secs(120));
+                panic!("paused at {phase} and was never killed");
+            }
+        })
+        .expect("create store"),
         Err(e) => panic!("child could not open the store: {e}"),
     };
     let mut model = Model::new();
@@ -176,12 +201,26 @@ fn crash_child() {
         let changes = stage(&store, &ops);
         store.commit(slot, changes).expect("commit");
         apply(&mut model, &ops);
+        println!("committed {slot}");
         slot += 1;
     }
 }
 
-fn spawn_child(env: &str, dir: &Path, test: &str) -> Child {
-    Command::new(std::env::current_exe().expect("test binary path"))
+/// Serialises the tests that spawn children. Between `fork` and `exec` a child holds copies of
+/// every descriptor of this process, so a store the parent test just closed can stay locked for
+/// a moment by a child another test thread is spawning, and the next crash child would find it
+/// `Locked`. One parent test at a time keeps each test's stores its own.
+fn one_parent_at_a_time() -> MutexGuard<'static, ()> {
+    static PARENTS: Mutex<()> = Mutex::new(());
+    // A test that failed while holding the lock has reported its failure; the others may go on.
+    PARENTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn spawn_child(env: &str, dir: &Path, test: &str, pause_at: Option<CreatePhase>) -> Child {
+    let mut command = Command::new(std::env::current_exe().expect("test binary path"));
+    command
         .args([
             "--exact",
             test,
@@ -190,18 +229,161 @@ fn spawn_child(env: &str, dir: &Path, test: &str) -> Child {
             "--test-threads=1",
         ])
         .env(env, dir)
+        .env_remove(PAUSE_AT_ENV)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn child test process")
+        .stderr(Stdio::piped());
+    if let Some(phase) = pause_at {
+        command.env(PAUSE_AT_ENV, phase.name());
+    }
+    command.spawn().expect("spawn child test process")
+}
+
+/// A crash child and the lines it has printed so far.
+struct CrashChild {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    seen: String,
+}
+
+impl CrashChild {
+    fn spawn(dir: &Path, pause_at: Option<CreatePhase>) -> CrashChild {
+        let mut child = spawn_child(CRASH_CHILD_ENV, dir, "crash_child", pause_at);
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        CrashChild {
+            child,
+            stdout,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads lines until one satisfies `wanted` and returns it; panics, with what the child
+    /// printed, if it exits first.
+    fn wait_for(&mut self, context: &str, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).expect("read child stdout");
+            if n == 0 {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{context}: the child ended before the awaited line: {:?} {}",
+                    self.seen,
+                    child_stderr(&mut self.child)
+                );
+            }
+            self.seen.push_str(&line);
+            let line = line.trim_end();
+            if wanted(line) {
+                return line.to_owned();
+            }
+        }
+    }
+
+    /// SIGKILLs the child and checks that it did not fail on its own before.
+    fn kill(mut self, context: &str) {
+        self.child.kill().expect("SIGKILL the child");
+        let status = self.child.wait().expect("reap the child");
+        assert!(
+            status.signal() == Some(libc::SIGKILL) || status.success(),
+            "{context}: child failed on its own: {status:?} {:?} {}",
+            self.seen,
+            child_stderr(&mut self.child)
+        );
+    }
+}
+
+/// Issue 9, item 11: a kill at any phase of `Store::create` leaves either no store (so that
+/// `Runtime::open_with`, which creates one when `open` finds none, can proceed) or a complete
+/// empty store — never a half-store that `open` refuses and `create` will not replace. The
+/// child stops at each phase in turn, in a directory that exists empty (as `tempfile` and
+/// `tandem replay --store DIR` hand out) and in one that does not exist yet; the parent kills it
+/// there, checks what `open` says, interrupts a second create at the next phase, and finally
+/// opens or creates the store as the runtime does.
+#[test]
+fn store_creation_survives_kill_9_at_every_phase() {
+    let _serial = one_parent_at_a_time();
+    for (k, &phase) in CreatePhase::ALL.iter().enumerate() {
+        let next = CreatePhase::ALL[(k + 1) % CreatePhase::ALL.len()];
+        for exists in [true, false] {
+            let parent = tempfile::tempdir().expect("tempdir");
+            let dir = if exists {
+                parent.path().to_owned()
+            } else {
+                parent.path().join("store")
+            };
+            let context = format!("killed at {phase} (directory existed: {exists})");
+            let mut child = CrashChild::spawn(&dir, Some(phase));
+            child.wait_for(&context, |l| l == format!("phase {phase}"));
+            child.kill(&context);
+            let opened = open_fresh_or_none(&dir, &context);
+            if phase == CreatePhase::InPlace {
+                assert!(
+                    opened,
+                    "{context}: the store is in place, but open finds none"
+                );
+            }
+
+            // A second create, interrupted too, over what the first one left.
+            let context = format!("{context}, then at {next}");
+            let mut child = CrashChild::spawn(&dir, Some(next));
+            let line = child.wait_for(&context, |l| l == format!("phase {next}") || l == "ready");
+            assert!(
+                line == "ready" || !opened,
+                "{context}: the child created a store over a complete one"
+            );
+            child.kill(&context);
+            open_fresh_or_none(&dir, &context);
+
+            // What the runtime does next: open, or create where there is no store.
+            let mut store = match Store::open(&dir) {
+                Ok(store) => store,
+                Err(StoreError::NotAStore { .. }) => Store::create(&dir)
+                    .unwrap_or_else(|e| panic!("{context}: create after the kills: {e}")),
+                Err(e) => panic!("{context}: open after the kills: {e}"),
+            };
+            assert_eq!(store.committed_slot(), None, "{context}");
+            let mut changes = SlotChanges::new();
+            for program in builtin_programs() {
+                changes.load(program);
+            }
+            store.commit(0, changes).expect("commit to the new store");
+            drop(store);
+            let store = Store::open(&dir).expect("reopen the new store");
+            assert_eq!(store.committed_slot(), Some(0), "{context}");
+            assert_eq!(store.len(), builtin_programs().len(), "{context}");
+            drop(store);
+            assert_eq!(
+                listing(&dir),
+                STORE_FILES,
+                "{context}: leftovers of the interrupted creates"
+            );
+        }
+    }
+}
+
+/// After a kill during creation: `open` finds either no store (false) or a complete, empty store
+/// at "nothing committed" (true). Anything else is the half-store this test exists to catch.
+fn open_fresh_or_none(dir: &Path, context: &str) -> bool {
+    match Store::open(dir) {
+        Ok(store) => {
+            assert_eq!(store.committed_slot(), None, "{context}");
+            assert!(store.is_empty(), "{context}");
+            true
+        }
+        Err(StoreError::NotAStore { .. }) => false,
+        Err(e) => panic!("{context}: open refuses what the interrupted create left: {e}"),
+    }
 }
 
 /// SPEC §1 / issue 2: after `kill -9` at any moment, reopening yields exactly the state of the
 /// last committed slot, never a mix. Each iteration starts a child that continues the committed
-/// chain of slots, kills it (SIGKILL) at a random moment — while it opens and recovers the store,
-/// or while it commits — reopens, and compares every account with an in-memory recomputation.
+/// chain of slots and kills it (SIGKILL) at a point chosen by its progress: at a phase of
+/// creating the store (while there is none yet), a moment after it began to open (and perhaps
+/// recover) the store, or a moment after its n-th commit. Then it reopens and compares every
+/// account with an in-memory recomputation.
 #[test]
 fn store_survives_kill_9_at_random_moments() {
+    let _serial = one_parent_at_a_time();
     let iterations: u64 = std::env::var("TANDEM_CRASH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -214,64 +396,55 @@ fn store_survives_kill_9_at_random_moments() {
     let mut rng = SplitMix64::new(seed);
     let mut model = Model::new();
     let mut model_slot = None;
+    let mut store_exists = false;
     let mut recoveries = 0;
+    let mut kills_during_create = 0;
     let mut kills_during_open = 0;
     for i in 0..iterations {
-        let mut child = spawn_child(CRASH_CHILD_ENV, dir.path(), "crash_child");
-        if rng.below(5) == 0 {
+        let context = format!("iteration {i} (seed {seed})");
+        // The first child always dies creating the store, whatever the seed.
+        let create_phase = (!store_exists && (rng.below(2) == 0 || i == 0))
+            .then(|| CreatePhase::ALL[rng.below(CreatePhase::ALL.len() as u64) as usize]);
+        let mut child = CrashChild::spawn(dir.path(), create_phase);
+        if let Some(phase) = create_phase {
+            child.wait_for(&context, |l| l == format!("phase {phase}"));
+            kills_during_create += 1;
+        } else if rng.below(5) == 0 {
             // Kill while it opens (and perhaps replays the log of) the store.
-            std::thread::sleep(Duration::from_micros(rng.below(15_000)));
+            child.wait_for(&context, |l| l == "opening");
+            std::thread::sleep(Duration::from_micros(rng.below(3_000)));
             kills_during_open += 1;
         } else {
-            let stdout = child.stdout.as_mut().expect("piped stdout");
-            let mut reader = BufReader::new(stdout);
-            let mut seen = String::new();
-            loop {
-                let mut line = String::new();
-                let n = reader.read_line(&mut line).expect("read child stdout");
-                seen.push_str(&line);
-                if n == 0 || line.contains("ready") {
-                    break;
-                }
+            child.wait_for(&context, |l| l == "ready");
+            for _ in 0..1 + rng.below(3) {
+                child.wait_for(&context, |l| l.starts_with("committed "));
             }
-            if !seen.contains("ready") {
-                let _ = child.kill();
-                panic!(
-                    "iteration {i}: child did not start: {seen:?} {}",
-                    child_stderr(&mut child)
-                );
-            }
-            std::thread::sleep(Duration::from_micros(rng.below(60_000)));
+            // Somewhere in the next commit (or a later one: any moment is a valid kill point).
+            std::thread::sleep(Duration::from_micros(rng.below(5_000)));
         }
-        child.kill().expect("SIGKILL the child");
-        let status = child.wait().expect("reap the child");
-        assert!(
-            status.signal() == Some(libc::SIGKILL) || status.success(),
-            "iteration {i}: child failed on its own: {status:?} {}",
-            child_stderr(&mut child)
-        );
+        child.kill(&context);
 
-        let store = Store::open(dir.path())
-            .unwrap_or_else(|e| panic!("iteration {i} (seed {seed}): reopen failed: {e}"));
+        let store = match Store::open(dir.path()) {
+            Ok(store) => store,
+            Err(StoreError::NotAStore { .. }) if !store_exists => continue,
+            Err(e) => panic!("{context}: reopen failed: {e}"),
+        };
+        store_exists = true;
         let slot = store.committed_slot();
         assert!(
             slot >= model_slot,
-            "iteration {i}: committed slot went back from {model_slot:?} to {slot:?}"
+            "{context}: committed slot went back from {model_slot:?} to {slot:?}"
         );
         advance(&mut model, model_slot, slot);
         model_slot = slot;
-        assert_store_equals_model(
-            &store,
-            &model,
-            &format!("iteration {i}, seed {seed}, slot {slot:?}"),
-        );
+        assert_store_equals_model(&store, &model, &format!("{context}, slot {slot:?}"));
         if store.recovered_slot().is_some() {
             recoveries += 1;
         }
     }
     eprintln!(
-        "crash test: {iterations} kills ({kills_during_open} while opening), reached slot {model_slot:?}, \
-         {recoveries} reopens completed a logged commit"
+        "crash test: {iterations} kills ({kills_during_create} while creating, {kills_during_open} \
+         while opening), reached slot {model_slot:?}, {recoveries} reopens completed a logged commit"
     );
     assert!(
         model_slot.is_some_and(|s| s > iterations / 2),
@@ -320,9 +493,10 @@ fn mmu_child() {
 /// view, so a stray write from an executor faults (SIGSEGV) instead of changing the program.
 #[test]
 fn program_pages_are_read_only_in_the_mmu() {
+    let _serial = one_parent_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let store_dir = dir.path().join("store");
-    let child = spawn_child(MMU_CHILD_ENV, &store_dir, "mmu_child");
+    let child = spawn_child(MMU_CHILD_ENV, &store_dir, "mmu_child", None);
     let output = child.wait_with_output().expect("child output");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::SplitMix;
+use common::{STORE_FILES, SplitMix, listing};
 
 use std::collections::HashMap;
 
 use tandem_engine::account::MAX_ACCOUNT_DATA_LEN;
-use tandem_engine::store::{SlotChanges, Store, StoreError};
+use tandem_engine::store::{CreatePhase, SlotChanges, Store, StoreError};
 use tandem_engine::{Account, Domain, Mapping, Pubkey};
 
 const NATIVE_LOADER: &str = "NativeLoader1111111111111111111111111111111";
@@ -1138,6 +1138,187 @@ fn open_of_an_empty_or_missing_directory_is_not_a_store() {
     }
     // Nothing was created by the failed opens.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// The names and contents of the files in `dir`.
+fn dir_contents(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    listing(dir)
+        .into_iter()
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn create_refuses_foreign_files_and_store_files_without_a_marker_and_touches_nothing() {
+    // Store files without a superblock and without the creation marker are what a damaged store
+    // looks like: they may be someone's accounts, so they are refused like any foreign file.
+    // (files, the ones create may name as foreign)
+    type Case = (
+        &'static [(&'static str, &'static [u8])],
+        &'static [&'static str],
+    );
+    let cases: [Case; 3] = [
+        (&[("notes.txt", b"mine")], &["notes.txt"]),
+        (
+            &[("wal", b"log"), ("rw-ued.pages", b"accounts")],
+            &["wal", "rw-ued.pages"],
+        ),
+        // With the marker, the store files are leftovers; the runtime's file is not.
+        (
+            &[
+                ("creating", b""),
+                ("wal", b""),
+                ("runtime-3.state", b"state"),
+            ],
+            &["runtime-3.state"],
+        ),
+    ];
+    for (files, foreign) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let before = dir_contents(dir.path());
+        let err = Store::create(dir.path()).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotEmpty { path, entry }
+                if path == dir.path() && foreign.contains(&entry.as_str())),
+            "{files:?}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&dir.path().display().to_string()) && message.contains("not empty"),
+            "{message}"
+        );
+        assert_eq!(
+            dir_contents(dir.path()),
+            before,
+            "{files:?}: the directory was touched"
+        );
+    }
+}
+
+#[test]
+fn create_in_an_existing_empty_directory_and_a_missing_one() {
+    let parent = tempfile::tempdir().unwrap();
+    let nested = parent.path().join("a").join("store");
+    for dir in [parent.path(), nested.as_path()] {
+        let store = Store::create(dir).unwrap();
+        assert_eq!(store.committed_slot(), None);
+        drop(store);
+        assert!(
+            !dir.join("creating").exists(),
+            "the creation marker must be gone"
+        );
+        Store::open(dir).unwrap();
+    }
+}
+
+/// An interrupted create, at every phase: `open` either finds no store, says why, and changes
+/// nothing, or (once the superblock is in place) opens the complete store and removes the
+/// leftover marker; a later create completes what the interrupted one began. The interruption is
+/// a panic out of the progress callback, which leaves the files exactly as a kill at that phase
+/// does (creation has no clean-up on unwind); `store_crash.rs` does the same with real kills.
+#[test]
+fn open_and_create_after_an_interrupted_create_at_every_phase() {
+    for phase in CreatePhase::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let interrupted = std::panic::catch_unwind(|| {
+            Store::create_with_progress(dir.path(), |p| {
+                if p == phase {
+                    panic!("interrupted at {p}");
+                }
+            })
+            .map(drop)
+        });
+        assert!(
+            interrupted.is_err(),
+            "{phase}: the create was not interrupted"
+        );
+        assert!(dir.path().join("creating").exists(), "{phase}");
+
+        if phase == CreatePhase::InPlace {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.committed_slot(), None);
+            assert!(store.is_empty());
+            drop(store);
+            assert!(
+                !dir.path().join("creating").exists(),
+                "open must remove the marker beside a complete store"
+            );
+            assert!(matches!(
+                Store::create(dir.path()),
+                Err(StoreError::AlreadyExists(_))
+            ));
+            continue;
+        }
+
+        let before = dir_contents(dir.path());
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotAStore { path, .. } if path == dir.path()),
+            "{phase}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("no superblock file")
+                && message.contains("interrupted")
+                && message.contains("creating the store again completes it"),
+            "{phase}: {message}"
+        );
+        assert_eq!(
+            dir_contents(dir.path()),
+            before,
+            "{phase}: a failed open changed the directory"
+        );
+
+        let mut store = Store::create(dir.path())
+            .unwrap_or_else(|e| panic!("{phase}: create over the leftovers: {e}"));
+        assert_eq!(store.committed_slot(), None);
+        load_all(&mut store, 0, &[plain(key(1), Mapping::RwUed, 1, vec![1])]);
+        drop(store);
+        assert_eq!(listing(dir.path()), STORE_FILES, "{phase}");
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.committed_slot(), Some(0), "{phase}");
+        assert_eq!(store.len(), 1, "{phase}");
+    }
+}
+
+/// Two creates in one directory at once: the second is refused while the first holds the
+/// marker, and an open while the first finishes leaves the marker to it.
+#[test]
+fn a_create_under_way_refuses_a_second_create_and_keeps_its_marker_from_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = Vec::new();
+    let store = Store::create_with_progress(dir.path(), |phase| match phase {
+        CreatePhase::Claimed => {
+            let err = Store::create(dir.path()).unwrap_err();
+            assert!(
+                matches!(&err, StoreError::CreateInProgress(p) if p == dir.path()),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("another process is creating"));
+            checked.push(phase);
+        }
+        CreatePhase::InPlace => {
+            let store = Store::open(dir.path()).expect("the store is in place");
+            assert_eq!(store.committed_slot(), None);
+            drop(store);
+            assert!(
+                dir.path().join("creating").exists(),
+                "open removed the marker of a create still under way"
+            );
+            checked.push(phase);
+        }
+        _ => {}
+    })
+    .unwrap();
+    assert_eq!(checked, [CreatePhase::Claimed, CreatePhase::InPlace]);
+    assert_eq!(store.committed_slot(), None);
+    assert!(!dir.path().join("creating").exists());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,20 @@ pub enum StoreError {
     /// `create` found a store already there.
     #[error("{0} already holds a tandem store")]
     AlreadyExists(PathBuf),
+    /// `create` was given a directory that holds something other than an interrupted create's
+    /// leftovers; it refuses rather than write store files among foreign ones.
+    #[error(
+        "{path} is not empty (it holds {entry}): a store is created only in a new or empty directory, or over the leftovers of an interrupted create"
+    )]
+    NotEmpty {
+        /// The directory.
+        path: PathBuf,
+        /// The first foreign entry found.
+        entry: String,
+    },
+    /// Another process is creating a store in the same directory right now.
+    #[error("{0}: another process is creating a store there")]
+    CreateInProgress(PathBuf),
     /// `open` found no store.
     #[error("{path} is not a tandem store: {reason}")]
     NotAStore {

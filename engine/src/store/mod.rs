@@ -17,6 +17,8 @@
 //! rx-ued-ved.pages    programs executable in both domains           (tag 2)
 //! rw-ved.pages        non-executable accounts of the VED           (tag 3)
 //! rw-ued.pages        non-executable accounts of the UED           (tag 4)
+//! creating            only while a create is under way, or after one was interrupted
+//! superblock.new      likewise: the new store's superblock before it is renamed into place
 //! ```
 //!
 //! Like a hypervisor that tags each physical page with the VM that owns it, every page carries
@@ -70,8 +72,19 @@
 //! Open reads the superblock; if the `wal` holds a complete log (both checksums match) of a later
 //! slot, a crash hit step 3 or 4, and the log is replayed (copying is idempotent). A log that is
 //! incomplete was never fsynced, so step 3 never began and the pages still hold the previous
-//! slot. Either way the store reopens at exactly the last committed slot. A crash-test runs a
-//! child process that commits slots and kills it with SIGKILL at random moments, many times.
+//! slot. Either way the store reopens at exactly the last committed slot. A crash test runs a
+//! child process that creates the store, then commits slots, and kills it with SIGKILL many times
+//! at points chosen by the progress the child reports (a phase of the create, the start of an
+//! open, the n-th commit), so that where the kills land does not depend on the machine's load.
+//!
+//! # Creating
+//!
+//! [`Store::create`] is crash-atomic: a kill at any moment leaves either no store (so that
+//! creating again succeeds) or a complete empty store, never a half-store that `open` refuses.
+//! A creation marker and a superblock renamed into place last make it so; the module `create`
+//! has the protocol and why it was chosen over renaming a whole temporary directory. Open of a
+//! directory that an interrupted create left says so in its [`StoreError::NotAStore`] and
+//! changes nothing; creating again completes the store.
 //!
 //! # Corruption
 //!
@@ -82,6 +95,7 @@
 //! Every such failure is a [`StoreError`] naming the file and the page.
 
 mod changes;
+mod create;
 pub mod demo;
 mod error;
 mod journal;
@@ -98,6 +112,7 @@ use std::time::{Duration, Instant};
 use hashbrown::HashMap;
 
 pub use changes::SlotChanges;
+pub use create::CreatePhase;
 pub use error::StoreError;
 pub use view::{AccountRef, DomainView};
 
@@ -203,49 +218,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Creates an empty store in `dir` (created if missing). Fails if a store is already there.
-    pub fn create(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
-        let super_path = dir.join(SUPERBLOCK_FILE);
-        if super_path.exists() {
-            return Err(StoreError::AlreadyExists(dir.to_owned()));
-        }
-        for mapping in Mapping::ALL {
-            let path = dir.join(region_file_name(mapping));
-            let file = create_file(&path)?;
-            let mut page0 = vec![0u8; PAGE_SIZE];
-            layout::encode_region_header(mapping, &mut page0);
-            std::io::Write::write_all(&mut &file, &page0)
-                .map_err(StoreError::io("write", &path))?;
-            file.sync_all().map_err(StoreError::io("fsync", &path))?;
-        }
-        create_file(&dir.join(WAL_FILE))?;
-        // The superblock comes last: its presence is what makes the directory a store.
-        let superblock = create_file(&super_path)?;
-        let counts = Counts {
-            pages: [1; 4],
-            accounts: [0; 4],
-        };
-        journal::init_superblock(&superblock, &super_path, counts)?;
-        drop(superblock);
-        sync_dir(dir)?;
-        Store::open(dir)
-    }
-
     /// Opens the store in `dir`: completes a commit a crash interrupted, then verifies every page
     /// and rebuilds the index. Only one `Store` may have a directory open at a time.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let dir = dir.as_ref().to_owned();
         let super_path = dir.join(SUPERBLOCK_FILE);
         if !super_path.exists() {
-            return Err(StoreError::NotAStore {
-                path: dir,
-                reason: format!("no {SUPERBLOCK_FILE} file"),
-            });
+            let reason = create::missing_superblock_reason(&dir);
+            return Err(StoreError::NotAStore { path: dir, reason });
         }
         let superblock = open_file(&super_path)?;
         lock_exclusive(&superblock, &dir)?;
+        create::remove_finished_marker(&dir)?;
         let mut super_state = journal::read_superblock(&superblock, &super_path)?;
 
         let mut files = Vec::with_capacity(4);
@@ -1178,19 +1162,25 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn lock_exclusive(file: &File, dir: &Path) -> Result<(), StoreError> {
+    if try_lock(file, dir)? {
+        Ok(())
+    } else {
+        Err(StoreError::Locked(dir.to_owned()))
+    }
+}
+
+/// Takes an exclusive `flock` without waiting: `Ok(false)` if another open file holds it. Errors
+/// name `path`.
+fn try_lock(file: &File, path: &Path) -> Result<bool, StoreError> {
     // SAFETY: flock on a file descriptor we own; no memory is passed.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc == 0 {
-        return Ok(());
+        return Ok(true);
     }
     let err = std::io::Error::last_os_error();
     if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Err(StoreError::Locked(dir.to_owned()))
+        Ok(false)
     } else {
-        Err(StoreError::Io {
-            op: "lock",
-            path: dir.to_owned(),
-            source: err,
-        })
+        Err(StoreError::io("lock", path)(err))
     }
 }

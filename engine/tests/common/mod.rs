@@ -54,3 +54,24 @@ impl SplitMix {
         }
     }
 }
+
+/// The files of a complete store, sorted: nothing else may be left in its directory by a create,
+/// interrupted or not.
+pub const STORE_FILES: [&str; 6] = [
+    "rw-ued.pages",
+    "rw-ved.pages",
+    "rx-ued-ved.pages",
+    "rx-ued.pages",
+    "superblock",
+    "wal",
+];
+
+/// The names in `dir`, sorted.
+pub fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list the directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

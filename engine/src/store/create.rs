@@ -1,0 +1,287 @@
+//! Creating a store, crash-atomically.
+//!
+//! # What it owns
+//!
+//! The protocol that turns a new or empty directory into an empty store, such that a kill (or a
+//! power loss) at any moment leaves the directory in one of two states only:
+//!
+//! - **no store**: [`Store::open`] answers [`StoreError::NotAStore`], and [`Store::create`]
+//!   succeeds on the directory (this is what `Runtime::open_with` and `tandem replay --store DIR`
+//!   rely on: they create a store where `open` finds none);
+//! - **a complete store** at "nothing committed", which `open` opens.
+//!
+//! It never writes into a directory that holds anything but an interrupted create's own files:
+//! foreign files are refused ([`StoreError::NotEmpty`]), never clobbered, and a store is never
+//! created over a store ([`StoreError::AlreadyExists`]).
+//!
+//! # The decision: a creation marker, and the superblock renamed into place last
+//!
+//! The superblock is what makes a directory a store: `open` looks for it first. So it is the one
+//! file whose appearance must be atomic. Create:
+//!
+//! 1. claims the directory: checks it holds no superblock and nothing foreign, creates the
+//!    marker file `creating`, locks it (`flock`) and fsyncs the directory;
+//! 2. writes the region files and the empty write-ahead log, fsyncing each;
+//! 3. writes the superblock, complete, under the name `superblock.new` and fsyncs it and the
+//!    directory;
+//! 4. renames `superblock.new` to `superblock` and fsyncs the directory — the store now exists;
+//! 5. removes the marker.
+//!
+//! A kill before step 4 leaves the marker beside some of the files of steps 2–3, and no
+//! `superblock`: `open` reports "not a store" (its message says a create was interrupted), and the
+//! next create recognises the leftovers by the marker and writes them anew. A kill after step 4
+//! leaves a complete store, perhaps still with the marker, which `open` removes. Without the
+//! marker, store files without a superblock are what a *damaged* store looks like, so create
+//! refuses them instead of overwriting what may be someone's accounts.
+//!
+//! The marker's lock keeps two processes from creating in one directory at once (the second gets
+//! [`StoreError::CreateInProgress`]); a marker left by a killed process is unlocked, because the
+//! kernel drops a dead process's locks.
+//!
+//! The alternative — building the store in a sibling temporary directory and renaming the whole
+//! directory into place — was rejected: `rename(2)` cannot replace a mount point (an operator's
+//! empty volume given as `--store`), it needs write permission on the parent, it replaces the
+//! operator's empty directory with a new one (losing its owner and mode), and the stale sibling
+//! directories a kill leaves behind need a cleaning rule of their own. The marker keeps every file
+//! inside the directory the operator named.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::journal::{self, Counts};
+use super::layout::{self, PAGE_SIZE};
+use super::{
+    SUPERBLOCK_FILE, Store, StoreError, WAL_FILE, create_file, region_file_name, sync_dir, try_lock,
+};
+use crate::account::Mapping;
+
+/// The creation marker: present while a create is under way or was interrupted.
+pub(super) const MARKER_FILE: &str = "creating";
+/// The superblock while it is written, before it is renamed into place.
+const STAGED_SUPERBLOCK_FILE: &str = "superblock.new";
+/// What an ext4 file system keeps at its root: an operator's freshly formatted volume has it.
+const LOST_AND_FOUND: &str = "lost+found";
+
+/// The steps of [`Store::create_with_progress`], reported in this order as each completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CreatePhase {
+    /// The directory exists and is claimed for the new store (the creation marker is in place);
+    /// no store file is written yet.
+    Claimed,
+    /// The four region files are written and fsynced.
+    RegionsWritten,
+    /// The empty write-ahead log exists.
+    WalCreated,
+    /// The superblock file exists, under its staging name, but holds nothing yet.
+    SuperblockCreated,
+    /// The superblock is written and fsynced, still under its staging name.
+    SuperblockWritten,
+    /// The superblock is in place: from here [`Store::open`] finds a complete store.
+    InPlace,
+}
+
+impl CreatePhase {
+    /// Every phase, in the order they happen.
+    pub const ALL: [CreatePhase; 6] = [
+        CreatePhase::Claimed,
+        CreatePhase::RegionsWritten,
+        CreatePhase::WalCreated,
+        CreatePhase::SuperblockCreated,
+        CreatePhase::SuperblockWritten,
+        CreatePhase::InPlace,
+    ];
+
+    /// The phase's name in logs and test protocols (`regions-written`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            CreatePhase::Claimed => "claimed",
+            CreatePhase::RegionsWritten => "regions-written",
+            CreatePhase::WalCreated => "wal-created",
+            CreatePhase::SuperblockCreated => "superblock-created",
+            CreatePhase::SuperblockWritten => "superblock-written",
+            CreatePhase::InPlace => "in-place",
+        }
+    }
+}
+
+impl std::fmt::Display for CreatePhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Store {
+    /// Creates an empty store in `dir`: a directory that does not exist yet, one that is empty,
+    /// or one that holds what an interrupted create left. Fails if a store is already there
+    /// ([`StoreError::AlreadyExists`]) or if anything else is ([`StoreError::NotEmpty`]).
+    /// Crash-atomic: see the module `create` for the protocol.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::create_with_progress(dir, |_| {})
+    }
+
+    /// [`Store::create`], calling `progress` as each [`CreatePhase`] completes: for tools that
+    /// report progress, and for crash tests that kill the process at a chosen phase instead of
+    /// after a delay whose meaning depends on the machine's load.
+    pub fn create_with_progress(
+        dir: impl AsRef<Path>,
+        mut progress: impl FnMut(CreatePhase),
+    ) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        let marker = claim(dir)?;
+        progress(CreatePhase::Claimed);
+
+        for mapping in Mapping::ALL {
+            let path = dir.join(region_file_name(mapping));
+            let file = create_file(&path)?;
+            let mut page0 = vec![0u8; PAGE_SIZE];
+            layout::encode_region_header(mapping, &mut page0);
+            std::io::Write::write_all(&mut &file, &page0)
+                .map_err(StoreError::io("write", &path))?;
+            file.sync_all().map_err(StoreError::io("fsync", &path))?;
+        }
+        progress(CreatePhase::RegionsWritten);
+
+        let wal_path = dir.join(WAL_FILE);
+        create_file(&wal_path)?
+            .sync_all()
+            .map_err(StoreError::io("fsync", &wal_path))?;
+        progress(CreatePhase::WalCreated);
+
+        let staged = dir.join(STAGED_SUPERBLOCK_FILE);
+        let superblock = create_file(&staged)?;
+        progress(CreatePhase::SuperblockCreated);
+        let counts = Counts {
+            pages: [1; 4],
+            accounts: [0; 4],
+        };
+        journal::init_superblock(&superblock, &staged, counts)?;
+        drop(superblock);
+        // Every other file's name must be durable before the superblock can name a store.
+        sync_dir(dir)?;
+        progress(CreatePhase::SuperblockWritten);
+
+        let super_path = dir.join(SUPERBLOCK_FILE);
+        std::fs::rename(&staged, &super_path).map_err(StoreError::io("rename", &staged))?;
+        sync_dir(dir)?;
+        progress(CreatePhase::InPlace);
+
+        // Not fsynced: a marker that survives a power loss beside a complete store is harmless,
+        // and the next open removes it.
+        remove_marker(dir)?;
+        drop(marker);
+        Store::open(dir)
+    }
+}
+
+/// Step 1: makes sure `dir` exists and may receive a store, then creates and locks the marker.
+/// Returns the locked marker; the lock lasts until it is dropped.
+fn claim(dir: &Path) -> Result<File, StoreError> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
+    std::fs::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
+    // Each new directory's name must be durable before anything in it is.
+    for created in missing.iter().rev() {
+        sync_dir(&parent_of(created))?;
+    }
+    check_claimable(dir)?;
+    let path = dir.join(MARKER_FILE);
+    let marker = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(StoreError::io("create", &path))?;
+    if !try_lock(&marker, &path)? {
+        return Err(StoreError::CreateInProgress(dir.to_owned()));
+    }
+    // Another creator may have finished between the check and the lock.
+    if dir.join(SUPERBLOCK_FILE).exists() {
+        return Err(StoreError::AlreadyExists(dir.to_owned()));
+    }
+    // The marker must be durable before any store file, or a power loss could leave store files
+    // without it, which is what a damaged store looks like.
+    sync_dir(dir)?;
+    Ok(marker)
+}
+
+/// Refuses a directory that holds a store, or anything but an interrupted create's leftovers.
+fn check_claimable(dir: &Path) -> Result<(), StoreError> {
+    if dir.join(SUPERBLOCK_FILE).exists() {
+        return Err(StoreError::AlreadyExists(dir.to_owned()));
+    }
+    let interrupted = dir.join(MARKER_FILE).exists();
+    let leftovers: Vec<String> = Mapping::ALL
+        .into_iter()
+        .map(region_file_name)
+        .chain([
+            WAL_FILE.to_owned(),
+            STAGED_SUPERBLOCK_FILE.to_owned(),
+            MARKER_FILE.to_owned(),
+        ])
+        .collect();
+    let entries = std::fs::read_dir(dir).map_err(StoreError::io("list", dir))?;
+    for entry in entries {
+        let name = entry
+            .map_err(StoreError::io("list", dir))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let ours = interrupted && leftovers.contains(&name);
+        if !ours && name != LOST_AND_FOUND {
+            return Err(StoreError::NotEmpty {
+                path: dir.to_owned(),
+                entry: name,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What [`Store::open`] does with a marker beside a complete store (a create killed after its
+/// superblock was in place): removes it, unless a creator still holds it (it is about to remove
+/// it itself).
+pub(super) fn remove_finished_marker(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.join(MARKER_FILE);
+    let marker = match File::open(&path) {
+        Ok(marker) => marker,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::io("open", &path)(e)),
+    };
+    if try_lock(&marker, &path)? {
+        remove_marker(dir)?;
+    }
+    Ok(())
+}
+
+/// Why [`Store::open`] found no superblock, for its [`StoreError::NotAStore`].
+pub(super) fn missing_superblock_reason(dir: &Path) -> String {
+    if dir.join(MARKER_FILE).exists() {
+        format!(
+            "no {SUPERBLOCK_FILE} file: creating a store here was interrupted (the marker \
+             {MARKER_FILE} is still there); creating the store again completes it"
+        )
+    } else {
+        format!("no {SUPERBLOCK_FILE} file")
+    }
+}
+
+fn remove_marker(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.join(MARKER_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(StoreError::io("remove", &path)(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The directory that holds `dir` (`.` for a bare relative name).
+fn parent_of(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
