@@ -313,3 +313,24 @@ fn a_corrupt_runtime_state_file_is_a_clear_error() {
         .expect("refused");
     assert!(err.to_string().contains("runtime-0.state"), "{err}");
 }
+
+#[test]
+fn a_store_missing_a_region_file_is_reported_as_such_not_recreated() {
+    let dir = tempfile::tempdir().expect("dir");
+    drop(Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open"));
+    let region = std::fs::read_dir(dir.path())
+        .expect("store dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".pages"))
+        .expect("a region file");
+    std::fs::remove_file(&region).expect("remove");
+    let err = Runtime::open(&Genesis::default_cluster(), dir.path())
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("is missing") && !text.contains("already holds"),
+        "{text}"
+    );
+}

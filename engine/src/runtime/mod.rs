@@ -206,7 +206,14 @@ impl Runtime {
         let dir = dir.as_ref();
         let store = match Store::open(dir) {
             Ok(store) => store,
-            Err(StoreError::NotAStore { .. }) => Store::create(dir)?,
+            // No store yet, or a create that was interrupted: creating completes it. Where there
+            // is a store after all (a superblock, but a missing region file), open's answer is the
+            // one that says what is wrong, not create's "already exists".
+            Err(not_a_store @ StoreError::NotAStore { .. }) => match Store::create(dir) {
+                Ok(store) => store,
+                Err(StoreError::AlreadyExists(_)) => return Err(not_a_store.into()),
+                Err(e) => return Err(e.into()),
+            },
             Err(e) => return Err(e.into()),
         };
         let (store, state) = match store.committed_slot() {
