@@ -172,3 +172,112 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::last_error_message;
+    use crate::status::{TANDEM_ERR_INVALID_ARGUMENT, TANDEM_OK};
+    use std::ptr;
+
+    const CPU: u32 = Backend::Cpu as u32;
+
+    /// Four messages, the one at index 3 NULL with a length: the error must name that element
+    /// of both arrays, exactly as C callers have read it so far.
+    #[test]
+    fn blake3_many_names_the_bad_element() {
+        let data = [7_u8; 4];
+        let inputs = [data.as_ptr(), data.as_ptr(), ptr::null(), ptr::null()];
+        let mut out = [[0_u8; 32]; 4];
+        let mut hash = |lens: [usize; 4]| {
+            // SAFETY: 4 pointers and lengths, out holds 4 hashes; a NULL input with a length, or
+            // a length too large, is rejected before any read.
+            unsafe {
+                tandem_blake3_many(
+                    CPU,
+                    4,
+                    inputs.as_ptr(),
+                    lens.as_ptr(),
+                    out.as_mut_ptr().cast(),
+                )
+            }
+        };
+        assert_eq!(hash([4, 4, 0, 0]), TANDEM_OK);
+        assert_eq!(hash([4, 4, 0, 4]), TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_blake3_many: inputs[3] is NULL but input_lens[3] = 4"
+        );
+        assert_eq!(hash([4, usize::MAX, 0, 0]), TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            format!(
+                "tandem_blake3_many: input_lens[1] = {} is too large: inputs[1] would span more \
+                 than isize::MAX bytes",
+                usize::MAX
+            )
+        );
+        // The failed calls wrote nothing: out[3] is still BLAKE3 of the empty input (the
+        // official test vectors) from the first call.
+        let hex: String = out[3].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+    }
+
+    /// The LtHash exports name the bad element of `data` and of `executable`.
+    #[test]
+    fn lthash_exports_name_the_bad_element() {
+        let (pubkeys, owners) = ([1_u8; 4 * 32], [2_u8; 4 * 32]);
+        let lamports = [1_u64; 4];
+        let mut executable = [0_u8; 4];
+        let bytes = [9_u8; 3];
+        let data = [bytes.as_ptr(), bytes.as_ptr(), bytes.as_ptr(), ptr::null()];
+        let data_lens = [3_usize, 3, 3, 2];
+        let mut out = vec![0_u8; 4 * LtHash::BYTES];
+        let mut sum = [0_u8; LtHash::BYTES];
+        // SAFETY: every array holds 4 elements and out 4 LtHashes; data[3] is NULL with
+        // length 2, rejected before any read.
+        let status = unsafe {
+            tandem_lthash_accounts(
+                CPU,
+                4,
+                pubkeys.as_ptr(),
+                owners.as_ptr(),
+                lamports.as_ptr(),
+                executable.as_ptr(),
+                data.as_ptr(),
+                data_lens.as_ptr(),
+                out.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_lthash_accounts: data[3] is NULL but data_lens[3] = 2"
+        );
+        executable[3] = 7;
+        let data_lens = [3_usize, 3, 3, 0];
+        // SAFETY: as above, data[3] NULL with length 0 now; sum holds 2,048 bytes.
+        let status = unsafe {
+            tandem_lthash_accumulate(
+                CPU,
+                4,
+                pubkeys.as_ptr(),
+                owners.as_ptr(),
+                lamports.as_ptr(),
+                executable.as_ptr(),
+                data.as_ptr(),
+                data_lens.as_ptr(),
+                sum.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_lthash_accumulate: executable[3] = 7, must be 0 or 1"
+        );
+        assert_eq!(sum, [0_u8; LtHash::BYTES], "a failed call writes nothing");
+    }
+}
