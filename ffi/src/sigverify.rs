@@ -40,3 +40,41 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::last_error_message;
+    use crate::status::{Backend, TANDEM_ERR_INVALID_ARGUMENT};
+    use std::ptr;
+
+    /// A NULL message with a length at index 3: the error names that element of both arrays,
+    /// exactly as C callers have read it so far.
+    #[test]
+    fn verify_batch_names_the_bad_element() {
+        let (signatures, public_keys) = ([0_u8; 4 * 64], [0_u8; 4 * 32]);
+        let msg = [1_u8; 8];
+        let messages = [msg.as_ptr(), msg.as_ptr(), msg.as_ptr(), ptr::null()];
+        let message_lens = [8_usize, 8, 8, 8];
+        let mut results = [9_u8; 4];
+        // SAFETY: every array holds 4 elements; messages[3] is NULL with length 8, rejected
+        // before any read.
+        let status = unsafe {
+            tandem_ed25519_verify_batch(
+                Backend::Cpu as u32,
+                4,
+                signatures.as_ptr(),
+                public_keys.as_ptr(),
+                messages.as_ptr(),
+                message_lens.as_ptr(),
+                results.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_ed25519_verify_batch: messages[3] is NULL but message_lens[3] = 8"
+        );
+        assert_eq!(results, [9_u8; 4], "a failed call writes nothing");
+    }
+}
