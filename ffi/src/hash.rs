@@ -133,12 +133,18 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
             unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
         // SAFETY: the caller passes n * 2048 writable bytes at out, apart from the inputs.
         let out = unsafe { output_slice(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n") }?;
-        // The kernels write `LtHash` values, whose layout is Rust's to choose, so the C buffer
-        // cannot be handed to them: they write into a staging buffer that is copied out. On the
-        // CPU the staging holds one chunk at a time and stays in cache (staging the whole batch
-        // made this export 1.20x the Rust API's time on 1,024 accounts, chunks of 32 1.10-1.15x,
-        // chunks of 8 1.24x: bench/benches/ffi.rs). The copy that remains costs what writing 2 KiB
-        // per account to memory costs; only kernels that write bytes would remove it.
+        // `LtHash` is `repr(transparent)` over 1,024 u16: on a little-endian machine, where the
+        // caller's buffer is 2-byte aligned (malloc'd buffers are), it *is* the C layout and the
+        // kernels write into it directly.
+        #[cfg(target_endian = "little")]
+        if let Ok(elements) = bytemuck::try_cast_slice_mut(&mut *out) {
+            let hashes = LtHash::slice_from_elements_mut(elements);
+            return Ok(tandem_kernels::lthash_accounts(backend, &accounts, hashes)?);
+        }
+        // Otherwise the kernels write into a staging buffer that is copied out. On the CPU it
+        // holds one chunk at a time and stays in cache (staging the whole batch made this export
+        // 1.20x the Rust API's time on 1,024 accounts, chunks of 32 1.10-1.15x, chunks of 8 1.24x:
+        // bench/benches/ffi.rs).
         // Chunking keeps the kernels' choice of backend: a chunk is smaller than the batch, so
         // where the batch is below AUTO_GPU_MIN_ITEMS, `Auto` picks the CPU for every chunk as it
         // would for the batch; the GPU gets the whole batch in one dispatch.
@@ -254,10 +260,11 @@ mod tests {
         );
     }
 
-    /// More accounts than one staging chunk, and not a multiple of it: every chunk, the last
-    /// partial one included, lands where the kernels put it through the Rust API.
+    /// More accounts than one staging chunk, and not a multiple of it, into an aligned buffer
+    /// (written in place) and a misaligned one (staged): every account, the last partial chunk
+    /// included, lands where the kernels put it through the Rust API.
     #[test]
-    fn lthash_accounts_stages_every_chunk() {
+    fn lthash_accounts_writes_in_place_or_stages_every_chunk() {
         let n = 2 * STAGED_ACCOUNTS + 5;
         let keys: Vec<[u8; 32]> = (0..2 * n).map(|i| [i as u8; 32]).collect();
         let data: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; i % 50]).collect();
@@ -278,8 +285,11 @@ mod tests {
         let expected: Vec<u8> = expected.iter().flat_map(LtHash::to_bytes).collect();
         let data_ptrs: Vec<*const u8> = data.iter().map(|d| d.as_ptr()).collect();
         let data_lens: Vec<usize> = data.iter().map(Vec::len).collect();
-        for backend in [Backend::Cpu, Backend::Auto] {
-            let mut out = vec![0xAA_u8; n * LtHash::BYTES];
+        for (backend, offset) in [(Backend::Cpu, 0), (Backend::Cpu, 1), (Backend::Auto, 1)] {
+            // An allocation of u16 is 2-byte aligned; one byte in, it is not.
+            let mut buffer = vec![0xAAAA_u16; n * LtHash::ELEMENTS + 1];
+            let buffer: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer);
+            let out = &mut buffer[offset..offset + n * LtHash::BYTES];
             // SAFETY: every array holds n elements, each data pointer its length in bytes, and
             // out n LtHashes apart from the inputs.
             let status = unsafe {
@@ -297,8 +307,8 @@ mod tests {
             };
             assert_eq!(status, TANDEM_OK, "{}", last_error_message());
             assert!(
-                out == expected,
-                "{backend:?}: the C ABI differs from the Rust API"
+                *out == expected[..],
+                "{backend:?}, offset {offset}: the C ABI differs from the Rust API"
             );
         }
     }

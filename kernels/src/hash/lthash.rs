@@ -21,10 +21,25 @@ use super::portable;
 use crate::Platform;
 
 /// One account's (or a set's) lattice hash: 1,024 u16, added and subtracted with wrapping.
+///
+/// `repr(transparent)` over the array: on a little-endian machine a slice of `LtHash` is byte for
+/// byte the 2,048-byte little-endian encoding of SPEC §4, so a caller's aligned buffer can be
+/// handed to the kernels to write in place ([`LtHash::slice_from_elements_mut`]; the C ABI does,
+/// and copies nothing then). Not `Copy`: 2 KiB should not be copied without a `clone()`.
 #[derive(Clone, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct LtHash(pub [u16; LtHash::ELEMENTS]);
 
 impl LtHash {
+    /// Views arrays of 1,024 elements as LtHashes, in place (no copy): for a caller that owns
+    /// the memory in another form, such as a C buffer of 2,048-byte hashes.
+    pub fn slice_from_elements_mut(elements: &mut [[u16; LtHash::ELEMENTS]]) -> &mut [LtHash] {
+        let len = elements.len();
+        // SAFETY: LtHash is repr(transparent) over [u16; 1024], so both slices have the same
+        // layout, length and alignment; the borrow of `elements` is handed on whole.
+        unsafe { std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<LtHash>(), len) }
+    }
+
     /// Elements of the hash.
     pub const ELEMENTS: usize = 1024;
     /// Bytes of the hash.
