@@ -12,12 +12,12 @@ use super::fixed_base::{ExtendedPoint, FixedBaseTable, compress_batch, double_fi
 /// Five radix-2^51 limbs: the value is `Σ limbs[i]·2^(51·i)` modulo `2^255 − 19`.
 pub type Limbs = [u64; 5];
 
-/// [`FieldElement::from_bytes`] (the low 255 bits, read modulo p).
+/// `FieldElement::from_bytes` (the low 255 bits, read modulo p).
 pub fn field_from_bytes(bytes: &[u8; 32]) -> Limbs {
     FieldElement::from_bytes(bytes).0
 }
 
-/// [`FieldElement::to_bytes`]: the canonical encoding.
+/// `FieldElement::to_bytes`: the canonical encoding.
 pub fn field_to_bytes(a: Limbs) -> [u8; 32] {
     FieldElement(a).to_bytes()
 }
