@@ -1,12 +1,15 @@
-//! Signature verification benchmarks (issue #4), one core, beside ed25519-dalek's verify_strict
-//! in one run: unique signers (every key new), and vote-shaped batches (1,000 recurring signers,
-//! the signer cache warm from earlier slots).
+//! Signature verification benchmarks (issues #4 and #9), one core, beside ed25519-dalek's
+//! verify_strict in one run: unique signers (every key new), vote-shaped batches (1,000 recurring
+//! signers, the signer cache warm from earlier slots), and cyclic working sets of 500 to 10,000
+//! signers through a cache of the default 1,024 slots (signers recurring in a cycle longer than
+//! the cache is what an admission policy must not lose time on; anyone can send that pattern).
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use tandem_kernels::sigverify::cache::SignerCache;
+use tandem_kernels::sigverify::cache::{DEFAULT_CAPACITY, SignerCache};
 use tandem_kernels::sigverify::cpu;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
 use tandem_kernels::testing::gpu_or_skip;
@@ -67,6 +70,91 @@ fn tandem(b: &Batch, cache: Option<&SignerCache>) -> usize {
     results.iter().filter(|&&r| r == 1).count()
 }
 
+/// Batch by batch, ed25519-dalek then tandem on the same batch, `passes` times over all of
+/// `batches`: the speed-up of each pass (its verify_strict time over its tandem time), as the
+/// median and range over passes. Criterion measures one function after the other, so on a shared
+/// machine a change of load between them shows up in its ratio; here each pair runs back to back.
+/// A pass covers a whole cycle because batches differ (some hit tables, some build them).
+fn interleaved(what: &str, batches: &[Batch], cache: Option<&SignerCache>, passes: usize) {
+    let mut ratios: Vec<f64> = (0..passes)
+        .map(|_| {
+            let (mut reference, mut ours) = (0.0, 0.0);
+            for b in batches {
+                let start = Instant::now();
+                black_box(dalek(b));
+                reference += start.elapsed().as_secs_f64();
+                let start = Instant::now();
+                black_box(tandem(b, cache));
+                ours += start.elapsed().as_secs_f64();
+            }
+            reference / ours
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    eprintln!(
+        "interleaved {what}: tandem / verify_strict rate, median {:.2}x (range {:.2}x-{:.2}x over {passes} passes of {} batches)",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
+        batches.len()
+    );
+}
+
+/// Signatures per batch in the cyclic benches (a pipeline batch; divides every working set).
+const CYCLIC_BATCH: usize = 250;
+
+/// `signers` keys signing in a fixed cycle, one signature each, through a cache of the default
+/// size: each iteration verifies the next [`CYCLIC_BATCH`] of the cycle, so the cache sees the
+/// steady state of the pattern (warmed by three cycles before measuring).
+fn cyclic(c: &mut Criterion, signers: usize) {
+    let keys: Vec<SigningKey> = (0..signers as u64).map(|i| key(1_000_000 + i)).collect();
+    // The cycle, then its first batch again, so every batch is one contiguous slice.
+    let mut b = batch(&keys, signers, 100, 0);
+    for i in 0..CYCLIC_BATCH {
+        b.sigs.push(b.sigs[i]);
+        b.keys.push(b.keys[i]);
+        b.msgs.push(b.msgs[i].clone());
+    }
+    let slice = |start: usize| Batch {
+        sigs: b.sigs[start..start + CYCLIC_BATCH].to_vec(),
+        keys: b.keys[start..start + CYCLIC_BATCH].to_vec(),
+        msgs: b.msgs[start..start + CYCLIC_BATCH].to_vec(),
+    };
+    let batches: Vec<Batch> = (0..signers.div_ceil(CYCLIC_BATCH))
+        .map(|i| slice(i * CYCLIC_BATCH))
+        .collect();
+    let cache = SignerCache::new(DEFAULT_CAPACITY);
+    for _ in 0..3 {
+        for b in &batches {
+            assert_eq!(tandem(b, Some(&cache)), CYCLIC_BATCH);
+        }
+    }
+    let mut group = c.benchmark_group(format!("ed25519/cyclic-{signers}-signers"));
+    group.throughput(Throughput::Elements(CYCLIC_BATCH as u64));
+    group.sample_size(20);
+    let mut next = 0;
+    group.bench_function("ed25519-dalek-verify_strict", |x| {
+        x.iter(|| {
+            next = (next + 1) % batches.len();
+            black_box(dalek(&batches[next]))
+        })
+    });
+    group.bench_function("tandem-cpu-signer-cache", |x| {
+        x.iter(|| {
+            next = (next + 1) % batches.len();
+            black_box(tandem(&batches[next], Some(&cache)))
+        })
+    });
+    group.finish();
+    interleaved(
+        &format!("cyclic-{signers}"),
+        &batches,
+        Some(&cache),
+        (40 / batches.len()).max(5),
+    );
+    eprintln!("cyclic-{signers}: {:?}", cache.stats());
+}
+
 fn bench(c: &mut Criterion) {
     let unique: Vec<SigningKey> = (0..512).map(key).collect();
     let b = batch(&unique, 512, 200, 0);
@@ -89,6 +177,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    interleaved("unique", std::slice::from_ref(&b), None, 20);
 
     // Vote-shaped: 1,000 validators sign a ~100-byte vote every slot.
     let voters: Vec<SigningKey> = (0..1000).map(|i| key(10_000 + i)).collect();
@@ -108,6 +197,11 @@ fn bench(c: &mut Criterion) {
         x.iter(|| black_box(tandem(&votes, Some(&cache))))
     });
     group.finish();
+    interleaved("votes", std::slice::from_ref(&votes), Some(&cache), 20);
+
+    for signers in [500, 1000, 2000, 10_000] {
+        cyclic(c, signers);
+    }
 }
 
 criterion_group!(benches, bench);

@@ -10,17 +10,31 @@
 //! `EdwardsBasepointTable` of −A (1.51× verify_strict), its `VartimeEdwardsPrecomputation` of
 //! `[B, −A]` (1.14×, keeps the doublings), radix-16 tables of full Edwards points (1.47×).
 //!
-//! **Policy.** A key earns a table on its second sighting (building one costs a few
-//! verifications, so a key seen once would not repay it). At most `capacity` tables are kept,
-//! 30 KiB each (256 affine Niels points of 120 bytes): the default, 1,024 signers, bounds the
-//! cache at about 30 MiB. When full, the least recently used table is dropped (its key starts over from "seen
-//! once"). Sightings of keys without a table are counted in a map bounded to 16 × `capacity`
-//! entries, cleared when it fills. Keys that are not valid points or are of small order are never
-//! cached. The cache is shared by every verifying thread (a read-write lock; lookups take the read
-//! side).
+//! **Policy.** Building a table costs about two verifications and each use of it saves about half
+//! of one, so a table pays for itself after about four uses; the cache builds one only when that is
+//! likely, and a budget bounds what it loses when it guesses wrong (issue #9, README figures):
+//!
+//! 1. *Frequency.* A key becomes a candidate on its second sighting. Sightings of keys without a
+//!    table are counted in a map bounded to 16 × `capacity` entries, cleared when it fills.
+//! 2. *No thrashing.* At most `capacity` tables are kept, 30 KiB each (256 affine Niels points of
+//!    120 bytes): the default, 1,024 signers, bounds the cache at about 30 MiB. When it is full, a
+//!    candidate replaces the least recently used table only if that table has gone unused for a
+//!    whole window of 16 × `capacity` sightings (its key then starts over from "seen once").
+//!    Plain LRU is at its worst on signers recurring in a cycle longer than the cache: every table
+//!    is evicted just before its key returns, so a table is built on every second sighting and
+//!    none is ever used — half the rate of no cache at all, and anyone can send that pattern. With
+//!    the window, such a working set keeps a stable subset of tables that is used every cycle.
+//! 3. *Budget.* Builds spend credit; each use of a table earns its saving, and each sighting
+//!    without one a small allowance (1/64 of a verification). Credit starts at, and is capped to,
+//!    what filling the empty cache costs. Whatever the pattern of keys, the time lost to tables
+//!    that never pay back is thus at most one fill of the cache plus 1/64 of a verification per
+//!    sighting: the policy may guess wrong, it cannot be expensive.
+//!
+//! Keys that are not valid points or are of small order are never cached. The cache is shared by
+//! every verifying thread (a read-write lock; lookups take the read side).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -30,6 +44,19 @@ use super::fixed_base::{ExtendedPoint, FixedBaseTable, double_fixed_base_mul};
 
 /// Default number of signers whose tables are kept.
 pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// The sighting window, per slot of capacity: sightings are counted over about this many, and a
+/// table unused for this many may be replaced (longer than any cycle the counting map can follow,
+/// so a cyclic working set it counts keeps its tables).
+const WINDOW_PER_SLOT: u64 = 16;
+
+/// The cost model of the budget, in 64ths of a verification without a table: building a table
+/// (256 additions and doublings and a batched inversion: about two verifications) …
+const BUILD_COST: i64 = 128;
+/// … what one use of a table saves (about half a verification) …
+const HIT_SAVING: i64 = 32;
+/// … and the allowance each sighting without a table adds: the most a wasted build may cost.
+const MISS_ALLOWANCE: i64 = 1;
 
 /// What the cache knows of one signer with a table.
 pub struct Signer {
@@ -50,12 +77,43 @@ impl Signer {
     }
 }
 
+/// What the cache has done since it was made: the figures that show whether its tables pay
+/// for themselves (a table costs about two verifications to build and saves about half of one
+/// per use).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Verifications that used a table.
+    pub hits: u64,
+    /// Sightings of valid keys without a table (verified without one).
+    pub misses: u64,
+    /// Tables built.
+    pub builds: u64,
+    /// Tables dropped to make room for another.
+    pub evictions: u64,
+}
+
+/// The counters behind [`CacheStats`].
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    builds: AtomicU64,
+    evictions: AtomicU64,
+}
+
 /// The cache (see the module docs).
 pub struct SignerCache {
     capacity: usize,
     tables: RwLock<HashMap<[u8; 32], Arc<Signer>>>,
     sightings: RwLock<HashMap<[u8; 32], u32>>,
+    /// Sightings so far, with and without a table: the time scale of `last_use` and the window.
     clock: AtomicU64,
+    /// A lower bound on every table's `last_use` (refreshed by each scan), so that a candidate
+    /// is usually turned away without scanning the tables.
+    oldest_use: AtomicU64,
+    /// Build credit, in 64ths of a verification (see the module docs).
+    credit: AtomicI64,
+    counters: Counters,
 }
 
 impl SignerCache {
@@ -66,6 +124,74 @@ impl SignerCache {
             tables: RwLock::new(HashMap::new()),
             sightings: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
+            oldest_use: AtomicU64::new(0),
+            credit: AtomicI64::new(Self::credit_cap(capacity)),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The most credit the budget holds: what filling the empty cache costs.
+    fn credit_cap(capacity: usize) -> i64 {
+        i64::try_from(capacity)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(BUILD_COST)
+    }
+
+    /// Sightings over which keys are counted and after which an unused table may go.
+    fn window(&self) -> u64 {
+        WINDOW_PER_SLOT.saturating_mul(self.capacity as u64)
+    }
+
+    /// Adds `amount` to the build credit, up to its cap.
+    fn earn(&self, amount: i64) {
+        let cap = Self::credit_cap(self.capacity);
+        // Most hits find the budget full: a load, no write to the shared line.
+        if self.credit.load(Ordering::Relaxed) >= cap {
+            return;
+        }
+        let _ = self
+            .credit
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_add(amount).min(cap))
+            });
+    }
+
+    /// Takes the cost of one build from the credit; false (and nothing taken) when short.
+    fn spend(&self) -> bool {
+        self.credit
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                (c >= BUILD_COST).then_some(c - BUILD_COST)
+            })
+            .is_ok()
+    }
+
+    /// Whether a table built at time `now` would find a place: a free slot, or a least recently
+    /// used table idle for more than the window.
+    fn has_place(&self, now: u64) -> bool {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        if tables.len() < self.capacity {
+            return true;
+        }
+        if now.saturating_sub(self.oldest_use.load(Ordering::Relaxed)) <= self.window() {
+            return false;
+        }
+        let oldest = tables
+            .values()
+            .map(|s| s.last_use.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(now);
+        self.oldest_use.store(oldest, Ordering::Relaxed);
+        now.saturating_sub(oldest) > self.window()
+    }
+
+    /// The counts of hits, misses, table builds and evictions so far.
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.counters;
+        CacheStats {
+            hits: c.hits.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            builds: c.builds.load(Ordering::Relaxed),
+            evictions: c.evictions.load(Ordering::Relaxed),
         }
     }
 
@@ -93,45 +219,61 @@ impl SignerCache {
             self.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
         );
+        self.counters.hits.fetch_add(1, Ordering::Relaxed);
+        self.earn(HIT_SAVING);
         Some(Arc::clone(signer))
     }
 
-    /// Records a sighting of `key`, which was found to decompress to a point of large order; on
-    /// its second sighting the key gets a table.
+    /// Records a sighting of `key` without a table (the key was found to decompress to a point
+    /// of large order); builds its table when the policy of the module docs admits it.
     pub fn observe(&self, key: &[u8; 32]) {
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
         if self.capacity == 0 {
             return;
         }
+        self.earn(MISS_ALLOWANCE);
         let seen = {
             let mut sightings = self.sightings.write().unwrap_or_else(|e| e.into_inner());
-            if sightings.len() >= 16 * self.capacity {
+            if sightings.len() as u64 >= self.window() {
                 sightings.clear();
             }
             let n = sightings.entry(*key).or_insert(0);
-            *n += 1;
+            *n = n.saturating_add(1);
             *n
         };
-        if seen < 2 {
+        if seen < 2 || !self.has_place(now) {
             return;
         }
         let Some(a) = ExtendedPoint::decompress(key) else {
             return; // unreachable for keys that curve25519-dalek decompressed; never cached
         };
+        if !self.spend() {
+            return;
+        }
         let signer = Arc::new(Signer {
             minus_a: FixedBaseTable::new(&a.neg()),
-            last_use: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+            last_use: AtomicU64::new(now),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
         if tables.len() >= self.capacity && !tables.contains_key(key) {
+            // Again under the write lock: another thread may have taken the place meanwhile
+            // (then this table is dropped, its cost already spent).
             let oldest = tables
                 .iter()
-                .min_by_key(|(_, s)| s.last_use.load(Ordering::Relaxed))
-                .map(|(k, _)| *k);
-            if let Some(oldest) = oldest {
-                tables.remove(&oldest);
+                .map(|(k, s)| (s.last_use.load(Ordering::Relaxed), *k))
+                .min();
+            match oldest {
+                Some((last_use, oldest)) if now.saturating_sub(last_use) > self.window() => {
+                    tables.remove(&oldest);
+                    self.counters.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => return,
             }
         }
         tables.insert(*key, signer);
+        self.counters.builds.fetch_add(1, Ordering::Relaxed);
+        drop(tables);
         self.sightings
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -149,28 +291,57 @@ mod tests {
     use super::*;
     use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 
-    #[test]
-    fn a_key_gets_a_table_on_its_second_sighting_and_the_oldest_is_evicted() {
-        let cache = SignerCache::new(2);
-        let points: Vec<(EdwardsPoint, [u8; 32])> = (1u64..=3)
+    fn keys(n: u64) -> Vec<[u8; 32]> {
+        (1..=n)
             .map(|i| {
-                let p = ED25519_BASEPOINT_POINT * Scalar::from(i);
-                (p, p.compress().to_bytes())
+                (ED25519_BASEPOINT_POINT * Scalar::from(i))
+                    .compress()
+                    .to_bytes()
             })
-            .collect();
-        cache.observe(&points[0].1);
-        assert!(cache.get(&points[0].1).is_none());
-        cache.observe(&points[0].1);
-        assert!(cache.get(&points[0].1).is_some());
-        for (_, k) in &points[1..] {
-            cache.observe(k);
-            cache.observe(k);
+            .collect()
+    }
+
+    #[test]
+    fn a_key_gets_a_table_on_its_second_sighting_and_only_an_idle_one_is_replaced() {
+        let cache = SignerCache::new(2);
+        let k = keys(3);
+        cache.observe(&k[0]);
+        assert!(cache.get(&k[0]).is_none());
+        cache.observe(&k[0]);
+        assert!(cache.get(&k[0]).is_some());
+        cache.observe(&k[1]);
+        cache.observe(&k[1]);
+        assert_eq!(cache.len(), 2);
+        // Full, and k[0] was used just now: k[2] is turned away.
+        cache.observe(&k[2]);
+        cache.observe(&k[2]);
+        assert!(cache.get(&k[2]).is_none());
+        // k[1] keeps being used for a whole window while k[0] is not: k[0]'s place goes.
+        for _ in 0..=cache.window() {
+            assert!(cache.get(&k[1]).is_some());
+        }
+        cache.observe(&k[2]);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&k[0]).is_none(), "the idle table went");
+        assert!(cache.get(&k[2]).is_some());
+        assert_eq!(cache.stats().evictions, 1);
+    }
+
+    #[test]
+    fn builds_stop_when_the_credit_is_spent() {
+        let cache = SignerCache::new(4);
+        cache.credit.store(BUILD_COST, Ordering::Relaxed);
+        let k = keys(2);
+        for key in &k {
+            cache.observe(key);
+            cache.observe(key);
+        }
+        assert_eq!(cache.stats().builds, 1, "one build's worth of credit");
+        assert_eq!(cache.len(), 1);
+        // Sightings without a table earn the allowance: enough of them buy the next build.
+        for _ in 0..BUILD_COST / MISS_ALLOWANCE {
+            cache.observe(&k[1]);
         }
         assert_eq!(cache.len(), 2);
-        assert!(
-            cache.get(&points[0].1).is_none(),
-            "the least recently used went"
-        );
-        assert!(cache.get(&points[2].1).is_some());
     }
 }

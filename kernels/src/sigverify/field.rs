@@ -18,8 +18,9 @@
 //!   `< 2^53`, the sum of two such sums `< 2^54`.
 //! - `mul` and `square` accept limbs `< 2^54`: then every 128-bit column sum stays below
 //!   `2^115`, and the final `carry·19` fits a u64 (dalek's `field51` argument).
-//! - `sub` accepts a subtrahend with limbs `< 2^55` (it adds `16p`, whose limbs exceed `2^55`,
-//!   before subtracting).
+//! - `sub` accepts a subtrahend with limbs `≤ 16·(2^51 − 19) = 2^55 − 304`: it adds `16p` limb by
+//!   limb before subtracting, and the lowest limb of `16p` is `2^55 − 304` (the others
+//!   `2^55 − 16`), so a larger limb would underflow.
 //!
 //! Equality is by canonical encoding. Nothing here is constant-time.
 
@@ -130,7 +131,7 @@ impl FieldElement {
         ])
     }
 
-    /// `self − rhs`, reduced; `self` limbs `< 2^54`, `rhs` limbs `< 2^54`.
+    /// `self − rhs`, reduced; `self` limbs `< 2^54`, `rhs` limbs `≤ 2^55 − 304`.
     #[inline(always)]
     pub fn sub(&self, rhs: &FieldElement) -> FieldElement {
         // 16p, limb by limb.
@@ -333,6 +334,18 @@ pub(super) mod tests {
             assert!(a.mul(&a.invert()).eq_mod_p(&FieldElement::ONE));
             assert!(a.neg().add(&a).eq_mod_p(&FieldElement::ZERO));
         }
+    }
+
+    #[test]
+    fn sub_takes_a_subtrahend_up_to_its_documented_bound() {
+        // 0 − x for the largest subtrahend limbs the bound allows (2^55 − 304 each):
+        // x = (2^55 − 304)·Σ 2^(51·i), so −x is checked through x + (−x) = 0 with x computed
+        // within mul's own bounds.
+        let x = FieldElement([(1 << 55) - 304; 5]);
+        let minus_x = FieldElement::ZERO.sub(&x);
+        assert!(minus_x.0.iter().all(|&l| l < (1 << 51) + (1 << 15)));
+        let x_reduced = FieldElement([1; 5]).mul(&FieldElement::from_u64((1 << 55) - 304));
+        assert!(minus_x.add(&x_reduced).eq_mod_p(&FieldElement::ZERO));
     }
 
     #[test]

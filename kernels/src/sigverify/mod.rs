@@ -36,6 +36,9 @@ pub mod cache;
 pub mod cpu;
 mod field;
 pub mod fixed_base;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gpu;
 pub mod reference;
 
