@@ -118,8 +118,8 @@ impl ChainReport {
             slot: outcome.slot,
             ved_hash: hex(&outcome.ved_hash),
             ued_hash: hex(&outcome.ued_hash),
-            ved_sig_count: outcome.sig_counts[0],
-            ued_sig_count: outcome.sig_counts[1],
+            ved_sig_count: outcome.sig_counts.ved,
+            ued_sig_count: outcome.sig_counts.ued,
             transactions: outcome.transactions.len(),
         });
         for TxOutcome {

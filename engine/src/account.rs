@@ -101,6 +101,78 @@ impl fmt::Display for Domain {
     }
 }
 
+/// One value per execution domain, reached by [`Domain`] (never by a bare 0 or 1): each domain's
+/// hash, LtHash, signature count, … .
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct PerDomain<T> {
+    /// The VED's value.
+    pub ved: T,
+    /// The UED's value.
+    pub ued: T,
+}
+
+impl<T> PerDomain<T> {
+    /// The VED's and the UED's values.
+    pub const fn new(ved: T, ued: T) -> PerDomain<T> {
+        PerDomain { ved, ued }
+    }
+
+    /// Each domain's value from `f`, VED first.
+    pub fn from_fn(mut f: impl FnMut(Domain) -> T) -> PerDomain<T> {
+        let ved = f(Domain::Ved);
+        PerDomain {
+            ved,
+            ued: f(Domain::Ued),
+        }
+    }
+
+    /// Each domain with its value, VED first.
+    pub fn iter(&self) -> impl Iterator<Item = (Domain, &T)> {
+        [(Domain::Ved, &self.ved), (Domain::Ued, &self.ued)].into_iter()
+    }
+
+    /// Each domain with its value, mutable, VED first.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Domain, &mut T)> {
+        [(Domain::Ved, &mut self.ved), (Domain::Ued, &mut self.ued)].into_iter()
+    }
+
+    /// Both values through `f`.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> PerDomain<U> {
+        let ved = f(self.ved);
+        PerDomain {
+            ved,
+            ued: f(self.ued),
+        }
+    }
+}
+
+impl<T> std::ops::Index<Domain> for PerDomain<T> {
+    type Output = T;
+
+    fn index(&self, domain: Domain) -> &T {
+        match domain {
+            Domain::Ved => &self.ved,
+            Domain::Ued => &self.ued,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Domain> for PerDomain<T> {
+    fn index_mut(&mut self, domain: Domain) -> &mut T {
+        match domain {
+            Domain::Ved => &mut self.ved,
+            Domain::Ued => &mut self.ued,
+        }
+    }
+}
+
+/// `[VED, UED]`, so tests and tables can write the pair as an array.
+impl<T: PartialEq> PartialEq<[T; 2]> for PerDomain<T> {
+    fn eq(&self, [ved, ued]: &[T; 2]) -> bool {
+        self.ved == *ved && self.ued == *ued
+    }
+}
+
 /// An account's domain mapping: the one-byte tag ("VMID") every store page carries (SPEC §1).
 ///
 /// | tag | mapping      | held by                 | VED          | UED          |
@@ -230,6 +302,17 @@ pub struct Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_domain_is_reached_by_domain_and_compares_as_ved_ued() {
+        let mut counts = PerDomain::from_fn(|d| if d == Domain::Ved { 1_u64 } else { 2 });
+        counts[Domain::Ued] += 5;
+        assert_eq!(counts, [1, 7]);
+        assert_ne!(counts, [7, 1]);
+        assert_eq!(counts.map(|c| c * 2), PerDomain::new(2, 14));
+        let seen: Vec<_> = counts.iter().map(|(d, c)| (d, *c)).collect();
+        assert_eq!(seen, [(Domain::Ved, 1), (Domain::Ued, 7)]);
+    }
 
     #[test]
     fn access_table_matches_spec_section_1() {

@@ -28,4 +28,4 @@ pub mod store;
 pub mod tx;
 pub mod workload;
 
-pub use account::{Account, Domain, Mapping, Pubkey};
+pub use account::{Account, Domain, Mapping, PerDomain, Pubkey};

@@ -7,6 +7,7 @@ mod chain;
 use chain::*;
 use sha2::{Digest, Sha256};
 use tandem_engine::Domain::{self, Ued, Ved};
+use tandem_engine::PerDomain;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::runtime::{Runtime, RuntimeError, TxStatus};
@@ -65,15 +66,15 @@ fn each_slot_chains_sig_count_blockhash_and_the_incremental_lthash() {
     let mut c = Chain::new();
     let blocks = workload(40, 1, 1.0);
     for block in blocks {
-        let previous = [c.rt.hash(Ved), c.rt.hash(Ued)];
+        let previous = PerDomain::from_fn(|domain| c.rt.hash(domain));
         let out = c.run(block.clone()).expect("block");
-        for (d, domain) in [Ved, Ued].into_iter().enumerate() {
+        for domain in [Ved, Ued] {
             // The incremental LtHash equals a recomputation over the store.
             let lthash = recomputed(&c.rt, domain);
             assert_eq!(c.rt.lthash(domain), &lthash, "slot {} {domain}", out.slot);
             let h: [u8; 32] = Sha256::new()
-                .chain_update(previous[d])
-                .chain_update(out.sig_counts[d].to_le_bytes())
+                .chain_update(previous[domain])
+                .chain_update(out.sig_counts[domain].to_le_bytes())
                 .chain_update(block.header.blockhash)
                 .finalize()
                 .into();
@@ -86,7 +87,7 @@ fn each_slot_chains_sig_count_blockhash_and_the_incremental_lthash() {
         }
         // sig_count_D counts every signature of each transaction that executed or failed in D
         // (the ones that paid a fee), and nothing else.
-        for (d, domain) in [Ved, Ued].into_iter().enumerate() {
+        for domain in [Ved, Ued] {
             let counted: u64 = out
                 .transactions
                 .iter()
@@ -96,7 +97,11 @@ fn each_slot_chains_sig_count_blockhash_and_the_incremental_lthash() {
                     Transaction::parse(wire).expect("parses").signatures().len() as u64
                 })
                 .sum();
-            assert_eq!(out.sig_counts[d], counted, "slot {} {domain}", out.slot);
+            assert_eq!(
+                out.sig_counts[domain], counted,
+                "slot {} {domain}",
+                out.slot
+            );
         }
     }
 }

@@ -5,23 +5,15 @@ use sha2::{Digest, Sha256};
 use tandem_kernels::hash::lthash::{AccountInput, LtHash};
 use tandem_kernels::{Backend, KernelError};
 
-use crate::account::{Account, Domain};
+use crate::account::{Account, Domain, PerDomain};
 
 /// Each domain's LtHash and latest `hash_D`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainHashes {
-    /// `LtHash_D`, indexed by [`domain_index`].
-    pub lthash: [LtHash; 2],
+    /// `LtHash_D`.
+    pub lthash: PerDomain<LtHash>,
     /// `hash_D` of the last slot (or genesis).
-    pub hash: [[u8; 32]; 2],
-}
-
-/// Index of a domain in per-domain arrays: VED 0, UED 1.
-pub const fn domain_index(domain: Domain) -> usize {
-    match domain {
-        Domain::Ved => 0,
-        Domain::Ued => 1,
-    }
+    pub hash: PerDomain<[u8; 32]>,
 }
 
 /// The LtHash input of an account.
@@ -51,19 +43,19 @@ impl DomainHashes {
         accounts: impl Iterator<Item = &'a Account>,
     ) -> Result<DomainHashes, KernelError> {
         let accounts: Vec<&Account> = accounts.collect();
-        let mut lthash = [LtHash::identity(), LtHash::identity()];
+        let mut lthash = PerDomain::from_fn(|_| LtHash::identity());
         for (account, h) in accounts.iter().zip(lthashes(backend, &accounts)?) {
             for domain in Domain::ALL {
                 if account.mapping.readable_by(domain) {
-                    lthash[domain_index(domain)].mix_in(&h);
+                    lthash[domain].mix_in(&h);
                 }
             }
         }
-        let hash = Domain::ALL.map(|domain| {
+        let hash = PerDomain::from_fn(|domain| {
             let mut h = Sha256::new();
             h.update(b"tandem:");
             h.update(domain.name().as_bytes());
-            h.update(lthash[domain_index(domain)].to_bytes());
+            h.update(lthash[domain].to_bytes());
             h.finalize().into()
         });
         Ok(DomainHashes { lthash, hash })
@@ -83,7 +75,7 @@ impl DomainHashes {
             for (account, h) in accounts.iter().zip(lthashes(backend, &accounts)?) {
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
-                        let sum = &mut self.lthash[domain_index(domain)];
+                        let sum = &mut self.lthash[domain];
                         if add { sum.mix_in(&h) } else { sum.mix_out(&h) }
                     }
                 }
@@ -95,8 +87,9 @@ impl DomainHashes {
     /// Chains the slot's hash for every domain:
     /// `h = SHA-256(hash_D(parent) ‖ sig_count_D (u64 LE) ‖ blockhash)`,
     /// `hash_D = SHA-256(h ‖ LtHash_D)`.
-    pub fn chain(&mut self, sig_count: [u64; 2], blockhash: &[u8; 32]) {
-        for ((hash, lthash), count) in self.hash.iter_mut().zip(&self.lthash).zip(sig_count) {
+    pub fn chain(&mut self, sig_count: PerDomain<u64>, blockhash: &[u8; 32]) {
+        for (domain, hash) in self.hash.iter_mut() {
+            let (lthash, count) = (&self.lthash[domain], sig_count[domain]);
             let h: [u8; 32] = Sha256::new()
                 .chain_update(*hash)
                 .chain_update(count.to_le_bytes())

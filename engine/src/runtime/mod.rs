@@ -34,7 +34,7 @@ pub mod status;
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crate::account::{Account, Domain, Pubkey};
+use crate::account::{Account, Domain, PerDomain, Pubkey};
 use crate::genesis::{ClusterParams, Genesis};
 use crate::ledger::Block;
 use crate::sample::{builtin_programs, vote_program_id};
@@ -42,7 +42,7 @@ use crate::store::{SlotChanges, Store, StoreError};
 use crate::tx::{Transaction, TxError};
 use builtins::Clock;
 use builtins::vote::VoteState;
-use hash::{DomainHashes, domain_index};
+use hash::DomainHashes;
 use pass::{Overlay, PassInput, Writer};
 use state::{RuntimeState, StateFileError, WINDOW};
 pub use status::TxStatus;
@@ -171,8 +171,8 @@ pub struct BlockOutcome {
     pub ved_hash: [u8; 32],
     /// `hash_UED` of the slot.
     pub ued_hash: [u8; 32],
-    /// `sig_count_D` (VED, UED).
-    pub sig_counts: [u64; 2],
+    /// `sig_count_D` of each domain.
+    pub sig_counts: PerDomain<u64>,
     /// Every transaction, in block order.
     pub transactions: Vec<TxOutcome>,
     /// Accounts the slot changed.
@@ -308,12 +308,12 @@ impl Runtime {
 
     /// `hash_D` of the last executed slot.
     pub fn hash(&self, domain: Domain) -> [u8; 32] {
-        self.state.hashes.hash[domain_index(domain)]
+        self.state.hashes.hash[domain]
     }
 
     /// `LtHash_D` now.
     pub fn lthash(&self, domain: Domain) -> &tandem_kernels::LtHash {
-        &self.state.hashes.lthash[domain_index(domain)]
+        &self.state.hashes.lthash[domain]
     }
 
     /// The cluster parameters.
@@ -457,9 +457,9 @@ impl Runtime {
                 unix_timestamp_ms: header.unix_timestamp_ms,
             },
         };
-        let mut sig_counts = [0u64; 2];
+        let mut sig_counts = PerDomain::default();
         for domain in Domain::ALL {
-            sig_counts[domain_index(domain)] = pass::run_pass(
+            sig_counts[domain] = pass::run_pass(
                 domain,
                 &self.store,
                 &mut self.state,
@@ -499,7 +499,7 @@ impl Runtime {
         &mut self,
         slot: u64,
         overlay: Overlay,
-        sig_counts: [u64; 2],
+        sig_counts: PerDomain<u64>,
         header: &crate::ledger::BlockHeader,
     ) -> Result<usize, RuntimeError> {
         let mut olds = Vec::new();

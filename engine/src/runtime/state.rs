@@ -19,7 +19,7 @@ use tandem_kernels::hash::lthash::LtHash;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::hash::DomainHashes;
-use crate::account::{Mapping, Pubkey};
+use crate::account::{Domain, Mapping, PerDomain, Pubkey};
 
 /// Blocks whose blockhashes a transaction may name, and blocks a first signature is remembered
 /// for (SPEC §2): both windows count blocks, not slots.
@@ -222,9 +222,9 @@ impl RuntimeState {
         w.u64(self.slot);
         w.u64(self.epoch);
         w.u64(self.unix_timestamp_ms as u64);
-        for d in 0..2 {
-            w.bytes(&self.hashes.hash[d]);
-            w.bytes(&self.hashes.lthash[d].to_bytes());
+        for domain in Domain::ALL {
+            w.bytes(&self.hashes.hash[domain]);
+            w.bytes(&self.hashes.lthash[domain].to_bytes());
         }
         w.u64(self.recent_blockhashes.len() as u64);
         for h in &self.recent_blockhashes {
@@ -278,11 +278,11 @@ impl RuntimeState {
         let slot = r.u64()?;
         let epoch = r.u64()?;
         let unix_timestamp_ms = r.u64()? as i64;
-        let mut hash = [[0u8; 32]; 2];
-        let mut lthash = [LtHash::identity(), LtHash::identity()];
-        for d in 0..2 {
-            hash[d] = r.array()?;
-            lthash[d] = LtHash::from_bytes(&r.array()?);
+        let mut hash = PerDomain::default();
+        let mut lthash = PerDomain::from_fn(|_| LtHash::identity());
+        for domain in Domain::ALL {
+            hash[domain] = r.array()?;
+            lthash[domain] = LtHash::from_bytes(&r.array()?);
         }
         let n = r.count(32)?;
         let recent_blockhashes = (0..n).map(|_| r.array()).collect::<Result<_, _>>()?;
