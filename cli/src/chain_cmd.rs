@@ -254,6 +254,7 @@ pub fn replay(
     ledger: &Path,
     store: Option<&Path>,
     backend: Backend,
+    ued_threads: usize,
     json: Option<&Path>,
 ) -> Result<(), String> {
     let genesis = load_genesis(genesis)?;
@@ -267,6 +268,7 @@ pub fn replay(
         }
     };
     let mut runtime = Runtime::open_with(&genesis, &dir, backend).map_err(|e| e.to_string())?;
+    runtime.set_ued_threads(ued_threads);
     let resumed = runtime.slot();
     let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
     let bar = progress(0, quiet, "replay")?;

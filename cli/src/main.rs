@@ -58,6 +58,11 @@ enum Command {
         /// adapter is an error; every backend gives the same hashes.
         #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
         backend: BackendArg,
+        /// Threads of each block's UED pass (transactions that share no written account run
+        /// side by side; the results are the same for any number).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        ued_threads: u16,
         /// Also write slots, transactions and status counts as JSON to this file ("-" for
         /// standard output).
         #[arg(long, value_name = "FILE")]
@@ -203,12 +208,14 @@ fn main() -> ExitCode {
             ledger,
             store,
             backend,
+            ued_threads,
             json,
         } => chain_cmd::replay(
             genesis.as_deref(),
             &ledger,
             store.as_deref(),
             backend.into(),
+            usize::from(ued_threads),
             json.as_deref(),
         ),
     };

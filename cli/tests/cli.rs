@@ -248,6 +248,36 @@ fn replay_gives_the_same_hashes_on_every_cpu_platform() {
 }
 
 #[test]
+fn replay_gives_the_same_report_on_any_number_of_ued_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&["gen", "--out", ledger, "--slots", "8", "--transfers", "30"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let report = |threads: &str| {
+        let out = tandem(&[
+            "replay",
+            "--ledger",
+            ledger,
+            "--ued-threads",
+            threads,
+            "--json",
+            "-",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report["slots"].clone(), report["transactions"].clone())
+    };
+    assert_eq!(report("4"), report("1"));
+    let zero = tandem(&["replay", "--ledger", ledger, "--ued-threads", "0"]);
+    assert!(!zero.status.success());
+    assert!(
+        String::from_utf8_lossy(&zero.stderr).contains("--ued-threads"),
+        "{zero:?}"
+    );
+}
+
+#[test]
 fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("l.ledger");

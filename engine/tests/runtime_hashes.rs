@@ -339,3 +339,69 @@ fn a_store_missing_a_region_file_is_reported_as_such_not_recreated() {
         "{text}"
     );
 }
+
+#[test]
+fn the_ued_pass_gives_the_sequential_results_on_any_number_of_threads() {
+    // A block of 300 independent transfers (one wave, decided on several threads), with
+    // conflicting ones (a payer twice, a recipient that pays later), an unfunded payer and a
+    // mixed transaction among them; then 70 slots of the generated workload (remaps, moves,
+    // creations: waves with dependencies). Statuses, accounts and hashes equal the sequential
+    // ones for 1, 2 and 4 threads.
+    let run = |threads: usize| {
+        let mut c = Chain::new();
+        c.rt.set_ued_threads(threads);
+        assert_eq!(c.rt.ued_threads(), threads);
+        let funders: Vec<_> = (0..300).map(fresh).collect();
+        let fund = funders
+            .iter()
+            .map(|k| transfer(&key("user-0"), pk(k), SOL, c.recent()))
+            .collect();
+        let mut outcomes = vec![c.block(fund)];
+        let mut txs: Vec<Vec<u8>> = funders
+            .iter()
+            .enumerate()
+            .map(|(i, k)| transfer(k, pk(&fresh(1_000 + i as u64)), SOL / 2, c.recent()))
+            .collect();
+        txs.insert(
+            7,
+            transfer(&funders[9], pk(&fresh(2_000)), SOL / 4, c.recent()),
+        );
+        txs.insert(
+            50,
+            transfer(&fresh(1_003), pk(&fresh(2_001)), 1, c.recent()),
+        );
+        txs.push(transfer(&fresh(5_000), pk(&fresh(2_002)), 1, c.recent()));
+        txs.push(transfer(&funders[1], pk(&key("vote-0")), 1, c.recent()));
+        outcomes.push(c.block(txs));
+        for mut block in workload(70, 3, 5.0) {
+            // The generated blocks start at slot 1 on their own chain: continue after ours.
+            block.header.slot += 2;
+            block.header.parent_slot += 2;
+            block.header.unix_timestamp_ms = c.ts + 400;
+            outcomes.push(c.run(block).expect("block"));
+        }
+        let mut accounts: Vec<_> =
+            c.rt.store()
+                .keys()
+                .map(|(k, _)| c.rt.account(&k).expect("listed"))
+                .collect();
+        accounts.sort_by_key(|a| a.pubkey);
+        (outcomes, accounts)
+    };
+    let (sequential, accounts) = run(1);
+    let statuses = |outcomes: &[tandem_engine::runtime::BlockOutcome]| -> Vec<TxStatus> {
+        outcomes
+            .iter()
+            .flat_map(|o| o.transactions.iter().map(|t| t.status))
+            .collect()
+    };
+    let all = statuses(&sequential);
+    assert!(all.contains(&TxStatus::InsufficientFundsForFee), "{all:?}");
+    assert!(all.contains(&TxStatus::DomainViolation), "{all:?}");
+    assert!(all.iter().filter(|s| **s == TxStatus::Success).count() > 500);
+    for threads in [2, 4] {
+        let (outcomes, others) = run(threads);
+        assert!(outcomes == sequential, "{threads} threads: other outcomes");
+        assert!(others == accounts, "{threads} threads: other accounts");
+    }
+}

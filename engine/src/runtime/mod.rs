@@ -187,6 +187,7 @@ pub struct Runtime {
     state: RuntimeState,
     vote_accounts: BTreeSet<Pubkey>,
     poisoned: Option<String>,
+    ued_threads: usize,
 }
 
 impl Runtime {
@@ -243,6 +244,7 @@ impl Runtime {
             state,
             vote_accounts,
             poisoned: None,
+            ued_threads: 1,
         })
     }
 
@@ -294,6 +296,18 @@ impl Runtime {
         })?;
         store.commit(0, changes)?;
         Ok((store, state))
+    }
+
+    /// Runs each block's UED pass on `threads` threads (at least 1; 1 by default): its
+    /// transactions go in waves of ones that share no written account ([`pass::waves`]), and the
+    /// results are the sequential ones for any thread count.
+    pub fn set_ued_threads(&mut self, threads: usize) {
+        self.ued_threads = threads.max(1);
+    }
+
+    /// The threads of the UED pass.
+    pub fn ued_threads(&self) -> usize {
+        self.ued_threads
     }
 
     /// The last executed slot (0: genesis).
@@ -466,6 +480,11 @@ impl Runtime {
                 &mut overlay,
                 &input,
                 &mut statuses,
+                if domain == Domain::Ued {
+                    self.ued_threads
+                } else {
+                    1
+                },
             )?;
         }
 

@@ -2,7 +2,7 @@
 //! is in the domain and that checks 1–4 ([`super::ingest`]) left undecided, in block order,
 //! through that domain's view of the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::RuntimeError;
 use super::builtins::{self, Clock, Effect, InvokeContext, TxAccount};
@@ -99,6 +99,11 @@ pub struct PassInput<'b, 'a> {
 /// Runs `domain`'s pass: fills `statuses[i]` for every transaction whose payer is in the domain
 /// and whose status checks 1–4 left open (`None`), and returns the number of signatures that
 /// count in `sig_count_D`.
+///
+/// With `threads` > 1 the transactions run in waves ([`waves`]): a wave holds transactions that
+/// touch no account another of the wave writes, so each is decided against the state before the
+/// wave, on its own thread, and the wave's writes are then applied in block order. The result —
+/// statuses, accounts, hashes — is the sequential one for any thread count.
 pub fn run_pass(
     domain: Domain,
     store: &Store,
@@ -106,33 +111,168 @@ pub fn run_pass(
     overlay: &mut Overlay,
     input: &PassInput<'_, '_>,
     statuses: &mut [Option<TxStatus>],
+    threads: usize,
 ) -> Result<u64, RuntimeError> {
-    let view = store.view(domain);
+    // Another domain's transactions leave no trace here; checks 1–4 decided some already.
+    let mine: Vec<usize> = (0..input.transactions.len())
+        .filter(|&i| input.payer_domain[i] == Some(domain) && statuses[i].is_none())
+        .collect();
     let mut sig_count = 0u64;
-    for (i, tx) in input.transactions.iter().enumerate() {
-        if input.payer_domain[i] != Some(domain) || statuses[i].is_some() {
-            continue; // another domain's (no trace here), or decided by checks 1–4
+    let mut finish =
+        |i: usize, effect: TxEffect, state: &mut RuntimeState, overlay: &mut Overlay| {
+            if effect.charged {
+                sig_count += input.transactions[i].signatures().len() as u64;
+            }
+            statuses[i] = Some(effect.status);
+            effect.apply(domain, state, overlay);
+        };
+    if threads <= 1 {
+        let view = store.view(domain);
+        for i in mine {
+            let tx = &input.transactions[i];
+            let effect = evaluate(domain, &view, store, state, overlay, tx, input.clock)?;
+            finish(i, effect, state, overlay);
         }
-        let (status, charged) = execute(domain, &view, store, state, overlay, tx, input.clock)?;
-        if charged {
-            sig_count += tx.signatures().len() as u64;
+        return Ok(sig_count);
+    }
+    for wave in waves(input.transactions, &mine) {
+        let effects = evaluate_wave(domain, store, state, overlay, input, &wave, threads)?;
+        for (i, effect) in wave.into_iter().zip(effects) {
+            finish(i, effect, state, overlay);
         }
-        statuses[i] = Some(status);
     }
     Ok(sig_count)
 }
 
-/// Checks 5 to 10 for one transaction in its payer's domain; returns its status and whether the
-/// fee was charged.
-fn execute(
+/// Waves smaller than this are decided on the calling thread: spawning costs more than they do.
+const MIN_PARALLEL_WAVE: usize = 64;
+
+/// Decides every transaction of `wave` against the state before it, spread over `threads`
+/// threads, in the wave's order.
+fn evaluate_wave(
+    domain: Domain,
+    store: &Store,
+    state: &RuntimeState,
+    overlay: &Overlay,
+    input: &PassInput<'_, '_>,
+    wave: &[usize],
+    threads: usize,
+) -> Result<Vec<TxEffect>, RuntimeError> {
+    let decide = |part: &[usize]| -> Result<Vec<TxEffect>, RuntimeError> {
+        let view = store.view(domain);
+        part.iter()
+            .map(|&i| {
+                let tx = &input.transactions[i];
+                evaluate(domain, &view, store, state, overlay, tx, input.clock)
+            })
+            .collect()
+    };
+    if wave.len() < MIN_PARALLEL_WAVE {
+        return decide(wave);
+    }
+    let per_thread = wave.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = wave
+            .chunks(per_thread)
+            .map(|part| scope.spawn(move || decide(part)))
+            .collect();
+        let mut effects = Vec::with_capacity(wave.len());
+        for handle in handles {
+            let part = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            effects.extend(part);
+        }
+        Ok(effects)
+    })
+}
+
+/// Splits `indices` (transactions of one pass, in block order) into waves by the accounts their
+/// messages lock: a transaction goes into the wave after the last one holding an account it
+/// writes (read or written there) or reads (written there). Each wave keeps block order, and
+/// applying the waves one after another gives the state of block order: two transactions whose
+/// order differs between the two share no account either writes.
+pub fn waves(transactions: &[Transaction<'_>], indices: &[usize]) -> Vec<Vec<usize>> {
+    #[derive(Default)]
+    struct Lock {
+        written: Option<usize>,
+        read: Option<usize>,
+    }
+    let after = |wave: Option<usize>| wave.map_or(0, |w| w + 1);
+    let mut locks: HashMap<Pubkey, Lock> = HashMap::new();
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for &i in indices {
+        let message = transactions[i].message();
+        let keys = message.account_keys();
+        let wave = (0..keys.len())
+            .map(|k| match locks.get(&keys[k]) {
+                None => 0,
+                Some(lock) if message.is_writable(k) => after(lock.written).max(after(lock.read)),
+                Some(lock) => after(lock.written),
+            })
+            .max()
+            .unwrap_or(0);
+        for (k, key) in keys.iter().enumerate() {
+            let lock = locks.entry(*key).or_default();
+            let slot = if message.is_writable(k) {
+                &mut lock.written
+            } else {
+                &mut lock.read
+            };
+            *slot = Some(slot.map_or(wave, |w| w.max(wave)));
+        }
+        if waves.len() <= wave {
+            waves.resize_with(wave + 1, Vec::new);
+        }
+        waves[wave].push(i);
+    }
+    waves
+}
+
+/// What one transaction does, decided against the state before it: its status, whether it paid,
+/// and the writes that [`TxEffect::apply`] makes.
+struct TxEffect {
+    status: TxStatus,
+    charged: bool,
+    /// The accounts it writes: the payer alone (its fee) when it failed after check 5.
+    writes: Vec<Account>,
+    /// `RemapDomain` requests it made.
+    remaps: Vec<(Pubkey, Mapping)>,
+}
+
+impl TxEffect {
+    /// A status that changes nothing.
+    fn nothing(status: TxStatus) -> TxEffect {
+        TxEffect {
+            status,
+            charged: false,
+            writes: Vec::new(),
+            remaps: Vec::new(),
+        }
+    }
+
+    /// Makes the transaction's writes.
+    fn apply(self, domain: Domain, state: &mut RuntimeState, overlay: &mut Overlay) {
+        for account in self.writes {
+            overlay.put(account, Writer::Domain(domain));
+        }
+        for (pubkey, target) in self.remaps {
+            state.remap_requests.insert(pubkey, target);
+        }
+    }
+}
+
+/// Checks 5 to 10 for one transaction in its payer's domain, against the state before it; writes
+/// nothing.
+fn evaluate(
     domain: Domain,
     view: &DomainView<'_>,
     store: &Store,
-    state: &mut RuntimeState,
-    overlay: &mut Overlay,
+    state: &RuntimeState,
+    overlay: &Overlay,
     tx: &Transaction<'_>,
     clock: Clock,
-) -> Result<(TxStatus, bool), RuntimeError> {
+) -> Result<TxEffect, RuntimeError> {
     let message = tx.message();
     let keys = message.account_keys();
     let frozen = |key: &Pubkey| state.frozen.get(key) == Some(&clock.epoch);
@@ -140,41 +280,51 @@ fn execute(
     // moves at E+2 is its state at the end of E.
     let payer_key = keys[0];
     if frozen(&payer_key) {
-        return Ok((TxStatus::AccountFrozenForRemap, false));
+        return Ok(TxEffect::nothing(TxStatus::AccountFrozenForRemap));
     }
     let fee = FEE_PER_SIGNATURE * tx.signatures().len() as u64;
     let mut payer = load(overlay, view, &payer_key)?.unwrap_or_else(|| empty_account(payer_key));
     if payer.lamports < fee {
-        return Ok((TxStatus::InsufficientFundsForFee, false));
+        return Ok(TxEffect::nothing(TxStatus::InsufficientFundsForFee));
     }
     payer.lamports -= fee;
-    overlay.put(payer, Writer::Domain(domain));
+    let fee_only = |status, payer: Account| TxEffect {
+        status,
+        charged: true,
+        writes: vec![payer],
+        remaps: Vec::new(),
+    };
 
     // Checks 6 to 9, fee kept.
     if keys
         .iter()
         .any(|k| !overlay.mapping_of(store, k).readable_by(domain))
     {
-        return Ok((TxStatus::DomainViolation, true));
+        return Ok(fee_only(TxStatus::DomainViolation, payer));
     }
     let writable = |i: usize| message.is_writable(i);
     // Programs, and only programs, hold the RX mappings (SPEC §1; the store enforces it).
     if (0..keys.len())
         .any(|i| writable(i) && overlay.mapping_of(store, &keys[i]).is_program_mapping())
     {
-        return Ok((TxStatus::WritableProgram, true));
+        return Ok(fee_only(TxStatus::WritableProgram, payer));
     }
     if (0..keys.len()).any(|i| writable(i) && frozen(&keys[i])) {
-        return Ok((TxStatus::AccountFrozenForRemap, true));
+        return Ok(fee_only(TxStatus::AccountFrozenForRemap, payer));
     }
     if !message.address_table_lookups().is_empty() {
-        return Ok((TxStatus::UnsupportedAddressLookup, true));
+        return Ok(fee_only(TxStatus::UnsupportedAddressLookup, payer));
     }
 
-    // Check 10: every instruction on copies, kept only if all succeed.
+    // Check 10: every instruction on copies (the payer with its fee paid), kept only if all
+    // succeed.
     let mut accounts = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
-        let account = load(overlay, view, key)?.unwrap_or_else(|| empty_account(*key));
+        let account = if i == 0 {
+            payer.clone()
+        } else {
+            load(overlay, view, key)?.unwrap_or_else(|| empty_account(*key))
+        };
         accounts.push(TxAccount {
             account,
             is_signer: message.is_signer(i),
@@ -189,18 +339,22 @@ fn execute(
         let program_id = keys[usize::from(ix.program_id_index)];
         let mut ctx = InvokeContext::new(&mut accounts, ix.accounts, ix.data, clock, &mut effects);
         if let Err(failure) = builtins::invoke(&program_id, &mut ctx) {
-            return Ok((TxStatus::ProgramError(failure.code()), true));
+            return Ok(fee_only(TxStatus::ProgramError(failure.code()), payer));
         }
     }
-    for held in accounts.into_iter().filter(|a| a.is_writable) {
-        overlay.put(held.account, Writer::Domain(domain));
-    }
-    for effect in effects {
-        match effect {
-            Effect::Remap { pubkey, target } => {
-                state.remap_requests.insert(pubkey, target);
-            }
-        }
-    }
-    Ok((TxStatus::Success, true))
+    Ok(TxEffect {
+        status: TxStatus::Success,
+        charged: true,
+        writes: accounts
+            .into_iter()
+            .filter(|a| a.is_writable)
+            .map(|a| a.account)
+            .collect(),
+        remaps: effects
+            .into_iter()
+            .map(|effect| match effect {
+                Effect::Remap { pubkey, target } => (pubkey, target),
+            })
+            .collect(),
+    })
 }
