@@ -16,8 +16,48 @@ use super::RuntimeError;
 use super::state::RuntimeState;
 use super::status::TxStatus;
 use crate::account::{Domain, Mapping, Pubkey};
+use crate::ledger::Block;
 use crate::tx::Transaction;
 use tandem_kernels::Backend;
+
+/// A block parsed, with its fee payers and check 1 (every signature valid) decided: all that
+/// needs no runtime state, so it can be done ahead of execution (a pipeline's sigverify stage;
+/// [`super::Runtime::execute_verified`]).
+pub struct VerifiedBlock<'b> {
+    pub(super) block: &'b Block,
+    pub(super) transactions: Vec<Transaction<'b>>,
+    pub(super) payers: Vec<Pubkey>,
+    pub(super) valid: Vec<bool>,
+}
+
+impl<'b> VerifiedBlock<'b> {
+    /// Parses every transaction of `block` (a malformed one — one without a writable signer as
+    /// its fee payer included — makes the whole block malformed, SPEC §2) and verifies every
+    /// signature in one batch on `backend`.
+    pub fn new(block: &'b Block, backend: Backend) -> Result<VerifiedBlock<'b>, RuntimeError> {
+        let slot = block.header.slot;
+        let mut transactions = Vec::with_capacity(block.transactions.len());
+        let mut payers = Vec::with_capacity(block.transactions.len());
+        for (index, bytes) in block.transactions.iter().enumerate() {
+            let malformed = |error| RuntimeError::MalformedTransaction { slot, index, error };
+            let tx = Transaction::parse(bytes).map_err(malformed)?;
+            payers.push(*tx.message().fee_payer().map_err(malformed)?);
+            transactions.push(tx);
+        }
+        let valid = verify_signatures(backend, &transactions)?;
+        Ok(VerifiedBlock {
+            block,
+            transactions,
+            payers,
+            valid,
+        })
+    }
+
+    /// The block.
+    pub fn block(&self) -> &'b Block {
+        self.block
+    }
+}
 
 /// What checks 1–4 decided for a block.
 #[derive(Debug)]
@@ -29,18 +69,21 @@ pub struct Admission {
     pub payer_domain: Vec<Option<Domain>>,
 }
 
-/// Decides checks 1–4 for `transactions` (whose fee payers are `payers`) in block order, and
-/// enters every transaction that passes checks 1–3 into the duplicate window of the block at
-/// `slot`. `mapping_of` gives `dom(a)` after the epoch boundaries before this block.
+/// Decides checks 1–4 for the transactions of `verified` in block order, and enters every
+/// transaction that passes checks 1–3 into the duplicate window of its block. `mapping_of`
+/// gives `dom(a)` after the epoch boundaries before this block.
 pub fn admit(
-    backend: Backend,
-    transactions: &[Transaction<'_>],
-    payers: &[Pubkey],
+    verified: &VerifiedBlock<'_>,
     mapping_of: impl Fn(&Pubkey) -> Mapping,
     state: &mut RuntimeState,
-    slot: u64,
-) -> Result<Admission, RuntimeError> {
-    let valid = verify_signatures(backend, transactions)?;
+) -> Admission {
+    let VerifiedBlock {
+        block,
+        transactions,
+        payers,
+        valid,
+    } = verified;
+    let slot = block.header.slot;
     let mut statuses = vec![None; transactions.len()];
     let mut payer_domain = vec![None; transactions.len()];
     state.signatures.begin_block(slot);
@@ -74,10 +117,10 @@ pub fn admit(
             statuses[i] = Some(TxStatus::DuplicateSignature);
         }
     }
-    Ok(Admission {
+    Admission {
         statuses,
         payer_domain,
-    })
+    }
 }
 
 /// Whether every signature of each transaction is valid (check 1), in one batch on `backend`.

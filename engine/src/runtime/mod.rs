@@ -39,10 +39,11 @@ use crate::genesis::{ClusterParams, Genesis};
 use crate::ledger::Block;
 use crate::sample::{builtin_programs, vote_program_id};
 use crate::store::{SlotChanges, Store, StoreError};
-use crate::tx::{Transaction, TxError};
+use crate::tx::TxError;
 use builtins::Clock;
 use builtins::vote::VoteState;
 use hash::DomainHashes;
+pub use ingest::VerifiedBlock;
 use pass::{Overlay, PassInput, Writer};
 use state::{RuntimeState, StateFileError, WINDOW};
 pub use status::TxStatus;
@@ -375,6 +376,37 @@ impl Runtime {
 
     /// Executes one block (module docs). A rejected block changes nothing.
     pub fn execute_block(&mut self, block: &Block) -> Result<BlockOutcome, RuntimeError> {
+        // The header first: a block that cannot follow is refused before its signatures cost
+        // anything.
+        self.check_header(block)?;
+        let verified = VerifiedBlock::new(block, self.backend)?;
+        self.execute_verified(&verified)
+    }
+
+    /// Parses `block` and verifies its signatures on the runtime's backend, touching no state:
+    /// the work [`Runtime::execute_verified`] needs done beforehand.
+    pub fn verify<'b>(&self, block: &'b Block) -> Result<VerifiedBlock<'b>, RuntimeError> {
+        VerifiedBlock::new(block, self.backend)
+    }
+
+    /// Executes a block whose transactions were parsed and signatures verified beforehand
+    /// ([`Runtime::verify`]), as [`Runtime::execute_block`] does. A rejected block changes nothing.
+    pub fn execute_verified(
+        &mut self,
+        verified: &VerifiedBlock<'_>,
+    ) -> Result<BlockOutcome, RuntimeError> {
+        self.check_header(verified.block())?;
+        // From here on the runtime changes; a failure poisons it (reopening recovers the last
+        // committed slot from disk).
+        let result = self.run_block(verified);
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    /// The block checks of SPEC §4 against the last executed slot.
+    fn check_header(&self, block: &Block) -> Result<(), RuntimeError> {
         if let Some(reason) = &self.poisoned {
             return Err(RuntimeError::Poisoned(reason.clone()));
         }
@@ -409,32 +441,12 @@ impl Runtime {
                 parent_ms,
             });
         }
-        let mut transactions = Vec::with_capacity(block.transactions.len());
-        let mut payers = Vec::with_capacity(block.transactions.len());
-        for (index, bytes) in block.transactions.iter().enumerate() {
-            let malformed = |error| RuntimeError::MalformedTransaction { slot, index, error };
-            let tx = Transaction::parse(bytes).map_err(malformed)?;
-            // A message without a writable signer first breaks the sanitize rules (SPEC §2,
-            // check 2): the transaction, and so its block, is malformed.
-            payers.push(*tx.message().fee_payer().map_err(malformed)?);
-            transactions.push(tx);
-        }
-        // From here on the runtime changes; a failure poisons it (reopening recovers the last
-        // committed slot from disk).
-        let result = self.run_block(block, &transactions, &payers);
-        if let Err(e) = &result {
-            self.poisoned = Some(e.to_string());
-        }
-        result
+        Ok(())
     }
 
-    fn run_block(
-        &mut self,
-        block: &Block,
-        transactions: &[Transaction<'_>],
-        payers: &[Pubkey],
-    ) -> Result<BlockOutcome, RuntimeError> {
-        let header = &block.header;
+    fn run_block(&mut self, verified: &VerifiedBlock<'_>) -> Result<BlockOutcome, RuntimeError> {
+        let header = &verified.block().header;
+        let transactions = &verified.transactions[..];
         let slot = header.slot;
         let epoch = self.epoch_of(slot);
         let mut overlay = Overlay::default();
@@ -453,13 +465,10 @@ impl Runtime {
             mut statuses,
             payer_domain,
         } = ingest::admit(
-            self.backend,
-            transactions,
-            payers,
+            verified,
             |key| overlay.mapping_of(&self.store, key),
             &mut self.state,
-            slot,
-        )?;
+        );
 
         // The two passes.
         let input = PassInput {
