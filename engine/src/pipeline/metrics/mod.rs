@@ -9,13 +9,15 @@
 //! - [`EngineMetrics`]: the registry the pipeline owns — the stages by name, the time-to-vote,
 //!   the VED and UED slots with the UED's lag, executed transactions and their rate per domain,
 //!   the VED's waits at epoch boundaries (SPEC §5's one backpressure point) and the halted flag —
-//!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI.
+//!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI;
+//! - the Prometheus text format of a snapshot ([`prometheus`]).
 //!
 //! It must never block a stage: everything a stage or executor calls is a relaxed atomic
 //! operation. Only [`EngineMetrics::snapshot`], called by readers (the C ABI, the CLI), takes a lock — the transactions-per-second window's — which no stage ever touches.
 //! It decides nothing: a metric never feeds back into execution.
 
 pub mod histogram;
+pub mod prometheus;
 pub mod stage;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -307,8 +309,9 @@ pub struct LatencySummary {
     pub max_us: Option<u64>,
 }
 
-/// Every metric of an engine at one moment: what the CLI writes as JSON and the C ABI copies
-/// into `tandem_metrics`.
+/// Every metric of an engine at one moment: what the CLI writes as JSON, what
+/// [`MetricsSnapshot::to_prometheus`] writes for Prometheus and the C ABI copies into
+/// `tandem_metrics`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// Time since the registry was created, in nanoseconds.
