@@ -10,14 +10,17 @@
 //!   the VED and UED slots with the UED's lag, executed transactions and their rate per domain,
 //!   the VED's waits at epoch boundaries (SPEC §5's one backpressure point) and the halted flag —
 //!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI;
-//! - the Prometheus text format of a snapshot ([`prometheus`]).
+//! - the Prometheus text format of a snapshot ([`prometheus`]) and the small HTTP server behind
+//!   `--metrics-addr` ([`server`]).
 //!
 //! It must never block a stage: everything a stage or executor calls is a relaxed atomic
-//! operation. Only [`EngineMetrics::snapshot`], called by readers (the C ABI, the CLI), takes a lock — the transactions-per-second window's — which no stage ever touches.
+//! operation. Only [`EngineMetrics::snapshot`], called by readers (the server, the C ABI, the
+//! CLI), takes a lock — the transactions-per-second window's — which no stage ever touches.
 //! It decides nothing: a metric never feeds back into execution.
 
 pub mod histogram;
 pub mod prometheus;
+pub mod server;
 pub mod stage;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::Domain;
 
 pub use histogram::LatencyHistogram;
+pub use server::{MetricsServer, serve_metrics};
 pub use stage::{Activity, SectionTimer, StageMetrics, StageSnapshot};
 
 /// The stages of the pipeline in the order a block flows through them: the registry
@@ -310,8 +314,8 @@ pub struct LatencySummary {
 }
 
 /// Every metric of an engine at one moment: what the CLI writes as JSON, what
-/// [`MetricsSnapshot::to_prometheus`] writes for Prometheus and the C ABI copies into
-/// `tandem_metrics`.
+/// [`MetricsSnapshot::to_prometheus`] writes for Prometheus (and [`serve_metrics`] serves) and
+/// the C ABI copies into `tandem_metrics`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// Time since the registry was created, in nanoseconds.
