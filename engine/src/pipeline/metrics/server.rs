@@ -95,7 +95,8 @@ fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         if head.len() > MAX_REQUEST_HEAD {
-            return respond(&mut stream, "431 Request Header Fields Too Large", "", b"");
+            let answer = Answer::new("431 Request Header Fields Too Large", "", b"");
+            return answer.send(&mut stream, true);
         }
         let n = stream.read(&mut buf)?;
         if n == 0 {
@@ -111,39 +112,58 @@ fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
     let mut parts = request_line.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
+    // HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2).
+    let with_body = method != "HEAD";
     match (method, path) {
         ("GET" | "HEAD", "/metrics") => {
             let body = metrics.snapshot().to_prometheus();
-            let body = if method == "HEAD" { "" } else { body.as_str() };
-            respond(&mut stream, "200 OK", CONTENT_TYPE, body.as_bytes())
+            let answer = Answer::new("200 OK", CONTENT_TYPE, body.as_bytes());
+            answer.send(&mut stream, with_body)
         }
-        ("GET" | "HEAD", _) => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n"),
-        _ => respond(
-            &mut stream,
-            "405 Method Not Allowed",
-            "text/plain",
-            b"only GET\n",
-        ),
+        ("GET" | "HEAD", _) => {
+            let answer = Answer::new("404 Not Found", "text/plain", b"not found\n");
+            answer.send(&mut stream, with_body)
+        }
+        _ => {
+            let answer = Answer::new("405 Method Not Allowed", "text/plain", b"only GET\n");
+            answer.send(&mut stream, true)
+        }
     }
 }
 
-fn respond(
-    stream: &mut TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-) -> io::Result<()> {
-    let mut response = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if !content_type.is_empty() {
-        response.push_str(&format!("Content-Type: {content_type}\r\n"));
+/// One HTTP answer: status line, content type (none when empty) and body.
+struct Answer<'a> {
+    status: &'a str,
+    content_type: &'a str,
+    body: &'a [u8],
+}
+
+impl<'a> Answer<'a> {
+    fn new(status: &'a str, content_type: &'a str, body: &'a [u8]) -> Self {
+        Self {
+            status,
+            content_type,
+            body,
+        }
     }
-    response.push_str("\r\n");
-    stream.write_all(response.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()
+
+    /// Writes the head (its `Content-Length` is the body's) and, when `with_body`, the body.
+    fn send(&self, stream: &mut TcpStream, with_body: bool) -> io::Result<()> {
+        let mut head = format!(
+            "HTTP/1.1 {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.status,
+            self.body.len()
+        );
+        if !self.content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {}\r\n", self.content_type));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        if with_body {
+            stream.write_all(self.body)?;
+        }
+        stream.flush()
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +225,10 @@ mod tests {
         assert!(request(addr, "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
         let head_only = request(addr, "HEAD /metrics HTTP/1.1\r\n\r\n");
         assert!(head_only.starts_with("HTTP/1.1 200 OK\r\n") && head_only.ends_with("\r\n\r\n"));
+        assert!(
+            !head_only.contains("Content-Length: 0\r\n"),
+            "HEAD gives the length GET would: {head_only}"
+        );
 
         drop(server);
         assert!(
