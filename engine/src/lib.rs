@@ -17,11 +17,13 @@
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 //!
-//! A later issue adds `pipeline` (stages, placement, executors).
+//! - [`pipeline`]: the asynchronous engine's pipeline — so far its metrics (per stage, the
+//!   time-to-vote, the UED's lag, transactions per second) and their Prometheus endpoint.
 
 pub mod account;
 pub mod genesis;
 pub mod ledger;
+pub mod pipeline;
 pub mod runtime;
 pub mod sample;
 pub mod store;

@@ -1,0 +1,478 @@
+//! The pipeline's metrics: what every stage and the engine as a whole report, and how operators
+//! read them.
+//!
+//! It owns:
+//! - [`StageMetrics`] ([`stage`]): per-stage items, busy, idle and blocked time and queue depth,
+//!   written lock-free by the stage's own thread;
+//! - [`LatencyHistogram`] ([`histogram`]): the time-to-vote (a block handed to ingest → its VED
+//!   hash) with p50/p99/max;
+//! - [`EngineMetrics`]: the registry the pipeline owns — the stages by name, the time-to-vote,
+//!   the VED and UED slots with the UED's lag, executed transactions and their rate per domain,
+//!   the VED's waits at epoch boundaries (SPEC §5's one backpressure point) and the halted flag —
+//!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI;
+//! - the Prometheus text format of a snapshot ([`prometheus`]) and the small HTTP server behind
+//!   `--metrics-addr` ([`server`]).
+//!
+//! It must never block a stage: everything a stage or executor calls is a relaxed atomic
+//! operation. Only [`EngineMetrics::snapshot`], called by readers (the server, the C ABI, the
+//! CLI), takes a lock — the transactions-per-second window's — which no stage ever touches.
+//! It decides nothing: a metric never feeds back into execution.
+
+pub mod histogram;
+pub mod prometheus;
+pub mod server;
+pub mod stage;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::Domain;
+
+pub use histogram::LatencyHistogram;
+pub use server::{MetricsServer, serve_metrics};
+pub use stage::{Activity, SectionTimer, StageMetrics, StageSnapshot};
+
+/// The stages of the pipeline in the order a block flows through them: the registry
+/// [`EngineMetrics::for_pipeline`] creates.
+pub const PIPELINE_STAGES: [&str; 6] = ["ingest", "sigverify", "ved", "ued", "hash", "commit"];
+
+/// The shortest window the transactions-per-second rates are measured over (see
+/// [`EngineMetrics::snapshot`]).
+pub const TPS_WINDOW: Duration = Duration::from_secs(10);
+
+/// Snapshots closer together than this share one sample of the rate window, which bounds it to
+/// `TPS_WINDOW / TPS_SAMPLE_SPACING + 2` samples however often it is read.
+const TPS_SAMPLE_SPACING: Duration = Duration::from_millis(100);
+
+/// A registry that cannot be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MetricsError {
+    /// Two stages were given the same name.
+    #[error("the stage name {0:?} is given twice")]
+    DuplicateStage(&'static str),
+    /// A stage name that is not `[a-z0-9_-]+` (it becomes a Prometheus label value and a JSON key).
+    #[error("the stage name {0:?} is not made of [a-z0-9_-] (and not empty)")]
+    InvalidStageName(&'static str),
+}
+
+/// The transactions each domain executed at one moment, for the rate window.
+#[derive(Clone, Copy, Debug)]
+struct TpsSample {
+    at: Instant,
+    executed: [u64; 2],
+}
+
+/// The samples the rates are measured from; only readers touch it.
+#[derive(Debug)]
+struct TpsWindow {
+    /// Oldest first; the first is at least [`TPS_WINDOW`] older than the last when possible.
+    samples: Vec<TpsSample>,
+}
+
+impl TpsWindow {
+    /// Adds the current totals and returns the rates per domain (VED, UED) since the newest
+    /// sample at least [`TPS_WINDOW`] old, or since the oldest when none is that old yet.
+    fn rates(&mut self, now: TpsSample) -> [f64; 2] {
+        // Drop the samples older than the newest one that already covers the window.
+        if let Some(covering) = self
+            .samples
+            .iter()
+            .rposition(|s| now.at.saturating_duration_since(s.at) >= TPS_WINDOW)
+        {
+            self.samples.drain(..covering);
+        }
+        let base = self.samples[0];
+        let seconds = now.at.saturating_duration_since(base.at).as_secs_f64();
+        let rates = std::array::from_fn(|d| {
+            if seconds > 0.0 {
+                now.executed[d].saturating_sub(base.executed[d]) as f64 / seconds
+            } else {
+                0.0
+            }
+        });
+        let last = self.samples[self.samples.len() - 1];
+        if now.at.saturating_duration_since(last.at) >= TPS_SAMPLE_SPACING {
+            self.samples.push(now);
+        }
+        rates
+    }
+}
+
+/// The index of a domain in the per-domain arrays.
+const fn domain_index(domain: Domain) -> usize {
+    match domain {
+        Domain::Ved => 0,
+        Domain::Ued => 1,
+    }
+}
+
+/// Every metric of one engine; the pipeline owns it in an `Arc` and hands each stage its
+/// [`StageMetrics`] once, at start (no lookup by name on a stage's path).
+#[derive(Debug)]
+pub struct EngineMetrics {
+    started: Instant,
+    stages: Vec<(&'static str, Arc<StageMetrics>)>,
+    time_to_vote: LatencyHistogram,
+    ved_slot: AtomicU64,
+    ued_slot: AtomicU64,
+    max_ued_lag: AtomicU64,
+    executed: [AtomicU64; 2],
+    boundary_waits: AtomicU64,
+    boundary_wait_ns: AtomicU64,
+    halted: AtomicBool,
+    tps: Mutex<TpsWindow>,
+}
+
+impl EngineMetrics {
+    /// A registry with one [`StageMetrics`] per name, all counters at zero and both slots at 0
+    /// (genesis). A pipeline that resumes a store publishes each domain's slot before it starts.
+    pub fn new(stage_names: &[&'static str]) -> Result<Self, MetricsError> {
+        let mut stages: Vec<(&'static str, Arc<StageMetrics>)> = Vec::new();
+        for &name in stage_names {
+            let valid = name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            if name.is_empty() || !valid {
+                return Err(MetricsError::InvalidStageName(name));
+            }
+            if stages.iter().any(|(known, _)| *known == name) {
+                return Err(MetricsError::DuplicateStage(name));
+            }
+            stages.push((name, Arc::new(StageMetrics::new())));
+        }
+        let started = Instant::now();
+        Ok(Self {
+            started,
+            stages,
+            time_to_vote: LatencyHistogram::new(),
+            ved_slot: AtomicU64::new(0),
+            ued_slot: AtomicU64::new(0),
+            max_ued_lag: AtomicU64::new(0),
+            executed: [AtomicU64::new(0), AtomicU64::new(0)],
+            boundary_waits: AtomicU64::new(0),
+            boundary_wait_ns: AtomicU64::new(0),
+            halted: AtomicBool::new(false),
+            tps: Mutex::new(TpsWindow {
+                samples: vec![TpsSample {
+                    at: started,
+                    executed: [0, 0],
+                }],
+            }),
+        })
+    }
+
+    /// The registry of the pipeline's own stages, [`PIPELINE_STAGES`].
+    pub fn for_pipeline() -> Self {
+        match Self::new(&PIPELINE_STAGES) {
+            Ok(metrics) => metrics,
+            Err(e) => unreachable!("PIPELINE_STAGES are distinct and valid: {e}"),
+        }
+    }
+
+    /// The counters of the stage `name`, to hand to its thread; `None` for an unknown stage.
+    pub fn stage(&self, name: &str) -> Option<Arc<StageMetrics>> {
+        self.stages
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, m)| Arc::clone(m))
+    }
+
+    /// The stage names, in registration order.
+    pub fn stage_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.stages.iter().map(|(name, _)| *name)
+    }
+
+    /// Records one block's time-to-vote: from its hand-over to ingest to its VED hash.
+    pub fn record_time_to_vote(&self, latency: Duration) {
+        self.time_to_vote.record(latency);
+    }
+
+    /// The time-to-vote histogram, for quantiles other than the snapshot's.
+    pub fn time_to_vote(&self) -> &LatencyHistogram {
+        &self.time_to_vote
+    }
+
+    /// The VED has executed `slot` (slots only move forward: an older one is ignored).
+    pub fn publish_ved_slot(&self, slot: u64) {
+        self.ved_slot.fetch_max(slot, Ordering::Relaxed);
+        self.note_lag();
+    }
+
+    /// The UED has executed `slot` (slots only move forward: an older one is ignored).
+    pub fn publish_ued_slot(&self, slot: u64) {
+        self.ued_slot.fetch_max(slot, Ordering::Relaxed);
+        self.note_lag();
+    }
+
+    /// The UED's lag now: how many slots the VED's last executed slot is past the UED's.
+    pub fn ued_lag_slots(&self) -> u64 {
+        let ved = self.ved_slot.load(Ordering::Relaxed);
+        let ued = self.ued_slot.load(Ordering::Relaxed);
+        ved.saturating_sub(ued)
+    }
+
+    fn note_lag(&self) {
+        self.max_ued_lag
+            .fetch_max(self.ued_lag_slots(), Ordering::Relaxed);
+    }
+
+    /// Counts `n` more transactions executed in `domain` (every transaction its pass decided,
+    /// successful or not).
+    pub fn add_executed(&self, domain: Domain, n: u64) {
+        self.executed[domain_index(domain)].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records one wait of the VED at an epoch boundary for the UED to catch up (SPEC §5).
+    pub fn record_boundary_wait(&self, waited: Duration) {
+        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.boundary_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.boundary_waits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Marks the engine halted (SPEC §6); a halted engine stays halted.
+    pub fn set_halted(&self) {
+        self.halted.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the engine has halted.
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Relaxed)
+    }
+
+    /// Every metric as plain values.
+    ///
+    /// The transactions-per-second of each domain is measured over a sliding window: from the
+    /// newest earlier snapshot at least [`TPS_WINDOW`] old (or the registry's creation, while
+    /// there is none) to now. Readers that poll often see the rate of about the last ten seconds;
+    /// one that polls every minute sees the rate of the last minute. The totals are exact
+    /// counters, so Prometheus' own `rate()` over `tandem_executed_transactions_total` needs no
+    /// window from us.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        self.snapshot_at(Instant::now())
+    }
+
+    fn snapshot_at(&self, now: Instant) -> MetricsSnapshot {
+        let executed = [
+            self.executed[0].load(Ordering::Relaxed),
+            self.executed[1].load(Ordering::Relaxed),
+        ];
+        let [ved_tps, ued_tps] = self
+            .tps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .rates(TpsSample { at: now, executed });
+        let quantiles = self.time_to_vote.quantiles(&[0.5, 0.99]);
+        let micros = |d: Option<Duration>| d.map(|d| d.as_micros() as u64);
+        let ved_slot = self.ved_slot.load(Ordering::Relaxed);
+        let ued_slot = self.ued_slot.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            uptime_ns: u64::try_from(now.saturating_duration_since(self.started).as_nanos())
+                .unwrap_or(u64::MAX),
+            stages: self
+                .stages
+                .iter()
+                .map(|(name, m)| m.snapshot(name))
+                .collect(),
+            time_to_vote: LatencySummary {
+                count: self.time_to_vote.count(),
+                sum_us: self.time_to_vote.sum().as_micros() as u64,
+                p50_us: micros(quantiles[0]),
+                p99_us: micros(quantiles[1]),
+                max_us: micros(self.time_to_vote.max()),
+            },
+            ved_slot,
+            ued_slot,
+            ued_lag_slots: ved_slot.saturating_sub(ued_slot),
+            max_ued_lag_slots: self.max_ued_lag.load(Ordering::Relaxed),
+            ved_transactions: executed[0],
+            ued_transactions: executed[1],
+            ved_tps,
+            ued_tps,
+            boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
+            boundary_wait_ns: self.boundary_wait_ns.load(Ordering::Relaxed),
+            halted: self.is_halted(),
+        }
+    }
+}
+
+/// The time-to-vote at one moment, in whole microseconds; `None` before the first vote.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Blocks measured.
+    pub count: u64,
+    /// The sum of their times.
+    pub sum_us: u64,
+    /// The median (within the histogram's error).
+    pub p50_us: Option<u64>,
+    /// The 99th percentile (within the histogram's error).
+    pub p99_us: Option<u64>,
+    /// The longest, exact.
+    pub max_us: Option<u64>,
+}
+
+/// Every metric of an engine at one moment: what the CLI writes as JSON, what
+/// [`MetricsSnapshot::to_prometheus`] writes for Prometheus (and [`serve_metrics`] serves) and
+/// the C ABI copies into `tandem_metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    /// Time since the registry was created, in nanoseconds.
+    pub uptime_ns: u64,
+    /// Each stage's counters, in pipeline order.
+    pub stages: Vec<StageSnapshot>,
+    /// A block handed to ingest → its VED hash.
+    pub time_to_vote: LatencySummary,
+    /// The last slot the VED executed.
+    pub ved_slot: u64,
+    /// The last slot the UED executed.
+    pub ued_slot: u64,
+    /// `ved_slot − ued_slot` (0 when the UED is level).
+    pub ued_lag_slots: u64,
+    /// The largest lag seen since start.
+    pub max_ued_lag_slots: u64,
+    /// Transactions the VED executed since start.
+    pub ved_transactions: u64,
+    /// Transactions the UED executed since start.
+    pub ued_transactions: u64,
+    /// VED transactions per second over the sliding window ([`EngineMetrics::snapshot`]).
+    pub ved_tps: f64,
+    /// UED transactions per second over the sliding window.
+    pub ued_tps: f64,
+    /// How often the VED waited at an epoch boundary for the UED.
+    pub boundary_waits: u64,
+    /// How long it waited there in all, in nanoseconds.
+    pub boundary_wait_ns: u64,
+    /// Whether the engine halted (SPEC §6).
+    pub halted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_names_are_checked() {
+        assert_eq!(
+            EngineMetrics::new(&["ved", "ued", "ved"]).err(),
+            Some(MetricsError::DuplicateStage("ved"))
+        );
+        assert_eq!(
+            EngineMetrics::new(&["ved", "U\"ED"]).err(),
+            Some(MetricsError::InvalidStageName("U\"ED"))
+        );
+        assert_eq!(
+            EngineMetrics::new(&[""]).err(),
+            Some(MetricsError::InvalidStageName(""))
+        );
+        let m = EngineMetrics::for_pipeline();
+        assert_eq!(m.stage_names().collect::<Vec<_>>(), PIPELINE_STAGES);
+        assert!(m.stage("nope").is_none());
+    }
+
+    #[test]
+    fn stage_counters_reach_the_snapshot_by_name() {
+        let m = EngineMetrics::for_pipeline();
+        let ved = m.stage("ved").expect("ved is a pipeline stage");
+        ved.add_items(12);
+        ved.set_queue_depth(3);
+        let snap = m.snapshot();
+        let names: Vec<&str> = snap.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, PIPELINE_STAGES);
+        let ved = &snap.stages[2];
+        assert_eq!((ved.items, ved.queue_depth), (12, 3));
+        assert!(
+            snap.stages
+                .iter()
+                .filter(|s| s.name != "ved")
+                .all(|s| s.items == 0)
+        );
+    }
+
+    #[test]
+    fn lag_follows_the_published_slots() {
+        let m = EngineMetrics::for_pipeline();
+        m.publish_ved_slot(5);
+        assert_eq!(m.ued_lag_slots(), 5);
+        m.publish_ued_slot(2);
+        m.publish_ved_slot(9);
+        m.publish_ued_slot(8);
+        m.publish_ued_slot(3); // older: ignored
+        let s = m.snapshot();
+        assert_eq!((s.ved_slot, s.ued_slot), (9, 8));
+        assert_eq!((s.ued_lag_slots, s.max_ued_lag_slots), (1, 7));
+        m.publish_ued_slot(9);
+        let s = m.snapshot();
+        assert_eq!((s.ued_lag_slots, s.max_ued_lag_slots), (0, 7));
+    }
+
+    #[test]
+    fn time_to_vote_boundary_waits_and_halt_reach_the_snapshot() {
+        let m = EngineMetrics::for_pipeline();
+        assert_eq!(m.snapshot().time_to_vote, LatencySummary::default());
+        for ms in [3, 4, 5] {
+            m.record_time_to_vote(Duration::from_millis(ms));
+        }
+        m.record_boundary_wait(Duration::from_millis(7));
+        m.record_boundary_wait(Duration::from_millis(1));
+        assert!(!m.is_halted());
+        m.set_halted();
+        let s = m.snapshot();
+        assert_eq!(
+            s.time_to_vote,
+            LatencySummary {
+                count: 3,
+                sum_us: 12_000,
+                // 4,000 µs lies in the bucket [4,000, 4,032): its midpoint answers.
+                p50_us: Some(4_015),
+                p99_us: Some(5_000),
+                max_us: Some(5_000),
+            }
+        );
+        assert_eq!((s.boundary_waits, s.boundary_wait_ns), (2, 8_000_000));
+        assert!(s.halted);
+    }
+
+    #[test]
+    fn tps_is_measured_over_the_sliding_window() {
+        let m = EngineMetrics::for_pipeline();
+        let t0 = m.started;
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        m.add_executed(Domain::Ved, 100);
+        m.add_executed(Domain::Ued, 1_000);
+        // No sample a window old yet: since creation.
+        let s = m.snapshot_at(at(2));
+        assert_eq!((s.ved_tps, s.ued_tps), (50.0, 500.0));
+        assert_eq!((s.ved_transactions, s.ued_transactions), (100, 1_000));
+        m.add_executed(Domain::Ued, 2_000);
+        let s = m.snapshot_at(at(10));
+        assert_eq!(
+            (s.ved_tps, s.ued_tps),
+            (10.0, 300.0),
+            "creation is exactly a window old"
+        );
+        m.add_executed(Domain::Ued, 1_200);
+        // The newest sample at least 10 s old is the one at 2 s: 3,200 UED transactions since.
+        let s = m.snapshot_at(at(18));
+        assert_eq!((s.ved_tps, s.ued_tps), (0.0, 200.0));
+        // Polled a minute later, the rate covers that minute.
+        m.add_executed(Domain::Ved, 600);
+        let s = m.snapshot_at(at(78));
+        assert_eq!((s.ved_tps, s.ued_tps), (10.0, 0.0));
+        let window = m.tps.lock().expect("not poisoned");
+        assert!(window.samples.len() <= 3, "old samples are dropped");
+    }
+
+    #[test]
+    fn tps_window_stays_bounded_under_frequent_reads() {
+        let m = EngineMetrics::for_pipeline();
+        for ms in 0..30_000u64 {
+            m.add_executed(Domain::Ved, 1);
+            m.snapshot_at(m.started + Duration::from_millis(ms));
+        }
+        let samples = m.tps.lock().expect("not poisoned").samples.len();
+        let bound = (TPS_WINDOW.as_millis() / TPS_SAMPLE_SPACING.as_millis()) as usize + 2;
+        assert!(samples <= bound, "{samples} samples, bound {bound}");
+    }
+}

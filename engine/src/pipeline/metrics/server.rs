@@ -1,0 +1,257 @@
+//! The HTTP endpoint behind `--metrics-addr`: `GET /metrics` answers the engine's metrics in the
+//! Prometheus text format.
+//!
+//! It owns one listener and one thread. The thread polls a non-blocking listener (every
+//! [`ACCEPT_POLL`]), answers each connection in turn with a fresh snapshot and closes it
+//! (HTTP/1.1 with `Connection: close`), and returns when the [`MetricsServer`] handle is dropped,
+//! which joins it: no thread outlives the handle. A slow or silent client holds the thread at most
+//! [`CLIENT_TIMEOUT`]. It must never touch a stage: it only reads [`EngineMetrics::snapshot`].
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::EngineMetrics;
+use super::prometheus::CONTENT_TYPE;
+
+/// How often the server looks for a new connection, and so how long a drop may wait for it.
+pub const ACCEPT_POLL: Duration = Duration::from_millis(20);
+/// The longest the server waits on one client's request or for its answer to be sent.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest request head read; a longer one is answered 431.
+const MAX_REQUEST_HEAD: usize = 8 * 1024;
+
+/// A running metrics endpoint; dropping it stops the server and closes its port. The drop waits
+/// for the thread: at most [`ACCEPT_POLL`], or [`CLIENT_TIMEOUT`] while a client is answered.
+#[derive(Debug)]
+pub struct MetricsServer {
+    local_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MetricsServer {
+    /// The address it listens on (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The thread answers nothing but snapshots and cannot panic on a client's input;
+            // a panic there has already been reported on stderr by the default hook.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Serves `metrics` at `http://addr/metrics` from a thread of its own until the returned handle
+/// is dropped. Errors (binding, above all) name the address.
+pub fn serve_metrics(addr: SocketAddr, metrics: Arc<EngineMetrics>) -> io::Result<MetricsServer> {
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("metrics address {addr}: {e}"));
+    let listener = TcpListener::bind(addr).map_err(named)?;
+    listener.set_nonblocking(true).map_err(named)?;
+    let local_addr = listener.local_addr().map_err(named)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = std::thread::Builder::new()
+        .name("tandem-metrics".into())
+        .spawn({
+            let stop = Arc::clone(&stop);
+            move || accept_loop(&listener, &metrics, &stop)
+        })
+        .map_err(named)?;
+    Ok(MetricsServer {
+        local_addr,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            // A client that misbehaves only loses its own answer.
+            Ok((stream, _)) => {
+                let _ = answer(stream, metrics);
+            }
+            // Nothing waiting, or a connection reset before it was accepted: look again later.
+            Err(_) => std::thread::sleep(ACCEPT_POLL),
+        }
+    }
+}
+
+/// Reads one request head and writes the answer.
+fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() > MAX_REQUEST_HEAD {
+            let answer = Answer::new("431 Request Header Fields Too Large", "", b"");
+            return answer.send(&mut stream, true);
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let request_line = head
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or(b"");
+    let request_line = String::from_utf8_lossy(request_line);
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    // HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2).
+    let with_body = method != "HEAD";
+    match (method, path) {
+        ("GET" | "HEAD", "/metrics") => {
+            let body = metrics.snapshot().to_prometheus();
+            let answer = Answer::new("200 OK", CONTENT_TYPE, body.as_bytes());
+            answer.send(&mut stream, with_body)
+        }
+        ("GET" | "HEAD", _) => {
+            let answer = Answer::new("404 Not Found", "text/plain", b"not found\n");
+            answer.send(&mut stream, with_body)
+        }
+        _ => {
+            let answer = Answer::new("405 Method Not Allowed", "text/plain", b"only GET\n");
+            answer.send(&mut stream, true)
+        }
+    }
+}
+
+/// One HTTP answer: status line, content type (none when empty) and body.
+struct Answer<'a> {
+    status: &'a str,
+    content_type: &'a str,
+    body: &'a [u8],
+}
+
+impl<'a> Answer<'a> {
+    fn new(status: &'a str, content_type: &'a str, body: &'a [u8]) -> Self {
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    /// Writes the head (its `Content-Length` is the body's) and, when `with_body`, the body.
+    fn send(&self, stream: &mut TcpStream, with_body: bool) -> io::Result<()> {
+        let mut head = format!(
+            "HTTP/1.1 {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.status,
+            self.body.len()
+        );
+        if !self.content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {}\r\n", self.content_type));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        if with_body {
+            stream.write_all(self.body)?;
+        }
+        stream.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::Domain;
+
+    fn loopback() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
+    /// Sends one raw request and returns the whole answer.
+    fn request(addr: SocketAddr, raw: &str) -> String {
+        let mut stream = TcpStream::connect(addr).expect("the server accepts");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(raw.as_bytes()).expect("request sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer read");
+        answer
+    }
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        request(
+            addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+        )
+    }
+
+    #[test]
+    fn serves_the_metrics_and_404_elsewhere() {
+        let metrics = Arc::new(EngineMetrics::for_pipeline());
+        metrics.publish_ved_slot(17);
+        metrics.add_executed(Domain::Ued, 5);
+        let server = serve_metrics(loopback(), Arc::clone(&metrics)).expect("binds");
+        let addr = server.local_addr();
+        assert_ne!(addr.port(), 0);
+
+        let answer = get(addr, "/metrics");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(
+            head.contains("Content-Type: text/plain; version=0.0.4"),
+            "{head}"
+        );
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head}"
+        );
+        assert!(body.contains("\ntandem_ved_slot 17\n"), "{body}");
+        assert!(body.contains("tandem_executed_transactions_total{domain=\"ued\"} 5\n"));
+
+        // Each request reads the live counters.
+        metrics.publish_ved_slot(18);
+        assert!(get(addr, "/metrics?x=1").contains("\ntandem_ved_slot 18\n"));
+
+        assert!(get(addr, "/other").starts_with("HTTP/1.1 404 Not Found\r\n"));
+        assert!(request(addr, "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
+        let head_only = request(addr, "HEAD /metrics HTTP/1.1\r\n\r\n");
+        assert!(head_only.starts_with("HTTP/1.1 200 OK\r\n") && head_only.ends_with("\r\n\r\n"));
+        assert!(
+            !head_only.contains("Content-Length: 0\r\n"),
+            "HEAD gives the length GET would: {head_only}"
+        );
+
+        drop(server);
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "the port is closed once the server is dropped"
+        );
+    }
+
+    #[test]
+    fn a_silent_client_does_not_stop_the_others_for_long() {
+        let metrics = Arc::new(EngineMetrics::for_pipeline());
+        let server = serve_metrics(loopback(), metrics).expect("binds");
+        let _silent = TcpStream::connect(server.local_addr()).expect("connects");
+        assert!(get(server.local_addr(), "/metrics").starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[test]
+    fn a_bind_error_names_the_address() {
+        let metrics = Arc::new(EngineMetrics::for_pipeline());
+        let first = serve_metrics(loopback(), Arc::clone(&metrics)).expect("binds");
+        let taken = first.local_addr();
+        let err = serve_metrics(taken, metrics).expect_err("the port is taken");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains(&taken.to_string()), "{err}");
+    }
+}

@@ -1,0 +1,225 @@
+//! The counters one pipeline stage writes: items, busy, idle and blocked time, queue depth.
+//!
+//! It owns [`StageMetrics`], plain atomics a stage thread updates with relaxed operations (a few
+//! nanoseconds each, plus one `Instant::now()` per timed section), and the [`SectionTimer`] guard
+//! that charges a section's time to one [`Activity`]. It must never lock, allocate or block: a
+//! stage's loop calls it on every item. Readers take a [`StageSnapshot`] at any time; the fields
+//! are read one by one, so a snapshot taken while the stage runs may be a few nanoseconds or an
+//! item apart between fields, never torn within one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// What a stage's thread is doing during a timed section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activity {
+    /// Working on items it has received.
+    Busy,
+    /// Waiting for input: its input queue is empty.
+    Idle,
+    /// Waiting to hand on output: the next stage's queue is full (backpressure).
+    Blocked,
+}
+
+/// The counters of one pipeline stage; shared (`Arc`) between the stage's threads and readers.
+///
+/// A stage with several threads (e.g. the UED's workers) may share one `StageMetrics`: the
+/// times are then sums over its threads, so busy + idle + blocked is threads × wall time.
+#[derive(Debug, Default)]
+pub struct StageMetrics {
+    items: AtomicU64,
+    busy_ns: AtomicU64,
+    idle_ns: AtomicU64,
+    blocked_ns: AtomicU64,
+    queue_depth: AtomicU64,
+    max_queue_depth: AtomicU64,
+}
+
+/// Saturating conversion of a section's length to nanoseconds (584 years fit in a `u64`).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl StageMetrics {
+    /// Counters at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts `n` more items processed.
+    pub fn add_items(&self, n: u64) {
+        self.items.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Charges `duration` to `activity` (for a section the caller timed itself).
+    pub fn add_time(&self, activity: Activity, duration: Duration) {
+        let counter = match activity {
+            Activity::Busy => &self.busy_ns,
+            Activity::Idle => &self.idle_ns,
+            Activity::Blocked => &self.blocked_ns,
+        };
+        counter.fetch_add(nanos(duration), Ordering::Relaxed);
+    }
+
+    /// Records the depth of the stage's input queue, sampled by the stage (e.g. `rx.len()` after
+    /// each receive); the highest sample is kept as well.
+    pub fn set_queue_depth(&self, depth: u64) {
+        self.queue_depth.store(depth, Ordering::Relaxed);
+        self.max_queue_depth.fetch_max(depth, Ordering::Relaxed);
+    }
+
+    /// Starts timing a section charged to `activity`; the time is added when the guard drops.
+    pub fn time(&self, activity: Activity) -> SectionTimer<'_> {
+        SectionTimer {
+            metrics: self,
+            activity,
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs `work` and charges its time to [`Activity::Busy`].
+    pub fn busy<R>(&self, work: impl FnOnce() -> R) -> R {
+        let _timer = self.time(Activity::Busy);
+        work()
+    }
+
+    /// Runs `wait` (typically a blocking receive) and charges its time to [`Activity::Idle`].
+    pub fn idle<R>(&self, wait: impl FnOnce() -> R) -> R {
+        let _timer = self.time(Activity::Idle);
+        wait()
+    }
+
+    /// Runs `send` (typically a blocking send on a bounded queue) and charges its time to
+    /// [`Activity::Blocked`].
+    pub fn blocked<R>(&self, send: impl FnOnce() -> R) -> R {
+        let _timer = self.time(Activity::Blocked);
+        send()
+    }
+
+    /// The counters as plain numbers, under the stage's `name`.
+    pub fn snapshot(&self, name: &str) -> StageSnapshot {
+        StageSnapshot {
+            name: name.to_owned(),
+            items: self.items.load(Ordering::Relaxed),
+            busy_ns: self.busy_ns.load(Ordering::Relaxed),
+            idle_ns: self.idle_ns.load(Ordering::Relaxed),
+            blocked_ns: self.blocked_ns.load(Ordering::Relaxed),
+            queue_depth: self.queue_depth.load(Ordering::Relaxed),
+            max_queue_depth: self.max_queue_depth.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Times one section of a stage's loop; charges the elapsed time to its activity when dropped
+/// (so an early return or a `?` still counts).
+#[must_use = "the section is timed until the guard drops"]
+#[derive(Debug)]
+pub struct SectionTimer<'a> {
+    metrics: &'a StageMetrics,
+    activity: Activity,
+    started: Instant,
+}
+
+impl Drop for SectionTimer<'_> {
+    fn drop(&mut self) {
+        self.metrics.add_time(self.activity, self.started.elapsed());
+    }
+}
+
+/// One stage's counters at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageSnapshot {
+    /// The stage's name (`"ved"`, `"sigverify"`, …), the `stage` label in Prometheus.
+    pub name: String,
+    /// Items processed since start.
+    pub items: u64,
+    /// Nanoseconds spent working.
+    pub busy_ns: u64,
+    /// Nanoseconds spent waiting for input.
+    pub idle_ns: u64,
+    /// Nanoseconds spent waiting on a full output queue.
+    pub blocked_ns: u64,
+    /// The last sampled depth of the stage's input queue.
+    pub queue_depth: u64,
+    /// The highest sampled depth of the stage's input queue since start.
+    pub max_queue_depth: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_add_up() {
+        let m = StageMetrics::new();
+        m.add_items(3);
+        m.add_items(2);
+        m.add_time(Activity::Busy, Duration::from_micros(7));
+        m.add_time(Activity::Idle, Duration::from_nanos(11));
+        m.add_time(Activity::Blocked, Duration::from_millis(2));
+        m.add_time(Activity::Busy, Duration::from_nanos(1));
+        m.set_queue_depth(9);
+        m.set_queue_depth(4);
+        assert_eq!(
+            m.snapshot("ved"),
+            StageSnapshot {
+                name: "ved".into(),
+                items: 5,
+                busy_ns: 7_001,
+                idle_ns: 11,
+                blocked_ns: 2_000_000,
+                queue_depth: 4,
+                max_queue_depth: 9,
+            }
+        );
+    }
+
+    #[test]
+    fn helpers_charge_their_section_and_return_its_value() {
+        let m = StageMetrics::new();
+        let nap = Duration::from_millis(2);
+        assert_eq!(m.busy(|| 41 + 1), 42);
+        m.idle(|| std::thread::sleep(nap));
+        let sent: Result<(), &str> = m.blocked(|| Err("queue closed"));
+        assert!(sent.is_err());
+        let s = m.snapshot("hash");
+        assert!(s.idle_ns >= nanos(nap), "the idle section slept {nap:?}");
+        assert_eq!(s.items, 0, "timing a section does not count items");
+    }
+
+    #[test]
+    fn the_guard_charges_on_early_exit() {
+        fn stage_step(m: &StageMetrics, fail: bool) -> Result<(), ()> {
+            let _timer = m.time(Activity::Blocked);
+            std::thread::sleep(Duration::from_millis(1));
+            if fail {
+                return Err(());
+            }
+            Ok(())
+        }
+        let m = StageMetrics::new();
+        assert!(stage_step(&m, true).is_err());
+        let s = m.snapshot("commit");
+        assert!(s.blocked_ns >= 1_000_000);
+        assert_eq!((s.busy_ns, s.idle_ns), (0, 0));
+    }
+
+    #[test]
+    fn several_threads_share_one_stage() {
+        let m = StageMetrics::new();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1_000 {
+                        m.add_items(1);
+                        m.add_time(Activity::Busy, Duration::from_nanos(3));
+                    }
+                });
+            }
+        });
+        let s = m.snapshot("ued");
+        assert_eq!((s.items, s.busy_ns), (4_000, 12_000));
+    }
+}
