@@ -2,6 +2,11 @@
 //! signature verification (the kernels' CPU path, all cores), the VED and UED passes, LtHash
 //! updates, the hash chain and the slot commit (runtime state + store, with their fsyncs) — on
 //! disk and on tmpfs (where fsync costs nothing).
+//!
+//! And the execution alone (issue #10): a block of transfers from distinct payers, parsed and
+//! its signatures verified beforehand (`Runtime::verify`, not timed), executed by
+//! `Runtime::execute_verified` — the passes with the UED's on 1 or 2 threads, LtHash updates,
+//! the hash chain and the commit — on tmpfs.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -76,6 +81,106 @@ fn execute(genesis: &Genesis, block: &Block, root: &Path, iters: u64) -> Duratio
     total
 }
 
+/// A genesis of the default cluster's shape plus `n` funded users `payer-i`, and a block at slot 1
+/// in which each pays a transfer to a new account: transactions that share no account.
+fn independent_transfers(n: usize) -> (Genesis, Block) {
+    let payers: Vec<SigningKey> = (0..n)
+        .map(|i| SigningKey::from_bytes(&default_keypair_seed(&format!("payer-{i}"))))
+        .collect();
+    let mut toml = String::from(tandem_engine::genesis::DEFAULT_GENESIS_TOML);
+    for payer in &payers {
+        let key = bs58::encode(payer.verifying_key().to_bytes()).into_string();
+        toml.push_str(&format!(
+            "\n[[account]]\npubkey = \"{key}\"\nlamports = 1_000_000_000\nmapping = \"rw-ued\"\n"
+        ));
+    }
+    let genesis = Genesis::from_toml_str(&toml).expect("genesis");
+    let transactions = payers
+        .iter()
+        .enumerate()
+        .map(|(i, from)| {
+            let from_key = Pubkey(from.verifying_key().to_bytes());
+            let mut to = [0u8; 32];
+            to[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            to[8] = 0xed;
+            let message = MessageBuilder::new(from_key)
+                .instruction(
+                    SYSTEM_PROGRAM_ID,
+                    &[
+                        AccountMeta::new(from_key, true),
+                        AccountMeta::new(Pubkey(to), false),
+                    ],
+                    &SystemInstruction::Transfer {
+                        lamports: 1_000_000,
+                    }
+                    .encode(),
+                )
+                .build_legacy(genesis.hash)
+                .expect("message");
+            Transaction::sign(&message, &[from]).expect("sign")
+        })
+        .collect();
+    let block = Block {
+        header: BlockHeader {
+            slot: 1,
+            parent_slot: 0,
+            leader: Pubkey([1; 32]),
+            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
+            blockhash: [7; 32],
+        },
+        transactions,
+    };
+    (genesis, block)
+}
+
+/// Times `iters` executions of the verified `block` with `threads` UED threads, each on a fresh
+/// runtime under `root`; verification is done before the clock starts.
+fn execute_verified(
+    genesis: &Genesis,
+    block: &Block,
+    root: &Path,
+    threads: usize,
+    iters: u64,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let dir = tempfile::tempdir_in(root).expect("tempdir");
+        let mut runtime = Runtime::open(genesis, dir.path()).expect("genesis");
+        runtime.set_ued_threads(threads);
+        let verified = runtime.verify(block).expect("verify");
+        let started = Instant::now();
+        let outcome = runtime.execute_verified(&verified).expect("block");
+        total += started.elapsed();
+        assert!(
+            outcome
+                .transactions
+                .iter()
+                .all(|t| t.status == TxStatus::Success)
+        );
+    }
+    total
+}
+
+fn bench_execution(c: &mut Criterion) {
+    let shm = Path::new("/dev/shm");
+    let root = if shm.is_dir() {
+        shm.to_owned()
+    } else {
+        std::env::temp_dir()
+    };
+    let mut group = c.benchmark_group("runtime/execute-verified");
+    group.sample_size(10);
+    let n = 4_000;
+    let (genesis, block) = independent_transfers(n);
+    group.throughput(Throughput::Elements(n as u64));
+    for threads in [1usize, 2] {
+        group.bench_function(BenchmarkId::new("ued-threads", threads), |b| {
+            b.iter_custom(|iters| execute_verified(&genesis, &block, &root, threads, iters))
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let genesis = Genesis::default_cluster();
     let mut group = c.benchmark_group("runtime/block-of-transfers");
@@ -97,5 +202,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_execution);
 criterion_main!(benches);
