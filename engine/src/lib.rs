@@ -13,15 +13,16 @@
 //!   with every truncation and corruption reported;
 //! - [`runtime`]: the VED/UED runtime of SPEC §2–§5 — the two domain passes over each block,
 //!   the builtin programs, fees and statuses, per-domain hashes, epochs and remaps;
+//! - [`pipeline`]: the machine's topology (hwloc) and the placement of the pipeline's stages on
+//!   its cores, with the `cores` setting and thread pinning; the stages themselves come later;
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
-//!
-//! A later issue adds `pipeline` (stages, placement, executors).
 
 pub mod account;
 pub mod genesis;
 pub mod ledger;
+pub mod pipeline;
 pub mod runtime;
 pub mod sample;
 pub mod store;

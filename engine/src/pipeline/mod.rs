@@ -1,0 +1,21 @@
+//! The pipeline of pinned stages (issue #10). What it owns today:
+//! - [`topology`]: the machine read from hwloc — packages, NUMA nodes, cores, PUs, the GPU's
+//!   NUMA node, memory protection keys — with a stated fallback where hwloc fails;
+//! - [`placement`]: the plan of which PUs each stage (sigverify, VED, UED, hash, GPU feeder)
+//!   runs on;
+//! - [`cores`]: the `cores` setting that overrides the plan stage by stage;
+//! - [`pin`]: the pinning of a thread to a PU.
+//!
+//! The stages themselves (their loops, queues and metrics) come later, one file each; they will
+//! take their PUs from a [`Placement`] and pin with [`Placement::pin_stage_thread`]. Nothing here
+//! spawns a thread or touches the store.
+
+pub mod cores;
+pub mod pin;
+pub mod placement;
+pub mod topology;
+
+pub use cores::{CoreSpec, CoresError};
+pub use pin::{PinError, pin_current_thread};
+pub use placement::{Origin, Placement, Stage, StagePlacement};
+pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};
