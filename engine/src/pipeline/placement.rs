@@ -204,7 +204,7 @@ impl Placement {
         placement.note(
             &[Stage::Ved],
             format!(
-                "ved has core {} to itself: votes never wait on user work",
+                "ved has a core to itself (PU {}): votes never wait on user work",
                 format_cpus(&pus_of(&ved))
             ),
         );
@@ -328,7 +328,7 @@ impl Placement {
             placement.note(
                 &Stage::ALL,
                 format!(
-                    "every stage shares core {}: votes wait on user work",
+                    "every stage shares one core (PU {}): votes wait on user work",
                     format_cpus(&pus)
                 ),
             );
@@ -343,7 +343,10 @@ impl Placement {
             let cpus = placement.cpus(pair[0]).map(format_cpus).unwrap_or_default();
             placement.note(
                 &pair,
-                format!("{} and {} share core {cpus}: {why}", pair[0], pair[1]),
+                format!(
+                    "{} and {} share a core (PU {cpus}): {why}",
+                    pair[0], pair[1]
+                ),
             );
         }
         placement
