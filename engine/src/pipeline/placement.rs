@@ -159,6 +159,12 @@ fn pus_of(cores: &[&Core]) -> Vec<usize> {
     pus
 }
 
+/// "PU 3" or "PUs 0-1,8".
+fn pus_label(cpus: &[usize]) -> String {
+    let s = if cpus.len() == 1 { "" } else { "s" };
+    format!("PU{s} {}", format_cpus(cpus))
+}
+
 fn node_name(node: usize) -> String {
     if node == usize::MAX {
         "an unknown NUMA node".to_owned()
@@ -204,8 +210,8 @@ impl Placement {
         placement.note(
             &[Stage::Ved],
             format!(
-                "ved has a core to itself (PU {}): votes never wait on user work",
-                format_cpus(&pus_of(&ved))
+                "ved has a core to itself ({}): votes never wait on user work",
+                pus_label(&pus_of(&ved))
             ),
         );
         if gpu_present {
@@ -328,8 +334,8 @@ impl Placement {
             placement.note(
                 &Stage::ALL,
                 format!(
-                    "every stage shares one core (PU {}): votes wait on user work",
-                    format_cpus(&pus)
+                    "every stage shares one core ({}): votes wait on user work",
+                    pus_label(&pus)
                 ),
             );
             return placement;
@@ -340,13 +346,10 @@ impl Placement {
             }
         }
         for (pair, why) in reasons {
-            let cpus = placement.cpus(pair[0]).map(format_cpus).unwrap_or_default();
+            let cpus = placement.cpus(pair[0]).map(pus_label).unwrap_or_default();
             placement.note(
                 &pair,
-                format!(
-                    "{} and {} share a core (PU {cpus}): {why}",
-                    pair[0], pair[1]
-                ),
+                format!("{} and {} share a core ({cpus}): {why}", pair[0], pair[1]),
             );
         }
         placement
@@ -416,8 +419,8 @@ impl Placement {
                 placement.note(
                     &[],
                     format!(
-                        "{a} and {b} share PU {} by the cores setting{}",
-                        format_cpus(&shared),
+                        "{a} and {b} share {} by the cores setting{}",
+                        pus_label(&shared),
                         if votes_wait {
                             ": votes may wait on user work there"
                         } else {

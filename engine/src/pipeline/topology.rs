@@ -26,6 +26,9 @@ pub enum TopologySource {
         /// The API version of the hwloc library loaded, `major.minor.patch` (it moves only when
         /// a release changes the API, so 2.9.0 reports 2.8.0).
         api_version: String,
+        /// False where HWLOC_XMLFILE or HWLOC_SYNTHETIC made hwloc describe another machine:
+        /// useful to preview a plan, but its PUs may not exist here.
+        this_system: bool,
     },
     /// hwloc failed; a flat topology from the affinity mask (NUMA and SMT unknown).
     Fallback {
@@ -39,7 +42,17 @@ pub enum TopologySource {
 impl fmt::Display for TopologySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TopologySource::Hwloc { api_version } => write!(f, "hwloc (API {api_version})"),
+            TopologySource::Hwloc {
+                api_version,
+                this_system: true,
+            } => write!(f, "hwloc (API {api_version})"),
+            TopologySource::Hwloc {
+                api_version,
+                this_system: false,
+            } => write!(
+                f,
+                "hwloc (API {api_version}), describing another machine (HWLOC_XMLFILE or HWLOC_SYNTHETIC is set): its PUs may not exist here"
+            ),
             TopologySource::Fallback { reason } => write!(
                 f,
                 "fallback (hwloc failed: {reason}): a flat topology from the affinity mask, NUMA nodes and SMT siblings unknown"
@@ -324,7 +337,10 @@ impl Topology {
             })
             .collect();
         Ok(Topology {
-            source: TopologySource::Hwloc { api_version },
+            source: TopologySource::Hwloc {
+                api_version,
+                this_system: hwloc.is_this_system(),
+            },
             cpu_model,
             packages: hwloc.objects_with_type(ObjectType::Package).len().max(1),
             numa_nodes,
@@ -550,6 +566,7 @@ mod tests {
             .build()
             .unwrap();
         let topology = Topology::read_hwloc(&hwloc).unwrap();
+        assert!(topology.source().to_string().contains("another machine"));
         assert_eq!(topology.packages(), 2);
         assert_eq!(topology.numa_nodes().len(), 2);
         assert_eq!(topology.cores().len(), 8);
