@@ -401,7 +401,8 @@ fn topology_prints_the_machine_and_the_plan_as_json() {
     assert!(report["notes"].is_array());
 
     // The table for people, and the setting moves the stage it names.
-    let out = tandem(&["topology", "--cores", "ved=0"]);
+    let first_pu = machine["pus"][0].as_u64().unwrap().to_string();
+    let out = tandem(&["topology", "--cores", &format!("ved={first_pu}")]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("memory protection keys"), "{text}");

@@ -501,15 +501,15 @@ impl Placement {
     pub fn pin_stage_thread(&self, stage: Stage, index: usize) -> Result<usize, PinError> {
         let cpus = self.cpus(stage).unwrap_or_default();
         let Some(&pu) = cpus.get(index % cpus.len().max(1)) else {
-            return Err(PinError {
-                stage: Some(stage),
-                pu: index,
-                reason: "the stage has no cores in the plan",
-            });
+            return Err(PinError::NoCores { stage });
         };
-        pin_current_thread(pu).map_err(|e| PinError {
-            stage: Some(stage),
-            ..e
+        pin_current_thread(pu).map_err(|e| match e {
+            PinError::Refused { pu, reason, .. } => PinError::Refused {
+                stage: Some(stage),
+                pu,
+                reason,
+            },
+            other => other,
         })?;
         Ok(pu)
     }
