@@ -4,6 +4,7 @@
 mod chain_cmd;
 mod output;
 mod store_cmd;
+mod topology_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,17 @@ enum Command {
         ued_threads: u16,
         /// Also write slots, transactions and status counts as JSON to this file ("-" for
         /// standard output).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Print the machine (CPU model, packages, NUMA nodes, cores, PUs, GPU, memory protection
+    /// keys) as hwloc reads it, and the placement of the pipeline's stages on its cores.
+    Topology {
+        /// Move stages to these PUs (OS indices), e.g. "sigverify=0-3;ved=4;ued=5-11;hash=12";
+        /// stages not named keep the automatic plan. Stages: sigverify, ved, ued, hash, gpu.
+        #[arg(long, value_name = "SPEC")]
+        cores: Option<String>,
+        /// Also write the machine and the plan as JSON to this file ("-" for standard output).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
@@ -218,6 +230,9 @@ fn main() -> ExitCode {
             usize::from(ued_threads),
             json.as_deref(),
         ),
+        Command::Topology { cores, json } => {
+            topology_cmd::topology(cores.as_deref(), json.as_deref())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

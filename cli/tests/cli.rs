@@ -401,3 +401,59 @@ fn replay_on_the_gpu_gives_the_cpus_hashes() {
         "the GPU's statuses and hashes are the CPU's"
     );
 }
+
+#[test]
+fn topology_prints_the_machine_and_the_plan_as_json() {
+    let out = tandem(&["topology", "--json", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let machine = &report["machine"];
+    for key in ["cpu_model", "packages", "numa_nodes", "cores", "pus", "pku"] {
+        assert!(
+            machine.get(key).is_some(),
+            "machine.{key} missing: {report}"
+        );
+    }
+    assert!(machine["packages"].as_u64().unwrap() >= 1);
+    assert!(!machine["pus"].as_array().unwrap().is_empty());
+    assert!(machine["pku"]["available"].is_boolean());
+    let stages: Vec<&str> = report["placement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(!s["cpus"].as_array().unwrap().is_empty(), "{s}");
+            assert!(s["shared_with"].is_array(), "{s}");
+            s["stage"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(stages[..4], ["sigverify", "ved", "ued", "hash"]);
+    assert!(report["notes"].is_array());
+
+    // The table for people, and the setting moves the stage it names.
+    let first_pu = machine["pus"][0].as_u64().unwrap().to_string();
+    let out = tandem(&["topology", "--cores", &format!("ved={first_pu}")]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("memory protection keys"), "{text}");
+    assert!(text.contains("cores setting"), "{text}");
+}
+
+#[test]
+fn topology_rejects_a_missing_core_naming_the_setting() {
+    // No machine has PU 65535 (the largest number the setting takes), so this holds on big ones too.
+    let out = tandem(&["topology", "--cores", "ved=65535", "--json", "-"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tandem: error: cores: ved=65535: core 65535 does not exist"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let out = tandem(&["topology", "--cores", "ved=4-2"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cores: ved=4-2: the range 4-2 runs backwards")
+    );
+}

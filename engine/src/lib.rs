@@ -13,12 +13,12 @@
 //!   with every truncation and corruption reported;
 //! - [`runtime`]: the VED/UED runtime of SPEC §2–§5 — the two domain passes over each block,
 //!   the builtin programs, fees and statuses, per-domain hashes, epochs and remaps;
+//! - [`pipeline`]: the machine's topology (hwloc) and the placement of the pipeline's stages on
+//!   its cores, with the `cores` setting and thread pinning, and the stages' metrics with their
+//!   Prometheus endpoint; the stages themselves come later;
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
-//!
-//! - [`pipeline`]: the asynchronous engine's pipeline — so far its metrics (per stage, the
-//!   time-to-vote, the UED's lag, transactions per second) and their Prometheus endpoint.
 
 pub mod account;
 pub mod genesis;

@@ -1,6 +1,24 @@
-//! The asynchronous engine's pipeline: stages linked by bounded queues.
+//! The pipeline of pinned stages (issue #10). What it owns today:
+//! - [`topology`]: the machine read from hwloc — packages, NUMA nodes, cores, PUs, the GPU's
+//!   NUMA node, memory protection keys — with a stated fallback where hwloc fails;
+//! - [`placement`]: the plan of which PUs each stage (sigverify, VED, UED, hash, GPU feeder)
+//!   runs on;
+//! - [`cores`]: the `cores` setting that overrides the plan stage by stage;
+//! - [`pin`]: the pinning of a thread to a PU;
+//! - [`metrics`]: what every stage and the engine report (items, busy/idle/blocked time, queue
+//!   depth, time-to-vote, the UED's lag, transactions per second), and the Prometheus endpoint.
 //!
-//! What it owns so far:
-//! - [`metrics`]: what every stage and the engine report, and the Prometheus endpoint.
+//! The stages themselves (their loops and bounded queues) come later, one file each; they will
+//! take their PUs from a [`Placement`], pin with [`Placement::pin_stage_thread`] and report
+//! through a [`metrics::StageMetrics`]. Nothing here touches the store.
 
+pub mod cores;
 pub mod metrics;
+pub mod pin;
+pub mod placement;
+pub mod topology;
+
+pub use cores::{CoreSpec, CoresError};
+pub use pin::{PinError, pin_current_thread};
+pub use placement::{Origin, Placement, Stage, StagePlacement};
+pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};

@@ -1,0 +1,274 @@
+//! `tandem topology`: printing over `tandem_engine::pipeline` — the machine hwloc sees and the
+//! placement of the pipeline's stages on it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Serialize;
+use tandem_engine::pipeline::topology::format_cpus;
+use tandem_engine::pipeline::{CoreSpec, GpuAdapter, Origin, Placement, Topology};
+
+use crate::output::{table, write_json};
+
+/// The JSON document; its keys are stable for scripts.
+#[derive(Serialize)]
+struct TopologyJson {
+    machine: MachineJson,
+    placement: Vec<StageJson>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MachineJson {
+    /// "hwloc (API x.y.z)", or the fallback and why.
+    source: String,
+    cpu_model: Option<String>,
+    packages: usize,
+    numa_nodes: Vec<NumaNodeJson>,
+    cores: Vec<CoreJson>,
+    pus: Vec<usize>,
+    /// GPUs on the PCI bus, as hwloc saw them.
+    pci_gpus: Vec<PciGpuJson>,
+    /// The adapter the kernels run on; null where there is none.
+    gpu_adapter: Option<GpuAdapterJson>,
+    pku: PkuJson,
+}
+
+#[derive(Serialize)]
+struct NumaNodeJson {
+    node: usize,
+    cpus: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct CoreJson {
+    cpus: Vec<usize>,
+    numa_node: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct PciGpuJson {
+    pci_bus_id: String,
+    name: String,
+    numa_node: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct GpuAdapterJson {
+    name: String,
+    backend: String,
+    software: bool,
+    pci_bus_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PkuJson {
+    cpu: bool,
+    os: bool,
+    available: bool,
+    summary: &'static str,
+}
+
+#[derive(Serialize)]
+struct StageJson {
+    stage: &'static str,
+    cpus: Vec<usize>,
+    shared_with: Vec<&'static str>,
+    /// "plan" or "cores setting".
+    chosen_by: &'static str,
+}
+
+/// `tandem topology [--cores SPEC] [--json FILE]`.
+pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> {
+    // Parse before surveying the machine, so a typo fails at once.
+    let spec = cores
+        .map(CoreSpec::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut topology = Topology::detect();
+    if let Some(spec) = &spec {
+        // Before the GPU survey (which opens a device), so a missing core fails at once.
+        spec.check(&topology).map_err(|e| e.to_string())?;
+    }
+    let adapter = GpuAdapter::detect();
+    if let Some(id) = adapter.as_ref().ok().and_then(|a| a.pci_bus_id.as_deref()) {
+        topology.select_gpu(id);
+    }
+    // A software rasterizer is never worth feeding: the auto backend keeps the work on the CPU.
+    let gpu_present = adapter.as_ref().is_ok_and(|a| !a.software);
+    let placement = match &spec {
+        Some(spec) => Placement::with_cores(&topology, gpu_present, spec),
+        None => Ok(Placement::plan(&topology, gpu_present)),
+    }
+    .map_err(|e| e.to_string())?;
+    let mut notes: Vec<String> = placement.notes().map(str::to_owned).collect();
+    match &adapter {
+        Ok(a) if a.software => notes.push(format!(
+            "the GPU adapter ({}) is a software rasterizer: no gpu feeder is planned",
+            a.name
+        )),
+        Ok(_) => {}
+        Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
+    }
+    let report = report(&topology, adapter.ok(), &placement, notes);
+    if json != Some(Path::new("-")) {
+        print(&topology, &report);
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}
+
+fn report(
+    topology: &Topology,
+    adapter: Option<GpuAdapter>,
+    placement: &Placement,
+    notes: Vec<String>,
+) -> TopologyJson {
+    let keys = topology.protection_keys();
+    TopologyJson {
+        machine: MachineJson {
+            source: topology.source().to_string(),
+            cpu_model: topology.cpu_model().map(str::to_owned),
+            packages: topology.packages(),
+            numa_nodes: topology
+                .numa_nodes()
+                .iter()
+                .map(|n| NumaNodeJson {
+                    node: n.os_index,
+                    cpus: n.pus.clone(),
+                })
+                .collect(),
+            cores: topology
+                .cores()
+                .iter()
+                .map(|c| CoreJson {
+                    cpus: c.pus.clone(),
+                    numa_node: c.numa_node,
+                })
+                .collect(),
+            pus: topology.pus(),
+            pci_gpus: topology
+                .gpus()
+                .iter()
+                .map(|g| PciGpuJson {
+                    pci_bus_id: g.pci_bus_id.clone(),
+                    name: g.name.clone(),
+                    numa_node: g.numa_node,
+                })
+                .collect(),
+            gpu_adapter: adapter.map(|a| GpuAdapterJson {
+                name: a.name,
+                backend: a.backend,
+                software: a.software,
+                pci_bus_id: a.pci_bus_id,
+            }),
+            pku: PkuJson {
+                cpu: keys.cpu,
+                os: keys.os,
+                available: keys.available(),
+                summary: keys.summary(),
+            },
+        },
+        placement: placement
+            .stages()
+            .iter()
+            .map(|s| StageJson {
+                stage: s.stage.setting_name(),
+                cpus: s.cpus.clone(),
+                shared_with: placement
+                    .shared_with(s.stage)
+                    .into_iter()
+                    .map(|other| other.setting_name())
+                    .collect(),
+                chosen_by: match s.origin {
+                    Origin::Automatic => "plan",
+                    Origin::Setting => "cores setting",
+                },
+            })
+            .collect(),
+        notes,
+    }
+}
+
+fn or_none(text: String) -> String {
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text
+    }
+}
+
+fn print(topology: &Topology, report: &TopologyJson) {
+    let machine = &report.machine;
+    println!("machine (read by {})", machine.source);
+    println!(
+        "CPU model: {}",
+        machine.cpu_model.as_deref().unwrap_or("unknown")
+    );
+    println!(
+        "packages: {}, NUMA nodes: {}, cores: {}, PUs: {} ({})",
+        machine.packages,
+        machine.numa_nodes.len(),
+        machine.cores.len(),
+        machine.pus.len(),
+        format_cpus(&machine.pus)
+    );
+    for node in &machine.numa_nodes {
+        println!("NUMA node {}: PUs {}", node.node, format_cpus(&node.cpus));
+    }
+    if machine.pci_gpus.is_empty() {
+        println!("GPUs on the PCI bus (hwloc): none");
+    }
+    for gpu in &machine.pci_gpus {
+        println!(
+            "GPU on the PCI bus (hwloc): {} {} on {}",
+            gpu.pci_bus_id,
+            gpu.name,
+            gpu.numa_node
+                .map_or("an unknown NUMA node".to_owned(), |n| format!(
+                    "NUMA node {n}"
+                ))
+        );
+    }
+    match &machine.gpu_adapter {
+        Some(a) => println!(
+            "GPU adapter (wgpu): {} ({}{})",
+            a.name,
+            a.backend,
+            if a.software { ", software" } else { "" }
+        ),
+        None => println!("GPU adapter (wgpu): none"),
+    }
+    println!("memory protection keys: {}", machine.pku.summary);
+    let rows = report
+        .placement
+        .iter()
+        .map(|s| {
+            let nodes: BTreeSet<usize> = s
+                .cpus
+                .iter()
+                .filter_map(|&pu| topology.numa_node_of(pu))
+                .collect();
+            let nodes: Vec<String> = nodes.iter().map(usize::to_string).collect();
+            vec![
+                s.stage.to_owned(),
+                format_cpus(&s.cpus),
+                or_none(nodes.join(",")),
+                or_none(s.shared_with.join(", ")),
+                s.chosen_by.to_owned(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &["stage", "PUs", "NUMA node", "shares with", "chosen by"],
+            rows
+        )
+    );
+    for note in &report.notes {
+        println!("- {note}");
+    }
+}

@@ -1,0 +1,133 @@
+//! Pinning a thread to one PU, with core_affinity. A failure names the core and the setting
+//! to change, because the fix is always a different `cores` setting.
+
+use super::placement::Stage;
+
+/// A thread could not be pinned; the message names the core and the setting to change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    /// The affinity call failed for this PU.
+    #[error(
+        "cannot pin {} thread to core {pu}: {reason}; choose another core{} in the cores setting (--cores)",
+        stage.map_or("a".to_owned(), |s| format!("a {s}")),
+        stage.map_or(String::new(), |s| format!(" for {s}="))
+    )]
+    Refused {
+        /// The stage the thread belongs to, where known.
+        stage: Option<Stage>,
+        /// The PU asked for.
+        pu: usize,
+        /// Why it failed.
+        reason: &'static str,
+    },
+    /// The plan gives the stage no PUs (the GPU feeder where no GPU is in use).
+    #[error(
+        "cannot pin a {stage} thread: the plan gives {stage} no cores; give it some with {stage}= in the cores setting (--cores)"
+    )]
+    NoCores {
+        /// The stage.
+        stage: Stage,
+    },
+}
+
+/// The largest PU number the affinity call can express: Linux's `cpu_set_t` holds
+/// `CPU_SETSIZE` bits; core_affinity elsewhere uses a 64-bit mask.
+#[cfg(target_os = "linux")]
+const AFFINITY_LIMIT: usize = libc::CPU_SETSIZE as usize;
+#[cfg(not(target_os = "linux"))]
+const AFFINITY_LIMIT: usize = 64;
+
+/// Pins the calling thread to one PU (OS index), so the scheduler never moves it.
+pub fn pin_current_thread(pu: usize) -> Result<(), PinError> {
+    // core_affinity indexes a fixed-size mask and would panic beyond it.
+    if pu >= AFFINITY_LIMIT {
+        return Err(PinError::Refused {
+            stage: None,
+            pu,
+            reason: "beyond the CPU numbers an affinity mask holds",
+        });
+    }
+    if core_affinity::set_for_current(core_affinity::CoreId { id: pu }) {
+        Ok(())
+    } else {
+        Err(PinError::Refused {
+            stage: None,
+            pu,
+            reason: "the kernel refused (no such CPU, offline, or outside this process's allowed CPUs)",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{CoreSpec, Placement, Topology};
+
+    /// The first PU this process may run on: 0 on an ordinary machine, another where a
+    /// container's cpuset leaves 0 out.
+    fn first_allowed_pu() -> usize {
+        core_affinity::get_core_ids()
+            .and_then(|ids| ids.first().map(|id| id.id))
+            .expect("the affinity mask is readable")
+    }
+
+    #[test]
+    fn pinning_to_pu_0_works_and_to_a_missing_pu_fails_naming_it() {
+        // Pin in threads of their own, so the test harness's threads keep their affinity.
+        std::thread::spawn(|| {
+            let pu = first_allowed_pu();
+            pin_current_thread(pu).expect("pin to the first PU");
+            let mask: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|id| id.id)
+                .collect();
+            assert_eq!(mask, [pu], "the thread now runs on that PU only");
+            let missing = Topology::detect().pus().last().copied().unwrap_or(0) + 1;
+            let err = pin_current_thread(missing).unwrap_err();
+            assert!(matches!(err, PinError::Refused { pu, .. } if pu == missing));
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("cannot pin a thread to core {missing}:")),
+                "{err}"
+            );
+            assert!(err.to_string().contains("cores setting"), "{err}");
+            let err = pin_current_thread(1 << 20).unwrap_err();
+            assert!(err.to_string().contains("affinity mask"), "{err}");
+        })
+        .join()
+        .unwrap();
+        std::thread::spawn(|| {
+            let pu = first_allowed_pu();
+            let topology = Topology::detect();
+            let spec = CoreSpec::parse(&format!("ved={pu}")).unwrap();
+            let placement = Placement::with_cores(&topology, false, &spec).unwrap();
+            assert_eq!(placement.pin_stage_thread(Stage::Ved, 0), Ok(pu));
+            let gpu = placement.pin_stage_thread(Stage::GpuFeeder, 0).unwrap_err();
+            // A plan made for a bigger machine (PU 63 is not here): the error names the stage's
+            // key in the setting.
+            let big = Topology::synthetic(crate::pipeline::SyntheticShape {
+                numa_nodes: 1,
+                cores_per_node: 64,
+                pus_per_core: 1,
+                gpu: None,
+            });
+            if !topology.has_pu(63) {
+                let spec = CoreSpec::parse("ved=63").unwrap();
+                let placement = Placement::with_cores(&big, false, &spec).unwrap();
+                let err = placement.pin_stage_thread(Stage::Ved, 0).unwrap_err();
+                assert!(
+                    err.to_string().starts_with("cannot pin a ved thread to core 63:")
+                        && err.to_string().contains("choose another core for ved= in the cores setting"),
+                    "{err}"
+                );
+            }
+            assert_eq!(
+                gpu.to_string(),
+                "cannot pin a gpu thread: the plan gives gpu no cores; give it some with gpu= in the cores setting (--cores)"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+}

@@ -1,0 +1,687 @@
+//! Where each pipeline stage runs: one plan computed from the [`Topology`], overridable stage by
+//! stage with the `cores` setting ([`CoreSpec`]).
+//!
+//! The rules, in order of importance:
+//! - the VED never waits on user work: on a machine with a core per stage it has a core of its
+//!   own, and on a small one it shares only with the per-slot hash;
+//! - the VED and sigverify cores start on the same NUMA node, so votes are verified where they
+//!   execute; the GPU feeder sits on the GPU's node where hwloc knows it;
+//! - a core's SMT siblings go to one stage: two stages on one core contend as much as on one PU;
+//! - what remains goes to sigverify (a third) and the UED (the rest): the bulk of the work.
+//!
+//! A plan's numbers are PUs by their OS index (the kernel's CPU numbers, as `taskset` and
+//! `lscpu` print them). The plan describes; only [`pin_current_thread`] touches a thread.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use super::cores::{CoreSpec, CoresError};
+use super::pin::{PinError, pin_current_thread};
+use super::topology::{Core, Topology, format_cpus};
+
+/// A pipeline stage that gets threads of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Signature verification of votes and user transactions.
+    Sigverify,
+    /// The vote execution domain's executor.
+    Ved,
+    /// The user execution domain's executors.
+    Ued,
+    /// The per-slot LtHash and block hashing.
+    Hash,
+    /// The thread that batches work for the GPU and collects its results.
+    GpuFeeder,
+}
+
+impl Stage {
+    /// Every stage, in the order plans list them.
+    pub const ALL: [Stage; 5] = [
+        Stage::Sigverify,
+        Stage::Ved,
+        Stage::Ued,
+        Stage::Hash,
+        Stage::GpuFeeder,
+    ];
+
+    /// The stage's name in the `cores` setting and in printed plans.
+    pub fn setting_name(self) -> &'static str {
+        match self {
+            Stage::Sigverify => "sigverify",
+            Stage::Ved => "ved",
+            Stage::Ued => "ued",
+            Stage::Hash => "hash",
+            Stage::GpuFeeder => "gpu",
+        }
+    }
+
+    /// The stage a `cores` setting name means.
+    pub fn from_setting_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.setting_name() == name)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.setting_name())
+    }
+}
+
+/// Who chose a stage's PUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The automatic plan.
+    Automatic,
+    /// The `cores` setting.
+    Setting,
+}
+
+/// One stage's place: the PUs its threads are pinned to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagePlacement {
+    /// The stage.
+    pub stage: Stage,
+    /// Its PUs by OS index, ascending; one thread per PU.
+    pub cpus: Vec<usize>,
+    /// Whether the plan or the `cores` setting chose them.
+    pub origin: Origin,
+}
+
+/// A sentence of the plan and the stages it speaks of (it is dropped when the `cores` setting
+/// moves any of them, since it would no longer be true).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Note {
+    about: Vec<Stage>,
+    text: String,
+}
+
+/// The plan: per stage its PUs, and notes saying which stages share cores and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    stages: Vec<StagePlacement>,
+    notes: Vec<Note>,
+}
+
+/// Free cores per NUMA node (cores of unknown node last), taken front first.
+struct FreeCores<'t> {
+    by_node: BTreeMap<usize, VecDeque<&'t Core>>,
+}
+
+impl<'t> FreeCores<'t> {
+    fn new(topology: &'t Topology) -> FreeCores<'t> {
+        let mut by_node: BTreeMap<usize, VecDeque<&Core>> = BTreeMap::new();
+        for core in topology.cores() {
+            by_node
+                .entry(core.numa_node.unwrap_or(usize::MAX))
+                .or_default()
+                .push_back(core);
+        }
+        FreeCores { by_node }
+    }
+
+    fn count(&self) -> usize {
+        self.by_node.values().map(VecDeque::len).sum()
+    }
+
+    /// A core of this node, if one is free.
+    fn take_on(&mut self, node: usize) -> Option<&'t Core> {
+        self.by_node.get_mut(&node)?.pop_front()
+    }
+
+    /// A core of the node with the most free cores (the lowest node on a tie).
+    fn take_roomiest(&mut self) -> Option<&'t Core> {
+        let node = self
+            .by_node
+            .iter()
+            .filter(|(_, cores)| !cores.is_empty())
+            .max_by_key(|(node, cores)| (cores.len(), std::cmp::Reverse(**node)))
+            .map(|(node, _)| *node)?;
+        self.take_on(node)
+    }
+
+    /// A core of `node` where one is free, else of the roomiest node.
+    fn take_near(&mut self, node: usize) -> Option<&'t Core> {
+        self.take_on(node).or_else(|| self.take_roomiest())
+    }
+
+    /// Every free core, node by node.
+    fn drain(&mut self) -> Vec<&'t Core> {
+        self.by_node
+            .values_mut()
+            .flat_map(|cores| cores.drain(..))
+            .collect()
+    }
+}
+
+fn pus_of(cores: &[&Core]) -> Vec<usize> {
+    let mut pus: Vec<usize> = cores.iter().flat_map(|c| c.pus.iter().copied()).collect();
+    pus.sort_unstable();
+    pus
+}
+
+/// "PU 3" or "PUs 0-1,8".
+fn pus_label(cpus: &[usize]) -> String {
+    let s = if cpus.len() == 1 { "" } else { "s" };
+    format!("PU{s} {}", format_cpus(cpus))
+}
+
+fn node_name(node: usize) -> String {
+    if node == usize::MAX {
+        "an unknown NUMA node".to_owned()
+    } else {
+        format!("NUMA node {node}")
+    }
+}
+
+impl Placement {
+    /// The automatic plan for this machine; `gpu_present` adds the GPU feeder.
+    pub fn plan(topology: &Topology, gpu_present: bool) -> Placement {
+        let mut stages = vec![Stage::Sigverify, Stage::Ved, Stage::Ued, Stage::Hash];
+        if gpu_present {
+            stages.push(Stage::GpuFeeder);
+        }
+        let mut free = FreeCores::new(topology);
+        let ved_node = free.by_node.keys().next().copied().unwrap_or(0);
+        let mut placement = if free.count() >= stages.len() {
+            Placement::plan_own_cores(topology, &mut free, ved_node, gpu_present)
+        } else {
+            Placement::plan_shared_cores(&mut free, &stages)
+        };
+        if topology.cores().iter().any(|c| c.pus.len() > 1) {
+            placement.note(
+                &Stage::ALL,
+                "SMT: a core's sibling PUs go to one stage, never to two".to_owned(),
+            );
+        }
+        placement
+    }
+
+    /// A machine with a core for each stage: VED and hash one each, the feeder one on the GPU's
+    /// node, sigverify a third of the rest from the VED's node on, the UED the remainder.
+    fn plan_own_cores(
+        topology: &Topology,
+        free: &mut FreeCores<'_>,
+        ved_node: usize,
+        gpu_present: bool,
+    ) -> Placement {
+        let mut placement = Placement::empty();
+        let ved: Vec<&Core> = free.take_near(ved_node).into_iter().collect();
+        placement.set(Stage::Ved, pus_of(&ved));
+        placement.note(
+            &[Stage::Ved],
+            format!(
+                "ved has a core to itself ({}): votes never wait on user work",
+                pus_label(&pus_of(&ved))
+            ),
+        );
+        if gpu_present {
+            let gpu_node = topology.gpu_numa_node();
+            let core = match gpu_node.and_then(|node| free.take_on(node)) {
+                Some(core) => {
+                    placement.note(
+                        &[Stage::GpuFeeder],
+                        format!(
+                            "gpu feeder on {}, the GPU's node (PCI locality)",
+                            node_name(core.numa_node.unwrap_or(usize::MAX))
+                        ),
+                    );
+                    Some(core)
+                }
+                None => {
+                    let core = free.take_roomiest();
+                    let node = core.and_then(|c| c.numa_node).unwrap_or(usize::MAX);
+                    placement.note(
+                        &[Stage::GpuFeeder],
+                        format!(
+                            "the GPU's NUMA node is unknown (hwloc gives no PCI locality for it): the gpu feeder is on {}",
+                            node_name(node)
+                        ),
+                    );
+                    core
+                }
+            };
+            placement.set(Stage::GpuFeeder, pus_of(&Vec::from_iter(core)));
+        }
+        let hash: Vec<&Core> = free.take_near(ved_node).into_iter().collect();
+        placement.set(Stage::Hash, pus_of(&hash));
+        let rest = free.count();
+        let sigverify_cores = rest.div_ceil(3).max(1);
+        let sigverify: Vec<&Core> = (0..sigverify_cores)
+            .filter_map(|_| free.take_near(ved_node))
+            .collect();
+        placement.set(Stage::Sigverify, pus_of(&sigverify));
+        if free.by_node.len() > 1 {
+            let local = sigverify
+                .iter()
+                .filter(|c| c.numa_node.unwrap_or(usize::MAX) == ved_node)
+                .count();
+            placement.note(
+                &[Stage::Ved, Stage::Sigverify],
+                format!(
+                    "ved and {local} of sigverify's {} cores are on {}: votes are verified on the node where they execute",
+                    sigverify.len(),
+                    node_name(ved_node)
+                ),
+            );
+        }
+        placement.set(Stage::Ued, pus_of(&free.drain()));
+        placement
+    }
+
+    /// A machine with fewer cores than stages: stages are merged, one core per group, in the
+    /// order that costs the votes least.
+    fn plan_shared_cores(free: &mut FreeCores<'_>, stages: &[Stage]) -> Placement {
+        let cores = free.drain();
+        let mut groups: Vec<Vec<Stage>> = [Stage::Ved, Stage::Hash, Stage::Sigverify, Stage::Ued]
+            .into_iter()
+            .chain(
+                stages
+                    .contains(&Stage::GpuFeeder)
+                    .then_some(Stage::GpuFeeder),
+            )
+            .map(|s| vec![s])
+            .collect();
+        let mut reasons: Vec<(Vec<Stage>, &str)> = Vec::new();
+        // Each step merges two groups; the order is the order of least harm.
+        let merges: [(Stage, Stage, &str); 3] = [
+            (
+                Stage::Sigverify,
+                Stage::GpuFeeder,
+                "the feeder mostly waits on the GPU, and what it feeds is sigverify's batches",
+            ),
+            (
+                Stage::Ved,
+                Stage::Hash,
+                "the hash runs briefly once per slot, and the VED's core must stay free of user work",
+            ),
+            (
+                Stage::Sigverify,
+                Stage::Ued,
+                "both are user-side bulk work kept off the VED's core; vote signatures may wait behind user ones until the machine has more cores",
+            ),
+        ];
+        for (into, from, why) in merges {
+            if groups.len() <= cores.len().max(1) {
+                break;
+            }
+            let (Some(a), Some(b)) = (
+                groups.iter().position(|g| g.contains(&into)),
+                groups.iter().position(|g| g.contains(&from)),
+            ) else {
+                continue;
+            };
+            let moved = groups.remove(b);
+            let a = if b < a { a - 1 } else { a };
+            groups[a].extend(moved);
+            reasons.push((vec![into, from], why));
+        }
+        let mut placement = Placement::empty();
+        placement.note(
+            &Stage::ALL,
+            format!(
+                "small machine: {} core{} for {} stages, so stages share cores",
+                cores.len(),
+                if cores.len() == 1 { "" } else { "s" },
+                stages.len()
+            ),
+        );
+        if groups.len() > cores.len() {
+            // One core (or none known): everything runs there.
+            let pus = pus_of(&cores);
+            for &stage in stages {
+                placement.set(stage, pus.clone());
+            }
+            placement.note(
+                &Stage::ALL,
+                format!(
+                    "every stage shares one core ({}): votes wait on user work",
+                    pus_label(&pus)
+                ),
+            );
+            return placement;
+        }
+        for (group, core) in groups.iter().zip(&cores) {
+            for &stage in group {
+                placement.set(stage, core.pus.clone());
+            }
+        }
+        for (pair, why) in reasons {
+            let cpus = placement.cpus(pair[0]).map(pus_label).unwrap_or_default();
+            placement.note(
+                &pair,
+                format!("{} and {} share a core ({cpus}): {why}", pair[0], pair[1]),
+            );
+        }
+        placement
+    }
+
+    /// The automatic plan with the stages the setting names moved to its cores; a core this
+    /// machine lacks is an error naming the setting.
+    pub fn with_cores(
+        topology: &Topology,
+        gpu_present: bool,
+        spec: &CoreSpec,
+    ) -> Result<Placement, CoresError> {
+        spec.check(topology)?;
+        let mut placement = Placement::plan(topology, gpu_present);
+        let mut moved = Vec::new();
+        for stage in spec.stages() {
+            let Some(cpus) = spec.get(stage) else {
+                continue;
+            };
+            if stage == Stage::GpuFeeder && !gpu_present {
+                placement.note(
+                    &[],
+                    format!(
+                        "cores: gpu={} is unused: no GPU is in use, so no gpu feeder runs",
+                        format_cpus(cpus)
+                    ),
+                );
+                continue;
+            }
+            placement.set(stage, cpus.to_vec());
+            if let Some(s) = placement.stages.iter_mut().find(|s| s.stage == stage) {
+                s.origin = Origin::Setting;
+            }
+            moved.push(stage);
+        }
+        if moved.is_empty() {
+            return Ok(placement);
+        }
+        placement
+            .notes
+            .retain(|n| !n.about.iter().any(|s| moved.contains(s)));
+        placement.note(
+            &[],
+            format!(
+                "set by the cores setting: {}; the other stages keep the automatic plan",
+                moved
+                    .iter()
+                    .map(|s| format!("{s}={}", format_cpus(spec.get(*s).unwrap_or_default())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        let stages: Vec<Stage> = placement.stages.iter().map(|s| s.stage).collect();
+        for (i, &a) in stages.iter().enumerate() {
+            for &b in &stages[i + 1..] {
+                if !moved.contains(&a) && !moved.contains(&b) {
+                    continue;
+                }
+                let shared = placement.shared_cpus(a, b);
+                if shared.is_empty() {
+                    continue;
+                }
+                let votes_wait = [a, b].contains(&Stage::Ved)
+                    && [a, b]
+                        .iter()
+                        .any(|s| matches!(s, Stage::Ued | Stage::Sigverify));
+                placement.note(
+                    &[],
+                    format!(
+                        "{a} and {b} share {} by the cores setting{}",
+                        pus_label(&shared),
+                        if votes_wait {
+                            ": votes may wait on user work there"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+        }
+        Ok(placement)
+    }
+
+    fn empty() -> Placement {
+        Placement {
+            stages: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets a stage's PUs, keeping [`Stage::ALL`] order.
+    fn set(&mut self, stage: Stage, cpus: Vec<usize>) {
+        match self.stages.iter_mut().find(|s| s.stage == stage) {
+            Some(s) => s.cpus = cpus,
+            None => {
+                self.stages.push(StagePlacement {
+                    stage,
+                    cpus,
+                    origin: Origin::Automatic,
+                });
+                self.stages.sort_by_key(|s| s.stage);
+            }
+        }
+    }
+
+    fn note(&mut self, about: &[Stage], text: String) {
+        self.notes.push(Note {
+            about: about.to_vec(),
+            text,
+        });
+    }
+
+    /// The stages that run, with their PUs, in [`Stage::ALL`] order.
+    pub fn stages(&self) -> &[StagePlacement] {
+        &self.stages
+    }
+
+    /// A stage's PUs; `None` for a stage that does not run (the GPU feeder without a GPU).
+    pub fn cpus(&self, stage: Stage) -> Option<&[usize]> {
+        self.stages
+            .iter()
+            .find(|s| s.stage == stage)
+            .map(|s| s.cpus.as_slice())
+    }
+
+    fn shared_cpus(&self, a: Stage, b: Stage) -> Vec<usize> {
+        let (Some(a), Some(b)) = (self.cpus(a), self.cpus(b)) else {
+            return Vec::new();
+        };
+        a.iter().copied().filter(|cpu| b.contains(cpu)).collect()
+    }
+
+    /// The other stages with at least one PU in common with `stage`.
+    pub fn shared_with(&self, stage: Stage) -> Vec<Stage> {
+        self.stages
+            .iter()
+            .map(|s| s.stage)
+            .filter(|&other| other != stage && !self.shared_cpus(stage, other).is_empty())
+            .collect()
+    }
+
+    /// Sentences for people: which stages share cores and why, where the VED and the feeder are.
+    pub fn notes(&self) -> impl Iterator<Item = &str> {
+        self.notes.iter().map(|n| n.text.as_str())
+    }
+
+    /// Pins the calling thread, the `index`-th of `stage`, to that stage's PU `index` (wrapping
+    /// when a stage runs more threads than it has PUs).
+    pub fn pin_stage_thread(&self, stage: Stage, index: usize) -> Result<usize, PinError> {
+        let cpus = self.cpus(stage).unwrap_or_default();
+        let Some(&pu) = cpus.get(index % cpus.len().max(1)) else {
+            return Err(PinError::NoCores { stage });
+        };
+        pin_current_thread(pu).map_err(|e| match e {
+            PinError::Refused { pu, reason, .. } => PinError::Refused {
+                stage: Some(stage),
+                pu,
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(pu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::pipeline::topology::SyntheticShape;
+
+    fn machine(numa_nodes: usize, cores_per_node: usize, gpu: Option<Option<usize>>) -> Topology {
+        Topology::synthetic(SyntheticShape {
+            numa_nodes,
+            cores_per_node,
+            pus_per_core: 1,
+            gpu,
+        })
+    }
+
+    /// Every PU of the machine is used, and every stage that runs has PUs.
+    fn assert_complete(topology: &Topology, placement: &Placement) {
+        let used: BTreeSet<usize> = placement
+            .stages()
+            .iter()
+            .flat_map(|s| s.cpus.iter().copied())
+            .collect();
+        assert_eq!(
+            used.into_iter().collect::<Vec<_>>(),
+            topology.pus(),
+            "{placement:?}"
+        );
+        assert!(placement.stages().iter().all(|s| !s.cpus.is_empty()));
+    }
+
+    #[test]
+    fn two_cores_share_and_say_so_keeping_ved_off_user_work() {
+        let topology = machine(1, 2, None);
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        assert_eq!(placement.cpus(Stage::Ved), Some(&[0][..]));
+        assert_eq!(placement.cpus(Stage::Hash), Some(&[0][..]));
+        assert_eq!(placement.cpus(Stage::Sigverify), Some(&[1][..]));
+        assert_eq!(placement.cpus(Stage::Ued), Some(&[1][..]));
+        assert_eq!(placement.cpus(Stage::GpuFeeder), None);
+        assert_eq!(placement.shared_with(Stage::Ved), [Stage::Hash]);
+        assert_eq!(placement.shared_with(Stage::Ued), [Stage::Sigverify]);
+        let notes: Vec<&str> = placement.notes().collect();
+        assert!(notes.iter().any(|n| n.contains("small machine: 2 cores")));
+        assert!(notes.iter().any(|n| n.starts_with("ved and hash share")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("sigverify and ued share"))
+        );
+    }
+
+    #[test]
+    fn one_core_runs_everything() {
+        let topology = machine(1, 1, Some(Some(0)));
+        let placement = Placement::plan(&topology, true);
+        assert_eq!(placement.stages().len(), 5);
+        assert!(placement.stages().iter().all(|s| s.cpus == [0]));
+        assert!(
+            placement
+                .notes()
+                .any(|n| n.contains("votes wait on user work"))
+        );
+    }
+
+    #[test]
+    fn four_cores_with_a_gpu_put_the_feeder_with_sigverify() {
+        let topology = machine(1, 4, Some(Some(0)));
+        let placement = Placement::plan(&topology, true);
+        assert_complete(&topology, &placement);
+        assert!(placement.shared_with(Stage::Ved).is_empty());
+        assert_eq!(placement.shared_with(Stage::GpuFeeder), [Stage::Sigverify]);
+    }
+
+    #[test]
+    fn sixteen_cores_on_one_node_give_ved_its_own_core() {
+        let topology = machine(1, 16, None);
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        assert_eq!(placement.cpus(Stage::Ved).map(<[usize]>::len), Some(1));
+        assert_eq!(placement.cpus(Stage::Hash).map(<[usize]>::len), Some(1));
+        assert_eq!(
+            placement.cpus(Stage::Sigverify).map(<[usize]>::len),
+            Some(5)
+        );
+        assert_eq!(placement.cpus(Stage::Ued).map(<[usize]>::len), Some(9));
+        for stage in Stage::ALL {
+            assert!(placement.shared_with(stage).is_empty(), "{stage}");
+        }
+        assert!(!placement.notes().any(|n| n.contains("small machine")));
+    }
+
+    #[test]
+    fn two_nodes_put_the_feeder_on_the_gpus_node_and_sigverify_with_ved() {
+        let topology = machine(2, 16, Some(Some(1)));
+        let placement = Placement::plan(&topology, true);
+        assert_complete(&topology, &placement);
+        let feeder = placement.cpus(Stage::GpuFeeder).unwrap();
+        assert!(
+            feeder
+                .iter()
+                .all(|&pu| topology.numa_node_of(pu) == Some(1))
+        );
+        let ved = placement.cpus(Stage::Ved).unwrap();
+        assert_eq!(ved.len(), 1);
+        let ved_node = topology.numa_node_of(ved[0]);
+        let sigverify = placement.cpus(Stage::Sigverify).unwrap();
+        assert_eq!(topology.numa_node_of(sigverify[0]), ved_node);
+        assert!(placement.shared_with(Stage::Ved).is_empty());
+        assert!(!placement.shared_with(Stage::Ued).contains(&Stage::Ved));
+        assert!(placement.notes().any(|n| n.contains("the GPU's node")));
+    }
+
+    #[test]
+    fn a_gpu_of_unknown_locality_is_said_so() {
+        let topology = machine(2, 8, Some(None));
+        let placement = Placement::plan(&topology, true);
+        assert_complete(&topology, &placement);
+        assert!(
+            placement
+                .notes()
+                .any(|n| n.contains("NUMA node is unknown"))
+        );
+    }
+
+    #[test]
+    fn smt_siblings_stay_with_one_stage() {
+        let topology = Topology::synthetic(SyntheticShape {
+            numa_nodes: 1,
+            cores_per_node: 8,
+            pus_per_core: 2,
+            gpu: None,
+        });
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        for core in topology.cores() {
+            let owners: BTreeSet<Stage> = placement
+                .stages()
+                .iter()
+                .filter(|s| core.pus.iter().any(|pu| s.cpus.contains(pu)))
+                .map(|s| s.stage)
+                .collect();
+            assert_eq!(owners.len(), 1, "core {:?}", core.pus);
+        }
+        assert!(placement.notes().any(|n| n.starts_with("SMT")));
+    }
+
+    #[test]
+    fn the_setting_overrides_named_stages_only() {
+        let topology = machine(1, 16, None);
+        let automatic = Placement::plan(&topology, false);
+        let spec = CoreSpec::parse("sigverify=0-3;ved=4;ued=5-11;hash=12").unwrap();
+        let placement = Placement::with_cores(&topology, false, &spec).unwrap();
+        assert_eq!(placement.cpus(Stage::Sigverify), Some(&[0, 1, 2, 3][..]));
+        assert_eq!(placement.cpus(Stage::Ved), Some(&[4][..]));
+        assert_eq!(
+            placement.cpus(Stage::Ued),
+            Some(&[5, 6, 7, 8, 9, 10, 11][..])
+        );
+        assert_eq!(placement.cpus(Stage::Hash), Some(&[12][..]));
+
+        let spec = CoreSpec::parse("ved=5").unwrap();
+        let placement = Placement::with_cores(&topology, false, &spec).unwrap();
+        assert_eq!(placement.cpus(Stage::Ved), Some(&[5][..]));
+        assert_eq!(placement.cpus(Stage::Ued), automatic.cpus(Stage::Ued));
+        assert_eq!(placement.stages()[1].origin, Origin::Setting);
+        assert!(placement.notes().any(|n| n.contains("votes may wait")));
+    }
+}

@@ -1,0 +1,625 @@
+//! The machine as the placement sees it: packages, NUMA nodes, cores and their PUs (the kernel's
+//! CPU numbers), the NUMA node of each GPU where the PCI locality says, the CPU model, and whether
+//! the CPU and kernel offer memory protection keys.
+//!
+//! It is read from hwloc ([`Topology::detect`]). Where hwloc cannot read the machine (no sysfs in
+//! a sandbox, a broken install), `detect` does not fail: it falls back to a flat topology built
+//! from the process's affinity mask — one package, one NUMA node, one PU per core — and says so
+//! in [`Topology::source`], because a wrong pin costs speed but refusing to run costs everything.
+//! [`Topology::synthetic`] builds shapes this machine does not have, for the planner's tests.
+//!
+//! This module only describes; it never pins a thread or decides where a stage runs.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use hwlocality::object::TopologyObject;
+use hwlocality::object::attributes::ObjectAttributes;
+use hwlocality::object::types::ObjectType;
+use hwlocality::topology::builder::TypeFilter;
+
+/// Where a [`Topology`] came from; printed with it, so a fallback is never mistaken for hwloc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TopologySource {
+    /// Read from hwloc.
+    Hwloc {
+        /// The API version of the hwloc library loaded, `major.minor.patch` (it moves only when
+        /// a release changes the API, so 2.9.0 reports 2.8.0).
+        api_version: String,
+        /// False where HWLOC_XMLFILE or HWLOC_SYNTHETIC made hwloc describe another machine:
+        /// useful to preview a plan, but its PUs may not exist here.
+        this_system: bool,
+    },
+    /// hwloc failed; a flat topology from the affinity mask (NUMA and SMT unknown).
+    Fallback {
+        /// Why hwloc could not be used.
+        reason: String,
+    },
+    /// Built by [`Topology::synthetic`] for tests.
+    Synthetic,
+}
+
+impl fmt::Display for TopologySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopologySource::Hwloc {
+                api_version,
+                this_system: true,
+            } => write!(f, "hwloc (API {api_version})"),
+            TopologySource::Hwloc {
+                api_version,
+                this_system: false,
+            } => write!(
+                f,
+                "hwloc (API {api_version}), describing another machine (HWLOC_XMLFILE or HWLOC_SYNTHETIC is set): its PUs may not exist here"
+            ),
+            TopologySource::Fallback { reason } => write!(
+                f,
+                "fallback (hwloc failed: {reason}): a flat topology from the affinity mask, NUMA nodes and SMT siblings unknown"
+            ),
+            TopologySource::Synthetic => write!(f, "synthetic"),
+        }
+    }
+}
+
+/// One physical core: the PUs (hardware threads) it runs, by the kernel's CPU numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Core {
+    /// The PUs' OS indices, ascending; two or more where the core has SMT.
+    pub pus: Vec<usize>,
+    /// The NUMA node (OS index) the core's memory is local to, where known.
+    pub numa_node: Option<usize>,
+}
+
+/// One NUMA node: its OS index and the PUs local to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumaNode {
+    /// The node's OS index (what `numactl` and sysfs call it).
+    pub os_index: usize,
+    /// The PUs local to the node, ascending.
+    pub pus: Vec<usize>,
+}
+
+/// A GPU on the PCI bus, as hwloc saw it (display or 3D controller class).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PciGpu {
+    /// The PCI bus id, `dddd:bb:dd.f` in lowercase hex (the form wgpu reports too).
+    pub pci_bus_id: String,
+    /// The vendor and device names where hwloc has the PCI id database, else their ids.
+    pub name: String,
+    /// The NUMA node the device hangs off, where the PCI locality tells exactly one.
+    pub numa_node: Option<usize>,
+}
+
+/// Memory protection keys: whether per-domain hardware write protection of the RW regions
+/// could apply on this machine (SPEC §1 keeps the domains apart with typed checks today).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProtectionKeys {
+    /// The CPU has protection keys (`pku` in /proc/cpuinfo).
+    pub cpu: bool,
+    /// The kernel enabled them (`ospke` in /proc/cpuinfo).
+    pub os: bool,
+}
+
+impl ProtectionKeys {
+    /// Reads the flags of /proc/cpuinfo; a machine without that file (or without x86 flags)
+    /// has none.
+    pub fn detect() -> ProtectionKeys {
+        std::fs::read_to_string("/proc/cpuinfo")
+            .map(|text| ProtectionKeys::from_cpuinfo(&text))
+            .unwrap_or_default()
+    }
+
+    /// The flags of the first `flags` line of a /proc/cpuinfo text.
+    pub fn from_cpuinfo(text: &str) -> ProtectionKeys {
+        let flags: BTreeSet<&str> = text
+            .lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                (key.trim() == "flags").then_some(value)
+            })
+            .map(|value| value.split_whitespace().collect())
+            .unwrap_or_default();
+        ProtectionKeys {
+            cpu: flags.contains("pku"),
+            os: flags.contains("ospke"),
+        }
+    }
+
+    /// Whether hardware per-domain write protection could apply (CPU and kernel both have it).
+    pub fn available(&self) -> bool {
+        self.cpu && self.os
+    }
+
+    /// One sentence for people: what the machine offers and what tandem does with it.
+    pub fn summary(&self) -> &'static str {
+        match (self.cpu, self.os) {
+            (true, true) => {
+                "the CPU and kernel have memory protection keys (pku, ospke): per-domain hardware write protection of the RW regions could apply; tandem does not use it yet, the typed checks of the domain views stand"
+            }
+            (true, false) => {
+                "the CPU has memory protection keys (pku) but the kernel has not enabled them (no ospke): the typed checks of the domain views stand"
+            }
+            _ => {
+                "no memory protection keys on this CPU (no pku flag): the typed checks of the domain views stand"
+            }
+        }
+    }
+}
+
+/// The GPU adapter the kernels run on (the one [`tandem_kernels::gpu::GpuContext::shared`]
+/// chose), as the placement and `tandem topology` need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GpuAdapter {
+    /// The adapter's name, e.g. "NVIDIA H200" or "llvmpipe (LLVM 15.0.7, 256 bits)".
+    pub name: String,
+    /// The wgpu backend, e.g. "Vulkan".
+    pub backend: String,
+    /// A CPU rasterizer (lavapipe, WARP): correct, never fast, so no GPU feeder is planned.
+    pub software: bool,
+    /// The PCI bus id where the driver reports it (to find the GPU in hwloc's topology).
+    pub pci_bus_id: Option<String>,
+}
+
+impl GpuAdapter {
+    /// The kernels' shared adapter; the reason there is none otherwise.
+    pub fn detect() -> Result<GpuAdapter, String> {
+        let context = tandem_kernels::gpu::GpuContext::shared().map_err(|e| e.to_string())?;
+        let info = context.info();
+        Ok(GpuAdapter {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            software: context.is_software(),
+            pci_bus_id: Some(info.device_pci_bus_id.trim().to_ascii_lowercase())
+                .filter(|id| !id.is_empty()),
+        })
+    }
+}
+
+/// Why hwloc could not read the machine.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// hwloc refused to build or load the topology.
+    #[error("hwloc could not read the machine: {0}")]
+    Hwloc(String),
+    /// hwloc's answer lacks what the placement needs.
+    #[error("hwloc's topology is unusable: {0}")]
+    Incomplete(&'static str),
+}
+
+/// A shape for [`Topology::synthetic`]: `numa_nodes` × `cores_per_node` cores of
+/// `pus_per_core` PUs each, numbered in order, and optionally one GPU on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyntheticShape {
+    /// NUMA nodes (one package each).
+    pub numa_nodes: usize,
+    /// Cores in each node.
+    pub cores_per_node: usize,
+    /// PUs in each core (2 for SMT).
+    pub pus_per_core: usize,
+    /// The node a GPU hangs off, if there is one; `Some(None)` is a GPU of unknown locality.
+    pub gpu: Option<Option<usize>>,
+}
+
+/// The machine: what the placement plans over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    source: TopologySource,
+    cpu_model: Option<String>,
+    packages: usize,
+    numa_nodes: Vec<NumaNode>,
+    cores: Vec<Core>,
+    gpus: Vec<PciGpu>,
+    protection_keys: ProtectionKeys,
+}
+
+impl Topology {
+    /// This machine, from hwloc; the flat fallback (stated in [`Topology::source`]) where hwloc
+    /// fails.
+    pub fn detect() -> Topology {
+        match Topology::from_hwloc() {
+            Ok(topology) => topology,
+            Err(e) => Topology::flat(e.to_string()),
+        }
+    }
+
+    /// This machine, from hwloc, I/O devices included so GPUs show with their PCI locality.
+    pub fn from_hwloc() -> Result<Topology, TopologyError> {
+        let hwloc = hwlocality::Topology::builder()
+            .with_io_type_filter(TypeFilter::KeepImportant)
+            .map_err(|e| TopologyError::Hwloc(e.to_string()))?
+            .build()
+            .map_err(|e| TopologyError::Hwloc(e.to_string()))?;
+        let mut topology = Topology::read_hwloc(&hwloc)?;
+        topology.protection_keys = ProtectionKeys::detect();
+        if topology.cpu_model.is_none() {
+            topology.cpu_model = cpuinfo_model();
+        }
+        Ok(topology)
+    }
+
+    /// Reads what the placement needs from a loaded hwloc topology (this machine's, or a
+    /// synthetic one in tests).
+    fn read_hwloc(hwloc: &hwlocality::Topology) -> Result<Topology, TopologyError> {
+        let version = hwlocality::hwloc_api_version();
+        let api_version = format!(
+            "{}.{}.{}",
+            version >> 16,
+            (version >> 8) & 0xff,
+            version & 0xff
+        );
+        let numa_nodes: Vec<NumaNode> = hwloc
+            .objects_with_type(ObjectType::NUMANode)
+            .filter_map(|node| {
+                Some(NumaNode {
+                    os_index: node.os_index()?,
+                    pus: cpus_of(node),
+                })
+            })
+            .collect();
+        let node_of = |pu: usize| {
+            numa_nodes
+                .iter()
+                .find(|node| node.pus.contains(&pu))
+                .map(|node| node.os_index)
+        };
+        let cores: Vec<Core> = hwloc
+            .objects_with_type(ObjectType::Core)
+            .map(cpus_of)
+            .filter(|pus| !pus.is_empty())
+            .map(|pus| Core {
+                numa_node: node_of(pus[0]),
+                pus,
+            })
+            .collect();
+        // Some virtual machines report PUs without a Core level; each PU is then its own core.
+        let cores = if cores.is_empty() {
+            hwloc
+                .objects_with_type(ObjectType::PU)
+                .filter_map(TopologyObject::os_index)
+                .map(|pu| Core {
+                    pus: vec![pu],
+                    numa_node: node_of(pu),
+                })
+                .collect()
+        } else {
+            cores
+        };
+        if cores.is_empty() {
+            return Err(TopologyError::Incomplete("no PUs"));
+        }
+        let cpu_model = hwloc
+            .objects_with_type(ObjectType::Package)
+            .find_map(|package| package.info("CPUModel"))
+            .and_then(|model| model.to_str().ok())
+            .map(|model| model.trim().to_owned());
+        let gpus = hwloc
+            .pci_devices()
+            .filter_map(|device| {
+                let Some(ObjectAttributes::PCIDevice(pci)) = device.attributes() else {
+                    return None;
+                };
+                // Base class 0x03: display controllers (VGA 0x0300, 3D 0x0302, other 0x0380).
+                if pci.class_id() >> 8 != 0x03 {
+                    return None;
+                }
+                let text = |key| {
+                    device
+                        .info(key)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let name = match (text("PCIVendor"), text("PCIDevice")) {
+                    (Some(vendor), Some(model)) => format!("{vendor} {model}"),
+                    _ => format!("{:04x}:{:04x}", pci.vendor_id(), pci.device_id()),
+                };
+                // The device's locality is that of its first ancestor with CPUs; it names one
+                // node only where the firmware told the kernel (VMs often say nothing).
+                let numa_node = device
+                    .first_non_io_ancestor()
+                    .and_then(|ancestor| ancestor.nodeset())
+                    .and_then(|nodes| {
+                        let mut nodes = nodes.iter_set().map(usize::from);
+                        let first = nodes.next()?;
+                        nodes.next().is_none().then_some(first)
+                    });
+                Some(PciGpu {
+                    pci_bus_id: format!(
+                        "{:04x}:{:02x}:{:02x}.{:x}",
+                        pci.domain(),
+                        pci.bus_id(),
+                        pci.bus_device(),
+                        pci.function()
+                    ),
+                    name,
+                    numa_node,
+                })
+            })
+            .collect();
+        Ok(Topology {
+            source: TopologySource::Hwloc {
+                api_version,
+                this_system: hwloc.is_this_system(),
+            },
+            cpu_model,
+            packages: hwloc.objects_with_type(ObjectType::Package).len().max(1),
+            numa_nodes,
+            cores,
+            gpus,
+            protection_keys: ProtectionKeys::default(),
+        })
+    }
+
+    /// The fallback where hwloc fails: one package, one NUMA node (0), one core per CPU of the
+    /// process's affinity mask (or `0..available_parallelism` where even that is unknown).
+    pub fn flat(reason: String) -> Topology {
+        let pus: Vec<usize> = match core_affinity::get_core_ids() {
+            Some(ids) if !ids.is_empty() => ids.into_iter().map(|id| id.id).collect(),
+            _ => (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect(),
+        };
+        Topology {
+            source: TopologySource::Fallback { reason },
+            cpu_model: cpuinfo_model(),
+            packages: 1,
+            numa_nodes: vec![NumaNode {
+                os_index: 0,
+                pus: pus.clone(),
+            }],
+            cores: pus
+                .into_iter()
+                .map(|pu| Core {
+                    pus: vec![pu],
+                    numa_node: Some(0),
+                })
+                .collect(),
+            gpus: Vec::new(),
+            protection_keys: ProtectionKeys::detect(),
+        }
+    }
+
+    /// A made-up machine of the given shape (no protection keys, model "synthetic"), so the
+    /// planner can be tested on machines this one is not.
+    pub fn synthetic(shape: SyntheticShape) -> Topology {
+        let nodes = shape.numa_nodes.max(1);
+        let per_core = shape.pus_per_core.max(1);
+        let mut cores = Vec::new();
+        let mut numa_nodes = Vec::new();
+        for node in 0..nodes {
+            let first = node * shape.cores_per_node;
+            let node_cores: Vec<Core> = (first..first + shape.cores_per_node)
+                .map(|core| Core {
+                    pus: (core * per_core..(core + 1) * per_core).collect(),
+                    numa_node: Some(node),
+                })
+                .collect();
+            numa_nodes.push(NumaNode {
+                os_index: node,
+                pus: node_cores.iter().flat_map(|c| c.pus.clone()).collect(),
+            });
+            cores.extend(node_cores);
+        }
+        Topology {
+            source: TopologySource::Synthetic,
+            cpu_model: Some("synthetic".to_owned()),
+            packages: nodes,
+            numa_nodes,
+            cores,
+            gpus: shape
+                .gpu
+                .map(|numa_node| PciGpu {
+                    pci_bus_id: "0000:01:00.0".to_owned(),
+                    name: "synthetic GPU".to_owned(),
+                    numa_node,
+                })
+                .into_iter()
+                .collect(),
+            protection_keys: ProtectionKeys::default(),
+        }
+    }
+
+    /// Where this description came from (hwloc, the fallback, or a test).
+    pub fn source(&self) -> &TopologySource {
+        &self.source
+    }
+
+    /// The CPU model name, where hwloc or /proc/cpuinfo tell it.
+    pub fn cpu_model(&self) -> Option<&str> {
+        self.cpu_model.as_deref()
+    }
+
+    /// How many CPU packages (sockets).
+    pub fn packages(&self) -> usize {
+        self.packages
+    }
+
+    /// The NUMA nodes, as hwloc lists them.
+    pub fn numa_nodes(&self) -> &[NumaNode] {
+        &self.numa_nodes
+    }
+
+    /// The physical cores, as hwloc lists them (package by package).
+    pub fn cores(&self) -> &[Core] {
+        &self.cores
+    }
+
+    /// Every PU's OS index, ascending: the numbers `--cores` takes.
+    pub fn pus(&self) -> Vec<usize> {
+        let mut pus: Vec<usize> = self
+            .cores
+            .iter()
+            .flat_map(|c| c.pus.iter().copied())
+            .collect();
+        pus.sort_unstable();
+        pus
+    }
+
+    /// Whether a PU with this OS index exists here.
+    pub fn has_pu(&self, pu: usize) -> bool {
+        self.cores.iter().any(|c| c.pus.contains(&pu))
+    }
+
+    /// The NUMA node of a PU, where known.
+    pub fn numa_node_of(&self, pu: usize) -> Option<usize> {
+        self.cores
+            .iter()
+            .find(|c| c.pus.contains(&pu))
+            .and_then(|c| c.numa_node)
+    }
+
+    /// The GPUs hwloc found on the PCI bus (none where hwloc has no PCI support or the GPU is
+    /// not a PCI device, like a software rasterizer).
+    pub fn gpus(&self) -> &[PciGpu] {
+        &self.gpus
+    }
+
+    /// Keeps only the GPU with this PCI bus id (the one wgpu chose), when hwloc found it; other
+    /// GPUs would mislead the feeder's placement.
+    pub fn select_gpu(&mut self, pci_bus_id: &str) {
+        let wanted = pci_bus_id.trim().to_ascii_lowercase();
+        if self.gpus.iter().any(|g| g.pci_bus_id == wanted) {
+            self.gpus.retain(|g| g.pci_bus_id == wanted);
+        }
+    }
+
+    /// The NUMA node of the GPU: known only where every GPU hwloc located sits on one node
+    /// (with several GPUs on several nodes, which one the engine uses is not known here).
+    pub fn gpu_numa_node(&self) -> Option<usize> {
+        let nodes: BTreeSet<Option<usize>> = self.gpus.iter().map(|g| g.numa_node).collect();
+        match nodes.into_iter().collect::<Vec<_>>()[..] {
+            [Some(node)] => Some(node),
+            _ => None,
+        }
+    }
+
+    /// Memory protection keys on this machine.
+    pub fn protection_keys(&self) -> ProtectionKeys {
+        self.protection_keys
+    }
+}
+
+/// An hwloc object's CPUs as OS indices.
+fn cpus_of(object: &TopologyObject) -> Vec<usize> {
+    object
+        .cpuset()
+        .map(|set| set.iter_set().map(usize::from).collect())
+        .unwrap_or_default()
+}
+
+/// The "model name" line of /proc/cpuinfo, for where hwloc gives no CPUModel.
+fn cpuinfo_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "model name").then(|| value.trim().to_owned())
+    })
+}
+
+/// PU numbers as compact ranges, "0-3,8,10-11": how `--cores` writes them and errors show them.
+pub fn format_cpus(cpus: &[usize]) -> String {
+    let mut sorted = cpus.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_machine_is_read_from_hwloc() {
+        let topology = Topology::from_hwloc().expect("hwloc reads this machine");
+        assert!(matches!(topology.source(), TopologySource::Hwloc { .. }));
+        assert!(!topology.cores().is_empty());
+        assert!(topology.packages() >= 1);
+        assert!(!topology.numa_nodes().is_empty());
+        // Every PU the kernel lets us run on is one hwloc reports.
+        for id in core_affinity::get_core_ids().unwrap_or_default() {
+            assert!(topology.has_pu(id.id), "PU {} missing", id.id);
+        }
+        for pu in topology.pus() {
+            assert!(topology.numa_node_of(pu).is_some(), "PU {pu} has no node");
+        }
+    }
+
+    #[test]
+    fn hwloc_reader_sees_two_nodes_of_a_synthetic_hwloc_machine() {
+        let hwloc = hwlocality::Topology::builder()
+            .from_synthetic("pack:2 numa:1 core:4 pu:2")
+            .unwrap()
+            .build()
+            .unwrap();
+        let topology = Topology::read_hwloc(&hwloc).unwrap();
+        assert!(topology.source().to_string().contains("another machine"));
+        assert_eq!(topology.packages(), 2);
+        assert_eq!(topology.numa_nodes().len(), 2);
+        assert_eq!(topology.cores().len(), 8);
+        assert_eq!(topology.pus().len(), 16);
+        assert!(topology.cores().iter().all(|c| c.pus.len() == 2));
+        let node0 = topology.cores()[0].numa_node;
+        let node1 = topology.cores()[7].numa_node;
+        assert!(node0.is_some() && node1.is_some() && node0 != node1);
+    }
+
+    #[test]
+    fn the_fallback_is_flat_and_says_why() {
+        let topology = Topology::flat("no sysfs".to_owned());
+        assert!(topology.source().to_string().contains("no sysfs"));
+        assert_eq!(topology.numa_nodes().len(), 1);
+        assert!(topology.cores().iter().all(|c| c.pus.len() == 1));
+        assert!(!topology.pus().is_empty());
+    }
+
+    #[test]
+    fn synthetic_shapes_number_pus_in_order() {
+        let topology = Topology::synthetic(SyntheticShape {
+            numa_nodes: 2,
+            cores_per_node: 8,
+            pus_per_core: 2,
+            gpu: Some(Some(1)),
+        });
+        assert_eq!(topology.cores().len(), 16);
+        assert_eq!(topology.pus(), (0..32).collect::<Vec<_>>());
+        assert_eq!(topology.numa_node_of(15), Some(0));
+        assert_eq!(topology.numa_node_of(16), Some(1));
+        assert_eq!(topology.gpu_numa_node(), Some(1));
+    }
+
+    #[test]
+    fn protection_keys_come_from_the_cpu_flags() {
+        let both = "processor\t: 0\nflags\t\t: fpu sse pku ospke avx2\n";
+        assert!(ProtectionKeys::from_cpuinfo(both).available());
+        let cpu_only = "flags\t: fpu pku\n";
+        let keys = ProtectionKeys::from_cpuinfo(cpu_only);
+        assert!(keys.cpu && !keys.os && !keys.available());
+        // "pkus" or "ospke2" are not the flags.
+        assert_eq!(
+            ProtectionKeys::from_cpuinfo("flags: pkus ospke2\n"),
+            ProtectionKeys::default()
+        );
+        assert!(ProtectionKeys::default().summary().contains("typed checks"));
+    }
+
+    #[test]
+    fn cpu_lists_print_as_ranges() {
+        assert_eq!(format_cpus(&[0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");
+        assert_eq!(format_cpus(&[5]), "5");
+        assert_eq!(format_cpus(&[]), "");
+    }
+}
