@@ -19,20 +19,11 @@ use tandem::hash::{tandem_blake3_many, tandem_lthash_accounts, tandem_lthash_acc
 use tandem::sigverify::tandem_ed25519_verify_batch;
 use tandem::{Backend as CBackend, TANDEM_OK};
 use tandem_kernels::sigverify::cache::SignerCache;
+use tandem_kernels::testing::bytes;
 use tandem_kernels::{AccountInput, Backend, LtHash};
 
 /// The `uint32_t backend` a C caller passes for the CPU.
 const CPU: u32 = CBackend::Cpu as u32;
-
-/// `len` pseudo-random bytes derived from `seed` (BLAKE3 XOF), so every run hashes the same data.
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof()
-        .fill(&mut out);
-    out
-}
 
 /// One group of `items` per iteration: the Rust API, then the C ABI, doing the same work; then
 /// the two alternated round by round ([`paired`]).

@@ -21,35 +21,31 @@ use tandem_engine::runtime::{Runtime, TxStatus};
 use tandem_engine::sample::SYSTEM_PROGRAM_ID;
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
 
-/// Slot 1 of the default cluster: `n` transfers from its eight users, each to a new account.
-fn block(genesis: &Genesis, n: usize) -> Block {
-    let users: Vec<SigningKey> = (0..8)
-        .map(|i| SigningKey::from_bytes(&default_keypair_seed(&format!("user-{i}"))))
-        .collect();
-    let transactions = (0..n)
-        .map(|i| {
-            let from = &users[i % users.len()];
-            let from_key = Pubkey(from.verifying_key().to_bytes());
-            let mut to = [0u8; 32];
-            to[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            to[8] = 0xbe;
-            let message = MessageBuilder::new(from_key)
-                .instruction(
-                    SYSTEM_PROGRAM_ID,
-                    &[
-                        AccountMeta::new(from_key, true),
-                        AccountMeta::new(Pubkey(to), false),
-                    ],
-                    &SystemInstruction::Transfer {
-                        lamports: 1_000_000,
-                    }
-                    .encode(),
-                )
-                .build_legacy(genesis.hash)
-                .expect("message");
-            Transaction::sign(&message, &[from]).expect("sign")
-        })
-        .collect();
+/// `from` pays a transfer of 0.001 SOL to the new account numbered `to` (tagged `tag`).
+fn transfer(from: &SigningKey, to: u64, tag: u8, recent: [u8; 32]) -> Vec<u8> {
+    let from_key = Pubkey(from.verifying_key().to_bytes());
+    let mut to_key = [0u8; 32];
+    to_key[..8].copy_from_slice(&to.to_le_bytes());
+    to_key[8] = tag;
+    let message = MessageBuilder::new(from_key)
+        .instruction(
+            SYSTEM_PROGRAM_ID,
+            &[
+                AccountMeta::new(from_key, true),
+                AccountMeta::new(Pubkey(to_key), false),
+            ],
+            &SystemInstruction::Transfer {
+                lamports: 1_000_000,
+            }
+            .encode(),
+        )
+        .build_legacy(recent)
+        .expect("message");
+    Transaction::sign(&message, &[from]).expect("sign")
+}
+
+/// Slot 1 of `genesis` with `transactions`.
+fn slot_1(genesis: &Genesis, transactions: Vec<Vec<u8>>) -> Block {
     Block {
         header: BlockHeader {
             slot: 1,
@@ -60,6 +56,17 @@ fn block(genesis: &Genesis, n: usize) -> Block {
         },
         transactions,
     }
+}
+
+/// Slot 1 of the default cluster: `n` transfers from its eight users, each to a new account.
+fn block(genesis: &Genesis, n: usize) -> Block {
+    let users: Vec<SigningKey> = (0..8)
+        .map(|i| SigningKey::from_bytes(&default_keypair_seed(&format!("user-{i}"))))
+        .collect();
+    let transactions = (0..n)
+        .map(|i| transfer(&users[i % users.len()], i as u64, 0xbe, genesis.hash))
+        .collect();
+    slot_1(genesis, transactions)
 }
 
 /// Times `iters` executions of `block`, each on a fresh runtime under `root`.
@@ -98,38 +105,9 @@ fn independent_transfers(n: usize) -> (Genesis, Block) {
     let transactions = payers
         .iter()
         .enumerate()
-        .map(|(i, from)| {
-            let from_key = Pubkey(from.verifying_key().to_bytes());
-            let mut to = [0u8; 32];
-            to[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            to[8] = 0xed;
-            let message = MessageBuilder::new(from_key)
-                .instruction(
-                    SYSTEM_PROGRAM_ID,
-                    &[
-                        AccountMeta::new(from_key, true),
-                        AccountMeta::new(Pubkey(to), false),
-                    ],
-                    &SystemInstruction::Transfer {
-                        lamports: 1_000_000,
-                    }
-                    .encode(),
-                )
-                .build_legacy(genesis.hash)
-                .expect("message");
-            Transaction::sign(&message, &[from]).expect("sign")
-        })
+        .map(|(i, from)| transfer(from, i as u64, 0xed, genesis.hash))
         .collect();
-    let block = Block {
-        header: BlockHeader {
-            slot: 1,
-            parent_slot: 0,
-            leader: Pubkey([1; 32]),
-            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
-            blockhash: [7; 32],
-        },
-        transactions,
-    };
+    let block = slot_1(&genesis, transactions);
     (genesis, block)
 }
 
