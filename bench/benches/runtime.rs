@@ -69,15 +69,39 @@ fn block(genesis: &Genesis, n: usize) -> Block {
     slot_1(genesis, transactions)
 }
 
+/// How a timed run executes its block.
+#[derive(Clone, Copy)]
+enum Timed {
+    /// `Runtime::execute_block`: parsing and signature verification included.
+    EndToEnd,
+    /// `Runtime::execute_verified` with this many UED threads, the block verified before the
+    /// clock starts.
+    Verified { ued_threads: usize },
+}
+
 /// Times `iters` executions of `block`, each on a fresh runtime under `root`.
-fn execute(genesis: &Genesis, block: &Block, root: &Path, iters: u64) -> Duration {
+fn execute(genesis: &Genesis, block: &Block, root: &Path, how: Timed, iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let dir = tempfile::tempdir_in(root).expect("tempdir");
         let mut runtime = Runtime::open(genesis, dir.path()).expect("genesis");
-        let started = Instant::now();
-        let outcome = runtime.execute_block(block).expect("block");
-        total += started.elapsed();
+        let outcome = match how {
+            Timed::EndToEnd => {
+                let started = Instant::now();
+                let outcome = runtime.execute_block(block);
+                total += started.elapsed();
+                outcome
+            }
+            Timed::Verified { ued_threads } => {
+                runtime.set_ued_threads(ued_threads);
+                let verified = runtime.verify(block).expect("verify");
+                let started = Instant::now();
+                let outcome = runtime.execute_verified(&verified);
+                total += started.elapsed();
+                outcome
+            }
+        };
+        let outcome = outcome.expect("block");
         assert!(
             outcome
                 .transactions
@@ -111,34 +135,6 @@ fn independent_transfers(n: usize) -> (Genesis, Block) {
     (genesis, block)
 }
 
-/// Times `iters` executions of the verified `block` with `threads` UED threads, each on a fresh
-/// runtime under `root`; verification is done before the clock starts.
-fn execute_verified(
-    genesis: &Genesis,
-    block: &Block,
-    root: &Path,
-    threads: usize,
-    iters: u64,
-) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let dir = tempfile::tempdir_in(root).expect("tempdir");
-        let mut runtime = Runtime::open(genesis, dir.path()).expect("genesis");
-        runtime.set_ued_threads(threads);
-        let verified = runtime.verify(block).expect("verify");
-        let started = Instant::now();
-        let outcome = runtime.execute_verified(&verified).expect("block");
-        total += started.elapsed();
-        assert!(
-            outcome
-                .transactions
-                .iter()
-                .all(|t| t.status == TxStatus::Success)
-        );
-    }
-    total
-}
-
 fn bench_execution(c: &mut Criterion) {
     let shm = Path::new("/dev/shm");
     let root = if shm.is_dir() {
@@ -153,7 +149,12 @@ fn bench_execution(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     for threads in [1usize, 2] {
         group.bench_function(BenchmarkId::new("ued-threads", threads), |b| {
-            b.iter_custom(|iters| execute_verified(&genesis, &block, &root, threads, iters))
+            b.iter_custom(|iters| {
+                let how = Timed::Verified {
+                    ued_threads: threads,
+                };
+                execute(&genesis, &block, &root, how, iters)
+            })
         });
     }
     group.finish();
@@ -169,11 +170,11 @@ fn bench(c: &mut Criterion) {
         let block = block(&genesis, n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function(BenchmarkId::new("disk", n), |b| {
-            b.iter_custom(|iters| execute(&genesis, &block, &disk, iters))
+            b.iter_custom(|iters| execute(&genesis, &block, &disk, Timed::EndToEnd, iters))
         });
         if shm.is_dir() {
             group.bench_function(BenchmarkId::new("tmpfs", n), |b| {
-                b.iter_custom(|iters| execute(&genesis, &block, shm, iters))
+                b.iter_custom(|iters| execute(&genesis, &block, shm, Timed::EndToEnd, iters))
             });
         }
     }
