@@ -75,6 +75,56 @@ pub fn ed25519_verify_batch(
     messages: &[&[u8]],
     results: &mut [u8],
 ) -> Result<(), KernelError> {
+    verify_batch(
+        backend,
+        CpuThreads::All,
+        signatures,
+        public_keys,
+        messages,
+        results,
+    )
+}
+
+/// [`ed25519_verify_batch`], with the CPU path on the calling thread alone: for a pipeline
+/// stage whose thread is pinned to its cores, where spawning unpinned helpers would put the
+/// work on cores that belong to other stages. Same answers.
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn ed25519_verify_batch_on_caller(
+    backend: Backend,
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+) -> Result<(), KernelError> {
+    verify_batch(
+        backend,
+        CpuThreads::Caller,
+        signatures,
+        public_keys,
+        messages,
+        results,
+    )
+}
+
+/// Which threads the CPU path of a batch verification uses.
+#[derive(Clone, Copy)]
+enum CpuThreads {
+    /// One per available core, spawned for the call (large batches).
+    All,
+    /// The calling thread only.
+    Caller,
+}
+
+fn verify_batch(
+    backend: Backend,
+    threads: CpuThreads,
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+) -> Result<(), KernelError> {
     let gpu = match backend {
         Backend::Cpu => None,
         Backend::Gpu => Some(sigverify::gpu::GpuEd25519::shared()?),
@@ -83,16 +133,15 @@ pub fn ed25519_verify_batch(
             .ok()
             .filter(|v| !v.context().is_software()),
     };
-    match gpu {
-        Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
-        None => {
-            sigverify::verify_batch_cpu(
-                signatures,
-                public_keys,
-                messages,
-                results,
-                Some(sigverify::cache::SignerCache::global()),
-            );
+    let cache = Some(sigverify::cache::SignerCache::global());
+    match (gpu, threads) {
+        (Some(gpu), _) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
+        (None, CpuThreads::All) => {
+            sigverify::verify_batch_cpu(signatures, public_keys, messages, results, cache);
+            Ok(())
+        }
+        (None, CpuThreads::Caller) => {
+            sigverify::cpu::verify_many(signatures, public_keys, messages, results, cache);
             Ok(())
         }
     }

@@ -13,12 +13,14 @@
 //! through a [`metrics::StageMetrics`]. Nothing here touches the store.
 
 pub mod cores;
+pub mod engine;
 pub mod metrics;
 pub mod pin;
 pub mod placement;
 pub mod topology;
 
 pub use cores::{CoreSpec, CoresError};
+pub use engine::{Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, Vote};
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
 pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};

@@ -88,19 +88,25 @@ impl DomainHashes {
     /// `h = SHA-256(hash_D(parent) ‖ sig_count_D (u64 LE) ‖ blockhash)`,
     /// `hash_D = SHA-256(h ‖ LtHash_D)`.
     pub fn chain(&mut self, sig_count: PerDomain<u64>, blockhash: &[u8; 32]) {
-        for (domain, hash) in self.hash.iter_mut() {
-            let (lthash, count) = (&self.lthash[domain], sig_count[domain]);
-            let h: [u8; 32] = Sha256::new()
-                .chain_update(*hash)
-                .chain_update(count.to_le_bytes())
-                .chain_update(blockhash)
-                .finalize()
-                .into();
-            *hash = Sha256::new()
-                .chain_update(h)
-                .chain_update(lthash.to_bytes())
-                .finalize()
-                .into();
+        for domain in Domain::ALL {
+            self.chain_domain(domain, sig_count[domain], blockhash);
         }
+    }
+
+    /// Chains `hash_D` of one domain over its LtHash now ([`DomainHashes::chain`] does both):
+    /// the pipeline's VED executor chains the VED's as soon as its pass is done, the vote point.
+    pub fn chain_domain(&mut self, domain: Domain, sig_count: u64, blockhash: &[u8; 32]) {
+        let hash = &mut self.hash[domain];
+        let h: [u8; 32] = Sha256::new()
+            .chain_update(*hash)
+            .chain_update(sig_count.to_le_bytes())
+            .chain_update(blockhash)
+            .finalize()
+            .into();
+        *hash = Sha256::new()
+            .chain_update(h)
+            .chain_update(self.lthash[domain].to_bytes())
+            .finalize()
+            .into();
     }
 }

@@ -35,15 +35,7 @@ impl<'b> VerifiedBlock<'b> {
     /// its fee payer included — makes the whole block malformed, SPEC §2) and verifies every
     /// signature in one batch on `backend`.
     pub fn new(block: &'b Block, backend: Backend) -> Result<VerifiedBlock<'b>, RuntimeError> {
-        let slot = block.header.slot;
-        let mut transactions = Vec::with_capacity(block.transactions.len());
-        let mut payers = Vec::with_capacity(block.transactions.len());
-        for (index, bytes) in block.transactions.iter().enumerate() {
-            let malformed = |error| RuntimeError::MalformedTransaction { slot, index, error };
-            let tx = Transaction::parse(bytes).map_err(malformed)?;
-            payers.push(*tx.message().fee_payer().map_err(malformed)?);
-            transactions.push(tx);
-        }
+        let (transactions, payers) = parse_block(block)?;
         let valid = verify_signatures(backend, &transactions)?;
         Ok(VerifiedBlock {
             block,
@@ -53,10 +45,51 @@ impl<'b> VerifiedBlock<'b> {
         })
     }
 
+    /// A block whose signatures were verified elsewhere: `valid[i]` is check 1's answer for
+    /// transaction `i` (the pipeline's sigverify stages). The block parses as in
+    /// [`VerifiedBlock::new`].
+    pub fn from_parts(
+        block: &'b Block,
+        valid: Vec<bool>,
+    ) -> Result<VerifiedBlock<'b>, RuntimeError> {
+        let (transactions, payers) = parse_block(block)?;
+        assert_eq!(
+            valid.len(),
+            transactions.len(),
+            "one answer per transaction"
+        );
+        Ok(VerifiedBlock {
+            block,
+            transactions,
+            payers,
+            valid,
+        })
+    }
+
+    /// The parsed transactions.
+    pub fn transactions(&self) -> &[Transaction<'b>] {
+        &self.transactions
+    }
+
     /// The block.
     pub fn block(&self) -> &'b Block {
         self.block
     }
+}
+
+/// Parses every transaction of `block` and finds its fee payer; a transaction that does not
+/// parse, or has no writable signer to pay, makes the block malformed (SPEC §2).
+pub fn parse_block(block: &Block) -> Result<(Vec<Transaction<'_>>, Vec<Pubkey>), RuntimeError> {
+    let slot = block.header.slot;
+    let mut transactions = Vec::with_capacity(block.transactions.len());
+    let mut payers = Vec::with_capacity(block.transactions.len());
+    for (index, bytes) in block.transactions.iter().enumerate() {
+        let malformed = |error| RuntimeError::MalformedTransaction { slot, index, error };
+        let tx = Transaction::parse(bytes).map_err(malformed)?;
+        payers.push(*tx.message().fee_payer().map_err(malformed)?);
+        transactions.push(tx);
+    }
+    Ok((transactions, payers))
 }
 
 /// What checks 1–4 decided for a block.
@@ -77,19 +110,51 @@ pub fn admit(
     mapping_of: impl Fn(&Pubkey) -> Mapping,
     state: &mut RuntimeState,
 ) -> Admission {
-    let VerifiedBlock {
-        block,
-        transactions,
-        payers,
-        valid,
-    } = verified;
-    let slot = block.header.slot;
-    let mut statuses = vec![None; transactions.len()];
-    let mut payer_domain = vec![None; transactions.len()];
-    state.signatures.begin_block(slot);
-    for (i, tx) in transactions.iter().enumerate() {
+    let n = verified.transactions.len();
+    let mut admission = Admission {
+        statuses: vec![None; n],
+        payer_domain: vec![None; n],
+    };
+    state.signatures.begin_block(verified.block.header.slot);
+    admit_some(
+        &verified.transactions,
+        &verified.payers,
+        |i| verified.valid[i],
+        0..n,
+        mapping_of,
+        state,
+        &mut admission,
+    );
+    admission
+}
+
+/// Checks 1–4 for the transactions `indices` (in block order) of a block whose duplicate window
+/// block is begun already: what [`admit`] does for a whole block, done by the pipeline's domain
+/// executors for their own transactions. `valid(i)` is check 1's answer for transaction `i`.
+/// Returns the signatures entered into the window.
+///
+/// Deciding one domain's transactions apart from the other's gives the answers of block order:
+/// two transactions share a first signature only when they are the same signed message (a valid
+/// ed25519 signature binds its message; an invalid one never enters the window), so they have
+/// the same fee payer, and a payer's domain changes only at epoch boundaries.
+pub fn admit_some(
+    transactions: &[Transaction<'_>],
+    payers: &[Pubkey],
+    valid: impl Fn(usize) -> bool,
+    indices: impl IntoIterator<Item = usize>,
+    mapping_of: impl Fn(&Pubkey) -> Mapping,
+    state: &mut RuntimeState,
+    admission: &mut Admission,
+) -> Vec<[u8; 64]> {
+    let Admission {
+        statuses,
+        payer_domain,
+    } = admission;
+    let mut entered = Vec::new();
+    for i in indices {
+        let tx = &transactions[i];
         // Check 1.
-        if !valid[i] {
+        if !valid(i) {
             statuses[i] = Some(TxStatus::InvalidSignature);
             continue;
         }
@@ -113,25 +178,50 @@ pub fn admit(
             continue;
         }
         // Check 4; passing it enters the window.
-        if !state.signatures.insert(tx.signatures()[0]) {
+        let signature = tx.signatures()[0];
+        if state.signatures.insert(signature) {
+            entered.push(signature);
+        } else {
             statuses[i] = Some(TxStatus::DuplicateSignature);
         }
     }
-    Admission {
-        statuses,
-        payer_domain,
-    }
+    entered
 }
 
 /// Whether every signature of each transaction is valid (check 1), in one batch on `backend`.
-fn verify_signatures(
+pub fn verify_signatures(
     backend: Backend,
     transactions: &[Transaction<'_>],
+) -> Result<Vec<bool>, RuntimeError> {
+    check_signatures(transactions.iter(), |s, k, m, r| {
+        tandem_kernels::ed25519_verify_batch(backend, s, k, m, r)
+    })
+}
+
+/// [`verify_signatures`] for some transactions, with the CPU work on the calling thread (a
+/// pinned pipeline stage): `kernels::ed25519_verify_batch_on_caller`.
+pub fn verify_signatures_on_caller<'t, 'a: 't>(
+    backend: Backend,
+    transactions: impl Iterator<Item = &'t Transaction<'a>> + Clone,
+) -> Result<Vec<bool>, RuntimeError> {
+    check_signatures(transactions, |s, k, m, r| {
+        tandem_kernels::ed25519_verify_batch_on_caller(backend, s, k, m, r)
+    })
+}
+
+fn check_signatures<'t, 'a: 't>(
+    transactions: impl Iterator<Item = &'t Transaction<'a>> + Clone,
+    kernel: impl FnOnce(
+        &[[u8; 64]],
+        &[[u8; 32]],
+        &[&[u8]],
+        &mut [u8],
+    ) -> Result<(), tandem_kernels::KernelError>,
 ) -> Result<Vec<bool>, RuntimeError> {
     let mut signatures = Vec::new();
     let mut keys = Vec::new();
     let mut messages = Vec::new();
-    for tx in transactions {
+    for tx in transactions.clone() {
         let account_keys = tx.message().account_keys();
         for (i, signature) in tx.signatures().iter().enumerate() {
             signatures.push(*signature);
@@ -140,10 +230,9 @@ fn verify_signatures(
         }
     }
     let mut results = vec![0u8; signatures.len()];
-    tandem_kernels::ed25519_verify_batch(backend, &signatures, &keys, &messages, &mut results)?;
+    kernel(&signatures, &keys, &messages, &mut results)?;
     let mut at = 0;
     Ok(transactions
-        .iter()
         .map(|tx| {
             let n = tx.signatures().len();
             let ok = results[at..at + n].iter().all(|&r| r == 1);

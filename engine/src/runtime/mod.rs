@@ -25,6 +25,7 @@
 
 pub mod builtins;
 pub mod epoch;
+pub mod executor;
 pub mod hash;
 pub mod ingest;
 pub mod pass;
@@ -40,7 +41,6 @@ use crate::ledger::Block;
 use crate::sample::{builtin_programs, vote_program_id};
 use crate::store::{SlotChanges, Store, StoreError};
 use crate::tx::TxError;
-use builtins::Clock;
 use builtins::vote::VoteState;
 use hash::DomainHashes;
 pub use ingest::VerifiedBlock;
@@ -150,6 +150,44 @@ pub enum RuntimeError {
     /// An earlier failure left the runtime unusable until it is reopened.
     #[error("the runtime failed earlier and must be reopened: {0}")]
     Poisoned(String),
+}
+
+/// The block checks of SPEC §4 for a block that should follow the slot `last_slot`, whose clock
+/// was `last_ms`: its parent is that slot, its slot is after it by at most `slots_per_epoch`,
+/// its clock is within `[last_ms, last_ms + 1000]`.
+pub fn check_block_header(
+    header: &crate::ledger::BlockHeader,
+    last_slot: u64,
+    last_ms: i64,
+    slots_per_epoch: u64,
+) -> Result<(), RuntimeError> {
+    let (slot, parent) = (header.slot, header.parent_slot);
+    if parent != last_slot {
+        return Err(RuntimeError::ParentMismatch {
+            slot,
+            parent,
+            last: last_slot,
+        });
+    }
+    if slot <= parent {
+        return Err(RuntimeError::SlotNotAfterParent { slot, parent });
+    }
+    if slot - parent > slots_per_epoch {
+        return Err(RuntimeError::SlotGapTooLarge {
+            slot,
+            parent,
+            slots_per_epoch,
+        });
+    }
+    let ts = header.unix_timestamp_ms;
+    if ts < last_ms || ts > last_ms.saturating_add(MAX_CLOCK_STEP_MS) {
+        return Err(RuntimeError::ClockViolation {
+            slot,
+            timestamp_ms: ts,
+            parent_ms: last_ms,
+        });
+    }
+    Ok(())
 }
 
 /// What became of one transaction.
@@ -410,38 +448,12 @@ impl Runtime {
         if let Some(reason) = &self.poisoned {
             return Err(RuntimeError::Poisoned(reason.clone()));
         }
-        let header = &block.header;
-        let slot = header.slot;
-        if header.parent_slot != self.state.slot {
-            return Err(RuntimeError::ParentMismatch {
-                slot,
-                parent: header.parent_slot,
-                last: self.state.slot,
-            });
-        }
-        if slot <= header.parent_slot {
-            return Err(RuntimeError::SlotNotAfterParent {
-                slot,
-                parent: header.parent_slot,
-            });
-        }
-        if slot - header.parent_slot > self.cluster.slots_per_epoch {
-            return Err(RuntimeError::SlotGapTooLarge {
-                slot,
-                parent: header.parent_slot,
-                slots_per_epoch: self.cluster.slots_per_epoch,
-            });
-        }
-        let parent_ms = self.state.unix_timestamp_ms;
-        let ts = header.unix_timestamp_ms;
-        if ts < parent_ms || ts > parent_ms.saturating_add(MAX_CLOCK_STEP_MS) {
-            return Err(RuntimeError::ClockViolation {
-                slot,
-                timestamp_ms: ts,
-                parent_ms,
-            });
-        }
-        Ok(())
+        check_block_header(
+            &block.header,
+            self.state.slot,
+            self.state.unix_timestamp_ms,
+            self.cluster.slots_per_epoch,
+        )
     }
 
     fn run_block(&mut self, verified: &VerifiedBlock<'_>) -> Result<BlockOutcome, RuntimeError> {
@@ -471,15 +483,7 @@ impl Runtime {
         );
 
         // The two passes.
-        let input = PassInput {
-            transactions,
-            payer_domain: &payer_domain,
-            clock: Clock {
-                slot,
-                epoch,
-                unix_timestamp_ms: header.unix_timestamp_ms,
-            },
-        };
+        let input = PassInput::new(transactions, &payer_domain, header, epoch);
         let mut sig_counts = PerDomain::default();
         for domain in Domain::ALL {
             sig_counts[domain] = pass::run_pass(
@@ -498,43 +502,30 @@ impl Runtime {
         }
 
         // Hashes and commit.
-        let accounts_changed = self.commit(slot, overlay, sig_counts, header)?;
-        let outcomes = transactions
-            .iter()
-            .zip(statuses)
-            .zip(payer_domain)
-            .map(|((tx, status), domain)| {
-                let status = status.expect("every transaction has a status after both passes");
-                TxOutcome {
-                    signature: tx.signatures().first().copied(),
-                    domain: if status.has_domain() { domain } else { None },
-                    status,
-                }
-            })
-            .collect();
-        Ok(BlockOutcome {
-            slot,
-            ved_hash: self.hash(Domain::Ved),
-            ued_hash: self.hash(Domain::Ued),
-            sig_counts,
-            transactions: outcomes,
-            accounts_changed,
-        })
+        let accounts_changed = self.commit(slot, overlay, sig_counts, header, None)?;
+        let admission = ingest::Admission {
+            statuses,
+            payer_domain,
+        };
+        Ok(self.outcome(slot, transactions, admission, sig_counts, accounts_changed))
     }
 
     /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot.
+    /// With `ved` (the VED executor's `LtHash_VED` and `hash_VED` of the slot), the VED's own
+    /// writes are committed but not hashed again.
     fn commit(
         &mut self,
         slot: u64,
         overlay: Overlay,
         sig_counts: PerDomain<u64>,
         header: &crate::ledger::BlockHeader,
+        ved: Option<(tandem_kernels::LtHash, [u8; 32])>,
     ) -> Result<usize, RuntimeError> {
         let mut olds = Vec::new();
         let mut news = Vec::new();
         let mut changes = SlotChanges::new();
-        let ved = self.store.view(Domain::Ved);
-        let ued = self.store.view(Domain::Ued);
+        let ved_view = self.store.view(Domain::Ved);
+        let ued_view = self.store.view(Domain::Ued);
         for (pubkey, (account, writer)) in &overlay.accounts {
             let old = self.store.inspect(pubkey).map(|a| a.to_account());
             let new = (account.lamports > 0).then_some(account);
@@ -546,15 +537,26 @@ impl Runtime {
             }
             match (writer, new) {
                 (Writer::Domain(d), Some(new)) => {
-                    let view = if *d == Domain::Ved { &ved } else { &ued };
+                    let view = if *d == Domain::Ved {
+                        &ved_view
+                    } else {
+                        &ued_view
+                    };
                     view.stage_write(&mut changes, new.clone())?;
                 }
                 (Writer::Domain(d), None) => {
-                    let view = if *d == Domain::Ved { &ved } else { &ued };
+                    let view = if *d == Domain::Ved {
+                        &ved_view
+                    } else {
+                        &ued_view
+                    };
                     view.stage_delete(&mut changes, pubkey)?;
                 }
                 (Writer::Runtime, Some(new)) => changes.load(new.clone()),
                 (Writer::Runtime, None) => changes.delete(*pubkey),
+            }
+            if ved.is_some() && *writer == Writer::Domain(Domain::Ved) {
+                continue;
             }
             olds.push(old);
             news.push(new);
@@ -562,7 +564,15 @@ impl Runtime {
         let pairs: Vec<(Option<&Account>, Option<&Account>)> =
             olds.iter().map(Option::as_ref).zip(news).collect();
         self.state.hashes.apply_changes(self.backend, &pairs)?;
-        self.state.hashes.chain(sig_counts, &header.blockhash);
+        match ved {
+            None => self.state.hashes.chain(sig_counts, &header.blockhash),
+            Some((lthash, hash)) => {
+                let hashes = &mut self.state.hashes;
+                hashes.chain_domain(Domain::Ued, sig_counts.ued, &header.blockhash);
+                hashes.lthash[Domain::Ved] = lthash;
+                hashes.hash[Domain::Ved] = hash;
+            }
+        }
         let vote_program = vote_program_id();
         for (pubkey, (account, _)) in &overlay.accounts {
             if account.owner == vote_program && account.lamports > 0 {

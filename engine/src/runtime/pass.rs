@@ -10,7 +10,7 @@ use super::state::RuntimeState;
 use super::status::TxStatus;
 use crate::account::{Account, Domain, Mapping, Pubkey};
 use crate::sample::SYSTEM_PROGRAM_ID;
-use crate::store::{DomainView, Store};
+use crate::store::Store;
 use crate::tx::Transaction;
 
 /// Lamports charged per signature (SPEC §2).
@@ -26,20 +26,43 @@ pub enum Writer {
     Domain(Domain),
 }
 
+/// Where a pass reads the accounts of the state before its slot: the store (the sequential
+/// runtime, the UED executor) or an executor's own copy of its domain (the VED executor of the
+/// pipeline, which never touches the store between epoch boundaries).
+pub trait AccountSource: Sync {
+    /// `dom(a)` of SPEC §2 before the slot: RW-UED for an account that does not exist.
+    fn mapping_of(&self, pubkey: &Pubkey) -> Mapping;
+    /// The account as `domain` reads it before the slot; `None` when it does not exist. Only
+    /// called for accounts readable by `domain` (check 6 comes first).
+    fn load(&self, domain: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError>;
+}
+
+impl AccountSource for Store {
+    fn mapping_of(&self, pubkey: &Pubkey) -> Mapping {
+        Store::mapping_of(self, pubkey).unwrap_or(Mapping::RwUed)
+    }
+
+    fn load(&self, domain: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError> {
+        Ok(self.view(domain).get(pubkey)?.map(|a| a.to_account()))
+    }
+}
+
 /// The accounts a slot has changed so far, over the store's state of the previous slot. A
 /// zero-lamport account is deleted at commit.
 #[derive(Default)]
 pub struct Overlay {
     /// The newest state of each changed account, and who last wrote it.
     pub accounts: BTreeMap<Pubkey, (Account, Writer)>,
+    /// The `RemapDomain` requests made this slot, in order (also entered in the state's).
+    pub remaps: Vec<(Pubkey, Mapping)>,
 }
 
 impl Overlay {
     /// `dom(a)` of SPEC §2 as of now: RW-UED for an account that does not exist.
-    pub fn mapping_of(&self, store: &Store, pubkey: &Pubkey) -> Mapping {
+    pub fn mapping_of(&self, source: &impl AccountSource, pubkey: &Pubkey) -> Mapping {
         match self.accounts.get(pubkey) {
             Some((account, _)) => account.mapping,
-            None => store.mapping_of(pubkey).unwrap_or(Mapping::RwUed),
+            None => source.mapping_of(pubkey),
         }
     }
 
@@ -62,16 +85,17 @@ impl Overlay {
     }
 }
 
-/// Reads an account through `view` (the overlay first); `None` when it does not exist.
+/// Reads an account as `domain` sees it (the overlay first); `None` when it does not exist.
 fn load(
     overlay: &Overlay,
-    view: &DomainView<'_>,
+    source: &impl AccountSource,
+    domain: Domain,
     pubkey: &Pubkey,
 ) -> Result<Option<Account>, RuntimeError> {
     if let Some((account, _)) = overlay.accounts.get(pubkey) {
         return Ok(Some(account.clone()));
     }
-    Ok(view.get(pubkey)?.map(|a| a.to_account()))
+    source.load(domain, pubkey)
 }
 
 /// A new account as a transaction sees one that does not exist.
@@ -96,6 +120,26 @@ pub struct PassInput<'b, 'a> {
     pub clock: Clock,
 }
 
+impl<'b, 'a> PassInput<'b, 'a> {
+    /// The input of a pass over `transactions` of the block with `header`, in `epoch`.
+    pub fn new(
+        transactions: &'b [Transaction<'a>],
+        payer_domain: &'b [Option<Domain>],
+        header: &crate::ledger::BlockHeader,
+        epoch: u64,
+    ) -> Self {
+        PassInput {
+            transactions,
+            payer_domain,
+            clock: Clock {
+                slot: header.slot,
+                epoch,
+                unix_timestamp_ms: header.unix_timestamp_ms,
+            },
+        }
+    }
+}
+
 /// Runs `domain`'s pass: fills `statuses[i]` for every transaction whose payer is in the domain
 /// and whose status checks 1–4 left open (`None`), and returns the number of signatures that
 /// count in `sig_count_D`.
@@ -106,7 +150,7 @@ pub struct PassInput<'b, 'a> {
 /// statuses, accounts, hashes — is the sequential one for any thread count.
 pub fn run_pass(
     domain: Domain,
-    store: &Store,
+    store: &impl AccountSource,
     state: &mut RuntimeState,
     overlay: &mut Overlay,
     input: &PassInput<'_, '_>,
@@ -127,10 +171,9 @@ pub fn run_pass(
             effect.apply(domain, state, overlay);
         };
     if threads <= 1 {
-        let view = store.view(domain);
         for i in mine {
             let tx = &input.transactions[i];
-            let effect = evaluate(domain, &view, store, state, overlay, tx, input.clock)?;
+            let effect = evaluate(domain, store, state, overlay, tx, input.clock)?;
             finish(i, effect, state, overlay);
         }
         return Ok(sig_count);
@@ -151,7 +194,7 @@ const MIN_PARALLEL_WAVE: usize = 64;
 /// threads, in the wave's order.
 fn evaluate_wave(
     domain: Domain,
-    store: &Store,
+    store: &impl AccountSource,
     state: &RuntimeState,
     overlay: &Overlay,
     input: &PassInput<'_, '_>,
@@ -159,11 +202,10 @@ fn evaluate_wave(
     threads: usize,
 ) -> Result<Vec<TxEffect>, RuntimeError> {
     let decide = |part: &[usize]| -> Result<Vec<TxEffect>, RuntimeError> {
-        let view = store.view(domain);
         part.iter()
             .map(|&i| {
                 let tx = &input.transactions[i];
-                evaluate(domain, &view, store, state, overlay, tx, input.clock)
+                evaluate(domain, store, state, overlay, tx, input.clock)
             })
             .collect()
     };
@@ -258,6 +300,7 @@ impl TxEffect {
         }
         for (pubkey, target) in self.remaps {
             state.remap_requests.insert(pubkey, target);
+            overlay.remaps.push((pubkey, target));
         }
     }
 }
@@ -266,8 +309,7 @@ impl TxEffect {
 /// nothing.
 fn evaluate(
     domain: Domain,
-    view: &DomainView<'_>,
-    store: &Store,
+    store: &impl AccountSource,
     state: &RuntimeState,
     overlay: &Overlay,
     tx: &Transaction<'_>,
@@ -283,7 +325,8 @@ fn evaluate(
         return Ok(TxEffect::nothing(TxStatus::AccountFrozenForRemap));
     }
     let fee = FEE_PER_SIGNATURE * tx.signatures().len() as u64;
-    let mut payer = load(overlay, view, &payer_key)?.unwrap_or_else(|| empty_account(payer_key));
+    let mut payer =
+        load(overlay, store, domain, &payer_key)?.unwrap_or_else(|| empty_account(payer_key));
     if payer.lamports < fee {
         return Ok(TxEffect::nothing(TxStatus::InsufficientFundsForFee));
     }
@@ -323,7 +366,7 @@ fn evaluate(
         let account = if i == 0 {
             payer.clone()
         } else {
-            load(overlay, view, key)?.unwrap_or_else(|| empty_account(*key))
+            load(overlay, store, domain, key)?.unwrap_or_else(|| empty_account(*key))
         };
         accounts.push(TxAccount {
             account,

@@ -1,0 +1,760 @@
+//! The asynchronous engine: the VED and the UED on their own pinned threads, linked by bounded
+//! queues, so a vote never waits for user transactions (SPEC §4–§5, issue #10).
+//!
+//! ```text
+//!             submit (ingest: header, parse, guess each payer's domain)
+//!                 │                                 │
+//!        [ued sigs queue]                    [ved sigs queue]
+//!                 │                                 │
+//!     sigverify-ued thread (nice)        sigverify-ved thread
+//!                 │                                 │
+//!                 │                          [ved queue]
+//!                 │                                 │
+//!                 │                           VED thread ── hash_VED: the vote point
+//!                 │                                 │
+//!        [ued sigs queue] ─────────┐        [ued queue]
+//!                                  ▼                ▼
+//!                            UED thread (nice): checks 1–4, UED pass (waves on the UED
+//!                            threads), LtHash, hash_UED, commit of the slot
+//! ```
+//!
+//! Every queue is a bounded crossbeam channel. The VED thread runs [`VedExecutor`] on its own
+//! copy of the RW-VED accounts and never waits for the UED, except at an epoch boundary: the
+//! block that crosses one is handed to the UED thread, which executes it whole on the joined
+//! state once it has caught up, and answers with a fresh VED executor (the one backpressure
+//! point, counted in the metrics). The UED may otherwise lag the VED by as many blocks as its
+//! queues hold ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
+//!
+//! The UED-side threads run at a lower scheduling priority (nice 10) than the VED-side ones, so
+//! on a machine where stages share cores the kernel runs a vote's work first.
+//!
+//! Results are the sequential runtime's, block by block (the tests compare them): the same
+//! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use super::metrics::{EngineMetrics, StageMetrics};
+use super::placement::{Placement, Stage};
+use crate::account::{Domain, Pubkey};
+use crate::genesis::Genesis;
+use crate::ledger::Block;
+use crate::runtime::executor::{VedExecutor, VedSlot};
+use crate::runtime::ingest::{self, VerifiedBlock};
+use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
+
+/// The stages whose metrics the engine reports, in pipeline order.
+pub const ENGINE_STAGES: [&str; 5] = ["ingest", "sigverify-ved", "sigverify-ued", "ved", "ued"];
+
+/// How the engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Where signatures are verified and LtHashes computed (SPEC §7).
+    pub backend: Backend,
+    /// Threads of the UED pass (at least 1).
+    pub ued_threads: usize,
+    /// Where each stage's threads run; `None`: unpinned.
+    pub placement: Option<Placement>,
+    /// How many blocks the UED may lag the VED by before `submit` waits.
+    pub ued_queue_blocks: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            backend: Backend::Cpu,
+            ued_threads: 1,
+            placement: None,
+            ued_queue_blocks: 64,
+        }
+    }
+}
+
+/// Why the engine refused a block or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The block was refused at ingest (SPEC §4 and §2); the engine goes on.
+    #[error(transparent)]
+    Rejected(RuntimeError),
+    /// The runtime failed (the store, a kernel): the engine stopped. Reopening the store
+    /// resumes from the last committed slot.
+    #[error("the engine stopped: {0}")]
+    Failed(String),
+}
+
+/// A vote point: the VED hash of a slot, and how long after its hand-over it was ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vote {
+    /// The slot.
+    pub slot: u64,
+    /// `hash_VED` of the slot.
+    pub ved_hash: [u8; 32],
+    /// From `submit` to the hash.
+    pub time_to_vote: Duration,
+}
+
+/// What the stages publish for waiters: the newest slot of each domain and the hashes of the
+/// recent ones.
+#[derive(Default)]
+struct Progress {
+    ved: VecDeque<(u64, [u8; 32])>,
+    ued: VecDeque<(u64, [u8; 32])>,
+    failure: Option<String>,
+    finished: bool,
+}
+
+/// How many slots' hashes [`Engine::wait_hash`] can still answer for.
+const RECENT_HASHES: usize = 4096;
+
+struct Shared {
+    progress: Mutex<Progress>,
+    changed: Condvar,
+    metrics: Arc<EngineMetrics>,
+    /// The RW-VED payers as the VED last published them: the sigverify split's guess.
+    ved_payers: RwLock<Arc<HashSet<Pubkey>>>,
+}
+
+impl Shared {
+    fn publish(&self, domain: Domain, slot: u64, hash: [u8; 32]) {
+        let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = match domain {
+            Domain::Ved => &mut p.ved,
+            Domain::Ued => &mut p.ued,
+        };
+        list.push_back((slot, hash));
+        while list.len() > RECENT_HASHES {
+            list.pop_front();
+        }
+        drop(p);
+        self.changed.notify_all();
+    }
+
+    fn fail(&self, error: String) {
+        let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        p.failure.get_or_insert(error);
+        drop(p);
+        self.changed.notify_all();
+    }
+
+    fn failure(&self) -> Option<String> {
+        let p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        p.failure.clone()
+    }
+}
+
+/// A block on its way: shared by the stages, each parses it where it needs the transactions.
+struct Ingested {
+    block: Block,
+    submitted: Instant,
+    /// The sigverify split's guess of each transaction's domain: `true` for the VED.
+    ved_guess: Vec<bool>,
+}
+
+struct VedJob {
+    ingested: Arc<Ingested>,
+    /// Check 1's answers for the transactions guessed VED.
+    verified: Vec<Option<bool>>,
+}
+
+struct UedSigs {
+    slot: u64,
+    /// Check 1's answers for the transactions guessed UED.
+    verified: Vec<Option<bool>>,
+}
+
+enum UedJob {
+    /// A block the VED executed.
+    Slot {
+        ingested: Arc<Ingested>,
+        ved: Box<VedSlot>,
+    },
+    /// A block that crosses an epoch boundary: the UED executes it whole and answers with a
+    /// fresh VED executor.
+    Boundary {
+        ingested: Arc<Ingested>,
+        verified: Vec<Option<bool>>,
+        reply: Sender<Result<(VedExecutor, [u8; 32]), String>>,
+    },
+}
+
+/// A callback for each vote point.
+pub type VoteHook = Box<dyn FnMut(Vote) + Send>;
+
+/// A callback for each committed block.
+pub type OutcomeHook = Box<dyn FnMut(&BlockOutcome) + Send>;
+
+/// Callbacks the stages call as slots complete: `on_vote` on the VED thread, `on_outcome` on
+/// the UED thread after the slot is committed. Keep them short: they run on the stages.
+#[derive(Default)]
+pub struct EngineHooks {
+    /// Each vote point, in slot order.
+    pub on_vote: Option<VoteHook>,
+    /// Each committed block's outcome, in slot order.
+    pub on_outcome: Option<OutcomeHook>,
+}
+
+/// Where the ingest check stands: the header of the last block accepted.
+struct Cursor {
+    slot: u64,
+    unix_timestamp_ms: i64,
+}
+
+/// The asynchronous engine over one store (module docs).
+pub struct Engine {
+    shared: Arc<Shared>,
+    cursor: Mutex<Cursor>,
+    slots_per_epoch: u64,
+    ved_sigs: Option<Sender<Arc<Ingested>>>,
+    ued_sigs: Option<Sender<Arc<Ingested>>>,
+    threads: Vec<JoinHandle<()>>,
+    ued_thread: Option<JoinHandle<Runtime>>,
+    ingest: Arc<StageMetrics>,
+    resumed_slot: u64,
+}
+
+/// The engine's state after [`Engine::finish`].
+pub struct EngineSummary {
+    /// The last committed slot.
+    pub slot: u64,
+    /// `hash_VED` and `hash_UED` of the last committed slot.
+    pub hashes: [[u8; 32]; 2],
+    /// The runtime, for reading the final state.
+    pub runtime: Runtime,
+}
+
+impl Engine {
+    /// Opens the engine on the store in `dir` (created from `genesis` where there is none,
+    /// resumed from its last committed slot otherwise) and starts its stages.
+    pub fn open(
+        genesis: &Genesis,
+        dir: impl AsRef<Path>,
+        config: EngineConfig,
+        hooks: EngineHooks,
+    ) -> Result<Engine, EngineError> {
+        let mut runtime = Runtime::open_with(genesis, dir, config.backend)
+            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        runtime.set_ued_threads(config.ued_threads);
+        Engine::start(runtime, config, hooks)
+    }
+
+    /// Starts the stages over an open runtime.
+    pub fn start(
+        runtime: Runtime,
+        config: EngineConfig,
+        hooks: EngineHooks,
+    ) -> Result<Engine, EngineError> {
+        let metrics = Arc::new(
+            EngineMetrics::new(&ENGINE_STAGES).map_err(|e| EngineError::Failed(e.to_string()))?,
+        );
+        let stage = |name| metrics.stage(name).expect("an engine stage");
+        let ved = runtime.ved_executor();
+        let shared = Arc::new(Shared {
+            progress: Mutex::new(Progress::default()),
+            changed: Condvar::new(),
+            metrics: Arc::clone(&metrics),
+            ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
+        });
+        let resumed_slot = runtime.slot();
+        metrics.publish_ved_slot(resumed_slot);
+        metrics.publish_ued_slot(resumed_slot);
+        let cursor = Mutex::new(Cursor {
+            slot: runtime.slot(),
+            unix_timestamp_ms: runtime.state().unix_timestamp_ms,
+        });
+        let slots_per_epoch = runtime.cluster().slots_per_epoch;
+        let depth = config.ued_queue_blocks.max(1);
+        // The VED side keeps a few blocks in flight; the UED side as many as it may lag.
+        let (ved_sigs_tx, ved_sigs_rx) = bounded::<Arc<Ingested>>(4);
+        let (ued_sigs_tx, ued_sigs_rx) = bounded::<Arc<Ingested>>(depth);
+        let (ved_tx, ved_rx) = bounded::<VedJob>(4);
+        let (ued_ready_tx, ued_ready_rx) = bounded::<UedSigs>(depth);
+        let (ued_tx, ued_rx) = bounded::<UedJob>(depth);
+        let EngineHooks {
+            on_vote,
+            on_outcome,
+        } = hooks;
+        let backend = config.backend;
+        let placement = config.placement.map(Arc::new);
+        let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
+            name: format!("tandem-{name}"),
+            stage,
+            low_priority,
+            placement: placement.clone(),
+            shared: Arc::clone(&shared),
+        };
+        let started = |r: std::io::Result<JoinHandle<()>>| {
+            r.map_err(|e| EngineError::Failed(format!("starting a stage: {e}")))
+        };
+        let mut threads = Vec::new();
+        {
+            let shared = Arc::clone(&shared);
+            let m = stage("sigverify-ved");
+            threads.push(started(
+                spawn("sigverify-ved", Stage::Sigverify, false).spawn(move || {
+                    sigverify_loop(
+                        &shared,
+                        &m,
+                        backend,
+                        true,
+                        ved_sigs_rx,
+                        |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
+                    )
+                }),
+            )?);
+        }
+        {
+            let shared = Arc::clone(&shared);
+            let m = stage("sigverify-ued");
+            threads.push(started(
+                spawn("sigverify-ued", Stage::Sigverify, true).spawn(move || {
+                    sigverify_loop(
+                        &shared,
+                        &m,
+                        backend,
+                        false,
+                        ued_sigs_rx,
+                        |ingested, verified| {
+                            let slot = ingested.block.header.slot;
+                            ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
+                        },
+                    )
+                }),
+            )?);
+        }
+        {
+            let shared = Arc::clone(&shared);
+            let m = stage("ved");
+            threads
+                .push(started(spawn("ved", Stage::Ved, false).spawn(move || {
+                    ved_loop(&shared, &m, ved, ved_rx, ued_tx, on_vote)
+                }))?);
+        }
+        let ued_thread = {
+            let shared = Arc::clone(&shared);
+            let m = stage("ued");
+            spawn("ued", Stage::Ued, true)
+                .spawn(move || ued_loop(&shared, &m, runtime, ued_rx, ued_ready_rx, on_outcome))
+                .map_err(|e| EngineError::Failed(format!("starting the ued stage: {e}")))?
+        };
+        Ok(Engine {
+            ingest: stage("ingest"),
+            shared,
+            cursor,
+            slots_per_epoch,
+            ved_sigs: Some(ved_sigs_tx),
+            ued_sigs: Some(ued_sigs_tx),
+            threads,
+            ued_thread: Some(ued_thread),
+            resumed_slot,
+        })
+    }
+
+    /// The slot the engine started after (its store's last committed slot when opened).
+    pub fn resumed_slot(&self) -> u64 {
+        self.resumed_slot
+    }
+
+    /// The metrics of every stage and of the engine.
+    pub fn metrics(&self) -> &Arc<EngineMetrics> {
+        &self.shared.metrics
+    }
+
+    /// Hands a block to the engine. The block checks of SPEC §4 (it follows the last block
+    /// accepted; its clock) and the parse of every transaction (SPEC §2) are decided here, and
+    /// a block that fails them is refused ([`EngineError::Rejected`]) and changes nothing.
+    /// Waits while the UED lags by as many blocks as its queue holds.
+    pub fn submit(&self, block: Block) -> Result<(), EngineError> {
+        let submitted = Instant::now();
+        if let Some(failure) = self.shared.failure() {
+            return Err(EngineError::Failed(failure));
+        }
+        let ingested = self.ingest.busy(|| self.admit_header(block, submitted))?;
+        let ingested = Arc::new(ingested);
+        let send = |queue: &Option<Sender<Arc<Ingested>>>| {
+            let queue = queue.as_ref().expect("open until finish");
+            self.ingest
+                .blocked(|| queue.send(Arc::clone(&ingested)))
+                .map_err(|_| self.stopped())
+        };
+        // The UED's copy first: a block reaches the VED only when the UED side holds it, so the
+        // UED can always finish what the VED hands it (no stage waits on a queue behind it).
+        send(&self.ued_sigs)?;
+        send(&self.ved_sigs)?;
+        self.ingest.add_items(1);
+        Ok(())
+    }
+
+    fn admit_header(&self, block: Block, submitted: Instant) -> Result<Ingested, EngineError> {
+        let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        check_block_header(
+            &block.header,
+            cursor.slot,
+            cursor.unix_timestamp_ms,
+            self.slots_per_epoch,
+        )
+        .map_err(EngineError::Rejected)?;
+        let (_, payers) = ingest::parse_block(&block).map_err(EngineError::Rejected)?;
+        let ved_payers = Arc::clone(
+            &self
+                .shared
+                .ved_payers
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let ved_guess = payers.iter().map(|p| ved_payers.contains(p)).collect();
+        cursor.slot = block.header.slot;
+        cursor.unix_timestamp_ms = block.header.unix_timestamp_ms;
+        Ok(Ingested {
+            block,
+            submitted,
+            ved_guess,
+        })
+    }
+
+    fn stopped(&self) -> EngineError {
+        EngineError::Failed(
+            self.shared
+                .failure()
+                .unwrap_or_else(|| "a stage stopped".into()),
+        )
+    }
+
+    /// Waits up to `timeout` for `hash_D` of `slot`; `None` when it is not ready by then, or
+    /// is older than the recent slots the engine remembers. A failure of the engine is an error.
+    pub fn wait_hash(
+        &self,
+        domain: Domain,
+        slot: u64,
+        timeout: Duration,
+    ) -> Result<Option<[u8; 32]>, EngineError> {
+        let deadline = Instant::now() + timeout;
+        let mut p = self
+            .shared
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let list = match domain {
+                Domain::Ved => &p.ved,
+                Domain::Ued => &p.ued,
+            };
+            if let Some(&(_, hash)) = list.iter().rev().find(|(s, _)| *s == slot) {
+                return Ok(Some(hash));
+            }
+            if list.back().is_some_and(|(s, _)| *s > slot) {
+                return Ok(None); // skipped, or forgotten
+            }
+            if let Some(failure) = &p.failure {
+                return Err(EngineError::Failed(failure.clone()));
+            }
+            let now = Instant::now();
+            if now >= deadline || p.finished {
+                return Ok(None);
+            }
+            p = self
+                .shared
+                .changed
+                .wait_timeout(p, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Closes the queues, lets every stage finish the blocks it holds, and returns the final
+    /// state; the error of a stage that failed.
+    pub fn finish(mut self) -> Result<EngineSummary, EngineError> {
+        self.ved_sigs = None;
+        self.ued_sigs = None;
+        for thread in self.threads.drain(..) {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        let runtime = match self.ued_thread.take().expect("joined once").join() {
+            Ok(runtime) => runtime,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        {
+            let mut p = self
+                .shared
+                .progress
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            p.finished = true;
+        }
+        self.shared.changed.notify_all();
+        if let Some(failure) = self.shared.failure() {
+            return Err(EngineError::Failed(failure));
+        }
+        Ok(EngineSummary {
+            slot: runtime.slot(),
+            hashes: [runtime.hash(Domain::Ved), runtime.hash(Domain::Ued)],
+            runtime,
+        })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Unfinished: close the queues and wait, so the store is left at a committed slot.
+        self.ved_sigs = None;
+        self.ued_sigs = None;
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        if let Some(thread) = self.ued_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10), so on shared cores the kernel
+/// prefers the VED side's threads. Threads it spawns inherit it.
+fn lower_priority() {
+    // SAFETY: setpriority on the calling thread (Linux: PRIO_PROCESS with a thread id) touches
+    // no memory; a refusal leaves the priority as it was.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+/// How a stage's thread starts: named, pinned to its stage's first PU, and at a lower priority
+/// for the UED side.
+struct StageThread {
+    name: String,
+    stage: Stage,
+    low_priority: bool,
+    placement: Option<Arc<Placement>>,
+    shared: Arc<Shared>,
+}
+
+impl StageThread {
+    fn spawn<T: Send + 'static>(
+        self,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> std::io::Result<JoinHandle<T>> {
+        let StageThread {
+            name,
+            stage,
+            low_priority,
+            placement,
+            shared,
+        } = self;
+        std::thread::Builder::new().name(name).spawn(move || {
+            if let Some(placement) = &placement
+                && let Err(e) = placement.pin_stage_thread(stage, 0)
+            {
+                shared.fail(format!("pinning the {} stage: {e}", stage.setting_name()));
+            }
+            if low_priority {
+                lower_priority();
+            }
+            body()
+        })
+    }
+}
+
+/// A sigverify stage: verifies the transactions of each block guessed to be its side's
+/// (`ved`: the VED's), on its own thread, and hands the answers on.
+fn sigverify_loop(
+    shared: &Shared,
+    metrics: &StageMetrics,
+    backend: Backend,
+    ved: bool,
+    input: Receiver<Arc<Ingested>>,
+    mut send: impl FnMut(Arc<Ingested>, Vec<Option<bool>>) -> bool,
+) {
+    while let Ok(ingested) = metrics.idle(|| input.recv()) {
+        metrics.set_queue_depth(input.len() as u64);
+        let verified = metrics.busy(|| {
+            let (transactions, _) = ingest::parse_block(&ingested.block)?;
+            let mine: Vec<usize> = (0..transactions.len())
+                .filter(|&i| ingested.ved_guess[i] == ved)
+                .collect();
+            let answers = ingest::verify_signatures_on_caller(
+                backend,
+                mine.iter().map(|&i| &transactions[i]),
+            )?;
+            let mut verified = vec![None; transactions.len()];
+            for (i, ok) in mine.into_iter().zip(answers) {
+                verified[i] = Some(ok);
+            }
+            Ok::<_, RuntimeError>(verified)
+        });
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => return shared.fail(e.to_string()),
+        };
+        metrics.add_items(1);
+        if !metrics.blocked(|| send(ingested, verified)) {
+            return;
+        }
+    }
+}
+
+/// The VED stage: executes each block's VED part and publishes its hash, the vote point.
+fn ved_loop(
+    shared: &Shared,
+    metrics: &StageMetrics,
+    mut ved: VedExecutor,
+    input: Receiver<VedJob>,
+    output: Sender<UedJob>,
+    mut on_vote: Option<VoteHook>,
+) {
+    while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
+        metrics.set_queue_depth(input.len() as u64);
+        let block = &ingested.block;
+        let slot = block.header.slot;
+        let hash = if ved.crosses_boundary(block) {
+            // The one wait: the UED catches up and executes the block on the joined state.
+            let waited = Instant::now();
+            let (reply, answer) = bounded(1);
+            let job = UedJob::Boundary {
+                ingested: Arc::clone(&ingested),
+                verified,
+                reply,
+            };
+            if metrics.blocked(|| output.send(job)).is_err() {
+                return;
+            }
+            match metrics.blocked(|| answer.recv()) {
+                Ok(Ok((fresh, hash))) => {
+                    ved = fresh;
+                    shared.metrics.record_boundary_wait(waited.elapsed());
+                    *shared
+                        .ved_payers
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = Arc::new(ved.ved_payers());
+                    hash
+                }
+                // The UED failed (it says why) or stopped.
+                Ok(Err(_)) | Err(_) => return,
+            }
+        } else {
+            let result = metrics.busy(|| {
+                let (transactions, payers) = ingest::parse_block(block)?;
+                ved.execute(block, &transactions, &payers, &verified)
+            });
+            let done = match result {
+                Ok(done) => done,
+                Err(e) => return shared.fail(e.to_string()),
+            };
+            let hash = done.ved_hash;
+            let decided = done.admission.payer_domain.iter();
+            let executed = decided.filter(|d| **d == Some(Domain::Ved)).count();
+            shared.metrics.add_executed(Domain::Ved, executed as u64);
+            let job = UedJob::Slot {
+                ingested: Arc::clone(&ingested),
+                ved: Box::new(done),
+            };
+            // The vote point is now; the hand-over to the UED may wait behind its queue.
+            vote(shared, &ingested, slot, hash, &mut on_vote);
+            metrics.add_items(1);
+            if metrics.blocked(|| output.send(job)).is_err() {
+                return;
+            }
+            continue;
+        };
+        vote(shared, &ingested, slot, hash, &mut on_vote);
+        metrics.add_items(1);
+    }
+}
+
+fn vote(
+    shared: &Shared,
+    ingested: &Ingested,
+    slot: u64,
+    ved_hash: [u8; 32],
+    on_vote: &mut Option<VoteHook>,
+) {
+    let time_to_vote = ingested.submitted.elapsed();
+    shared.metrics.record_time_to_vote(time_to_vote);
+    shared.metrics.publish_ved_slot(slot);
+    shared.publish(Domain::Ved, slot, ved_hash);
+    if let Some(on_vote) = on_vote {
+        on_vote(Vote {
+            slot,
+            ved_hash,
+            time_to_vote,
+        });
+    }
+}
+
+/// The UED stage: the UED part of each block, after the VED's, and the commit of the slot.
+fn ued_loop(
+    shared: &Shared,
+    metrics: &StageMetrics,
+    mut runtime: Runtime,
+    input: Receiver<UedJob>,
+    sigs: Receiver<UedSigs>,
+    mut on_outcome: Option<OutcomeHook>,
+) -> Runtime {
+    while let Ok(job) = metrics.idle(|| input.recv()) {
+        metrics.set_queue_depth(input.len() as u64);
+        let ingested = match &job {
+            UedJob::Slot { ingested, .. } | UedJob::Boundary { ingested, .. } => {
+                Arc::clone(ingested)
+            }
+        };
+        let block = &ingested.block;
+        let slot = block.header.slot;
+        let Ok(ued_sigs) = metrics.idle(|| sigs.recv()) else {
+            break;
+        };
+        assert_eq!(ued_sigs.slot, slot, "the sigverify stage keeps block order");
+        let result = metrics.busy(|| -> Result<BlockOutcome, RuntimeError> {
+            match job {
+                UedJob::Slot { ved, .. } => {
+                    let (transactions, payers) = ingest::parse_block(block)?;
+                    runtime.execute_ued(block, &transactions, &payers, *ved, |i| {
+                        ued_sigs.verified[i]
+                    })
+                }
+                UedJob::Boundary {
+                    verified, reply, ..
+                } => {
+                    let valid = verified
+                        .iter()
+                        .zip(&ued_sigs.verified)
+                        .map(|(v, u)| v.or(*u).expect("each transaction is verified once"))
+                        .collect();
+                    let verified = VerifiedBlock::from_parts(block, valid)?;
+                    let outcome = runtime.execute_verified(&verified);
+                    let answer = match &outcome {
+                        Ok(o) => Ok((runtime.ved_executor(), o.ved_hash)),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let _ = reply.send(answer);
+                    outcome
+                }
+            }
+        });
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                shared.fail(e.to_string());
+                break;
+            }
+        };
+        let executed = outcome
+            .transactions
+            .iter()
+            .filter(|t| t.domain == Some(Domain::Ued))
+            .count();
+        shared.metrics.add_executed(Domain::Ued, executed as u64);
+        shared.metrics.publish_ued_slot(slot);
+        shared.publish(Domain::Ued, slot, outcome.ued_hash);
+        if let Some(on_outcome) = &mut on_outcome {
+            on_outcome(&outcome);
+        }
+        metrics.add_items(1);
+    }
+    runtime
+}

@@ -1,0 +1,397 @@
+//! The two domain executors that let the VED run ahead of the UED (SPEC §4–§5; the pipeline in
+//! [`crate::pipeline::engine`] runs each on its own pinned thread).
+//!
+//! Between epoch boundaries the domains share nothing they write: a VED transaction reads and
+//! writes RW-VED accounts and programs only (anything else fails check 6), a UED transaction
+//! never reads an RW-VED account, and a payer's domain changes only at a boundary. So:
+//!
+//! - the [`VedExecutor`] keeps its own copy of the RW-VED accounts and the programs (a few
+//!   thousand accounts: vote accounts and their payers), the duplicate and blockhash windows,
+//!   and the VED's LtHash and hash chain. For each block it decides which transactions are its
+//!   own (payer in RW-VED), checks 1–4 for them, runs the VED pass and chains `hash_VED` — the
+//!   vote point — without touching the store or waiting for the UED. It hands a [`VedSlot`] on.
+//! - the UED executor is the [`Runtime`] itself, the owner of the store: for each slot, in order,
+//!   [`Runtime::execute_ued`] enters the VED's window entries, decides checks 1–4 for the other
+//!   transactions, runs the UED pass over the store with the VED's changes of the slot in front,
+//!   and commits the slot — both domains' changes, and the runtime state whose hashes equal the
+//!   sequential runtime's.
+//!
+//! A block that crosses an epoch boundary is executed whole by the [`Runtime`] once the UED has
+//! caught up (rewards, moves and slashes read both domains), and the VED executor is then made
+//! afresh from it ([`Runtime::ved_executor`]): the one point where the VED waits for the UED.
+//!
+//! Every result — statuses, accounts, both hash chains — is the sequential runtime's
+//! ([`Runtime::execute_block`]); the tests compare them block by block.
+
+use std::collections::HashMap;
+
+use super::ingest::{self, Admission};
+use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
+use super::state::{RuntimeState, WINDOW};
+use super::{BlockOutcome, Runtime, RuntimeError, TxOutcome};
+use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
+use crate::genesis::ClusterParams;
+use crate::ledger::Block;
+use crate::tx::Transaction;
+use tandem_kernels::{Backend, LtHash};
+
+/// The accounts the VED executor reads: every RW-VED account and every program.
+struct VedAccounts {
+    accounts: HashMap<Pubkey, Account>,
+}
+
+impl AccountSource for VedAccounts {
+    fn mapping_of(&self, pubkey: &Pubkey) -> Mapping {
+        // Anything not held here is an RW-UED account or none (both RW-UED to check 2 and 6).
+        self.accounts
+            .get(pubkey)
+            .map_or(Mapping::RwUed, |a| a.mapping)
+    }
+
+    fn load(&self, domain: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError> {
+        debug_assert_eq!(domain, Domain::Ved);
+        Ok(self.accounts.get(pubkey).cloned())
+    }
+}
+
+/// The VED executor (module docs): runs the VED pass of each block on its own state.
+pub struct VedExecutor {
+    backend: Backend,
+    cluster: ClusterParams,
+    /// Its copy of the runtime state: the windows, the epoch bookkeeping and the VED's hashes
+    /// are current; the UED's hashes are those of the last boundary, never read.
+    state: RuntimeState,
+    accounts: VedAccounts,
+}
+
+/// What the VED did with one block: everything the UED executor needs besides the signatures
+/// of its own transactions.
+pub struct VedSlot {
+    /// The slot.
+    pub slot: u64,
+    /// `hash_VED` of the slot: the vote point.
+    pub ved_hash: [u8; 32],
+    /// `LtHash_VED` after the slot.
+    pub ved_lthash: LtHash,
+    /// `sig_count_VED` of the slot.
+    pub sig_count: u64,
+    /// Statuses and payer domains of the VED's transactions (the others are undecided).
+    pub admission: Admission,
+    /// The transactions left to the UED executor, in block order.
+    pub ued_transactions: Vec<usize>,
+    /// Check 1's answers that the VED computed for transactions it then left to the UED (their
+    /// payer left the VED since the sigverify stage guessed their domain).
+    pub verified: Vec<(usize, bool)>,
+    /// The signatures the VED's transactions entered into the duplicate window, in order.
+    pub entered: Vec<[u8; 64]>,
+    /// The accounts the VED pass wrote, as it left them (zero lamports: deleted).
+    pub changes: Vec<Account>,
+    /// The `RemapDomain` requests of the VED's transactions, in order.
+    pub remaps: Vec<(Pubkey, Mapping)>,
+}
+
+impl VedExecutor {
+    /// The last slot the VED executed.
+    pub fn slot(&self) -> u64 {
+        self.state.slot
+    }
+
+    /// `hash_VED` of the last slot the VED executed.
+    pub fn hash(&self) -> [u8; 32] {
+        self.state.hashes.hash[Domain::Ved]
+    }
+
+    /// Whether `block` crosses an epoch boundary: it then goes to [`Runtime::execute_block`]
+    /// once the UED has caught up, and the VED executor is made again after it.
+    pub fn crosses_boundary(&self, block: &Block) -> bool {
+        block.header.slot / self.cluster.slots_per_epoch != self.state.epoch
+    }
+
+    /// Whether `payer` pays in the VED now (the RW-VED accounts the executor holds).
+    pub fn is_ved_payer(&self, payer: &Pubkey) -> bool {
+        self.accounts.mapping_of(payer) == Mapping::RwVed
+    }
+
+    /// The RW-VED accounts now (the sigverify stage's guess of each transaction's domain).
+    pub fn ved_payers(&self) -> std::collections::HashSet<Pubkey> {
+        self.accounts
+            .accounts
+            .values()
+            .filter(|a| a.mapping == Mapping::RwVed)
+            .map(|a| a.pubkey)
+            .collect()
+    }
+
+    /// Executes the VED's part of `block` (which follows the last slot and crosses no epoch
+    /// boundary; the block's header was checked at ingest). `verified[i]` is check 1's answer
+    /// for transaction `i` where the sigverify stage gave one; the VED verifies, on the calling
+    /// thread, any transaction of its own that the sigverify stage left to the UED.
+    pub fn execute(
+        &mut self,
+        block: &Block,
+        transactions: &[Transaction<'_>],
+        payers: &[Pubkey],
+        verified: &[Option<bool>],
+    ) -> Result<VedSlot, RuntimeError> {
+        let header = &block.header;
+        let slot = header.slot;
+        debug_assert_eq!(header.parent_slot, self.state.slot);
+        debug_assert!(!self.crosses_boundary(block));
+        let n = transactions.len();
+        let (mine, ued_transactions): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| self.is_ved_payer(&payers[i]));
+
+        // Check 1 for the VED's transactions the sigverify stage did not verify.
+        let unverified: Vec<usize> = mine
+            .iter()
+            .copied()
+            .filter(|&i| verified[i].is_none())
+            .collect();
+        let late = ingest::verify_signatures_on_caller(
+            self.backend,
+            unverified.iter().map(|&i| &transactions[i]),
+        )?;
+        let mut valid: Vec<Option<bool>> = verified.to_vec();
+        for (&i, ok) in unverified.iter().zip(late) {
+            valid[i] = Some(ok);
+        }
+
+        // Checks 1–4 for the VED's transactions.
+        let mut admission = Admission {
+            statuses: vec![None; n],
+            payer_domain: vec![None; n],
+        };
+        self.state.signatures.begin_block(slot);
+        let accounts = &self.accounts;
+        let entered = ingest::admit_some(
+            transactions,
+            payers,
+            |i| valid[i].expect("every VED transaction is verified"),
+            mine.iter().copied(),
+            |key| accounts.mapping_of(key),
+            &mut self.state,
+            &mut admission,
+        );
+
+        // The VED pass.
+        let epoch = self.state.epoch;
+        let input = PassInput::new(transactions, &admission.payer_domain, header, epoch);
+        let mut overlay = Overlay::default();
+        let sig_count = pass::run_pass(
+            Domain::Ved,
+            &self.accounts,
+            &mut self.state,
+            &mut overlay,
+            &input,
+            &mut admission.statuses,
+            1,
+        )?;
+
+        // Its LtHash and hash: the vote point.
+        let mut olds = Vec::new();
+        let mut news = Vec::new();
+        for (pubkey, (account, _)) in &overlay.accounts {
+            let old = self.accounts.accounts.get(pubkey);
+            let new = (account.lamports > 0).then_some(account);
+            if old != new {
+                olds.push(old);
+                news.push(new);
+            }
+        }
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds.into_iter().zip(news).collect();
+        self.state.hashes.apply_changes(self.backend, &pairs)?;
+        self.state
+            .hashes
+            .chain_domain(Domain::Ved, sig_count, &header.blockhash);
+
+        // The VED's copy moves to the slot.
+        let mut changes = Vec::with_capacity(overlay.accounts.len());
+        for (pubkey, (account, writer)) in overlay.accounts {
+            debug_assert_eq!(writer, Writer::Domain(Domain::Ved));
+            if account.lamports == 0 {
+                self.accounts.accounts.remove(&pubkey);
+            } else {
+                self.accounts.accounts.insert(pubkey, account.clone());
+            }
+            changes.push(account);
+        }
+        let state = &mut self.state;
+        state.recent_blockhashes.push_back(header.blockhash);
+        while state.recent_blockhashes.len() > WINDOW as usize {
+            state.recent_blockhashes.pop_front();
+        }
+        state.slot = slot;
+        state.unix_timestamp_ms = header.unix_timestamp_ms;
+
+        let verified = ued_transactions
+            .iter()
+            .filter_map(|&i| valid[i].map(|ok| (i, ok)))
+            .collect();
+        Ok(VedSlot {
+            slot,
+            ved_hash: state.hashes.hash[Domain::Ved],
+            ved_lthash: state.hashes.lthash[Domain::Ved].clone(),
+            sig_count,
+            admission,
+            ued_transactions,
+            verified,
+            entered,
+            changes,
+            remaps: overlay.remaps,
+        })
+    }
+}
+
+impl Runtime {
+    /// A VED executor starting at the runtime's last executed slot (module docs).
+    pub fn ved_executor(&self) -> VedExecutor {
+        let accounts = self
+            .store
+            .keys()
+            .filter(|(_, mapping)| *mapping == Mapping::RwVed || mapping.is_program_mapping())
+            .filter_map(|(key, _)| self.store.inspect(&key).map(|a| (key, a.to_account())))
+            .collect();
+        VedExecutor {
+            backend: self.backend,
+            cluster: self.cluster,
+            state: self.state.clone(),
+            accounts: VedAccounts { accounts },
+        }
+    }
+
+    /// The UED executor's part of `block` (module docs), after the VED's `ved`: checks 1–4 for
+    /// the transactions the VED left (`ued_valid(i)` is check 1's answer for those the VED did
+    /// not verify), the UED pass on the runtime's UED threads, the hashes and the commit of the
+    /// slot. Gives the block's outcome, as [`Runtime::execute_block`] does.
+    pub fn execute_ued(
+        &mut self,
+        block: &Block,
+        transactions: &[Transaction<'_>],
+        payers: &[Pubkey],
+        ved: VedSlot,
+        ued_valid: impl Fn(usize) -> Option<bool>,
+    ) -> Result<BlockOutcome, RuntimeError> {
+        self.check_header(block)?;
+        let result = self.run_ued(block, transactions, payers, ved, ued_valid);
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    fn run_ued(
+        &mut self,
+        block: &Block,
+        transactions: &[Transaction<'_>],
+        payers: &[Pubkey],
+        ved: VedSlot,
+        ued_valid: impl Fn(usize) -> Option<bool>,
+    ) -> Result<BlockOutcome, RuntimeError> {
+        let header = &block.header;
+        let slot = header.slot;
+        assert_eq!(ved.slot, slot, "the VED's slot is the block's");
+        let VedSlot {
+            ved_hash,
+            ved_lthash,
+            sig_count: ved_sig_count,
+            mut admission,
+            ued_transactions,
+            verified,
+            entered,
+            changes,
+            remaps,
+            ..
+        } = ved;
+
+        // The window as the VED entered it, then checks 1–4 for the UED's transactions,
+        // against the accounts before the slot.
+        self.state.signatures.begin_block(slot);
+        for signature in entered {
+            let fresh = self.state.signatures.insert(signature);
+            debug_assert!(fresh, "the VED entered a signature the window holds");
+        }
+        let verified: HashMap<usize, bool> = verified.into_iter().collect();
+        let store = &self.store;
+        ingest::admit_some(
+            transactions,
+            payers,
+            |i| {
+                verified
+                    .get(&i)
+                    .copied()
+                    .or_else(|| ued_valid(i))
+                    .expect("every UED transaction is verified")
+            },
+            ued_transactions,
+            |key| AccountSource::mapping_of(store, key),
+            &mut self.state,
+            &mut admission,
+        );
+        for (pubkey, target) in remaps {
+            self.state.remap_requests.insert(pubkey, target);
+        }
+
+        // The UED pass, with the VED's changes of the slot in front of the store.
+        let mut overlay = Overlay::default();
+        for account in changes {
+            overlay
+                .accounts
+                .insert(account.pubkey, (account, Writer::Domain(Domain::Ved)));
+        }
+        let epoch = self.epoch_of(slot);
+        let input = PassInput::new(transactions, &admission.payer_domain, header, epoch);
+        let ued_sig_count = pass::run_pass(
+            Domain::Ued,
+            &self.store,
+            &mut self.state,
+            &mut overlay,
+            &input,
+            &mut admission.statuses,
+            self.ued_threads,
+        )?;
+        let sig_counts = PerDomain {
+            ved: ved_sig_count,
+            ued: ued_sig_count,
+        };
+        let accounts_changed = self.commit(
+            slot,
+            overlay,
+            sig_counts,
+            header,
+            Some((ved_lthash, ved_hash)),
+        )?;
+        Ok(self.outcome(slot, transactions, admission, sig_counts, accounts_changed))
+    }
+
+    /// A block's outcome from its decided statuses.
+    pub(super) fn outcome(
+        &self,
+        slot: u64,
+        transactions: &[Transaction<'_>],
+        admission: Admission,
+        sig_counts: PerDomain<u64>,
+        accounts_changed: usize,
+    ) -> BlockOutcome {
+        let transactions = transactions
+            .iter()
+            .zip(admission.statuses)
+            .zip(admission.payer_domain)
+            .map(|((tx, status), domain)| {
+                let status = status.expect("every transaction has a status after both passes");
+                TxOutcome {
+                    signature: tx.signatures().first().copied(),
+                    domain: if status.has_domain() { domain } else { None },
+                    status,
+                }
+            })
+            .collect();
+        BlockOutcome {
+            slot,
+            ved_hash: self.hash(Domain::Ved),
+            ued_hash: self.hash(Domain::Ued),
+            sig_counts,
+            transactions,
+            accounts_changed,
+        }
+    }
+}
