@@ -38,12 +38,12 @@ deps:
 	  fi; \
 	done
 
-# The main job on its built-in default workload: a ledger generated for the default cluster
-# (engine/genesis/default.toml), then replayed through the VED and UED passes.
+# The main job on its built-in default workload: a ledger generated once for the default
+# cluster (engine/genesis/default.toml, cached under target/tandem-run/), run through the
+# asynchronous engine: the VED ahead of the UED on their own cores.
 run: deps
 	$(CARGO) build --release -p tandem-cli
-	./target/release/tandem gen --out target/default.ledger
-	./target/release/tandem replay --ledger target/default.ledger
+	./target/release/tandem run
 
 # The account store on its own: generated accounts, slots of changes and remaps, reopen, verify.
 store-demo: deps

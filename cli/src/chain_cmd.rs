@@ -14,7 +14,7 @@ use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
 use crate::output::{table, write_json};
 
 /// The genesis at `path`, or the built-in default cluster.
-fn load_genesis(path: Option<&Path>) -> Result<Genesis, String> {
+pub(crate) fn load_genesis(path: Option<&Path>) -> Result<Genesis, String> {
     match path {
         Some(path) => Genesis::load(path).map_err(|e| e.to_string()),
         None => Ok(Genesis::default_cluster()),
@@ -36,13 +36,13 @@ fn progress(len: u64, hidden: bool, what: &str) -> Result<ProgressBar, String> {
     Ok(bar)
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
+pub(crate) fn hex(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One slot's hashes, as `--json` writes them.
 #[derive(Serialize)]
-struct SlotJson {
+pub(crate) struct SlotJson {
     slot: u64,
     ved_hash: String,
     ued_hash: String,
@@ -53,10 +53,10 @@ struct SlotJson {
 
 /// The last executed slot and its hashes.
 #[derive(Serialize)]
-struct LastSlotJson {
-    slot: u64,
-    ved_hash: String,
-    ued_hash: String,
+pub(crate) struct LastSlotJson {
+    pub(crate) slot: u64,
+    pub(crate) ved_hash: String,
+    pub(crate) ued_hash: String,
 }
 
 impl LastSlotJson {
@@ -71,7 +71,7 @@ impl LastSlotJson {
 
 /// One transaction, as `--json` writes it.
 #[derive(Serialize)]
-struct TxJson {
+pub(crate) struct TxJson {
     signature: Option<String>,
     slot: u64,
     domain: Option<&'static str>,
@@ -80,20 +80,20 @@ struct TxJson {
 
 /// The report of `gen` and `replay`.
 #[derive(Serialize)]
-struct ChainReport {
-    genesis_hash: String,
+pub(crate) struct ChainReport {
+    pub(crate) genesis_hash: String,
     /// The slot the run started after (0: genesis; more when a store was resumed).
     resumed_after_slot: u64,
     /// Wall time of the replay's block execution (reading, executing and committing).
     #[serde(skip_serializing_if = "Option::is_none")]
-    execution_seconds: Option<f64>,
-    slots: Vec<SlotJson>,
+    pub(crate) execution_seconds: Option<f64>,
+    pub(crate) slots: Vec<SlotJson>,
     /// The hashes of the last slot the store holds after the run (also when nothing was left
     /// to execute).
-    last: Option<LastSlotJson>,
-    transactions: Vec<TxJson>,
+    pub(crate) last: Option<LastSlotJson>,
+    pub(crate) transactions: Vec<TxJson>,
     /// Statuses per domain ("VED", "UED", "none"), then per status name.
-    status_counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    pub(crate) status_counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
 }
 
 fn domain_name(domain: Option<Domain>) -> &'static str {
@@ -101,7 +101,7 @@ fn domain_name(domain: Option<Domain>) -> &'static str {
 }
 
 impl ChainReport {
-    fn new(genesis: &Genesis, resumed_after_slot: u64) -> Self {
+    pub(crate) fn new(genesis: &Genesis, resumed_after_slot: u64) -> Self {
         ChainReport {
             genesis_hash: bs58_string(&genesis.hash),
             resumed_after_slot,
@@ -113,7 +113,7 @@ impl ChainReport {
         }
     }
 
-    fn add(&mut self, outcome: &BlockOutcome) {
+    pub(crate) fn add(&mut self, outcome: &BlockOutcome) {
         self.slots.push(SlotJson {
             slot: outcome.slot,
             ved_hash: hex(&outcome.ved_hash),
@@ -143,7 +143,7 @@ impl ChainReport {
         }
     }
 
-    fn print(&self, hashes: bool) {
+    pub(crate) fn print(&self, hashes: bool) {
         if hashes {
             let rows = self
                 .slots
@@ -191,21 +191,19 @@ fn bs58_string(bytes: &[u8]) -> String {
     bs58::encode(bytes).into_string()
 }
 
-/// `tandem gen`.
-pub fn generate(
-    genesis_path: Option<&Path>,
+/// Generates the workload `config` for `genesis` into the ledger file `out`, showing the slots
+/// on `bar`; returns each block's outcome.
+pub(crate) fn write_ledger(
+    genesis: &Genesis,
+    config: &WorkloadConfig,
     out: &Path,
-    config: WorkloadConfig,
-    json: Option<&Path>,
-) -> Result<(), String> {
-    let genesis = load_genesis(genesis_path)?;
-    let quiet = json == Some(Path::new("-"));
+    bar: &ProgressBar,
+) -> Result<Vec<BlockOutcome>, String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let mut writer = LedgerWriter::create(out).map_err(|e| e.to_string())?;
-    let bar = progress(config.slots, quiet, "gen")?;
     let outcomes = workload::generate(
-        &genesis,
-        &config,
+        genesis,
+        config,
         scratch.path(),
         |block| {
             writer
@@ -217,6 +215,20 @@ pub fn generate(
     .map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     bar.finish_and_clear();
+    Ok(outcomes)
+}
+
+/// `tandem gen`.
+pub fn generate(
+    genesis_path: Option<&Path>,
+    out: &Path,
+    config: WorkloadConfig,
+    json: Option<&Path>,
+) -> Result<(), String> {
+    let genesis = load_genesis(genesis_path)?;
+    let quiet = json == Some(Path::new("-"));
+    let bar = progress(config.slots, quiet, "gen")?;
+    let outcomes = write_ledger(&genesis, &config, out, &bar)?;
     let mut report = ChainReport::new(&genesis, 0);
     for outcome in &outcomes {
         report.add(outcome);

@@ -3,6 +3,7 @@
 
 mod chain_cmd;
 mod output;
+mod run_cmd;
 mod store_cmd;
 mod topology_cmd;
 
@@ -68,6 +69,42 @@ enum Command {
         /// standard output).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+    /// The main job: runs a ledger (by default a built-in workload on the default cluster)
+    /// through the asynchronous engine — the VED ahead of the UED on their own cores — and
+    /// prints the backends, the placement, the statuses, time-to-vote, the UED's lag, the
+    /// stages' utilisation and the final hashes.
+    Run {
+        /// The genesis file (default: the built-in default cluster); needs --ledger.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// The ledger to run (default: the built-in workload, generated once and cached).
+        #[arg(long, value_name = "FILE")]
+        ledger: Option<PathBuf>,
+        /// Keep the state in DIR; run again after a kill, the same command resumes from the
+        /// last committed slot and reaches the same final hashes.
+        #[arg(long, value_name = "DIR")]
+        store: Option<PathBuf>,
+        /// Threads of the UED pass (1 or more).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        ued_threads: u16,
+        /// Where signatures are verified and LtHashes computed.
+        #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+        backend: BackendArg,
+        /// Cores per stage, e.g. "sigverify=0-3;ved=4;ued=5-11;hash=12" (default: the plan
+        /// `tandem topology` prints).
+        #[arg(long, value_name = "SPEC")]
+        cores: Option<String>,
+        /// Feed a block every MS milliseconds (default: as fast as the engine takes them).
+        #[arg(long, value_name = "MS")]
+        pace: Option<u64>,
+        /// Write the report as JSON to FILE ("-": standard output, and nothing else).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Serve the metrics in the Prometheus text format at ADDR (e.g. 127.0.0.1:9100).
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Print the machine (CPU model, packages, NUMA nodes, cores, PUs, GPU, memory protection
     /// keys) as hwloc reads it, and the placement of the pipeline's stages on its cores.
@@ -230,6 +267,27 @@ fn main() -> ExitCode {
             usize::from(ued_threads),
             json.as_deref(),
         ),
+        Command::Run {
+            genesis,
+            ledger,
+            store,
+            ued_threads,
+            backend,
+            cores,
+            pace,
+            json,
+            metrics_addr,
+        } => run_cmd::run(run_cmd::RunArgs {
+            genesis,
+            ledger,
+            store,
+            ued_threads: usize::from(ued_threads),
+            backend: backend.into(),
+            cores,
+            pace_ms: pace,
+            json,
+            metrics_addr,
+        }),
         Command::Topology { cores, json } => {
             topology_cmd::topology(cores.as_deref(), json.as_deref())
         }

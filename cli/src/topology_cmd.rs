@@ -69,8 +69,9 @@ struct PkuJson {
     summary: &'static str,
 }
 
+/// One stage of a placement.
 #[derive(Serialize)]
-struct StageJson {
+pub struct StageJson {
     stage: &'static str,
     cpus: Vec<usize>,
     shared_with: Vec<&'static str>,
@@ -78,8 +79,20 @@ struct StageJson {
     chosen_by: &'static str,
 }
 
-/// `tandem topology [--cores SPEC] [--json FILE]`.
-pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> {
+/// The machine, its GPU adapter and the placement of the pipeline's stages on it.
+pub struct Survey {
+    /// The machine.
+    pub topology: Topology,
+    /// The GPU adapter wgpu finds, or why there is none.
+    pub adapter: Result<GpuAdapter, String>,
+    /// Where each stage runs.
+    pub placement: Placement,
+    /// What a reader should know about the plan.
+    pub notes: Vec<String>,
+}
+
+/// Surveys the machine and plans the stages, with the `cores` setting's overrides.
+pub fn survey(cores: Option<&str>) -> Result<Survey, String> {
     // Parse before surveying the machine, so a typo fails at once.
     let spec = cores
         .map(CoreSpec::parse)
@@ -110,6 +123,22 @@ pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> 
         Ok(_) => {}
         Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
     }
+    Ok(Survey {
+        topology,
+        adapter,
+        placement,
+        notes,
+    })
+}
+
+/// `tandem topology [--cores SPEC] [--json FILE]`.
+pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> {
+    let Survey {
+        topology,
+        adapter,
+        placement,
+        notes,
+    } = survey(cores)?;
     let report = report(&topology, adapter.ok(), &placement, notes);
     if json != Some(Path::new("-")) {
         print(&topology, &report);
@@ -118,6 +147,27 @@ pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> 
         write_json(path, &report)?;
     }
     Ok(())
+}
+
+/// Each stage's PUs, as the JSON of `topology` and `run` lists them.
+pub fn placement_json(placement: &Placement) -> Vec<StageJson> {
+    placement
+        .stages()
+        .iter()
+        .map(|s| StageJson {
+            stage: s.stage.setting_name(),
+            cpus: s.cpus.clone(),
+            shared_with: placement
+                .shared_with(s.stage)
+                .into_iter()
+                .map(|other| other.setting_name())
+                .collect(),
+            chosen_by: match s.origin {
+                Origin::Automatic => "plan",
+                Origin::Setting => "cores setting",
+            },
+        })
+        .collect()
 }
 
 fn report(
@@ -171,23 +221,7 @@ fn report(
                 summary: keys.summary(),
             },
         },
-        placement: placement
-            .stages()
-            .iter()
-            .map(|s| StageJson {
-                stage: s.stage.setting_name(),
-                cpus: s.cpus.clone(),
-                shared_with: placement
-                    .shared_with(s.stage)
-                    .into_iter()
-                    .map(|other| other.setting_name())
-                    .collect(),
-                chosen_by: match s.origin {
-                    Origin::Automatic => "plan",
-                    Origin::Setting => "cores setting",
-                },
-            })
-            .collect(),
+        placement: placement_json(placement),
         notes,
     }
 }
@@ -242,8 +276,15 @@ fn print(topology: &Topology, report: &TopologyJson) {
         None => println!("GPU adapter (wgpu): none"),
     }
     println!("memory protection keys: {}", machine.pku.summary);
-    let rows = report
-        .placement
+    println!("{}", placement_table(topology, &report.placement));
+    for note in &report.notes {
+        println!("- {note}");
+    }
+}
+
+/// The placement as a table: each stage's PUs, their NUMA nodes, the stages it shares with.
+pub fn placement_table(topology: &Topology, stages: &[StageJson]) -> comfy_table::Table {
+    let rows = stages
         .iter()
         .map(|s| {
             let nodes: BTreeSet<usize> = s
@@ -261,14 +302,8 @@ fn print(topology: &Topology, report: &TopologyJson) {
             ]
         })
         .collect();
-    println!(
-        "{}",
-        table(
-            &["stage", "PUs", "NUMA node", "shares with", "chosen by"],
-            rows
-        )
-    );
-    for note in &report.notes {
-        println!("- {note}");
-    }
+    table(
+        &["stage", "PUs", "NUMA node", "shares with", "chosen by"],
+        rows,
+    )
 }

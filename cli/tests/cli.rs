@@ -277,6 +277,78 @@ fn replay_gives_the_same_report_on_any_number_of_ued_threads() {
     );
 }
 
+/// The slot of the newest runtime state file in `store` (the last slot committed, or being).
+fn newest_state(store: &str) -> Option<u64> {
+    std::fs::read_dir(store)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("runtime-")?
+                .strip_suffix(".state")?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+}
+
+/// Starts `tandem args` (which keeps its state in `store`) `rounds` times and kills it with
+/// SIGKILL at pseudo-random points of its progress up to `last_slot`, then calls `after_kill`
+/// (with the store left as the kill left it). The kill points are chosen by progress (the slot
+/// of the newest runtime state file), not by wall-clock delays, so a loaded machine moves them
+/// nowhere. The first kill lands at once: during the store's creation and genesis. Returns the
+/// slots it stood at.
+fn kill_at_random_moments(
+    args: &[&str],
+    store: &str,
+    last_slot: u64,
+    rounds: usize,
+    seed: u64,
+    after_kill: impl Fn(),
+) -> std::collections::BTreeSet<u64> {
+    let mut x = seed;
+    let mut killed_at = std::collections::BTreeSet::new();
+    for round in 0..rounds {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let target = if round == 0 {
+            None
+        } else {
+            Some(1 + x % (last_slot - 1))
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn tandem");
+        let started = std::time::Instant::now();
+        while let Some(target) = target {
+            if child.try_wait().unwrap().is_some()
+                || newest_state(store).is_some_and(|s| s >= target)
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(300),
+                "tandem {args:?} made no progress to slot {target}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+        }
+        child.wait().unwrap();
+        killed_at.extend(newest_state(store));
+        if newest_state(store).is_some() {
+            after_kill();
+        }
+    }
+    killed_at
+}
+
 #[test]
 fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
     let dir = tempfile::tempdir().unwrap();
@@ -290,59 +362,10 @@ fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
 
     let store = dir.path().join("store");
     let store = store.to_str().unwrap();
-    // Kill `tandem replay --store` with SIGKILL at pseudo-random points of its progress, then
-    // let it finish. The kill points are chosen by progress (the slot of the newest runtime state
-    // file), not by wall-clock delays, so a loaded machine moves them nowhere. The first kill
-    // lands at once: during the store's creation and genesis.
-    let newest_state = || {
-        std::fs::read_dir(store)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                name.strip_prefix("runtime-")?
-                    .strip_suffix(".state")?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .max()
-    };
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut kills = 0;
-    let mut killed_at = std::collections::BTreeSet::new();
-    for round in 0..12 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let target = if round == 0 { None } else { Some(1 + x % 39) };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args([
-                "replay", "--ledger", ledger, "--store", store, "--json", "-",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn tandem");
-        let started = std::time::Instant::now();
-        while let Some(target) = target {
-            if child.try_wait().unwrap().is_some() || newest_state().is_some_and(|s| s >= target) {
-                break;
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(300),
-                "replay made no progress to slot {target}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            kills += 1;
-        }
-        child.wait().unwrap();
-        // Where it stood: the runtime state files name their slot.
-        killed_at.extend(newest_state());
-    }
+    let args = [
+        "replay", "--ledger", ledger, "--store", store, "--json", "-",
+    ];
+    let killed_at = kill_at_random_moments(&args, store, 40, 12, 0x9E37_79B9_7F4A_7C15, || {});
     let partial = killed_at.iter().filter(|&&s| s > 0 && s < 40).count();
     assert!(
         partial >= 2,
@@ -353,7 +376,7 @@ fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
     ]);
     assert!(out.status.success(), "{out:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(&report["last"], expected, "after {kills} kills");
+    assert_eq!(&report["last"], expected, "after kills at {killed_at:?}");
 }
 
 #[test]
@@ -456,4 +479,168 @@ fn topology_rejects_a_missing_core_naming_the_setting() {
         String::from_utf8_lossy(&out.stderr)
             .contains("cores: ved=4-2: the range 4-2 runs backwards")
     );
+}
+
+/// `tandem run`'s JSON report of `ledger` with `args`, after checking it succeeded.
+fn run_report(ledger: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["run", "--ledger", ledger, "--json", "-"];
+    all.extend_from_slice(args);
+    let out = tandem(&all);
+    assert!(out.status.success(), "tandem {all:?}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What `tandem run` must share with `tandem replay`.
+fn chain_part(report: &serde_json::Value) -> [serde_json::Value; 4] {
+    ["slots", "last", "transactions", "status_counts"].map(|k| report[k].clone())
+}
+
+#[test]
+fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
+    // 70 slots: two epoch boundaries, remaps requested in epoch 0 moving at the start of 2.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&[
+        "gen",
+        "--out",
+        ledger,
+        "--slots",
+        "70",
+        "--transfers",
+        "60",
+        "--remap-pct",
+        "5",
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+    let replay = tandem(&["replay", "--ledger", ledger, "--json", "-"]);
+    assert!(replay.status.success(), "{replay:?}");
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(replay["last"]["slot"], 70);
+    for threads in ["1", "2", "4"] {
+        let run = run_report(ledger, &["--ued-threads", threads]);
+        assert!(
+            chain_part(&run) == chain_part(&replay),
+            "--ued-threads {threads}: run differs from replay"
+        );
+        assert_eq!(run["backends"]["requested"], "cpu");
+        assert_eq!(run["metrics"]["ued_slot"], 70);
+        assert_eq!(run["metrics"]["boundary_waits"], 2);
+        assert!(run["placement"].as_array().unwrap().len() >= 3);
+    }
+    let auto = run_report(
+        ledger,
+        &[
+            "--backend",
+            "auto",
+            "--ued-threads",
+            "2",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+    );
+    assert!(chain_part(&auto) == chain_part(&replay), "--backend auto");
+}
+
+#[test]
+fn run_on_the_gpu_gives_replays_hashes_across_an_epoch_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&[
+        "gen",
+        "--out",
+        ledger,
+        "--slots",
+        "34",
+        "--transfers",
+        "3",
+        "--creates",
+        "1",
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+    let replay = tandem(&["replay", "--ledger", ledger, "--json", "-"]);
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    let out = tandem(&["run", "--ledger", ledger, "--backend", "gpu", "--json", "-"]);
+    if !out.status.success() {
+        // As for replay: only tandem's own no-adapter error, only outside CI.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() == Some(1) && err.contains("no GPU adapter"),
+            "--backend gpu failed: {out:?}"
+        );
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs a GPU adapter (lavapipe): {err}"
+        );
+        eprintln!("skipped outside CI, no GPU adapter: {err}");
+        return;
+    }
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(chain_part(&run) == chain_part(&replay), "--backend gpu");
+    assert!(
+        run["backends"]["sigverify"]
+            .as_str()
+            .unwrap()
+            .starts_with("GPU: "),
+        "{}",
+        run["backends"]
+    );
+}
+
+#[test]
+fn run_refuses_bad_settings_naming_them() {
+    let out = tandem(&["run", "--genesis", "g.toml"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--genesis needs --ledger"),
+        "{out:?}"
+    );
+    let out = tandem(&["run", "--ledger", "l", "--cores", "ued=4096"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ued"),
+        "{out:?}"
+    );
+    let out = tandem(&["run", "--ledger", "/nonexistent/l.ledger"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/l.ledger"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn run_killed_at_random_moments_resumes_to_the_same_hashes_and_the_store_checks() {
+    // Blocks heavy enough on the UED side that the VED runs ahead: kills land while the UED
+    // lags. After every kill the store checker passes; the last run reaches gen's hashes.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&[
+        "gen",
+        "--out",
+        ledger,
+        "--slots",
+        "40",
+        "--transfers",
+        "150",
+        "--json",
+        "-",
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+    let expected: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
+    let expected = &expected["last"];
+    assert_eq!(expected["slot"], 40);
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let args = ["run", "--ledger", ledger, "--store", store, "--json", "-"];
+    let killed_at = kill_at_random_moments(&args, store, 40, 10, 0x2545_F491_4F6C_DD1D, || {
+        let check = tandem(&["store", "check", store]);
+        assert!(check.status.success(), "after a kill: {check:?}");
+    });
+    let partial = killed_at.iter().filter(|&&s| s > 0 && s < 40).count();
+    assert!(partial >= 2, "the kills should land mid-run: {killed_at:?}");
+    let report = run_report(ledger, &["--store", store]);
+    assert_eq!(&report["last"], expected);
 }

@@ -25,8 +25,12 @@
 //! point, counted in the metrics). The UED may otherwise lag the VED by as many blocks as its
 //! queues hold ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!
-//! The UED-side threads run at a lower scheduling priority (nice 10) than the VED-side ones, so
-//! on a machine where stages share cores the kernel runs a vote's work first.
+//! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
+//! never queue behind user signatures), the UED's sigverify on the `sigverify` stage's, the UED
+//! thread and its pass threads on the `ued` stage's; the per-slot hashing runs on each domain's
+//! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage). The
+//! UED-side threads run at a lower scheduling priority (nice 10) than the VED-side ones, so on a
+//! machine where stages share cores the kernel runs a vote's work first.
 //!
 //! Results are the sequential runtime's, block by block (the tests compare them): the same
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
@@ -294,8 +298,8 @@ impl Engine {
         {
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
-            threads.push(started(
-                spawn("sigverify-ved", Stage::Sigverify, false).spawn(move || {
+            threads.push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
+                move || {
                     sigverify_loop(
                         &shared,
                         &m,
@@ -304,8 +308,8 @@ impl Engine {
                         ved_sigs_rx,
                         |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
                     )
-                }),
-            )?);
+                },
+            ))?);
         }
         {
             let shared = Arc::clone(&shared);
@@ -549,7 +553,7 @@ impl StageThread {
         } = self;
         std::thread::Builder::new().name(name).spawn(move || {
             if let Some(placement) = &placement
-                && let Err(e) = placement.pin_stage_thread(stage, 0)
+                && let Err(e) = placement.pin_thread_to_stage(stage)
             {
                 shared.fail(format!("pinning the {} stage: {e}", stage.setting_name()));
             }
@@ -703,6 +707,7 @@ fn ued_loop(
                 Arc::clone(ingested)
             }
         };
+        let boundary = matches!(job, UedJob::Boundary { .. });
         let block = &ingested.block;
         let slot = block.header.slot;
         let Ok(ued_sigs) = metrics.idle(|| sigs.recv()) else {
@@ -743,12 +748,17 @@ fn ued_loop(
                 break;
             }
         };
-        let executed = outcome
-            .transactions
-            .iter()
-            .filter(|t| t.domain == Some(Domain::Ued))
-            .count();
-        shared.metrics.add_executed(Domain::Ued, executed as u64);
+        // The VED counted its own transactions, except in a block the UED executed whole.
+        let counted = if boundary {
+            &Domain::ALL[..]
+        } else {
+            &[Domain::Ued][..]
+        };
+        for &domain in counted {
+            let executed = outcome.transactions.iter();
+            let executed = executed.filter(|t| t.domain == Some(domain)).count();
+            shared.metrics.add_executed(domain, executed as u64);
+        }
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
         if let Some(on_outcome) = &mut on_outcome {

@@ -58,6 +58,48 @@ pub fn pin_current_thread(pu: usize) -> Result<(), PinError> {
     }
 }
 
+/// Lets the calling thread run on any PU of `pus` (and only those): for a stage whose threads
+/// spread over several PUs, like the UED's pass threads, which inherit the mask. Where the
+/// platform has no affinity masks of several PUs, pins to the first.
+pub fn pin_current_thread_to_set(pus: &[usize]) -> Result<(), PinError> {
+    let Some(&first) = pus.first() else {
+        return Err(PinError::Refused {
+            stage: None,
+            pu: 0,
+            reason: "no PU given",
+        });
+    };
+    if let Some(&pu) = pus.iter().find(|&&pu| pu >= AFFINITY_LIMIT) {
+        return Err(PinError::Refused {
+            stage: None,
+            pu,
+            reason: "beyond the CPU numbers an affinity mask holds",
+        });
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside it for numbers
+        // below CPU_SETSIZE (checked above); sched_setaffinity(0, …) reads it for this thread.
+        let refused = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &pu in pus {
+                libc::CPU_SET(pu, &mut set);
+            }
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0
+        };
+        if refused {
+            return Err(PinError::Refused {
+                stage: None,
+                pu: first,
+                reason: "the kernel refused (no such CPU, offline, or outside this process's allowed CPUs)",
+            });
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    pin_current_thread(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use super::cores::{CoreSpec, CoresError};
-use super::pin::{PinError, pin_current_thread};
+use super::pin::{PinError, pin_current_thread, pin_current_thread_to_set};
 use super::topology::{Core, Topology, format_cpus};
 
 /// A pipeline stage that gets threads of its own.
@@ -494,6 +494,23 @@ impl Placement {
     /// Sentences for people: which stages share cores and why, where the VED and the feeder are.
     pub fn notes(&self) -> impl Iterator<Item = &str> {
         self.notes.iter().map(|n| n.text.as_str())
+    }
+
+    /// Lets the calling thread run on every PU of `stage` (and only those); threads it spawns
+    /// inherit the mask.
+    pub fn pin_thread_to_stage(&self, stage: Stage) -> Result<(), PinError> {
+        let cpus = self.cpus(stage).unwrap_or_default();
+        if cpus.is_empty() {
+            return Err(PinError::NoCores { stage });
+        }
+        pin_current_thread_to_set(cpus).map_err(|e| match e {
+            PinError::Refused { pu, reason, .. } => PinError::Refused {
+                stage: Some(stage),
+                pu,
+                reason,
+            },
+            other => other,
+        })
     }
 
     /// Pins the calling thread, the `index`-th of `stage`, to that stage's PU `index` (wrapping

@@ -1,0 +1,398 @@
+//! `tandem run`: the main job. Feeds a ledger through the asynchronous engine
+//! (`tandem_engine::pipeline::Engine`), shows the VED running ahead of the UED while it runs, and
+//! ends with a table of what happened; `--json` writes `tandem replay`'s report plus the
+//! engine's metrics, placement and backends.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tandem_engine::genesis::Genesis;
+use tandem_engine::ledger::LedgerReader;
+use tandem_engine::pipeline::metrics::{MetricsSnapshot, serve_metrics};
+use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, GpuAdapter};
+use tandem_engine::runtime::Backend;
+use tandem_engine::workload::WorkloadConfig;
+use tandem_kernels::AUTO_GPU_MIN_ITEMS;
+
+use crate::chain_cmd::{ChainReport, LastSlotJson, hex, load_genesis, write_ledger};
+use crate::output::{table, write_json};
+use crate::topology_cmd::{StageJson, Survey, placement_json, placement_table, survey};
+
+/// The built-in workload of `tandem run` with no ledger: three epochs of the default cluster
+/// with enough user transfers per slot that the UED visibly lags the VED.
+pub fn default_workload() -> WorkloadConfig {
+    WorkloadConfig {
+        slots: 96,
+        transfers: 2_000,
+        creates: 20,
+        ..WorkloadConfig::default()
+    }
+}
+
+/// What `tandem run` was asked.
+pub struct RunArgs {
+    /// The genesis (the default cluster when `None`).
+    pub genesis: Option<PathBuf>,
+    /// The ledger (the built-in workload when `None`).
+    pub ledger: Option<PathBuf>,
+    /// The store directory to keep (a temporary one when `None`).
+    pub store: Option<PathBuf>,
+    /// Threads of the UED pass.
+    pub ued_threads: usize,
+    /// The kernels' backend.
+    pub backend: Backend,
+    /// The `cores` setting.
+    pub cores: Option<String>,
+    /// Feed a block every this many milliseconds (as fast as possible when `None`).
+    pub pace_ms: Option<u64>,
+    /// Where to write the JSON report.
+    pub json: Option<PathBuf>,
+    /// Where to serve the metrics in the Prometheus format.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// Which kernels the engine uses, and why.
+#[derive(Serialize)]
+struct BackendsJson {
+    /// The `--backend` asked for.
+    requested: &'static str,
+    /// Where signatures are verified.
+    sigverify: String,
+    /// Where LtHashes are computed.
+    lthash: String,
+    /// The GPU adapter wgpu found, if any.
+    gpu_adapter: Option<String>,
+}
+
+/// `tandem run`'s JSON: `tandem replay`'s report plus the engine's.
+#[derive(Serialize)]
+struct RunReport {
+    #[serde(flatten)]
+    chain: ChainReport,
+    metrics: MetricsSnapshot,
+    placement: Vec<StageJson>,
+    backends: BackendsJson,
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Auto => "auto",
+        Backend::Cpu => "cpu",
+        Backend::Gpu => "gpu",
+    }
+}
+
+/// What each backend setting means on this machine (SPEC §7); `--backend gpu` without an
+/// adapter is an error here, before any block.
+fn backends(
+    backend: Backend,
+    adapter: &Result<GpuAdapter, String>,
+) -> Result<BackendsJson, String> {
+    let adapter_name = adapter.as_ref().ok().map(|a| {
+        let kind = if a.software { "software" } else { "hardware" };
+        format!("{} ({}, {kind})", a.name, a.backend)
+    });
+    let both = |text: String| (text.clone(), text);
+    let (sigverify, lthash) = match (backend, adapter) {
+        (Backend::Cpu, _) => both("CPU (--backend cpu)".to_owned()),
+        (Backend::Gpu, Ok(a)) => both(format!("GPU: {}", a.name)),
+        (Backend::Gpu, Err(reason)) => {
+            return Err(format!("--backend gpu: no GPU adapter: {reason}"));
+        }
+        (Backend::Auto, Ok(a)) if !a.software => both(format!(
+            "GPU {} for batches of {AUTO_GPU_MIN_ITEMS} items or more, the CPU below",
+            a.name
+        )),
+        (Backend::Auto, Ok(a)) => both(format!(
+            "CPU: the only GPU adapter ({}) is a software rasterizer",
+            a.name
+        )),
+        (Backend::Auto, Err(reason)) => both(format!("CPU: no GPU adapter ({reason})")),
+    };
+    Ok(BackendsJson {
+        requested: backend_name(backend),
+        sigverify,
+        lthash,
+        gpu_adapter: adapter_name,
+    })
+}
+
+/// The built-in workload's ledger, generated once and cached under `target/tandem-run/` (or
+/// the temporary directory where there is no `target/`).
+fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
+    let config = default_workload();
+    let base = if Path::new("target").is_dir() {
+        PathBuf::from("target")
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join("tandem-run");
+    let fingerprint = format!(
+        "default-{}slots-{}transfers-seed{}-{}",
+        config.slots,
+        config.transfers,
+        config.seed,
+        &hex(&genesis.hash)[..12]
+    );
+    let path = dir.join(format!("{fingerprint}.ledger"));
+    if path.exists() {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let partial = dir.join(format!("{fingerprint}.ledger.partial"));
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(config.slots)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
+        )
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
+    );
+    write_ledger(genesis, &config, &partial, &bar)?;
+    std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// `tandem run`.
+pub fn run(args: RunArgs) -> Result<(), String> {
+    let quiet = args.json.as_deref() == Some(Path::new("-"));
+    if args.genesis.is_some() && args.ledger.is_none() {
+        return Err(
+            "--genesis needs --ledger (the built-in workload is for the default cluster)".into(),
+        );
+    }
+    let genesis = load_genesis(args.genesis.as_deref())?;
+    let Survey {
+        topology,
+        adapter,
+        placement,
+        notes,
+    } = survey(args.cores.as_deref())?;
+    let backends = backends(args.backend, &adapter)?;
+    let ledger = match &args.ledger {
+        Some(path) => path.clone(),
+        None => default_ledger(&genesis, quiet)?,
+    };
+    let reader = LedgerReader::open(&ledger).map_err(|e| e.to_string())?;
+
+    let scratch;
+    let dir: PathBuf = match &args.store {
+        Some(dir) => dir.clone(),
+        None => {
+            scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+            scratch.path().to_owned()
+        }
+    };
+    let report = Arc::new(Mutex::new(None::<ChainReport>));
+    let hooks = {
+        let report = Arc::clone(&report);
+        EngineHooks {
+            on_vote: None,
+            on_outcome: Some(Box::new(move |outcome| {
+                let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(report) = report.as_mut() {
+                    report.add(outcome);
+                }
+            })),
+        }
+    };
+    let placement_rows = placement_json(&placement);
+    let config = EngineConfig {
+        backend: args.backend,
+        ued_threads: args.ued_threads,
+        placement: Some(placement),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(&genesis, &dir, config, hooks).map_err(|e| e.to_string())?;
+    let resumed = engine.resumed_slot();
+    *report.lock().unwrap_or_else(PoisonError::into_inner) =
+        Some(ChainReport::new(&genesis, resumed));
+    let _server = match args.metrics_addr {
+        Some(addr) => {
+            Some(serve_metrics(addr, Arc::clone(engine.metrics())).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+
+    if !quiet {
+        if resumed > 0 {
+            println!(
+                "resumed the store at {} after slot {resumed}",
+                dir.display()
+            );
+        }
+        println!("ledger: {}", ledger.display());
+    }
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").map_err(|e| e.to_string())?,
+    );
+    let started = Instant::now();
+    let done = AtomicBool::new(false);
+    let fed = std::thread::scope(|scope| {
+        // The display: the VED's slot, the UED's, the lag and the rates, five times a second.
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let m = engine.metrics().snapshot();
+                bar.set_message(format!(
+                    "VED slot {} · UED slot {} · UED lag {} slots (max {}) · VED {:.0} tx/s · UED {:.0} tx/s",
+                    m.ved_slot, m.ued_slot, m.ued_lag_slots, m.max_ued_lag_slots, m.ved_tps, m.ued_tps
+                ));
+                bar.tick();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let fed = feed(&engine, reader, resumed, args.pace_ms);
+        done.store(true, Ordering::Relaxed);
+        fed
+    });
+    let fed = fed?;
+    let metrics = Arc::clone(engine.metrics());
+    let summary = engine.finish().map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let metrics = metrics.snapshot();
+    let mut chain = report
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .expect("the report is set before the run");
+    chain.execution_seconds = Some(seconds);
+    chain.last = Some(LastSlotJson {
+        slot: summary.slot,
+        ved_hash: hex(&summary.hashes[0]),
+        ued_hash: hex(&summary.hashes[1]),
+    });
+    let report = RunReport {
+        chain,
+        metrics,
+        placement: placement_rows,
+        backends,
+    };
+    if !quiet {
+        print(&report, &topology, &notes, fed, seconds);
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}
+
+/// Submits every block after `resumed`, one every `pace_ms` when given; returns how many.
+fn feed(
+    engine: &Engine,
+    reader: LedgerReader<std::io::BufReader<std::fs::File>>,
+    resumed: u64,
+    pace_ms: Option<u64>,
+) -> Result<u64, String> {
+    let start = Instant::now();
+    let mut fed = 0u64;
+    for block in reader {
+        let block = block.map_err(|e| e.to_string())?;
+        if block.header.slot <= resumed {
+            continue; // committed before the store was reopened
+        }
+        if let Some(ms) = pace_ms {
+            let due = start + Duration::from_millis(ms.saturating_mul(fed));
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        engine.submit(block).map_err(|e| e.to_string())?;
+        fed += 1;
+    }
+    Ok(fed)
+}
+
+fn ms(us: Option<u64>) -> String {
+    us.map_or("-".to_owned(), |us| format!("{:.2} ms", us as f64 / 1000.0))
+}
+
+fn print(
+    report: &RunReport,
+    topology: &tandem_engine::pipeline::Topology,
+    notes: &[String],
+    fed: u64,
+    seconds: f64,
+) {
+    let b = &report.backends;
+    println!("backends: sigverify: {}; LtHash: {}", b.sigverify, b.lthash);
+    println!("{}", placement_table(topology, &report.placement));
+    for note in notes {
+        println!("- {note}");
+    }
+    report.chain.print(false);
+    let m = &report.metrics;
+    let rate = |n: u64| format!("{:.0}", n as f64 / seconds.max(1e-9));
+    let ttv = &m.time_to_vote;
+    let last = report.chain.last.as_ref();
+    let rows = vec![
+        vec!["blocks executed".into(), fed.to_string()],
+        vec!["VED transactions".into(), m.ved_transactions.to_string()],
+        vec!["UED transactions".into(), m.ued_transactions.to_string()],
+        vec!["VED transactions/s".into(), rate(m.ved_transactions)],
+        vec!["UED transactions/s".into(), rate(m.ued_transactions)],
+        vec!["time-to-vote p50".into(), ms(ttv.p50_us)],
+        vec!["time-to-vote p99".into(), ms(ttv.p99_us)],
+        vec!["time-to-vote max".into(), ms(ttv.max_us)],
+        vec![
+            "max UED lag (slots)".into(),
+            m.max_ued_lag_slots.to_string(),
+        ],
+        vec![
+            "epoch-boundary waits".into(),
+            format!(
+                "{} ({:.1} ms in all)",
+                m.boundary_waits,
+                m.boundary_wait_ns as f64 / 1e6
+            ),
+        ],
+        vec!["wall time".into(), format!("{seconds:.2} s")],
+        vec![
+            "final slot".into(),
+            last.map_or("-".into(), |l| l.slot.to_string()),
+        ],
+        vec![
+            "final VED hash".into(),
+            last.map_or("-".into(), |l| l.ved_hash.clone()),
+        ],
+        vec![
+            "final UED hash".into(),
+            last.map_or("-".into(), |l| l.ued_hash.clone()),
+        ],
+    ];
+    println!("{}", table(&["tandem run", ""], rows));
+    let stages = m
+        .stages
+        .iter()
+        .map(|s| {
+            let total = (s.busy_ns + s.idle_ns + s.blocked_ns).max(1) as f64;
+            let pct = |ns: u64| format!("{:.1} %", 100.0 * ns as f64 / total);
+            vec![
+                s.name.clone(),
+                s.items.to_string(),
+                pct(s.busy_ns),
+                pct(s.idle_ns),
+                pct(s.blocked_ns),
+                s.max_queue_depth.to_string(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &["stage", "blocks", "busy", "idle", "blocked", "max queue"],
+            stages
+        )
+    );
+}
