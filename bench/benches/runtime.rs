@@ -13,34 +13,17 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
+use tandem_bench::fixtures::{numbered_key, transfer_message};
 use tandem_engine::Pubkey;
 use tandem_engine::genesis::{Genesis, default_keypair_seed};
 use tandem_engine::ledger::{Block, BlockHeader};
-use tandem_engine::runtime::builtins::system::SystemInstruction;
 use tandem_engine::runtime::{Runtime, TxStatus};
-use tandem_engine::sample::SYSTEM_PROGRAM_ID;
-use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
+use tandem_engine::tx::Transaction;
 
 /// `from` pays a transfer of 0.001 SOL to the new account numbered `to` (tagged `tag`).
 fn transfer(from: &SigningKey, to: u64, tag: u8, recent: [u8; 32]) -> Vec<u8> {
     let from_key = Pubkey(from.verifying_key().to_bytes());
-    let mut to_key = [0u8; 32];
-    to_key[..8].copy_from_slice(&to.to_le_bytes());
-    to_key[8] = tag;
-    let message = MessageBuilder::new(from_key)
-        .instruction(
-            SYSTEM_PROGRAM_ID,
-            &[
-                AccountMeta::new(from_key, true),
-                AccountMeta::new(Pubkey(to_key), false),
-            ],
-            &SystemInstruction::Transfer {
-                lamports: 1_000_000,
-            }
-            .encode(),
-        )
-        .build_legacy(recent)
-        .expect("message");
+    let message = transfer_message(from_key, numbered_key(to, tag), 1_000_000, recent);
     Transaction::sign(&message, &[from]).expect("sign")
 }
 

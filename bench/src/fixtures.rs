@@ -1,10 +1,34 @@
-//! Fixtures shared by the benches: stores filled with deterministic accounts.
+//! Fixtures shared by the benches and suites: stores filled with deterministic accounts, signed
+//! transfers.
 
 use std::path::Path;
 
+use tandem_engine::runtime::builtins::system::SystemInstruction;
+use tandem_engine::sample::SYSTEM_PROGRAM_ID;
 use tandem_engine::sample::{SplitMix64, sample_account};
 use tandem_engine::store::{SlotChanges, Store};
-use tandem_engine::{Account, Mapping};
+use tandem_engine::tx::{AccountMeta, MessageBuilder};
+use tandem_engine::{Account, Mapping, Pubkey};
+
+/// The unsigned message of a transfer of `lamports` from `from` to `to`.
+pub fn transfer_message(from: Pubkey, to: Pubkey, lamports: u64, recent: [u8; 32]) -> Vec<u8> {
+    MessageBuilder::new(from)
+        .instruction(
+            SYSTEM_PROGRAM_ID,
+            &[AccountMeta::new(from, true), AccountMeta::new(to, false)],
+            &SystemInstruction::Transfer { lamports }.encode(),
+        )
+        .build_legacy(recent)
+        .expect("a small message")
+}
+
+/// A new account's key, numbered `n` in the family `tag`.
+pub fn numbered_key(n: u64, tag: u8) -> Pubkey {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&n.to_le_bytes());
+    key[8] = tag;
+    Pubkey(key)
+}
 
 /// Creates a store in `dir` holding `n` RW-UED accounts of `data_len` bytes each (committed at
 /// slot 0, in slots of at most 100,000 accounts) and returns it with the accounts.

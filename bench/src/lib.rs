@@ -1,7 +1,9 @@
 //! tandem-bench: tandem's bench suite.
 //!
-//! Today it holds the criterion benches (`benches/`, run with `cargo bench -p tandem-bench` or
+//! It holds the isolation suite behind `tandem bench isolation` ([`isolation`]), the criterion
+//! benches (`benches/`, run with `cargo bench -p tandem-bench` or
 //! `make bench`) and the fixtures they share. `tandem bench`, hardware profiles and the capacity
 //! planner come with later issues.
 
 pub mod fixtures;
+pub mod isolation;

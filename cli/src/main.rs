@@ -1,6 +1,7 @@
 //! `tandem`: the command-line skin over the tandem Rust API. It parses arguments, calls the
 //! engine, and prints tables for people and JSON for machines; it holds no logic of its own.
 
+mod bench_cmd;
 mod chain_cmd;
 mod output;
 mod run_cmd;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tandem_bench::isolation::IsolationConfig;
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
 
@@ -70,6 +72,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Measure this machine: bench suites whose figures go into hardware profiles.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// The main job: runs a ledger (by default a built-in workload on the default cluster)
     /// through the asynchronous engine — the VED ahead of the UED on their own cores — and
     /// prints the backends, the placement, the statuses, time-to-vote, the UED's lag, the
@@ -85,17 +90,8 @@ enum Command {
         /// last committed slot and reaches the same final hashes.
         #[arg(long, value_name = "DIR")]
         store: Option<PathBuf>,
-        /// Threads of the UED pass (1 or more).
-        #[arg(long, value_name = "N", default_value_t = 1,
-              value_parser = clap::value_parser!(u16).range(1..))]
-        ued_threads: u16,
-        /// Where signatures are verified and LtHashes computed.
-        #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
-        backend: BackendArg,
-        /// Cores per stage, e.g. "sigverify=0-3;ved=4;ued=5-11;hash=12" (default: the plan
-        /// `tandem topology` prints).
-        #[arg(long, value_name = "SPEC")]
-        cores: Option<String>,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// Feed a block every MS milliseconds (default: as fast as the engine takes them).
         #[arg(long, value_name = "MS")]
         pace: Option<u64>,
@@ -114,6 +110,38 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         cores: Option<String>,
         /// Also write the machine and the plan as JSON to this file ("-" for standard output).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Does user load delay votes? The same votes (one per validator per slot) at a fixed pace,
+    /// alone and then with user transfers in every block: time-to-vote p50/p99 of both, and
+    /// their ratio.
+    Isolation {
+        /// Validators, each voting once per slot.
+        #[arg(long, default_value_t = IsolationConfig::default().validators)]
+        validators: usize,
+        /// User transfers per slot in the loaded run.
+        #[arg(long, default_value_t = IsolationConfig::default().ued_transfers)]
+        transfers: usize,
+        /// Distinct payers of the transfers.
+        #[arg(long, default_value_t = IsolationConfig::default().payers)]
+        payers: usize,
+        /// Slots measured per run (after the warm-up).
+        #[arg(long, default_value_t = IsolationConfig::default().slots)]
+        slots: u64,
+        /// Slots run first and not measured.
+        #[arg(long, default_value_t = IsolationConfig::default().warmup_slots)]
+        warmup: u64,
+        /// Milliseconds between blocks.
+        #[arg(long, value_name = "MS", default_value_t = IsolationConfig::default().pace_ms)]
+        pace: u64,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Write the report as JSON to FILE ("-": standard output, and nothing else).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
@@ -176,6 +204,22 @@ impl From<BackendArg> for Backend {
 }
 
 /// What `tandem gen` generates (`tandem_engine::workload::WorkloadConfig`).
+/// How the asynchronous engine runs (`run`, `bench isolation`).
+#[derive(clap::Args, Debug)]
+struct EngineArgs {
+    /// Threads of the UED pass (1 or more).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    ued_threads: u16,
+    /// Where signatures are verified and LtHashes computed.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+    /// Cores per stage, e.g. "sigverify=0-3;ved=4;ued=5-11;hash=12" (default: the plan
+    /// `tandem topology` prints).
+    #[arg(long, value_name = "SPEC")]
+    cores: Option<String>,
+}
+
 #[derive(clap::Args, Debug)]
 struct WorkloadArgs {
     /// Slots (blocks) to generate.
@@ -267,13 +311,35 @@ fn main() -> ExitCode {
             usize::from(ued_threads),
             json.as_deref(),
         ),
+        Command::Bench(BenchCommand::Isolation {
+            validators,
+            transfers,
+            payers,
+            slots,
+            warmup,
+            pace,
+            engine,
+            json,
+        }) => bench_cmd::isolation(
+            IsolationConfig {
+                validators,
+                ued_transfers: transfers,
+                payers,
+                slots,
+                warmup_slots: warmup,
+                pace_ms: pace,
+                ued_threads: usize::from(engine.ued_threads),
+                backend: engine.backend.into(),
+                placement: None,
+            },
+            engine.cores.as_deref(),
+            json.as_deref(),
+        ),
         Command::Run {
             genesis,
             ledger,
             store,
-            ued_threads,
-            backend,
-            cores,
+            engine,
             pace,
             json,
             metrics_addr,
@@ -281,9 +347,9 @@ fn main() -> ExitCode {
             genesis,
             ledger,
             store,
-            ued_threads: usize::from(ued_threads),
-            backend: backend.into(),
-            cores,
+            ued_threads: usize::from(engine.ued_threads),
+            backend: engine.backend.into(),
+            cores: engine.cores,
             pace_ms: pace,
             json,
             metrics_addr,

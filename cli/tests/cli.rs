@@ -644,3 +644,49 @@ fn run_killed_at_random_moments_resumes_to_the_same_hashes_and_the_store_checks(
     let report = run_report(ledger, &["--store", store]);
     assert_eq!(&report["last"], expected);
 }
+
+#[test]
+fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
+    // A small instance (the real one is 1,000 votes and 20,000 transfers per slot at 400 ms):
+    // the suite's shape and arithmetic, not its figures.
+    let out = tandem(&[
+        "bench",
+        "isolation",
+        "--validators",
+        "16",
+        "--transfers",
+        "200",
+        "--payers",
+        "20",
+        "--slots",
+        "4",
+        "--warmup",
+        "1",
+        "--pace",
+        "20",
+        "--json",
+        "-",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (run, transfers) in [("idle", 0), ("loaded", 200)] {
+        let r = &report[run];
+        assert_eq!(r["votes_per_slot"], 16, "{run}");
+        assert_eq!(r["ued_tx_per_slot"], transfers, "{run}");
+        assert_eq!(r["slots"], 4, "{run}");
+        let (p50, p99) = (r["p50_ms"].as_f64().unwrap(), r["p99_ms"].as_f64().unwrap());
+        assert!(p50 > 0.0 && p50 <= p99, "{run}: {r}");
+    }
+    let ratio = |k: &str, q: &str| {
+        report["loaded"][q].as_f64().unwrap() / report["idle"][q].as_f64().unwrap()
+            - report[k].as_f64().unwrap()
+    };
+    assert!(ratio("ratio_p50", "p50_ms").abs() < 1e-9);
+    assert!(ratio("ratio_p99", "p99_ms").abs() < 1e-9);
+    let bad = tandem(&["bench", "isolation", "--validators", "0"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("validators"),
+        "{bad:?}"
+    );
+}

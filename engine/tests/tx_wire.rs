@@ -622,3 +622,22 @@ fn seed_corpus() -> Vec<(&'static str, Vec<u8>)> {
         ("seed-v0-raw", RawMessage::transfer_v0().wire()),
     ]
 }
+
+#[test]
+fn peek_fee_payer_reads_the_payer_of_a_parsed_transaction_and_none_of_a_truncated_one() {
+    for wire in [with(|_| {}).wire(), with_v0(|_| {}).wire()] {
+        let tx = Transaction::parse(&wire).expect("valid");
+        let payer = *tx.message().fee_payer().expect("a payer");
+        assert_eq!(Transaction::peek_fee_payer(&wire), Some(payer));
+        // Every truncation before the payer's last byte: no guess, and no panic.
+        let payer_end = (0..wire.len())
+            .find(|&n| Transaction::peek_fee_payer(&wire[..n]).is_some())
+            .expect("some prefix holds the payer");
+        assert!(wire[payer_end - 32..payer_end] == payer.0);
+        for n in 0..payer_end {
+            assert_eq!(Transaction::peek_fee_payer(&wire[..n]), None, "{n} bytes");
+        }
+    }
+    // No account keys at all.
+    assert_eq!(Transaction::peek_fee_payer(&[0, 1, 0, 0, 0]), None);
+}

@@ -78,6 +78,7 @@ pub fn ed25519_verify_batch(
     verify_batch(
         backend,
         CpuThreads::All,
+        sigverify::cache::SignerCache::global(),
         signatures,
         public_keys,
         messages,
@@ -85,14 +86,17 @@ pub fn ed25519_verify_batch(
     )
 }
 
-/// [`ed25519_verify_batch`], with the CPU path on the calling thread alone: for a pipeline
-/// stage whose thread is pinned to its cores, where spawning unpinned helpers would put the
-/// work on cores that belong to other stages. Same answers.
+/// [`ed25519_verify_batch`], with the CPU path on the calling thread alone and recurring
+/// signers looked up in `cache`: for a pipeline stage whose thread is pinned to its cores (where
+/// spawning unpinned helpers would put the work on cores that belong to other stages), with a
+/// cache of its own (so one stream of signers — users — cannot evict another's — voters).
+/// Same answers.
 ///
 /// # Panics
 /// If the slices differ in length.
 pub fn ed25519_verify_batch_on_caller(
     backend: Backend,
+    cache: &sigverify::cache::SignerCache,
     signatures: &[[u8; 64]],
     public_keys: &[[u8; 32]],
     messages: &[&[u8]],
@@ -101,6 +105,7 @@ pub fn ed25519_verify_batch_on_caller(
     verify_batch(
         backend,
         CpuThreads::Caller,
+        cache,
         signatures,
         public_keys,
         messages,
@@ -120,6 +125,7 @@ enum CpuThreads {
 fn verify_batch(
     backend: Backend,
     threads: CpuThreads,
+    cache: &sigverify::cache::SignerCache,
     signatures: &[[u8; 64]],
     public_keys: &[[u8; 32]],
     messages: &[&[u8]],
@@ -133,7 +139,7 @@ fn verify_batch(
             .ok()
             .filter(|v| !v.context().is_software()),
     };
-    let cache = Some(sigverify::cache::SignerCache::global());
+    let cache = Some(cache);
     match (gpu, threads) {
         (Some(gpu), _) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
         (None, CpuThreads::All) => {

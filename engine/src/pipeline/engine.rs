@@ -29,15 +29,16 @@
 //! never queue behind user signatures), the UED's sigverify on the `sigverify` stage's, the UED
 //! thread and its pass threads on the `ued` stage's; the per-slot hashing runs on each domain's
 //! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage). The
-//! UED-side threads run at a lower scheduling priority (nice 10) than the VED-side ones, so on a
-//! machine where stages share cores the kernel runs a vote's work first.
+//! UED-side threads run in the `SCHED_IDLE` class (nice 10 where it is refused), so on a
+//! machine where stages share cores the kernel runs a vote's work first; the VED's signatures
+//! are also verified on the sigverify stage's PUs, by helpers at the VED's priority.
 //!
 //! Results are the sequential runtime's, block by block (the tests compare them): the same
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
 
 use std::collections::{HashSet, VecDeque};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,8 @@ use crate::ledger::Block;
 use crate::runtime::executor::{VedExecutor, VedSlot};
 use crate::runtime::ingest::{self, VerifiedBlock};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
+use crate::tx::Transaction;
+use tandem_kernels::sigverify::cache::SignerCache;
 
 /// The stages whose metrics the engine reports, in pipeline order.
 pub const ENGINE_STAGES: [&str; 5] = ["ingest", "sigverify-ved", "sigverify-ued", "ved", "ued"];
@@ -112,6 +115,10 @@ struct Progress {
     finished: bool,
 }
 
+/// Voters whose signature tables the VED's signer cache keeps (about 30 KiB each): a cache of
+/// the VED's own, so user signers never evict voters'.
+pub const VOTE_SIGNER_CACHE: usize = 2048;
+
 /// How many slots' hashes [`Engine::wait_hash`] can still answer for.
 const RECENT_HASHES: usize = 4096;
 
@@ -151,12 +158,15 @@ impl Shared {
     }
 }
 
-/// A block on its way: shared by the stages, each parses it where it needs the transactions.
+/// A block on its way: shared by the stages, each parses the transactions it needs.
 struct Ingested {
     block: Block,
     submitted: Instant,
     /// The sigverify split's guess of each transaction's domain: `true` for the VED.
     ved_guess: Vec<bool>,
+    /// Ingest's verdict, given while the VED's signatures are being verified: every
+    /// transaction's fee payer when the block parses, `None` when it was refused.
+    verdict: OnceLock<Option<Arc<[Pubkey]>>>,
 }
 
 struct VedJob {
@@ -294,17 +304,33 @@ impl Engine {
         let started = |r: std::io::Result<JoinHandle<()>>| {
             r.map_err(|e| EngineError::Failed(format!("starting a stage: {e}")))
         };
+        // Votes are verified first on every sigverify core too (at the VED's priority): one
+        // helper per sigverify PU the VED does not have.
+        let vote_helpers: Vec<usize> = placement.as_ref().map_or_else(Vec::new, |p| {
+            let ved = p.cpus(Stage::Ved).unwrap_or_default();
+            let sigverify = p.cpus(Stage::Sigverify).unwrap_or_default();
+            sigverify
+                .iter()
+                .copied()
+                .filter(|pu| !ved.contains(pu))
+                .collect()
+        });
         let mut threads = Vec::new();
         {
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
             threads.push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
                 move || {
+                    let voters = SignerCache::new(VOTE_SIGNER_CACHE);
                     sigverify_loop(
                         &shared,
                         &m,
-                        backend,
-                        true,
+                        SigverifySide {
+                            backend,
+                            cache: &voters,
+                            helpers: &vote_helpers,
+                            ved: true,
+                        },
                         ved_sigs_rx,
                         |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
                     )
@@ -319,8 +345,12 @@ impl Engine {
                     sigverify_loop(
                         &shared,
                         &m,
-                        backend,
-                        false,
+                        SigverifySide {
+                            backend,
+                            cache: SignerCache::global(),
+                            helpers: &[],
+                            ved: false,
+                        },
                         ued_sigs_rx,
                         |ingested, verified| {
                             let slot = ingested.block.header.slot;
@@ -372,52 +402,72 @@ impl Engine {
     /// accepted; its clock) and the parse of every transaction (SPEC §2) are decided here, and
     /// a block that fails them is refused ([`EngineError::Rejected`]) and changes nothing.
     /// Waits while the UED lags by as many blocks as its queue holds.
+    ///
+    /// The VED's signatures are verified while the block is parsed here: its transactions are
+    /// guessed from their first account key ([`Transaction::peek_fee_payer`]) and handed to the
+    /// VED's sigverify stage at once; the VED executes nothing before the verdict.
     pub fn submit(&self, block: Block) -> Result<(), EngineError> {
         let submitted = Instant::now();
         if let Some(failure) = self.shared.failure() {
             return Err(EngineError::Failed(failure));
         }
-        let ingested = self.ingest.busy(|| self.admit_header(block, submitted))?;
-        let ingested = Arc::new(ingested);
+        let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        let ingested = self.ingest.busy(|| {
+            check_block_header(
+                &block.header,
+                cursor.slot,
+                cursor.unix_timestamp_ms,
+                self.slots_per_epoch,
+            )
+            .map_err(EngineError::Rejected)?;
+            let ved_payers = Arc::clone(
+                &self
+                    .shared
+                    .ved_payers
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+            let ved_guess = block
+                .transactions
+                .iter()
+                .map(|wire| {
+                    Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p))
+                })
+                .collect();
+            Ok::<_, EngineError>(Arc::new(Ingested {
+                block,
+                submitted,
+                ved_guess,
+                verdict: OnceLock::new(),
+            }))
+        })?;
         let send = |queue: &Option<Sender<Arc<Ingested>>>| {
             let queue = queue.as_ref().expect("open until finish");
             self.ingest
                 .blocked(|| queue.send(Arc::clone(&ingested)))
                 .map_err(|_| self.stopped())
         };
-        // The UED's copy first: a block reaches the VED only when the UED side holds it, so the
-        // UED can always finish what the VED hands it (no stage waits on a queue behind it).
-        send(&self.ued_sigs)?;
         send(&self.ved_sigs)?;
+        let parsed = self
+            .ingest
+            .busy(|| ingest::parse_block(&ingested.block).map(|(_, payers)| payers));
+        match parsed {
+            Err(e) => {
+                let _ = ingested.verdict.set(None);
+                return Err(EngineError::Rejected(e));
+            }
+            Ok(payers) => {
+                let _ = ingested.verdict.set(Some(payers.into()));
+            }
+        }
+        cursor.slot = ingested.block.header.slot;
+        cursor.unix_timestamp_ms = ingested.block.header.unix_timestamp_ms;
+        // The UED's copy after the verdict: the UED side sees accepted blocks only, and a block
+        // reaches the VED's executor only when the UED side holds it, so the UED can always
+        // finish what the VED hands it (no stage waits on a queue behind it).
+        send(&self.ued_sigs)?;
         self.ingest.add_items(1);
         Ok(())
-    }
-
-    fn admit_header(&self, block: Block, submitted: Instant) -> Result<Ingested, EngineError> {
-        let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
-        check_block_header(
-            &block.header,
-            cursor.slot,
-            cursor.unix_timestamp_ms,
-            self.slots_per_epoch,
-        )
-        .map_err(EngineError::Rejected)?;
-        let (_, payers) = ingest::parse_block(&block).map_err(EngineError::Rejected)?;
-        let ved_payers = Arc::clone(
-            &self
-                .shared
-                .ved_payers
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let ved_guess = payers.iter().map(|p| ved_payers.contains(p)).collect();
-        cursor.slot = block.header.slot;
-        cursor.unix_timestamp_ms = block.header.unix_timestamp_ms;
-        Ok(Ingested {
-            block,
-            submitted,
-            ved_guess,
-        })
     }
 
     fn stopped(&self) -> EngineError {
@@ -517,15 +567,22 @@ impl Drop for Engine {
     }
 }
 
-/// Lowers the calling thread's scheduling priority (nice 10), so on shared cores the kernel
-/// prefers the VED side's threads. Threads it spawns inherit it.
+/// Puts the calling thread in the `SCHED_IDLE` class (Linux): it runs only on a PU no normal
+/// thread wants, so on a machine where stages share cores a vote's work always runs first, and
+/// user work takes every cycle left. Where the class is refused, nice 10 instead. Threads it
+/// spawns inherit it.
 fn lower_priority() {
-    // SAFETY: setpriority on the calling thread (Linux: PRIO_PROCESS with a thread id) touches
-    // no memory; a refusal leaves the priority as it was.
     #[cfg(target_os = "linux")]
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    {
+        // SAFETY: sched_setscheduler and setpriority on the calling thread (pid 0 / its tid)
+        // read only the parameter struct passed; a refusal changes nothing.
+        unsafe {
+            let param = libc::sched_param { sched_priority: 0 };
+            if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+            }
+        }
     }
 }
 
@@ -565,28 +622,45 @@ impl StageThread {
     }
 }
 
+/// What one sigverify stage verifies, and with what.
+struct SigverifySide<'a> {
+    backend: Backend,
+    /// The signer cache of its side.
+    cache: &'a SignerCache,
+    /// PUs to spread each batch over besides the stage's own thread.
+    helpers: &'a [usize],
+    /// The VED's side (`true`) or the UED's.
+    ved: bool,
+}
+
 /// A sigverify stage: verifies the transactions of each block guessed to be its side's
-/// (`ved`: the VED's), on its own thread, and hands the answers on.
+/// (`ved`: the VED's), on its own thread with its side's signer cache, and hands the answers
+/// on.
 fn sigverify_loop(
     shared: &Shared,
     metrics: &StageMetrics,
-    backend: Backend,
-    ved: bool,
+    side: SigverifySide<'_>,
     input: Receiver<Arc<Ingested>>,
     mut send: impl FnMut(Arc<Ingested>, Vec<Option<bool>>) -> bool,
 ) {
+    let SigverifySide {
+        backend,
+        cache,
+        helpers,
+        ved,
+    } = side;
     while let Ok(ingested) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
         let verified = metrics.busy(|| {
-            let (transactions, _) = ingest::parse_block(&ingested.block)?;
-            let mine: Vec<usize> = (0..transactions.len())
+            // This side's transactions; one that does not parse is left unverified (ingest
+            // refuses its block).
+            let wires = &ingested.block.transactions;
+            let (mine, transactions): (Vec<usize>, Vec<Transaction<'_>>) = (0..wires.len())
                 .filter(|&i| ingested.ved_guess[i] == ved)
-                .collect();
-            let answers = ingest::verify_signatures_on_caller(
-                backend,
-                mine.iter().map(|&i| &transactions[i]),
-            )?;
-            let mut verified = vec![None; transactions.len()];
+                .filter_map(|i| Transaction::parse(&wires[i]).ok().map(|tx| (i, tx)))
+                .unzip();
+            let answers = verify_spread(backend, cache, helpers, &transactions)?;
+            let mut verified = vec![None; wires.len()];
             for (i, ok) in mine.into_iter().zip(answers) {
                 verified[i] = Some(ok);
             }
@@ -603,6 +677,49 @@ fn sigverify_loop(
     }
 }
 
+/// Verifies `transactions` on the calling thread and, when `helpers` names PUs, on one more
+/// thread pinned to each of them, in equal parts.
+fn verify_spread(
+    backend: Backend,
+    cache: &SignerCache,
+    helpers: &[usize],
+    transactions: &[Transaction<'_>],
+) -> Result<Vec<bool>, RuntimeError> {
+    let verify =
+        |part: &[Transaction<'_>]| ingest::verify_signatures_on_caller(backend, cache, part.iter());
+    // Below this a helper costs more than it saves.
+    const MIN_PART: usize = 64;
+    let parts = (helpers.len() + 1)
+        .min(transactions.len() / MIN_PART)
+        .max(1);
+    if parts == 1 {
+        return verify(transactions);
+    }
+    let per = transactions.len().div_ceil(parts);
+    let mut chunks = transactions.chunks(per);
+    let own = chunks.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = chunks
+            .zip(helpers)
+            .map(|(part, &pu)| {
+                scope.spawn(move || {
+                    // A helper that cannot be pinned still verifies, wherever it runs.
+                    let _ = super::pin_current_thread(pu);
+                    verify(part)
+                })
+            })
+            .collect();
+        let mut answers = verify(own)?;
+        for other in others {
+            let part = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            answers.extend(part);
+        }
+        Ok(answers)
+    })
+}
+
 /// The VED stage: executes each block's VED part and publishes its hash, the vote point.
 fn ved_loop(
     shared: &Shared,
@@ -614,6 +731,9 @@ fn ved_loop(
 ) {
     while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
+        let Some(payers) = metrics.idle(|| ingested.verdict.wait()).clone() else {
+            continue; // refused at ingest: nothing happened
+        };
         let block = &ingested.block;
         let slot = block.header.slot;
         let hash = if ved.crosses_boundary(block) {
@@ -642,14 +762,17 @@ fn ved_loop(
                 Ok(Err(_)) | Err(_) => return,
             }
         } else {
-            let result = metrics.busy(|| {
-                let (transactions, payers) = ingest::parse_block(block)?;
-                ved.execute(block, &transactions, &payers, &verified)
-            });
-            let done = match result {
+            let result = metrics.busy(|| ved.execute(block, &payers, &verified));
+            let mut done = match result {
                 Ok(done) => done,
                 Err(e) => return shared.fail(e.to_string()),
             };
+            // The UED needs check 1's answers for transactions guessed VED that are its own.
+            done.verified = done
+                .ued_transactions
+                .iter()
+                .filter_map(|&i| verified[i].map(|ok| (i, ok)))
+                .collect();
             let hash = done.ved_hash;
             let decided = done.admission.payer_domain.iter();
             let executed = decided.filter(|d| **d == Some(Domain::Ved)).count();

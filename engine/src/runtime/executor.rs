@@ -33,6 +33,7 @@ use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
 use crate::genesis::ClusterParams;
 use crate::ledger::Block;
 use crate::tx::Transaction;
+use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::{Backend, LtHash};
 
 /// The accounts the VED executor reads: every RW-VED account and every program.
@@ -79,8 +80,8 @@ pub struct VedSlot {
     pub admission: Admission,
     /// The transactions left to the UED executor, in block order.
     pub ued_transactions: Vec<usize>,
-    /// Check 1's answers that the VED computed for transactions it then left to the UED (their
-    /// payer left the VED since the sigverify stage guessed their domain).
+    /// Check 1's answers the UED needs from the VED side: for transactions the sigverify
+    /// stage guessed to be the VED's but whose payer left it (filled by the pipeline).
     pub verified: Vec<(usize, bool)>,
     /// The signatures the VED's transactions entered into the duplicate window, in order.
     pub entered: Vec<[u8; 64]>,
@@ -122,14 +123,14 @@ impl VedExecutor {
             .collect()
     }
 
-    /// Executes the VED's part of `block` (which follows the last slot and crosses no epoch
-    /// boundary; the block's header was checked at ingest). `verified[i]` is check 1's answer
-    /// for transaction `i` where the sigverify stage gave one; the VED verifies, on the calling
-    /// thread, any transaction of its own that the sigverify stage left to the UED.
+    /// Executes the VED's part of `block` (which follows the last slot, crosses no epoch
+    /// boundary, and parses: the ingest checked its header and every transaction). `payers[i]`
+    /// is transaction `i`'s fee payer; `verified[i]` check 1's answer where the sigverify stage
+    /// gave one. The VED parses only its own transactions (those whose payer is RW-VED now),
+    /// and verifies, on the calling thread, any of them the sigverify stage left to the UED.
     pub fn execute(
         &mut self,
         block: &Block,
-        transactions: &[Transaction<'_>],
         payers: &[Pubkey],
         verified: &[Option<bool>],
     ) -> Result<VedSlot, RuntimeError> {
@@ -137,45 +138,57 @@ impl VedExecutor {
         let slot = header.slot;
         debug_assert_eq!(header.parent_slot, self.state.slot);
         debug_assert!(!self.crosses_boundary(block));
-        let n = transactions.len();
+        let n = block.transactions.len();
         let (mine, ued_transactions): (Vec<usize>, Vec<usize>) =
             (0..n).partition(|&i| self.is_ved_payer(&payers[i]));
+        // The VED's transactions alone, in block order ("compact" positions below).
+        let transactions = mine
+            .iter()
+            .map(|&index| {
+                Transaction::parse(&block.transactions[index])
+                    .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let my_payers: Vec<Pubkey> = mine.iter().map(|&i| payers[i]).collect();
 
         // Check 1 for the VED's transactions the sigverify stage did not verify.
-        let unverified: Vec<usize> = mine
-            .iter()
-            .copied()
-            .filter(|&i| verified[i].is_none())
+        let unverified: Vec<usize> = (0..mine.len())
+            .filter(|&k| verified[mine[k]].is_none())
             .collect();
         let late = ingest::verify_signatures_on_caller(
             self.backend,
-            unverified.iter().map(|&i| &transactions[i]),
+            SignerCache::global(),
+            unverified.iter().map(|&k| &transactions[k]),
         )?;
-        let mut valid: Vec<Option<bool>> = verified.to_vec();
-        for (&i, ok) in unverified.iter().zip(late) {
-            valid[i] = Some(ok);
+        let mut valid: Vec<Option<bool>> = mine.iter().map(|&i| verified[i]).collect();
+        for (&k, ok) in unverified.iter().zip(late) {
+            valid[k] = Some(ok);
         }
 
         // Checks 1–4 for the VED's transactions.
-        let mut admission = Admission {
-            statuses: vec![None; n],
-            payer_domain: vec![None; n],
+        let mut compact = Admission {
+            statuses: vec![None; mine.len()],
+            payer_domain: vec![None; mine.len()],
         };
         self.state.signatures.begin_block(slot);
         let accounts = &self.accounts;
         let entered = ingest::admit_some(
-            transactions,
-            payers,
-            |i| valid[i].expect("every VED transaction is verified"),
-            mine.iter().copied(),
+            &transactions,
+            &my_payers,
+            |k| valid[k].expect("every VED transaction is verified"),
+            0..mine.len(),
             |key| accounts.mapping_of(key),
             &mut self.state,
-            &mut admission,
+            &mut compact,
         );
 
         // The VED pass.
-        let epoch = self.state.epoch;
-        let input = PassInput::new(transactions, &admission.payer_domain, header, epoch);
+        let input = PassInput::new(
+            &transactions,
+            &compact.payer_domain,
+            header,
+            self.state.epoch,
+        );
         let mut overlay = Overlay::default();
         let sig_count = pass::run_pass(
             Domain::Ved,
@@ -183,9 +196,17 @@ impl VedExecutor {
             &mut self.state,
             &mut overlay,
             &input,
-            &mut admission.statuses,
+            &mut compact.statuses,
             1,
         )?;
+        let mut admission = Admission {
+            statuses: vec![None; n],
+            payer_domain: vec![None; n],
+        };
+        for (k, &i) in mine.iter().enumerate() {
+            admission.statuses[i] = compact.statuses[k];
+            admission.payer_domain[i] = compact.payer_domain[k];
+        }
 
         // Its LtHash and hash: the vote point.
         let mut olds = Vec::new();
@@ -223,10 +244,6 @@ impl VedExecutor {
         state.slot = slot;
         state.unix_timestamp_ms = header.unix_timestamp_ms;
 
-        let verified = ued_transactions
-            .iter()
-            .filter_map(|&i| valid[i].map(|ok| (i, ok)))
-            .collect();
         Ok(VedSlot {
             slot,
             ved_hash: state.hashes.hash[Domain::Ved],
@@ -234,7 +251,7 @@ impl VedExecutor {
             sig_count,
             admission,
             ued_transactions,
-            verified,
+            verified: Vec::new(),
             entered,
             changes,
             remaps: overlay.remaps,

@@ -19,6 +19,7 @@ use crate::account::{Domain, Mapping, Pubkey};
 use crate::ledger::Block;
 use crate::tx::Transaction;
 use tandem_kernels::Backend;
+use tandem_kernels::sigverify::cache::SignerCache;
 
 /// A block parsed, with its fee payers and check 1 (every signature valid) decided: all that
 /// needs no runtime state, so it can be done ahead of execution (a pipeline's sigverify stage;
@@ -199,13 +200,15 @@ pub fn verify_signatures(
 }
 
 /// [`verify_signatures`] for some transactions, with the CPU work on the calling thread (a
-/// pinned pipeline stage): `kernels::ed25519_verify_batch_on_caller`.
+/// pinned pipeline stage) and recurring signers in `cache`:
+/// `kernels::ed25519_verify_batch_on_caller`.
 pub fn verify_signatures_on_caller<'t, 'a: 't>(
     backend: Backend,
+    cache: &SignerCache,
     transactions: impl Iterator<Item = &'t Transaction<'a>> + Clone,
 ) -> Result<Vec<bool>, RuntimeError> {
     check_signatures(transactions, |s, k, m, r| {
-        tandem_kernels::ed25519_verify_batch_on_caller(backend, s, k, m, r)
+        tandem_kernels::ed25519_verify_batch_on_caller(backend, cache, s, k, m, r)
     })
 }
 

@@ -25,6 +25,24 @@ impl<'a> Transaction<'a> {
         Ok(transaction)
     }
 
+    /// The first account key of the message — the fee payer of a transaction that parses —
+    /// read without decoding the rest: a guess for routing work before [`Transaction::parse`]
+    /// decides. `None` where the bytes do not reach it.
+    pub fn peek_fee_payer(wire: &[u8]) -> Option<Pubkey> {
+        let (signatures, mut at) = super::compact_u16::decode(wire).ok()?;
+        at = at.checked_add(usize::from(signatures) * SIGNATURE_LEN)?;
+        // A v0 message starts with its version byte; the header is 3 bytes either way.
+        let first = *wire.get(at)?;
+        at += if first & 0x80 != 0 { 4 } else { 3 };
+        let (keys, len) = super::compact_u16::decode(wire.get(at..)?).ok()?;
+        at += len;
+        if keys == 0 {
+            return None;
+        }
+        let key: [u8; 32] = wire.get(at..at + 32)?.try_into().ok()?;
+        Some(Pubkey(key))
+    }
+
     /// Decodes the wire format only: the length limit, every field present and well-formed, a
     /// supported version, nothing after the message. The numbers inside are not checked; see
     /// [`Transaction::sanitize`].

@@ -1,0 +1,114 @@
+//! `tandem bench`: the bench suites over `tandem_bench`. Today: `isolation`.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tandem_bench::isolation::{IsolationConfig, IsolationReport, IsolationRun, run_isolation};
+
+use crate::output::{table, write_json};
+use crate::topology_cmd::{Survey, survey};
+
+/// `tandem bench isolation`'s JSON: the suite's report and the machine it ran on.
+#[derive(Serialize)]
+struct IsolationJson {
+    #[serde(flatten)]
+    report: IsolationReport,
+    /// The CPU model, as hwloc (or /proc/cpuinfo) names it.
+    cpu: Option<String>,
+    /// PUs on the machine.
+    pus: usize,
+}
+
+/// `tandem bench isolation`.
+pub fn isolation(
+    mut config: IsolationConfig,
+    cores: Option<&str>,
+    json: Option<&Path>,
+) -> Result<(), String> {
+    let quiet = json == Some(Path::new("-"));
+    let Survey {
+        topology,
+        placement,
+        ..
+    } = survey(cores)?;
+    config.placement = Some(placement);
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} isolation: {msg}")
+            .map_err(|e| e.to_string())?,
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let report = run_isolation(&config, |phase| bar.set_message(phase.to_owned()))?;
+    bar.finish_and_clear();
+    let report = IsolationJson {
+        report,
+        cpu: topology.cpu_model().map(str::to_owned),
+        pus: topology.pus().len(),
+    };
+    if !quiet {
+        print(&report, &config);
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}
+
+fn print(json: &IsolationJson, config: &IsolationConfig) {
+    let r = &json.report;
+    println!(
+        "time-to-vote (block handed to the engine → its VED hash), one block every {} ms, {} \
+         slots measured after {} of warm-up, on {} ({} PUs)",
+        r.pace_ms,
+        config.slots,
+        config.warmup_slots,
+        json.cpu.as_deref().unwrap_or("an unknown CPU"),
+        json.pus
+    );
+    let row = |name: &str, run: &IsolationRun| {
+        vec![
+            name.to_owned(),
+            run.votes_per_slot.to_string(),
+            run.ued_tx_per_slot.to_string(),
+            format!("{:.2} ms", run.p50_ms),
+            format!("{:.2} ms", run.p99_ms),
+            format!("{:.2} ms", run.max_ms),
+            run.max_ued_lag_slots.to_string(),
+        ]
+    };
+    println!(
+        "{}",
+        table(
+            &[
+                "run",
+                "votes/slot",
+                "UED tx/slot",
+                "p50",
+                "p99",
+                "max",
+                "max UED lag (slots)"
+            ],
+            vec![row("idle", &r.idle), row("loaded", &r.loaded)]
+        )
+    );
+    println!(
+        "loaded ÷ idle: p50 {:.3}, p99 {:.3}",
+        r.ratio_p50, r.ratio_p99
+    );
+    for (name, run) in [("idle", &r.idle), ("loaded", &r.loaded)] {
+        let path: Vec<String> = run
+            .vote_path_ms_per_slot
+            .iter()
+            .map(|(stage, ms)| format!("{stage} {ms:.2} ms"))
+            .collect();
+        println!(
+            "{name}: work per block on the vote's path: {}",
+            path.join(", ")
+        );
+    }
+}
