@@ -115,16 +115,21 @@ impl GpuContext {
         &self.queue
     }
 
-    /// Blocks until all submitted work is done.
-    pub(crate) fn wait(&self) -> Result<(), GpuError> {
+    /// Blocks until the submission `index` (and the queue's work before it) is done — not
+    /// work other threads submitted after it, so one kernel's readback never waits behind
+    /// another's later batch.
+    pub(crate) fn wait_for(&self, index: wgpu::SubmissionIndex) -> Result<(), GpuError> {
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            })
             .map(|_| ())
             .map_err(|e| GpuError::Readback(e.to_string()))
     }
 
     /// Copies the first `len` bytes of `source` (a buffer with `COPY_SRC` usage) into a mappable
-    /// buffer, waits for all submitted work, and returns them.
+    /// buffer, waits for that copy (and the work submitted before it), and returns them.
     pub fn read_back(&self, source: &wgpu::Buffer, len: u64) -> Result<Vec<u8>, GpuError> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("tandem readback"),
@@ -134,12 +139,12 @@ impl GpuContext {
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(source, 0, &staging, 0, len);
-        self.queue.submit([encoder.finish()]);
+        let index = self.queue.submit([encoder.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |result| {
             let _ = tx.send(result);
         });
-        self.wait()?;
+        self.wait_for(index)?;
         rx.recv()
             .map_err(|e| GpuError::Readback(e.to_string()))?
             .map_err(|e| GpuError::Readback(e.to_string()))?;
