@@ -3,7 +3,8 @@
 //!
 //! The rules, in order of importance:
 //! - the VED never waits on user work: on a machine with a core per stage it has a core of its
-//!   own, and on a small one it shares only with the per-slot hash;
+//!   own; on a small one it shares with the per-slot hash and, last, with the UED, whose
+//!   threads run in the `SCHED_IDLE` class and so take only the cycles the VED leaves;
 //! - the VED and sigverify cores start on the same NUMA node, so votes are verified where they
 //!   execute; the GPU feeder sits on the GPU's node where hwloc knows it;
 //! - a core's SMT siblings go to one stage: two stages on one core contend as much as on one PU;
@@ -295,9 +296,9 @@ impl Placement {
                 "the hash runs briefly once per slot, and the VED's core must stay free of user work",
             ),
             (
-                Stage::Sigverify,
+                Stage::Ved,
                 Stage::Ued,
-                "both are user-side bulk work kept off the VED's core; vote signatures may wait behind user ones until the machine has more cores",
+                "the UED's threads run in the SCHED_IDLE class, so they take only the cycles the VED leaves, and sigverify — the bulk of the user work, where votes are verified first — keeps a core of its own",
             ),
         ];
         for (into, from, why) in merges {
@@ -565,24 +566,36 @@ mod tests {
 
     #[test]
     fn two_cores_share_and_say_so_keeping_ved_off_user_work() {
+        // Sigverify, the bulk of the user work, gets a core; the UED shares the VED's, where
+        // its SCHED_IDLE threads take only the cycles the VED leaves.
         let topology = machine(1, 2, None);
         let placement = Placement::plan(&topology, false);
         assert_complete(&topology, &placement);
         assert_eq!(placement.cpus(Stage::Ved), Some(&[0][..]));
         assert_eq!(placement.cpus(Stage::Hash), Some(&[0][..]));
         assert_eq!(placement.cpus(Stage::Sigverify), Some(&[1][..]));
-        assert_eq!(placement.cpus(Stage::Ued), Some(&[1][..]));
+        assert_eq!(placement.cpus(Stage::Ued), Some(&[0][..]));
         assert_eq!(placement.cpus(Stage::GpuFeeder), None);
-        assert_eq!(placement.shared_with(Stage::Ved), [Stage::Hash]);
-        assert_eq!(placement.shared_with(Stage::Ued), [Stage::Sigverify]);
+        assert_eq!(placement.shared_with(Stage::Ved), [Stage::Ued, Stage::Hash]);
+        assert_eq!(placement.shared_with(Stage::Sigverify), []);
         let notes: Vec<&str> = placement.notes().collect();
         assert!(notes.iter().any(|n| n.contains("small machine: 2 cores")));
         assert!(notes.iter().any(|n| n.starts_with("ved and hash share")));
         assert!(
             notes
                 .iter()
-                .any(|n| n.starts_with("sigverify and ued share"))
+                .any(|n| n.starts_with("ved and ued share") && n.contains("SCHED_IDLE"))
         );
+    }
+
+    #[test]
+    fn three_cores_give_sigverify_and_the_ued_a_core_each() {
+        let topology = machine(1, 3, None);
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        assert_eq!(placement.shared_with(Stage::Ved), [Stage::Hash]);
+        assert_eq!(placement.shared_with(Stage::Sigverify), []);
+        assert_eq!(placement.shared_with(Stage::Ued), []);
     }
 
     #[test]
