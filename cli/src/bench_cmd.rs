@@ -1,12 +1,17 @@
-//! `tandem bench`: the bench suites over `tandem_bench`. Today: `isolation`.
+//! `tandem bench`: the bench suites over `tandem_bench`. Today: `isolation` and `pipeline`.
 
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tandem_bench::isolation::{IsolationConfig, IsolationReport, IsolationRun, run_isolation};
+use tandem_bench::pipeline::{PipelineReport, run_pipeline};
+use tandem_engine::ledger::LedgerReader;
+use tandem_engine::runtime::Backend;
 
+use crate::chain_cmd::load_genesis;
 use crate::output::{table, write_json};
+use crate::run_cmd::default_ledger;
 use crate::topology_cmd::{Survey, survey};
 
 /// `tandem bench isolation`'s JSON: the suite's report and the machine it ran on.
@@ -111,4 +116,118 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
             path.join(", ")
         );
     }
+}
+
+/// `tandem bench pipeline`'s JSON: the suite's report and the machine it ran on.
+#[derive(Serialize)]
+struct PipelineJson {
+    #[serde(flatten)]
+    report: PipelineReport,
+    /// The ledger measured.
+    ledger: String,
+    /// The CPU model.
+    cpu: Option<String>,
+    /// PUs on the machine.
+    pus: usize,
+}
+
+/// What `tandem bench pipeline` was asked.
+pub struct PipelineArgs<'a> {
+    /// The genesis (the default cluster when `None`).
+    pub genesis: Option<&'a Path>,
+    /// The ledger (`tandem run`'s built-in workload when `None`).
+    pub ledger: Option<&'a Path>,
+    /// The kernels' backend.
+    pub backend: Backend,
+    /// Threads of the UED pass.
+    pub ued_threads: usize,
+    /// The `cores` setting.
+    pub cores: Option<&'a str>,
+    /// Where to write the JSON report.
+    pub json: Option<&'a Path>,
+}
+
+/// `tandem bench pipeline`.
+pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
+    let quiet = args.json == Some(Path::new("-"));
+    if args.genesis.is_some() && args.ledger.is_none() {
+        return Err(
+            "--genesis needs --ledger (the built-in workload is for the default cluster)".into(),
+        );
+    }
+    let genesis = load_genesis(args.genesis)?;
+    let Survey {
+        topology,
+        placement,
+        ..
+    } = survey(args.cores)?;
+    let ledger = match args.ledger {
+        Some(path) => path.to_owned(),
+        None => default_ledger(&genesis, quiet)?,
+    };
+    let blocks = LedgerReader::open(&ledger)
+        .map_err(|e| e.to_string())?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} pipeline: {msg}")
+            .map_err(|e| e.to_string())?,
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let report = run_pipeline(
+        &genesis,
+        &blocks,
+        args.backend,
+        args.ued_threads,
+        Some(placement),
+        |phase| bar.set_message(phase.to_owned()),
+    )?;
+    bar.finish_and_clear();
+    let json = PipelineJson {
+        report,
+        ledger: ledger.display().to_string(),
+        cpu: topology.cpu_model().map(str::to_owned),
+        pus: topology.pus().len(),
+    };
+    if !quiet {
+        let r = &json.report;
+        println!(
+            "{} blocks, {} transactions of {}, on {} ({} PUs)",
+            r.blocks,
+            r.transactions,
+            json.ledger,
+            json.cpu.as_deref().unwrap_or("an unknown CPU"),
+            json.pus
+        );
+        let mut rows: Vec<Vec<String>> = r
+            .stages
+            .iter()
+            .map(|s| {
+                vec![
+                    format!("{} alone", s.name),
+                    format!("{:.2} s", s.seconds),
+                    format!("{:.0}", s.capacity_tps),
+                ]
+            })
+            .collect();
+        rows.push(vec![
+            "the engine (sustained)".into(),
+            format!("{:.2} s", r.seconds),
+            format!("{:.0}", r.sustained_tps),
+        ]);
+        println!("{}", table(&["", "time", "transactions/s"], rows));
+        println!(
+            "pipeline efficiency: {:.3} (sustained ÷ {}, the slowest stage alone)",
+            r.efficiency, r.bottleneck
+        );
+    }
+    if let Some(path) = args.json {
+        write_json(path, &json)?;
+    }
+    Ok(())
 }

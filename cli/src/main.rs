@@ -117,6 +117,21 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
+    /// How close the engine comes to its slowest stage: a ledger through the engine as fast as
+    /// it takes blocks, each bulk stage alone on its cores, and sustained ÷ slowest.
+    Pipeline {
+        /// The genesis file (default: the built-in default cluster); needs --ledger.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// The ledger (default: `tandem run`'s built-in workload).
+        #[arg(long, value_name = "FILE")]
+        ledger: Option<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Write the report as JSON to FILE ("-": standard output, and nothing else).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Does user load delay votes? The same votes (one per validator per slot) at a fixed pace,
     /// alone and then with user transfers in every block: time-to-vote p50/p99 of both, and
     /// their ratio.
@@ -311,6 +326,19 @@ fn main() -> ExitCode {
             usize::from(ued_threads),
             json.as_deref(),
         ),
+        Command::Bench(BenchCommand::Pipeline {
+            genesis,
+            ledger,
+            engine,
+            json,
+        }) => bench_cmd::pipeline(bench_cmd::PipelineArgs {
+            genesis: genesis.as_deref(),
+            ledger: ledger.as_deref(),
+            backend: engine.backend.into(),
+            ued_threads: usize::from(engine.ued_threads),
+            cores: engine.cores.as_deref(),
+            json: json.as_deref(),
+        }),
         Command::Bench(BenchCommand::Isolation {
             validators,
             transfers,

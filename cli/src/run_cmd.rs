@@ -123,7 +123,7 @@ fn backends(
 
 /// The built-in workload's ledger, generated once and cached under `target/tandem-run/` (or
 /// the temporary directory where there is no `target/`).
-fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
+pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
     let config = default_workload();
     let base = if Path::new("target").is_dir() {
         PathBuf::from("target")

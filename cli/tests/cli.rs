@@ -690,3 +690,47 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         "{bad:?}"
     );
 }
+
+#[test]
+fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&["gen", "--out", ledger, "--slots", "6", "--transfers", "40"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let out = tandem(&["bench", "pipeline", "--ledger", ledger, "--json", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["blocks"], 6);
+    let transactions = r["transactions"].as_f64().unwrap();
+    assert!(transactions >= 6.0 * 40.0, "{r}");
+    let stages = r["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sigverify-ued", "executor"]);
+    for s in stages {
+        let (secs, tps) = (
+            s["seconds"].as_f64().unwrap(),
+            s["capacity_tps"].as_f64().unwrap(),
+        );
+        assert!(
+            (secs * tps - transactions).abs() < 1e-6 * transactions,
+            "{s}"
+        );
+    }
+    let slowest = stages
+        .iter()
+        .min_by(|a, b| {
+            a["capacity_tps"]
+                .as_f64()
+                .partial_cmp(&b["capacity_tps"].as_f64())
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(r["bottleneck"], slowest["name"]);
+    let efficiency =
+        r["sustained_tps"].as_f64().unwrap() / slowest["capacity_tps"].as_f64().unwrap();
+    assert!(
+        (r["efficiency"].as_f64().unwrap() - efficiency).abs() < 1e-9,
+        "{r}"
+    );
+}
