@@ -3,10 +3,12 @@
 //! One cluster of `validators` validators, all in the VED, and `payers` funded user accounts.
 //! The same VED workload — a vote per validator per slot — runs twice through the asynchronous
 //! engine at a fixed pace (one block every `pace_ms`, as a leader produces them), in one
-//! process: first alone (*idle*), then with `ued_transfers` user transfers in every block
-//! (*loaded*). Each block's time-to-vote is measured from its hand-over to the engine to its VED
-//! hash (the engine's vote point). The first `warmup_slots` blocks of each run are not counted
-//! (the signer cache fills there, in both runs alike).
+//! process: alone (*idle*), and with `ued_transfers` user transfers in every block (*loaded*),
+//! in `rounds` rounds that each run both on fresh engines in alternating order (idle first, then
+//! loaded first, …), so a drift of the machine's speed weighs on both alike. Each block's
+//! time-to-vote is measured from its hand-over to the engine to its VED hash (the engine's vote
+//! point). The first `warmup_slots` blocks of each run are not counted (the VED's signer cache
+//! fills there, in every run alike); p50 and p99 are nearest-rank over the pooled samples.
 //!
 //! The votes carry the true VED hashes of the slots they vote on (a sequential pre-run of the
 //! votes computes them), and the loaded run's vote points must equal the idle run's: user
@@ -38,9 +40,12 @@ pub struct IsolationConfig {
     pub ued_transfers: usize,
     /// Distinct user payers the transfers come from.
     pub payers: usize,
-    /// Slots measured per run.
+    /// Slots measured per kind of run (idle, loaded), over all rounds.
     pub slots: u64,
-    /// Slots run first and not measured.
+    /// Rounds: each runs the idle and the loaded workload once, in alternating order, on fresh
+    /// engines, so a drift of the machine's speed weighs on both alike.
+    pub rounds: u64,
+    /// Slots each run starts with and does not measure.
     pub warmup_slots: u64,
     /// Milliseconds between blocks.
     pub pace_ms: u64,
@@ -59,6 +64,7 @@ impl Default for IsolationConfig {
             ued_transfers: 20_000,
             payers: 4_000,
             slots: 30,
+            rounds: 3,
             warmup_slots: 3,
             pace_ms: 400,
             ued_threads: 1,
@@ -68,7 +74,7 @@ impl Default for IsolationConfig {
     }
 }
 
-/// One run's time-to-vote.
+/// One kind of run's time-to-vote, over all rounds.
 #[derive(Clone, Debug, Serialize)]
 pub struct IsolationRun {
     /// The median, in milliseconds.
@@ -83,6 +89,8 @@ pub struct IsolationRun {
     pub ued_tx_per_slot: usize,
     /// Blocks measured.
     pub slots: usize,
+    /// Each measured block's time-to-vote, in milliseconds, in the order measured.
+    pub samples_ms: Vec<f64>,
     /// The UED's largest lag behind the VED during the run, in slots.
     pub max_ued_lag_slots: u64,
     /// Milliseconds of work per block on the vote's path, by stage (`ingest`,
@@ -343,18 +351,32 @@ fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
 }
 
 fn summarize(
-    run: RunResult,
+    runs: Vec<RunResult>,
     warmup: u64,
     votes_per_slot: usize,
     ued_tx_per_slot: usize,
 ) -> IsolationRun {
-    let mut times: Vec<Duration> = run
-        .votes
+    let samples: Vec<Duration> = runs
         .iter()
-        .filter(|(slot, ..)| *slot > warmup)
-        .map(|v| v.2)
+        .flat_map(|r| {
+            r.votes
+                .iter()
+                .filter(|(slot, ..)| *slot > warmup)
+                .map(|v| v.2)
+        })
         .collect();
+    let mut times = samples.clone();
     times.sort();
+    // The vote path's work per block, averaged over the rounds.
+    let mut path: Vec<(String, f64)> = Vec::new();
+    for run in &runs {
+        for (stage, ms) in &run.vote_path_ms_per_slot {
+            match path.iter_mut().find(|(s, _)| s == stage) {
+                Some((_, sum)) => *sum += ms / runs.len() as f64,
+                None => path.push((stage.clone(), ms / runs.len() as f64)),
+            }
+        }
+    }
     IsolationRun {
         p50_ms: quantile_ms(&times, 0.50),
         p99_ms: quantile_ms(&times, 0.99),
@@ -362,8 +384,9 @@ fn summarize(
         votes_per_slot,
         ued_tx_per_slot,
         slots: times.len(),
-        max_ued_lag_slots: run.max_ued_lag_slots,
-        vote_path_ms_per_slot: run.vote_path_ms_per_slot,
+        samples_ms: samples.iter().map(|d| d.as_secs_f64() * 1e3).collect(),
+        max_ued_lag_slots: runs.iter().map(|r| r.max_ued_lag_slots).max().unwrap_or(0),
+        vote_path_ms_per_slot: path,
     }
 }
 
@@ -381,7 +404,8 @@ pub fn run_isolation(
         );
     }
     let genesis = genesis(config);
-    let slots = config.warmup_slots + config.slots;
+    let rounds = config.rounds.max(1);
+    let slots = config.warmup_slots + config.slots.div_ceil(rounds);
     progress("signing the votes");
     let idle_blocks = vote_blocks(&genesis, slots)?;
     progress("signing the user transfers");
@@ -393,15 +417,31 @@ pub fn run_isolation(
             .transactions
             .extend(transfers(&genesis, &payers, slot, config.ued_transfers));
     }
-    progress("idle run: votes alone");
-    let idle = run(&genesis, config, idle_blocks)?;
-    progress("loaded run: votes and user transfers");
-    let loaded = run(&genesis, config, loaded_blocks)?;
+    let (mut idle, mut loaded) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for loaded_first in [round % 2 == 1, round % 2 == 0] {
+            let (kind, blocks, into) = if loaded_first {
+                (
+                    "loaded: votes and user transfers",
+                    &loaded_blocks,
+                    &mut loaded,
+                )
+            } else {
+                ("idle: votes alone", &idle_blocks, &mut idle)
+            };
+            progress(&format!("round {}/{rounds}, {kind}", round + 1));
+            into.push(run(&genesis, config, blocks.clone())?);
+        }
+    }
     let points = |r: &RunResult| -> Vec<(u64, [u8; 32])> {
         r.votes.iter().map(|(s, h, _)| (*s, *h)).collect()
     };
-    if points(&idle) != points(&loaded) {
-        return Err("the loaded run's VED hashes differ from the idle run's".into());
+    if idle
+        .iter()
+        .chain(&loaded)
+        .any(|r| points(r) != points(&idle[0]))
+    {
+        return Err("the runs' VED hashes differ: user transactions changed the VED".into());
     }
     let votes = config.validators;
     let idle = summarize(idle, config.warmup_slots, votes, 0);

@@ -68,9 +68,11 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
     let r = &json.report;
     println!(
         "time-to-vote (block handed to the engine → its VED hash), one block every {} ms, {} \
-         slots measured after {} of warm-up, on {} ({} PUs)",
+         slots of each kind measured in {} rounds (each run after {} slots of warm-up), on {} \
+         ({} PUs)",
         r.pace_ms,
         config.slots,
+        config.rounds,
         config.warmup_slots,
         json.cpu.as_deref().unwrap_or("an unknown CPU"),
         json.pus

@@ -145,10 +145,13 @@ enum BenchCommand {
         /// Distinct payers of the transfers.
         #[arg(long, default_value_t = IsolationConfig::default().payers)]
         payers: usize,
-        /// Slots measured per run (after the warm-up).
+        /// Slots measured per kind of run (idle, loaded), over all rounds.
         #[arg(long, default_value_t = IsolationConfig::default().slots)]
         slots: u64,
-        /// Slots run first and not measured.
+        /// Rounds, each running both kinds on fresh engines in alternating order.
+        #[arg(long, default_value_t = IsolationConfig::default().rounds)]
+        rounds: u64,
+        /// Slots each run starts with and does not measure.
         #[arg(long, default_value_t = IsolationConfig::default().warmup_slots)]
         warmup: u64,
         /// Milliseconds between blocks.
@@ -344,6 +347,7 @@ fn main() -> ExitCode {
             transfers,
             payers,
             slots,
+            rounds,
             warmup,
             pace,
             engine,
@@ -354,6 +358,7 @@ fn main() -> ExitCode {
                 ued_transfers: transfers,
                 payers,
                 slots,
+                rounds,
                 warmup_slots: warmup,
                 pace_ms: pace,
                 ued_threads: usize::from(engine.ued_threads),

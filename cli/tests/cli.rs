@@ -660,6 +660,8 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         "20",
         "--slots",
         "4",
+        "--rounds",
+        "2",
         "--warmup",
         "1",
         "--pace",
@@ -674,6 +676,7 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         assert_eq!(r["votes_per_slot"], 16, "{run}");
         assert_eq!(r["ued_tx_per_slot"], transfers, "{run}");
         assert_eq!(r["slots"], 4, "{run}");
+        assert_eq!(r["samples_ms"].as_array().unwrap().len(), 4, "{run}");
         let (p50, p99) = (r["p50_ms"].as_f64().unwrap(), r["p99_ms"].as_f64().unwrap());
         assert!(p50 > 0.0 && p50 <= p99, "{run}: {r}");
     }

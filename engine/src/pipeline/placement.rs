@@ -293,7 +293,7 @@ impl Placement {
             (
                 Stage::Ved,
                 Stage::Hash,
-                "the hash runs briefly once per slot, and the VED's core must stay free of user work",
+                "the hash runs briefly once per slot, on the executors' own threads",
             ),
             (
                 Stage::Ved,
