@@ -73,6 +73,9 @@ struct BackendsJson {
 struct RunReport {
     #[serde(flatten)]
     chain: ChainReport,
+    /// The VED's own commit point when the run started (its log; at least
+    /// `resumed_after_slot`, the store's).
+    ved_resumed_after_slot: u64,
     metrics: MetricsSnapshot,
     placement: Vec<StageJson>,
     backends: BackendsJson,
@@ -213,6 +216,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     };
     let engine = Engine::open(&genesis, &dir, config, hooks).map_err(|e| e.to_string())?;
     let resumed = engine.resumed_slot();
+    let ved_resumed_after_slot = engine.ved_resumed_slot();
     *report.lock().unwrap_or_else(PoisonError::into_inner) =
         Some(ChainReport::new(&genesis, resumed));
     let _server = match args.metrics_addr {
@@ -277,6 +281,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     });
     let report = RunReport {
         chain,
+        ved_resumed_after_slot,
         metrics,
         placement: placement_rows,
         backends,

@@ -197,3 +197,109 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
         [last.ved_hash, last.ued_hash]
     );
 }
+
+/// Executes `blocks` on a VED executor made from the store in `dir` and logs each, as the VED
+/// stage does — then stops, as a crash would, with the store still at its slot.
+fn log_ved_ahead(dir: &std::path::Path, blocks: &[Block]) {
+    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+    use tandem_engine::runtime::ved_log::{LoggedSlot, VedLog};
+    let runtime = Runtime::open(&Genesis::default_cluster(), dir).expect("open");
+    let mut ved = runtime.ved_executor();
+    let mut log = VedLog::new(dir);
+    for block in blocks {
+        let (txs, payers) = parse_block(block).expect("parses");
+        let verified: Vec<Option<bool>> =
+            verify_signatures(tandem_engine::runtime::Backend::Cpu, &txs)
+                .expect("verify")
+                .into_iter()
+                .map(Some)
+                .collect();
+        let done = ved.execute(block, &payers, &verified).expect("VED");
+        let header = &block.header;
+        let record = LoggedSlot {
+            parent_slot: header.parent_slot,
+            blockhash: header.blockhash,
+            unix_timestamp_ms: header.unix_timestamp_ms,
+            ved: done,
+        };
+        log.append(&record).expect("log");
+    }
+}
+
+#[test]
+fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
+    // The store commits slot 20; the VED had executed and logged up to slot 30 (a crash stops
+    // it there). Reopened, the VED starts at 30 without executing 21..30 again, the UED catches
+    // up from the log as the blocks are submitted again, and everything equals the sequential
+    // runtime. A torn record at the log's end (a crash mid-append) is cut off.
+    let (blocks, sequential) = ledger(31, 4);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..20] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(engine.finish().expect("finish").slot, 20);
+    log_ved_ahead(dir.path(), &blocks[20..30]);
+    let segment = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("ved-"))
+        .max()
+        .expect("a log segment");
+    let mut torn = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    std::io::Write::write_all(&mut torn, &[200, 1, 0, 0, 0, 0, 0, 0, 9, 9]).unwrap();
+    drop(torn);
+
+    let (engine, seen) = open(dir.path(), 2);
+    assert_eq!(engine.resumed_slot(), 20);
+    assert_eq!(engine.ved_resumed_slot(), 30);
+    for block in &blocks[20..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    let (outcomes, votes) = &*seen.lock().unwrap();
+    assert!(
+        outcomes[..] == sequential[20..],
+        "the UED caught up from the log"
+    );
+    let points: Vec<(u64, [u8; 32])> = votes.iter().map(|v| (v.slot, v.ved_hash)).collect();
+    let want: Vec<(u64, [u8; 32])> = sequential[20..]
+        .iter()
+        .map(|o| (o.slot, o.ved_hash))
+        .collect();
+    assert_eq!(points, want, "the vote points, logged ones included");
+    // And the log reads cleanly once more.
+    drop(summary);
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), (31, 31));
+    engine.finish().expect("finish");
+}
+
+#[test]
+fn a_block_other_than_the_one_the_ved_logged_stops_the_engine_naming_it() {
+    let (blocks, _) = ledger(8, 6);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    engine.submit(blocks[0].clone()).expect("submit");
+    engine.finish().expect("finish");
+    log_ved_ahead(dir.path(), &blocks[1..4]);
+    let (engine, _) = open(dir.path(), 1);
+    let mut other = blocks[1].clone();
+    other.header.blockhash = [0xab; 32];
+    engine.submit(other).expect("the header follows");
+    let wait = engine.wait_hash(Domain::Ved, 2, Duration::from_secs(60));
+    let message = match (wait, engine.finish()) {
+        (Err(e), _) | (_, Err(e)) => e.to_string(),
+        other => panic!("the engine went on: {:?}", other.0),
+    };
+    assert!(
+        message.contains("block 2") && message.contains("logged"),
+        "{message}"
+    );
+}

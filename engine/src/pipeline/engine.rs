@@ -51,6 +51,7 @@ use crate::genesis::Genesis;
 use crate::ledger::Block;
 use crate::runtime::executor::{VedExecutor, VedSlot};
 use crate::runtime::ingest::{self, VerifiedBlock};
+use crate::runtime::ved_log::{LoggedSlot, VedLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
 use crate::tx::Transaction;
 use tandem_kernels::sigverify::cache::SignerCache;
@@ -229,6 +230,7 @@ pub struct Engine {
     ued_thread: Option<JoinHandle<Runtime>>,
     ingest: Arc<StageMetrics>,
     resumed_slot: u64,
+    ved_resumed_slot: u64,
 }
 
 /// The engine's state after [`Engine::finish`].
@@ -266,7 +268,16 @@ impl Engine {
             EngineMetrics::new(&ENGINE_STAGES).map_err(|e| EngineError::Failed(e.to_string()))?,
         );
         let stage = |name| metrics.stage(name).expect("an engine stage");
-        let ved = runtime.ved_executor();
+        // The VED resumes from its own commit point: the store's slot, then the slots it logged
+        // after it.
+        let dir = runtime.store().dir().to_owned();
+        let logged = VedLog::recover(&dir, runtime.slot())
+            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        let mut ved = runtime.ved_executor();
+        for record in &logged {
+            ved.replay(record);
+        }
+        let ved_resumed_slot = ved.slot();
         let shared = Arc::new(Shared {
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
@@ -274,7 +285,7 @@ impl Engine {
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
         });
         let resumed_slot = runtime.slot();
-        metrics.publish_ved_slot(resumed_slot);
+        metrics.publish_ved_slot(ved_resumed_slot);
         metrics.publish_ued_slot(resumed_slot);
         let cursor = Mutex::new(Cursor {
             slot: runtime.slot(),
@@ -363,10 +374,14 @@ impl Engine {
         {
             let shared = Arc::clone(&shared);
             let m = stage("ved");
-            threads
-                .push(started(spawn("ved", Stage::Ved, false).spawn(move || {
-                    ved_loop(&shared, &m, ved, ved_rx, ued_tx, on_vote)
-                }))?);
+            threads.push(started(spawn("ved", Stage::Ved, false).spawn(move || {
+                let start = VedStart {
+                    executor: ved,
+                    logged: logged.into(),
+                    log: VedLog::new(dir),
+                };
+                ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
+            }))?);
         }
         let ued_thread = {
             let shared = Arc::clone(&shared);
@@ -385,12 +400,21 @@ impl Engine {
             threads,
             ued_thread: Some(ued_thread),
             resumed_slot,
+            ved_resumed_slot,
         })
     }
 
-    /// The slot the engine started after (its store's last committed slot when opened).
+    /// The slot the engine started after: its store's last committed slot when opened (the
+    /// UED's commit point). Blocks are submitted from the one after it.
     pub fn resumed_slot(&self) -> u64 {
         self.resumed_slot
+    }
+
+    /// The VED's own commit point when opened: the last slot it logged (at least
+    /// [`Engine::resumed_slot`]). Blocks up to it are not executed by the VED again; their
+    /// logged results are handed to the UED as the blocks are submitted again.
+    pub fn ved_resumed_slot(&self) -> u64 {
+        self.ved_resumed_slot
     }
 
     /// The metrics of every stage and of the engine.
@@ -720,22 +744,38 @@ fn verify_spread(
     })
 }
 
-/// The VED stage: executes each block's VED part and publishes its hash, the vote point.
+/// What the VED stage starts from: the executor, the slots logged before a restart that the
+/// store has not committed yet (in order), and the log it appends to.
+struct VedStart {
+    executor: VedExecutor,
+    logged: VecDeque<LoggedSlot>,
+    log: VedLog,
+}
+
+/// The VED stage: executes each block's VED part, publishes its hash (the vote point) and logs
+/// it (the VED's durable commit point). A block it logged before a restart is not executed
+/// again: its record stands for it.
 fn ved_loop(
     shared: &Shared,
     metrics: &StageMetrics,
-    mut ved: VedExecutor,
+    start: VedStart,
     input: Receiver<VedJob>,
     output: Sender<UedJob>,
     mut on_vote: Option<VoteHook>,
 ) {
+    let VedStart {
+        executor: mut ved,
+        mut logged,
+        mut log,
+    } = start;
     while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
         let Some(payers) = metrics.idle(|| ingested.verdict.wait()).clone() else {
             continue; // refused at ingest: nothing happened
         };
         let block = &ingested.block;
-        let slot = block.header.slot;
+        let header = &block.header;
+        let slot = header.slot;
         let hash = if ved.crosses_boundary(block) {
             // The one wait: the UED catches up and executes the block on the joined state.
             let waited = Instant::now();
@@ -762,26 +802,64 @@ fn ved_loop(
                 Ok(Err(_)) | Err(_) => return,
             }
         } else {
-            let result = metrics.busy(|| ved.execute(block, &payers, &verified));
-            let mut done = match result {
-                Ok(done) => done,
-                Err(e) => return shared.fail(e.to_string()),
+            let done = match logged.front() {
+                // Executed and logged before the restart: the record stands for it.
+                Some(record) if record.ved.slot <= slot => {
+                    let record = logged.pop_front().expect("a front record");
+                    if record.ved.slot != slot || record.blockhash != header.blockhash {
+                        return shared.fail(format!(
+                            "block {slot} (blockhash {}) is not the block the VED executed and \
+                             logged as slot {} before the restart",
+                            bs58::encode(header.blockhash).into_string(),
+                            record.ved.slot
+                        ));
+                    }
+                    record.ved
+                }
+                _ => {
+                    let result = metrics.busy(|| ved.execute(block, &payers, &verified));
+                    let mut done = match result {
+                        Ok(done) => done,
+                        Err(e) => return shared.fail(e.to_string()),
+                    };
+                    // The UED needs check 1's answers for transactions guessed VED that are its
+                    // own.
+                    done.verified = done
+                        .ued_transactions
+                        .iter()
+                        .filter_map(|&i| verified[i].map(|ok| (i, ok)))
+                        .collect();
+                    // The vote point is now; the log and the hand-over to the UED follow.
+                    vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
+                    let record = LoggedSlot {
+                        parent_slot: header.parent_slot,
+                        blockhash: header.blockhash,
+                        unix_timestamp_ms: header.unix_timestamp_ms,
+                        ved: done,
+                    };
+                    if let Err(e) = metrics.busy(|| log.append(&record)) {
+                        return shared.fail(e.to_string());
+                    }
+                    let done = record.ved;
+                    let executed = done.admission.payer_domain.iter();
+                    let executed = executed.filter(|d| **d == Some(Domain::Ved)).count();
+                    shared.metrics.add_executed(Domain::Ved, executed as u64);
+                    metrics.add_items(1);
+                    let job = UedJob::Slot {
+                        ingested: Arc::clone(&ingested),
+                        ved: Box::new(done),
+                    };
+                    if metrics.blocked(|| output.send(job)).is_err() {
+                        return;
+                    }
+                    continue;
+                }
             };
-            // The UED needs check 1's answers for transactions guessed VED that are its own.
-            done.verified = done
-                .ued_transactions
-                .iter()
-                .filter_map(|&i| verified[i].map(|ok| (i, ok)))
-                .collect();
             let hash = done.ved_hash;
-            let decided = done.admission.payer_domain.iter();
-            let executed = decided.filter(|d| **d == Some(Domain::Ved)).count();
-            shared.metrics.add_executed(Domain::Ved, executed as u64);
             let job = UedJob::Slot {
                 ingested: Arc::clone(&ingested),
                 ved: Box::new(done),
             };
-            // The vote point is now; the hand-over to the UED may wait behind its queue.
             vote(shared, &ingested, slot, hash, &mut on_vote);
             metrics.add_items(1);
             if metrics.blocked(|| output.send(job)).is_err() {
@@ -884,6 +962,11 @@ fn ued_loop(
         }
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
+        // The VED's log segments the store has passed are no longer needed.
+        if let Err(e) = VedLog::prune(runtime.store().dir(), slot) {
+            shared.fail(e.to_string());
+            break;
+        }
         if let Some(on_outcome) = &mut on_outcome {
             on_outcome(&outcome);
         }

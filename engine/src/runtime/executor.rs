@@ -27,7 +27,8 @@ use std::collections::HashMap;
 
 use super::ingest::{self, Admission};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
-use super::state::{RuntimeState, WINDOW};
+use super::state::RuntimeState;
+use super::ved_log::LoggedSlot;
 use super::{BlockOutcome, Runtime, RuntimeError, TxOutcome};
 use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
 use crate::genesis::ClusterParams;
@@ -237,12 +238,7 @@ impl VedExecutor {
             changes.push(account);
         }
         let state = &mut self.state;
-        state.recent_blockhashes.push_back(header.blockhash);
-        while state.recent_blockhashes.len() > WINDOW as usize {
-            state.recent_blockhashes.pop_front();
-        }
-        state.slot = slot;
-        state.unix_timestamp_ms = header.unix_timestamp_ms;
+        state.advance(slot, header.blockhash, header.unix_timestamp_ms);
 
         Ok(VedSlot {
             slot,
@@ -256,6 +252,37 @@ impl VedExecutor {
             changes,
             remaps: overlay.remaps,
         })
+    }
+}
+
+impl VedExecutor {
+    /// Moves the executor past a slot it executed before a crash, from the slot's record in the
+    /// VED log ([`super::ved_log`]) instead of executing it again: its writes, its window
+    /// entries, its remap requests and its hashes. The result is the state executing the block
+    /// gave (the tests compare them).
+    pub fn replay(&mut self, logged: &LoggedSlot) {
+        let ved = &logged.ved;
+        let state = &mut self.state;
+        debug_assert_eq!(logged.parent_slot, state.slot);
+        state.signatures.begin_block(ved.slot);
+        for signature in &ved.entered {
+            state.signatures.insert(*signature);
+        }
+        for (pubkey, target) in &ved.remaps {
+            state.remap_requests.insert(*pubkey, *target);
+        }
+        for account in &ved.changes {
+            if account.lamports == 0 {
+                self.accounts.accounts.remove(&account.pubkey);
+            } else {
+                self.accounts
+                    .accounts
+                    .insert(account.pubkey, account.clone());
+            }
+        }
+        state.hashes.lthash[Domain::Ved] = ved.ved_lthash.clone();
+        state.hashes.hash[Domain::Ved] = ved.ved_hash;
+        state.advance(ved.slot, logged.blockhash, logged.unix_timestamp_ms);
     }
 }
 

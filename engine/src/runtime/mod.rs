@@ -31,6 +31,7 @@ pub mod ingest;
 pub mod pass;
 pub mod state;
 pub mod status;
+pub mod ved_log;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ use builtins::vote::VoteState;
 use hash::DomainHashes;
 pub use ingest::VerifiedBlock;
 use pass::{Overlay, PassInput, Writer};
-use state::{RuntimeState, StateFileError, WINDOW};
+use state::{RuntimeState, StateFileError};
 pub use status::TxStatus;
 pub use tandem_kernels::Backend;
 
@@ -581,12 +582,8 @@ impl Runtime {
                 self.vote_accounts.remove(pubkey);
             }
         }
-        self.state.recent_blockhashes.push_back(header.blockhash);
-        while self.state.recent_blockhashes.len() > WINDOW as usize {
-            self.state.recent_blockhashes.pop_front();
-        }
-        self.state.slot = slot;
-        self.state.unix_timestamp_ms = header.unix_timestamp_ms;
+        self.state
+            .advance(slot, header.blockhash, header.unix_timestamp_ms);
         self.state.epoch = self.epoch_of(slot);
 
         let dir = self.store.dir().to_owned();

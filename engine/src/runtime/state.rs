@@ -165,38 +165,48 @@ pub fn state_path(dir: &Path, slot: u64) -> PathBuf {
     dir.join(format!("runtime-{slot}.state"))
 }
 
-struct Writer(Vec<u8>);
+pub(super) struct Writer(pub(super) Vec<u8>);
 
 impl Writer {
-    fn u64(&mut self, v: u64) {
+    pub(super) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn bytes(&mut self, b: &[u8]) {
+    pub(super) fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    /// Bytes not read yet.
+    pub(super) fn remaining(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    pub(super) fn take(&mut self, n: usize) -> Result<&[u8], String> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
         let end = end.ok_or_else(|| format!("truncated at byte {}", self.at))?;
         let out = &self.bytes[self.at..end];
         self.at = end;
         Ok(out)
     }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+    pub(super) fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
         Ok(self.take(N)?.try_into().expect("N bytes"))
     }
-    fn u64(&mut self) -> Result<u64, String> {
+    pub(super) fn u64(&mut self) -> Result<u64, String> {
         Ok(u64::from_le_bytes(self.array()?))
     }
     /// A count of items of `size` bytes each, checked against the bytes left.
-    fn count(&mut self, size: usize) -> Result<usize, String> {
+    pub(super) fn count(&mut self, size: usize) -> Result<usize, String> {
         let n = self.u64()?;
         let left = (self.bytes.len() - self.at) as u64;
         if n.saturating_mul(size as u64) > left {
@@ -207,7 +217,7 @@ impl Reader<'_> {
         }
         Ok(n as usize)
     }
-    fn mapping(&mut self) -> Result<Mapping, String> {
+    pub(super) fn mapping(&mut self) -> Result<Mapping, String> {
         let tag = self.array::<1>()?[0];
         Mapping::from_tag(tag).map_err(|e| e.to_string())
     }
@@ -343,6 +353,17 @@ impl RuntimeState {
 
     /// Writes the state file of `self.slot` in `dir` and fsyncs it and the directory (so the
     /// file survives a power loss, not only a process crash).
+    /// Moves the state past `slot`, whose block has `blockhash` and clock `unix_timestamp_ms`:
+    /// the blockhash window (the last [`WINDOW`] blocks) and the clock.
+    pub fn advance(&mut self, slot: u64, blockhash: [u8; 32], unix_timestamp_ms: i64) {
+        self.recent_blockhashes.push_back(blockhash);
+        while self.recent_blockhashes.len() > WINDOW as usize {
+            self.recent_blockhashes.pop_front();
+        }
+        self.slot = slot;
+        self.unix_timestamp_ms = unix_timestamp_ms;
+    }
+
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         use std::io::Write;
         let path = state_path(dir, self.slot);

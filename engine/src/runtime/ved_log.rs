@@ -1,0 +1,561 @@
+//! The VED's durable commit point: a redo log of what the VED executor decided for each slot
+//! (a [`VedSlot`]), written beside the store before the UED has committed that slot.
+//!
+//! The store commits a slot — both domains' writes — when the UED has executed it; the VED may
+//! be many slots ahead. Each slot the VED executes is appended here and fsynced, so after a
+//! crash the VED resumes from its own last logged slot: the [`VedExecutor`] is rebuilt from the
+//! store (the UED's commit point) and the logged slots after it are applied
+//! ([`VedExecutor::replay`]) without executing anything again, and the UED catches up from them
+//! as the blocks are submitted again. Slots the UED has committed are no longer needed: the log
+//! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
+//! whole segments the store has passed are deleted.
+//!
+//! A segment: magic `TNDMVED1`, then records, each `length (u64) ‖ body ‖ xxh3-64 of body`. A
+//! crash can cut the last record of the last segment short; that tail is ignored (it was never
+//! fsynced, so the VED's commit point is the record before it). A damaged record anywhere else
+//! is an error naming the file and the slot after which it sits.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::executor::VedSlot;
+use super::ingest::Admission;
+use super::state::{Reader, Writer};
+use super::status::TxStatus;
+use crate::account::{Account, Domain, Pubkey};
+use tandem_kernels::LtHash;
+
+/// Slots per segment.
+pub const SEGMENT_SLOTS: u64 = 64;
+
+const MAGIC: &[u8; 8] = b"TNDMVED1";
+
+/// Why the VED log could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum VedLogError {
+    /// A file could not be read, written or synced.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A segment is damaged where a crash cannot have left it.
+    #[error("{path}: damaged VED log: {reason}")]
+    Corrupt {
+        /// The segment.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// One logged slot: the block it came from and what the VED decided.
+pub struct LoggedSlot {
+    /// The block's parent slot.
+    pub parent_slot: u64,
+    /// The block's hash.
+    pub blockhash: [u8; 32],
+    /// The block's clock.
+    pub unix_timestamp_ms: i64,
+    /// What the VED decided.
+    pub ved: VedSlot,
+}
+
+fn segment_path(dir: &Path, first_slot: u64) -> PathBuf {
+    dir.join(format!("ved-{first_slot}.log"))
+}
+
+/// The segments in `dir`, by first slot.
+fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, VedLogError> {
+    let io = |source| VedLogError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(slot) = name
+            .strip_prefix("ved-")
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            found.push((slot, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn status_tag(status: TxStatus) -> (u8, u32) {
+    match status {
+        TxStatus::InvalidSignature => (1, 0),
+        TxStatus::InvalidFeePayer => (2, 0),
+        TxStatus::BlockhashNotFound => (3, 0),
+        TxStatus::DuplicateSignature => (4, 0),
+        TxStatus::InsufficientFundsForFee => (5, 0),
+        TxStatus::DomainViolation => (6, 0),
+        TxStatus::WritableProgram => (7, 0),
+        TxStatus::AccountFrozenForRemap => (8, 0),
+        TxStatus::UnsupportedAddressLookup => (9, 0),
+        TxStatus::Success => (10, 0),
+        TxStatus::ProgramError(code) => (11, code),
+    }
+}
+
+fn status_from_tag(tag: u8, code: u32) -> Result<TxStatus, String> {
+    Ok(match tag {
+        1 => TxStatus::InvalidSignature,
+        2 => TxStatus::InvalidFeePayer,
+        3 => TxStatus::BlockhashNotFound,
+        4 => TxStatus::DuplicateSignature,
+        5 => TxStatus::InsufficientFundsForFee,
+        6 => TxStatus::DomainViolation,
+        7 => TxStatus::WritableProgram,
+        8 => TxStatus::AccountFrozenForRemap,
+        9 => TxStatus::UnsupportedAddressLookup,
+        10 => TxStatus::Success,
+        11 => TxStatus::ProgramError(code),
+        other => return Err(format!("unknown status tag {other}")),
+    })
+}
+
+fn encode(logged: &LoggedSlot) -> Vec<u8> {
+    let LoggedSlot {
+        parent_slot,
+        blockhash,
+        unix_timestamp_ms,
+        ved,
+    } = logged;
+    let mut w = Writer(Vec::with_capacity(4096));
+    w.u64(ved.slot);
+    w.u64(*parent_slot);
+    w.bytes(blockhash);
+    w.u64(*unix_timestamp_ms as u64);
+    w.bytes(&ved.ved_hash);
+    w.bytes(&ved.ved_lthash.to_bytes());
+    w.u64(ved.sig_count);
+    let n = ved.admission.statuses.len();
+    w.u64(n as u64);
+    let decided: Vec<usize> = (0..n)
+        .filter(|&i| ved.admission.statuses[i].is_some())
+        .collect();
+    w.u64(decided.len() as u64);
+    for i in decided {
+        let (tag, code) = status_tag(ved.admission.statuses[i].expect("decided"));
+        w.u64(i as u64);
+        w.bytes(&[tag]);
+        w.bytes(&code.to_le_bytes());
+        w.bytes(&[u8::from(ved.admission.payer_domain[i] == Some(Domain::Ved))]);
+    }
+    w.u64(ved.ued_transactions.len() as u64);
+    for &i in &ved.ued_transactions {
+        w.u64(i as u64);
+    }
+    w.u64(ved.verified.len() as u64);
+    for &(i, ok) in &ved.verified {
+        w.u64(i as u64);
+        w.bytes(&[u8::from(ok)]);
+    }
+    w.u64(ved.entered.len() as u64);
+    for signature in &ved.entered {
+        w.bytes(signature);
+    }
+    w.u64(ved.changes.len() as u64);
+    for a in &ved.changes {
+        w.bytes(&a.pubkey.0);
+        w.u64(a.lamports);
+        w.bytes(&a.owner.0);
+        w.bytes(&[u8::from(a.executable), a.mapping.tag()]);
+        w.u64(a.data.len() as u64);
+        w.bytes(&a.data);
+    }
+    w.u64(ved.remaps.len() as u64);
+    for (key, mapping) in &ved.remaps {
+        w.bytes(&key.0);
+        w.bytes(&[mapping.tag()]);
+    }
+    w.0
+}
+
+fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
+    let mut r = Reader::new(body);
+    let slot = r.u64()?;
+    let parent_slot = r.u64()?;
+    let blockhash = r.array()?;
+    let unix_timestamp_ms = r.u64()? as i64;
+    let ved_hash = r.array()?;
+    let ved_lthash = LtHash::from_bytes(&r.array()?);
+    let sig_count = r.u64()?;
+    let n = r.u64()? as usize;
+    if n > body.len() * 8 {
+        return Err(format!("a block of {n} transactions cannot fit the record"));
+    }
+    let mut admission = Admission {
+        statuses: vec![None; n],
+        payer_domain: vec![None; n],
+    };
+    let index = |i: u64| -> Result<usize, String> {
+        usize::try_from(i)
+            .ok()
+            .filter(|&i| i < n)
+            .ok_or_else(|| format!("transaction index {i} of a block of {n}"))
+    };
+    for _ in 0..r.count(14)? {
+        let i = index(r.u64()?)?;
+        let [tag] = r.array()?;
+        let code = u32::from_le_bytes(r.array()?);
+        let [ved] = r.array()?;
+        admission.statuses[i] = Some(status_from_tag(tag, code)?);
+        admission.payer_domain[i] = (ved == 1).then_some(Domain::Ved);
+    }
+    let ued_transactions = (0..r.count(8)?)
+        .map(|_| index(r.u64()?))
+        .collect::<Result<_, _>>()?;
+    let verified = (0..r.count(9)?)
+        .map(|_| Ok((index(r.u64()?)?, r.array::<1>()?[0] == 1)))
+        .collect::<Result<_, String>>()?;
+    let entered = (0..r.count(64)?)
+        .map(|_| r.array())
+        .collect::<Result<_, _>>()?;
+    let mut changes = Vec::new();
+    for _ in 0..r.count(82)? {
+        let pubkey = Pubkey(r.array()?);
+        let lamports = r.u64()?;
+        let owner = Pubkey(r.array()?);
+        let [executable] = r.array()?;
+        let mapping = r.mapping()?;
+        let len = r.count(1)?;
+        changes.push(Account {
+            pubkey,
+            lamports,
+            owner,
+            executable: executable == 1,
+            data: r.take(len)?.to_vec(),
+            mapping,
+        });
+    }
+    let remaps = (0..r.count(33)?)
+        .map(|_| Ok((Pubkey(r.array()?), r.mapping()?)))
+        .collect::<Result<_, String>>()?;
+    if r.remaining() != 0 {
+        return Err(format!("{} unexpected bytes at the end", r.remaining()));
+    }
+    Ok(LoggedSlot {
+        parent_slot,
+        blockhash,
+        unix_timestamp_ms,
+        ved: VedSlot {
+            slot,
+            ved_hash,
+            ved_lthash,
+            sig_count,
+            admission,
+            ued_transactions,
+            verified,
+            entered,
+            changes,
+            remaps,
+        },
+    })
+}
+
+/// A segment a crash cut short, and the length of its whole records.
+type Torn = (PathBuf, u64);
+
+/// The VED's log writer: appends and fsyncs a record per slot.
+pub struct VedLog {
+    dir: PathBuf,
+    file: Option<(u64, File, PathBuf)>,
+    in_segment: u64,
+}
+
+impl VedLog {
+    /// A writer for the store directory `dir`; the first record starts a new segment.
+    pub fn new(dir: impl Into<PathBuf>) -> VedLog {
+        VedLog {
+            dir: dir.into(),
+            file: None,
+            in_segment: 0,
+        }
+    }
+
+    /// Appends `logged` and makes it durable: from here on, a crash resumes the VED after it.
+    pub fn append(&mut self, logged: &LoggedSlot) -> Result<(), VedLogError> {
+        if self.file.is_none() || self.in_segment >= SEGMENT_SLOTS {
+            let path = segment_path(&self.dir, logged.ved.slot);
+            let io = |source| VedLogError::Io {
+                path: path.clone(),
+                source,
+            };
+            let mut file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&path)
+                .map_err(io)?;
+            file.write_all(MAGIC).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| VedLogError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })?;
+            self.file = Some((logged.ved.slot, file, path));
+            self.in_segment = 0;
+        }
+        let (_, file, path) = self.file.as_mut().expect("a segment is open");
+        let body = encode(logged);
+        let mut record = Vec::with_capacity(body.len() + 16);
+        record.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        record.extend_from_slice(&body);
+        record.extend_from_slice(&xxh3_64(&body).to_le_bytes());
+        let io = |source| VedLogError::Io {
+            path: path.clone(),
+            source,
+        };
+        file.write_all(&record).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        self.in_segment += 1;
+        Ok(())
+    }
+
+    /// Reads the logged slots after `committed` (the store's slot), in order, and cuts off the
+    /// tail a crash left short in the last segment (it was never synced), so that the records
+    /// appended next follow the last whole one. Damage anywhere else is an error.
+    pub fn recover(dir: &Path, committed: u64) -> Result<Vec<LoggedSlot>, VedLogError> {
+        let (slots, torn) = VedLog::read_after(dir, committed)?;
+        if let Some((path, valid)) = torn {
+            let io = |source| VedLogError::Io {
+                path: path.clone(),
+                source,
+            };
+            if valid < MAGIC.len() as u64 {
+                std::fs::remove_file(&path).map_err(io)?;
+            } else {
+                let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
+                file.set_len(valid).map_err(io)?;
+                file.sync_all().map_err(io)?;
+            }
+        }
+        Ok(slots)
+    }
+
+    /// The logged slots after `committed`, and where the last segment's valid records end when
+    /// a crash left a short tail after them.
+    fn read_after(
+        dir: &Path,
+        committed: u64,
+    ) -> Result<(Vec<LoggedSlot>, Option<Torn>), VedLogError> {
+        let segments = segments(dir)?;
+        let mut slots = Vec::new();
+        let mut torn = None;
+        let last = segments.len().saturating_sub(1);
+        for (k, (_, path)) in segments.iter().enumerate() {
+            let bytes = std::fs::read(path).map_err(|source| VedLogError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let corrupt = |reason: String| VedLogError::Corrupt {
+                path: path.clone(),
+                reason,
+            };
+            if bytes.len() < MAGIC.len() {
+                if k == last {
+                    torn = Some((path.clone(), 0)); // created, cut short before its magic
+                    break;
+                }
+                return Err(corrupt("shorter than its magic".into()));
+            }
+            if &bytes[..8] != MAGIC {
+                return Err(corrupt("not a VED log segment (bad magic)".into()));
+            }
+            let mut at = 8;
+            while at < bytes.len() {
+                let previous = slots.last().map_or(committed, |s: &LoggedSlot| s.ved.slot);
+                let damaged = || {
+                    corrupt(format!(
+                        "a damaged record after slot {previous}, with more log after it"
+                    ))
+                };
+                let record = bytes.get(at..at + 8).and_then(|len| {
+                    let len = u64::from_le_bytes(len.try_into().ok()?) as usize;
+                    let body = bytes.get(at + 8..(at + 8).checked_add(len)?)?;
+                    let sum = bytes.get(at + 8 + len..at + 16 + len)?;
+                    (xxh3_64(body).to_le_bytes() == sum).then_some((body, 16 + len))
+                });
+                let Some((body, size)) = record else {
+                    if k == last {
+                        // The tail a crash cut short: never synced.
+                        torn = Some((path.clone(), at as u64));
+                        break;
+                    }
+                    return Err(damaged());
+                };
+                let logged = decode(body).map_err(|reason| {
+                    corrupt(format!("the record after slot {previous}: {reason}"))
+                })?;
+                at += size;
+                if logged.ved.slot > committed {
+                    slots.push(logged);
+                }
+            }
+        }
+        // The slots after the store's must follow one another from it.
+        let mut parent = committed;
+        for logged in &slots {
+            if logged.parent_slot != parent {
+                return Err(VedLogError::Corrupt {
+                    path: dir.to_owned(),
+                    reason: format!(
+                        "the VED log's slot {} follows slot {}, not slot {parent}",
+                        logged.ved.slot, logged.parent_slot
+                    ),
+                });
+            }
+            parent = logged.ved.slot;
+        }
+        Ok((slots, torn))
+    }
+
+    /// Deletes the segments whose every slot is at or before `committed` (the store has them).
+    pub fn prune(dir: &Path, committed: u64) -> Result<(), VedLogError> {
+        let segments = segments(dir)?;
+        for pair in segments.windows(2) {
+            let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
+            if *next_first <= committed + 1 {
+                std::fs::remove_file(path).map_err(|source| VedLogError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::Mapping;
+
+    fn record(slot: u64, parent_slot: u64) -> LoggedSlot {
+        let statuses = [
+            TxStatus::InvalidSignature,
+            TxStatus::Success,
+            TxStatus::ProgramError(7),
+            TxStatus::AccountFrozenForRemap,
+        ];
+        let mut admission = Admission {
+            statuses: vec![None; 6],
+            payer_domain: vec![None; 6],
+        };
+        for (i, s) in statuses.into_iter().enumerate() {
+            admission.statuses[i] = Some(s);
+            admission.payer_domain[i] = s.has_domain().then_some(Domain::Ved);
+        }
+        LoggedSlot {
+            parent_slot,
+            blockhash: [slot as u8; 32],
+            unix_timestamp_ms: 1_700_000_000_000 + slot as i64,
+            ved: VedSlot {
+                slot,
+                ved_hash: [3; 32],
+                ved_lthash: LtHash::identity(),
+                sig_count: 4,
+                admission,
+                ued_transactions: vec![4, 5],
+                verified: vec![(5, false)],
+                entered: vec![[9; 64]],
+                changes: vec![Account {
+                    pubkey: Pubkey([1; 32]),
+                    lamports: 0,
+                    owner: Pubkey([2; 32]),
+                    executable: false,
+                    data: vec![1, 2, 3],
+                    mapping: Mapping::RwVed,
+                }],
+                remaps: vec![(Pubkey([4; 32]), Mapping::RwUed)],
+            },
+        }
+    }
+
+    fn same(a: &LoggedSlot, b: &LoggedSlot) -> bool {
+        (a.parent_slot, a.blockhash, a.unix_timestamp_ms)
+            == (b.parent_slot, b.blockhash, b.unix_timestamp_ms)
+            && encode(a) == encode(b)
+            && a.ved.admission.statuses == b.ved.admission.statuses
+            && a.ved.admission.payer_domain == b.ved.admission.payer_domain
+    }
+
+    #[test]
+    fn records_round_trip_and_only_the_slots_after_the_store_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = VedLog::new(dir.path());
+        let written: Vec<LoggedSlot> = (1..=5).map(|s| record(s, s - 1)).collect();
+        for r in &written {
+            log.append(r).unwrap();
+        }
+        let read = VedLog::recover(dir.path(), 2).unwrap();
+        assert_eq!(read.len(), 3);
+        assert!(read.iter().zip(&written[2..]).all(|(a, b)| same(a, b)));
+        assert!(VedLog::recover(dir.path(), 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_record_before_the_end_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = VedLog::new(dir.path());
+        for s in 1..=3 {
+            log.append(&record(s, s - 1)).unwrap();
+        }
+        let path = segment_path(dir.path(), 1);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[8 + 8 + 20] ^= 1; // inside the first record's body
+        std::fs::write(&path, &bytes).unwrap();
+        // A later segment makes the damage not a crash's tail.
+        let mut next = VedLog::new(dir.path());
+        next.append(&record(4, 3)).unwrap();
+        let err = VedLog::recover(dir.path(), 0)
+            .err()
+            .expect("damage is an error");
+        let text = err.to_string();
+        assert!(
+            text.contains("ved-1.log") && text.contains("after slot 0"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn segments_the_store_has_passed_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = VedLog::new(dir.path());
+        for s in 1..=(2 * SEGMENT_SLOTS + 3) {
+            log.append(&record(s, s - 1)).unwrap();
+        }
+        let names = || {
+            segments(dir.path())
+                .unwrap()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(), [1, SEGMENT_SLOTS + 1, 2 * SEGMENT_SLOTS + 1]);
+        VedLog::prune(dir.path(), SEGMENT_SLOTS - 1).unwrap();
+        assert_eq!(
+            names().len(),
+            3,
+            "slot {SEGMENT_SLOTS} is not committed yet"
+        );
+        VedLog::prune(dir.path(), 2 * SEGMENT_SLOTS + 2).unwrap();
+        assert_eq!(names(), [2 * SEGMENT_SLOTS + 1]);
+        let read = VedLog::recover(dir.path(), 2 * SEGMENT_SLOTS + 1).unwrap();
+        assert_eq!(read.len(), 2);
+    }
+}
