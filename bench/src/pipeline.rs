@@ -20,9 +20,9 @@ use serde::Serialize;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Stage};
-use tandem_engine::runtime::ingest::{parse_block, verify_signatures_on_caller};
+use tandem_engine::runtime::ingest::{parse_block, verify_signatures_with};
 use tandem_engine::runtime::{Backend, Runtime};
-use tandem_kernels::sigverify::cache::SignerCache;
+use tandem_kernels::Ed25519Verifier;
 
 /// One stage measured alone.
 #[derive(Clone, Debug, Serialize)]
@@ -112,6 +112,7 @@ pub fn run_pipeline(
         let runtime = Runtime::open(genesis, dir.path()).map_err(|e| e.to_string())?;
         runtime.ved_executor().ved_payers()
     };
+    let verifier = Ed25519Verifier::shared(backend);
     let sigverify = alone(placement.as_ref(), Stage::Sigverify, || {
         for block in blocks {
             let (txs, payers) = parse_block(block).map_err(|e| e.to_string())?;
@@ -120,8 +121,7 @@ pub fn run_pipeline(
                 .zip(&payers)
                 .filter(|(_, p)| !voters.contains(p))
                 .map(|(tx, _)| tx);
-            verify_signatures_on_caller(backend, SignerCache::global(), users)
-                .map_err(|e| e.to_string())?;
+            verify_signatures_with(&verifier, users).map_err(|e| e.to_string())?;
         }
         Ok(())
     })?;

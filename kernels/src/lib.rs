@@ -29,7 +29,7 @@ pub mod testing;
 pub use hash::lthash::{AccountInput, LtHash};
 pub use platform::Platform;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use gpu::GpuError;
 use hash::gpu::GpuHashKernels;
@@ -75,80 +75,105 @@ pub fn ed25519_verify_batch(
     messages: &[&[u8]],
     results: &mut [u8],
 ) -> Result<(), KernelError> {
-    verify_batch(
-        backend,
-        CpuThreads::All,
-        sigverify::cache::SignerCache::global(),
-        signatures,
-        public_keys,
-        messages,
-        results,
-    )
-}
-
-/// [`ed25519_verify_batch`], with the CPU path on the calling thread alone and recurring
-/// signers looked up in `cache`: for a pipeline stage whose thread is pinned to its cores (where
-/// spawning unpinned helpers would put the work on cores that belong to other stages), with a
-/// cache of its own (so one stream of signers — users — cannot evict another's — voters).
-/// Same answers.
-///
-/// # Panics
-/// If the slices differ in length.
-pub fn ed25519_verify_batch_on_caller(
-    backend: Backend,
-    cache: &sigverify::cache::SignerCache,
-    signatures: &[[u8; 64]],
-    public_keys: &[[u8; 32]],
-    messages: &[&[u8]],
-    results: &mut [u8],
-) -> Result<(), KernelError> {
-    verify_batch(
-        backend,
-        CpuThreads::Caller,
-        cache,
-        signatures,
-        public_keys,
-        messages,
-        results,
-    )
-}
-
-/// Which threads the CPU path of a batch verification uses.
-#[derive(Clone, Copy)]
-enum CpuThreads {
-    /// One per available core, spawned for the call (large batches).
-    All,
-    /// The calling thread only.
-    Caller,
-}
-
-fn verify_batch(
-    backend: Backend,
-    threads: CpuThreads,
-    cache: &sigverify::cache::SignerCache,
-    signatures: &[[u8; 64]],
-    public_keys: &[[u8; 32]],
-    messages: &[&[u8]],
-    results: &mut [u8],
-) -> Result<(), KernelError> {
-    let gpu = match backend {
-        Backend::Cpu => None,
-        Backend::Gpu => Some(sigverify::gpu::GpuEd25519::shared()?),
-        Backend::Auto if signatures.len() < AUTO_GPU_MIN_ITEMS => None,
-        Backend::Auto => sigverify::gpu::GpuEd25519::shared()
-            .ok()
-            .filter(|v| !v.context().is_software()),
-    };
-    let cache = Some(cache);
-    match (gpu, threads) {
-        (Some(gpu), _) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
-        (None, CpuThreads::All) => {
+    match Ed25519Verifier::shared(backend).gpu_for(signatures.len())? {
+        Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
+        None => {
+            let cache = Some(sigverify::cache::SignerCache::global());
             sigverify::verify_batch_cpu(signatures, public_keys, messages, results, cache);
             Ok(())
         }
-        (None, CpuThreads::Caller) => {
-            sigverify::cpu::verify_many(signatures, public_keys, messages, results, cache);
-            Ok(())
+    }
+}
+
+/// A signature verifier for one stream of work — a pipeline stage — that runs its CPU work on
+/// the calling thread (a stage pinned to its cores must not spawn unpinned helpers onto cores
+/// that belong to other stages) with a signer cache of its own or the process-wide one, and its
+/// GPU work on a device of its own or the shared one. The VED's verifier owns both, so user
+/// signers cannot evict voters' tables and a vote batch's GPU readback never waits behind user
+/// batches queued on the shared device. Same answers as [`ed25519_verify_batch`].
+pub struct Ed25519Verifier {
+    backend: Backend,
+    cache: VerifierCache,
+    /// `Some`: a device of its own, opened at the first GPU batch.
+    own_gpu: Option<OnceLock<Result<Arc<sigverify::gpu::GpuEd25519>, GpuError>>>,
+}
+
+enum VerifierCache {
+    Global,
+    Own(sigverify::cache::SignerCache),
+}
+
+impl Ed25519Verifier {
+    /// A verifier on `backend` with the process-wide signer cache and GPU device.
+    pub fn shared(backend: Backend) -> Ed25519Verifier {
+        Ed25519Verifier {
+            backend,
+            cache: VerifierCache::Global,
+            own_gpu: None,
+        }
+    }
+
+    /// A verifier on `backend` with a signer cache of `capacity` signers and a GPU device
+    /// (its own queue) of its own.
+    pub fn dedicated(backend: Backend, capacity: usize) -> Ed25519Verifier {
+        Ed25519Verifier {
+            backend,
+            cache: VerifierCache::Own(sigverify::cache::SignerCache::new(capacity)),
+            own_gpu: Some(OnceLock::new()),
+        }
+    }
+
+    /// Its signer cache.
+    pub fn cache(&self) -> &sigverify::cache::SignerCache {
+        match &self.cache {
+            VerifierCache::Global => sigverify::cache::SignerCache::global(),
+            VerifierCache::Own(cache) => cache,
+        }
+    }
+
+    /// The GPU verifier a batch of `n` goes to under this verifier's backend, or `None` for the
+    /// CPU: `Gpu` always (an error where there is none), `Auto` for large batches on a hardware
+    /// adapter.
+    fn gpu_for(&self, n: usize) -> Result<Option<Arc<sigverify::gpu::GpuEd25519>>, GpuError> {
+        let gpu = || -> Result<Arc<sigverify::gpu::GpuEd25519>, GpuError> {
+            match &self.own_gpu {
+                None => sigverify::gpu::GpuEd25519::shared(),
+                Some(own) => own
+                    .get_or_init(|| {
+                        let ctx = Arc::new(gpu::GpuContext::new()?);
+                        Ok(Arc::new(sigverify::gpu::GpuEd25519::new(ctx)))
+                    })
+                    .clone(),
+            }
+        };
+        Ok(match self.backend {
+            Backend::Cpu => None,
+            Backend::Gpu => Some(gpu()?),
+            Backend::Auto if n < AUTO_GPU_MIN_ITEMS => None,
+            Backend::Auto => gpu().ok().filter(|v| !v.context().is_software()),
+        })
+    }
+
+    /// Verifies a batch as [`ed25519_verify_batch`] does, on the calling thread (CPU) or this
+    /// verifier's GPU device.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn verify(
+        &self,
+        signatures: &[[u8; 64]],
+        public_keys: &[[u8; 32]],
+        messages: &[&[u8]],
+        results: &mut [u8],
+    ) -> Result<(), KernelError> {
+        let gpu = self.gpu_for(signatures.len())?;
+        match gpu {
+            Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
+            None => {
+                let cache = Some(self.cache());
+                sigverify::cpu::verify_many(signatures, public_keys, messages, results, cache);
+                Ok(())
+            }
         }
     }
 }

@@ -328,3 +328,53 @@ fn batches_over_the_cores_with_the_shared_cache_agree_with_the_oracle() {
         300 - 300usize.div_ceil(7)
     );
 }
+
+#[test]
+fn stage_verifiers_with_their_own_cache_and_device_agree_with_the_oracle() {
+    // A pipeline stage's verifier: CPU work on the calling thread with its own signer cache (or
+    // the process-wide one), GPU work on a device of its own (or the shared one).
+    let keys: Vec<SigningKey> = (0..12).map(|i| signing_key(500 + i)).collect();
+    let (mut sigs, mut pks, mut msgs) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..96usize {
+        let key = &keys[i % keys.len()];
+        let msg = bytes(7_000 + i as u64, 40 + i);
+        let mut sig = sign(key, &msg);
+        if i % 5 == 0 {
+            sig[3] ^= 0x10;
+        }
+        sigs.push(sig);
+        pks.push(*key.verifying_key().as_bytes());
+        msgs.push(msg);
+    }
+    let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let oracle: Vec<u8> = (0..sigs.len())
+        .map(|i| u8::from(reference::verify(&sigs[i], &pks[i], &msgs[i])))
+        .collect();
+    let check = |verifier: &tandem_kernels::Ed25519Verifier, what: &str| {
+        for round in 0..3 {
+            let mut results = vec![9u8; sigs.len()];
+            verifier.verify(&sigs, &pks, &refs, &mut results).unwrap();
+            assert_eq!(results, oracle, "{what}, round {round}");
+        }
+    };
+    let own = tandem_kernels::Ed25519Verifier::dedicated(Backend::Cpu, 16);
+    check(&own, "own cache");
+    assert!(
+        !own.cache().is_empty(),
+        "its own cache took the recurring signers"
+    );
+    check(
+        &tandem_kernels::Ed25519Verifier::shared(Backend::Cpu),
+        "shared cache",
+    );
+    let gpu = tandem_kernels::Ed25519Verifier::dedicated(Backend::Gpu, 16);
+    let mut probe = vec![0u8; 1];
+    let found = gpu
+        .verify(&sigs[..1], &pks[..1], &refs[..1], &mut probe)
+        .map_err(|e| match e {
+            tandem_kernels::KernelError::Gpu(g) => g,
+        });
+    if tandem_kernels::testing::gpu_or_skip("a stage verifier on its own device", found).is_some() {
+        check(&gpu, "own GPU device");
+    }
+}

@@ -54,7 +54,7 @@ use crate::runtime::ingest::{self, VerifiedBlock};
 use crate::runtime::ved_log::{LoggedSlot, VedLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
 use crate::tx::Transaction;
-use tandem_kernels::sigverify::cache::SignerCache;
+use tandem_kernels::Ed25519Verifier;
 
 /// The stages whose metrics the engine reports, in pipeline order.
 pub const ENGINE_STAGES: [&str; 5] = ["ingest", "sigverify-ved", "sigverify-ued", "ved", "ued"];
@@ -116,8 +116,9 @@ struct Progress {
     finished: bool,
 }
 
-/// Voters whose signature tables the VED's signer cache keeps (about 30 KiB each): a cache of
-/// the VED's own, so user signers never evict voters'.
+/// Voters whose signature tables the VED's signer cache keeps (about 30 KiB each): the VED's
+/// verifier has a cache (and a GPU device) of its own, so user signers never evict voters' and
+/// vote batches never queue behind user batches on the GPU.
 pub const VOTE_SIGNER_CACHE: usize = 2048;
 
 /// How many slots' hashes [`Engine::wait_hash`] can still answer for.
@@ -332,13 +333,12 @@ impl Engine {
             let m = stage("sigverify-ved");
             threads.push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
                 move || {
-                    let voters = SignerCache::new(VOTE_SIGNER_CACHE);
+                    let voters = Ed25519Verifier::dedicated(backend, VOTE_SIGNER_CACHE);
                     sigverify_loop(
                         &shared,
                         &m,
                         SigverifySide {
-                            backend,
-                            cache: &voters,
+                            verifier: &voters,
                             helpers: &vote_helpers,
                             ved: true,
                         },
@@ -357,8 +357,7 @@ impl Engine {
                         &shared,
                         &m,
                         SigverifySide {
-                            backend,
-                            cache: SignerCache::global(),
+                            verifier: &Ed25519Verifier::shared(backend),
                             helpers: &[],
                             ved: false,
                         },
@@ -648,9 +647,8 @@ impl StageThread {
 
 /// What one sigverify stage verifies, and with what.
 struct SigverifySide<'a> {
-    backend: Backend,
-    /// The signer cache of its side.
-    cache: &'a SignerCache,
+    /// Its side's verifier (signer cache, GPU device).
+    verifier: &'a Ed25519Verifier,
     /// PUs to spread each batch over besides the stage's own thread.
     helpers: &'a [usize],
     /// The VED's side (`true`) or the UED's.
@@ -668,8 +666,7 @@ fn sigverify_loop(
     mut send: impl FnMut(Arc<Ingested>, Vec<Option<bool>>) -> bool,
 ) {
     let SigverifySide {
-        backend,
-        cache,
+        verifier,
         helpers,
         ved,
     } = side;
@@ -683,7 +680,7 @@ fn sigverify_loop(
                 .filter(|&i| ingested.ved_guess[i] == ved)
                 .filter_map(|i| Transaction::parse(&wires[i]).ok().map(|tx| (i, tx)))
                 .unzip();
-            let answers = verify_spread(backend, cache, helpers, &transactions)?;
+            let answers = verify_spread(verifier, helpers, &transactions)?;
             let mut verified = vec![None; wires.len()];
             for (i, ok) in mine.into_iter().zip(answers) {
                 verified[i] = Some(ok);
@@ -704,13 +701,11 @@ fn sigverify_loop(
 /// Verifies `transactions` on the calling thread and, when `helpers` names PUs, on one more
 /// thread pinned to each of them, in equal parts.
 fn verify_spread(
-    backend: Backend,
-    cache: &SignerCache,
+    verifier: &Ed25519Verifier,
     helpers: &[usize],
     transactions: &[Transaction<'_>],
 ) -> Result<Vec<bool>, RuntimeError> {
-    let verify =
-        |part: &[Transaction<'_>]| ingest::verify_signatures_on_caller(backend, cache, part.iter());
+    let verify = |part: &[Transaction<'_>]| ingest::verify_signatures_with(verifier, part.iter());
     // Below this a helper costs more than it saves.
     const MIN_PART: usize = 64;
     let parts = (helpers.len() + 1)

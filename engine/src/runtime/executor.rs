@@ -34,8 +34,7 @@ use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
 use crate::genesis::ClusterParams;
 use crate::ledger::Block;
 use crate::tx::Transaction;
-use tandem_kernels::sigverify::cache::SignerCache;
-use tandem_kernels::{Backend, LtHash};
+use tandem_kernels::{Backend, Ed25519Verifier, LtHash};
 
 /// The accounts the VED executor reads: every RW-VED account and every program.
 struct VedAccounts {
@@ -156,9 +155,8 @@ impl VedExecutor {
         let unverified: Vec<usize> = (0..mine.len())
             .filter(|&k| verified[mine[k]].is_none())
             .collect();
-        let late = ingest::verify_signatures_on_caller(
-            self.backend,
-            SignerCache::global(),
+        let late = ingest::verify_signatures_with(
+            &Ed25519Verifier::shared(self.backend),
             unverified.iter().map(|&k| &transactions[k]),
         )?;
         let mut valid: Vec<Option<bool>> = mine.iter().map(|&i| verified[i]).collect();

@@ -19,7 +19,7 @@ use crate::account::{Domain, Mapping, Pubkey};
 use crate::ledger::Block;
 use crate::tx::Transaction;
 use tandem_kernels::Backend;
-use tandem_kernels::sigverify::cache::SignerCache;
+use tandem_kernels::Ed25519Verifier;
 
 /// A block parsed, with its fee payers and check 1 (every signature valid) decided: all that
 /// needs no runtime state, so it can be done ahead of execution (a pipeline's sigverify stage;
@@ -199,17 +199,13 @@ pub fn verify_signatures(
     })
 }
 
-/// [`verify_signatures`] for some transactions, with the CPU work on the calling thread (a
-/// pinned pipeline stage) and recurring signers in `cache`:
-/// `kernels::ed25519_verify_batch_on_caller`.
-pub fn verify_signatures_on_caller<'t, 'a: 't>(
-    backend: Backend,
-    cache: &SignerCache,
+/// [`verify_signatures`] for some transactions with `verifier` — a pipeline stage's, whose CPU
+/// work runs on the calling thread ([`Ed25519Verifier`]).
+pub fn verify_signatures_with<'t, 'a: 't>(
+    verifier: &Ed25519Verifier,
     transactions: impl Iterator<Item = &'t Transaction<'a>> + Clone,
 ) -> Result<Vec<bool>, RuntimeError> {
-    check_signatures(transactions, |s, k, m, r| {
-        tandem_kernels::ed25519_verify_batch_on_caller(backend, cache, s, k, m, r)
-    })
+    check_signatures(transactions, |s, k, m, r| verifier.verify(s, k, m, r))
 }
 
 fn check_signatures<'t, 'a: 't>(
