@@ -301,6 +301,7 @@ fn run(
             seen.push((v.slot, v.ved_hash, v.time_to_vote));
         })),
         on_outcome: None,
+        on_alert: None,
     };
     let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let engine = Engine::open(

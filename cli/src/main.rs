@@ -285,6 +285,9 @@ impl From<WorkloadArgs> for WorkloadConfig {
     }
 }
 
+/// The exit status of a run whose engine halted (SPEC §6).
+const HALTED: u8 = 3;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -376,7 +379,7 @@ fn main() -> ExitCode {
             pace,
             json,
             metrics_addr,
-        } => run_cmd::run(run_cmd::RunArgs {
+        } => match run_cmd::run(run_cmd::RunArgs {
             genesis,
             ledger,
             store,
@@ -386,7 +389,12 @@ fn main() -> ExitCode {
             pace_ms: pace,
             json,
             metrics_addr,
-        }),
+        }) {
+            // SPEC §6: a halted engine is its own exit status.
+            Ok(true) => return ExitCode::from(HALTED),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        },
         Command::Topology { cores, json } => {
             topology_cmd::topology(cores.as_deref(), json.as_deref())
         }

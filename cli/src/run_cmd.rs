@@ -76,6 +76,10 @@ struct RunReport {
     /// The VED's own commit point when the run started (its log; at least
     /// `resumed_after_slot`, the store's).
     ved_resumed_after_slot: u64,
+    /// Why the engine halted (SPEC §6), when it did: the alert's text.
+    halt: Option<String>,
+    /// The first slot whose UED hash diverged, when the engine halted.
+    halt_slot: Option<u64>,
     metrics: MetricsSnapshot,
     placement: Vec<StageJson>,
     backends: BackendsJson,
@@ -164,8 +168,8 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     Ok(path)
 }
 
-/// `tandem run`.
-pub fn run(args: RunArgs) -> Result<(), String> {
+/// `tandem run`; `Ok(true)` when the engine halted (SPEC §6: the CLI exits with status 3).
+pub fn run(args: RunArgs) -> Result<bool, String> {
     let quiet = args.json.as_deref() == Some(Path::new("-"));
     if args.genesis.is_some() && args.ledger.is_none() {
         return Err(
@@ -205,6 +209,8 @@ pub fn run(args: RunArgs) -> Result<(), String> {
                     report.add(outcome);
                 }
             })),
+            // The log line of SPEC §6's alert.
+            on_alert: Some(Box::new(|alert| eprintln!("tandem: ALERT: {alert}"))),
         }
     };
     let placement_rows = placement_json(&placement);
@@ -265,6 +271,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let fed = fed?;
     let metrics = Arc::clone(engine.metrics());
     let summary = engine.finish().map_err(|e| e.to_string())?;
+    let halt = summary.halt.clone();
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let metrics = metrics.snapshot();
@@ -282,6 +289,8 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let report = RunReport {
         chain,
         ved_resumed_after_slot,
+        halt: halt.as_ref().map(ToString::to_string),
+        halt_slot: halt.as_ref().map(|h| h.slot),
         metrics,
         placement: placement_rows,
         backends,
@@ -292,7 +301,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
-    Ok(())
+    Ok(report.halt.is_some())
 }
 
 /// Submits every block after `resumed`, one every `pace_ms` when given; returns how many.

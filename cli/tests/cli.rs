@@ -737,3 +737,88 @@ fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency
         "{r}"
     );
 }
+
+#[test]
+fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_another_ued_hash() {
+    use ed25519_dalek::SigningKey;
+    use tandem_engine::genesis::default_keypair_seed;
+    use tandem_engine::ledger::{LedgerReader, LedgerWriter};
+    use tandem_engine::runtime::builtins::vote::VoteInstruction;
+    use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
+
+    let dir = tempfile::tempdir().unwrap();
+    let honest = dir.path().join("honest.ledger");
+    let generated = tandem(&["gen", "--out", honest.to_str().unwrap(), "--slots", "10"]);
+    assert!(generated.status.success(), "{generated:?}");
+    // validator-1 (a third of the VED stake) reports another UED hash in slot 6's vote.
+    let node = SigningKey::from_bytes(&default_keypair_seed("validator-1"));
+    let node_key = tandem_engine::Pubkey(node.verifying_key().to_bytes());
+    let mut blocks: Vec<_> = LedgerReader::open(&honest)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let block = &mut blocks[5];
+    let at = block
+        .transactions
+        .iter()
+        .position(|w| Transaction::peek_fee_payer(w) == Some(node_key))
+        .expect("validator-1 votes");
+    let tx = Transaction::parse(&block.transactions[at]).unwrap();
+    let (message, ix) = (tx.message(), &tx.message().instructions()[0]);
+    let keys = message.account_keys();
+    let Ok(VoteInstruction::Vote {
+        slot,
+        ved_hash,
+        ued: Some((ued_slot, _)),
+        timestamp_ms,
+    }) = VoteInstruction::decode(ix.data)
+    else {
+        panic!("a vote with a UED hash");
+    };
+    let data = VoteInstruction::Vote {
+        slot,
+        ved_hash,
+        ued: Some((ued_slot, [0x5a; 32])),
+        timestamp_ms,
+    }
+    .encode();
+    let bytes = MessageBuilder::new(node_key)
+        .instruction(
+            keys[usize::from(ix.program_id_index)],
+            &[
+                AccountMeta::new(keys[usize::from(ix.accounts[0])], false),
+                AccountMeta::new_readonly(node_key, true),
+            ],
+            &data,
+        )
+        .build_legacy(*message.recent_blockhash())
+        .unwrap();
+    block.transactions[at] = Transaction::sign(&bytes, &[&node]).unwrap();
+    let diverging = dir.path().join("diverging.ledger");
+    let mut writer = LedgerWriter::create(&diverging).unwrap();
+    for block in &blocks {
+        writer.append(block).unwrap();
+    }
+    writer.finish().unwrap();
+
+    let honest_run = tandem(&["run", "--ledger", honest.to_str().unwrap(), "--json", "-"]);
+    assert_eq!(honest_run.status.code(), Some(0), "{honest_run:?}");
+    let out = tandem(&[
+        "run",
+        "--ledger",
+        diverging.to_str().unwrap(),
+        "--json",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tandem: ALERT: halted: UED divergence at slot")
+            && err.contains(&format!("slot {ued_slot}")),
+        "{err}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["halt_slot"], ued_slot);
+    assert_eq!(report["metrics"]["halted"], true);
+    assert_eq!(report["last"]["slot"], 10, "every block still executes");
+}

@@ -21,6 +21,7 @@
 //!   and benchmarks.
 
 pub mod account;
+pub mod cluster;
 pub mod genesis;
 pub mod ledger;
 pub mod pipeline;

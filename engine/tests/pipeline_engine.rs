@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_engine::Domain;
+use tandem_engine::cluster::Alert;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineError, EngineHooks, Vote};
@@ -18,6 +19,12 @@ use tandem_engine::workload::{WorkloadConfig, generate};
 /// node asks to leave the VED, a user to join it: both move at the start of epoch 2), and the
 /// sequential runtime's outcome of each block.
 fn ledger(slots: u64, seed: u64) -> (Vec<Block>, Vec<BlockOutcome>) {
+    generated(slots, seed, true)
+}
+
+/// A generated ledger — with the remap requests of [`ledger`] added when `edit` (the votes then
+/// carry the generator's hashes, no longer the ledger's) — and its sequential outcomes.
+fn generated(slots: u64, seed: u64, edit: bool) -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().expect("dir");
     let genesis = Genesis::default_cluster();
     let mut blocks = Vec::new();
@@ -38,7 +45,19 @@ fn ledger(slots: u64, seed: u64) -> (Vec<Block>, Vec<BlockOutcome>) {
         |_| {},
     )
     .expect("generate");
-    if blocks.len() > 4 {
+    if edit {
+        // The edits change the chain's hashes from the generator's, so the votes would report
+        // other UED hashes than these blocks give (and halt the engine, SPEC §6): they report
+        // none instead.
+        for block in &mut blocks {
+            for n in 0..4 {
+                if let Some(edited) = with_vote_ued(block, n, |_| None) {
+                    *block = edited;
+                }
+            }
+        }
+    }
+    if blocks.len() > 4 && edit {
         blocks[3]
             .transactions
             .push(chain::remap(&chain::key("validator-2"), 4, genesis.hash));
@@ -63,6 +82,7 @@ fn open(dir: &std::path::Path, ued_threads: usize) -> (Engine, Seen) {
     let hooks = EngineHooks {
         on_vote: Some(Box::new(move |v| a.lock().unwrap().1.push(v))),
         on_outcome: Some(Box::new(move |o| b.lock().unwrap().0.push(o.clone()))),
+        on_alert: None,
     };
     let config = EngineConfig {
         ued_threads,
@@ -301,5 +321,143 @@ fn a_block_other_than_the_one_the_ved_logged_stops_the_engine_naming_it() {
     assert!(
         message.contains("block 2") && message.contains("logged"),
         "{message}"
+    );
+}
+
+/// `block` with validator `n`'s vote replaced by one whose UED report is `ued(old report)`
+/// (the rest of the vote unchanged), signed by its node; `None` where `n` does not vote in it.
+fn with_vote_ued(
+    block: &Block,
+    n: usize,
+    ued: impl FnOnce(Option<(u64, [u8; 32])>) -> Option<(u64, [u8; 32])>,
+) -> Option<Block> {
+    use tandem_engine::runtime::builtins::vote::VoteInstruction;
+    use tandem_engine::tx::{AccountMeta, Transaction};
+    let node = chain::key(&format!("validator-{n}"));
+    let mut block = block.clone();
+    let at = block
+        .transactions
+        .iter()
+        .position(|w| Transaction::peek_fee_payer(w) == Some(chain::pk(&node)))?;
+    let tx = Transaction::parse(&block.transactions[at]).expect("parses");
+    let message = tx.message();
+    let keys = message.account_keys();
+    let ix = &message.instructions()[0];
+    let Ok(VoteInstruction::Vote {
+        slot,
+        ved_hash,
+        ued: reported,
+        timestamp_ms,
+    }) = VoteInstruction::decode(ix.data)
+    else {
+        panic!("a vote");
+    };
+    let data = VoteInstruction::Vote {
+        slot,
+        ved_hash,
+        ued: ued(reported),
+        timestamp_ms,
+    }
+    .encode();
+    let metas = [
+        AccountMeta::new(keys[usize::from(ix.accounts[0])], false),
+        AccountMeta::new_readonly(chain::pk(&node), true),
+    ];
+    let recent = *message.recent_blockhash();
+    let program = keys[usize::from(ix.program_id_index)];
+    block.transactions[at] = chain::tx(&[&node], program, &metas, &data, recent);
+    Some(block)
+}
+
+/// `block` with validator `n`'s vote reporting `ued_hash` for the UED slot it carries, and that
+/// slot.
+fn with_vote_reporting(block: &Block, n: usize, ued_hash: [u8; 32]) -> (Block, u64) {
+    let mut slot = None;
+    let block = with_vote_ued(block, n, |ued| {
+        let (s, _) = ued.expect("a vote carrying a UED hash");
+        slot = Some(s);
+        Some((s, ued_hash))
+    })
+    .expect("the validator votes in the block");
+    (block, slot.expect("set"))
+}
+
+#[test]
+fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_halts() {
+    // The default cluster: three VED validators of 10,000 SOL. With the generated votes (true
+    // hashes) every UED slot has the whole VED stake behind the local hash; when validator 1
+    // reports another UED hash — exactly a third of the stake — the engine halts with an alert
+    // naming the slot, votes no more, and still executes and commits every block.
+    let (blocks, sequential) = generated(12, 8, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let last = sequential.last().unwrap().slot;
+    engine
+        .wait_hash(Domain::Ued, last, Duration::from_secs(60))
+        .expect("no failure");
+    let (agreeing, total) = engine.agreement(Domain::Ued, 8);
+    assert_eq!((agreeing, total), (30_000_000_000_000, 30_000_000_000_000));
+    assert_eq!(engine.halt(), None);
+    assert_eq!(engine.poll_alert(), None);
+    drop(engine);
+
+    let (bad, diverged) = with_vote_reporting(&blocks[6], 1, [0x66; 32]);
+    let dir = tempfile::tempdir().expect("dir");
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    let seen_alerts = Arc::clone(&alerts);
+    let seen: Seen = Arc::default();
+    let (a, b) = (Arc::clone(&seen), Arc::clone(&seen));
+    let hooks = EngineHooks {
+        on_vote: Some(Box::new(move |v| a.lock().unwrap().1.push(v))),
+        on_outcome: Some(Box::new(move |o| b.lock().unwrap().0.push(o.clone()))),
+        on_alert: Some(Box::new(move |alert| {
+            seen_alerts.lock().unwrap().push(alert.clone())
+        })),
+    };
+    let engine = Engine::open(
+        &Genesis::default_cluster(),
+        dir.path(),
+        EngineConfig::default(),
+        hooks,
+    )
+    .expect("open");
+    // The halt comes when the UED has its own hash of the slot; the votes stop from then on.
+    for (i, block) in blocks[..7].iter().enumerate() {
+        engine
+            .submit(if i == 6 { bad.clone() } else { block.clone() })
+            .expect("submit");
+    }
+    let halted_at = blocks[6].header.slot;
+    let halt = {
+        engine
+            .wait_hash(Domain::Ued, halted_at, Duration::from_secs(60))
+            .expect("no failure");
+        engine.halt().expect("halted")
+    };
+    for block in &blocks[7..] {
+        engine
+            .submit(block.clone())
+            .expect("a halted engine still takes blocks");
+    }
+    engine
+        .wait_hash(Domain::Ued, last, Duration::from_secs(60))
+        .expect("no failure");
+    assert_eq!(halt.slot, diverged);
+    assert_eq!(halt.reported_hash, [0x66; 32]);
+    assert_eq!(halt.disagreeing_stake * 3, halt.total_stake);
+    assert!(matches!(engine.poll_alert(), Some(Alert::UedDivergence(h)) if h == halt));
+    assert_eq!(engine.poll_alert(), None);
+    let summary = engine.finish().expect("a halt is not a failure");
+    assert_eq!(summary.slot, last, "every block still executes and commits");
+    assert_eq!(alerts.lock().unwrap().len(), 1);
+    let (outcomes, votes) = &*seen.lock().unwrap();
+    assert_eq!(outcomes.len(), blocks.len());
+    assert!(
+        votes.iter().all(|v| v.slot <= halted_at),
+        "no vote after the halt: {:?}",
+        votes.iter().map(|v| v.slot).collect::<Vec<_>>()
     );
 }

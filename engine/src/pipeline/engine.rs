@@ -47,10 +47,13 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use super::metrics::{EngineMetrics, StageMetrics};
 use super::placement::{Placement, Stage};
 use crate::account::{Domain, Pubkey};
+use crate::cluster::{Agreement, Alert, Halt, VoteReport};
 use crate::genesis::Genesis;
 use crate::ledger::Block;
-use crate::runtime::executor::{VedExecutor, VedSlot};
+use crate::runtime::TxStatus;
+use crate::runtime::executor::{VedExecutor, VedSlot, executed_votes};
 use crate::runtime::ingest::{self, VerifiedBlock};
+use crate::runtime::state::WINDOW;
 use crate::runtime::ved_log::{LoggedSlot, VedLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
 use crate::tx::Transaction;
@@ -128,6 +131,11 @@ struct Shared {
     progress: Mutex<Progress>,
     changed: Condvar,
     metrics: Arc<EngineMetrics>,
+    /// What the executed votes report against the local hashes (SPEC §6).
+    agreement: Mutex<Agreement>,
+    /// Alerts not yet polled ([`Engine::poll_alert`]).
+    alerts: Mutex<VecDeque<Alert>>,
+    on_alert: Mutex<Option<AlertHook>>,
     /// The RW-VED payers as the VED last published them: the sigverify split's guess.
     ved_payers: RwLock<Arc<HashSet<Pubkey>>>,
 }
@@ -152,6 +160,48 @@ impl Shared {
         p.failure.get_or_insert(error);
         drop(p);
         self.changed.notify_all();
+    }
+
+    /// Raises `alert`: the engine is halted from here on.
+    fn raise(&self, alert: Alert) {
+        self.metrics.set_halted();
+        if let Some(hook) = self
+            .on_alert
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            hook(&alert);
+        }
+        let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+        alerts.push_back(alert);
+    }
+
+    /// Feeds the cluster view with a slot's local hash and what its votes report; raises the
+    /// halt they cause.
+    fn agree(
+        &self,
+        local: Option<(Domain, u64, [u8; 32])>,
+        votes: &[VoteReport],
+        total: Option<u64>,
+    ) {
+        let halt = {
+            let mut agreement = self
+                .agreement
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(total) = total {
+                agreement.set_total_stake(total);
+            }
+            let mut halt = local.and_then(|(d, slot, hash)| agreement.record_local(d, slot, hash));
+            for vote in votes {
+                halt = halt.or(agreement.record_vote(vote));
+            }
+            halt
+        };
+        if let Some(halt) = halt {
+            self.raise(Alert::UedDivergence(halt));
+        }
     }
 
     fn failure(&self) -> Option<String> {
@@ -183,6 +233,14 @@ struct UedSigs {
     verified: Vec<Option<bool>>,
 }
 
+/// The UED's answer to a block that crossed an epoch boundary: a fresh VED executor, the
+/// block's VED hash and the votes it executed in the VED.
+struct BoundaryDone {
+    executor: VedExecutor,
+    ved_hash: [u8; 32],
+    votes: Vec<VoteReport>,
+}
+
 enum UedJob {
     /// A block the VED executed.
     Slot {
@@ -194,7 +252,7 @@ enum UedJob {
     Boundary {
         ingested: Arc<Ingested>,
         verified: Vec<Option<bool>>,
-        reply: Sender<Result<(VedExecutor, [u8; 32]), String>>,
+        reply: Sender<Result<BoundaryDone, String>>,
     },
 }
 
@@ -204,6 +262,9 @@ pub type VoteHook = Box<dyn FnMut(Vote) + Send>;
 /// A callback for each committed block.
 pub type OutcomeHook = Box<dyn FnMut(&BlockOutcome) + Send>;
 
+/// A callback for each alert.
+pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
+
 /// Callbacks the stages call as slots complete: `on_vote` on the VED thread, `on_outcome` on
 /// the UED thread after the slot is committed. Keep them short: they run on the stages.
 #[derive(Default)]
@@ -212,6 +273,8 @@ pub struct EngineHooks {
     pub on_vote: Option<VoteHook>,
     /// Each committed block's outcome, in slot order.
     pub on_outcome: Option<OutcomeHook>,
+    /// Each alert (a halt), on the stage that raised it.
+    pub on_alert: Option<AlertHook>,
 }
 
 /// Where the ingest check stands: the header of the last block accepted.
@@ -242,6 +305,8 @@ pub struct EngineSummary {
     pub hashes: [[u8; 32]; 2],
     /// The runtime, for reading the final state.
     pub runtime: Runtime,
+    /// Why the engine halted (SPEC §6), when it did.
+    pub halt: Option<Halt>,
 }
 
 impl Engine {
@@ -279,10 +344,18 @@ impl Engine {
             ved.replay(record);
         }
         let ved_resumed_slot = ved.slot();
+        let EngineHooks {
+            on_vote,
+            on_outcome,
+            on_alert,
+        } = hooks;
         let shared = Arc::new(Shared {
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
             metrics: Arc::clone(&metrics),
+            agreement: Mutex::new(Agreement::new()),
+            alerts: Mutex::new(VecDeque::new()),
+            on_alert: Mutex::new(on_alert),
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
         });
         let resumed_slot = runtime.slot();
@@ -300,10 +373,6 @@ impl Engine {
         let (ved_tx, ved_rx) = bounded::<VedJob>(4);
         let (ued_ready_tx, ued_ready_rx) = bounded::<UedSigs>(depth);
         let (ued_tx, ued_rx) = bounded::<UedJob>(depth);
-        let EngineHooks {
-            on_vote,
-            on_outcome,
-        } = hooks;
         let backend = config.backend;
         let placement = config.placement.map(Arc::new);
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
@@ -414,6 +483,40 @@ impl Engine {
     /// logged results are handed to the UED as the blocks are submitted again.
     pub fn ved_resumed_slot(&self) -> u64 {
         self.ved_resumed_slot
+    }
+
+    /// Why the engine halted (SPEC §6), once it has.
+    pub fn halt(&self) -> Option<Halt> {
+        let agreement = self
+            .shared
+            .agreement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        agreement.halt().cloned()
+    }
+
+    /// The oldest alert not yet polled.
+    pub fn poll_alert(&self) -> Option<Alert> {
+        let mut alerts = self
+            .shared
+            .alerts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        alerts.pop_front()
+    }
+
+    /// The stake that reported the local hash of `slot` in `domain`, and the VED's total stake
+    /// (0 and the total while the local hash or the reports are not there yet).
+    pub fn agreement(&self, domain: Domain, slot: u64) -> (u64, u64) {
+        let agreement = self
+            .shared
+            .agreement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (
+            agreement.stake_behind_local(domain, slot),
+            agreement.total_stake(),
+        )
     }
 
     /// The metrics of every stage and of the engine.
@@ -568,10 +671,18 @@ impl Engine {
         if let Some(failure) = self.shared.failure() {
             return Err(EngineError::Failed(failure));
         }
+        let halt = self
+            .shared
+            .agreement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .halt()
+            .cloned();
         Ok(EngineSummary {
             slot: runtime.slot(),
             hashes: [runtime.hash(Domain::Ved), runtime.hash(Domain::Ued)],
             runtime,
+            halt,
         })
     }
 }
@@ -784,14 +895,16 @@ fn ved_loop(
                 return;
             }
             match metrics.blocked(|| answer.recv()) {
-                Ok(Ok((fresh, hash))) => {
-                    ved = fresh;
+                Ok(Ok(done)) => {
+                    ved = done.executor;
                     shared.metrics.record_boundary_wait(waited.elapsed());
                     *shared
                         .ved_payers
                         .write()
                         .unwrap_or_else(PoisonError::into_inner) = Arc::new(ved.ved_payers());
-                    hash
+                    let local = Some((Domain::Ved, slot, done.ved_hash));
+                    shared.agree(local, &done.votes, Some(ved.ved_stake()));
+                    done.ved_hash
                 }
                 // The UED failed (it says why) or stopped.
                 Ok(Err(_)) | Err(_) => return,
@@ -825,6 +938,8 @@ fn ved_loop(
                         .filter_map(|&i| verified[i].map(|ok| (i, ok)))
                         .collect();
                     // The vote point is now; the log and the hand-over to the UED follow.
+                    let local = Some((Domain::Ved, slot, done.ved_hash));
+                    shared.agree(local, &done.votes, Some(ved.ved_stake()));
                     vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
                     let record = LoggedSlot {
                         parent_slot: header.parent_slot,
@@ -851,6 +966,11 @@ fn ved_loop(
                 }
             };
             let hash = done.ved_hash;
+            shared.agree(
+                Some((Domain::Ved, slot, hash)),
+                &done.votes,
+                Some(ved.ved_stake()),
+            );
             let job = UedJob::Slot {
                 ingested: Arc::clone(&ingested),
                 ved: Box::new(done),
@@ -875,9 +995,12 @@ fn vote(
     on_vote: &mut Option<VoteHook>,
 ) {
     let time_to_vote = ingested.submitted.elapsed();
-    shared.metrics.record_time_to_vote(time_to_vote);
     shared.metrics.publish_ved_slot(slot);
     shared.publish(Domain::Ved, slot, ved_hash);
+    if shared.metrics.is_halted() {
+        return; // a halted engine executes on (its store stays inspectable) but votes no more
+    }
+    shared.metrics.record_time_to_vote(time_to_vote);
     if let Some(on_vote) = on_vote {
         on_vote(Vote {
             slot,
@@ -929,7 +1052,22 @@ fn ued_loop(
                     let verified = VerifiedBlock::from_parts(block, valid)?;
                     let outcome = runtime.execute_verified(&verified);
                     let answer = match &outcome {
-                        Ok(o) => Ok((runtime.ved_executor(), o.ved_hash)),
+                        Ok(o) => {
+                            let executor = runtime.ved_executor();
+                            let votes = executed_votes(
+                                verified.transactions(),
+                                |i| {
+                                    let t = &o.transactions[i];
+                                    t.status == TxStatus::Success && t.domain == Some(Domain::Ved)
+                                },
+                                |key| executor.stake_of(key),
+                            );
+                            Ok(BoundaryDone {
+                                executor,
+                                ved_hash: o.ved_hash,
+                                votes,
+                            })
+                        }
                         Err(e) => Err(e.to_string()),
                     };
                     let _ = reply.send(answer);
@@ -957,6 +1095,12 @@ fn ued_loop(
         }
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
+        shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
+        shared
+            .agreement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .prune(slot.saturating_sub(WINDOW));
         // The VED's log segments the store has passed are no longer needed.
         if let Err(e) = VedLog::prune(runtime.store().dir(), slot) {
             shared.fail(e.to_string());

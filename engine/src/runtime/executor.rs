@@ -25,14 +25,18 @@
 
 use std::collections::HashMap;
 
+use super::builtins::vote::{VoteInstruction, VoteState};
 use super::ingest::{self, Admission};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
 use super::state::RuntimeState;
+use super::status::TxStatus;
 use super::ved_log::LoggedSlot;
 use super::{BlockOutcome, Runtime, RuntimeError, TxOutcome};
 use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
+use crate::cluster::VoteReport;
 use crate::genesis::ClusterParams;
 use crate::ledger::Block;
+use crate::sample::vote_program_id;
 use crate::tx::Transaction;
 use tandem_kernels::{Backend, Ed25519Verifier, LtHash};
 
@@ -89,6 +93,54 @@ pub struct VedSlot {
     pub changes: Vec<Account>,
     /// The `RemapDomain` requests of the VED's transactions, in order.
     pub remaps: Vec<(Pubkey, Mapping)>,
+    /// The votes the VED executed (successful `Vote` instructions), with their voters' stake:
+    /// what the cluster view ([`crate::cluster`]) learns from the slot.
+    pub votes: Vec<VoteReport>,
+}
+
+/// The successful `Vote` instructions among `transactions` (`succeeded(i)` tells which
+/// transactions succeeded), each with its vote account's stake (`stake_of`).
+pub fn executed_votes<'t, 'a: 't>(
+    transactions: impl IntoIterator<Item = &'t Transaction<'a>>,
+    succeeded: impl Fn(usize) -> bool,
+    stake_of: impl Fn(&Pubkey) -> Option<u64>,
+) -> Vec<VoteReport> {
+    let program = vote_program_id();
+    let mut votes = Vec::new();
+    for (i, tx) in transactions.into_iter().enumerate() {
+        if !succeeded(i) {
+            continue;
+        }
+        let message = tx.message();
+        let keys = message.account_keys();
+        for ix in message.instructions() {
+            if keys[usize::from(ix.program_id_index)] != program {
+                continue;
+            }
+            let Ok(VoteInstruction::Vote {
+                slot,
+                ved_hash,
+                ued,
+                ..
+            }) = VoteInstruction::decode(ix.data)
+            else {
+                continue;
+            };
+            let Some(&account) = ix.accounts.first() else {
+                continue;
+            };
+            let voter = keys[usize::from(account)];
+            if let Some(stake) = stake_of(&voter) {
+                votes.push(VoteReport {
+                    voter,
+                    stake,
+                    ved: (slot, ved_hash),
+                    ued,
+                });
+            }
+        }
+    }
+    votes
 }
 
 impl VedExecutor {
@@ -238,6 +290,12 @@ impl VedExecutor {
         let state = &mut self.state;
         state.advance(slot, header.blockhash, header.unix_timestamp_ms);
 
+        let votes = executed_votes(
+            &transactions,
+            |k| compact.statuses[k] == Some(TxStatus::Success),
+            |key| self.stake_of(key),
+        );
+        let state = &self.state;
         Ok(VedSlot {
             slot,
             ved_hash: state.hashes.hash[Domain::Ved],
@@ -249,7 +307,29 @@ impl VedExecutor {
             entered,
             changes,
             remaps: overlay.remaps,
+            votes,
         })
+    }
+
+    /// The stake of the vote account `key` in the VED now; `None` for any other account.
+    pub fn stake_of(&self, key: &Pubkey) -> Option<u64> {
+        let account = self.accounts.accounts.get(key)?;
+        if account.owner != vote_program_id() {
+            return None;
+        }
+        VoteState::decode(&account.data).map(|v| v.stake)
+    }
+
+    /// The VED's total stake now: the stake of every vote account in it.
+    pub fn ved_stake(&self) -> u64 {
+        let program = vote_program_id();
+        self.accounts
+            .accounts
+            .values()
+            .filter(|a| a.owner == program && a.mapping == Mapping::RwVed)
+            .filter_map(|a| VoteState::decode(&a.data))
+            .map(|v| v.stake)
+            .sum()
     }
 }
 

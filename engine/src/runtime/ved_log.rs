@@ -26,6 +26,7 @@ use super::ingest::Admission;
 use super::state::{Reader, Writer};
 use super::status::TxStatus;
 use crate::account::{Account, Domain, Pubkey};
+use crate::cluster::VoteReport;
 use tandem_kernels::LtHash;
 
 /// Slots per segment.
@@ -180,6 +181,20 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.bytes(&key.0);
         w.bytes(&[mapping.tag()]);
     }
+    w.u64(ved.votes.len() as u64);
+    for v in &ved.votes {
+        w.bytes(&v.voter.0);
+        w.u64(v.stake);
+        w.u64(v.ved.0);
+        w.bytes(&v.ved.1);
+        let (flag, (slot, hash)) = match v.ued {
+            Some(ued) => (1, ued),
+            None => (0, (0, [0; 32])),
+        };
+        w.bytes(&[flag]);
+        w.u64(slot);
+        w.bytes(&hash);
+    }
     w.0
 }
 
@@ -243,6 +258,20 @@ fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
     let remaps = (0..r.count(33)?)
         .map(|_| Ok((Pubkey(r.array()?), r.mapping()?)))
         .collect::<Result<_, String>>()?;
+    let mut votes = Vec::new();
+    for _ in 0..r.count(121)? {
+        let voter = Pubkey(r.array()?);
+        let stake = r.u64()?;
+        let ved = (r.u64()?, r.array()?);
+        let [flag] = r.array()?;
+        let ued = (r.u64()?, r.array()?);
+        votes.push(VoteReport {
+            voter,
+            stake,
+            ved,
+            ued: (flag == 1).then_some(ued),
+        });
+    }
     if r.remaining() != 0 {
         return Err(format!("{} unexpected bytes at the end", r.remaining()));
     }
@@ -261,6 +290,7 @@ fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
             entered,
             changes,
             remaps,
+            votes,
         },
     })
 }
@@ -482,6 +512,20 @@ mod tests {
                     mapping: Mapping::RwVed,
                 }],
                 remaps: vec![(Pubkey([4; 32]), Mapping::RwUed)],
+                votes: vec![
+                    VoteReport {
+                        voter: Pubkey([5; 32]),
+                        stake: 77,
+                        ved: (slot.saturating_sub(1), [6; 32]),
+                        ued: Some((slot.saturating_sub(2), [7; 32])),
+                    },
+                    VoteReport {
+                        voter: Pubkey([8; 32]),
+                        stake: 1,
+                        ved: (slot.saturating_sub(1), [6; 32]),
+                        ued: None,
+                    },
+                ],
             },
         }
     }
@@ -498,14 +542,15 @@ mod tests {
     fn records_round_trip_and_only_the_slots_after_the_store_come_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = VedLog::new(dir.path());
-        let written: Vec<LoggedSlot> = (1..=5).map(|s| record(s, s - 1)).collect();
+        let written: Vec<LoggedSlot> = (2..=6).map(|s| record(s, s - 1)).collect();
         for r in &written {
             log.append(r).unwrap();
         }
-        let read = VedLog::recover(dir.path(), 2).unwrap();
+        let read = VedLog::recover(dir.path(), 3).unwrap();
         assert_eq!(read.len(), 3);
         assert!(read.iter().zip(&written[2..]).all(|(a, b)| same(a, b)));
-        assert!(VedLog::recover(dir.path(), 5).unwrap().is_empty());
+        assert_eq!(read[0].ved.votes, written[2].ved.votes);
+        assert!(VedLog::recover(dir.path(), 6).unwrap().is_empty());
     }
 
     #[test]

@@ -1,0 +1,288 @@
+//! Agreement tracking and the UED-divergence halt (SPEC §6).
+//!
+//! Every executed VED vote says what its validator computed: the VED hash of the slot it votes
+//! on and, when it advanced, the newest UED `(slot, hash)`. [`Agreement`] sums, per slot and
+//! domain, the stake behind each reported hash, and compares it with the local hashes as they
+//! become known (the UED's later than the VED's). When validators holding at least 1/3 of the
+//! VED stake report, for a slot, a UED hash other than the local one, it returns a [`Halt`]: the
+//! engine stops voting and confirming statuses.
+//!
+//! A validator counts once per slot and domain (its first report; a later, different report for
+//! the same slot is a validator contradicting itself, and does not move stake). Memory stays
+//! bounded: [`Agreement::prune`] forgets every slot before a given one.
+
+use std::collections::BTreeMap;
+
+use crate::account::{Domain, Pubkey};
+
+/// What one executed vote reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoteReport {
+    /// The vote account.
+    pub voter: Pubkey,
+    /// Its stake when the vote executed, in lamports.
+    pub stake: u64,
+    /// The slot voted on, with its VED hash.
+    pub ved: (u64, [u8; 32]),
+    /// The newest UED `(slot, hash)` the validator had, when the vote carries one.
+    pub ued: Option<(u64, [u8; 32])>,
+}
+
+/// The stake behind each hash reported for one slot of one domain.
+#[derive(Clone, Debug, Default)]
+struct SlotReports {
+    /// Stake per reported hash.
+    stake: BTreeMap<[u8; 32], u64>,
+    /// Who reported, and what (each validator counts once).
+    voters: BTreeMap<Pubkey, [u8; 32]>,
+}
+
+/// Why the engine halted: a slot whose UED hash validators with at least 1/3 of the VED stake
+/// reported differently from the local one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Halt {
+    /// The slot.
+    pub slot: u64,
+    /// The local UED hash of the slot.
+    pub local_hash: [u8; 32],
+    /// The other hash with the most stake behind it.
+    pub reported_hash: [u8; 32],
+    /// Stake that reported a hash other than the local one.
+    pub disagreeing_stake: u64,
+    /// Stake that reported the local hash.
+    pub agreeing_stake: u64,
+    /// The VED stake the third is taken of.
+    pub total_stake: u64,
+}
+
+impl std::fmt::Display for Halt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex = |h: &[u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        write!(
+            f,
+            "UED divergence at slot {}: local hash {}, validators with {} of {} lamports of VED \
+             stake report otherwise ({} behind {}), {} agree",
+            self.slot,
+            hex(&self.local_hash),
+            self.disagreeing_stake,
+            self.total_stake,
+            self.disagreeing_stake,
+            hex(&self.reported_hash),
+            self.agreeing_stake
+        )
+    }
+}
+
+/// The agreement of the cluster with the local hashes (module docs).
+#[derive(Clone, Debug, Default)]
+pub struct Agreement {
+    /// The VED's total stake now (the third is taken of it).
+    total_stake: u64,
+    local: [BTreeMap<u64, [u8; 32]>; 2],
+    reports: [BTreeMap<u64, SlotReports>; 2],
+    halt: Option<Halt>,
+}
+
+const fn index(domain: Domain) -> usize {
+    match domain {
+        Domain::Ved => 0,
+        Domain::Ued => 1,
+    }
+}
+
+impl Agreement {
+    /// An empty tracker.
+    pub fn new() -> Agreement {
+        Agreement::default()
+    }
+
+    /// Sets the VED's total stake (the sum over the vote accounts in the VED now).
+    pub fn set_total_stake(&mut self, total: u64) {
+        self.total_stake = total;
+    }
+
+    /// The halt, once there is one; it stays.
+    pub fn halt(&self) -> Option<&Halt> {
+        self.halt.as_ref()
+    }
+
+    /// Records an executed vote; returns a halt it causes (the first only).
+    pub fn record_vote(&mut self, vote: &VoteReport) -> Option<Halt> {
+        self.report(Domain::Ved, vote.ved.0, vote.voter, vote.stake, vote.ved.1);
+        if let Some((slot, hash)) = vote.ued {
+            self.report(Domain::Ued, slot, vote.voter, vote.stake, hash);
+            return self.check(slot);
+        }
+        None
+    }
+
+    /// Records the local hash of `slot` in `domain`; returns a halt it causes (the first only).
+    pub fn record_local(&mut self, domain: Domain, slot: u64, hash: [u8; 32]) -> Option<Halt> {
+        self.local[index(domain)].insert(slot, hash);
+        match domain {
+            Domain::Ued => self.check(slot),
+            Domain::Ved => None,
+        }
+    }
+
+    /// The stake that reported `hash` for `slot` in `domain`.
+    pub fn stake_behind(&self, domain: Domain, slot: u64, hash: &[u8; 32]) -> u64 {
+        self.reports[index(domain)]
+            .get(&slot)
+            .and_then(|r| r.stake.get(hash))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The stake that reported the local hash of `slot` in `domain` (0 while it is not known).
+    pub fn stake_behind_local(&self, domain: Domain, slot: u64) -> u64 {
+        self.local[index(domain)]
+            .get(&slot)
+            .map_or(0, |hash| self.stake_behind(domain, slot, hash))
+    }
+
+    /// The total VED stake the tracker measures against.
+    pub fn total_stake(&self) -> u64 {
+        self.total_stake
+    }
+
+    /// Forgets every slot before `slot`, reports and local hashes alike.
+    pub fn prune(&mut self, slot: u64) {
+        for map in &mut self.reports {
+            *map = map.split_off(&slot);
+        }
+        for map in &mut self.local {
+            *map = map.split_off(&slot);
+        }
+    }
+
+    /// Slots with reports or local hashes held now (the memory bound's measure).
+    pub fn slots_held(&self) -> usize {
+        self.reports.iter().map(BTreeMap::len).sum::<usize>()
+            + self.local.iter().map(BTreeMap::len).sum::<usize>()
+    }
+
+    fn report(&mut self, domain: Domain, slot: u64, voter: Pubkey, stake: u64, hash: [u8; 32]) {
+        let reports = self.reports[index(domain)].entry(slot).or_default();
+        if reports.voters.contains_key(&voter) {
+            return; // a validator counts once per slot
+        }
+        reports.voters.insert(voter, hash);
+        *reports.stake.entry(hash).or_default() += stake;
+    }
+
+    /// Whether `slot`'s UED reports now halt the engine.
+    fn check(&mut self, slot: u64) -> Option<Halt> {
+        if self.halt.is_some() || self.total_stake == 0 {
+            return None;
+        }
+        let local = *self.local[index(Domain::Ued)].get(&slot)?;
+        let reports = self.reports[index(Domain::Ued)].get(&slot)?;
+        let agreeing = reports.stake.get(&local).copied().unwrap_or(0);
+        let others = reports.stake.iter().filter(|(h, _)| **h != local);
+        let disagreeing: u64 = others.clone().map(|(_, s)| s).sum();
+        // At least a third: 3 × disagreeing ≥ total, in integers.
+        if u128::from(disagreeing) * 3 < u128::from(self.total_stake) {
+            return None;
+        }
+        let (reported, _) = others.max_by_key(|(_, s)| **s)?;
+        let halt = Halt {
+            slot,
+            local_hash: local,
+            reported_hash: *reported,
+            disagreeing_stake: disagreeing,
+            agreeing_stake: agreeing,
+            total_stake: self.total_stake,
+        };
+        self.halt = Some(halt.clone());
+        Some(halt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vote(n: u8, stake: u64, slot: u64, ued_hash: u8) -> VoteReport {
+        VoteReport {
+            voter: Pubkey([n; 32]),
+            stake,
+            ved: (slot + 1, [0xee; 32]),
+            ued: Some((slot, [ued_hash; 32])),
+        }
+    }
+
+    /// The validators of `stakes`, the ones in `faulty` reporting a wrong UED hash for slot 5,
+    /// seen from a validator whose local hash is the honest one (or the faulty one).
+    fn halts(stakes: &[u64], faulty: &[usize], local_faulty: bool) -> Option<Halt> {
+        let mut a = Agreement::new();
+        a.set_total_stake(stakes.iter().sum());
+        let (good, bad) = (1u8, 2u8);
+        a.record_local(Domain::Ued, 5, [if local_faulty { bad } else { good }; 32]);
+        let mut halt = None;
+        for (i, &stake) in stakes.iter().enumerate() {
+            let hash = if faulty.contains(&i) { bad } else { good };
+            halt = halt.or(a.record_vote(&vote(i as u8, stake, 5, hash)));
+        }
+        halt
+    }
+
+    #[test]
+    fn the_scenarios_of_the_issue() {
+        // 4 equal, 1 faulty: honest ones go on, the faulty one halts.
+        assert_eq!(halts(&[10; 4], &[3], false), None);
+        // (It halts as soon as a third disagrees: after the second honest vote.)
+        let halt = halts(&[10; 4], &[3], true).expect("the faulty one halts");
+        assert_eq!(
+            (halt.slot, halt.disagreeing_stake, halt.total_stake),
+            (5, 20, 40)
+        );
+        // 4 equal, 2 faulty: everyone halts.
+        assert!(halts(&[10; 4], &[2, 3], false).is_some());
+        assert!(halts(&[10; 4], &[2, 3], true).is_some());
+        // 50/30/20 with the 30 faulty: nobody honest halts; 40/34/26 with the 34 faulty: they do.
+        assert_eq!(halts(&[50, 30, 20], &[1], false), None);
+        assert!(halts(&[40, 34, 26], &[1], false).is_some());
+        // Exactly a third halts ("at least 1/3").
+        assert!(halts(&[10, 10, 10], &[2], false).is_some());
+    }
+
+    #[test]
+    fn reports_before_the_local_hash_are_kept_and_judged_when_it_arrives() {
+        let mut a = Agreement::new();
+        a.set_total_stake(30);
+        assert_eq!(a.record_vote(&vote(1, 10, 7, 9)), None);
+        assert_eq!(a.record_vote(&vote(2, 10, 7, 9)), None);
+        assert_eq!(a.stake_behind(Domain::Ued, 7, &[9; 32]), 20);
+        let halt = a
+            .record_local(Domain::Ued, 7, [4; 32])
+            .expect("halts when the UED gets there");
+        assert_eq!((halt.local_hash, halt.reported_hash), ([4; 32], [9; 32]));
+        assert!(halt.to_string().contains("slot 7"), "{halt}");
+        // A halt stays, and is reported once.
+        assert_eq!(a.record_vote(&vote(3, 10, 7, 9)), None);
+        assert!(a.halt().is_some());
+    }
+
+    #[test]
+    fn a_validator_counts_once_per_slot_and_pruning_bounds_memory() {
+        let mut a = Agreement::new();
+        a.set_total_stake(100);
+        a.record_local(Domain::Ued, 3, [1; 32]);
+        for _ in 0..5 {
+            a.record_vote(&vote(1, 10, 3, 2));
+        }
+        assert_eq!(a.stake_behind(Domain::Ued, 3, &[2; 32]), 10);
+        assert_eq!(a.stake_behind(Domain::Ved, 4, &[0xee; 32]), 10);
+        for slot in 10..20 {
+            a.record_vote(&vote(1, 10, slot, 1));
+            a.record_local(Domain::Ued, slot, [1; 32]);
+        }
+        assert_eq!(a.stake_behind_local(Domain::Ued, 15), 10);
+        let before = a.slots_held();
+        a.prune(15);
+        assert!(a.slots_held() < before);
+        assert_eq!(a.stake_behind(Domain::Ued, 3, &[2; 32]), 0);
+        assert_eq!(a.stake_behind_local(Domain::Ued, 15), 10);
+    }
+}
