@@ -5,6 +5,7 @@ mod bench_cmd;
 mod chain_cmd;
 mod output;
 mod run_cmd;
+mod status_cmd;
 mod store_cmd;
 mod topology_cmd;
 
@@ -101,6 +102,22 @@ enum Command {
         /// Serve the metrics in the Prometheus text format at ADDR (e.g. 127.0.0.1:9100).
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
+    },
+    /// ExecutionStatus(signature, stake = X) of SPEC §6 from a store's status index: Unknown,
+    /// Pending (until X basis points of the VED stake reported the hash of its domain and slot),
+    /// its final status, or Halted.
+    Status {
+        /// The transaction's first signature (base58).
+        signature: String,
+        /// The stake to wait for, in basis points.
+        #[arg(long, value_name = "BPS", default_value_t = 500)]
+        stake: u16,
+        /// The store directory (of `tandem run --store` or `tandem replay --store`).
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        /// Write the answer as JSON to FILE ("-": standard output, and nothing else).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Print the machine (CPU model, packages, NUMA nodes, cores, PUs, GPU, memory protection
     /// keys) as hwloc reads it, and the placement of the pipeline's stages on its cores.
@@ -395,6 +412,12 @@ fn main() -> ExitCode {
             Ok(false) => Ok(()),
             Err(e) => Err(e),
         },
+        Command::Status {
+            signature,
+            stake,
+            store,
+            json,
+        } => status_cmd::status(&signature, stake, &store, json.as_deref()),
         Command::Topology { cores, json } => {
             topology_cmd::topology(cores.as_deref(), json.as_deref())
         }

@@ -822,3 +822,49 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
     assert_eq!(report["metrics"]["halted"], true);
     assert_eq!(report["last"]["slot"], 10, "every block still executes");
 }
+
+#[test]
+fn status_answers_execution_status_from_the_store_of_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let ledger = ledger.to_str().unwrap();
+    let generated = tandem(&["gen", "--out", ledger, "--slots", "6"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let run = run_report(ledger, &["--store", store]);
+    // A user transaction of slot 3 (every VED validator voted on slot 3 in slot 4) and one of
+    // slot 6, the last (nobody has voted on it).
+    let pick = |slot: u64| {
+        run["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["slot"] == slot && t["domain"] == "UED" && t["status"] == "Success")
+            .map(|t| t["signature"].as_str().unwrap().to_owned())
+            .expect("a successful user transaction")
+    };
+    let ask = |signature: &str, stake: &str| {
+        let out = tandem(&[
+            "status", signature, "--stake", stake, "--store", store, "--json", "-",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let early = ask(&pick(3), "500");
+    assert_eq!(early["status"], "Success");
+    assert_eq!(early["slot"], 3);
+    assert_eq!(early["domain"], "UED");
+    assert_eq!(early["confirmed_stake"], early["total_stake"]);
+    let last = pick(6);
+    assert_eq!(ask(&last, "500")["status"], "Pending");
+    assert_eq!(ask(&last, "0")["status"], "Success");
+    let unknown = bs58::encode([7u8; 64]).into_string();
+    assert_eq!(ask(&unknown, "0")["status"], "Unknown");
+    let bad = tandem(&["status", "not-base58!", "--store", store]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not-base58!"),
+        "{bad:?}"
+    );
+}

@@ -460,4 +460,94 @@ fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_ha
         "no vote after the halt: {:?}",
         votes.iter().map(|v| v.slot).collect::<Vec<_>>()
     );
+    // It stays halted when reopened: nothing is confirmed.
+    drop(summary);
+    let (engine, _) = open(dir.path(), 1);
+    let why = engine.halted().expect("still halted");
+    assert!(why.contains(&format!("slot {diverged}")), "{why}");
+    let signature =
+        tandem_engine::tx::Transaction::peek_first_signature(&blocks[2].transactions[0])
+            .expect("signed");
+    assert_eq!(
+        engine.execution_status(&signature, 0),
+        tandem_engine::runtime::status_index::ExecutionStatus::Halted
+    );
+    assert!(engine.metrics().snapshot().halted);
+}
+
+#[test]
+fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    use tandem_engine::tx::Transaction;
+    let (blocks, _) = generated(6, 12, false);
+    let first_signature = |block: &Block, payer: &str| {
+        let payer = chain::pk(&chain::key(payer));
+        block
+            .transactions
+            .iter()
+            .find(|w| Transaction::peek_fee_payer(w) == Some(payer))
+            .and_then(|w| Transaction::peek_first_signature(w))
+            .expect("the payer has a transaction in the block")
+    };
+    // Slot 5: validator-0's vote (VED) and a user's transfer (UED).
+    let ved_tx = first_signature(&blocks[4], "validator-0");
+    let ued_tx = blocks[4]
+        .transactions
+        .iter()
+        .map(|w| Transaction::parse(w).unwrap())
+        .find(|tx| {
+            let payer = *tx.message().fee_payer().unwrap();
+            (0..8).any(|i| payer == chain::pk(&chain::key(&format!("user-{i}"))))
+        })
+        .map(|tx| tx.signatures()[0])
+        .expect("a user's transaction");
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..5] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ued, 5, Duration::from_secs(60))
+        .expect("no failure");
+    let status = |engine: &Engine, tx: &[u8; 64], bps| engine.execution_status(tx, bps);
+    for tx in [&ved_tx, &ued_tx] {
+        // Executed: final with X = 0; nobody has voted on slot 5 yet.
+        assert_eq!(
+            status(&engine, tx, 0),
+            ExecutionStatus::Final(TxStatus::Success)
+        );
+        assert_eq!(status(&engine, tx, 500), ExecutionStatus::Pending);
+    }
+    assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
+    // Slot 6 with only validator-0's vote on slot 5: a third of the VED stake.
+    let mut partial = blocks[5].clone();
+    for other in ["validator-1", "validator-2"] {
+        let payer = chain::pk(&chain::key(other));
+        partial
+            .transactions
+            .retain(|w| Transaction::peek_fee_payer(w) != Some(payer));
+    }
+    engine.submit(partial).expect("submit");
+    engine
+        .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
+        .expect("no failure");
+    let answers = |engine: &Engine| -> Vec<ExecutionStatus> {
+        [&ved_tx, &ued_tx]
+            .into_iter()
+            .flat_map(|tx| [0, 500, 3_333, 6_667].map(|bps| status(engine, tx, bps)))
+            .collect()
+    };
+    let success = ExecutionStatus::Final(TxStatus::Success);
+    let pending = ExecutionStatus::Pending;
+    let expected = [success, success, success, pending].repeat(2);
+    assert_eq!(
+        answers(&engine),
+        expected,
+        "X = 0, 500, 3333, 6667; VED then UED"
+    );
+    drop(engine.finish().expect("finish"));
+    // Reopened: the same answers, from the status index in the store directory.
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(answers(&engine), expected, "after a restart");
+    assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
 }

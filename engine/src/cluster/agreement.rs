@@ -141,6 +141,23 @@ impl Agreement {
             .map_or(0, |hash| self.stake_behind(domain, slot, hash))
     }
 
+    /// Every slot with a local hash, per domain: the stake behind it and the total stake (what
+    /// the status index keeps across restarts).
+    pub fn confirmations(&self) -> Vec<(Domain, u64, u64, u64)> {
+        let mut out = Vec::new();
+        for domain in Domain::ALL {
+            for &slot in self.local[index(domain)].keys() {
+                out.push((
+                    domain,
+                    slot,
+                    self.stake_behind_local(domain, slot),
+                    self.total_stake,
+                ));
+            }
+        }
+        out
+    }
+
     /// The total VED stake the tracker measures against.
     pub fn total_stake(&self) -> u64 {
         self.total_stake

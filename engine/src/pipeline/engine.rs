@@ -36,8 +36,8 @@
 //! Results are the sequential runtime's, block by block (the tests compare them): the same
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
 
-use std::collections::{HashSet, VecDeque};
-use std::path::Path;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -54,6 +54,9 @@ use crate::runtime::TxStatus;
 use crate::runtime::executor::{VedExecutor, VedSlot, executed_votes};
 use crate::runtime::ingest::{self, VerifiedBlock};
 use crate::runtime::state::WINDOW;
+use crate::runtime::status_index::{
+    self, Confirmation, ExecutionStatus, IndexedTx, KEPT_BLOCKS, StatusIndex,
+};
 use crate::runtime::ved_log::{LoggedSlot, VedLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
 use crate::tx::Transaction;
@@ -124,6 +127,35 @@ struct Progress {
 /// vote batches never queue behind user batches on the GPU.
 pub const VOTE_SIGNER_CACHE: usize = 2048;
 
+/// The statuses of the recent blocks, as the executors decide them: the VED's as soon as the VED
+/// has run (SPEC §6: `ExecutionStatus` with X = 0 answers then), every block's at its commit.
+#[derive(Default)]
+struct LiveIndex {
+    txs: HashMap<[u8; 64], IndexedTx>,
+    blocks: VecDeque<(u64, Vec<[u8; 64]>)>,
+}
+
+impl LiveIndex {
+    fn insert(&mut self, slot: u64, entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>) {
+        if self.blocks.back().is_none_or(|(s, _)| *s != slot) {
+            self.blocks.push_back((slot, Vec::new()));
+        }
+        let (_, signatures) = self.blocks.back_mut().expect("a block");
+        for (signature, tx) in entries {
+            signatures.push(signature);
+            self.txs.insert(signature, tx);
+        }
+        while self.blocks.len() > KEPT_BLOCKS {
+            let (_, old) = self.blocks.pop_front().expect("not empty");
+            for signature in old {
+                if self.txs.get(&signature).is_some_and(|t| t.slot < slot) {
+                    self.txs.remove(&signature);
+                }
+            }
+        }
+    }
+}
+
 /// How many slots' hashes [`Engine::wait_hash`] can still answer for.
 const RECENT_HASHES: usize = 4096;
 
@@ -136,6 +168,14 @@ struct Shared {
     /// Alerts not yet polled ([`Engine::poll_alert`]).
     alerts: Mutex<VecDeque<Alert>>,
     on_alert: Mutex<Option<AlertHook>>,
+    /// The store directory (the status index and the halt live there).
+    dir: PathBuf,
+    /// The statuses of the recent blocks as the executors decide them.
+    live: Mutex<LiveIndex>,
+    /// The status index as the store held it when the engine opened.
+    stored: StatusIndex,
+    /// Why the engine halted, once it has (also after a restart).
+    halted: Mutex<Option<String>>,
     /// The RW-VED payers as the VED last published them: the sigverify split's guess.
     ved_payers: RwLock<Arc<HashSet<Pubkey>>>,
 }
@@ -162,9 +202,14 @@ impl Shared {
         self.changed.notify_all();
     }
 
-    /// Raises `alert`: the engine is halted from here on.
+    /// Raises `alert`: the engine is halted from here on, across restarts too.
     fn raise(&self, alert: Alert) {
         self.metrics.set_halted();
+        let why = alert.to_string();
+        if let Err(e) = status_index::write_halt(&self.dir, &why) {
+            self.fail(e.to_string());
+        }
+        *self.halted.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
         if let Some(hook) = self
             .on_alert
             .lock()
@@ -202,6 +247,30 @@ impl Shared {
         if let Some(halt) = halt {
             self.raise(Alert::UedDivergence(halt));
         }
+    }
+
+    /// Enters the statuses the VED decided for `block` into the live index.
+    fn index_ved(&self, block: &Block, done: &VedSlot) {
+        let slot = block.header.slot;
+        let decided = (0..block.transactions.len()).filter_map(|i| {
+            let status = done.admission.statuses[i]?;
+            let signature = Transaction::peek_first_signature(&block.transactions[i])?;
+            let domain = if status.has_domain() {
+                done.admission.payer_domain[i]
+            } else {
+                None
+            };
+            Some((
+                signature,
+                IndexedTx {
+                    slot,
+                    domain,
+                    status,
+                },
+            ))
+        });
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.insert(slot, decided);
     }
 
     fn failure(&self) -> Option<String> {
@@ -344,6 +413,12 @@ impl Engine {
             ved.replay(record);
         }
         let ved_resumed_slot = ved.slot();
+        let stored = StatusIndex::load(&dir, runtime.slot())
+            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        let halted = stored.halt().map(str::to_owned);
+        if halted.is_some() {
+            metrics.set_halted(); // it halted before the restart: it stays halted
+        }
         let EngineHooks {
             on_vote,
             on_outcome,
@@ -356,6 +431,10 @@ impl Engine {
             agreement: Mutex::new(Agreement::new()),
             alerts: Mutex::new(VecDeque::new()),
             on_alert: Mutex::new(on_alert),
+            live: Mutex::new(LiveIndex::default()),
+            stored,
+            halted: Mutex::new(halted),
+            dir: dir.clone(),
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
         });
         let resumed_slot = runtime.slot();
@@ -493,6 +572,51 @@ impl Engine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         agreement.halt().cloned()
+    }
+
+    /// Why the engine halted — also when it halted before it was reopened.
+    pub fn halted(&self) -> Option<String> {
+        self.shared
+            .halted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// `ExecutionStatus(signature, stake = bps)` (SPEC §6): `Unknown` when no recent block holds
+    /// the transaction; `Pending` until validators holding `bps` basis points of the VED stake
+    /// have reported the local hash of its domain and slot (at once with 0: as soon as its
+    /// domain's executor has run); then its final status; `Halted` once the engine has halted.
+    pub fn execution_status(&self, signature: &[u8; 64], bps: u16) -> ExecutionStatus {
+        if self.halted().is_some() {
+            return ExecutionStatus::Halted;
+        }
+        let live = self
+            .shared
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let tx = live
+            .txs
+            .get(signature)
+            .copied()
+            .or_else(|| self.shared.stored.get(signature));
+        drop(live);
+        let confirmation = tx
+            .and_then(|t| t.domain.map(|d| (d, t.slot)))
+            .map(|(d, slot)| {
+                let agreement = self
+                    .shared
+                    .agreement
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let stored = self.shared.stored.confirmation(d, slot);
+                Confirmation {
+                    stake: agreement.stake_behind_local(d, slot).max(stored.stake),
+                    total: agreement.total_stake().max(stored.total),
+                }
+            });
+        status_index::answer(tx, confirmation.unwrap_or_default(), bps)
     }
 
     /// The oldest alert not yet polled.
@@ -940,6 +1064,7 @@ fn ved_loop(
                     // The vote point is now; the log and the hand-over to the UED follow.
                     let local = Some((Domain::Ved, slot, done.ved_hash));
                     shared.agree(local, &done.votes, Some(ved.ved_stake()));
+                    shared.index_ved(block, &done);
                     vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
                     let record = LoggedSlot {
                         parent_slot: header.parent_slot,
@@ -1093,14 +1218,40 @@ fn ued_loop(
             let executed = executed.filter(|t| t.domain == Some(domain)).count();
             shared.metrics.add_executed(domain, executed as u64);
         }
+        // The statuses first: a waiter woken by the hash finds them.
+        {
+            let mut live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
+            live.insert(
+                slot,
+                outcome.transactions.iter().filter_map(|t| {
+                    let tx = IndexedTx {
+                        slot,
+                        domain: t.domain,
+                        status: t.status,
+                    };
+                    t.signature.map(|s| (s, tx))
+                }),
+            );
+        }
+        shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
-        shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
-        shared
-            .agreement
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .prune(slot.saturating_sub(WINDOW));
+        let confirmations = {
+            let mut agreement = shared
+                .agreement
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            agreement.prune(slot.saturating_sub(WINDOW));
+            agreement.confirmations()
+        };
+        let confirmations: Vec<_> = confirmations
+            .into_iter()
+            .map(|(d, s, stake, total)| (d, s, Confirmation { stake, total }))
+            .collect();
+        if let Err(e) = status_index::write_confirmations(&shared.dir, &confirmations) {
+            shared.fail(e.to_string());
+            break;
+        }
         // The VED's log segments the store has passed are no longer needed.
         if let Err(e) = VedLog::prune(runtime.store().dir(), slot) {
             shared.fail(e.to_string());

@@ -98,6 +98,26 @@ pub struct VedSlot {
     pub votes: Vec<VoteReport>,
 }
 
+/// What became of each transaction, from the statuses both passes decided.
+pub(super) fn tx_outcomes(
+    transactions: &[Transaction<'_>],
+    admission: Admission,
+) -> Vec<TxOutcome> {
+    transactions
+        .iter()
+        .zip(admission.statuses)
+        .zip(admission.payer_domain)
+        .map(|((tx, status), domain)| {
+            let status = status.expect("every transaction has a status after both passes");
+            TxOutcome {
+                signature: tx.signatures().first().copied(),
+                domain: if status.has_domain() { domain } else { None },
+                status,
+            }
+        })
+        .collect()
+}
+
 /// The successful `Vote` instructions among `transactions` (`succeeded(i)` tells which
 /// transactions succeeded), each with its vote account's stake (`stake_of`).
 pub fn executed_votes<'t, 'a: 't>(
@@ -475,38 +495,26 @@ impl Runtime {
             ved: ved_sig_count,
             ued: ued_sig_count,
         };
+        let txs = tx_outcomes(transactions, admission);
         let accounts_changed = self.commit(
             slot,
             overlay,
             sig_counts,
             header,
             Some((ved_lthash, ved_hash)),
+            &txs,
         )?;
-        Ok(self.outcome(slot, transactions, admission, sig_counts, accounts_changed))
+        Ok(self.outcome(slot, txs, sig_counts, accounts_changed))
     }
 
-    /// A block's outcome from its decided statuses.
+    /// A block's outcome: its transactions' (from [`tx_outcomes`]) and the hashes now.
     pub(super) fn outcome(
         &self,
         slot: u64,
-        transactions: &[Transaction<'_>],
-        admission: Admission,
+        transactions: Vec<TxOutcome>,
         sig_counts: PerDomain<u64>,
         accounts_changed: usize,
     ) -> BlockOutcome {
-        let transactions = transactions
-            .iter()
-            .zip(admission.statuses)
-            .zip(admission.payer_domain)
-            .map(|((tx, status), domain)| {
-                let status = status.expect("every transaction has a status after both passes");
-                TxOutcome {
-                    signature: tx.signatures().first().copied(),
-                    domain: if status.has_domain() { domain } else { None },
-                    status,
-                }
-            })
-            .collect();
         BlockOutcome {
             slot,
             ved_hash: self.hash(Domain::Ved),

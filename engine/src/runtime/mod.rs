@@ -31,6 +31,7 @@ pub mod ingest;
 pub mod pass;
 pub mod state;
 pub mod status;
+pub mod status_index;
 pub mod ved_log;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -503,12 +504,13 @@ impl Runtime {
         }
 
         // Hashes and commit.
-        let accounts_changed = self.commit(slot, overlay, sig_counts, header, None)?;
         let admission = ingest::Admission {
             statuses,
             payer_domain,
         };
-        Ok(self.outcome(slot, transactions, admission, sig_counts, accounts_changed))
+        let txs = executor::tx_outcomes(transactions, admission);
+        let accounts_changed = self.commit(slot, overlay, sig_counts, header, None, &txs)?;
+        Ok(self.outcome(slot, txs, sig_counts, accounts_changed))
     }
 
     /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot.
@@ -521,6 +523,7 @@ impl Runtime {
         sig_counts: PerDomain<u64>,
         header: &crate::ledger::BlockHeader,
         ved: Option<(tandem_kernels::LtHash, [u8; 32])>,
+        txs: &[TxOutcome],
     ) -> Result<usize, RuntimeError> {
         let mut olds = Vec::new();
         let mut news = Vec::new();
@@ -587,6 +590,8 @@ impl Runtime {
         self.state.epoch = self.epoch_of(slot);
 
         let dir = self.store.dir().to_owned();
+        // The slot's statuses first: a committed slot always has its status file.
+        status_index::write_slot(&dir, slot, txs)?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),
             source,

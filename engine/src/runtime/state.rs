@@ -161,6 +161,29 @@ pub enum StateFileError {
 }
 
 /// The state file of `slot` in the store directory `dir`.
+/// The files `<prefix><slot><suffix>` in `dir` (the runtime's per-slot files: state files, VED log
+/// segments, status files), by slot.
+pub fn numbered_files(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(slot) = name
+            .strip_prefix(prefix)
+            .and_then(|n| n.strip_suffix(suffix))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            found.push((slot, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 pub fn state_path(dir: &Path, slot: u64) -> PathBuf {
     dir.join(format!("runtime-{slot}.state"))
 }
@@ -406,12 +429,9 @@ impl RuntimeState {
 
     /// Removes every state file in `dir` but the one of `keep`.
     pub fn remove_others(dir: &Path, keep: u64) -> std::io::Result<()> {
-        let keep_name = format!("runtime-{keep}.state");
-        for entry in std::fs::read_dir(dir)? {
-            let name = entry?.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with("runtime-") && name.ends_with(".state") && name != keep_name {
-                std::fs::remove_file(dir.join(&*name))?;
+        for (slot, path) in numbered_files(dir, "runtime-", ".state")? {
+            if slot != keep {
+                std::fs::remove_file(path)?;
             }
         }
         Ok(())

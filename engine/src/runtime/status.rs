@@ -55,6 +55,42 @@ impl TxStatus {
     pub fn name(self) -> String {
         self.to_string()
     }
+
+    /// The status as a tag byte and, for `ProgramError`, its code (0 otherwise): the encoding
+    /// of the VED log and the status index.
+    pub fn to_tag(self) -> (u8, u32) {
+        match self {
+            TxStatus::InvalidSignature => (1, 0),
+            TxStatus::InvalidFeePayer => (2, 0),
+            TxStatus::BlockhashNotFound => (3, 0),
+            TxStatus::DuplicateSignature => (4, 0),
+            TxStatus::InsufficientFundsForFee => (5, 0),
+            TxStatus::DomainViolation => (6, 0),
+            TxStatus::WritableProgram => (7, 0),
+            TxStatus::AccountFrozenForRemap => (8, 0),
+            TxStatus::UnsupportedAddressLookup => (9, 0),
+            TxStatus::Success => (10, 0),
+            TxStatus::ProgramError(code) => (11, code),
+        }
+    }
+
+    /// The status [`TxStatus::to_tag`] encoded.
+    pub fn from_tag(tag: u8, code: u32) -> Result<TxStatus, String> {
+        Ok(match tag {
+            1 => TxStatus::InvalidSignature,
+            2 => TxStatus::InvalidFeePayer,
+            3 => TxStatus::BlockhashNotFound,
+            4 => TxStatus::DuplicateSignature,
+            5 => TxStatus::InsufficientFundsForFee,
+            6 => TxStatus::DomainViolation,
+            7 => TxStatus::WritableProgram,
+            8 => TxStatus::AccountFrozenForRemap,
+            9 => TxStatus::UnsupportedAddressLookup,
+            10 => TxStatus::Success,
+            11 => TxStatus::ProgramError(code),
+            other => return Err(format!("unknown status tag {other}")),
+        })
+    }
 }
 
 impl fmt::Display for TxStatus {

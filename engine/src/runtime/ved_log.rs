@@ -23,7 +23,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::executor::VedSlot;
 use super::ingest::Admission;
-use super::state::{Reader, Writer};
+use super::state::{Reader, Writer, numbered_files};
 use super::status::TxStatus;
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::VoteReport;
@@ -73,56 +73,9 @@ fn segment_path(dir: &Path, first_slot: u64) -> PathBuf {
 
 /// The segments in `dir`, by first slot.
 fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, VedLogError> {
-    let io = |source| VedLogError::Io {
+    numbered_files(dir, "ved-", ".log").map_err(|source| VedLogError::Io {
         path: dir.to_owned(),
         source,
-    };
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(slot) = name
-            .strip_prefix("ved-")
-            .and_then(|n| n.strip_suffix(".log"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            found.push((slot, entry.path()));
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-fn status_tag(status: TxStatus) -> (u8, u32) {
-    match status {
-        TxStatus::InvalidSignature => (1, 0),
-        TxStatus::InvalidFeePayer => (2, 0),
-        TxStatus::BlockhashNotFound => (3, 0),
-        TxStatus::DuplicateSignature => (4, 0),
-        TxStatus::InsufficientFundsForFee => (5, 0),
-        TxStatus::DomainViolation => (6, 0),
-        TxStatus::WritableProgram => (7, 0),
-        TxStatus::AccountFrozenForRemap => (8, 0),
-        TxStatus::UnsupportedAddressLookup => (9, 0),
-        TxStatus::Success => (10, 0),
-        TxStatus::ProgramError(code) => (11, code),
-    }
-}
-
-fn status_from_tag(tag: u8, code: u32) -> Result<TxStatus, String> {
-    Ok(match tag {
-        1 => TxStatus::InvalidSignature,
-        2 => TxStatus::InvalidFeePayer,
-        3 => TxStatus::BlockhashNotFound,
-        4 => TxStatus::DuplicateSignature,
-        5 => TxStatus::InsufficientFundsForFee,
-        6 => TxStatus::DomainViolation,
-        7 => TxStatus::WritableProgram,
-        8 => TxStatus::AccountFrozenForRemap,
-        9 => TxStatus::UnsupportedAddressLookup,
-        10 => TxStatus::Success,
-        11 => TxStatus::ProgramError(code),
-        other => return Err(format!("unknown status tag {other}")),
     })
 }
 
@@ -148,7 +101,7 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         .collect();
     w.u64(decided.len() as u64);
     for i in decided {
-        let (tag, code) = status_tag(ved.admission.statuses[i].expect("decided"));
+        let (tag, code) = ved.admission.statuses[i].expect("decided").to_tag();
         w.u64(i as u64);
         w.bytes(&[tag]);
         w.bytes(&code.to_le_bytes());
@@ -226,7 +179,7 @@ fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
         let [tag] = r.array()?;
         let code = u32::from_le_bytes(r.array()?);
         let [ved] = r.array()?;
-        admission.statuses[i] = Some(status_from_tag(tag, code)?);
+        admission.statuses[i] = Some(TxStatus::from_tag(tag, code)?);
         admission.payer_domain[i] = (ved == 1).then_some(Domain::Ved);
     }
     let ued_transactions = (0..r.count(8)?)

@@ -43,6 +43,16 @@ impl<'a> Transaction<'a> {
         Some(Pubkey(key))
     }
 
+    /// The first signature of a transaction, read without decoding the rest (`None` where the
+    /// bytes hold none): the key of the status index and the duplicate window.
+    pub fn peek_first_signature(wire: &[u8]) -> Option<[u8; 64]> {
+        let (count, at) = super::compact_u16::decode(wire).ok()?;
+        if count == 0 {
+            return None;
+        }
+        wire.get(at..at + SIGNATURE_LEN)?.try_into().ok()
+    }
+
     /// Decodes the wire format only: the length limit, every field present and well-formed, a
     /// supported version, nothing after the message. The numbers inside are not checked; see
     /// [`Transaction::sanitize`].

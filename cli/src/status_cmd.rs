@@ -1,0 +1,91 @@
+//! `tandem status`: `ExecutionStatus(signature, stake = X)` (SPEC §6) from a store directory's
+//! status index, without the engine.
+
+use std::path::Path;
+
+use serde::Serialize;
+use tandem_engine::runtime::status_index::StatusIndex;
+use tandem_engine::store::Store;
+
+use crate::output::write_json;
+
+/// `tandem status`'s JSON.
+#[derive(Serialize)]
+struct StatusJson {
+    signature: String,
+    /// `Unknown`, `Pending`, `Halted` or the final status of SPEC §2.
+    status: String,
+    /// The transaction's slot, when the index holds it.
+    slot: Option<u64>,
+    /// The domain it executed in (`VED`, `UED`; none for a transaction decided at ingest).
+    domain: Option<&'static str>,
+    /// The stake asked for, in basis points.
+    stake_bps: u16,
+    /// The stake that reported the local hash of its domain and slot, in lamports.
+    confirmed_stake: u64,
+    /// The VED's total stake, in lamports.
+    total_stake: u64,
+    /// Why the engine halted, when it did.
+    halted: Option<String>,
+}
+
+/// `tandem status SIGNATURE [--stake BPS] --store DIR [--json FILE]`.
+pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> Result<(), String> {
+    if bps > 10_000 {
+        return Err(format!("--stake {bps}: basis points are 0 ..= 10000"));
+    }
+    let bytes = bs58::decode(signature)
+        .into_vec()
+        .map_err(|e| format!("signature {signature:?} is not base58: {e}"))?;
+    let key: [u8; 64] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("signature {signature:?} is {} bytes, not 64", bytes.len()))?;
+    let committed = Store::open(store)
+        .map_err(|e| e.to_string())?
+        .committed_slot()
+        .unwrap_or(0);
+    let index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+    let answer = index.execution_status(&key, bps);
+    let tx = index.get(&key);
+    let confirmation = tx
+        .and_then(|t| t.domain.map(|d| index.confirmation(d, t.slot)))
+        .unwrap_or_default();
+    let report = StatusJson {
+        signature: signature.to_owned(),
+        status: answer.name(),
+        slot: tx.map(|t| t.slot),
+        domain: tx.and_then(|t| t.domain.map(|d| d.name())),
+        stake_bps: bps,
+        confirmed_stake: confirmation.stake,
+        total_stake: confirmation.total,
+        halted: index.halt().map(str::to_owned),
+    };
+    if json != Some(Path::new("-")) {
+        let share = |stake: u64| {
+            if confirmation.total == 0 {
+                0.0
+            } else {
+                100.0 * stake as f64 / confirmation.total as f64
+            }
+        };
+        match tx {
+            None => println!("{signature}: {}", report.status),
+            Some(t) => println!(
+                "{signature}: {} (slot {}, {}; {:.2} % of the VED stake reported its hash, {:.2} % asked)",
+                report.status,
+                t.slot,
+                report.domain.unwrap_or("no domain"),
+                share(confirmation.stake),
+                f64::from(bps) / 100.0
+            ),
+        }
+        if let Some(why) = &report.halted {
+            println!("the engine halted: {why}");
+        }
+    }
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! The status index (SPEC §6 `ExecutionStatus`): what became of each transaction of the recent
+//! blocks, kept in the store directory so that it survives restarts.
+//!
+//! The runtime writes `status-<slot>.idx` for every slot it commits, *before* the slot's state
+//! file and store commit, so a committed slot always has its file (one for a later slot that a
+//! crash left uncommitted is ignored and rewritten). It keeps the files of the last
+//! [`KEPT_BLOCKS`] blocks — the duplicate-signature window and as much again.
+//!
+//! Beside them the engine keeps `agreement.idx`: per recent slot and domain, the local hash's
+//! stake and the VED's total stake as the executed votes reported them (the cluster view,
+//! [`crate::cluster`]); and `halt` once it has halted. [`StatusIndex`] reads them all back:
+//! `tandem status` answers from it without the engine.
+//!
+//! `status-<slot>.idx` (little-endian): magic `TNDMSTS1`, the slot, the count, then per
+//! transaction its first signature (64 bytes), its domain (0 none, 1 VED, 2 UED) and its status
+//! (tag byte and code, as [`TxStatus::to_tag`]); then the xxh3-64 of everything before.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::state::{Reader, WINDOW, Writer, numbered_files};
+use super::status::TxStatus;
+use super::{RuntimeError, TxOutcome};
+use crate::account::Domain;
+
+/// Blocks whose status files are kept: twice the duplicate-signature window.
+pub const KEPT_BLOCKS: usize = 2 * WINDOW as usize;
+
+const MAGIC: &[u8; 8] = b"TNDMSTS1";
+const AGREEMENT_MAGIC: &[u8; 8] = b"TNDMAGR1";
+
+/// What `ExecutionStatus(signature, stake = X)` answers (SPEC §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    /// No block the index holds carries the signature.
+    Unknown,
+    /// Executed, but less than X of the stake has reported the same hash for its domain and
+    /// slot (or not yet executed in its domain).
+    Pending,
+    /// Its final status (SPEC §2).
+    Final(TxStatus),
+    /// The engine halted (SPEC §6): it confirms nothing.
+    Halted,
+}
+
+impl ExecutionStatus {
+    /// The name tools print: `Unknown`, `Pending`, `Halted` or the status's.
+    pub fn name(self) -> String {
+        match self {
+            ExecutionStatus::Unknown => "Unknown".into(),
+            ExecutionStatus::Pending => "Pending".into(),
+            ExecutionStatus::Halted => "Halted".into(),
+            ExecutionStatus::Final(status) => status.name(),
+        }
+    }
+}
+
+/// Where one transaction stands in the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexedTx {
+    /// Its block's slot.
+    pub slot: u64,
+    /// The domain it executed in (`None`: decided at ingest, no domain).
+    pub domain: Option<Domain>,
+    /// Its status.
+    pub status: TxStatus,
+}
+
+/// The stake behind a slot's local hash in one domain, and the VED's total stake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Stake that reported the local hash.
+    pub stake: u64,
+    /// The VED's total stake.
+    pub total: u64,
+}
+
+/// Whether `confirmation` has at least `bps` basis points of the stake behind it.
+pub fn confirmed(confirmation: Confirmation, bps: u16) -> bool {
+    u128::from(confirmation.stake) * 10_000 >= u128::from(confirmation.total) * u128::from(bps)
+}
+
+/// The answer for `tx` given its slot's confirmation in its domain.
+pub fn answer(tx: Option<IndexedTx>, confirmation: Confirmation, bps: u16) -> ExecutionStatus {
+    match tx {
+        None => ExecutionStatus::Unknown,
+        // Decided at ingest: no domain, no hash to agree on.
+        Some(IndexedTx {
+            domain: None,
+            status,
+            ..
+        }) => ExecutionStatus::Final(status),
+        Some(tx) if confirmed(confirmation, bps) => ExecutionStatus::Final(tx.status),
+        Some(_) => ExecutionStatus::Pending,
+    }
+}
+
+/// The status index as read from a store directory.
+#[derive(Debug, Default)]
+pub struct StatusIndex {
+    txs: HashMap<[u8; 64], IndexedTx>,
+    confirmations: BTreeMap<(u8, u64), Confirmation>,
+    halt: Option<String>,
+}
+
+fn domain_tag(domain: Option<Domain>) -> u8 {
+    match domain {
+        None => 0,
+        Some(Domain::Ved) => 1,
+        Some(Domain::Ued) => 2,
+    }
+}
+
+fn domain_from_tag(tag: u8) -> Result<Option<Domain>, String> {
+    match tag {
+        0 => Ok(None),
+        1 => Ok(Some(Domain::Ved)),
+        2 => Ok(Some(Domain::Ued)),
+        other => Err(format!("unknown domain tag {other}")),
+    }
+}
+
+fn status_path(dir: &Path, slot: u64) -> PathBuf {
+    dir.join(format!("status-{slot}.idx"))
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> RuntimeError + '_ {
+    move |source| RuntimeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file, fsynced, then renamed into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(bytes).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// The status files in `dir`, by slot.
+fn status_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, RuntimeError> {
+    numbered_files(dir, "status-", ".idx").map_err(io(dir))
+}
+
+/// Writes the status file of `slot` (before the slot commits), and removes those older than the
+/// last [`KEPT_BLOCKS`] blocks.
+pub fn write_slot(dir: &Path, slot: u64, txs: &[TxOutcome]) -> Result<(), RuntimeError> {
+    let mut w = Writer(Vec::with_capacity(16 + txs.len() * 70));
+    w.bytes(MAGIC);
+    w.u64(slot);
+    let signed: Vec<&TxOutcome> = txs.iter().filter(|t| t.signature.is_some()).collect();
+    w.u64(signed.len() as u64);
+    for tx in signed {
+        let (tag, code) = tx.status.to_tag();
+        w.bytes(&tx.signature.expect("signed"));
+        w.bytes(&[domain_tag(tx.domain), tag]);
+        w.bytes(&code.to_le_bytes());
+    }
+    let sum = xxh3_64(&w.0);
+    w.u64(sum);
+    write_atomically(&status_path(dir, slot), &w.0)?;
+    let files = status_files(dir)?;
+    let stale = files.len().saturating_sub(KEPT_BLOCKS);
+    for (_, path) in &files[..stale] {
+        std::fs::remove_file(path).map_err(io(path))?;
+    }
+    Ok(())
+}
+
+/// Writes the confirmations of the recent slots (`agreement.idx`).
+pub fn write_confirmations(
+    dir: &Path,
+    confirmations: &[(Domain, u64, Confirmation)],
+) -> Result<(), RuntimeError> {
+    let mut w = Writer(Vec::with_capacity(16 + confirmations.len() * 25));
+    w.bytes(AGREEMENT_MAGIC);
+    w.u64(confirmations.len() as u64);
+    for (domain, slot, c) in confirmations {
+        w.bytes(&[domain_tag(Some(*domain))]);
+        w.u64(*slot);
+        w.u64(c.stake);
+        w.u64(c.total);
+    }
+    let sum = xxh3_64(&w.0);
+    w.u64(sum);
+    write_atomically(&dir.join("agreement.idx"), &w.0)
+}
+
+/// Records that the engine halted, and why (`halt`): it stays halted across restarts.
+pub fn write_halt(dir: &Path, why: &str) -> Result<(), RuntimeError> {
+    write_atomically(&dir.join("halt"), format!("{why}\n").as_bytes())
+}
+
+/// Why the engine in `dir` halted, if it did.
+pub fn read_halt(dir: &Path) -> Result<Option<String>, RuntimeError> {
+    let path = dir.join("halt");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim_end().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+fn checked<'a>(path: &Path, bytes: &'a [u8], magic: &[u8; 8]) -> Result<&'a [u8], RuntimeError> {
+    let corrupt = |reason: &str| RuntimeError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason.to_owned()),
+    };
+    if bytes.len() < 16 || &bytes[..8] != magic {
+        return Err(corrupt("not a tandem index file (bad magic)"));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 8);
+    if xxh3_64(body).to_le_bytes() != sum {
+        return Err(corrupt("checksum mismatch"));
+    }
+    Ok(&body[8..])
+}
+
+impl StatusIndex {
+    /// Reads the index of the store directory `dir`, whose last committed slot is `committed`
+    /// (files of later slots were never committed and are ignored). A damaged file is an error
+    /// naming it.
+    pub fn load(dir: &Path, committed: u64) -> Result<StatusIndex, RuntimeError> {
+        let mut index = StatusIndex::default();
+        for (slot, path) in status_files(dir)? {
+            if slot > committed {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            let body = checked(&path, &bytes, MAGIC)?;
+            let bad = |reason: String| RuntimeError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+            };
+            let mut r = Reader::new(body);
+            let read_slot = r.u64().map_err(&bad)?;
+            for _ in 0..r.count(70).map_err(&bad)? {
+                let signature: [u8; 64] = r.array().map_err(&bad)?;
+                let [domain, tag] = r.array().map_err(&bad)?;
+                let code = u32::from_le_bytes(r.array().map_err(&bad)?);
+                index.txs.insert(
+                    signature,
+                    IndexedTx {
+                        slot: read_slot,
+                        domain: domain_from_tag(domain).map_err(&bad)?,
+                        status: TxStatus::from_tag(tag, code).map_err(&bad)?,
+                    },
+                );
+            }
+        }
+        let path = dir.join("agreement.idx");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let body = checked(&path, &bytes, AGREEMENT_MAGIC)?;
+                let bad = |reason: String| RuntimeError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+                };
+                let mut r = Reader::new(body);
+                for _ in 0..r.count(25).map_err(&bad)? {
+                    let [domain] = r.array().map_err(&bad)?;
+                    let slot = r.u64().map_err(&bad)?;
+                    let stake = r.u64().map_err(&bad)?;
+                    let total = r.u64().map_err(&bad)?;
+                    index
+                        .confirmations
+                        .insert((domain, slot), Confirmation { stake, total });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+        index.halt = read_halt(dir)?;
+        Ok(index)
+    }
+
+    /// Where `signature` stands in the index.
+    pub fn get(&self, signature: &[u8; 64]) -> Option<IndexedTx> {
+        self.txs.get(signature).copied()
+    }
+
+    /// The stored confirmation of `slot` in `domain`.
+    pub fn confirmation(&self, domain: Domain, slot: u64) -> Confirmation {
+        self.confirmations
+            .get(&(domain_tag(Some(domain)), slot))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Why the engine halted, when it did.
+    pub fn halt(&self) -> Option<&str> {
+        self.halt.as_deref()
+    }
+
+    /// `ExecutionStatus(signature, stake = bps)` from the stored index.
+    pub fn execution_status(&self, signature: &[u8; 64], bps: u16) -> ExecutionStatus {
+        if self.halt.is_some() {
+            return ExecutionStatus::Halted;
+        }
+        let tx = self.get(signature);
+        let confirmation = tx
+            .and_then(|t| t.domain.map(|d| self.confirmation(d, t.slot)))
+            .unwrap_or_default();
+        answer(tx, confirmation, bps)
+    }
+}
