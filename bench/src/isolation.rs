@@ -20,13 +20,14 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tandem_engine::account::{Account, Mapping, Pubkey};
-use tandem_engine::genesis::{ClusterParams, Genesis, GenesisValidator};
+use tandem_engine::account::Pubkey;
+use tandem_engine::cluster::sim::{generated_genesis, generated_key};
+use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::{Block, BlockHeader};
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
 use tandem_engine::runtime::{Backend, Runtime};
-use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
+use tandem_engine::sample::vote_program_id;
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
 
 use crate::fixtures::{numbered_key, transfer_message};
@@ -114,69 +115,22 @@ pub struct IsolationReport {
 }
 
 fn key(kind: &str, i: usize) -> SigningKey {
-    let seed: [u8; 32] = Sha256::new()
-        .chain_update(b"tandem:bench:isolation:")
-        .chain_update(kind.as_bytes())
-        .chain_update((i as u64).to_le_bytes())
-        .finalize()
-        .into();
-    SigningKey::from_bytes(&seed)
+    generated_key("bench:isolation", kind, i)
 }
 
 fn pubkey(key: &SigningKey) -> Pubkey {
     Pubkey(key.verifying_key().to_bytes())
 }
 
-/// The suite's cluster: `validators` validators of 10,000 SOL (all in the VED), each node funded
-/// with 100 SOL for its vote fees, and `payers` users with 1,000 SOL each. Epochs are long
-/// enough that no run crosses a boundary.
+/// The suite's cluster: `validators` validators of 10,000 SOL (all in the VED) and `payers`
+/// users with 1,000 SOL each.
 fn genesis(config: &IsolationConfig) -> Genesis {
-    const SOL: u64 = 1_000_000_000;
-    let mut accounts = Vec::new();
-    let mut validators = Vec::new();
-    for i in 0..config.validators {
-        let node = pubkey(&key("node", i));
-        accounts.push(Account {
-            pubkey: node,
-            lamports: 100 * SOL,
-            owner: SYSTEM_PROGRAM_ID,
-            executable: false,
-            data: Vec::new(),
-            mapping: Mapping::RwVed,
-        });
-        validators.push(GenesisValidator {
-            node,
-            vote_account: pubkey(&key("vote", i)),
-            stake: 10_000 * SOL,
-            active: true,
-        });
-    }
-    for i in 0..config.payers {
-        accounts.push(Account {
-            pubkey: pubkey(&key("payer", i)),
-            lamports: 1_000 * SOL,
-            owner: SYSTEM_PROGRAM_ID,
-            executable: false,
-            data: Vec::new(),
-            mapping: Mapping::RwUed,
-        });
-    }
-    let hash = Sha256::new()
-        .chain_update(b"tandem:bench:isolation:genesis")
-        .chain_update((config.validators as u64).to_le_bytes())
-        .chain_update((config.payers as u64).to_le_bytes())
-        .finalize()
-        .into();
-    Genesis {
-        cluster: ClusterParams {
-            slots_per_epoch: 1 << 20,
-            epoch_reward_rate_ppb: 0,
-            unix_timestamp_ms: 1_700_000_000_000,
-        },
-        hash,
-        accounts,
-        validators,
-    }
+    generated_genesis(
+        "bench:isolation",
+        &vec![10_000; config.validators],
+        config.payers,
+        1_000,
+    )
 }
 
 fn header(genesis: &Genesis, slot: u64) -> BlockHeader {
@@ -313,6 +267,7 @@ fn run(
             placement: config.placement.clone(),
             // The UED may lag the whole run: the feed never waits on it.
             ued_queue_blocks: blocks.len() + 1,
+            ..EngineConfig::default()
         },
         hooks,
     )
@@ -410,7 +365,7 @@ pub fn run_isolation(
     progress("signing the votes");
     let idle_blocks = vote_blocks(&genesis, slots)?;
     progress("signing the user transfers");
-    let payers: Vec<SigningKey> = (0..config.payers).map(|i| key("payer", i)).collect();
+    let payers: Vec<SigningKey> = (0..config.payers).map(|i| key("user", i)).collect();
     let mut loaded_blocks = idle_blocks.clone();
     for block in &mut loaded_blocks {
         let slot = block.header.slot;

@@ -3,6 +3,7 @@
 
 mod bench_cmd;
 mod chain_cmd;
+mod cluster_cmd;
 mod output;
 mod run_cmd;
 mod status_cmd;
@@ -76,6 +77,10 @@ enum Command {
     /// Measure this machine: bench suites whose figures go into hardware profiles.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// N validators in one process: rotating leaders, votes exchanged as signed transactions
+    /// inside the blocks, user transfers, and optionally faulty validators whose UED execution
+    /// is nondeterministic; who halts (SPEC §6). Exit status 3 when an honest validator halts.
+    Cluster(cluster_cmd::ClusterArgs),
     /// The main job: runs a ledger (by default a built-in workload on the default cluster)
     /// through the asynchronous engine — the VED ahead of the UED on their own cores — and
     /// prints the backends, the placement, the statuses, time-to-vote, the UED's lag, the
@@ -307,6 +312,8 @@ const HALTED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Set by the commands whose engine can halt (SPEC §6: their own exit status).
+    let mut halted = false;
     let result = match cli.command {
         Command::Store(StoreCommand::Check { dir, json }) => {
             store_cmd::check(&dir, json.as_deref())
@@ -388,6 +395,7 @@ fn main() -> ExitCode {
             engine.cores.as_deref(),
             json.as_deref(),
         ),
+        Command::Cluster(args) => cluster_cmd::cluster(args).map(|h| halted = h),
         Command::Run {
             genesis,
             ledger,
@@ -396,7 +404,7 @@ fn main() -> ExitCode {
             pace,
             json,
             metrics_addr,
-        } => match run_cmd::run(run_cmd::RunArgs {
+        } => run_cmd::run(run_cmd::RunArgs {
             genesis,
             ledger,
             store,
@@ -406,12 +414,8 @@ fn main() -> ExitCode {
             pace_ms: pace,
             json,
             metrics_addr,
-        }) {
-            // SPEC §6: a halted engine is its own exit status.
-            Ok(true) => return ExitCode::from(HALTED),
-            Ok(false) => Ok(()),
-            Err(e) => Err(e),
-        },
+        })
+        .map(|h| halted = h),
         Command::Status {
             signature,
             stake,
@@ -423,6 +427,7 @@ fn main() -> ExitCode {
         }
     };
     match result {
+        Ok(()) if halted => ExitCode::from(HALTED),
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("tandem: error: {message}");

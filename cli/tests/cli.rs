@@ -868,3 +868,64 @@ fn status_answers_execution_status_from_the_store_of_a_run() {
         "{bad:?}"
     );
 }
+
+#[test]
+fn cluster_reports_who_halted_and_exits_3_when_an_honest_validator_did() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "cluster",
+            "--slots",
+            "8",
+            "--transfers",
+            "10",
+            "--fault-slot",
+            "4",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--json", "-"]);
+        tandem(&args)
+    };
+    let one = run(&["--nondeterministic", "1"]);
+    assert_eq!(one.status.code(), Some(0), "{one:?}");
+    let report: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let validators = report["validators"].as_array().unwrap();
+    assert_eq!(validators.len(), 4);
+    for v in validators {
+        for key in [
+            "index",
+            "stake",
+            "faulty",
+            "halted",
+            "halt_slot",
+            "final_ved_hash",
+            "final_ued_hash",
+        ] {
+            assert!(v.get(key).is_some(), "{key} in {v}");
+        }
+        let faulty = v["index"] == 3;
+        assert_eq!(v["faulty"], faulty);
+        assert_eq!(v["halted"], faulty, "{v}");
+    }
+    assert_eq!(validators[3]["halt_slot"], 4);
+    let two = run(&["--faulty", "0,1"]);
+    assert_eq!(two.status.code(), Some(3), "{two:?}");
+    let stakes = run(&[
+        "--stakes",
+        "50000,30000,20000",
+        "--validators",
+        "3",
+        "--faulty",
+        "1",
+    ]);
+    assert_eq!(stakes.status.code(), Some(0), "{stakes:?}");
+    let bad = tandem(&["cluster", "--validators", "4", "--stakes", "1,2"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--stakes gives 2 stakes"),
+        "{bad:?}"
+    );
+    let bad = tandem(&["cluster", "--faulty", "9"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--faulty 9"),
+        "{bad:?}"
+    );
+}

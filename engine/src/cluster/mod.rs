@@ -1,11 +1,13 @@
 //! The cluster view (SPEC §6, issue #11): what the other validators computed, as their executed
 //! votes report it, against the local hashes.
 //!
-//! What it owns today: [`agreement`] — the stake behind each reported VED and UED hash per slot,
-//! and the UED-divergence halt. Still to come (issue #11): `ExecutionStatus`, the leader and
-//! `tandem cluster`.
+//! What it owns: [`agreement`] — the stake behind each reported VED and UED hash per slot, and
+//! the UED-divergence halt; [`sim`] — a cluster of engines in one process with rotating leaders
+//! (`tandem cluster`). `ExecutionStatus` and its index live in
+//! [`crate::runtime::status_index`]; the engine answers it.
 
 pub mod agreement;
+pub mod sim;
 
 pub use agreement::{Agreement, Halt, VoteReport};
 

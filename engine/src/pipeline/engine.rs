@@ -76,6 +76,9 @@ pub struct EngineConfig {
     pub placement: Option<Placement>,
     /// How many blocks the UED may lag the VED by before `submit` waits.
     pub ued_queue_blocks: usize,
+    /// Simulations only (`tandem cluster --nondeterministic`): from this slot on, the UED's hash
+    /// chain is twisted as a nondeterministic validator's would be ([`Runtime::inject_ued_fault`]).
+    pub inject_ued_fault_from: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -85,6 +88,7 @@ impl Default for EngineConfig {
             ued_threads: 1,
             placement: None,
             ued_queue_blocks: 64,
+            inject_ued_fault_from: None,
         }
     }
 }
@@ -390,6 +394,9 @@ impl Engine {
         let mut runtime = Runtime::open_with(genesis, dir, config.backend)
             .map_err(|e| EngineError::Failed(e.to_string()))?;
         runtime.set_ued_threads(config.ued_threads);
+        if let Some(slot) = config.inject_ued_fault_from {
+            runtime.inject_ued_fault(slot);
+        }
         Engine::start(runtime, config, hooks)
     }
 

@@ -35,6 +35,8 @@ pub mod status_index;
 pub mod ved_log;
 
 use std::collections::{BTreeSet, VecDeque};
+
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 use crate::account::{Account, Domain, PerDomain, Pubkey};
@@ -229,6 +231,7 @@ pub struct Runtime {
     vote_accounts: BTreeSet<Pubkey>,
     poisoned: Option<String>,
     ued_threads: usize,
+    ued_fault_from: Option<u64>,
 }
 
 impl Runtime {
@@ -286,6 +289,7 @@ impl Runtime {
             vote_accounts,
             poisoned: None,
             ued_threads: 1,
+            ued_fault_from: None,
         })
     }
 
@@ -344,6 +348,13 @@ impl Runtime {
     /// results are the sequential ones for any thread count.
     pub fn set_ued_threads(&mut self, threads: usize) {
         self.ued_threads = threads.max(1);
+    }
+
+    /// Makes this runtime a *faulty* validator for simulations (`tandem cluster
+    /// --nondeterministic`): from `slot` on, its UED hash chain takes a twist no other validator
+    /// takes, as a nondeterministic UED execution would. Never set outside a simulation.
+    pub fn inject_ued_fault(&mut self, slot: u64) {
+        self.ued_fault_from = Some(slot);
     }
 
     /// The threads of the UED pass.
@@ -576,6 +587,15 @@ impl Runtime {
                 hashes.lthash[Domain::Ved] = lthash;
                 hashes.hash[Domain::Ved] = hash;
             }
+        }
+        if self.ued_fault_from.is_some_and(|from| slot >= from) {
+            // A nondeterministic validator, simulated (`inject_ued_fault`).
+            let hash = &mut self.state.hashes.hash[Domain::Ued];
+            *hash = sha2::Sha256::new()
+                .chain_update(b"tandem:injected-ued-fault")
+                .chain_update(*hash)
+                .finalize()
+                .into();
         }
         let vote_program = vote_program_id();
         for (pubkey, (account, _)) in &overlay.accounts {

@@ -1,0 +1,378 @@
+//! A cluster in one process (`tandem cluster`, issue #11): N validators, each with its own
+//! [`Engine`] and store, rotating leaders, votes exchanged as real signed vote transactions
+//! inside the blocks, user transfers from a generator — and, optionally, faulty validators whose
+//! UED execution is nondeterministic from a given slot on ([`EngineConfig::inject_ued_fault_from`]).
+//!
+//! Per slot: the leader (slot mod N, skipped while halted) waits until every validator that is
+//! not halted has executed the parent in both domains, gathers their votes on it (each carrying
+//! that validator's VED hash of the parent and its UED `(slot, hash)`), adds user transfers —
+//! among them some from payers with no funds, which a leader cannot tell from the UED it has
+//! executed so far: they execute as `InsufficientFundsForFee` inside a valid block — and hands
+//! the block to every validator. The clock advances 400 ms a block, never more than SPEC §4's
+//! second after the parent. The engines judge the votes (SPEC §6): an honest validator halts
+//! when a third of the VED stake reports other UED hashes, a faulty one when a third disagrees
+//! with its own.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+
+use crate::account::{Account, Domain, Mapping, Pubkey};
+use crate::genesis::{ClusterParams, Genesis, GenesisValidator};
+use crate::ledger::{Block, BlockHeader};
+use crate::pipeline::{Engine, EngineConfig, EngineHooks};
+use crate::runtime::builtins::system::SystemInstruction;
+use crate::runtime::builtins::vote::VoteInstruction;
+use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64, vote_program_id};
+use crate::tx::{AccountMeta, MessageBuilder, Transaction};
+
+/// Lamports per SOL.
+const SOL: u64 = 1_000_000_000;
+
+/// How long the leader waits for a validator to execute a slot before giving up on the run.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// Each validator's stake, in SOL (a validator above 5,000 SOL starts in the VED).
+    pub stakes_sol: Vec<u64>,
+    /// The validators (by index) whose UED execution is nondeterministic.
+    pub faulty: Vec<usize>,
+    /// The first slot the faulty validators compute differently.
+    pub fault_slot: u64,
+    /// Slots to run.
+    pub slots: u64,
+    /// User transfers per block.
+    pub transfers: usize,
+    /// The seed of the user workload.
+    pub seed: u64,
+}
+
+/// One validator at the end of a run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ValidatorReport {
+    /// Its index.
+    pub index: usize,
+    /// Its stake, in lamports.
+    pub stake: u64,
+    /// Whether it was made faulty.
+    pub faulty: bool,
+    /// Whether it halted.
+    pub halted: bool,
+    /// The first divergent slot its halt named.
+    pub halt_slot: Option<u64>,
+    /// Its last slot's VED hash (hex).
+    pub final_ved_hash: String,
+    /// Its last slot's UED hash (hex).
+    pub final_ued_hash: String,
+    /// The stake behind its VED hash of the last slot voted on, in lamports.
+    pub ved_agreement: u64,
+    /// The stake behind its UED hash of the last slot voted on, in lamports.
+    pub ued_agreement: u64,
+    /// Its time-to-vote median, in microseconds.
+    pub time_to_vote_p50_us: Option<u64>,
+}
+
+/// A run's outcome.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ClusterReport {
+    /// Every validator.
+    pub validators: Vec<ValidatorReport>,
+    /// Blocks produced (slots whose leader had halted are skipped).
+    pub blocks: u64,
+    /// The VED's total stake, in lamports.
+    pub ved_stake: u64,
+    /// The last slot voted on by the cluster (the agreement columns are for it).
+    pub last_voted_slot: u64,
+    /// Whether any validator not made faulty halted.
+    pub honest_halted: bool,
+}
+
+fn key(kind: &str, i: usize) -> SigningKey {
+    generated_key("cluster", kind, i)
+}
+
+fn pubkey(key: &SigningKey) -> Pubkey {
+    Pubkey(key.verifying_key().to_bytes())
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The signing key a generated cluster labelled `label` gives its `kind` number `i` (`node`,
+/// `vote`, `user`): SHA-256 of `tandem:<label>:<kind>` and the number.
+pub fn generated_key(label: &str, kind: &str, i: usize) -> SigningKey {
+    let seed: [u8; 32] = Sha256::new()
+        .chain_update(b"tandem:")
+        .chain_update(label.as_bytes())
+        .chain_update(b":")
+        .chain_update(kind.as_bytes())
+        .chain_update((i as u64).to_le_bytes())
+        .finalize()
+        .into();
+    SigningKey::from_bytes(&seed)
+}
+
+/// A generated cluster's genesis (simulations and benches): a validator per stake of
+/// `stakes_sol` (active; its node funded with 100 SOL for its votes, in the domain its vote
+/// account starts in), `users` user accounts of `user_sol` each, keys from
+/// [`generated_key`]`(label, …)`, and epochs long enough that no run crosses a boundary.
+pub fn generated_genesis(label: &str, stakes_sol: &[u64], users: usize, user_sol: u64) -> Genesis {
+    let funded = |pubkey, lamports, mapping| Account {
+        pubkey,
+        lamports,
+        owner: SYSTEM_PROGRAM_ID,
+        executable: false,
+        data: Vec::new(),
+        mapping,
+    };
+    let mut accounts = Vec::new();
+    let mut validators = Vec::new();
+    for (i, &stake) in stakes_sol.iter().enumerate() {
+        let v = GenesisValidator {
+            node: pubkey(&generated_key(label, "node", i)),
+            vote_account: pubkey(&generated_key(label, "vote", i)),
+            stake: stake * SOL,
+            active: true,
+        };
+        accounts.push(funded(v.node, 100 * SOL, v.mapping()));
+        validators.push(v);
+    }
+    for j in 0..users {
+        let user = pubkey(&generated_key(label, "user", j));
+        accounts.push(funded(user, user_sol * SOL, Mapping::RwUed));
+    }
+    let mut h = Sha256::new()
+        .chain_update(b"tandem:generated-genesis:")
+        .chain_update(label.as_bytes())
+        .chain_update((users as u64).to_le_bytes());
+    for &stake in stakes_sol {
+        h.update(stake.to_le_bytes());
+    }
+    Genesis {
+        cluster: ClusterParams {
+            slots_per_epoch: 1 << 20,
+            epoch_reward_rate_ppb: 0,
+            unix_timestamp_ms: 1_700_000_000_000,
+        },
+        hash: h.finalize().into(),
+        accounts,
+        validators,
+    }
+}
+
+/// Funded users the transfers come from.
+const USERS: usize = 16;
+
+/// The cluster's genesis: the validators with their stakes and [`USERS`] users of 1,000 SOL.
+pub fn genesis(config: &ClusterConfig) -> Genesis {
+    generated_genesis("cluster", &config.stakes_sol, USERS, 1_000)
+}
+
+struct Validator {
+    index: usize,
+    node: SigningKey,
+    vote_account: Pubkey,
+    stake: u64,
+    faulty: bool,
+    engine: Engine,
+}
+
+impl Validator {
+    fn wait(&self, domain: Domain, slot: u64) -> Result<[u8; 32], String> {
+        self.engine
+            .wait_hash(domain, slot, PATIENCE)
+            .map_err(|e| format!("validator {}: {e}", self.index))?
+            .ok_or_else(|| {
+                format!(
+                    "validator {} did not execute slot {slot} in the {} within {PATIENCE:?}",
+                    self.index,
+                    domain.name()
+                )
+            })
+    }
+
+    /// Its vote on `parent` (both domains executed), signed by its node.
+    fn vote(&self, parent: u64, parent_ms: i64, recent: [u8; 32]) -> Result<Vec<u8>, String> {
+        let ved_hash = self.wait(Domain::Ved, parent)?;
+        let ued_hash = self.wait(Domain::Ued, parent)?;
+        let node = pubkey(&self.node);
+        let ix = VoteInstruction::Vote {
+            slot: parent,
+            ved_hash,
+            ued: Some((parent, ued_hash)),
+            timestamp_ms: parent_ms,
+        }
+        .encode();
+        let message = MessageBuilder::new(node)
+            .instruction(
+                vote_program_id(),
+                &[
+                    AccountMeta::new(self.vote_account, false),
+                    AccountMeta::new_readonly(node, true),
+                ],
+                &ix,
+            )
+            .build_legacy(recent)
+            .map_err(|e| e.to_string())?;
+        Transaction::sign(&message, &[&self.node]).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs the cluster in `dir` (a store per validator beneath it); `progress` is told each slot.
+pub fn run_cluster(
+    config: &ClusterConfig,
+    dir: &Path,
+    mut progress: impl FnMut(u64),
+) -> Result<ClusterReport, String> {
+    let n = config.stakes_sol.len();
+    if n == 0 {
+        return Err("--validators: a cluster needs at least one validator".into());
+    }
+    if let Some(&bad) = config.faulty.iter().find(|&&i| i >= n) {
+        return Err(format!(
+            "--faulty {bad}: there are {n} validators (0 ..= {})",
+            n - 1
+        ));
+    }
+    let genesis = genesis(config);
+    let ved_stake: u64 = genesis
+        .validators
+        .iter()
+        .filter(|v| v.starts_in_ved())
+        .map(|v| v.stake)
+        .sum();
+    if ved_stake == 0 {
+        return Err(
+            "no validator starts in the VED: stakes must exceed 5,000 SOL (--stakes is in SOL)"
+                .into(),
+        );
+    }
+    let mut validators = Vec::with_capacity(n);
+    for (index, v) in genesis.validators.iter().enumerate() {
+        let faulty = config.faulty.contains(&index);
+        let config = EngineConfig {
+            inject_ued_fault_from: faulty.then_some(config.fault_slot),
+            ..EngineConfig::default()
+        };
+        let store = dir.join(format!("validator-{index}"));
+        let engine = Engine::open(&genesis, &store, config, EngineHooks::default())
+            .map_err(|e| format!("validator {index}: {e}"))?;
+        validators.push(Validator {
+            index,
+            node: key("node", index),
+            vote_account: v.vote_account,
+            stake: v.stake,
+            faulty,
+            engine,
+        });
+    }
+
+    let users: Vec<SigningKey> = (0..USERS).map(|j| key("user", j)).collect();
+    let mut rng = SplitMix64::new(config.seed);
+    let (mut parent, mut parent_ms, mut parent_hash) =
+        (0u64, genesis.cluster.unix_timestamp_ms, genesis.hash);
+    let mut blocks = 0u64;
+    let mut last_voted_slot = 0u64;
+    let mut fresh = 0u64;
+    for slot in 1..=config.slots {
+        progress(slot);
+        let leader = &validators[slot as usize % n];
+        if leader.engine.halted().is_some() {
+            continue; // a halted validator produces no block: the slot is skipped
+        }
+        // The leader builds on the parent once the validators have executed it, with their votes.
+        let mut transactions = Vec::new();
+        if parent > 0 {
+            for v in &validators {
+                if v.engine.halted().is_none() {
+                    transactions.push(v.vote(parent, parent_ms, parent_hash)?);
+                }
+            }
+            last_voted_slot = parent;
+        }
+        for t in 0..config.transfers {
+            // One in twenty from a payer the leader cannot know to be unfunded.
+            let payer = if t % 20 == 19 {
+                fresh += 1;
+                key("unfunded", fresh as usize)
+            } else {
+                users[rng.below(USERS as u64) as usize].clone()
+            };
+            let to = pubkey(&users[rng.below(USERS as u64) as usize]);
+            let lamports = SOL / 1_000 * (1 + rng.below(100));
+            let from = pubkey(&payer);
+            let message = MessageBuilder::new(from)
+                .instruction(
+                    SYSTEM_PROGRAM_ID,
+                    &[AccountMeta::new(from, true), AccountMeta::new(to, false)],
+                    &SystemInstruction::Transfer { lamports }.encode(),
+                )
+                .build_legacy(parent_hash)
+                .map_err(|e| e.to_string())?;
+            transactions.push(Transaction::sign(&message, &[&payer]).map_err(|e| e.to_string())?);
+        }
+        let gap = slot - parent;
+        let unix_timestamp_ms = parent_ms + (400 * gap as i64).min(1_000);
+        let blockhash: [u8; 32] = Sha256::new()
+            .chain_update(b"tandem:cluster:block")
+            .chain_update(config.seed.to_le_bytes())
+            .chain_update(slot.to_le_bytes())
+            .finalize()
+            .into();
+        let block = Block {
+            header: BlockHeader {
+                slot,
+                parent_slot: parent,
+                leader: pubkey(&leader.node),
+                unix_timestamp_ms,
+                blockhash,
+            },
+            transactions,
+        };
+        for v in &validators {
+            v.engine
+                .submit(block.clone())
+                .map_err(|e| format!("validator {}: {e}", v.index))?;
+        }
+        (parent, parent_ms, parent_hash) = (slot, unix_timestamp_ms, blockhash);
+        blocks += 1;
+    }
+
+    let mut reports = Vec::with_capacity(n);
+    for v in validators {
+        v.wait(Domain::Ued, parent)?;
+        let (ved_agreement, _) = v.engine.agreement(Domain::Ved, last_voted_slot);
+        let (ued_agreement, _) = v.engine.agreement(Domain::Ued, last_voted_slot);
+        let halted = v.engine.halted().is_some();
+        let halt_slot = v.engine.halt().map(|h| h.slot);
+        let p50 = v.engine.metrics().snapshot().time_to_vote.p50_us;
+        let summary = v
+            .engine
+            .finish()
+            .map_err(|e| format!("validator {}: {e}", v.index))?;
+        reports.push(ValidatorReport {
+            index: v.index,
+            stake: v.stake,
+            faulty: v.faulty,
+            halted,
+            halt_slot,
+            final_ved_hash: hex(&summary.hashes[0]),
+            final_ued_hash: hex(&summary.hashes[1]),
+            ved_agreement,
+            ued_agreement,
+            time_to_vote_p50_us: p50,
+        });
+    }
+    Ok(ClusterReport {
+        honest_halted: reports.iter().any(|r| r.halted && !r.faulty),
+        validators: reports,
+        blocks,
+        ved_stake,
+        last_voted_slot,
+    })
+}

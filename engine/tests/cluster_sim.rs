@@ -1,0 +1,79 @@
+//! The cluster simulation (issue #11): who halts, by stake, when some validators compute other
+//! UED hashes (SPEC §6).
+
+use tandem_engine::cluster::sim::{ClusterConfig, ClusterReport, run_cluster};
+
+fn run(stakes_sol: &[u64], faulty: &[usize]) -> ClusterReport {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ClusterConfig {
+        stakes_sol: stakes_sol.to_vec(),
+        faulty: faulty.to_vec(),
+        fault_slot: 4,
+        slots: 10,
+        transfers: 20,
+        seed: 3,
+    };
+    run_cluster(&config, dir.path(), |_| {}).expect("the run")
+}
+
+fn halted(report: &ClusterReport) -> Vec<(usize, Option<u64>)> {
+    report
+        .validators
+        .iter()
+        .filter(|v| v.halted)
+        .map(|v| (v.index, v.halt_slot))
+        .collect()
+}
+
+#[test]
+fn four_equal_validators_one_faulty_only_the_faulty_one_halts_naming_the_first_divergent_slot() {
+    let report = run(&[10_000; 4], &[3]);
+    assert_eq!(halted(&report), [(3, Some(4))]);
+    assert!(!report.honest_halted);
+    let honest: Vec<_> = report.validators.iter().filter(|v| !v.faulty).collect();
+    // The honest ones agree with each other and keep confirming: 3/4 of the stake behind them.
+    assert!(
+        honest
+            .windows(2)
+            .all(|w| w[0].final_ued_hash == w[1].final_ued_hash)
+    );
+    assert!(
+        honest
+            .iter()
+            .all(|v| v.ued_agreement * 4 >= report.ved_stake * 3)
+    );
+    assert_ne!(
+        report.validators[3].final_ued_hash,
+        honest[0].final_ued_hash
+    );
+    assert_eq!(
+        honest[0].final_ved_hash, report.validators[3].final_ved_hash,
+        "the VED agrees"
+    );
+}
+
+#[test]
+fn four_equal_validators_two_faulty_everyone_halts() {
+    let report = run(&[10_000; 4], &[2, 3]);
+    assert_eq!(halted(&report).len(), 4, "{:?}", report.validators);
+    assert!(report.honest_halted);
+}
+
+#[test]
+fn a_faulty_validator_under_a_third_of_the_stake_halts_nobody_honest_and_one_above_does() {
+    let report = run(&[50_000, 30_000, 20_000], &[1]);
+    assert!(!report.honest_halted, "{:?}", report.validators);
+    assert!(
+        report.validators[1].halted,
+        "the faulty one sees 70 % disagree"
+    );
+    // The disagreement shows: the honest ones have 70 % of the stake behind their UED hash.
+    assert_eq!(report.validators[0].ued_agreement, 70_000_000_000_000);
+    let report = run(&[40_000, 34_000, 26_000], &[1]);
+    assert!(
+        report.honest_halted,
+        "34 % disagrees: {:?}",
+        report.validators
+    );
+    assert!(report.validators.iter().all(|v| v.halted));
+}
