@@ -551,3 +551,44 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     assert_eq!(answers(&engine), expected, "after a restart");
     assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
 }
+
+#[test]
+fn a_ued_that_cannot_catch_up_by_the_boundary_halts_the_engine_with_its_own_alert() {
+    // A patience of a nanosecond: the VED always waits longer than that at the boundary into
+    // epoch 1 (the UED executes the boundary block whole), so the engine halts there, naming it.
+    let (blocks, sequential) = generated(34, 13, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = EngineConfig {
+        boundary_patience: Some(Duration::from_nanos(1)),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(
+        &Genesis::default_cluster(),
+        dir.path(),
+        config,
+        EngineHooks::default(),
+    )
+    .expect("open");
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let last = sequential.last().unwrap();
+    engine
+        .wait_hash(Domain::Ued, last.slot, Duration::from_secs(60))
+        .expect("no failure");
+    match engine.poll_alert() {
+        Some(Alert::UedLagging { boundary_slot, .. }) => assert_eq!(boundary_slot, 32),
+        other => panic!("{other:?}"),
+    }
+    let why = engine.halted().expect("halted");
+    assert!(
+        why.contains("cannot catch up") && why.contains("slot 32"),
+        "{why}"
+    );
+    let summary = engine.finish().expect("a halt is not a failure");
+    assert_eq!(
+        summary.hashes,
+        [last.ved_hash, last.ued_hash],
+        "it still executes everything"
+    );
+}

@@ -42,7 +42,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 use super::metrics::{EngineMetrics, StageMetrics};
 use super::placement::{Placement, Stage};
@@ -79,6 +79,10 @@ pub struct EngineConfig {
     /// Simulations only (`tandem cluster --nondeterministic`): from this slot on, the UED's hash
     /// chain is twisted as a nondeterministic validator's would be ([`Runtime::inject_ued_fault`]).
     pub inject_ued_fault_from: Option<u64>,
+    /// How long the VED waits at an epoch boundary for the UED before the engine halts with
+    /// [`Alert::UedLagging`] (it goes on waiting, halted). `None`: half an epoch of 400 ms slots
+    /// (SIMD-0165's limit), and at least a minute.
+    pub boundary_patience: Option<Duration>,
 }
 
 impl Default for EngineConfig {
@@ -89,6 +93,7 @@ impl Default for EngineConfig {
             placement: None,
             ued_queue_blocks: 64,
             inject_ued_fault_from: None,
+            boundary_patience: None,
         }
     }
 }
@@ -452,6 +457,11 @@ impl Engine {
             unix_timestamp_ms: runtime.state().unix_timestamp_ms,
         });
         let slots_per_epoch = runtime.cluster().slots_per_epoch;
+        let patience = config.boundary_patience.unwrap_or_else(|| {
+            let half_epoch = Duration::from_millis(200)
+                .saturating_mul(u32::try_from(slots_per_epoch).unwrap_or(u32::MAX));
+            half_epoch.max(Duration::from_secs(60))
+        });
         let depth = config.ued_queue_blocks.max(1);
         // The VED side keeps a few blocks in flight; the UED side as many as it may lag.
         let (ved_sigs_tx, ved_sigs_rx) = bounded::<Arc<Ingested>>(4);
@@ -533,6 +543,7 @@ impl Engine {
                     executor: ved,
                     logged: logged.into(),
                     log: VedLog::new(dir),
+                    patience,
                 };
                 ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
             }))?);
@@ -987,6 +998,8 @@ struct VedStart {
     executor: VedExecutor,
     logged: VecDeque<LoggedSlot>,
     log: VedLog,
+    /// How long it waits at a boundary before the engine halts.
+    patience: Duration,
 }
 
 /// The VED stage: executes each block's VED part, publishes its hash (the vote point) and logs
@@ -1004,6 +1017,7 @@ fn ved_loop(
         executor: mut ved,
         mut logged,
         mut log,
+        patience,
     } = start;
     while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
@@ -1025,7 +1039,19 @@ fn ved_loop(
             if metrics.blocked(|| output.send(job)).is_err() {
                 return;
             }
-            match metrics.blocked(|| answer.recv()) {
+            let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
+                Err(RecvTimeoutError::Timeout) => {
+                    // The UED cannot catch up: halt, and go on waiting.
+                    shared.raise(Alert::UedLagging {
+                        boundary_slot: slot,
+                        ued_slot: shared.metrics.snapshot().ued_slot,
+                        waited: waited.elapsed(),
+                    });
+                    answer.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                }
+                other => other,
+            });
+            match answer {
                 Ok(Ok(done)) => {
                     ved = done.executor;
                     shared.metrics.record_boundary_wait(waited.elapsed());
