@@ -13,7 +13,9 @@
 //! when a third of the VED stake reports other UED hashes, a faulty one when a third disagrees
 //! with its own.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
@@ -89,6 +91,10 @@ pub struct ClusterReport {
     pub last_voted_slot: u64,
     /// Whether any validator not made faulty halted.
     pub honest_halted: bool,
+    /// The statuses of every transaction the first validator executed, by name (the user
+    /// transfers from payers the leader could not know to be unfunded show as
+    /// `InsufficientFundsForFee`).
+    pub status_counts: BTreeMap<String, u64>,
 }
 
 fn key(kind: &str, i: usize) -> SigningKey {
@@ -252,6 +258,7 @@ pub fn run_cluster(
                 .into(),
         );
     }
+    let status_counts = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let mut validators = Vec::with_capacity(n);
     for (index, v) in genesis.validators.iter().enumerate() {
         let faulty = config.faulty.contains(&index);
@@ -260,7 +267,17 @@ pub fn run_cluster(
             ..EngineConfig::default()
         };
         let store = dir.join(format!("validator-{index}"));
-        let engine = Engine::open(&genesis, &store, config, EngineHooks::default())
+        let mut hooks = EngineHooks::default();
+        if index == 0 {
+            let counts = Arc::clone(&status_counts);
+            hooks.on_outcome = Some(Box::new(move |outcome| {
+                let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
+                for tx in &outcome.transactions {
+                    *counts.entry(tx.status.name()).or_default() += 1;
+                }
+            }));
+        }
+        let engine = Engine::open(&genesis, &store, config, hooks)
             .map_err(|e| format!("validator {index}: {e}"))?;
         validators.push(Validator {
             index,
@@ -368,7 +385,10 @@ pub fn run_cluster(
             time_to_vote_p50_us: p50,
         });
     }
+    let status_counts =
+        std::mem::take(&mut *status_counts.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(ClusterReport {
+        status_counts,
         honest_halted: reports.iter().any(|r| r.halted && !r.faulty),
         validators: reports,
         blocks,
