@@ -12,10 +12,13 @@
 //! - [`ledger`]: the ledger file of SPEC §9 — the binary sequence of blocks, written and read
 //!   with every truncation and corruption reported;
 //! - [`runtime`]: the VED/UED runtime of SPEC §2–§5 — the two domain passes over each block,
-//!   the builtin programs, fees and statuses, per-domain hashes, epochs and remaps;
-//! - [`pipeline`]: the machine's topology (hwloc) and the placement of the pipeline's stages on
-//!   its cores, with the `cores` setting and thread pinning, and the stages' metrics with their
-//!   Prometheus endpoint; the stages themselves come later;
+//!   the builtin programs, fees and statuses, per-domain hashes, epochs and remaps; the two domain
+//!   executors the engine runs apart, the VED's log and the status index;
+//! - [`pipeline`]: the asynchronous engine — the VED ahead of the UED on pinned threads linked
+//!   by bounded queues — with the machine's topology (hwloc), the placement of its stages, the
+//!   `cores` setting, thread pinning, and the stages' metrics with their Prometheus endpoint;
+//! - [`cluster`]: the cluster view of SPEC §6 — agreement of the executed votes with the local
+//!   hashes, the halts — and a cluster of engines in one process (`tandem cluster`);
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.

@@ -174,7 +174,7 @@ pub fn generated_genesis(label: &str, stakes_sol: &[u64], users: usize, user_sol
 /// Funded users the transfers come from.
 const USERS: usize = 16;
 
-/// The cluster's genesis: the validators with their stakes and [`USERS`] users of 1,000 SOL.
+/// The cluster's genesis: the validators with their stakes and 16 users of 1,000 SOL.
 pub fn genesis(config: &ClusterConfig) -> Genesis {
     generated_genesis("cluster", &config.stakes_sol, USERS, 1_000)
 }

@@ -1,4 +1,7 @@
-//! The pipeline of pinned stages (issue #10). What it owns today:
+//! The pipeline of pinned stages (issue #10). What it owns:
+//! - [`engine`]: the asynchronous engine — ingest, the two sigverify stages, the VED and UED
+//!   executors on their own pinned threads, bounded queues between them, the vote point, the
+//!   cluster view's halts;
 //! - [`topology`]: the machine read from hwloc — packages, NUMA nodes, cores, PUs, the GPU's
 //!   NUMA node, memory protection keys — with a stated fallback where hwloc fails;
 //! - [`placement`]: the plan of which PUs each stage (sigverify, VED, UED, hash, GPU feeder)
@@ -8,9 +11,9 @@
 //! - [`metrics`]: what every stage and the engine report (items, busy/idle/blocked time, queue
 //!   depth, time-to-vote, the UED's lag, transactions per second), and the Prometheus endpoint.
 //!
-//! The stages themselves (their loops and bounded queues) come later, one file each; they will
-//! take their PUs from a [`Placement`], pin with [`Placement::pin_stage_thread`] and report
-//! through a [`metrics::StageMetrics`]. Nothing here touches the store.
+//! The engine's stages take their PUs from a [`Placement`], pin with
+//! [`Placement::pin_thread_to_stage`] and report through a [`metrics::StageMetrics`]; only the
+//! UED executor (the [`crate::runtime::Runtime`]) touches the store.
 
 pub mod cores;
 pub mod engine;

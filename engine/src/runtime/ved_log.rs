@@ -3,9 +3,9 @@
 //!
 //! The store commits a slot — both domains' writes — when the UED has executed it; the VED may
 //! be many slots ahead. Each slot the VED executes is appended here and fsynced, so after a
-//! crash the VED resumes from its own last logged slot: the [`VedExecutor`] is rebuilt from the
+//! crash the VED resumes from its own last logged slot: the [`VedExecutor`](super::executor::VedExecutor) is rebuilt from the
 //! store (the UED's commit point) and the logged slots after it are applied
-//! ([`VedExecutor::replay`]) without executing anything again, and the UED catches up from them
+//! ([`VedExecutor::replay`](super::executor::VedExecutor::replay)) without executing anything again, and the UED catches up from them
 //! as the blocks are submitted again. Slots the UED has committed are no longer needed: the log
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
