@@ -212,6 +212,18 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
     };
     assert_eq!(wait(Domain::Ved), Some(last.ved_hash));
     assert_eq!(wait(Domain::Ued), Some(last.ued_hash));
+    // Reads come from the UED's committed state, with its slot.
+    let user = chain::pk(&chain::key("user-0"));
+    let (slot, account) = engine.account(&user).expect("a read");
+    assert_eq!(slot, last.slot);
+    assert!(account.is_some_and(|a| a.pubkey == user && a.lamports > 0));
+    assert_eq!(
+        engine
+            .account(&tandem_engine::Pubkey([0xfe; 32]))
+            .expect("a read")
+            .1,
+        None
+    );
     assert_eq!(
         engine.finish().expect("finish").hashes,
         [last.ved_hash, last.ued_hash]

@@ -5,10 +5,11 @@
 //!
 //! Per slot: the leader (slot mod N, skipped while halted) waits until every validator that is
 //! not halted has executed the parent in both domains, gathers their votes on it (each carrying
-//! that validator's VED hash of the parent and its UED `(slot, hash)`), adds user transfers —
-//! among them some from payers with no funds, which a leader cannot tell from the UED it has
-//! executed so far: they execute as `InsufficientFundsForFee` inside a valid block — and hands
-//! the block to every validator. The clock advances 400 ms a block, never more than SPEC §4's
+//! that validator's VED hash of the parent and its UED `(slot, hash)`), adds user transfers judged
+//! by the balances its own UED has committed ([`Engine::account`]) — among them a payer that
+//! sweeps its balance and pays again in the same block, which the leader misjudges: that
+//! transaction executes as `InsufficientFundsForFee` inside a valid block — and hands the block
+//! to every validator. The clock advances 400 ms a block, never more than SPEC §4's
 //! second after the parent. The engines judge the votes (SPEC §6): an honest validator halts
 //! when a third of the VED stake reports other UED hashes, a faulty one when a third disagrees
 //! with its own.
@@ -27,6 +28,7 @@ use crate::ledger::{Block, BlockHeader};
 use crate::pipeline::{Engine, EngineConfig, EngineHooks};
 use crate::runtime::builtins::system::SystemInstruction;
 use crate::runtime::builtins::vote::VoteInstruction;
+use crate::runtime::pass::FEE_PER_SIGNATURE;
 use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64, vote_program_id};
 use crate::tx::{AccountMeta, MessageBuilder, Transaction};
 
@@ -295,7 +297,6 @@ pub fn run_cluster(
         (0u64, genesis.cluster.unix_timestamp_ms, genesis.hash);
     let mut blocks = 0u64;
     let mut last_voted_slot = 0u64;
-    let mut fresh = 0u64;
     for slot in 1..=config.slots {
         progress(slot);
         let leader = &validators[slot as usize % n];
@@ -312,26 +313,51 @@ pub fn run_cluster(
             }
             last_voted_slot = parent;
         }
-        for t in 0..config.transfers {
-            // One in twenty from a payer the leader cannot know to be unfunded.
-            let payer = if t % 20 == 19 {
-                fresh += 1;
-                key("unfunded", fresh as usize)
-            } else {
-                users[rng.below(USERS as u64) as usize].clone()
-            };
-            let to = pubkey(&users[rng.below(USERS as u64) as usize]);
-            let lamports = SOL / 1_000 * (1 + rng.below(100));
-            let from = pubkey(&payer);
-            let message = MessageBuilder::new(from)
+        // User transfers, judged by the balances the leader's UED has committed (SPEC §6): each
+        // block, one user sweeps what the leader believes it holds, then pays again — a payer
+        // the leader misjudges, whose second transaction fails `InsufficientFundsForFee`
+        // inside a valid block.
+        let mut known = Vec::with_capacity(USERS);
+        for user in &users {
+            let (_, account) = leader
+                .engine
+                .account(&pubkey(user))
+                .map_err(|e| format!("validator {}: {e}", leader.index))?;
+            known.push(account.map_or(0, |a| a.lamports));
+        }
+        let transfer = |from: &SigningKey, to: usize, lamports: u64| -> Result<Vec<u8>, String> {
+            let from_key = pubkey(from);
+            let message = MessageBuilder::new(from_key)
                 .instruction(
                     SYSTEM_PROGRAM_ID,
-                    &[AccountMeta::new(from, true), AccountMeta::new(to, false)],
+                    &[
+                        AccountMeta::new(from_key, true),
+                        AccountMeta::new(pubkey(&users[to]), false),
+                    ],
                     &SystemInstruction::Transfer { lamports }.encode(),
                 )
                 .build_legacy(parent_hash)
                 .map_err(|e| e.to_string())?;
-            transactions.push(Transaction::sign(&message, &[&payer]).map_err(|e| e.to_string())?);
+            Transaction::sign(&message, &[from]).map_err(|e| e.to_string())
+        };
+        if config.transfers > 0 {
+            let sweeper = slot as usize % USERS;
+            let to = (sweeper + 1) % USERS;
+            if known[sweeper] > 2 * FEE_PER_SIGNATURE {
+                let all = known[sweeper] - FEE_PER_SIGNATURE;
+                transactions.push(transfer(&users[sweeper], to, all)?);
+                transactions.push(transfer(&users[sweeper], to, SOL / 1_000)?);
+                known[sweeper] = 0;
+            }
+        }
+        for _ in 0..config.transfers.saturating_sub(2) {
+            let from = rng.below(USERS as u64) as usize;
+            let to = rng.below(USERS as u64) as usize;
+            let lamports = SOL / 1_000 * (1 + rng.below(100));
+            if known[from] >= lamports + FEE_PER_SIGNATURE {
+                known[from] -= lamports + FEE_PER_SIGNATURE;
+                transactions.push(transfer(&users[from], to, lamports)?);
+            }
         }
         let gap = slot - parent;
         let unix_timestamp_ms = parent_ms + (400 * gap as i64).min(1_000);

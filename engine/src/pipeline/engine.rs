@@ -46,7 +46,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 use super::metrics::{EngineMetrics, StageMetrics};
 use super::placement::{Placement, Stage};
-use crate::account::{Domain, Pubkey};
+use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Agreement, Alert, Halt, VoteReport};
 use crate::genesis::Genesis;
 use crate::ledger::Block;
@@ -81,7 +81,8 @@ pub struct EngineConfig {
     pub inject_ued_fault_from: Option<u64>,
     /// How long the VED waits at an epoch boundary for the UED before the engine halts with
     /// [`Alert::UedLagging`] (it goes on waiting, halted). `None`: half an epoch of 400 ms slots
-    /// (SIMD-0165's limit), and at least a minute.
+    /// (SIMD-0165's limit), and at least ten minutes (the UED threads run in `SCHED_IDLE`: a
+    /// machine busy with other work may hold them back for a while without anything being wrong).
     pub boundary_patience: Option<Duration>,
 }
 
@@ -311,6 +312,12 @@ struct UedSigs {
     verified: Vec<Option<bool>>,
 }
 
+/// A read of one account from the UED's committed state ([`Engine::account`]).
+struct AccountRead {
+    pubkey: Pubkey,
+    reply: Sender<(u64, Option<Account>)>,
+}
+
 /// The UED's answer to a block that crossed an epoch boundary: a fresh VED executor, the
 /// block's VED hash and the votes it executed in the VED.
 struct BoundaryDone {
@@ -370,6 +377,7 @@ pub struct Engine {
     ued_sigs: Option<Sender<Arc<Ingested>>>,
     threads: Vec<JoinHandle<()>>,
     ued_thread: Option<JoinHandle<Runtime>>,
+    reads: Sender<AccountRead>,
     ingest: Arc<StageMetrics>,
     resumed_slot: u64,
     ved_resumed_slot: u64,
@@ -460,7 +468,7 @@ impl Engine {
         let patience = config.boundary_patience.unwrap_or_else(|| {
             let half_epoch = Duration::from_millis(200)
                 .saturating_mul(u32::try_from(slots_per_epoch).unwrap_or(u32::MAX));
-            half_epoch.max(Duration::from_secs(60))
+            half_epoch.max(Duration::from_secs(600))
         });
         let depth = config.ued_queue_blocks.max(1);
         // The VED side keeps a few blocks in flight; the UED side as many as it may lag.
@@ -469,6 +477,7 @@ impl Engine {
         let (ved_tx, ved_rx) = bounded::<VedJob>(4);
         let (ued_ready_tx, ued_ready_rx) = bounded::<UedSigs>(depth);
         let (ued_tx, ued_rx) = bounded::<UedJob>(depth);
+        let (reads_tx, reads_rx) = bounded::<AccountRead>(16);
         let backend = config.backend;
         let placement = config.placement.map(Arc::new);
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
@@ -552,7 +561,17 @@ impl Engine {
             let shared = Arc::clone(&shared);
             let m = stage("ued");
             spawn("ued", Stage::Ued, true)
-                .spawn(move || ued_loop(&shared, &m, runtime, ued_rx, ued_ready_rx, on_outcome))
+                .spawn(move || {
+                    ued_loop(
+                        &shared,
+                        &m,
+                        runtime,
+                        ued_rx,
+                        ued_ready_rx,
+                        reads_rx,
+                        on_outcome,
+                    )
+                })
                 .map_err(|e| EngineError::Failed(format!("starting the ued stage: {e}")))?
         };
         Ok(Engine {
@@ -564,6 +583,7 @@ impl Engine {
             ued_sigs: Some(ued_sigs_tx),
             threads,
             ued_thread: Some(ued_thread),
+            reads: reads_tx,
             resumed_slot,
             ved_resumed_slot,
         })
@@ -580,6 +600,19 @@ impl Engine {
     /// logged results are handed to the UED as the blocks are submitted again.
     pub fn ved_resumed_slot(&self) -> u64 {
         self.ved_resumed_slot
+    }
+
+    /// An account as the UED's last committed slot left it, with that slot: what a leader knows
+    /// of user balances (SPEC §6: only as far as the UED has executed). Answered by the UED
+    /// between blocks, so it may wait for the block in hand.
+    pub fn account(&self, pubkey: &Pubkey) -> Result<(u64, Option<Account>), EngineError> {
+        let (reply, answer) = bounded(1);
+        let read = AccountRead {
+            pubkey: *pubkey,
+            reply,
+        };
+        self.reads.send(read).map_err(|_| self.stopped())?;
+        answer.recv().map_err(|_| self.stopped())
     }
 
     /// Why the engine halted (SPEC §6), once it has.
@@ -1175,9 +1208,26 @@ fn ued_loop(
     mut runtime: Runtime,
     input: Receiver<UedJob>,
     sigs: Receiver<UedSigs>,
+    reads: Receiver<AccountRead>,
     mut on_outcome: Option<OutcomeHook>,
 ) -> Runtime {
-    while let Ok(job) = metrics.idle(|| input.recv()) {
+    // Between blocks, the UED answers account reads from its committed state.
+    let next_job = |runtime: &Runtime| {
+        let mut reads = Some(&reads);
+        let never = crossbeam_channel::never();
+        loop {
+            crossbeam_channel::select! {
+                recv(input) -> job => return job,
+                recv(reads.unwrap_or(&never)) -> read => match read {
+                    Ok(AccountRead { pubkey, reply }) => {
+                        let _ = reply.send((runtime.slot(), runtime.account(&pubkey)));
+                    }
+                    Err(_) => reads = None, // the engine is closing
+                },
+            }
+        }
+    };
+    while let Ok(job) = metrics.idle(|| next_job(&runtime)) {
         metrics.set_queue_depth(input.len() as u64);
         let ingested = match &job {
             UedJob::Slot { ingested, .. } | UedJob::Boundary { ingested, .. } => {
