@@ -875,7 +875,7 @@ fn cluster_reports_who_halted_and_exits_3_when_an_honest_validator_did() {
         let mut args = vec![
             "cluster",
             "--slots",
-            "8",
+            "14",
             "--transfers",
             "10",
             "--fault-slot",

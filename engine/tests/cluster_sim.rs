@@ -9,7 +9,7 @@ fn run(stakes_sol: &[u64], faulty: &[usize]) -> ClusterReport {
         stakes_sol: stakes_sol.to_vec(),
         faulty: faulty.to_vec(),
         fault_slot: 4,
-        slots: 10,
+        slots: 16,
         transfers: 20,
         seed: 3,
     };

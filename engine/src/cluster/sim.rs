@@ -4,8 +4,9 @@
 //! UED execution is nondeterministic from a given slot on ([`EngineConfig::inject_ued_fault_from`]).
 //!
 //! Per slot: the leader (slot mod N, skipped while halted) waits until every validator that is
-//! not halted has executed the parent in both domains, gathers their votes on it (each carrying
-//! that validator's VED hash of the parent and its UED `(slot, hash)`), adds user transfers judged
+//! not halted has executed the parent in the VED — not the UED, which lags as it will — gathers
+//! their votes on it (each carrying that validator's VED hash of the parent and the next UED
+//! `(slot, hash)` it has committed and not yet reported), adds user transfers judged
 //! by the balances its own UED has committed ([`Engine::account`]) — among them a payer that
 //! sweeps its balance and pays again in the same block, which the leader misjudges: that
 //! transaction executes as `InsufficientFundsForFee` inside a valid block — and hands the block
@@ -74,7 +75,7 @@ pub struct ValidatorReport {
     pub final_ued_hash: String,
     /// The stake behind its VED hash of the last slot voted on, in lamports.
     pub ved_agreement: u64,
-    /// The stake behind its UED hash of the last slot voted on, in lamports.
+    /// The stake behind its UED hash of the last UED slot reported by all, in lamports.
     pub ued_agreement: u64,
     /// Its time-to-vote median, in microseconds.
     pub time_to_vote_p50_us: Option<u64>,
@@ -89,8 +90,11 @@ pub struct ClusterReport {
     pub blocks: u64,
     /// The VED's total stake, in lamports.
     pub ved_stake: u64,
-    /// The last slot voted on by the cluster (the agreement columns are for it).
+    /// The last slot voted on by the cluster (the VED agreement column is for it).
     pub last_voted_slot: u64,
+    /// The last UED slot every validator still voting reported (the UED agreement column is for
+    /// it).
+    pub last_reported_ued_slot: u64,
     /// Whether any validator not made faulty halted.
     pub honest_halted: bool,
     /// The statuses of every transaction the first validator executed, by name (the user
@@ -188,6 +192,8 @@ struct Validator {
     stake: u64,
     faulty: bool,
     engine: Engine,
+    /// The last UED slot its votes reported.
+    ued_reported: u64,
 }
 
 impl Validator {
@@ -204,15 +210,35 @@ impl Validator {
             })
     }
 
-    /// Its vote on `parent` (both domains executed), signed by its node.
-    fn vote(&self, parent: u64, parent_ms: i64, recent: [u8; 32]) -> Result<Vec<u8>, String> {
+    /// Its vote on `parent` once its VED has executed it, signed by its node, carrying the UED
+    /// `(slot, hash)` of the next produced slot after the last it reported, when its UED has
+    /// committed that one (so the UED slots are reported one after another, however far the UED
+    /// lags, and a divergence is named at its first slot).
+    fn vote(
+        &mut self,
+        parent: u64,
+        parent_ms: i64,
+        recent: [u8; 32],
+        produced: &[u64],
+    ) -> Result<Vec<u8>, String> {
         let ved_hash = self.wait(Domain::Ved, parent)?;
-        let ued_hash = self.wait(Domain::Ued, parent)?;
+        let next = produced.iter().copied().find(|&s| s > self.ued_reported);
+        let ued = match next {
+            Some(slot) => self
+                .engine
+                .wait_hash(Domain::Ued, slot, Duration::ZERO)
+                .map_err(|e| format!("validator {}: {e}", self.index))?
+                .map(|hash| (slot, hash)),
+            None => None,
+        };
+        if let Some((slot, _)) = ued {
+            self.ued_reported = slot;
+        }
         let node = pubkey(&self.node);
         let ix = VoteInstruction::Vote {
             slot: parent,
             ved_hash,
-            ued: Some((parent, ued_hash)),
+            ued,
             timestamp_ms: parent_ms,
         }
         .encode();
@@ -288,6 +314,7 @@ pub fn run_cluster(
             stake: v.stake,
             faulty,
             engine,
+            ued_reported: 0,
         });
     }
 
@@ -296,6 +323,7 @@ pub fn run_cluster(
     let (mut parent, mut parent_ms, mut parent_hash) =
         (0u64, genesis.cluster.unix_timestamp_ms, genesis.hash);
     let mut blocks = 0u64;
+    let mut produced: Vec<u64> = Vec::new();
     let mut last_voted_slot = 0u64;
     for slot in 1..=config.slots {
         progress(slot);
@@ -305,14 +333,16 @@ pub fn run_cluster(
         }
         // The leader builds on the parent once the validators have executed it, with their votes.
         let mut transactions = Vec::new();
+        // It starts once the VEDs have executed the parent: the votes need nothing more.
         if parent > 0 {
-            for v in &validators {
+            for v in &mut validators {
                 if v.engine.halted().is_none() {
-                    transactions.push(v.vote(parent, parent_ms, parent_hash)?);
+                    transactions.push(v.vote(parent, parent_ms, parent_hash, &produced)?);
                 }
             }
             last_voted_slot = parent;
         }
+        let leader = &validators[slot as usize % n];
         // User transfers, judged by the balances the leader's UED has committed (SPEC §6): each
         // block, one user sweeps what the leader believes it holds, then pays again — a payer
         // the leader misjudges, whose second transaction fails `InsufficientFundsForFee`
@@ -383,14 +413,22 @@ pub fn run_cluster(
                 .map_err(|e| format!("validator {}: {e}", v.index))?;
         }
         (parent, parent_ms, parent_hash) = (slot, unix_timestamp_ms, blockhash);
+        produced.push(slot);
         blocks += 1;
     }
 
+    // The UED columns are for the last UED slot every voting validator reported.
+    let ued_slot = validators
+        .iter()
+        .filter(|v| v.engine.halted().is_none())
+        .map(|v| v.ued_reported)
+        .min()
+        .unwrap_or(0);
     let mut reports = Vec::with_capacity(n);
     for v in validators {
         v.wait(Domain::Ued, parent)?;
         let (ved_agreement, _) = v.engine.agreement(Domain::Ved, last_voted_slot);
-        let (ued_agreement, _) = v.engine.agreement(Domain::Ued, last_voted_slot);
+        let (ued_agreement, _) = v.engine.agreement(Domain::Ued, ued_slot);
         let halted = v.engine.halted().is_some();
         let halt_slot = v.engine.halt().map(|h| h.slot);
         let p50 = v.engine.metrics().snapshot().time_to_vote.p50_us;
@@ -420,5 +458,6 @@ pub fn run_cluster(
         blocks,
         ved_stake,
         last_voted_slot,
+        last_reported_ued_slot: ued_slot,
     })
 }
