@@ -67,8 +67,12 @@ fn a_faulty_validator_under_a_third_of_the_stake_halts_nobody_honest_and_one_abo
         report.validators[1].halted,
         "the faulty one sees 70 % disagree"
     );
-    // The disagreement shows: the honest ones have 70 % of the stake behind their UED hash.
+    // The disagreement shows: the honest ones have 70 % of the stake behind their UED hash, and
+    // their metrics saw 30 % report otherwise.
     assert_eq!(report.validators[0].ued_agreement, 70_000_000_000_000);
+    for honest in [0, 2] {
+        assert_eq!(report.validators[honest].max_ued_disagreement_bps, 3_000);
+    }
     let report = run(&[40_000, 34_000, 26_000], &[1]);
     assert!(
         report.honest_halted,

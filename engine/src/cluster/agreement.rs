@@ -81,6 +81,9 @@ pub struct Agreement {
     local: [BTreeMap<u64, [u8; 32]>; 2],
     reports: [BTreeMap<u64, SlotReports>; 2],
     halt: Option<Halt>,
+    /// The largest share of the stake that reported another UED hash for a slot, in basis
+    /// points of the total.
+    max_disagreement_bps: u64,
 }
 
 const fn index(domain: Domain) -> usize {
@@ -158,6 +161,12 @@ impl Agreement {
         out
     }
 
+    /// The largest share of the VED stake, in basis points, that reported for a slot a UED hash
+    /// other than the local one (0: the cluster always agreed).
+    pub fn max_disagreement_bps(&self) -> u64 {
+        self.max_disagreement_bps
+    }
+
     /// The total VED stake the tracker measures against.
     pub fn total_stake(&self) -> u64 {
         self.total_stake
@@ -198,6 +207,8 @@ impl Agreement {
         let agreeing = reports.stake.get(&local).copied().unwrap_or(0);
         let others = reports.stake.iter().filter(|(h, _)| **h != local);
         let disagreeing: u64 = others.clone().map(|(_, s)| s).sum();
+        let bps = (u128::from(disagreeing) * 10_000 / u128::from(self.total_stake)) as u64;
+        self.max_disagreement_bps = self.max_disagreement_bps.max(bps);
         // At least a third: 3 × disagreeing ≥ total, in integers.
         if u128::from(disagreeing) * 3 < u128::from(self.total_stake) {
             return None;
@@ -257,8 +268,16 @@ mod tests {
         // 4 equal, 2 faulty: everyone halts.
         assert!(halts(&[10; 4], &[2, 3], false).is_some());
         assert!(halts(&[10; 4], &[2, 3], true).is_some());
-        // 50/30/20 with the 30 faulty: nobody honest halts; 40/34/26 with the 34 faulty: they do.
+        // 50/30/20 with the 30 faulty: nobody honest halts (the disagreement shows), 40/34/26
+        // with the 34 faulty: they do.
         assert_eq!(halts(&[50, 30, 20], &[1], false), None);
+        let mut a = Agreement::new();
+        a.set_total_stake(100);
+        a.record_local(Domain::Ued, 5, [1; 32]);
+        for (i, (stake, hash)) in [(50, 1), (30, 2), (20, 1)].into_iter().enumerate() {
+            assert_eq!(a.record_vote(&vote(i as u8, stake, 5, hash)), None);
+        }
+        assert_eq!(a.max_disagreement_bps(), 3_000);
         assert!(halts(&[40, 34, 26], &[1], false).is_some());
         // Exactly a third halts ("at least 1/3").
         assert!(halts(&[10, 10, 10], &[2], false).is_some());

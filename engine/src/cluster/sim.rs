@@ -79,6 +79,9 @@ pub struct ValidatorReport {
     pub ued_agreement: u64,
     /// Its time-to-vote median, in microseconds.
     pub time_to_vote_p50_us: Option<u64>,
+    /// The largest share of the VED stake, in basis points, that reported a UED hash other than
+    /// its own for a slot (its metrics' `max_ued_disagreement_bps`).
+    pub max_ued_disagreement_bps: u64,
 }
 
 /// A run's outcome.
@@ -431,7 +434,7 @@ pub fn run_cluster(
         let (ued_agreement, _) = v.engine.agreement(Domain::Ued, ued_slot);
         let halted = v.engine.halted().is_some();
         let halt_slot = v.engine.halt().map(|h| h.slot);
-        let p50 = v.engine.metrics().snapshot().time_to_vote.p50_us;
+        let metrics = v.engine.metrics().snapshot();
         let summary = v
             .engine
             .finish()
@@ -446,7 +449,8 @@ pub fn run_cluster(
             final_ued_hash: hex(&summary.hashes[1]),
             ved_agreement,
             ued_agreement,
-            time_to_vote_p50_us: p50,
+            time_to_vote_p50_us: metrics.time_to_vote.p50_us,
+            max_ued_disagreement_bps: metrics.max_ued_disagreement_bps,
         });
     }
     let status_counts =

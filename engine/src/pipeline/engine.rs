@@ -252,6 +252,8 @@ impl Shared {
             for vote in votes {
                 halt = halt.or(agreement.record_vote(vote));
             }
+            self.metrics
+                .record_ued_disagreement(agreement.max_disagreement_bps());
             halt
         };
         if let Some(halt) = halt {

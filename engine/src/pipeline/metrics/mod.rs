@@ -123,6 +123,7 @@ pub struct EngineMetrics {
     boundary_waits: AtomicU64,
     boundary_wait_ns: AtomicU64,
     halted: AtomicBool,
+    max_ued_disagreement_bps: AtomicU64,
     tps: Mutex<TpsWindow>,
 }
 
@@ -155,6 +156,7 @@ impl EngineMetrics {
             boundary_waits: AtomicU64::new(0),
             boundary_wait_ns: AtomicU64::new(0),
             halted: AtomicBool::new(false),
+            max_ued_disagreement_bps: AtomicU64::new(0),
             tps: Mutex::new(TpsWindow {
                 samples: vec![TpsSample {
                     at: started,
@@ -237,6 +239,13 @@ impl EngineMetrics {
         self.halted.store(true, Ordering::Relaxed);
     }
 
+    /// Records the largest share of the VED stake, in basis points, that has reported for a slot
+    /// a UED hash other than the local one (the cluster view's disagreement; only grows).
+    pub fn record_ued_disagreement(&self, bps: u64) {
+        self.max_ued_disagreement_bps
+            .fetch_max(bps, Ordering::Relaxed);
+    }
+
     /// Whether the engine has halted.
     pub fn is_halted(&self) -> bool {
         self.halted.load(Ordering::Relaxed)
@@ -294,6 +303,7 @@ impl EngineMetrics {
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
             boundary_wait_ns: self.boundary_wait_ns.load(Ordering::Relaxed),
             halted: self.is_halted(),
+            max_ued_disagreement_bps: self.max_ued_disagreement_bps.load(Ordering::Relaxed),
         }
     }
 }
@@ -346,6 +356,9 @@ pub struct MetricsSnapshot {
     pub boundary_wait_ns: u64,
     /// Whether the engine halted (SPEC §6).
     pub halted: bool,
+    /// The largest share of the VED stake, in basis points, that reported for a slot a UED hash
+    /// other than the local one (0: the cluster always agreed).
+    pub max_ued_disagreement_bps: u64,
 }
 
 #[cfg(test)]

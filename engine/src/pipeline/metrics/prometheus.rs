@@ -256,8 +256,14 @@ impl MetricsSnapshot {
         out.single(
             "tandem_halted",
             Kind::Gauge,
-            "1 when the engine halted on a UED divergence, else 0.",
+            "1 when the engine halted (a UED divergence, or a UED that cannot catch up), else 0.",
             Value::Int(u64::from(self.halted)),
+        );
+        out.single(
+            "tandem_ued_disagreement_max_ratio",
+            Kind::Gauge,
+            "The largest share of the VED stake that reported a UED hash other than the local one for a slot.",
+            Value::Float(self.max_ued_disagreement_bps as f64 / 10_000.0),
         );
         out.text
     }
@@ -309,6 +315,7 @@ mod tests {
             boundary_waits: 1,
             boundary_wait_ns: 1_500_000,
             halted: false,
+            max_ued_disagreement_bps: 2_500,
         }
     }
 
@@ -375,9 +382,12 @@ tandem_epoch_boundary_waits_total 1
 # HELP tandem_epoch_boundary_wait_seconds_total Time the VED waited at epoch boundaries for the UED.
 # TYPE tandem_epoch_boundary_wait_seconds_total counter
 tandem_epoch_boundary_wait_seconds_total 0.0015
-# HELP tandem_halted 1 when the engine halted on a UED divergence, else 0.
+# HELP tandem_halted 1 when the engine halted (a UED divergence, or a UED that cannot catch up), else 0.
 # TYPE tandem_halted gauge
 tandem_halted 0
+# HELP tandem_ued_disagreement_max_ratio The largest share of the VED stake that reported a UED hash other than the local one for a slot.
+# TYPE tandem_ued_disagreement_max_ratio gauge
+tandem_ued_disagreement_max_ratio 0.25
 ";
 
     /// One parsed sample line: metric name, labels, value.
@@ -471,7 +481,7 @@ tandem_halted 0
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 29);
+        assert_eq!(samples.len(), 30);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")
