@@ -13,7 +13,8 @@
 //! to every validator. The clock advances 400 ms a block, never more than SPEC §4's
 //! second after the parent. The engines judge the votes (SPEC §6): an honest validator halts
 //! when a third of the VED stake reports other UED hashes, a faulty one when a third disagrees
-//! with its own.
+//! with its own. After the configured slots, blocks of votes alone follow until every validator
+//! still voting has reported the UED of the last one, however far the UEDs lagged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,7 +38,7 @@ use crate::tx::{AccountMeta, MessageBuilder, Transaction};
 const SOL: u64 = 1_000_000_000;
 
 /// How long the leader waits for a validator to execute a slot before giving up on the run.
-const PATIENCE: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_secs(600);
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -75,7 +76,7 @@ pub struct ValidatorReport {
     pub final_ued_hash: String,
     /// The stake behind its VED hash of the last slot voted on, in lamports.
     pub ved_agreement: u64,
-    /// The stake behind its UED hash of the last UED slot reported by all, in lamports.
+    /// The stake behind its UED hash of the last UED slot the votes reported, in lamports.
     pub ued_agreement: u64,
     /// Its time-to-vote median, in microseconds.
     pub time_to_vote_p50_us: Option<u64>,
@@ -89,14 +90,14 @@ pub struct ValidatorReport {
 pub struct ClusterReport {
     /// Every validator.
     pub validators: Vec<ValidatorReport>,
-    /// Blocks produced (slots whose leader had halted are skipped).
+    /// Blocks produced (slots whose leader had halted are skipped), the blocks of votes alone
+    /// after the configured slots included (they let every UED slot be reported).
     pub blocks: u64,
     /// The VED's total stake, in lamports.
     pub ved_stake: u64,
     /// The last slot voted on by the cluster (the VED agreement column is for it).
     pub last_voted_slot: u64,
-    /// The last UED slot every validator still voting reported (the UED agreement column is for
-    /// it).
+    /// The last UED slot the votes reported (the UED agreement column is for it).
     pub last_reported_ued_slot: u64,
     /// Whether any validator not made faulty halted.
     pub honest_halted: bool,
@@ -195,8 +196,6 @@ struct Validator {
     stake: u64,
     faulty: bool,
     engine: Engine,
-    /// The last UED slot its votes reported.
-    ued_reported: u64,
 }
 
 impl Validator {
@@ -213,30 +212,20 @@ impl Validator {
             })
     }
 
-    /// Its vote on `parent` once its VED has executed it, signed by its node, carrying the UED
-    /// `(slot, hash)` of the next produced slot after the last it reported, when its UED has
-    /// committed that one (so the UED slots are reported one after another, however far the UED
-    /// lags, and a divergence is named at its first slot).
+    /// Its vote on `parent` once its VED has executed it, signed by its node, carrying its UED
+    /// hash of `ued_slot` when given (a slot its UED has committed).
     fn vote(
-        &mut self,
+        &self,
         parent: u64,
         parent_ms: i64,
         recent: [u8; 32],
-        produced: &[u64],
+        ued_slot: Option<u64>,
     ) -> Result<Vec<u8>, String> {
         let ved_hash = self.wait(Domain::Ved, parent)?;
-        let next = produced.iter().copied().find(|&s| s > self.ued_reported);
-        let ued = match next {
-            Some(slot) => self
-                .engine
-                .wait_hash(Domain::Ued, slot, Duration::ZERO)
-                .map_err(|e| format!("validator {}: {e}", self.index))?
-                .map(|hash| (slot, hash)),
+        let ued = match ued_slot {
+            Some(slot) => Some((slot, self.wait(Domain::Ued, slot)?)),
             None => None,
         };
-        if let Some((slot, _)) = ued {
-            self.ued_reported = slot;
-        }
         let node = pubkey(&self.node);
         let ix = VoteInstruction::Vote {
             slot: parent,
@@ -317,7 +306,6 @@ pub fn run_cluster(
             stake: v.stake,
             faulty,
             engine,
-            ued_reported: 0,
         });
     }
 
@@ -327,21 +315,61 @@ pub fn run_cluster(
         (0u64, genesis.cluster.unix_timestamp_ms, genesis.hash);
     let mut blocks = 0u64;
     let mut produced: Vec<u64> = Vec::new();
+    let mut ued_reported = 0u64;
     let mut last_voted_slot = 0u64;
-    for slot in 1..=config.slots {
-        progress(slot);
+    // After the configured slots, blocks of votes alone go on until every validator still voting
+    // has reported the UED of the last of them (the UEDs may lag far on a busy machine).
+    let mut slot = 0u64;
+    let mut last_user_slot = 0u64;
+    loop {
+        slot += 1;
+        let draining = slot > config.slots;
+        if draining {
+            let all_halted = validators.iter().all(|v| v.engine.halted().is_some());
+            if ued_reported >= last_user_slot || all_halted {
+                break;
+            }
+            if slot > 4 * config.slots + 64 {
+                return Err(format!(
+                    "the validators' UEDs did not report slot {last_user_slot} by slot {slot}"
+                ));
+            }
+        } else {
+            progress(slot);
+        }
+        let transfers = if draining { 0 } else { config.transfers };
         let leader = &validators[slot as usize % n];
         if leader.engine.halted().is_some() {
             continue; // a halted validator produces no block: the slot is skipped
         }
         // The leader builds on the parent once the validators have executed it, with their votes.
         let mut transactions = Vec::new();
-        // It starts once the VEDs have executed the parent: the votes need nothing more.
+        // It starts once the VEDs have executed the parent: the votes need nothing more. They
+        // report the next UED slot once every validator still voting has committed it — all in
+        // the same block, so every validator sees every other's report of a slot at once, and a
+        // divergence is named at its first slot however far the UEDs lag.
         if parent > 0 {
-            for v in &mut validators {
-                if v.engine.halted().is_none() {
-                    transactions.push(v.vote(parent, parent_ms, parent_hash, &produced)?);
+            let voting: Vec<&Validator> = validators
+                .iter()
+                .filter(|v| v.engine.halted().is_none())
+                .collect();
+            let next = produced.iter().copied().find(|&s| s > ued_reported);
+            let mut ued_slot = None;
+            if let Some(next) = next {
+                let mut committed = true;
+                for v in &voting {
+                    let hash = v.engine.wait_hash(Domain::Ued, next, Duration::ZERO);
+                    committed &= hash
+                        .map_err(|e| format!("validator {}: {e}", v.index))?
+                        .is_some();
                 }
+                if committed {
+                    ued_slot = Some(next);
+                    ued_reported = next;
+                }
+            }
+            for v in voting {
+                transactions.push(v.vote(parent, parent_ms, parent_hash, ued_slot)?);
             }
             last_voted_slot = parent;
         }
@@ -373,7 +401,7 @@ pub fn run_cluster(
                 .map_err(|e| e.to_string())?;
             Transaction::sign(&message, &[from]).map_err(|e| e.to_string())
         };
-        if config.transfers > 0 {
+        if transfers > 0 {
             let sweeper = slot as usize % USERS;
             let to = (sweeper + 1) % USERS;
             if known[sweeper] > 2 * FEE_PER_SIGNATURE {
@@ -383,7 +411,7 @@ pub fn run_cluster(
                 known[sweeper] = 0;
             }
         }
-        for _ in 0..config.transfers.saturating_sub(2) {
+        for _ in 0..transfers.saturating_sub(2) {
             let from = rng.below(USERS as u64) as usize;
             let to = rng.below(USERS as u64) as usize;
             let lamports = SOL / 1_000 * (1 + rng.below(100));
@@ -417,16 +445,14 @@ pub fn run_cluster(
         }
         (parent, parent_ms, parent_hash) = (slot, unix_timestamp_ms, blockhash);
         produced.push(slot);
+        if !draining {
+            last_user_slot = slot;
+        }
         blocks += 1;
     }
 
-    // The UED columns are for the last UED slot every voting validator reported.
-    let ued_slot = validators
-        .iter()
-        .filter(|v| v.engine.halted().is_none())
-        .map(|v| v.ued_reported)
-        .min()
-        .unwrap_or(0);
+    // The UED columns are for the last UED slot the votes reported.
+    let ued_slot = ued_reported;
     let mut reports = Vec::with_capacity(n);
     for v in validators {
         v.wait(Domain::Ued, parent)?;
