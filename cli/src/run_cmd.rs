@@ -78,7 +78,7 @@ struct RunReport {
     ved_resumed_after_slot: u64,
     /// Why the engine halted (SPEC §6), when it did: the alert's text.
     halt: Option<String>,
-    /// The first slot whose UED hash diverged, when the engine halted.
+    /// The first slot whose UED hash diverged, when the engine halted on a divergence.
     halt_slot: Option<u64>,
     metrics: MetricsSnapshot,
     placement: Vec<StageJson>,
@@ -271,7 +271,8 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     let fed = fed?;
     let metrics = Arc::clone(engine.metrics());
     let summary = engine.finish().map_err(|e| e.to_string())?;
-    let halt = summary.halt.clone();
+    let halt_slot = summary.halt.as_ref().map(|h| h.slot);
+    let halted = summary.halted.clone();
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let metrics = metrics.snapshot();
@@ -289,8 +290,8 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     let report = RunReport {
         chain,
         ved_resumed_after_slot,
-        halt: halt.as_ref().map(ToString::to_string),
-        halt_slot: halt.as_ref().map(|h| h.slot),
+        halt: halted,
+        halt_slot,
         metrics,
         placement: placement_rows,
         backends,
@@ -362,6 +363,12 @@ fn print(
         vec![
             "max UED lag (slots)".into(),
             m.max_ued_lag_slots.to_string(),
+        ],
+        vec![
+            "halted".into(),
+            report.halt_slot.map_or("no".into(), |s| {
+                format!("yes: the UED diverged at slot {s}")
+            }),
         ],
         vec![
             "epoch-boundary waits".into(),

@@ -821,6 +821,33 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
     assert_eq!(report["halt_slot"], ued_slot);
     assert_eq!(report["metrics"]["halted"], true);
     assert_eq!(report["last"]["slot"], 10, "every block still executes");
+
+    // A halt outlives the process: the store's engine reopens halted, and the run says so.
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let args = |ledger: &std::path::Path| {
+        tandem(&[
+            "run",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--store",
+            store,
+            "--json",
+            "-",
+        ])
+    };
+    assert_eq!(args(&diverging).status.code(), Some(3));
+    let again = args(&diverging);
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert!(
+        report["halt"]
+            .as_str()
+            .unwrap()
+            .contains("UED divergence at slot"),
+        "{}",
+        report["halt"]
+    );
 }
 
 #[test]

@@ -393,8 +393,11 @@ pub struct EngineSummary {
     pub hashes: [[u8; 32]; 2],
     /// The runtime, for reading the final state.
     pub runtime: Runtime,
-    /// Why the engine halted (SPEC §6), when it did.
+    /// The UED divergence the engine halted on (SPEC §6), when it did.
     pub halt: Option<Halt>,
+    /// Why the engine halted, for any halt (a divergence, a UED that could not catch up, or a
+    /// halt before it was reopened).
+    pub halted: Option<String>,
 }
 
 impl Engine {
@@ -855,11 +858,13 @@ impl Engine {
             .unwrap_or_else(PoisonError::into_inner)
             .halt()
             .cloned();
+        let halted = self.halted();
         Ok(EngineSummary {
             slot: runtime.slot(),
             hashes: [runtime.hash(Domain::Ved), runtime.hash(Domain::Ued)],
             runtime,
             halt,
+            halted,
         })
     }
 }
