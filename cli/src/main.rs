@@ -310,7 +310,32 @@ impl From<WorkloadArgs> for WorkloadConfig {
 /// The exit status of a run whose engine halted (SPEC §6).
 const HALTED: u8 = 3;
 
+/// Mesa's Vulkan drivers, which the GPU adapter probe loads, print "error: XDG_RUNTIME_DIR is
+/// invalid or not set in the environment." where the variable is missing (a bare container, CI)
+/// although nothing here needs it: point it at a private directory of ours instead, so the
+/// output holds tandem's own lines only.
+fn quiet_gpu_probe() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join("tandem-runtime-dir");
+    let made = std::fs::create_dir_all(&dir).and_then(|()| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    });
+    if made.is_ok() {
+        // SAFETY: called first thing in main, before any thread exists that could read the
+        // environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_gpu_probe();
     let cli = Cli::parse();
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).
     let mut halted = false;
