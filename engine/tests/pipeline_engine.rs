@@ -604,3 +604,52 @@ fn a_ued_that_cannot_catch_up_by_the_boundary_halts_the_engine_with_its_own_aler
         "it still executes everything"
     );
 }
+
+#[test]
+fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
+    // vote-0 (VED) by 25 % and vote-3 (UED) by 50 %, scheduled before slot 11: applied at the
+    // boundary into epoch 1 (slot 32), in whichever domain each account is, exactly as
+    // `Runtime::schedule_slash` before the same block.
+    let (blocks, _) = ledger(36, 14);
+    let vote = |n: usize| chain::pk(&chain::key(&format!("vote-{n}")));
+    let dir = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    let mut sequential = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        if i == 10 {
+            runtime.schedule_slash(vote(0), 2_500).expect("slash");
+            runtime.schedule_slash(vote(3), 5_000).expect("slash");
+        }
+        sequential.push(runtime.execute_block(block).expect("block"));
+    }
+    let slashed = runtime.account(&vote(3)).expect("vote-3").lamports;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = open(dir.path(), 2);
+    for (i, block) in blocks.iter().enumerate() {
+        if i == 10 {
+            engine
+                .wait_hash(Domain::Ued, 10, Duration::from_secs(60))
+                .expect("no failure");
+            engine.schedule_slash(vote(0), 2_500).expect("slash");
+            engine.schedule_slash(vote(3), 5_000).expect("slash");
+            for (bad, bps) in [(vote(0), 0), (chain::pk(&chain::key("user-0")), 100)] {
+                match engine.schedule_slash(bad, bps) {
+                    Err(EngineError::Rejected(RuntimeError::InvalidSlash { .. })) => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let outcomes = &seen.lock().unwrap().0;
+    assert!(
+        outcomes[..] == sequential[..],
+        "the engine's outcomes are the runtime's"
+    );
+    assert_eq!(
+        summary.runtime.account(&vote(3)).expect("vote-3").lamports,
+        slashed
+    );
+}

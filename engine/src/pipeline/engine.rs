@@ -51,6 +51,7 @@ use crate::cluster::{Agreement, Alert, Halt, VoteReport};
 use crate::genesis::Genesis;
 use crate::ledger::Block;
 use crate::runtime::TxStatus;
+use crate::runtime::builtins::vote::VoteState;
 use crate::runtime::executor::{VedExecutor, VedSlot, executed_votes};
 use crate::runtime::ingest::{self, VerifiedBlock};
 use crate::runtime::state::WINDOW;
@@ -59,6 +60,7 @@ use crate::runtime::status_index::{
 };
 use crate::runtime::ved_log::{LoggedSlot, VedLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
+use crate::sample::vote_program_id;
 use crate::tx::Transaction;
 use tandem_kernels::Ed25519Verifier;
 
@@ -300,6 +302,9 @@ struct Ingested {
     /// Ingest's verdict, given while the VED's signatures are being verified: every
     /// transaction's fee payer when the block parses, `None` when it was refused.
     verdict: OnceLock<Option<Arc<[Pubkey]>>>,
+    /// Operator slashes scheduled before this block ([`Engine::schedule_slash`]): the UED
+    /// enters them into the runtime before executing it, as `Runtime::schedule_slash` would.
+    slashes: Vec<(Pubkey, u16)>,
 }
 
 struct VedJob {
@@ -380,6 +385,8 @@ pub struct Engine {
     threads: Vec<JoinHandle<()>>,
     ued_thread: Option<JoinHandle<Runtime>>,
     reads: Sender<AccountRead>,
+    /// Slashes scheduled since the last block submitted.
+    slashes: Mutex<Vec<(Pubkey, u16)>>,
     ingest: Arc<StageMetrics>,
     resumed_slot: u64,
     ved_resumed_slot: u64,
@@ -589,6 +596,7 @@ impl Engine {
             threads,
             ued_thread: Some(ued_thread),
             reads: reads_tx,
+            slashes: Mutex::new(Vec::new()),
             resumed_slot,
             ved_resumed_slot,
         })
@@ -618,6 +626,33 @@ impl Engine {
         };
         self.reads.send(read).map_err(|_| self.stopped())?;
         answer.recv().map_err(|_| self.stopped())
+    }
+
+    /// Schedules an operator slash of `bps` basis points of `vote_account`'s stake (SPEC §5),
+    /// applied at the next epoch boundary whichever domain the account is in: it goes with the
+    /// next block submitted, as [`Runtime::schedule_slash`] before that block would. Refused
+    /// (and not scheduled) for basis points outside 1 ..= 10,000 or an account that is not a
+    /// vote account as of the UED's last committed slot.
+    pub fn schedule_slash(&self, vote_account: Pubkey, bps: u16) -> Result<(), EngineError> {
+        let invalid = |reason: String| {
+            EngineError::Rejected(RuntimeError::InvalidSlash {
+                vote_account,
+                reason,
+            })
+        };
+        if bps == 0 || bps > 10_000 {
+            return Err(invalid("basis points must be 1 ..= 10,000".into()));
+        }
+        let (slot, account) = self.account(&vote_account)?;
+        let is_vote_account = account.is_some_and(|a| {
+            a.owner == vote_program_id() && a.lamports > 0 && VoteState::decode(&a.data).is_some()
+        });
+        if !is_vote_account {
+            return Err(invalid(format!("not a vote account (as of slot {slot})")));
+        }
+        let mut slashes = self.slashes.lock().unwrap_or_else(PoisonError::into_inner);
+        slashes.push((vote_account, bps));
+        Ok(())
     }
 
     /// Why the engine halted (SPEC §6), once it has.
@@ -745,6 +780,9 @@ impl Engine {
                 submitted,
                 ved_guess,
                 verdict: OnceLock::new(),
+                slashes: std::mem::take(
+                    &mut *self.slashes.lock().unwrap_or_else(PoisonError::into_inner),
+                ),
             }))
         })?;
         let send = |queue: &Option<Sender<Arc<Ingested>>>| {
@@ -1249,6 +1287,9 @@ fn ued_loop(
         };
         assert_eq!(ued_sigs.slot, slot, "the sigverify stage keeps block order");
         let result = metrics.busy(|| -> Result<BlockOutcome, RuntimeError> {
+            for &(vote_account, bps) in &ingested.slashes {
+                runtime.schedule_slash(vote_account, bps)?;
+            }
             match job {
                 UedJob::Slot { ved, .. } => {
                     let (transactions, payers) = ingest::parse_block(block)?;
