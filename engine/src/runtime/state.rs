@@ -160,7 +160,6 @@ pub enum StateFileError {
     },
 }
 
-/// The state file of `slot` in the store directory `dir`.
 /// The files `<prefix><slot><suffix>` in `dir` (the runtime's per-slot files: state files, VED log
 /// segments, status files), by slot.
 pub fn numbered_files(
@@ -184,6 +183,7 @@ pub fn numbered_files(
     Ok(found)
 }
 
+/// The state file of `slot` in the store directory `dir`.
 pub fn state_path(dir: &Path, slot: u64) -> PathBuf {
     dir.join(format!("runtime-{slot}.state"))
 }
@@ -374,8 +374,6 @@ impl RuntimeState {
         })
     }
 
-    /// Writes the state file of `self.slot` in `dir` and fsyncs it and the directory (so the
-    /// file survives a power loss, not only a process crash).
     /// Moves the state past `slot`, whose block has `blockhash` and clock `unix_timestamp_ms`:
     /// the blockhash window (the last [`WINDOW`] blocks) and the clock.
     pub fn advance(&mut self, slot: u64, blockhash: [u8; 32], unix_timestamp_ms: i64) {
@@ -387,6 +385,8 @@ impl RuntimeState {
         self.unix_timestamp_ms = unix_timestamp_ms;
     }
 
+    /// Writes the state file of `self.slot` in `dir` and fsyncs it and the directory (so the
+    /// file survives a power loss, not only a process crash).
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         use std::io::Write;
         let path = state_path(dir, self.slot);
