@@ -25,6 +25,21 @@ struct IsolationJson {
     pus: usize,
 }
 
+/// A spinner showing the suite `what`'s phases (hidden when `quiet`).
+fn spinner(quiet: bool, what: &str) -> Result<ProgressBar, String> {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {{elapsed}} {what}: {{msg}}"))
+            .map_err(|e| e.to_string())?,
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Ok(bar)
+}
+
 /// `tandem bench isolation`.
 pub fn isolation(
     mut config: IsolationConfig,
@@ -38,16 +53,7 @@ pub fn isolation(
         ..
     } = survey(cores)?;
     config.placement = Some(placement);
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} isolation: {msg}")
-            .map_err(|e| e.to_string())?,
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let bar = spinner(quiet, "isolation")?;
     let report = run_isolation(&config, |phase| bar.set_message(phase.to_owned()))?;
     bar.finish_and_clear();
     let report = IsolationJson {
@@ -171,16 +177,7 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} pipeline: {msg}")
-            .map_err(|e| e.to_string())?,
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let bar = spinner(quiet, "pipeline")?;
     let report = run_pipeline(
         &genesis,
         &blocks,

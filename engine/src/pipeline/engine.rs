@@ -58,7 +58,7 @@ use crate::runtime::state::WINDOW;
 use crate::runtime::status_index::{
     self, Confirmation, ExecutionStatus, IndexedTx, KEPT_BLOCKS, StatusIndex,
 };
-use crate::runtime::ved_log::{LoggedSlot, VedLog};
+use crate::runtime::ved_log::{LoggedSlot, SEGMENT_SLOTS, VedLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
 use crate::sample::vote_program_id;
 use crate::tx::Transaction;
@@ -1272,6 +1272,7 @@ fn ued_loop(
             }
         }
     };
+    let mut committed = 0u64;
     while let Ok(job) = metrics.idle(|| next_job(&runtime)) {
         metrics.set_queue_depth(input.len() as u64);
         let ingested = match &job {
@@ -1383,8 +1384,12 @@ fn ued_loop(
             shared.fail(e.to_string());
             break;
         }
-        // The VED's log segments the store has passed are no longer needed.
-        if let Err(e) = VedLog::prune(runtime.store().dir(), slot) {
+        // The VED's log segments the store has passed are no longer needed: looked for once a
+        // segment's worth of slots, not at every commit.
+        committed += 1;
+        if committed.is_multiple_of(SEGMENT_SLOTS)
+            && let Err(e) = VedLog::prune(runtime.store().dir(), slot)
+        {
             shared.fail(e.to_string());
             break;
         }

@@ -32,6 +32,20 @@ pub enum PinError {
 
 /// The largest PU number the affinity call can express: Linux's `cpu_set_t` holds
 /// `CPU_SETSIZE` bits; core_affinity elsewhere uses a 64-bit mask.
+impl PinError {
+    /// The error naming `stage`, whose thread it is, so the message says which setting to change.
+    pub(crate) fn of_stage(self, stage: Stage) -> PinError {
+        match self {
+            PinError::Refused { pu, reason, .. } => PinError::Refused {
+                stage: Some(stage),
+                pu,
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 const AFFINITY_LIMIT: usize = libc::CPU_SETSIZE as usize;
 #[cfg(not(target_os = "linux"))]

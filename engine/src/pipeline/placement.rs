@@ -504,14 +504,7 @@ impl Placement {
         if cpus.is_empty() {
             return Err(PinError::NoCores { stage });
         }
-        pin_current_thread_to_set(cpus).map_err(|e| match e {
-            PinError::Refused { pu, reason, .. } => PinError::Refused {
-                stage: Some(stage),
-                pu,
-                reason,
-            },
-            other => other,
-        })
+        pin_current_thread_to_set(cpus).map_err(|e| e.of_stage(stage))
     }
 
     /// Pins the calling thread, the `index`-th of `stage`, to that stage's PU `index` (wrapping
@@ -521,14 +514,7 @@ impl Placement {
         let Some(&pu) = cpus.get(index % cpus.len().max(1)) else {
             return Err(PinError::NoCores { stage });
         };
-        pin_current_thread(pu).map_err(|e| match e {
-            PinError::Refused { pu, reason, .. } => PinError::Refused {
-                stage: Some(stage),
-                pu,
-                reason,
-            },
-            other => other,
-        })?;
+        pin_current_thread(pu).map_err(|e| e.of_stage(stage))?;
         Ok(pu)
     }
 }

@@ -413,12 +413,9 @@ impl Runtime {
         ved: VedSlot,
         ued_valid: impl Fn(usize) -> Option<bool>,
     ) -> Result<BlockOutcome, RuntimeError> {
-        self.check_header(block)?;
-        let result = self.run_ued(block, transactions, payers, ved, ued_valid);
-        if let Err(e) = &result {
-            self.poisoned = Some(e.to_string());
-        }
-        result
+        self.changing(block, |rt| {
+            rt.run_ued(block, transactions, payers, ved, ued_valid)
+        })
     }
 
     fn run_ued(

@@ -232,6 +232,7 @@ pub struct Runtime {
     poisoned: Option<String>,
     ued_threads: usize,
     ued_fault_from: Option<u64>,
+    status_files: status_index::StatusFiles,
 }
 
 impl Runtime {
@@ -275,6 +276,7 @@ impl Runtime {
                 (store, state)
             }
         };
+        let status_files = status_index::StatusFiles::open(dir)?;
         let vote_program = vote_program_id();
         let vote_accounts = store
             .keys()
@@ -290,6 +292,7 @@ impl Runtime {
             poisoned: None,
             ued_threads: 1,
             ued_fault_from: None,
+            status_files,
         })
     }
 
@@ -446,10 +449,18 @@ impl Runtime {
         &mut self,
         verified: &VerifiedBlock<'_>,
     ) -> Result<BlockOutcome, RuntimeError> {
-        self.check_header(verified.block())?;
-        // From here on the runtime changes; a failure poisons it (reopening recovers the last
-        // committed slot from disk).
-        let result = self.run_block(verified);
+        self.changing(verified.block(), |rt| rt.run_block(verified))
+    }
+
+    /// Checks `block`'s header, then runs `change`: from there on the runtime changes, and a
+    /// failure poisons it (reopening recovers the last committed slot from disk).
+    fn changing(
+        &mut self,
+        block: &Block,
+        change: impl FnOnce(&mut Runtime) -> Result<BlockOutcome, RuntimeError>,
+    ) -> Result<BlockOutcome, RuntimeError> {
+        self.check_header(block)?;
+        let result = change(self);
         if let Err(e) = &result {
             self.poisoned = Some(e.to_string());
         }
@@ -611,7 +622,7 @@ impl Runtime {
 
         let dir = self.store.dir().to_owned();
         // The slot's statuses first: a committed slot always has its status file.
-        status_index::write_slot(&dir, slot, txs)?;
+        self.status_files.write(&dir, slot, txs)?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),
             source,

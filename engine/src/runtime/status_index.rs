@@ -1,7 +1,7 @@
 //! The status index (SPEC §6 `ExecutionStatus`): what became of each transaction of the recent
 //! blocks, kept in the store directory so that it survives restarts.
 //!
-//! The runtime writes `status-<slot>.idx` for every slot it commits, *before* the slot's state
+//! The runtime writes `status-<slot>.idx` for every slot it commits ([`StatusFiles`]), *before* the slot's state
 //! file and store commit, so a committed slot always has its file (one for a later slot that a
 //! crash left uncommitted is ignored and rewritten). It keeps the files of the last
 //! [`KEPT_BLOCKS`] blocks — the duplicate-signature window and as much again.
@@ -15,7 +15,7 @@
 //! transaction its first signature (64 bytes), its domain (0 none, 1 VED, 2 UED) and its status
 //! (tag byte and code, as [`TxStatus::to_tag`]); then the xxh3-64 of everything before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -148,29 +148,49 @@ fn status_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, RuntimeError> {
     numbered_files(dir, "status-", ".idx").map_err(io(dir))
 }
 
-/// Writes the status file of `slot` (before the slot commits), and removes those older than the
-/// last [`KEPT_BLOCKS`] blocks.
-pub fn write_slot(dir: &Path, slot: u64, txs: &[TxOutcome]) -> Result<(), RuntimeError> {
-    let mut w = Writer(Vec::with_capacity(16 + txs.len() * 70));
-    w.bytes(MAGIC);
-    w.u64(slot);
-    let signed: Vec<&TxOutcome> = txs.iter().filter(|t| t.signature.is_some()).collect();
-    w.u64(signed.len() as u64);
-    for tx in signed {
-        let (tag, code) = tx.status.to_tag();
-        w.bytes(&tx.signature.expect("signed"));
-        w.bytes(&[domain_tag(tx.domain), tag]);
-        w.bytes(&code.to_le_bytes());
+/// The status files a runtime has written, oldest first: listed from the directory once, when
+/// the runtime opens, then kept as it writes them.
+#[derive(Debug)]
+pub struct StatusFiles {
+    slots: VecDeque<u64>,
+}
+
+impl StatusFiles {
+    /// The status files in the store directory `dir`.
+    pub fn open(dir: &Path) -> Result<StatusFiles, RuntimeError> {
+        let slots = status_files(dir)?
+            .into_iter()
+            .map(|(slot, _)| slot)
+            .collect();
+        Ok(StatusFiles { slots })
     }
-    let sum = xxh3_64(&w.0);
-    w.u64(sum);
-    write_atomically(&status_path(dir, slot), &w.0)?;
-    let files = status_files(dir)?;
-    let stale = files.len().saturating_sub(KEPT_BLOCKS);
-    for (_, path) in &files[..stale] {
-        std::fs::remove_file(path).map_err(io(path))?;
+
+    /// Writes the status file of `slot` (before the slot commits), and removes those older than
+    /// the last [`KEPT_BLOCKS`] blocks.
+    pub fn write(&mut self, dir: &Path, slot: u64, txs: &[TxOutcome]) -> Result<(), RuntimeError> {
+        let mut w = Writer(Vec::with_capacity(16 + txs.len() * 70));
+        w.bytes(MAGIC);
+        w.u64(slot);
+        let signed: Vec<&TxOutcome> = txs.iter().filter(|t| t.signature.is_some()).collect();
+        w.u64(signed.len() as u64);
+        for tx in signed {
+            let (tag, code) = tx.status.to_tag();
+            w.bytes(&tx.signature.expect("signed"));
+            w.bytes(&[domain_tag(tx.domain), tag]);
+            w.bytes(&code.to_le_bytes());
+        }
+        let sum = xxh3_64(&w.0);
+        w.u64(sum);
+        write_atomically(&status_path(dir, slot), &w.0)?;
+        self.slots.retain(|&s| s != slot);
+        self.slots.push_back(slot);
+        while self.slots.len() > KEPT_BLOCKS {
+            let old = self.slots.pop_front().expect("more than kept");
+            let path = status_path(dir, old);
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Writes the confirmations of the recent slots (`agreement.idx`).
