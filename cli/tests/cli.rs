@@ -2,6 +2,17 @@
 
 use std::process::Command;
 
+/// Writes `tandem gen --out DIR/l.ledger ARGS…` and checks it succeeded: the ledger's path and
+/// gen's output.
+fn generate_ledger(dir: &tempfile::TempDir, args: &[&str]) -> (String, std::process::Output) {
+    let ledger = dir.path().join("l.ledger").to_str().unwrap().to_owned();
+    let mut all = vec!["gen", "--out", &ledger];
+    all.extend_from_slice(args);
+    let generated = tandem(&all);
+    assert!(generated.status.success(), "{generated:?}");
+    (ledger, generated)
+}
+
 fn tandem(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tandem"))
         .args(args)
@@ -103,10 +114,8 @@ fn store_check_of_a_missing_store_fails_clearly() {
 #[test]
 fn gen_then_replay_writes_the_json_other_tools_read_and_resumes_a_store() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&["gen", "--out", ledger, "--slots", "12", "--transfers", "8"]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, generated) = generate_ledger(&dir, &["--slots", "12", "--transfers", "8"]);
+    let ledger = ledger.as_str();
     assert!(String::from_utf8_lossy(&generated.stdout).contains("wrote 12 blocks"));
 
     let json = dir.path().join("replay.json");
@@ -250,10 +259,8 @@ fn replay_gives_the_same_hashes_on_every_cpu_platform() {
 #[test]
 fn replay_gives_the_same_report_on_any_number_of_ued_threads() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&["gen", "--out", ledger, "--slots", "8", "--transfers", "30"]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "8", "--transfers", "30"]);
+    let ledger = ledger.as_str();
     let report = |threads: &str| {
         let out = tandem(&[
             "replay",
@@ -352,10 +359,8 @@ fn kill_at_random_moments(
 #[test]
 fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&["gen", "--out", ledger, "--slots", "40", "--json", "-"]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, generated) = generate_ledger(&dir, &["--slots", "40", "--json", "-"]);
+    let ledger = ledger.as_str();
     let expected: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
     let expected = &expected["last"];
     assert_eq!(expected["slot"], 40);
@@ -382,10 +387,8 @@ fn replay_killed_at_random_moments_resumes_to_the_same_hashes() {
 #[test]
 fn replay_on_the_gpu_gives_the_cpus_hashes() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&["gen", "--out", ledger, "--slots", "4", "--transfers", "6"]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "4", "--transfers", "6"]);
+    let ledger = ledger.as_str();
     let replay = |backend: &str| {
         tandem(&[
             "replay",
@@ -499,20 +502,11 @@ fn chain_part(report: &serde_json::Value) -> [serde_json::Value; 4] {
 fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
     // 70 slots: two epoch boundaries, remaps requested in epoch 0 moving at the start of 2.
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&[
-        "gen",
-        "--out",
-        ledger,
-        "--slots",
-        "70",
-        "--transfers",
-        "60",
-        "--remap-pct",
-        "5",
-    ]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, _) = generate_ledger(
+        &dir,
+        &["--slots", "70", "--transfers", "60", "--remap-pct", "5"],
+    );
+    let ledger = ledger.as_str();
     let replay = tandem(&["replay", "--ledger", ledger, "--json", "-"]);
     assert!(replay.status.success(), "{replay:?}");
     let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
@@ -545,20 +539,11 @@ fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
 #[test]
 fn run_on_the_gpu_gives_replays_hashes_across_an_epoch_boundary() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&[
-        "gen",
-        "--out",
-        ledger,
-        "--slots",
-        "34",
-        "--transfers",
-        "3",
-        "--creates",
-        "1",
-    ]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, _) = generate_ledger(
+        &dir,
+        &["--slots", "34", "--transfers", "3", "--creates", "1"],
+    );
+    let ledger = ledger.as_str();
     let replay = tandem(&["replay", "--ledger", ledger, "--json", "-"]);
     let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
     let out = tandem(&["run", "--ledger", ledger, "--backend", "gpu", "--json", "-"]);
@@ -615,20 +600,11 @@ fn run_killed_at_random_moments_resumes_to_the_same_hashes_and_the_store_checks(
     // Blocks heavy enough on the UED side that the VED runs ahead: kills land while the UED
     // lags. After every kill the store checker passes; the last run reaches gen's hashes.
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&[
-        "gen",
-        "--out",
-        ledger,
-        "--slots",
-        "40",
-        "--transfers",
-        "150",
-        "--json",
-        "-",
-    ]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, generated) = generate_ledger(
+        &dir,
+        &["--slots", "40", "--transfers", "150", "--json", "-"],
+    );
+    let ledger = ledger.as_str();
     let expected: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
     let expected = &expected["last"];
     assert_eq!(expected["slot"], 40);
@@ -697,10 +673,8 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
 #[test]
 fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&["gen", "--out", ledger, "--slots", "6", "--transfers", "40"]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "6", "--transfers", "40"]);
+    let ledger = ledger.as_str();
     let out = tandem(&["bench", "pipeline", "--ledger", ledger, "--json", "-"]);
     assert!(out.status.success(), "{out:?}");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -853,10 +827,8 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
 #[test]
 fn status_answers_execution_status_from_the_store_of_a_run() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let ledger = ledger.to_str().unwrap();
-    let generated = tandem(&["gen", "--out", ledger, "--slots", "6"]);
-    assert!(generated.status.success(), "{generated:?}");
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "6"]);
+    let ledger = ledger.as_str();
     let store = dir.path().join("store");
     let store = store.to_str().unwrap();
     let run = run_report(ledger, &["--store", store]);
