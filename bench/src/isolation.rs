@@ -92,6 +92,9 @@ pub struct IsolationRun {
     pub slots: usize,
     /// Each measured block's time-to-vote, in milliseconds, in the order measured.
     pub samples_ms: Vec<f64>,
+    /// The largest time-to-vote of the warm-up blocks (a fresh engine, its voters' signer
+    /// cache cold), in milliseconds: what the first slots after a start cost.
+    pub cold_max_ms: f64,
     /// The UED's largest lag behind the VED during the run, in slots.
     pub max_ued_lag_slots: u64,
     /// Milliseconds of work per block on the vote's path, by stage (`ingest`,
@@ -341,6 +344,11 @@ fn summarize(
         ued_tx_per_slot,
         slots: times.len(),
         samples_ms: samples.iter().map(|d| d.as_secs_f64() * 1e3).collect(),
+        cold_max_ms: runs
+            .iter()
+            .flat_map(|r| r.votes.iter().filter(|(slot, ..)| *slot <= warmup))
+            .map(|v| v.2.as_secs_f64() * 1e3)
+            .fold(0.0, f64::max),
         max_ued_lag_slots: runs.iter().map(|r| r.max_ued_lag_slots).max().unwrap_or(0),
         vote_path_ms_per_slot: path,
     }

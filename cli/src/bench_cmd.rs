@@ -113,6 +113,10 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         "loaded ÷ idle: p50 {:.3}, p99 {:.3}",
         r.ratio_p50, r.ratio_p99
     );
+    println!(
+        "cold (the warm-up blocks of a fresh engine): longest time-to-vote {:.2} ms idle, {:.2} ms loaded",
+        r.idle.cold_max_ms, r.loaded.cold_max_ms
+    );
     for (name, run) in [("idle", &r.idle), ("loaded", &r.loaded)] {
         let path: Vec<String> = run
             .vote_path_ms_per_slot

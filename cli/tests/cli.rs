@@ -653,6 +653,7 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         assert_eq!(r["ued_tx_per_slot"], transfers, "{run}");
         assert_eq!(r["slots"], 4, "{run}");
         assert_eq!(r["samples_ms"].as_array().unwrap().len(), 4, "{run}");
+        assert!(r["cold_max_ms"].as_f64().unwrap() > 0.0, "{run}: {r}");
         let (p50, p99) = (r["p50_ms"].as_f64().unwrap(), r["p99_ms"].as_f64().unwrap());
         assert!(p50 > 0.0 && p50 <= p99, "{run}: {r}");
     }
