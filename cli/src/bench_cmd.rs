@@ -12,7 +12,8 @@ use tandem_engine::runtime::Backend;
 use crate::chain_cmd::load_genesis;
 use crate::output::{table, write_json};
 use crate::run_cmd::default_ledger;
-use crate::topology_cmd::{Survey, survey};
+use crate::topology_cmd::survey;
+use tandem_engine::pipeline::Survey;
 
 /// `tandem bench isolation`'s JSON: the suite's report and the machine it ran on.
 #[derive(Serialize)]

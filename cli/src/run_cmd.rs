@@ -13,14 +13,13 @@ use serde::Serialize;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::LedgerReader;
 use tandem_engine::pipeline::metrics::{MetricsSnapshot, serve_metrics};
-use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, GpuAdapter};
+use tandem_engine::pipeline::{Backends, Engine, EngineConfig, EngineHooks, Survey, backend_name};
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
-use tandem_kernels::AUTO_GPU_MIN_ITEMS;
 
 use crate::chain_cmd::{ChainReport, LastSlotJson, hex, load_genesis, write_ledger};
 use crate::output::{table, write_json};
-use crate::topology_cmd::{StageJson, Survey, placement_json, placement_table, survey};
+use crate::topology_cmd::{StageJson, placement_json, placement_table, survey};
 
 /// The built-in workload of `tandem run` with no ledger: three epochs of the default cluster
 /// with enough user transfers per slot that the UED visibly lags the VED.
@@ -85,47 +84,15 @@ struct RunReport {
     backends: BackendsJson,
 }
 
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Auto => "auto",
-        Backend::Cpu => "cpu",
-        Backend::Gpu => "gpu",
-    }
-}
-
-/// What each backend setting means on this machine (SPEC §7); `--backend gpu` without an
-/// adapter is an error here, before any block.
-fn backends(
-    backend: Backend,
-    adapter: &Result<GpuAdapter, String>,
-) -> Result<BackendsJson, String> {
-    let adapter_name = adapter.as_ref().ok().map(|a| {
-        let kind = if a.software { "software" } else { "hardware" };
-        format!("{} ({}, {kind})", a.name, a.backend)
-    });
-    let both = |text: String| (text.clone(), text);
-    let (sigverify, lthash) = match (backend, adapter) {
-        (Backend::Cpu, _) => both("CPU (--backend cpu)".to_owned()),
-        (Backend::Gpu, Ok(a)) => both(format!("GPU: {}", a.name)),
-        (Backend::Gpu, Err(reason)) => {
-            return Err(format!("--backend gpu: no GPU adapter: {reason}"));
+impl BackendsJson {
+    fn of(backends: Backends) -> Self {
+        BackendsJson {
+            requested: backend_name(backends.requested),
+            sigverify: backends.sigverify,
+            lthash: backends.lthash,
+            gpu_adapter: backends.gpu_adapter,
         }
-        (Backend::Auto, Ok(a)) if !a.software => both(format!(
-            "GPU {} for batches of {AUTO_GPU_MIN_ITEMS} items or more, the CPU below",
-            a.name
-        )),
-        (Backend::Auto, Ok(a)) => both(format!(
-            "CPU: the only GPU adapter ({}) is a software rasterizer",
-            a.name
-        )),
-        (Backend::Auto, Err(reason)) => both(format!("CPU: no GPU adapter ({reason})")),
-    };
-    Ok(BackendsJson {
-        requested: backend_name(backend),
-        sigverify,
-        lthash,
-        gpu_adapter: adapter_name,
-    })
+    }
 }
 
 /// The built-in workload's ledger, generated once and cached under `target/tandem-run/` (or
@@ -177,13 +144,18 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         );
     }
     let genesis = load_genesis(args.genesis.as_deref())?;
+    let survey = survey(args.cores.as_deref())?;
+    let backends = BackendsJson::of(
+        survey
+            .backends(args.backend)
+            .map_err(|e| format!("--{e}"))?,
+    );
     let Survey {
         topology,
-        adapter,
         placement,
         notes,
-    } = survey(args.cores.as_deref())?;
-    let backends = backends(args.backend, &adapter)?;
+        ..
+    } = survey;
     let ledger = match &args.ledger {
         Some(path) => path.clone(),
         None => default_ledger(&genesis, quiet)?,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tandem_engine::pipeline::topology::format_cpus;
-use tandem_engine::pipeline::{CoreSpec, GpuAdapter, Origin, Placement, Topology};
+use tandem_engine::pipeline::{GpuAdapter, Origin, Placement, Survey, Topology};
 
 use crate::output::{table, write_json};
 
@@ -79,56 +79,9 @@ pub struct StageJson {
     chosen_by: &'static str,
 }
 
-/// The machine, its GPU adapter and the placement of the pipeline's stages on it.
-pub struct Survey {
-    /// The machine.
-    pub topology: Topology,
-    /// The GPU adapter wgpu finds, or why there is none.
-    pub adapter: Result<GpuAdapter, String>,
-    /// Where each stage runs.
-    pub placement: Placement,
-    /// What a reader should know about the plan.
-    pub notes: Vec<String>,
-}
-
 /// Surveys the machine and plans the stages, with the `cores` setting's overrides.
 pub fn survey(cores: Option<&str>) -> Result<Survey, String> {
-    // Parse before surveying the machine, so a typo fails at once.
-    let spec = cores
-        .map(CoreSpec::parse)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let mut topology = Topology::detect();
-    if let Some(spec) = &spec {
-        // Before the GPU survey (which opens a device), so a missing core fails at once.
-        spec.check(&topology).map_err(|e| e.to_string())?;
-    }
-    let adapter = GpuAdapter::detect();
-    if let Some(id) = adapter.as_ref().ok().and_then(|a| a.pci_bus_id.as_deref()) {
-        topology.select_gpu(id);
-    }
-    // A software rasterizer is never worth feeding: the auto backend keeps the work on the CPU.
-    let gpu_present = adapter.as_ref().is_ok_and(|a| !a.software);
-    let placement = match &spec {
-        Some(spec) => Placement::with_cores(&topology, gpu_present, spec),
-        None => Ok(Placement::plan(&topology, gpu_present)),
-    }
-    .map_err(|e| e.to_string())?;
-    let mut notes: Vec<String> = placement.notes().map(str::to_owned).collect();
-    match &adapter {
-        Ok(a) if a.software => notes.push(format!(
-            "the GPU adapter ({}) is a software rasterizer: no gpu feeder is planned",
-            a.name
-        )),
-        Ok(_) => {}
-        Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
-    }
-    Ok(Survey {
-        topology,
-        adapter,
-        placement,
-        notes,
-    })
+    Survey::take(cores).map_err(|e| e.to_string())
 }
 
 /// `tandem topology [--cores SPEC] [--json FILE]`.

@@ -105,6 +105,38 @@ pub struct Block {
     pub transactions: Vec<Vec<u8>>,
 }
 
+impl Block {
+    /// One block in the ledger's block encoding (SPEC §9, the magic left out), as the engine's
+    /// C ABI takes it (`tandem_engine_submit_block`): exactly one block, every part checked as
+    /// [`LedgerReader`] checks a file's, and nothing after it.
+    pub fn decode(bytes: &[u8]) -> Result<Block, LedgerError> {
+        let mut reader = LedgerReader {
+            source: bytes,
+            name: "<block>".to_owned(),
+            len: Some(bytes.len() as u64),
+            offset: 0,
+            blocks: 0,
+            done: false,
+        };
+        let block = reader.next_block()?.ok_or(LedgerError::EmptyBlock)?;
+        let used = reader.offset;
+        match bytes.len() as u64 - used {
+            0 => Ok(block),
+            extra => Err(LedgerError::TrailingBytes { used, extra }),
+        }
+    }
+
+    /// The block in the ledger's block encoding (SPEC §9, the magic left out): what
+    /// [`Block::decode`] reads. Refused as [`LedgerWriter::append`] refuses a block.
+    pub fn encode(&self) -> Result<Vec<u8>, LedgerError> {
+        let mut writer = LedgerWriter::new(Vec::new())?;
+        writer.append(self)?;
+        let mut bytes = writer.finish()?;
+        bytes.drain(..LEDGER_MAGIC.len());
+        Ok(bytes)
+    }
+}
+
 /// A part of the file, for error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LedgerPart {
@@ -205,6 +237,17 @@ pub enum LedgerError {
         offset: u64,
         /// The bytes left in the file after the count.
         remaining: u64,
+    },
+    /// [`Block::decode`] was given no bytes.
+    #[error("the block is empty: a block takes at least {} bytes (its header and count)", BLOCK_HEADER_LEN + 4)]
+    EmptyBlock,
+    /// [`Block::decode`] was given more bytes than one block.
+    #[error("{extra} bytes follow the block's {used} bytes: give exactly one block")]
+    TrailingBytes {
+        /// The bytes the block took.
+        used: u64,
+        /// The bytes after it.
+        extra: u64,
     },
     /// [`LedgerWriter::append`] was given a block the format cannot hold; nothing was written.
     #[error("cannot write block {block}: {reason}")]

@@ -409,3 +409,45 @@ fn io_errors_name_the_path() {
     let message = LedgerWriter::create(&unwritable).err().unwrap().to_string();
     assert!(message.contains("no-such-dir"), "{message}");
 }
+
+#[test]
+fn one_block_round_trips_through_its_encoding() {
+    for block in sample_blocks() {
+        let bytes = block.encode().unwrap();
+        // The encoding is the block's bytes in a ledger file, the magic left out.
+        let file = encode(std::slice::from_ref(&block));
+        assert_eq!(bytes, file[LEDGER_MAGIC.len()..]);
+        assert_eq!(Block::decode(&bytes).unwrap(), block);
+    }
+}
+
+#[test]
+fn decoding_one_block_rejects_empty_cut_and_trailing_bytes() {
+    assert!(matches!(Block::decode(&[]), Err(LedgerError::EmptyBlock)));
+    let block = &sample_blocks()[2];
+    let bytes = block.encode().unwrap();
+    for cut in 1..bytes.len() {
+        let error = Block::decode(&bytes[..cut]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LedgerError::Truncated { .. } | LedgerError::ImpossibleCount { .. }
+            ),
+            "cut at {cut}: {error}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0; 3]);
+    let error = Block::decode(&longer).unwrap_err();
+    assert!(
+        matches!(error, LedgerError::TrailingBytes { used, extra: 3 } if used == bytes.len() as u64),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "3 bytes follow the block's {} bytes: give exactly one block",
+            bytes.len()
+        )
+    );
+}

@@ -209,6 +209,7 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
         engine
             .wait_hash(d, last.slot, Duration::from_secs(60))
             .expect("no failure")
+            .hash()
     };
     assert_eq!(wait(Domain::Ved), Some(last.ved_hash));
     assert_eq!(wait(Domain::Ued), Some(last.ued_hash));
@@ -531,6 +532,16 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
         assert_eq!(status(&engine, tx, 500), ExecutionStatus::Pending);
     }
     assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
+    // Where each is: slot 5, its payer's domain; nowhere for an unknown signature.
+    for (tx, domain) in [(&ved_tx, Domain::Ved), (&ued_tx, Domain::Ued)] {
+        let view = engine.transaction(tx, 500);
+        assert_eq!(
+            (view.status, view.slot, view.domain),
+            (ExecutionStatus::Pending, Some(5), Some(domain))
+        );
+    }
+    let unknown = engine.transaction(&[7; 64], 0);
+    assert_eq!((unknown.slot, unknown.domain), (None, None));
     // Slot 6 with only validator-0's vote on slot 5: a third of the VED stake.
     let mut partial = blocks[5].clone();
     for other in ["validator-1", "validator-2"] {
@@ -652,4 +663,61 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
         summary.runtime.account(&vote(3)).expect("vote-3").lamports,
         slashed
     );
+}
+
+/// `wait_hash` tells a slot that will never come (skipped, older than the engine remembers)
+/// from one that is not there yet (a timeout), and answers for the slot it resumed at.
+#[test]
+fn wait_hash_tells_not_found_from_timed_out() {
+    use tandem_engine::pipeline::{NotFound, Waited};
+    let (mut blocks, _) = generated(4, 9, false);
+    // Slot 3 is skipped: the third block moves to slot 4.
+    blocks[2].header.slot = 4;
+    blocks[3].header.parent_slot = 4;
+    blocks[3].header.slot = 5;
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    let at_genesis = engine.wait_hash(Domain::Ued, 0, Duration::ZERO).unwrap();
+    assert!(matches!(at_genesis, Waited::Hash(_)), "{at_genesis:?}");
+    for block in &blocks[..3] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let long = Duration::from_secs(60);
+    let ued4 = engine.wait_hash(Domain::Ued, 4, long).unwrap().hash();
+    assert!(ued4.is_some());
+    for domain in [Domain::Ved, Domain::Ued] {
+        assert_eq!(
+            engine.wait_hash(domain, 3, long).unwrap(),
+            Waited::NotFound(NotFound::Skipped { next: 4 })
+        );
+        assert_eq!(
+            engine
+                .wait_hash(domain, 5, Duration::from_millis(20))
+                .unwrap(),
+            Waited::TimedOut,
+            "slot 5 is not submitted yet"
+        );
+    }
+    engine.finish().expect("finish");
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(
+        engine
+            .wait_hash(Domain::Ued, 4, Duration::ZERO)
+            .unwrap()
+            .hash(),
+        ued4
+    );
+    assert_eq!(
+        engine.wait_hash(Domain::Ved, 2, long).unwrap(),
+        Waited::NotFound(NotFound::Forgotten { oldest: 4 })
+    );
+    engine.submit(blocks[3].clone()).expect("submit");
+    assert!(
+        engine
+            .wait_hash(Domain::Ved, 5, long)
+            .unwrap()
+            .hash()
+            .is_some()
+    );
+    engine.finish().expect("finish");
 }

@@ -203,6 +203,7 @@ impl Validator {
         self.engine
             .wait_hash(domain, slot, PATIENCE)
             .map_err(|e| format!("validator {}: {e}", self.index))?
+            .hash()
             .ok_or_else(|| {
                 format!(
                     "validator {} did not execute slot {slot} in the {} within {PATIENCE:?}",
@@ -361,6 +362,7 @@ pub fn run_cluster(
                     let hash = v.engine.wait_hash(Domain::Ued, next, Duration::ZERO);
                     committed &= hash
                         .map_err(|e| format!("validator {}: {e}", v.index))?
+                        .hash()
                         .is_some();
                 }
                 if committed {

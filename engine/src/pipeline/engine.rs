@@ -107,6 +107,13 @@ pub enum EngineError {
     /// The block was refused at ingest (SPEC §4 and §2); the engine goes on.
     #[error(transparent)]
     Rejected(RuntimeError),
+    /// The store could not be opened (nothing started): I/O, a damaged store, a genesis that
+    /// is not the store's.
+    #[error(transparent)]
+    Open(RuntimeError),
+    /// The VED's log could not be read back (nothing started).
+    #[error(transparent)]
+    OpenLog(crate::runtime::ved_log::VedLogError),
     /// The runtime failed (the store, a kernel): the engine stopped. Reopening the store
     /// resumes from the last committed slot.
     #[error("the engine stopped: {0}")]
@@ -124,6 +131,59 @@ pub struct Vote {
     pub time_to_vote: Duration,
 }
 
+/// Where a transaction stands ([`Engine::transaction`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxView {
+    /// `ExecutionStatus` (SPEC §6).
+    pub status: ExecutionStatus,
+    /// The slot of the block that holds it; `None` when no recent block does.
+    pub slot: Option<u64>,
+    /// The domain that executed it; `None` when unknown, or refused before its payer's domain
+    /// was known (checks 1 and 2).
+    pub domain: Option<Domain>,
+}
+
+/// The answer of [`Engine::wait_hash`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// The domain's hash of the slot.
+    Hash([u8; 32]),
+    /// The domain has not executed the slot and never will.
+    NotFound(NotFound),
+    /// The slot was not executed by the deadline (it may be later, or never be submitted).
+    TimedOut,
+}
+
+impl Waited {
+    /// The hash, if there is one.
+    pub fn hash(self) -> Option<[u8; 32]> {
+        match self {
+            Waited::Hash(hash) => Some(hash),
+            Waited::NotFound(_) | Waited::TimedOut => None,
+        }
+    }
+}
+
+/// Why [`Engine::wait_hash`] will never have a slot's hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotFound {
+    /// A later slot was executed without it: no block of that slot was accepted (SPEC §4).
+    #[error("the slot was skipped: the next slot executed is {next}")]
+    Skipped {
+        /// The next slot the domain executed.
+        next: u64,
+    },
+    /// It is older than the recent slots the engine remembers (or than the slot it resumed at).
+    #[error("the engine remembers hashes from slot {oldest} on")]
+    Forgotten {
+        /// The oldest slot whose hash the engine still holds.
+        oldest: u64,
+    },
+    /// The engine finished before the slot was submitted.
+    #[error("the engine finished before the slot was executed")]
+    Finished,
+}
+
 /// What the stages publish for waiters: the newest slot of each domain and the hashes of the
 /// recent ones.
 #[derive(Default)]
@@ -132,6 +192,21 @@ struct Progress {
     ued: VecDeque<(u64, [u8; 32])>,
     failure: Option<String>,
     finished: bool,
+}
+
+impl Progress {
+    /// What waiters can know when the engine opens: both hashes of the slot it resumed at
+    /// (the store's committed slot; the VED republishes the slots it logged after it as they
+    /// are submitted again).
+    fn resumed_at(runtime: &Runtime) -> Progress {
+        let slot = runtime.slot();
+        Progress {
+            ved: VecDeque::from([(slot, runtime.hash(Domain::Ved))]),
+            ued: VecDeque::from([(slot, runtime.hash(Domain::Ued))]),
+            failure: None,
+            finished: false,
+        }
+    }
 }
 
 /// Voters whose signature tables the VED's signer cache keeps (about 30 KiB each): the VED's
@@ -208,6 +283,7 @@ impl Shared {
     }
 
     fn fail(&self, error: String) {
+        log::error!("the engine stopped: {error}");
         let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         p.failure.get_or_insert(error);
         drop(p);
@@ -216,6 +292,7 @@ impl Shared {
 
     /// Raises `alert`: the engine is halted from here on, across restarts too.
     fn raise(&self, alert: Alert) {
+        log::error!("ALERT: {alert}"); // the log line of SPEC §6
         self.metrics.set_halted();
         let why = alert.to_string();
         if let Err(e) = status_index::write_halt(&self.dir, &why) {
@@ -416,8 +493,8 @@ impl Engine {
         config: EngineConfig,
         hooks: EngineHooks,
     ) -> Result<Engine, EngineError> {
-        let mut runtime = Runtime::open_with(genesis, dir, config.backend)
-            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        let mut runtime =
+            Runtime::open_with(genesis, dir, config.backend).map_err(EngineError::Open)?;
         runtime.set_ued_threads(config.ued_threads);
         if let Some(slot) = config.inject_ued_fault_from {
             runtime.inject_ued_fault(slot);
@@ -438,15 +515,13 @@ impl Engine {
         // The VED resumes from its own commit point: the store's slot, then the slots it logged
         // after it.
         let dir = runtime.store().dir().to_owned();
-        let logged = VedLog::recover(&dir, runtime.slot())
-            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        let logged = VedLog::recover(&dir, runtime.slot()).map_err(EngineError::OpenLog)?;
         let mut ved = runtime.ved_executor();
         for record in &logged {
             ved.replay(record);
         }
         let ved_resumed_slot = ved.slot();
-        let stored = StatusIndex::load(&dir, runtime.slot())
-            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        let stored = StatusIndex::load(&dir, runtime.slot()).map_err(EngineError::Open)?;
         let halted = stored.halt().map(str::to_owned);
         if halted.is_some() {
             metrics.set_halted(); // it halted before the restart: it stays halted
@@ -457,7 +532,7 @@ impl Engine {
             on_alert,
         } = hooks;
         let shared = Arc::new(Shared {
-            progress: Mutex::new(Progress::default()),
+            progress: Mutex::new(Progress::resumed_at(&runtime)),
             changed: Condvar::new(),
             metrics: Arc::clone(&metrics),
             agreement: Mutex::new(Agreement::new()),
@@ -470,6 +545,16 @@ impl Engine {
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
         });
         let resumed_slot = runtime.slot();
+        log::info!(
+            "engine opened on {}: the UED resumes after slot {resumed_slot}, the VED after slot \
+             {ved_resumed_slot}{}",
+            dir.display(),
+            if shared.metrics.is_halted() {
+                " (halted before: it stays halted)"
+            } else {
+                ""
+            }
+        );
         metrics.publish_ved_slot(ved_resumed_slot);
         metrics.publish_ued_slot(resumed_slot);
         let cursor = Mutex::new(Cursor {
@@ -679,9 +764,13 @@ impl Engine {
     /// have reported the local hash of its domain and slot (at once with 0: as soon as its
     /// domain's executor has run); then its final status; `Halted` once the engine has halted.
     pub fn execution_status(&self, signature: &[u8; 64], bps: u16) -> ExecutionStatus {
-        if self.halted().is_some() {
-            return ExecutionStatus::Halted;
-        }
+        self.transaction(signature, bps).status
+    }
+
+    /// [`Engine::execution_status`] with where the transaction is: its block's slot and the
+    /// domain that executed it (none for a transaction refused before its payer's domain was
+    /// known).
+    pub fn transaction(&self, signature: &[u8; 64], bps: u16) -> TxView {
         let live = self
             .shared
             .live
@@ -693,21 +782,30 @@ impl Engine {
             .copied()
             .or_else(|| self.shared.stored.get(signature));
         drop(live);
-        let confirmation = tx
-            .and_then(|t| t.domain.map(|d| (d, t.slot)))
-            .map(|(d, slot)| {
-                let agreement = self
-                    .shared
-                    .agreement
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let stored = self.shared.stored.confirmation(d, slot);
-                Confirmation {
-                    stake: agreement.stake_behind_local(d, slot).max(stored.stake),
-                    total: agreement.total_stake().max(stored.total),
-                }
-            });
-        status_index::answer(tx, confirmation.unwrap_or_default(), bps)
+        let status = if self.halted().is_some() {
+            ExecutionStatus::Halted
+        } else {
+            let confirmation = tx
+                .and_then(|t| t.domain.map(|d| (d, t.slot)))
+                .map(|(d, slot)| {
+                    let agreement = self
+                        .shared
+                        .agreement
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    let stored = self.shared.stored.confirmation(d, slot);
+                    Confirmation {
+                        stake: agreement.stake_behind_local(d, slot).max(stored.stake),
+                        total: agreement.total_stake().max(stored.total),
+                    }
+                });
+            status_index::answer(tx, confirmation.unwrap_or_default(), bps)
+        };
+        TxView {
+            status,
+            slot: tx.map(|t| t.slot),
+            domain: tx.and_then(|t| t.domain),
+        }
     }
 
     /// The oldest alert not yet polled.
@@ -822,15 +920,18 @@ impl Engine {
         )
     }
 
-    /// Waits up to `timeout` for `hash_D` of `slot`; `None` when it is not ready by then, or
-    /// is older than the recent slots the engine remembers. A failure of the engine is an error.
+    /// Waits up to `timeout` for `hash_D` of `slot`: [`Waited::Hash`] once the domain has
+    /// executed it; [`Waited::NotFound`] when it never will (a later slot executed without it:
+    /// it was skipped; older than the slots the engine remembers; the engine finished);
+    /// [`Waited::TimedOut`] when it is not there by then (it may come later, or never be
+    /// submitted). A failure of the engine is an error.
     pub fn wait_hash(
         &self,
         domain: Domain,
         slot: u64,
         timeout: Duration,
-    ) -> Result<Option<[u8; 32]>, EngineError> {
-        let deadline = Instant::now() + timeout;
+    ) -> Result<Waited, EngineError> {
+        let deadline = Instant::now().checked_add(timeout);
         let mut p = self
             .shared
             .progress
@@ -842,22 +943,30 @@ impl Engine {
                 Domain::Ued => &p.ued,
             };
             if let Some(&(_, hash)) = list.iter().rev().find(|(s, _)| *s == slot) {
-                return Ok(Some(hash));
+                return Ok(Waited::Hash(hash));
             }
-            if list.back().is_some_and(|(s, _)| *s > slot) {
-                return Ok(None); // skipped, or forgotten
+            if let Some(&(oldest, _)) = list.front().filter(|(s, _)| slot < *s) {
+                return Ok(Waited::NotFound(NotFound::Forgotten { oldest }));
+            }
+            if let Some(&(next, _)) = list.back().filter(|(s, _)| *s > slot) {
+                return Ok(Waited::NotFound(NotFound::Skipped { next }));
             }
             if let Some(failure) = &p.failure {
                 return Err(EngineError::Failed(failure.clone()));
             }
-            let now = Instant::now();
-            if now >= deadline || p.finished {
-                return Ok(None);
+            if p.finished {
+                return Ok(Waited::NotFound(NotFound::Finished));
             }
+            let now = Instant::now();
+            let left = match deadline {
+                Some(deadline) if now >= deadline => return Ok(Waited::TimedOut),
+                Some(deadline) => deadline - now,
+                None => Duration::from_secs(3600), // "forever": wait an hour at a time
+            };
             p = self
                 .shared
                 .changed
-                .wait_timeout(p, deadline - now)
+                .wait_timeout(p, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -1133,6 +1242,10 @@ fn ved_loop(
                 Ok(Ok(done)) => {
                     ved = done.executor;
                     shared.metrics.record_boundary_wait(waited.elapsed());
+                    log::debug!(
+                        "slot {slot}: the VED waited {:.1} ms at the epoch boundary for the UED",
+                        waited.elapsed().as_secs_f64() * 1e3
+                    );
                     *shared
                         .ved_payers
                         .write()

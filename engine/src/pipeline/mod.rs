@@ -20,10 +20,14 @@ pub mod engine;
 pub mod metrics;
 pub mod pin;
 pub mod placement;
+pub mod survey;
 pub mod topology;
 
 pub use cores::{CoreSpec, CoresError};
-pub use engine::{Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, Vote};
+pub use engine::{
+    Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, NotFound, TxView, Vote, Waited,
+};
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
+pub use survey::{Backends, NoGpuAdapter, Survey, backend_name};
 pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};

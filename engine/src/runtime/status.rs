@@ -57,7 +57,8 @@ impl TxStatus {
     }
 
     /// The status as a tag byte and, for `ProgramError`, its code (0 otherwise): the encoding
-    /// of the VED log and the status index.
+    /// of the VED log and the status index, and the numbers of `tandem_tx_status.status` in the
+    /// C ABI (SPEC §8).
     pub fn to_tag(self) -> (u8, u32) {
         match self {
             TxStatus::InvalidSignature => (1, 0),

@@ -1,0 +1,238 @@
+//! What an engine runs on, surveyed once before it opens: the machine (hwloc), the GPU adapter
+//! (wgpu), the placement of the stages with the `cores` setting's overrides, and what each
+//! backend setting means here (SPEC §7). The CLI (`tandem run`, `tandem topology`) and the C ABI
+//! (`tandem_engine_open`, `tandem_engine_describe`) both take it from here, so they agree.
+
+use std::fmt::Write as _;
+
+use super::cores::{CoreSpec, CoresError};
+use super::placement::{Origin, Placement, Stage};
+use super::topology::{GpuAdapter, Topology, format_cpus};
+use crate::runtime::Backend;
+use tandem_kernels::AUTO_GPU_MIN_ITEMS;
+
+/// The machine, its GPU adapter and the placement of the pipeline's stages on it.
+pub struct Survey {
+    /// The machine.
+    pub topology: Topology,
+    /// The GPU adapter wgpu finds, or why there is none.
+    pub adapter: Result<GpuAdapter, String>,
+    /// Where each stage runs.
+    pub placement: Placement,
+    /// What a reader should know about the plan.
+    pub notes: Vec<String>,
+}
+
+/// `--backend gpu` (`TANDEM_BACKEND_GPU`) where wgpu finds no adapter.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("backend gpu: no GPU adapter: {reason}")]
+pub struct NoGpuAdapter {
+    /// Why wgpu found none.
+    pub reason: String,
+}
+
+/// Which kernels an engine uses, and why (SPEC §7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backends {
+    /// The backend asked for.
+    pub requested: Backend,
+    /// Where signatures are verified, in words.
+    pub sigverify: String,
+    /// Where LtHashes are computed, in words.
+    pub lthash: String,
+    /// The GPU adapter wgpu found: "name (API, hardware|software)".
+    pub gpu_adapter: Option<String>,
+}
+
+/// The setting's name of a backend: "auto", "cpu" or "gpu".
+pub fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Auto => "auto",
+        Backend::Cpu => "cpu",
+        Backend::Gpu => "gpu",
+    }
+}
+
+impl Survey {
+    /// Surveys the machine and plans the stages, with the `cores` setting's overrides: a
+    /// setting that does not parse, or names a core this machine lacks, is an error naming it.
+    pub fn take(cores: Option<&str>) -> Result<Survey, CoresError> {
+        // Parse before surveying the machine, so a typo fails at once.
+        let spec = cores.map(CoreSpec::parse).transpose()?;
+        let mut topology = Topology::detect();
+        if let Some(spec) = &spec {
+            // Before the GPU survey (which opens a device), so a missing core fails at once.
+            spec.check(&topology)?;
+        }
+        let adapter = GpuAdapter::detect();
+        if let Some(id) = adapter.as_ref().ok().and_then(|a| a.pci_bus_id.as_deref()) {
+            topology.select_gpu(id);
+        }
+        // A software rasterizer is never worth feeding: the auto backend keeps the work on the
+        // CPU.
+        let gpu_present = adapter.as_ref().is_ok_and(|a| !a.software);
+        let placement = match &spec {
+            Some(spec) => Placement::with_cores(&topology, gpu_present, spec)?,
+            None => Placement::plan(&topology, gpu_present),
+        };
+        let mut notes: Vec<String> = placement.notes().map(str::to_owned).collect();
+        match &adapter {
+            Ok(a) if a.software => notes.push(format!(
+                "the GPU adapter ({}) is a software rasterizer: no gpu feeder is planned",
+                a.name
+            )),
+            Ok(_) => {}
+            Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
+        }
+        Ok(Survey {
+            topology,
+            adapter,
+            placement,
+            notes,
+        })
+    }
+
+    /// What `backend` means on this machine; the GPU backend without an adapter is an error
+    /// here, before any block.
+    pub fn backends(&self, backend: Backend) -> Result<Backends, NoGpuAdapter> {
+        let adapter = &self.adapter;
+        let adapter_name = adapter.as_ref().ok().map(|a| {
+            let kind = if a.software { "software" } else { "hardware" };
+            format!("{} ({}, {kind})", a.name, a.backend)
+        });
+        let both = |text: String| (text.clone(), text);
+        let (sigverify, lthash) = match (backend, adapter) {
+            (Backend::Cpu, _) => both("CPU (backend cpu)".to_owned()),
+            (Backend::Gpu, Ok(a)) => both(format!("GPU: {}", a.name)),
+            (Backend::Gpu, Err(reason)) => {
+                return Err(NoGpuAdapter {
+                    reason: reason.clone(),
+                });
+            }
+            (Backend::Auto, Ok(a)) if !a.software => both(format!(
+                "GPU {} for batches of {AUTO_GPU_MIN_ITEMS} items or more, the CPU below",
+                a.name
+            )),
+            (Backend::Auto, Ok(a)) => both(format!(
+                "CPU: the only GPU adapter ({}) is a software rasterizer",
+                a.name
+            )),
+            (Backend::Auto, Err(reason)) => both(format!("CPU: no GPU adapter ({reason})")),
+        };
+        Ok(Backends {
+            requested: backend,
+            sigverify,
+            lthash,
+            gpu_adapter: adapter_name,
+        })
+    }
+
+    /// Threads for the UED pass when none are asked for: one per PU of the `ued` stage.
+    pub fn ued_threads(&self) -> usize {
+        self.placement
+            .cpus(Stage::Ued)
+            .map_or(1, |cpus| cpus.len().max(1))
+    }
+
+    /// The backends and the placement as text for people (`tandem_engine_describe`): one line
+    /// per fact, the stages in pipeline order.
+    pub fn describe(&self, backends: &Backends, ued_threads: usize) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let mut line = |args: std::fmt::Arguments<'_>| {
+            let _ = text.write_fmt(args);
+            text.push('\n');
+        };
+        line(format_args!(
+            "tandem {} on {} ({} PUs: {})",
+            env!("CARGO_PKG_VERSION"),
+            self.topology.cpu_model().unwrap_or("an unknown CPU"),
+            self.topology.pus().len(),
+            format_cpus(&self.topology.pus())
+        ));
+        line(format_args!(
+            "backend: {}",
+            backend_name(backends.requested)
+        ));
+        line(format_args!("sigverify: {}", backends.sigverify));
+        line(format_args!("lthash: {}", backends.lthash));
+        line(format_args!(
+            "gpu adapter: {}",
+            backends.gpu_adapter.as_deref().unwrap_or("none")
+        ));
+        line(format_args!("ued threads: {ued_threads}"));
+        for stage in self.placement.stages() {
+            let shared: Vec<&str> = self
+                .placement
+                .shared_with(stage.stage)
+                .into_iter()
+                .map(Stage::setting_name)
+                .collect();
+            line(format_args!(
+                "stage {}: PUs {}{}{}",
+                stage.stage.setting_name(),
+                format_cpus(&stage.cpus),
+                match stage.origin {
+                    Origin::Automatic => " (plan)",
+                    Origin::Setting => " (cores setting)",
+                },
+                if shared.is_empty() {
+                    String::new()
+                } else {
+                    format!(", shared with {}", shared.join(", "))
+                }
+            ));
+        }
+        for note in &self.notes {
+            line(format_args!("note: {note}"));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey_without_gpu() -> Survey {
+        let mut survey = Survey::take(None).expect("no setting");
+        survey.adapter = Err("none in this test".into());
+        survey
+    }
+
+    #[test]
+    fn a_bad_cores_setting_is_an_error_naming_it() {
+        let error = Survey::take(Some("ved=")).err().expect("refused");
+        assert!(error.to_string().starts_with("cores:"), "{error}");
+        let error = Survey::take(Some("ved=100000")).err().expect("refused");
+        assert!(error.to_string().contains("100000"), "{error}");
+    }
+
+    #[test]
+    fn the_gpu_backend_needs_an_adapter() {
+        let survey = survey_without_gpu();
+        assert_eq!(
+            survey.backends(Backend::Gpu),
+            Err(NoGpuAdapter {
+                reason: "none in this test".into()
+            })
+        );
+        let auto = survey.backends(Backend::Auto).expect("auto runs anywhere");
+        assert_eq!(auto.sigverify, "CPU: no GPU adapter (none in this test)");
+        assert_eq!(auto.gpu_adapter, None);
+    }
+
+    #[test]
+    fn the_description_names_backends_and_every_stage() {
+        let survey = survey_without_gpu();
+        let backends = survey.backends(Backend::Cpu).expect("cpu");
+        let text = survey.describe(&backends, survey.ued_threads());
+        assert!(text.contains("backend: cpu\n"), "{text}");
+        assert!(text.contains("sigverify: CPU (backend cpu)\n"), "{text}");
+        for stage in survey.placement.stages() {
+            let name = stage.stage.setting_name();
+            assert!(text.contains(&format!("stage {name}: PUs ")), "{text}");
+        }
+        assert!(text.ends_with('\n'));
+    }
+}
