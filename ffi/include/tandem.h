@@ -47,9 +47,48 @@
 #define TANDEM_ERR_HALTED (-7)
 
 /**
+ * What was asked for does not exist: an account, or the hash of a slot that was skipped, never
+ * submitted before the engine opened, or is older than the slots the engine remembers.
+ */
+#define TANDEM_ERR_NOT_FOUND (-8)
+
+/**
  * A bug inside tandem, e.g. a caught Rust panic; `tandem_last_error()` says where.
  */
 #define TANDEM_ERR_INTERNAL (-99)
+
+/**
+ * `tandem_tx_status.state`: no recent block holds the transaction.
+ */
+#define TANDEM_TX_UNKNOWN 0
+
+/**
+ * `tandem_tx_status.state`: not yet executed in its domain, or less of the stake asked for has
+ * reported the same hash for its domain and slot.
+ */
+#define TANDEM_TX_PENDING 1
+
+/**
+ * `tandem_tx_status.state`: its final status is in `status` (and `program_error`).
+ */
+#define TANDEM_TX_FINAL 2
+
+/**
+ * `tandem_tx_status.state`: the engine has halted (SPEC §6) and confirms nothing.
+ */
+#define TANDEM_TX_HALTED 3
+
+/**
+ * `tandem_alert.kind`: validators with at least 1/3 of the VED stake reported another UED hash
+ * for `slot`: the engine halted (SPEC §6).
+ */
+#define TANDEM_ALERT_UED_DIVERGENCE 1
+
+/**
+ * `tandem_alert.kind`: the UED could not catch up; the VED waited at the epoch boundary of
+ * `slot` longer than the engine's patience: the engine halted.
+ */
+#define TANDEM_ALERT_UED_LAG 2
 
 /**
  * Which implementation runs a batch kernel: the `uint32_t backend` argument of the batch
@@ -84,6 +123,176 @@ typedef uint32_t tandem_backend;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * An engine: its store, its pipeline's threads and what it was opened with. Opaque to C.
+ */
+typedef struct tandem_engine tandem_engine;
+
+/**
+ * How `tandem_engine_open` runs the engine. Set `size` to `sizeof(tandem_engine_config)`: the
+ * struct may grow at its end, and a library that knows fewer fields accepts a larger struct
+ * only when the fields it does not know are zero.
+ */
+typedef struct tandem_engine_config {
+  /**
+   * `sizeof(tandem_engine_config)`.
+   */
+  uint32_t size;
+  /**
+   * `TANDEM_BACKEND_*` for signatures and hashing.
+   */
+  uint32_t backend;
+  /**
+   * Threads of the UED pass; 0: one per PU of the placement's `ued` stage. At most 1024.
+   */
+  uint32_t ued_threads;
+  /**
+   * NULL: automatic placement; else as `tandem run --cores`, e.g.
+   * "sigverify=0-3;ved=4;ued=5-11". A core this machine lacks is an error naming it.
+   */
+  const char *cores;
+} tandem_engine_config;
+
+/**
+ * An account as the UED's last committed slot left it (`tandem_engine_account`).
+ */
+typedef struct tandem_account_info {
+  /**
+   * Its balance.
+   */
+  uint64_t lamports;
+  /**
+   * The program that owns it.
+   */
+  uint8_t owner[32];
+  /**
+   * 1 for a program, 0 otherwise.
+   */
+  uint8_t executable;
+  /**
+   * Its domain mapping, SPEC §1's tag: 1 rx-ued, 2 rx-ued-ved, 3 rw-ved, 4 rw-ued.
+   */
+  uint8_t mapping;
+  /**
+   * Always set: the account's full data length.
+   */
+  size_t data_len;
+} tandem_account_info;
+
+/**
+ * Where a transaction stands (`tandem_engine_tx_status`).
+ */
+typedef struct tandem_tx_status {
+  /**
+   * `TANDEM_TX_*`.
+   */
+  uint32_t state;
+  /**
+   * The slot of the block that holds it (0 for `TANDEM_TX_UNKNOWN`).
+   */
+  uint64_t slot;
+  /**
+   * 0 none (refused before its payer's domain was known, or unknown), 1 VED, 2 UED.
+   */
+  uint32_t domain;
+  /**
+   * `TANDEM_TX_FINAL` only (0 otherwise): 1 InvalidSignature, 2 InvalidFeePayer,
+   * 3 BlockhashNotFound, 4 DuplicateSignature, 5 InsufficientFundsForFee, 6 DomainViolation,
+   * 7 WritableProgram, 8 AccountFrozenForRemap, 9 UnsupportedAddressLookup, 10 Success,
+   * 11 ProgramError.
+   */
+  uint32_t status;
+  /**
+   * The code of ProgramError(code); 0 otherwise.
+   */
+  uint32_t program_error;
+} tandem_tx_status;
+
+/**
+ * An alert: the engine halted (`tandem_engine_poll_alert`).
+ */
+typedef struct tandem_alert {
+  /**
+   * `TANDEM_ALERT_*`.
+   */
+  uint32_t kind;
+  /**
+   * UED_DIVERGENCE: the slot whose UED hash diverged; UED_LAG: the slot of the block that
+   * crosses the epoch boundary the VED waited at.
+   */
+  uint64_t slot;
+  /**
+   * UED_DIVERGENCE: the local UED hash of the slot; zero for UED_LAG.
+   */
+  uint8_t local_hash[32];
+  /**
+   * UED_DIVERGENCE: the other hash with the most stake behind it; zero for UED_LAG.
+   */
+  uint8_t other_hash[32];
+  /**
+   * UED_DIVERGENCE: the stake, in lamports, that reported a hash other than the local one;
+   * 0 for UED_LAG.
+   */
+  uint64_t other_stake;
+  /**
+   * UED_DIVERGENCE: the VED's total stake; 0 for UED_LAG.
+   */
+  uint64_t total_stake;
+} tandem_alert;
+
+/**
+ * The engine's metrics at one moment (`tandem_engine_metrics`). Set `size` to
+ * `sizeof(tandem_metrics)` before the call.
+ */
+typedef struct tandem_metrics {
+  /**
+   * Set by the caller to `sizeof(tandem_metrics)`.
+   */
+  uint32_t size;
+  /**
+   * The last slot the VED executed.
+   */
+  uint64_t ved_slot;
+  /**
+   * The last slot the UED executed.
+   */
+  uint64_t ued_slot;
+  /**
+   * `ved_slot - ued_slot`.
+   */
+  uint64_t ued_lag_slots;
+  /**
+   * The largest lag since the engine opened.
+   */
+  uint64_t max_ued_lag_slots;
+  /**
+   * Median time from `tandem_engine_submit_block` to the block's VED hash, µs (0: none yet).
+   */
+  uint64_t time_to_vote_p50_us;
+  /**
+   * 99th percentile of the same, µs (0: none yet).
+   */
+  uint64_t time_to_vote_p99_us;
+  /**
+   * VED transactions per second over the last seconds.
+   */
+  double ved_tps;
+  /**
+   * UED transactions per second over the last seconds.
+   */
+  double ued_tps;
+  /**
+   * 1 once the engine has halted (SPEC §6).
+   */
+  uint8_t halted;
+} tandem_metrics;
+
+/**
+ * A log sink: `fn(ctx, level, message)`, level 1 error … 5 trace, `message` NUL-terminated
+ * and valid only during the call.
+ */
+typedef void (*tandem_log_fn)(void *ctx, uint32_t level, const char *message);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -104,6 +313,172 @@ const char *tandem_version(void);
  * leave it unchanged); copy it to keep it longer. Each thread has its own last error.
  */
 const char *tandem_last_error(void);
+
+/**
+ * Opens an engine on the store in `store_dir`: creates the store from the genesis
+ * (`genesis_toml_path`, SPEC §9) where the directory is new or empty, or resumes it from its
+ * last committed slot (the genesis must be the store's). Surveys the machine, places the
+ * stages (automatically, or as `config->cores` says) and starts them.
+ *
+ * `config` may be NULL (defaults: `TANDEM_BACKEND_AUTO`, automatic placement). On success
+ * `*engine_out` is the engine, which the caller frees with `tandem_engine_close`; on failure it
+ * is set to NULL.
+ *
+ * Errors: `TANDEM_ERR_INVALID_ARGUMENT` (a NULL or non-UTF-8 path, a bad config: its size, an
+ * unknown backend, a `cores` setting that does not parse or names a core this machine lacks; a
+ * genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE` (`TANDEM_BACKEND_GPU`
+ * without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged store or an
+ * invalid genesis file). Thread-safe; one engine per store directory at a time.
+ *
+ * # Safety
+ * The strings are NULL or NUL-terminated; `config` is NULL or points to `config->size` bytes;
+ * `engine_out` is NULL or writable.
+ */
+int32_t tandem_engine_open(const char *genesis_toml_path,
+                           const char *store_dir,
+                           const struct tandem_engine_config *config,
+                           struct tandem_engine **engine_out);
+
+/**
+ * Hands one block to the engine, in the ledger's block encoding (SPEC §9 without the magic:
+ * the header fields of §4, a u32 transaction count, each transaction as a u32 length and its
+ * bytes, little-endian). Returns once the block is queued: its VED hash follows
+ * (`tandem_engine_ved_hash`), then its UED hash. Waits while the UED lags by as many blocks as
+ * the engine queues.
+ *
+ * Errors: `TANDEM_ERR_INVALID_ARGUMENT` (NULL, or bytes that are not exactly one block: cut
+ * short, garbage, trailing bytes), `TANDEM_ERR_REJECTED` with the reason in
+ * `tandem_last_error()` for a block that breaks SPEC §4 (it does not follow the last block
+ * accepted, e.g. a slot already executed; its clock) or holds a transaction that does not parse
+ * (SPEC §2) — the engine goes on, unchanged; `TANDEM_ERR_HALTED` once the engine has halted;
+ * `TANDEM_ERR_IO` when the engine stopped (its store failed; reopen it). Thread-safe: blocks
+ * from several threads are taken one at a time, each checked against the last one accepted.
+ *
+ * # Safety
+ * `engine` is an open engine; `block` is NULL or points to `len` readable bytes.
+ */
+int32_t tandem_engine_submit_block(struct tandem_engine *engine, const uint8_t *block, size_t len);
+
+/**
+ * Waits up to `timeout_ms` (0: do not wait) for the VED to have executed `slot` and copies its
+ * VED hash — the vote point — into `out`.
+ *
+ * Errors: `TANDEM_ERR_TIMEOUT` when it is not there by then (it may be later);
+ * `TANDEM_ERR_NOT_FOUND` for a slot that never will be: skipped (a later slot executed without
+ * it), before the slot the engine resumed at, or older than the last 4,096 slots it remembers;
+ * `TANDEM_ERR_HALTED` once the engine has halted (it votes no more); `TANDEM_ERR_IO` when it
+ * stopped; `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only on success.
+ * Thread-safe: any number of threads may wait at once.
+ *
+ * # Safety
+ * `engine` is an open engine; `out` is NULL or 32 writable bytes.
+ */
+int32_t tandem_engine_ved_hash(struct tandem_engine *engine,
+                               uint64_t slot,
+                               uint32_t timeout_ms,
+                               uint8_t *out);
+
+/**
+ * As `tandem_engine_ved_hash`, for the UED: its hash of `slot` once the UED has executed and
+ * committed it.
+ *
+ * # Safety
+ * `engine` is an open engine; `out` is NULL or 32 writable bytes.
+ */
+int32_t tandem_engine_ued_hash(struct tandem_engine *engine,
+                               uint64_t slot,
+                               uint32_t timeout_ms,
+                               uint8_t *out);
+
+/**
+ * Reads an account as the UED's last committed slot left it (SPEC §6: what this validator
+ * knows of user balances) into `*info_out`, and copies `min(info_out->data_len, data_cap)`
+ * bytes of its data into `data` (which may be NULL when `data_cap` is 0: call once to learn
+ * `data_len`, again with a buffer that large).
+ *
+ * Errors: `TANDEM_ERR_NOT_FOUND` for an account that does not exist (nothing written);
+ * `TANDEM_ERR_INVALID_ARGUMENT` for NULL; `TANDEM_ERR_IO` when the engine stopped.
+ * Thread-safe; answered between blocks, so it may wait for the block the UED has in hand.
+ *
+ * # Safety
+ * `engine` is an open engine; `pubkey` is NULL or 32 readable bytes; `info_out` NULL or
+ * writable; `data` NULL or `data_cap` writable bytes.
+ */
+int32_t tandem_engine_account(struct tandem_engine *engine,
+                              const uint8_t *pubkey,
+                              struct tandem_account_info *info_out,
+                              uint8_t *data,
+                              size_t data_cap);
+
+/**
+ * `ExecutionStatus(signature, stake = stake_bps)` (SPEC §6) of the transaction whose first
+ * signature is `signature`, into `*out`: `TANDEM_TX_UNKNOWN` when no recent block holds it;
+ * `TANDEM_TX_PENDING` until validators holding `stake_bps` basis points of the VED stake have
+ * reported the local hash of its domain and slot (0: as soon as its domain's executor has run;
+ * SPEC's default is 500); then `TANDEM_TX_FINAL` with its status; `TANDEM_TX_HALTED` once the
+ * engine has halted. `slot` and `domain` say where it is whenever it is known.
+ *
+ * Errors: `TANDEM_ERR_INVALID_ARGUMENT` for NULL or `stake_bps` above 10,000. Thread-safe;
+ * never waits for the pipeline.
+ *
+ * # Safety
+ * `engine` is an open engine; `signature` NULL or 64 readable bytes; `out` NULL or writable.
+ */
+int32_t tandem_engine_tx_status(struct tandem_engine *engine,
+                                const uint8_t *signature,
+                                uint32_t stake_bps,
+                                struct tandem_tx_status *out);
+
+/**
+ * Takes the oldest alert not yet read: `*has_alert = 1` and the alert in `*out`, or
+ * `*has_alert = 0` (and `*out` untouched) when there is none. An alert is also a log line
+ * (level 1). Thread-safe: each alert goes to one caller.
+ *
+ * # Safety
+ * `engine` is an open engine; `out` and `has_alert` NULL or writable.
+ */
+int32_t tandem_engine_poll_alert(struct tandem_engine *engine,
+                                 struct tandem_alert *out,
+                                 uint8_t *has_alert);
+
+/**
+ * A snapshot of the engine's metrics into `*out`. Set `out->size = sizeof(tandem_metrics)`
+ * first: a smaller size is `TANDEM_ERR_INVALID_ARGUMENT`; a larger one (a newer header) gets
+ * the fields this library knows and zero after them. `size` is left as the caller set it.
+ * Thread-safe; cheap enough to call every slot (more metrics, per stage: `tandem run
+ * --metrics-addr`).
+ *
+ * # Safety
+ * `engine` is an open engine; `out` NULL or `out->size` writable bytes.
+ */
+int32_t tandem_engine_metrics(struct tandem_engine *engine, struct tandem_metrics *out);
+
+/**
+ * The backends and the placement the engine runs with, as text for people (one fact per
+ * line). Copies at most `cap - 1` bytes and a NUL into `buf` (nothing when `cap` is 0; `buf`
+ * may then be NULL) and sets `*len_out` to the full length without the NUL: call with
+ * `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is fixed when
+ * the engine opens. Thread-safe.
+ *
+ * # Safety
+ * `engine` is an open engine; `buf` NULL or `cap` writable bytes; `len_out` NULL or writable.
+ */
+int32_t tandem_engine_describe(struct tandem_engine *engine,
+                               char *buf,
+                               size_t cap,
+                               size_t *len_out);
+
+/**
+ * Stops the engine and frees it: closes its queues, lets every stage finish the blocks it
+ * holds (each is committed to the store), and joins its threads. NULL: nothing. The pointer
+ * must not be used afterwards, by any thread (as with `free`): call it once every other call
+ * on this engine has returned. A failure while stopping is logged (level 1); the store then
+ * resumes from its last committed slot when opened again.
+ *
+ * # Safety
+ * `engine` is NULL or an open engine no other thread is using.
+ */
+void tandem_engine_close(struct tandem_engine *engine);
 
 /**
  * Hashes `n` independent messages with BLAKE3.
@@ -158,6 +533,23 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
                                  const uint8_t *const *data,
                                  const size_t *data_lens,
                                  uint8_t *sum_inout);
+
+/**
+ * Sends libtandem's log lines to `fn` instead of stderr (`fn` NULL: back to stderr), those of
+ * `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace. Until it is
+ * called, errors and warnings go to stderr.
+ *
+ * `fn` is called from any of tandem's threads (and the caller's), one call at a time, with
+ * `ctx`, the line's level and the line as a NUL-terminated string valid only during the call.
+ * It must not block for long: the line's thread waits. Lines logged by tandem calls made from
+ * inside `fn` are dropped. When this function returns, the previous sink is no longer called,
+ * so its `ctx` may be freed. Calling this from inside a sink is refused
+ * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
+ *
+ * # Safety
+ * `fn`, when not NULL, must be safe to call from any thread with `ctx` until it is replaced.
+ */
+int32_t tandem_set_log_sink(tandem_log_fn fn, void *ctx, uint32_t max_level);
 
 /**
  * Verifies `n` ed25519 signatures exactly as ed25519-dalek's `verify_strict` does (SPEC §2).

@@ -10,9 +10,18 @@ use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
 use std::fmt;
 
+use tandem_engine::genesis::GenesisError;
+use tandem_engine::ledger::LedgerError;
+use tandem_engine::pipeline::{CoresError, EngineError, NoGpuAdapter};
+use tandem_engine::runtime::RuntimeError;
+use tandem_engine::runtime::state::StateFileError;
+use tandem_engine::runtime::ved_log::VedLogError;
+use tandem_engine::store::StoreError;
+
 use crate::status::{
     TANDEM_ERR_BACKEND_UNAVAILABLE, TANDEM_ERR_CORRUPT, TANDEM_ERR_HALTED, TANDEM_ERR_INTERNAL,
-    TANDEM_ERR_INVALID_ARGUMENT, TANDEM_ERR_IO, TANDEM_ERR_REJECTED, TANDEM_ERR_TIMEOUT,
+    TANDEM_ERR_INVALID_ARGUMENT, TANDEM_ERR_IO, TANDEM_ERR_NOT_FOUND, TANDEM_ERR_REJECTED,
+    TANDEM_ERR_TIMEOUT,
 };
 
 /// A failed export: the negative status code it returns and the message `tandem_last_error()`
@@ -73,6 +82,11 @@ impl FfiError {
         Self::new(TANDEM_ERR_HALTED, message)
     }
 
+    /// `TANDEM_ERR_NOT_FOUND`: what was asked for does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(TANDEM_ERR_NOT_FOUND, message)
+    }
+
     /// `TANDEM_ERR_INTERNAL`: a bug in tandem (a caught panic, a broken invariant).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(TANDEM_ERR_INTERNAL, message)
@@ -88,12 +102,93 @@ impl fmt::Display for FfiError {
 impl std::error::Error for FfiError {}
 
 // The mapping hook: one `From` impl per error type of the Rust API, so an export can write
-// `engine_call()?` and get the right status code. Later issues add the impls for the errors of
-// tandem-engine and tandem-kernels (store, tx, runtime, backend selection) here.
+// `engine_call()?` and get the right status code.
 
 impl From<std::io::Error> for FfiError {
     fn from(e: std::io::Error) -> Self {
         Self::io(e.to_string())
+    }
+}
+
+impl From<StoreError> for FfiError {
+    fn from(e: StoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            _ if e.is_corruption() => Self::corrupt(message),
+            StoreError::NotAStore { .. } => Self::corrupt(message),
+            // Another process holds the store, or the directory is not one to create a store in.
+            StoreError::Io { .. } | StoreError::Locked(_) | StoreError::CreateInProgress(_) => {
+                Self::io(message)
+            }
+            StoreError::AlreadyExists(_) | StoreError::NotEmpty { .. } => {
+                Self::invalid_argument(message)
+            }
+            // The rest are refusals of a write the runtime asked for: a bug if they surface.
+            _ => Self::internal(message),
+        }
+    }
+}
+
+impl From<RuntimeError> for FfiError {
+    fn from(e: RuntimeError) -> Self {
+        let message = e.to_string();
+        match e {
+            RuntimeError::ParentMismatch { .. }
+            | RuntimeError::SlotNotAfterParent { .. }
+            | RuntimeError::SlotGapTooLarge { .. }
+            | RuntimeError::ClockViolation { .. }
+            | RuntimeError::MalformedTransaction { .. }
+            | RuntimeError::InvalidSlash { .. } => Self::rejected(message),
+            RuntimeError::Store(store) => store.into(),
+            RuntimeError::StateFile(StateFileError::Io { .. }) | RuntimeError::Io { .. } => {
+                Self::io(message)
+            }
+            RuntimeError::StateFile(_) => Self::corrupt(message),
+            RuntimeError::Kernel(kernel) => kernel.into(),
+            RuntimeError::GenesisMismatch { .. } => Self::invalid_argument(message),
+            RuntimeError::Poisoned(_) => Self::io(message),
+        }
+    }
+}
+
+impl From<EngineError> for FfiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Rejected(runtime) | EngineError::Open(runtime) => runtime.into(),
+            EngineError::OpenLog(VedLogError::Io { .. }) => Self::io(e.to_string()),
+            EngineError::OpenLog(_) => Self::corrupt(e.to_string()),
+            // A stage failed (the store, a kernel): the engine stopped; reopening resumes it.
+            EngineError::Failed(_) => Self::io(e.to_string()),
+        }
+    }
+}
+
+impl From<GenesisError> for FfiError {
+    fn from(e: GenesisError) -> Self {
+        match e {
+            GenesisError::Io { .. } => Self::io(e.to_string()),
+            _ => Self::corrupt(e.to_string()),
+        }
+    }
+}
+
+impl From<CoresError> for FfiError {
+    fn from(e: CoresError) -> Self {
+        // Its message starts with "cores:", the setting's name.
+        Self::invalid_argument(format!("config->{e}"))
+    }
+}
+
+impl From<NoGpuAdapter> for FfiError {
+    fn from(e: NoGpuAdapter) -> Self {
+        Self::backend_unavailable(e.to_string())
+    }
+}
+
+impl From<LedgerError> for FfiError {
+    fn from(e: LedgerError) -> Self {
+        // Bytes that are not one block in the ledger's encoding: the argument is wrong.
+        Self::invalid_argument(format!("block: {e}"))
     }
 }
 

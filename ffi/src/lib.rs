@@ -25,9 +25,11 @@
 pub mod args;
 #[doc(hidden)]
 pub mod boundary;
+pub mod engine;
 #[doc(hidden)]
 pub mod error;
 pub mod hash;
+pub mod log;
 pub mod sigverify;
 pub mod status;
 

@@ -1,0 +1,285 @@
+//! The engine through the C ABI, called as C calls it: the hashes of a ledger that crosses an
+//! epoch boundary equal the sequential runtime's, a restart resumes, and every bad argument is
+//! an error code with a message naming it (SPEC §8 "The engine").
+
+use std::ffi::{CStr, CString, c_char};
+use std::path::Path;
+use std::ptr;
+
+use ::tandem_engine::genesis::Genesis;
+use ::tandem_engine::ledger::Block;
+use ::tandem_engine::runtime::BlockOutcome;
+use ::tandem_engine::workload::{WorkloadConfig, generate};
+use tandem::engine::{
+    tandem_account_info, tandem_alert, tandem_engine, tandem_engine_account, tandem_engine_close,
+    tandem_engine_config, tandem_engine_describe, tandem_engine_metrics, tandem_engine_open,
+    tandem_engine_poll_alert, tandem_engine_submit_block, tandem_engine_tx_status,
+    tandem_engine_ued_hash, tandem_engine_ved_hash, tandem_metrics, tandem_tx_status,
+};
+use tandem::{
+    Backend, TANDEM_ERR_INVALID_ARGUMENT, TANDEM_ERR_NOT_FOUND, TANDEM_ERR_REJECTED,
+    TANDEM_ERR_TIMEOUT, TANDEM_OK, TANDEM_TX_FINAL, TANDEM_TX_UNKNOWN, tandem_last_error,
+};
+
+fn last_error() -> String {
+    // SAFETY: tandem_last_error returns a NUL-terminated string valid until the next call.
+    unsafe { CStr::from_ptr(tandem_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn genesis_path() -> CString {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/genesis/default.toml");
+    CString::new(path.to_str().unwrap()).unwrap()
+}
+
+/// 40 slots of the default cluster (32-slot epochs: one boundary) and their sequential outcomes.
+fn ledger() -> (Vec<Block>, Vec<BlockOutcome>) {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut blocks = Vec::new();
+    let config = WorkloadConfig {
+        slots: 40,
+        transfers: 30,
+        ..WorkloadConfig::default()
+    };
+    let outcomes = generate(
+        &Genesis::default_cluster(),
+        &config,
+        scratch.path(),
+        |b| {
+            blocks.push(b.clone());
+            Ok(())
+        },
+        |_| {},
+    )
+    .unwrap();
+    (blocks, outcomes)
+}
+
+fn config() -> tandem_engine_config {
+    tandem_engine_config {
+        size: size_of::<tandem_engine_config>() as u32,
+        backend: Backend::Cpu as u32,
+        ued_threads: 2,
+        cores: ptr::null(),
+    }
+}
+
+fn open(dir: &Path, config: &tandem_engine_config) -> Result<*mut tandem_engine, (i32, String)> {
+    let dir = CString::new(dir.to_str().unwrap()).unwrap();
+    let mut engine = ptr::null_mut();
+    // SAFETY: valid strings, config and out-pointer.
+    let status =
+        unsafe { tandem_engine_open(genesis_path().as_ptr(), dir.as_ptr(), config, &mut engine) };
+    if status == TANDEM_OK {
+        Ok(engine)
+    } else {
+        assert!(engine.is_null(), "a failed open leaves *engine_out NULL");
+        Err((status, last_error()))
+    }
+}
+
+fn submit(engine: *mut tandem_engine, block: &Block) -> i32 {
+    let bytes = block.encode().unwrap();
+    // SAFETY: an open engine, bytes.len() readable bytes.
+    unsafe { tandem_engine_submit_block(engine, bytes.as_ptr(), bytes.len()) }
+}
+
+type Wait = unsafe extern "C" fn(*mut tandem_engine, u64, u32, *mut u8) -> i32;
+
+fn hash(
+    engine: *mut tandem_engine,
+    wait: Wait,
+    slot: u64,
+    timeout_ms: u32,
+) -> Result<[u8; 32], i32> {
+    let mut out = [0u8; 32];
+    // SAFETY: an open engine, 32 writable bytes.
+    match unsafe { wait(engine, slot, timeout_ms, out.as_mut_ptr()) } {
+        TANDEM_OK => Ok(out),
+        status => Err(status),
+    }
+}
+
+/// Both hashes of every slot of `outcomes`, as the engine gives them, equal the runtime's.
+fn check_hashes(engine: *mut tandem_engine, outcomes: &[BlockOutcome]) {
+    for o in outcomes {
+        let ved = hash(engine, tandem_engine_ved_hash, o.slot, 60_000);
+        let ued = hash(engine, tandem_engine_ued_hash, o.slot, 60_000);
+        assert_eq!(
+            (ved, ued),
+            (Ok(o.ved_hash), Ok(o.ued_hash)),
+            "slot {}",
+            o.slot
+        );
+    }
+}
+
+#[test]
+fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
+    let (blocks, outcomes) = ledger();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), &config()).expect("open");
+    for block in &blocks[..30] {
+        assert_eq!(submit(engine, block), TANDEM_OK, "{}", last_error());
+    }
+    check_hashes(engine, &outcomes[..30]);
+    // The same block again: its slot is executed already.
+    assert_eq!(submit(engine, &blocks[29]), TANDEM_ERR_REJECTED);
+    assert!(
+        last_error().starts_with("tandem_engine_submit_block: block 30"),
+        "{}",
+        last_error()
+    );
+    // Not there yet: a timeout; older than the engine opened at: not found.
+    assert_eq!(
+        hash(engine, tandem_engine_ved_hash, 31, 10),
+        Err(TANDEM_ERR_TIMEOUT)
+    );
+    assert_eq!(
+        last_error(),
+        "tandem_engine_ved_hash: slot 31: no VED hash after 10 ms"
+    );
+
+    // What the engine says of itself.
+    let mut metrics: tandem_metrics = unsafe { std::mem::zeroed() };
+    metrics.size = size_of::<tandem_metrics>() as u32;
+    // SAFETY: an open engine and a sized struct.
+    assert_eq!(
+        unsafe { tandem_engine_metrics(engine, &mut metrics) },
+        TANDEM_OK
+    );
+    assert_eq!(
+        (metrics.ved_slot, metrics.ued_slot, metrics.halted),
+        (30, 30, 0)
+    );
+    assert!(metrics.time_to_vote_p50_us > 0);
+    let mut len = 0;
+    // SAFETY: cap 0 with a NULL buffer asks for the length.
+    assert_eq!(
+        unsafe { tandem_engine_describe(engine, ptr::null_mut(), 0, &mut len) },
+        TANDEM_OK
+    );
+    let mut text = vec![0 as c_char; len + 1];
+    // SAFETY: len + 1 writable bytes.
+    assert_eq!(
+        unsafe { tandem_engine_describe(engine, text.as_mut_ptr(), len + 1, &mut len) },
+        TANDEM_OK
+    );
+    // SAFETY: describe NUL-terminates.
+    let text = unsafe { CStr::from_ptr(text.as_ptr()) }
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(text.len(), len);
+    assert!(
+        text.contains("backend: cpu\n") && text.contains("ued threads: 2\n"),
+        "{text}"
+    );
+
+    // A transaction of slot 30: final with X = 0, where it is.
+    let tx = outcomes[29]
+        .transactions
+        .iter()
+        .find(|t| t.signature.is_some())
+        .unwrap();
+    let mut status: tandem_tx_status = unsafe { std::mem::zeroed() };
+    // SAFETY: an open engine, 64 readable bytes, a writable struct.
+    let rc =
+        unsafe { tandem_engine_tx_status(engine, tx.signature.unwrap().as_ptr(), 0, &mut status) };
+    assert_eq!(rc, TANDEM_OK);
+    assert_eq!((status.state, status.slot), (TANDEM_TX_FINAL, 30));
+    // SAFETY: as above.
+    let rc = unsafe { tandem_engine_tx_status(engine, [9u8; 64].as_ptr(), 0, &mut status) };
+    assert_eq!(
+        (rc, status.state, status.slot),
+        (TANDEM_OK, TANDEM_TX_UNKNOWN, 0)
+    );
+
+    // An account of the genesis, and one that does not exist.
+    let genesis = Genesis::default_cluster();
+    let known = &genesis.accounts[0];
+    let mut info: tandem_account_info = unsafe { std::mem::zeroed() };
+    // SAFETY: an open engine, 32 readable bytes, a writable struct, no data asked for.
+    let rc = unsafe {
+        tandem_engine_account(
+            engine,
+            known.pubkey.0.as_ptr(),
+            &mut info,
+            ptr::null_mut(),
+            0,
+        )
+    };
+    assert_eq!(rc, TANDEM_OK, "{}", last_error());
+    assert_eq!(info.mapping, known.mapping.tag());
+    // SAFETY: as above.
+    let rc = unsafe {
+        tandem_engine_account(engine, [0xee; 32].as_ptr(), &mut info, ptr::null_mut(), 0)
+    };
+    assert_eq!(rc, TANDEM_ERR_NOT_FOUND);
+
+    let mut alert: tandem_alert = unsafe { std::mem::zeroed() };
+    let mut has = 9u8;
+    // SAFETY: writable out-pointers.
+    assert_eq!(
+        unsafe { tandem_engine_poll_alert(engine, &mut alert, &mut has) },
+        TANDEM_OK
+    );
+    assert_eq!(has, 0);
+    // SAFETY: opened above, used by no other thread.
+    unsafe { tandem_engine_close(engine) };
+
+    // Resumed: the rest of the ledger, across the boundary at slot 32.
+    let engine = open(dir.path(), &config()).expect("reopen");
+    assert_eq!(
+        hash(engine, tandem_engine_ued_hash, 30, 0),
+        Ok(outcomes[29].ued_hash)
+    );
+    assert_eq!(
+        hash(engine, tandem_engine_ued_hash, 12, 0),
+        Err(TANDEM_ERR_NOT_FOUND)
+    );
+    assert_eq!(
+        last_error(),
+        "tandem_engine_ued_hash: slot 12 has no UED hash: the engine remembers hashes from slot 30 on"
+    );
+    for block in &blocks[30..] {
+        assert_eq!(submit(engine, block), TANDEM_OK, "{}", last_error());
+    }
+    check_hashes(engine, &outcomes[30..]);
+    // SAFETY: opened above, used by no other thread.
+    unsafe { tandem_engine_close(engine) };
+}
+
+#[test]
+fn bad_configs_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = tandem_engine_config {
+        size: 8,
+        ..config()
+    };
+    let (status, message) = open(dir.path(), &small).unwrap_err();
+    assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+    assert!(
+        message.contains("config->size = 8 is smaller than sizeof(tandem_engine_config)"),
+        "{message}"
+    );
+    let unknown = tandem_engine_config {
+        backend: 7,
+        ..config()
+    };
+    let (status, message) = open(dir.path(), &unknown).unwrap_err();
+    assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+    assert!(message.contains("config->backend = 7"), "{message}");
+    let cores = CString::new("ved=4096").unwrap();
+    let missing = tandem_engine_config {
+        cores: cores.as_ptr(),
+        ..config()
+    };
+    let (status, message) = open(dir.path(), &missing).unwrap_err();
+    assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+    assert!(
+        message.contains("config->cores: ") && message.contains("4096"),
+        "{message}"
+    );
+}
