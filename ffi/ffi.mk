@@ -19,6 +19,9 @@ FFI_BUILD := ffi/tests/build
 FFI_VERSION := $(shell awk -F'"' '/^\[/ { in_pkg = ($$0 == "[workspace.package]") } in_pkg && /^version *=/ { print $$2; exit }' Cargo.toml)
 FFI_CFLAGS := $(FFI_WARNINGS) -g -I ffi/include -DTANDEM_EXPECTED_VERSION='"$(FFI_VERSION)"'
 
+# The soname of the shared library (ffi/build.rs): libtandem.so.MAJOR.
+FFI_SONAME := libtandem.so.$(firstword $(subst ., ,$(FFI_VERSION)))
+
 # Mesa's Vulkan driver keeps allocations until exit: suppress those, and only those, in LSan.
 # Where CI=true the C tests also run the GPU backend (lavapipe there) and require it to work.
 FFI_RUN := LSAN_OPTIONS=suppressions=$(abspath ffi/tests/c/lsan.supp) \
@@ -32,9 +35,12 @@ header:
 ffi-ctest:
 	@test -n "$(FFI_VERSION)" || { echo "ffi.mk: no [workspace.package] version in Cargo.toml" >&2; exit 1; }
 	$(CARGO) build -p tandem-ffi --target-dir $(TARGET_DIR)
-	@mkdir -p $(FFI_BUILD)
+	@mkdir -p $(FFI_BUILD)/lib
+# The executable records the soname (ffi/build.rs); this directory gives the build tree's library
+# that name.
+	ln -sfn $(abspath $(FFI_LIB_DIR))/libtandem.so $(FFI_BUILD)/lib/$(FFI_SONAME)
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_shared \
-		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_LIB_DIR))
+		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_BUILD)/lib)
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_static \
 		$(FFI_LIB_DIR)/libtandem.a -lpthread -ldl -lm
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_shared
