@@ -2,8 +2,10 @@
 #
 #   make run    build (release) and run the main job on its built-in default workload
 #   make test   the whole test suite: fmt, clippy, cargo tests, the C ABI tests
+#   make install PREFIX=DIR   libtandem (the C ABI: header, shared and static library, tandem.pc)
+#               under DIR; see ffi/README.md
 #
-# Both install the missing system packages first (apt-get when root; otherwise they stop and
+# They install the missing system packages first (apt-get when root; otherwise they stop and
 # print the exact command to run).
 
 CARGO ?= cargo
@@ -54,6 +56,9 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory ffi-ctest
+
+# ffi/ffi.mk has the recipe; building libtandem needs the system packages too.
+install: deps
 
 # The criterion benches (minutes); figures go to the README and hwprofiles/.
 bench: deps

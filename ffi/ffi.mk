@@ -1,15 +1,24 @@
 # ffi/ffi.mk: the C side of tandem-ffi. Included by the root Makefile; paths are relative to the
 # workspace root. Standalone: `make -f ffi/ffi.mk ffi-ctest TARGET_DIR=/tmp/ffi-target`.
 #
-#   make header     regenerate ffi/include/tandem.h with cbindgen (then commit it)
-#   make ffi-ctest  build libtandem and run ffi/tests/c/test_ffi.c against the shared and the
-#                   static library, with -Werror and sanitizers
+#   make header                regenerate ffi/include/tandem.h with cbindgen (then commit it)
+#   make ffi-ctest             build libtandem and run ffi/tests/c/test_ffi.c against the shared
+#                              and the static library, with -Werror and sanitizers; then
+#                              ffi-install-test
+#   make install PREFIX=DIR    build libtandem (FFI_PROFILE: release or debug) and install the
+#                              header, both libraries and tandem.pc under DIR (DESTDIR honoured)
+#   make ffi-install-test      install into ffi/tests/build/prefix and build and run a C program
+#                              against it through pkg-config, shared and static
+
+# This file, for the sub-make of ffi-ctest (the root Makefile includes it, or `make -f` names it).
+FFI_MK := $(lastword $(MAKEFILE_LIST))
 
 CARGO ?= cargo
 # The cargo target directory; CARGO_TARGET_DIR is honoured when TARGET_DIR is not given.
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 FFI_CC ?= gcc
+FFI_CXX ?= g++
 FFI_WARNINGS := -std=c11 -Wall -Wextra -Wpedantic -Werror
 FFI_SANITIZERS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FFI_LIB_DIR := $(TARGET_DIR)/debug
@@ -19,12 +28,36 @@ FFI_BUILD := ffi/tests/build
 FFI_VERSION := $(shell awk -F'"' '/^\[/ { in_pkg = ($$0 == "[workspace.package]") } in_pkg && /^version *=/ { print $$2; exit }' Cargo.toml)
 FFI_CFLAGS := $(FFI_WARNINGS) -g -I ffi/include -DTANDEM_EXPECTED_VERSION='"$(FFI_VERSION)"'
 
+# The file names of the shared library: the real file carries MAJOR.MINOR.PATCH (a pre-release
+# or build suffix dropped), the soname (ffi/build.rs) only MAJOR.
+FFI_VERSION_CORE := $(firstword $(subst -, ,$(subst +, ,$(FFI_VERSION))))
+FFI_SONAME := libtandem.so.$(firstword $(subst ., ,$(FFI_VERSION_CORE)))
+FFI_REALNAME := libtandem.so.$(FFI_VERSION_CORE)
+
 # Mesa's Vulkan driver keeps allocations until exit: suppress those, and only those, in LSan.
 # Where CI=true the C tests also run the GPU backend (lavapipe there) and require it to work.
 FFI_RUN := LSAN_OPTIONS=suppressions=$(abspath ffi/tests/c/lsan.supp) \
 	TANDEM_CTEST_GPU=$(if $(filter true,$(CI)),1,0)
 
-.PHONY: header ffi-ctest
+# make install: the cargo profile to build (release or debug) and where its output lies.
+FFI_PROFILE ?= release
+FFI_PROFILE_FLAG := $(if $(filter release,$(FFI_PROFILE)),--release)
+FFI_PROFILE_DIR := $(TARGET_DIR)/$(FFI_PROFILE)
+# PREFIX is required; a relative one is taken from the workspace root. It is what tandem.pc
+# names; DESTDIR (a staging root for packagers) only moves where the files are written.
+FFI_PREFIX := $(if $(PREFIX),$(abspath $(PREFIX)))
+FFI_DEST := $(DESTDIR)$(FFI_PREFIX)
+
+# ffi-install-test: a fresh prefix, and what is built against it.
+FFI_TEST_PREFIX := $(abspath $(FFI_BUILD)/prefix)
+FFI_TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(FFI_TEST_PREFIX)/lib/pkgconfig pkg-config
+FFI_TEST_CFLAGS := $(FFI_WARNINGS) -g -DTANDEM_EXPECTED_VERSION='"$(FFI_VERSION)"'
+# >>> Hook for the examples: sources listed here (e.g. ffi/examples/replay.c and
+# ffi/examples/replay.cpp) are compiled by ffi-install-test against the installed prefix, as a
+# consumer would (`pkg-config --cflags --libs tandem`), into ffi/tests/build/examples/. <<<
+FFI_INSTALL_EXAMPLES :=
+
+.PHONY: header ffi-ctest install ffi-install-test
 
 header:
 	TANDEM_BLESS_HEADER=1 $(CARGO) test -p tandem-ffi --test header --target-dir $(TARGET_DIR)
@@ -32,10 +65,79 @@ header:
 ffi-ctest:
 	@test -n "$(FFI_VERSION)" || { echo "ffi.mk: no [workspace.package] version in Cargo.toml" >&2; exit 1; }
 	$(CARGO) build -p tandem-ffi --target-dir $(TARGET_DIR)
-	@mkdir -p $(FFI_BUILD)
+	@mkdir -p $(FFI_BUILD)/lib
+# The executable records the soname (ffi/build.rs); this directory gives the build tree's library
+# that name.
+	ln -sfn $(abspath $(FFI_LIB_DIR))/libtandem.so $(FFI_BUILD)/lib/$(FFI_SONAME)
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_shared \
-		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_LIB_DIR))
+		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_BUILD)/lib)
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_static \
 		$(FFI_LIB_DIR)/libtandem.a -lpthread -ldl -lm
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_shared
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_static
+	@$(MAKE) --no-print-directory -f $(FFI_MK) ffi-install-test
+
+install:
+	@test -n "$(PREFIX)" || { echo "ffi.mk: make install needs PREFIX, e.g. make install PREFIX=/usr/local" >&2; exit 1; }
+	@test -n "$(FFI_VERSION)" || { echo "ffi.mk: no [workspace.package] version in Cargo.toml" >&2; exit 1; }
+	@case "$(FFI_PROFILE)" in release|debug) ;; \
+	  *) echo "ffi.mk: FFI_PROFILE is release or debug, not '$(FFI_PROFILE)'" >&2; exit 1;; esac
+	$(CARGO) build -p tandem-ffi $(FFI_PROFILE_FLAG) --target-dir $(TARGET_DIR)
+	sed -e 's|@PREFIX@|$(FFI_PREFIX)|g' -e 's|@VERSION@|$(FFI_VERSION)|g' ffi/tandem.pc.in \
+		> $(FFI_PROFILE_DIR)/tandem.pc
+	install -d $(FFI_DEST)/include $(FFI_DEST)/lib/pkgconfig
+	install -m 644 ffi/include/tandem.h $(FFI_DEST)/include/tandem.h
+	install -m 755 $(FFI_PROFILE_DIR)/libtandem.so $(FFI_DEST)/lib/$(FFI_REALNAME)
+	ln -sfn $(FFI_REALNAME) $(FFI_DEST)/lib/$(FFI_SONAME)
+	ln -sfn $(FFI_SONAME) $(FFI_DEST)/lib/libtandem.so
+	install -m 644 $(FFI_PROFILE_DIR)/libtandem.a $(FFI_DEST)/lib/libtandem.a
+	install -m 644 $(FFI_PROFILE_DIR)/tandem.pc $(FFI_DEST)/lib/pkgconfig/tandem.pc
+	@echo "ffi.mk: installed libtandem $(FFI_VERSION) ($(FFI_PROFILE)) under $(FFI_DEST)"
+
+ffi-install-test:
+	rm -rf $(FFI_TEST_PREFIX) $(FFI_BUILD)/install $(FFI_BUILD)/examples
+	@$(MAKE) --no-print-directory -f $(FFI_MK) install FFI_PROFILE=debug PREFIX=$(FFI_TEST_PREFIX) DESTDIR=
+	@mkdir -p $(FFI_BUILD)/install
+# The layout: the symlink chain to the real file, and the soname inside it.
+	@test "$$(readlink $(FFI_TEST_PREFIX)/lib/libtandem.so)" = $(FFI_SONAME) \
+	  && test "$$(readlink $(FFI_TEST_PREFIX)/lib/$(FFI_SONAME))" = $(FFI_REALNAME) \
+	  || { echo "ffi-install-test: libtandem.so -> $(FFI_SONAME) -> $(FFI_REALNAME) is not installed" >&2; exit 1; }
+	@soname=$$(readelf -d $(FFI_TEST_PREFIX)/lib/$(FFI_REALNAME) | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'); \
+	  test "$$soname" = $(FFI_SONAME) \
+	  || { echo "ffi-install-test: the soname of $(FFI_REALNAME) is '$$soname', not $(FFI_SONAME)" >&2; exit 1; }
+	@version=$$($(FFI_TEST_PKG_CONFIG) --modversion tandem); test "$$version" = "$(FFI_VERSION)" \
+	  || { echo "ffi-install-test: pkg-config says tandem $$version, Cargo.toml $(FFI_VERSION)" >&2; exit 1; }
+# Every native library rustc says a static link needs must come out of tandem.pc, so a dependency
+# that brings one (tandem-engine: hwloc, udev) fails here until ffi/tandem.pc.in names it.
+	@out=$$($(CARGO) rustc -q -p tandem-ffi --target-dir $(TARGET_DIR) --crate-type staticlib \
+	    -- --print native-static-libs 2>&1) || { echo "$$out" >&2; exit 1; }; \
+	  needed=$$(echo "$$out" | sed -n 's/.*native-static-libs: //p'); \
+	  test -n "$$needed" || { echo "ffi-install-test: rustc printed no native-static-libs" >&2; exit 1; }; \
+	  given=" $$($(FFI_TEST_PKG_CONFIG) --static --libs tandem) "; \
+	  for lib in $$needed; do case "$$given" in *" $$lib "*) ;; \
+	    *) echo "ffi-install-test: a static link needs $$lib (rustc: $$needed);" \
+	         "add it to Libs.private or Requires.private in ffi/tandem.pc.in" >&2; exit 1;; esac; done
+# Shared: the program must record the soname and find it through LD_LIBRARY_PATH.
+	$(FFI_CC) $(FFI_TEST_CFLAGS) ffi/tests/c/test_install.c -o $(FFI_BUILD)/install/test_install_shared \
+		$$($(FFI_TEST_PKG_CONFIG) --cflags --libs tandem)
+	@readelf -d $(FFI_BUILD)/install/test_install_shared | grep -q "Shared library: \[$(FFI_SONAME)\]" \
+	  || { echo "ffi-install-test: test_install_shared does not need $(FFI_SONAME)" >&2; exit 1; }
+	LD_LIBRARY_PATH=$(FFI_TEST_PREFIX)/lib $(FFI_BUILD)/install/test_install_shared
+# Static: tandem.pc's -ltandem made static, the rest (Libs.private, Requires.private) as given;
+# the program must not need the shared libtandem.
+	$(FFI_CC) $(FFI_TEST_CFLAGS) ffi/tests/c/test_install.c -o $(FFI_BUILD)/install/test_install_static \
+		$$($(FFI_TEST_PKG_CONFIG) --static --cflags --libs tandem \
+		   | sed 's/-ltandem\b/-Wl,-Bstatic -ltandem -Wl,-Bdynamic/')
+	@! readelf -d $(FFI_BUILD)/install/test_install_static | grep -q "Shared library: \[libtandem" \
+	  || { echo "ffi-install-test: test_install_static still needs the shared libtandem" >&2; exit 1; }
+	$(FFI_BUILD)/install/test_install_static
+# The examples of FFI_INSTALL_EXAMPLES, against the same prefix.
+	@mkdir -p $(FFI_BUILD)/examples
+	@for src in $(FFI_INSTALL_EXAMPLES); do \
+	  case $$src in *.cpp) cc="$(FFI_CXX) -std=c++17 -Wall -Wextra -Wpedantic -Werror";; \
+	    *) cc="$(FFI_CC) $(FFI_WARNINGS)";; esac; \
+	  out=$(FFI_BUILD)/examples/$$(basename $$src | tr . _); \
+	  echo "$$cc $$src -o $$out \$$(pkg-config --cflags --libs tandem)"; \
+	  $$cc $$src -o $$out $$($(FFI_TEST_PKG_CONFIG) --cflags --libs tandem) || exit 1; \
+	done
+	@echo "ffi-install-test: libtandem $(FFI_VERSION) installs, and links shared and static through pkg-config"

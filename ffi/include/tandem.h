@@ -7,6 +7,24 @@
 #include <stdint.h>
 
 /**
+ * The major version of libtandem (the X of "X.Y.Z"); the soname is `libtandem.so.X`.
+ *
+ * Compare with `tandem_version()` to see whether the library loaded at run time is the one
+ * the program was compiled against.
+ */
+#define TANDEM_VERSION_MAJOR 0
+
+/**
+ * The minor version of libtandem (the Y of "X.Y.Z").
+ */
+#define TANDEM_VERSION_MINOR 1
+
+/**
+ * The patch version of libtandem (the Z of "X.Y.Z").
+ */
+#define TANDEM_VERSION_PATCH 0
+
+/**
  * Success.
  */
 #define TANDEM_OK 0

@@ -37,6 +37,18 @@ use std::ffi::{CStr, c_char};
 
 pub use status::*;
 
+// Literals because cbindgen cannot evaluate `env!`; `version_macros_are_the_crate_version` fails
+// when the workspace version moves without them.
+/// The major version of libtandem (the X of "X.Y.Z"); the soname is `libtandem.so.X`.
+///
+/// Compare with `tandem_version()` to see whether the library loaded at run time is the one
+/// the program was compiled against.
+pub const TANDEM_VERSION_MAJOR: u32 = 0;
+/// The minor version of libtandem (the Y of "X.Y.Z").
+pub const TANDEM_VERSION_MINOR: u32 = 1;
+/// The patch version of libtandem (the Z of "X.Y.Z").
+pub const TANDEM_VERSION_PATCH: u32 = 0;
+
 /// The version of libtandem, e.g. `"0.1.0"`, checked at compile time to have no interior NUL.
 const VERSION: &CStr =
     match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
@@ -75,6 +87,24 @@ mod tests {
         // SAFETY: tandem_version returns a static NUL-terminated string.
         let version = unsafe { CStr::from_ptr(tandem_version()) };
         assert_eq!(version.to_str(), Ok(env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn version_macros_are_the_crate_version() {
+        let part = |text: &str| text.parse::<u32>().expect("a numeric version part");
+        assert_eq!(
+            (
+                TANDEM_VERSION_MAJOR,
+                TANDEM_VERSION_MINOR,
+                TANDEM_VERSION_PATCH
+            ),
+            (
+                part(env!("CARGO_PKG_VERSION_MAJOR")),
+                part(env!("CARGO_PKG_VERSION_MINOR")),
+                part(env!("CARGO_PKG_VERSION_PATCH")),
+            ),
+            "set TANDEM_VERSION_* in ffi/src/lib.rs to the workspace version, then `make header`"
+        );
     }
 
     #[test]
