@@ -4,6 +4,9 @@
 #   make header     regenerate ffi/include/tandem.h with cbindgen (then commit it)
 #   make ffi-ctest  build libtandem and run ffi/tests/c/test_ffi.c against the shared and the
 #                   static library, with -Werror and sanitizers
+#   make ffi-examples FFI_PREFIX=DIR
+#                   build ffi/examples against the libtandem installed under DIR (with its
+#                   pkg-config file) and check they replay a ledger to `tandem replay`'s hashes
 
 CARGO ?= cargo
 # The cargo target directory; CARGO_TARGET_DIR is honoured when TARGET_DIR is not given.
@@ -24,7 +27,10 @@ FFI_CFLAGS := $(FFI_WARNINGS) -g -I ffi/include -DTANDEM_EXPECTED_VERSION='"$(FF
 FFI_RUN := LSAN_OPTIONS=suppressions=$(abspath ffi/tests/c/lsan.supp) \
 	TANDEM_CTEST_GPU=$(if $(filter true,$(CI)),1,0)
 
-.PHONY: header ffi-ctest
+# Where ffi-examples builds the examples, its ledger and its stores.
+FFI_EXAMPLES_BUILD := $(FFI_BUILD)/examples
+
+.PHONY: header ffi-ctest ffi-examples
 
 header:
 	TANDEM_BLESS_HEADER=1 $(CARGO) test -p tandem-ffi --test header --target-dir $(TARGET_DIR)
@@ -39,3 +45,8 @@ ffi-ctest:
 		$(FFI_LIB_DIR)/libtandem.a -lpthread -ldl -lm
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_shared
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_static
+
+ffi-examples:
+	@test -n "$(FFI_PREFIX)" || { echo "ffi.mk: ffi-examples needs FFI_PREFIX=DIR, a prefix libtandem is installed under" >&2; exit 1; }
+	$(CARGO) build -p tandem-cli --target-dir $(TARGET_DIR)
+	ffi/tests/examples.sh $(TARGET_DIR)/debug/tandem $(FFI_PREFIX) $(FFI_EXAMPLES_BUILD)
