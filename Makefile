@@ -12,8 +12,9 @@ CARGO ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 # hwlocality needs hwloc and udev; wgpu finds Mesa's software Vulkan driver (lavapipe) where no
-# GPU exists; the C ABI tests need gcc (and g++ for the C++ example) with their sanitizer runtimes.
-DEB_PACKAGES := libhwloc-dev libudev-dev pkg-config mesa-vulkan-drivers libvulkan1 gcc g++
+# GPU exists; the C ABI tests need gcc (and g++ for the C++ example) with their sanitizer runtimes;
+# the examples test reads `tandem replay --json` with python3.
+DEB_PACKAGES := libhwloc-dev libudev-dev pkg-config mesa-vulkan-drivers libvulkan1 gcc g++ python3
 
 .PHONY: run store-demo test deps bench
 

@@ -8,7 +8,12 @@
 #   make install PREFIX=DIR    build libtandem (FFI_PROFILE: release or debug) and install the
 #                              header, both libraries and tandem.pc under DIR (DESTDIR honoured)
 #   make ffi-install-test      install into ffi/tests/build/prefix and build and run a C program
-#                              against it through pkg-config, shared and static
+#                              against it through pkg-config, shared and static; then
+#                              ffi-examples against that prefix
+#   make ffi-examples PREFIX=DIR
+#                              build ffi/examples against the libtandem installed under DIR
+#                              (with its pkg-config file) and check that they replay a ledger
+#                              to `tandem replay`'s hashes
 
 # This file, for the sub-make of ffi-ctest (the root Makefile includes it, or `make -f` names it).
 FFI_MK := $(lastword $(MAKEFILE_LIST))
@@ -52,12 +57,10 @@ FFI_DEST := $(DESTDIR)$(FFI_PREFIX)
 FFI_TEST_PREFIX := $(abspath $(FFI_BUILD)/prefix)
 FFI_TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(FFI_TEST_PREFIX)/lib/pkgconfig pkg-config
 FFI_TEST_CFLAGS := $(FFI_WARNINGS) -g -DTANDEM_EXPECTED_VERSION='"$(FFI_VERSION)"'
-# >>> Hook for the examples: sources listed here (e.g. ffi/examples/replay.c and
-# ffi/examples/replay.cpp) are compiled by ffi-install-test against the installed prefix, as a
-# consumer would (`pkg-config --cflags --libs tandem`), into ffi/tests/build/examples/. <<<
-FFI_INSTALL_EXAMPLES :=
+# Where ffi-examples builds the examples, its ledger and its stores.
+FFI_EXAMPLES_BUILD := $(FFI_BUILD)/examples
 
-.PHONY: header ffi-ctest install ffi-install-test
+.PHONY: header ffi-ctest install ffi-install-test ffi-examples
 
 header:
 	TANDEM_BLESS_HEADER=1 $(CARGO) test -p tandem-ffi --test header --target-dir $(TARGET_DIR)
@@ -131,13 +134,10 @@ ffi-install-test:
 	@! readelf -d $(FFI_BUILD)/install/test_install_static | grep -q "Shared library: \[libtandem" \
 	  || { echo "ffi-install-test: test_install_static still needs the shared libtandem" >&2; exit 1; }
 	$(FFI_BUILD)/install/test_install_static
-# The examples of FFI_INSTALL_EXAMPLES, against the same prefix.
-	@mkdir -p $(FFI_BUILD)/examples
-	@for src in $(FFI_INSTALL_EXAMPLES); do \
-	  case $$src in *.cpp) cc="$(FFI_CXX) -std=c++17 -Wall -Wextra -Wpedantic -Werror";; \
-	    *) cc="$(FFI_CC) $(FFI_WARNINGS)";; esac; \
-	  out=$(FFI_BUILD)/examples/$$(basename $$src | tr . _); \
-	  echo "$$cc $$src -o $$out \$$(pkg-config --cflags --libs tandem)"; \
-	  $$cc $$src -o $$out $$($(FFI_TEST_PKG_CONFIG) --cflags --libs tandem) || exit 1; \
-	done
 	@echo "ffi-install-test: libtandem $(FFI_VERSION) installs, and links shared and static through pkg-config"
+	@$(MAKE) --no-print-directory -f $(FFI_MK) ffi-examples PREFIX=$(FFI_TEST_PREFIX)
+
+ffi-examples:
+	@test -n "$(PREFIX)" || { echo "ffi.mk: ffi-examples needs PREFIX=DIR, a prefix libtandem is installed under" >&2; exit 1; }
+	$(CARGO) build -p tandem-cli --target-dir $(TARGET_DIR)
+	ffi/tests/examples.sh $(TARGET_DIR)/debug/tandem $(FFI_PREFIX) $(FFI_EXAMPLES_BUILD)
