@@ -75,7 +75,7 @@ ffi-ctest:
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_shared \
 		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_BUILD)/lib)
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_static \
-		$(FFI_LIB_DIR)/libtandem.a -lpthread -ldl -lm
+		$(FFI_LIB_DIR)/libtandem.a $$(pkg-config --static --libs hwloc) -lpthread -ldl -lm
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_shared
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_static
 	@$(MAKE) --no-print-directory -f $(FFI_MK) ffi-install-test
