@@ -231,6 +231,20 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
 
     // Resumed: the rest of the ledger, across the boundary at slot 32.
     let engine = open(dir.path(), &config()).expect("reopen");
+    // SAFETY: an open engine and a sized struct.
+    assert_eq!(
+        unsafe { tandem_engine_metrics(engine, &mut metrics) },
+        TANDEM_OK
+    );
+    assert_eq!(
+        (
+            metrics.ved_slot,
+            metrics.ued_slot,
+            metrics.max_ued_lag_slots
+        ),
+        (30, 30, 0),
+        "a resumed engine has no lag"
+    );
     assert_eq!(
         hash(engine, tandem_engine_ued_hash, 30, 0),
         Ok(outcomes[29].ued_hash)

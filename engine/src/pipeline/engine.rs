@@ -555,8 +555,9 @@ impl Engine {
                 ""
             }
         );
-        metrics.publish_ved_slot(ved_resumed_slot);
+        // The UED's slot first: the other order would count the whole resumed chain as lag.
         metrics.publish_ued_slot(resumed_slot);
+        metrics.publish_ved_slot(ved_resumed_slot);
         let cursor = Mutex::new(Cursor {
             slot: runtime.slot(),
             unix_timestamp_ms: runtime.state().unix_timestamp_ms,
