@@ -28,16 +28,19 @@ fail() {
     exit 1
 }
 
-# ffi/README.md shows minimal.c verbatim: the first ```c block of "## Embedding the engine".
+# ffi/README.md and the root README.md show minimal.c verbatim: the first ```c block of their
+# "Embedding the engine" section.
 readme_minimal() {
-    awk '/^## Embedding the engine/ { section = 1 }
+    awk '/^#+ Embedding the engine/ { section = 1 }
          section && /^```c$/ { inside = 1; next }
          inside && /^```$/ { exit }
-         inside { print }' "$root/ffi/README.md"
+         inside { print }' "$1"
 }
-diff -u --label ffi/examples/minimal.c --label "ffi/README.md (Embedding the engine)" \
-    "$examples/minimal.c" <(readme_minimal) >&2 ||
-    fail "ffi/README.md no longer shows ffi/examples/minimal.c verbatim: copy it there again"
+for readme in ffi/README.md README.md; do
+    diff -u --label ffi/examples/minimal.c --label "$readme (Embedding the engine)" \
+        "$examples/minimal.c" <(readme_minimal "$root/$readme") >&2 ||
+        fail "$readme no longer shows ffi/examples/minimal.c verbatim: copy it there again"
+done
 
 for f in include/tandem.h lib/libtandem.so lib/pkgconfig/tandem.pc; do
     [ -f "$prefix/$f" ] || fail "$prefix/$f is missing: PREFIX must be an installed libtandem"
