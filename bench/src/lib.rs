@@ -9,3 +9,4 @@
 pub mod fixtures;
 pub mod isolation;
 pub mod pipeline;
+pub mod profile;

@@ -1,0 +1,433 @@
+//! Hardware profiles (SPEC §9, `hwprofiles/*.toml`): what `tandem bench` writes and `tandem plan`
+//! reads.
+//!
+//! A profile names the machine (the topology hwloc saw, the GPU adapter and driver), the tandem
+//! version and git commit it was measured with, and every figure of the suite as a [`Rate`]: a
+//! value with its unit, the spread of its runs and how it was measured. A figure measured at
+//! several thread counts (the scaling of a kernel) or batch sizes (the GPU against the CPU) is
+//! one rate per point, told apart by `threads` or `batch`.
+//!
+//! ```toml
+//! [machine]
+//! kind = "kvm-epyc-zen4-2vcpu"
+//! cpu_model = "AMD EPYC 9B14"
+//! cores = 2
+//! pus = 2
+//! numa_nodes = 1
+//!
+//! [tandem]
+//! version = "0.1.0"
+//! commit = "54755e8"
+//!
+//! [[rate]]
+//! name = "sigverify.cpu.unique"
+//! threads = 1
+//! value = 23400.0
+//! unit = "signatures/s"
+//! spread = [23100.0, 23600.0]
+//! runs = 5
+//! how = "512 unique signers, 200-byte messages, median of 5 runs"
+//!
+//! [pipeline]
+//! sustained_tps = 50500.0
+//! ```
+//!
+//! Reading checks every field the planner relies on and names the one that is wrong
+//! (`rate[3].value: missing`, `machine.cores: must be at least 1`), so a hand-edited or
+//! truncated profile fails with a message, never with a wrong plan.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The rates the planner reads, by name (each is one [`Rate`], or one per `threads`).
+pub mod names {
+    /// ed25519 verifications of signers seen once (user transactions), per second, by thread
+    /// count: the CPU kernel with AVX-512/AVX2 as the machine has.
+    pub const SIGVERIFY_UNIQUE: &str = "sigverify.cpu.unique";
+    /// ed25519 verifications of recurring signers (votes; the signer cache warm), per second,
+    /// one thread.
+    pub const SIGVERIFY_RECURRING: &str = "sigverify.cpu.recurring";
+    /// ed25519 verifications on the GPU, per second, by `batch` size (absent without a GPU).
+    pub const SIGVERIFY_GPU: &str = "sigverify.gpu.unique";
+    /// The same batches on the CPU (all threads), per second, by `batch` size: the other side
+    /// of the GPU's crossover.
+    pub const SIGVERIFY_CPU_BATCH: &str = "sigverify.cpu.batch";
+    /// Account LtHashes (SPEC §7) per second, by thread count.
+    pub const LTHASH: &str = "lthash.cpu.accounts";
+    /// BLAKE3 of 128-byte messages per second, by thread count.
+    pub const BLAKE3: &str = "blake3.cpu.messages";
+    /// Votes the VED executor runs per second (signatures verified beforehand), one thread.
+    pub const VED_VOTES: &str = "executor.ved.votes";
+    /// User transfers the UED executes per second (signatures verified beforehand; LtHash,
+    /// hash chain and commit included), by UED thread count.
+    pub const UED_TRANSFERS: &str = "executor.ued.transfers";
+    /// Account lookups in the store per second, one thread.
+    pub const STORE_LOOKUPS: &str = "store.lookups";
+    /// Slot commits of the store (with fsync) per second.
+    pub const STORE_COMMITS: &str = "store.commits";
+}
+
+/// Why a profile cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A field is missing, of the wrong type, or out of range.
+    #[error("{path}: {field}: {reason}")]
+    Field {
+        /// The file.
+        path: String,
+        /// The field, as `rate[3].value`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The profile lacks a rate the plan needs.
+    #[error("{path}: no rate `{name}`{threads} (measure it with `tandem bench`)")]
+    MissingRate {
+        /// The file.
+        path: String,
+        /// The rate's name.
+        name: String,
+        /// ` at 1 thread` and the like, or empty.
+        threads: String,
+    },
+}
+
+/// The machine a profile was measured on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// A short name for the machine kind, the profile's file stem.
+    pub kind: String,
+    /// The CPU model.
+    pub cpu_model: String,
+    /// Physical cores the suite could use.
+    pub cores: u32,
+    /// Processing units (hardware threads) the suite could use.
+    pub pus: u32,
+    /// NUMA nodes.
+    pub numa_nodes: u32,
+    /// Installed memory, GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_gib: Option<f64>,
+    /// The SIMD extensions the kernels use here, e.g. `["avx2", "avx512ifma"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isa: Vec<String>,
+    /// The GPU adapter wgpu found ("name (API, hardware|software)"), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_adapter: Option<String>,
+    /// Its driver, as the adapter reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_driver: Option<String>,
+    /// Whether that adapter is a hardware GPU (a software rasterizer is never worth feeding).
+    #[serde(default)]
+    pub gpu_hardware: bool,
+    /// Anything else worth knowing (the hypervisor, the storage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// What was measured, with which tandem.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TandemBuild {
+    /// The tandem version.
+    pub version: String,
+    /// The git commit (short), or "unknown".
+    pub commit: String,
+    /// When the suite ran (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_at: Option<String>,
+    /// The suite's size: "quick", "default" or "full".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+}
+
+/// One measured figure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// What it measures ([`names`] for the ones the planner reads).
+    pub name: String,
+    /// The thread count it was measured at, when it scales with threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    /// The batch size, for figures by batch (GPU against CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    /// The median of the runs.
+    pub value: f64,
+    /// Its unit, e.g. "signatures/s".
+    pub unit: String,
+    /// The smallest and the largest run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<[f64; 2]>,
+    /// How many runs the median is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u32>,
+    /// How it was measured, so it can be reproduced.
+    pub how: String,
+}
+
+/// The pipeline as a whole, measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineFigures {
+    /// Transactions per second the engine sustained (`tandem bench pipeline`'s workload).
+    pub sustained_tps: f64,
+    /// How that workload was shaped and placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
+}
+
+/// Where `auto` puts a batch (SPEC §7).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoThreshold {
+    /// The smallest batch the GPU verifies faster than the CPU; absent where it never does
+    /// (no hardware GPU, or the CPU wins at every size measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_min_items: Option<u32>,
+}
+
+/// A hardware profile (module docs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The machine.
+    pub machine: Machine,
+    /// The tandem it was measured with.
+    pub tandem: TandemBuild,
+    /// Every figure.
+    #[serde(default, rename = "rate")]
+    pub rates: Vec<Rate>,
+    /// The pipeline's measured sustained rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineFigures>,
+    /// The GPU crossover the suite found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<AutoThreshold>,
+}
+
+impl Profile {
+    /// Reads and checks the profile at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Profile, ProfileError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks a profile's text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Profile, ProfileError> {
+        let field = |field: String, reason: String| ProfileError::Field {
+            path: path.to_owned(),
+            field,
+            reason,
+        };
+        let deserializer = toml::Deserializer::parse(text)
+            .map_err(|e| field("(the file)".into(), format!("not TOML: {}", e.message())))?;
+        let profile: Profile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let reason = e.inner().message().to_owned();
+            field(e.path().to_string(), reason)
+        })?;
+        profile.check().map_err(|(f, reason)| field(f, reason))?;
+        Ok(profile)
+    }
+
+    /// The checks serde cannot make: counts at least 1, rates finite and positive, spreads
+    /// around their value, no figure given twice.
+    fn check(&self) -> Result<(), (String, String)> {
+        let at_least_one = |name: &str, value: u32| {
+            if value == 0 {
+                Err((format!("machine.{name}"), "must be at least 1".to_owned()))
+            } else {
+                Ok(())
+            }
+        };
+        at_least_one("cores", self.machine.cores)?;
+        at_least_one("pus", self.machine.pus)?;
+        at_least_one("numa_nodes", self.machine.numa_nodes)?;
+        for (i, rate) in self.rates.iter().enumerate() {
+            let here = |f: &str| format!("rate[{i}].{f}");
+            if !(rate.value.is_finite() && rate.value > 0.0) {
+                return Err((
+                    here("value"),
+                    format!("{} is not a positive number", rate.value),
+                ));
+            }
+            if rate.threads == Some(0) {
+                return Err((here("threads"), "must be at least 1".into()));
+            }
+            if rate.batch == Some(0) {
+                return Err((here("batch"), "must be at least 1".into()));
+            }
+            if let Some([lo, hi]) = rate.spread
+                && !(lo <= rate.value && rate.value <= hi)
+            {
+                return Err((
+                    here("spread"),
+                    format!("[{lo}, {hi}] does not contain the value {}", rate.value),
+                ));
+            }
+            let twice = self.rates[..i]
+                .iter()
+                .any(|r| r.name == rate.name && r.threads == rate.threads && r.batch == rate.batch);
+            if twice {
+                return Err((
+                    here("name"),
+                    format!(
+                        "`{}` is given twice at the same threads and batch",
+                        rate.name
+                    ),
+                ));
+            }
+        }
+        if let Some(p) = &self.pipeline
+            && !(p.sustained_tps.is_finite() && p.sustained_tps > 0.0)
+        {
+            return Err((
+                "pipeline.sustained_tps".into(),
+                format!("{} is not a positive number", p.sustained_tps),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The profile as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a profile is plain data")
+    }
+
+    /// The rate `name` at `threads` (`None`: the one without a thread count), if measured.
+    pub fn rate(&self, name: &str, threads: Option<u32>) -> Option<&Rate> {
+        self.rates
+            .iter()
+            .find(|r| r.name == name && r.threads == threads && r.batch.is_none())
+    }
+
+    /// The points of a rate measured by thread count, sorted by threads.
+    pub fn scaling(&self, name: &str) -> Vec<(u32, f64)> {
+        let mut points: Vec<(u32, f64)> = self
+            .rates
+            .iter()
+            .filter(|r| r.name == name && r.batch.is_none())
+            .filter_map(|r| r.threads.map(|t| (t, r.value)))
+            .collect();
+        points.sort_by_key(|&(t, _)| t);
+        points
+    }
+
+    /// The points of a rate measured by batch size, sorted by batch.
+    pub fn by_batch(&self, name: &str) -> Vec<(u32, f64)> {
+        let mut points: Vec<(u32, f64)> = self
+            .rates
+            .iter()
+            .filter(|r| r.name == name)
+            .filter_map(|r| r.batch.map(|b| (b, r.value)))
+            .collect();
+        points.sort_by_key(|&(b, _)| b);
+        points
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[machine]
+kind = "test"
+cpu_model = "a test CPU"
+cores = 2
+pus = 2
+numa_nodes = 1
+
+[tandem]
+version = "0.1.0"
+commit = "abc"
+
+[[rate]]
+name = "sigverify.cpu.unique"
+threads = 1
+value = 20000.0
+unit = "signatures/s"
+spread = [19000.0, 21000.0]
+runs = 3
+how = "test"
+
+[[rate]]
+name = "sigverify.cpu.unique"
+threads = 2
+value = 38000.0
+unit = "signatures/s"
+how = "test"
+
+[pipeline]
+sustained_tps = 1000.0
+"#;
+
+    #[test]
+    fn a_profile_round_trips_and_answers_by_threads() {
+        let profile = Profile::parse(GOOD, "good.toml").expect("valid");
+        assert_eq!(
+            profile.scaling(names::SIGVERIFY_UNIQUE),
+            [(1, 20000.0), (2, 38000.0)]
+        );
+        assert_eq!(
+            profile
+                .rate(names::SIGVERIFY_UNIQUE, Some(2))
+                .map(|r| r.value),
+            Some(38000.0)
+        );
+        let again = Profile::parse(&profile.to_toml(), "again.toml").expect("round trip");
+        assert_eq!(again, profile);
+    }
+
+    fn error(text: &str) -> String {
+        Profile::parse(text, "p.toml")
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_missing_or_wrong_field_is_named() {
+        assert_eq!(
+            error(&GOOD.replace("cores = 2\n", "")),
+            "p.toml: machine: missing field `cores`"
+        );
+        assert_eq!(
+            error(&GOOD.replace("value = 38000.0\n", "")),
+            "p.toml: rate[1]: missing field `value`"
+        );
+        assert_eq!(
+            error(&GOOD.replace("cores = 2", "cores = \"two\"")),
+            "p.toml: machine.cores: invalid type: string \"two\", expected u32"
+        );
+        assert_eq!(
+            error(&GOOD.replace("cores = 2", "cores = 0")),
+            "p.toml: machine.cores: must be at least 1"
+        );
+        assert_eq!(
+            error(&GOOD.replace("value = 38000.0", "value = -1.0")),
+            "p.toml: rate[1].value: -1 is not a positive number"
+        );
+        assert_eq!(
+            error(&GOOD.replace("spread = [19000.0, 21000.0]", "spread = [1.0, 2.0]")),
+            "p.toml: rate[0].spread: [1, 2] does not contain the value 20000"
+        );
+        assert_eq!(
+            error(&GOOD.replace("threads = 2", "threads = 1")),
+            "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads and batch"
+        );
+        assert!(error("[machine").starts_with("p.toml: (the file): not TOML"));
+        assert_eq!(
+            error(&GOOD.replace("sustained_tps = 1000.0", "sustained_tps = 0.0")),
+            "p.toml: pipeline.sustained_tps: 0 is not a positive number"
+        );
+    }
+}
