@@ -9,4 +9,5 @@
 pub mod fixtures;
 pub mod isolation;
 pub mod pipeline;
+pub mod plan;
 pub mod profile;

@@ -5,6 +5,7 @@ mod bench_cmd;
 mod chain_cmd;
 mod cluster_cmd;
 mod output;
+mod plan_cmd;
 mod run_cmd;
 mod status_cmd;
 mod store_cmd;
@@ -108,6 +109,10 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
     },
+    /// Capacity planning from hardware profiles: per stage the load of a target, the capacity
+    /// and the headroom; the bottleneck, the core split and whether a GPU is needed; with
+    /// --cores, a projection onto another core count. Two profiles compare two machines.
+    Plan(plan_cmd::PlanArgs),
     /// ExecutionStatus(signature, stake = X) of SPEC §6 from a store's status index: Unknown,
     /// Pending (until X basis points of the VED stake reported the hash of its domain and slot),
     /// its final status, or Halted.
@@ -447,6 +452,7 @@ fn main() -> ExitCode {
             store,
             json,
         } => status_cmd::status(&signature, stake, &store, json.as_deref()),
+        Command::Plan(args) => plan_cmd::plan_cmd(args),
         Command::Topology { cores, json } => {
             topology_cmd::topology(cores.as_deref(), json.as_deref())
         }

@@ -929,3 +929,85 @@ fn cluster_reports_who_halted_and_exits_3_when_an_honest_validator_did() {
         "{bad:?}"
     );
 }
+
+/// The hand-made profile of `tandem plan`'s tests.
+fn hand_made_profile() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/hand-made-2core.toml"
+    )
+    .to_owned()
+}
+
+#[test]
+fn plan_answers_a_target_from_a_profile_with_the_json_other_tools_read() {
+    let profile = hand_made_profile();
+    let out = tandem(&["plan", "--profile", &profile, "--tps", "30000"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bottleneck: sigverify"), "{text}");
+    assert!(text.contains("target MISSED"), "{text}");
+    assert!(text.contains("30 % beyond"), "{text}");
+    let out = tandem(&[
+        "plan",
+        "--profile",
+        &profile,
+        "--tps",
+        "10000",
+        "--cores",
+        "4",
+        "--json",
+        "-",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["projection"], true);
+    assert_eq!(plan["bottleneck"], "sigverify");
+    assert_eq!(plan["gpu_needed"], false);
+    // 4 cores: the VED's, sigverify 2 (44,000/s), the UED 1 (194,000/s).
+    assert_eq!(plan["max_tps"], 44000.0);
+    let stages = plan["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sigverify", "ved", "ued"]);
+    for stage in stages {
+        for key in ["load", "capacity", "headroom"] {
+            assert!(stage[key].is_number(), "{stage}");
+        }
+    }
+    // Two profiles: both plans, in order.
+    let out = tandem(&[
+        "plan",
+        "--profile",
+        &profile,
+        "--profile",
+        &profile,
+        "--json",
+        "-",
+    ]);
+    let both: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(both["plans"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn plan_names_the_field_of_a_bad_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(hand_made_profile()).unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, text.replace("value = 150000.0", "value = \"fast\"")).unwrap();
+    let out = tandem(&["plan", "--profile", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml: rate[3].value: invalid type"),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.toml");
+    let without = text.replace("name = \"executor.ued.transfers\"", "name = \"other\"");
+    std::fs::write(&missing, without).unwrap();
+    let out = tandem(&["plan", "--profile", missing.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no rate `executor.ued.transfers` at 1 thread"),
+        "{err}"
+    );
+}

@@ -1,0 +1,726 @@
+//! The capacity planner behind `tandem plan`: from a hardware profile's measured rates to what a
+//! machine sustains for a target load, and where it breaks.
+//!
+//! # The model
+//!
+//! A target is a shape of load: `tps` user transactions per second of `sigs_per_tx` signatures,
+//! each writing `accounts_per_tx` accounts, beside `votes_per_slot` votes every `slot_ms`. The
+//! pipeline's stages and what one unit of that load costs each:
+//!
+//! | stage | load | capacity on `c` cores (from the profile) |
+//! |---|---|---|
+//! | `sigverify` | `tps × sigs_per_tx` signatures/s | `sigverify.cpu.unique` at `c` threads; the `recurring_pct` share of them at `sigverify.cpu.recurring`, scaled by threads as the unique rate scales |
+//! | `ved` | `votes_per_slot × 1000 / slot_ms` votes/s | one core: verifying a recurring signer (`sigverify.cpu.recurring`) then executing the vote (`executor.ved.votes`) |
+//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less the LtHash of the accounts a transaction writes beyond a transfer's two (`lthash.cpu.accounts`) |
+//!
+//! The UED hashes its own accounts on its executor threads (the engine has no separate hashing
+//! stage), so hashing is part of `ued`, and the split always gives `hash` 0 cores.
+//!
+//! How the cores are shared follows the engine's placement: the VED has a core of its own from 3
+//! cores up, and the rest is split between sigverify and the UED (every split is tried, the best
+//! kept); on 2 cores the UED runs on the VED's core in the time the VED leaves it (the engine runs
+//! the UED's threads in `SCHED_IDLE`) and sigverify has the other; on 1 core every stage shares
+//! it. A stage's capacity on more cores than the profile measured is projected from its last
+//! measured efficiency per core (the measured 2-thread rate ÷ twice the 1-thread rate, …), and
+//! the plan is then labelled a projection.
+//!
+//! `max_tps` is the largest `tps` of the target's shape every stage sustains; the `bottleneck` is
+//! the stage that saturates first as `tps` rises (the VED when the votes alone exceed it).
+
+use serde::Serialize;
+
+use crate::profile::{Profile, ProfileError, names};
+
+/// The load to plan for.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Target {
+    /// User transactions per second.
+    pub tps: f64,
+    /// Votes per slot (one per VED validator).
+    pub votes_per_slot: f64,
+    /// The slot time, milliseconds.
+    pub slot_ms: f64,
+    /// Signatures per user transaction.
+    pub sigs_per_tx: f64,
+    /// Accounts each user transaction writes (a transfer writes 2).
+    pub accounts_per_tx: f64,
+    /// Percent of the user signatures by signers seen recently (the signer cache holds their
+    /// tables: verified at the recurring rate).
+    pub recurring_pct: f64,
+}
+
+impl Default for Target {
+    /// 10,000 transfers per second beside 1,000 votes per 400 ms slot.
+    fn default() -> Self {
+        Target {
+            tps: 10_000.0,
+            votes_per_slot: 1_000.0,
+            slot_ms: 400.0,
+            sigs_per_tx: 1.0,
+            accounts_per_tx: 2.0,
+            recurring_pct: 0.0,
+        }
+    }
+}
+
+/// A target that cannot be planned for.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A field of the target is out of range.
+    #[error("--{field}: {reason}")]
+    Target {
+        /// The option.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The profile lacks what the plan needs.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+}
+
+/// One stage of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StagePlan {
+    /// `sigverify`, `ved` or `ued`.
+    pub name: &'static str,
+    /// What the target asks of it, per second.
+    pub load: f64,
+    /// What it sustains with its cores (and share of a core), per second.
+    pub capacity: f64,
+    /// `(capacity − load) ÷ capacity`: the share of its capacity left (negative: over).
+    pub headroom: f64,
+    /// The unit of `load` and `capacity`.
+    pub unit: &'static str,
+    /// Cores given to it; a shared core counts for each stage on it.
+    pub cores: u32,
+    /// The stages it shares its cores with.
+    pub shared_with: Vec<&'static str>,
+}
+
+/// How the cores are given to the stages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CoreSplit {
+    /// Cores verifying user signatures.
+    pub sigverify: u32,
+    /// Cores of the VED (votes: their signatures and their execution).
+    pub ved: u32,
+    /// Cores of the UED (execution with its hashing).
+    pub ued: u32,
+    /// Cores hashing apart from the executors: always 0 (module docs).
+    pub hash: u32,
+    /// The stages that share a core, in words (empty when none do).
+    pub shared: String,
+}
+
+/// The plan for one profile and target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// The profile's machine kind.
+    pub profile: String,
+    /// Cores planned for.
+    pub cores: u32,
+    /// Whether a capacity was projected beyond what the profile measured (other cores than it
+    /// had, or more threads than it ran).
+    pub projection: bool,
+    /// The target.
+    pub target: Target,
+    /// Each stage at the target.
+    pub stages: Vec<StagePlan>,
+    /// The stage that saturates first as the load rises.
+    pub bottleneck: &'static str,
+    /// The most user transactions per second of the target's shape the machine sustains.
+    pub max_tps: f64,
+    /// Whether the target is met.
+    pub meets_target: bool,
+    /// The core split that gives `max_tps`.
+    pub split: CoreSplit,
+    /// Whether a GPU is needed: the target is missed on the CPU, sigverify is the bottleneck, and
+    /// the profile's GPU would carry it.
+    pub gpu_needed: bool,
+    /// The profile's measured sustained pipeline rate, for comparison.
+    pub measured_sustained_tps: Option<f64>,
+    /// What would meet a missed target, in words (empty when it is met).
+    pub advice: Vec<String>,
+}
+
+/// A rate that scales with threads: the measured points and how to go beyond them.
+struct Scaling {
+    points: Vec<(u32, f64)>,
+}
+
+impl Scaling {
+    fn of(profile: &Profile, path: &str, name: &'static str) -> Result<Scaling, ProfileError> {
+        let points = profile.scaling(name);
+        if !points.iter().any(|&(t, _)| t == 1) {
+            return Err(ProfileError::MissingRate {
+                path: path.to_owned(),
+                name: name.to_owned(),
+                threads: " at 1 thread".to_owned(),
+            });
+        }
+        Ok(Scaling { points })
+    }
+
+    /// The rate on `threads` threads, and whether it was projected: measured points are used
+    /// as they are, between two the line through them, past the last the last efficiency per
+    /// thread.
+    fn at(&self, threads: u32) -> (f64, bool) {
+        if let Some(&(_, v)) = self.points.iter().find(|&&(t, _)| t == threads) {
+            return (v, false);
+        }
+        let below = self.points.iter().rev().find(|&&(t, _)| t < threads);
+        let above = self.points.iter().find(|&&(t, _)| t > threads);
+        match (below, above) {
+            (Some(&(t0, v0)), Some(&(t1, v1))) => {
+                let f = f64::from(threads - t0) / f64::from(t1 - t0);
+                (v0 + f * (v1 - v0), false)
+            }
+            (Some(&(last, v)), None) => (v * f64::from(threads) / f64::from(last), true),
+            // No point below `threads` ≥ 1 means threads = 0, never asked for.
+            _ => (0.0, false),
+        }
+    }
+}
+
+/// The profile's rates the planner uses.
+struct Rates {
+    sigverify: Scaling,
+    ued: Scaling,
+    /// Recurring signers verified per second on one thread.
+    recurring: f64,
+    /// Votes per second on one core: verify then execute.
+    ved: f64,
+    /// LtHashes per second on one thread.
+    lthash: f64,
+    /// The GPU's best verification rate, where the profile has a hardware GPU.
+    gpu_sigverify: Option<f64>,
+}
+
+impl Rates {
+    fn of(profile: &Profile, path: &str) -> Result<Rates, ProfileError> {
+        // A one-thread figure, given with `threads = 1` or without a thread count.
+        let one = |name: &'static str| {
+            profile
+                .rate(name, Some(1))
+                .or_else(|| profile.rate(name, None))
+                .map(|r| r.value)
+                .ok_or_else(|| ProfileError::MissingRate {
+                    path: path.to_owned(),
+                    name: name.to_owned(),
+                    threads: String::new(),
+                })
+        };
+        let recurring = one(names::SIGVERIFY_RECURRING)?;
+        let execute = one(names::VED_VOTES)?;
+        let gpu_sigverify = profile
+            .machine
+            .gpu_hardware
+            .then(|| {
+                profile
+                    .by_batch(names::SIGVERIFY_GPU)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .reduce(f64::max)
+            })
+            .flatten();
+        Ok(Rates {
+            sigverify: Scaling::of(profile, path, names::SIGVERIFY_UNIQUE)?,
+            ued: Scaling::of(profile, path, names::UED_TRANSFERS)?,
+            recurring,
+            ved: 1.0 / (1.0 / recurring + 1.0 / execute),
+            lthash: one(names::LTHASH)?,
+            gpu_sigverify,
+        })
+    }
+}
+
+impl Rates {
+    /// User signatures verified per second on `threads` threads, the target's share of them by
+    /// recurring signers: the unique rate at `threads` times 1 ÷ ((1 − r) + r × unique ÷
+    /// recurring), both at one thread.
+    fn sigverify_mix(&self, threads: u32, target: &Target) -> (f64, bool) {
+        let (unique, projected) = self.sigverify.at(threads);
+        let r = target.recurring_pct / 100.0;
+        let (unique_1, _) = self.sigverify.at(1);
+        (
+            unique / ((1.0 - r) + r * unique_1 / self.recurring),
+            projected,
+        )
+    }
+}
+
+/// Where the cores go: each group of stages shares its cores.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    /// One core for everything.
+    OneCore,
+    /// The VED and the UED on one core, sigverify on the other.
+    TwoCores,
+    /// The VED alone on a core, `sigverify` cores verifying, the rest the UED's.
+    Apart { sigverify: u32, ued: u32 },
+}
+
+impl Layout {
+    fn all(cores: u32) -> Vec<Layout> {
+        match cores {
+            0 | 1 => vec![Layout::OneCore],
+            2 => vec![Layout::TwoCores],
+            n => (1..n - 1)
+                .map(|s| Layout::Apart {
+                    sigverify: s,
+                    ued: n - 1 - s,
+                })
+                .collect(),
+        }
+    }
+
+    /// The stages `stage` shares its cores with.
+    fn shared_with(self, stage: &'static str) -> Vec<&'static str> {
+        let groups: &[&[&'static str]] = match self {
+            Layout::OneCore => &[&["sigverify", "ved", "ued"]],
+            Layout::TwoCores => &[&["ved", "ued"]],
+            Layout::Apart { .. } => &[],
+        };
+        groups
+            .iter()
+            .find(|group| group.contains(&stage))
+            .map(|group| group.iter().copied().filter(|&s| s != stage).collect())
+            .unwrap_or_default()
+    }
+
+    fn split(self) -> CoreSplit {
+        let (sigverify, ved, ued, shared) = match self {
+            Layout::OneCore => (1, 1, 1, "sigverify, ved and ued share the one core"),
+            Layout::TwoCores => (1, 1, 1, "ued runs on the ved's core, in the time it leaves"),
+            Layout::Apart { sigverify, ued } => (sigverify, 1, ued, ""),
+        };
+        CoreSplit {
+            sigverify,
+            ved,
+            ued,
+            hash: 0,
+            shared: shared.to_owned(),
+        }
+    }
+}
+
+/// One layout evaluated.
+struct Evaluated {
+    layout: Layout,
+    max_tps: f64,
+    bottleneck: &'static str,
+    projected: bool,
+    stages: Vec<StagePlan>,
+}
+
+/// Makes the plan of `target` on `cores` cores (the profile's own when `None`) from `profile`,
+/// read from `path` (named in errors).
+pub fn plan(
+    profile: &Profile,
+    path: &str,
+    target: &Target,
+    cores: Option<u32>,
+) -> Result<Plan, PlanError> {
+    check_target(target)?;
+    let rates = Rates::of(profile, path)?;
+    let cores = cores.unwrap_or(profile.machine.cores);
+    if cores == 0 {
+        return Err(PlanError::Target {
+            field: "cores",
+            reason: "must be at least 1".into(),
+        });
+    }
+    let best = best_layout(&rates, target, cores, &|c| rates.sigverify_mix(c, target));
+    let projection = cores != profile.machine.cores || best.projected;
+    let meets_target = best.max_tps >= target.tps;
+    let mut advice = Vec::new();
+    let mut gpu_needed = false;
+    if !meets_target {
+        advice.push(format!(
+            "the target is {:.0} % beyond what this machine sustains ({:.0} tps of this shape)",
+            (target.tps / best.max_tps.max(f64::MIN_POSITIVE) - 1.0) * 100.0,
+            best.max_tps
+        ));
+        if best.bottleneck == "ved" {
+            advice.push(
+                "the votes alone exceed the VED's core: a faster core, or fewer votes per slot"
+                    .to_owned(),
+            );
+        } else {
+            if let Some(gpu) = rates.gpu_sigverify
+                && best.bottleneck == "sigverify"
+            {
+                let with_gpu = best_layout(&rates, target, cores, &|_| (gpu, false));
+                if with_gpu.max_tps >= target.tps {
+                    gpu_needed = true;
+                    advice.push(format!(
+                        "the GPU verifying the user signatures carries it ({:.0} tps)",
+                        with_gpu.max_tps
+                    ));
+                }
+            }
+            match cores_needed(&rates, target, cores) {
+                Some(n) => advice.push(format!(
+                    "{n} cores would meet it (projected from the profile's scaling)"
+                )),
+                None => advice.push(
+                    "no number of cores up to 1,024 meets it on this CPU (projected)".to_owned(),
+                ),
+            }
+        }
+    }
+    Ok(Plan {
+        profile: profile.machine.kind.clone(),
+        cores,
+        projection,
+        target: *target,
+        stages: best.stages,
+        bottleneck: best.bottleneck,
+        max_tps: best.max_tps,
+        meets_target,
+        split: best.layout.split(),
+        gpu_needed,
+        measured_sustained_tps: profile.pipeline.as_ref().map(|p| p.sustained_tps),
+        advice,
+    })
+}
+
+/// Sigverify's capacity on `c` cores, and whether it is projected.
+type SigverifyCapacity<'a> = &'a dyn Fn(u32) -> (f64, bool);
+
+fn check_target(target: &Target) -> Result<(), PlanError> {
+    let fields: [(&'static str, f64, f64); 6] = [
+        ("tps", target.tps, 0.0),
+        ("votes-per-slot", target.votes_per_slot, 0.0),
+        ("slot-ms", target.slot_ms, f64::MIN_POSITIVE),
+        ("sigs-per-tx", target.sigs_per_tx, 1.0),
+        ("accounts-per-tx", target.accounts_per_tx, 1.0),
+        ("recurring-pct", target.recurring_pct, 0.0),
+    ];
+    if target.recurring_pct > 100.0 {
+        return Err(PlanError::Target {
+            field: "recurring-pct",
+            reason: format!("{} is more than 100", target.recurring_pct),
+        });
+    }
+    for (field, value, min) in fields {
+        if !value.is_finite() || value < min {
+            return Err(PlanError::Target {
+                field,
+                reason: format!("{value} is out of range (at least {min})"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The fewest cores (above `cores`, up to 1,024) on which the target is met.
+fn cores_needed(rates: &Rates, target: &Target, cores: u32) -> Option<u32> {
+    (cores + 1..=1024)
+        .find(|&n| best_layout(rates, target, n, &|c| rates.sigverify.at(c)).max_tps >= target.tps)
+}
+
+/// The layout of `cores` with the highest `max_tps`.
+fn best_layout(
+    rates: &Rates,
+    target: &Target,
+    cores: u32,
+    sigverify: SigverifyCapacity<'_>,
+) -> Evaluated {
+    Layout::all(cores)
+        .into_iter()
+        .map(|layout| evaluate(rates, target, layout, sigverify))
+        .reduce(|a, b| if b.max_tps > a.max_tps { b } else { a })
+        .expect("every core count has a layout")
+}
+
+/// The stages, `max_tps` and bottleneck of one layout.
+fn evaluate(
+    rates: &Rates,
+    target: &Target,
+    layout: Layout,
+    sigverify: SigverifyCapacity<'_>,
+) -> Evaluated {
+    let votes = target.votes_per_slot * 1000.0 / target.slot_ms;
+    // One user transaction's UED time on one thread: the transfer as measured, plus the
+    // LtHash of every account written beyond a transfer's two.
+    let ued_per_core = |threads: u32| {
+        let (rate, projected) = rates.ued.at(threads);
+        let per_tx = 1.0 / rate + (target.accounts_per_tx - 2.0).max(0.0) / rates.lthash;
+        (1.0 / per_tx, projected)
+    };
+    let k = target.sigs_per_tx;
+    let ved_share = votes / rates.ved; // of one core
+    let left = (1.0 - ved_share).max(0.0); // of the VED's core
+    // Each stage's capacity in its own unit (sigverify, ued), whether projected, and the tps
+    // each allows.
+    let (sig_cap, ued_cap, projected, tps_by_stage) = match layout {
+        Layout::OneCore => {
+            let ((sig1, p1), (ued1, p2)) = (sigverify(1), ued_per_core(1));
+            // Every stage on one core: k/sig1 + 1/ued1 seconds per tps unit, in the time the
+            // votes leave.
+            let tps = left / (k / sig1 + 1.0 / ued1);
+            (tps * k, tps, p1 || p2, [("sigverify", tps), ("ued", tps)])
+        }
+        Layout::TwoCores => {
+            let ((sig, p1), (ued1, p2)) = (sigverify(1), ued_per_core(1));
+            let ued = ued1 * left;
+            (sig, ued, p1 || p2, [("sigverify", sig / k), ("ued", ued)])
+        }
+        Layout::Apart {
+            sigverify: s,
+            ued: u,
+        } => {
+            let ((sig, p1), (ued, p2)) = (sigverify(s), ued_per_core(u));
+            (sig, ued, p1 || p2, [("sigverify", sig / k), ("ued", ued)])
+        }
+    };
+    let (mut bottleneck, mut max_tps) = tps_by_stage
+        .into_iter()
+        .reduce(|a, b| if b.1 < a.1 { b } else { a })
+        .expect("two stages");
+    if votes > rates.ved {
+        (bottleneck, max_tps) = ("ved", 0.0);
+    }
+    let split = layout.split();
+    let stage =
+        |name, load: f64, capacity: f64, unit, cores, shared_with: Vec<&'static str>| StagePlan {
+            name,
+            load,
+            capacity,
+            headroom: if capacity > 0.0 {
+                (capacity - load) / capacity
+            } else {
+                f64::NEG_INFINITY
+            },
+            unit,
+            cores,
+            shared_with,
+        };
+    // In the shared layouts a stage's capacity is what it gets at the target's load of the
+    // others; at one core that is the whole core's budget spread in the target's proportions.
+    let stages = vec![
+        stage(
+            "sigverify",
+            target.tps * k,
+            sig_cap,
+            "signatures/s",
+            split.sigverify,
+            layout.shared_with("sigverify"),
+        ),
+        stage(
+            "ved",
+            votes,
+            rates.ved,
+            "votes/s",
+            split.ved,
+            layout.shared_with("ved"),
+        ),
+        stage(
+            "ued",
+            target.tps,
+            ued_cap,
+            "transactions/s",
+            split.ued,
+            layout.shared_with("ued"),
+        ),
+    ];
+    Evaluated {
+        layout,
+        max_tps,
+        bottleneck,
+        projected,
+        stages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Machine, Rate, TandemBuild};
+
+    fn rate(name: &str, threads: Option<u32>, value: f64) -> Rate {
+        Rate {
+            name: name.to_owned(),
+            threads,
+            batch: None,
+            value,
+            unit: "per second".to_owned(),
+            spread: None,
+            runs: None,
+            how: "hand-made".to_owned(),
+        }
+    }
+
+    /// A hand-made 4-core machine: sigverify 20,000/s on 1 thread and 36,000/s on 2 (90 % per
+    /// thread), the UED 100,000 transfers/s on 1 and 180,000/s on 2, votes verified at 50,000/s
+    /// and executed at 200,000/s (40,000/s both), LtHash 400,000 accounts/s.
+    fn profile(cores: u32) -> Profile {
+        Profile {
+            machine: Machine {
+                kind: "hand-made".into(),
+                cpu_model: "test".into(),
+                cores,
+                pus: cores,
+                numa_nodes: 1,
+                memory_gib: None,
+                isa: vec![],
+                gpu_adapter: None,
+                gpu_driver: None,
+                gpu_hardware: false,
+                notes: None,
+            },
+            tandem: TandemBuild {
+                version: "0".into(),
+                commit: "x".into(),
+                measured_at: None,
+                suite: None,
+            },
+            rates: vec![
+                rate(names::SIGVERIFY_UNIQUE, Some(1), 20_000.0),
+                rate(names::SIGVERIFY_UNIQUE, Some(2), 36_000.0),
+                rate(names::UED_TRANSFERS, Some(1), 100_000.0),
+                rate(names::UED_TRANSFERS, Some(2), 180_000.0),
+                rate(names::SIGVERIFY_RECURRING, Some(1), 50_000.0),
+                rate(names::VED_VOTES, Some(1), 200_000.0),
+                rate(names::LTHASH, Some(1), 400_000.0),
+            ],
+            pipeline: None,
+            auto: None,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn loads_capacities_and_the_bottleneck_on_four_cores() {
+        // 1,000 votes per 400 ms = 2,500 votes/s; 10,000 tps of one signature.
+        let plan = plan(&profile(4), "p", &Target::default(), None).unwrap();
+        assert!(!plan.projection);
+        // Splits of the 3 cores beside the VED: sigverify 1 + ued 2 → min(20,000, 180,000);
+        // sigverify 2 + ued 1 → min(36,000, 100,000) = 36,000: the best.
+        assert_eq!(
+            (plan.split.sigverify, plan.split.ved, plan.split.ued),
+            (2, 1, 1)
+        );
+        assert!(close(plan.max_tps, 36_000.0), "{}", plan.max_tps);
+        assert_eq!(plan.bottleneck, "sigverify");
+        let sig = &plan.stages[0];
+        assert_eq!((sig.name, sig.load), ("sigverify", 10_000.0));
+        assert!(close(sig.capacity, 36_000.0));
+        assert!(close(sig.headroom, 26_000.0 / 36_000.0));
+        let ved = &plan.stages[1];
+        assert!(close(ved.load, 2_500.0) && close(ved.capacity, 40_000.0));
+        assert!(plan.meets_target && plan.advice.is_empty() && !plan.gpu_needed);
+    }
+
+    #[test]
+    fn two_cores_put_the_ued_in_the_time_the_ved_leaves() {
+        let plan = plan(&profile(2), "p", &Target::default(), None).unwrap();
+        // The VED takes 2,500 / 40,000 of its core; the UED gets the rest: 93,750 tps.
+        let ued = &plan.stages[2];
+        assert!(close(ued.capacity, 100_000.0 * (1.0 - 2_500.0 / 40_000.0)));
+        assert_eq!(ued.shared_with, ["ved"]);
+        assert!(close(plan.max_tps, 20_000.0) && plan.bottleneck == "sigverify");
+    }
+
+    #[test]
+    fn one_core_shares_its_time() {
+        let plan = plan(&profile(1), "p", &Target::default(), None).unwrap();
+        // (1 − 1/16) ÷ (1/20,000 + 1/100,000) = 15,625.
+        assert!(close(plan.max_tps, 15_625.0), "{}", plan.max_tps);
+    }
+
+    #[test]
+    fn more_cores_than_measured_are_a_projection() {
+        let plan = plan(&profile(4), "p", &Target::default(), Some(8)).unwrap();
+        assert!(plan.projection);
+        // 8 cores: the VED's, then s + u = 7. sigverify past its 2 measured threads: 18,000 per
+        // thread (the 2-thread efficiency). s = 5, u = 2: min(90,000, 180,000) = 90,000;
+        // s = 6, u = 1: min(108,000, 100,000) = 100,000, the best.
+        assert!(close(plan.max_tps, 100_000.0), "{}", plan.max_tps);
+        assert_eq!((plan.split.sigverify, plan.split.ued), (6, 1));
+        assert_eq!(plan.bottleneck, "ued");
+    }
+
+    #[test]
+    fn a_missed_target_says_by_how_much_and_what_would_meet_it() {
+        let target = Target {
+            tps: 50_000.0,
+            ..Target::default()
+        };
+        let plan = plan(&profile(4), "p", &target, None).unwrap();
+        assert!(!plan.meets_target);
+        assert!(plan.advice[0].contains("39 % beyond"), "{:?}", plan.advice);
+        // 5 cores: s = 3 (54,000), u = 1 (100,000): 54,000 ≥ 50,000.
+        assert!(plan.advice[1].starts_with("5 cores"), "{:?}", plan.advice);
+    }
+
+    #[test]
+    fn too_many_votes_make_the_ved_the_bottleneck() {
+        let target = Target {
+            votes_per_slot: 20_000.0, // 50,000 votes/s > 40,000
+            ..Target::default()
+        };
+        let plan = plan(&profile(4), "p", &target, None).unwrap();
+        assert_eq!((plan.bottleneck, plan.max_tps), ("ved", 0.0));
+        assert!(plan.advice[1].contains("votes alone"));
+    }
+
+    #[test]
+    fn accounts_beyond_two_cost_their_lthash() {
+        let target = Target {
+            accounts_per_tx: 6.0,
+            ..Target::default()
+        };
+        let plan = plan(&profile(4), "p", &target, Some(3)).unwrap();
+        // 3 cores: sigverify 1 (20,000), ued 1: 1/(1/100,000 + 4/400,000) = 50,000.
+        assert!(close(plan.stages[2].capacity, 50_000.0));
+        assert!(close(plan.max_tps, 20_000.0));
+    }
+
+    #[test]
+    fn recurring_signers_are_verified_at_their_rate() {
+        let target = Target {
+            recurring_pct: 50.0,
+            ..Target::default()
+        };
+        let plan = plan(&profile(2), "p", &target, None).unwrap();
+        // Half at 20,000/s, half at 50,000/s: 1 / (0.5/20,000 + 0.5/50,000) = 28,571.4.
+        assert!(close(
+            plan.stages[0].capacity,
+            1.0 / (0.5 / 20_000.0 + 0.5 / 50_000.0)
+        ));
+        let too_many = Target {
+            recurring_pct: 101.0,
+            ..Target::default()
+        };
+        assert!(plan_err(&too_many).starts_with("--recurring-pct: 101 is more than 100"));
+    }
+
+    fn plan_err(target: &Target) -> String {
+        plan(&profile(2), "p", target, None)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_profile_without_a_rate_names_it() {
+        let mut p = profile(4);
+        p.rates.retain(|r| r.name != names::VED_VOTES);
+        let e = plan(&p, "hw.toml", &Target::default(), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "hw.toml: no rate `executor.ved.votes` (measure it with `tandem bench`)"
+        );
+        let bad = Target {
+            slot_ms: 0.0,
+            ..Target::default()
+        };
+        let e = plan(&profile(4), "p", &bad, None).unwrap_err();
+        assert!(e.to_string().starts_with("--slot-ms: 0 is out of range"));
+    }
+}
