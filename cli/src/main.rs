@@ -263,6 +263,36 @@ struct EngineArgs {
     /// `tandem topology` prints).
     #[arg(long, value_name = "SPEC")]
     cores: Option<String>,
+    /// This machine's hardware profile (written by `tandem bench`): the `auto` backend sends
+    /// batches to the GPU from its measured crossover (`[auto] gpu_min_items`) on.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// Applies `--profile`: the measured GPU crossover becomes `auto`'s threshold.
+    fn apply_profile(&self) -> Result<(), String> {
+        let Some(path) = &self.profile else {
+            return Ok(());
+        };
+        let profile = tandem_bench::profile::Profile::load(path).map_err(|e| e.to_string())?;
+        if let Some(items) = profile.auto.and_then(|a| a.gpu_min_items) {
+            tandem_kernels::set_auto_gpu_min_items(items as usize);
+        }
+        Ok(())
+    }
+}
+
+impl Command {
+    /// The engine settings of the commands that run an engine.
+    fn engine_args(&self) -> Option<&EngineArgs> {
+        match self {
+            Command::Run { engine, .. }
+            | Command::Bench(BenchCommand::Pipeline { engine, .. })
+            | Command::Bench(BenchCommand::Isolation { engine, .. }) => Some(engine),
+            _ => None,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -342,6 +372,10 @@ fn quiet_gpu_probe() {
 fn main() -> ExitCode {
     quiet_gpu_probe();
     let cli = Cli::parse();
+    if let Some(Err(e)) = cli.command.engine_args().map(EngineArgs::apply_profile) {
+        eprintln!("tandem: error: --profile: {e}");
+        return ExitCode::FAILURE;
+    }
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).
     let mut halted = false;
     let result = match cli.command {

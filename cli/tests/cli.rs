@@ -1011,3 +1011,17 @@ fn plan_names_the_field_of_a_bad_profile() {
         "{err}"
     );
 }
+
+#[test]
+fn run_reads_the_gpu_threshold_of_a_profile_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[machine]\nkind = 1\n").unwrap();
+    let out = tandem(&["run", "--profile", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--profile: ") && err.contains("machine.kind"),
+        "{err}"
+    );
+}

@@ -2,7 +2,7 @@
 //! `tandem_kernels`, nothing else.
 
 use tandem_kernels::gpu::GpuError;
-use tandem_kernels::{AUTO_GPU_MIN_ITEMS, AccountInput, KernelError, LtHash};
+use tandem_kernels::{AccountInput, KernelError, LtHash, auto_gpu_min_items};
 
 use crate::args::{input_slice, message_slices, output_slice};
 use crate::boundary::boundary;
@@ -146,11 +146,11 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
         // 1.20x the Rust API's time on 1,024 accounts, chunks of 32 1.10-1.15x, chunks of 8 1.24x:
         // bench/benches/ffi.rs).
         // Chunking keeps the kernels' choice of backend: a chunk is smaller than the batch, so
-        // where the batch is below AUTO_GPU_MIN_ITEMS, `Auto` picks the CPU for every chunk as it
+        // where the batch is below auto_gpu_min_items(), `Auto` picks the CPU for every chunk as it
         // would for the batch; the GPU gets the whole batch in one dispatch.
         let chunk = match backend {
             tandem_kernels::Backend::Cpu => STAGED_ACCOUNTS,
-            tandem_kernels::Backend::Auto if n < AUTO_GPU_MIN_ITEMS => STAGED_ACCOUNTS,
+            tandem_kernels::Backend::Auto if n < auto_gpu_min_items() => STAGED_ACCOUNTS,
             tandem_kernels::Backend::Auto | tandem_kernels::Backend::Gpu => n.max(1),
         };
         let mut stage = vec![LtHash::identity(); chunk.min(n)];

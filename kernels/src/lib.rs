@@ -16,7 +16,8 @@
 //! - `Gpu`: the GPU; where there is no adapter this is [`KernelError::Gpu`], never a silent
 //!   fallback;
 //! - `Auto`: the GPU when there is a hardware adapter (not a software rasterizer such as lavapipe)
-//!   and the batch has at least [`AUTO_GPU_MIN_ITEMS`] items; the CPU otherwise. It measures
+//!   and the batch has at least [`auto_gpu_min_items`] items (by default [`AUTO_GPU_MIN_ITEMS`]; a
+//!   measured crossover replaces it); the CPU otherwise. It measures
 //!   nothing at run time.
 
 pub mod gpu;
@@ -52,6 +53,23 @@ pub enum Backend {
 /// never picks it. 16,384 items is where one dispatch carries enough work to hide its fixed cost
 /// (upload, submission, readback: about 100 µs) against the CPU's ~25 M short hashes per second.
 pub const AUTO_GPU_MIN_ITEMS: usize = 16_384;
+
+/// The threshold [`Backend::Auto`] uses now: [`AUTO_GPU_MIN_ITEMS`] until a measured crossover
+/// replaces it ([`set_auto_gpu_min_items`]).
+static AUTO_THRESHOLD: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(AUTO_GPU_MIN_ITEMS);
+
+/// The smallest batch [`Backend::Auto`] sends to a hardware GPU in this process.
+pub fn auto_gpu_min_items() -> usize {
+    AUTO_THRESHOLD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the smallest batch [`Backend::Auto`] sends to a hardware GPU: the crossover `tandem
+/// bench` measured on this machine (a hardware profile's `[auto] gpu_min_items`, applied by
+/// `tandem run --profile`). At least 1. It only moves where work runs, never what it computes.
+pub fn set_auto_gpu_min_items(items: usize) {
+    AUTO_THRESHOLD.store(items.max(1), std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Why a kernel call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -149,7 +167,7 @@ impl Ed25519Verifier {
         Ok(match self.backend {
             Backend::Cpu => None,
             Backend::Gpu => Some(gpu()?),
-            Backend::Auto if n < AUTO_GPU_MIN_ITEMS => None,
+            Backend::Auto if n < auto_gpu_min_items() => None,
             Backend::Auto => gpu().ok().filter(|v| !v.context().is_software()),
         })
     }
@@ -183,7 +201,7 @@ fn choose(backend: Backend, items: usize) -> Result<Option<Arc<GpuHashKernels>>,
     match backend {
         Backend::Cpu => Ok(None),
         Backend::Gpu => Ok(Some(GpuHashKernels::shared()?)),
-        Backend::Auto if items < AUTO_GPU_MIN_ITEMS => Ok(None),
+        Backend::Auto if items < auto_gpu_min_items() => Ok(None),
         Backend::Auto => Ok(GpuHashKernels::shared()
             .ok()
             .filter(|k| !k.context().is_software())),

@@ -9,7 +9,7 @@ use super::cores::{CoreSpec, CoresError};
 use super::placement::{Origin, Placement, Stage};
 use super::topology::{GpuAdapter, Topology, format_cpus};
 use crate::runtime::Backend;
-use tandem_kernels::AUTO_GPU_MIN_ITEMS;
+use tandem_kernels::auto_gpu_min_items;
 
 /// The machine, its GPU adapter and the placement of the pipeline's stages on it.
 pub struct Survey {
@@ -110,8 +110,9 @@ impl Survey {
                 });
             }
             (Backend::Auto, Ok(a)) if !a.software => both(format!(
-                "GPU {} for batches of {AUTO_GPU_MIN_ITEMS} items or more, the CPU below",
-                a.name
+                "GPU {} for batches of {} items or more, the CPU below",
+                a.name,
+                auto_gpu_min_items()
             )),
             (Backend::Auto, Ok(a)) => both(format!(
                 "CPU: the only GPU adapter ({}) is a software rasterizer",
@@ -220,6 +221,24 @@ mod tests {
         let auto = survey.backends(Backend::Auto).expect("auto runs anywhere");
         assert_eq!(auto.sigverify, "CPU: no GPU adapter (none in this test)");
         assert_eq!(auto.gpu_adapter, None);
+    }
+
+    #[test]
+    fn auto_names_the_measured_gpu_threshold() {
+        let mut survey = survey_without_gpu();
+        survey.adapter = Ok(GpuAdapter {
+            name: "a hardware GPU".into(),
+            backend: "Vulkan".into(),
+            software: false,
+            pci_bus_id: None,
+        });
+        // A profile's crossover (tandem run --profile) replaces the default threshold.
+        tandem_kernels::set_auto_gpu_min_items(4096);
+        let auto = survey.backends(Backend::Auto).expect("auto");
+        assert_eq!(
+            auto.sigverify,
+            "GPU a hardware GPU for batches of 4096 items or more, the CPU below"
+        );
     }
 
     #[test]
