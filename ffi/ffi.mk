@@ -18,6 +18,9 @@ FFI_BUILD := ffi/tests/build
 # which ffi/Cargo.toml inherits.
 FFI_VERSION := $(shell awk -F'"' '/^\[/ { in_pkg = ($$0 == "[workspace.package]") } in_pkg && /^version *=/ { print $$2; exit }' Cargo.toml)
 FFI_CFLAGS := $(FFI_WARNINGS) -g -I ffi/include -DTANDEM_EXPECTED_VERSION='"$(FFI_VERSION)"'
+# The system libraries libtandem.a needs (the engine's hwloc and udev among them): what
+# `cargo rustc -p tandem-ffi --lib --crate-type staticlib -- --print native-static-libs` prints.
+FFI_STATIC_LIBS := -lhwloc -ludev -lgcc_s -lutil -lrt -lpthread -ldl -lm
 
 # Mesa's Vulkan driver keeps allocations until exit: suppress those, and only those, in LSan.
 # Where CI=true the C tests also run the GPU backend (lavapipe there) and require it to work.
@@ -36,6 +39,6 @@ ffi-ctest:
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_shared \
 		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_LIB_DIR))
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_ffi.c -o $(FFI_BUILD)/test_ffi_static \
-		$(FFI_LIB_DIR)/libtandem.a -lpthread -ldl -lm
+		$(FFI_LIB_DIR)/libtandem.a $(FFI_STATIC_LIBS)
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_shared
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_static
