@@ -322,3 +322,23 @@ fn a_genesis_that_does_not_load_is_refused_naming_the_argument() {
         assert!(!store.exists(), "{name}: a refused open creates no store");
     }
 }
+
+/// An empty path names no file: refused as the argument it is, not as an I/O error about "".
+#[test]
+fn empty_paths_are_refused_naming_the_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CString::new(dir.path().join("store").to_str().unwrap()).unwrap();
+    let genesis = genesis_path();
+    for (genesis, store, name) in [
+        (c"", store.as_c_str(), "genesis_toml_path"),
+        (genesis.as_c_str(), c"", "store_dir"),
+    ] {
+        let mut engine = ptr::null_mut();
+        // SAFETY: valid strings, config and out-pointer.
+        let status =
+            unsafe { tandem_engine_open(genesis.as_ptr(), store.as_ptr(), &config(), &mut engine) };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT, "{}", last_error());
+        assert_eq!(last_error(), format!("tandem_engine_open: {name} is empty"));
+        assert!(engine.is_null());
+    }
+}
