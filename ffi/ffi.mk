@@ -4,8 +4,8 @@
 #   make header     regenerate ffi/include/tandem.h with cbindgen (then commit it)
 #   make ffi-ctest  build libtandem and run the C tests with -Werror and sanitizers:
 #                   ffi/tests/c/test_ffi.c against the shared and the static library (ASan+UBSan),
-#                   test_engine.c (ASan+UBSan) against the shared library, on a ledger
-#                   `tandem gen` writes for the default cluster
+#                   test_engine.c (ASan+UBSan) and test_engine_threads.c (TSan) against the
+#                   shared library, on a ledger `tandem gen` writes for the default cluster
 
 CARGO ?= cargo
 # The cargo target directory; CARGO_TARGET_DIR is honoured when TARGET_DIR is not given.
@@ -40,6 +40,11 @@ FFI_REPORT := $(FFI_BUILD)/engine.json
 # leaked from an unknown module, which no suppression can name. The engine test does not need
 # PCI locality: keep that plugin out.
 FFI_ENGINE_RUN := $(FFI_RUN) HWLOC_PLUGINS_BLACKLIST=hwloc_pci
+# ThreadSanitizer for test_engine_threads; tsan.supp says what it leaves to the Rust side. GCC
+# 12's TSan cannot place its shadow memory under the wider address randomization of recent
+# kernels (vm.mmap_rnd_bits = 32): turn randomization off for the run where the machine allows.
+FFI_TSAN_RUN := TSAN_OPTIONS="halt_on_error=1 suppressions=$(abspath ffi/tests/c/tsan.supp)" \
+	$(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)
 
 .PHONY: header ffi-ctest
 
@@ -58,8 +63,12 @@ ffi-ctest:
 	$(FFI_RUN) $(FFI_BUILD)/test_ffi_static
 	$(FFI_CC) $(FFI_CFLAGS) $(FFI_SANITIZERS) ffi/tests/c/test_engine.c -o $(FFI_BUILD)/test_engine \
 		-L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_LIB_DIR))
+	$(FFI_CC) $(FFI_CFLAGS) -pthread -fsanitize=thread ffi/tests/c/test_engine_threads.c \
+		-o $(FFI_BUILD)/test_engine_threads -L $(FFI_LIB_DIR) -ltandem -Wl,-rpath,$(abspath $(FFI_LIB_DIR))
 	$(TARGET_DIR)/debug/tandem gen --genesis $(FFI_GENESIS) --slots 40 --transfers 20 \
 		--out $(FFI_LEDGER) --json $(FFI_REPORT) >/dev/null
-	rm -rf $(FFI_BUILD)/engine-scratch
+	rm -rf $(FFI_BUILD)/engine-scratch $(FFI_BUILD)/threads-scratch
 	$(FFI_ENGINE_RUN) $(FFI_BUILD)/test_engine $(FFI_GENESIS) $(FFI_LEDGER) \
 		$(FFI_BUILD)/engine-scratch $(FFI_REPORT)
+	$(FFI_TSAN_RUN) $(FFI_BUILD)/test_engine_threads $(FFI_GENESIS) $(FFI_LEDGER) \
+		$(FFI_BUILD)/threads-scratch $(FFI_REPORT)
