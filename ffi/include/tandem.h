@@ -342,11 +342,11 @@ const char *tandem_last_error(void);
  * `*engine_out` is the engine, which the caller frees with `tandem_engine_close`; on failure it
  * is set to NULL.
  *
- * Errors: `TANDEM_ERR_INVALID_ARGUMENT` (a NULL or non-UTF-8 path, a bad config: its size, an
- * unknown backend, a `cores` setting that does not parse or names a core this machine lacks; a
- * genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE` (`TANDEM_BACKEND_GPU`
- * without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged store or an
- * invalid genesis file). Thread-safe; one engine per store directory at a time.
+ * Errors: `TANDEM_ERR_INVALID_ARGUMENT` (a NULL, empty or non-UTF-8 path, a bad config: its
+ * size, an unknown backend, a `cores` setting that does not parse or names a core this machine
+ * lacks; a genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE`
+ * (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged
+ * store or an invalid genesis file). Thread-safe; one engine per store directory at a time.
  *
  * # Safety
  * The strings are NULL or NUL-terminated; `config` is NULL or points to `config->size` bytes;

@@ -173,12 +173,17 @@ unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, FfiError> {
     unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::invalid_argument(format!("{what} is NULL")))
 }
 
-/// A NUL-terminated path argument as a Rust path: NULL and invalid UTF-8 are errors naming it.
+/// A NUL-terminated path argument as a Rust path: NULL, invalid UTF-8 and the empty string
+/// (which names no file: the OS's error would say nothing of the argument) are errors naming it.
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
 unsafe fn path_arg(ptr: *const c_char, what: &str) -> Result<PathBuf, FfiError> {
-    Ok(PathBuf::from(unsafe { utf8_arg(ptr, what) }?))
+    // SAFETY: forwarded to the caller.
+    match unsafe { utf8_arg(ptr, what) }? {
+        "" => Err(FfiError::invalid_argument(format!("{what} is empty"))),
+        path => Ok(PathBuf::from(path)),
+    }
 }
 
 /// A NUL-terminated UTF-8 string argument.
@@ -319,11 +324,11 @@ impl Default for Settings {
 /// `*engine_out` is the engine, which the caller frees with `tandem_engine_close`; on failure it
 /// is set to NULL.
 ///
-/// Errors: `TANDEM_ERR_INVALID_ARGUMENT` (a NULL or non-UTF-8 path, a bad config: its size, an
-/// unknown backend, a `cores` setting that does not parse or names a core this machine lacks; a
-/// genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE` (`TANDEM_BACKEND_GPU`
-/// without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged store or an
-/// invalid genesis file). Thread-safe; one engine per store directory at a time.
+/// Errors: `TANDEM_ERR_INVALID_ARGUMENT` (a NULL, empty or non-UTF-8 path, a bad config: its
+/// size, an unknown backend, a `cores` setting that does not parse or names a core this machine
+/// lacks; a genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE`
+/// (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged
+/// store or an invalid genesis file). Thread-safe; one engine per store directory at a time.
 ///
 /// # Safety
 /// The strings are NULL or NUL-terminated; `config` is NULL or points to `config->size` bytes;

@@ -165,9 +165,12 @@ impl From<EngineError> for FfiError {
 
 impl From<GenesisError> for FfiError {
     fn from(e: GenesisError) -> Self {
+        // A genesis comes from the `genesis_toml_path` argument: name it, since a syntax error
+        // or a bad field (`cluster.slots_per_epoch: ...`) says nothing of the file by itself.
+        let message = format!("genesis_toml_path: {e}");
         match e {
-            GenesisError::Io { .. } => Self::io(e.to_string()),
-            _ => Self::corrupt(e.to_string()),
+            GenesisError::Io { .. } => Self::io(message),
+            _ => Self::corrupt(message),
         }
     }
 }

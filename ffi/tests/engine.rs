@@ -17,8 +17,9 @@ use tandem::engine::{
     tandem_engine_ued_hash, tandem_engine_ved_hash, tandem_metrics, tandem_tx_status,
 };
 use tandem::{
-    Backend, TANDEM_ERR_INVALID_ARGUMENT, TANDEM_ERR_NOT_FOUND, TANDEM_ERR_REJECTED,
-    TANDEM_ERR_TIMEOUT, TANDEM_OK, TANDEM_TX_FINAL, TANDEM_TX_UNKNOWN, tandem_last_error,
+    Backend, TANDEM_ERR_CORRUPT, TANDEM_ERR_INVALID_ARGUMENT, TANDEM_ERR_IO, TANDEM_ERR_NOT_FOUND,
+    TANDEM_ERR_REJECTED, TANDEM_ERR_TIMEOUT, TANDEM_OK, TANDEM_TX_FINAL, TANDEM_TX_UNKNOWN,
+    tandem_last_error,
 };
 
 fn last_error() -> String {
@@ -66,11 +67,18 @@ fn config() -> tandem_engine_config {
 }
 
 fn open(dir: &Path, config: &tandem_engine_config) -> Result<*mut tandem_engine, (i32, String)> {
+    open_with(&genesis_path(), dir, config)
+}
+
+fn open_with(
+    genesis: &CStr,
+    dir: &Path,
+    config: &tandem_engine_config,
+) -> Result<*mut tandem_engine, (i32, String)> {
     let dir = CString::new(dir.to_str().unwrap()).unwrap();
     let mut engine = ptr::null_mut();
     // SAFETY: valid strings, config and out-pointer.
-    let status =
-        unsafe { tandem_engine_open(genesis_path().as_ptr(), dir.as_ptr(), config, &mut engine) };
+    let status = unsafe { tandem_engine_open(genesis.as_ptr(), dir.as_ptr(), config, &mut engine) };
     if status == TANDEM_OK {
         Ok(engine)
     } else {
@@ -296,4 +304,55 @@ fn bad_configs_are_refused_naming_the_field() {
         message.contains("config->cores: ") && message.contains("4096"),
         "{message}"
     );
+}
+
+/// Every way a genesis file fails names the argument it came from: a syntax error or a bad
+/// field says nothing of the file by itself.
+#[test]
+fn a_genesis_that_does_not_load_is_refused_naming_the_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let cases = [
+        ("missing.toml", None, TANDEM_ERR_IO),
+        ("garbage.toml", Some("not [ toml"), TANDEM_ERR_CORRUPT),
+        (
+            "invalid.toml",
+            Some("[cluster]\nslots_per_epoch = \"many\"\n"),
+            TANDEM_ERR_CORRUPT,
+        ),
+    ];
+    for (name, text, code) in cases {
+        let path = dir.path().join(name);
+        if let Some(text) = text {
+            std::fs::write(&path, text).unwrap();
+        }
+        let genesis = CString::new(path.to_str().unwrap()).unwrap();
+        let (status, message) = open_with(&genesis, &store, &config()).unwrap_err();
+        assert_eq!(status, code, "{name}: {message}");
+        assert!(
+            message.starts_with("tandem_engine_open: genesis_toml_path: "),
+            "{name}: {message}"
+        );
+        assert!(!store.exists(), "{name}: a refused open creates no store");
+    }
+}
+
+/// An empty path names no file: refused as the argument it is, not as an I/O error about "".
+#[test]
+fn empty_paths_are_refused_naming_the_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CString::new(dir.path().join("store").to_str().unwrap()).unwrap();
+    let genesis = genesis_path();
+    for (genesis, store, name) in [
+        (c"", store.as_c_str(), "genesis_toml_path"),
+        (genesis.as_c_str(), c"", "store_dir"),
+    ] {
+        let mut engine = ptr::null_mut();
+        // SAFETY: valid strings, config and out-pointer.
+        let status =
+            unsafe { tandem_engine_open(genesis.as_ptr(), store.as_ptr(), &config(), &mut engine) };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT, "{}", last_error());
+        assert_eq!(last_error(), format!("tandem_engine_open: {name} is empty"));
+        assert!(engine.is_null());
+    }
 }

@@ -15,6 +15,8 @@
 #include "tandem.h"
 #include "tandem.h" /* twice on purpose: the include guard must make this harmless */
 
+#include "check.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,60 +28,6 @@
 
 /* Functions take the backend as a uint32_t; a C compiler may size an enum otherwise. */
 _Static_assert(sizeof(tandem_backend) == sizeof(uint32_t), "tandem_backend is a uint32_t");
-
-static int passed;
-static int failed;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            passed++;                                                                \
-        } else {                                                                     \
-            failed++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
-
-/* `call` must fail with `code`, and tandem_last_error() must then read exactly `message`. */
-#define CHECK_ERROR(call, code, message) check_error((call), (code), (message), __LINE__, #call)
-
-static void check_error(int32_t got, int32_t code, const char *message, int line, const char *call) {
-    const char *last = tandem_last_error();
-    if (got == code && last != NULL && strcmp(last, message) == 0) {
-        passed++;
-        return;
-    }
-    failed++;
-    fprintf(stderr,
-            "%s:%d: CHECK_ERROR failed: %s\n  status %d, expected %d\n  last error \"%s\"\n"
-            "  expected   \"%s\"\n",
-            __FILE__, line, call, got, code, last != NULL ? last : "(NULL)", message);
-}
-
-/* A success clears the last error. */
-#define CHECK_OK(call)                                  \
-    do {                                                \
-        int32_t status_ = (call);                       \
-        CHECK(status_ == TANDEM_OK);                    \
-        if (status_ != TANDEM_OK) {                     \
-            fprintf(stderr, "  %s\n", tandem_last_error()); \
-        }                                               \
-        CHECK(tandem_last_error()[0] == '\0');          \
-    } while (0)
-
-static int gpu_wanted(void) {
-    const char *v = getenv("TANDEM_CTEST_GPU");
-    return v != NULL && strcmp(v, "1") == 0;
-}
-
-static int all_bytes(const uint8_t *p, size_t len, uint8_t value) {
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] != value) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static void test_version(void) {
     const char *version = tandem_version();
@@ -442,6 +390,5 @@ int main(void) {
     test_blake3_many();
     test_lthash();
     test_ed25519_verify_batch();
-    printf("c-abi: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report("c-abi");
 }
