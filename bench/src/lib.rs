@@ -11,3 +11,4 @@ pub mod isolation;
 pub mod pipeline;
 pub mod plan;
 pub mod profile;
+pub mod validate;

@@ -1,0 +1,267 @@
+//! Is the planner right? The experiment of issue #13: a plan made from a profile measured on
+//! fewer cores predicts the pipeline's sustained rate on this machine, and the stage it names as
+//! the bottleneck is the one that saturates first as the offered load rises.
+//!
+//! 1. The target's shape is read off the ledger: user transactions and votes per block, the
+//!    signatures and written accounts of a transfer, and the share of user signatures by signers
+//!    seen in an earlier block (the signer cache serves those: the recurring rate).
+//! 2. The plan for this machine's cores, from the profile (measured with fewer: a projection),
+//!    predicts `max_tps` and the bottleneck. The votes' rate follows the predicted block rate
+//!    (a fixed point of three rounds; votes are a small share of the work).
+//! 3. The pipeline runs the ledger as fast as it takes blocks ([`crate::pipeline`]): the measured
+//!    sustained rate, against the prediction (the goal: within ±15 %).
+//! 4. The engine runs the ledger again paced at rising shares of the predicted rate, and each
+//!    stage's utilisation (busy time ÷ wall time, from the engine's metrics) is read at each
+//!    step: the stage that first reaches 90 % (else the busiest at the last step) saturates
+//!    first.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tandem_engine::account::Pubkey;
+use tandem_engine::genesis::Genesis;
+use tandem_engine::ledger::Block;
+use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
+use tandem_engine::runtime::{Backend, Runtime};
+use tandem_engine::tx::Transaction;
+
+use crate::pipeline::run_pipeline;
+use crate::plan::{Plan, Target, plan};
+use crate::profile::Profile;
+
+/// The engine's stages that carry each planner stage's work.
+const STAGE_OF: [(&str, &[&str]); 3] = [
+    ("sigverify", &["sigverify-ued"]),
+    ("ved", &["sigverify-ved", "ved"]),
+    ("ued", &["ued"]),
+];
+
+/// A utilisation at which a stage counts as saturated.
+const SATURATED: f64 = 0.9;
+
+/// One step of the rising load.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadStep {
+    /// The offered rate, as a share of the predicted `max_tps`.
+    pub share: f64,
+    /// The offered rate, user transactions per second.
+    pub offered_tps: f64,
+    /// Each planner stage's utilisation (its engine stages' busy time ÷ wall time).
+    pub utilisation: Vec<(String, f64)>,
+}
+
+/// The experiment's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct Validation {
+    /// The target read off the ledger.
+    pub target: Target,
+    /// The plan for this machine from the profile.
+    pub plan: Plan,
+    /// The pipeline's measured sustained rate (user transactions per second).
+    pub measured_tps: f64,
+    /// `measured ÷ predicted − 1`.
+    pub error: f64,
+    /// Whether the prediction is within ±15 %.
+    pub within_15_pct: bool,
+    /// The rising load.
+    pub steps: Vec<LoadStep>,
+    /// The stage that saturated first.
+    pub saturated_first: String,
+    /// Whether it is the plan's bottleneck.
+    pub bottleneck_agrees: bool,
+}
+
+/// The target's shape read off `blocks` (module docs, step 1), and the user transactions per
+/// block.
+pub fn target_of(genesis: &Genesis, blocks: &[Block]) -> Result<(Target, f64), String> {
+    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let voters = Runtime::open(genesis, scratch.path())
+        .map_err(|e| e.to_string())?
+        .ved_executor()
+        .ved_payers();
+    let (mut users, mut votes, mut signatures, mut recurring) = (0_u64, 0_u64, 0_u64, 0_u64);
+    let mut seen: HashSet<Pubkey> = HashSet::new();
+    for block in blocks {
+        let mut fresh = Vec::new();
+        for wire in &block.transactions {
+            let Ok(tx) = Transaction::parse(wire) else {
+                continue;
+            };
+            let Ok(&payer) = tx.message().fee_payer() else {
+                continue;
+            };
+            if voters.contains(&payer) {
+                votes += 1;
+                continue;
+            }
+            users += 1;
+            let keys = tx.message().account_keys();
+            let signers = tx.signatures().len().min(keys.len());
+            signatures += signers as u64;
+            for key in &keys[..signers] {
+                if seen.contains(key) {
+                    recurring += 1;
+                } else {
+                    fresh.push(*key);
+                }
+            }
+        }
+        seen.extend(fresh);
+    }
+    if users == 0 {
+        return Err("the ledger has no user transactions".into());
+    }
+    let per_block = |n: u64| n as f64 / blocks.len() as f64;
+    let target = Target {
+        tps: 0.0, // set from the plan
+        votes_per_slot: per_block(votes),
+        slot_ms: 400.0, // set from the plan
+        sigs_per_tx: signatures as f64 / users as f64,
+        accounts_per_tx: 2.0,
+        recurring_pct: 100.0 * recurring as f64 / signatures as f64,
+    };
+    Ok((target, per_block(users)))
+}
+
+/// Runs the experiment (module docs) on this machine with `placement` and `ued_threads`.
+pub fn validate(
+    profile: &Profile,
+    profile_path: &str,
+    genesis: &Genesis,
+    blocks: &[Block],
+    placement: Option<Placement>,
+    ued_threads: usize,
+    mut progress: impl FnMut(&str),
+) -> Result<Validation, String> {
+    let cores = placement.as_ref().map_or(1, |p| {
+        p.stages()
+            .iter()
+            .flat_map(|s| s.cpus.iter().copied())
+            .collect::<HashSet<usize>>()
+            .len() as u32
+    });
+    progress("the target's shape and the plan");
+    let (mut target, users_per_block) = target_of(genesis, blocks)?;
+    // The votes' rate follows the predicted block rate: a few rounds of the fixed point.
+    let mut predicted =
+        plan(profile, profile_path, &target, Some(cores)).map_err(|e| e.to_string())?;
+    for _ in 0..3 {
+        target.slot_ms = 1000.0 * users_per_block / predicted.max_tps.max(1.0);
+        target.tps = predicted.max_tps;
+        predicted = plan(profile, profile_path, &target, Some(cores)).map_err(|e| e.to_string())?;
+    }
+
+    progress("the pipeline, as fast as it takes blocks");
+    let report = run_pipeline(
+        genesis,
+        blocks,
+        Backend::Cpu,
+        ued_threads,
+        placement.clone(),
+        |_| {},
+    )?;
+    // The pipeline counts every transaction; the plan, user transactions.
+    let user_share = users_per_block * blocks.len() as f64 / report.transactions as f64;
+    let measured_tps = report.sustained_tps * user_share;
+    let error = measured_tps / predicted.max_tps - 1.0;
+
+    let mut steps = Vec::new();
+    for share in [0.5, 0.8, 1.0, 1.2] {
+        progress(&format!(
+            "paced at {:.0} % of the prediction",
+            share * 100.0
+        ));
+        let offered_tps = predicted.max_tps * share;
+        let pace = Duration::from_secs_f64(users_per_block / offered_tps);
+        let utilisation = paced_utilisation(genesis, blocks, pace, ued_threads, placement.clone())?;
+        steps.push(LoadStep {
+            share,
+            offered_tps,
+            utilisation,
+        });
+    }
+    let saturated_first = steps
+        .iter()
+        .find_map(|step| {
+            step.utilisation
+                .iter()
+                .filter(|(_, u)| *u >= SATURATED)
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(name, _)| name.clone())
+        })
+        .or_else(|| {
+            steps.last().and_then(|step| {
+                step.utilisation
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(name, _)| name.clone())
+            })
+        })
+        .unwrap_or_default();
+    Ok(Validation {
+        bottleneck_agrees: saturated_first == predicted.bottleneck,
+        target,
+        measured_tps,
+        error,
+        within_15_pct: error.abs() <= 0.15,
+        steps,
+        saturated_first,
+        plan: predicted,
+    })
+}
+
+/// Feeds `blocks` one every `pace` and returns each planner stage's utilisation.
+fn paced_utilisation(
+    genesis: &Genesis,
+    blocks: &[Block],
+    pace: Duration,
+    ued_threads: usize,
+    placement: Option<Placement>,
+) -> Result<Vec<(String, f64)>, String> {
+    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let config = EngineConfig {
+        backend: Backend::Cpu,
+        ued_threads,
+        placement,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(genesis, scratch.path(), config, EngineHooks::default())
+        .map_err(|e| e.to_string())?;
+    let before = engine.metrics().snapshot();
+    let started = Instant::now();
+    for (k, block) in blocks.iter().enumerate() {
+        let due = started + pace.mul_f64(k as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        engine.submit(block.clone()).map_err(|e| e.to_string())?;
+    }
+    let last = blocks.last().map_or(0, |b| b.header.slot);
+    engine
+        .wait_hash(
+            tandem_engine::account::Domain::Ued,
+            last,
+            Duration::from_secs(600),
+        )
+        .map_err(|e| e.to_string())?;
+    let wall = started.elapsed().as_nanos().max(1) as f64;
+    let after = engine.metrics().snapshot();
+    engine.finish().map_err(|e| e.to_string())?;
+    let busy = |name: &str| {
+        let of = |s: &tandem_engine::pipeline::metrics::MetricsSnapshot| {
+            s.stages
+                .iter()
+                .find(|st| st.name == name)
+                .map_or(0, |st| st.busy_ns)
+        };
+        of(&after).saturating_sub(of(&before)) as f64
+    };
+    Ok(STAGE_OF
+        .iter()
+        .map(|(stage, engine_stages)| {
+            let busy: f64 = engine_stages.iter().map(|s| busy(s)).sum();
+            ((*stage).to_owned(), busy / wall)
+        })
+        .collect())
+}
