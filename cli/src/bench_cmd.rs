@@ -229,6 +229,13 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
             "pipeline efficiency: {:.3} (sustained ÷ {}, the slowest stage alone)",
             r.efficiency, r.bottleneck
         );
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2} ms"));
+        println!(
+            "the engine's time-to-vote: p50 {}, p99 {}; the UED's largest lag: {} slots",
+            ms(r.time_to_vote_p50_ms),
+            ms(r.time_to_vote_p99_ms),
+            r.max_ued_lag_slots
+        );
     }
     if let Some(path) = args.json {
         write_json(path, &json)?;

@@ -711,6 +711,12 @@ fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency
         (r["efficiency"].as_f64().unwrap() - efficiency).abs() < 1e-9,
         "{r}"
     );
+    let (p50, p99) = (
+        r["time_to_vote_p50_ms"].as_f64().unwrap(),
+        r["time_to_vote_p99_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99, "{r}");
+    assert!(r["max_ued_lag_slots"].is_u64(), "{r}");
 }
 
 #[test]
