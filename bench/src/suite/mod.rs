@@ -355,9 +355,16 @@ impl SuiteConfig {
         let gpu = survey.adapter.as_ref().ok().cloned();
         let cores = survey.topology.cores();
         let depth = cores.iter().map(|c| c.pus.len()).max().unwrap_or(0);
-        let pus: Vec<usize> = (0..depth)
+        let mut pus: Vec<usize> = (0..depth)
             .flat_map(|k| cores.iter().filter_map(move |c| c.pus.get(k).copied()))
             .collect();
+        // No cores in the topology: its PUs as they are, or PU 0.
+        if pus.is_empty() {
+            pus = survey.topology.pus();
+        }
+        if pus.is_empty() {
+            pus.push(0);
+        }
         SuiteConfig {
             suites,
             sizes: Sizes::new(size, pus.len(), gpu.as_ref()),
@@ -477,11 +484,25 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// Records the figure `name` at `at`: the median of `samples` with their spread.
+    /// Records the figure `name` at `at`: the median of `samples` with their spread. A profile
+    /// holds positive figures only: a median that is not is left out, with a note.
     pub(crate) fn rate(&mut self, name: &str, at: At, unit: &str, samples: &[f64], how: String) {
         let Some(spread) = median_spread(samples) else {
             return;
         };
+        if !(spread.median.is_finite() && spread.median > 0.0) {
+            self.note(format!(
+                "{name}{}: the median of the runs is {} {unit}, not a positive figure: not recorded",
+                match at {
+                    At::Whole => String::new(),
+                    At::Threads(t) => format!(" at {t} threads"),
+                    At::Batch(b) => format!(" at batches of {b}"),
+                    At::UedLoad(l) => format!(" at {l} user transfers a block"),
+                },
+                spread.median
+            ));
+            return;
+        }
         let (threads, batch, ued_tx_per_slot) = match at {
             At::Whole => (None, None, None),
             At::Threads(t) => (Some(t), None, None),
@@ -820,6 +841,7 @@ mod tests {
             "test".into(),
         );
         recorder.rate("y", At::UedLoad(0), "ms", &[1.0], "test".into());
+        recorder.rate("z", At::Whole, "slots", &[0.0, 0.0, 1.0], "test".into());
         let rates = recorder.rates();
         assert_eq!(rates[0].threads, Some(2));
         assert_eq!(rates[0].batch, None);
@@ -828,6 +850,11 @@ mod tests {
         assert_eq!(rates[0].runs, Some(3));
         assert_eq!(rates[1].ued_tx_per_slot, Some(0));
         assert_eq!(rates[1].threads, None);
+        assert_eq!(rates.len(), 2, "a median of 0 is no figure");
+        assert_eq!(
+            recorder.report.notes,
+            ["z: the median of the runs is 0 slots, not a positive figure: not recorded"]
+        );
     }
 
     #[test]
