@@ -571,6 +571,7 @@ pub(crate) struct Context<'c> {
 }
 
 impl Context<'_> {
+    /// The workloads.
     pub(crate) fn sizes(&self) -> &Sizes {
         &self.config.sizes
     }
@@ -616,6 +617,7 @@ impl<T> Clone for Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// A fixture not built yet.
     pub(crate) fn new() -> Shared<T> {
         Shared(Rc::new(OnceCell::new()))
     }
