@@ -5,10 +5,11 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tandem_bench::fixtures::{account_inputs, hash_accounts, messages};
 use tandem_kernels::hash::gpu::GpuHashKernels;
 use tandem_kernels::hash::{blake3_many, lthash};
 use tandem_kernels::testing::gpu_or_skip;
-use tandem_kernels::{AccountInput, LtHash, Platform};
+use tandem_kernels::{LtHash, Platform};
 
 /// The GPU kernels, announced with their adapter, or `None` (said aloud) where there is none; a
 /// missing adapter fails where `CI=true`, as in the tests.
@@ -19,24 +20,11 @@ fn gpu() -> Option<std::sync::Arc<GpuHashKernels>> {
 const MESSAGES: usize = 4096;
 const ACCOUNTS: usize = 4096;
 
-fn messages(len: usize) -> Vec<Vec<u8>> {
-    (0..MESSAGES)
-        .map(|i| {
-            let mut m = vec![0u8; len];
-            blake3::Hasher::new()
-                .update(&(i as u64).to_le_bytes())
-                .finalize_xof()
-                .fill(&mut m);
-            m
-        })
-        .collect()
-}
-
 fn bench_blake3_many(c: &mut Criterion) {
     for len in [128usize, 1024] {
         let mut group = c.benchmark_group(format!("blake3_many/{len}B"));
         group.throughput(Throughput::Elements(MESSAGES as u64));
-        let owned = messages(len);
+        let owned = messages(MESSAGES, len);
         let inputs: Vec<&[u8]> = owned.iter().map(|m| m.as_slice()).collect();
         group.bench_function("blake3-crate-one-by-one", |b| {
             b.iter(|| {
@@ -60,43 +48,9 @@ fn bench_blake3_many(c: &mut Criterion) {
     }
 }
 
-struct Account {
-    pubkey: [u8; 32],
-    owner: [u8; 32],
-    lamports: u64,
-    data: Vec<u8>,
-}
-
-fn accounts() -> Vec<Account> {
-    (0..ACCOUNTS)
-        .map(|i| {
-            let mut bytes = vec![0u8; 264];
-            blake3::Hasher::new()
-                .update(&(i as u64).to_le_bytes())
-                .finalize_xof()
-                .fill(&mut bytes);
-            Account {
-                pubkey: bytes[..32].try_into().unwrap(),
-                owner: bytes[32..64].try_into().unwrap(),
-                lamports: 1 + i as u64,
-                data: bytes[64..].to_vec(),
-            }
-        })
-        .collect()
-}
-
 fn bench_lthash(c: &mut Criterion) {
-    let accounts = accounts();
-    let inputs: Vec<AccountInput<'_>> = accounts
-        .iter()
-        .map(|a| AccountInput {
-            pubkey: &a.pubkey,
-            owner: &a.owner,
-            lamports: a.lamports,
-            executable: false,
-            data: &a.data,
-        })
-        .collect();
+    let accounts = hash_accounts(ACCOUNTS);
+    let inputs = account_inputs(&accounts);
     let mut group = c.benchmark_group("lthash/accumulate/200B");
     group.throughput(Throughput::Elements(ACCOUNTS as u64));
     group.bench_function("solana-lattice-hash", |b| {

@@ -13,33 +13,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
-use tandem_bench::fixtures::{numbered_key, transfer_message};
-use tandem_engine::Pubkey;
+use tandem_bench::fixtures::{independent_transfers, signed_transfer, slot_1};
 use tandem_engine::genesis::{Genesis, default_keypair_seed};
-use tandem_engine::ledger::{Block, BlockHeader};
+use tandem_engine::ledger::Block;
 use tandem_engine::runtime::{Runtime, TxStatus};
-use tandem_engine::tx::Transaction;
-
-/// `from` pays a transfer of 0.001 SOL to the new account numbered `to` (tagged `tag`).
-fn transfer(from: &SigningKey, to: u64, tag: u8, recent: [u8; 32]) -> Vec<u8> {
-    let from_key = Pubkey(from.verifying_key().to_bytes());
-    let message = transfer_message(from_key, numbered_key(to, tag), 1_000_000, recent);
-    Transaction::sign(&message, &[from]).expect("sign")
-}
-
-/// Slot 1 of `genesis` with `transactions`.
-fn slot_1(genesis: &Genesis, transactions: Vec<Vec<u8>>) -> Block {
-    Block {
-        header: BlockHeader {
-            slot: 1,
-            parent_slot: 0,
-            leader: Pubkey([1; 32]),
-            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
-            blockhash: [7; 32],
-        },
-        transactions,
-    }
-}
 
 /// Slot 1 of the default cluster: `n` transfers from its eight users, each to a new account.
 fn block(genesis: &Genesis, n: usize) -> Block {
@@ -47,7 +24,7 @@ fn block(genesis: &Genesis, n: usize) -> Block {
         .map(|i| SigningKey::from_bytes(&default_keypair_seed(&format!("user-{i}"))))
         .collect();
     let transactions = (0..n)
-        .map(|i| transfer(&users[i % users.len()], i as u64, 0xbe, genesis.hash))
+        .map(|i| signed_transfer(&users[i % users.len()], i as u64, 0xbe, genesis.hash))
         .collect();
     slot_1(genesis, transactions)
 }
@@ -93,29 +70,6 @@ fn execute(genesis: &Genesis, block: &Block, root: &Path, how: Timed, iters: u64
         );
     }
     total
-}
-
-/// A genesis of the default cluster's shape plus `n` funded users `payer-i`, and a block at slot 1
-/// in which each pays a transfer to a new account: transactions that share no account.
-fn independent_transfers(n: usize) -> (Genesis, Block) {
-    let payers: Vec<SigningKey> = (0..n)
-        .map(|i| SigningKey::from_bytes(&default_keypair_seed(&format!("payer-{i}"))))
-        .collect();
-    let mut toml = String::from(tandem_engine::genesis::DEFAULT_GENESIS_TOML);
-    for payer in &payers {
-        let key = bs58::encode(payer.verifying_key().to_bytes()).into_string();
-        toml.push_str(&format!(
-            "\n[[account]]\npubkey = \"{key}\"\nlamports = 1_000_000_000\nmapping = \"rw-ued\"\n"
-        ));
-    }
-    let genesis = Genesis::from_toml_str(&toml).expect("genesis");
-    let transactions = payers
-        .iter()
-        .enumerate()
-        .map(|(i, from)| transfer(from, i as u64, 0xed, genesis.hash))
-        .collect();
-    let block = slot_1(&genesis, transactions);
-    (genesis, block)
 }
 
 fn bench_execution(c: &mut Criterion) {

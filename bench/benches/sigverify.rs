@@ -8,47 +8,14 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use tandem_bench::fixtures::{SignatureBatch, signing_key};
 use tandem_kernels::sigverify::cache::{DEFAULT_CAPACITY, SignerCache};
 use tandem_kernels::sigverify::cpu;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
 use tandem_kernels::testing::gpu_or_skip;
 
-struct Batch {
-    sigs: Vec<[u8; 64]>,
-    keys: Vec<[u8; 32]>,
-    msgs: Vec<Vec<u8>>,
-}
-
-fn key(seed: u64) -> SigningKey {
-    let mut secret = [0u8; 32];
-    blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof()
-        .fill(&mut secret);
-    SigningKey::from_bytes(&secret)
-}
-
-/// `n` signatures over `msg_len`-byte messages by `signers` keys in turn, for slot `slot`.
-fn batch(signers: &[SigningKey], n: usize, msg_len: usize, slot: u64) -> Batch {
-    let mut b = Batch {
-        sigs: Vec::new(),
-        keys: Vec::new(),
-        msgs: Vec::new(),
-    };
-    for i in 0..n {
-        let signer = &signers[i % signers.len()];
-        let mut msg = vec![0u8; msg_len];
-        msg[..8].copy_from_slice(&slot.to_le_bytes());
-        msg[8..16].copy_from_slice(&(i as u64).to_le_bytes());
-        b.sigs.push(signer.sign(&msg).to_bytes());
-        b.keys.push(*signer.verifying_key().as_bytes());
-        b.msgs.push(msg);
-    }
-    b
-}
-
-fn dalek(b: &Batch) -> usize {
+fn dalek(b: &SignatureBatch) -> usize {
     (0..b.sigs.len())
         .filter(|&i| {
             VerifyingKey::from_bytes(&b.keys[i]).is_ok_and(|k| {
@@ -63,8 +30,8 @@ fn dalek(b: &Batch) -> usize {
 }
 
 /// tandem's CPU verifier on this one thread (a batch, as the pipeline hands it over).
-fn tandem(b: &Batch, cache: Option<&SignerCache>) -> usize {
-    let msgs: Vec<&[u8]> = b.msgs.iter().map(|m| m.as_slice()).collect();
+fn tandem(b: &SignatureBatch, cache: Option<&SignerCache>) -> usize {
+    let msgs = b.message_refs();
     let mut results = vec![0u8; b.sigs.len()];
     cpu::verify_many(&b.sigs, &b.keys, &msgs, &mut results, cache);
     results.iter().filter(|&&r| r == 1).count()
@@ -75,7 +42,7 @@ fn tandem(b: &Batch, cache: Option<&SignerCache>) -> usize {
 /// median and range over passes. Criterion measures one function after the other, so on a shared
 /// machine a change of load between them shows up in its ratio; here each pair runs back to back.
 /// A pass covers a whole cycle because batches differ (some hit tables, some build them).
-fn interleaved(what: &str, batches: &[Batch], cache: Option<&SignerCache>, passes: usize) {
+fn interleaved(what: &str, batches: &[SignatureBatch], cache: Option<&SignerCache>, passes: usize) {
     let mut ratios: Vec<f64> = (0..passes)
         .map(|_| {
             let (mut reference, mut ours) = (0.0, 0.0);
@@ -107,20 +74,18 @@ const CYCLIC_BATCH: usize = 250;
 /// size: each iteration verifies the next [`CYCLIC_BATCH`] of the cycle, so the cache sees the
 /// steady state of the pattern (warmed by three cycles before measuring).
 fn cyclic(c: &mut Criterion, signers: usize) {
-    let keys: Vec<SigningKey> = (0..signers as u64).map(|i| key(1_000_000 + i)).collect();
+    let keys: Vec<SigningKey> = (0..signers as u64)
+        .map(|i| signing_key(1_000_000 + i))
+        .collect();
     // The cycle, then its first batch again, so every batch is one contiguous slice.
-    let mut b = batch(&keys, signers, 100, 0);
+    let mut b = SignatureBatch::signed(&keys, signers, 100, 0);
     for i in 0..CYCLIC_BATCH {
         b.sigs.push(b.sigs[i]);
         b.keys.push(b.keys[i]);
         b.msgs.push(b.msgs[i].clone());
     }
-    let slice = |start: usize| Batch {
-        sigs: b.sigs[start..start + CYCLIC_BATCH].to_vec(),
-        keys: b.keys[start..start + CYCLIC_BATCH].to_vec(),
-        msgs: b.msgs[start..start + CYCLIC_BATCH].to_vec(),
-    };
-    let batches: Vec<Batch> = (0..signers.div_ceil(CYCLIC_BATCH))
+    let slice = |start: usize| b.slice(start..start + CYCLIC_BATCH);
+    let batches: Vec<SignatureBatch> = (0..signers.div_ceil(CYCLIC_BATCH))
         .map(|i| slice(i * CYCLIC_BATCH))
         .collect();
     let cache = SignerCache::new(DEFAULT_CAPACITY);
@@ -156,8 +121,8 @@ fn cyclic(c: &mut Criterion, signers: usize) {
 }
 
 fn bench(c: &mut Criterion) {
-    let unique: Vec<SigningKey> = (0..512).map(key).collect();
-    let b = batch(&unique, 512, 200, 0);
+    let unique: Vec<SigningKey> = (0..512).map(signing_key).collect();
+    let b = SignatureBatch::signed(&unique, 512, 200, 0);
     let mut group = c.benchmark_group("ed25519/unique-signers");
     group.throughput(Throughput::Elements(512));
     group.sample_size(20);
@@ -180,13 +145,13 @@ fn bench(c: &mut Criterion) {
     interleaved("unique", std::slice::from_ref(&b), None, 20);
 
     // Vote-shaped: 1,000 validators sign a ~100-byte vote every slot.
-    let voters: Vec<SigningKey> = (0..1000).map(|i| key(10_000 + i)).collect();
+    let voters: Vec<SigningKey> = (0..1000).map(|i| signing_key(10_000 + i)).collect();
     let cache = SignerCache::new(2048);
     for slot in 0..2 {
-        let warm = batch(&voters, 1000, 100, slot);
+        let warm = SignatureBatch::signed(&voters, 1000, 100, slot);
         assert_eq!(tandem(&warm, Some(&cache)), 1000);
     }
-    let votes = batch(&voters, 1000, 100, 2);
+    let votes = SignatureBatch::signed(&voters, 1000, 100, 2);
     let mut group = c.benchmark_group("ed25519/votes-1000-recurring-signers");
     group.throughput(Throughput::Elements(1000));
     group.sample_size(20);

@@ -1,14 +1,25 @@
-//! Fixtures shared by the benches and suites: stores filled with deterministic accounts, signed
-//! transfers.
+//! Fixtures shared by the criterion benches (`benches/`) and the suites of `tandem bench`
+//! ([`crate::suite`], [`crate::isolation`]): deterministic keys, signed batches, messages,
+//! accounts, stores, signed transfers and blocks of votes. One builder per input, so a figure
+//! of `tandem bench` and the criterion bench of the same kernel measure the same work.
 
 use std::path::Path;
 
+use ed25519_dalek::{Signer, SigningKey};
+use sha2::{Digest, Sha256};
+use tandem_engine::cluster::sim::{generated_genesis, generated_key};
+use tandem_engine::genesis::{Genesis, default_keypair_seed};
+use tandem_engine::ledger::{Block, BlockHeader};
+use tandem_engine::runtime::Runtime;
 use tandem_engine::runtime::builtins::system::SystemInstruction;
+use tandem_engine::runtime::builtins::vote::VoteInstruction;
 use tandem_engine::sample::SYSTEM_PROGRAM_ID;
-use tandem_engine::sample::{SplitMix64, sample_account};
+use tandem_engine::sample::{SplitMix64, sample_account, vote_program_id};
 use tandem_engine::store::{SlotChanges, Store};
-use tandem_engine::tx::{AccountMeta, MessageBuilder};
-use tandem_engine::{Account, Mapping, Pubkey};
+use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
+use tandem_engine::{Account, Domain, Mapping, Pubkey};
+use tandem_kernels::AccountInput;
+use tandem_kernels::testing::bytes;
 
 /// The unsigned message of a transfer of `lamports` from `from` to `to`.
 pub fn transfer_message(from: Pubkey, to: Pubkey, lamports: u64, recent: [u8; 32]) -> Vec<u8> {
@@ -59,4 +70,277 @@ pub fn store_with_accounts(
 pub fn random_indices(n: usize, count: usize, seed: u64) -> Vec<usize> {
     let mut rng = SplitMix64::new(seed);
     (0..count).map(|_| rng.below(n as u64) as usize).collect()
+}
+
+/// `n` messages of `len` bytes, message `i` drawn from seed `i`.
+pub fn messages(n: usize, len: usize) -> Vec<Vec<u8>> {
+    (0..n).map(|i| bytes(i as u64, len)).collect()
+}
+
+/// An account as the LtHash kernels take it, owned.
+pub struct HashAccount {
+    /// Its key.
+    pub pubkey: [u8; 32],
+    /// Its owner program.
+    pub owner: [u8; 32],
+    /// Its balance.
+    pub lamports: u64,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+/// `n` accounts of 200 bytes of data, account `i` drawn from seed `i`.
+pub fn hash_accounts(n: usize) -> Vec<HashAccount> {
+    (0..n)
+        .map(|i| {
+            let seeded = bytes(i as u64, 264);
+            HashAccount {
+                pubkey: seeded[..32].try_into().expect("32 bytes"),
+                owner: seeded[32..64].try_into().expect("32 bytes"),
+                lamports: 1 + i as u64,
+                data: seeded[64..].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// The kernels' view of `accounts` (none executable).
+pub fn account_inputs(accounts: &[HashAccount]) -> Vec<AccountInput<'_>> {
+    accounts
+        .iter()
+        .map(|a| AccountInput {
+            pubkey: &a.pubkey,
+            owner: &a.owner,
+            lamports: a.lamports,
+            executable: false,
+            data: &a.data,
+        })
+        .collect()
+}
+
+/// The signing key numbered `seed` (its secret is BLAKE3's XOF of the seed).
+pub fn signing_key(seed: u64) -> SigningKey {
+    SigningKey::from_bytes(&bytes(seed, 32).try_into().expect("32 bytes"))
+}
+
+/// A batch of signatures as the verifiers take it, owned.
+#[derive(Clone, Debug, Default)]
+pub struct SignatureBatch {
+    /// The signatures, R then S.
+    pub sigs: Vec<[u8; 64]>,
+    /// The signers' public keys.
+    pub keys: Vec<[u8; 32]>,
+    /// The signed messages.
+    pub msgs: Vec<Vec<u8>>,
+}
+
+impl SignatureBatch {
+    /// `n` valid signatures over `msg_len`-byte messages by `signers` in turn, for slot `slot`
+    /// (the slot and the signature's index open each message, so every slot's batch is new).
+    pub fn signed(signers: &[SigningKey], n: usize, msg_len: usize, slot: u64) -> SignatureBatch {
+        let mut b = SignatureBatch::default();
+        for i in 0..n {
+            let signer = &signers[i % signers.len()];
+            let mut msg = vec![0u8; msg_len];
+            msg[..8].copy_from_slice(&slot.to_le_bytes());
+            msg[8..16].copy_from_slice(&(i as u64).to_le_bytes());
+            b.sigs.push(signer.sign(&msg).to_bytes());
+            b.keys.push(*signer.verifying_key().as_bytes());
+            b.msgs.push(msg);
+        }
+        b
+    }
+
+    /// Signatures `range` of the batch.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> SignatureBatch {
+        SignatureBatch {
+            sigs: self.sigs[range.clone()].to_vec(),
+            keys: self.keys[range.clone()].to_vec(),
+            msgs: self.msgs[range].to_vec(),
+        }
+    }
+
+    /// How many signatures it holds.
+    pub fn len(&self) -> usize {
+        self.sigs.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.sigs.is_empty()
+    }
+
+    /// The messages, borrowed, as the verifiers take them.
+    pub fn message_refs(&self) -> Vec<&[u8]> {
+        self.msgs.iter().map(Vec::as_slice).collect()
+    }
+}
+
+/// `from` pays a transfer of 0.001 SOL to the new account numbered `to` (tagged `tag`), signed.
+pub fn signed_transfer(from: &SigningKey, to: u64, tag: u8, recent: [u8; 32]) -> Vec<u8> {
+    let from_key = Pubkey(from.verifying_key().to_bytes());
+    let message = transfer_message(from_key, numbered_key(to, tag), 1_000_000, recent);
+    Transaction::sign(&message, &[from]).expect("sign")
+}
+
+/// Slot 1 of `genesis` with `transactions`.
+pub fn slot_1(genesis: &Genesis, transactions: Vec<Vec<u8>>) -> Block {
+    Block {
+        header: BlockHeader {
+            slot: 1,
+            parent_slot: 0,
+            leader: Pubkey([1; 32]),
+            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
+            blockhash: [7; 32],
+        },
+        transactions,
+    }
+}
+
+/// A genesis of the default cluster's shape plus `n` funded users `payer-i`, and a block at slot 1
+/// in which each pays a transfer to a new account: transactions that share no account.
+pub fn independent_transfers(n: usize) -> (Genesis, Block) {
+    let payers: Vec<SigningKey> = (0..n)
+        .map(|i| SigningKey::from_bytes(&default_keypair_seed(&format!("payer-{i}"))))
+        .collect();
+    let mut toml = String::from(tandem_engine::genesis::DEFAULT_GENESIS_TOML);
+    for payer in &payers {
+        let key = bs58::encode(payer.verifying_key().to_bytes()).into_string();
+        toml.push_str(&format!(
+            "\n[[account]]\npubkey = \"{key}\"\nlamports = 1_000_000_000\nmapping = \"rw-ued\"\n"
+        ));
+    }
+    let genesis = Genesis::from_toml_str(&toml).expect("genesis");
+    let transactions = payers
+        .iter()
+        .enumerate()
+        .map(|(i, from)| signed_transfer(from, i as u64, 0xed, genesis.hash))
+        .collect();
+    let block = slot_1(&genesis, transactions);
+    (genesis, block)
+}
+
+/// A cluster whose validators all vote in the VED, and its users: the isolation suite's and
+/// the VED executor's workload. Keys come from `generated_key("bench:isolation", …)`.
+pub struct VoteCluster {
+    /// Its genesis: `validators` validators of 10,000 SOL, `payers` users of 1,000 SOL.
+    pub genesis: Genesis,
+}
+
+/// The label of [`VoteCluster`]'s generated keys.
+const VOTE_CLUSTER: &str = "bench:isolation";
+
+impl VoteCluster {
+    /// `validators` validators of 10,000 SOL (all in the VED) and `payers` users with 1,000 SOL
+    /// each.
+    pub fn new(validators: usize, payers: usize) -> VoteCluster {
+        VoteCluster {
+            genesis: generated_genesis(VOTE_CLUSTER, &vec![10_000; validators], payers, 1_000),
+        }
+    }
+
+    /// The signing key of `kind` (`node`, `user`) number `i`.
+    pub fn key(kind: &str, i: usize) -> SigningKey {
+        generated_key(VOTE_CLUSTER, kind, i)
+    }
+
+    /// The header of `slot` (its parent the slot before, 400 ms apart).
+    pub fn header(&self, slot: u64) -> BlockHeader {
+        let genesis = &self.genesis;
+        BlockHeader {
+            slot,
+            parent_slot: slot - 1,
+            leader: genesis.validators[slot as usize % genesis.validators.len()].node,
+            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400 * slot as i64,
+            blockhash: Sha256::new()
+                .chain_update(b"tandem:bench:isolation:block")
+                .chain_update(slot.to_le_bytes())
+                .finalize()
+                .into(),
+        }
+    }
+
+    /// Slots 1..=`slots`, each a vote by every validator carrying the VED hash of the slot
+    /// before (a sequential pre-run of the votes alone computes them).
+    pub fn vote_blocks(&self, slots: u64) -> Result<Vec<Block>, String> {
+        let genesis = &self.genesis;
+        let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+        let mut runtime = Runtime::open(genesis, scratch.path()).map_err(|e| e.to_string())?;
+        let nodes: Vec<SigningKey> = (0..genesis.validators.len())
+            .map(|i| VoteCluster::key("node", i))
+            .collect();
+        let mut blocks = Vec::new();
+        for slot in 1..=slots {
+            let ved_hash = runtime.hash(Domain::Ved);
+            let messages = nodes
+                .iter()
+                .zip(&genesis.validators)
+                .map(|(node, v)| {
+                    let ix = VoteInstruction::Vote {
+                        slot: slot - 1,
+                        ved_hash,
+                        ued: None,
+                        timestamp_ms: genesis.cluster.unix_timestamp_ms,
+                    }
+                    .encode();
+                    let message = MessageBuilder::new(v.node)
+                        .instruction(
+                            vote_program_id(),
+                            &[
+                                AccountMeta::new(v.vote_account, false),
+                                AccountMeta::new_readonly(v.node, true),
+                            ],
+                            &ix,
+                        )
+                        .build_legacy(genesis.hash)
+                        .expect("a small message");
+                    (message, node.clone())
+                })
+                .collect();
+            let block = Block {
+                header: self.header(slot),
+                transactions: sign_all(messages),
+            };
+            runtime.execute_block(&block).map_err(|e| e.to_string())?;
+            blocks.push(block);
+        }
+        Ok(blocks)
+    }
+
+    /// `transfers` user transfers for `slot`, each from one of `payers` (in turn) to a new
+    /// account.
+    pub fn transfers(&self, payers: &[SigningKey], slot: u64, transfers: usize) -> Vec<Vec<u8>> {
+        let messages = (0..transfers)
+            .map(|i| {
+                let from = &payers[i % payers.len()];
+                let to = numbered_key(slot << 32 | i as u64, 0x15);
+                let from_key = Pubkey(from.verifying_key().to_bytes());
+                let message = transfer_message(from_key, to, 1_000_000, self.genesis.hash);
+                (message, from.clone())
+            })
+            .collect();
+        sign_all(messages)
+    }
+}
+
+/// Signs `messages` over the available cores (generation is not what a bench measures).
+pub fn sign_all(messages: Vec<(Vec<u8>, SigningKey)>) -> Vec<Vec<u8>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = messages.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = messages
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(m, k)| Transaction::sign(m, &[k]).expect("one signer"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("signing thread"))
+            .collect()
+    })
 }

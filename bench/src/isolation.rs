@@ -10,6 +10,9 @@
 //! point). The first `warmup_slots` blocks of each run are not counted (the VED's signer cache
 //! fills there, in every run alike); p50 and p99 are nearest-rank over the pooled samples.
 //!
+//! [`run_load_sweep`] runs the same votes under several UED loads (time-to-vote against UED
+//! load, a figure of `tandem bench`), with the loads' order rotating from round to round.
+//!
 //! The votes carry the true VED hashes of the slots they vote on (a sequential pre-run of the
 //! votes computes them), and the loaded run's vote points must equal the idle run's: user
 //! transactions never change the VED's state. The suite checks it.
@@ -19,18 +22,12 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tandem_engine::account::Pubkey;
-use tandem_engine::cluster::sim::{generated_genesis, generated_key};
 use tandem_engine::genesis::Genesis;
-use tandem_engine::ledger::{Block, BlockHeader};
+use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
-use tandem_engine::runtime::builtins::vote::VoteInstruction;
-use tandem_engine::runtime::{Backend, Runtime};
-use tandem_engine::sample::vote_program_id;
-use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
+use tandem_engine::runtime::Backend;
 
-use crate::fixtures::{numbered_key, transfer_message};
+use crate::fixtures::VoteCluster;
 
 /// What the suite runs.
 #[derive(Clone, Debug)]
@@ -115,125 +112,6 @@ pub struct IsolationReport {
     pub ratio_p99: f64,
     /// Milliseconds between blocks.
     pub pace_ms: u64,
-}
-
-fn key(kind: &str, i: usize) -> SigningKey {
-    generated_key("bench:isolation", kind, i)
-}
-
-fn pubkey(key: &SigningKey) -> Pubkey {
-    Pubkey(key.verifying_key().to_bytes())
-}
-
-/// The suite's cluster: `validators` validators of 10,000 SOL (all in the VED) and `payers`
-/// users with 1,000 SOL each.
-fn genesis(config: &IsolationConfig) -> Genesis {
-    generated_genesis(
-        "bench:isolation",
-        &vec![10_000; config.validators],
-        config.payers,
-        1_000,
-    )
-}
-
-fn header(genesis: &Genesis, slot: u64) -> BlockHeader {
-    BlockHeader {
-        slot,
-        parent_slot: slot - 1,
-        leader: genesis.validators[slot as usize % genesis.validators.len()].node,
-        unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400 * slot as i64,
-        blockhash: Sha256::new()
-            .chain_update(b"tandem:bench:isolation:block")
-            .chain_update(slot.to_le_bytes())
-            .finalize()
-            .into(),
-    }
-}
-
-/// Signs `messages` over the available cores (generation is not what the suite measures).
-fn sign_all(messages: Vec<(Vec<u8>, SigningKey)>) -> Vec<Vec<u8>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = messages.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = messages
-            .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(m, k)| Transaction::sign(m, &[k]).expect("one signer"))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("signing thread"))
-            .collect()
-    })
-}
-
-/// Every block's votes, each carrying the VED hash of the slot before (a sequential pre-run of
-/// the votes alone computes them).
-fn vote_blocks(genesis: &Genesis, slots: u64) -> Result<Vec<Block>, String> {
-    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let mut runtime = Runtime::open(genesis, scratch.path()).map_err(|e| e.to_string())?;
-    let nodes: Vec<SigningKey> = (0..genesis.validators.len())
-        .map(|i| key("node", i))
-        .collect();
-    let mut blocks = Vec::new();
-    for slot in 1..=slots {
-        let ved_hash = runtime.hash(tandem_engine::Domain::Ved);
-        let messages = nodes
-            .iter()
-            .zip(&genesis.validators)
-            .map(|(node, v)| {
-                let ix = VoteInstruction::Vote {
-                    slot: slot - 1,
-                    ved_hash,
-                    ued: None,
-                    timestamp_ms: genesis.cluster.unix_timestamp_ms,
-                }
-                .encode();
-                let message = MessageBuilder::new(v.node)
-                    .instruction(
-                        vote_program_id(),
-                        &[
-                            AccountMeta::new(v.vote_account, false),
-                            AccountMeta::new_readonly(v.node, true),
-                        ],
-                        &ix,
-                    )
-                    .build_legacy(genesis.hash)
-                    .expect("a small message");
-                (message, node.clone())
-            })
-            .collect();
-        let block = Block {
-            header: header(genesis, slot),
-            transactions: sign_all(messages),
-        };
-        runtime.execute_block(&block).map_err(|e| e.to_string())?;
-        blocks.push(block);
-    }
-    Ok(blocks)
-}
-
-/// `transfers` user transfers for `slot`, each from one of the payers to a new account.
-fn transfers(
-    genesis: &Genesis,
-    payers: &[SigningKey],
-    slot: u64,
-    transfers: usize,
-) -> Vec<Vec<u8>> {
-    let messages = (0..transfers)
-        .map(|i| {
-            let from = &payers[i % payers.len()];
-            let to = numbered_key(slot << 32 | i as u64, 0x15);
-            let message = transfer_message(pubkey(from), to, 1_000_000, genesis.hash);
-            (message, from.clone())
-        })
-        .collect();
-    sign_all(messages)
 }
 
 /// What one run saw: each block's vote point (slot, VED hash, time-to-vote), the UED's largest
@@ -354,59 +232,24 @@ fn summarize(
     }
 }
 
+/// Time-to-vote at one UED load: one summary per round (each over that round's measured
+/// blocks), so a figure can be the median of the rounds with their spread.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadPoint {
+    /// User transfers in every block.
+    pub ued_tx_per_slot: usize,
+    /// Each round's run at this load, in round order.
+    pub rounds: Vec<IsolationRun>,
+}
+
 /// Runs the suite; `progress` is told each phase as it starts.
 pub fn run_isolation(
     config: &IsolationConfig,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Result<IsolationReport, String> {
-    if config.validators == 0
-        || config.slots == 0
-        || (config.ued_transfers > 0 && config.payers == 0)
-    {
-        return Err(
-            "the isolation suite needs validators, slots, and payers for its transfers".into(),
-        );
-    }
-    let genesis = genesis(config);
-    let rounds = config.rounds.max(1);
-    let slots = config.warmup_slots + config.slots.div_ceil(rounds);
-    progress("signing the votes");
-    let idle_blocks = vote_blocks(&genesis, slots)?;
-    progress("signing the user transfers");
-    let payers: Vec<SigningKey> = (0..config.payers).map(|i| key("user", i)).collect();
-    let mut loaded_blocks = idle_blocks.clone();
-    for block in &mut loaded_blocks {
-        let slot = block.header.slot;
-        block
-            .transactions
-            .extend(transfers(&genesis, &payers, slot, config.ued_transfers));
-    }
-    let (mut idle, mut loaded) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        for loaded_first in [round % 2 == 1, round % 2 == 0] {
-            let (kind, blocks, into) = if loaded_first {
-                (
-                    "loaded: votes and user transfers",
-                    &loaded_blocks,
-                    &mut loaded,
-                )
-            } else {
-                ("idle: votes alone", &idle_blocks, &mut idle)
-            };
-            progress(&format!("round {}/{rounds}, {kind}", round + 1));
-            into.push(run(&genesis, config, blocks.clone())?);
-        }
-    }
-    let points = |r: &RunResult| -> Vec<(u64, [u8; 32])> {
-        r.votes.iter().map(|(s, h, _)| (*s, *h)).collect()
-    };
-    if idle
-        .iter()
-        .chain(&loaded)
-        .any(|r| points(r) != points(&idle[0]))
-    {
-        return Err("the runs' VED hashes differ: user transactions changed the VED".into());
-    }
+    let [idle, loaded]: [Vec<RunResult>; 2] = sweep(config, &[0, config.ued_transfers], progress)?
+        .try_into()
+        .map_err(|_| "the sweep gives one list of runs per load".to_owned())?;
     let votes = config.validators;
     let idle = summarize(idle, config.warmup_slots, votes, 0);
     let loaded = summarize(loaded, config.warmup_slots, votes, config.ued_transfers);
@@ -417,4 +260,91 @@ pub fn run_isolation(
         loaded,
         pace_ms: config.pace_ms,
     })
+}
+
+/// Time-to-vote against UED load: the suite's runs with `loads[i]` user transfers in every
+/// block (`config.ued_transfers` is ignored), each load once per round, the order rotating from
+/// round to round; one [`LoadPoint`] per load, in the order given.
+pub fn run_load_sweep(
+    config: &IsolationConfig,
+    loads: &[usize],
+    progress: impl FnMut(&str),
+) -> Result<Vec<LoadPoint>, String> {
+    let runs = sweep(config, loads, progress)?;
+    Ok(loads
+        .iter()
+        .zip(runs)
+        .map(|(&load, runs)| LoadPoint {
+            ued_tx_per_slot: load,
+            rounds: runs
+                .into_iter()
+                .map(|run| summarize(vec![run], config.warmup_slots, config.validators, load))
+                .collect(),
+        })
+        .collect())
+}
+
+/// Every run of the suite: for each of `loads` (user transfers per block), one run per round;
+/// in round `r` the loads run in the order given rotated by `r`, so each takes every position
+/// and a drift of the machine's speed weighs on all alike. Checks that every run reached the
+/// same vote points.
+fn sweep(
+    config: &IsolationConfig,
+    loads: &[usize],
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Vec<RunResult>>, String> {
+    let most = loads.iter().copied().max().unwrap_or(0);
+    if config.validators == 0
+        || config.slots == 0
+        || loads.is_empty()
+        || (most > 0 && config.payers == 0)
+    {
+        return Err(
+            "the isolation suite needs validators, slots, and payers for its transfers".into(),
+        );
+    }
+    let cluster = VoteCluster::new(config.validators, config.payers);
+    let rounds = config.rounds.max(1);
+    let slots = config.warmup_slots + config.slots.div_ceil(rounds);
+    progress("signing the votes");
+    let vote_blocks = cluster.vote_blocks(slots)?;
+    progress("signing the user transfers");
+    let payers: Vec<SigningKey> = (0..config.payers)
+        .map(|i| VoteCluster::key("user", i))
+        .collect();
+    let transfers: Vec<Vec<Vec<u8>>> = vote_blocks
+        .iter()
+        .map(|b| cluster.transfers(&payers, b.header.slot, most))
+        .collect();
+    let blocks_at = |load: usize| -> Vec<Block> {
+        vote_blocks
+            .iter()
+            .zip(&transfers)
+            .map(|(block, transfers)| {
+                let mut block = block.clone();
+                block.transactions.extend_from_slice(&transfers[..load]);
+                block
+            })
+            .collect()
+    };
+    let mut runs: Vec<Vec<RunResult>> = loads.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for k in 0..loads.len() {
+            let i = (k + round as usize) % loads.len();
+            let kind = match loads[i] {
+                0 => "idle: votes alone".to_owned(),
+                load => format!("loaded: votes and {load} user transfers per block"),
+            };
+            progress(&format!("round {}/{rounds}, {kind}", round + 1));
+            runs[i].push(run(&cluster.genesis, config, blocks_at(loads[i]))?);
+        }
+    }
+    let points = |r: &RunResult| -> Vec<(u64, [u8; 32])> {
+        r.votes.iter().map(|(s, h, _)| (*s, *h)).collect()
+    };
+    let first = points(&runs[0][0]);
+    if runs.iter().flatten().any(|r| points(r) != first) {
+        return Err("the runs' VED hashes differ: user transactions changed the VED".into());
+    }
+    Ok(runs)
 }

@@ -545,6 +545,7 @@ mod tests {
             name: name.to_owned(),
             threads,
             batch: None,
+            ued_tx_per_slot: None,
             value,
             unit: "per second".to_owned(),
             spread: None,

@@ -160,6 +160,10 @@ pub struct Rate {
     /// The batch size, for figures by batch (GPU against CPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,
+    /// The user transfers in every block, for figures measured against the UED's load
+    /// (time-to-vote); 0 is a block of votes alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ued_tx_per_slot: Option<u32>,
     /// The median of the runs.
     pub value: f64,
     /// Its unit, e.g. "signatures/s".
@@ -274,14 +278,17 @@ impl Profile {
                     format!("[{lo}, {hi}] does not contain the value {}", rate.value),
                 ));
             }
-            let twice = self.rates[..i]
-                .iter()
-                .any(|r| r.name == rate.name && r.threads == rate.threads && r.batch == rate.batch);
+            let twice = self.rates[..i].iter().any(|r| {
+                r.name == rate.name
+                    && r.threads == rate.threads
+                    && r.batch == rate.batch
+                    && r.ued_tx_per_slot == rate.ued_tx_per_slot
+            });
             if twice {
                 return Err((
                     here("name"),
                     format!(
-                        "`{}` is given twice at the same threads and batch",
+                        "`{}` is given twice at the same threads, batch and UED load",
                         rate.name
                     ),
                 ));
@@ -305,32 +312,39 @@ impl Profile {
 
     /// The rate `name` at `threads` (`None`: the one without a thread count), if measured.
     pub fn rate(&self, name: &str, threads: Option<u32>) -> Option<&Rate> {
-        self.rates
-            .iter()
-            .find(|r| r.name == name && r.threads == threads && r.batch.is_none())
+        self.rates.iter().find(|r| {
+            r.name == name
+                && r.threads == threads
+                && r.batch.is_none()
+                && r.ued_tx_per_slot.is_none()
+        })
     }
 
     /// The points of a rate measured by thread count, sorted by threads.
     pub fn scaling(&self, name: &str) -> Vec<(u32, f64)> {
-        let mut points: Vec<(u32, f64)> = self
-            .rates
-            .iter()
-            .filter(|r| r.name == name && r.batch.is_none())
-            .filter_map(|r| r.threads.map(|t| (t, r.value)))
-            .collect();
-        points.sort_by_key(|&(t, _)| t);
-        points
+        self.points(name, |r| r.threads.filter(|_| r.batch.is_none()))
     }
 
     /// The points of a rate measured by batch size, sorted by batch.
     pub fn by_batch(&self, name: &str) -> Vec<(u32, f64)> {
+        self.points(name, |r| r.batch)
+    }
+
+    /// The points of a rate measured against the UED's load (user transfers per block), sorted
+    /// by load.
+    pub fn by_ued_load(&self, name: &str) -> Vec<(u32, f64)> {
+        self.points(name, |r| r.ued_tx_per_slot)
+    }
+
+    /// `(x, value)` of the rates `name` that `x` gives a point, sorted by `x`.
+    fn points(&self, name: &str, x: impl Fn(&Rate) -> Option<u32>) -> Vec<(u32, f64)> {
         let mut points: Vec<(u32, f64)> = self
             .rates
             .iter()
             .filter(|r| r.name == name)
-            .filter_map(|r| r.batch.map(|b| (b, r.value)))
+            .filter_map(|r| x(r).map(|x| (x, r.value)))
             .collect();
-        points.sort_by_key(|&(b, _)| b);
+        points.sort_by_key(|&(x, _)| x);
         points
     }
 }
@@ -388,6 +402,41 @@ sustained_tps = 1000.0
         assert_eq!(again, profile);
     }
 
+    #[test]
+    fn figures_against_the_ued_load_are_told_apart_by_it() {
+        let loaded = GOOD.replace(
+            "[pipeline]",
+            r#"[[rate]]
+name = "isolation.time_to_vote_p50"
+ued_tx_per_slot = 0
+value = 20.0
+unit = "ms"
+how = "test"
+
+[[rate]]
+name = "isolation.time_to_vote_p50"
+ued_tx_per_slot = 2000
+value = 22.0
+unit = "ms"
+how = "test"
+
+[pipeline]"#,
+        );
+        let profile = Profile::parse(&loaded, "load.toml").expect("valid");
+        assert_eq!(
+            profile.by_ued_load("isolation.time_to_vote_p50"),
+            [(0, 20.0), (2000, 22.0)]
+        );
+        assert_eq!(profile.rate("isolation.time_to_vote_p50", None), None);
+        let twice = loaded.replace("ued_tx_per_slot = 2000", "ued_tx_per_slot = 0");
+        assert!(
+            Profile::parse(&twice, "p.toml")
+                .expect_err("refused")
+                .to_string()
+                .contains("given twice")
+        );
+    }
+
     fn error(text: &str) -> String {
         Profile::parse(text, "p.toml")
             .expect_err("refused")
@@ -422,7 +471,7 @@ sustained_tps = 1000.0
         );
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 1")),
-            "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads and batch"
+            "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads, batch and UED load"
         );
         assert!(error("[machine").starts_with("p.toml: (the file): not TOML"));
         assert_eq!(

@@ -1,16 +1,21 @@
-//! `tandem bench`: the bench suites over `tandem_bench`. Today: `isolation` and `pipeline`.
+//! `tandem bench`: the bench suites over `tandem_bench` — the suite that writes a hardware
+//! profile ([`suite`]), and the engine's `isolation` and `pipeline` on their own.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_bench::isolation::{IsolationConfig, IsolationReport, IsolationRun, run_isolation};
 use tandem_bench::pipeline::{PipelineReport, run_pipeline};
+use tandem_bench::profile::Rate;
+use tandem_bench::suite::output::BenchJson;
+use tandem_bench::suite::plots::short;
+use tandem_bench::suite::{self as bench_suite, Progress, Size, SuiteConfig, SuiteName, machine};
 use tandem_engine::ledger::LedgerReader;
 use tandem_engine::runtime::Backend;
 
 use crate::chain_cmd::load_genesis;
-use crate::output::{table, write_json};
+use crate::output::{self, progress_bar, table, write_json};
 use crate::run_cmd::default_ledger;
 use crate::topology_cmd::survey;
 use tandem_engine::pipeline::Survey;
@@ -28,15 +33,7 @@ struct IsolationJson {
 
 /// A spinner showing the suite `what`'s phases (hidden when `quiet`).
 fn spinner(quiet: bool, what: &str) -> Result<ProgressBar, String> {
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(&format!("{{spinner}} {{elapsed}} {what}: {{msg}}"))
-            .map_err(|e| e.to_string())?,
-    );
+    let bar = output::spinner(quiet, &format!("{{spinner}} {{elapsed}} {what}: {{msg}}"))?;
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Ok(bar)
 }
@@ -229,9 +226,115 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
             "pipeline efficiency: {:.3} (sustained ÷ {}, the slowest stage alone)",
             r.efficiency, r.bottleneck
         );
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2} ms"));
+        println!(
+            "the engine's time-to-vote: p50 {}, p99 {}; the UED's largest lag: {} slots",
+            ms(r.time_to_vote_p50_ms),
+            ms(r.time_to_vote_p99_ms),
+            r.max_ued_lag_slots
+        );
     }
     if let Some(path) = args.json {
         write_json(path, &json)?;
     }
     Ok(())
+}
+
+/// What `tandem bench` (the suite) was asked.
+pub struct SuiteRun {
+    /// The suite's size.
+    pub size: Size,
+    /// The suites to run (every one when empty).
+    pub suites: Vec<SuiteName>,
+    /// The output directory.
+    pub out: PathBuf,
+    /// The machine kind, if given.
+    pub kind: Option<String>,
+    /// Where to write bench.json as well.
+    pub json: Option<PathBuf>,
+}
+
+/// `tandem bench`: runs the suite with a progress bar over its figures, writes its files and
+/// prints the table.
+pub fn suite(args: SuiteRun) -> Result<(), String> {
+    let quiet = args.json.as_deref() == Some(Path::new("-"));
+    let survey = survey(None)?;
+    let machine = machine::machine(&survey, args.kind.as_deref()).map_err(|e| e.to_string())?;
+    let config = SuiteConfig::new(&survey, args.size, args.suites, args.out.clone());
+    let bar = progress_bar(quiet, 0, "{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")?;
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let mut figure = String::new();
+    let report = bench_suite::run(&config, |p| match p {
+        Progress::Planned(n) => bar.set_length(n as u64),
+        Progress::Figure { index, label } => {
+            bar.set_position(index as u64);
+            figure = label.to_owned();
+            bar.set_message(figure.clone());
+        }
+        Progress::Phase(phase) => bar.set_message(format!("{figure}: {phase}")),
+    });
+    bar.finish_and_clear();
+    let report = report.map_err(|e| e.to_string())?;
+    let profile = bench_suite::output::profile(machine, machine::build(args.size), &report);
+    let json = BenchJson::new(&profile, &config, &report);
+    let written =
+        bench_suite::output::write(&args.out, &profile, &json).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.json {
+        write_json(path, &json)?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    let m = &profile.machine;
+    println!(
+        "{} suite on {} ({} cores, {} PUs{}), tandem {} ({}), {:.0} s",
+        args.size.name(),
+        m.cpu_model,
+        m.cores,
+        m.pus,
+        m.gpu_adapter
+            .as_deref()
+            .map_or(String::new(), |a| format!(", GPU {a}")),
+        profile.tandem.version,
+        profile.tandem.commit,
+        report.seconds
+    );
+    println!(
+        "{}",
+        table(
+            &["figure", "threads/batch", "median", "spread", "unit"],
+            report.rates.iter().map(row).collect()
+        )
+    );
+    for note in &report.notes {
+        println!("- {note}");
+    }
+    if let Some(threshold) = profile.auto.as_ref().and_then(|a| a.gpu_min_items) {
+        println!("- auto.gpu_min_items = {threshold}");
+    }
+    println!("wrote:");
+    for path in written {
+        println!("  {}", path.display());
+    }
+    Ok(())
+}
+
+/// A figure's row of the table.
+fn row(rate: &Rate) -> Vec<String> {
+    let at = match (rate.threads, rate.batch, rate.ued_tx_per_slot) {
+        (Some(t), ..) => format!("{t} thread{}", if t == 1 { "" } else { "s" }),
+        (_, Some(b), _) => format!("batch {b}"),
+        (.., Some(l)) => format!("{l} tx/slot"),
+        _ => String::new(),
+    };
+    let spread = rate.spread.map_or(String::new(), |[lo, hi]| {
+        format!("{} – {}", short(lo), short(hi))
+    });
+    vec![
+        rate.name.clone(),
+        at,
+        short(rate.value),
+        spread,
+        rate.unit.clone(),
+    ]
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_engine::Domain;
 use tandem_engine::genesis::Genesis;
@@ -11,7 +11,7 @@ use tandem_engine::ledger::{LedgerReader, LedgerWriter};
 use tandem_engine::runtime::{Backend, BlockOutcome, Runtime, TxOutcome};
 use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
 
-use crate::output::{table, write_json};
+use crate::output::{progress_bar, table, write_json};
 
 /// The genesis at `path`, or the built-in default cluster.
 pub(crate) fn load_genesis(path: Option<&Path>) -> Result<Genesis, String> {
@@ -22,16 +22,11 @@ pub(crate) fn load_genesis(path: Option<&Path>) -> Result<Genesis, String> {
 }
 
 fn progress(len: u64, hidden: bool, what: &str) -> Result<ProgressBar, String> {
-    let bar = if hidden {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(len)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} slots {elapsed}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let bar = progress_bar(
+        hidden,
+        len,
+        "{prefix:>8} [{bar:40}] {pos}/{len} slots {elapsed}",
+    )?;
     bar.set_prefix(what.to_owned());
     Ok(bar)
 }

@@ -2,10 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use tandem_engine::cluster::sim::{ClusterConfig, run_cluster};
 
-use crate::output::{table, write_json};
+use crate::output::{progress_bar, table, write_json};
 
 /// What `tandem cluster` was asked.
 #[derive(clap::Args, Debug)]
@@ -74,16 +73,11 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
         seed: 1,
     };
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(args.slots)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("cluster [{bar:40}] slot {pos}/{len} {elapsed}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let bar = progress_bar(
+        quiet,
+        args.slots,
+        "cluster [{bar:40}] slot {pos}/{len} {elapsed}",
+    )?;
     let report = run_cluster(&config, dir.path(), |slot| bar.set_position(slot))?;
     bar.finish_and_clear();
     if !quiet {

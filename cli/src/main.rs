@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tandem_bench::isolation::IsolationConfig;
+use tandem_bench::suite::{Size, SuiteName};
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
 
@@ -75,9 +76,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
-    /// Measure this machine: bench suites whose figures go into hardware profiles.
-    #[command(subcommand)]
-    Bench(BenchCommand),
+    /// Measure this machine and write its hardware profile.
+    ///
+    /// With no subcommand, runs the suite: the kernels (ed25519 by thread count and batch
+    /// size, the GPU against the CPU where there is an adapter, BLAKE3, LtHash), the store
+    /// (lookups, commits with fsync), the executors (VED votes, UED transfers by thread count),
+    /// the engine (sustained rate, time-to-vote, UED lag) and time-to-vote against the UED's
+    /// load. Every figure is the median of several runs (3 with --quick, 5, 9 with --full) with
+    /// its spread. Prints a table and writes into --out: bench.json, the hardware profile
+    /// <kind>.toml, scaling.svg, gpu-vs-cpu.svg and ttv-vs-load.svg.
+    Bench(BenchArgs),
     /// N validators in one process: rotating leaders, votes exchanged as signed transactions
     /// inside the blocks, user transfers, and optionally faulty validators whose UED execution
     /// is nondeterministic; who halts (SPEC §6). Exit status 3 when an honest validator halts.
@@ -140,6 +148,48 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+}
+
+/// `tandem bench`: the suite, or one of the engine's suites on its own.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
+    #[command(flatten)]
+    suite: SuiteArgs,
+}
+
+/// What the suite runs (`tandem bench` with no subcommand).
+#[derive(clap::Args, Debug)]
+struct SuiteArgs {
+    /// A quick look: under a minute on two cores (3 runs a figure, small engine workloads, a
+    /// software GPU not measured).
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Longer and larger: 9 runs a figure, the engine suites at full size.
+    #[arg(long)]
+    full: bool,
+    /// Run only this suite (repeatable): sigverify, blake3, lthash, store, executors,
+    /// pipeline, isolation.
+    #[arg(long = "suite", value_name = "NAME", value_parser = parse_suite)]
+    suites: Vec<SuiteName>,
+    /// Where the results go (and the store suite's scratch stores, so its commits show that
+    /// disk).
+    #[arg(long, value_name = "DIR", default_value = "target/bench")]
+    out: PathBuf,
+    /// The machine kind, the profile's file stem (default: from the CPU model, the PU count
+    /// and a hardware GPU).
+    #[arg(long, value_name = "NAME")]
+    kind: Option<String>,
+    /// Also write bench.json to FILE ("-": standard output, and nothing else).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// A `--suite` name; an unknown one is an error listing the suites.
+fn parse_suite(name: &str) -> Result<SuiteName, String> {
+    SuiteName::parse(name).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -288,8 +338,14 @@ impl Command {
     fn engine_args(&self) -> Option<&EngineArgs> {
         match self {
             Command::Run { engine, .. }
-            | Command::Bench(BenchCommand::Pipeline { engine, .. })
-            | Command::Bench(BenchCommand::Isolation { engine, .. }) => Some(engine),
+            | Command::Bench(BenchArgs {
+                command:
+                    Some(
+                        BenchCommand::Pipeline { engine, .. }
+                        | BenchCommand::Isolation { engine, .. },
+                    ),
+                ..
+            }) => Some(engine),
             _ => None,
         }
     }
@@ -420,11 +476,29 @@ fn main() -> ExitCode {
             usize::from(ued_threads),
             json.as_deref(),
         ),
-        Command::Bench(BenchCommand::Pipeline {
-            genesis,
-            ledger,
-            engine,
-            json,
+        Command::Bench(BenchArgs {
+            command: None,
+            suite,
+        }) => bench_cmd::suite(bench_cmd::SuiteRun {
+            size: match (suite.quick, suite.full) {
+                (true, _) => Size::Quick,
+                (_, true) => Size::Full,
+                _ => Size::Default,
+            },
+            suites: suite.suites,
+            out: suite.out,
+            kind: suite.kind,
+            json: suite.json,
+        }),
+        Command::Bench(BenchArgs {
+            command:
+                Some(BenchCommand::Pipeline {
+                    genesis,
+                    ledger,
+                    engine,
+                    json,
+                }),
+            ..
         }) => bench_cmd::pipeline(bench_cmd::PipelineArgs {
             genesis: genesis.as_deref(),
             ledger: ledger.as_deref(),
@@ -433,16 +507,20 @@ fn main() -> ExitCode {
             cores: engine.cores.as_deref(),
             json: json.as_deref(),
         }),
-        Command::Bench(BenchCommand::Isolation {
-            validators,
-            transfers,
-            payers,
-            slots,
-            rounds,
-            warmup,
-            pace,
-            engine,
-            json,
+        Command::Bench(BenchArgs {
+            command:
+                Some(BenchCommand::Isolation {
+                    validators,
+                    transfers,
+                    payers,
+                    slots,
+                    rounds,
+                    warmup,
+                    pace,
+                    engine,
+                    json,
+                }),
+            ..
         }) => bench_cmd::isolation(
             IsolationConfig {
                 validators,

@@ -1,10 +1,11 @@
-//! Printing helpers shared by every command: readable tables and JSON files.
+//! Printing helpers shared by every command: readable tables, JSON files and progress bars.
 
 use std::io::Write;
 use std::path::Path;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// A table with a header row; a column whose every cell is a number (a unit may follow it) is
 /// right-aligned.
@@ -43,4 +44,31 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
     std::fs::File::create(path)
         .and_then(|mut f| writeln!(f, "{text}"))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A progress bar of `len` steps drawn with `template` (indicatif's), hidden when `quiet`
+/// (JSON on standard output).
+pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Result<ProgressBar, String> {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+/// A spinner drawn with `template`, hidden when `quiet`.
+pub fn spinner(quiet: bool, template: &str) -> Result<ProgressBar, String> {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(ProgressStyle::with_template(template).map_err(|e| e.to_string())?);
+    Ok(bar)
 }

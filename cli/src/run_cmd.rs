@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::LedgerReader;
@@ -18,7 +17,7 @@ use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
 
 use crate::chain_cmd::{ChainReport, LastSlotJson, hex, load_genesis, write_ledger};
-use crate::output::{table, write_json};
+use crate::output::{progress_bar, spinner, table, write_json};
 use crate::topology_cmd::{StageJson, placement_json, placement_table, survey};
 
 /// The built-in workload of `tandem run` with no ledger: three epochs of the default cluster
@@ -118,18 +117,11 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let partial = dir.join(format!("{fingerprint}.ledger.partial"));
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(config.slots)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
-        )
-        .map_err(|e| e.to_string())?
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar(
+        quiet,
+        config.slots,
+        "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
+    )?;
     write_ledger(genesis, &config, &partial, &bar)?;
     std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
@@ -213,14 +205,7 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         }
         println!("ledger: {}", ledger.display());
     }
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} {msg}").map_err(|e| e.to_string())?,
-    );
+    let bar = spinner(quiet, "{spinner} {elapsed} {msg}")?;
     let started = Instant::now();
     let done = AtomicBool::new(false);
     let fed = std::thread::scope(|scope| {

@@ -2,11 +2,10 @@
 
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use tandem_engine::store::demo::{DemoConfig, DemoProgress, run_demo};
 use tandem_engine::store::{CheckReport, Store};
 
-use crate::output::{table, write_json};
+use crate::output::{progress_bar, table, write_json};
 
 /// `tandem store check DIR`.
 pub fn check(dir: &Path, json: Option<&Path>) -> Result<(), String> {
@@ -55,16 +54,7 @@ fn print_report(report: &CheckReport) {
 /// `tandem store demo`.
 pub fn demo(config: DemoConfig, json: Option<&Path>) -> Result<(), String> {
     let quiet = json == Some(Path::new("-"));
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {elapsed}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let bar = progress_bar(quiet, 0, "{prefix:>8} [{bar:40}] {pos}/{len} {elapsed}")?;
     let mut on_progress = |p: DemoProgress| {
         if bar.prefix() != p.stage {
             bar.set_prefix(p.stage);

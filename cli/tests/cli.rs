@@ -711,6 +711,12 @@ fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency
         (r["efficiency"].as_f64().unwrap() - efficiency).abs() < 1e-9,
         "{r}"
     );
+    let (p50, p99) = (
+        r["time_to_vote_p50_ms"].as_f64().unwrap(),
+        r["time_to_vote_p99_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99, "{r}");
+    assert!(r["max_ued_lag_slots"].is_u64(), "{r}");
 }
 
 #[test]
@@ -1024,4 +1030,93 @@ fn run_reads_the_gpu_threshold_of_a_profile_and_refuses_a_bad_one() {
         err.contains("--profile: ") && err.contains("machine.kind"),
         "{err}"
     );
+}
+
+#[test]
+fn bench_runs_the_suites_asked_and_writes_the_table_json_plots_and_a_profile_that_parses() {
+    use tandem_bench::profile::{Profile, names};
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    let out_arg = out.to_str().unwrap();
+    let run = tandem(&[
+        "bench", "--quick", "--suite", "blake3", "--suite", "store", "--out", out_arg, "--kind",
+        "test-box",
+    ]);
+    assert!(run.status.success(), "{run:?}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    for column in ["figure", "threads/batch", "median", "spread", "unit"] {
+        assert!(stdout.contains(column), "{stdout}");
+    }
+    for figure in [names::BLAKE3, names::STORE_LOOKUPS, names::STORE_COMMITS] {
+        assert!(stdout.contains(figure), "{stdout}");
+    }
+    assert!(
+        !stdout.contains(names::LTHASH),
+        "only the suites asked run: {stdout}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(json["suites"], serde_json::json!(["blake3", "store"]));
+    assert_eq!(json["sizes"]["size"], "quick");
+    assert_eq!(json["sizes"]["runs"], 3);
+    assert_eq!(json["machine"]["kind"], "test-box");
+    assert_eq!(json["tandem"]["suite"], "quick");
+    let threads: Vec<u64> = json["sizes"]["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    let figures = json["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), threads.len() + 2, "{json}");
+    for f in figures {
+        let value = f["value"].as_f64().unwrap();
+        let (lo, hi) = (
+            f["spread"][0].as_f64().unwrap(),
+            f["spread"][1].as_f64().unwrap(),
+        );
+        assert!(0.0 < lo && lo <= value && value <= hi, "{f}");
+        assert_eq!(f["runs"], 3, "{f}");
+        assert!(
+            f["how"].as_str().unwrap().contains("median of 3 runs"),
+            "{f}"
+        );
+    }
+
+    for plot in ["scaling.svg", "gpu-vs-cpu.svg", "ttv-vs-load.svg"] {
+        let svg = std::fs::read_to_string(out.join(plot)).unwrap();
+        assert!(svg.starts_with("<svg"), "{plot}: {svg:.200}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{plot}");
+        assert!(svg.contains("<text"), "{plot}: a plot has a title");
+    }
+
+    let profile = Profile::load(out.join("test-box.toml")).unwrap();
+    assert_eq!(profile.machine.kind, "test-box");
+    assert!(profile.machine.cores >= 1 && profile.machine.pus >= profile.machine.cores);
+    assert_eq!(profile.tandem.suite.as_deref(), Some("quick"));
+    assert!(!profile.tandem.commit.is_empty());
+    let scaling: Vec<u64> = profile
+        .scaling(names::BLAKE3)
+        .iter()
+        .map(|&(t, _)| u64::from(t))
+        .collect();
+    assert_eq!(scaling, threads);
+    assert!(profile.rate(names::STORE_LOOKUPS, Some(1)).is_some());
+    assert!(profile.rate(names::STORE_COMMITS, None).is_some());
+    assert_eq!(profile.rates.len(), figures.len());
+    assert!(profile.pipeline.is_none() && profile.auto.is_none());
+
+    let bad = tandem(&["bench", "--suite", "blake3", "--suite", "nope"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains(
+            "unknown suite `nope`: the suites are sigverify, blake3, lthash, store, executors, pipeline, isolation"
+        ),
+        "{stderr}"
+    );
+    let mixed = tandem(&["bench", "--quick", "isolation"]);
+    assert!(!mixed.status.success(), "{mixed:?}");
 }

@@ -1,0 +1,240 @@
+//! What a profile says about where and with what it was measured: the `[machine]` from the
+//! engine's survey (hwloc's topology, wgpu's adapter), `/proc/meminfo` and the CPU's flags, and
+//! the `[tandem]` build (version, git commit, time, suite size). It reads; it measures nothing.
+
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tandem_engine::pipeline::{Survey, TopologySource};
+use tandem_kernels::Platform;
+
+use super::{Size, SuiteError};
+use crate::profile::{Machine, TandemBuild};
+
+/// The `[machine]` of a profile measured on the machine `survey` describes; `kind` names it
+/// (the profile's file stem), else [`kind_of`] derives one.
+pub fn machine(survey: &Survey, kind: Option<&str>) -> Result<Machine, SuiteError> {
+    let topology = &survey.topology;
+    let cpu_model = topology.cpu_model().unwrap_or("unknown CPU").to_owned();
+    let pus = topology.pus().len();
+    let adapter = survey.adapter.as_ref().ok();
+    let kind = match kind {
+        Some(kind) => check_kind(kind)?,
+        None => kind_of(
+            &cpu_model,
+            pus,
+            adapter.filter(|a| !a.software).map(|a| a.name.as_str()),
+        ),
+    };
+    let driver = adapter.and_then(|_| {
+        let context = tandem_kernels::gpu::GpuContext::shared().ok()?;
+        let info = context.info();
+        Some(
+            format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_owned(),
+        )
+    });
+    let mut notes = vec![format!("the kernels' CPU platform: {}", Platform::detect())];
+    if !matches!(
+        topology.source(),
+        TopologySource::Hwloc {
+            this_system: true,
+            ..
+        }
+    ) {
+        notes.push(format!("topology: {}", topology.source()));
+    }
+    Ok(Machine {
+        kind,
+        cpu_model,
+        cores: topology.cores().len().max(1) as u32,
+        pus: pus.max(1) as u32,
+        numa_nodes: topology.numa_nodes().len().max(1) as u32,
+        memory_gib: std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| memory_gib(&text)),
+        isa: isa(),
+        gpu_adapter: adapter.map(|a| {
+            let kind = if a.software { "software" } else { "hardware" };
+            format!("{} ({}, {kind})", a.name, a.backend)
+        }),
+        gpu_driver: driver.filter(|d| !d.is_empty()),
+        gpu_hardware: adapter.is_some_and(|a| !a.software),
+        notes: Some(notes.join("; ")),
+    })
+}
+
+/// The `[tandem]` of a profile measured now with this build at `size`: the git commit is
+/// `git rev-parse --short HEAD` in the working directory, "unknown" outside a checkout.
+pub fn build(size: Size) -> TandemBuild {
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    TandemBuild {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        commit,
+        measured_at: Some(rfc3339(SystemTime::now())),
+        suite: Some(size.name().to_owned()),
+    }
+}
+
+/// A machine kind from its CPU model, its PU count and its hardware GPU: lowercase words of
+/// the model (trademarks, "CPU", "Processor", the core count and the clock dropped) joined by
+/// `-`, then
+/// `<pus>pu`, then the GPU's words — "amd-epyc-2pu", "intel-xeon-platinum-8480c-224pu-nvidia-h100".
+pub fn kind_of(cpu_model: &str, pus: usize, hardware_gpu: Option<&str>) -> String {
+    let words = |text: &str| -> Vec<String> {
+        // The clock ("@ 2.00GHz") and what follows "with" (an integrated GPU) say nothing
+        // about the kind.
+        let text = text
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let text = text.replace("(r)", " ").replace("(tm)", " ");
+        let all: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take_while(|w| *w != "with")
+            .collect();
+        let core = |w: &&str| ["core", "cores"].contains(w);
+        all.iter()
+            .enumerate()
+            // "96-Core": the core count and the word.
+            .filter(|(i, w)| !core(w) && !all.get(i + 1).is_some_and(core))
+            .map(|(_, w)| *w)
+            .filter(|w| !["cpu", "processor"].contains(w))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut parts = words(cpu_model);
+    if parts.is_empty() {
+        parts.push("unknown".into());
+    }
+    parts.push(format!("{pus}pu"));
+    if let Some(gpu) = hardware_gpu {
+        parts.extend(words(gpu));
+    }
+    parts.join("-")
+}
+
+/// `kind` where it can name a file: letters, digits, `-`, `_` and `.`, not starting with `.`.
+fn check_kind(kind: &str) -> Result<String, SuiteError> {
+    let ok = !kind.is_empty()
+        && !kind.starts_with('.')
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(kind.to_owned())
+    } else {
+        Err(SuiteError::BadKind(kind.to_owned()))
+    }
+}
+
+/// `MemTotal` of a /proc/meminfo text, in GiB to a tenth.
+pub fn memory_gib(meminfo: &str) -> Option<f64> {
+    let kib: f64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kib / (1024.0 * 1024.0) * 10.0).round() / 10.0)
+}
+
+/// The SIMD extensions of this CPU that the kernels use: AVX2 and AVX-512F (the BLAKE3 and
+/// LtHash lanes), AVX-512VL and AVX-512IFMA (curve25519-dalek's field arithmetic).
+fn isa() -> Vec<String> {
+    let mut isa = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let flags = [
+            ("avx2", std::is_x86_feature_detected!("avx2")),
+            ("avx512f", std::is_x86_feature_detected!("avx512f")),
+            ("avx512vl", std::is_x86_feature_detected!("avx512vl")),
+            ("avx512ifma", std::is_x86_feature_detected!("avx512ifma")),
+        ];
+        isa.extend(
+            flags
+                .into_iter()
+                .filter(|(_, has)| *has)
+                .map(|(name, _)| name.to_owned()),
+        );
+    }
+    isa
+}
+
+/// `time` as RFC 3339 in UTC to the second, e.g. `2026-05-01T12:34:56Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day count.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let at = |secs| rfc3339(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn kinds_are_the_model_the_pus_and_a_hardware_gpu() {
+        assert_eq!(kind_of("AMD EPYC", 2, None), "amd-epyc-2pu");
+        assert_eq!(
+            kind_of(
+                "Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz",
+                224,
+                Some("NVIDIA H100 80GB HBM3")
+            ),
+            "intel-xeon-platinum-8480c-224pu-nvidia-h100-80gb-hbm3"
+        );
+        assert_eq!(
+            kind_of("AMD EPYC 9654 96-Core Processor", 192, None),
+            "amd-epyc-9654-192pu"
+        );
+        assert_eq!(kind_of("", 4, None), "unknown-4pu");
+        assert!(check_kind("kvm-epyc-zen4-2vcpu").is_ok());
+        assert!(check_kind("../x").is_err());
+        assert!(check_kind("").is_err());
+    }
+
+    #[test]
+    fn memory_is_memtotal_in_gib() {
+        let meminfo = "MemTotal:       24684096 kB\nMemFree:  1 kB\n";
+        assert_eq!(memory_gib(meminfo), Some(23.5));
+        assert_eq!(memory_gib("MemFree: 1 kB\n"), None);
+    }
+}
