@@ -7,10 +7,12 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_bench::isolation::{IsolationConfig, IsolationReport, IsolationRun, run_isolation};
 use tandem_bench::pipeline::{PipelineReport, run_pipeline};
+use tandem_bench::profile::Profile;
 use tandem_bench::profile::Rate;
 use tandem_bench::suite::output::BenchJson;
 use tandem_bench::suite::plots::short;
 use tandem_bench::suite::{self as bench_suite, Progress, Size, SuiteConfig, SuiteName, machine};
+use tandem_bench::validate::validate as run_validation;
 use tandem_engine::ledger::LedgerReader;
 use tandem_engine::runtime::Backend;
 
@@ -236,6 +238,121 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
     }
     if let Some(path) = args.json {
         write_json(path, &json)?;
+    }
+    Ok(())
+}
+
+/// What `tandem bench validate` was asked.
+pub struct ValidateArgs<'a> {
+    /// The profile to plan from.
+    pub profile: &'a Path,
+    /// The genesis (the default cluster when `None`).
+    pub genesis: Option<&'a Path>,
+    /// The ledger (`tandem run`'s built-in workload when `None`).
+    pub ledger: Option<&'a Path>,
+    /// Threads of the UED pass.
+    pub ued_threads: usize,
+    /// The `cores` setting.
+    pub cores: Option<&'a str>,
+    /// Where to write the JSON report.
+    pub json: Option<&'a Path>,
+}
+
+/// `tandem bench validate`: the planner's prediction against the pipeline on this machine.
+pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
+    let quiet = args.json == Some(Path::new("-"));
+    if args.genesis.is_some() && args.ledger.is_none() {
+        return Err(
+            "--genesis needs --ledger (the built-in workload is for the default cluster)".into(),
+        );
+    }
+    let profile = Profile::load(args.profile).map_err(|e| e.to_string())?;
+    let genesis = load_genesis(args.genesis)?;
+    let Survey { placement, .. } = survey(args.cores)?;
+    let ledger = match args.ledger {
+        Some(path) => path.to_owned(),
+        None => default_ledger(&genesis, quiet)?,
+    };
+    let blocks = LedgerReader::open(&ledger)
+        .map_err(|e| e.to_string())?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let bar = spinner(quiet, "validate")?;
+    let report = run_validation(
+        &profile,
+        &args.profile.display().to_string(),
+        &genesis,
+        &blocks,
+        Some(placement),
+        args.ued_threads,
+        |phase| bar.set_message(phase.to_owned()),
+    )?;
+    bar.finish_and_clear();
+    if !quiet {
+        let t = &report.target;
+        let p = &report.plan;
+        println!(
+            "the ledger's shape: {:.1} signature(s) per user transaction, {:.1} % by recurring \
+             signers, {:.1} votes per block",
+            t.sigs_per_tx, t.recurring_pct, t.votes_per_slot
+        );
+        println!(
+            "plan from {} ({}) for {} cores{}: max {:.0} tps, bottleneck {}",
+            args.profile.display(),
+            p.profile,
+            p.cores,
+            if p.projection { ", a projection" } else { "" },
+            p.max_tps,
+            p.bottleneck
+        );
+        println!(
+            "measured: {:.0} user tps sustained; error {:+.1} % ({} the ±15 % goal)",
+            report.measured_tps,
+            report.error * 100.0,
+            if report.within_15_pct {
+                "within"
+            } else {
+                "OUTSIDE"
+            }
+        );
+        let stages: Vec<&str> = report.steps[0]
+            .utilisation
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut header = vec!["offered", "tps"];
+        header.extend(stages.iter().copied());
+        let rows = report
+            .steps
+            .iter()
+            .map(|step| {
+                let mut row = vec![
+                    format!("{:.0} %", step.share * 100.0),
+                    format!("{:.0}", step.offered_tps),
+                ];
+                row.extend(
+                    step.utilisation
+                        .iter()
+                        .map(|(_, u)| format!("{:.0} %", u * 100.0)),
+                );
+                row
+            })
+            .collect();
+        println!("stage utilisation (busy ÷ wall) as the load rises:");
+        println!("{}", table(&header, rows));
+        println!(
+            "saturates first: {} — the plan's bottleneck is {} ({})",
+            report.saturated_first,
+            p.bottleneck,
+            if report.bottleneck_agrees {
+                "agrees"
+            } else {
+                "DISAGREES"
+            }
+        );
+    }
+    if let Some(path) = args.json {
+        write_json(path, &report)?;
     }
     Ok(())
 }

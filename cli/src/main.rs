@@ -209,6 +209,30 @@ enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Is the planner right? A plan from a hardware profile (measured on fewer cores, e.g.
+    /// under `taskset -c 0`) predicts this machine's sustained pipeline rate on a ledger; the
+    /// pipeline is measured, then paced at rising load to see which stage saturates first.
+    Validate {
+        /// The profile to plan from.
+        #[arg(long, value_name = "FILE")]
+        profile: PathBuf,
+        /// The genesis file (default: the built-in default cluster); needs --ledger.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// The ledger (default: `tandem run`'s built-in workload).
+        #[arg(long, value_name = "FILE")]
+        ledger: Option<PathBuf>,
+        /// Threads of the UED pass.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        ued_threads: u16,
+        /// Cores per stage (default: the plan `tandem topology` prints).
+        #[arg(long, value_name = "SPEC")]
+        cores: Option<String>,
+        /// Write the report as JSON to FILE ("-": standard output, and nothing else).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Does user load delay votes? The same votes (one per validator per slot) at a fixed pace,
     /// alone and then with user transfers in every block: time-to-vote p50/p99 of both, and
     /// their ratio.
@@ -489,6 +513,25 @@ fn main() -> ExitCode {
             out: suite.out,
             kind: suite.kind,
             json: suite.json,
+        }),
+        Command::Bench(BenchArgs {
+            command:
+                Some(BenchCommand::Validate {
+                    profile,
+                    genesis,
+                    ledger,
+                    ued_threads,
+                    cores,
+                    json,
+                }),
+            ..
+        }) => bench_cmd::validate(bench_cmd::ValidateArgs {
+            profile: &profile,
+            genesis: genesis.as_deref(),
+            ledger: ledger.as_deref(),
+            ued_threads: usize::from(ued_threads),
+            cores: cores.as_deref(),
+            json: json.as_deref(),
         }),
         Command::Bench(BenchArgs {
             command:
