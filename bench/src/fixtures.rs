@@ -1,10 +1,11 @@
-//! Fixtures shared by the benches and suites: stores filled with deterministic accounts, signed
-//! transfers.
+//! Fixtures shared by the benches and suites: stores filled with deterministic accounts, the
+//! messages of transfers and votes.
 
 use std::path::Path;
 
 use tandem_engine::runtime::builtins::system::SystemInstruction;
-use tandem_engine::sample::SYSTEM_PROGRAM_ID;
+use tandem_engine::runtime::builtins::vote::VoteInstruction;
+use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
 use tandem_engine::sample::{SplitMix64, sample_account};
 use tandem_engine::store::{SlotChanges, Store};
 use tandem_engine::tx::{AccountMeta, MessageBuilder};
@@ -17,6 +18,27 @@ pub fn transfer_message(from: Pubkey, to: Pubkey, lamports: u64, recent: [u8; 32
             SYSTEM_PROGRAM_ID,
             &[AccountMeta::new(from, true), AccountMeta::new(to, false)],
             &SystemInstruction::Transfer { lamports }.encode(),
+        )
+        .build_legacy(recent)
+        .expect("a small message")
+}
+
+/// The unsigned message of `vote` by the validator `node` (its signer and fee payer) for its
+/// vote account `vote_account`.
+pub fn vote_message(
+    node: Pubkey,
+    vote_account: Pubkey,
+    vote: &VoteInstruction,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    MessageBuilder::new(node)
+        .instruction(
+            vote_program_id(),
+            &[
+                AccountMeta::new(vote_account, false),
+                AccountMeta::new_readonly(node, true),
+            ],
+            &vote.encode(),
         )
         .build_legacy(recent)
         .expect("a small message")

@@ -27,10 +27,9 @@ use tandem_engine::ledger::{Block, BlockHeader};
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
 use tandem_engine::runtime::{Backend, Runtime};
-use tandem_engine::sample::vote_program_id;
-use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
+use tandem_engine::tx::Transaction;
 
-use crate::fixtures::{numbered_key, transfer_message};
+use crate::fixtures::{numbered_key, transfer_message, vote_message};
 
 /// What the suite runs.
 #[derive(Clone, Debug)]
@@ -187,24 +186,13 @@ fn vote_blocks(genesis: &Genesis, slots: u64) -> Result<Vec<Block>, String> {
             .iter()
             .zip(&genesis.validators)
             .map(|(node, v)| {
-                let ix = VoteInstruction::Vote {
+                let vote = VoteInstruction::Vote {
                     slot: slot - 1,
                     ved_hash,
                     ued: None,
                     timestamp_ms: genesis.cluster.unix_timestamp_ms,
-                }
-                .encode();
-                let message = MessageBuilder::new(v.node)
-                    .instruction(
-                        vote_program_id(),
-                        &[
-                            AccountMeta::new(v.vote_account, false),
-                            AccountMeta::new_readonly(v.node, true),
-                        ],
-                        &ix,
-                    )
-                    .build_legacy(genesis.hash)
-                    .expect("a small message");
+                };
+                let message = vote_message(v.node, v.vote_account, &vote, genesis.hash);
                 (message, node.clone())
             })
             .collect();
