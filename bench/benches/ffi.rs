@@ -9,11 +9,13 @@
 //! `available_parallelism()` threads on both paths alike; run under `taskset -c N` to compare on
 //! one core.
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use common::rust_beside_c;
+use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::{Signer, SigningKey};
 use tandem::hash::{tandem_blake3_many, tandem_lthash_accounts, tandem_lthash_accumulate};
 use tandem::sigverify::tandem_ed25519_verify_batch;
@@ -24,73 +26,6 @@ use tandem_kernels::{AccountInput, Backend, LtHash};
 
 /// The `uint32_t backend` a C caller passes for the CPU.
 const CPU: u32 = CBackend::Cpu as u32;
-
-/// One group of `items` per iteration: the Rust API, then the C ABI, doing the same work; then
-/// the two alternated round by round ([`paired`]).
-fn rust_beside_c(
-    c: &mut Criterion,
-    name: &str,
-    items: usize,
-    samples: usize,
-    mut rust: impl FnMut(),
-    mut c_abi: impl FnMut(),
-) {
-    let mut group = c.benchmark_group(name);
-    group.throughput(Throughput::Elements(items as u64));
-    group.sample_size(samples);
-    group.bench_function("rust-api", |b| b.iter(&mut rust));
-    group.bench_function("c-abi", |b| b.iter(&mut c_abi));
-    group.finish();
-    paired(name, &mut rust, &mut c_abi);
-}
-
-/// Times the two sides alternately, a few hundred microseconds each, for about two seconds, and
-/// prints the median and quartiles of the per-round ratio C ABI / Rust API.
-///
-/// Criterion measures one function after the other, seconds apart; on a machine shared with
-/// other work the load changes in between and the ratio of two such medians can be off by tens
-/// of percent. Adjacent rounds see the same load, so their ratio is stable. Even rounds run the
-/// Rust API first and odd rounds the C ABI, so that neither always runs on a cache the other
-/// warmed.
-fn paired(name: &str, rust: &mut dyn FnMut(), c_abi: &mut dyn FnMut()) {
-    let time = |f: &mut dyn FnMut(), calls: u32| {
-        let start = Instant::now();
-        for _ in 0..calls {
-            f();
-        }
-        start.elapsed().as_secs_f64() / f64::from(calls)
-    };
-    time(c_abi, 1);
-    let per_call = time(rust, 1).max(1e-9);
-    let calls = (300e-6 / per_call).clamp(1.0, 1e6) as u32;
-    let rounds = (2.0 / (2.0 * f64::from(calls) * per_call)).clamp(11.0, 4001.0) as usize;
-    let (mut rust_s, mut c_s, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let (r, c) = if round % 2 == 0 {
-            let r = time(rust, calls);
-            (r, time(c_abi, calls))
-        } else {
-            let c = time(c_abi, calls);
-            (time(rust, calls), c)
-        };
-        rust_s.push(r);
-        c_s.push(c);
-        ratios.push(c / r);
-    }
-    let quantile = |v: &mut Vec<f64>, q: f64| {
-        v.sort_by(f64::total_cmp);
-        v[((v.len() - 1) as f64 * q).round() as usize]
-    };
-    eprintln!(
-        "{name}: paired over {rounds} rounds of {calls} call(s): Rust API median {:.1} us, C ABI \
-         median {:.1} us; C ABI / Rust API median {:.3} (quartiles {:.3} to {:.3})",
-        quantile(&mut rust_s, 0.5) * 1e6,
-        quantile(&mut c_s, 0.5) * 1e6,
-        quantile(&mut ratios, 0.5),
-        quantile(&mut ratios, 0.25),
-        quantile(&mut ratios, 0.75),
-    );
-}
 
 fn bench_blake3_many(c: &mut Criterion) {
     for n in [1024usize, 4096] {

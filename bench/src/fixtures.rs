@@ -33,6 +33,27 @@ pub fn transfer_message(from: Pubkey, to: Pubkey, lamports: u64, recent: [u8; 32
         .expect("a small message")
 }
 
+/// The unsigned message of `vote` by the validator `node` (its signer and fee payer) for its
+/// vote account `vote_account`.
+pub fn vote_message(
+    node: Pubkey,
+    vote_account: Pubkey,
+    vote: &VoteInstruction,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    MessageBuilder::new(node)
+        .instruction(
+            vote_program_id(),
+            &[
+                AccountMeta::new(vote_account, false),
+                AccountMeta::new_readonly(node, true),
+            ],
+            &vote.encode(),
+        )
+        .build_legacy(recent)
+        .expect("a small message")
+}
+
 /// A new account's key, numbered `n` in the family `tag`.
 pub fn numbered_key(n: u64, tag: u8) -> Pubkey {
     let mut key = [0u8; 32];
@@ -276,24 +297,13 @@ impl VoteCluster {
                 .iter()
                 .zip(&genesis.validators)
                 .map(|(node, v)| {
-                    let ix = VoteInstruction::Vote {
+                    let vote = VoteInstruction::Vote {
                         slot: slot - 1,
                         ved_hash,
                         ued: None,
                         timestamp_ms: genesis.cluster.unix_timestamp_ms,
-                    }
-                    .encode();
-                    let message = MessageBuilder::new(v.node)
-                        .instruction(
-                            vote_program_id(),
-                            &[
-                                AccountMeta::new(v.vote_account, false),
-                                AccountMeta::new_readonly(v.node, true),
-                            ],
-                            &ix,
-                        )
-                        .build_legacy(genesis.hash)
-                        .expect("a small message");
+                    };
+                    let message = vote_message(v.node, v.vote_account, &vote, genesis.hash);
                     (message, node.clone())
                 })
                 .collect();

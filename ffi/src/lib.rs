@@ -20,6 +20,8 @@
 //!
 //! [`args`], [`boundary`] and [`error`] are public only so that later exports (and their tests)
 //! can use them without dead-code allowances; they are not part of the API, which is the header.
+//! Nor is [`fuzzing`], the code the `submit_block` fuzz target (`ffi/fuzz`) and its stable test
+//! share.
 
 #[doc(hidden)]
 pub mod args;
@@ -28,6 +30,8 @@ pub mod boundary;
 pub mod engine;
 #[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hash;
 pub mod log;
 pub mod sigverify;
