@@ -12,7 +12,7 @@ use tandem_bench::profile::Rate;
 use tandem_bench::suite::output::BenchJson;
 use tandem_bench::suite::plots::short;
 use tandem_bench::suite::{self as bench_suite, Progress, Size, SuiteConfig, SuiteName, machine};
-use tandem_bench::validate::validate as run_validation;
+use tandem_bench::validate::{validate as run_validation, validation_ledger};
 use tandem_engine::ledger::LedgerReader;
 use tandem_engine::runtime::Backend;
 
@@ -261,23 +261,23 @@ pub struct ValidateArgs<'a> {
 /// `tandem bench validate`: the planner's prediction against the pipeline on this machine.
 pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
     let quiet = args.json == Some(Path::new("-"));
-    if args.genesis.is_some() && args.ledger.is_none() {
-        return Err(
-            "--genesis needs --ledger (the built-in workload is for the default cluster)".into(),
-        );
-    }
     let profile = Profile::load(args.profile).map_err(|e| e.to_string())?;
-    let genesis = load_genesis(args.genesis)?;
     let Survey { placement, .. } = survey(args.cores)?;
-    let ledger = match args.ledger {
-        Some(path) => path.to_owned(),
-        None => default_ledger(&genesis, quiet)?,
-    };
-    let blocks = LedgerReader::open(&ledger)
-        .map_err(|e| e.to_string())?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
     let bar = spinner(quiet, "validate")?;
+    let (genesis, blocks) = match args.ledger {
+        Some(path) => {
+            let genesis = load_genesis(args.genesis)?;
+            let blocks = LedgerReader::open(path)
+                .map_err(|e| e.to_string())?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            (genesis, blocks)
+        }
+        None => {
+            bar.set_message("generating the validation ledger (1,000 payers, 100 voters)");
+            validation_ledger(40, 5_000)?
+        }
+    };
     let report = run_validation(
         &profile,
         &args.profile.display().to_string(),

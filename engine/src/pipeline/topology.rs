@@ -231,6 +231,12 @@ impl Topology {
             .build()
             .map_err(|e| TopologyError::Hwloc(e.to_string()))?;
         let mut topology = Topology::read_hwloc(&hwloc)?;
+        // hwloc shows the whole machine; the process may use only its affinity mask (`taskset`,
+        // a container's cpuset): plan on that.
+        if let Some(ids) = core_affinity::get_core_ids().filter(|ids| !ids.is_empty()) {
+            let allowed: Vec<usize> = ids.into_iter().map(|id| id.id).collect();
+            topology.restrict_to(&allowed);
+        }
         topology.protection_keys = ProtectionKeys::detect();
         if topology.cpu_model.is_none() {
             topology.cpu_model = cpuinfo_model();
@@ -348,6 +354,22 @@ impl Topology {
             gpus,
             protection_keys: ProtectionKeys::default(),
         })
+    }
+
+    /// Keeps only the PUs in `allowed` (the process's affinity mask): cores and NUMA nodes
+    /// lose the others, and a core left with none is dropped. Nothing changes when no PU of the
+    /// machine is allowed (a mask from elsewhere), so the machine never ends up empty.
+    pub fn restrict_to(&mut self, allowed: &[usize]) {
+        if !self.pus().iter().any(|pu| allowed.contains(pu)) {
+            return;
+        }
+        for core in &mut self.cores {
+            core.pus.retain(|pu| allowed.contains(pu));
+        }
+        self.cores.retain(|core| !core.pus.is_empty());
+        for node in &mut self.numa_nodes {
+            node.pus.retain(|pu| allowed.contains(pu));
+        }
     }
 
     /// The fallback where hwloc fails: one package, one NUMA node (0), one core per CPU of the
@@ -599,6 +621,25 @@ mod tests {
         assert_eq!(topology.numa_node_of(15), Some(0));
         assert_eq!(topology.numa_node_of(16), Some(1));
         assert_eq!(topology.gpu_numa_node(), Some(1));
+    }
+
+    #[test]
+    fn an_affinity_mask_keeps_its_pus_only() {
+        let mut topology = Topology::synthetic(SyntheticShape {
+            numa_nodes: 2,
+            cores_per_node: 2,
+            pus_per_core: 2,
+            gpu: None,
+        });
+        // `taskset -c 1,4-5`: half of core 0, all of core 2.
+        topology.restrict_to(&[1, 4, 5]);
+        let cores: Vec<&[usize]> = topology.cores().iter().map(|c| &c.pus[..]).collect();
+        assert_eq!(cores, [&[1][..], &[4, 5][..]]);
+        assert_eq!(topology.numa_nodes()[0].pus, [1]);
+        assert_eq!(topology.numa_nodes()[1].pus, [4, 5]);
+        // A mask naming none of the machine's PUs leaves it whole.
+        topology.restrict_to(&[99]);
+        assert_eq!(topology.pus(), [1, 4, 5]);
     }
 
     #[test]
