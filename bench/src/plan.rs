@@ -661,6 +661,33 @@ mod tests {
     }
 
     #[test]
+    fn a_hardware_gpu_that_carries_a_missed_target_is_needed() {
+        let mut p = profile(4);
+        let target = Target {
+            tps: 60_000.0,
+            ..Target::default()
+        };
+        // No GPU: missed (36,000 on the CPU), and no GPU to name.
+        let cpu = plan(&p, "p", &target, None).unwrap();
+        assert!(!cpu.meets_target && !cpu.gpu_needed);
+        // A hardware GPU verifying 80,000/s at its best batch: sigverify is carried, the UED
+        // (2 cores beside the VED and the GPU's feeder: 180,000/s) is not the limit.
+        p.machine.gpu_hardware = true;
+        for (batch, value) in [(1_024, 30_000.0), (65_536, 80_000.0)] {
+            p.rates.push(Rate {
+                batch: Some(batch),
+                ..rate(names::SIGVERIFY_GPU, None, value)
+            });
+        }
+        let gpu = plan(&p, "p", &target, None).unwrap();
+        assert!(gpu.gpu_needed, "{:?}", gpu.advice);
+        assert!(gpu.advice.iter().any(|a| a.contains("the GPU")));
+        // A software GPU never counts.
+        p.machine.gpu_hardware = false;
+        assert!(!plan(&p, "p", &target, None).unwrap().gpu_needed);
+    }
+
+    #[test]
     fn too_many_votes_make_the_ved_the_bottleneck() {
         let target = Target {
             votes_per_slot: 20_000.0, // 50,000 votes/s > 40,000
