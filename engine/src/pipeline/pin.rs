@@ -132,6 +132,8 @@ mod tests {
         // Pin in threads of their own, so the test harness's threads keep their affinity.
         std::thread::spawn(|| {
             let pu = first_allowed_pu();
+            // Before pinning: the topology keeps to the thread's affinity mask.
+            let missing = Topology::detect().pus().last().copied().unwrap_or(0) + 1;
             pin_current_thread(pu).expect("pin to the first PU");
             let mask: Vec<usize> = core_affinity::get_core_ids()
                 .unwrap_or_default()
@@ -139,7 +141,6 @@ mod tests {
                 .map(|id| id.id)
                 .collect();
             assert_eq!(mask, [pu], "the thread now runs on that PU only");
-            let missing = Topology::detect().pus().last().copied().unwrap_or(0) + 1;
             let err = pin_current_thread(missing).unwrap_err();
             assert!(matches!(err, PinError::Refused { pu, .. } if pu == missing));
             assert!(

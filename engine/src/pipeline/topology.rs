@@ -223,7 +223,9 @@ impl Topology {
         }
     }
 
-    /// This machine, from hwloc, I/O devices included so GPUs show with their PCI locality.
+    /// This machine, from hwloc, I/O devices included so GPUs show with their PCI locality;
+    /// only the PUs of the calling thread's affinity mask (the process's, unless the thread was
+    /// pinned).
     pub fn from_hwloc() -> Result<Topology, TopologyError> {
         let hwloc = hwlocality::Topology::builder()
             .with_io_type_filter(TypeFilter::KeepImportant)
@@ -232,7 +234,7 @@ impl Topology {
             .map_err(|e| TopologyError::Hwloc(e.to_string()))?;
         let mut topology = Topology::read_hwloc(&hwloc)?;
         // hwloc shows the whole machine; the process may use only its affinity mask (`taskset`,
-        // a container's cpuset): plan on that.
+        // a container's cpuset), as the calling thread has it: plan on that.
         if let Some(ids) = core_affinity::get_core_ids().filter(|ids| !ids.is_empty()) {
             let allowed: Vec<usize> = ids.into_iter().map(|id| id.id).collect();
             topology.restrict_to(&allowed);
