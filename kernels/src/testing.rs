@@ -49,6 +49,19 @@ pub fn gpu_or_skip<T>(what: &str, found: Result<T, GpuError>) -> Option<T> {
     }
 }
 
+/// SplitMix64: deterministic pseudo-random words for differential tests (no crate needed).
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next word.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
 /// Deterministic test bytes: BLAKE3's own XOF of a seed.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut out = vec![0u8; len];

@@ -5,17 +5,7 @@
 
 use tandem_kernels::Platform;
 use tandem_kernels::hash::compress::{LaneCv, LaneInput, LaneKernel, LaneOutput};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+use tandem_kernels::testing::SplitMix64 as Rng;
 
 #[allow(clippy::needless_range_loop)] // lanes index parallel arrays
 fn check<const N: usize>(platform: Platform, kernel: LaneKernel<N>) {
@@ -23,17 +13,17 @@ fn check<const N: usize>(platform: Platform, kernel: LaneKernel<N>) {
     let mut rng = Rng(N as u64);
     for round in 0..200 {
         let blocks: Vec<[u8; 64]> = (0..N)
-            .map(|_| std::array::from_fn(|_| rng.next() as u8))
+            .map(|_| std::array::from_fn(|_| rng.next_u64() as u8))
             .collect();
         let mut input = LaneInput::<N>::uniform(&blocks[0]);
         for l in 0..N {
             input.blocks[l] = &blocks[l];
-            input.set_counter(l, rng.next());
-            input.block_len[l] = (rng.next() % 65) as u32;
-            input.flags[l] = (rng.next() % 32) as u32;
+            input.set_counter(l, rng.next_u64());
+            input.block_len[l] = (rng.next_u64() % 65) as u32;
+            input.flags[l] = (rng.next_u64() % 32) as u32;
         }
         input.same_block = round % 4 == 0;
-        let cv: LaneCv<N> = std::array::from_fn(|_| std::array::from_fn(|_| rng.next() as u32));
+        let cv: LaneCv<N> = std::array::from_fn(|_| std::array::from_fn(|_| rng.next_u64() as u32));
 
         let (mut expect_cv, mut got_cv) = (cv, cv);
         scalar.compress(&mut expect_cv, &input, None);
