@@ -112,12 +112,13 @@ impl ExtendedPoint {
 
     /// `P + Q` (add-2008-hwcd-3, `a = −1`).
     fn add(&self, q: &ExtendedPoint) -> ExtendedPoint {
-        let a = self.y.sub(&self.x).mul(&q.y.sub(&q.x));
-        let b = self.y.add(&self.x).mul(&q.y.add(&q.x));
-        let c = self.t.mul(&CURVE.d2).mul(&q.t);
-        let zz = self.z.mul(&q.z);
-        let d = zz.add(&zz);
-        ExtendedPoint::from_efgh(&b.sub(&a), &d.sub(&c), &d.add(&c), &b.add(&a))
+        let [x, y, z, t] = add_formula(
+            [&self.x, &self.y, &self.z, &self.t],
+            [&q.x, &q.y, &q.z, &q.t],
+            &CURVE.d2,
+            FIELD_OPS,
+        );
+        ExtendedPoint { x, y, z, t }
     }
 
     /// `P ± Q` for an affine `Q` (madd-2008-hwcd-3); `subtract` swaps `y + x` and `y − x` and
@@ -144,27 +145,82 @@ impl ExtendedPoint {
     /// `2P` (dbl-2008-hwcd, `a = −1`).
     #[inline(always)]
     fn double(&self) -> ExtendedPoint {
-        let a = self.x.square();
-        let b = self.y.square();
-        let zz = self.z.square();
-        let c = zz.add(&zz);
-        let h = a.add(&b); // −H of the paper: H = −A − B
-        let e = h.sub(&self.x.add(&self.y).square()); // −E
-        let g = a.sub(&b); // −G: G = B − A
-        let f = c.sub(&b).add(&a); // −F: F = G − C
-        // (−E)(−F) = EF, (−G)(−H) = GH, (−E)(−H) = EH, (−F)(−G) = FG.
-        ExtendedPoint::from_efgh(&e, &f, &g, &h)
+        let [x, y, z, t] = double_formula([&self.x, &self.y, &self.z], FIELD_OPS);
+        ExtendedPoint { x, y, z, t }
     }
 
     #[inline(always)]
     fn from_efgh(e: &Fe, f: &Fe, g: &Fe, h: &Fe) -> ExtendedPoint {
-        ExtendedPoint {
-            x: e.mul(f),
-            y: g.mul(h),
-            z: f.mul(g),
-            t: e.mul(h),
-        }
+        let [x, y, z, t] = from_efgh([e, f, g, h], Fe::mul);
+        ExtendedPoint { x, y, z, t }
     }
+}
+
+/// The field operations the point formulas take, for any representation of the field (this
+/// radix-2^51 one or the IFMA lanes' of `ifma/point.rs`): the formulas are written once.
+#[derive(Clone, Copy)]
+pub(super) struct FieldOps<F> {
+    pub(super) add: fn(&F, &F) -> F,
+    pub(super) sub: fn(&F, &F) -> F,
+    pub(super) mul: fn(&F, &F) -> F,
+    pub(super) square: fn(&F) -> F,
+}
+
+/// This field's operations.
+const FIELD_OPS: FieldOps<Fe> = FieldOps {
+    add: Fe::add,
+    sub: Fe::sub,
+    mul: Fe::mul,
+    square: Fe::square,
+};
+
+/// `(X : Y : Z : T)` of `P + Q` (add-2008-hwcd-3, `a = −1`; complete on this curve) from the
+/// coordinates of `P` and `Q` and `d2 = 2d`, in any field representation whose `add` and `sub`
+/// outputs feed its `mul`.
+#[inline(always)]
+pub(super) fn add_formula<F>(p: [&F; 4], q: [&F; 4], d2: &F, ops: FieldOps<F>) -> [F; 4] {
+    let FieldOps { add, sub, mul, .. } = ops;
+    let ([px, py, pz, pt], [qx, qy, qz, qt]) = (p, q);
+    let a = mul(&sub(py, px), &sub(qy, qx));
+    let b = mul(&add(py, px), &add(qy, qx));
+    let c = mul(&mul(pt, d2), qt);
+    let zz = mul(pz, qz);
+    let d = add(&zz, &zz);
+    from_efgh(
+        [&sub(&b, &a), &sub(&d, &c), &add(&d, &c), &add(&b, &a)],
+        mul,
+    )
+}
+
+/// `(X : Y : Z : T)` of `2P` (dbl-2008-hwcd, `a = −1`) from `P`'s `X, Y, Z`, in any field
+/// representation whose `add` outputs feed its `sub` (limbs `< 2^54` for the radix-2^51 one:
+/// `f` subtracts a square from an uncarried sum and adds a square to it).
+#[inline(always)]
+pub(super) fn double_formula<F>(p: [&F; 3], ops: FieldOps<F>) -> [F; 4] {
+    let FieldOps {
+        add,
+        sub,
+        mul,
+        square,
+    } = ops;
+    let [x, y, z] = p;
+    let a = square(x);
+    let b = square(y);
+    let zz = square(z);
+    let c = add(&zz, &zz);
+    let h = add(&a, &b); // −H of the paper: H = −A − B
+    let e = sub(&h, &square(&add(x, y))); // −E
+    let g = sub(&a, &b); // −G: G = B − A
+    let f = add(&sub(&c, &b), &a); // −F: F = G − C
+    // (−E)(−F) = EF, (−G)(−H) = GH, (−E)(−H) = EH, (−F)(−G) = FG.
+    from_efgh([&e, &f, &g, &h], mul)
+}
+
+/// `(E·F : G·H : F·G : E·H)`, the common end of addition and doubling.
+#[inline(always)]
+fn from_efgh<F>(efgh: [&F; 4], mul: fn(&F, &F) -> F) -> [F; 4] {
+    let [e, f, g, h] = efgh;
+    [mul(e, f), mul(g, h), mul(f, g), mul(e, h)]
 }
 
 /// Multiples `j·16^(2i)·P` for `i < 32`, `1 ≤ j ≤ 8`, affine, for radix-16 fixed-base
