@@ -29,8 +29,8 @@
 //!   decompressed, and the [`cache`] of recurring signers' precomputed tables, used by the
 //!   variable-time [`fixed_base`] arithmetic (on tandem's own radix-2^51 field, `field.rs`).
 //! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature.
-//! - `ifma` (x86_64, in progress, issue #14): eight lanes of AVX-512 IFMA field arithmetic, the
-//!   first layer of an 8-signature verifier; nothing calls it yet.
+//! - `ifma` (x86_64, in progress, issue #14): eight lanes of AVX-512 IFMA field and point
+//!   arithmetic, the first layers of an 8-signature verifier; nothing calls it yet.
 //! - No batch (random linear combination) verification: its answers differ from verify_strict's
 //!   for keys and `R` values with a torsion component, and consensus cannot afford that.
 

@@ -276,6 +276,16 @@ impl FieldElement52x8 {
         (0..5).fold(0xff, |mask, i| mask & _mm512_cmpeq_epi64_mask(a[i], b[i]))
     }
 
+    /// The lanes whose canonical value is odd ("negative" in RFC 8032's sign convention);
+    /// `self` tight.
+    ///
+    /// # Safety
+    /// As [`splat_limbs`](Self::splat_limbs).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(crate) unsafe fn is_negative(&self) -> __mmask8 {
+        _mm512_test_epi64_mask(self.canonical()[0], splat(1))
+    }
+
     /// Lane by lane, `a` where `mask` has the lane's bit, `b` elsewhere (bounds are kept).
     ///
     /// # Safety
@@ -383,5 +393,46 @@ impl FieldElement52x8 {
         let mul = |x: &FieldElement52x8, y: &FieldElement52x8| unsafe { x.mul(y) };
         let (t19, t3) = pow22501(self, square, mul);
         mul(&pow2k(&t19, 5, square), &t3) // 2^255 − 21 = p − 2
+    }
+
+    /// `self^((p − 5) / 8)` in every lane; `self` tight, on the scalar field's addition chain.
+    ///
+    /// # Safety
+    /// As [`splat_limbs`](Self::splat_limbs).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn pow_p58(&self) -> FieldElement52x8 {
+        // SAFETY (both closures): as in `invert`.
+        let square = |x: &FieldElement52x8| unsafe { x.square() };
+        let mul = |x: &FieldElement52x8, y: &FieldElement52x8| unsafe { x.mul(y) };
+        mul(&pow2k(&pow22501(self, square, mul).0, 2, square), self) // 2^252 − 3
+    }
+
+    /// Lane by lane, the scalar field's [`sqrt_ratio`](super::super::field::FieldElement::sqrt_ratio)
+    /// (curve25519-dalek's `sqrt_ratio_i`, whose answer decides which encodings decompress):
+    /// the mask has the lanes where `u/v` is a square or `u = 0`, and there the element is the
+    /// non-negative `√(u/v)` (0 when `u = 0`); `i` is a square root of −1. All inputs tight.
+    ///
+    /// # Safety
+    /// As [`splat_limbs`](Self::splat_limbs).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(crate) unsafe fn sqrt_ratio(
+        u: &FieldElement52x8,
+        v: &FieldElement52x8,
+        i: &FieldElement52x8,
+    ) -> (__mmask8, FieldElement52x8) {
+        // SAFETY: the caller vouched for the CPU features; every output is reduced, hence tight.
+        unsafe {
+            let v3 = v.square().mul(v);
+            let v7 = v3.square().mul(v);
+            let r = u.mul(&v3).mul(&u.mul(&v7).pow_p58());
+            let check = v.mul(&r.square());
+            let neg_u = u.neg();
+            let correct = check.eq(u);
+            let flipped = check.eq(&neg_u);
+            let flipped_i = check.eq(&neg_u.mul(i));
+            let r = Self::select(flipped | flipped_i, &r.mul(i), &r);
+            let r = Self::select(r.is_negative(), &r.neg(), &r);
+            (correct | flipped, r)
+        }
     }
 }

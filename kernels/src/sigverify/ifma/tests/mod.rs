@@ -3,7 +3,9 @@
 //! (top bit set or not), edge encodings (0, 1, p − 1, p, p + 1, 2^255 − 1, 2^256 − 1, …),
 //! random tight limbs (values up to 2^260 − 1), limbs at their extremes (all ones included) and
 //! the same value in several representations (`v + k·p`). On a CPU without AVX-512 IFMA each
-//! test says it skipped and passes.
+//! test says it skipped and passes. The point layer's tests are in [`point`].
+
+mod point;
 
 use super::available;
 use super::field::FieldElement52x8 as Fe8;
@@ -373,4 +375,55 @@ fn constants_are_what_they_say() {
     assert_eq!(zero, [encoding(0); 8]);
     assert_eq!(one, [encoding(1); 8]);
     assert_eq!(p, [encoding(0); 8]);
+}
+
+#[test]
+fn sqrt_ratio_and_sign_match_the_scalar_field() {
+    let Some((mut rng, edges)) = start("sqrt_ratio_and_sign_match_the_scalar_field", 5) else {
+        return;
+    };
+    let i = Fe::sqrt_minus_one();
+    let i_limbs = limbs_of_bytes(&i.to_bytes());
+    for round in 0..200 {
+        // Per lane: a square ratio, a non-square one (2 is not a square), u = 0, or anything.
+        let v = lanes(&mut rng, &edges);
+        let u: Lanes = core::array::from_fn(|j| {
+            let x = scalar(&lane(&mut rng, &edges));
+            let square = x.square().mul(&scalar(&v[j]));
+            match rng.below(4) {
+                0 => limbs_of_bytes(&square.to_bytes()),
+                1 => limbs_of_bytes(&square.add(&square).to_bytes()),
+                2 => [0; 5],
+                _ => lane(&mut rng, &edges),
+            }
+        });
+        // SAFETY: available() checked the CPU; the lanes are tight.
+        let (ok, r, negative) = unsafe {
+            let (ok, r) = Fe8::sqrt_ratio(
+                &Fe8::from_lanes(&u),
+                &Fe8::from_lanes(&v),
+                &Fe8::splat_limbs(i_limbs),
+            );
+            (ok, r.to_lanes(), Fe8::from_lanes(&u).is_negative())
+        };
+        for j in 0..8 {
+            let (want_ok, want_r) = Fe::sqrt_ratio(&scalar(&u[j]), &scalar(&v[j]), &i);
+            assert_eq!(
+                ok >> j & 1 == 1,
+                want_ok,
+                "sqrt_ratio, round {round}, lane {j}"
+            );
+            // Not only the roots: the lanes take the scalar code's every step.
+            assert!(
+                scalar(&r[j]).eq_mod_p(&want_r),
+                "root, round {round}, lane {j}"
+            );
+            let want_negative = scalar(&u[j]).is_negative();
+            assert_eq!(
+                negative >> j & 1 == 1,
+                want_negative,
+                "is_negative, lane {j}"
+            );
+        }
+    }
 }
