@@ -112,12 +112,14 @@ impl ExtendedPoint {
 
     /// `P + Q` (add-2008-hwcd-3, `a = −1`).
     fn add(&self, q: &ExtendedPoint) -> ExtendedPoint {
-        let [x, y, z, t] = add_formula(
-            [&self.x, &self.y, &self.z, &self.t],
-            [&q.x, &q.y, &q.z, &q.t],
-            &CURVE.d2,
-            FIELD_OPS,
-        );
+        // SAFETY: the scalar field's operations need no CPU feature.
+        let [x, y, z, t] = unsafe {
+            add_formula(
+                [&self.x, &self.y, &self.z, &self.t],
+                [&q.x, &q.y, &q.z, &q.t],
+                &CURVE.d2,
+            )
+        };
         ExtendedPoint { x, y, z, t }
     }
 
@@ -145,82 +147,139 @@ impl ExtendedPoint {
     /// `2P` (dbl-2008-hwcd, `a = −1`).
     #[inline(always)]
     fn double(&self) -> ExtendedPoint {
-        let [x, y, z, t] = double_formula([&self.x, &self.y, &self.z], FIELD_OPS);
+        // SAFETY: the scalar field's operations need no CPU feature.
+        let [x, y, z, t] = unsafe { double_formula([&self.x, &self.y, &self.z]) };
         ExtendedPoint { x, y, z, t }
     }
 
     #[inline(always)]
     fn from_efgh(e: &Fe, f: &Fe, g: &Fe, h: &Fe) -> ExtendedPoint {
-        let [x, y, z, t] = from_efgh([e, f, g, h], Fe::mul);
-        ExtendedPoint { x, y, z, t }
+        // The generic `from_efgh` written out on the inherent operations: this is the end of
+        // the mixed addition, the hot loop of `double_fixed_base_mul`, and through the generic
+        // one LLVM allocated registers worse there (more spills, the recurring-signer bench
+        // ~7 % slower).
+        ExtendedPoint {
+            x: e.mul(f),
+            y: g.mul(h),
+            z: f.mul(g),
+            t: e.mul(h),
+        }
     }
 }
 
 /// The field operations the point formulas take, for any representation of the field (this
-/// radix-2^51 one or the IFMA lanes' of `ifma/point.rs`): the formulas are written once.
-#[derive(Clone, Copy)]
-pub(super) struct FieldOps<F> {
-    pub(super) add: fn(&F, &F) -> F,
-    pub(super) sub: fn(&F, &F) -> F,
-    pub(super) mul: fn(&F, &F) -> F,
-    pub(super) square: fn(&F) -> F,
+/// radix-2^51 one or the IFMA lanes' of `ifma/point.rs`): the formulas are written once,
+/// generic over this trait, statically dispatched and inlined into each representation's code.
+///
+/// # Safety
+/// The methods are `unsafe` because a representation may need something of its caller (the
+/// IFMA lanes need a CPU with AVX-512F and AVX-512 IFMA); each implementor documents what, and
+/// a caller of a method — or of [`add_formula`] / [`double_formula`] — must guarantee it. An
+/// implementor promises that, so guaranteed, every method is sound on any inputs the formulas
+/// give it (the outputs of its own `add`, `sub`, `mul` and `square`, and the coordinates the
+/// formulas' callers pass) and returns the field operation's result.
+pub(super) unsafe trait FieldArith: Sized {
+    /// `self + rhs`.
+    ///
+    /// # Safety
+    /// What the implementor documents.
+    unsafe fn add(&self, rhs: &Self) -> Self;
+    /// `self − rhs`.
+    ///
+    /// # Safety
+    /// What the implementor documents.
+    unsafe fn sub(&self, rhs: &Self) -> Self;
+    /// `self · rhs`.
+    ///
+    /// # Safety
+    /// What the implementor documents.
+    unsafe fn mul(&self, rhs: &Self) -> Self;
+    /// `self²`.
+    ///
+    /// # Safety
+    /// What the implementor documents.
+    unsafe fn square(&self) -> Self;
 }
 
-/// This field's operations.
-const FIELD_OPS: FieldOps<Fe> = FieldOps {
-    add: Fe::add,
-    sub: Fe::sub,
-    mul: Fe::mul,
-    square: Fe::square,
-};
+// SAFETY: the radix-2^51 field's operations need no CPU feature and nothing else of the
+// caller; they are its safe inherent functions.
+unsafe impl FieldArith for Fe {
+    #[inline(always)]
+    unsafe fn add(&self, rhs: &Fe) -> Fe {
+        Fe::add(self, rhs)
+    }
+    #[inline(always)]
+    unsafe fn sub(&self, rhs: &Fe) -> Fe {
+        Fe::sub(self, rhs)
+    }
+    #[inline(always)]
+    unsafe fn mul(&self, rhs: &Fe) -> Fe {
+        Fe::mul(self, rhs)
+    }
+    #[inline(always)]
+    unsafe fn square(&self) -> Fe {
+        Fe::square(self)
+    }
+}
 
 /// `(X : Y : Z : T)` of `P + Q` (add-2008-hwcd-3, `a = −1`; complete on this curve) from the
 /// coordinates of `P` and `Q` and `d2 = 2d`, in any field representation whose `add` and `sub`
 /// outputs feed its `mul`.
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
 #[inline(always)]
-pub(super) fn add_formula<F>(p: [&F; 4], q: [&F; 4], d2: &F, ops: FieldOps<F>) -> [F; 4] {
-    let FieldOps { add, sub, mul, .. } = ops;
+pub(super) unsafe fn add_formula<F: FieldArith>(p: [&F; 4], q: [&F; 4], d2: &F) -> [F; 4] {
     let ([px, py, pz, pt], [qx, qy, qz, qt]) = (p, q);
-    let a = mul(&sub(py, px), &sub(qy, qx));
-    let b = mul(&add(py, px), &add(qy, qx));
-    let c = mul(&mul(pt, d2), qt);
-    let zz = mul(pz, qz);
-    let d = add(&zz, &zz);
-    from_efgh(
-        [&sub(&b, &a), &sub(&d, &c), &add(&d, &c), &add(&b, &a)],
-        mul,
-    )
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe {
+        let a = F::mul(&F::sub(py, px), &F::sub(qy, qx));
+        let b = F::mul(&F::add(py, px), &F::add(qy, qx));
+        let c = F::mul(&F::mul(pt, d2), qt);
+        let zz = F::mul(pz, qz);
+        let d = F::add(&zz, &zz);
+        from_efgh([
+            &F::sub(&b, &a),
+            &F::sub(&d, &c),
+            &F::add(&d, &c),
+            &F::add(&b, &a),
+        ])
+    }
 }
 
 /// `(X : Y : Z : T)` of `2P` (dbl-2008-hwcd, `a = −1`) from `P`'s `X, Y, Z`, in any field
 /// representation whose `add` outputs feed its `sub` (limbs `< 2^54` for the radix-2^51 one:
 /// `f` subtracts a square from an uncarried sum and adds a square to it).
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
 #[inline(always)]
-pub(super) fn double_formula<F>(p: [&F; 3], ops: FieldOps<F>) -> [F; 4] {
-    let FieldOps {
-        add,
-        sub,
-        mul,
-        square,
-    } = ops;
+pub(super) unsafe fn double_formula<F: FieldArith>(p: [&F; 3]) -> [F; 4] {
     let [x, y, z] = p;
-    let a = square(x);
-    let b = square(y);
-    let zz = square(z);
-    let c = add(&zz, &zz);
-    let h = add(&a, &b); // −H of the paper: H = −A − B
-    let e = sub(&h, &square(&add(x, y))); // −E
-    let g = sub(&a, &b); // −G: G = B − A
-    let f = add(&sub(&c, &b), &a); // −F: F = G − C
-    // (−E)(−F) = EF, (−G)(−H) = GH, (−E)(−H) = EH, (−F)(−G) = FG.
-    from_efgh([&e, &f, &g, &h], mul)
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe {
+        let a = F::square(x);
+        let b = F::square(y);
+        let zz = F::square(z);
+        let c = F::add(&zz, &zz);
+        let h = F::add(&a, &b); // −H of the paper: H = −A − B
+        let e = F::sub(&h, &F::square(&F::add(x, y))); // −E
+        let g = F::sub(&a, &b); // −G: G = B − A
+        let f = F::add(&F::sub(&c, &b), &a); // −F: F = G − C
+        // (−E)(−F) = EF, (−G)(−H) = GH, (−E)(−H) = EH, (−F)(−G) = FG.
+        from_efgh([&e, &f, &g, &h])
+    }
 }
 
 /// `(E·F : G·H : F·G : E·H)`, the common end of addition and doubling.
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
 #[inline(always)]
-fn from_efgh<F>(efgh: [&F; 4], mul: fn(&F, &F) -> F) -> [F; 4] {
+unsafe fn from_efgh<F: FieldArith>(efgh: [&F; 4]) -> [F; 4] {
     let [e, f, g, h] = efgh;
-    [mul(e, f), mul(g, h), mul(f, g), mul(e, h)]
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe { [F::mul(e, f), F::mul(g, h), F::mul(f, g), F::mul(e, h)] }
 }
 
 /// Multiples `j·16^(2i)·P` for `i < 32`, `1 ≤ j ≤ 8`, affine, for radix-16 fixed-base

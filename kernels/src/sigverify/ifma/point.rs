@@ -16,7 +16,7 @@
 
 use core::arch::x86_64::*;
 
-use super::super::fixed_base::{FieldOps, add_formula, double_formula};
+use super::super::fixed_base::{FieldArith, add_formula, double_formula};
 use super::field::FieldElement52x8 as Fe8;
 
 /// `d = −121665 / 121666` in radix 2^52 (checked against the scalar curve in the tests).
@@ -164,13 +164,14 @@ impl EdwardsPoint52x8 {
     /// As [`identity`](Self::identity).
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn add(&self, q: &EdwardsPoint52x8) -> EdwardsPoint52x8 {
-        // SAFETY: the caller vouched for the CPU features.
-        let [x, y, z, t] = add_formula(
-            [&self.x, &self.y, &self.z, &self.t],
-            [&q.x, &q.y, &q.z, &q.t],
-            &unsafe { Fe8::splat_limbs(D2) },
-            unsafe { field_ops() },
-        );
+        // SAFETY: the caller vouched for the CPU features, all the lanes' operations need.
+        let [x, y, z, t] = unsafe {
+            add_formula(
+                [&self.x, &self.y, &self.z, &self.t],
+                [&q.x, &q.y, &q.z, &q.t],
+                &Fe8::splat_limbs(D2),
+            )
+        };
         EdwardsPoint52x8 { x, y, z, t }
     }
 
@@ -181,8 +182,8 @@ impl EdwardsPoint52x8 {
     /// As [`identity`](Self::identity).
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn double(&self) -> EdwardsPoint52x8 {
-        // SAFETY: the caller vouched for the CPU features.
-        let [x, y, z, t] = double_formula([&self.x, &self.y, &self.z], unsafe { field_ops() });
+        // SAFETY: the caller vouched for the CPU features, all the lanes' operations need.
+        let [x, y, z, t] = unsafe { double_formula([&self.x, &self.y, &self.z]) };
         EdwardsPoint52x8 { x, y, z, t }
     }
 
@@ -201,21 +202,33 @@ impl EdwardsPoint52x8 {
     }
 }
 
-/// The lanes' field operations, for the point formulas shared with the scalar code. Every
-/// output is reduced, so any feeds any input, as the formulas need.
-///
-/// # Safety
-/// The CPU must support AVX-512F and AVX-512 IFMA; the operations returned may be called only
-/// on such a CPU (they are safe function pointers only to fit the shared formulas).
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn field_ops() -> FieldOps<Fe8> {
-    // SAFETY (every closure): the caller vouched for the CPU features; the lanes' operations
-    // accept any tight input and return reduced ones.
-    FieldOps {
-        add: |a, b| unsafe { a.add(b) },
-        sub: |a, b| unsafe { a.sub(b) },
-        mul: |a, b| unsafe { a.mul(b) },
-        square: |a| unsafe { a.square() },
+// SAFETY: a caller of these methods must guarantee that the CPU supports AVX-512F and AVX-512
+// IFMA ([`super::available`]), all the lanes' operations need; so guaranteed, each is sound on
+// any tight input and returns a reduced (so tight) output, so any output feeds any input, as
+// the shared formulas need.
+unsafe impl FieldArith for Fe8 {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn add(&self, rhs: &Fe8) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::add(self, rhs) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn sub(&self, rhs: &Fe8) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::sub(self, rhs) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn mul(&self, rhs: &Fe8) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::mul(self, rhs) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn square(&self) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::square(self) }
     }
 }
