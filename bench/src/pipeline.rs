@@ -16,9 +16,11 @@
 //! The engine runs first, the stages alone after, so the signer cache is warm for the stages
 //! alone: their capacities are, if anything, overstated, and the efficiency understated.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tandem_engine::account::Pubkey;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Stage};
@@ -84,6 +86,14 @@ fn alone<T: Send>(
     })
 }
 
+/// The fee payers of the VED at genesis (the validators' nodes): what tells a block's votes
+/// from its user transactions.
+pub fn genesis_voters(genesis: &Genesis) -> Result<HashSet<Pubkey>, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let runtime = Runtime::open(genesis, dir.path()).map_err(|e| e.to_string())?;
+    Ok(runtime.ved_executor().ved_payers())
+}
+
 /// Runs the suite on `blocks` of `genesis` (a ledger from slot 1).
 pub fn run_pipeline(
     genesis: &Genesis,
@@ -119,11 +129,7 @@ pub fn run_pipeline(
     let ms = |us: Option<u64>| us.map(|us| us as f64 / 1e3);
 
     progress("sigverify-ued alone");
-    let voters = {
-        let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-        let runtime = Runtime::open(genesis, dir.path()).map_err(|e| e.to_string())?;
-        runtime.ved_executor().ved_payers()
-    };
+    let voters = genesis_voters(genesis)?;
     let verifier = Ed25519Verifier::shared(backend);
     let sigverify = alone(placement.as_ref(), Stage::Sigverify, || {
         for block in blocks {

@@ -23,11 +23,11 @@ use tandem_engine::account::Pubkey;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
-use tandem_engine::runtime::{Backend, Runtime};
+use tandem_engine::runtime::Backend;
 use tandem_engine::tx::Transaction;
 
 use crate::fixtures::VoteCluster;
-use crate::pipeline::run_pipeline;
+use crate::pipeline::{genesis_voters, run_pipeline};
 use crate::plan::{Plan, Target, plan};
 use crate::profile::Profile;
 
@@ -97,11 +97,7 @@ pub fn validation_ledger(slots: u64, transfers: usize) -> Result<(Genesis, Vec<B
 /// The target's shape read off `blocks` (module docs, step 1), and the user transactions per
 /// block.
 pub fn target_of(genesis: &Genesis, blocks: &[Block]) -> Result<(Target, f64), String> {
-    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let voters = Runtime::open(genesis, scratch.path())
-        .map_err(|e| e.to_string())?
-        .ved_executor()
-        .ved_payers();
+    let voters = genesis_voters(genesis)?;
     let (mut users, mut votes, mut signatures, mut recurring) = (0_u64, 0_u64, 0_u64, 0_u64);
     let mut seen: HashSet<Pubkey> = HashSet::new();
     for block in blocks {
