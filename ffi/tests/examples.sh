@@ -67,7 +67,9 @@ for s in json.load(open(sys.argv[1]))["slots"]:
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 pkg-config --exists tandem || fail "pkg-config finds no tandem in $PKG_CONFIG_PATH"
 read -r -a tandem_flags <<<"$(pkg-config --cflags --libs tandem)"
-warnings=(-Wall -Wextra -Wpedantic -Werror)
+# The examples are also the C and C++ programs of the ABI's test: built with ASan and UBSan.
+warnings=(-Wall -Wextra -Wpedantic -Werror
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
 cc=${CC:-gcc}
 cxx=${CXX:-g++}
 "$cc" -std=c11 "${warnings[@]}" "$examples/replay.c" "${tandem_flags[@]}" -o "$build/replay-c"
@@ -84,6 +86,10 @@ slots=$(wc -l <"$build/expected.txt")
 [ "$slots" -eq 40 ] || fail "tandem replay gave $slots slots, expected 40 (across slot 32)"
 
 export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# As for the C tests (ffi/tests/c/): Mesa's exit-time allocations are suppressed for LSan, and
+# hwloc's PCI plugin, whose allocations LSan reports from an unloaded library, is left out.
+export LSAN_OPTIONS=suppressions=$root/ffi/tests/c/lsan.supp
+export HWLOC_PLUGINS_BLACKLIST=hwloc_pci
 
 # Runs example NAME (the rest: its command line); its stdout goes to BUILD/NAME.out, its stderr
 # to BUILD/NAME.err, which is shown when it fails.
