@@ -10,9 +10,10 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use tandem_bench::fixtures::{SignatureBatch, signing_key};
+use tandem_kernels::Platform;
 use tandem_kernels::sigverify::cache::{DEFAULT_CAPACITY, SignerCache};
-use tandem_kernels::sigverify::cpu;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
+use tandem_kernels::sigverify::{cpu_verifier, verify_many};
 use tandem_kernels::testing::gpu_or_skip;
 
 fn dalek(b: &SignatureBatch) -> usize {
@@ -29,12 +30,24 @@ fn dalek(b: &SignatureBatch) -> usize {
         .count()
 }
 
-/// tandem's CPU verifier on this one thread (a batch, as the pipeline hands it over).
-fn tandem(b: &SignatureBatch, cache: Option<&SignerCache>) -> usize {
+/// tandem's CPU verifier of `platform` on this one thread (a batch, as the pipeline hands it
+/// over).
+fn tandem(platform: Platform, b: &SignatureBatch, cache: Option<&SignerCache>) -> usize {
     let msgs = b.message_refs();
     let mut results = vec![0u8; b.sigs.len()];
-    cpu::verify_many(&b.sigs, &b.keys, &msgs, &mut results, cache);
+    verify_many(platform, &b.sigs, &b.keys, &msgs, &mut results, cache);
     results.iter().filter(|&&r| r == 1).count()
+}
+
+/// One platform per distinct CPU verifier of this machine (portable first), with its name.
+fn verifiers() -> Vec<(Platform, &'static str)> {
+    let mut out: Vec<(Platform, &'static str)> = Vec::new();
+    for p in Platform::available() {
+        if out.iter().all(|(_, name)| *name != cpu_verifier(p)) {
+            out.push((p, cpu_verifier(p)));
+        }
+    }
+    out
 }
 
 /// Batch by batch, ed25519-dalek then tandem on the same batch, `passes` times over all of
@@ -42,7 +55,13 @@ fn tandem(b: &SignatureBatch, cache: Option<&SignerCache>) -> usize {
 /// median and range over passes. Criterion measures one function after the other, so on a shared
 /// machine a change of load between them shows up in its ratio; here each pair runs back to back.
 /// A pass covers a whole cycle because batches differ (some hit tables, some build them).
-fn interleaved(what: &str, batches: &[SignatureBatch], cache: Option<&SignerCache>, passes: usize) {
+fn interleaved(
+    what: &str,
+    platform: Platform,
+    batches: &[SignatureBatch],
+    cache: Option<&SignerCache>,
+    passes: usize,
+) {
     let mut ratios: Vec<f64> = (0..passes)
         .map(|_| {
             let (mut reference, mut ours) = (0.0, 0.0);
@@ -51,7 +70,7 @@ fn interleaved(what: &str, batches: &[SignatureBatch], cache: Option<&SignerCach
                 black_box(dalek(b));
                 reference += start.elapsed().as_secs_f64();
                 let start = Instant::now();
-                black_box(tandem(b, cache));
+                black_box(tandem(platform, b, cache));
                 ours += start.elapsed().as_secs_f64();
             }
             reference / ours
@@ -59,7 +78,8 @@ fn interleaved(what: &str, batches: &[SignatureBatch], cache: Option<&SignerCach
         .collect();
     ratios.sort_by(f64::total_cmp);
     eprintln!(
-        "interleaved {what}: tandem / verify_strict rate, median {:.2}x (range {:.2}x-{:.2}x over {passes} passes of {} batches)",
+        "interleaved {what}, {}: tandem / verify_strict rate, median {:.2}x (range {:.2}x-{:.2}x over {passes} passes of {} batches)",
+        cpu_verifier(platform),
         ratios[ratios.len() / 2],
         ratios[0],
         ratios[ratios.len() - 1],
@@ -88,12 +108,6 @@ fn cyclic(c: &mut Criterion, signers: usize) {
     let batches: Vec<SignatureBatch> = (0..signers.div_ceil(CYCLIC_BATCH))
         .map(|i| slice(i * CYCLIC_BATCH))
         .collect();
-    let cache = SignerCache::new(DEFAULT_CAPACITY);
-    for _ in 0..3 {
-        for b in &batches {
-            assert_eq!(tandem(b, Some(&cache)), CYCLIC_BATCH);
-        }
-    }
     let mut group = c.benchmark_group(format!("ed25519/cyclic-{signers}-signers"));
     group.throughput(Throughput::Elements(CYCLIC_BATCH as u64));
     group.sample_size(20);
@@ -104,20 +118,37 @@ fn cyclic(c: &mut Criterion, signers: usize) {
             black_box(dalek(&batches[next]))
         })
     });
-    group.bench_function("tandem-cpu-signer-cache", |x| {
-        x.iter(|| {
-            next = (next + 1) % batches.len();
-            black_box(tandem(&batches[next], Some(&cache)))
-        })
-    });
+    let mut caches = Vec::new();
+    for (platform, name) in verifiers() {
+        let cache = SignerCache::new(DEFAULT_CAPACITY);
+        for _ in 0..3 {
+            for b in &batches {
+                assert_eq!(tandem(platform, b, Some(&cache)), CYCLIC_BATCH);
+            }
+        }
+        group.bench_function(format!("tandem-{name}-signer-cache"), |x| {
+            x.iter(|| {
+                next = (next + 1) % batches.len();
+                black_box(tandem(platform, &batches[next], Some(&cache)))
+            })
+        });
+        caches.push((platform, cache));
+    }
     group.finish();
-    interleaved(
-        &format!("cyclic-{signers}"),
-        &batches,
-        Some(&cache),
-        (40 / batches.len()).max(5),
-    );
-    eprintln!("cyclic-{signers}: {:?}", cache.stats());
+    for (platform, cache) in &caches {
+        interleaved(
+            &format!("cyclic-{signers}"),
+            *platform,
+            &batches,
+            Some(cache),
+            (40 / batches.len()).max(5),
+        );
+        eprintln!(
+            "cyclic-{signers}, {}: {:?}",
+            cpu_verifier(*platform),
+            cache.stats()
+        );
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -129,7 +160,11 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ed25519-dalek-verify_strict", |x| {
         x.iter(|| black_box(dalek(&b)))
     });
-    group.bench_function("tandem-cpu", |x| x.iter(|| black_box(tandem(&b, None))));
+    for (platform, name) in verifiers() {
+        group.bench_function(format!("tandem-{name}"), |x| {
+            x.iter(|| black_box(tandem(platform, &b, None)))
+        });
+    }
     if let Some(gpu) = gpu_or_skip("GPU signature bench", GpuEd25519::shared()) {
         let msgs: Vec<&[u8]> = b.msgs.iter().map(|m| m.as_slice()).collect();
         let mut results = vec![0u8; b.sigs.len()];
@@ -142,15 +177,12 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
-    interleaved("unique", std::slice::from_ref(&b), None, 20);
+    for (platform, _) in verifiers() {
+        interleaved("unique", platform, std::slice::from_ref(&b), None, 20);
+    }
 
     // Vote-shaped: 1,000 validators sign a ~100-byte vote every slot.
     let voters: Vec<SigningKey> = (0..1000).map(|i| signing_key(10_000 + i)).collect();
-    let cache = SignerCache::new(2048);
-    for slot in 0..2 {
-        let warm = SignatureBatch::signed(&voters, 1000, 100, slot);
-        assert_eq!(tandem(&warm, Some(&cache)), 1000);
-    }
     let votes = SignatureBatch::signed(&voters, 1000, 100, 2);
     let mut group = c.benchmark_group("ed25519/votes-1000-recurring-signers");
     group.throughput(Throughput::Elements(1000));
@@ -158,11 +190,28 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ed25519-dalek-verify_strict", |x| {
         x.iter(|| black_box(dalek(&votes)))
     });
-    group.bench_function("tandem-cpu-signer-cache", |x| {
-        x.iter(|| black_box(tandem(&votes, Some(&cache))))
-    });
+    let mut caches = Vec::new();
+    for (platform, name) in verifiers() {
+        let cache = SignerCache::new(2048);
+        for slot in 0..2 {
+            let warm = SignatureBatch::signed(&voters, 1000, 100, slot);
+            assert_eq!(tandem(platform, &warm, Some(&cache)), 1000);
+        }
+        group.bench_function(format!("tandem-{name}-signer-cache"), |x| {
+            x.iter(|| black_box(tandem(platform, &votes, Some(&cache))))
+        });
+        caches.push((platform, cache));
+    }
     group.finish();
-    interleaved("votes", std::slice::from_ref(&votes), Some(&cache), 20);
+    for (platform, cache) in &caches {
+        interleaved(
+            "votes",
+            *platform,
+            std::slice::from_ref(&votes),
+            Some(cache),
+            20,
+        );
+    }
 
     for signers in [500, 1000, 2000, 10_000] {
         cyclic(c, signers);

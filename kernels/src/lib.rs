@@ -189,7 +189,14 @@ impl Ed25519Verifier {
             Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
             None => {
                 let cache = Some(self.cache());
-                sigverify::cpu::verify_many(signatures, public_keys, messages, results, cache);
+                sigverify::verify_many(
+                    Platform::detect(),
+                    signatures,
+                    public_keys,
+                    messages,
+                    results,
+                    cache,
+                );
                 Ok(())
             }
         }

@@ -13,9 +13,9 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha512};
-use tandem_kernels::Backend;
 use tandem_kernels::sigverify::cache::SignerCache;
-use tandem_kernels::sigverify::{cpu, reference, verify_batch_cpu};
+use tandem_kernels::sigverify::{cpu, reference, verify_batch_cpu, verify_many};
+use tandem_kernels::{Backend, Platform};
 
 /// The group order L, little-endian.
 const L: [u8; 32] = [
@@ -23,7 +23,9 @@ const L: [u8; 32] = [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
 
-/// Asserts every verifier agrees with the oracle on this input, and returns the oracle's answer.
+/// Asserts every verifier agrees with the oracle on this input, and returns the oracle's answer:
+/// the portable verifier alone, and every CPU platform's verifier in batches that mix the input
+/// with valid signatures (a full group of eight lanes and one left over, and a padded group).
 fn agree(sig: &[u8; 64], key: &[u8; 32], msg: &[u8], what: &str) -> bool {
     let expected = reference::verify(sig, key, msg);
     assert_eq!(
@@ -39,6 +41,38 @@ fn agree(sig: &[u8; 64], key: &[u8; 32], msg: &[u8], what: &str) -> bool {
             expected,
             "{what}: cached, round {round}"
         );
+    }
+    let filler_key = signing_key(77);
+    let filler = (
+        sign(&filler_key, b"filler"),
+        filler_key.verifying_key().to_bytes(),
+    );
+    for platform in Platform::available() {
+        for len in [9, 3] {
+            let input = |i: usize| i.is_multiple_of(2);
+            let sigs: Vec<[u8; 64]> = (0..len)
+                .map(|i| if input(i) { *sig } else { filler.0 })
+                .collect();
+            let keys: Vec<[u8; 32]> = (0..len)
+                .map(|i| if input(i) { *key } else { filler.1 })
+                .collect();
+            let msgs: Vec<&[u8]> = (0..len)
+                .map(|i| if input(i) { msg } else { b"filler".as_slice() })
+                .collect();
+            let want: Vec<u8> = (0..len)
+                .map(|i| if input(i) { u8::from(expected) } else { 1 })
+                .collect();
+            let cache = SignerCache::new(4);
+            for round in 0..4 {
+                let mut results = vec![9u8; len];
+                let cache = (round > 0).then_some(&cache);
+                verify_many(platform, &sigs, &keys, &msgs, &mut results, cache);
+                assert_eq!(
+                    results, want,
+                    "{what}: {platform}, {len} in a batch, round {round}"
+                );
+            }
+        }
     }
     expected
 }
@@ -377,4 +411,155 @@ fn stage_verifiers_with_their_own_cache_and_device_agree_with_the_oracle() {
     if tandem_kernels::testing::gpu_or_skip("a stage verifier on its own device", found).is_some() {
         check(&gpu, "own GPU device");
     }
+}
+
+/// One input of the property test: a signature of some class, and the bytes it covers.
+struct Case {
+    sig: [u8; 64],
+    key: [u8; 32],
+    msg: Vec<u8>,
+}
+
+/// A random input from every class verify_strict distinguishes: valid, mutated (a bit of the
+/// signature, key or message flipped), S ≥ L, non-canonical and off-curve A and R, small-order A
+/// and R, mixed-order A (passing the equation about one time in eight) and mixed-order R.
+fn random_case(seed: u64) -> Case {
+    let r = |salt: u64| common::rand_u64(seed.wrapping_mul(31).wrapping_add(salt));
+    let key = signing_key(seed % 40); // recurring signers, so the cache gets tables
+    let msg = bytes(seed, (r(1) % 300) as usize);
+    let pk = *key.verifying_key().as_bytes();
+    let valid = sign(&key, &msg);
+    let scalar = |salt: u64| Scalar::from_bytes_mod_order(bytes(r(salt), 32).try_into().unwrap());
+    let torsion = |salt: u64| EIGHT_TORSION[(r(salt) % 8) as usize];
+    let (sig, key) = match r(2) % 10 {
+        0..=3 => (valid, pk),
+        4 => {
+            let (mut sig, mut pk, bit) = (valid, pk, r(3) as usize);
+            match bit % 3 {
+                0 => sig[bit / 3 % 64] ^= 1 << (bit % 8),
+                1 => pk[bit / 3 % 32] ^= 1 << (bit % 8),
+                _ => {
+                    let mut msg = msg.clone();
+                    msg.push(1);
+                    return Case { sig, key: pk, msg };
+                }
+            }
+            (sig, pk)
+        }
+        5 => {
+            let mut sig = valid;
+            sig[63] |= 0x10 << (r(3) % 4); // S ≥ 2^252 + …: at least L's top bit or above
+            (sig, pk)
+        }
+        6 => {
+            let enc = encode_y(&p_plus((r(3) % 19) as u8), r(4) % 2 == 0);
+            if r(5) % 2 == 0 {
+                (valid, enc)
+            } else {
+                let mut sig = valid;
+                sig[..32].copy_from_slice(&enc);
+                (sig, pk)
+            }
+        }
+        7 => {
+            let t = torsion(3).compress().to_bytes();
+            if r(4) % 2 == 0 {
+                (
+                    raw_sign(
+                        &scalar(5),
+                        &t,
+                        &scalar(6),
+                        &(B * scalar(6)).compress().to_bytes(),
+                        &msg,
+                    )
+                    .0,
+                    t,
+                )
+            } else {
+                (
+                    raw_sign(&key.to_scalar(), &pk, &Scalar::ZERO, &t, &msg).0,
+                    pk,
+                )
+            }
+        }
+        8 => {
+            let a = scalar(3);
+            let mixed = (B * a + torsion(4)).compress().to_bytes();
+            let nonce = scalar(5);
+            (
+                raw_sign(&a, &mixed, &nonce, &(B * nonce).compress().to_bytes(), &msg).0,
+                mixed,
+            )
+        }
+        _ => {
+            let nonce = scalar(3);
+            let r_bytes = (B * nonce + torsion(4)).compress().to_bytes();
+            (
+                raw_sign(&key.to_scalar(), &pk, &nonce, &r_bytes, &msg).0,
+                pk,
+            )
+        }
+    };
+    Case { sig, key, msg }
+}
+
+#[test]
+fn random_mixed_batches_agree_with_the_oracle_on_every_platform() {
+    let cases: Vec<Case> = (0..1_200).map(random_case).collect();
+    let oracle: Vec<u8> = cases
+        .iter()
+        .map(|c| u8::from(reference::verify(&c.sig, &c.key, &c.msg)))
+        .collect();
+    let valid = oracle.iter().filter(|&&v| v == 1).count();
+    assert!(valid > 400 && valid < 800, "{valid} valid: the classes mix");
+    for platform in Platform::available() {
+        let cache = SignerCache::new(16);
+        for cached in [false, true] {
+            // Batches of 1 to 40 signatures: most not a multiple of the lane count.
+            let mut start = 0;
+            let mut round = 0u64;
+            while start < cases.len() {
+                let len = (1 + common::rand_u64(round) % 40) as usize;
+                let batch = &cases[start..(start + len).min(cases.len())];
+                let sigs: Vec<[u8; 64]> = batch.iter().map(|c| c.sig).collect();
+                let keys: Vec<[u8; 32]> = batch.iter().map(|c| c.key).collect();
+                let msgs: Vec<&[u8]> = batch.iter().map(|c| c.msg.as_slice()).collect();
+                let mut results = vec![9u8; batch.len()];
+                verify_many(
+                    platform,
+                    &sigs,
+                    &keys,
+                    &msgs,
+                    &mut results,
+                    cached.then_some(&cache),
+                );
+                assert_eq!(
+                    results,
+                    oracle[start..start + batch.len()],
+                    "{platform}, cache {cached}, batch at {start}"
+                );
+                start += batch.len();
+                round += 1;
+            }
+        }
+        assert!(cache.stats().hits > 100, "{platform}: the cache was used");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn each_platform_names_the_verifier_it_runs() {
+    use tandem_kernels::sigverify::cpu_verifier;
+    assert_eq!(cpu_verifier(Platform::Portable), "portable");
+    let ifma =
+        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512ifma");
+    if !ifma {
+        eprintln!(
+            "AVX-512 IFMA not supported on this CPU: the avx512-ifma verifier's name check skipped"
+        );
+    }
+    assert_eq!(
+        cpu_verifier(Platform::Avx512) == "avx512-ifma",
+        ifma && Platform::Avx512.is_supported()
+    );
 }

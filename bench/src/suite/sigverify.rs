@@ -16,9 +16,10 @@
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
+use tandem_kernels::Platform;
 use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::sigverify::gpu::GpuEd25519;
-use tandem_kernels::sigverify::{cpu, verify_batch_cpu};
+use tandem_kernels::sigverify::{cpu_verifier, verify_batch_cpu, verify_many};
 
 use super::{At, Context, Figure, Recorder, Shared, rate_over, samples, scaled, timed};
 use crate::fixtures::{SignatureBatch, signing_key};
@@ -56,6 +57,8 @@ fn all_valid(results: &[u8]) -> Result<(), String> {
 pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
     let sizes = ctx.sizes();
     let min = sizes.min_run();
+    // The verifier the engine runs (TANDEM_CPU_PLATFORM narrows it).
+    let platform = Platform::detect();
     let pus = &ctx.config.pus;
     let per_thread = sizes.unique_signatures;
     let most_threads = sizes.threads.iter().copied().max().unwrap_or(1) as usize;
@@ -75,7 +78,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                         let mut results = vec![0u8; batch.len()];
                         move || {
                             let took = timed(batch.len(), || {
-                                cpu::verify_many(&batch.sigs, &batch.keys, &msgs, &mut results, None)
+                                verify_many(platform, &batch.sigs, &batch.keys, &msgs, &mut results, None)
                             });
                             all_valid(&results)?;
                             Ok(took)
@@ -88,8 +91,9 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                     "signatures/s",
                     &runs,
                     format!(
-                        "{threads} threads at once ({}), each verifying a batch of its own {per_thread} signatures by signers seen once (200-byte messages) with tandem_kernels::sigverify::cpu::verify_many on the calling thread, no signer cache, for >= {} ms of timed calls after one untimed; aggregate signatures/s, {}",
+                        "{threads} threads at once ({}), each verifying a batch of its own {per_thread} signatures by signers seen once (200-byte messages) with tandem_kernels::sigverify::verify_many (the {} verifier) on the calling thread, no signer cache, for >= {} ms of timed calls after one untimed; aggregate signatures/s, {}",
                         ctx.pus_label(threads as usize),
+                        cpu_verifier(platform),
                         sizes.min_run_ms,
                         ctx.median_of()
                     ),
@@ -110,7 +114,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
             for slot in 0..2 {
                 let warm = SignatureBatch::signed(&voters, n, 100, slot);
                 let mut results = vec![0u8; n];
-                cpu::verify_many(&warm.sigs, &warm.keys, &warm.message_refs(), &mut results, Some(&cache));
+                verify_many(platform, &warm.sigs, &warm.keys, &warm.message_refs(), &mut results, Some(&cache));
                 all_valid(&results)?;
             }
             let votes = SignatureBatch::signed(&voters, n, 100, 2);
@@ -122,7 +126,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                     let votes = &votes;
                     move || {
                         let took = timed(n, || {
-                            cpu::verify_many(&votes.sigs, &votes.keys, &msgs, &mut results, Some(cache))
+                            verify_many(platform, &votes.sigs, &votes.keys, &msgs, &mut results, Some(cache))
                         });
                         all_valid(&results)?;
                         Ok(took)
@@ -135,8 +139,9 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                 "signatures/s",
                 &runs,
                 format!(
-                    "one thread ({}): a slot of {n} votes (100-byte messages) by {n} signers that signed the two slots before, verified with tandem_kernels::sigverify::cpu::verify_many and a signer cache of {} keys warm from those slots, for >= {} ms of timed calls after one untimed; {}",
+                    "one thread ({}): a slot of {n} votes (100-byte messages) by {n} signers that signed the two slots before, verified with tandem_kernels::sigverify::verify_many (the {} verifier) and a signer cache of {} keys warm from those slots, for >= {} ms of timed calls after one untimed; {}",
                     ctx.pus_label(1),
+                    cpu_verifier(platform),
                     2 * n,
                     sizes.min_run_ms,
                     ctx.median_of()
@@ -153,6 +158,8 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
 fn batch_figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
     let sizes = ctx.sizes();
     let min = sizes.min_run();
+    // The verifier verify_batch_cpu runs (TANDEM_CPU_PLATFORM narrows it).
+    let platform = Platform::detect();
     let largest = sizes.batches.iter().copied().max().unwrap_or(0) as usize;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let signers = threads.min(64);
@@ -200,7 +207,8 @@ fn batch_figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                     "signatures/s",
                     &runs,
                     format!(
-                        "a batch of {b} signatures by signers seen once (200-byte messages) verified by tandem_kernels::sigverify::verify_batch_cpu over all {threads} threads, no signer cache, for >= {} ms of timed calls after one untimed; {}",
+                        "a batch of {b} signatures by signers seen once (200-byte messages) verified by tandem_kernels::sigverify::verify_batch_cpu (the {} verifier) over all {threads} threads, no signer cache, for >= {} ms of timed calls after one untimed; {}",
+                        cpu_verifier(platform),
                         sizes.min_run_ms,
                         ctx.median_of()
                     ),

@@ -16,7 +16,7 @@
 //!
 //! 1. *Frequency.* A key becomes a candidate on its second sighting. Sightings of keys without a
 //!    table are counted in a map bounded to 16 × `capacity` entries, cleared when it fills.
-//! 2. *No thrashing.* At most `capacity` tables are kept, 30 KiB each (256 affine Niels points of
+//! 2. *No thrashing.* At most `capacity` signers are kept, each with a table of 30 KiB (256 affine Niels points of
 //!    120 bytes): the default, 1,024 signers, bounds the cache at about 30 MiB. When it is full, a
 //!    candidate replaces the least recently used table only if that table has gone unused for a
 //!    whole window of 16 × `capacity` sightings (its key then starts over from "seen once").
@@ -60,8 +60,13 @@ const MISS_ALLOWANCE: i64 = 1;
 
 /// What the cache knows of one signer with a table.
 pub struct Signer {
-    /// The fixed-base table of −A.
-    minus_a: FixedBaseTable,
+    /// −A.
+    minus_a: ExtendedPoint,
+    /// The fixed-base table of −A for the portable path, made on its first use there.
+    table: OnceLock<FixedBaseTable>,
+    /// The same table in the IFMA lanes' form, made on its first use there.
+    #[cfg(target_arch = "x86_64")]
+    lanes: OnceLock<super::ifma::verify::LaneTable>,
     last_use: AtomicU64,
 }
 
@@ -71,9 +76,18 @@ impl Signer {
         double_fixed_base_mul(
             FixedBaseTable::basepoint(),
             s.as_bytes(),
-            &self.minus_a,
+            self.table
+                .get_or_init(|| FixedBaseTable::new(&self.minus_a)),
             k.as_bytes(),
         )
+    }
+
+    /// The table of −A in the IFMA lanes' form.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn lane_table(&self) -> &super::ifma::verify::LaneTable {
+        self.lanes.get_or_init(|| {
+            super::ifma::verify::LaneTable::new(&FixedBaseTable::new(&self.minus_a))
+        })
     }
 }
 
@@ -252,7 +266,10 @@ impl SignerCache {
             return;
         }
         let signer = Arc::new(Signer {
-            minus_a: FixedBaseTable::new(&a.neg()),
+            minus_a: a.neg(),
+            table: OnceLock::new(),
+            #[cfg(target_arch = "x86_64")]
+            lanes: OnceLock::new(),
             last_use: AtomicU64::new(now),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());

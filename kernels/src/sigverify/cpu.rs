@@ -23,7 +23,7 @@ use super::fixed_base::{ExtendedPoint, compress_batch, is_small_order_encoding};
 const ENCODE_BATCH: usize = 256;
 
 /// `k = SHA-512(R ‖ A ‖ M) mod L`, over the bytes as given.
-fn challenge(r: &[u8], a: &[u8; 32], message: &[u8]) -> Scalar {
+pub(crate) fn challenge(r: &[u8], a: &[u8; 32], message: &[u8]) -> Scalar {
     let mut h = Sha512::new();
     h.update(r);
     h.update(a);

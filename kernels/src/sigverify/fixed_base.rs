@@ -309,8 +309,6 @@ impl FixedBaseTable {
                 base = base.double();
             }
         }
-        let inverses = batch_invert(points.iter().map(|p| p.z));
-        let curve = &*CURVE;
         let mut table = Box::new(
             [[AffineNiels {
                 y_plus_x: Fe::ONE,
@@ -318,15 +316,16 @@ impl FixedBaseTable {
                 xy2d: Fe::ZERO,
             }; 8]; 32],
         );
-        for (k, (p, zinv)) in points.iter().zip(inverses).enumerate() {
-            let (x, y) = (p.x.mul(&zinv), p.y.mul(&zinv));
-            table[k / 8][k % 8] = AffineNiels {
-                y_plus_x: y.add(&x),
-                y_minus_x: y.sub(&x),
-                xy2d: x.mul(&y).mul(&curve.d2),
-            };
+        for (k, niels) in affine_niels(&points).into_iter().enumerate() {
+            table[k / 8][k % 8] = niels;
         }
         FixedBaseTable(table)
+    }
+
+    /// Entry `j` of row `i`, `(j + 1)·16^(2i)·P`, for every row in order, as the canonical
+    /// encodings of `(y + x, y − x, 2d·x·y)` (how other field representations take the table).
+    pub(super) fn niels_encodings(&self) -> impl Iterator<Item = [[u8; 32]; 3]> + '_ {
+        self.0.iter().flatten().map(AffineNiels::encodings)
     }
 
     /// The table of the ed25519 base point, built once.
@@ -351,7 +350,7 @@ impl FixedBaseTable {
 
 /// Signed radix-16 digits of a scalar below 2^255: `s = Σ digit[i]·16^i`, each digit in
 /// −8..8 except the last, which may be 8.
-fn radix16(bytes: &[u8; 32]) -> [i8; 64] {
+pub(super) fn radix16(bytes: &[u8; 32]) -> [i8; 64] {
     let mut digits = [0i8; 64];
     for (i, byte) in bytes.iter().enumerate() {
         digits[2 * i] = (byte & 15) as i8;
@@ -386,6 +385,44 @@ pub fn double_fixed_base_mul(
         acc = p.add_digit(&acc, i, k[2 * i]);
     }
     acc
+}
+
+/// The affine Niels form of every point, with one inversion for all of them.
+fn affine_niels(points: &[ExtendedPoint]) -> Vec<AffineNiels> {
+    let d2 = &CURVE.d2;
+    points
+        .iter()
+        .zip(batch_invert(points.iter().map(|p| p.z)))
+        .map(|(p, zinv)| {
+            let (x, y) = (p.x.mul(&zinv), p.y.mul(&zinv));
+            AffineNiels {
+                y_plus_x: y.add(&x),
+                y_minus_x: y.sub(&x),
+                xy2d: x.mul(&y).mul(d2),
+            }
+        })
+        .collect()
+}
+
+impl AffineNiels {
+    /// The canonical encodings of `(y + x, y − x, 2d·x·y)`.
+    fn encodings(&self) -> [[u8; 32]; 3] {
+        [self.y_plus_x, self.y_minus_x, self.xy2d].map(Fe::to_bytes)
+    }
+}
+
+/// `P, 2P, …, n·P` in affine Niels form, as [`FixedBaseTable::niels_encodings`] gives them.
+pub(super) fn multiples_niels_encodings(p: &ExtendedPoint, n: usize) -> Vec<[[u8; 32]; 3]> {
+    let mut points = Vec::with_capacity(n);
+    let mut multiple = *p;
+    for _ in 0..n {
+        points.push(multiple);
+        multiple = multiple.add(p);
+    }
+    affine_niels(&points)
+        .iter()
+        .map(AffineNiels::encodings)
+        .collect()
 }
 
 /// `1/z` for every `z` (none zero), with one inversion (Montgomery's trick).

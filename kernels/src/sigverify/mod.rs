@@ -25,12 +25,14 @@
 //! # Backends
 //!
 //! - [`reference`](mod@reference): ed25519-dalek, one signature at a time — the definition.
-//! - [`cpu`]: curve25519-dalek's arithmetic (with its own run-time SIMD choice), R never
+//! - [`cpu`] (the portable verifier): curve25519-dalek's arithmetic (with its own run-time SIMD choice), R never
 //!   decompressed, and the [`cache`] of recurring signers' precomputed tables, used by the
 //!   variable-time [`fixed_base`] arithmetic (on tandem's own radix-2^51 field, `field.rs`).
 //! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature.
-//! - `ifma` (x86_64, in progress, issue #14): eight lanes of AVX-512 IFMA field and point
-//!   arithmetic, the first layers of an 8-signature verifier; nothing calls it yet.
+//! - `ifma` (x86_64): eight signatures at once in the lanes of AVX-512 IFMA registers, for new
+//!   and recurring signers (the cache's tables re-encoded for the lanes); [`verify_many`] runs
+//!   it on [`Platform::Avx512`](crate::Platform) where the CPU has IFMA ([`cpu_verifier`] names
+//!   the verifier a platform runs). No AVX2 lane verifier yet: elsewhere the portable one runs.
 //! - No batch (random linear combination) verification: its answers differ from verify_strict's
 //!   for keys and `R` values with a torsion component, and consensus cannot afford that.
 
@@ -46,6 +48,7 @@ pub mod gpu;
 mod ifma;
 pub mod reference;
 
+use crate::Platform;
 use cache::SignerCache;
 
 /// Signatures below this count are verified on the calling thread alone.
@@ -69,8 +72,60 @@ pub(crate) fn assert_batch_shape(
     n
 }
 
-/// Verifies every signature on the CPU, spread over the available cores; `results[i]` is 1 when
-/// signature `i` is valid, else 0. Recurring signers use `cache`.
+/// The CPU verifier `platform` runs: `"avx512-ifma"` (eight signatures at once in AVX-512
+/// IFMA lanes, on [`Platform::Avx512`] where the CPU also has IFMA) or `"portable"` (the
+/// reference, [`cpu`]; curve25519-dalek picks its own SIMD backend inside it).
+pub fn cpu_verifier(platform: Platform) -> &'static str {
+    if uses_ifma(platform) {
+        "avx512-ifma"
+    } else {
+        "portable"
+    }
+}
+
+/// Whether `platform` verifies in IFMA lanes on this CPU.
+fn uses_ifma(platform: Platform) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        platform == Platform::Avx512 && ifma::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = platform;
+        false
+    }
+}
+
+/// Verifies `signatures[i]` by `public_keys[i]` over `messages[i]` on the calling thread with
+/// the CPU verifier of `platform` ([`cpu_verifier`]); `results[i]` is 1 when valid, else 0.
+/// Recurring signers use `cache`. Every platform gives the same answers.
+///
+/// # Panics
+/// If the slices differ in length, or `platform` is not supported by this CPU.
+pub fn verify_many(
+    platform: Platform,
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+    cache: Option<&SignerCache>,
+) {
+    assert!(
+        platform.is_supported(),
+        "{platform} is not supported by this CPU"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if uses_ifma(platform) {
+        // SAFETY: `uses_ifma` checked that the CPU has AVX-512F and AVX-512 IFMA.
+        unsafe { ifma::verify::verify_many(signatures, public_keys, messages, results, cache) };
+        return;
+    }
+    cpu::verify_many(signatures, public_keys, messages, results, cache);
+}
+
+/// Verifies every signature on the CPU with the widest verifier of [`Platform::detect`],
+/// spread over the available cores; `results[i]` is 1 when signature `i` is valid, else 0.
+/// Recurring signers use `cache`.
 ///
 /// # Panics
 /// If the slices differ in length.
@@ -82,9 +137,10 @@ pub fn verify_batch_cpu(
     cache: Option<&SignerCache>,
 ) {
     let n = assert_batch_shape(signatures, public_keys, messages, results);
+    let platform = Platform::detect();
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     if n < PARALLEL_MIN || threads == 1 {
-        cpu::verify_many(signatures, public_keys, messages, results, cache);
+        verify_many(platform, signatures, public_keys, messages, results, cache);
         return;
     }
     let per = n.div_ceil(threads);
@@ -96,7 +152,7 @@ pub fn verify_batch_cpu(
                 &public_keys[range.clone()],
                 &messages[range],
             );
-            scope.spawn(move || cpu::verify_many(sigs, keys, msgs, out, cache));
+            scope.spawn(move || verify_many(platform, sigs, keys, msgs, out, cache));
         }
     });
 }

@@ -43,6 +43,25 @@ const MASK47: u64 = (1 << 47) - 1;
 /// p's limbs in radix 2^52.
 const P_LIMBS: [u64; 5] = [MASK52 - 18, MASK52, MASK52, MASK52, MASK47];
 
+/// The radix-2^52 limbs of the low 255 bits of `bytes` (little-endian): limbs 0–3 `< 2^52`,
+/// limb 4 `< 2^47`. The top bit is ignored, as curve25519-dalek ignores it.
+pub(crate) fn limbs_from_bytes(bytes: &[u8; 32]) -> [u64; 5] {
+    let w: [u64; 4] = core::array::from_fn(|k| {
+        u64::from_le_bytes(
+            bytes[8 * k..8 * k + 8]
+                .try_into()
+                .expect("8 bytes inside 32"),
+        )
+    });
+    [
+        w[0] & MASK52,
+        (w[0] >> 52 | w[1] << 12) & MASK52,
+        (w[1] >> 40 | w[2] << 24) & MASK52,
+        (w[2] >> 28 | w[3] << 36) & MASK52,
+        w[3] >> 16 & MASK47,
+    ]
+}
+
 /// Eight elements of GF(2^255 − 19), one per 64-bit lane; see the module docs for the bounds.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FieldElement52x8 {
@@ -175,6 +194,7 @@ impl FieldElement52x8 {
         }
     }
 
+    #[cfg(test)]
     /// The limbs of every lane, as they are (not reduced).
     ///
     /// # Safety
@@ -193,32 +213,8 @@ impl FieldElement52x8 {
     /// As [`splat_limbs`](Self::splat_limbs).
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn from_bytes(bytes: &[[u8; 32]; 8]) -> FieldElement52x8 {
-        // w[k]: the k-th little-endian u64 of every lane.
-        let w: [__m512i; 4] = core::array::from_fn(|k| {
-            load(&bytes.map(|b| {
-                u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes inside 32"))
-            }))
-        });
-        let m52 = splat(MASK52);
-        let or = |a, b| _mm512_or_si512(a, b);
-        FieldElement52x8 {
-            limbs: [
-                _mm512_and_si512(w[0], m52),
-                _mm512_and_si512(
-                    or(_mm512_srli_epi64::<52>(w[0]), _mm512_slli_epi64::<12>(w[1])),
-                    m52,
-                ),
-                _mm512_and_si512(
-                    or(_mm512_srli_epi64::<40>(w[1]), _mm512_slli_epi64::<24>(w[2])),
-                    m52,
-                ),
-                _mm512_and_si512(
-                    or(_mm512_srli_epi64::<28>(w[2]), _mm512_slli_epi64::<36>(w[3])),
-                    m52,
-                ),
-                _mm512_and_si512(_mm512_srli_epi64::<16>(w[3]), splat(MASK47)),
-            ],
-        }
+        // SAFETY: the caller vouched for the CPU features; every limb is below 2^52.
+        unsafe { FieldElement52x8::from_lanes(&bytes.map(|b| limbs_from_bytes(&b))) }
     }
 
     /// The canonical limbs: the value fully reduced below p (limbs 0–3 `< 2^52`, limb 4
@@ -290,6 +286,7 @@ impl FieldElement52x8 {
     ///
     /// # Safety
     /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn select(
         mask: __mmask8,
@@ -305,6 +302,7 @@ impl FieldElement52x8 {
     ///
     /// # Safety
     /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn add(&self, rhs: &FieldElement52x8) -> FieldElement52x8 {
         reduce(core::array::from_fn(|i| {
@@ -316,6 +314,7 @@ impl FieldElement52x8 {
     ///
     /// # Safety
     /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn sub(&self, rhs: &FieldElement52x8) -> FieldElement52x8 {
         // (self + 64p) − rhs limb by limb: every limb of 64p is ≥ 2^53 − 64 > rhs's, every
@@ -340,6 +339,7 @@ impl FieldElement52x8 {
     ///
     /// # Safety
     /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn mul(&self, rhs: &FieldElement52x8) -> FieldElement52x8 {
         let (a, b) = (&self.limbs, &rhs.limbs);
@@ -359,6 +359,7 @@ impl FieldElement52x8 {
     ///
     /// # Safety
     /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(crate) unsafe fn square(&self) -> FieldElement52x8 {
         let a = &self.limbs;

@@ -10,9 +10,6 @@
 //! one verify_strict applies to `A` and `R` (SPEC §2): `y` is read modulo p (a non-canonical
 //! `y ≥ p` is accepted), `x` comes from the curve equation (no square root: invalid) and the
 //! sign bit picks its parity — a sign bit on `x = 0` is accepted, as dalek accepts it.
-//!
-//! Still to come on this layer: the windowed scalar multiplication `[S]B − [k]A` of the
-//! verifier (tables of multiples, mixed additions); nothing outside the tests calls it yet.
 
 use core::arch::x86_64::*;
 
@@ -141,6 +138,7 @@ impl EdwardsPoint52x8 {
         }
     }
 
+    #[cfg(test)]
     /// `−P` in every lane.
     ///
     /// # Safety

@@ -252,6 +252,21 @@ fn encodings_round_trip_and_match_the_scalar_field() {
 }
 
 #[test]
+fn limbs_from_bytes_reads_the_low_255_bits() {
+    // Scalar code, no CPU feature needed: runs everywhere.
+    let mut rng = Rng(SplitMix64(11));
+    let mut inputs = edge_encodings();
+    inputs.extend((0..1_000).map(|_| rng.bytes()));
+    for b in &inputs {
+        assert_eq!(
+            super::field::limbs_from_bytes(b),
+            limbs_of_bytes(b),
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
 fn arithmetic_matches_the_scalar_field_in_every_lane() {
     let Some((mut rng, edges)) = start("arithmetic_matches_the_scalar_field_in_every_lane", 2)
     else {
