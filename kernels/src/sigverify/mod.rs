@@ -46,6 +46,8 @@ pub mod fuzzing;
 pub mod gpu;
 #[cfg(target_arch = "x86_64")]
 mod ifma;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 pub mod reference;
 
 use crate::Platform;

@@ -14,7 +14,8 @@
 use core::arch::x86_64::*;
 
 use super::super::fixed_base::{FieldArith, add_formula, double_formula};
-use super::field::FieldElement52x8 as Fe8;
+use super::field::{FieldElement52x8 as Fe8, limbs_from_bytes};
+use crate::sigverify::lanes::LaneField;
 
 /// `d = −121665 / 121666` in radix 2^52 (checked against the scalar curve in the tests).
 pub(super) const D: [u64; 5] = [
@@ -228,5 +229,91 @@ unsafe impl FieldArith for Fe8 {
     unsafe fn square(&self) -> Fe8 {
         // SAFETY: the caller vouched for the CPU features.
         unsafe { Fe8::square(self) }
+    }
+}
+
+// SAFETY: as for `FieldArith` above: a caller guarantees AVX-512F and AVX-512 IFMA; every
+// method is sound on tight inputs and returns reduced (so tight) outputs; `gather` reads only
+// what its caller vouches for.
+unsafe impl LaneField<8> for Fe8 {
+    const WORDS: usize = 5;
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn zero() -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::zero() }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn one() -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::one() }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn splat(value: &[u8; 32]) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features; the limbs are below 2^52.
+        unsafe { Fe8::splat_limbs(limbs_from_bytes(value)) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn from_bytes(bytes: &[[u8; 32]; 8]) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::from_bytes(bytes) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn to_bytes(&self) -> [[u8; 32]; 8] {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::to_bytes(*self) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn neg(&self) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::neg(self) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn eq(&self, rhs: &Fe8) -> u8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::eq(self, rhs) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn is_negative(&self) -> u8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::is_negative(self) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn select(mask: u8, a: &Fe8, b: &Fe8) -> Fe8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { Fe8::select(mask, a, b) }
+    }
+    fn words(encoding: &[u8; 32], out: &mut [u64]) {
+        out[..5].copy_from_slice(&limbs_from_bytes(encoding));
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn store_interleaved(&self, out: &mut [u64]) {
+        let out = &mut out[..5 * 8];
+        for (i, limb) in self.limbs.iter().enumerate() {
+            // SAFETY: `out[8i..8i + 8]` is 64 writable bytes (checked above); unaligned store.
+            unsafe { _mm512_storeu_si512(out[8 * i..].as_mut_ptr().cast(), *limb) };
+        }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn gather(base: *const u64, offsets: &[i64; 8], stride: usize) -> Fe8 {
+        // SAFETY: 64 readable bytes; the load is unaligned.
+        let offsets = unsafe { _mm512_loadu_si512(offsets.as_ptr().cast()) };
+        Fe8 {
+            // SAFETY: the caller keeps every address inside a live table.
+            limbs: core::array::from_fn(|i| unsafe {
+                _mm512_i64gather_epi64::<8>(offsets, base.wrapping_add(i * stride).cast())
+            }),
+        }
     }
 }
