@@ -5,7 +5,8 @@
 //!    `sqrt_ratio` on arbitrary limbs at the bounds `field.rs` documents, against a bignum
 //!    reference modulo `2^255 − 19` (curve25519-dalek keeps its field type private);
 //! 1. arbitrary (key, signature, message) bytes, verified uncached and through a signer cache
-//!    that has built the key's fixed-base table, against ed25519-dalek's verify_strict;
+//!    that has built the key's fixed-base table, and by every CPU platform's verifier (the
+//!    lanes ones in a group beside valid signatures), against ed25519-dalek's verify_strict;
 //! 2. signatures made from fuzzed secrets, with torsion added to A and R and an optional
 //!    non-canonical S or altered message, so that valid signatures and the mixed-order cases of
 //!    the cofactorless equation are reached too; checked as in 1;
@@ -26,7 +27,8 @@ use num_bigint::BigUint;
 use sha2::{Digest, Sha512};
 use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::sigverify::fuzzing::{self as hooks, Limbs};
-use tandem_kernels::sigverify::{cpu, reference};
+use tandem_kernels::Platform;
+use tandem_kernels::sigverify::{cpu, reference, verify_many};
 
 /// `N` bytes from the front of `data` (zero-padded), and the rest.
 fn take<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
@@ -162,6 +164,26 @@ fn signature(sig: &[u8; 64], key: &[u8; 32], msg: &[u8]) {
             cache.get(key).is_some(),
             "a valid key of large order got a table"
         );
+    }
+    // Every CPU platform's verifier (the lanes ones among them), in a batch that fills a group
+    // with the input beside a valid signature, uncached then through a cache that builds the
+    // key's table and uses it.
+    let filler_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let filler = ed25519_dalek::Signer::sign(&filler_key, b"filler").to_bytes();
+    let filler_pk = filler_key.verifying_key().to_bytes();
+    let lanes = 9;
+    let input = |i: usize| i % 3 != 1;
+    let sigs: Vec<[u8; 64]> = (0..lanes).map(|i| if input(i) { *sig } else { filler }).collect();
+    let keys: Vec<[u8; 32]> = (0..lanes).map(|i| if input(i) { *key } else { filler_pk }).collect();
+    let msgs: Vec<&[u8]> = (0..lanes).map(|i| if input(i) { msg } else { b"filler" }).collect();
+    let want: Vec<u8> = (0..lanes).map(|i| if input(i) { u8::from(expected) } else { 1 }).collect();
+    for platform in Platform::available() {
+        let cache = SignerCache::new(2);
+        for round in 0..3 {
+            let mut results = vec![9u8; lanes];
+            verify_many(platform, &sigs, &keys, &msgs, &mut results, (round > 0).then_some(&cache));
+            assert_eq!(results, want, "{platform}, round {round}");
+        }
     }
 }
 

@@ -41,6 +41,8 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 
 use super::fixed_base::{ExtendedPoint, FixedBaseTable, double_fixed_base_mul};
+#[cfg(target_arch = "x86_64")]
+use super::lanes::{LaneField, verify::LaneTable};
 
 /// Default number of signers whose tables are kept.
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -64,9 +66,9 @@ pub struct Signer {
     minus_a: ExtendedPoint,
     /// The fixed-base table of −A for the portable path, made on its first use there.
     table: OnceLock<FixedBaseTable>,
-    /// The same table in the IFMA lanes' form, made on its first use there.
+    /// The same table in each lane field's form, made on its first use there.
     #[cfg(target_arch = "x86_64")]
-    lanes: OnceLock<super::ifma::verify::LaneTable>,
+    lanes: [OnceLock<LaneTable>; 2],
     last_use: AtomicU64,
 }
 
@@ -82,11 +84,12 @@ impl Signer {
         )
     }
 
-    /// The table of −A in the IFMA lanes' form.
+    /// The table of −A in the lane field `F`'s form.
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn lane_table(&self) -> &super::ifma::verify::LaneTable {
-        self.lanes.get_or_init(|| {
-            super::ifma::verify::LaneTable::new(&FixedBaseTable::new(&self.minus_a))
+    pub(crate) fn lane_table<const N: usize, F: LaneField<N>>(&self) -> &LaneTable {
+        self.lanes[F::SLOT].get_or_init(|| match self.table.get() {
+            Some(table) => LaneTable::new::<N, F>(table),
+            None => LaneTable::new::<N, F>(&FixedBaseTable::new(&self.minus_a)),
         })
     }
 }
@@ -269,7 +272,7 @@ impl SignerCache {
             minus_a: a.neg(),
             table: OnceLock::new(),
             #[cfg(target_arch = "x86_64")]
-            lanes: OnceLock::new(),
+            lanes: Default::default(),
             last_use: AtomicU64::new(now),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());

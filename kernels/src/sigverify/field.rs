@@ -24,6 +24,8 @@
 //!
 //! Equality is by canonical encoding. Nothing here is constant-time.
 
+use super::fixed_base::FieldArith;
+
 /// `2^51 − 1`.
 const MASK51: u64 = (1 << 51) - 1;
 
@@ -208,12 +210,14 @@ impl FieldElement {
 
     /// `self^(2^k)`, `k ≥ 1`.
     fn pow2k(&self, k: u32) -> FieldElement {
-        pow2k(self, k, FieldElement::square)
+        // SAFETY: this field's operations need nothing of the caller.
+        unsafe { pow2k(self, k) }
     }
 
     /// `(self^(2^250 − 1), self^11)`, the shared start of inversion and square roots.
     fn pow22501(&self) -> (FieldElement, FieldElement) {
-        pow22501(self, FieldElement::square, FieldElement::mul)
+        // SAFETY: this field's operations need nothing of the caller.
+        unsafe { pow22501(self) }
     }
 
     /// `1 / self` (`self^(p − 2)`); 0 maps to 0.
@@ -260,35 +264,47 @@ impl FieldElement {
     }
 }
 
-/// `x^(2^k)`, `k ≥ 1`, for any representation of the field (this one or the IFMA lanes').
-pub(super) fn pow2k<F>(x: &F, k: u32, square: impl Fn(&F) -> F) -> F {
-    let mut y = square(x);
-    for _ in 1..k {
-        y = square(&y);
+/// `x^(2^k)`, `k ≥ 1`, for any representation of the field (this one or the lanes').
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
+#[inline(always)]
+pub(super) unsafe fn pow2k<F: FieldArith>(x: &F, k: u32) -> F {
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe {
+        let mut y = x.square();
+        for _ in 1..k {
+            y = y.square();
+        }
+        y
     }
-    y
 }
 
 /// `(x^(2^250 − 1), x^11)`, the shared start of inversion and square roots, for any
-/// representation of the field: the addition chain is written once.
-pub(super) fn pow22501<F>(
-    x: &F,
-    square: impl Fn(&F) -> F + Copy,
-    mul: impl Fn(&F, &F) -> F,
-) -> (F, F) {
-    let t0 = square(x); // 2
-    let t1 = pow2k(&t0, 2, square); // 8
-    let t2 = mul(x, &t1); // 9
-    let t3 = mul(&t0, &t2); // 11
-    let t5 = mul(&t2, &square(&t3)); // 31 = 2^5 − 1
-    let t7 = mul(&pow2k(&t5, 5, square), &t5); // 2^10 − 1
-    let t9 = mul(&pow2k(&t7, 10, square), &t7); // 2^20 − 1
-    let t11 = mul(&pow2k(&t9, 20, square), &t9); // 2^40 − 1
-    let t13 = mul(&pow2k(&t11, 10, square), &t7); // 2^50 − 1
-    let t15 = mul(&pow2k(&t13, 50, square), &t13); // 2^100 − 1
-    let t17 = mul(&pow2k(&t15, 100, square), &t15); // 2^200 − 1
-    let t19 = mul(&pow2k(&t17, 50, square), &t13); // 2^250 − 1
-    (t19, t3)
+/// representation of the field: the addition chain is written once. Generic over
+/// [`FieldArith`] (not closures), so that in the lanes it inlines into its caller's target
+/// features.
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
+#[inline(always)]
+pub(super) unsafe fn pow22501<F: FieldArith>(x: &F) -> (F, F) {
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe {
+        let t0 = x.square(); // 2
+        let t1 = pow2k(&t0, 2); // 8
+        let t2 = x.mul(&t1); // 9
+        let t3 = t0.mul(&t2); // 11
+        let t5 = t2.mul(&t3.square()); // 31 = 2^5 − 1
+        let t7 = pow2k(&t5, 5).mul(&t5); // 2^10 − 1
+        let t9 = pow2k(&t7, 10).mul(&t7); // 2^20 − 1
+        let t11 = pow2k(&t9, 20).mul(&t9); // 2^40 − 1
+        let t13 = pow2k(&t11, 10).mul(&t7); // 2^50 − 1
+        let t15 = pow2k(&t13, 50).mul(&t13); // 2^100 − 1
+        let t17 = pow2k(&t15, 100).mul(&t15); // 2^200 − 1
+        let t19 = pow2k(&t17, 50).mul(&t13); // 2^250 − 1
+        (t19, t3)
+    }
 }
 
 #[cfg(test)]

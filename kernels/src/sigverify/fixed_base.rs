@@ -186,7 +186,7 @@ impl ExtendedPoint {
 /// implementor promises that, so guaranteed, every method is sound on any inputs the formulas
 /// give it (the outputs of its own `add`, `sub`, `mul` and `square`, and the coordinates the
 /// formulas' callers pass) and returns the field operation's result.
-pub(super) unsafe trait FieldArith: Sized {
+pub(crate) unsafe trait FieldArith: Sized {
     /// `self + rhs`.
     ///
     /// # Safety
@@ -262,7 +262,22 @@ pub(super) unsafe fn add_formula<F: FieldArith>(p: [&F; 4], q: [&F; 4], d2: &F) 
 /// # Safety
 /// What `F`'s [`FieldArith`] implementation requires of its caller.
 #[inline(always)]
-pub(super) unsafe fn double_formula<F: FieldArith>(p: [&F; 3]) -> [F; 4] {
+pub(crate) unsafe fn double_formula<F: FieldArith>(p: [&F; 3]) -> [F; 4] {
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe {
+        let [e, f, g, h] = double_efgh(p);
+        from_efgh([&e, &f, &g, &h])
+    }
+}
+
+/// `E, F, G, H` of `2P` (dbl-2008-hwcd, `a = −1`, as [`double_formula`]): `2P` is
+/// [`from_efgh`] of them, or, when the next operation is another doubling (which reads no `T`),
+/// [`projective_from_efgh`].
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
+#[inline(always)]
+pub(crate) unsafe fn double_efgh<F: FieldArith>(p: [&F; 3]) -> [F; 4] {
     let [x, y, z] = p;
     // SAFETY: the caller guarantees what F's operations require.
     unsafe {
@@ -275,7 +290,7 @@ pub(super) unsafe fn double_formula<F: FieldArith>(p: [&F; 3]) -> [F; 4] {
         let g = F::sub(&a, &b); // −G: G = B − A
         let f = F::add(&F::sub(&c, &b), &a); // −F: F = G − C
         // (−E)(−F) = EF, (−G)(−H) = GH, (−E)(−H) = EH, (−F)(−G) = FG.
-        from_efgh([&e, &f, &g, &h])
+        [e, f, g, h]
     }
 }
 
@@ -284,10 +299,22 @@ pub(super) unsafe fn double_formula<F: FieldArith>(p: [&F; 3]) -> [F; 4] {
 /// # Safety
 /// What `F`'s [`FieldArith`] implementation requires of its caller.
 #[inline(always)]
-unsafe fn from_efgh<F: FieldArith>(efgh: [&F; 4]) -> [F; 4] {
+pub(crate) unsafe fn from_efgh<F: FieldArith>(efgh: [&F; 4]) -> [F; 4] {
     let [e, f, g, h] = efgh;
     // SAFETY: the caller guarantees what F's operations require.
     unsafe { [F::mul(e, f), F::mul(g, h), F::mul(f, g), F::mul(e, h)] }
+}
+
+/// `(E·F : G·H : F·G)`: the point of [`from_efgh`] without `T`, one multiplication fewer, for
+/// a point that is only doubled next.
+///
+/// # Safety
+/// What `F`'s [`FieldArith`] implementation requires of its caller.
+#[inline(always)]
+pub(crate) unsafe fn projective_from_efgh<F: FieldArith>(efgh: [&F; 4]) -> [F; 3] {
+    let [e, f, g, h] = efgh;
+    // SAFETY: the caller guarantees what F's operations require.
+    unsafe { [F::mul(e, f), F::mul(g, h), F::mul(f, g)] }
 }
 
 /// Multiples `j·16^(2i)·P` for `i < 32`, `1 ≤ j ≤ 8`, affine, for radix-16 fixed-base

@@ -29,13 +29,16 @@
 //!   decompressed, and the [`cache`] of recurring signers' precomputed tables, used by the
 //!   variable-time [`fixed_base`] arithmetic (on tandem's own radix-2^51 field, `field.rs`).
 //! - [`gpu`]: the whole verification in WGSL compute shaders, one invocation per signature.
-//! - `ifma` (x86_64): eight signatures at once in the lanes of AVX-512 IFMA registers, for new
-//!   and recurring signers (the cache's tables re-encoded for the lanes); [`verify_many`] runs
-//!   it on [`Platform::Avx512`](crate::Platform) where the CPU has IFMA ([`cpu_verifier`] names
-//!   the verifier a platform runs). No AVX2 lane verifier yet: elsewhere the portable one runs.
+//! - `lanes` (x86_64): `N` signatures at once, one per 64-bit SIMD lane, for new and recurring
+//!   signers (the cache's tables re-encoded for the lanes), written once over a lane field:
+//!   `ifma` (eight lanes of AVX-512 IFMA, radix 2^52) or `avx2` (four lanes of AVX2, radix
+//!   2^25.5). [`verify_many`] runs the one its [`Platform`](crate::Platform) selects
+//!   ([`cpu_verifier`] names it; `TANDEM_CPU_PLATFORM` narrows the choice).
 //! - No batch (random linear combination) verification: its answers differ from verify_strict's
 //!   for keys and `R` values with a torsion component, and consensus cannot afford that.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod cache;
 pub mod cpu;
 mod field;
@@ -74,28 +77,38 @@ pub(crate) fn assert_batch_shape(
     n
 }
 
-/// The CPU verifier `platform` runs: `"avx512-ifma"` (eight signatures at once in AVX-512
-/// IFMA lanes, on [`Platform::Avx512`] where the CPU also has IFMA) or `"portable"` (the
+/// The CPU verifier `platform` runs on this CPU: `"avx512-ifma"` (eight signatures at once in
+/// AVX-512 IFMA lanes, on [`Platform::Avx512`] where the CPU also has IFMA), `"avx2"` (four at
+/// once in AVX2 lanes, on [`Platform::Avx2`], and on `Avx512` without IFMA) or `"portable"` (the
 /// reference, [`cpu`]; curve25519-dalek picks its own SIMD backend inside it).
 pub fn cpu_verifier(platform: Platform) -> &'static str {
-    if uses_ifma(platform) {
-        "avx512-ifma"
-    } else {
-        "portable"
+    match lane_verifier(platform) {
+        #[cfg(target_arch = "x86_64")]
+        Some(LaneVerifier::Ifma) => "avx512-ifma",
+        #[cfg(target_arch = "x86_64")]
+        Some(LaneVerifier::Avx2) => "avx2",
+        None => "portable",
     }
 }
 
-/// Whether `platform` verifies in IFMA lanes on this CPU.
-fn uses_ifma(platform: Platform) -> bool {
+/// A verifier in SIMD lanes.
+enum LaneVerifier {
     #[cfg(target_arch = "x86_64")]
-    {
-        platform == Platform::Avx512 && ifma::available()
+    Ifma,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+/// The lanes verifier `platform` runs on this CPU, if any.
+fn lane_verifier(platform: Platform) -> Option<LaneVerifier> {
+    #[cfg(target_arch = "x86_64")]
+    match platform {
+        Platform::Avx512 if ifma::available() => return Some(LaneVerifier::Ifma),
+        Platform::Avx512 | Platform::Avx2 if avx2::available() => return Some(LaneVerifier::Avx2),
+        _ => {}
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = platform;
-        false
-    }
+    let _ = platform;
+    None
 }
 
 /// Verifies `signatures[i]` by `public_keys[i]` over `messages[i]` on the calling thread with
@@ -116,13 +129,19 @@ pub fn verify_many(
         platform.is_supported(),
         "{platform} is not supported by this CPU"
     );
-    #[cfg(target_arch = "x86_64")]
-    if uses_ifma(platform) {
-        // SAFETY: `uses_ifma` checked that the CPU has AVX-512F and AVX-512 IFMA.
-        unsafe { ifma::verify::verify_many(signatures, public_keys, messages, results, cache) };
-        return;
+    match lane_verifier(platform) {
+        // SAFETY: `lane_verifier` checked that the CPU has AVX-512F and AVX-512 IFMA.
+        #[cfg(target_arch = "x86_64")]
+        Some(LaneVerifier::Ifma) => unsafe {
+            lanes::verify::verify_many_ifma(signatures, public_keys, messages, results, cache)
+        },
+        // SAFETY: `lane_verifier` checked that the CPU has AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Some(LaneVerifier::Avx2) => unsafe {
+            lanes::verify::verify_many_avx2(signatures, public_keys, messages, results, cache)
+        },
+        None => cpu::verify_many(signatures, public_keys, messages, results, cache),
     }
-    cpu::verify_many(signatures, public_keys, messages, results, cache);
 }
 
 /// Verifies every signature on the CPU with the widest verifier of [`Platform::detect`],

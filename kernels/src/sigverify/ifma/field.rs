@@ -34,7 +34,8 @@
 
 use core::arch::x86_64::*;
 
-use super::super::field::{pow2k, pow22501};
+use super::super::fixed_base::FieldArith;
+use super::super::lanes::LaneField;
 
 /// `2^52 − 1`.
 const MASK52: u64 = (1 << 52) - 1;
@@ -380,60 +381,122 @@ impl FieldElement52x8 {
         }
         fold_and_reduce(z)
     }
+}
 
-    /// `1 / self` in every lane (`self^(p − 2)`; 0 maps to 0); `self` tight, on the scalar
-    /// field's addition chain.
-    ///
-    /// # Safety
-    /// As [`splat_limbs`](Self::splat_limbs).
+// SAFETY: a caller of these methods must guarantee that the CPU supports AVX-512F and AVX-512
+// IFMA ([`super::available`]), all the lanes' operations need; so guaranteed, each is sound on
+// any tight input and returns a reduced (so tight) output, so any output feeds any input, as
+// the shared formulas need.
+unsafe impl FieldArith for FieldElement52x8 {
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(crate) unsafe fn invert(&self) -> FieldElement52x8 {
-        // SAFETY (both closures): the caller vouched for the CPU features, and every
-        // intermediate is reduced, hence tight.
-        let square = |x: &FieldElement52x8| unsafe { x.square() };
-        let mul = |x: &FieldElement52x8, y: &FieldElement52x8| unsafe { x.mul(y) };
-        let (t19, t3) = pow22501(self, square, mul);
-        mul(&pow2k(&t19, 5, square), &t3) // 2^255 − 21 = p − 2
+    unsafe fn add(&self, rhs: &FieldElement52x8) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::add(self, rhs) }
     }
-
-    /// `self^((p − 5) / 8)` in every lane; `self` tight, on the scalar field's addition chain.
-    ///
-    /// # Safety
-    /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    unsafe fn pow_p58(&self) -> FieldElement52x8 {
-        // SAFETY (both closures): as in `invert`.
-        let square = |x: &FieldElement52x8| unsafe { x.square() };
-        let mul = |x: &FieldElement52x8, y: &FieldElement52x8| unsafe { x.mul(y) };
-        mul(&pow2k(&pow22501(self, square, mul).0, 2, square), self) // 2^252 − 3
+    unsafe fn sub(&self, rhs: &FieldElement52x8) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::sub(self, rhs) }
     }
-
-    /// Lane by lane, the scalar field's [`sqrt_ratio`](super::super::field::FieldElement::sqrt_ratio)
-    /// (curve25519-dalek's `sqrt_ratio_i`, whose answer decides which encodings decompress):
-    /// the mask has the lanes where `u/v` is a square or `u = 0`, and there the element is the
-    /// non-negative `√(u/v)` (0 when `u = 0`); `i` is a square root of −1. All inputs tight.
-    ///
-    /// # Safety
-    /// As [`splat_limbs`](Self::splat_limbs).
+    #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(crate) unsafe fn sqrt_ratio(
-        u: &FieldElement52x8,
-        v: &FieldElement52x8,
-        i: &FieldElement52x8,
-    ) -> (__mmask8, FieldElement52x8) {
-        // SAFETY: the caller vouched for the CPU features; every output is reduced, hence tight.
-        unsafe {
-            let v3 = v.square().mul(v);
-            let v7 = v3.square().mul(v);
-            let r = u.mul(&v3).mul(&u.mul(&v7).pow_p58());
-            let check = v.mul(&r.square());
-            let neg_u = u.neg();
-            let correct = check.eq(u);
-            let flipped = check.eq(&neg_u);
-            let flipped_i = check.eq(&neg_u.mul(i));
-            let r = Self::select(flipped | flipped_i, &r.mul(i), &r);
-            let r = Self::select(r.is_negative(), &r.neg(), &r);
-            (correct | flipped, r)
+    unsafe fn mul(&self, rhs: &FieldElement52x8) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::mul(self, rhs) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn square(&self) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::square(self) }
+    }
+}
+
+// SAFETY: as for `FieldArith` above: a caller guarantees AVX-512F and AVX-512 IFMA; every
+// method is sound on tight inputs and returns reduced (so tight) outputs; `gather` reads only
+// what its caller vouches for.
+unsafe impl LaneField<8> for FieldElement52x8 {
+    const SLOT: usize = 0;
+    const WORDS: usize = 5;
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn zero() -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::zero() }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn one() -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::one() }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn splat(value: &[u8; 32]) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features; the limbs are below 2^52.
+        unsafe { FieldElement52x8::splat_limbs(limbs_from_bytes(value)) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn from_bytes(bytes: &[[u8; 32]; 8]) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::from_bytes(bytes) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn to_bytes(&self) -> [[u8; 32]; 8] {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::to_bytes(*self) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn neg(&self) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::neg(self) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn eq(&self, rhs: &FieldElement52x8) -> u8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::eq(self, rhs) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn is_negative(&self) -> u8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::is_negative(self) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn select(mask: u8, a: &FieldElement52x8, b: &FieldElement52x8) -> FieldElement52x8 {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { FieldElement52x8::select(mask, a, b) }
+    }
+    fn words(encoding: &[u8; 32], out: &mut [u64]) {
+        out[..5].copy_from_slice(&limbs_from_bytes(encoding));
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn store_interleaved(&self, out: &mut [u64]) {
+        let out = &mut out[..5 * 8];
+        for (i, limb) in self.limbs.iter().enumerate() {
+            // SAFETY: `out[8i..8i + 8]` is 64 writable bytes (checked above); unaligned store.
+            unsafe { _mm512_storeu_si512(out[8 * i..].as_mut_ptr().cast(), *limb) };
+        }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn gather(base: *const u64, offsets: &[i64; 8], stride: usize) -> FieldElement52x8 {
+        // SAFETY: 64 readable bytes; the load is unaligned.
+        let offsets = unsafe { _mm512_loadu_si512(offsets.as_ptr().cast()) };
+        FieldElement52x8 {
+            // SAFETY: the caller keeps every address inside a live table.
+            limbs: core::array::from_fn(|i| unsafe {
+                _mm512_i64gather_epi64::<8>(offsets, base.wrapping_add(i * stride).cast())
+            }),
         }
     }
 }

@@ -12,11 +12,15 @@
 //! carry the field's features: the whole verifier then inlines as one function per field, and
 //! no instruction of a wider instruction set reaches a narrower field's code.
 
-// Until the generic point layer and verifier (next) use it, only the IFMA field implements it.
-#![allow(dead_code)]
-
 use super::field::{pow2k, pow22501};
 use super::fixed_base::FieldArith;
+
+pub(crate) mod point;
+#[cfg(test)]
+pub(crate) mod test_inputs;
+#[cfg(test)]
+mod tests;
+pub(crate) mod verify;
 
 /// `N` elements of GF(2^255 − 19) side by side, element `j` in lane `j` (a lane mask is a `u8`
 /// with bit `j` for lane `j`).
@@ -28,6 +32,10 @@ use super::fixed_base::FieldArith;
 /// of [`FieldArith`]'s operations, which feed each other freely), and returns the operation's
 /// result modulo p; [`gather`](LaneField::gather) additionally needs its addresses valid.
 pub(crate) unsafe trait LaneField<const N: usize>: FieldArith + Copy {
+    /// Which of a signer's lane tables ([`verify::LaneTable`]) this field's layout uses: one
+    /// slot per lane field, so a cache shared by verifiers of different fields keeps each.
+    const SLOT: usize;
+
     /// u64 words per element in a table ([`words`](LaneField::words) writes them,
     /// [`gather`](LaneField::gather) and [`store_interleaved`](LaneField::store_interleaved)
     /// read and write them).
@@ -113,11 +121,11 @@ pub(crate) unsafe trait LaneField<const N: usize>: FieldArith + Copy {
 /// The CPU features of `F` (see [`LaneField`]).
 #[inline(always)]
 pub(crate) unsafe fn invert<const N: usize, F: LaneField<N>>(x: &F) -> F {
-    // SAFETY (both closures): the caller vouched for the CPU features.
-    let square = |x: &F| unsafe { x.square() };
-    let mul = |x: &F, y: &F| unsafe { x.mul(y) };
-    let (t19, t3) = pow22501(x, square, mul);
-    mul(&pow2k(&t19, 5, square), &t3) // 2^255 − 21 = p − 2
+    // SAFETY: the caller vouched for the CPU features.
+    unsafe {
+        let (t19, t3) = pow22501(x);
+        pow2k(&t19, 5).mul(&t3) // 2^255 − 21 = p − 2
+    }
 }
 
 /// Lane by lane, the scalar field's [`sqrt_ratio`](super::field::FieldElement::sqrt_ratio)
@@ -131,13 +139,11 @@ pub(crate) unsafe fn invert<const N: usize, F: LaneField<N>>(x: &F) -> F {
 pub(crate) unsafe fn sqrt_ratio<const N: usize, F: LaneField<N>>(u: &F, v: &F, i: &F) -> (u8, F) {
     // SAFETY: the caller vouched for the CPU features.
     unsafe {
-        let square = |x: &F| x.square();
-        let mul = |x: &F, y: &F| x.mul(y);
         let v3 = v.square().mul(v);
         let v7 = v3.square().mul(v);
         let uv7 = u.mul(&v7);
         // (u·v^7)^((p − 5) / 8) = (u·v^7)^(2^252 − 3)
-        let pow_p58 = mul(&pow2k(&pow22501(&uv7, square, mul).0, 2, square), &uv7);
+        let pow_p58 = pow2k(&pow22501(&uv7).0, 2).mul(&uv7);
         let r = u.mul(&v3).mul(&pow_p58);
         let check = v.mul(&r.square());
         let neg_u = u.neg();

@@ -3,13 +3,14 @@
 //! (top bit set or not), edge encodings (0, 1, p − 1, p, p + 1, 2^255 − 1, 2^256 − 1, …),
 //! random tight limbs (values up to 2^260 − 1), limbs at their extremes (all ones included) and
 //! the same value in several representations (`v + k·p`). On a CPU without AVX-512 IFMA each
-//! test says it skipped and passes. The point layer's tests are in [`point`].
-
-mod point;
+//! test says it skipped and passes. The point layer's tests, generic over the lane fields, are
+//! in `lanes/tests.rs`.
 
 use super::available;
 use super::field::FieldElement52x8 as Fe8;
 use crate::sigverify::field::FieldElement as Fe;
+use crate::sigverify::lanes;
+use crate::sigverify::lanes::test_inputs::{Rng, edge_encodings, encoding};
 use crate::testing::SplitMix64;
 
 /// Radix-2^52 limbs of eight lanes.
@@ -28,82 +29,15 @@ fn skipped(test: &str) -> bool {
     true
 }
 
+/// The edge encodings, with single bits and all-ones runs at the radix-2^52 limb boundaries.
+fn edges() -> Vec<[u8; 32]> {
+    edge_encodings(&[51, 52, 103, 104, 155, 156, 207, 208])
+}
+
 /// The random source (seeded) and the edge encodings of a test, or `None` (said aloud) where
 /// the CPU lacks IFMA.
 fn start(test: &str, seed: u64) -> Option<(Rng, Vec<[u8; 32]>)> {
-    (!skipped(test)).then(|| (Rng(SplitMix64(seed)), edge_encodings()))
-}
-
-/// SplitMix64 with the helpers these tests draw from.
-struct Rng(SplitMix64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bytes(&mut self) -> [u8; 32] {
-        let mut b = [0u8; 32];
-        for chunk in b.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        b
-    }
-}
-
-/// `v` little-endian in 32 bytes.
-fn encoding(v: u64) -> [u8; 32] {
-    let mut b = [0u8; 32];
-    b[..8].copy_from_slice(&v.to_le_bytes());
-    b
-}
-
-/// Encodings at the edges: around 0, p, 2^255 and 2^256, and single bits at limb boundaries.
-fn edge_encodings() -> Vec<[u8; 32]> {
-    let mut p = [0xffu8; 32];
-    p[0] = 0xed;
-    p[31] = 0x7f;
-    let plus = |mut b: [u8; 32], d: u8| {
-        b[0] += d;
-        b
-    };
-    let minus = |mut b: [u8; 32], d: u8| {
-        b[0] -= d;
-        b
-    };
-    let top = |mut b: [u8; 32]| {
-        b[31] |= 0x80;
-        b
-    };
-    let mut out = vec![
-        encoding(0),
-        encoding(1),
-        encoding(19),
-        minus(p, 1),      // p − 1
-        p,                // p ≡ 0
-        plus(p, 1),       // p + 1
-        plus(p, 18),      // 2^255 − 1 ≡ 18
-        [0xff; 32],       // 2^256 − 1: top bit ignored, ≡ 18
-        top(encoding(0)), // 2^255: top bit ignored, ≡ 0
-        top(minus(p, 1)), // p − 1 with the top bit set
-        top(p),
-    ];
-    for bit in [51, 52, 103, 104, 155, 156, 207, 208, 254] {
-        let mut b = [0u8; 32];
-        b[bit / 8] = 1 << (bit % 8);
-        out.push(b);
-        // All ones below the bit.
-        let mut below = [0u8; 32];
-        for i in 0..bit {
-            below[i / 8] |= 1 << (i % 8);
-        }
-        out.push(below);
-    }
-    out
+    (!skipped(test)).then(|| (Rng(SplitMix64(seed)), edges()))
 }
 
 /// The radix-2^52 limbs of the low 255 bits of `b`, bit by bit (independent of the code under
@@ -255,7 +189,7 @@ fn encodings_round_trip_and_match_the_scalar_field() {
 fn limbs_from_bytes_reads_the_low_255_bits() {
     // Scalar code, no CPU feature needed: runs everywhere.
     let mut rng = Rng(SplitMix64(11));
-    let mut inputs = edge_encodings();
+    let mut inputs = edges();
     inputs.extend((0..1_000).map(|_| rng.bytes()));
     for b in &inputs {
         assert_eq!(
@@ -337,7 +271,7 @@ fn invert_matches_the_scalar_field() {
         let a = lanes(&mut rng, &edges);
         check(
             &format!("invert, round {round}"),
-            &run1(Fe8::invert, &a),
+            &run1(|x| unsafe { lanes::invert(x) }, &a),
             |j| scalar(&a[j]).invert(),
         );
     }
@@ -414,7 +348,7 @@ fn sqrt_ratio_and_sign_match_the_scalar_field() {
         });
         // SAFETY: available() checked the CPU; the lanes are tight.
         let (ok, r, negative) = unsafe {
-            let (ok, r) = Fe8::sqrt_ratio(
+            let (ok, r) = lanes::sqrt_ratio(
                 &Fe8::from_lanes(&u),
                 &Fe8::from_lanes(&v),
                 &Fe8::splat_limbs(i_limbs),

@@ -1,15 +1,48 @@
-//! Every IFMA point operation against curve25519-dalek's `EdwardsPoint`, lane by lane, over
+//! Every point operation of the lanes, on every lane field this CPU runs (AVX-512 IFMA's eight
+//! lanes, AVX2's four), against curve25519-dalek's `EdwardsPoint`, lane by lane, over
 //! deterministic pseudo-random lanes that mix classes: large-order points, mixed-order points
 //! (plus torsion), the eight small-order points, encodings with a flipped sign bit, non-canonical
 //! `y ≥ p` (with either sign bit) and random 32-byte strings (about half of which are no point).
+//! A field the CPU lacks is skipped, said aloud.
 
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 
-use super::super::point::{D, D2, EdwardsPoint52x8 as P8, SQRT_M1};
-use super::{Fe, Fe8, Rng, encoding, limbs_of_bytes, skipped, start};
+use super::LaneField;
+use super::point::{D, D2, LanePoint, SQRT_M1};
+use crate::sigverify::avx2::{self, field::FieldElement2625x4};
+use crate::sigverify::field::FieldElement as Fe;
+use crate::sigverify::ifma::{self, field::FieldElement52x8};
+use crate::testing::SplitMix64;
+
+use super::test_inputs::{Rng, encoding};
+
+/// Runs the generic test `$body::<N, F>(rng)` on every lane field this CPU supports, each from
+/// the same seed, and says which fields were skipped.
+macro_rules! on_every_field {
+    ($body:ident, $seed:expr) => {{
+        if ifma::available() {
+            // SAFETY: the CPU has AVX-512F and AVX-512 IFMA.
+            unsafe { $body::<8, FieldElement52x8>(&mut Rng(SplitMix64($seed))) };
+        } else {
+            eprintln!(
+                "AVX-512 IFMA not supported on this CPU: {} skipped for it",
+                stringify!($body)
+            );
+        }
+        if avx2::available() {
+            // SAFETY: the CPU has AVX2.
+            unsafe { $body::<4, FieldElement2625x4>(&mut Rng(SplitMix64($seed))) };
+        } else {
+            eprintln!(
+                "AVX2 not supported on this CPU: {} skipped for it",
+                stringify!($body)
+            );
+        }
+    }};
+}
 
 /// A random point of large order, or of mixed order when `torsion` is set.
 fn random_point(rng: &mut Rng, torsion: bool) -> EdwardsPoint {
@@ -47,75 +80,75 @@ fn random_encoding(rng: &mut Rng) -> [u8; 32] {
     b
 }
 
-/// Decompresses with the IFMA code.
-fn decompress(e: &[[u8; 32]; 8]) -> (P8, u8) {
-    assert!(super::available());
-    // SAFETY: available() checked the CPU.
-    unsafe { P8::decompress(e) }
-}
-
-/// Eight points as IFMA lanes, through their canonical encodings.
-fn lanes_of(points: &[EdwardsPoint; 8]) -> P8 {
-    let (p, valid) = decompress(&points.map(|p| p.compress().to_bytes()));
-    assert_eq!(valid, 0xff, "canonical encodings of points decompress");
+/// `N` points as lanes, through their canonical encodings.
+///
+/// # Safety
+/// The CPU features of `F`.
+unsafe fn lanes_of<const N: usize, F: LaneField<N>>(points: &[EdwardsPoint; N]) -> LanePoint<N, F> {
+    // SAFETY: the caller vouched for the CPU features.
+    let (p, valid) = unsafe { LanePoint::decompress(&points.map(|p| p.compress().to_bytes())) };
+    assert_eq!(
+        u32::from(valid),
+        (1 << N) - 1,
+        "canonical encodings of points decompress"
+    );
     p
 }
 
 /// Asserts every lane of `got` encodes as `want[lane]` and satisfies `X·Y = T·Z`.
-fn check(what: &str, got: &P8, want: &[EdwardsPoint; 8]) {
-    assert!(super::available());
-    // SAFETY: available() checked the CPU; the coordinates are reduced.
+///
+/// # Safety
+/// The CPU features of `F`.
+unsafe fn check<const N: usize, F: LaneField<N>>(
+    what: &str,
+    got: &LanePoint<N, F>,
+    want: &[EdwardsPoint; N],
+) {
+    // SAFETY: the caller vouched for the CPU features.
     let (encoded, consistent) =
         unsafe { (got.compress(), got.x.mul(&got.y).eq(&got.t.mul(&got.z))) };
-    assert_eq!(consistent, 0xff, "{what}: T·Z ≠ X·Y");
-    for j in 0..8 {
+    assert_eq!(u32::from(consistent), (1 << N) - 1, "{what}: T·Z ≠ X·Y");
+    for j in 0..N {
         assert_eq!(
             encoded[j],
             want[j].compress().to_bytes(),
-            "{what}, lane {j}"
+            "{what}, lane {j} of {N}"
         );
     }
 }
 
 #[test]
 fn constants_match_the_scalar_curve() {
-    if skipped("constants_match_the_scalar_curve") {
-        return;
-    }
     let d = Fe::from_u64(121_665)
         .neg()
         .mul(&Fe::from_u64(121_666).invert());
-    // SAFETY: available() checked the CPU.
-    let (d8, d2_8, i8) = unsafe {
-        (
-            Fe8::splat_limbs(D).to_bytes(),
-            Fe8::splat_limbs(D2).to_bytes(),
-            Fe8::splat_limbs(SQRT_M1).to_bytes(),
-        )
-    };
-    assert_eq!(d8, [d.to_bytes(); 8]);
-    assert_eq!(d2_8, [d.add(&d).to_bytes(); 8]);
-    assert_eq!(i8, [Fe::sqrt_minus_one().to_bytes(); 8]);
-    assert_eq!(limbs_of_bytes(&d.to_bytes()), D);
+    assert_eq!(D, d.to_bytes());
+    assert_eq!(D2, d.add(&d).to_bytes());
+    assert_eq!(SQRT_M1, Fe::sqrt_minus_one().to_bytes());
 }
 
 #[test]
 fn decompression_and_small_order_match_curve25519_dalek() {
-    let Some((mut rng, _)) = start("decompression_and_small_order_match_curve25519_dalek", 11)
-    else {
-        return;
-    };
+    on_every_field!(decompression_and_small_order, 11);
+}
+
+/// # Safety
+/// The CPU features of `F`.
+unsafe fn decompression_and_small_order<const N: usize, F: LaneField<N>>(rng: &mut Rng) {
     let mut accepted = 0;
-    for round in 0..1500 {
-        let e: [[u8; 32]; 8] = core::array::from_fn(|_| random_encoding(&mut rng));
-        let (p, valid) = decompress(&e);
+    let rounds = 12_000 / N;
+    for round in 0..rounds {
+        let e: [[u8; 32]; N] = core::array::from_fn(|_| random_encoding(rng));
+        // SAFETY (the block): the caller vouched for the CPU features.
+        let (p, valid) = unsafe { LanePoint::<N, F>::decompress(&e) };
         let theirs = e.map(|e| CompressedEdwardsY(e).decompress());
         // Invalid lanes hold the identity.
         let want = theirs.map(|t| t.unwrap_or_else(EdwardsPoint::identity));
-        check(&format!("decompress, round {round}"), &p, &want);
-        // SAFETY: available() checked the CPU.
-        let small = unsafe { p.is_small_order() };
-        for j in 0..8 {
+        let small = unsafe {
+            check(&format!("decompress, round {round}"), &p, &want);
+            p.is_small_order()
+        };
+        for j in 0..N {
             let what = format!("round {round}, lane {j}, {:x?}", e[j]);
             assert_eq!(valid >> j & 1 == 1, theirs[j].is_some(), "valid, {what}");
             assert_eq!(
@@ -134,9 +167,12 @@ fn decompression_and_small_order_match_curve25519_dalek() {
 
 #[test]
 fn every_edge_encoding_decompresses_as_curve25519_dalek() {
-    if skipped("every_edge_encoding_decompresses_as_curve25519_dalek") {
-        return;
-    }
+    on_every_field!(edge_encodings, 0);
+}
+
+/// # Safety
+/// The CPU features of `F`.
+unsafe fn edge_encodings<const N: usize, F: LaneField<N>>(_: &mut Rng) {
     // The small-order points, non-canonical y (p + k, k < 19), small y, each with both sign
     // bits, eight at a time.
     let mut edges: Vec<[u8; 32]> = EIGHT_TORSION.map(|p| p.compress().to_bytes()).to_vec();
@@ -151,18 +187,20 @@ fn every_edge_encoding_decompresses_as_curve25519_dalek() {
             [e, flipped]
         })
         .collect();
-    for chunk in signed.chunks(8) {
-        let e: [[u8; 32]; 8] = core::array::from_fn(|j| chunk[j % chunk.len()]);
-        let (p, valid) = decompress(&e);
+    for chunk in signed.chunks(N) {
+        let e: [[u8; 32]; N] = core::array::from_fn(|j| chunk[j % chunk.len()]);
         let theirs = e.map(|e| CompressedEdwardsY(e).decompress());
-        check(
-            "edge",
-            &p,
-            &theirs.map(|t| t.unwrap_or_else(EdwardsPoint::identity)),
-        );
-        // SAFETY: available() checked the CPU.
-        let small = unsafe { p.is_small_order() };
-        for j in 0..8 {
+        // SAFETY: the caller vouched for the CPU features.
+        let (valid, small) = unsafe {
+            let (p, valid) = LanePoint::<N, F>::decompress(&e);
+            check(
+                "edge",
+                &p,
+                &theirs.map(|t| t.unwrap_or_else(EdwardsPoint::identity)),
+            );
+            (valid, p.is_small_order())
+        };
+        for j in 0..N {
             assert_eq!(valid >> j & 1 == 1, theirs[j].is_some(), "{:x?}", e[j]);
             if let Some(t) = theirs[j] {
                 assert_eq!(small >> j & 1 == 1, t.is_small_order(), "{:x?}", e[j]);
@@ -173,48 +211,51 @@ fn every_edge_encoding_decompresses_as_curve25519_dalek() {
 
 #[test]
 fn group_operations_match_curve25519_dalek() {
-    let Some((mut rng, _)) = start("group_operations_match_curve25519_dalek", 12) else {
-        return;
-    };
-    for round in 0..500 {
+    on_every_field!(group_operations, 12);
+}
+
+/// # Safety
+/// The CPU features of `F`.
+unsafe fn group_operations<const N: usize, F: LaneField<N>>(rng: &mut Rng) {
+    for round in 0..4000 / N {
         // Per lane: anything, the same point (P + P), its negation (P + (−P) = identity), a
         // torsion point or the identity as Q.
-        let p: [EdwardsPoint; 8] = core::array::from_fn(|_| match rng.below(4) {
+        let p: [EdwardsPoint; N] = core::array::from_fn(|_| match rng.below(4) {
             0 => EIGHT_TORSION[rng.below(8) as usize],
-            1 => random_point(&mut rng, true),
-            _ => random_point(&mut rng, false),
+            1 => random_point(rng, true),
+            _ => random_point(rng, false),
         });
-        let q: [EdwardsPoint; 8] = core::array::from_fn(|j| match rng.below(6) {
+        let q: [EdwardsPoint; N] = core::array::from_fn(|j| match rng.below(6) {
             0 => p[j],
             1 => -p[j],
             2 => EIGHT_TORSION[rng.below(8) as usize],
             3 => EdwardsPoint::identity(),
             _ => {
                 let torsion = rng.below(2) == 0;
-                random_point(&mut rng, torsion)
+                random_point(rng, torsion)
             }
         });
         let mask = rng.next() as u8;
-        let (p8, q8) = (lanes_of(&p), lanes_of(&q));
         let what = |op: &str| format!("{op}, round {round}");
-        // SAFETY: available() checked the CPU (in lanes_of); every coordinate is reduced.
+        // SAFETY: the caller vouched for the CPU features.
         unsafe {
+            let (p8, q8) = (lanes_of::<N, F>(&p), lanes_of::<N, F>(&q));
             let sum = p8.add(&q8);
             check(&what("add"), &sum, &core::array::from_fn(|j| p[j] + q[j]));
             check(&what("double"), &p8.double(), &p.map(|p| p + p));
             check(&what("neg"), &p8.neg(), &p.map(|p| -p));
             check(
                 &what("select"),
-                &P8::select(mask, &p8, &q8),
+                &LanePoint::select(mask, &p8, &q8),
                 &core::array::from_fn(|j| if mask >> j & 1 == 1 { p[j] } else { q[j] }),
             );
             // Outputs (Z ≠ 1) feed inputs: 2(P + Q) − Q, and [8](P + Q)'s order.
             let chained = sum.double().add(&q8.neg());
-            let want: [EdwardsPoint; 8] =
+            let want: [EdwardsPoint; N] =
                 core::array::from_fn(|j| (p[j] + q[j]) * Scalar::from(2u8) - q[j]);
             check(&what("chain"), &chained, &want);
             let small = sum.is_small_order();
-            for j in 0..8 {
+            for j in 0..N {
                 let want = (p[j] + q[j]).is_small_order();
                 assert_eq!(
                     small >> j & 1 == 1,
@@ -229,11 +270,17 @@ fn group_operations_match_curve25519_dalek() {
 
 #[test]
 fn identity_is_the_identity() {
-    if skipped("identity_is_the_identity") {
-        return;
-    }
-    // SAFETY: available() checked the CPU.
-    let (encoded, small) = unsafe { (P8::identity().compress(), P8::identity().is_small_order()) };
-    assert_eq!(encoded, [EdwardsPoint::identity().compress().to_bytes(); 8]);
-    assert_eq!(small, 0xff);
+    on_every_field!(identity, 0);
+}
+
+/// # Safety
+/// The CPU features of `F`.
+unsafe fn identity<const N: usize, F: LaneField<N>>(_: &mut Rng) {
+    // SAFETY: the caller vouched for the CPU features.
+    let (encoded, small) = unsafe {
+        let id = LanePoint::<N, F>::identity();
+        (id.compress(), id.is_small_order())
+    };
+    assert_eq!(encoded, [EdwardsPoint::identity().compress().to_bytes(); N]);
+    assert_eq!(u32::from(small), (1 << N) - 1);
 }

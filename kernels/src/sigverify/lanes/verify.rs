@@ -1,0 +1,616 @@
+//! The lanes verifier: `N` signatures at once, one per 64-bit lane, each held to the rule of
+//! [`crate::sigverify`] (SPEC §2) exactly as the portable verifier ([`crate::sigverify::cpu`])
+//! holds it.
+//!
+//! Per signature, on the calling thread: `S < L` (else rejected at once), the signer cache's
+//! lookup, and `k = SHA-512(R ‖ A ‖ M) mod L` (one SHA-512 per signature with the `sha2` crate:
+//! about 5 % of a verification here, so a multi-buffer SHA-512 was not worth its code — README).
+//! Then `N` signatures go through the lanes together, in one of two groups:
+//!
+//! - **New signers** ([`verify_new_signers`]): `A` decompressed in the lanes (invalid and
+//!   small-order keys are masked out), a table of `0…8 · A` per lane (projective Niels form),
+//!   and `[S]B − [k]A` in one pass of 252 doublings: `k` in signed radix 16 (64 additions from
+//!   the lanes' own tables, the sign flipping to `−A`), `S` in signed radix 256 (32 additions
+//!   from one shared table of `0…128 · B`, affine). Digits are fixed windows, not w-NAF: with
+//!   eight lanes, a position where any lane has a digit costs an addition in all of them.
+//! - **Recurring signers** ([`verify_recurring_signers`]): the signer cache's fixed-base table of
+//!   `−A` per lane ([`LaneTable`]: the cache's radix-16 table re-encoded for the lane field) and the
+//!   base point's of the same shape, so `[S]B − [k]A` is 128 mixed additions and four doublings,
+//!   as the portable path computes it.
+//!
+//! Table entries are fetched with the field's gathers (`vpgatherqq`), lane by lane at the lane's digit (variable time
+//! is fine: everything here is public). Each group ends with one lane-wise inversion to encode
+//! `R' = [S]B − [k]A`; a lane is valid when its key was a large-order point, the encoding equals
+//! the 32 bytes of R, and `R'` is not of small order — the same decision as the portable path
+//! (see [`crate::sigverify::cpu`] for why this is verify_strict's answer).
+//!
+//! A batch whose count is not a multiple of `N` ends with a group padded by copies of one of
+//! its lanes (their answers dropped), or, for fewer than [`min_padded`] signatures, on the
+//! portable path; both give the same answers.
+//!
+//! The entry points [`verify_many_ifma`] and [`verify_many_avx2`] carry their field's CPU
+//! features; everything else here is generic and compiled into them (see [`super`]).
+
+use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+use std::sync::{Arc, LazyLock};
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED;
+use curve25519_dalek::scalar::Scalar;
+
+use super::LaneField;
+use super::point::LanePoint;
+use crate::sigverify::avx2::field::FieldElement2625x4;
+use crate::sigverify::cache::{Signer, SignerCache};
+use crate::sigverify::cpu;
+use crate::sigverify::fixed_base::{
+    ExtendedPoint, FixedBaseTable, double_efgh, from_efgh, is_small_order_encoding,
+    multiples_niels_encodings, projective_from_efgh, radix16,
+};
+use crate::sigverify::ifma::field::FieldElement52x8;
+
+/// Fewer leftover signatures than this go to the portable path instead of a padded group of
+/// `N` (a padded group costs about as much as this many portable verifications; README).
+pub(crate) const fn min_padded(lanes: usize) -> usize {
+    if lanes >= 8 { 2 } else { 1 }
+}
+
+/// Entries per row of a [`LaneTable`]: the identity and `1…8` times the row's point.
+const ROW: usize = 9;
+
+/// The base point, decompressed.
+fn basepoint() -> ExtendedPoint {
+    ExtendedPoint::decompress(ED25519_BASEPOINT_COMPRESSED.as_bytes()).expect("B decompresses")
+}
+
+/// The identity `(1, 1, 0)` in affine Niels form (what a zero digit adds), encoded.
+fn identity_niels() -> [[u8; 32]; 3] {
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    [one, one, [0; 32]]
+}
+
+/// Affine Niels points, given as the encodings of their three elements, as one table of the
+/// field's words: entry `e` at `3·WORDS·e`.
+fn niels_table<const N: usize, F: LaneField<N>>(
+    entries: impl Iterator<Item = [[u8; 32]; 3]>,
+) -> Box<[u64]> {
+    let mut words = Vec::new();
+    for entry in entries {
+        for element in &entry {
+            let at = words.len();
+            words.resize(at + F::WORDS, 0);
+            F::words(element, &mut words[at..]);
+        }
+    }
+    words.into_boxed_slice()
+}
+
+/// `j·B` for `j` in `0..=128` (entry 0 the identity): the digits of `S` in signed radix 256.
+fn base_window<const N: usize, F: LaneField<N>>() -> Box<[u64]> {
+    let multiples = multiples_niels_encodings(&basepoint(), 128);
+    niels_table::<N, F>(std::iter::once(identity_niels()).chain(multiples))
+}
+
+/// A fixed-base table in a lane field's words: row `i` holds the identity and `j·16^(2i)·P`
+/// for `j` in `1..=8`, each entry three elements (35 KiB on IFMA, 69 KiB on AVX2).
+pub(crate) struct LaneTable(Box<[u64]>);
+
+impl LaneTable {
+    /// The lane field's form of a portable fixed-base table (re-encoded, nothing recomputed).
+    pub(crate) fn new<const N: usize, F: LaneField<N>>(table: &FixedBaseTable) -> LaneTable {
+        let entries: Vec<[[u8; 32]; 3]> = table.niels_encodings().collect();
+        let rows = entries
+            .chunks(ROW - 1)
+            .flat_map(|row| std::iter::once(identity_niels()).chain(row.iter().copied()));
+        LaneTable(niels_table::<N, F>(rows))
+    }
+
+    /// The first word of the table.
+    fn as_ptr(&self) -> *const u64 {
+        self.0.as_ptr()
+    }
+}
+
+/// The tables every group of a lane field reads: the base point's window (new signers) and its
+/// fixed-base table (recurring signers), built once per field.
+pub(crate) struct BaseTables {
+    window: Box<[u64]>,
+    fixed: LaneTable,
+}
+
+impl BaseTables {
+    fn new<const N: usize, F: LaneField<N>>() -> BaseTables {
+        BaseTables {
+            window: base_window::<N, F>(),
+            fixed: LaneTable::new::<N, F>(FixedBaseTable::basepoint()),
+        }
+    }
+}
+
+static IFMA_TABLES: LazyLock<BaseTables> = LazyLock::new(BaseTables::new::<8, FieldElement52x8>);
+static AVX2_TABLES: LazyLock<BaseTables> = LazyLock::new(BaseTables::new::<4, FieldElement2625x4>);
+
+/// Signed radix-256 digits of a scalar below 2^253: `s = Σ digit[i]·256^i`, each in −128..128.
+fn radix256(bytes: &[u8; 32]) -> [i16; 32] {
+    let mut digits = [0i16; 32];
+    let mut carry = 0i16;
+    for (digit, &byte) in digits.iter_mut().zip(bytes) {
+        let v = i16::from(byte) + carry;
+        carry = (v + 128) >> 8;
+        *digit = v - (carry << 8);
+    }
+    digits
+}
+
+/// A point in Niels form in every lane: `(Y + X, Y − X, Z, 2d·T)`, `Z = 1` when `z` is `None`
+/// (affine).
+struct Niels<F> {
+    y_plus_x: F,
+    y_minus_x: F,
+    z: Option<F>,
+    xy2d: F,
+}
+
+/// The affine Niels points whose words start at `base + offsets[j]` (three elements of
+/// `WORDS` consecutive words).
+///
+/// # Safety
+/// The CPU features of `F`, and every entry inside one live table.
+#[inline(always)]
+unsafe fn gather_affine<const N: usize, F: LaneField<N>>(
+    base: *const u64,
+    offsets: &[i64; N],
+) -> Niels<F> {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        Niels {
+            y_plus_x: F::gather(base, offsets, 1),
+            y_minus_x: F::gather(base.wrapping_add(F::WORDS), offsets, 1),
+            z: None,
+            xy2d: F::gather(base.wrapping_add(2 * F::WORDS), offsets, 1),
+        }
+    }
+}
+
+/// `E, F, G, H` of `P + Q` in every lane, of `P − Q` in the lanes of `negate`
+/// (madd/add-2008-hwcd-3, `a = −1`; negating `Q` swaps `Y + X` with `Y − X` and flips the sign
+/// of `2d·T`, which swaps F and G): the sum is [`from_efgh`] of them, or, when it is only
+/// doubled next, [`projective_from_efgh`].
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn add_niels<const N: usize, F: LaneField<N>>(
+    p: &LanePoint<N, F>,
+    q: &Niels<F>,
+    negate: u8,
+) -> [F; 4] {
+    // SAFETY: the caller vouched for the CPU features.
+    unsafe {
+        let y_plus_x = F::select(negate, &q.y_minus_x, &q.y_plus_x);
+        let y_minus_x = F::select(negate, &q.y_plus_x, &q.y_minus_x);
+        let a = p.y.sub(&p.x).mul(&y_minus_x);
+        let b = p.y.add(&p.x).mul(&y_plus_x);
+        let c = p.t.mul(&q.xy2d);
+        let zz = match &q.z {
+            Some(z) => p.z.mul(z),
+            None => p.z,
+        };
+        let d = zz.add(&zz);
+        let (f, g) = (d.sub(&c), d.add(&c));
+        let (f, g) = (F::select(negate, &g, &f), F::select(negate, &f, &g));
+        [b.sub(&a), f, g, b.add(&a)]
+    }
+}
+
+/// The point of `E, F, G, H` with `T`.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn extended<const N: usize, F: LaneField<N>>(efgh: [F; 4]) -> LanePoint<N, F> {
+    let [e, f, g, h] = &efgh;
+    // SAFETY: the caller vouched for the CPU features.
+    let [x, y, z, t] = unsafe { from_efgh([e, f, g, h]) };
+    LanePoint { x, y, z, t }
+}
+
+/// `[16]P` in every lane for `P` given by `E, F, G, H`: four doublings, reading no `T` and
+/// computing `T` only at the end.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn times16<const N: usize, F: LaneField<N>>(efgh: [F; 4]) -> LanePoint<N, F> {
+    let [e, f, g, h] = &efgh;
+    // SAFETY (every block): the caller vouched for the CPU features the lanes' field needs.
+    let [mut x, mut y, mut z] = unsafe { projective_from_efgh([e, f, g, h]) };
+    for _ in 0..3 {
+        let [e, f, g, h] = unsafe { double_efgh([&x, &y, &z]) };
+        [x, y, z] = unsafe { projective_from_efgh([&e, &f, &g, &h]) };
+    }
+    unsafe { extended(double_efgh([&x, &y, &z])) }
+}
+
+/// `N` lanes of digits as table offsets (in words), and the lanes to negate.
+struct Digits<const N: usize, const POSITIONS: usize> {
+    offsets: [[i64; N]; POSITIONS],
+    negate: [u8; POSITIONS],
+}
+
+impl<const N: usize, const POSITIONS: usize> Digits<N, POSITIONS> {
+    /// For lane `j`'s digit `d` at position `p`: the offset `offset(j, p, |d|)` of its table
+    /// entry, and the lane negated where `d > 0` (`negate_when_positive`, for a table of `A`
+    /// read as `−A`) or where `d < 0`.
+    fn new<D: Copy + Into<i64>>(
+        digits: &[[D; POSITIONS]; N],
+        offset: impl Fn(usize, usize, i64) -> i64,
+        negate_when_positive: bool,
+    ) -> Self {
+        let mut out = Digits {
+            offsets: [[0; N]; POSITIONS],
+            negate: [0; POSITIONS],
+        };
+        for (j, lane) in digits.iter().enumerate() {
+            for (p, &d) in lane.iter().enumerate() {
+                let d: i64 = d.into();
+                out.offsets[p][j] = offset(j, p, d.abs());
+                let negate = if negate_when_positive { d > 0 } else { d < 0 };
+                out.negate[p] |= u8::from(negate) << j;
+            }
+        }
+        out
+    }
+}
+
+/// What a group needs of one signature.
+#[derive(Clone, Copy)]
+struct Lane {
+    /// Where the answer goes.
+    index: usize,
+    r: [u8; 32],
+    key: [u8; 32],
+    /// `S`, canonical.
+    s: [u8; 32],
+    /// `k = SHA-512(R ‖ A ‖ M) mod L`.
+    k: [u8; 32],
+}
+
+/// New signers: the lanes whose signature is valid, and the lanes whose key is a point of large
+/// order (for the signer cache's sightings).
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
+    lanes: &[Lane; N],
+    base: &BaseTables,
+) -> (u8, u8) {
+    // SAFETY: the caller vouched for the CPU features; every gather reads inside `table` or
+    // the base point's window (digits of k are at most 8 in size, of S at most 128).
+    unsafe {
+        let (a, decompressed) = LanePoint::<N, F>::decompress(&lanes.map(|l| l.key));
+        let large_order = decompressed & !a.is_small_order();
+        // 0…8 · A per lane in projective Niels form, interleaved: entry e, coordinate c, word i
+        // of lane j at ((e·4 + c)·WORDS + i)·N + j.
+        let element = F::WORDS * N;
+        let mut table = vec![0u64; ROW * 4 * element];
+        let d2 = F::splat(&super::point::D2);
+        let mut multiple = LanePoint::<N, F>::identity();
+        for entry in table.chunks_mut(4 * element) {
+            let niels = [
+                multiple.y.add(&multiple.x),
+                multiple.y.sub(&multiple.x),
+                multiple.z,
+                multiple.t.mul(&d2),
+            ];
+            for (c, value) in niels.iter().enumerate() {
+                value.store_interleaved(&mut entry[c * element..]);
+            }
+            multiple = multiple.add(&a);
+        }
+        let k = Digits::<N, 64>::new(
+            &lanes.map(|l| radix16(&l.k)),
+            |j, _, d| d * (4 * element) as i64 + j as i64,
+            true, // −A
+        );
+        let word = 3 * F::WORDS as i64;
+        let s = Digits::<N, 32>::new(&lanes.map(|l| radix256(&l.s)), |_, _, d| d * word, false);
+        let a_base = table.as_ptr();
+        // The sum so far as `E, F, G, H`: each addition is followed by another (its `T`
+        // needed) or by the doublings (not).
+        let mut acc = LanePoint::<N, F>::identity();
+        let mut last = [F::zero(), F::zero(), F::zero(), F::zero()];
+        for p in (0..64).rev() {
+            if p != 63 {
+                acc = times16(last);
+            }
+            let offsets = &k.offsets[p];
+            let multiple = Niels {
+                y_plus_x: F::gather(a_base, offsets, N),
+                y_minus_x: F::gather(a_base.add(element), offsets, N),
+                z: Some(F::gather(a_base.add(2 * element), offsets, N)),
+                xy2d: F::gather(a_base.add(3 * element), offsets, N),
+            };
+            last = add_niels(&acc, &multiple, k.negate[p]);
+            if p % 2 == 0 {
+                acc = extended(last);
+                let multiple = gather_affine(base.window.as_ptr(), &s.offsets[p / 2]);
+                last = add_niels(&acc, &multiple, s.negate[p / 2]);
+            }
+        }
+        let acc = extended(last);
+        (large_order & matches(lanes, &acc.compress()), large_order)
+    }
+}
+
+/// How many positions ahead the recurring signers' table entries are fetched into the L1 cache:
+/// a thousand signers' tables (35 MiB) do not fit in the caches, and without it about 40 % of
+/// the time went to waiting for the gathers' cache misses (README).
+const PREFETCH_AHEAD: usize = 2;
+
+/// Asks for the cache lines of the entries at `base + offsets[j]` (`bytes` long) to be
+/// fetched.
+#[inline(always)]
+fn prefetch_entries<const N: usize>(base: *const u64, offsets: &[i64; N], bytes: usize) {
+    for &offset in offsets {
+        let entry = base.wrapping_offset(offset as isize).cast::<i8>();
+        for line in (0..bytes).step_by(64).chain([bytes - 1]) {
+            // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(entry.wrapping_add(line)) };
+        }
+    }
+}
+
+/// Recurring signers with their cached tables of `−A`: the lanes whose signature is valid.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn verify_recurring_signers<const N: usize, F: LaneField<N>>(
+    lanes: &[Lane; N],
+    tables: [&LaneTable; N],
+    base: &BaseTables,
+) -> u8 {
+    let b = &base.fixed;
+    // Each lane's table as an offset from lane 0's (in words, all tables u64-aligned).
+    let a_base = tables[0].as_ptr();
+    let lane_base = tables.map(|t| (t.as_ptr() as isize - a_base as isize) as i64 / 8);
+    let entry_words = 3 * F::WORDS;
+    let entry = |row: usize, d: i64| ((row * ROW) as i64 + d) * entry_words as i64;
+    let s = Digits::<N, 64>::new(
+        &lanes.map(|l| radix16(&l.s)),
+        |_, p, d| entry(p / 2, d),
+        false,
+    );
+    let k = Digits::<N, 64>::new(
+        &lanes.map(|l| radix16(&l.k)),
+        |j, p, d| lane_base[j] + entry(p / 2, d),
+        false,
+    );
+    // The positions in the order they are added: odd digits, four doublings, even digits.
+    let order: [usize; 64] =
+        core::array::from_fn(|t| if t < 32 { 2 * t + 1 } else { 2 * (t - 32) });
+    let bytes = 8 * entry_words;
+    for &p in &order[..PREFETCH_AHEAD] {
+        prefetch_entries(a_base, &k.offsets[p], bytes);
+    }
+    // SAFETY: the caller vouched for the CPU features; every gather reads inside the base
+    // point's table or the lane's own (digits at most 8 in size, rows below 32).
+    unsafe {
+        let mut acc = LanePoint::<N, F>::identity();
+        for (t, &p) in order.iter().enumerate() {
+            if let Some(&ahead) = order.get(t + PREFETCH_AHEAD) {
+                prefetch_entries(a_base, &k.offsets[ahead], bytes);
+            }
+            acc = extended(add_niels(
+                &acc,
+                &gather_affine(b.as_ptr(), &s.offsets[p]),
+                s.negate[p],
+            ));
+            let sum = add_niels(&acc, &gather_affine(a_base, &k.offsets[p]), k.negate[p]);
+            acc = if t == 31 { times16(sum) } else { extended(sum) };
+        }
+        matches(lanes, &acc.compress())
+    }
+}
+
+/// The lanes whose `R'` encodes to the signature's R and is not of small order.
+fn matches<const N: usize>(lanes: &[Lane; N], encodings: &[[u8; 32]; N]) -> u8 {
+    lanes
+        .iter()
+        .zip(encodings)
+        .enumerate()
+        .fold(0, |mask, (j, (lane, e))| {
+            mask | u8::from(*e == lane.r && !is_small_order_encoding(e)) << j
+        })
+}
+
+/// Signatures waiting for a group, each with what its group needs besides.
+struct Group<T> {
+    waiting: Vec<(Lane, T)>,
+}
+
+/// `N` signatures of a group, and how many of them are real (the rest pad it).
+type Full<const N: usize, T> = ([(Lane, T); N], usize);
+
+impl<T: Clone> Group<T> {
+    fn new<const N: usize>() -> Self {
+        Group {
+            waiting: Vec::with_capacity(N),
+        }
+    }
+
+    /// Adds a signature; the group when `N` are waiting.
+    fn push<const N: usize>(&mut self, lane: Lane, extra: T) -> Option<Full<N, T>> {
+        self.waiting.push((lane, extra));
+        (self.waiting.len() == N).then(|| self.take()).flatten()
+    }
+
+    /// What is waiting, padded to `N` with copies of its first signature; `None` (and left
+    /// waiting) when fewer than [`min_padded`] are.
+    fn take<const N: usize>(&mut self) -> Option<Full<N, T>> {
+        let real = self.waiting.len();
+        if real < min_padded(N).max(1) {
+            return None;
+        }
+        let group = core::array::from_fn(|j| self.waiting[if j < real { j } else { 0 }].clone());
+        self.waiting.clear();
+        Some((group, real))
+    }
+}
+
+/// Runs a group of new signers and writes its real lanes' answers; each key found to be a
+/// point of large order is a sighting for the cache.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn run_new<const N: usize, F: LaneField<N>>(
+    (group, real): Full<N, ()>,
+    base: &BaseTables,
+    results: &mut [u8],
+    cache: Option<&SignerCache>,
+) {
+    // SAFETY: the caller vouched for the CPU features.
+    let (valid, large_order) = unsafe { verify_new_signers::<N, F>(&group.map(|g| g.0), base) };
+    for (j, (lane, ())) in group[..real].iter().enumerate() {
+        results[lane.index] = valid >> j & 1;
+        if let (Some(cache), 1) = (cache, large_order >> j & 1) {
+            cache.observe(&lane.key);
+        }
+    }
+}
+
+/// Runs a group of recurring signers and writes its real lanes' answers.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn run_recurring<const N: usize, F: LaneField<N>>(
+    (group, real): Full<N, Arc<Signer>>,
+    base: &BaseTables,
+    results: &mut [u8],
+) {
+    let tables = group.each_ref().map(|g| g.1.lane_table::<N, F>());
+    let lanes = group.each_ref().map(|g| g.0);
+    // SAFETY: the caller vouched for the CPU features.
+    let valid = unsafe { verify_recurring_signers::<N, F>(&lanes, tables, base) };
+    for (j, (lane, _)) in group[..real].iter().enumerate() {
+        results[lane.index] = valid >> j & 1;
+    }
+}
+
+/// Verifies `signatures[i]` by `public_keys[i]` over `messages[i]`, `N` at a time; `results[i]`
+/// is 1 when valid, else 0. Recurring signers use `cache`.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn verify_many<const N: usize, F: LaneField<N>>(
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+    cache: Option<&SignerCache>,
+    base: &BaseTables,
+) {
+    let n = crate::sigverify::assert_batch_shape(signatures, public_keys, messages, results);
+    let mut new_signers = Group::<()>::new::<N>();
+    let mut recurring = Group::<Arc<Signer>>::new::<N>();
+    // SAFETY (every `run_*` below): the caller vouched for the CPU features.
+    for i in 0..n {
+        let (r, s) = signatures[i].split_at(32);
+        let s: [u8; 32] = s.try_into().expect("32 bytes");
+        if Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_none() {
+            results[i] = 0;
+            continue;
+        }
+        let lane = Lane {
+            index: i,
+            r: r.try_into().expect("32 bytes"),
+            key: public_keys[i],
+            s,
+            k: cpu::challenge(r, &public_keys[i], messages[i]).to_bytes(),
+        };
+        match cache.and_then(|c| c.get(&public_keys[i])) {
+            Some(signer) => {
+                if let Some(full) = recurring.push::<N>(lane, signer) {
+                    unsafe { run_recurring::<N, F>(full, base, results) };
+                }
+            }
+            None => {
+                if let Some(full) = new_signers.push::<N>(lane, ()) {
+                    unsafe { run_new::<N, F>(full, base, results, cache) };
+                }
+            }
+        }
+    }
+    if let Some(full) = new_signers.take::<N>() {
+        unsafe { run_new::<N, F>(full, base, results, cache) };
+    }
+    if let Some(full) = recurring.take::<N>() {
+        unsafe { run_recurring::<N, F>(full, base, results) };
+    }
+    // Too few for a group of their own: the portable path.
+    let left = new_signers.waiting.iter().map(|(lane, ())| lane.index);
+    for i in left.chain(recurring.waiting.iter().map(|(lane, _)| lane.index)) {
+        results[i] = u8::from(cpu::verify(
+            &signatures[i],
+            &public_keys[i],
+            messages[i],
+            cache,
+        ));
+    }
+}
+
+/// [`verify_many`] in eight lanes of AVX-512 IFMA.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512 IFMA ([`crate::sigverify::ifma::available`]).
+///
+/// # Panics
+/// If the slices differ in length.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) unsafe fn verify_many_ifma(
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+    cache: Option<&SignerCache>,
+) {
+    let base = &IFMA_TABLES;
+    // SAFETY: the caller vouched for the CPU features.
+    unsafe {
+        verify_many::<8, FieldElement52x8>(signatures, public_keys, messages, results, cache, base)
+    }
+}
+
+/// [`verify_many`] in four lanes of AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2 ([`crate::sigverify::avx2::available`]).
+///
+/// # Panics
+/// If the slices differ in length.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn verify_many_avx2(
+    signatures: &[[u8; 64]],
+    public_keys: &[[u8; 32]],
+    messages: &[&[u8]],
+    results: &mut [u8],
+    cache: Option<&SignerCache>,
+) {
+    let base = &AVX2_TABLES;
+    // SAFETY: the caller vouched for the CPU features.
+    unsafe {
+        verify_many::<4, FieldElement2625x4>(
+            signatures,
+            public_keys,
+            messages,
+            results,
+            cache,
+            base,
+        )
+    }
+}
