@@ -14,8 +14,10 @@
 //! Every function is `#[inline(always)]` without target features of its own: it is compiled
 //! into its caller, which must run with the field's CPU features (see [`super`]).
 
-use super::super::fixed_base::{add_formula, double_formula};
-use super::{LaneField, invert, sqrt_ratio};
+use super::super::fixed_base::{add_formula, double_formula, is_small_order_encoding};
+#[cfg(test)]
+use super::invert;
+use super::{LaneField, sqrt_ratio};
 
 /// `d = −121665 / 121666`, canonical (checked against the scalar curve in the tests).
 pub(crate) const D: [u8; 32] = [
@@ -92,22 +94,46 @@ impl<const N: usize, F: LaneField<N>> LanePoint<N, F> {
     }
 
     /// The canonical encoding of every lane: `y = Y/Z` in 255 bits, the parity of `x = X/Z` in
-    /// the top bit. One lane-wise inversion.
+    /// the top bit, with `z_inv = 1/Z` given (several points can share one inversion).
     ///
     /// # Safety
     /// As [`identity`](Self::identity).
     #[inline(always)]
-    pub(crate) unsafe fn compress(&self) -> [[u8; 32]; N] {
+    pub(crate) unsafe fn compress_with(&self, z_inv: &F) -> [[u8; 32]; N] {
         // SAFETY: the caller vouched for the CPU features.
         unsafe {
-            let z_inv = invert(&self.z);
-            let negative = self.x.mul(&z_inv).is_negative();
-            let mut out = self.y.mul(&z_inv).to_bytes();
+            let negative = self.x.mul(z_inv).is_negative();
+            let mut out = self.y.mul(z_inv).to_bytes();
             for (j, lane) in out.iter_mut().enumerate() {
                 lane[31] |= (negative >> j & 1) << 7;
             }
             out
         }
+    }
+
+    /// The canonical encoding of every lane, with one lane-wise inversion.
+    ///
+    /// # Safety
+    /// As [`identity`](Self::identity).
+    #[cfg(test)]
+    #[inline(always)]
+    pub(crate) unsafe fn compress(&self) -> [[u8; 32]; N] {
+        // SAFETY: the caller vouched for the CPU features.
+        unsafe { self.compress_with(&invert(&self.z)) }
+    }
+
+    /// The lanes whose point, decompressed and so with `Z = 1`, is of small order: its
+    /// canonical encoding (no inversion needed) is one of the eight torsion points'.
+    ///
+    /// # Safety
+    /// As [`identity`](Self::identity); `Z` must be 1 in every lane.
+    #[inline(always)]
+    pub(crate) unsafe fn is_small_order_affine(&self) -> u8 {
+        // SAFETY: the caller vouched for the CPU features.
+        let encodings = unsafe { self.compress_with(&F::one()) };
+        encodings.iter().enumerate().fold(0, |mask, (j, e)| {
+            mask | u8::from(is_small_order_encoding(e)) << j
+        })
     }
 
     /// Lane by lane, `a` where `mask` has the lane's bit, `b` elsewhere.
@@ -180,6 +206,7 @@ impl<const N: usize, F: LaneField<N>> LanePoint<N, F> {
     ///
     /// # Safety
     /// As [`identity`](Self::identity).
+    #[cfg(test)]
     #[inline(always)]
     pub(crate) unsafe fn is_small_order(&self) -> u8 {
         // SAFETY: the caller vouched for the CPU features.

@@ -146,6 +146,12 @@ unsafe fn decompression_and_small_order<const N: usize, F: LaneField<N>>(rng: &m
         let want = theirs.map(|t| t.unwrap_or_else(EdwardsPoint::identity));
         let small = unsafe {
             check(&format!("decompress, round {round}"), &p, &want);
+            // Decompressed points have Z = 1: the check by encoding agrees with [8]P = O.
+            assert_eq!(
+                p.is_small_order_affine(),
+                p.is_small_order(),
+                "round {round}"
+            );
             p.is_small_order()
         };
         for j in 0..N {
@@ -198,6 +204,7 @@ unsafe fn edge_encodings<const N: usize, F: LaneField<N>>(_: &mut Rng) {
                 &p,
                 &theirs.map(|t| t.unwrap_or_else(EdwardsPoint::identity)),
             );
+            assert_eq!(p.is_small_order_affine(), p.is_small_order(), "edge");
             (valid, p.is_small_order())
         };
         for j in 0..N {

@@ -37,8 +37,8 @@ use std::sync::{Arc, LazyLock};
 use curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED;
 use curve25519_dalek::scalar::Scalar;
 
-use super::LaneField;
 use super::point::LanePoint;
+use super::{LaneField, invert};
 use crate::sigverify::avx2::field::FieldElement2625x4;
 use crate::sigverify::cache::{Signer, SignerCache};
 use crate::sigverify::cpu;
@@ -276,8 +276,8 @@ struct Lane {
     k: [u8; 32],
 }
 
-/// New signers: the lanes whose signature is valid, and the lanes whose key is a point of large
-/// order (for the signer cache's sightings).
+/// New signers: `R' = [S]B − [k]A` of every lane, and the lanes whose key is a point of large
+/// order (the others are invalid; those are the signer cache's sightings).
 ///
 /// # Safety
 /// The CPU features of `F`.
@@ -285,19 +285,28 @@ struct Lane {
 unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
     lanes: &[Lane; N],
     base: &BaseTables,
-) -> (u8, u8) {
+) -> (LanePoint<N, F>, u8) {
     // SAFETY: the caller vouched for the CPU features; every gather reads inside `table` or
     // the base point's window (digits of k are at most 8 in size, of S at most 128).
     unsafe {
         let (a, decompressed) = LanePoint::<N, F>::decompress(&lanes.map(|l| l.key));
-        let large_order = decompressed & !a.is_small_order();
-        // 0…8 · A per lane in projective Niels form, interleaved: entry e, coordinate c, word i
-        // of lane j at ((e·4 + c)·WORDS + i)·N + j.
+        let large_order = decompressed & !a.is_small_order_affine();
+        // 0…8 · A, even multiples by doubling (cheaper than an addition), odd ones by adding A.
+        let mut multiples = [LanePoint::<N, F>::identity(); ROW];
+        multiples[1] = a;
+        for e in 2..ROW {
+            multiples[e] = if e % 2 == 0 {
+                multiples[e / 2].double()
+            } else {
+                multiples[e - 1].add(&a)
+            };
+        }
+        // Stored in projective Niels form, interleaved: entry e, coordinate c, word i of lane j
+        // at ((e·4 + c)·WORDS + i)·N + j.
         let element = F::WORDS * N;
         let mut table = vec![0u64; ROW * 4 * element];
         let d2 = F::splat(&super::point::D2);
-        let mut multiple = LanePoint::<N, F>::identity();
-        for entry in table.chunks_mut(4 * element) {
+        for (entry, multiple) in table.chunks_mut(4 * element).zip(&multiples) {
             let niels = [
                 multiple.y.add(&multiple.x),
                 multiple.y.sub(&multiple.x),
@@ -307,7 +316,6 @@ unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
             for (c, value) in niels.iter().enumerate() {
                 value.store_interleaved(&mut entry[c * element..]);
             }
-            multiple = multiple.add(&a);
         }
         let k = Digits::<N, 64>::new(
             &lanes.map(|l| radix16(&l.k)),
@@ -339,8 +347,7 @@ unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
                 last = add_niels(&acc, &multiple, s.negate[p / 2]);
             }
         }
-        let acc = extended(last);
-        (large_order & matches(lanes, &acc.compress()), large_order)
+        (extended(last), large_order)
     }
 }
 
@@ -362,7 +369,7 @@ fn prefetch_entries<const N: usize>(base: *const u64, offsets: &[i64; N], bytes:
     }
 }
 
-/// Recurring signers with their cached tables of `−A`: the lanes whose signature is valid.
+/// Recurring signers with their cached tables of `−A`: `R' = [S]B − [k]A` of every lane.
 ///
 /// # Safety
 /// The CPU features of `F`.
@@ -371,7 +378,7 @@ unsafe fn verify_recurring_signers<const N: usize, F: LaneField<N>>(
     lanes: &[Lane; N],
     tables: [&LaneTable; N],
     base: &BaseTables,
-) -> u8 {
+) -> LanePoint<N, F> {
     let b = &base.fixed;
     // Each lane's table as an offset from lane 0's (in words, all tables u64-aligned).
     let a_base = tables[0].as_ptr();
@@ -411,7 +418,7 @@ unsafe fn verify_recurring_signers<const N: usize, F: LaneField<N>>(
             let sum = add_niels(&acc, &gather_affine(a_base, &k.offsets[p]), k.negate[p]);
             acc = if t == 31 { times16(sum) } else { extended(sum) };
         }
-        matches(lanes, &acc.compress())
+        acc
     }
 }
 
@@ -460,8 +467,77 @@ impl<T: Clone> Group<T> {
     }
 }
 
-/// Runs a group of new signers and writes its real lanes' answers; each key found to be a
-/// point of large order is a sighting for the cache.
+/// A group whose `R' = [S]B − [k]A` is computed, waiting for its encoding.
+struct Computed<const N: usize, F> {
+    r_prime: LanePoint<N, F>,
+    lanes: [Lane; N],
+    /// How many lanes are real (the rest pad the group).
+    real: usize,
+    /// New signers: the lanes whose key is a point of large order (only those can be valid,
+    /// and they are the cache's sightings); `None` for recurring signers.
+    large_order: Option<u8>,
+}
+
+/// Encodes computed groups two at a time, with one inversion for both (Montgomery's trick:
+/// `1/(Z₁Z₂)` and three multiplications instead of two inversions), and writes their answers.
+struct Encoder<'a, const N: usize, F> {
+    waiting: Option<Computed<N, F>>,
+    results: &'a mut [u8],
+    cache: Option<&'a SignerCache>,
+}
+
+impl<const N: usize, F: LaneField<N>> Encoder<'_, N, F> {
+    /// Takes a computed group; encodes it with the one before, or keeps it for the next.
+    ///
+    /// # Safety
+    /// The CPU features of `F`.
+    #[inline(always)]
+    unsafe fn push(&mut self, group: Computed<N, F>) {
+        match self.waiting.take() {
+            None => self.waiting = Some(group),
+            // SAFETY: the caller vouched for the CPU features.
+            Some(first) => unsafe {
+                let both = invert(&first.r_prime.z.mul(&group.r_prime.z));
+                self.finish(&first, &both.mul(&group.r_prime.z));
+                self.finish(&group, &both.mul(&first.r_prime.z));
+            },
+        }
+    }
+
+    /// Encodes the group still waiting, if any.
+    ///
+    /// # Safety
+    /// The CPU features of `F`.
+    #[inline(always)]
+    unsafe fn flush(&mut self) {
+        if let Some(group) = self.waiting.take() {
+            // SAFETY: the caller vouched for the CPU features.
+            unsafe { self.finish(&group, &invert(&group.r_prime.z)) };
+        }
+    }
+
+    /// Writes the answers of a group's real lanes, `z_inv` being `1/Z` of its `R'`; a new
+    /// signer's key of large order is a sighting for the cache.
+    ///
+    /// # Safety
+    /// The CPU features of `F`.
+    #[inline(always)]
+    unsafe fn finish(&mut self, group: &Computed<N, F>, z_inv: &F) {
+        // SAFETY: the caller vouched for the CPU features.
+        let encodings = unsafe { group.r_prime.compress_with(z_inv) };
+        let valid = matches(&group.lanes, &encodings) & group.large_order.unwrap_or(u8::MAX);
+        for (j, lane) in group.lanes[..group.real].iter().enumerate() {
+            self.results[lane.index] = valid >> j & 1;
+            if let (Some(cache), Some(large_order)) = (self.cache, group.large_order)
+                && large_order >> j & 1 == 1
+            {
+                cache.observe(&lane.key);
+            }
+        }
+    }
+}
+
+/// Computes a group of new signers.
 ///
 /// # Safety
 /// The CPU features of `F`.
@@ -469,20 +545,19 @@ impl<T: Clone> Group<T> {
 unsafe fn run_new<const N: usize, F: LaneField<N>>(
     (group, real): Full<N, ()>,
     base: &BaseTables,
-    results: &mut [u8],
-    cache: Option<&SignerCache>,
-) {
+) -> Computed<N, F> {
+    let lanes = group.map(|g| g.0);
     // SAFETY: the caller vouched for the CPU features.
-    let (valid, large_order) = unsafe { verify_new_signers::<N, F>(&group.map(|g| g.0), base) };
-    for (j, (lane, ())) in group[..real].iter().enumerate() {
-        results[lane.index] = valid >> j & 1;
-        if let (Some(cache), 1) = (cache, large_order >> j & 1) {
-            cache.observe(&lane.key);
-        }
+    let (r_prime, large_order) = unsafe { verify_new_signers::<N, F>(&lanes, base) };
+    Computed {
+        r_prime,
+        lanes,
+        real,
+        large_order: Some(large_order),
     }
 }
 
-/// Runs a group of recurring signers and writes its real lanes' answers.
+/// Computes a group of recurring signers.
 ///
 /// # Safety
 /// The CPU features of `F`.
@@ -490,14 +565,15 @@ unsafe fn run_new<const N: usize, F: LaneField<N>>(
 unsafe fn run_recurring<const N: usize, F: LaneField<N>>(
     (group, real): Full<N, Arc<Signer>>,
     base: &BaseTables,
-    results: &mut [u8],
-) {
+) -> Computed<N, F> {
     let tables = group.each_ref().map(|g| g.1.lane_table::<N, F>());
     let lanes = group.each_ref().map(|g| g.0);
-    // SAFETY: the caller vouched for the CPU features.
-    let valid = unsafe { verify_recurring_signers::<N, F>(&lanes, tables, base) };
-    for (j, (lane, _)) in group[..real].iter().enumerate() {
-        results[lane.index] = valid >> j & 1;
+    Computed {
+        // SAFETY: the caller vouched for the CPU features.
+        r_prime: unsafe { verify_recurring_signers::<N, F>(&lanes, tables, base) },
+        lanes,
+        real,
+        large_order: None,
     }
 }
 
@@ -518,12 +594,17 @@ unsafe fn verify_many<const N: usize, F: LaneField<N>>(
     let n = crate::sigverify::assert_batch_shape(signatures, public_keys, messages, results);
     let mut new_signers = Group::<()>::new::<N>();
     let mut recurring = Group::<Arc<Signer>>::new::<N>();
-    // SAFETY (every `run_*` below): the caller vouched for the CPU features.
+    let mut encoder = Encoder::<N, F> {
+        waiting: None,
+        results: &mut *results,
+        cache,
+    };
+    // SAFETY (every `run_*` and `encoder` call below): the caller vouched for the CPU features.
     for i in 0..n {
         let (r, s) = signatures[i].split_at(32);
         let s: [u8; 32] = s.try_into().expect("32 bytes");
         if Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_none() {
-            results[i] = 0;
+            encoder.results[i] = 0;
             continue;
         }
         let lane = Lane {
@@ -536,22 +617,23 @@ unsafe fn verify_many<const N: usize, F: LaneField<N>>(
         match cache.and_then(|c| c.get(&public_keys[i])) {
             Some(signer) => {
                 if let Some(full) = recurring.push::<N>(lane, signer) {
-                    unsafe { run_recurring::<N, F>(full, base, results) };
+                    unsafe { encoder.push(run_recurring(full, base)) };
                 }
             }
             None => {
                 if let Some(full) = new_signers.push::<N>(lane, ()) {
-                    unsafe { run_new::<N, F>(full, base, results, cache) };
+                    unsafe { encoder.push(run_new(full, base)) };
                 }
             }
         }
     }
     if let Some(full) = new_signers.take::<N>() {
-        unsafe { run_new::<N, F>(full, base, results, cache) };
+        unsafe { encoder.push(run_new(full, base)) };
     }
     if let Some(full) = recurring.take::<N>() {
-        unsafe { run_recurring::<N, F>(full, base, results) };
+        unsafe { encoder.push(run_recurring(full, base)) };
     }
+    unsafe { encoder.flush() };
     // Too few for a group of their own: the portable path.
     let left = new_signers.waiting.iter().map(|(lane, ())| lane.index);
     for i in left.chain(recurring.waiting.iter().map(|(lane, _)| lane.index)) {
