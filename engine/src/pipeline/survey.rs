@@ -120,6 +120,12 @@ impl Survey {
             )),
             (Backend::Auto, Err(reason)) => both(format!("CPU: no GPU adapter ({reason})")),
         };
+        // Wherever the CPU verifies, which of its verifiers does (the lanes of issue #14 or the
+        // portable one).
+        let sigverify = match backend {
+            Backend::Gpu => sigverify,
+            _ => format!("{sigverify}, {}", cpu_verifier_text()),
+        };
         Ok(Backends {
             requested: backend,
             sigverify,
@@ -191,6 +197,14 @@ impl Survey {
     }
 }
 
+/// The CPU's ed25519 verifier on this machine, as the backends text names it.
+fn cpu_verifier_text() -> String {
+    format!(
+        "with the CPU's {} ed25519 verifier",
+        tandem_kernels::sigverify::cpu_verifier(tandem_kernels::Platform::detect())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +233,13 @@ mod tests {
             })
         );
         let auto = survey.backends(Backend::Auto).expect("auto runs anywhere");
-        assert_eq!(auto.sigverify, "CPU: no GPU adapter (none in this test)");
+        assert_eq!(
+            auto.sigverify,
+            format!(
+                "CPU: no GPU adapter (none in this test), {}",
+                cpu_verifier_text()
+            )
+        );
         assert_eq!(auto.gpu_adapter, None);
     }
 
@@ -237,7 +257,10 @@ mod tests {
         let auto = survey.backends(Backend::Auto).expect("auto");
         assert_eq!(
             auto.sigverify,
-            "GPU a hardware GPU for batches of 4096 items or more, the CPU below"
+            format!(
+                "GPU a hardware GPU for batches of 4096 items or more, the CPU below, {}",
+                cpu_verifier_text()
+            )
         );
     }
 
@@ -247,7 +270,8 @@ mod tests {
         let backends = survey.backends(Backend::Cpu).expect("cpu");
         let text = survey.describe(&backends, survey.ued_threads());
         assert!(text.contains("backend: cpu\n"), "{text}");
-        assert!(text.contains("sigverify: CPU (backend cpu)\n"), "{text}");
+        let sigverify = format!("sigverify: CPU (backend cpu), {}\n", cpu_verifier_text());
+        assert!(text.contains(&sigverify), "{text}");
         for stage in survey.placement.stages() {
             let name = stage.stage.setting_name();
             assert!(text.contains(&format!("stage {name}: PUs ")), "{text}");
