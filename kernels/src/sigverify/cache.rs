@@ -16,8 +16,11 @@
 //!
 //! 1. *Frequency.* A key becomes a candidate on its second sighting. Sightings of keys without a
 //!    table are counted in a map bounded to 16 × `capacity` entries, cleared when it fills.
-//! 2. *No thrashing.* At most `capacity` signers are kept, each with a table of 30 KiB (256 affine Niels points of
-//!    120 bytes): the default, 1,024 signers, bounds the cache at about 30 MiB. When it is full, a
+//! 2. *No thrashing.* At most `capacity` signers are kept, each with a table made on its first
+//!    use in the form of the verifier that uses it: 30 KiB on the portable path (256 affine
+//!    Niels points of 120 bytes), 35 KiB in the IFMA lanes, 69 KiB in the AVX2 lanes (a signer
+//!    verified by two of them holds both). The default, 1,024 signers, bounds the cache at about
+//!    30–70 MiB for one verifier. When it is full, a
 //!    candidate replaces the least recently used table only if that table has gone unused for a
 //!    whole window of 16 × `capacity` sightings (its key then starts over from "seen once").
 //!    Plain LRU is at its worst on signers recurring in a cycle longer than the cache: every table

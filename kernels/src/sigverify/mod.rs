@@ -32,7 +32,7 @@
 //! - `lanes` (x86_64): `N` signatures at once, one per 64-bit SIMD lane, for new and recurring
 //!   signers (the cache's tables re-encoded for the lanes), written once over a lane field:
 //!   `ifma` (eight lanes of AVX-512 IFMA, radix 2^52) or `avx2` (four lanes of AVX2, radix
-//!   2^25.5). [`verify_many`] runs the one its [`Platform`](crate::Platform) selects
+//!   2^25.5). [`verify_many`] runs the one its [`Platform`] selects
 //!   ([`cpu_verifier`] names it; `TANDEM_CPU_PLATFORM` narrows the choice).
 //! - No batch (random linear combination) verification: its answers differ from verify_strict's
 //!   for keys and `R` values with a torsion component, and consensus cannot afford that.

@@ -7,22 +7,24 @@
 //! about 5 % of a verification here, so a multi-buffer SHA-512 was not worth its code — README).
 //! Then `N` signatures go through the lanes together, in one of two groups:
 //!
-//! - **New signers** ([`verify_new_signers`]): `A` decompressed in the lanes (invalid and
-//!   small-order keys are masked out), a table of `0…8 · A` per lane (projective Niels form),
-//!   and `[S]B − [k]A` in one pass of 252 doublings: `k` in signed radix 16 (64 additions from
-//!   the lanes' own tables, the sign flipping to `−A`), `S` in signed radix 256 (32 additions
-//!   from one shared table of `0…128 · B`, affine). Digits are fixed windows, not w-NAF: with
-//!   eight lanes, a position where any lane has a digit costs an addition in all of them.
-//! - **Recurring signers** ([`verify_recurring_signers`]): the signer cache's fixed-base table of
-//!   `−A` per lane ([`LaneTable`]: the cache's radix-16 table re-encoded for the lane field) and the
-//!   base point's of the same shape, so `[S]B − [k]A` is 128 mixed additions and four doublings,
-//!   as the portable path computes it.
+//! - **New signers** ([`verify_new_signers`]): `A` decompressed in the lanes (invalid keys are
+//!   masked out, small-order ones found by their encoding), a table of `0…8 · A` per lane
+//!   (projective Niels form), and `[S]B − [k]A` in one pass of 252 doublings (three of each
+//!   four without `T`, which a doubling does not read): `k` in signed radix 16 (64 additions
+//!   from the lanes' own tables, the sign flipping to `−A`), `S` in signed radix 256 (32
+//!   additions from one shared table of `0…128 · B`, affine). Digits are fixed windows, not
+//!   w-NAF: with `N` lanes, a position where any lane has a digit costs an addition in all.
+//! - **Recurring signers** ([`verify_recurring_signers`]): the signer cache's fixed-base table
+//!   of `−A` per lane ([`LaneTable`]: the cache's radix-16 table re-encoded for the lane field)
+//!   and the base point's of the same shape, so `[S]B − [k]A` is 128 mixed additions and four
+//!   doublings, as the portable path computes it; the next entries are prefetched.
 //!
-//! Table entries are fetched with the field's gathers (`vpgatherqq`), lane by lane at the lane's digit (variable time
-//! is fine: everything here is public). Each group ends with one lane-wise inversion to encode
-//! `R' = [S]B − [k]A`; a lane is valid when its key was a large-order point, the encoding equals
-//! the 32 bytes of R, and `R'` is not of small order — the same decision as the portable path
-//! (see [`crate::sigverify::cpu`] for why this is verify_strict's answer).
+//! Table entries are fetched with the field's gathers (`vpgatherqq`), lane by lane at the
+//! lane's digit (variable time is fine: everything here is public). `R' = [S]B − [k]A` is
+//! encoded with one lane-wise inversion shared by two groups ([`Encoder`]); a lane is valid
+//! when its key was a large-order point, the encoding equals the 32 bytes of R, and `R'` is
+//! not of small order — the same decision as the portable path (see
+//! [`crate::sigverify::cpu`] for why this is verify_strict's answer).
 //!
 //! A batch whose count is not a multiple of `N` ends with a group padded by copies of one of
 //! its lanes (their answers dropped), or, for fewer than [`min_padded`] signatures, on the
