@@ -5,7 +5,7 @@
 //! | family | what | CPU | GPU |
 //! |---|---|---|---|
 //! | [`hash`] | BLAKE3 of many messages; account LtHash | portable (blake3 crate), AVX2 ×8, AVX-512 ×16 | WGSL via wgpu |
-//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek), curve25519-dalek + signer cache (own variable-time fixed-base arithmetic), over the cores | WGSL via wgpu |
+//! | [`sigverify`] | ed25519, exactly verify_strict | reference (ed25519-dalek); portable (curve25519-dalek + signer cache on its own variable-time fixed-base arithmetic); lanes: AVX2 ×4, AVX-512 IFMA ×8 signatures at once; over the cores | WGSL via wgpu |
 //!
 //! Every accelerated kernel has a reference beside it and is tested against the crate everyone
 //! trusts (blake3, solana-lattice-hash). [`Platform`] is the one CPU dispatch point; [`Backend`]
