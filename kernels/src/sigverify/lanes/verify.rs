@@ -326,8 +326,12 @@ unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
             |j, _, d| d * (4 * element) as i64 + j as i64,
             true, // −A
         );
-        let word = 3 * F::WORDS as i64;
-        let s = Digits::<N, 32>::new(&lanes.map(|l| radix256(&l.s)), |_, _, d| d * word, false);
+        let entry_words = 3 * F::WORDS as i64;
+        let s = Digits::<N, 32>::new(
+            &lanes.map(|l| radix256(&l.s)),
+            |_, _, d| d * entry_words,
+            false,
+        );
         let a_base = table.as_ptr();
         // The sum so far as `E, F, G, H`: each addition is followed by another (its `T`
         // needed) or by the doublings (not).
