@@ -10,7 +10,7 @@ mod common;
 use common::bytes;
 use ed25519_dalek::{Signer, SigningKey};
 use tandem_kernels::sigverify::cache::SignerCache;
-use tandem_kernels::sigverify::{cpu, reference};
+use tandem_kernels::sigverify::{cpu, reference, verify_many};
 
 /// One signature by each of `n` keys (seeds from `first`).
 fn signed(first: u64, n: u64) -> Vec<([u8; 64], [u8; 32], Vec<u8>)> {
@@ -94,4 +94,34 @@ fn a_small_recurring_set_gets_its_tables_and_uses_them() {
     let after = cache.stats();
     assert_eq!(after.hits - before.hits, signers.len() as u64, "{after:?}");
     assert_eq!(after.builds, signers.len() as u64, "{after:?}");
+}
+
+#[test]
+fn each_verification_of_a_recurring_signer_is_one_hit_on_every_platform() {
+    // A batch too small for a group of lanes takes the portable path: the table the lanes
+    // found must not be looked up (and counted, and credited) a second time.
+    let key = SigningKey::from_bytes(&bytes(4242, 32).try_into().unwrap());
+    let pk = key.verifying_key().to_bytes();
+    for platform in tandem_kernels::Platform::available() {
+        let cache = SignerCache::new(4);
+        for batch in [1usize, 2, 3, 9] {
+            let msgs: Vec<Vec<u8>> = (0..batch).map(|i| bytes(i as u64, 40)).collect();
+            let sigs: Vec<[u8; 64]> = msgs.iter().map(|m| key.sign(m).to_bytes()).collect();
+            let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+            let keys = vec![pk; batch];
+            // Two sightings build the table; from then on every signature is one hit.
+            while cache.get(&pk).is_none() {
+                cpu::verify(&sigs[0], &pk, refs[0], Some(&cache));
+            }
+            let before = cache.stats().hits;
+            let mut results = vec![9u8; batch];
+            verify_many(platform, &sigs, &keys, &refs, &mut results, Some(&cache));
+            assert_eq!(results, vec![1; batch], "{platform}, batch of {batch}");
+            assert_eq!(
+                cache.stats().hits - before,
+                batch as u64,
+                "{platform}, batch of {batch}: one hit per signature"
+            );
+        }
+    }
 }

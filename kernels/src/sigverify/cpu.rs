@@ -15,7 +15,7 @@ use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 
-use super::cache::{SignerCache, decompress};
+use super::cache::{Signer, SignerCache, decompress};
 use super::fixed_base::{ExtendedPoint, compress_batch, is_small_order_encoding};
 
 /// Cached signers' points encoded together, at most this many at a time (their 160-byte
@@ -104,9 +104,22 @@ pub fn verify_many(
 fn finish(waiting: &mut Vec<(usize, ExtendedPoint)>, signatures: &[[u8; 64]], results: &mut [u8]) {
     let points: Vec<ExtendedPoint> = waiting.iter().map(|(_, p)| *p).collect();
     for ((i, _), encoding) in waiting.drain(..).zip(compress_batch(&points)) {
-        results[i] =
-            u8::from(encoding == signatures[i][..32] && !is_small_order_encoding(&encoding));
+        results[i] = u8::from(accepts(&encoding, &signatures[i][..32]));
     }
+}
+
+/// The last step of every CPU verifier: `R' = [S]B − [k]A`, canonically encoded as `encoding`,
+/// verifies `r` (the signature's 32 bytes of R) exactly when the two are equal and `R'` is not
+/// of small order (the module docs say why this is verify_strict's answer).
+pub(crate) fn accepts(encoding: &[u8; 32], r: &[u8]) -> bool {
+    encoding == r && !is_small_order_encoding(encoding)
+}
+
+/// A recurring signer's signature whose `S` passed its canonical check, with the signer's
+/// table already found in the cache and `k` computed: the portable path's answer, without a
+/// second lookup.
+pub(crate) fn verify_recurring(signer: &Signer, r: &[u8], s: &Scalar, k: &Scalar) -> bool {
+    accepts(&compress_batch(&[signer.mul(s, k)])[0], r)
 }
 
 /// Verifies one signature; with a cache, recurring signers use their precomputed tables (and

@@ -45,8 +45,8 @@ use crate::sigverify::avx2::field::FieldElement2625x4;
 use crate::sigverify::cache::{Signer, SignerCache};
 use crate::sigverify::cpu;
 use crate::sigverify::fixed_base::{
-    ExtendedPoint, FixedBaseTable, double_efgh, from_efgh, is_small_order_encoding,
-    multiples_niels_encodings, projective_from_efgh, radix16,
+    ExtendedPoint, FixedBaseTable, double_efgh, from_efgh, multiples_niels_encodings,
+    projective_from_efgh, radix16,
 };
 use crate::sigverify::ifma::field::FieldElement52x8;
 
@@ -437,7 +437,7 @@ fn matches<const N: usize>(lanes: &[Lane; N], encodings: &[[u8; 32]; N]) -> u8 {
         .zip(encodings)
         .enumerate()
         .fold(0, |mask, (j, (lane, e))| {
-            mask | u8::from(*e == lane.r && !is_small_order_encoding(e)) << j
+            mask | u8::from(cpu::accepts(e, &lane.r)) << j
         })
 }
 
@@ -466,7 +466,7 @@ impl<T: Clone> Group<T> {
     /// waiting) when fewer than [`min_padded`] are.
     fn take<const N: usize>(&mut self) -> Option<Full<N, T>> {
         let real = self.waiting.len();
-        if real < min_padded(N).max(1) {
+        if real < min_padded(N) {
             return None;
         }
         let group = core::array::from_fn(|j| self.waiting[if j < real { j } else { 0 }].clone());
@@ -642,15 +642,23 @@ unsafe fn verify_many<const N: usize, F: LaneField<N>>(
         unsafe { encoder.push(run_recurring(full, base)) };
     }
     unsafe { encoder.flush() };
-    // Too few for a group of their own: the portable path.
-    let left = new_signers.waiting.iter().map(|(lane, ())| lane.index);
-    for i in left.chain(recurring.waiting.iter().map(|(lane, _)| lane.index)) {
+    // Too few for a group of their own: the portable path (recurring signers with the table
+    // already found, not looked up again).
+    for (lane, ()) in &new_signers.waiting {
+        let i = lane.index;
         results[i] = u8::from(cpu::verify(
             &signatures[i],
             &public_keys[i],
             messages[i],
             cache,
         ));
+    }
+    for (lane, signer) in &recurring.waiting {
+        let (s, k) = (
+            Scalar::from_bytes_mod_order(lane.s), // canonical already
+            Scalar::from_bytes_mod_order(lane.k),
+        );
+        results[lane.index] = u8::from(cpu::verify_recurring(signer, &lane.r, &s, &k));
     }
 }
 
