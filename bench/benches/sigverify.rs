@@ -151,7 +151,65 @@ fn cyclic(c: &mut Criterion, signers: usize) {
     }
 }
 
+/// The first call of each verifier in this process (cold: its lane field's base-point tables
+/// are built on it), then the same call again (warm), on 8 signatures by new signers; the
+/// portable verifier goes first, so it pays the shared base-point table.
+fn cold_first_calls() {
+    let keys: Vec<SigningKey> = (0..8).map(|i| signing_key(900_000 + i)).collect();
+    for (platform, name) in verifiers() {
+        let b = SignatureBatch::signed(&keys, 8, 200, platform as u64);
+        let start = Instant::now();
+        assert_eq!(tandem(platform, &b, None), 8);
+        let cold = start.elapsed();
+        let start = Instant::now();
+        assert_eq!(tandem(platform, &b, None), 8);
+        eprintln!(
+            "cold {name}: first call on 8 signatures {:.2} ms, the same call again {:.3} ms",
+            cold.as_secs_f64() * 1e3,
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Adversarial batches, verifier by verifier against verify_strict: 512 signatures that all
+/// fail at the last step (one bit of each message flipped after signing, so every check up to
+/// the encoding compare runs), and 512 whose keys are not curve points (rejected early).
+fn adversarial() {
+    let keys: Vec<SigningKey> = (0..512).map(|i| signing_key(700_000 + i)).collect();
+    let mut wrong_message = SignatureBatch::signed(&keys, 512, 200, 9);
+    for m in &mut wrong_message.msgs {
+        m[100] ^= 1;
+    }
+    let mut off_curve = SignatureBatch::signed(&keys, 512, 200, 10);
+    for k in &mut off_curve.keys {
+        // y = 2 has no x on the curve (checked: dalek rejects it).
+        *k = [0; 32];
+        k[0] = 2;
+    }
+    assert!(ed25519_dalek::VerifyingKey::from_bytes(&off_curve.keys[0]).is_err());
+    for (platform, _) in verifiers() {
+        assert_eq!(tandem(platform, &wrong_message, None), 0);
+        assert_eq!(tandem(platform, &off_curve, None), 0);
+        interleaved(
+            "adversarial: all rejected at the compare",
+            platform,
+            std::slice::from_ref(&wrong_message),
+            None,
+            20,
+        );
+        interleaved(
+            "adversarial: keys off the curve",
+            platform,
+            std::slice::from_ref(&off_curve),
+            None,
+            20,
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    cold_first_calls();
+    adversarial();
     let unique: Vec<SigningKey> = (0..512).map(signing_key).collect();
     let b = SignatureBatch::signed(&unique, 512, 200, 0);
     let mut group = c.benchmark_group("ed25519/unique-signers");

@@ -280,21 +280,69 @@ struct Lane {
     k: [u8; 32],
 }
 
-/// New signers: `R' = [S]B − [k]A` of every lane, and the lanes whose key is a point of large
-/// order (the others are invalid; those are the signer cache's sightings).
+/// The largest `2·WORDS` of a lane field: a decompressed key's `x` and `y` in its words.
+const KEY_WORDS: usize = 20;
+
+/// A decompressed key, `x` then `y`, in the lane field's words (the first `2·WORDS` used).
+type KeyWords = [u64; KEY_WORDS];
+
+/// New signers' keys, decompressed in the lanes: the lanes whose key is a point of large order
+/// (the only ones that can verify, and the signer cache's sightings), and each lane's `x` and
+/// `y` in the field's words, for [`verify_new_signers`] to gather back. Checking the keys
+/// before the scalar multiplication keeps keys that are no point (or of small order) from
+/// costing one: they are rejected at the price of a decompression, as verify_strict rejects
+/// them.
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn check_keys<const N: usize, F: LaneField<N>>(keys: &[[u8; 32]; N]) -> (u8, [KeyWords; N]) {
+    assert!(2 * F::WORDS <= KEY_WORDS, "a key's words fit");
+    // SAFETY: the caller vouched for the CPU features.
+    unsafe {
+        let (a, decompressed) = LanePoint::<N, F>::decompress(keys);
+        let large_order = decompressed & !a.is_small_order_affine();
+        let element = F::WORDS * N;
+        let mut interleaved = [0u64; KEY_WORDS * 8];
+        a.x.store_interleaved(&mut interleaved[..element]);
+        a.y.store_interleaved(&mut interleaved[element..2 * element]);
+        let words = core::array::from_fn(|j| {
+            let mut w = [0u64; KEY_WORDS];
+            for i in 0..2 * F::WORDS {
+                w[i] = interleaved[i * N + j];
+            }
+            w
+        });
+        (large_order, words)
+    }
+}
+
+/// New signers whose keys [`check_keys`] found of large order: `R' = [S]B − [k]A` of every
+/// lane, `A` gathered back from `keys`.
 ///
 /// # Safety
 /// The CPU features of `F`.
 #[inline(always)]
 unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
     lanes: &[Lane; N],
+    keys: [&KeyWords; N],
     base: &BaseTables,
-) -> (LanePoint<N, F>, u8) {
-    // SAFETY: the caller vouched for the CPU features; every gather reads inside `table` or
-    // the base point's window (digits of k are at most 8 in size, of S at most 128).
+) -> LanePoint<N, F> {
+    // SAFETY: the caller vouched for the CPU features; every gather reads inside a lane's
+    // `keys`, `table` or the base point's window (digits of k are at most 8 in size, of S at
+    // most 128).
     unsafe {
-        let (a, decompressed) = LanePoint::<N, F>::decompress(&lanes.map(|l| l.key));
-        let large_order = decompressed & !a.is_small_order_affine();
+        // Each lane's words as an offset from lane 0's (in words, all u64-aligned).
+        let first = keys[0].as_ptr();
+        let offsets = keys.map(|w| (w.as_ptr() as isize - first as isize) as i64 / 8);
+        let x = F::gather(first, &offsets, 1);
+        let y = F::gather(first.wrapping_add(F::WORDS), &offsets, 1);
+        let a = LanePoint {
+            x,
+            y,
+            z: F::one(),
+            t: x.mul(&y),
+        };
         // 0…8 · A, even multiples by doubling (cheaper than an addition), odd ones by adding A.
         let mut multiples = [LanePoint::<N, F>::identity(); ROW];
         multiples[1] = a;
@@ -355,7 +403,7 @@ unsafe fn verify_new_signers<const N: usize, F: LaneField<N>>(
                 last = add_niels(&acc, &multiple, s.negate[p / 2]);
             }
         }
-        (extended(last), large_order)
+        extended(last)
     }
 }
 
@@ -481,9 +529,6 @@ struct Computed<const N: usize, F> {
     lanes: [Lane; N],
     /// How many lanes are real (the rest pad the group).
     real: usize,
-    /// New signers: the lanes whose key is a point of large order (only those can be valid,
-    /// and they are the cache's sightings); `None` for recurring signers.
-    large_order: Option<u8>,
 }
 
 /// Encodes computed groups two at a time, with one inversion for both (Montgomery's trick:
@@ -491,7 +536,6 @@ struct Computed<const N: usize, F> {
 struct Encoder<'a, const N: usize, F> {
     waiting: Option<Computed<N, F>>,
     results: &'a mut [u8],
-    cache: Option<&'a SignerCache>,
 }
 
 impl<const N: usize, F: LaneField<N>> Encoder<'_, N, F> {
@@ -524,8 +568,7 @@ impl<const N: usize, F: LaneField<N>> Encoder<'_, N, F> {
         }
     }
 
-    /// Writes the answers of a group's real lanes, `z_inv` being `1/Z` of its `R'`; a new
-    /// signer's key of large order is a sighting for the cache.
+    /// Writes the answers of a group's real lanes, `z_inv` being `1/Z` of its `R'`.
     ///
     /// # Safety
     /// The CPU features of `F`.
@@ -533,35 +576,29 @@ impl<const N: usize, F: LaneField<N>> Encoder<'_, N, F> {
     unsafe fn finish(&mut self, group: &Computed<N, F>, z_inv: &F) {
         // SAFETY: the caller vouched for the CPU features.
         let encodings = unsafe { group.r_prime.compress_with(z_inv) };
-        let valid = matches(&group.lanes, &encodings) & group.large_order.unwrap_or(u8::MAX);
+        let valid = matches(&group.lanes, &encodings);
         for (j, lane) in group.lanes[..group.real].iter().enumerate() {
             self.results[lane.index] = valid >> j & 1;
-            if let (Some(cache), Some(large_order)) = (self.cache, group.large_order)
-                && large_order >> j & 1 == 1
-            {
-                cache.observe(&lane.key);
-            }
         }
     }
 }
 
-/// Computes a group of new signers.
+/// Computes a group of new signers with checked keys.
 ///
 /// # Safety
 /// The CPU features of `F`.
 #[inline(always)]
 unsafe fn run_new<const N: usize, F: LaneField<N>>(
-    (group, real): Full<N, ()>,
+    (group, real): Full<N, KeyWords>,
     base: &BaseTables,
 ) -> Computed<N, F> {
-    let lanes = group.map(|g| g.0);
-    // SAFETY: the caller vouched for the CPU features.
-    let (r_prime, large_order) = unsafe { verify_new_signers::<N, F>(&lanes, base) };
+    let lanes = group.each_ref().map(|g| g.0);
+    let keys = group.each_ref().map(|g| &g.1);
     Computed {
-        r_prime,
+        // SAFETY: the caller vouched for the CPU features.
+        r_prime: unsafe { verify_new_signers::<N, F>(&lanes, keys, base) },
         lanes,
         real,
-        large_order: Some(large_order),
     }
 }
 
@@ -581,7 +618,36 @@ unsafe fn run_recurring<const N: usize, F: LaneField<N>>(
         r_prime: unsafe { verify_recurring_signers::<N, F>(&lanes, tables, base) },
         lanes,
         real,
-        large_order: None,
+    }
+}
+
+/// Checks the keys of a group of new signers: the bad ones answered, the sightings recorded,
+/// the good ones on to their group (computed when it is full).
+///
+/// # Safety
+/// The CPU features of `F`.
+#[inline(always)]
+unsafe fn keys_checked<const N: usize, F: LaneField<N>>(
+    (group, real): Full<N, ()>,
+    encoder: &mut Encoder<'_, N, F>,
+    new_signers: &mut Group<KeyWords>,
+    cache: Option<&SignerCache>,
+    base: &BaseTables,
+) {
+    // SAFETY: the caller vouched for the CPU features.
+    let (large_order, words) = unsafe { check_keys::<N, F>(&group.each_ref().map(|g| g.0.key)) };
+    for (j, (lane, ())) in group[..real].iter().enumerate() {
+        if large_order >> j & 1 == 0 {
+            encoder.results[lane.index] = 0;
+            continue;
+        }
+        if let Some(cache) = cache {
+            cache.observe(&lane.key);
+        }
+        if let Some(full) = new_signers.push::<N>(*lane, words[j]) {
+            // SAFETY: as above.
+            unsafe { encoder.push(run_new(full, base)) };
+        }
     }
 }
 
@@ -600,12 +666,13 @@ unsafe fn verify_many<const N: usize, F: LaneField<N>>(
     base: &BaseTables,
 ) {
     let n = crate::sigverify::assert_batch_shape(signatures, public_keys, messages, results);
-    let mut new_signers = Group::<()>::new::<N>();
+    // New signers wait for their keys to be checked, then (valid keys only) for their group.
+    let mut new_keys = Group::<()>::new::<N>();
+    let mut new_signers = Group::<KeyWords>::new::<N>();
     let mut recurring = Group::<Arc<Signer>>::new::<N>();
     let mut encoder = Encoder::<N, F> {
         waiting: None,
         results: &mut *results,
-        cache,
     };
     // SAFETY (every `run_*` and `encoder` call below): the caller vouched for the CPU features.
     for i in 0..n {
@@ -629,11 +696,14 @@ unsafe fn verify_many<const N: usize, F: LaneField<N>>(
                 }
             }
             None => {
-                if let Some(full) = new_signers.push::<N>(lane, ()) {
-                    unsafe { encoder.push(run_new(full, base)) };
+                if let Some(full) = new_keys.push::<N>(lane, ()) {
+                    unsafe { keys_checked(full, &mut encoder, &mut new_signers, cache, base) };
                 }
             }
         }
+    }
+    if let Some(full) = new_keys.take::<N>() {
+        unsafe { keys_checked(full, &mut encoder, &mut new_signers, cache, base) };
     }
     if let Some(full) = new_signers.take::<N>() {
         unsafe { encoder.push(run_new(full, base)) };
@@ -642,16 +712,22 @@ unsafe fn verify_many<const N: usize, F: LaneField<N>>(
         unsafe { encoder.push(run_recurring(full, base)) };
     }
     unsafe { encoder.flush() };
-    // Too few for a group of their own: the portable path (recurring signers with the table
-    // already found, not looked up again).
-    for (lane, ()) in &new_signers.waiting {
-        let i = lane.index;
-        results[i] = u8::from(cpu::verify(
+    // Too few for a group of their own: the portable path — keys not checked yet with the
+    // cache, checked ones (already a sighting) without it, recurring signers with the table
+    // already found (not looked up again).
+    let portable = |i: usize, cache| {
+        u8::from(cpu::verify(
             &signatures[i],
             &public_keys[i],
             messages[i],
             cache,
-        ));
+        ))
+    };
+    for (lane, ()) in &new_keys.waiting {
+        results[lane.index] = portable(lane.index, cache);
+    }
+    for (lane, _) in &new_signers.waiting {
+        results[lane.index] = portable(lane.index, None);
     }
     for (lane, signer) in &recurring.waiting {
         let (s, k) = (
