@@ -7,8 +7,9 @@
 //! about 5 % of a verification here, so a multi-buffer SHA-512 was not worth its code — README).
 //! Then `N` signatures go through the lanes together, in one of two groups:
 //!
-//! - **New signers** ([`verify_new_signers`]): `A` decompressed in the lanes (invalid keys are
-//!   masked out, small-order ones found by their encoding), a table of `0…8 · A` per lane
+//! - **New signers** ([`check_keys`], then [`verify_new_signers`]): `A` decompressed in the
+//!   lanes first, keys that are no point or of small order answered there (at the cost of a
+//!   decompression, as verify_strict), the others regrouped; then a table of `0…8 · A` per lane
 //!   (projective Niels form), and `[S]B − [k]A` in one pass of 252 doublings (three of each
 //!   four without `T`, which a doubling does not read): `k` in signed radix 16 (64 additions
 //!   from the lanes' own tables, the sign flipping to `−A`), `S` in signed radix 256 (32
