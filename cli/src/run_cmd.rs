@@ -328,6 +328,10 @@ fn print(
             }),
         ],
         vec![
+            "epoch boundaries crossed alone".into(),
+            m.boundaries_crossed_alone.to_string(),
+        ],
+        vec![
             "epoch-boundary waits".into(),
             format!(
                 "{} ({:.1} ms in all)",

@@ -232,14 +232,33 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
 }
 
 /// Executes `blocks` on a VED executor made from the store in `dir` and logs each, as the VED
-/// stage does — then stops, as a crash would, with the store still at its slot.
+/// stage does — crossing an epoch boundary on its own, with `slashes` (block index, vote
+/// account, basis points) scheduled with their blocks — then stops, as a crash would, with the
+/// store still at its slot.
 fn log_ved_ahead(dir: &std::path::Path, blocks: &[Block]) {
+    log_ved_ahead_with(dir, blocks, &[]);
+}
+
+fn log_ved_ahead_with(
+    dir: &std::path::Path,
+    blocks: &[Block],
+    slashes: &[(usize, tandem_engine::Pubkey, u16)],
+) {
     use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
     use tandem_engine::runtime::ved_log::{LoggedSlot, VedLog};
     let runtime = Runtime::open(&Genesis::default_cluster(), dir).expect("open");
     let mut ved = runtime.ved_executor();
     let mut log = VedLog::new(dir);
-    for block in blocks {
+    for (i, block) in blocks.iter().enumerate() {
+        let with: Vec<_> = slashes
+            .iter()
+            .filter(|(at, ..)| *at == i)
+            .map(|&(_, key, bps)| (key, bps))
+            .collect();
+        ved.schedule_slashes(&with);
+        if ved.crosses_boundary(block) {
+            assert!(ved.enter_epoch(block.header.slot).expect("enter"), "alone");
+        }
         let (txs, payers) = parse_block(block).expect("parses");
         let verified: Vec<Option<bool>> =
             verify_signatures(tandem_engine::runtime::Backend::Cpu, &txs)
@@ -312,6 +331,43 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     let (engine, _) = open(dir.path(), 1);
     assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), (31, 31));
     engine.finish().expect("finish");
+}
+
+#[test]
+fn a_ved_logged_past_an_epoch_boundary_resumes_there_with_the_slashes_it_took() {
+    // The store commits slot 28; the VED had crossed into epoch 1 on its own and logged up to
+    // slot 40, with a slash of vote-0 scheduled with slot 30 (before the crash, so it is in the
+    // log, not in the store). Reopened, the VED crosses the boundary again from its log, the
+    // UED applies the logged slash at slot 32 — the blocks submitted again carry none — and
+    // everything equals the sequential runtime.
+    let (blocks, _) = ledger(45, 4);
+    let vote_0 = chain::pk(&chain::key("vote-0"));
+    let scratch = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), scratch.path()).expect("open");
+    let mut sequential = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        if i == 29 {
+            runtime.schedule_slash(vote_0, 2_500).expect("slash");
+        }
+        sequential.push(runtime.execute_block(block).expect("block"));
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..28] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(engine.finish().expect("finish").slot, 28);
+    log_ved_ahead_with(dir.path(), &blocks[28..40], &[(1, vote_0, 2_500)]);
+
+    let (engine, seen) = open(dir.path(), 2);
+    assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), (28, 40));
+    for block in &blocks[28..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    assert!(seen.lock().unwrap().0[..] == sequential[28..]);
 }
 
 #[test]
@@ -575,38 +631,115 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
 }
 
+/// An engine whose UED stops after committing slot `hold_at` until the returned sender is
+/// dropped or sent to (the outcome hook waits on the UED's thread).
+fn open_holding(
+    dir: &std::path::Path,
+    hold_at: u64,
+    config: EngineConfig,
+) -> (Engine, Seen, std::sync::mpsc::Sender<()>) {
+    let seen: Seen = Arc::default();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let (a, b) = (Arc::clone(&seen), Arc::clone(&seen));
+    let hooks = EngineHooks {
+        on_vote: Some(Box::new(move |v| a.lock().unwrap().1.push(v))),
+        on_outcome: Some(Box::new(move |o| {
+            b.lock().unwrap().0.push(o.clone());
+            if o.slot == hold_at {
+                let _ = gate.lock().unwrap().recv();
+            }
+        })),
+        on_alert: None,
+    };
+    let engine = Engine::open(&Genesis::default_cluster(), dir, config, hooks).expect("open");
+    (engine, seen, release)
+}
+
 #[test]
-fn a_ued_that_cannot_catch_up_by_the_boundary_halts_the_engine_with_its_own_alert() {
-    // A patience of a nanosecond: the VED always waits longer than that at the boundary into
-    // epoch 1 (the UED executes the boundary block whole), so the engine halts there, naming it.
-    let (blocks, sequential) = generated(34, 13, false);
+fn the_ved_crosses_epoch_boundaries_while_the_ued_is_still_in_the_epoch_before() {
+    // The UED stops at slot 60 (epoch 1); the VED goes on into epoch 2 — the boundary at slot
+    // 64 moves a node out of the VED and a user into it (remaps of epoch 0) — with the UED's
+    // handoff of epoch 1, and votes there without waiting. Then the UED catches up, executes
+    // each boundary block whole and finds the VED's hashes and statuses its own.
+    let (blocks, sequential) = ledger(70, 5);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = EngineConfig {
+        ued_queue_blocks: 16,
+        ..EngineConfig::default()
+    };
+    let (engine, seen, release) = open_holding(dir.path(), 60, config);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let last = sequential.last().unwrap();
+    let voted = engine
+        .wait_hash(Domain::Ved, last.slot, Duration::from_secs(60))
+        .expect("no failure")
+        .hash();
+    assert_eq!(
+        voted,
+        Some(last.ved_hash),
+        "the VED voted past the boundary"
+    );
+    let metrics = engine.metrics().snapshot();
+    assert!(metrics.ued_slot <= 60, "while the UED waited in epoch 1");
+    assert_eq!(
+        (metrics.boundaries_crossed_alone, metrics.boundary_waits),
+        (2, 0)
+    );
+    release.send(()).unwrap();
+    let summary = engine.finish().expect("finish");
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    let (outcomes, votes) = &*seen.lock().unwrap();
+    assert!(outcomes[..] == sequential[..], "the sequential outcomes");
+    let points: Vec<(u64, [u8; 32])> = votes.iter().map(|v| (v.slot, v.ved_hash)).collect();
+    let want: Vec<(u64, [u8; 32])> = sequential.iter().map(|o| (o.slot, o.ved_hash)).collect();
+    assert_eq!(points, want);
+}
+
+#[test]
+fn a_ued_that_lags_a_whole_epoch_halts_the_engine_at_the_boundary_with_its_own_alert() {
+    // The UED stops at slot 1. The VED crosses into epoch 1 on its own, but entering epoch 2
+    // it needs the UED to have entered epoch 1 (SPEC §5): with a patience of a nanosecond the
+    // engine halts there, naming slot 64, and — the UED released — still executes everything.
+    let (blocks, sequential) = generated(66, 13, false);
     let dir = tempfile::tempdir().expect("dir");
     let config = EngineConfig {
         boundary_patience: Some(Duration::from_nanos(1)),
         ..EngineConfig::default()
     };
-    let engine = Engine::open(
-        &Genesis::default_cluster(),
-        dir.path(),
-        config,
-        EngineHooks::default(),
-    )
-    .expect("open");
+    let (engine, _, release) = open_holding(dir.path(), 1, config);
     for block in &blocks {
         engine.submit(block.clone()).expect("submit");
     }
-    let last = sequential.last().unwrap();
-    engine
-        .wait_hash(Domain::Ued, last.slot, Duration::from_secs(60))
-        .expect("no failure");
-    match engine.poll_alert() {
-        Some(Alert::UedLagging { boundary_slot, .. }) => assert_eq!(boundary_slot, 32),
+    let alert = (0..600)
+        .find_map(|_| {
+            let alert = engine.poll_alert();
+            if alert.is_none() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            alert
+        })
+        .expect("an alert within a minute");
+    match alert {
+        Alert::UedLagging { boundary_slot, .. } => assert_eq!(boundary_slot, 64),
         other => panic!("{other:?}"),
     }
     let why = engine.halted().expect("halted");
     assert!(
-        why.contains("cannot catch up") && why.contains("slot 32"),
+        why.contains("cannot catch up") && why.contains("slot 64"),
         "{why}"
+    );
+    release.send(()).unwrap();
+    let last = sequential.last().unwrap();
+    engine
+        .wait_hash(Domain::Ued, last.slot, Duration::from_secs(60))
+        .expect("no failure");
+    let metrics = engine.metrics().snapshot();
+    assert_eq!(
+        (metrics.boundaries_crossed_alone, metrics.boundary_waits),
+        (2, 1)
     );
     let summary = engine.finish().expect("a halt is not a failure");
     assert_eq!(
@@ -620,16 +753,23 @@ fn a_ued_that_cannot_catch_up_by_the_boundary_halts_the_engine_with_its_own_aler
 fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
     // vote-0 (VED) by 25 % and vote-3 (UED) by 50 %, scheduled before slot 11: applied at the
     // boundary into epoch 1 (slot 32), in whichever domain each account is, exactly as
-    // `Runtime::schedule_slash` before the same block.
-    let (blocks, _) = ledger(36, 14);
+    // `Runtime::schedule_slash` before the same block; the VED crosses that boundary on its
+    // own. vote-1 (VED) by 60 %, before slot 41: at slot 64 its stake falls under the VED's
+    // threshold, so it leaves the VED — its companions' fate needs the UED's state, and the
+    // VED waits for the UED to execute that block whole.
+    let (blocks, _) = ledger(70, 14);
+    let slashes_at = |i: usize| match i {
+        10 => vec![(0, 2_500), (3, 5_000)],
+        40 => vec![(1, 6_000)],
+        _ => Vec::new(),
+    };
     let vote = |n: usize| chain::pk(&chain::key(&format!("vote-{n}")));
     let dir = tempfile::tempdir().expect("dir");
     let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
     let mut sequential = Vec::new();
     for (i, block) in blocks.iter().enumerate() {
-        if i == 10 {
-            runtime.schedule_slash(vote(0), 2_500).expect("slash");
-            runtime.schedule_slash(vote(3), 5_000).expect("slash");
+        for (n, bps) in slashes_at(i) {
+            runtime.schedule_slash(vote(n), bps).expect("slash");
         }
         sequential.push(runtime.execute_block(block).expect("block"));
     }
@@ -638,12 +778,13 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
     let dir = tempfile::tempdir().expect("dir");
     let (engine, seen) = open(dir.path(), 2);
     for (i, block) in blocks.iter().enumerate() {
-        if i == 10 {
+        for (n, bps) in slashes_at(i) {
             engine
-                .wait_hash(Domain::Ued, 10, Duration::from_secs(60))
+                .wait_hash(Domain::Ued, i as u64, Duration::from_secs(60))
                 .expect("no failure");
-            engine.schedule_slash(vote(0), 2_500).expect("slash");
-            engine.schedule_slash(vote(3), 5_000).expect("slash");
+            engine.schedule_slash(vote(n), bps).expect("slash");
+        }
+        if i == 10 {
             for (bad, bps) in [(vote(0), 0), (chain::pk(&chain::key("user-0")), 100)] {
                 match engine.schedule_slash(bad, bps) {
                     Err(EngineError::Rejected(RuntimeError::InvalidSlash { .. })) => {}
@@ -653,12 +794,28 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
         }
         engine.submit(block.clone()).expect("submit");
     }
+    engine
+        .wait_hash(Domain::Ued, 70, Duration::from_secs(60))
+        .expect("no failure");
+    let metrics = engine.metrics().snapshot();
+    assert_eq!(
+        (metrics.boundaries_crossed_alone, metrics.boundary_waits),
+        (1, 1),
+        "alone at slot 32, waiting at slot 64"
+    );
     let summary = engine.finish().expect("finish");
     let outcomes = &seen.lock().unwrap().0;
     assert!(
         outcomes[..] == sequential[..],
         "the engine's outcomes are the runtime's"
     );
+    let vote_1 = summary.runtime.account(&vote(1)).expect("vote-1");
+    assert_eq!(
+        vote_1.mapping,
+        tandem_engine::Mapping::RwVed,
+        "frozen, moving at 96"
+    );
+    assert!(summary.runtime.state().moves.contains_key(&vote(1)));
     assert_eq!(
         summary.runtime.account(&vote(3)).expect("vote-3").lamports,
         slashed

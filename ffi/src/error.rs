@@ -147,6 +147,9 @@ impl From<RuntimeError> for FfiError {
             RuntimeError::Kernel(kernel) => kernel.into(),
             RuntimeError::GenesisMismatch { .. } => Self::invalid_argument(message),
             RuntimeError::Poisoned(_) => Self::io(message),
+            // The VED's own crossing of a boundary disagrees with the runtime's: a fault in
+            // the engine, not in the caller's input.
+            RuntimeError::BoundaryMismatch { .. } => Self::internal(message),
         }
     }
 }

@@ -19,11 +19,15 @@
 //! ```
 //!
 //! Every queue is a bounded crossbeam channel. The VED thread runs [`VedExecutor`] on its own
-//! copy of the RW-VED accounts and never waits for the UED, except at an epoch boundary: the
-//! block that crosses one is handed to the UED thread, which executes it whole on the joined
-//! state once it has caught up, and answers with a fresh VED executor (the one backpressure
-//! point, counted in the metrics). The UED may otherwise lag the VED by as many blocks as its
-//! queues hold ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
+//! copy of the RW-VED accounts and crosses epoch boundaries on its own too, with the UED's
+//! [`EpochHandoff`] of the epoch before (sent after the UED executed that epoch's first block;
+//! the UED executes every boundary block whole and checks the VED's results). It waits for the
+//! UED only at a boundary, in two cases, both counted in the metrics: the handoff has not come
+//! (the UED lags by a whole epoch: SPEC §5's backpressure point), or a voter or payer may leave
+//! the VED there — then the UED executes the block whole once it has caught up and answers
+//! with a fresh VED executor ([`crate::runtime::executor`] says why). The UED may otherwise lag
+//! the VED by as many blocks as its queues hold ([`EngineConfig::ued_queue_blocks`]); when they
+//! are full, `submit` waits.
 //!
 //! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
 //! never queue behind user signatures), the UED's sigverify on the `sigverify` stage's, the UED
@@ -52,7 +56,7 @@ use crate::genesis::Genesis;
 use crate::ledger::Block;
 use crate::runtime::TxStatus;
 use crate::runtime::builtins::vote::VoteState;
-use crate::runtime::executor::{VedExecutor, VedSlot, executed_votes};
+use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot, executed_votes};
 use crate::runtime::ingest::{self, VerifiedBlock};
 use crate::runtime::state::WINDOW;
 use crate::runtime::status_index::{
@@ -518,7 +522,7 @@ impl Engine {
         let logged = VedLog::recover(&dir, runtime.slot()).map_err(EngineError::OpenLog)?;
         let mut ved = runtime.ved_executor();
         for record in &logged {
-            ved.replay(record);
+            ved.replay(record).map_err(EngineError::Open)?;
         }
         let ved_resumed_slot = ved.slot();
         let stored = StatusIndex::load(&dir, runtime.slot()).map_err(EngineError::Open)?;
@@ -576,6 +580,9 @@ impl Engine {
         let (ued_ready_tx, ued_ready_rx) = bounded::<UedSigs>(depth);
         let (ued_tx, ued_rx) = bounded::<UedJob>(depth);
         let (reads_tx, reads_rx) = bounded::<AccountRead>(16);
+        // One handoff per boundary the VED crossed alone, taken at its next boundary, which the
+        // UED cannot reach first: never more than one waits.
+        let (handoffs_tx, handoffs_rx) = bounded::<EpochHandoff>(2);
         let backend = config.backend;
         let placement = config.placement.map(Arc::new);
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
@@ -650,6 +657,7 @@ impl Engine {
                     executor: ved,
                     logged: logged.into(),
                     log: VedLog::new(dir),
+                    handoffs: handoffs_rx,
                     patience,
                 };
                 ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
@@ -664,9 +672,12 @@ impl Engine {
                         &shared,
                         &m,
                         runtime,
-                        ued_rx,
-                        ued_ready_rx,
-                        reads_rx,
+                        UedLinks {
+                            input: ued_rx,
+                            sigs: ued_ready_rx,
+                            reads: reads_rx,
+                            handoffs: handoffs_tx,
+                        },
                         on_outcome,
                     )
                 })
@@ -1186,13 +1197,45 @@ struct VedStart {
     executor: VedExecutor,
     logged: VecDeque<LoggedSlot>,
     log: VedLog,
+    /// The UED's epoch handoffs ([`EpochHandoff`]), one per boundary the VED crossed alone.
+    handoffs: Receiver<EpochHandoff>,
     /// How long it waits at a boundary before the engine halts.
     patience: Duration,
 }
 
+/// Waits for the UED's answer at the boundary of `slot`; past `patience` the engine halts
+/// ([`Alert::UedLagging`]) and goes on waiting. `None` when the UED stopped.
+fn wait_for_ued<T>(
+    shared: &Shared,
+    metrics: &StageMetrics,
+    answer: &Receiver<T>,
+    patience: Duration,
+    slot: u64,
+) -> Option<T> {
+    let waited = Instant::now();
+    let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
+        Err(RecvTimeoutError::Timeout) => {
+            shared.raise(Alert::UedLagging {
+                boundary_slot: slot,
+                ued_slot: shared.metrics.snapshot().ued_slot,
+                waited: waited.elapsed(),
+            });
+            answer.recv().ok()
+        }
+        other => other.ok(),
+    })?;
+    shared.metrics.record_boundary_wait(waited.elapsed());
+    log::debug!(
+        "slot {slot}: the VED waited {:.1} ms at the epoch boundary for the UED",
+        waited.elapsed().as_secs_f64() * 1e3
+    );
+    Some(answer)
+}
+
 /// The VED stage: executes each block's VED part, publishes its hash (the vote point) and logs
 /// it (the VED's durable commit point). A block it logged before a restart is not executed
-/// again: its record stands for it.
+/// again: its record stands for it. At an epoch boundary it crosses on its own when it can
+/// ([`crate::runtime::executor`]); otherwise the UED executes the block whole.
 fn ved_loop(
     shared: &Shared,
     metrics: &StageMetrics,
@@ -1205,6 +1248,7 @@ fn ved_loop(
         executor: mut ved,
         mut logged,
         mut log,
+        handoffs,
         patience,
     } = start;
     while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
@@ -1215,125 +1259,141 @@ fn ved_loop(
         let block = &ingested.block;
         let header = &block.header;
         let slot = header.slot;
-        let hash = if ved.crosses_boundary(block) {
-            // The one wait: the UED catches up and executes the block on the joined state.
-            let waited = Instant::now();
-            let (reply, answer) = bounded(1);
-            let job = UedJob::Boundary {
-                ingested: Arc::clone(&ingested),
-                verified,
-                reply,
-            };
-            if metrics.blocked(|| output.send(job)).is_err() {
-                return;
-            }
-            let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
-                Err(RecvTimeoutError::Timeout) => {
-                    // The UED cannot catch up: halt, and go on waiting.
-                    shared.raise(Alert::UedLagging {
-                        boundary_slot: slot,
-                        ued_slot: shared.metrics.snapshot().ued_slot,
-                        waited: waited.elapsed(),
-                    });
-                    answer.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        let record = match logged.front() {
+            // Executed and logged before the restart: the record stands for it.
+            Some(record) if record.ved.slot <= slot => {
+                let record = logged.pop_front().expect("a front record");
+                if record.ved.slot != slot || record.blockhash != header.blockhash {
+                    return shared.fail(format!(
+                        "block {slot} (blockhash {}) is not the block the VED executed and \
+                         logged as slot {} before the restart",
+                        bs58::encode(header.blockhash).into_string(),
+                        record.ved.slot
+                    ));
                 }
-                other => other,
-            });
-            match answer {
-                Ok(Ok(done)) => {
-                    ved = done.executor;
-                    shared.metrics.record_boundary_wait(waited.elapsed());
-                    log::debug!(
-                        "slot {slot}: the VED waited {:.1} ms at the epoch boundary for the UED",
-                        waited.elapsed().as_secs_f64() * 1e3
-                    );
-                    *shared
-                        .ved_payers
-                        .write()
-                        .unwrap_or_else(PoisonError::into_inner) = Arc::new(ved.ved_payers());
-                    let local = Some((Domain::Ved, slot, done.ved_hash));
-                    shared.agree(local, &done.votes, Some(ved.ved_stake()));
-                    done.ved_hash
-                }
-                // The UED failed (it says why) or stopped.
-                Ok(Err(_)) | Err(_) => return,
+                Some(record)
             }
-        } else {
-            let done = match logged.front() {
-                // Executed and logged before the restart: the record stands for it.
-                Some(record) if record.ved.slot <= slot => {
-                    let record = logged.pop_front().expect("a front record");
-                    if record.ved.slot != slot || record.blockhash != header.blockhash {
-                        return shared.fail(format!(
-                            "block {slot} (blockhash {}) is not the block the VED executed and \
-                             logged as slot {} before the restart",
-                            bs58::encode(header.blockhash).into_string(),
-                            record.ved.slot
-                        ));
+            _ => None,
+        };
+        let done = match record {
+            Some(record) => record.ved,
+            None => {
+                ved.schedule_slashes(&ingested.slashes);
+                if ved.crosses_boundary(block) {
+                    if ved.awaits_handoff().is_some() {
+                        // Unless the UED has not entered the VED's epoch yet (it lags by a
+                        // whole epoch), its handoff is here: SPEC §5's one wait otherwise.
+                        let handoff = match handoffs.try_recv() {
+                            Ok(handoff) => handoff,
+                            Err(_) => {
+                                match wait_for_ued(shared, metrics, &handoffs, patience, slot) {
+                                    Some(handoff) => handoff,
+                                    None => return,
+                                }
+                            }
+                        };
+                        if let Err(e) = ved.receive_handoff(handoff) {
+                            return shared.fail(e.to_string());
+                        }
                     }
-                    record.ved
-                }
-                _ => {
-                    let result = metrics.busy(|| ved.execute(block, &payers, &verified));
-                    let mut done = match result {
-                        Ok(done) => done,
+                    match metrics.busy(|| ved.enter_epoch(slot)) {
+                        Ok(true) => {
+                            shared.metrics.record_boundary_crossed_alone();
+                            *shared
+                                .ved_payers
+                                .write()
+                                .unwrap_or_else(PoisonError::into_inner) =
+                                Arc::new(ved.ved_payers());
+                        }
+                        Ok(false) => {
+                            // A voter or payer may leave the VED: the UED executes the block
+                            // whole on the joined state, and the VED starts again from it.
+                            let (reply, answer) = bounded(1);
+                            let job = UedJob::Boundary {
+                                ingested: Arc::clone(&ingested),
+                                verified,
+                                reply,
+                            };
+                            if metrics.blocked(|| output.send(job)).is_err() {
+                                return;
+                            }
+                            // The UED failed (it says why) or stopped.
+                            let Some(Ok(done)) =
+                                wait_for_ued(shared, metrics, &answer, patience, slot)
+                            else {
+                                return;
+                            };
+                            ved = done.executor;
+                            *shared
+                                .ved_payers
+                                .write()
+                                .unwrap_or_else(PoisonError::into_inner) =
+                                Arc::new(ved.ved_payers());
+                            let local = Some((Domain::Ved, slot, done.ved_hash));
+                            shared.agree(local, &done.votes, Some(ved.ved_stake()));
+                            vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
+                            metrics.add_items(1);
+                            continue;
+                        }
                         Err(e) => return shared.fail(e.to_string()),
-                    };
-                    // The UED needs check 1's answers for transactions guessed VED that are its
-                    // own.
-                    done.verified = done
-                        .ued_transactions
-                        .iter()
-                        .filter_map(|&i| verified[i].map(|ok| (i, ok)))
-                        .collect();
-                    // The vote point is now; the log and the hand-over to the UED follow.
-                    let local = Some((Domain::Ved, slot, done.ved_hash));
-                    shared.agree(local, &done.votes, Some(ved.ved_stake()));
-                    shared.index_ved(block, &done);
-                    vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
-                    let record = LoggedSlot {
-                        parent_slot: header.parent_slot,
-                        blockhash: header.blockhash,
-                        unix_timestamp_ms: header.unix_timestamp_ms,
-                        ved: done,
-                    };
-                    if let Err(e) = metrics.busy(|| log.append(&record)) {
-                        return shared.fail(e.to_string());
                     }
-                    let done = record.ved;
-                    let executed = done.admission.payer_domain.iter();
-                    let executed = executed.filter(|d| **d == Some(Domain::Ved)).count();
-                    shared.metrics.add_executed(Domain::Ved, executed as u64);
-                    metrics.add_items(1);
-                    let job = UedJob::Slot {
-                        ingested: Arc::clone(&ingested),
-                        ved: Box::new(done),
-                    };
-                    if metrics.blocked(|| output.send(job)).is_err() {
-                        return;
-                    }
-                    continue;
                 }
-            };
-            let hash = done.ved_hash;
-            shared.agree(
-                Some((Domain::Ved, slot, hash)),
-                &done.votes,
-                Some(ved.ved_stake()),
-            );
-            let job = UedJob::Slot {
-                ingested: Arc::clone(&ingested),
-                ved: Box::new(done),
-            };
-            vote(shared, &ingested, slot, hash, &mut on_vote);
-            metrics.add_items(1);
-            if metrics.blocked(|| output.send(job)).is_err() {
-                return;
+                let result = metrics.busy(|| ved.execute(block, &payers, &verified));
+                let mut done = match result {
+                    Ok(done) => done,
+                    Err(e) => return shared.fail(e.to_string()),
+                };
+                // The UED needs check 1's answers for transactions guessed VED that are its
+                // own.
+                done.verified = done
+                    .ued_transactions
+                    .iter()
+                    .filter_map(|&i| verified[i].map(|ok| (i, ok)))
+                    .collect();
+                // The vote point is now; the log and the hand-over to the UED follow.
+                let local = Some((Domain::Ved, slot, done.ved_hash));
+                shared.agree(local, &done.votes, Some(ved.ved_stake()));
+                shared.index_ved(block, &done);
+                vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
+                let record = LoggedSlot {
+                    parent_slot: header.parent_slot,
+                    blockhash: header.blockhash,
+                    unix_timestamp_ms: header.unix_timestamp_ms,
+                    ved: done,
+                };
+                if let Err(e) = metrics.busy(|| log.append(&record)) {
+                    return shared.fail(e.to_string());
+                }
+                let done = record.ved;
+                let executed = done.admission.payer_domain.iter();
+                let executed = executed.filter(|d| **d == Some(Domain::Ved)).count();
+                shared.metrics.add_executed(Domain::Ved, executed as u64);
+                metrics.add_items(1);
+                let job = UedJob::Slot {
+                    ingested: Arc::clone(&ingested),
+                    ved: Box::new(done),
+                };
+                if metrics.blocked(|| output.send(job)).is_err() {
+                    return;
+                }
+                continue;
             }
-            continue;
+        };
+        let hash = done.ved_hash;
+        shared.agree(
+            Some((Domain::Ved, slot, hash)),
+            &done.votes,
+            Some(ved.ved_stake()),
+        );
+        let job = UedJob::Slot {
+            ingested: Arc::clone(&ingested),
+            ved: Box::new(done),
         };
         vote(shared, &ingested, slot, hash, &mut on_vote);
         metrics.add_items(1);
+        if metrics.blocked(|| output.send(job)).is_err() {
+            return;
+        }
     }
 }
 
@@ -1360,16 +1420,32 @@ fn vote(
     }
 }
 
+/// The UED stage's queues.
+struct UedLinks {
+    /// The blocks, from the VED.
+    input: Receiver<UedJob>,
+    /// Check 1's answers for the UED's transactions, in block order.
+    sigs: Receiver<UedSigs>,
+    /// Account reads ([`Engine::account`]).
+    reads: Receiver<AccountRead>,
+    /// The epoch handoffs to the VED.
+    handoffs: Sender<EpochHandoff>,
+}
+
 /// The UED stage: the UED part of each block, after the VED's, and the commit of the slot.
 fn ued_loop(
     shared: &Shared,
     metrics: &StageMetrics,
     mut runtime: Runtime,
-    input: Receiver<UedJob>,
-    sigs: Receiver<UedSigs>,
-    reads: Receiver<AccountRead>,
+    links: UedLinks,
     mut on_outcome: Option<OutcomeHook>,
 ) -> Runtime {
+    let UedLinks {
+        input,
+        sigs,
+        reads,
+        handoffs,
+    } = links;
     // Between blocks, the UED answers account reads from its committed state.
     let next_job = |runtime: &Runtime| {
         let mut reads = Some(&reads);
@@ -1402,10 +1478,22 @@ fn ued_loop(
         };
         assert_eq!(ued_sigs.slot, slot, "the sigverify stage keeps block order");
         let result = metrics.busy(|| -> Result<BlockOutcome, RuntimeError> {
-            for &(vote_account, bps) in &ingested.slashes {
+            // The slashes the VED took with the block (or logged with it before a restart).
+            let slashes = match &job {
+                UedJob::Slot { ved, .. } => &ved.slashes,
+                UedJob::Boundary { .. } => &ingested.slashes,
+            };
+            for &(vote_account, bps) in slashes {
                 runtime.schedule_slash(vote_account, bps)?;
             }
             match job {
+                UedJob::Slot { ved, .. } if runtime.epoch_of(slot) != runtime.epoch() => {
+                    // The VED crossed this boundary on its own: the block runs whole here,
+                    // and the VED gets what it needs for the next one.
+                    let outcome = runtime.execute_crossed(block, *ved, |i| ued_sigs.verified[i])?;
+                    let _ = handoffs.send(runtime.epoch_handoff()); // the VED may have stopped
+                    Ok(outcome)
+                }
                 UedJob::Slot { ved, .. } => {
                     let (transactions, payers) = ingest::parse_block(block)?;
                     runtime.execute_ued(block, &transactions, &payers, *ved, |i| {

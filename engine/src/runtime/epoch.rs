@@ -25,21 +25,32 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::RuntimeError;
 use super::builtins::vote::VoteState;
-use super::pass::{Overlay, Writer};
+use super::pass::{AccountSource, Overlay, Writer};
 use super::state::RuntimeState;
 use crate::account::{Mapping, Pubkey};
 use crate::genesis::{ClusterParams, ved_eligible};
-use crate::store::Store;
 
-/// Processes the boundary into epoch `epoch` (steps in the module docs).
+/// What a boundary decided that tells whether the VED could have crossed it without the UED's
+/// state (see [`crate::runtime::executor`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EpochEntry {
+    /// Voters and fee payers scheduled to leave the VED with their vote account (step 5).
+    /// Each leaves only if no vote account staying in, or joining, the VED uses it — and the
+    /// UED's vote accounts are the UED's state: over the VED's accounts alone this counts every
+    /// one that might leave, and only when it is zero is the VED's crossing exact.
+    pub companions_leaving: usize,
+}
+
+/// Processes the boundary into epoch `epoch` (steps in the module docs), over the accounts of
+/// `source` (the store, or the VED executor's copy) and `vote_accounts` among them.
 pub fn enter_epoch(
     epoch: u64,
     cluster: &ClusterParams,
-    store: &Store,
+    store: &impl AccountSource,
     state: &mut RuntimeState,
     overlay: &mut Overlay,
     vote_accounts: &BTreeSet<Pubkey>,
-) -> Result<(), RuntimeError> {
+) -> Result<EpochEntry, RuntimeError> {
     // 1. Rewards.
     for key in vote_accounts {
         let Some(mut account) = overlay.get(store, key) else {
@@ -107,6 +118,7 @@ pub fn enter_epoch(
             .map(|(m, _)| *m)
             .unwrap_or_else(|| overlay.mapping_of(store, key))
     };
+    let mut entry = EpochEntry::default();
     let mut votes = BTreeMap::new();
     for key in vote_accounts {
         if let Some(account) = overlay.get(store, key)
@@ -143,8 +155,11 @@ pub fn enter_epoch(
             && effective(state, overlay, &key) == Mapping::RwVed
         {
             schedule(state, key, Mapping::RwUed);
+            if !is_vote_account {
+                entry.companions_leaving += 1;
+            }
         }
     }
     state.epoch = epoch;
-    Ok(())
+    Ok(entry)
 }

@@ -16,17 +16,38 @@
 //!   and commits the slot — both domains' changes, and the runtime state whose hashes equal the
 //!   sequential runtime's.
 //!
-//! A block that crosses an epoch boundary is executed whole by the [`Runtime`] once the UED has
-//! caught up (rewards, moves and slashes read both domains), and the VED executor is then made
-//! afresh from it ([`Runtime::ved_executor`]): the one point where the VED waits for the UED.
+//! At an epoch boundary the domains meet (SPEC §5), and the VED crosses it on its own whenever
+//! the UED's state cannot change what the boundary does to the VED:
+//!
+//! - entering epoch `E + 1`, the VED needs the accounts moving into it (frozen through `E`, so
+//!   their state since the UED entered `E` is their state at its end) and the epoch bookkeeping
+//!   the boundary into `E` decided for both domains. The UED hands both over, as a message
+//!   ([`EpochHandoff`], [`Runtime::epoch_handoff`]), once it has entered `E`: the VED waits
+//!   for it only when the UED lags by a whole epoch — SPEC §5's backpressure point.
+//! - rewards, slashes and the VED's own remap requests read the VED's accounts only; a UED
+//!   transaction can neither write an RW-VED account nor remap it (check 6).
+//! - the membership of `E + 2` is computed from the state at the end of `E`. A vote account
+//!   joining the VED freezes UED accounts only. But a vote account *leaving* it takes its voter
+//!   and payer along unless a vote account staying in (or joining) the VED uses them — and
+//!   UED vote accounts' voters and payers are the UED's state at the end of `E`. So when a
+//!   voter or payer may leave the VED with its vote account ([`epoch::EpochEntry`]), the VED
+//!   does not cross alone: the [`Runtime`] executes the block whole once the UED has caught
+//!   up, and the VED executor is made afresh from it ([`Runtime::ved_executor`]).
+//!
+//! The VED crosses with the runtime's own code ([`epoch::enter_epoch`]) over its copy and the
+//! accounts handed over; the UED then executes the boundary block whole on the joined state
+//! ([`Runtime::execute_crossed`]) and checks that the VED's hash and statuses are its own — a
+//! disagreement stops the engine ([`RuntimeError::BoundaryMismatch`]) — and the VED checks that
+//! the epoch bookkeeping it decided is part of what the UED hands over next.
 //!
 //! Every result — statuses, accounts, both hash chains — is the sequential runtime's
 //! ([`Runtime::execute_block`]); the tests compare them block by block.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::builtins::vote::{VoteInstruction, VoteState};
-use super::ingest::{self, Admission};
+use super::epoch;
+use super::ingest::{self, Admission, VerifiedBlock};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
 use super::state::RuntimeState;
 use super::status::TxStatus;
@@ -57,6 +78,47 @@ impl AccountSource for VedAccounts {
         debug_assert_eq!(domain, Domain::Ved);
         Ok(self.accounts.get(pubkey).cloned())
     }
+
+    fn account(&self, pubkey: &Pubkey) -> Option<Account> {
+        self.accounts.get(pubkey).cloned()
+    }
+}
+
+/// What the VED reads at a boundary it crosses on its own: its copy, then the accounts the UED
+/// handed over that move into the VED there.
+struct Crossing<'a> {
+    ved: &'a VedAccounts,
+    incoming: &'a HashMap<Pubkey, Account>,
+}
+
+impl AccountSource for Crossing<'_> {
+    fn mapping_of(&self, pubkey: &Pubkey) -> Mapping {
+        self.account(pubkey).map_or(Mapping::RwUed, |a| a.mapping)
+    }
+
+    fn load(&self, _: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError> {
+        Ok(self.account(pubkey))
+    }
+
+    fn account(&self, pubkey: &Pubkey) -> Option<Account> {
+        let held = self.ved.accounts.get(pubkey);
+        held.or_else(|| self.incoming.get(pubkey)).cloned()
+    }
+}
+
+/// What the UED hands the VED once it has entered an epoch, so that the VED can cross the next
+/// boundary on its own (module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochHandoff {
+    /// The epoch the UED entered.
+    pub epoch: u64,
+    /// The accounts frozen, with the epoch they are frozen in, for both domains.
+    pub frozen: BTreeMap<Pubkey, u64>,
+    /// The moves scheduled, for both domains: target mapping and the epoch they happen at.
+    pub moves: BTreeMap<Pubkey, (Mapping, u64)>,
+    /// The accounts moving into the VED at the start of `epoch + 1`, as they are: frozen
+    /// through `epoch`, this is their state at its end.
+    pub incoming: Vec<Account>,
 }
 
 /// The VED executor (module docs): runs the VED pass of each block on its own state.
@@ -67,6 +129,10 @@ pub struct VedExecutor {
     /// are current; the UED's hashes are those of the last boundary, never read.
     state: RuntimeState,
     accounts: VedAccounts,
+    /// The UED's handoff for the VED's epoch, once it came: what the next boundary needs.
+    handoff: Option<EpochHandoff>,
+    /// The operator slashes scheduled with the block being executed (in its [`VedSlot`]).
+    block_slashes: Vec<(Pubkey, u16)>,
 }
 
 /// What the VED did with one block: everything the UED executor needs besides the signatures
@@ -96,6 +162,9 @@ pub struct VedSlot {
     /// The votes the VED executed (successful `Vote` instructions), with their voters' stake:
     /// what the cluster view ([`crate::cluster`]) learns from the slot.
     pub votes: Vec<VoteReport>,
+    /// The operator slashes scheduled with the block ([`VedExecutor::schedule_slashes`]): the
+    /// UED schedules these, so that a slot logged before a crash keeps its slashes.
+    pub slashes: Vec<(Pubkey, u16)>,
 }
 
 /// What became of each transaction, from the statuses both passes decided.
@@ -174,10 +243,147 @@ impl VedExecutor {
         self.state.hashes.hash[Domain::Ved]
     }
 
-    /// Whether `block` crosses an epoch boundary: it then goes to [`Runtime::execute_block`]
-    /// once the UED has caught up, and the VED executor is made again after it.
+    /// Whether `block` crosses an epoch boundary: [`VedExecutor::enter_epoch`] first.
     pub fn crosses_boundary(&self, block: &Block) -> bool {
         block.header.slot / self.cluster.slots_per_epoch != self.state.epoch
+    }
+
+    /// The epoch whose [`EpochHandoff`] the executor needs before it can cross the next
+    /// boundary; `None` when it has it.
+    pub fn awaits_handoff(&self) -> Option<u64> {
+        let epoch = self.state.epoch;
+        (self.handoff.as_ref().map(|h| h.epoch) != Some(epoch)).then_some(epoch)
+    }
+
+    /// Takes the UED's handoff for the executor's epoch (module docs): the epoch bookkeeping
+    /// becomes the UED's, which must include every freeze and move the VED decided itself.
+    pub fn receive_handoff(&mut self, handoff: EpochHandoff) -> Result<(), RuntimeError> {
+        let mismatch = |reason: String| RuntimeError::BoundaryMismatch {
+            slot: self.state.slot,
+            reason,
+        };
+        if handoff.epoch != self.state.epoch {
+            return Err(mismatch(format!(
+                "the UED handed over epoch {} while the VED is in epoch {}",
+                handoff.epoch, self.state.epoch
+            )));
+        }
+        for (key, planned) in &self.state.moves {
+            if handoff.moves.get(key) != Some(planned) {
+                return Err(mismatch(format!(
+                    "it moves {key} to {:?} at epoch {}, and the UED's boundary does not",
+                    planned.0, planned.1
+                )));
+            }
+        }
+        for (key, epoch) in &self.state.frozen {
+            if handoff.frozen.get(key) != Some(epoch) {
+                return Err(mismatch(format!(
+                    "it froze {key} for epoch {epoch}, and the UED's boundary did not"
+                )));
+            }
+        }
+        self.state.frozen = handoff.frozen.clone();
+        self.state.moves = handoff.moves.clone();
+        self.handoff = Some(handoff);
+        Ok(())
+    }
+
+    /// Schedules the operator slashes that come with the next block, for the next boundary
+    /// (as [`Runtime::schedule_slash`] does on the UED's side).
+    pub fn schedule_slashes(&mut self, slashes: &[(Pubkey, u16)]) {
+        self.state.slashes.extend_from_slice(slashes);
+        self.block_slashes.extend_from_slice(slashes);
+    }
+
+    /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
+    /// runtime's boundary code over its copy and the accounts handed over. `Ok(false)`, and
+    /// nothing changed, when a voter or payer may leave the VED there with its vote account:
+    /// the block must then run on the joined state. Needs the handoff of its epoch
+    /// ([`VedExecutor::awaits_handoff`]).
+    pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
+        let epoch = slot / self.cluster.slots_per_epoch;
+        debug_assert_eq!(epoch, self.state.epoch + 1, "a block crosses one boundary");
+        let Some(handoff) = self
+            .handoff
+            .as_ref()
+            .filter(|h| h.epoch == self.state.epoch)
+        else {
+            return Err(RuntimeError::BoundaryMismatch {
+                slot: self.state.slot,
+                reason: format!(
+                    "the UED has not handed epoch {} over to it",
+                    self.state.epoch
+                ),
+            });
+        };
+        let incoming: HashMap<Pubkey, Account> = handoff
+            .incoming
+            .iter()
+            .map(|a| (a.pubkey, a.clone()))
+            .collect();
+        let source = Crossing {
+            ved: &self.accounts,
+            incoming: &incoming,
+        };
+        let program = vote_program_id();
+        let vote_accounts: BTreeSet<Pubkey> = self
+            .accounts
+            .accounts
+            .values()
+            .chain(incoming.values())
+            .filter(|a| a.owner == program && a.lamports > 0)
+            .map(|a| a.pubkey)
+            .collect();
+        // The bookkeeping a boundary changes, to put back if the VED cannot cross alone.
+        let state = &self.state;
+        let before = (
+            state.frozen.clone(),
+            state.moves.clone(),
+            state.remap_requests.clone(),
+            state.slashes.clone(),
+            state.epoch,
+        );
+        let mut overlay = Overlay::default();
+        let entry = epoch::enter_epoch(
+            epoch,
+            &self.cluster,
+            &source,
+            &mut self.state,
+            &mut overlay,
+            &vote_accounts,
+        )?;
+        if entry.companions_leaving > 0 {
+            let state = &mut self.state;
+            (
+                state.frozen,
+                state.moves,
+                state.remap_requests,
+                state.slashes,
+                state.epoch,
+            ) = before;
+            return Ok(false);
+        }
+        let olds: Vec<Option<Account>> = overlay
+            .accounts
+            .keys()
+            .map(|key| source.account(key))
+            .collect();
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds
+            .iter()
+            .zip(overlay.accounts.values())
+            .map(|(old, (new, _))| (old.as_ref(), (new.lamports > 0).then_some(new)))
+            .collect();
+        self.state.hashes.apply_changes(self.backend, &pairs)?;
+        for (pubkey, (account, _)) in overlay.accounts {
+            let held = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
+            if held && account.lamports > 0 {
+                self.accounts.accounts.insert(pubkey, account);
+            } else {
+                self.accounts.accounts.remove(&pubkey);
+            }
+        }
+        Ok(true)
     }
 
     /// Whether `payer` pays in the VED now (the RW-VED accounts the executor holds).
@@ -328,6 +534,7 @@ impl VedExecutor {
             changes,
             remaps: overlay.remaps,
             votes,
+            slashes: std::mem::take(&mut self.block_slashes),
         })
     }
 
@@ -356,10 +563,23 @@ impl VedExecutor {
 impl VedExecutor {
     /// Moves the executor past a slot it executed before a crash, from the slot's record in the
     /// VED log ([`super::ved_log`]) instead of executing it again: its writes, its window
-    /// entries, its remap requests and its hashes. The result is the state executing the block
+    /// entries, its remap requests, its slashes and its hashes; a slot that crossed an epoch
+    /// boundary crosses it again, as it did then. The result is the state executing the block
     /// gave (the tests compare them).
-    pub fn replay(&mut self, logged: &LoggedSlot) {
+    pub fn replay(&mut self, logged: &LoggedSlot) -> Result<(), RuntimeError> {
         let ved = &logged.ved;
+        self.schedule_slashes(&ved.slashes);
+        self.block_slashes.clear();
+        if ved.slot / self.cluster.slots_per_epoch != self.state.epoch
+            && !self.enter_epoch(ved.slot)?
+        {
+            return Err(RuntimeError::BoundaryMismatch {
+                slot: ved.slot,
+                reason: "the VED log has it crossed alone, and a voter or payer leaves the \
+                         VED there"
+                    .into(),
+            });
+        }
         let state = &mut self.state;
         debug_assert_eq!(logged.parent_slot, state.slot);
         state.signatures.begin_block(ved.slot);
@@ -381,6 +601,7 @@ impl VedExecutor {
         state.hashes.lthash[Domain::Ved] = ved.ved_lthash.clone();
         state.hashes.hash[Domain::Ved] = ved.ved_hash;
         state.advance(ved.slot, logged.blockhash, logged.unix_timestamp_ms);
+        Ok(())
     }
 }
 
@@ -398,7 +619,74 @@ impl Runtime {
             cluster: self.cluster,
             state: self.state.clone(),
             accounts: VedAccounts { accounts },
+            handoff: Some(self.epoch_handoff()),
+            block_slashes: Vec::new(),
         }
+    }
+
+    /// What the VED needs from the UED to cross the next boundary on its own (module docs):
+    /// the epoch bookkeeping now, and the accounts moving into the VED at the next boundary.
+    pub fn epoch_handoff(&self) -> EpochHandoff {
+        let next = self.state.epoch + 1;
+        let incoming = self
+            .state
+            .moves
+            .iter()
+            .filter(|(_, (target, at))| *target == Mapping::RwVed && *at <= next)
+            .filter_map(|(key, _)| self.store.inspect(key).map(|a| a.to_account()))
+            .filter(|a| a.mapping != Mapping::RwVed)
+            .collect();
+        EpochHandoff {
+            epoch: self.state.epoch,
+            frozen: self.state.frozen.clone(),
+            moves: self.state.moves.clone(),
+            incoming,
+        }
+    }
+
+    /// The UED executor's part of a block the VED executor crossed an epoch boundary with on
+    /// its own (module docs): the whole block on the joined state, check 1's answers taken from
+    /// the VED's statuses, its `verified` and `ued_valid`, then the VED's hash and statuses
+    /// checked against the runtime's.
+    pub fn execute_crossed(
+        &mut self,
+        block: &Block,
+        ved: VedSlot,
+        ued_valid: impl Fn(usize) -> Option<bool>,
+    ) -> Result<BlockOutcome, RuntimeError> {
+        let slot = block.header.slot;
+        assert_eq!(ved.slot, slot, "the VED's slot is the block's");
+        let verified: HashMap<usize, bool> = ved.verified.iter().copied().collect();
+        let valid = (0..block.transactions.len())
+            .map(|i| match ved.admission.statuses[i] {
+                Some(status) => status != TxStatus::InvalidSignature,
+                None => verified
+                    .get(&i)
+                    .copied()
+                    .or_else(|| ued_valid(i))
+                    .expect("every UED transaction is verified"),
+            })
+            .collect();
+        let outcome = self.execute_verified(&VerifiedBlock::from_parts(block, valid)?)?;
+        let mismatch = |reason: String| RuntimeError::BoundaryMismatch { slot, reason };
+        if outcome.ved_hash != ved.ved_hash {
+            return Err(mismatch(format!(
+                "its hash {} is not the runtime's {}",
+                bs58::encode(ved.ved_hash).into_string(),
+                bs58::encode(outcome.ved_hash).into_string()
+            )));
+        }
+        for (i, status) in ved.admission.statuses.iter().enumerate() {
+            if let Some(status) = status
+                && outcome.transactions[i].status != *status
+            {
+                return Err(mismatch(format!(
+                    "it gave transaction {i} {status:?}, the runtime {:?}",
+                    outcome.transactions[i].status
+                )));
+            }
+        }
+        Ok(outcome)
     }
 
     /// The UED executor's part of `block` (module docs), after the VED's `ved`: checks 1–4 for

@@ -151,6 +151,16 @@ pub enum RuntimeError {
         /// Why.
         reason: String,
     },
+    /// The VED executor crossed an epoch boundary on its own and the runtime's own crossing of
+    /// it (or the UED's epoch handoff) disagrees: a fault in the engine, not in the block. The
+    /// engine stops rather than vote on.
+    #[error("slot {slot}: the VED crossed the epoch boundary on its own, but {reason}")]
+    BoundaryMismatch {
+        /// The slot the VED was at.
+        slot: u64,
+        /// What disagrees.
+        reason: String,
+    },
     /// An earlier failure left the runtime unusable until it is reopened.
     #[error("the runtime failed earlier and must be reopened: {0}")]
     Poisoned(String),

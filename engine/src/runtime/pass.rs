@@ -35,6 +35,9 @@ pub trait AccountSource: Sync {
     /// The account as `domain` reads it before the slot; `None` when it does not exist. Only
     /// called for accounts readable by `domain` (check 6 comes first).
     fn load(&self, domain: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError>;
+    /// The account whatever its mapping, as the runtime reads it at an epoch boundary; `None`
+    /// when it does not exist (or, for an executor's copy, is not one of its domain's).
+    fn account(&self, pubkey: &Pubkey) -> Option<Account>;
 }
 
 impl AccountSource for Store {
@@ -44,6 +47,10 @@ impl AccountSource for Store {
 
     fn load(&self, domain: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError> {
         Ok(self.view(domain).get(pubkey)?.map(|a| a.to_account()))
+    }
+
+    fn account(&self, pubkey: &Pubkey) -> Option<Account> {
+        self.inspect(pubkey).map(|a| a.to_account())
     }
 }
 
@@ -67,10 +74,10 @@ impl Overlay {
     }
 
     /// The account as the runtime sees it (any domain).
-    pub fn get(&self, store: &Store, pubkey: &Pubkey) -> Option<Account> {
+    pub fn get(&self, source: &impl AccountSource, pubkey: &Pubkey) -> Option<Account> {
         match self.accounts.get(pubkey) {
             Some((account, _)) => Some(account.clone()),
-            None => store.inspect(pubkey).map(|a| a.to_account()),
+            None => source.account(pubkey),
         }
     }
 

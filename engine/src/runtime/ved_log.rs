@@ -10,7 +10,8 @@
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
 //!
-//! A segment: magic `TNDMVED1`, then records, each `length (u64) ‖ body ‖ xxh3-64 of body`. A
+//! A segment: magic `TNDMVED2`, then records, each `length (u64) ‖ body ‖ xxh3-64 of body`
+//! (segments of the earlier `TNDMVED1`, whose records end before the slashes, are still read). A
 //! crash can cut the last record of the last segment short; that tail is ignored (it was never
 //! fsynced, so the VED's commit point is the record before it). A damaged record anywhere else
 //! is an error naming the file and the slot after which it sits.
@@ -32,7 +33,10 @@ use tandem_kernels::LtHash;
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
 
-const MAGIC: &[u8; 8] = b"TNDMVED1";
+const MAGIC: &[u8; 8] = b"TNDMVED2";
+
+/// The format before operator slashes were logged with their slot: read, never written.
+const MAGIC_WITHOUT_SLASHES: &[u8; 8] = b"TNDMVED1";
 
 /// Why the VED log could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -148,10 +152,16 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.u64(slot);
         w.bytes(&hash);
     }
+    w.u64(ved.slashes.len() as u64);
+    for (vote_account, bps) in &ved.slashes {
+        w.bytes(&vote_account.0);
+        w.bytes(&bps.to_le_bytes());
+    }
     w.0
 }
 
-fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
+/// Decodes a record; `with_slashes` is false for a segment of the earlier format.
+fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
     let mut r = Reader::new(body);
     let slot = r.u64()?;
     let parent_slot = r.u64()?;
@@ -225,6 +235,12 @@ fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
             ued: (flag == 1).then_some(ued),
         });
     }
+    let mut slashes = Vec::new();
+    if with_slashes {
+        for _ in 0..r.count(34)? {
+            slashes.push((Pubkey(r.array()?), u16::from_le_bytes(r.array()?)));
+        }
+    }
     if r.remaining() != 0 {
         return Err(format!("{} unexpected bytes at the end", r.remaining()));
     }
@@ -244,6 +260,7 @@ fn decode(body: &[u8]) -> Result<LoggedSlot, String> {
             changes,
             remaps,
             votes,
+            slashes,
         },
     })
 }
@@ -356,9 +373,11 @@ impl VedLog {
                 }
                 return Err(corrupt("shorter than its magic".into()));
             }
-            if &bytes[..8] != MAGIC {
-                return Err(corrupt("not a VED log segment (bad magic)".into()));
-            }
+            let with_slashes = match &bytes[..8] {
+                magic if magic == MAGIC => true,
+                magic if magic == MAGIC_WITHOUT_SLASHES => false,
+                _ => return Err(corrupt("not a VED log segment (bad magic)".into())),
+            };
             let mut at = 8;
             while at < bytes.len() {
                 let previous = slots.last().map_or(committed, |s: &LoggedSlot| s.ved.slot);
@@ -381,7 +400,7 @@ impl VedLog {
                     }
                     return Err(damaged());
                 };
-                let logged = decode(body).map_err(|reason| {
+                let logged = decode(body, with_slashes).map_err(|reason| {
                     corrupt(format!("the record after slot {previous}: {reason}"))
                 })?;
                 at += size;
@@ -479,6 +498,7 @@ mod tests {
                         ued: None,
                     },
                 ],
+                slashes: vec![(Pubkey([5; 32]), 2_500)],
             },
         }
     }
@@ -489,6 +509,25 @@ mod tests {
             && encode(a) == encode(b)
             && a.ved.admission.statuses == b.ved.admission.statuses
             && a.ved.admission.payer_domain == b.ved.admission.payer_domain
+    }
+
+    #[test]
+    fn a_segment_of_the_format_before_slashes_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = record(3, 2);
+        old.ved.slashes.clear();
+        let mut body = encode(&old);
+        body.truncate(body.len() - 8); // that format ends before the slashes' count
+        let mut bytes = MAGIC_WITHOUT_SLASHES.to_vec();
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&xxh3_64(&body).to_le_bytes());
+        std::fs::write(segment_path(dir.path(), 3), bytes).unwrap();
+        let read = VedLog::recover(dir.path(), 2).unwrap();
+        assert_eq!(read.len(), 1);
+        assert!(same(&read[0], &old));
+        // Read as this format, the same bytes are damaged.
+        assert!(decode(&body, true).is_err());
     }
 
     #[test]

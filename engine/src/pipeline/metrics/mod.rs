@@ -122,6 +122,7 @@ pub struct EngineMetrics {
     executed: [AtomicU64; 2],
     boundary_waits: AtomicU64,
     boundary_wait_ns: AtomicU64,
+    boundaries_alone: AtomicU64,
     halted: AtomicBool,
     max_ued_disagreement_bps: AtomicU64,
     tps: Mutex<TpsWindow>,
@@ -155,6 +156,7 @@ impl EngineMetrics {
             executed: [AtomicU64::new(0), AtomicU64::new(0)],
             boundary_waits: AtomicU64::new(0),
             boundary_wait_ns: AtomicU64::new(0),
+            boundaries_alone: AtomicU64::new(0),
             halted: AtomicBool::new(false),
             max_ued_disagreement_bps: AtomicU64::new(0),
             tps: Mutex::new(TpsWindow {
@@ -234,6 +236,12 @@ impl EngineMetrics {
         self.boundary_waits.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records an epoch boundary the VED crossed on its own, not waiting for the UED to
+    /// execute the block ([`crate::runtime::executor`]).
+    pub fn record_boundary_crossed_alone(&self) {
+        self.boundaries_alone.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Marks the engine halted (SPEC §6); a halted engine stays halted.
     pub fn set_halted(&self) {
         self.halted.store(true, Ordering::Relaxed);
@@ -302,6 +310,7 @@ impl EngineMetrics {
             ued_tps,
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
             boundary_wait_ns: self.boundary_wait_ns.load(Ordering::Relaxed),
+            boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
             halted: self.is_halted(),
             max_ued_disagreement_bps: self.max_ued_disagreement_bps.load(Ordering::Relaxed),
         }
@@ -354,6 +363,8 @@ pub struct MetricsSnapshot {
     pub boundary_waits: u64,
     /// How long it waited there in all, in nanoseconds.
     pub boundary_wait_ns: u64,
+    /// Epoch boundaries the VED crossed on its own, without the UED executing the block first.
+    pub boundaries_crossed_alone: u64,
     /// Whether the engine halted (SPEC §6).
     pub halted: bool,
     /// The largest share of the VED stake, in basis points, that reported for a slot a UED hash

@@ -254,6 +254,12 @@ impl MetricsSnapshot {
             seconds_from_ns(self.boundary_wait_ns),
         );
         out.single(
+            "tandem_epoch_boundaries_crossed_alone_total",
+            Kind::Counter,
+            "Epoch boundaries the VED crossed on its own, not waiting for the UED.",
+            Value::Int(self.boundaries_crossed_alone),
+        );
+        out.single(
             "tandem_halted",
             Kind::Gauge,
             "1 when the engine halted (a UED divergence, or a UED that cannot catch up), else 0.",
@@ -314,6 +320,7 @@ mod tests {
             ued_tps: 3120.0,
             boundary_waits: 1,
             boundary_wait_ns: 1_500_000,
+            boundaries_crossed_alone: 2,
             halted: false,
             max_ued_disagreement_bps: 2_500,
         }
@@ -382,6 +389,9 @@ tandem_epoch_boundary_waits_total 1
 # HELP tandem_epoch_boundary_wait_seconds_total Time the VED waited at epoch boundaries for the UED.
 # TYPE tandem_epoch_boundary_wait_seconds_total counter
 tandem_epoch_boundary_wait_seconds_total 0.0015
+# HELP tandem_epoch_boundaries_crossed_alone_total Epoch boundaries the VED crossed on its own, not waiting for the UED.
+# TYPE tandem_epoch_boundaries_crossed_alone_total counter
+tandem_epoch_boundaries_crossed_alone_total 2
 # HELP tandem_halted 1 when the engine halted (a UED divergence, or a UED that cannot catch up), else 0.
 # TYPE tandem_halted gauge
 tandem_halted 0
@@ -481,7 +491,7 @@ tandem_ued_disagreement_max_ratio 0.25
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 30);
+        assert_eq!(samples.len(), 31);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")
