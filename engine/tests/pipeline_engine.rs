@@ -25,6 +25,24 @@ fn ledger(slots: u64, seed: u64) -> (Vec<Block>, Vec<BlockOutcome>) {
 /// A generated ledger — with the remap requests of [`ledger`] added when `edit` (the votes then
 /// carry the generator's hashes, no longer the ledger's) — and its sequential outcomes.
 fn generated(slots: u64, seed: u64, edit: bool) -> (Vec<Block>, Vec<BlockOutcome>) {
+    let remaps: &[(&str, u8)] = if edit {
+        &[("validator-2", 4), ("user-5", 3)]
+    } else {
+        &[]
+    };
+    generated_with(slots, seed, 5.0, edit, remaps)
+}
+
+/// A generated ledger whose user transactions are `remap_pct` % remap requests; when `edit`,
+/// the votes report no UED hash and `remaps` (key name, target mapping) are requested in
+/// blocks 4, 5, … (epoch 0: they move at the start of epoch 2). With its sequential outcomes.
+fn generated_with(
+    slots: u64,
+    seed: u64,
+    remap_pct: f64,
+    edit: bool,
+    remaps: &[(&str, u8)],
+) -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().expect("dir");
     let genesis = Genesis::default_cluster();
     let mut blocks = Vec::new();
@@ -34,7 +52,7 @@ fn generated(slots: u64, seed: u64, edit: bool) -> (Vec<Block>, Vec<BlockOutcome
             slots,
             seed,
             transfers: 120,
-            remap_pct: 5.0,
+            remap_pct,
             ..WorkloadConfig::default()
         },
         scratch.path(),
@@ -57,21 +75,41 @@ fn generated(slots: u64, seed: u64, edit: bool) -> (Vec<Block>, Vec<BlockOutcome
             }
         }
     }
-    if blocks.len() > 4 && edit {
-        blocks[3]
-            .transactions
-            .push(chain::remap(&chain::key("validator-2"), 4, genesis.hash));
-        blocks[4]
-            .transactions
-            .push(chain::remap(&chain::key("user-5"), 3, genesis.hash));
+    if edit {
+        for (i, &(name, target)) in remaps.iter().enumerate() {
+            blocks[3 + i]
+                .transactions
+                .push(chain::remap(&chain::key(name), target, genesis.hash));
+        }
     }
+    let outcomes = sequential_outcomes(&blocks);
+    (blocks, outcomes)
+}
+
+/// The sequential runtime's outcome of each block.
+fn sequential_outcomes(blocks: &[Block]) -> Vec<BlockOutcome> {
     let dir = tempfile::tempdir().expect("dir");
-    let mut runtime = Runtime::open(&genesis, dir.path()).expect("open");
-    let outcomes = blocks
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    blocks
         .iter()
         .map(|b| runtime.execute_block(b).expect("block"))
-        .collect();
-    (blocks, outcomes)
+        .collect()
+}
+
+/// Once the UED has committed `slot`: the epoch boundaries the VED crossed alone, and its
+/// waits at boundaries.
+fn crossings_by(engine: &Engine, slot: u64) -> (u64, u64) {
+    engine
+        .wait_hash(Domain::Ued, slot, Duration::from_secs(60))
+        .expect("no failure");
+    let metrics = engine.metrics().snapshot();
+    (metrics.boundaries_crossed_alone, metrics.boundary_waits)
+}
+
+/// The domain and status of a block's last transaction.
+fn last_tx(outcome: &BlockOutcome) -> (Option<Domain>, TxStatus) {
+    let tx = outcome.transactions.last().expect("a transaction");
+    (tx.domain, tx.status)
 }
 
 type Seen = Arc<Mutex<(Vec<BlockOutcome>, Vec<Vote>)>>;
@@ -101,14 +139,12 @@ fn the_engine_gives_the_sequential_results_on_any_number_of_ued_threads() {
         .iter()
         .flat_map(|o| o.transactions.iter().map(|t| t.status))
         .collect();
-    let moved = sequential[3].transactions.last().unwrap();
     assert_eq!(
-        (moved.domain, moved.status),
+        last_tx(&sequential[3]),
         (Some(Domain::Ved), TxStatus::Success)
     );
-    let joined = sequential[4].transactions.last().unwrap();
     assert_eq!(
-        (joined.domain, joined.status),
+        last_tx(&sequential[4]),
         (Some(Domain::Ued), TxStatus::Success)
     );
     for status in [
@@ -659,10 +695,10 @@ fn open_holding(
 #[test]
 fn the_ved_crosses_epoch_boundaries_while_the_ued_is_still_in_the_epoch_before() {
     // The UED stops at slot 60 (epoch 1); the VED goes on into epoch 2 — the boundary at slot
-    // 64 moves a node out of the VED and a user into it (remaps of epoch 0) — with the UED's
-    // handoff of epoch 1, and votes there without waiting. Then the UED catches up, executes
-    // each boundary block whole and finds the VED's hashes and statuses its own.
-    let (blocks, sequential) = ledger(70, 5);
+    // 64 moves a validator's node out of the VED (a remap of epoch 0) — with the UED's handoff
+    // of epoch 1, and votes there without waiting. Then the UED catches up, executes each
+    // boundary block whole and finds the VED's hashes and statuses its own.
+    let (blocks, sequential) = generated_with(70, 5, 0.0, true, &[("validator-2", 4)]);
     let dir = tempfile::tempdir().expect("dir");
     let config = EngineConfig {
         ued_queue_blocks: 16,
@@ -699,11 +735,48 @@ fn the_ved_crosses_epoch_boundaries_while_the_ued_is_still_in_the_epoch_before()
 }
 
 #[test]
+fn an_account_moving_into_the_ved_brings_its_window_entries_the_ved_waits_for_them() {
+    // user-5 asks to join the VED in epoch 0 and moves at slot 64. Its transactions in the UED
+    // entered the one duplicate window; the UED may not have decided epoch 1's yet when the
+    // VED reaches slot 64, so the VED does not cross there alone: it waits for the UED to
+    // execute the block whole and starts again from the joined state, window included. A
+    // transfer user-5 signed in epoch 1 (frozen: AccountFrozenForRemap, but in the window)
+    // comes again at slot 65 and is refused as a duplicate in the VED, as the runtime does.
+    let (mut blocks, _) = generated_with(66, 21, 0.0, true, &[("user-5", 3)]);
+    let user_5 = chain::key("user-5");
+    let to = chain::pk(&chain::key("user-6"));
+    let again = chain::transfer(&user_5, to, 1_000_000, blocks[58].header.blockhash);
+    blocks[59].transactions.push(again.clone());
+    blocks[64].transactions.push(again);
+    let sequential = sequential_outcomes(&blocks);
+    assert_eq!(
+        last_tx(&sequential[59]),
+        (Some(Domain::Ued), TxStatus::AccountFrozenForRemap)
+    );
+    assert_eq!(
+        last_tx(&sequential[64]),
+        (Some(Domain::Ved), TxStatus::DuplicateSignature)
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = open(dir.path(), 2);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(
+        crossings_by(&engine, 66),
+        (1, 1),
+        "alone at slot 32, waiting at slot 64"
+    );
+    engine.finish().expect("finish");
+    assert!(seen.lock().unwrap().0[..] == sequential[..]);
+}
+
+#[test]
 fn a_ued_that_lags_a_whole_epoch_halts_the_engine_at_the_boundary_with_its_own_alert() {
     // The UED stops at slot 1. The VED crosses into epoch 1 on its own, but entering epoch 2
     // it needs the UED to have entered epoch 1 (SPEC §5): with a patience of a nanosecond the
     // engine halts there, naming slot 64, and — the UED released — still executes everything.
-    let (blocks, sequential) = generated(66, 13, false);
+    let (blocks, sequential) = generated_with(66, 13, 0.0, false, &[]);
     let dir = tempfile::tempdir().expect("dir");
     let config = EngineConfig {
         boundary_patience: Some(Duration::from_nanos(1)),
@@ -733,14 +806,7 @@ fn a_ued_that_lags_a_whole_epoch_halts_the_engine_at_the_boundary_with_its_own_a
     );
     release.send(()).unwrap();
     let last = sequential.last().unwrap();
-    engine
-        .wait_hash(Domain::Ued, last.slot, Duration::from_secs(60))
-        .expect("no failure");
-    let metrics = engine.metrics().snapshot();
-    assert_eq!(
-        (metrics.boundaries_crossed_alone, metrics.boundary_waits),
-        (2, 1)
-    );
+    assert_eq!(crossings_by(&engine, last.slot), (2, 1));
     let summary = engine.finish().expect("a halt is not a failure");
     assert_eq!(
         summary.hashes,
@@ -794,12 +860,8 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
         }
         engine.submit(block.clone()).expect("submit");
     }
-    engine
-        .wait_hash(Domain::Ued, 70, Duration::from_secs(60))
-        .expect("no failure");
-    let metrics = engine.metrics().snapshot();
     assert_eq!(
-        (metrics.boundaries_crossed_alone, metrics.boundary_waits),
+        crossings_by(&engine, 70),
         (1, 1),
         "alone at slot 32, waiting at slot 64"
     );

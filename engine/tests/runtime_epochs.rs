@@ -88,6 +88,7 @@ fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
     );
     let out = c.block(vec![vote(3, 64, c.recent())]);
     assert_status(only(&out), Success, Some(Ved));
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -164,6 +165,7 @@ fn membership_needs_activation_and_deactivation_leaves_at_e_plus_2() {
         (c.mapping(&vote0), c.mapping(&pk(&node0))),
         (Some(RwUed), Some(RwUed))
     );
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -178,6 +180,7 @@ fn rewards_go_to_vote_accounts_in_the_ved_only() {
     // Each boundary pays once.
     c.enter_epoch(3);
     assert_eq!(c.lamports(&vote0), v0 + 3 * SOL);
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -218,6 +221,7 @@ fn rewards_for_e_are_paid_at_the_boundary_e_e1_to_the_ved_of_e_before_that_bound
     c.enter_epoch(3);
     assert_eq!(c.lamports(&vote0), v0 + 2 * reward(10_000));
     assert_eq!(c.lamports(&vote3), v3 + reward(6_000));
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -235,11 +239,12 @@ fn an_operator_slash_applies_after_the_boundarys_moves_wherever_the_account_went
     let v0 = c.lamports(&vote0);
     // Scheduled in epoch 1, applied at 1/2: after the reward of epoch 1 (on the whole stake) and
     // after the move of vote-0 into the UED.
-    c.rt.schedule_slash(vote0, 2_500).expect("slash vote-0"); // 25 %
+    c.schedule_slash(vote0, 2_500).expect("slash vote-0"); // 25 %
     c.enter_epoch(2);
     assert_eq!(c.mapping(&vote0), Some(RwUed));
     assert_eq!(c.vote_state(0).stake, 7_500 * SOL);
     assert_eq!(c.lamports(&vote0), v0 + SOL - 2_500 * SOL);
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -268,16 +273,17 @@ fn the_freeze_is_total_a_frozen_payer_pays_nothing_and_moves_with_its_state_at_t
     // The refused transaction entered the duplicate window: it cannot run now in the VED.
     let out = c.block(vec![wire]);
     assert_status(only(&out), DuplicateSignature, Some(Ved));
+    c.assert_engine_agrees();
 }
 
 #[test]
 fn an_operator_slash_reaches_vote_accounts_in_either_domain() {
     let mut c = Chain::new();
     let (vote0, vote3) = (pk(&key("vote-0")), pk(&key("vote-3")));
-    c.rt.schedule_slash(vote0, 1_000).expect("slash vote-0"); // 10 %
-    c.rt.schedule_slash(vote3, 5_000).expect("slash vote-3"); // 50 %
+    c.schedule_slash(vote0, 1_000).expect("slash vote-0"); // 10 %
+    c.schedule_slash(vote3, 5_000).expect("slash vote-3"); // 50 %
     assert!(
-        c.rt.schedule_slash(pk(&key("user-0")), 1).is_err(),
+        c.schedule_slash(pk(&key("user-0")), 1).is_err(),
         "not a vote account"
     );
     let (v0, v3) = (c.lamports(&vote0), c.lamports(&vote3));
@@ -288,6 +294,7 @@ fn an_operator_slash_reaches_vote_accounts_in_either_domain() {
     // vote-0 is also rewarded on its stake before the slash: 1 SOL.
     assert_eq!(c.lamports(&vote0), v0 + SOL - 1_000 * SOL);
     assert_eq!(c.lamports(&vote3), v3 - 500 * SOL);
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -333,6 +340,7 @@ fn remap_domain_freezes_in_e_plus_1_and_moves_at_the_first_slot_of_e_plus_2() {
     assert_status(only(&out), Success, Some(Ved));
     let out = c.block(vec![transfer(&user, pk(&key("user-2")), 1, c.recent())]);
     assert_status(only(&out), DomainViolation, Some(Ved));
+    c.assert_engine_agrees();
 }
 
 #[test]
@@ -360,4 +368,5 @@ fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
     let out = c.block(vec![remap(&owned, 3, c.recent())]);
     assert_status(only(&out), ProgramError(262), Some(Ued));
     assert!(c.rt.state().remap_requests.is_empty());
+    c.assert_engine_agrees();
 }

@@ -22,10 +22,10 @@
 //! copy of the RW-VED accounts and crosses epoch boundaries on its own too, with the UED's
 //! [`EpochHandoff`] of the epoch before (sent after the UED executed that epoch's first block;
 //! the UED executes every boundary block whole and checks the VED's results). It waits for the
-//! UED only at a boundary, in two cases, both counted in the metrics: the handoff has not come
-//! (the UED lags by a whole epoch: SPEC §5's backpressure point), or a voter or payer may leave
-//! the VED there — then the UED executes the block whole once it has caught up and answers
-//! with a fresh VED executor ([`crate::runtime::executor`] says why). The UED may otherwise lag
+//! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
+//! by a whole epoch: SPEC §5's backpressure point), and when an account moves into the VED or a
+//! voter or payer may leave it there — then the UED executes the block whole once it has
+//! caught up and answers with a fresh VED executor ([`crate::runtime::executor`] says why). The UED may otherwise lag
 //! the VED by as many blocks as its queues hold ([`EngineConfig::ued_queue_blocks`]); when they
 //! are full, `submit` waits.
 //!
@@ -1299,6 +1299,11 @@ fn ved_loop(
                     match metrics.busy(|| ved.enter_epoch(slot)) {
                         Ok(true) => {
                             shared.metrics.record_boundary_crossed_alone();
+                            log::debug!(
+                                "slot {slot}: the VED crossed the epoch boundary on its own, \
+                                 the UED {} slots behind",
+                                shared.metrics.ued_lag_slots()
+                            );
                             *shared
                                 .ved_payers
                                 .write()
@@ -1306,8 +1311,9 @@ fn ved_loop(
                                 Arc::new(ved.ved_payers());
                         }
                         Ok(false) => {
-                            // A voter or payer may leave the VED: the UED executes the block
-                            // whole on the joined state, and the VED starts again from it.
+                            // An account moves into the VED, or a voter or payer may leave it:
+                            // the UED executes the block whole on the joined state, and the VED
+                            // starts again from it.
                             let (reply, answer) = bounded(1);
                             let job = UedJob::Boundary {
                                 ingested: Arc::clone(&ingested),

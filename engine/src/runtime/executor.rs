@@ -19,11 +19,17 @@
 //! At an epoch boundary the domains meet (SPEC §5), and the VED crosses it on its own whenever
 //! the UED's state cannot change what the boundary does to the VED:
 //!
-//! - entering epoch `E + 1`, the VED needs the accounts moving into it (frozen through `E`, so
-//!   their state since the UED entered `E` is their state at its end) and the epoch bookkeeping
-//!   the boundary into `E` decided for both domains. The UED hands both over, as a message
-//!   ([`EpochHandoff`], [`Runtime::epoch_handoff`]), once it has entered `E`: the VED waits
-//!   for it only when the UED lags by a whole epoch — SPEC §5's backpressure point.
+//! - entering epoch `E + 1`, the VED needs the epoch bookkeeping the boundary into `E` decided
+//!   for both domains: which accounts are frozen, which move where. The UED hands it over, as a
+//!   message ([`EpochHandoff`], [`Runtime::epoch_handoff`]), once it has entered `E`: the VED
+//!   waits for it only when the UED lags by a whole epoch — SPEC §5's backpressure point.
+//! - an account moving *into* the VED brings its past with it: its transactions in the UED
+//!   entered the duplicate-signature window (SPEC §2: one window for both domains, so that no
+//!   signed transaction runs twice, even after its payer moved), and the UED may not have
+//!   decided the last epoch's yet — a frozen payer's transactions enter the window too. So
+//!   where an account moves into the VED ([`EpochHandoff::incoming`]), the VED does not cross
+//!   alone (below). Accounts moving out need nothing: the UED's window holds the VED's
+//!   entries ([`VedSlot::entered`]).
 //! - rewards, slashes and the VED's own remap requests read the VED's accounts only; a UED
 //!   transaction can neither write an RW-VED account nor remap it (check 6).
 //! - the membership of `E + 2` is computed from the state at the end of `E`. A vote account
@@ -31,8 +37,10 @@
 //!   and payer along unless a vote account staying in (or joining) the VED uses them — and
 //!   UED vote accounts' voters and payers are the UED's state at the end of `E`. So when a
 //!   voter or payer may leave the VED with its vote account ([`epoch::EpochEntry`]), the VED
-//!   does not cross alone: the [`Runtime`] executes the block whole once the UED has caught
-//!   up, and the VED executor is made afresh from it ([`Runtime::ved_executor`]).
+//!   does not cross alone either.
+//!
+//! Where it does not, the [`Runtime`] executes the block whole once the UED has caught up, and
+//! the VED executor is made afresh from it ([`Runtime::ved_executor`]), window included.
 //!
 //! The VED crosses with the runtime's own code ([`epoch::enter_epoch`]) over its copy and the
 //! accounts handed over; the UED then executes the boundary block whole on the joined state
@@ -58,6 +66,7 @@ use crate::cluster::VoteReport;
 use crate::genesis::ClusterParams;
 use crate::ledger::Block;
 use crate::sample::vote_program_id;
+use crate::store::Store;
 use crate::tx::Transaction;
 use tandem_kernels::{Backend, Ed25519Verifier, LtHash};
 
@@ -84,28 +93,6 @@ impl AccountSource for VedAccounts {
     }
 }
 
-/// What the VED reads at a boundary it crosses on its own: its copy, then the accounts the UED
-/// handed over that move into the VED there.
-struct Crossing<'a> {
-    ved: &'a VedAccounts,
-    incoming: &'a HashMap<Pubkey, Account>,
-}
-
-impl AccountSource for Crossing<'_> {
-    fn mapping_of(&self, pubkey: &Pubkey) -> Mapping {
-        self.account(pubkey).map_or(Mapping::RwUed, |a| a.mapping)
-    }
-
-    fn load(&self, _: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError> {
-        Ok(self.account(pubkey))
-    }
-
-    fn account(&self, pubkey: &Pubkey) -> Option<Account> {
-        let held = self.ved.accounts.get(pubkey);
-        held.or_else(|| self.incoming.get(pubkey)).cloned()
-    }
-}
-
 /// What the UED hands the VED once it has entered an epoch, so that the VED can cross the next
 /// boundary on its own (module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,9 +103,9 @@ pub struct EpochHandoff {
     pub frozen: BTreeMap<Pubkey, u64>,
     /// The moves scheduled, for both domains: target mapping and the epoch they happen at.
     pub moves: BTreeMap<Pubkey, (Mapping, u64)>,
-    /// The accounts moving into the VED at the start of `epoch + 1`, as they are: frozen
-    /// through `epoch`, this is their state at its end.
-    pub incoming: Vec<Account>,
+    /// The accounts of the UED that move into the VED at the start of `epoch + 1`: the VED
+    /// does not cross that boundary alone when there are any (module docs).
+    pub incoming: Vec<Pubkey>,
 }
 
 /// The VED executor (module docs): runs the VED pass of each block on its own state.
@@ -297,9 +284,9 @@ impl VedExecutor {
     }
 
     /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
-    /// runtime's boundary code over its copy and the accounts handed over. `Ok(false)`, and
-    /// nothing changed, when a voter or payer may leave the VED there with its vote account:
-    /// the block must then run on the joined state. Needs the handoff of its epoch
+    /// runtime's boundary code over its copy. `Ok(false)`, and nothing changed, when an account
+    /// moves into the VED there, or a voter or payer may leave it with its vote account: the
+    /// block must then run on the joined state. Needs the handoff of its epoch
     /// ([`VedExecutor::awaits_handoff`]).
     pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
@@ -317,21 +304,14 @@ impl VedExecutor {
                 ),
             });
         };
-        let incoming: HashMap<Pubkey, Account> = handoff
-            .incoming
-            .iter()
-            .map(|a| (a.pubkey, a.clone()))
-            .collect();
-        let source = Crossing {
-            ved: &self.accounts,
-            incoming: &incoming,
-        };
+        if !handoff.incoming.is_empty() {
+            return Ok(false);
+        }
         let program = vote_program_id();
         let vote_accounts: BTreeSet<Pubkey> = self
             .accounts
             .accounts
             .values()
-            .chain(incoming.values())
             .filter(|a| a.owner == program && a.lamports > 0)
             .map(|a| a.pubkey)
             .collect();
@@ -348,7 +328,7 @@ impl VedExecutor {
         let entry = epoch::enter_epoch(
             epoch,
             &self.cluster,
-            &source,
+            &self.accounts,
             &mut self.state,
             &mut overlay,
             &vote_accounts,
@@ -367,7 +347,7 @@ impl VedExecutor {
         let olds: Vec<Option<Account>> = overlay
             .accounts
             .keys()
-            .map(|key| source.account(key))
+            .map(|key| self.accounts.account(key))
             .collect();
         let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds
             .iter()
@@ -633,8 +613,10 @@ impl Runtime {
             .moves
             .iter()
             .filter(|(_, (target, at))| *target == Mapping::RwVed && *at <= next)
-            .filter_map(|(key, _)| self.store.inspect(key).map(|a| a.to_account()))
-            .filter(|a| a.mapping != Mapping::RwVed)
+            .filter(|(key, _)| {
+                Store::mapping_of(&self.store, key).is_some_and(|m| m != Mapping::RwVed)
+            })
+            .map(|(key, _)| *key)
             .collect();
         EpochHandoff {
             epoch: self.state.epoch,

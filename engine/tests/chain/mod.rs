@@ -8,12 +8,17 @@ use tandem_engine::Domain;
 use tandem_engine::account::{Account, Mapping, Pubkey};
 use tandem_engine::genesis::{Genesis, default_keypair_seed};
 use tandem_engine::ledger::{Block, BlockHeader};
+use tandem_engine::pipeline::metrics::MetricsSnapshot;
+use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks};
 use tandem_engine::runtime::builtins::system::SystemInstruction;
 use tandem_engine::runtime::builtins::vote::{VoteInstruction, VoteState};
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxOutcome, TxStatus};
 use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
 use tempfile::TempDir;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The default cluster's key called `name` (`validator-0`, `user-3`, `program-0`, …).
 pub fn key(name: &str) -> SigningKey {
@@ -119,6 +124,10 @@ pub struct Chain {
     pub rt: Runtime,
     pub ts: i64,
     pub last_blockhash: [u8; 32],
+    /// The blocks executed, with their outcomes.
+    pub history: Vec<(Block, BlockOutcome)>,
+    /// The operator slashes scheduled: before which block of the history, vote account, bps.
+    pub slashes: Vec<(usize, Pubkey, u16)>,
 }
 
 impl Chain {
@@ -135,6 +144,8 @@ impl Chain {
             genesis,
             dir,
             rt,
+            history: Vec::new(),
+            slashes: Vec::new(),
         }
     }
 
@@ -162,7 +173,72 @@ impl Chain {
         let outcome = self.rt.execute_block(&block)?;
         self.ts = block.header.unix_timestamp_ms;
         self.last_blockhash = block.header.blockhash;
+        self.history.push((block, outcome.clone()));
         Ok(outcome)
+    }
+
+    /// Schedules an operator slash with the next block (`Runtime::schedule_slash`).
+    pub fn schedule_slash(&mut self, vote_account: Pubkey, bps: u16) -> Result<(), RuntimeError> {
+        self.rt.schedule_slash(vote_account, bps)?;
+        self.slashes.push((self.history.len(), vote_account, bps));
+        Ok(())
+    }
+
+    /// Runs the chain's blocks, and its slashes with the same blocks, through the asynchronous
+    /// engine (`tandem_engine::pipeline`) on a store of its own and checks that it gives the
+    /// runtime's outcome of every block and votes with the runtime's VED hashes; gives the
+    /// engine's metrics at the end (how it crossed the epoch boundaries).
+    pub fn assert_engine_agrees(&self) -> MetricsSnapshot {
+        type Seen = Arc<Mutex<(Vec<BlockOutcome>, Vec<(u64, [u8; 32])>)>>;
+        let seen: Seen = Arc::default();
+        let (a, b) = (Arc::clone(&seen), Arc::clone(&seen));
+        let hooks = EngineHooks {
+            on_vote: Some(Box::new(move |v| {
+                a.lock().unwrap().1.push((v.slot, v.ved_hash))
+            })),
+            on_outcome: Some(Box::new(move |o| b.lock().unwrap().0.push(o.clone()))),
+            on_alert: None,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(&self.genesis, dir.path(), EngineConfig::default(), hooks)
+            .expect("engine");
+        for (i, (block, _)) in self.history.iter().enumerate() {
+            for &(_, vote_account, bps) in self.slashes.iter().filter(|(at, ..)| *at == i) {
+                // Checked against the UED's committed state, as the runtime checked it.
+                engine
+                    .wait_hash(
+                        Domain::Ued,
+                        block.header.parent_slot,
+                        Duration::from_secs(60),
+                    )
+                    .expect("no failure");
+                engine.schedule_slash(vote_account, bps).expect("slash");
+            }
+            engine.submit(block.clone()).expect("submit");
+        }
+        if let Some((last, _)) = self.history.last() {
+            engine
+                .wait_hash(Domain::Ued, last.header.slot, Duration::from_secs(60))
+                .expect("no failure");
+        }
+        let metrics = engine.metrics().snapshot();
+        engine.finish().expect("finish");
+        let (outcomes, votes) = &*seen.lock().unwrap();
+        assert_eq!(outcomes.len(), self.history.len());
+        for (got, (_, want)) in outcomes.iter().zip(&self.history) {
+            assert!(
+                got == want,
+                "the engine's slot {} differs: {got:?} vs {want:?}",
+                want.slot
+            );
+        }
+        let want: Vec<(u64, [u8; 32])> = self
+            .history
+            .iter()
+            .map(|(_, o)| (o.slot, o.ved_hash))
+            .collect();
+        assert_eq!(votes, &want, "the vote points");
+        metrics
     }
 
     /// The next slot's block with `txs`.

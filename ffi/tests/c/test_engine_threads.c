@@ -286,7 +286,7 @@ int main(int argc, char **argv) {
     tandem_engine_close(engine);
     CHECK_OK(tandem_set_log_sink(NULL, NULL, 2));
     int lines = atomic_load(&log_lines), others = atomic_load(&lines_from_other_threads);
-    CHECK(others >= 1); /* the VED's line at the epoch boundary */
+    CHECK(others >= 1); /* the VED's line at the epoch boundary (crossed or waited at) */
     printf("c-abi threads: %d log lines (%d from the engine's threads), %ld reader rounds\n",
            lines, others, seen.rounds);
 
