@@ -25,9 +25,9 @@
 //! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
 //! by a whole epoch: SPEC §5's backpressure point), and when an account moves into the VED or a
 //! voter or payer may leave it there — then the UED executes the block whole once it has
-//! caught up and answers with a fresh VED executor ([`crate::runtime::executor`] says why). The UED may otherwise lag
-//! the VED by as many blocks as its queues hold ([`EngineConfig::ued_queue_blocks`]); when they
-//! are full, `submit` waits.
+//! caught up and answers with a fresh VED executor ([`crate::runtime::executor`] says why).
+//! The UED may otherwise lag the VED by as many blocks as its queues hold
+//! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!
 //! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
 //! never queue behind user signatures), the UED's sigverify on the `sigverify` stage's, the UED

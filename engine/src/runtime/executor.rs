@@ -42,8 +42,8 @@
 //! Where it does not, the [`Runtime`] executes the block whole once the UED has caught up, and
 //! the VED executor is made afresh from it ([`Runtime::ved_executor`]), window included.
 //!
-//! The VED crosses with the runtime's own code ([`epoch::enter_epoch`]) over its copy and the
-//! accounts handed over; the UED then executes the boundary block whole on the joined state
+//! The VED crosses with the runtime's own code ([`epoch::enter_epoch`]) over its copy; the UED
+//! then executes the boundary block whole on the joined state
 //! ([`Runtime::execute_crossed`]) and checks that the VED's hash and statuses are its own — a
 //! disagreement stops the engine ([`RuntimeError::BoundaryMismatch`]) — and the VED checks that
 //! the epoch bookkeeping it decided is part of what the UED hands over next.
@@ -344,26 +344,37 @@ impl VedExecutor {
             ) = before;
             return Ok(false);
         }
-        let olds: Vec<Option<Account>> = overlay
-            .accounts
-            .keys()
-            .map(|key| self.accounts.account(key))
-            .collect();
-        let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds
+        self.absorb(overlay.accounts)?;
+        Ok(true)
+    }
+
+    /// Moves the executor's copy and `LtHash_VED` past `written` (a pass's or a boundary's
+    /// overlay): an account with no lamports, or no longer the VED's, leaves the copy. Gives the
+    /// accounts as written.
+    fn absorb(
+        &mut self,
+        written: BTreeMap<Pubkey, (Account, Writer)>,
+    ) -> Result<Vec<Account>, RuntimeError> {
+        let held = &self.accounts.accounts;
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> = written
             .iter()
-            .zip(overlay.accounts.values())
-            .map(|(old, (new, _))| (old.as_ref(), (new.lamports > 0).then_some(new)))
+            .map(|(pubkey, (account, _))| {
+                (held.get(pubkey), (account.lamports > 0).then_some(account))
+            })
+            .filter(|(old, new)| old != new)
             .collect();
         self.state.hashes.apply_changes(self.backend, &pairs)?;
-        for (pubkey, (account, _)) in overlay.accounts {
-            let held = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
-            if held && account.lamports > 0 {
-                self.accounts.accounts.insert(pubkey, account);
+        let mut changes = Vec::with_capacity(written.len());
+        for (pubkey, (account, _)) in written {
+            let ved = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
+            if ved && account.lamports > 0 {
+                self.accounts.accounts.insert(pubkey, account.clone());
             } else {
                 self.accounts.accounts.remove(&pubkey);
             }
+            changes.push(account);
         }
-        Ok(true)
+        Ok(changes)
     }
 
     /// Whether `payer` pays in the VED now (the RW-VED accounts the executor holds).
@@ -465,34 +476,17 @@ impl VedExecutor {
             admission.payer_domain[i] = compact.payer_domain[k];
         }
 
-        // Its LtHash and hash: the vote point.
-        let mut olds = Vec::new();
-        let mut news = Vec::new();
-        for (pubkey, (account, _)) in &overlay.accounts {
-            let old = self.accounts.accounts.get(pubkey);
-            let new = (account.lamports > 0).then_some(account);
-            if old != new {
-                olds.push(old);
-                news.push(new);
-            }
-        }
-        let pairs: Vec<(Option<&Account>, Option<&Account>)> = olds.into_iter().zip(news).collect();
-        self.state.hashes.apply_changes(self.backend, &pairs)?;
+        // Its copy and LtHash move to the slot; its hash is the vote point.
+        debug_assert!(
+            overlay
+                .accounts
+                .values()
+                .all(|(_, writer)| *writer == Writer::Domain(Domain::Ved))
+        );
+        let changes = self.absorb(std::mem::take(&mut overlay.accounts))?;
         self.state
             .hashes
             .chain_domain(Domain::Ved, sig_count, &header.blockhash);
-
-        // The VED's copy moves to the slot.
-        let mut changes = Vec::with_capacity(overlay.accounts.len());
-        for (pubkey, (account, writer)) in overlay.accounts {
-            debug_assert_eq!(writer, Writer::Domain(Domain::Ved));
-            if account.lamports == 0 {
-                self.accounts.accounts.remove(&pubkey);
-            } else {
-                self.accounts.accounts.insert(pubkey, account.clone());
-            }
-            changes.push(account);
-        }
         let state = &mut self.state;
         state.advance(slot, header.blockhash, header.unix_timestamp_ms);
 
@@ -555,8 +549,9 @@ impl VedExecutor {
         {
             return Err(RuntimeError::BoundaryMismatch {
                 slot: ved.slot,
-                reason: "the VED log has it crossed alone, and a voter or payer leaves the \
-                         VED there"
+                reason: "the VED log has it crossed alone, and now the boundary needs the \
+                         UED's state (an account moves into the VED, or a voter or payer may \
+                         leave it)"
                     .into(),
             });
         }
