@@ -49,6 +49,46 @@ fn node_instruction(
     )
 }
 
+/// The transactions that make a new vote account `vote_key` for the node `node` (its voter),
+/// paid for and staked by the node, whose fee payer is `fee_payer`: create, initialize,
+/// delegate `stake`. It starts inactive, in the UED.
+fn new_vote_account(
+    node: &ed25519_dalek::SigningKey,
+    vote_key: &ed25519_dalek::SigningKey,
+    fee_payer: Pubkey,
+    stake: u64,
+    recent: [u8; 32],
+) -> Vec<Vec<u8>> {
+    let vote_account = pk(vote_key);
+    let create = tx(
+        &[node, vote_key],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(node), true),
+            AccountMeta::new(vote_account, true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: SOL,
+            space: VOTE_STATE_LEN as u64,
+            owner: vote_program_id(),
+        }
+        .encode(),
+        recent,
+    );
+    let init = node_instruction(
+        node,
+        vote_account,
+        VoteInstruction::InitializeAccount {
+            node: pk(node),
+            authorized_voter: pk(node),
+            fee_payer,
+        },
+        recent,
+    );
+    let stake = delegate(node, vote_account, stake, recent);
+    vec![create, init, stake]
+}
+
 #[test]
 fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
     let mut c = Chain::new();
@@ -98,33 +138,13 @@ fn membership_needs_activation_and_deactivation_leaves_at_e_plus_2() {
     let node = key("user-2");
     let vote_key = fresh(10);
     let vote_account = pk(&vote_key);
-    let create = tx(
-        &[&node, &vote_key],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(&node), true),
-            AccountMeta::new(vote_account, true),
-        ],
-        &SystemInstruction::CreateAccount {
-            lamports: SOL,
-            space: VOTE_STATE_LEN as u64,
-            owner: vote_program_id(),
-        }
-        .encode(),
-        c.recent(),
-    );
-    let init = node_instruction(
+    let out = c.block(new_vote_account(
         &node,
-        vote_account,
-        VoteInstruction::InitializeAccount {
-            node: pk(&node),
-            authorized_voter: pk(&node),
-            fee_payer: pk(&node),
-        },
+        &vote_key,
+        pk(&node),
+        6_000 * SOL,
         c.recent(),
-    );
-    let stake = delegate(&node, vote_account, 6_000 * SOL, c.recent());
-    let out = c.block(vec![create, init, stake]);
+    ));
     assert!(
         out.transactions.iter().all(|t| t.status == Success),
         "{out:?}"
@@ -369,4 +389,140 @@ fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
     assert_status(only(&out), ProgramError(262), Some(Ued));
     assert!(c.rt.state().remap_requests.is_empty());
     c.assert_engine_agrees();
+}
+
+#[test]
+fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_leaves() {
+    // Epoch 0: validator-1 deactivates vote-1, and user-2 makes a UED vote account (6,000 SOL,
+    // activated) whose fee payer is validator-1's node. At the 0/1 boundary vote-1 leaves
+    // the VED, but its node stays: a vote account joining the VED uses it. Only the UED's
+    // state tells that, so the engine's VED cannot cross slot 32 on its own: it waits there,
+    // and again at slot 64, where accounts move into the VED.
+    let mut c = Chain::new();
+    let node1 = key("validator-1");
+    let vote1 = pk(&key("vote-1"));
+    let user = key("user-2");
+    let vote_key = fresh(11);
+    let vote_account = pk(&vote_key);
+    let mut txs = new_vote_account(&user, &vote_key, pk(&node1), 6_000 * SOL, c.recent());
+    txs.push(node_instruction(
+        &user,
+        vote_account,
+        VoteInstruction::Activate,
+        c.recent(),
+    ));
+    txs.push(node_instruction(
+        &node1,
+        vote1,
+        VoteInstruction::Deactivate,
+        c.recent(),
+    ));
+    let out = c.block(txs);
+    assert!(
+        out.transactions.iter().all(|t| t.status == Success),
+        "{out:?}"
+    );
+    c.enter_epoch(2);
+    assert_eq!(
+        (
+            c.mapping(&vote1),
+            c.mapping(&pk(&node1)),
+            c.mapping(&vote_account),
+            c.mapping(&pk(&user))
+        ),
+        (Some(RwUed), Some(RwVed), Some(RwVed), Some(RwVed))
+    );
+    let metrics = c.assert_engine_agrees();
+    assert_eq!(
+        (metrics.boundaries_crossed_alone, metrics.boundary_waits),
+        (0, 2)
+    );
+}
+
+/// A small deterministic generator for the random histories below (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+#[test]
+fn random_epoch_histories_give_the_runtimes_results_through_the_engine() {
+    // Five epochs of random traffic around the boundaries — transfers from the VED's nodes and
+    // the users, remap requests both ways, stake delegated, vote accounts activated and
+    // deactivated, votes, operator slashes, skipped slots, and transactions included again
+    // (duplicates, also after their payer moved) — run by the runtime and by the engine, which
+    // crosses some boundaries on its own and waits at others: every outcome and vote point
+    // must be the runtime's.
+    let signers: Vec<_> = (0..4)
+        .map(|n| key(&format!("validator-{n}")))
+        .chain((0..8).map(|n| key(&format!("user-{n}"))))
+        .collect();
+    let votes: Vec<Pubkey> = (0..4).map(|n| pk(&key(&format!("vote-{n}")))).collect();
+    let (mut alone, mut waits) = (0, 0);
+    for seed in 0..8 {
+        // Odd seeds remap out of the VED only: no account moves in, more crossings alone.
+        let targets = if seed % 2 == 0 { 2 } else { 1 };
+        let mut rng = Rng(seed);
+        let mut c = Chain::new();
+        let mut sent: Vec<Vec<u8>> = Vec::new();
+        while c.rt.slot() < 5 * 32 {
+            let mut txs = Vec::new();
+            for _ in 0..rng.below(5) {
+                let signer = &signers[rng.below(signers.len() as u64) as usize];
+                let n = rng.below(4) as usize;
+                let recent = c.recent();
+                txs.push(match rng.below(12) {
+                    0..=3 => {
+                        let to = pk(&signers[rng.below(signers.len() as u64) as usize]);
+                        transfer(signer, to, 1 + rng.below(SOL), recent)
+                    }
+                    4 => remap(signer, 4 - rng.below(targets) as u8, recent),
+                    5 => {
+                        let user = key(&format!("user-{}", rng.below(8)));
+                        delegate(&user, votes[n], rng.below(4_000) * SOL, recent)
+                    }
+                    6 => {
+                        let ix = if rng.below(2) == 0 {
+                            VoteInstruction::Activate
+                        } else {
+                            VoteInstruction::Deactivate
+                        };
+                        node_instruction(&key(&format!("validator-{n}")), votes[n], ix, recent)
+                    }
+                    7 | 8 if !sent.is_empty() => {
+                        let back = sent.len().min(200) as u64;
+                        sent[sent.len() - 1 - rng.below(back) as usize].clone()
+                    }
+                    _ => vote(n, c.rt.slot(), recent),
+                });
+            }
+            if rng.below(40) == 0 {
+                let n = rng.below(4) as usize;
+                c.schedule_slash(votes[n], 1 + rng.below(6_000) as u16)
+                    .expect("slash");
+            }
+            let step = if rng.below(10) == 0 {
+                2 + rng.below(8)
+            } else {
+                1
+            };
+            c.block_at(c.rt.slot() + step, txs.clone());
+            sent.extend(txs);
+        }
+        let metrics = c.assert_engine_agrees();
+        alone += metrics.boundaries_crossed_alone;
+        waits += metrics.boundary_waits;
+    }
+    // Both kinds of boundary happened.
+    assert!(
+        alone > 0 && waits > 0,
+        "{alone} crossed alone, {waits} waits"
+    );
 }
