@@ -286,6 +286,16 @@ impl Shared {
         self.changed.notify_all();
     }
 
+    /// The RW-VED accounts the sigverify stages guess payer domains from: `ved`'s, after it
+    /// crossed an epoch boundary.
+    fn set_ved_payers(&self, ved: &VedExecutor) {
+        let payers = Arc::new(ved.ved_payers());
+        *self
+            .ved_payers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = payers;
+    }
+
     fn fail(&self, error: String) {
         log::error!("the engine stopped: {error}");
         let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1281,16 +1291,14 @@ fn ved_loop(
                 ved.schedule_slashes(&ingested.slashes);
                 if ved.crosses_boundary(block) {
                     if ved.awaits_handoff().is_some() {
-                        // Unless the UED has not entered the VED's epoch yet (it lags by a
-                        // whole epoch), its handoff is here: SPEC §5's one wait otherwise.
-                        let handoff = match handoffs.try_recv() {
-                            Ok(handoff) => handoff,
-                            Err(_) => {
-                                match wait_for_ued(shared, metrics, &handoffs, patience, slot) {
-                                    Some(handoff) => handoff,
-                                    None => return,
-                                }
-                            }
+                        // Here unless the UED has not entered the VED's epoch yet (it lags by
+                        // a whole epoch): then SPEC §5's wait.
+                        let handoff = handoffs
+                            .try_recv()
+                            .ok()
+                            .or_else(|| wait_for_ued(shared, metrics, &handoffs, patience, slot));
+                        let Some(handoff) = handoff else {
+                            return; // the UED stopped
                         };
                         if let Err(e) = ved.receive_handoff(handoff) {
                             return shared.fail(e.to_string());
@@ -1304,11 +1312,7 @@ fn ved_loop(
                                  the UED {} slots behind",
                                 shared.metrics.ued_lag_slots()
                             );
-                            *shared
-                                .ved_payers
-                                .write()
-                                .unwrap_or_else(PoisonError::into_inner) =
-                                Arc::new(ved.ved_payers());
+                            shared.set_ved_payers(&ved);
                         }
                         Ok(false) => {
                             // An account moves into the VED, or a voter or payer may leave it:
@@ -1330,11 +1334,7 @@ fn ved_loop(
                                 return;
                             };
                             ved = done.executor;
-                            *shared
-                                .ved_payers
-                                .write()
-                                .unwrap_or_else(PoisonError::into_inner) =
-                                Arc::new(ved.ved_payers());
+                            shared.set_ved_payers(&ved);
                             let local = Some((Domain::Ved, slot, done.ved_hash));
                             shared.agree(local, &done.votes, Some(ved.ved_stake()));
                             vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
