@@ -11,10 +11,14 @@
 //! |---|---|---|
 //! | `sigverify` | `tps × sigs_per_tx` signatures/s | `sigverify.cpu.unique` at `c` threads; the `recurring_pct` share of them at `sigverify.cpu.recurring`, scaled by threads as the unique rate scales |
 //! | `ved` | `votes_per_slot × 1000 / slot_ms` votes/s | one core: verifying a recurring signer (`sigverify.cpu.recurring`) then executing the vote (`executor.ved.votes`) |
-//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less the LtHash of the accounts a transaction writes beyond a transfer's two (`lthash.cpu.accounts`) |
+//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less the LtHash of the accounts a transaction writes beyond a transfer's two (`lthash.cpu.accounts`), in the time its slots leave: `1000 / slot_ms` slots/s at `executor.ued.slots` (its per-slot syncs) |
 //!
 //! The UED hashes its own accounts on its executor threads (the engine has no separate hashing
-//! stage), so hashing is part of `ued`, and the split always gives `hash` 0 cores.
+//! stage), so hashing is part of `ued`, and the split always gives `hash` 0 cores. Its per-slot
+//! cost is measured apart, on the profile's disk, because `executor.ued.transfers` commits one
+//! block of thousands of transfers on tmpfs: short slots on a real disk cost the UED far more
+//! than that share. A profile without `executor.ued.slots` (written before it was measured) is
+//! planned without it, and the plan's advice says so.
 //!
 //! How the cores are shared follows the engine's placement: the VED has a core of its own from 3
 //! cores up, and the rest is split between sigverify and the UED (every split is tried, the best
@@ -142,6 +146,8 @@ pub struct Plan {
     pub measured_sustained_tps: Option<f64>,
     /// What would meet a missed target, in words (empty when it is met).
     pub advice: Vec<String>,
+    /// What the plan could not take into account, in words (a rate the profile lacks).
+    pub notes: Vec<String>,
 }
 
 /// A rate that scales with threads: the measured points and how to go beyond them.
@@ -195,6 +201,9 @@ struct Rates {
     lthash: f64,
     /// The GPU's best verification rate, where the profile has a hardware GPU.
     gpu_sigverify: Option<f64>,
+    /// The UED's time per slot, whatever the slot holds (`executor.ued.slots`), seconds;
+    /// `None` for a profile written before it was measured.
+    slot_seconds: Option<f64>,
 }
 
 impl Rates {
@@ -231,6 +240,10 @@ impl Rates {
             ved: 1.0 / (1.0 / recurring + 1.0 / execute),
             lthash: one(names::LTHASH)?,
             gpu_sigverify,
+            slot_seconds: profile
+                .rate(names::UED_SLOTS, None)
+                .filter(|r| r.value > 0.0)
+                .map(|r| 1.0 / r.value),
         })
     }
 }
@@ -334,6 +347,14 @@ pub fn plan(
     let best = best_layout(&rates, target, cores, &|c| rates.sigverify_mix(c, target));
     let projection = cores != profile.machine.cores || best.projected;
     let meets_target = best.max_tps >= target.tps;
+    let mut notes = Vec::new();
+    if rates.slot_seconds.is_none() {
+        notes.push(format!(
+            "the profile has no `{}`: the UED's per-slot cost is not charged, so short slots \
+             are planned too high (run `tandem bench --suite executors` for it)",
+            names::UED_SLOTS
+        ));
+    }
     let mut advice = Vec::new();
     let mut gpu_needed = false;
     if !meets_target {
@@ -383,6 +404,7 @@ pub fn plan(
         gpu_needed,
         measured_sustained_tps: profile.pipeline.as_ref().map(|p| p.sustained_tps),
         advice,
+        notes,
     })
 }
 
@@ -453,19 +475,22 @@ fn evaluate(
     let k = target.sigs_per_tx;
     let ved_share = votes / rates.ved; // of one core
     let left = (1.0 - ved_share).max(0.0); // of the VED's core
+    // The UED's per-slot work (its syncs) runs on its thread whatever the slot holds: that
+    // share of its time is gone before any transaction.
+    let slot_share = rates.slot_seconds.unwrap_or(0.0) * 1000.0 / target.slot_ms;
     // Each stage's capacity in its own unit (sigverify, ued), whether projected, and the tps
     // each allows.
     let (sig_cap, ued_cap, projected, tps_by_stage) = match layout {
         Layout::OneCore => {
             let ((sig1, p1), (ued1, p2)) = (sigverify(1), ued_per_core(1));
             // Every stage on one core: k/sig1 + 1/ued1 seconds per tps unit, in the time the
-            // votes leave.
-            let tps = left / (k / sig1 + 1.0 / ued1);
+            // votes and the UED's slots leave.
+            let tps = (left - slot_share).max(0.0) / (k / sig1 + 1.0 / ued1);
             (tps * k, tps, p1 || p2, [("sigverify", tps), ("ued", tps)])
         }
         Layout::TwoCores => {
             let ((sig, p1), (ued1, p2)) = (sigverify(1), ued_per_core(1));
-            let ued = ued1 * left;
+            let ued = ued1 * (left - slot_share).max(0.0);
             (sig, ued, p1 || p2, [("sigverify", sig / k), ("ued", ued)])
         }
         Layout::Apart {
@@ -473,6 +498,7 @@ fn evaluate(
             ued: u,
         } => {
             let ((sig, p1), (ued, p2)) = (sigverify(s), ued_per_core(u));
+            let ued = ued * (1.0 - slot_share).max(0.0);
             (sig, ued, p1 || p2, [("sigverify", sig / k), ("ued", ued)])
         }
     };
@@ -626,6 +652,43 @@ mod tests {
         assert!(close(ued.capacity, 100_000.0 * (1.0 - 2_500.0 / 40_000.0)));
         assert_eq!(ued.shared_with, ["ved"]);
         assert!(close(plan.max_tps, 20_000.0) && plan.bottleneck == "sigverify");
+    }
+
+    #[test]
+    fn the_ueds_slots_take_their_share_of_its_time_first() {
+        // 100 slots/s measured (10 ms each); 400 ms slots are 2.5 slots/s: 2.5 % of the UED's
+        // time, then 10 % at 100 ms slots.
+        let with_slots = |cores| {
+            let mut p = profile(cores);
+            p.rates.push(rate(names::UED_SLOTS, None, 100.0));
+            p
+        };
+        let without = plan(&profile(2), "p", &Target::default(), None).unwrap();
+        assert!(
+            without.notes.len() == 1 && without.notes[0].contains(names::UED_SLOTS),
+            "{:?}",
+            without.notes
+        );
+        let two = plan(&with_slots(2), "p", &Target::default(), None).unwrap();
+        assert!(two.notes.is_empty());
+        let left = 1.0 - 2_500.0 / 40_000.0;
+        assert!(close(two.stages[2].capacity, 100_000.0 * (left - 0.025)));
+        let short = Target {
+            slot_ms: 100.0,
+            votes_per_slot: 250.0, // the same 2,500 votes/s
+            ..Target::default()
+        };
+        let two = plan(&with_slots(2), "p", &short, None).unwrap();
+        assert!(close(two.stages[2].capacity, 100_000.0 * (left - 0.1)));
+        // Apart (4 cores: 1 verifying, 2 for the UED): its threads' rate less the share.
+        let four = plan(&with_slots(4), "p", &short, None).unwrap();
+        let ued = &four.stages[2];
+        let rate = if ued.cores == 2 { 180_000.0 } else { 100_000.0 };
+        assert!(close(ued.capacity, rate * 0.9), "{}", ued.capacity);
+        // One core: the slots' share leaves the core before the per-transaction work.
+        let one = plan(&with_slots(1), "p", &short, None).unwrap();
+        let per_tps = 1.0 / 20_000.0 + 1.0 / 100_000.0;
+        assert!(close(one.max_tps, (1.0 - 1.0 / 16.0 - 0.1) / per_tps));
     }
 
     #[test]

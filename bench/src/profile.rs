@@ -66,6 +66,10 @@ pub mod names {
     pub const STORE_LOOKUPS: &str = "store.lookups";
     /// Slot commits of the store (with fsync) per second.
     pub const STORE_COMMITS: &str = "store.commits";
+    /// Empty slots the runtime executes and commits per second on the profile's disk (its
+    /// status file, runtime state and store commit, every one synced): the UED's cost per
+    /// slot, whatever the slot holds. Optional: profiles written before it lack it.
+    pub const UED_SLOTS: &str = "executor.ued.slots";
 }
 
 /// Why a profile cannot be used.

@@ -180,5 +180,8 @@ fn print(plans: &[Plan]) {
         for line in &plan.advice {
             println!("  {line}");
         }
+        for line in &plan.notes {
+            println!("  note: {line}");
+        }
     }
 }

@@ -13,12 +13,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use sha2::{Digest, Sha256};
 use tandem_engine::Pubkey;
 use tandem_engine::genesis::Genesis;
-use tandem_engine::ledger::Block;
+use tandem_engine::ledger::{Block, BlockHeader};
 use tandem_engine::runtime::ingest::{VerifiedBlock, parse_block};
 use tandem_engine::runtime::{Backend, Runtime, TxStatus};
 
+use super::store::filesystem_of;
 use super::{At, Context, Figure, Recorder, Shared, on_pus, rate_over, samples};
 use crate::fixtures::{VoteCluster, independent_transfers};
 use crate::profile::names;
@@ -149,5 +151,65 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
             },
         ));
     }
+    figures.push(Figure::new(
+        "executors: UED slots (empty), on the --out disk",
+        move |rec: &mut Recorder, phase: &mut dyn FnMut(&str)| {
+            phase("committing empty slots");
+            let scratch = &ctx.config.scratch;
+            let runs = on_pus(&ctx.config.pus[..1], || {
+                std::fs::create_dir_all(scratch)
+                    .map_err(|e| format!("{}: {e}", scratch.display()))?;
+                let dir = tempfile::tempdir_in(scratch)
+                    .map_err(|e| format!("a temporary directory in {}: {e}", scratch.display()))?;
+                let mut runtime =
+                    Runtime::open_with(&Genesis::default_cluster(), dir.path(), Backend::Cpu)
+                        .map_err(|e| e.to_string())?;
+                samples(sizes.runs, || {
+                    rate_over(sizes.min_run(), || {
+                        let started = Instant::now();
+                        for _ in 0..EMPTY_SLOTS_PER_CALL {
+                            runtime
+                                .execute_block(&empty_block_after(&runtime))
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Ok((EMPTY_SLOTS_PER_CALL, started.elapsed()))
+                    })
+                })
+            })?;
+            let fs = filesystem_of(scratch).unwrap_or_else(|| "filesystem unknown".into());
+            rec.rate(
+                names::UED_SLOTS,
+                At::Whole,
+                "slots/s",
+                &runs,
+                format!(
+                    "Runtime::execute_block of {EMPTY_SLOTS_PER_CALL} empty blocks per call, one after the other, on one thread ({}) in a store in {} ({fs}): each slot's status file, runtime state and store commit, synced — the UED's cost per slot whatever it holds; calls for >= {} ms of timed work after one untimed; {}",
+                    ctx.pus_label(1),
+                    scratch.display(),
+                    sizes.min_run_ms,
+                    ctx.median_of()
+                ),
+            );
+            Ok(())
+        },
+    ));
     figures
+}
+
+/// Empty slots per timed call of the per-slot figure.
+const EMPTY_SLOTS_PER_CALL: u64 = 8;
+
+/// An empty block for the slot after `runtime`'s last, 400 ms later.
+fn empty_block_after(runtime: &Runtime) -> Block {
+    let slot = runtime.slot() + 1;
+    Block {
+        header: BlockHeader {
+            slot,
+            parent_slot: runtime.slot(),
+            leader: Pubkey([7; 32]),
+            unix_timestamp_ms: runtime.state().unix_timestamp_ms + 400,
+            blockhash: Sha256::digest(format!("tandem bench: empty slot {slot}")).into(),
+        },
+        transactions: Vec::new(),
+    }
 }

@@ -28,7 +28,7 @@ struct StoreFixture {
 }
 
 /// The filesystem type of the mount holding `path` (from /proc/mounts), where known.
-fn filesystem_of(path: &Path) -> Option<String> {
+pub(crate) fn filesystem_of(path: &Path) -> Option<String> {
     let path = path.canonicalize().ok()?;
     let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
     mounts
