@@ -193,6 +193,62 @@ fn a_block_may_skip_at_most_one_epoch_of_slots() {
 }
 
 #[test]
+fn a_reopened_runtime_rebuilds_the_duplicate_window_from_its_status_files() {
+    // 170 blocks of transfers, one with a bad signature, and block 100 including block 10's
+    // transfer again (a duplicate). The state file holds only the window's shape; reopened at
+    // blocks 40, 80, 120, 160 and 170 — by 170 the original of the duplicate has left the
+    // window, the duplicate's block has not — the runtime has the state it had, window
+    // included. With a status file of the window gone, open says which shape it expected.
+    let mut c = Chain::new();
+    let (from, to) = (key("user-1"), pk(&key("user-2")));
+    let mut first = Vec::new();
+    for i in 0..170u64 {
+        let mut txs = vec![transfer(&from, to, 1 + i, c.recent())];
+        match i {
+            10 => first = txs[0].clone(),
+            50 => {
+                let mut bad = transfer(&from, to, 7, c.recent());
+                bad[5] ^= 1; // inside the signature
+                txs.push(bad);
+            }
+            100 => txs.push(first.clone()),
+            _ => {}
+        }
+        let out = c.block(txs);
+        if i == 100 {
+            assert_eq!(out.transactions[1].status, TxStatus::DuplicateSignature);
+        }
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let genesis = Genesis::default_cluster();
+    let mut rt = Runtime::open(&genesis, dir.path()).expect("open");
+    for (i, (block, _)) in c.history.iter().enumerate() {
+        rt.execute_block(block).expect("block");
+        if [39, 79, 119, 159, 169].contains(&i) {
+            let before = rt.state().clone();
+            drop(rt);
+            rt = Runtime::open(&genesis, dir.path()).expect("reopen");
+            assert!(
+                rt.state() == &before,
+                "block {i}: the state reopened differs"
+            );
+        }
+    }
+    assert_eq!(rt.state(), c.rt.state());
+    let slot = rt.slot();
+    drop(rt);
+    std::fs::remove_file(dir.path().join(format!("status-{}.idx", slot - 3))).expect("remove");
+    let err = Runtime::open(&genesis, dir.path()).err().expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("runtime-{slot}.state"))
+            && text.contains("150 blocks")
+            && text.contains("status file is missing"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_runtime_state_file_of_the_retired_format_is_refused_by_name() {
     // TNDMRTS1 kept a duplicate window per domain, counted in slots; reading it as the one window
     // counted in blocks would forget signatures, so it is refused, not converted.
@@ -207,7 +263,7 @@ fn a_runtime_state_file_of_the_retired_format_is_refused_by_name() {
         .expect("refused");
     let text = err.to_string();
     assert!(
-        text.contains("TNDMRTS1") && text.contains("TNDMRTS2") && text.contains("runtime-0.state"),
+        text.contains("TNDMRTS1") && text.contains("TNDMRTS3") && text.contains("runtime-0.state"),
         "{text}"
     );
 }

@@ -49,7 +49,7 @@ use builtins::vote::VoteState;
 use hash::DomainHashes;
 pub use ingest::VerifiedBlock;
 use pass::{Overlay, PassInput, Writer};
-use state::{RuntimeState, StateFileError};
+use state::{RuntimeState, StateFileError, WindowFrom};
 pub use status::TxStatus;
 pub use tandem_kernels::Backend;
 
@@ -275,7 +275,28 @@ impl Runtime {
         let (store, state) = match store.committed_slot() {
             None => Runtime::load_genesis(store, genesis, backend)?,
             Some(slot) => {
-                let state = RuntimeState::load(dir, slot)?;
+                let (mut state, window) = RuntimeState::load(dir, slot)?;
+                if let WindowFrom::StatusFiles(shape) = window {
+                    state.signatures = status_index::signature_window(dir, slot)?;
+                    let rebuilt = state.signatures.shape();
+                    if rebuilt != shape {
+                        return Err(StateFileError::Corrupt {
+                            path: state::state_path(dir, slot),
+                            reason: format!(
+                                "its duplicate-signature window has {} blocks from slot {} \
+                                 holding {} signatures, but the status files give {} blocks \
+                                 from slot {} holding {}: a status file is missing or damaged",
+                                shape.blocks,
+                                shape.first_slot,
+                                shape.signatures,
+                                rebuilt.blocks,
+                                rebuilt.first_slot,
+                                rebuilt.signatures
+                            ),
+                        }
+                        .into());
+                    }
+                }
                 if state.genesis_hash != genesis.hash {
                     return Err(RuntimeError::GenesisMismatch {
                         path: dir.to_owned(),

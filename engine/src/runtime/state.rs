@@ -7,9 +7,14 @@
 //! store's committed slot exists; a file for a later slot (written, then not committed) is
 //! ignored and replaced.
 //!
-//! File format (little-endian): magic `TNDMRTS2`, the fields in the order of
-//! [`RuntimeState::encode`], then the xxh3-64 of everything before it. A file of an earlier
-//! format (`TNDMRTS1`: per-domain duplicate windows counted in slots) is refused with
+//! File format (little-endian): magic `TNDMRTS3`, the fields in the order of
+//! [`RuntimeState::encode`], then the xxh3-64 of everything before it. The duplicate-signature
+//! window is not in it, only its shape ([`WindowShape`]): the window is up to 150 blocks of
+//! first signatures — megabytes — and the file is written and synced every slot, so the window
+//! is rebuilt at open from the slots' status files, which hold every transaction's first
+//! signature and status ([`super::status_index::signature_window`]), and checked against the
+//! shape. `TNDMRTS2` files (the window inline) are still read. A file of an earlier format
+//! (`TNDMRTS1`: per-domain duplicate windows counted in slots) is refused with
 //! [`StateFileError::RetiredFormat`], never read as if it were this one.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -26,7 +31,10 @@ use crate::account::{Domain, Mapping, PerDomain, Pubkey};
 pub const WINDOW: u64 = 150;
 
 /// The file format this build writes and reads.
-const MAGIC: &[u8; 8] = b"TNDMRTS2";
+const MAGIC: &[u8; 8] = b"TNDMRTS3";
+
+/// The format before this one, read still: the duplicate window inline.
+const MAGIC_WINDOW_INLINE: &[u8; 8] = b"TNDMRTS2";
 
 /// Formats of earlier builds that this one refuses by name rather than misreads.
 const RETIRED_FORMATS: [(&[u8; 8], &str); 1] = [(
@@ -95,6 +103,36 @@ impl SignatureWindow {
     pub fn blocks(&self) -> usize {
         self.blocks.len()
     }
+
+    /// What a state file records of the window ([`WindowShape`]).
+    pub fn shape(&self) -> WindowShape {
+        WindowShape {
+            blocks: self.blocks.len(),
+            first_slot: self.blocks.front().map_or(0, |(slot, _)| *slot),
+            signatures: self.seen.len(),
+        }
+    }
+}
+
+/// What a state file records of the duplicate window, to check the window rebuilt from the
+/// status files against: its blocks, the slot of the oldest, and the signatures it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowShape {
+    /// Blocks in the window.
+    pub blocks: usize,
+    /// The slot of its oldest block (0 when it has none).
+    pub first_slot: u64,
+    /// Signatures it holds.
+    pub signatures: usize,
+}
+
+/// Where a state file's duplicate window comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowFrom {
+    /// The file held it (`TNDMRTS2`).
+    Inline,
+    /// The status files, which must give this shape (`TNDMRTS3`).
+    StatusFiles(WindowShape),
 }
 
 /// The runtime's state beside the accounts, as of the last executed slot.
@@ -247,10 +285,16 @@ impl<'a> Reader<'a> {
 }
 
 impl RuntimeState {
-    /// The file's bytes.
+    /// The file's bytes (the window's shape, not the window: module docs).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_as(MAGIC)
+    }
+
+    /// The file's bytes in the format of `magic`: this one, or (for tests of reading it) the
+    /// one with the window inline.
+    fn encode_as(&self, magic: &[u8; 8]) -> Vec<u8> {
         let mut w = Writer(Vec::with_capacity(8192));
-        w.bytes(MAGIC);
+        w.bytes(magic);
         w.bytes(&self.genesis_hash);
         w.u64(self.slot);
         w.u64(self.epoch);
@@ -263,13 +307,20 @@ impl RuntimeState {
         for h in &self.recent_blockhashes {
             w.bytes(h);
         }
-        w.u64(self.signatures.blocks.len() as u64);
-        for (slot, list) in &self.signatures.blocks {
-            w.u64(*slot);
-            w.u64(list.len() as u64);
-            for s in list {
-                w.bytes(s);
+        if magic == MAGIC_WINDOW_INLINE {
+            w.u64(self.signatures.blocks.len() as u64);
+            for (slot, list) in &self.signatures.blocks {
+                w.u64(*slot);
+                w.u64(list.len() as u64);
+                for s in list {
+                    w.bytes(s);
+                }
             }
+        } else {
+            let shape = self.signatures.shape();
+            w.u64(shape.blocks as u64);
+            w.u64(shape.first_slot);
+            w.u64(shape.signatures as u64);
         }
         w.u64(self.frozen.len() as u64);
         for (k, epoch) in &self.frozen {
@@ -297,9 +348,11 @@ impl RuntimeState {
         w.0
     }
 
-    /// Decodes a state file's bytes.
-    pub fn decode(bytes: &[u8]) -> Result<RuntimeState, String> {
-        if bytes.len() < MAGIC.len() + 8 || &bytes[..8] != MAGIC {
+    /// Decodes a state file's bytes: the state, its duplicate window empty unless the file held
+    /// it, and where the window comes from.
+    pub fn decode(bytes: &[u8]) -> Result<(RuntimeState, WindowFrom), String> {
+        let inline = bytes.starts_with(MAGIC_WINDOW_INLINE);
+        if bytes.len() < MAGIC.len() + 8 || !(inline || bytes.starts_with(MAGIC)) {
             return Err("not a runtime state file (bad magic)".into());
         }
         let (body, sum) = bytes.split_at(bytes.len() - 8);
@@ -320,23 +373,39 @@ impl RuntimeState {
         let n = r.count(32)?;
         let recent_blockhashes = (0..n).map(|_| r.array()).collect::<Result<_, _>>()?;
         let mut signatures = SignatureWindow::default();
-        let blocks = r.count(16)?;
-        if blocks > WINDOW as usize {
-            return Err(format!(
-                "the signature window holds {blocks} blocks, more than {WINDOW}"
-            ));
-        }
-        for _ in 0..blocks {
-            let slot = r.u64()?;
-            signatures.blocks.push_back((slot, Vec::new()));
-            for _ in 0..r.count(64)? {
-                if !signatures.insert(r.array()?) {
-                    return Err(format!(
-                        "a signature appears twice in the window (block of slot {slot})"
-                    ));
+        let window = if inline {
+            let blocks = r.count(16)?;
+            if blocks > WINDOW as usize {
+                return Err(format!(
+                    "the signature window holds {blocks} blocks, more than {WINDOW}"
+                ));
+            }
+            for _ in 0..blocks {
+                let slot = r.u64()?;
+                signatures.blocks.push_back((slot, Vec::new()));
+                for _ in 0..r.count(64)? {
+                    if !signatures.insert(r.array()?) {
+                        return Err(format!(
+                            "a signature appears twice in the window (block of slot {slot})"
+                        ));
+                    }
                 }
             }
-        }
+            WindowFrom::Inline
+        } else {
+            let shape = WindowShape {
+                blocks: r.u64()? as usize,
+                first_slot: r.u64()?,
+                signatures: r.u64()? as usize,
+            };
+            if shape.blocks > WINDOW as usize {
+                return Err(format!(
+                    "the signature window holds {} blocks, more than {WINDOW}",
+                    shape.blocks
+                ));
+            }
+            WindowFrom::StatusFiles(shape)
+        };
         let mut frozen = BTreeMap::new();
         for _ in 0..r.count(40)? {
             frozen.insert(Pubkey(r.array()?), r.u64()?);
@@ -359,7 +428,7 @@ impl RuntimeState {
         if r.at != body.len() {
             return Err(format!("{} unexpected bytes at the end", body.len() - r.at));
         }
-        Ok(RuntimeState {
+        let state = RuntimeState {
             genesis_hash,
             slot,
             epoch,
@@ -371,7 +440,8 @@ impl RuntimeState {
             moves,
             remap_requests,
             slashes,
-        })
+        };
+        Ok((state, window))
     }
 
     /// Moves the state past `slot`, whose block has `blockhash` and clock `unix_timestamp_ms`:
@@ -396,8 +466,8 @@ impl RuntimeState {
         std::fs::File::open(dir)?.sync_all()
     }
 
-    /// Reads the state file of `slot` in `dir`.
-    pub fn load(dir: &Path, slot: u64) -> Result<RuntimeState, StateFileError> {
+    /// Reads the state file of `slot` in `dir`, and where its duplicate window comes from.
+    pub fn load(dir: &Path, slot: u64) -> Result<(RuntimeState, WindowFrom), StateFileError> {
         let path = state_path(dir, slot);
         let bytes = std::fs::read(&path).map_err(|source| StateFileError::Io {
             path: path.clone(),
@@ -411,20 +481,25 @@ impl RuntimeState {
                 path,
                 format: String::from_utf8_lossy(&magic[..]).into_owned(),
                 what,
-                current: String::from_utf8_lossy(MAGIC).into_owned(),
+                current: format!(
+                    "{} (and {})",
+                    String::from_utf8_lossy(MAGIC),
+                    String::from_utf8_lossy(MAGIC_WINDOW_INLINE)
+                ),
             });
         }
-        let state = RuntimeState::decode(&bytes).map_err(|reason| StateFileError::Corrupt {
-            path: path.clone(),
-            reason,
-        })?;
+        let (state, window) =
+            RuntimeState::decode(&bytes).map_err(|reason| StateFileError::Corrupt {
+                path: path.clone(),
+                reason,
+            })?;
         if state.slot != slot {
             return Err(StateFileError::Corrupt {
                 path,
                 reason: format!("it records slot {}, the store slot {slot}", state.slot),
             });
         }
-        Ok(state)
+        Ok((state, window))
     }
 
     /// Removes every state file in `dir` but the one of `keep`.
@@ -435,5 +510,68 @@ impl RuntimeState {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state whose window holds three blocks (one without signatures).
+    fn state() -> RuntimeState {
+        let mut signatures = SignatureWindow::default();
+        for (slot, n) in [(4u64, 2u8), (6, 0), (7, 3)] {
+            signatures.begin_block(slot);
+            for k in 0..n {
+                assert!(signatures.insert([slot as u8 * 16 + k; 64]));
+            }
+        }
+        RuntimeState {
+            genesis_hash: [1; 32],
+            slot: 7,
+            epoch: 0,
+            unix_timestamp_ms: 1_700_000_000_000,
+            hashes: DomainHashes {
+                lthash: PerDomain::from_fn(|_| LtHash::identity()),
+                hash: PerDomain::from_fn(|_| [9; 32]),
+            },
+            recent_blockhashes: VecDeque::from(vec![[2; 32], [3; 32]]),
+            signatures,
+            frozen: BTreeMap::from([(Pubkey([5; 32]), 1)]),
+            moves: BTreeMap::from([(Pubkey([5; 32]), (Mapping::RwVed, 2))]),
+            remap_requests: BTreeMap::from([(Pubkey([6; 32]), Mapping::RwUed)]),
+            slashes: vec![(Pubkey([7; 32]), 100)],
+        }
+    }
+
+    #[test]
+    fn the_file_holds_the_windows_shape_and_everything_else() {
+        let state = state();
+        let (read, window) = RuntimeState::decode(&state.encode()).unwrap();
+        let shape = WindowShape {
+            blocks: 3,
+            first_slot: 4,
+            signatures: 5,
+        };
+        assert_eq!(window, WindowFrom::StatusFiles(shape));
+        assert_eq!(state.signatures.shape(), shape);
+        assert_eq!(read.signatures, SignatureWindow::default());
+        assert_eq!(
+            RuntimeState {
+                signatures: state.signatures.clone(),
+                ..read
+            },
+            state
+        );
+    }
+
+    #[test]
+    fn a_file_with_the_window_inline_is_still_read_whole() {
+        let state = state();
+        let bytes = state.encode_as(MAGIC_WINDOW_INLINE);
+        assert_eq!(
+            RuntimeState::decode(&bytes).unwrap(),
+            (state, WindowFrom::Inline)
+        );
     }
 }

@@ -32,17 +32,24 @@ pub enum TxStatus {
 }
 
 impl TxStatus {
-    /// Whether the fee was charged (the transaction passed check 5): it then counts in
-    /// `sig_count_D` and enters the domain's duplicate-signature window.
-    pub const fn fee_charged(self) -> bool {
+    /// Whether a transaction with this status entered its first signature into the
+    /// duplicate-signature window in its block: it passed checks 1–3 (SPEC §2), whatever
+    /// happened to it next — except a duplicate (check 4), whose signature the window already
+    /// held, from an earlier block.
+    pub const fn entered_window(self) -> bool {
         !matches!(
             self,
             TxStatus::InvalidSignature
                 | TxStatus::InvalidFeePayer
                 | TxStatus::BlockhashNotFound
                 | TxStatus::DuplicateSignature
-                | TxStatus::InsufficientFundsForFee
         )
+    }
+
+    /// Whether the fee was charged (the transaction passed check 5): it then counts in
+    /// `sig_count_D`.
+    pub const fn fee_charged(self) -> bool {
+        self.entered_window() && !matches!(self, TxStatus::InsufficientFundsForFee)
     }
 
     /// Whether the status is decided before the payer's domain is known (checks 1 and 2): such

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::state::{Reader, WINDOW, Writer, numbered_files};
+use super::state::{Reader, SignatureWindow, WINDOW, Writer, numbered_files};
 use super::status::TxStatus;
 use super::{RuntimeError, TxOutcome};
 use crate::account::Domain;
@@ -242,6 +242,62 @@ fn checked<'a>(path: &Path, bytes: &'a [u8], magic: &[u8; 8]) -> Result<&'a [u8]
     Ok(&body[8..])
 }
 
+/// The transactions of the status file of `slot` at `path`, in block order: first signature,
+/// and where it stands. A damaged file is an error naming it.
+fn read_status_file(path: &Path, slot: u64) -> Result<Vec<([u8; 64], IndexedTx)>, RuntimeError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let body = checked(path, &bytes, MAGIC)?;
+    let bad = |reason: String| RuntimeError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+    };
+    let mut r = Reader::new(body);
+    let read_slot = r.u64().map_err(&bad)?;
+    if read_slot != slot {
+        return Err(bad(format!("it records slot {read_slot}")));
+    }
+    (0..r.count(70).map_err(&bad)?)
+        .map(|_| {
+            let signature: [u8; 64] = r.array().map_err(&bad)?;
+            let [domain, tag] = r.array().map_err(&bad)?;
+            let code = u32::from_le_bytes(r.array().map_err(&bad)?);
+            let tx = IndexedTx {
+                slot,
+                domain: domain_from_tag(domain).map_err(&bad)?,
+                status: TxStatus::from_tag(tag, code).map_err(&bad)?,
+            };
+            Ok((signature, tx))
+        })
+        .collect()
+}
+
+/// The duplicate-signature window after the committed slot `committed` of the store directory
+/// `dir` (SPEC §2), rebuilt from the status files of the last [`WINDOW`] blocks up to it: in
+/// block order, the first signature of every transaction that entered it
+/// ([`TxStatus::entered_window`]). A signature entered twice is an error naming the file.
+pub fn signature_window(dir: &Path, committed: u64) -> Result<SignatureWindow, RuntimeError> {
+    let files: Vec<(u64, PathBuf)> = status_files(dir)?
+        .into_iter()
+        .filter(|(slot, _)| *slot <= committed)
+        .collect();
+    let mut window = SignatureWindow::default();
+    for (slot, path) in &files[files.len().saturating_sub(WINDOW as usize)..] {
+        window.begin_block(*slot);
+        for (signature, tx) in read_status_file(path, *slot)? {
+            if tx.status.entered_window() && !window.insert(signature) {
+                return Err(RuntimeError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "a signature that entered the duplicate window twice",
+                    ),
+                });
+            }
+        }
+    }
+    Ok(window)
+}
+
 impl StatusIndex {
     /// Reads the index of the store directory `dir`, whose last committed slot is `committed`
     /// (files of later slots were never committed and are ignored). A damaged file is an error
@@ -252,27 +308,7 @@ impl StatusIndex {
             if slot > committed {
                 continue;
             }
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            let body = checked(&path, &bytes, MAGIC)?;
-            let bad = |reason: String| RuntimeError::Io {
-                path: path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
-            };
-            let mut r = Reader::new(body);
-            let read_slot = r.u64().map_err(&bad)?;
-            for _ in 0..r.count(70).map_err(&bad)? {
-                let signature: [u8; 64] = r.array().map_err(&bad)?;
-                let [domain, tag] = r.array().map_err(&bad)?;
-                let code = u32::from_le_bytes(r.array().map_err(&bad)?);
-                index.txs.insert(
-                    signature,
-                    IndexedTx {
-                        slot: read_slot,
-                        domain: domain_from_tag(domain).map_err(&bad)?,
-                        status: TxStatus::from_tag(tag, code).map_err(&bad)?,
-                    },
-                );
-            }
+            index.txs.extend(read_status_file(&path, slot)?);
         }
         let path = dir.join("agreement.idx");
         match std::fs::read(&path) {

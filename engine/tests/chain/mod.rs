@@ -221,8 +221,11 @@ impl Chain {
                 .wait_hash(Domain::Ued, last.header.slot, Duration::from_secs(60))
                 .expect("no failure");
         }
-        let metrics = engine.metrics().snapshot();
+        // After the stages stop: the VED counts a wait once the UED has answered, which may be
+        // after the UED published the last slot.
+        let metrics = std::sync::Arc::clone(engine.metrics());
         engine.finish().expect("finish");
+        let metrics = metrics.snapshot();
         let (outcomes, votes) = &*seen.lock().unwrap();
         assert_eq!(outcomes.len(), self.history.len());
         for (got, (_, want)) in outcomes.iter().zip(&self.history) {
