@@ -351,7 +351,7 @@ pub fn plan(
     if rates.slot_seconds.is_none() {
         notes.push(format!(
             "the profile has no `{}`: the UED's per-slot cost is not charged, so short slots \
-             are planned too high (run `tandem bench --suite executors` for it)",
+             are planned too high (`tandem bench` measures it since this rate was added)",
             names::UED_SLOTS
         ));
     }
