@@ -47,7 +47,8 @@ impl TxStatus {
     }
 
     /// Whether the fee was charged (the transaction passed check 5): it then counts in
-    /// `sig_count_D`.
+    /// `sig_count_D`. `AccountFrozenForRemap` is both check 5's status (a frozen payer: no fee)
+    /// and check 8's (a frozen account written: fee charged); this answers for check 8.
     pub const fn fee_charged(self) -> bool {
         self.entered_window() && !matches!(self, TxStatus::InsufficientFundsForFee)
     }
