@@ -13,10 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
 use tandem_engine::Pubkey;
 use tandem_engine::genesis::Genesis;
-use tandem_engine::ledger::{Block, BlockHeader};
+use tandem_engine::ledger::Block;
 use tandem_engine::runtime::ingest::{VerifiedBlock, parse_block};
 use tandem_engine::runtime::{Backend, Runtime, TxStatus};
 
@@ -161,16 +160,18 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                     .map_err(|e| format!("{}: {e}", scratch.display()))?;
                 let dir = tempfile::tempdir_in(scratch)
                     .map_err(|e| format!("a temporary directory in {}: {e}", scratch.display()))?;
-                let mut runtime =
-                    Runtime::open_with(&Genesis::default_cluster(), dir.path(), Backend::Cpu)
-                        .map_err(|e| e.to_string())?;
+                let cluster = VoteCluster::new(4, 0);
+                let mut runtime = Runtime::open_with(&cluster.genesis, dir.path(), Backend::Cpu)
+                    .map_err(|e| e.to_string())?;
                 samples(sizes.runs, || {
                     rate_over(sizes.min_run(), || {
                         let started = Instant::now();
                         for _ in 0..EMPTY_SLOTS_PER_CALL {
-                            runtime
-                                .execute_block(&empty_block_after(&runtime))
-                                .map_err(|e| e.to_string())?;
+                            let empty = Block {
+                                header: cluster.header(runtime.slot() + 1),
+                                transactions: Vec::new(),
+                            };
+                            runtime.execute_block(&empty).map_err(|e| e.to_string())?;
                         }
                         Ok((EMPTY_SLOTS_PER_CALL, started.elapsed()))
                     })
@@ -198,18 +199,3 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
 
 /// Empty slots per timed call of the per-slot figure.
 const EMPTY_SLOTS_PER_CALL: u64 = 8;
-
-/// An empty block for the slot after `runtime`'s last, 400 ms later.
-fn empty_block_after(runtime: &Runtime) -> Block {
-    let slot = runtime.slot() + 1;
-    Block {
-        header: BlockHeader {
-            slot,
-            parent_slot: runtime.slot(),
-            leader: Pubkey([7; 32]),
-            unix_timestamp_ms: runtime.state().unix_timestamp_ms + 400,
-            blockhash: Sha256::digest(format!("tandem bench: empty slot {slot}")).into(),
-        },
-        transactions: Vec::new(),
-    }
-}

@@ -116,8 +116,9 @@ pub struct VedExecutor {
     /// are current; the UED's hashes are those of the last boundary, never read.
     state: RuntimeState,
     accounts: VedAccounts,
-    /// The UED's handoff for the VED's epoch, once it came: what the next boundary needs.
-    handoff: Option<EpochHandoff>,
+    /// What the executor keeps of the handoff of an epoch ([`EpochHandoff`]; its bookkeeping
+    /// went into `state`): the epoch, and the accounts moving into the VED at its end.
+    incoming: Option<(u64, Vec<Pubkey>)>,
     /// The operator slashes scheduled with the block being executed (in its [`VedSlot`]).
     block_slashes: Vec<(Pubkey, u16)>,
 }
@@ -239,7 +240,7 @@ impl VedExecutor {
     /// boundary; `None` when it has it.
     pub fn awaits_handoff(&self) -> Option<u64> {
         let epoch = self.state.epoch;
-        (self.handoff.as_ref().map(|h| h.epoch) != Some(epoch)).then_some(epoch)
+        (self.incoming.as_ref().map(|(e, _)| *e) != Some(epoch)).then_some(epoch)
     }
 
     /// Takes the UED's handoff for the executor's epoch (module docs): the epoch bookkeeping
@@ -270,9 +271,15 @@ impl VedExecutor {
                 )));
             }
         }
-        self.state.frozen = handoff.frozen.clone();
-        self.state.moves = handoff.moves.clone();
-        self.handoff = Some(handoff);
+        let EpochHandoff {
+            epoch,
+            frozen,
+            moves,
+            incoming,
+        } = handoff;
+        self.state.frozen = frozen;
+        self.state.moves = moves;
+        self.incoming = Some((epoch, incoming));
         Ok(())
     }
 
@@ -291,10 +298,10 @@ impl VedExecutor {
     pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
         debug_assert_eq!(epoch, self.state.epoch + 1, "a block crosses one boundary");
-        let Some(handoff) = self
-            .handoff
+        let Some((_, incoming)) = self
+            .incoming
             .as_ref()
-            .filter(|h| h.epoch == self.state.epoch)
+            .filter(|(e, _)| *e == self.state.epoch)
         else {
             return Err(RuntimeError::BoundaryMismatch {
                 slot: self.state.slot,
@@ -304,7 +311,7 @@ impl VedExecutor {
                 ),
             });
         };
-        if !handoff.incoming.is_empty() {
+        if !incoming.is_empty() {
             return Ok(false);
         }
         let program = vote_program_id();
@@ -594,7 +601,7 @@ impl Runtime {
             cluster: self.cluster,
             state: self.state.clone(),
             accounts: VedAccounts { accounts },
-            handoff: Some(self.epoch_handoff()),
+            incoming: Some((self.state.epoch, self.incoming_to_ved())),
             block_slashes: Vec::new(),
         }
     }
@@ -602,9 +609,18 @@ impl Runtime {
     /// What the VED needs from the UED to cross the next boundary on its own (module docs):
     /// the epoch bookkeeping now, and the accounts moving into the VED at the next boundary.
     pub fn epoch_handoff(&self) -> EpochHandoff {
+        EpochHandoff {
+            epoch: self.state.epoch,
+            frozen: self.state.frozen.clone(),
+            moves: self.state.moves.clone(),
+            incoming: self.incoming_to_ved(),
+        }
+    }
+
+    /// The UED's accounts that move into the VED at the next boundary.
+    fn incoming_to_ved(&self) -> Vec<Pubkey> {
         let next = self.state.epoch + 1;
-        let incoming = self
-            .state
+        self.state
             .moves
             .iter()
             .filter(|(_, (target, at))| *target == Mapping::RwVed && *at <= next)
@@ -612,13 +628,7 @@ impl Runtime {
                 Store::mapping_of(&self.store, key).is_some_and(|m| m != Mapping::RwVed)
             })
             .map(|(key, _)| *key)
-            .collect();
-        EpochHandoff {
-            epoch: self.state.epoch,
-            frozen: self.state.frozen.clone(),
-            moves: self.state.moves.clone(),
-            incoming,
-        }
+            .collect()
     }
 
     /// The UED executor's part of a block the VED executor crossed an epoch boundary with on
