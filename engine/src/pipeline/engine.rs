@@ -912,9 +912,7 @@ impl Engine {
                 .map_err(|_| self.stopped())
         };
         send(&self.ved_sigs)?;
-        let parsed = self
-            .ingest
-            .busy(|| ingest::parse_block(&ingested.block).map(|(_, payers)| payers));
+        let parsed = self.ingest.busy(|| ingest::fee_payers(&ingested.block));
         match parsed {
             Err(e) => {
                 let _ = ingested.verdict.set(None);

@@ -81,16 +81,34 @@ impl<'b> VerifiedBlock<'b> {
 /// Parses every transaction of `block` and finds its fee payer; a transaction that does not
 /// parse, or has no writable signer to pay, makes the block malformed (SPEC §2).
 pub fn parse_block(block: &Block) -> Result<(Vec<Transaction<'_>>, Vec<Pubkey>), RuntimeError> {
-    let slot = block.header.slot;
-    let mut transactions = Vec::with_capacity(block.transactions.len());
-    let mut payers = Vec::with_capacity(block.transactions.len());
-    for (index, bytes) in block.transactions.iter().enumerate() {
-        let malformed = |error| RuntimeError::MalformedTransaction { slot, index, error };
-        let tx = Transaction::parse(bytes).map_err(malformed)?;
-        payers.push(*tx.message().fee_payer().map_err(malformed)?);
-        transactions.push(tx);
-    }
-    Ok((transactions, payers))
+    (0..block.transactions.len())
+        .map(|index| parse_transaction(block, index))
+        .collect()
+}
+
+/// The verdict of [`parse_block`] and the fee payers, without keeping the parsed transactions:
+/// what the pipeline's ingest decides for a block while its votes are being verified (the user
+/// transactions are parsed again where they execute), so it costs that stage as little as it
+/// can.
+pub fn fee_payers(block: &Block) -> Result<Vec<Pubkey>, RuntimeError> {
+    (0..block.transactions.len())
+        .map(|index| parse_transaction(block, index).map(|(_, payer)| payer))
+        .collect()
+}
+
+/// Parses transaction `index` of `block` and finds its fee payer (see [`parse_block`]).
+fn parse_transaction(
+    block: &Block,
+    index: usize,
+) -> Result<(Transaction<'_>, Pubkey), RuntimeError> {
+    let malformed = |error| RuntimeError::MalformedTransaction {
+        slot: block.header.slot,
+        index,
+        error,
+    };
+    let tx = Transaction::parse(&block.transactions[index]).map_err(malformed)?;
+    let payer = *tx.message().fee_payer().map_err(malformed)?;
+    Ok((tx, payer))
 }
 
 /// What checks 1–4 decided for a block.
@@ -239,4 +257,83 @@ fn check_signatures<'t, 'a: 't>(
             ok
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::BlockHeader;
+    use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64};
+    use crate::tx::{AccountMeta, MessageBuilder};
+
+    /// A transaction from `payer` (the signature is not checked here: all zeros).
+    fn unsigned(payer: Pubkey, to: Pubkey) -> Vec<u8> {
+        let to = AccountMeta {
+            pubkey: to,
+            is_signer: false,
+            is_writable: true,
+        };
+        let message = MessageBuilder::new(payer)
+            .instruction(
+                SYSTEM_PROGRAM_ID,
+                &[to],
+                &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+            )
+            .build_legacy([7; 32])
+            .expect("builds");
+        let mut wire = vec![1];
+        wire.extend([0; 64]);
+        wire.extend(message);
+        wire
+    }
+
+    fn block(transactions: Vec<Vec<u8>>) -> Block {
+        Block {
+            header: BlockHeader {
+                slot: 5,
+                parent_slot: 4,
+                leader: Pubkey([9; 32]),
+                unix_timestamp_ms: 0,
+                blockhash: [1; 32],
+            },
+            transactions,
+        }
+    }
+
+    #[test]
+    fn the_verdict_alone_decides_as_the_whole_parse() {
+        let mut rng = SplitMix64::new(10);
+        let payers: Vec<Pubkey> = (0..6).map(|_| rng.pubkey()).collect();
+        let good = block(payers.iter().map(|&p| unsigned(p, rng.pubkey())).collect());
+        let (transactions, parsed) = parse_block(&good).expect("parses");
+        assert_eq!(transactions.len(), 6);
+        assert_eq!(parsed, payers);
+        assert_eq!(fee_payers(&good).expect("parses"), payers);
+
+        // One malformed transaction refuses the block, and both name it.
+        for (index, bad) in [
+            (0, vec![]),
+            (3, vec![1, 2, 3]),
+            (5, {
+                let mut trailing = unsigned(payers[5], payers[0]);
+                trailing.push(0);
+                trailing
+            }),
+        ] {
+            let mut block = good.clone();
+            block.transactions[index] = bad;
+            let named = |r: Result<(), RuntimeError>| match r {
+                Err(RuntimeError::MalformedTransaction {
+                    slot: 5,
+                    index: i,
+                    error,
+                }) => (i, error),
+                other => panic!("{other:?}"),
+            };
+            let whole = named(parse_block(&block).map(drop));
+            let verdict = named(fee_payers(&block).map(drop));
+            assert_eq!(whole, verdict);
+            assert_eq!(whole.0, index);
+        }
+    }
 }

@@ -1,0 +1,93 @@
+//! What user load adds to a vote's path (issue #10's isolation goal): the steps of the
+//! asynchronous engine between `submit` and the VED hash whose work grows with the block's user
+//! transactions, timed on a block of 1,000 votes alone (*idle*) and with 20,000 user transfers
+//! (*loaded*), as `tandem bench isolation` feeds them:
+//!
+//! - `guess`: ingest's first pass, each transaction's fee payer looked up in the VED's payers
+//!   (it decides what the VED's sigverify stage verifies; the votes wait for it);
+//! - `verdict`: ingest's parse of every transaction (SPEC §2: one malformed transaction refuses
+//!   the block), the answer the VED executor waits for — it runs beside the votes' signature
+//!   checks, so on a small machine it takes their CPU;
+//! - `ved-execute`: the VED executor's slot (`VedExecutor::execute`: its transactions picked out
+//!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::SigningKey;
+use tandem_bench::fixtures::VoteCluster;
+use tandem_engine::runtime::{Runtime, TxStatus, ingest};
+use tandem_engine::tx::Transaction;
+
+const VALIDATORS: usize = 1_000;
+const PAYERS: usize = 4_000;
+const TRANSFERS: usize = 20_000;
+
+fn bench(c: &mut Criterion) {
+    let cluster = VoteCluster::new(VALIDATORS, PAYERS);
+    // Slot 2's votes (those of slot 1 vote on the genesis slot, which no vote may).
+    let mut blocks = cluster.vote_blocks(2).expect("vote blocks");
+    let votes = blocks.pop().expect("slot 2");
+    let payers: Vec<SigningKey> = (0..PAYERS).map(|i| VoteCluster::key("user", i)).collect();
+    let mut loaded = votes.clone();
+    loaded
+        .transactions
+        .extend(cluster.transfers(&payers, 2, TRANSFERS));
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut runtime = Runtime::open(&cluster.genesis, scratch.path()).expect("genesis");
+    runtime.execute_block(&blocks[0]).expect("slot 1");
+    let ved_payers = runtime.ved_executor().ved_payers();
+
+    let mut group = c.benchmark_group("vote-path");
+    for (name, block) in [("idle", &votes), ("loaded", &loaded)] {
+        group.throughput(Throughput::Elements(block.transactions.len() as u64));
+        group.bench_with_input(BenchmarkId::new("guess", name), block, |b, block| {
+            b.iter(|| {
+                block
+                    .transactions
+                    .iter()
+                    .map(|wire| {
+                        Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p))
+                    })
+                    .collect::<Vec<bool>>()
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("verdict", name), block, |b, block| {
+            b.iter(|| black_box(ingest::fee_payers(block).expect("parses")))
+        });
+        let (_, fee_payers) = ingest::parse_block(block).expect("parses");
+        // The sigverify stage's answers: every vote verified, the transfers left to the UED.
+        let verified: Vec<Option<bool>> = (0..block.transactions.len())
+            .map(|i| (i < VALIDATORS).then_some(true))
+            .collect();
+        let done = runtime
+            .ved_executor()
+            .execute(block, &fee_payers, &verified)
+            .expect("executes");
+        let succeeded = done.admission.statuses[..VALIDATORS]
+            .iter()
+            .filter(|s| matches!(s, Some(TxStatus::Success)))
+            .count();
+        assert_eq!(
+            (succeeded, done.ued_transactions.len()),
+            (VALIDATORS, block.transactions.len() - VALIDATORS),
+            "every vote succeeds in the VED, every transfer is left to the UED"
+        );
+        group.bench_with_input(BenchmarkId::new("ved-execute", name), block, |b, block| {
+            b.iter_batched(
+                || runtime.ved_executor(),
+                |mut ved| {
+                    let done = ved
+                        .execute(block, &fee_payers, &verified)
+                        .expect("executes");
+                    (ved, done)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(vote_path, bench);
+criterion_main!(vote_path);
