@@ -16,9 +16,9 @@
 //! The engine runs first, the stages alone after, so the signer cache is warm for the stages
 //! alone: their capacities are, if anything, overstated, and the efficiency understated.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use hashbrown::HashSet;
 use serde::Serialize;
 use tandem_engine::account::Pubkey;
 use tandem_engine::genesis::Genesis;
@@ -137,7 +137,7 @@ pub fn run_pipeline(
             let users = txs
                 .iter()
                 .zip(&payers)
-                .filter(|(_, p)| !voters.contains(p))
+                .filter(|(_, p)| !voters.contains(*p))
                 .map(|(tx, _)| tx);
             verify_signatures_with(&verifier, users).map_err(|e| e.to_string())?;
         }

@@ -40,13 +40,14 @@
 //! Results are the sequential runtime's, block by block (the tests compare them): the same
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use hashbrown::{HashMap, HashSet};
 
 use super::metrics::{EngineMetrics, StageMetrics};
 use super::placement::{Placement, Stage};

@@ -51,7 +51,9 @@
 //! Every result — statuses, accounts, both hash chains — is the sequential runtime's
 //! ([`Runtime::execute_block`]); the tests compare them block by block.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::{HashMap, HashSet};
 
 use super::builtins::vote::{VoteInstruction, VoteState};
 use super::epoch;
@@ -390,7 +392,7 @@ impl VedExecutor {
     }
 
     /// The RW-VED accounts now (the sigverify stage's guess of each transaction's domain).
-    pub fn ved_payers(&self) -> std::collections::HashSet<Pubkey> {
+    pub fn ved_payers(&self) -> HashSet<Pubkey> {
         self.accounts
             .accounts
             .values()

@@ -17,7 +17,9 @@
 //! (`TNDMRTS1`: per-domain duplicate windows counted in slots) is refused with
 //! [`StateFileError::RetiredFormat`], never read as if it were this one.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use hashbrown::HashSet;
 use std::path::{Path, PathBuf};
 
 use tandem_kernels::hash::lthash::LtHash;

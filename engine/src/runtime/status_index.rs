@@ -15,7 +15,9 @@
 //! transaction its first signature (64 bytes), its domain (0 none, 1 VED, 2 UED) and its status
 //! (tag byte and code, as [`TxStatus::to_tag`]); then the xxh3-64 of everything before.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use hashbrown::HashMap;
 use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
