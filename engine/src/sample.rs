@@ -49,19 +49,23 @@ impl SplitMix64 {
 /// The program id of the system program, `11111111111111111111111111111111`.
 pub const SYSTEM_PROGRAM_ID: Pubkey = Pubkey([0; 32]);
 
-/// Decodes one of the fixed base58 ids below; they are constants of SPEC §1, so failure is a bug.
-fn fixed_id(base58: &str) -> Pubkey {
-    Pubkey::from_base58(base58).expect("SPEC §1 ids are valid base58")
+/// The vote program id, `Vote111111111111111111111111111111111111111` (its bytes: the executors
+/// compare it with every instruction's program, so it is not decoded from base58 each time; a
+/// test checks the bytes against the base58 of SPEC §1).
+pub const fn vote_program_id() -> Pubkey {
+    Pubkey([
+        7, 97, 72, 29, 53, 116, 116, 187, 124, 77, 118, 36, 235, 211, 189, 179, 216, 53, 94, 115,
+        209, 16, 67, 252, 13, 163, 83, 128, 0, 0, 0, 0,
+    ])
 }
 
-/// The vote program id, `Vote111111111111111111111111111111111111111`.
-pub fn vote_program_id() -> Pubkey {
-    fixed_id("Vote111111111111111111111111111111111111111")
-}
-
-/// The native loader id, `NativeLoader1111111111111111111111111111111`, owner of the builtins.
-pub fn native_loader_id() -> Pubkey {
-    fixed_id("NativeLoader1111111111111111111111111111111")
+/// The native loader id, `NativeLoader1111111111111111111111111111111`, owner of the builtins
+/// (its bytes, checked as [`vote_program_id`]'s are).
+pub const fn native_loader_id() -> Pubkey {
+    Pubkey([
+        5, 135, 132, 191, 20, 139, 164, 40, 47, 176, 18, 87, 72, 136, 169, 241, 83, 160, 125, 173,
+        247, 101, 192, 69, 92, 154, 151, 3, 128, 0, 0, 0,
+    ])
 }
 
 /// The two builtin program accounts of SPEC §1: owned by the native loader, executable,
