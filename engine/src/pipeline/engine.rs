@@ -42,6 +42,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -1160,7 +1161,10 @@ fn sigverify_loop(
 }
 
 /// Verifies `transactions` on the calling thread and, when `helpers` names PUs, on one more
-/// thread pinned to each of them, in equal parts.
+/// thread pinned to each of them. The threads take small chunks from one counter rather than
+/// equal parts: a PU that other work shares (ingest's parse of the block runs on the submitting
+/// thread, wherever the OS puts it) then verifies less, instead of the whole batch waiting for
+/// its part.
 fn verify_spread(
     verifier: &Ed25519Verifier,
     helpers: &[usize],
@@ -1169,35 +1173,60 @@ fn verify_spread(
     let verify = |part: &[Transaction<'_>]| ingest::verify_signatures_with(verifier, part.iter());
     // Below this a helper costs more than it saves.
     const MIN_PART: usize = 64;
-    let parts = (helpers.len() + 1)
+    // What a thread takes at a time: four batches of the widest CPU lanes.
+    const CHUNK: usize = 32;
+    let threads = (helpers.len() + 1)
         .min(transactions.len() / MIN_PART)
         .max(1);
-    if parts == 1 {
+    if threads == 1 {
         return verify(transactions);
     }
-    let per = transactions.len().div_ceil(parts);
-    let mut chunks = transactions.chunks(per);
-    let own = chunks.next().unwrap_or_default();
+    let chunks: Vec<&[Transaction<'_>]> = transactions.chunks(CHUNK).collect();
+    let next = AtomicUsize::new(0);
+    // Each thread's chunks, by index, with their answers.
+    let work = || -> Result<Vec<(usize, Vec<bool>)>, RuntimeError> {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = chunks.get(k) else {
+                return Ok(done);
+            };
+            done.push((k, verify(chunk)?));
+        }
+    };
+    let mut answers: Vec<Option<Vec<bool>>> = vec![None; chunks.len()];
     std::thread::scope(|scope| {
-        let others: Vec<_> = chunks
-            .zip(helpers)
-            .map(|(part, &pu)| {
+        let others: Vec<_> = helpers[..threads - 1]
+            .iter()
+            .map(|&pu| {
+                let work = &work;
                 scope.spawn(move || {
                     // A helper that cannot be pinned still verifies, wherever it runs.
                     let _ = super::pin_current_thread(pu);
-                    verify(part)
+                    work()
                 })
             })
             .collect();
-        let mut answers = verify(own)?;
-        for other in others {
-            let part = other
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            answers.extend(part);
+        let own = work();
+        for result in others
+            .into_iter()
+            .map(|other| {
+                other
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .chain([own])
+        {
+            for (k, part) in result? {
+                answers[k] = Some(part);
+            }
         }
-        Ok(answers)
-    })
+        Ok::<_, RuntimeError>(())
+    })?;
+    Ok(answers
+        .into_iter()
+        .flat_map(|part| part.expect("every chunk verified"))
+        .collect())
 }
 
 /// What the VED stage starts from: the executor, the slots logged before a restart that the
@@ -1606,4 +1635,60 @@ fn ued_loop(
         metrics.add_items(1);
     }
     runtime
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64};
+    use crate::tx::{AccountMeta, MessageBuilder};
+    use ed25519_dalek::SigningKey;
+
+    /// `n` signed transfers; those at `forged` carry another message's signature.
+    fn transfers(n: usize, forged: &[usize]) -> Vec<Vec<u8>> {
+        let mut rng = SplitMix64::new(3);
+        let mut wires: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let mut seed = [0; 32];
+                rng.fill(&mut seed);
+                let payer = SigningKey::from_bytes(&seed);
+                let to = AccountMeta {
+                    pubkey: rng.pubkey(),
+                    is_signer: false,
+                    is_writable: true,
+                };
+                let message = MessageBuilder::new(Pubkey(payer.verifying_key().to_bytes()))
+                    .instruction(
+                        SYSTEM_PROGRAM_ID,
+                        &[to],
+                        &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+                    )
+                    .build_legacy([7; 32])
+                    .expect("builds");
+                Transaction::sign(&message, &[&payer]).expect("signs")
+            })
+            .collect();
+        for &i in forged {
+            let other = wires[(i + 1) % n][1..65].to_vec();
+            wires[i][1..65].copy_from_slice(&other);
+        }
+        wires
+    }
+
+    #[test]
+    fn spread_verification_answers_in_block_order() {
+        let forged = [0, 33, 64, 65, 150, 199];
+        let wires = transfers(200, &forged);
+        let transactions: Vec<Transaction<'_>> = wires
+            .iter()
+            .map(|w| Transaction::parse(w).expect("parses"))
+            .collect();
+        let verifier = Ed25519Verifier::dedicated(Backend::Cpu, 16);
+        let alone = verify_spread(&verifier, &[], &transactions).expect("verifies");
+        let expected: Vec<bool> = (0..200).map(|i| !forged.contains(&i)).collect();
+        assert_eq!(alone, expected);
+        // Three helpers (all on PU 0: every machine has it) take chunks as they come.
+        let spread = verify_spread(&verifier, &[0, 0, 0], &transactions).expect("verifies");
+        assert_eq!(spread, expected);
+    }
 }
