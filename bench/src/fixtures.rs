@@ -11,9 +11,7 @@ use tandem_engine::cluster::sim::{generated_genesis, generated_key};
 use tandem_engine::genesis::{Genesis, default_keypair_seed};
 use tandem_engine::ledger::{Block, BlockHeader};
 use tandem_engine::runtime::Runtime;
-use tandem_engine::runtime::builtins::system::SystemInstruction;
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
-use tandem_engine::sample::SYSTEM_PROGRAM_ID;
 use tandem_engine::sample::{SplitMix64, sample_account, vote_program_id};
 use tandem_engine::store::{SlotChanges, Store};
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
@@ -21,17 +19,7 @@ use tandem_engine::{Account, Domain, Mapping, Pubkey};
 use tandem_kernels::AccountInput;
 use tandem_kernels::testing::bytes;
 
-/// The unsigned message of a transfer of `lamports` from `from` to `to`.
-pub fn transfer_message(from: Pubkey, to: Pubkey, lamports: u64, recent: [u8; 32]) -> Vec<u8> {
-    MessageBuilder::new(from)
-        .instruction(
-            SYSTEM_PROGRAM_ID,
-            &[AccountMeta::new(from, true), AccountMeta::new(to, false)],
-            &SystemInstruction::Transfer { lamports }.encode(),
-        )
-        .build_legacy(recent)
-        .expect("a small message")
-}
+pub use tandem_engine::sample::transfer_message;
 
 /// The unsigned message of `vote` by the validator `node` (its signer and fee payer) for its
 /// vote account `vote_account`.

@@ -5,6 +5,8 @@
 //! machine. Nothing here is used to execute real transactions.
 
 use crate::account::{Account, Mapping, Pubkey};
+use crate::runtime::builtins::system::SystemInstruction;
+use crate::tx::{AccountMeta, MessageBuilder};
 
 /// The SplitMix64 generator: tiny, fast, and the same on every platform and version.
 #[derive(Clone, Debug)]
@@ -66,6 +68,19 @@ pub const fn native_loader_id() -> Pubkey {
         5, 135, 132, 191, 20, 139, 164, 40, 47, 176, 18, 87, 72, 136, 169, 241, 83, 160, 125, 173,
         247, 101, 192, 69, 92, 154, 151, 3, 128, 0, 0, 0,
     ])
+}
+
+/// The unsigned legacy message of a transfer of `lamports` from `from` (its payer and signer) to
+/// `to`, naming `recent` as its recent blockhash.
+pub fn transfer_message(from: Pubkey, to: Pubkey, lamports: u64, recent: [u8; 32]) -> Vec<u8> {
+    MessageBuilder::new(from)
+        .instruction(
+            SYSTEM_PROGRAM_ID,
+            &[AccountMeta::new(from, true), AccountMeta::new(to, false)],
+            &SystemInstruction::Transfer { lamports }.encode(),
+        )
+        .build_legacy(recent)
+        .expect("a transfer message is small")
 }
 
 /// The two builtin program accounts of SPEC §1: owned by the native loader, executable,

@@ -28,10 +28,9 @@ use crate::account::{Account, Domain, Mapping, Pubkey};
 use crate::genesis::{ClusterParams, Genesis, GenesisValidator};
 use crate::ledger::{Block, BlockHeader};
 use crate::pipeline::{Engine, EngineConfig, EngineHooks};
-use crate::runtime::builtins::system::SystemInstruction;
 use crate::runtime::builtins::vote::VoteInstruction;
 use crate::runtime::pass::FEE_PER_SIGNATURE;
-use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64, vote_program_id};
+use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64, transfer_message, vote_program_id};
 use crate::tx::{AccountMeta, MessageBuilder, Transaction};
 
 /// Lamports per SOL.
@@ -389,18 +388,7 @@ pub fn run_cluster(
             known.push(account.map_or(0, |a| a.lamports));
         }
         let transfer = |from: &SigningKey, to: usize, lamports: u64| -> Result<Vec<u8>, String> {
-            let from_key = pubkey(from);
-            let message = MessageBuilder::new(from_key)
-                .instruction(
-                    SYSTEM_PROGRAM_ID,
-                    &[
-                        AccountMeta::new(from_key, true),
-                        AccountMeta::new(pubkey(&users[to]), false),
-                    ],
-                    &SystemInstruction::Transfer { lamports }.encode(),
-                )
-                .build_legacy(parent_hash)
-                .map_err(|e| e.to_string())?;
+            let message = transfer_message(pubkey(from), pubkey(&users[to]), lamports, parent_hash);
             Transaction::sign(&message, &[from]).map_err(|e| e.to_string())
         };
         if transfers > 0 {

@@ -1640,8 +1640,7 @@ fn ued_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64};
-    use crate::tx::{AccountMeta, MessageBuilder};
+    use crate::sample::{SplitMix64, transfer_message};
     use ed25519_dalek::SigningKey;
 
     /// `n` signed transfers; those at `forged` carry another message's signature.
@@ -1652,19 +1651,8 @@ mod tests {
                 let mut seed = [0; 32];
                 rng.fill(&mut seed);
                 let payer = SigningKey::from_bytes(&seed);
-                let to = AccountMeta {
-                    pubkey: rng.pubkey(),
-                    is_signer: false,
-                    is_writable: true,
-                };
-                let message = MessageBuilder::new(Pubkey(payer.verifying_key().to_bytes()))
-                    .instruction(
-                        SYSTEM_PROGRAM_ID,
-                        &[to],
-                        &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
-                    )
-                    .build_legacy([7; 32])
-                    .expect("builds");
+                let from = Pubkey(payer.verifying_key().to_bytes());
+                let message = transfer_message(from, rng.pubkey(), 1, [7; 32]);
                 Transaction::sign(&message, &[&payer]).expect("signs")
             })
             .collect();

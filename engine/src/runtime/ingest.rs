@@ -263,24 +263,11 @@ fn check_signatures<'t, 'a: 't>(
 mod tests {
     use super::*;
     use crate::ledger::BlockHeader;
-    use crate::sample::{SYSTEM_PROGRAM_ID, SplitMix64};
-    use crate::tx::{AccountMeta, MessageBuilder};
+    use crate::sample::{SplitMix64, transfer_message};
 
     /// A transaction from `payer` (the signature is not checked here: all zeros).
     fn unsigned(payer: Pubkey, to: Pubkey) -> Vec<u8> {
-        let to = AccountMeta {
-            pubkey: to,
-            is_signer: false,
-            is_writable: true,
-        };
-        let message = MessageBuilder::new(payer)
-            .instruction(
-                SYSTEM_PROGRAM_ID,
-                &[to],
-                &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
-            )
-            .build_legacy([7; 32])
-            .expect("builds");
+        let message = transfer_message(payer, to, 1, [7; 32]);
         let mut wire = vec![1];
         wire.extend([0; 64]);
         wire.extend(message);
