@@ -75,6 +75,7 @@ impl<'a> Message<'a> {
     }
 
     /// Reads a message from the cursor onwards, and leaves the cursor after it.
+    #[inline]
     pub(super) fn read(reader: &mut Reader<'a>) -> Result<Self, TxError> {
         let start = reader.pos();
         let first = reader.u8(Field::MessageHeader)?;

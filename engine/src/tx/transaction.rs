@@ -19,6 +19,7 @@ pub struct Transaction<'a> {
 impl<'a> Transaction<'a> {
     /// Decodes and sanitizes a transaction: what the engine accepts. Any failure is a typed error,
     /// never a panic.
+    #[inline]
     pub fn parse(wire: &'a [u8]) -> Result<Self, TxError> {
         let transaction = Self::decode(wire)?;
         transaction.sanitize()?;
@@ -56,6 +57,7 @@ impl<'a> Transaction<'a> {
     /// Decodes the wire format only: the length limit, every field present and well-formed, a
     /// supported version, nothing after the message. The numbers inside are not checked; see
     /// [`Transaction::sanitize`].
+    #[inline]
     pub fn decode(wire: &'a [u8]) -> Result<Self, TxError> {
         if wire.len() > PACKET_DATA_SIZE {
             return Err(TxError::TooLong { len: wire.len() });
