@@ -857,6 +857,14 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
                     other => panic!("{other:?}"),
                 }
             }
+            // A block refused at ingest takes none of the slashes with it: they apply with the
+            // next block accepted, as the runtime applies them.
+            let mut malformed = block.clone();
+            malformed.transactions.push(vec![1, 2, 3]);
+            match engine.submit(malformed) {
+                Err(EngineError::Rejected(RuntimeError::MalformedTransaction { .. })) => {}
+                other => panic!("{other:?}"),
+            }
         }
         engine.submit(block.clone()).expect("submit");
     }

@@ -739,7 +739,8 @@ impl Engine {
 
     /// Schedules an operator slash of `bps` basis points of `vote_account`'s stake (SPEC §5),
     /// applied at the next epoch boundary whichever domain the account is in: it goes with the
-    /// next block submitted, as [`Runtime::schedule_slash`] before that block would. Refused
+    /// next block submitted and accepted (a block refused at ingest leaves it scheduled), as
+    /// [`Runtime::schedule_slash`] before that block would. Refused
     /// (and not scheduled) for basis points outside 1 ..= 10,000 or an account that is not a
     /// vote account as of the UED's last committed slot.
     pub fn schedule_slash(&self, vote_account: Pubkey, bps: u16) -> Result<(), EngineError> {
@@ -918,6 +919,10 @@ impl Engine {
         match parsed {
             Err(e) => {
                 let _ = ingested.verdict.set(None);
+                // The slashes handed over with it wait for the next block accepted, before any
+                // scheduled since.
+                let mut slashes = self.slashes.lock().unwrap_or_else(PoisonError::into_inner);
+                slashes.splice(0..0, ingested.slashes.iter().copied());
                 return Err(EngineError::Rejected(e));
             }
             Ok(payers) => {
