@@ -16,8 +16,8 @@ use std::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use tandem_bench::fixtures::VoteCluster;
+use tandem_engine::pipeline::guess_ved;
 use tandem_engine::runtime::{Runtime, TxStatus, ingest};
-use tandem_engine::tx::Transaction;
 
 const VALIDATORS: usize = 1_000;
 const PAYERS: usize = 4_000;
@@ -42,20 +42,12 @@ fn bench(c: &mut Criterion) {
     for (name, block) in [("idle", &votes), ("loaded", &loaded)] {
         group.throughput(Throughput::Elements(block.transactions.len() as u64));
         group.bench_with_input(BenchmarkId::new("guess", name), block, |b, block| {
-            b.iter(|| {
-                block
-                    .transactions
-                    .iter()
-                    .map(|wire| {
-                        Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p))
-                    })
-                    .collect::<Vec<bool>>()
-            })
+            b.iter(|| guess_ved(&block.transactions, &ved_payers))
         });
         group.bench_with_input(BenchmarkId::new("verdict", name), block, |b, block| {
             b.iter(|| black_box(ingest::fee_payers(block).expect("parses")))
         });
-        let (_, fee_payers) = ingest::parse_block(block).expect("parses");
+        let fee_payers = ingest::fee_payers(block).expect("parses");
         // The sigverify stage's answers: every vote verified, the transfers left to the UED.
         let verified: Vec<Option<bool>> = (0..block.transactions.len())
             .map(|i| (i < VALIDATORS).then_some(true))

@@ -392,11 +392,28 @@ struct Ingested {
     submitted: Instant,
     /// The sigverify split's guess of each transaction's domain: `true` for the VED.
     ved_guess: Vec<bool>,
-    /// Ingest's verdict, given while the VED's signatures are being verified: every
-    /// transaction's fee payer when the block parses, `None` when it was refused.
-    verdict: OnceLock<Option<Arc<[Pubkey]>>>,
-    /// Operator slashes scheduled before this block ([`Engine::schedule_slash`]): the UED
-    /// enters them into the runtime before executing it, as `Runtime::schedule_slash` would.
+    /// Ingest's verdict, given while the VED's signatures are being verified: `None` when the
+    /// block was refused.
+    verdict: OnceLock<Option<Accepted>>,
+}
+
+impl Ingested {
+    /// The verdict of a block the stages after the VED see: an accepted one.
+    fn accepted(&self) -> &Accepted {
+        self.verdict
+            .get()
+            .and_then(Option::as_ref)
+            .expect("only accepted blocks pass the VED")
+    }
+}
+
+/// What an accepted block carries from ingest.
+struct Accepted {
+    /// Every transaction's fee payer.
+    payers: Arc<[Pubkey]>,
+    /// Operator slashes scheduled before the block was accepted ([`Engine::schedule_slash`]):
+    /// the UED enters them into the runtime before executing it, as `Runtime::schedule_slash`
+    /// would. A refused block takes none.
     slashes: Vec<(Pubkey, u16)>,
 }
 
@@ -891,21 +908,12 @@ impl Engine {
                     .read()
                     .unwrap_or_else(PoisonError::into_inner),
             );
-            let ved_guess = block
-                .transactions
-                .iter()
-                .map(|wire| {
-                    Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p))
-                })
-                .collect();
+            let ved_guess = guess_ved(&block.transactions, &ved_payers);
             Ok::<_, EngineError>(Arc::new(Ingested {
                 block,
                 submitted,
                 ved_guess,
                 verdict: OnceLock::new(),
-                slashes: std::mem::take(
-                    &mut *self.slashes.lock().unwrap_or_else(PoisonError::into_inner),
-                ),
             }))
         })?;
         let send = |queue: &Option<Sender<Arc<Ingested>>>| {
@@ -919,14 +927,16 @@ impl Engine {
         match parsed {
             Err(e) => {
                 let _ = ingested.verdict.set(None);
-                // The slashes handed over with it wait for the next block accepted, before any
-                // scheduled since.
-                let mut slashes = self.slashes.lock().unwrap_or_else(PoisonError::into_inner);
-                slashes.splice(0..0, ingested.slashes.iter().copied());
                 return Err(EngineError::Rejected(e));
             }
             Ok(payers) => {
-                let _ = ingested.verdict.set(Some(payers.into()));
+                let slashes = std::mem::take(
+                    &mut *self.slashes.lock().unwrap_or_else(PoisonError::into_inner),
+                );
+                let _ = ingested.verdict.set(Some(Accepted {
+                    payers: payers.into(),
+                    slashes,
+                }));
             }
         }
         cursor.slot = ingested.block.header.slot;
@@ -1234,6 +1244,17 @@ fn verify_spread(
         .collect())
 }
 
+/// Ingest's guess of each transaction's side, which decides what the VED's sigverify stage
+/// verifies: `true` where its first account key (its fee payer, if it parses) is one of
+/// `ved_payers` ([`crate::runtime::executor::VedExecutor::ved_payers`]). The VED executor
+/// decides for itself; a wrong guess only moves a signature check to the other side.
+pub fn guess_ved(transactions: &[Vec<u8>], ved_payers: &HashSet<Pubkey>) -> Vec<bool> {
+    transactions
+        .iter()
+        .map(|wire| Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p)))
+        .collect()
+}
+
 /// What the VED stage starts from: the executor, the slots logged before a restart that the
 /// store has not committed yet (in order), and the log it appends to.
 struct VedStart {
@@ -1296,9 +1317,10 @@ fn ved_loop(
     } = start;
     while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
-        let Some(payers) = metrics.idle(|| ingested.verdict.wait()).clone() else {
+        let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
             continue; // refused at ingest: nothing happened
         };
+        let payers = &accepted.payers;
         let block = &ingested.block;
         let header = &block.header;
         let slot = header.slot;
@@ -1321,7 +1343,7 @@ fn ved_loop(
         let done = match record {
             Some(record) => record.ved,
             None => {
-                ved.schedule_slashes(&ingested.slashes);
+                ved.schedule_slashes(&accepted.slashes);
                 if ved.crosses_boundary(block) {
                     if ved.awaits_handoff().is_some() {
                         // Here unless the UED has not entered the VED's epoch yet (it lags by
@@ -1377,7 +1399,7 @@ fn ved_loop(
                         Err(e) => return shared.fail(e.to_string()),
                     }
                 }
-                let result = metrics.busy(|| ved.execute(block, &payers, &verified));
+                let result = metrics.busy(|| ved.execute(block, payers, &verified));
                 let mut done = match result {
                     Ok(done) => done,
                     Err(e) => return shared.fail(e.to_string()),
@@ -1520,7 +1542,7 @@ fn ued_loop(
             // The slashes the VED took with the block (or logged with it before a restart).
             let slashes = match &job {
                 UedJob::Slot { ved, .. } => &ved.slashes,
-                UedJob::Boundary { .. } => &ingested.slashes,
+                UedJob::Boundary { .. } => &ingested.accepted().slashes,
             };
             for &(vote_account, bps) in slashes {
                 runtime.schedule_slash(vote_account, bps)?;

@@ -26,6 +26,7 @@ pub mod topology;
 pub use cores::{CoreSpec, CoresError};
 pub use engine::{
     Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, NotFound, TxView, Vote, Waited,
+    guess_ved,
 };
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
