@@ -667,6 +667,69 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
 }
 
+#[test]
+fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forgery() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    use tandem_engine::tx::Transaction;
+    let (mut blocks, _) = generated(6, 12, false);
+    // A user's transfer that succeeds in slot 5 ...
+    let ran = blocks[4]
+        .transactions
+        .iter()
+        .find(|w| {
+            let payer = Transaction::peek_fee_payer(w).expect("a payer");
+            (0..8).any(|i| payer == chain::pk(&chain::key(&format!("user-{i}"))))
+        })
+        .expect("a user's transaction")
+        .clone();
+    let signature = Transaction::peek_first_signature(&ran).expect("signed");
+    // ... comes again in slot 6 (a duplicate), and so does its first signature in front of
+    // another message (a forgery anyone can make: it fails check 1 and has no domain).
+    let mut forged = ran.clone();
+    *forged.last_mut().expect("bytes") ^= 1;
+    blocks[5].transactions.push(ran);
+    blocks[5].transactions.push(forged);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = open(dir.path(), 1);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
+        .expect("no failure");
+    let answer = |engine: &Engine| {
+        let view = engine.transaction(&signature, 0);
+        (view.status, view.slot, view.domain)
+    };
+    let ran_in_slot_5 = (
+        ExecutionStatus::Final(TxStatus::Success),
+        Some(5),
+        Some(Domain::Ued),
+    );
+    assert_eq!(answer(&engine), ran_in_slot_5);
+    drop(engine.finish().expect("finish"));
+    let statuses: Vec<(u64, TxStatus)> = {
+        let (outcomes, _) = &*seen.lock().unwrap();
+        let all = outcomes
+            .iter()
+            .flat_map(|o| o.transactions.iter().map(|t| (o.slot, t)));
+        let same = all.filter(|(_, t)| t.signature == Some(signature));
+        same.map(|(slot, t)| (slot, t.status)).collect()
+    };
+    assert_eq!(
+        statuses,
+        [
+            (5, TxStatus::Success),
+            (6, TxStatus::DuplicateSignature),
+            (6, TxStatus::InvalidSignature)
+        ],
+        "the transaction, its replay and the forgery, as the slots decided them"
+    );
+    // Reopened: the stored index answers the same.
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(answer(&engine), ran_in_slot_5, "after a restart");
+}
+
 /// An engine whose UED stops after committing slot `hold_at` until the returned sender is
 /// dropped or sent to (the outcome hook waits on the UED's thread).
 fn open_holding(

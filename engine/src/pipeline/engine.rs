@@ -40,7 +40,7 @@
 //! Results are the sequential runtime's, block by block (the tests compare them): the same
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
@@ -222,26 +222,26 @@ pub const VOTE_SIGNER_CACHE: usize = 2048;
 
 /// The statuses of the recent blocks, as the executors decide them: the VED's as soon as the VED
 /// has run (SPEC §6: `ExecutionStatus` with X = 0 answers then), every block's at its commit.
+/// The VED runs ahead of the UED, so entries come out of slot order; the index keeps the last
+/// [`KEPT_BLOCKS`] slots it was given, each transaction by [`status_index::prefer`].
 #[derive(Default)]
 struct LiveIndex {
     txs: HashMap<[u8; 64], IndexedTx>,
-    blocks: VecDeque<(u64, Vec<[u8; 64]>)>,
+    blocks: BTreeMap<u64, Vec<[u8; 64]>>,
 }
 
 impl LiveIndex {
     fn insert(&mut self, slot: u64, entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>) {
-        if self.blocks.back().is_none_or(|(s, _)| *s != slot) {
-            self.blocks.push_back((slot, Vec::new()));
-        }
-        let (_, signatures) = self.blocks.back_mut().expect("a block");
+        let signatures = self.blocks.entry(slot).or_default();
         for (signature, tx) in entries {
             signatures.push(signature);
-            self.txs.insert(signature, tx);
+            status_index::enter(&mut self.txs, signature, tx);
         }
         while self.blocks.len() > KEPT_BLOCKS {
-            let (_, old) = self.blocks.pop_front().expect("not empty");
+            let (old_slot, old) = self.blocks.pop_first().expect("not empty");
             for signature in old {
-                if self.txs.get(&signature).is_some_and(|t| t.slot < slot) {
+                // Only the entry of the block that leaves: a later block's stays.
+                if self.txs.get(&signature).is_some_and(|t| t.slot == old_slot) {
                     self.txs.remove(&signature);
                 }
             }
@@ -818,11 +818,11 @@ impl Engine {
             .live
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let tx = live
-            .txs
-            .get(signature)
-            .copied()
-            .or_else(|| self.shared.stored.get(signature));
+        // The stored index holds the blocks before the live one's.
+        let tx = status_index::prefer(
+            self.shared.stored.get(signature),
+            live.txs.get(signature).copied(),
+        );
         drop(live);
         let status = if self.halted().is_some() {
             ExecutionStatus::Halted
@@ -1688,6 +1688,46 @@ mod tests {
             wires[i][1..65].copy_from_slice(&other);
         }
         wires
+    }
+
+    #[test]
+    fn the_live_index_answers_for_the_transaction_that_ran() {
+        let tx = |slot, domain, status| IndexedTx {
+            slot,
+            domain,
+            status,
+        };
+        let ran = tx(5, Some(Domain::Ued), TxStatus::Success);
+        let mut live = LiveIndex::default();
+        // The VED, ahead, decides a forged copy of the signature in slot 7 (no domain: final at
+        // once) before the UED commits slot 5, where the transaction ran; then slot 8 replays it.
+        live.insert(7, [([1; 64], tx(7, None, TxStatus::InvalidSignature))]);
+        live.insert(5, [([1; 64], ran)]);
+        live.insert(
+            8,
+            [(
+                [1; 64],
+                tx(8, Some(Domain::Ued), TxStatus::DuplicateSignature),
+            )],
+        );
+        assert_eq!(live.txs[&[1; 64]], ran);
+        // A forged copy first, the transaction after: the transaction.
+        live.insert(9, [([2; 64], tx(9, None, TxStatus::InvalidSignature))]);
+        live.insert(
+            10,
+            [([2; 64], tx(10, Some(Domain::Ved), TxStatus::Success))],
+        );
+        assert_eq!(live.txs[&[2; 64]].slot, 10);
+        // Slot 9 leaving the index takes nothing of slot 10's with it; slot 10 leaving does.
+        for slot in 11..(9 + KEPT_BLOCKS as u64) {
+            live.insert(slot, []);
+        }
+        assert!(live.blocks.contains_key(&9));
+        live.insert(9 + KEPT_BLOCKS as u64, []);
+        assert!(!live.blocks.contains_key(&9));
+        assert_eq!(live.txs[&[2; 64]].slot, 10);
+        live.insert(10 + KEPT_BLOCKS as u64, []);
+        assert!(!live.txs.contains_key(&[2; 64]));
     }
 
     #[test]

@@ -99,6 +99,31 @@ pub fn answer(tx: Option<IndexedTx>, confirmation: Confirmation, bps: u16) -> Ex
     }
 }
 
+/// Which of two entries for one first signature `ExecutionStatus` answers for, `earlier` from an
+/// older block than `later`: the transaction that entered the duplicate-signature window — the
+/// one that ran (SPEC §2: within the window no other entry with its signature can enter it, and
+/// beyond it its blockhash has expired) — else the later. So neither a replay of a transaction
+/// (`DuplicateSignature`) nor a forged copy of its first signature in front of another message
+/// (`InvalidSignature`, final at once) can hide what became of it.
+pub fn prefer(earlier: Option<IndexedTx>, later: Option<IndexedTx>) -> Option<IndexedTx> {
+    match (earlier, later) {
+        (Some(e), Some(l)) if e.status.entered_window() && !l.status.entered_window() => Some(e),
+        (e, l) => l.or(e),
+    }
+}
+
+/// Enters `tx` into `txs` by [`prefer`] against the entry already there (of the same block, an
+/// entry entered later wins).
+pub(crate) fn enter(txs: &mut HashMap<[u8; 64], IndexedTx>, signature: [u8; 64], tx: IndexedTx) {
+    let entry = txs.entry(signature).or_insert(tx);
+    let (earlier, later) = if tx.slot < entry.slot {
+        (tx, *entry)
+    } else {
+        (*entry, tx)
+    };
+    *entry = prefer(Some(earlier), Some(later)).expect("an entry");
+}
+
 /// The status index as read from a store directory.
 #[derive(Debug, Default)]
 pub struct StatusIndex {
@@ -310,7 +335,9 @@ impl StatusIndex {
             if slot > committed {
                 continue;
             }
-            index.txs.extend(read_status_file(&path, slot)?);
+            for (signature, tx) in read_status_file(&path, slot)? {
+                enter(&mut index.txs, signature, tx);
+            }
         }
         let path = dir.join("agreement.idx");
         match std::fs::read(&path) {
