@@ -439,6 +439,163 @@ fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_le
     );
 }
 
+/// The transactions that make a new vote account `vote_key` for the node `node` (who pays and
+/// stakes it) with the given voter and fee payer, delegate `stake` and, when `activate`,
+/// activate it. It starts in the UED.
+fn vote_account_for(
+    node: &ed25519_dalek::SigningKey,
+    vote_key: &ed25519_dalek::SigningKey,
+    (authorized_voter, fee_payer): (Pubkey, Pubkey),
+    stake: u64,
+    activate: bool,
+    recent: [u8; 32],
+) -> Vec<Vec<u8>> {
+    let vote_account = pk(vote_key);
+    let mut txs = new_vote_account(node, vote_key, fee_payer, stake, recent);
+    txs[1] = node_instruction(
+        node,
+        vote_account,
+        VoteInstruction::InitializeAccount {
+            node: pk(node),
+            authorized_voter,
+            fee_payer,
+        },
+        recent,
+    );
+    if activate {
+        txs.push(node_instruction(
+            node,
+            vote_account,
+            VoteInstruction::Activate,
+            recent,
+        ));
+    }
+    txs
+}
+
+/// Runs `txs` in the next block; each must succeed.
+fn all_succeed(c: &mut Chain, txs: Vec<Vec<u8>>) {
+    let out = c.block(txs);
+    assert!(
+        out.transactions.iter().all(|t| t.status == Success),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_eligible_vote_account_that_is_anothers_voter_stays_when_that_one_leaves() {
+    // Epoch 0: user-3 makes vote account L (6,000 SOL, active) whose voter is vote-0 — an
+    // eligible validator of the VED. L joins at 2; in epoch 2 user-3 deactivates it, and at
+    // the 2/3 boundary L leaves with its payer user-3 — but not vote-0, which is eligible (it
+    // was taken out, frozen through epoch 3, and back in at 5).
+    let mut c = Chain::new();
+    let (user, vote0) = (key("user-3"), pk(&key("vote-0")));
+    let l_key = fresh(21);
+    let l = pk(&l_key);
+    let txs = vote_account_for(
+        &user,
+        &l_key,
+        (vote0, pk(&user)),
+        6_000 * SOL,
+        true,
+        c.recent(),
+    );
+    all_succeed(&mut c, txs);
+    c.enter_epoch(2);
+    assert_eq!(
+        (c.mapping(&l), c.mapping(&pk(&user))),
+        (Some(RwVed), Some(RwVed))
+    );
+    let deactivate = node_instruction(&user, l, VoteInstruction::Deactivate, c.recent());
+    all_succeed(&mut c, vec![deactivate]);
+    c.enter_epoch(3);
+    assert_eq!(
+        c.rt.state().frozen.get(&vote0),
+        None,
+        "vote-0 is not frozen"
+    );
+    let out = c.block(vec![vote(0, c.rt.slot(), c.recent())]);
+    assert_status(only(&out), Success, Some(Ved));
+    c.enter_epoch(4);
+    assert_eq!(
+        (c.mapping(&vote0), c.mapping(&l), c.mapping(&pk(&user))),
+        (Some(RwVed), Some(RwUed), Some(RwUed))
+    );
+    let metrics = c.assert_engine_agrees();
+    assert!(metrics.boundary_waits >= 1, "the VED waits where L leaves");
+}
+
+#[test]
+fn a_ued_vote_account_asking_into_the_ved_takes_nothing_of_the_veds_out() {
+    // user-5 moves into the VED (asked in epoch 0, in at 2): nobody's voter or payer. In epoch
+    // 2 user-6 makes an inactive vote account L whose fee payer is user-5, and L asks to move
+    // into the VED. L is not eligible: it stays out — alone. user-5, which was never L's
+    // companion in the VED, is not frozen in epoch 3 (it was, in the runtime; and the engine's
+    // VED, which cannot see L, disagreed with it silently).
+    let mut c = Chain::new();
+    let (user5, user6) = (key("user-5"), key("user-6"));
+    let ask_in = remap(&user5, 3, c.recent());
+    all_succeed(&mut c, vec![ask_in]);
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&pk(&user5)), Some(RwVed));
+    let l_key = fresh(22);
+    let l = pk(&l_key);
+    let payers = (pk(&user6), pk(&user5));
+    let txs = vote_account_for(&user6, &l_key, payers, SOL, false, c.recent());
+    all_succeed(&mut c, txs);
+    let ask_in = tx(
+        &[&user6, &l_key],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new(l, true)],
+        &SystemInstruction::RemapDomain { target: 3 }.encode(),
+        c.recent(),
+    );
+    all_succeed(&mut c, vec![ask_in]);
+    c.enter_epoch(3);
+    assert_eq!(c.rt.state().frozen.get(&pk(&user5)), None);
+    let to = pk(&key("validator-0")); // a VED account
+    let out = c.block(vec![transfer(&user5, to, 1, c.recent())]);
+    assert_status(only(&out), Success, Some(Ved));
+    c.enter_epoch(4);
+    assert_eq!(
+        (c.mapping(&pk(&user5)), c.mapping(&l)),
+        (Some(RwVed), Some(RwUed))
+    );
+    c.assert_engine_agrees();
+}
+
+#[test]
+fn a_ved_account_asking_out_stays_for_a_joining_vote_account_that_uses_it() {
+    // user-5 moves into the VED (in at 2). In epoch 2 it asks to move back out, and user-6
+    // makes an eligible vote account V whose fee payer is user-5: membership outweighs the
+    // remap, so user-5 stays (frozen in 3 either way) and V and user-6 join at 4. The engine's
+    // VED crosses slot 96 alone, planning user-5's move out; the UED's handoff keeps it in.
+    let mut c = Chain::new();
+    let (user5, user6) = (key("user-5"), key("user-6"));
+    let ask_in = remap(&user5, 3, c.recent());
+    all_succeed(&mut c, vec![ask_in]);
+    c.enter_epoch(2);
+    let v_key = fresh(23);
+    let v = pk(&v_key);
+    let payers = (pk(&user6), pk(&user5));
+    let mut txs = vote_account_for(&user6, &v_key, payers, 6_000 * SOL, true, c.recent());
+    txs.push(remap(&user5, 4, c.recent()));
+    all_succeed(&mut c, txs);
+    c.enter_epoch(3);
+    assert_eq!(c.rt.state().frozen.get(&pk(&user5)), Some(&3));
+    c.enter_epoch(4);
+    assert_eq!(
+        (
+            c.mapping(&pk(&user5)),
+            c.mapping(&v),
+            c.mapping(&pk(&user6))
+        ),
+        (Some(RwVed), Some(RwVed), Some(RwVed))
+    );
+    let metrics = c.assert_engine_agrees();
+    assert!(metrics.boundaries_crossed_alone >= 1, "{metrics:?}");
+}
+
 /// A small deterministic generator for the random histories below (SplitMix64).
 struct Rng(u64);
 
@@ -455,7 +612,7 @@ impl Rng {
 #[test]
 fn random_epoch_histories_give_the_runtimes_results_through_the_engine() {
     // Five epochs of random traffic around the boundaries — transfers from the VED's nodes and
-    // the users, remap requests both ways, stake delegated, vote accounts activated and
+    // the users, remap requests both ways (of vote accounts too), stake delegated, vote accounts activated and
     // deactivated, votes, operator slashes, skipped slots, and transactions included again
     // (duplicates, also after their payer moved) — run by the runtime and by the engine, which
     // crosses some boundaries on its own and waits at others: every outcome and vote point
@@ -482,6 +639,18 @@ fn random_epoch_histories_give_the_runtimes_results_through_the_engine() {
                     0..=3 => {
                         let to = pk(&signers[rng.below(signers.len() as u64) as usize]);
                         transfer(signer, to, 1 + rng.below(SOL), recent)
+                    }
+                    4 if rng.below(3) == 0 => {
+                        // A vote account asks to move (its node pays): its membership may
+                        // outweigh the request, or take its companions along.
+                        let target = 4 - rng.below(targets) as u8;
+                        tx(
+                            &[&key(&format!("validator-{n}")), &key(&format!("vote-{n}"))],
+                            SYSTEM_PROGRAM_ID,
+                            &[AccountMeta::new(votes[n], true)],
+                            &SystemInstruction::RemapDomain { target }.encode(),
+                            recent,
+                        )
                     }
                     4 => remap(signer, 4 - rng.below(targets) as u8, recent),
                     5 => {

@@ -23,8 +23,8 @@
 //! [`EpochHandoff`] of the epoch before (sent after the UED executed that epoch's first block;
 //! the UED executes every boundary block whole and checks the VED's results). It waits for the
 //! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
-//! by a whole epoch: SPEC §5's backpressure point), and when an account moves into the VED or a
-//! voter or payer may leave it there — then the UED executes the block whole once it has
+//! by a whole epoch: SPEC §5's backpressure point), and when an account moves into the VED or
+//! one of its accounts may leave it by membership there — then the UED executes the block whole once it has
 //! caught up and answers with a fresh VED executor ([`crate::runtime::executor`] says why).
 //! The UED may otherwise lag the VED by as many blocks as its queues hold
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
@@ -1370,7 +1370,7 @@ fn ved_loop(
                             shared.set_ved_payers(&ved);
                         }
                         Ok(false) => {
-                            // An account moves into the VED, or a voter or payer may leave it:
+                            // An account moves into the VED, or one of its accounts may leave it:
                             // the UED executes the block whole on the joined state, and the VED
                             // starts again from it.
                             let (reply, answer) = bounded(1);

@@ -18,8 +18,14 @@
 //! 5. computes the VED state of `X + 1` from the state now (the end of `X − 1`): a vote account
 //!    belongs when it is active and its stake exceeds 5,000 SOL; its authorized voter and fee
 //!    payer come with it. Every account whose membership changes is frozen for `X` and moves at
-//!    the first slot of `X + 1`. A voter or payer leaves only when no vote account staying in
-//!    the VED uses it.
+//!    the first slot of `X + 1`:
+//!    - an eligible vote account, its voter and its payer join the VED where any of them is
+//!      not (or would not be, after a remap of step 4) in it — membership outweighs the remap;
+//!    - an ineligible vote account in the VED now leaves it, with its voter and payer;
+//!    - an ineligible vote account that asked to move into the VED (step 4) stays out, alone:
+//!      it never was in the VED state, so its voter and payer do not leave with it;
+//!    - but nothing that an eligible vote account is, or uses as voter or payer, ever leaves
+//!      (so a vote account can be another's voter or payer and stay for it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,11 +40,12 @@ use crate::genesis::{ClusterParams, ved_eligible};
 /// state (see [`crate::runtime::executor`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EpochEntry {
-    /// Voters and fee payers scheduled to leave the VED with their vote account (step 5).
-    /// Each leaves only if no vote account staying in, or joining, the VED uses it — and the
-    /// UED's vote accounts are the UED's state: over the VED's accounts alone this counts every
-    /// one that might leave, and only when it is zero is the VED's crossing exact.
-    pub companions_leaving: usize,
+    /// Accounts of the VED — vote accounts, their voters and fee payers — scheduled to leave it
+    /// by membership (step 5). Each leaves only if no vote account staying in, or joining, the
+    /// VED is it or uses it — and the UED's vote accounts are the UED's state: over the VED's
+    /// accounts alone this counts every one that might leave, and only when it is zero are the
+    /// VED's freezes those of the joined state.
+    pub members_leaving: usize,
 }
 
 /// Processes the boundary into epoch `epoch` (steps in the module docs), over the accounts of
@@ -128,20 +135,19 @@ pub fn enter_epoch(
         }
     }
     for (key, vote) in &votes {
-        let eligible = ved_eligible(vote.active, vote.stake);
-        let in_ved = effective(state, overlay, key) == Mapping::RwVed;
         let members = [*key, vote.authorized_voter, vote.fee_payer];
-        if eligible {
+        if ved_eligible(vote.active, vote.stake) {
             staying_companions.extend(members);
-            if !in_ved
-                || members[1..]
-                    .iter()
-                    .any(|m| effective(state, overlay, m) != Mapping::RwVed)
+            if members
+                .iter()
+                .any(|m| effective(state, overlay, m) != Mapping::RwVed)
             {
                 joining.extend(members);
             }
-        } else if in_ved {
+        } else if overlay.mapping_of(store, key) == Mapping::RwVed {
             leaving.extend(members);
+        } else if effective(state, overlay, key) == Mapping::RwVed {
+            leaving.insert(*key); // asked to move in: it alone stays out
         }
     }
     for key in joining {
@@ -150,14 +156,11 @@ pub fn enter_epoch(
         }
     }
     for key in leaving {
-        let is_vote_account = votes.contains_key(&key);
-        if (is_vote_account || !staying_companions.contains(&key))
-            && effective(state, overlay, &key) == Mapping::RwVed
-        {
-            schedule(state, key, Mapping::RwUed);
-            if !is_vote_account {
-                entry.companions_leaving += 1;
+        if !staying_companions.contains(&key) && effective(state, overlay, &key) == Mapping::RwVed {
+            if overlay.mapping_of(store, &key) == Mapping::RwVed {
+                entry.members_leaving += 1;
             }
+            schedule(state, key, Mapping::RwUed);
         }
     }
     state.epoch = epoch;

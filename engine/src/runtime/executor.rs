@@ -33,11 +33,15 @@
 //! - rewards, slashes and the VED's own remap requests read the VED's accounts only; a UED
 //!   transaction can neither write an RW-VED account nor remap it (check 6).
 //! - the membership of `E + 2` is computed from the state at the end of `E`. A vote account
-//!   joining the VED freezes UED accounts only. But a vote account *leaving* it takes its voter
-//!   and payer along unless a vote account staying in (or joining) the VED uses them — and
-//!   UED vote accounts' voters and payers are the UED's state at the end of `E`. So when a
-//!   voter or payer may leave the VED with its vote account ([`epoch::EpochEntry`]), the VED
-//!   does not cross alone either.
+//!   joining the VED freezes UED accounts only (an account of the VED that it uses stays put,
+//!   even one that asked to leave: frozen by its own request either way, it is only its move
+//!   that the UED's handoff turns back into the VED). But a vote account *leaving* the VED
+//!   takes its voter and payer along unless a vote account staying in (or joining) the VED is
+//!   them or uses them — and UED vote accounts and their voters and payers are the UED's state
+//!   at the end of `E`. So when any account of the VED may leave it by membership
+//!   ([`epoch::EpochEntry`]), the VED does not cross alone either. (A UED vote account that
+//!   asks to move into the VED and is not eligible stays out alone: it takes none of the VED's
+//!   accounts with it, so the VED need not see it.)
 //!
 //! Where it does not, the [`Runtime`] executes the block whole once the UED has caught up, and
 //! the VED executor is made afresh from it ([`Runtime::ved_executor`]), window included.
@@ -45,8 +49,9 @@
 //! The VED crosses with the runtime's own code ([`epoch::enter_epoch`]) over its copy; the UED
 //! then executes the boundary block whole on the joined state
 //! ([`Runtime::execute_crossed`]) and checks that the VED's hash and statuses are its own — a
-//! disagreement stops the engine ([`RuntimeError::BoundaryMismatch`]) — and the VED checks that
-//! the epoch bookkeeping it decided is part of what the UED hands over next.
+//! disagreement stops the engine ([`RuntimeError::BoundaryMismatch`]) — and the VED checks, in
+//! the UED's next handoff, that the freezes of its accounts are exactly the ones it executed
+//! the epoch with and that every move it planned is there (or turned back into the VED).
 //!
 //! Every result — statuses, accounts, both hash chains — is the sequential runtime's
 //! ([`Runtime::execute_block`]); the tests compare them block by block.
@@ -246,7 +251,9 @@ impl VedExecutor {
     }
 
     /// Takes the UED's handoff for the executor's epoch (module docs): the epoch bookkeeping
-    /// becomes the UED's, which must include every freeze and move the VED decided itself.
+    /// becomes the UED's, whose freezes of the VED's accounts must be exactly the VED's (it
+    /// executed the epoch with them) and whose moves must include every move the VED planned,
+    /// at the same epoch, to the same mapping or back into the VED.
     pub fn receive_handoff(&mut self, handoff: EpochHandoff) -> Result<(), RuntimeError> {
         let mismatch = |reason: String| RuntimeError::BoundaryMismatch {
             slot: self.state.slot,
@@ -258,19 +265,28 @@ impl VedExecutor {
                 handoff.epoch, self.state.epoch
             )));
         }
-        for (key, planned) in &self.state.moves {
-            if handoff.moves.get(key) != Some(planned) {
+        // The freezes decided what the VED's transactions did in this epoch: on its accounts
+        // they must be the UED's exactly.
+        let ved_frozen = self.state.frozen.keys().chain(handoff.frozen.keys());
+        for key in ved_frozen.filter(|k| self.accounts.mapping_of(k) == Mapping::RwVed) {
+            let (ved, ued) = (self.state.frozen.get(key), handoff.frozen.get(key));
+            if ved != ued {
                 return Err(mismatch(format!(
-                    "it moves {key} to {:?} at epoch {}, and the UED's boundary does not",
-                    planned.0, planned.1
+                    "the VED froze its account {key} for epoch {ved:?}, the UED for {ued:?}"
                 )));
             }
         }
-        for (key, epoch) in &self.state.frozen {
-            if handoff.frozen.get(key) != Some(epoch) {
-                return Err(mismatch(format!(
-                    "it froze {key} for epoch {epoch}, and the UED's boundary did not"
-                )));
+        // Every move the VED planned is the UED's too, at the same epoch — to the same mapping,
+        // or back into the VED: a vote account joining from the UED uses an account that asked
+        // to leave (the membership outweighs the remap, and only the UED's state shows it).
+        for (key, &(target, at)) in &self.state.moves {
+            match handoff.moves.get(key) {
+                Some(&(t, a)) if a == at && (t == target || t == Mapping::RwVed) => {}
+                other => {
+                    return Err(mismatch(format!(
+                        "it moves {key} to {target:?} at epoch {at}, the UED's boundary {other:?}"
+                    )));
+                }
             }
         }
         let EpochHandoff {
@@ -294,8 +310,8 @@ impl VedExecutor {
 
     /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
     /// runtime's boundary code over its copy. `Ok(false)`, and nothing changed, when an account
-    /// moves into the VED there, or a voter or payer may leave it with its vote account: the
-    /// block must then run on the joined state. Needs the handoff of its epoch
+    /// moves into the VED there, or an account of the VED may leave it by membership (a vote
+    /// account, its voter or payer): the block must then run on the joined state. Needs the handoff of its epoch
     /// ([`VedExecutor::awaits_handoff`]).
     pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
@@ -342,7 +358,7 @@ impl VedExecutor {
             &mut overlay,
             &vote_accounts,
         )?;
-        if entry.companions_leaving > 0 {
+        if entry.members_leaving > 0 {
             let state = &mut self.state;
             (
                 state.frozen,
@@ -559,8 +575,8 @@ impl VedExecutor {
             return Err(RuntimeError::BoundaryMismatch {
                 slot: ved.slot,
                 reason: "the VED log has it crossed alone, and now the boundary needs the \
-                         UED's state (an account moves into the VED, or a voter or payer may \
-                         leave it)"
+                         UED's state (an account moves into the VED, or one of its accounts \
+                         may leave it by membership)"
                     .into(),
             });
         }
