@@ -525,6 +525,17 @@ fn an_eligible_vote_account_that_is_anothers_voter_stays_when_that_one_leaves() 
     assert!(metrics.boundary_waits >= 1, "the VED waits where L leaves");
 }
 
+/// A chain in epoch 2 where user-5 is in the VED (it asked in epoch 0), nobody's voter or payer.
+fn user_5_in_the_ved() -> (Chain, ed25519_dalek::SigningKey) {
+    let mut c = Chain::new();
+    let user5 = key("user-5");
+    let ask_in = remap(&user5, 3, c.recent());
+    all_succeed(&mut c, vec![ask_in]);
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&pk(&user5)), Some(RwVed));
+    (c, user5)
+}
+
 #[test]
 fn a_ued_vote_account_asking_into_the_ved_takes_nothing_of_the_veds_out() {
     // user-5 moves into the VED (asked in epoch 0, in at 2): nobody's voter or payer. In epoch
@@ -532,12 +543,8 @@ fn a_ued_vote_account_asking_into_the_ved_takes_nothing_of_the_veds_out() {
     // into the VED. L is not eligible: it stays out — alone. user-5, which was never L's
     // companion in the VED, is not frozen in epoch 3 (it was, in the runtime; and the engine's
     // VED, which cannot see L, disagreed with it silently).
-    let mut c = Chain::new();
-    let (user5, user6) = (key("user-5"), key("user-6"));
-    let ask_in = remap(&user5, 3, c.recent());
-    all_succeed(&mut c, vec![ask_in]);
-    c.enter_epoch(2);
-    assert_eq!(c.mapping(&pk(&user5)), Some(RwVed));
+    let (mut c, user5) = user_5_in_the_ved();
+    let user6 = key("user-6");
     let l_key = fresh(22);
     let l = pk(&l_key);
     let payers = (pk(&user6), pk(&user5));
@@ -570,11 +577,8 @@ fn a_ved_account_asking_out_stays_for_a_joining_vote_account_that_uses_it() {
     // makes an eligible vote account V whose fee payer is user-5: membership outweighs the
     // remap, so user-5 stays (frozen in 3 either way) and V and user-6 join at 4. The engine's
     // VED crosses slot 96 alone, planning user-5's move out; the UED's handoff keeps it in.
-    let mut c = Chain::new();
-    let (user5, user6) = (key("user-5"), key("user-6"));
-    let ask_in = remap(&user5, 3, c.recent());
-    all_succeed(&mut c, vec![ask_in]);
-    c.enter_epoch(2);
+    let (mut c, user5) = user_5_in_the_ved();
+    let user6 = key("user-6");
     let v_key = fresh(23);
     let v = pk(&v_key);
     let payers = (pk(&user6), pk(&user5));
