@@ -580,19 +580,25 @@ fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_ha
     assert!(engine.metrics().snapshot().halted);
 }
 
+/// The first signature of the first transaction of `block` that the default cluster's `payer`
+/// pays for.
+fn signature_paid_by(block: &Block, payer: &str) -> Option<[u8; 64]> {
+    use tandem_engine::tx::Transaction;
+    let payer = chain::pk(&chain::key(payer));
+    block
+        .transactions
+        .iter()
+        .find(|w| Transaction::peek_fee_payer(w) == Some(payer))
+        .and_then(|w| Transaction::peek_first_signature(w))
+}
+
 #[test]
 fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     use tandem_engine::runtime::status_index::ExecutionStatus;
     use tandem_engine::tx::Transaction;
     let (blocks, _) = generated(6, 12, false);
     let first_signature = |block: &Block, payer: &str| {
-        let payer = chain::pk(&chain::key(payer));
-        block
-            .transactions
-            .iter()
-            .find(|w| Transaction::peek_fee_payer(w) == Some(payer))
-            .and_then(|w| Transaction::peek_first_signature(w))
-            .expect("the payer has a transaction in the block")
+        signature_paid_by(block, payer).expect("the payer has a transaction in the block")
     };
     // Slot 5: validator-0's vote (VED) and a user's transfer (UED).
     let ved_tx = first_signature(&blocks[4], "validator-0");
@@ -728,6 +734,39 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
     // Reopened: the stored index answers the same.
     let (engine, _) = open(dir.path(), 1);
     assert_eq!(answer(&engine), ran_in_slot_5, "after a restart");
+}
+
+#[test]
+fn a_user_transaction_is_pending_while_the_ued_has_not_run_its_block() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    let (blocks, _) = generated(6, 12, false);
+    let ved_tx = signature_paid_by(&blocks[4], "validator-0").expect("a vote in slot 5");
+    let ued_tx = (0..8)
+        .find_map(|i| signature_paid_by(&blocks[4], &format!("user-{i}")))
+        .expect("a user's transaction in slot 5");
+    // The UED holds after slot 3; the VED runs slots 4 and 5.
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _, release) = open_holding(dir.path(), 3, EngineConfig::default());
+    for block in &blocks[..5] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ved, 5, Duration::from_secs(60))
+        .expect("no failure");
+    let view = |tx: &[u8; 64]| {
+        let v = engine.transaction(tx, 0);
+        (v.status, v.slot, v.domain)
+    };
+    let success = ExecutionStatus::Final(TxStatus::Success);
+    assert_eq!(view(&ved_tx), (success, Some(5), Some(Domain::Ved)));
+    assert_eq!(view(&ued_tx), (ExecutionStatus::Pending, Some(5), None));
+    assert_eq!(view(&[7; 64]).0, ExecutionStatus::Unknown);
+    drop(release);
+    engine
+        .wait_hash(Domain::Ued, 5, Duration::from_secs(60))
+        .expect("no failure");
+    assert_eq!(view(&ued_tx), (success, Some(5), Some(Domain::Ued)));
+    drop(engine.finish().expect("finish"));
 }
 
 /// An engine whose UED stops after committing slot `hold_at` until the returned sender is

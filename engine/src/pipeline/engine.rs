@@ -41,6 +41,7 @@
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
@@ -144,8 +145,8 @@ pub struct TxView {
     pub status: ExecutionStatus,
     /// The slot of the block that holds it; `None` when no recent block does.
     pub slot: Option<u64>,
-    /// The domain that executed it; `None` when unknown, or refused before its payer's domain
-    /// was known (checks 1 and 2).
+    /// The domain that executed it; `None` when unknown, not executed yet, or refused before
+    /// its payer's domain was known (checks 1 and 2).
     pub domain: Option<Domain>,
 }
 
@@ -267,6 +268,9 @@ struct Shared {
     live: Mutex<LiveIndex>,
     /// The status index as the store held it when the engine opened.
     stored: StatusIndex,
+    /// The blocks accepted and not yet committed by the UED, by slot: their transactions are
+    /// `Pending` (SPEC §6) until their domain's executor has decided them.
+    in_flight: Mutex<BTreeMap<u64, Arc<Ingested>>>,
     /// Why the engine halted, once it has (also after a restart).
     halted: Mutex<Option<String>>,
     /// The RW-VED payers as the VED last published them: the sigverify split's guess.
@@ -378,6 +382,24 @@ impl Shared {
         });
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.insert(slot, decided);
+    }
+
+    /// The slot of the first block accepted and not yet committed, after `after`, that holds
+    /// a transaction whose first signature is `signature`.
+    fn in_flight_slot(&self, signature: &[u8; 64], after: Option<u64>) -> Option<u64> {
+        let in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        in_flight
+            .range((from, Bound::Unbounded))
+            .find(|(_, ingested)| {
+                let mut transactions = ingested.block.transactions.iter();
+                transactions
+                    .any(|w| Transaction::peek_first_signature(w).as_ref() == Some(signature))
+            })
+            .map(|(slot, _)| *slot)
     }
 
     fn failure(&self) -> Option<String> {
@@ -572,6 +594,7 @@ impl Engine {
             alerts: Mutex::new(VecDeque::new()),
             on_alert: Mutex::new(on_alert),
             live: Mutex::new(LiveIndex::default()),
+            in_flight: Mutex::default(),
             stored,
             halted: Mutex::new(halted),
             dir: dir.clone(),
@@ -802,9 +825,10 @@ impl Engine {
     }
 
     /// `ExecutionStatus(signature, stake = bps)` (SPEC §6): `Unknown` when no recent block holds
-    /// the transaction; `Pending` until validators holding `bps` basis points of the VED stake
-    /// have reported the local hash of its domain and slot (at once with 0: as soon as its
-    /// domain's executor has run); then its final status; `Halted` once the engine has halted.
+    /// the transaction; `Pending` while its block is accepted but its domain's executor has not
+    /// run it, and until validators holding `bps` basis points of the VED stake have reported
+    /// the local hash of its domain and slot (at once with 0: as soon as its domain's executor
+    /// has run); then its final status; `Halted` once the engine has halted.
     pub fn execution_status(&self, signature: &[u8; 64], bps: u16) -> ExecutionStatus {
         self.transaction(signature, bps).status
     }
@@ -824,6 +848,22 @@ impl Engine {
             live.txs.get(signature).copied(),
         );
         drop(live);
+        // Not decided yet in its domain, in a block accepted after the last entry: `Pending`
+        // (unless the entry is the transaction that ran).
+        if !tx.is_some_and(|t| t.status.entered_window())
+            && let Some(slot) = self.shared.in_flight_slot(signature, tx.map(|t| t.slot))
+        {
+            let status = if self.halted().is_some() {
+                ExecutionStatus::Halted
+            } else {
+                ExecutionStatus::Pending
+            };
+            return TxView {
+                status,
+                slot: Some(slot),
+                domain: None,
+            };
+        }
         let status = if self.halted().is_some() {
             ExecutionStatus::Halted
         } else {
@@ -941,6 +981,11 @@ impl Engine {
         }
         cursor.slot = ingested.block.header.slot;
         cursor.unix_timestamp_ms = ingested.block.header.unix_timestamp_ms;
+        self.shared
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(cursor.slot, Arc::clone(&ingested));
         // The UED's copy after the verdict: the UED side sees accepted blocks only, and a block
         // reaches the VED's executor only when the UED side holds it, so the UED can always
         // finish what the VED hands it (no stage waits on a queue behind it).
@@ -1628,6 +1673,11 @@ fn ued_loop(
                 }),
             );
         }
+        shared
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&slot);
         shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
