@@ -49,7 +49,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     let answer = index.execution_status(&key, bps);
     let tx = index.get(&key);
     let confirmation = tx
-        .and_then(|t| t.domain.map(|d| index.confirmation(d, t.slot)))
+        .and_then(|t| t.domain.and_then(|d| index.confirmation(d, t.slot)))
         .unwrap_or_default();
     let report = StatusJson {
         signature: signature.to_owned(),

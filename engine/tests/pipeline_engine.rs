@@ -737,6 +737,36 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
 }
 
 #[test]
+fn a_confirmed_transaction_stays_confirmed_while_the_index_holds_it() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    // Slot 5's transactions, confirmed by the votes of slot 6, once the UED is 160 slots on —
+    // past the duplicate window, within the status index (which answered `Pending` again once
+    // the agreement had forgotten slot 5).
+    let (blocks, _) = generated(160, 12, false);
+    let ved_tx = signature_paid_by(&blocks[4], "validator-0").expect("a vote in slot 5");
+    let ued_tx = (0..8)
+        .find_map(|i| signature_paid_by(&blocks[4], &format!("user-{i}")))
+        .expect("a user's transaction in slot 5");
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ued, 160, Duration::from_secs(120))
+        .expect("no failure");
+    let success = ExecutionStatus::Final(TxStatus::Success);
+    for tx in [&ved_tx, &ued_tx] {
+        assert_eq!(engine.execution_status(tx, 500), success);
+    }
+    drop(engine.finish().expect("finish"));
+    let (engine, _) = open(dir.path(), 1);
+    for tx in [&ved_tx, &ued_tx] {
+        assert_eq!(engine.execution_status(tx, 500), success, "after a restart");
+    }
+}
+
+#[test]
 fn a_user_transaction_is_pending_while_the_ued_has_not_run_its_block() {
     use tandem_engine::runtime::status_index::ExecutionStatus;
     let (blocks, _) = generated(6, 12, false);

@@ -137,6 +137,11 @@ impl Agreement {
             .unwrap_or(0)
     }
 
+    /// Whether the local hash of `slot` in `domain` is known (and not pruned).
+    pub fn has_local(&self, domain: Domain, slot: u64) -> bool {
+        self.local[index(domain)].contains_key(&slot)
+    }
+
     /// The stake that reported the local hash of `slot` in `domain` (0 while it is not known).
     pub fn stake_behind_local(&self, domain: Domain, slot: u64) -> u64 {
         self.local[index(domain)]

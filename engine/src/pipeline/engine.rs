@@ -250,6 +250,16 @@ impl LiveIndex {
     }
 }
 
+/// The first slot whose local hashes and reports the agreement keeps once the UED has committed
+/// `ued_slot`: a report can come for any slot within an epoch of it — other validators' UEDs
+/// may lag theirs by up to an epoch (SPEC §5), and a divergence they report must still halt
+/// (SPEC §6) — and at least the duplicate window; and every slot the status index answers
+/// for (from `oldest_indexed`), so that a confirmed transaction stays confirmed.
+fn agreement_kept_from(ued_slot: u64, slots_per_epoch: u64, oldest_indexed: Option<u64>) -> u64 {
+    let reports = ued_slot.saturating_sub(slots_per_epoch.max(WINDOW));
+    oldest_indexed.map_or(reports, |oldest| reports.min(oldest))
+}
+
 /// How many slots' hashes [`Engine::wait_hash`] can still answer for.
 const RECENT_HASHES: usize = 4096;
 
@@ -867,21 +877,28 @@ impl Engine {
         let status = if self.halted().is_some() {
             ExecutionStatus::Halted
         } else {
-            let confirmation = tx
-                .and_then(|t| t.domain.map(|d| (d, t.slot)))
-                .map(|(d, slot)| {
-                    let agreement = self
-                        .shared
-                        .agreement
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    let stored = self.shared.stored.confirmation(d, slot);
-                    Confirmation {
-                        stake: agreement.stake_behind_local(d, slot).max(stored.stake),
-                        total: agreement.total_stake().max(stored.total),
-                    }
-                });
-            status_index::answer(tx, confirmation.unwrap_or_default(), bps)
+            let confirmation =
+                tx.and_then(|t| t.domain.map(|d| (d, t.slot)))
+                    .and_then(|(d, slot)| {
+                        let agreement = self
+                            .shared
+                            .agreement
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner);
+                        let live = agreement.has_local(d, slot).then(|| Confirmation {
+                            stake: agreement.stake_behind_local(d, slot),
+                            total: agreement.total_stake(),
+                        });
+                        let stored = self.shared.stored.confirmation(d, slot);
+                        match (live, stored) {
+                            (Some(l), Some(s)) => Some(Confirmation {
+                                stake: l.stake.max(s.stake),
+                                total: l.total.max(s.total),
+                            }),
+                            (l, s) => l.or(s),
+                        }
+                    });
+            status_index::answer(tx, confirmation, bps)
         };
         TxView {
             status,
@@ -1681,16 +1698,23 @@ fn ued_loop(
         shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
+        let oldest_indexed = {
+            let live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
+            live.blocks.first_key_value().map(|(s, _)| *s)
+        };
         let confirmations = {
             let mut agreement = shared
                 .agreement
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            agreement.prune(slot.saturating_sub(WINDOW));
+            let slots_per_epoch = runtime.cluster().slots_per_epoch;
+            agreement.prune(agreement_kept_from(slot, slots_per_epoch, oldest_indexed));
             agreement.confirmations()
         };
+        // Those of the slots the status index answers for.
         let confirmations: Vec<_> = confirmations
             .into_iter()
+            .filter(|(_, s, ..)| oldest_indexed.is_none_or(|oldest| *s >= oldest))
             .map(|(d, s, stake, total)| (d, s, Confirmation { stake, total }))
             .collect();
         if let Err(e) = status_index::write_confirmations(&shared.dir, &confirmations) {
@@ -1738,6 +1762,18 @@ mod tests {
             wires[i][1..65].copy_from_slice(&other);
         }
         wires
+    }
+
+    #[test]
+    fn the_agreement_keeps_an_epoch_of_reports_and_every_slot_the_index_answers_for() {
+        // Short epochs: the duplicate window.
+        assert_eq!(agreement_kept_from(1_000, 32, None), 1_000 - WINDOW);
+        // Long epochs: a report may come for any slot within an epoch (Solana's 432,000).
+        assert_eq!(agreement_kept_from(1_000, 432_000, None), 0);
+        assert_eq!(agreement_kept_from(500_000, 432_000, None), 68_000);
+        // The status index's oldest slot, when older.
+        assert_eq!(agreement_kept_from(1_000, 32, Some(700)), 700);
+        assert_eq!(agreement_kept_from(1_000, 32, Some(900)), 1_000 - WINDOW);
     }
 
     #[test]

@@ -84,8 +84,14 @@ pub fn confirmed(confirmation: Confirmation, bps: u16) -> bool {
     u128::from(confirmation.stake) * 10_000 >= u128::from(confirmation.total) * u128::from(bps)
 }
 
-/// The answer for `tx` given its slot's confirmation in its domain.
-pub fn answer(tx: Option<IndexedTx>, confirmation: Confirmation, bps: u16) -> ExecutionStatus {
+/// The answer for `tx` given its slot's confirmation in its domain (`None`: no stake is known
+/// to have reported anything for it, so only X = 0 is met).
+pub fn answer(
+    tx: Option<IndexedTx>,
+    confirmation: Option<Confirmation>,
+    bps: u16,
+) -> ExecutionStatus {
+    let met = confirmation.map_or(bps == 0, |c| confirmed(c, bps));
     match tx {
         None => ExecutionStatus::Unknown,
         // Decided at ingest: no domain, no hash to agree on.
@@ -94,7 +100,7 @@ pub fn answer(tx: Option<IndexedTx>, confirmation: Confirmation, bps: u16) -> Ex
             status,
             ..
         }) => ExecutionStatus::Final(status),
-        Some(tx) if confirmed(confirmation, bps) => ExecutionStatus::Final(tx.status),
+        Some(tx) if met => ExecutionStatus::Final(tx.status),
         Some(_) => ExecutionStatus::Pending,
     }
 }
@@ -370,12 +376,12 @@ impl StatusIndex {
         self.txs.get(signature).copied()
     }
 
-    /// The stored confirmation of `slot` in `domain`.
-    pub fn confirmation(&self, domain: Domain, slot: u64) -> Confirmation {
+    /// The stored confirmation of `slot` in `domain`; `None` when the index holds none (a
+    /// store `tandem replay` wrote, or a slot the engine had no local hash of).
+    pub fn confirmation(&self, domain: Domain, slot: u64) -> Option<Confirmation> {
         self.confirmations
             .get(&(domain_tag(Some(domain)), slot))
             .copied()
-            .unwrap_or_default()
     }
 
     /// Why the engine halted, when it did.
@@ -389,9 +395,33 @@ impl StatusIndex {
             return ExecutionStatus::Halted;
         }
         let tx = self.get(signature);
-        let confirmation = tx
-            .and_then(|t| t.domain.map(|d| self.confirmation(d, t.slot)))
-            .unwrap_or_default();
+        let confirmation = tx.and_then(|t| t.domain.and_then(|d| self.confirmation(d, t.slot)));
         answer(tx, confirmation, bps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_known_confirmation_only_x_0_is_met() {
+        let tx = Some(IndexedTx {
+            slot: 4,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        });
+        let success = ExecutionStatus::Final(TxStatus::Success);
+        // No stake known to have reported (a store `tandem replay` wrote): final with X = 0 only.
+        assert_eq!(answer(tx, None, 0), success);
+        assert_eq!(answer(tx, None, 1), ExecutionStatus::Pending);
+        // Known: X basis points of the total.
+        let third = Confirmation {
+            stake: 10,
+            total: 30,
+        };
+        assert_eq!(answer(tx, Some(third), 3_333), success);
+        assert_eq!(answer(tx, Some(third), 3_334), ExecutionStatus::Pending);
+        assert_eq!(answer(None, Some(third), 0), ExecutionStatus::Unknown);
     }
 }
