@@ -456,6 +456,69 @@ fn system_program_create_allocate_assign_and_their_errors() {
 }
 
 #[test]
+fn system_transfer_and_assign_check_in_solanas_order() {
+    // Solana's transfer checks the balance before the owner, and the owner only where the
+    // balance falls (ExternalAccountLamportSpend); set_owner needs the data zeroed
+    // (ModifiedProgramId). Here those are ResultWithNegativeLamports (1) and
+    // InvalidAccountOwner (261).
+    let mut genesis = tandem_engine::genesis::Genesis::default_cluster();
+    let with_data = fresh(31);
+    genesis.accounts.push(tandem_engine::account::Account {
+        pubkey: pk(&with_data),
+        lamports: SOL,
+        owner: SYSTEM_PROGRAM_ID,
+        executable: false,
+        data: vec![1, 0],
+        mapping: Mapping::RwUed,
+    });
+    let mut c = Chain::with_genesis(genesis);
+    let user = key("user-0");
+    // An account without data that the system program no longer owns.
+    let owned = fresh(32);
+    c.block(vec![transfer(&user, pk(&owned), SOL, c.recent())]);
+    let assign = |key: &ed25519_dalek::SigningKey, recent| {
+        tx(
+            &[&user, key],
+            SYSTEM_PROGRAM_ID,
+            &[AccountMeta::new(pk(key), true)],
+            &SystemInstruction::Assign {
+                owner: vote_program_id(),
+            }
+            .encode(),
+            recent,
+        )
+    };
+    let out = c.block(vec![assign(&owned, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    let send = |lamports: u64, recent| {
+        tx(
+            &[&user, &owned],
+            SYSTEM_PROGRAM_ID,
+            &[
+                AccountMeta::new(pk(&owned), true),
+                AccountMeta::new(pk(&user), false),
+            ],
+            &SystemInstruction::Transfer { lamports }.encode(),
+            recent,
+        )
+    };
+    let out = c.block(vec![send(2 * SOL, c.recent())]);
+    assert_status(only(&out), ProgramError(1), Some(Ued));
+    let out = c.block(vec![send(0, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    let out = c.block(vec![send(1, c.recent())]);
+    assert_status(only(&out), ProgramError(261), Some(Ued));
+    assert_eq!(c.lamports(&pk(&owned)), SOL);
+    // A system account whose data is not all zeros cannot be assigned.
+    let out = c.block(vec![assign(&with_data, c.recent())]);
+    assert_status(only(&out), ProgramError(261), Some(Ued));
+    assert_eq!(
+        c.account(&pk(&with_data)).expect("exists").owner,
+        SYSTEM_PROGRAM_ID
+    );
+}
+
+#[test]
 fn vote_program_rules() {
     let mut c = Chain::new();
     c.block(vec![]);

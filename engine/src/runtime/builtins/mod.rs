@@ -15,14 +15,14 @@
 //! |---|---|---|
 //! | 0 | `AccountAlreadyInUse` | system: `CreateAccount` to an account with lamports, `Allocate`/`CreateAccount` of one with data or a non-system owner (Solana's `SystemError`) |
 //! | 1 | `ResultWithNegativeLamports` | system: a transfer of more than the balance (Solana's `SystemError`) |
-//! | 2 | `InvalidProgramId` | system: `Assign`/`CreateAccount` to an owner that cannot be used (Solana's `SystemError`) |
+//! | 2 | `InvalidProgramId` | reserved: Solana's `SystemError` number, which its system program (and so tandem's) raises nowhere |
 //! | 3 | `InvalidAccountDataLength` | system: `space` above 10 MiB (Solana's `SystemError`) |
 //! | 256 | `InvalidInstructionData` | data that does not decode, an unknown variant, a remap target other than 3 or 4 |
 //! | 257 | `NotEnoughAccountKeys` | fewer accounts than the instruction needs |
 //! | 258 | `MissingRequiredSignature` | an account that must sign did not |
 //! | 259 | `ReadonlyAccountModified` | an account that must be writable is not |
 //! | 260 | `UnsupportedProgram` | the program is not a builtin (tandem runs no on-chain programs yet) |
-//! | 261 | `InvalidAccountOwner` | debiting or reassigning an account the program does not own |
+//! | 261 | `InvalidAccountOwner` | debiting or reassigning an account the program does not own (Solana's `ExternalAccountLamportSpend`, `ModifiedProgramId`), or reassigning one whose data is not all zeros |
 //! | 262 | `InvalidArgument` | `from` carries data; a remap to the current mapping, of a frozen or already moving account, or to a domain where its owner does not run |
 //! | 512 | `VoteAccountAlreadyInitialized` | vote: `InitializeAccount` twice |
 //! | 513 | `VoteAccountUninitialized` | vote: anything but `InitializeAccount` on a fresh account, or data of the wrong size |

@@ -4,7 +4,9 @@
 //!
 //! Semantics follow Solana's system program: `CreateAccount` needs both accounts to sign and the
 //! new one to be empty (no lamports, no data, system-owned); `Transfer` debits only a
-//! system-owned account without data; `Allocate` and `Assign` need the account's signature.
+//! system-owned account without data (checked in Solana's order: data, balance, then the owner
+//! where the balance falls); `Allocate` and `Assign` need the account's signature, and
+//! `Assign` a system-owned account whose data is all zeros.
 //! Like Solana (bincode's legacy options), bytes after the fields are ignored.
 
 use super::{Effect, InvokeContext, ProgramFailure, owner_runs_in};
@@ -152,7 +154,8 @@ fn assign(ctx: &mut InvokeContext<'_>, n: usize, owner: Pubkey) -> Result<(), Pr
     if account.owner == owner {
         return Ok(());
     }
-    if account.owner != SYSTEM_PROGRAM_ID {
+    // Solana's `set_owner`: only the owner, and only over zeroed data (`ModifiedProgramId`).
+    if account.owner != SYSTEM_PROGRAM_ID || account.data.iter().any(|&b| b != 0) {
         return Err(ProgramFailure::InvalidAccountOwner);
     }
     account.owner = owner;
@@ -165,11 +168,16 @@ fn transfer(
     to: usize,
     lamports: u64,
 ) -> Result<(), ProgramFailure> {
+    // Solana's order: data, then the balance, then — only where the balance falls — the owner
+    // (`ExternalAccountLamportSpend`, raised when the lamports are set).
     let source = &ctx.account(from)?.account;
     if !source.data.is_empty() {
         return Err(ProgramFailure::InvalidArgument);
     }
-    if source.owner != SYSTEM_PROGRAM_ID {
+    if lamports > source.lamports {
+        return Err(ProgramFailure::ResultWithNegativeLamports);
+    }
+    if lamports > 0 && source.owner != SYSTEM_PROGRAM_ID {
         return Err(ProgramFailure::InvalidAccountOwner);
     }
     ctx.move_lamports(from, to, lamports)
