@@ -8,11 +8,13 @@ use std::fmt;
 pub enum TxStatus {
     /// Check 1: a signature is not valid.
     InvalidSignature,
-    /// Check 2: the fee payer is not a writable signer, or is a program.
+    /// Check 2: the fee payer is a program (a first account key that is not a writable signer
+    /// makes the transaction, and so its block, malformed: it gets no status).
     InvalidFeePayer,
     /// Check 3: the recent blockhash is not among the last 150 blocks'.
     BlockhashNotFound,
-    /// Check 4: the first signature was seen in the domain in the last 150 slots.
+    /// Check 4: the first signature was seen in the last 150 blocks (this one included), in
+    /// either domain: the duplicate window is one for both.
     DuplicateSignature,
     /// Check 5: the payer cannot pay the fee.
     InsufficientFundsForFee,

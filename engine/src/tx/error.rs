@@ -136,7 +136,8 @@ pub enum TxError {
         /// Its second index.
         second: usize,
     },
-    /// The first account key is not a writable signer (SPEC §2 check 2, status `InvalidFeePayer`).
+    /// The first account key is not a writable signer (SPEC §2 check 2: such a message breaks
+    /// Solana's sanitize rules, so the transaction and its block are malformed).
     #[error("InvalidFeePayer: {0}")]
     InvalidFeePayer(FeePayerProblem),
 }
