@@ -767,6 +767,42 @@ fn a_confirmed_transaction_stays_confirmed_while_the_index_holds_it() {
 }
 
 #[test]
+fn a_stage_that_panics_fails_the_engine_and_its_waiters_at_once() {
+    // The UED's outcome hook panics at slot 2: a waiter for slot 3 learns the failure, naming
+    // the thread and the panic, instead of waiting out its timeout; `finish` joins every
+    // thread and passes the panic on.
+    let (blocks, _) = generated(4, 12, false);
+    let hooks = EngineHooks {
+        on_vote: None,
+        on_outcome: Some(Box::new(|o| assert!(o.slot != 2, "hook fails at slot 2"))),
+        on_alert: None,
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = Engine::open(
+        &Genesis::default_cluster(),
+        dir.path(),
+        EngineConfig::default(),
+        hooks,
+    )
+    .expect("open");
+    for block in &blocks {
+        if engine.submit(block.clone()).is_err() {
+            break; // the engine stopped
+        }
+    }
+    let waited = engine.wait_hash(Domain::Ued, 3, Duration::from_secs(300));
+    let Err(EngineError::Failed(why)) = waited else {
+        panic!("{waited:?}");
+    };
+    assert!(
+        why.contains("panicked") && why.contains("hook fails at slot 2"),
+        "{why}"
+    );
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
+    assert!(finished.is_err(), "finish passes the panic on");
+}
+
+#[test]
 fn a_user_transaction_is_pending_while_the_ued_has_not_run_its_block() {
     use tandem_engine::runtime::status_index::ExecutionStatus;
     let (blocks, _) = generated(6, 12, false);

@@ -1076,14 +1076,17 @@ impl Engine {
     pub fn finish(mut self) -> Result<EngineSummary, EngineError> {
         self.ved_sigs = None;
         self.ued_sigs = None;
+        // Every thread is joined before a panic goes on: none is left running on the store.
+        let mut panicked = None;
         for thread in self.threads.drain(..) {
             if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
+                panicked.get_or_insert(panic);
             }
         }
-        let runtime = match self.ued_thread.take().expect("joined once").join() {
-            Ok(runtime) => runtime,
-            Err(panic) => std::panic::resume_unwind(panic),
+        let ued = self.ued_thread.take().expect("joined once").join();
+        let runtime = match (ued, panicked) {
+            (Ok(runtime), None) => runtime,
+            (Err(panic), _) | (Ok(_), Some(panic)) => std::panic::resume_unwind(panic),
         };
         {
             let mut p = self
@@ -1170,17 +1173,31 @@ impl StageThread {
             placement,
             shared,
         } = self;
-        std::thread::Builder::new().name(name).spawn(move || {
-            if let Some(placement) = &placement
-                && let Err(e) = placement.pin_thread_to_stage(stage)
-            {
-                shared.fail(format!("pinning the {} stage: {e}", stage.setting_name()));
-            }
-            if low_priority {
-                lower_priority();
-            }
-            body()
-        })
+        std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                if let Some(placement) = &placement
+                    && let Err(e) = placement.pin_thread_to_stage(stage)
+                {
+                    shared.fail(format!("pinning the {} stage: {e}", stage.setting_name()));
+                }
+                if low_priority {
+                    lower_priority();
+                }
+                // A panic stops the engine like any failure (waiters learn it at once, naming the
+                // thread), and goes on to `finish`.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(
+                    |panic| {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic".into());
+                        shared.fail(format!("the {name} thread panicked: {what}"));
+                        std::panic::resume_unwind(panic)
+                    },
+                )
+            })
     }
 }
 
