@@ -131,6 +131,17 @@ fn open(dir: &std::path::Path, ued_threads: usize) -> (Engine, Seen) {
     (engine, seen)
 }
 
+/// An engine of the default cluster and configuration with `hooks`.
+fn open_with_hooks(dir: &std::path::Path, hooks: EngineHooks) -> Engine {
+    Engine::open(
+        &Genesis::default_cluster(),
+        dir,
+        EngineConfig::default(),
+        hooks,
+    )
+    .expect("open")
+}
+
 #[test]
 fn the_engine_gives_the_sequential_results_on_any_number_of_ued_threads() {
     // 100 slots of 32-slot epochs: three boundaries, remaps requested in epoch 0 moving at 2.
@@ -522,13 +533,7 @@ fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_ha
             seen_alerts.lock().unwrap().push(alert.clone())
         })),
     };
-    let engine = Engine::open(
-        &Genesis::default_cluster(),
-        dir.path(),
-        EngineConfig::default(),
-        hooks,
-    )
-    .expect("open");
+    let engine = open_with_hooks(dir.path(), hooks);
     // The halt comes when the UED has its own hash of the slot; the votes stop from then on.
     for (i, block) in blocks[..7].iter().enumerate() {
         engine
@@ -778,13 +783,7 @@ fn a_stage_that_panics_fails_the_engine_and_its_waiters_at_once() {
         on_alert: None,
     };
     let dir = tempfile::tempdir().expect("dir");
-    let engine = Engine::open(
-        &Genesis::default_cluster(),
-        dir.path(),
-        EngineConfig::default(),
-        hooks,
-    )
-    .expect("open");
+    let engine = open_with_hooks(dir.path(), hooks);
     for block in &blocks {
         if engine.submit(block.clone()).is_err() {
             break; // the engine stopped
