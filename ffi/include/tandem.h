@@ -25,6 +25,11 @@
 #define TANDEM_VERSION_PATCH 0
 
 /**
+ * Lines waiting for the thread that holds the sink (module docs).
+ */
+#define MAX_QUEUED_LINES 4096
+
+/**
  * Success.
  */
 #define TANDEM_OK 0
@@ -559,7 +564,9 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  *
  * `fn` is called from any of tandem's threads (and the caller's), one call at a time, with
  * `ctx`, the line's level and the line as a NUL-terminated string valid only during the call.
- * It must not block for long: the line's thread waits. Lines logged by tandem calls made from
+ * It should not block for long: other lines queue behind it (up to 4,096, then the oldest are
+ * dropped and counted in a warning), though the threads that log them never wait for it, so it
+ * may call tandem and wait for it. Lines logged by tandem calls made from
  * inside `fn` are dropped. When this function returns, the previous sink is no longer called,
  * so its `ctx` may be freed. Calling this from inside a sink is refused
  * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.

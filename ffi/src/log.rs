@@ -7,11 +7,18 @@
 //! to the sink. Calls into the sink are serialized by a mutex, so a sink is never called twice
 //! at once, and once `tandem_set_log_sink` returns, the previous sink is not called again. A
 //! line logged from inside the sink (the sink calling tandem) is dropped rather than deadlock.
+//!
+//! A thread that logs never waits for the sink: it queues its line, and whichever thread holds
+//! the sink delivers every queued line, in order, before it lets go. A sink that calls tandem
+//! and waits for one of tandem's threads (`tandem_engine_account` waits for the UED's) would
+//! otherwise deadlock as soon as that thread logged a line. The queue holds
+//! [`MAX_QUEUED_LINES`]; beyond, the oldest are dropped and counted in a warning.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::ffi::{CString, c_char, c_void};
 use std::io::Write as _;
-use std::sync::{Mutex, Once, PoisonError};
+use std::sync::{Mutex, Once, PoisonError, TryLockError};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -41,6 +48,88 @@ static SINK: Mutex<Sink> = Mutex::new(Sink {
     callback: None,
     ctx: std::ptr::null_mut(),
 });
+
+/// Lines waiting for the thread that holds the sink (module docs).
+pub const MAX_QUEUED_LINES: usize = 4096;
+
+/// One line on its way to the sink.
+struct Line {
+    level: log::Level,
+    target: String,
+    text: String,
+}
+
+/// The queued lines, and how many were dropped because the queue was full.
+static QUEUED: Mutex<(VecDeque<Line>, u64)> = Mutex::new((VecDeque::new(), 0));
+
+/// Delivers the queued lines unless another thread holds the sink (it delivers them then).
+fn deliver() {
+    loop {
+        let sink = match SINK.try_lock() {
+            Ok(sink) => sink,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        loop {
+            let next = {
+                let mut queued = QUEUED.lock().unwrap_or_else(PoisonError::into_inner);
+                let dropped = std::mem::take(&mut queued.1);
+                let next = queued.0.pop_front();
+                (dropped, next)
+            };
+            match next {
+                (0, None) => break,
+                (0, Some(line)) => write_line(*sink, &line),
+                (dropped, line) => {
+                    let text = format!("{dropped} log lines were dropped: the log sink was slow");
+                    let warning = Line {
+                        level: log::Level::Warn,
+                        target: "tandem".into(),
+                        text,
+                    };
+                    write_line(*sink, &warning);
+                    if let Some(line) = line {
+                        write_line(*sink, &line);
+                    }
+                }
+            }
+        }
+        drop(sink);
+        // A line queued while this thread held the sink found it busy: deliver it too.
+        if QUEUED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .is_empty()
+        {
+            return;
+        }
+    }
+}
+
+/// Writes one line to `sink` (the caller holds the sink).
+fn write_line(sink: Sink, line: &Line) {
+    match sink.callback {
+        Some(callback) => {
+            // An interior NUL would cut the line short: write it as `\0`.
+            let message = CString::new(line.text.replace('\0', "\\0")).unwrap_or_default();
+            IN_SINK.with(|flag| flag.set(true));
+            // SAFETY: the host registered callback and ctx together; message is a valid C
+            // string for the duration of the call.
+            unsafe { callback(sink.ctx, line.level as u32, message.as_ptr()) };
+            IN_SINK.with(|flag| flag.set(false));
+        }
+        None => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "tandem: {} {}: {}",
+                line.level,
+                line.target,
+                line.text
+            );
+        }
+    }
+}
 
 /// Errors and warnings go to stderr until the host says otherwise.
 const DEFAULT_LEVEL: LevelFilter = LevelFilter::Warn;
@@ -74,27 +163,20 @@ impl Log for Logger {
         if !self.enabled(record.metadata()) || IN_SINK.with(Cell::get) {
             return;
         }
-        let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
-        let text = format!("{}", record.args());
-        match sink.callback {
-            Some(callback) => {
-                // An interior NUL would cut the line short: write it as `\0`.
-                let message = CString::new(text.replace('\0', "\\0")).unwrap_or_default();
-                IN_SINK.with(|flag| flag.set(true));
-                // SAFETY: the host registered callback and ctx together; message is a valid C
-                // string for the duration of the call.
-                unsafe { callback(sink.ctx, record.level() as u32, message.as_ptr()) };
-                IN_SINK.with(|flag| flag.set(false));
+        let line = Line {
+            level: record.level(),
+            target: record.target().to_owned(),
+            text: format!("{}", record.args()),
+        };
+        {
+            let mut queued = QUEUED.lock().unwrap_or_else(PoisonError::into_inner);
+            if queued.0.len() >= MAX_QUEUED_LINES {
+                queued.0.pop_front();
+                queued.1 += 1;
             }
-            None => {
-                let _ = writeln!(
-                    std::io::stderr().lock(),
-                    "tandem: {} {}: {text}",
-                    record.level(),
-                    record.target()
-                );
-            }
+            queued.0.push_back(line);
         }
+        deliver();
     }
 
     fn flush(&self) {}
@@ -123,7 +205,9 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 ///
 /// `fn` is called from any of tandem's threads (and the caller's), one call at a time, with
 /// `ctx`, the line's level and the line as a NUL-terminated string valid only during the call.
-/// It must not block for long: the line's thread waits. Lines logged by tandem calls made from
+/// It should not block for long: other lines queue behind it (up to 4,096, then the oldest are
+/// dropped and counted in a warning), though the threads that log them never wait for it, so it
+/// may call tandem and wait for it. Lines logged by tandem calls made from
 /// inside `fn` are dropped. When this function returns, the previous sink is no longer called,
 /// so its `ctx` may be freed. Calling this from inside a sink is refused
 /// (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
@@ -175,6 +259,28 @@ mod tests {
             .push((level, text.to_string_lossy().into_owned()));
     }
 
+    /// On its first line, waits (up to 10 s) for another thread that logs: the engine's
+    /// threads log while a sink may be waiting for one of them (`tandem_engine_account`).
+    unsafe extern "C" fn wait_for_a_logging_thread(
+        ctx: *mut c_void,
+        level: u32,
+        message: *const c_char,
+    ) {
+        // SAFETY: as in collect.
+        unsafe { collect(ctx, level, message) };
+        // SAFETY: message is a valid C string.
+        if unsafe { CStr::from_ptr(message) }.to_bytes() != b"first" {
+            return;
+        }
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            log::warn!("second, from the thread the sink waits for");
+            let _ = done.send(());
+        });
+        let waited = finished.recv_timeout(std::time::Duration::from_secs(10));
+        assert!(waited.is_ok(), "the logging thread waited for the sink");
+    }
+
     unsafe extern "C" fn reenter(_: *mut c_void, _: u32, _: *const c_char) {
         // SAFETY: no callback: restores stderr, which this call must refuse from inside.
         let status = unsafe { tandem_set_log_sink(None, std::ptr::null_mut(), 1) };
@@ -208,6 +314,19 @@ mod tests {
         assert_eq!(
             crate::error::last_error_message(),
             "tandem_set_log_sink: max_level = 6 is not 0 (nothing) … 5 (trace)"
+        );
+        // A sink that waits for a thread that logs: the thread goes on, its line comes after.
+        LINES.lock().unwrap().clear();
+        // SAFETY: as above.
+        let status = unsafe { tandem_set_log_sink(Some(wait_for_a_logging_thread), ctx, 3) };
+        assert_eq!(status, TANDEM_OK);
+        log::error!("first");
+        assert_eq!(
+            *LINES.lock().unwrap(),
+            [
+                (1, "first".to_owned()),
+                (2, "second, from the thread the sink waits for".to_owned())
+            ]
         );
         // SAFETY: reenter takes no context.
         let status = unsafe { tandem_set_log_sink(Some(reenter), std::ptr::null_mut(), 1) };
