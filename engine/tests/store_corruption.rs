@@ -1272,6 +1272,19 @@ fn a_crafted_wal_that_replays_correctly_opens_at_its_slot() {
     assert_matches_model(&store, &after, "after the crafted log");
 }
 
+/// Opening the store in `dir` fails (changing nothing) with a corrupt-file error that names its
+/// write-ahead log and says each of `parts`.
+fn assert_corrupt_wal(dir: &Path, parts: &[&str]) {
+    let wal_path = dir.join("wal");
+    for err in open_fails(dir) {
+        assert!(
+            matches!(&err, StoreError::CorruptFile { path: p, .. } if *p == wal_path),
+            "{err:?}"
+        );
+        assert_message(&err, &wal_path, parts);
+    }
+}
+
 /// A complete log with an entry for a region that does not exist is corruption of the log, and
 /// the error names the log by its full path.
 #[test]
@@ -1284,13 +1297,7 @@ fn a_complete_wal_with_an_entry_for_an_invalid_region_is_a_corrupt_file_naming_t
         &current_counts(dir.path()),
     );
     write(&wal_path, &wal);
-    for err in open_fails(dir.path()) {
-        assert!(
-            matches!(&err, StoreError::CorruptFile { path: p, .. } if *p == wal_path),
-            "{err:?}"
-        );
-        assert_message(&err, &wal_path, &["invalid mapping tag 9"]);
-    }
+    assert_corrupt_wal(dir.path(), &["invalid mapping tag 9"]);
 }
 
 /// Replay checks every entry before writing any, so the valid entries before an invalid one are
@@ -1312,5 +1319,49 @@ fn a_complete_wal_with_an_invalid_entry_changes_no_file_before_failing() {
     for err in open_fails(dir.path()) {
         assert!(matches!(&err, StoreError::CorruptFile { .. }), "{err:?}");
         assert!(err.to_string().contains("invalid mapping tag 9"), "{err}");
+    }
+}
+
+/// A complete log whose header announces more entries than its body holds (here 2^64 − 1: an
+/// allocation of that many aborted the process) is a corrupt file naming the log.
+#[test]
+fn a_complete_wal_announcing_more_entries_than_it_holds_is_a_corrupt_file() {
+    let (dir, _) = fixture();
+    let wal_path = dir.path().join("wal");
+    let page = some_cell_page(&read(&region_path(dir.path(), Mapping::RwVed))) as u32;
+    let mut wal = craft_wal(
+        LAST_SLOT + 1,
+        &[(Mapping::RwVed.tag(), page, 64, vec![0xEE; 16])],
+        &current_counts(dir.path()),
+    );
+    wal[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_64(&wal[..88]);
+    wal[88..96].copy_from_slice(&sum.to_le_bytes());
+    write(&wal_path, &wal);
+    let before = files(dir.path());
+    assert_corrupt_wal(dir.path(), &["header says 18446744073709551615 entries"]);
+    assert_files_unchanged(dir.path(), &before);
+}
+
+/// A complete log that writes a page past those it says the region has after the commit is a
+/// corrupt file naming the log, and grows no file (page 2^32 − 1 grew the region to 16 TiB).
+#[test]
+fn a_complete_wal_writing_past_the_pages_it_records_is_a_corrupt_file() {
+    let (dir, _) = fixture();
+    let wal_path = dir.path().join("wal");
+    let counts = current_counts(dir.path());
+    let index = Mapping::RwUed.tag() as usize - 1;
+    let pages = u32::from_le_bytes(counts[index * 4..index * 4 + 4].try_into().unwrap());
+    for page in [pages, u32::MAX] {
+        let wal = craft_wal(
+            LAST_SLOT + 1,
+            &[(Mapping::RwUed.tag(), page, 64, vec![0xEE; 16])],
+            &counts,
+        );
+        write(&wal_path, &wal);
+        let before = files(dir.path());
+        let page = format!("writes page {page} of rw-ued, which has {pages} pages");
+        assert_corrupt_wal(dir.path(), &[&page]);
+        assert_files_unchanged(dir.path(), &before);
     }
 }

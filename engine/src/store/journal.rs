@@ -280,7 +280,9 @@ impl WalImage {
             path: self.path.clone(),
             reason,
         };
-        let mut out = Vec::with_capacity(self.entries as usize);
+        // The count is the header's claim, checked below: room for as many as the body can hold.
+        let most = (self.body.len() / ENTRY_HEADER_LEN) as u64;
+        let mut out = Vec::with_capacity(self.entries.min(most) as usize);
         let mut at = 0usize;
         while at < self.body.len() {
             let head = self

@@ -1088,6 +1088,18 @@ fn replay(
                 reason: format!("entry {i} writes the region header page"),
             });
         }
+        // A page past those the log says the region has after the commit: the log lies, and
+        // growing the file to it could make the store unopenable.
+        let pages = image.counts.pages[region_index(mapping)];
+        if entry.page >= pages {
+            return Err(StoreError::CorruptFile {
+                path: wal_path.to_owned(),
+                reason: format!(
+                    "entry {i} writes page {} of {mapping}, which has {pages} pages after the commit",
+                    entry.page
+                ),
+            });
+        }
         targets.push(region_index(mapping));
     }
     let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
