@@ -324,11 +324,17 @@ impl Shared {
     fn raise(&self, alert: Alert) {
         log::error!("ALERT: {alert}"); // the log line of SPEC §6
         self.metrics.set_halted();
-        let why = alert.to_string();
-        if let Err(e) = status_index::write_halt(&self.dir, &why) {
-            self.fail(e.to_string());
+        // The first halt's reason stands, on disk too; the VED's and the UED's threads may both
+        // raise one, and write the file one at a time.
+        let mut halted = self.halted.lock().unwrap_or_else(PoisonError::into_inner);
+        if halted.is_none() {
+            let why = alert.to_string();
+            if let Err(e) = status_index::write_halt(&self.dir, &why) {
+                self.fail(e.to_string());
+            }
+            *halted = Some(why);
         }
-        *self.halted.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+        drop(halted);
         if let Some(hook) = self
             .on_alert
             .lock()

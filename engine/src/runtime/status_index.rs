@@ -245,8 +245,12 @@ pub fn write_confirmations(
     write_atomically(&dir.join("agreement.idx"), &w.0)
 }
 
-/// Records that the engine halted, and why (`halt`): it stays halted across restarts.
+/// Records that the engine halted, and why (`halt`): it stays halted across restarts. The first
+/// halt's reason stands: a later call leaves the file as it is.
 pub fn write_halt(dir: &Path, why: &str) -> Result<(), RuntimeError> {
+    if read_halt(dir)?.is_some() {
+        return Ok(());
+    }
     write_atomically(&dir.join("halt"), format!("{why}\n").as_bytes())
 }
 
@@ -403,6 +407,16 @@ impl StatusIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_halts_reason_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_halt(dir.path()).unwrap(), None);
+        write_halt(dir.path(), "UED divergence at slot 5").unwrap();
+        write_halt(dir.path(), "the UED cannot catch up at slot 64").unwrap();
+        let why = read_halt(dir.path()).unwrap();
+        assert_eq!(why.as_deref(), Some("UED divergence at slot 5"));
+    }
 
     #[test]
     fn without_a_known_confirmation_only_x_0_is_met() {
