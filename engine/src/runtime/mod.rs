@@ -307,7 +307,7 @@ impl Runtime {
                 (store, state)
             }
         };
-        let status_files = status_index::StatusFiles::open(dir)?;
+        let status_files = status_index::StatusFiles::open(dir, store.committed_slot())?;
         let vote_program = vote_program_id();
         let vote_accounts = store
             .keys()

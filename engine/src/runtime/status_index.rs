@@ -3,7 +3,7 @@
 //!
 //! The runtime writes `status-<slot>.idx` for every slot it commits ([`StatusFiles`]), *before* the slot's state
 //! file and store commit, so a committed slot always has its file (one for a later slot that a
-//! crash left uncommitted is ignored and rewritten). It keeps the files of the last
+//! crash left uncommitted is removed when the runtime opens). It keeps the files of the last
 //! [`KEPT_BLOCKS`] blocks — the duplicate-signature window and as much again.
 //!
 //! Beside them the engine keeps `agreement.idx`: per recent slot and domain, the local hash's
@@ -189,12 +189,19 @@ pub struct StatusFiles {
 }
 
 impl StatusFiles {
-    /// The status files in the store directory `dir`.
-    pub fn open(dir: &Path) -> Result<StatusFiles, RuntimeError> {
-        let slots = status_files(dir)?
-            .into_iter()
-            .map(|(slot, _)| slot)
-            .collect();
+    /// The status files in the store directory `dir`, whose store has committed `committed`
+    /// (`None`: nothing). The file of a later slot was written before a commit a crash cut off:
+    /// it is removed, so that a chain resumed on another fork, which skips that slot, never
+    /// reads it as committed once it passes it.
+    pub fn open(dir: &Path, committed: Option<u64>) -> Result<StatusFiles, RuntimeError> {
+        let mut slots = VecDeque::new();
+        for (slot, path) in status_files(dir)? {
+            if committed.is_some_and(|c| slot <= c) {
+                slots.push_back(slot);
+            } else {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+        }
         Ok(StatusFiles { slots })
     }
 
