@@ -601,7 +601,7 @@ fn signature_paid_by(block: &Block, payer: &str) -> Option<[u8; 64]> {
 fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     use tandem_engine::runtime::status_index::ExecutionStatus;
     use tandem_engine::tx::Transaction;
-    let (blocks, _) = generated(6, 12, false);
+    let (blocks, _) = generated(7, 12, false);
     let first_signature = |block: &Block, payer: &str| {
         signature_paid_by(block, payer).expect("the payer has a transaction in the block")
     };
@@ -676,6 +676,15 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     let (engine, _) = open(dir.path(), 1);
     assert_eq!(answers(&engine), expected, "after a restart");
     assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
+    // A slot committed after the restart keeps the confirmations of those before it (its
+    // agreement.idx was written from the reopened engine's votes alone).
+    engine.submit(blocks[6].clone()).expect("submit");
+    engine
+        .wait_hash(Domain::Ued, 7, Duration::from_secs(60))
+        .expect("no failure");
+    drop(engine.finish().expect("finish"));
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(answers(&engine), expected, "after a second restart");
 }
 
 #[test]

@@ -1721,9 +1721,14 @@ fn ued_loop(
         shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
+        // The oldest slot the status index answers for: in the files read at open, or since.
         let oldest_indexed = {
             let live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
-            live.blocks.first_key_value().map(|(s, _)| *s)
+            let live = live.blocks.first_key_value().map(|(s, _)| *s);
+            match (live, shared.stored.oldest_slot()) {
+                (Some(l), Some(s)) => Some(l.min(s)),
+                (l, s) => l.or(s),
+            }
         };
         let confirmations = {
             let mut agreement = shared
@@ -1734,12 +1739,22 @@ fn ued_loop(
             agreement.prune(agreement_kept_from(slot, slots_per_epoch, oldest_indexed));
             agreement.confirmations()
         };
-        // Those of the slots the status index answers for.
-        let confirmations: Vec<_> = confirmations
-            .into_iter()
-            .filter(|(_, s, ..)| oldest_indexed.is_none_or(|oldest| *s >= oldest))
-            .map(|(d, s, stake, total)| (d, s, Confirmation { stake, total }))
+        // Those of the slots the status index answers for, with the ones stored before the
+        // engine opened (its agreement starts empty): a restart forgets no confirmation.
+        let indexed = |slot: u64| oldest_indexed.is_none_or(|oldest| slot >= oldest);
+        let mut merged: BTreeMap<(Domain, u64), Confirmation> = shared
+            .stored
+            .confirmations()
+            .filter(|(_, s, _)| indexed(*s))
+            .map(|(d, s, c)| ((d, s), c))
             .collect();
+        for (d, s, stake, total) in confirmations {
+            if indexed(s) {
+                let c = merged.entry((d, s)).or_default();
+                (c.stake, c.total) = (c.stake.max(stake), c.total.max(total));
+            }
+        }
+        let confirmations: Vec<_> = merged.into_iter().map(|((d, s), c)| (d, s, c)).collect();
         if let Err(e) = status_index::write_confirmations(&shared.dir, &confirmations) {
             shared.fail(e.to_string());
             break;

@@ -134,6 +134,8 @@ pub(crate) fn enter(txs: &mut HashMap<[u8; 64], IndexedTx>, signature: [u8; 64],
 #[derive(Debug, Default)]
 pub struct StatusIndex {
     txs: HashMap<[u8; 64], IndexedTx>,
+    /// The slot of the oldest status file read.
+    oldest: Option<u64>,
     confirmations: BTreeMap<(u8, u64), Confirmation>,
     halt: Option<String>,
 }
@@ -352,6 +354,7 @@ impl StatusIndex {
             if slot > committed {
                 continue;
             }
+            index.oldest = Some(index.oldest.map_or(slot, |o| o.min(slot)));
             for (signature, tx) in read_status_file(&path, slot)? {
                 enter(&mut index.txs, signature, tx);
             }
@@ -393,6 +396,19 @@ impl StatusIndex {
         self.confirmations
             .get(&(domain_tag(Some(domain)), slot))
             .copied()
+    }
+
+    /// The oldest slot whose status file the index read.
+    pub fn oldest_slot(&self) -> Option<u64> {
+        self.oldest
+    }
+
+    /// Every stored confirmation: domain, slot and the stake behind its local hash.
+    pub fn confirmations(&self) -> impl Iterator<Item = (Domain, u64, Confirmation)> + '_ {
+        self.confirmations.iter().filter_map(|(&(tag, slot), &c)| {
+            let domain = domain_from_tag(tag).ok().flatten()?;
+            Some((domain, slot, c))
+        })
     }
 
     /// Why the engine halted, when it did.
