@@ -417,23 +417,72 @@ fn a_ved_logged_past_an_epoch_boundary_resumes_there_with_the_slashes_it_took() 
     assert!(seen.lock().unwrap().0[..] == sequential[28..]);
 }
 
+/// An engine restarted after committing `first` with `logged` in its VED's log, ahead of the
+/// store (as a crash leaves it), and the directory it runs in.
+fn restarted_with_the_ved_ahead(first: &Block, logged: &[Block]) -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    engine.submit(first.clone()).expect("submit");
+    engine.finish().expect("finish");
+    log_ved_ahead(dir.path(), logged);
+    let (engine, _) = open(dir.path(), 1);
+    (dir, engine)
+}
+
+/// Why `engine` stopped before giving the VED hash of `slot`.
+fn failure_at(engine: Engine, slot: u64) -> String {
+    let wait = engine.wait_hash(Domain::Ved, slot, Duration::from_secs(60));
+    match (wait, engine.finish()) {
+        (Err(e), _) | (_, Err(e)) => e.to_string(),
+        other => panic!("the engine went on: {:?}", other.0),
+    }
+}
+
+#[test]
+fn a_block_before_the_first_one_the_ved_logged_stops_the_engine_naming_it() {
+    // The VED logged slot 3 (its block skipped slot 2) before the restart; slot 2 comes.
+    let (blocks, _) = ledger(8, 6);
+    let mut skipping = blocks[2].clone();
+    skipping.header.parent_slot = 1;
+    let (_dir, engine) = restarted_with_the_ved_ahead(&blocks[0], &[skipping]);
+    engine
+        .submit(blocks[1].clone())
+        .expect("the header follows");
+    let message = failure_at(engine, 2);
+    assert!(
+        message.contains("block 2 comes before slot 3") && message.contains("logged"),
+        "{message}"
+    );
+}
+
+#[test]
+fn no_slash_is_scheduled_while_the_blocks_the_ved_logged_come_again() {
+    // After a restart with slots 2..4 logged, a slash with slot 2 would apply where the log
+    // decided without it: refused, naming why, until slot 4 is submitted.
+    let (blocks, _) = ledger(8, 6);
+    let (_dir, engine) = restarted_with_the_ved_ahead(&blocks[0], &blocks[1..4]);
+    let vote0 = chain::pk(&chain::key("vote-0"));
+    for block in &blocks[1..4] {
+        let refused = engine.schedule_slash(vote0, 100).expect_err("refused");
+        assert!(
+            refused.to_string().contains("logged before the restart"),
+            "{refused}"
+        );
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine.schedule_slash(vote0, 100).expect("after slot 4");
+    engine.submit(blocks[4].clone()).expect("submit");
+    engine.finish().expect("finish");
+}
+
 #[test]
 fn a_block_other_than_the_one_the_ved_logged_stops_the_engine_naming_it() {
     let (blocks, _) = ledger(8, 6);
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    engine.submit(blocks[0].clone()).expect("submit");
-    engine.finish().expect("finish");
-    log_ved_ahead(dir.path(), &blocks[1..4]);
-    let (engine, _) = open(dir.path(), 1);
+    let (_dir, engine) = restarted_with_the_ved_ahead(&blocks[0], &blocks[1..4]);
     let mut other = blocks[1].clone();
     other.header.blockhash = [0xab; 32];
     engine.submit(other).expect("the header follows");
-    let wait = engine.wait_hash(Domain::Ved, 2, Duration::from_secs(60));
-    let message = match (wait, engine.finish()) {
-        (Err(e), _) | (_, Err(e)) => e.to_string(),
-        other => panic!("the engine went on: {:?}", other.0),
-    };
+    let message = failure_at(engine, 2);
     assert!(
         message.contains("block 2") && message.contains("logged"),
         "{message}"

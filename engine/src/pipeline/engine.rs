@@ -797,8 +797,9 @@ impl Engine {
     /// applied at the next epoch boundary whichever domain the account is in: it goes with the
     /// next block submitted and accepted (a block refused at ingest leaves it scheduled), as
     /// [`Runtime::schedule_slash`] before that block would. Refused
-    /// (and not scheduled) for basis points outside 1 ..= 10,000 or an account that is not a
-    /// vote account as of the UED's last committed slot.
+    /// (and not scheduled) for basis points outside 1 ..= 10,000, an account that is not a
+    /// vote account as of the UED's last committed slot, or while the blocks the VED logged
+    /// before a restart are submitted again (up to [`Engine::ved_resumed_slot`]).
     pub fn schedule_slash(&self, vote_account: Pubkey, bps: u16) -> Result<(), EngineError> {
         let invalid = |reason: String| {
             EngineError::Rejected(RuntimeError::InvalidSlash {
@@ -815,6 +816,16 @@ impl Engine {
         });
         if !is_vote_account {
             return Err(invalid(format!("not a vote account (as of slot {slot})")));
+        }
+        // The blocks the VED logged before a restart were decided without it: a slash cannot
+        // come with one of them (it would apply at a boundary the log has crossed already).
+        let cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        if cursor.slot < self.ved_resumed_slot {
+            return Err(invalid(format!(
+                "the engine is taking the blocks its VED logged before the restart again (up \
+                 to slot {}, now at {}): schedule it once they are submitted",
+                self.ved_resumed_slot, cursor.slot
+            )));
         }
         let mut slashes = self.slashes.lock().unwrap_or_else(PoisonError::into_inner);
         slashes.push((vote_account, bps));
@@ -1410,6 +1421,14 @@ fn ved_loop(
         let header = &block.header;
         let slot = header.slot;
         let record = match logged.front() {
+            // The VED logged a later slot next: this chain is not the one it executed.
+            Some(record) if slot < record.ved.slot => {
+                return shared.fail(format!(
+                    "block {slot} comes before slot {}, the next block the VED executed and \
+                     logged before the restart: not the chain it executed",
+                    record.ved.slot
+                ));
+            }
             // Executed and logged before the restart: the record stands for it.
             Some(record) if record.ved.slot <= slot => {
                 let record = logged.pop_front().expect("a front record");
