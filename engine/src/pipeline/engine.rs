@@ -1496,7 +1496,13 @@ fn ved_loop(
                             shared.set_ved_payers(&ved);
                             let local = Some((Domain::Ved, slot, done.ved_hash));
                             shared.agree(local, &done.votes, Some(ved.ved_stake()));
-                            vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
+                            vote(
+                                shared,
+                                &ingested,
+                                (slot, done.ved_hash),
+                                &mut on_vote,
+                                || {},
+                            );
                             metrics.add_items(1);
                             continue;
                         }
@@ -1518,8 +1524,15 @@ fn ved_loop(
                 // The vote point is now; the log and the hand-over to the UED follow.
                 let local = Some((Domain::Ved, slot, done.ved_hash));
                 shared.agree(local, &done.votes, Some(ved.ved_stake()));
-                shared.index_ved(block, &done);
-                vote(shared, &ingested, slot, done.ved_hash, &mut on_vote);
+                vote(
+                    shared,
+                    &ingested,
+                    (slot, done.ved_hash),
+                    &mut on_vote,
+                    || {
+                        shared.index_ved(block, &done);
+                    },
+                );
                 let record = LoggedSlot {
                     parent_slot: header.parent_slot,
                     blockhash: header.blockhash,
@@ -1554,7 +1567,7 @@ fn ved_loop(
             ingested: Arc::clone(&ingested),
             ved: Box::new(done),
         };
-        vote(shared, &ingested, slot, hash, &mut on_vote);
+        vote(shared, &ingested, (slot, hash), &mut on_vote, || {});
         metrics.add_items(1);
         if metrics.blocked(|| output.send(job)).is_err() {
             return;
@@ -1562,27 +1575,31 @@ fn ved_loop(
     }
 }
 
+/// The vote point of `slot`: its time-to-vote and the vote hook first (unless the engine is
+/// halted), then `index` (the statuses a waiter woken by the hash must find), then the hash
+/// published to waiters. Nothing the vote waits for takes a lock the UED's threads hold for long.
 fn vote(
     shared: &Shared,
     ingested: &Ingested,
-    slot: u64,
-    ved_hash: [u8; 32],
+    (slot, ved_hash): (u64, [u8; 32]),
     on_vote: &mut Option<VoteHook>,
+    index: impl FnOnce(),
 ) {
     let time_to_vote = ingested.submitted.elapsed();
+    // A halted engine executes on (its store stays inspectable) but votes no more.
+    if !shared.metrics.is_halted() {
+        shared.metrics.record_time_to_vote(time_to_vote);
+        if let Some(on_vote) = on_vote {
+            on_vote(Vote {
+                slot,
+                ved_hash,
+                time_to_vote,
+            });
+        }
+    }
+    index();
     shared.metrics.publish_ved_slot(slot);
     shared.publish(Domain::Ved, slot, ved_hash);
-    if shared.metrics.is_halted() {
-        return; // a halted engine executes on (its store stays inspectable) but votes no more
-    }
-    shared.metrics.record_time_to_vote(time_to_vote);
-    if let Some(on_vote) = on_vote {
-        on_vote(Vote {
-            slot,
-            ved_hash,
-            time_to_vote,
-        });
-    }
 }
 
 /// The UED stage's queues.
