@@ -24,8 +24,9 @@
 //! the UED executes every boundary block whole and checks the VED's results). It waits for the
 //! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
 //! by a whole epoch: SPEC §5's backpressure point), and when an account moves into the VED or
-//! one of its accounts may leave it by membership there — then the UED executes the block whole once it has
-//! caught up and answers with a fresh VED executor ([`crate::runtime::executor`] says why).
+//! one of its accounts may leave it by membership there — then the UED executes the block
+//! whole once it has caught up and answers with a fresh VED executor
+//! ([`crate::runtime::executor`] says why).
 //! The UED may otherwise lag the VED by as many blocks as its queues hold
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!

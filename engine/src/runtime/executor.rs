@@ -311,8 +311,8 @@ impl VedExecutor {
     /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
     /// runtime's boundary code over its copy. `Ok(false)`, and nothing changed, when an account
     /// moves into the VED there, or an account of the VED may leave it by membership (a vote
-    /// account, its voter or payer): the block must then run on the joined state. Needs the handoff of its epoch
-    /// ([`VedExecutor::awaits_handoff`]).
+    /// account, its voter or payer): the block must then run on the joined state. Needs the
+    /// handoff of its epoch ([`VedExecutor::awaits_handoff`]).
     pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
         debug_assert_eq!(epoch, self.state.epoch + 1, "a block crosses one boundary");
