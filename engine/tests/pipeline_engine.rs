@@ -646,34 +646,52 @@ fn signature_paid_by(block: &Block, payer: &str) -> Option<[u8; 64]> {
         .and_then(|w| Transaction::peek_first_signature(w))
 }
 
-#[test]
-fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
-    use tandem_engine::runtime::status_index::ExecutionStatus;
-    use tandem_engine::tx::Transaction;
-    let (blocks, _) = generated(7, 12, false);
-    let first_signature = |block: &Block, payer: &str| {
-        signature_paid_by(block, payer).expect("the payer has a transaction in the block")
-    };
-    // Slot 5: validator-0's vote (VED) and a user's transfer (UED).
-    let ved_tx = first_signature(&blocks[4], "validator-0");
-    let ued_tx = blocks[4]
-        .transactions
-        .iter()
-        .map(|w| Transaction::parse(w).unwrap())
-        .find(|tx| {
-            let payer = *tx.message().fee_payer().unwrap();
-            (0..8).any(|i| payer == chain::pk(&chain::key(&format!("user-{i}"))))
-        })
-        .map(|tx| tx.signatures()[0])
-        .expect("a user's transaction");
+/// Slot 5's (the fifth block's) transactions: validator-0's vote (VED) and a user's transfer
+/// (UED), by their first signatures.
+fn slot_5_signatures(blocks: &[Block]) -> ([u8; 64], [u8; 64]) {
+    let ved = signature_paid_by(&blocks[4], "validator-0").expect("a vote in slot 5");
+    let ued = (0..8)
+        .find_map(|i| signature_paid_by(&blocks[4], &format!("user-{i}")))
+        .expect("a user's transaction in slot 5");
+    (ved, ued)
+}
+
+/// An engine on a new store, once it has committed the first five blocks of `blocks` (slots
+/// 1–5), with its store directory and slot 5's UED hash.
+fn committed_through_5(blocks: &[Block]) -> (tempfile::TempDir, Engine, [u8; 32]) {
     let dir = tempfile::tempdir().expect("dir");
     let (engine, _) = open(dir.path(), 1);
     for block in &blocks[..5] {
         engine.submit(block.clone()).expect("submit");
     }
-    engine
+    let hash_5 = engine
         .wait_hash(Domain::Ued, 5, Duration::from_secs(60))
-        .expect("no failure");
+        .expect("no failure")
+        .hash()
+        .expect("slot 5 executed");
+    (dir, engine, hash_5)
+}
+
+/// `block` with validator 0's vote alone (those of validators 1 and 2 taken out): a third of
+/// the default cluster's VED stake.
+fn with_validator_0_voting_alone(block: &Block) -> Block {
+    use tandem_engine::tx::Transaction;
+    let mut partial = block.clone();
+    for other in ["validator-1", "validator-2"] {
+        let payer = chain::pk(&chain::key(other));
+        partial
+            .transactions
+            .retain(|w| Transaction::peek_fee_payer(w) != Some(payer));
+    }
+    partial
+}
+
+#[test]
+fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    let (blocks, _) = generated(7, 12, false);
+    let (ved_tx, ued_tx) = slot_5_signatures(&blocks);
+    let (dir, engine, _) = committed_through_5(&blocks);
     let status = |engine: &Engine, tx: &[u8; 64], bps| engine.execution_status(tx, bps);
     for tx in [&ved_tx, &ued_tx] {
         // Executed: final with X = 0; nobody has voted on slot 5 yet.
@@ -695,13 +713,7 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     let unknown = engine.transaction(&[7; 64], 0);
     assert_eq!((unknown.slot, unknown.domain), (None, None));
     // Slot 6 with only validator-0's vote on slot 5: a third of the VED stake.
-    let mut partial = blocks[5].clone();
-    for other in ["validator-1", "validator-2"] {
-        let payer = chain::pk(&chain::key(other));
-        partial
-            .transactions
-            .retain(|w| Transaction::peek_fee_payer(w) != Some(payer));
-    }
+    let partial = with_validator_0_voting_alone(&blocks[5]);
     engine.submit(partial).expect("submit");
     engine
         .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
@@ -806,10 +818,7 @@ fn a_confirmed_transaction_stays_confirmed_while_the_index_holds_it() {
     // past the duplicate window, within the status index (which answered `Pending` again once
     // the agreement had forgotten slot 5).
     let (blocks, _) = generated(160, 12, false);
-    let ved_tx = signature_paid_by(&blocks[4], "validator-0").expect("a vote in slot 5");
-    let ued_tx = (0..8)
-        .find_map(|i| signature_paid_by(&blocks[4], &format!("user-{i}")))
-        .expect("a user's transaction in slot 5");
+    let (ved_tx, ued_tx) = slot_5_signatures(&blocks);
     let dir = tempfile::tempdir().expect("dir");
     let (engine, _) = open(dir.path(), 1);
     for block in &blocks {
@@ -860,13 +869,94 @@ fn a_stage_that_panics_fails_the_engine_and_its_waiters_at_once() {
 }
 
 #[test]
+fn the_stake_behind_a_slot_adds_up_across_a_restart() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    // Validator 0 reports slot 5's UED hash before a restart, validator 1 after it: two thirds
+    // of the VED stake stand behind it, as without the restart.
+    let (blocks, _) = generated(7, 12, false);
+    let (_, ued_tx) = slot_5_signatures(&blocks);
+    let (dir, engine, hash_5) = committed_through_5(&blocks);
+    // Slot 6 with validator 0's vote alone: it reports UED slot 5.
+    let partial = with_validator_0_voting_alone(&blocks[5]);
+    engine.submit(partial).expect("submit");
+    engine
+        .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
+        .expect("no failure");
+    let (third, total) = (10_000_000_000_000, 30_000_000_000_000);
+    assert_eq!(engine.agreement(Domain::Ued, 5), (third, total));
+    drop(engine.finish().expect("finish"));
+
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(
+        engine.agreement(Domain::Ued, 5),
+        (third, total),
+        "the reports committed before the restart"
+    );
+    // Slot 7, where validator 1 reports UED slot 5 (its last report was slot 4's).
+    let late = with_vote_ued(&blocks[6], 1, |_| Some((5, hash_5))).expect("a vote");
+    engine.submit(late).expect("submit");
+    engine
+        .wait_hash(Domain::Ued, 7, Duration::from_secs(60))
+        .expect("no failure");
+    assert_eq!(engine.agreement(Domain::Ued, 5), (2 * third, total));
+    assert_eq!(
+        engine.execution_status(&ued_tx, 6_666),
+        ExecutionStatus::Final(TxStatus::Success)
+    );
+}
+
+#[test]
+fn a_divergence_committed_before_a_restart_halts_when_the_votes_reporting_it_come_after() {
+    // This validator's UED computes other hashes than the cluster's from slot 5 on. It commits
+    // slot 5 and restarts before any vote reports slot 5; the votes of slot 6 then do: they
+    // are judged against the hash committed before the restart, and the engine halts naming
+    // slot 5 — not the first wrong slot it executed after the restart.
+    let (blocks, _) = generated(8, 8, false);
+    let faulty = |dir: &std::path::Path| {
+        let config = EngineConfig {
+            inject_ued_fault_from: Some(5),
+            ..EngineConfig::default()
+        };
+        let genesis = Genesis::default_cluster();
+        Engine::open(&genesis, dir, config, EngineHooks::default()).expect("open")
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = faulty(dir.path());
+    for block in &blocks[..5] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ued, 5, Duration::from_secs(60))
+        .expect("no failure");
+    assert_eq!(engine.halt(), None, "no vote has reported slot 5 yet");
+    drop(engine.finish().expect("finish"));
+
+    let engine = faulty(dir.path());
+    for block in &blocks[5..] {
+        engine
+            .submit(block.clone())
+            .expect("a halted engine still takes blocks");
+    }
+    engine
+        .wait_hash(Domain::Ued, 8, Duration::from_secs(60))
+        .expect("no failure");
+    let halt = engine.halt().expect("halted");
+    assert_eq!(halt.slot, 5, "{halt}");
+    // It halts at the first vote: a third of the stake.
+    assert_eq!(halt.disagreeing_stake * 3, halt.total_stake);
+    drop(engine.finish().expect("a halt is not a failure"));
+    // Had a crash come before the halt was written, the committed slots would still show it.
+    std::fs::remove_file(dir.path().join("halt")).expect("the halt was written");
+    let engine = faulty(dir.path());
+    let why = engine.halted().expect("halted again at open");
+    assert!(why.contains("UED divergence at slot 5"), "{why}");
+}
+
+#[test]
 fn a_user_transaction_is_pending_while_the_ued_has_not_run_its_block() {
     use tandem_engine::runtime::status_index::ExecutionStatus;
     let (blocks, _) = generated(6, 12, false);
-    let ved_tx = signature_paid_by(&blocks[4], "validator-0").expect("a vote in slot 5");
-    let ued_tx = (0..8)
-        .find_map(|i| signature_paid_by(&blocks[4], &format!("user-{i}")))
-        .expect("a user's transaction in slot 5");
+    let (ved_tx, ued_tx) = slot_5_signatures(&blocks);
     // The UED holds after slot 3; the VED runs slots 4 and 5.
     let dir = tempfile::tempdir().expect("dir");
     let (engine, _, release) = open_holding(dir.path(), 3, EngineConfig::default());

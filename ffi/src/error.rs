@@ -14,8 +14,8 @@ use tandem_engine::genesis::GenesisError;
 use tandem_engine::ledger::LedgerError;
 use tandem_engine::pipeline::{CoresError, EngineError, NoGpuAdapter};
 use tandem_engine::runtime::RuntimeError;
+use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::state::StateFileError;
-use tandem_engine::runtime::ved_log::VedLogError;
 use tandem_engine::store::StoreError;
 
 use crate::status::{
@@ -144,6 +144,8 @@ impl From<RuntimeError> for FfiError {
                 Self::io(message)
             }
             RuntimeError::StateFile(_) => Self::corrupt(message),
+            RuntimeError::Log(LogError::Io { .. }) => Self::io(message),
+            RuntimeError::Log(LogError::Corrupt { .. }) => Self::corrupt(message),
             RuntimeError::Kernel(kernel) => kernel.into(),
             RuntimeError::GenesisMismatch { .. } => Self::invalid_argument(message),
             RuntimeError::Poisoned(_) => Self::io(message),
@@ -158,7 +160,7 @@ impl From<EngineError> for FfiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Rejected(runtime) | EngineError::Open(runtime) => runtime.into(),
-            EngineError::OpenLog(VedLogError::Io { .. }) => Self::io(e.to_string()),
+            EngineError::OpenLog(LogError::Io { .. }) => Self::io(e.to_string()),
             EngineError::OpenLog(_) => Self::corrupt(e.to_string()),
             // A stage failed (the store, a kernel): the engine stopped; reopening resumes it.
             EngineError::Failed(_) => Self::io(e.to_string()),

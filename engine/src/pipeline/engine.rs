@@ -58,15 +58,14 @@ use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Agreement, Alert, Halt, VoteReport};
 use crate::genesis::Genesis;
 use crate::ledger::Block;
-use crate::runtime::TxStatus;
 use crate::runtime::builtins::vote::VoteState;
-use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot, executed_votes};
+use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
 use crate::runtime::ingest::{self, VerifiedBlock};
-use crate::runtime::state::WINDOW;
 use crate::runtime::status_index::{
     self, Confirmation, ExecutionStatus, IndexedTx, KEPT_BLOCKS, StatusIndex,
 };
 use crate::runtime::ved_log::{LoggedSlot, SEGMENT_SLOTS, VedLog};
+use crate::runtime::vote_log::{self, VoteLog};
 use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_header};
 use crate::sample::vote_program_id;
 use crate::tx::Transaction;
@@ -119,9 +118,9 @@ pub enum EngineError {
     /// is not the store's.
     #[error(transparent)]
     Open(RuntimeError),
-    /// The VED's log could not be read back (nothing started).
+    /// The VED's log or the vote log could not be read back (nothing started).
     #[error(transparent)]
-    OpenLog(crate::runtime::ved_log::VedLogError),
+    OpenLog(crate::runtime::segment_log::LogError),
     /// The runtime failed (the store, a kernel): the engine stopped. Reopening the store
     /// resumes from the last committed slot.
     #[error("the engine stopped: {0}")]
@@ -249,16 +248,6 @@ impl LiveIndex {
             }
         }
     }
-}
-
-/// The first slot whose local hashes and reports the agreement keeps once the UED has committed
-/// `ued_slot`: a report can come for any slot within an epoch of it — other validators' UEDs
-/// may lag theirs by up to an epoch (SPEC §5), and a divergence they report must still halt
-/// (SPEC §6) — and at least the duplicate window; and every slot the status index answers
-/// for (from `oldest_indexed`), so that a confirmed transaction stays confirmed.
-fn agreement_kept_from(ued_slot: u64, slots_per_epoch: u64, oldest_indexed: Option<u64>) -> u64 {
-    let reports = ued_slot.saturating_sub(slots_per_epoch.max(WINDOW));
-    oldest_indexed.map_or(reports, |oldest| reports.min(oldest))
 }
 
 /// How many slots' hashes [`Engine::wait_hash`] can still answer for.
@@ -595,6 +584,24 @@ impl Engine {
         let ved_resumed_slot = ved.slot();
         let stored = StatusIndex::load(&dir, runtime.slot()).map_err(EngineError::Open)?;
         let halted = stored.halt().map(str::to_owned);
+        // The cluster view starts from what the committed slots told it (the VED's log gives
+        // the votes of the slots after them, as their blocks come again).
+        let mut agreement = Agreement::new();
+        agreement.set_total_stake(ved.ved_stake());
+        let kept = vote_log::kept_from(
+            runtime.slot(),
+            runtime.cluster().slots_per_epoch,
+            stored.oldest_slot(),
+        );
+        let mut halt = None;
+        for record in VoteLog::read(&dir, kept).map_err(EngineError::OpenLog)? {
+            halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
+            for vote in &record.votes {
+                halt = halt.or(agreement.record_vote(vote));
+            }
+            halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
+        }
+        metrics.record_ued_disagreement(agreement.max_disagreement_bps());
         if halted.is_some() {
             metrics.set_halted(); // it halted before the restart: it stays halted
         }
@@ -607,7 +614,7 @@ impl Engine {
             progress: Mutex::new(Progress::resumed_at(&runtime)),
             changed: Condvar::new(),
             metrics: Arc::clone(&metrics),
-            agreement: Mutex::new(Agreement::new()),
+            agreement: Mutex::new(agreement),
             alerts: Mutex::new(VecDeque::new()),
             on_alert: Mutex::new(on_alert),
             live: Mutex::new(LiveIndex::default()),
@@ -617,6 +624,10 @@ impl Engine {
             dir: dir.clone(),
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
         });
+        // A divergence the committed slots show, which a crash kept from being raised.
+        if let Some(halt) = halt.filter(|_| !shared.metrics.is_halted()) {
+            shared.raise(Alert::UedDivergence(halt));
+        }
         let resumed_slot = runtime.slot();
         log::info!(
             "engine opened on {}: the UED resumes after slot {resumed_slot}, the VED after slot \
@@ -1694,22 +1705,11 @@ fn ued_loop(
                     let verified = VerifiedBlock::from_parts(block, valid)?;
                     let outcome = runtime.execute_verified(&verified);
                     let answer = match &outcome {
-                        Ok(o) => {
-                            let executor = runtime.ved_executor();
-                            let votes = executed_votes(
-                                verified.transactions(),
-                                |i| {
-                                    let t = &o.transactions[i];
-                                    t.status == TxStatus::Success && t.domain == Some(Domain::Ved)
-                                },
-                                |key| executor.stake_of(key),
-                            );
-                            Ok(BoundaryDone {
-                                executor,
-                                ved_hash: o.ved_hash,
-                                votes,
-                            })
-                        }
+                        Ok(o) => Ok(BoundaryDone {
+                            executor: runtime.ved_executor(),
+                            ved_hash: o.ved_hash,
+                            votes: o.votes.clone(),
+                        }),
                         Err(e) => Err(e.to_string()),
                     };
                     let _ = reply.send(answer);
@@ -1773,11 +1773,12 @@ fn ued_loop(
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let slots_per_epoch = runtime.cluster().slots_per_epoch;
-            agreement.prune(agreement_kept_from(slot, slots_per_epoch, oldest_indexed));
+            agreement.prune(vote_log::kept_from(slot, slots_per_epoch, oldest_indexed));
             agreement.confirmations()
         };
         // Those of the slots the status index answers for, with the ones stored before the
-        // engine opened (its agreement starts empty): a restart forgets no confirmation.
+        // engine opened (a store written before the vote log existed has only these): a
+        // restart forgets no confirmation.
         let indexed = |slot: u64| oldest_indexed.is_none_or(|oldest| slot >= oldest);
         let mut merged: BTreeMap<(Domain, u64), Confirmation> = shared
             .stored
@@ -1816,6 +1817,7 @@ fn ued_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::TxStatus;
     use crate::sample::{SplitMix64, transfer_message};
     use ed25519_dalek::SigningKey;
 
@@ -1837,18 +1839,6 @@ mod tests {
             wires[i][1..65].copy_from_slice(&other);
         }
         wires
-    }
-
-    #[test]
-    fn the_agreement_keeps_an_epoch_of_reports_and_every_slot_the_index_answers_for() {
-        // Short epochs: the duplicate window.
-        assert_eq!(agreement_kept_from(1_000, 32, None), 1_000 - WINDOW);
-        // Long epochs: a report may come for any slot within an epoch (Solana's 432,000).
-        assert_eq!(agreement_kept_from(1_000, 432_000, None), 0);
-        assert_eq!(agreement_kept_from(500_000, 432_000, None), 68_000);
-        // The status index's oldest slot, when older.
-        assert_eq!(agreement_kept_from(1_000, 32, Some(700)), 700);
-        assert_eq!(agreement_kept_from(1_000, 32, Some(900)), 1_000 - WINDOW);
     }
 
     #[test]

@@ -732,6 +732,7 @@ impl Runtime {
             entered,
             changes,
             remaps,
+            votes,
             ..
         } = ved;
 
@@ -793,8 +794,9 @@ impl Runtime {
             header,
             Some((ved_lthash, ved_hash)),
             &txs,
+            &votes,
         )?;
-        Ok(self.outcome(slot, txs, sig_counts, accounts_changed))
+        Ok(self.outcome(slot, txs, sig_counts, accounts_changed, votes))
     }
 
     /// A block's outcome: its transactions' (from [`tx_outcomes`]) and the hashes now.
@@ -804,8 +806,10 @@ impl Runtime {
         transactions: Vec<TxOutcome>,
         sig_counts: PerDomain<u64>,
         accounts_changed: usize,
+        votes: Vec<VoteReport>,
     ) -> BlockOutcome {
         BlockOutcome {
+            votes,
             slot,
             ved_hash: self.hash(Domain::Ved),
             ued_hash: self.hash(Domain::Ued),

@@ -29,17 +29,20 @@ pub mod executor;
 pub mod hash;
 pub mod ingest;
 pub mod pass;
+pub mod segment_log;
 pub mod state;
 pub mod status;
 pub mod status_index;
 pub mod ved_log;
+pub mod vote_log;
 
 use std::collections::{BTreeSet, VecDeque};
 
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
-use crate::account::{Account, Domain, PerDomain, Pubkey};
+use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
+use crate::cluster::VoteReport;
 use crate::genesis::{ClusterParams, Genesis};
 use crate::ledger::Block;
 use crate::sample::{builtin_programs, vote_program_id};
@@ -52,6 +55,7 @@ use pass::{Overlay, PassInput, Writer};
 use state::{RuntimeState, StateFileError, WindowFrom};
 pub use status::TxStatus;
 pub use tandem_kernels::Backend;
+use vote_log::{SlotVotes, VoteLog};
 
 /// How far a block's clock may run ahead of its parent's (SPEC §4).
 pub const MAX_CLOCK_STEP_MS: i64 = 1_000;
@@ -131,6 +135,9 @@ pub enum RuntimeError {
     /// A kernel failed.
     #[error(transparent)]
     Kernel(#[from] tandem_kernels::KernelError),
+    /// The vote log failed ([`vote_log`]).
+    #[error(transparent)]
+    Log(#[from] segment_log::LogError),
     /// The store was made from another genesis.
     #[error(
         "{path}: the store was made from genesis {stored}, not from the genesis given ({given})"
@@ -228,6 +235,9 @@ pub struct BlockOutcome {
     pub sig_counts: PerDomain<u64>,
     /// Every transaction, in block order.
     pub transactions: Vec<TxOutcome>,
+    /// The votes the block executed (its successful `Vote` instructions in the VED), with their
+    /// voters' stake after the block: what the cluster view learns from it.
+    pub votes: Vec<VoteReport>,
     /// Accounts the slot changed.
     pub accounts_changed: usize,
 }
@@ -243,6 +253,9 @@ pub struct Runtime {
     ued_threads: usize,
     ued_fault_from: Option<u64>,
     status_files: status_index::StatusFiles,
+    vote_log: VoteLog,
+    /// Slots committed since this runtime opened (the vote log is pruned once a segment).
+    committed_here: u64,
 }
 
 impl Runtime {
@@ -308,6 +321,7 @@ impl Runtime {
             }
         };
         let status_files = status_index::StatusFiles::open(dir, store.committed_slot())?;
+        let vote_log = VoteLog::open(dir, store.committed_slot())?;
         let vote_program = vote_program_id();
         let vote_accounts = store
             .keys()
@@ -324,6 +338,8 @@ impl Runtime {
             ued_threads: 1,
             ued_fault_from: None,
             status_files,
+            vote_log,
+            committed_here: 0,
         })
     }
 
@@ -562,13 +578,30 @@ impl Runtime {
             payer_domain,
         };
         let txs = executor::tx_outcomes(transactions, admission);
-        let accounts_changed = self.commit(slot, overlay, sig_counts, header, None, &txs)?;
-        Ok(self.outcome(slot, txs, sig_counts, accounts_changed))
+        let vote_program = vote_program_id();
+        let votes = executor::executed_votes(
+            transactions,
+            |i| txs[i].status == TxStatus::Success && txs[i].domain == Some(Domain::Ved),
+            |key| {
+                let account = overlay.get(&self.store, key)?;
+                let voting = account.lamports > 0
+                    && account.owner == vote_program
+                    && account.mapping == Mapping::RwVed;
+                voting
+                    .then(|| VoteState::decode(&account.data))?
+                    .map(|v| v.stake)
+            },
+        );
+        let accounts_changed =
+            self.commit(slot, overlay, sig_counts, header, None, &txs, &votes)?;
+        Ok(self.outcome(slot, txs, sig_counts, accounts_changed, votes))
     }
 
-    /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot.
-    /// With `ved` (the VED executor's `LtHash_VED` and `hash_VED` of the slot), the VED's own
-    /// writes are committed but not hashed again.
+    /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot
+    /// with its statuses `txs` and `votes` ([`vote_log`]). With `ved` (the VED executor's
+    /// `LtHash_VED` and `hash_VED` of the slot), the VED's own writes are committed but not
+    /// hashed again.
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
         slot: u64,
@@ -577,6 +610,7 @@ impl Runtime {
         header: &crate::ledger::BlockHeader,
         ved: Option<(tandem_kernels::LtHash, [u8; 32])>,
         txs: &[TxOutcome],
+        votes: &[VoteReport],
     ) -> Result<usize, RuntimeError> {
         let mut olds = Vec::new();
         let mut news = Vec::new();
@@ -652,16 +686,31 @@ impl Runtime {
         self.state.epoch = self.epoch_of(slot);
 
         let dir = self.store.dir().to_owned();
-        // The slot's statuses first: a committed slot always has its status file.
+        // The slot's statuses and votes first: a committed slot always has them.
         self.status_files.write(&dir, slot, txs)?;
+        self.vote_log.append(&SlotVotes {
+            slot,
+            ved_hash: self.state.hashes.hash[Domain::Ved],
+            ued_hash: self.state.hashes.hash[Domain::Ued],
+            votes: votes.to_vec(),
+        })?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),
             source,
         })?;
         let changed = changes.len();
         self.store.commit(slot, changes)?;
-        RuntimeState::remove_others(&dir, slot)
-            .map_err(|source| RuntimeError::Io { path: dir, source })?;
+        RuntimeState::remove_others(&dir, slot).map_err(|source| RuntimeError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        // The votes the cluster view keeps: looked for once a segment, not at every commit.
+        self.committed_here += 1;
+        if self.committed_here.is_multiple_of(vote_log::SEGMENT_SLOTS) {
+            let oldest_indexed = self.status_files.oldest();
+            let keep = vote_log::kept_from(slot, self.cluster.slots_per_epoch, oldest_indexed);
+            VoteLog::prune(&dir, keep)?;
+        }
         Ok(changed)
     }
 }

@@ -207,6 +207,11 @@ impl StatusFiles {
         Ok(StatusFiles { slots })
     }
 
+    /// The slot of the oldest status file.
+    pub fn oldest(&self) -> Option<u64> {
+        self.slots.front().copied()
+    }
+
     /// Writes the status file of `slot` (before the slot commits), and removes those older than
     /// the last [`KEPT_BLOCKS`] blocks.
     pub fn write(&mut self, dir: &Path, slot: u64, txs: &[TxOutcome]) -> Result<(), RuntimeError> {

@@ -10,24 +10,21 @@
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
 //!
-//! A segment: magic `TNDMVED2`, then records, each `length (u64) ‖ body ‖ xxh3-64 of body`
-//! (segments of the earlier `TNDMVED1`, whose records end before the slashes, are still read). A
-//! crash can cut the last record of the last segment short; that tail is ignored (it was never
-//! fsynced, so the VED's commit point is the record before it). A damaged record anywhere else
-//! is an error naming the file and the slot after which it sits.
+//! A segment ([`super::segment_log`]): magic `TNDMVED2`, then records, each `length (u64) ‖
+//! body ‖ xxh3-64 of body` (segments of the earlier `TNDMVED1`, whose records end before the
+//! slashes, are still read). A crash can cut the last record of the last segment short; that
+//! tail is ignored (it was never fsynced, so the VED's commit point is the record before it). A
+//! damaged record anywhere else is an error naming the file and the slot after which it sits.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use xxhash_rust::xxh3::xxh3_64;
 
 use super::executor::VedSlot;
 use super::ingest::Admission;
-use super::state::{Reader, Writer, numbered_files};
+use super::segment_log::{Appender, LogError, LogKind};
+use super::state::{Reader, Writer};
 use super::status::TxStatus;
+use super::vote_log::{read_votes, write_votes};
 use crate::account::{Account, Domain, Pubkey};
-use crate::cluster::VoteReport;
 use tandem_kernels::LtHash;
 
 /// Slots per segment.
@@ -37,27 +34,6 @@ const MAGIC: &[u8; 8] = b"TNDMVED2";
 
 /// The format before operator slashes were logged with their slot: read, never written.
 const MAGIC_WITHOUT_SLASHES: &[u8; 8] = b"TNDMVED1";
-
-/// Why the VED log could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum VedLogError {
-    /// A file could not be read, written or synced.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// A segment is damaged where a crash cannot have left it.
-    #[error("{path}: damaged VED log: {reason}")]
-    Corrupt {
-        /// The segment.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-}
 
 /// One logged slot: the block it came from and what the VED decided.
 pub struct LoggedSlot {
@@ -69,18 +45,6 @@ pub struct LoggedSlot {
     pub unix_timestamp_ms: i64,
     /// What the VED decided.
     pub ved: VedSlot,
-}
-
-fn segment_path(dir: &Path, first_slot: u64) -> PathBuf {
-    dir.join(format!("ved-{first_slot}.log"))
-}
-
-/// The segments in `dir`, by first slot.
-fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, VedLogError> {
-    numbered_files(dir, "ved-", ".log").map_err(|source| VedLogError::Io {
-        path: dir.to_owned(),
-        source,
-    })
 }
 
 fn encode(logged: &LoggedSlot) -> Vec<u8> {
@@ -138,20 +102,7 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.bytes(&key.0);
         w.bytes(&[mapping.tag()]);
     }
-    w.u64(ved.votes.len() as u64);
-    for v in &ved.votes {
-        w.bytes(&v.voter.0);
-        w.u64(v.stake);
-        w.u64(v.ved.0);
-        w.bytes(&v.ved.1);
-        let (flag, (slot, hash)) = match v.ued {
-            Some(ued) => (1, ued),
-            None => (0, (0, [0; 32])),
-        };
-        w.bytes(&[flag]);
-        w.u64(slot);
-        w.bytes(&hash);
-    }
+    write_votes(&mut w, &ved.votes);
     w.u64(ved.slashes.len() as u64);
     for (vote_account, bps) in &ved.slashes {
         w.bytes(&vote_account.0);
@@ -221,20 +172,7 @@ fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
     let remaps = (0..r.count(33)?)
         .map(|_| Ok((Pubkey(r.array()?), r.mapping()?)))
         .collect::<Result<_, String>>()?;
-    let mut votes = Vec::new();
-    for _ in 0..r.count(121)? {
-        let voter = Pubkey(r.array()?);
-        let stake = r.u64()?;
-        let ved = (r.u64()?, r.array()?);
-        let [flag] = r.array()?;
-        let ued = (r.u64()?, r.array()?);
-        votes.push(VoteReport {
-            voter,
-            stake,
-            ved,
-            ued: (flag == 1).then_some(ued),
-        });
-    }
+    let votes = read_votes(&mut r)?;
     let mut slashes = Vec::new();
     if with_slashes {
         for _ in 0..r.count(34)? {
@@ -265,180 +203,70 @@ fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
     })
 }
 
-/// A segment a crash cut short, and the length of its whole records.
-type Torn = (PathBuf, u64);
+/// The VED log's files and formats.
+pub static KIND: LogKind = LogKind {
+    name: "VED log",
+    prefix: "ved-",
+    magics: &[MAGIC, MAGIC_WITHOUT_SLASHES],
+    per_segment: SEGMENT_SLOTS,
+};
 
 /// The VED's log writer: appends and fsyncs a record per slot.
-pub struct VedLog {
-    dir: PathBuf,
-    file: Option<(u64, File, PathBuf)>,
-    in_segment: u64,
-}
+pub struct VedLog(Appender);
 
 impl VedLog {
     /// A writer for the store directory `dir`; the first record starts a new segment.
     pub fn new(dir: impl Into<PathBuf>) -> VedLog {
-        VedLog {
-            dir: dir.into(),
-            file: None,
-            in_segment: 0,
-        }
+        VedLog(Appender::new(&KIND, dir))
     }
 
     /// Appends `logged` and makes it durable: from here on, a crash resumes the VED after it.
-    pub fn append(&mut self, logged: &LoggedSlot) -> Result<(), VedLogError> {
-        if self.file.is_none() || self.in_segment >= SEGMENT_SLOTS {
-            let path = segment_path(&self.dir, logged.ved.slot);
-            let io = |source| VedLogError::Io {
-                path: path.clone(),
-                source,
-            };
-            let mut file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .open(&path)
-                .map_err(io)?;
-            file.write_all(MAGIC).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|source| VedLogError::Io {
-                    path: self.dir.clone(),
-                    source,
-                })?;
-            self.file = Some((logged.ved.slot, file, path));
-            self.in_segment = 0;
-        }
-        let (_, file, path) = self.file.as_mut().expect("a segment is open");
-        let body = encode(logged);
-        let mut record = Vec::with_capacity(body.len() + 16);
-        record.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        record.extend_from_slice(&body);
-        record.extend_from_slice(&xxh3_64(&body).to_le_bytes());
-        let io = |source| VedLogError::Io {
-            path: path.clone(),
-            source,
-        };
-        file.write_all(&record).map_err(io)?;
-        file.sync_data().map_err(io)?;
-        self.in_segment += 1;
-        Ok(())
+    pub fn append(&mut self, logged: &LoggedSlot) -> Result<(), LogError> {
+        self.0.append(&encode(logged))
     }
 
     /// Reads the logged slots after `committed` (the store's slot), in order, and cuts off the
     /// tail a crash left short in the last segment (it was never synced), so that the records
     /// appended next follow the last whole one. Damage anywhere else is an error.
-    pub fn recover(dir: &Path, committed: u64) -> Result<Vec<LoggedSlot>, VedLogError> {
-        let (slots, torn) = VedLog::read_after(dir, committed)?;
-        if let Some((path, valid)) = torn {
-            let io = |source| VedLogError::Io {
-                path: path.clone(),
-                source,
-            };
-            if valid < MAGIC.len() as u64 {
-                std::fs::remove_file(&path).map_err(io)?;
-            } else {
-                let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
-                file.set_len(valid).map_err(io)?;
-                file.sync_all().map_err(io)?;
-            }
-        }
-        Ok(slots)
-    }
-
-    /// The logged slots after `committed`, and where the last segment's valid records end when
-    /// a crash left a short tail after them.
-    fn read_after(
-        dir: &Path,
-        committed: u64,
-    ) -> Result<(Vec<LoggedSlot>, Option<Torn>), VedLogError> {
-        let segments = segments(dir)?;
-        let mut slots = Vec::new();
-        let mut torn = None;
-        let last = segments.len().saturating_sub(1);
-        for (k, (_, path)) in segments.iter().enumerate() {
-            let bytes = std::fs::read(path).map_err(|source| VedLogError::Io {
-                path: path.clone(),
-                source,
+    pub fn recover(dir: &Path, committed: u64) -> Result<Vec<LoggedSlot>, LogError> {
+        let (records, torn) = KIND.read(dir, committed)?;
+        let mut slots: Vec<LoggedSlot> = Vec::new();
+        for record in records {
+            let previous = slots.last().map_or(committed, |s| s.ved.slot);
+            // Format 0 is this build's; 1 the one before slashes were logged.
+            let logged = decode(&record.body, record.format == 0).map_err(|reason| {
+                KIND.corrupt(
+                    &record.path,
+                    format!("the record after slot {previous}: {reason}"),
+                )
             })?;
-            let corrupt = |reason: String| VedLogError::Corrupt {
-                path: path.clone(),
-                reason,
-            };
-            if bytes.len() < MAGIC.len() {
-                if k == last {
-                    torn = Some((path.clone(), 0)); // created, cut short before its magic
-                    break;
-                }
-                return Err(corrupt("shorter than its magic".into()));
-            }
-            let with_slashes = match &bytes[..8] {
-                magic if magic == MAGIC => true,
-                magic if magic == MAGIC_WITHOUT_SLASHES => false,
-                _ => return Err(corrupt("not a VED log segment (bad magic)".into())),
-            };
-            let mut at = 8;
-            while at < bytes.len() {
-                let previous = slots.last().map_or(committed, |s: &LoggedSlot| s.ved.slot);
-                let damaged = || {
-                    corrupt(format!(
-                        "a damaged record after slot {previous}, with more log after it"
-                    ))
-                };
-                let record = bytes.get(at..at + 8).and_then(|len| {
-                    let len = u64::from_le_bytes(len.try_into().ok()?) as usize;
-                    let body = bytes.get(at + 8..(at + 8).checked_add(len)?)?;
-                    let sum = bytes.get(at + 8 + len..at + 16 + len)?;
-                    (xxh3_64(body).to_le_bytes() == sum).then_some((body, 16 + len))
-                });
-                let Some((body, size)) = record else {
-                    if k == last {
-                        // The tail a crash cut short: never synced.
-                        torn = Some((path.clone(), at as u64));
-                        break;
-                    }
-                    return Err(damaged());
-                };
-                let logged = decode(body, with_slashes).map_err(|reason| {
-                    corrupt(format!("the record after slot {previous}: {reason}"))
-                })?;
-                at += size;
-                if logged.ved.slot > committed {
-                    slots.push(logged);
-                }
+            if logged.ved.slot > committed {
+                slots.push(logged);
             }
         }
         // The slots after the store's must follow one another from it.
         let mut parent = committed;
         for logged in &slots {
             if logged.parent_slot != parent {
-                return Err(VedLogError::Corrupt {
-                    path: dir.to_owned(),
-                    reason: format!(
+                return Err(KIND.corrupt(
+                    dir,
+                    format!(
                         "the VED log's slot {} follows slot {}, not slot {parent}",
                         logged.ved.slot, logged.parent_slot
                     ),
-                });
+                ));
             }
             parent = logged.ved.slot;
         }
-        Ok((slots, torn))
+        if let Some(torn) = torn {
+            KIND.cut(dir, torn)?;
+        }
+        Ok(slots)
     }
 
     /// Deletes the segments whose every slot is at or before `committed` (the store has them).
-    pub fn prune(dir: &Path, committed: u64) -> Result<(), VedLogError> {
-        let segments = segments(dir)?;
-        for pair in segments.windows(2) {
-            let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
-            if *next_first <= committed + 1 {
-                std::fs::remove_file(path).map_err(|source| VedLogError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-        }
-        Ok(())
+    pub fn prune(dir: &Path, committed: u64) -> Result<(), LogError> {
+        KIND.prune(dir, committed + 1)
     }
 }
 
@@ -446,6 +274,8 @@ impl VedLog {
 mod tests {
     use super::*;
     use crate::account::Mapping;
+    use crate::cluster::VoteReport;
+    use xxhash_rust::xxh3::xxh3_64;
 
     fn record(slot: u64, parent_slot: u64) -> LoggedSlot {
         let statuses = [
@@ -522,7 +352,7 @@ mod tests {
         bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&body);
         bytes.extend_from_slice(&xxh3_64(&body).to_le_bytes());
-        std::fs::write(segment_path(dir.path(), 3), bytes).unwrap();
+        std::fs::write(KIND.segment_path(dir.path(), 3), bytes).unwrap();
         let read = VedLog::recover(dir.path(), 2).unwrap();
         assert_eq!(read.len(), 1);
         assert!(same(&read[0], &old));
@@ -552,7 +382,7 @@ mod tests {
         for s in 1..=3 {
             log.append(&record(s, s - 1)).unwrap();
         }
-        let path = segment_path(dir.path(), 1);
+        let path = KIND.segment_path(dir.path(), 1);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[8 + 8 + 20] ^= 1; // inside the first record's body
         std::fs::write(&path, &bytes).unwrap();
@@ -577,7 +407,7 @@ mod tests {
             log.append(&record(s, s - 1)).unwrap();
         }
         let names = || {
-            segments(dir.path())
+            KIND.segments(dir.path())
                 .unwrap()
                 .into_iter()
                 .map(|(s, _)| s)

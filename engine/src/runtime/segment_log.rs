@@ -1,0 +1,260 @@
+//! Append-only logs of per-slot records, kept in segments beside the store: what the VED log
+//! ([`super::ved_log`]) and the vote log ([`super::vote_log`]) share.
+//!
+//! A log of one [`LogKind`] is a series of segment files `<prefix><first slot>.log`, a new one
+//! every [`LogKind::per_segment`] records (and at every [`Appender`]'s first record). A segment:
+//! an 8-byte magic, then records, each `length (u64) ‖ body ‖ xxh3-64 of body`, every body
+//! starting with its slot (u64). Each record is fsynced when appended. A crash can cut the last
+//! record of the last segment short; that tail was never synced and is not part of the log
+//! ([`LogKind::read`] reports it, [`LogKind::cut`] removes it). A damaged record anywhere else
+//! is an error naming the file and the slot after which it sits. Whole segments older than a
+//! slot are deleted with [`LogKind::prune`].
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::state::numbered_files;
+
+/// Why a log could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// A file could not be read, written or synced.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A segment is damaged where a crash cannot have left it.
+    #[error("{path}: damaged {log}: {reason}")]
+    Corrupt {
+        /// The segment (or the directory, for damage across segments).
+        path: PathBuf,
+        /// Which log.
+        log: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// One kind of log: its name in errors, its files and its formats.
+#[derive(Debug)]
+pub struct LogKind {
+    /// What errors call it ("VED log").
+    pub name: &'static str,
+    /// The segment files' prefix (`ved-`).
+    pub prefix: &'static str,
+    /// The magic this build writes, then older ones it still reads.
+    pub magics: &'static [&'static [u8; 8]],
+    /// Records per segment.
+    pub per_segment: u64,
+}
+
+/// A record as read: its slot, its body, the format of its segment (an index into
+/// [`LogKind::magics`]) and where it starts.
+pub struct Record {
+    /// The slot the body starts with.
+    pub slot: u64,
+    /// The whole body, slot included.
+    pub body: Vec<u8>,
+    /// The index of its segment's magic in [`LogKind::magics`].
+    pub format: usize,
+    /// Its segment.
+    pub path: PathBuf,
+    /// Its offset in the segment.
+    pub offset: u64,
+}
+
+/// A segment a crash cut short, and the length of its whole records.
+pub type Torn = (PathBuf, u64);
+
+impl LogKind {
+    pub(super) fn segment_path(&self, dir: &Path, first_slot: u64) -> PathBuf {
+        dir.join(format!("{}{first_slot}.log", self.prefix))
+    }
+
+    /// The segments in `dir`, by first slot.
+    pub(super) fn segments(&self, dir: &Path) -> Result<Vec<(u64, PathBuf)>, LogError> {
+        numbered_files(dir, self.prefix, ".log").map_err(|source| LogError::Io {
+            path: dir.to_owned(),
+            source,
+        })
+    }
+
+    /// The error for damage in `path`.
+    pub fn corrupt(&self, path: &Path, reason: String) -> LogError {
+        LogError::Corrupt {
+            path: path.to_owned(),
+            log: self.name,
+            reason,
+        }
+    }
+
+    /// Every whole record in `dir`, in order, and where the last segment's whole records end
+    /// when a crash left a short tail after them. `before` names the position of the first
+    /// record in errors ("after slot N").
+    pub fn read(&self, dir: &Path, before: u64) -> Result<(Vec<Record>, Option<Torn>), LogError> {
+        let segments = self.segments(dir)?;
+        let mut records: Vec<Record> = Vec::new();
+        let last = segments.len().saturating_sub(1);
+        for (k, (_, path)) in segments.iter().enumerate() {
+            let bytes = std::fs::read(path).map_err(|source| LogError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if bytes.len() < 8 {
+                if k == last {
+                    // Created, cut short before its magic.
+                    return Ok((records, Some((path.clone(), 0))));
+                }
+                return Err(self.corrupt(path, "shorter than its magic".into()));
+            }
+            let Some(format) = self.magics.iter().position(|m| bytes[..8] == m[..]) else {
+                return Err(self.corrupt(path, format!("not a {} segment (bad magic)", self.name)));
+            };
+            let mut at = 8;
+            while at < bytes.len() {
+                let record = bytes.get(at..at + 8).and_then(|len| {
+                    let len = u64::from_le_bytes(len.try_into().ok()?) as usize;
+                    let body = bytes.get(at + 8..(at + 8).checked_add(len)?)?;
+                    let sum = bytes.get(at + 8 + len..(at + 16).checked_add(len)?)?;
+                    let slot = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+                    (xxh3_64(body).to_le_bytes() == sum).then_some((slot, body, 16 + len))
+                });
+                let Some((slot, body, size)) = record else {
+                    if k == last {
+                        // The tail a crash cut short: never synced.
+                        return Ok((records, Some((path.clone(), at as u64))));
+                    }
+                    let previous = records.last().map_or(before, |r| r.slot);
+                    return Err(self.corrupt(
+                        path,
+                        format!("a damaged record after slot {previous}, with more log after it"),
+                    ));
+                };
+                records.push(Record {
+                    slot,
+                    body: body.to_vec(),
+                    format,
+                    path: path.clone(),
+                    offset: at as u64,
+                });
+                at += size;
+            }
+        }
+        Ok((records, None))
+    }
+
+    /// Cuts the log at `cut` (a segment and the length to keep of it), deleting that segment
+    /// when nothing but its magic would remain, and every later segment.
+    pub fn cut(&self, dir: &Path, (path, keep): Torn) -> Result<(), LogError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| LogError::Io { path, source }
+        };
+        let later: Vec<PathBuf> = self
+            .segments(dir)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .skip_while(|p| *p != path)
+            .skip(1)
+            .collect();
+        for p in later.iter().rev() {
+            std::fs::remove_file(p).map_err(io(p))?;
+        }
+        if keep <= 8 {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        } else {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(io(&path))?;
+            file.set_len(keep).map_err(io(&path))?;
+            file.sync_all().map_err(io(&path))?;
+        }
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    }
+
+    /// Deletes the segments whose every slot is before `keep_from`.
+    pub fn prune(&self, dir: &Path, keep_from: u64) -> Result<(), LogError> {
+        let segments = self.segments(dir)?;
+        for pair in segments.windows(2) {
+            let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
+            if *next_first <= keep_from {
+                std::fs::remove_file(path).map_err(|source| LogError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends records to a log of one kind, each synced before `append` returns.
+pub struct Appender {
+    kind: &'static LogKind,
+    dir: PathBuf,
+    file: Option<(File, PathBuf)>,
+    in_segment: u64,
+}
+
+impl Appender {
+    /// An appender for the log of `kind` in `dir`; its first record starts a new segment.
+    pub fn new(kind: &'static LogKind, dir: impl Into<PathBuf>) -> Appender {
+        Appender {
+            kind,
+            dir: dir.into(),
+            file: None,
+            in_segment: 0,
+        }
+    }
+
+    /// Appends `body` (which starts with its slot) and makes it durable.
+    pub fn append(&mut self, body: &[u8]) -> Result<(), LogError> {
+        let slot = body
+            .get(..8)
+            .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
+            .expect("a record starts with its slot");
+        if self.file.is_none() || self.in_segment >= self.kind.per_segment {
+            let path = self.kind.segment_path(&self.dir, slot);
+            let io = |source| LogError::Io {
+                path: path.clone(),
+                source,
+            };
+            let mut file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&path)
+                .map_err(io)?;
+            file.write_all(self.kind.magics[0]).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| LogError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })?;
+            self.file = Some((file, path));
+            self.in_segment = 0;
+        }
+        let (file, path) = self.file.as_mut().expect("a segment is open");
+        let mut record = Vec::with_capacity(body.len() + 16);
+        record.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        record.extend_from_slice(body);
+        record.extend_from_slice(&xxh3_64(body).to_le_bytes());
+        let io = |source| LogError::Io {
+            path: path.clone(),
+            source,
+        };
+        file.write_all(&record).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        self.in_segment += 1;
+        Ok(())
+    }
+}

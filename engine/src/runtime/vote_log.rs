@@ -1,0 +1,297 @@
+//! What each committed slot tells the cluster view (SPEC §6), kept across restarts: the slot's
+//! local hashes and the votes it executed ([`SlotVotes`]).
+//!
+//! The agreement ([`crate::cluster::Agreement`]) sums, per slot, the stake behind each hash the
+//! executed votes report, and compares it with the local hashes. It lives in the engine's
+//! memory; this log lets a restarted engine start from what it knew. The runtime appends a
+//! record for every slot it commits, fsynced *before* the slot's state file and store commit,
+//! so a committed slot always has its record; a record of a later slot (written, then not
+//! committed) is cut off when the runtime opens. The engine reads the records of the slots its
+//! agreement keeps ([`kept_from`]) when it opens, and the VED's log supplies the votes of the
+//! slots after the store's.
+//!
+//! Segments `votes-<first slot>.log` ([`super::segment_log`], magic `TNDMVOT1`, a new one every
+//! [`SEGMENT_SLOTS`] slots); a record: the slot, `hash_VED`, `hash_UED`, the count of votes, then
+//! per vote its account (32 bytes), its stake, the slot it voted on with that slot's VED hash,
+//! and the UED slot and hash it reported (a flag byte 0/1, then the slot and hash, zero when
+//! the flag is 0). Little-endian throughout.
+
+use std::path::Path;
+
+use super::segment_log::{Appender, LogError, LogKind};
+use super::state::{Reader, WINDOW, Writer};
+use crate::account::Pubkey;
+use crate::cluster::VoteReport;
+
+/// Slots per segment.
+pub const SEGMENT_SLOTS: u64 = 64;
+
+/// The vote log's files and format.
+pub static KIND: LogKind = LogKind {
+    name: "vote log",
+    prefix: "votes-",
+    magics: &[b"TNDMVOT1"],
+    per_segment: SEGMENT_SLOTS,
+};
+
+/// The first slot whose local hashes and reports the cluster view keeps once the UED has
+/// committed `ued_slot`: a report can come for any slot within an epoch of it — other
+/// validators' UEDs may lag theirs by up to an epoch (SPEC §5), and a divergence they report
+/// must still halt (SPEC §6) — and at least the duplicate window; and every slot the status
+/// index answers for (from `oldest_indexed`), so that a confirmed transaction stays confirmed.
+pub fn kept_from(ued_slot: u64, slots_per_epoch: u64, oldest_indexed: Option<u64>) -> u64 {
+    let reports = ued_slot.saturating_sub(slots_per_epoch.max(WINDOW));
+    oldest_indexed.map_or(reports, |oldest| reports.min(oldest))
+}
+
+/// One committed slot, as the cluster view sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotVotes {
+    /// The slot.
+    pub slot: u64,
+    /// `hash_VED` of the slot.
+    pub ved_hash: [u8; 32],
+    /// `hash_UED` of the slot.
+    pub ued_hash: [u8; 32],
+    /// The votes the slot executed, with their voters' stake.
+    pub votes: Vec<VoteReport>,
+}
+
+/// Bytes per encoded vote.
+pub(super) const VOTE_BYTES: usize = 32 + 8 + 8 + 32 + 1 + 8 + 32;
+
+/// Writes `votes`: their count, then each.
+pub(super) fn write_votes(w: &mut Writer, votes: &[VoteReport]) {
+    w.u64(votes.len() as u64);
+    for v in votes {
+        w.bytes(&v.voter.0);
+        w.u64(v.stake);
+        w.u64(v.ved.0);
+        w.bytes(&v.ved.1);
+        let (flag, (slot, hash)) = match v.ued {
+            Some(ued) => (1, ued),
+            None => (0, (0, [0; 32])),
+        };
+        w.bytes(&[flag]);
+        w.u64(slot);
+        w.bytes(&hash);
+    }
+}
+
+/// Reads what [`write_votes`] wrote.
+pub(super) fn read_votes(r: &mut Reader<'_>) -> Result<Vec<VoteReport>, String> {
+    let mut votes = Vec::new();
+    for _ in 0..r.count(VOTE_BYTES)? {
+        let voter = Pubkey(r.array()?);
+        let stake = r.u64()?;
+        let ved = (r.u64()?, r.array()?);
+        let flag = r.array::<1>()?[0];
+        let ued = (r.u64()?, r.array()?);
+        votes.push(VoteReport {
+            voter,
+            stake,
+            ved,
+            ued: match flag {
+                0 => None,
+                1 => Some(ued),
+                other => return Err(format!("a vote's UED flag is {other}, not 0 or 1")),
+            },
+        });
+    }
+    Ok(votes)
+}
+
+fn encode(record: &SlotVotes) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(80 + record.votes.len() * VOTE_BYTES));
+    w.u64(record.slot);
+    w.bytes(&record.ved_hash);
+    w.bytes(&record.ued_hash);
+    write_votes(&mut w, &record.votes);
+    w.0
+}
+
+fn decode(body: &[u8]) -> Result<SlotVotes, String> {
+    let mut r = Reader::new(body);
+    let slot = r.u64()?;
+    let ved_hash = r.array()?;
+    let ued_hash = r.array()?;
+    let votes = read_votes(&mut r)?;
+    if r.remaining() != 0 {
+        return Err(format!("{} unexpected bytes at the end", r.remaining()));
+    }
+    Ok(SlotVotes {
+        slot,
+        ved_hash,
+        ued_hash,
+        votes,
+    })
+}
+
+/// The runtime's writer of the vote log.
+pub struct VoteLog(Appender);
+
+impl VoteLog {
+    /// The vote log of the store directory `dir`, whose store has committed `committed`
+    /// (`None`: nothing): the records after it, and the tail a crash cut short, are cut off.
+    /// The next record starts a new segment.
+    pub fn open(dir: &Path, committed: Option<u64>) -> Result<VoteLog, LogError> {
+        let (records, torn) = KIND.read(dir, 0)?;
+        let after = records
+            .iter()
+            .find(|r| committed.is_none_or(|c| r.slot > c))
+            .map(|r| (r.path.clone(), r.offset));
+        if let Some(cut) = after.or(torn) {
+            KIND.cut(dir, cut)?;
+        }
+        Ok(VoteLog(Appender::new(&KIND, dir)))
+    }
+
+    /// Appends the record of a slot about to commit and makes it durable.
+    pub fn append(&mut self, record: &SlotVotes) -> Result<(), LogError> {
+        self.0.append(&encode(record))
+    }
+
+    /// The records of the slots from `from`, in order (of a log [`VoteLog::open`] has cut at
+    /// the store's slot).
+    pub fn read(dir: &Path, from: u64) -> Result<Vec<SlotVotes>, LogError> {
+        let (records, _) = KIND.read(dir, 0)?;
+        let mut out: Vec<SlotVotes> = Vec::new();
+        for record in records.into_iter().filter(|r| r.slot >= from) {
+            let previous = out.last().map(|r| r.slot);
+            let decoded = decode(&record.body).map_err(|reason| {
+                KIND.corrupt(
+                    &record.path,
+                    format!("the record of slot {}: {reason}", record.slot),
+                )
+            })?;
+            if previous.is_some_and(|p| decoded.slot <= p) {
+                return Err(KIND.corrupt(
+                    &record.path,
+                    format!(
+                        "slot {} comes after slot {}: slots must increase",
+                        decoded.slot,
+                        previous.expect("some")
+                    ),
+                ));
+            }
+            out.push(decoded);
+        }
+        Ok(out)
+    }
+
+    /// Deletes the segments whose every slot is before `keep_from`.
+    pub fn prune(dir: &Path, keep_from: u64) -> Result<(), LogError> {
+        KIND.prune(dir, keep_from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(slot: u64) -> SlotVotes {
+        SlotVotes {
+            slot,
+            ved_hash: [slot as u8; 32],
+            ued_hash: [!(slot as u8); 32],
+            votes: vec![
+                VoteReport {
+                    voter: Pubkey([1; 32]),
+                    stake: 10,
+                    ved: (slot - 1, [2; 32]),
+                    ued: Some((slot - 2, [3; 32])),
+                },
+                VoteReport {
+                    voter: Pubkey([4; 32]),
+                    stake: 20,
+                    ved: (slot - 1, [5; 32]),
+                    ued: None,
+                },
+            ],
+        }
+    }
+
+    fn appended(dir: &Path, slots: impl IntoIterator<Item = u64>) {
+        let mut log = VoteLog::open(dir, None).unwrap();
+        for slot in slots {
+            log.append(&record(slot)).unwrap();
+        }
+    }
+
+    fn slots(dir: &Path, from: u64) -> Vec<u64> {
+        let read = VoteLog::read(dir, from).unwrap();
+        read.iter().map(|r| r.slot).collect()
+    }
+
+    #[test]
+    fn records_round_trip_from_a_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..200);
+        let read = VoteLog::read(dir.path(), 150).unwrap();
+        assert_eq!(read.len(), 50);
+        assert_eq!(read[0], record(150));
+        assert_eq!(read[49], record(199));
+    }
+
+    #[test]
+    fn open_cuts_the_records_the_store_did_not_commit_and_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..100);
+        // Slots 96..99 were written, then a crash came before the store committed them.
+        VoteLog::open(dir.path(), Some(95)).unwrap();
+        assert_eq!(slots(dir.path(), 0), (2..=95).collect::<Vec<_>>());
+        // The chain resumes on a fork that skips slot 96: its record never reads as committed.
+        let mut log = VoteLog::open(dir.path(), Some(95)).unwrap();
+        log.append(&record(97)).unwrap();
+        drop(log);
+        let newest = KIND.segments(dir.path()).unwrap().pop().unwrap().1;
+        let len = std::fs::metadata(&newest).unwrap().len();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&newest)
+            .unwrap();
+        file.set_len(len - 3).unwrap(); // a crash cut the last record short
+        VoteLog::open(dir.path(), Some(95)).unwrap();
+        assert_eq!(*slots(dir.path(), 90), [90, 91, 92, 93, 94, 95]);
+        // Nothing committed: nothing kept.
+        VoteLog::open(dir.path(), None).unwrap();
+        assert!(slots(dir.path(), 0).is_empty());
+    }
+
+    #[test]
+    fn damage_before_the_end_is_an_error_naming_the_file_and_pruning_keeps_what_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=200);
+        VoteLog::prune(dir.path(), 131).unwrap();
+        let kept = slots(dir.path(), 0);
+        assert_eq!(
+            kept.first(),
+            Some(&130),
+            "whole segments only: 130..=193 holds 131"
+        );
+        assert_eq!(kept.last(), Some(&200));
+        let (_, first) = KIND.segments(dir.path()).unwrap().remove(0);
+        let mut bytes = std::fs::read(&first).unwrap();
+        bytes[30] ^= 1;
+        std::fs::write(&first, bytes).unwrap();
+        let error = VoteLog::read(dir.path(), 0)
+            .expect_err("damaged")
+            .to_string();
+        assert!(error.contains("votes-130.log"), "{error}");
+        assert!(error.contains("damaged vote log"), "{error}");
+        let Err(error) = VoteLog::open(dir.path(), Some(200)) else {
+            panic!("a damaged log opened");
+        };
+        assert!(error.to_string().contains("after slot 0"), "{error}");
+    }
+
+    #[test]
+    fn the_cluster_view_keeps_an_epoch_of_reports_and_every_slot_the_index_answers_for() {
+        // At least the window, at least an epoch, and every indexed slot.
+        assert_eq!(kept_from(1_000, 32, None), 1_000 - WINDOW);
+        assert_eq!(kept_from(1_000, 432_000, None), 0);
+        assert_eq!(kept_from(500_000, 432_000, None), 68_000);
+        assert_eq!(kept_from(1_000, 32, Some(700)), 700);
+        assert_eq!(kept_from(1_000, 32, Some(900)), 1_000 - WINDOW);
+    }
+}
