@@ -8,10 +8,16 @@
 //! engine stops voting and confirming statuses.
 //!
 //! A validator counts once per slot and domain (its first report; a later, different report for
-//! the same slot is a validator contradicting itself, and does not move stake). Memory stays
-//! bounded: [`Agreement::prune`] forgets every slot before a given one.
+//! the same slot is a validator contradicting itself, and does not move stake). The vote program
+//! makes each vote account's reported slots increase (`VoteSlotTooOld`, `UedSlotRegressed`), so
+//! the tracker keeps, per vote account, the last slot it counted in each domain, and counts a
+//! report only for a later slot: that is "once per slot" for any account the program accepts
+//! votes from, and a vote account closed and made again cannot report a counted slot twice.
+//! Memory stays bounded — per slot, the stake behind each hash reported (one or two hashes, not
+//! one entry per validator: an epoch of slots fits in megabytes), and per vote account two
+//! slots — and [`Agreement::prune`] forgets every slot before a given one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::account::{Domain, Pubkey};
 
@@ -29,13 +35,7 @@ pub struct VoteReport {
 }
 
 /// The stake behind each hash reported for one slot of one domain.
-#[derive(Clone, Debug, Default)]
-struct SlotReports {
-    /// Stake per reported hash.
-    stake: BTreeMap<[u8; 32], u64>,
-    /// Who reported, and what (each validator counts once).
-    voters: BTreeMap<Pubkey, [u8; 32]>,
-}
+type SlotReports = BTreeMap<[u8; 32], u64>;
 
 /// Why the engine halted: a slot whose UED hash validators with at least 1/3 of the VED stake
 /// reported differently from the local one.
@@ -80,6 +80,8 @@ pub struct Agreement {
     total_stake: u64,
     local: [BTreeMap<u64, [u8; 32]>; 2],
     reports: [BTreeMap<u64, SlotReports>; 2],
+    /// Per vote account, the last slot counted in each domain (module docs).
+    counted: HashMap<Pubkey, [Option<u64>; 2]>,
     halt: Option<Halt>,
     /// The largest share of the stake that reported another UED hash for a slot, in basis
     /// points of the total.
@@ -111,12 +113,41 @@ impl Agreement {
 
     /// Records an executed vote; returns a halt it causes (the first only).
     pub fn record_vote(&mut self, vote: &VoteReport) -> Option<Halt> {
-        self.report(Domain::Ved, vote.ved.0, vote.voter, vote.stake, vote.ved.1);
-        if let Some((slot, hash)) = vote.ued {
-            self.report(Domain::Ued, slot, vote.voter, vote.stake, hash);
-            return self.check(slot);
+        let counted = self.counted.entry(vote.voter).or_default();
+        let mut count = |domain: Domain, slot: u64| {
+            let last = &mut counted[index(domain)];
+            let first = last.is_none_or(|last| slot > last);
+            if first {
+                *last = Some(slot);
+            }
+            first
+        };
+        let ved = count(Domain::Ved, vote.ved.0);
+        let ued = vote.ued.filter(|&(slot, _)| count(Domain::Ued, slot));
+        if ved {
+            self.record_stake(Domain::Ved, vote.ved.0, vote.ved.1, vote.stake);
         }
-        None
+        let (slot, hash) = ued?;
+        self.record_stake(Domain::Ued, slot, hash, vote.stake)
+    }
+
+    /// Records `stake` behind `hash` for `slot` in `domain`, counted already (by
+    /// [`Agreement::record_vote`] before a restart: the vote log's sums); returns a halt it
+    /// causes (the first only).
+    pub fn record_stake(
+        &mut self,
+        domain: Domain,
+        slot: u64,
+        hash: [u8; 32],
+        stake: u64,
+    ) -> Option<Halt> {
+        let reports = self.reports[index(domain)].entry(slot).or_default();
+        let behind = reports.entry(hash).or_default();
+        *behind = behind.saturating_add(stake);
+        match domain {
+            Domain::Ued => self.check(slot),
+            Domain::Ved => None,
+        }
     }
 
     /// Records the local hash of `slot` in `domain`; returns a halt it causes (the first only).
@@ -132,7 +163,7 @@ impl Agreement {
     pub fn stake_behind(&self, domain: Domain, slot: u64, hash: &[u8; 32]) -> u64 {
         self.reports[index(domain)]
             .get(&slot)
-            .and_then(|r| r.stake.get(hash))
+            .and_then(|r| r.get(hash))
             .copied()
             .unwrap_or(0)
     }
@@ -193,15 +224,6 @@ impl Agreement {
             + self.local.iter().map(BTreeMap::len).sum::<usize>()
     }
 
-    fn report(&mut self, domain: Domain, slot: u64, voter: Pubkey, stake: u64, hash: [u8; 32]) {
-        let reports = self.reports[index(domain)].entry(slot).or_default();
-        if reports.voters.contains_key(&voter) {
-            return; // a validator counts once per slot
-        }
-        reports.voters.insert(voter, hash);
-        *reports.stake.entry(hash).or_default() += stake;
-    }
-
     /// Whether `slot`'s UED reports now halt the engine.
     fn check(&mut self, slot: u64) -> Option<Halt> {
         if self.halt.is_some() || self.total_stake == 0 {
@@ -209,8 +231,8 @@ impl Agreement {
         }
         let local = *self.local[index(Domain::Ued)].get(&slot)?;
         let reports = self.reports[index(Domain::Ued)].get(&slot)?;
-        let agreeing = reports.stake.get(&local).copied().unwrap_or(0);
-        let others = reports.stake.iter().filter(|(h, _)| **h != local);
+        let agreeing = reports.get(&local).copied().unwrap_or(0);
+        let others = reports.iter().filter(|(h, _)| **h != local);
         let disagreeing: u64 = others.clone().map(|(_, s)| s).sum();
         let bps = (u128::from(disagreeing) * 10_000 / u128::from(self.total_stake)) as u64;
         self.max_disagreement_bps = self.max_disagreement_bps.max(bps);
@@ -303,6 +325,25 @@ mod tests {
         // A halt stays, and is reported once.
         assert_eq!(a.record_vote(&vote(3, 10, 7, 9)), None);
         assert!(a.halt().is_some());
+    }
+
+    #[test]
+    fn a_report_counts_only_after_the_voters_last_counted_slot() {
+        // The vote program accepts only increasing slots from a vote account; one closed and
+        // made again starts over, and must not count for a slot it counted already.
+        let mut a = Agreement::new();
+        a.set_total_stake(100);
+        a.record_local(Domain::Ued, 7, [1; 32]);
+        a.record_vote(&vote(1, 10, 7, 2));
+        a.record_vote(&vote(1, 10, 6, 2)); // made again: slot 6 and VED slot 7
+        a.record_vote(&vote(1, 10, 7, 2));
+        assert_eq!(a.stake_behind(Domain::Ued, 7, &[2; 32]), 10);
+        assert_eq!(a.stake_behind(Domain::Ued, 6, &[2; 32]), 0);
+        assert_eq!(a.stake_behind(Domain::Ved, 7, &[0xee; 32]), 0);
+        // Sums counted before (the vote log's) add without a voter, and judge as votes do.
+        assert_eq!(a.record_stake(Domain::Ued, 7, [2; 32], 20), None);
+        let halt = a.record_stake(Domain::Ued, 7, [2; 32], 5).expect("a third");
+        assert_eq!((halt.disagreeing_stake, halt.total_stake), (35, 100));
     }
 
     #[test]

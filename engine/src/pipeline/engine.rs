@@ -596,8 +596,8 @@ impl Engine {
         let mut halt = None;
         for record in VoteLog::read(&dir, kept).map_err(EngineError::OpenLog)? {
             halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
-            for vote in &record.votes {
-                halt = halt.or(agreement.record_vote(vote));
+            for r in &record.reported {
+                halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
             }
             halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
         }

@@ -688,12 +688,9 @@ impl Runtime {
         let dir = self.store.dir().to_owned();
         // The slot's statuses and votes first: a committed slot always has them.
         self.status_files.write(&dir, slot, txs)?;
-        self.vote_log.append(&SlotVotes {
-            slot,
-            ved_hash: self.state.hashes.hash[Domain::Ved],
-            ued_hash: self.state.hashes.hash[Domain::Ued],
-            votes: votes.to_vec(),
-        })?;
+        let hashes = &self.state.hashes.hash;
+        let record = SlotVotes::new(slot, hashes[Domain::Ved], hashes[Domain::Ued], votes);
+        self.vote_log.append(&record)?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),
             source,

@@ -23,8 +23,8 @@ use super::ingest::Admission;
 use super::segment_log::{Appender, LogError, LogKind};
 use super::state::{Reader, Writer};
 use super::status::TxStatus;
-use super::vote_log::{read_votes, write_votes};
 use crate::account::{Account, Domain, Pubkey};
+use crate::cluster::VoteReport;
 use tandem_kernels::LtHash;
 
 /// Slots per segment.
@@ -45,6 +45,50 @@ pub struct LoggedSlot {
     pub unix_timestamp_ms: i64,
     /// What the VED decided.
     pub ved: VedSlot,
+}
+
+/// Bytes per encoded vote.
+const VOTE_BYTES: usize = 32 + 8 + 8 + 32 + 1 + 8 + 32;
+
+/// Writes `votes`: their count, then each.
+fn write_votes(w: &mut Writer, votes: &[VoteReport]) {
+    w.u64(votes.len() as u64);
+    for v in votes {
+        w.bytes(&v.voter.0);
+        w.u64(v.stake);
+        w.u64(v.ved.0);
+        w.bytes(&v.ved.1);
+        let (flag, (slot, hash)) = match v.ued {
+            Some(ued) => (1, ued),
+            None => (0, (0, [0; 32])),
+        };
+        w.bytes(&[flag]);
+        w.u64(slot);
+        w.bytes(&hash);
+    }
+}
+
+/// Reads what [`write_votes`] wrote.
+fn read_votes(r: &mut Reader<'_>) -> Result<Vec<VoteReport>, String> {
+    let mut votes = Vec::new();
+    for _ in 0..r.count(VOTE_BYTES)? {
+        let voter = Pubkey(r.array()?);
+        let stake = r.u64()?;
+        let ved = (r.u64()?, r.array()?);
+        let flag = r.array::<1>()?[0];
+        let ued = (r.u64()?, r.array()?);
+        votes.push(VoteReport {
+            voter,
+            stake,
+            ved,
+            ued: match flag {
+                0 => None,
+                1 => Some(ued),
+                other => return Err(format!("a vote's UED flag is {other}, not 0 or 1")),
+            },
+        });
+    }
+    Ok(votes)
 }
 
 fn encode(logged: &LoggedSlot) -> Vec<u8> {

@@ -10,17 +10,24 @@
 //! agreement keeps ([`kept_from`]) when it opens, and the VED's log supplies the votes of the
 //! slots after the store's.
 //!
+//!
+//! A record holds what the slot's votes reported, summed: per domain, reported slot and hash, the
+//! stake behind it — a few entries per slot however many validators vote, so an epoch of records
+//! stays in megabytes. (The sums are of every vote the slot executed; the vote program accepts
+//! only increasing slots from a vote account, and a vote account cannot be closed, so they are
+//! what [`Agreement::record_vote`](crate::cluster::Agreement::record_vote) counts.)
+//!
 //! Segments `votes-<first slot>.log` ([`super::segment_log`], magic `TNDMVOT1`, a new one every
-//! [`SEGMENT_SLOTS`] slots); a record: the slot, `hash_VED`, `hash_UED`, the count of votes, then
-//! per vote its account (32 bytes), its stake, the slot it voted on with that slot's VED hash,
-//! and the UED slot and hash it reported (a flag byte 0/1, then the slot and hash, zero when
-//! the flag is 0). Little-endian throughout.
+//! [`SEGMENT_SLOTS`] slots); a record: the slot, `hash_VED`, `hash_UED`, the count of sums, then
+//! per sum its domain (1 VED, 2 UED), the reported slot, the hash and the stake (u64).
+//! Little-endian throughout.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::segment_log::{Appender, LogError, LogKind};
 use super::state::{Reader, WINDOW, Writer};
-use crate::account::Pubkey;
+use crate::account::Domain;
 use crate::cluster::VoteReport;
 
 /// Slots per segment.
@@ -53,60 +60,79 @@ pub struct SlotVotes {
     pub ved_hash: [u8; 32],
     /// `hash_UED` of the slot.
     pub ued_hash: [u8; 32],
-    /// The votes the slot executed, with their voters' stake.
-    pub votes: Vec<VoteReport>,
+    /// What its votes reported, summed, in order of domain, slot and hash.
+    pub reported: Vec<Reported>,
 }
 
-/// Bytes per encoded vote.
-pub(super) const VOTE_BYTES: usize = 32 + 8 + 8 + 32 + 1 + 8 + 32;
+/// The stake the votes of a slot put behind one hash of one slot of one domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reported {
+    /// The domain.
+    pub domain: Domain,
+    /// The reported slot.
+    pub slot: u64,
+    /// The reported hash.
+    pub hash: [u8; 32],
+    /// The stake of the votes that reported it.
+    pub stake: u64,
+}
 
-/// Writes `votes`: their count, then each.
-pub(super) fn write_votes(w: &mut Writer, votes: &[VoteReport]) {
-    w.u64(votes.len() as u64);
-    for v in votes {
-        w.bytes(&v.voter.0);
-        w.u64(v.stake);
-        w.u64(v.ved.0);
-        w.bytes(&v.ved.1);
-        let (flag, (slot, hash)) = match v.ued {
-            Some(ued) => (1, ued),
-            None => (0, (0, [0; 32])),
-        };
-        w.bytes(&[flag]);
-        w.u64(slot);
-        w.bytes(&hash);
+impl SlotVotes {
+    /// The record of `slot`, with its hashes and the votes it executed.
+    pub fn new(slot: u64, ved_hash: [u8; 32], ued_hash: [u8; 32], votes: &[VoteReport]) -> Self {
+        let mut sums: BTreeMap<(u8, u64, [u8; 32]), u64> = BTreeMap::new();
+        for vote in votes {
+            let reports = [
+                Some((Domain::Ved, vote.ved)),
+                vote.ued.map(|u| (Domain::Ued, u)),
+            ];
+            for (domain, (slot, hash)) in reports.into_iter().flatten() {
+                let sum = sums.entry((domain_tag(domain), slot, hash)).or_default();
+                *sum = sum.saturating_add(vote.stake);
+            }
+        }
+        let reported = sums
+            .into_iter()
+            .map(|((tag, slot, hash), stake)| Reported {
+                domain: if tag == 1 { Domain::Ved } else { Domain::Ued },
+                slot,
+                hash,
+                stake,
+            })
+            .collect();
+        SlotVotes {
+            slot,
+            ved_hash,
+            ued_hash,
+            reported,
+        }
     }
 }
 
-/// Reads what [`write_votes`] wrote.
-pub(super) fn read_votes(r: &mut Reader<'_>) -> Result<Vec<VoteReport>, String> {
-    let mut votes = Vec::new();
-    for _ in 0..r.count(VOTE_BYTES)? {
-        let voter = Pubkey(r.array()?);
-        let stake = r.u64()?;
-        let ved = (r.u64()?, r.array()?);
-        let flag = r.array::<1>()?[0];
-        let ued = (r.u64()?, r.array()?);
-        votes.push(VoteReport {
-            voter,
-            stake,
-            ved,
-            ued: match flag {
-                0 => None,
-                1 => Some(ued),
-                other => return Err(format!("a vote's UED flag is {other}, not 0 or 1")),
-            },
-        });
+fn domain_tag(domain: Domain) -> u8 {
+    match domain {
+        Domain::Ved => 1,
+        Domain::Ued => 2,
     }
-    Ok(votes)
 }
+
+/// Bytes per encoded sum.
+const REPORTED_BYTES: usize = 1 + 8 + 32 + 8;
 
 fn encode(record: &SlotVotes) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(80 + record.votes.len() * VOTE_BYTES));
+    let mut w = Writer(Vec::with_capacity(
+        80 + record.reported.len() * REPORTED_BYTES,
+    ));
     w.u64(record.slot);
     w.bytes(&record.ved_hash);
     w.bytes(&record.ued_hash);
-    write_votes(&mut w, &record.votes);
+    w.u64(record.reported.len() as u64);
+    for r in &record.reported {
+        w.bytes(&[domain_tag(r.domain)]);
+        w.u64(r.slot);
+        w.bytes(&r.hash);
+        w.u64(r.stake);
+    }
     w.0
 }
 
@@ -115,7 +141,20 @@ fn decode(body: &[u8]) -> Result<SlotVotes, String> {
     let slot = r.u64()?;
     let ved_hash = r.array()?;
     let ued_hash = r.array()?;
-    let votes = read_votes(&mut r)?;
+    let mut reported = Vec::new();
+    for _ in 0..r.count(REPORTED_BYTES)? {
+        let domain = match r.array::<1>()?[0] {
+            1 => Domain::Ved,
+            2 => Domain::Ued,
+            other => return Err(format!("domain tag {other}, not 1 (VED) or 2 (UED)")),
+        };
+        reported.push(Reported {
+            domain,
+            slot: r.u64()?,
+            hash: r.array()?,
+            stake: r.u64()?,
+        });
+    }
     if r.remaining() != 0 {
         return Err(format!("{} unexpected bytes at the end", r.remaining()));
     }
@@ -123,7 +162,7 @@ fn decode(body: &[u8]) -> Result<SlotVotes, String> {
         slot,
         ved_hash,
         ued_hash,
-        votes,
+        reported,
     })
 }
 
@@ -188,27 +227,41 @@ impl VoteLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::Pubkey;
 
     fn record(slot: u64) -> SlotVotes {
-        SlotVotes {
-            slot,
-            ved_hash: [slot as u8; 32],
-            ued_hash: [!(slot as u8); 32],
-            votes: vec![
-                VoteReport {
-                    voter: Pubkey([1; 32]),
-                    stake: 10,
-                    ved: (slot - 1, [2; 32]),
-                    ued: Some((slot - 2, [3; 32])),
-                },
-                VoteReport {
-                    voter: Pubkey([4; 32]),
-                    stake: 20,
-                    ved: (slot - 1, [5; 32]),
-                    ued: None,
-                },
-            ],
-        }
+        let votes = [
+            (1, 10, [2; 32], Some((slot - 2, [3; 32]))),
+            (4, 20, [5; 32], None),
+            (6, 30, [2; 32], Some((slot - 2, [3; 32]))),
+        ];
+        let votes: Vec<VoteReport> = votes
+            .into_iter()
+            .map(|(voter, stake, ved_hash, ued)| VoteReport {
+                voter: Pubkey([voter; 32]),
+                stake,
+                ved: (slot - 1, ved_hash),
+                ued,
+            })
+            .collect();
+        SlotVotes::new(slot, [slot as u8; 32], [!(slot as u8); 32], &votes)
+    }
+
+    #[test]
+    fn a_record_sums_the_stake_behind_each_reported_hash() {
+        let sums: Vec<(Domain, u64, u8, u64)> = record(9)
+            .reported
+            .iter()
+            .map(|r| (r.domain, r.slot, r.hash[0], r.stake))
+            .collect();
+        assert_eq!(
+            sums,
+            [
+                (Domain::Ved, 8, 2, 40),
+                (Domain::Ved, 8, 5, 20),
+                (Domain::Ued, 7, 3, 40)
+            ]
+        );
     }
 
     fn appended(dir: &Path, slots: impl IntoIterator<Item = u64>) {
