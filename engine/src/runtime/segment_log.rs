@@ -95,9 +95,13 @@ impl LogKind {
     }
 
     /// Every whole record in `dir`, in order, and where the last segment's whole records end
-    /// when a crash left a short tail after them. `before` names the position of the first
-    /// record in errors ("after slot N").
-    pub fn read(&self, dir: &Path, before: u64) -> Result<(Vec<Record>, Option<Torn>), LogError> {
+    /// when a crash left a short tail after them. `before`, when given, is the slot errors name
+    /// for a damaged first record ("after slot N").
+    pub fn read(
+        &self,
+        dir: &Path,
+        before: Option<u64>,
+    ) -> Result<(Vec<Record>, Option<Torn>), LogError> {
         let segments = self.segments(dir)?;
         let mut records: Vec<Record> = Vec::new();
         let last = segments.len().saturating_sub(1);
@@ -130,10 +134,13 @@ impl LogKind {
                         // The tail a crash cut short: never synced.
                         return Ok((records, Some((path.clone(), at as u64))));
                     }
-                    let previous = records.last().map_or(before, |r| r.slot);
+                    let place = match records.last().map(|r| r.slot).or(before) {
+                        Some(previous) => format!("after slot {previous}"),
+                        None => "at its start".into(),
+                    };
                     return Err(self.corrupt(
                         path,
-                        format!("a damaged record after slot {previous}, with more log after it"),
+                        format!("a damaged record {place}, with more log after it"),
                     ));
                 };
                 records.push(Record {

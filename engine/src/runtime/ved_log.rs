@@ -273,7 +273,7 @@ impl VedLog {
     /// tail a crash left short in the last segment (it was never synced), so that the records
     /// appended next follow the last whole one. Damage anywhere else is an error.
     pub fn recover(dir: &Path, committed: u64) -> Result<Vec<LoggedSlot>, LogError> {
-        let (records, torn) = KIND.read(dir, committed)?;
+        let (records, torn) = KIND.read(dir, Some(committed))?;
         let mut slots: Vec<LoggedSlot> = Vec::new();
         for record in records {
             let previous = slots.last().map_or(committed, |s| s.ved.slot);

@@ -174,7 +174,7 @@ impl VoteLog {
     /// (`None`: nothing): the records after it, and the tail a crash cut short, are cut off.
     /// The next record starts a new segment.
     pub fn open(dir: &Path, committed: Option<u64>) -> Result<VoteLog, LogError> {
-        let (records, torn) = KIND.read(dir, 0)?;
+        let (records, torn) = KIND.read(dir, None)?;
         let after = records
             .iter()
             .find(|r| committed.is_none_or(|c| r.slot > c))
@@ -193,7 +193,7 @@ impl VoteLog {
     /// The records of the slots from `from`, in order (of a log [`VoteLog::open`] has cut at
     /// the store's slot).
     pub fn read(dir: &Path, from: u64) -> Result<Vec<SlotVotes>, LogError> {
-        let (records, _) = KIND.read(dir, 0)?;
+        let (records, _) = KIND.read(dir, None)?;
         let mut out: Vec<SlotVotes> = Vec::new();
         for record in records.into_iter().filter(|r| r.slot >= from) {
             let previous = out.last().map(|r| r.slot);
@@ -335,7 +335,10 @@ mod tests {
         let Err(error) = VoteLog::open(dir.path(), Some(200)) else {
             panic!("a damaged log opened");
         };
-        assert!(error.to_string().contains("after slot 0"), "{error}");
+        assert!(
+            error.to_string().contains("a damaged record at its start"),
+            "{error}"
+        );
     }
 
     #[test]
