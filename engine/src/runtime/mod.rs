@@ -18,7 +18,8 @@
 //!    still undecided whose payer is in its domain, and skips the others without a trace,
 //!    through its own [`DomainView`](crate::store::DomainView);
 //! 5. every account the slot changed leaves and joins the domain LtHashes, `hash_D` is chained
-//!    ([`hash`]), and the slot is committed: the runtime state file, then the store ([`state`]).
+//!    ([`hash`]), and the slot is committed: its status file ([`status_index`]) and its record
+//!    in the vote log ([`vote_log`]), the runtime state file, then the store ([`state`]).
 //!
 //! A block that holds a transaction that does not parse is rejected as a whole (as a Solana
 //! validator rejects a block with a malformed entry); the error names the transaction.
