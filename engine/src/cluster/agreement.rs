@@ -12,7 +12,7 @@
 //! makes each vote account's reported slots increase (`VoteSlotTooOld`, `UedSlotRegressed`), so
 //! the tracker keeps, per vote account, the last slot it counted in each domain, and counts a
 //! report only for a later slot: that is "once per slot" for any account the program accepts
-//! votes from, and a vote account closed and made again cannot report a counted slot twice.
+//! votes from (and, were a vote account ever made again, it still could not count twice).
 //! Memory stays bounded — per slot, the stake behind each hash reported (one or two hashes, not
 //! one entry per validator: an epoch of slots fits in megabytes), and per vote account two
 //! slots — and [`Agreement::prune`] forgets every slot before a given one.
@@ -329,8 +329,8 @@ mod tests {
 
     #[test]
     fn a_report_counts_only_after_the_voters_last_counted_slot() {
-        // The vote program accepts only increasing slots from a vote account; one closed and
-        // made again starts over, and must not count for a slot it counted already.
+        // The vote program accepts only increasing slots from a vote account; were one made
+        // again, it would start over, and must not count for a slot it counted already.
         let mut a = Agreement::new();
         a.set_total_stake(100);
         a.record_local(Domain::Ued, 7, [1; 32]);
