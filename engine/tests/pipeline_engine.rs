@@ -950,6 +950,23 @@ fn a_divergence_committed_before_a_restart_halts_when_the_votes_reporting_it_com
     let engine = faulty(dir.path());
     let why = engine.halted().expect("halted again at open");
     assert!(why.contains("UED divergence at slot 5"), "{why}");
+    drop(engine.finish().expect("a halt is not a failure"));
+    // An operator resumes voting by deleting the halt and the vote log (README).
+    std::fs::remove_file(dir.path().join("halt")).expect("the halt was written again");
+    for entry in std::fs::read_dir(dir.path()).expect("the store directory") {
+        let path = entry.expect("an entry").path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("votes-")
+        {
+            std::fs::remove_file(path).expect("remove");
+        }
+    }
+    let engine = faulty(dir.path());
+    assert_eq!(engine.halted(), None);
+    drop(engine.finish().expect("finish"));
 }
 
 #[test]
