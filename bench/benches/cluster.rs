@@ -4,28 +4,18 @@
 //! agreement that holds a full duplicate window of earlier slots, then the local hashes and the
 //! prune of the oldest slot.
 
+mod cluster_votes;
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tandem_engine::Domain;
-use tandem_engine::Pubkey;
 use tandem_engine::cluster::{Agreement, VoteReport};
 
 const WINDOW: u64 = 150;
 
 fn votes(slot: u64, voters: usize) -> Vec<VoteReport> {
-    (0..voters)
-        .map(|i| {
-            let mut voter = [0u8; 32];
-            voter[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            VoteReport {
-                voter: Pubkey(voter),
-                stake: 10_000_000_000_000,
-                ved: (slot - 1, [slot as u8; 32]),
-                ued: Some((slot - 2, [(slot - 2) as u8; 32])),
-            }
-        })
-        .collect()
+    (0..voters).map(|i| cluster_votes::vote(i, slot)).collect()
 }
 
 fn bench(c: &mut Criterion) {

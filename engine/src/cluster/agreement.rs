@@ -14,8 +14,8 @@
 //! report only for a later slot: that is "once per slot" for any account the program accepts
 //! votes from (and, were a vote account ever made again, it still could not count twice).
 //! Memory stays bounded — per slot, the stake behind each hash reported (one or two hashes, not
-//! one entry per validator: an epoch of slots fits in megabytes), and per vote account two
-//! slots — and [`Agreement::prune`] forgets every slot before a given one.
+//! one entry per validator), and per vote account two slots — and [`Agreement::prune`] forgets
+//! every slot before a given one.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,8 +34,9 @@ pub struct VoteReport {
     pub ued: Option<(u64, [u8; 32])>,
 }
 
-/// The stake behind each hash reported for one slot of one domain.
-type SlotReports = BTreeMap<[u8; 32], u64>;
+/// The stake behind each hash reported for one slot of one domain: one entry, two where
+/// someone diverges (a list: a map's node would be ten times the size).
+type SlotReports = Vec<([u8; 32], u64)>;
 
 /// Why the engine halted: a slot whose UED hash validators with at least 1/3 of the VED stake
 /// reported differently from the local one.
@@ -141,9 +142,13 @@ impl Agreement {
         hash: [u8; 32],
         stake: u64,
     ) -> Option<Halt> {
-        let reports = self.reports[index(domain)].entry(slot).or_default();
-        let behind = reports.entry(hash).or_default();
-        *behind = behind.saturating_add(stake);
+        let reports = self.reports[index(domain)]
+            .entry(slot)
+            .or_insert_with(|| Vec::with_capacity(1));
+        match reports.iter_mut().find(|(h, _)| *h == hash) {
+            Some((_, behind)) => *behind = behind.saturating_add(stake),
+            None => reports.push((hash, stake)),
+        }
         match domain {
             Domain::Ued => self.check(slot),
             Domain::Ved => None,
@@ -163,9 +168,8 @@ impl Agreement {
     pub fn stake_behind(&self, domain: Domain, slot: u64, hash: &[u8; 32]) -> u64 {
         self.reports[index(domain)]
             .get(&slot)
-            .and_then(|r| r.get(hash))
-            .copied()
-            .unwrap_or(0)
+            .and_then(|r| r.iter().find(|(h, _)| h == hash))
+            .map_or(0, |(_, stake)| *stake)
     }
 
     /// Whether the local hash of `slot` in `domain` is known (and not pruned).
@@ -231,8 +235,8 @@ impl Agreement {
         }
         let local = *self.local[index(Domain::Ued)].get(&slot)?;
         let reports = self.reports[index(Domain::Ued)].get(&slot)?;
-        let agreeing = reports.get(&local).copied().unwrap_or(0);
-        let others = reports.iter().filter(|(h, _)| **h != local);
+        let agreeing = reports.iter().find(|(h, _)| *h == local).map_or(0, |r| r.1);
+        let others = reports.iter().filter(|(h, _)| *h != local);
         let disagreeing: u64 = others.clone().map(|(_, s)| s).sum();
         let bps = (u128::from(disagreeing) * 10_000 / u128::from(self.total_stake)) as u64;
         self.max_disagreement_bps = self.max_disagreement_bps.max(bps);
@@ -240,7 +244,8 @@ impl Agreement {
         if u128::from(disagreeing) * 3 < u128::from(self.total_stake) {
             return None;
         }
-        let (reported, _) = others.max_by_key(|(_, s)| **s)?;
+        // The most stake; between equals, the greatest hash (whatever order reports came in).
+        let (reported, _) = others.max_by_key(|(h, s)| (*s, *h))?;
         let halt = Halt {
             slot,
             local_hash: local,
@@ -344,6 +349,23 @@ mod tests {
         assert_eq!(a.record_stake(Domain::Ued, 7, [2; 32], 20), None);
         let halt = a.record_stake(Domain::Ued, 7, [2; 32], 5).expect("a third");
         assert_eq!((halt.disagreeing_stake, halt.total_stake), (35, 100));
+    }
+
+    #[test]
+    fn the_halt_names_the_same_reported_hash_whatever_order_reports_came_in() {
+        // Two other hashes with equal stake: a restarted engine, adding the vote log's sums in
+        // hash order, names the hash the live one named.
+        let halt = |order: [u8; 2]| {
+            let mut a = Agreement::new();
+            a.set_total_stake(30);
+            a.record_local(Domain::Ued, 7, [1; 32]);
+            for (i, hash) in order.into_iter().enumerate() {
+                a.record_vote(&vote(i as u8, 5, 7, hash));
+            }
+            a.halt().expect("a third disagrees").reported_hash
+        };
+        assert_eq!(halt([2, 3]), [3; 32]);
+        assert_eq!(halt([3, 2]), [3; 32]);
     }
 
     #[test]
