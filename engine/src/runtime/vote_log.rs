@@ -1,5 +1,5 @@
 //! What each committed slot tells the cluster view (SPEC §6), kept across restarts: the slot's
-//! local hashes and the votes it executed ([`SlotVotes`]).
+//! local hashes and what the votes it executed reported ([`SlotVotes`]).
 //!
 //! The agreement ([`crate::cluster::Agreement`]) sums, per slot, the stake behind each hash the
 //! executed votes report, and compares it with the local hashes. It lives in the engine's
@@ -10,10 +10,9 @@
 //! agreement keeps ([`kept_from`]) when it opens, and the VED's log supplies the votes of the
 //! slots after the store's.
 //!
-//!
 //! A record holds what the slot's votes reported, summed: per domain, reported slot and hash, the
-//! stake behind it — a few entries per slot however many validators vote, so an epoch of records
-//! stays in megabytes. (The sums are of every vote the slot executed; the vote program accepts
+//! stake behind it — a few entries per slot however many validators vote (192 bytes a slot in
+//! `make run`'s store: ~85 MB for a 432,000-slot epoch). (The sums are of every vote the slot executed; the vote program accepts
 //! only increasing slots from a vote account, and a vote account cannot be closed, so they are
 //! what [`Agreement::record_vote`](crate::cluster::Agreement::record_vote) counts.)
 //!
