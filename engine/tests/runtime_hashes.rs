@@ -495,3 +495,46 @@ fn a_status_file_a_crash_left_past_the_commit_is_removed_when_the_runtime_opens(
     assert_eq!(rt.slot(), 5);
     assert!(!path.exists(), "removed at open");
 }
+
+#[test]
+fn a_damaged_vote_log_is_an_error_naming_its_segment_and_a_cut_short_record_is_not() {
+    // 70 blocks: the vote log's first segment (slots 1–64) is whole, the second holds the rest.
+    let mut c = Chain::new();
+    let (from, to) = (key("user-1"), pk(&key("user-2")));
+    for i in 0..70u64 {
+        c.block(vec![transfer(&from, to, 1 + i, c.recent())]);
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let genesis = Genesis::default_cluster();
+    let mut rt = Runtime::open(&genesis, dir.path()).expect("open");
+    for (block, _) in &c.history {
+        rt.execute_block(block).expect("block");
+    }
+    drop(rt);
+    // Slot 71's record cut short by a crash mid-append (never committed): opening cuts it off.
+    let last = dir.path().join("votes-65.log");
+    let whole = std::fs::read(&last).expect("the second segment");
+    let mut torn = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .expect("open");
+    std::io::Write::write_all(&mut torn, &[200, 1, 0, 0, 0, 0, 0, 0, 71, 0]).expect("append");
+    drop(torn);
+    drop(Runtime::open(&genesis, dir.path()).expect("a torn tail is not damage"));
+    assert_eq!(
+        std::fs::read(&last).expect("read"),
+        whole,
+        "cut back to slot 70's record"
+    );
+    // A damaged record before the end: the runtime does not open, and says where.
+    let first = dir.path().join("votes-1.log");
+    let mut bytes = std::fs::read(&first).expect("the first segment");
+    bytes[100] ^= 1;
+    std::fs::write(&first, bytes).expect("write");
+    let err = Runtime::open(&genesis, dir.path()).err().expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("votes-1.log") && text.contains("damaged vote log"),
+        "{text}"
+    );
+}
