@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::reference;
 use crate::gpu::{
     GpuContext, GpuError, GrowBuffer, bind_buffers, grid, pipeline, storage, storage_entry,
     uniform_buffer, uniform_entry,
@@ -125,6 +126,12 @@ impl GpuEd25519 {
 
     /// Verifies every signature; `results[i]` is 1 when signature `i` is valid, else 0.
     ///
+    /// Batches are cut so that their SHA-512 input stays within half the largest storage
+    /// binding the device allows. A message too large for a batch on its own (64 MiB where the
+    /// binding limit is 128 MiB, as on lavapipe) is verified by the reference on the CPU — the
+    /// same answer; on the GPU one thread would hash it alone, and past the binding limit the
+    /// device could not hold it at all.
+    ///
     /// # Panics
     /// If the slices differ in length.
     pub fn verify_batch(
@@ -139,17 +146,22 @@ impl GpuEd25519 {
             public_keys.len() == n && messages.len() == n && results.len() == n,
             "one public key, message and result per signature"
         );
+        let cost = |i: usize| (64 + messages[i].len() + 17).div_ceil(128) * 128;
         let mut start = 0;
         while start < n {
-            // Cut where the padded hash inputs would pass the buffer limit.
+            if cost(start) > self.max_batch_bytes {
+                let valid =
+                    reference::verify(&signatures[start], &public_keys[start], messages[start]);
+                results[start] = u8::from(valid);
+                start += 1;
+                continue;
+            }
+            // Cut where the padded hash inputs would pass the buffer limit, or before a message
+            // too large for any batch.
             let mut bytes = 0;
             let mut end = start;
-            while end < n {
-                let cost = (64 + messages[end].len() + 17).div_ceil(128) * 128;
-                if end > start && bytes + cost > self.max_batch_bytes {
-                    break;
-                }
-                bytes += cost;
+            while end < n && bytes + cost(end) <= self.max_batch_bytes {
+                bytes += cost(end);
                 end += 1;
             }
             self.run(
