@@ -14,7 +14,9 @@
 //!   workgroup's slice and summing its 32 u16 elements in registers, then adding them atomically
 //!   into a 1,024-element sum; `pack` packs the sum, and only those 2,048 bytes come back.
 //!   `xof_each` instead writes every account's own 2,048 bytes.
-//! - Batches larger than the device's buffer limits are cut into sub-batches.
+//! - Batches larger than the device's buffer limits are cut into sub-batches; an account too
+//!   large for a batch on its own (past half the largest storage binding, which the device may
+//!   not bind at all) is hashed on the CPU, the same answer.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -310,11 +312,13 @@ impl GpuHashKernels {
         out: &mut [LtHash],
     ) -> Result<(), GpuError> {
         assert_eq!(accounts.len(), out.len(), "one output per account");
-        let live: Vec<usize> = (0..accounts.len())
-            .filter(|&i| accounts[i].lamports != 0)
-            .collect();
+        let (live, too_large) = self.lthash_live(accounts);
         for hash in out.iter_mut() {
             *hash = LtHash::identity();
+        }
+        for i in too_large {
+            let (account, hash) = (&accounts[i..=i], &mut out[i..=i]);
+            super::lthash::lthash_accounts(Platform::detect(), account, hash);
         }
         // 2 KiB of output per account must fit a binding too.
         let max_accounts = (self.max_batch_bytes / LtHash::BYTES).max(1);
@@ -334,9 +338,9 @@ impl GpuHashKernels {
         accounts: &[AccountInput<'_>],
         sum: &mut LtHash,
     ) -> Result<(), GpuError> {
-        let live: Vec<usize> = (0..accounts.len())
-            .filter(|&i| accounts[i].lamports != 0)
-            .collect();
+        let (live, too_large) = self.lthash_live(accounts);
+        let too_large: Vec<AccountInput<'_>> = too_large.into_iter().map(|i| accounts[i]).collect();
+        super::lthash::lthash_accumulate(Platform::detect(), &too_large, sum);
         for batch in self.lthash_batches(accounts, &live, usize::MAX) {
             let packed = pack_accounts(accounts, batch);
             let bytes = self.run_lthash(&packed, true)?;
@@ -345,6 +349,16 @@ impl GpuHashKernels {
             ));
         }
         Ok(())
+    }
+
+    /// The accounts with lamports (the others' LtHash is the identity), split into those a
+    /// batch can hold and those too large for one alone — past half the device's largest
+    /// storage binding, which the device may not bind at all: these are hashed on the CPU (the
+    /// same answer).
+    fn lthash_live(&self, accounts: &[AccountInput<'_>]) -> (Vec<usize>, Vec<usize>) {
+        (0..accounts.len())
+            .filter(|&i| accounts[i].lamports != 0)
+            .partition(|&i| Packed::cost(accounts[i].hash_input_len()) <= self.max_batch_bytes)
     }
 
     /// Cuts `live` into batches within the buffer limits.
