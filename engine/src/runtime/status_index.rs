@@ -140,7 +140,8 @@ pub struct StatusIndex {
     halt: Option<String>,
 }
 
-fn domain_tag(domain: Option<Domain>) -> u8 {
+/// A domain's tag in the index files and the vote log: 0 none, 1 VED, 2 UED.
+pub(super) fn domain_tag(domain: Option<Domain>) -> u8 {
     match domain {
         None => 0,
         Some(Domain::Ved) => 1,
@@ -148,7 +149,8 @@ fn domain_tag(domain: Option<Domain>) -> u8 {
     }
 }
 
-fn domain_from_tag(tag: u8) -> Result<Option<Domain>, String> {
+/// The domain of a tag [`domain_tag`] wrote.
+pub(super) fn domain_from_tag(tag: u8) -> Result<Option<Domain>, String> {
     match tag {
         0 => Ok(None),
         1 => Ok(Some(Domain::Ved)),

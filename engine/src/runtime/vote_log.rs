@@ -26,6 +26,7 @@ use std::path::Path;
 
 use super::segment_log::{Appender, LogError, LogKind};
 use super::state::{Reader, WINDOW, Writer};
+use super::status_index::{domain_from_tag, domain_tag};
 use crate::account::Domain;
 use crate::cluster::VoteReport;
 
@@ -79,21 +80,21 @@ pub struct Reported {
 impl SlotVotes {
     /// The record of `slot`, with its hashes and the votes it executed.
     pub fn new(slot: u64, ved_hash: [u8; 32], ued_hash: [u8; 32], votes: &[VoteReport]) -> Self {
-        let mut sums: BTreeMap<(u8, u64, [u8; 32]), u64> = BTreeMap::new();
+        let mut sums: BTreeMap<(Domain, u64, [u8; 32]), u64> = BTreeMap::new();
         for vote in votes {
             let reports = [
                 Some((Domain::Ved, vote.ved)),
                 vote.ued.map(|u| (Domain::Ued, u)),
             ];
             for (domain, (slot, hash)) in reports.into_iter().flatten() {
-                let sum = sums.entry((domain_tag(domain), slot, hash)).or_default();
+                let sum = sums.entry((domain, slot, hash)).or_default();
                 *sum = sum.saturating_add(vote.stake);
             }
         }
         let reported = sums
             .into_iter()
-            .map(|((tag, slot, hash), stake)| Reported {
-                domain: if tag == 1 { Domain::Ved } else { Domain::Ued },
+            .map(|((domain, slot, hash), stake)| Reported {
+                domain,
                 slot,
                 hash,
                 stake,
@@ -105,13 +106,6 @@ impl SlotVotes {
             ued_hash,
             reported,
         }
-    }
-}
-
-fn domain_tag(domain: Domain) -> u8 {
-    match domain {
-        Domain::Ved => 1,
-        Domain::Ued => 2,
     }
 }
 
@@ -127,7 +121,7 @@ fn encode(record: &SlotVotes) -> Vec<u8> {
     w.bytes(&record.ued_hash);
     w.u64(record.reported.len() as u64);
     for r in &record.reported {
-        w.bytes(&[domain_tag(r.domain)]);
+        w.bytes(&[domain_tag(Some(r.domain))]);
         w.u64(r.slot);
         w.bytes(&r.hash);
         w.u64(r.stake);
@@ -142,11 +136,8 @@ fn decode(body: &[u8]) -> Result<SlotVotes, String> {
     let ued_hash = r.array()?;
     let mut reported = Vec::new();
     for _ in 0..r.count(REPORTED_BYTES)? {
-        let domain = match r.array::<1>()?[0] {
-            1 => Domain::Ved,
-            2 => Domain::Ued,
-            other => return Err(format!("domain tag {other}, not 1 (VED) or 2 (UED)")),
-        };
+        let domain =
+            domain_from_tag(r.array::<1>()?[0])?.ok_or("a sum without a domain (tag 0)")?;
         reported.push(Reported {
             domain,
             slot: r.u64()?,
