@@ -375,6 +375,11 @@ pub struct SuiteRun {
 /// prints the table.
 pub fn suite(args: SuiteRun) -> Result<(), String> {
     let quiet = args.json.as_deref() == Some(Path::new("-"));
+    // The output directory is made and tried before the suite runs, not after.
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("--out: cannot create {}: {e}", args.out.display()))?;
+    output::check_writable(&args.out.join(".tandem-write-check"))
+        .map_err(|e| format!("--out: {e}"))?;
     let survey = survey(None)?;
     let machine = machine::machine(&survey, args.kind.as_deref()).map_err(|e| e.to_string())?;
     let config = SuiteConfig::new(&survey, args.size, args.suites, args.out.clone());

@@ -11,7 +11,7 @@ mod status_cmd;
 mod store_cmd;
 mod topology_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -374,6 +374,33 @@ impl Command {
             _ => None,
         }
     }
+
+    /// Where the command writes its JSON report, if anywhere.
+    fn json_path(&self) -> Option<&Path> {
+        match self {
+            Command::Store(StoreCommand::Check { json, .. } | StoreCommand::Demo { json, .. })
+            | Command::Gen { json, .. }
+            | Command::Replay { json, .. }
+            | Command::Run { json, .. }
+            | Command::Status { json, .. }
+            | Command::Topology { json, .. }
+            | Command::Bench(BenchArgs {
+                command:
+                    Some(
+                        BenchCommand::Pipeline { json, .. }
+                        | BenchCommand::Validate { json, .. }
+                        | BenchCommand::Isolation { json, .. },
+                    ),
+                ..
+            }) => json.as_deref(),
+            Command::Bench(BenchArgs {
+                command: None,
+                suite,
+            }) => suite.json.as_deref(),
+            Command::Cluster(args) => args.json.as_deref(),
+            Command::Plan(args) => args.json.as_deref(),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -455,6 +482,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Err(e)) = cli.command.engine_args().map(EngineArgs::apply_profile) {
         eprintln!("tandem: error: --profile: {e}");
+        return ExitCode::FAILURE;
+    }
+    // A report that cannot be written fails now, not after the work it would have reported.
+    if let Some(Err(e)) = cli.command.json_path().map(output::check_writable) {
+        eprintln!("tandem: error: --json: {e}");
         return ExitCode::FAILURE;
     }
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).

@@ -46,6 +46,27 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Fails, naming `path`, when a JSON report could not be written there (a missing directory, a
+/// directory, no permission): checked before a command starts, so that minutes of work are not
+/// lost to a mistyped path. Leaves no file behind that was not there before, and does not
+/// truncate one that was.
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    if path == Path::new("-") {
+        return Ok(());
+    }
+    let existed = path.symlink_metadata().is_ok();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if !existed {
+        std::fs::remove_file(path).map_err(|e| format!("removing {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// A progress bar of `len` steps drawn with `template` (indicatif's), hidden when `quiet`
 /// (JSON on standard output).
 pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Result<ProgressBar, String> {

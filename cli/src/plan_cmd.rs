@@ -38,7 +38,7 @@ pub struct PlanArgs {
     cores: Option<u32>,
     /// Write the plan as JSON to FILE ("-": standard output, and nothing else).
     #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    pub json: Option<PathBuf>,
 }
 
 impl PlanArgs {

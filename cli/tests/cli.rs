@@ -1,5 +1,6 @@
 //! What the `tandem` skin adds over the library: arguments, exit codes, tables and JSON.
 
+use std::path::Path;
 use std::process::Command;
 
 /// Writes `tandem gen --out DIR/l.ledger ARGS…` and checks it succeeded: the ledger's path and
@@ -598,6 +599,62 @@ fn run_refuses_bad_settings_naming_them() {
         String::from_utf8_lossy(&out.stderr).contains("/nonexistent/l.ledger"),
         "{out:?}"
     );
+}
+
+#[test]
+fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("missing").join("report.json");
+    let bad = bad.to_str().unwrap();
+    let ledger = dir.path().join("l.ledger");
+    let store = dir.path().join("store");
+    let expect_refused = |out: std::process::Output, path: &str| {
+        assert!(!out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--json") && stderr.contains(path),
+            "{stderr}"
+        );
+    };
+    let ledger_arg = ledger.to_str().unwrap();
+    expect_refused(
+        tandem(&["gen", "--out", ledger_arg, "--slots", "2", "--json", bad]),
+        bad,
+    );
+    assert!(
+        !ledger.exists(),
+        "gen wrote its ledger before failing on the report"
+    );
+    let store_arg = store.to_str().unwrap();
+    expect_refused(tandem(&["run", "--store", store_arg, "--json", bad]), bad);
+    assert!(
+        !store.exists(),
+        "run created its store before failing on the report"
+    );
+    // A directory is not a file to write.
+    let a_dir = dir.path().to_str().unwrap();
+    expect_refused(tandem(&["topology", "--json", a_dir]), a_dir);
+    // The bench suite's output directory is tried before the suite runs.
+    let a_file = dir.path().join("a-file");
+    std::fs::write(&a_file, "").unwrap();
+    let out = tandem(&["bench", "--quick", "--out", a_file.to_str().unwrap()]);
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--out: cannot create"), "{stderr}");
+    // A report path that works is left as it was when the command fails for another reason,
+    // and none is left where there was none.
+    let fail_with_report = |report: &Path| {
+        let report = report.to_str().unwrap();
+        let out = tandem(&["run", "--ledger", "/nonexistent/l.ledger", "--json", report]);
+        assert!(!out.status.success(), "{out:?}");
+    };
+    let kept = dir.path().join("kept.json");
+    std::fs::write(&kept, "{}").unwrap();
+    fail_with_report(&kept);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "{}");
+    let fresh = dir.path().join("fresh.json");
+    fail_with_report(&fresh);
+    assert!(!fresh.exists(), "the check left an empty report behind");
 }
 
 #[test]
