@@ -412,13 +412,14 @@ pub fn plan(
 type SigverifyCapacity<'a> = &'a dyn Fn(u32) -> (f64, bool);
 
 fn check_target(target: &Target) -> Result<(), PlanError> {
-    let fields: [(&'static str, f64, f64); 6] = [
-        ("tps", target.tps, 0.0),
-        ("votes-per-slot", target.votes_per_slot, 0.0),
-        ("slot-ms", target.slot_ms, f64::MIN_POSITIVE),
-        ("sigs-per-tx", target.sigs_per_tx, 1.0),
-        ("accounts-per-tx", target.accounts_per_tx, 1.0),
-        ("recurring-pct", target.recurring_pct, 0.0),
+    // (field, value, the least it may be, whether that least is allowed)
+    let fields: [(&'static str, f64, f64, bool); 6] = [
+        ("tps", target.tps, 0.0, true),
+        ("votes-per-slot", target.votes_per_slot, 0.0, true),
+        ("slot-ms", target.slot_ms, 0.0, false),
+        ("sigs-per-tx", target.sigs_per_tx, 1.0, true),
+        ("accounts-per-tx", target.accounts_per_tx, 1.0, true),
+        ("recurring-pct", target.recurring_pct, 0.0, true),
     ];
     if target.recurring_pct > 100.0 {
         return Err(PlanError::Target {
@@ -426,11 +427,17 @@ fn check_target(target: &Target) -> Result<(), PlanError> {
             reason: format!("{} is more than 100", target.recurring_pct),
         });
     }
-    for (field, value, min) in fields {
-        if !value.is_finite() || value < min {
+    for (field, value, min, min_allowed) in fields {
+        let in_range = if min_allowed {
+            value >= min
+        } else {
+            value > min
+        };
+        if !value.is_finite() || !in_range {
+            let bound = if min_allowed { "at least" } else { "more than" };
             return Err(PlanError::Target {
                 field,
-                reason: format!("{value} is out of range (at least {min})"),
+                reason: format!("{value} is out of range ({bound} {min})"),
             });
         }
     }
@@ -812,6 +819,15 @@ mod tests {
             ..Target::default()
         };
         let e = plan(&profile(4), "p", &bad, None).unwrap_err();
-        assert!(e.to_string().starts_with("--slot-ms: 0 is out of range"));
+        assert_eq!(e.to_string(), "--slot-ms: 0 is out of range (more than 0)");
+        let bad = Target {
+            sigs_per_tx: 0.5,
+            ..Target::default()
+        };
+        let e = plan(&profile(4), "p", &bad, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--sigs-per-tx: 0.5 is out of range (at least 1)"
+        );
     }
 }
