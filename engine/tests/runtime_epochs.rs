@@ -5,7 +5,7 @@ mod chain;
 
 use chain::*;
 use tandem_engine::Domain::{Ued, Ved};
-use tandem_engine::account::Mapping::{RwUed, RwVed};
+use tandem_engine::account::Mapping::{RwUed, RwVed, RxUedVed};
 use tandem_engine::account::Pubkey;
 use tandem_engine::runtime::TxStatus::*;
 use tandem_engine::runtime::builtins::system::SystemInstruction;
@@ -523,6 +523,39 @@ fn an_eligible_vote_account_that_is_anothers_voter_stays_when_that_one_leaves() 
     );
     let metrics = c.assert_engine_agrees();
     assert!(metrics.boundary_waits >= 1, "the VED waits where L leaves");
+}
+
+#[test]
+fn a_program_named_as_voter_or_payer_of_a_joining_vote_account_stays_a_program() {
+    // Epoch 0: user-3 makes vote account L (6,000 SOL, active) whose voter is the vote program
+    // and whose fee payer is the system program — InitializeAccount takes any address. L joins
+    // the VED at 2; the programs stay where they are (SPEC §1: RX only), and the chain goes on.
+    let mut c = Chain::new();
+    let user = key("user-3");
+    let l_key = fresh(41);
+    let l = pk(&l_key);
+    let txs = vote_account_for(
+        &user,
+        &l_key,
+        (vote_program_id(), SYSTEM_PROGRAM_ID),
+        6_000 * SOL,
+        true,
+        c.recent(),
+    );
+    all_succeed(&mut c, txs);
+    c.enter_epoch(2);
+    let out = c.block(vec![vote(0, c.rt.slot(), c.recent())]);
+    assert_status(only(&out), Success, Some(Ved));
+    assert_eq!(
+        (
+            c.mapping(&l),
+            c.mapping(&SYSTEM_PROGRAM_ID),
+            c.mapping(&vote_program_id())
+        ),
+        (Some(RwVed), Some(RxUedVed), Some(RxUedVed))
+    );
+    assert_eq!(c.rt.state().frozen.get(&SYSTEM_PROGRAM_ID), None);
+    c.assert_engine_agrees();
 }
 
 /// A chain in epoch 2 where user-5 is in the VED (it asked in epoch 0), nobody's voter or payer.

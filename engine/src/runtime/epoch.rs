@@ -21,6 +21,9 @@
 //!    the first slot of `X + 1`:
 //!    - an eligible vote account, its voter and its payer join the VED where any of them is
 //!      not (or would not be, after a remap of step 4) in it — membership outweighs the remap;
+//!      a voter or payer that is a program (nothing stops a vote account from naming one)
+//!      stays where it is: SPEC §1 maps programs RX only, and moving one would make a state
+//!      no store can hold;
 //!    - an ineligible vote account in the VED now leaves it, with its voter and payer;
 //!    - an ineligible vote account that asked to move into the VED (step 4) stays out, alone:
 //!      it never was in the VED state, so its voter and payer do not leave with it;
@@ -151,7 +154,10 @@ pub fn enter_epoch(
         }
     }
     for key in joining {
-        if effective(state, overlay, &key) != Mapping::RwVed && overlay.get(store, &key).is_some() {
+        // A program named as voter or payer stays where it is: SPEC §1 maps a program RX only.
+        if effective(state, overlay, &key) != Mapping::RwVed
+            && overlay.get(store, &key).is_some_and(|a| !a.executable)
+        {
             schedule(state, key, Mapping::RwVed);
         }
     }
