@@ -11,7 +11,7 @@ use tandem_engine::Domain;
 use tandem_engine::cluster::Alert;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
-use tandem_engine::pipeline::{Engine, EngineConfig, EngineError, EngineHooks, Vote};
+use tandem_engine::pipeline::{Engine, EngineConfig, EngineError, EngineHooks, Vote, Waited};
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
 use tandem_engine::workload::{WorkloadConfig, generate};
 
@@ -545,6 +545,41 @@ fn with_vote_reporting(block: &Block, n: usize, ued_hash: [u8; 32]) -> (Block, u
     })
     .expect("the validator votes in the block");
     (block, slot.expect("set"))
+}
+
+#[test]
+fn a_vote_point_waited_for_before_the_halt_is_not_given_after_it() {
+    // The UED has its hashes of slots 1..=6 when block 7 comes with validator 1 reporting
+    // another UED hash (a third of the stake): the VED's thread halts on it, then publishes
+    // slot 7's VED hash. A waiter for slot 7's vote point, begun before, gets `Halted`, not a
+    // hash to vote with (SPEC §6: a halted engine stops producing votes); `wait_hash` still
+    // answers the hash, which the engine did compute.
+    let (blocks, _) = generated(8, 8, false);
+    let (bad, _) = with_vote_reporting(&blocks[6], 1, [0x66; 32]);
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = Arc::new(open_with_hooks(dir.path(), EngineHooks::default()));
+    for block in &blocks[..6] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let sixth = blocks[5].header.slot;
+    let waited = engine.wait_hash(Domain::Ued, sixth, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    let seventh = bad.header.slot;
+    let waiter = {
+        let engine = Arc::clone(&engine);
+        std::thread::spawn(move || {
+            engine.wait_hash_unless_halted(Domain::Ved, seventh, Duration::from_secs(60))
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100)); // the waiter is waiting
+    engine.submit(bad).expect("submit");
+    let waited = waiter.join().expect("the waiter");
+    assert!(matches!(waited, Ok(Waited::Halted)), "{waited:?}");
+    assert!(engine.halt().is_some());
+    let computed = engine.wait_hash(Domain::Ved, seventh, Duration::from_secs(60));
+    assert!(matches!(computed, Ok(Waited::Hash(_))), "{computed:?}");
+    let later = engine.wait_hash_unless_halted(Domain::Ved, seventh + 1, Duration::ZERO);
+    assert!(matches!(later, Ok(Waited::Halted)), "{later:?}");
 }
 
 #[test]
@@ -1228,7 +1263,7 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
 /// from one that is not there yet (a timeout), and answers for the slot it resumed at.
 #[test]
 fn wait_hash_tells_not_found_from_timed_out() {
-    use tandem_engine::pipeline::{NotFound, Waited};
+    use tandem_engine::pipeline::NotFound;
     let (mut blocks, _) = generated(4, 9, false);
     // Slot 3 is skipped: the third block moves to slot 4.
     blocks[2].header.slot = 4;

@@ -25,11 +25,6 @@
 #define TANDEM_VERSION_PATCH 0
 
 /**
- * Lines waiting for the thread that holds the sink (module docs).
- */
-#define MAX_QUEUED_LINES 4096
-
-/**
  * Success.
  */
 #define TANDEM_OK 0
@@ -389,8 +384,8 @@ int32_t tandem_engine_submit_block(struct tandem_engine *engine, const uint8_t *
  * Errors: `TANDEM_ERR_TIMEOUT` when it is not there by then (it may be later);
  * `TANDEM_ERR_NOT_FOUND` for a slot that never will be: skipped (a later slot executed without
  * it), before the slot the engine resumed at, or older than the last 4,096 slots it remembers;
- * `TANDEM_ERR_HALTED` once the engine has halted (it votes no more); `TANDEM_ERR_IO` when it
- * stopped; `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only on success.
+ * `TANDEM_ERR_HALTED` once the engine has halted (it votes no more), also when it halts while
+ * the call waits; `TANDEM_ERR_IO` when it stopped; `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only on success.
  * Thread-safe: any number of threads may wait at once.
  *
  * # Safety
@@ -562,13 +557,14 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  * `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace. Until it is
  * called, errors and warnings go to stderr.
  *
- * `fn` is called from any of tandem's threads (and the caller's), one call at a time, with
- * `ctx`, the line's level and the line as a NUL-terminated string valid only during the call.
- * It should not block for long: other lines queue behind it (up to 4,096, then the oldest are
- * dropped and counted in a warning), though the threads that log them never wait for it, so it
- * may call tandem and wait for it. Lines logged by tandem calls made from
- * inside `fn` are dropped. When this function returns, the previous sink is no longer called,
- * so its `ctx` may be freed. Calling this from inside a sink is refused
+ * `fn` is called from libtandem's log thread (and from the caller of this function, with the
+ * lines queued before it), one call at a time, with `ctx`, the line's level and the line as a
+ * NUL-terminated string valid only during the call. It should not block for long: other lines
+ * queue behind it (up to 4,096, then the oldest are dropped and counted in a warning), though
+ * the threads that log them never wait for it, so it may call tandem and wait for it. Every
+ * tandem call returns after the lines logged until then have reached `fn`. Lines logged by
+ * tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
+ * is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
  * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
  *
  * # Safety

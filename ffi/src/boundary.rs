@@ -27,8 +27,9 @@
 //! assert_eq!(buf, [7, 7, 7]);
 //! ```
 //!
-//! so that no Rust panic unwinds into C, every failure sets the thread's last error, and every
-//! success clears it. This module owns that contract and nothing else.
+//! so that no Rust panic unwinds into C, every failure sets the thread's last error, every
+//! success clears it, and the lines the call logged reach the host's log sink before it returns
+//! ([`crate::log::flush`]). This module owns that contract and nothing else.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -48,7 +49,10 @@ use crate::status::{TANDEM_ERR_INTERNAL, TANDEM_OK};
 /// and drops them with it. The global panic hook still runs (by default it prints the panic to
 /// stderr); a library must not replace a process-wide hook.
 pub fn boundary(name: &str, f: impl FnOnce() -> Result<(), FfiError>) -> i32 {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    crate::log::install();
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    crate::log::flush();
+    match outcome {
         Ok(Ok(())) => {
             clear_last_error();
             TANDEM_OK

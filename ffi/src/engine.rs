@@ -340,7 +340,6 @@ pub unsafe extern "C" fn tandem_engine_open(
     config: *const tandem_engine_config,
     engine_out: *mut *mut tandem_engine,
 ) -> i32 {
-    crate::log::install();
     boundary("tandem_engine_open", || {
         // SAFETY: the caller's promise: engine_out is NULL or writable.
         let engine_out = unsafe { out(engine_out, "engine_out") }?;
@@ -430,9 +429,11 @@ unsafe fn wait_hash(
     // SAFETY: the caller's promises.
     let engine = unsafe { engine_ref(engine) }?;
     let out = unsafe { self::out(out.cast::<[u8; 32]>(), "out") }?;
-    refuse_halted(&engine.engine)?;
     let timeout = Duration::from_millis(u64::from(timeout_ms));
-    match engine.engine.wait_hash(domain, slot, timeout)? {
+    match engine
+        .engine
+        .wait_hash_unless_halted(domain, slot, timeout)?
+    {
         Waited::Hash(hash) => {
             *out = hash;
             Ok(())
@@ -441,13 +442,13 @@ unsafe fn wait_hash(
             "slot {slot} has no {} hash: {why}",
             domain.name()
         ))),
-        Waited::TimedOut => {
-            refuse_halted(&engine.engine)?; // it may have halted while we waited
-            Err(FfiError::timeout(format!(
-                "slot {slot}: no {} hash after {timeout_ms} ms",
-                domain.name()
-            )))
-        }
+        Waited::TimedOut => Err(FfiError::timeout(format!(
+            "slot {slot}: no {} hash after {timeout_ms} ms",
+            domain.name()
+        ))),
+        Waited::Halted => Err(FfiError::halted(engine.engine.halted().unwrap_or_else(
+            || "the engine halted (its reason is being recorded)".to_owned(),
+        ))),
     }
 }
 
@@ -457,8 +458,8 @@ unsafe fn wait_hash(
 /// Errors: `TANDEM_ERR_TIMEOUT` when it is not there by then (it may be later);
 /// `TANDEM_ERR_NOT_FOUND` for a slot that never will be: skipped (a later slot executed without
 /// it), before the slot the engine resumed at, or older than the last 4,096 slots it remembers;
-/// `TANDEM_ERR_HALTED` once the engine has halted (it votes no more); `TANDEM_ERR_IO` when it
-/// stopped; `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only on success.
+/// `TANDEM_ERR_HALTED` once the engine has halted (it votes no more), also when it halts while
+/// the call waits; `TANDEM_ERR_IO` when it stopped; `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only on success.
 /// Thread-safe: any number of threads may wait at once.
 ///
 /// # Safety
@@ -741,5 +742,6 @@ pub unsafe extern "C" fn tandem_engine_close(engine: *mut tandem_engine) {
     });
     if status != crate::status::TANDEM_OK {
         log::error!("{}", crate::error::last_error_message());
+        crate::log::flush();
     }
 }

@@ -8,17 +8,21 @@
 //! at once, and once `tandem_set_log_sink` returns, the previous sink is not called again. A
 //! line logged from inside the sink (the sink calling tandem) is dropped rather than deadlock.
 //!
-//! A thread that logs never waits for the sink: it queues its line, and whichever thread holds
-//! the sink delivers every queued line, in order, before it lets go. A sink that calls tandem
-//! and waits for one of tandem's threads (`tandem_engine_account` waits for the UED's) would
-//! otherwise deadlock as soon as that thread logged a line. The queue holds
-//! [`MAX_QUEUED_LINES`]; beyond, the oldest are dropped and counted in a warning.
+//! A thread that logs never calls the sink, nor waits for it: it queues its line, and one thread
+//! of libtandem's own (`tandem-log`) delivers the queued lines, in order. A sink that calls
+//! tandem and waits for one of tandem's threads (`tandem_engine_account` waits for the UED's,
+//! a hash wait for the VED's) would otherwise deadlock as soon as that thread logged a line and
+//! had to call the sink itself. The queue holds `MAX_QUEUED_LINES`; beyond, the oldest are
+//! dropped and counted in a warning. Every export waits, before it returns, until the lines
+//! logged so far have reached the sink (`flush`), so the lines a call logged are delivered by
+//! the time it returns, as a host reading them after the call expects; `tandem_set_log_sink`
+//! delivers what was queued to the previous sink before it replaces it.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::{CString, c_char, c_void};
 use std::io::Write as _;
-use std::sync::{Mutex, Once, PoisonError, TryLockError};
+use std::sync::{Condvar, Mutex, Once, PoisonError};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -49,8 +53,8 @@ static SINK: Mutex<Sink> = Mutex::new(Sink {
     ctx: std::ptr::null_mut(),
 });
 
-/// Lines waiting for the thread that holds the sink (module docs).
-pub const MAX_QUEUED_LINES: usize = 4096;
+/// Lines waiting for the log thread (module docs).
+pub(crate) const MAX_QUEUED_LINES: usize = 4096;
 
 /// One line on its way to the sink.
 struct Line {
@@ -59,52 +63,114 @@ struct Line {
     text: String,
 }
 
-/// The queued lines, and how many were dropped because the queue was full.
-static QUEUED: Mutex<(VecDeque<Line>, u64)> = Mutex::new((VecDeque::new(), 0));
+/// The lines on their way to the sink.
+#[derive(Default)]
+struct Queue {
+    lines: VecDeque<Line>,
+    /// Lines dropped because the queue was full, not yet reported.
+    dropped: u64,
+    /// Lines queued since the process started.
+    queued: u64,
+    /// Of those, lines delivered or dropped: a line numbered below it is done with.
+    done: u64,
+    /// Whether the log thread runs.
+    thread: bool,
+}
 
-/// Delivers the queued lines unless another thread holds the sink (it delivers them then).
-fn deliver() {
-    loop {
-        let sink = match SINK.try_lock() {
-            Ok(sink) => sink,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return,
-        };
-        loop {
-            let next = {
-                let mut queued = QUEUED.lock().unwrap_or_else(PoisonError::into_inner);
-                let dropped = std::mem::take(&mut queued.1);
-                let next = queued.0.pop_front();
-                (dropped, next)
-            };
-            match next {
-                (0, None) => break,
-                (0, Some(line)) => write_line(*sink, &line),
-                (dropped, line) => {
-                    let text = format!("{dropped} log lines were dropped: the log sink was slow");
-                    let warning = Line {
-                        level: log::Level::Warn,
-                        target: "tandem".into(),
-                        text,
-                    };
-                    write_line(*sink, &warning);
-                    if let Some(line) = line {
-                        write_line(*sink, &line);
-                    }
-                }
-            }
-        }
-        drop(sink);
-        // A line queued while this thread held the sink found it busy: deliver it too.
-        if QUEUED
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0
-            .is_empty()
-        {
-            return;
-        }
+static QUEUE: Mutex<Queue> = Mutex::new(Queue {
+    lines: VecDeque::new(),
+    dropped: 0,
+    queued: 0,
+    done: 0,
+    thread: false,
+});
+/// Signalled when a line is queued (the log thread waits on it).
+static ARRIVED: Condvar = Condvar::new();
+/// Signalled when lines are done with (`flush` waits on it).
+static DELIVERED: Condvar = Condvar::new();
+
+/// Queues `line` for the log thread, starting it on first use. Never waits for the sink.
+fn enqueue(line: Line) {
+    let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+    if queue.lines.len() >= MAX_QUEUED_LINES {
+        queue.lines.pop_front();
+        queue.dropped += 1;
+        queue.done += 1;
     }
+    queue.lines.push_back(line);
+    queue.queued += 1;
+    if !queue.thread {
+        // Where no thread can be started, the lines wait for the next `flush` or sink change,
+        // which deliver them on the caller's thread.
+        queue.thread = std::thread::Builder::new()
+            .name("tandem-log".into())
+            .spawn(log_thread)
+            .is_ok();
+    }
+    drop(queue);
+    ARRIVED.notify_one();
+}
+
+/// The log thread: delivers queued lines to the sink, in order, one at a time.
+fn log_thread() {
+    loop {
+        {
+            let queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+            let _queue = ARRIVED
+                .wait_while(queue, |q| q.lines.is_empty() && q.dropped == 0)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
+        deliver_queued(*sink);
+    }
+}
+
+/// Delivers every queued line to `sink` (the caller holds the sink).
+fn deliver_queued(sink: Sink) {
+    loop {
+        let (dropped, line) = {
+            let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+            (std::mem::take(&mut queue.dropped), queue.lines.pop_front())
+        };
+        if dropped > 0 {
+            let text = format!("{dropped} log lines were dropped: the log sink was slow");
+            let warning = Line {
+                level: log::Level::Warn,
+                target: "tandem".into(),
+                text,
+            };
+            write_line(sink, &warning);
+        }
+        let Some(line) = line else { return };
+        write_line(sink, &line);
+        QUEUE.lock().unwrap_or_else(PoisonError::into_inner).done += 1;
+        DELIVERED.notify_all();
+    }
+}
+
+/// Waits until every line queued before the call has reached the sink; from inside the sink
+/// (where that would wait for itself), returns at once. Every export calls it before it returns
+/// (`boundary`), so the lines a call logged reach the sink before the call returns.
+pub fn flush() {
+    if IN_SINK.with(Cell::get) {
+        return;
+    }
+    let queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+    let target = queue.queued;
+    if queue.done >= target {
+        return;
+    }
+    if !queue.thread {
+        drop(queue);
+        let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
+        deliver_queued(*sink);
+        return;
+    }
+    drop(
+        DELIVERED
+            .wait_while(queue, |q| q.done < target)
+            .unwrap_or_else(PoisonError::into_inner),
+    );
 }
 
 /// Writes one line to `sink` (the caller holds the sink).
@@ -163,23 +229,16 @@ impl Log for Logger {
         if !self.enabled(record.metadata()) || IN_SINK.with(Cell::get) {
             return;
         }
-        let line = Line {
+        enqueue(Line {
             level: record.level(),
             target: record.target().to_owned(),
             text: format!("{}", record.args()),
-        };
-        {
-            let mut queued = QUEUED.lock().unwrap_or_else(PoisonError::into_inner);
-            if queued.0.len() >= MAX_QUEUED_LINES {
-                queued.0.pop_front();
-                queued.1 += 1;
-            }
-            queued.0.push_back(line);
-        }
-        deliver();
+        });
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        flush();
+    }
 }
 
 /// The level filter of `max_level` (0 nothing, 1 error … 5 trace).
@@ -203,13 +262,14 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 /// `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace. Until it is
 /// called, errors and warnings go to stderr.
 ///
-/// `fn` is called from any of tandem's threads (and the caller's), one call at a time, with
-/// `ctx`, the line's level and the line as a NUL-terminated string valid only during the call.
-/// It should not block for long: other lines queue behind it (up to 4,096, then the oldest are
-/// dropped and counted in a warning), though the threads that log them never wait for it, so it
-/// may call tandem and wait for it. Lines logged by tandem calls made from
-/// inside `fn` are dropped. When this function returns, the previous sink is no longer called,
-/// so its `ctx` may be freed. Calling this from inside a sink is refused
+/// `fn` is called from libtandem's log thread (and from the caller of this function, with the
+/// lines queued before it), one call at a time, with `ctx`, the line's level and the line as a
+/// NUL-terminated string valid only during the call. It should not block for long: other lines
+/// queue behind it (up to 4,096, then the oldest are dropped and counted in a warning), though
+/// the threads that log them never wait for it, so it may call tandem and wait for it. Every
+/// tandem call returns after the lines logged until then have reached `fn`. Lines logged by
+/// tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
+/// is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
 /// (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
 ///
 /// # Safety
@@ -229,6 +289,8 @@ pub unsafe extern "C" fn tandem_set_log_sink(
         }
         install();
         let mut sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
+        // What was logged before this call goes where it was meant to.
+        deliver_queued(*sink);
         *sink = Sink {
             callback: r#fn,
             ctx: if r#fn.is_some() {
@@ -247,6 +309,7 @@ mod tests {
     use super::*;
     use crate::status::{TANDEM_ERR_INVALID_ARGUMENT, TANDEM_OK};
     use std::ffi::CStr;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     type Lines = Mutex<Vec<(u32, String)>>;
 
@@ -281,6 +344,20 @@ mod tests {
         assert!(waited.is_ok(), "the logging thread waited for the sink");
     }
 
+    static LOGGER_WENT_ON: AtomicBool = AtomicBool::new(false);
+    static SINK_SAW_IT_GO_ON: AtomicBool = AtomicBool::new(false);
+
+    /// Waits (up to 2 s) for the thread that logged the line to go on.
+    unsafe extern "C" fn wait_for_the_logger(ctx: *mut c_void, level: u32, message: *const c_char) {
+        // SAFETY: as in collect.
+        unsafe { collect(ctx, level, message) };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !LOGGER_WENT_ON.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        SINK_SAW_IT_GO_ON.store(LOGGER_WENT_ON.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
     unsafe extern "C" fn reenter(_: *mut c_void, _: u32, _: *const c_char) {
         // SAFETY: no callback: restores stderr, which this call must refuse from inside.
         let status = unsafe { tandem_set_log_sink(None, std::ptr::null_mut(), 1) };
@@ -301,6 +378,7 @@ mod tests {
         std::thread::spawn(|| log::error!("from another thread"))
             .join()
             .unwrap();
+        flush();
         assert_eq!(
             *LINES.lock().unwrap(),
             [
@@ -321,12 +399,30 @@ mod tests {
         let status = unsafe { tandem_set_log_sink(Some(wait_for_a_logging_thread), ctx, 3) };
         assert_eq!(status, TANDEM_OK);
         log::error!("first");
+        flush(); // "first" delivered: the sink returned once "second" was queued
+        flush();
         assert_eq!(
             *LINES.lock().unwrap(),
             [
                 (1, "first".to_owned()),
                 (2, "second, from the thread the sink waits for".to_owned())
             ]
+        );
+        // The thread that logs does not call the sink itself (the UED's thread, logging, would
+        // wait for a sink that waits for the UED): it goes on while the sink holds its line.
+        // SAFETY: as above.
+        let status = unsafe { tandem_set_log_sink(Some(wait_for_the_logger), ctx, 3) };
+        assert_eq!(status, TANDEM_OK);
+        std::thread::spawn(|| {
+            log::error!("from a stage");
+            LOGGER_WENT_ON.store(true, Ordering::SeqCst);
+        })
+        .join()
+        .unwrap();
+        flush();
+        assert!(
+            SINK_SAW_IT_GO_ON.load(Ordering::SeqCst),
+            "the thread that logged waited for the sink"
         );
         // SAFETY: reenter takes no context.
         let status = unsafe { tandem_set_log_sink(Some(reenter), std::ptr::null_mut(), 1) };
@@ -336,6 +432,7 @@ mod tests {
         let status = unsafe { tandem_set_log_sink(None, std::ptr::null_mut(), 0) };
         assert_eq!(status, TANDEM_OK);
         log::error!("nowhere");
-        assert_eq!(LINES.lock().unwrap().len(), 2);
+        flush();
+        assert_eq!(LINES.lock().unwrap().len(), 3);
     }
 }

@@ -34,6 +34,20 @@ fn header_is_up_to_date() {
     }
 }
 
+/// A host's own macros cannot collide with the header's: every one is named `TANDEM_…` (or is
+/// the include guard).
+#[test]
+fn every_macro_of_the_header_is_named_tandem() {
+    let header = include_str!("../include/tandem.h");
+    for line in header.lines() {
+        let Some(define) = line.strip_prefix("#define ") else {
+            continue;
+        };
+        let name = define.split_whitespace().next().unwrap_or_default();
+        assert!(name.starts_with("TANDEM_"), "#define {name} in tandem.h");
+    }
+}
+
 /// cbindgen writes `#define TANDEM_ERR_IO -3`; SPEC §8 (and macro hygiene: `x-TANDEM_ERR_IO`)
 /// wants `#define TANDEM_ERR_IO (-3)`.
 fn parenthesize_negative_defines(header: &str) -> String {

@@ -159,6 +159,9 @@ pub enum Waited {
     NotFound(NotFound),
     /// The slot was not executed by the deadline (it may be later, or never be submitted).
     TimedOut,
+    /// The engine halted (SPEC §6), before or while waiting: only from
+    /// [`Engine::wait_hash_unless_halted`].
+    Halted,
 }
 
 impl Waited {
@@ -166,7 +169,7 @@ impl Waited {
     pub fn hash(self) -> Option<[u8; 32]> {
         match self {
             Waited::Hash(hash) => Some(hash),
-            Waited::NotFound(_) | Waited::TimedOut => None,
+            Waited::NotFound(_) | Waited::TimedOut | Waited::Halted => None,
         }
     }
 }
@@ -325,6 +328,10 @@ impl Shared {
             *halted = Some(why);
         }
         drop(halted);
+        // Wakes the waiters that stop at a halt (`Engine::wait_hash_unless_halted`); they read
+        // the halt under the progress lock, so none misses it.
+        drop(self.progress.lock().unwrap_or_else(PoisonError::into_inner));
+        self.changed.notify_all();
         if let Some(hook) = self
             .on_alert
             .lock()
@@ -1059,6 +1066,28 @@ impl Engine {
         slot: u64,
         timeout: Duration,
     ) -> Result<Waited, EngineError> {
+        self.wait(domain, slot, timeout, false)
+    }
+
+    /// As [`Engine::wait_hash`], but [`Waited::Halted`] once the engine has halted — before the
+    /// wait, or while it waits (it wakes then): what a validator asking for vote points wants,
+    /// since a halted engine votes no more (SPEC §6). The C ABI's hash waits.
+    pub fn wait_hash_unless_halted(
+        &self,
+        domain: Domain,
+        slot: u64,
+        timeout: Duration,
+    ) -> Result<Waited, EngineError> {
+        self.wait(domain, slot, timeout, true)
+    }
+
+    fn wait(
+        &self,
+        domain: Domain,
+        slot: u64,
+        timeout: Duration,
+        stop_at_halt: bool,
+    ) -> Result<Waited, EngineError> {
         let deadline = Instant::now().checked_add(timeout);
         let mut p = self
             .shared
@@ -1066,6 +1095,10 @@ impl Engine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         loop {
+            // The flag, not the reason: `raise` takes the progress lock after setting it.
+            if stop_at_halt && self.shared.metrics.is_halted() {
+                return Ok(Waited::Halted);
+            }
             let list = match domain {
                 Domain::Ved => &p.ved,
                 Domain::Ued => &p.ued,
