@@ -72,6 +72,19 @@ pub struct Record {
 /// A segment a crash cut short, and the length of its whole records.
 pub type Torn = (PathBuf, u64);
 
+/// Whether `tail`, from a record that does not read whole to the end of the last segment, is what
+/// a crash in an append leaves: a record cut short (its declared length runs past the end, or
+/// its length is not all there), or zeros a file system extended the file with. A record whose
+/// bytes end before the file does, with a bad checksum, was synced and then damaged: an error,
+/// not a tail to cut (cutting it would delete the synced records after it).
+fn torn_tail(tail: &[u8]) -> bool {
+    let declared = tail
+        .get(..8)
+        .map(|len| u64::from_le_bytes(len.try_into().expect("8 bytes")));
+    let runs_to_the_end = declared.is_none_or(|len| len.saturating_add(16) >= tail.len() as u64);
+    runs_to_the_end || tail.iter().all(|&b| b == 0)
+}
+
 impl LogKind {
     pub(super) fn segment_path(&self, dir: &Path, first_slot: u64) -> PathBuf {
         dir.join(format!("{}{first_slot}.log", self.prefix))
@@ -130,7 +143,7 @@ impl LogKind {
                     (xxh3_64(body).to_le_bytes() == sum).then_some((slot, body, 16 + len))
                 });
                 let Some((slot, body, size)) = record else {
-                    if k == last {
+                    if k == last && torn_tail(&bytes[at..]) {
                         // The tail a crash cut short: never synced.
                         return Ok((records, Some((path.clone(), at as u64))));
                     }

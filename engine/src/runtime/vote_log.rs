@@ -332,6 +332,33 @@ mod tests {
     }
 
     #[test]
+    fn damage_inside_the_last_segment_is_an_error_not_a_torn_tail() {
+        // Slots 2..=10 in one segment, all committed: a flipped bit in slot 2's record is
+        // damage (the records after it were synced), not the tail of a crash; cutting there
+        // would drop eight committed slots' votes. Zeros after the last record are a tail.
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=10);
+        let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        let mut zeros = whole.clone();
+        zeros.extend_from_slice(&[0; 100]);
+        std::fs::write(&path, &zeros).unwrap();
+        VoteLog::open(dir.path(), Some(10)).unwrap();
+        assert_eq!(slots(dir.path(), 0), (2..=10).collect::<Vec<_>>());
+        let mut damaged = whole;
+        damaged[8 + 8 + 20] ^= 1;
+        std::fs::write(&path, &damaged).unwrap();
+        let Err(error) = VoteLog::open(dir.path(), Some(10)) else {
+            panic!("a damaged log opened");
+        };
+        assert!(
+            error.to_string().contains("a damaged record at its start"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), damaged, "nothing was cut");
+    }
+
+    #[test]
     fn the_cluster_view_keeps_an_epoch_of_reports_and_every_slot_the_index_answers_for() {
         // At least the window, at least an epoch, and every indexed slot.
         assert_eq!(kept_from(1_000, 32, None), 1_000 - WINDOW);
