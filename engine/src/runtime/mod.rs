@@ -702,6 +702,7 @@ impl Runtime {
             path: dir.clone(),
             source,
         })?;
+        self.status_files.prune(&dir)?;
         // The votes the cluster view keeps: looked for once a segment, not at every commit.
         self.committed_here += 1;
         if self.committed_here.is_multiple_of(vote_log::SEGMENT_SLOTS) {

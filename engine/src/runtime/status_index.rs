@@ -214,8 +214,8 @@ impl StatusFiles {
         self.slots.front().copied()
     }
 
-    /// Writes the status file of `slot` (before the slot commits), and removes those older than
-    /// the last [`KEPT_BLOCKS`] blocks.
+    /// Writes the status file of `slot` (before the slot commits); [`StatusFiles::prune`]
+    /// removes the old ones once it has.
     pub fn write(&mut self, dir: &Path, slot: u64, txs: &[TxOutcome]) -> Result<(), RuntimeError> {
         let mut w = Writer(Vec::with_capacity(16 + txs.len() * 70));
         w.bytes(MAGIC);
@@ -233,6 +233,13 @@ impl StatusFiles {
         write_atomically(&status_path(dir, slot), &w.0)?;
         self.slots.retain(|&s| s != slot);
         self.slots.push_back(slot);
+        Ok(())
+    }
+
+    /// Removes the status files older than the last [`KEPT_BLOCKS`] blocks: after the slot
+    /// whose file came last has committed (before, a crash would leave the committed chain a
+    /// block short of the window).
+    pub fn prune(&mut self, dir: &Path) -> Result<(), RuntimeError> {
         while self.slots.len() > KEPT_BLOCKS {
             let old = self.slots.pop_front().expect("more than kept");
             let path = status_path(dir, old);
@@ -267,7 +274,12 @@ pub fn write_halt(dir: &Path, why: &str) -> Result<(), RuntimeError> {
     if read_halt(dir)?.is_some() {
         return Ok(());
     }
-    write_atomically(&dir.join("halt"), format!("{why}\n").as_bytes())
+    write_atomically(&dir.join("halt"), format!("{why}\n").as_bytes())?;
+    // The rename made durable: no commit may follow to do it (a halt on a power loss must not
+    // be forgotten; the slots' files are made durable by the state file's directory sync).
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
 }
 
 /// Why the engine in `dir` halted, if it did.
@@ -446,6 +458,27 @@ mod tests {
         write_halt(dir.path(), "the UED cannot catch up at slot 64").unwrap();
         let why = read_halt(dir.path()).unwrap();
         assert_eq!(why.as_deref(), Some("UED divergence at slot 5"));
+    }
+
+    #[test]
+    fn the_oldest_status_file_stays_until_the_slot_after_the_window_commits() {
+        // A crash after slot 301's status file, before its commit: the committed chain (300
+        // slots) still has every file of its window.
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = StatusFiles::open(dir.path(), None).unwrap();
+        for slot in 1..=KEPT_BLOCKS as u64 {
+            files.write(dir.path(), slot, &[]).unwrap();
+            files.prune(dir.path()).unwrap();
+        }
+        files
+            .write(dir.path(), KEPT_BLOCKS as u64 + 1, &[])
+            .unwrap();
+        let reopened = StatusFiles::open(dir.path(), Some(KEPT_BLOCKS as u64)).unwrap();
+        assert_eq!(reopened.oldest(), Some(1));
+        // Once it has committed, the oldest goes.
+        files.prune(dir.path()).unwrap();
+        let reopened = StatusFiles::open(dir.path(), Some(KEPT_BLOCKS as u64 + 1)).unwrap();
+        assert_eq!(reopened.oldest(), Some(2));
     }
 
     #[test]
