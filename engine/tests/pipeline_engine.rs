@@ -5,6 +5,7 @@
 mod chain;
 
 use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use tandem_engine::Domain;
@@ -545,6 +546,36 @@ fn with_vote_reporting(block: &Block, n: usize, ued_hash: [u8; 32]) -> (Block, u
     })
     .expect("the validator votes in the block");
     (block, slot.expect("set"))
+}
+
+#[test]
+fn after_a_restart_the_cluster_view_is_still_pruned() {
+    // The engine keeps the agreement of the slots its status index answers for (and an
+    // epoch); after a restart it held on to every slot since the one it opened at, the
+    // confirmations file growing with each commit.
+    use tandem_engine::runtime::status_index::{KEPT_BLOCKS, StatusIndex};
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = open_with_hooks(dir.path(), EngineHooks::default());
+    for block in chain::empty_blocks(1..=5) {
+        engine.submit(block).expect("submit");
+    }
+    engine.finish().expect("finish");
+    let engine = open_with_hooks(dir.path(), EngineHooks::default());
+    let last = 5 + 2 * KEPT_BLOCKS as u64 + 100;
+    for block in chain::empty_blocks(6..=last) {
+        engine.submit(block).expect("submit");
+    }
+    engine.finish().expect("finish");
+    let index = StatusIndex::load(dir.path(), last).expect("load");
+    let first = index
+        .confirmations()
+        .map(|(_, s, _)| s)
+        .min()
+        .expect("some");
+    assert!(
+        first > last - 2 * KEPT_BLOCKS as u64,
+        "the confirmations still hold slot {first} of {last}"
+    );
 }
 
 #[test]

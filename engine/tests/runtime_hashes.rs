@@ -538,3 +538,39 @@ fn a_damaged_vote_log_is_an_error_naming_its_segment_and_a_cut_short_record_is_n
         "{text}"
     );
 }
+
+#[test]
+fn a_store_reopened_every_few_slots_still_prunes_its_vote_log() {
+    // The vote log was pruned once every 64 commits of one process: a store opened for fewer
+    // (a C ABI host opening per session, a crash loop) kept every segment, one per open.
+    let genesis = Genesis::default_cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let mut blocks = empty_blocks(1..=500);
+    for _ in 0..50 {
+        let mut rt = Runtime::open(&genesis, dir.path()).unwrap();
+        for block in blocks.by_ref().take(10) {
+            rt.execute_block(&block).unwrap();
+        }
+    }
+    let mut firsts: Vec<u64> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            name.to_str()?
+                .strip_prefix("votes-")?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    firsts.sort_unstable();
+    // 500 slots committed; the status index answers for the last 300 (201..=500), and the
+    // cluster view keeps their reports: segments wholly before slot 201 are gone.
+    assert!(
+        firsts[0] > 150,
+        "votes-{}.log is still there ({} segments)",
+        firsts[0],
+        firsts.len()
+    );
+}

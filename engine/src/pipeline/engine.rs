@@ -61,6 +61,7 @@ use crate::ledger::Block;
 use crate::runtime::builtins::vote::VoteState;
 use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
 use crate::runtime::ingest::{self, VerifiedBlock};
+use crate::runtime::segment_log::PruneSchedule;
 use crate::runtime::status_index::{
     self, Confirmation, ExecutionStatus, IndexedTx, KEPT_BLOCKS, StatusIndex,
 };
@@ -1689,7 +1690,7 @@ fn ued_loop(
             }
         }
     };
-    let mut committed = 0u64;
+    let mut ved_log_pruning = PruneSchedule::default();
     while let Ok(job) = metrics.idle(|| next_job(&runtime)) {
         metrics.set_queue_depth(input.len() as u64);
         let ingested = match &job {
@@ -1791,15 +1792,9 @@ fn ued_loop(
         shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
-        // The oldest slot the status index answers for: in the files read at open, or since.
-        let oldest_indexed = {
-            let live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
-            let live = live.blocks.first_key_value().map(|(s, _)| *s);
-            match (live, shared.stored.oldest_slot()) {
-                (Some(l), Some(s)) => Some(l.min(s)),
-                (l, s) => l.or(s),
-            }
-        };
+        // The oldest slot the status index answers for: its files now (not those read at
+        // open, which would hold the cluster view at the slot the engine opened at).
+        let oldest_indexed = runtime.oldest_indexed_slot();
         let confirmations = {
             let mut agreement = shared
                 .agreement
@@ -1832,8 +1827,7 @@ fn ued_loop(
         }
         // The VED's log segments the store has passed are no longer needed: looked for once a
         // segment's worth of slots, not at every commit.
-        committed += 1;
-        if committed.is_multiple_of(SEGMENT_SLOTS)
+        if ved_log_pruning.due(slot, SEGMENT_SLOTS)
             && let Err(e) = VedLog::prune(runtime.store().dir(), slot)
         {
             shared.fail(e.to_string());

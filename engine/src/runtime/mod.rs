@@ -255,8 +255,8 @@ pub struct Runtime {
     ued_fault_from: Option<u64>,
     status_files: status_index::StatusFiles,
     vote_log: VoteLog,
-    /// Slots committed since this runtime opened (the vote log is pruned once a segment).
-    committed_here: u64,
+    /// When the vote log is pruned next.
+    vote_log_pruning: segment_log::PruneSchedule,
 }
 
 impl Runtime {
@@ -340,7 +340,7 @@ impl Runtime {
             ued_fault_from: None,
             status_files,
             vote_log,
-            committed_here: 0,
+            vote_log_pruning: segment_log::PruneSchedule::default(),
         })
     }
 
@@ -416,6 +416,12 @@ impl Runtime {
     /// The last executed slot (0: genesis).
     pub fn slot(&self) -> u64 {
         self.state.slot
+    }
+
+    /// The oldest slot the status index answers for: of the status files of the last
+    /// [`status_index::KEPT_BLOCKS`] committed blocks (`None` before any block).
+    pub fn oldest_indexed_slot(&self) -> Option<u64> {
+        self.status_files.oldest()
     }
 
     /// The epoch of the last executed slot.
@@ -704,9 +710,8 @@ impl Runtime {
         })?;
         self.status_files.prune(&dir)?;
         // The votes the cluster view keeps: looked for once a segment, not at every commit.
-        self.committed_here += 1;
-        if self.committed_here.is_multiple_of(vote_log::SEGMENT_SLOTS) {
-            let oldest_indexed = self.status_files.oldest();
+        if self.vote_log_pruning.due(slot, vote_log::SEGMENT_SLOTS) {
+            let oldest_indexed = self.oldest_indexed_slot();
             let keep = vote_log::kept_from(slot, self.cluster.slots_per_epoch, oldest_indexed);
             VoteLog::prune(&dir, keep)?;
         }

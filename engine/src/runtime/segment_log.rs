@@ -72,6 +72,27 @@ pub struct Record {
 /// A segment a crash cut short, and the length of its whole records.
 pub type Torn = (PathBuf, u64);
 
+/// When to look for whole segments to prune: at the first commit after a log is opened (what
+/// earlier processes left), then once `every` slots — counted in slots, not in this process's
+/// commits, so a store reopened every few slots is pruned as well as one that runs for days.
+#[derive(Debug, Default)]
+pub struct PruneSchedule {
+    last: Option<u64>,
+}
+
+impl PruneSchedule {
+    /// Whether to prune after committing `slot` (and, if so, it is counted as done).
+    pub fn due(&mut self, slot: u64, every: u64) -> bool {
+        let due = self
+            .last
+            .is_none_or(|last| slot.saturating_sub(last) >= every);
+        if due {
+            self.last = Some(slot);
+        }
+        due
+    }
+}
+
 /// Whether `tail`, from a record that does not read whole to the end of the last segment, is what
 /// a crash in an append leaves: a record cut short (its declared length runs past the end, or
 /// its length is not all there), or zeros a file system extended the file with. A record whose

@@ -306,3 +306,18 @@ pub fn assert_status(outcome: &TxOutcome, status: TxStatus, domain: Option<Domai
 
 pub const FEE: u64 = 5_000;
 pub const SOL: u64 = 1_000_000_000;
+
+/// Empty blocks of the default cluster for `slots`, each 400 ms after genesis times its slot.
+pub fn empty_blocks(slots: std::ops::RangeInclusive<u64>) -> impl Iterator<Item = Block> {
+    let genesis = Genesis::default_cluster();
+    slots.map(move |slot| Block {
+        header: BlockHeader {
+            slot,
+            parent_slot: slot - 1,
+            leader: pk(&key("validator-0")),
+            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400 * slot as i64,
+            blockhash: Sha256::digest(format!("empty block {slot}")).into(),
+        },
+        transactions: vec![],
+    })
+}
