@@ -392,6 +392,30 @@ fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
 }
 
 #[test]
+fn a_ved_account_owned_by_no_builtin_cannot_move_out() {
+    // user-5, in the VED, assigns itself to an owner that is no program at all (Assign takes
+    // any address): no domain executes that owner, and only system- and vote-owned accounts
+    // move (SPEC §3), so RemapDomain to the UED fails and requests nothing.
+    let (mut c, user5) = user_5_in_the_ved();
+    let assign = tx(
+        &[&user5],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new(pk(&user5), true)],
+        &SystemInstruction::Assign {
+            owner: Pubkey([7; 32]),
+        }
+        .encode(),
+        c.recent(),
+    );
+    let out = c.block(vec![assign]);
+    assert_status(only(&out), Success, Some(Ved));
+    let out = c.block(vec![remap(&user5, 4, c.recent())]);
+    assert_status(only(&out), ProgramError(262), Some(Ved));
+    assert!(c.rt.state().remap_requests.is_empty());
+    c.assert_engine_agrees();
+}
+
+#[test]
 fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_leaves() {
     // Epoch 0: validator-1 deactivates vote-1, and user-2 makes a UED vote account (6,000 SOL,
     // activated) whose fee payer is validator-1's node. At the 0/1 boundary vote-1 leaves

@@ -233,10 +233,12 @@ pub fn invoke(program_id: &Pubkey, ctx: &mut InvokeContext<'_>) -> Result<(), Pr
     }
 }
 
-/// Whether programs owned by `owner` can run in the domain of `mapping`: the builtins are
-/// RX-UED-VED (both domains), every other program RX-UED (SPEC §1).
-pub fn owner_runs_in(owner: &Pubkey, mapping: Mapping) -> bool {
-    *owner == SYSTEM_PROGRAM_ID || *owner == vote_program_id() || mapping == Mapping::RwUed
+/// Whether an account owned by `owner` may move (`RemapDomain`, SPEC §3): "only if the account's
+/// owner program is executable in the target domain (so only system- and vote-owned accounts
+/// can move)". The builtins are RX-UED-VED, executable in both domains; whatever else an
+/// account names as its owner (`Assign` takes any address) is not moved, into either domain.
+pub fn owner_may_move(owner: &Pubkey) -> bool {
+    *owner == SYSTEM_PROGRAM_ID || *owner == vote_program_id()
 }
 
 /// Reads little-endian fields off instruction data.

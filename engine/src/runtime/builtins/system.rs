@@ -9,7 +9,7 @@
 //! `Assign` a system-owned account whose data is all zeros.
 //! Like Solana (bincode's legacy options), bytes after the fields are ignored.
 
-use super::{Effect, InvokeContext, ProgramFailure, owner_runs_in};
+use super::{Effect, InvokeContext, ProgramFailure, owner_may_move};
 use crate::account::{MAX_ACCOUNT_DATA_LEN, Mapping, Pubkey};
 use crate::sample::SYSTEM_PROGRAM_ID;
 
@@ -194,7 +194,7 @@ fn remap(ctx: &mut InvokeContext<'_>, target: u8) -> Result<(), ProgramFailure> 
     if account.lamports == 0
         || account.mapping == target
         || held.remap_locked
-        || !owner_runs_in(&account.owner, target)
+        || !owner_may_move(&account.owner)
     {
         return Err(ProgramFailure::InvalidArgument);
     }
