@@ -1218,13 +1218,14 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
     // vote-0 (VED) by 25 % and vote-3 (UED) by 50 %, scheduled before slot 11: applied at the
     // boundary into epoch 1 (slot 32), in whichever domain each account is, exactly as
     // `Runtime::schedule_slash` before the same block; the VED crosses that boundary on its
-    // own. vote-1 (VED) by 60 %, before slot 41: at slot 64 its stake falls under the VED's
-    // threshold, so it leaves the VED — its companions' fate needs the UED's state, and the
-    // VED waits for the UED to execute that block whole.
+    // own. vote-1 (VED) by 60 %, before slot 21: applied at slot 32 too, after the membership
+    // computed there (from the state at the end of epoch 0, SPEC §5); at slot 64 the computation
+    // finds its stake under the VED's threshold, so it leaves the VED — its companions' fate
+    // needs the UED's state, and the VED waits for the UED to execute that block whole.
     let (blocks, _) = ledger(70, 14);
     let slashes_at = |i: usize| match i {
         10 => vec![(0, 2_500), (3, 5_000)],
-        40 => vec![(1, 6_000)],
+        20 => vec![(1, 6_000)],
         _ => Vec::new(),
     };
     let vote = |n: usize| chain::pk(&chain::key(&format!("vote-{n}")));

@@ -297,6 +297,29 @@ fn the_freeze_is_total_a_frozen_payer_pays_nothing_and_moves_with_its_state_at_t
 }
 
 #[test]
+fn a_slash_below_the_threshold_takes_a_vote_account_out_at_the_next_computation() {
+    // Slashed at the 0/1 boundary from 10,000 to 4,000 SOL: the membership computed at that
+    // boundary reads the state at the end of epoch 0 (SPEC §5), where vote-0 still had 10,000
+    // — it stays for epoch 2; the computation at 1/2 finds 4,000 and takes it out at 3.
+    let mut c = Chain::new();
+    let vote0 = pk(&key("vote-0"));
+    c.schedule_slash(vote0, 6_000).expect("slash vote-0"); // 60 %
+    c.enter_epoch(1);
+    assert_eq!(c.vote_state(0).stake, 4_000 * SOL);
+    assert_eq!(
+        c.rt.state().frozen.get(&vote0),
+        None,
+        "not frozen in epoch 1"
+    );
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&vote0), Some(RwVed));
+    assert_eq!(c.rt.state().frozen.get(&vote0), Some(&2));
+    c.enter_epoch(3);
+    assert_eq!(c.mapping(&vote0), Some(RwUed));
+    c.assert_engine_agrees();
+}
+
+#[test]
 fn an_operator_slash_reaches_vote_accounts_in_either_domain() {
     let mut c = Chain::new();
     let (vote0, vote3) = (pk(&key("vote-0")), pk(&key("vote-3")));

@@ -12,10 +12,13 @@
 //!    changed them), and unfreezes them;
 //! 3. applies the operator slashes scheduled since the last boundary, after the moves, to any
 //!    vote account in whichever domain it now is: `stake × bps / 10,000` leaves its stake and its
-//!    balance (burned);
+//!    balance (burned) — last of all, after step 5 (SPEC §5 computes the membership from the
+//!    state at the end of `X − 1`, which a slash applied at the boundary is not part of: a
+//!    slash below the threshold takes a vote account out at the next computation);
 //! 4. turns the `RemapDomain` requests of epoch `X − 1` into freezes for `X` and moves at the
 //!    first slot of `X + 1`;
-//! 5. computes the VED state of `X + 1` from the state now (the end of `X − 1`): a vote account
+//! 5. computes the VED state of `X + 1` from the state at the end of `X − 1` (its stakes and
+//!    activations; the rewards and moves of steps 1–2 change neither): a vote account
 //!    belongs when it is active and its stake exceeds 5,000 SOL; its authorized voter and fee
 //!    payer come with it. Every account whose membership changes is frozen for `X` and moves at
 //!    the first slot of `X + 1`:
@@ -95,20 +98,6 @@ pub fn enter_epoch(
         }
     }
     state.frozen.retain(|_, frozen_in| *frozen_in >= epoch);
-    // 3. Slashes, after the moves: they reach the account wherever it now is.
-    for (key, bps) in std::mem::take(&mut state.slashes) {
-        let Some(mut account) = overlay.get(store, &key) else {
-            continue;
-        };
-        let Some(mut vote) = VoteState::decode(&account.data) else {
-            continue;
-        };
-        let cut = (u128::from(vote.stake) * u128::from(bps.min(10_000)) / 10_000) as u64;
-        vote.stake -= cut;
-        account.lamports = account.lamports.saturating_sub(cut);
-        account.data = vote.encode();
-        overlay.put(account, Writer::Runtime);
-    }
     // 4. Remap requests of the epoch that ended.
     let schedule = |state: &mut RuntimeState, key: Pubkey, target: Mapping| {
         state.frozen.insert(key, epoch);
@@ -168,6 +157,21 @@ pub fn enter_epoch(
             }
             schedule(state, key, Mapping::RwUed);
         }
+    }
+    // 3. Slashes, after the moves (they reach the account wherever it now is) and after the
+    //    membership of step 5, which reads the state at the end of `epoch - 1`.
+    for (key, bps) in std::mem::take(&mut state.slashes) {
+        let Some(mut account) = overlay.get(store, &key) else {
+            continue;
+        };
+        let Some(mut vote) = VoteState::decode(&account.data) else {
+            continue;
+        };
+        let cut = (u128::from(vote.stake) * u128::from(bps.min(10_000)) / 10_000) as u64;
+        vote.stake -= cut;
+        account.lamports = account.lamports.saturating_sub(cut);
+        account.data = vote.encode();
+        overlay.put(account, Writer::Runtime);
     }
     state.epoch = epoch;
     Ok(entry)
