@@ -8,20 +8,14 @@
 mod common;
 
 use common::bytes;
+use common::signatures::*;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
-use ed25519_dalek::{Signer, SigningKey};
-use sha2::{Digest, Sha512};
+use ed25519_dalek::SigningKey;
 use tandem_kernels::sigverify::cache::SignerCache;
 use tandem_kernels::sigverify::{cpu, reference, verify_batch_cpu, verify_many};
 use tandem_kernels::{Backend, Platform};
-
-/// The group order L, little-endian.
-const L: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
 
 /// Asserts every verifier agrees with the oracle on this input, and returns the oracle's answer:
 /// the portable verifier alone, and every CPU platform's verifier in batches that mix the input
@@ -77,36 +71,6 @@ fn agree(sig: &[u8; 64], key: &[u8; 32], msg: &[u8], what: &str) -> bool {
     expected
 }
 
-fn signing_key(seed: u64) -> SigningKey {
-    SigningKey::from_bytes(&bytes(seed, 32).try_into().unwrap())
-}
-
-fn sign(key: &SigningKey, msg: &[u8]) -> [u8; 64] {
-    key.sign(msg).to_bytes()
-}
-
-/// A signature made by hand with secret scalar `a` for the public key bytes `key_bytes` (which
-/// need not be `[a]B`: mixed-order keys are `[a]B + T`), nonce point `R` = `r_point` encoded as
-/// `r_bytes`, and `r` its discrete log relative to B's part.
-fn raw_sign(
-    a: &Scalar,
-    key_bytes: &[u8; 32],
-    r: &Scalar,
-    r_bytes: &[u8; 32],
-    msg: &[u8],
-) -> ([u8; 64], Scalar) {
-    let mut h = Sha512::new();
-    h.update(r_bytes);
-    h.update(key_bytes);
-    h.update(msg);
-    let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
-    let s = r + k * a;
-    let mut sig = [0u8; 64];
-    sig[..32].copy_from_slice(r_bytes);
-    sig[32..].copy_from_slice(s.as_bytes());
-    (sig, k)
-}
-
 #[test]
 fn valid_signatures_over_messages_of_0_to_2000_bytes() {
     for i in 0..60u64 {
@@ -153,47 +117,50 @@ fn s_must_be_canonical() {
     let msg = b"canonical S";
     let sig = sign(&key, msg);
     let pk = *key.verifying_key().as_bytes();
-    let s = Scalar::from_canonical_bytes(sig[32..].try_into().unwrap()).unwrap();
-    // S + L encodes the same residue: the equation holds, but S >= L must be rejected.
-    let mut s_plus_l = [0u8; 32];
-    let mut carry = 0u16;
-    for i in 0..32 {
-        let v = s.as_bytes()[i] as u16 + L[i] as u16 + carry;
-        s_plus_l[i] = v as u8;
-        carry = v >> 8;
+    for (bad, what) in with_bad_s(&sig) {
+        assert!(!agree(&bad, &pk, msg, what));
     }
-    let with = |s_bytes: [u8; 32], what: &str| {
-        let mut x = sig;
-        x[32..].copy_from_slice(&s_bytes);
-        agree(&x, &pk, msg, what)
-    };
-    assert!(!with(s_plus_l, "S + L"));
-    assert!(!with(L, "S = L"));
-    let mut l1 = L;
-    l1[0] += 1;
-    assert!(!with(l1, "S = L + 1"));
-    let mut top = *s.as_bytes();
-    top[31] |= 0xF0;
-    assert!(!with(top, "S with the top bits set"));
-    assert!(!with([0xFF; 32], "S = 2^256 - 1"));
-    let mut lm1 = L;
-    lm1[0] -= 1;
-    assert!(!with(lm1, "S = L - 1 (canonical, wrong)"));
 }
 
-/// Encodes `y` (below 2^255) with sign bit `sign`.
-fn encode_y(y: &[u8; 32], sign: bool) -> [u8; 32] {
-    let mut e = *y;
-    e[31] = (e[31] & 0x7f) | if sign { 0x80 } else { 0 };
-    e
+#[test]
+fn mixed_order_r_and_a_pass_exactly_when_the_torsion_cancels() {
+    let mut passed = 0;
+    for (case, cancels) in mixed_order_r_and_a(64) {
+        let what = format!("mixed R and A, message {:?}", case.msg);
+        assert_eq!(
+            agree(&case.sig, &case.key, &case.msg, &what),
+            cancels,
+            "{what}"
+        );
+        passed += usize::from(cancels);
+    }
+    assert!(passed > 0, "some cancel");
 }
 
-/// p = 2^255 - 19 plus a small `v`, little-endian (a non-canonical encoding of v).
-fn p_plus(v: u8) -> [u8; 32] {
-    let mut e = [0xFFu8; 32];
-    e[0] = 0xED + v; // 0xED = 256 - 19
-    e[31] = 0x7F;
-    e
+#[test]
+fn the_cache_never_serves_a_small_order_key() {
+    // R = [S]B verifies under the identity in the cofactorless equation; the small-order check
+    // refuses it. A cached key skips that check, so no small-order key may be cached, whoever
+    // asks the cache to observe it.
+    let identity = EdwardsPoint::default().compress().to_bytes();
+    let s = Scalar::from(5u64);
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice((B * s).compress().as_bytes());
+    sig[32..].copy_from_slice(s.as_bytes());
+    assert!(!reference::verify(&sig, &identity, b"m"));
+    let cache = SignerCache::new(4);
+    cache.observe(&identity);
+    cache.observe(&identity);
+    assert!(
+        !cpu::verify(&sig, &identity, b"m", Some(&cache)),
+        "portable, cached"
+    );
+    for platform in Platform::available() {
+        let (sigs, keys, msgs) = (vec![sig; 9], vec![identity; 9], vec![b"m".as_slice(); 9]);
+        let mut out = vec![9u8; 9];
+        verify_many(platform, &sigs, &keys, &msgs, &mut out, Some(&cache));
+        assert_eq!(out, vec![0; 9], "{platform}");
+    }
 }
 
 #[test]
@@ -411,96 +378,6 @@ fn stage_verifiers_with_their_own_cache_and_device_agree_with_the_oracle() {
     if tandem_kernels::testing::gpu_or_skip("a stage verifier on its own device", found).is_some() {
         check(&gpu, "own GPU device");
     }
-}
-
-/// One input of the property test: a signature of some class, and the bytes it covers.
-struct Case {
-    sig: [u8; 64],
-    key: [u8; 32],
-    msg: Vec<u8>,
-}
-
-/// A random input from every class verify_strict distinguishes: valid, mutated (a bit of the
-/// signature, key or message flipped), S ≥ L, non-canonical and off-curve A and R, small-order A
-/// and R, mixed-order A (passing the equation about one time in eight) and mixed-order R.
-fn random_case(seed: u64) -> Case {
-    let r = |salt: u64| common::rand_u64(seed.wrapping_mul(31).wrapping_add(salt));
-    let key = signing_key(seed % 40); // recurring signers, so the cache gets tables
-    let msg = bytes(seed, (r(1) % 300) as usize);
-    let pk = *key.verifying_key().as_bytes();
-    let valid = sign(&key, &msg);
-    let scalar = |salt: u64| Scalar::from_bytes_mod_order(bytes(r(salt), 32).try_into().unwrap());
-    let torsion = |salt: u64| EIGHT_TORSION[(r(salt) % 8) as usize];
-    let (sig, key) = match r(2) % 10 {
-        0..=3 => (valid, pk),
-        4 => {
-            let (mut sig, mut pk, bit) = (valid, pk, r(3) as usize);
-            match bit % 3 {
-                0 => sig[bit / 3 % 64] ^= 1 << (bit % 8),
-                1 => pk[bit / 3 % 32] ^= 1 << (bit % 8),
-                _ => {
-                    let mut msg = msg.clone();
-                    msg.push(1);
-                    return Case { sig, key: pk, msg };
-                }
-            }
-            (sig, pk)
-        }
-        5 => {
-            let mut sig = valid;
-            sig[63] |= 0x10 << (r(3) % 4); // S ≥ 2^252 + …: at least L's top bit or above
-            (sig, pk)
-        }
-        6 => {
-            let enc = encode_y(&p_plus((r(3) % 19) as u8), r(4) % 2 == 0);
-            if r(5) % 2 == 0 {
-                (valid, enc)
-            } else {
-                let mut sig = valid;
-                sig[..32].copy_from_slice(&enc);
-                (sig, pk)
-            }
-        }
-        7 => {
-            let t = torsion(3).compress().to_bytes();
-            if r(4) % 2 == 0 {
-                (
-                    raw_sign(
-                        &scalar(5),
-                        &t,
-                        &scalar(6),
-                        &(B * scalar(6)).compress().to_bytes(),
-                        &msg,
-                    )
-                    .0,
-                    t,
-                )
-            } else {
-                (
-                    raw_sign(&key.to_scalar(), &pk, &Scalar::ZERO, &t, &msg).0,
-                    pk,
-                )
-            }
-        }
-        8 => {
-            let a = scalar(3);
-            let mixed = (B * a + torsion(4)).compress().to_bytes();
-            let nonce = scalar(5);
-            (
-                raw_sign(&a, &mixed, &nonce, &(B * nonce).compress().to_bytes(), &msg).0,
-                mixed,
-            )
-        }
-        _ => {
-            let nonce = scalar(3);
-            let r_bytes = (B * nonce + torsion(4)).compress().to_bytes();
-            (
-                raw_sign(&key.to_scalar(), &pk, &nonce, &r_bytes, &msg).0,
-                pk,
-            )
-        }
-    };
-    Case { sig, key, msg }
 }
 
 #[test]

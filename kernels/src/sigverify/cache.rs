@@ -43,7 +43,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 
-use super::fixed_base::{ExtendedPoint, FixedBaseTable, double_fixed_base_mul};
+use super::fixed_base::{
+    ExtendedPoint, FixedBaseTable, compress_batch, double_fixed_base_mul, is_small_order_encoding,
+};
 #[cfg(target_arch = "x86_64")]
 use super::lanes::{LaneField, verify::LaneTable};
 
@@ -268,6 +270,11 @@ impl SignerCache {
         let Some(a) = ExtendedPoint::decompress(key) else {
             return; // unreachable for keys that curve25519-dalek decompressed; never cached
         };
+        // A hit skips the verifier's small-order check: such a key is never cached, whoever
+        // calls this (a table for the identity would verify `R = [S]B` under it).
+        if is_small_order_encoding(&compress_batch(&[a])[0]) {
+            return;
+        }
         if !self.spend() {
             return;
         }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod signatures;
+
 use tandem_kernels::AccountInput;
 
 pub use tandem_kernels::testing::bytes;
