@@ -12,9 +12,9 @@ use crate::status::Backend;
 impl From<KernelError> for FfiError {
     fn from(e: KernelError) -> Self {
         match &e {
-            KernelError::Gpu(GpuError::NoAdapter(_) | GpuError::Device(_)) => {
-                FfiError::backend_unavailable(e.to_string())
-            }
+            KernelError::Gpu(
+                GpuError::NoAdapter(_) | GpuError::Device(_) | GpuError::WrongAnswers(_),
+            ) => FfiError::backend_unavailable(e.to_string()),
             KernelError::Gpu(GpuError::Readback(_)) => FfiError::internal(e.to_string()),
         }
     }

@@ -159,7 +159,7 @@ impl Ed25519Verifier {
                 Some(own) => own
                     .get_or_init(|| {
                         let ctx = Arc::new(gpu::GpuContext::new()?);
-                        Ok(Arc::new(sigverify::gpu::GpuEd25519::new(ctx)))
+                        Ok(Arc::new(sigverify::gpu::GpuEd25519::checked(ctx)?))
                     })
                     .clone(),
             }

@@ -8,6 +8,7 @@
 mod common;
 
 use common::bytes;
+use common::signatures::{mixed_order_r_and_a, random_case, sign, signing_key, with_bad_s};
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signer, SigningKey};
@@ -167,6 +168,49 @@ fn gpu_accepts_mixed_order_keys_exactly_when_the_cofactorless_equation_holds() {
     }
     assert!(passing >= 10, "{passing}");
     assert_eq!(cases.check(&gpu), passing);
+}
+
+#[test]
+fn gpu_rejects_every_non_canonical_s_as_the_cpu_does() {
+    // S + L (the equation holds), L, L + 1 and the rest: where the shader's comparison of S with
+    // L could be off by one word or one bit.
+    let Some(gpu) = gpu() else { return };
+    let key = signing_key(3);
+    let msg = b"canonical S";
+    let sig = sign(&key, msg);
+    let pk = *key.verifying_key().as_bytes();
+    let mut cases = empty();
+    cases.push(sig, pk, msg);
+    for (bad, _) in with_bad_s(&sig) {
+        cases.push(bad, pk, msg);
+    }
+    assert_eq!(cases.check(&gpu), 1);
+}
+
+#[test]
+fn gpu_accepts_mixed_order_r_and_a_exactly_when_the_torsion_cancels() {
+    let Some(gpu) = gpu() else { return };
+    let mut cases = empty();
+    let mut cancelling = 0;
+    for (case, cancels) in mixed_order_r_and_a(8) {
+        cancelling += usize::from(cancels);
+        cases.push(case.sig, case.key, &case.msg);
+    }
+    assert!(cancelling > 0);
+    assert_eq!(cases.check(&gpu), cancelling);
+}
+
+#[test]
+fn gpu_agrees_with_the_oracle_on_random_inputs_of_every_class() {
+    // The CPU's property test's generator, a batch small enough for a software rasterizer.
+    let Some(gpu) = gpu() else { return };
+    let mut cases = empty();
+    for seed in 0..200 {
+        let case = random_case(seed);
+        cases.push(case.sig, case.key, &case.msg);
+    }
+    let valid = cases.check(&gpu);
+    assert!(valid > 40 && valid < 160, "{valid} valid: the classes mix");
 }
 
 #[test]

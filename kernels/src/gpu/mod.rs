@@ -23,6 +23,10 @@ pub enum GpuError {
     /// Reading results back failed.
     #[error("reading GPU results back failed: {0}")]
     Readback(String),
+    /// The device's answers on known inputs differ from the CPU reference's: its driver compiles
+    /// the shaders wrongly, and it is not used (consensus needs the same answers everywhere).
+    #[error("the GPU gives wrong answers on known inputs, so it is not used: {0}")]
+    WrongAnswers(String),
 }
 
 /// An adapter, its device and queue.

@@ -2,7 +2,10 @@
 //!
 //! **Validation.** `tests/sigverify_gpu.rs` holds it to ed25519-dalek on every class of input
 //! (on lavapipe in CI), and `tests/gpu_challenge.rs` holds the SHA-512/mod-L part to sha2 and
-//! curve25519-dalek over thousands of values.
+//! curve25519-dalek over thousands of values. Where it runs, a device is used only after it
+//! answered a set of known inputs as the reference does ([`GpuEd25519::checked`]): a driver
+//! elsewhere compiles the same WGSL with another compiler, and a wrong answer there would fork
+//! the validator from the cluster.
 //!
 //! **Why field elements are five `vec4<u32>`.** As 20-word private arrays, Mesa's compiler took
 //! 47 s to build the pipeline and ~300 s per verification on lavapipe (a harness with field
@@ -111,11 +114,36 @@ impl GpuEd25519 {
         }
     }
 
-    /// The verifier on the process-wide [`GpuContext::shared`], built once.
+    /// Builds the pipeline on `ctx` and checks the device's answers on known inputs — valid
+    /// and tampered signatures, S at and past L, small-order and non-canonical points — against
+    /// the reference verifier: [`GpuError::WrongAnswers`] where one differs.
+    pub fn checked(ctx: Arc<GpuContext>) -> Result<GpuEd25519, GpuError> {
+        let verifier = GpuEd25519::new(ctx);
+        let (sigs, keys, msgs) = known_inputs();
+        let msgs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        let mut results = vec![2u8; sigs.len()];
+        verifier.verify_batch(&sigs, &keys, &msgs, &mut results)?;
+        for (i, got) in results.iter().enumerate() {
+            let want = u8::from(reference::verify(&sigs[i], &keys[i], msgs[i]));
+            if *got != want {
+                return Err(GpuError::WrongAnswers(format!(
+                    "ed25519 known input {i} of {} ({}): the device answered {got}, the \
+                     reference {want}",
+                    sigs.len(),
+                    verifier.ctx.info().name
+                )));
+            }
+        }
+        Ok(verifier)
+    }
+
+    /// The verifier on the process-wide [`GpuContext::shared`], built and checked once.
     pub fn shared() -> Result<Arc<GpuEd25519>, GpuError> {
         static SHARED: OnceLock<Result<Arc<GpuEd25519>, GpuError>> = OnceLock::new();
         SHARED
-            .get_or_init(|| GpuContext::shared().map(|ctx| Arc::new(GpuEd25519::new(ctx))))
+            .get_or_init(|| {
+                GpuContext::shared().and_then(|ctx| GpuEd25519::checked(ctx).map(Arc::new))
+            })
             .clone()
     }
 
@@ -240,9 +268,90 @@ impl GpuEd25519 {
     }
 }
 
+/// Signatures, keys and messages, index by index.
+type KnownInputs = (Vec<[u8; 64]>, Vec<[u8; 32]>, Vec<Vec<u8>>);
+
+/// The inputs [`GpuEd25519::checked`] runs: a valid signature, a flipped bit in R, in S, in the
+/// key and in the message, S + L (the equation holds), S = L, S past 2^252, a small-order key
+/// with `R = [S]B` (the equation holds), a non-canonical R, and an off-curve key.
+fn known_inputs() -> KnownInputs {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use ed25519_dalek::{Signer, SigningKey};
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let key = SigningKey::from_bytes(&[0x5e; 32]);
+    let pk = key.verifying_key().to_bytes();
+    let msg = b"tandem: the device's known answers".to_vec();
+    let sig = key.sign(&msg).to_bytes();
+    let mut inputs = vec![(sig, pk, msg.clone())];
+    let flipped = |at: usize, what: u8| {
+        let (mut s, mut k, mut m) = (sig, pk, msg.clone());
+        match what {
+            0 => s[at] ^= 1,
+            1 => k[at] ^= 1,
+            _ => m[at] ^= 1,
+        }
+        (s, k, m)
+    };
+    inputs.extend([flipped(5, 0), flipped(40, 0), flipped(9, 1), flipped(3, 2)]);
+    let mut s_plus_l = [0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = u16::from(sig[32 + i]) + u16::from(L[i]) + carry;
+        s_plus_l[i] = v as u8;
+        carry = v >> 8;
+    }
+    let mut top = [0u8; 32];
+    top.copy_from_slice(&sig[32..]);
+    top[31] |= 0xF0;
+    for s in [s_plus_l, L, top] {
+        let mut x = sig;
+        x[32..].copy_from_slice(&s);
+        inputs.push((x, pk, msg.clone()));
+    }
+    let identity = EdwardsPoint::default().compress().to_bytes();
+    let five = Scalar::from(5u64);
+    let mut small = [0u8; 64];
+    small[..32].copy_from_slice((B * five).compress().as_bytes());
+    small[32..].copy_from_slice(five.as_bytes());
+    inputs.push((small, identity, msg.clone()));
+    let mut non_canonical_r = sig;
+    non_canonical_r[..32].fill(0xFF);
+    non_canonical_r[0] = 0xEE; // p + 1
+    non_canonical_r[31] = 0x7F;
+    inputs.push((non_canonical_r, pk, msg.clone()));
+    let mut off_curve = [0u8; 32];
+    off_curve[0] = 2; // y = 2 is not on the curve
+    inputs.push((sig, off_curve, msg));
+    let mut sigs = Vec::new();
+    let mut keys = Vec::new();
+    let mut msgs = Vec::new();
+    for (s, k, m) in inputs {
+        sigs.push(s);
+        keys.push(k);
+        msgs.push(m);
+    }
+    (sigs, keys, msgs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_known_inputs_hold_one_valid_signature_among_every_kind_of_rejection() {
+        let (sigs, keys, msgs) = known_inputs();
+        let answers: Vec<bool> = (0..sigs.len())
+            .map(|i| reference::verify(&sigs[i], &keys[i], &msgs[i]))
+            .collect();
+        assert!(answers[0], "the first is valid");
+        assert!(answers[1..].iter().all(|a| !a), "{answers:?}");
+        assert_eq!(answers.len(), 11);
+    }
 
     #[test]
     fn padding_is_sha512s() {
