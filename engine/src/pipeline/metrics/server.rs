@@ -12,14 +12,15 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::EngineMetrics;
 use super::prometheus::CONTENT_TYPE;
 
 /// How often the server looks for a new connection, and so how long a drop may wait for it.
 pub const ACCEPT_POLL: Duration = Duration::from_millis(20);
-/// The longest the server waits on one client's request or for its answer to be sent.
+/// The longest the server waits for one client's whole request head, or on each write of its
+/// answer.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest request head read; a longer one is answered 431.
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
@@ -89,15 +90,28 @@ fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBoo
 /// Reads one request head and writes the answer.
 fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    // One deadline for the whole head: a timeout per read would let a client that sends a byte
+    // now and then hold the thread (and every other scrape) for hours.
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+    let ended = |head: &[u8]| {
+        head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n")
+    };
+    while !ended(&head) {
         if head.len() > MAX_REQUEST_HEAD {
             let answer = Answer::new("431 Request Header Fields Too Large", "", b"");
             return answer.send(&mut stream, true);
         }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request head did not come in time",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
         let n = stream.read(&mut buf)?;
         if n == 0 {
             break;
@@ -192,6 +206,30 @@ mod tests {
             addr,
             &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
         )
+    }
+
+    #[test]
+    fn a_client_sending_a_byte_now_and_then_does_not_hold_the_server() {
+        let server =
+            serve_metrics(loopback(), Arc::new(EngineMetrics::for_pipeline())).expect("binds");
+        let addr = server.local_addr();
+        let stop = Arc::new(AtomicBool::new(false));
+        let trickle = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).expect("connects");
+                while !stop.load(Ordering::Relaxed) && stream.write_all(b"G").is_ok() {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200)); // the trickler is being answered
+        // Answered once the trickler's deadline passed (before: never, as long as it trickled).
+        assert!(get(addr, "/metrics").starts_with("HTTP/1.1 200 OK"));
+        stop.store(true, Ordering::Relaxed);
+        trickle.join().expect("the trickler");
+        // A head ended by a bare blank line is answered too.
+        assert!(request(addr, "GET /metrics HTTP/1.0\n\n").starts_with("HTTP/1.1 200 OK"));
     }
 
     #[test]
