@@ -588,7 +588,12 @@ fn a_vote_point_waited_for_before_the_halt_is_not_given_after_it() {
     let (blocks, _) = generated(8, 8, false);
     let (bad, _) = with_vote_reporting(&blocks[6], 1, [0x66; 32]);
     let dir = tempfile::tempdir().expect("dir");
-    let engine = Arc::new(open_with_hooks(dir.path(), EngineHooks::default()));
+    // A slow alert hook: the alert is there to poll as soon as the halt shows.
+    let hooks = EngineHooks {
+        on_alert: Some(Box::new(|_| std::thread::sleep(Duration::from_millis(500)))),
+        ..EngineHooks::default()
+    };
+    let engine = Arc::new(open_with_hooks(dir.path(), hooks));
     for block in &blocks[..6] {
         engine.submit(block.clone()).expect("submit");
     }
@@ -606,6 +611,7 @@ fn a_vote_point_waited_for_before_the_halt_is_not_given_after_it() {
     engine.submit(bad).expect("submit");
     let waited = waiter.join().expect("the waiter");
     assert!(matches!(waited, Ok(Waited::Halted)), "{waited:?}");
+    assert!(engine.poll_alert().is_some(), "the alert of the halt");
     assert!(engine.halt().is_some());
     let computed = engine.wait_hash(Domain::Ved, seventh, Duration::from_secs(60));
     assert!(matches!(computed, Ok(Waited::Hash(_))), "{computed:?}");

@@ -317,6 +317,12 @@ impl Shared {
     /// Raises `alert`: the engine is halted from here on, across restarts too.
     fn raise(&self, alert: Alert) {
         log::error!("ALERT: {alert}"); // the log line of SPEC §6
+        // Queued before anything shows the halt: whoever sees it (a waiter, `Engine::halted`,
+        // the metrics) finds the alert with `poll_alert`.
+        self.alerts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(alert.clone());
         self.metrics.set_halted();
         // The first halt's reason stands, on disk too; the VED's and the UED's threads may both
         // raise one, and write the file one at a time.
@@ -341,8 +347,6 @@ impl Shared {
         {
             hook(&alert);
         }
-        let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
-        alerts.push_back(alert);
     }
 
     /// Feeds the cluster view with a slot's local hash and what its votes report; raises the
