@@ -1097,6 +1097,37 @@ fn open_holding(
 }
 
 #[test]
+fn a_logged_slot_answers_its_ved_statuses_at_its_vote_point() {
+    // Restarted with slots 4 and 5 in the VED's log, ahead of the store (3), and the UED held
+    // at slot 4: slot 5's vote point is republished from the log, and the VED's statuses of
+    // slot 5 must be there for a waiter woken by it (SPEC §6, X = 0: once the VED has run) —
+    // before, they came only when the UED committed the slot.
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    let (blocks, _) = generated(6, 12, false);
+    let (ved_tx, _) = slot_5_signatures(&blocks);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..3] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(engine.finish().expect("finish").slot, 3);
+    log_ved_ahead(dir.path(), &blocks[3..5]);
+    let (engine, _, release) = open_holding(dir.path(), 4, EngineConfig::default());
+    for block in &blocks[3..5] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let waited = engine.wait_hash(Domain::Ved, 5, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    let view = engine.transaction(&ved_tx, 0);
+    assert_eq!(
+        (view.status, view.domain),
+        (ExecutionStatus::Final(TxStatus::Success), Some(Domain::Ved))
+    );
+    release.send(()).expect("release");
+    engine.finish().expect("finish");
+}
+
+#[test]
 fn the_ved_crosses_epoch_boundaries_while_the_ued_is_still_in_the_epoch_before() {
     // The UED stops at slot 60 (epoch 1); the VED goes on into epoch 2 — the boundary at slot
     // 64 moves a validator's node out of the VED (a remap of epoch 0) — with the UED's handoff
@@ -1300,6 +1331,83 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
 /// `wait_hash` tells a slot that will never come (skipped, older than the engine remembers)
 /// from one that is not there yet (a timeout), and answers for the slot it resumed at.
 #[test]
+fn a_hook_on_the_ueds_thread_asking_for_an_account_is_refused_not_left_waiting() {
+    // Engine::account is answered by the UED's thread between blocks; asked from on_outcome,
+    // which that thread runs, it waited for itself, and the engine with it, for ever.
+    use tandem_engine::pipeline::EngineError;
+    let (blocks, _) = generated(2, 3, false);
+    let engine: Arc<Mutex<Option<Arc<Engine>>>> = Arc::default();
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let hooks = {
+        let (engine, answers) = (Arc::clone(&engine), Arc::clone(&answers));
+        EngineHooks {
+            on_outcome: Some(Box::new(move |_| {
+                let node = chain::pk(&chain::key("validator-0"));
+                let engine = engine.lock().unwrap().clone().expect("set");
+                let answer = engine.account(&node);
+                answers.lock().unwrap().push(answer.map(|(slot, _)| slot));
+            })),
+            ..EngineHooks::default()
+        }
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let opened = Arc::new(open_with_hooks(dir.path(), hooks));
+    *engine.lock().unwrap() = Some(Arc::clone(&opened));
+    opened.submit(blocks[0].clone()).expect("submit");
+    let waited = opened.wait_hash(Domain::Ued, 1, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    // From any other thread it is answered.
+    let (slot, account) = opened
+        .account(&chain::pk(&chain::key("validator-0")))
+        .expect("answered");
+    assert_eq!((slot, account.is_some()), (1, true));
+    {
+        let answers = answers.lock().unwrap();
+        assert!(
+            matches!(answers[..], [Err(EngineError::OnTheUedThread(_))]),
+            "{answers:?}"
+        );
+    }
+    engine.lock().unwrap().take();
+    let Ok(opened) = Arc::try_unwrap(opened) else {
+        panic!("the hook let the engine go");
+    };
+    opened.finish().expect("finish");
+}
+
+#[test]
+fn a_skipped_slot_names_the_next_slot_executed_not_the_newest() {
+    use tandem_engine::pipeline::NotFound;
+    let (mut blocks, _) = generated(5, 9, false);
+    // Slot 3 is skipped: the blocks after it move up a slot (1, 2, 4, 5, 6).
+    for (i, block) in blocks.iter_mut().enumerate().skip(2) {
+        block.header.slot = i as u64 + 2;
+        block.header.parent_slot = if i == 2 { 2 } else { i as u64 + 1 };
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let long = Duration::from_secs(60);
+    assert!(
+        engine
+            .wait_hash(Domain::Ued, 6, long)
+            .unwrap()
+            .hash()
+            .is_some()
+    );
+    for domain in [Domain::Ved, Domain::Ued] {
+        assert_eq!(
+            engine.wait_hash(domain, 3, Duration::ZERO).unwrap(),
+            Waited::NotFound(NotFound::Skipped { next: 4 }),
+            "{domain:?}"
+        );
+    }
+    engine.finish().expect("finish");
+}
+
+#[test]
 fn wait_hash_tells_not_found_from_timed_out() {
     use tandem_engine::pipeline::NotFound;
     let (mut blocks, _) = generated(4, 9, false);
@@ -1351,5 +1459,6 @@ fn wait_hash_tells_not_found_from_timed_out() {
             .hash()
             .is_some()
     );
+
     engine.finish().expect("finish");
 }

@@ -126,6 +126,12 @@ pub enum EngineError {
     /// resumes from the last committed slot.
     #[error("the engine stopped: {0}")]
     Failed(String),
+    /// A call that waits for the UED's thread was made on that thread (from a hook it runs:
+    /// `on_outcome`, or `on_alert` for an alert the UED raised), where it would wait forever.
+    #[error(
+        "{0} was called on the UED's thread (from a hook), which answers it: it cannot wait for itself"
+    )]
+    OnTheUedThread(&'static str),
 }
 
 /// A vote point: the VED hash of a slot, and how long after its hand-over it was ready.
@@ -508,7 +514,10 @@ pub type OutcomeHook = Box<dyn FnMut(&BlockOutcome) + Send>;
 pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
 
 /// Callbacks the stages call as slots complete: `on_vote` on the VED thread, `on_outcome` on
-/// the UED thread after the slot is committed. Keep them short: they run on the stages.
+/// the UED thread after the slot is committed. Keep them short: they run on the stages. The
+/// engine's calls that the UED's thread answers ([`Engine::account`], [`Engine::schedule_slash`])
+/// are refused from the hooks it runs ([`EngineError::OnTheUedThread`]) rather than wait for
+/// themselves.
 #[derive(Default)]
 pub struct EngineHooks {
     /// Each vote point, in slot order.
@@ -808,6 +817,9 @@ impl Engine {
     /// of user balances (SPEC §6: only as far as the UED has executed). Answered by the UED
     /// between blocks, so it may wait for the block in hand.
     pub fn account(&self, pubkey: &Pubkey) -> Result<(u64, Option<Account>), EngineError> {
+        if ON_THE_UED_THREAD.get() {
+            return Err(EngineError::OnTheUedThread("Engine::account"));
+        }
         let (reply, answer) = bounded(1);
         let read = AccountRead {
             pubkey: *pubkey,
@@ -1031,6 +1043,13 @@ impl Engine {
                 let slashes = std::mem::take(
                     &mut *self.slashes.lock().unwrap_or_else(PoisonError::into_inner),
                 );
+                // In flight before the verdict lets the VED execute it: a waiter woken by its
+                // VED hash finds the block's other transactions pending, not unknown.
+                self.shared
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(ingested.block.header.slot, Arc::clone(&ingested));
                 let _ = ingested.verdict.set(Some(Accepted {
                     payers: payers.into(),
                     slashes,
@@ -1039,11 +1058,6 @@ impl Engine {
         }
         cursor.slot = ingested.block.header.slot;
         cursor.unix_timestamp_ms = ingested.block.header.unix_timestamp_ms;
-        self.shared
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(cursor.slot, Arc::clone(&ingested));
         // The UED's copy after the verdict: the UED side sees accepted blocks only, and a block
         // reaches the VED's executor only when the UED side holds it, so the UED can always
         // finish what the VED hands it (no stage waits on a queue behind it).
@@ -1114,7 +1128,7 @@ impl Engine {
             if let Some(&(oldest, _)) = list.front().filter(|(s, _)| slot < *s) {
                 return Ok(Waited::NotFound(NotFound::Forgotten { oldest }));
             }
-            if let Some(&(next, _)) = list.back().filter(|(s, _)| *s > slot) {
+            if let Some(&(next, _)) = list.iter().find(|(s, _)| *s > slot) {
                 return Ok(Waited::NotFound(NotFound::Skipped { next }));
             }
             if let Some(failure) = &p.failure {
@@ -1613,11 +1627,13 @@ fn ved_loop(
             &done.votes,
             Some(ved.ved_stake()),
         );
+        vote(shared, &ingested, (slot, hash), &mut on_vote, || {
+            shared.index_ved(&ingested.block, &done);
+        });
         let job = UedJob::Slot {
             ingested: Arc::clone(&ingested),
             ved: Box::new(done),
         };
-        vote(shared, &ingested, (slot, hash), &mut on_vote, || {});
         metrics.add_items(1);
         if metrics.blocked(|| output.send(job)).is_err() {
             return;
@@ -1652,6 +1668,23 @@ fn vote(
     shared.publish(Domain::Ved, slot, ved_hash);
 }
 
+/// Enters a committed slot's statuses, every domain's, into the live index.
+fn index_outcome(shared: &Shared, outcome: &BlockOutcome) {
+    let slot = outcome.slot;
+    let mut live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
+    live.insert(
+        slot,
+        outcome.transactions.iter().filter_map(|t| {
+            let tx = IndexedTx {
+                slot,
+                domain: t.domain,
+                status: t.status,
+            };
+            t.signature.map(|s| (s, tx))
+        }),
+    );
+}
+
 /// The UED stage's queues.
 struct UedLinks {
     /// The blocks, from the VED.
@@ -1664,6 +1697,12 @@ struct UedLinks {
     handoffs: Sender<EpochHandoff>,
 }
 
+thread_local! {
+    /// Set on the UED's thread: [`Engine::account`] is answered there, so it cannot be asked
+    /// there.
+    static ON_THE_UED_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The UED stage: the UED part of each block, after the VED's, and the commit of the slot.
 fn ued_loop(
     shared: &Shared,
@@ -1672,6 +1711,7 @@ fn ued_loop(
     links: UedLinks,
     mut on_outcome: Option<OutcomeHook>,
 ) -> Runtime {
+    ON_THE_UED_THREAD.set(true);
     let UedLinks {
         input,
         sigs,
@@ -1742,6 +1782,10 @@ fn ued_loop(
                         .collect();
                     let verified = VerifiedBlock::from_parts(block, valid)?;
                     let outcome = runtime.execute_verified(&verified);
+                    if let Ok(o) = &outcome {
+                        // Before the VED's vote point, which the answer lets it publish.
+                        index_outcome(shared, o);
+                    }
                     let answer = match &outcome {
                         Ok(o) => Ok(BoundaryDone {
                             executor: runtime.ved_executor(),
@@ -1773,20 +1817,10 @@ fn ued_loop(
             let executed = executed.filter(|t| t.domain == Some(domain)).count();
             shared.metrics.add_executed(domain, executed as u64);
         }
-        // The statuses first: a waiter woken by the hash finds them.
-        {
-            let mut live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
-            live.insert(
-                slot,
-                outcome.transactions.iter().filter_map(|t| {
-                    let tx = IndexedTx {
-                        slot,
-                        domain: t.domain,
-                        status: t.status,
-                    };
-                    t.signature.map(|s| (s, tx))
-                }),
-            );
+        // The statuses first: a waiter woken by the hash finds them (a block the UED executed
+        // whole has them already).
+        if !boundary {
+            index_outcome(shared, &outcome);
         }
         shared
             .in_flight
