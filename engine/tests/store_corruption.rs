@@ -841,12 +841,26 @@ fn a_page_copied_to_another_page_number_is_a_misplaced_corrupt_page() {
 fn a_page_written_by_a_slot_after_the_committed_one_is_a_corrupt_page() {
     let (dir, _) = fixture();
     let path = region_path(dir.path(), Mapping::RxUed);
+    let page = some_cell_page(&read(&path));
+    assert_written_after_the_committed_slot_is_corrupt(dir.path(), &path, page);
+}
+
+#[test]
+fn a_span_continuation_page_written_by_a_later_slot_is_a_corrupt_page() {
+    let (dir, _) = fixture();
+    let path = region_path(dir.path(), Mapping::RwUed);
+    let page = pages_of_kind(&read(&path), KIND_SPAN_CONT)[0];
+    assert_written_after_the_committed_slot_is_corrupt(dir.path(), &path, page);
+}
+
+/// Page `page` of `path` claims slot 9: open names it, as written after the committed slot.
+fn assert_written_after_the_committed_slot_is_corrupt(dir: &Path, path: &Path, page: usize) {
+    let path = path.to_owned();
     let mut bytes = read(&path);
-    let page = some_cell_page(&bytes);
     bytes[page * PAGE + 32..page * PAGE + 40].copy_from_slice(&9u64.to_le_bytes());
     reseal(&mut bytes, page);
     write(&path, &bytes);
-    for err in open_fails(dir.path()) {
+    for err in open_fails(dir) {
         assert!(
             matches!(
                 &err,
@@ -1149,6 +1163,69 @@ fn a_complete_wal_of_a_later_slot_is_replayed() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.recovered_slot(), None);
     assert_matches_model(&store, &after, "reopened after replaying slot 4");
+}
+
+#[test]
+fn a_region_shorter_than_the_pages_its_pending_log_records_is_refused_changing_nothing() {
+    // Slot 4 adds a 2 MiB account, growing rw-ued (grown and synced before its log is written);
+    // its log, beside the fixture's shorter rw-ued file, is damage: open refuses it, naming
+    // the file, and writes nothing (it grew the file and rewrote the superblock, then failed).
+    let (dir, _) = fixture();
+    let copy = clone_store(dir.path());
+    let mut store = Store::open(copy.path()).unwrap();
+    let mut changes = SlotChanges::new();
+    let big = Account {
+        pubkey: Pubkey([0xB1; 32]),
+        lamports: 1,
+        owner: Pubkey([0; 32]),
+        executable: false,
+        data: vec![7; 2 << 20],
+        mapping: Mapping::RwUed,
+    };
+    store
+        .view(Domain::Ued)
+        .stage_write(&mut changes, big)
+        .unwrap();
+    store.commit(LAST_SLOT + 1, changes).unwrap();
+    drop(store);
+    let path = region_path(dir.path(), Mapping::RwUed);
+    assert!(read(&path).len() < read(&region_path(copy.path(), Mapping::RwUed)).len());
+    write(&dir.path().join("wal"), &read(&copy.path().join("wal")));
+    for err in open_fails(dir.path()) {
+        assert!(
+            matches!(&err, StoreError::Truncated { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        assert_message(&err, &path, &["the log of slot 4 records"]);
+    }
+}
+
+#[test]
+fn grown_region_files_have_their_blocks_allocated() {
+    // So that a full disk is an error when the file grows, not a SIGBUS when a commit writes
+    // the new pages through the mapping: one small account grows rw-ued by 64 pages, of which
+    // it writes one.
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut changes = SlotChanges::new();
+    changes.load(Account {
+        pubkey: Pubkey([0xB2; 32]),
+        lamports: 1,
+        owner: Pubkey([0; 32]),
+        executable: false,
+        data: vec![1; 10],
+        mapping: Mapping::RwUed,
+    });
+    store.commit(1, changes).unwrap();
+    let meta = std::fs::metadata(region_path(dir.path(), Mapping::RwUed)).unwrap();
+    assert!(meta.len() > 2 * PAGE as u64, "it grew");
+    assert!(
+        meta.blocks() * 512 >= meta.len(),
+        "{} of {} bytes allocated",
+        meta.blocks() * 512,
+        meta.len()
+    );
 }
 
 #[test]

@@ -69,6 +69,12 @@
 //! 3. apply: copy the ranges into the mapped pages and msync them;
 //! 4. record: write the superblock (slot, counts) and fsync it.
 //!
+//! A region grows (before step 2) with its blocks allocated (`posix_fallocate`) and synced, so a
+//! full disk is an I/O error there — the commit fails before its log and the store goes on at
+//! the last committed slot, its in-memory plan read back from the pages — never a SIGBUS from a
+//! hole that step 3 cannot fill. A failure after step 2 leaves the slot committed in the log:
+//! the store refuses further use until reopened.
+//!
 //! Open reads the superblock; if the `wal` holds a complete log (both checksums match) of a later
 //! slot, a crash hit step 3 or 4, and the log is replayed (copying is idempotent). A log that is
 //! incomplete was never fsynced, so step 3 never began and the pages still hold the previous
@@ -212,6 +218,8 @@ pub struct Store {
     accounts: [u64; 4],
     recovered_slot: Option<u64>,
     poisoned: Option<String>,
+    /// Whether the commit under way has written its log (the slot is committed from there).
+    logged: bool,
     /// Buffers reused from one commit to the next.
     plan: Plan,
     wal_buf: Vec<u8>,
@@ -298,6 +306,7 @@ impl Store {
             accounts: [0; 4],
             recovered_slot,
             poisoned: None,
+            logged: false,
             plan: Plan::default(),
             wal_buf: Vec::new(),
         };
@@ -455,8 +464,11 @@ impl Store {
 
     /// Makes every change of `slot` durable, atomically. `slot` must be after the last committed
     /// slot. A change that breaks an invariant fails the whole commit before anything is
-    /// written. If writing fails half-way (an I/O error), the store refuses further use until it
-    /// is reopened, which recovers the last committed slot.
+    /// written. An I/O error before the slot's log is written (growing a region file on a full
+    /// disk, say) leaves the store as it was: what the commit had planned in memory is read
+    /// back from the pages, and the store goes on at the last committed slot. One after it (the
+    /// slot may or may not be committed) makes the store refuse further use, reads through a
+    /// view included, until it is reopened, which completes the commit from its log.
     pub fn commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
         if let Some(reason) = &self.poisoned {
             return Err(StoreError::Poisoned(reason.clone()));
@@ -467,11 +479,36 @@ impl Store {
             return Err(StoreError::SlotNotIncreasing { last, slot });
         }
         self.validate_changes(&changes)?;
+        self.logged = false;
         let result = self.write_commit(slot, changes);
         if let Err(e) = &result {
-            self.poisoned = Some(e.to_string());
+            let recovered = !self.logged && self.reload().is_ok();
+            if !recovered {
+                self.poisoned = Some(e.to_string());
+            }
         }
         result
+    }
+
+    /// Reads the index, the counts and the allocators back from the pages, as `open` does: after
+    /// a commit that failed before its log was written, whose plan had changed them in memory
+    /// only.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        self.plan = Plan::default();
+        self.index.clear();
+        self.accounts = [0; 4];
+        for region in &mut self.regions {
+            region.pages.fill(PageKind::Free);
+        }
+        self.scan()
+    }
+
+    /// Refuses use after a commit failed past its log (see [`Store::commit`]).
+    pub(crate) fn usable(&self) -> Result<(), StoreError> {
+        match &self.poisoned {
+            Some(reason) => Err(StoreError::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
     }
 
     fn validate_changes(&self, changes: &SlotChanges) -> Result<(), StoreError> {
@@ -560,6 +597,7 @@ impl Store {
         let planned = Instant::now();
         let wal_path = self.dir.join(WAL_FILE);
         let (wal_bytes, wal_buf) = wal.write(counts, &self.wal, &wal_path)?;
+        self.logged = true;
         self.wal_buf = wal_buf;
         let logged = Instant::now();
 
@@ -733,6 +771,19 @@ impl Store {
                 page: page as u64,
                 reason,
             };
+            // No page, a span's continuation pages included, was written by a later slot.
+            let written_by_a_committed_slot = |page: u32, slot: u64| {
+                if committed.is_none_or(|c| slot > c) {
+                    return Err(corrupt(
+                        page,
+                        format!(
+                            "written by slot {slot}, after the last committed slot ({})",
+                            committed.map_or("none".into(), |c| c.to_string())
+                        ),
+                    ));
+                }
+                Ok(())
+            };
             let mut kinds = Vec::new();
             let mut found = Vec::new();
             let mut page = 1u32;
@@ -760,16 +811,7 @@ impl Store {
                         format!("header names page {}: a misplaced page", header.page_no),
                     ));
                 }
-                if committed.is_none_or(|c| header.slot > c) {
-                    return Err(corrupt(
-                        page,
-                        format!(
-                            "written by slot {}, after the last committed slot ({})",
-                            header.slot,
-                            committed.map_or("none".into(), |c| c.to_string())
-                        ),
-                    ));
-                }
+                written_by_a_committed_slot(page, header.slot)?;
                 match header.kind {
                     PageKind::Free => unreachable!("handled above"),
                     PageKind::Cells { class, bitmap } => {
@@ -840,6 +882,7 @@ impl Store {
                                     ),
                                 ));
                             }
+                            written_by_a_committed_slot(p, next.slot)?;
                             kinds.push((p, next.kind));
                         }
                         found.push((
@@ -1102,15 +1145,25 @@ fn replay(
         }
         targets.push(region_index(mapping));
     }
+    // A commit grows its region files (and syncs them) before it writes its log: a file shorter
+    // than the log's page count was damaged since. Refused before anything is written.
+    for (mapping, path, file) in files {
+        let len = file.metadata().map_err(StoreError::io("stat", path))?.len();
+        let recorded = image.counts.pages[region_index(*mapping)];
+        if len < recorded as u64 * PAGE_SIZE as u64 {
+            return Err(StoreError::Truncated {
+                path: path.clone(),
+                reason: format!(
+                    "{} pages, but the log of slot {} records {recorded}",
+                    len / PAGE_SIZE as u64,
+                    image.slot
+                ),
+            });
+        }
+    }
     let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
     for (entry, &r) in entries.iter().zip(&targets) {
         let (_, path, file) = &files[r];
-        let need = (entry.page as u64 + 1) * PAGE_SIZE as u64;
-        let len = file.metadata().map_err(StoreError::io("stat", path))?.len();
-        if len < need {
-            maps[r] = None;
-            file.set_len(need).map_err(StoreError::io("grow", path))?;
-        }
         if maps[r].is_none() {
             maps[r] = Some(region::map_writable(file, path)?);
         }

@@ -114,8 +114,7 @@ impl Region {
             return Ok(());
         }
         let target = pages.max(have + (have / 2).max(MIN_GROWTH_PAGES));
-        self.file
-            .set_len(target as u64 * PAGE_SIZE as u64)
+        allocate(&self.file, target as u64 * PAGE_SIZE as u64)
             .map_err(StoreError::io("grow", &self.path))?;
         // The new length must survive a power loss before a log entry may point past the old one.
         self.file
@@ -252,4 +251,21 @@ pub(crate) fn map_writable(file: &File, path: &std::path::Path) -> Result<MmapMu
     // SAFETY: as in `map_region`; the caller drops this mapping before any view can exist again
     // (it holds `&mut Store`).
     unsafe { MmapOptions::new().map_mut(file) }.map_err(StoreError::io("map", path))
+}
+
+/// Grows `file` to `len` bytes with its blocks allocated (`posix_fallocate`), so that a full
+/// disk is an error here, before the commit's log, rather than a SIGBUS when the commit writes
+/// the new pages through the mapping (a hole that cannot be filled). Where the file system
+/// cannot allocate ahead, the file is only extended, as before.
+fn allocate(file: &File, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let off_len = libc::off_t::try_from(len)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "file too large"))?;
+    // SAFETY: a valid open descriptor; the call reads nothing of ours.
+    let code = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, off_len) };
+    match code {
+        0 => Ok(()),
+        libc::EOPNOTSUPP | libc::EINVAL => file.set_len(len),
+        code => Err(std::io::Error::from_raw_os_error(code)),
+    }
 }

@@ -78,8 +78,10 @@ impl<'s> DomainView<'s> {
     }
 
     /// Reads an account. `Ok(None)` only in the UED, for an account that does not exist; the VED
-    /// may not read an account that does not exist (it counts as RW-UED).
+    /// may not read an account that does not exist (it counts as RW-UED). A store whose last
+    /// commit failed past its log refuses ([`StoreError::Poisoned`]).
     pub fn get(&self, pubkey: &Pubkey) -> Result<Option<AccountRef<'s>>, StoreError> {
+        self.store.usable()?;
         let Some(location) = self.store.index.get(pubkey).copied() else {
             return if Mapping::RwUed.readable_by(self.domain) {
                 Ok(None)
