@@ -327,6 +327,88 @@ fn log_ved_ahead_with(
 }
 
 #[test]
+fn a_slash_of_an_account_that_stopped_being_a_vote_account_is_dropped_as_the_runtime_drops_it() {
+    // Slot 1 makes a vote account V of 10,000 lamports; slot 2 drains it with two failing
+    // transactions it pays for (it is deleted); a slash of V rides slot 3 — the engine checked
+    // V when the UED had committed slot 1 only (here: taken from the VED's log, as a restart
+    // finds it). The runtime refuses a slash of V before slot 3; the engine's UED failed, and
+    // the engine stopped. It drops the slash now, and gives the runtime's results.
+    use tandem_engine::runtime::builtins::system::SystemInstruction;
+    use tandem_engine::runtime::builtins::vote::{VOTE_STATE_LEN, VoteInstruction};
+    use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
+    use tandem_engine::tx::AccountMeta;
+    let mut c = chain::Chain::new();
+    let (user, v) = (chain::key("user-0"), chain::fresh(77));
+    let (user_pk, v_pk) = (chain::pk(&user), chain::pk(&v));
+    let create = chain::tx(
+        &[&user, &v],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(user_pk, true),
+            AccountMeta::new(v_pk, true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: 10_000,
+            space: VOTE_STATE_LEN as u64,
+            owner: vote_program_id(),
+        }
+        .encode(),
+        c.recent(),
+    );
+    let initialize = chain::tx(
+        &[&user],
+        vote_program_id(),
+        &[
+            AccountMeta::new(v_pk, false),
+            AccountMeta::new_readonly(user_pk, true),
+        ],
+        &VoteInstruction::InitializeAccount {
+            node: user_pk,
+            authorized_voter: user_pk,
+            fee_payer: user_pk,
+        }
+        .encode(),
+        c.recent(),
+    );
+    c.block(vec![create, initialize]);
+    assert_eq!(c.account(&v_pk).map(|a| a.owner), Some(vote_program_id()));
+    let paid_by_v = |lamports: u64, recent: [u8; 32]| {
+        chain::tx(
+            &[&v],
+            SYSTEM_PROGRAM_ID,
+            &[
+                AccountMeta::new(v_pk, true),
+                AccountMeta::new(user_pk, false),
+            ],
+            &SystemInstruction::Transfer { lamports }.encode(),
+            recent,
+        )
+    };
+    c.block(vec![paid_by_v(1, c.recent()), paid_by_v(2, c.recent())]);
+    assert_eq!(c.account(&v_pk), None, "drained by its fees");
+    assert!(
+        c.rt.schedule_slash(v_pk, 100).is_err(),
+        "the runtime refuses"
+    );
+    c.block(vec![]);
+    let (blocks, sequential): (Vec<Block>, Vec<BlockOutcome>) = c.history.iter().cloned().unzip();
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    engine.submit(blocks[0].clone()).expect("submit");
+    assert_eq!(engine.finish().expect("finish").slot, 1);
+    log_ved_ahead_with(dir.path(), &blocks[1..], &[(1, v_pk, 100)]);
+    let (engine, seen) = open(dir.path(), 1);
+    for block in &blocks[1..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("the engine goes on");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    assert!(seen.lock().unwrap().0[..] == sequential[1..]);
+}
+
+#[test]
 fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     // The store commits slot 20; the VED had executed and logged up to slot 30 (a crash stops
     // it there). Reopened, the VED starts at 30 without executing 21..30 again, the UED catches

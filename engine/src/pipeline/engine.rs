@@ -1756,7 +1756,19 @@ fn ued_loop(
                 UedJob::Boundary { .. } => &ingested.accepted().slashes,
             };
             for &(vote_account, bps) in slashes {
-                runtime.schedule_slash(vote_account, bps)?;
+                // Checked when scheduled against the UED's last committed slot; the account may
+                // have stopped being a vote account in the blocks before this one (drained by
+                // its own fees): then the slash goes, as `Runtime::schedule_slash` before this
+                // block refuses it, and the engine goes on, as the runtime would.
+                match runtime.schedule_slash(vote_account, bps) {
+                    Err(RuntimeError::InvalidSlash { reason, .. }) => {
+                        log::warn!(
+                            "slot {slot}: the slash of {vote_account} ({bps} bps) is dropped: \
+                             {reason}"
+                        );
+                    }
+                    other => other?,
+                }
             }
             match job {
                 UedJob::Slot { ved, .. } if runtime.epoch_of(slot) != runtime.epoch() => {
