@@ -447,6 +447,19 @@ impl Validator<'_> {
                 Some(owner) => self.pubkey(|| field("owner"), owner)?,
                 None => SYSTEM_PROGRAM_ID,
             };
+            // A vote account's stake is what the VED's membership and rewards read: genesis
+            // makes vote accounts from [[validator]] entries only, whose nodes it checks.
+            if owner == sample::vote_program_id()
+                && let Some(owner_field) = &entry.owner
+            {
+                return Err(self.error(
+                    field("owner"),
+                    "owned by the vote program: genesis makes vote accounts from [[validator]] \
+                     entries only"
+                        .to_owned(),
+                    owner_field.span(),
+                ));
+            }
             let mapping = self.mapping(&field("mapping"), &entry.mapping, entry.executable)?;
             let data = match &entry.data {
                 Some(data) => self.data(&field("data"), data)?,

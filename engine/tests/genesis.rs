@@ -499,3 +499,16 @@ fn the_ved_threshold_is_strict() {
     assert_eq!(ved[0].node, Pubkey([1; 32]));
     assert_eq!(ved[0].mapping(), Mapping::RwVed);
 }
+
+#[test]
+fn an_account_owned_by_the_vote_program_may_not_be_listed() {
+    // Its data could hold any stake: the VED's membership, rewards and total stake would count
+    // it, with no node checked behind it.
+    let forged = format!(
+        "[[account]]\npubkey = \"{}\"\nlamports = 1\nowner = \"{}\"\nmapping = \"rw-ved\"\n",
+        key(9),
+        tandem_engine::sample::vote_program_id()
+    );
+    let text = base().replacen("[[validator]]", &format!("{forged}[[validator]]"), 1);
+    assert_rejects(&text, "account[4].owner", "owned by the vote program");
+}
