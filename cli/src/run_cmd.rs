@@ -104,19 +104,34 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         std::env::temp_dir()
     };
     let dir = base.join("tandem-run");
+    // Everything the ledger depends on: the whole workload configuration, the genesis and the
+    // tandem that generated it (its votes carry hashes this tandem's runtime computed).
+    let generated_by = {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut h = DefaultHasher::new();
+        format!("{config:?}").hash(&mut h);
+        env!("CARGO_PKG_VERSION").hash(&mut h);
+        h.finish()
+    };
     let fingerprint = format!(
-        "default-{}slots-{}transfers-seed{}-{}",
+        "default-{}slots-{}transfers-seed{}-{}-{generated_by:016x}",
         config.slots,
         config.transfers,
         config.seed,
         &hex(&genesis.hash)[..12]
     );
     let path = dir.join(format!("{fingerprint}.ledger"));
-    if path.exists() {
+    // A cached ledger is written whole and renamed into place; one that does not open as a
+    // ledger was damaged since, and is made again.
+    if path.exists() && tandem_engine::ledger::LedgerReader::open(&path).is_ok() {
         return Ok(path);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let partial = dir.join(format!("{fingerprint}.ledger.partial"));
+    // Per process: two runs generating at once each finish their own, the last rename wins.
+    let partial = dir.join(format!(
+        "{fingerprint}.ledger.partial-{}",
+        std::process::id()
+    ));
     let bar = progress_bar(
         quiet,
         config.slots,

@@ -390,8 +390,10 @@ impl LedgerReader<BufReader<File>> {
             source,
         };
         let file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        LedgerReader::named(BufReader::new(file), name, Some(len))
+        // A pipe or a FIFO has no length to check counts against (its metadata says 0).
+        let metadata = file.metadata().map_err(io)?;
+        let len = metadata.is_file().then_some(metadata.len());
+        LedgerReader::named(BufReader::new(file), name, len)
     }
 }
 

@@ -94,6 +94,16 @@ pub enum WorkloadError {
         /// Its value.
         value: f64,
     },
+    /// The genesis clock leaves no room for the slots asked for (400 ms each).
+    #[error(
+        "the genesis clock ({genesis_ms} ms) plus 400 ms a slot passes the end of time (i64 ms) by slot {slot}"
+    )]
+    ClockOverflow {
+        /// The genesis `unix_timestamp_ms`.
+        genesis_ms: i64,
+        /// The first slot whose clock does not fit.
+        slot: u64,
+    },
     /// The sink refused a block (writing the ledger failed).
     #[error("writing the ledger: {0}")]
     Sink(String),
@@ -409,7 +419,8 @@ pub fn generate(
         remapped: Vec::new(),
         fresh: 0,
     };
-    let mut outcomes = Vec::with_capacity(config.slots as usize);
+    // Grown as slots come: `slots` may be any u64 (the sink may stop the run).
+    let mut outcomes = Vec::with_capacity(config.slots.min(4_096) as usize);
     let mut recent = g.genesis.hash;
     let mut last_ms = g.genesis.cluster.unix_timestamp_ms;
     for slot in 1..=config.slots {
@@ -460,7 +471,13 @@ pub fn generate(
             .chain_update(slot.to_le_bytes())
             .finalize()
             .into();
-        let unix_timestamp_ms = last_ms + SLOT_MS;
+        let unix_timestamp_ms =
+            last_ms
+                .checked_add(SLOT_MS)
+                .ok_or(WorkloadError::ClockOverflow {
+                    genesis_ms: g.genesis.cluster.unix_timestamp_ms,
+                    slot,
+                })?;
         let block = Block {
             header: BlockHeader {
                 slot,

@@ -451,3 +451,19 @@ fn decoding_one_block_rejects_empty_cut_and_trailing_bytes() {
         )
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_ledger_read_through_a_pipe_is_not_called_corrupt() {
+    // `tandem run --ledger <(cat l.ledger)`: a pipe's metadata says 0 bytes, which the reader
+    // took for the file's length and found every block "longer than the file".
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let bytes = encode(&sample_blocks());
+    let (rx, mut tx) = std::io::pipe().unwrap();
+    let feeder = std::thread::spawn(move || tx.write_all(&bytes));
+    let path = format!("/proc/self/fd/{}", rx.as_raw_fd());
+    let read = read_all(LedgerReader::open(path).unwrap());
+    feeder.join().unwrap().unwrap();
+    assert_eq!(read.unwrap(), sample_blocks());
+}

@@ -574,3 +574,47 @@ fn a_store_reopened_every_few_slots_still_prunes_its_vote_log() {
         firsts.len()
     );
 }
+
+#[test]
+fn the_generator_refuses_a_clock_it_cannot_advance_and_any_slot_count() {
+    use tandem_engine::genesis::DEFAULT_GENESIS_TOML;
+    use tandem_engine::workload::WorkloadError;
+    // A genesis clock at the end of i64: the first slot's clock does not fit (it panicked in
+    // debug builds, wrapped in release).
+    let text = DEFAULT_GENESIS_TOML.replace(
+        "unix_timestamp_ms = 1_700_000_000_000",
+        "unix_timestamp_ms = 9_223_372_036_854_775_807",
+    );
+    let genesis = Genesis::from_toml_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = WorkloadConfig {
+        slots: 1,
+        ..WorkloadConfig::default()
+    };
+    let result = generate(&genesis, &config, dir.path(), |_| Ok(()), |_| {});
+    assert!(
+        matches!(result, Err(WorkloadError::ClockOverflow { slot: 1, .. })),
+        "{:?}",
+        result.err()
+    );
+    // Any number of slots: the sink may stop the run (it allocated u64::MAX outcomes first).
+    let config = WorkloadConfig {
+        slots: u64::MAX,
+        transfers: 0,
+        creates: 0,
+        ..WorkloadConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let result = generate(
+        &Genesis::default_cluster(),
+        &config,
+        dir.path(),
+        |_| Err(WorkloadError::Sink("stop".into())),
+        |_| {},
+    );
+    assert!(
+        matches!(result, Err(WorkloadError::Sink(_))),
+        "{:?}",
+        result.err()
+    );
+}
