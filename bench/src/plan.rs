@@ -338,10 +338,10 @@ pub fn plan(
     check_target(target)?;
     let rates = Rates::of(profile, path)?;
     let cores = cores.unwrap_or(profile.machine.cores);
-    if cores == 0 {
+    if !(1..=MAX_CORES).contains(&cores) {
         return Err(PlanError::Target {
             field: "cores",
-            reason: "must be at least 1".into(),
+            reason: format!("{cores} is out of range (1 ..= {MAX_CORES})"),
         });
     }
     let best = best_layout(&rates, target, cores, &|c| rates.sigverify_mix(c, target));
@@ -408,6 +408,9 @@ pub fn plan(
     })
 }
 
+/// The most cores a plan is made for (every split of them is tried).
+pub const MAX_CORES: u32 = 1024;
+
 /// Sigverify's capacity on `c` cores, and whether it is projected.
 type SigverifyCapacity<'a> = &'a dyn Fn(u32) -> (f64, bool);
 
@@ -446,7 +449,7 @@ fn check_target(target: &Target) -> Result<(), PlanError> {
 
 /// The fewest cores (above `cores`, up to 1,024) on which the target is met.
 fn cores_needed(rates: &Rates, target: &Target, cores: u32) -> Option<u32> {
-    (cores + 1..=1024)
+    (cores + 1..=MAX_CORES)
         .find(|&n| best_layout(rates, target, n, &|c| rates.sigverify.at(c)).max_tps >= target.tps)
 }
 
@@ -820,6 +823,11 @@ mod tests {
         };
         let e = plan(&profile(4), "p", &bad, None).unwrap_err();
         assert_eq!(e.to_string(), "--slot-ms: 0 is out of range (more than 0)");
+        let e = plan(&profile(4), "p", &Target::default(), Some(u32::MAX)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--cores: 4294967295 is out of range (1 ..= 1024)"
+        );
         let bad = Target {
             sigs_per_tx: 0.5,
             ..Target::default()

@@ -107,6 +107,7 @@ pub enum ProfileError {
 
 /// The machine a profile was measured on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Machine {
     /// A short name for the machine kind, the profile's file stem.
     pub kind: String,
@@ -140,6 +141,7 @@ pub struct Machine {
 
 /// What was measured, with which tandem.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TandemBuild {
     /// The tandem version.
     pub version: String,
@@ -155,6 +157,7 @@ pub struct TandemBuild {
 
 /// One measured figure.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rate {
     /// What it measures ([`names`] for the ones the planner reads).
     pub name: String,
@@ -184,6 +187,7 @@ pub struct Rate {
 
 /// The pipeline as a whole, measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PipelineFigures {
     /// Transactions per second the engine sustained (`tandem bench pipeline`'s workload).
     pub sustained_tps: f64,
@@ -194,6 +198,7 @@ pub struct PipelineFigures {
 
 /// Where `auto` puts a batch (SPEC §7).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AutoThreshold {
     /// The smallest batch the GPU verifies faster than the CPU; absent where it never does
     /// (no hardware GPU, or the CPU wins at every size measured).
@@ -203,6 +208,7 @@ pub struct AutoThreshold {
 
 /// A hardware profile (module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The machine.
     pub machine: Machine,
@@ -259,6 +265,17 @@ impl Profile {
         };
         at_least_one("cores", self.machine.cores)?;
         at_least_one("pus", self.machine.pus)?;
+        if self.machine.cores > crate::plan::MAX_CORES || self.machine.cores > self.machine.pus {
+            return Err((
+                "machine.cores".to_owned(),
+                format!(
+                    "{} is more than the machine's {} PUs or the planner's limit of {}",
+                    self.machine.cores,
+                    self.machine.pus,
+                    crate::plan::MAX_CORES
+                ),
+            ));
+        }
         at_least_one("numa_nodes", self.machine.numa_nodes)?;
         for (i, rate) in self.rates.iter().enumerate() {
             let here = |f: &str| format!("rate[{i}].{f}");
@@ -464,6 +481,18 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("cores = 2", "cores = 0")),
             "p.toml: machine.cores: must be at least 1"
+        );
+        // The planner tries every split of the cores: 2^32 of them made one 51 GB allocation.
+        assert_eq!(
+            error(&GOOD.replace("cores = 2", "cores = 4294967295")),
+            "p.toml: machine.cores: 4294967295 is more than the machine's 2 PUs or the \
+             planner's limit of 1024"
+        );
+        // A misspelt key was ignored: `thread` made a rate a thread count's that it is not.
+        assert!(
+            error(&GOOD.replace("threads = 2", "thread = 2")).contains("unknown field `thread`"),
+            "{}",
+            error(&GOOD.replace("threads = 2", "thread = 2"))
         );
         assert_eq!(
             error(&GOOD.replace("value = 38000.0", "value = -1.0")),
