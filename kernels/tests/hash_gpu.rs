@@ -67,6 +67,43 @@ fn gpu_blake3_many_matches_the_blake3_crate() {
     tandem_kernels::blake3_many(Backend::Gpu, &[], &mut []).expect("empty batch");
 }
 
+#[test]
+fn gpu_lthash_at_the_size_rule_and_up_to_the_largest_account_matches_agave() {
+    // Hash inputs (data + 73 bytes) of exactly 64 KiB (the GPU's) and just past it, 128 KiB,
+    // 1 MiB and SPEC §1's 10 MiB (the CPU's, by the size rule), lamports u64::MAX and 1, both
+    // executable flags: each as Agave hashes it, alone and summed, beside a small one.
+    let Some(k) = kernels() else { return };
+    let lens = [
+        GPU_MAX_MESSAGE_BYTES - 73,
+        GPU_MAX_MESSAGE_BYTES - 72,
+        (128 << 10) - 73,
+        1 << 20,
+        10 << 20,
+        2_048 - 73,
+    ];
+    let accounts: Vec<Account> = lens
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| Account {
+            lamports: if i % 2 == 0 { u64::MAX } else { 1 },
+            executable: i % 3 == 0,
+            ..Account::random(900 + i as u64, len)
+        })
+        .collect();
+    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
+    let mut each = vec![LtHash::identity(); inputs.len()];
+    k.lthash_accounts(&inputs, &mut each).expect("GPU");
+    let mut expected = LtHash::identity();
+    for (i, (account, ours)) in accounts.iter().zip(&each).enumerate() {
+        let agave = account.agave_lthash();
+        assert_eq!(ours.0, agave.0, "account {i}, {} bytes", account.data.len());
+        expected.mix_in(&LtHash(agave.0));
+    }
+    let mut sum = LtHash::identity();
+    k.lthash_accumulate(&inputs, &mut sum).expect("GPU");
+    assert_eq!(sum, expected);
+}
+
 fn accounts() -> Vec<Account> {
     let lens = [0usize, 1, 200, 951, 952, 3762, 10 * 1024, 20_000];
     let mut out = Vec::new();

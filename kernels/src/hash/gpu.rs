@@ -14,9 +14,12 @@
 //!   workgroup's slice and summing its 32 u16 elements in registers, then adding them atomically
 //!   into a 1,024-element sum; `pack` packs the sum, and only those 2,048 bytes come back.
 //!   `xof_each` instead writes every account's own 2,048 bytes.
-//! - Batches larger than the device's buffer limits are cut into sub-batches; an account too
-//!   large for a batch on its own (past half the largest storage binding, which the device may
-//!   not bind at all) is hashed on the CPU, the same answer.
+//!   The size rule holds here too: an account whose hash input is longer than
+//!   [`GPU_MAX_MESSAGE_BYTES`] is hashed on the CPU.
+//! - Batches larger than the device's buffer limits are cut into sub-batches.
+//! - A device is used only after it hashed a set of known inputs as the CPU's portable kernels
+//!   do ([`GpuHashKernels::checked`]): its output is `hash_VED` and `hash_UED`, and another
+//!   driver compiles the WGSL with another compiler.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -194,11 +197,67 @@ impl GpuHashKernels {
         }
     }
 
-    /// The kernels on the process-wide [`GpuContext::shared`], built once.
+    /// Builds the pipelines on `ctx` and checks the device's answers on known inputs — messages
+    /// and accounts at the lengths where chunks, blocks and the size rule change, lamports 1
+    /// and `u64::MAX`, both executable flags — against the CPU's portable kernels:
+    /// [`GpuError::WrongAnswers`] where one differs.
+    pub fn checked(ctx: Arc<GpuContext>) -> Result<GpuHashKernels, GpuError> {
+        let kernels = GpuHashKernels::new(ctx);
+        let wrong =
+            |what: String| GpuError::WrongAnswers(format!("{what} ({})", kernels.ctx.info().name));
+        let lens = [
+            0usize, 1, 63, 64, 65, 1_024, 1_025, 2_048, 8_192, 65_463, 65_464,
+        ];
+        let data: Vec<Vec<u8>> = lens
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 31 + n) as u8).collect())
+            .collect();
+        let messages: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+        let mut gpu = vec![[0u8; 32]; messages.len()];
+        let mut cpu = gpu.clone();
+        kernels.blake3_many(&messages, &mut gpu)?;
+        super::blake3_many(Platform::Portable, &messages, &mut cpu);
+        if let Some(i) = (0..gpu.len()).find(|&i| gpu[i] != cpu[i]) {
+            return Err(wrong(format!("BLAKE3 of {} bytes", lens[i])));
+        }
+        let (pubkey, owner) = ([0x11u8; 32], [0x22u8; 32]);
+        let accounts: Vec<AccountInput<'_>> = data
+            .iter()
+            .enumerate()
+            .map(|(i, d)| AccountInput {
+                pubkey: &pubkey,
+                owner: &owner,
+                lamports: if i % 2 == 0 { u64::MAX } else { 1 },
+                executable: i % 3 == 0,
+                data: d,
+            })
+            .collect();
+        let mut gpu = vec![LtHash::identity(); accounts.len()];
+        let mut cpu = gpu.clone();
+        kernels.lthash_accounts(&accounts, &mut gpu)?;
+        super::lthash::lthash_accounts(Platform::Portable, &accounts, &mut cpu);
+        if let Some(i) = (0..gpu.len()).find(|&i| gpu[i] != cpu[i]) {
+            return Err(wrong(format!(
+                "the LtHash of an account of {} bytes",
+                lens[i]
+            )));
+        }
+        let (mut gpu_sum, mut cpu_sum) = (LtHash::identity(), LtHash::identity());
+        kernels.lthash_accumulate(&accounts, &mut gpu_sum)?;
+        super::lthash::lthash_accumulate(Platform::Portable, &accounts, &mut cpu_sum);
+        if gpu_sum != cpu_sum {
+            return Err(wrong("the LtHash sum of the known accounts".into()));
+        }
+        Ok(kernels)
+    }
+
+    /// The kernels on the process-wide [`GpuContext::shared`], built and checked once.
     pub fn shared() -> Result<Arc<GpuHashKernels>, GpuError> {
         static SHARED: OnceLock<Result<Arc<GpuHashKernels>, GpuError>> = OnceLock::new();
         SHARED
-            .get_or_init(|| GpuContext::shared().map(|ctx| Arc::new(GpuHashKernels::new(ctx))))
+            .get_or_init(|| {
+                GpuContext::shared().and_then(|ctx| GpuHashKernels::checked(ctx).map(Arc::new))
+            })
             .clone()
     }
 
@@ -351,14 +410,17 @@ impl GpuHashKernels {
         Ok(())
     }
 
-    /// The accounts with lamports (the others' LtHash is the identity), split into those a
-    /// batch can hold and those too large for one alone — past half the device's largest
-    /// storage binding, which the device may not bind at all: these are hashed on the CPU (the
-    /// same answer).
+    /// The accounts with lamports (the others' LtHash is the identity), split into those the
+    /// GPU hashes and those the CPU does: past the size rule's [`GPU_MAX_MESSAGE_BYTES`] (one
+    /// invocation would reduce it alone, holding its dispatch back), and so also past half the
+    /// device's largest storage binding, which the device may not bind at all. The same answer.
     fn lthash_live(&self, accounts: &[AccountInput<'_>]) -> (Vec<usize>, Vec<usize>) {
         (0..accounts.len())
             .filter(|&i| accounts[i].lamports != 0)
-            .partition(|&i| Packed::cost(accounts[i].hash_input_len()) <= self.max_batch_bytes)
+            .partition(|&i| {
+                let len = accounts[i].hash_input_len();
+                len <= GPU_MAX_MESSAGE_BYTES && Packed::cost(len) <= self.max_batch_bytes
+            })
     }
 
     /// Cuts `live` into batches within the buffer limits.
