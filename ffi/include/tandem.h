@@ -504,7 +504,7 @@ void tandem_engine_close(struct tandem_engine *engine);
  * `inputs[i]` points to `input_lens[i]` bytes (it may be NULL when that length is 0); `out`
  * receives `n * 32` bytes, hash `i` at `out + 32 * i`. `backend` is a `TANDEM_BACKEND_*` value:
  * `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
- * `out` must not overlap the inputs.
+ * `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -520,7 +520,8 @@ int32_t tandem_blake3_many(uint32_t backend,
  *
  * Account `i` is `pubkeys + 32 * i`, `owners + 32 * i`, `lamports[i]`, `executable[i]` (0 or 1)
  * and `data[i]` of `data_lens[i]` bytes; `out + 2048 * i` receives its 2,048-byte LtHash (1,024
- * little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap the inputs.
+ * little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap
+ * the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -580,7 +581,7 @@ int32_t tandem_set_log_sink(tandem_log_fn fn, void *ctx, uint32_t max_level);
  * `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
  * is a result, not an error. Recurring signers are served from a process-wide cache.
  * `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
- * `results` must not overlap the inputs.
+ * `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).

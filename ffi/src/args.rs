@@ -7,7 +7,8 @@
 //! `signatures is NULL but n = 3` or `messages[2] is NULL but message_lens[2] = 5`.
 //!
 //! What the helpers cannot check stays the caller's promise, stated in the header: a non-NULL
-//! pointer points to at least `len` valid elements, and an output does not overlap any input.
+//! pointer points to at least `len` valid elements. That an output does not overlap an input is
+//! checked ([`output_slice_apart`]).
 //!
 //! The helpers run on every call of the batch exports (`tandem_ed25519_verify_batch`,
 //! `tandem_blake3_many`, `tandem_lthash_accounts`, `tandem_lthash_accumulate`), once per message
@@ -139,6 +140,67 @@ pub unsafe fn output_slice<'a, T>(
     // SAFETY: check proved ptr non-NULL (len > 0), aligned and the span within
     // isize::MAX bytes; the caller promises len writable elements used by nothing else for 'a.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// An input an output must not overlap (see [`output_slice_apart`]).
+pub enum Input<'s> {
+    /// A named array, as borrowed.
+    Array(&'s str, *const u8, usize),
+    /// Each of a named set of byte strings (`data[i]`).
+    Each(&'s str, &'s [&'s [u8]]),
+}
+
+impl<'s> Input<'s> {
+    /// The named array `slice`.
+    pub fn array<T>(name: &'s str, slice: &'s [T]) -> Input<'s> {
+        Input::Array(name, slice.as_ptr().cast(), std::mem::size_of_val(slice))
+    }
+}
+
+/// As [`output_slice`], and the output overlaps none of `inputs`: an output over bytes an input
+/// reads would be undefined behaviour in Rust, and the kernels would read what they had begun to
+/// write — each CPU path in its own order, so the answers would depend on the machine. An
+/// overlap is `TANDEM_ERR_INVALID_ARGUMENT` naming both (`out overlaps data[3]`); the check
+/// costs a comparison per input.
+///
+/// # Safety
+///
+/// As for [`output_slice`], the overlap with `inputs` aside (which is checked).
+pub unsafe fn output_slice_apart<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    what: &str,
+    len_name: &str,
+    inputs: &[Input<'_>],
+) -> Result<&'a mut [T], FfiError> {
+    check(ptr.cast_const(), len).map_err(|fault| fault.error(&what, &len_name, len))?;
+    let start = ptr as usize;
+    // check proved the byte size within isize::MAX.
+    let end = start + len * size_of::<T>();
+    let overlaps = |at: *const u8, bytes: usize| {
+        let at = at as usize;
+        bytes > 0 && end > start && at < end && start < at + bytes
+    };
+    for input in inputs {
+        match input {
+            Input::Array(name, at, bytes) => {
+                if overlaps(*at, *bytes) {
+                    return Err(FfiError::invalid_argument(format!(
+                        "{what} overlaps {name}"
+                    )));
+                }
+            }
+            Input::Each(name, slices) => {
+                if let Some(i) = slices.iter().position(|s| overlaps(s.as_ptr(), s.len())) {
+                    return Err(FfiError::invalid_argument(format!(
+                        "{what} overlaps {name}[{i}]"
+                    )));
+                }
+            }
+        }
+    }
+    // SAFETY: as output_slice's, and apart from every input (just checked).
+    unsafe { output_slice(ptr, len, what, len_name) }
 }
 
 /// Borrows `n` byte strings given as an array of pointers and an array of lengths, as in

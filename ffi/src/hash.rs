@@ -4,7 +4,7 @@
 use tandem_kernels::gpu::GpuError;
 use tandem_kernels::{AccountInput, KernelError, LtHash, auto_gpu_min_items};
 
-use crate::args::{input_slice, message_slices, output_slice};
+use crate::args::{Input, input_slice, message_slices, output_slice, output_slice_apart};
 use crate::boundary::boundary;
 use crate::error::FfiError;
 use crate::status::Backend;
@@ -40,7 +40,7 @@ pub(crate) fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiErr
 /// `inputs[i]` points to `input_lens[i]` bytes (it may be NULL when that length is 0); `out`
 /// receives `n * 32` bytes, hash `i` at `out + 32 * i`. `backend` is a `TANDEM_BACKEND_*` value:
 /// `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
-/// `out` must not overlap the inputs.
+/// `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -54,10 +54,17 @@ pub unsafe extern "C" fn tandem_blake3_many(
 ) -> i32 {
     boundary("tandem_blake3_many", || {
         let backend = kernel_backend(backend)?;
+        let inputs_ptrs = inputs;
         // SAFETY: the caller passes n pointers and n lengths describing readable bytes.
         let inputs = unsafe { message_slices(inputs, input_lens, n, "inputs", "input_lens", "n") }?;
-        // SAFETY: the caller passes n * 32 writable bytes at out, apart from the inputs.
-        let out = unsafe { output_slice(out.cast::<[u8; 32]>(), n, "out", "n") }?;
+        // SAFETY: the caller passes n * 32 writable bytes at out (apart from the inputs: checked).
+        let pointers = |name, at: *const u8| Input::Array(name, at, n * size_of::<usize>());
+        let apart = [
+            Input::Each("inputs", &inputs),
+            pointers("inputs", inputs_ptrs.cast()),
+            pointers("input_lens", input_lens.cast()),
+        ];
+        let out = unsafe { output_slice_apart(out.cast::<[u8; 32]>(), n, "out", "n", &apart) }?;
         tandem_kernels::blake3_many(backend, &inputs, out)?;
         Ok(())
     })
@@ -110,7 +117,8 @@ unsafe fn account_inputs<'a>(
 ///
 /// Account `i` is `pubkeys + 32 * i`, `owners + 32 * i`, `lamports[i]`, `executable[i]` (0 or 1)
 /// and `data[i]` of `data_lens[i]` bytes; `out + 2048 * i` receives its 2,048-byte LtHash (1,024
-/// little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap the inputs.
+/// little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap
+/// the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -131,8 +139,22 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
         // SAFETY: forwarded from the caller's promise on every array.
         let accounts =
             unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
-        // SAFETY: the caller passes n * 2048 writable bytes at out, apart from the inputs.
-        let out = unsafe { output_slice(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n") }?;
+        let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
+        let array = |name, at: *const u8, size: usize| Input::Array(name, at, n * size);
+        let apart = [
+            Input::Each("data", &slices),
+            array("pubkeys", pubkeys, 32),
+            array("owners", owners, 32),
+            array("lamports", lamports.cast(), 8),
+            array("executable", executable, 1),
+            array("data", data.cast(), size_of::<*const u8>()),
+            array("data_lens", data_lens.cast(), size_of::<usize>()),
+        ];
+        // SAFETY: the caller passes n * 2048 writable bytes at out (apart from the inputs:
+        // checked).
+        let out = unsafe {
+            output_slice_apart(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n", &apart)
+        }?;
         // `LtHash` is `repr(transparent)` over 1,024 u16: on a little-endian machine, where the
         // caller's buffer is 2-byte aligned (malloc'd buffers are), it *is* the C layout and the
         // kernels write into it directly.
@@ -215,6 +237,56 @@ mod tests {
     use std::ptr;
 
     const CPU: u32 = Backend::Cpu as u32;
+
+    /// An output over an input: the kernels would read what they had begun to write, each CPU
+    /// path in its own order (the lanes zero the output first), so the answer depended on the
+    /// machine. Refused, naming both, with nothing written.
+    #[test]
+    fn an_output_over_an_input_is_refused_naming_both() {
+        let mut buffer = vec![0x5a_u8; 4096];
+        let (pubkey, owner, lamports, executable) = ([1_u8; 32], [2_u8; 32], 7_u64, 0_u8);
+        let data = [buffer[100..].as_ptr()];
+        let data_lens = [100_usize];
+        // SAFETY: one account; data[0] lies inside out, which the check refuses before any write.
+        let status = unsafe {
+            tandem_lthash_accounts(
+                CPU,
+                1,
+                pubkey.as_ptr(),
+                owner.as_ptr(),
+                &lamports,
+                &executable,
+                data.as_ptr(),
+                data_lens.as_ptr(),
+                buffer.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_lthash_accounts: out overlaps data[0]"
+        );
+        assert!(buffer.iter().all(|&b| b == 0x5a), "nothing written");
+        let inputs = [buffer[8..].as_ptr()];
+        let lens = [40_usize];
+        // SAFETY: one message inside out, refused before any write.
+        let status = unsafe {
+            tandem_blake3_many(CPU, 1, inputs.as_ptr(), lens.as_ptr(), buffer.as_mut_ptr())
+        };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_blake3_many: out overlaps inputs[0]"
+        );
+        // Beside each other is not over each other.
+        let (left, right) = buffer.split_at_mut(32);
+        let inputs = [right.as_ptr()];
+        // SAFETY: the message follows out's 32 bytes.
+        let status = unsafe {
+            tandem_blake3_many(CPU, 1, inputs.as_ptr(), lens.as_ptr(), left.as_mut_ptr())
+        };
+        assert_eq!(status, TANDEM_OK);
+    }
 
     /// Four messages, the one at index 3 NULL with a length: the error must name that element
     /// of both arrays, exactly as C callers have read it so far.

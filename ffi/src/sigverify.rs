@@ -1,7 +1,7 @@
 //! Signature verification through the C ABI (SPEC §8): argument checks over
 //! `tandem_kernels::ed25519_verify_batch`.
 
-use crate::args::{input_slice, message_slices, output_slice};
+use crate::args::{Input, input_slice, message_slices, output_slice_apart};
 use crate::boundary::boundary;
 use crate::hash::kernel_backend;
 
@@ -12,7 +12,7 @@ use crate::hash::kernel_backend;
 /// `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
 /// is a result, not an error. Recurring signers are served from a process-wide cache.
 /// `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
-/// `results` must not overlap the inputs.
+/// `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -28,6 +28,7 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
 ) -> i32 {
     boundary("tandem_ed25519_verify_batch", || {
         let backend = kernel_backend(backend)?;
+        let message_ptrs = messages;
         // SAFETY (all four): the caller passes n elements of each array, results apart from them.
         let signatures =
             unsafe { input_slice(signatures.cast::<[u8; 64]>(), n, "signatures", "n") }?;
@@ -35,7 +36,15 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
             unsafe { input_slice(public_keys.cast::<[u8; 32]>(), n, "public_keys", "n") }?;
         let messages =
             unsafe { message_slices(messages, message_lens, n, "messages", "message_lens", "n") }?;
-        let results = unsafe { output_slice(results, n, "results", "n") }?;
+        let pointers = |name, at: *const u8| Input::Array(name, at, n * size_of::<usize>());
+        let inputs = [
+            Input::array("signatures", signatures),
+            Input::array("public_keys", public_keys),
+            Input::Each("messages", &messages),
+            pointers("messages", message_ptrs.cast()),
+            pointers("message_lens", message_lens.cast()),
+        ];
+        let results = unsafe { output_slice_apart(results, n, "results", "n", &inputs) }?;
         tandem_kernels::ed25519_verify_batch(backend, signatures, public_keys, &messages, results)?;
         Ok(())
     })
@@ -47,6 +56,31 @@ mod tests {
     use crate::error::last_error_message;
     use crate::status::{Backend, TANDEM_ERR_INVALID_ARGUMENT};
     use std::ptr;
+
+    /// `tandem_ed25519_verify_batch` on the CPU over as many messages as `message_lens` holds.
+    ///
+    /// # Safety
+    /// As for the export: the arrays hold that many elements, `results` as many writable bytes.
+    unsafe fn verify_on_the_cpu(
+        signatures: &[u8],
+        public_keys: &[u8],
+        messages: &[*const u8],
+        message_lens: &[usize],
+        results: *mut u8,
+    ) -> i32 {
+        // SAFETY: the caller's promises.
+        unsafe {
+            tandem_ed25519_verify_batch(
+                Backend::Cpu as u32,
+                message_lens.len(),
+                signatures.as_ptr(),
+                public_keys.as_ptr(),
+                messages.as_ptr(),
+                message_lens.as_ptr(),
+                results,
+            )
+        }
+    }
 
     /// A NULL message with a length at index 3: the error names that element of both arrays,
     /// exactly as C callers have read it so far.
@@ -60,13 +94,11 @@ mod tests {
         // SAFETY: every array holds 4 elements; messages[3] is NULL with length 8, rejected
         // before any read.
         let status = unsafe {
-            tandem_ed25519_verify_batch(
-                Backend::Cpu as u32,
-                4,
-                signatures.as_ptr(),
-                public_keys.as_ptr(),
-                messages.as_ptr(),
-                message_lens.as_ptr(),
+            verify_on_the_cpu(
+                &signatures,
+                &public_keys,
+                &messages,
+                &message_lens,
                 results.as_mut_ptr(),
             )
         };
@@ -76,5 +108,23 @@ mod tests {
             "tandem_ed25519_verify_batch: messages[3] is NULL but message_lens[3] = 8"
         );
         assert_eq!(results, [9_u8; 4], "a failed call writes nothing");
+    }
+
+    #[test]
+    fn results_over_the_signatures_are_refused() {
+        let mut signatures = [0_u8; 2 * 64];
+        let public_keys = [0_u8; 2 * 32];
+        let messages = [ptr::null(), ptr::null()];
+        let message_lens = [0_usize, 0];
+        // SAFETY: two of each; results lie over the signatures, refused before any write.
+        let results = signatures.as_mut_ptr().wrapping_add(64);
+        let status = unsafe {
+            verify_on_the_cpu(&signatures, &public_keys, &messages, &message_lens, results)
+        };
+        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error_message(),
+            "tandem_ed25519_verify_batch: results overlaps signatures"
+        );
     }
 }
