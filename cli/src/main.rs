@@ -479,6 +479,10 @@ fn quiet_gpu_probe() {
 
 fn main() -> ExitCode {
     quiet_gpu_probe();
+    if let Err(e) = output::install_logger() {
+        eprintln!("tandem: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     if let Some(Err(e)) = cli.command.engine_args().map(EngineArgs::apply_profile) {
         eprintln!("tandem: error: --profile: {e}");

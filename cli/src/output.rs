@@ -93,3 +93,52 @@ pub fn spinner(quiet: bool, template: &str) -> Result<ProgressBar, String> {
     bar.set_style(ProgressStyle::with_template(template).map_err(|e| e.to_string())?);
     Ok(bar)
 }
+
+/// The variable that sets how much the library logs to standard error: `error`, `warn` (the
+/// default), `info`, `debug`, `trace` or `off`.
+pub const LOG_ENV: &str = "TANDEM_LOG";
+
+/// Where the library's log lines go in the `tandem` command: standard error, `tandem: ` first —
+/// among them SPEC §6's alert line (`tandem: ALERT: …`), a stage that stopped, a slash dropped.
+/// tandem's own lines at the level of [`LOG_ENV`]; the libraries' under it (wgpu's), errors only.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        if metadata.target().starts_with("tandem") {
+            metadata.level() <= log::max_level()
+        } else {
+            metadata.level() == log::Level::Error
+        }
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        match record.level() {
+            log::Level::Error => eprintln!("tandem: {}", record.args()),
+            level => eprintln!(
+                "tandem: {}: {}",
+                level.as_str().to_ascii_lowercase(),
+                record.args()
+            ),
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs [`StderrLog`] at the level [`LOG_ENV`] names (an unknown one is an error naming it).
+pub fn install_logger() -> Result<(), String> {
+    static LOGGER: StderrLog = StderrLog;
+    let level = match std::env::var(LOG_ENV) {
+        Ok(text) => text.parse::<log::LevelFilter>().map_err(|_| {
+            format!("{LOG_ENV}={text}: not one of off, error, warn, info, debug, trace")
+        })?,
+        Err(_) => log::LevelFilter::Warn,
+    };
+    log::set_logger(&LOGGER).map_err(|e| e.to_string())?;
+    log::set_max_level(level);
+    Ok(())
+}

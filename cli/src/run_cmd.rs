@@ -188,8 +188,8 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
                     report.add(outcome);
                 }
             })),
-            // The log line of SPEC §6's alert.
-            on_alert: Some(Box::new(|alert| eprintln!("tandem: ALERT: {alert}"))),
+            // SPEC §6's log line of the alert is the engine's (`tandem: ALERT: …` on stderr).
+            on_alert: None,
         }
     };
     let placement_rows = placement_json(&placement);

@@ -977,6 +977,12 @@ fn cluster_reports_who_halted_and_exits_3_when_an_honest_validator_did() {
     assert_eq!(validators[3]["halt_slot"], 4);
     let two = run(&["--faulty", "0,1"]);
     assert_eq!(two.status.code(), Some(3), "{two:?}");
+    // SPEC §6's log line of the alert, from the validators that halted.
+    let stderr = String::from_utf8_lossy(&two.stderr);
+    assert!(
+        stderr.contains("tandem: ALERT: halted: UED divergence at slot"),
+        "{stderr}"
+    );
     let stakes = run(&[
         "--stakes",
         "50000,30000,20000",
