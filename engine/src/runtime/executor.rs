@@ -388,7 +388,8 @@ impl VedExecutor {
             })
             .filter(|(old, new)| old != new)
             .collect();
-        self.state.hashes.apply_changes(self.backend, &pairs)?;
+        // On the VED's thread alone: the vote point waits for it, and no other core is the VED's.
+        self.state.hashes.apply_changes(self.backend, &pairs, 1)?;
         let mut changes = Vec::with_capacity(written.len());
         for (pubkey, (account, _)) in written {
             let ved = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();

@@ -27,11 +27,46 @@ fn input(account: &Account) -> AccountInput<'_> {
     }
 }
 
-/// The LtHash of every account, on `backend`.
-fn lthashes(backend: Backend, accounts: &[&Account]) -> Result<Vec<LtHash>, KernelError> {
+/// Accounts per thread below which hashing stays on the calling thread: spawning costs more.
+const MIN_ACCOUNTS_PER_THREAD: usize = 256;
+
+/// The LtHash of every account, on `backend`, spread over `threads` threads (the caller's and
+/// scoped ones, which run where the caller may: the UED's PUs) where the batch goes to the CPU
+/// and is large enough. Each account's hash is the same however the batch is cut.
+fn lthashes(
+    backend: Backend,
+    accounts: &[&Account],
+    threads: usize,
+) -> Result<Vec<LtHash>, KernelError> {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
     let mut out = vec![LtHash::identity(); inputs.len()];
-    tandem_kernels::lthash_accounts(backend, &inputs, &mut out)?;
+    let on_the_cpu = match backend {
+        Backend::Cpu => true,
+        Backend::Auto => inputs.len() < tandem_kernels::auto_gpu_min_items(),
+        Backend::Gpu => false,
+    };
+    let threads = threads.min(inputs.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
+    if !on_the_cpu || threads == 1 {
+        tandem_kernels::lthash_accounts(backend, &inputs, &mut out)?;
+        return Ok(out);
+    }
+    let per_thread = inputs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = inputs.chunks(per_thread).zip(out.chunks_mut(per_thread));
+        let (first_in, first_out) = parts.next().expect("at least one part");
+        let spawned: Vec<_> = parts
+            .map(|(part, hashes)| {
+                scope.spawn(move || tandem_kernels::lthash_accounts(backend, part, hashes))
+            })
+            .collect();
+        let mine = tandem_kernels::lthash_accounts(backend, first_in, first_out);
+        for handle in spawned {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        }
+        mine
+    })?;
     Ok(out)
 }
 
@@ -44,7 +79,7 @@ impl DomainHashes {
     ) -> Result<DomainHashes, KernelError> {
         let accounts: Vec<&Account> = accounts.collect();
         let mut lthash = PerDomain::from_fn(|_| LtHash::identity());
-        for (account, h) in accounts.iter().zip(lthashes(backend, &accounts)?) {
+        for (account, h) in accounts.iter().zip(lthashes(backend, &accounts, 1)?) {
             for domain in Domain::ALL {
                 if account.mapping.readable_by(domain) {
                     lthash[domain].mix_in(&h);
@@ -63,21 +98,26 @@ impl DomainHashes {
 
     /// Applies the changes of a slot: for each changed account, its old state (`None`: it did
     /// not exist) leaves the LtHash of every domain that could read it, and its new state
-    /// (`None`: deleted) joins every domain that can.
+    /// (`None`: deleted) joins every domain that can. The accounts are hashed on `threads`
+    /// threads where the batch is large and goes to the CPU (the UED's pass threads; mixing
+    /// commutes, so the sums are the same on any number).
     pub fn apply_changes(
         &mut self,
         backend: Backend,
         changes: &[(Option<&Account>, Option<&Account>)],
+        threads: usize,
     ) -> Result<(), KernelError> {
-        let olds: Vec<&Account> = changes.iter().filter_map(|(old, _)| *old).collect();
-        let news: Vec<&Account> = changes.iter().filter_map(|(_, new)| *new).collect();
-        for (accounts, add) in [(olds, false), (news, true)] {
-            for (account, h) in accounts.iter().zip(lthashes(backend, &accounts)?) {
-                for domain in Domain::ALL {
-                    if account.mapping.readable_by(domain) {
-                        let sum = &mut self.lthash[domain];
-                        if add { sum.mix_in(&h) } else { sum.mix_out(&h) }
-                    }
+        let olds = changes
+            .iter()
+            .filter_map(|(old, _)| old.map(|a| (a, false)));
+        let news = changes.iter().filter_map(|(_, new)| new.map(|a| (a, true)));
+        let (accounts, adds): (Vec<&Account>, Vec<bool>) = olds.chain(news).unzip();
+        let hashes = lthashes(backend, &accounts, threads)?;
+        for ((account, h), add) in accounts.iter().zip(&hashes).zip(adds) {
+            for domain in Domain::ALL {
+                if account.mapping.readable_by(domain) {
+                    let sum = &mut self.lthash[domain];
+                    if add { sum.mix_in(h) } else { sum.mix_out(h) }
                 }
             }
         }
@@ -108,5 +148,61 @@ impl DomainHashes {
             .chain_update(self.lthash[domain].to_bytes())
             .finalize()
             .into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::{Mapping, Pubkey};
+
+    fn account(n: u32, mapping: Mapping, lamports: u64) -> Account {
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(&n.to_le_bytes());
+        Account {
+            pubkey: Pubkey(key),
+            lamports,
+            owner: Pubkey([7; 32]),
+            executable: false,
+            data: vec![n as u8; (n % 300) as usize],
+            mapping,
+        }
+    }
+
+    #[test]
+    fn the_sums_are_the_same_on_any_number_of_threads() {
+        // 3,000 changes — creations, updates, deletions, in both RW regions — enough for the
+        // batch to be cut over four threads.
+        let olds: Vec<Account> = (0..3_000)
+            .map(|n| {
+                account(
+                    n,
+                    [Mapping::RwVed, Mapping::RwUed][n as usize % 2],
+                    10 + n as u64,
+                )
+            })
+            .collect();
+        let news: Vec<Account> = (0..3_000)
+            .map(|n| account(n, Mapping::RwUed, 20 + n as u64))
+            .collect();
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> = (0..3_000)
+            .map(|i| match i % 3 {
+                0 => (None, Some(&news[i])),
+                1 => (Some(&olds[i]), Some(&news[i])),
+                _ => (Some(&olds[i]), None),
+            })
+            .collect();
+        let start = DomainHashes::genesis(Backend::Cpu, olds.iter().step_by(7)).unwrap();
+        let sums: Vec<PerDomain<LtHash>> = [1, 2, 4]
+            .into_iter()
+            .map(|threads| {
+                let mut hashes = start.clone();
+                hashes.apply_changes(Backend::Cpu, &pairs, threads).unwrap();
+                hashes.lthash
+            })
+            .collect();
+        assert_ne!(sums[0], start.lthash, "the changes count");
+        assert_eq!(sums[0], sums[1]);
+        assert_eq!(sums[0], sums[2]);
     }
 }

@@ -661,7 +661,9 @@ impl Runtime {
         }
         let pairs: Vec<(Option<&Account>, Option<&Account>)> =
             olds.iter().map(Option::as_ref).zip(news).collect();
-        self.state.hashes.apply_changes(self.backend, &pairs)?;
+        self.state
+            .hashes
+            .apply_changes(self.backend, &pairs, self.ued_threads)?;
         match ved {
             None => self.state.hashes.chain(sig_counts, &header.blockhash),
             Some((lthash, hash)) => {
