@@ -578,6 +578,9 @@ impl Engine {
         let mut runtime =
             Runtime::open_with(genesis, dir, config.backend).map_err(EngineError::Open)?;
         runtime.set_ued_threads(config.ued_threads);
+        if let Some(placement) = &config.placement {
+            runtime.set_hash_threads(config.ued_threads + placement.hash_cpus_beside_the_ued());
+        }
         if let Some(slot) = config.inject_ued_fault_from {
             runtime.inject_ued_fault(slot);
         }

@@ -245,6 +245,13 @@ impl Placement {
         }
         let hash: Vec<&Core> = free.take_near(ved_node).into_iter().collect();
         placement.set(Stage::Hash, pus_of(&hash));
+        placement.note(
+            &[Stage::Hash],
+            format!(
+                "hash on {}: the UED's threads hash each slot's changed accounts there too",
+                pus_label(&pus_of(&hash))
+            ),
+        );
         let rest = free.count();
         let sigverify_cores = rest.div_ceil(3).max(1);
         let sigverify: Vec<&Core> = (0..sigverify_cores)
@@ -500,11 +507,42 @@ impl Placement {
     /// Lets the calling thread run on every PU of `stage` (and only those); threads it spawns
     /// inherit the mask.
     pub fn pin_thread_to_stage(&self, stage: Stage) -> Result<(), PinError> {
-        let cpus = self.cpus(stage).unwrap_or_default();
+        let cpus = match stage {
+            // The UED's thread, and the threads it starts, hash on the hash stage's PUs too.
+            Stage::Ued => self.ued_side_cpus(),
+            _ => self.cpus(stage).unwrap_or_default().to_vec(),
+        };
         if cpus.is_empty() {
             return Err(PinError::NoCores { stage });
         }
-        pin_current_thread_to_set(cpus).map_err(|e| e.of_stage(stage))
+        pin_current_thread_to_set(&cpus).map_err(|e| e.of_stage(stage))
+    }
+
+    /// The PUs of the UED's threads: the `ued` stage's, and those of the `hash` stage that are
+    /// not the VED's, where the UED's threads hash each slot's changed accounts (the VED's
+    /// hashing is on the VED's thread; where the hash shares the VED's core, as on a small
+    /// machine, the UED's threads stay where the UED stage is).
+    pub fn ued_side_cpus(&self) -> Vec<usize> {
+        let mut cpus = self.cpus(Stage::Ued).unwrap_or_default().to_vec();
+        cpus.extend(self.hash_cpus_beside_the_ued_list());
+        cpus.sort_unstable();
+        cpus.dedup();
+        cpus
+    }
+
+    /// How many PUs the `hash` stage adds to the UED's threads ([`Placement::ued_side_cpus`]).
+    pub fn hash_cpus_beside_the_ued(&self) -> usize {
+        self.hash_cpus_beside_the_ued_list().len()
+    }
+
+    fn hash_cpus_beside_the_ued_list(&self) -> Vec<usize> {
+        let ued = self.cpus(Stage::Ued).unwrap_or_default();
+        let ved = self.cpus(Stage::Ved).unwrap_or_default();
+        let hash = self.cpus(Stage::Hash).unwrap_or_default();
+        hash.iter()
+            .copied()
+            .filter(|pu| !ued.contains(pu) && !ved.contains(pu))
+            .collect()
     }
 
     /// Pins the calling thread, the `index`-th of `stage`, to that stage's PU `index` (wrapping
@@ -582,6 +620,12 @@ mod tests {
         assert_eq!(placement.shared_with(Stage::Ved), [Stage::Hash]);
         assert_eq!(placement.shared_with(Stage::Sigverify), []);
         assert_eq!(placement.shared_with(Stage::Ued), []);
+        // The hash shares the VED's core: the UED's threads do not go there.
+        assert_eq!(placement.hash_cpus_beside_the_ued(), 0);
+        assert_eq!(
+            placement.ued_side_cpus(),
+            placement.cpus(Stage::Ued).unwrap()
+        );
     }
 
     #[test]
@@ -692,6 +736,9 @@ mod tests {
             Some(&[5, 6, 7, 8, 9, 10, 11][..])
         );
         assert_eq!(placement.cpus(Stage::Hash), Some(&[12][..]));
+        // The UED's threads run, and hash, on the hash stage's PU too.
+        assert_eq!(placement.ued_side_cpus(), [5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(placement.hash_cpus_beside_the_ued(), 1);
 
         let spec = CoreSpec::parse("ved=5").unwrap();
         let placement = Placement::with_cores(&topology, false, &spec).unwrap();

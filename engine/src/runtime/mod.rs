@@ -252,6 +252,8 @@ pub struct Runtime {
     vote_accounts: BTreeSet<Pubkey>,
     poisoned: Option<String>,
     ued_threads: usize,
+    /// Threads of the slot's LtHash updates (at least `ued_threads`).
+    hash_threads: usize,
     ued_fault_from: Option<u64>,
     status_files: status_index::StatusFiles,
     vote_log: VoteLog,
@@ -337,6 +339,7 @@ impl Runtime {
             vote_accounts,
             poisoned: None,
             ued_threads: 1,
+            hash_threads: 1,
             ued_fault_from: None,
             status_files,
             vote_log,
@@ -399,6 +402,7 @@ impl Runtime {
     /// results are the sequential ones for any thread count.
     pub fn set_ued_threads(&mut self, threads: usize) {
         self.ued_threads = threads.max(1);
+        self.hash_threads = self.hash_threads.max(self.ued_threads);
     }
 
     /// Makes this runtime a *faulty* validator for simulations (`tandem cluster
@@ -411,6 +415,12 @@ impl Runtime {
     /// The threads of the UED pass.
     pub fn ued_threads(&self) -> usize {
         self.ued_threads
+    }
+
+    /// Threads the slot's LtHash updates may use (at least the UED's): the engine adds one per
+    /// PU of the placement's `hash` stage beside the UED's.
+    pub fn set_hash_threads(&mut self, threads: usize) {
+        self.hash_threads = threads.max(self.ued_threads);
     }
 
     /// The last executed slot (0: genesis).
@@ -663,7 +673,7 @@ impl Runtime {
             olds.iter().map(Option::as_ref).zip(news).collect();
         self.state
             .hashes
-            .apply_changes(self.backend, &pairs, self.ued_threads)?;
+            .apply_changes(self.backend, &pairs, self.hash_threads)?;
         match ved {
             None => self.state.hashes.chain(sig_counts, &header.blockhash),
             Some((lthash, hash)) => {
