@@ -2,7 +2,6 @@
 //! engine's survey (hwloc's topology, wgpu's adapter), `/proc/meminfo` and the CPU's flags, and
 //! the `[tandem]` build (version, git commit, time, suite size). It reads; it measures nothing.
 
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tandem_engine::pipeline::{Survey, TopologySource};
@@ -65,21 +64,13 @@ pub fn machine(survey: &Survey, kind: Option<&str>) -> Result<Machine, SuiteErro
     })
 }
 
-/// The `[tandem]` of a profile measured now with this build at `size`: the git commit is
-/// `git rev-parse --short HEAD` in the working directory, "unknown" outside a checkout.
+/// The `[tandem]` of a profile measured now with this build at `size`: the git commit is the
+/// one this tandem was built from (`build.rs`; "unknown" where its source was no checkout) —
+/// before, it was the commit of whatever directory `tandem bench` ran in.
 pub fn build(size: Size) -> TandemBuild {
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned());
     TandemBuild {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        commit,
+        commit: env!("TANDEM_GIT_COMMIT").to_owned(),
         measured_at: Some(rfc3339(SystemTime::now())),
         suite: Some(size.name().to_owned()),
     }
@@ -199,6 +190,22 @@ pub fn rfc3339(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_profile_names_the_commit_tandem_was_built_from_wherever_it_runs() {
+        // Before: `git rev-parse HEAD` in the working directory — another repository's commit,
+        // or "unknown" outside one. The build's own commit does not depend on where it runs.
+        let commit = build(Size::Quick).commit;
+        assert_eq!(commit, env!("TANDEM_GIT_COMMIT"));
+        let git = std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output();
+        if let Some(out) = git.ok().filter(|o| o.status.success()) {
+            let head = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            assert_eq!(commit, head, "the checkout this test was built from");
+        }
+    }
     use std::time::Duration;
 
     #[test]
