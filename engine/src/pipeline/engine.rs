@@ -234,21 +234,40 @@ pub const VOTE_SIGNER_CACHE: usize = 2048;
 /// The statuses of the recent blocks, as the executors decide them: the VED's as soon as the VED
 /// has run (SPEC §6: `ExecutionStatus` with X = 0 answers then), every block's at its commit.
 /// The VED runs ahead of the UED, so entries come out of slot order; the index keeps the last
-/// [`KEPT_BLOCKS`] slots it was given, each transaction by [`status_index::prefer`].
-#[derive(Default)]
+/// [`KEPT_BLOCKS`] slots it was given and as many more as the VED may be ahead, each
+/// transaction by [`status_index::prefer`].
 struct LiveIndex {
     txs: HashMap<[u8; 64], IndexedTx>,
     blocks: BTreeMap<u64, Vec<[u8; 64]>>,
+    /// Blocks kept: the status index's window, and as many as the VED may run ahead of the UED
+    /// (its entries come first), so that a slot the UED has just committed is never the one
+    /// that leaves.
+    keep: usize,
+}
+
+impl Default for LiveIndex {
+    fn default() -> Self {
+        LiveIndex::ahead_by(0)
+    }
 }
 
 impl LiveIndex {
+    /// An index for an engine whose VED may run `ahead` blocks ahead of the UED.
+    fn ahead_by(ahead: usize) -> LiveIndex {
+        LiveIndex {
+            txs: HashMap::new(),
+            blocks: BTreeMap::new(),
+            keep: KEPT_BLOCKS + ahead,
+        }
+    }
+
     fn insert(&mut self, slot: u64, entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>) {
         let signatures = self.blocks.entry(slot).or_default();
         for (signature, tx) in entries {
             signatures.push(signature);
             status_index::enter(&mut self.txs, signature, tx);
         }
-        while self.blocks.len() > KEPT_BLOCKS {
+        while self.blocks.len() > self.keep {
             let (old_slot, old) = self.blocks.pop_first().expect("not empty");
             for signature in old {
                 // Only the entry of the block that leaves: a later block's stays.
@@ -641,7 +660,9 @@ impl Engine {
             agreement: Mutex::new(agreement),
             alerts: Mutex::new(VecDeque::new()),
             on_alert: Mutex::new(on_alert),
-            live: Mutex::new(LiveIndex::default()),
+            // The VED is ahead of the UED's commits by at most the UED's queue, the block the
+            // UED holds and the one the VED is handing over.
+            live: Mutex::new(LiveIndex::ahead_by(config.ued_queue_blocks.max(1) + 2)),
             in_flight: Mutex::default(),
             stored,
             halted: Mutex::new(halted),
@@ -1959,6 +1980,31 @@ mod tests {
         assert_eq!(live.txs[&[2; 64]].slot, 10);
         live.insert(10 + KEPT_BLOCKS as u64, []);
         assert!(!live.txs.contains_key(&[2; 64]));
+    }
+
+    #[test]
+    fn a_slot_the_ued_just_committed_stays_however_far_ahead_the_ved_is() {
+        // The VED indexes slots 400..=800 (its queue to the UED is 400 deep), then the UED
+        // commits slot 399: with only the status window kept, slot 399 was the lowest and left
+        // at once, and its transactions answered Unknown right after their UED hash.
+        let depth = 400;
+        let mut live = LiveIndex::ahead_by(depth + 2);
+        let tx = |slot| IndexedTx {
+            slot,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        };
+        for slot in 400..=800 {
+            live.insert(slot, [([2; 64], tx(slot))]);
+        }
+        live.insert(399, [([1; 64], tx(399))]);
+        assert_eq!(live.txs.get(&[1; 64]), Some(&tx(399)));
+        let mut narrow = LiveIndex::ahead_by(0);
+        for slot in 400..=800 {
+            narrow.insert(slot, []);
+        }
+        narrow.insert(399, [([1; 64], tx(399))]);
+        assert_eq!(narrow.txs.get(&[1; 64]), None, "what the window alone did");
     }
 
     #[test]
