@@ -155,6 +155,11 @@ impl<'s> Input<'s> {
     pub fn array<T>(name: &'s str, slice: &'s [T]) -> Input<'s> {
         Input::Array(name, slice.as_ptr().cast(), std::mem::size_of_val(slice))
     }
+
+    /// The named C array of `n` elements of `T` at `at` (already checked by the helpers above).
+    pub fn c_array<T>(name: &'s str, at: *const T, n: usize) -> Input<'s> {
+        Input::Array(name, at.cast(), n * size_of::<T>())
+    }
 }
 
 /// As [`output_slice`], and the output overlaps none of `inputs`: an output over bytes an input

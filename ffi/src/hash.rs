@@ -58,11 +58,10 @@ pub unsafe extern "C" fn tandem_blake3_many(
         // SAFETY: the caller passes n pointers and n lengths describing readable bytes.
         let inputs = unsafe { message_slices(inputs, input_lens, n, "inputs", "input_lens", "n") }?;
         // SAFETY: the caller passes n * 32 writable bytes at out (apart from the inputs: checked).
-        let pointers = |name, at: *const u8| Input::Array(name, at, n * size_of::<usize>());
         let apart = [
             Input::Each("inputs", &inputs),
-            pointers("inputs", inputs_ptrs.cast()),
-            pointers("input_lens", input_lens.cast()),
+            Input::c_array("inputs", inputs_ptrs, n),
+            Input::c_array("input_lens", input_lens, n),
         ];
         let out = unsafe { output_slice_apart(out.cast::<[u8; 32]>(), n, "out", "n", &apart) }?;
         tandem_kernels::blake3_many(backend, &inputs, out)?;
@@ -140,15 +139,14 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
         let accounts =
             unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
         let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
-        let array = |name, at: *const u8, size: usize| Input::Array(name, at, n * size);
         let apart = [
             Input::Each("data", &slices),
-            array("pubkeys", pubkeys, 32),
-            array("owners", owners, 32),
-            array("lamports", lamports.cast(), 8),
-            array("executable", executable, 1),
-            array("data", data.cast(), size_of::<*const u8>()),
-            array("data_lens", data_lens.cast(), size_of::<usize>()),
+            Input::c_array("pubkeys", pubkeys.cast::<[u8; 32]>(), n),
+            Input::c_array("owners", owners.cast::<[u8; 32]>(), n),
+            Input::c_array("lamports", lamports, n),
+            Input::c_array("executable", executable, n),
+            Input::c_array("data", data, n),
+            Input::c_array("data_lens", data_lens, n),
         ];
         // SAFETY: the caller passes n * 2048 writable bytes at out (apart from the inputs:
         // checked).

@@ -36,13 +36,12 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
             unsafe { input_slice(public_keys.cast::<[u8; 32]>(), n, "public_keys", "n") }?;
         let messages =
             unsafe { message_slices(messages, message_lens, n, "messages", "message_lens", "n") }?;
-        let pointers = |name, at: *const u8| Input::Array(name, at, n * size_of::<usize>());
         let inputs = [
             Input::array("signatures", signatures),
             Input::array("public_keys", public_keys),
             Input::Each("messages", &messages),
-            pointers("messages", message_ptrs.cast()),
-            pointers("message_lens", message_lens.cast()),
+            Input::c_array("messages", message_ptrs, n),
+            Input::c_array("message_lens", message_lens, n),
         ];
         let results = unsafe { output_slice_apart(results, n, "results", "n", &inputs) }?;
         tandem_kernels::ed25519_verify_batch(backend, signatures, public_keys, &messages, results)?;

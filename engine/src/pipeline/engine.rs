@@ -598,7 +598,7 @@ impl Engine {
             Runtime::open_with(genesis, dir, config.backend).map_err(EngineError::Open)?;
         runtime.set_ued_threads(config.ued_threads);
         if let Some(placement) = &config.placement {
-            runtime.set_hash_threads(config.ued_threads + placement.hash_cpus_beside_the_ued());
+            runtime.set_extra_hash_threads(placement.hash_cpus_beside_the_ued());
         }
         if let Some(slot) = config.inject_ued_fault_from {
             runtime.inject_ued_fault(slot);

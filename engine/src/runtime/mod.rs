@@ -252,8 +252,8 @@ pub struct Runtime {
     vote_accounts: BTreeSet<Pubkey>,
     poisoned: Option<String>,
     ued_threads: usize,
-    /// Threads of the slot's LtHash updates (at least `ued_threads`).
-    hash_threads: usize,
+    /// Threads the slot's LtHash updates use beside the UED's.
+    extra_hash_threads: usize,
     ued_fault_from: Option<u64>,
     status_files: status_index::StatusFiles,
     vote_log: VoteLog,
@@ -339,7 +339,7 @@ impl Runtime {
             vote_accounts,
             poisoned: None,
             ued_threads: 1,
-            hash_threads: 1,
+            extra_hash_threads: 0,
             ued_fault_from: None,
             status_files,
             vote_log,
@@ -402,7 +402,6 @@ impl Runtime {
     /// results are the sequential ones for any thread count.
     pub fn set_ued_threads(&mut self, threads: usize) {
         self.ued_threads = threads.max(1);
-        self.hash_threads = self.hash_threads.max(self.ued_threads);
     }
 
     /// Makes this runtime a *faulty* validator for simulations (`tandem cluster
@@ -417,10 +416,10 @@ impl Runtime {
         self.ued_threads
     }
 
-    /// Threads the slot's LtHash updates may use (at least the UED's): the engine adds one per
-    /// PU of the placement's `hash` stage beside the UED's.
-    pub fn set_hash_threads(&mut self, threads: usize) {
-        self.hash_threads = threads.max(self.ued_threads);
+    /// Threads the slot's LtHash updates use besides the UED's: the engine gives one per PU of
+    /// the placement's `hash` stage beside the UED's.
+    pub fn set_extra_hash_threads(&mut self, threads: usize) {
+        self.extra_hash_threads = threads;
     }
 
     /// The last executed slot (0: genesis).
@@ -671,9 +670,11 @@ impl Runtime {
         }
         let pairs: Vec<(Option<&Account>, Option<&Account>)> =
             olds.iter().map(Option::as_ref).zip(news).collect();
-        self.state
-            .hashes
-            .apply_changes(self.backend, &pairs, self.hash_threads)?;
+        self.state.hashes.apply_changes(
+            self.backend,
+            &pairs,
+            self.ued_threads + self.extra_hash_threads,
+        )?;
         match ved {
             None => self.state.hashes.chain(sig_counts, &header.blockhash),
             Some((lthash, hash)) => {

@@ -250,9 +250,12 @@ impl<'a> Reader<'a> {
         Reader { bytes, at: 0 }
     }
 
-    /// Bytes not read yet.
-    pub(super) fn remaining(&self) -> usize {
-        self.bytes.len() - self.at
+    /// Every byte was read: anything after the last field is an error.
+    pub(super) fn end(&self) -> Result<(), String> {
+        match self.bytes.len() - self.at {
+            0 => Ok(()),
+            n => Err(format!("{n} unexpected bytes at the end")),
+        }
     }
 
     pub(super) fn take(&mut self, n: usize) -> Result<&[u8], String> {
@@ -427,9 +430,7 @@ impl RuntimeState {
             let k = Pubkey(r.array()?);
             slashes.push((k, u16::from_le_bytes(r.array()?)));
         }
-        if r.at != body.len() {
-            return Err(format!("{} unexpected bytes at the end", body.len() - r.at));
-        }
+        r.end()?;
         let state = RuntimeState {
             genesis_hash,
             slot,

@@ -223,9 +223,7 @@ fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
             slashes.push((Pubkey(r.array()?), u16::from_le_bytes(r.array()?)));
         }
     }
-    if r.remaining() != 0 {
-        return Err(format!("{} unexpected bytes at the end", r.remaining()));
-    }
+    r.end()?;
     Ok(LoggedSlot {
         parent_slot,
         blockhash,

@@ -145,9 +145,7 @@ fn decode(body: &[u8]) -> Result<SlotVotes, String> {
             stake: r.u64()?,
         });
     }
-    if r.remaining() != 0 {
-        return Err(format!("{} unexpected bytes at the end", r.remaining()));
-    }
+    r.end()?;
     Ok(SlotVotes {
         slot,
         ved_hash,

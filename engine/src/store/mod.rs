@@ -470,9 +470,7 @@ impl Store {
     /// slot may or may not be committed) makes the store refuse further use, reads through a
     /// view included, until it is reopened, which completes the commit from its log.
     pub fn commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
-        if let Some(reason) = &self.poisoned {
-            return Err(StoreError::Poisoned(reason.clone()));
-        }
+        self.usable()?;
         if let Some(last) = self.super_state.committed
             && slot <= last
         {
