@@ -1544,3 +1544,45 @@ fn wait_hash_tells_not_found_from_timed_out() {
 
     engine.finish().expect("finish");
 }
+
+#[test]
+fn a_stage_that_cannot_be_pinned_refuses_the_open_naming_its_setting() {
+    use tandem_engine::pipeline::{CoreSpec, Placement, Stage, SyntheticShape, Topology};
+    // A made-up machine whose last PU this one lacks: the VED's thread cannot run there.
+    const PUS: usize = 1024;
+    let pu = PUS - 1;
+    if std::thread::available_parallelism().map_or(0, usize::from) > pu {
+        eprintln!("skipped: this machine has PU {pu}");
+        return;
+    }
+    let topology = Topology::synthetic(SyntheticShape {
+        numa_nodes: 1,
+        cores_per_node: PUS,
+        pus_per_core: 1,
+        gpu: None,
+    });
+    let spec: CoreSpec = format!("sigverify=0;ved={pu};ued=0;hash=0")
+        .parse()
+        .expect("cores");
+    let placement = Placement::with_cores(&topology, false, &spec).expect("placement");
+    assert_eq!(placement.cpus(Stage::Ved), Some(&[pu][..]));
+    let dir = tempfile::tempdir().expect("dir");
+    let config = EngineConfig {
+        placement: Some(placement),
+        ..EngineConfig::default()
+    };
+    let opened = Engine::open(
+        &Genesis::default_cluster(),
+        dir.path(),
+        config,
+        EngineHooks::default(),
+    );
+    let Err(e @ EngineError::Pin(_)) = opened else {
+        panic!("the engine opened with its VED on PU {pu}, which this machine lacks");
+    };
+    let message = e.to_string();
+    assert!(
+        message.contains(&format!("core {pu}")) && message.contains("ved="),
+        "{message}"
+    );
+}

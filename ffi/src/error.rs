@@ -164,6 +164,8 @@ impl From<EngineError> for FfiError {
             EngineError::OpenLog(_) => Self::corrupt(e.to_string()),
             // A stage failed (the store, a kernel): the engine stopped; reopening resumes it.
             EngineError::Failed(_) => Self::io(e.to_string()),
+            // The cores setting names PUs this process may not run on.
+            EngineError::Pin(_) => Self::invalid_argument(e.to_string()),
             // No C hook runs on the UED's thread; a Rust host's hook misused the engine.
             EngineError::OnTheUedThread(_) => Self::invalid_argument(e.to_string()),
         }

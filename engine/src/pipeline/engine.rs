@@ -53,6 +53,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use hashbrown::{HashMap, HashSet};
 
 use super::metrics::{EngineMetrics, StageMetrics};
+use super::pin::PinError;
 use super::placement::{Placement, Stage};
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Agreement, Alert, Halt, VoteReport};
@@ -126,6 +127,10 @@ pub enum EngineError {
     /// resumes from the last committed slot.
     #[error("the engine stopped: {0}")]
     Failed(String),
+    /// A stage's thread could not be pinned to the cores its placement gives it (nothing
+    /// started): the message names the stage and the setting to change.
+    #[error("the engine did not start: {0}")]
+    Pin(#[from] super::pin::PinError),
     /// A call that waits for the UED's thread was made on that thread (from a hook it runs:
     /// `on_outcome`, or `on_alert` for an alert the UED raised), where it would wait forever.
     #[error(
@@ -710,12 +715,15 @@ impl Engine {
         let (handoffs_tx, handoffs_rx) = bounded::<EpochHandoff>(2);
         let backend = config.backend;
         let placement = config.placement.map(Arc::new);
+        // Each stage thread says whether it could be pinned before the engine is handed out.
+        let (pinned_tx, pinned_rx) = bounded::<Result<(), PinError>>(STAGE_THREADS);
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
             name: format!("tandem-{name}"),
             stage,
             low_priority,
             placement: placement.clone(),
             shared: Arc::clone(&shared),
+            pinned: pinned_tx.clone(),
         };
         let started = |r: std::io::Result<JoinHandle<()>>| {
             r.map_err(|e| EngineError::Failed(format!("starting a stage: {e}")))
@@ -808,7 +816,8 @@ impl Engine {
                 })
                 .map_err(|e| EngineError::Failed(format!("starting the ued stage: {e}")))?
         };
-        Ok(Engine {
+        drop(pinned_tx);
+        let engine = Engine {
             ingest: stage("ingest"),
             shared,
             cursor,
@@ -821,7 +830,14 @@ impl Engine {
             slashes: Mutex::new(Vec::new()),
             resumed_slot,
             ved_resumed_slot,
-        })
+        };
+        // A stage that cannot run where the placement says is the operator's setting to fix:
+        // refused here, not at the first block (dropping the engine stops the other stages).
+        // (Every thread drops its sender once it has reported: the loop ends with the last.)
+        for pinned in pinned_rx.iter() {
+            pinned?;
+        }
+        Ok(engine)
     }
 
     /// The slot the engine started after: its store's last committed slot when opened (the
@@ -1264,7 +1280,13 @@ struct StageThread {
     low_priority: bool,
     placement: Option<Arc<Placement>>,
     shared: Arc<Shared>,
+    /// Where the thread reports whether it could be pinned (before its body runs).
+    pinned: Sender<Result<(), PinError>>,
 }
+
+/// The stage threads [`Engine::start`] spawns (sigverify for each domain, the VED, the UED): the
+/// capacity of the channel they report their pinning on.
+const STAGE_THREADS: usize = 4;
 
 impl StageThread {
     fn spawn<T: Send + 'static>(
@@ -1277,15 +1299,21 @@ impl StageThread {
             low_priority,
             placement,
             shared,
+            pinned,
         } = self;
         std::thread::Builder::new()
             .name(name.clone())
             .spawn(move || {
-                if let Some(placement) = &placement
-                    && let Err(e) = placement.pin_thread_to_stage(stage)
-                {
+                let pin = placement
+                    .as_ref()
+                    .map_or(Ok(()), |p| p.pin_thread_to_stage(stage));
+                if let Err(e) = &pin {
+                    // Nobody submits before `start` has heard every stage: this only stops the
+                    // stages, which then wait for their queues to close.
                     shared.fail(format!("pinning the {} stage: {e}", stage.setting_name()));
                 }
+                let _ = pinned.send(pin);
+                drop(pinned);
                 if low_priority {
                     lower_priority();
                 }
