@@ -12,10 +12,13 @@ use crate::status::Backend;
 impl From<KernelError> for FfiError {
     fn from(e: KernelError) -> Self {
         match &e {
+            // Every way of not having a GPU that works, the device failing mid-call included.
             KernelError::Gpu(
-                GpuError::NoAdapter(_) | GpuError::Device(_) | GpuError::WrongAnswers(_),
+                GpuError::NoAdapter(_)
+                | GpuError::Device(_)
+                | GpuError::WrongAnswers(_)
+                | GpuError::Failed(_),
             ) => FfiError::backend_unavailable(e.to_string()),
-            KernelError::Gpu(GpuError::Readback(_)) => FfiError::internal(e.to_string()),
         }
     }
 }

@@ -18,7 +18,9 @@
 //! - `Auto`: the GPU when there is a hardware adapter (not a software rasterizer such as lavapipe)
 //!   and the batch has at least [`auto_gpu_min_items`] items (by default [`AUTO_GPU_MIN_ITEMS`]; a
 //!   measured crossover replaces it); the CPU otherwise. It measures
-//!   nothing at run time.
+//!   nothing at run time. A device that fails while in use ([`gpu::GpuError::Failed`]: lost,
+//!   out of memory) is not used again: `Auto` does the failed call's work again on the CPU — the
+//!   same answers — and every later one there, where `Gpu` returns the error.
 
 pub mod gpu;
 pub mod hash;
@@ -93,14 +95,40 @@ pub fn ed25519_verify_batch(
     messages: &[&[u8]],
     results: &mut [u8],
 ) -> Result<(), KernelError> {
+    let on_the_cpu = |results: &mut [u8]| {
+        let cache = Some(sigverify::cache::SignerCache::global());
+        sigverify::verify_batch_cpu(signatures, public_keys, messages, results, cache);
+    };
     match Ed25519Verifier::shared(backend).gpu_for(signatures.len())? {
-        Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
+        Some(gpu) => {
+            let verified = gpu.verify_batch(signatures, public_keys, messages, results);
+            or_on_the_cpu(backend, verified, || on_the_cpu(results))
+        }
         None => {
-            let cache = Some(sigverify::cache::SignerCache::global());
-            sigverify::verify_batch_cpu(signatures, public_keys, messages, results, cache);
+            on_the_cpu(results);
             Ok(())
         }
     }
+}
+
+/// A GPU call's outcome, where a device that failed while in use ([`GpuError::Failed`]) under
+/// [`Backend::Auto`] has `cpu` do the work again (the same answers; the failed device is not
+/// chosen again); under `Gpu`, and for every other error, the error is the caller's.
+fn or_on_the_cpu<T>(
+    backend: Backend,
+    gpu: Result<T, GpuError>,
+    cpu: impl FnOnce() -> T,
+) -> Result<T, KernelError> {
+    match gpu {
+        Err(GpuError::Failed(_)) if backend == Backend::Auto => Ok(cpu()),
+        gpu => Ok(gpu?),
+    }
+}
+
+/// Whether `Auto` may use a device: a hardware adapter that has not failed.
+/// (Software adapters only where a test asked: [`testing::let_auto_use_software_adapters`].)
+fn auto_may_use(ctx: &gpu::GpuContext) -> bool {
+    ctx.failure().is_none() && (!ctx.is_software() || testing::auto_on_software())
 }
 
 /// A signature verifier for one stream of work — a pipeline stage — that runs its CPU work on
@@ -168,7 +196,7 @@ impl Ed25519Verifier {
             Backend::Cpu => None,
             Backend::Gpu => Some(gpu()?),
             Backend::Auto if n < auto_gpu_min_items() => None,
-            Backend::Auto => gpu().ok().filter(|v| !v.context().is_software()),
+            Backend::Auto => gpu().ok().filter(|v| auto_may_use(v.context())),
         })
     }
 
@@ -184,19 +212,24 @@ impl Ed25519Verifier {
         messages: &[&[u8]],
         results: &mut [u8],
     ) -> Result<(), KernelError> {
-        let gpu = self.gpu_for(signatures.len())?;
-        match gpu {
-            Some(gpu) => Ok(gpu.verify_batch(signatures, public_keys, messages, results)?),
+        let on_the_cpu = |results: &mut [u8]| {
+            let cache = Some(self.cache());
+            sigverify::verify_many(
+                Platform::detect(),
+                signatures,
+                public_keys,
+                messages,
+                results,
+                cache,
+            );
+        };
+        match self.gpu_for(signatures.len())? {
+            Some(gpu) => {
+                let verified = gpu.verify_batch(signatures, public_keys, messages, results);
+                or_on_the_cpu(self.backend, verified, || on_the_cpu(results))
+            }
             None => {
-                let cache = Some(self.cache());
-                sigverify::verify_many(
-                    Platform::detect(),
-                    signatures,
-                    public_keys,
-                    messages,
-                    results,
-                    cache,
-                );
+                on_the_cpu(results);
                 Ok(())
             }
         }
@@ -211,7 +244,7 @@ fn choose(backend: Backend, items: usize) -> Result<Option<Arc<GpuHashKernels>>,
         Backend::Auto if items < auto_gpu_min_items() => Ok(None),
         Backend::Auto => Ok(GpuHashKernels::shared()
             .ok()
-            .filter(|k| !k.context().is_software())),
+            .filter(|k| auto_may_use(k.context()))),
     }
 }
 
@@ -224,10 +257,14 @@ pub fn blake3_many(
     inputs: &[&[u8]],
     out: &mut [[u8; 32]],
 ) -> Result<(), KernelError> {
+    let on_the_cpu = |out: &mut [[u8; 32]]| hash::blake3_many(Platform::detect(), inputs, out);
     match choose(backend, inputs.len())? {
-        Some(gpu) => Ok(gpu.blake3_many(inputs, out)?),
+        Some(gpu) => {
+            let hashed = gpu.blake3_many(inputs, out);
+            or_on_the_cpu(backend, hashed, || on_the_cpu(out))
+        }
         None => {
-            hash::blake3_many(Platform::detect(), inputs, out);
+            on_the_cpu(out);
             Ok(())
         }
     }
@@ -242,10 +279,15 @@ pub fn lthash_accounts(
     accounts: &[AccountInput<'_>],
     out: &mut [LtHash],
 ) -> Result<(), KernelError> {
+    let on_the_cpu =
+        |out: &mut [LtHash]| hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
     match choose(backend, accounts.len())? {
-        Some(gpu) => Ok(gpu.lthash_accounts(accounts, out)?),
+        Some(gpu) => {
+            let hashed = gpu.lthash_accounts(accounts, out);
+            or_on_the_cpu(backend, hashed, || on_the_cpu(out))
+        }
         None => {
-            hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
+            on_the_cpu(out);
             Ok(())
         }
     }
@@ -257,10 +299,17 @@ pub fn lthash_accumulate(
     accounts: &[AccountInput<'_>],
     sum: &mut LtHash,
 ) -> Result<(), KernelError> {
+    let on_the_cpu =
+        |sum: &mut LtHash| hash::lthash::lthash_accumulate(Platform::detect(), accounts, sum);
     match choose(backend, accounts.len())? {
-        Some(gpu) => Ok(gpu.lthash_accumulate(accounts, sum)?),
+        Some(gpu) => {
+            // The device mixes in a batch at a time: `sum` changes only once all of it is in.
+            let mut gpu_sum = sum.clone();
+            let mixed = gpu.lthash_accumulate(accounts, &mut gpu_sum);
+            or_on_the_cpu(backend, mixed.map(|()| *sum = gpu_sum), || on_the_cpu(sum))
+        }
         None => {
-            hash::lthash::lthash_accumulate(Platform::detect(), accounts, sum);
+            on_the_cpu(sum);
             Ok(())
         }
     }

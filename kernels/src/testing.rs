@@ -3,7 +3,7 @@
 //! test bytes and signatures. Public only so that other crates' test binaries can share it;
 //! hidden from the docs, it is not part of the API.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -47,6 +47,20 @@ pub fn gpu_or_skip<T>(what: &str, found: Result<T, GpuError>) -> Option<T> {
             None
         }
     }
+}
+
+/// Whether [`let_auto_use_software_adapters`] was called in this process.
+static AUTO_ON_SOFTWARE: AtomicBool = AtomicBool::new(false);
+
+/// Lets `Backend::Auto` choose a software adapter (lavapipe) for this process, so that a test
+/// on a machine without a GPU reaches `Auto`'s GPU path (its fallback when the device fails).
+/// Tests only: in production `Auto` never chooses a software adapter.
+pub fn let_auto_use_software_adapters() {
+    AUTO_ON_SOFTWARE.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn auto_on_software() -> bool {
+    AUTO_ON_SOFTWARE.load(Ordering::Relaxed)
 }
 
 /// SplitMix64: deterministic pseudo-random words for differential tests (no crate needed).

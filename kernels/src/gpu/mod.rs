@@ -6,6 +6,11 @@
 //!
 //! Where no adapter exists, every constructor returns [`GpuError::NoAdapter`]: asking for the GPU
 //! backend on such a machine is an error, never a silent fallback to the CPU (SPEC §7).
+//!
+//! A device that fails while in use — lost (a driver reset, an unplugged card), or refusing an
+//! operation (out of memory) — is recorded by its context instead of wgpu's default, which
+//! panics the calling thread: every later kernel call on it returns [`GpuError::Failed`], and
+//! `Backend::Auto` answers on the CPU from then on (the crate root says how).
 
 use std::sync::{Arc, OnceLock};
 
@@ -20,9 +25,9 @@ pub enum GpuError {
     /// The adapter refused the device.
     #[error("the GPU adapter refused a device: {0}")]
     Device(String),
-    /// Reading results back failed.
-    #[error("reading GPU results back failed: {0}")]
-    Readback(String),
+    /// The device failed while in use (lost, or it refused an operation): it is not used again.
+    #[error("the GPU failed and is not used again: {0}")]
+    Failed(String),
     /// The device's answers on known inputs differ from the CPU reference's: its driver compiles
     /// the shaders wrongly, and it is not used (consensus needs the same answers everywhere).
     #[error("the GPU gives wrong answers on known inputs, so it is not used: {0}")]
@@ -34,6 +39,8 @@ pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
+    /// The first failure of the device (its loss, or an error of an operation), once it failed.
+    failure: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -71,16 +78,49 @@ impl GpuContext {
         Ok(GpuContext::from_device(device, queue, adapter.get_info()))
     }
 
-    /// Wraps a device the caller opened.
+    /// Wraps a device the caller opened. The context becomes the device's handler of errors
+    /// and of its loss (replacing any the caller set): a failure is recorded, not a panic.
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
         info: wgpu::AdapterInfo,
     ) -> GpuContext {
+        let failure = Arc::new(OnceLock::new());
+        let (on_error, on_loss) = (Arc::clone(&failure), Arc::clone(&failure));
+        let (adapter, adapter_lost) = (info.name.clone(), info.name.clone());
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            record_failure(&on_error, &adapter, &e.to_string());
+        }));
+        device.set_device_lost_callback(move |reason, message| {
+            let what = format!("device lost ({reason:?}): {message}");
+            record_failure(&on_loss, &adapter_lost, &what);
+        });
         GpuContext {
             device,
             queue,
             info,
+            failure,
+        }
+    }
+
+    /// Why the device failed, once it has ([`GpuError::Failed`]).
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+
+    /// Records `what` as the device's failure (unless one came first, whose error this
+    /// returns: the cause, where `what` may be its consequence).
+    fn fail(&self, what: String) -> GpuError {
+        record_failure(&self.failure, &self.info.name, &what);
+        GpuError::Failed(self.failure().unwrap_or_default().to_owned())
+    }
+
+    /// `Ok` while the device has not failed; every kernel call checks before it starts and
+    /// before it hands results back.
+    pub(crate) fn usable(&self) -> Result<(), GpuError> {
+        match self.failure() {
+            None => Ok(()),
+            Some(why) => Err(GpuError::Failed(why.to_owned())),
         }
     }
 
@@ -129,12 +169,13 @@ impl GpuContext {
                 timeout: None,
             })
             .map(|_| ())
-            .map_err(|e| GpuError::Readback(e.to_string()))
+            .map_err(|e| self.fail(format!("waiting for the device: {e}")))
     }
 
     /// Copies the first `len` bytes of `source` (a buffer with `COPY_SRC` usage) into a mappable
     /// buffer, waits for that copy (and the work submitted before it), and returns them.
     pub fn read_back(&self, source: &wgpu::Buffer, len: u64) -> Result<Vec<u8>, GpuError> {
+        self.usable()?;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("tandem readback"),
             size: len,
@@ -149,15 +190,27 @@ impl GpuContext {
             let _ = tx.send(result);
         });
         self.wait_for(index)?;
+        // A failed device (its error recorded by the calls above) may never map the buffer:
+        // what it would hand back is not an answer.
+        self.usable()?;
         rx.recv()
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
+            .map_err(|e| self.fail(format!("reading results back: {e}")))?
+            .map_err(|e| self.fail(format!("reading results back: {e}")))?;
         let bytes = staging
             .get_mapped_range(..)
-            .map_err(|e| GpuError::Readback(e.to_string()))?
+            .map_err(|e| self.fail(format!("reading results back: {e}")))?
             .to_vec();
         staging.unmap();
+        self.usable()?;
         Ok(bytes)
+    }
+}
+
+/// Records a device's first failure, on one line (wgpu's errors span several), and logs it.
+fn record_failure(failure: &OnceLock<String>, adapter: &str, what: &str) {
+    let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+    if failure.set(what.clone()).is_ok() {
+        log::error!("the GPU ({adapter}) failed, and is not used again: {what}");
     }
 }
 
