@@ -44,6 +44,18 @@ fn generated_with(
     edit: bool,
     remaps: &[(&str, u8)],
 ) -> (Vec<Block>, Vec<BlockOutcome>) {
+    generated_with_transfers(slots, seed, 120, remap_pct, edit, remaps)
+}
+
+/// [`generated_with`], with `transfers` user transfers a slot.
+fn generated_with_transfers(
+    slots: u64,
+    seed: u64,
+    transfers: usize,
+    remap_pct: f64,
+    edit: bool,
+    remaps: &[(&str, u8)],
+) -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().expect("dir");
     let genesis = Genesis::default_cluster();
     let mut blocks = Vec::new();
@@ -52,7 +64,7 @@ fn generated_with(
         &WorkloadConfig {
             slots,
             seed,
-            transfers: 120,
+            transfers,
             remap_pct,
             ..WorkloadConfig::default()
         },
@@ -1585,4 +1597,58 @@ fn a_stage_that_cannot_be_pinned_refuses_the_open_naming_its_setting() {
         message.contains(&format!("core {pu}")) && message.contains("ved="),
         "{message}"
     );
+}
+
+#[test]
+fn user_signatures_spread_over_the_sigverify_cores_give_the_sequential_results() {
+    use tandem_engine::pipeline::{CoreSpec, Placement, Topology};
+    // Sigverify on both PUs of this machine: the UED's sigverify thread and a helper share each
+    // block's user signatures (blocks of 300 transfers, past a helper's least share), and
+    // the votes get a helper on the PU the VED does not have.
+    let topology = Topology::detect();
+    if topology.pus().len() < 2 {
+        eprintln!("skipped: this machine has one PU");
+        return;
+    }
+    let [first, second] = [topology.pus()[0], topology.pus()[1]];
+    let spec: CoreSpec =
+        format!("sigverify={first},{second};ved={first};ued={second};hash={first}")
+            .parse()
+            .expect("cores");
+    let placement = Placement::with_cores(&topology, false, &spec).expect("placement");
+    assert_eq!(placement.user_sigverify().1, [second]);
+    let (blocks, sequential) = generated_with_transfers(40, 17, 300, 5.0, false, &[]);
+    let invalid = sequential
+        .iter()
+        .flat_map(|o| &o.transactions)
+        .filter(|t| t.status == TxStatus::InvalidSignature)
+        .count();
+    assert!(invalid > 0, "the ledger has no bad signature to find");
+    let seen: Seen = Arc::default();
+    let outcomes = Arc::clone(&seen);
+    let hooks = EngineHooks {
+        on_outcome: Some(Box::new(move |o| {
+            outcomes.lock().unwrap().0.push(o.clone())
+        })),
+        ..EngineHooks::default()
+    };
+    let config = EngineConfig {
+        placement: Some(placement),
+        ued_threads: 2,
+        ..EngineConfig::default()
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let engine =
+        Engine::open(&Genesis::default_cluster(), dir.path(), config, hooks).expect("open");
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let got = &seen.lock().unwrap().0;
+    assert_eq!(got.len(), sequential.len());
+    for (got, want) in got.iter().zip(&sequential) {
+        assert!(got == want, "slot {} differs", want.slot);
+    }
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
 }

@@ -200,6 +200,13 @@ impl Ed25519Verifier {
         })
     }
 
+    /// Whether a batch of `n` signatures goes to the GPU: under `Gpu`, and under `Auto` for a
+    /// large batch on a hardware GPU that has not failed. A caller that spreads CPU work over
+    /// threads hands such a batch over whole (one dispatch, not one per thread's part).
+    pub fn uses_gpu_for(&self, n: usize) -> bool {
+        self.gpu_for(n).is_ok_and(|gpu| gpu.is_some())
+    }
+
     /// Verifies a batch as [`ed25519_verify_batch`] does, on the calling thread (CPU) or this
     /// verifier's GPU device.
     ///

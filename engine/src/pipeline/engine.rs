@@ -31,8 +31,10 @@
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!
 //! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
-//! never queue behind user signatures), the UED's sigverify on the `sigverify` stage's, the UED
-//! thread and its pass threads on the `ued` stage's; the per-slot hashing runs on each domain's
+//! never queue behind user signatures), the UED's sigverify thread on the `gpu` feeder's (it
+//! hands the GPU its batches) or else the `sigverify` stage's, with helpers on the other
+//! sigverify PUs ([`Placement::user_sigverify`]), the UED thread and its pass threads on the
+//! `ued` stage's; the per-slot hashing runs on each domain's
 //! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage). The
 //! UED-side threads run in the `SCHED_IDLE` class (nice 10 where it is refused), so on a
 //! machine where stages share cores the kernel runs a vote's work first; the VED's signatures
@@ -728,17 +730,14 @@ impl Engine {
         let started = |r: std::io::Result<JoinHandle<()>>| {
             r.map_err(|e| EngineError::Failed(format!("starting a stage: {e}")))
         };
-        // Votes are verified first on every sigverify core too (at the VED's priority): one
-        // helper per sigverify PU the VED does not have.
-        let vote_helpers: Vec<usize> = placement.as_ref().map_or_else(Vec::new, |p| {
-            let ved = p.cpus(Stage::Ved).unwrap_or_default();
-            let sigverify = p.cpus(Stage::Sigverify).unwrap_or_default();
-            sigverify
-                .iter()
-                .copied()
-                .filter(|pu| !ved.contains(pu))
-                .collect()
-        });
+        // Votes are verified first on every sigverify core too (at the VED's priority); user
+        // signatures on all of them, by the thread that feeds the GPU and its helpers.
+        let vote_helpers = placement
+            .as_ref()
+            .map_or_else(Vec::new, |p| p.vote_sigverify_helpers());
+        let (user_stage, user_helpers) = placement
+            .as_ref()
+            .map_or((Stage::Sigverify, Vec::new()), |p| p.user_sigverify());
         let mut threads = Vec::new();
         {
             let shared = Arc::clone(&shared);
@@ -763,14 +762,14 @@ impl Engine {
         {
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ued");
-            threads.push(started(
-                spawn("sigverify-ued", Stage::Sigverify, true).spawn(move || {
+            threads.push(started(spawn("sigverify-ued", user_stage, true).spawn(
+                move || {
                     sigverify_loop(
                         &shared,
                         &m,
                         SigverifySide {
                             verifier: &Ed25519Verifier::shared(backend),
-                            helpers: &[],
+                            helpers: &user_helpers,
                             ved: false,
                         },
                         ued_sigs_rx,
@@ -779,8 +778,8 @@ impl Engine {
                             ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
                         },
                     )
-                }),
-            )?);
+                },
+            ))?);
         }
         {
             let shared = Arc::clone(&shared);
@@ -1391,7 +1390,7 @@ fn sigverify_loop(
 /// thread pinned to each of them. The threads take small chunks from one counter rather than
 /// equal parts: a PU that other work shares (ingest's parse of the block runs on the submitting
 /// thread, wherever the OS puts it) then verifies less, instead of the whole batch waiting for
-/// its part.
+/// its part. A batch the verifier sends to the GPU goes whole, from the calling thread.
 fn verify_spread(
     verifier: &Ed25519Verifier,
     helpers: &[usize],
@@ -1402,9 +1401,14 @@ fn verify_spread(
     const MIN_PART: usize = 64;
     // What a thread takes at a time: four batches of the widest CPU lanes.
     const CHUNK: usize = 32;
-    let threads = (helpers.len() + 1)
-        .min(transactions.len() / MIN_PART)
-        .max(1);
+    let signatures = transactions.iter().map(|tx| tx.signatures().len()).sum();
+    let threads = if verifier.uses_gpu_for(signatures) {
+        1
+    } else {
+        (helpers.len() + 1)
+            .min(transactions.len() / MIN_PART)
+            .max(1)
+    };
     if threads == 1 {
         return verify(transactions);
     }

@@ -222,7 +222,7 @@ impl Placement {
                     placement.note(
                         &[Stage::GpuFeeder],
                         format!(
-                            "gpu feeder on {}, the GPU's node (PCI locality)",
+                            "gpu feeder on {}, the GPU's node (PCI locality): the UED's sigverify thread, which hands the GPU its batches",
                             node_name(core.numa_node.unwrap_or(usize::MAX))
                         ),
                     );
@@ -545,6 +545,42 @@ impl Placement {
             .collect()
     }
 
+    /// Where the UED's signatures are verified: the stage its sigverify thread is pinned to,
+    /// and the PUs of its helper threads, one on each. That thread hands the GPU its batches,
+    /// so where the plan has a GPU feeder it is the feeder — on the GPU's node — and has a helper
+    /// on every sigverify PU; elsewhere it runs on sigverify's PUs with a helper on each but
+    /// one. (Its helpers verify only batches that stay on the CPU.)
+    pub fn user_sigverify(&self) -> (Stage, Vec<usize>) {
+        let sigverify = self.cpus(Stage::Sigverify).unwrap_or_default();
+        match self.cpus(Stage::GpuFeeder) {
+            Some(feeder) if !feeder.is_empty() => (
+                Stage::GpuFeeder,
+                sigverify
+                    .iter()
+                    .copied()
+                    .filter(|pu| !feeder.contains(pu))
+                    .collect(),
+            ),
+            _ => (
+                Stage::Sigverify,
+                sigverify.iter().skip(1).copied().collect(),
+            ),
+        }
+    }
+
+    /// The PUs of the threads that verify votes beside the VED's sigverify thread, one on each
+    /// sigverify PU that is not the VED's: votes are verified first there too, at the VED's
+    /// priority.
+    pub fn vote_sigverify_helpers(&self) -> Vec<usize> {
+        let ved = self.cpus(Stage::Ved).unwrap_or_default();
+        let sigverify = self.cpus(Stage::Sigverify).unwrap_or_default();
+        sigverify
+            .iter()
+            .copied()
+            .filter(|pu| !ved.contains(pu))
+            .collect()
+    }
+
     /// Pins the calling thread, the `index`-th of `stage`, to that stage's PU `index` (wrapping
     /// when a stage runs more threads than it has PUs).
     pub fn pin_stage_thread(&self, stage: Stage, index: usize) -> Result<usize, PinError> {
@@ -666,6 +702,33 @@ mod tests {
             assert!(placement.shared_with(stage).is_empty(), "{stage}");
         }
         assert!(!placement.notes().any(|n| n.contains("small machine")));
+    }
+
+    #[test]
+    fn user_signatures_are_verified_on_every_sigverify_core_and_fed_from_the_feeders() {
+        // Without a GPU: the stage's thread on sigverify's PUs, a helper on each but one.
+        let placement = Placement::plan(&machine(1, 16, None), false);
+        let sigverify = placement.cpus(Stage::Sigverify).unwrap().to_vec();
+        assert_eq!(
+            placement.user_sigverify(),
+            (Stage::Sigverify, sigverify[1..].to_vec())
+        );
+        assert_eq!(placement.vote_sigverify_helpers(), sigverify);
+        // With one: the thread that feeds it on the feeder's core, a helper on every sigverify
+        // PU, so the feeder's core is not left idle.
+        let placement = Placement::plan(&machine(2, 16, Some(Some(1))), true);
+        let sigverify = placement.cpus(Stage::Sigverify).unwrap().to_vec();
+        assert_eq!(placement.user_sigverify(), (Stage::GpuFeeder, sigverify));
+        // Sharing the feeder's core, sigverify adds no helper; on two cores there is none.
+        let placement = Placement::plan(&machine(1, 4, Some(Some(0))), true);
+        assert_eq!(placement.user_sigverify(), (Stage::GpuFeeder, Vec::new()));
+        let placement = Placement::plan(&machine(1, 2, None), false);
+        assert_eq!(placement.user_sigverify(), (Stage::Sigverify, Vec::new()));
+        // The VED's core gets no vote helper where sigverify shares it.
+        let spec = CoreSpec::parse("sigverify=0-1;ved=1;ued=0;hash=0").unwrap();
+        let placement = Placement::with_cores(&machine(1, 2, None), false, &spec).unwrap();
+        assert_eq!(placement.vote_sigverify_helpers(), [0]);
+        assert_eq!(placement.user_sigverify(), (Stage::Sigverify, vec![1]));
     }
 
     #[test]
