@@ -243,6 +243,8 @@ unsafe fn read_config(config: *const tandem_engine_config) -> Result<Settings, F
 /// The `size` a caller set in a struct that may grow at its end (`tandem_engine_config`,
 /// `tandem_metrics`: `size` is their first field, a `uint32_t`), and this library's size of it,
 /// after checking that the pointer is not NULL, is aligned, and that `size` is not smaller.
+/// (Each struct has one version so far. The version that adds a field, at the end, must accept
+/// the v1 size that `tests/abi_layout.rs` freezes, and read or write only that prefix for it.)
 ///
 /// # Safety
 /// `ptr` is NULL or points to a struct whose first field is its `uint32_t` size.
