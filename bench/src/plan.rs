@@ -92,8 +92,10 @@ pub struct StagePlan {
     pub load: f64,
     /// What it sustains with its cores (and share of a core), per second.
     pub capacity: f64,
-    /// `(capacity − load) ÷ capacity`: the share of its capacity left (negative: over).
-    pub headroom: f64,
+    /// `(capacity − load) ÷ capacity`: the share of its capacity left (negative: over);
+    /// `None` (JSON `null`) for a stage left no capacity at all that the target asks work of
+    /// (the votes take the whole core it shares).
+    pub headroom: Option<f64>,
     /// The unit of `load` and `capacity`.
     pub unit: &'static str,
     /// Cores given to it; a shared core counts for each stage on it.
@@ -199,8 +201,9 @@ struct Rates {
     ved: f64,
     /// LtHashes per second on one thread.
     lthash: f64,
-    /// The GPU's best verification rate, where the profile has a hardware GPU.
-    gpu_sigverify: Option<f64>,
+    /// The GPU's verification rate at each batch measured (sorted by batch), where the profile
+    /// has a hardware GPU.
+    gpu_sigverify: Vec<(u32, f64)>,
     /// The UED's time per slot, whatever the slot holds (`executor.ued.slots`), seconds;
     /// `None` for a profile written before it was measured.
     slot_seconds: Option<f64>,
@@ -222,17 +225,11 @@ impl Rates {
         };
         let recurring = one(names::SIGVERIFY_RECURRING)?;
         let execute = one(names::VED_VOTES)?;
-        let gpu_sigverify = profile
-            .machine
-            .gpu_hardware
-            .then(|| {
-                profile
-                    .by_batch(names::SIGVERIFY_GPU)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .reduce(f64::max)
-            })
-            .flatten();
+        let gpu_sigverify = if profile.machine.gpu_hardware {
+            profile.by_batch(names::SIGVERIFY_GPU)
+        } else {
+            Vec::new()
+        };
         Ok(Rates {
             sigverify: Scaling::of(profile, path, names::SIGVERIFY_UNIQUE)?,
             ued: Scaling::of(profile, path, names::UED_TRANSFERS)?,
@@ -249,6 +246,18 @@ impl Rates {
 }
 
 impl Rates {
+    /// The GPU's verification rate for the target's batches: the engine hands the GPU one
+    /// block's user signatures at a time, so the best rate measured at a batch no larger than
+    /// a block's (`None`: no hardware GPU, or none measured at so small a batch).
+    fn gpu_sigverify_for(&self, target: &Target) -> Option<f64> {
+        let per_block = target.tps * target.sigs_per_tx * target.slot_ms / 1000.0;
+        self.gpu_sigverify
+            .iter()
+            .filter(|&&(batch, _)| f64::from(batch) <= per_block)
+            .map(|&(_, rate)| rate)
+            .reduce(f64::max)
+    }
+
     /// User signatures verified per second on `threads` threads, the target's share of them by
     /// recurring signers: the unique rate at `threads` times 1 ÷ ((1 − r) + r × unique ÷
     /// recurring), both at one thread.
@@ -346,7 +355,8 @@ pub fn plan(
     }
     let best = best_layout(&rates, target, cores, &|c| rates.sigverify_mix(c, target));
     let projection = cores != profile.machine.cores || best.projected;
-    let meets_target = best.max_tps >= target.tps;
+    // (An overloaded VED sustains no user transactions: a target of none is not met either.)
+    let meets_target = best.max_tps >= target.tps && best.bottleneck != "ved";
     let mut notes = Vec::new();
     if rates.slot_seconds.is_none() {
         notes.push(format!(
@@ -358,18 +368,23 @@ pub fn plan(
     let mut advice = Vec::new();
     let mut gpu_needed = false;
     if !meets_target {
-        advice.push(format!(
-            "the target is {:.0} % beyond what this machine sustains ({:.0} tps of this shape)",
-            (target.tps / best.max_tps.max(f64::MIN_POSITIVE) - 1.0) * 100.0,
-            best.max_tps
-        ));
+        if best.max_tps > 0.0 {
+            advice.push(format!(
+                "the target is {:.0} % beyond what this machine sustains ({:.0} tps of this \
+                 shape)",
+                (target.tps / best.max_tps - 1.0) * 100.0,
+                best.max_tps
+            ));
+        } else {
+            advice.push("this machine sustains none of this shape".to_owned());
+        }
         if best.bottleneck == "ved" {
             advice.push(
                 "the votes alone exceed the VED's core: a faster core, or fewer votes per slot"
                     .to_owned(),
             );
         } else {
-            if let Some(gpu) = rates.gpu_sigverify
+            if let Some(gpu) = rates.gpu_sigverify_for(target)
                 && best.bottleneck == "sigverify"
             {
                 let with_gpu = best_layout(&rates, target, cores, &|_| (gpu, false));
@@ -449,8 +464,10 @@ fn check_target(target: &Target) -> Result<(), PlanError> {
 
 /// The fewest cores (above `cores`, up to 1,024) on which the target is met.
 fn cores_needed(rates: &Rates, target: &Target, cores: u32) -> Option<u32> {
-    (cores + 1..=MAX_CORES)
-        .find(|&n| best_layout(rates, target, n, &|c| rates.sigverify.at(c)).max_tps >= target.tps)
+    (cores + 1..=MAX_CORES).find(|&n| {
+        let best = best_layout(rates, target, n, &|c| rates.sigverify_mix(c, target));
+        best.max_tps >= target.tps
+    })
 }
 
 /// The layout of `cores` with the highest `max_tps`.
@@ -494,9 +511,17 @@ fn evaluate(
         Layout::OneCore => {
             let ((sig1, p1), (ued1, p2)) = (sigverify(1), ued_per_core(1));
             // Every stage on one core: k/sig1 + 1/ued1 seconds per tps unit, in the time the
-            // votes and the UED's slots leave.
+            // votes and the UED's slots leave. The stages saturate together; the one named is
+            // the one that takes the larger share of the core (the UED's per-slot time is its).
             let tps = (left - slot_share).max(0.0) / (k / sig1 + 1.0 / ued1);
-            (tps * k, tps, p1 || p2, [("sigverify", tps), ("ued", tps)])
+            let sigverify_share = tps * k / sig1;
+            let ued_share = tps / ued1 + slot_share;
+            let by_stage = if ued_share > sigverify_share {
+                [("ued", tps), ("sigverify", tps)]
+            } else {
+                [("sigverify", tps), ("ued", tps)]
+            };
+            (tps * k, tps, p1 || p2, by_stage)
         }
         Layout::TwoCores => {
             let ((sig, p1), (ued1, p2)) = (sigverify(1), ued_per_core(1));
@@ -526,9 +551,11 @@ fn evaluate(
             load,
             capacity,
             headroom: if capacity > 0.0 {
-                (capacity - load) / capacity
+                Some((capacity - load) / capacity)
+            } else if load > 0.0 {
+                None
             } else {
-                f64::NEG_INFINITY
+                Some(0.0)
             },
             unit,
             cores,
@@ -648,7 +675,7 @@ mod tests {
         let sig = &plan.stages[0];
         assert_eq!((sig.name, sig.load), ("sigverify", 10_000.0));
         assert!(close(sig.capacity, 36_000.0));
-        assert!(close(sig.headroom, 26_000.0 / 36_000.0));
+        assert!(close(sig.headroom.unwrap(), 26_000.0 / 36_000.0));
         let ved = &plan.stages[1];
         assert!(close(ved.load, 2_500.0) && close(ved.capacity, 40_000.0));
         assert!(plan.meets_target && plan.advice.is_empty() && !plan.gpu_needed);
@@ -743,10 +770,11 @@ mod tests {
         // No GPU: missed (36,000 on the CPU), and no GPU to name.
         let cpu = plan(&p, "p", &target, None).unwrap();
         assert!(!cpu.meets_target && !cpu.gpu_needed);
-        // A hardware GPU verifying 80,000/s at its best batch: sigverify is carried, the UED
-        // (2 cores beside the VED and the GPU's feeder: 180,000/s) is not the limit.
+        // A hardware GPU verifying 80,000/s at a batch of 16,384: a block of the target holds
+        // 24,000 user signatures, so sigverify is carried, and the UED (2 cores beside the VED
+        // and the GPU's feeder: 180,000/s) is not the limit.
         p.machine.gpu_hardware = true;
-        for (batch, value) in [(1_024, 30_000.0), (65_536, 80_000.0)] {
+        for (batch, value) in [(1_024, 30_000.0), (16_384, 80_000.0), (262_144, 900_000.0)] {
             p.rates.push(Rate {
                 batch: Some(batch),
                 ..rate(names::SIGVERIFY_GPU, None, value)
@@ -755,6 +783,15 @@ mod tests {
         let gpu = plan(&p, "p", &target, None).unwrap();
         assert!(gpu.gpu_needed, "{:?}", gpu.advice);
         assert!(gpu.advice.iter().any(|a| a.contains("the GPU")));
+        // Its rate at batches larger than a block's is not what the engine gets: at 100 ms
+        // slots a block holds 6,000 signatures, and 30,000/s at 1,024 carries nothing.
+        let short_slots = Target {
+            slot_ms: 100.0,
+            votes_per_slot: 250.0,
+            ..target
+        };
+        let gpu = plan(&p, "p", &short_slots, None).unwrap();
+        assert!(!gpu.gpu_needed, "{:?}", gpu.advice);
         // A software GPU never counts.
         p.machine.gpu_hardware = false;
         assert!(!plan(&p, "p", &target, None).unwrap().gpu_needed);
@@ -768,7 +805,70 @@ mod tests {
         };
         let plan = plan(&profile(4), "p", &target, None).unwrap();
         assert_eq!((plan.bottleneck, plan.max_tps), ("ved", 0.0));
+        assert_eq!(plan.advice[0], "this machine sustains none of this shape");
         assert!(plan.advice[1].contains("votes alone"));
+        // Votes alone (no user transactions asked) are not met either.
+        let votes_only = Target { tps: 0.0, ..target };
+        let two = plan_on(2, &votes_only);
+        assert!(!two.meets_target && two.bottleneck == "ved", "{two:?}");
+        // On two cores the UED, on the VED's core, is left nothing: no headroom to speak of,
+        // not an infinity (JSON has none: it wrote null unannounced).
+        let two = plan_on(2, &target);
+        assert_eq!(two.stages[2].capacity, 0.0);
+        assert_eq!(two.stages[2].headroom, None);
+        let json = serde_json::to_value(&two).unwrap();
+        assert!(json["stages"][2]["headroom"].is_null());
+        assert!(json["stages"][0]["headroom"].is_number());
+    }
+
+    fn plan_on(cores: u32, target: &Target) -> Plan {
+        plan(&profile(cores), "p", target, None).unwrap()
+    }
+
+    #[test]
+    fn on_one_core_the_bottleneck_is_the_stage_that_takes_more_of_it() {
+        // Transfers: a signature costs 1/20,000 s, the UED's share 1/100,000: sigverify.
+        assert_eq!(plan_on(1, &Target::default()).bottleneck, "sigverify");
+        // 34 accounts written: 32 LtHashes more, 1/100,000 + 32/400,000 s > 1/20,000 s.
+        let wide = Target {
+            accounts_per_tx: 34.0,
+            ..Target::default()
+        };
+        assert_eq!(plan_on(1, &wide).bottleneck, "ued");
+    }
+
+    #[test]
+    fn the_cores_that_would_meet_a_target_are_planned_as_the_target_is() {
+        // With recurring signers sigverify goes further per core; the advice must count them
+        // as the plan does, or it asks for more cores than a plan on them needs.
+        for recurring_pct in [0.0, 50.0, 90.0] {
+            let target = Target {
+                tps: 150_000.0,
+                recurring_pct,
+                ..Target::default()
+            };
+            let missed = plan_on(4, &target);
+            assert!(!missed.meets_target);
+            let advised = missed
+                .advice
+                .iter()
+                .find_map(|a| {
+                    a.split(" cores would")
+                        .next()
+                        .filter(|_| a.contains("cores would"))
+                })
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or_else(|| panic!("no core count in {:?}", missed.advice));
+            let on = |n| plan(&profile(4), "p", &target, Some(n)).unwrap();
+            assert!(
+                on(advised).meets_target,
+                "{recurring_pct} %: {advised} cores"
+            );
+            assert!(
+                !on(advised - 1).meets_target,
+                "{recurring_pct} %: {advised} − 1 cores"
+            );
+        }
     }
 
     #[test]

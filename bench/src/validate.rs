@@ -160,15 +160,22 @@ pub fn validate(
             .len() as u32
     });
     progress("the target's shape and the plan");
-    let (mut target, users_per_block) = target_of(genesis, blocks)?;
-    // The votes' rate follows the predicted block rate: a few rounds of the fixed point.
-    let mut predicted =
-        plan(profile, profile_path, &target, Some(cores)).map_err(|e| e.to_string())?;
-    for _ in 0..3 {
-        target.slot_ms = 1000.0 * users_per_block / predicted.max_tps.max(1.0);
-        target.tps = predicted.max_tps;
-        predicted = plan(profile, profile_path, &target, Some(cores)).map_err(|e| e.to_string())?;
-    }
+    let (target, users_per_block) = target_of(genesis, blocks)?;
+    // The votes' rate follows the block rate, so the plan is made at its fixed point: the user
+    // rate whose blocks, one a slot, make slots for which the plan predicts that same rate.
+    let predicted = fixed_point(&target, users_per_block, |target| {
+        plan(profile, profile_path, target, Some(cores)).map_err(|e| e.to_string())
+    })?
+    .ok_or_else(|| {
+        format!(
+            "the plan sustains no user transactions of this ledger's shape on {cores} core{} \
+             ({} votes and {users_per_block:.0} user transactions a block: the votes take the \
+             VED's core at any block rate): a ledger with fewer votes a block can be validated",
+            if cores == 1 { "" } else { "s" },
+            target.votes_per_slot,
+        )
+    })?;
+    let target = predicted.target;
 
     progress("the pipeline, as fast as it takes blocks");
     let report = run_pipeline(
@@ -191,7 +198,8 @@ pub fn validate(
             share * 100.0
         ));
         let offered_tps = predicted.max_tps * share;
-        let pace = Duration::from_secs_f64(users_per_block / offered_tps);
+        let pace = Duration::try_from_secs_f64(users_per_block / offered_tps)
+            .map_err(|e| format!("pacing at {offered_tps} tps: {e}"))?;
         let utilisation = paced_utilisation(genesis, blocks, pace, ued_threads, placement.clone())?;
         steps.push(LoadStep {
             share,
@@ -227,6 +235,43 @@ pub fn validate(
         saturated_first,
         plan: predicted,
     })
+}
+
+/// The plan at the user rate `tps` whose blocks of `users_per_block`, one a slot, give slots for
+/// which `plan` predicts `tps` again; `None` when no rate above zero is such a point (the
+/// votes of a block take the VED's core however long the slot). The predicted rate falls as the
+/// offered one rises (shorter slots carry more votes a second), so bisection finds it; iterating
+/// the plan on its own prediction swings between none and some when the votes weigh.
+fn fixed_point(
+    target: &Target,
+    users_per_block: f64,
+    plan: impl Fn(&Target) -> Result<Plan, String>,
+) -> Result<Option<Plan>, String> {
+    let at = |tps: f64| {
+        plan(&Target {
+            tps,
+            slot_ms: 1000.0 * users_per_block / tps,
+            ..*target
+        })
+    };
+    // A rate so low that its slots carry next to no votes a second: the most there is.
+    let (mut low, mut high) = (0.0, at(users_per_block / 3600.0)?.max_tps);
+    for _ in 0..60 {
+        let mid = (low + high) / 2.0;
+        if mid <= 0.0 {
+            break;
+        }
+        if at(mid)?.max_tps >= mid {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    // Below one user transaction a second there is nothing to pace or to measure.
+    if low < 1.0 {
+        return Ok(None);
+    }
+    at(low).map(Some)
 }
 
 /// Feeds `blocks` one every `pace` and returns each planner stage's utilisation.
@@ -282,4 +327,31 @@ fn paced_utilisation(
             ((*stage).to_owned(), busy / wall)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::names;
+
+    #[test]
+    fn votes_that_leave_no_user_rate_are_an_error_not_a_panic() {
+        // The one-core profile with a VED that takes two seconds a vote: 100 votes a block
+        // leave under one user transaction a second at any block rate (iterating the plan on
+        // its own prediction swung between none and some, and paced the ledger at 1/0 s).
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../hwprofiles/kvm-epyc-zen4-1core.toml"
+        );
+        let mut profile = Profile::load(path).expect("the 1-core profile");
+        for rate in &mut profile.rates {
+            if rate.name == names::VED_VOTES {
+                rate.value = 0.5;
+            }
+        }
+        let (genesis, blocks) = validation_ledger(3, 50).expect("ledger");
+        let e = validate(&profile, path, &genesis, &blocks, None, 1, |_| {})
+            .expect_err("nothing to validate");
+        assert!(e.contains("sustains no user transactions"), "{e}");
+    }
 }

@@ -131,7 +131,8 @@ fn print(plans: &[Plan]) {
                     },
                     rate(s.load),
                     rate(s.capacity),
-                    format!("{:.0} %", s.headroom * 100.0),
+                    s.headroom
+                        .map_or("none".to_owned(), |h| format!("{:.0} %", h * 100.0)),
                     s.unit.to_owned(),
                 ]
             })
