@@ -1573,7 +1573,9 @@ fn a_stage_that_cannot_be_pinned_refuses_the_open_naming_its_setting() {
         pus_per_core: 1,
         gpu: None,
     });
-    let spec: CoreSpec = format!("sigverify=0;ved={pu};ued=0;hash=0")
+    // The other stages on a PU this process may run on (a cpuset may lack PU 0).
+    let allowed = Topology::detect().pus()[0];
+    let spec: CoreSpec = format!("sigverify={allowed};ved={pu};ued={allowed};hash={allowed}")
         .parse()
         .expect("cores");
     let placement = Placement::with_cores(&topology, false, &spec).expect("placement");

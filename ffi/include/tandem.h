@@ -503,7 +503,8 @@ void tandem_engine_close(struct tandem_engine *engine);
  *
  * `inputs[i]` points to `input_lens[i]` bytes (it may be NULL when that length is 0); `out`
  * receives `n * 32` bytes, hash `i` at `out + 32 * i`. `backend` is a `TANDEM_BACKEND_*` value:
- * `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+ * `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
+ * returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
  * `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
@@ -580,7 +581,8 @@ int32_t tandem_set_log_sink(tandem_log_fn fn, void *ctx, uint32_t max_level);
  * over `messages[i]` of `message_lens[i]` bytes (NULL allowed when that length is 0).
  * `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
  * is a result, not an error. Recurring signers are served from a process-wide cache.
- * `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+ * `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
+ * returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
  * `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety

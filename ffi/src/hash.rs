@@ -42,7 +42,8 @@ pub(crate) fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiErr
 ///
 /// `inputs[i]` points to `input_lens[i]` bytes (it may be NULL when that length is 0); `out`
 /// receives `n * 32` bytes, hash `i` at `out + 32 * i`. `backend` is a `TANDEM_BACKEND_*` value:
-/// `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+/// `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
+/// returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
 /// `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety

@@ -11,7 +11,8 @@ use crate::hash::kernel_backend;
 /// over `messages[i]` of `message_lens[i]` bytes (NULL allowed when that length is 0).
 /// `results[i]` receives 1 when the signature is valid and 0 when it is not; an invalid signature
 /// is a result, not an error. Recurring signers are served from a process-wide cache.
-/// `TANDEM_BACKEND_GPU` where no GPU adapter exists returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
+/// `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
+/// returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
 /// `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety

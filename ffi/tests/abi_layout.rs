@@ -10,7 +10,7 @@
 
 #![cfg(target_pointer_width = "64")]
 
-use std::mem::{offset_of, size_of};
+use std::mem::{align_of, offset_of, size_of};
 
 use tandem::engine::{
     tandem_account_info, tandem_alert, tandem_engine_config, tandem_metrics, tandem_tx_status,
@@ -57,4 +57,11 @@ fn the_engine_structs_keep_their_v1_layout() {
     assert_eq!(offset_of!(tandem_metrics, ued_tps), 64);
     assert_eq!(offset_of!(tandem_metrics, halted), 72);
     assert_eq!(size_of::<tandem_metrics>(), 80);
+
+    // Each holds a 64-bit field or a pointer: arrays of them step by their size.
+    assert_eq!(align_of::<tandem_engine_config>(), 8);
+    assert_eq!(align_of::<tandem_account_info>(), 8);
+    assert_eq!(align_of::<tandem_tx_status>(), 8);
+    assert_eq!(align_of::<tandem_alert>(), 8);
+    assert_eq!(align_of::<tandem_metrics>(), 8);
 }

@@ -255,6 +255,13 @@ fn choose(backend: Backend, items: usize) -> Result<Option<Arc<GpuHashKernels>>,
     }
 }
 
+/// Whether a hashing call of `items` inputs goes to the GPU under `backend`: `Gpu`, and `Auto`
+/// for a large batch on a hardware GPU that has not failed. A caller that spreads CPU work
+/// over threads hands such a batch over whole.
+pub fn hash_uses_gpu_for(backend: Backend, items: usize) -> bool {
+    choose(backend, items).is_ok_and(|gpu| gpu.is_some())
+}
+
 /// BLAKE3 of every input; `out[i]` receives the hash of `inputs[i]`.
 ///
 /// # Panics

@@ -61,6 +61,9 @@ fn a_failed_device_is_an_error_never_a_panic_and_auto_answers_on_the_cpu() {
     assert_eq!(out, want);
     let failure = kernels.context().failure().map(str::to_owned);
     assert!(failure.is_some(), "the context did not record the failure");
+    // What an engine's survey asks before it plans a GPU feeder or accepts `--backend gpu`.
+    let usable = GpuContext::shared().expect("the shared context").usable();
+    assert!(matches!(usable, Err(GpuError::Failed(_))), "{usable:?}");
     assert!(
         !failure.as_deref().unwrap_or_default().contains('\n'),
         "{failure:?}"

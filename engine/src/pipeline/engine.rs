@@ -32,7 +32,7 @@
 //!
 //! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
 //! never queue behind user signatures), the UED's sigverify thread on the `gpu` feeder's (it
-//! hands the GPU its batches) or else the `sigverify` stage's, with helpers on the other
+//! hands the GPU the user signatures) or else the `sigverify` stage's, with helpers on the other
 //! sigverify PUs ([`Placement::user_sigverify`]), the UED thread and its pass threads on the
 //! `ued` stage's; the per-slot hashing runs on each domain's
 //! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage). The

@@ -222,7 +222,7 @@ impl Placement {
                     placement.note(
                         &[Stage::GpuFeeder],
                         format!(
-                            "gpu feeder on {}, the GPU's node (PCI locality): the UED's sigverify thread, which hands the GPU its batches",
+                            "gpu feeder on {}, the GPU's node (PCI locality): the UED's sigverify thread, which hands the GPU the user signatures",
                             node_name(core.numa_node.unwrap_or(usize::MAX))
                         ),
                     );
@@ -546,10 +546,10 @@ impl Placement {
     }
 
     /// Where the UED's signatures are verified: the stage its sigverify thread is pinned to,
-    /// and the PUs of its helper threads, one on each. That thread hands the GPU its batches,
-    /// so where the plan has a GPU feeder it is the feeder — on the GPU's node — and has a helper
-    /// on every sigverify PU; elsewhere it runs on sigverify's PUs with a helper on each but
-    /// one. (Its helpers verify only batches that stay on the CPU.)
+    /// and the PUs of its helper threads, one on each. That thread hands the GPU the user
+    /// signatures, so where the plan has a GPU feeder it is the feeder — on the GPU's node — and
+    /// has a helper on every sigverify PU; elsewhere it runs on sigverify's PUs with a helper on
+    /// each but one. (Its helpers verify only batches that stay on the CPU.)
     pub fn user_sigverify(&self) -> (Stage, Vec<usize>) {
         let sigverify = self.cpus(Stage::Sigverify).unwrap_or_default();
         match self.cpus(Stage::GpuFeeder) {

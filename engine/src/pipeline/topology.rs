@@ -162,9 +162,13 @@ pub struct GpuAdapter {
 }
 
 impl GpuAdapter {
-    /// The kernels' shared adapter; the reason there is none otherwise.
+    /// The kernels' shared adapter; the reason there is none otherwise (a device that failed
+    /// while this process used it included: it is not used again).
     pub fn detect() -> Result<GpuAdapter, String> {
         let context = tandem_kernels::gpu::GpuContext::shared().map_err(|e| e.to_string())?;
+        context
+            .usable()
+            .map_err(|e| format!("{} ({})", e, context.info().name))?;
         let info = context.info();
         Ok(GpuAdapter {
             name: info.name.clone(),

@@ -40,11 +40,7 @@ fn lthashes(
 ) -> Result<Vec<LtHash>, KernelError> {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
     let mut out = vec![LtHash::identity(); inputs.len()];
-    let on_the_cpu = match backend {
-        Backend::Cpu => true,
-        Backend::Auto => inputs.len() < tandem_kernels::auto_gpu_min_items(),
-        Backend::Gpu => false,
-    };
+    let on_the_cpu = !tandem_kernels::hash_uses_gpu_for(backend, inputs.len());
     let threads = threads.min(inputs.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
     if !on_the_cpu || threads == 1 {
         tandem_kernels::lthash_accounts(backend, &inputs, &mut out)?;

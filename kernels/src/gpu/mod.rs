@@ -115,9 +115,9 @@ impl GpuContext {
         GpuError::Failed(self.failure().unwrap_or_default().to_owned())
     }
 
-    /// `Ok` while the device has not failed; every kernel call checks before it starts and
-    /// before it hands results back.
-    pub(crate) fn usable(&self) -> Result<(), GpuError> {
+    /// `Ok` while the device has not failed ([`GpuError::Failed`] once it has); every kernel
+    /// call checks before it starts and before it hands results back.
+    pub fn usable(&self) -> Result<(), GpuError> {
         match self.failure() {
             None => Ok(()),
             Some(why) => Err(GpuError::Failed(why.to_owned())),
@@ -166,7 +166,7 @@ impl GpuContext {
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: Some(index),
-                timeout: None,
+                timeout: Some(DEVICE_TIMEOUT),
             })
             .map(|_| ())
             .map_err(|e| self.fail(format!("waiting for the device: {e}")))
@@ -205,6 +205,13 @@ impl GpuContext {
         Ok(bytes)
     }
 }
+
+/// How long a kernel call waits for its submission before the device counts as hung (failed):
+/// a backstop, far past any batch's time (lavapipe, a software rasterizer verifying some
+/// thousands of signatures a second, is handed small batches only), so that a device that stops answering without being
+/// reset stops its caller with an error instead of holding it, and every other caller of its
+/// buffers, for good.
+const DEVICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Records a device's first failure, on one line (wgpu's errors span several), and logs it.
 fn record_failure(failure: &OnceLock<String>, adapter: &str, what: &str) {

@@ -272,6 +272,7 @@ impl GpuHashKernels {
     /// If `out` and `inputs` differ in length.
     pub fn blake3_many(&self, inputs: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), GpuError> {
         assert_eq!(inputs.len(), out.len(), "one output per input");
+        self.ctx.usable()?;
         let (gpu, cpu): (Vec<usize>, Vec<usize>) =
             (0..inputs.len()).partition(|&i| inputs[i].len() <= GPU_MAX_MESSAGE_BYTES);
         let mut cpu_done = cpu.is_empty();
@@ -371,6 +372,7 @@ impl GpuHashKernels {
         out: &mut [LtHash],
     ) -> Result<(), GpuError> {
         assert_eq!(accounts.len(), out.len(), "one output per account");
+        self.ctx.usable()?;
         let (live, too_large) = self.lthash_live(accounts);
         for hash in out.iter_mut() {
             *hash = LtHash::identity();
@@ -397,6 +399,7 @@ impl GpuHashKernels {
         accounts: &[AccountInput<'_>],
         sum: &mut LtHash,
     ) -> Result<(), GpuError> {
+        self.ctx.usable()?;
         let (live, too_large) = self.lthash_live(accounts);
         let too_large: Vec<AccountInput<'_>> = too_large.into_iter().map(|i| accounts[i]).collect();
         super::lthash::lthash_accumulate(Platform::detect(), &too_large, sum);

@@ -174,6 +174,7 @@ impl GpuEd25519 {
             public_keys.len() == n && messages.len() == n && results.len() == n,
             "one public key, message and result per signature"
         );
+        self.ctx.usable()?;
         let cost = |i: usize| (64 + messages[i].len() + 17).div_ceil(128) * 128;
         let mut start = 0;
         while start < n {
