@@ -338,9 +338,7 @@ fn print(
         ],
         vec![
             "halted".into(),
-            report.halt_slot.map_or("no".into(), |s| {
-                format!("yes: the UED diverged at slot {s}")
-            }),
+            halted_row(report.halt.as_deref(), report.halt_slot),
         ],
         vec![
             "epoch boundaries crossed alone".into(),
@@ -392,4 +390,32 @@ fn print(
             stages
         )
     );
+}
+
+/// The table's "halted" cell: from the halt itself, whatever its cause.
+fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
+    match (halt, halt_slot) {
+        (None, _) => "no".into(),
+        (Some(_), Some(s)) => format!("yes: the UED diverged at slot {s}"),
+        // A UED that could not catch up, or a halt from before the restart whose divergence
+        // the kept votes no longer show: the alert says which.
+        (Some(why), None) => format!("yes: {why}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::halted_row;
+
+    #[test]
+    fn every_halt_shows_as_one() {
+        assert_eq!(halted_row(None, None), "no");
+        assert_eq!(
+            halted_row(Some("UED divergence at slot 9: …"), Some(9)),
+            "yes: the UED diverged at slot 9"
+        );
+        // It said "no" for a halt that was not a divergence the votes still show.
+        let lag = "the UED lags the VED by a whole epoch at the boundary of slot 64";
+        assert_eq!(halted_row(Some(lag), None), format!("yes: {lag}"));
+    }
 }

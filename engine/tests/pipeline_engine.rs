@@ -798,6 +798,11 @@ fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_ha
         tandem_engine::runtime::status_index::ExecutionStatus::Halted
     );
     assert!(engine.metrics().snapshot().halted);
+    // A host that polls alerts learns why (the divergence, from the votes kept).
+    assert!(
+        matches!(engine.poll_alert(), Some(Alert::UedDivergence(h)) if h.slot == diverged),
+        "no alert after the restart"
+    );
 }
 
 /// The first signature of the first transaction of `block` that the default cluster's `payer`
@@ -911,7 +916,18 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
         .expect("no failure");
     drop(engine.finish().expect("finish"));
     let (engine, _) = open(dir.path(), 1);
-    assert_eq!(answers(&engine), expected, "after a second restart");
+    // Slot 7's votes (every validator's) name UED slot 6, whose hash chains over slot 5's: the
+    // UED transaction of slot 5 is confirmed by all of the stake through it. (Their VED hashes
+    // of slot 6 are the generator's, which the partial slot 6 changed: no VED confirmation.)
+    let mut after_slot_7 = expected;
+    after_slot_7[7] = success;
+    assert_eq!(answers(&engine), after_slot_7, "after a second restart");
+    let (confirming, total) = engine.agreement(Domain::Ued, 5);
+    assert_eq!(
+        (confirming, total),
+        engine.agreement(Domain::Ued, 6),
+        "through slot 6"
+    );
 }
 
 #[test]

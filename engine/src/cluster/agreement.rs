@@ -15,7 +15,19 @@
 //! votes from (and, were a vote account ever made again, it still could not count twice).
 //! Memory stays bounded — per slot, the stake behind each hash reported (one or two hashes, not
 //! one entry per validator), and per vote account two slots — and [`Agreement::prune`] forgets
-//! every slot before a given one.
+//! every slot before a given one. A UED report for a slot after the one its vote is on is no
+//! validator's (its UED cannot be ahead of its VED) and is not kept.
+//!
+//! A slot is judged against the VED's total stake when the VED executed it, not the total of
+//! whatever epoch the engine is in when reports arrive or a status is asked for.
+//!
+//! **Confirmation through the hash chain.** A vote carries its validator's newest UED slot, so
+//! where UEDs commit several slots between two votes most UED slots are named by no vote. But
+//! `hash_D(t)` chains over `hash_D(s)` for every s < t (SPEC §4): a validator that reported
+//! the local hash of t computed the local hash of every slot before it. The stake confirming
+//! slot s is therefore the most stake behind the local hash of any slot t ≥ s — a lower bound of
+//! the stake that computed it (validators naming different later slots are not added up), never
+//! more than computed it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -77,10 +89,16 @@ impl std::fmt::Display for Halt {
 /// The agreement of the cluster with the local hashes (module docs).
 #[derive(Clone, Debug, Default)]
 pub struct Agreement {
-    /// The VED's total stake now (the third is taken of it).
+    /// The VED's total stake now.
     total_stake: u64,
+    /// The VED's total stake at each slot it executed: what the slot is judged against.
+    totals: BTreeMap<u64, u64>,
     local: [BTreeMap<u64, [u8; 32]>; 2],
     reports: [BTreeMap<u64, SlotReports>; 2],
+    /// Per domain, the stake behind the local hash of slot t, kept only where it is more than
+    /// that of every later slot: the stake confirming slot s (module docs) is that of the first
+    /// entry at or after s.
+    confirmed: [BTreeMap<u64, u64>; 2],
     /// Per vote account, the last slot counted in each domain (module docs).
     counted: HashMap<Pubkey, [Option<u64>; 2]>,
     halt: Option<Halt>,
@@ -114,6 +132,9 @@ impl Agreement {
 
     /// Records an executed vote; returns a halt it causes (the first only).
     pub fn record_vote(&mut self, vote: &VoteReport) -> Option<Halt> {
+        // No validator's UED is ahead of its VED: such a report names a slot nobody computed,
+        // and would be kept until the local UED got there (module docs).
+        let ued = vote.ued.filter(|&(slot, _)| slot <= vote.ved.0);
         let counted = self.counted.entry(vote.voter).or_default();
         let mut count = |domain: Domain, slot: u64| {
             let last = &mut counted[index(domain)];
@@ -124,7 +145,7 @@ impl Agreement {
             first
         };
         let ved = count(Domain::Ved, vote.ved.0);
-        let ued = vote.ued.filter(|&(slot, _)| count(Domain::Ued, slot));
+        let ued = ued.filter(|&(slot, _)| count(Domain::Ued, slot));
         if ved {
             self.record_stake(Domain::Ved, vote.ved.0, vote.ved.1, vote.stake);
         }
@@ -145,9 +166,18 @@ impl Agreement {
         let reports = self.reports[index(domain)]
             .entry(slot)
             .or_insert_with(|| Vec::with_capacity(1));
-        match reports.iter_mut().find(|(h, _)| *h == hash) {
-            Some((_, behind)) => *behind = behind.saturating_add(stake),
-            None => reports.push((hash, stake)),
+        let behind = match reports.iter_mut().find(|(h, _)| *h == hash) {
+            Some((_, behind)) => {
+                *behind = behind.saturating_add(stake);
+                *behind
+            }
+            None => {
+                reports.push((hash, stake));
+                stake
+            }
+        };
+        if self.local[index(domain)].get(&slot) == Some(&hash) {
+            self.raise_confirmed(domain, slot, behind);
         }
         match domain {
             Domain::Ued => self.check(slot),
@@ -158,6 +188,11 @@ impl Agreement {
     /// Records the local hash of `slot` in `domain`; returns a halt it causes (the first only).
     pub fn record_local(&mut self, domain: Domain, slot: u64, hash: [u8; 32]) -> Option<Halt> {
         self.local[index(domain)].insert(slot, hash);
+        if domain == Domain::Ved {
+            self.totals.insert(slot, self.total_stake);
+        }
+        let behind = self.stake_behind(domain, slot, &hash);
+        self.raise_confirmed(domain, slot, behind);
         match domain {
             Domain::Ued => self.check(slot),
             Domain::Ved => None,
@@ -184,21 +219,61 @@ impl Agreement {
             .map_or(0, |hash| self.stake_behind(domain, slot, hash))
     }
 
-    /// Every slot with a local hash, per domain: the stake behind it and the total stake (what
-    /// the status index keeps across restarts).
-    pub fn confirmations(&self) -> Vec<(Domain, u64, u64, u64)> {
+    /// The stake confirming `slot` in `domain`: the most stake behind the local hash of any
+    /// slot from it on (module docs; 0 while there is none).
+    pub fn confirmed_stake(&self, domain: Domain, slot: u64) -> u64 {
+        self.confirmed[index(domain)]
+            .range(slot..)
+            .next()
+            .map_or(0, |(_, &stake)| stake)
+    }
+
+    /// The VED's total stake when it executed `slot` (its total now for a slot it has not
+    /// recorded, or one from before the engine opened).
+    pub fn total_at(&self, slot: u64) -> u64 {
+        self.totals.get(&slot).copied().unwrap_or(self.total_stake)
+    }
+
+    /// Every slot from `first` on with a local hash, per domain: the stake confirming it and the
+    /// total stake it is judged against (what the status index keeps across restarts).
+    pub fn confirmations_from(&self, first: u64) -> Vec<(Domain, u64, u64, u64)> {
         let mut out = Vec::new();
         for domain in Domain::ALL {
-            for &slot in self.local[index(domain)].keys() {
+            for &slot in self.local[index(domain)].range(first..).map(|(s, _)| s) {
                 out.push((
                     domain,
                     slot,
-                    self.stake_behind_local(domain, slot),
-                    self.total_stake,
+                    self.confirmed_stake(domain, slot),
+                    self.total_at(slot),
                 ));
             }
         }
         out
+    }
+
+    /// Notes that `stake` is behind the local hash of `slot` (module docs: kept only where it
+    /// is more than behind every later slot's, and then the earlier entries it is not less
+    /// than are not needed).
+    fn raise_confirmed(&mut self, domain: Domain, slot: u64, stake: u64) {
+        let staircase = &mut self.confirmed[index(domain)];
+        if stake == 0
+            || staircase
+                .range(slot..)
+                .next()
+                .is_some_and(|(_, &later)| later >= stake)
+        {
+            return;
+        }
+        staircase.insert(slot, stake);
+        let covered: Vec<u64> = staircase
+            .range(..slot)
+            .rev()
+            .take_while(|(_, earlier)| **earlier <= stake)
+            .map(|(&t, _)| t)
+            .collect();
+        for t in covered {
+            staircase.remove(&t);
+        }
     }
 
     /// The largest share of the VED stake, in basis points, that reported for a slot a UED hash
@@ -220,6 +295,9 @@ impl Agreement {
         for map in &mut self.local {
             *map = map.split_off(&slot);
         }
+        for map in self.confirmed.iter_mut().chain([&mut self.totals]) {
+            *map = map.split_off(&slot);
+        }
     }
 
     /// Slots with reports or local hashes held now (the memory bound's measure).
@@ -230,7 +308,8 @@ impl Agreement {
 
     /// Whether `slot`'s UED reports now halt the engine.
     fn check(&mut self, slot: u64) -> Option<Halt> {
-        if self.halt.is_some() || self.total_stake == 0 {
+        let total = self.total_at(slot);
+        if self.halt.is_some() || total == 0 {
             return None;
         }
         let local = *self.local[index(Domain::Ued)].get(&slot)?;
@@ -238,10 +317,12 @@ impl Agreement {
         let agreeing = reports.iter().find(|(h, _)| *h == local).map_or(0, |r| r.1);
         let others = reports.iter().filter(|(h, _)| *h != local);
         let disagreeing: u64 = others.clone().map(|(_, s)| s).sum();
-        let bps = (u128::from(disagreeing) * 10_000 / u128::from(self.total_stake)) as u64;
+        // (Reports carry their voters' stake when the vote executed, which may have grown
+        // since: a share past the whole is the whole.)
+        let bps = (u128::from(disagreeing) * 10_000 / u128::from(total)).min(10_000) as u64;
         self.max_disagreement_bps = self.max_disagreement_bps.max(bps);
         // At least a third: 3 × disagreeing ≥ total, in integers.
-        if u128::from(disagreeing) * 3 < u128::from(self.total_stake) {
+        if u128::from(disagreeing) * 3 < u128::from(total) {
             return None;
         }
         // The most stake; between equals, the greatest hash (whatever order reports came in).
@@ -252,7 +333,7 @@ impl Agreement {
             reported_hash: *reported,
             disagreeing_stake: disagreeing,
             agreeing_stake: agreeing,
-            total_stake: self.total_stake,
+            total_stake: total,
         };
         self.halt = Some(halt.clone());
         Some(halt)
@@ -388,5 +469,109 @@ mod tests {
         assert!(a.slots_held() < before);
         assert_eq!(a.stake_behind(Domain::Ued, 3, &[2; 32]), 0);
         assert_eq!(a.stake_behind_local(Domain::Ued, 15), 10);
+    }
+
+    #[test]
+    fn a_slot_no_vote_names_is_confirmed_through_a_later_slot() {
+        // The UEDs commit 10 and 11 between two votes: every vote names 11.
+        let mut a = Agreement::new();
+        a.set_total_stake(30);
+        for slot in [10, 11] {
+            a.record_local(Domain::Ued, slot, [slot as u8; 32]);
+        }
+        for voter in 0..3 {
+            a.record_vote(&vote(voter, 10, 11, 11));
+        }
+        assert_eq!(a.stake_behind_local(Domain::Ued, 10), 0);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 10), 30);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 11), 30);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 12), 0);
+        // A report of a hash other than the local one confirms nothing before it.
+        a.record_local(Domain::Ued, 12, [12; 32]);
+        a.record_vote(&vote(0, 10, 12, 99));
+        assert_eq!(a.confirmed_stake(Domain::Ued, 12), 0);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 10), 30);
+        let rows = a.confirmations_from(11);
+        assert_eq!(
+            rows.iter().filter(|r| r.0 == Domain::Ued).count(),
+            2,
+            "{rows:?}"
+        );
+        assert!(rows.contains(&(Domain::Ued, 11, 30, 30)), "{rows:?}");
+    }
+
+    #[test]
+    fn the_confirmation_is_the_most_stake_behind_any_later_slot() {
+        // Against a brute force over reports in a scrambled order (local hashes, matching and
+        // other reports, slots in any order).
+        let mut seed = 0x2026_1201_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..50 {
+            let mut a = Agreement::new();
+            a.set_total_stake(1_000);
+            let mut behind = [0u64; 20];
+            let mut local = [false; 20];
+            for _ in 0..60 {
+                let slot = next(20);
+                if next(3) == 0 {
+                    a.record_local(Domain::Ued, slot, [1; 32]);
+                    local[slot as usize] = true;
+                } else {
+                    let (hash, stake) = ([1 + (next(4) == 0) as u8; 32], 1 + next(50));
+                    a.record_stake(Domain::Ued, slot, hash, stake);
+                    if hash == [1; 32] {
+                        behind[slot as usize] += stake;
+                    }
+                }
+            }
+            for s in 0..20 {
+                let want = (s..20)
+                    .filter(|&t| local[t])
+                    .map(|t| behind[t])
+                    .max()
+                    .unwrap_or(0);
+                assert_eq!(a.confirmed_stake(Domain::Ued, s as u64), want, "slot {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_slot_is_judged_against_the_stake_of_its_own_time() {
+        let mut a = Agreement::new();
+        a.set_total_stake(30);
+        a.record_local(Domain::Ved, 5, [0xee; 32]);
+        a.record_local(Domain::Ued, 5, [1; 32]);
+        // 10 of 30 disagree about slot 5: a third.
+        let halt = |a: &mut Agreement| a.record_vote(&vote(1, 10, 5, 2));
+        // Stake joins before the reports arrive: slot 5 is still judged against 30.
+        a.set_total_stake(60);
+        a.record_local(Domain::Ved, 6, [0xee; 32]);
+        assert_eq!(a.total_at(5), 30);
+        assert_eq!(a.total_at(6), 60);
+        let halt = halt(&mut a).expect("a third of slot 5's stake");
+        assert_eq!(halt.total_stake, 30);
+        assert_eq!(
+            a.confirmations_from(0)
+                .iter()
+                .find(|r| r.1 == 5 && r.0 == Domain::Ued)
+                .map(|r| r.3),
+            Some(30)
+        );
+    }
+
+    #[test]
+    fn a_ued_report_past_its_votes_slot_is_not_kept() {
+        let mut a = Agreement::new();
+        a.set_total_stake(30);
+        let mut report = vote(1, 10, 5, 1);
+        report.ued = Some((1_000_000_000_000, [1; 32]));
+        a.record_vote(&report);
+        assert_eq!(a.stake_behind(Domain::Ued, 1_000_000_000_000, &[1; 32]), 0);
+        assert_eq!(a.slots_held(), 1, "only the VED slot voted on");
     }
 }

@@ -437,19 +437,27 @@ impl Shared {
     /// The slot of the first block accepted and not yet committed, after `after`, that holds
     /// a transaction whose first signature is `signature`.
     fn in_flight_slot(&self, signature: &[u8; 64], after: Option<u64>) -> Option<u64> {
-        let in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
-        in_flight
-            .range((from, Bound::Unbounded))
-            .find(|(_, ingested)| {
+        // The blocks are searched after the lock is let go: `submit` takes it before the
+        // verdict the VED waits for, and a search of full blocks is long.
+        let blocks: Vec<Arc<Ingested>> = {
+            let in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+            in_flight
+                .range((from, Bound::Unbounded))
+                .map(|(_, ingested)| Arc::clone(ingested))
+                .collect()
+        };
+        blocks
+            .iter()
+            .find(|ingested| {
                 let mut transactions = ingested.block.transactions.iter();
                 transactions
                     .any(|w| Transaction::peek_first_signature(w).as_ref() == Some(signature))
             })
-            .map(|(slot, _)| *slot)
+            .map(|ingested| ingested.block.header.slot)
     }
 
     fn failure(&self) -> Option<String> {
@@ -676,8 +684,10 @@ impl Engine {
             dir: dir.clone(),
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
         });
-        // A divergence the committed slots show, which a crash kept from being raised.
-        if let Some(halt) = halt.filter(|_| !shared.metrics.is_halted()) {
+        // A divergence the committed slots show: raised again (a crash may have kept it from
+        // being raised; and a host that polls alerts after a restart learns why the engine it
+        // reopened is halted — the halt file keeps the first reason).
+        if let Some(halt) = halt {
             shared.raise(Alert::UedDivergence(halt));
         }
         let resumed_slot = runtime.slot();
@@ -939,22 +949,33 @@ impl Engine {
     /// domain that executed it (none for a transaction refused before its payer's domain was
     /// known).
     pub fn transaction(&self, signature: &[u8; 64], bps: u16) -> TxView {
-        let live = self
-            .shared
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // The stored index holds the blocks before the live one's.
-        let tx = status_index::prefer(
-            self.shared.stored.get(signature),
-            live.txs.get(signature).copied(),
-        );
-        drop(live);
+        let indexed = || {
+            let live = self
+                .shared
+                .live
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // The stored index holds the blocks before the live one's.
+            status_index::prefer(
+                self.shared.stored.get(signature),
+                live.txs.get(signature).copied(),
+            )
+        };
+        let decided = |tx: Option<IndexedTx>| tx.is_some_and(|t| t.status.entered_window());
+        let mut tx = indexed();
         // Not decided yet in its domain, in a block accepted after the last entry: `Pending`
         // (unless the entry is the transaction that ran).
-        if !tx.is_some_and(|t| t.status.entered_window())
-            && let Some(slot) = self.shared.in_flight_slot(signature, tx.map(|t| t.slot))
-        {
+        let in_flight = if decided(tx) {
+            None
+        } else {
+            self.shared.in_flight_slot(signature, tx.map(|t| t.slot))
+        };
+        if in_flight.is_none() && !decided(tx) {
+            // The UED indexes a block's statuses, then lets the block go: between the two
+            // looks it may have done both, so the index is read again.
+            tx = indexed();
+        }
+        if let Some(slot) = in_flight {
             let status = if self.halted().is_some() {
                 ExecutionStatus::Halted
             } else {
@@ -978,8 +999,8 @@ impl Engine {
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner);
                         let live = agreement.has_local(d, slot).then(|| Confirmation {
-                            stake: agreement.stake_behind_local(d, slot),
-                            total: agreement.total_stake(),
+                            stake: agreement.confirmed_stake(d, slot),
+                            total: agreement.total_at(slot),
                         });
                         let stored = self.shared.stored.confirmation(d, slot);
                         match (live, stored) {
@@ -1009,8 +1030,9 @@ impl Engine {
         alerts.pop_front()
     }
 
-    /// The stake that reported the local hash of `slot` in `domain`, and the VED's total stake
-    /// (0 and the total while the local hash or the reports are not there yet).
+    /// The stake confirming the local hash of `slot` in `domain` (reported for it, or for a
+    /// later slot whose hash chains over it: [`crate::cluster::agreement`]), and the VED's total
+    /// stake at `slot` (0 and the total while the local hash or the reports are not there yet).
     pub fn agreement(&self, domain: Domain, slot: u64) -> (u64, u64) {
         let agreement = self
             .shared
@@ -1018,8 +1040,8 @@ impl Engine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         (
-            agreement.stake_behind_local(domain, slot),
-            agreement.total_stake(),
+            agreement.confirmed_stake(domain, slot),
+            agreement.total_at(slot),
         )
     }
 
@@ -1495,11 +1517,15 @@ fn wait_for_ued<T>(
     let waited = Instant::now();
     let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
         Err(RecvTimeoutError::Timeout) => {
-            shared.raise(Alert::UedLagging {
-                boundary_slot: slot,
-                ued_slot: shared.metrics.snapshot().ued_slot,
-                waited: waited.elapsed(),
-            });
+            // Once: an engine halted already (by this, at an earlier boundary, or by a
+            // divergence) stays halted, and says so once.
+            if !shared.metrics.is_halted() {
+                shared.raise(Alert::UedLagging {
+                    boundary_slot: slot,
+                    ued_slot: shared.metrics.snapshot().ued_slot,
+                    waited: waited.elapsed(),
+                });
+            }
             answer.recv().ok()
         }
         other => other.ok(),
@@ -1908,7 +1934,8 @@ fn ued_loop(
                 .unwrap_or_else(PoisonError::into_inner);
             let slots_per_epoch = runtime.cluster().slots_per_epoch;
             agreement.prune(vote_log::kept_from(slot, slots_per_epoch, oldest_indexed));
-            agreement.confirmations()
+            // Only the slots the status index answers for: the agreement keeps up to an epoch.
+            agreement.confirmations_from(oldest_indexed.unwrap_or(0))
         };
         // Those of the slots the status index answers for, with the ones stored before the
         // engine opened (a store written before the vote log existed has only these): a
