@@ -61,7 +61,7 @@ fn main() {
         agreement.set_total_stake(voters as u64 * 10_000_000_000_000);
         for slot in 3..3 + SLOTS {
             for voter in 0..voters {
-                agreement.record_vote(&vote(voter, slot));
+                agreement.record_vote(&vote(voter, slot), slot);
             }
             agreement.record_local(Domain::Ved, slot - 1, [slot as u8; 32]);
             agreement.record_local(Domain::Ued, slot - 2, [(slot - 2) as u8; 32]);

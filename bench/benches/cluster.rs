@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         warm.set_total_stake(voters as u64 * 10_000_000_000_000);
         for slot in 2..2 + WINDOW {
             for v in votes(slot, voters) {
-                warm.record_vote(&v);
+                warm.record_vote(&v, slot);
             }
             warm.record_local(Domain::Ved, slot - 1, [slot as u8; 32]);
             warm.record_local(Domain::Ued, slot - 2, [(slot - 2) as u8; 32]);
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
                     || warm.clone(),
                     |mut agreement| {
                         for v in next {
-                            black_box(agreement.record_vote(v));
+                            black_box(agreement.record_vote(v, slot));
                         }
                         agreement.record_local(Domain::Ved, slot - 1, [slot as u8; 32]);
                         agreement.record_local(Domain::Ued, slot - 2, [(slot - 2) as u8; 32]);

@@ -1670,3 +1670,42 @@ fn user_signatures_spread_over_the_sigverify_cores_give_the_sequential_results()
     let last = sequential.last().unwrap();
     assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
 }
+
+#[test]
+fn every_slot_is_judged_against_its_own_total_stake_across_a_restart() {
+    // Slashes at the boundaries into epochs 1 and 2 change the VED's total stake: slots of
+    // each epoch have their own. The vote log keeps each slot's total (the runtime's sum of the
+    // RW-VED vote accounts), so a reopened engine judges every slot as the running one did.
+    let (blocks, _) = ledger(100, 5);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 2);
+    let vote = |n: usize| chain::pk(&chain::key(&format!("vote-{n}")));
+    for (i, block) in blocks.iter().enumerate() {
+        match i {
+            10 => engine.schedule_slash(vote(0), 2_500).expect("slash"),
+            40 => engine.schedule_slash(vote(2), 1_000).expect("slash"),
+            _ => {}
+        }
+        engine.submit(block.clone()).expect("submit");
+    }
+    let last = blocks.last().unwrap().header.slot;
+    engine
+        .wait_hash(Domain::Ued, last, Duration::from_secs(60))
+        .expect("no failure");
+    let slots: Vec<u64> = blocks.iter().map(|b| b.header.slot).collect();
+    let totals = |engine: &Engine| -> Vec<u64> {
+        slots
+            .iter()
+            .map(|&s| engine.agreement(Domain::Ved, s).1)
+            .collect()
+    };
+    let live = totals(&engine);
+    let distinct: std::collections::BTreeSet<u64> = live.iter().copied().collect();
+    assert!(
+        distinct.len() >= 3,
+        "the total changes at each boundary: {distinct:?}"
+    );
+    engine.finish().expect("finish");
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(totals(&engine), live);
+}

@@ -4,7 +4,7 @@
 use tandem_engine::Pubkey;
 use tandem_engine::cluster::VoteReport;
 
-/// Validator `voter`'s vote in `slot` (10,000 SOL of stake): it reports the VED hash of the slot
+/// Validator `voter`'s vote in the block of `slot` (10,000 SOL of stake): it reports the VED hash of the slot
 /// before and the UED hash of the one before that.
 pub fn vote(voter: usize, slot: u64) -> VoteReport {
     let mut key = [0u8; 32];

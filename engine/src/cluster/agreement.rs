@@ -15,8 +15,9 @@
 //! votes from (and, were a vote account ever made again, it still could not count twice).
 //! Memory stays bounded — per slot, the stake behind each hash reported (one or two hashes, not
 //! one entry per validator), and per vote account two slots — and [`Agreement::prune`] forgets
-//! every slot before a given one. A UED report for a slot after the one its vote is on is no
-//! validator's (its UED cannot be ahead of its VED) and is not kept.
+//! every slot before a given one. A UED report for the slot of the block that carries the vote,
+//! or a later one, is no validator's (its UED cannot have executed a block still being built)
+//! and is not kept.
 //!
 //! A slot is judged against the VED's total stake when the VED executed it, not the total of
 //! whatever epoch the engine is in when reports arrive or a status is asked for.
@@ -24,10 +25,10 @@
 //! **Confirmation through the hash chain.** A vote carries its validator's newest UED slot, so
 //! where UEDs commit several slots between two votes most UED slots are named by no vote. But
 //! `hash_D(t)` chains over `hash_D(s)` for every s < t (SPEC §4): a validator that reported
-//! the local hash of t computed the local hash of every slot before it. The stake confirming
-//! slot s is therefore the most stake behind the local hash of any slot t ≥ s — a lower bound of
-//! the stake that computed it (validators naming different later slots are not added up), never
-//! more than computed it.
+//! the local hash of t computed the local hash of every slot before it. The share of the stake
+//! confirming slot s is therefore the largest share (of each slot's own total) behind the local
+//! hash of any slot t ≥ s — a lower bound of the share that computed it (validators naming
+//! different later slots are not added up), never more.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -95,16 +96,31 @@ pub struct Agreement {
     totals: BTreeMap<u64, u64>,
     local: [BTreeMap<u64, [u8; 32]>; 2],
     reports: [BTreeMap<u64, SlotReports>; 2],
-    /// Per domain, the stake behind the local hash of slot t, kept only where it is more than
-    /// that of every later slot: the stake confirming slot s (module docs) is that of the first
-    /// entry at or after s.
-    confirmed: [BTreeMap<u64, u64>; 2],
+    /// Per domain, the stake behind the local hash of slot t and t's total, kept only where
+    /// that share is more than every later slot's: the share confirming slot s (module docs)
+    /// is that of the first entry at or after s.
+    confirmed: [BTreeMap<u64, Share>; 2],
     /// Per vote account, the last slot counted in each domain (module docs).
     counted: HashMap<Pubkey, [Option<u64>; 2]>,
     halt: Option<Halt>,
     /// The largest share of the stake that reported another UED hash for a slot, in basis
     /// points of the total.
     max_disagreement_bps: u64,
+}
+
+/// A share of the VED's stake: the stake and the total it is of (at most the total).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Share {
+    stake: u64,
+    total: u64,
+}
+
+impl Share {
+    /// Whether `self` is at least `other`, compared exactly (`a/b ≥ c/d` as `a·d ≥ c·b`).
+    fn at_least(self, other: Share) -> bool {
+        u128::from(self.stake) * u128::from(other.total)
+            >= u128::from(other.stake) * u128::from(self.total)
+    }
 }
 
 const fn index(domain: Domain) -> usize {
@@ -130,11 +146,13 @@ impl Agreement {
         self.halt.as_ref()
     }
 
-    /// Records an executed vote; returns a halt it causes (the first only).
-    pub fn record_vote(&mut self, vote: &VoteReport) -> Option<Halt> {
-        // No validator's UED is ahead of its VED: such a report names a slot nobody computed,
-        // and would be kept until the local UED got there (module docs).
-        let ued = vote.ued.filter(|&(slot, _)| slot <= vote.ved.0);
+    /// Records a vote executed in the block of slot `in_slot`; returns a halt it causes (the
+    /// first only).
+    pub fn record_vote(&mut self, vote: &VoteReport, in_slot: u64) -> Option<Halt> {
+        // No validator's UED has executed the block its vote is in, or a later one: such a
+        // report names a slot nobody computed, and would be kept until the local UED got there
+        // (module docs).
+        let ued = vote.ued.filter(|&(slot, _)| slot < in_slot);
         let counted = self.counted.entry(vote.voter).or_default();
         let mut count = |domain: Domain, slot: u64| {
             let last = &mut counted[index(domain)];
@@ -189,7 +207,8 @@ impl Agreement {
     pub fn record_local(&mut self, domain: Domain, slot: u64, hash: [u8; 32]) -> Option<Halt> {
         self.local[index(domain)].insert(slot, hash);
         if domain == Domain::Ved {
-            self.totals.insert(slot, self.total_stake);
+            // (One recorded before, from the vote log at open, was the slot's own.)
+            self.totals.entry(slot).or_insert(self.total_stake);
         }
         let behind = self.stake_behind(domain, slot, &hash);
         self.raise_confirmed(domain, slot, behind);
@@ -219,19 +238,30 @@ impl Agreement {
             .map_or(0, |hash| self.stake_behind(domain, slot, hash))
     }
 
-    /// The stake confirming `slot` in `domain`: the most stake behind the local hash of any
-    /// slot from it on (module docs; 0 while there is none).
+    /// The stake confirming `slot` in `domain`, of its total ([`Agreement::total_at`]): the
+    /// largest share behind the local hash of any slot from it on (module docs; 0 while there
+    /// is none).
     pub fn confirmed_stake(&self, domain: Domain, slot: u64) -> u64 {
-        self.confirmed[index(domain)]
-            .range(slot..)
-            .next()
-            .map_or(0, |(_, &stake)| stake)
+        let Some((_, share)) = self.confirmed[index(domain)].range(slot..).next() else {
+            return 0;
+        };
+        let total = self.total_at(slot);
+        if share.total == total {
+            return share.stake; // (exact, and the common case: no change of the total)
+        }
+        (u128::from(share.stake) * u128::from(total) / u128::from(share.total)) as u64
     }
 
     /// The VED's total stake when it executed `slot` (its total now for a slot it has not
-    /// recorded, or one from before the engine opened).
+    /// recorded: one from before the engine opened that the vote log did not give).
     pub fn total_at(&self, slot: u64) -> u64 {
         self.totals.get(&slot).copied().unwrap_or(self.total_stake)
+    }
+
+    /// Records the VED's total stake at `slot`, as the vote log kept it (before the slot's
+    /// local hash is recorded again at open).
+    pub fn record_total(&mut self, slot: u64, total: u64) {
+        self.totals.insert(slot, total);
     }
 
     /// Every slot from `first` on with a local hash, per domain: the stake confirming it and the
@@ -251,24 +281,30 @@ impl Agreement {
         out
     }
 
-    /// Notes that `stake` is behind the local hash of `slot` (module docs: kept only where it
-    /// is more than behind every later slot's, and then the earlier entries it is not less
-    /// than are not needed).
+    /// Notes that `stake` is behind the local hash of `slot` (module docs: its share of the
+    /// slot's total is kept only where it is more than every later slot's, and then the earlier
+    /// entries it is not less than are not needed).
     fn raise_confirmed(&mut self, domain: Domain, slot: u64, stake: u64) {
+        let total = self.total_at(slot);
+        // (Stake may have grown since the slot: a share past the whole is the whole.)
+        let share = Share {
+            stake: stake.min(total),
+            total,
+        };
         let staircase = &mut self.confirmed[index(domain)];
-        if stake == 0
+        if share.stake == 0
             || staircase
                 .range(slot..)
                 .next()
-                .is_some_and(|(_, &later)| later >= stake)
+                .is_some_and(|(_, later)| later.at_least(share))
         {
             return;
         }
-        staircase.insert(slot, stake);
+        staircase.insert(slot, share);
         let covered: Vec<u64> = staircase
             .range(..slot)
             .rev()
-            .take_while(|(_, earlier)| **earlier <= stake)
+            .take_while(|(_, earlier)| share.at_least(**earlier))
             .map(|(&t, _)| t)
             .collect();
         for t in covered {
@@ -295,9 +331,10 @@ impl Agreement {
         for map in &mut self.local {
             *map = map.split_off(&slot);
         }
-        for map in self.confirmed.iter_mut().chain([&mut self.totals]) {
+        for map in &mut self.confirmed {
             *map = map.split_off(&slot);
         }
+        self.totals = self.totals.split_off(&slot);
     }
 
     /// Slots with reports or local hashes held now (the memory bound's measure).
@@ -344,6 +381,13 @@ impl Agreement {
 mod tests {
     use super::*;
 
+    impl Agreement {
+        /// [`Agreement::record_vote`] in the block after the slot voted on.
+        fn record_vote_in(&mut self, vote: &VoteReport) -> Option<Halt> {
+            self.record_vote(vote, vote.ved.0 + 1)
+        }
+    }
+
     fn vote(n: u8, stake: u64, slot: u64, ued_hash: u8) -> VoteReport {
         VoteReport {
             voter: Pubkey([n; 32]),
@@ -363,7 +407,7 @@ mod tests {
         let mut halt = None;
         for (i, &stake) in stakes.iter().enumerate() {
             let hash = if faulty.contains(&i) { bad } else { good };
-            halt = halt.or(a.record_vote(&vote(i as u8, stake, 5, hash)));
+            halt = halt.or(a.record_vote_in(&vote(i as u8, stake, 5, hash)));
         }
         halt
     }
@@ -388,7 +432,7 @@ mod tests {
         a.set_total_stake(100);
         a.record_local(Domain::Ued, 5, [1; 32]);
         for (i, (stake, hash)) in [(50, 1), (30, 2), (20, 1)].into_iter().enumerate() {
-            assert_eq!(a.record_vote(&vote(i as u8, stake, 5, hash)), None);
+            assert_eq!(a.record_vote_in(&vote(i as u8, stake, 5, hash)), None);
         }
         assert_eq!(a.max_disagreement_bps(), 3_000);
         assert!(halts(&[40, 34, 26], &[1], false).is_some());
@@ -400,8 +444,8 @@ mod tests {
     fn reports_before_the_local_hash_are_kept_and_judged_when_it_arrives() {
         let mut a = Agreement::new();
         a.set_total_stake(30);
-        assert_eq!(a.record_vote(&vote(1, 10, 7, 9)), None);
-        assert_eq!(a.record_vote(&vote(2, 10, 7, 9)), None);
+        assert_eq!(a.record_vote_in(&vote(1, 10, 7, 9)), None);
+        assert_eq!(a.record_vote_in(&vote(2, 10, 7, 9)), None);
         assert_eq!(a.stake_behind(Domain::Ued, 7, &[9; 32]), 20);
         let halt = a
             .record_local(Domain::Ued, 7, [4; 32])
@@ -409,7 +453,7 @@ mod tests {
         assert_eq!((halt.local_hash, halt.reported_hash), ([4; 32], [9; 32]));
         assert!(halt.to_string().contains("slot 7"), "{halt}");
         // A halt stays, and is reported once.
-        assert_eq!(a.record_vote(&vote(3, 10, 7, 9)), None);
+        assert_eq!(a.record_vote_in(&vote(3, 10, 7, 9)), None);
         assert!(a.halt().is_some());
     }
 
@@ -420,9 +464,9 @@ mod tests {
         let mut a = Agreement::new();
         a.set_total_stake(100);
         a.record_local(Domain::Ued, 7, [1; 32]);
-        a.record_vote(&vote(1, 10, 7, 2));
-        a.record_vote(&vote(1, 10, 6, 2)); // made again: slot 6 and VED slot 7
-        a.record_vote(&vote(1, 10, 7, 2));
+        a.record_vote_in(&vote(1, 10, 7, 2));
+        a.record_vote_in(&vote(1, 10, 6, 2)); // made again: slot 6 and VED slot 7
+        a.record_vote_in(&vote(1, 10, 7, 2));
         assert_eq!(a.stake_behind(Domain::Ued, 7, &[2; 32]), 10);
         assert_eq!(a.stake_behind(Domain::Ued, 6, &[2; 32]), 0);
         assert_eq!(a.stake_behind(Domain::Ved, 7, &[0xee; 32]), 0);
@@ -441,7 +485,7 @@ mod tests {
             a.set_total_stake(30);
             a.record_local(Domain::Ued, 7, [1; 32]);
             for (i, hash) in order.into_iter().enumerate() {
-                a.record_vote(&vote(i as u8, 5, 7, hash));
+                a.record_vote_in(&vote(i as u8, 5, 7, hash));
             }
             a.halt().expect("a third disagrees").reported_hash
         };
@@ -455,12 +499,12 @@ mod tests {
         a.set_total_stake(100);
         a.record_local(Domain::Ued, 3, [1; 32]);
         for _ in 0..5 {
-            a.record_vote(&vote(1, 10, 3, 2));
+            a.record_vote_in(&vote(1, 10, 3, 2));
         }
         assert_eq!(a.stake_behind(Domain::Ued, 3, &[2; 32]), 10);
         assert_eq!(a.stake_behind(Domain::Ved, 4, &[0xee; 32]), 10);
         for slot in 10..20 {
-            a.record_vote(&vote(1, 10, slot, 1));
+            a.record_vote_in(&vote(1, 10, slot, 1));
             a.record_local(Domain::Ued, slot, [1; 32]);
         }
         assert_eq!(a.stake_behind_local(Domain::Ued, 15), 10);
@@ -480,7 +524,7 @@ mod tests {
             a.record_local(Domain::Ued, slot, [slot as u8; 32]);
         }
         for voter in 0..3 {
-            a.record_vote(&vote(voter, 10, 11, 11));
+            a.record_vote_in(&vote(voter, 10, 11, 11));
         }
         assert_eq!(a.stake_behind_local(Domain::Ued, 10), 0);
         assert_eq!(a.confirmed_stake(Domain::Ued, 10), 30);
@@ -488,7 +532,7 @@ mod tests {
         assert_eq!(a.confirmed_stake(Domain::Ued, 12), 0);
         // A report of a hash other than the local one confirms nothing before it.
         a.record_local(Domain::Ued, 12, [12; 32]);
-        a.record_vote(&vote(0, 10, 12, 99));
+        a.record_vote_in(&vote(0, 10, 12, 99));
         assert_eq!(a.confirmed_stake(Domain::Ued, 12), 0);
         assert_eq!(a.confirmed_stake(Domain::Ued, 10), 30);
         let rows = a.confirmations_from(11);
@@ -547,7 +591,7 @@ mod tests {
         a.record_local(Domain::Ved, 5, [0xee; 32]);
         a.record_local(Domain::Ued, 5, [1; 32]);
         // 10 of 30 disagree about slot 5: a third.
-        let halt = |a: &mut Agreement| a.record_vote(&vote(1, 10, 5, 2));
+        let halt = |a: &mut Agreement| a.record_vote_in(&vote(1, 10, 5, 2));
         // Stake joins before the reports arrive: slot 5 is still judged against 30.
         a.set_total_stake(60);
         a.record_local(Domain::Ved, 6, [0xee; 32]);
@@ -565,13 +609,40 @@ mod tests {
     }
 
     #[test]
-    fn a_ued_report_past_its_votes_slot_is_not_kept() {
+    fn a_later_slots_confirmation_counts_as_its_share_of_that_slots_stake() {
+        // Slot 5 of an epoch with 30 of stake; 20 more join, and the newcomer alone reports
+        // slot 9 (50 in all): 40 % of the stake, which is 12 of slot 5's 30 — not 20 (67 %).
         let mut a = Agreement::new();
         a.set_total_stake(30);
-        let mut report = vote(1, 10, 5, 1);
-        report.ued = Some((1_000_000_000_000, [1; 32]));
-        a.record_vote(&report);
-        assert_eq!(a.stake_behind(Domain::Ued, 1_000_000_000_000, &[1; 32]), 0);
-        assert_eq!(a.slots_held(), 1, "only the VED slot voted on");
+        a.record_local(Domain::Ved, 5, [0xee; 32]);
+        a.record_local(Domain::Ued, 5, [5; 32]);
+        a.set_total_stake(50);
+        a.record_local(Domain::Ved, 9, [0xee; 32]);
+        a.record_local(Domain::Ued, 9, [9; 32]);
+        a.record_stake(Domain::Ued, 9, [9; 32], 20);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 9), 20);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 5), 12);
+        // Slot 5's own reports, a larger share of its total, stand for it.
+        a.record_stake(Domain::Ued, 5, [5; 32], 25);
+        assert_eq!(a.confirmed_stake(Domain::Ued, 5), 25);
+    }
+
+    #[test]
+    fn a_ued_report_of_the_votes_block_or_later_is_not_kept() {
+        let mut a = Agreement::new();
+        a.set_total_stake(30);
+        // A late vote on slot 6 in the block of slot 20, with the validator's UED at 19: kept.
+        let mut late = vote(1, 10, 5, 1);
+        late.ued = Some((19, [1; 32]));
+        a.record_vote(&late, 20);
+        assert_eq!(a.stake_behind(Domain::Ued, 19, &[1; 32]), 10);
+        // Its block's slot, or any after it: nobody computed it.
+        for ued_slot in [20, 1_000_000_000_000] {
+            let mut future = vote(2, 10, 5, 1);
+            future.ued = Some((ued_slot, [1; 32]));
+            a.record_vote(&future, 20);
+            assert_eq!(a.stake_behind(Domain::Ued, ued_slot, &[1; 32]), 0);
+        }
+        assert_eq!(a.slots_held(), 2, "the VED slot voted on and UED slot 19");
     }
 }

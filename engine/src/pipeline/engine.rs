@@ -398,8 +398,11 @@ impl Shared {
                 agreement.set_total_stake(total);
             }
             let mut halt = local.and_then(|(d, slot, hash)| agreement.record_local(d, slot, hash));
+            // Votes come with the local VED hash of the block that executed them.
+            let in_slot = local.map(|(_, slot, _)| slot);
             for vote in votes {
-                halt = halt.or(agreement.record_vote(vote));
+                let in_slot = in_slot.expect("votes come with their block's slot");
+                halt = halt.or(agreement.record_vote(vote, in_slot));
             }
             self.metrics
                 .record_ued_disagreement(agreement.max_disagreement_bps());
@@ -653,6 +656,11 @@ impl Engine {
         );
         let mut halt = None;
         for record in VoteLog::read(&dir, kept).map_err(EngineError::OpenLog)? {
+            // Each slot judged against its own total (a record of the earlier format has none:
+            // the total now stands for it).
+            if let Some(total) = record.ved_stake {
+                agreement.record_total(record.slot, total);
+            }
             halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
             for r in &record.reported {
                 halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
@@ -1039,10 +1047,12 @@ impl Engine {
             .agreement
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        (
-            agreement.confirmed_stake(domain, slot),
-            agreement.total_at(slot),
-        )
+        let confirmed = if agreement.has_local(domain, slot) {
+            agreement.confirmed_stake(domain, slot)
+        } else {
+            0 // (a skipped slot has no hash of its own to confirm)
+        };
+        (confirmed, agreement.total_at(slot))
     }
 
     /// The metrics of every stage and of the engine.

@@ -613,6 +613,20 @@ impl Runtime {
         Ok(self.outcome(slot, txs, sig_counts, accounts_changed, votes))
     }
 
+    /// The VED's total stake once `overlay` (a slot's changes) is applied: the stake of every
+    /// vote account mapped RW-VED, as the VED executor sums it
+    /// ([`executor::VedExecutor::ved_stake`]) — what the cluster view judges the slot against.
+    fn ved_stake(&self, overlay: &Overlay) -> u64 {
+        let program = vote_program_id();
+        self.vote_accounts
+            .iter()
+            .filter_map(|key| overlay.get(&self.store, key))
+            .filter(|a| a.owner == program && a.mapping == Mapping::RwVed)
+            .filter_map(|a| VoteState::decode(&a.data))
+            .map(|v| v.stake)
+            .sum()
+    }
+
     /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot
     /// with its statuses `txs` and `votes` ([`vote_log`]). With `ved` (the VED executor's
     /// `LtHash_VED` and `hash_VED` of the slot), the VED's own writes are committed but not
@@ -709,7 +723,8 @@ impl Runtime {
         // The slot's statuses and votes first: a committed slot always has them.
         self.status_files.write(&dir, slot, txs)?;
         let hashes = &self.state.hashes.hash;
-        let record = SlotVotes::new(slot, hashes[Domain::Ved], hashes[Domain::Ued], votes);
+        let hashes = [hashes[Domain::Ved], hashes[Domain::Ued]];
+        let record = SlotVotes::new(slot, hashes, self.ved_stake(&overlay), votes);
         self.vote_log.append(&record)?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),

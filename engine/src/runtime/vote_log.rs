@@ -11,15 +11,17 @@
 //! slots after the store's.
 //!
 //! A record holds what the slot's votes reported, summed: per domain, reported slot and hash, the
-//! stake behind it — a few entries per slot however many validators vote (192 bytes a slot in
-//! `make run`'s store: ~85 MB for a 432,000-slot epoch). (The sums are of every vote the slot executed; the vote program accepts
+//! stake behind it — a few entries per slot however many validators vote (200 bytes a slot in
+//! `make run`'s store: ~86 MB for a 432,000-slot epoch). (The sums are of every vote the slot executed; the vote program accepts
 //! only increasing slots from a vote account, and a vote account cannot be closed, so they are
 //! what [`Agreement::record_vote`](crate::cluster::Agreement::record_vote) counts.)
 //!
-//! Segments `votes-<first slot>.log` ([`super::segment_log`], magic `TNDMVOT1`, a new one every
-//! [`SEGMENT_SLOTS`] slots); a record: the slot, `hash_VED`, `hash_UED`, the count of sums, then
-//! per sum its domain (1 VED, 2 UED), the reported slot, the hash and the stake (u64).
-//! Little-endian throughout.
+//! Segments `votes-<first slot>.log` ([`super::segment_log`], magic `TNDMVOT2`, a new one every
+//! [`SEGMENT_SLOTS`] slots); a record: the slot, `hash_VED`, `hash_UED`, the VED's total stake at
+//! the slot (u64: what the slot is judged against, [`crate::cluster::Agreement::total_at`]), the
+//! count of sums, then per sum its domain (1 VED, 2 UED), the reported slot, the hash and the
+//! stake (u64). Little-endian throughout. Segments of the format before the total (`TNDMVOT1`)
+//! are read, never written: their slots are judged against the total when the engine opens.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,7 +39,7 @@ pub const SEGMENT_SLOTS: u64 = 64;
 pub static KIND: LogKind = LogKind {
     name: "vote log",
     prefix: "votes-",
-    magics: &[b"TNDMVOT1"],
+    magics: &[b"TNDMVOT2", b"TNDMVOT1"],
     per_segment: SEGMENT_SLOTS,
 };
 
@@ -60,6 +62,8 @@ pub struct SlotVotes {
     pub ved_hash: [u8; 32],
     /// `hash_UED` of the slot.
     pub ued_hash: [u8; 32],
+    /// The VED's total stake at the slot (`None` in a record of the format before it).
+    pub ved_stake: Option<u64>,
     /// What its votes reported, summed, in order of domain, slot and hash.
     pub reported: Vec<Reported>,
 }
@@ -78,13 +82,22 @@ pub struct Reported {
 }
 
 impl SlotVotes {
-    /// The record of `slot`, with its hashes and the votes it executed.
-    pub fn new(slot: u64, ved_hash: [u8; 32], ued_hash: [u8; 32], votes: &[VoteReport]) -> Self {
+    /// The record of `slot`, with its hashes, the VED's total stake and the votes it executed
+    /// (a UED report of this slot or a later one is left out, as the agreement leaves it out:
+    /// [`crate::cluster::Agreement::record_vote`]).
+    pub fn new(
+        slot: u64,
+        [ved_hash, ued_hash]: [[u8; 32]; 2],
+        ved_stake: u64,
+        votes: &[VoteReport],
+    ) -> Self {
         let mut sums: BTreeMap<(Domain, u64, [u8; 32]), u64> = BTreeMap::new();
         for vote in votes {
             let reports = [
                 Some((Domain::Ved, vote.ved)),
-                vote.ued.map(|u| (Domain::Ued, u)),
+                vote.ued
+                    .filter(|&(ued_slot, _)| ued_slot < slot)
+                    .map(|u| (Domain::Ued, u)),
             ];
             for (domain, (slot, hash)) in reports.into_iter().flatten() {
                 let sum = sums.entry((domain, slot, hash)).or_default();
@@ -104,6 +117,7 @@ impl SlotVotes {
             slot,
             ved_hash,
             ued_hash,
+            ved_stake: Some(ved_stake),
             reported,
         }
     }
@@ -119,6 +133,7 @@ fn encode(record: &SlotVotes) -> Vec<u8> {
     w.u64(record.slot);
     w.bytes(&record.ved_hash);
     w.bytes(&record.ued_hash);
+    w.u64(record.ved_stake.expect("a record written has its total"));
     w.u64(record.reported.len() as u64);
     for r in &record.reported {
         w.bytes(&[domain_tag(Some(r.domain))]);
@@ -129,11 +144,13 @@ fn encode(record: &SlotVotes) -> Vec<u8> {
     w.0
 }
 
-fn decode(body: &[u8]) -> Result<SlotVotes, String> {
+/// Decodes a record; `with_total` is false for a segment of the format before the total.
+fn decode(body: &[u8], with_total: bool) -> Result<SlotVotes, String> {
     let mut r = Reader::new(body);
     let slot = r.u64()?;
     let ved_hash = r.array()?;
     let ued_hash = r.array()?;
+    let ved_stake = if with_total { Some(r.u64()?) } else { None };
     let mut reported = Vec::new();
     for _ in 0..r.count(REPORTED_BYTES)? {
         let domain =
@@ -150,6 +167,7 @@ fn decode(body: &[u8]) -> Result<SlotVotes, String> {
         slot,
         ved_hash,
         ued_hash,
+        ved_stake,
         reported,
     })
 }
@@ -185,7 +203,7 @@ impl VoteLog {
         let mut out: Vec<SlotVotes> = Vec::new();
         for record in records.into_iter().filter(|r| r.slot >= from) {
             let previous = out.last().map(|r| r.slot);
-            let decoded = decode(&record.body).map_err(|reason| {
+            let decoded = decode(&record.body, record.format == 0).map_err(|reason| {
                 KIND.corrupt(
                     &record.path,
                     format!("the record of slot {}: {reason}", record.slot),
@@ -232,7 +250,48 @@ mod tests {
                 ued,
             })
             .collect();
-        SlotVotes::new(slot, [slot as u8; 32], [!(slot as u8); 32], &votes)
+        SlotVotes::new(slot, [[slot as u8; 32], [!(slot as u8); 32]], 60, &votes)
+    }
+
+    #[test]
+    fn a_report_of_the_records_slot_or_later_is_left_out() {
+        let vote = |ued_slot| VoteReport {
+            voter: Pubkey([1; 32]),
+            stake: 10,
+            ved: (8, [2; 32]),
+            ued: Some((ued_slot, [3; 32])),
+        };
+        let sums = |ued_slot| {
+            let record = SlotVotes::new(9, [[0; 32], [0; 32]], 60, &[vote(ued_slot)]);
+            record
+                .reported
+                .iter()
+                .filter(|r| r.domain == Domain::Ued)
+                .count()
+        };
+        assert_eq!((sums(8), sums(9), sums(u64::MAX)), (1, 0, 0));
+    }
+
+    #[test]
+    fn a_segment_of_the_format_before_the_total_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = record(3);
+        let mut body = encode(&old);
+        body.drain(72..80); // that format has no total after the hashes
+        let mut bytes = b"TNDMVOT1".to_vec();
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
+        std::fs::write(KIND.segment_path(dir.path(), 3), bytes).unwrap();
+        old.ved_stake = None;
+        assert_eq!(VoteLog::read(dir.path(), 0).unwrap(), [old]);
+        // Read as this format, the same bytes are damaged.
+        assert!(decode(&body, true).is_err());
+        // A record written now has its total.
+        assert_eq!(
+            decode(&encode(&record(3)), true).unwrap().ved_stake,
+            Some(60)
+        );
     }
 
     #[test]
