@@ -454,6 +454,22 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     for block in &blocks[20..] {
         engine.submit(block.clone()).expect("submit");
     }
+    engine
+        .wait_hash(Domain::Ued, 31, Duration::from_secs(60))
+        .expect("no failure");
+    // Only slot 31 was voted on in this process: the logged ones are no time-to-vote, and
+    // their VED transactions count as the statuses reported do.
+    let metrics = engine.metrics().snapshot();
+    assert_eq!(
+        metrics.time_to_vote.count, 1,
+        "time-to-vote of slot 31 alone"
+    );
+    let ved_statuses = sequential[20..]
+        .iter()
+        .flat_map(|o| &o.transactions)
+        .filter(|t| t.domain == Some(Domain::Ved))
+        .count() as u64;
+    assert_eq!(metrics.ved_transactions, ved_statuses);
     let summary = engine.finish().expect("finish");
     let last = sequential.last().unwrap();
     assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
@@ -1708,4 +1724,24 @@ fn every_slot_is_judged_against_its_own_total_stake_across_a_restart() {
     engine.finish().expect("finish");
     let (engine, _) = open(dir.path(), 1);
     assert_eq!(totals(&engine), live);
+}
+
+#[test]
+fn ingest_is_idle_between_submits() {
+    // The caller's time between blocks (reading its ledger, pacing) is ingest's idle time.
+    let (blocks, _) = generated(2, 3, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    engine.submit(blocks[0].clone()).expect("submit");
+    std::thread::sleep(Duration::from_millis(300));
+    engine.submit(blocks[1].clone()).expect("submit");
+    let ingest = engine
+        .metrics()
+        .snapshot()
+        .stages
+        .into_iter()
+        .find(|s| s.name == "ingest")
+        .expect("the ingest stage");
+    assert!(ingest.idle_ns >= 300_000_000, "{ingest:?}");
+    engine.finish().expect("finish");
 }

@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use hashbrown::{HashMap, HashSet};
 
-use super::metrics::{EngineMetrics, StageMetrics};
+use super::metrics::{Activity, EngineMetrics, StageMetrics};
 use super::pin::PinError;
 use super::placement::{Placement, Stage};
 use crate::account::{Account, Domain, Pubkey};
@@ -569,6 +569,9 @@ pub struct EngineHooks {
 struct Cursor {
     slot: u64,
     unix_timestamp_ms: i64,
+    /// When the last `submit` returned (the engine's start before the first): ingest is idle
+    /// from then until the next, the caller's time (reading its ledger, pacing).
+    returned: Instant,
 }
 
 /// The asynchronous engine over one store (module docs).
@@ -713,6 +716,7 @@ impl Engine {
         metrics.publish_ued_slot(resumed_slot);
         metrics.publish_ved_slot(ved_resumed_slot);
         let cursor = Mutex::new(Cursor {
+            returned: Instant::now(),
             slot: runtime.slot(),
             unix_timestamp_ms: runtime.state().unix_timestamp_ms,
         });
@@ -1074,6 +1078,20 @@ impl Engine {
             return Err(EngineError::Failed(failure));
         }
         let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        let idle = submitted.saturating_duration_since(cursor.returned);
+        self.ingest.add_time(Activity::Idle, idle);
+        let result = self.ingest_block(block, submitted, &mut cursor);
+        cursor.returned = Instant::now();
+        result
+    }
+
+    /// [`Engine::submit`]'s work, under the cursor's lock.
+    fn ingest_block(
+        &self,
+        block: Block,
+        submitted: Instant,
+        cursor: &mut Cursor,
+    ) -> Result<(), EngineError> {
         let ingested = self.ingest.busy(|| {
             check_block_header(
                 &block.header,
@@ -1699,9 +1717,9 @@ fn ved_loop(
                     return shared.fail(e.to_string());
                 }
                 let done = record.ved;
-                let executed = done.admission.payer_domain.iter();
-                let executed = executed.filter(|d| **d == Some(Domain::Ved)).count();
-                shared.metrics.add_executed(Domain::Ved, executed as u64);
+                shared
+                    .metrics
+                    .add_executed(Domain::Ved, ved_executed(&done));
                 metrics.add_items(1);
                 let job = UedJob::Slot {
                     ingested: Arc::clone(&ingested),
@@ -1719,9 +1737,13 @@ fn ved_loop(
             &done.votes,
             Some(ved.ved_stake()),
         );
-        vote(shared, &ingested, (slot, hash), &mut on_vote, || {
-            shared.index_ved(&ingested.block, &done);
-        });
+        let index = || shared.index_ved(&ingested.block, &done);
+        vote_point(shared, &ingested, (slot, hash), &mut on_vote, index, false);
+        // Executed before the restart, and counted by that process: this one's count of the
+        // statuses it reports (`tandem run`'s table) counts them too.
+        shared
+            .metrics
+            .add_executed(Domain::Ved, ved_executed(&done));
         let job = UedJob::Slot {
             ingested: Arc::clone(&ingested),
             ved: Box::new(done),
@@ -1743,10 +1765,25 @@ fn vote(
     on_vote: &mut Option<VoteHook>,
     index: impl FnOnce(),
 ) {
+    vote_point(shared, ingested, (slot, ved_hash), on_vote, index, true);
+}
+
+/// [`vote`], where `executed` is false for a slot the VED executed before a restart (its log's
+/// record stands for it): its vote point is handed on, but it is no time-to-vote.
+fn vote_point(
+    shared: &Shared,
+    ingested: &Ingested,
+    (slot, ved_hash): (u64, [u8; 32]),
+    on_vote: &mut Option<VoteHook>,
+    index: impl FnOnce(),
+    executed: bool,
+) {
     let time_to_vote = ingested.submitted.elapsed();
     // A halted engine executes on (its store stays inspectable) but votes no more.
     if !shared.metrics.is_halted() {
-        shared.metrics.record_time_to_vote(time_to_vote);
+        if executed {
+            shared.metrics.record_time_to_vote(time_to_vote);
+        }
         if let Some(on_vote) = on_vote {
             on_vote(Vote {
                 slot,
@@ -1758,6 +1795,12 @@ fn vote(
     index();
     shared.metrics.publish_ved_slot(slot);
     shared.publish(Domain::Ved, slot, ved_hash);
+}
+
+/// The transactions of a slot the VED executed (its payer in the VED).
+fn ved_executed(done: &VedSlot) -> u64 {
+    let domains = done.admission.payer_domain.iter();
+    domains.filter(|d| **d == Some(Domain::Ved)).count() as u64
 }
 
 /// Enters a committed slot's statuses, every domain's, into the live index.
@@ -1910,6 +1953,9 @@ fn ued_loop(
                 break;
             }
         };
+        // What follows the slot's execution — indexing, the cluster view, its files — is the
+        // UED's work too (it holds the next block back).
+        let _bookkeeping = metrics.time(Activity::Busy);
         // The VED counted its own transactions, except in a block the UED executed whole.
         let counted = if boundary {
             &Domain::ALL[..]

@@ -2,15 +2,18 @@
 //! Prometheus text format.
 //!
 //! It owns one listener and one thread. The thread polls a non-blocking listener (every
-//! [`ACCEPT_POLL`]), answers each connection in turn with a fresh snapshot and closes it
-//! (HTTP/1.1 with `Connection: close`), and returns when the [`MetricsServer`] handle is dropped,
-//! which joins it: no thread outlives the handle. A slow or silent client holds the thread at most
-//! [`CLIENT_TIMEOUT`]. It must never touch a stage: it only reads [`EngineMetrics::snapshot`].
+//! [`ACCEPT_POLL`]) and answers each connection on a thread of its own — at most [`MAX_CLIENTS`]
+//! at once; past them a connection is answered 503 at once — with a fresh snapshot, and closes it
+//! (HTTP/1.1 with `Connection: close`). A slow or silent client holds its own thread at most
+//! [`CLIENT_TIMEOUT`], not the scrapes beside it (answered in turn, a browser's few idle
+//! preconnects made a scrape wait past Prometheus' 10 s timeout). It returns when the
+//! [`MetricsServer`] handle is dropped, which joins it and it its client threads: no thread
+//! outlives the handle. It must never touch a stage: it only reads [`EngineMetrics::snapshot`].
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -22,11 +25,13 @@ pub const ACCEPT_POLL: Duration = Duration::from_millis(20);
 /// The longest the server waits for one client's whole request head, or on each write of its
 /// answer.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The most connections answered at once.
+pub const MAX_CLIENTS: usize = 8;
 /// The largest request head read; a longer one is answered 431.
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// A running metrics endpoint; dropping it stops the server and closes its port. The drop waits
-/// for the thread: at most [`ACCEPT_POLL`], or [`CLIENT_TIMEOUT`] while a client is answered.
+/// for the threads: at most [`ACCEPT_POLL`], or [`CLIENT_TIMEOUT`] while a client is answered.
 #[derive(Debug)]
 pub struct MetricsServer {
     local_addr: SocketAddr,
@@ -75,17 +80,51 @@ pub fn serve_metrics(addr: SocketAddr, metrics: Arc<EngineMetrics>) -> io::Resul
 }
 
 fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            // A client that misbehaves only loses its own answer.
-            Ok((stream, _)) => {
-                let _ = answer(stream, metrics);
+    let answering = AtomicUsize::new(0);
+    // The scope ends (the drop returns) once every client thread has.
+    std::thread::scope(|scope| {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((stream, _)) if answering.load(Ordering::Relaxed) >= MAX_CLIENTS => {
+                    let _ = refuse_busy(stream);
+                }
+                Ok((stream, _)) => {
+                    answering.fetch_add(1, Ordering::Relaxed);
+                    let answering = &answering;
+                    let spawned = std::thread::Builder::new()
+                        .name("tandem-metrics-client".into())
+                        .spawn_scoped(scope, move || {
+                            // A client that misbehaves only loses its own answer.
+                            let _ = answer(stream, metrics);
+                            answering.fetch_sub(1, Ordering::Relaxed);
+                        });
+                    if spawned.is_err() {
+                        answering.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+                // Nothing waiting, or a connection reset before it was accepted: look again
+                // later.
+                Err(_) => std::thread::sleep(ACCEPT_POLL),
             }
-            // Nothing waiting, or a connection reset before it was accepted: look again later.
-            Err(_) => std::thread::sleep(ACCEPT_POLL),
         }
-    }
+    });
 }
+
+/// Answers 503 to a connection past [`MAX_CLIENTS`], on the accepting thread: what of its
+/// request has come within [`BUSY_READ`] is read first (closing on an unread request would
+/// reset the connection before the client reads the answer).
+fn refuse_busy(mut stream: TcpStream) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(BUSY_READ))?;
+    stream.set_write_timeout(Some(BUSY_READ))?;
+    let mut buf = [0u8; 1024];
+    let _ = stream.read(&mut buf);
+    Answer::new("503 Service Unavailable", "text/plain", b"busy\n").send(&mut stream, true)?;
+    stream.shutdown(std::net::Shutdown::Write)
+}
+
+/// How long the accepting thread gives a connection it refuses.
+const BUSY_READ: Duration = Duration::from_millis(100);
 
 /// Reads one request head and writes the answer.
 fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
@@ -139,7 +178,10 @@ fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
             answer.send(&mut stream, with_body)
         }
         _ => {
-            let answer = Answer::new("405 Method Not Allowed", "text/plain", b"only GET\n");
+            let answer = Answer {
+                allow: "GET, HEAD",
+                ..Answer::new("405 Method Not Allowed", "text/plain", b"only GET\n")
+            };
             answer.send(&mut stream, true)
         }
     }
@@ -150,6 +192,8 @@ struct Answer<'a> {
     status: &'a str,
     content_type: &'a str,
     body: &'a [u8],
+    /// The methods allowed, for a 405 (RFC 9110 §15.5.6); empty otherwise.
+    allow: &'a str,
 }
 
 impl<'a> Answer<'a> {
@@ -158,6 +202,7 @@ impl<'a> Answer<'a> {
             status,
             content_type,
             body,
+            allow: "",
         }
     }
 
@@ -170,6 +215,9 @@ impl<'a> Answer<'a> {
         );
         if !self.content_type.is_empty() {
             head.push_str(&format!("Content-Type: {}\r\n", self.content_type));
+        }
+        if !self.allow.is_empty() {
+            head.push_str(&format!("Allow: {}\r\n", self.allow));
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes())?;
@@ -260,7 +308,8 @@ mod tests {
         assert!(get(addr, "/metrics?x=1").contains("\ntandem_ved_slot 18\n"));
 
         assert!(get(addr, "/other").starts_with("HTTP/1.1 404 Not Found\r\n"));
-        assert!(request(addr, "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
+        let post = request(addr, "POST /metrics HTTP/1.1\r\n\r\n");
+        assert!(post.starts_with("HTTP/1.1 405 ") && post.contains("\r\nAllow: GET, HEAD\r\n"));
         let head_only = request(addr, "HEAD /metrics HTTP/1.1\r\n\r\n");
         assert!(head_only.starts_with("HTTP/1.1 200 OK\r\n") && head_only.ends_with("\r\n\r\n"));
         assert!(
@@ -276,11 +325,36 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_client_does_not_stop_the_others_for_long() {
+    fn silent_clients_do_not_hold_a_scrape() {
         let metrics = Arc::new(EngineMetrics::for_pipeline());
         let server = serve_metrics(loopback(), metrics).expect("binds");
-        let _silent = TcpStream::connect(server.local_addr()).expect("connects");
-        assert!(get(server.local_addr(), "/metrics").starts_with("HTTP/1.1 200 OK\r\n"));
+        let addr = server.local_addr();
+        // Five idle connections (a browser's preconnects): answered in turn, they held a scrape
+        // for five times the client timeout.
+        let _silent: Vec<TcpStream> = (0..5)
+            .map(|_| TcpStream::connect(addr).expect("connects"))
+            .collect();
+        std::thread::sleep(ACCEPT_POLL * 3); // accepted
+        let mut stream = TcpStream::connect(addr).expect("connects");
+        stream
+            .set_read_timeout(Some(CLIENT_TIMEOUT))
+            .expect("timeout");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\n\r\n")
+            .expect("sent");
+        let mut answer = String::new();
+        let read = stream.read_to_string(&mut answer);
+        assert!(
+            read.is_ok() && answer.starts_with("HTTP/1.1 200 OK\r\n"),
+            "not answered within one client timeout: {read:?}"
+        );
+        // Past the clients answered at once: 503, at once.
+        let more: Vec<TcpStream> = (0..MAX_CLIENTS)
+            .map(|_| TcpStream::connect(addr).expect("connects"))
+            .collect();
+        std::thread::sleep(ACCEPT_POLL * 3);
+        assert!(get(addr, "/metrics").starts_with("HTTP/1.1 503 "));
+        drop(more);
     }
 
     #[test]
