@@ -1676,6 +1676,7 @@ fn ved_loop(
                                 (slot, done.ved_hash),
                                 &mut on_vote,
                                 || {},
+                                true,
                             );
                             metrics.add_items(1);
                             continue;
@@ -1706,6 +1707,7 @@ fn ved_loop(
                     || {
                         shared.index_ved(block, &done);
                     },
+                    true,
                 );
                 let record = LoggedSlot {
                     parent_slot: header.parent_slot,
@@ -1738,7 +1740,7 @@ fn ved_loop(
             Some(ved.ved_stake()),
         );
         let index = || shared.index_ved(&ingested.block, &done);
-        vote_point(shared, &ingested, (slot, hash), &mut on_vote, index, false);
+        vote(shared, &ingested, (slot, hash), &mut on_vote, index, false);
         // Executed before the restart, and counted by that process: this one's count of the
         // statuses it reports (`tandem run`'s table) counts them too.
         shared
@@ -1758,19 +1760,9 @@ fn ved_loop(
 /// The vote point of `slot`: its time-to-vote and the vote hook first (unless the engine is
 /// halted), then `index` (the statuses a waiter woken by the hash must find), then the hash
 /// published to waiters. Nothing the vote waits for takes a lock the UED's threads hold for long.
+/// `executed` is false for a slot the VED executed before a restart (its log's record stands
+/// for it): its vote point is handed on, but it is no time-to-vote.
 fn vote(
-    shared: &Shared,
-    ingested: &Ingested,
-    (slot, ved_hash): (u64, [u8; 32]),
-    on_vote: &mut Option<VoteHook>,
-    index: impl FnOnce(),
-) {
-    vote_point(shared, ingested, (slot, ved_hash), on_vote, index, true);
-}
-
-/// [`vote`], where `executed` is false for a slot the VED executed before a restart (its log's
-/// record stands for it): its vote point is handed on, but it is no time-to-vote.
-fn vote_point(
     shared: &Shared,
     ingested: &Ingested,
     (slot, ved_hash): (u64, [u8; 32]),
