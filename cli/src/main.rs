@@ -484,6 +484,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
+    // A CPU platform asked for that cannot be had is the operator's mistake: said, not ignored.
+    if let Err(e) = tandem_kernels::Platform::from_env() {
+        eprintln!("tandem: error: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Some(Err(e)) = cli.command.engine_args().map(EngineArgs::apply_profile) {
         eprintln!("tandem: error: --profile: {e}");
         return ExitCode::FAILURE;

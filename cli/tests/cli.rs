@@ -229,32 +229,74 @@ fn replay_errors_name_what_is_wrong() {
 }
 
 #[test]
-fn replay_gives_the_same_hashes_on_every_cpu_platform() {
+fn replay_and_run_give_the_same_report_on_every_cpu_platform() {
+    // 36 slots (an epoch boundary at 32), a tenth of the signatures bad, remaps: every
+    // platform this CPU has — forced through TANDEM_CPU_PLATFORM, and named by the run's
+    // backends — gives the same slots, statuses and hashes through replay and the engine.
+    use tandem_kernels::Platform;
     let dir = tempfile::tempdir().unwrap();
-    let ledger = dir.path().join("l.ledger");
-    let generated = tandem(&["gen", "--out", ledger.to_str().unwrap(), "--slots", "6"]);
-    assert!(generated.status.success(), "{generated:?}");
-    let slots = |platform: &str| {
+    let (ledger, _) = generate_ledger(
+        &dir,
+        &[
+            "--slots",
+            "36",
+            "--transfers",
+            "60",
+            "--bad-signature-pct",
+            "10",
+            "--remap-pct",
+            "5",
+        ],
+    );
+    let on = |platform: Platform, command: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args([
-                "replay",
-                "--ledger",
-                ledger.to_str().unwrap(),
-                "--json",
-                "-",
-            ])
-            .env("TANDEM_CPU_PLATFORM", platform)
+            .args([command, "--ledger", &ledger, "--json", "-"])
+            .env("TANDEM_CPU_PLATFORM", platform.name())
             .output()
             .expect("run tandem");
-        assert!(out.status.success(), "{out:?}");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        report["slots"].clone()
+        assert!(out.status.success(), "{platform}: {out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
-    // A platform this CPU lacks falls back to the widest it has: still a valid comparison.
-    let portable = slots("portable");
-    assert_eq!(portable.as_array().unwrap().len(), 6);
-    assert_eq!(slots("avx2"), portable);
-    assert_eq!(slots("avx512"), portable);
+    let reference = on(Platform::Portable, "replay");
+    assert_eq!(reference["last"]["slot"], 36);
+    let statuses = reference["status_counts"].to_string();
+    assert!(statuses.contains("InvalidSignature"), "{statuses}");
+    for platform in Platform::available() {
+        eprintln!("platform {platform}");
+        assert!(
+            chain_part(&on(platform, "replay")) == chain_part(&reference),
+            "{platform}"
+        );
+        let run = on(platform, "run");
+        assert!(
+            chain_part(&run) == chain_part(&reference),
+            "{platform}: run"
+        );
+        let verifier = tandem_kernels::sigverify::cpu_verifier(platform);
+        let named = run["backends"]["sigverify"].as_str().unwrap_or_default();
+        assert!(
+            named.contains(&format!("CPU's {verifier} ed25519")),
+            "{platform}: {named}"
+        );
+    }
+    // A platform this CPU lacks, or no platform at all, is an error naming the variable.
+    let missing = [Platform::Avx2, Platform::Avx512]
+        .into_iter()
+        .find(|p| !p.is_supported())
+        .map(Platform::name);
+    for value in ["avx-512"].into_iter().chain(missing) {
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["replay", "--ledger", &ledger])
+            .env("TANDEM_CPU_PLATFORM", value)
+            .output()
+            .expect("run tandem");
+        assert!(!out.status.success(), "{value}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("TANDEM_CPU_PLATFORM={value}")),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -1187,4 +1229,48 @@ fn bench_runs_the_suites_asked_and_writes_the_table_json_plots_and_a_profile_tha
     );
     let mixed = tandem(&["bench", "--quick", "isolation"]);
     assert!(!mixed.status.success(), "{mixed:?}");
+}
+
+#[test]
+fn the_generated_chain_keeps_the_hashes_it_had() {
+    // Every other test compares two runs of the same build; this one pins the hashes, so that a
+    // change that moves every backend alike — a dependency's bump, an encoding, a rounding —
+    // fails here instead of forking a cluster that runs two versions. A change of the rules or
+    // of the generator that is meant to move them updates these with its reason.
+    const SLOT_32: [&str; 2] = [
+        "ad53fb0f77faf2042ef3af7b6ca5350ab2b5ca5199f34c0df84d8a830e03c27e",
+        "63ba7c1aff6b5974acc64901152c9fc4226958ffc1d184c55bbb74827e2542dc",
+    ];
+    const SLOT_40: [&str; 2] = [
+        "b7ef23eda9414d0f261977887f7a0163f7b4c453b0aa3c56496572fc1530e335",
+        "affa62c80344b305ad0ef01c803e9e07b791a1d3fa53058bb9ebdaa94cae19ff",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(
+        &dir,
+        &[
+            "--slots",
+            "40",
+            "--transfers",
+            "60",
+            "--remap-pct",
+            "5",
+            "--bad-signature-pct",
+            "5",
+        ],
+    );
+    let replay = tandem(&["replay", "--ledger", &ledger, "--json", "-"]);
+    assert!(replay.status.success(), "{replay:?}");
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    let hashes = |slot: &serde_json::Value| [slot["ved_hash"].clone(), slot["ued_hash"].clone()];
+    assert_eq!(
+        hashes(&replay["slots"][31]),
+        SLOT_32.map(serde_json::Value::from)
+    );
+    assert_eq!(
+        hashes(&replay["last"]),
+        SLOT_40.map(serde_json::Value::from)
+    );
+    let run = run_report(&ledger, &[]);
+    assert!(chain_part(&run) == chain_part(&replay), "the engine's");
 }

@@ -22,17 +22,46 @@ pub enum Platform {
 pub const PLATFORM_ENV: &str = "TANDEM_CPU_PLATFORM";
 
 impl Platform {
-    /// The widest platform this CPU supports, narrowed by `TANDEM_CPU_PLATFORM` if it is set
-    /// (a request for a platform the CPU lacks falls back to the widest it has, never wider).
+    /// The widest platform this CPU supports, narrowed by `TANDEM_CPU_PLATFORM` if it is set.
+    /// Read once per process. A value that names no platform, or one the CPU lacks, is the
+    /// widest it has, with a warning logged ([`Platform::from_env`] says why; the CLI refuses
+    /// it).
     pub fn detect() -> Platform {
-        let widest = Platform::widest_supported();
-        match std::env::var(PLATFORM_ENV)
-            .ok()
-            .as_deref()
-            .map(Platform::from_name)
-        {
-            Some(Some(forced)) if forced.is_supported() => forced,
-            _ => widest,
+        static DETECTED: std::sync::OnceLock<Platform> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| match Platform::from_env() {
+            Ok(forced) => forced.unwrap_or_else(Platform::widest_supported),
+            Err(e) => {
+                let widest = Platform::widest_supported();
+                log::warn!("{e}: the kernels run on {widest}, the widest this CPU has");
+                widest
+            }
+        })
+    }
+
+    /// The platform `TANDEM_CPU_PLATFORM` asks for: `None` where it is not set; an error naming
+    /// the value where it names no platform, or one this CPU cannot run.
+    pub fn from_env() -> Result<Option<Platform>, String> {
+        let Some(value) = std::env::var_os(PLATFORM_ENV) else {
+            return Ok(None);
+        };
+        let value = value.to_string_lossy();
+        let names = |platforms: &[Platform]| {
+            platforms
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match Platform::from_name(&value) {
+            None => Err(format!(
+                "{PLATFORM_ENV}={value} names no CPU platform (one of: {})",
+                names(&[Platform::Portable, Platform::Avx2, Platform::Avx512])
+            )),
+            Some(p) if !p.is_supported() => Err(format!(
+                "{PLATFORM_ENV}={value}: this CPU cannot run it (it can: {})",
+                names(&Platform::available())
+            )),
+            Some(p) => Ok(Some(p)),
         }
     }
 

@@ -548,13 +548,8 @@ mod tests {
     fn the_confirmation_is_the_most_stake_behind_any_later_slot() {
         // Against a brute force over reports in a scrambled order (local hashes, matching and
         // other reports, slots in any order).
-        let mut seed = 0x2026_1201_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::sample::SplitMix64::new(0x2026_1201);
+        let mut next = |n: u64| rng.below(n);
         for _ in 0..50 {
             let mut a = Agreement::new();
             a.set_total_stake(1_000);

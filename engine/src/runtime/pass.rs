@@ -408,3 +408,113 @@ fn evaluate(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::waves;
+    use crate::account::Pubkey;
+    use crate::tx::{AccountMeta, MessageBuilder, Transaction};
+
+    /// A transaction by payer `payer` (a key seed) that writes `writes` and reads `reads`
+    /// (account names), through one instruction of a made-up program.
+    fn tx(payer: u8, writes: &[u8], reads: &[u8]) -> Vec<u8> {
+        let key = SigningKey::from_bytes(&[payer; 32]);
+        let account = |n: u8| Pubkey([n; 32]);
+        let metas: Vec<AccountMeta> = writes
+            .iter()
+            .map(|&n| AccountMeta::new(account(n), false))
+            .chain(
+                reads
+                    .iter()
+                    .map(|&n| AccountMeta::new_readonly(account(n), false)),
+            )
+            .collect();
+        let message = MessageBuilder::new(Pubkey(key.verifying_key().to_bytes()))
+            .instruction(Pubkey([0xfe; 32]), &metas, &[])
+            .build_legacy([0; 32])
+            .expect("message");
+        Transaction::sign(&message, &[&key]).expect("signed")
+    }
+
+    fn waves_of(wires: &[Vec<u8>]) -> Vec<Vec<usize>> {
+        let transactions: Vec<Transaction<'_>> = wires
+            .iter()
+            .map(|w| Transaction::parse(w).expect("parses"))
+            .collect();
+        let indices: Vec<usize> = (0..transactions.len()).collect();
+        waves(&transactions, &indices)
+    }
+
+    #[test]
+    fn transactions_sharing_a_written_account_keep_block_order_across_waves() {
+        let wires = [
+            tx(1, &[10], &[]),     // 0 writes 10
+            tx(2, &[], &[10]),     // 1 reads 10 after 0 wrote it: after 0
+            tx(3, &[], &[10]),     // 2 reads 10 too: beside 1
+            tx(4, &[10], &[]),     // 3 writes 10 after 1 and 2 read it: after both
+            tx(5, &[11], &[12]),   // 4 shares nothing with the others: the first wave
+            tx(6, &[], &[12]),     // 5 reads 12, which 4 only reads: the first wave
+            tx(1, &[13], &[]),     // 6 is paid by 0's payer (written): after 0
+            tx(7, &[12, 14], &[]), // 7 writes 12, which 4 and 5 read: after them
+        ];
+        assert_eq!(
+            waves_of(&wires),
+            [vec![0, 4, 5], vec![1, 2, 6, 7], vec![3]],
+            "each wave in block order; no two in one wave share an account either writes"
+        );
+    }
+
+    #[test]
+    fn applying_the_waves_in_turn_is_block_order_for_every_account() {
+        // Random read and write sets over few accounts: for every pair of transactions that
+        // share an account one of them writes, the earlier one's wave comes first.
+        let mut rng = crate::sample::SplitMix64::new(0x5eed);
+        let mut next = |n: u64| rng.below(n) as u8;
+        for _ in 0..40 {
+            let sets: Vec<(u8, Vec<u8>, Vec<u8>)> = (0..30)
+                .map(|_| {
+                    let mut writes: Vec<u8> = (0..next(3)).map(|_| 20 + next(6)).collect();
+                    writes.sort_unstable();
+                    writes.dedup();
+                    let reads: Vec<u8> = (0..next(3))
+                        .map(|_| 20 + next(6))
+                        .filter(|r| !writes.contains(r))
+                        .collect::<std::collections::BTreeSet<u8>>()
+                        .into_iter()
+                        .collect();
+                    (1 + next(4), writes, reads)
+                })
+                .collect();
+            let wires: Vec<Vec<u8>> = sets.iter().map(|(p, w, r)| tx(*p, w, r)).collect();
+            let waves = waves_of(&wires);
+            let wave_of = |i: usize| waves.iter().position(|w| w.contains(&i)).expect("placed");
+            let touches = |i: usize| {
+                let (payer, writes, reads) = &sets[i];
+                let payer = 0x100 + u16::from(*payer); // a payer is written
+                let writes = writes.iter().map(|&a| u16::from(a)).chain([payer]);
+                (
+                    writes.collect::<Vec<u16>>(),
+                    reads.iter().map(|&a| u16::from(a)).collect::<Vec<u16>>(),
+                )
+            };
+            for j in 0..sets.len() {
+                for i in 0..j {
+                    let ((wi, ri), (wj, rj)) = (touches(i), touches(j));
+                    let conflict = wi.iter().any(|a| wj.contains(a) || rj.contains(a))
+                        || ri.iter().any(|a| wj.contains(a));
+                    if conflict {
+                        assert!(wave_of(i) < wave_of(j), "{i} and {j}: {sets:?} → {waves:?}");
+                    }
+                }
+            }
+            for wave in &waves {
+                assert!(
+                    wave.windows(2).all(|w| w[0] < w[1]),
+                    "block order within a wave"
+                );
+            }
+        }
+    }
+}

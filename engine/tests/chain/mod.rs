@@ -185,10 +185,18 @@ impl Chain {
     }
 
     /// Runs the chain's blocks, and its slashes with the same blocks, through the asynchronous
-    /// engine (`tandem_engine::pipeline`) on a store of its own and checks that it gives the
-    /// runtime's outcome of every block and votes with the runtime's VED hashes; gives the
-    /// engine's metrics at the end (how it crossed the epoch boundaries).
+    /// engine (`tandem_engine::pipeline`) on a store of its own, with one UED thread and with
+    /// four (the UED pass in waves of transactions that share no written account), and checks
+    /// that it gives the runtime's outcome of every block and votes with the runtime's VED
+    /// hashes; gives the one-thread engine's metrics at the end (how it crossed the epoch
+    /// boundaries).
     pub fn assert_engine_agrees(&self) -> MetricsSnapshot {
+        let metrics = self.assert_engine_agrees_on(1);
+        self.assert_engine_agrees_on(4);
+        metrics
+    }
+
+    fn assert_engine_agrees_on(&self, ued_threads: usize) -> MetricsSnapshot {
         type Seen = Arc<Mutex<(Vec<BlockOutcome>, Vec<(u64, [u8; 32])>)>>;
         let seen: Seen = Arc::default();
         let (a, b) = (Arc::clone(&seen), Arc::clone(&seen));
@@ -200,8 +208,11 @@ impl Chain {
             on_alert: None,
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        let engine = Engine::open(&self.genesis, dir.path(), EngineConfig::default(), hooks)
-            .expect("engine");
+        let config = EngineConfig {
+            ued_threads,
+            ..EngineConfig::default()
+        };
+        let engine = Engine::open(&self.genesis, dir.path(), config, hooks).expect("engine");
         for (i, (block, _)) in self.history.iter().enumerate() {
             for &(_, vote_account, bps) in self.slashes.iter().filter(|(at, ..)| *at == i) {
                 // Checked against the UED's committed state, as the runtime checked it.
@@ -231,7 +242,7 @@ impl Chain {
         for (got, (_, want)) in outcomes.iter().zip(&self.history) {
             assert!(
                 got == want,
-                "the engine's slot {} differs: {got:?} vs {want:?}",
+                "{ued_threads} UED threads: the engine's slot {} differs: {got:?} vs {want:?}",
                 want.slot
             );
         }
