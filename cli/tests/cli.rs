@@ -586,10 +586,23 @@ fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
 
 #[test]
 fn run_on_the_gpu_gives_replays_hashes_across_an_epoch_boundary() {
+    // 66 slots: the boundaries at 32 and 64, where the accounts whose remaps were asked in
+    // epoch 0 move between the domains' LtHashes; bad signatures for the GPU to find.
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(
         &dir,
-        &["--slots", "34", "--transfers", "3", "--creates", "1"],
+        &[
+            "--slots",
+            "66",
+            "--transfers",
+            "6",
+            "--creates",
+            "1",
+            "--remap-pct",
+            "20",
+            "--bad-signature-pct",
+            "10",
+        ],
     );
     let ledger = ledger.as_str();
     let replay = tandem(&["replay", "--ledger", ledger, "--json", "-"]);
@@ -610,6 +623,11 @@ fn run_on_the_gpu_gives_replays_hashes_across_an_epoch_boundary() {
         return;
     }
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statuses = replay["status_counts"].to_string();
+    assert!(
+        statuses.contains("InvalidSignature") && statuses.contains("AccountFrozenForRemap"),
+        "the ledger has bad signatures and frozen payers: {statuses}"
+    );
     assert!(chain_part(&run) == chain_part(&replay), "--backend gpu");
     assert!(
         run["backends"]["sigverify"]
