@@ -7,12 +7,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod chain;
+
 use tandem_engine::Domain;
 use tandem_engine::genesis::Genesis;
-use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks};
-use tandem_engine::runtime::{Backend, BlockOutcome, Runtime};
-use tandem_engine::workload::{WorkloadConfig, generate};
+use tandem_engine::runtime::{Backend, BlockOutcome};
+use tandem_engine::workload::WorkloadConfig;
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::testing::{gpu_or_skip, let_auto_use_software_adapters};
 
@@ -23,34 +24,14 @@ fn auto_on_a_gpu_that_fails_mid_run_gives_the_cpus_results_and_goes_on() {
     };
     let_auto_use_software_adapters();
     tandem_kernels::set_auto_gpu_min_items(8);
-    let scratch = tempfile::tempdir().expect("dir");
     let genesis = Genesis::default_cluster();
-    let mut blocks: Vec<Block> = Vec::new();
     let config = WorkloadConfig {
         slots: 36,
         seed: 21,
         transfers: 40,
         ..WorkloadConfig::default()
     };
-    generate(
-        &genesis,
-        &config,
-        scratch.path(),
-        |b| {
-            blocks.push(b.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .expect("generate");
-    let sequential: Vec<BlockOutcome> = {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut runtime = Runtime::open_with(&genesis, dir.path(), Backend::Cpu).expect("open");
-        blocks
-            .iter()
-            .map(|b| runtime.execute_block(b).expect("block"))
-            .collect()
-    };
+    let (blocks, sequential) = chain::generated_blocks(&genesis, &config);
     let seen: Arc<Mutex<Vec<BlockOutcome>>> = Arc::default();
     let outcomes = Arc::clone(&seen);
     let hooks = EngineHooks {

@@ -14,7 +14,7 @@ use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineError, EngineHooks, Vote, Waited};
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
-use tandem_engine::workload::{WorkloadConfig, generate};
+use tandem_engine::workload::WorkloadConfig;
 
 /// A generated ledger, with remap requests from both domains added in epoch 0 (a validator's
 /// node asks to leave the VED, a user to join it: both move at the start of epoch 2), and the
@@ -56,26 +56,15 @@ fn generated_with_transfers(
     edit: bool,
     remaps: &[(&str, u8)],
 ) -> (Vec<Block>, Vec<BlockOutcome>) {
-    let scratch = tempfile::tempdir().expect("dir");
     let genesis = Genesis::default_cluster();
-    let mut blocks = Vec::new();
-    generate(
-        &genesis,
-        &WorkloadConfig {
-            slots,
-            seed,
-            transfers,
-            remap_pct,
-            ..WorkloadConfig::default()
-        },
-        scratch.path(),
-        |b| {
-            blocks.push(b.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .expect("generate");
+    let config = WorkloadConfig {
+        slots,
+        seed,
+        transfers,
+        remap_pct,
+        ..WorkloadConfig::default()
+    };
+    let (mut blocks, _) = chain::generated_blocks(&genesis, &config);
     if edit {
         // The edits change the chain's hashes from the generator's, so the votes would report
         // other UED hashes than these blocks give (and halt the engine, SPEC §6): they report

@@ -270,25 +270,13 @@ fn a_runtime_state_file_of_the_retired_format_is_refused_by_name() {
 
 /// The blocks `tandem gen` writes for the default cluster.
 fn workload(slots: u64, seed: u64, remap_pct: f64) -> Vec<Block> {
-    let scratch = tempfile::tempdir().expect("dir");
-    let mut blocks = Vec::new();
-    generate(
-        &Genesis::default_cluster(),
-        &WorkloadConfig {
-            slots,
-            seed,
-            remap_pct,
-            ..WorkloadConfig::default()
-        },
-        scratch.path(),
-        |b| {
-            blocks.push(b.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .expect("generate");
-    blocks
+    let config = WorkloadConfig {
+        slots,
+        seed,
+        remap_pct,
+        ..WorkloadConfig::default()
+    };
+    chain::generated_blocks(&Genesis::default_cluster(), &config).0
 }
 
 #[test]

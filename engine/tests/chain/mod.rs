@@ -20,6 +20,28 @@ use tempfile::TempDir;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The blocks `config` generates over `genesis`, and their outcomes as the generator's runtime
+/// (the sequential one, on the CPU) computed them.
+pub fn generated_blocks(
+    genesis: &Genesis,
+    config: &tandem_engine::workload::WorkloadConfig,
+) -> (Vec<Block>, Vec<BlockOutcome>) {
+    let scratch = tempfile::tempdir().expect("dir");
+    let mut blocks = Vec::new();
+    let outcomes = tandem_engine::workload::generate(
+        genesis,
+        config,
+        scratch.path(),
+        |b| {
+            blocks.push(b.clone());
+            Ok(())
+        },
+        |_| {},
+    )
+    .expect("generate");
+    (blocks, outcomes)
+}
+
 /// The default cluster's key called `name` (`validator-0`, `user-3`, `program-0`, …).
 pub fn key(name: &str) -> SigningKey {
     SigningKey::from_bytes(&default_keypair_seed(name))
