@@ -279,6 +279,13 @@ fn replay_and_run_give_the_same_report_on_every_cpu_platform() {
             "{platform}: {named}"
         );
     }
+    // Set empty (as an env file may leave it), it is not set.
+    let empty = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger])
+        .env("TANDEM_CPU_PLATFORM", "")
+        .output()
+        .expect("run tandem");
+    assert!(empty.status.success(), "{empty:?}");
     // A platform this CPU lacks, or no platform at all, is an error naming the variable.
     let missing = [Platform::Avx2, Platform::Avx512]
         .into_iter()

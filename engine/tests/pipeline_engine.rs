@@ -511,6 +511,19 @@ fn a_ved_logged_past_an_epoch_boundary_resumes_there_with_the_slashes_it_took() 
     for block in &blocks[28..] {
         engine.submit(block.clone()).expect("submit");
     }
+    engine
+        .wait_hash(Domain::Ued, 45, Duration::from_secs(60))
+        .expect("no failure");
+    // The logged slots before the slash are judged against the stake before it (the slot
+    // committed before the restart has it from the vote log), those after against the stake
+    // after it: not all against the stake of the executor that replayed the log.
+    let total = |slot| engine.agreement(Domain::Ved, slot).1;
+    assert_eq!(total(31), total(20), "slot 31, logged, before the slash");
+    assert_eq!(
+        total(33) + 2_500_000_000_000,
+        total(31),
+        "vote-0's 10,000 SOL less 25 %"
+    );
     let summary = engine.finish().expect("finish");
     let last = sequential.last().unwrap();
     assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);

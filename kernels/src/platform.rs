@@ -41,7 +41,8 @@ impl Platform {
     /// The platform `TANDEM_CPU_PLATFORM` asks for: `None` where it is not set; an error naming
     /// the value where it names no platform, or one this CPU cannot run.
     pub fn from_env() -> Result<Option<Platform>, String> {
-        let Some(value) = std::env::var_os(PLATFORM_ENV) else {
+        // (Set empty, as an env file may leave it: not set.)
+        let Some(value) = std::env::var_os(PLATFORM_ENV).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
         let value = value.to_string_lossy();

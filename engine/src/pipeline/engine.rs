@@ -148,7 +148,8 @@ pub struct Vote {
     pub slot: u64,
     /// `hash_VED` of the slot.
     pub ved_hash: [u8; 32],
-    /// From `submit` to the hash.
+    /// From `submit` to the hash (for a slot the VED executed before a restart, to its logged
+    /// hash handed on: no time-to-vote in the metrics).
     pub time_to_vote: Duration,
 }
 
@@ -642,8 +643,12 @@ impl Engine {
         let dir = runtime.store().dir().to_owned();
         let logged = VedLog::recover(&dir, runtime.slot()).map_err(EngineError::OpenLog)?;
         let mut ved = runtime.ved_executor();
+        // The VED's total stake at each logged slot, as it executed it (the slot is judged
+        // against it when its block comes again; the executor is past them all by then).
+        let mut logged_totals = Vec::with_capacity(logged.len());
         for record in &logged {
             ved.replay(record).map_err(EngineError::Open)?;
+            logged_totals.push((record.ved.slot, ved.ved_stake()));
         }
         let ved_resumed_slot = ved.slot();
         let stored = StatusIndex::load(&dir, runtime.slot()).map_err(EngineError::Open)?;
@@ -665,10 +670,15 @@ impl Engine {
                 agreement.record_total(record.slot, total);
             }
             halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
-            for r in &record.reported {
+            // (A record of the format before the bound kept UED reports of its slot or later.)
+            let reported = record.reported.iter();
+            for r in reported.filter(|r| r.domain == Domain::Ved || r.slot < record.slot) {
                 halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
             }
             halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
+        }
+        for (slot, total) in logged_totals {
+            agreement.record_total(slot, total);
         }
         metrics.record_ued_disagreement(agreement.max_disagreement_bps());
         if halted.is_some() {
