@@ -365,16 +365,28 @@ fn kill_at_random_moments(
     after_kill: impl Fn(),
 ) -> std::collections::BTreeSet<u64> {
     let mut x = seed;
+    let targets: Vec<Option<u64>> = (0..rounds)
+        .map(|round| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (round > 0).then(|| 1 + x % (last_slot - 1))
+        })
+        .collect();
+    kill_at(args, store, &targets, after_kill)
+}
+
+/// Runs `tandem args` once per target, killing it (SIGKILL) once its store has committed the
+/// target slot (`None`: runs it to the end), and `after_kill` after each run that left a store;
+/// the slots the store had reached when each run stopped.
+fn kill_at(
+    args: &[&str],
+    store: &str,
+    targets: &[Option<u64>],
+    after_kill: impl Fn(),
+) -> std::collections::BTreeSet<u64> {
     let mut killed_at = std::collections::BTreeSet::new();
-    for round in 0..rounds {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let target = if round == 0 {
-            None
-        } else {
-            Some(1 + x % (last_slot - 1))
-        };
+    for &target in targets {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .args(args)
             .stdout(std::process::Stdio::null())
@@ -748,6 +760,64 @@ fn run_killed_at_random_moments_resumes_to_the_same_hashes_and_the_store_checks(
     assert!(partial >= 2, "the kills should land mid-run: {killed_at:?}");
     let report = run_report(ledger, &["--store", store]);
     assert_eq!(&report["last"], expected);
+}
+
+#[test]
+fn run_killed_around_the_epoch_boundaries_resumes_to_the_same_hashes() {
+    // 70 slots: the boundaries at 32 and 64, where the accounts whose remaps were asked in
+    // epoch 0 move; the UED's commits killed just before, at and after each while the VED runs
+    // ahead (across the boundary, or waiting at it for the moves). After every kill the store
+    // checker passes; the last run reaches replay's hashes, and the statuses the store answers
+    // are replay's.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(
+        &dir,
+        &["--slots", "70", "--transfers", "80", "--remap-pct", "5"],
+    );
+    let ledger = ledger.as_str();
+    let replay = tandem(&["replay", "--ledger", ledger, "--json", "-"]);
+    assert!(replay.status.success(), "{replay:?}");
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let args = ["run", "--ledger", ledger, "--store", store, "--json", "-"];
+    let targets = [31, 32, 33, 63, 64, 65].map(Some);
+    let killed_at = kill_at(&args, store, &targets, || {
+        let check = tandem(&["store", "check", store]);
+        assert!(check.status.success(), "after a kill: {check:?}");
+    });
+    assert!(
+        killed_at.iter().any(|&s| (31..=33).contains(&s))
+            && killed_at.iter().any(|&s| (63..=65).contains(&s)),
+        "the kills should land at the boundaries: {killed_at:?}"
+    );
+    let report = run_report(ledger, &["--store", store]);
+    assert_eq!(report["last"], replay["last"]);
+    // A transaction of each status replay gave, as the store answers it now.
+    let transactions = replay["transactions"].as_array().unwrap();
+    let asked: Vec<&serde_json::Value> = ["Success", "AccountFrozenForRemap", "DomainViolation"]
+        .into_iter()
+        .filter_map(|status| {
+            transactions
+                .iter()
+                .rev()
+                .find(|t| t["status"] == status && t["slot"].as_u64() > Some(60))
+        })
+        .collect();
+    assert!(asked.len() >= 2, "statuses to ask for: {asked:?}");
+    for tx in asked {
+        let signature = tx["signature"].as_str().unwrap();
+        let out = tandem(&[
+            "status", signature, "--stake", "0", "--store", store, "--json", "-",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (&answer["status"], &answer["slot"]),
+            (&tx["status"], &tx["slot"]),
+            "{signature}"
+        );
+    }
 }
 
 #[test]
