@@ -1553,6 +1553,7 @@ fn wait_for_ued<T>(
     slot: u64,
 ) -> Option<T> {
     let waited = Instant::now();
+    shared.metrics.begin_boundary_wait();
     let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
         Err(RecvTimeoutError::Timeout) => {
             // Once: an engine halted already (by this, at an earlier boundary, or by a
@@ -1567,8 +1568,10 @@ fn wait_for_ued<T>(
             answer.recv().ok()
         }
         other => other.ok(),
-    })?;
+    });
+    // (Also when the UED stopped: the wait is over.)
     shared.metrics.record_boundary_wait(waited.elapsed());
+    let answer = answer?;
     log::debug!(
         "slot {slot}: the VED waited {:.1} ms at the epoch boundary for the UED",
         waited.elapsed().as_secs_f64() * 1e3

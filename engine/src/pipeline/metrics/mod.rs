@@ -122,6 +122,9 @@ pub struct EngineMetrics {
     executed: [AtomicU64; 2],
     boundary_waits: AtomicU64,
     boundary_wait_ns: AtomicU64,
+    /// When the wait at a boundary in progress began, in nanoseconds since `started` plus one
+    /// (0: none), so that a VED stuck at a boundary shows in the metrics while it waits.
+    boundary_wait_began: AtomicU64,
     boundaries_alone: AtomicU64,
     halted: AtomicBool,
     max_ued_disagreement_bps: AtomicU64,
@@ -156,6 +159,7 @@ impl EngineMetrics {
             executed: [AtomicU64::new(0), AtomicU64::new(0)],
             boundary_waits: AtomicU64::new(0),
             boundary_wait_ns: AtomicU64::new(0),
+            boundary_wait_began: AtomicU64::new(0),
             boundaries_alone: AtomicU64::new(0),
             halted: AtomicBool::new(false),
             max_ued_disagreement_bps: AtomicU64::new(0),
@@ -229,11 +233,32 @@ impl EngineMetrics {
         self.executed[domain_index(domain)].fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Records one wait of the VED at an epoch boundary for the UED to catch up (SPEC §5).
+    /// Notes that the VED begins to wait at an epoch boundary: until
+    /// [`EngineMetrics::record_boundary_wait`], the wait so far counts in the snapshot's
+    /// `boundary_wait_ns`.
+    pub fn begin_boundary_wait(&self) {
+        let since = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.boundary_wait_began.store(since + 1, Ordering::Relaxed);
+    }
+
+    /// Records one wait of the VED at an epoch boundary for the UED to catch up (SPEC §5), which
+    /// ends the wait in progress.
     pub fn record_boundary_wait(&self, waited: Duration) {
         let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
         self.boundary_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.boundary_wait_began.store(0, Ordering::Relaxed);
         self.boundary_waits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The boundary waits' time, the one in progress included.
+    fn boundary_wait_ns(&self) -> u64 {
+        let done = self.boundary_wait_ns.load(Ordering::Relaxed);
+        let began = self.boundary_wait_began.load(Ordering::Relaxed);
+        if began == 0 {
+            return done;
+        }
+        let now = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        done.saturating_add(now.saturating_sub(began - 1))
     }
 
     /// Records an epoch boundary the VED crossed on its own, not waiting for the UED to
@@ -309,7 +334,7 @@ impl EngineMetrics {
             ved_tps,
             ued_tps,
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
-            boundary_wait_ns: self.boundary_wait_ns.load(Ordering::Relaxed),
+            boundary_wait_ns: self.boundary_wait_ns(),
             boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
             halted: self.is_halted(),
             max_ued_disagreement_bps: self.max_ued_disagreement_bps.load(Ordering::Relaxed),
@@ -361,7 +386,8 @@ pub struct MetricsSnapshot {
     pub ued_tps: f64,
     /// How often the VED waited at an epoch boundary for the UED.
     pub boundary_waits: u64,
-    /// How long it waited there in all, in nanoseconds.
+    /// How long it waited there in all, in nanoseconds (the wait in progress included: a VED
+    /// stuck at a boundary shows while it waits, not once it is over).
     pub boundary_wait_ns: u64,
     /// Epoch boundaries the VED crossed on its own, without the UED executing the block first.
     pub boundaries_crossed_alone: u64,
@@ -455,6 +481,22 @@ mod tests {
             }
         );
         assert_eq!((s.boundary_waits, s.boundary_wait_ns), (2, 8_000_000));
+        // A wait in progress counts as it goes (a VED stuck at a boundary shows), and once.
+        m.begin_boundary_wait();
+        std::thread::sleep(Duration::from_millis(20));
+        let waiting = m.snapshot();
+        assert_eq!(waiting.boundary_waits, 2);
+        assert!(
+            waiting.boundary_wait_ns >= 28_000_000,
+            "{}",
+            waiting.boundary_wait_ns
+        );
+        m.record_boundary_wait(Duration::from_millis(25));
+        let done = m.snapshot();
+        assert_eq!(
+            (done.boundary_waits, done.boundary_wait_ns),
+            (3, 33_000_000)
+        );
         assert!(s.halted);
     }
 
