@@ -378,7 +378,7 @@ fn kill_at_random_moments(
 
 /// Runs `tandem args` once per target, killing it (SIGKILL) once its store has committed the
 /// target slot (`None`: runs it to the end), and `after_kill` after each run that left a store;
-/// the slots the store had reached when each run stopped.
+/// the newest state file's slot when each run stopped.
 fn kill_at(
     args: &[&str],
     store: &str,
@@ -765,10 +765,11 @@ fn run_killed_at_random_moments_resumes_to_the_same_hashes_and_the_store_checks(
 #[test]
 fn run_killed_around_the_epoch_boundaries_resumes_to_the_same_hashes() {
     // 70 slots: the boundaries at 32 and 64, where the accounts whose remaps were asked in
-    // epoch 0 move; the UED's commits killed just before, at and after each while the VED runs
-    // ahead (across the boundary, or waiting at it for the moves). After every kill the store
-    // checker passes; the last run reaches replay's hashes, and the statuses the store answers
-    // are replay's.
+    // epoch 0 move; the UED's commits killed at 31, 32, 33 and 63, 64, 65 while the VED runs
+    // ahead (across the boundary, or waiting at it for the moves) — the first kill of each
+    // window lands there, a later one may find the store past its target and kill the next run
+    // as it opens. After every kill the store checker passes; the last run reaches replay's
+    // hashes, and the statuses the store answers are replay's.
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(
         &dir,

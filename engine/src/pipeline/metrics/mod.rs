@@ -121,10 +121,10 @@ pub struct EngineMetrics {
     max_ued_lag: AtomicU64,
     executed: [AtomicU64; 2],
     boundary_waits: AtomicU64,
-    boundary_wait_ns: AtomicU64,
-    /// When the wait at a boundary in progress began, in nanoseconds since `started` plus one
-    /// (0: none), so that a VED stuck at a boundary shows in the metrics while it waits.
-    boundary_wait_began: AtomicU64,
+    /// The waits at boundaries so far, and when the one in progress began (so that a VED stuck
+    /// at a boundary shows while it waits): under one lock, so that no snapshot sees the one
+    /// ended and not yet added (the counter would go down), taken at boundaries and scrapes.
+    boundary_wait: Mutex<(Duration, Option<Instant>)>,
     boundaries_alone: AtomicU64,
     halted: AtomicBool,
     max_ued_disagreement_bps: AtomicU64,
@@ -158,8 +158,7 @@ impl EngineMetrics {
             max_ued_lag: AtomicU64::new(0),
             executed: [AtomicU64::new(0), AtomicU64::new(0)],
             boundary_waits: AtomicU64::new(0),
-            boundary_wait_ns: AtomicU64::new(0),
-            boundary_wait_began: AtomicU64::new(0),
+            boundary_wait: Mutex::new((Duration::ZERO, None)),
             boundaries_alone: AtomicU64::new(0),
             halted: AtomicBool::new(false),
             max_ued_disagreement_bps: AtomicU64::new(0),
@@ -237,28 +236,31 @@ impl EngineMetrics {
     /// [`EngineMetrics::record_boundary_wait`], the wait so far counts in the snapshot's
     /// `boundary_wait_ns`.
     pub fn begin_boundary_wait(&self) {
-        let since = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        self.boundary_wait_began.store(since + 1, Ordering::Relaxed);
+        self.boundary_wait
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1 = Some(Instant::now());
     }
 
     /// Records one wait of the VED at an epoch boundary for the UED to catch up (SPEC §5), which
     /// ends the wait in progress.
     pub fn record_boundary_wait(&self, waited: Duration) {
-        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        self.boundary_wait_ns.fetch_add(ns, Ordering::Relaxed);
-        self.boundary_wait_began.store(0, Ordering::Relaxed);
+        let mut wait = self
+            .boundary_wait
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *wait = (wait.0.saturating_add(waited), None);
         self.boundary_waits.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The boundary waits' time, the one in progress included.
-    fn boundary_wait_ns(&self) -> u64 {
-        let done = self.boundary_wait_ns.load(Ordering::Relaxed);
-        let began = self.boundary_wait_began.load(Ordering::Relaxed);
-        if began == 0 {
-            return done;
-        }
-        let now = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        done.saturating_add(now.saturating_sub(began - 1))
+    /// The boundary waits' time at `now`, the one in progress included.
+    fn boundary_wait_ns(&self, now: Instant) -> u64 {
+        let (done, began) = *self
+            .boundary_wait
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let going = began.map_or(Duration::ZERO, |b| now.saturating_duration_since(b));
+        u64::try_from(done.saturating_add(going).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Records an epoch boundary the VED crossed on its own, not waiting for the UED to
@@ -334,7 +336,7 @@ impl EngineMetrics {
             ved_tps,
             ued_tps,
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
-            boundary_wait_ns: self.boundary_wait_ns(),
+            boundary_wait_ns: self.boundary_wait_ns(now),
             boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
             halted: self.is_halted(),
             max_ued_disagreement_bps: self.max_ued_disagreement_bps.load(Ordering::Relaxed),
