@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_engine::Domain;
-use tandem_engine::genesis::Genesis;
+use tandem_engine::genesis::{Genesis, GenesisError};
 use tandem_engine::ledger::{LedgerReader, LedgerWriter};
 use tandem_engine::runtime::{Backend, BlockOutcome, Runtime, TxOutcome};
 use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
@@ -16,7 +16,13 @@ use crate::output::{progress_bar, table, write_json};
 /// The genesis at `path`, or the built-in default cluster.
 pub(crate) fn load_genesis(path: Option<&Path>) -> Result<Genesis, String> {
     match path {
-        Some(path) => Genesis::load(path).map_err(|e| e.to_string()),
+        // The syntax and value errors say where in the file, not which file: prefixed here.
+        Some(path) => Genesis::load(path).map_err(|e| match e {
+            GenesisError::Syntax(_) | GenesisError::Invalid { .. } => {
+                format!("genesis file {}: {e}", path.display())
+            }
+            e => e.to_string(),
+        }),
         None => Ok(Genesis::default_cluster()),
     }
 }

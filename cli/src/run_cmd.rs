@@ -94,6 +94,27 @@ impl BackendsJson {
     }
 }
 
+/// A digest of the running executable's bytes (xxh3-64).
+fn this_binary() -> Result<u64, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("the running executable: {e}"))?;
+    let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+/// Whether the ledger at `path` reads whole: `slots` blocks, each parsing.
+fn whole_ledger(path: &Path, slots: u64) -> bool {
+    tandem_engine::ledger::LedgerReader::open(path).is_ok_and(|reader| {
+        let mut blocks = 0u64;
+        for block in reader {
+            if block.is_err() {
+                return false;
+            }
+            blocks += 1;
+        }
+        blocks == slots
+    })
+}
+
 /// The built-in workload's ledger, generated once and cached under `target/tandem-run/` (or
 /// the temporary directory where there is no `target/`).
 pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
@@ -105,12 +126,15 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     };
     let dir = base.join("tandem-run");
     // Everything the ledger depends on: the whole workload configuration, the genesis and the
-    // tandem that generated it (its votes carry hashes this tandem's runtime computed).
+    // tandem that generated it (its votes carry hashes this tandem's runtime computed): this
+    // very binary, not its version (which stays 0.1.0 across every change to the rules, so a
+    // ledger of an older build, its votes reporting the older build's hashes, halted the run).
     let generated_by = {
         use std::hash::{DefaultHasher, Hash, Hasher};
         let mut h = DefaultHasher::new();
         format!("{config:?}").hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
+        this_binary()?.hash(&mut h);
         h.finish()
     };
     let fingerprint = format!(
@@ -121,9 +145,9 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         &hex(&genesis.hash)[..12]
     );
     let path = dir.join(format!("{fingerprint}.ledger"));
-    // A cached ledger is written whole and renamed into place; one that does not open as a
-    // ledger was damaged since, and is made again.
-    if path.exists() && tandem_engine::ledger::LedgerReader::open(&path).is_ok() {
+    // A cached ledger is written whole and renamed into place; one that does not read whole,
+    // every block of it, was damaged since, and is made again.
+    if path.exists() && whole_ledger(&path, config.slots) {
         return Ok(path);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -405,7 +429,29 @@ fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::halted_row;
+    use super::{halted_row, whole_ledger};
+
+    #[test]
+    fn a_cached_ledger_is_used_only_whole() {
+        // The cache was trusted once its first 8 bytes (the magic) read: a ledger cut at a
+        // block's end ran fewer slots, one cut inside a block failed the run.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cached.ledger");
+        let config = tandem_engine::workload::WorkloadConfig {
+            slots: 3,
+            transfers: 5,
+            ..tandem_engine::workload::WorkloadConfig::default()
+        };
+        let genesis = tandem_engine::genesis::Genesis::default_cluster();
+        let bar = indicatif::ProgressBar::hidden();
+        crate::chain_cmd::write_ledger(&genesis, &config, &path, &bar).unwrap();
+        assert!(whole_ledger(&path, 3));
+        assert!(!whole_ledger(&path, 4), "a slot short");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
+        assert!(!whole_ledger(&path, 3), "cut inside its last block");
+        assert!(!whole_ledger(&dir.path().join("missing.ledger"), 3));
+    }
 
     #[test]
     fn every_halt_shows_as_one() {

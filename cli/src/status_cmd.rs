@@ -34,6 +34,13 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     if bps > 10_000 {
         return Err(format!("--stake {bps}: basis points are 0 ..= 10000"));
     }
+    let most = tandem_engine::account::base58_max_len(64);
+    if signature.len() > most {
+        return Err(format!(
+            "the signature is {} characters long: a base58 signature has at most {most}",
+            signature.len()
+        ));
+    }
     let bytes = bs58::decode(signature)
         .into_vec()
         .map_err(|e| format!("signature {signature:?} is not base58: {e}"))?;

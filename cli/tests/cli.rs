@@ -1370,3 +1370,23 @@ fn the_generated_chain_keeps_the_hashes_it_had() {
     let run = run_report(&ledger, &[]);
     assert!(chain_part(&run) == chain_part(&replay), "the engine's");
 }
+
+#[test]
+fn a_bad_genesis_file_is_named_with_where_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = dir.path().join("bad-genesis.toml");
+    std::fs::write(&genesis, "[cluster]\nslots_per_epoch = \"many\"\n").unwrap();
+    let out = tandem(&[
+        "gen",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--slots",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad-genesis.toml") && err.contains("slots_per_epoch"),
+        "{err}"
+    );
+}

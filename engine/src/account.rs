@@ -29,6 +29,9 @@ impl Pubkey {
 
     /// Parses a base58 address; the error names what is wrong with it.
     pub fn from_base58(text: &str) -> Result<Self, PubkeyParseError> {
+        if text.len() > base58_max_len(32) {
+            return Err(PubkeyParseError::TooLong(text.len()));
+        }
         let bytes = bs58::decode(text)
             .into_vec()
             .map_err(|e| PubkeyParseError::NotBase58(text.to_owned(), e.to_string()))?;
@@ -61,6 +64,16 @@ pub enum PubkeyParseError {
     /// The text decodes, but not to 32 bytes.
     #[error("'{0}' decodes to {1} bytes, a public key has 32")]
     WrongLength(String, usize),
+    /// The text is longer than any 32 bytes in base58 (not decoded: decoding is quadratic).
+    #[error("a base58 text of {0} characters: a public key has at most 44")]
+    TooLong(usize),
+}
+
+/// The most base58 characters `bytes` bytes take (⌈bytes × log 256 ÷ log 58⌉, 44 for 32 and 88
+/// for 64): a longer text cannot decode to that many, and is refused before its decoding,
+/// which takes time quadratic in its length (a megabyte of it, minutes).
+pub const fn base58_max_len(bytes: usize) -> usize {
+    (bytes * 1366).div_ceil(1000)
 }
 
 /// One of the two execution domains of the chain.
@@ -302,6 +315,26 @@ pub struct Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base58_longer_than_any_key_is_refused_before_it_is_decoded() {
+        // The longest encodings there are fit the bound exactly.
+        assert_eq!(
+            bs58::encode([0xff; 32]).into_string().len(),
+            base58_max_len(32)
+        );
+        assert_eq!(
+            bs58::encode([0xff; 64]).into_string().len(),
+            base58_max_len(64)
+        );
+        let key = bs58::encode([0xff; 32]).into_string();
+        assert_eq!(Pubkey::from_base58(&key), Ok(Pubkey([0xff; 32])));
+        // A megabyte of it took minutes to decode (quadratic), and the error repeated it.
+        let long = "2".repeat(1 << 20);
+        let e = Pubkey::from_base58(&long).unwrap_err();
+        assert_eq!(e, PubkeyParseError::TooLong(1 << 20));
+        assert!(e.to_string().len() < 100, "{e}");
+    }
 
     #[test]
     fn per_domain_is_reached_by_domain_and_compares_as_ved_ued() {

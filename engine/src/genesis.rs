@@ -609,6 +609,16 @@ impl Validator<'_> {
     fn hash(&self, raw: &Spanned<String>) -> Result<[u8; 32], GenesisError> {
         let field = "cluster.genesis_hash".to_owned();
         let text = raw.get_ref();
+        if text.len() > crate::account::base58_max_len(32) {
+            return Err(self.error(
+                field,
+                format!(
+                    "a base58 text of {} characters: a hash has at most 44",
+                    text.len()
+                ),
+                raw.span(),
+            ));
+        }
         let bytes = bs58::decode(text).into_vec().map_err(|e| {
             self.error(
                 field.clone(),

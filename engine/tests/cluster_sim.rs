@@ -81,3 +81,26 @@ fn a_faulty_validator_under_a_third_of_the_stake_halts_nobody_honest_and_one_abo
     );
     assert!(report.validators.iter().all(|v| v.halted));
 }
+
+#[test]
+fn stakes_that_do_not_fit_in_lamports_are_refused_naming_the_setting() {
+    // 18,446,744,074 SOL is past u64::MAX lamports: it wrapped to 0.29 SOL (out of the VED);
+    // two halves of the range overflowed the total; a stake of 0 built an empty vote account.
+    let dir = tempfile::tempdir().expect("dir");
+    for stakes in [
+        vec![18_446_744_074, 10_000],
+        vec![10_000_000_000; 2],
+        vec![0, 10_000],
+    ] {
+        let config = ClusterConfig {
+            stakes_sol: stakes.clone(),
+            faulty: Vec::new(),
+            fault_slot: 4,
+            slots: 2,
+            transfers: 1,
+            seed: 3,
+        };
+        let e = run_cluster(&config, dir.path(), |_| {}).expect_err("refused");
+        assert!(e.starts_with("--stakes"), "{stakes:?}: {e}");
+    }
+}

@@ -1747,3 +1747,38 @@ fn ingest_is_idle_between_submits() {
     assert!(ingest.idle_ns >= 300_000_000, "{ingest:?}");
     engine.finish().expect("finish");
 }
+
+#[test]
+fn a_transaction_the_store_has_pruned_is_unknown_to_the_engine_as_to_the_store() {
+    // The engine kept the status index it opened with, and answered from it for slots the
+    // store pruned since: `Final` where `tandem status` (and the engine after a restart) say
+    // `Unknown`.
+    use tandem_engine::runtime::status_index::{ExecutionStatus, KEPT_BLOCKS, StatusIndex};
+    let (blocks, _) = generated(6, 12, false);
+    let (_, ued_tx) = slot_5_signatures(&blocks);
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = open_with_hooks(dir.path(), EngineHooks::default());
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine.finish().expect("finish");
+    let engine = open_with_hooks(dir.path(), EngineHooks::default());
+    assert_eq!(
+        engine.execution_status(&ued_tx, 0),
+        ExecutionStatus::Final(TxStatus::Success)
+    );
+    let last = 6 + KEPT_BLOCKS as u64 + 10;
+    for block in chain::empty_blocks(7..=last) {
+        engine.submit(block).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ued, last, Duration::from_secs(60))
+        .expect("no failure");
+    let store = StatusIndex::load(dir.path(), last).expect("load");
+    assert_eq!(store.execution_status(&ued_tx, 0), ExecutionStatus::Unknown);
+    assert_eq!(
+        engine.execution_status(&ued_tx, 0),
+        ExecutionStatus::Unknown
+    );
+    engine.finish().expect("finish");
+}

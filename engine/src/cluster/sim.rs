@@ -259,6 +259,20 @@ pub fn run_cluster(
     if n == 0 {
         return Err("--validators: a cluster needs at least one validator".into());
     }
+    // Lamports, summed: wrapped silently before (18446744074 SOL was 0.29 SOL).
+    let stake_lamports = config.stakes_sol.iter().try_fold(0u64, |sum, &sol| {
+        (sol >= 1)
+            .then(|| sol.checked_mul(SOL))
+            .flatten()
+            .and_then(|lamports| sum.checked_add(lamports))
+    });
+    if stake_lamports.is_none() {
+        return Err(format!(
+            "--stakes {:?}: each stake is 1 ..= {} SOL, and all of them together at most that",
+            config.stakes_sol,
+            u64::MAX / SOL
+        ));
+    }
     if let Some(&bad) = config.faulty.iter().find(|&&i| i >= n) {
         return Err(format!(
             "--faulty {bad}: there are {n} validators (0 ..= {})",

@@ -305,6 +305,9 @@ struct Shared {
     live: Mutex<LiveIndex>,
     /// The status index as the store held it when the engine opened.
     stored: StatusIndex,
+    /// The oldest slot the store's status index answers for now (0: none yet): what `stored`
+    /// holds of older slots the store has pruned since, and is not answered from.
+    oldest_indexed: std::sync::atomic::AtomicU64,
     /// The blocks accepted and not yet committed by the UED, by slot: their transactions are
     /// `Pending` (SPEC §6) until their domain's executor has decided them.
     in_flight: Mutex<BTreeMap<u64, Arc<Ingested>>>,
@@ -701,6 +704,9 @@ impl Engine {
             live: Mutex::new(LiveIndex::ahead_by(config.ued_queue_blocks.max(1) + 2)),
             in_flight: Mutex::default(),
             stored,
+            oldest_indexed: std::sync::atomic::AtomicU64::new(
+                runtime.oldest_indexed_slot().unwrap_or(0),
+            ),
             halted: Mutex::new(halted),
             dir: dir.clone(),
             ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
@@ -977,11 +983,12 @@ impl Engine {
                 .live
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            // The stored index holds the blocks before the live one's.
-            status_index::prefer(
-                self.shared.stored.get(signature),
-                live.txs.get(signature).copied(),
-            )
+            // The stored index holds the blocks before the live one's, of which the store has
+            // since pruned the oldest (`tandem status` and a restarted engine know them no more).
+            let oldest = self.shared.oldest_indexed.load(Ordering::Relaxed);
+            let kept = |t: &IndexedTx| t.slot >= oldest;
+            let stored = self.shared.stored.get(signature).filter(kept);
+            status_index::prefer(stored, live.txs.get(signature).copied().filter(kept))
         };
         let decided = |tx: Option<IndexedTx>| tx.is_some_and(|t| t.status.entered_window());
         let mut tx = indexed();
@@ -1988,6 +1995,9 @@ fn ued_loop(
         // The oldest slot the status index answers for: its files now (not those read at
         // open, which would hold the cluster view at the slot the engine opened at).
         let oldest_indexed = runtime.oldest_indexed_slot();
+        shared
+            .oldest_indexed
+            .store(oldest_indexed.unwrap_or(0), Ordering::Relaxed);
         let confirmations = {
             let mut agreement = shared
                 .agreement
