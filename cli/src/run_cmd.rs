@@ -163,7 +163,25 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     )?;
     write_ledger(genesis, &config, &partial, &bar)?;
     std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    forget_other_ledgers(&dir, &path);
     Ok(path)
+}
+
+/// Deletes the cached default ledgers other than `kept` (those of other builds: keyed on the
+/// binary, a ledger of 42 MB was left behind at every rebuild). Best effort: a ledger another
+/// process is reading stays readable until it closes it, and one it is still writing is a
+/// `.partial-*` file, not touched.
+fn forget_other_ledgers(dir: &Path, kept: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let cached = name.is_some_and(|n| n.starts_with("default-") && n.ends_with(".ledger"));
+        if cached && path != kept {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// `tandem run`; `Ok(true)` when the engine halted (SPEC §6: the CLI exits with status 3).
@@ -451,6 +469,30 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
         assert!(!whole_ledger(&path, 3), "cut inside its last block");
         assert!(!whole_ledger(&dir.path().join("missing.ledger"), 3));
+    }
+
+    #[test]
+    fn a_new_cached_ledger_forgets_the_other_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |n: &str| dir.path().join(n);
+        for n in [
+            "default-a.ledger",
+            "default-b.ledger",
+            "default-b.ledger.partial-7",
+            "x.ledger",
+        ] {
+            std::fs::write(name(n), b"x").unwrap();
+        }
+        super::forget_other_ledgers(dir.path(), &name("default-b.ledger"));
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["default-b.ledger", "default-b.ledger.partial-7", "x.ledger"]
+        );
     }
 
     #[test]
