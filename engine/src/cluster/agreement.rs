@@ -108,6 +108,13 @@ pub struct Agreement {
     max_disagreement_bps: u64,
 }
 
+/// Whether a vote executed in the block of `in_slot` can report UED slot `ued_slot`: no
+/// validator's UED has executed the block its vote is in, or a later one. Another report names
+/// a slot nobody computed, and would be kept until the local UED got there (module docs).
+pub fn ued_report_possible(ued_slot: u64, in_slot: u64) -> bool {
+    ued_slot < in_slot
+}
+
 /// A share of the VED's stake: the stake and the total it is of (at most the total).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Share {
@@ -149,10 +156,9 @@ impl Agreement {
     /// Records a vote executed in the block of slot `in_slot`; returns a halt it causes (the
     /// first only).
     pub fn record_vote(&mut self, vote: &VoteReport, in_slot: u64) -> Option<Halt> {
-        // No validator's UED has executed the block its vote is in, or a later one: such a
-        // report names a slot nobody computed, and would be kept until the local UED got there
-        // (module docs).
-        let ued = vote.ued.filter(|&(slot, _)| slot < in_slot);
+        let ued = vote
+            .ued
+            .filter(|&(slot, _)| ued_report_possible(slot, in_slot));
         let counted = self.counted.entry(vote.voter).or_default();
         let mut count = |domain: Domain, slot: u64| {
             let last = &mut counted[index(domain)];

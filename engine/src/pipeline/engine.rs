@@ -673,9 +673,7 @@ impl Engine {
                 agreement.record_total(record.slot, total);
             }
             halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
-            // (A record of the format before the bound kept UED reports of its slot or later.)
-            let reported = record.reported.iter();
-            for r in reported.filter(|r| r.domain == Domain::Ved || r.slot < record.slot) {
+            for r in &record.reported {
                 halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
             }
             halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));

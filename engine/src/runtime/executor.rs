@@ -549,13 +549,10 @@ impl VedExecutor {
 
     /// The VED's total stake now: the stake of every vote account in it.
     pub fn ved_stake(&self) -> u64 {
-        let program = vote_program_id();
         self.accounts
             .accounts
             .values()
-            .filter(|a| a.owner == program && a.mapping == Mapping::RwVed)
-            .filter_map(|a| VoteState::decode(&a.data))
-            .map(|v| v.stake)
+            .filter_map(|a| VoteState::ved_stake_of(&a.owner, a.mapping, &a.data))
             .sum()
     }
 }

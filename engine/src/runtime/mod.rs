@@ -42,7 +42,7 @@ use std::collections::{BTreeSet, VecDeque};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
-use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
+use crate::account::{Account, Domain, PerDomain, Pubkey};
 use crate::cluster::VoteReport;
 use crate::genesis::{ClusterParams, Genesis};
 use crate::ledger::Block;
@@ -594,18 +594,14 @@ impl Runtime {
             payer_domain,
         };
         let txs = executor::tx_outcomes(transactions, admission);
-        let vote_program = vote_program_id();
         let votes = executor::executed_votes(
             transactions,
             |i| txs[i].status == TxStatus::Success && txs[i].domain == Some(Domain::Ved),
             |key| {
                 let account = overlay.get(&self.store, key)?;
-                let voting = account.lamports > 0
-                    && account.owner == vote_program
-                    && account.mapping == Mapping::RwVed;
-                voting
-                    .then(|| VoteState::decode(&account.data))?
-                    .map(|v| v.stake)
+                (account.lamports > 0).then(|| {
+                    VoteState::ved_stake_of(&account.owner, account.mapping, &account.data)
+                })?
             },
         );
         let accounts_changed =
@@ -617,13 +613,16 @@ impl Runtime {
     /// vote account mapped RW-VED, as the VED executor sums it
     /// ([`executor::VedExecutor::ved_stake`]) — what the cluster view judges the slot against.
     fn ved_stake(&self, overlay: &Overlay) -> u64 {
-        let program = vote_program_id();
+        // Read in place (no copy of each account): the slot's version, else the store's.
         self.vote_accounts
             .iter()
-            .filter_map(|key| overlay.get(&self.store, key))
-            .filter(|a| a.owner == program && a.mapping == Mapping::RwVed)
-            .filter_map(|a| VoteState::decode(&a.data))
-            .map(|v| v.stake)
+            .filter_map(|key| match overlay.accounts.get(key) {
+                Some((a, _)) => VoteState::ved_stake_of(&a.owner, a.mapping, &a.data),
+                None => {
+                    let a = self.store.inspect(key)?;
+                    VoteState::ved_stake_of(&a.owner, a.mapping, &a.data)
+                }
+            })
             .sum()
     }
 

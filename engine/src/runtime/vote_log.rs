@@ -31,6 +31,7 @@ use super::state::{Reader, WINDOW, Writer};
 use super::status_index::{domain_from_tag, domain_tag};
 use crate::account::Domain;
 use crate::cluster::VoteReport;
+use crate::cluster::agreement::ued_report_possible;
 
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
@@ -96,7 +97,7 @@ impl SlotVotes {
             let reports = [
                 Some((Domain::Ved, vote.ved)),
                 vote.ued
-                    .filter(|&(ued_slot, _)| ued_slot < slot)
+                    .filter(|&(ued_slot, _)| ued_report_possible(ued_slot, slot))
                     .map(|u| (Domain::Ued, u)),
             ];
             for (domain, (slot, hash)) in reports.into_iter().flatten() {
@@ -163,6 +164,11 @@ fn decode(body: &[u8], with_total: bool) -> Result<SlotVotes, String> {
         });
     }
     r.end()?;
+    // A record of the format before the total summed every UED report, those of its own slot
+    // or later included (which no validator can have made): left out as the new format does.
+    if !with_total {
+        reported.retain(|s| s.domain == Domain::Ved || ued_report_possible(s.slot, slot));
+    }
     Ok(SlotVotes {
         slot,
         ved_hash,

@@ -35,7 +35,7 @@
 //! | 186 | timestamp of the last vote, ms, i64 |
 
 use super::{Fields, InvokeContext, ProgramFailure};
-use crate::account::Pubkey;
+use crate::account::{Mapping, Pubkey};
 use crate::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
 
 /// Bytes of a vote account's data.
@@ -172,6 +172,14 @@ pub struct VoteState {
 }
 
 impl VoteState {
+    /// The stake an account with this owner, mapping and data brings to the VED's total: a vote
+    /// account's, where it is mapped RW-VED.
+    pub fn ved_stake_of(owner: &Pubkey, mapping: Mapping, data: &[u8]) -> Option<u64> {
+        (*owner == vote_program_id() && mapping == Mapping::RwVed)
+            .then(|| VoteState::decode(data))?
+            .map(|v| v.stake)
+    }
+
     /// A new, inactive vote state.
     pub fn new(node: Pubkey, authorized_voter: Pubkey, fee_payer: Pubkey) -> Self {
         VoteState {
