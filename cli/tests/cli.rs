@@ -681,6 +681,25 @@ fn run_refuses_bad_settings_naming_them() {
 }
 
 #[test]
+fn a_cut_ledger_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "5"]);
+    let bytes = std::fs::read(&ledger).unwrap();
+    let cut = dir.path().join("cut.ledger");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let cut = cut.to_str().unwrap();
+    for command in ["replay", "run"] {
+        let out = tandem(&[command, "--ledger", cut]);
+        assert!(!out.status.success(), "{command}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("ledger {cut} truncated")),
+            "{command}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("missing").join("report.json");

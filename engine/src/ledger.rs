@@ -186,17 +186,21 @@ pub enum LedgerError {
         source: io::Error,
     },
     /// The file does not start with [`LEDGER_MAGIC`].
-    #[error("not a tandem ledger: it starts with \"{}\", not the magic \"TNDMLDG1\"", found.escape_ascii())]
+    #[error("{ledger} is not a tandem ledger: it starts with \"{}\", not the magic \"TNDMLDG1\"", found.escape_ascii())]
     BadMagic {
+        /// The file's path, or `<stream>`.
+        ledger: String,
         /// The first 8 bytes.
         found: [u8; 8],
     },
     /// The file ends inside a part.
     #[error(
-        "ledger truncated: {} at byte {offset} needs {needed} bytes, only {got} remain",
+        "ledger {ledger} truncated: {} at byte {offset} needs {needed} bytes, only {got} remain",
         part.in_block(*block)
     )]
     Truncated {
+        /// The file's path, or `<stream>`.
+        ledger: String,
         /// The index of the block in the file, from 0 (0 for the magic).
         block: u64,
         /// The part that is cut short.
@@ -210,10 +214,12 @@ pub enum LedgerError {
     },
     /// A transaction claims to be longer than any valid transaction.
     #[error(
-        "corrupt ledger: transaction {transaction} of block {block} claims {len} bytes at byte \
-         {offset}; no transaction is longer than {MAX_TRANSACTION_LEN} bytes"
+        "corrupt ledger {ledger}: transaction {transaction} of block {block} claims {len} bytes \
+         at byte {offset}; no transaction is longer than {MAX_TRANSACTION_LEN} bytes"
     )]
     OversizedTransaction {
+        /// The file's path, or `<stream>`.
+        ledger: String,
         /// The index of the block in the file.
         block: u64,
         /// The transaction's index in its block.
@@ -225,10 +231,12 @@ pub enum LedgerError {
     },
     /// A block claims more transactions than the rest of the file could hold.
     #[error(
-        "corrupt ledger: block {block} claims {count} transactions at byte {offset}, but only \
-         {remaining} bytes follow (each transaction takes at least 4)"
+        "corrupt ledger {ledger}: block {block} claims {count} transactions at byte {offset}, \
+         but only {remaining} bytes follow (each transaction takes at least 4)"
     )]
     ImpossibleCount {
+        /// The file's path, or `<stream>`.
+        ledger: String,
         /// The index of the block in the file.
         block: u64,
         /// The count it claims.
@@ -415,7 +423,10 @@ impl<R: Read> LedgerReader<R> {
         let mut magic = [0u8; 8];
         reader.read_part(&mut magic, LedgerPart::Magic)?;
         if magic != LEDGER_MAGIC {
-            return Err(LedgerError::BadMagic { found: magic });
+            return Err(LedgerError::BadMagic {
+                ledger: reader.name,
+                found: magic,
+            });
         }
         Ok(reader)
     }
@@ -446,6 +457,7 @@ impl<R: Read> LedgerReader<R> {
         let got = self.fill(buf)?;
         if got < buf.len() {
             return Err(LedgerError::Truncated {
+                ledger: self.name.clone(),
                 block: self.blocks,
                 part,
                 offset,
@@ -472,6 +484,7 @@ impl<R: Read> LedgerReader<R> {
         }
         if got < BLOCK_HEADER_LEN {
             return Err(LedgerError::Truncated {
+                ledger: self.name.clone(),
                 block: self.blocks,
                 part: LedgerPart::Header,
                 offset: start,
@@ -487,6 +500,7 @@ impl<R: Read> LedgerReader<R> {
             let remaining = len.saturating_sub(self.offset);
             if u64::from(count) * 4 > remaining {
                 return Err(LedgerError::ImpossibleCount {
+                    ledger: self.name.clone(),
                     block: self.blocks,
                     count,
                     offset: count_offset,
@@ -502,6 +516,7 @@ impl<R: Read> LedgerReader<R> {
             let len = self.read_u32(LedgerPart::TransactionLength(n))?;
             if len as usize > MAX_TRANSACTION_LEN {
                 return Err(LedgerError::OversizedTransaction {
+                    ledger: self.name.clone(),
                     block: self.blocks,
                     transaction: n,
                     len,

@@ -218,6 +218,14 @@ fn every_truncation_point_is_an_error_or_a_block_boundary() {
                 "{message}"
             );
             assert!(message.contains("byte"), "{message}");
+            let named = match how {
+                "file" => path.display().to_string(),
+                _ => "<stream>".to_owned(),
+            };
+            assert!(
+                message.contains(&named),
+                "{how}: the message names {named}: {message}"
+            );
         }
     }
 }
@@ -249,6 +257,7 @@ fn a_truncation_names_the_block_part_and_offset() {
             offset,
             needed: 20,
             got: 5,
+            ..
         } => assert_eq!(offset, second_tx_bytes as u64),
         other => panic!("{other}"),
     }
@@ -259,8 +268,8 @@ fn a_truncation_names_the_block_part_and_offset() {
             .unwrap()
             .to_string(),
         format!(
-            "ledger truncated: the bytes of transaction 1 of block 1 at byte {second_tx_bytes} \
-             needs 20 bytes, only 5 remain"
+            "ledger <stream> truncated: the bytes of transaction 1 of block 1 at byte \
+             {second_tx_bytes} needs 20 bytes, only 5 remain"
         )
     );
 }
@@ -270,7 +279,7 @@ fn a_bad_magic_is_rejected() {
     let mut bytes = encode(&sample_blocks());
     bytes[7] = b'2';
     match LedgerReader::new(Cursor::new(&bytes)) {
-        Err(LedgerError::BadMagic { found }) => assert_eq!(&found, b"TNDMLDG2"),
+        Err(LedgerError::BadMagic { found, .. }) => assert_eq!(&found, b"TNDMLDG2"),
         Err(other) => panic!("{other}"),
         Ok(_) => panic!("a TNDMLDG2 file opened"),
     }
@@ -311,6 +320,7 @@ fn an_oversized_transaction_length_is_corruption() {
                 transaction: 0,
                 len: claimed,
                 offset,
+                ..
             } => {
                 assert_eq!(*claimed, len);
                 assert_eq!(*offset, len_offset);
@@ -340,11 +350,15 @@ fn a_count_that_cannot_fit_is_caught_without_allocating_for_it() {
     std::fs::write(&path, &bytes).unwrap();
     match LedgerReader::open(&path).unwrap().next() {
         Some(Err(LedgerError::ImpossibleCount {
+            ledger,
             block: 0,
             count: u32::MAX,
             offset,
             remaining: 12,
-        })) => assert_eq!(offset, count_at as u64),
+        })) => {
+            assert_eq!(offset, count_at as u64);
+            assert_eq!(ledger, path.display().to_string());
+        }
         other => panic!("{other:?}"),
     }
 
