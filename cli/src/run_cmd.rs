@@ -165,7 +165,7 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         config.slots,
         "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
     )?;
-    write_ledger(genesis, &config, &partial, &bar)?;
+    write_ledger(genesis, &config, &partial, &bar, |_| {})?;
     std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;
     forget_other_ledgers(&dir, &path);
     Ok(path)
@@ -466,7 +466,7 @@ mod tests {
         };
         let genesis = tandem_engine::genesis::Genesis::default_cluster();
         let bar = indicatif::ProgressBar::hidden();
-        crate::chain_cmd::write_ledger(&genesis, &config, &path, &bar).unwrap();
+        crate::chain_cmd::write_ledger(&genesis, &config, &path, &bar, |_| {}).unwrap();
         assert!(whole_ledger(&path, 3));
         assert!(!whole_ledger(&path, 4), "a slot short");
         let bytes = std::fs::read(&path).unwrap();

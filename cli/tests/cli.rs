@@ -1372,6 +1372,8 @@ fn the_generated_chain_keeps_the_hashes_it_had() {
             "5",
             "--bad-signature-pct",
             "5",
+            "--json",
+            dir.path().join("gen.json").to_str().unwrap(),
         ],
     );
     let replay = tandem(&["replay", "--ledger", &ledger, "--json", "-"]);
@@ -1388,6 +1390,12 @@ fn the_generated_chain_keeps_the_hashes_it_had() {
     );
     let run = run_report(&ledger, &[]);
     assert!(chain_part(&run) == chain_part(&replay), "the engine's");
+    let generated: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("gen.json")).unwrap()).unwrap();
+    assert!(
+        chain_part(&generated) == chain_part(&replay),
+        "the generator's report"
+    );
 }
 
 #[test]

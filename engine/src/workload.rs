@@ -336,16 +336,16 @@ impl Generator<'_> {
     }
 }
 
-/// Generates the ledger's blocks for `genesis`, handing each to `sink` in order; `scratch` is an
-/// empty directory for the generator's own runtime. Returns every block's outcome as the
-/// generator's runtime computed it.
+/// Generates the ledger's blocks for `genesis`, handing each to `sink` in order with its outcome
+/// as the generator's runtime computed it; `scratch` is an empty directory for that runtime.
+/// Nothing is kept per block: a caller that wants the blocks or outcomes keeps them.
 pub fn generate(
     genesis: &Genesis,
     config: &WorkloadConfig,
     scratch: &Path,
-    mut sink: impl FnMut(&Block) -> Result<(), WorkloadError>,
+    mut sink: impl FnMut(&Block, &BlockOutcome) -> Result<(), WorkloadError>,
     mut progress: impl FnMut(u64),
-) -> Result<Vec<BlockOutcome>, WorkloadError> {
+) -> Result<(), WorkloadError> {
     let shares = [
         ("mixed_pct", config.mixed_pct),
         ("writable_program_pct", config.writable_program_pct),
@@ -419,8 +419,6 @@ pub fn generate(
         remapped: Vec::new(),
         fresh: 0,
     };
-    // Grown as slots come: `slots` may be any u64 (the sink may stop the run).
-    let mut outcomes = Vec::with_capacity(config.slots.min(4_096) as usize);
     let mut recent = g.genesis.hash;
     let mut last_ms = g.genesis.cluster.unix_timestamp_ms;
     for slot in 1..=config.slots {
@@ -494,11 +492,10 @@ pub fn generate(
                 g.users.insert(pubkey_of(&key), User { key, created: true });
             }
         }
-        sink(&block)?;
-        outcomes.push(outcome);
+        sink(&block, &outcome)?;
         recent = blockhash;
         last_ms = unix_timestamp_ms;
         progress(slot);
     }
-    Ok(outcomes)
+    Ok(())
 }

@@ -579,13 +579,13 @@ fn the_generator_refuses_a_clock_it_cannot_advance_and_any_slot_count() {
         slots: 1,
         ..WorkloadConfig::default()
     };
-    let result = generate(&genesis, &config, dir.path(), |_| Ok(()), |_| {});
+    let result = generate(&genesis, &config, dir.path(), |_, _| Ok(()), |_| {});
     assert!(
         matches!(result, Err(WorkloadError::ClockOverflow { slot: 1, .. })),
         "{:?}",
         result.err()
     );
-    // Any number of slots: the sink may stop the run (it allocated u64::MAX outcomes first).
+    // Any number of slots: the sink may stop the run (it allocated u64::MAX outcomes once).
     let config = WorkloadConfig {
         slots: u64::MAX,
         transfers: 0,
@@ -597,7 +597,7 @@ fn the_generator_refuses_a_clock_it_cannot_advance_and_any_slot_count() {
         &Genesis::default_cluster(),
         &config,
         dir.path(),
-        |_| Err(WorkloadError::Sink("stop".into())),
+        |_, _| Err(WorkloadError::Sink("stop".into())),
         |_| {},
     );
     assert!(

@@ -37,18 +37,19 @@ fn genesis_path() -> CString {
 /// 40 slots of the default cluster (32-slot epochs: one boundary) and their sequential outcomes.
 fn ledger() -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().unwrap();
-    let mut blocks = Vec::new();
+    let (mut blocks, mut outcomes) = (Vec::new(), Vec::new());
     let config = WorkloadConfig {
         slots: 40,
         transfers: 30,
         ..WorkloadConfig::default()
     };
-    let outcomes = generate(
+    generate(
         &Genesis::default_cluster(),
         &config,
         scratch.path(),
-        |b| {
+        |b, outcome| {
             blocks.push(b.clone());
+            outcomes.push(outcome.clone());
             Ok(())
         },
         |_| {},

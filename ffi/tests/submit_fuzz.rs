@@ -40,7 +40,7 @@ fn ledger_blocks() -> Vec<Vec<u8>> {
         &Genesis::default_cluster(),
         &config,
         scratch.path(),
-        |block| {
+        |block, _| {
             blocks.push(block.encode().expect("a generated block encodes"));
             Ok(())
         },

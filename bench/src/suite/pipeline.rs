@@ -52,7 +52,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                 &genesis,
                 &workload,
                 scratch.path(),
-                |block| {
+                |block, _| {
                     blocks.push(block.clone());
                     Ok(())
                 },

@@ -27,13 +27,14 @@ pub fn generated_blocks(
     config: &tandem_engine::workload::WorkloadConfig,
 ) -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().expect("dir");
-    let mut blocks = Vec::new();
-    let outcomes = tandem_engine::workload::generate(
+    let (mut blocks, mut outcomes) = (Vec::new(), Vec::new());
+    tandem_engine::workload::generate(
         genesis,
         config,
         scratch.path(),
-        |b| {
+        |b, outcome| {
             blocks.push(b.clone());
+            outcomes.push(outcome.clone());
             Ok(())
         },
         |_| {},
