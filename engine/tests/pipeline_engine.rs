@@ -1376,6 +1376,13 @@ fn a_ued_that_lags_a_whole_epoch_halts_the_engine_at_the_boundary_with_its_own_a
         [last.ved_hash, last.ued_hash],
         "it still executes everything"
     );
+    // Reopened, it is still halted, and a host that polls after the restart learns why.
+    drop(summary); // (it holds the store)
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(engine.halted(), Some(why));
+    assert_eq!(engine.poll_alert(), Some(alert));
+    assert_eq!(engine.poll_alert(), None);
+    engine.finish().expect("finish");
 }
 
 #[test]

@@ -364,11 +364,10 @@ impl Shared {
         // raise one, and write the file one at a time.
         let mut halted = self.halted.lock().unwrap_or_else(PoisonError::into_inner);
         if halted.is_none() {
-            let why = alert.to_string();
-            if let Err(e) = status_index::write_halt(&self.dir, &why) {
+            if let Err(e) = status_index::write_halt(&self.dir, &alert.halt_record()) {
                 self.fail(e.to_string());
             }
-            *halted = Some(why);
+            *halted = Some(alert.to_string());
         }
         drop(halted);
         // Wakes the waiters that stop at a halt (`Engine::wait_hash_unless_halted`); they read
@@ -656,6 +655,7 @@ impl Engine {
         let ved_resumed_slot = ved.slot();
         let stored = StatusIndex::load(&dir, runtime.slot()).map_err(EngineError::Open)?;
         let halted = stored.halt().map(str::to_owned);
+        let lag_halt = stored.halt_record().and_then(Alert::lag_from_halt_record);
         // The cluster view starts from what the committed slots told it (the VED's log gives
         // the votes of the slots after them, as their blocks come again).
         let mut agreement = Agreement::new();
@@ -712,8 +712,11 @@ impl Engine {
         // A divergence the committed slots show: raised again (a crash may have kept it from
         // being raised; and a host that polls alerts after a restart learns why the engine it
         // reopened is halted — the halt file keeps the first reason).
+        // A UED-lag halt is raised again from the halt file's record of it.
         if let Some(halt) = halt {
             shared.raise(Alert::UedDivergence(halt));
+        } else if let Some(lag) = lag_halt {
+            shared.raise(lag);
         }
         let resumed_slot = runtime.slot();
         log::info!(

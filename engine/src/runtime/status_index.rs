@@ -432,6 +432,15 @@ impl StatusIndex {
 
     /// Why the engine halted, when it did.
     pub fn halt(&self) -> Option<&str> {
+        // (A halt file emptied by hand still halts.)
+        self.halt
+            .as_deref()
+            .map(|text| text.lines().next().unwrap_or_default())
+    }
+
+    /// The halt file whole: the reason and what a halt adds after it
+    /// ([`crate::cluster::Alert::halt_record`]).
+    pub fn halt_record(&self) -> Option<&str> {
         self.halt.as_deref()
     }
 
