@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_engine::Domain;
+use tandem_engine::files;
 use tandem_engine::genesis::{Genesis, GenesisError};
 use tandem_engine::ledger::{LedgerReader, LedgerWriter};
 use tandem_engine::runtime::{Backend, BlockOutcome, Runtime, TxOutcome};
@@ -193,7 +194,9 @@ fn bs58_string(bytes: &[u8]) -> String {
 }
 
 /// Generates the workload `config` for `genesis` into the ledger file `out`, showing the slots
-/// on `bar`; hands `each` every block's outcome as it is generated.
+/// on `bar`; hands `each` every block's outcome as it is generated. The ledger replaces `out`
+/// whole once every block is written: a generation that fails (a bad share, a clock past its
+/// range, a full disk) leaves the file that was there, not a shorter ledger that reads as whole.
 pub(crate) fn write_ledger(
     genesis: &Genesis,
     config: &WorkloadConfig,
@@ -202,22 +205,24 @@ pub(crate) fn write_ledger(
     mut each: impl FnMut(&BlockOutcome),
 ) -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let mut writer = LedgerWriter::create(out).map_err(|e| e.to_string())?;
-    workload::generate(
-        genesis,
-        config,
-        scratch.path(),
-        |block, outcome| {
-            writer
-                .append(block)
-                .map_err(|e| WorkloadError::Sink(e.to_string()))?;
-            each(outcome);
-            Ok(())
-        },
-        |slot| bar.set_position(slot),
-    )
-    .map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
+    files::replace(out, |partial| {
+        let mut writer = LedgerWriter::create(partial).map_err(|e| e.to_string())?;
+        workload::generate(
+            genesis,
+            config,
+            scratch.path(),
+            |block, outcome| {
+                writer
+                    .append(block)
+                    .map_err(|e| WorkloadError::Sink(e.to_string()))?;
+                each(outcome);
+                Ok(())
+            },
+            |slot| bar.set_position(slot),
+        )
+        .map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())
+    })?;
     bar.finish_and_clear();
     Ok(())
 }

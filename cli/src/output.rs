@@ -1,6 +1,5 @@
 //! Printing helpers shared by every command: readable tables, JSON files and progress bars.
 
-use std::io::Write;
 use std::path::Path;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -41,9 +40,8 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
         println!("{text}");
         return Ok(());
     }
-    std::fs::File::create(path)
-        .and_then(|mut f| writeln!(f, "{text}"))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    // Replaced whole: a write that fails leaves the file a previous run wrote.
+    tandem_engine::files::write_whole(path, format!("{text}\n").as_bytes())
 }
 
 /// Fails, naming `path`, when a JSON report could not be written there (a missing directory, a

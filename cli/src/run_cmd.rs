@@ -155,18 +155,14 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         return Ok(path);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    // Per process: two runs generating at once each finish their own, the last rename wins.
-    let partial = dir.join(format!(
-        "{fingerprint}.ledger.partial-{}",
-        std::process::id()
-    ));
+    // Written whole and renamed into place (two runs generating at once each write their own,
+    // the last rename wins).
     let bar = progress_bar(
         quiet,
         config.slots,
         "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
     )?;
-    write_ledger(genesis, &config, &partial, &bar, |_| {})?;
-    std::fs::rename(&partial, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    write_ledger(genesis, &config, &path, &bar, |_| {})?;
     forget_other_ledgers(&dir, &path);
     Ok(path)
 }
@@ -482,7 +478,7 @@ mod tests {
         for n in [
             "default-a.ledger",
             "default-b.ledger",
-            "default-b.ledger.partial-7",
+            ".default-b.ledger.partial-7",
             "x.ledger",
         ] {
             std::fs::write(name(n), b"x").unwrap();
@@ -495,7 +491,11 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            ["default-b.ledger", "default-b.ledger.partial-7", "x.ledger"]
+            [
+                ".default-b.ledger.partial-7",
+                "default-b.ledger",
+                "x.ledger"
+            ]
         );
     }
 

@@ -681,6 +681,35 @@ fn run_refuses_bad_settings_naming_them() {
 }
 
 #[test]
+fn a_generation_that_fails_leaves_the_ledger_that_was_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "5"]);
+    let before = std::fs::read(&ledger).unwrap();
+    // A bad share is found once generation has begun: before, the ledger was already cut to
+    // its magic, which reads as a whole ledger of no blocks.
+    let out = tandem(&[
+        "gen",
+        "--out",
+        &ledger,
+        "--slots",
+        "3",
+        "--mixed-pct",
+        "200",
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "the old ledger, whole"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["l.ledger"], "no partial ledger left behind");
+}
+
+#[test]
 fn a_cut_ledger_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "5"]);

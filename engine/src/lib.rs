@@ -20,11 +20,13 @@
 //! - [`cluster`]: the cluster view of SPEC §6 — agreement of the executed votes with the local
 //!   hashes, the halts — and a cluster of engines in one process (`tandem cluster`);
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
+//! - [`files`]: reports, profiles and ledgers replaced whole, never left half-written;
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 
 pub mod account;
 pub mod cluster;
+pub mod files;
 pub mod genesis;
 pub mod ledger;
 pub mod pipeline;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use tandem_engine::files::write_whole;
 
 use super::{SuiteConfig, SuiteError, SuiteName, SuiteReport, plots};
 use crate::profile::{AutoThreshold, Machine, PipelineFigures, Profile, Rate, TandemBuild};
@@ -88,10 +89,11 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
     std::fs::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
     let json_path = dir.join(&json.files.json);
     let text = serde_json::to_string_pretty(json).map_err(|e| failed(&json_path, e.to_string()))?;
-    std::fs::write(&json_path, text + "\n").map_err(|e| failed(&json_path, e.to_string()))?;
+    // Each replaced whole: a write that fails leaves an earlier run's profile as it was.
+    write_whole(&json_path, (text + "\n").as_bytes()).map_err(|e| failed(&json_path, e))?;
     let profile_path = dir.join(&json.files.profile);
-    std::fs::write(&profile_path, profile.to_toml())
-        .map_err(|e| failed(&profile_path, e.to_string()))?;
+    write_whole(&profile_path, profile.to_toml().as_bytes())
+        .map_err(|e| failed(&profile_path, e))?;
     let again = Profile::load(&profile_path)?;
     if &again != profile {
         return Err(failed(

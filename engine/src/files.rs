@@ -1,0 +1,74 @@
+//! Files written whole: what a command writes for people and other programs (reports, profiles,
+//! ledgers) replaces the file at once, so that a failure part way — a full disk, a limit, a
+//! crash — leaves the previous file as it was, never a part of the new one.
+//!
+//! The store's own files have their own write discipline (`store`, `runtime::status_index`).
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Where the new contents of `path` are written before they replace it: beside it (a rename
+/// stays on one file system), named for this process (two processes writing the same file each
+/// write their own; the last rename wins).
+pub fn partial_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Writes `path` through `write` into [`partial_path`], flushes and fsyncs it, and renames it
+/// over `path`. On any error the partial file is removed and `path` is untouched.
+pub fn replace<T>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<T, String>,
+) -> Result<T, String> {
+    let partial = partial_path(path);
+    let written = write(&partial).and_then(|value| {
+        File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&partial, path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(value)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+/// Replaces `path` with `bytes` ([`replace`]).
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    replace(path, |partial| {
+        File::create(partial)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e: io::Error| format!("cannot write {}: {e}", path.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_partial_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_whole(&path, b"old").unwrap();
+        let failed = replace(&path, |partial| -> Result<(), String> {
+            std::fs::write(partial, b"half of the ne").unwrap();
+            Err("the disk is full".into())
+        });
+        assert_eq!(failed, Err("the disk is full".into()));
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["report.json"], "no partial file left");
+        write_whole(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+}
