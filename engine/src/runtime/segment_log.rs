@@ -93,17 +93,33 @@ impl PruneSchedule {
     }
 }
 
+/// The record at `at` in `bytes` if it reads whole — its length, a body starting with its
+/// slot, the body's checksum: its slot, its body and its size.
+fn whole_record(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
+    let len = u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?);
+    let len = usize::try_from(len).ok()?;
+    let body_at = at + 8;
+    let body = bytes.get(body_at..body_at.checked_add(len)?)?;
+    let sum = bytes.get(body_at + len..(body_at + len).checked_add(8)?)?;
+    let slot = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+    (xxh3_64(body).to_le_bytes() == sum).then_some((slot, body, 16 + len))
+}
+
 /// Whether `tail`, from a record that does not read whole to the end of the last segment, is what
 /// a crash in an append leaves: a record cut short (its declared length runs past the end, or
 /// its length is not all there), or zeros a file system extended the file with. A record whose
 /// bytes end before the file does, with a bad checksum, was synced and then damaged: an error,
-/// not a tail to cut (cutting it would delete the synced records after it).
+/// not a tail to cut (cutting it would delete the synced records after it). So is a length
+/// damaged to run past the end while whole records still follow it: a crash leaves part of one
+/// record, never a record after it (the length is not under the checksum, so the records that
+/// follow are looked for).
 fn torn_tail(tail: &[u8]) -> bool {
     let declared = tail
         .get(..8)
         .map(|len| u64::from_le_bytes(len.try_into().expect("8 bytes")));
     let runs_to_the_end = declared.is_none_or(|len| len.saturating_add(16) >= tail.len() as u64);
-    runs_to_the_end || tail.iter().all(|&b| b == 0)
+    let cut_short = runs_to_the_end && (1..tail.len()).all(|at| whole_record(tail, at).is_none());
+    cut_short || tail.iter().all(|&b| b == 0)
 }
 
 impl LogKind {
@@ -156,14 +172,7 @@ impl LogKind {
             };
             let mut at = 8;
             while at < bytes.len() {
-                let record = bytes.get(at..at + 8).and_then(|len| {
-                    let len = u64::from_le_bytes(len.try_into().ok()?) as usize;
-                    let body = bytes.get(at + 8..(at + 8).checked_add(len)?)?;
-                    let sum = bytes.get(at + 8 + len..(at + 16).checked_add(len)?)?;
-                    let slot = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
-                    (xxh3_64(body).to_le_bytes() == sum).then_some((slot, body, 16 + len))
-                });
-                let Some((slot, body, size)) = record else {
+                let Some((slot, body, size)) = whole_record(&bytes, at) else {
                     if k == last && torn_tail(&bytes[at..]) {
                         // The tail a crash cut short: never synced.
                         return Ok((records, Some((path.clone(), at as u64))));

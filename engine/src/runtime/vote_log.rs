@@ -419,6 +419,26 @@ mod tests {
             "{error}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), damaged, "nothing was cut");
+        // A length damaged to run past the end looks like a record a crash cut short, but whole
+        // records follow it: damage too (it cut slots 3..=10 away, fsynced, and opened).
+        let mut damaged = std::fs::read(&path).unwrap();
+        damaged[8 + 8 + 20] ^= 1; // slot 2's body whole again
+        let second = 8 + record_len(&damaged, 8);
+        damaged[second + 6] = 0x01; // slot 3's length: 2^48 and more
+        std::fs::write(&path, &damaged).unwrap();
+        let Err(error) = VoteLog::open(dir.path(), Some(10)) else {
+            panic!("a log with a damaged length opened");
+        };
+        assert!(
+            error.to_string().contains("a damaged record after slot 2"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), damaged, "nothing was cut");
+    }
+
+    /// The size of the record at `at` (its length field, body and checksum).
+    fn record_len(bytes: &[u8], at: usize) -> usize {
+        16 + u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize
     }
 
     #[test]
