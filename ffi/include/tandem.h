@@ -564,7 +564,9 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  * NUL-terminated string valid only during the call. It should not block for long: other lines
  * queue behind it (up to 4,096, then the oldest are dropped and counted in a warning), though
  * the threads that log them never wait for it, so it may call tandem and wait for it. Every
- * tandem call returns after the lines logged until then have reached `fn`. Lines logged by
+ * tandem call returns after the lines its thread logged have reached `fn` (not other threads':
+ * a sink may take a lock the caller holds); this call delivers every line queued before it, from
+ * any thread, to the previous sink. Lines logged by
  * tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
  * is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
  * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.

@@ -14,9 +14,12 @@
 //! a hash wait for the VED's) would otherwise deadlock as soon as that thread logged a line and
 //! had to call the sink itself. The queue holds `MAX_QUEUED_LINES`; beyond, the oldest are
 //! dropped and counted in a warning. Every export waits, before it returns, until the lines
-//! logged so far have reached the sink (`flush`), so the lines a call logged are delivered by
-//! the time it returns, as a host reading them after the call expects; `tandem_set_log_sink`
-//! delivers what was queued to the previous sink before it replaces it.
+//! its thread logged have reached the sink (`flush`), so the lines a call logged are delivered
+//! by the time it returns, as a host reading them after the call expects — its own lines only:
+//! waiting for every thread's would make each call wait for the slowest sink call made for any
+//! other thread, and deadlock a host whose sink takes a lock the calling thread holds while
+//! another thread (an engine's stage) has a line queued. `tandem_set_log_sink` delivers every
+//! queued line, whoever logged it, to the previous sink before it replaces it.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -99,6 +102,7 @@ fn enqueue(line: Line) {
     }
     queue.lines.push_back(line);
     queue.queued += 1;
+    LAST_QUEUED.with(|last| last.set(queue.queued));
     if !queue.thread {
         // Where no thread can be started, the lines wait for the next `flush` or sink change,
         // which deliver them on the caller's thread.
@@ -148,15 +152,25 @@ fn deliver_queued(sink: Sink) {
     }
 }
 
-/// Waits until every line queued before the call has reached the sink; from inside the sink
-/// (where that would wait for itself), returns at once. Every export calls it before it returns
-/// (`boundary`), so the lines a call logged reach the sink before the call returns.
+/// Waits until every line this thread queued has reached the sink (or was dropped); from inside
+/// the sink (where that would wait for itself), returns at once. Every export calls it before it
+/// returns (`boundary`), so the lines a call logged reach the sink before the call returns.
 pub fn flush() {
+    flush_until(LAST_QUEUED.with(Cell::get));
+}
+
+/// Waits until every line queued so far, by any thread, has reached the sink.
+pub fn flush_all() {
+    let queued = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).queued;
+    flush_until(queued);
+}
+
+/// Waits until the lines numbered below `target` are done with (lines are delivered in order).
+fn flush_until(target: u64) {
     if IN_SINK.with(Cell::get) {
         return;
     }
     let queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-    let target = queue.queued;
     if queue.done >= target {
         return;
     }
@@ -203,6 +217,9 @@ const DEFAULT_LEVEL: LevelFilter = LevelFilter::Warn;
 thread_local! {
     /// Set while this thread is inside the sink: lines it logs then are dropped.
     static IN_SINK: Cell<bool> = const { Cell::new(false) };
+    /// The number of the last line this thread queued (`Queue::queued` after it): what its
+    /// `flush` waits for.
+    static LAST_QUEUED: Cell<u64> = const { Cell::new(0) };
 }
 
 struct Logger;
@@ -267,7 +284,9 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 /// NUL-terminated string valid only during the call. It should not block for long: other lines
 /// queue behind it (up to 4,096, then the oldest are dropped and counted in a warning), though
 /// the threads that log them never wait for it, so it may call tandem and wait for it. Every
-/// tandem call returns after the lines logged until then have reached `fn`. Lines logged by
+/// tandem call returns after the lines its thread logged have reached `fn` (not other threads':
+/// a sink may take a lock the caller holds); this call delivers every line queued before it, from
+/// any thread, to the previous sink. Lines logged by
 /// tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
 /// is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
 /// (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
@@ -358,6 +377,15 @@ mod tests {
         SINK_SAW_IT_GO_ON.store(LOGGER_WENT_ON.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
+    /// The host's lock that its sink takes.
+    static HOST_LOCK: Mutex<()> = Mutex::new(());
+
+    unsafe extern "C" fn take_the_host_lock(ctx: *mut c_void, level: u32, message: *const c_char) {
+        let _held = HOST_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: as in collect.
+        unsafe { collect(ctx, level, message) };
+    }
+
     unsafe extern "C" fn reenter(_: *mut c_void, _: u32, _: *const c_char) {
         // SAFETY: no callback: restores stderr, which this call must refuse from inside.
         let status = unsafe { tandem_set_log_sink(None, std::ptr::null_mut(), 1) };
@@ -378,7 +406,7 @@ mod tests {
         std::thread::spawn(|| log::error!("from another thread"))
             .join()
             .unwrap();
-        flush();
+        flush_all();
         assert_eq!(
             *LINES.lock().unwrap(),
             [
@@ -419,10 +447,40 @@ mod tests {
         })
         .join()
         .unwrap();
-        flush();
+        flush_all();
         assert!(
             SINK_SAW_IT_GO_ON.load(Ordering::SeqCst),
             "the thread that logged waited for the sink"
+        );
+        // A call waits for its own thread's lines only: with a line of another thread queued
+        // behind a sink that waits for a lock this thread holds, a call made under the lock
+        // returns (it waited for every thread's lines, and never returned).
+        // SAFETY: as above.
+        let status = unsafe { tandem_set_log_sink(Some(take_the_host_lock), ctx, 3) };
+        assert_eq!(status, TANDEM_OK);
+        let (returned, under_the_lock) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let held = HOST_LOCK.lock().unwrap();
+            let queued = || QUEUE.lock().unwrap().queued;
+            let before = queued();
+            std::thread::spawn(|| log::error!("from an engine's stage"))
+                .join()
+                .unwrap();
+            assert_eq!(queued(), before + 1);
+            flush(); // what every export does before it returns
+            let _ = returned.send(());
+            drop(held);
+        });
+        assert!(
+            under_the_lock
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .is_ok(),
+            "a call under the host's lock waited for another thread's line"
+        );
+        flush_all();
+        assert_eq!(
+            LINES.lock().unwrap().last(),
+            Some(&(1, "from an engine's stage".to_owned()))
         );
         // SAFETY: reenter takes no context.
         let status = unsafe { tandem_set_log_sink(Some(reenter), std::ptr::null_mut(), 1) };
@@ -432,7 +490,7 @@ mod tests {
         let status = unsafe { tandem_set_log_sink(None, std::ptr::null_mut(), 0) };
         assert_eq!(status, TANDEM_OK);
         log::error!("nowhere");
-        flush();
-        assert_eq!(LINES.lock().unwrap().len(), 3);
+        flush_all();
+        assert_eq!(LINES.lock().unwrap().len(), 4);
     }
 }
