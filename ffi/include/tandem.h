@@ -539,7 +539,8 @@ int32_t tandem_lthash_accounts(uint32_t backend,
 
 /**
  * Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
- * 2,048-byte sum at `sum_inout`, with wrapping u16 addition.
+ * 2,048-byte sum at `sum_inout`, with wrapping u16 addition. `sum_inout` must not overlap the
+ * inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).

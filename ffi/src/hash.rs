@@ -4,7 +4,7 @@
 use tandem_kernels::gpu::GpuError;
 use tandem_kernels::{AccountInput, KernelError, LtHash, auto_gpu_min_items};
 
-use crate::args::{Input, input_slice, message_slices, output_slice, output_slice_apart};
+use crate::args::{Input, input_slice, message_slices, output_slice_apart};
 use crate::boundary::boundary;
 use crate::error::FfiError;
 use crate::status::Backend;
@@ -73,12 +73,8 @@ pub unsafe extern "C" fn tandem_blake3_many(
     })
 }
 
-/// Borrows the account arrays shared by the LtHash exports.
-///
-/// # Safety
-/// As for the exports: each array holds `n` elements (or is NULL with `n` = 0).
-#[allow(clippy::too_many_arguments)]
-unsafe fn account_inputs<'a>(
+/// The account arrays shared by the LtHash exports, as the caller passed them.
+struct AccountArrays {
     n: usize,
     pubkeys: *const u8,
     owners: *const u8,
@@ -86,34 +82,58 @@ unsafe fn account_inputs<'a>(
     executable: *const u8,
     data: *const *const u8,
     data_lens: *const usize,
-) -> Result<Vec<AccountInput<'a>>, FfiError> {
-    // SAFETY (all four): the caller passes n elements of each array.
-    let pubkeys = unsafe { input_slice(pubkeys.cast::<[u8; 32]>(), n, "pubkeys", "n") }?;
-    let owners = unsafe { input_slice(owners.cast::<[u8; 32]>(), n, "owners", "n") }?;
-    let lamports = unsafe { input_slice(lamports, n, "lamports", "n") }?;
-    let executable = unsafe { input_slice(executable, n, "executable", "n") }?;
-    // SAFETY: the caller passes n data pointers and lengths describing readable bytes.
-    let data = unsafe { message_slices(data, data_lens, n, "data", "data_lens", "n") }?;
-    (0..n)
-        .map(|i| {
-            let executable = match executable[i] {
-                0 => false,
-                1 => true,
-                other => {
-                    return Err(FfiError::invalid_argument(format!(
-                        "executable[{i}] = {other}, must be 0 or 1"
-                    )));
-                }
-            };
-            Ok(AccountInput {
-                pubkey: &pubkeys[i],
-                owner: &owners[i],
-                lamports: lamports[i],
-                executable,
-                data: data[i],
+}
+
+impl AccountArrays {
+    /// Borrows the accounts.
+    ///
+    /// # Safety
+    /// As for the exports: each array holds `n` elements (or is NULL with `n` = 0).
+    unsafe fn accounts<'a>(&self) -> Result<Vec<AccountInput<'a>>, FfiError> {
+        let n = self.n;
+        // SAFETY (all four): the caller passes n elements of each array.
+        let pubkeys = unsafe { input_slice(self.pubkeys.cast::<[u8; 32]>(), n, "pubkeys", "n") }?;
+        let owners = unsafe { input_slice(self.owners.cast::<[u8; 32]>(), n, "owners", "n") }?;
+        let lamports = unsafe { input_slice(self.lamports, n, "lamports", "n") }?;
+        let executable = unsafe { input_slice(self.executable, n, "executable", "n") }?;
+        // SAFETY: the caller passes n data pointers and lengths describing readable bytes.
+        let data =
+            unsafe { message_slices(self.data, self.data_lens, n, "data", "data_lens", "n") }?;
+        (0..n)
+            .map(|i| {
+                let executable = match executable[i] {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(FfiError::invalid_argument(format!(
+                            "executable[{i}] = {other}, must be 0 or 1"
+                        )));
+                    }
+                };
+                Ok(AccountInput {
+                    pubkey: &pubkeys[i],
+                    owner: &owners[i],
+                    lamports: lamports[i],
+                    executable,
+                    data: data[i],
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
+
+    /// The arrays and each account's data (`slices`), as inputs an output must not overlap.
+    fn apart<'s>(&self, slices: &'s [&'s [u8]]) -> [Input<'s>; 7] {
+        let n = self.n;
+        [
+            Input::Each("data", slices),
+            Input::c_array("pubkeys", self.pubkeys.cast::<[u8; 32]>(), n),
+            Input::c_array("owners", self.owners.cast::<[u8; 32]>(), n),
+            Input::c_array("lamports", self.lamports, n),
+            Input::c_array("executable", self.executable, n),
+            Input::c_array("data", self.data, n),
+            Input::c_array("data_lens", self.data_lens, n),
+        ]
+    }
 }
 
 /// Computes each of `n` accounts' own LtHash (SPEC §4).
@@ -139,19 +159,19 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
 ) -> i32 {
     boundary("tandem_lthash_accounts", || {
         let backend = kernel_backend(backend)?;
+        let arrays = AccountArrays {
+            n,
+            pubkeys,
+            owners,
+            lamports,
+            executable,
+            data,
+            data_lens,
+        };
         // SAFETY: forwarded from the caller's promise on every array.
-        let accounts =
-            unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
+        let accounts = unsafe { arrays.accounts() }?;
         let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
-        let apart = [
-            Input::Each("data", &slices),
-            Input::c_array("pubkeys", pubkeys.cast::<[u8; 32]>(), n),
-            Input::c_array("owners", owners.cast::<[u8; 32]>(), n),
-            Input::c_array("lamports", lamports, n),
-            Input::c_array("executable", executable, n),
-            Input::c_array("data", data, n),
-            Input::c_array("data_lens", data_lens, n),
-        ];
+        let apart = arrays.apart(&slices);
         // SAFETY: the caller passes n * 2048 writable bytes at out (apart from the inputs:
         // checked).
         let out = unsafe {
@@ -194,7 +214,8 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
 }
 
 /// Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
-/// 2,048-byte sum at `sum_inout`, with wrapping u16 addition.
+/// 2,048-byte sum at `sum_inout`, with wrapping u16 addition. `sum_inout` must not overlap the
+/// inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -212,16 +233,28 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
 ) -> i32 {
     boundary("tandem_lthash_accumulate", || {
         let backend = kernel_backend(backend)?;
+        let arrays = AccountArrays {
+            n,
+            pubkeys,
+            owners,
+            lamports,
+            executable,
+            data,
+            data_lens,
+        };
         // SAFETY: forwarded from the caller's promise on every array.
-        let accounts =
-            unsafe { account_inputs(n, pubkeys, owners, lamports, executable, data, data_lens) }?;
-        // SAFETY: the caller passes 2048 readable and writable bytes at sum_inout.
+        let accounts = unsafe { arrays.accounts() }?;
+        let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
+        let apart = arrays.apart(&slices);
+        // SAFETY: the caller passes 2048 readable and writable bytes at sum_inout (apart from
+        // the inputs: checked).
         let sum_bytes = unsafe {
-            output_slice(
+            output_slice_apart(
                 sum_inout.cast::<[u8; LtHash::BYTES]>(),
                 1,
                 "sum_inout",
                 "its length (2048)",
+                &apart,
             )
         }?;
         let mut sum = LtHash::from_bytes(&sum_bytes[0]);
@@ -249,26 +282,47 @@ mod tests {
         let (pubkey, owner, lamports, executable) = ([1_u8; 32], [2_u8; 32], 7_u64, 0_u8);
         let data = [buffer[100..].as_ptr()];
         let data_lens = [100_usize];
-        // SAFETY: one account; data[0] lies inside out, which the check refuses before any write.
-        let status = unsafe {
-            tandem_lthash_accounts(
-                CPU,
-                1,
-                pubkey.as_ptr(),
-                owner.as_ptr(),
-                &lamports,
-                &executable,
-                data.as_ptr(),
-                data_lens.as_ptr(),
-                buffer.as_mut_ptr(),
-            )
-        };
-        assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
-        assert_eq!(
-            last_error_message(),
-            "tandem_lthash_accounts: out overlaps data[0]"
-        );
-        assert!(buffer.iter().all(|&b| b == 0x5a), "nothing written");
+        type AccountsExport = unsafe extern "C" fn(
+            u32,
+            usize,
+            *const u8,
+            *const u8,
+            *const u64,
+            *const u8,
+            *const *const u8,
+            *const usize,
+            *mut u8,
+        ) -> i32;
+        let exports: [(AccountsExport, &str); 2] = [
+            (
+                tandem_lthash_accounts,
+                "tandem_lthash_accounts: out overlaps data[0]",
+            ),
+            (
+                tandem_lthash_accumulate,
+                "tandem_lthash_accumulate: sum_inout overlaps data[0]",
+            ),
+        ];
+        for (export, refused) in exports {
+            // SAFETY: one account; data[0] lies inside the output, which the check refuses
+            // before any write.
+            let status = unsafe {
+                export(
+                    CPU,
+                    1,
+                    pubkey.as_ptr(),
+                    owner.as_ptr(),
+                    &lamports,
+                    &executable,
+                    data.as_ptr(),
+                    data_lens.as_ptr(),
+                    buffer.as_mut_ptr(),
+                )
+            };
+            assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT);
+            assert_eq!(last_error_message(), refused);
+            assert!(buffer.iter().all(|&b| b == 0x5a), "nothing written");
+        }
         let inputs = [buffer[8..].as_ptr()];
         let lens = [40_usize];
         // SAFETY: one message inside out, refused before any write.
