@@ -228,8 +228,8 @@ impl Topology {
     }
 
     /// This machine, from hwloc, I/O devices included so GPUs show with their PCI locality;
-    /// only the PUs of the calling thread's affinity mask (the process's, unless the thread was
-    /// pinned).
+    /// only the PUs of the process's affinity mask ([`process_cpus`]), whatever the calling
+    /// thread's own.
     pub fn from_hwloc() -> Result<Topology, TopologyError> {
         let hwloc = hwlocality::Topology::builder()
             .with_io_type_filter(TypeFilter::KeepImportant)
@@ -238,9 +238,8 @@ impl Topology {
             .map_err(|e| TopologyError::Hwloc(e.to_string()))?;
         let mut topology = Topology::read_hwloc(&hwloc)?;
         // hwloc shows the whole machine; the process may use only its affinity mask (`taskset`,
-        // a container's cpuset), as the calling thread has it: plan on that.
-        if let Some(ids) = core_affinity::get_core_ids().filter(|ids| !ids.is_empty()) {
-            let allowed: Vec<usize> = ids.into_iter().map(|id| id.id).collect();
+        // a container's cpuset): plan on that.
+        if let Some(allowed) = process_cpus() {
             topology.restrict_to(&allowed);
         }
         topology.protection_keys = ProtectionKeys::detect();
@@ -381,10 +380,9 @@ impl Topology {
     /// The fallback where hwloc fails: one package, one NUMA node (0), one core per CPU of the
     /// process's affinity mask (or `0..available_parallelism` where even that is unknown).
     pub fn flat(reason: String) -> Topology {
-        let pus: Vec<usize> = match core_affinity::get_core_ids() {
-            Some(ids) if !ids.is_empty() => ids.into_iter().map(|id| id.id).collect(),
-            _ => (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect(),
-        };
+        let pus: Vec<usize> = process_cpus().unwrap_or_else(|| {
+            (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
+        });
         Topology {
             source: TopologySource::Fallback { reason },
             cpu_model: cpuinfo_model(),
@@ -533,6 +531,27 @@ fn cpus_of(object: &TopologyObject) -> Vec<usize> {
         .unwrap_or_default()
 }
 
+/// The CPUs the process may run on: its main thread's affinity mask, which `taskset` and a
+/// container's cpuset set for every thread it starts. Not the calling thread's: a host that
+/// pinned the thread opening an engine (validators pin theirs) would have had the engine
+/// planned on that one core, and a `cores` setting naming the process's other CPUs refused as
+/// CPUs that do not exist. `None` where the kernel does not say.
+pub fn process_cpus() -> Option<Vec<usize>> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity writes at most its size.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: getpid cannot fail; the set is valid for size_of::<cpu_set_t>() bytes.
+    let status =
+        unsafe { libc::sched_getaffinity(libc::getpid(), size_of::<libc::cpu_set_t>(), &mut set) };
+    if status != 0 {
+        return None;
+    }
+    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: cpu < CPU_SETSIZE, within the set.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect();
+    (!cpus.is_empty()).then_some(cpus)
+}
+
 /// The "model name" line of /proc/cpuinfo, for where hwloc gives no CPUModel.
 fn cpuinfo_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
@@ -584,6 +603,29 @@ mod tests {
         for pu in topology.pus() {
             assert!(topology.numa_node_of(pu).is_some(), "PU {pu} has no node");
         }
+    }
+
+    #[test]
+    fn a_pinned_thread_surveys_the_process_cpus_not_its_own() {
+        let process = process_cpus().expect("the kernel says");
+        if process.len() < 2 {
+            eprintln!("skipped: the process may run on one CPU only ({process:?})");
+            return;
+        }
+        let first = process[0];
+        let seen = std::thread::spawn(move || {
+            assert!(core_affinity::set_for_current(core_affinity::CoreId {
+                id: first
+            }));
+            let own = core_affinity::get_core_ids().unwrap_or_default();
+            assert_eq!(own.len(), 1, "pinned");
+            Topology::from_hwloc().expect("hwloc").pus()
+        })
+        .join()
+        .unwrap();
+        let mut seen = seen;
+        seen.sort_unstable();
+        assert_eq!(seen, process, "the thread's own mask was {first} only");
     }
 
     #[test]
