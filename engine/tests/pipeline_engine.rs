@@ -12,7 +12,9 @@ use tandem_engine::Domain;
 use tandem_engine::cluster::Alert;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
-use tandem_engine::pipeline::{Engine, EngineConfig, EngineError, EngineHooks, Vote, Waited};
+use tandem_engine::pipeline::{
+    Engine, EngineConfig, EngineError, EngineHooks, Failure, Vote, Waited,
+};
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
 use tandem_engine::workload::WorkloadConfig;
 
@@ -1060,10 +1062,13 @@ fn a_stage_that_panics_fails_the_engine_and_its_waiters_at_once() {
     let Err(EngineError::Failed(why)) = waited else {
         panic!("{waited:?}");
     };
+    // A bug, told apart from a disk (the C ABI's TANDEM_ERR_INTERNAL, not TANDEM_ERR_IO).
     assert!(
-        why.contains("panicked") && why.contains("hook fails at slot 2"),
+        matches!(&*why, Failure::Panicked { thread, what }
+            if thread == "tandem-ued" && what.contains("hook fails at slot 2")),
         "{why}"
     );
+    assert!(why.to_string().contains("panicked"), "{why}");
     let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
     assert!(finished.is_err(), "finish passes the panic on");
 }

@@ -371,7 +371,9 @@ int32_t tandem_engine_open(const char *genesis_toml_path,
  * `tandem_last_error()` for a block that breaks SPEC §4 (it does not follow the last block
  * accepted, e.g. a slot already executed; its clock) or holds a transaction that does not parse
  * (SPEC §2) — the engine goes on, unchanged; `TANDEM_ERR_HALTED` once the engine has halted;
- * `TANDEM_ERR_IO` when the engine stopped (its store failed; reopen it). Thread-safe: blocks
+ * when the engine stopped, the status of what stopped it (`TANDEM_ERR_IO`: its store or logs
+ * failed, reopen it; `TANDEM_ERR_CORRUPT`; `TANDEM_ERR_BACKEND_UNAVAILABLE`: the GPU failed on
+ * the `gpu` backend; `TANDEM_ERR_INTERNAL`: a caught panic). Thread-safe: blocks
  * from several threads are taken one at a time, each checked against the last one accepted.
  *
  * # Safety
@@ -387,7 +389,9 @@ int32_t tandem_engine_submit_block(struct tandem_engine *engine, const uint8_t *
  * `TANDEM_ERR_NOT_FOUND` for a slot that never will be: skipped (a later slot executed without
  * it), before the slot the engine resumed at, or older than the last 4,096 slots it remembers;
  * `TANDEM_ERR_HALTED` once the engine has halted (it votes no more), also when it halts while
- * the call waits; `TANDEM_ERR_IO` when it stopped; `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only on success.
+ * the call waits; when the engine stopped, the status of what stopped it (as
+ * `tandem_engine_submit_block`); `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only
+ * on success.
  * Thread-safe: any number of threads may wait at once.
  *
  * # Safety
@@ -417,7 +421,8 @@ int32_t tandem_engine_ued_hash(struct tandem_engine *engine,
  * `data_len`, again with a buffer that large).
  *
  * Errors: `TANDEM_ERR_NOT_FOUND` for an account that does not exist (nothing written);
- * `TANDEM_ERR_INVALID_ARGUMENT` for NULL; `TANDEM_ERR_IO` when the engine stopped.
+ * `TANDEM_ERR_INVALID_ARGUMENT` for NULL; when the engine stopped, the status of what stopped it
+ * (as `tandem_engine_submit_block`).
  * Thread-safe; answered between blocks, so it may wait for the block the UED has in hand.
  *
  * # Safety

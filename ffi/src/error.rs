@@ -12,7 +12,7 @@ use std::fmt;
 
 use tandem_engine::genesis::GenesisError;
 use tandem_engine::ledger::LedgerError;
-use tandem_engine::pipeline::{CoresError, EngineError, NoGpuAdapter};
+use tandem_engine::pipeline::{CoresError, EngineError, Failure, NoGpuAdapter};
 use tandem_engine::runtime::RuntimeError;
 use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::state::StateFileError;
@@ -112,6 +112,12 @@ impl From<std::io::Error> for FfiError {
 
 impl From<StoreError> for FfiError {
     fn from(e: StoreError) -> Self {
+        Self::from(&e)
+    }
+}
+
+impl From<&StoreError> for FfiError {
+    fn from(e: &StoreError) -> Self {
         let message = e.to_string();
         match e {
             _ if e.is_corruption() => Self::corrupt(message),
@@ -131,6 +137,12 @@ impl From<StoreError> for FfiError {
 
 impl From<RuntimeError> for FfiError {
     fn from(e: RuntimeError) -> Self {
+        Self::from(&e)
+    }
+}
+
+impl From<&RuntimeError> for FfiError {
+    fn from(e: &RuntimeError) -> Self {
         let message = e.to_string();
         match e {
             RuntimeError::ParentMismatch { .. }
@@ -162,8 +174,21 @@ impl From<EngineError> for FfiError {
             EngineError::Rejected(runtime) | EngineError::Open(runtime) => runtime.into(),
             EngineError::OpenLog(LogError::Io { .. }) => Self::io(e.to_string()),
             EngineError::OpenLog(_) => Self::corrupt(e.to_string()),
-            // A stage failed (the store, a kernel): the engine stopped; reopening resumes it.
-            EngineError::Failed(_) => Self::io(e.to_string()),
+            // A stage failed: the engine stopped; reopening resumes it. The status says what
+            // failed (a disk, a damaged file, the GPU, a bug), the message the whole story.
+            EngineError::Failed(ref failure) => {
+                let code = match &**failure {
+                    Failure::Runtime(runtime) => Self::from(runtime).code,
+                    Failure::Log(LogError::Io { .. }) | Failure::Start(_) => TANDEM_ERR_IO,
+                    Failure::Log(LogError::Corrupt { .. }) => TANDEM_ERR_CORRUPT,
+                    // The caller submitted another chain than the one the store's logs hold.
+                    Failure::NotTheLoggedChain(_) => TANDEM_ERR_INVALID_ARGUMENT,
+                    Failure::Pin { .. } => TANDEM_ERR_INVALID_ARGUMENT,
+                    // A caught panic (SPEC §8), or a stage gone without a word: a bug.
+                    Failure::Panicked { .. } | Failure::StageStopped => TANDEM_ERR_INTERNAL,
+                };
+                Self::new(code, e.to_string())
+            }
             // The cores setting names PUs this process may not run on.
             EngineError::Pin(_) => Self::invalid_argument(e.to_string()),
             // No C hook runs on the UED's thread; a Rust host's hook misused the engine.
@@ -288,6 +313,37 @@ mod tests {
         let e: FfiError = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file").into();
         assert_eq!(e.code, TANDEM_ERR_IO);
         assert_eq!(e.message, "no such file");
+    }
+
+    #[test]
+    fn a_stopped_engine_says_what_stopped_it() {
+        use std::sync::Arc;
+        use tandem_kernels::KernelError;
+        use tandem_kernels::gpu::GpuError;
+        let stopped = |failure: Failure| FfiError::from(EngineError::Failed(Arc::new(failure)));
+        let panicked = stopped(Failure::Panicked {
+            thread: "tandem-ued".into(),
+            what: "a bug".into(),
+        });
+        assert_eq!(
+            panicked.code, TANDEM_ERR_INTERNAL,
+            "a caught panic (SPEC §8)"
+        );
+        assert_eq!(
+            panicked.message,
+            "the engine stopped: the tandem-ued thread panicked: a bug"
+        );
+        let gpu = stopped(Failure::Runtime(RuntimeError::Kernel(KernelError::Gpu(
+            GpuError::Failed("device lost".into()),
+        ))));
+        assert_eq!(gpu.code, TANDEM_ERR_BACKEND_UNAVAILABLE);
+        let disk = stopped(Failure::Log(LogError::Io {
+            path: "ved-1.log".into(),
+            source: std::io::Error::other("no space left"),
+        }));
+        assert_eq!(disk.code, TANDEM_ERR_IO);
+        let chain = stopped(Failure::NotTheLoggedChain("block 5".into()));
+        assert_eq!(chain.code, TANDEM_ERR_INVALID_ARGUMENT);
     }
 
     #[test]

@@ -11,7 +11,13 @@ use crate::status::Backend;
 
 impl From<KernelError> for FfiError {
     fn from(e: KernelError) -> Self {
-        match &e {
+        Self::from(&e)
+    }
+}
+
+impl From<&KernelError> for FfiError {
+    fn from(e: &KernelError) -> Self {
+        match e {
             // Every way of not having a GPU that works, the device failing mid-call included.
             KernelError::Gpu(
                 GpuError::NoAdapter(_)

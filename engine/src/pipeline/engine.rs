@@ -125,10 +125,10 @@ pub enum EngineError {
     /// The VED's log or the vote log could not be read back (nothing started).
     #[error(transparent)]
     OpenLog(crate::runtime::segment_log::LogError),
-    /// The runtime failed (the store, a kernel): the engine stopped. Reopening the store
-    /// resumes from the last committed slot.
+    /// A stage failed ([`Failure`]: the store, a log, a kernel, a bug): the engine stopped.
+    /// Reopening the store resumes from the last committed slot.
     #[error("the engine stopped: {0}")]
-    Failed(String),
+    Failed(Arc<Failure>),
     /// A stage's thread could not be pinned to the cores its placement gives it (nothing
     /// started): the message names the stage and the setting to change.
     #[error("the engine did not start: {0}")]
@@ -139,6 +139,52 @@ pub enum EngineError {
         "{0} was called on the UED's thread (from a hook), which answers it: it cannot wait for itself"
     )]
     OnTheUedThread(&'static str),
+}
+
+/// What stopped a running engine, kept whole so that a host can tell a disk from a bug: the
+/// C ABI gives each its own status (`TANDEM_ERR_IO`, `_CORRUPT`, `_BACKEND_UNAVAILABLE`,
+/// `_INTERNAL` for a caught panic, …).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The runtime failed: the store or a file of it, a kernel (a GPU that failed on the `gpu`
+    /// backend), or a check of the engine's parts against each other.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// The VED's log could not be written or pruned.
+    #[error(transparent)]
+    Log(#[from] crate::runtime::segment_log::LogError),
+    /// A stage's thread panicked: a bug in tandem (or in a Rust host's hook).
+    #[error("the {thread} thread panicked: {what}")]
+    Panicked {
+        /// The stage's thread (`tandem-ued`).
+        thread: String,
+        /// The panic's message.
+        what: String,
+    },
+    /// After a restart, a block other than the one the VED executed and logged for its slot
+    /// (or before the first it logged): not the chain the engine was on.
+    #[error("{0}")]
+    NotTheLoggedChain(String),
+    /// A stage's thread could not be pinned where its placement puts it.
+    #[error("pinning the {stage} stage: {error}")]
+    Pin {
+        /// The stage's setting name.
+        stage: &'static str,
+        /// Why.
+        error: PinError,
+    },
+    /// A stage stopped without saying why (its queue closed under it).
+    #[error("a stage stopped")]
+    StageStopped,
+    /// The engine could not start a stage (the OS refused a thread) or its metrics.
+    #[error("starting the engine: {0}")]
+    Start(String),
+}
+
+impl From<Failure> for EngineError {
+    fn from(failure: Failure) -> Self {
+        EngineError::Failed(Arc::new(failure))
+    }
 }
 
 /// A vote point: the VED hash of a slot, and how long after its hand-over it was ready.
@@ -215,7 +261,7 @@ pub enum NotFound {
 struct Progress {
     ved: VecDeque<(u64, [u8; 32])>,
     ued: VecDeque<(u64, [u8; 32])>,
-    failure: Option<String>,
+    failure: Option<Arc<Failure>>,
     finished: bool,
 }
 
@@ -342,10 +388,11 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner) = payers;
     }
 
-    fn fail(&self, error: String) {
-        log::error!("the engine stopped: {error}");
+    fn fail(&self, failure: impl Into<Failure>) {
+        let failure = failure.into();
+        log::error!("the engine stopped: {failure}");
         let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        p.failure.get_or_insert(error);
+        p.failure.get_or_insert(Arc::new(failure));
         drop(p);
         self.changed.notify_all();
     }
@@ -365,7 +412,7 @@ impl Shared {
         let mut halted = self.halted.lock().unwrap_or_else(PoisonError::into_inner);
         if halted.is_none() {
             if let Err(e) = status_index::write_halt(&self.dir, &alert.halt_record()) {
-                self.fail(e.to_string());
+                self.fail(e);
             }
             *halted = Some(alert.to_string());
         }
@@ -466,7 +513,7 @@ impl Shared {
             .map(|ingested| ingested.block.header.slot)
     }
 
-    fn failure(&self) -> Option<String> {
+    fn failure(&self) -> Option<Arc<Failure>> {
         let p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         p.failure.clone()
     }
@@ -637,7 +684,7 @@ impl Engine {
         hooks: EngineHooks,
     ) -> Result<Engine, EngineError> {
         let metrics = Arc::new(
-            EngineMetrics::new(&ENGINE_STAGES).map_err(|e| EngineError::Failed(e.to_string()))?,
+            EngineMetrics::new(&ENGINE_STAGES).map_err(|e| Failure::Start(e.to_string()))?,
         );
         let stage = |name| metrics.stage(name).expect("an engine stage");
         // The VED resumes from its own commit point: the store's slot, then the slots it logged
@@ -767,7 +814,7 @@ impl Engine {
             pinned: pinned_tx.clone(),
         };
         let started = |r: std::io::Result<JoinHandle<()>>| {
-            r.map_err(|e| EngineError::Failed(format!("starting a stage: {e}")))
+            r.map_err(|e| EngineError::from(Failure::Start(format!("a stage: {e}"))))
         };
         // Votes are verified first on every sigverify core too (at the VED's priority); user
         // signatures on all of them, by the thread that feeds the GPU and its helpers.
@@ -852,7 +899,7 @@ impl Engine {
                         on_outcome,
                     )
                 })
-                .map_err(|e| EngineError::Failed(format!("starting the ued stage: {e}")))?
+                .map_err(|e| Failure::Start(format!("the ued stage: {e}")))?
         };
         drop(pinned_tx);
         let engine = Engine {
@@ -1177,7 +1224,7 @@ impl Engine {
         EngineError::Failed(
             self.shared
                 .failure()
-                .unwrap_or_else(|| "a stage stopped".into()),
+                .unwrap_or_else(|| Arc::new(Failure::StageStopped)),
         )
     }
 
@@ -1239,7 +1286,7 @@ impl Engine {
                 return Ok(Waited::NotFound(NotFound::Skipped { next }));
             }
             if let Some(failure) = &p.failure {
-                return Err(EngineError::Failed(failure.clone()));
+                return Err(EngineError::Failed(Arc::clone(failure)));
             }
             if p.finished {
                 return Ok(Waited::NotFound(NotFound::Finished));
@@ -1377,7 +1424,10 @@ impl StageThread {
                 if let Err(e) = &pin {
                     // Nobody submits before `start` has heard every stage: this only stops the
                     // stages, which then wait for their queues to close.
-                    shared.fail(format!("pinning the {} stage: {e}", stage.setting_name()));
+                    shared.fail(Failure::Pin {
+                        stage: stage.setting_name(),
+                        error: e.clone(),
+                    });
                 }
                 let _ = pinned.send(pin);
                 drop(pinned);
@@ -1393,7 +1443,10 @@ impl StageThread {
                             .map(|s| (*s).to_owned())
                             .or_else(|| panic.downcast_ref::<String>().cloned())
                             .unwrap_or_else(|| "a panic".into());
-                        shared.fail(format!("the {name} thread panicked: {what}"));
+                        shared.fail(Failure::Panicked {
+                            thread: name.to_owned(),
+                            what,
+                        });
                         std::panic::resume_unwind(panic)
                     },
                 )
@@ -1445,7 +1498,7 @@ fn sigverify_loop(
         });
         let verified = match verified {
             Ok(v) => v,
-            Err(e) => return shared.fail(e.to_string()),
+            Err(e) => return shared.fail(e),
         };
         metrics.add_items(1);
         if !metrics.blocked(|| send(ingested, verified)) {
@@ -1618,22 +1671,22 @@ fn ved_loop(
         let record = match logged.front() {
             // The VED logged a later slot next: this chain is not the one it executed.
             Some(record) if slot < record.ved.slot => {
-                return shared.fail(format!(
+                return shared.fail(Failure::NotTheLoggedChain(format!(
                     "block {slot} comes before slot {}, the next block the VED executed and \
                      logged before the restart: not the chain it executed",
                     record.ved.slot
-                ));
+                )));
             }
             // Executed and logged before the restart: the record stands for it.
             Some(record) if record.ved.slot <= slot => {
                 let record = logged.pop_front().expect("a front record");
                 if record.ved.slot != slot || record.blockhash != header.blockhash {
-                    return shared.fail(format!(
+                    return shared.fail(Failure::NotTheLoggedChain(format!(
                         "block {slot} (blockhash {}) is not the block the VED executed and \
                          logged as slot {} before the restart",
                         bs58::encode(header.blockhash).into_string(),
                         record.ved.slot
-                    ));
+                    )));
                 }
                 Some(record)
             }
@@ -1655,7 +1708,7 @@ fn ved_loop(
                             return; // the UED stopped
                         };
                         if let Err(e) = ved.receive_handoff(handoff) {
-                            return shared.fail(e.to_string());
+                            return shared.fail(e);
                         }
                     }
                     match metrics.busy(|| ved.enter_epoch(slot)) {
@@ -1702,13 +1755,13 @@ fn ved_loop(
                             metrics.add_items(1);
                             continue;
                         }
-                        Err(e) => return shared.fail(e.to_string()),
+                        Err(e) => return shared.fail(e),
                     }
                 }
                 let result = metrics.busy(|| ved.execute(block, payers, &verified));
                 let mut done = match result {
                     Ok(done) => done,
-                    Err(e) => return shared.fail(e.to_string()),
+                    Err(e) => return shared.fail(e),
                 };
                 // The UED needs check 1's answers for transactions guessed VED that are its
                 // own.
@@ -1737,7 +1790,7 @@ fn ved_loop(
                     ved: done,
                 };
                 if let Err(e) = metrics.busy(|| log.append(&record)) {
-                    return shared.fail(e.to_string());
+                    return shared.fail(e);
                 }
                 let done = record.ved;
                 shared
@@ -1962,7 +2015,7 @@ fn ued_loop(
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(e) => {
-                shared.fail(e.to_string());
+                shared.fail(e);
                 break;
             }
         };
@@ -2027,7 +2080,7 @@ fn ued_loop(
         }
         let confirmations: Vec<_> = merged.into_iter().map(|((d, s), c)| (d, s, c)).collect();
         if let Err(e) = status_index::write_confirmations(&shared.dir, &confirmations) {
-            shared.fail(e.to_string());
+            shared.fail(e);
             break;
         }
         // The VED's log segments the store has passed are no longer needed: looked for once a
@@ -2035,7 +2088,7 @@ fn ued_loop(
         if ved_log_pruning.due(slot, SEGMENT_SLOTS)
             && let Err(e) = VedLog::prune(runtime.store().dir(), slot)
         {
-            shared.fail(e.to_string());
+            shared.fail(e);
             break;
         }
         if let Some(on_outcome) = &mut on_outcome {
