@@ -414,6 +414,40 @@ fn a_region_file_cut_at_a_page_boundary_is_truncated_against_the_superblock() {
 }
 
 #[test]
+fn pages_a_commit_grew_a_region_by_and_never_recorded_are_cut_off() {
+    // The file grows before the log; a crash before the superblock leaves it longer than the
+    // commit recorded. 1 TiB more (sparse): open took a page table of 268 M entries and scanned
+    // every page (at 15 TiB it aborted on a 96 GB allocation). Now the pages are cut off.
+    let (dir, model) = fixture();
+    let path = region_path(dir.path(), Mapping::RwVed);
+    let recorded = read(&path).len() as u64;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(recorded + (1 << 40))
+        .unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_matches_model(&store, &model, "reopened with a grown region");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), recorded);
+    // And the store goes on: a commit after it reopens to the same accounts.
+    let mut next = model.clone();
+    let (key, account) = model
+        .iter()
+        .find(|(_, a)| a.mapping == Mapping::RwVed)
+        .unwrap();
+    let mut changed = account.clone();
+    changed.lamports += 1;
+    next.insert(*key, changed.clone());
+    let mut changes = SlotChanges::new();
+    changes.load(changed);
+    store.commit(LAST_SLOT + 1, changes).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_matches_model(&store, &next, "after a commit");
+}
+
+#[test]
 fn a_region_file_missing_only_free_trailing_pages_is_still_truncated() {
     let (dir, _) = fixture();
     let path = region_path(dir.path(), Mapping::RxUed);

@@ -292,6 +292,21 @@ impl Store {
                     ),
                 });
             }
+            if pages > recorded {
+                // A commit grows a region's file before it logs (so a log entry never points
+                // past its end); one that never completed left pages that belong to no
+                // committed slot. They are cut off: open neither scans nor keeps a page table
+                // for them (a file grown to 15 TiB aborted open on a 96 GB allocation).
+                log::warn!(
+                    "{}: {pages} pages, the last commit recorded {recorded}: the {} pages a \
+                     commit that never completed grew it by are cut off",
+                    path.display(),
+                    pages - recorded
+                );
+                file.set_len(recorded * PAGE_SIZE as u64)
+                    .and_then(|()| file.sync_all())
+                    .map_err(StoreError::io("truncate", &path))?;
+            }
             regions.push(Region::new(mapping, path, file)?);
         }
         let regions: [Region; 4] = regions.try_into().unwrap_or_else(|_| unreachable!());
