@@ -203,8 +203,10 @@ impl WalWriter {
         self.entries += 1;
     }
 
-    /// Seals the header with the `counts` the store will have after this commit, writes the log
-    /// to `file` and fsyncs it. Returns the bytes written and the buffer, for reuse.
+    /// Seals the header with the `counts` the store will have after this commit and writes the
+    /// log to `file` — not fsynced: once the whole log is written it may reach the disk, so the
+    /// caller counts the commit as logged before it syncs (an fsync error then cannot mean the
+    /// slot before stands). Returns the bytes written and the buffer, for reuse.
     pub fn write(
         mut self,
         counts: Counts,
@@ -222,7 +224,6 @@ impl WalWriter {
         self.buf[end..end + 8].copy_from_slice(&header_sum.to_le_bytes());
         file.write_all_at(&self.buf, 0)
             .map_err(StoreError::io("write", path))?;
-        file.sync_data().map_err(StoreError::io("fsync", path))?;
         Ok((self.buf.len(), self.buf))
     }
 }

@@ -220,6 +220,9 @@ pub struct Store {
     poisoned: Option<String>,
     /// Whether the commit under way has written its log (the slot is committed from there).
     logged: bool,
+    /// Tests: the next fsync of the log fails (no file system here fails one on demand).
+    #[cfg(test)]
+    fail_log_sync: bool,
     /// Buffers reused from one commit to the next.
     plan: Plan,
     wal_buf: Vec<u8>,
@@ -322,6 +325,8 @@ impl Store {
             recovered_slot,
             poisoned: None,
             logged: false,
+            #[cfg(test)]
+            fail_log_sync: false,
             plan: Plan::default(),
             wal_buf: Vec::new(),
         };
@@ -409,7 +414,14 @@ impl Store {
 
     /// Reads any account regardless of domain: for tools (check, demo, replay inspection) and
     /// tests. Executors read through a [`DomainView`].
+    ///
+    /// After a commit failed past its log it answers `None` for every account until the store
+    /// is reopened (which completes the commit): the index may point at pages the commit never
+    /// wrote (reading one panicked, or sliced garbage).
     pub fn inspect(&self, pubkey: &Pubkey) -> Option<AccountRef<'_>> {
+        if self.poisoned.is_some() {
+            return None;
+        }
         let location = *self.index.get(pubkey)?;
         let map = &self.regions[region_index(location.mapping)].map;
         Some(Store::record_in(map.bytes(), location))
@@ -610,7 +622,18 @@ impl Store {
         let planned = Instant::now();
         let wal_path = self.dir.join(WAL_FILE);
         let (wal_bytes, wal_buf) = wal.write(counts, &self.wal, &wal_path)?;
+        // Written whole: it may be on the disk whatever the fsync says, and the next open would
+        // complete the slot from it, so from here a failure cannot leave the store at the slot
+        // before (a failed fsync of a whole log used to, and a reopen then committed a slot the
+        // caller had been told failed).
         self.logged = true;
+        let synced = self.wal.sync_data();
+        #[cfg(test)]
+        let synced = match std::mem::take(&mut self.fail_log_sync) {
+            true => Err(std::io::Error::other("injected")),
+            false => synced,
+        };
+        synced.map_err(StoreError::io("fsync", &wal_path))?;
         self.wal_buf = wal_buf;
         let logged = Instant::now();
 
@@ -1260,5 +1283,46 @@ fn try_lock(file: &File, path: &Path) -> Result<bool, StoreError> {
         Ok(false)
     } else {
         Err(StoreError::io("lock", path)(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_written_whole_whose_fsync_fails_is_a_commit_the_store_cannot_go_on_past() {
+        // The log of slot 2 is written whole, its fsync fails: it may be on the disk, and the
+        // next open completes slot 2 from it. The store must not go on at slot 1 (it did: the
+        // caller, told slot 2 failed, could commit another slot 2, or close and find it done),
+        // nor read through an index that points at pages the commit never wrote.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        let mut rng = crate::sample::SplitMix64::new(7);
+        let [small, other, third] =
+            std::array::from_fn(|_| crate::sample::sample_account(&mut rng, Mapping::RwUed, 10));
+        let mut grown = small.clone();
+        grown.data = vec![9; 500]; // a bigger cell: a fresh page the commit never wrote
+        let mut changes = SlotChanges::new();
+        changes.load(small.clone());
+        store.commit(1, changes).unwrap();
+        store.fail_log_sync = true;
+        let mut changes = SlotChanges::new();
+        changes.load(grown.clone());
+        changes.load(other);
+        let failed = store.commit(2, changes);
+        assert!(
+            matches!(failed, Err(StoreError::Io { op: "fsync", .. })),
+            "{failed:?}"
+        );
+        assert!(matches!(store.usable(), Err(StoreError::Poisoned(_))));
+        assert!(store.inspect(&small.pubkey).is_none());
+        let mut changes = SlotChanges::new();
+        changes.load(third);
+        assert!(store.commit(2, changes).is_err(), "no other slot 2");
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.committed_slot(), Some(2));
+        assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(grown));
     }
 }
