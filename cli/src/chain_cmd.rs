@@ -281,6 +281,9 @@ pub fn replay(
 ) -> Result<(), String> {
     let genesis = load_genesis(genesis)?;
     let quiet = json == Some(Path::new("-"));
+    // The ledger first: a missing or foreign one leaves no store behind (a new --store
+    // directory was created, tied to this genesis, before the ledger was found missing).
+    let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
     let scratch;
     let dir: PathBuf = match store {
         Some(dir) => dir.to_owned(),
@@ -292,7 +295,6 @@ pub fn replay(
     let mut runtime = Runtime::open_with(&genesis, &dir, backend).map_err(|e| e.to_string())?;
     runtime.set_ued_threads(ued_threads);
     let resumed = runtime.slot();
-    let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
     let bar = progress(0, quiet, "replay")?;
     let mut report = ChainReport::new(&genesis, resumed);
     let started = std::time::Instant::now();

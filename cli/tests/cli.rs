@@ -726,6 +726,20 @@ fn a_cut_ledger_is_an_error_naming_the_file() {
             "{command}: {err}"
         );
     }
+    // A ledger that is not there leaves no store behind, for either command.
+    let missing = dir.path().join("missing.ledger");
+    for command in ["replay", "run"] {
+        let store = dir.path().join(format!("{command}-store"));
+        let out = tandem(&[
+            command,
+            "--ledger",
+            missing.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{command}: {out:?}");
+        assert!(!store.exists(), "{command} created {}", store.display());
+    }
 }
 
 #[test]
