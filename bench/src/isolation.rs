@@ -284,6 +284,13 @@ pub fn run_load_sweep(
         .collect())
 }
 
+/// The longest run the suite makes (warm-up included): 11 hours at a 400 ms pace, every block
+/// signed and held in memory before the run starts.
+pub const MAX_RUN_SLOTS: u64 = 100_000;
+
+/// The longest pace between blocks: a minute.
+pub const MAX_PACE_MS: u64 = 60_000;
+
 /// Every run of the suite: for each of `loads` (user transfers per block), one run per round;
 /// in round `r` the loads run in the order given rotated by `r`, so each takes every position
 /// and a drift of the machine's speed weighs on all alike. Checks that every run reached the
@@ -303,9 +310,27 @@ fn sweep(
             "the isolation suite needs validators, slots, and payers for its transfers".into(),
         );
     }
-    let cluster = VoteCluster::new(config.validators, config.payers);
     let rounds = config.rounds.max(1);
-    let slots = config.warmup_slots + config.slots.div_ceil(rounds);
+    let slots = config
+        .warmup_slots
+        .checked_add(config.slots.div_ceil(rounds))
+        .filter(|&slots| slots <= MAX_RUN_SLOTS)
+        .ok_or_else(|| {
+            format!(
+                "a run of {} warm-up slots and {} measured ({} slots over {rounds} rounds) is \
+                 longer than the suite runs: at most {MAX_RUN_SLOTS} slots a run",
+                config.warmup_slots,
+                config.slots.div_ceil(rounds),
+                config.slots
+            )
+        })?;
+    if config.pace_ms > MAX_PACE_MS {
+        return Err(format!(
+            "a pace of {} ms between blocks: at most {MAX_PACE_MS} ms",
+            config.pace_ms
+        ));
+    }
+    let cluster = VoteCluster::new(config.validators, config.payers);
     progress("signing the votes");
     let vote_blocks = cluster.vote_blocks(slots)?;
     progress("signing the user transfers");

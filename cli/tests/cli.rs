@@ -931,6 +931,30 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         String::from_utf8_lossy(&bad.stderr).contains("validators"),
         "{bad:?}"
     );
+    // A warm-up past u64 wrapped to a run that measured nothing, then panicked on no samples.
+    let small = [
+        "--validators",
+        "1",
+        "--transfers",
+        "0",
+        "--payers",
+        "1",
+        "--slots",
+        "1",
+    ];
+    for (flag, value, says) in [
+        ("--warmup", "18446744073709551615", "warm-up slots"),
+        ("--pace", "18446744073709551615", "pace"),
+    ] {
+        let mut args = vec!["bench", "isolation", flag, value];
+        args.extend(small);
+        let bad = tandem(&args);
+        assert_eq!(bad.status.code(), Some(1), "{flag}: {bad:?}");
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains(says),
+            "{flag}: {bad:?}"
+        );
+    }
 }
 
 #[test]
