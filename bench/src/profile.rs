@@ -70,6 +70,30 @@ pub mod names {
     /// status file, runtime state and store commit, every one synced): the UED's cost per
     /// slot, whatever the slot holds. Optional: profiles written before it lack it.
     pub const UED_SLOTS: &str = "executor.ued.slots";
+
+    /// The unit each rate the planner reads is measured in: a profile that gives one in
+    /// another unit is refused (the planner reads the values as these).
+    pub const UNITS: [(&str, &str); 11] = [
+        (SIGVERIFY_UNIQUE, "signatures/s"),
+        (SIGVERIFY_RECURRING, "signatures/s"),
+        (SIGVERIFY_GPU, "signatures/s"),
+        (SIGVERIFY_CPU_BATCH, "signatures/s"),
+        (LTHASH, "accounts/s"),
+        (BLAKE3, "messages/s"),
+        (VED_VOTES, "votes/s"),
+        (UED_TRANSFERS, "transfers/s"),
+        (STORE_LOOKUPS, "lookups/s"),
+        (STORE_COMMITS, "commits/s"),
+        (UED_SLOTS, "slots/s"),
+    ];
+
+    /// The unit of the planner's rate `name` ([`UNITS`]); `None` for a rate it does not read.
+    pub fn unit(name: &str) -> Option<&'static str> {
+        UNITS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, unit)| *unit)
+    }
 }
 
 /// Why a profile cannot be used.
@@ -283,6 +307,17 @@ impl Profile {
                 return Err((
                     here("value"),
                     format!("{} is not a positive number", rate.value),
+                ));
+            }
+            if let Some(unit) = names::unit(&rate.name)
+                && rate.unit != unit
+            {
+                return Err((
+                    here("unit"),
+                    format!(
+                        "`{}` is measured in {unit}, not \"{}\" (the planner reads it as {unit})",
+                        rate.name, rate.unit
+                    ),
                 ));
             }
             if rate.threads == Some(0) {
@@ -505,6 +540,15 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 1")),
             "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads, batch and UED load"
+        );
+        // Any unit was taken: a profile in other units planned as if it were in these.
+        assert_eq!(
+            error(&GOOD.replace(
+                "value = 38000.0\nunit = \"signatures/s\"",
+                "value = 38.0\nunit = \"Ksignatures/s\""
+            )),
+            "p.toml: rate[1].unit: `sigverify.cpu.unique` is measured in signatures/s, not \
+             \"Ksignatures/s\" (the planner reads it as signatures/s)"
         );
         assert!(error("[machine").starts_with("p.toml: (the file): not TOML"));
         assert_eq!(
