@@ -253,10 +253,14 @@ impl Profile {
     /// Reads and checks the profile at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, ProfileError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        let io = |source| ProfileError::Io {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        // A profile is a few kilobytes: a wrong path (`/dev/zero`) is refused, not read on.
+        let bytes = tandem_engine::files::read_bounded(path, 16 << 20).map_err(io)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         Profile::parse(&text, &path.display().to_string())
     }
 

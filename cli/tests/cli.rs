@@ -1483,4 +1483,17 @@ fn a_bad_genesis_file_is_named_with_where_in_it() {
         err.contains("bad-genesis.toml") && err.contains("slots_per_epoch"),
         "{err}"
     );
+    // An endless file is refused after its bound, not read until memory runs out.
+    for args in [
+        ["gen", "--genesis", "/dev/zero", "--slots", "1"],
+        ["plan", "--profile", "/dev/zero", "--tps", "1000"],
+    ] {
+        let out = tandem(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("/dev/zero") && err.contains("longer than"),
+            "{args:?}: {err}"
+        );
+    }
 }

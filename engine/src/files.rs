@@ -1,6 +1,8 @@
 //! Files written whole: what a command writes for people and other programs (reports, profiles,
 //! ledgers) replaces the file at once, so that a failure part way — a full disk, a limit, a
-//! crash — leaves the previous file as it was, never a part of the new one.
+//! crash — leaves the previous file as it was, never a part of the new one. And files read whole
+//! (a genesis, a profile) within a bound, so that a wrong path (`/dev/zero`) is an error, not a
+//! process that grows until memory runs out.
 //!
 //! The store's own files have their own write discipline (`store`, `runtime::status_index`).
 
@@ -48,6 +50,23 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
+/// Reads the file at `path` whole, refusing one longer than `limit` bytes — or endless, as
+/// `/dev/zero` — with an error that says so, after reading at most `limit + 1` bytes.
+pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("longer than {limit} bytes, more than a file of its kind holds"),
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +89,20 @@ mod tests {
         assert_eq!(names, ["report.json"], "no partial file left");
         write_whole(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn an_endless_file_is_refused_after_its_limit() {
+        let error = read_bounded(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("longer than 1048576 bytes"),
+            "{error}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small");
+        std::fs::write(&path, b"12345").unwrap();
+        assert_eq!(read_bounded(&path, 5).unwrap(), b"12345");
+        assert!(read_bounded(&path, 4).is_err());
     }
 }

@@ -182,6 +182,10 @@ pub struct Genesis {
     pub validators: Vec<GenesisValidator>,
 }
 
+/// The longest genesis file read: a TOML file of a gigabyte is no genesis (a wrong path, such
+/// as `/dev/zero`, is refused instead of read until memory runs out).
+pub const MAX_GENESIS_BYTES: u64 = 1 << 30;
+
 impl Genesis {
     /// Parses and validates a genesis file's text. Without `genesis_hash` the hash is the
     /// SHA-256 of `text`'s bytes, so pass the file exactly as it is on disk.
@@ -202,9 +206,11 @@ impl Genesis {
     /// Reads and validates the genesis file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Genesis, GenesisError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| GenesisError::Io {
-            path: path.to_owned(),
-            source,
+        let bytes = crate::files::read_bounded(path, MAX_GENESIS_BYTES).map_err(|source| {
+            GenesisError::Io {
+                path: path.to_owned(),
+                source,
+            }
         })?;
         let text = std::str::from_utf8(&bytes).map_err(|source| GenesisError::NotUtf8 {
             path: path.to_owned(),
