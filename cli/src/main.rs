@@ -170,9 +170,9 @@ struct SuiteArgs {
     /// Longer and larger: 9 runs a figure, the engine suites at full size.
     #[arg(long)]
     full: bool,
-    /// Run only this suite (repeatable): sigverify, blake3, lthash, store, executors,
-    /// pipeline, isolation.
-    #[arg(long = "suite", value_name = "NAME", value_parser = parse_suite)]
+    /// Run only these suites (`--suite sigverify blake3`, or repeated): sigverify, blake3,
+    /// lthash, store, executors, pipeline, isolation.
+    #[arg(long = "suite", value_name = "NAME", value_parser = parse_suite, num_args = 1..)]
     suites: Vec<SuiteName>,
     /// Where the results go (and the store suite's scratch stores, so its commits show that
     /// disk).

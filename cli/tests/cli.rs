@@ -1411,6 +1411,12 @@ fn bench_runs_the_suites_asked_and_writes_the_table_json_plots_and_a_profile_tha
     );
     let mixed = tandem(&["bench", "--quick", "isolation"]);
     assert!(!mixed.status.success(), "{mixed:?}");
+    // Issue #13's form, `--suite NAME…`: several names after one flag (the second was taken
+    // for a subcommand).
+    let several = tandem(&["bench", "--suite", "blake3", "nope"]);
+    assert!(!several.status.success());
+    let stderr = String::from_utf8_lossy(&several.stderr);
+    assert!(stderr.contains("unknown suite `nope`"), "{stderr}");
 }
 
 #[test]
