@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use serde::Serialize;
-use tandem_engine::runtime::status_index::StatusIndex;
+use tandem_engine::cluster::Agreement;
+use tandem_engine::runtime::status_index::{Confirmation, StatusIndex};
+use tandem_engine::runtime::vote_log::VoteLog;
 use tandem_engine::store::Store;
 
 use crate::output::write_json;
@@ -48,11 +50,25 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         .as_slice()
         .try_into()
         .map_err(|_| format!("signature {signature:?} is {} bytes, not 64", bytes.len()))?;
-    let committed = Store::open(store)
+    // The store's files as they are, without opening it: an engine may be running on it.
+    let committed = Store::committed_slot_in(store)
         .map_err(|e| e.to_string())?
-        .committed_slot()
         .unwrap_or(0);
-    let index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+    let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+    // What the committed slots' votes reported, from the vote log: the engine keeps its cluster
+    // view's confirmations beside it, `tandem replay` (the sequential runtime) only the log.
+    let mut agreement = Agreement::new();
+    let halt =
+        VoteLog::replay_into(&mut agreement, store, 0, committed).map_err(|e| e.to_string())?;
+    if let Some(halt) = halt {
+        index.add_halt(format!("halted: {halt} (the vote log shows it)"));
+    }
+    index.add_confirmations(
+        agreement
+            .confirmations_from(0)
+            .into_iter()
+            .map(|(domain, slot, stake, total)| (domain, slot, Confirmation { stake, total })),
+    );
     let answer = index.execution_status(&key, bps);
     let tx = index.get(&key);
     let confirmation = tx

@@ -1153,6 +1153,38 @@ fn status_answers_execution_status_from_the_store_of_a_run() {
     assert_eq!(ask(&last, "0")["status"], "Success");
     let unknown = bs58::encode([7u8; 64]).into_string();
     assert_eq!(ask(&unknown, "0")["status"], "Unknown");
+    // While an engine holds the store (here a Store open in this process: its lock), status
+    // still answers: it reads the files beside the store, it does not open it.
+    {
+        let _held = tandem_engine::store::Store::open(store).expect("open");
+        assert_eq!(ask(&pick(3), "500")["status"], "Success");
+    }
+    // A store of `tandem replay` (the sequential runtime, no cluster view of its own) answers
+    // from its vote log the same: the slot-3 transaction was Pending forever at 500 bps.
+    let replayed = dir.path().join("replayed");
+    let replay = tandem(&[
+        "replay",
+        "--ledger",
+        ledger,
+        "--store",
+        replayed.to_str().unwrap(),
+    ]);
+    assert!(replay.status.success(), "{replay:?}");
+    for (signature, stake) in [(pick(3), "500"), (pick(6), "500"), (pick(6), "0")] {
+        let from_run = ask(&signature, stake);
+        let out = tandem(&[
+            "status",
+            &signature,
+            "--stake",
+            stake,
+            "--store",
+            replayed.to_str().unwrap(),
+            "--json",
+            "-",
+        ]);
+        let from_replay: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(from_replay, from_run, "{signature} at {stake}");
+    }
     let bad = tandem(&["status", "not-base58!", "--store", store]);
     assert!(!bad.status.success());
     assert!(

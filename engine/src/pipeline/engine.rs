@@ -712,19 +712,9 @@ impl Engine {
             runtime.cluster().slots_per_epoch,
             stored.oldest_slot(),
         );
-        let mut halt = None;
-        for record in VoteLog::read(&dir, kept).map_err(EngineError::OpenLog)? {
-            // Each slot judged against its own total (a record of the earlier format has none:
-            // the total now stands for it).
-            if let Some(total) = record.ved_stake {
-                agreement.record_total(record.slot, total);
-            }
-            halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
-            for r in &record.reported {
-                halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
-            }
-            halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
-        }
+        // (Open cut the log at the store's slot.)
+        let halt = VoteLog::replay_into(&mut agreement, &dir, kept, u64::MAX)
+            .map_err(EngineError::OpenLog)?;
         for (slot, total) in logged_totals {
             agreement.record_total(slot, total);
         }

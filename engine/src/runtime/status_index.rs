@@ -404,6 +404,28 @@ impl StatusIndex {
         Ok(index)
     }
 
+    /// Records a halt found elsewhere (a divergence the vote log shows, which an engine opened
+    /// on the store would halt on), unless the index has one already.
+    pub fn add_halt(&mut self, why: String) {
+        self.halt.get_or_insert(why);
+    }
+
+    /// Adds confirmations learned elsewhere (a cluster view rebuilt from the vote log); where
+    /// the index has one for the same domain and slot, the larger stake and total stand, as
+    /// when the engine merges its own.
+    pub fn add_confirmations(
+        &mut self,
+        confirmations: impl IntoIterator<Item = (Domain, u64, Confirmation)>,
+    ) {
+        for (domain, slot, c) in confirmations {
+            let kept = self
+                .confirmations
+                .entry((domain_tag(Some(domain)), slot))
+                .or_default();
+            (kept.stake, kept.total) = (kept.stake.max(c.stake), kept.total.max(c.total));
+        }
+    }
+
     /// Where `signature` stands in the index.
     pub fn get(&self, signature: &[u8; 64]) -> Option<IndexedTx> {
         self.txs.get(signature).copied()

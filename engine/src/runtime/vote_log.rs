@@ -30,8 +30,8 @@ use super::segment_log::{Appender, LogError, LogKind};
 use super::state::{Reader, WINDOW, Writer};
 use super::status_index::{domain_from_tag, domain_tag};
 use crate::account::Domain;
-use crate::cluster::VoteReport;
 use crate::cluster::agreement::ued_report_possible;
+use crate::cluster::{Agreement, Halt, VoteReport};
 
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
@@ -228,6 +228,34 @@ impl VoteLog {
             out.push(decoded);
         }
         Ok(out)
+    }
+
+    /// Feeds `agreement` what the records of the slots `from ..= through` told the cluster view
+    /// — each slot's total stake, its local hashes and the hashes its votes reported — as the
+    /// engine learned it executing them; the first halt (SPEC §6) they show.
+    pub fn replay_into(
+        agreement: &mut Agreement,
+        dir: &Path,
+        from: u64,
+        through: u64,
+    ) -> Result<Option<Halt>, LogError> {
+        let mut halt = None;
+        for record in VoteLog::read(dir, from)?
+            .into_iter()
+            .take_while(|r| r.slot <= through)
+        {
+            // Each slot judged against its own total (a record of the earlier format has none:
+            // the agreement's total stands for it).
+            if let Some(total) = record.ved_stake {
+                agreement.record_total(record.slot, total);
+            }
+            halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
+            for r in &record.reported {
+                halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
+            }
+            halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
+        }
+        Ok(halt)
     }
 
     /// Deletes the segments whose every slot is before `keep_from`.

@@ -229,6 +229,30 @@ pub struct Store {
 }
 
 impl Store {
+    /// The last slot the store in `dir` has committed — its superblock's, or a later one its
+    /// log holds whole (which the next open completes) — read without opening the store: no
+    /// lock (an engine may have it open and be committing), no page read. For tools that only
+    /// read the files beside the store (`tandem status`).
+    pub fn committed_slot_in(dir: impl AsRef<Path>) -> Result<Option<u64>, StoreError> {
+        let dir = dir.as_ref();
+        let super_path = dir.join(SUPERBLOCK_FILE);
+        if !super_path.exists() {
+            let reason = create::missing_superblock_reason(dir);
+            return Err(StoreError::NotAStore {
+                path: dir.to_owned(),
+                reason,
+            });
+        }
+        let read_only = |path: &Path| File::open(path).map_err(StoreError::io("open", path));
+        let committed = journal::read_superblock(&read_only(&super_path)?, &super_path)?.committed;
+        let wal_path = dir.join(WAL_FILE);
+        let logged = match wal_path.exists() {
+            true => journal::read_wal(&read_only(&wal_path)?, &wal_path)?.map(|image| image.slot),
+            false => None,
+        };
+        Ok(committed.max(logged))
+    }
+
     /// Opens the store in `dir`: completes a commit a crash interrupted, then verifies every page
     /// and rebuilds the index. Only one `Store` may have a directory open at a time.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
