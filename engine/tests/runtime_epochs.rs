@@ -680,6 +680,97 @@ fn a_ved_account_asking_out_stays_for_a_joining_vote_account_that_uses_it() {
     assert!(metrics.boundaries_crossed_alone >= 1, "{metrics:?}");
 }
 
+/// user-5 and user-6 in the VED at epoch 2 (both asked in epoch 0); in the first block of
+/// epoch 2 user-6 turns itself into a vote account in place — allocate, assign, initialize —
+/// naming user-5 its voter and fee payer, and, when `staked`, delegates 6,000 SOL and
+/// activates it. user-6 was never in the VED state.
+fn a_vote_account_made_in_the_ved(staked: bool) -> (Chain, Pubkey, Pubkey) {
+    let mut c = Chain::new();
+    let (user5, user6) = (key("user-5"), key("user-6"));
+    let asks = vec![remap(&user5, 3, c.recent()), remap(&user6, 3, c.recent())];
+    all_succeed(&mut c, asks);
+    c.enter_epoch(2);
+    let (u5, u6) = (pk(&user5), pk(&user6));
+    assert_eq!((c.mapping(&u5), c.mapping(&u6)), (Some(RwVed), Some(RwVed)));
+    let itself = |ix: SystemInstruction, recent| {
+        tx(
+            &[&user6],
+            SYSTEM_PROGRAM_ID,
+            &[AccountMeta::new(u6, true)],
+            &ix.encode(),
+            recent,
+        )
+    };
+    let mut txs = vec![
+        itself(
+            SystemInstruction::Allocate {
+                space: VOTE_STATE_LEN as u64,
+            },
+            c.recent(),
+        ),
+        itself(
+            SystemInstruction::Assign {
+                owner: vote_program_id(),
+            },
+            c.recent(),
+        ),
+        node_instruction(
+            &user6,
+            u6,
+            VoteInstruction::InitializeAccount {
+                node: u6,
+                authorized_voter: u5,
+                fee_payer: u5,
+            },
+            c.recent(),
+        ),
+    ];
+    if staked {
+        txs.push(delegate(&user5, u6, 6_000 * SOL, c.recent()));
+        txs.push(node_instruction(
+            &user6,
+            u6,
+            VoteInstruction::Activate,
+            c.recent(),
+        ));
+    }
+    all_succeed(&mut c, txs);
+    (c, u5, u6)
+}
+
+#[test]
+fn a_vote_account_made_in_the_ved_takes_no_one_out_who_never_was_in_the_ved_state() {
+    // SPEC §5: only a membership change moves an account. user-6, a vote account never in the
+    // VED state and not eligible, changes nothing at the 2/3 boundary: neither it nor the
+    // user-5 it names is frozen or moved (user-5 was frozen in 3 and put in the UED at 4:
+    // anyone in the VED could evict another account of it).
+    let (mut c, u5, u6) = a_vote_account_made_in_the_ved(false);
+    c.enter_epoch(3);
+    assert_eq!(c.rt.state().frozen.get(&u5), None, "user-5 frozen");
+    assert_eq!(c.rt.state().frozen.get(&u6), None, "user-6 frozen");
+    c.enter_epoch(4);
+    assert_eq!((c.mapping(&u5), c.mapping(&u6)), (Some(RwVed), Some(RwVed)));
+    c.assert_engine_agrees();
+}
+
+#[test]
+fn a_vote_account_made_in_the_ved_is_rewarded_from_the_epoch_it_is_in_the_ved_state() {
+    // user-6, made a vote account in epoch 2 (6,000 SOL, active), is eligible at the 2/3
+    // computation: in the VED state for epoch 4, rewarded first at the 4/5 boundary — not at
+    // 2/3 or 3/4 for epochs it was not in the VED state of (it was, for being mapped RW-VED).
+    let (mut c, _, u6) = a_vote_account_made_in_the_ved(true);
+    let reward = 6_000 * SOL / 10_000; // the default cluster's rate, 0.0001
+    let mut lamports = c.lamports(&u6);
+    for (epoch, rewarded) in [(3, false), (4, false), (5, true)] {
+        c.enter_epoch(epoch);
+        let now = c.lamports(&u6);
+        let fees = if rewarded { reward } else { 0 };
+        assert_eq!(now, lamports + fees, "entering epoch {epoch}");
+        lamports = now;
+    }
+    c.assert_engine_agrees();
+}
+
 /// A small deterministic generator for the random histories below (SplitMix64).
 struct Rng(u64);
 

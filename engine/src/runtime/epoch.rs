@@ -3,10 +3,11 @@
 //! Entering epoch `X` (before the first block of `X` executes; a block crosses at most one
 //! boundary, SPEC §4), the runtime
 //!
-//! 1. credits every vote account that was in the VED during `X − 1` (it is mapped RW-VED until
-//!    the moves of step 2) with `stake × epoch_reward_rate` (rounded down to whole lamports),
-//!    before this boundary's moves, so a vote account leaving the VED takes its last reward with
-//!    it; no other vote account is credited;
+//! 1. credits every vote account that was in the VED state during `X − 1`
+//!    ([`RuntimeState::ved_members`], as computed at the boundary into `X − 1`) with
+//!    `stake × epoch_reward_rate` (rounded down to whole lamports), before this boundary's moves,
+//!    so a vote account leaving the VED takes its last reward with it; no other vote account is
+//!    credited — not one that is only mapped RW-VED (made there, or moved there by a remap);
 //! 2. moves the accounts due at the first slot of `X` into their new mapping, with the state they
 //!    had at the end of `X − 1` (the freeze through `X − 1` is total: nothing, not even a fee,
 //!    changed them), and unfreezes them;
@@ -27,7 +28,10 @@
 //!      a voter or payer that is a program (nothing stops a vote account from naming one)
 //!      stays where it is: SPEC §1 maps programs RX only, and moving one would make a state
 //!      no store can hold;
-//!    - an ineligible vote account in the VED now leaves it, with its voter and payer;
+//!    - an ineligible vote account in the VED state of `X` leaves it, with its voter and payer;
+//!      one that was not in it (a vote account made inside the VED) changes nothing, and takes
+//!      no one out — the VED state is the computations', not the mappings'
+//!      ([`RuntimeState::ved_members_next`]);
 //!    - an ineligible vote account that asked to move into the VED (step 4) stays out, alone:
 //!      it never was in the VED state, so its voter and payer do not leave with it;
 //!    - but nothing that an eligible vote account is, or uses as voter or payer, ever leaves
@@ -64,17 +68,14 @@ pub fn enter_epoch(
     overlay: &mut Overlay,
     vote_accounts: &BTreeSet<Pubkey>,
 ) -> Result<EpochEntry, RuntimeError> {
-    // 1. Rewards.
-    for key in vote_accounts {
+    // 1. Rewards, to the vote accounts in the VED state during `epoch − 1`.
+    for key in &state.ved_members {
         let Some(mut account) = overlay.get(store, key) else {
             continue;
         };
         let Some(vote) = VoteState::decode(&account.data) else {
             continue;
         };
-        if account.mapping != Mapping::RwVed {
-            continue;
-        }
         let reward = cluster.epoch_reward(vote.stake);
         if reward > 0 {
             account.lamports = account.lamports.saturating_add(reward);
@@ -126,9 +127,13 @@ pub fn enter_epoch(
             votes.insert(*key, vote);
         }
     }
+    // The VED state of `epoch` (computed at the last boundary) and of `epoch + 1` (now).
+    let members_now = std::mem::take(&mut state.ved_members_next);
+    let mut members_next = BTreeSet::new();
     for (key, vote) in &votes {
         let members = [*key, vote.authorized_voter, vote.fee_payer];
         if ved_eligible(vote.active, vote.stake) {
+            members_next.insert(*key);
             staying_companions.extend(members);
             if members
                 .iter()
@@ -136,12 +141,19 @@ pub fn enter_epoch(
             {
                 joining.extend(members);
             }
-        } else if overlay.mapping_of(store, key) == Mapping::RwVed {
+        } else if members_now.contains(key) {
+            // A membership change: it leaves the VED, with its voter and payer.
             leaving.extend(members);
-        } else if effective(state, overlay, key) == Mapping::RwVed {
+        } else if overlay.mapping_of(store, key) != Mapping::RwVed
+            && effective(state, overlay, key) == Mapping::RwVed
+        {
             leaving.insert(*key); // asked to move in: it alone stays out
         }
+        // Any other ineligible vote account was not in the VED state and is not now: no change,
+        // wherever it is mapped (one made in the VED stays there, and takes no one out).
     }
+    state.ved_members = members_now;
+    state.ved_members_next = members_next;
     for key in joining {
         // A program named as voter or payer stays where it is: SPEC §1 maps a program RX only.
         if effective(state, overlay, &key) != Mapping::RwVed

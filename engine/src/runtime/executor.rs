@@ -348,6 +348,7 @@ impl VedExecutor {
             state.remap_requests.clone(),
             state.slashes.clone(),
             state.epoch,
+            (state.ved_members.clone(), state.ved_members_next.clone()),
         );
         let mut overlay = Overlay::default();
         let entry = epoch::enter_epoch(
@@ -366,6 +367,7 @@ impl VedExecutor {
                 state.remap_requests,
                 state.slashes,
                 state.epoch,
+                (state.ved_members, state.ved_members_next),
             ) = before;
             return Ok(false);
         }

@@ -291,7 +291,13 @@ impl Runtime {
         let (store, state) = match store.committed_slot() {
             None => Runtime::load_genesis(store, genesis, backend)?,
             Some(slot) => {
-                let (mut state, window) = RuntimeState::load(dir, slot)?;
+                let (mut state, window, members) = RuntimeState::load(dir, slot)?;
+                if !members {
+                    // A state file of a build that decided the VED state by mapping: it stands
+                    // for what that build would have decided.
+                    (state.ved_members, state.ved_members_next) =
+                        state::members_by_mapping(&store, &state);
+                }
                 if let WindowFrom::StatusFiles(shape) = window {
                     state.signatures = status_index::signature_window(dir, slot)?;
                     let rebuilt = state.signatures.shape();
@@ -383,6 +389,9 @@ impl Runtime {
             moves: Default::default(),
             remap_requests: Default::default(),
             slashes: Vec::new(),
+            // The validators that start in the VED are in its state for epochs 0 and 1.
+            ved_members: genesis.ved_validators().map(|v| v.vote_account).collect(),
+            ved_members_next: genesis.ved_validators().map(|v| v.vote_account).collect(),
         };
         let mut changes = SlotChanges::new();
         for account in accounts {

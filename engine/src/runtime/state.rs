@@ -7,17 +7,19 @@
 //! store's committed slot exists; a file for a later slot (written, then not committed) is
 //! ignored and replaced.
 //!
-//! File format (little-endian): magic `TNDMRTS3`, the fields in the order of
+//! File format (little-endian): magic `TNDMRTS4`, the fields in the order of
 //! [`RuntimeState::encode`], then the xxh3-64 of everything before it. The duplicate-signature
 //! window is not in it, only its shape ([`WindowShape`]): the window is up to 150 blocks of
 //! first signatures — megabytes — and the file is written and synced every slot, so the window
 //! is rebuilt at open from the slots' status files, which hold every transaction's first
 //! signature and status ([`super::status_index::signature_window`]), and checked against the
-//! shape. `TNDMRTS2` files (the window inline) are still read. A file of an earlier format
+//! shape. `TNDMRTS3` files (no VED membership: [`RuntimeState::ved_members`] is then taken from the
+//! store, as that build decided membership — by mapping) and `TNDMRTS2` files (the window inline,
+//! no membership either) are still read. A file of an earlier format
 //! (`TNDMRTS1`: per-domain duplicate windows counted in slots) is refused with
 //! [`StateFileError::RetiredFormat`], never read as if it were this one.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use hashbrown::HashSet;
 use std::path::{Path, PathBuf};
@@ -33,7 +35,10 @@ use crate::account::{Domain, Mapping, PerDomain, Pubkey};
 pub const WINDOW: u64 = 150;
 
 /// The file format this build writes and reads.
-const MAGIC: &[u8; 8] = b"TNDMRTS3";
+const MAGIC: &[u8; 8] = b"TNDMRTS4";
+
+/// The format before this one, read still: no VED membership (the caller derives it).
+const MAGIC_NO_MEMBERS: &[u8; 8] = b"TNDMRTS3";
 
 /// The format before this one, read still: the duplicate window inline.
 const MAGIC_WINDOW_INLINE: &[u8; 8] = b"TNDMRTS2";
@@ -162,6 +167,13 @@ pub struct RuntimeState {
     pub remap_requests: BTreeMap<Pubkey, Mapping>,
     /// Operator slashes for the next boundary: vote account and basis points of its stake.
     pub slashes: Vec<(Pubkey, u16)>,
+    /// The vote accounts in the VED state (SPEC §5) during the current epoch: those rewarded at
+    /// the next boundary. Decided by the computations at the boundaries, not by where an account
+    /// is mapped (a vote account made in the VED, or moved there by a remap, was never in it).
+    pub ved_members: BTreeSet<Pubkey>,
+    /// The vote accounts in the VED state for the next epoch, computed at the boundary into the
+    /// current one: those that no longer qualify at the next computation leave the VED.
+    pub ved_members_next: BTreeSet<Pubkey>,
 }
 
 /// Why a state file could not be read.
@@ -348,16 +360,28 @@ impl RuntimeState {
             w.bytes(&k.0);
             w.bytes(&bps.to_le_bytes());
         }
+        if magic == MAGIC {
+            for members in [&self.ved_members, &self.ved_members_next] {
+                w.u64(members.len() as u64);
+                for k in members {
+                    w.bytes(&k.0);
+                }
+            }
+        }
         let sum = xxh3_64(&w.0);
         w.u64(sum);
         w.0
     }
 
     /// Decodes a state file's bytes: the state, its duplicate window empty unless the file held
-    /// it, and where the window comes from.
-    pub fn decode(bytes: &[u8]) -> Result<(RuntimeState, WindowFrom), String> {
+    /// it, where the window comes from, and whether the file held the VED membership (a file of
+    /// an earlier format did not: its sets are empty, for the caller to derive).
+    pub fn decode(bytes: &[u8]) -> Result<(RuntimeState, WindowFrom, bool), String> {
         let inline = bytes.starts_with(MAGIC_WINDOW_INLINE);
-        if bytes.len() < MAGIC.len() + 8 || !(inline || bytes.starts_with(MAGIC)) {
+        let members = bytes.starts_with(MAGIC);
+        if bytes.len() < MAGIC.len() + 8
+            || !(inline || members || bytes.starts_with(MAGIC_NO_MEMBERS))
+        {
             return Err("not a runtime state file (bad magic)".into());
         }
         let (body, sum) = bytes.split_at(bytes.len() - 8);
@@ -430,6 +454,14 @@ impl RuntimeState {
             let k = Pubkey(r.array()?);
             slashes.push((k, u16::from_le_bytes(r.array()?)));
         }
+        let (mut ved_members, mut ved_members_next) = (BTreeSet::new(), BTreeSet::new());
+        if members {
+            for set in [&mut ved_members, &mut ved_members_next] {
+                for _ in 0..r.count(32)? {
+                    set.insert(Pubkey(r.array()?));
+                }
+            }
+        }
         r.end()?;
         let state = RuntimeState {
             genesis_hash,
@@ -443,8 +475,10 @@ impl RuntimeState {
             moves,
             remap_requests,
             slashes,
+            ved_members,
+            ved_members_next,
         };
-        Ok((state, window))
+        Ok((state, window, members))
     }
 
     /// Moves the state past `slot`, whose block has `blockhash` and clock `unix_timestamp_ms`:
@@ -469,8 +503,9 @@ impl RuntimeState {
         std::fs::File::open(dir)?.sync_all()
     }
 
-    /// Reads the state file of `slot` in `dir`, and where its duplicate window comes from.
-    pub fn load(dir: &Path, slot: u64) -> Result<(RuntimeState, WindowFrom), StateFileError> {
+    /// Reads the state file of `slot` in `dir`, where its duplicate window comes from, and
+    /// whether it held the VED membership ([`RuntimeState::decode`]).
+    pub fn load(dir: &Path, slot: u64) -> Result<(RuntimeState, WindowFrom, bool), StateFileError> {
         let path = state_path(dir, slot);
         let bytes = std::fs::read(&path).map_err(|source| StateFileError::Io {
             path: path.clone(),
@@ -485,13 +520,14 @@ impl RuntimeState {
                 format: String::from_utf8_lossy(&magic[..]).into_owned(),
                 what,
                 current: format!(
-                    "{} (and {})",
+                    "{} (and {}, {})",
                     String::from_utf8_lossy(MAGIC),
+                    String::from_utf8_lossy(MAGIC_NO_MEMBERS),
                     String::from_utf8_lossy(MAGIC_WINDOW_INLINE)
                 ),
             });
         }
-        let (state, window) =
+        let (state, window, members) =
             RuntimeState::decode(&bytes).map_err(|reason| StateFileError::Corrupt {
                 path: path.clone(),
                 reason,
@@ -502,7 +538,7 @@ impl RuntimeState {
                 reason: format!("it records slot {}, the store slot {slot}", state.slot),
             });
         }
-        Ok((state, window))
+        Ok((state, window, members))
     }
 
     /// Removes every state file in `dir` but the one of `keep`.
@@ -514,6 +550,32 @@ impl RuntimeState {
         }
         Ok(())
     }
+}
+
+/// The VED membership a state file of the format before `TNDMRTS4` stands for: that build took
+/// the vote accounts mapped RW-VED as the VED state, and for the next epoch those, with the
+/// vote accounts moving in and without those moving out.
+pub fn members_by_mapping(
+    store: &crate::store::Store,
+    state: &RuntimeState,
+) -> (BTreeSet<Pubkey>, BTreeSet<Pubkey>) {
+    let program = crate::sample::vote_program_id();
+    let current: BTreeSet<Pubkey> = store
+        .keys()
+        .filter(|&(_, mapping)| mapping == Mapping::RwVed)
+        .map(|(k, _)| k)
+        .filter(|k| store.inspect(k).is_some_and(|a| a.owner == program))
+        .collect();
+    let mut next = current.clone();
+    for (key, (target, _)) in &state.moves {
+        if store.inspect(key).is_some_and(|a| a.owner == program) {
+            match target {
+                Mapping::RwVed => next.insert(*key),
+                _ => next.remove(key),
+            };
+        }
+    }
+    (current, next)
 }
 
 #[cfg(test)]
@@ -544,13 +606,16 @@ mod tests {
             moves: BTreeMap::from([(Pubkey([5; 32]), (Mapping::RwVed, 2))]),
             remap_requests: BTreeMap::from([(Pubkey([6; 32]), Mapping::RwUed)]),
             slashes: vec![(Pubkey([7; 32]), 100)],
+            ved_members: BTreeSet::from([Pubkey([8; 32])]),
+            ved_members_next: BTreeSet::from([Pubkey([8; 32]), Pubkey([9; 32])]),
         }
     }
 
     #[test]
     fn the_file_holds_the_windows_shape_and_everything_else() {
         let state = state();
-        let (read, window) = RuntimeState::decode(&state.encode()).unwrap();
+        let (read, window, members) = RuntimeState::decode(&state.encode()).unwrap();
+        assert!(members);
         let shape = WindowShape {
             blocks: 3,
             first_slot: 4,
@@ -572,9 +637,61 @@ mod tests {
     fn a_file_with_the_window_inline_is_still_read_whole() {
         let state = state();
         let bytes = state.encode_as(MAGIC_WINDOW_INLINE);
+        let without_members = RuntimeState {
+            ved_members: BTreeSet::new(),
+            ved_members_next: BTreeSet::new(),
+            ..state.clone()
+        };
         assert_eq!(
             RuntimeState::decode(&bytes).unwrap(),
-            (state, WindowFrom::Inline)
+            (without_members.clone(), WindowFrom::Inline, false)
         );
+        // The format before this one: the window's shape, no membership.
+        let (read, window, members) =
+            RuntimeState::decode(&state.encode_as(MAGIC_NO_MEMBERS)).unwrap();
+        assert!(!members);
+        assert!(matches!(window, WindowFrom::StatusFiles(_)));
+        assert_eq!(
+            RuntimeState {
+                signatures: state.signatures.clone(),
+                ..read
+            },
+            without_members
+        );
+    }
+
+    #[test]
+    fn a_store_of_the_format_before_the_membership_opens_with_the_membership_by_mapping() {
+        use crate::genesis::Genesis;
+        use crate::ledger::{Block, BlockHeader};
+        let genesis = Genesis::default_cluster();
+        let dir = tempfile::tempdir().unwrap();
+        let mut runtime = super::super::Runtime::open(&genesis, dir.path()).unwrap();
+        let block = Block {
+            header: BlockHeader {
+                slot: 1,
+                parent_slot: 0,
+                leader: Pubkey([0; 32]),
+                unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
+                blockhash: [3; 32],
+            },
+            transactions: vec![],
+        };
+        runtime.execute_block(&block).unwrap();
+        let members = runtime.state().ved_members.clone();
+        let in_ved: BTreeSet<Pubkey> = genesis.ved_validators().map(|v| v.vote_account).collect();
+        assert_eq!(members, in_ved);
+        assert_eq!(runtime.state().ved_members_next, in_ved);
+        // The same state written as the build before wrote it: no membership in the file.
+        let old = runtime.state().encode_as(MAGIC_NO_MEMBERS);
+        drop(runtime);
+        std::fs::write(state_path(dir.path(), 1), old).unwrap();
+        let runtime = super::super::Runtime::open(&genesis, dir.path()).unwrap();
+        assert_eq!(
+            runtime.state().ved_members,
+            in_ved,
+            "the vote accounts mapped RW-VED"
+        );
+        assert_eq!(runtime.state().ved_members_next, in_ved);
     }
 }
