@@ -372,8 +372,10 @@ int32_t tandem_engine_open(const char *genesis_toml_path,
  * accepted, e.g. a slot already executed; its clock) or holds a transaction that does not parse
  * (SPEC §2) — the engine goes on, unchanged; `TANDEM_ERR_HALTED` once the engine has halted;
  * when the engine stopped, the status of what stopped it (`TANDEM_ERR_IO`: its store or logs
- * failed, reopen it; `TANDEM_ERR_CORRUPT`; `TANDEM_ERR_BACKEND_UNAVAILABLE`: the GPU failed on
- * the `gpu` backend; `TANDEM_ERR_INTERNAL`: a caught panic). Thread-safe: blocks
+ * failed, reopen it; `TANDEM_ERR_CORRUPT`: a damaged file, or blocks after a restart that are
+ * not the chain its logs hold; `TANDEM_ERR_BACKEND_UNAVAILABLE`: the GPU failed on the `gpu`
+ * backend; `TANDEM_ERR_INTERNAL`: a caught panic) — never a status that means the engine goes
+ * on. Thread-safe: blocks
  * from several threads are taken one at a time, each checked against the last one accepted.
  *
  * # Safety
@@ -498,7 +500,8 @@ int32_t tandem_engine_describe(struct tandem_engine *engine,
  * holds (each is committed to the store), and joins its threads. NULL: nothing. The pointer
  * must not be used afterwards, by any thread (as with `free`): call it once every other call
  * on this engine has returned. A failure while stopping is logged (level 1); the store then
- * resumes from its last committed slot when opened again.
+ * resumes from its last committed slot when opened again. Returns once every log line queued
+ * before, the stages' last ones included, has reached the log sink.
  *
  * # Safety
  * `engine` is NULL or an open engine no other thread is using.
@@ -572,9 +575,11 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  * NUL-terminated string valid only during the call. It should not block for long: other lines
  * queue behind it (up to 4,096, then the oldest are dropped and counted in a warning), though
  * the threads that log them never wait for it, so it may call tandem and wait for it. Every
- * tandem call returns after the lines its thread logged have reached `fn` (not other threads':
- * a sink may take a lock the caller holds); this call delivers every line queued before it, from
- * any thread, to the previous sink. Lines logged by
+ * tandem call returns after the lines its thread logged have reached `fn` — delivered in
+ * order, so after the lines other threads queued before them: a call that logs (opening an
+ * engine, a failure) must not be made holding a lock `fn` takes; one that logs nothing waits for
+ * nothing. This call, and `tandem_engine_close`, deliver every line queued before them, from any
+ * thread (this one to the previous sink). Lines logged by
  * tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
  * is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
  * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.

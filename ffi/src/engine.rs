@@ -384,8 +384,10 @@ pub unsafe extern "C" fn tandem_engine_open(
 /// accepted, e.g. a slot already executed; its clock) or holds a transaction that does not parse
 /// (SPEC §2) — the engine goes on, unchanged; `TANDEM_ERR_HALTED` once the engine has halted;
 /// when the engine stopped, the status of what stopped it (`TANDEM_ERR_IO`: its store or logs
-/// failed, reopen it; `TANDEM_ERR_CORRUPT`; `TANDEM_ERR_BACKEND_UNAVAILABLE`: the GPU failed on
-/// the `gpu` backend; `TANDEM_ERR_INTERNAL`: a caught panic). Thread-safe: blocks
+/// failed, reopen it; `TANDEM_ERR_CORRUPT`: a damaged file, or blocks after a restart that are
+/// not the chain its logs hold; `TANDEM_ERR_BACKEND_UNAVAILABLE`: the GPU failed on the `gpu`
+/// backend; `TANDEM_ERR_INTERNAL`: a caught panic) — never a status that means the engine goes
+/// on. Thread-safe: blocks
 /// from several threads are taken one at a time, each checked against the last one accepted.
 ///
 /// # Safety
@@ -734,7 +736,8 @@ pub unsafe extern "C" fn tandem_engine_describe(
 /// holds (each is committed to the store), and joins its threads. NULL: nothing. The pointer
 /// must not be used afterwards, by any thread (as with `free`): call it once every other call
 /// on this engine has returned. A failure while stopping is logged (level 1); the store then
-/// resumes from its last committed slot when opened again.
+/// resumes from its last committed slot when opened again. Returns once every log line queued
+/// before, the stages' last ones included, has reached the log sink.
 ///
 /// # Safety
 /// `engine` is NULL or an open engine no other thread is using.
@@ -751,6 +754,7 @@ pub unsafe extern "C" fn tandem_engine_close(engine: *mut tandem_engine) {
     });
     if status != crate::status::TANDEM_OK {
         log::error!("{}", crate::error::last_error_message());
-        crate::log::flush();
     }
+    // The stages' last lines (and this call's) reach the sink before the engine is gone.
+    crate::log::flush_all();
 }

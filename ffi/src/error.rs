@@ -177,15 +177,24 @@ impl From<EngineError> for FfiError {
             // A stage failed: the engine stopped; reopening resumes it. The status says what
             // failed (a disk, a damaged file, the GPU, a bug), the message the whole story.
             EngineError::Failed(ref failure) => {
+                // Only statuses that say the engine is gone: a stopped engine never answers
+                // one that means "the engine goes on" (REJECTED, INVALID_ARGUMENT).
                 let code = match &**failure {
-                    Failure::Runtime(runtime) => Self::from(runtime).code,
+                    Failure::Runtime(runtime) => match Self::from(runtime).code {
+                        // A rule ingest checks, failing inside a stage: a bug.
+                        TANDEM_ERR_REJECTED | TANDEM_ERR_INVALID_ARGUMENT => TANDEM_ERR_INTERNAL,
+                        code => code,
+                    },
                     Failure::Log(LogError::Io { .. }) | Failure::Start(_) => TANDEM_ERR_IO,
-                    Failure::Log(LogError::Corrupt { .. }) => TANDEM_ERR_CORRUPT,
-                    // The caller submitted another chain than the one the store's logs hold.
-                    Failure::NotTheLoggedChain(_) => TANDEM_ERR_INVALID_ARGUMENT,
-                    Failure::Pin { .. } => TANDEM_ERR_INVALID_ARGUMENT,
-                    // A caught panic (SPEC §8), or a stage gone without a word: a bug.
-                    Failure::Panicked { .. } | Failure::StageStopped => TANDEM_ERR_INTERNAL,
+                    // A damaged log, or blocks that are not the chain the store's logs hold.
+                    Failure::Log(LogError::Corrupt { .. }) | Failure::NotTheLoggedChain(_) => {
+                        TANDEM_ERR_CORRUPT
+                    }
+                    // A caught panic (SPEC §8), a stage that could not be pinned once running,
+                    // or a stage gone without a word: a bug.
+                    Failure::Panicked { .. } | Failure::Pin { .. } | Failure::StageStopped => {
+                        TANDEM_ERR_INTERNAL
+                    }
                 };
                 Self::new(code, e.to_string())
             }
@@ -342,8 +351,14 @@ mod tests {
             source: std::io::Error::other("no space left"),
         }));
         assert_eq!(disk.code, TANDEM_ERR_IO);
+        // Never a status that says the engine goes on.
         let chain = stopped(Failure::NotTheLoggedChain("block 5".into()));
-        assert_eq!(chain.code, TANDEM_ERR_INVALID_ARGUMENT);
+        assert_eq!(chain.code, TANDEM_ERR_CORRUPT);
+        let rule = stopped(Failure::Runtime(RuntimeError::SlotNotAfterParent {
+            slot: 5,
+            parent: 5,
+        }));
+        assert_eq!(rule.code, TANDEM_ERR_INTERNAL);
     }
 
     #[test]

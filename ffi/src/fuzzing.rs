@@ -8,7 +8,7 @@
 //! block in the encoding), `TANDEM_ERR_REJECTED` (a block SPEC §4 or §2 refuses; the engine goes
 //! on unchanged) or `TANDEM_ERR_HALTED` (replayed votes made the engine halt, SPEC §6: a fresh
 //! engine takes over). It never panics, on the caller's thread or on a stage, and never stops the
-//! engine (`TANDEM_ERR_IO`) or reaches `TANDEM_ERR_INTERNAL`. [`Feeder::feed`] panics where that
+//! engine (which then answers the status of what stopped it: `TANDEM_ERR_IO`, `_INTERNAL`, …). [`Feeder::feed`] panics where that
 //! breaks, which is what a fuzzer and a test want.
 //!
 //! **Getting past the framing and the header.** Mutated bytes seldom frame exactly one block

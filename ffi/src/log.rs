@@ -15,11 +15,14 @@
 //! had to call the sink itself. The queue holds `MAX_QUEUED_LINES`; beyond, the oldest are
 //! dropped and counted in a warning. Every export waits, before it returns, until the lines
 //! its thread logged have reached the sink (`flush`), so the lines a call logged are delivered
-//! by the time it returns, as a host reading them after the call expects — its own lines only:
-//! waiting for every thread's would make each call wait for the slowest sink call made for any
-//! other thread, and deadlock a host whose sink takes a lock the calling thread holds while
-//! another thread (an engine's stage) has a line queued. `tandem_set_log_sink` delivers every
-//! queued line, whoever logged it, to the previous sink before it replaces it.
+//! by the time it returns, as a host reading them after the call expects. A call that logged
+//! nothing waits for nothing: waiting for every thread's lines made each call wait for the
+//! slowest sink call made for any other thread, and deadlocked a host whose sink takes a lock
+//! the calling thread holds while another thread (an engine's stage) had a line queued. A call
+//! that logs (opening an engine; a failure) waits for its lines, and they are delivered in order,
+//! after the lines other threads queued before them: such a call must not be made holding a lock
+//! the sink takes. `tandem_set_log_sink` and `tandem_engine_close` deliver every line queued
+//! before they return, whoever logged it (close: the stages' last lines).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -284,9 +287,11 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 /// NUL-terminated string valid only during the call. It should not block for long: other lines
 /// queue behind it (up to 4,096, then the oldest are dropped and counted in a warning), though
 /// the threads that log them never wait for it, so it may call tandem and wait for it. Every
-/// tandem call returns after the lines its thread logged have reached `fn` (not other threads':
-/// a sink may take a lock the caller holds); this call delivers every line queued before it, from
-/// any thread, to the previous sink. Lines logged by
+/// tandem call returns after the lines its thread logged have reached `fn` — delivered in
+/// order, so after the lines other threads queued before them: a call that logs (opening an
+/// engine, a failure) must not be made holding a lock `fn` takes; one that logs nothing waits for
+/// nothing. This call, and `tandem_engine_close`, deliver every line queued before them, from any
+/// thread (this one to the previous sink). Lines logged by
 /// tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
 /// is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
 /// (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
