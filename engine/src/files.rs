@@ -23,10 +23,25 @@ pub fn partial_path(path: &Path) -> PathBuf {
 
 /// Writes `path` through `write` into [`partial_path`], flushes and fsyncs it, and renames it
 /// over `path`. On any error the partial file is removed and `path` is untouched.
+///
+/// A path that names no regular file — `/dev/stdout`, `/dev/null`, a pipe — is written in place
+/// (nothing can be renamed over it: as root the rename would put a regular file where the
+/// device was). A symbolic link to a file is followed: its target is replaced, the link stays.
 pub fn replace<T>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, String>,
 ) -> Result<T, String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return write(path),
+        _ => {}
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+        }
+        _ => path.to_owned(),
+    };
+    let path = target.as_path();
     let partial = partial_path(path);
     let written = write(&partial).and_then(|value| {
         File::open(&partial)
@@ -89,6 +104,41 @@ mod tests {
         assert_eq!(names, ["report.json"], "no partial file left");
         write_whole(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_device_a_pipe_or_a_link_is_written_through_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        // (Not /dev/null itself: run as root, a regression would replace it.)
+        let dir = tempfile::tempdir().unwrap();
+        // A link to a file: the file gets the new bytes, the link stays a link.
+        let file = dir.path().join("file");
+        let link = dir.path().join("link");
+        std::fs::write(&file, b"old").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_whole(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        // A pipe (a reader on the other end): written into, still a pipe after.
+        let fifo = dir.path().join("fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string; mkfifo creates the node.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_whole(&fifo, b"through the pipe").unwrap();
+        assert!(
+            std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+            "replaced"
+        );
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
     }
 
     #[test]
