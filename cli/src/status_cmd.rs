@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tandem_engine::cluster::Agreement;
+use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::status_index::{Confirmation, StatusIndex};
 use tandem_engine::runtime::vote_log::VoteLog;
 use tandem_engine::store::Store;
@@ -57,9 +58,19 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
     // What the committed slots' votes reported, from the vote log: the engine keeps its cluster
     // view's confirmations beside it, `tandem replay` (the sequential runtime) only the log.
-    let mut agreement = Agreement::new();
-    let halt =
-        VoteLog::replay_into(&mut agreement, store, 0, committed).map_err(|e| e.to_string())?;
+    // A running engine prunes old segments: one listed and then gone is read again.
+    let mut attempts = 0;
+    let (agreement, halt) = loop {
+        let mut agreement = Agreement::new();
+        match VoteLog::replay_into(&mut agreement, store, 0, committed) {
+            Err(LogError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && attempts < 3 =>
+            {
+                attempts += 1;
+            }
+            read => break (agreement, read.map_err(|e| e.to_string())?),
+        }
+    };
     if let Some(halt) = halt {
         index.add_halt(format!("halted: {halt} (the vote log shows it)"));
     }

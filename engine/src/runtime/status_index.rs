@@ -418,6 +418,11 @@ impl StatusIndex {
         confirmations: impl IntoIterator<Item = (Domain, u64, Confirmation)>,
     ) {
         for (domain, slot, c) in confirmations {
+            // A slot with no total (a record of the vote log's first format, read without the
+            // VED's stake) confirms nothing: 0 of 0 would pass any share.
+            if c.total == 0 {
+                continue;
+            }
             let kept = self
                 .confirmations
                 .entry((domain_tag(Some(domain)), slot))
@@ -480,6 +485,21 @@ impl StatusIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_with_no_total_confirms_nothing() {
+        // A slot of the vote log's first format, read without the VED's stake: 0 of 0 would
+        // be Final at any stake asked for.
+        let mut index = StatusIndex::default();
+        let none = Confirmation { stake: 0, total: 0 };
+        let some = Confirmation {
+            stake: 10,
+            total: 30,
+        };
+        index.add_confirmations([(Domain::Ued, 5, none), (Domain::Ued, 6, some)]);
+        assert_eq!(index.confirmation(Domain::Ued, 5), None);
+        assert_eq!(index.confirmation(Domain::Ued, 6), Some(some));
+    }
 
     #[test]
     fn the_first_halts_reason_stands() {
