@@ -771,6 +771,42 @@ fn a_vote_account_made_in_the_ved_is_rewarded_from_the_epoch_it_is_in_the_ved_st
     c.assert_engine_agrees();
 }
 
+#[test]
+fn a_vote_account_made_again_after_a_slash_deleted_it_is_a_new_one_not_a_member() {
+    // No rewards (rate 0): a slash of all of vote-0's stake at the 0/1 boundary takes its whole
+    // balance, and it is deleted — after the 0/1 computation counted it in the VED state of
+    // epoch 2. In epoch 1 its key makes it again in the UED, inactive, naming user-5 (in the VED
+    // from 2, on its own request) its voter and payer. At the 1/2 boundary the new vote-0 is no member
+    // leaving: user-5 stays (it was frozen and taken out, by a key that was a member once).
+    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
+        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
+    let mut c = Chain::with_genesis(tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap());
+    let (user5, vote0_key) = (key("user-5"), key("vote-0"));
+    let vote0 = pk(&vote0_key);
+    let ask_in = remap(&user5, 3, c.recent());
+    all_succeed(&mut c, vec![ask_in]);
+    c.schedule_slash(vote0, 10_000).unwrap();
+    c.enter_epoch(1);
+    assert_eq!(c.account(&vote0), None, "deleted with its whole balance");
+    // (A new account is RW-UED: a user makes it.)
+    let mut again = vote_account_for(
+        &key("user-0"),
+        &vote0_key,
+        (pk(&user5), pk(&user5)),
+        SOL,
+        false,
+        c.recent(),
+    );
+    again.truncate(2); // made and initialized, nothing staked
+    all_succeed(&mut c, again);
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&pk(&user5)), Some(RwVed));
+    assert_eq!(c.rt.state().frozen.get(&pk(&user5)), None, "user-5 frozen");
+    c.enter_epoch(3);
+    assert_eq!(c.mapping(&pk(&user5)), Some(RwVed));
+    c.assert_engine_agrees();
+}
+
 /// A small deterministic generator for the random histories below (SplitMix64).
 struct Rng(u64);
 

@@ -400,6 +400,9 @@ impl VedExecutor {
             } else {
                 self.accounts.accounts.remove(&pubkey);
             }
+            if account.lamports == 0 {
+                self.state.forget_member(&pubkey); // as the runtime's commit does
+            }
             changes.push(account);
         }
         Ok(changes)
@@ -592,6 +595,7 @@ impl VedExecutor {
         for account in &ved.changes {
             if account.lamports == 0 {
                 self.accounts.accounts.remove(&account.pubkey);
+                state.forget_member(&account.pubkey);
             } else {
                 self.accounts
                     .accounts

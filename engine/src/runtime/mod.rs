@@ -664,6 +664,9 @@ impl Runtime {
             if old.as_ref() == new {
                 continue;
             }
+            if new.is_none() {
+                self.state.forget_member(pubkey);
+            }
             match (writer, new) {
                 (Writer::Domain(d), Some(new)) => {
                     let view = if *d == Domain::Ved {

@@ -138,7 +138,7 @@ pub struct WindowShape {
 pub enum WindowFrom {
     /// The file held it (`TNDMRTS2`).
     Inline,
-    /// The status files, which must give this shape (`TNDMRTS3`).
+    /// The status files, which must give this shape (`TNDMRTS3`, `TNDMRTS4`).
     StatusFiles(WindowShape),
 }
 
@@ -479,6 +479,14 @@ impl RuntimeState {
             ved_members_next,
         };
         Ok((state, window, members))
+    }
+
+    /// A vote account deleted (no lamports left: a slash took its whole balance) is in the VED
+    /// state no more: its key, made again, is a new vote account, not a member — it would be
+    /// rewarded as one, and take the voter and payer it names out of the VED when it leaves.
+    pub fn forget_member(&mut self, pubkey: &Pubkey) {
+        self.ved_members.remove(pubkey);
+        self.ved_members_next.remove(pubkey);
     }
 
     /// Moves the state past `slot`, whose block has `blockhash` and clock `unix_timestamp_ms`:
