@@ -1054,8 +1054,14 @@ fn a_stage_that_panics_fails_the_engine_and_its_waiters_at_once() {
     let dir = tempfile::tempdir().expect("dir");
     let engine = open_with_hooks(dir.path(), hooks);
     for block in &blocks {
-        if engine.submit(block.clone()).is_err() {
-            break; // the engine stopped
+        if let Err(e) = engine.submit(block.clone()) {
+            // The engine stopped: submit says why (it said "a stage stopped" when it found the
+            // UED's queue closed before the panic was recorded).
+            assert!(
+                matches!(&e, EngineError::Failed(f) if matches!(**f, Failure::Panicked { .. })),
+                "{e}"
+            );
+            break;
         }
     }
     let waited = engine.wait_hash(Domain::Ued, 3, Duration::from_secs(300));
@@ -1505,6 +1511,60 @@ fn a_hook_on_the_ueds_thread_asking_for_an_account_is_refused_not_left_waiting()
         let answers = answers.lock().unwrap();
         assert!(
             matches!(answers[..], [Err(EngineError::OnTheUedThread(_))]),
+            "{answers:?}"
+        );
+    }
+    engine.lock().unwrap().take();
+    let Ok(opened) = Arc::try_unwrap(opened) else {
+        panic!("the hook let the engine go");
+    };
+    opened.finish().expect("finish");
+}
+
+#[test]
+fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
+    // From on_vote (the VED's thread): schedule_slash waited for the UED, then for the submit
+    // lock that a submit blocked on a full queue held — a queue only the VED drains: the
+    // engine stopped for good, and its close with it. Both calls are refused there.
+    let (blocks, _) = generated(2, 3, false);
+    let engine: Arc<Mutex<Option<Arc<Engine>>>> = Arc::default();
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let hooks = {
+        let (engine, answers) = (Arc::clone(&engine), Arc::clone(&answers));
+        let again = blocks[1].clone();
+        EngineHooks {
+            on_vote: Some(Box::new(move |_| {
+                let engine = engine.lock().unwrap().clone().expect("set");
+                let vote0 = chain::pk(&chain::key("vote-0"));
+                let mut answers = answers.lock().unwrap();
+                answers.push(engine.schedule_slash(vote0, 100).err());
+                answers.push(engine.submit(again.clone()).err());
+            })),
+            ..EngineHooks::default()
+        }
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let opened = Arc::new(open_with_hooks(dir.path(), hooks));
+    *engine.lock().unwrap() = Some(Arc::clone(&opened));
+    opened.submit(blocks[0].clone()).expect("submit");
+    let waited = opened.wait_hash(Domain::Ved, 1, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    {
+        let answers = answers.lock().unwrap();
+        assert!(
+            matches!(
+                answers[..],
+                [
+                    Some(EngineError::FromAnExecutorHook {
+                        call: "Engine::schedule_slash",
+                        stage: "ved"
+                    }),
+                    Some(EngineError::FromAnExecutorHook {
+                        call: "Engine::submit",
+                        stage: "ved"
+                    })
+                ]
+            ),
             "{answers:?}"
         );
     }

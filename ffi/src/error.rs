@@ -201,7 +201,9 @@ impl From<EngineError> for FfiError {
             // The cores setting names PUs this process may not run on.
             EngineError::Pin(_) => Self::invalid_argument(e.to_string()),
             // No C hook runs on the UED's thread; a Rust host's hook misused the engine.
-            EngineError::OnTheUedThread(_) => Self::invalid_argument(e.to_string()),
+            EngineError::OnTheUedThread(_) | EngineError::FromAnExecutorHook { .. } => {
+                Self::invalid_argument(e.to_string())
+            }
         }
     }
 }

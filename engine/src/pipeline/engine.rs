@@ -139,6 +139,20 @@ pub enum EngineError {
         "{0} was called on the UED's thread (from a hook), which answers it: it cannot wait for itself"
     )]
     OnTheUedThread(&'static str),
+    /// A call that may wait for the executors ([`Engine::submit`], [`Engine::schedule_slash`])
+    /// was made from a hook on an executor's thread (`on_vote`, `on_outcome`, `on_alert`),
+    /// where it could wait for that very thread: a vote hook scheduling a slash while a submit
+    /// waited on a full queue stopped the engine for good.
+    #[error(
+        "{call} was called from a hook on the {stage} executor's thread, which it may wait for: \
+         call it from another thread"
+    )]
+    FromAnExecutorHook {
+        /// The call.
+        call: &'static str,
+        /// The executor (`ved`, `ued`).
+        stage: &'static str,
+    },
 }
 
 /// What stopped a running engine, kept whole so that a host can tell a disk from a bug: the
@@ -517,6 +531,21 @@ impl Shared {
         let p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         p.failure.clone()
     }
+
+    /// What stopped a stage whose queue closed under a caller: the stage records its failure
+    /// as it stops, but may close its queues first (a panic unwinds through them before it is
+    /// caught; the UED answers the VED's boundary request before it records the error), so the
+    /// record is waited for — a moment, not for ever — before the stop is called unexplained.
+    fn failure_of_a_stop(&self) -> Arc<Failure> {
+        let p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        let (p, _) = self
+            .changed
+            .wait_timeout_while(p, Duration::from_secs(2), |p| p.failure.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        p.failure
+            .clone()
+            .unwrap_or_else(|| Arc::new(Failure::StageStopped))
+    }
 }
 
 /// A block on its way: shared by the stages, each parses the transactions it needs.
@@ -602,9 +631,10 @@ pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
 
 /// Callbacks the stages call as slots complete: `on_vote` on the VED thread, `on_outcome` on
 /// the UED thread after the slot is committed. Keep them short: they run on the stages. The
-/// engine's calls that the UED's thread answers ([`Engine::account`], [`Engine::schedule_slash`])
-/// are refused from the hooks it runs ([`EngineError::OnTheUedThread`]) rather than wait for
-/// themselves.
+/// engine's calls that the UED's thread answers ([`Engine::account`]) are refused from the
+/// hooks it runs ([`EngineError::OnTheUedThread`]), and those that may wait for either executor
+/// ([`Engine::submit`], [`Engine::schedule_slash`]) from the hooks of both
+/// ([`EngineError::FromAnExecutorHook`]), rather than wait for themselves.
 #[derive(Default)]
 pub struct EngineHooks {
     /// Each vote point, in slot order.
@@ -932,7 +962,7 @@ impl Engine {
     /// of user balances (SPEC §6: only as far as the UED has executed). Answered by the UED
     /// between blocks, so it may wait for the block in hand.
     pub fn account(&self, pubkey: &Pubkey) -> Result<(u64, Option<Account>), EngineError> {
-        if ON_THE_UED_THREAD.get() {
+        if EXECUTOR_THREAD.get() == Some("ued") {
             return Err(EngineError::OnTheUedThread("Engine::account"));
         }
         let (reply, answer) = bounded(1);
@@ -958,6 +988,7 @@ impl Engine {
                 reason,
             })
         };
+        refused_on_an_executor("Engine::schedule_slash")?;
         if bps == 0 || bps > 10_000 {
             return Err(invalid("basis points must be 1 ..= 10,000".into()));
         }
@@ -1129,6 +1160,7 @@ impl Engine {
     /// VED's sigverify stage at once; the VED executes nothing before the verdict.
     pub fn submit(&self, block: Block) -> Result<(), EngineError> {
         let submitted = Instant::now();
+        refused_on_an_executor("Engine::submit")?;
         if let Some(failure) = self.shared.failure() {
             return Err(EngineError::Failed(failure));
         }
@@ -1211,11 +1243,7 @@ impl Engine {
     }
 
     fn stopped(&self) -> EngineError {
-        EngineError::Failed(
-            self.shared
-                .failure()
-                .unwrap_or_else(|| Arc::new(Failure::StageStopped)),
-        )
+        EngineError::Failed(self.shared.failure_of_a_stop())
     }
 
     /// Waits up to `timeout` for `hash_D` of `slot`: [`Waited::Hash`] once the domain has
@@ -1642,6 +1670,7 @@ fn ved_loop(
     output: Sender<UedJob>,
     mut on_vote: Option<VoteHook>,
 ) {
+    EXECUTOR_THREAD.set(Some("ved"));
     let VedStart {
         executor: mut ved,
         mut logged,
@@ -1889,9 +1918,21 @@ struct UedLinks {
 }
 
 thread_local! {
-    /// Set on the UED's thread: [`Engine::account`] is answered there, so it cannot be asked
-    /// there.
-    static ON_THE_UED_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The executor whose thread this is (`"ved"`, `"ued"`), where hooks run: [`Engine::account`]
+    /// is answered on the UED's, and [`Engine::submit`] and [`Engine::schedule_slash`] may wait
+    /// for either (a full queue only they drain; the submit lock a blocked submit holds), so
+    /// none of them can be asked there.
+    static EXECUTOR_THREAD: std::cell::Cell<Option<&'static str>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Refuses `call` on an executor's thread (from a hook it runs), where it could wait for that
+/// very thread.
+fn refused_on_an_executor(call: &'static str) -> Result<(), EngineError> {
+    match EXECUTOR_THREAD.get() {
+        Some(stage) => Err(EngineError::FromAnExecutorHook { call, stage }),
+        None => Ok(()),
+    }
 }
 
 /// The UED stage: the UED part of each block, after the VED's, and the commit of the slot.
@@ -1902,7 +1943,7 @@ fn ued_loop(
     links: UedLinks,
     mut on_outcome: Option<OutcomeHook>,
 ) -> Runtime {
-    ON_THE_UED_THREAD.set(true);
+    EXECUTOR_THREAD.set(Some("ued"));
     let UedLinks {
         input,
         sigs,
