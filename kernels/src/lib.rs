@@ -317,10 +317,9 @@ pub fn lthash_accumulate(
         |sum: &mut LtHash| hash::lthash::lthash_accumulate(Platform::detect(), accounts, sum);
     match choose(backend, accounts.len())? {
         Some(gpu) => {
-            // The device mixes in a batch at a time: `sum` changes only once all of it is in.
-            let mut gpu_sum = sum.clone();
-            let mixed = gpu.lthash_accumulate(accounts, &mut gpu_sum);
-            or_on_the_cpu(backend, mixed.map(|()| *sum = gpu_sum), || on_the_cpu(sum))
+            // (`sum` is as it was when the device fails: the CPU's answer is the whole one.)
+            let mixed = gpu.lthash_accumulate(accounts, sum);
+            or_on_the_cpu(backend, mixed, || on_the_cpu(sum))
         }
         None => {
             on_the_cpu(sum);

@@ -393,7 +393,9 @@ impl GpuHashKernels {
         Ok(())
     }
 
-    /// Adds every account's LtHash to `sum`; only 2,048 bytes come back per batch.
+    /// Adds every account's LtHash to `sum`; only 2,048 bytes come back per batch. `sum` changes
+    /// only once every batch is in: on an error it is as it was (a caller that does the work
+    /// again on the CPU would otherwise count the accounts mixed in before the error twice).
     pub fn lthash_accumulate(
         &self,
         accounts: &[AccountInput<'_>],
@@ -402,14 +404,16 @@ impl GpuHashKernels {
         self.ctx.usable()?;
         let (live, too_large) = self.lthash_live(accounts);
         let too_large: Vec<AccountInput<'_>> = too_large.into_iter().map(|i| accounts[i]).collect();
-        super::lthash::lthash_accumulate(Platform::detect(), &too_large, sum);
+        let mut mixed = sum.clone();
+        super::lthash::lthash_accumulate(Platform::detect(), &too_large, &mut mixed);
         for batch in self.lthash_batches(accounts, &live, usize::MAX) {
             let packed = pack_accounts(accounts, batch);
             let bytes = self.run_lthash(&packed, true)?;
-            sum.mix_in(&LtHash::from_bytes(
+            mixed.mix_in(&LtHash::from_bytes(
                 bytes[..LtHash::BYTES].try_into().expect("2048 bytes"),
             ));
         }
+        *sum = mixed;
         Ok(())
     }
 
