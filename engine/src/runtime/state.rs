@@ -701,5 +701,26 @@ mod tests {
             "the vote accounts mapped RW-VED"
         );
         assert_eq!(runtime.state().ved_members_next, in_ved);
+        // With moves pending: the next epoch's members gain the vote accounts moving in and
+        // lose those moving out; an account that is no vote account changes nothing.
+        let outside = genesis
+            .validators
+            .iter()
+            .map(|v| v.vote_account)
+            .find(|k| !in_ved.contains(k))
+            .expect("a validator outside the VED");
+        let leaving = *in_ved.first().unwrap();
+        let mut state = runtime.state().clone();
+        state.moves.insert(outside, (Mapping::RwVed, 2));
+        state.moves.insert(leaving, (Mapping::RwUed, 2));
+        state
+            .moves
+            .insert(genesis.validators[0].node, (Mapping::RwVed, 2));
+        let (now, next) = members_by_mapping(runtime.store(), &state);
+        assert_eq!(now, in_ved);
+        let mut expected = in_ved.clone();
+        expected.insert(outside);
+        expected.remove(&leaving);
+        assert_eq!(next, expected);
     }
 }
