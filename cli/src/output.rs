@@ -42,6 +42,7 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
     }
     // Replaced whole: a write that fails leaves the file a previous run wrote.
     tandem_engine::files::write_whole(path, format!("{text}\n").as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Fails, naming `path`, when a JSON report could not be written there (a missing directory, a

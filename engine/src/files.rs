@@ -4,7 +4,9 @@
 //! (a genesis, a profile) within a bound, so that a wrong path (`/dev/zero`) is an error, not a
 //! process that grows until memory runs out.
 //!
-//! The store's own files have their own write discipline (`store`, `runtime::status_index`).
+//! The files beside the store that are replaced whole each slot (status files, confirmations,
+//! the halt) are written through [`write_whole`] too; the store's pages and logs have their own
+//! discipline (`store`, `runtime::segment_log`).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -31,6 +33,27 @@ pub fn replace<T>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, String>,
 ) -> Result<T, String> {
+    replace_with(path, write, |e| {
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Replaces `path` with `bytes` ([`replace`]); the OS's error as it is (the store directory's
+/// files, written through it too, name their path in their own error type).
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_with(
+        path,
+        |partial| File::create(partial).and_then(|mut f| f.write_all(bytes)),
+        |e| e,
+    )
+}
+
+/// [`replace`], with `io_error` making the caller's error of the sync's or the rename's.
+fn replace_with<T, E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<T, E>,
+    io_error: impl FnOnce(io::Error) -> E,
+) -> Result<T, E> {
     match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => return write(path),
         _ => {}
@@ -47,22 +70,13 @@ pub fn replace<T>(
         File::open(&partial)
             .and_then(|f| f.sync_all())
             .and_then(|()| std::fs::rename(&partial, path))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .map_err(io_error)?;
         Ok(value)
     });
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     written
-}
-
-/// Replaces `path` with `bytes` ([`replace`]).
-pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    replace(path, |partial| {
-        File::create(partial)
-            .and_then(|mut f| f.write_all(bytes))
-            .map_err(|e: io::Error| format!("cannot write {}: {e}", path.display()))
-    })
 }
 
 /// Reads the file at `path` whole, refusing one longer than `limit` bytes — or endless, as

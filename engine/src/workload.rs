@@ -336,6 +336,28 @@ impl Generator<'_> {
     }
 }
 
+/// The blocks [`generate`] makes and their outcomes, kept in memory: for tests and benches of
+/// a few hundred slots (`tandem gen` streams them to a file instead).
+pub fn generate_all(
+    genesis: &Genesis,
+    config: &WorkloadConfig,
+    scratch: &Path,
+) -> Result<(Vec<Block>, Vec<BlockOutcome>), WorkloadError> {
+    let (mut blocks, mut outcomes) = (Vec::new(), Vec::new());
+    generate(
+        genesis,
+        config,
+        scratch,
+        |block, outcome| {
+            blocks.push(block.clone());
+            outcomes.push(outcome.clone());
+            Ok(())
+        },
+        |_| {},
+    )?;
+    Ok((blocks, outcomes))
+}
+
 /// Generates the ledger's blocks for `genesis`, handing each to `sink` in order with its outcome
 /// as the generator's runtime computed it; `scratch` is an empty directory for that runtime.
 /// Nothing is kept per block: a caller that wants the blocks or outcomes keeps them.

@@ -9,7 +9,7 @@ use std::ptr;
 use ::tandem_engine::genesis::Genesis;
 use ::tandem_engine::ledger::Block;
 use ::tandem_engine::runtime::BlockOutcome;
-use ::tandem_engine::workload::{WorkloadConfig, generate};
+use ::tandem_engine::workload::{WorkloadConfig, generate_all};
 use tandem::engine::{
     tandem_account_info, tandem_alert, tandem_engine, tandem_engine_account, tandem_engine_close,
     tandem_engine_config, tandem_engine_describe, tandem_engine_metrics, tandem_engine_open,
@@ -37,25 +37,12 @@ fn genesis_path() -> CString {
 /// 40 slots of the default cluster (32-slot epochs: one boundary) and their sequential outcomes.
 fn ledger() -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().unwrap();
-    let (mut blocks, mut outcomes) = (Vec::new(), Vec::new());
     let config = WorkloadConfig {
         slots: 40,
         transfers: 30,
         ..WorkloadConfig::default()
     };
-    generate(
-        &Genesis::default_cluster(),
-        &config,
-        scratch.path(),
-        |b, outcome| {
-            blocks.push(b.clone());
-            outcomes.push(outcome.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .unwrap();
-    (blocks, outcomes)
+    generate_all(&Genesis::default_cluster(), &config, scratch.path()).unwrap()
 }
 
 fn config() -> tandem_engine_config {

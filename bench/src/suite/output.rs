@@ -90,10 +90,11 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
     let json_path = dir.join(&json.files.json);
     let text = serde_json::to_string_pretty(json).map_err(|e| failed(&json_path, e.to_string()))?;
     // Each replaced whole: a write that fails leaves an earlier run's profile as it was.
-    write_whole(&json_path, (text + "\n").as_bytes()).map_err(|e| failed(&json_path, e))?;
+    write_whole(&json_path, (text + "\n").as_bytes())
+        .map_err(|e| failed(&json_path, e.to_string()))?;
     let profile_path = dir.join(&json.files.profile);
     write_whole(&profile_path, profile.to_toml().as_bytes())
-        .map_err(|e| failed(&profile_path, e))?;
+        .map_err(|e| failed(&profile_path, e.to_string()))?;
     let again = Profile::load(&profile_path)?;
     if &again != profile {
         return Err(failed(

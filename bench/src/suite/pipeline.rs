@@ -8,10 +8,9 @@
 //!   and the UED's largest lag behind the VED ([`MAX_UED_LAG`]).
 
 use tandem_engine::genesis::Genesis;
-use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::topology::format_cpus;
 use tandem_engine::runtime::Backend;
-use tandem_engine::workload::{WorkloadConfig, generate};
+use tandem_engine::workload::{WorkloadConfig, generate_all};
 
 use super::{At, Context, Figure, Recorder};
 use crate::pipeline::{PipelineReport, run_pipeline};
@@ -47,18 +46,8 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
             phase("generating the ledger");
             let genesis = Genesis::default_cluster();
             let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-            let mut blocks: Vec<Block> = Vec::new();
-            generate(
-                &genesis,
-                &workload,
-                scratch.path(),
-                |block, _| {
-                    blocks.push(block.clone());
-                    Ok(())
-                },
-                |_| {},
-            )
-            .map_err(|e| e.to_string())?;
+            let (blocks, _) =
+                generate_all(&genesis, &workload, scratch.path()).map_err(|e| e.to_string())?;
             let ued_threads = ctx.config.ued_threads();
             let mut reports: Vec<PipelineReport> = Vec::new();
             for run in 1..=sizes.runs {

@@ -170,14 +170,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> RuntimeError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file, fsynced, then renamed into place.
+/// Writes `bytes` to `path` through a partial file beside it, fsynced, then renamed into place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(bytes).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::files::write_whole(path, bytes).map_err(io(path))
 }
 
 /// The status files in `dir`, by slot.

@@ -27,20 +27,7 @@ pub fn generated_blocks(
     config: &tandem_engine::workload::WorkloadConfig,
 ) -> (Vec<Block>, Vec<BlockOutcome>) {
     let scratch = tempfile::tempdir().expect("dir");
-    let (mut blocks, mut outcomes) = (Vec::new(), Vec::new());
-    tandem_engine::workload::generate(
-        genesis,
-        config,
-        scratch.path(),
-        |b, outcome| {
-            blocks.push(b.clone());
-            outcomes.push(outcome.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .expect("generate");
-    (blocks, outcomes)
+    tandem_engine::workload::generate_all(genesis, config, scratch.path()).expect("generate")
 }
 
 /// The default cluster's key called `name` (`validator-0`, `user-3`, `program-0`, …).
