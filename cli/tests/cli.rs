@@ -581,12 +581,12 @@ fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
         );
         assert_eq!(run["backends"]["requested"], "cpu");
         assert_eq!(run["metrics"]["ued_slot"], 70);
-        // The VED crosses slot 32 on its own; at slot 64 accounts that asked in epoch 0 move
-        // into the VED, so it waits there for the UED (and, if the UED had not yet entered
-        // epoch 1, for its handoff first: SPEC §5).
-        assert_eq!(run["metrics"]["boundaries_crossed_alone"], 1);
+        // The VED crosses slot 32 on its own, and slot 64 too, where accounts that asked in
+        // epoch 0 move into the VED (with their state and window entries); it waits only if
+        // the UED had not yet entered epoch 1 (for its handoff: SPEC §5).
+        assert_eq!(run["metrics"]["boundaries_crossed_alone"], 2);
         let waits = run["metrics"]["boundary_waits"].as_u64().unwrap();
-        assert!((1..=2).contains(&waits), "{waits} waits");
+        assert!(waits <= 1, "{waits} waits");
         assert!(run["placement"].as_array().unwrap().len() >= 3);
     }
     let auto = run_report(

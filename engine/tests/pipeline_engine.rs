@@ -16,6 +16,7 @@ use tandem_engine::pipeline::{
     Engine, EngineConfig, EngineError, EngineHooks, Failure, Vote, Waited,
 };
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
+use tandem_engine::tx::Transaction;
 use tandem_engine::workload::WorkloadConfig;
 
 /// A generated ledger, with remap requests from both domains added in epoch 0 (a validator's
@@ -310,6 +311,7 @@ fn log_ved_ahead_with(
         if ved.crosses_boundary(block) {
             assert!(ved.enter_epoch(block.header.slot).expect("enter"), "alone");
         }
+        let recent = ved.recent_blockhashes().clone();
         let (txs, payers) = parse_block(block).expect("parses");
         let verified: Vec<Option<bool>> =
             verify_signatures(tandem_engine::runtime::Backend::Cpu, &txs)
@@ -317,7 +319,11 @@ fn log_ved_ahead_with(
                 .into_iter()
                 .map(Some)
                 .collect();
-        let done = ved.execute(block, &payers, &verified).expect("VED");
+        let mut done = ved.execute(block, &payers, &verified).expect("VED");
+        // After the vote point, as the VED stage does.
+        ved.enter_incoming_of(block, &payers, &recent)
+            .expect("incoming");
+        ved.finish_incoming(&mut done);
         let header = &block.header;
         let record = LoggedSlot {
             parent_slot: header.parent_slot,
@@ -1308,41 +1314,142 @@ fn the_ved_crosses_epoch_boundaries_while_the_ued_is_still_in_the_epoch_before()
     assert_eq!(points, want);
 }
 
-#[test]
-fn an_account_moving_into_the_ved_brings_its_window_entries_the_ved_waits_for_them() {
-    // user-5 asks to join the VED in epoch 0 and moves at slot 64. Its transactions in the UED
-    // entered the one duplicate window; the UED may not have decided epoch 1's yet when the
-    // VED reaches slot 64, so the VED does not cross there alone: it waits for the UED to
-    // execute the block whole and starts again from the joined state, window included. A
-    // transfer user-5 signed in epoch 1 (frozen: AccountFrozenForRemap, but in the window)
-    // comes again at slot 65 and is refused as a duplicate in the VED, as the runtime does.
-    let (mut blocks, _) = generated_with(66, 21, 0.0, true, &[("user-5", 3)]);
+/// The domain and status of the transaction of `outcome` whose first signature is `signature`.
+fn tx_status(outcome: &BlockOutcome, signature: &[u8; 64]) -> (Option<Domain>, TxStatus) {
+    let tx = outcome
+        .transactions
+        .iter()
+        .find(|t| t.signature.as_ref() == Some(signature))
+        .expect("the transaction is in the block");
+    (tx.domain, tx.status)
+}
+
+/// A ledger of 68 slots in which user-5 asks to join the VED in epoch 0 (it moves at slot 64)
+/// and, for each `(first, second)` of `plan`, a transfer user-5 signed comes in slot `first`
+/// and again in slot `second`; and a fresh transfer of user-5 in slot 67. Checks the
+/// sequential runtime's answers — a duplicate in the VED each second time — and gives the
+/// blocks and their sequential outcomes.
+fn user_5_moving_in_with_transfers_again(plan: &[(u64, u64)]) -> (Vec<Block>, Vec<BlockOutcome>) {
+    let (mut blocks, _) = generated_with(68, 21, 0.0, true, &[("user-5", 3)]);
     let user_5 = chain::key("user-5");
     let to = chain::pk(&chain::key("user-6"));
-    let again = chain::transfer(&user_5, to, 1_000_000, blocks[58].header.blockhash);
-    blocks[59].transactions.push(again.clone());
-    blocks[64].transactions.push(again);
+    let signed_at = |blocks: &[Block], slot: u64, lamports: u64| {
+        chain::transfer(
+            &user_5,
+            to,
+            lamports,
+            blocks[slot as usize - 2].header.blockhash,
+        )
+    };
+    let mut again = Vec::new();
+    for (k, &(first, second)) in plan.iter().enumerate() {
+        let tx = signed_at(&blocks, first, 1_000_000 + k as u64);
+        blocks[first as usize - 1].transactions.push(tx.clone());
+        blocks[second as usize - 1].transactions.push(tx.clone());
+        again.push((
+            first,
+            second,
+            Transaction::parse(&tx).unwrap().signatures()[0],
+        ));
+    }
+    let fresh = signed_at(&blocks, 67, 2_000_000);
+    let fresh_signature = Transaction::parse(&fresh).unwrap().signatures()[0];
+    blocks[66].transactions.push(fresh);
     let sequential = sequential_outcomes(&blocks);
+    let duplicate = (Some(Domain::Ved), TxStatus::DuplicateSignature);
+    for &(first, second, signature) in &again {
+        let want = if first < 32 {
+            (Some(Domain::Ued), TxStatus::Success)
+        } else {
+            (Some(Domain::Ued), TxStatus::AccountFrozenForRemap)
+        };
+        assert_eq!(tx_status(&sequential[first as usize - 1], &signature), want);
+        assert_eq!(
+            tx_status(&sequential[second as usize - 1], &signature),
+            duplicate
+        );
+    }
     assert_eq!(
-        last_tx(&sequential[59]),
-        (Some(Domain::Ued), TxStatus::AccountFrozenForRemap)
+        tx_status(&sequential[66], &fresh_signature),
+        (Some(Domain::Ved), TxStatus::DomainViolation)
     );
-    assert_eq!(
-        last_tx(&sequential[64]),
-        (Some(Domain::Ved), TxStatus::DuplicateSignature)
-    );
+    (blocks, sequential)
+}
+
+#[test]
+fn an_account_moving_into_the_ved_brings_its_window_entries_and_the_ved_crosses_alone() {
+    // user-5 asks to join the VED in epoch 0 and moves at slot 64. Its transactions in the UED
+    // entered the one duplicate window, and the VED must know them to refuse them again once
+    // user-5 pays in the VED. The UED is held at slot 31 until the VED has executed slot 45, so
+    // the VED learns of user-5's move (the UED's handoff once it has executed slot 32) late: it
+    // takes the entries up to slot 32 from the handoff, decides those of the blocks it executed
+    // meanwhile from the blocks it kept, and those of the later blocks as it executes them —
+    // and crosses slot 64 alone, voting before the UED gets there. Three transfers user-5
+    // signed — in epoch 0 (executed), and twice in epoch 1 (frozen: refused, but in the
+    // window) — come again in epoch 2 and are refused as duplicates in the VED, as the runtime
+    // refuses them; a fresh one passes check 4 there (and fails check 6: its payee is a user's).
+    let (blocks, sequential) =
+        user_5_moving_in_with_transfers_again(&[(20, 65), (40, 66), (56, 66)]);
+
     let dir = tempfile::tempdir().expect("dir");
-    let (engine, seen) = open(dir.path(), 2);
-    for block in &blocks {
+    let config = EngineConfig {
+        ued_queue_blocks: 16,
+        ..EngineConfig::default()
+    };
+    let (engine, seen, release) = open_holding(dir.path(), 31, config);
+    for block in &blocks[..45] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ved, 45, Duration::from_secs(60))
+        .expect("no failure");
+    assert!(
+        engine.metrics().snapshot().ued_slot <= 31,
+        "the UED is held"
+    );
+    release.send(()).unwrap();
+    for block in &blocks[45..] {
         engine.submit(block.clone()).expect("submit");
     }
     assert_eq!(
-        crossings_by(&engine, 66),
-        (1, 1),
-        "alone at slot 32, waiting at slot 64"
+        crossings_by(&engine, 68),
+        (2, 0),
+        "alone at slots 32 and 64, no wait"
     );
     engine.finish().expect("finish");
-    assert!(seen.lock().unwrap().0[..] == sequential[..]);
+    let (outcomes, votes) = &*seen.lock().unwrap();
+    assert!(outcomes[..] == sequential[..], "the sequential outcomes");
+    let points: Vec<(u64, [u8; 32])> = votes.iter().map(|v| (v.slot, v.ved_hash)).collect();
+    let want: Vec<(u64, [u8; 32])> = sequential.iter().map(|o| (o.slot, o.ved_hash)).collect();
+    assert_eq!(points, want);
+}
+
+#[test]
+fn a_ved_logged_across_a_boundary_an_account_moved_in_at_resumes_with_its_window_entries() {
+    // The store commits slot 44; the VED, which knew user-5 moves in at slot 64, had decided
+    // user-5's window entries of slots 45–63 and logged them with its slots, crossed slot 64
+    // alone and logged up to slot 66 before the crash. Reopened, it crosses again from its log
+    // with those entries: the transfer user-5 signed in slot 50 comes again in slot 67, which
+    // the VED executes after the restart, and is refused as a duplicate, as the runtime refuses
+    // it (without the logged entries the VED would run it).
+    let (blocks, sequential) = user_5_moving_in_with_transfers_again(&[(20, 65), (50, 67)]);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..44] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(engine.finish().expect("finish").slot, 44);
+    log_ved_ahead(dir.path(), &blocks[44..66]);
+
+    let (engine, seen) = open(dir.path(), 2);
+    assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), (44, 66));
+    for block in &blocks[44..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    assert!(seen.lock().unwrap().0[..] == sequential[44..]);
 }
 
 #[test]

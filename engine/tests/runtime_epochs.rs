@@ -128,6 +128,51 @@ fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
     );
     let out = c.block(vec![vote(3, 64, c.recent())]);
     assert_status(only(&out), Success, Some(Ved));
+    // Epoch 3: a member of the VED state during epoch 2, vote-3 is rewarded at the 2/3
+    // boundary. The engine's VED crosses slot 64 alone (the accounts moving in are the UED's
+    // handoff's), and slot 96 too: it must know vote-3 is a member, which its own copy (the
+    // VED's vote accounts only) could not compute at slot 32 — the UED's handoff tells it.
+    let before = c.lamports(&vote3);
+    c.enter_epoch(3);
+    assert_eq!(
+        c.lamports(&vote3) - before,
+        c.genesis.cluster.epoch_reward(6_000 * SOL),
+        "vote-3's reward"
+    );
+    let metrics = c.assert_engine_agrees();
+    assert_eq!(metrics.boundaries_crossed_alone, 3);
+}
+
+#[test]
+fn a_joining_ued_vote_account_slashed_below_the_threshold_leaves_again_through_the_engine() {
+    // vote-3 (6,000 SOL) is computed into the VED at the 0/1 boundary; a slash applied there
+    // (50 %: 3,000 SOL) makes it ineligible at the next computation. It moves in at slot 64
+    // and, as a member of the VED state of epoch 2 no longer eligible, is frozen to leave at
+    // slot 96 with its node. The engine's VED, whose copy held no UED vote account when it
+    // crossed slot 32, must know vote-3 is a member (the UED's handoff tells it) to freeze it.
+    let mut c = Chain::new();
+    let (node3, vote3) = (key("validator-3"), pk(&key("vote-3")));
+    c.block(vec![transfer(
+        &key("user-0"),
+        pk(&node3),
+        6_000 * SOL,
+        c.recent(),
+    )]);
+    let out = c.block(vec![delegate(&node3, vote3, 5_000 * SOL, c.recent())]);
+    assert_status(only(&out), Success, Some(Ued));
+    c.schedule_slash(vote3, 5_000).expect("slash vote-3");
+    c.enter_epoch(1);
+    assert_eq!(c.vote_state(3).stake, 3_000 * SOL);
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&vote3), Some(RwVed));
+    assert_eq!(c.rt.state().frozen.get(&vote3), Some(&2), "leaving again");
+    let out = c.block(vec![vote(3, 64, c.recent())]);
+    assert_status(only(&out), AccountFrozenForRemap, Some(Ved));
+    c.enter_epoch(3);
+    assert_eq!(
+        (c.mapping(&vote3), c.mapping(&pk(&node3))),
+        (Some(RwUed), Some(RwUed))
+    );
     c.assert_engine_agrees();
 }
 
@@ -443,8 +488,8 @@ fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_le
     // Epoch 0: validator-1 deactivates vote-1, and user-2 makes a UED vote account (6,000 SOL,
     // activated) whose fee payer is validator-1's node. At the 0/1 boundary vote-1 leaves
     // the VED, but its node stays: a vote account joining the VED uses it. Only the UED's
-    // state tells that, so the engine's VED cannot cross slot 32 on its own: it waits there,
-    // and again at slot 64, where accounts move into the VED.
+    // state tells that, so the engine's VED cannot cross slot 32 on its own: it waits there.
+    // At slot 64, where accounts move into the VED, it crosses alone.
     let mut c = Chain::new();
     let node1 = key("validator-1");
     let vote1 = pk(&key("vote-1"));
@@ -482,7 +527,7 @@ fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_le
     let metrics = c.assert_engine_agrees();
     assert_eq!(
         (metrics.boundaries_crossed_alone, metrics.boundary_waits),
-        (0, 2)
+        (1, 1)
     );
 }
 

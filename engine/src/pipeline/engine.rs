@@ -65,6 +65,7 @@ use crate::runtime::builtins::vote::VoteState;
 use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
 use crate::runtime::ingest::{self, VerifiedBlock};
 use crate::runtime::segment_log::PruneSchedule;
+use crate::runtime::state::WINDOW;
 use crate::runtime::status_index::{
     self, Confirmation, ExecutionStatus, IndexedTx, KEPT_BLOCKS, StatusIndex,
 };
@@ -897,6 +898,9 @@ impl Engine {
                     log: VedLog::new(dir),
                     handoffs: handoffs_rx,
                     patience,
+                    // The VED runs at most the UED's queue (and the blocks in hand) ahead of
+                    // the UED, which hands the epoch over once it has executed its first block.
+                    retain_limit: (depth + 2).max(WINDOW as usize),
                 };
                 ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
             }))?);
@@ -1610,6 +1614,15 @@ pub fn guess_ved(transactions: &[Vec<u8>], ved_payers: &HashSet<Pubkey>) -> Vec<
         .collect()
 }
 
+/// Check 1's answers the sigverify stage gave, as guessed VED, for the transactions `done`
+/// leaves to the UED.
+fn guessed_ued(done: &VedSlot, verified: &[Option<bool>]) -> Vec<(usize, bool)> {
+    done.ued_transactions
+        .iter()
+        .filter_map(|&i| verified[i].map(|ok| (i, ok)))
+        .collect()
+}
+
 /// What the VED stage starts from: the executor, the slots logged before a restart that the
 /// store has not committed yet (in order), and the log it appends to.
 struct VedStart {
@@ -1620,6 +1633,67 @@ struct VedStart {
     handoffs: Receiver<EpochHandoff>,
     /// How long it waits at a boundary before the engine halts.
     patience: Duration,
+    /// The most blocks it keeps for the accounts moving into the VED while it waits for the
+    /// handoff that names them ([`Retained`]).
+    retain_limit: usize,
+}
+
+/// The blocks the VED executed whose window entries of the accounts moving into the VED at the
+/// end of its epoch it has not entered yet ([`VedExecutor::enter_incoming_of`]): each block
+/// after its vote point, and the blocks it executed in an epoch it crossed into alone before the
+/// UED's handoff named those accounts, once the handoff has come — so that it can cross the next
+/// boundary alone. Those are the boundary's block and blocks the UED has not executed yet, held
+/// by its queue anyway. Past the limit it keeps none until the next boundary (the VED then does
+/// not cross it alone).
+struct Retained {
+    blocks: Vec<(Arc<Ingested>, VecDeque<[u8; 32]>)>,
+    limit: usize,
+    gave_up: bool,
+}
+
+impl Retained {
+    /// Keeps `ingested`, which the VED has executed; `recent` are the blockhashes its check 3
+    /// accepted ([`VedExecutor::recent_blockhashes`] before it executed the block).
+    fn keep(&mut self, ingested: &Arc<Ingested>, recent: VecDeque<[u8; 32]>) {
+        if self.gave_up {
+            return;
+        }
+        if self.blocks.len() >= self.limit {
+            self.blocks.clear();
+            self.gave_up = true;
+            return;
+        }
+        self.blocks.push((Arc::clone(ingested), recent));
+    }
+
+    /// Enters the kept blocks' entries, in order, once `ved` knows the accounts moving in.
+    fn enter(&mut self, ved: &mut VedExecutor) -> Result<(), RuntimeError> {
+        if !ved.knows_incoming() {
+            return Ok(());
+        }
+        for (ingested, recent) in self.blocks.drain(..) {
+            let payers = &ingested.accepted().payers;
+            ved.enter_incoming_of(&ingested.block, payers, &recent)?;
+        }
+        Ok(())
+    }
+
+    /// Starts again at a boundary (or with a new executor).
+    fn reset(&mut self) {
+        self.blocks.clear();
+        self.gave_up = false;
+    }
+}
+
+/// Gives `ved` the UED's `handoff` at a boundary, then the entries of the blocks it kept for it
+/// (late: the UED lagged, and this is on the vote's path).
+fn take_handoff(
+    ved: &mut VedExecutor,
+    handoff: EpochHandoff,
+    retained: &mut Retained,
+) -> Result<(), RuntimeError> {
+    ved.receive_handoff(handoff)?;
+    retained.enter(ved)
 }
 
 /// Waits for the UED's answer at the boundary of `slot`; past `patience` the engine halts
@@ -1677,7 +1751,13 @@ fn ved_loop(
         mut log,
         handoffs,
         patience,
+        retain_limit,
     } = start;
+    let mut retained = Retained {
+        blocks: Vec::new(),
+        limit: retain_limit,
+        gave_up: false,
+    };
     while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
         let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
@@ -1711,7 +1791,7 @@ fn ved_loop(
             }
             _ => None,
         };
-        let done = match record {
+        let mut done = match record {
             Some(record) => record.ved,
             None => {
                 ved.schedule_slashes(&accepted.slashes);
@@ -1726,10 +1806,13 @@ fn ved_loop(
                         let Some(handoff) = handoff else {
                             return; // the UED stopped
                         };
-                        if let Err(e) = ved.receive_handoff(handoff) {
+                        if let Err(e) =
+                            metrics.busy(|| take_handoff(&mut ved, handoff, &mut retained))
+                        {
                             return shared.fail(e);
                         }
                     }
+                    retained.reset();
                     match metrics.busy(|| ved.enter_epoch(slot)) {
                         Ok(true) => {
                             shared.metrics.record_boundary_crossed_alone();
@@ -1760,6 +1843,7 @@ fn ved_loop(
                                 return;
                             };
                             ved = done.executor;
+                            retained.reset();
                             shared.set_ved_payers(&ved);
                             let local = Some((Domain::Ved, slot, done.ved_hash));
                             shared.agree(local, &done.votes, Some(ved.ved_stake()));
@@ -1776,7 +1860,16 @@ fn ved_loop(
                         }
                         Err(e) => return shared.fail(e),
                     }
+                } else if ved.awaits_handoff().is_some()
+                    && let Ok(handoff) = handoffs.try_recv()
+                {
+                    // The UED has entered the VED's epoch: the accounts moving into the VED at
+                    // its end are known now (the kept blocks' entries come after the vote).
+                    if let Err(e) = metrics.busy(|| ved.receive_handoff(handoff)) {
+                        return shared.fail(e);
+                    }
                 }
+                let recent = ved.recent_blockhashes().clone();
                 let result = metrics.busy(|| ved.execute(block, payers, &verified));
                 let mut done = match result {
                     Ok(done) => done,
@@ -1784,11 +1877,7 @@ fn ved_loop(
                 };
                 // The UED needs check 1's answers for transactions guessed VED that are its
                 // own.
-                done.verified = done
-                    .ued_transactions
-                    .iter()
-                    .filter_map(|&i| verified[i].map(|ok| (i, ok)))
-                    .collect();
+                done.verified = guessed_ued(&done, &verified);
                 // The vote point is now; the log and the hand-over to the UED follow.
                 let local = Some((Domain::Ved, slot, done.ved_hash));
                 shared.agree(local, &done.votes, Some(ved.ved_stake()));
@@ -1802,6 +1891,13 @@ fn ved_loop(
                     },
                     true,
                 );
+                // After the vote point: the window entries of the accounts moving into the VED
+                // at the end of the epoch (off the vote's path), which the record keeps.
+                retained.keep(&ingested, recent);
+                if let Err(e) = metrics.busy(|| retained.enter(&mut ved)) {
+                    return shared.fail(e);
+                }
+                ved.finish_incoming(&mut done);
                 let record = LoggedSlot {
                     parent_slot: header.parent_slot,
                     blockhash: header.blockhash,
@@ -1826,6 +1922,10 @@ fn ved_loop(
                 continue;
             }
         };
+        // This run's guess, not the logged run's: an account that moved into the VED after the
+        // block (the log crossed the boundary before the restart) was guessed VED now, so the
+        // UED's sigverify left its transactions in this block to the VED's.
+        done.verified = guessed_ued(&done, &verified);
         let hash = done.ved_hash;
         shared.agree(
             Some((Domain::Ved, slot, hash)),

@@ -23,15 +23,31 @@
 //!   for both domains: which accounts are frozen, which move where. The UED hands it over, as a
 //!   message ([`EpochHandoff`], [`Runtime::epoch_handoff`]), once it has entered `E`: the VED
 //!   waits for it only when the UED lags by a whole epoch — SPEC §5's backpressure point.
-//! - an account moving *into* the VED brings its past with it: its transactions in the UED
-//!   entered the duplicate-signature window (SPEC §2: one window for both domains, so that no
-//!   signed transaction runs twice, even after its payer moved), and the UED may not have
-//!   decided the last epoch's yet — a frozen payer's transactions enter the window too. So
-//!   where an account moves into the VED ([`EpochHandoff::incoming`]), the VED does not cross
-//!   alone (below). Accounts moving out need nothing: the UED's window holds the VED's
-//!   entries ([`VedSlot::entered`]).
+//! - an account moving *into* the VED brings its past with it: its state at the end of the epoch
+//!   before (the freeze is total, SPEC §5, so it is the state the UED hands over once it has
+//!   entered the epoch: [`EpochHandoff::incoming`]), and its transactions' entries in the
+//!   duplicate-signature window (SPEC §2: one window for both domains, so that no signed
+//!   transaction runs twice, even after its payer moved). The window needs no execution state
+//!   (checks 1–3: signatures, a payer that is no program, the blockhash), so the VED decides
+//!   those entries itself: the handoff carries the UED's entries of the incoming accounts up
+//!   to the slot the UED had executed ([`EpochHandoff::incoming_entries`]), and for every
+//!   later block the VED verifies the incoming accounts' transactions and enters those that
+//!   pass checks 1–3, after the block's vote point ([`VedExecutor::enter_incoming_of`],
+//!   [`VedSlot::incoming_entries`]; the blocks it executed before the handoff came, once it
+//!   has come). Check 4 is not needed
+//!   for them: an entry is the same signature whether it passed check 4 or was in the window
+//!   already, and a signature remembered longer than its block's window changes no answer (a
+//!   transaction that could repeat it names a blockhash too old for check 3). It crosses alone
+//!   when it holds the entries of every block up to the boundary; otherwise (after a restart,
+//!   until the UED's window knows its payers again) the VED does not cross alone (below).
+//!   Accounts moving out need nothing: the UED's window holds the VED's entries
+//!   ([`VedSlot::entered`]).
 //! - rewards, slashes and the VED's own remap requests read the VED's accounts only; a UED
 //!   transaction can neither write an RW-VED account nor remap it (check 6).
+//! - the VED state (membership) of an epoch counts the UED's vote accounts that join it too, which
+//!   the VED's copy does not hold: the handoff carries the UED's membership sets, and the VED
+//!   takes them (on its own vote accounts they must be its own), so that a vote account that
+//!   joined from the UED is rewarded, and may leave, as the runtime decides.
 //! - the membership of `E + 2` is computed from the state at the end of `E`. A vote account
 //!   joining the VED freezes UED accounts only (an account of the VED that it uses stays put,
 //!   even one that asked to leave: frozen by its own request either way, it is only its move
@@ -56,7 +72,7 @@
 //! Every result — statuses, accounts, both hash chains — is the sequential runtime's
 //! ([`Runtime::execute_block`]); the tests compare them block by block.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use hashbrown::{HashMap, HashSet};
 
@@ -64,7 +80,7 @@ use super::builtins::vote::{VoteInstruction, VoteState};
 use super::epoch;
 use super::ingest::{self, Admission, VerifiedBlock};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
-use super::state::RuntimeState;
+use super::state::{PayerTag, RuntimeState};
 use super::status::TxStatus;
 use super::ved_log::LoggedSlot;
 use super::{BlockOutcome, Runtime, RuntimeError, TxOutcome};
@@ -110,9 +126,23 @@ pub struct EpochHandoff {
     pub frozen: BTreeMap<Pubkey, u64>,
     /// The moves scheduled, for both domains: target mapping and the epoch they happen at.
     pub moves: BTreeMap<Pubkey, (Mapping, u64)>,
-    /// The accounts of the UED that move into the VED at the start of `epoch + 1`: the VED
-    /// does not cross that boundary alone when there are any (module docs).
-    pub incoming: Vec<Pubkey>,
+    /// The UED's last executed slot when it handed the epoch over.
+    pub slot: u64,
+    /// The VED state of `epoch` and of `epoch + 1` as the boundary into `epoch` computed them
+    /// ([`RuntimeState::ved_members`], [`RuntimeState::ved_members_next`]): the VED's copy
+    /// computes them over its own vote accounts only, and a UED vote account joining the VED
+    /// is a member too (it is rewarded as one, and may leave as one).
+    pub ved_members: BTreeSet<Pubkey>,
+    /// See `ved_members`.
+    pub ved_members_next: BTreeSet<Pubkey>,
+    /// The accounts of the UED that move into the VED at the start of `epoch + 1`, as they are
+    /// now: frozen through the epoch, this is the state they move with (module docs).
+    pub incoming: Vec<Account>,
+    /// The first signatures in the UED's duplicate window paid by the `incoming` accounts, up
+    /// to `slot` (a superset: [`super::state::SignatureWindow::entries_paid_by`]); `None` when the window
+    /// does not know its entries' payers (rebuilt at open), and the VED does not cross the
+    /// next boundary alone.
+    pub incoming_entries: Option<Vec<[u8; 64]>>,
 }
 
 /// The VED executor (module docs): runs the VED pass of each block on its own state.
@@ -125,7 +155,18 @@ pub struct VedExecutor {
     accounts: VedAccounts,
     /// What the executor keeps of the handoff of an epoch ([`EpochHandoff`]; its bookkeeping
     /// went into `state`): the epoch, and the accounts moving into the VED at its end.
-    incoming: Option<(u64, Vec<Pubkey>)>,
+    incoming: Option<(u64, Vec<Account>)>,
+    /// The keys of `incoming`'s accounts.
+    incoming_keys: HashSet<Pubkey>,
+    /// The last slot through which the window holds the entries of every transaction the
+    /// `incoming` accounts paid for (module docs); `None` when it is not known.
+    incoming_through: Option<u64>,
+    /// Such entries decided since the last slot's [`VedExecutor::finish_incoming`], for the
+    /// next slot's [`VedSlot::incoming_entries`].
+    pending_entries: Vec<[u8; 64]>,
+    /// The accounts whose membership ended (deleted) since it crossed the last boundary: the
+    /// UED's handoff of the epoch, taken at the boundary's block, does not know of them.
+    forgotten: HashSet<Pubkey>,
     /// The operator slashes scheduled with the block being executed (in its [`VedSlot`]).
     block_slashes: Vec<(Pubkey, u16)>,
 }
@@ -160,6 +201,12 @@ pub struct VedSlot {
     /// The operator slashes scheduled with the block ([`VedExecutor::schedule_slashes`]): the
     /// UED schedules these, so that a slot logged before a crash keeps its slashes.
     pub slashes: Vec<(Pubkey, u16)>,
+    /// The first signatures the VED entered into its window for transactions of the UED's
+    /// accounts moving into the VED at the next boundary (module docs), since the last slot;
+    /// the UED decides those transactions itself and does not enter these.
+    pub incoming_entries: Vec<[u8; 64]>,
+    /// Whether, after this slot, the VED held those entries for every block up to it.
+    pub incoming_complete: bool,
 }
 
 /// What became of each transaction, from the statuses both passes decided.
@@ -289,16 +336,138 @@ impl VedExecutor {
                 }
             }
         }
+        // The membership is the UED's, which counts the UED's vote accounts too; on the VED's
+        // own vote accounts it must be the VED's.
+        let program = vote_program_id();
+        let sets = [
+            (&self.state.ved_members, &handoff.ved_members, "epoch"),
+            (
+                &self.state.ved_members_next,
+                &handoff.ved_members_next,
+                "next epoch",
+            ),
+        ];
+        for (ved, ued, which) in sets {
+            let own = ved.union(ued).filter(|k| {
+                !self.forgotten.contains(*k)
+                    && self.accounts.accounts.get(*k).is_some_and(|a| {
+                        a.mapping == Mapping::RwVed && a.owner == program && a.lamports > 0
+                    })
+            });
+            for key in own {
+                if ved.contains(key) != ued.contains(key) {
+                    return Err(mismatch(format!(
+                        "the VED has its vote account {key} a member of the {which}: {}, the \
+                         UED: {}",
+                        ved.contains(key),
+                        ued.contains(key)
+                    )));
+                }
+            }
+        }
         let EpochHandoff {
             epoch,
+            slot,
             frozen,
             moves,
+            mut ved_members,
+            mut ved_members_next,
             incoming,
+            incoming_entries,
         } = handoff;
+        for key in &self.forgotten {
+            ved_members.remove(key);
+            ved_members_next.remove(key);
+        }
+        self.state.ved_members = ved_members;
+        self.state.ved_members_next = ved_members_next;
         self.state.frozen = frozen;
         self.state.moves = moves;
-        self.incoming = Some((epoch, incoming));
+        self.set_incoming(epoch, incoming);
+        self.incoming_through = None;
+        if let Some(entries) = incoming_entries {
+            for signature in entries {
+                self.state.signatures.insert(signature, PayerTag::UNKNOWN);
+            }
+            self.incoming_through = Some(slot);
+        }
         Ok(())
+    }
+
+    fn set_incoming(&mut self, epoch: u64, incoming: Vec<Account>) {
+        self.incoming_keys = incoming.iter().map(|a| a.pubkey).collect();
+        self.incoming = Some((epoch, incoming));
+    }
+
+    /// Whether the executor knows the accounts moving into the VED at the end of its epoch.
+    pub fn knows_incoming(&self) -> bool {
+        self.awaits_handoff().is_none()
+    }
+
+    /// The blockhashes check 3 accepts in the block after the last slot executed.
+    pub fn recent_blockhashes(&self) -> &VecDeque<[u8; 32]> {
+        &self.state.recent_blockhashes
+    }
+
+    /// Enters into the window the entries of the incoming accounts' transactions of `block`, a
+    /// block the executor has executed (module docs) — after its vote point, or, for the blocks
+    /// it executed before the UED's handoff told it those accounts, once the handoff has come:
+    /// `payers` are its transactions' fee payers, `recent` the blockhashes check 3 accepted in
+    /// it ([`VedExecutor::recent_blockhashes`] before it executed). Blocks must come in order
+    /// from the handoff's slot on; a block before that changes nothing, and a gap leaves the
+    /// entries incomplete: the VED will not cross the next boundary alone.
+    pub fn enter_incoming_of(
+        &mut self,
+        block: &Block,
+        payers: &[Pubkey],
+        recent: &VecDeque<[u8; 32]>,
+    ) -> Result<(), RuntimeError> {
+        if !self.knows_incoming() || self.incoming_through != Some(block.header.parent_slot) {
+            return Ok(());
+        }
+        let entries = self.incoming_entries(block, payers, recent)?;
+        self.remember_incoming(&entries, block.header.slot);
+        self.pending_entries.extend(entries);
+        Ok(())
+    }
+
+    /// Enters the incoming accounts' `entries` of the block at `slot` into the window: it holds
+    /// them for every block up to that one now.
+    fn remember_incoming(&mut self, entries: &[[u8; 64]], slot: u64) {
+        for signature in entries {
+            self.state.signatures.insert(*signature, PayerTag::UNKNOWN);
+        }
+        self.incoming_through = Some(slot);
+    }
+
+    /// The first signatures of the transactions of `block` paid by the incoming accounts that
+    /// pass checks 1–3 (`recent`: the blockhashes check 3 accepts in it). Check 2 holds for
+    /// them: an account that moves is no program.
+    fn incoming_entries(
+        &self,
+        block: &Block,
+        payers: &[Pubkey],
+        recent: &VecDeque<[u8; 32]>,
+    ) -> Result<Vec<[u8; 64]>, RuntimeError> {
+        if self.incoming_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let slot = block.header.slot;
+        let theirs = (0..block.transactions.len())
+            .filter(|&i| self.incoming_keys.contains(&payers[i]))
+            .map(|index| {
+                Transaction::parse(&block.transactions[index])
+                    .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let valid =
+            ingest::verify_signatures_with(&Ed25519Verifier::shared(self.backend), theirs.iter())?;
+        Ok(theirs
+            .iter()
+            .zip(valid)
+            .filter(|(tx, valid)| *valid && recent.contains(tx.message().recent_blockhash()))
+            .map(|(tx, _)| tx.signatures()[0])
+            .collect())
     }
 
     /// Schedules the operator slashes that come with the next block, for the next boundary
@@ -309,10 +478,11 @@ impl VedExecutor {
     }
 
     /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
-    /// runtime's boundary code over its copy. `Ok(false)`, and nothing changed, when an account
-    /// moves into the VED there, or an account of the VED may leave it by membership (a vote
-    /// account, its voter or payer): the block must then run on the joined state. Needs the
-    /// handoff of its epoch ([`VedExecutor::awaits_handoff`]).
+    /// runtime's boundary code over its copy. `Ok(false)` when an account of the VED may leave
+    /// it by membership (a vote account, its voter or payer), or an account moves into the VED
+    /// there and the window does not hold its entries for every block up to the boundary: the
+    /// block must then run on the joined state (and the executor is made afresh from it).
+    /// Needs the handoff of its epoch ([`VedExecutor::awaits_handoff`]).
     pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
         debug_assert_eq!(epoch, self.state.epoch + 1, "a block crosses one boundary");
@@ -329,9 +499,20 @@ impl VedExecutor {
                 ),
             });
         };
-        if !incoming.is_empty() {
+        // An account moves in: its state is the handoff's, its window entries must be whole.
+        if !incoming.is_empty() && self.incoming_through != Some(self.state.slot) {
             return Ok(false);
         }
+        let incoming = incoming.clone();
+        for account in &incoming {
+            self.accounts
+                .accounts
+                .insert(account.pubkey, account.clone());
+        }
+        // Whatever happens here, the next epoch's incoming accounts are not known yet; its
+        // handoff will know of every deletion from the boundary's block on.
+        self.incoming_through = None;
+        self.forgotten.clear();
         let program = vote_program_id();
         let vote_accounts: BTreeSet<Pubkey> = self
             .accounts
@@ -369,10 +550,23 @@ impl VedExecutor {
                 state.epoch,
                 (state.ved_members, state.ved_members_next),
             ) = before;
+            self.forget_unless_ved(&incoming);
             return Ok(false);
         }
         self.absorb(overlay.accounts)?;
+        self.forget_unless_ved(&incoming);
         Ok(true)
+    }
+
+    /// Drops from the executor's copy those of `accounts` that are not the VED's (an incoming
+    /// account the boundary did not move in).
+    fn forget_unless_ved(&mut self, accounts: &[Account]) {
+        for account in accounts {
+            let held = self.accounts.accounts.get(&account.pubkey);
+            if held.is_some_and(|a| a.mapping != Mapping::RwVed) {
+                self.accounts.accounts.remove(&account.pubkey);
+            }
+        }
     }
 
     /// Moves the executor's copy and `LtHash_VED` past `written` (a pass's or a boundary's
@@ -402,6 +596,7 @@ impl VedExecutor {
             }
             if account.lamports == 0 {
                 self.state.forget_member(&pubkey); // as the runtime's commit does
+                self.forgotten.insert(pubkey);
             }
             changes.push(account);
         }
@@ -540,7 +735,18 @@ impl VedExecutor {
             remaps: overlay.remaps,
             votes,
             slashes: std::mem::take(&mut self.block_slashes),
+            // Filled by `finish_incoming`, after the vote point.
+            incoming_entries: Vec::new(),
+            incoming_complete: false,
         })
+    }
+
+    /// Puts into `done`, the executor's last slot, the incoming accounts' window entries
+    /// decided since the slot before ([`VedExecutor::enter_incoming_of`]), and whether the
+    /// window holds them for every block up to it: what its record in the VED log keeps.
+    pub fn finish_incoming(&mut self, done: &mut VedSlot) {
+        done.incoming_entries = std::mem::take(&mut self.pending_entries);
+        done.incoming_complete = self.incoming_through == Some(done.slot);
     }
 
     /// The stake of the vote account `key` in the VED now; `None` for any other account.
@@ -572,22 +778,29 @@ impl VedExecutor {
         let ved = &logged.ved;
         self.schedule_slashes(&ved.slashes);
         self.block_slashes.clear();
-        if ved.slot / self.cluster.slots_per_epoch != self.state.epoch
-            && !self.enter_epoch(ved.slot)?
-        {
+        let crosses = ved.slot / self.cluster.slots_per_epoch != self.state.epoch;
+        if crosses {
+            // It crossed alone before the crash, holding the window entries of the accounts
+            // moving in: those of the blocks the store has are in its window, the others in
+            // this record and those before it.
+            self.incoming_through = Some(self.state.slot);
+        }
+        if crosses && !self.enter_epoch(ved.slot)? {
             return Err(RuntimeError::BoundaryMismatch {
                 slot: ved.slot,
                 reason: "the VED log has it crossed alone, and now the boundary needs the \
-                         UED's state (an account moves into the VED, or one of its accounts \
-                         may leave it by membership)"
+                         UED's state (one of the VED's accounts may leave it by membership)"
                     .into(),
             });
         }
         let state = &mut self.state;
         debug_assert_eq!(logged.parent_slot, state.slot);
         state.signatures.begin_block(ved.slot);
-        for signature in &ved.entered {
-            state.signatures.insert(*signature);
+        for signature in ved.entered.iter().chain(&ved.incoming_entries) {
+            state.signatures.insert(*signature, PayerTag::UNKNOWN);
+        }
+        if ved.incoming_complete {
+            self.incoming_through = Some(ved.slot);
         }
         for (pubkey, target) in &ved.remaps {
             state.remap_requests.insert(*pubkey, *target);
@@ -596,6 +809,7 @@ impl VedExecutor {
             if account.lamports == 0 {
                 self.accounts.accounts.remove(&account.pubkey);
                 state.forget_member(&account.pubkey);
+                self.forgotten.insert(account.pubkey);
             } else {
                 self.accounts
                     .accounts
@@ -618,24 +832,52 @@ impl Runtime {
             .filter(|(_, mapping)| *mapping == Mapping::RwVed || mapping.is_program_mapping())
             .filter_map(|(key, _)| self.store.inspect(&key).map(|a| (key, a.to_account())))
             .collect();
-        VedExecutor {
+        let mut executor = VedExecutor {
             backend: self.backend,
             cluster: self.cluster,
             state: self.state.clone(),
             accounts: VedAccounts { accounts },
-            incoming: Some((self.state.epoch, self.incoming_to_ved())),
+            incoming: None,
+            incoming_keys: HashSet::new(),
+            // Its window is the runtime's: whole up to the runtime's slot.
+            incoming_through: Some(self.state.slot),
+            pending_entries: Vec::new(),
+            forgotten: HashSet::new(),
             block_slashes: Vec::new(),
-        }
+        };
+        executor.set_incoming(
+            self.state.epoch,
+            self.incoming_images(&self.incoming_to_ved()),
+        );
+        executor
+    }
+
+    /// The accounts `keys` as the store holds them.
+    fn incoming_images(&self, keys: &[Pubkey]) -> Vec<Account> {
+        keys.iter()
+            .filter_map(|key| self.store.inspect(key).map(|a| a.to_account()))
+            .collect()
     }
 
     /// What the VED needs from the UED to cross the next boundary on its own (module docs):
     /// the epoch bookkeeping now, and the accounts moving into the VED at the next boundary.
     pub fn epoch_handoff(&self) -> EpochHandoff {
+        let incoming = self.incoming_to_ved();
+        let incoming_entries = if incoming.is_empty() {
+            Some(Vec::new())
+        } else {
+            let tags = incoming.iter().map(PayerTag::of).collect();
+            self.state.signatures.entries_paid_by(&tags)
+        };
         EpochHandoff {
             epoch: self.state.epoch,
+            slot: self.state.slot,
+            ved_members: self.state.ved_members.clone(),
+            ved_members_next: self.state.ved_members_next.clone(),
             frozen: self.state.frozen.clone(),
             moves: self.state.moves.clone(),
-            incoming: self.incoming_to_ved(),
+            incoming: self.incoming_images(&incoming),
+            incoming_entries,
         }
     }
 
@@ -744,7 +986,7 @@ impl Runtime {
         // against the accounts before the slot.
         self.state.signatures.begin_block(slot);
         for signature in entered {
-            let fresh = self.state.signatures.insert(signature);
+            let fresh = self.state.signatures.insert(signature, PayerTag::VED_PAYER);
             debug_assert!(fresh, "the VED entered a signature the window holds");
         }
         let verified: HashMap<usize, bool> = verified.into_iter().collect();

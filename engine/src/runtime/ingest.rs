@@ -13,7 +13,7 @@
 //! domain passes' work, which may run on other cores).
 
 use super::RuntimeError;
-use super::state::RuntimeState;
+use super::state::{PayerTag, RuntimeState};
 use super::status::TxStatus;
 use crate::account::{Domain, Mapping, Pubkey};
 use crate::ledger::Block;
@@ -198,7 +198,7 @@ pub fn admit_some(
         }
         // Check 4; passing it enters the window.
         let signature = tx.signatures()[0];
-        if state.signatures.insert(signature) {
+        if state.signatures.insert(signature, PayerTag::of(&payers[i])) {
             entered.push(signature);
         } else {
             statuses[i] = Some(TxStatus::DuplicateSignature);

@@ -57,11 +57,55 @@ const RETIRED_FORMATS: [(&[u8; 8], &str); 1] = [(
 /// as the blockhash its message names can be used: a transaction naming the blockhash of block `B`
 /// can be included in blocks `B + 1 ..= B + 150`, and each of those remembers everything since
 /// `B + 1`. Skipped slots shorten neither window.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Each entry also keeps a tag of the account that paid for it ([`PayerTag`]), so that the
+/// entries of the accounts moving into the VED can be handed to the VED executor at an epoch
+/// boundary ([`SignatureWindow::entries_paid_by`]); two windows are equal when they hold the same
+/// signatures in the same blocks, whatever their tags.
+#[derive(Clone, Debug, Default)]
 pub struct SignatureWindow {
-    /// One entry per block, oldest first: its slot and the first signatures it admitted.
-    blocks: VecDeque<(u64, Vec<[u8; 64]>)>,
+    /// One entry per block, oldest first: its slot and the first signatures it admitted, each
+    /// with the tag of its payer.
+    blocks: VecDeque<(u64, Vec<WindowEntry>)>,
     seen: HashSet<[u8; 64]>,
+}
+
+/// A first signature in the window, with the tag of its payer.
+type WindowEntry = ([u8; 64], PayerTag);
+
+impl PartialEq for SignatureWindow {
+    fn eq(&self, other: &SignatureWindow) -> bool {
+        let signatures = |w: &SignatureWindow| {
+            w.blocks
+                .iter()
+                .map(|(slot, entries)| (*slot, entries.iter().map(|(s, _)| *s).collect::<Vec<_>>()))
+                .collect::<Vec<_>>()
+        };
+        signatures(self) == signatures(other)
+    }
+}
+
+impl Eq for SignatureWindow {}
+
+/// Who paid for a transaction whose first signature is in the [`SignatureWindow`], as far as
+/// the window knows: the first eight bytes of the payer's key (a tag, not the key: two payers
+/// may share one, and an extract by tag gives a superset, which changes no answer — see
+/// [`SignatureWindow::entries_paid_by`]), "a payer of the VED", or unknown (a window rebuilt
+/// from the status files, which do not record payers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PayerTag(u64);
+
+impl PayerTag {
+    /// The payer is not known.
+    pub const UNKNOWN: PayerTag = PayerTag(0);
+    /// Decided by the VED executor: the payer was an account of the VED then.
+    pub const VED_PAYER: PayerTag = PayerTag(2);
+
+    /// The tag of `payer` (odd, so never one of the constants).
+    pub fn of(payer: &Pubkey) -> PayerTag {
+        let prefix: [u8; 8] = payer.0[..8].try_into().expect("a key has 32 bytes");
+        PayerTag(u64::from_le_bytes(prefix) | 1)
+    }
 }
 
 impl SignatureWindow {
@@ -76,24 +120,45 @@ impl SignatureWindow {
     pub fn begin_block(&mut self, slot: u64) {
         while self.blocks.len() >= WINDOW as usize {
             let (_, signatures) = self.blocks.pop_front().expect("the window is not empty");
-            for signature in signatures {
+            for (signature, _) in signatures {
                 self.seen.remove(&signature);
             }
         }
         self.blocks.push_back((slot, Vec::new()));
     }
 
-    /// Records `signature` in the newest block; `false` (and nothing changes) when it is already
-    /// in the window. Call [`SignatureWindow::begin_block`] first.
-    pub fn insert(&mut self, signature: [u8; 64]) -> bool {
+    /// Records `signature`, paid by `payer`, in the newest block; `false` (and nothing changes)
+    /// when it is already in the window. Call [`SignatureWindow::begin_block`] first.
+    pub fn insert(&mut self, signature: [u8; 64], payer: PayerTag) -> bool {
         if !self.seen.insert(signature) {
             return false;
         }
         match self.blocks.back_mut() {
-            Some((_, signatures)) => signatures.push(signature),
-            None => self.blocks.push_back((0, vec![signature])),
+            Some((_, signatures)) => signatures.push((signature, payer)),
+            None => self.blocks.push_back((0, vec![(signature, payer)])),
         }
         true
+    }
+
+    /// The signatures in the window whose payer's tag is one of `payers`, oldest first; `None`
+    /// when the window holds an entry whose payer it does not know (rebuilt at open from the
+    /// status files, or read from a state file of the format with the window inline: for the
+    /// next [`WINDOW`] blocks).
+    ///
+    /// A superset (another payer with the same tag) changes no answer of check 4 for the
+    /// accounts asked about: a valid signature binds its message, so a transaction shares its
+    /// first signature only with the same signed message, paid by the same account.
+    pub fn entries_paid_by(&self, payers: &HashSet<PayerTag>) -> Option<Vec<[u8; 64]>> {
+        let mut entries = Vec::new();
+        for (signature, payer) in self.blocks.iter().flat_map(|(_, e)| e) {
+            if *payer == PayerTag::UNKNOWN {
+                return None;
+            }
+            if payers.contains(payer) {
+                entries.push(*signature);
+            }
+        }
+        Some(entries)
     }
 
     /// Signatures remembered.
@@ -329,7 +394,7 @@ impl RuntimeState {
             for (slot, list) in &self.signatures.blocks {
                 w.u64(*slot);
                 w.u64(list.len() as u64);
-                for s in list {
+                for (s, _) in list {
                     w.bytes(s);
                 }
             }
@@ -413,7 +478,7 @@ impl RuntimeState {
                 let slot = r.u64()?;
                 signatures.blocks.push_back((slot, Vec::new()));
                 for _ in 0..r.count(64)? {
-                    if !signatures.insert(r.array()?) {
+                    if !signatures.insert(r.array()?, PayerTag::UNKNOWN) {
                         return Err(format!(
                             "a signature appears twice in the window (block of slot {slot})"
                         ));
@@ -596,7 +661,7 @@ mod tests {
         for (slot, n) in [(4u64, 2u8), (6, 0), (7, 3)] {
             signatures.begin_block(slot);
             for k in 0..n {
-                assert!(signatures.insert([slot as u8 * 16 + k; 64]));
+                assert!(signatures.insert([slot as u8 * 16 + k; 64], PayerTag::UNKNOWN));
             }
         }
         RuntimeState {

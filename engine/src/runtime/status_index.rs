@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::state::{Reader, SignatureWindow, WINDOW, Writer, numbered_files};
+use super::state::{PayerTag, Reader, SignatureWindow, WINDOW, Writer, numbered_files};
 use super::status::TxStatus;
 use super::{RuntimeError, TxOutcome};
 use crate::account::Domain;
@@ -344,7 +344,7 @@ pub fn signature_window(dir: &Path, committed: u64) -> Result<SignatureWindow, R
     for (slot, path) in &files[files.len().saturating_sub(WINDOW as usize)..] {
         window.begin_block(*slot);
         for (signature, tx) in read_status_file(path, *slot)? {
-            if tx.status.entered_window() && !window.insert(signature) {
+            if tx.status.entered_window() && !window.insert(signature, PayerTag::UNKNOWN) {
                 return Err(RuntimeError::Io {
                     path: path.clone(),
                     source: std::io::Error::new(

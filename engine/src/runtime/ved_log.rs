@@ -10,9 +10,10 @@
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
 //!
-//! A segment ([`super::segment_log`]): magic `TNDMVED2`, then records, each `length (u64) ‖
-//! body ‖ xxh3-64 of body` (segments of the earlier `TNDMVED1`, whose records end before the
-//! slashes, are still read). A crash can cut the last record of the last segment short; that
+//! A segment ([`super::segment_log`]): magic `TNDMVED3`, then records, each `length (u64) ‖
+//! body ‖ xxh3-64 of body` (segments of the earlier `TNDMVED2`, whose records end before the
+//! window entries of the accounts moving into the VED, and `TNDMVED1`, whose records end
+//! before the slashes, are still read). A crash can cut the last record of the last segment short; that
 //! tail is ignored (it was never fsynced, so the VED's commit point is the record before it). A
 //! damaged record anywhere else is an error naming the file and the slot after which it sits.
 
@@ -30,10 +31,31 @@ use tandem_kernels::LtHash;
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
 
-const MAGIC: &[u8; 8] = b"TNDMVED2";
+const MAGIC: &[u8; 8] = b"TNDMVED3";
+
+/// The format before the incoming accounts' window entries were logged: read, never written.
+const MAGIC_WITHOUT_INCOMING: &[u8; 8] = b"TNDMVED2";
 
 /// The format before operator slashes were logged with their slot: read, never written.
 const MAGIC_WITHOUT_SLASHES: &[u8; 8] = b"TNDMVED1";
+
+/// What a record of a segment holds, by the segment's format (`LogKind::magics`' order).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Format {
+    WithoutSlashes,
+    WithoutIncoming,
+    Current,
+}
+
+impl Format {
+    fn of(index: usize) -> Format {
+        match index {
+            0 => Format::Current,
+            1 => Format::WithoutIncoming,
+            _ => Format::WithoutSlashes,
+        }
+    }
+}
 
 /// One logged slot: the block it came from and what the VED decided.
 pub struct LoggedSlot {
@@ -152,11 +174,16 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.bytes(&vote_account.0);
         w.bytes(&bps.to_le_bytes());
     }
+    w.u64(ved.incoming_entries.len() as u64);
+    for signature in &ved.incoming_entries {
+        w.bytes(signature);
+    }
+    w.bytes(&[u8::from(ved.incoming_complete)]);
     w.0
 }
 
-/// Decodes a record; `with_slashes` is false for a segment of the earlier format.
-fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
+/// Decodes a record of a segment of `format`.
+fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
     let mut r = Reader::new(body);
     let slot = r.u64()?;
     let parent_slot = r.u64()?;
@@ -218,10 +245,22 @@ fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
         .collect::<Result<_, String>>()?;
     let votes = read_votes(&mut r)?;
     let mut slashes = Vec::new();
-    if with_slashes {
+    if format >= Format::WithoutIncoming {
         for _ in 0..r.count(34)? {
             slashes.push((Pubkey(r.array()?), u16::from_le_bytes(r.array()?)));
         }
+    }
+    let (mut incoming_entries, mut incoming_complete) = (Vec::new(), false);
+    if format == Format::Current {
+        incoming_entries = (0..r.count(64)?)
+            .map(|_| r.array())
+            .collect::<Result<_, _>>()?;
+        let [complete] = r.array()?;
+        incoming_complete = match complete {
+            0 => false,
+            1 => true,
+            other => return Err(format!("{other} where a flag (0 or 1) belongs")),
+        };
     }
     r.end()?;
     Ok(LoggedSlot {
@@ -241,6 +280,8 @@ fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
             remaps,
             votes,
             slashes,
+            incoming_entries,
+            incoming_complete,
         },
     })
 }
@@ -249,7 +290,7 @@ fn decode(body: &[u8], with_slashes: bool) -> Result<LoggedSlot, String> {
 pub static KIND: LogKind = LogKind {
     name: "VED log",
     prefix: "ved-",
-    magics: &[MAGIC, MAGIC_WITHOUT_SLASHES],
+    magics: &[MAGIC, MAGIC_WITHOUT_INCOMING, MAGIC_WITHOUT_SLASHES],
     per_segment: SEGMENT_SLOTS,
 };
 
@@ -275,8 +316,7 @@ impl VedLog {
         let mut slots: Vec<LoggedSlot> = Vec::new();
         for record in records {
             let previous = slots.last().map_or(committed, |s| s.ved.slot);
-            // Format 0 is this build's; 1 the one before slashes were logged.
-            let logged = decode(&record.body, record.format == 0).map_err(|reason| {
+            let logged = decode(&record.body, Format::of(record.format)).map_err(|reason| {
                 KIND.corrupt(
                     &record.path,
                     format!("the record after slot {previous}: {reason}"),
@@ -371,9 +411,24 @@ mod tests {
                     },
                 ],
                 slashes: vec![(Pubkey([5; 32]), 2_500)],
+                incoming_entries: vec![[10; 64], [11; 64]],
+                incoming_complete: true,
             },
         }
     }
+
+    /// A segment of `magic` holding `body`, the record `old` in that format.
+    fn write_old_segment(dir: &Path, magic: &[u8; 8], slot: u64, body: &[u8]) {
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(body);
+        bytes.extend_from_slice(&xxh3_64(body).to_le_bytes());
+        std::fs::write(KIND.segment_path(dir, slot), bytes).unwrap();
+    }
+
+    /// Bytes at the end of this format's record past the format before it: the incoming
+    /// entries' count (none here) and the flag.
+    const INCOMING_TAIL: usize = 8 + 1;
 
     fn same(a: &LoggedSlot, b: &LoggedSlot) -> bool {
         (a.parent_slot, a.blockhash, a.unix_timestamp_ms)
@@ -388,18 +443,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut old = record(3, 2);
         old.ved.slashes.clear();
+        old.ved.incoming_entries.clear();
+        old.ved.incoming_complete = false;
         let mut body = encode(&old);
-        body.truncate(body.len() - 8); // that format ends before the slashes' count
-        let mut bytes = MAGIC_WITHOUT_SLASHES.to_vec();
-        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&body);
-        bytes.extend_from_slice(&xxh3_64(&body).to_le_bytes());
-        std::fs::write(KIND.segment_path(dir.path(), 3), bytes).unwrap();
+        // That format ends before the slashes' count.
+        body.truncate(body.len() - 8 - INCOMING_TAIL);
+        write_old_segment(dir.path(), MAGIC_WITHOUT_SLASHES, 3, &body);
         let read = VedLog::recover(dir.path(), 2).unwrap();
         assert_eq!(read.len(), 1);
         assert!(same(&read[0], &old));
-        // Read as this format, the same bytes are damaged.
-        assert!(decode(&body, true).is_err());
+        // Read as a later format, the same bytes are damaged.
+        assert!(decode(&body, Format::WithoutIncoming).is_err());
+        assert!(decode(&body, Format::Current).is_err());
+    }
+
+    #[test]
+    fn a_segment_of_the_format_before_the_incoming_entries_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = record(3, 2);
+        old.ved.incoming_entries.clear();
+        old.ved.incoming_complete = false;
+        let mut body = encode(&old);
+        body.truncate(body.len() - INCOMING_TAIL);
+        write_old_segment(dir.path(), MAGIC_WITHOUT_INCOMING, 3, &body);
+        let read = VedLog::recover(dir.path(), 2).unwrap();
+        assert_eq!(read.len(), 1);
+        assert!(same(&read[0], &old));
+        assert_eq!(read[0].ved.slashes, old.ved.slashes);
+        assert!(!read[0].ved.incoming_complete);
+        assert!(decode(&body, Format::Current).is_err());
     }
 
     #[test]
@@ -414,6 +486,11 @@ mod tests {
         assert_eq!(read.len(), 3);
         assert!(read.iter().zip(&written[2..]).all(|(a, b)| same(a, b)));
         assert_eq!(read[0].ved.votes, written[2].ved.votes);
+        assert_eq!(
+            read[0].ved.incoming_entries,
+            written[2].ved.incoming_entries
+        );
+        assert!(read[0].ved.incoming_complete);
         assert!(VedLog::recover(dir.path(), 6).unwrap().is_empty());
     }
 
