@@ -89,8 +89,10 @@ fn new_vote_account(
     vec![create, init, stake]
 }
 
-#[test]
-fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
+/// A chain in whose epoch 0 validator-3's node (in the UED, 1,000 SOL staked: below the
+/// threshold) delegates 5,000 SOL more — a stake of 6,000 SOL > 5,000 — and its node and
+/// vote account.
+fn vote_3_staked_to_6_000_sol() -> (Chain, ed25519_dalek::SigningKey, Pubkey) {
     let mut c = Chain::new();
     let (node3, vote3) = (key("validator-3"), pk(&key("vote-3")));
     assert_eq!(
@@ -98,7 +100,6 @@ fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
         Some(RwUed),
         "1,000 SOL: below the threshold"
     );
-    // Epoch 0: validator-3's node delegates 5,000 SOL more (stake 6,000 SOL > 5,000).
     c.block(vec![transfer(
         &key("user-0"),
         pk(&node3),
@@ -108,6 +109,12 @@ fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
     let out = c.block(vec![delegate(&node3, vote3, 5_000 * SOL, c.recent())]);
     assert_status(only(&out), Success, Some(Ued));
     assert_eq!(c.vote_state(3).stake, 6_000 * SOL);
+    (c, node3, vote3)
+}
+
+#[test]
+fn membership_by_stake_joins_at_e_plus_2_frozen_in_e_plus_1() {
+    let (mut c, node3, vote3) = vote_3_staked_to_6_000_sol();
     // Epoch 1: computed at the 0/1 boundary, frozen for epoch 1, still in the UED.
     c.enter_epoch(1);
     assert_eq!(c.mapping(&vote3), Some(RwUed));
@@ -150,16 +157,7 @@ fn a_joining_ued_vote_account_slashed_below_the_threshold_leaves_again_through_t
     // and, as a member of the VED state of epoch 2 no longer eligible, is frozen to leave at
     // slot 96 with its node. The engine's VED, whose copy held no UED vote account when it
     // crossed slot 32, must know vote-3 is a member (the UED's handoff tells it) to freeze it.
-    let mut c = Chain::new();
-    let (node3, vote3) = (key("validator-3"), pk(&key("vote-3")));
-    c.block(vec![transfer(
-        &key("user-0"),
-        pk(&node3),
-        6_000 * SOL,
-        c.recent(),
-    )]);
-    let out = c.block(vec![delegate(&node3, vote3, 5_000 * SOL, c.recent())]);
-    assert_status(only(&out), Success, Some(Ued));
+    let (mut c, node3, vote3) = vote_3_staked_to_6_000_sol();
     c.schedule_slash(vote3, 5_000).expect("slash vote-3");
     c.enter_epoch(1);
     assert_eq!(c.vote_state(3).stake, 3_000 * SOL);
