@@ -1453,6 +1453,43 @@ fn a_ved_logged_across_a_boundary_an_account_moved_in_at_resumes_with_its_window
 }
 
 #[test]
+fn a_ved_slot_entering_a_signature_the_window_holds_stops_the_ued_naming_it() {
+    // The UED enters the VED's window entries before its own: one the joined window holds
+    // already means the VED's window lacked an entry and ran a transaction a second time. The
+    // UED refuses the slot (the engine stops) rather than commit it.
+    use tandem_engine::runtime::Backend;
+    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+    let (blocks, _) = generated(2, 7, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    let first = runtime.execute_block(&blocks[0]).expect("block 1");
+    let old = first
+        .transactions
+        .iter()
+        .find(|t| t.status.entered_window())
+        .and_then(|t| t.signature)
+        .expect("a transaction of slot 1 in the window");
+    let mut ved = runtime.ved_executor();
+    let (txs, payers) = parse_block(&blocks[1]).expect("parses");
+    let verified: Vec<Option<bool>> = verify_signatures(Backend::Cpu, &txs)
+        .expect("verify")
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut done = ved.execute(&blocks[1], &payers, &verified).expect("VED");
+    done.entered.push(old);
+    let error = runtime
+        .execute_ued(&blocks[1], &txs, &payers, done, |i| verified[i])
+        .expect_err("refused");
+    assert!(
+        matches!(error, RuntimeError::BoundaryMismatch { slot: 2, .. }),
+        "{error}"
+    );
+    let text = error.to_string();
+    assert!(text.contains(&bs58::encode(old).into_string()), "{text}");
+}
+
+#[test]
 fn a_ued_that_lags_a_whole_epoch_halts_the_engine_at_the_boundary_with_its_own_alert() {
     // The UED stops at slot 1. The VED crosses into epoch 1 on its own, but entering epoch 2
     // it needs the UED to have entered epoch 1 (SPEC §5): with a patience of a nanosecond the

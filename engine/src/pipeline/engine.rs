@@ -1860,14 +1860,6 @@ fn ved_loop(
                         }
                         Err(e) => return shared.fail(e),
                     }
-                } else if ved.awaits_handoff().is_some()
-                    && let Ok(handoff) = handoffs.try_recv()
-                {
-                    // The UED has entered the VED's epoch: the accounts moving into the VED at
-                    // its end are known now (the kept blocks' entries come after the vote).
-                    if let Err(e) = metrics.busy(|| ved.receive_handoff(handoff)) {
-                        return shared.fail(e);
-                    }
                 }
                 let recent = ved.recent_blockhashes().clone();
                 let result = metrics.busy(|| ved.execute(block, payers, &verified));
@@ -1891,10 +1883,19 @@ fn ved_loop(
                     },
                     true,
                 );
-                // After the vote point: the window entries of the accounts moving into the VED
-                // at the end of the epoch (off the vote's path), which the record keeps.
+                // After the vote point: the UED's handoff, once it has entered the VED's epoch
+                // (the accounts moving into the VED at its end are known then), and those
+                // accounts' window entries (off the vote's path), which the record keeps.
                 retained.keep(&ingested, recent);
-                if let Err(e) = metrics.busy(|| retained.enter(&mut ved)) {
+                let entered = metrics.busy(|| {
+                    if ved.awaits_handoff().is_some()
+                        && let Ok(handoff) = handoffs.try_recv()
+                    {
+                        ved.receive_handoff(handoff)?;
+                    }
+                    retained.enter(&mut ved)
+                });
+                if let Err(e) = entered {
                     return shared.fail(e);
                 }
                 ved.finish_incoming(&mut done);

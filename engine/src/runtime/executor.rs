@@ -509,10 +509,6 @@ impl VedExecutor {
                 .accounts
                 .insert(account.pubkey, account.clone());
         }
-        // Whatever happens here, the next epoch's incoming accounts are not known yet; its
-        // handoff will know of every deletion from the boundary's block on.
-        self.incoming_through = None;
-        self.forgotten.clear();
         let program = vote_program_id();
         let vote_accounts: BTreeSet<Pubkey> = self
             .accounts
@@ -555,6 +551,10 @@ impl VedExecutor {
         }
         self.absorb(overlay.accounts)?;
         self.forget_unless_ved(&incoming);
+        // The next epoch's incoming accounts are not known yet; its handoff will know of every
+        // deletion from the boundary's block on.
+        self.incoming_through = None;
+        self.forgotten.clear();
         Ok(true)
     }
 
@@ -986,8 +986,19 @@ impl Runtime {
         // against the accounts before the slot.
         self.state.signatures.begin_block(slot);
         for signature in entered {
-            let fresh = self.state.signatures.insert(signature, PayerTag::VED_PAYER);
-            debug_assert!(fresh, "the VED entered a signature the window holds");
+            // The VED decided check 4 against its own window, which must hold every entry of
+            // its payers (those of accounts that moved in included): one the joined window
+            // holds already is a transaction about to run twice — the engine stops instead.
+            if !self.state.signatures.insert(signature, PayerTag::VED_PAYER) {
+                return Err(RuntimeError::BoundaryMismatch {
+                    slot,
+                    reason: format!(
+                        "the VED ran a transaction whose first signature {} the duplicate \
+                         window holds already",
+                        bs58::encode(signature).into_string()
+                    ),
+                });
+            }
         }
         let verified: HashMap<usize, bool> = verified.into_iter().collect();
         let store = &self.store;
