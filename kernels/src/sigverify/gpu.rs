@@ -155,10 +155,11 @@ impl GpuEd25519 {
     /// Verifies every signature; `results[i]` is 1 when signature `i` is valid, else 0.
     ///
     /// Batches are cut so that their SHA-512 input stays within half the largest storage
-    /// binding the device allows. A message too large for a batch on its own (64 MiB where the
-    /// binding limit is 128 MiB, as on lavapipe) is verified by the reference on the CPU — the
-    /// same answer; on the GPU one thread would hash it alone, and past the binding limit the
-    /// device could not hold it at all.
+    /// binding the device allows ([`plan`]). A message longer than [`GPU_MAX_MESSAGE_BYTES`] is
+    /// verified by the reference on the CPU — the same answer: on the GPU one thread would hash
+    /// it alone, holding its whole dispatch back (a message of hundreds of MiB could pass the
+    /// device's hang timeout and retire the GPU), and past the binding limit the device could
+    /// not hold it at all. SPEC §7's common case is up to 1,232 bytes.
     ///
     /// # Panics
     /// If the slices differ in length.
@@ -175,32 +176,20 @@ impl GpuEd25519 {
             "one public key, message and result per signature"
         );
         self.ctx.usable()?;
-        let cost = |i: usize| (64 + messages[i].len() + 17).div_ceil(128) * 128;
-        let mut start = 0;
-        while start < n {
-            if cost(start) > self.max_batch_bytes {
-                let valid =
-                    reference::verify(&signatures[start], &public_keys[start], messages[start]);
-                results[start] = u8::from(valid);
-                start += 1;
-                continue;
+        for step in plan(messages, self.max_batch_bytes) {
+            match step {
+                Step::Cpu(i) => {
+                    let valid = reference::verify(&signatures[i], &public_keys[i], messages[i]);
+                    results[i] = u8::from(valid);
+                }
+                Step::Gpu { range, hash_bytes } => self.run(
+                    &signatures[range.clone()],
+                    &public_keys[range.clone()],
+                    &messages[range.clone()],
+                    &mut results[range],
+                    hash_bytes,
+                )?,
             }
-            // Cut where the padded hash inputs would pass the buffer limit, or before a message
-            // too large for any batch.
-            let mut bytes = 0;
-            let mut end = start;
-            while end < n && bytes + cost(end) <= self.max_batch_bytes {
-                bytes += cost(end);
-                end += 1;
-            }
-            self.run(
-                &signatures[start..end],
-                &public_keys[start..end],
-                &messages[start..end],
-                &mut results[start..end],
-                bytes,
-            )?;
-            start = end;
         }
         Ok(())
     }
@@ -267,6 +256,51 @@ impl GpuEd25519 {
         }
         Ok(())
     }
+}
+
+/// Messages longer than this are verified on the CPU ([`GpuEd25519::verify_batch`]): the
+/// hashing kernels' size rule ([`crate::hash::gpu::GPU_MAX_MESSAGE_BYTES`]).
+pub const GPU_MAX_MESSAGE_BYTES: usize = crate::hash::gpu::GPU_MAX_MESSAGE_BYTES;
+
+/// One step of a batch's verification ([`plan`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    /// Signature `i` on the CPU, by the reference.
+    Cpu(usize),
+    /// The signatures of `range` in one dispatch, whose padded SHA-512 input is `hash_bytes`.
+    Gpu {
+        range: std::ops::Range<usize>,
+        hash_bytes: usize,
+    },
+}
+
+/// How a batch of `messages` is verified, in order: runs of messages within the size rule cut
+/// where their padded hash inputs (R ‖ A ‖ M) would pass `max_batch_bytes`, and each message
+/// past the rule (or too large for any batch) alone on the CPU.
+fn plan(messages: &[&[u8]], max_batch_bytes: usize) -> Vec<Step> {
+    let cost = |i: usize| (64 + messages[i].len() + 17).div_ceil(128) * 128;
+    let on_gpu =
+        |i: usize| messages[i].len() <= GPU_MAX_MESSAGE_BYTES && cost(i) <= max_batch_bytes;
+    let mut steps = Vec::new();
+    let mut start = 0;
+    while start < messages.len() {
+        if !on_gpu(start) {
+            steps.push(Step::Cpu(start));
+            start += 1;
+            continue;
+        }
+        let (mut end, mut hash_bytes) = (start, 0);
+        while end < messages.len() && on_gpu(end) && hash_bytes + cost(end) <= max_batch_bytes {
+            hash_bytes += cost(end);
+            end += 1;
+        }
+        steps.push(Step::Gpu {
+            range: start..end,
+            hash_bytes,
+        });
+        start = end;
+    }
+    steps
 }
 
 /// Signatures, keys and messages, index by index.
@@ -352,6 +386,45 @@ mod tests {
         assert!(answers[0], "the first is valid");
         assert!(answers[1..].iter().all(|a| !a), "{answers:?}");
         assert_eq!(answers.len(), 11);
+    }
+
+    #[test]
+    fn a_message_past_the_size_rule_is_verified_on_the_cpu_alone() {
+        let short = vec![1u8; 1_232];
+        let long = vec![2u8; GPU_MAX_MESSAGE_BYTES + 1];
+        let at_rule = vec![3u8; GPU_MAX_MESSAGE_BYTES];
+        let messages: Vec<&[u8]> = vec![&short, &short, &long, &at_rule, &short];
+        let cost = |len: usize| (64 + len + 17).div_ceil(128) * 128;
+        assert_eq!(
+            plan(&messages, 128 << 20),
+            [
+                Step::Gpu {
+                    range: 0..2,
+                    hash_bytes: 2 * cost(1_232)
+                },
+                Step::Cpu(2),
+                Step::Gpu {
+                    range: 3..5,
+                    hash_bytes: cost(GPU_MAX_MESSAGE_BYTES) + cost(1_232)
+                },
+            ]
+        );
+        // Batches cut at the buffer limit; one past it on the CPU whatever its length.
+        let limit = 2 * cost(1_232);
+        assert_eq!(
+            plan(&messages[..2], limit - 1),
+            [
+                Step::Gpu {
+                    range: 0..1,
+                    hash_bytes: cost(1_232)
+                },
+                Step::Gpu {
+                    range: 1..2,
+                    hash_bytes: cost(1_232)
+                },
+            ]
+        );
+        assert_eq!(plan(&messages[..1], 64), [Step::Cpu(0)]);
     }
 
     #[test]
