@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -359,7 +359,7 @@ struct Shared {
     agreement: Mutex<Agreement>,
     /// Alerts not yet polled ([`Engine::poll_alert`]).
     alerts: Mutex<VecDeque<Alert>>,
-    on_alert: Mutex<Option<AlertHook>>,
+    on_alert: AlertDelivery,
     /// The store directory (the status index and the halt live there).
     dir: PathBuf,
     /// The statuses of the recent blocks as the executors decide them.
@@ -436,14 +436,7 @@ impl Shared {
         // the halt under the progress lock, so none misses it.
         drop(self.progress.lock().unwrap_or_else(PoisonError::into_inner));
         self.changed.notify_all();
-        if let Some(hook) = self
-            .on_alert
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_mut()
-        {
-            hook(&alert);
-        }
+        self.on_alert.deliver(alert);
     }
 
     /// Feeds the cluster view with a slot's local hash and what its votes report; raises the
@@ -630,6 +623,49 @@ pub type OutcomeHook = Box<dyn FnMut(&BlockOutcome) + Send>;
 /// A callback for each alert.
 pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
 
+/// Calls the host's alert hook ([`EngineHooks::on_alert`]) with each alert, in the order they
+/// were raised, without making the thread that raises one wait for the hook: a thread finding
+/// the hook busy (another thread's alert in it) leaves its alert to that thread, which calls
+/// the hook again once it returns. Before, a raise waited for the hook's lock: a VED hook
+/// asking for an account ([`Engine::account`], which the UED's thread answers) while the UED
+/// raised an alert of its own waited for ever.
+struct AlertDelivery {
+    hook: Mutex<Option<AlertHook>>,
+    queue: Mutex<VecDeque<Alert>>,
+}
+
+impl AlertDelivery {
+    fn new(hook: Option<AlertHook>) -> AlertDelivery {
+        AlertDelivery {
+            hook: Mutex::new(hook),
+            queue: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Hands `alert` to the hook, now on this thread or soon on the one calling it.
+    fn deliver(&self, alert: Alert) {
+        let queue = || self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue().push_back(alert);
+        // An alert queued after the holder's last look at the queue, but before it let go of
+        // the hook, finds the hook free on the next turn.
+        while !queue().is_empty() {
+            let mut hook = match self.hook.try_lock() {
+                Ok(hook) => hook,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return, // the holder delivers it
+            };
+            loop {
+                // (Its own statement: the queue's lock is let go before the hook runs.)
+                let next = queue().pop_front();
+                let Some(alert) = next else { break };
+                if let Some(hook) = hook.as_mut() {
+                    hook(&alert);
+                }
+            }
+        }
+    }
+}
+
 /// Callbacks the stages call as slots complete: `on_vote` on the VED thread, `on_outcome` on
 /// the UED thread after the slot is committed. Keep them short: they run on the stages. The
 /// engine's calls that the UED's thread answers ([`Engine::account`]) are refused from the
@@ -642,7 +678,9 @@ pub struct EngineHooks {
     pub on_vote: Option<VoteHook>,
     /// Each committed block's outcome, in slot order.
     pub on_outcome: Option<OutcomeHook>,
-    /// Each alert (a halt), on the stage that raised it.
+    /// Each alert (a halt), in the order raised, on the stage that raised it — or, where two
+    /// stages raise one at once, on the one whose alert is in the hook when the other comes
+    /// (the raising stage does not wait for the hook).
     pub on_alert: Option<AlertHook>,
 }
 
@@ -764,7 +802,7 @@ impl Engine {
             metrics: Arc::clone(&metrics),
             agreement: Mutex::new(agreement),
             alerts: Mutex::new(VecDeque::new()),
-            on_alert: Mutex::new(on_alert),
+            on_alert: AlertDelivery::new(on_alert),
             // The VED is ahead of the UED's commits by at most the UED's queue, the block the
             // UED holds and the one the VED is handing over.
             live: Mutex::new(LiveIndex::ahead_by(config.ued_queue_blocks.max(1) + 2)),
@@ -2234,6 +2272,53 @@ fn ued_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_raising_an_alert_while_the_hook_runs_another_does_not_wait_for_it() {
+        // Stage A's alert is in the hook, which waits (as a hook asking the UED's thread for an
+        // account would); stage B raises another: it goes on at once, and the hook gets both,
+        // in order, on A's thread. Before, B waited for the hook's lock.
+        let lag = |slot| Alert::UedLagging {
+            boundary_slot: slot,
+            ued_slot: 0,
+            waited: Duration::from_secs(1),
+        };
+        let (entered, hook_entered) = bounded::<()>(1);
+        let (release, released) = bounded::<()>(1);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen_by_hook = Arc::clone(&seen);
+        let delivery = Arc::new(AlertDelivery::new(Some(Box::new(move |alert: &Alert| {
+            let Alert::UedLagging { boundary_slot, .. } = alert else {
+                unreachable!("lag alerts only")
+            };
+            seen_by_hook.lock().unwrap().push(*boundary_slot);
+            if *boundary_slot == 32 {
+                entered.send(()).unwrap();
+                released.recv().unwrap();
+            }
+        }))));
+        let a = {
+            let delivery = Arc::clone(&delivery);
+            std::thread::spawn(move || delivery.deliver(lag(32)))
+        };
+        hook_entered.recv().unwrap();
+        let (done, b_done) = bounded::<()>(1);
+        let b = {
+            let delivery = Arc::clone(&delivery);
+            std::thread::spawn(move || {
+                delivery.deliver(lag(64));
+                done.send(()).unwrap();
+            })
+        };
+        assert!(
+            b_done.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "stage B waited for the hook"
+        );
+        release.send(()).unwrap();
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(*seen.lock().unwrap(), [32, 64]);
+    }
     use crate::runtime::TxStatus;
     use crate::sample::{SplitMix64, transfer_message};
     use ed25519_dalek::SigningKey;
