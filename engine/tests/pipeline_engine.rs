@@ -1618,18 +1618,34 @@ fn slashes_scheduled_through_the_engine_apply_as_the_runtime_applies_them() {
     );
 }
 
-/// `wait_hash` tells a slot that will never come (skipped, older than the engine remembers)
-/// from one that is not there yet (a timeout), and answers for the slot it resumed at.
+/// An engine its own hooks call back into: `hooks` makes them, given the slot the engine is put
+/// in once open; `body` runs with it; then the hooks let it go and it is closed.
+fn with_an_engine_its_hooks_call(
+    hooks: impl FnOnce(Arc<Mutex<Option<Arc<Engine>>>>) -> EngineHooks,
+    body: impl FnOnce(&Engine),
+) {
+    let engine: Arc<Mutex<Option<Arc<Engine>>>> = Arc::default();
+    let hooks = hooks(Arc::clone(&engine));
+    let dir = tempfile::tempdir().expect("dir");
+    let opened = Arc::new(open_with_hooks(dir.path(), hooks));
+    *engine.lock().unwrap() = Some(Arc::clone(&opened));
+    body(&opened);
+    engine.lock().unwrap().take();
+    let Ok(opened) = Arc::try_unwrap(opened) else {
+        panic!("the hook let the engine go");
+    };
+    opened.finish().expect("finish");
+}
+
 #[test]
 fn a_hook_on_the_ueds_thread_asking_for_an_account_is_refused_not_left_waiting() {
     // Engine::account is answered by the UED's thread between blocks; asked from on_outcome,
     // which that thread runs, it waited for itself, and the engine with it, for ever.
     use tandem_engine::pipeline::EngineError;
     let (blocks, _) = generated(2, 3, false);
-    let engine: Arc<Mutex<Option<Arc<Engine>>>> = Arc::default();
     let answers = Arc::new(Mutex::new(Vec::new()));
-    let hooks = {
-        let (engine, answers) = (Arc::clone(&engine), Arc::clone(&answers));
+    let hooks = |engine: Arc<Mutex<Option<Arc<Engine>>>>| {
+        let answers = Arc::clone(&answers);
         EngineHooks {
             on_outcome: Some(Box::new(move |_| {
                 let node = chain::pk(&chain::key("validator-0"));
@@ -1640,29 +1656,21 @@ fn a_hook_on_the_ueds_thread_asking_for_an_account_is_refused_not_left_waiting()
             ..EngineHooks::default()
         }
     };
-    let dir = tempfile::tempdir().expect("dir");
-    let opened = Arc::new(open_with_hooks(dir.path(), hooks));
-    *engine.lock().unwrap() = Some(Arc::clone(&opened));
-    opened.submit(blocks[0].clone()).expect("submit");
-    let waited = opened.wait_hash(Domain::Ued, 1, Duration::from_secs(60));
-    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
-    // From any other thread it is answered.
-    let (slot, account) = opened
-        .account(&chain::pk(&chain::key("validator-0")))
-        .expect("answered");
-    assert_eq!((slot, account.is_some()), (1, true));
-    {
+    with_an_engine_its_hooks_call(hooks, |opened| {
+        opened.submit(blocks[0].clone()).expect("submit");
+        let waited = opened.wait_hash(Domain::Ued, 1, Duration::from_secs(60));
+        assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+        // From any other thread it is answered.
+        let (slot, account) = opened
+            .account(&chain::pk(&chain::key("validator-0")))
+            .expect("answered");
+        assert_eq!((slot, account.is_some()), (1, true));
         let answers = answers.lock().unwrap();
         assert!(
             matches!(answers[..], [Err(EngineError::OnTheUedThread(_))]),
             "{answers:?}"
         );
-    }
-    engine.lock().unwrap().take();
-    let Ok(opened) = Arc::try_unwrap(opened) else {
-        panic!("the hook let the engine go");
-    };
-    opened.finish().expect("finish");
+    });
 }
 
 #[test]
@@ -1671,10 +1679,9 @@ fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
     // lock that a submit blocked on a full queue held — a queue only the VED drains: the
     // engine stopped for good, and its close with it. Both calls are refused there.
     let (blocks, _) = generated(2, 3, false);
-    let engine: Arc<Mutex<Option<Arc<Engine>>>> = Arc::default();
     let answers = Arc::new(Mutex::new(Vec::new()));
-    let hooks = {
-        let (engine, answers) = (Arc::clone(&engine), Arc::clone(&answers));
+    let hooks = |engine: Arc<Mutex<Option<Arc<Engine>>>>| {
+        let answers = Arc::clone(&answers);
         let again = blocks[1].clone();
         EngineHooks {
             on_vote: Some(Box::new(move |_| {
@@ -1687,13 +1694,10 @@ fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
             ..EngineHooks::default()
         }
     };
-    let dir = tempfile::tempdir().expect("dir");
-    let opened = Arc::new(open_with_hooks(dir.path(), hooks));
-    *engine.lock().unwrap() = Some(Arc::clone(&opened));
-    opened.submit(blocks[0].clone()).expect("submit");
-    let waited = opened.wait_hash(Domain::Ved, 1, Duration::from_secs(60));
-    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
-    {
+    with_an_engine_its_hooks_call(hooks, |opened| {
+        opened.submit(blocks[0].clone()).expect("submit");
+        let waited = opened.wait_hash(Domain::Ved, 1, Duration::from_secs(60));
+        assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
         let answers = answers.lock().unwrap();
         assert!(
             matches!(
@@ -1711,12 +1715,7 @@ fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
             ),
             "{answers:?}"
         );
-    }
-    engine.lock().unwrap().take();
-    let Ok(opened) = Arc::try_unwrap(opened) else {
-        panic!("the hook let the engine go");
-    };
-    opened.finish().expect("finish");
+    });
 }
 
 #[test]
@@ -1751,6 +1750,8 @@ fn a_skipped_slot_names_the_next_slot_executed_not_the_newest() {
     engine.finish().expect("finish");
 }
 
+/// `wait_hash` tells a slot that will never come (skipped, older than the engine remembers)
+/// from one that is not there yet (a timeout), and answers for the slot it resumed at.
 #[test]
 fn wait_hash_tells_not_found_from_timed_out() {
     use tandem_engine::pipeline::NotFound;

@@ -116,6 +116,11 @@ impl AccountSource for VedAccounts {
     }
 }
 
+/// `accounts` by key.
+fn by_key(accounts: Vec<Account>) -> HashMap<Pubkey, Account> {
+    accounts.into_iter().map(|a| (a.pubkey, a)).collect()
+}
+
 /// What the UED hands the VED once it has entered an epoch, so that the VED can cross the next
 /// boundary on its own (module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,9 +160,7 @@ pub struct VedExecutor {
     accounts: VedAccounts,
     /// What the executor keeps of the handoff of an epoch ([`EpochHandoff`]; its bookkeeping
     /// went into `state`): the epoch, and the accounts moving into the VED at its end.
-    incoming: Option<(u64, Vec<Account>)>,
-    /// The keys of `incoming`'s accounts.
-    incoming_keys: HashSet<Pubkey>,
+    incoming: Option<(u64, HashMap<Pubkey, Account>)>,
     /// The last slot through which the window holds the entries of every transaction the
     /// `incoming` accounts paid for (module docs); `None` when it is not known.
     incoming_through: Option<u64>,
@@ -383,7 +386,7 @@ impl VedExecutor {
         self.state.ved_members_next = ved_members_next;
         self.state.frozen = frozen;
         self.state.moves = moves;
-        self.set_incoming(epoch, incoming);
+        self.incoming = Some((epoch, by_key(incoming)));
         self.incoming_through = None;
         if let Some(entries) = incoming_entries {
             for signature in entries {
@@ -392,11 +395,6 @@ impl VedExecutor {
             self.incoming_through = Some(slot);
         }
         Ok(())
-    }
-
-    fn set_incoming(&mut self, epoch: u64, incoming: Vec<Account>) {
-        self.incoming_keys = incoming.iter().map(|a| a.pubkey).collect();
-        self.incoming = Some((epoch, incoming));
     }
 
     /// Whether the executor knows the accounts moving into the VED at the end of its epoch.
@@ -426,18 +424,12 @@ impl VedExecutor {
             return Ok(());
         }
         let entries = self.incoming_entries(block, payers, recent)?;
-        self.remember_incoming(&entries, block.header.slot);
-        self.pending_entries.extend(entries);
-        Ok(())
-    }
-
-    /// Enters the incoming accounts' `entries` of the block at `slot` into the window: it holds
-    /// them for every block up to that one now.
-    fn remember_incoming(&mut self, entries: &[[u8; 64]], slot: u64) {
-        for signature in entries {
+        for signature in &entries {
             self.state.signatures.insert(*signature, PayerTag::UNKNOWN);
         }
-        self.incoming_through = Some(slot);
+        self.pending_entries.extend(entries);
+        self.incoming_through = Some(block.header.slot);
+        Ok(())
     }
 
     /// The first signatures of the transactions of `block` paid by the incoming accounts that
@@ -449,12 +441,13 @@ impl VedExecutor {
         payers: &[Pubkey],
         recent: &VecDeque<[u8; 32]>,
     ) -> Result<Vec<[u8; 64]>, RuntimeError> {
-        if self.incoming_keys.is_empty() {
-            return Ok(Vec::new());
-        }
+        let incoming = match &self.incoming {
+            Some((_, incoming)) if !incoming.is_empty() => incoming,
+            _ => return Ok(Vec::new()),
+        };
         let slot = block.header.slot;
         let theirs = (0..block.transactions.len())
-            .filter(|&i| self.incoming_keys.contains(&payers[i]))
+            .filter(|&i| incoming.contains_key(&payers[i]))
             .map(|index| {
                 Transaction::parse(&block.transactions[index])
                     .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })
@@ -503,7 +496,7 @@ impl VedExecutor {
         if !incoming.is_empty() && self.incoming_through != Some(self.state.slot) {
             return Ok(false);
         }
-        let incoming = incoming.clone();
+        let incoming: Vec<Account> = incoming.values().cloned().collect();
         for account in &incoming {
             self.accounts
                 .accounts
@@ -832,24 +825,21 @@ impl Runtime {
             .filter(|(_, mapping)| *mapping == Mapping::RwVed || mapping.is_program_mapping())
             .filter_map(|(key, _)| self.store.inspect(&key).map(|a| (key, a.to_account())))
             .collect();
-        let mut executor = VedExecutor {
+        VedExecutor {
             backend: self.backend,
             cluster: self.cluster,
             state: self.state.clone(),
             accounts: VedAccounts { accounts },
-            incoming: None,
-            incoming_keys: HashSet::new(),
+            incoming: Some((
+                self.state.epoch,
+                by_key(self.incoming_images(&self.incoming_to_ved())),
+            )),
             // Its window is the runtime's: whole up to the runtime's slot.
             incoming_through: Some(self.state.slot),
             pending_entries: Vec::new(),
             forgotten: HashSet::new(),
             block_slashes: Vec::new(),
-        };
-        executor.set_incoming(
-            self.state.epoch,
-            self.incoming_images(&self.incoming_to_ved()),
-        );
-        executor
+        }
     }
 
     /// The accounts `keys` as the store holds them.
