@@ -9,7 +9,11 @@
 //!   the block), the answer the VED executor waits for — it runs beside the votes' signature
 //!   checks, so on a small machine it takes their CPU;
 //! - `ved-execute`: the VED executor's slot (`VedExecutor::execute`: its transactions picked out
-//!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand.
+//!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand;
+//! - `go-over`: what the VED's thread does with the block after its vote point, for the next
+//!   epoch boundary (`VedExecutor::go_over`: the UED's transactions looked over for one that may
+//!   change a UED vote account; no account moving into the VED here). Not on the vote's path,
+//!   but on the VED's core, before its next block.
 
 use std::hint::black_box;
 
@@ -73,6 +77,17 @@ fn bench(c: &mut Criterion) {
                         .execute(block, &fee_payers, &verified)
                         .expect("executes");
                     (ved, done)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        let recent = runtime.ved_executor().recent_blockhashes().clone();
+        group.bench_with_input(BenchmarkId::new("go-over", name), block, |b, block| {
+            b.iter_batched(
+                || runtime.ved_executor(),
+                |mut ved| {
+                    ved.go_over(block, &fee_payers, &recent).expect("goes over");
+                    ved
                 },
                 BatchSize::LargeInput,
             )

@@ -529,6 +529,74 @@ fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_le
     );
 }
 
+#[test]
+fn a_ved_vote_account_deactivated_leaves_with_its_node_and_the_engine_crosses_alone() {
+    // Epoch 0: validator-1 deactivates vote-1; the UED is busy meanwhile — a user's transfer and
+    // vote-3's votes (a UED vote account voting changes nothing of what it names). At the 0/1
+    // boundary vote-1 leaves the VED with its node (out at 2). No vote account of the UED
+    // names the node, and no UED transaction could have made one: the engine's VED crosses
+    // both boundaries alone.
+    let mut c = Chain::new();
+    let node1 = key("validator-1");
+    let vote1 = pk(&key("vote-1"));
+    let deactivate = node_instruction(&node1, vote1, VoteInstruction::Deactivate, c.recent());
+    all_succeed(&mut c, vec![deactivate]);
+    for _ in 0..3 {
+        let user = transfer(&key("user-0"), pk(&key("user-1")), SOL, c.recent());
+        let out = c.block(vec![user, vote(3, c.rt.slot(), c.recent())]);
+        assert!(out.transactions.iter().all(|t| t.domain == Some(Ued)));
+    }
+    c.enter_epoch(1);
+    assert_eq!(c.rt.state().frozen.get(&pk(&node1)), Some(&1));
+    c.enter_epoch(2);
+    assert_eq!(
+        (c.mapping(&vote1), c.mapping(&pk(&node1))),
+        (Some(RwUed), Some(RwUed))
+    );
+    // (It may wait at slot 64 for the UED's handoff of epoch 1 — the UED a whole epoch behind
+    // — before crossing alone.)
+    let metrics = c.assert_engine_agrees();
+    assert_eq!(metrics.boundaries_crossed_alone, 2, "{metrics:?}");
+}
+
+#[test]
+fn a_ued_vote_account_named_in_the_handoff_keeps_a_leaving_payer_and_the_ved_waits() {
+    // Epoch 0: user-2 makes vote account V (6,000 SOL, inactive) whose fee payer is
+    // validator-1's node. The boundary block into epoch 1 activates V; later in epoch 1
+    // validator-1 deactivates vote-1. At the 1/2 boundary vote-1 leaves, but its node stays:
+    // V, eligible now, uses it (V joins at 3). The UED's handoff of epoch 1, made after that
+    // boundary block, names the node, so the engine's VED cannot cross slot 64 alone — had it
+    // frozen the node, the node's transfer in epoch 2 would have failed there. It crosses 32
+    // and 96 (where V moves in) alone.
+    let mut c = Chain::new();
+    let node1 = key("validator-1");
+    let vote1 = pk(&key("vote-1"));
+    let user = key("user-2");
+    let v_key = fresh(31);
+    let v = pk(&v_key);
+    let payers = (pk(&user), pk(&node1));
+    let txs = vote_account_for(&user, &v_key, payers, 6_000 * SOL, false, c.recent());
+    all_succeed(&mut c, txs);
+    let activate = node_instruction(&user, v, VoteInstruction::Activate, c.recent());
+    let boundary = c.block_at(32, vec![activate]);
+    assert_status(only(&boundary), Success, Some(Ued));
+    let deactivate = node_instruction(&node1, vote1, VoteInstruction::Deactivate, c.recent());
+    all_succeed(&mut c, vec![deactivate]);
+    c.enter_epoch(2);
+    assert_eq!(c.rt.state().frozen.get(&pk(&node1)), None);
+    let to = pk(&key("validator-0"));
+    let out = c.block(vec![transfer(&node1, to, SOL, c.recent())]);
+    assert_status(only(&out), Success, Some(Ved));
+    c.enter_epoch(3);
+    assert_eq!(
+        (c.mapping(&vote1), c.mapping(&pk(&node1)), c.mapping(&v)),
+        (Some(RwUed), Some(RwVed), Some(RwVed))
+    );
+    let metrics = c.assert_engine_agrees();
+    assert_eq!(metrics.boundaries_crossed_alone, 2, "{metrics:?}");
+    assert!(metrics.boundary_waits >= 1, "{metrics:?}");
+}
+
 /// The transactions that make a new vote account `vote_key` for the node `node` (who pays and
 /// stakes it) with the given voter and fee payer, delegate `stake` and, when `activate`,
 /// activate it. It starts in the UED.

@@ -23,9 +23,11 @@
 //! [`EpochHandoff`] of the epoch before (sent after the UED executed that epoch's first block;
 //! the UED executes every boundary block whole and checks the VED's results). It waits for the
 //! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
-//! by a whole epoch: SPEC §5's backpressure point), and when an account moves into the VED or
-//! one of its accounts may leave it by membership there — then the UED executes the block
-//! whole once it has caught up and answers with a fresh VED executor
+//! by a whole epoch: SPEC §5's backpressure point), and where it cannot tell the boundary
+//! without the UED's state — an account moves into the VED and it lacks that account's window
+//! entries of a block (after a restart), or one of its accounts may leave it by membership and
+//! a UED transaction since the handoff may have changed a UED vote account — then the UED
+//! executes the block whole once it has caught up and answers with a fresh VED executor
 //! ([`crate::runtime::executor`] says why).
 //! The UED may otherwise lag the VED by as many blocks as its queues hold
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
@@ -1676,11 +1678,12 @@ struct VedStart {
     retain_limit: usize,
 }
 
-/// The blocks the VED executed whose window entries of the accounts moving into the VED at the
-/// end of its epoch it has not entered yet ([`VedExecutor::enter_incoming_of`]): each block
+/// The blocks the VED executed that it has not gone over yet for the next boundary
+/// ([`VedExecutor::go_over`]: the window entries of the accounts moving into the VED at the end
+/// of its epoch, and the UED's transactions that may change a UED vote account): each block
 /// after its vote point, and the blocks it executed in an epoch it crossed into alone before the
-/// UED's handoff named those accounts, once the handoff has come — so that it can cross the next
-/// boundary alone. Those are the boundary's block and blocks the UED has not executed yet, held
+/// UED's handoff of the epoch came, once it has come — so that it can cross the next boundary
+/// alone. Those are the boundary's block and blocks the UED has not executed yet, held
 /// by its queue anyway. Past the limit it keeps none until the next boundary (the VED then does
 /// not cross it alone).
 struct Retained {
@@ -1704,14 +1707,14 @@ impl Retained {
         self.blocks.push((Arc::clone(ingested), recent));
     }
 
-    /// Enters the kept blocks' entries, in order, once `ved` knows the accounts moving in.
-    fn enter(&mut self, ved: &mut VedExecutor) -> Result<(), RuntimeError> {
+    /// Goes over the kept blocks, in order, once `ved` has the handoff of its epoch.
+    fn go_over(&mut self, ved: &mut VedExecutor) -> Result<(), RuntimeError> {
         if !ved.knows_incoming() {
             return Ok(());
         }
         for (ingested, recent) in self.blocks.drain(..) {
             let payers = &ingested.accepted().payers;
-            ved.enter_incoming_of(&ingested.block, payers, &recent)?;
+            ved.go_over(&ingested.block, payers, &recent)?;
         }
         Ok(())
     }
@@ -1731,7 +1734,7 @@ fn take_handoff(
     retained: &mut Retained,
 ) -> Result<(), RuntimeError> {
     ved.receive_handoff(handoff)?;
-    retained.enter(ved)
+    retained.go_over(ved)
 }
 
 /// Waits for the UED's answer at the boundary of `slot`; past `patience` the engine halts
@@ -1862,7 +1865,7 @@ fn ved_loop(
                             shared.set_ved_payers(&ved);
                         }
                         Ok(false) => {
-                            // An account moves into the VED, or one of its accounts may leave it:
+                            // The boundary needs the UED's state (`enter_epoch` says when):
                             // the UED executes the block whole on the joined state, and the VED
                             // starts again from it.
                             let (reply, answer) = bounded(1);
@@ -1922,8 +1925,9 @@ fn ved_loop(
                     true,
                 );
                 // After the vote point: the UED's handoff, once it has entered the VED's epoch
-                // (the accounts moving into the VED at its end are known then), and those
-                // accounts' window entries (off the vote's path), which the record keeps.
+                // (the accounts moving into the VED at its end are known then), and the blocks
+                // gone over for the next boundary (off the vote's path): those accounts' window
+                // entries, which the record keeps, and the UED's vote-account changes.
                 retained.keep(&ingested, recent);
                 let entered = metrics.busy(|| {
                     if ved.awaits_handoff().is_some()
@@ -1931,7 +1935,7 @@ fn ved_loop(
                     {
                         ved.receive_handoff(handoff)?;
                     }
-                    retained.enter(&mut ved)
+                    retained.go_over(&mut ved)
                 });
                 if let Err(e) = entered {
                     return shared.fail(e);

@@ -48,14 +48,15 @@ use crate::genesis::{ClusterParams, ved_eligible};
 
 /// What a boundary decided that tells whether the VED could have crossed it without the UED's
 /// state (see [`crate::runtime::executor`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EpochEntry {
     /// Accounts of the VED — vote accounts, their voters and fee payers — scheduled to leave it
     /// by membership (step 5). Each leaves only if no vote account staying in, or joining, the
     /// VED is it or uses it — and the UED's vote accounts are the UED's state: over the VED's
-    /// accounts alone this counts every one that might leave, and only when it is zero are the
-    /// VED's freezes those of the joined state.
-    pub members_leaving: usize,
+    /// accounts alone these are every one that might leave, and the VED's freezes are those of
+    /// the joined state when no vote account of the UED eligible at the end of the epoch names
+    /// any of them.
+    pub members_leaving: BTreeSet<Pubkey>,
 }
 
 /// Processes the boundary into epoch `epoch` (steps in the module docs), over the accounts of
@@ -165,7 +166,7 @@ pub fn enter_epoch(
     for key in leaving {
         if !staying_companions.contains(&key) && effective(state, overlay, &key) == Mapping::RwVed {
             if overlay.mapping_of(store, &key) == Mapping::RwVed {
-                entry.members_leaving += 1;
+                entry.members_leaving.insert(key);
             }
             schedule(state, key, Mapping::RwUed);
         }

@@ -54,10 +54,17 @@
 //!   that the UED's handoff turns back into the VED). But a vote account *leaving* the VED
 //!   takes its voter and payer along unless a vote account staying in (or joining) the VED is
 //!   them or uses them — and UED vote accounts and their voters and payers are the UED's state
-//!   at the end of `E`. So when any account of the VED may leave it by membership
-//!   ([`epoch::EpochEntry`]), the VED does not cross alone either. (A UED vote account that
-//!   asks to move into the VED and is not eligible stays out alone: it takes none of the VED's
-//!   accounts with it, so the VED need not see it.)
+//!   at the end of `E`. The VED knows that state well enough without executing the UED's
+//!   transactions: the handoff names every voter and payer of the UED's vote accounts at its
+//!   slot ([`EpochHandoff::ued_vote_names`]), and of the later blocks the VED goes over the
+//!   UED's transactions, after each vote point ([`VedExecutor::go_over`]), for any that may
+//!   change that — a vote instruction other than `Vote` (a vote account made, staked,
+//!   activated or deactivated).
+//!   Where no such transaction came and no name is one of the accounts leaving
+//!   ([`epoch::EpochEntry`]), no vote account of the UED eligible at the end of `E` uses them,
+//!   and they leave in the joined state too; otherwise the VED does not cross alone. (A UED
+//!   vote account that asks to move into the VED and is not eligible stays out alone: it takes
+//!   none of the VED's accounts with it, so the VED need not see it.)
 //!
 //! Where it does not, the [`Runtime`] executes the block whole once the UED has caught up, and
 //! the VED executor is made afresh from it ([`Runtime::ved_executor`]), window included.
@@ -148,6 +155,25 @@ pub struct EpochHandoff {
     /// does not know its entries' payers (rebuilt at open), and the VED does not cross the
     /// next boundary alone.
     pub incoming_entries: Option<Vec<[u8; 64]>>,
+    /// Every account that a vote account of the UED (mapped RW-UED) names as its authorized
+    /// voter or fee payer, at `slot`: of the VED's accounts that may leave it by membership at
+    /// the next boundary, these are the ones a vote account of the UED could keep in (module
+    /// docs).
+    pub ued_vote_names: BTreeSet<Pubkey>,
+}
+
+/// What the VED executor knows of the UED's vote accounts for the next boundary (module docs):
+/// the voters and payers they named at the handoff's slot, and whether a UED transaction of a
+/// block since then may have changed that, or made one eligible.
+struct UedVoteNames {
+    /// The last slot through which every block has been gone over
+    /// ([`VedExecutor::go_over`]).
+    through: u64,
+    /// [`EpochHandoff::ued_vote_names`].
+    names: HashSet<Pubkey>,
+    /// Whether a transaction of a block gone over may have changed a UED vote account's
+    /// voter, payer, stake or activation, or made a vote account of the UED.
+    changed: bool,
 }
 
 /// The VED executor (module docs): runs the VED pass of each block on its own state.
@@ -167,6 +193,10 @@ pub struct VedExecutor {
     /// Such entries decided since the last slot's [`VedExecutor::finish_incoming`], for the
     /// next slot's [`VedSlot::incoming_entries`].
     pending_entries: Vec<[u8; 64]>,
+    /// The UED's vote accounts' voters and payers, from the handoff of the executor's epoch on;
+    /// `None` when not known (then, where an account of the VED may leave it by membership,
+    /// the VED does not cross the next boundary alone).
+    ued_votes: Option<UedVoteNames>,
     /// The accounts whose membership ended (deleted) since it crossed the last boundary: the
     /// UED's handoff of the epoch, taken at the boundary's block, does not know of them.
     forgotten: HashSet<Pubkey>,
@@ -377,6 +407,7 @@ impl VedExecutor {
             mut ved_members_next,
             incoming,
             incoming_entries,
+            ued_vote_names,
         } = handoff;
         for key in &self.forgotten {
             ved_members.remove(key);
@@ -394,6 +425,11 @@ impl VedExecutor {
             }
             self.incoming_through = Some(slot);
         }
+        self.ued_votes = Some(UedVoteNames {
+            through: slot,
+            names: ued_vote_names.into_iter().collect(),
+            changed: false,
+        });
         Ok(())
     }
 
@@ -407,29 +443,81 @@ impl VedExecutor {
         &self.state.recent_blockhashes
     }
 
-    /// Enters into the window the entries of the incoming accounts' transactions of `block`, a
-    /// block the executor has executed (module docs) — after its vote point, or, for the blocks
-    /// it executed before the UED's handoff told it those accounts, once the handoff has come:
-    /// `payers` are its transactions' fee payers, `recent` the blockhashes check 3 accepted in
-    /// it ([`VedExecutor::recent_blockhashes`] before it executed). Blocks must come in order
-    /// from the handoff's slot on; a block before that changes nothing, and a gap leaves the
-    /// entries incomplete: the VED will not cross the next boundary alone.
-    pub fn enter_incoming_of(
+    /// Goes over `block`, a block the executor has executed, for what the next boundary needs
+    /// of the UED's part of it (module docs) — after its vote point, or, for the blocks it
+    /// executed before the UED's handoff of its epoch came, once the handoff has come: it
+    /// enters into the window the entries of the transactions of the accounts moving into the
+    /// VED, and notes whether a UED transaction may have changed the UED's vote accounts.
+    /// `payers` are the block's fee payers, `recent` the blockhashes check 3 accepted in it
+    /// ([`VedExecutor::recent_blockhashes`] before it executed). Blocks must come in order from
+    /// the handoff's slot on; a block before that changes nothing, and a gap leaves what it
+    /// knows incomplete: the VED will not cross the next boundary alone where that is needed.
+    pub fn go_over(
         &mut self,
         block: &Block,
         payers: &[Pubkey],
         recent: &VecDeque<[u8; 32]>,
     ) -> Result<(), RuntimeError> {
-        if !self.knows_incoming() || self.incoming_through != Some(block.header.parent_slot) {
+        if !self.knows_incoming() {
             return Ok(());
         }
-        let entries = self.incoming_entries(block, payers, recent)?;
-        for signature in &entries {
-            self.state.signatures.insert(*signature, PayerTag::UNKNOWN);
+        let (parent, slot) = (block.header.parent_slot, block.header.slot);
+        if let Some(votes) = &self.ued_votes
+            && votes.through == parent
+        {
+            let changed = votes.changed || self.may_change_ued_vote_accounts(block, payers)?;
+            self.ued_votes = self.ued_votes.take().map(|votes| UedVoteNames {
+                through: slot,
+                changed,
+                ..votes
+            });
         }
-        self.pending_entries.extend(entries);
-        self.incoming_through = Some(block.header.slot);
+        if self.incoming_through == Some(parent) {
+            let entries = self.incoming_entries(block, payers, recent)?;
+            for signature in &entries {
+                self.state.signatures.insert(*signature, PayerTag::UNKNOWN);
+            }
+            self.pending_entries.extend(entries);
+            self.incoming_through = Some(slot);
+        }
         Ok(())
+    }
+
+    /// Whether a transaction of `block` that is not the VED's (its payer, `payers[i]`, is no
+    /// RW-VED account) may change which accounts the UED's vote accounts name, or which of
+    /// them are eligible, or make one: an instruction of the vote program other than `Vote`
+    /// (which changes only the last vote). Whether it succeeds is not asked. An account the
+    /// system program gives the vote program holds zeros (`CreateAccount` allocates them,
+    /// `Assign` takes no other data), which is no vote state until `InitializeAccount`. Only
+    /// transactions whose bytes hold the vote program's id are parsed.
+    fn may_change_ued_vote_accounts(
+        &self,
+        block: &Block,
+        payers: &[Pubkey],
+    ) -> Result<bool, RuntimeError> {
+        let program = vote_program_id();
+        let finder = memchr::memmem::Finder::new(&program.0);
+        let slot = block.header.slot;
+        for (index, wire) in block.transactions.iter().enumerate() {
+            if finder.find(wire).is_none() || self.is_ved_payer(&payers[index]) {
+                continue;
+            }
+            let tx = Transaction::parse(wire)
+                .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })?;
+            let message = tx.message();
+            let keys = message.account_keys();
+            let changes = message.instructions().iter().any(|ix| {
+                keys[usize::from(ix.program_id_index)] == program
+                    && !matches!(
+                        VoteInstruction::decode(ix.data),
+                        Ok(VoteInstruction::Vote { .. })
+                    )
+            });
+            if changes {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The first signatures of the transactions of `block` paid by the incoming accounts that
@@ -471,12 +559,20 @@ impl VedExecutor {
     }
 
     /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
-    /// runtime's boundary code over its copy. `Ok(false)` when an account of the VED may leave
-    /// it by membership (a vote account, its voter or payer), or an account moves into the VED
-    /// there and the window does not hold its entries for every block up to the boundary: the
-    /// block must then run on the joined state (and the executor is made afresh from it).
-    /// Needs the handoff of its epoch ([`VedExecutor::awaits_handoff`]).
+    /// runtime's boundary code over its copy. `Ok(false)` when it cannot know without the
+    /// UED's state at the boundary: an account moves into the VED there and the window does
+    /// not hold its entries for every block up to the boundary, or an account of the VED (a
+    /// vote account, its voter or payer) may leave it by membership and it cannot rule out a
+    /// vote account of the UED keeping it in. The block must then run on the joined state (and
+    /// the executor is made afresh from it). Needs the handoff of its epoch
+    /// ([`VedExecutor::awaits_handoff`]).
     pub fn enter_epoch(&mut self, slot: u64) -> Result<bool, RuntimeError> {
+        self.cross(slot, false)
+    }
+
+    /// [`VedExecutor::enter_epoch`]; `logged`: the VED log says it crossed alone before a
+    /// crash, with what it knew then (which is not logged).
+    fn cross(&mut self, slot: u64, logged: bool) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
         debug_assert_eq!(epoch, self.state.epoch + 1, "a block crosses one boundary");
         let Some((_, incoming)) = self
@@ -493,7 +589,7 @@ impl VedExecutor {
             });
         };
         // An account moves in: its state is the handoff's, its window entries must be whole.
-        if !incoming.is_empty() && self.incoming_through != Some(self.state.slot) {
+        if !logged && !incoming.is_empty() && self.incoming_through != Some(self.state.slot) {
             return Ok(false);
         }
         let incoming: Vec<Account> = incoming.values().cloned().collect();
@@ -529,7 +625,7 @@ impl VedExecutor {
             &mut overlay,
             &vote_accounts,
         )?;
-        if entry.members_leaving > 0 {
+        if !logged && !self.ued_keeps_none_of(&entry.members_leaving) {
             let state = &mut self.state;
             (
                 state.frozen,
@@ -544,11 +640,25 @@ impl VedExecutor {
         }
         self.absorb(overlay.accounts)?;
         self.forget_unless_ved(&incoming);
-        // The next epoch's incoming accounts are not known yet; its handoff will know of every
-        // deletion from the boundary's block on.
+        // The next epoch's incoming accounts and the UED's vote accounts are not known yet; its
+        // handoff will know of every deletion from the boundary's block on.
         self.incoming_through = None;
+        self.ued_votes = None;
         self.forgotten.clear();
         Ok(true)
+    }
+
+    /// Whether no vote account of the UED can keep any of `leaving` (accounts of the VED that
+    /// leave it by membership over the VED's accounts alone) in the VED at the boundary after
+    /// the last slot (module docs): none names any of them at the handoff's slot, and no UED
+    /// transaction of a block since then, up to the last slot, may have changed that.
+    fn ued_keeps_none_of(&self, leaving: &BTreeSet<Pubkey>) -> bool {
+        leaving.is_empty()
+            || self.ued_votes.as_ref().is_some_and(|votes| {
+                votes.through == self.state.slot
+                    && !votes.changed
+                    && leaving.iter().all(|key| !votes.names.contains(key))
+            })
     }
 
     /// Drops from the executor's copy those of `accounts` that are not the VED's (an incoming
@@ -735,7 +845,7 @@ impl VedExecutor {
     }
 
     /// Puts into `done`, the executor's last slot, the incoming accounts' window entries
-    /// decided since the slot before ([`VedExecutor::enter_incoming_of`]), and whether the
+    /// decided since the slot before ([`VedExecutor::go_over`]), and whether the
     /// window holds them for every block up to it: what its record in the VED log keeps.
     pub fn finish_incoming(&mut self, done: &mut VedSlot) {
         done.incoming_entries = std::mem::take(&mut self.pending_entries);
@@ -771,20 +881,11 @@ impl VedExecutor {
         let ved = &logged.ved;
         self.schedule_slashes(&ved.slashes);
         self.block_slashes.clear();
-        let crosses = ved.slot / self.cluster.slots_per_epoch != self.state.epoch;
-        if crosses {
-            // It crossed alone before the crash, holding the window entries of the accounts
-            // moving in: those of the blocks the store has are in its window, the others in
-            // this record and those before it.
-            self.incoming_through = Some(self.state.slot);
-        }
-        if crosses && !self.enter_epoch(ved.slot)? {
-            return Err(RuntimeError::BoundaryMismatch {
-                slot: ved.slot,
-                reason: "the VED log has it crossed alone, and now the boundary needs the \
-                         UED's state (one of the VED's accounts may leave it by membership)"
-                    .into(),
-            });
+        if ved.slot / self.cluster.slots_per_epoch != self.state.epoch {
+            // It crossed alone before the crash, knowing the UED's state could not change the
+            // boundary: the window entries of the accounts moving in of the blocks the store
+            // has are in its window, the others in this record and those before it.
+            self.cross(ved.slot, true)?;
         }
         let state = &mut self.state;
         debug_assert_eq!(logged.parent_slot, state.slot);
@@ -837,6 +938,11 @@ impl Runtime {
             // Its window is the runtime's: whole up to the runtime's slot.
             incoming_through: Some(self.state.slot),
             pending_entries: Vec::new(),
+            ued_votes: Some(UedVoteNames {
+                through: self.state.slot,
+                names: self.ued_vote_names().into_iter().collect(),
+                changed: false,
+            }),
             forgotten: HashSet::new(),
             block_slashes: Vec::new(),
         }
@@ -868,7 +974,30 @@ impl Runtime {
             moves: self.state.moves.clone(),
             incoming: self.incoming_images(&incoming),
             incoming_entries,
+            ued_vote_names: self.ued_vote_names(),
         }
+    }
+
+    /// Every account a vote account of the UED names as its authorized voter or fee payer now
+    /// ([`EpochHandoff::ued_vote_names`]).
+    fn ued_vote_names(&self) -> BTreeSet<Pubkey> {
+        let mut names = BTreeSet::new();
+        for key in &self.vote_accounts {
+            let Some(account) = self.store.inspect(key) else {
+                continue;
+            };
+            let program = vote_program_id();
+            if account.mapping != Mapping::RwUed
+                || account.owner != program
+                || account.lamports == 0
+            {
+                continue;
+            }
+            if let Some(vote) = VoteState::decode(&account.data) {
+                names.extend([vote.authorized_voter, vote.fee_payer]);
+            }
+        }
+        names
     }
 
     /// The UED's accounts that move into the VED at the next boundary.
