@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_engine::Domain;
+use tandem_engine::account::Mapping;
 use tandem_engine::cluster::Alert;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{
     Engine, EngineConfig, EngineError, EngineHooks, Failure, Vote, Waited,
 };
+use tandem_engine::runtime::builtins::vote::VoteInstruction;
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
 use tandem_engine::tx::Transaction;
 use tandem_engine::workload::WorkloadConfig;
@@ -1427,6 +1429,70 @@ fn user_5_moving_in_with_transfers_again(plan: &[(u64, u64)]) -> (Vec<Block>, Ve
 }
 
 #[test]
+fn after_a_restart_the_ved_crosses_alone_where_accounts_move_in() {
+    // The engine stops at slot 40 and opens again: the UED's duplicate window is rebuilt from
+    // the status files, which record whose entries it holds, so the UED's handoff of epoch 2
+    // carries the window entries of the accounts moving into the VED at slot 96, and the VED
+    // crosses that boundary alone, as it crosses slot 64. (Before the status files recorded
+    // payers, a window rebuilt at open knew none for 150 blocks, and the VED waited at 96.)
+    let (blocks, sequential) = ledger(100, 21);
+    let scratch = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), scratch.path()).expect("open");
+    for block in &blocks[..64] {
+        runtime.execute_block(block).expect("block");
+    }
+    let moving_in = |at: u64| {
+        let moves = &runtime.state().moves;
+        moves.values().any(|&(m, e)| m == Mapping::RwVed && e == at)
+    };
+    assert!(moving_in(3), "an account moves into the VED at slot 96");
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..40] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(engine.finish().expect("finish").slot, 40);
+    let (engine, seen) = open(dir.path(), 2);
+    for block in &blocks[40..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    // (A wait for the UED's handoff at a boundary would count too: the UED an epoch behind.)
+    assert_eq!(crossings_by(&engine, 100).0, 2, "alone at slots 64 and 96");
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    assert!(seen.lock().unwrap().0[..] == sequential[40..]);
+}
+
+/// An engine in `dir` given `blocks`, its UED held at slot 31 until the VED has executed slot 45
+/// (the UED's handoff of epoch 1 comes late, made at slot 32), with what it has reported.
+fn submitted_with_the_ued_held_at_31_until_slot_45(
+    dir: &std::path::Path,
+    blocks: &[Block],
+) -> (Engine, Seen) {
+    let config = EngineConfig {
+        ued_queue_blocks: 16,
+        ..EngineConfig::default()
+    };
+    let (engine, seen, release) = open_holding(dir, 31, config);
+    for block in &blocks[..45] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ved, 45, Duration::from_secs(60))
+        .expect("no failure");
+    assert!(
+        engine.metrics().snapshot().ued_slot <= 31,
+        "the UED is held"
+    );
+    release.send(()).unwrap();
+    for block in &blocks[45..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    (engine, seen)
+}
+
+#[test]
 fn an_account_moving_into_the_ved_brings_its_window_entries_and_the_ved_crosses_alone() {
     // user-5 asks to join the VED in epoch 0 and moves at slot 64. Its transactions in the UED
     // entered the one duplicate window, and the VED must know them to refuse them again once
@@ -1442,25 +1508,7 @@ fn an_account_moving_into_the_ved_brings_its_window_entries_and_the_ved_crosses_
         user_5_moving_in_with_transfers_again(&[(20, 65), (40, 66), (56, 66)]);
 
     let dir = tempfile::tempdir().expect("dir");
-    let config = EngineConfig {
-        ued_queue_blocks: 16,
-        ..EngineConfig::default()
-    };
-    let (engine, seen, release) = open_holding(dir.path(), 31, config);
-    for block in &blocks[..45] {
-        engine.submit(block.clone()).expect("submit");
-    }
-    engine
-        .wait_hash(Domain::Ved, 45, Duration::from_secs(60))
-        .expect("no failure");
-    assert!(
-        engine.metrics().snapshot().ued_slot <= 31,
-        "the UED is held"
-    );
-    release.send(()).unwrap();
-    for block in &blocks[45..] {
-        engine.submit(block.clone()).expect("submit");
-    }
+    let (engine, seen) = submitted_with_the_ued_held_at_31_until_slot_45(dir.path(), &blocks);
     assert_eq!(
         crossings_by(&engine, 68),
         (2, 0),
@@ -1472,6 +1520,49 @@ fn an_account_moving_into_the_ved_brings_its_window_entries_and_the_ved_crosses_
     let points: Vec<(u64, [u8; 32])> = votes.iter().map(|v| (v.slot, v.ved_hash)).collect();
     let want: Vec<(u64, [u8; 32])> = sequential.iter().map(|o| (o.slot, o.ved_hash)).collect();
     assert_eq!(points, want);
+}
+
+#[test]
+fn a_ued_vote_account_made_after_the_handoff_keeps_a_leaving_payer_and_the_ved_waits() {
+    // In slot 40 user-2 makes vote account V (6,000 SOL, active) whose fee payer is
+    // validator-1's node; in slot 42 validator-1 deactivates vote-1. At slot 64 vote-1 leaves the
+    // VED, but its node stays: V, eligible, uses it. The UED is held at slot 31 until the VED
+    // has executed slot 45, so its handoff of epoch 1 (made at slot 32) names no such vote
+    // account, and the VED learns of V only by going over the blocks it kept meanwhile: it must
+    // not cross slot 64 alone (had it frozen the node, the node's transfer in slot 66 would
+    // have failed in the VED, which the runtime runs).
+    let (mut blocks, _) = generated_with(68, 21, 0.0, true, &[]);
+    let genesis = Genesis::default_cluster();
+    let (node_1, user_2) = (chain::key("validator-1"), chain::key("user-2"));
+    let v_key = chain::fresh(41);
+    let companions = (chain::pk(&user_2), chain::pk(&node_1));
+    let stake = 6_000 * chain::SOL;
+    let recent = |blocks: &[Block], slot: usize| blocks[slot - 2].header.blockhash;
+    let make_v = chain::vote_account_for(&user_2, &v_key, companions, stake, true, genesis.hash);
+    blocks[39].transactions.extend(make_v);
+    let vote_1 = chain::pk(&chain::key("vote-1"));
+    let deactivate = VoteInstruction::Deactivate;
+    let deactivate = chain::node_instruction(&node_1, vote_1, deactivate, recent(&blocks, 42));
+    blocks[41].transactions.push(deactivate);
+    let to = chain::pk(&chain::key("validator-0"));
+    let pay = chain::transfer(&node_1, to, chain::SOL, recent(&blocks, 66));
+    blocks[65].transactions.push(pay.clone());
+    let sequential = sequential_outcomes(&blocks);
+    let signature = Transaction::parse(&pay).unwrap().signatures()[0];
+    assert_eq!(
+        tx_status(&sequential[65], &signature),
+        (Some(Domain::Ved), TxStatus::Success),
+        "the node stays, unfrozen"
+    );
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = submitted_with_the_ued_held_at_31_until_slot_45(dir.path(), &blocks);
+    let (alone, waits) = crossings_by(&engine, 68);
+    assert_eq!(alone, 1, "alone at slot 32 only");
+    assert!(waits >= 1, "a wait at slot 64");
+    engine.finish().expect("finish");
+    let outcomes = &seen.lock().unwrap().0;
+    assert!(outcomes[..] == sequential[..], "the sequential outcomes");
 }
 
 #[test]

@@ -13,82 +13,6 @@ use tandem_engine::runtime::builtins::vote::{VOTE_STATE_LEN, VoteInstruction};
 use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
 use tandem_engine::tx::AccountMeta;
 
-fn delegate(
-    funder: &ed25519_dalek::SigningKey,
-    vote_account: Pubkey,
-    lamports: u64,
-    recent: [u8; 32],
-) -> Vec<u8> {
-    tx(
-        &[funder],
-        vote_program_id(),
-        &[
-            AccountMeta::new(vote_account, false),
-            AccountMeta::new(pk(funder), true),
-        ],
-        &VoteInstruction::DelegateStake { lamports }.encode(),
-        recent,
-    )
-}
-
-fn node_instruction(
-    n: &ed25519_dalek::SigningKey,
-    vote_account: Pubkey,
-    ix: VoteInstruction,
-    recent: [u8; 32],
-) -> Vec<u8> {
-    tx(
-        &[n],
-        vote_program_id(),
-        &[
-            AccountMeta::new(vote_account, false),
-            AccountMeta::new_readonly(pk(n), true),
-        ],
-        &ix.encode(),
-        recent,
-    )
-}
-
-/// The transactions that make a new vote account `vote_key` for the node `node` (its voter),
-/// paid for and staked by the node, whose fee payer is `fee_payer`: create, initialize,
-/// delegate `stake`. It starts inactive, in the UED.
-fn new_vote_account(
-    node: &ed25519_dalek::SigningKey,
-    vote_key: &ed25519_dalek::SigningKey,
-    fee_payer: Pubkey,
-    stake: u64,
-    recent: [u8; 32],
-) -> Vec<Vec<u8>> {
-    let vote_account = pk(vote_key);
-    let create = tx(
-        &[node, vote_key],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(node), true),
-            AccountMeta::new(vote_account, true),
-        ],
-        &SystemInstruction::CreateAccount {
-            lamports: SOL,
-            space: VOTE_STATE_LEN as u64,
-            owner: vote_program_id(),
-        }
-        .encode(),
-        recent,
-    );
-    let init = node_instruction(
-        node,
-        vote_account,
-        VoteInstruction::InitializeAccount {
-            node: pk(node),
-            authorized_voter: pk(node),
-            fee_payer,
-        },
-        recent,
-    );
-    let stake = delegate(node, vote_account, stake, recent);
-    vec![create, init, stake]
-}
-
 /// A chain in whose epoch 0 validator-3's node (in the UED, 1,000 SOL staked: below the
 /// threshold) delegates 5,000 SOL more — a stake of 6,000 SOL > 5,000 — and its node and
 /// vote account.
@@ -595,40 +519,6 @@ fn a_ued_vote_account_named_in_the_handoff_keeps_a_leaving_payer_and_the_ved_wai
     let metrics = c.assert_engine_agrees();
     assert_eq!(metrics.boundaries_crossed_alone, 2, "{metrics:?}");
     assert!(metrics.boundary_waits >= 1, "{metrics:?}");
-}
-
-/// The transactions that make a new vote account `vote_key` for the node `node` (who pays and
-/// stakes it) with the given voter and fee payer, delegate `stake` and, when `activate`,
-/// activate it. It starts in the UED.
-fn vote_account_for(
-    node: &ed25519_dalek::SigningKey,
-    vote_key: &ed25519_dalek::SigningKey,
-    (authorized_voter, fee_payer): (Pubkey, Pubkey),
-    stake: u64,
-    activate: bool,
-    recent: [u8; 32],
-) -> Vec<Vec<u8>> {
-    let vote_account = pk(vote_key);
-    let mut txs = new_vote_account(node, vote_key, fee_payer, stake, recent);
-    txs[1] = node_instruction(
-        node,
-        vote_account,
-        VoteInstruction::InitializeAccount {
-            node: pk(node),
-            authorized_voter,
-            fee_payer,
-        },
-        recent,
-    );
-    if activate {
-        txs.push(node_instruction(
-            node,
-            vote_account,
-            VoteInstruction::Activate,
-            recent,
-        ));
-    }
-    txs
 }
 
 /// Runs `txs` in the next block; each must succeed.

@@ -25,10 +25,12 @@
 //! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
 //! by a whole epoch: SPEC §5's backpressure point), and where it cannot tell the boundary
 //! without the UED's state — an account moves into the VED and it lacks that account's window
-//! entries of a block (after a restart), or one of its accounts may leave it by membership and
-//! a UED transaction since the handoff may have changed a UED vote account — then the UED
-//! executes the block whole once it has caught up and answers with a fresh VED executor
-//! ([`crate::runtime::executor`] says why).
+//! entries of a block (a store of an earlier format, or more blocks kept than its limit), or one
+//! of its accounts may leave it by membership and a UED vote account may keep it in (the
+//! UED's handoff names it, or a UED transaction since may have changed a UED vote account, or
+//! the VED has not gone over every block since: after a restart, until the next handoff) —
+//! then the UED executes the block whole once it has caught up and answers with a fresh VED
+//! executor ([`crate::runtime::executor`] says why).
 //! The UED may otherwise lag the VED by as many blocks as its queues hold
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!
@@ -1685,7 +1687,7 @@ struct VedStart {
 /// UED's handoff of the epoch came, once it has come — so that it can cross the next boundary
 /// alone. Those are the boundary's block and blocks the UED has not executed yet, held
 /// by its queue anyway. Past the limit it keeps none until the next boundary (the VED then does
-/// not cross it alone).
+/// not cross it alone where an account moves in or one of its accounts may leave).
 struct Retained {
     blocks: Vec<(Arc<Ingested>, VecDeque<[u8; 32]>)>,
     limit: usize,
@@ -1726,7 +1728,7 @@ impl Retained {
     }
 }
 
-/// Gives `ved` the UED's `handoff` at a boundary, then the entries of the blocks it kept for it
+/// Gives `ved` the UED's `handoff` at a boundary, then goes over the blocks it kept for it
 /// (late: the UED lagged, and this is on the vote's path).
 fn take_handoff(
     ved: &mut VedExecutor,

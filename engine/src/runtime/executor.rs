@@ -32,14 +32,16 @@
 //!   those entries itself: the handoff carries the UED's entries of the incoming accounts up
 //!   to the slot the UED had executed ([`EpochHandoff::incoming_entries`]), and for every
 //!   later block the VED verifies the incoming accounts' transactions and enters those that
-//!   pass checks 1–3, after the block's vote point ([`VedExecutor::enter_incoming_of`],
+//!   pass checks 1–3, after the block's vote point ([`VedExecutor::go_over`],
 //!   [`VedSlot::incoming_entries`]; the blocks it executed before the handoff came, once it
 //!   has come). Check 4 is not needed
 //!   for them: an entry is the same signature whether it passed check 4 or was in the window
 //!   already, and a signature remembered longer than its block's window changes no answer (a
 //!   transaction that could repeat it names a blockhash too old for check 3). It crosses alone
-//!   when it holds the entries of every block up to the boundary; otherwise (after a restart,
-//!   until the UED's window knows its payers again) the VED does not cross alone (below).
+//!   when it holds the entries of every block up to the boundary; otherwise (the UED's window
+//!   holding entries of unknown payers — read from a store of the formats before the payers
+//!   were recorded, for 150 blocks — or a gap in the blocks gone over) the VED does not cross
+//!   alone (below).
 //!   Accounts moving out need nothing: the UED's window holds the VED's entries
 //!   ([`VedSlot::entered`]).
 //! - rewards, slashes and the VED's own remap requests read the VED's accounts only; a UED
@@ -152,8 +154,8 @@ pub struct EpochHandoff {
     pub incoming: Vec<Account>,
     /// The first signatures in the UED's duplicate window paid by the `incoming` accounts, up
     /// to `slot` (a superset: [`super::state::SignatureWindow::entries_paid_by`]); `None` when the window
-    /// does not know its entries' payers (rebuilt at open), and the VED does not cross the
-    /// next boundary alone.
+    /// does not know its entries' payers (rebuilt at open from status files of the format
+    /// before they were recorded), and the VED does not cross the next boundary alone.
     pub incoming_entries: Option<Vec<[u8; 64]>>,
     /// Every account that a vote account of the UED (mapped RW-UED) names as its authorized
     /// voter or fee payer, at `slot`: of the VED's accounts that may leave it by membership at
@@ -488,8 +490,9 @@ impl VedExecutor {
     /// them are eligible, or make one: an instruction of the vote program other than `Vote`
     /// (which changes only the last vote). Whether it succeeds is not asked. An account the
     /// system program gives the vote program holds zeros (`CreateAccount` allocates them,
-    /// `Assign` takes no other data), which is no vote state until `InitializeAccount`. Only
-    /// transactions whose bytes hold the vote program's id are parsed.
+    /// `Assign` succeeds only on an account whose data is all zeros), which is no vote state
+    /// until `InitializeAccount`. Only transactions whose bytes hold the vote program's id are
+    /// parsed (a program's id is never looked up from a table).
     fn may_change_ued_vote_accounts(
         &self,
         block: &Block,

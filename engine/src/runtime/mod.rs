@@ -732,7 +732,8 @@ impl Runtime {
 
         let dir = self.store.dir().to_owned();
         // The slot's statuses and votes first: a committed slot always has them.
-        self.status_files.write(&dir, slot, txs)?;
+        let entered = self.state.signatures.entries_of(slot);
+        self.status_files.write(&dir, slot, txs, entered)?;
         let hashes = &self.state.hashes.hash;
         let hashes = [hashes[Domain::Ved], hashes[Domain::Ued]];
         let record = SlotVotes::new(slot, hashes, self.ved_stake(&overlay), votes);

@@ -91,7 +91,8 @@ impl Eq for SignatureWindow {}
 /// the window knows: the first eight bytes of the payer's key (a tag, not the key: two payers
 /// may share one, and an extract by tag gives a superset, which changes no answer — see
 /// [`SignatureWindow::entries_paid_by`]), "a payer of the VED", or unknown (a window rebuilt
-/// from the status files, which do not record payers).
+/// from status files of the format that did not record payers, or read from a state file with
+/// the window inline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PayerTag(u64);
 
@@ -105,6 +106,18 @@ impl PayerTag {
     pub fn of(payer: &Pubkey) -> PayerTag {
         let prefix: [u8; 8] = payer.0[..8].try_into().expect("a key has 32 bytes");
         PayerTag(u64::from_le_bytes(prefix) | 1)
+    }
+
+    /// The tag as a status file records it.
+    pub(super) fn to_raw(self) -> u64 {
+        self.0
+    }
+
+    /// The tag a status file recorded; `None` for a value no tag has (an even one other than
+    /// the constants').
+    pub(super) fn from_raw(raw: u64) -> Option<PayerTag> {
+        let tag = PayerTag(raw);
+        (raw & 1 == 1 || tag == PayerTag::UNKNOWN || tag == PayerTag::VED_PAYER).then_some(tag)
     }
 }
 
@@ -141,9 +154,9 @@ impl SignatureWindow {
     }
 
     /// The signatures in the window whose payer's tag is one of `payers`, oldest first; `None`
-    /// when the window holds an entry whose payer it does not know (rebuilt at open from the
-    /// status files, or read from a state file of the format with the window inline: for the
-    /// next [`WINDOW`] blocks).
+    /// when the window holds an entry whose payer it does not know (rebuilt at open from
+    /// status files of the format without the payers' tags, or read from a state file of the
+    /// format with the window inline: for the next [`WINDOW`] blocks).
     ///
     /// A superset (another payer with the same tag) changes no answer of check 4 for the
     /// accounts asked about: a valid signature binds its message, so a transaction shares its
@@ -159,6 +172,15 @@ impl SignatureWindow {
             }
         }
         Some(entries)
+    }
+
+    /// The entries of the newest block when it is the block of `slot` (none otherwise): first
+    /// signatures with their payers' tags, in the order they entered.
+    pub fn entries_of(&self, slot: u64) -> &[([u8; 64], PayerTag)] {
+        match self.blocks.back() {
+            Some((newest, entries)) if *newest == slot => entries,
+            _ => &[],
+        }
     }
 
     /// Signatures remembered.

@@ -11,9 +11,13 @@
 //! [`crate::cluster`]); and `halt` once it has halted. [`StatusIndex`] reads them all back:
 //! `tandem status` answers from it without the engine.
 //!
-//! `status-<slot>.idx` (little-endian): magic `TNDMSTS1`, the slot, the count, then per
-//! transaction its first signature (64 bytes), its domain (0 none, 1 VED, 2 UED) and its status
-//! (tag byte and code, as [`TxStatus::to_tag`]); then the xxh3-64 of everything before.
+//! `status-<slot>.idx` (little-endian): magic `TNDMSTS2`, the slot, the count, then per
+//! transaction its first signature (64 bytes), its domain (0 none, 1 VED, 2 UED), its status
+//! (tag byte and code, as [`TxStatus::to_tag`]) and the tag of its payer in the duplicate
+//! window (u64: [`PayerTag`]; 0 when it did not enter the window); then the xxh3-64 of
+//! everything before. Files of the format before (`TNDMSTS1`, without the payers' tags) are
+//! still read: the window rebuilt from them does not know whose entries it holds
+//! ([`PayerTag::UNKNOWN`]).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -30,7 +34,10 @@ use crate::account::Domain;
 /// Blocks whose status files are kept: twice the duplicate-signature window.
 pub const KEPT_BLOCKS: usize = 2 * WINDOW as usize;
 
-const MAGIC: &[u8; 8] = b"TNDMSTS1";
+const MAGIC: &[u8; 8] = b"TNDMSTS2";
+
+/// The format before this one, read still: no payers' tags.
+const MAGIC_NO_PAYERS: &[u8; 8] = b"TNDMSTS1";
 const AGREEMENT_MAGIC: &[u8; 8] = b"TNDMAGR1";
 
 /// What `ExecutionStatus(signature, stake = X)` answers (SPEC §6).
@@ -209,19 +216,34 @@ impl StatusFiles {
         self.slots.front().copied()
     }
 
-    /// Writes the status file of `slot` (before the slot commits); [`StatusFiles::prune`]
-    /// removes the old ones once it has.
-    pub fn write(&mut self, dir: &Path, slot: u64, txs: &[TxOutcome]) -> Result<(), RuntimeError> {
-        let mut w = Writer(Vec::with_capacity(16 + txs.len() * 70));
+    /// Writes the status file of `slot` (before the slot commits), with the payers' tags of
+    /// `entered`, the slot's entries in the duplicate window
+    /// ([`SignatureWindow::entries_of`]); [`StatusFiles::prune`] removes the old ones once it
+    /// has.
+    pub fn write(
+        &mut self,
+        dir: &Path,
+        slot: u64,
+        txs: &[TxOutcome],
+        entered: &[([u8; 64], PayerTag)],
+    ) -> Result<(), RuntimeError> {
+        let payers: HashMap<&[u8; 64], PayerTag> = entered.iter().map(|(s, p)| (s, *p)).collect();
+        let mut w = Writer(Vec::with_capacity(16 + txs.len() * RECORD_LEN));
         w.bytes(MAGIC);
         w.u64(slot);
         let signed: Vec<&TxOutcome> = txs.iter().filter(|t| t.signature.is_some()).collect();
         w.u64(signed.len() as u64);
         for tx in signed {
             let (tag, code) = tx.status.to_tag();
-            w.bytes(&tx.signature.expect("signed"));
+            let signature = tx.signature.as_ref().expect("signed");
+            let payer = match payers.get(signature) {
+                Some(payer) if tx.status.entered_window() => *payer,
+                _ => PayerTag::UNKNOWN,
+            };
+            w.bytes(signature);
             w.bytes(&[domain_tag(tx.domain), tag]);
             w.bytes(&code.to_le_bytes());
+            w.u64(payer.to_raw());
         }
         let sum = xxh3_64(&w.0);
         w.u64(sum);
@@ -302,11 +324,21 @@ fn checked<'a>(path: &Path, bytes: &'a [u8], magic: &[u8; 8]) -> Result<&'a [u8]
     Ok(&body[8..])
 }
 
-/// The transactions of the status file of `slot` at `path`, in block order: first signature,
-/// and where it stands. A damaged file is an error naming it.
-fn read_status_file(path: &Path, slot: u64) -> Result<Vec<([u8; 64], IndexedTx)>, RuntimeError> {
+/// Bytes of one transaction's record in a status file.
+const RECORD_LEN: usize = 78;
+
+/// One transaction of a status file: its first signature, where it stands, and the tag of its
+/// payer in the duplicate window ([`PayerTag::UNKNOWN`] when it did not enter it, or the file
+/// is of the format without the tags).
+type StatusRecord = ([u8; 64], IndexedTx, PayerTag);
+
+/// The transactions of the status file of `slot` at `path`, in block order. A damaged file is
+/// an error naming it.
+fn read_status_file(path: &Path, slot: u64) -> Result<Vec<StatusRecord>, RuntimeError> {
     let bytes = std::fs::read(path).map_err(io(path))?;
-    let body = checked(path, &bytes, MAGIC)?;
+    let with_payers = !bytes.starts_with(MAGIC_NO_PAYERS);
+    let magic = if with_payers { MAGIC } else { MAGIC_NO_PAYERS };
+    let body = checked(path, &bytes, magic)?;
     let bad = |reason: String| RuntimeError::Io {
         path: path.to_owned(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
@@ -316,7 +348,12 @@ fn read_status_file(path: &Path, slot: u64) -> Result<Vec<([u8; 64], IndexedTx)>
     if read_slot != slot {
         return Err(bad(format!("it records slot {read_slot}")));
     }
-    (0..r.count(70).map_err(&bad)?)
+    let len = if with_payers {
+        RECORD_LEN
+    } else {
+        RECORD_LEN - 8
+    };
+    (0..r.count(len).map_err(&bad)?)
         .map(|_| {
             let signature: [u8; 64] = r.array().map_err(&bad)?;
             let [domain, tag] = r.array().map_err(&bad)?;
@@ -326,7 +363,13 @@ fn read_status_file(path: &Path, slot: u64) -> Result<Vec<([u8; 64], IndexedTx)>
                 domain: domain_from_tag(domain).map_err(&bad)?,
                 status: TxStatus::from_tag(tag, code).map_err(&bad)?,
             };
-            Ok((signature, tx))
+            let payer = if with_payers {
+                let raw = r.u64().map_err(&bad)?;
+                PayerTag::from_raw(raw).ok_or_else(|| bad(format!("payer tag {raw:#x}")))?
+            } else {
+                PayerTag::UNKNOWN
+            };
+            Ok((signature, tx, payer))
         })
         .collect()
 }
@@ -343,8 +386,8 @@ pub fn signature_window(dir: &Path, committed: u64) -> Result<SignatureWindow, R
     let mut window = SignatureWindow::default();
     for (slot, path) in &files[files.len().saturating_sub(WINDOW as usize)..] {
         window.begin_block(*slot);
-        for (signature, tx) in read_status_file(path, *slot)? {
-            if tx.status.entered_window() && !window.insert(signature, PayerTag::UNKNOWN) {
+        for (signature, tx, payer) in read_status_file(path, *slot)? {
+            if tx.status.entered_window() && !window.insert(signature, payer) {
                 return Err(RuntimeError::Io {
                     path: path.clone(),
                     source: std::io::Error::new(
@@ -369,7 +412,7 @@ impl StatusIndex {
                 continue;
             }
             index.oldest = Some(index.oldest.map_or(slot, |o| o.min(slot)));
-            for (signature, tx) in read_status_file(&path, slot)? {
+            for (signature, tx, _) in read_status_file(&path, slot)? {
                 enter(&mut index.txs, signature, tx);
             }
         }
@@ -497,6 +540,48 @@ mod tests {
     }
 
     #[test]
+    fn the_window_rebuilt_from_status_files_knows_its_payers_unless_they_are_of_the_old_format() {
+        use crate::account::Pubkey;
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = StatusFiles::open(dir.path(), None).unwrap();
+        let (user, vote, refused) = ([1; 64], [2; 64], [3; 64]);
+        let payer = PayerTag::of(&Pubkey([7; 32]));
+        let outcome = |signature, domain, status| TxOutcome {
+            signature: Some(signature),
+            domain,
+            status,
+        };
+        let txs = [
+            outcome(user, Some(Domain::Ued), TxStatus::Success),
+            outcome(vote, Some(Domain::Ved), TxStatus::Success),
+            outcome(refused, None, TxStatus::InvalidSignature),
+        ];
+        let entered = [(user, payer), (vote, PayerTag::VED_PAYER)];
+        files.write(dir.path(), 1, &txs, &entered).unwrap();
+        let window = signature_window(dir.path(), 1).unwrap();
+        let payers = [payer].into_iter().collect();
+        assert_eq!(window.entries_paid_by(&payers), Some(vec![user]));
+        assert_eq!(window.len(), 2);
+        // The same file as the format before wrote it: no payers' tags. The window holds the
+        // same signatures, and does not know whose.
+        let path = status_path(dir.path(), 1);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut old = MAGIC_NO_PAYERS.to_vec();
+        old.extend_from_slice(&bytes[8..24]);
+        for record in bytes[24..bytes.len() - 8].chunks(RECORD_LEN) {
+            old.extend_from_slice(&record[..RECORD_LEN - 8]);
+        }
+        let sum = xxh3_64(&old);
+        old.extend_from_slice(&sum.to_le_bytes());
+        std::fs::write(&path, &old).unwrap();
+        let window = signature_window(dir.path(), 1).unwrap();
+        assert_eq!(window.entries_paid_by(&payers), None);
+        assert!(window.contains(&user) && window.contains(&vote) && !window.contains(&refused));
+        let index = StatusIndex::load(dir.path(), 1).unwrap();
+        assert_eq!(index.get(&user).map(|t| t.status), Some(TxStatus::Success));
+    }
+
+    #[test]
     fn the_first_halts_reason_stands() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_halt(dir.path()).unwrap(), None);
@@ -513,11 +598,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut files = StatusFiles::open(dir.path(), None).unwrap();
         for slot in 1..=KEPT_BLOCKS as u64 {
-            files.write(dir.path(), slot, &[]).unwrap();
+            files.write(dir.path(), slot, &[], &[]).unwrap();
             files.prune(dir.path()).unwrap();
         }
         files
-            .write(dir.path(), KEPT_BLOCKS as u64 + 1, &[])
+            .write(dir.path(), KEPT_BLOCKS as u64 + 1, &[], &[])
             .unwrap();
         let reopened = StatusFiles::open(dir.path(), Some(KEPT_BLOCKS as u64)).unwrap();
         assert_eq!(reopened.oldest(), Some(1));

@@ -11,7 +11,7 @@ use tandem_engine::ledger::{Block, BlockHeader};
 use tandem_engine::pipeline::metrics::MetricsSnapshot;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks};
 use tandem_engine::runtime::builtins::system::SystemInstruction;
-use tandem_engine::runtime::builtins::vote::{VoteInstruction, VoteState};
+use tandem_engine::runtime::builtins::vote::{VOTE_STATE_LEN, VoteInstruction, VoteState};
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxOutcome, TxStatus};
 use tandem_engine::sample::{SYSTEM_PROGRAM_ID, vote_program_id};
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
@@ -341,4 +341,116 @@ pub fn empty_blocks(slots: std::ops::RangeInclusive<u64>) -> impl Iterator<Item 
         },
         transactions: vec![],
     })
+}
+
+/// `funder` delegates `lamports` of stake to `vote_account` (`DelegateStake`).
+pub fn delegate(
+    funder: &SigningKey,
+    vote_account: Pubkey,
+    lamports: u64,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    tx(
+        &[funder],
+        vote_program_id(),
+        &[
+            AccountMeta::new(vote_account, false),
+            AccountMeta::new(pk(funder), true),
+        ],
+        &VoteInstruction::DelegateStake { lamports }.encode(),
+        recent,
+    )
+}
+
+/// The vote instruction `ix` for `vote_account`, signed and paid by its node `n`.
+pub fn node_instruction(
+    n: &SigningKey,
+    vote_account: Pubkey,
+    ix: VoteInstruction,
+    recent: [u8; 32],
+) -> Vec<u8> {
+    tx(
+        &[n],
+        vote_program_id(),
+        &[
+            AccountMeta::new(vote_account, false),
+            AccountMeta::new_readonly(pk(n), true),
+        ],
+        &ix.encode(),
+        recent,
+    )
+}
+
+/// The transactions that make a new vote account `vote_key` for the node `node` (its voter),
+/// paid for and staked by the node, whose fee payer is `fee_payer`: create, initialize,
+/// delegate `stake`. It starts inactive, in the UED.
+pub fn new_vote_account(
+    node: &SigningKey,
+    vote_key: &SigningKey,
+    fee_payer: Pubkey,
+    stake: u64,
+    recent: [u8; 32],
+) -> Vec<Vec<u8>> {
+    let vote_account = pk(vote_key);
+    let create = tx(
+        &[node, vote_key],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(node), true),
+            AccountMeta::new(vote_account, true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: SOL,
+            space: VOTE_STATE_LEN as u64,
+            owner: vote_program_id(),
+        }
+        .encode(),
+        recent,
+    );
+    let init = node_instruction(
+        node,
+        vote_account,
+        VoteInstruction::InitializeAccount {
+            node: pk(node),
+            authorized_voter: pk(node),
+            fee_payer,
+        },
+        recent,
+    );
+    let stake = delegate(node, vote_account, stake, recent);
+    vec![create, init, stake]
+}
+
+/// The transactions that make a new vote account `vote_key` for the node `node` (who pays and
+/// stakes it) with the given voter and fee payer, delegate `stake` and, when `activate`,
+/// activate it. It starts in the UED.
+pub fn vote_account_for(
+    node: &SigningKey,
+    vote_key: &SigningKey,
+    (authorized_voter, fee_payer): (Pubkey, Pubkey),
+    stake: u64,
+    activate: bool,
+    recent: [u8; 32],
+) -> Vec<Vec<u8>> {
+    let vote_account = pk(vote_key);
+    let mut txs = new_vote_account(node, vote_key, fee_payer, stake, recent);
+    txs[1] = node_instruction(
+        node,
+        vote_account,
+        VoteInstruction::InitializeAccount {
+            node: pk(node),
+            authorized_voter,
+            fee_payer,
+        },
+        recent,
+    );
+    if activate {
+        txs.push(node_instruction(
+            node,
+            vote_account,
+            VoteInstruction::Activate,
+            recent,
+        ));
+    }
+    txs
 }
