@@ -455,20 +455,29 @@ fn a_payer_that_a_joining_ued_vote_account_uses_stays_in_the_ved_when_its_own_le
 
 #[test]
 fn a_ved_vote_account_deactivated_leaves_with_its_node_and_the_engine_crosses_alone() {
-    // Epoch 0: validator-1 deactivates vote-1; the UED is busy meanwhile — a user's transfer and
-    // vote-3's votes (a UED vote account voting changes nothing of what it names). At the 0/1
-    // boundary vote-1 leaves the VED with its node (out at 2). No vote account of the UED
-    // names the node, and no UED transaction could have made one: the engine's VED crosses
-    // both boundaries alone.
+    // Epoch 0: validator-1 deactivates vote-1; the UED is busy meanwhile — a user's transfer,
+    // vote-3's votes, stake delegated to vote-3, vote-3 deactivated and activated again (none
+    // changes whom a UED vote account names). At the 0/1 boundary vote-1 leaves the VED with
+    // its node (out at 2). No vote account of the UED names the node, and no UED transaction
+    // could have made one (no `InitializeAccount`): the engine's VED crosses both boundaries
+    // alone.
     let mut c = Chain::new();
     let node1 = key("validator-1");
     let vote1 = pk(&key("vote-1"));
     let deactivate = node_instruction(&node1, vote1, VoteInstruction::Deactivate, c.recent());
     all_succeed(&mut c, vec![deactivate]);
-    for _ in 0..3 {
+    let (node3, vote3) = (key("validator-3"), pk(&key("vote-3")));
+    for ix in [VoteInstruction::Deactivate, VoteInstruction::Activate] {
         let user = transfer(&key("user-0"), pk(&key("user-1")), SOL, c.recent());
-        let out = c.block(vec![user, vote(3, c.rt.slot(), c.recent())]);
-        assert!(out.transactions.iter().all(|t| t.domain == Some(Ued)));
+        let stake = delegate(&key("user-2"), vote3, SOL, c.recent());
+        let node = node_instruction(&node3, vote3, ix, c.recent());
+        let out = c.block(vec![user, vote(3, c.rt.slot(), c.recent()), stake, node]);
+        assert!(
+            out.transactions
+                .iter()
+                .all(|t| t.domain == Some(Ued) && t.status == Success),
+            "{out:?}"
+        );
     }
     c.enter_epoch(1);
     assert_eq!(c.rt.state().frozen.get(&pk(&node1)), Some(&1));

@@ -60,8 +60,9 @@
 //!   transactions: the handoff names every voter and payer of the UED's vote accounts at its
 //!   slot ([`EpochHandoff::ued_vote_names`]), and of the later blocks the VED goes over the
 //!   UED's transactions, after each vote point ([`VedExecutor::go_over`]), for any that may
-//!   change that — a vote instruction other than `Vote` (a vote account made, staked,
-//!   activated or deactivated).
+//!   change that — a vote `InitializeAccount`, the one instruction that sets whom a vote
+//!   account names (the names are those of every UED vote account, eligible or not, so a stake
+//!   delegated or an activation changes nothing here).
 //!   Where no such transaction came and no name is one of the accounts leaving
 //!   ([`epoch::EpochEntry`]), no vote account of the UED eligible at the end of `E` uses them,
 //!   and they leave in the joined state too; otherwise the VED does not cross alone. (A UED
@@ -125,6 +126,23 @@ impl AccountSource for VedAccounts {
     }
 }
 
+/// Whether the vote instruction in `data` may set which accounts a vote account names as its
+/// voter and payer ([`VedExecutor::go_over`]). Every instruction is named, so that a new one
+/// must be judged here before it builds.
+fn names_may_change(data: &[u8]) -> bool {
+    match VoteInstruction::decode(data) {
+        Ok(VoteInstruction::InitializeAccount { .. }) => true,
+        Ok(
+            VoteInstruction::Vote { .. }
+            | VoteInstruction::Activate
+            | VoteInstruction::Deactivate
+            | VoteInstruction::DelegateStake { .. },
+        ) => false,
+        // It fails, changing nothing.
+        Err(_) => false,
+    }
+}
+
 /// `accounts` by key.
 fn by_key(accounts: Vec<Account>) -> HashMap<Pubkey, Account> {
     accounts.into_iter().map(|a| (a.pubkey, a)).collect()
@@ -173,8 +191,8 @@ struct UedVoteNames {
     through: u64,
     /// [`EpochHandoff::ued_vote_names`].
     names: HashSet<Pubkey>,
-    /// Whether a transaction of a block gone over may have changed a UED vote account's
-    /// voter, payer, stake or activation, or made a vote account of the UED.
+    /// Whether a transaction of a block gone over may have set whom a UED vote account names
+    /// (a vote `InitializeAccount`).
     changed: bool,
 }
 
@@ -467,7 +485,7 @@ impl VedExecutor {
         if let Some(votes) = &self.ued_votes
             && votes.through == parent
         {
-            let changed = votes.changed || self.may_change_ued_vote_accounts(block, payers)?;
+            let changed = votes.changed || self.may_change_ued_vote_names(block, payers)?;
             self.ued_votes = self.ued_votes.take().map(|votes| UedVoteNames {
                 through: slot,
                 changed,
@@ -486,14 +504,16 @@ impl VedExecutor {
     }
 
     /// Whether a transaction of `block` that is not the VED's (its payer, `payers[i]`, is no
-    /// RW-VED account) may change which accounts the UED's vote accounts name, or which of
-    /// them are eligible, or make one: an instruction of the vote program other than `Vote`
-    /// (which changes only the last vote). Whether it succeeds is not asked. An account the
-    /// system program gives the vote program holds zeros (`CreateAccount` allocates them,
-    /// `Assign` succeeds only on an account whose data is all zeros), which is no vote state
-    /// until `InitializeAccount`. Only transactions whose bytes hold the vote program's id are
-    /// parsed (a program's id is never looked up from a table).
-    fn may_change_ued_vote_accounts(
+    /// RW-VED account) may change which accounts the UED's vote accounts name: a vote
+    /// `InitializeAccount` ([`names_may_change`]; whether it succeeds is not asked). Every other
+    /// instruction leaves a vote account's voter and payer as they are, and the names the
+    /// handoff carries are those of every UED vote account, eligible or not, so a stake
+    /// delegated or an activation changes nothing the VED relies on. An account the system
+    /// program gives the vote program holds zeros (`CreateAccount` allocates them, `Assign`
+    /// succeeds only on an account whose data is all zeros), which is no vote state until
+    /// `InitializeAccount`. Only transactions whose bytes hold the vote program's id are parsed
+    /// (a program's id is never looked up from a table).
+    fn may_change_ued_vote_names(
         &self,
         block: &Block,
         payers: &[Pubkey],
@@ -510,11 +530,7 @@ impl VedExecutor {
             let message = tx.message();
             let keys = message.account_keys();
             let changes = message.instructions().iter().any(|ix| {
-                keys[usize::from(ix.program_id_index)] == program
-                    && !matches!(
-                        VoteInstruction::decode(ix.data),
-                        Ok(VoteInstruction::Vote { .. })
-                    )
+                keys[usize::from(ix.program_id_index)] == program && names_may_change(ix.data)
             });
             if changes {
                 return Ok(true);
