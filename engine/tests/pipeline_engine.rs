@@ -1566,6 +1566,42 @@ fn a_ued_vote_account_made_after_the_handoff_keeps_a_leaving_payer_and_the_ved_w
 }
 
 #[test]
+fn past_its_limit_of_verifications_a_block_leaves_the_boundary_to_the_ued() {
+    // user-5 moves into the VED at slot 64. Slot 40 carries more of its transactions than the
+    // VED verifies for one block (frozen, they cost user-5 nothing, and would hold the VED's
+    // core): the VED stops deciding user-5's window entries and, at slot 64, leaves the block
+    // to the UED — it waits there, as before it decided those entries itself — and every
+    // outcome is the runtime's.
+    use tandem_engine::runtime::executor::INCOMING_VERIFICATIONS_PER_BLOCK;
+    let (mut blocks, _) = generated_with(68, 21, 0.0, true, &[("user-5", 3)]);
+    let user_5 = chain::key("user-5");
+    let to = chain::pk(&chain::key("user-6"));
+    let recent = blocks[38].header.blockhash;
+    let flood: Vec<Vec<u8>> = (0..=INCOMING_VERIFICATIONS_PER_BLOCK as u64)
+        .map(|n| chain::transfer(&user_5, to, 1 + n, recent))
+        .collect();
+    blocks[39].transactions.extend(flood.iter().cloned());
+    let sequential = sequential_outcomes(&blocks);
+    for wire in &flood {
+        let signature = Transaction::parse(wire).unwrap().signatures()[0];
+        assert_eq!(
+            tx_status(&sequential[39], &signature),
+            (Some(Domain::Ued), TxStatus::AccountFrozenForRemap)
+        );
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = open(dir.path(), 1);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let (alone, waits) = crossings_by(&engine, 68);
+    assert_eq!(alone, 1, "alone at slot 32 only");
+    assert!(waits >= 1, "a wait at slot 64");
+    engine.finish().expect("finish");
+    assert!(seen.lock().unwrap().0[..] == sequential[..]);
+}
+
+#[test]
 fn a_ved_logged_across_a_boundary_an_account_moved_in_at_resumes_with_its_window_entries() {
     // The store commits slot 44; the VED, which knew user-5 moves in at slot 64, had decided
     // user-5's window entries of slots 45–63 and logged them with its slots, crossed slot 64

@@ -40,8 +40,9 @@
 //!   transaction that could repeat it names a blockhash too old for check 3). It crosses alone
 //!   when it holds the entries of every block up to the boundary; otherwise (the UED's window
 //!   holding entries of unknown payers — read from a store of the formats before the payers
-//!   were recorded, for 150 blocks — or a gap in the blocks gone over) the VED does not cross
-//!   alone (below).
+//!   were recorded, for 150 blocks — a gap in the blocks gone over, or a block with more of
+//!   those transactions than it verifies for one, [`INCOMING_VERIFICATIONS_PER_BLOCK`]) the
+//!   VED does not cross alone (below).
 //!   Accounts moving out need nothing: the UED's window holds the VED's entries
 //!   ([`VedSlot::entered`]).
 //! - rewards, slashes and the VED's own remap requests read the VED's accounts only; a UED
@@ -142,6 +143,15 @@ fn names_may_change(data: &[u8]) -> bool {
         Err(_) => false,
     }
 }
+
+/// The most transactions of the accounts moving into the VED (ones that pass check 3) whose
+/// signatures the VED executor verifies for one block, on its own thread after the block's
+/// vote point ([`VedExecutor::go_over`]). Their payers are frozen, so such transactions cost
+/// their senders nothing, and a block full of them would hold the VED's core for a slot; past
+/// the limit the VED leaves that boundary to the UED (it waits for the UED there, as every
+/// boundary with accounts moving in did before the VED decided their entries itself). An
+/// honest account sends few while it is frozen: each fails.
+pub const INCOMING_VERIFICATIONS_PER_BLOCK: usize = 256;
 
 /// `accounts` by key.
 fn by_key(accounts: Vec<Account>) -> HashMap<Pubkey, Account> {
@@ -493,12 +503,15 @@ impl VedExecutor {
             });
         }
         if self.incoming_through == Some(parent) {
-            let entries = self.incoming_entries(block, payers, recent)?;
-            for signature in &entries {
-                self.state.signatures.insert(*signature, PayerTag::UNKNOWN);
+            // Past the limit the entries stay incomplete until the boundary.
+            self.incoming_through = None;
+            if let Some(entries) = self.incoming_entries(block, payers, recent)? {
+                for signature in &entries {
+                    self.state.signatures.insert(*signature, PayerTag::UNKNOWN);
+                }
+                self.pending_entries.extend(entries);
+                self.incoming_through = Some(slot);
             }
-            self.pending_entries.extend(entries);
-            self.incoming_through = Some(slot);
         }
         Ok(())
     }
@@ -541,33 +554,41 @@ impl VedExecutor {
 
     /// The first signatures of the transactions of `block` paid by the incoming accounts that
     /// pass checks 1–3 (`recent`: the blockhashes check 3 accepts in it). Check 2 holds for
-    /// them: an account that moves is no program.
+    /// them: an account that moves is no program. `None` when more than
+    /// [`INCOMING_VERIFICATIONS_PER_BLOCK`] of them pass check 3: the executor does not verify
+    /// them, and leaves the boundary to the UED.
     fn incoming_entries(
         &self,
         block: &Block,
         payers: &[Pubkey],
         recent: &VecDeque<[u8; 32]>,
-    ) -> Result<Vec<[u8; 64]>, RuntimeError> {
+    ) -> Result<Option<Vec<[u8; 64]>>, RuntimeError> {
         let incoming = match &self.incoming {
             Some((_, incoming)) if !incoming.is_empty() => incoming,
-            _ => return Ok(Vec::new()),
+            _ => return Ok(Some(Vec::new())),
         };
         let slot = block.header.slot;
-        let theirs = (0..block.transactions.len())
-            .filter(|&i| incoming.contains_key(&payers[i]))
-            .map(|index| {
-                Transaction::parse(&block.transactions[index])
-                    .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut theirs = Vec::new();
+        for index in (0..block.transactions.len()).filter(|&i| incoming.contains_key(&payers[i])) {
+            let tx = Transaction::parse(&block.transactions[index])
+                .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })?;
+            if recent.contains(tx.message().recent_blockhash()) {
+                theirs.push(tx);
+            }
+        }
+        if theirs.len() > INCOMING_VERIFICATIONS_PER_BLOCK {
+            return Ok(None);
+        }
         let valid =
             ingest::verify_signatures_with(&Ed25519Verifier::shared(self.backend), theirs.iter())?;
-        Ok(theirs
-            .iter()
-            .zip(valid)
-            .filter(|(tx, valid)| *valid && recent.contains(tx.message().recent_blockhash()))
-            .map(|(tx, _)| tx.signatures()[0])
-            .collect())
+        Ok(Some(
+            theirs
+                .iter()
+                .zip(valid)
+                .filter(|(_, valid)| *valid)
+                .map(|(tx, _)| tx.signatures()[0])
+                .collect(),
+        ))
     }
 
     /// Schedules the operator slashes that come with the next block, for the next boundary
