@@ -1209,6 +1209,7 @@ impl Runtime {
             sig_counts,
             header,
             Some((ved_lthash, ved_hash)),
+            transactions,
             &txs,
             &votes,
         )?;

@@ -48,7 +48,7 @@ use crate::genesis::{ClusterParams, Genesis};
 use crate::ledger::Block;
 use crate::sample::{builtin_programs, vote_program_id};
 use crate::store::{SlotChanges, Store, StoreError};
-use crate::tx::TxError;
+use crate::tx::{Transaction, TxError};
 use builtins::vote::VoteState;
 use hash::DomainHashes;
 pub use ingest::VerifiedBlock;
@@ -613,8 +613,16 @@ impl Runtime {
                 })?
             },
         );
-        let accounts_changed =
-            self.commit(slot, overlay, sig_counts, header, None, &txs, &votes)?;
+        let accounts_changed = self.commit(
+            slot,
+            overlay,
+            sig_counts,
+            header,
+            None,
+            transactions,
+            &txs,
+            &votes,
+        )?;
         Ok(self.outcome(slot, txs, sig_counts, accounts_changed, votes))
     }
 
@@ -636,9 +644,9 @@ impl Runtime {
     }
 
     /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot
-    /// with its statuses `txs` and `votes` ([`vote_log`]). With `ved` (the VED executor's
-    /// `LtHash_VED` and `hash_VED` of the slot), the VED's own writes are committed but not
-    /// hashed again.
+    /// with its statuses `txs` (of `transactions`, whose payers the status file tags) and
+    /// `votes` ([`vote_log`]). With `ved` (the VED executor's `LtHash_VED` and `hash_VED` of
+    /// the slot), the VED's own writes are committed but not hashed again.
     #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
@@ -647,6 +655,7 @@ impl Runtime {
         sig_counts: PerDomain<u64>,
         header: &crate::ledger::BlockHeader,
         ved: Option<(tandem_kernels::LtHash, [u8; 32])>,
+        transactions: &[Transaction<'_>],
         txs: &[TxOutcome],
         votes: &[VoteReport],
     ) -> Result<usize, RuntimeError> {
@@ -732,8 +741,8 @@ impl Runtime {
 
         let dir = self.store.dir().to_owned();
         // The slot's statuses and votes first: a committed slot always has them.
-        let entered = self.state.signatures.entries_of(slot);
-        self.status_files.write(&dir, slot, txs, entered)?;
+        let payer_of = |i: usize| transactions[i].message().account_keys()[0];
+        self.status_files.write(&dir, slot, txs, payer_of)?;
         let hashes = &self.state.hashes.hash;
         let hashes = [hashes[Domain::Ved], hashes[Domain::Ued]];
         let record = SlotVotes::new(slot, hashes, self.ved_stake(&overlay), votes);

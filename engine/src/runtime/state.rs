@@ -174,15 +174,6 @@ impl SignatureWindow {
         Some(entries)
     }
 
-    /// The entries of the newest block when it is the block of `slot` (none otherwise): first
-    /// signatures with their payers' tags, in the order they entered.
-    pub fn entries_of(&self, slot: u64) -> &[([u8; 64], PayerTag)] {
-        match self.blocks.back() {
-            Some((newest, entries)) if *newest == slot => entries,
-            _ => &[],
-        }
-    }
-
     /// Signatures remembered.
     pub fn len(&self) -> usize {
         self.seen.len()

@@ -29,7 +29,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::state::{PayerTag, Reader, SignatureWindow, WINDOW, Writer, numbered_files};
 use super::status::TxStatus;
 use super::{RuntimeError, TxOutcome};
-use crate::account::Domain;
+use crate::account::{Domain, Pubkey};
 
 /// Blocks whose status files are kept: twice the duplicate-signature window.
 pub const KEPT_BLOCKS: usize = 2 * WINDOW as usize;
@@ -216,29 +216,30 @@ impl StatusFiles {
         self.slots.front().copied()
     }
 
-    /// Writes the status file of `slot` (before the slot commits), with the payers' tags of
-    /// `entered`, the slot's entries in the duplicate window
-    /// ([`SignatureWindow::entries_of`]); [`StatusFiles::prune`] removes the old ones once it
-    /// has.
+    /// Writes the status file of `slot` (before the slot commits): `txs` in block order, and
+    /// `payer_of(i)`, the fee payer of transaction `i`, whose tag is recorded for those that
+    /// entered the duplicate window; [`StatusFiles::prune`] removes the old ones once it has.
     pub fn write(
         &mut self,
         dir: &Path,
         slot: u64,
         txs: &[TxOutcome],
-        entered: &[([u8; 64], PayerTag)],
+        payer_of: impl Fn(usize) -> Pubkey,
     ) -> Result<(), RuntimeError> {
-        let payers: HashMap<&[u8; 64], PayerTag> = entered.iter().map(|(s, p)| (s, *p)).collect();
         let mut w = Writer(Vec::with_capacity(16 + txs.len() * RECORD_LEN));
         w.bytes(MAGIC);
         w.u64(slot);
-        let signed: Vec<&TxOutcome> = txs.iter().filter(|t| t.signature.is_some()).collect();
-        w.u64(signed.len() as u64);
-        for tx in signed {
+        let signed = txs.iter().filter(|t| t.signature.is_some()).count();
+        w.u64(signed as u64);
+        for (i, tx) in txs.iter().enumerate() {
+            let Some(signature) = &tx.signature else {
+                continue;
+            };
             let (tag, code) = tx.status.to_tag();
-            let signature = tx.signature.as_ref().expect("signed");
-            let payer = match payers.get(signature) {
-                Some(payer) if tx.status.entered_window() => *payer,
-                _ => PayerTag::UNKNOWN,
+            let payer = if tx.status.entered_window() {
+                PayerTag::of(&payer_of(i))
+            } else {
+                PayerTag::UNKNOWN
             };
             w.bytes(signature);
             w.bytes(&[domain_tag(tx.domain), tag]);
@@ -545,7 +546,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut files = StatusFiles::open(dir.path(), None).unwrap();
         let (user, vote, refused) = ([1; 64], [2; 64], [3; 64]);
-        let payer = PayerTag::of(&Pubkey([7; 32]));
+        let payers = [Pubkey([7; 32]), Pubkey([8; 32]), Pubkey([9; 32])];
         let outcome = |signature, domain, status| TxOutcome {
             signature: Some(signature),
             domain,
@@ -556,10 +557,9 @@ mod tests {
             outcome(vote, Some(Domain::Ved), TxStatus::Success),
             outcome(refused, None, TxStatus::InvalidSignature),
         ];
-        let entered = [(user, payer), (vote, PayerTag::VED_PAYER)];
-        files.write(dir.path(), 1, &txs, &entered).unwrap();
+        files.write(dir.path(), 1, &txs, |i| payers[i]).unwrap();
         let window = signature_window(dir.path(), 1).unwrap();
-        let payers = [payer].into_iter().collect();
+        let payers = [PayerTag::of(&payers[0])].into_iter().collect();
         assert_eq!(window.entries_paid_by(&payers), Some(vec![user]));
         assert_eq!(window.len(), 2);
         // The same file as the format before wrote it: no payers' tags. The window holds the
@@ -598,11 +598,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut files = StatusFiles::open(dir.path(), None).unwrap();
         for slot in 1..=KEPT_BLOCKS as u64 {
-            files.write(dir.path(), slot, &[], &[]).unwrap();
+            files
+                .write(dir.path(), slot, &[], |_| unreachable!())
+                .unwrap();
             files.prune(dir.path()).unwrap();
         }
         files
-            .write(dir.path(), KEPT_BLOCKS as u64 + 1, &[], &[])
+            .write(dir.path(), KEPT_BLOCKS as u64 + 1, &[], |_| unreachable!())
             .unwrap();
         let reopened = StatusFiles::open(dir.path(), Some(KEPT_BLOCKS as u64)).unwrap();
         assert_eq!(reopened.oldest(), Some(1));
