@@ -25,12 +25,13 @@
 //! UED only at a boundary, counted in the metrics: when the handoff has not come (the UED lags
 //! by a whole epoch: SPEC §5's backpressure point), and where it cannot tell the boundary
 //! without the UED's state — an account moves into the VED and it lacks that account's window
-//! entries of a block (a store of an earlier format, or more blocks kept than its limit), or one
-//! of its accounts may leave it by membership and a UED vote account may keep it in (the
-//! UED's handoff names it, or a UED transaction since may have changed a UED vote account, or
-//! the VED has not gone over every block since: after a restart, until the next handoff) —
-//! then the UED executes the block whole once it has caught up and answers with a fresh VED
-//! executor ([`crate::runtime::executor`] says why).
+//! entries of a block (a store of an earlier format, more blocks kept than its limit, or a block
+//! with more of its transactions than the VED verifies for one), or one of its accounts may
+//! leave it by membership and a UED vote account may keep it in (the UED's handoff names it,
+//! or a UED transaction since initialized a vote account, or the VED has not gone over every
+//! block since: after a restart, until the next handoff) — then the UED executes the block
+//! whole once it has caught up and answers with a fresh VED executor
+//! ([`crate::runtime::executor`] says why).
 //! The UED may otherwise lag the VED by as many blocks as its queues hold
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!

@@ -150,7 +150,9 @@ fn names_may_change(data: &[u8]) -> bool {
 /// their senders nothing, and a block full of them would hold the VED's core for a slot; past
 /// the limit the VED leaves that boundary to the UED (it waits for the UED there, as every
 /// boundary with accounts moving in did before the VED decided their entries itself). An
-/// honest account sends few while it is frozen: each fails.
+/// honest account sends few while it is frozen: each fails. They are counted before their
+/// signatures are checked, so anyone (a leader) can make the VED wait at such a boundary
+/// with a block of forged ones naming a moving account as payer: a wait, no wrong answer.
 pub const INCOMING_VERIFICATIONS_PER_BLOCK: usize = 256;
 
 /// `accounts` by key.
@@ -183,7 +185,8 @@ pub struct EpochHandoff {
     /// The first signatures in the UED's duplicate window paid by the `incoming` accounts, up
     /// to `slot` (a superset: [`super::state::SignatureWindow::entries_paid_by`]); `None` when the window
     /// does not know its entries' payers (rebuilt at open from status files of the format
-    /// before they were recorded), and the VED does not cross the next boundary alone.
+    /// before they were recorded, or read from a state file with the window inline), and the
+    /// VED does not cross the next boundary alone.
     pub incoming_entries: Option<Vec<[u8; 64]>>,
     /// Every account that a vote account of the UED (mapped RW-UED) names as its authorized
     /// voter or fee payer, at `slot`: of the VED's accounts that may leave it by membership at
@@ -194,7 +197,7 @@ pub struct EpochHandoff {
 
 /// What the VED executor knows of the UED's vote accounts for the next boundary (module docs):
 /// the voters and payers they named at the handoff's slot, and whether a UED transaction of a
-/// block since then may have changed that, or made one eligible.
+/// block since then may have changed that.
 struct UedVoteNames {
     /// The last slot through which every block has been gone over
     /// ([`VedExecutor::go_over`]).
@@ -480,8 +483,10 @@ impl VedExecutor {
     /// VED, and notes whether a UED transaction may have changed the UED's vote accounts.
     /// `payers` are the block's fee payers, `recent` the blockhashes check 3 accepted in it
     /// ([`VedExecutor::recent_blockhashes`] before it executed). Blocks must come in order from
-    /// the handoff's slot on; a block before that changes nothing, and a gap leaves what it
-    /// knows incomplete: the VED will not cross the next boundary alone where that is needed.
+    /// the handoff's slot on; a block before that changes nothing, and a gap — or a block with
+    /// more of the moving accounts' transactions than [`INCOMING_VERIFICATIONS_PER_BLOCK`] —
+    /// leaves what it knows incomplete: the VED will not cross the next boundary alone where
+    /// that is needed.
     pub fn go_over(
         &mut self,
         block: &Block,
@@ -573,11 +578,11 @@ impl VedExecutor {
             let tx = Transaction::parse(&block.transactions[index])
                 .map_err(|error| RuntimeError::MalformedTransaction { slot, index, error })?;
             if recent.contains(tx.message().recent_blockhash()) {
+                if theirs.len() == INCOMING_VERIFICATIONS_PER_BLOCK {
+                    return Ok(None);
+                }
                 theirs.push(tx);
             }
-        }
-        if theirs.len() > INCOMING_VERIFICATIONS_PER_BLOCK {
-            return Ok(None);
         }
         let valid =
             ingest::verify_signatures_with(&Ed25519Verifier::shared(self.backend), theirs.iter())?;

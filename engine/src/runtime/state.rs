@@ -113,11 +113,11 @@ impl PayerTag {
         self.0
     }
 
-    /// The tag a status file recorded; `None` for a value no tag has (an even one other than
-    /// the constants').
+    /// The tag a status file recorded: a payer's (odd), or [`PayerTag::UNKNOWN`] for a
+    /// transaction that did not enter the window; `None` for any other value (a status file
+    /// never records the other constant).
     pub(super) fn from_raw(raw: u64) -> Option<PayerTag> {
-        let tag = PayerTag(raw);
-        (raw & 1 == 1 || tag == PayerTag::UNKNOWN || tag == PayerTag::VED_PAYER).then_some(tag)
+        (raw & 1 == 1 || raw == PayerTag::UNKNOWN.0).then_some(PayerTag(raw))
     }
 }
 

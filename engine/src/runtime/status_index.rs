@@ -365,8 +365,17 @@ fn read_status_file(path: &Path, slot: u64) -> Result<Vec<StatusRecord>, Runtime
                 status: TxStatus::from_tag(tag, code).map_err(&bad)?,
             };
             let payer = if with_payers {
+                // A payer's tag where the transaction entered the window, and only there.
                 let raw = r.u64().map_err(&bad)?;
-                PayerTag::from_raw(raw).ok_or_else(|| bad(format!("payer tag {raw:#x}")))?
+                let entered = tx.status.entered_window();
+                PayerTag::from_raw(raw)
+                    .filter(|tag| (*tag != PayerTag::UNKNOWN) == entered)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "payer tag {raw:#x} for a transaction that {} the duplicate window",
+                            if entered { "entered" } else { "did not enter" }
+                        ))
+                    })?
             } else {
                 PayerTag::UNKNOWN
             };
@@ -562,10 +571,27 @@ mod tests {
         let payers = [PayerTag::of(&payers[0])].into_iter().collect();
         assert_eq!(window.entries_paid_by(&payers), Some(vec![user]));
         assert_eq!(window.len(), 2);
+        // A tag that does not fit its record's status is a damaged file, named.
+        let path = status_path(dir.path(), 1);
+        let good = std::fs::read(&path).unwrap();
+        for (record, tag) in [(0, 0u64), (0, 2), (2, 7)] {
+            let mut bytes = good.clone();
+            let at = 24 + record * RECORD_LEN + RECORD_LEN - 8;
+            bytes[at..at + 8].copy_from_slice(&tag.to_le_bytes());
+            let end = bytes.len() - 8;
+            let sum = xxh3_64(&bytes[..end]);
+            bytes[end..].copy_from_slice(&sum.to_le_bytes());
+            std::fs::write(&path, &bytes).unwrap();
+            let err = signature_window(dir.path(), 1).unwrap_err().to_string();
+            assert!(
+                err.contains("status-1.idx") && err.contains("payer tag"),
+                "{err}"
+            );
+        }
+        std::fs::write(&path, &good).unwrap();
         // The same file as the format before wrote it: no payers' tags. The window holds the
         // same signatures, and does not know whose.
-        let path = status_path(dir.path(), 1);
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = good;
         let mut old = MAGIC_NO_PAYERS.to_vec();
         old.extend_from_slice(&bytes[8..24]);
         for record in bytes[24..bytes.len() - 8].chunks(RECORD_LEN) {
