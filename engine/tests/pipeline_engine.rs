@@ -17,6 +17,7 @@ use tandem_engine::pipeline::{
     Engine, EngineConfig, EngineError, EngineHooks, Failure, Vote, Waited,
 };
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
+use tandem_engine::runtime::executor::EpochHandoff;
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
 use tandem_engine::tx::Transaction;
 use tandem_engine::workload::WorkloadConfig;
@@ -287,22 +288,27 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
 
 /// Executes `blocks` on a VED executor made from the store in `dir` and logs each, as the VED
 /// stage does — crossing an epoch boundary on its own, with `slashes` (block index, vote
-/// account, basis points) scheduled with their blocks — then stops, as a crash would, with the
-/// store still at its slot.
+/// account, basis points) scheduled with their blocks, and going over each block after its
+/// vote point — then stops, as a crash would, with the store still at its slot.
 fn log_ved_ahead(dir: &std::path::Path, blocks: &[Block]) {
-    log_ved_ahead_with(dir, blocks, &[]);
+    log_ved_ahead_with(dir, blocks, &[], None);
 }
 
+/// [`log_ved_ahead`]; `handoff`: the UED's handoff of the epoch the VED crossed into, taken
+/// after the block of that index (the VED goes over the blocks it kept meanwhile then, as its
+/// stage does; without one it goes over none after a boundary).
 fn log_ved_ahead_with(
     dir: &std::path::Path,
     blocks: &[Block],
     slashes: &[(usize, tandem_engine::Pubkey, u16)],
+    handoff: Option<(usize, EpochHandoff)>,
 ) {
     use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
     use tandem_engine::runtime::ved_log::{LoggedSlot, VedLog};
     let runtime = Runtime::open(&Genesis::default_cluster(), dir).expect("open");
     let mut ved = runtime.ved_executor();
     let mut log = VedLog::new(dir);
+    let mut kept = Vec::new();
     for (i, block) in blocks.iter().enumerate() {
         let with: Vec<_> = slashes
             .iter()
@@ -323,8 +329,19 @@ fn log_ved_ahead_with(
                 .collect();
         let mut done = ved.execute(block, &payers, &verified).expect("VED");
         // After the vote point, as the VED stage does.
-        ved.go_over(block, &payers, &recent).expect("incoming");
-        ved.finish_incoming(&mut done);
+        kept.push((block, recent));
+        if let Some((at, handoff)) = &handoff
+            && *at == i
+        {
+            ved.receive_handoff(handoff.clone()).expect("handoff");
+        }
+        if ved.knows_incoming() {
+            for (block, recent) in kept.drain(..) {
+                let (_, payers) = parse_block(block).expect("parses");
+                ved.go_over(block, &payers, &recent).expect("gone over");
+            }
+        }
+        ved.finish_going_over(&mut done);
         let header = &block.header;
         let record = LoggedSlot {
             parent_slot: header.parent_slot,
@@ -407,7 +424,7 @@ fn a_slash_of_an_account_that_stopped_being_a_vote_account_is_dropped_as_the_run
     let (engine, _) = open(dir.path(), 1);
     engine.submit(blocks[0].clone()).expect("submit");
     assert_eq!(engine.finish().expect("finish").slot, 1);
-    log_ved_ahead_with(dir.path(), &blocks[1..], &[(1, v_pk, 100)]);
+    log_ved_ahead_with(dir.path(), &blocks[1..], &[(1, v_pk, 100)], None);
     let (engine, seen) = open(dir.path(), 1);
     for block in &blocks[1..] {
         engine.submit(block.clone()).expect("submit");
@@ -425,12 +442,7 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     // up from the log as the blocks are submitted again, and everything equals the sequential
     // runtime. A torn record at the log's end (a crash mid-append) is cut off.
     let (blocks, sequential) = ledger(31, 4);
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    for block in &blocks[..20] {
-        engine.submit(block.clone()).expect("submit");
-    }
-    assert_eq!(engine.finish().expect("finish").slot, 20);
+    let dir = committed_through(&blocks, 20);
     log_ved_ahead(dir.path(), &blocks[20..30]);
     let segment = std::fs::read_dir(dir.path())
         .unwrap()
@@ -518,13 +530,8 @@ fn a_ved_logged_past_an_epoch_boundary_resumes_there_with_the_slashes_it_took() 
     let (blocks, _) = ledger(45, 4);
     let vote_0 = chain::pk(&chain::key("vote-0"));
     let (sequential, ..) = sequential_with_a_slash(&blocks, (29, vote_0, 2_500));
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    for block in &blocks[..28] {
-        engine.submit(block.clone()).expect("submit");
-    }
-    assert_eq!(engine.finish().expect("finish").slot, 28);
-    log_ved_ahead_with(dir.path(), &blocks[28..40], &[(1, vote_0, 2_500)]);
+    let dir = committed_through(&blocks, 28);
+    log_ved_ahead_with(dir.path(), &blocks[28..40], &[(1, vote_0, 2_500)], None);
 
     let (engine, seen) = open(dir.path(), 2);
     assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), (28, 40));
@@ -550,13 +557,49 @@ fn a_ved_logged_past_an_epoch_boundary_resumes_there_with_the_slashes_it_took() 
     assert!(seen.lock().unwrap().0[..] == sequential[28..]);
 }
 
-#[test]
-fn a_ved_logged_across_a_boundary_where_a_member_left_resumes_from_its_log() {
-    // vote-1, slashed by 60 % before slot 21, is frozen at slot 64 to leave the VED with its
-    // node, and the VED crosses there on its own (no vote account of the UED names the node). The store
-    // commits slot 50; the VED had logged up to slot 68. Reopened, it crosses slot 64 again
-    // from its log — what it knew of the UED's vote accounts then is not logged, and it does
-    // not need it — and everything equals the sequential runtime.
+/// A store in a new directory that committed the first `n` of `blocks` (an engine given them,
+/// then finished).
+fn committed_through(blocks: &[Block], n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[..n] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    assert_eq!(engine.finish().expect("finish").slot, n as u64);
+    dir
+}
+
+/// Reopens the store in `dir`, whose VED logged ahead of it (`resumed`: the store's slot and
+/// the VED's), submits `blocks` again from the store's slot on, and checks that everything
+/// equals `sequential`: every outcome, and the final hashes. Gives the epoch boundaries the VED
+/// crossed alone after the restart, and its waits at boundaries.
+fn resumed_to_the_sequential_results(
+    dir: &std::path::Path,
+    blocks: &[Block],
+    resumed: (u64, u64),
+    sequential: &[BlockOutcome],
+) -> (u64, u64) {
+    let (engine, seen) = open(dir, 2);
+    assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), resumed);
+    let from = resumed.0 as usize;
+    for block in &blocks[from..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let crossings = crossings_by(&engine, blocks.len() as u64);
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    assert!(seen.lock().unwrap().0[..] == sequential[from..]);
+    crossings
+}
+
+/// A ledger of 70 blocks in which vote-1, slashed by 60 % before slot 21, is frozen at slot 64
+/// to leave the VED with its node (no vote account of the UED names the node, so the VED
+/// crosses there on its own); its sequential outcomes; and a store in a new directory that
+/// committed its first `committed` blocks, the slash scheduled as the runtime's was.
+fn vote_1_leaving_at_64_committed_through(
+    committed: usize,
+) -> (Vec<Block>, Vec<BlockOutcome>, tempfile::TempDir) {
     let (blocks, _) = ledger(70, 14);
     let vote_1 = chain::pk(&chain::key("vote-1"));
     let (sequential, runtime, _scratch) = sequential_with_a_slash(&blocks, (20, vote_1, 6_000));
@@ -567,7 +610,7 @@ fn a_ved_logged_across_a_boundary_where_a_member_left_resumes_from_its_log() {
     );
     let dir = tempfile::tempdir().expect("dir");
     let (engine, _) = open(dir.path(), 1);
-    for (i, block) in blocks[..50].iter().enumerate() {
+    for (i, block) in blocks[..committed].iter().enumerate() {
         if i == 20 {
             engine
                 .wait_hash(Domain::Ued, 20, Duration::from_secs(60))
@@ -576,18 +619,67 @@ fn a_ved_logged_across_a_boundary_where_a_member_left_resumes_from_its_log() {
         }
         engine.submit(block.clone()).expect("submit");
     }
-    assert_eq!(engine.finish().expect("finish").slot, 50);
-    log_ved_ahead(dir.path(), &blocks[50..68]);
+    assert_eq!(engine.finish().expect("finish").slot, committed as u64);
+    (blocks, sequential, dir)
+}
 
-    let (engine, seen) = open(dir.path(), 2);
-    assert_eq!((engine.resumed_slot(), engine.ved_resumed_slot()), (50, 68));
-    for block in &blocks[50..] {
-        engine.submit(block.clone()).expect("submit");
+/// The UED's handoff of the epoch of `blocks[at]`'s slot, made where the runtime executes
+/// that block (`slash`, as [`sequential_with_a_slash`] takes it).
+fn handoff_at(
+    blocks: &[Block],
+    at: usize,
+    slash: Option<(usize, tandem_engine::Pubkey, u16)>,
+) -> EpochHandoff {
+    let scratch = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), scratch.path()).expect("open");
+    for (i, block) in blocks[..=at].iter().enumerate() {
+        if let Some((when, key, bps)) = slash
+            && when == i
+        {
+            runtime.schedule_slash(key, bps).expect("slash");
+        }
+        runtime.execute_block(block).expect("block");
     }
-    let summary = engine.finish().expect("finish");
-    let last = sequential.last().unwrap();
-    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
-    assert!(seen.lock().unwrap().0[..] == sequential[50..]);
+    runtime.epoch_handoff()
+}
+
+#[test]
+fn a_ved_logged_across_a_boundary_where_a_member_left_resumes_from_its_log() {
+    // The store commits slot 50; the VED had crossed slot 64 alone, vote-1 and its node leaving
+    // it, and logged up to slot 68. Reopened, it crosses slot 64 again from its log, and
+    // everything equals the sequential runtime.
+    let (blocks, sequential, dir) = vote_1_leaving_at_64_committed_through(50);
+    log_ved_ahead(dir.path(), &blocks[50..68]);
+    resumed_to_the_sequential_results(dir.path(), &blocks, (50, 68), &sequential);
+}
+
+#[test]
+fn after_a_restart_the_ved_takes_up_from_its_log_the_blocks_it_went_over_and_crosses_alone() {
+    // The store commits slot 40; the VED had logged up to slot 60, going over the UED's
+    // transactions of each block for one that could make a UED vote account name vote-1's
+    // node, and its log says so. Reopened, it takes that up from the log, goes over slots
+    // 61–63 as it executes them, and crosses slot 64 alone, where vote-1 and its node leave
+    // it. (Before its records said what it had gone over, it waited at 64.)
+    let (blocks, sequential, dir) = vote_1_leaving_at_64_committed_through(40);
+    log_ved_ahead(dir.path(), &blocks[40..60]);
+    let crossings = resumed_to_the_sequential_results(dir.path(), &blocks, (40, 60), &sequential);
+    assert_eq!(crossings.0, 1, "alone at slot 64");
+}
+
+#[test]
+fn a_handoff_made_again_after_a_restart_takes_up_what_the_log_went_over_since_it() {
+    // The store commits slot 28; the VED had crossed slot 32 alone, taken the UED's handoff of
+    // epoch 1 (made at slot 32) after slot 36, gone over the blocks since, and logged up to
+    // slot 45. Reopened, it crosses 32 again from its log and, once the UED has made that
+    // handoff again, takes up from the log where its records went over the blocks to, so it
+    // crosses slot 64 alone where vote-1 leaves. (Without it, it would have gone over nothing
+    // past slot 32 and waited.)
+    let (blocks, sequential, dir) = vote_1_leaving_at_64_committed_through(28);
+    let vote_1 = chain::pk(&chain::key("vote-1"));
+    let handoff = handoff_at(&blocks, 31, Some((20, vote_1, 6_000)));
+    log_ved_ahead_with(dir.path(), &blocks[28..45], &[], Some((8, handoff)));
+    let crossings = resumed_to_the_sequential_results(dir.path(), &blocks, (28, 45), &sequential);
+    assert_eq!(crossings.0, 1, "alone at slot 64 (32 was logged)");
 }
 
 /// An engine restarted after committing `first` with `logged` in its VED's log, ahead of the
@@ -1302,12 +1394,7 @@ fn a_logged_slot_answers_its_ved_statuses_at_its_vote_point() {
     use tandem_engine::runtime::status_index::ExecutionStatus;
     let (blocks, _) = generated(6, 12, false);
     let (ved_tx, _) = slot_5_signatures(&blocks);
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    for block in &blocks[..3] {
-        engine.submit(block.clone()).expect("submit");
-    }
-    assert_eq!(engine.finish().expect("finish").slot, 3);
+    let dir = committed_through(&blocks, 3);
     log_ved_ahead(dir.path(), &blocks[3..5]);
     let (engine, _, release) = open_holding(dir.path(), 4, EngineConfig::default());
     for block in &blocks[3..5] {
@@ -1446,12 +1533,7 @@ fn after_a_restart_the_ved_crosses_alone_where_accounts_move_in() {
         moves.values().any(|&(m, e)| m == Mapping::RwVed && e == at)
     };
     assert!(moving_in(3), "an account moves into the VED at slot 96");
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    for block in &blocks[..40] {
-        engine.submit(block.clone()).expect("submit");
-    }
-    assert_eq!(engine.finish().expect("finish").slot, 40);
+    let dir = committed_through(&blocks, 40);
     let (engine, seen) = open(dir.path(), 2);
     for block in &blocks[40..] {
         engine.submit(block.clone()).expect("submit");
@@ -1522,15 +1604,12 @@ fn an_account_moving_into_the_ved_brings_its_window_entries_and_the_ved_crosses_
     assert_eq!(points, want);
 }
 
-#[test]
-fn a_ued_vote_account_made_after_the_handoff_keeps_a_leaving_payer_and_the_ved_waits() {
-    // In slot 40 user-2 makes vote account V (6,000 SOL, active) whose fee payer is
-    // validator-1's node; in slot 42 validator-1 deactivates vote-1. At slot 64 vote-1 leaves the
-    // VED, but its node stays: V, eligible, uses it. The UED is held at slot 31 until the VED
-    // has executed slot 45, so its handoff of epoch 1 (made at slot 32) names no such vote
-    // account, and the VED learns of V only by going over the blocks it kept meanwhile: it must
-    // not cross slot 64 alone (had it frozen the node, the node's transfer in slot 66 would
-    // have failed in the VED, which the runtime runs).
+/// A ledger of 68 blocks: in slot 40 user-2 makes vote account V (6,000 SOL, active) whose
+/// fee payer is validator-1's node; in slot 42 validator-1 deactivates vote-1. At slot 64
+/// vote-1 leaves the VED, but its node stays: V, eligible, uses it (had the VED frozen the
+/// node, the node's transfer in slot 66 would have failed in the VED). With its sequential
+/// outcomes.
+fn a_ued_vote_account_naming_node_1_made_at_40() -> (Vec<Block>, Vec<BlockOutcome>) {
     let (mut blocks, _) = generated_with(68, 21, 0.0, true, &[]);
     let genesis = Genesis::default_cluster();
     let (node_1, user_2) = (chain::key("validator-1"), chain::key("user-2"));
@@ -1554,7 +1633,15 @@ fn a_ued_vote_account_made_after_the_handoff_keeps_a_leaving_payer_and_the_ved_w
         (Some(Domain::Ved), TxStatus::Success),
         "the node stays, unfrozen"
     );
+    (blocks, sequential)
+}
 
+#[test]
+fn a_ued_vote_account_made_after_the_handoff_keeps_a_leaving_payer_and_the_ved_waits() {
+    // The UED is held at slot 31 until the VED has executed slot 45, so its handoff of epoch 1
+    // (made at slot 32) names no vote account V, and the VED learns of V only by going over
+    // the blocks it kept meanwhile: it must not cross slot 64 alone.
+    let (blocks, sequential) = a_ued_vote_account_naming_node_1_made_at_40();
     let dir = tempfile::tempdir().expect("dir");
     let (engine, seen) = submitted_with_the_ued_held_at_31_until_slot_45(dir.path(), &blocks);
     let (alone, waits) = crossings_by(&engine, 68);
@@ -1563,6 +1650,19 @@ fn a_ued_vote_account_made_after_the_handoff_keeps_a_leaving_payer_and_the_ved_w
     engine.finish().expect("finish");
     let outcomes = &seen.lock().unwrap().0;
     assert!(outcomes[..] == sequential[..], "the sequential outcomes");
+}
+
+#[test]
+fn a_ued_vote_account_made_in_a_logged_slot_keeps_a_leaving_payer_after_a_restart() {
+    // The store commits slot 35; the VED had logged up to slot 50, and its record of slot 40
+    // says a UED transaction there may have changed whom a UED vote account names (V's
+    // `InitializeAccount`). Reopened, the VED is made from the store at slot 35, where no vote
+    // account names validator-1's node, and takes up the log: it must not cross slot 64 alone.
+    let (blocks, sequential) = a_ued_vote_account_naming_node_1_made_at_40();
+    let dir = committed_through(&blocks, 35);
+    log_ved_ahead(dir.path(), &blocks[35..50]);
+    let crossings = resumed_to_the_sequential_results(dir.path(), &blocks, (35, 50), &sequential);
+    assert_eq!(crossings.0, 0, "not alone at slot 64");
 }
 
 #[test]
@@ -1611,6 +1711,25 @@ fn past_its_limit_of_verifications_a_block_leaves_the_boundary_to_the_ued() {
 }
 
 #[test]
+fn a_handoff_made_again_after_a_restart_takes_up_the_window_entries_the_log_kept_since_it() {
+    // user-5 moves into the VED at slot 64. The store commits slot 28; the VED had crossed
+    // slot 32 alone, taken the UED's handoff of epoch 1 after slot 36 (with user-5's window
+    // entries up to slot 32), decided user-5's entries of the blocks since, and logged them
+    // with its slots up to 45. Reopened, once the UED has made that handoff again, the VED's
+    // window is whole up to slot 45 (the handoff's entries and the log's), and it crosses
+    // slot 64 alone; user-5's transfer of slot 40 comes again in slot 66 and is refused as a
+    // duplicate, as the runtime refuses it.
+    let (blocks, sequential) = user_5_moving_in_with_transfers_again(&[(40, 66)]);
+    let dir = committed_through(&blocks, 28);
+    let handoff = handoff_at(&blocks, 31, None);
+    let user_5 = chain::pk(&chain::key("user-5"));
+    assert!(handoff.incoming.iter().any(|a| a.pubkey == user_5));
+    log_ved_ahead_with(dir.path(), &blocks[28..45], &[], Some((8, handoff)));
+    let crossings = resumed_to_the_sequential_results(dir.path(), &blocks, (28, 45), &sequential);
+    assert_eq!(crossings.0, 1, "alone at slot 64 (32 was logged)");
+}
+
+#[test]
 fn a_ved_logged_across_a_boundary_an_account_moved_in_at_resumes_with_its_window_entries() {
     // The store commits slot 44; the VED, which knew user-5 moves in at slot 64, had decided
     // user-5's window entries of slots 45–63 and logged them with its slots, crossed slot 64
@@ -1619,12 +1738,7 @@ fn a_ved_logged_across_a_boundary_an_account_moved_in_at_resumes_with_its_window
     // the VED executes after the restart, and is refused as a duplicate, as the runtime refuses
     // it (without the logged entries the VED would run it).
     let (blocks, sequential) = user_5_moving_in_with_transfers_again(&[(20, 65), (50, 67)]);
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    for block in &blocks[..44] {
-        engine.submit(block.clone()).expect("submit");
-    }
-    assert_eq!(engine.finish().expect("finish").slot, 44);
+    let dir = committed_through(&blocks, 44);
     log_ved_ahead(dir.path(), &blocks[44..66]);
 
     let (engine, seen) = open(dir.path(), 2);

@@ -1943,7 +1943,7 @@ fn ved_loop(
                 if let Err(e) = entered {
                     return shared.fail(e);
                 }
-                ved.finish_incoming(&mut done);
+                ved.finish_going_over(&mut done);
                 let record = LoggedSlot {
                     parent_slot: header.parent_slot,
                     blockhash: header.blockhash,

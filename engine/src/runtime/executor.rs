@@ -223,7 +223,7 @@ pub struct VedExecutor {
     /// The last slot through which the window holds the entries of every transaction the
     /// `incoming` accounts paid for (module docs); `None` when it is not known.
     incoming_through: Option<u64>,
-    /// Such entries decided since the last slot's [`VedExecutor::finish_incoming`], for the
+    /// Such entries decided since the last slot's [`VedExecutor::finish_going_over`], for the
     /// next slot's [`VedSlot::incoming_entries`].
     pending_entries: Vec<[u8; 64]>,
     /// The UED's vote accounts' voters and payers, from the handoff of the executor's epoch on;
@@ -235,6 +235,23 @@ pub struct VedExecutor {
     forgotten: HashSet<Pubkey>,
     /// The operator slashes scheduled with the block being executed (in its [`VedSlot`]).
     block_slashes: Vec<(Pubkey, u16)>,
+    /// What the VED log says it had gone over in its epoch, for the handoff of the epoch
+    /// to come after a restart ([`VedExecutor::replay`]).
+    from_log: GoneOver,
+}
+
+/// How far an executor had gone over the blocks of its epoch before a restart, from its log's
+/// last record of the epoch ([`VedSlot::incoming_complete`], [`VedSlot::ued_votes_gone_over`]):
+/// the knowledge is cumulative from the UED's handoff of the epoch, made at its boundary's
+/// block, so a handoff made again after the restart takes it up where the log left it.
+#[derive(Default)]
+struct GoneOver {
+    /// The last slot whose record says the window held the incoming accounts' entries for
+    /// every block up to it.
+    incoming_through: Option<u64>,
+    /// The last slot whose record says the blocks were gone over up to it for the UED's vote
+    /// accounts, and whether one may have changed them.
+    ued_votes_through: Option<(u64, bool)>,
 }
 
 /// What the VED did with one block: everything the UED executor needs besides the signatures
@@ -273,6 +290,11 @@ pub struct VedSlot {
     pub incoming_entries: Vec<[u8; 64]>,
     /// Whether, after this slot, the VED held those entries for every block up to it.
     pub incoming_complete: bool,
+    /// What the VED knew, after this slot, of the UED's vote accounts for the next boundary
+    /// (module docs): `Some(changed)` when it had gone over every block from the UED's handoff
+    /// of its epoch up to this slot, `changed` saying whether a UED transaction of those blocks
+    /// may have changed whom they name; `None` when it had not.
+    pub ued_votes_gone_over: Option<bool>,
 }
 
 /// What became of each transaction, from the statuses both passes decided.
@@ -463,7 +485,37 @@ impl VedExecutor {
             names: ued_vote_names.into_iter().collect(),
             changed: false,
         });
+        self.take_up_log();
         Ok(())
+    }
+
+    /// Takes up what the log said it had gone over of the blocks of its epoch
+    /// ([`GoneOver`]) once it knows the epoch's handoff: the window entries its records kept
+    /// are in the window ([`VedExecutor::replay`]), so, where the handoff's own entries are
+    /// known, the window is whole up to the last slot whose record says so; and the UED's
+    /// vote accounts were gone over up to the last slot whose record says so (a restart made
+    /// the executor from the store at a slot of the epoch: it names what the UED's vote
+    /// accounts named there, which no transaction since the handoff may have changed unless
+    /// the record says one may).
+    fn take_up_log(&mut self) {
+        if !self.knows_incoming() {
+            return;
+        }
+        let GoneOver {
+            incoming_through,
+            ued_votes_through,
+        } = std::mem::take(&mut self.from_log);
+        if let (Some(known), Some(logged)) = (self.incoming_through, incoming_through)
+            && logged > known
+        {
+            self.incoming_through = Some(logged);
+        }
+        if let (Some(votes), Some((logged, changed))) = (&mut self.ued_votes, ued_votes_through)
+            && logged > votes.through
+        {
+            votes.through = logged;
+            votes.changed |= changed;
+        }
     }
 
     /// Whether the executor knows the accounts moving into the VED at the end of its epoch.
@@ -616,7 +668,7 @@ impl VedExecutor {
     }
 
     /// [`VedExecutor::enter_epoch`]; `logged`: the VED log says it crossed alone before a
-    /// crash, with what it knew then (which is not logged).
+    /// crash, with what it knew then.
     fn cross(&mut self, slot: u64, logged: bool) -> Result<bool, RuntimeError> {
         let epoch = slot / self.cluster.slots_per_epoch;
         debug_assert_eq!(epoch, self.state.epoch + 1, "a block crosses one boundary");
@@ -689,6 +741,7 @@ impl VedExecutor {
         // handoff will know of every deletion from the boundary's block on.
         self.incoming_through = None;
         self.ued_votes = None;
+        self.from_log = GoneOver::default();
         self.forgotten.clear();
         Ok(true)
     }
@@ -883,18 +936,26 @@ impl VedExecutor {
             remaps: overlay.remaps,
             votes,
             slashes: std::mem::take(&mut self.block_slashes),
-            // Filled by `finish_incoming`, after the vote point.
+            // Filled by `finish_going_over`, after the vote point.
             incoming_entries: Vec::new(),
             incoming_complete: false,
+            ued_votes_gone_over: None,
         })
     }
 
-    /// Puts into `done`, the executor's last slot, the incoming accounts' window entries
-    /// decided since the slot before ([`VedExecutor::go_over`]), and whether the
-    /// window holds them for every block up to it: what its record in the VED log keeps.
-    pub fn finish_incoming(&mut self, done: &mut VedSlot) {
+    /// Puts into `done`, the executor's last slot, what it has gone over since the slot
+    /// before ([`VedExecutor::go_over`]): the incoming accounts' window entries decided, and
+    /// whether the window holds them for every block up to it; and whether it has gone over
+    /// every block up to it for the UED's vote accounts. Its record in the VED log keeps them,
+    /// so that a restart does not go over those blocks again ([`VedExecutor::replay`]).
+    pub fn finish_going_over(&mut self, done: &mut VedSlot) {
         done.incoming_entries = std::mem::take(&mut self.pending_entries);
         done.incoming_complete = self.incoming_through == Some(done.slot);
+        done.ued_votes_gone_over = self
+            .ued_votes
+            .as_ref()
+            .filter(|votes| votes.through == done.slot)
+            .map(|votes| votes.changed);
     }
 
     /// The stake of the vote account `key` in the VED now; `None` for any other account.
@@ -920,8 +981,10 @@ impl VedExecutor {
     /// Moves the executor past a slot it executed before a crash, from the slot's record in the
     /// VED log ([`super::ved_log`]) instead of executing it again: its writes, its window
     /// entries, its remap requests, its slashes and its hashes; a slot that crossed an epoch
-    /// boundary crosses it again, as it did then. The result is the state executing the block
-    /// gave (the tests compare them).
+    /// boundary crosses it again, as it did then; and how far it had gone over the blocks of
+    /// its epoch for the next boundary ([`GoneOver`]), taken up now or when the UED hands the
+    /// epoch over again. The result is the state executing the block gave (the tests compare
+    /// them).
     pub fn replay(&mut self, logged: &LoggedSlot) -> Result<(), RuntimeError> {
         let ved = &logged.ved;
         self.schedule_slashes(&ved.slashes);
@@ -937,9 +1000,6 @@ impl VedExecutor {
         state.signatures.begin_block(ved.slot);
         for signature in ved.entered.iter().chain(&ved.incoming_entries) {
             state.signatures.insert(*signature, PayerTag::UNKNOWN);
-        }
-        if ved.incoming_complete {
-            self.incoming_through = Some(ved.slot);
         }
         for (pubkey, target) in &ved.remaps {
             state.remap_requests.insert(*pubkey, *target);
@@ -958,6 +1018,13 @@ impl VedExecutor {
         state.hashes.lthash[Domain::Ved] = ved.ved_lthash.clone();
         state.hashes.hash[Domain::Ved] = ved.ved_hash;
         state.advance(ved.slot, logged.blockhash, logged.unix_timestamp_ms);
+        if ved.incoming_complete {
+            self.from_log.incoming_through = Some(ved.slot);
+        }
+        if let Some(changed) = ved.ued_votes_gone_over {
+            self.from_log.ued_votes_through = Some((ved.slot, changed));
+        }
+        self.take_up_log();
         Ok(())
     }
 }
@@ -990,6 +1057,7 @@ impl Runtime {
             }),
             forgotten: HashSet::new(),
             block_slashes: Vec::new(),
+            from_log: GoneOver::default(),
         }
     }
 

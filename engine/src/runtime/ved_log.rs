@@ -10,10 +10,10 @@
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
 //!
-//! A segment ([`super::segment_log`]): magic `TNDMVED3`, then records, each `length (u64) ‖
-//! body ‖ xxh3-64 of body` (segments of the earlier `TNDMVED2`, whose records end before the
-//! window entries of the accounts moving into the VED, and `TNDMVED1`, whose records end
-//! before the slashes, are still read). A crash can cut the last record of the last segment short; that
+//! A segment ([`super::segment_log`]): magic `TNDMVED4`, then records, each `length (u64) ‖
+//! body ‖ xxh3-64 of body` (segments of the earlier formats are still read: `TNDMVED3`, whose
+//! records end before what the VED knew of the UED's vote accounts, `TNDMVED2`, before the
+//! window entries of the accounts moving into the VED, and `TNDMVED1`, before the slashes). A crash can cut the last record of the last segment short; that
 //! tail is ignored (it was never fsynced, so the VED's commit point is the record before it). A
 //! damaged record anywhere else is an error naming the file and the slot after which it sits.
 
@@ -31,7 +31,11 @@ use tandem_kernels::LtHash;
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
 
-const MAGIC: &[u8; 8] = b"TNDMVED3";
+const MAGIC: &[u8; 8] = b"TNDMVED4";
+
+/// The format before the record said what the VED knew of the UED's vote accounts
+/// ([`VedSlot::ued_votes_gone_over`]): read, never written.
+const MAGIC_WITHOUT_NAMES: &[u8; 8] = b"TNDMVED3";
 
 /// The format before the incoming accounts' window entries were logged: read, never written.
 const MAGIC_WITHOUT_INCOMING: &[u8; 8] = b"TNDMVED2";
@@ -44,6 +48,7 @@ const MAGIC_WITHOUT_SLASHES: &[u8; 8] = b"TNDMVED1";
 enum Format {
     WithoutSlashes,
     WithoutIncoming,
+    WithoutNames,
     Current,
 }
 
@@ -51,7 +56,8 @@ impl Format {
     fn of(index: usize) -> Format {
         match index {
             0 => Format::Current,
-            1 => Format::WithoutIncoming,
+            1 => Format::WithoutNames,
+            2 => Format::WithoutIncoming,
             _ => Format::WithoutSlashes,
         }
     }
@@ -179,6 +185,11 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.bytes(signature);
     }
     w.bytes(&[u8::from(ved.incoming_complete)]);
+    w.bytes(&[match ved.ued_votes_gone_over {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    }]);
     w.0
 }
 
@@ -251,7 +262,7 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
         }
     }
     let (mut incoming_entries, mut incoming_complete) = (Vec::new(), false);
-    if format == Format::Current {
+    if format >= Format::WithoutNames {
         incoming_entries = (0..r.count(64)?)
             .map(|_| r.array())
             .collect::<Result<_, _>>()?;
@@ -260,6 +271,21 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
             0 => false,
             1 => true,
             other => return Err(format!("{other} where a flag (0 or 1) belongs")),
+        };
+    }
+    let mut ued_votes_gone_over = None;
+    if format == Format::Current {
+        let [gone_over] = r.array()?;
+        ued_votes_gone_over = match gone_over {
+            0 => None,
+            1 => Some(false),
+            2 => Some(true),
+            other => {
+                return Err(format!(
+                    "{other} where what the VED knew of the UED's vote accounts (0, 1 or 2) \
+                     belongs"
+                ));
+            }
         };
     }
     r.end()?;
@@ -282,6 +308,7 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
             slashes,
             incoming_entries,
             incoming_complete,
+            ued_votes_gone_over,
         },
     })
 }
@@ -290,7 +317,12 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
 pub static KIND: LogKind = LogKind {
     name: "VED log",
     prefix: "ved-",
-    magics: &[MAGIC, MAGIC_WITHOUT_INCOMING, MAGIC_WITHOUT_SLASHES],
+    magics: &[
+        MAGIC,
+        MAGIC_WITHOUT_NAMES,
+        MAGIC_WITHOUT_INCOMING,
+        MAGIC_WITHOUT_SLASHES,
+    ],
     per_segment: SEGMENT_SLOTS,
 };
 
@@ -413,6 +445,7 @@ mod tests {
                 slashes: vec![(Pubkey([5; 32]), 2_500)],
                 incoming_entries: vec![[10; 64], [11; 64]],
                 incoming_complete: true,
+                ued_votes_gone_over: Some(true),
             },
         }
     }
@@ -426,8 +459,12 @@ mod tests {
         std::fs::write(KIND.segment_path(dir, slot), bytes).unwrap();
     }
 
-    /// Bytes at the end of this format's record past the format before it: the incoming
-    /// entries' count (none here) and the flag.
+    /// Bytes at the end of this format's record past `TNDMVED3`'s: what the VED knew of the
+    /// UED's vote accounts.
+    const NAMES_TAIL: usize = 1;
+
+    /// Bytes at the end of `TNDMVED3`'s record past `TNDMVED2`'s: the incoming entries' count
+    /// (none here) and the flag.
     const INCOMING_TAIL: usize = 8 + 1;
 
     fn same(a: &LoggedSlot, b: &LoggedSlot) -> bool {
@@ -438,20 +475,30 @@ mod tests {
             && a.ved.admission.payer_domain == b.ved.admission.payer_domain
     }
 
+    /// `old` written as the one record of a segment of `magic`, less its last `cut` bytes
+    /// (what that format's record lacks), and read back: the record read, equal to `old`, and
+    /// the bytes written.
+    fn read_back_as(magic: &[u8; 8], old: &LoggedSlot, cut: usize) -> (LoggedSlot, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = encode(old);
+        body.truncate(body.len() - cut);
+        write_old_segment(dir.path(), magic, old.ved.slot, &body);
+        let mut read = VedLog::recover(dir.path(), old.parent_slot).unwrap();
+        assert_eq!(read.len(), 1);
+        assert!(same(&read[0], old));
+        (read.remove(0), body)
+    }
+
     #[test]
     fn a_segment_of_the_format_before_slashes_is_still_read() {
-        let dir = tempfile::tempdir().unwrap();
         let mut old = record(3, 2);
         old.ved.slashes.clear();
         old.ved.incoming_entries.clear();
         old.ved.incoming_complete = false;
-        let mut body = encode(&old);
+        old.ved.ued_votes_gone_over = None;
         // That format ends before the slashes' count.
-        body.truncate(body.len() - 8 - INCOMING_TAIL);
-        write_old_segment(dir.path(), MAGIC_WITHOUT_SLASHES, 3, &body);
-        let read = VedLog::recover(dir.path(), 2).unwrap();
-        assert_eq!(read.len(), 1);
-        assert!(same(&read[0], &old));
+        let cut = 8 + INCOMING_TAIL + NAMES_TAIL;
+        let (_, body) = read_back_as(MAGIC_WITHOUT_SLASHES, &old, cut);
         // Read as a later format, the same bytes are damaged.
         assert!(decode(&body, Format::WithoutIncoming).is_err());
         assert!(decode(&body, Format::Current).is_err());
@@ -459,19 +506,44 @@ mod tests {
 
     #[test]
     fn a_segment_of_the_format_before_the_incoming_entries_is_still_read() {
-        let dir = tempfile::tempdir().unwrap();
         let mut old = record(3, 2);
         old.ved.incoming_entries.clear();
         old.ved.incoming_complete = false;
-        let mut body = encode(&old);
-        body.truncate(body.len() - INCOMING_TAIL);
-        write_old_segment(dir.path(), MAGIC_WITHOUT_INCOMING, 3, &body);
-        let read = VedLog::recover(dir.path(), 2).unwrap();
-        assert_eq!(read.len(), 1);
-        assert!(same(&read[0], &old));
-        assert_eq!(read[0].ved.slashes, old.ved.slashes);
-        assert!(!read[0].ved.incoming_complete);
+        old.ved.ued_votes_gone_over = None;
+        let cut = INCOMING_TAIL + NAMES_TAIL;
+        let (read, body) = read_back_as(MAGIC_WITHOUT_INCOMING, &old, cut);
+        assert_eq!(read.ved.slashes, old.ved.slashes);
+        assert!(!read.ved.incoming_complete);
+        assert!(decode(&body, Format::WithoutNames).is_err());
         assert!(decode(&body, Format::Current).is_err());
+    }
+
+    #[test]
+    fn a_segment_of_the_format_before_the_ued_vote_accounts_is_still_read() {
+        // Read with nothing known of the UED's vote accounts: after the restart the VED waits
+        // where a member of it leaves, as the build that wrote it did.
+        let mut old = record(3, 2);
+        old.ved.ued_votes_gone_over = None;
+        let (read, body) = read_back_as(MAGIC_WITHOUT_NAMES, &old, NAMES_TAIL);
+        assert_eq!(read.ved.incoming_entries, old.ved.incoming_entries);
+        assert!(read.ved.incoming_complete);
+        assert_eq!(read.ved.ued_votes_gone_over, None);
+        assert!(decode(&body, Format::Current).is_err());
+    }
+
+    #[test]
+    fn what_the_ved_knew_of_the_ued_vote_accounts_round_trips_and_a_bad_byte_is_named() {
+        for known in [None, Some(false), Some(true)] {
+            let mut written = record(3, 2);
+            written.ved.ued_votes_gone_over = known;
+            let body = encode(&written);
+            let read = decode(&body, Format::Current).unwrap();
+            assert_eq!(read.ved.ued_votes_gone_over, known);
+        }
+        let mut body = encode(&record(3, 2));
+        *body.last_mut().unwrap() = 3;
+        let err = decode(&body, Format::Current).err().expect("refused");
+        assert!(err.contains("UED's vote accounts"), "{err}");
     }
 
     #[test]
