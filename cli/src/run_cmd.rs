@@ -79,8 +79,30 @@ struct RunReport {
     /// The first slot whose UED hash diverged, when the engine halted on a divergence.
     halt_slot: Option<u64>,
     metrics: MetricsSnapshot,
+    /// Each domain's transactions executed in this run per second of its wall time
+    /// (`execution_seconds`): the table's rates. `metrics`' `ved_tps` and `ued_tps` are the
+    /// live window's at the end, as a scrape of the metrics reads them.
+    transactions_per_second: PerDomainRate,
     placement: Vec<StageJson>,
     backends: BackendsJson,
+}
+
+/// A rate for each domain.
+#[derive(Serialize)]
+struct PerDomainRate {
+    ved: f64,
+    ued: f64,
+}
+
+impl PerDomainRate {
+    /// The executed transactions of `metrics` over `seconds`.
+    fn over(metrics: &MetricsSnapshot, seconds: f64) -> Self {
+        let rate = |n: u64| n as f64 / seconds.max(1e-9);
+        PerDomainRate {
+            ved: rate(metrics.ved_transactions),
+            ued: rate(metrics.ued_transactions),
+        }
+    }
 }
 
 impl BackendsJson {
@@ -306,6 +328,7 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         ved_resumed_after_slot,
         halt: halted,
         halt_slot,
+        transactions_per_second: PerDomainRate::over(&metrics, seconds),
         metrics,
         placement: placement_rows,
         backends,
@@ -362,15 +385,15 @@ fn print(
     }
     report.chain.print(false);
     let m = &report.metrics;
-    let rate = |n: u64| format!("{:.0}", n as f64 / seconds.max(1e-9));
+    let rates = &report.transactions_per_second;
     let ttv = &m.time_to_vote;
     let last = report.chain.last.as_ref();
     let rows = vec![
         vec!["blocks executed".into(), fed.to_string()],
         vec!["VED transactions".into(), m.ved_transactions.to_string()],
         vec!["UED transactions".into(), m.ued_transactions.to_string()],
-        vec!["VED transactions/s".into(), rate(m.ved_transactions)],
-        vec!["UED transactions/s".into(), rate(m.ued_transactions)],
+        vec!["VED transactions/s".into(), format!("{:.0}", rates.ved)],
+        vec!["UED transactions/s".into(), format!("{:.0}", rates.ued)],
         vec!["time-to-vote p50".into(), ms(ttv.p50_us)],
         vec!["time-to-vote p99".into(), ms(ttv.p99_us)],
         vec!["time-to-vote max".into(), ms(ttv.max_us)],

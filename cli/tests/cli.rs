@@ -581,6 +581,19 @@ fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
         );
         assert_eq!(run["backends"]["requested"], "cpu");
         assert_eq!(run["metrics"]["ued_slot"], 70);
+        // The rates are the table's: this run's transactions over its wall time.
+        let seconds = run["execution_seconds"].as_f64().unwrap();
+        for domain in ["ved", "ued"] {
+            let executed = run["metrics"][format!("{domain}_transactions")]
+                .as_u64()
+                .unwrap();
+            let rate = run["transactions_per_second"][domain].as_f64().unwrap();
+            assert!(executed > 0, "{domain}");
+            assert!(
+                (rate * seconds - executed as f64).abs() < 1e-6 * executed as f64,
+                "{domain}: {rate}/s over {seconds} s for {executed}"
+            );
+        }
         // The VED crosses slot 32 on its own, and slot 64 too, where accounts that asked in
         // epoch 0 move into the VED (with their state and window entries); it waits only if
         // the UED had not yet entered epoch 1 (for its handoff: SPEC §5).
