@@ -1,8 +1,11 @@
 //! A latency histogram with fixed log-linear buckets (HDR-style), for the time-to-vote.
 //!
-//! It owns a fixed array of atomic bucket counters, the exact count, sum and maximum. Recording is
-//! a handful of relaxed atomic additions: any thread may record at any time, none ever waits, and
-//! the memory never grows. It must never allocate or lock on [`LatencyHistogram::record`].
+//! It owns a fixed array of atomic bucket counters, the exact sum and maximum. Recording is a
+//! handful of atomic additions: any thread may record at any time, none ever waits, and the
+//! memory never grows. It must never allocate or lock on [`LatencyHistogram::record`]. A read
+//! ([`LatencyHistogram::read`]) takes the count from the same pass over the buckets as the
+//! quantiles, and each recording publishes its bucket last, so a read that counts it sees its
+//! maximum too: what one read says agrees with itself while other threads record.
 //!
 //! # Buckets and error
 //!
@@ -64,9 +67,21 @@ fn bucket_value(index: usize) -> u64 {
 #[derive(Debug)]
 pub struct LatencyHistogram {
     buckets: Box<[AtomicU64]>,
-    count: AtomicU64,
     sum_us: AtomicU64,
     max_us: AtomicU64,
+}
+
+/// One read of a [`LatencyHistogram`]: its parts agree with each other (module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramRead {
+    /// How many durations were recorded.
+    pub count: u64,
+    /// Their sum (whole microseconds each; it may already hold a recording in progress).
+    pub sum: Duration,
+    /// The longest, exact; `None` when nothing was recorded.
+    pub max: Option<Duration>,
+    /// The quantiles asked for, in order ([`LatencyHistogram::quantile`]).
+    pub quantiles: Vec<Option<Duration>>,
 }
 
 impl Default for LatencyHistogram {
@@ -80,7 +95,6 @@ impl LatencyHistogram {
     pub fn new() -> Self {
         Self {
             buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            count: AtomicU64::new(0),
             sum_us: AtomicU64::new(0),
             max_us: AtomicU64::new(0),
         }
@@ -89,25 +103,25 @@ impl LatencyHistogram {
     /// Records one duration, truncated to whole microseconds (saturating past `u64::MAX` µs).
     pub fn record(&self, latency: Duration) {
         let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.buckets[bucket_of(us)].fetch_add(1, Ordering::Relaxed);
         self.sum_us.fetch_add(us, Ordering::Relaxed);
         self.max_us.fetch_max(us, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
+        // Last, and released: a read that counts this recording sees its maximum.
+        self.buckets[bucket_of(us)].fetch_add(1, Ordering::Release);
     }
 
     /// How many durations were recorded.
     pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
+        self.read(&[]).count
     }
 
     /// The sum of every recorded duration (whole microseconds each).
     pub fn sum(&self) -> Duration {
-        Duration::from_micros(self.sum_us.load(Ordering::Relaxed))
+        self.read(&[]).sum
     }
 
     /// The longest recorded duration, exact to the microsecond; `None` when nothing was recorded.
     pub fn max(&self) -> Option<Duration> {
-        (self.count() > 0).then(|| Duration::from_micros(self.max_us.load(Ordering::Relaxed)))
+        self.read(&[]).max
     }
 
     /// The duration below or at which a fraction `q` (clamped to 0..=1) of the recordings lie,
@@ -119,14 +133,23 @@ impl LatencyHistogram {
     /// Several quantiles read from one pass over the buckets, so that they agree with each other
     /// while other threads record (each as [`LatencyHistogram::quantile`]).
     pub fn quantiles(&self, qs: &[f64]) -> Vec<Option<Duration>> {
+        self.read(qs).quantiles
+    }
+
+    /// The count, sum, maximum and the quantiles `qs`, from one pass over the buckets: they
+    /// agree with each other while other threads record (module docs).
+    pub fn read(&self, qs: &[f64]) -> HistogramRead {
         let counts: Vec<u64> = self
             .buckets
             .iter()
-            .map(|b| b.load(Ordering::Relaxed))
+            .map(|b| b.load(Ordering::Acquire))
             .collect();
         let total: u64 = counts.iter().sum();
+        // After the buckets: at least the maximum of every recording they count.
         let max_us = self.max_us.load(Ordering::Relaxed);
-        qs.iter()
+        let sum = Duration::from_micros(self.sum_us.load(Ordering::Relaxed));
+        let quantiles = qs
+            .iter()
             .map(|&q| {
                 if total == 0 {
                     return None;
@@ -144,7 +167,13 @@ impl LatencyHistogram {
                     .unwrap_or(BUCKETS - 1);
                 Some(Duration::from_micros(bucket_value(index).min(max_us)))
             })
-            .collect()
+            .collect();
+        HistogramRead {
+            count: total,
+            sum,
+            max: (total > 0).then_some(Duration::from_micros(max_us)),
+            quantiles,
+        }
     }
 }
 
