@@ -29,7 +29,7 @@
 //! with more of its transactions than the VED verifies for one), or one of its accounts may
 //! leave it by membership and a UED vote account may keep it in (the UED's handoff names it,
 //! or a UED transaction since initialized a vote account, or the VED has not gone over every
-//! block since: after a restart, until the next handoff) — then the UED executes the block
+//! block since: more blocks kept than its limit) — then the UED executes the block
 //! whole once it has caught up and answers with a fresh VED executor
 //! ([`crate::runtime::executor`] says why).
 //! The UED may otherwise lag the VED by as many blocks as its queues hold

@@ -235,15 +235,21 @@ pub struct VedExecutor {
     forgotten: HashSet<Pubkey>,
     /// The operator slashes scheduled with the block being executed (in its [`VedSlot`]).
     block_slashes: Vec<(Pubkey, u16)>,
-    /// What the VED log says it had gone over in its epoch, for the handoff of the epoch
-    /// to come after a restart ([`VedExecutor::replay`]).
+    /// What the VED log says it had gone over in its epoch ([`VedExecutor::replay`]), until
+    /// the executor takes it up: at once when it knows its epoch's handoff, else when the UED
+    /// makes that handoff again.
     from_log: GoneOver,
 }
 
-/// How far an executor had gone over the blocks of its epoch before a restart, from its log's
-/// last record of the epoch ([`VedSlot::incoming_complete`], [`VedSlot::ued_votes_gone_over`]):
-/// the knowledge is cumulative from the UED's handoff of the epoch, made at its boundary's
-/// block, so a handoff made again after the restart takes it up where the log left it.
+/// How far an executor had gone over the blocks of its epoch before a restart: the last of its
+/// log's records of the epoch that says so ([`VedSlot::incoming_complete`],
+/// [`VedSlot::ued_votes_gone_over`]). The knowledge is cumulative from where it began — the
+/// UED's handoff of the epoch, made at the boundary's block, or the store's slot an executor
+/// was made from after an earlier restart — which is never after the store's slot at a later
+/// open (the store only moves on, and a logged crossing follows the store's last slot before
+/// the boundary), nor after the slot a handoff made again is made at (the same boundary
+/// block). So taking it up after a restart claims no block the original run had not gone
+/// over.
 #[derive(Default)]
 struct GoneOver {
     /// The last slot whose record says the window held the incoming accounts' entries for
@@ -291,9 +297,11 @@ pub struct VedSlot {
     /// Whether, after this slot, the VED held those entries for every block up to it.
     pub incoming_complete: bool,
     /// What the VED knew, after this slot, of the UED's vote accounts for the next boundary
-    /// (module docs): `Some(changed)` when it had gone over every block from the UED's handoff
-    /// of its epoch up to this slot, `changed` saying whether a UED transaction of those blocks
-    /// may have changed whom they name; `None` when it had not.
+    /// (module docs): `Some(changed)` when it had gone over every block up to this slot from
+    /// where its knowledge of them began — the UED's handoff of its epoch (made at the
+    /// boundary's block), or the store's slot it was made from — `changed` saying whether a
+    /// UED transaction of those blocks may have changed whom they name; `None` when it had
+    /// not.
     pub ued_votes_gone_over: Option<bool>,
 }
 
@@ -493,10 +501,9 @@ impl VedExecutor {
     /// ([`GoneOver`]) once it knows the epoch's handoff: the window entries its records kept
     /// are in the window ([`VedExecutor::replay`]), so, where the handoff's own entries are
     /// known, the window is whole up to the last slot whose record says so; and the UED's
-    /// vote accounts were gone over up to the last slot whose record says so (a restart made
-    /// the executor from the store at a slot of the epoch: it names what the UED's vote
-    /// accounts named there, which no transaction since the handoff may have changed unless
-    /// the record says one may).
+    /// vote accounts were gone over up to the last slot whose record says so (an executor made
+    /// from the store at a slot of the epoch names what the UED's vote accounts named there,
+    /// which no transaction since may have changed unless the record says one may).
     fn take_up_log(&mut self) {
         if !self.knows_incoming() {
             return;
@@ -1022,7 +1029,9 @@ impl VedExecutor {
             self.from_log.incoming_through = Some(ved.slot);
         }
         if let Some(changed) = ved.ued_votes_gone_over {
-            self.from_log.ued_votes_through = Some((ved.slot, changed));
+            // A change seen once stays seen (the records of one run carry it on already).
+            let before = self.from_log.ued_votes_through.is_some_and(|(_, c)| c);
+            self.from_log.ued_votes_through = Some((ved.slot, changed || before));
         }
         self.take_up_log();
         Ok(())

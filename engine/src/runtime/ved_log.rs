@@ -13,9 +13,10 @@
 //! A segment ([`super::segment_log`]): magic `TNDMVED4`, then records, each `length (u64) ‖
 //! body ‖ xxh3-64 of body` (segments of the earlier formats are still read: `TNDMVED3`, whose
 //! records end before what the VED knew of the UED's vote accounts, `TNDMVED2`, before the
-//! window entries of the accounts moving into the VED, and `TNDMVED1`, before the slashes). A crash can cut the last record of the last segment short; that
-//! tail is ignored (it was never fsynced, so the VED's commit point is the record before it). A
-//! damaged record anywhere else is an error naming the file and the slot after which it sits.
+//! window entries of the accounts moving into the VED, and `TNDMVED1`, before the slashes).
+//! A crash can cut the last record of the last segment short; that tail is ignored (it was
+//! never fsynced, so the VED's commit point is the record before it). A damaged record
+//! anywhere else is an error naming the file and the slot after which it sits.
 
 use std::path::{Path, PathBuf};
 
