@@ -17,7 +17,7 @@ use tandem_engine::pipeline::{
     Engine, EngineConfig, EngineError, EngineHooks, Failure, Vote, Waited,
 };
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
-use tandem_engine::runtime::executor::EpochHandoff;
+use tandem_engine::runtime::executor::{EpochHandoff, VedSlot};
 use tandem_engine::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
 use tandem_engine::tx::Transaction;
 use tandem_engine::workload::WorkloadConfig;
@@ -303,19 +303,51 @@ fn log_ved_ahead_with(
     slashes: &[(usize, tandem_engine::Pubkey, u16)],
     handoff: Option<(usize, EpochHandoff)>,
 ) {
-    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
     use tandem_engine::runtime::ved_log::{LoggedSlot, VedLog};
     let runtime = Runtime::open(&Genesis::default_cluster(), dir).expect("open");
-    let mut ved = runtime.ved_executor();
+    let mut ahead = VedAhead::new(runtime.ved_executor());
     let mut log = VedLog::new(dir);
-    let mut kept = Vec::new();
     for (i, block) in blocks.iter().enumerate() {
         let with: Vec<_> = slashes
             .iter()
             .filter(|(at, ..)| *at == i)
             .map(|&(_, key, bps)| (key, bps))
             .collect();
-        ved.schedule_slashes(&with);
+        ahead.ved.schedule_slashes(&with);
+        let handoff = handoff.as_ref().filter(|(at, _)| *at == i);
+        let done = ahead.step(block, handoff.map(|(_, h)| h.clone()));
+        let header = &block.header;
+        let record = LoggedSlot {
+            parent_slot: header.parent_slot,
+            blockhash: header.blockhash,
+            unix_timestamp_ms: header.unix_timestamp_ms,
+            ved: done,
+        };
+        log.append(&record).expect("log");
+    }
+}
+
+/// A VED executor driven block by block as the VED stage drives it, outside an engine.
+struct VedAhead {
+    ved: tandem_engine::runtime::executor::VedExecutor,
+    /// The blocks executed and not gone over yet, with the blockhashes check 3 accepted in each.
+    kept: Vec<(Block, std::collections::VecDeque<[u8; 32]>)>,
+}
+
+impl VedAhead {
+    fn new(ved: tandem_engine::runtime::executor::VedExecutor) -> VedAhead {
+        VedAhead {
+            ved,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Executes `block` — crossing an epoch boundary on its own — and, after its vote point,
+    /// takes `handoff` and goes over the blocks kept once the executor knows its epoch's
+    /// handoff: the slot as its record in the VED log keeps it.
+    fn step(&mut self, block: &Block, handoff: Option<EpochHandoff>) -> VedSlot {
+        use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+        let ved = &mut self.ved;
         if ved.crosses_boundary(block) {
             assert!(ved.enter_epoch(block.header.slot).expect("enter"), "alone");
         }
@@ -329,27 +361,18 @@ fn log_ved_ahead_with(
                 .collect();
         let mut done = ved.execute(block, &payers, &verified).expect("VED");
         // After the vote point, as the VED stage does.
-        kept.push((block, recent));
-        if let Some((at, handoff)) = &handoff
-            && *at == i
-        {
-            ved.receive_handoff(handoff.clone()).expect("handoff");
+        self.kept.push((block.clone(), recent));
+        if let Some(handoff) = handoff {
+            ved.receive_handoff(handoff).expect("handoff");
         }
         if ved.knows_incoming() {
-            for (block, recent) in kept.drain(..) {
-                let (_, payers) = parse_block(block).expect("parses");
-                ved.go_over(block, &payers, &recent).expect("gone over");
+            for (block, recent) in self.kept.drain(..) {
+                let (_, payers) = parse_block(&block).expect("parses");
+                ved.go_over(&block, &payers, &recent).expect("gone over");
             }
         }
         ved.finish_going_over(&mut done);
-        let header = &block.header;
-        let record = LoggedSlot {
-            parent_slot: header.parent_slot,
-            blockhash: header.blockhash,
-            unix_timestamp_ms: header.unix_timestamp_ms,
-            ved: done,
-        };
-        log.append(&record).expect("log");
+        done
     }
 }
 
@@ -1728,6 +1751,37 @@ fn a_handoff_made_again_after_a_restart_takes_up_the_window_entries_the_log_kept
     log_ved_ahead_with(dir.path(), &blocks[28..45], &[], Some((8, handoff)));
     let crossings = resumed_to_the_sequential_results(dir.path(), &blocks, (28, 45), &sequential);
     assert_eq!(crossings.0, 1, "alone at slot 64 (32 was logged)");
+}
+
+#[test]
+fn a_handoff_made_again_without_its_window_entries_takes_up_none_of_the_logged_ones() {
+    // As above, but the handoff made again after the restart does not know its window entries
+    // (a store whose status files did not record the payers): the log's entries since the
+    // handoff are whole, those before it are not in the VED's window, so it must not cross
+    // slot 64 alone; with them it does.
+    use tandem_engine::runtime::ved_log::VedLog;
+    let (blocks, _) = user_5_moving_in_with_transfers_again(&[(40, 66)]);
+    let dir = committed_through(&blocks, 28);
+    let handoff = handoff_at(&blocks, 31, None);
+    log_ved_ahead_with(dir.path(), &blocks[28..45], &[], Some((8, handoff.clone())));
+    for entries_known in [true, false] {
+        let runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+        let mut ahead = VedAhead::new(runtime.ved_executor());
+        for record in VedLog::recover(dir.path(), 28).expect("the log") {
+            ahead.ved.replay(&record).expect("replay");
+        }
+        let mut again = handoff.clone();
+        if !entries_known {
+            again.incoming_entries = None;
+        }
+        ahead.ved.receive_handoff(again).expect("the handoff again");
+        for block in &blocks[45..63] {
+            ahead.step(block, None);
+        }
+        assert_eq!(ahead.ved.slot(), 63);
+        let alone = ahead.ved.enter_epoch(64).expect("enter");
+        assert_eq!(alone, entries_known, "entries known: {entries_known}");
+    }
 }
 
 #[test]
