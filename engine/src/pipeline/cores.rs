@@ -122,14 +122,15 @@ impl CoreSpec {
         self.entries.keys().copied()
     }
 
-    /// Every PU named must exist on this machine.
+    /// Every PU named must exist on this machine ([`Topology::on_machine`]: also one the
+    /// process's main thread is not allowed, which a host may have pinned).
     pub fn check(&self, topology: &Topology) -> Result<(), CoresError> {
         for (entry, cpus) in self.entries.values() {
-            if let Some(&cpu) = cpus.iter().find(|&&cpu| !topology.has_pu(cpu)) {
+            if let Some(&cpu) = cpus.iter().find(|&&cpu| !topology.on_machine(cpu)) {
                 return Err(CoresError::NoSuchCore {
                     entry: entry.clone(),
                     cpu,
-                    pus: format_cpus(&topology.pus()),
+                    pus: format_cpus(&topology.machine_pus()),
                 });
             }
         }

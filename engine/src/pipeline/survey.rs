@@ -76,6 +76,14 @@ impl Survey {
             None => Placement::plan(&topology, gpu_present),
         };
         let mut notes: Vec<String> = placement.notes().map(str::to_owned).collect();
+        let outside = topology.outside_the_mask();
+        if !outside.is_empty() {
+            notes.push(format!(
+                "the process's affinity mask (its main thread's) leaves out PUs {}: the automatic \
+                 plan does not use them; a cores setting may name them",
+                format_cpus(outside)
+            ));
+        }
         match &adapter {
             Ok(a) if a.software => notes.push(format!(
                 "the GPU adapter ({}) is a software rasterizer: no gpu feeder is planned",

@@ -215,6 +215,9 @@ pub struct Topology {
     cores: Vec<Core>,
     gpus: Vec<PciGpu>,
     protection_keys: ProtectionKeys,
+    /// The PUs of the machine the process's affinity mask leaves out
+    /// ([`Topology::restrict_to`]): not planned on, but a `cores` setting may name them.
+    outside: Vec<usize>,
 }
 
 impl Topology {
@@ -358,16 +361,23 @@ impl Topology {
             cores,
             gpus,
             protection_keys: ProtectionKeys::default(),
+            outside: Vec::new(),
         })
     }
 
-    /// Keeps only the PUs in `allowed` (the process's affinity mask): cores and NUMA nodes
-    /// lose the others, and a core left with none is dropped. Nothing changes when no PU of the
-    /// machine is allowed (a mask from elsewhere), so the machine never ends up empty.
+    /// Keeps only the PUs in `allowed` (the process's affinity mask) for the plan: cores and
+    /// NUMA nodes lose the others, and a core left with none is dropped; the others stay on
+    /// the machine ([`Topology::on_machine`]), where a `cores` setting may still name them.
+    /// Nothing changes when no PU of the machine is allowed (a mask from elsewhere), so the
+    /// machine never ends up empty.
     pub fn restrict_to(&mut self, allowed: &[usize]) {
-        if !self.pus().iter().any(|pu| allowed.contains(pu)) {
+        let pus = self.pus();
+        if !pus.iter().any(|pu| allowed.contains(pu)) {
             return;
         }
+        self.outside
+            .extend(pus.into_iter().filter(|pu| !allowed.contains(pu)));
+        self.outside.sort_unstable();
         for core in &mut self.cores {
             core.pus.retain(|pu| allowed.contains(pu));
         }
@@ -400,6 +410,7 @@ impl Topology {
                 .collect(),
             gpus: Vec::new(),
             protection_keys: ProtectionKeys::detect(),
+            outside: Vec::new(),
         }
     }
 
@@ -440,6 +451,7 @@ impl Topology {
                 .into_iter()
                 .collect(),
             protection_keys: ProtectionKeys::default(),
+            outside: Vec::new(),
         }
     }
 
@@ -479,9 +491,31 @@ impl Topology {
         pus
     }
 
-    /// Whether a PU with this OS index exists here.
+    /// Whether a PU with this OS index exists here, in the process's affinity mask (what the
+    /// plan uses).
     pub fn has_pu(&self, pu: usize) -> bool {
         self.cores.iter().any(|c| c.pus.contains(&pu))
+    }
+
+    /// Whether a PU with this OS index is on the machine, in the process's affinity mask or
+    /// not: what a `cores` setting may name. Its mask is one thread's — the main thread's —
+    /// which a host may have pinned; whether the process may run there is the kernel's to say
+    /// when a stage is pinned (a cpuset that forbids it fails the start, naming the core).
+    pub fn on_machine(&self, pu: usize) -> bool {
+        self.has_pu(pu) || self.outside.contains(&pu)
+    }
+
+    /// The PUs of the machine the process's affinity mask leaves out, ascending.
+    pub fn outside_the_mask(&self) -> &[usize] {
+        &self.outside
+    }
+
+    /// Every PU of the machine, in the process's affinity mask or not, ascending.
+    pub fn machine_pus(&self) -> Vec<usize> {
+        let mut pus = self.pus();
+        pus.extend_from_slice(&self.outside);
+        pus.sort_unstable();
+        pus
     }
 
     /// The NUMA node of a PU, where known.
@@ -626,6 +660,83 @@ mod tests {
         let mut seen = seen;
         seen.sort_unstable();
         assert_eq!(seen, process, "the thread's own mask was {first} only");
+    }
+
+    /// Set, to the parent's process id, in the child process of the test below, which pins its
+    /// main thread.
+    const PINNED_MAIN_CHILD: &str = "TANDEM_TEST_PINNED_MAIN_CHILD";
+
+    #[test]
+    fn a_cores_setting_may_name_the_cpus_of_a_host_that_pinned_its_main_thread() {
+        use crate::pipeline::cores::CoreSpec;
+        use crate::pipeline::placement::{Placement, Stage};
+        let name = "pipeline::topology::tests::\
+                    a_cores_setting_may_name_the_cpus_of_a_host_that_pinned_its_main_thread";
+        let parent = std::os::unix::process::parent_id().to_string();
+        if std::env::var(PINNED_MAIN_CHILD).ok().as_deref() == Some(parent.as_str()) {
+            // The child: its main thread (the test harness's) pinned to one CPU, as a validator
+            // pins its own, after it started this one.
+            let main = std::process::id() as libc::pid_t;
+            // SAFETY: gettid cannot fail.
+            let this = unsafe { libc::gettid() };
+            assert_ne!(this, main, "the test runs on a thread of its own");
+            let all = process_cpus().expect("the kernel says");
+            let (first, other) = (all[0], all[1]);
+            // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET stays within it; the set
+            // is valid for its size.
+            let status = unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(first, &mut set);
+                libc::sched_setaffinity(main, size_of::<libc::cpu_set_t>(), &set)
+            };
+            assert_eq!(status, 0, "pin the main thread");
+            // The automatic plan keeps to the main thread's mask; the setting may name the
+            // machine's other PUs, and a stage is pinned there.
+            let topology = Topology::from_hwloc().expect("hwloc");
+            assert_eq!(topology.pus(), [first], "the plan's PUs");
+            assert!(topology.on_machine(other) && !topology.has_pu(other));
+            let spec = CoreSpec::parse(&format!("ved={other}")).expect("a setting");
+            let placement = Placement::with_cores(&topology, false, &spec).expect("accepted");
+            let pinned = std::thread::spawn(move || {
+                placement.pin_thread_to_stage(Stage::Ved).expect("pinned");
+                core_affinity::get_core_ids().unwrap_or_default()
+            })
+            .join()
+            .unwrap();
+            assert_eq!(pinned.iter().map(|c| c.id).collect::<Vec<_>>(), [other]);
+            // A PU the machine lacks is still refused, naming the machine's.
+            let missing = CoreSpec::parse("ved=4000").expect("a setting");
+            let err = Placement::with_cores(&topology, false, &missing).unwrap_err();
+            let machine = format_cpus(&topology.machine_pus());
+            assert!(err.to_string().contains(&machine), "{err}");
+            assert!(topology.machine_pus().contains(&other));
+            // What the survey tells the operator (`tandem topology`, `tandem run`).
+            let survey = crate::pipeline::survey::Survey::take(Some(&format!("ved={other}")))
+                .expect("the survey takes the setting");
+            let leaves_out = format!("leaves out PUs {}", format_cpus(&[other]));
+            assert!(
+                survey.notes.iter().any(|n| n.contains(&leaves_out)),
+                "{:?}",
+                survey.notes
+            );
+            return;
+        }
+        let process = process_cpus().expect("the kernel says");
+        if process.len() < 2 {
+            eprintln!("skipped: the process may run on one CPU only ({process:?})");
+            return;
+        }
+        // In a child process: pinning this process's main thread would pin every test thread
+        // the harness starts after it.
+        let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+            .env(PINNED_MAIN_CHILD, std::process::id().to_string())
+            .output()
+            .expect("run the child");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the child ran the test: {text}");
     }
 
     #[test]
