@@ -132,8 +132,13 @@ mod tests {
         // Pin in threads of their own, so the test harness's threads keep their affinity.
         std::thread::spawn(|| {
             let pu = first_allowed_pu();
-            // Before pinning: the topology keeps to the thread's affinity mask.
-            let missing = Topology::detect().pus().last().copied().unwrap_or(0) + 1;
+            // A PU past every one of the machine's, in the process's mask or not.
+            let missing = Topology::detect()
+                .machine_pus()
+                .last()
+                .copied()
+                .unwrap_or(0)
+                + 1;
             pin_current_thread(pu).expect("pin to the first PU");
             let mask: Vec<usize> = core_affinity::get_core_ids()
                 .unwrap_or_default()
@@ -169,7 +174,7 @@ mod tests {
                 pus_per_core: 1,
                 gpu: None,
             });
-            if !topology.has_pu(63) {
+            if !topology.on_machine(63) {
                 let spec = CoreSpec::parse("ved=63").unwrap();
                 let placement = Placement::with_cores(&big, false, &spec).unwrap();
                 let err = placement.pin_stage_thread(Stage::Ved, 0).unwrap_err();

@@ -18,7 +18,7 @@ use std::fmt;
 
 use super::cores::{CoreSpec, CoresError};
 use super::pin::{PinError, pin_current_thread, pin_current_thread_to_set};
-use super::topology::{Core, Topology, format_cpus};
+use super::topology::{Core, Topology, format_cpus, pus_label};
 
 /// A pipeline stage that gets threads of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -158,12 +158,6 @@ fn pus_of(cores: &[&Core]) -> Vec<usize> {
     let mut pus: Vec<usize> = cores.iter().flat_map(|c| c.pus.iter().copied()).collect();
     pus.sort_unstable();
     pus
-}
-
-/// "PU 3" or "PUs 0-1,8".
-fn pus_label(cpus: &[usize]) -> String {
-    let s = if cpus.len() == 1 { "" } else { "s" };
-    format!("PU{s} {}", format_cpus(cpus))
 }
 
 fn node_name(node: usize) -> String {

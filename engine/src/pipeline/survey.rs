@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::cores::{CoreSpec, CoresError};
 use super::placement::{Origin, Placement, Stage};
-use super::topology::{GpuAdapter, Topology, format_cpus};
+use super::topology::{GpuAdapter, Topology, format_cpus, pus_label};
 use crate::runtime::Backend;
 use tandem_kernels::auto_gpu_min_items;
 
@@ -79,9 +79,10 @@ impl Survey {
         let outside = topology.outside_the_mask();
         if !outside.is_empty() {
             notes.push(format!(
-                "the process's affinity mask (its main thread's) leaves out PUs {}: the automatic \
-                 plan does not use them; a cores setting may name them",
-                format_cpus(outside)
+                "the process's affinity mask (its main thread's) leaves out {}: the automatic \
+                 plan does not use them; a cores setting may name them, unless the host keeps \
+                 them for threads of its own",
+                pus_label(&outside)
             ));
         }
         match &adapter {

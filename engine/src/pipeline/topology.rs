@@ -216,8 +216,9 @@ pub struct Topology {
     gpus: Vec<PciGpu>,
     protection_keys: ProtectionKeys,
     /// The PUs of the machine the process's affinity mask leaves out
-    /// ([`Topology::restrict_to`]): not planned on, but a `cores` setting may name them.
-    outside: Vec<usize>,
+    /// ([`Topology::restrict_to`]), with their NUMA nodes, ascending: not planned on, but a
+    /// `cores` setting may name them.
+    outside: Vec<(usize, Option<usize>)>,
 }
 
 impl Topology {
@@ -231,8 +232,8 @@ impl Topology {
     }
 
     /// This machine, from hwloc, I/O devices included so GPUs show with their PCI locality;
-    /// only the PUs of the process's affinity mask ([`process_cpus`]), whatever the calling
-    /// thread's own.
+    /// the plan's PUs are those of the process's affinity mask ([`process_cpus`]), whatever the
+    /// calling thread's own, and the others are kept aside ([`Topology::on_machine`]).
     pub fn from_hwloc() -> Result<Topology, TopologyError> {
         let hwloc = hwlocality::Topology::builder()
             .with_io_type_filter(TypeFilter::KeepImportant)
@@ -371,12 +372,14 @@ impl Topology {
     /// Nothing changes when no PU of the machine is allowed (a mask from elsewhere), so the
     /// machine never ends up empty.
     pub fn restrict_to(&mut self, allowed: &[usize]) {
-        let pus = self.pus();
-        if !pus.iter().any(|pu| allowed.contains(pu)) {
+        if !self.pus().iter().any(|pu| allowed.contains(pu)) {
             return;
         }
-        self.outside
-            .extend(pus.into_iter().filter(|pu| !allowed.contains(pu)));
+        for core in &self.cores {
+            let left_out = core.pus.iter().filter(|pu| !allowed.contains(pu));
+            self.outside
+                .extend(left_out.map(|&pu| (pu, core.numa_node)));
+        }
         self.outside.sort_unstable();
         for core in &mut self.cores {
             core.pus.retain(|pu| allowed.contains(pu));
@@ -480,7 +483,8 @@ impl Topology {
         &self.cores
     }
 
-    /// Every PU's OS index, ascending: the numbers `--cores` takes.
+    /// Every PU's OS index in the process's affinity mask, ascending: what the automatic plan
+    /// uses ([`Topology::machine_pus`] for what `--cores` takes).
     pub fn pus(&self) -> Vec<usize> {
         let mut pus: Vec<usize> = self
             .cores
@@ -498,32 +502,40 @@ impl Topology {
     }
 
     /// Whether a PU with this OS index is on the machine, in the process's affinity mask or
-    /// not: what a `cores` setting may name. Its mask is one thread's — the main thread's —
-    /// which a host may have pinned; whether the process may run there is the kernel's to say
-    /// when a stage is pinned (a cpuset that forbids it fails the start, naming the core).
+    /// not: what a `cores` setting may name. The mask is one thread's — the main thread's —
+    /// which a host may have pinned. A PU a cpuset forbids the process is not on hwloc's
+    /// machine (refused by the setting's check); the kernel refuses any other it will not run
+    /// a stage on when the stage is pinned, naming the core. Where hwloc cannot read the
+    /// machine, only the mask's PUs are known.
     pub fn on_machine(&self, pu: usize) -> bool {
-        self.has_pu(pu) || self.outside.contains(&pu)
+        self.has_pu(pu) || self.outside.iter().any(|&(p, _)| p == pu)
     }
 
     /// The PUs of the machine the process's affinity mask leaves out, ascending.
-    pub fn outside_the_mask(&self) -> &[usize] {
-        &self.outside
+    pub fn outside_the_mask(&self) -> Vec<usize> {
+        self.outside.iter().map(|&(pu, _)| pu).collect()
     }
 
-    /// Every PU of the machine, in the process's affinity mask or not, ascending.
+    /// Every PU of the machine, in the process's affinity mask or not, ascending: the numbers
+    /// a `cores` setting may name.
     pub fn machine_pus(&self) -> Vec<usize> {
         let mut pus = self.pus();
-        pus.extend_from_slice(&self.outside);
+        pus.extend(self.outside_the_mask());
         pus.sort_unstable();
         pus
     }
 
     /// The NUMA node of a PU, where known.
     pub fn numa_node_of(&self, pu: usize) -> Option<usize> {
-        self.cores
-            .iter()
-            .find(|c| c.pus.contains(&pu))
-            .and_then(|c| c.numa_node)
+        match self.cores.iter().find(|c| c.pus.contains(&pu)) {
+            Some(core) => core.numa_node,
+            // A PU outside the mask that a `cores` setting named.
+            None => self
+                .outside
+                .iter()
+                .find(|&&(p, _)| p == pu)
+                .and_then(|&(_, node)| node),
+        }
     }
 
     /// The GPUs hwloc found on the PCI bus (none where hwloc has no PCI support or the GPU is
@@ -593,6 +605,12 @@ fn cpuinfo_model() -> Option<String> {
         let (key, value) = line.split_once(':')?;
         (key.trim() == "model name").then(|| value.trim().to_owned())
     })
+}
+
+/// "PU 3" or "PUs 0-1,8".
+pub fn pus_label(cpus: &[usize]) -> String {
+    let s = if cpus.len() == 1 { "" } else { "s" };
+    format!("PU{s} {}", format_cpus(cpus))
 }
 
 /// PU numbers as compact ranges, "0-3,8,10-11": how `--cores` writes them and errors show them.
@@ -677,8 +695,8 @@ mod tests {
             // The child: its main thread (the test harness's) pinned to one CPU, as a validator
             // pins its own, after it started this one.
             let main = std::process::id() as libc::pid_t;
-            // SAFETY: gettid cannot fail.
-            let this = unsafe { libc::gettid() };
+            // SAFETY: the gettid system call takes nothing and cannot fail.
+            let this = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
             assert_ne!(this, main, "the test runs on a thread of its own");
             let all = process_cpus().expect("the kernel says");
             let (first, other) = (all[0], all[1]);
@@ -713,7 +731,8 @@ mod tests {
             // What the survey tells the operator (`tandem topology`, `tandem run`).
             let survey = crate::pipeline::survey::Survey::take(Some(&format!("ved={other}")))
                 .expect("the survey takes the setting");
-            let leaves_out = format!("leaves out PUs {}", format_cpus(&[other]));
+            let leaves_out = format!("leaves out {}:", pus_label(&topology.outside_the_mask()));
+            assert!(topology.outside_the_mask().contains(&other));
             assert!(
                 survey.notes.iter().any(|n| n.contains(&leaves_out)),
                 "{:?}",
@@ -796,9 +815,20 @@ mod tests {
         assert_eq!(cores, [&[1][..], &[4, 5][..]]);
         assert_eq!(topology.numa_nodes()[0].pus, [1]);
         assert_eq!(topology.numa_nodes()[1].pus, [4, 5]);
+        // The others stay on the machine, with their nodes, for a `cores` setting to name.
+        assert_eq!(topology.outside_the_mask(), [0, 2, 3, 6, 7]);
+        assert_eq!(topology.machine_pus(), (0..8).collect::<Vec<_>>());
+        assert!(topology.on_machine(6) && !topology.has_pu(6) && !topology.on_machine(8));
+        assert_eq!(topology.numa_node_of(6), Some(1));
+        let spec = crate::pipeline::cores::CoreSpec::parse("ved=6").unwrap();
+        assert!(spec.check(&topology).is_ok());
+        let spec = crate::pipeline::cores::CoreSpec::parse("ved=9").unwrap();
+        let err = spec.check(&topology).unwrap_err().to_string();
+        assert!(err.contains("this machine has PUs 0-7"), "{err}");
         // A mask naming none of the machine's PUs leaves it whole.
         topology.restrict_to(&[99]);
         assert_eq!(topology.pus(), [1, 4, 5]);
+        assert_eq!(topology.outside_the_mask(), [0, 2, 3, 6, 7]);
     }
 
     #[test]
