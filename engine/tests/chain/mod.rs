@@ -109,22 +109,13 @@ pub fn transfer_marking_a_program_writable(
 pub fn vote(n: usize, slot: u64, recent: [u8; 32]) -> Vec<u8> {
     let node = key(&format!("validator-{n}"));
     let vote_account = pk(&key(&format!("vote-{n}")));
-    tx(
-        &[&node],
-        vote_program_id(),
-        &[
-            AccountMeta::new(vote_account, false),
-            AccountMeta::new_readonly(pk(&node), true),
-        ],
-        &VoteInstruction::Vote {
-            slot,
-            ved_hash: [1; 32],
-            ued: None,
-            timestamp_ms: 0,
-        }
-        .encode(),
-        recent,
-    )
+    let ix = VoteInstruction::Vote {
+        slot,
+        ved_hash: [1; 32],
+        ued: None,
+        timestamp_ms: 0,
+    };
+    node_instruction(&node, vote_account, ix, recent)
 }
 
 /// A runtime on the default cluster in a temporary store, and the next block's clock.
