@@ -5,8 +5,8 @@
 //! every [`LogKind::per_segment`] records (and at every [`Appender`]'s first record). A segment:
 //! an 8-byte magic, then records, each `length (u64) ‖ body ‖ xxh3-64 of body`, every body
 //! starting with its slot (u64). Each record is fsynced when appended. A crash can cut the last
-//! record of the last segment short; that tail was never synced and is not part of the log
-//! ([`LogKind::read`] reports it, [`LogKind::cut`] removes it). A damaged record anywhere else
+//! record of the last segment short, or leave it holding only its magic; that tail was never
+//! synced and is not part of the log ([`LogKind::read`] reports it, [`LogKind::cut`] removes it). A damaged record anywhere else
 //! is an error naming the file and the slot after which it sits. Whole segments older than a
 //! slot are deleted with [`LogKind::prune`].
 
@@ -170,6 +170,11 @@ impl LogKind {
             let Some(format) = self.magics.iter().position(|m| bytes[..8] == m[..]) else {
                 return Err(self.corrupt(path, format!("not a {} segment (bad magic)", self.name)));
             };
+            if bytes.len() == 8 && k == last {
+                // Created, and a crash came before its first record: it holds no slot, and left
+                // in place it would end the segment before it at its name's slot for `prune`.
+                return Ok((records, Some((path.clone(), 8))));
+            }
             let mut at = 8;
             while at < bytes.len() {
                 let Some((slot, body, size)) = whole_record(&bytes, at) else {

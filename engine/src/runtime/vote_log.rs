@@ -393,6 +393,24 @@ mod tests {
     }
 
     #[test]
+    fn a_segment_a_crash_left_with_only_its_magic_is_cut_and_pruning_keeps_what_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=65); // one whole segment, votes-2.log
+        // The next block was at slot 70; a crash came after its segment was created, before
+        // its record.
+        std::fs::write(dir.path().join("votes-70.log"), KIND.magics[0]).unwrap();
+        // The chain resumes on a fork whose next block is at slot 67.
+        let mut log = VoteLog::open(dir.path(), Some(65)).unwrap();
+        for slot in 67..=80 {
+            log.append(&record(slot)).unwrap();
+        }
+        drop(log);
+        VoteLog::prune(dir.path(), 75).unwrap();
+        // The empty segment, left, would have ended votes-67.log at slot 70 for the pruning.
+        assert_eq!(slots(dir.path(), 0), (67..=80).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn damage_before_the_end_is_an_error_naming_the_file_and_pruning_keeps_what_is_asked() {
         let dir = tempfile::tempdir().unwrap();
         appended(dir.path(), 2..=200);
