@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use tandem_engine::cluster::sim::{generated_genesis, generated_key};
 use tandem_engine::genesis::{Genesis, default_keypair_seed};
 use tandem_engine::ledger::{Block, BlockHeader};
-use tandem_engine::runtime::Runtime;
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
+use tandem_engine::runtime::{Runtime, TxStatus};
 use tandem_engine::sample::{SplitMix64, sample_account, vote_program_id};
 use tandem_engine::store::{SlotChanges, Store};
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
@@ -269,8 +269,21 @@ impl VoteCluster {
         }
     }
 
+    /// The recent blockhash the transactions of `slot` name: the block before's (the genesis
+    /// hash for slot 1). It stays among the 150 a transaction may name (SPEC §2) however long
+    /// a run is; the genesis hash leaves them after slot 150.
+    pub fn recent_blockhash(&self, slot: u64) -> [u8; 32] {
+        match slot {
+            0 | 1 => self.genesis.hash,
+            _ => self.header(slot - 1).blockhash,
+        }
+    }
+
     /// Slots 1..=`slots`, each a vote by every validator carrying the VED hash of the slot
-    /// before (a sequential pre-run of the votes alone computes them).
+    /// before (a sequential pre-run of the votes alone computes them). Slot 1's votes, on slot
+    /// 0, fail with `VoteSlotTooOld` (a warm-up block in every suite); from slot 2 on, a vote
+    /// the pre-run does not execute successfully is an error naming its slot, since a suite
+    /// would measure blocks that do not do the work it names.
     pub fn vote_blocks(&self, slots: u64) -> Result<Vec<Block>, String> {
         let genesis = &self.genesis;
         let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
@@ -281,6 +294,7 @@ impl VoteCluster {
         let mut blocks = Vec::new();
         for slot in 1..=slots {
             let ved_hash = runtime.hash(Domain::Ved);
+            let recent = self.recent_blockhash(slot);
             let messages = nodes
                 .iter()
                 .zip(&genesis.validators)
@@ -291,7 +305,7 @@ impl VoteCluster {
                         ued: None,
                         timestamp_ms: genesis.cluster.unix_timestamp_ms,
                     };
-                    let message = vote_message(v.node, v.vote_account, &vote, genesis.hash);
+                    let message = vote_message(v.node, v.vote_account, &vote, recent);
                     (message, node.clone())
                 })
                 .collect();
@@ -299,7 +313,17 @@ impl VoteCluster {
                 header: self.header(slot),
                 transactions: sign_all(messages),
             };
-            runtime.execute_block(&block).map_err(|e| e.to_string())?;
+            let outcome = runtime.execute_block(&block).map_err(|e| e.to_string())?;
+            let failed = outcome
+                .transactions
+                .iter()
+                .find(|t| t.status != TxStatus::Success);
+            if let (2.., Some(failed)) = (slot, failed) {
+                return Err(format!(
+                    "slot {slot}: a vote of the generated workload failed with {:?}",
+                    failed.status
+                ));
+            }
             blocks.push(block);
         }
         Ok(blocks)
@@ -308,12 +332,13 @@ impl VoteCluster {
     /// `transfers` user transfers for `slot`, each from one of `payers` (in turn) to a new
     /// account.
     pub fn transfers(&self, payers: &[SigningKey], slot: u64, transfers: usize) -> Vec<Vec<u8>> {
+        let recent = self.recent_blockhash(slot);
         let messages = (0..transfers)
             .map(|i| {
                 let from = &payers[i % payers.len()];
                 let to = numbered_key(slot << 32 | i as u64, 0x15);
                 let from_key = Pubkey(from.verifying_key().to_bytes());
-                let message = transfer_message(from_key, to, 1_000_000, self.genesis.hash);
+                let message = transfer_message(from_key, to, 1_000_000, recent);
                 (message, from.clone())
             })
             .collect();
@@ -341,4 +366,40 @@ pub fn sign_all(messages: Vec<(Vec<u8>, SigningKey)>) -> Vec<Vec<u8>> {
             .flat_map(|p| p.join().expect("signing thread"))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The genesis hash leaves the 150 blockhashes a transaction may name after slot 150: a
+    /// longer run signed with it measured blocks whose every transaction failed check 3.
+    #[test]
+    fn a_vote_cluster_run_longer_than_the_blockhash_window_keeps_executing_its_transactions() {
+        let slots = 155;
+        let cluster = VoteCluster::new(2, 2);
+        let payers: Vec<SigningKey> = (0..2).map(|i| VoteCluster::key("user", i)).collect();
+        let blocks = cluster.vote_blocks(slots).expect("the votes execute");
+        let scratch = tempfile::tempdir().expect("temporary directory");
+        let mut runtime = Runtime::open(&cluster.genesis, scratch.path()).expect("runtime");
+        for mut block in blocks {
+            let slot = block.header.slot;
+            block
+                .transactions
+                .extend(cluster.transfers(&payers, slot, 2));
+            let outcome = runtime.execute_block(&block).expect("the block executes");
+            let statuses: Vec<_> = outcome.transactions.iter().map(|t| t.status).collect();
+            let votes = if slot == 1 {
+                vec![TxStatus::ProgramError(514); 2] // VoteSlotTooOld: slot 0 has no vote
+            } else {
+                vec![TxStatus::Success; 2]
+            };
+            assert_eq!(statuses[..2], votes, "slot {slot}'s votes");
+            assert_eq!(
+                statuses[2..],
+                [TxStatus::Success; 2],
+                "slot {slot}'s transfers"
+            );
+        }
+    }
 }

@@ -288,6 +288,11 @@ pub fn run_load_sweep(
 /// signed and held in memory before the run starts.
 pub const MAX_RUN_SLOTS: u64 = 100_000;
 
+/// The most transactions a run's blocks may hold (votes and the largest load's transfers, warm-up
+/// included): every one is signed and held in memory before the run starts, about 3.5 GB at
+/// this limit.
+pub const MAX_RUN_TRANSACTIONS: u64 = 16_000_000;
+
 /// The longest pace between blocks: a minute.
 pub const MAX_PACE_MS: u64 = 60_000;
 
@@ -324,6 +329,16 @@ fn sweep(
                 config.slots
             )
         })?;
+    let per_slot = config.validators as u64 + most as u64;
+    if slots.saturating_mul(per_slot) > MAX_RUN_TRANSACTIONS {
+        return Err(format!(
+            "a run of {slots} slots of {} votes and {most} user transfers holds {} transactions, \
+             signed before it starts: at most {MAX_RUN_TRANSACTIONS} (fewer slots a run, more \
+             rounds, or a smaller load)",
+            config.validators,
+            slots.saturating_mul(per_slot)
+        ));
+    }
     if config.pace_ms > MAX_PACE_MS {
         return Err(format!(
             "a pace of {} ms between blocks: at most {MAX_PACE_MS} ms",

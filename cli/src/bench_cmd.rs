@@ -77,8 +77,8 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
          slots of each kind measured in {} rounds (each run after {} slots of warm-up), on {} \
          ({} PUs)",
         r.pace_ms,
-        config.slots,
-        config.rounds,
+        r.idle.slots,
+        config.rounds.max(1),
         config.warmup_slots,
         json.cpu.as_deref().unwrap_or("an unknown CPU"),
         json.pus

@@ -968,6 +968,28 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
             "{flag}: {bad:?}"
         );
     }
+    // Every block is signed before the run: 1,003 slots of 20,001 transactions is refused
+    // before any is, not left to take the machine's memory.
+    let big = [
+        "bench",
+        "isolation",
+        "--validators",
+        "1",
+        "--transfers",
+        "20000",
+        "--payers",
+        "1",
+        "--slots",
+        "1000",
+        "--rounds",
+        "1",
+    ];
+    let bad = tandem(&big);
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("holds 20061003 transactions"),
+        "{bad:?}"
+    );
 }
 
 #[test]
