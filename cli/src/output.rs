@@ -63,7 +63,14 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     if !existed {
         std::fs::remove_file(path).map_err(|e| format!("removing {}: {e}", path.display()))?;
     }
-    Ok(())
+    // The report is written beside it first and renamed over it: that file too.
+    tandem_engine::files::check_replaceable(path).map_err(|e| {
+        format!(
+            "cannot write {} (through {}): {e}",
+            path.display(),
+            tandem_engine::files::partial_path(path).display()
+        )
+    })
 }
 
 /// A progress bar of `len` steps drawn with `template` (indicatif's), hidden when `quiet`

@@ -788,6 +788,20 @@ fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     // A directory is not a file to write.
     let a_dir = dir.path().to_str().unwrap();
     expect_refused(tandem(&["topology", "--json", a_dir]), a_dir);
+    // The report is written beside its file and renamed over it: a file that can be written
+    // where that one cannot be made (here a name the partial file's suffix makes too long; a
+    // directory without write permission is another) failed after the whole run.
+    let long = dir.path().join("r".repeat(250));
+    std::fs::write(&long, "").unwrap();
+    let long = long.to_str().unwrap();
+    expect_refused(
+        tandem(&["gen", "--out", ledger_arg, "--slots", "2", "--json", long]),
+        long,
+    );
+    assert!(
+        !ledger.exists(),
+        "gen wrote its ledger before failing on the report"
+    );
     // The bench suite's output directory is tried before the suite runs.
     let a_file = dir.path().join("a-file");
     std::fs::write(&a_file, "").unwrap();

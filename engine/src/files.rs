@@ -48,21 +48,45 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     )
 }
 
+/// The file [`replace`] renames its partial file over: `path`, or a symbolic link's target;
+/// `None` for a path that names no regular file, written in place.
+fn replaced_file(path: &Path) -> Option<PathBuf> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return None,
+        _ => {}
+    }
+    Some(match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+        }
+        _ => path.to_owned(),
+    })
+}
+
+/// Fails as [`replace`] would when it creates its partial file for `path` (a directory that
+/// does not let it, a name too long with the partial's suffix), creating and removing that file:
+/// checked before a command starts its work. (Whether `path` itself may be written is the
+/// caller's check: a device is written in place.)
+pub fn check_replaceable(path: &Path) -> io::Result<()> {
+    let Some(target) = replaced_file(path) else {
+        return Ok(());
+    };
+    let partial = partial_path(&target);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)?;
+    std::fs::remove_file(&partial)
+}
+
 /// [`replace`], with `io_error` making the caller's error of the sync's or the rename's.
 fn replace_with<T, E>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, E>,
     io_error: impl FnOnce(io::Error) -> E,
 ) -> Result<T, E> {
-    match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => return write(path),
-        _ => {}
-    }
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
-        }
-        _ => path.to_owned(),
+    let Some(target) = replaced_file(path) else {
+        return write(path);
     };
     let path = target.as_path();
     let partial = partial_path(path);
