@@ -104,10 +104,11 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
             .collect();
         println!(
             "{} validators, {} blocks; agreement: the VED stake behind each validator's own hashes \
-             of slot {}",
+             of slot {} for the VED, of slot {} (the last the votes reported) for the UED",
             report.validators.len(),
             report.blocks,
-            report.last_voted_slot
+            report.last_voted_slot,
+            report.last_reported_ued_slot
         );
         println!(
             "{}",
