@@ -601,59 +601,8 @@ fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Machine, Rate, TandemBuild};
-
-    fn rate(name: &str, threads: Option<u32>, value: f64) -> Rate {
-        Rate {
-            name: name.to_owned(),
-            threads,
-            batch: None,
-            ued_tx_per_slot: None,
-            value,
-            unit: "per second".to_owned(),
-            spread: None,
-            runs: None,
-            how: "hand-made".to_owned(),
-        }
-    }
-
-    /// A hand-made 4-core machine: sigverify 20,000/s on 1 thread and 36,000/s on 2 (90 % per
-    /// thread), the UED 100,000 transfers/s on 1 and 180,000/s on 2, votes verified at 50,000/s
-    /// and executed at 200,000/s (40,000/s both), LtHash 400,000 accounts/s.
-    fn profile(cores: u32) -> Profile {
-        Profile {
-            machine: Machine {
-                kind: "hand-made".into(),
-                cpu_model: "test".into(),
-                cores,
-                pus: cores,
-                numa_nodes: 1,
-                memory_gib: None,
-                isa: vec![],
-                gpu_adapter: None,
-                gpu_driver: None,
-                gpu_hardware: false,
-                notes: None,
-            },
-            tandem: TandemBuild {
-                version: "0".into(),
-                commit: "x".into(),
-                measured_at: None,
-                suite: None,
-            },
-            rates: vec![
-                rate(names::SIGVERIFY_UNIQUE, Some(1), 20_000.0),
-                rate(names::SIGVERIFY_UNIQUE, Some(2), 36_000.0),
-                rate(names::UED_TRANSFERS, Some(1), 100_000.0),
-                rate(names::UED_TRANSFERS, Some(2), 180_000.0),
-                rate(names::SIGVERIFY_RECURRING, Some(1), 50_000.0),
-                rate(names::VED_VOTES, Some(1), 200_000.0),
-                rate(names::LTHASH, Some(1), 400_000.0),
-            ],
-            pipeline: None,
-            auto: None,
-        }
-    }
+    use crate::profile::Rate;
+    use crate::profile::testing::{profile, rate};
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-6 * b.abs().max(1.0)

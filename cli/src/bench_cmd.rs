@@ -398,7 +398,12 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
     bar.finish_and_clear();
     let report = report.map_err(|e| e.to_string())?;
     let profile = bench_suite::output::profile(machine, machine::build(args.size), &report);
-    let json = BenchJson::new(&profile, &config, &report);
+    // A run of some suites updates their figures in the profile there, keeping the others.
+    let at = args.out.join(format!("{}.toml", profile.machine.kind));
+    let (profile, kept) =
+        bench_suite::output::keeping_suites_not_run(profile, &config.suites(), &at);
+    let mut json = BenchJson::new(&profile, &config, &report);
+    json.notes.extend(kept);
     let written =
         bench_suite::output::write(&args.out, &profile, &json).map_err(|e| e.to_string())?;
     if let Some(path) = &args.json {
@@ -428,7 +433,7 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
             report.rates.iter().map(row).collect()
         )
     );
-    for note in &report.notes {
+    for note in &json.notes {
         println!("- {note}");
     }
     if let Some(threshold) = profile.auto.as_ref().and_then(|a| a.gpu_min_items) {

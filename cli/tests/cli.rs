@@ -1481,6 +1481,31 @@ fn bench_runs_the_suites_asked_and_writes_the_table_json_plots_and_a_profile_tha
     assert_eq!(profile.rates.len(), figures.len());
     assert!(profile.pipeline.is_none() && profile.auto.is_none());
 
+    // Running one suite again updates its figures and keeps the others' (the whole profile was
+    // replaced by the one suite's figures, and `tandem plan` failed on it).
+    let again = tandem(&[
+        "bench", "--quick", "--suite", "blake3", "--out", out_arg, "--kind", "test-box",
+    ]);
+    assert!(again.status.success(), "{again:?}");
+    let updated = Profile::load(out.join("test-box.toml")).unwrap();
+    assert_eq!(updated.rates.len(), profile.rates.len());
+    for rate in &updated.rates {
+        let kept = rate.how.contains("[kept from the run of");
+        assert_eq!(kept, !rate.name.starts_with("blake3."), "{rate:?}");
+    }
+    let commits = updated.rate(names::STORE_COMMITS, None).unwrap();
+    assert_eq!(
+        commits.value,
+        profile.rate(names::STORE_COMMITS, None).unwrap().value
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    let notes = json["notes"].to_string();
+    assert!(
+        notes.contains("keeps the figures of the suites not run (store)"),
+        "{notes}"
+    );
+
     let bad = tandem(&["bench", "--suite", "blake3", "--suite", "nope"]);
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);

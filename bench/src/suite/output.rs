@@ -106,3 +106,137 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
     written.extend(plots::write(dir, profile)?);
     Ok(written)
 }
+
+/// The suite a figure of a profile comes from: its name's first part (`executor.…` is the
+/// `executors` suite's).
+fn suite_of(rate: &Rate) -> Option<SuiteName> {
+    let first = rate.name.split('.').next().unwrap_or_default();
+    let first = if first == "executor" {
+        "executors"
+    } else {
+        first
+    };
+    SuiteName::ALL.into_iter().find(|s| s.name() == first)
+}
+
+/// The profile to write at `path` for a run of `suites` that measured `profile`: when they are
+/// not every suite and `path` holds a profile of the same machine, its figures of the suites
+/// not run are kept (each `how` saying which run measured it), and its pipeline figures and GPU
+/// crossover where their suite did not run; so re-running one suite updates its figures without
+/// losing the others. A note says what was kept, or why an earlier profile was replaced whole.
+pub fn keeping_suites_not_run(
+    mut profile: Profile,
+    suites: &[SuiteName],
+    path: &Path,
+) -> (Profile, Option<String>) {
+    if SuiteName::ALL.iter().all(|s| suites.contains(s)) || !path.exists() {
+        return (profile, None);
+    }
+    let earlier = match Profile::load(path) {
+        Ok(earlier) => earlier,
+        Err(e) => {
+            let note = format!("{} replaced whole: it did not load ({e})", path.display());
+            return (profile, Some(note));
+        }
+    };
+    let (m, e) = (&profile.machine, &earlier.machine);
+    if (&m.kind, &m.cpu_model, m.pus, &m.gpu_adapter)
+        != (&e.kind, &e.cpu_model, e.pus, &e.gpu_adapter)
+    {
+        let note = format!(
+            "{} replaced whole: it was measured on another machine ({}, {} PUs)",
+            path.display(),
+            e.cpu_model,
+            e.pus
+        );
+        return (profile, Some(note));
+    }
+    let from = format!(
+        "[kept from the run of {} ({} {})]",
+        earlier
+            .tandem
+            .measured_at
+            .as_deref()
+            .unwrap_or("an unknown time"),
+        earlier.tandem.version,
+        earlier.tandem.commit
+    );
+    let run = |rate: &Rate| suite_of(rate).is_some_and(|s| suites.contains(&s));
+    let mut kept: Vec<Rate> = earlier.rates.into_iter().filter(|r| !run(r)).collect();
+    for rate in &mut kept {
+        if !rate.how.contains("[kept from the run of") {
+            rate.how = format!("{} {from}", rate.how);
+        }
+    }
+    let kept_suites: Vec<&str> = SuiteName::ALL
+        .into_iter()
+        .filter(|s| kept.iter().any(|r| suite_of(r) == Some(*s)))
+        .map(SuiteName::name)
+        .collect();
+    // In the order the suites run.
+    let mut rates = Vec::with_capacity(kept.len() + profile.rates.len());
+    for suite in SuiteName::ALL {
+        let of = |r: &&Rate| suite_of(r) == Some(suite);
+        rates.extend(kept.iter().filter(of).cloned());
+        rates.extend(profile.rates.iter().filter(of).cloned());
+    }
+    // Figures of no known suite (none today) stay, after the others.
+    rates.extend(kept.iter().filter(|r| suite_of(r).is_none()).cloned());
+    rates.extend(
+        profile
+            .rates
+            .iter()
+            .filter(|r| suite_of(r).is_none())
+            .cloned(),
+    );
+    profile.rates = rates;
+    if !suites.contains(&SuiteName::Pipeline) && profile.pipeline.is_none() {
+        profile.pipeline = earlier.pipeline;
+    }
+    if !suites.contains(&SuiteName::Sigverify) && profile.auto.is_none() {
+        profile.auto = earlier.auto;
+    }
+    let note = (!kept_suites.is_empty()).then(|| {
+        format!(
+            "{} keeps the figures of the suites not run ({}) {from}",
+            path.display(),
+            kept_suites.join(", ")
+        )
+    });
+    (profile, note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::names;
+    use crate::profile::testing::{profile, rate};
+
+    #[test]
+    fn a_run_of_some_suites_keeps_the_others_figures_of_the_same_machine_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hand-made.toml");
+        let mut earlier = profile(4);
+        earlier.tandem.measured_at = Some("2026-12-01T00:00:00Z".into());
+        std::fs::write(&path, earlier.to_toml()).unwrap();
+        let mut new = profile(4);
+        new.rates = vec![rate(names::LTHASH, Some(1), 123.0)];
+        let (merged, note) = keeping_suites_not_run(new.clone(), &[SuiteName::Lthash], &path);
+        assert_eq!(merged.rates.len(), earlier.rates.len(), "{note:?}");
+        assert_eq!(merged.rate(names::LTHASH, Some(1)).unwrap().value, 123.0);
+        let kept = merged.rate(names::UED_TRANSFERS, Some(2)).unwrap();
+        assert_eq!(kept.value, 180_000.0);
+        assert!(kept.how.contains("2026-12-01T00:00:00Z"), "{}", kept.how);
+        let note = note.unwrap();
+        assert!(note.contains("(sigverify, executors)"), "{note}");
+        // Every suite run: this run's figures alone.
+        let (all, note) = keeping_suites_not_run(new.clone(), &SuiteName::ALL, &path);
+        assert_eq!((all.rates.len(), note), (1, None));
+        // Another machine under the same kind: replaced whole, and said so.
+        let mut other = new.clone();
+        other.machine.pus = 8;
+        let (replaced, note) = keeping_suites_not_run(other, &[SuiteName::Lthash], &path);
+        assert_eq!(replaced.rates.len(), 1);
+        assert!(note.unwrap().contains("another machine"));
+    }
+}
