@@ -149,7 +149,8 @@ typedef struct tandem_engine tandem_engine;
 /**
  * How `tandem_engine_open` runs the engine. Set `size` to `sizeof(tandem_engine_config)`: the
  * struct may grow at its end, and a library that knows fewer fields accepts a larger struct
- * only when the fields it does not know are zero.
+ * only when the fields it does not know are zero (and up to 1024 bytes: a larger `size` is a
+ * size left unset, refused before any byte past the known fields is read).
  */
 typedef struct tandem_engine_config {
   /**
@@ -472,9 +473,10 @@ int32_t tandem_engine_poll_alert(struct tandem_engine *engine,
 /**
  * A snapshot of the engine's metrics into `*out`. Set `out->size = sizeof(tandem_metrics)`
  * first: a smaller size is `TANDEM_ERR_INVALID_ARGUMENT`; a larger one (a newer header) gets
- * the fields this library knows and zero after them. `size` is left as the caller set it.
- * Thread-safe; cheap enough to call every slot (more metrics, per stage: `tandem run
- * --metrics-addr`).
+ * the fields this library knows and zero after them, up to 1024 bytes (a larger size is a
+ * size left unset: `TANDEM_ERR_INVALID_ARGUMENT`, nothing written). `size` is left as the
+ * caller set it. Thread-safe; cheap enough to call every slot (more metrics, per stage:
+ * `tandem run --metrics-addr`).
  *
  * # Safety
  * `engine` is an open engine; `out` NULL or `out->size` writable bytes.

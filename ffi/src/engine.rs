@@ -46,7 +46,8 @@ const _: () = {
 
 /// How `tandem_engine_open` runs the engine. Set `size` to `sizeof(tandem_engine_config)`: the
 /// struct may grow at its end, and a library that knows fewer fields accepts a larger struct
-/// only when the fields it does not know are zero.
+/// only when the fields it does not know are zero (and up to 1024 bytes: a larger `size` is a
+/// size left unset, refused before any byte past the known fields is read).
 #[repr(C)]
 pub struct tandem_engine_config {
     /// `sizeof(tandem_engine_config)`.
@@ -242,7 +243,8 @@ unsafe fn read_config(config: *const tandem_engine_config) -> Result<Settings, F
 
 /// The `size` a caller set in a struct that may grow at its end (`tandem_engine_config`,
 /// `tandem_metrics`: `size` is their first field, a `uint32_t`), and this library's size of it,
-/// after checking that the pointer is not NULL, is aligned, and that `size` is not smaller.
+/// after checking that the pointer is not NULL, is aligned, and that `size` is not smaller nor
+/// above [`MAX_STRUCT_SIZE`].
 /// (Each struct has one version so far. The version that adds a field, at the end, must accept
 /// the v1 size that `tests/abi_layout.rs` freezes, and read or write only that prefix for it.)
 ///
@@ -271,8 +273,20 @@ unsafe fn versioned_size<T>(
              sizeof({c_name})"
         )));
     }
+    if size > MAX_STRUCT_SIZE {
+        return Err(FfiError::invalid_argument(format!(
+            "{what}->size = {size} is larger than any version of {c_name} will be \
+             ({MAX_STRUCT_SIZE} bytes at most): set it to sizeof({c_name})"
+        )));
+    }
     Ok((size, known))
 }
+
+/// The largest `size` a struct that may grow at its end is accepted with: no version will come
+/// near it (each is under 100 bytes), so a larger one is a `size` the caller left unset —
+/// stack garbage, which trusted would have the library zero or read that many bytes past the
+/// caller's struct.
+const MAX_STRUCT_SIZE: usize = 1024;
 
 /// Checks `config->size` and borrows the fields this library knows.
 ///
@@ -670,9 +684,10 @@ fn metrics_of(m: &MetricsSnapshot) -> tandem_metrics {
 
 /// A snapshot of the engine's metrics into `*out`. Set `out->size = sizeof(tandem_metrics)`
 /// first: a smaller size is `TANDEM_ERR_INVALID_ARGUMENT`; a larger one (a newer header) gets
-/// the fields this library knows and zero after them. `size` is left as the caller set it.
-/// Thread-safe; cheap enough to call every slot (more metrics, per stage: `tandem run
-/// --metrics-addr`).
+/// the fields this library knows and zero after them, up to 1024 bytes (a larger size is a
+/// size left unset: `TANDEM_ERR_INVALID_ARGUMENT`, nothing written). `size` is left as the
+/// caller set it. Thread-safe; cheap enough to call every slot (more metrics, per stage:
+/// `tandem run --metrics-addr`).
 ///
 /// # Safety
 /// `engine` is an open engine; `out` NULL or `out->size` writable bytes.

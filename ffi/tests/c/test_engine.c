@@ -227,8 +227,8 @@ static void test_open_refused(void) {
     CHECK(strstr(tandem_last_error(), garbage) != NULL && engine == NULL);
 
     /* Bad fields: a size smaller than this header's struct, unknown backends, too many UED
-     * threads. */
-    enum { BAD_FIELDS = 5 };
+     * threads, a size left unset. */
+    enum { BAD_FIELDS = 6 };
     tandem_engine_config bad[BAD_FIELDS];
     char expect[BAD_FIELDS][300];
     for (size_t i = 0; i < BAD_FIELDS; i++) {
@@ -239,6 +239,7 @@ static void test_open_refused(void) {
     bad[2].backend = 3;
     bad[3].backend = 0xFFFFFFFFu;
     bad[4].ued_threads = 1025;
+    bad[5].size = 0xFFFFFFFFu;
     for (size_t i = 0; i < 2; i++) {
         snprintf(expect[i], sizeof expect[i],
                  "tandem_engine_open: config->size = %u is smaller than "
@@ -253,6 +254,10 @@ static void test_open_refused(void) {
     }
     snprintf(expect[4], sizeof expect[4],
              "tandem_engine_open: config->ued_threads = 1025: at most 1024");
+    snprintf(expect[5], sizeof expect[5],
+             "tandem_engine_open: config->size = 4294967295 is larger than any version of "
+             "tandem_engine_config will be (1024 bytes at most): set it to "
+             "sizeof(tandem_engine_config)");
     for (size_t i = 0; i < BAD_FIELDS; i++) {
         OPEN_REFUSED(genesis_path, dir, &bad[i], TANDEM_ERR_INVALID_ARGUMENT, expect[i]);
     }
@@ -706,6 +711,19 @@ static void test_metrics(tandem_engine *engine, uint64_t slot) {
                  small[i], sizeof m);
         CHECK_ERROR(tandem_engine_metrics(engine, &m), TANDEM_ERR_INVALID_ARGUMENT, message);
         CHECK(m.size == small[i] && all_bytes((const uint8_t *)&m + 4, sizeof m - 4, 0x5A));
+    }
+    /* A size left unset (stack garbage): refused, nothing written past the struct (trusted,
+     * 0xFFFFFFFF had the library zero 4 GiB after it). */
+    uint32_t unset[] = {1025, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) {
+        memset(&m, 0x5A, sizeof m);
+        m.size = unset[i];
+        snprintf(message, sizeof message,
+                 "tandem_engine_metrics: out->size = %u is larger than any version of "
+                 "tandem_metrics will be (1024 bytes at most): set it to sizeof(tandem_metrics)",
+                 unset[i]);
+        CHECK_ERROR(tandem_engine_metrics(engine, &m), TANDEM_ERR_INVALID_ARGUMENT, message);
+        CHECK(m.size == unset[i] && all_bytes((const uint8_t *)&m + 4, sizeof m - 4, 0x5A));
     }
     uint64_t raw[sizeof m / 8 + 2];
     memset(raw, 0x5A, sizeof raw);
