@@ -243,15 +243,97 @@ impl Ed25519Verifier {
     }
 }
 
-/// The GPU kernels a call should use, or `None` for the CPU.
+/// The GPU kernels a call should use, or `None` for the CPU (on the shared device).
 fn choose(backend: Backend, items: usize) -> Result<Option<Arc<GpuHashKernels>>, KernelError> {
+    choose_on(backend, items, GpuHashKernels::shared)
+}
+
+/// [`choose`] with the kernels `gpu` opens.
+fn choose_on(
+    backend: Backend,
+    items: usize,
+    gpu: impl FnOnce() -> Result<Arc<GpuHashKernels>, GpuError>,
+) -> Result<Option<Arc<GpuHashKernels>>, KernelError> {
     match backend {
         Backend::Cpu => Ok(None),
-        Backend::Gpu => Ok(Some(GpuHashKernels::shared()?)),
+        Backend::Gpu => Ok(Some(gpu()?)),
         Backend::Auto if items < auto_gpu_min_items() => Ok(None),
-        Backend::Auto => Ok(GpuHashKernels::shared()
-            .ok()
-            .filter(|k| auto_may_use(k.context()))),
+        Backend::Auto => Ok(gpu().ok().filter(|k| auto_may_use(k.context()))),
+    }
+}
+
+/// Account hashing for one stream of work — a pipeline stage — with its GPU work on the shared
+/// device or on one of its own. The VED executor owns one, so the LtHash its vote point waits
+/// for never queues behind the UED's hashing (nor waits on the lock a UED batch holds through
+/// its readback) on the shared device. Same answers as [`lthash_accounts`].
+pub struct AccountHasher {
+    backend: Backend,
+    /// `Some`: a device of its own, opened at the first GPU batch.
+    own_gpu: Option<OnceLock<Result<Arc<GpuHashKernels>, GpuError>>>,
+}
+
+impl AccountHasher {
+    /// A hasher on `backend` with the process-wide GPU device.
+    pub fn shared(backend: Backend) -> AccountHasher {
+        AccountHasher {
+            backend,
+            own_gpu: None,
+        }
+    }
+
+    /// A hasher on `backend` with a GPU device (its own queue) of its own, opened at its first
+    /// GPU batch (never, on the CPU backend or for batches `Auto` keeps on the CPU).
+    pub fn dedicated(backend: Backend) -> AccountHasher {
+        AccountHasher {
+            backend,
+            own_gpu: Some(OnceLock::new()),
+        }
+    }
+
+    /// Its backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The GPU kernels a batch of `items` goes to, or `None` for the CPU.
+    fn gpu_for(&self, items: usize) -> Result<Option<Arc<GpuHashKernels>>, KernelError> {
+        choose_on(self.backend, items, || match &self.own_gpu {
+            None => GpuHashKernels::shared(),
+            Some(own) => own
+                .get_or_init(|| {
+                    let ctx = Arc::new(gpu::GpuContext::new()?);
+                    Ok(Arc::new(GpuHashKernels::checked(ctx)?))
+                })
+                .clone(),
+        })
+    }
+
+    /// Whether a batch of `items` goes to the GPU ([`hash_uses_gpu_for`]).
+    pub fn uses_gpu_for(&self, items: usize) -> bool {
+        self.gpu_for(items).is_ok_and(|gpu| gpu.is_some())
+    }
+
+    /// Each account's own LtHash ([`lthash_accounts`]).
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    pub fn lthash_accounts(
+        &self,
+        accounts: &[AccountInput<'_>],
+        out: &mut [LtHash],
+    ) -> Result<(), KernelError> {
+        let on_the_cpu =
+            |out: &mut [LtHash]| hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
+        match self.gpu_for(accounts.len())? {
+            Some(gpu) => {
+                let hashed = gpu.lthash_accounts(accounts, out);
+                or_on_the_cpu(self.backend, hashed, || on_the_cpu(out))
+            }
+            None => {
+                on_the_cpu(out);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -293,18 +375,7 @@ pub fn lthash_accounts(
     accounts: &[AccountInput<'_>],
     out: &mut [LtHash],
 ) -> Result<(), KernelError> {
-    let on_the_cpu =
-        |out: &mut [LtHash]| hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
-    match choose(backend, accounts.len())? {
-        Some(gpu) => {
-            let hashed = gpu.lthash_accounts(accounts, out);
-            or_on_the_cpu(backend, hashed, || on_the_cpu(out))
-        }
-        None => {
-            on_the_cpu(out);
-            Ok(())
-        }
-    }
+    AccountHasher::shared(backend).lthash_accounts(accounts, out)
 }
 
 /// Adds every account's LtHash to `sum` (wrapping u16 addition).

@@ -1886,7 +1886,7 @@ fn ved_loop(
                             else {
                                 return;
                             };
-                            ved = done.executor;
+                            ved = done.executor.keeping_kernels_of(&ved);
                             retained.reset();
                             shared.set_ved_payers(&ved);
                             let local = Some((Domain::Ved, slot, done.ved_hash));

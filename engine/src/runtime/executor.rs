@@ -84,6 +84,7 @@
 //! ([`Runtime::execute_block`]); the tests compare them block by block.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
@@ -102,7 +103,7 @@ use crate::ledger::Block;
 use crate::sample::vote_program_id;
 use crate::store::Store;
 use crate::tx::Transaction;
-use tandem_kernels::{Backend, Ed25519Verifier, LtHash};
+use tandem_kernels::{AccountHasher, Backend, Ed25519Verifier, LtHash};
 
 /// The accounts the VED executor reads: every RW-VED account and every program.
 struct VedAccounts {
@@ -209,9 +210,34 @@ struct UedVoteNames {
     changed: bool,
 }
 
+/// The VED executor's own kernels: the LtHash of its accounts and the signatures it checks
+/// itself (those the sigverify stage left to it), on GPU devices of their own where its
+/// backend puts them on one, so the vote point never queues behind the UED's work on the
+/// shared device (nor waits on the lock a UED batch holds through its readback). Devices open
+/// at their first GPU batch; the VED keeps them across the executors it takes up
+/// ([`VedExecutor::keeping_kernels_of`]).
+pub struct VedKernels {
+    hasher: AccountHasher,
+    verifier: Ed25519Verifier,
+}
+
+/// Signers the VED executor's own verifier keeps: its batches are the few transactions of
+/// payers moving into the VED (a boundary's), not the votes.
+const VED_EXECUTOR_SIGNER_CACHE: usize = 256;
+
+impl VedKernels {
+    /// Kernels on `backend`, with devices of their own.
+    pub fn dedicated(backend: Backend) -> VedKernels {
+        VedKernels {
+            hasher: AccountHasher::dedicated(backend),
+            verifier: Ed25519Verifier::dedicated(backend, VED_EXECUTOR_SIGNER_CACHE),
+        }
+    }
+}
+
 /// The VED executor (module docs): runs the VED pass of each block on its own state.
 pub struct VedExecutor {
-    backend: Backend,
+    kernels: Arc<VedKernels>,
     cluster: ClusterParams,
     /// Its copy of the runtime state: the windows, the epoch bookkeeping and the VED's hashes
     /// are current; the UED's hashes are those of the last boundary, never read.
@@ -371,6 +397,14 @@ pub fn executed_votes<'t, 'a: 't>(
 }
 
 impl VedExecutor {
+    /// This executor with the kernels — the GPU devices — of `before`, the executor it takes
+    /// over from (one the UED made afresh at a boundary): a device is opened once per VED,
+    /// not at the first block after each boundary the VED waited at.
+    pub fn keeping_kernels_of(mut self, before: &VedExecutor) -> VedExecutor {
+        self.kernels = Arc::clone(&before.kernels);
+        self
+    }
+
     /// The last slot the VED executed.
     pub fn slot(&self) -> u64 {
         self.state.slot
@@ -643,8 +677,7 @@ impl VedExecutor {
                 theirs.push(tx);
             }
         }
-        let valid =
-            ingest::verify_signatures_with(&Ed25519Verifier::shared(self.backend), theirs.iter())?;
+        let valid = ingest::verify_signatures_with(&self.kernels.verifier, theirs.iter())?;
         Ok(Some(
             theirs
                 .iter()
@@ -793,7 +826,9 @@ impl VedExecutor {
             .filter(|(old, new)| old != new)
             .collect();
         // On the VED's thread alone: the vote point waits for it, and no other core is the VED's.
-        self.state.hashes.apply_changes(self.backend, &pairs, 1)?;
+        self.state
+            .hashes
+            .apply_changes(&self.kernels.hasher, &pairs, 1)?;
         let mut changes = Vec::with_capacity(written.len());
         for (pubkey, (account, _)) in written {
             let ved = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
@@ -859,7 +894,7 @@ impl VedExecutor {
             .filter(|&k| verified[mine[k]].is_none())
             .collect();
         let late = ingest::verify_signatures_with(
-            &Ed25519Verifier::shared(self.backend),
+            &self.kernels.verifier,
             unverified.iter().map(|&k| &transactions[k]),
         )?;
         let mut valid: Vec<Option<bool>> = mine.iter().map(|&i| verified[i]).collect();
@@ -1048,7 +1083,7 @@ impl Runtime {
             .filter_map(|(key, _)| self.store.inspect(&key).map(|a| (key, a.to_account())))
             .collect();
         VedExecutor {
-            backend: self.backend,
+            kernels: Arc::new(VedKernels::dedicated(self.backend)),
             cluster: self.cluster,
             state: self.state.clone(),
             accounts: VedAccounts { accounts },

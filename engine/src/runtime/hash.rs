@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 use tandem_kernels::hash::lthash::{AccountInput, LtHash};
-use tandem_kernels::{Backend, KernelError};
+use tandem_kernels::{AccountHasher, Backend, KernelError};
 
 use crate::account::{Account, Domain, PerDomain};
 
@@ -30,20 +30,20 @@ fn input(account: &Account) -> AccountInput<'_> {
 /// Accounts per thread below which hashing stays on the calling thread: spawning costs more.
 const MIN_ACCOUNTS_PER_THREAD: usize = 256;
 
-/// The LtHash of every account, on `backend`, spread over `threads` threads (the caller's and
+/// The LtHash of every account, by `hasher`, spread over `threads` threads (the caller's and
 /// scoped ones, which run where the caller may: the UED's PUs) where the batch goes to the CPU
 /// and is large enough. Each account's hash is the same however the batch is cut.
 fn lthashes(
-    backend: Backend,
+    hasher: &AccountHasher,
     accounts: &[&Account],
     threads: usize,
 ) -> Result<Vec<LtHash>, KernelError> {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
     let mut out = vec![LtHash::identity(); inputs.len()];
-    let on_the_cpu = !tandem_kernels::hash_uses_gpu_for(backend, inputs.len());
+    let on_the_cpu = !hasher.uses_gpu_for(inputs.len());
     let threads = threads.min(inputs.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
     if !on_the_cpu || threads == 1 {
-        tandem_kernels::lthash_accounts(backend, &inputs, &mut out)?;
+        hasher.lthash_accounts(&inputs, &mut out)?;
         return Ok(out);
     }
     let per_thread = inputs.len().div_ceil(threads);
@@ -51,11 +51,9 @@ fn lthashes(
         let mut parts = inputs.chunks(per_thread).zip(out.chunks_mut(per_thread));
         let (first_in, first_out) = parts.next().expect("at least one part");
         let spawned: Vec<_> = parts
-            .map(|(part, hashes)| {
-                scope.spawn(move || tandem_kernels::lthash_accounts(backend, part, hashes))
-            })
+            .map(|(part, hashes)| scope.spawn(move || hasher.lthash_accounts(part, hashes)))
             .collect();
-        let mine = tandem_kernels::lthash_accounts(backend, first_in, first_out);
+        let mine = hasher.lthash_accounts(first_in, first_out);
         for handle in spawned {
             handle
                 .join()
@@ -75,7 +73,11 @@ impl DomainHashes {
     ) -> Result<DomainHashes, KernelError> {
         let accounts: Vec<&Account> = accounts.collect();
         let mut lthash = PerDomain::from_fn(|_| LtHash::identity());
-        for (account, h) in accounts.iter().zip(lthashes(backend, &accounts, 1)?) {
+        for (account, h) in
+            accounts
+                .iter()
+                .zip(lthashes(&AccountHasher::shared(backend), &accounts, 1)?)
+        {
             for domain in Domain::ALL {
                 if account.mapping.readable_by(domain) {
                     lthash[domain].mix_in(&h);
@@ -96,10 +98,10 @@ impl DomainHashes {
     /// not exist) leaves the LtHash of every domain that could read it, and its new state
     /// (`None`: deleted) joins every domain that can. The accounts are hashed on `threads`
     /// threads where the batch is large and goes to the CPU (the UED's pass threads; mixing
-    /// commutes, so the sums are the same on any number).
+    /// commutes, so the sums are the same on any number), by `hasher` (its backend and device).
     pub fn apply_changes(
         &mut self,
-        backend: Backend,
+        hasher: &AccountHasher,
         changes: &[(Option<&Account>, Option<&Account>)],
         threads: usize,
     ) -> Result<(), KernelError> {
@@ -108,7 +110,7 @@ impl DomainHashes {
             .filter_map(|(old, _)| old.map(|a| (a, false)));
         let news = changes.iter().filter_map(|(_, new)| new.map(|a| (a, true)));
         let (accounts, adds): (Vec<&Account>, Vec<bool>) = olds.chain(news).unzip();
-        let hashes = lthashes(backend, &accounts, threads)?;
+        let hashes = lthashes(hasher, &accounts, threads)?;
         for ((account, h), add) in accounts.iter().zip(&hashes).zip(adds) {
             for domain in Domain::ALL {
                 if account.mapping.readable_by(domain) {
@@ -193,7 +195,8 @@ mod tests {
             .into_iter()
             .map(|threads| {
                 let mut hashes = start.clone();
-                hashes.apply_changes(Backend::Cpu, &pairs, threads).unwrap();
+                let cpu = AccountHasher::shared(Backend::Cpu);
+                hashes.apply_changes(&cpu, &pairs, threads).unwrap();
                 hashes.lthash
             })
             .collect();

@@ -55,6 +55,7 @@ pub use ingest::VerifiedBlock;
 use pass::{Overlay, PassInput, Writer};
 use state::{RuntimeState, StateFileError, WindowFrom};
 pub use status::TxStatus;
+use tandem_kernels::AccountHasher;
 pub use tandem_kernels::Backend;
 use vote_log::{SlotVotes, VoteLog};
 
@@ -705,7 +706,7 @@ impl Runtime {
         let pairs: Vec<(Option<&Account>, Option<&Account>)> =
             olds.iter().map(Option::as_ref).zip(news).collect();
         self.state.hashes.apply_changes(
-            self.backend,
+            &AccountHasher::shared(self.backend),
             &pairs,
             self.ued_threads + self.extra_hash_threads,
         )?;
