@@ -335,23 +335,58 @@ impl LiveIndex {
         }
     }
 
+    /// Enters `entries` of `slot` and lets the oldest blocks leave, as many as it takes.
+    #[cfg(test)]
     fn insert(&mut self, slot: u64, entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>) {
+        self.enter(slot, entries);
+        while self.evict(usize::MAX) {}
+    }
+
+    /// Enters `entries` of `slot` (more may come for it) and lets nothing leave; gives how many.
+    fn enter(
+        &mut self,
+        slot: u64,
+        entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
+    ) -> usize {
         let signatures = self.blocks.entry(slot).or_default();
+        let before = signatures.len();
         for (signature, tx) in entries {
             signatures.push(signature);
             status_index::enter(&mut self.txs, signature, tx);
         }
-        while self.blocks.len() > self.keep {
-            let (old_slot, old) = self.blocks.pop_first().expect("not empty");
-            for signature in old {
+        signatures.len() - before
+    }
+
+    /// Lets at most `most` signatures of the blocks past the ones kept leave, oldest block
+    /// first (a block may leave in parts); whether more are to leave.
+    fn evict(&mut self, most: usize) -> bool {
+        let mut budget = most;
+        while self.blocks.len() > self.keep && budget > 0 {
+            let mut oldest = self.blocks.first_entry().expect("more blocks than kept");
+            let old_slot = *oldest.key();
+            let signatures = oldest.get_mut();
+            let leaving = signatures.len().min(budget);
+            for signature in signatures.drain(signatures.len() - leaving..) {
                 // Only the entry of the block that leaves: a later block's stays.
                 if self.txs.get(&signature).is_some_and(|t| t.slot == old_slot) {
                     self.txs.remove(&signature);
                 }
             }
+            budget -= leaving;
+            if signatures.is_empty() {
+                oldest.remove();
+            }
         }
+        self.blocks.len() > self.keep
     }
 }
+
+/// Signatures a stage enters into (or lets leave) the live index under one hold of its lock.
+/// The VED takes that lock to index its slot before it publishes the slot's hash (the vote
+/// point a host waits for); the UED, indexing a committed block of tens of thousands of
+/// transactions, holds it for one part at a time (tens of microseconds), never for the whole
+/// block (milliseconds).
+const INDEX_PART: usize = 1024;
 
 /// How many slots' hashes [`Engine::wait_hash`] can still answer for.
 const RECENT_HASHES: usize = 4096;
@@ -497,7 +532,11 @@ impl Shared {
             ))
         });
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        live.insert(slot, decided);
+        let entered = live.enter(slot, decided);
+        // The blocks that leave are the UED's to let go, a part at a time
+        // ([`index_outcome`]); the VED lets go at most as many as it entered (and a part), so
+        // its share of the work stays its own block's size and the index stays bounded.
+        live.evict(entered.max(INDEX_PART));
     }
 
     /// The slot of the first block accepted and not yet committed, after `after`, that holds
@@ -2034,21 +2073,32 @@ fn ved_executed(done: &VedSlot) -> u64 {
     domains.filter(|d| **d == Some(Domain::Ved)).count() as u64
 }
 
-/// Enters a committed slot's statuses, every domain's, into the live index.
+/// Enters a committed slot's statuses, every domain's, into the live index, and lets the
+/// oldest blocks leave it: [`INDEX_PART`] signatures under each hold of the lock, which the
+/// VED takes before each vote point it publishes. (A reader between two parts finds a
+/// transaction of the block either entered or still as the VED, the in-flight blocks or the
+/// stored index tell it: the block is committing, its hash not yet published.)
 fn index_outcome(shared: &Shared, outcome: &BlockOutcome) {
     let slot = outcome.slot;
-    let mut live = shared.live.lock().unwrap_or_else(PoisonError::into_inner);
-    live.insert(
-        slot,
-        outcome.transactions.iter().filter_map(|t| {
+    let entries: Vec<([u8; 64], IndexedTx)> = outcome
+        .transactions
+        .iter()
+        .filter_map(|t| {
             let tx = IndexedTx {
                 slot,
                 domain: t.domain,
                 status: t.status,
             };
             t.signature.map(|s| (s, tx))
-        }),
-    );
+        })
+        .collect();
+    let live = || shared.live.lock().unwrap_or_else(PoisonError::into_inner);
+    // An empty block still has its place among the blocks kept.
+    live().enter(slot, []);
+    for part in entries.chunks(INDEX_PART) {
+        live().enter(slot, part.iter().copied());
+    }
+    while live().evict(INDEX_PART) {}
 }
 
 /// The UED stage's queues.
@@ -2388,6 +2438,37 @@ mod tests {
         assert_eq!(live.txs[&[2; 64]].slot, 10);
         live.insert(10 + KEPT_BLOCKS as u64, []);
         assert!(!live.txs.contains_key(&[2; 64]));
+    }
+
+    #[test]
+    fn the_oldest_blocks_leave_the_live_index_a_part_at_a_time() {
+        let tx = |slot| IndexedTx {
+            slot,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        };
+        let signature = |slot: u64, i: u16| {
+            let mut s = [0; 64];
+            s[..8].copy_from_slice(&slot.to_le_bytes());
+            s[8..10].copy_from_slice(&i.to_le_bytes());
+            s
+        };
+        let mut live = LiveIndex::default();
+        let entered = live.enter(1, (0..2_500).map(|i| (signature(1, i), tx(1))));
+        assert_eq!(entered, 2_500);
+        for slot in 2..=1 + KEPT_BLOCKS as u64 {
+            assert_eq!(live.enter(slot, []), 0);
+        }
+        live.enter(2, [(signature(2, 0), tx(2))]);
+        // Slot 1 is past the blocks kept: it leaves a part at a time, the others stay.
+        assert!(live.evict(INDEX_PART));
+        assert_eq!(live.txs.len(), 2_501 - INDEX_PART);
+        assert!(live.evict(INDEX_PART));
+        assert!(!live.evict(INDEX_PART), "the last part");
+        assert!(!live.blocks.contains_key(&1));
+        assert_eq!(live.blocks.len(), KEPT_BLOCKS);
+        assert_eq!(live.txs.keys().collect::<Vec<_>>(), [&signature(2, 0)]);
+        assert!(!live.evict(INDEX_PART), "nothing more to leave");
     }
 
     #[test]
