@@ -728,6 +728,16 @@ pub struct EngineHooks {
     pub on_alert: Option<AlertHook>,
 }
 
+/// Gives a block handed to the VED the verdict "refused" when dropped before ingest gave its
+/// own (a verdict is given once: the first stands).
+struct RefusedUnlessDecided<'a>(&'a Ingested);
+
+impl Drop for RefusedUnlessDecided<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.verdict.set(None);
+    }
+}
+
 /// Where the ingest check stands: the header of the last block accepted.
 struct Cursor {
     slot: u64,
@@ -1295,6 +1305,14 @@ impl Engine {
                 .map_err(|_| self.stopped())
         };
         send(&self.ved_sigs)?;
+        // The VED waits for the verdict before anything else: a panic from here to it (a parser
+        // bug) gives it one, the block refused, instead of leaving it (and `finish`, and the
+        // engine's drop) waiting for ever.
+        let _refused_unless_decided = RefusedUnlessDecided(&ingested);
+        #[cfg(test)]
+        if tests::PANIC_AFTER_THE_VED_COPY.with(std::cell::Cell::get) {
+            panic!("the test's panic after the VED's copy");
+        }
         let parsed = self.ingest.busy(|| ingest::fee_payers(&ingested.block));
         match parsed {
             Err(e) => {
@@ -2329,6 +2347,49 @@ fn ued_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Makes `submit` panic right after it handed the block to the VED's sigverify stage.
+        pub(super) static PANIC_AFTER_THE_VED_COPY: std::cell::Cell<bool> =
+            const { std::cell::Cell::new(false) };
+    }
+
+    #[test]
+    fn a_panic_in_submit_after_the_veds_copy_does_not_leave_the_ved_waiting() {
+        let genesis = crate::genesis::Genesis::default_cluster();
+        let dir = tempfile::tempdir().expect("dir");
+        let config = EngineConfig {
+            backend: Backend::Cpu,
+            ..EngineConfig::default()
+        };
+        let engine =
+            Engine::open(&genesis, dir.path(), config, EngineHooks::default()).expect("engine");
+        let block = Block {
+            header: crate::ledger::BlockHeader {
+                slot: 1,
+                parent_slot: 0,
+                leader: genesis.validators[0].node,
+                unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
+                blockhash: [9; 32],
+            },
+            transactions: Vec::new(),
+        };
+        PANIC_AFTER_THE_VED_COPY.with(|p| p.set(true));
+        let submitted =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.submit(block)));
+        PANIC_AFTER_THE_VED_COPY.with(|p| p.set(false));
+        assert!(submitted.is_err(), "the test's panic");
+        // Dropping the engine closes its queues and joins its stages: the VED had a verdict.
+        let (dropped, was_dropped) = bounded::<()>(1);
+        std::thread::spawn(move || {
+            drop(engine);
+            let _ = dropped.send(());
+        });
+        assert!(
+            was_dropped.recv_timeout(Duration::from_secs(60)).is_ok(),
+            "the VED waited for the block's verdict for ever"
+        );
+    }
 
     #[test]
     fn a_stage_raising_an_alert_while_the_hook_runs_another_does_not_wait_for_it() {
