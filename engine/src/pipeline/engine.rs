@@ -918,6 +918,22 @@ impl Engine {
         let placement = config.placement.map(Arc::new);
         // Each stage thread says whether it could be pinned before the engine is handed out.
         let (pinned_tx, pinned_rx) = bounded::<Result<(), PinError>>(STAGE_THREADS);
+        // Made before its stages: a stage the OS refuses to start drops it, which closes the
+        // queues and joins the stages started before (they used to be left running, unjoined).
+        let mut engine = Engine {
+            ingest: stage("ingest"),
+            shared: Arc::clone(&shared),
+            cursor,
+            slots_per_epoch,
+            ved_sigs: Some(ved_sigs_tx),
+            ued_sigs: Some(ued_sigs_tx),
+            threads: Vec::new(),
+            ued_thread: None,
+            reads: reads_tx,
+            slashes: Mutex::new(Vec::new()),
+            resumed_slot,
+            ved_resumed_slot,
+        };
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
             name: format!("tandem-{name}"),
             stage,
@@ -937,67 +953,72 @@ impl Engine {
         let (user_stage, user_helpers) = placement
             .as_ref()
             .map_or((Stage::Sigverify, Vec::new()), |p| p.user_sigverify());
-        let mut threads = Vec::new();
         {
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
-            threads.push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
-                move || {
-                    let voters = Ed25519Verifier::dedicated(backend, VOTE_SIGNER_CACHE);
-                    sigverify_loop(
-                        &shared,
-                        &m,
-                        SigverifySide {
-                            verifier: &voters,
-                            helpers: &vote_helpers,
-                            ved: true,
-                        },
-                        ved_sigs_rx,
-                        |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
-                    )
-                },
-            ))?);
+            engine
+                .threads
+                .push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
+                    move || {
+                        let voters = Ed25519Verifier::dedicated(backend, VOTE_SIGNER_CACHE);
+                        sigverify_loop(
+                            &shared,
+                            &m,
+                            SigverifySide {
+                                verifier: &voters,
+                                helpers: &vote_helpers,
+                                ved: true,
+                            },
+                            ved_sigs_rx,
+                            |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
+                        )
+                    },
+                ))?);
         }
         {
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ued");
-            threads.push(started(spawn("sigverify-ued", user_stage, true).spawn(
-                move || {
-                    sigverify_loop(
-                        &shared,
-                        &m,
-                        SigverifySide {
-                            verifier: &Ed25519Verifier::shared(backend),
-                            helpers: &user_helpers,
-                            ved: false,
-                        },
-                        ued_sigs_rx,
-                        |ingested, verified| {
-                            let slot = ingested.block.header.slot;
-                            ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
-                        },
-                    )
-                },
-            ))?);
+            engine
+                .threads
+                .push(started(spawn("sigverify-ued", user_stage, true).spawn(
+                    move || {
+                        sigverify_loop(
+                            &shared,
+                            &m,
+                            SigverifySide {
+                                verifier: &Ed25519Verifier::shared(backend),
+                                helpers: &user_helpers,
+                                ved: false,
+                            },
+                            ued_sigs_rx,
+                            |ingested, verified| {
+                                let slot = ingested.block.header.slot;
+                                ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
+                            },
+                        )
+                    },
+                ))?);
         }
         {
             let shared = Arc::clone(&shared);
             let m = stage("ved");
-            threads.push(started(spawn("ved", Stage::Ved, false).spawn(move || {
-                let start = VedStart {
-                    executor: ved,
-                    logged: logged.into(),
-                    log: VedLog::new(dir),
-                    handoffs: handoffs_rx,
-                    patience,
-                    // The VED runs at most the UED's queue (and the blocks in hand) ahead of
-                    // the UED, which hands the epoch over once it has executed its first block.
-                    retain_limit: (depth + 2).max(WINDOW as usize),
-                };
-                ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
-            }))?);
+            engine
+                .threads
+                .push(started(spawn("ved", Stage::Ved, false).spawn(move || {
+                    let start = VedStart {
+                        executor: ved,
+                        logged: logged.into(),
+                        log: VedLog::new(dir),
+                        handoffs: handoffs_rx,
+                        patience,
+                        // The VED runs at most the UED's queue (and the blocks in hand) ahead of
+                        // the UED, which hands the epoch over once it has executed its first block.
+                        retain_limit: (depth + 2).max(WINDOW as usize),
+                    };
+                    ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
+                }))?);
         }
-        let ued_thread = {
+        engine.ued_thread = Some({
             let shared = Arc::clone(&shared);
             let m = stage("ued");
             spawn("ued", Stage::Ued, true)
@@ -1016,22 +1037,8 @@ impl Engine {
                     )
                 })
                 .map_err(|e| Failure::Start(format!("the ued stage: {e}")))?
-        };
+        });
         drop(pinned_tx);
-        let engine = Engine {
-            ingest: stage("ingest"),
-            shared,
-            cursor,
-            slots_per_epoch,
-            ved_sigs: Some(ved_sigs_tx),
-            ued_sigs: Some(ued_sigs_tx),
-            threads,
-            ued_thread: Some(ued_thread),
-            reads: reads_tx,
-            slashes: Mutex::new(Vec::new()),
-            resumed_slot,
-            ved_resumed_slot,
-        };
         // A stage that cannot run where the placement says is the operator's setting to fix:
         // refused here, not at the first block (dropping the engine stops the other stages).
         // (Every thread drops its sender once it has reported: the loop ends with the last.)
@@ -1537,6 +1544,10 @@ impl StageThread {
             shared,
             pinned,
         } = self;
+        #[cfg(test)]
+        if tests::REFUSED_STAGE.with(|r| r.get()) == Some(stage_name(&name)) {
+            return Err(std::io::Error::other("refused by the test"));
+        }
         std::thread::Builder::new()
             .name(name.clone())
             .spawn(move || {
@@ -1574,6 +1585,12 @@ impl StageThread {
                 )
             })
     }
+}
+
+/// A stage thread's name without its `tandem-` prefix (`ved`, `sigverify-ued`).
+#[cfg(test)]
+fn stage_name(thread: &str) -> &str {
+    thread.strip_prefix("tandem-").unwrap_or(thread)
 }
 
 /// What one sigverify stage verifies, and with what.
@@ -2352,6 +2369,53 @@ mod tests {
         /// Makes `submit` panic right after it handed the block to the VED's sigverify stage.
         pub(super) static PANIC_AFTER_THE_VED_COPY: std::cell::Cell<bool> =
             const { std::cell::Cell::new(false) };
+        /// The stage (`ved`, `ued`, …) whose thread `Engine::start` is refused, as by an OS out
+        /// of threads.
+        pub(super) static REFUSED_STAGE: std::cell::Cell<Option<&'static str>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    /// Sets a flag when dropped, a while after: what a stage thread holds goes when it ends.
+    struct SetWhenDropped(Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for SetWhenDropped {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(200));
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_stage_the_os_refuses_to_start_stops_and_joins_the_stages_started_before_it() {
+        let genesis = crate::genesis::Genesis::default_cluster();
+        for refused in ["sigverify-ued", "ved", "ued"] {
+            let dir = tempfile::tempdir().expect("dir");
+            // The VED's thread holds the vote hook: it is dropped when that thread ends.
+            let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let held = SetWhenDropped(Arc::clone(&ended));
+            let hooks = EngineHooks {
+                on_vote: Some(Box::new(move |_| {
+                    let _ = &held;
+                })),
+                ..EngineHooks::default()
+            };
+            let config = EngineConfig {
+                backend: Backend::Cpu,
+                ..EngineConfig::default()
+            };
+            REFUSED_STAGE.with(|r| r.set(Some(refused)));
+            let opened = Engine::open(&genesis, dir.path(), config, hooks);
+            REFUSED_STAGE.with(|r| r.set(None));
+            let Err(error) = opened else {
+                panic!("{refused}: the engine started without that stage");
+            };
+            assert!(error.to_string().contains("refused by the test"), "{error}");
+            // Whether its thread started or not, the hook is gone once `open` returns.
+            assert!(
+                ended.load(Ordering::SeqCst),
+                "{refused}: open returned with a stage before it still running"
+            );
+        }
     }
 
     #[test]
