@@ -177,6 +177,22 @@ impl Ed25519Verifier {
         }
     }
 
+    /// Opens the GPU device every batch goes to on the `Gpu` backend (its shaders built and
+    /// checked), so that the first batch does not wait for it — seconds on a software adapter.
+    /// On `Auto` a batch's size decides, and nothing is opened before one asks; on `Cpu`
+    /// nothing is. A device that cannot be opened is the first batch's error, as before.
+    pub fn open_device(&self) {
+        if self.backend == Backend::Gpu {
+            let _ = self.gpu_for(usize::MAX);
+        }
+    }
+
+    /// Whether its own device (a [`Ed25519Verifier::dedicated`] one's) is open and usable.
+    pub fn own_device_is_open(&self) -> bool {
+        let own = self.own_gpu.as_ref().and_then(OnceLock::get);
+        own.is_some_and(|v| v.as_ref().is_ok_and(|v| v.context().failure().is_none()))
+    }
+
     /// The GPU verifier a batch of `n` goes to under this verifier's backend, or `None` for the
     /// CPU: `Gpu` always (an error where there is none), `Auto` for large batches on a hardware
     /// adapter.
@@ -293,6 +309,20 @@ impl AccountHasher {
     /// Its backend.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Opens the GPU device every batch goes to on the `Gpu` backend
+    /// ([`Ed25519Verifier::open_device`]).
+    pub fn open_device(&self) {
+        if self.backend == Backend::Gpu {
+            let _ = self.gpu_for(usize::MAX);
+        }
+    }
+
+    /// Whether its own device (a [`AccountHasher::dedicated`] one's) is open and usable.
+    pub fn own_device_is_open(&self) -> bool {
+        let own = self.own_gpu.as_ref().and_then(OnceLock::get);
+        own.is_some_and(|k| k.as_ref().is_ok_and(|k| k.context().failure().is_none()))
     }
 
     /// The GPU kernels a batch of `items` goes to, or `None` for the CPU.

@@ -446,3 +446,28 @@ fn each_platform_names_the_verifier_it_runs() {
         assert_eq!(cpu_verifier(Platform::Avx512), want);
     }
 }
+
+#[test]
+fn a_stage_opens_its_own_device_ahead_of_its_first_batch_on_the_gpu_backend_only() {
+    use tandem_kernels::{AccountHasher, Ed25519Verifier};
+    for backend in [Backend::Cpu, Backend::Auto] {
+        let verifier = Ed25519Verifier::dedicated(backend, 4);
+        let hasher = AccountHasher::dedicated(backend);
+        verifier.open_device();
+        hasher.open_device();
+        assert!(
+            !verifier.own_device_is_open() && !hasher.own_device_is_open(),
+            "{backend:?}: no device before a batch asks for one"
+        );
+    }
+    let verifier = Ed25519Verifier::dedicated(Backend::Gpu, 4);
+    let hasher = AccountHasher::dedicated(Backend::Gpu);
+    assert!(!verifier.own_device_is_open() && !hasher.own_device_is_open());
+    let found = tandem_kernels::gpu::GpuContext::shared().map(|_| ());
+    if tandem_kernels::testing::gpu_or_skip("a stage's own devices opened ahead", found).is_some() {
+        verifier.open_device();
+        hasher.open_device();
+        assert!(verifier.own_device_is_open(), "the verifier's device");
+        assert!(hasher.own_device_is_open(), "the hasher's device");
+    }
+}

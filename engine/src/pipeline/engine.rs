@@ -953,7 +953,13 @@ impl Engine {
         let (user_stage, user_helpers) = placement
             .as_ref()
             .map_or((Stage::Sigverify, Vec::new()), |p| p.user_sigverify());
+        // The vote path's GPU devices (the votes' verifier, the VED's LtHash) open on their
+        // stages' threads, side by side, before `start` returns: on the `Gpu` backend no block's
+        // time-to-vote waits for one (seconds each on a software adapter, its shaders built and
+        // checked). Each thread drops its sender once they are open.
+        let (devices_open, devices_opened) = bounded::<()>(1);
         {
+            let votes_device_open = devices_open.clone();
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
             engine
@@ -961,6 +967,8 @@ impl Engine {
                 .push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
                     move || {
                         let voters = Ed25519Verifier::dedicated(backend, VOTE_SIGNER_CACHE);
+                        voters.open_device();
+                        drop(votes_device_open);
                         sigverify_loop(
                             &shared,
                             &m,
@@ -1000,11 +1008,14 @@ impl Engine {
                 ))?);
         }
         {
+            let ved_devices_open = devices_open.clone();
             let shared = Arc::clone(&shared);
             let m = stage("ved");
             engine
                 .threads
                 .push(started(spawn("ved", Stage::Ved, false).spawn(move || {
+                    ved.open_devices();
+                    drop(ved_devices_open);
                     let start = VedStart {
                         executor: ved,
                         logged: logged.into(),
@@ -1045,6 +1056,8 @@ impl Engine {
         for pinned in pinned_rx.iter() {
             pinned?;
         }
+        drop(devices_open);
+        let _ = devices_opened.recv(); // every sender dropped: the devices are open
         Ok(engine)
     }
 

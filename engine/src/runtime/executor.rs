@@ -397,6 +397,14 @@ pub fn executed_votes<'t, 'a: 't>(
 }
 
 impl VedExecutor {
+    /// Opens, on the `Gpu` backend, the device of the LtHash every slot's vote point waits for
+    /// (its shaders built and checked: seconds on a software adapter), so that the first block
+    /// does not wait for it. The verifier's opens at its first batch: it checks only the
+    /// transactions of payers moving into the VED, at a boundary.
+    pub fn open_devices(&self) {
+        self.kernels.hasher.open_device();
+    }
+
     /// This executor with the kernels — the GPU devices — of `before`, the executor it takes
     /// over from (one the UED made afresh at a boundary): a device is opened once per VED,
     /// not at the first block after each boundary the VED waited at.
