@@ -534,7 +534,9 @@ impl Validator<'_> {
             }
 
             let node_span = entry.node.span();
-            let Some(i) = accounts.iter().position(|a| a.pubkey == node) else {
+            // By the keys' map (a search of the accounts for each validator took minutes for a
+            // genesis of a million of each).
+            let Some(&Holder::Account(i)) = holders.get(&node) else {
                 return Err(self.error(
                     field("node"),
                     format!(
