@@ -146,6 +146,12 @@ impl ChainReport {
     }
 
     pub(crate) fn print(&self, hashes: bool) {
+        print!("{}", self.render(hashes));
+    }
+
+    /// The tables [`ChainReport::print`] prints, each line ended.
+    pub(crate) fn render(&self, hashes: bool) -> String {
+        let mut out = String::new();
         if hashes {
             let rows = self
                 .slots
@@ -161,15 +167,10 @@ impl ChainReport {
                     ]
                 })
                 .collect();
-            println!(
-                "{}",
-                table(
-                    &[
-                        "slot", "txs", "VED sigs", "UED sigs", "VED hash", "UED hash"
-                    ],
-                    rows
-                )
-            );
+            let header = [
+                "slot", "txs", "VED sigs", "UED sigs", "VED hash", "UED hash",
+            ];
+            out += &format!("{}\n", table(&header, rows));
         }
         let mut names: Vec<&String> = self.status_counts.values().flat_map(|m| m.keys()).collect();
         names.sort();
@@ -185,7 +186,8 @@ impl ChainReport {
                 row
             })
             .collect();
-        println!("{}", table(&["status", "VED", "UED", "no domain"], rows));
+        out += &format!("{}\n", table(&["status", "VED", "UED", "no domain"], rows));
+        out
     }
 }
 
@@ -250,19 +252,25 @@ pub fn generate(
         blocks += 1;
     })?;
     if !quiet {
-        println!(
-            "wrote {blocks} blocks, {} transactions to {}",
-            report.transactions.len(),
-            out.display()
-        );
-        report.print(false);
         let genesis_arg = genesis_path
             .map(|p| format!(" --genesis {}", p.display()))
             .unwrap_or_default();
-        println!(
-            "replay it with: tandem replay{genesis_arg} --ledger {}",
+        let summary = format!(
+            "wrote {blocks} blocks, {} transactions to {}\n{}replay it with: tandem \
+             replay{genesis_arg} --ledger {}",
+            report.transactions.len(),
+            out.display(),
+            report.render(false),
             out.display()
         );
+        // A ledger written to a stream (`--out /dev/stdout | tandem replay --ledger
+        // /dev/stdin`) may be standard output: the summary goes beside it, not after its last
+        // block.
+        if std::fs::metadata(out).is_ok_and(|m| m.is_file()) {
+            println!("{summary}");
+        } else {
+            eprintln!("{summary}");
+        }
     }
     if let Some(path) = json {
         write_json(path, &report)?;

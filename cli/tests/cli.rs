@@ -756,6 +756,30 @@ fn a_cut_ledger_is_an_error_naming_the_file() {
 }
 
 #[test]
+fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
+    // `tandem gen --out /dev/stdout | tandem replay --ledger /dev/stdin`: the fsync of the pipe
+    // failed the whole generation, and the summary followed the last block on standard output.
+    let out = tandem(&[
+        "gen",
+        "--out",
+        "/dev/stdout",
+        "--slots",
+        "2",
+        "--transfers",
+        "3",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let reader = tandem_engine::ledger::LedgerReader::new(std::io::Cursor::new(&out.stdout[..]))
+        .expect("a ledger on standard output");
+    let blocks: Vec<_> = reader
+        .collect::<Result<_, _>>()
+        .expect("whole blocks, nothing after");
+    assert_eq!(blocks.len(), 2);
+    assert!(stderr.contains("wrote 2 blocks"), "{stderr}");
+}
+
+#[test]
 fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("missing").join("report.json");

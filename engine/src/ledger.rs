@@ -279,7 +279,8 @@ pub struct LedgerWriter<W: Write> {
 }
 
 impl LedgerWriter<BufWriter<File>> {
-    /// Creates (or truncates) the file at `path` and writes the magic.
+    /// Creates (or truncates) the file at `path` and writes the magic; `finish` fsyncs it
+    /// where it is a regular file.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
         let path = path.as_ref();
         let name = path.display().to_string();
@@ -287,8 +288,13 @@ impl LedgerWriter<BufWriter<File>> {
             ledger: name.clone(),
             source,
         })?;
+        // A file is made durable; a stream — a pipe, `/dev/null`, a terminal — cannot be
+        // (fsync refuses it with EINVAL, and failed the writing of the whole ledger).
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
         let mut writer = LedgerWriter::named(BufWriter::new(file), name)?;
-        writer.sync = Some(|w: &mut BufWriter<File>| w.get_ref().sync_all());
+        if regular {
+            writer.sync = Some(|w: &mut BufWriter<File>| w.get_ref().sync_all());
+        }
         Ok(writer)
     }
 }

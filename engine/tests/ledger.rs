@@ -468,6 +468,28 @@ fn decoding_one_block_rejects_empty_cut_and_trailing_bytes() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn a_ledger_written_into_a_pipe_is_written_whole() {
+    // `tandem gen --out /dev/stdout | tandem replay --ledger /dev/stdin`: `finish` fsynced the
+    // pipe, which the kernel refuses (EINVAL), and the whole generation failed at its end.
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let (mut rx, tx) = std::io::pipe().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        rx.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let path = format!("/proc/self/fd/{}", tx.as_raw_fd());
+    let mut writer = LedgerWriter::create(&path).unwrap();
+    for block in &sample_blocks() {
+        writer.append(block).unwrap();
+    }
+    writer.finish().expect("a stream is not fsynced");
+    drop(tx);
+    assert_eq!(reader.join().unwrap().unwrap(), encode(&sample_blocks()));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn a_ledger_read_through_a_pipe_is_not_called_corrupt() {
     // `tandem run --ledger <(cat l.ledger)`: a pipe's metadata says 0 bytes, which the reader
     // took for the file's length and found every block "longer than the file".
