@@ -1509,25 +1509,6 @@ impl Drop for Engine {
     }
 }
 
-/// Puts the calling thread in the `SCHED_IDLE` class (Linux): it runs only on a PU no normal
-/// thread wants, so on a machine where stages share cores a vote's work always runs first, and
-/// user work takes every cycle left. Where the class is refused, nice 10 instead. Threads it
-/// spawns inherit it.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: sched_setscheduler and setpriority on the calling thread (pid 0 / its tid)
-        // read only the parameter struct passed; a refusal changes nothing.
-        unsafe {
-            let param = libc::sched_param { sched_priority: 0 };
-            if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-            }
-        }
-    }
-}
-
 /// How a stage's thread starts: named, pinned to its stage's first PU, and at a lower priority
 /// for the UED side.
 struct StageThread {
@@ -1578,7 +1559,7 @@ impl StageThread {
                 let _ = pinned.send(pin);
                 drop(pinned);
                 if low_priority {
-                    lower_priority();
+                    super::pin::lower_priority();
                 }
                 // A panic stops the engine like any failure (waiters learn it at once, naming the
                 // thread), and goes on to `finish`.

@@ -80,6 +80,10 @@ pub fn serve_metrics(addr: SocketAddr, metrics: Arc<EngineMetrics>) -> io::Resul
 }
 
 fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBool) {
+    // Never before a vote: the server and its client threads (which inherit the class) take
+    // only the cycles the stages leave, so no client — a slow one, many, one that trickles its
+    // request a byte at a time — can slow the VED on a PU it shares with them.
+    crate::pipeline::pin::lower_priority();
     let answering = AtomicUsize::new(0);
     // The scope ends (the drop returns) once every client thread has.
     std::thread::scope(|scope| {
@@ -136,10 +140,16 @@ fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
     let deadline = Instant::now() + CLIENT_TIMEOUT;
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
-    let ended = |head: &[u8]| {
-        head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n")
+    // Whether the head ends in what came since `searched` bytes (and the 3 before them, where
+    // its end may begin): the whole head searched again after each read cost a client sending a
+    // byte at a time some 85 M comparisons.
+    let ended = |head: &[u8], searched: usize| {
+        let new = &head[searched.saturating_sub(3)..];
+        new.windows(4).any(|w| w == b"\r\n\r\n") || new.windows(2).any(|w| w == b"\n\n")
     };
-    while !ended(&head) {
+    let mut searched = 0;
+    while !ended(&head, searched) {
+        searched = head.len();
         if head.len() > MAX_REQUEST_HEAD {
             let answer = Answer::new("431 Request Header Fields Too Large", "", b"");
             return answer.send(&mut stream, true);
@@ -279,6 +289,68 @@ mod tests {
         trickle.join().expect("the trickler");
         // A head ended by a bare blank line is answered too.
         assert!(request(addr, "GET /metrics HTTP/1.0\n\n").starts_with("HTTP/1.1 200 OK"));
+    }
+
+    #[test]
+    fn a_request_head_sent_a_byte_at_a_time_is_answered() {
+        // The end of the head is looked for in what each read brings (and the 3 bytes before):
+        // split anywhere, even inside "\r\n\r\n", it is found.
+        let server =
+            serve_metrics(loopback(), Arc::new(EngineMetrics::for_pipeline())).expect("binds");
+        let addr = server.local_addr();
+        for raw in [
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /metrics HTTP/1.0\n\n",
+        ] {
+            let mut stream = TcpStream::connect(addr).expect("connects");
+            stream.set_nodelay(true).expect("no delay");
+            for byte in raw.as_bytes() {
+                stream.write_all(&[*byte]).expect("a byte");
+                stream.flush().expect("flushed");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).expect("answer read");
+            assert!(answer.starts_with("HTTP/1.1 200 OK"), "{raw:?}: {answer}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_server_runs_below_the_stages_priority() {
+        // Its threads take only the cycles the stages leave: a client can slow no vote.
+        let server =
+            serve_metrics(loopback(), Arc::new(EngineMetrics::for_pipeline())).expect("binds");
+        assert!(get(server.local_addr(), "/metrics").starts_with("HTTP/1.1 200 OK"));
+        // The server threads of this process and their policies (other tests' servers too:
+        // one just started may not have lowered its own yet, so a few looks are allowed).
+        let servers = || -> Vec<(libc::pid_t, libc::c_int)> {
+            let tasks = std::fs::read_dir("/proc/self/task").expect("tasks");
+            tasks
+                .filter_map(|task| {
+                    let task = task.ok()?.path();
+                    let comm = std::fs::read_to_string(task.join("comm")).ok()?;
+                    let tid: libc::pid_t = task.file_name()?.to_str()?.parse().ok()?;
+                    // SAFETY: reads the scheduling policy of a thread of this process.
+                    let policy = unsafe { libc::sched_getscheduler(tid) };
+                    (comm.trim() == "tandem-metrics").then_some((tid, policy))
+                })
+                .collect()
+        };
+        // (Linux lets any thread move itself into SCHED_IDLE; the nice-10 fallback is for
+        // kernels that refuse it, which a test run under `nice` could not tell apart.)
+        let mut seen = servers();
+        for _ in 0..50 {
+            if seen.iter().all(|&(_, policy)| policy == libc::SCHED_IDLE) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            seen = servers();
+        }
+        assert!(!seen.is_empty(), "the server's thread");
+        for (tid, policy) in seen {
+            assert_eq!(policy, libc::SCHED_IDLE, "thread {tid}");
+        }
     }
 
     #[test]
