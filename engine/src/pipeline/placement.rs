@@ -225,12 +225,21 @@ impl Placement {
                 None => {
                     let core = free.take_roomiest();
                     let node = core.and_then(|c| c.numa_node).unwrap_or(usize::MAX);
+                    let why = match gpu_node {
+                        // Known, but the VED took its last core, or the process's mask leaves
+                        // it none.
+                        Some(gpu) => format!(
+                            "the GPU is on {}, which has no core left for it in this process's \
+                             CPUs",
+                            node_name(gpu)
+                        ),
+                        None => "the GPU's NUMA node is unknown (hwloc gives no PCI locality for \
+                                 it)"
+                        .to_owned(),
+                    };
                     placement.note(
                         &[Stage::GpuFeeder],
-                        format!(
-                            "the GPU's NUMA node is unknown (hwloc gives no PCI locality for it): the gpu feeder is on {}",
-                            node_name(node)
-                        ),
+                        format!("{why}: the gpu feeder is on {}", node_name(node)),
                     );
                     core
                 }
@@ -756,6 +765,26 @@ mod tests {
                 .notes()
                 .any(|n| n.contains("NUMA node is unknown"))
         );
+    }
+
+    #[test]
+    fn a_gpu_whose_node_has_no_core_in_the_mask_is_said_so_not_called_unknown() {
+        // Two nodes of eight cores, the GPU on node 1, the process bound to node 0 (`numactl
+        // --cpunodebind=0`): the note said hwloc knew no PCI locality.
+        let mut topology = machine(2, 8, Some(Some(1)));
+        let node_0: Vec<usize> = (0..16)
+            .filter(|&pu| topology.numa_node_of(pu) == Some(0))
+            .collect();
+        topology.restrict_to(&node_0);
+        let placement = Placement::plan(&topology, true);
+        let notes: Vec<&str> = placement.notes().collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("the GPU is on NUMA node 1, which has no core left")),
+            "{notes:?}"
+        );
+        assert!(!notes.iter().any(|n| n.contains("unknown")), "{notes:?}");
     }
 
     #[test]
