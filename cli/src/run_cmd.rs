@@ -116,15 +116,23 @@ impl BackendsJson {
     }
 }
 
-/// The running executable, as its size and modification time tell it (every build writes it
-/// anew; reading its bytes to hash them cost 0.2 s of every run).
-fn this_binary() -> Result<(u64, std::time::SystemTime), String> {
+/// The running executable: its path, and its size and modification time (every build writes
+/// it anew; reading its bytes to hash them cost 0.2 s of every run).
+fn this_binary() -> Result<(PathBuf, u64, std::time::SystemTime), String> {
     let exe = std::env::current_exe().map_err(|e| format!("the running executable: {e}"))?;
     let meta = std::fs::metadata(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
     let modified = meta
         .modified()
         .map_err(|e| format!("{}: {e}", exe.display()))?;
-    Ok((meta.len(), modified))
+    Ok((exe, meta.len(), modified))
+}
+
+/// A short hash of `value`, for file names.
+fn short_hash(value: impl std::hash::Hash) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
 }
 
 /// Whether the ledger at `path` reads whole: `slots` blocks, each parsing.
@@ -155,16 +163,14 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     // tandem that generated it (its votes carry hashes this tandem's runtime computed): this
     // very binary, not its version (which stays 0.1.0 across every change to the rules, so a
     // ledger of an older build, its votes reporting the older build's hashes, halted the run).
-    let generated_by = {
-        use std::hash::{DefaultHasher, Hash, Hasher};
-        let mut h = DefaultHasher::new();
-        format!("{config:?}").hash(&mut h);
-        env!("CARGO_PKG_VERSION").hash(&mut h);
-        this_binary()?.hash(&mut h);
-        h.finish()
-    };
+    let binary = this_binary()?;
+    let generated_by = short_hash((format!("{config:?}"), env!("CARGO_PKG_VERSION"), &binary));
+    // Named first for the binary's path: each build's binary (debug, release, an installed
+    // one) keeps its own, and a rebuild replaces only its own (a debug and a release run, one
+    // after the other, each deleted the other's and generated it again).
+    let by_path = format!("default-{:08x}-", short_hash(&binary.0) as u32);
     let fingerprint = format!(
-        "default-{}slots-{}transfers-seed{}-{}-{generated_by:016x}",
+        "{by_path}{}slots-{}transfers-seed{}-{}-{generated_by:016x}",
         config.slots,
         config.transfers,
         config.seed,
@@ -185,25 +191,39 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
     )?;
     write_ledger(genesis, &config, &path, &bar, |_| {})?;
-    forget_other_ledgers(&dir, &path);
+    forget_other_ledgers(&dir, &path, &by_path);
     Ok(path)
 }
 
-/// Deletes the cached default ledgers other than `kept` (those of other builds: keyed on the
-/// binary, a ledger of 42 MB was left behind at every rebuild). Best effort: a ledger another
-/// process is reading stays readable until it closes it, and one it is still writing is a
-/// `.partial-*` file, not touched.
-fn forget_other_ledgers(dir: &Path, kept: &Path) {
+/// Deletes the cached default ledgers named `prefix…` (the same binary path's) other than
+/// `kept` — those of earlier builds: keyed on the binary, a ledger of 42 MB was left behind at
+/// every rebuild — and the partial ledgers of generations whose process is gone (a run killed
+/// while generating left one for good). Best effort: a ledger another process is reading stays
+/// readable until it closes it, and one a live process is still writing is not touched.
+fn forget_other_ledgers(dir: &Path, kept: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for path in entries.flatten().map(|e| e.path()) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let cached = name.is_some_and(|n| n.starts_with("default-") && n.ends_with(".ledger"));
-        if cached && path != kept {
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let earlier_build = name.starts_with(prefix) && name.ends_with(".ledger");
+        let abandoned = name.starts_with(".default-")
+            && name
+                .rsplit_once(".ledger.partial-")
+                .and_then(|(_, pid)| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !process_alive(pid));
+        if (earlier_build && path != kept) || abandoned {
             let _ = std::fs::remove_file(&path);
         }
     }
+}
+
+/// Whether a process `pid` runs (Linux's `/proc`; elsewhere every one is taken to, and its
+/// partial file kept).
+fn process_alive(pid: u32) -> bool {
+    !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// `tandem run`; `Ok(true)` when the engine halted (SPEC §6: the CLI exits with status 3).
@@ -498,25 +518,31 @@ mod tests {
     fn a_new_cached_ledger_forgets_the_other_builds() {
         let dir = tempfile::tempdir().unwrap();
         let name = |n: &str| dir.path().join(n);
+        let live = format!(".default-p-c.ledger.partial-{}", std::process::id());
         for n in [
-            "default-a.ledger",
-            "default-b.ledger",
-            ".default-b.ledger.partial-7",
+            "default-p-a.ledger",
+            "default-p-b.ledger",
+            "default-q-a.ledger",
+            &live,
+            ".default-q-d.ledger.partial-4294967295",
             "x.ledger",
         ] {
             std::fs::write(name(n), b"x").unwrap();
         }
-        super::forget_other_ledgers(dir.path(), &name("default-b.ledger"));
+        super::forget_other_ledgers(dir.path(), &name("default-p-b.ledger"), "default-p-");
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
+        // The same binary's earlier build goes, and a partial ledger its process left; another
+        // binary's ledger and a live generation stay.
         assert_eq!(
             left,
             [
-                ".default-b.ledger.partial-7",
-                "default-b.ledger",
+                live.as_str(),
+                "default-p-b.ledger",
+                "default-q-a.ledger",
                 "x.ledger"
             ]
         );
