@@ -235,6 +235,13 @@ impl Ed25519Verifier {
         messages: &[&[u8]],
         results: &mut [u8],
     ) -> Result<(), KernelError> {
+        // Nothing to verify asks for no device (the VED's own verifier, asked every block
+        // whether anything is left to it, opened its device inside the first block's vote).
+        if [public_keys.len(), messages.len(), results.len()] == [signatures.len(); 3]
+            && signatures.is_empty()
+        {
+            return Ok(());
+        }
         let on_the_cpu = |results: &mut [u8]| {
             let cache = Some(self.cache());
             sigverify::verify_many(
@@ -352,6 +359,9 @@ impl AccountHasher {
         accounts: &[AccountInput<'_>],
         out: &mut [LtHash],
     ) -> Result<(), KernelError> {
+        if accounts.is_empty() && out.is_empty() {
+            return Ok(()); // no device asked for nothing
+        }
         let on_the_cpu =
             |out: &mut [LtHash]| hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
         match self.gpu_for(accounts.len())? {

@@ -465,6 +465,11 @@ fn a_stage_opens_its_own_device_ahead_of_its_first_batch_on_the_gpu_backend_only
     assert!(!verifier.own_device_is_open() && !hasher.own_device_is_open());
     let found = tandem_kernels::gpu::GpuContext::shared().map(|_| ());
     if tandem_kernels::testing::gpu_or_skip("a stage's own devices opened ahead", found).is_some() {
+        // An empty batch asks for no device (the VED's verifier, asked every block, opened its
+        // own inside the first block's vote).
+        verifier.verify(&[], &[], &[], &mut []).unwrap();
+        hasher.lthash_accounts(&[], &mut []).unwrap();
+        assert!(!verifier.own_device_is_open() && !hasher.own_device_is_open());
         verifier.open_device();
         hasher.open_device();
         assert!(verifier.own_device_is_open(), "the verifier's device");

@@ -399,8 +399,9 @@ pub fn executed_votes<'t, 'a: 't>(
 impl VedExecutor {
     /// Opens, on the `Gpu` backend, the device of the LtHash every slot's vote point waits for
     /// (its shaders built and checked: seconds on a software adapter), so that the first block
-    /// does not wait for it. The verifier's opens at its first batch: it checks only the
-    /// transactions of payers moving into the VED, at a boundary.
+    /// does not wait for it. The verifier's opens at its first signature: it checks only the
+    /// transactions of payers moving into the VED, after a boundary (an empty batch opens
+    /// nothing).
     pub fn open_devices(&self) {
         self.kernels.hasher.open_device();
     }
