@@ -229,6 +229,25 @@ pub(crate) fn write_ledger(
     Ok(())
 }
 
+/// Whether `path` is the file standard output writes to (`/dev/stdout`, or the file it is
+/// redirected to). Where that cannot be told, no.
+fn is_standard_output(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let id = |m: std::fs::Metadata| (m.dev(), m.ino());
+        match (std::fs::metadata(path), std::fs::metadata("/dev/stdout")) {
+            (Ok(a), Ok(b)) => id(a) == id(b),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// `tandem gen`.
 pub fn generate(
     genesis_path: Option<&Path>,
@@ -263,10 +282,10 @@ pub fn generate(
             report.render(false),
             out.display()
         );
-        // A ledger written to a stream (`--out /dev/stdout | tandem replay --ledger
-        // /dev/stdin`) may be standard output: the summary goes beside it, not after its last
-        // block.
-        if std::fs::metadata(out).is_ok_and(|m| m.is_file()) {
+        // A ledger written to standard output (`--out /dev/stdout | tandem replay --ledger
+        // /dev/stdin`, or `> l.ledger`), or to any stream, has the summary beside it, not after
+        // (or over) its blocks.
+        if std::fs::metadata(out).is_ok_and(|m| m.is_file()) && !is_standard_output(out) {
             println!("{summary}");
         } else {
             eprintln!("{summary}");

@@ -777,6 +777,28 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
         .expect("whole blocks, nothing after");
     assert_eq!(blocks.len(), 2);
     assert!(stderr.contains("wrote 2 blocks"), "{stderr}");
+    // Standard output redirected to a file: the ledger replaces that file (renamed over it),
+    // and the summary went to the file it replaced, seen by no one; it goes beside it now.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("l.ledger");
+    let redirected = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "gen",
+            "--out",
+            "/dev/stdout",
+            "--slots",
+            "2",
+            "--transfers",
+            "3",
+        ])
+        .stdout(std::fs::File::create(&file).unwrap())
+        .output()
+        .expect("run tandem");
+    assert!(redirected.status.success(), "{redirected:?}");
+    let reader = tandem_engine::ledger::LedgerReader::open(&file).expect("a ledger in the file");
+    assert_eq!(reader.collect::<Result<Vec<_>, _>>().unwrap().len(), 2);
+    let stderr = String::from_utf8_lossy(&redirected.stderr);
+    assert!(stderr.contains("wrote 2 blocks"), "{stderr}");
 }
 
 #[test]
