@@ -72,9 +72,11 @@ pub fn check_replaceable(path: &Path) -> io::Result<()> {
         return Ok(());
     };
     let partial = partial_path(&target);
+    // As the write will (one a killed run of the same process id left is written over).
     std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .open(&partial)?;
     std::fs::remove_file(&partial)
 }
@@ -123,6 +125,18 @@ pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_file_a_killed_run_left_does_not_fail_the_check() {
+        // A run killed while writing, with this process id (PID 1 in a container, every time):
+        // the write would replace its partial file, and the check refused the report.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(partial_path(&path), b"half a report").unwrap();
+        check_replaceable(&path).expect("the write would succeed");
+        assert!(!partial_path(&path).exists(), "nothing left behind");
+        assert!(!path.exists());
+    }
 
     #[test]
     fn a_failed_write_leaves_the_old_file_and_no_partial_one() {
