@@ -152,14 +152,15 @@ pub fn keeping_suites_not_run(
         return (profile, Some(note));
     }
     let from = format!(
-        "[kept from the run of {} ({} {})]",
+        "[kept from the run of {} ({} {}, {} suite)]",
         earlier
             .tandem
             .measured_at
             .as_deref()
             .unwrap_or("an unknown time"),
         earlier.tandem.version,
-        earlier.tandem.commit
+        earlier.tandem.commit,
+        earlier.tandem.suite.as_deref().unwrap_or("unknown")
     );
     let run = |rate: &Rate| suite_of(rate).is_some_and(|s| suites.contains(&s));
     let mut kept: Vec<Rate> = earlier.rates.into_iter().filter(|r| !run(r)).collect();
@@ -218,6 +219,7 @@ mod tests {
         let path = dir.path().join("hand-made.toml");
         let mut earlier = profile(4);
         earlier.tandem.measured_at = Some("2026-12-01T00:00:00Z".into());
+        earlier.tandem.suite = Some("quick".into());
         std::fs::write(&path, earlier.to_toml()).unwrap();
         let mut new = profile(4);
         new.rates = vec![rate(names::LTHASH, Some(1), 123.0)];
@@ -226,7 +228,9 @@ mod tests {
         assert_eq!(merged.rate(names::LTHASH, Some(1)).unwrap().value, 123.0);
         let kept = merged.rate(names::UED_TRANSFERS, Some(2)).unwrap();
         assert_eq!(kept.value, 180_000.0);
+        // Which run, and its size: the profile's [tandem] says the new run's.
         assert!(kept.how.contains("2026-12-01T00:00:00Z"), "{}", kept.how);
+        assert!(kept.how.contains("quick suite)]"), "{}", kept.how);
         let note = note.unwrap();
         assert!(note.contains("(sigverify, executors)"), "{note}");
         // Every suite run: this run's figures alone.
