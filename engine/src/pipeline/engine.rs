@@ -2121,13 +2121,27 @@ fn index_outcome(shared: &Shared, outcome: &BlockOutcome) {
             t.signature.map(|s| (s, tx))
         })
         .collect();
-    let live = || shared.live.lock().unwrap_or_else(PoisonError::into_inner);
+    enter_committed(&shared.live, slot, &entries);
+}
+
+/// [`index_outcome`]'s work on the index: `entries` of the committed `slot` entered, and the
+/// oldest blocks let go, [`INDEX_PART`] signatures under each hold of the lock; how many
+/// holds it took.
+fn enter_committed(live: &Mutex<LiveIndex>, slot: u64, entries: &[([u8; 64], IndexedTx)]) -> usize {
+    let live = || live.lock().unwrap_or_else(PoisonError::into_inner);
     // An empty block still has its place among the blocks kept.
     live().enter(slot, []);
+    let mut holds = 1;
     for part in entries.chunks(INDEX_PART) {
         live().enter(slot, part.iter().copied());
+        holds += 1;
     }
-    while live().evict(INDEX_PART) {}
+    loop {
+        holds += 1;
+        if !live().evict(INDEX_PART) {
+            return holds;
+        }
+    }
 }
 
 /// The UED stage's queues.
@@ -2588,6 +2602,23 @@ mod tests {
         assert_eq!(live.blocks.len(), KEPT_BLOCKS);
         assert_eq!(live.txs.keys().collect::<Vec<_>>(), [&signature(2, 0)]);
         assert!(!live.evict(INDEX_PART), "nothing more to leave");
+
+        // A committed block of 2,500 statuses, entered by the UED: a part per hold of the lock
+        // the VED takes before each vote point (it was one hold for the whole block), and the
+        // oldest block let go the same way.
+        let live = Mutex::new(LiveIndex::default());
+        let block = |slot: u64| -> Vec<([u8; 64], IndexedTx)> {
+            (0..2_500).map(|i| (signature(slot, i), tx(slot))).collect()
+        };
+        // (An empty block's place, 3 parts, and a look for blocks to let go: none yet.)
+        assert_eq!(enter_committed(&live, 1, &block(1)), 5);
+        for slot in 2..=KEPT_BLOCKS as u64 {
+            enter_committed(&live, slot, &[]);
+        }
+        // (The empty block's place, then slot 1 leaving in 3 parts, the last one its end.)
+        assert_eq!(enter_committed(&live, 1 + KEPT_BLOCKS as u64, &[]), 4);
+        let live = live.into_inner().unwrap();
+        assert!(!live.blocks.contains_key(&1) && live.txs.is_empty());
     }
 
     #[test]
