@@ -208,7 +208,8 @@ fn forget_other_ledgers(dir: &Path, kept: &Path, prefix: &str) {
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        let earlier_build = name.starts_with(prefix) && name.ends_with(".ledger");
+        let earlier_build =
+            name.ends_with(".ledger") && (name.starts_with(prefix) || legacy_cached_ledger(&name));
         let abandoned = name.starts_with(".default-")
             && name
                 .rsplit_once(".ledger.partial-")
@@ -218,6 +219,17 @@ fn forget_other_ledgers(dir: &Path, kept: &Path, prefix: &str) {
             let _ = std::fs::remove_file(&path);
         }
     }
+}
+
+/// Whether `name` is a cached ledger of the builds before ledgers were named for their
+/// binary's path (`default-<slots>slots-…`, not `default-<8 hex digits>-…`): no build uses it.
+fn legacy_cached_ledger(name: &str) -> bool {
+    name.strip_prefix("default-").is_some_and(|rest| {
+        let by_path = rest.len() > 9
+            && rest.as_bytes()[..8].iter().all(u8::is_ascii_hexdigit)
+            && rest.as_bytes()[8] == b'-';
+        !by_path
+    })
 }
 
 /// Whether a process `pid` runs (Linux's `/proc`; elsewhere every one is taken to, and its
@@ -518,31 +530,39 @@ mod tests {
     fn a_new_cached_ledger_forgets_the_other_builds() {
         let dir = tempfile::tempdir().unwrap();
         let name = |n: &str| dir.path().join(n);
-        let live = format!(".default-p-c.ledger.partial-{}", std::process::id());
+        let live = format!(".default-aaaaaaaa-c.ledger.partial-{}", std::process::id());
         for n in [
-            "default-p-a.ledger",
-            "default-p-b.ledger",
-            "default-q-a.ledger",
+            "default-aaaaaaaa-a.ledger",
+            "default-aaaaaaaa-b.ledger",
+            "default-bbbbbbbb-a.ledger",
+            "default-96slots-3000transfers-seed7-0123456789ab-0123456789abcdef.ledger",
+            "default-0a1b2c3d-96slots-x.ledger",
             &live,
-            ".default-q-d.ledger.partial-4294967295",
+            ".default-bbbbbbbb-d.ledger.partial-4294967295",
             "x.ledger",
         ] {
             std::fs::write(name(n), b"x").unwrap();
         }
-        super::forget_other_ledgers(dir.path(), &name("default-p-b.ledger"), "default-p-");
+        super::forget_other_ledgers(
+            dir.path(),
+            &name("default-aaaaaaaa-b.ledger"),
+            "default-aaaaaaaa-",
+        );
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        // The same binary's earlier build goes, and a partial ledger its process left; another
-        // binary's ledger and a live generation stay.
+        // The same binary's earlier build goes, a ledger named as before binaries had their
+        // own, and a partial ledger its process left; other binaries' ledgers and a live
+        // generation stay.
         assert_eq!(
             left,
             [
                 live.as_str(),
-                "default-p-b.ledger",
-                "default-q-a.ledger",
+                "default-0a1b2c3d-96slots-x.ledger",
+                "default-aaaaaaaa-b.ledger",
+                "default-bbbbbbbb-a.ledger",
                 "x.ledger"
             ]
         );
