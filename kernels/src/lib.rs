@@ -21,6 +21,11 @@
 //!   nothing at run time. A device that fails while in use ([`gpu::GpuError::Failed`]: lost,
 //!   out of memory) is not used again: `Auto` does the failed call's work again on the CPU — the
 //!   same answers — and every later one there, where `Gpu` returns the error.
+//!
+//! A pipeline stage holds its own [`Ed25519Verifier`] (its signer cache) and [`AccountHasher`]:
+//! on the process-wide GPU device, or — the VED's, so that a vote never queues behind user work —
+//! on one of its own (`dedicated`), opened at its first batch or ahead of it (`open_device`).
+//! An empty batch opens no device.
 
 pub mod gpu;
 pub mod hash;
