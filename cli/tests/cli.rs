@@ -817,14 +817,17 @@ fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
         );
     };
     let ledger_arg = ledger.to_str().unwrap();
-    expect_refused(
-        tandem(&["gen", "--out", ledger_arg, "--slots", "2", "--json", bad]),
-        bad,
-    );
-    assert!(
-        !ledger.exists(),
-        "gen wrote its ledger before failing on the report"
-    );
+    let gen_refused = |report: &str| {
+        expect_refused(
+            tandem(&["gen", "--out", ledger_arg, "--slots", "2", "--json", report]),
+            report,
+        );
+        assert!(
+            !ledger.exists(),
+            "gen wrote its ledger before failing on the report"
+        );
+    };
+    gen_refused(bad);
     let store_arg = store.to_str().unwrap();
     expect_refused(tandem(&["run", "--store", store_arg, "--json", bad]), bad);
     assert!(
@@ -839,15 +842,7 @@ fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     // directory without write permission is another) failed after the whole run.
     let long = dir.path().join("r".repeat(250));
     std::fs::write(&long, "").unwrap();
-    let long = long.to_str().unwrap();
-    expect_refused(
-        tandem(&["gen", "--out", ledger_arg, "--slots", "2", "--json", long]),
-        long,
-    );
-    assert!(
-        !ledger.exists(),
-        "gen wrote its ledger before failing on the report"
-    );
+    gen_refused(long.to_str().unwrap());
     // The bench suite's output directory is tried before the suite runs.
     let a_file = dir.path().join("a-file");
     std::fs::write(&a_file, "").unwrap();

@@ -130,6 +130,16 @@ fn or_on_the_cpu<T>(
     }
 }
 
+/// Whether a stage's own device (`own`; `None`: it has none) was opened and has not failed
+/// since; `context` reads the kernels' device.
+fn own_device_is_open<K>(
+    own: Option<&OnceLock<Result<Arc<K>, GpuError>>>,
+    context: impl Fn(&K) -> &Arc<gpu::GpuContext>,
+) -> bool {
+    let opened = own.and_then(OnceLock::get);
+    opened.is_some_and(|k| k.as_ref().is_ok_and(|k| context(k).failure().is_none()))
+}
+
 /// Whether `Auto` may use a device: a hardware adapter that has not failed.
 /// (Software adapters only where a test asked: [`testing::let_auto_use_software_adapters`].)
 fn auto_may_use(ctx: &gpu::GpuContext) -> bool {
@@ -194,8 +204,7 @@ impl Ed25519Verifier {
 
     /// Whether its own device (a [`Ed25519Verifier::dedicated`] one's) is open and usable.
     pub fn own_device_is_open(&self) -> bool {
-        let own = self.own_gpu.as_ref().and_then(OnceLock::get);
-        own.is_some_and(|v| v.as_ref().is_ok_and(|v| v.context().failure().is_none()))
+        own_device_is_open(self.own_gpu.as_ref(), |v| v.context())
     }
 
     /// The GPU verifier a batch of `n` goes to under this verifier's backend, or `None` for the
@@ -333,8 +342,7 @@ impl AccountHasher {
 
     /// Whether its own device (a [`AccountHasher::dedicated`] one's) is open and usable.
     pub fn own_device_is_open(&self) -> bool {
-        let own = self.own_gpu.as_ref().and_then(OnceLock::get);
-        own.is_some_and(|k| k.as_ref().is_ok_and(|k| k.context().failure().is_none()))
+        own_device_is_open(self.own_gpu.as_ref(), |k| k.context())
     }
 
     /// The GPU kernels a batch of `items` goes to, or `None` for the CPU.
