@@ -85,6 +85,18 @@ struct RunReport {
     transactions_per_second: PerDomainRate,
     placement: Vec<StageJson>,
     backends: BackendsJson,
+    /// Whether memory protection keys keep each domain's pass out of the other's pages.
+    protection_keys: ProtectionKeysJson,
+}
+
+/// `protection_keys` of `tandem run`'s JSON.
+#[derive(Serialize)]
+struct ProtectionKeysJson {
+    /// The store tags each domain's pages with a key of its own and confines each pass to its
+    /// domain's.
+    applied: bool,
+    /// What applies, for people (as `tandem topology` prints it).
+    summary: String,
 }
 
 /// A rate for each domain.
@@ -364,6 +376,10 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         metrics,
         placement: placement_rows,
         backends,
+        protection_keys: ProtectionKeysJson {
+            applied: tandem_engine::store::protection::status().is_ok(),
+            summary: tandem_engine::store::protection::summary(),
+        },
     };
     if !quiet {
         print(&report, &topology, &notes, fed, seconds);
@@ -411,6 +427,7 @@ fn print(
 ) {
     let b = &report.backends;
     println!("backends: sigverify: {}; LtHash: {}", b.sigverify, b.lthash);
+    println!("memory protection keys: {}", report.protection_keys.summary);
     println!("{}", placement_table(topology, &report.placement));
     for note in notes {
         println!("- {note}");

@@ -66,7 +66,8 @@ struct PkuJson {
     cpu: bool,
     os: bool,
     available: bool,
-    summary: &'static str,
+    applied: bool,
+    summary: String,
 }
 
 /// One stage of a placement.
@@ -171,6 +172,7 @@ fn report(
                 cpu: keys.cpu,
                 os: keys.os,
                 available: keys.available(),
+                applied: keys.applied,
                 summary: keys.summary(),
             },
         },

@@ -106,6 +106,14 @@ impl Domain {
             Domain::Ued => Mapping::RwUed,
         }
     }
+
+    /// The other domain.
+    pub const fn other(self) -> Domain {
+        match self {
+            Domain::Ved => Domain::Ued,
+            Domain::Ued => Domain::Ved,
+        }
+    }
 }
 
 impl fmt::Display for Domain {

@@ -91,26 +91,33 @@ pub struct PciGpu {
     pub numa_node: Option<usize>,
 }
 
-/// Memory protection keys: whether per-domain hardware write protection of the RW regions
-/// could apply on this machine (SPEC §1 keeps the domains apart with typed checks today).
+/// Memory protection keys: what the machine offers, and whether the store protects the domains'
+/// pages with them in this process ([`crate::store::protection`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProtectionKeys {
     /// The CPU has protection keys (`pku` in /proc/cpuinfo).
     pub cpu: bool,
     /// The kernel enabled them (`ospke` in /proc/cpuinfo).
     pub os: bool,
+    /// The store tags each domain's pages with a key of its own in this process, and confines
+    /// each executor to its domain's.
+    pub applied: bool,
 }
 
 impl ProtectionKeys {
-    /// Reads the flags of /proc/cpuinfo; a machine without that file (or without x86 flags)
-    /// has none.
+    /// Reads the flags of /proc/cpuinfo (a machine without that file, or without x86 flags,
+    /// has none), and whether the store applies keys here (allocating them if no store has).
     pub fn detect() -> ProtectionKeys {
-        std::fs::read_to_string("/proc/cpuinfo")
+        let flags = std::fs::read_to_string("/proc/cpuinfo")
             .map(|text| ProtectionKeys::from_cpuinfo(&text))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        ProtectionKeys {
+            applied: crate::store::protection::status().is_ok(),
+            ..flags
+        }
     }
 
-    /// The flags of the first `flags` line of a /proc/cpuinfo text.
+    /// The flags of the first `flags` line of a /proc/cpuinfo text (`applied` false).
     pub fn from_cpuinfo(text: &str) -> ProtectionKeys {
         let flags: BTreeSet<&str> = text
             .lines()
@@ -123,26 +130,25 @@ impl ProtectionKeys {
         ProtectionKeys {
             cpu: flags.contains("pku"),
             os: flags.contains("ospke"),
+            applied: false,
         }
     }
 
-    /// Whether hardware per-domain write protection could apply (CPU and kernel both have it).
+    /// Whether the CPU and kernel both have protection keys.
     pub fn available(&self) -> bool {
         self.cpu && self.os
     }
 
     /// One sentence for people: what the machine offers and what tandem does with it.
-    pub fn summary(&self) -> &'static str {
-        match (self.cpu, self.os) {
-            (true, true) => {
-                "the CPU and kernel have memory protection keys (pku, ospke): per-domain hardware write protection of the RW regions could apply; tandem does not use it yet, the typed checks of the domain views stand"
-            }
-            (true, false) => {
-                "the CPU has memory protection keys (pku) but the kernel has not enabled them (no ospke): the typed checks of the domain views stand"
-            }
-            _ => {
-                "no memory protection keys on this CPU (no pku flag): the typed checks of the domain views stand"
-            }
+    pub fn summary(&self) -> String {
+        match (self.cpu, self.os, self.applied) {
+            (_, _, true) => crate::store::protection::summary(),
+            (true, true, false) => format!(
+                "the CPU and kernel have them (pku, ospke), but {}",
+                crate::store::protection::summary()
+            ),
+            (true, false, false) => "the CPU has them (pku) but the kernel has not enabled them (no ospke): the typed checks of the domain views stand".into(),
+            _ => "none on this CPU (no pku flag): the typed checks of the domain views stand".into(),
         }
     }
 }

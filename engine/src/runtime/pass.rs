@@ -10,7 +10,7 @@ use super::state::RuntimeState;
 use super::status::TxStatus;
 use crate::account::{Account, Domain, Mapping, Pubkey};
 use crate::sample::SYSTEM_PROGRAM_ID;
-use crate::store::Store;
+use crate::store::{Store, protection};
 use crate::tx::Transaction;
 
 /// Lamports charged per signature (SPEC §2).
@@ -164,6 +164,9 @@ pub fn run_pass(
     statuses: &mut [Option<TxStatus>],
     threads: usize,
 ) -> Result<u64, RuntimeError> {
+    // Where protection keys apply, the pass (and the threads of its waves, which inherit it)
+    // can read only its domain's pages and write none: its writes go to the overlay.
+    let _confined = protection::confine_to(domain);
     // Another domain's transactions leave no trace here; checks 1–4 decided some already.
     let mine: Vec<usize> = (0..input.transactions.len())
         .filter(|&i| input.payer_domain[i] == Some(domain) && statuses[i].is_none())
@@ -413,7 +416,7 @@ fn evaluate(
 mod tests {
     use ed25519_dalek::SigningKey;
 
-    use super::waves;
+    use super::*;
     use crate::account::Pubkey;
     use crate::tx::{AccountMeta, MessageBuilder, Transaction};
 
@@ -515,6 +518,99 @@ mod tests {
                     "block order within a wave"
                 );
             }
+        }
+    }
+
+    /// An account source that notes, at every read, the domain the reading thread is confined
+    /// to by its protection keys.
+    struct Confinements(std::sync::Mutex<Vec<(std::thread::ThreadId, Option<Domain>)>>);
+
+    impl AccountSource for Confinements {
+        fn mapping_of(&self, _: &Pubkey) -> Mapping {
+            Mapping::RwUed
+        }
+
+        fn load(&self, _: Domain, _: &Pubkey) -> Result<Option<Account>, RuntimeError> {
+            let seen = (std::thread::current().id(), protection::confined_to());
+            self.0.lock().unwrap().push(seen);
+            Ok(None)
+        }
+
+        fn account(&self, _: &Pubkey) -> Option<Account> {
+            None
+        }
+    }
+
+    /// Where protection keys apply, a pass reads as its domain only, on every thread of its
+    /// waves.
+    #[test]
+    fn a_pass_and_its_wave_threads_are_confined_to_its_domain() {
+        if let Err(reason) = protection::status() {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+        let wires: Vec<Vec<u8>> = (1..=2 * MIN_PARALLEL_WAVE as u8)
+            .map(|payer| tx(payer, &[payer.wrapping_add(128)], &[]))
+            .collect();
+        let transactions: Vec<Transaction<'_>> = wires
+            .iter()
+            .map(|w| Transaction::parse(w).expect("parses"))
+            .collect();
+        let mut state = RuntimeState {
+            genesis_hash: [1; 32],
+            slot: 0,
+            epoch: 0,
+            unix_timestamp_ms: 0,
+            hashes: super::super::hash::DomainHashes {
+                lthash: crate::account::PerDomain::from_fn(|_| tandem_kernels::LtHash::identity()),
+                hash: crate::account::PerDomain::from_fn(|_| [0; 32]),
+            },
+            recent_blockhashes: Default::default(),
+            signatures: Default::default(),
+            frozen: Default::default(),
+            moves: Default::default(),
+            remap_requests: Default::default(),
+            slashes: Vec::new(),
+            ved_members: Default::default(),
+            ved_members_next: Default::default(),
+        };
+        let clock = Clock {
+            slot: 1,
+            epoch: 0,
+            unix_timestamp_ms: 0,
+        };
+        for domain in Domain::ALL {
+            let payer_domain = vec![Some(domain); transactions.len()];
+            let input = PassInput {
+                transactions: &transactions,
+                payer_domain: &payer_domain,
+                clock,
+            };
+            let source = Confinements(Default::default());
+            let mut statuses = vec![None; transactions.len()];
+            run_pass(
+                domain,
+                &source,
+                &mut state,
+                &mut Overlay::default(),
+                &input,
+                &mut statuses,
+                2,
+            )
+            .expect("pass");
+            let seen = source.0.into_inner().unwrap();
+            assert_eq!(seen.len(), transactions.len(), "one payer read each");
+            assert!(
+                seen.iter().all(|(_, confined)| *confined == Some(domain)),
+                "{domain}: {seen:?}"
+            );
+            let threads: std::collections::HashSet<_> = seen.iter().map(|(t, _)| t).collect();
+            assert!(threads.len() >= 2, "the wave ran on worker threads");
+            assert_eq!(
+                protection::confined_to(),
+                None,
+                "the pass ended its confinement"
+            );
         }
     }
 }

@@ -50,12 +50,18 @@
 //!   obtained from a view faults (SIGSEGV) instead of corrupting a program (a test proves it in a
 //!   child process). Programs are written only by a commit, through a short-lived writable mapping
 //!   that exists while the commit holds `&mut Store` — while no view can exist.
-//! - **The two RW regions are not separated by the MMU.** Both are mapped writable in the one
-//!   process, and a pointer into either works from any thread. What keeps the domains apart is
-//!   the type system: a view is built from the mappings its domain may read and nothing else, so
-//!   no reference it hands out reaches the other domain's RW pages, and every other access is a
-//!   typed error. Hardware separation of the RW regions (a protection key per region, where the
-//!   CPU has `pku`) is planned with the pipeline's domain executors; it is not built.
+//! - **The RW regions, where the CPU has protection keys** (`pku`; [`protection`]): the pages
+//!   only one domain maps (rw-ved; rw-ued and rx-ued) carry that domain's key, and each thread's
+//!   rights on the keys decide what it reaches. A domain's pass (and the threads of its waves)
+//!   can read only its own domain's pages and write none — a stray pointer into the other
+//!   domain's pages, or a write into any, faults (SIGSEGV; tested in child processes) — and
+//!   outside passes every thread reads and none writes: only the commit writes the RW pages,
+//!   through a window opened around its copy into each region.
+//! - **Elsewhere the two RW regions are not separated by the MMU.** Both are mapped writable in
+//!   the one process, and a pointer into either works from any thread. What keeps the domains
+//!   apart is the type system: a view is built from the mappings its domain may read and nothing
+//!   else, so no reference it hands out reaches the other domain's RW pages, and every other
+//!   access is a typed error. `tandem topology` says which applies.
 //!
 //! # Atomic slot commits
 //!
@@ -106,6 +112,7 @@ pub mod demo;
 mod error;
 mod journal;
 pub mod layout;
+pub mod protection;
 mod region;
 mod view;
 
@@ -677,6 +684,7 @@ impl Store {
                     &mut program_map
                 }
             };
+            let _window = protection::open_for_writing(region.mapping);
             for &(i, offset, len) in run {
                 let at = plan.keys[i as usize].1 as usize * PAGE_SIZE + offset as usize;
                 let image = plan.page(i as usize);

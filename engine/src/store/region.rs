@@ -9,14 +9,16 @@ use memmap2::{Mmap, MmapMut, MmapOptions};
 
 use super::error::StoreError;
 use super::layout::{CELL_CLASSES, PAGE_SIZE, PageKind, cells_per_page};
+use super::protection;
 use crate::account::Mapping;
 
 /// How a region file is mapped into memory.
 ///
-/// The RW regions are mapped writable (both of them, in the one process: only the types keep a
-/// view from reaching the other domain's mapping, not the MMU); the RX regions are mapped
-/// read-only, so a write into a program page through any view faults in the MMU instead of
-/// corrupting it.
+/// The RW regions are mapped writable, the RX regions read-only (a write into a program page
+/// through any view faults in the MMU instead of corrupting it). Where protection keys apply,
+/// the pages only one domain maps carry that domain's key besides, and the threads' rights on
+/// the keys decide who reads and writes them ([`protection`]); elsewhere only the types keep a
+/// view from reaching the other domain's RW mapping.
 pub(crate) enum RegionMap {
     /// `PROT_READ | PROT_WRITE`, `MAP_SHARED`.
     Writable(MmapMut),
@@ -25,7 +27,10 @@ pub(crate) enum RegionMap {
 }
 
 impl RegionMap {
+    /// The mapped pages, for reading: the calling thread is given read access to them first
+    /// where protection keys apply ([`protection::ensure_readable`]).
     pub(crate) fn bytes(&self) -> &[u8] {
+        protection::ensure_readable();
         match self {
             RegionMap::Writable(m) => m,
             RegionMap::ReadOnly(m) => m,
@@ -235,14 +240,20 @@ pub(crate) fn map_region(
     // SAFETY: the store holds an exclusive flock on its directory for as long as it is open, so no
     // other process of ours changes the file under the mapping; the mapping is replaced (never
     // just resized) whenever this process changes the file's length.
-    unsafe {
+    let map = unsafe {
         if mapping.is_program_mapping() {
             MmapOptions::new().map(file).map(RegionMap::ReadOnly)
         } else {
             MmapOptions::new().map_mut(file).map(RegionMap::Writable)
         }
     }
-    .map_err(StoreError::io("map", path))
+    .map_err(StoreError::io("map", path))?;
+    let (pages, writable): (&[u8], bool) = match &map {
+        RegionMap::Writable(m) => (m, true),
+        RegionMap::ReadOnly(m) => (m, false),
+    };
+    protection::tag(pages, writable, mapping).map_err(StoreError::io("pkey_mprotect", path))?;
+    Ok(map)
 }
 
 /// A temporary writable mapping of an RX region, used only by a commit that installs programs

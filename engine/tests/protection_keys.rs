@@ -1,0 +1,224 @@
+//! Memory protection keys on the domains' pages (`store::protection`): a stray write into
+//! either RW region faults outside the store's commit, and an executor confined to its domain
+//! faults on a read of the other domain's pages, as a guest would on another VMID's page.
+//!
+//! Each fault is provoked in a child process — this test binary re-run on the `#[ignore]`d
+//! `child` test with an environment variable naming the scenario and the store — and the parent
+//! checks that it died of SIGSEGV at the access, and that the store is intact after. Where the
+//! machine has no protection keys (or `TANDEM_PROTECTION_KEYS=off`), each test says it skipped.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tandem_engine::sample::{SplitMix64, builtin_programs, sample_account};
+use tandem_engine::store::protection::{self, confine_to};
+use tandem_engine::store::{SlotChanges, Store};
+use tandem_engine::{Account, Domain, Mapping};
+
+const CHILD_ENV: &str = "TANDEM_TEST_PKEY_CHILD";
+
+/// One account of each RW region, small enough to sit in a cell (so a view lends its bytes
+/// straight from the mapped page).
+fn accounts() -> [Account; 2] {
+    let mut rng = SplitMix64::new(0x706b_6579);
+    [
+        sample_account(&mut rng, Mapping::RwVed, 40),
+        sample_account(&mut rng, Mapping::RwUed, 40),
+    ]
+}
+
+/// Whether keys apply here; prints why the test skips when they do not.
+fn keys_apply() -> bool {
+    match protection::status() {
+        Ok(_) => true,
+        Err(reason) => {
+            eprintln!("skipped: {reason}");
+            false
+        }
+    }
+}
+
+/// Runs `scenario` in a child process on a store in `dir`.
+fn run_child(scenario: &str, dir: &Path) -> Output {
+    Command::new(std::env::current_exe().expect("test binary path"))
+        .args([
+            "--exact",
+            "child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, format!("{scenario}:{}", dir.display()))
+        .env_remove(protection::PROTECTION_KEYS_ENV)
+        .output()
+        .expect("spawn child test process")
+}
+
+/// Runs `scenario`, which must die of SIGSEGV after printing "accessing"; then the store opens
+/// with both accounts as they were committed.
+fn assert_faults(scenario: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store_dir = dir.path().join("store");
+    let output = run_child(scenario, &store_dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("accessing"),
+        "{scenario}: the child failed before its access: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !stdout.contains("survived"),
+        "{scenario}: the access went through: {stdout}"
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSEGV),
+        "{scenario}: expected SIGSEGV, got {:?}",
+        output.status
+    );
+    let store = Store::open(&store_dir).expect("reopen");
+    for account in accounts() {
+        let stored = store.inspect(&account.pubkey).expect("still there");
+        assert_eq!(stored.to_account(), updated(&account), "{scenario}: intact");
+    }
+}
+
+/// The account as the child's second commit leaves it.
+fn updated(account: &Account) -> Account {
+    let mut account = account.clone();
+    account.lamports += 1;
+    account
+}
+
+#[test]
+fn a_stray_write_into_either_rw_region_faults_outside_the_commit() {
+    if keys_apply() {
+        assert_faults("write-ved");
+        assert_faults("write-ued");
+    }
+}
+
+#[test]
+fn an_executor_cannot_read_the_other_domains_pages() {
+    if keys_apply() {
+        assert_faults("ved-reads-ued");
+        assert_faults("ued-reads-ved");
+        assert_faults("ued-worker-reads-ved");
+    }
+}
+
+/// The control: the same child reads what it may — a confined executor its own domain's pages,
+/// a thread started before the store was opened any page — and commits after a confinement.
+#[test]
+fn an_executor_reads_its_own_pages_and_any_thread_reads_outside_passes() {
+    if !keys_apply() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run_child("allowed", &dir.path().join("store"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("survived"),
+        "{:?}: {stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The child: a store with one account per RW region, committed twice (the second commit
+/// after the windows of the first closed), then the access the scenario names.
+#[test]
+#[ignore = "child process of the tests above"]
+fn child() {
+    let Some(spec) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let spec = spec.to_string_lossy().into_owned();
+    let (scenario, dir) = spec.split_once(':').expect("scenario:dir");
+    // Started before the store exists: the kernel's default rights, no access to keyed pages.
+    let (go, wait) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+    let early = std::thread::spawn(move || wait.recv().map(|job| job()).is_ok());
+
+    let mut store = Store::create(dir).expect("create store");
+    let [ved, ued] = accounts();
+    let mut changes = SlotChanges::new();
+    for program in builtin_programs() {
+        changes.load(program);
+    }
+    changes.load(ved.clone());
+    changes.load(ued.clone());
+    store.commit(0, changes).expect("commit 0");
+    let mut changes = SlotChanges::new();
+    changes.load(updated(&ved));
+    changes.load(updated(&ued));
+    store.commit(1, changes).expect("commit 1");
+    let page = |account: &Account| {
+        let read = store.inspect(&account.pubkey).expect("exists");
+        assert_eq!(read.data, account.data, "read through the mapping");
+        assert!(
+            matches!(read.data, std::borrow::Cow::Borrowed(_)),
+            "lent from the page"
+        );
+        read.data.as_ptr() as usize
+    };
+    let (ved_at, ued_at) = (page(&ved), page(&ued));
+    let read = |at: usize| {
+        // SAFETY: a live mapping of the open store; whether this thread may read it is what
+        // the test is about.
+        unsafe { (at as *const u8).read_volatile() }
+    };
+    let write = |at: usize| {
+        // SAFETY: deliberately unsound: this models a buggy executor scribbling through a
+        // pointer it got from the store. Protection keys must stop the process here.
+        unsafe { (at as *mut u8).write_volatile(0xAA) }
+    };
+    println!("accessing");
+    match scenario {
+        "write-ved" => write(ved_at),
+        "write-ued" => write(ued_at),
+        "ved-reads-ued" => {
+            let _confined = confine_to(Domain::Ved);
+            read(ued_at);
+        }
+        "ued-reads-ved" => {
+            let _confined = confine_to(Domain::Ued);
+            read(ved_at);
+        }
+        "ued-worker-reads-ved" => {
+            let _confined = confine_to(Domain::Ued);
+            std::thread::scope(|s| {
+                s.spawn(|| read(ved_at));
+            });
+        }
+        "allowed" => {
+            {
+                let _confined = confine_to(Domain::Ved);
+                assert_eq!(read(ved_at), ved.data[0]);
+            }
+            {
+                let _confined = confine_to(Domain::Ued);
+                assert_eq!(read(ued_at), ued.data[0]);
+            }
+            let mut changes = SlotChanges::new();
+            changes.load(updated(&updated(&ved)));
+            store
+                .commit(2, changes)
+                .expect("commit 2, after the confinements");
+            // The early thread reads through the store (which gives it read access), then by
+            // pointer.
+            let store_ref: &'static Store = Box::leak(Box::new(store));
+            let (ved_key, expected) = (ved.pubkey, ved.data[0]);
+            go.send(Box::new(move || {
+                let read_back = store_ref.inspect(&ved_key).expect("exists").data[0];
+                assert_eq!(read_back, expected);
+                // SAFETY: as `read` above.
+                assert_eq!(unsafe { (ved_at as *const u8).read_volatile() }, expected);
+            }))
+            .expect("early thread waits");
+            assert!(early.join().expect("early thread"), "the early thread ran");
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+    println!("survived");
+}
