@@ -581,13 +581,11 @@ fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
         );
         assert_eq!(run["backends"]["requested"], "cpu");
         // Protection keys: whether they applied in the run, as this machine (same environment)
-        // says.
-        let keys = tandem_engine::store::protection::status();
-        assert_eq!(run["protection_keys"]["applied"], keys.is_ok());
-        assert_eq!(
-            run["protection_keys"]["summary"],
-            tandem_engine::store::protection::summary()
-        );
+        // says (the summary names the keys, which another process may number otherwise).
+        let applied = tandem_engine::store::protection::status().is_ok();
+        assert_eq!(run["protection_keys"]["applied"], applied);
+        let summary = run["protection_keys"]["summary"].as_str().unwrap();
+        assert_eq!(summary.starts_with("applied: "), applied, "{summary}");
         assert_eq!(run["metrics"]["ued_slot"], 70);
         // The rates are the table's: this run's transactions over its wall time.
         let seconds = run["execution_seconds"].as_f64().unwrap();

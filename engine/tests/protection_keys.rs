@@ -105,6 +105,8 @@ fn an_executor_cannot_read_the_other_domains_pages() {
         assert_faults("ved-reads-ued");
         assert_faults("ued-reads-ved");
         assert_faults("ued-worker-reads-ved");
+        // rx-ued: the programs only the UED maps carry its key.
+        assert_faults("ved-reads-ued-program");
     }
 }
 
@@ -146,6 +148,8 @@ fn child() {
     for program in builtin_programs() {
         changes.load(program);
     }
+    let ued_program = sample_account(&mut SplitMix64::new(7), Mapping::RxUed, 40);
+    changes.load(ued_program.clone());
     changes.load(ved.clone());
     changes.load(ued.clone());
     store.commit(0, changes).expect("commit 0");
@@ -162,7 +166,7 @@ fn child() {
         );
         read.data.as_ptr() as usize
     };
-    let (ved_at, ued_at) = (page(&ved), page(&ued));
+    let (ved_at, ued_at, program_at) = (page(&ved), page(&ued), page(&ued_program));
     let read = |at: usize| {
         // SAFETY: a live mapping of the open store; whether this thread may read it is what
         // the test is about.
@@ -180,6 +184,10 @@ fn child() {
         "ved-reads-ued" => {
             let _confined = confine_to(Domain::Ved);
             read(ued_at);
+        }
+        "ved-reads-ued-program" => {
+            let _confined = confine_to(Domain::Ved);
+            read(program_at);
         }
         "ued-reads-ved" => {
             let _confined = confine_to(Domain::Ued);

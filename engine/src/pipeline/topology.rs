@@ -852,6 +852,31 @@ mod tests {
         assert!(ProtectionKeys::default().summary().contains("typed checks"));
     }
 
+    /// Where the CPU and kernel have protection keys, the store applies them (unless turned
+    /// off, or a sandbox refuses the system call): a regression in their allocation would
+    /// otherwise only make every test of them skip.
+    #[test]
+    fn a_machine_with_protection_keys_gets_them_applied() {
+        let keys = ProtectionKeys::detect();
+        let off =
+            std::env::var(crate::store::protection::PROTECTION_KEYS_ENV).is_ok_and(|v| v == "off");
+        if !keys.available() || off {
+            eprintln!("skipped: {}", keys.summary());
+            return;
+        }
+        match crate::store::protection::status() {
+            Ok(_) => assert!(keys.applied && keys.summary().starts_with("applied: ")),
+            // A sandbox's seccomp filter, not tandem.
+            Err(reason)
+                if reason.contains("Operation not permitted")
+                    || reason.contains("not implemented") =>
+            {
+                eprintln!("skipped: {reason}")
+            }
+            Err(reason) => panic!("pku and ospke, yet no keys: {reason}"),
+        }
+    }
+
     #[test]
     fn cpu_lists_print_as_ranges() {
         assert_eq!(format_cpus(&[0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");

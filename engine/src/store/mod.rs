@@ -680,7 +680,7 @@ impl Store {
             let bytes: &mut [u8] = match &mut region.map {
                 RegionMap::Writable(map) => map,
                 RegionMap::ReadOnly(_) => {
-                    program_map = region::map_writable(&region.file, &region.path)?;
+                    program_map = region::map_writable(region.mapping, &region.file, &region.path)?;
                     &mut program_map
                 }
             };
@@ -1231,12 +1231,13 @@ fn replay(
     }
     let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
     for (entry, &r) in entries.iter().zip(&targets) {
-        let (_, path, file) = &files[r];
+        let (mapping, path, file) = &files[r];
         if maps[r].is_none() {
-            maps[r] = Some(region::map_writable(file, path)?);
+            maps[r] = Some(region::map_writable(*mapping, file, path)?);
         }
         let map = maps[r].as_mut().expect("just mapped");
         let at = entry.page as usize * PAGE_SIZE + entry.offset as usize;
+        let _window = protection::open_for_writing(*mapping);
         map[at..at + entry.bytes.len()].copy_from_slice(entry.bytes);
     }
     for (r, map) in maps.into_iter().enumerate() {

@@ -68,11 +68,19 @@ impl DomainKeys {
             _ => None,
         }
     }
+
+    /// The key a *writable* mapping of `mapping`'s region carries: its domain's, and for
+    /// `rx-ued-ved` (whose long-lived mapping is read-only and keeps the default key) the UED's
+    /// — any key serves that no thread may write outside the commit's windows, and none may.
+    pub fn writer_of(&self, mapping: Mapping) -> u32 {
+        self.of_mapping(mapping).unwrap_or(self.ued)
+    }
 }
 
 /// Whether the store protects the domains' pages with keys in this process, allocating the keys
 /// on first use: `Ok` with the keys, or `Err` with why not (for people). Every store of the
-/// process shares the two keys (a process has 15).
+/// process shares the two keys (a process has at most 15; the kernel may keep one for itself).
+/// `tandem topology` asks too, so it takes them even where no store opens.
 pub fn status() -> &'static Result<DomainKeys, String> {
     static KEYS: OnceLock<Result<DomainKeys, String>> = OnceLock::new();
     KEYS.get_or_init(|| {
@@ -121,10 +129,15 @@ fn allocate() -> Result<DomainKeys, String> {
 }
 
 /// Tags the pages of a mapping of `mapping`'s region (`PROT_READ` plus `PROT_WRITE` when
-/// `writable`) with its domain's key. Nothing to do where keys do not apply or both domains map
-/// the region.
+/// `writable`) with its domain's key; a writable mapping of a program region (the commit's and
+/// recovery's short-lived one) with [`DomainKeys::writer_of`]'s. Nothing to do where keys do not
+/// apply, or for the read-only mapping of a region both domains map.
 pub(crate) fn tag(pages: &[u8], writable: bool, mapping: Mapping) -> Result<(), std::io::Error> {
-    let Some(key) = active().and_then(|keys| keys.of_mapping(mapping)) else {
+    let key = active().and_then(|keys| match writable {
+        true => Some(keys.writer_of(mapping)),
+        false => keys.of_mapping(mapping),
+    });
+    let Some(key) = key else {
         return Ok(());
     };
     if pages.is_empty() {
@@ -218,12 +231,10 @@ pub(crate) struct WriteWindow {
     _rights: Restore,
 }
 
-/// Opens the pages of `mapping`'s region to writes by the calling thread.
+/// Opens the pages of `mapping`'s region, as its writable mappings carry them
+/// ([`DomainKeys::writer_of`]), to writes by the calling thread.
 pub(crate) fn open_for_writing(mapping: Mapping) -> WriteWindow {
-    let _rights = Restore::change(|keys, now| {
-        keys.of_mapping(mapping)
-            .map(|key| pkru::read_write(now, key))
-    });
+    let _rights = Restore::change(|keys, now| Some(pkru::read_write(now, keys.writer_of(mapping))));
     WriteWindow { _rights }
 }
 
@@ -368,6 +379,8 @@ mod tests {
         assert_eq!(keys.of_mapping(Mapping::RwUed), Some(7));
         assert_eq!(keys.of_mapping(Mapping::RxUed), Some(7));
         assert_eq!(keys.of_mapping(Mapping::RxUedVed), None);
+        assert_eq!(keys.writer_of(Mapping::RxUedVed), 7);
+        assert_eq!(keys.writer_of(Mapping::RwVed), 3);
     }
 
     /// Confinement, windows and the first read's grant, through the register (the faults
@@ -407,6 +420,11 @@ mod tests {
                 let _window = open_for_writing(Mapping::RwUed);
                 assert_eq!(pkru::read() & pkru::write_disabled(keys.ued), 0);
                 assert_ne!(pkru::read() & pkru::write_disabled(keys.ved), 0);
+            }
+            {
+                // The program region both domains map: its writable alias carries the UED's key.
+                let _window = open_for_writing(Mapping::RxUedVed);
+                assert_eq!(pkru::read() & pkru::write_disabled(keys.ued), 0);
             }
             assert_eq!(pkru::read(), now);
         })

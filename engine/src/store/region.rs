@@ -256,12 +256,19 @@ pub(crate) fn map_region(
     Ok(map)
 }
 
-/// A temporary writable mapping of an RX region, used only by a commit that installs programs
-/// and by recovery; it is dropped before the commit returns.
-pub(crate) fn map_writable(file: &File, path: &std::path::Path) -> Result<MmapMut, StoreError> {
+/// A temporary writable mapping of a region, used only by a commit that installs programs and
+/// by recovery; it is dropped before the commit returns. Where protection keys apply it carries
+/// a key no thread may write outside the commit's windows ([`protection::open_for_writing`]).
+pub(crate) fn map_writable(
+    mapping: Mapping,
+    file: &File,
+    path: &std::path::Path,
+) -> Result<MmapMut, StoreError> {
     // SAFETY: as in `map_region`; the caller drops this mapping before any view can exist again
     // (it holds `&mut Store`).
-    unsafe { MmapOptions::new().map_mut(file) }.map_err(StoreError::io("map", path))
+    let map = unsafe { MmapOptions::new().map_mut(file) }.map_err(StoreError::io("map", path))?;
+    protection::tag(&map, true, mapping).map_err(StoreError::io("pkey_mprotect", path))?;
+    Ok(map)
 }
 
 /// Grows `file` to `len` bytes with its blocks allocated (`posix_fallocate`), so that a full

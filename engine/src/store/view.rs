@@ -10,6 +10,12 @@ use crate::account::{Account, Domain, Mapping, Pubkey};
 
 /// An account read from the store, borrowing its bytes from the mapped pages where it can (an
 /// account that spans pages is assembled into an owned buffer).
+///
+/// Where protection keys apply ([`super::protection`]), borrowed bytes can be read only by a
+/// thread with read access to their pages: the thread that read them, the threads it starts
+/// after, any thread that has read the store itself — not a thread of a pool started before
+/// (the kernel's default is no access), nor one confined to the other domain. Copy the account
+/// out ([`AccountRef::to_account`]) to hand it elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRef<'a> {
     /// Its address.
