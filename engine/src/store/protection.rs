@@ -20,8 +20,9 @@
 //! So **no executor can write a store page** — a pass stages its writes in memory, and only the
 //! commit writes pages, through a window opened around its copy into each region — and **an
 //! executor cannot even read the other domain's pages**: a stray pointer faults (SIGSEGV) instead
-//! of reading or corrupting them. Outside passes and commits every thread may read and none may
-//! write. A thread is given read access the first time it reads the store's pages
+//! of reading or corrupting them. Outside passes and commits every thread that has read the
+//! store may read and none may write. A thread is given read access the first time it reads the
+//! store's pages
 //! ([`ensure_readable`], one `RDPKRU` when it has it already), unless it is confined to a
 //! domain; threads inherit their creator's PKRU, so a pass's worker threads are confined too.
 //!
@@ -290,6 +291,13 @@ mod pkru {
     /// Allocates two keys, the calling thread allowed to read (not write) under both.
     #[cfg(target_arch = "x86_64")]
     pub(super) fn allocate_pair() -> Result<(u32, u32), String> {
+        // CPUID.(EAX=7, ECX=0):ECX bit 4, OSPKE: the CPU has keys and the kernel enabled them.
+        // Without it pkey_alloc answers ENOSPC (the kernel counts key 0 as the only one), which
+        // would read as "no key is free".
+        let ospke = std::arch::x86_64::__cpuid_count(7, 0).ecx & (1 << 4) != 0;
+        if !ospke {
+            return Err("the CPU or kernel offers none (no OSPKE)".into());
+        }
         let first = alloc()?;
         match alloc() {
             Ok(second) => Ok((first, second)),
