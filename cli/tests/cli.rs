@@ -765,7 +765,7 @@ fn a_cut_ledger_is_an_error_naming_the_file() {
 fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
     // `tandem gen --out /dev/stdout | tandem replay --ledger /dev/stdin`: the fsync of the pipe
     // failed the whole generation, and the summary followed the last block on standard output.
-    let out = tandem(&[
+    const GEN: [&str; 7] = [
         "gen",
         "--out",
         "/dev/stdout",
@@ -773,7 +773,8 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
         "2",
         "--transfers",
         "3",
-    ]);
+    ];
+    let out = tandem(&GEN);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let reader = tandem_engine::ledger::LedgerReader::new(std::io::Cursor::new(&out.stdout[..]))
@@ -788,15 +789,7 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("l.ledger");
     let redirected = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "gen",
-            "--out",
-            "/dev/stdout",
-            "--slots",
-            "2",
-            "--transfers",
-            "3",
-        ])
+        .args(GEN)
         .stdout(std::fs::File::create(&file).unwrap())
         .output()
         .expect("run tandem");

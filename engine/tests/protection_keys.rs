@@ -7,7 +7,9 @@
 //! checks that it died of SIGSEGV at the access, and that the store is intact after. Where the
 //! machine has no protection keys (or `TANDEM_PROTECTION_KEYS=off`), each test says it skipped.
 
-use std::os::unix::process::ExitStatusExt;
+mod common;
+
+use common::assert_faulted;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -61,22 +63,7 @@ fn assert_faults(scenario: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store_dir = dir.path().join("store");
     let output = run_child(scenario, &store_dir);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("accessing"),
-        "{scenario}: the child failed before its access: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !stdout.contains("survived"),
-        "{scenario}: the access went through: {stdout}"
-    );
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSEGV),
-        "{scenario}: expected SIGSEGV, got {:?}",
-        output.status
-    );
+    assert_faulted(&output, "accessing", scenario);
     let store = Store::open(&store_dir).expect("reopen");
     for account in accounts() {
         let stored = store.inspect(&account.pubkey).expect("still there");

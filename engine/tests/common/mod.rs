@@ -75,3 +75,25 @@ pub fn listing(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Asserts that a child process reached its stray access (it printed `reached`), did not go
+/// on past it (it never printed "survived") and died of SIGSEGV there; `what` names the case.
+pub fn assert_faulted(output: &std::process::Output, reached: &str, what: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(reached),
+        "{what}: the child failed before its access: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !stdout.contains("survived"),
+        "{what}: the access went through: {stdout}"
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSEGV),
+        "{what}: expected SIGSEGV, got {:?}",
+        output.status
+    );
+}
