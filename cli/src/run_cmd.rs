@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::LedgerReader;
-use tandem_engine::pipeline::metrics::{MetricsSnapshot, serve_metrics};
+use tandem_engine::pipeline::metrics::{MetricsSnapshot, VoteSigners, serve_metrics};
 use tandem_engine::pipeline::{Backends, Engine, EngineConfig, EngineHooks, Survey, backend_name};
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
@@ -451,6 +451,10 @@ fn print(
             m.max_ued_lag_slots.to_string(),
         ],
         vec![
+            "vote signatures with a table".into(),
+            vote_signers_row(&m.vote_signers),
+        ],
+        vec![
             "halted".into(),
             halted_row(report.halt.as_deref(), report.halt_slot),
         ],
@@ -504,6 +508,21 @@ fn print(
             stages
         )
     );
+}
+
+/// The table's cell for the VED's signer cache: how many of the votes' signatures used their
+/// voter's precomputed table, and how many tables it holds (built before their first vote).
+fn vote_signers_row(s: &VoteSigners) -> String {
+    let checked = s.with_table + s.without_table;
+    let share = if checked == 0 {
+        "-".to_owned()
+    } else {
+        format!("{:.1} %", 100.0 * s.with_table as f64 / checked as f64)
+    };
+    format!(
+        "{share} of {checked} ({} voters' tables, {} built before their first vote)",
+        s.tables, s.prepared
+    )
 }
 
 /// The table's "halted" cell: from the halt itself, whatever its cause.

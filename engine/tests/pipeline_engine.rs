@@ -2352,3 +2352,65 @@ fn a_transaction_the_store_has_pruned_is_unknown_to_the_engine_as_to_the_store()
     );
     engine.finish().expect("finish");
 }
+
+#[test]
+fn the_voters_tables_are_built_before_their_first_votes_and_for_voters_a_boundary_brings() {
+    // user-2's new vote account (user-2 its voter and fee payer), activated in epoch 1: it
+    // joins the VED at the first slot of epoch 3 (SPEC §5), and its voter with it.
+    let mut c = chain::Chain::new();
+    let node = chain::key("user-2");
+    let vote_key = chain::fresh(10);
+    let vote_account = chain::pk(&vote_key);
+    c.block(chain::new_vote_account(
+        &node,
+        &vote_key,
+        chain::pk(&node),
+        6_000 * chain::SOL,
+        c.recent(),
+    ));
+    c.block(vec![
+        chain::vote(0, 1, c.recent()),
+        chain::vote(1, 1, c.recent()),
+    ]);
+    c.enter_epoch(1);
+    c.block(vec![chain::node_instruction(
+        &node,
+        vote_account,
+        VoteInstruction::Activate,
+        c.recent(),
+    )]);
+    c.enter_epoch(3);
+    for _ in 0..3 {
+        c.block(vec![]);
+    }
+    assert_eq!(c.mapping(&chain::pk(&node)), Some(Mapping::RwVed));
+
+    let voters = c.genesis.ved_validators().count() as u64;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = open_with_hooks(dir.path(), EngineHooks::default());
+    let at_start = engine.metrics().snapshot().vote_signers;
+    assert_eq!(
+        (at_start.tables, at_start.prepared),
+        (voters, voters),
+        "every VED voter's table, before the first block"
+    );
+    for (block, _) in &c.history {
+        engine.submit(block.clone()).expect("submit");
+        // One block at a time: the sigverify stage looks for new voters after each block.
+        engine
+            .wait_hash(Domain::Ved, block.header.slot, Duration::from_secs(60))
+            .expect("no failure");
+    }
+    let after = engine.metrics().snapshot().vote_signers;
+    assert_eq!(
+        after.without_table, 0,
+        "every vote's signature was verified with its voter's table: {after:?}"
+    );
+    assert!(after.with_table >= 2, "{after:?}");
+    assert_eq!(
+        (after.tables, after.prepared),
+        (voters + 1, voters + 1),
+        "user-2's table, built once it joined the VED"
+    );
+    engine.finish().expect("finish");
+}

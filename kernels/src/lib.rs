@@ -161,7 +161,7 @@ pub struct Ed25519Verifier {
 
 enum VerifierCache {
     Global,
-    Own(sigverify::cache::SignerCache),
+    Own(Arc<sigverify::cache::SignerCache>),
 }
 
 impl Ed25519Verifier {
@@ -177,11 +177,34 @@ impl Ed25519Verifier {
     /// A verifier on `backend` with a signer cache of `capacity` signers and a GPU device
     /// (its own queue) of its own.
     pub fn dedicated(backend: Backend, capacity: usize) -> Ed25519Verifier {
+        Self::with_cache(
+            backend,
+            Arc::new(sigverify::cache::SignerCache::new(capacity)),
+        )
+    }
+
+    /// A verifier on `backend` with the signer cache `cache` (which others may watch: its
+    /// [`sigverify::cache::SignerCache::stats`]) and a GPU device of its own.
+    pub fn with_cache(
+        backend: Backend,
+        cache: Arc<sigverify::cache::SignerCache>,
+    ) -> Ed25519Verifier {
         Ed25519Verifier {
             backend,
-            cache: VerifierCache::Own(sigverify::cache::SignerCache::new(capacity)),
+            cache: VerifierCache::Own(cache),
             own_gpu: Some(OnceLock::new()),
         }
+    }
+
+    /// Builds the tables of signers known to recur — `keys` — in its cache now, in the form its
+    /// CPU verifier uses ([`sigverify::prepare_signers`]), so that their first signatures are
+    /// verified as fast as the later ones. On the `Gpu` backend, whose batches use no tables,
+    /// it builds none. Returns how many of `keys` have a table.
+    pub fn prepare_signers(&self, keys: &[[u8; 32]]) -> usize {
+        if self.backend == Backend::Gpu {
+            return 0;
+        }
+        sigverify::prepare_signers(Platform::detect(), self.cache(), keys)
     }
 
     /// Its signer cache.

@@ -14,7 +14,7 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::SigningKey;
 use tandem_kernels::sigverify::cache::SignerCache;
-use tandem_kernels::sigverify::{cpu, reference, verify_batch_cpu, verify_many};
+use tandem_kernels::sigverify::{cpu, prepare_signers, reference, verify_batch_cpu, verify_many};
 use tandem_kernels::{Backend, Platform};
 
 /// Asserts every verifier agrees with the oracle on this input, and returns the oracle's answer:
@@ -151,6 +151,13 @@ fn the_cache_never_serves_a_small_order_key() {
     let cache = SignerCache::new(4);
     cache.observe(&identity);
     cache.observe(&identity);
+    assert!(cache.prepare(&identity).is_none(), "prepared");
+    assert_eq!(
+        prepare_signers(Platform::Portable, &cache, &[identity]),
+        0,
+        "prepared in a form"
+    );
+    assert!(cache.is_empty());
     assert!(
         !cpu::verify(&sig, &identity, b"m", Some(&cache)),
         "portable, cached"
@@ -420,6 +427,94 @@ fn random_mixed_batches_agree_with_the_oracle_on_every_platform() {
             }
         }
         assert!(cache.stats().hits > 100, "{platform}: the cache was used");
+    }
+}
+
+#[test]
+fn prepared_signers_are_verified_with_their_tables_from_the_first_signature_on_every_platform() {
+    // The random inputs' keys — forty recurring signers, and the off-curve, small-order and
+    // mixed-order keys of the other classes — prepared before any signature is seen.
+    let cases: Vec<Case> = (0..600).map(random_case).collect();
+    let oracle: Vec<u8> = cases
+        .iter()
+        .map(|c| u8::from(reference::verify(&c.sig, &c.key, &c.msg)))
+        .collect();
+    let mut keys: Vec<[u8; 32]> = cases.iter().map(|c| c.key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let signers: Vec<[u8; 32]> = (0..40)
+        .map(|seed| signing_key(seed).verifying_key().to_bytes())
+        .collect();
+    for platform in Platform::available() {
+        let cache = SignerCache::new(4_096);
+        let prepared = prepare_signers(platform, &cache, &keys);
+        assert!(
+            prepared >= signers.len() && prepared < keys.len(),
+            "{platform}: {prepared} of {} keys have a table, the signers among them, the small-order \
+             and off-curve ones not",
+            keys.len()
+        );
+        assert_eq!(cache.len(), prepared);
+        let stats = cache.stats();
+        assert_eq!(
+            (stats.builds, stats.prepared),
+            (prepared as u64, prepared as u64)
+        );
+        assert_eq!(
+            prepare_signers(platform, &cache, &signers),
+            signers.len(),
+            "{platform}: prepared again"
+        );
+        assert_eq!(
+            cache.stats().builds,
+            stats.builds,
+            "{platform}: nothing built twice"
+        );
+
+        // One signature under each signer, each its first: every one verified with its table.
+        let first: Vec<&Case> = signers
+            .iter()
+            .map(|key| {
+                cases
+                    .iter()
+                    .find(|c| c.key == *key)
+                    .expect("each signer signs")
+            })
+            .collect();
+        let sigs: Vec<[u8; 64]> = first.iter().map(|c| c.sig).collect();
+        let msgs: Vec<&[u8]> = first.iter().map(|c| c.msg.as_slice()).collect();
+        let mut results = vec![9u8; first.len()];
+        verify_many(platform, &sigs, &signers, &msgs, &mut results, Some(&cache));
+        let want: Vec<u8> = first
+            .iter()
+            .map(|c| u8::from(reference::verify(&c.sig, &c.key, &c.msg)))
+            .collect();
+        assert_eq!(results, want, "{platform}: first signatures");
+        let after = cache.stats();
+        assert!(
+            after.hits >= want.iter().filter(|&&v| v == 1).count() as u64 && after.misses == 0,
+            "{platform}: {after:?}"
+        );
+
+        // And the whole mix: the oracle's answers, no table built on the way.
+        let sigs: Vec<[u8; 64]> = cases.iter().map(|c| c.sig).collect();
+        let case_keys: Vec<[u8; 32]> = cases.iter().map(|c| c.key).collect();
+        let msgs: Vec<&[u8]> = cases.iter().map(|c| c.msg.as_slice()).collect();
+        let mut results = vec![9u8; cases.len()];
+        verify_many(
+            platform,
+            &sigs,
+            &case_keys,
+            &msgs,
+            &mut results,
+            Some(&cache),
+        );
+        assert_eq!(results, oracle, "{platform}: the mix");
+        assert_eq!(
+            cache.stats().builds,
+            stats.builds,
+            "{platform}: built on the way"
+        );
     }
 }
 

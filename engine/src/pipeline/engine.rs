@@ -43,7 +43,9 @@
 //! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage). The
 //! UED-side threads run in the `SCHED_IDLE` class (nice 10 where it is refused), so on a
 //! machine where stages share cores the kernel runs a vote's work first; the VED's signatures
-//! are also verified on the sigverify stage's PUs, by helpers at the VED's priority.
+//! are also verified on the sigverify stage's PUs, by helpers at the VED's priority. The VED's
+//! verifier builds its voters' signer tables before the first block and, between blocks, for
+//! the voters an epoch boundary brings ([`VedExecutor::vote_signers`]).
 //!
 //! Results are the sequential runtime's, block by block (the tests compare them): the same
 //! statuses and hashes as `tandem replay`, for any number of UED threads and any backend.
@@ -80,6 +82,7 @@ use crate::runtime::{Backend, BlockOutcome, Runtime, RuntimeError, check_block_h
 use crate::sample::vote_program_id;
 use crate::tx::Transaction;
 use tandem_kernels::Ed25519Verifier;
+use tandem_kernels::sigverify::cache::SignerCache;
 
 /// The stages whose metrics the engine reports, in pipeline order.
 pub const ENGINE_STAGES: [&str; 5] = ["ingest", "sigverify-ved", "sigverify-ued", "ved", "ued"];
@@ -414,8 +417,27 @@ struct Shared {
     in_flight: Mutex<BTreeMap<u64, Arc<Ingested>>>,
     /// Why the engine halted, once it has (also after a restart).
     halted: Mutex<Option<String>>,
-    /// The RW-VED payers as the VED last published them: the sigverify split's guess.
-    ved_payers: RwLock<Arc<HashSet<Pubkey>>>,
+    /// The RW-VED accounts and the voters' keys as the VED last published them.
+    ved_keys: RwLock<Arc<VedKeys>>,
+}
+
+/// What the VED publishes of its accounts for the stages before it, after each boundary it
+/// crosses.
+struct VedKeys {
+    /// The RW-VED accounts: the sigverify split's guess of each transaction's domain.
+    payers: HashSet<Pubkey>,
+    /// The keys that sign its votes ([`VedExecutor::vote_signers`]): the VED's verifier builds
+    /// their tables before their votes come.
+    signers: Vec<[u8; 32]>,
+}
+
+impl VedKeys {
+    fn of(ved: &VedExecutor) -> Arc<VedKeys> {
+        Arc::new(VedKeys {
+            payers: ved.ved_payers(),
+            signers: ved.vote_signers().into_iter().map(|k| k.0).collect(),
+        })
+    }
 }
 
 impl Shared {
@@ -435,12 +457,17 @@ impl Shared {
 
     /// The RW-VED accounts the sigverify stages guess payer domains from: `ved`'s, after it
     /// crossed an epoch boundary.
-    fn set_ved_payers(&self, ved: &VedExecutor) {
-        let payers = Arc::new(ved.ved_payers());
+    fn publish_ved_keys(&self, ved: &VedExecutor) {
+        let keys = VedKeys::of(ved);
         *self
-            .ved_payers
+            .ved_keys
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = payers;
+            .unwrap_or_else(PoisonError::into_inner) = keys;
+    }
+
+    /// The keys the VED published last.
+    fn ved_keys(&self) -> Arc<VedKeys> {
+        Arc::clone(&self.ved_keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn fail(&self, failure: impl Into<Failure>) {
@@ -781,7 +808,9 @@ pub struct EngineSummary {
 
 impl Engine {
     /// Opens the engine on the store in `dir` (created from `genesis` where there is none,
-    /// resumed from its last committed slot otherwise) and starts its stages.
+    /// resumed from its last committed slot otherwise) and starts its stages. It returns once
+    /// the vote path is ready: its GPU devices open (on the `Gpu` backend) and the VED's
+    /// voters' signer tables built, so that no vote of the first blocks waits for them.
     pub fn open(
         genesis: &Genesis,
         dir: impl AsRef<Path>,
@@ -867,7 +896,7 @@ impl Engine {
             ),
             halted: Mutex::new(halted),
             dir: dir.clone(),
-            ved_payers: RwLock::new(Arc::new(ved.ved_payers())),
+            ved_keys: RwLock::new(VedKeys::of(&ved)),
         });
         // A divergence the committed slots show: raised again (a crash may have kept it from
         // being raised; and a host that polls alerts after a restart learns why the engine it
@@ -962,12 +991,18 @@ impl Engine {
             let votes_device_open = devices_open.clone();
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
+            let vote_signers = Arc::new(SignerCache::new(VOTE_SIGNER_CACHE));
+            shared.metrics.watch_vote_signers(Arc::clone(&vote_signers));
             engine
                 .threads
                 .push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
                     move || {
-                        let voters = Ed25519Verifier::dedicated(backend, VOTE_SIGNER_CACHE);
+                        let voters = Ed25519Verifier::with_cache(backend, vote_signers);
                         voters.open_device();
+                        // The voters' tables too, before `start` returns: no vote of the
+                        // first blocks waits for them.
+                        let keys = shared.ved_keys();
+                        prepare_vote_signers(&voters, &vote_helpers, &keys.signers);
                         drop(votes_device_open);
                         sigverify_loop(
                             &shared,
@@ -976,6 +1011,7 @@ impl Engine {
                                 verifier: &voters,
                                 helpers: &vote_helpers,
                                 ved: true,
+                                prepared: Some(keys),
                             },
                             ved_sigs_rx,
                             |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
@@ -997,6 +1033,7 @@ impl Engine {
                                 verifier: &Ed25519Verifier::shared(backend),
                                 helpers: &user_helpers,
                                 ved: false,
+                                prepared: None,
                             },
                             ued_sigs_rx,
                             |ingested, verified| {
@@ -1303,14 +1340,7 @@ impl Engine {
                 self.slots_per_epoch,
             )
             .map_err(EngineError::Rejected)?;
-            let ved_payers = Arc::clone(
-                &self
-                    .shared
-                    .ved_payers
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner),
-            );
-            let ved_guess = guess_ved(&block.transactions, &ved_payers);
+            let ved_guess = guess_ved(&block.transactions, &self.shared.ved_keys().payers);
             Ok::<_, EngineError>(Arc::new(Ingested {
                 block,
                 submitted,
@@ -1595,6 +1625,8 @@ struct SigverifySide<'a> {
     helpers: &'a [usize],
     /// The VED's side (`true`) or the UED's.
     ved: bool,
+    /// The VED's side: the keys whose voters' tables it built last.
+    prepared: Option<Arc<VedKeys>>,
 }
 
 /// A sigverify stage: verifies the transactions of each block guessed to be its side's
@@ -1611,6 +1643,7 @@ fn sigverify_loop(
         verifier,
         helpers,
         ved,
+        mut prepared,
     } = side;
     while let Ok(ingested) = metrics.idle(|| input.recv()) {
         metrics.set_queue_depth(input.len() as u64);
@@ -1637,62 +1670,94 @@ fn sigverify_loop(
         if !metrics.blocked(|| send(ingested, verified)) {
             return;
         }
+        // New voters after a boundary the VED crossed: their tables, between blocks.
+        if let Some(last) = &mut prepared {
+            let keys = shared.ved_keys();
+            if !Arc::ptr_eq(&keys, last) {
+                prepare_vote_signers(verifier, helpers, &keys.signers);
+                *last = keys;
+            }
+        }
     }
 }
 
 /// Verifies `transactions` on the calling thread and, when `helpers` names PUs, on one more
-/// thread pinned to each of them. The threads take small chunks from one counter rather than
-/// equal parts: a PU that other work shares (ingest's parse of the block runs on the submitting
-/// thread, wherever the OS puts it) then verifies less, instead of the whole batch waiting for
-/// its part. A batch the verifier sends to the GPU goes whole, from the calling thread.
+/// thread pinned to each of them ([`spread`]). A batch the verifier sends to the GPU goes whole,
+/// from the calling thread.
 fn verify_spread(
     verifier: &Ed25519Verifier,
     helpers: &[usize],
     transactions: &[Transaction<'_>],
 ) -> Result<Vec<bool>, RuntimeError> {
     let verify = |part: &[Transaction<'_>]| ingest::verify_signatures_with(verifier, part.iter());
+    let signatures = transactions.iter().map(|tx| tx.signatures().len()).sum();
+    if verifier.uses_gpu_for(signatures) {
+        return verify(transactions);
+    }
+    spread(helpers, transactions, verify)
+}
+
+/// Builds the tables of the voters' keys `signers` in the VED's verifier
+/// ([`Ed25519Verifier::prepare_signers`]) on the calling thread and the helpers' PUs: at start,
+/// and after a boundary that brought new voters, so that no vote waits for its signer's table
+/// (a thousand voters' tables cost about four blocks' worth of their signatures).
+fn prepare_vote_signers(verifier: &Ed25519Verifier, helpers: &[usize], signers: &[[u8; 32]]) {
+    let prepare = |part: &[[u8; 32]]| Ok(vec![verifier.prepare_signers(part)]);
+    let prepared: usize = spread(helpers, signers, prepare)
+        .map(|counts| counts.into_iter().sum())
+        .unwrap_or_else(|e: RuntimeError| unreachable!("preparing fails nothing: {e}"));
+    log::debug!(
+        "the VED's verifier holds the tables of {prepared} of its {} voters' keys",
+        signers.len()
+    );
+}
+
+/// Runs `work` over `items` on the calling thread and, when `helpers` names PUs and there is
+/// enough to share, on one more thread pinned to each of them; the answers come back in
+/// `items`' order. The threads take small chunks from one counter rather than equal parts: a
+/// PU that other work shares (ingest's parse of the block runs on the submitting thread,
+/// wherever the OS puts it) then does less, instead of the whole batch waiting for its part.
+fn spread<I: Sync, T: Send>(
+    helpers: &[usize],
+    items: &[I],
+    work: impl Fn(&[I]) -> Result<Vec<T>, RuntimeError> + Sync,
+) -> Result<Vec<T>, RuntimeError> {
     // Below this a helper costs more than it saves.
     const MIN_PART: usize = 64;
     // What a thread takes at a time: four batches of the widest CPU lanes.
     const CHUNK: usize = 32;
-    let signatures = transactions.iter().map(|tx| tx.signatures().len()).sum();
-    let threads = if verifier.uses_gpu_for(signatures) {
-        1
-    } else {
-        (helpers.len() + 1)
-            .min(transactions.len() / MIN_PART)
-            .max(1)
-    };
+    let threads = (helpers.len() + 1).min(items.len() / MIN_PART).max(1);
     if threads == 1 {
-        return verify(transactions);
+        return work(items);
     }
-    let chunks: Vec<&[Transaction<'_>]> = transactions.chunks(CHUNK).collect();
+    let chunks: Vec<&[I]> = items.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
     // Each thread's chunks, by index, with their answers.
-    let work = || -> Result<Vec<(usize, Vec<bool>)>, RuntimeError> {
+    let take = || -> Result<Vec<(usize, Vec<T>)>, RuntimeError> {
         let mut done = Vec::new();
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(chunk) = chunks.get(k) else {
                 return Ok(done);
             };
-            done.push((k, verify(chunk)?));
+            done.push((k, work(chunk)?));
         }
     };
-    let mut answers: Vec<Option<Vec<bool>>> = vec![None; chunks.len()];
+    let mut answers: Vec<Option<Vec<T>>> =
+        std::iter::repeat_with(|| None).take(chunks.len()).collect();
     std::thread::scope(|scope| {
         let others: Vec<_> = helpers[..threads - 1]
             .iter()
             .map(|&pu| {
-                let work = &work;
+                let take = &take;
                 scope.spawn(move || {
-                    // A helper that cannot be pinned still verifies, wherever it runs.
+                    // A helper that cannot be pinned still works, wherever it runs.
                     let _ = super::pin_current_thread(pu);
-                    work()
+                    take()
                 })
             })
             .collect();
-        let own = work();
+        let own = take();
         for result in others
             .into_iter()
             .map(|other| {
@@ -1710,7 +1775,7 @@ fn verify_spread(
     })?;
     Ok(answers
         .into_iter()
-        .flat_map(|part| part.expect("every chunk verified"))
+        .flat_map(|part| part.expect("every chunk done"))
         .collect())
 }
 
@@ -1933,7 +1998,7 @@ fn ved_loop(
                                  the UED {} slots behind",
                                 shared.metrics.ued_lag_slots()
                             );
-                            shared.set_ved_payers(&ved);
+                            shared.publish_ved_keys(&ved);
                         }
                         Ok(false) => {
                             // The boundary needs the UED's state (`enter_epoch` says when):
@@ -1956,7 +2021,7 @@ fn ved_loop(
                             };
                             ved = done.executor.keeping_kernels_of(&ved);
                             retained.reset();
-                            shared.set_ved_payers(&ved);
+                            shared.publish_ved_keys(&ved);
                             let local = Some((Domain::Ved, slot, done.ved_hash));
                             shared.agree(local, &done.votes, Some(ved.ved_stake()));
                             vote(

@@ -870,6 +870,24 @@ impl VedExecutor {
             .collect()
     }
 
+    /// The keys that sign the VED's votes: the authorized voter and the fee payer of every
+    /// RW-VED vote account, once each, in key order — the signers whose tables the VED's
+    /// verifier builds ahead of their votes.
+    pub fn vote_signers(&self) -> Vec<Pubkey> {
+        let program = vote_program_id();
+        let mut keys: Vec<Pubkey> = self
+            .accounts
+            .accounts
+            .values()
+            .filter(|a| a.mapping == Mapping::RwVed && a.owner == program)
+            .filter_map(|a| VoteState::decode(&a.data))
+            .flat_map(|v| [v.authorized_voter, v.fee_payer])
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// Executes the VED's part of `block` (which follows the last slot, crosses no epoch
     /// boundary, and parses: the ingest checked its header and every transaction). `payers[i]`
     /// is transaction `i`'s fee payer; `verified[i]` check 1's answer where the sigverify stage

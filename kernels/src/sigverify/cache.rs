@@ -32,6 +32,11 @@
 //!    what filling the empty cache costs. Whatever the pattern of keys, the time lost to tables
 //!    that never pay back is thus at most one fill of the cache plus 1/64 of a verification per
 //!    sighting: the policy may guess wrong, it cannot be expensive.
+//! 4. *Known signers.* A caller that knows which keys will recur — the engine knows its voters
+//!    when it starts and at each epoch boundary — builds their tables ahead of their first
+//!    signature with [`SignerCache::prepare`] (and [`super::prepare_signers`], which also builds
+//!    the form its verifier uses), outside the budget. A prepared key takes a free place or the
+//!    place of a table idle for a whole window, never one in use.
 //!
 //! Keys that are not valid points or are of small order are never cached. The cache is shared by
 //! every verifying thread (a read-write lock; lookups take the read side).
@@ -83,10 +88,15 @@ impl Signer {
         double_fixed_base_mul(
             FixedBaseTable::basepoint(),
             s.as_bytes(),
-            self.table
-                .get_or_init(|| FixedBaseTable::new(&self.minus_a)),
+            self.table(),
             k.as_bytes(),
         )
+    }
+
+    /// The fixed-base table of −A for the portable path, made on its first use.
+    pub(crate) fn table(&self) -> &FixedBaseTable {
+        self.table
+            .get_or_init(|| FixedBaseTable::new(&self.minus_a))
     }
 
     /// The table of −A in the lane field `F`'s form.
@@ -112,6 +122,8 @@ pub struct CacheStats {
     pub builds: u64,
     /// Tables dropped to make room for another.
     pub evictions: u64,
+    /// Of the tables built, those built ahead of their first use by [`SignerCache::prepare`].
+    pub prepared: u64,
 }
 
 /// The counters behind [`CacheStats`].
@@ -121,6 +133,7 @@ struct Counters {
     misses: AtomicU64,
     builds: AtomicU64,
     evictions: AtomicU64,
+    prepared: AtomicU64,
 }
 
 /// The cache (see the module docs).
@@ -136,6 +149,15 @@ pub struct SignerCache {
     /// Build credit, in 64ths of a verification (see the module docs).
     credit: AtomicI64,
     counters: Counters,
+}
+
+impl std::fmt::Debug for SignerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerCache")
+            .field("capacity", &self.capacity)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignerCache {
@@ -214,6 +236,7 @@ impl SignerCache {
             misses: c.misses.load(Ordering::Relaxed),
             builds: c.builds.load(Ordering::Relaxed),
             evictions: c.evictions.load(Ordering::Relaxed),
+            prepared: c.prepared.load(Ordering::Relaxed),
         }
     }
 
@@ -264,19 +287,52 @@ impl SignerCache {
             *n = n.saturating_add(1);
             *n
         };
-        if seen < 2 || !self.has_place(now) {
+        if seen < 2 {
             return;
         }
-        let Some(a) = ExtendedPoint::decompress(key) else {
-            return; // unreachable for keys that curve25519-dalek decompressed; never cached
-        };
+        // Builds spend credit only once the key passed the other checks.
+        let _ = self.insert(key, now, || self.spend());
+    }
+
+    /// Gives `key` a table now, whatever its sightings and the build credit: for signers the
+    /// caller knows will recur (a validator's voters, known when the engine starts). Returns
+    /// its signer — the one it had, or a new one — or `None` when the key is not a point of
+    /// large order (never cached) or the cache is full of tables used within the window (a
+    /// prepared key never evicts one in use). [`super::prepare_signers`] also builds the table
+    /// in the form a verifier uses.
+    pub fn prepare(&self, key: &[u8; 32]) -> Option<Arc<Signer>> {
+        if let Some(signer) = self
+            .tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            return Some(Arc::clone(signer));
+        }
+        let now = self.clock.load(Ordering::Relaxed);
+        let signer = self.insert(key, now, || true)?;
+        self.counters.prepared.fetch_add(1, Ordering::Relaxed);
+        Some(signer)
+    }
+
+    /// Makes `key`'s signer and puts it in the cache, in a free place or the place of a table
+    /// idle for more than the window, if `afford()` agrees (asked last, once the key is valid
+    /// and a place is likely). `None` when the key is not a point of large order, there is no
+    /// place, or `afford` refused.
+    fn insert(
+        &self,
+        key: &[u8; 32],
+        now: u64,
+        afford: impl FnOnce() -> bool,
+    ) -> Option<Arc<Signer>> {
+        if self.capacity == 0 || !self.has_place(now) {
+            return None;
+        }
+        let a = ExtendedPoint::decompress(key)?;
         // A hit skips the verifier's small-order check: such a key is never cached, whoever
         // calls this (a table for the identity would verify `R = [S]B` under it).
-        if is_small_order_encoding(&compress_batch(&[a])[0]) {
-            return;
-        }
-        if !self.spend() {
-            return;
+        if is_small_order_encoding(&compress_batch(&[a])[0]) || !afford() {
+            return None;
         }
         let signer = Arc::new(Signer {
             minus_a: a.neg(),
@@ -286,7 +342,11 @@ impl SignerCache {
             last_use: AtomicU64::new(now),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
-        if tables.len() >= self.capacity && !tables.contains_key(key) {
+        if let Some(existing) = tables.get(key) {
+            // Another thread made it meanwhile.
+            return Some(Arc::clone(existing));
+        }
+        if tables.len() >= self.capacity {
             // Again under the write lock: another thread may have taken the place meanwhile
             // (then this table is dropped, its cost already spent).
             let oldest = tables
@@ -298,16 +358,17 @@ impl SignerCache {
                     tables.remove(&oldest);
                     self.counters.evictions.fetch_add(1, Ordering::Relaxed);
                 }
-                _ => return,
+                _ => return None,
             }
         }
-        tables.insert(*key, signer);
+        tables.insert(*key, Arc::clone(&signer));
         self.counters.builds.fetch_add(1, Ordering::Relaxed);
         drop(tables);
         self.sightings
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+        Some(signer)
     }
 }
 
@@ -355,6 +416,30 @@ mod tests {
         assert!(cache.get(&k[0]).is_none(), "the idle table went");
         assert!(cache.get(&k[2]).is_some());
         assert_eq!(cache.stats().evictions, 1);
+    }
+
+    #[test]
+    fn a_prepared_key_gets_a_table_at_once_without_credit_and_never_evicts_one_in_use() {
+        let cache = SignerCache::new(2);
+        cache.credit.store(0, Ordering::Relaxed);
+        let k = keys(3);
+        assert!(cache.prepare(&k[0]).is_some(), "no sighting, no credit");
+        assert!(cache.get(&k[0]).is_some());
+        assert!(cache.prepare(&k[0]).is_some(), "again: the same table");
+        assert!(cache.prepare(&k[1]).is_some());
+        let stats = cache.stats();
+        assert_eq!((stats.builds, stats.prepared, cache.len()), (2, 2, 2));
+        // Full, both used within the window: k[2] gets none, and nothing is evicted.
+        assert!(cache.prepare(&k[2]).is_none());
+        assert_eq!(cache.stats().evictions, 0);
+        // k[1] used for a whole window while k[0] is not: k[0]'s place may go to a prepared key.
+        for _ in 0..=cache.window() {
+            assert!(cache.get(&k[1]).is_some());
+        }
+        assert!(cache.prepare(&k[2]).is_some());
+        assert!(cache.get(&k[0]).is_none(), "the idle table went");
+        assert_eq!(cache.stats().evictions, 1);
+        assert!(SignerCache::new(0).prepare(&k[0]).is_none(), "no capacity");
     }
 
     #[test]

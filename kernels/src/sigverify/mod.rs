@@ -144,6 +144,33 @@ pub fn verify_many(
     }
 }
 
+/// Gives each of `keys` a table in `cache` now ([`SignerCache::prepare`]), in the form
+/// [`verify_many`] on `platform` uses, so that even the first signature under each is verified
+/// with it: for signers the caller knows will recur — a validator's voters, known when its
+/// engine starts — whose tables the cache's policy would otherwise build on their third
+/// signature (a table on the second sighting, its lane form on its first use), all in one
+/// block. Returns how many of `keys` have a table; a key that is not a point of large order,
+/// or finds the cache full of tables in use, gets none.
+pub fn prepare_signers(platform: Platform, cache: &SignerCache, keys: &[[u8; 32]]) -> usize {
+    let verifier = lane_verifier(platform);
+    keys.iter()
+        .filter_map(|key| cache.prepare(key))
+        .map(|signer| match verifier {
+            #[cfg(target_arch = "x86_64")]
+            Some(LaneVerifier::Ifma) => {
+                signer.lane_table::<8, ifma::field::FieldElement52x8>();
+            }
+            #[cfg(target_arch = "x86_64")]
+            Some(LaneVerifier::Avx2) => {
+                signer.lane_table::<4, avx2::field::FieldElement2625x4>();
+            }
+            None => {
+                signer.table();
+            }
+        })
+        .count()
+}
+
 /// Verifies every signature on the CPU with the widest verifier of [`Platform::detect`],
 /// spread over the available cores; `results[i]` is 1 when signature `i` is valid, else 0.
 /// Recurring signers use `cache`.

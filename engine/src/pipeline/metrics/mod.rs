@@ -8,7 +8,8 @@
 //!   hash) with p50/p99/max;
 //! - [`EngineMetrics`]: the registry the pipeline owns — the stages by name, the time-to-vote,
 //!   the VED and UED slots with the UED's lag, executed transactions and their rate per domain,
-//!   the VED's waits at epoch boundaries (SPEC §5's one backpressure point) and the halted flag —
+//!   the VED's waits at epoch boundaries (SPEC §5's one backpressure point), the halted flag and
+//!   the VED's signer cache (its voters' tables, and the signatures that used them) —
 //!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI;
 //! - the Prometheus text format of a snapshot ([`prometheus`]) and the small HTTP server behind
 //!   `--metrics-addr` ([`server`]).
@@ -24,10 +25,11 @@ pub mod server;
 pub mod stage;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tandem_kernels::sigverify::cache::{CacheStats, SignerCache};
 
 use crate::account::Domain;
 
@@ -129,6 +131,8 @@ pub struct EngineMetrics {
     halted: AtomicBool,
     max_ued_disagreement_bps: AtomicU64,
     tps: Mutex<TpsWindow>,
+    /// The VED's signer cache, once its sigverify stage made it.
+    vote_signers: OnceLock<Arc<SignerCache>>,
 }
 
 impl EngineMetrics {
@@ -162,6 +166,7 @@ impl EngineMetrics {
             boundaries_alone: AtomicU64::new(0),
             halted: AtomicBool::new(false),
             max_ued_disagreement_bps: AtomicU64::new(0),
+            vote_signers: OnceLock::new(),
             tps: Mutex::new(TpsWindow {
                 samples: vec![TpsSample {
                     at: started,
@@ -341,7 +346,18 @@ impl EngineMetrics {
             boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
             halted: self.is_halted(),
             max_ued_disagreement_bps: self.max_ued_disagreement_bps.load(Ordering::Relaxed),
+            vote_signers: self
+                .vote_signers
+                .get()
+                .map(|cache| VoteSigners::of(cache.stats()))
+                .unwrap_or_default(),
         }
+    }
+
+    /// Reports the VED's signer cache from now on (the first one given; its counters are
+    /// atomics, so a snapshot takes no lock of the cache's).
+    pub fn watch_vote_signers(&self, cache: Arc<SignerCache>) {
+        let _ = self.vote_signers.set(cache);
     }
 }
 
@@ -399,6 +415,35 @@ pub struct MetricsSnapshot {
     /// The largest share of the VED stake, in basis points, that reported for a slot a UED hash
     /// other than the local one (0: the cluster always agreed).
     pub max_ued_disagreement_bps: u64,
+    /// The VED's signature verifier and its voters' tables.
+    #[serde(default)]
+    pub vote_signers: VoteSigners,
+}
+
+/// The VED's signature verifier's signer cache: the voters' keys it holds precomputed tables
+/// for (built when the engine starts and when a boundary brings new voters, else on a key's
+/// second signature), and how many signatures used one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteSigners {
+    /// Keys with a table now.
+    pub tables: u64,
+    /// Of the tables built since start, those built ahead of the key's first vote.
+    pub prepared: u64,
+    /// Signatures verified with their signer's table (on the CPU).
+    pub with_table: u64,
+    /// Signatures under a valid key verified without one.
+    pub without_table: u64,
+}
+
+impl VoteSigners {
+    fn of(stats: CacheStats) -> VoteSigners {
+        VoteSigners {
+            tables: stats.builds.saturating_sub(stats.evictions),
+            prepared: stats.prepared,
+            with_table: stats.hits,
+            without_table: stats.misses,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -271,13 +271,34 @@ impl MetricsSnapshot {
             "The largest share of the VED stake that reported a UED hash other than the local one for a slot.",
             Value::Float(self.max_ued_disagreement_bps as f64 / 10_000.0),
         );
+        let signers = &self.vote_signers;
+        out.single(
+            "tandem_vote_signer_tables",
+            Kind::Gauge,
+            "Voters' keys the VED's signature verifier holds precomputed tables for.",
+            Value::Int(signers.tables),
+        );
+        out.single(
+            "tandem_vote_signer_tables_prepared_total",
+            Kind::Counter,
+            "Voters' tables built ahead of their first vote (at start, and after boundaries that bring new voters).",
+            Value::Int(signers.prepared),
+        );
+        let name = "tandem_vote_signatures_verified_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "Signatures under valid keys the VED's verifier checked on the CPU, with their signer's table or without.",
+        );
+        out.sample(name, &[("table", "yes")], Value::Int(signers.with_table));
+        out.sample(name, &[("table", "no")], Value::Int(signers.without_table));
         out.text
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{LatencySummary, StageSnapshot};
+    use super::super::{LatencySummary, StageSnapshot, VoteSigners};
     use super::*;
 
     fn fixed_snapshot() -> MetricsSnapshot {
@@ -323,6 +344,12 @@ mod tests {
             boundaries_crossed_alone: 2,
             halted: false,
             max_ued_disagreement_bps: 2_500,
+            vote_signers: VoteSigners {
+                tables: 10,
+                prepared: 10,
+                with_table: 388,
+                without_table: 2,
+            },
         }
     }
 
@@ -398,6 +425,16 @@ tandem_halted 0
 # HELP tandem_ued_disagreement_max_ratio The largest share of the VED stake that reported a UED hash other than the local one for a slot.
 # TYPE tandem_ued_disagreement_max_ratio gauge
 tandem_ued_disagreement_max_ratio 0.25
+# HELP tandem_vote_signer_tables Voters' keys the VED's signature verifier holds precomputed tables for.
+# TYPE tandem_vote_signer_tables gauge
+tandem_vote_signer_tables 10
+# HELP tandem_vote_signer_tables_prepared_total Voters' tables built ahead of their first vote (at start, and after boundaries that bring new voters).
+# TYPE tandem_vote_signer_tables_prepared_total counter
+tandem_vote_signer_tables_prepared_total 10
+# HELP tandem_vote_signatures_verified_total Signatures under valid keys the VED's verifier checked on the CPU, with their signer's table or without.
+# TYPE tandem_vote_signatures_verified_total counter
+tandem_vote_signatures_verified_total{table=\"yes\"} 388
+tandem_vote_signatures_verified_total{table=\"no\"} 2
 ";
 
     /// One parsed sample line: metric name, labels, value.
@@ -491,7 +528,7 @@ tandem_ued_disagreement_max_ratio 0.25
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 31);
+        assert_eq!(samples.len(), 35);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")
