@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
+use tandem_engine::Domain;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
+use tandem_engine::pipeline::metrics::MetricsSnapshot;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
 use tandem_engine::runtime::Backend;
 
@@ -94,8 +96,8 @@ pub struct IsolationRun {
     pub cold_max_ms: f64,
     /// The UED's largest lag behind the VED during the run, in slots.
     pub max_ued_lag_slots: u64,
-    /// Milliseconds of work per block on the vote's path, by stage (`ingest`,
-    /// `sigverify-ved`, `ved`): where time-to-vote goes.
+    /// Milliseconds of work per measured block on the vote's path, by stage (`ingest`,
+    /// `sigverify-ved`, `ved`): where time-to-vote goes (the warm-up blocks' work not counted).
     pub vote_path_ms_per_slot: Vec<(String, f64)>,
 }
 
@@ -153,32 +155,49 @@ fn run(
         hooks,
     )
     .map_err(|e| e.to_string())?;
+    let metrics = Arc::clone(engine.metrics());
+    // The stages' counters once the warm-up blocks are voted on: the work per block is of the
+    // measured blocks alone, as the time-to-vote is.
+    let mut warm = metrics.snapshot();
     let start = Instant::now();
     for (k, block) in blocks.into_iter().enumerate() {
         let due = start + Duration::from_millis(config.pace_ms * k as u64);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let slot = block.header.slot;
         engine.submit(block).map_err(|e| e.to_string())?;
+        if slot == config.warmup_slots {
+            engine
+                .wait_hash(Domain::Ved, slot, Duration::from_secs(600))
+                .map_err(|e| e.to_string())?;
+            warm = metrics.snapshot();
+        }
     }
-    let metrics = Arc::clone(engine.metrics());
     engine.finish().map_err(|e| e.to_string())?;
     let snapshot = metrics.snapshot();
-    let path = snapshot
-        .stages
-        .iter()
-        .filter(|s| ["ingest", "sigverify-ved", "ved"].contains(&s.name.as_str()))
-        .map(|s| {
-            (
-                s.name.clone(),
-                s.busy_ns as f64 / 1e6 / s.items.max(1) as f64,
-            )
-        })
-        .collect();
+    let path = vote_path_per_block(&warm, &snapshot);
     let votes = std::mem::take(&mut *votes.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(RunResult {
         votes,
         max_ued_lag_slots: snapshot.max_ued_lag_slots,
         vote_path_ms_per_slot: path,
     })
+}
+
+/// Milliseconds of work per block of the vote path's stages (`ingest`, `sigverify-ved`, `ved`)
+/// between two snapshots of one engine's metrics.
+fn vote_path_per_block(from: &MetricsSnapshot, to: &MetricsSnapshot) -> Vec<(String, f64)> {
+    to.stages
+        .iter()
+        .filter(|s| ["ingest", "sigverify-ved", "ved"].contains(&s.name.as_str()))
+        .map(|s| {
+            let before = from.stages.iter().find(|b| b.name == s.name);
+            let (busy, items) = before.map_or((0, 0), |b| (b.busy_ns, b.items));
+            let per_block = s.busy_ns.saturating_sub(busy) as f64
+                / 1e6
+                / s.items.saturating_sub(items).max(1) as f64;
+            (s.name.clone(), per_block)
+        })
+        .collect()
 }
 
 /// The nearest-rank quantile `q` of `sorted`, in milliseconds.
@@ -387,4 +406,47 @@ fn sweep(
         return Err("the runs' VED hashes differ: user transactions changed the VED".into());
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_engine::pipeline::metrics::StageSnapshot;
+
+    use super::*;
+
+    fn stages(busy_ms: [u64; 4], items: u64) -> MetricsSnapshot {
+        let names = ["ingest", "sigverify-ved", "sigverify-ued", "ved"];
+        MetricsSnapshot {
+            stages: names
+                .iter()
+                .zip(busy_ms)
+                .map(|(name, ms)| StageSnapshot {
+                    name: (*name).into(),
+                    items,
+                    busy_ns: ms * 1_000_000,
+                    ..StageSnapshot::default()
+                })
+                .collect(),
+            ..MetricsSnapshot::default()
+        }
+    }
+
+    #[test]
+    fn the_vote_paths_work_per_block_leaves_out_the_warm_up_blocks() {
+        // Three warm-up blocks that cost 300 ms of signature checks, then ten at 12 ms each.
+        let warm = stages([3, 300, 900, 30], 3);
+        let end = stages([13, 420, 4_000, 130], 13);
+        let path = vote_path_per_block(&warm, &end);
+        assert_eq!(
+            path,
+            vec![
+                ("ingest".to_owned(), 1.0),
+                ("sigverify-ved".to_owned(), 12.0),
+                ("ved".to_owned(), 10.0),
+            ]
+        );
+        // From the start (no warm-up): over every block.
+        let all = vote_path_per_block(&MetricsSnapshot::default(), &end);
+        assert_eq!(all[1], ("sigverify-ved".to_owned(), 420.0 / 13.0));
+    }
 }
