@@ -476,7 +476,7 @@ fn replay_on_the_gpu_gives_the_cpus_hashes() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true needs a GPU adapter (lavapipe): {err}"
         );
-        eprintln!("skipped outside CI, no GPU adapter: {err}");
+        tandem_kernels::say_skipped!("skipped outside CI, no GPU adapter: {err}");
         return;
     }
     let slots = |out: &std::process::Output| {
@@ -657,7 +657,7 @@ fn run_on_the_gpu_gives_replays_hashes_across_an_epoch_boundary() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true needs a GPU adapter (lavapipe): {err}"
         );
-        eprintln!("skipped outside CI, no GPU adapter: {err}");
+        tandem_kernels::say_skipped!("skipped outside CI, no GPU adapter: {err}");
         return;
     }
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -2168,7 +2168,7 @@ fn a_stage_that_cannot_be_pinned_refuses_the_open_naming_its_setting() {
     const PUS: usize = 1024;
     let pu = PUS - 1;
     if std::thread::available_parallelism().map_or(0, usize::from) > pu {
-        eprintln!("skipped: this machine has PU {pu}");
+        tandem_kernels::say_skipped!("skipped: this machine has PU {pu}");
         return;
     }
     let topology = Topology::synthetic(SyntheticShape {
@@ -2213,7 +2213,7 @@ fn user_signatures_spread_over_the_sigverify_cores_give_the_sequential_results()
     // the votes get a helper on the PU the VED does not have.
     let topology = Topology::detect();
     if topology.pus().len() < 2 {
-        eprintln!("skipped: this machine has one PU");
+        tandem_kernels::say_skipped!("skipped: this machine has one PU");
         return;
     }
     let [first, second] = [topology.pus()[0], topology.pus()[1]];

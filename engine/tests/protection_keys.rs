@@ -35,7 +35,7 @@ fn keys_apply() -> bool {
     match protection::status() {
         Ok(_) => true,
         Err(reason) => {
-            eprintln!("skipped: {reason}");
+            tandem_kernels::say_skipped!("skipped: {reason}");
             false
         }
     }

@@ -43,10 +43,33 @@ pub fn gpu_or_skip<T>(what: &str, found: Result<T, GpuError>) -> Option<T> {
         }
         Err(e) if in_ci() => panic!("{CI_ENV}=true and no GPU for {what}: {e}"),
         Err(e) => {
-            eprintln!("*** {what} DID NOT RUN: {e} ***");
+            say_skipped(format_args!("*** {what} DID NOT RUN: {e} ***"));
             None
         }
     }
+}
+
+/// Says that a test, or a part of one, did not run here and why, where a person reading the
+/// test run sees it: on the process's standard error itself, past the test harness's capture of
+/// `eprintln!` (which shows a passing test's output only under `--nocapture`), so that no skip —
+/// a CPU without the feature a kernel needs, a machine without a GPU outside CI — is silent.
+/// [`say_skipped!`](crate::say_skipped) formats the notice.
+pub fn say_skipped(notice: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    // The harness names each test's thread after the test.
+    let thread = std::thread::current();
+    let _ = match thread.name().filter(|name| *name != "main") {
+        Some(test) => writeln!(std::io::stderr().lock(), "{test}: {notice}"),
+        None => writeln!(std::io::stderr().lock(), "{notice}"),
+    };
+}
+
+/// [`testing::say_skipped`](crate::testing::say_skipped) with `format!`'s arguments.
+#[macro_export]
+macro_rules! say_skipped {
+    ($($arg:tt)*) => {
+        $crate::testing::say_skipped(::std::format_args!($($arg)*))
+    };
 }
 
 /// Whether [`let_auto_use_software_adapters`] was called in this process.
@@ -227,5 +250,36 @@ impl SignedBatch {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_skip_is_said_past_the_test_harness_capture() {
+        // Run as a child of itself, under the harness's default capture: a passing test's
+        // `eprintln!` would not show there; the notice must.
+        const CHILD: &str = "TANDEM_SAY_SKIPPED_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            crate::say_skipped!("notice {} for the parent", 7);
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+            .args([
+                "testing::tests::a_skip_is_said_past_the_test_harness_capture",
+                "--exact",
+            ])
+            .env(CHILD, "1")
+            .env_remove("RUST_TEST_NOCAPTURE")
+            .output()
+            .expect("the child runs");
+        assert!(out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(
+                "testing::tests::a_skip_is_said_past_the_test_harness_capture: notice 7 for the parent"
+            ),
+            "{stderr}"
+        );
     }
 }

@@ -529,10 +529,12 @@ fn each_platform_names_the_verifier_it_runs() {
     if avx2 {
         assert_eq!(cpu_verifier(Platform::Avx2), "avx2");
     } else {
-        eprintln!("AVX2 not supported on this CPU: the avx2 verifier's name check skipped");
+        tandem_kernels::say_skipped!(
+            "AVX2 not supported on this CPU: the avx2 verifier's name check skipped"
+        );
     }
     if !ifma {
-        eprintln!(
+        tandem_kernels::say_skipped!(
             "AVX-512 IFMA not supported on this CPU: the avx512-ifma verifier's name check skipped"
         );
     }

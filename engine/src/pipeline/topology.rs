@@ -669,7 +669,9 @@ mod tests {
     fn a_pinned_thread_surveys_the_process_cpus_not_its_own() {
         let process = process_cpus().expect("the kernel says");
         if process.len() < 2 {
-            eprintln!("skipped: the process may run on one CPU only ({process:?})");
+            tandem_kernels::say_skipped!(
+                "skipped: the process may run on one CPU only ({process:?})"
+            );
             return;
         }
         let first = process[0];
@@ -750,7 +752,9 @@ mod tests {
         }
         let process = process_cpus().expect("the kernel says");
         if process.len() < 2 {
-            eprintln!("skipped: the process may run on one CPU only ({process:?})");
+            tandem_kernels::say_skipped!(
+                "skipped: the process may run on one CPU only ({process:?})"
+            );
             return;
         }
         // In a child process: pinning this process's main thread would pin every test thread
@@ -868,11 +872,11 @@ mod tests {
             let reason = crate::store::protection::status().as_ref().unwrap_err();
             let named = reason.contains("offers none") || reason.contains("x86-64 only");
             assert!(off || named, "{reason}");
-            eprintln!("skipped: {}", keys.summary());
+            tandem_kernels::say_skipped!("skipped: {}", keys.summary());
             return;
         }
         if off {
-            eprintln!("skipped: {}", keys.summary());
+            tandem_kernels::say_skipped!("skipped: {}", keys.summary());
             return;
         }
         match crate::store::protection::status() {
@@ -882,7 +886,7 @@ mod tests {
                 if reason.contains("Operation not permitted")
                     || reason.contains("not implemented") =>
             {
-                eprintln!("skipped: {reason}")
+                tandem_kernels::say_skipped!("skipped: {reason}")
             }
             Err(reason) => panic!("pku and ospke, yet no keys: {reason}"),
         }

@@ -546,7 +546,7 @@ mod tests {
     #[test]
     fn a_pass_and_its_wave_threads_are_confined_to_its_domain() {
         if let Err(reason) = protection::status() {
-            eprintln!("skipped: {reason}");
+            tandem_kernels::say_skipped!("skipped: {reason}");
             return;
         }
         let wires: Vec<Vec<u8>> = (1..=2 * MIN_PARALLEL_WAVE as u8)

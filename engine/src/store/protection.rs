@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn rights_follow_the_guards() {
         let Ok(keys) = *status() else {
-            eprintln!("skipped: {}", summary());
+            tandem_kernels::say_skipped!("skipped: {}", summary());
             return;
         };
         // A fresh thread (the kernel's default: no access) is given read access by a read.

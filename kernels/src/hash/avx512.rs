@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn transpose16_transposes() {
         if !Platform::Avx512.is_supported() {
-            eprintln!("AVX-512 not supported on this CPU: transpose16 not tested here");
+            crate::say_skipped!("AVX-512 not supported on this CPU: transpose16 not tested here");
             return;
         }
         let mut rows = [[0u32; 16]; 16];

@@ -18,7 +18,7 @@ pub fn binding_limit_for_a_test(
 ) -> Option<usize> {
     let binding = ctx.limits().max_storage_buffer_binding_size;
     if binding > 256 << 20 {
-        eprintln!(
+        tandem_kernels::say_skipped!(
             "{what}: skipped: this device binds up to {binding} bytes; an input past that is              too large for a test (lavapipe's limit, 128 MiB, is what CI runs)"
         );
         return None;

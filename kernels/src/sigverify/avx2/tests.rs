@@ -54,7 +54,7 @@ fn skipped(test: &str) -> bool {
     if available() {
         return false;
     }
-    eprintln!("AVX2 not supported on this CPU: {test} skipped");
+    crate::say_skipped!("AVX2 not supported on this CPU: {test} skipped");
     true
 }
 

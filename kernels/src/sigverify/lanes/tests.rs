@@ -27,7 +27,7 @@ macro_rules! on_every_field {
             // SAFETY: the CPU has AVX-512F and AVX-512 IFMA.
             unsafe { $body::<8, FieldElement52x8>(&mut Rng(SplitMix64($seed))) };
         } else {
-            eprintln!(
+            crate::say_skipped!(
                 "AVX-512 IFMA not supported on this CPU: {} skipped for it",
                 stringify!($body)
             );
@@ -36,7 +36,7 @@ macro_rules! on_every_field {
             // SAFETY: the CPU has AVX2.
             unsafe { $body::<4, FieldElement2625x4>(&mut Rng(SplitMix64($seed))) };
         } else {
-            eprintln!(
+            crate::say_skipped!(
                 "AVX2 not supported on this CPU: {} skipped for it",
                 stringify!($body)
             );

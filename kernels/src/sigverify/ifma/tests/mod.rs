@@ -25,7 +25,7 @@ fn skipped(test: &str) -> bool {
     if available() {
         return false;
     }
-    eprintln!("AVX-512 IFMA not supported on this CPU: {test} skipped");
+    crate::say_skipped!("AVX-512 IFMA not supported on this CPU: {test} skipped");
     true
 }
 
