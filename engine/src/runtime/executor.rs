@@ -541,7 +541,7 @@ impl VedExecutor {
     }
 
     /// Takes up what the log said it had gone over of the blocks of its epoch
-    /// ([`GoneOver`]) once it knows the epoch's handoff: the window entries its records kept
+    /// (`GoneOver`) once it knows the epoch's handoff: the window entries its records kept
     /// are in the window ([`VedExecutor::replay`]), so, where the handoff's own entries are
     /// known, the window is whole up to the last slot whose record says so; and the UED's
     /// vote accounts were gone over up to the last slot whose record says so (an executor made
@@ -1051,7 +1051,7 @@ impl VedExecutor {
     /// VED log ([`super::ved_log`]) instead of executing it again: its writes, its window
     /// entries, its remap requests, its slashes and its hashes; a slot that crossed an epoch
     /// boundary crosses it again, as it did then; and how far it had gone over the blocks of
-    /// its epoch for the next boundary ([`GoneOver`]), taken up now or when the UED hands the
+    /// its epoch for the next boundary (`GoneOver`), taken up now or when the UED hands the
     /// epoch over again. The result is the state executing the block gave (the tests compare
     /// them).
     pub fn replay(&mut self, logged: &LoggedSlot) -> Result<(), RuntimeError> {

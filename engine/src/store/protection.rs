@@ -23,7 +23,7 @@
 //! of reading or corrupting them. Outside passes and commits every thread that has read the
 //! store may read and none may write. A thread is given read access the first time it reads the
 //! store's pages
-//! ([`ensure_readable`], one `RDPKRU` when it has it already), unless it is confined to a
+//! (`ensure_readable`, one `RDPKRU` when it has it already), unless it is confined to a
 //! domain; threads inherit their creator's PKRU, so a pass's worker threads are confined too.
 //!
 //! Elsewhere (no `pku`, another architecture, keys exhausted, or `TANDEM_PROTECTION_KEYS=off`)
