@@ -155,7 +155,7 @@ impl GpuEd25519 {
     /// Verifies every signature; `results[i]` is 1 when signature `i` is valid, else 0.
     ///
     /// Batches are cut so that their SHA-512 input stays within half the largest storage
-    /// binding the device allows ([`plan`]). A message longer than [`GPU_MAX_MESSAGE_BYTES`] is
+    /// binding the device allows (`plan`). A message longer than [`GPU_MAX_MESSAGE_BYTES`] is
     /// verified by the reference on the CPU — the same answer: on the GPU one thread would hash
     /// it alone, holding its whole dispatch back (a message of hundreds of MiB could pass the
     /// device's hang timeout and retire the GPU), and past the binding limit the device could
