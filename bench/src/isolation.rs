@@ -26,7 +26,7 @@ use tandem_engine::Domain;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::metrics::MetricsSnapshot;
-use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
+use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Waited};
 use tandem_engine::runtime::Backend;
 
 use crate::fixtures::VoteCluster;
@@ -159,17 +159,17 @@ fn run(
     // The stages' counters once the warm-up blocks are voted on: the work per block is of the
     // measured blocks alone, as the time-to-vote is.
     let mut warm = metrics.snapshot();
-    let start = Instant::now();
-    for (k, block) in blocks.into_iter().enumerate() {
-        let due = start + Duration::from_millis(config.pace_ms * k as u64);
+    let pace = Duration::from_millis(config.pace_ms);
+    let mut due = Instant::now();
+    for block in blocks {
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        due += pace;
         let slot = block.header.slot;
         engine.submit(block).map_err(|e| e.to_string())?;
         if slot == config.warmup_slots {
-            engine
-                .wait_hash(Domain::Ved, slot, Duration::from_secs(600))
-                .map_err(|e| e.to_string())?;
-            warm = metrics.snapshot();
+            warm = warmed_up(&engine, slot)?;
+            // The next block a pace after this one, or at once if the wait took longer.
+            due = due.max(Instant::now());
         }
     }
     engine.finish().map_err(|e| e.to_string())?;
@@ -181,6 +181,34 @@ fn run(
         max_ued_lag_slots: snapshot.max_ued_lag_slots,
         vote_path_ms_per_slot: path,
     })
+}
+
+/// The engine's metrics once the VED has voted on the last warm-up block `slot` and counted it
+/// (the VED counts a block after its vote point).
+fn warmed_up(engine: &Engine, slot: u64) -> Result<MetricsSnapshot, String> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    match engine.wait_hash(Domain::Ved, slot, Duration::from_secs(600)) {
+        Ok(Waited::Hash(_)) => {}
+        Ok(other) => return Err(format!("the warm-up block of slot {slot}: {other:?}")),
+        Err(e) => return Err(e.to_string()),
+    }
+    loop {
+        let snapshot = engine.metrics().snapshot();
+        let ved_blocks = snapshot
+            .stages
+            .iter()
+            .find(|s| s.name == "ved")
+            .map_or(0, |s| s.items);
+        if ved_blocks >= slot {
+            return Ok(snapshot);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the VED voted on slot {slot} and counted {ved_blocks} blocks"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Milliseconds of work per block of the vote path's stages (`ingest`, `sigverify-ved`, `ved`)

@@ -510,8 +510,9 @@ fn print(
     );
 }
 
-/// The table's cell for the VED's signer cache: how many of the votes' signatures used their
-/// voter's precomputed table, and how many tables it holds (built before their first vote).
+/// The table's cell for the VED's signer cache: how many of the VED's signatures used their
+/// signer's precomputed table, how many tables it holds and how many of them were built ahead
+/// of their first signature (the voters').
 fn vote_signers_row(s: &VoteSigners) -> String {
     let checked = s.with_table + s.without_table;
     let share = if checked == 0 {
@@ -520,7 +521,7 @@ fn vote_signers_row(s: &VoteSigners) -> String {
         format!("{:.1} %", 100.0 * s.with_table as f64 / checked as f64)
     };
     format!(
-        "{share} of {checked} ({} voters' tables, {} built before their first vote)",
+        "{share} of {checked} ({} signer tables, {} built before their first vote)",
         s.tables, s.prepared
     )
 }

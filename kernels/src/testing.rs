@@ -65,6 +65,7 @@ pub fn say_skipped(notice: std::fmt::Arguments<'_>) {
 }
 
 /// [`testing::say_skipped`](crate::testing::say_skipped) with `format!`'s arguments.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! say_skipped {
     ($($arg:tt)*) => {

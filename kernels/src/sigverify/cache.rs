@@ -107,6 +107,16 @@ impl Signer {
             None => LaneTable::new::<N, F>(&FixedBaseTable::new(&self.minus_a)),
         })
     }
+
+    /// Which of its tables are built: the portable one, and each lane field's (by `SLOT`).
+    #[cfg(test)]
+    pub(crate) fn built(&self) -> (bool, [bool; 2]) {
+        #[cfg(target_arch = "x86_64")]
+        let lanes = self.lanes.each_ref().map(|t| t.get().is_some());
+        #[cfg(not(target_arch = "x86_64"))]
+        let lanes = [false; 2];
+        (self.table.get().is_some(), lanes)
+    }
 }
 
 /// What the cache has done since it was made: the figures that show whether its tables pay
@@ -228,14 +238,17 @@ impl SignerCache {
         now.saturating_sub(oldest) > self.window()
     }
 
-    /// The counts of hits, misses, table builds and evictions so far.
+    /// The counts of hits, misses, table builds (those prepared among them) and evictions so
+    /// far.
     pub fn stats(&self) -> CacheStats {
         let c = &self.counters;
         CacheStats {
             hits: c.hits.load(Ordering::Relaxed),
             misses: c.misses.load(Ordering::Relaxed),
-            builds: c.builds.load(Ordering::Relaxed),
+            // Evictions before builds: a build replacing a table counts its eviction first, so
+            // `builds − evictions` read this way is never below the tables kept.
             evictions: c.evictions.load(Ordering::Relaxed),
+            builds: c.builds.load(Ordering::Relaxed),
             prepared: c.prepared.load(Ordering::Relaxed),
         }
     }
@@ -290,8 +303,11 @@ impl SignerCache {
         if seen < 2 {
             return;
         }
-        // Builds spend credit only once the key passed the other checks.
-        let _ = self.insert(key, now, || self.spend());
+        // Builds spend credit only once the key passed the other checks; a build another
+        // thread made first gives it back.
+        if let Some((_, false)) = self.insert(key, now, || self.spend()) {
+            self.earn(BUILD_COST);
+        }
     }
 
     /// Gives `key` a table now, whatever its sightings and the build credit: for signers the
@@ -310,21 +326,24 @@ impl SignerCache {
             return Some(Arc::clone(signer));
         }
         let now = self.clock.load(Ordering::Relaxed);
-        let signer = self.insert(key, now, || true)?;
-        self.counters.prepared.fetch_add(1, Ordering::Relaxed);
+        let (signer, built) = self.insert(key, now, || true)?;
+        if built {
+            self.counters.prepared.fetch_add(1, Ordering::Relaxed);
+        }
         Some(signer)
     }
 
     /// Makes `key`'s signer and puts it in the cache, in a free place or the place of a table
     /// idle for more than the window, if `afford()` agrees (asked last, once the key is valid
-    /// and a place is likely). `None` when the key is not a point of large order, there is no
-    /// place, or `afford` refused.
+    /// and a place is likely): the signer, and whether it was built now (`false`: another
+    /// thread put the key's in meanwhile). `None` when the key is not a point of large order,
+    /// there is no place, or `afford` refused.
     fn insert(
         &self,
         key: &[u8; 32],
         now: u64,
         afford: impl FnOnce() -> bool,
-    ) -> Option<Arc<Signer>> {
+    ) -> Option<(Arc<Signer>, bool)> {
         if self.capacity == 0 || !self.has_place(now) {
             return None;
         }
@@ -342,9 +361,11 @@ impl SignerCache {
             last_use: AtomicU64::new(now),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = tables.get(key) {
-            // Another thread made it meanwhile.
-            return Some(Arc::clone(existing));
+        if let Some(existing) = tables.get(key).map(Arc::clone) {
+            // Another thread made it meanwhile: its table stays, this one is dropped.
+            drop(tables);
+            self.forget_sightings(key);
+            return Some((existing, false));
         }
         if tables.len() >= self.capacity {
             // Again under the write lock: another thread may have taken the place meanwhile
@@ -364,11 +385,17 @@ impl SignerCache {
         tables.insert(*key, Arc::clone(&signer));
         self.counters.builds.fetch_add(1, Ordering::Relaxed);
         drop(tables);
+        self.forget_sightings(key);
+        Some((signer, true))
+    }
+
+    /// Drops the count of `key`'s sightings: it has a table (and starts over from "seen once"
+    /// if that table is ever evicted).
+    fn forget_sightings(&self, key: &[u8; 32]) {
         self.sightings
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
-        Some(signer)
     }
 }
 

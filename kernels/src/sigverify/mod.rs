@@ -144,28 +144,30 @@ pub fn verify_many(
     }
 }
 
-/// Gives each of `keys` a table in `cache` now ([`SignerCache::prepare`]), in the form
-/// [`verify_many`] on `platform` uses, so that even the first signature under each is verified
-/// with it: for signers the caller knows will recur — a validator's voters, known when its
-/// engine starts — whose tables the cache's policy would otherwise build on their third
-/// signature (a table on the second sighting, its lane form on its first use), all in one
-/// block. Returns how many of `keys` have a table; a key that is not a point of large order,
-/// or finds the cache full of tables in use, gets none.
+/// Gives each of `keys` a table in `cache` now ([`SignerCache::prepare`]), in the forms
+/// [`verify_many`] on `platform` uses — the lane field's, and the portable one that a batch's
+/// last few recurring signatures (fewer than a register's lanes) are verified with — so that
+/// even the first signature under each is verified with them: for signers the caller knows will
+/// recur — a validator's voters, known when its engine starts — whose tables the cache's policy
+/// would otherwise build on their third signature (a table on the second sighting, its forms
+/// on their first use), all in one block. Returns how many of `keys` have a table; a key that
+/// is not a point of large order, or finds the cache full of tables in use, gets none.
 pub fn prepare_signers(platform: Platform, cache: &SignerCache, keys: &[[u8; 32]]) -> usize {
     let verifier = lane_verifier(platform);
     keys.iter()
         .filter_map(|key| cache.prepare(key))
-        .map(|signer| match verifier {
-            #[cfg(target_arch = "x86_64")]
-            Some(LaneVerifier::Ifma) => {
-                signer.lane_table::<8, ifma::field::FieldElement52x8>();
-            }
-            #[cfg(target_arch = "x86_64")]
-            Some(LaneVerifier::Avx2) => {
-                signer.lane_table::<4, avx2::field::FieldElement2625x4>();
-            }
-            None => {
-                signer.table();
+        .map(|signer| {
+            signer.table();
+            match verifier {
+                #[cfg(target_arch = "x86_64")]
+                Some(LaneVerifier::Ifma) => {
+                    signer.lane_table::<8, ifma::field::FieldElement52x8>();
+                }
+                #[cfg(target_arch = "x86_64")]
+                Some(LaneVerifier::Avx2) => {
+                    signer.lane_table::<4, avx2::field::FieldElement2625x4>();
+                }
+                None => {}
             }
         })
         .count()
@@ -203,4 +205,36 @@ pub fn verify_batch_cpu(
             scope.spawn(move || verify_many(platform, sigs, keys, msgs, out, cache));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_signers_hold_every_form_their_platforms_verifier_uses() {
+        use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+        let keys: Vec<[u8; 32]> = (1..=5u64)
+            .map(|i| {
+                (ED25519_BASEPOINT_POINT * curve25519_dalek::Scalar::from(i))
+                    .compress()
+                    .to_bytes()
+            })
+            .collect();
+        for platform in Platform::available() {
+            let cache = SignerCache::new(8);
+            assert_eq!(prepare_signers(platform, &cache, &keys), keys.len());
+            let lanes = match lane_verifier(platform) {
+                #[cfg(target_arch = "x86_64")]
+                Some(LaneVerifier::Ifma) => [true, false],
+                #[cfg(target_arch = "x86_64")]
+                Some(LaneVerifier::Avx2) => [false, true],
+                None => [false, false],
+            };
+            for key in &keys {
+                let signer = cache.get(key).expect("a table");
+                assert_eq!(signer.built(), (true, lanes), "{platform}");
+            }
+        }
+    }
 }

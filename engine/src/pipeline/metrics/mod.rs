@@ -10,7 +10,8 @@
 //!   the VED and UED slots with the UED's lag, executed transactions and their rate per domain,
 //!   the VED's waits at epoch boundaries (SPEC §5's one backpressure point), the halted flag and
 //!   the VED's signer cache (its voters' tables, and the signatures that used them) —
-//!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI;
+//!   and its [`MetricsSnapshot`], a plain serde value for the CLI's JSON and the C ABI (whose
+//!   `tandem_metrics` struct, fixed by SPEC §8, carries a subset: not the signer cache);
 //! - the Prometheus text format of a snapshot ([`prometheus`]) and the small HTTP server behind
 //!   `--metrics-addr` ([`server`]).
 //!
