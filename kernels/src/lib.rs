@@ -411,6 +411,31 @@ impl AccountHasher {
             }
         }
     }
+
+    /// Adds every account's LtHash to `sum` ([`lthash_accumulate`]), on this hasher's backend
+    /// and device: no 2 KiB output per account, for a caller that needs only their sum.
+    pub fn lthash_accumulate(
+        &self,
+        accounts: &[AccountInput<'_>],
+        sum: &mut LtHash,
+    ) -> Result<(), KernelError> {
+        if accounts.is_empty() {
+            return Ok(()); // no device asked for nothing
+        }
+        let on_the_cpu =
+            |sum: &mut LtHash| hash::lthash::lthash_accumulate(Platform::detect(), accounts, sum);
+        match self.gpu_for(accounts.len())? {
+            Some(gpu) => {
+                // (`sum` is as it was when the device fails: the CPU's answer is the whole one.)
+                let mixed = gpu.lthash_accumulate(accounts, sum);
+                or_on_the_cpu(self.backend, mixed, || on_the_cpu(sum))
+            }
+            None => {
+                on_the_cpu(sum);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Whether a hashing call of `items` inputs goes to the GPU under `backend`: `Gpu`, and `Auto`

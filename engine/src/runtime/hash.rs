@@ -64,6 +64,45 @@ fn lthashes(
     Ok(out)
 }
 
+/// The sum of the LtHashes of `inputs` on the CPU, spread over `threads` threads like
+/// [`lthashes`] (each part summed on its own, the parts' sums added: the same sum).
+fn lthash_sum(
+    hasher: &AccountHasher,
+    inputs: &[AccountInput<'_>],
+    threads: usize,
+) -> Result<LtHash, KernelError> {
+    let threads = threads.min(inputs.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
+    let mut sum = LtHash::identity();
+    if threads == 1 {
+        hasher.lthash_accumulate(inputs, &mut sum)?;
+        return Ok(sum);
+    }
+    let per_thread = inputs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = inputs.chunks(per_thread);
+        let first = parts.next().expect("at least one part");
+        let spawned: Vec<_> = parts
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut part_sum = LtHash::identity();
+                    hasher
+                        .lthash_accumulate(part, &mut part_sum)
+                        .map(|()| part_sum)
+                })
+            })
+            .collect();
+        hasher.lthash_accumulate(first, &mut sum)?;
+        for handle in spawned {
+            let part_sum = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            sum.mix_in(&part_sum);
+        }
+        Ok::<_, KernelError>(())
+    })?;
+    Ok(sum)
+}
+
 impl DomainHashes {
     /// The genesis values over `accounts`: each domain's LtHash sums the accounts it may read,
     /// and `hash_D(genesis) = SHA-256("tandem:" ‖ "VED"|"UED" ‖ LtHash_D)`.
@@ -110,12 +149,48 @@ impl DomainHashes {
             .filter_map(|(old, _)| old.map(|a| (a, false)));
         let news = changes.iter().filter_map(|(_, new)| new.map(|a| (a, true)));
         let (accounts, adds): (Vec<&Account>, Vec<bool>) = olds.chain(news).unzip();
-        let hashes = lthashes(hasher, &accounts, threads)?;
-        for ((account, h), add) in accounts.iter().zip(&hashes).zip(adds) {
-            for domain in Domain::ALL {
-                if account.mapping.readable_by(domain) {
-                    let sum = &mut self.lthash[domain];
-                    if add { sum.mix_in(h) } else { sum.mix_out(h) }
+        if hasher.uses_gpu_for(accounts.len()) {
+            // One dispatch for the slot: each account's hash, mixed here.
+            let hashes = lthashes(hasher, &accounts, threads)?;
+            for ((account, h), add) in accounts.iter().zip(&hashes).zip(adds) {
+                for domain in Domain::ALL {
+                    if account.mapping.readable_by(domain) {
+                        let sum = &mut self.lthash[domain];
+                        if add { sum.mix_in(h) } else { sum.mix_out(h) }
+                    }
+                }
+            }
+            return Ok(());
+        }
+        // On the CPU the kernels sum each group of accounts that leave or join the same domains
+        // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
+        // commute, so the LtHashes are the same).
+        let mut groups: [[Vec<AccountInput<'_>>; 3]; 2] = Default::default();
+        for (account, add) in accounts.iter().zip(adds) {
+            let readers = Domain::ALL.map(|d| account.mapping.readable_by(d));
+            let group = match readers {
+                [true, true] => 2,
+                [true, false] => 0,
+                [false, true] => 1,
+                [false, false] => continue, // read by no domain: in no LtHash
+            };
+            groups[usize::from(add)][group].push(input(account));
+        }
+        for (add, groups) in [false, true].into_iter().zip(&groups) {
+            for (group, inputs) in groups.iter().enumerate() {
+                if inputs.is_empty() {
+                    continue;
+                }
+                let sum = lthash_sum(hasher, inputs, threads)?;
+                for (d, domain) in Domain::ALL.into_iter().enumerate() {
+                    if group == d || group == 2 {
+                        let total = &mut self.lthash[domain];
+                        if add {
+                            total.mix_in(&sum)
+                        } else {
+                            total.mix_out(&sum)
+                        }
+                    }
                 }
             }
         }
@@ -168,20 +243,16 @@ mod tests {
     }
 
     #[test]
-    fn the_sums_are_the_same_on_any_number_of_threads() {
-        // 3,000 changes — creations, updates, deletions, in both RW regions — enough for the
-        // batch to be cut over four threads.
+    fn the_sums_are_each_accounts_hash_mixed_in_and_out_on_any_number_of_threads() {
+        // 3,000 changes — creations, updates, deletions and moves, between every mapping (the
+        // RX-UED-VED accounts count in both LtHashes) — enough for the batch to be cut over
+        // four threads.
+        let mapping = |n: u32| Mapping::ALL[n as usize % Mapping::ALL.len()];
         let olds: Vec<Account> = (0..3_000)
-            .map(|n| {
-                account(
-                    n,
-                    [Mapping::RwVed, Mapping::RwUed][n as usize % 2],
-                    10 + n as u64,
-                )
-            })
+            .map(|n| account(n, mapping(n), 10 + n as u64))
             .collect();
         let news: Vec<Account> = (0..3_000)
-            .map(|n| account(n, Mapping::RwUed, 20 + n as u64))
+            .map(|n| account(n, mapping(n / 4), 20 + n as u64))
             .collect();
         let pairs: Vec<(Option<&Account>, Option<&Account>)> = (0..3_000)
             .map(|i| match i % 3 {
@@ -191,17 +262,29 @@ mod tests {
             })
             .collect();
         let start = DomainHashes::genesis(Backend::Cpu, olds.iter().step_by(7)).unwrap();
-        let sums: Vec<PerDomain<LtHash>> = [1, 2, 4]
-            .into_iter()
-            .map(|threads| {
-                let mut hashes = start.clone();
-                let cpu = AccountHasher::shared(Backend::Cpu);
-                hashes.apply_changes(&cpu, &pairs, threads).unwrap();
-                hashes.lthash
-            })
-            .collect();
-        assert_ne!(sums[0], start.lthash, "the changes count");
-        assert_eq!(sums[0], sums[1]);
-        assert_eq!(sums[0], sums[2]);
+        let cpu = AccountHasher::shared(Backend::Cpu);
+        // The definition: each account's own hash leaves and joins every domain that reads it.
+        let mut want = start.lthash.clone();
+        for &(old, new) in &pairs {
+            for (account, add) in [(old, false), (new, true)] {
+                let Some(account) = account else { continue };
+                let h = &lthashes(&cpu, &[account], 1).unwrap()[0];
+                for domain in Domain::ALL {
+                    if account.mapping.readable_by(domain) {
+                        if add {
+                            want[domain].mix_in(h)
+                        } else {
+                            want[domain].mix_out(h)
+                        }
+                    }
+                }
+            }
+        }
+        assert_ne!(want, start.lthash, "the changes count");
+        for threads in [1, 2, 4] {
+            let mut hashes = start.clone();
+            hashes.apply_changes(&cpu, &pairs, threads).unwrap();
+            assert_eq!(hashes.lthash, want, "{threads} threads");
+        }
     }
 }
