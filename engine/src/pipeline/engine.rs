@@ -306,8 +306,8 @@ impl Progress {
 /// Voters whose signature tables the VED's signer cache keeps: the VED's verifier has a cache
 /// (and a GPU device) of its own, so user signers never evict voters' and vote batches never
 /// queue behind user batches on the GPU. A voter's tables, built before its first vote, take
-/// 30 KiB (portable) and 35 KiB (IFMA lanes) or 69 KiB (AVX2 lanes): at most about 130 MiB on
-/// an AVX2 CPU, 100 MiB for 1,000 voters.
+/// 30 KiB (portable) and 35 KiB (IFMA lanes) or 69 KiB (AVX2 lanes): at most about 130 MiB
+/// on an IFMA CPU and 200 MiB on an AVX2 one, 100 MiB for 1,000 voters on AVX2.
 pub const VOTE_SIGNER_CACHE: usize = 2048;
 
 /// The statuses of the recent blocks, as the executors decide them: the VED's as soon as the VED
@@ -1020,7 +1020,7 @@ impl Engine {
                                 verifier: &voters,
                                 helpers: &vote_helpers,
                                 ved: true,
-                                voters: Some((keys, ved_keys_rung)),
+                                voters: Some(ved_keys_rung),
                             },
                             ved_sigs_rx,
                             |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
@@ -1634,9 +1634,9 @@ struct SigverifySide<'a> {
     helpers: &'a [usize],
     /// The VED's side (`true`) or the UED's.
     ved: bool,
-    /// The VED's side: the keys whose voters' tables it built last, and the ring of the VED's
-    /// publishing new ones.
-    voters: Option<(Arc<VedKeys>, Receiver<()>)>,
+    /// The VED's side: the ring of the VED's publishing its keys, whose voters' tables the
+    /// stage builds.
+    voters: Option<Receiver<()>>,
 }
 
 /// A sigverify stage: verifies the transactions of each block guessed to be its side's
@@ -1655,33 +1655,33 @@ fn sigverify_loop(
         ved,
         voters,
     } = side;
-    let (mut prepared, published) = match voters {
-        Some((keys, rung)) => (Some(keys), rung),
-        None => (None, crossbeam_channel::never()),
-    };
+    let prepares = voters.is_some();
+    let published = voters.unwrap_or_else(crossbeam_channel::never);
     loop {
-        // A block, or (`None`) the VED's ring; the input's end stops the stage.
-        let next = metrics.idle(|| {
-            crossbeam_channel::select! {
-                recv(input) -> block => block.map(Some),
-                recv(published) -> _ => Ok(None),
-            }
-        });
+        // A block, or (`None`) the VED's ring — heard first when both are there, so a new
+        // voter's table is built before the block with its first vote is verified (a block
+        // the stage took before the VED published is verified without it); the input's end
+        // stops the stage.
+        let next = if published.try_recv().is_ok() {
+            Ok(None)
+        } else {
+            metrics.idle(|| {
+                crossbeam_channel::select! {
+                    recv(input) -> block => block.map(Some),
+                    recv(published) -> _ => Ok(None),
+                }
+            })
+        };
         let Ok(next) = next else {
             return;
         };
         let Some(ingested) = next else {
-            // The VED published keys: new voters' tables, while there is no block to verify.
-            if let Some(last) = &mut prepared {
+            // The VED published keys: the voters' tables, while there is no block to verify
+            // (every voter's: one that found no place before may find one now; those with a
+            // table cost a lookup).
+            if prepares {
                 let keys = shared.ved_keys();
-                let new: Vec<[u8; 32]> = keys
-                    .signers
-                    .iter()
-                    .filter(|k| last.signers.binary_search(k).is_err())
-                    .copied()
-                    .collect();
-                metrics.busy(|| prepare_vote_signers(verifier, helpers, &new));
-                *last = keys;
+                metrics.busy(|| prepare_vote_signers(verifier, helpers, &keys.signers));
             }
             continue;
         };

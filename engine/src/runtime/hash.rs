@@ -64,43 +64,68 @@ fn lthashes(
     Ok(out)
 }
 
-/// The sum of the LtHashes of `inputs` on the CPU, spread over `threads` threads like
-/// [`lthashes`] (each part summed on its own, the parts' sums added: the same sum).
-fn lthash_sum(
-    hasher: &AccountHasher,
-    inputs: &[AccountInput<'_>],
-    threads: usize,
-) -> Result<LtHash, KernelError> {
-    let threads = threads.min(inputs.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
-    let mut sum = LtHash::identity();
-    if threads == 1 {
-        hasher.lthash_accumulate(inputs, &mut sum)?;
-        return Ok(sum);
+/// A slot's changed accounts summed by group, on the CPU: for each sign of the change
+/// (`[removed, added]`) and each set of readers (`[the VED only, the UED only, both]`), the sum
+/// of the LtHashes of the accounts in it.
+type GroupSums = [[LtHash; 3]; 2];
+
+/// The group of `account`'s readers in [`GroupSums`], or `None` when no domain reads it (then
+/// it is in no LtHash).
+fn readers(account: &Account) -> Option<usize> {
+    match Domain::ALL.map(|d| account.mapping.readable_by(d)) {
+        [true, false] => Some(0),
+        [false, true] => Some(1),
+        [true, true] => Some(2),
+        [false, false] => None,
     }
-    let per_thread = inputs.len().div_ceil(threads);
+}
+
+/// The [`GroupSums`] of `changed` (each account and whether it joins, else leaves), spread over
+/// `threads` threads like [`lthashes`]: each thread sums its part of the list by group in the
+/// kernels' lanes, and the parts' sums are added (the same sums however the list is cut).
+fn group_sums(
+    hasher: &AccountHasher,
+    changed: &[(&Account, bool)],
+    threads: usize,
+) -> Result<GroupSums, KernelError> {
+    let sum_part = |part: &[(&Account, bool)]| -> Result<GroupSums, KernelError> {
+        let mut groups: [[Vec<AccountInput<'_>>; 3]; 2] = Default::default();
+        for &(account, add) in part {
+            if let Some(group) = readers(account) {
+                groups[usize::from(add)][group].push(input(account));
+            }
+        }
+        let mut sums = GroupSums::default();
+        for (sums, groups) in sums.iter_mut().zip(&groups) {
+            for (sum, inputs) in sums.iter_mut().zip(groups) {
+                hasher.lthash_accumulate(inputs, sum)?;
+            }
+        }
+        Ok(sums)
+    };
+    let threads = threads.min(changed.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
+    if threads == 1 {
+        return sum_part(changed);
+    }
+    let per_thread = changed.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let mut parts = inputs.chunks(per_thread);
+        let sum_part = &sum_part;
+        let mut parts = changed.chunks(per_thread);
         let first = parts.next().expect("at least one part");
         let spawned: Vec<_> = parts
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut part_sum = LtHash::identity();
-                    hasher
-                        .lthash_accumulate(part, &mut part_sum)
-                        .map(|()| part_sum)
-                })
-            })
+            .map(|part| scope.spawn(move || sum_part(part)))
             .collect();
-        hasher.lthash_accumulate(first, &mut sum)?;
+        let mut sums = sum_part(first)?;
         for handle in spawned {
-            let part_sum = handle
+            let part = handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            sum.mix_in(&part_sum);
+            for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
+                sum.mix_in(part);
+            }
         }
-        Ok::<_, KernelError>(())
-    })?;
-    Ok(sum)
+        Ok(sums)
+    })
 }
 
 impl DomainHashes {
@@ -165,30 +190,17 @@ impl DomainHashes {
         // On the CPU the kernels sum each group of accounts that leave or join the same domains
         // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
         // commute, so the LtHashes are the same).
-        let mut groups: [[Vec<AccountInput<'_>>; 3]; 2] = Default::default();
-        for (account, add) in accounts.iter().zip(adds) {
-            let readers = Domain::ALL.map(|d| account.mapping.readable_by(d));
-            let group = match readers {
-                [true, true] => 2,
-                [true, false] => 0,
-                [false, true] => 1,
-                [false, false] => continue, // read by no domain: in no LtHash
-            };
-            groups[usize::from(add)][group].push(input(account));
-        }
-        for (add, groups) in [false, true].into_iter().zip(&groups) {
-            for (group, inputs) in groups.iter().enumerate() {
-                if inputs.is_empty() {
-                    continue;
-                }
-                let sum = lthash_sum(hasher, inputs, threads)?;
+        let changed: Vec<(&Account, bool)> = accounts.into_iter().zip(adds).collect();
+        let sums = group_sums(hasher, &changed, threads)?;
+        for (add, sums) in [false, true].into_iter().zip(&sums) {
+            for (group, sum) in sums.iter().enumerate() {
                 for (d, domain) in Domain::ALL.into_iter().enumerate() {
                     if group == d || group == 2 {
                         let total = &mut self.lthash[domain];
                         if add {
-                            total.mix_in(&sum)
+                            total.mix_in(sum)
                         } else {
-                            total.mix_out(&sum)
+                            total.mix_out(sum)
                         }
                     }
                 }
@@ -244,17 +256,25 @@ mod tests {
 
     #[test]
     fn the_sums_are_each_accounts_hash_mixed_in_and_out_on_any_number_of_threads() {
-        // 3,000 changes — creations, updates, deletions and moves, between every mapping (the
+        // 6,000 changes — creations, updates, deletions and moves, between every mapping (the
         // RX-UED-VED accounts count in both LtHashes) — enough for the batch to be cut over
         // four threads.
         let mapping = |n: u32| Mapping::ALL[n as usize % Mapping::ALL.len()];
-        let olds: Vec<Account> = (0..3_000)
-            .map(|n| account(n, mapping(n), 10 + n as u64))
+        // Some with no lamports (in no LtHash's sum: the kernels skip them).
+        let lamports = |n: u32, base: u64| {
+            if n.is_multiple_of(11) {
+                0
+            } else {
+                base + n as u64
+            }
+        };
+        let olds: Vec<Account> = (0..6_000)
+            .map(|n| account(n, mapping(n), lamports(n, 10)))
             .collect();
-        let news: Vec<Account> = (0..3_000)
-            .map(|n| account(n, mapping(n / 4), 20 + n as u64))
+        let news: Vec<Account> = (0..6_000)
+            .map(|n| account(n, mapping(n / 4), lamports(n / 2, 20)))
             .collect();
-        let pairs: Vec<(Option<&Account>, Option<&Account>)> = (0..3_000)
+        let pairs: Vec<(Option<&Account>, Option<&Account>)> = (0..6_000)
             .map(|i| match i % 3 {
                 0 => (None, Some(&news[i])),
                 1 => (Some(&olds[i]), Some(&news[i])),

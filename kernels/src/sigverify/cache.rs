@@ -245,10 +245,10 @@ impl SignerCache {
         CacheStats {
             hits: c.hits.load(Ordering::Relaxed),
             misses: c.misses.load(Ordering::Relaxed),
-            // Evictions before builds: a build replacing a table counts its eviction first, so
-            // `builds − evictions` read this way is never below the tables kept.
-            evictions: c.evictions.load(Ordering::Relaxed),
+            // (Relaxed: a table replaced while this reads may be counted as evicted and not yet
+            // built, or the other way round.)
             builds: c.builds.load(Ordering::Relaxed),
+            evictions: c.evictions.load(Ordering::Relaxed),
             prepared: c.prepared.load(Ordering::Relaxed),
         }
     }
@@ -303,11 +303,7 @@ impl SignerCache {
         if seen < 2 {
             return;
         }
-        // Builds spend credit only once the key passed the other checks; a build another
-        // thread made first gives it back.
-        if let Some((_, false)) = self.insert(key, now, || self.spend()) {
-            self.earn(BUILD_COST);
-        }
+        let _ = self.insert(key, now, true);
     }
 
     /// Gives `key` a table now, whatever its sightings and the build credit: for signers the
@@ -326,7 +322,7 @@ impl SignerCache {
             return Some(Arc::clone(signer));
         }
         let now = self.clock.load(Ordering::Relaxed);
-        let (signer, built) = self.insert(key, now, || true)?;
+        let (signer, built) = self.insert(key, now, false)?;
         if built {
             self.counters.prepared.fetch_add(1, Ordering::Relaxed);
         }
@@ -334,25 +330,27 @@ impl SignerCache {
     }
 
     /// Makes `key`'s signer and puts it in the cache, in a free place or the place of a table
-    /// idle for more than the window, if `afford()` agrees (asked last, once the key is valid
-    /// and a place is likely): the signer, and whether it was built now (`false`: another
-    /// thread put the key's in meanwhile). `None` when the key is not a point of large order,
-    /// there is no place, or `afford` refused.
-    fn insert(
-        &self,
-        key: &[u8; 32],
-        now: u64,
-        afford: impl FnOnce() -> bool,
-    ) -> Option<(Arc<Signer>, bool)> {
+    /// idle for more than the window — paying a build from the credit when `spend` (the
+    /// policy's builds; taken once the key is valid and a place is likely, given back when the
+    /// signer is not kept): the signer, and whether it was built now (`false`: another thread
+    /// put the key's in meanwhile). `None` when the key is not a point of large order, there
+    /// is no place, or the credit is short.
+    fn insert(&self, key: &[u8; 32], now: u64, spend: bool) -> Option<(Arc<Signer>, bool)> {
         if self.capacity == 0 || !self.has_place(now) {
             return None;
         }
         let a = ExtendedPoint::decompress(key)?;
         // A hit skips the verifier's small-order check: such a key is never cached, whoever
         // calls this (a table for the identity would verify `R = [S]B` under it).
-        if is_small_order_encoding(&compress_batch(&[a])[0]) || !afford() {
+        if is_small_order_encoding(&compress_batch(&[a])[0]) || (spend && !self.spend()) {
             return None;
         }
+        // Its tables are built on their first use: a signer not kept cost nothing yet.
+        let refund = || {
+            if spend {
+                self.earn(BUILD_COST);
+            }
+        };
         let signer = Arc::new(Signer {
             minus_a: a.neg(),
             table: OnceLock::new(),
@@ -365,11 +363,12 @@ impl SignerCache {
             // Another thread made it meanwhile: its table stays, this one is dropped.
             drop(tables);
             self.forget_sightings(key);
+            refund();
             return Some((existing, false));
         }
         if tables.len() >= self.capacity {
             // Again under the write lock: another thread may have taken the place meanwhile
-            // (then this table is dropped, its cost already spent).
+            // (then this signer is dropped).
             let oldest = tables
                 .iter()
                 .map(|(k, s)| (s.last_use.load(Ordering::Relaxed), *k))
@@ -379,7 +378,11 @@ impl SignerCache {
                     tables.remove(&oldest);
                     self.counters.evictions.fetch_add(1, Ordering::Relaxed);
                 }
-                _ => return None,
+                _ => {
+                    drop(tables);
+                    refund();
+                    return None;
+                }
             }
         }
         tables.insert(*key, Arc::clone(&signer));
