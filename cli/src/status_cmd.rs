@@ -7,6 +7,7 @@ use serde::Serialize;
 use tandem_engine::cluster::Agreement;
 use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::status_index::{Confirmation, StatusIndex};
+use tandem_engine::runtime::ved_log::VedLog;
 use tandem_engine::runtime::vote_log::VoteLog;
 use tandem_engine::store::Store;
 
@@ -52,10 +53,27 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         .try_into()
         .map_err(|_| format!("signature {signature:?} is {} bytes, not 64", bytes.len()))?;
     // The store's files as they are, without opening it: an engine may be running on it.
-    let committed = Store::committed_slot_in(store)
-        .map_err(|e| e.to_string())?
-        .unwrap_or(0);
-    let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+    // With the VED's own transactions of the slots it logged past the store's (an engine that
+    // crashed, or runs, with the UED behind), as an engine opened on the store answers them. A
+    // running engine commits and prunes meanwhile: a log that no longer follows the slot read
+    // (or a segment listed and then gone) is read again, from the store's slot then.
+    let mut attempts = 0;
+    let (committed, mut index) = loop {
+        let committed = Store::committed_slot_in(store)
+            .map_err(|e| e.to_string())?
+            .unwrap_or(0);
+        let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+        match VedLog::recover(store, committed) {
+            Ok(logged) => {
+                for record in &logged {
+                    index.add_uncommitted(record.window_statuses().into_iter().flatten());
+                }
+                break (committed, index);
+            }
+            Err(_) if attempts < 3 => attempts += 1,
+            Err(e) => return Err(e.to_string()),
+        }
+    };
     // What the committed slots' votes reported, from the vote log: the engine keeps its cluster
     // view's confirmations beside it, `tandem replay` (the sequential runtime) only the log.
     // A running engine prunes old segments: one listed and then gone is read again.
@@ -122,4 +140,72 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         write_json(path, &report)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_engine::Domain;
+    use tandem_engine::genesis::Genesis;
+    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+    use tandem_engine::runtime::ved_log::{LoggedSlot, VedLog};
+    use tandem_engine::runtime::{Backend, Runtime, TxStatus};
+    use tandem_engine::workload::{WorkloadConfig, generate_all};
+
+    #[test]
+    fn a_vote_of_a_slot_the_ved_logged_past_the_store_answers_as_the_engine_does() {
+        // A store at genesis whose VED logged slots 1 and 2 (a crash with the UED behind).
+        let genesis = Genesis::default_cluster();
+        let scratch = tempfile::tempdir().unwrap();
+        let config = WorkloadConfig {
+            slots: 2,
+            ..WorkloadConfig::default()
+        };
+        let (blocks, outcomes) = generate_all(&genesis, &config, scratch.path()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = Runtime::open(&genesis, dir.path()).unwrap();
+        let mut ved = runtime.ved_executor();
+        let mut log = VedLog::new(dir.path());
+        for block in &blocks {
+            let (txs, payers) = parse_block(block).unwrap();
+            let verified: Vec<Option<bool>> = verify_signatures(Backend::Cpu, &txs)
+                .unwrap()
+                .into_iter()
+                .map(Some)
+                .collect();
+            let done = ved.execute(block, &payers, &verified).unwrap();
+            log.append(&LoggedSlot {
+                parent_slot: block.header.parent_slot,
+                blockhash: block.header.blockhash,
+                unix_timestamp_ms: block.header.unix_timestamp_ms,
+                ved: done,
+            })
+            .unwrap();
+        }
+        drop(runtime);
+
+        let answer = |signature: &[u8; 64]| {
+            let json = dir.path().join("status.json");
+            let base58 = bs58::encode(signature).into_string();
+            super::status(&base58, 0, dir.path(), Some(&json)).unwrap();
+            let report: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            report["status"].as_str().unwrap().to_owned()
+        };
+        let vote = outcomes[1]
+            .transactions
+            .iter()
+            .find(|t| t.domain == Some(Domain::Ved) && t.status == TxStatus::Success)
+            .expect("a vote");
+        assert_eq!(answer(&vote.signature.unwrap()), "Success");
+        let user = outcomes[1]
+            .transactions
+            .iter()
+            .find(|t| t.domain == Some(Domain::Ued))
+            .expect("a user transaction");
+        assert_eq!(
+            answer(&user.signature.unwrap()),
+            "Unknown",
+            "not in the VED's log"
+        );
+    }
 }

@@ -2438,3 +2438,56 @@ fn the_voters_tables_are_built_before_their_first_votes_and_for_voters_a_boundar
     );
     engine.finish().expect("finish");
 }
+
+#[test]
+fn after_a_restart_the_ved_transactions_of_the_logged_slots_answer_as_before_the_crash() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    // The store commits slot 20; the VED had logged up to slot 30. Reopened, the VED's own
+    // transactions of slots 21..30 answer from the log at once (X = 0: as soon as their
+    // domain's executor ran — before the crash), the UED's only once their blocks come again.
+    let (blocks, sequential) = ledger(31, 4);
+    let dir = committed_through(&blocks, 20);
+    log_ved_ahead(dir.path(), &blocks[20..30]);
+    let logged: Vec<_> = sequential[20..30]
+        .iter()
+        .flat_map(|o| &o.transactions)
+        .filter_map(|t| Some((t.signature?, t.domain, t.status)))
+        .collect();
+    let ved: Vec<_> = logged
+        .iter()
+        .filter(|(_, domain, _)| *domain == Some(Domain::Ved))
+        .collect();
+    assert!(ved.len() >= 20, "votes in every logged slot");
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(engine.ved_resumed_slot(), 30);
+    for (signature, _, status) in &ved {
+        assert_eq!(
+            engine.execution_status(signature, 0),
+            ExecutionStatus::Final(*status),
+            "a VED transaction of a logged slot"
+        );
+    }
+    let (ued_signature, ..) = logged
+        .iter()
+        .find(|(_, domain, _)| *domain == Some(Domain::Ued))
+        .expect("user transactions");
+    assert_eq!(
+        engine.execution_status(ued_signature, 0),
+        ExecutionStatus::Unknown,
+        "not in the VED's log"
+    );
+    for block in &blocks[20..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ued, 31, Duration::from_secs(60))
+        .expect("no failure");
+    for (signature, _, status) in &logged {
+        assert_eq!(
+            engine.execution_status(signature, 0),
+            ExecutionStatus::Final(*status),
+            "once the blocks came again"
+        );
+    }
+    engine.finish().expect("finish");
+}

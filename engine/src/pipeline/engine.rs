@@ -573,6 +573,24 @@ impl Shared {
         live.evict(entered.max(INDEX_PART));
     }
 
+    /// Indexes what a slot the VED logged before a restart decided for its own transactions
+    /// ([`LoggedSlot::window_statuses`]), so that they answer after the restart as they did
+    /// before it (`Final` at X = 0), not `Unknown` until the block comes again. The rest of
+    /// the block answers once the block is submitted again.
+    fn index_logged(&self, record: &LoggedSlot) {
+        let Some(decided) = record.window_statuses() else {
+            log::warn!(
+                "slot {}: the VED's log record does not pair its signatures with its statuses; \
+                 they answer once the block comes again",
+                record.ved.slot
+            );
+            return;
+        };
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let entered = live.enter(record.ved.slot, decided);
+        live.evict(entered.max(INDEX_PART));
+    }
+
     /// The slot of the first block accepted and not yet committed, after `after`, that holds
     /// a transaction whose first signature is `signature`.
     fn in_flight_slot(&self, signature: &[u8; 64], after: Option<u64>) -> Option<u64> {
@@ -907,6 +925,9 @@ impl Engine {
             ved_keys: RwLock::new(VedKeys::of(&ved)),
             ved_keys_published,
         });
+        for record in &logged {
+            shared.index_logged(record);
+        }
         // A divergence the committed slots show: raised again (a crash may have kept it from
         // being raised; and a host that polls alerts after a restart learns why the engine it
         // reopened is halted — the halt file keeps the first reason).

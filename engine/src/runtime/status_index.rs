@@ -452,6 +452,15 @@ impl StatusIndex {
         Ok(index)
     }
 
+    /// Adds the answers of a slot the store has not committed (a slot the VED logged:
+    /// [`crate::runtime::ved_log::LoggedSlot::window_statuses`]), as an engine opened on the
+    /// store answers them.
+    pub fn add_uncommitted(&mut self, entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>) {
+        for (signature, tx) in entries {
+            enter(&mut self.txs, signature, tx);
+        }
+    }
+
     /// Records a halt found elsewhere (a divergence the vote log shows, which an engine opened
     /// on the store would halt on), unless the index has one already.
     pub fn add_halt(&mut self, why: String) {

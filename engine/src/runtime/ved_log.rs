@@ -25,6 +25,7 @@ use super::ingest::Admission;
 use super::segment_log::{Appender, LogError, LogKind};
 use super::state::{Reader, Writer};
 use super::status::TxStatus;
+use super::status_index::IndexedTx;
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::VoteReport;
 use tandem_kernels::LtHash;
@@ -74,6 +75,44 @@ pub struct LoggedSlot {
     pub unix_timestamp_ms: i64,
     /// What the VED decided.
     pub ved: VedSlot,
+}
+
+impl LoggedSlot {
+    /// What the slot decided for the VED's transactions that entered the duplicate window —
+    /// every one of its transactions but those refused by checks 1–4 — by their first
+    /// signatures, which the record keeps ([`VedSlot::entered`], in block order): what
+    /// `ExecutionStatus` answers for them (SPEC §6) before the UED has committed the slot.
+    /// The rest of the block (the UED's transactions, those refused at ingest) is not in the
+    /// log. `None` for a record whose signatures and statuses do not pair up (not one the VED
+    /// wrote).
+    pub fn window_statuses(&self) -> Option<Vec<([u8; 64], IndexedTx)>> {
+        let ved = &self.ved;
+        let admission = &ved.admission;
+        let entered: Vec<(usize, TxStatus)> = (0..admission.statuses.len())
+            .filter(|&i| admission.payer_domain[i] == Some(Domain::Ved))
+            .filter_map(|i| Some((i, admission.statuses[i]?)))
+            .filter(|(_, status)| {
+                !matches!(
+                    status,
+                    TxStatus::BlockhashNotFound | TxStatus::DuplicateSignature
+                )
+            })
+            .collect();
+        (entered.len() == ved.entered.len()).then(|| {
+            entered
+                .into_iter()
+                .zip(&ved.entered)
+                .map(|((_, status), signature)| {
+                    let tx = IndexedTx {
+                        slot: ved.slot,
+                        domain: Some(Domain::Ved),
+                        status,
+                    };
+                    (*signature, tx)
+                })
+                .collect()
+        })
+    }
 }
 
 /// Bytes per encoded vote.
