@@ -52,18 +52,19 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         .as_slice()
         .try_into()
         .map_err(|_| format!("signature {signature:?} is {} bytes, not 64", bytes.len()))?;
-    // The store's files as they are, without opening it: an engine may be running on it.
-    // With the VED's own transactions of the slots it logged past the store's (an engine that
-    // crashed, or runs, with the UED behind), as an engine opened on the store answers them. A
-    // running engine commits and prunes meanwhile: a log that no longer follows the slot read
-    // (or a segment listed and then gone) is read again, from the store's slot then.
+    // The store's files as they are, without opening it (nor changing any): an engine may be
+    // running on it. With the VED's own transactions of the slots it logged past the store's
+    // (an engine that crashed, or runs, with the UED behind), as an engine opened on the store
+    // answers them. A running engine commits and prunes meanwhile: a log that no longer
+    // follows the slot read (or a segment listed and then gone) is read again, from the
+    // store's slot then; a log that cannot be read is said, and the committed slots answer.
     let mut attempts = 0;
     let (committed, mut index) = loop {
         let committed = Store::committed_slot_in(store)
             .map_err(|e| e.to_string())?
             .unwrap_or(0);
         let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
-        match VedLog::recover(store, committed) {
+        match VedLog::read(store, committed) {
             Ok(logged) => {
                 for record in &logged {
                     index.add_uncommitted(record.window_statuses().into_iter().flatten());
@@ -71,7 +72,13 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
                 break (committed, index);
             }
             Err(_) if attempts < 3 => attempts += 1,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => {
+                eprintln!(
+                    "warning: the VED's log is not read ({e}): the slots after {committed} \
+                     answer Unknown"
+                );
+                break (committed, index);
+            }
         }
     };
     // What the committed slots' votes reported, from the vote log: the engine keeps its cluster
@@ -182,6 +189,20 @@ mod tests {
             .unwrap();
         }
         drop(runtime);
+        // And a record being appended (an engine running on the store): left as it is.
+        let segment = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ved-"))
+            .expect("a segment");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)
+            .unwrap();
+        std::io::Write::write_all(&mut file, &[200, 1, 0, 0]).unwrap();
+        drop(file);
+        let before = std::fs::read(&segment).unwrap();
 
         let answer = |signature: &[u8; 64]| {
             let json = dir.path().join("status.json");
@@ -206,6 +227,11 @@ mod tests {
             answer(&user.signature.unwrap()),
             "Unknown",
             "not in the VED's log"
+        );
+        assert_eq!(
+            std::fs::read(&segment).unwrap(),
+            before,
+            "the VED's log is read, not cut"
         );
     }
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::executor::VedSlot;
 use super::ingest::Admission;
-use super::segment_log::{Appender, LogError, LogKind};
+use super::segment_log::{Appender, LogError, LogKind, Torn};
 use super::state::{Reader, Writer};
 use super::status::TxStatus;
 use super::status_index::IndexedTx;
@@ -384,6 +384,22 @@ impl VedLog {
     /// tail a crash left short in the last segment (it was never synced), so that the records
     /// appended next follow the last whole one. Damage anywhere else is an error.
     pub fn recover(dir: &Path, committed: u64) -> Result<Vec<LoggedSlot>, LogError> {
+        let (slots, torn) = Self::read_after(dir, committed)?;
+        if let Some(torn) = torn {
+            KIND.cut(dir, torn)?;
+        }
+        Ok(slots)
+    }
+
+    /// The logged slots after `committed`, as [`VedLog::recover`] reads them, but changing
+    /// nothing: a short tail of the last segment is left as it is (an engine may be writing it
+    /// now) — for a reader beside a running engine (`tandem status`).
+    pub fn read(dir: &Path, committed: u64) -> Result<Vec<LoggedSlot>, LogError> {
+        Ok(Self::read_after(dir, committed)?.0)
+    }
+
+    /// The logged slots after `committed`, and the short tail of the last segment if any.
+    fn read_after(dir: &Path, committed: u64) -> Result<(Vec<LoggedSlot>, Option<Torn>), LogError> {
         let (records, torn) = KIND.read(dir, Some(committed))?;
         let mut slots: Vec<LoggedSlot> = Vec::new();
         for record in records {
@@ -412,10 +428,7 @@ impl VedLog {
             }
             parent = logged.ved.slot;
         }
-        if let Some(torn) = torn {
-            KIND.cut(dir, torn)?;
-        }
-        Ok(slots)
+        Ok((slots, torn))
     }
 
     /// Deletes the segments whose every slot is at or before `committed` (the store has them).
@@ -584,6 +597,79 @@ mod tests {
         *body.last_mut().unwrap() = 3;
         let err = decode(&body, Format::Current).err().expect("refused");
         assert!(err.contains("UED's vote accounts"), "{err}");
+    }
+
+    #[test]
+    fn window_statuses_pair_the_entered_signatures_with_the_transactions_that_entered() {
+        // A block: refused at check 1 (no domain), executed, the UED's, refused at checks 3
+        // and 4, failed in execution, the UED's; two entered the window.
+        let statuses = [
+            Some(TxStatus::InvalidSignature),
+            Some(TxStatus::Success),
+            None,
+            Some(TxStatus::BlockhashNotFound),
+            Some(TxStatus::DuplicateSignature),
+            Some(TxStatus::ProgramError(7)),
+            None,
+        ];
+        let mut written = record(5, 4);
+        written.ved.admission = Admission {
+            payer_domain: statuses
+                .iter()
+                .map(|s| s.filter(|s| s.has_domain()).map(|_| Domain::Ved))
+                .collect(),
+            statuses: statuses.to_vec(),
+        };
+        written.ved.ued_transactions = vec![2, 6];
+        written.ved.entered = vec![[1; 64], [5; 64]];
+        let dir = tempfile::tempdir().unwrap();
+        VedLog::new(dir.path()).append(&written).unwrap();
+        let read = VedLog::read(dir.path(), 4).unwrap();
+        let tx = |status| IndexedTx {
+            slot: 5,
+            domain: Some(Domain::Ved),
+            status,
+        };
+        assert_eq!(
+            read[0].window_statuses(),
+            Some(vec![
+                ([1; 64], tx(TxStatus::Success)),
+                ([5; 64], tx(TxStatus::ProgramError(7)))
+            ])
+        );
+        written.ved.entered.pop();
+        assert_eq!(
+            written.window_statuses(),
+            None,
+            "signatures that do not pair up"
+        );
+    }
+
+    #[test]
+    fn reading_beside_a_running_engine_changes_no_file() {
+        // A whole record, then a record cut short (an append in progress).
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = VedLog::new(dir.path());
+        log.append(&record(2, 1)).unwrap();
+        let segment = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ved-"))
+            .expect("a segment");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)
+            .unwrap();
+        std::io::Write::write_all(&mut file, &[200, 1, 0, 0, 0, 0, 0, 0, 9]).unwrap();
+        drop(file);
+        let before = std::fs::read(&segment).unwrap();
+        let read = VedLog::read(dir.path(), 1).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(std::fs::read(&segment).unwrap(), before, "the tail is left");
+        // Recovery at open cuts it.
+        assert_eq!(VedLog::recover(dir.path(), 1).unwrap().len(), 1);
+        assert!(std::fs::read(&segment).unwrap().len() < before.len());
     }
 
     #[test]
