@@ -190,11 +190,9 @@ mod tests {
         }
         drop(runtime);
         // And a record being appended (an engine running on the store): left as it is.
-        let segment = std::fs::read_dir(dir.path())
+        let segment = VedLog::segments(dir.path())
             .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ved-"))
+            .pop()
             .expect("a segment");
         let mut file = std::fs::OpenOptions::new()
             .append(true)

@@ -467,12 +467,9 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     let (blocks, sequential) = ledger(31, 4);
     let dir = committed_through(&blocks, 20);
     log_ved_ahead(dir.path(), &blocks[20..30]);
-    let segment = std::fs::read_dir(dir.path())
+    let segment = tandem_engine::runtime::ved_log::VedLog::segments(dir.path())
         .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("ved-"))
-        .max()
+        .pop()
         .expect("a log segment");
     let mut torn = std::fs::OpenOptions::new()
         .append(true)

@@ -169,15 +169,17 @@ impl DomainHashes {
         changes: &[(Option<&Account>, Option<&Account>)],
         threads: usize,
     ) -> Result<(), KernelError> {
+        // Each account that leaves (its old state) or joins (its new one).
         let olds = changes
             .iter()
             .filter_map(|(old, _)| old.map(|a| (a, false)));
         let news = changes.iter().filter_map(|(_, new)| new.map(|a| (a, true)));
-        let (accounts, adds): (Vec<&Account>, Vec<bool>) = olds.chain(news).unzip();
-        if hasher.uses_gpu_for(accounts.len()) {
+        let changed: Vec<(&Account, bool)> = olds.chain(news).collect();
+        if hasher.uses_gpu_for(changed.len()) {
             // One dispatch for the slot: each account's hash, mixed here.
+            let accounts: Vec<&Account> = changed.iter().map(|&(account, _)| account).collect();
             let hashes = lthashes(hasher, &accounts, threads)?;
-            for ((account, h), add) in accounts.iter().zip(&hashes).zip(adds) {
+            for (&(account, add), h) in changed.iter().zip(&hashes) {
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
                         let sum = &mut self.lthash[domain];
@@ -190,7 +192,6 @@ impl DomainHashes {
         // On the CPU the kernels sum each group of accounts that leave or join the same domains
         // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
         // commute, so the LtHashes are the same).
-        let changed: Vec<(&Account, bool)> = accounts.into_iter().zip(adds).collect();
         let sums = group_sums(hasher, &changed, threads)?;
         for (add, sums) in [false, true].into_iter().zip(&sums) {
             for (group, sum) in sums.iter().enumerate() {

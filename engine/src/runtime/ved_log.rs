@@ -431,6 +431,16 @@ impl VedLog {
         Ok((slots, torn))
     }
 
+    /// The log's segment files in `dir`, oldest first (the last one is where records are
+    /// appended).
+    pub fn segments(dir: &Path) -> Result<Vec<PathBuf>, LogError> {
+        Ok(KIND
+            .segments(dir)?
+            .into_iter()
+            .map(|(_, path)| path)
+            .collect())
+    }
+
     /// Deletes the segments whose every slot is at or before `committed` (the store has them).
     pub fn prune(dir: &Path, committed: u64) -> Result<(), LogError> {
         KIND.prune(dir, committed + 1)
@@ -651,11 +661,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = VedLog::new(dir.path());
         log.append(&record(2, 1)).unwrap();
-        let segment = std::fs::read_dir(dir.path())
+        let segment = VedLog::segments(dir.path())
             .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ved-"))
+            .pop()
             .expect("a segment");
         let mut file = std::fs::OpenOptions::new()
             .append(true)
