@@ -53,7 +53,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -64,6 +64,7 @@ use hashbrown::{HashMap, HashSet};
 use super::metrics::{Activity, EngineMetrics, StageMetrics};
 use super::pin::PinError;
 use super::placement::{Placement, Stage};
+use super::spread::spread;
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Agreement, Alert, Halt, VoteReport};
 use crate::genesis::Genesis;
@@ -1762,73 +1763,6 @@ fn prepare_vote_signers(verifier: &Ed25519Verifier, helpers: &[usize], signers: 
         "the VED's verifier holds the tables of {prepared} of its {} voters' keys",
         signers.len()
     );
-}
-
-/// Runs `work` over `items` on the calling thread and, when `helpers` names PUs and there is
-/// enough to share, on one more thread pinned to each of them; the answers come back in
-/// `items`' order. The threads take small chunks from one counter rather than equal parts: a
-/// PU that other work shares (ingest's parse of the block runs on the submitting thread,
-/// wherever the OS puts it) then does less, instead of the whole batch waiting for its part.
-fn spread<I: Sync, T: Send, E: Send>(
-    helpers: &[usize],
-    items: &[I],
-    work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
-) -> Result<Vec<T>, E> {
-    // Below this a helper costs more than it saves.
-    const MIN_PART: usize = 64;
-    // What a thread takes at a time: four batches of the widest CPU lanes.
-    const CHUNK: usize = 32;
-    let threads = (helpers.len() + 1).min(items.len() / MIN_PART).max(1);
-    if threads == 1 {
-        return work(items);
-    }
-    let chunks: Vec<&[I]> = items.chunks(CHUNK).collect();
-    let next = AtomicUsize::new(0);
-    // Each thread's chunks, by index, with their answers.
-    let take = || -> Result<Vec<(usize, Vec<T>)>, E> {
-        let mut done = Vec::new();
-        loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            let Some(chunk) = chunks.get(k) else {
-                return Ok(done);
-            };
-            done.push((k, work(chunk)?));
-        }
-    };
-    let mut answers: Vec<Option<Vec<T>>> =
-        std::iter::repeat_with(|| None).take(chunks.len()).collect();
-    std::thread::scope(|scope| {
-        let others: Vec<_> = helpers[..threads - 1]
-            .iter()
-            .map(|&pu| {
-                let take = &take;
-                scope.spawn(move || {
-                    // A helper that cannot be pinned still works, wherever it runs.
-                    let _ = super::pin_current_thread(pu);
-                    take()
-                })
-            })
-            .collect();
-        let own = take();
-        for result in others
-            .into_iter()
-            .map(|other| {
-                other
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
-            .chain([own])
-        {
-            for (k, part) in result? {
-                answers[k] = Some(part);
-            }
-        }
-        Ok::<_, E>(())
-    })?;
-    Ok(answers
-        .into_iter()
-        .flat_map(|part| part.expect("every chunk done"))
-        .collect())
 }
 
 /// Ingest's guess of each transaction's side, which decides what the VED's sigverify stage

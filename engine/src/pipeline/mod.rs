@@ -20,6 +20,7 @@ pub mod engine;
 pub mod metrics;
 pub mod pin;
 pub mod placement;
+pub mod spread;
 pub mod survey;
 pub mod topology;
 
@@ -30,5 +31,6 @@ pub use engine::{
 };
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
+pub use spread::{spread, spread_in_chunks};
 pub use survey::{Backends, NoGpuAdapter, Survey, backend_name};
 pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};
