@@ -9,7 +9,9 @@
 //!   the block), the answer the VED executor waits for — it runs beside the votes' signature
 //!   checks, so on a small machine it takes their CPU;
 //! - `ved-execute`: the VED executor's slot (`VedExecutor::execute`: its transactions picked out
-//!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand;
+//!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand, on
+//!   its thread alone; `ved-execute-helper` the same with a helper thread on PU 1 sharing the
+//!   slot's LtHash, as the engine's plan on a 2-core machine runs it;
 //! - `go-over`: what the VED's thread does with the block after its vote point, for the next
 //!   epoch boundary (`VedExecutor::go_over`: the UED's transactions looked over for one that may
 //!   change a UED vote account; no account moving into the VED here). Not on the vote's path,
@@ -42,6 +44,10 @@ fn bench(c: &mut Criterion) {
     runtime.execute_block(&blocks[0]).expect("slot 1");
     let ved_payers = runtime.ved_executor().ved_payers();
 
+    // Measured as the engine runs it: the VED's thread pinned to PU 0 (read the PUs first:
+    // the mask then holds one), its helper, where there is a second PU, on PU 1.
+    let pus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let with_helper = pus > 1 && tandem_engine::pipeline::pin_current_thread(0).is_ok();
     let mut group = c.benchmark_group("vote-path");
     for (name, block) in [("idle", &votes), ("loaded", &loaded)] {
         group.throughput(Throughput::Elements(block.transactions.len() as u64));
@@ -69,18 +75,28 @@ fn bench(c: &mut Criterion) {
             (VALIDATORS, block.transactions.len() - VALIDATORS),
             "every vote succeeds in the VED, every transfer is left to the UED"
         );
-        group.bench_with_input(BenchmarkId::new("ved-execute", name), block, |b, block| {
-            b.iter_batched(
-                || runtime.ved_executor(),
-                |mut ved| {
-                    let done = ved
-                        .execute(block, &fee_payers, &verified)
-                        .expect("executes");
-                    (ved, done)
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        // Its thread alone (`ved-execute`), and with a helper on a second PU sharing the slot's
+        // LtHash (`ved-execute-helper`: the engine's plan on a 2-core machine gives it the
+        // sigverify stage's PU).
+        let helpers: &[&[usize]] = if with_helper { &[&[], &[1]] } else { &[&[]] };
+        for &with in helpers {
+            let id = match with {
+                [] => "ved-execute",
+                _ => "ved-execute-helper",
+            };
+            group.bench_with_input(BenchmarkId::new(id, name), block, |b, block| {
+                b.iter_batched(
+                    || runtime.ved_executor().with_hash_helpers(with.to_vec()),
+                    |mut ved| {
+                        let done = ved
+                            .execute(block, &fee_payers, &verified)
+                            .expect("executes");
+                        (ved, done)
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
         let recent = runtime.ved_executor().recent_blockhashes().clone();
         group.bench_with_input(BenchmarkId::new("go-over", name), block, |b, block| {
             b.iter_batched(

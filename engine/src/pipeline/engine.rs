@@ -40,7 +40,9 @@
 //! hands the GPU the user signatures) or else the `sigverify` stage's, with helpers on the other
 //! sigverify PUs ([`Placement::user_sigverify`]), the UED thread and its pass threads on the
 //! `ued` stage's; the per-slot hashing runs on each domain's
-//! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage). The
+//! executor thread (`hash_VED` is the vote point, so it cannot wait for another stage), the
+//! VED's shared with a helper on each of the sigverify stage's PUs that are not the VED's
+//! ([`VedExecutor::with_hash_helpers`]). The
 //! UED-side threads run in the `SCHED_IDLE` class (nice 10 where it is refused), so on a
 //! machine where stages share cores the kernel runs a vote's work first; the VED's signatures
 //! are also verified on the sigverify stage's PUs, by helpers at the VED's priority. The VED's
@@ -1010,6 +1012,8 @@ impl Engine {
         let vote_helpers = placement
             .as_ref()
             .map_or_else(Vec::new, |p| p.vote_sigverify_helpers());
+        // The slot's LtHash shares the PUs the votes' signatures do.
+        let ved = ved.with_hash_helpers(vote_helpers.clone());
         let (user_stage, user_helpers) = placement
             .as_ref()
             .map_or((Stage::Sigverify, Vec::new()), |p| p.user_sigverify());

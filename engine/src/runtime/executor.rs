@@ -265,6 +265,9 @@ pub struct VedExecutor {
     /// the executor takes it up: at once when it knows its epoch's handoff, else when the UED
     /// makes that handoff again.
     from_log: GoneOver,
+    /// PUs whose helper threads share the slot's LtHash with the executor's own thread
+    /// ([`VedExecutor::with_hash_helpers`]); none: its thread alone.
+    hash_helpers: Vec<usize>,
 }
 
 /// How far an executor had gone over the blocks of its epoch before a restart: the last of its
@@ -408,9 +411,19 @@ impl VedExecutor {
 
     /// This executor with the kernels — the GPU devices — of `before`, the executor it takes
     /// over from (one the UED made afresh at a boundary): a device is opened once per VED,
-    /// not at the first block after each boundary the VED waited at.
+    /// not at the first block after each boundary the VED waited at. Its hash helpers too.
     pub fn keeping_kernels_of(mut self, before: &VedExecutor) -> VedExecutor {
         self.kernels = Arc::clone(&before.kernels);
+        self.hash_helpers.clone_from(&before.hash_helpers);
+        self
+    }
+
+    /// This executor with a helper thread on each of `pus` for the slot's LtHash, beside its
+    /// own thread: the engine gives it the sigverify stage's PUs that are not the VED's, where
+    /// the votes' signatures are verified too (done with the block by the time the VED executes
+    /// it) and the UED's work runs in `SCHED_IDLE`. The sums are the same on any number.
+    pub fn with_hash_helpers(mut self, pus: Vec<usize>) -> VedExecutor {
+        self.hash_helpers = pus;
         self
     }
 
@@ -834,10 +847,12 @@ impl VedExecutor {
             })
             .filter(|(old, new)| old != new)
             .collect();
-        // On the VED's thread alone: the vote point waits for it, and no other core is the VED's.
-        self.state
-            .hashes
-            .apply_changes(&self.kernels.hasher, &pairs, 1)?;
+        // On the VED's thread and its helpers: the vote point waits for it.
+        self.state.hashes.apply_changes_on_helpers(
+            &self.kernels.hasher,
+            &pairs,
+            &self.hash_helpers,
+        )?;
         let mut changes = Vec::with_capacity(written.len());
         for (pubkey, (account, _)) in written {
             let ved = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
@@ -1129,6 +1144,7 @@ impl Runtime {
             forgotten: HashSet::new(),
             block_slashes: Vec::new(),
             from_log: GoneOver::default(),
+            hash_helpers: Vec::new(),
         }
     }
 

@@ -64,6 +64,17 @@ fn lthashes(
     Ok(out)
 }
 
+/// Which threads share a slot's hashing on the CPU besides the caller's.
+#[derive(Clone, Copy, Debug)]
+enum Split<'a> {
+    /// As many threads in all, started where the caller may run (the UED's pass threads,
+    /// which inherit its PUs).
+    Threads(usize),
+    /// One thread pinned to each of these PUs (the VED's helpers on the sigverify stage's
+    /// PUs: the VED's own PU is one).
+    Helpers(&'a [usize]),
+}
+
 /// A slot's changed accounts summed by group, on the CPU: for each sign of the change
 /// (`[removed, added]`) and each set of readers (`[the VED only, the UED only, both]`), the sum
 /// of the LtHashes of the accounts in it.
@@ -86,7 +97,7 @@ fn readers(account: &Account) -> Option<usize> {
 fn group_sums(
     hasher: &AccountHasher,
     changed: &[(&Account, bool)],
-    threads: usize,
+    split: Split<'_>,
 ) -> Result<GroupSums, KernelError> {
     let sum_part = |part: &[(&Account, bool)]| -> Result<GroupSums, KernelError> {
         let mut groups: [[Vec<AccountInput<'_>>; 3]; 2] = Default::default();
@@ -102,6 +113,23 @@ fn group_sums(
             }
         }
         Ok(sums)
+    };
+    let threads = match split {
+        Split::Threads(threads) => threads,
+        Split::Helpers(pus) => {
+            // The threads take parts as they come; each gives its part's sums.
+            let parts =
+                crate::pipeline::spread_in_chunks(pus, changed, MIN_ACCOUNTS_PER_THREAD, |part| {
+                    sum_part(part).map(|sums| vec![sums])
+                })?;
+            let mut sums = GroupSums::default();
+            for part in &parts {
+                for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
+                    sum.mix_in(part);
+                }
+            }
+            return Ok(sums);
+        }
     };
     let threads = threads.min(changed.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
     if threads == 1 {
@@ -169,6 +197,27 @@ impl DomainHashes {
         changes: &[(Option<&Account>, Option<&Account>)],
         threads: usize,
     ) -> Result<(), KernelError> {
+        self.apply_changes_split(hasher, changes, Split::Threads(threads))
+    }
+
+    /// [`DomainHashes::apply_changes`] on the calling thread and one thread pinned to each of
+    /// `helpers` (the VED's: its vote point waits for its LtHash, and its own PU is one). The
+    /// same sums on any number of helpers.
+    pub fn apply_changes_on_helpers(
+        &mut self,
+        hasher: &AccountHasher,
+        changes: &[(Option<&Account>, Option<&Account>)],
+        helpers: &[usize],
+    ) -> Result<(), KernelError> {
+        self.apply_changes_split(hasher, changes, Split::Helpers(helpers))
+    }
+
+    fn apply_changes_split(
+        &mut self,
+        hasher: &AccountHasher,
+        changes: &[(Option<&Account>, Option<&Account>)],
+        split: Split<'_>,
+    ) -> Result<(), KernelError> {
         // Each account that leaves (its old state) or joins (its new one).
         let olds = changes
             .iter()
@@ -178,7 +227,8 @@ impl DomainHashes {
         if hasher.uses_gpu_for(changed.len()) {
             // One dispatch for the slot: each account's hash, mixed here.
             let accounts: Vec<&Account> = changed.iter().map(|&(account, _)| account).collect();
-            let hashes = lthashes(hasher, &accounts, threads)?;
+            // (A device takes the batch whole.)
+            let hashes = lthashes(hasher, &accounts, 1)?;
             for (&(account, add), h) in changed.iter().zip(&hashes) {
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
@@ -192,7 +242,7 @@ impl DomainHashes {
         // On the CPU the kernels sum each group of accounts that leave or join the same domains
         // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
         // commute, so the LtHashes are the same).
-        let sums = group_sums(hasher, &changed, threads)?;
+        let sums = group_sums(hasher, &changed, split)?;
         for (add, sums) in [false, true].into_iter().zip(&sums) {
             for (group, sum) in sums.iter().enumerate() {
                 for (d, domain) in Domain::ALL.into_iter().enumerate() {
@@ -306,6 +356,14 @@ mod tests {
             let mut hashes = start.clone();
             hashes.apply_changes(&cpu, &pairs, threads).unwrap();
             assert_eq!(hashes.lthash, want, "{threads} threads");
+        }
+        // Helpers pinned to PU 0 (every machine has it), taking parts as they come.
+        for helpers in [&[][..], &[0], &[0, 0, 0]] {
+            let mut hashes = start.clone();
+            hashes
+                .apply_changes_on_helpers(&cpu, &pairs, helpers)
+                .unwrap();
+            assert_eq!(hashes.lthash, want, "{} helpers", helpers.len());
         }
     }
 }
