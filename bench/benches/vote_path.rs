@@ -10,12 +10,15 @@
 //!   checks, so on a small machine it takes their CPU;
 //! - `ved-execute`: the VED executor's slot (`VedExecutor::execute`: its transactions picked out
 //!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand, on
-//!   its thread alone; `ved-execute-helper` the same with a helper thread on PU 1 sharing the
-//!   slot's LtHash, as the engine's plan on a 2-core machine runs it;
+//!   its thread alone; `ved-execute-helper` the same with a helper thread on a second PU sharing
+//!   the slot's LtHash, as the engine's plan on a 2-core machine runs it;
 //! - `go-over`: what the VED's thread does with the block after its vote point, for the next
 //!   epoch boundary (`VedExecutor::go_over`: the UED's transactions looked over for one that may
 //!   change a UED vote account; no account moving into the VED here). Not on the vote's path,
 //!   but on the VED's core, before its next block.
+//!
+//! Every bench of the group runs on a thread pinned to the first PU the process may use, as the
+//! engine pins the VED's (since 2026-12-02; figures before that were unpinned).
 
 use std::hint::black_box;
 
@@ -44,10 +47,18 @@ fn bench(c: &mut Criterion) {
     runtime.execute_block(&blocks[0]).expect("slot 1");
     let ved_payers = runtime.ved_executor().ved_payers();
 
-    // Measured as the engine runs it: the VED's thread pinned to PU 0 (read the PUs first:
-    // the mask then holds one), its helper, where there is a second PU, on PU 1.
-    let pus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let with_helper = pus > 1 && tandem_engine::pipeline::pin_current_thread(0).is_ok();
+    // Measured as the engine runs it: the VED's thread pinned to the first PU this process may
+    // run on (every bench of the group runs there), its helper, where there is a second, on
+    // that one.
+    let allowed: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| id.id)
+        .collect();
+    let pinned = allowed
+        .first()
+        .is_some_and(|&pu| tandem_engine::pipeline::pin_current_thread(pu).is_ok());
+    let helper = allowed.get(1).copied().filter(|_| pinned);
     let mut group = c.benchmark_group("vote-path");
     for (name, block) in [("idle", &votes), ("loaded", &loaded)] {
         group.throughput(Throughput::Elements(block.transactions.len() as u64));
@@ -78,15 +89,16 @@ fn bench(c: &mut Criterion) {
         // Its thread alone (`ved-execute`), and with a helper on a second PU sharing the slot's
         // LtHash (`ved-execute-helper`: the engine's plan on a 2-core machine gives it the
         // sigverify stage's PU).
-        let helpers: &[&[usize]] = if with_helper { &[&[], &[1]] } else { &[&[]] };
-        for &with in helpers {
-            let id = match with {
+        let mut helpers: Vec<Vec<usize>> = vec![vec![]];
+        helpers.extend(helper.map(|pu| vec![pu]));
+        for with in &helpers {
+            let id = match with[..] {
                 [] => "ved-execute",
                 _ => "ved-execute-helper",
             };
             group.bench_with_input(BenchmarkId::new(id, name), block, |b, block| {
                 b.iter_batched(
-                    || runtime.ved_executor().with_hash_helpers(with.to_vec()),
+                    || runtime.ved_executor().with_hash_helpers(with.clone()),
                     |mut ved| {
                         let done = ved
                             .execute(block, &fee_payers, &verified)

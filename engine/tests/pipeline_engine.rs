@@ -1842,6 +1842,19 @@ fn a_ved_slot_entering_a_signature_the_window_holds_stops_the_ued_naming_it() {
 }
 
 #[test]
+fn an_executor_taken_over_at_a_boundary_keeps_the_veds_hash_helpers() {
+    // The UED answers a boundary it executes whole with a fresh executor; the VED's helpers
+    // (and devices) go on with it, or every slot after the first such boundary would hash on
+    // the VED's thread alone.
+    let dir = tempfile::tempdir().expect("dir");
+    let runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    let ved = runtime.ved_executor().with_hash_helpers(vec![0, 0]);
+    let fresh = runtime.ved_executor();
+    assert!(fresh.hash_helpers().is_empty());
+    assert_eq!(fresh.keeping_kernels_of(&ved).hash_helpers(), [0, 0]);
+}
+
+#[test]
 fn a_ued_that_lags_a_whole_epoch_halts_the_engine_at_the_boundary_with_its_own_alert() {
     // The UED stops at slot 1. The VED crosses into epoch 1 on its own, but entering epoch 2
     // it needs the UED to have entered epoch 1 (SPEC §5): with a patience of a nanosecond the

@@ -115,10 +115,11 @@ pub fn pin_current_thread_to_set(pus: &[usize]) -> Result<(), PinError> {
 }
 
 /// The calling thread's own affinity mask, given back when dropped
-/// ([`widen_current_thread`]).
+/// ([`widen_current_thread`]). Not `Send`: it restores the mask of the thread that drops it.
 pub(crate) struct Widened {
     #[cfg(target_os = "linux")]
     own: Option<libc::cpu_set_t>,
+    _this_thread: std::marker::PhantomData<*const ()>,
 }
 
 /// Lets the calling thread run on `pus` as well as its own PUs until the guard drops, when it
@@ -127,8 +128,10 @@ pub(crate) struct Widened {
 /// can run nowhere else — not even to pin itself elsewhere — until its spawner is preempted,
 /// a scheduler timeslice later (about 3 ms measured on the 2-vCPU guest, with the spawner
 /// busy on its own part of the batch: the helper took 1–5 of 16 chunks). With the wider mask
-/// it starts on an idle PU of `pus` at once. Where the mask cannot be read or set, nothing
-/// changes.
+/// it starts on an idle PU of `pus` at once. Where the mask cannot be read or set, or already
+/// holds `pus`, nothing changes. (A mask another thread sets for this one meanwhile is
+/// overwritten by the restore; nothing in tandem does.)
+#[must_use = "the mask is given back when the guard drops"]
 pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
     #[cfg(target_os = "linux")]
     {
@@ -139,20 +142,29 @@ pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
         let own = unsafe {
             let mut own: libc::cpu_set_t = std::mem::zeroed();
             if libc::sched_getaffinity(0, size, &mut own) != 0 {
-                return Widened { own: None };
+                return Widened {
+                    own: None,
+                    _this_thread: std::marker::PhantomData,
+                };
             }
             let mut wide = own;
             for &pu in pus.iter().filter(|&&pu| pu < libc::CPU_SETSIZE as usize) {
                 libc::CPU_SET(pu, &mut wide);
             }
-            (libc::sched_setaffinity(0, size, &wide) == 0).then_some(own)
+            let changes = !libc::CPU_EQUAL(&own, &wide);
+            (changes && libc::sched_setaffinity(0, size, &wide) == 0).then_some(own)
         };
-        Widened { own }
+        Widened {
+            own,
+            _this_thread: std::marker::PhantomData,
+        }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = pus;
-        Widened {}
+        Widened {
+            _this_thread: std::marker::PhantomData,
+        }
     }
 }
 
@@ -161,8 +173,14 @@ impl Drop for Widened {
         #[cfg(target_os = "linux")]
         if let Some(own) = &self.own {
             // SAFETY: as in `widen_current_thread`: the set read there, for this thread.
-            unsafe {
-                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), own);
+            let refused = unsafe {
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), own) != 0
+            };
+            if refused {
+                log::warn!(
+                    "a thread could not get its own CPU mask back after starting helpers: it \
+                     may run on the helpers' PUs too"
+                );
             }
         }
     }
@@ -201,6 +219,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_thread_spawned_while_widened_may_start_on_the_helpers_pu_and_the_spawner_gets_its_own_back()
      {
         let mask = || -> Vec<usize> {

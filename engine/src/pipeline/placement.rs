@@ -523,8 +523,9 @@ impl Placement {
 
     /// The PUs of the UED's threads: the `ued` stage's, and those of the `hash` stage that are
     /// not the VED's, where the UED's threads hash each slot's changed accounts (the VED's
-    /// hashing is on the VED's thread; where the hash shares the VED's core, as on a small
-    /// machine, the UED's threads stay where the UED stage is).
+    /// hashing is on the VED's thread and its helpers on the sigverify stage's other PUs;
+    /// where the hash shares the VED's core, as on a small machine, the UED's threads stay
+    /// where the UED stage is).
     pub fn ued_side_cpus(&self) -> Vec<usize> {
         let mut cpus = self.cpus(Stage::Ued).unwrap_or_default().to_vec();
         cpus.extend(self.hash_cpus_beside_the_ued_list());

@@ -27,6 +27,7 @@ pub fn spread<I: Sync, T: Send, E: Send>(
 
 /// [`spread`], the threads taking `chunk` items at a time: larger chunks for work whose
 /// answer is per chunk rather than per item (a partial sum), so that there are few of them.
+/// No more threads than chunks.
 ///
 /// # Panics
 /// If `chunk` is 0.
@@ -36,8 +37,9 @@ pub fn spread_in_chunks<I: Sync, T: Send, E: Send>(
     chunk: usize,
     work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
 ) -> Result<Vec<T>, E> {
-    let threads = threads_for(helpers, items.len());
-    if threads == 1 {
+    assert!(chunk > 0, "chunks of at least one item");
+    let threads = threads_for(helpers, items.len()).min(items.len().div_ceil(chunk));
+    if threads <= 1 {
         return work(items);
     }
     let chunks: Vec<&[I]> = items.chunks(chunk).collect();
@@ -63,7 +65,8 @@ fn threads_for(helpers: &[usize], items: usize) -> usize {
 /// Runs `work(k)` for every chunk `k` of `chunks`, each once, on the calling thread and one
 /// thread pinned to each of `helpers`, which take the next chunk from one counter until none
 /// is left. Gives each thread's answers by chunk index (a thread stops at its first error);
-/// a helper's panic is the caller's.
+/// a helper's panic is the caller's. A helper the OS refuses to start (a thread limit) is
+/// done without: the others take its chunks.
 fn take_chunks<R: Send, E: Send>(
     helpers: &[usize],
     chunks: usize,
@@ -85,13 +88,18 @@ fn take_chunks<R: Send, E: Send>(
         let widened = super::pin::widen_current_thread(helpers);
         let others: Vec<_> = helpers
             .iter()
-            .map(|&pu| {
+            .filter_map(|&pu| {
                 let take = &take;
-                scope.spawn(move || {
-                    // A helper that cannot be pinned still works, wherever it runs.
+                let helper = std::thread::Builder::new().name(format!("tandem-helper-{pu}"));
+                let started = helper.spawn_scoped(scope, move || {
+                    // A helper that cannot be pinned still works, wherever its (widened)
+                    // mask lets it run.
                     let _ = super::pin_current_thread(pu);
                     take()
-                })
+                });
+                started
+                    .inspect_err(|e| log::warn!("a helper thread for PU {pu} did not start: {e}"))
+                    .ok()
             })
             .collect();
         drop(widened);
@@ -118,10 +126,18 @@ mod tests {
         let want: Vec<u64> = items.iter().map(|i| i * 3 + 1).collect();
         for helpers in [&[][..], &[0], &[0, 0, 0]] {
             for chunk in [1, 32, 300, 5_000] {
+                let calls = AtomicUsize::new(0);
                 let answers = spread_in_chunks(helpers, &items, chunk, |part| {
+                    calls.fetch_add(1, Ordering::Relaxed);
                     Ok::<_, ()>(part.iter().map(|i| i * 3 + 1).collect())
                 })
                 .expect("no error");
+                // Alone, the caller takes the batch whole; with helpers, chunk by chunk.
+                let chunks = match helpers {
+                    [] => 1,
+                    _ => items.len().div_ceil(chunk),
+                };
+                assert_eq!(calls.into_inner(), chunks, "{} helpers", helpers.len());
                 assert_eq!(
                     answers,
                     want,

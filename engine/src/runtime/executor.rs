@@ -420,11 +420,18 @@ impl VedExecutor {
 
     /// This executor with a helper thread on each of `pus` for the slot's LtHash, beside its
     /// own thread: the engine gives it the sigverify stage's PUs that are not the VED's, where
-    /// the votes' signatures are verified too (done with the block by the time the VED executes
-    /// it) and the UED's work runs in `SCHED_IDLE`. The sums are the same on any number.
+    /// the votes' signatures are verified too, at the same priority (this block's are done by
+    /// the time the VED executes it; the next block's, when blocks come faster than the VED
+    /// takes them, share those PUs with the helpers), and the UED's work runs in `SCHED_IDLE`.
+    /// The sums are the same on any number.
     pub fn with_hash_helpers(mut self, pus: Vec<usize>) -> VedExecutor {
         self.hash_helpers = pus;
         self
+    }
+
+    /// The PUs of its hash helpers ([`VedExecutor::with_hash_helpers`]).
+    pub fn hash_helpers(&self) -> &[usize] {
+        &self.hash_helpers
     }
 
     /// The last slot the VED executed.

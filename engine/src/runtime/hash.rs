@@ -71,7 +71,7 @@ enum Split<'a> {
     /// which inherit its PUs).
     Threads(usize),
     /// One thread pinned to each of these PUs (the VED's helpers on the sigverify stage's
-    /// PUs: the VED's own PU is one).
+    /// PUs; the caller's thread, on the VED's PU, is the other).
     Helpers(&'a [usize]),
 }
 
@@ -91,9 +91,9 @@ fn readers(account: &Account) -> Option<usize> {
     }
 }
 
-/// The [`GroupSums`] of `changed` (each account and whether it joins, else leaves), spread over
-/// `threads` threads like [`lthashes`]: each thread sums its part of the list by group in the
-/// kernels' lanes, and the parts' sums are added (the same sums however the list is cut).
+/// The [`GroupSums`] of `changed` (each account and whether it joins, else leaves), spread as
+/// `split` says: each thread sums its parts of the list by group in the kernels' lanes, and
+/// the parts' sums are added (the same sums however the list is cut).
 fn group_sums(
     hasher: &AccountHasher,
     changed: &[(&Account, bool)],
@@ -201,8 +201,8 @@ impl DomainHashes {
     }
 
     /// [`DomainHashes::apply_changes`] on the calling thread and one thread pinned to each of
-    /// `helpers` (the VED's: its vote point waits for its LtHash, and its own PU is one). The
-    /// same sums on any number of helpers.
+    /// `helpers` (the VED's: its vote point waits for its LtHash, and its thread is on its
+    /// PU). The same sums on any number of helpers.
     pub fn apply_changes_on_helpers(
         &mut self,
         hasher: &AccountHasher,
@@ -357,7 +357,8 @@ mod tests {
             hashes.apply_changes(&cpu, &pairs, threads).unwrap();
             assert_eq!(hashes.lthash, want, "{threads} threads");
         }
-        // Helpers pinned to PU 0 (every machine has it), taking parts as they come.
+        // Helpers pinned to PU 0 (where a cpuset leaves it out, they run where they may),
+        // taking parts as they come.
         for helpers in [&[][..], &[0], &[0, 0, 0]] {
             let mut hashes = start.clone();
             hashes
