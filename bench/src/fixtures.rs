@@ -344,6 +344,27 @@ impl VoteCluster {
             .collect();
         sign_all(messages)
     }
+
+    /// `n` transactions for `slot` whose fee payers are the validators' nodes (VED accounts, in
+    /// turn) and whose signatures are another key's: well-formed, so a verifier does all its
+    /// work before it finds them wrong — a leader's junk aimed at the vote path (each fails
+    /// with `InvalidSignature`, is charged nothing and changes nothing).
+    pub fn forged(&self, slot: u64, n: usize) -> Vec<Vec<u8>> {
+        let recent = self.recent_blockhash(slot);
+        let validators = &self.genesis.validators;
+        let forgers: Vec<SigningKey> = (0..n.min(validators.len()))
+            .map(|i| VoteCluster::key("forger", i))
+            .collect();
+        (0..n)
+            .map(|i| {
+                let payer = validators[i % validators.len()].node;
+                let to = numbered_key(slot << 32 | i as u64, 0x16);
+                let message = transfer_message(payer, to, 1, recent);
+                let signature = forgers[i % forgers.len()].sign(&message).to_bytes();
+                Transaction::assemble(&[signature], &message)
+            })
+            .collect()
+    }
 }
 
 /// Signs `messages` over the available cores (generation is not what a bench measures).
@@ -371,6 +392,37 @@ pub fn sign_all(messages: Vec<(Vec<u8>, SigningKey)>) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forged_transactions_are_the_veds_and_fail_their_signature_check_changing_nothing() {
+        // Their payers are the VED's, so the VED's verifier checks them, and each is well-formed
+        // (its signature another key's), so the check does all its work before it fails.
+        let cluster = VoteCluster::new(3, 1);
+        let blocks = cluster.vote_blocks(3).expect("the votes execute");
+        let scratch = tempfile::tempdir().expect("temporary directory");
+        let mut runtime = Runtime::open(&cluster.genesis, scratch.path()).expect("runtime");
+        let other = tempfile::tempdir().expect("temporary directory");
+        let mut with = Runtime::open(&cluster.genesis, other.path()).expect("runtime");
+        for block in blocks {
+            let slot = block.header.slot;
+            let plain = runtime.execute_block(&block).expect("the block executes");
+            let mut forged = block.clone();
+            forged.transactions.extend(cluster.forged(slot, 5));
+            for tx in &forged.transactions[3..] {
+                let tx = Transaction::parse(tx).expect("well-formed");
+                let payer = tx.message().account_keys()[0];
+                assert!(cluster.genesis.validators.iter().any(|v| v.node == payer));
+            }
+            let outcome = with.execute_block(&forged).expect("the block executes");
+            let statuses: Vec<_> = outcome.transactions[3..].iter().map(|t| t.status).collect();
+            assert_eq!(statuses, [TxStatus::InvalidSignature; 5], "slot {slot}");
+            assert_eq!(
+                (outcome.ved_hash, outcome.ued_hash),
+                (plain.ved_hash, plain.ued_hash),
+                "slot {slot}: nothing changed"
+            );
+        }
+    }
 
     /// The genesis hash leaves the 150 blockhashes a transaction may name after slot 150: a
     /// longer run signed with it measured blocks whose every transaction failed check 3.

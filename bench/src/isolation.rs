@@ -10,6 +10,11 @@
 //! point). The first `warmup_slots` blocks of each run are not counted (the VED's signer cache
 //! fills there, in every run alike); p50 and p99 are nearest-rank over the pooled samples.
 //!
+//! With `forged` > 0 a third kind of run (*forged*) adds that many junk transactions to every
+//! block instead of the transfers: fee payers of the VED (the validators' nodes) with
+//! well-formed signatures by other keys — a leader's attack on the vote path, each costing a
+//! whole signature verification there before it fails with `InvalidSignature`.
+//!
 //! [`run_load_sweep`] runs the same votes under several UED loads (time-to-vote against UED
 //! load, a figure of `tandem bench`), with the loads' order rotating from round to round.
 //!
@@ -38,6 +43,8 @@ pub struct IsolationConfig {
     pub validators: usize,
     /// User transfers per slot in the loaded run.
     pub ued_transfers: usize,
+    /// Forged transactions of VED payers per slot in a third run (module docs); 0: no such run.
+    pub forged: usize,
     /// Distinct user payers the transfers come from.
     pub payers: usize,
     /// Slots measured per kind of run (idle, loaded), over all rounds.
@@ -62,6 +69,7 @@ impl Default for IsolationConfig {
         IsolationConfig {
             validators: 1_000,
             ued_transfers: 20_000,
+            forged: 0,
             payers: 4_000,
             slots: 30,
             rounds: 3,
@@ -87,6 +95,9 @@ pub struct IsolationRun {
     pub votes_per_slot: usize,
     /// User transactions in each block.
     pub ued_tx_per_slot: usize,
+    /// Forged transactions of VED payers in each block (module docs).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub forged_tx_per_slot: usize,
     /// Blocks measured.
     pub slots: usize,
     /// Each measured block's time-to-vote, in milliseconds, in the order measured.
@@ -101,6 +112,10 @@ pub struct IsolationRun {
     pub vote_path_ms_per_slot: Vec<(String, f64)>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The suite's result: both runs and their ratios (loaded ÷ idle).
 #[derive(Clone, Debug, Serialize)]
 pub struct IsolationReport {
@@ -112,6 +127,15 @@ pub struct IsolationReport {
     pub ratio_p50: f64,
     /// `loaded.p99_ms / idle.p99_ms`.
     pub ratio_p99: f64,
+    /// Votes with forged transactions of VED payers, where asked (module docs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forged: Option<IsolationRun>,
+    /// `forged.p50_ms / idle.p50_ms`, where there is a forged run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forged_ratio_p50: Option<f64>,
+    /// `forged.p99_ms / idle.p99_ms`, where there is a forged run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forged_ratio_p99: Option<f64>,
     /// Milliseconds between blocks.
     pub pace_ms: u64,
 }
@@ -234,12 +258,7 @@ fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
     sorted[rank - 1].as_secs_f64() * 1e3
 }
 
-fn summarize(
-    runs: Vec<RunResult>,
-    warmup: u64,
-    votes_per_slot: usize,
-    ued_tx_per_slot: usize,
-) -> IsolationRun {
+fn summarize(runs: Vec<RunResult>, warmup: u64, votes_per_slot: usize, load: Load) -> IsolationRun {
     let samples: Vec<Duration> = runs
         .iter()
         .flat_map(|r| {
@@ -266,7 +285,8 @@ fn summarize(
         p99_ms: quantile_ms(&times, 0.99),
         max_ms: quantile_ms(&times, 1.0),
         votes_per_slot,
-        ued_tx_per_slot,
+        ued_tx_per_slot: load.transfers,
+        forged_tx_per_slot: load.forged,
         slots: times.len(),
         samples_ms: samples.iter().map(|d| d.as_secs_f64() * 1e3).collect(),
         cold_max_ms: runs
@@ -294,15 +314,27 @@ pub fn run_isolation(
     config: &IsolationConfig,
     progress: impl FnMut(&str),
 ) -> Result<IsolationReport, String> {
-    let [idle, loaded]: [Vec<RunResult>; 2] = sweep(config, &[0, config.ued_transfers], progress)?
-        .try_into()
-        .map_err(|_| "the sweep gives one list of runs per load".to_owned())?;
+    let mut loads = vec![Load::transfers(0), Load::transfers(config.ued_transfers)];
+    if config.forged > 0 {
+        loads.push(Load {
+            transfers: 0,
+            forged: config.forged,
+        });
+    }
+    let mut runs = sweep(config, &loads, progress)?.into_iter().zip(&loads);
     let votes = config.validators;
-    let idle = summarize(idle, config.warmup_slots, votes, 0);
-    let loaded = summarize(loaded, config.warmup_slots, votes, config.ued_transfers);
+    let mut next = || {
+        let (runs, load) = runs.next().expect("one list of runs per load");
+        summarize(runs, config.warmup_slots, votes, *load)
+    };
+    let (idle, loaded) = (next(), next());
+    let forged = (config.forged > 0).then(next);
     Ok(IsolationReport {
         ratio_p50: loaded.p50_ms / idle.p50_ms,
         ratio_p99: loaded.p99_ms / idle.p99_ms,
+        forged_ratio_p50: forged.as_ref().map(|f| f.p50_ms / idle.p50_ms),
+        forged_ratio_p99: forged.as_ref().map(|f| f.p99_ms / idle.p99_ms),
+        forged,
         idle,
         loaded,
         pace_ms: config.pace_ms,
@@ -317,12 +349,13 @@ pub fn run_load_sweep(
     loads: &[usize],
     progress: impl FnMut(&str),
 ) -> Result<Vec<LoadPoint>, String> {
-    let runs = sweep(config, loads, progress)?;
+    let loads: Vec<Load> = loads.iter().map(|&n| Load::transfers(n)).collect();
+    let runs = sweep(config, &loads, progress)?;
     Ok(loads
         .iter()
         .zip(runs)
         .map(|(&load, runs)| LoadPoint {
-            ued_tx_per_slot: load,
+            ued_tx_per_slot: load.transfers,
             rounds: runs
                 .into_iter()
                 .map(|run| summarize(vec![run], config.warmup_slots, config.validators, load))
@@ -343,16 +376,35 @@ pub const MAX_RUN_TRANSACTIONS: u64 = 16_000_000;
 /// The longest pace between blocks: a minute.
 pub const MAX_PACE_MS: u64 = 60_000;
 
-/// Every run of the suite: for each of `loads` (user transfers per block), one run per round;
+/// What a kind of run adds to every block besides the votes.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    /// User transfers.
+    transfers: usize,
+    /// Forged transactions of VED payers ([`VoteCluster::forged`]).
+    forged: usize,
+}
+
+impl Load {
+    fn transfers(transfers: usize) -> Load {
+        Load {
+            transfers,
+            forged: 0,
+        }
+    }
+}
+
+/// Every run of the suite: for each of `loads` (what it adds to every block), one run per round;
 /// in round `r` the loads run in the order given rotated by `r`, so each takes every position
 /// and a drift of the machine's speed weighs on all alike. Checks that every run reached the
 /// same vote points.
 fn sweep(
     config: &IsolationConfig,
-    loads: &[usize],
+    loads: &[Load],
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Vec<RunResult>>, String> {
-    let most = loads.iter().copied().max().unwrap_or(0);
+    let most = loads.iter().map(|l| l.transfers).max().unwrap_or(0);
+    let most_forged = loads.iter().map(|l| l.forged).max().unwrap_or(0);
     if config.validators == 0
         || config.slots == 0
         || loads.is_empty()
@@ -376,10 +428,11 @@ fn sweep(
                 config.slots
             )
         })?;
-    let per_slot = config.validators as u64 + most as u64;
+    let per_slot = config.validators as u64 + most as u64 + most_forged as u64;
     if slots.saturating_mul(per_slot) > MAX_RUN_TRANSACTIONS {
         return Err(format!(
-            "a run of {slots} slots of {} votes and {most} user transfers holds {} transactions, \
+            "a run of {slots} slots of {} votes, {most} user transfers and {most_forged} forged \
+             transactions holds {} transactions, \
              signed before it starts: at most {MAX_RUN_TRANSACTIONS} (fewer slots a run, more \
              rounds, or a smaller load)",
             config.validators,
@@ -403,13 +456,23 @@ fn sweep(
         .iter()
         .map(|b| cluster.transfers(&payers, b.header.slot, most))
         .collect();
-    let blocks_at = |load: usize| -> Vec<Block> {
+    if most_forged > 0 {
+        progress("forging transactions of the VED's payers");
+    }
+    let forged: Vec<Vec<Vec<u8>>> = vote_blocks
+        .iter()
+        .map(|b| cluster.forged(b.header.slot, most_forged))
+        .collect();
+    let blocks_at = |load: Load| -> Vec<Block> {
         vote_blocks
             .iter()
-            .zip(&transfers)
-            .map(|(block, transfers)| {
+            .zip(transfers.iter().zip(&forged))
+            .map(|(block, (transfers, forged))| {
                 let mut block = block.clone();
-                block.transactions.extend_from_slice(&transfers[..load]);
+                block
+                    .transactions
+                    .extend_from_slice(&transfers[..load.transfers]);
+                block.transactions.extend_from_slice(&forged[..load.forged]);
                 block
             })
             .collect()
@@ -419,8 +482,18 @@ fn sweep(
         for k in 0..loads.len() {
             let i = (k + round as usize) % loads.len();
             let kind = match loads[i] {
-                0 => "idle: votes alone".to_owned(),
-                load => format!("loaded: votes and {load} user transfers per block"),
+                Load {
+                    transfers: 0,
+                    forged: 0,
+                } => "idle: votes alone".to_owned(),
+                Load {
+                    transfers,
+                    forged: 0,
+                } => format!("loaded: votes and {transfers} user transfers per block"),
+                Load { transfers, forged } => format!(
+                    "forged: votes, {forged} forged transactions of VED payers and {transfers} \
+                     user transfers per block"
+                ),
             };
             progress(&format!("round {}/{rounds}, {kind}", round + 1));
             runs[i].push(run(&cluster.genesis, config, blocks_at(loads[i]))?);

@@ -83,11 +83,16 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         json.cpu.as_deref().unwrap_or("an unknown CPU"),
         json.pus
     );
+    let mut runs = vec![("idle", &r.idle), ("loaded", &r.loaded)];
+    if let Some(forged) = &r.forged {
+        runs.push(("forged", forged));
+    }
     let row = |name: &str, run: &IsolationRun| {
         vec![
             name.to_owned(),
             run.votes_per_slot.to_string(),
             run.ued_tx_per_slot.to_string(),
+            run.forged_tx_per_slot.to_string(),
             format!("{:.2} ms", run.p50_ms),
             format!("{:.2} ms", run.p99_ms),
             format!("{:.2} ms", run.max_ms),
@@ -101,23 +106,31 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
                 "run",
                 "votes/slot",
                 "UED tx/slot",
+                "forged tx/slot",
                 "p50",
                 "p99",
                 "max",
                 "max UED lag (slots)"
             ],
-            vec![row("idle", &r.idle), row("loaded", &r.loaded)]
+            runs.iter().map(|(name, run)| row(name, run)).collect()
         )
     );
     println!(
         "loaded ÷ idle: p50 {:.3}, p99 {:.3}",
         r.ratio_p50, r.ratio_p99
     );
+    if let (Some(p50), Some(p99)) = (r.forged_ratio_p50, r.forged_ratio_p99) {
+        println!("forged ÷ idle: p50 {p50:.3}, p99 {p99:.3}");
+    }
+    let cold: Vec<String> = runs
+        .iter()
+        .map(|(name, run)| format!("{:.2} ms {name}", run.cold_max_ms))
+        .collect();
     println!(
-        "cold (the warm-up blocks of a fresh engine): longest time-to-vote {:.2} ms idle, {:.2} ms loaded",
-        r.idle.cold_max_ms, r.loaded.cold_max_ms
+        "cold (the warm-up blocks of a fresh engine): longest time-to-vote {}",
+        cold.join(", ")
     );
-    for (name, run) in [("idle", &r.idle), ("loaded", &r.loaded)] {
+    for (name, run) in &runs {
         let path: Vec<String> = run
             .vote_path_ms_per_slot
             .iter()

@@ -244,6 +244,11 @@ enum BenchCommand {
         /// User transfers per slot in the loaded run.
         #[arg(long, default_value_t = IsolationConfig::default().ued_transfers)]
         transfers: usize,
+        /// Also a third run, "forged": N junk transactions per slot whose fee payers are the
+        /// VED's (the validators' nodes) and whose signatures are other keys' — a leader's
+        /// attack on the vote path, each costing it a whole signature check (0: no such run).
+        #[arg(long, value_name = "N", default_value_t = IsolationConfig::default().forged)]
+        forged: usize,
         /// Distinct payers of the transfers.
         #[arg(long, default_value_t = IsolationConfig::default().payers)]
         payers: usize,
@@ -597,6 +602,7 @@ fn main() -> ExitCode {
                 Some(BenchCommand::Isolation {
                     validators,
                     transfers,
+                    forged,
                     payers,
                     slots,
                     rounds,
@@ -610,6 +616,7 @@ fn main() -> ExitCode {
             IsolationConfig {
                 validators,
                 ued_transfers: transfers,
+                forged,
                 payers,
                 slots,
                 rounds,

@@ -954,28 +954,27 @@ fn run_killed_around_the_epoch_boundaries_resumes_to_the_same_hashes() {
 fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
     // A small instance (the real one is 1,000 votes and 20,000 transfers per slot at 400 ms):
     // the suite's shape and arithmetic, not its figures.
-    let out = tandem(&[
-        "bench",
-        "isolation",
-        "--validators",
-        "16",
-        "--transfers",
-        "200",
-        "--payers",
-        "20",
-        "--slots",
-        "4",
-        "--rounds",
-        "2",
-        "--warmup",
-        "1",
-        "--pace",
-        "20",
-        "--json",
-        "-",
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let small = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "bench",
+            "isolation",
+            "--validators",
+            "16",
+            "--payers",
+            "20",
+            "--warmup",
+            "1",
+            "--pace",
+            "20",
+            "--json",
+            "-",
+        ];
+        args.extend(extra);
+        let out = tandem(&args);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let report = small(&["--transfers", "200", "--slots", "4", "--rounds", "2"]);
     for (run, transfers) in [("idle", 0), ("loaded", 200)] {
         let r = &report[run];
         assert_eq!(r["votes_per_slot"], 16, "{run}");
@@ -992,6 +991,28 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
     };
     assert!(ratio("ratio_p50", "p50_ms").abs() < 1e-9);
     assert!(ratio("ratio_p99", "p99_ms").abs() < 1e-9);
+    assert!(report.get("forged").is_none(), "no forged run unless asked");
+    // The forged run, asked for: votes and junk transactions of VED payers.
+    let report = small(&[
+        "--transfers",
+        "0",
+        "--forged",
+        "40",
+        "--slots",
+        "2",
+        "--rounds",
+        "1",
+    ]);
+    let forged = &report["forged"];
+    assert_eq!(forged["forged_tx_per_slot"], 40, "{report}");
+    assert_eq!(forged["ued_tx_per_slot"], 0, "{report}");
+    assert_eq!(forged["slots"], 2, "{report}");
+    let f = forged["p50_ms"].as_f64().unwrap() / report["idle"]["p50_ms"].as_f64().unwrap();
+    assert!((f - report["forged_ratio_p50"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(
+        report["idle"].get("forged_tx_per_slot").is_none(),
+        "{report}"
+    );
     let bad = tandem(&["bench", "isolation", "--validators", "0"]);
     assert!(!bad.status.success());
     assert!(

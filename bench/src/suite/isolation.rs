@@ -33,6 +33,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
             let config = IsolationConfig {
                 validators: sizes.isolation_validators,
                 ued_transfers: sizes.isolation_transfers,
+                forged: 0,
                 payers: sizes.isolation_payers,
                 slots: sizes.isolation_slots * rounds,
                 rounds,
