@@ -412,6 +412,8 @@ mod tests {
                 let tx = Transaction::parse(tx).expect("well-formed");
                 let payer = tx.message().account_keys()[0];
                 assert!(cluster.genesis.validators.iter().any(|v| v.node == payer));
+                let mapping = with.account(&payer).map(|a| a.mapping);
+                assert_eq!(mapping, Some(Mapping::RwVed), "a payer of the VED");
             }
             let outcome = with.execute_block(&forged).expect("the block executes");
             let statuses: Vec<_> = outcome.transactions[3..].iter().map(|t| t.status).collect();

@@ -1,11 +1,12 @@
 //! The isolation suite (`tandem bench isolation`, issue #10): does user load delay votes?
 //!
 //! One cluster of `validators` validators, all in the VED, and `payers` funded user accounts.
-//! The same VED workload — a vote per validator per slot — runs twice through the asynchronous
-//! engine at a fixed pace (one block every `pace_ms`, as a leader produces them), in one
-//! process: alone (*idle*), and with `ued_transfers` user transfers in every block (*loaded*),
-//! in `rounds` rounds that each run both on fresh engines in alternating order (idle first, then
-//! loaded first, …), so a drift of the machine's speed weighs on both alike. Each block's
+//! The same VED workload — a vote per validator per slot — runs through the asynchronous engine
+//! at a fixed pace (one block every `pace_ms`, as a leader produces them), in one process: alone
+//! (*idle*), and with `ued_transfers` user transfers in every block (*loaded*), in `rounds`
+//! rounds that each run every kind on fresh engines, the order rotating from round to round
+//! (idle first, then loaded first, …), so a drift of the machine's speed weighs on all alike.
+//! Each block's
 //! time-to-vote is measured from its hand-over to the engine to its VED hash (the engine's vote
 //! point). The first `warmup_slots` blocks of each run are not counted (the VED's signer cache
 //! fills there, in every run alike); p50 and p99 are nearest-rank over the pooled samples.
@@ -19,8 +20,8 @@
 //! load, a figure of `tandem bench`), with the loads' order rotating from round to round.
 //!
 //! The votes carry the true VED hashes of the slots they vote on (a sequential pre-run of the
-//! votes computes them), and the loaded run's vote points must equal the idle run's: user
-//! transactions never change the VED's state. The suite checks it.
+//! votes computes them), and every run's vote points must equal the idle run's: neither user
+//! transactions nor forged ones change the VED's state. The suite checks it.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -47,10 +48,10 @@ pub struct IsolationConfig {
     pub forged: usize,
     /// Distinct user payers the transfers come from.
     pub payers: usize,
-    /// Slots measured per kind of run (idle, loaded), over all rounds.
+    /// Slots measured per kind of run (idle, loaded, forged), over all rounds.
     pub slots: u64,
-    /// Rounds: each runs the idle and the loaded workload once, in alternating order, on fresh
-    /// engines, so a drift of the machine's speed weighs on both alike.
+    /// Rounds: each runs every kind once, the order rotating, on fresh engines, so a drift of
+    /// the machine's speed weighs on all alike.
     pub rounds: u64,
     /// Slots each run starts with and does not measure.
     pub warmup_slots: u64,
@@ -368,9 +369,9 @@ pub fn run_load_sweep(
 /// signed and held in memory before the run starts.
 pub const MAX_RUN_SLOTS: u64 = 100_000;
 
-/// The most transactions a run's blocks may hold (votes and the largest load's transfers, warm-up
-/// included): every one is signed and held in memory before the run starts, about 3.5 GB at
-/// this limit.
+/// The most transactions a run's blocks may hold (votes, the largest load's transfers and the
+/// forged transactions, warm-up included): every one is signed and held in memory before the
+/// runs start, about 3.5 GB at this limit.
 pub const MAX_RUN_TRANSACTIONS: u64 = 16_000_000;
 
 /// The longest pace between blocks: a minute.
@@ -431,11 +432,14 @@ fn sweep(
     let per_slot = config.validators as u64 + most as u64 + most_forged as u64;
     if slots.saturating_mul(per_slot) > MAX_RUN_TRANSACTIONS {
         return Err(format!(
-            "a run of {slots} slots of {} votes, {most} user transfers and {most_forged} forged \
-             transactions holds {} transactions, \
-             signed before it starts: at most {MAX_RUN_TRANSACTIONS} (fewer slots a run, more \
-             rounds, or a smaller load)",
+            "a run of {slots} slots of {} votes and {most} user transfers{} holds {} \
+             transactions, signed before it starts: at most {MAX_RUN_TRANSACTIONS} (fewer slots \
+             a run, more rounds, or a smaller load)",
             config.validators,
+            match most_forged {
+                0 => String::new(),
+                n => format!(" (and {n} forged transactions)"),
+            },
             slots.saturating_mul(per_slot)
         ));
     }
@@ -504,7 +508,9 @@ fn sweep(
     };
     let first = points(&runs[0][0]);
     if runs.iter().flatten().any(|r| points(r) != first) {
-        return Err("the runs' VED hashes differ: user transactions changed the VED".into());
+        return Err(
+            "the runs' VED hashes differ: user (or forged) transactions changed the VED".into(),
+        );
     }
     Ok(runs)
 }

@@ -87,31 +87,34 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
     if let Some(forged) = &r.forged {
         runs.push(("forged", forged));
     }
+    // The forged column only where there is a forged run.
+    let forged = r.forged.is_some();
     let row = |name: &str, run: &IsolationRun| {
-        vec![
+        let mut row = vec![
             name.to_owned(),
             run.votes_per_slot.to_string(),
             run.ued_tx_per_slot.to_string(),
-            run.forged_tx_per_slot.to_string(),
+        ];
+        if forged {
+            row.push(run.forged_tx_per_slot.to_string());
+        }
+        row.extend([
             format!("{:.2} ms", run.p50_ms),
             format!("{:.2} ms", run.p99_ms),
             format!("{:.2} ms", run.max_ms),
             run.max_ued_lag_slots.to_string(),
-        ]
+        ]);
+        row
     };
+    let mut header = vec!["run", "votes/slot", "UED tx/slot"];
+    if forged {
+        header.push("forged tx/slot");
+    }
+    header.extend(["p50", "p99", "max", "max UED lag (slots)"]);
     println!(
         "{}",
         table(
-            &[
-                "run",
-                "votes/slot",
-                "UED tx/slot",
-                "forged tx/slot",
-                "p50",
-                "p99",
-                "max",
-                "max UED lag (slots)"
-            ],
+            &header,
             runs.iter().map(|(name, run)| row(name, run)).collect()
         )
     );

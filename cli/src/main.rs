@@ -244,18 +244,19 @@ enum BenchCommand {
         /// User transfers per slot in the loaded run.
         #[arg(long, default_value_t = IsolationConfig::default().ued_transfers)]
         transfers: usize,
-        /// Also a third run, "forged": N junk transactions per slot whose fee payers are the
-        /// VED's (the validators' nodes) and whose signatures are other keys' — a leader's
-        /// attack on the vote path, each costing it a whole signature check (0: no such run).
+        /// Also a third run, "forged": the votes and N junk transactions per slot (no
+        /// transfers) whose fee payers are the VED's (the validators' nodes) and whose
+        /// signatures are other keys' — a leader's attack on the vote path, each costing it a
+        /// whole signature check (0: no such run).
         #[arg(long, value_name = "N", default_value_t = IsolationConfig::default().forged)]
         forged: usize,
         /// Distinct payers of the transfers.
         #[arg(long, default_value_t = IsolationConfig::default().payers)]
         payers: usize,
-        /// Slots measured per kind of run (idle, loaded), over all rounds.
+        /// Slots measured per kind of run (idle, loaded, forged), over all rounds.
         #[arg(long, default_value_t = IsolationConfig::default().slots)]
         slots: u64,
-        /// Rounds, each running both kinds on fresh engines in alternating order.
+        /// Rounds, each running every kind on fresh engines, the order rotating.
         #[arg(long, default_value_t = IsolationConfig::default().rounds)]
         rounds: u64,
         /// Slots each run starts with and does not measure.

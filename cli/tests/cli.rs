@@ -1065,6 +1065,17 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         String::from_utf8_lossy(&bad.stderr).contains("holds 20061003 transactions"),
         "{bad:?}"
     );
+    // The forged transactions count too.
+    let mut forged = big.to_vec();
+    forged[5] = "0";
+    forged.extend(["--forged", "20000"]);
+    let bad = tandem(&forged);
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    let says = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        says.contains("(and 20000 forged transactions) holds 20061003 transactions"),
+        "{bad:?}"
+    );
 }
 
 #[test]
