@@ -135,11 +135,22 @@ pub fn verify_many(
         Some(LaneVerifier::Ifma) => unsafe {
             lanes::verify::verify_many_ifma(signatures, public_keys, messages, results, cache)
         },
-        // SAFETY: `lane_verifier` checked that the CPU has AVX2.
+        // At one page offset whatever the callers' frames (see `lanes::stack`).
         #[cfg(target_arch = "x86_64")]
-        Some(LaneVerifier::Avx2) => unsafe {
-            lanes::verify::verify_many_avx2(signatures, public_keys, messages, results, cache)
-        },
+        Some(LaneVerifier::Avx2) => {
+            lanes::stack::at_page_offset(lanes::stack::AVX2_PAGE_OFFSET, &mut || {
+                // SAFETY: `lane_verifier` checked that the CPU has AVX2.
+                unsafe {
+                    lanes::verify::verify_many_avx2(
+                        signatures,
+                        public_keys,
+                        messages,
+                        results,
+                        cache,
+                    )
+                }
+            });
+        }
         None => cpu::verify_many(signatures, public_keys, messages, results, cache),
     }
 }

@@ -16,6 +16,7 @@ use super::field::{pow2k, pow22501};
 use super::fixed_base::FieldArith;
 
 pub(crate) mod point;
+pub(crate) mod stack;
 #[cfg(test)]
 pub(crate) mod test_inputs;
 #[cfg(test)]
