@@ -345,11 +345,12 @@ impl VoteCluster {
         sign_all(messages)
     }
 
-    /// `n` transactions for `slot` whose fee payers are the validators' nodes (VED accounts, in
-    /// turn) and whose signatures are another key's: well-formed, so a verifier does all its
-    /// work before it finds them wrong — a leader's junk aimed at the vote path (each fails
-    /// with `InvalidSignature`, is charged nothing and changes nothing).
-    pub fn forged(&self, slot: u64, n: usize) -> Vec<Vec<u8>> {
+    /// `n` transactions for `slot` whose fee payers are accounts of the VED — the validators'
+    /// nodes or their vote accounts, in turn ([`ForgedPayers`]) — and whose signatures are
+    /// another key's: well-formed, so a verifier does all its work before it finds them wrong —
+    /// a leader's junk aimed at the vote path (each fails with `InvalidSignature`, is charged
+    /// nothing and changes nothing).
+    pub fn forged(&self, slot: u64, n: usize, payers: ForgedPayers) -> Vec<Vec<u8>> {
         let recent = self.recent_blockhash(slot);
         let validators = &self.genesis.validators;
         let forgers: Vec<SigningKey> = (0..n.min(validators.len()))
@@ -357,7 +358,11 @@ impl VoteCluster {
             .collect();
         (0..n)
             .map(|i| {
-                let payer = validators[i % validators.len()].node;
+                let validator = &validators[i % validators.len()];
+                let payer = match payers {
+                    ForgedPayers::Nodes => validator.node,
+                    ForgedPayers::Votes => validator.vote_account,
+                };
                 let to = numbered_key(slot << 32 | i as u64, 0x16);
                 let message = transfer_message(payer, to, 1, recent);
                 let signature = forgers[i % forgers.len()].sign(&message).to_bytes();
@@ -365,6 +370,21 @@ impl VoteCluster {
             })
             .collect()
     }
+}
+
+/// Whose keys forged transactions ([`VoteCluster::forged`]) name as their fee payer: both are
+/// the VED's accounts, so the VED's verifier checks them before the vote point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgedPayers {
+    /// The validators' nodes: the keys that sign the votes, whose signer tables the engine
+    /// builds before their first vote.
+    #[default]
+    Nodes,
+    /// The validators' vote accounts: keys that sign nothing, so the engine prepares no table
+    /// for them; the VED's signer cache builds one on a key's second sighting (its policy), on
+    /// the vote's path.
+    Votes,
 }
 
 /// Signs `messages` over the available cores (generation is not what a bench measures).
@@ -399,30 +419,36 @@ mod tests {
         // (its signature another key's), so the check does all its work before it fails.
         let cluster = VoteCluster::new(3, 1);
         let blocks = cluster.vote_blocks(3).expect("the votes execute");
-        let scratch = tempfile::tempdir().expect("temporary directory");
-        let mut runtime = Runtime::open(&cluster.genesis, scratch.path()).expect("runtime");
-        let other = tempfile::tempdir().expect("temporary directory");
-        let mut with = Runtime::open(&cluster.genesis, other.path()).expect("runtime");
-        for block in blocks {
-            let slot = block.header.slot;
-            let plain = runtime.execute_block(&block).expect("the block executes");
-            let mut forged = block.clone();
-            forged.transactions.extend(cluster.forged(slot, 5));
-            for tx in &forged.transactions[3..] {
-                let tx = Transaction::parse(tx).expect("well-formed");
-                let payer = tx.message().account_keys()[0];
-                assert!(cluster.genesis.validators.iter().any(|v| v.node == payer));
-                let mapping = with.account(&payer).map(|a| a.mapping);
-                assert_eq!(mapping, Some(Mapping::RwVed), "a payer of the VED");
+        for payers in [ForgedPayers::Nodes, ForgedPayers::Votes] {
+            let scratch = tempfile::tempdir().expect("temporary directory");
+            let mut runtime = Runtime::open(&cluster.genesis, scratch.path()).expect("runtime");
+            let other = tempfile::tempdir().expect("temporary directory");
+            let mut with = Runtime::open(&cluster.genesis, other.path()).expect("runtime");
+            for block in &blocks {
+                let slot = block.header.slot;
+                let plain = runtime.execute_block(block).expect("the block executes");
+                let mut forged = block.clone();
+                forged.transactions.extend(cluster.forged(slot, 5, payers));
+                for tx in &forged.transactions[3..] {
+                    let tx = Transaction::parse(tx).expect("well-formed");
+                    let payer = tx.message().account_keys()[0];
+                    let named = cluster.genesis.validators.iter().any(|v| match payers {
+                        ForgedPayers::Nodes => v.node == payer,
+                        ForgedPayers::Votes => v.vote_account == payer,
+                    });
+                    assert!(named, "{payers:?}: the payer is one of theirs");
+                    let mapping = with.account(&payer).map(|a| a.mapping);
+                    assert_eq!(mapping, Some(Mapping::RwVed), "a payer of the VED");
+                }
+                let outcome = with.execute_block(&forged).expect("the block executes");
+                let statuses: Vec<_> = outcome.transactions[3..].iter().map(|t| t.status).collect();
+                assert_eq!(statuses, [TxStatus::InvalidSignature; 5], "slot {slot}");
+                assert_eq!(
+                    (outcome.ved_hash, outcome.ued_hash),
+                    (plain.ved_hash, plain.ued_hash),
+                    "{payers:?}, slot {slot}: nothing changed"
+                );
             }
-            let outcome = with.execute_block(&forged).expect("the block executes");
-            let statuses: Vec<_> = outcome.transactions[3..].iter().map(|t| t.status).collect();
-            assert_eq!(statuses, [TxStatus::InvalidSignature; 5], "slot {slot}");
-            assert_eq!(
-                (outcome.ved_hash, outcome.ued_hash),
-                (plain.ved_hash, plain.ued_hash),
-                "slot {slot}: nothing changed"
-            );
         }
     }
 

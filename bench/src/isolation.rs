@@ -12,9 +12,10 @@
 //! fills there, in every run alike); p50 and p99 are nearest-rank over the pooled samples.
 //!
 //! With `forged` > 0 a third kind of run (*forged*) adds that many junk transactions to every
-//! block instead of the transfers: fee payers of the VED (the validators' nodes) with
-//! well-formed signatures by other keys — a leader's attack on the vote path, each costing a
-//! whole signature verification there before it fails with `InvalidSignature`.
+//! block instead of the transfers: fee payers of the VED (the validators' nodes, or their vote
+//! accounts: [`ForgedPayers`]) with well-formed signatures by other keys — a leader's attack on
+//! the vote path, each costing a whole signature verification there before it fails with
+//! `InvalidSignature`.
 //!
 //! [`run_load_sweep`] runs the same votes under several UED loads (time-to-vote against UED
 //! load, a figure of `tandem bench`), with the loads' order rotating from round to round.
@@ -35,7 +36,7 @@ use tandem_engine::pipeline::metrics::MetricsSnapshot;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Waited};
 use tandem_engine::runtime::Backend;
 
-use crate::fixtures::VoteCluster;
+use crate::fixtures::{ForgedPayers, VoteCluster};
 
 /// What the suite runs.
 #[derive(Clone, Debug)]
@@ -46,6 +47,8 @@ pub struct IsolationConfig {
     pub ued_transfers: usize,
     /// Forged transactions of VED payers per slot in a third run (module docs); 0: no such run.
     pub forged: usize,
+    /// Whose keys the forged transactions name as payers.
+    pub forged_payers: ForgedPayers,
     /// Distinct user payers the transfers come from.
     pub payers: usize,
     /// Slots measured per kind of run (idle, loaded, forged), over all rounds.
@@ -71,6 +74,7 @@ impl Default for IsolationConfig {
             validators: 1_000,
             ued_transfers: 20_000,
             forged: 0,
+            forged_payers: ForgedPayers::Nodes,
             payers: 4_000,
             slots: 30,
             rounds: 3,
@@ -131,6 +135,9 @@ pub struct IsolationReport {
     /// Votes with forged transactions of VED payers, where asked (module docs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forged: Option<IsolationRun>,
+    /// Whose keys the forged transactions named as payers, where there is a forged run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forged_payers: Option<ForgedPayers>,
     /// `forged.p50_ms / idle.p50_ms`, where there is a forged run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forged_ratio_p50: Option<f64>,
@@ -333,6 +340,7 @@ pub fn run_isolation(
     Ok(IsolationReport {
         ratio_p50: loaded.p50_ms / idle.p50_ms,
         ratio_p99: loaded.p99_ms / idle.p99_ms,
+        forged_payers: forged.as_ref().map(|_| config.forged_payers),
         forged_ratio_p50: forged.as_ref().map(|f| f.p50_ms / idle.p50_ms),
         forged_ratio_p99: forged.as_ref().map(|f| f.p99_ms / idle.p99_ms),
         forged,
@@ -465,7 +473,7 @@ fn sweep(
     }
     let forged: Vec<Vec<Vec<u8>>> = vote_blocks
         .iter()
-        .map(|b| cluster.forged(b.header.slot, most_forged))
+        .map(|b| cluster.forged(b.header.slot, most_forged, config.forged_payers))
         .collect();
     let blocks_at = |load: Load| -> Vec<Block> {
         vote_blocks

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use serde::Serialize;
+use tandem_bench::fixtures::ForgedPayers;
 use tandem_bench::isolation::{IsolationConfig, IsolationReport, IsolationRun, run_isolation};
 use tandem_bench::pipeline::{PipelineReport, run_pipeline};
 use tandem_bench::profile::Profile;
@@ -123,7 +124,13 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         r.ratio_p50, r.ratio_p99
     );
     if let (Some(p50), Some(p99)) = (r.forged_ratio_p50, r.forged_ratio_p99) {
-        println!("forged ÷ idle: p50 {p50:.3}, p99 {p99:.3}");
+        let payers = match r.forged_payers {
+            Some(ForgedPayers::Votes) => "the validators' vote accounts",
+            _ => "the validators' nodes",
+        };
+        println!(
+            "forged ÷ idle: p50 {p50:.3}, p99 {p99:.3} (forged transactions paid by {payers})"
+        );
     }
     let cold: Vec<String> = runs
         .iter()

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tandem_bench::fixtures::ForgedPayers;
 use tandem_bench::isolation::IsolationConfig;
 use tandem_bench::suite::{Size, SuiteName};
 use tandem_engine::runtime::Backend;
@@ -250,6 +251,11 @@ enum BenchCommand {
         /// whole signature check (0: no such run).
         #[arg(long, value_name = "N", default_value_t = IsolationConfig::default().forged)]
         forged: usize,
+        /// Whose keys the forged transactions name as fee payers: the validators' nodes (the
+        /// voters, whose signer tables the engine builds when it starts) or their vote accounts
+        /// (keys whose tables the VED's signer cache builds when they recur, on the vote path).
+        #[arg(long, value_enum, value_name = "WHOSE", default_value = "nodes")]
+        forged_payers: ForgedPayersArg,
         /// Distinct payers of the transfers.
         #[arg(long, default_value_t = IsolationConfig::default().payers)]
         payers: usize,
@@ -306,6 +312,24 @@ enum StoreCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+}
+
+/// Whose keys forged transactions name as payers (`bench isolation --forged-payers`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ForgedPayersArg {
+    /// The validators' nodes.
+    Nodes,
+    /// The validators' vote accounts.
+    Votes,
+}
+
+impl From<ForgedPayersArg> for ForgedPayers {
+    fn from(p: ForgedPayersArg) -> Self {
+        match p {
+            ForgedPayersArg::Nodes => ForgedPayers::Nodes,
+            ForgedPayersArg::Votes => ForgedPayers::Votes,
+        }
+    }
 }
 
 /// A kernel backend (SPEC §7).
@@ -604,6 +628,7 @@ fn main() -> ExitCode {
                     validators,
                     transfers,
                     forged,
+                    forged_payers,
                     payers,
                     slots,
                     rounds,
@@ -618,6 +643,7 @@ fn main() -> ExitCode {
                 validators,
                 ued_transfers: transfers,
                 forged,
+                forged_payers: forged_payers.into(),
                 payers,
                 slots,
                 rounds,

@@ -992,6 +992,7 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
     assert!(ratio("ratio_p50", "p50_ms").abs() < 1e-9);
     assert!(ratio("ratio_p99", "p99_ms").abs() < 1e-9);
     assert!(report.get("forged").is_none(), "no forged run unless asked");
+    assert!(report.get("forged_payers").is_none(), "{report}");
     // The forged run, asked for: votes and junk transactions of VED payers.
     let report = small(&[
         "--transfers",
@@ -1013,6 +1014,22 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         report["idle"].get("forged_tx_per_slot").is_none(),
         "{report}"
     );
+    assert_eq!(report["forged_payers"], "nodes", "the voters by default");
+    // Paid by the vote accounts: keys without a signer table.
+    let report = small(&[
+        "--transfers",
+        "0",
+        "--forged",
+        "20",
+        "--forged-payers",
+        "votes",
+        "--slots",
+        "1",
+        "--rounds",
+        "1",
+    ]);
+    assert_eq!(report["forged_payers"], "votes", "{report}");
+    assert_eq!(report["forged"]["forged_tx_per_slot"], 20, "{report}");
     let bad = tandem(&["bench", "isolation", "--validators", "0"]);
     assert!(!bad.status.success());
     assert!(

@@ -12,6 +12,7 @@
 use tandem_engine::runtime::Backend;
 
 use super::{At, Context, Figure, Recorder};
+use crate::fixtures::ForgedPayers;
 use crate::isolation::{IsolationConfig, IsolationRun, LoadPoint, run_load_sweep};
 
 /// The median time-to-vote of the blocks at one UED load, milliseconds.
@@ -34,6 +35,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                 validators: sizes.isolation_validators,
                 ued_transfers: sizes.isolation_transfers,
                 forged: 0,
+                forged_payers: ForgedPayers::Nodes,
                 payers: sizes.isolation_payers,
                 slots: sizes.isolation_slots * rounds,
                 rounds,
