@@ -382,8 +382,8 @@ pub enum ForgedPayers {
     #[default]
     Nodes,
     /// The validators' vote accounts: keys that sign nothing, so the engine prepares no table
-    /// for them; the VED's signer cache builds one on a key's second sighting (its policy), on
-    /// the vote's path.
+    /// for them; the VED's signer cache builds one on a key's second sighting, on the vote's
+    /// path, where it has room and budget (its policy).
     Votes,
 }
 

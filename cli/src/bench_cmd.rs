@@ -126,7 +126,7 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
     if let (Some(p50), Some(p99)) = (r.forged_ratio_p50, r.forged_ratio_p99) {
         let payers = match r.forged_payers {
             Some(ForgedPayers::Votes) => "the validators' vote accounts",
-            _ => "the validators' nodes",
+            Some(ForgedPayers::Nodes) | None => "the validators' nodes",
         };
         println!(
             "forged ÷ idle: p50 {p50:.3}, p99 {p99:.3} (forged transactions paid by {payers})"

@@ -254,8 +254,9 @@ enum BenchCommand {
         /// Whose keys the forged transactions name as fee payers: the validators' nodes (the
         /// voters, whose signer tables the engine builds when it starts) or their vote accounts
         /// (keys whose tables the VED's signer cache builds when they recur, on the vote path).
-        #[arg(long, value_enum, value_name = "WHOSE", default_value = "nodes")]
-        forged_payers: ForgedPayersArg,
+        /// (Default: nodes; only with `--forged`.)
+        #[arg(long, value_enum, value_name = "WHOSE")]
+        forged_payers: Option<ForgedPayersArg>,
         /// Distinct payers of the transfers.
         #[arg(long, default_value_t = IsolationConfig::default().payers)]
         payers: usize,
@@ -643,7 +644,16 @@ fn main() -> ExitCode {
                 validators,
                 ued_transfers: transfers,
                 forged,
-                forged_payers: forged_payers.into(),
+                forged_payers: match (forged_payers, forged) {
+                    (Some(_), 0) => {
+                        eprintln!(
+                            "tandem: error: --forged-payers names the payers of the forged run: \
+                             it needs --forged N with N > 0"
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                    (payers, _) => payers.map_or(ForgedPayers::Nodes, Into::into),
+                },
                 payers,
                 slots,
                 rounds,

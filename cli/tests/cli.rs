@@ -1030,6 +1030,14 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
     ]);
     assert_eq!(report["forged_payers"], "votes", "{report}");
     assert_eq!(report["forged"]["forged_tx_per_slot"], 20, "{report}");
+    // Payers named for a run that is not asked for: an error, not a flag quietly dropped.
+    let bad = tandem(&["bench", "isolation", "--forged-payers", "votes"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("--forged-payers") && stderr.contains("--forged N"),
+        "{bad:?}"
+    );
     let bad = tandem(&["bench", "isolation", "--validators", "0"]);
     assert!(!bad.status.success());
     assert!(

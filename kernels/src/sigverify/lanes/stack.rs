@@ -1,4 +1,4 @@
-//! Where the AVX2 verifier's stack sits in its page, made the same in every build.
+//! Where the AVX2 verifier's stack sits in its page, made independent of its callers.
 //!
 //! The AVX2 lanes verifier spills field elements to its stack throughout (ten `__m256i` limbs
 //! per element, sixteen registers), and on the Zen 3 guest where `make run` is measured its rate
@@ -7,16 +7,21 @@
 //! verifier's stack at offsets 3840–4095 and 29.9–37.9 K at 1280–1535, alternating run by run on
 //! two builds whose code is laid out differently (README, "A swing from code layout alone").
 //! `perf annotate` puts the loss on a few stores to one spill slot of the field multiply — a
-//! stall of the memory pipeline that depends on the stack's address, not on the code's.
+//! stall of the memory pipeline that depends on where the stack is, not on where the code is
+//! (likely a conflict with data at a fixed page offset, such as the base point's tables).
 //!
 //! That offset is set by the frames of every caller down to the verifier — the engine's stages,
 //! code that has nothing to do with verification — so an unrelated change used to swing the
 //! user-signature rate by 12–32 % (bisected to a change off this path). [`at_page_offset`] takes
-//! that away: it runs the verifier with its stack at one page offset, [`AVX2_PAGE_OFFSET`],
-//! whatever its callers, by descending through small frames (at most one page of stack). The
-//! offset was chosen by sweeping all sixteen 256-byte windows of the page on that machine; a
-//! change to the verifier's own frame can move the best one, so a change there is measured with
-//! the sweep's command (README). The IFMA verifier is not moved: it could not be measured here.
+//! the callers' share away: it descends through small frames (at most a page of stack) until
+//! its own frame is at [`AVX2_PAGE_OFFSET`] (within [`WINDOW`] bytes), and runs the verifier
+//! there; the verifier's frames below it are at a distance that only the kernels' code sets.
+//! What the other side of the conflict is placed by (the heap, say) is not fixed here: runs of
+//! one build still spread by ±15 % (README). The offset was chosen by sweeping all sixteen
+//! 256-byte windows of the page on that machine; a change to the verifier's own frames can move
+//! the best one, so such a change is measured again: set the constant to each multiple of 256
+//! and alternate `tandem run` between the builds. The IFMA verifier is not moved: it could not
+//! be measured here.
 
 use std::hint::black_box;
 
@@ -30,8 +35,8 @@ pub(crate) const WINDOW: usize = 256;
 /// Bytes of one page.
 const PAGE: usize = 4096;
 
-/// Runs `f` on a stack whose top, at the call, lies in `[offset, offset + WINDOW)` modulo a page
-/// (`offset < 4096`), and returns where it ran `f` (the page offset of the last frame).
+/// Runs `f` from a frame whose page offset lies in `[offset, offset + WINDOW)` (`offset <
+/// 4096`), and returns that frame's page offset.
 pub(crate) fn at_page_offset(offset: usize, f: &mut dyn FnMut()) -> usize {
     debug_assert!(offset < PAGE, "a page offset");
     descend(offset, 0, f)
@@ -46,6 +51,7 @@ fn descend(offset: usize, depth: usize, f: &mut dyn FnMut()) -> usize {
     let here = frame.as_ptr() as usize % PAGE;
     // A page's worth of frames always reaches the window (each is smaller than `WINDOW`); the
     // depth bound only guards against a build whose frames would not be.
+    debug_assert!(depth <= PAGE / 64, "a descent of more than a page");
     let at = if (here + PAGE - offset) % PAGE < WINDOW || depth > PAGE / 64 {
         f();
         here
@@ -60,7 +66,7 @@ fn descend(offset: usize, depth: usize, f: &mut dyn FnMut()) -> usize {
 mod tests {
     use super::*;
 
-    /// `at_page_offset(offset, …)` called `extra` frames of 200 bytes deeper than the test:
+    /// `at_page_offset(offset, …)` called `extra` frames (of at least 200 bytes) deeper than the test:
     /// where it ran its closure, and how many times.
     #[inline(never)]
     fn called_deeper(extra: usize, offset: usize) -> (usize, usize) {
