@@ -66,8 +66,8 @@ fn descend(offset: usize, depth: usize, f: &mut dyn FnMut()) -> usize {
 mod tests {
     use super::*;
 
-    /// `at_page_offset(offset, …)` called `extra` frames (of at least 200 bytes) deeper than the test:
-    /// where it ran its closure, and how many times.
+    /// `at_page_offset(offset, …)` called `extra` frames (of 200 bytes and more) deeper than
+    /// the test: where it ran its closure, and how many times.
     #[inline(never)]
     fn called_deeper(extra: usize, offset: usize) -> (usize, usize) {
         if extra == 0 {
