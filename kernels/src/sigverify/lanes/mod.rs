@@ -2,7 +2,8 @@
 //! lane field — eight lanes of AVX-512 IFMA ([`super::ifma`]) or four of AVX2
 //! ([`super::avx2`]). The point arithmetic ([`point`]) and the verifier ([`verify`]) are written
 //! once, generic over [`LaneField`]; each field brings its arithmetic, its table layout and its
-//! gathers.
+//! gathers. [`stack`] runs the AVX2 verifier at one page offset of its stack (its rate depends
+//! on it).
 //!
 //! # Target features
 //!
