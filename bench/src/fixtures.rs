@@ -345,17 +345,35 @@ impl VoteCluster {
         sign_all(messages)
     }
 
+    /// The keys that sign forged transactions: as many as are needed for `n` a block, at most
+    /// one per validator (derived once, for every block).
+    pub fn forgers(&self, n: usize) -> Vec<SigningKey> {
+        (0..n.min(self.genesis.validators.len()))
+            .map(|i| VoteCluster::key("forger", i))
+            .collect()
+    }
+
     /// `n` transactions for `slot` whose fee payers are accounts of the VED — the validators'
     /// nodes or their vote accounts, in turn ([`ForgedPayers`]) — and whose signatures are
     /// another key's: well-formed, so a verifier does all its work before it finds them wrong —
     /// a leader's junk aimed at the vote path (each fails with `InvalidSignature`, is charged
-    /// nothing and changes nothing).
-    pub fn forged(&self, slot: u64, n: usize, payers: ForgedPayers) -> Vec<Vec<u8>> {
+    /// nothing and changes nothing). The signatures are `forgers`' (in turn; [`Self::forgers`]).
+    ///
+    /// # Panics
+    /// If `n > 0` and there are no forgers.
+    pub fn forged(
+        &self,
+        forgers: &[SigningKey],
+        slot: u64,
+        n: usize,
+        payers: ForgedPayers,
+    ) -> Vec<Vec<u8>> {
         let recent = self.recent_blockhash(slot);
         let validators = &self.genesis.validators;
-        let forgers: Vec<SigningKey> = (0..n.min(validators.len()))
-            .map(|i| VoteCluster::key("forger", i))
-            .collect();
+        assert!(
+            n == 0 || !forgers.is_empty(),
+            "forged transactions need forgers"
+        );
         (0..n)
             .map(|i| {
                 let validator = &validators[i % validators.len()];
@@ -428,7 +446,9 @@ mod tests {
                 let slot = block.header.slot;
                 let plain = runtime.execute_block(block).expect("the block executes");
                 let mut forged = block.clone();
-                forged.transactions.extend(cluster.forged(slot, 5, payers));
+                forged
+                    .transactions
+                    .extend(cluster.forged(&cluster.forgers(5), slot, 5, payers));
                 for tx in &forged.transactions[3..] {
                     let tx = Transaction::parse(tx).expect("well-formed");
                     let payer = tx.message().account_keys()[0];

@@ -471,9 +471,10 @@ fn sweep(
     if most_forged > 0 {
         progress("forging transactions of the VED's payers");
     }
+    let forgers = cluster.forgers(most_forged);
     let forged: Vec<Vec<Vec<u8>>> = vote_blocks
         .iter()
-        .map(|b| cluster.forged(b.header.slot, most_forged, config.forged_payers))
+        .map(|b| cluster.forged(&forgers, b.header.slot, most_forged, config.forged_payers))
         .collect();
     let blocks_at = |load: Load| -> Vec<Block> {
         vote_blocks

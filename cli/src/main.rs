@@ -246,9 +246,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = IsolationConfig::default().ued_transfers)]
         transfers: usize,
         /// Also a third run, "forged": the votes and N junk transactions per slot (no
-        /// transfers) whose fee payers are the VED's (the validators' nodes) and whose
-        /// signatures are other keys' — a leader's attack on the vote path, each costing it a
-        /// whole signature check (0: no such run).
+        /// transfers) whose fee payers are the VED's (`--forged-payers`) and whose signatures
+        /// are other keys' — a leader's attack on the vote path, each costing it a whole
+        /// signature check (0: no such run).
         #[arg(long, value_name = "N", default_value_t = IsolationConfig::default().forged)]
         forged: usize,
         /// Whose keys the forged transactions name as fee payers: the validators' nodes (the
