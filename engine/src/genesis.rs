@@ -225,6 +225,62 @@ impl Genesis {
             .expect("engine/genesis/default.toml is valid (a unit test loads it)")
     }
 
+    /// The genesis as a file (SPEC §9) that [`Genesis::from_toml_str`] reads back as this
+    /// genesis: every value written out, `genesis_hash` included (so the blockhash does not
+    /// depend on the text's bytes), the reward rate as its exact decimal, accounts and
+    /// validators in their order. For hosts that take a genesis by path — the C ABI's
+    /// `tandem_engine_open` — and a cluster built in memory. A genesis made in code with an
+    /// amount above `i64::MAX` (which TOML's integers cannot hold, so no file can give) is
+    /// written as it is, and refused when read back.
+    pub fn to_toml(&self) -> String {
+        use std::fmt::Write as _;
+        let ppb = self.cluster.epoch_reward_rate_ppb;
+        let fraction = format!("{:09}", ppb % PARTS_PER_BILLION);
+        let fraction = match fraction.trim_end_matches('0') {
+            "" => "0",
+            digits => digits,
+        };
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "[cluster]\nslots_per_epoch = {}\nepoch_reward_rate = {}.{fraction}\n\
+             unix_timestamp_ms = {}\ngenesis_hash = \"{}\"\n",
+            self.cluster.slots_per_epoch,
+            ppb / PARTS_PER_BILLION,
+            self.cluster.unix_timestamp_ms,
+            bs58::encode(self.hash).into_string()
+        );
+        for account in &self.accounts {
+            let _ = write!(
+                out,
+                "\n[[account]]\npubkey = \"{}\"\nlamports = {}\nmapping = \"{}\"\n",
+                account.pubkey,
+                account.lamports,
+                account.mapping.name()
+            );
+            if account.owner != SYSTEM_PROGRAM_ID {
+                let _ = writeln!(out, "owner = \"{}\"", account.owner);
+            }
+            if account.executable {
+                out.push_str("executable = true\n");
+            }
+            if !account.data.is_empty() {
+                let data = base64::engine::general_purpose::STANDARD.encode(&account.data);
+                let _ = writeln!(out, "data = \"{data}\"");
+            }
+        }
+        for validator in &self.validators {
+            let _ = write!(
+                out,
+                "\n[[validator]]\nnode = \"{}\"\nvote_account = \"{}\"\nstake = {}\n\
+                 active = {}\n",
+                validator.node, validator.vote_account, validator.stake, validator.active
+            );
+        }
+        out
+    }
+
     /// The validators that start in the VED, in file order.
     pub fn ved_validators(&self) -> impl Iterator<Item = &GenesisValidator> {
         self.validators.iter().filter(|v| v.starts_in_ved())

@@ -512,3 +512,37 @@ fn an_account_owned_by_the_vote_program_may_not_be_listed() {
     let text = base().replacen("[[validator]]", &format!("{forged}[[validator]]"), 1);
     assert_rejects(&text, "account[4].owner", "owned by the vote program");
 }
+
+/// `Genesis::to_toml` reads back as the same genesis — blockhash included — for the base
+/// file with every optional field varied, the default cluster, and rates and clocks at their
+/// edges; and writing what was read back gives the same text.
+#[test]
+fn a_written_genesis_reads_back_as_itself() {
+    let inactive = format!(
+        "{}active = false\n",
+        validator(3, 13, 20_000 * LAMPORTS_PER_SOL)
+    );
+    let mut cases = vec![
+        Genesis::default_cluster(),
+        Genesis::from_toml_str(&base()).unwrap(),
+        Genesis::from_toml_str(&(base() + &inactive)).unwrap(),
+        Genesis::from_toml_str(CLUSTER).unwrap(),
+    ];
+    for (rate, clock) in [
+        ("0", i64::MIN),
+        ("1.0", i64::MAX),
+        ("0.123456789", -1),
+        ("1e-9", 1_700_000_000_000),
+    ] {
+        let text = format!(
+            "[cluster]\nslots_per_epoch = 1\nepoch_reward_rate = {rate}\nunix_timestamp_ms = {clock}\n"
+        );
+        cases.push(Genesis::from_toml_str(&text).unwrap());
+    }
+    for genesis in cases {
+        let text = genesis.to_toml();
+        let back = Genesis::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, genesis, "{text}");
+        assert_eq!(back.to_toml(), text);
+    }
+}
