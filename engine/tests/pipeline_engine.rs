@@ -6,7 +6,7 @@ mod chain;
 
 use std::sync::{Arc, Mutex};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tandem_engine::Domain;
 use tandem_engine::account::Mapping;
@@ -2500,4 +2500,29 @@ fn after_a_restart_the_ved_transactions_of_the_logged_slots_answer_as_before_the
         );
     }
     engine.finish().expect("finish");
+}
+
+/// `submit_received` counts a block's time-to-vote from when the host took it in (the C ABI:
+/// before it decoded the block's bytes); a moment after the call counts as the call's start.
+#[test]
+fn time_to_vote_counts_from_when_the_block_was_received() {
+    let (blocks, _) = generated(3, 7, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = open(dir.path(), 1);
+    let back = Duration::from_secs(5);
+    let now = Instant::now();
+    engine.submit(blocks[0].clone()).expect("submit");
+    engine
+        .submit_received(blocks[1].clone(), now.checked_sub(back).unwrap_or(now))
+        .expect("submit_received");
+    engine
+        .submit_received(blocks[2].clone(), Instant::now() + back)
+        .expect("submit_received, a later moment");
+    engine.finish().expect("finish");
+    let votes = std::mem::take(&mut seen.lock().unwrap().1);
+    let ttv: Vec<Duration> = votes.iter().map(|v| v.time_to_vote).collect();
+    assert_eq!(ttv.len(), 3);
+    assert!(ttv[1] >= back, "{ttv:?}");
+    assert!(ttv[0] < back && ttv[2] < back, "{ttv:?}");
+    assert!(ttv[2] > Duration::ZERO, "{ttv:?}");
 }

@@ -12,7 +12,7 @@
 
 use std::ffi::{CStr, c_char};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::tandem_engine::account::{Domain, Pubkey};
 use ::tandem_engine::cluster::Alert;
@@ -422,11 +422,13 @@ pub unsafe extern "C" fn tandem_engine_submit_block(
 }
 
 /// The Rust side of `tandem_engine_submit_block`: decode, refuse on a halted engine, submit.
+/// The block's time-to-vote (`tandem_metrics`) counts from here, its decode included.
 /// Public for the fuzz target, which feeds it arbitrary bytes.
 pub fn submit_block(engine: &Engine, bytes: &[u8]) -> Result<(), FfiError> {
+    let received = Instant::now();
     let block = Block::decode(bytes)?;
     refuse_halted(engine)?;
-    engine.submit(block)?;
+    engine.submit_received(block, received)?;
     Ok(())
 }
 

@@ -1347,15 +1347,23 @@ impl Engine {
     /// guessed from their first account key ([`Transaction::peek_fee_payer`]) and handed to the
     /// VED's sigverify stage at once; the VED executes nothing before the verdict.
     pub fn submit(&self, block: Block) -> Result<(), EngineError> {
-        let submitted = Instant::now();
+        self.submit_received(block, Instant::now())
+    }
+
+    /// As [`Engine::submit`], with the block's time-to-vote counted from `received` (a moment
+    /// after this call counts as the call's start): when the host took the block in, before
+    /// the work that made a [`Block`] of it — the C ABI's decode of the block's bytes, which
+    /// its time-to-vote includes.
+    pub fn submit_received(&self, block: Block, received: Instant) -> Result<(), EngineError> {
+        let entered = Instant::now();
         refused_on_an_executor("Engine::submit")?;
         if let Some(failure) = self.shared.failure() {
             return Err(EngineError::Failed(failure));
         }
         let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
-        let idle = submitted.saturating_duration_since(cursor.returned);
+        let idle = entered.saturating_duration_since(cursor.returned);
         self.ingest.add_time(Activity::Idle, idle);
-        let result = self.ingest_block(block, submitted, &mut cursor);
+        let result = self.ingest_block(block, received.min(entered), &mut cursor);
         cursor.returned = Instant::now();
         result
     }
