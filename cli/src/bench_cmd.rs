@@ -74,9 +74,13 @@ pub fn isolation(
 fn print(json: &IsolationJson, config: &IsolationConfig) {
     let r = &json.report;
     println!(
-        "time-to-vote (block handed to the engine → its VED hash), one block every {} ms, {} \
-         slots of each kind measured in {} rounds (each run after {} slots of warm-up), on {} \
-         ({} PUs)",
+        "time-to-vote (block handed to the engine → its VED hash), through the {}, one \
+         block every {} ms, {} slots of each kind measured in {} rounds (each run after {} slots \
+         of warm-up), on {} ({} PUs)",
+        match r.api {
+            "c-abi" => "C ABI",
+            _ => "Rust API",
+        },
         r.pace_ms,
         r.idle.slots,
         config.rounds.max(1),
@@ -141,6 +145,10 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         cold.join(", ")
     );
     for (name, run) in &runs {
+        if run.vote_path_ms_per_slot.is_empty() {
+            println!("{name}: work per block on the vote's path: not shown through the C ABI");
+            continue;
+        }
         let path: Vec<String> = run
             .vote_path_ms_per_slot
             .iter()

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tandem_bench::fixtures::ForgedPayers;
-use tandem_bench::isolation::IsolationConfig;
+use tandem_bench::isolation::{Api, IsolationConfig};
 use tandem_bench::suite::{Size, SuiteName};
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
@@ -272,6 +272,11 @@ enum BenchCommand {
         /// Milliseconds between blocks.
         #[arg(long, value_name = "MS", default_value_t = IsolationConfig::default().pace_ms)]
         pace: u64,
+        /// The API the engine is driven through: the Rust API, or the C ABI's exports as a
+        /// validator client calls them (the genesis written to a file, each block encoded,
+        /// time-to-vote from the submit call to the VED hash wait's return).
+        #[arg(long, value_enum, default_value = "rust")]
+        api: ApiArg,
         #[command(flatten)]
         engine: EngineArgs,
         /// Write the report as JSON to FILE ("-": standard output, and nothing else).
@@ -331,6 +336,15 @@ impl From<ForgedPayersArg> for ForgedPayers {
             ForgedPayersArg::Votes => ForgedPayers::Votes,
         }
     }
+}
+
+/// The API `bench isolation` drives the engine through (`--api`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ApiArg {
+    /// `tandem_engine::pipeline::Engine`.
+    Rust,
+    /// libtandem's exports (`tandem_engine_open`, `_submit_block`, `_ved_hash`).
+    CAbi,
 }
 
 /// A kernel backend (SPEC §7).
@@ -635,6 +649,7 @@ fn main() -> ExitCode {
                     rounds,
                     warmup,
                     pace,
+                    api,
                     engine,
                     json,
                 }),
@@ -662,6 +677,12 @@ fn main() -> ExitCode {
                 ued_threads: usize::from(engine.ued_threads),
                 backend: engine.backend.into(),
                 placement: None,
+                api: match api {
+                    ApiArg::Rust => Api::Rust,
+                    ApiArg::CAbi => Api::CAbi {
+                        cores: engine.cores.clone(),
+                    },
+                },
             },
             engine.cores.as_deref(),
             json.as_deref(),

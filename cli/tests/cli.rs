@@ -993,6 +993,36 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
     assert!(ratio("ratio_p99", "p99_ms").abs() < 1e-9);
     assert!(report.get("forged").is_none(), "no forged run unless asked");
     assert!(report.get("forged_payers").is_none(), "{report}");
+    assert_eq!(report["api"], "rust", "the Rust API by default");
+    assert!(
+        !report["loaded"]["vote_path_ms_per_slot"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{report}"
+    );
+    // Through the C ABI: the same runs, timed as a host calling libtandem sees them.
+    let report = small(&[
+        "--transfers",
+        "100",
+        "--slots",
+        "2",
+        "--rounds",
+        "1",
+        "--api",
+        "c-abi",
+    ]);
+    assert_eq!(report["api"], "c-abi", "{report}");
+    for (run, transfers) in [("idle", 0), ("loaded", 100)] {
+        let r = &report[run];
+        assert_eq!(r["ued_tx_per_slot"], transfers, "{run}");
+        assert_eq!(r["samples_ms"].as_array().unwrap().len(), 2, "{run}");
+        assert!(r["p50_ms"].as_f64().unwrap() > 0.0, "{run}: {r}");
+        assert!(
+            r["vote_path_ms_per_slot"].as_array().unwrap().is_empty(),
+            "the C ABI shows no stage's work: {r}"
+        );
+    }
     // The forged run, asked for: votes and junk transactions of VED payers.
     let report = small(&[
         "--transfers",

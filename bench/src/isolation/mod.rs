@@ -20,6 +20,9 @@
 //! [`run_load_sweep`] runs the same votes under several UED loads (time-to-vote against UED
 //! load, a figure of `tandem bench`), with the loads' order rotating from round to round.
 //!
+//! With [`Api::CAbi`] every run drives the engine through the C ABI's exports instead of the
+//! Rust API ([`c_abi`]): the engine a validator client embeds, timed as its host sees it.
+//!
 //! The votes carry the true VED hashes of the slots they vote on (a sequential pre-run of the
 //! votes computes them), and every run's vote points must equal the idle run's: neither user
 //! transactions nor forged ones change the VED's state. The suite checks it.
@@ -37,6 +40,34 @@ use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Wait
 use tandem_engine::runtime::Backend;
 
 use crate::fixtures::{ForgedPayers, VoteCluster};
+
+mod c_abi;
+
+/// The API the suite drives the engine through.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Api {
+    /// `tandem_engine::pipeline::Engine`, with the vote hook's time-to-vote.
+    #[default]
+    Rust,
+    /// The C ABI's exports (`tandem_engine_open`, `tandem_engine_submit_block`,
+    /// `tandem_engine_ved_hash`), timed as a host sees them ([`c_abi`]); `cores` is
+    /// `tandem_engine_config.cores` (`None`: the automatic placement), and
+    /// [`IsolationConfig::placement`] is not read.
+    CAbi {
+        /// The `cores` setting, as `tandem run --cores` takes it.
+        cores: Option<String>,
+    },
+}
+
+impl Api {
+    /// Its name in the report: `rust` or `c-abi`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Api::Rust => "rust",
+            Api::CAbi { .. } => "c-abi",
+        }
+    }
+}
 
 /// What the suite runs.
 #[derive(Clone, Debug)]
@@ -64,8 +95,10 @@ pub struct IsolationConfig {
     pub ued_threads: usize,
     /// Backend of the kernels.
     pub backend: Backend,
-    /// Where the stages run (`None`: unpinned).
+    /// Where the stages run (`None`: unpinned), through the Rust API.
     pub placement: Option<Placement>,
+    /// The API the engine is driven through.
+    pub api: Api,
 }
 
 impl Default for IsolationConfig {
@@ -83,6 +116,7 @@ impl Default for IsolationConfig {
             ued_threads: 1,
             backend: Backend::Cpu,
             placement: None,
+            api: Api::Rust,
         }
     }
 }
@@ -146,6 +180,8 @@ pub struct IsolationReport {
     pub forged_ratio_p99: Option<f64>,
     /// Milliseconds between blocks.
     pub pace_ms: u64,
+    /// The API the engine was driven through: `rust`, or `c-abi` ([`Api`]).
+    pub api: &'static str,
 }
 
 /// What one run saw: each block's vote point (slot, VED hash, time-to-vote), the UED's largest
@@ -347,6 +383,7 @@ pub fn run_isolation(
         idle,
         loaded,
         pace_ms: config.pace_ms,
+        api: config.api.name(),
     })
 }
 
@@ -509,7 +546,13 @@ fn sweep(
                 ),
             };
             progress(&format!("round {}/{rounds}, {kind}", round + 1));
-            runs[i].push(run(&cluster.genesis, config, blocks_at(loads[i]))?);
+            let blocks = blocks_at(loads[i]);
+            runs[i].push(match &config.api {
+                Api::Rust => run(&cluster.genesis, config, blocks)?,
+                Api::CAbi { cores } => {
+                    c_abi::run(&cluster.genesis, config, cores.as_deref(), blocks)?
+                }
+            });
         }
     }
     let points = |r: &RunResult| -> Vec<(u64, [u8; 32])> {
@@ -545,6 +588,47 @@ mod tests {
                 .collect(),
             ..MetricsSnapshot::default()
         }
+    }
+
+    /// Through the C ABI (the cluster written to a genesis file, the blocks encoded) the runs
+    /// reach the vote points the Rust API's runs reach, slot by slot.
+    #[test]
+    fn the_c_abis_runs_vote_as_the_rust_apis() {
+        let config = IsolationConfig {
+            validators: 8,
+            ued_transfers: 50,
+            payers: 10,
+            slots: 3,
+            rounds: 1,
+            warmup_slots: 1,
+            pace_ms: 5,
+            ..IsolationConfig::default()
+        };
+        let loads = [Load::transfers(0), Load::transfers(config.ued_transfers)];
+        let points = |api: Api| -> Vec<Vec<(u64, [u8; 32])>> {
+            let config = IsolationConfig {
+                api,
+                ..config.clone()
+            };
+            let runs = sweep(&config, &loads, |_| {}).unwrap();
+            runs.iter()
+                .flatten()
+                .map(|r| {
+                    r.votes
+                        .iter()
+                        .map(|(slot, hash, _)| (*slot, *hash))
+                        .collect()
+                })
+                .collect()
+        };
+        let rust = points(Api::Rust);
+        let c = points(Api::CAbi { cores: None });
+        assert_eq!(rust.len(), 2);
+        assert_eq!(
+            rust[0].iter().map(|v| v.0).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(c, rust);
     }
 
     #[test]

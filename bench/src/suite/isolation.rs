@@ -13,7 +13,7 @@ use tandem_engine::runtime::Backend;
 
 use super::{At, Context, Figure, Recorder};
 use crate::fixtures::ForgedPayers;
-use crate::isolation::{IsolationConfig, IsolationRun, LoadPoint, run_load_sweep};
+use crate::isolation::{Api, IsolationConfig, IsolationRun, LoadPoint, run_load_sweep};
 
 /// The median time-to-vote of the blocks at one UED load, milliseconds.
 pub const TIME_TO_VOTE_P50: &str = "isolation.time_to_vote_p50";
@@ -44,6 +44,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                 ued_threads: 1,
                 backend: Backend::Cpu,
                 placement: Some(ctx.config.placement.clone()),
+                api: Api::Rust,
             };
             let loads: Vec<usize> = sizes
                 .isolation_load_percents
