@@ -123,6 +123,12 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
             runs.iter().map(|(name, run)| row(name, run)).collect()
         )
     );
+    if r.api == "c-abi" {
+        println!(
+            "(through the C ABI: each block encoded and decoded by tandem_engine_submit_block, \
+             handed over once the block before has its vote; the UED may lag 64 blocks)"
+        );
+    }
     println!(
         "loaded ÷ idle: p50 {:.3}, p99 {:.3}",
         r.ratio_p50, r.ratio_p99

@@ -229,9 +229,7 @@ impl Genesis {
     /// genesis: every value written out, `genesis_hash` included (so the blockhash does not
     /// depend on the text's bytes), the reward rate as its exact decimal, accounts and
     /// validators in their order. For hosts that take a genesis by path — the C ABI's
-    /// `tandem_engine_open` — and a cluster built in memory. A genesis made in code with an
-    /// amount above `i64::MAX` (which TOML's integers cannot hold, so no file can give) is
-    /// written as it is, and refused when read back.
+    /// `tandem_engine_open` — and a cluster built in memory.
     pub fn to_toml(&self) -> String {
         use std::fmt::Write as _;
         let ppb = self.cluster.epoch_reward_rate_ppb;

@@ -1,5 +1,6 @@
 //! One run of the isolation suite through the C ABI: the engine a validator client embeds
-//! (`libtandem`), driven by its exports as a host drives them.
+//! (`libtandem`), driven by its exports as a host drives them — the same exports, linked into
+//! this process as the `tandem` crate (its log lines go to this process's logger).
 //!
 //! The cluster is written to a genesis file ([`Genesis::to_toml`]) that
 //! `tandem_engine_open` reads; each block goes in as the ledger's block encoding
@@ -11,7 +12,9 @@
 //! the pace delays the next one (the warm-up's cold blocks can; the Rust run hands the next
 //! block over on time). The C ABI's queues are the engine's defaults: the UED may lag 64
 //! blocks before a submit waits (the Rust run lets it lag the whole run). The C ABI shows no
-//! stage's work, so the run reports none.
+//! stage's work, so the run reports none; and `tandem_engine_close` only logs a failure of
+//! its last commits, so the run waits for the last slot's UED hash and checks that the engine
+//! has not halted instead (the Rust run's `finish` reports such a failure).
 
 use std::ffi::{CStr, CString};
 use std::path::Path;
@@ -43,12 +46,13 @@ impl Drop for Handle {
     }
 }
 
-/// `what` failed with `status`: the export's status and `tandem_last_error()`.
-fn failed(what: &str, status: i32) -> String {
+/// An export failed with `status`: `tandem_last_error()` (which names the export), the
+/// status, and `context` (", slot N", or nothing).
+fn failed(status: i32, context: &str) -> String {
     // SAFETY: tandem_last_error returns a NUL-terminated string owned by this thread's slot.
     let message = unsafe { CStr::from_ptr(tandem_last_error()) };
     format!(
-        "{what} through the C ABI returned {status}: {}",
+        "through the C ABI: {} (status {status}{context})",
         message.to_string_lossy()
     )
 }
@@ -100,8 +104,16 @@ pub(super) fn run(
             Backend::Cpu => CBackend::Cpu,
             Backend::Gpu => CBackend::Gpu,
         } as u32,
-        ued_threads: u32::try_from(config.ued_threads)
-            .map_err(|_| format!("{} UED threads", config.ued_threads))?,
+        ued_threads: match u32::try_from(config.ued_threads) {
+            // 0 would be the C ABI's "one per PU of the ued stage": not what was asked.
+            Ok(0) | Err(_) => {
+                return Err(format!(
+                    "{} UED threads: the suite runs 1 or more (at most the C ABI's 1024)",
+                    config.ued_threads
+                ));
+            }
+            Ok(n) => n,
+        },
         cores: cores_c.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
     };
     let mut engine = ptr::null_mut();
@@ -116,7 +128,7 @@ pub(super) fn run(
         )
     };
     if status != TANDEM_OK {
-        return Err(failed("tandem_engine_open", status));
+        return Err(failed(status, ""));
     }
     let engine = Handle(engine);
 
@@ -131,20 +143,14 @@ pub(super) fn run(
         // SAFETY: an open engine and `bytes.len()` readable bytes.
         let status = unsafe { tandem_engine_submit_block(engine.0, bytes.as_ptr(), bytes.len()) };
         if status != TANDEM_OK {
-            return Err(failed(
-                &format!("tandem_engine_submit_block (slot {slot})"),
-                status,
-            ));
+            return Err(failed(status, &format!(", slot {slot}")));
         }
         let mut hash = [0u8; 32];
         // SAFETY: an open engine and 32 writable bytes.
         let status =
             unsafe { tandem_engine_ved_hash(engine.0, *slot, HASH_TIMEOUT_MS, hash.as_mut_ptr()) };
         if status != TANDEM_OK {
-            return Err(failed(
-                &format!("tandem_engine_ved_hash (slot {slot})"),
-                status,
-            ));
+            return Err(failed(status, &format!(", slot {slot}")));
         }
         votes.push((*slot, hash, start.elapsed()));
 
@@ -160,10 +166,7 @@ pub(super) fn run(
     let status =
         unsafe { tandem_engine_ued_hash(engine.0, last_slot, HASH_TIMEOUT_MS, hash.as_mut_ptr()) };
     if status != TANDEM_OK {
-        return Err(failed(
-            &format!("tandem_engine_ued_hash (slot {last_slot})"),
-            status,
-        ));
+        return Err(failed(status, &format!(", slot {last_slot}")));
     }
     // SAFETY: all-zero is a valid tandem_metrics (integers, a float and a flag).
     let mut metrics: tandem_metrics = unsafe { std::mem::zeroed() };
@@ -171,7 +174,7 @@ pub(super) fn run(
     // SAFETY: an open engine and a sized, writable struct.
     let status = unsafe { tandem_engine_metrics(engine.0, &mut metrics) };
     if status != TANDEM_OK {
-        return Err(failed("tandem_engine_metrics", status));
+        return Err(failed(status, ""));
     }
     if metrics.halted != 0 {
         return Err("the engine halted during the run (C ABI)".into());
