@@ -19,7 +19,7 @@
 use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ::tandem_engine::genesis::Genesis;
 use ::tandem_engine::ledger::Block;
@@ -31,7 +31,7 @@ use tandem::engine::{
 };
 use tandem::{Backend as CBackend, TANDEM_OK, tandem_last_error};
 
-use super::{IsolationConfig, RunResult};
+use super::{IsolationConfig, Pace, RunResult};
 
 /// How long the host waits for one slot's hash before the run fails.
 const HASH_TIMEOUT_MS: u32 = 600_000;
@@ -134,11 +134,9 @@ pub(super) fn run(
 
     let mut votes = Vec::with_capacity(encoded.len());
     let mut last_slot = 0;
-    let pace = Duration::from_millis(config.pace_ms);
-    let mut due = Instant::now();
+    let mut pace = Pace::new(config.pace_ms);
     for (slot, bytes) in &encoded {
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        due += pace;
+        pace.wait();
         let start = Instant::now();
         // SAFETY: an open engine and `bytes.len()` readable bytes.
         let status = unsafe { tandem_engine_submit_block(engine.0, bytes.as_ptr(), bytes.len()) };
@@ -156,8 +154,7 @@ pub(super) fn run(
 
         last_slot = *slot;
         if *slot == config.warmup_slots {
-            // The next block a pace after this one, or at once if the warm-up took longer.
-            due = due.max(Instant::now());
+            pace.after_warm_up();
         }
     }
     // The UED's load executed, as the Rust run's `finish` waits for it.

@@ -227,17 +227,14 @@ fn run(
     // The stages' counters once the warm-up blocks are voted on: the work per block is of the
     // measured blocks alone, as the time-to-vote is.
     let mut warm = metrics.snapshot();
-    let pace = Duration::from_millis(config.pace_ms);
-    let mut due = Instant::now();
+    let mut pace = Pace::new(config.pace_ms);
     for block in blocks {
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        due += pace;
+        pace.wait();
         let slot = block.header.slot;
         engine.submit(block).map_err(|e| e.to_string())?;
         if slot == config.warmup_slots {
             warm = warmed_up(&engine, slot)?;
-            // The next block a pace after this one, or at once if the wait took longer.
-            due = due.max(Instant::now());
+            pace.after_warm_up();
         }
     }
     engine.finish().map_err(|e| e.to_string())?;
@@ -249,6 +246,33 @@ fn run(
         max_ued_lag_slots: snapshot.max_ued_lag_slots,
         vote_path_ms_per_slot: path,
     })
+}
+
+/// The leader's clock: a block every `pace_ms`, from the first.
+struct Pace {
+    every: Duration,
+    due: Instant,
+}
+
+impl Pace {
+    fn new(pace_ms: u64) -> Pace {
+        Pace {
+            every: Duration::from_millis(pace_ms),
+            due: Instant::now(),
+        }
+    }
+
+    /// Sleeps until the next block is due.
+    fn wait(&mut self) {
+        std::thread::sleep(self.due.saturating_duration_since(Instant::now()));
+        self.due += self.every;
+    }
+
+    /// After the warm-up: the next block a pace after the last one, or at once if the warm-up
+    /// took longer.
+    fn after_warm_up(&mut self) {
+        self.due = self.due.max(Instant::now());
+    }
 }
 
 /// The engine's metrics once the VED has voted on the last warm-up block `slot` and counted it
