@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_bench::fixtures::ForgedPayers;
-use tandem_bench::isolation::{IsolationConfig, IsolationReport, IsolationRun, run_isolation};
+use tandem_bench::isolation::{Api, IsolationConfig, IsolationReport, IsolationRun, run_isolation};
 use tandem_bench::pipeline::{PipelineReport, run_pipeline};
 use tandem_bench::profile::Profile;
 use tandem_bench::profile::Rate;
@@ -77,9 +77,9 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         "time-to-vote (block handed to the engine → its VED hash), through the {}, one \
          block every {} ms, {} slots of each kind measured in {} rounds (each run after {} slots \
          of warm-up), on {} ({} PUs)",
-        match r.api {
-            "c-abi" => "C ABI",
-            _ => "Rust API",
+        match config.api {
+            Api::CAbi { .. } => "C ABI",
+            Api::Rust => "Rust API",
         },
         r.pace_ms,
         r.idle.slots,
@@ -123,7 +123,7 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
             runs.iter().map(|(name, run)| row(name, run)).collect()
         )
     );
-    if r.api == "c-abi" {
+    if let Api::CAbi { .. } = config.api {
         println!(
             "(through the C ABI: each block encoded and decoded by tandem_engine_submit_block, \
              handed over once the block before has its vote; the UED may lag 64 blocks)"
