@@ -12,6 +12,11 @@
 //!   extra work that grows with the block (the rest is the panic boundary and the argument
 //!   checks, which the hash wait below shows). The submit calls themselves vary by hundreds of
 //!   nanoseconds (a call wakes the next stage's thread), more than the C ABI adds.
+//! - `ffi_engine/decode/loaded-block`: `Block::decode` of a block the size of the isolation
+//!   suite's loaded one (21,000 transactions of 219 bytes, 4.6 MB), and the drop of what it
+//!   returns: the work `tandem_engine_submit_block` does before the engine sees the block's
+//!   votes, which grows with the user load (decode reads lengths and bytes, not transactions, so
+//!   the bytes need not parse).
 //! - `ffi_engine/ved_hash/executed-slot`: `tandem_engine_ved_hash(engine, slot, 0, out)` beside
 //!   `Engine::wait_hash(Domain::Ved, slot, Duration::ZERO)` for the newest slot the engine has
 //!   executed (the lookup scans the recent hashes from the newest: the same first hit on both
@@ -39,7 +44,7 @@ use ::tandem_engine::runtime::Backend;
 use ::tandem_engine::runtime::builtins::vote::VoteInstruction;
 use ::tandem_engine::tx::Transaction;
 use common::{rust_beside_c, rust_beside_c_timed};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use tandem::engine::{
     tandem_engine, tandem_engine_close, tandem_engine_config, tandem_engine_open,
@@ -91,7 +96,7 @@ impl Chain {
                 unix_timestamp_ms: self.next_ms,
                 blockhash,
             },
-            transactions: self.transactions.clone(),
+            transactions: self.transactions.iter().collect(),
         };
         self.next_slot += 1;
         self.next_ms += 400;
@@ -252,6 +257,33 @@ fn bench_submit(c: &mut Criterion, engines: &Engines, name: &str, transactions: 
     });
 }
 
+/// `Block::decode` (and the drop) of a block of the isolation suite's loaded size.
+fn bench_decode_loaded(c: &mut Criterion) {
+    let block = Block {
+        header: BlockHeader {
+            slot: 1,
+            parent_slot: 0,
+            leader: Pubkey([1; 32]),
+            unix_timestamp_ms: 0,
+            blockhash: [2; 32],
+        },
+        transactions: (0..21_000u32)
+            .map(|i| {
+                let mut tx = vec![0u8; 219];
+                tx[..4].copy_from_slice(&i.to_le_bytes());
+                tx
+            })
+            .collect(),
+    };
+    let bytes = block.encode().expect("a loaded block encodes");
+    let mut group = c.benchmark_group("ffi_engine/decode");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("loaded-block", |b| {
+        b.iter(|| Block::decode(black_box(&bytes)).expect("a valid block"))
+    });
+    group.finish();
+}
+
 fn bench_ved_hash(c: &mut Criterion, engines: &Engines) {
     let rust_slot = engines.rust_chain.borrow().last_slot();
     let c_slot = engines.c_chain.borrow().last_slot();
@@ -300,6 +332,7 @@ fn benches(c: &mut Criterion) {
     bench_submit(c, &engines, "header-only", &[]);
     bench_submit(c, &engines, "one-vote", &[vote(&genesis)]);
     bench_ved_hash(c, &engines);
+    bench_decode_loaded(c);
     let Engines { rust, c, .. } = engines;
     rust.finish().expect("the Rust side's engine stops cleanly");
     // SAFETY: opened above; no other thread uses it.

@@ -202,7 +202,7 @@ pub fn slot_1(genesis: &Genesis, transactions: Vec<Vec<u8>>) -> Block {
             unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
             blockhash: [7; 32],
         },
-        transactions,
+        transactions: transactions.into(),
     }
 }
 
@@ -311,7 +311,7 @@ impl VoteCluster {
                 .collect();
             let block = Block {
                 header: self.header(slot),
-                transactions: sign_all(messages),
+                transactions: sign_all(messages).into(),
             };
             let outcome = runtime.execute_block(&block).map_err(|e| e.to_string())?;
             let failed = outcome
@@ -449,7 +449,7 @@ mod tests {
                 forged
                     .transactions
                     .extend(cluster.forged(&cluster.forgers(5), slot, 5, payers));
-                for tx in &forged.transactions[3..] {
+                for tx in forged.transactions.iter().skip(3) {
                     let tx = Transaction::parse(tx).expect("well-formed");
                     let payer = tx.message().account_keys()[0];
                     let named = cluster.genesis.validators.iter().any(|v| match payers {

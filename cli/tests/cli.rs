@@ -1236,7 +1236,9 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
         )
         .build_legacy(*message.recent_blockhash())
         .unwrap();
-    block.transactions[at] = Transaction::sign(&bytes, &[&node]).unwrap();
+    block
+        .transactions
+        .replace(at, Transaction::sign(&bytes, &[&node]).unwrap());
     let diverging = dir.path().join("diverging.ledger");
     let mut writer = LedgerWriter::create(&diverging).unwrap();
     for block in &blocks {

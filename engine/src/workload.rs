@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::account::{Domain, Mapping, Pubkey};
 use crate::genesis::{Genesis, default_keypair_seed};
-use crate::ledger::{Block, BlockHeader};
+use crate::ledger::{Block, BlockHeader, Transactions};
 use crate::runtime::builtins::system::SystemInstruction;
 use crate::runtime::builtins::vote::VoteInstruction;
 use crate::runtime::{BlockOutcome, Runtime, RuntimeError, TxStatus};
@@ -445,7 +445,7 @@ pub fn generate(
     let mut last_ms = g.genesis.cluster.unix_timestamp_ms;
     for slot in 1..=config.slots {
         let recent_blockhash = recent;
-        let mut transactions = Vec::new();
+        let mut transactions = Transactions::new();
         if slot >= 2 {
             let (ved_hash, ued_hash) = (runtime.hash(Domain::Ved), runtime.hash(Domain::Ued));
             for (node, vote_account) in &g.voters {

@@ -28,11 +28,11 @@ fn sample_blocks() -> Vec<Block> {
     vec![
         Block {
             header: header(1),
-            transactions: vec![],
+            transactions: vec![].into(),
         },
         Block {
             header: header(2),
-            transactions: vec![tx(0, 215)],
+            transactions: vec![tx(0, 215)].into(),
         },
         Block {
             header: header(5),
@@ -110,7 +110,7 @@ fn the_byte_layout_is_spec_section_9() {
             unix_timestamp_ms: -2,
             blockhash: [0xbb; 32],
         },
-        transactions: vec![vec![1, 2, 3], vec![]],
+        transactions: vec![vec![1, 2, 3], vec![]].into(),
     };
     let bytes = encode(std::slice::from_ref(&block));
     let mut expect = b"TNDMLDG1".to_vec();
@@ -135,15 +135,15 @@ fn every_truncation_point_is_an_error_or_a_block_boundary() {
     let blocks: Vec<Block> = vec![
         Block {
             header: header(1),
-            transactions: vec![],
+            transactions: vec![].into(),
         },
         Block {
             header: header(2),
-            transactions: vec![tx(0, 3)],
+            transactions: vec![tx(0, 3)].into(),
         },
         Block {
             header: header(3),
-            transactions: vec![tx(1, 2), tx(2, 0), tx(3, 5)],
+            transactions: vec![tx(1, 2), tx(2, 0), tx(3, 5)].into(),
         },
     ];
     let bytes = encode(&blocks);
@@ -235,11 +235,11 @@ fn a_truncation_names_the_block_part_and_offset() {
     let blocks = vec![
         Block {
             header: header(1),
-            transactions: vec![],
+            transactions: vec![].into(),
         },
         Block {
             header: header(2),
-            transactions: vec![tx(0, 10), tx(1, 20)],
+            transactions: vec![tx(0, 10), tx(1, 20)].into(),
         },
     ];
     let bytes = encode(&blocks);
@@ -294,7 +294,7 @@ fn a_bad_magic_is_rejected() {
 fn one_claimed_transaction(len: u32, body: &[u8]) -> Vec<u8> {
     let mut bytes = encode(&[Block {
         header: header(1),
-        transactions: vec![],
+        transactions: vec![].into(),
     }]);
     let count_at = bytes.len() - 4;
     bytes[count_at..].copy_from_slice(&1u32.to_le_bytes());
@@ -332,14 +332,17 @@ fn an_oversized_transaction_length_is_corruption() {
     // The limit itself is fine.
     let bytes = one_claimed_transaction(MAX_TRANSACTION_LEN as u32, &[7; MAX_TRANSACTION_LEN]);
     let blocks = read_all(LedgerReader::new(Cursor::new(&bytes)).unwrap()).unwrap();
-    assert_eq!(blocks[0].transactions, vec![vec![7; MAX_TRANSACTION_LEN]]);
+    assert_eq!(
+        blocks[0].transactions,
+        vec![vec![7; MAX_TRANSACTION_LEN]].into()
+    );
 }
 
 #[test]
 fn a_count_that_cannot_fit_is_caught_without_allocating_for_it() {
     let mut bytes = encode(&[Block {
         header: header(1),
-        transactions: vec![],
+        transactions: vec![].into(),
     }]);
     let count_at = bytes.len() - 4;
     bytes[count_at..].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -399,7 +402,7 @@ fn the_writer_refuses_a_transaction_the_reader_would_reject() {
     writer.append(&sample_blocks()[0]).unwrap();
     let too_long = Block {
         header: header(9),
-        transactions: vec![vec![], vec![0; MAX_TRANSACTION_LEN + 1]],
+        transactions: vec![vec![], vec![0; MAX_TRANSACTION_LEN + 1]].into(),
     };
     match writer.append(&too_long) {
         Err(LedgerError::UnwritableBlock { block: 1, reason }) => {

@@ -237,7 +237,7 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
     }
     // A transaction that does not parse.
     let mut garbage = blocks[1].clone();
-    garbage.transactions[3] = vec![1, 2, 3];
+    garbage.transactions.replace(3, [1, 2, 3]);
     match engine.submit(garbage) {
         Err(EngineError::Rejected(RuntimeError::MalformedTransaction {
             slot: 2,
@@ -815,7 +815,9 @@ fn with_vote_ued(
     ];
     let recent = *message.recent_blockhash();
     let program = keys[usize::from(ix.program_id_index)];
-    block.transactions[at] = chain::tx(&[&node], program, &metas, &data, recent);
+    block
+        .transactions
+        .replace(at, chain::tx(&[&node], program, &metas, &data, recent));
     Some(block)
 }
 
@@ -1004,7 +1006,7 @@ fn signature_paid_by(block: &Block, payer: &str) -> Option<[u8; 64]> {
         .transactions
         .iter()
         .find(|w| Transaction::peek_fee_payer(w) == Some(payer))
-        .and_then(|w| Transaction::peek_first_signature(w))
+        .and_then(Transaction::peek_first_signature)
 }
 
 /// Slot 5's (the fifth block's) transactions: validator-0's vote (VED) and a user's transfer
@@ -1134,7 +1136,7 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
             (0..8).any(|i| payer == chain::pk(&chain::key(&format!("user-{i}"))))
         })
         .expect("a user's transaction")
-        .clone();
+        .to_vec();
     let signature = Transaction::peek_first_signature(&ran).expect("signed");
     // ... comes again in slot 6 (a duplicate), and so does its first signature in front of
     // another message (a forgery anyone can make: it fails check 1 and has no domain).

@@ -543,10 +543,8 @@ fn sweep(
             .zip(transfers.iter().zip(&forged))
             .map(|(block, (transfers, forged))| {
                 let mut block = block.clone();
-                block
-                    .transactions
-                    .extend_from_slice(&transfers[..load.transfers]);
-                block.transactions.extend_from_slice(&forged[..load.forged]);
+                block.transactions.extend(&transfers[..load.transfers]);
+                block.transactions.extend(&forged[..load.forged]);
                 block
             })
             .collect()

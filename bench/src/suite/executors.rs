@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use tandem_engine::Pubkey;
 use tandem_engine::genesis::Genesis;
-use tandem_engine::ledger::Block;
+use tandem_engine::ledger::{Block, Transactions};
 use tandem_engine::runtime::ingest::{VerifiedBlock, parse_block};
 use tandem_engine::runtime::{Backend, Runtime, TxStatus};
 
@@ -169,7 +169,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                         for _ in 0..EMPTY_SLOTS_PER_CALL {
                             let empty = Block {
                                 header: cluster.header(runtime.slot() + 1),
-                                transactions: Vec::new(),
+                                transactions: Transactions::new(),
                             };
                             runtime.execute_block(&empty).map_err(|e| e.to_string())?;
                         }

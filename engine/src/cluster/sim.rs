@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::account::{Account, Domain, Mapping, Pubkey};
 use crate::genesis::{ClusterParams, Genesis, GenesisValidator};
-use crate::ledger::{Block, BlockHeader};
+use crate::ledger::{Block, BlockHeader, Transactions};
 use crate::pipeline::{Engine, EngineConfig, EngineHooks};
 use crate::runtime::builtins::vote::VoteInstruction;
 use crate::runtime::pass::FEE_PER_SIGNATURE;
@@ -357,7 +357,7 @@ pub fn run_cluster(
             continue; // a halted validator produces no block: the slot is skipped
         }
         // The leader builds on the parent once the validators have executed it, with their votes.
-        let mut transactions = Vec::new();
+        let mut transactions = Transactions::new();
         // It starts once the VEDs have executed the parent: the votes need nothing more. They
         // report the next UED slot once every validator still voting has committed it — all in
         // the same block, so every validator sees every other's report of a slot at once, and a

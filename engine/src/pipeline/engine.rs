@@ -70,7 +70,7 @@ use super::spread::spread;
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Agreement, Alert, Halt, VoteReport};
 use crate::genesis::Genesis;
-use crate::ledger::Block;
+use crate::ledger::{Block, Transactions};
 use crate::runtime::builtins::vote::VoteState;
 use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
 use crate::runtime::ingest::{self, VerifiedBlock};
@@ -1781,7 +1781,7 @@ fn prepare_vote_signers(verifier: &Ed25519Verifier, helpers: &[usize], signers: 
 /// verifies: `true` where its first account key (its fee payer, if it parses) is one of
 /// `ved_payers` ([`crate::runtime::executor::VedExecutor::ved_payers`]). The VED executor
 /// decides for itself; a wrong guess only moves a signature check to the other side.
-pub fn guess_ved(transactions: &[Vec<u8>], ved_payers: &HashSet<Pubkey>) -> Vec<bool> {
+pub fn guess_ved(transactions: &Transactions, ved_payers: &HashSet<Pubkey>) -> Vec<bool> {
     transactions
         .iter()
         .map(|wire| Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p)))
@@ -2507,7 +2507,7 @@ mod tests {
                 unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
                 blockhash: [9; 32],
             },
-            transactions: Vec::new(),
+            transactions: Transactions::new(),
         };
         PANIC_AFTER_THE_VED_COPY.with(|p| p.set(true));
         let submitted =

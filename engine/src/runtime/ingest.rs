@@ -283,7 +283,7 @@ mod tests {
                 unix_timestamp_ms: 0,
                 blockhash: [1; 32],
             },
-            transactions,
+            transactions: transactions.into(),
         }
     }
 
@@ -308,7 +308,7 @@ mod tests {
             }),
         ] {
             let mut block = good.clone();
-            block.transactions[index] = bad;
+            block.transactions.replace(index, bad);
             let named = |r: Result<(), RuntimeError>| match r {
                 Err(RuntimeError::MalformedTransaction {
                     slot: 5,

@@ -749,7 +749,7 @@ mod tests {
     #[test]
     fn a_store_of_the_format_before_the_membership_opens_with_the_membership_by_mapping() {
         use crate::genesis::Genesis;
-        use crate::ledger::{Block, BlockHeader};
+        use crate::ledger::{Block, BlockHeader, Transactions};
         let genesis = Genesis::default_cluster();
         let dir = tempfile::tempdir().unwrap();
         let mut runtime = super::super::Runtime::open(&genesis, dir.path()).unwrap();
@@ -761,7 +761,7 @@ mod tests {
                 unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400,
                 blockhash: [3; 32],
             },
-            transactions: vec![],
+            transactions: Transactions::new(),
         };
         runtime.execute_block(&block).unwrap();
         let members = runtime.state().ved_members.clone();

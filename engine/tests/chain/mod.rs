@@ -165,7 +165,7 @@ impl Chain {
                 unix_timestamp_ms: self.ts + 400,
                 blockhash: Sha256::digest(format!("block {slot}")).into(),
             },
-            transactions: txs,
+            transactions: txs.into(),
         }
     }
 
@@ -330,7 +330,7 @@ pub fn empty_blocks(slots: std::ops::RangeInclusive<u64>) -> impl Iterator<Item 
             unix_timestamp_ms: genesis.cluster.unix_timestamp_ms + 400 * slot as i64,
             blockhash: Sha256::digest(format!("empty block {slot}")).into(),
         },
-        transactions: vec![],
+        transactions: vec![].into(),
     })
 }
 

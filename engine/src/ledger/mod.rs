@@ -5,6 +5,9 @@
 //! whether a transaction parses): that is the runtime's job, which must see every block as it was
 //! written to reject it with the right error.
 //!
+//! A block's transactions are kept as [`Transactions`]: their bytes back to back in one buffer,
+//! so reading a block of 20,000 transactions is one growing allocation, not 20,000.
+//!
 //! # Format (little-endian)
 //!
 //! ```text
@@ -23,7 +26,7 @@
 //!
 //! A transaction longer than [`MAX_TRANSACTION_LEN`] (1,232 bytes, Solana's packet limit) is
 //! reported as corruption, since no valid transaction is longer; so no length read from the file
-//! ever sizes an allocation beyond that. A transaction count is checked against the bytes left in
+//! ever grows the block's buffer more than that ahead of the bytes actually read. A transaction count is checked against the bytes left in
 //! the file when the length is known ([`LedgerReader::open`]: the file must not grow while it is
 //! read), and never preallocates more than a bounded number of entries otherwise.
 //!
@@ -39,6 +42,10 @@ use std::path::Path;
 
 use crate::account::Pubkey;
 use crate::tx::PACKET_DATA_SIZE;
+
+pub mod transactions;
+
+pub use transactions::Transactions;
 
 /// The 8 bytes every ledger starts with.
 pub const LEDGER_MAGIC: [u8; 8] = *b"TNDMLDG1";
@@ -101,8 +108,9 @@ impl BlockHeader {
 pub struct Block {
     /// The header.
     pub header: BlockHeader,
-    /// Each transaction's bytes, at most [`MAX_TRANSACTION_LEN`] each. They are not parsed here.
-    pub transactions: Vec<Vec<u8>>,
+    /// Each transaction's bytes, at most [`MAX_TRANSACTION_LEN`] each, in one buffer. They are
+    /// not parsed here.
+    pub transactions: Transactions,
 }
 
 impl Block {
@@ -118,7 +126,10 @@ impl Block {
             blocks: 0,
             done: false,
         };
-        let block = reader.next_block()?.ok_or(LedgerError::EmptyBlock)?;
+        // The transactions' bytes are fewer than the encoding's: one allocation holds them.
+        let block = reader
+            .next_block(bytes.len())?
+            .ok_or(LedgerError::EmptyBlock)?;
         let used = reader.offset;
         match bytes.len() as u64 - used {
             0 => Ok(block),
@@ -480,8 +491,9 @@ impl<R: Read> LedgerReader<R> {
         Ok(u32::from_le_bytes(bytes))
     }
 
-    /// The next block, `None` at a clean end of file.
-    fn next_block(&mut self) -> Result<Option<Block>, LedgerError> {
+    /// The next block, `None` at a clean end of file. Room for `byte_hint` bytes of
+    /// transactions is reserved ahead (bounded by what the count allows); more grows as read.
+    fn next_block(&mut self, byte_hint: usize) -> Result<Option<Block>, LedgerError> {
         let start = self.offset;
         let mut header = [0u8; BLOCK_HEADER_LEN];
         let got = self.fill(&mut header)?;
@@ -515,8 +527,10 @@ impl<R: Read> LedgerReader<R> {
             }
         }
 
-        let mut transactions =
-            Vec::with_capacity((count as usize).min(MAX_PREALLOCATED_TRANSACTIONS));
+        let mut transactions = Transactions::with_capacity(
+            (count as usize).min(MAX_PREALLOCATED_TRANSACTIONS),
+            byte_hint.min(count as usize * MAX_TRANSACTION_LEN),
+        );
         for n in 0..count {
             let len_offset = self.offset;
             let len = self.read_u32(LedgerPart::TransactionLength(n))?;
@@ -529,9 +543,8 @@ impl<R: Read> LedgerReader<R> {
                     offset: len_offset,
                 });
             }
-            let mut tx = vec![0u8; len as usize];
-            self.read_part(&mut tx, LedgerPart::TransactionBytes(n))?;
-            transactions.push(tx);
+            let tx = transactions.push_zeroed(len as usize);
+            self.read_part(tx, LedgerPart::TransactionBytes(n))?;
         }
         self.blocks += 1;
         Ok(Some(Block {
@@ -553,7 +566,7 @@ impl<R: Read> Iterator for LedgerReader<R> {
         if self.done {
             return None;
         }
-        let next = self.next_block().transpose();
+        let next = self.next_block(0).transpose();
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
         }
