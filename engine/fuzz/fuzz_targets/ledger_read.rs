@@ -1,4 +1,4 @@
-//! Fuzzes the ledger reader (engine/src/ledger.rs): no input may panic or allocate from an
+//! Fuzzes the ledger reader (engine/src/ledger/): no input may panic or allocate from an
 //! untrusted length; a file that reads without error must write back to the same bytes.
 //!
 //! Run: `cargo +nightly fuzz run ledger_read` from engine/.

@@ -26,7 +26,8 @@
 //!
 //! A transaction longer than [`MAX_TRANSACTION_LEN`] (1,232 bytes, Solana's packet limit) is
 //! reported as corruption, since no valid transaction is longer; so no length read from the file
-//! ever grows the block's buffer more than that ahead of the bytes actually read. A transaction count is checked against the bytes left in
+//! grows the block's buffer more than that ahead of the bytes actually read ([`Block::decode`],
+//! whose input is one block already in memory, reserves at most that input's size at once). A transaction count is checked against the bytes left in
 //! the file when the length is known ([`LedgerReader::open`]: the file must not grow while it is
 //! read), and never preallocates more than a bounded number of entries otherwise.
 //!
@@ -126,9 +127,8 @@ impl Block {
             blocks: 0,
             done: false,
         };
-        // The transactions' bytes are fewer than the encoding's: one allocation holds them.
         let block = reader
-            .next_block(bytes.len())?
+            .next_block(Reserve::FromLength)?
             .ok_or(LedgerError::EmptyBlock)?;
         let used = reader.offset;
         match bytes.len() as u64 - used {
@@ -491,9 +491,9 @@ impl<R: Read> LedgerReader<R> {
         Ok(u32::from_le_bytes(bytes))
     }
 
-    /// The next block, `None` at a clean end of file. Room for `byte_hint` bytes of
-    /// transactions is reserved ahead (bounded by what the count allows); more grows as read.
-    fn next_block(&mut self, byte_hint: usize) -> Result<Option<Block>, LedgerError> {
+    /// The next block, `None` at a clean end of file, its transactions' room reserved as
+    /// `reserve` says.
+    fn next_block(&mut self, reserve: Reserve) -> Result<Option<Block>, LedgerError> {
         let start = self.offset;
         let mut header = [0u8; BLOCK_HEADER_LEN];
         let got = self.fill(&mut header)?;
@@ -527,10 +527,17 @@ impl<R: Read> LedgerReader<R> {
             }
         }
 
-        let mut transactions = Transactions::with_capacity(
-            (count as usize).min(MAX_PREALLOCATED_TRANSACTIONS),
-            byte_hint.min(count as usize * MAX_TRANSACTION_LEN),
-        );
+        let mut transactions = Transactions::new();
+        match (reserve, self.len) {
+            (Reserve::FromLength, Some(len)) => {
+                // The count passed the check above: the transactions' bytes are at most what
+                // remains less their lengths' fields — exactly that in a valid block.
+                let bytes = len.saturating_sub(self.offset) - u64::from(count) * 4;
+                transactions.try_reserve_exact(count as usize, bytes as usize);
+            }
+            _ => transactions
+                .try_reserve_exact((count as usize).min(MAX_PREALLOCATED_TRANSACTIONS), 0),
+        }
         for n in 0..count {
             let len_offset = self.offset;
             let len = self.read_u32(LedgerPart::TransactionLength(n))?;
@@ -559,6 +566,18 @@ impl<R: Read> LedgerReader<R> {
     }
 }
 
+/// How a block's transactions' room is reserved ahead of reading them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reserve {
+    /// A bounded number of entries ahead; the bytes' buffer grows as they are read. For files
+    /// and streams, whose length may be far more than one block's.
+    Growing,
+    /// Everything the input's length allows, at once: for [`Block::decode`], whose input is one
+    /// block the caller holds in memory, so the reservation is at most that input's size, and a
+    /// valid block's transactions take exactly one allocation (and their ends one more).
+    FromLength,
+}
+
 impl<R: Read> Iterator for LedgerReader<R> {
     type Item = Result<Block, LedgerError>;
 
@@ -566,7 +585,7 @@ impl<R: Read> Iterator for LedgerReader<R> {
         if self.done {
             return None;
         }
-        let next = self.next_block(0).transpose();
+        let next = self.next_block(Reserve::Growing).transpose();
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
         }
