@@ -309,18 +309,20 @@ impl Progress {
 /// Voters whose signature tables the VED's signer cache keeps, at the least: the VED's verifier
 /// has a cache (and a GPU device) of its own, so user signers never evict voters' and vote
 /// batches never queue behind user batches on the GPU. A voter's tables, built before its
-/// first vote, take 30 KiB (portable) and 35 KiB (IFMA lanes) or 69 KiB (AVX2 lanes): 100 MiB
+/// first vote, take 30 KiB (portable) plus 35 KiB (IFMA lanes) or 69 KiB (AVX2 lanes): 100 MiB
 /// for 1,000 voters on AVX2. A larger VED gets more places ([`vote_signer_places`]).
 pub const VOTE_SIGNER_CACHE: usize = 2048;
 
-/// The places of the VED's signer cache for a VED whose votes `signers` keys sign when the
-/// engine opens: twice that (members come and go at epoch boundaries, and a key that leaves
-/// keeps its place until a whole window passes without it), and at least
-/// [`VOTE_SIGNER_CACHE`]. A voter the cache has no place for is verified without a table on
-/// every vote — about three times a tabled check on the vote's path (2026-12-02, Zen 3:
-/// 2,500 voters with 2,048 places voted at p50 44–45 ms, 2,048 voters at 29 ms) — so the
-/// places follow the cluster, not a constant; the memory is the tables actually built, one
-/// per voter.
+/// The places of the VED's signer cache for a VED whose votes `signers` keys sign: twice that
+/// (members come at epoch boundaries while a key that left keeps its place until a whole window
+/// passes without it, and the VED's other keys — vote accounts — may pay junk), and at least
+/// [`VOTE_SIGNER_CACHE`]. The cache grows to it when the engine opens and whenever the VED
+/// publishes its keys (it never shrinks). A voter the cache has no place for is verified
+/// without a table on every vote — about three times a tabled check on the vote's path
+/// (2026-12-02, Zen 3: 2,500 voters with 2,048 places voted at p50 44–45 ms, 2,048 voters at
+/// 29 ms). The memory is the tables built: each voter's, 99 KiB with the AVX2 lanes' form, and
+/// at most as many more as junk paid by VED keys fills — at most the places × 99 KiB, about
+/// 580 MiB for 3,000 voters.
 pub fn vote_signer_places(signers: usize) -> usize {
     VOTE_SIGNER_CACHE.max(signers.saturating_mul(2))
 }
@@ -1038,8 +1040,8 @@ impl Engine {
             let votes_device_open = devices_open.clone();
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
-            let places = vote_signer_places(shared.ved_keys().signers.len());
-            let vote_signers = Arc::new(SignerCache::new(places));
+            // Sized to the voters when their tables are prepared, below and at each boundary.
+            let vote_signers = Arc::new(SignerCache::new(VOTE_SIGNER_CACHE));
             shared.metrics.watch_vote_signers(Arc::clone(&vote_signers));
             engine
                 .threads
@@ -1780,6 +1782,8 @@ fn verify_spread(
 /// and after a boundary that brought new voters, so that no vote waits for its signer's table
 /// (a thousand voters' tables cost about four blocks' worth of their signatures).
 fn prepare_vote_signers(verifier: &Ed25519Verifier, helpers: &[usize], signers: &[[u8; 32]]) {
+    // The places follow the VED's voters (they only grow): room for every one before its table.
+    verifier.cache().grow_to(vote_signer_places(signers.len()));
     let prepare =
         |part: &[[u8; 32]]| Ok::<_, std::convert::Infallible>(vec![verifier.prepare_signers(part)]);
     let Ok(counts) = spread(helpers, signers, prepare);
@@ -2470,6 +2474,25 @@ mod tests {
         // 2,500 voters once had 2,048 places: 452 of them verified without a table every slot.
         assert_eq!(vote_signer_places(2_500), 5_000);
         assert_eq!(vote_signer_places(usize::MAX), usize::MAX);
+    }
+
+    #[test]
+    fn preparing_the_voters_grows_their_cache_to_the_places_they_need() {
+        let cache = Arc::new(SignerCache::new(VOTE_SIGNER_CACHE));
+        let verifier = Ed25519Verifier::with_cache(Backend::Cpu, Arc::clone(&cache));
+        let voter = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .verifying_key()
+            .to_bytes();
+        // As many signers as a VED of 1,200 voters brings (one key, one table: a quick test).
+        prepare_vote_signers(&verifier, &[], &vec![voter; 1_200]);
+        assert_eq!(cache.capacity(), 2_400);
+        assert!(
+            cache.get(&voter).is_some(),
+            "the voter's table, in its place"
+        );
+        // A VED that shrinks leaves the places as they are.
+        prepare_vote_signers(&verifier, &[], &[voter]);
+        assert_eq!(cache.capacity(), 2_400);
     }
 
     /// Sets a flag when dropped, a while after: what a stage thread holds goes when it ends.

@@ -42,7 +42,7 @@
 //! every verifying thread (a read-write lock; lookups take the read side).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -148,7 +148,8 @@ struct Counters {
 
 /// The cache (see the module docs).
 pub struct SignerCache {
-    capacity: usize,
+    /// The most tables kept; it only grows ([`SignerCache::grow_to`]).
+    capacity: AtomicUsize,
     tables: RwLock<HashMap<[u8; 32], Arc<Signer>>>,
     sightings: RwLock<HashMap<[u8; 32], u32>>,
     /// Sightings so far, with and without a table: the time scale of `last_use` and the window.
@@ -164,7 +165,7 @@ pub struct SignerCache {
 impl std::fmt::Debug for SignerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignerCache")
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.capacity())
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
@@ -174,7 +175,7 @@ impl SignerCache {
     /// A cache keeping at most `capacity` signers' tables.
     pub fn new(capacity: usize) -> SignerCache {
         SignerCache {
-            capacity,
+            capacity: AtomicUsize::new(capacity),
             tables: RwLock::new(HashMap::new()),
             sightings: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
@@ -182,6 +183,19 @@ impl SignerCache {
             credit: AtomicI64::new(Self::credit_cap(capacity)),
             counters: Counters::default(),
         }
+    }
+
+    /// The most tables it keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity.load(Ordering::Relaxed)
+    }
+
+    /// Keeps at most `capacity` tables from now on, if that is more than it kept (it never
+    /// shrinks: no table goes for it). The window and the credit's cap grow with it; the credit
+    /// itself does not (a caller growing it knows which keys recur, and prepares them outside
+    /// the budget). The engine grows the voters' cache when the VED's voters outgrow it.
+    pub fn grow_to(&self, capacity: usize) {
+        self.capacity.fetch_max(capacity, Ordering::Relaxed);
     }
 
     /// The most credit the budget holds: what filling the empty cache costs.
@@ -193,12 +207,12 @@ impl SignerCache {
 
     /// Sightings over which keys are counted and after which an unused table may go.
     fn window(&self) -> u64 {
-        WINDOW_PER_SLOT.saturating_mul(self.capacity as u64)
+        WINDOW_PER_SLOT.saturating_mul(self.capacity() as u64)
     }
 
     /// Adds `amount` to the build credit, up to its cap.
     fn earn(&self, amount: i64) {
-        let cap = Self::credit_cap(self.capacity);
+        let cap = Self::credit_cap(self.capacity());
         // Most hits find the budget full: a load, no write to the shared line.
         if self.credit.load(Ordering::Relaxed) >= cap {
             return;
@@ -223,7 +237,7 @@ impl SignerCache {
     /// used table idle for more than the window.
     fn has_place(&self, now: u64) -> bool {
         let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
-        if tables.len() < self.capacity {
+        if tables.len() < self.capacity() {
             return true;
         }
         if now.saturating_sub(self.oldest_use.load(Ordering::Relaxed)) <= self.window() {
@@ -287,7 +301,7 @@ impl SignerCache {
     pub fn observe(&self, key: &[u8; 32]) {
         let now = self.clock.fetch_add(1, Ordering::Relaxed);
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        if self.capacity == 0 {
+        if self.capacity() == 0 {
             return;
         }
         self.earn(MISS_ALLOWANCE);
@@ -336,7 +350,7 @@ impl SignerCache {
     /// put the key's in meanwhile). `None` when the key is not a point of large order, there
     /// is no place, or the credit is short.
     fn insert(&self, key: &[u8; 32], now: u64, spend: bool) -> Option<(Arc<Signer>, bool)> {
-        if self.capacity == 0 || !self.has_place(now) {
+        if self.capacity() == 0 || !self.has_place(now) {
             return None;
         }
         let a = ExtendedPoint::decompress(key)?;
@@ -366,7 +380,7 @@ impl SignerCache {
             refund();
             return Some((existing, false));
         }
-        if tables.len() >= self.capacity {
+        if tables.len() >= self.capacity() {
             // Again under the write lock: another thread may have taken the place meanwhile
             // (then this signer is dropped).
             let oldest = tables
@@ -470,6 +484,23 @@ mod tests {
         assert!(cache.get(&k[0]).is_none(), "the idle table went");
         assert_eq!(cache.stats().evictions, 1);
         assert!(SignerCache::new(0).prepare(&k[0]).is_none(), "no capacity");
+    }
+
+    #[test]
+    fn a_grown_cache_takes_the_keys_it_had_no_place_for_and_never_shrinks() {
+        let cache = SignerCache::new(1);
+        let k = keys(3);
+        assert!(cache.prepare(&k[0]).is_some());
+        assert!(cache.prepare(&k[1]).is_none(), "full, its table in use");
+        let window = cache.window();
+        cache.grow_to(3);
+        assert_eq!(cache.capacity(), 3);
+        assert_eq!(cache.window(), 3 * window, "the window follows");
+        assert!(cache.prepare(&k[1]).is_some());
+        assert!(cache.prepare(&k[2]).is_some());
+        cache.grow_to(1);
+        assert_eq!(cache.capacity(), 3, "never shrinks");
+        assert_eq!((cache.len(), cache.stats().evictions), (3, 0));
     }
 
     #[test]
