@@ -197,6 +197,45 @@ fn the_engine_gives_the_sequential_results_on_any_number_of_ued_threads() {
 }
 
 #[test]
+fn blocks_decoded_into_the_buffers_of_blocks_before_give_the_same_results() {
+    let (blocks, sequential) = ledger(40, 11);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen) = open(dir.path(), 2);
+    let mut reused = 0;
+    for (n, block) in blocks.iter().enumerate() {
+        // A buffer comes back once the engine is done with its block: soon after the UED
+        // committed it (the VED keeps the blocks of a boundary until the next block).
+        if let Some(before) = n.checked_sub(2).map(|k| &sequential[k]) {
+            let waited = engine.wait_hash(Domain::Ued, before.slot, Duration::from_secs(60));
+            assert_eq!(waited.expect("no failure").hash(), Some(before.ued_hash));
+        }
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let spare = loop {
+            let spare = engine.spare_transactions();
+            if spare.byte_capacity() > 0 || n < 2 || Instant::now() > deadline {
+                break spare;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        reused += usize::from(spare.byte_capacity() > 0);
+        assert!(spare.is_empty(), "a spare holds no transactions");
+        let decoded =
+            Block::decode_into(&block.encode().expect("encodes"), spare).expect("decodes");
+        assert_eq!(&decoded, block);
+        engine.submit(decoded).expect("submit");
+    }
+    assert!(reused >= blocks.len() / 2, "{reused} buffers reused");
+    let summary = engine.finish().expect("finish");
+    let outcomes = std::mem::take(&mut seen.lock().unwrap().0);
+    assert!(
+        outcomes == sequential,
+        "the outcomes of blocks in reused buffers"
+    );
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+}
+
+#[test]
 fn the_engine_resumes_a_store_and_reaches_the_same_hashes() {
     let (blocks, sequential) = ledger(45, 9);
     let dir = tempfile::tempdir().expect("dir");

@@ -421,12 +421,13 @@ pub unsafe extern "C" fn tandem_engine_submit_block(
     })
 }
 
-/// The Rust side of `tandem_engine_submit_block`: decode, refuse on a halted engine, submit.
-/// The block's time-to-vote (`tandem_metrics`) counts from here, its decode included.
-/// Public for the fuzz target, which feeds it arbitrary bytes.
+/// The Rust side of `tandem_engine_submit_block`: decode (into a buffer a block the engine is
+/// done with left, [`Engine::spare_transactions`]), refuse on a halted engine, submit. The
+/// block's time-to-vote (`tandem_metrics`) counts from here, its decode included. Public for
+/// the fuzz target, which feeds it arbitrary bytes.
 pub fn submit_block(engine: &Engine, bytes: &[u8]) -> Result<(), FfiError> {
     let received = Instant::now();
-    let block = Block::decode(bytes)?;
+    let block = Block::decode_into(bytes, engine.spare_transactions())?;
     refuse_halted(engine)?;
     engine.submit_received(block, received)?;
     Ok(())

@@ -119,6 +119,15 @@ impl Block {
     /// C ABI takes it (`tandem_engine_submit_block`): exactly one block, every part checked as
     /// [`LedgerReader`] checks a file's, and nothing after it.
     pub fn decode(bytes: &[u8]) -> Result<Block, LedgerError> {
+        Block::decode_into(bytes, Transactions::new())
+    }
+
+    /// [`Block::decode`] into `spare`, a buffer a block that went before left (emptied here):
+    /// where its room suffices, the transactions take no allocation — and no fresh pages, which
+    /// for a loaded block's megabytes cost more than the copy
+    /// ([`crate::pipeline::Engine::spare_transactions`] hands them out). On an error `spare` is
+    /// dropped.
+    pub fn decode_into(bytes: &[u8], spare: Transactions) -> Result<Block, LedgerError> {
         let mut reader = LedgerReader {
             source: bytes,
             name: "<block>".to_owned(),
@@ -128,7 +137,7 @@ impl Block {
             done: false,
         };
         let block = reader
-            .next_block(Reserve::FromLength)?
+            .next_block(Reserve::FromLength, spare)?
             .ok_or(LedgerError::EmptyBlock)?;
         let used = reader.offset;
         match bytes.len() as u64 - used {
@@ -491,9 +500,13 @@ impl<R: Read> LedgerReader<R> {
         Ok(u32::from_le_bytes(bytes))
     }
 
-    /// The next block, `None` at a clean end of file, its transactions' room reserved as
-    /// `reserve` says.
-    fn next_block(&mut self, reserve: Reserve) -> Result<Option<Block>, LedgerError> {
+    /// The next block, `None` at a clean end of file, its transactions in `transactions`
+    /// (emptied first; its room kept) with room reserved as `reserve` says.
+    fn next_block(
+        &mut self,
+        reserve: Reserve,
+        mut transactions: Transactions,
+    ) -> Result<Option<Block>, LedgerError> {
         let start = self.offset;
         let mut header = [0u8; BLOCK_HEADER_LEN];
         let got = self.fill(&mut header)?;
@@ -527,7 +540,7 @@ impl<R: Read> LedgerReader<R> {
             }
         }
 
-        let mut transactions = Transactions::new();
+        transactions.clear();
         match (reserve, self.len) {
             (Reserve::FromLength, Some(len)) => {
                 // The count passed the check above: the transactions' bytes are at most what
@@ -585,7 +598,9 @@ impl<R: Read> Iterator for LedgerReader<R> {
         if self.done {
             return None;
         }
-        let next = self.next_block(Reserve::Growing).transpose();
+        let next = self
+            .next_block(Reserve::Growing, Transactions::new())
+            .transpose();
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
         }

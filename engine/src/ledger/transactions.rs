@@ -96,6 +96,17 @@ impl Transactions {
         &mut self.bytes[start..]
     }
 
+    /// Drops every transaction and keeps the room they took, for the next block's.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// How many bytes of transactions it holds room for without growing.
+    pub fn byte_capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Keeps the first `len` transactions and drops the rest (nothing when there are no more).
     pub fn truncate(&mut self, len: usize) {
         if len < self.len() {
@@ -310,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn a_decoded_block_holds_no_spare_room() {
+    fn a_decoded_block_holds_no_spare_room_and_takes_none_in_a_spare_one() {
         use crate::account::Pubkey;
         use crate::ledger::{Block, BlockHeader};
         let block = Block {
@@ -329,6 +340,33 @@ mod tests {
         assert_eq!(decoded, block);
         // One allocation each, of exactly the block's size: kept until the UED drops the block.
         assert_eq!(decoded.transactions.spare(), (0, 0));
+
+        // Decoded into the buffer a block left, a block no larger takes no allocation: the
+        // same bytes' buffer, emptied of the old block.
+        let smaller = Block {
+            transactions: block.transactions.iter().skip(100).collect(),
+            ..block.clone()
+        };
+        let spare = decoded.transactions;
+        let room = spare.byte_capacity();
+        let at = spare.bytes.as_ptr();
+        let again =
+            Block::decode_into(&smaller.encode().expect("encodes"), spare).expect("decodes");
+        assert_eq!(again, smaller);
+        assert_eq!(
+            (
+                again.transactions.bytes.as_ptr(),
+                again.transactions.byte_capacity()
+            ),
+            (at, room)
+        );
+        // A larger block than the spare had room for grows it; a bad one is an error as ever.
+        let larger = Block::decode_into(&block.encode().expect("encodes"), again.transactions)
+            .expect("decodes");
+        assert_eq!(larger, block);
+        let mut truncated = block.encode().expect("encodes");
+        truncated.pop();
+        assert!(Block::decode_into(&truncated, larger.transactions).is_err());
     }
 
     #[test]

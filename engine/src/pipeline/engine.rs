@@ -655,15 +655,35 @@ impl Shared {
     }
 }
 
-/// A block on its way: shared by the stages, each parses the transactions it needs.
+/// How many block buffers the engine keeps for the blocks to come once it is done with their
+/// blocks ([`Engine::spare_transactions`]): one for the block the host decodes next, others for
+/// hosts that decode on several threads. At most this many of the largest block's bytes stay
+/// allocated between blocks.
+pub const SPARE_BLOCK_BUFFERS: usize = 4;
+
+/// A block on its way: shared by the stages, each parses the transactions it needs. Its buffer
+/// goes back to the engine's spares when the last stage lets it go.
 struct Ingested {
     block: Block,
+    /// Where its transactions' buffer goes when it is dropped.
+    spares: Sender<Transactions>,
     submitted: Instant,
     /// The sigverify split's guess of each transaction's domain: `true` for the VED.
     ved_guess: Vec<bool>,
     /// Ingest's verdict, given while the VED's signatures are being verified: `None` when the
     /// block was refused.
     verdict: OnceLock<Option<Accepted>>,
+}
+
+impl Drop for Ingested {
+    fn drop(&mut self) {
+        // Kept unless the spares are full (or the engine is gone): a loaded block's megabytes
+        // are then written again in place, instead of fresh pages faulted in and zeroed for
+        // each block and returned to the OS after it.
+        let mut buffer = std::mem::take(&mut self.block.transactions);
+        buffer.clear();
+        let _ = self.spares.try_send(buffer);
+    }
 }
 
 impl Ingested {
@@ -831,6 +851,9 @@ pub struct Engine {
     ingest: Arc<StageMetrics>,
     resumed_slot: u64,
     ved_resumed_slot: u64,
+    /// The buffers of blocks the engine is done with ([`SPARE_BLOCK_BUFFERS`]), and where
+    /// those it is done with next go.
+    spares: (Sender<Transactions>, Receiver<Transactions>),
 }
 
 /// The engine's state after [`Engine::finish`].
@@ -1009,6 +1032,7 @@ impl Engine {
             slashes: Mutex::new(Vec::new()),
             resumed_slot,
             ved_resumed_slot,
+            spares: bounded(SPARE_BLOCK_BUFFERS),
         };
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
             name: format!("tandem-{name}"),
@@ -1353,6 +1377,15 @@ impl Engine {
         &self.shared.metrics
     }
 
+    /// An empty buffer for the next block's transactions: one a block the engine is done with
+    /// left (its room kept), or else a new one. A host that decodes blocks from bytes decodes
+    /// into it ([`Block::decode_into`], as `tandem_engine_submit_block` does), so that a block
+    /// no larger than those before takes no allocation: a loaded block's megabytes are then
+    /// written into pages already in memory, not faulted in afresh for each block.
+    pub fn spare_transactions(&self) -> Transactions {
+        self.spares.1.try_recv().unwrap_or_default()
+    }
+
     /// Hands a block to the engine. The block checks of SPEC §4 (it follows the last block
     /// accepted; its clock) and the parse of every transaction (SPEC §2) are decided here, and
     /// a block that fails them is refused ([`EngineError::Rejected`]) and changes nothing.
@@ -1401,6 +1434,7 @@ impl Engine {
             let ved_guess = guess_ved(&block.transactions, &self.shared.ved_keys().payers);
             Ok::<_, EngineError>(Arc::new(Ingested {
                 block,
+                spares: self.spares.0.clone(),
                 submitted,
                 ved_guess,
                 verdict: OnceLock::new(),

@@ -26,8 +26,8 @@ pub mod topology;
 
 pub use cores::{CoreSpec, CoresError};
 pub use engine::{
-    Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, Failure, NotFound, TxView, Vote,
-    Waited, guess_ved,
+    Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, Failure, NotFound,
+    SPARE_BLOCK_BUFFERS, TxView, Vote, Waited, guess_ved,
 };
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
