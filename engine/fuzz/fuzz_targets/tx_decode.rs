@@ -1,5 +1,6 @@
 //! Fuzzes the transaction decoder (engine/src/tx): no input may panic, anything that decodes must
-//! re-encode to the same bytes, and every accessor must answer on whatever decodes.
+//! re-encode to the same bytes, every accessor must answer on whatever decodes, and the verdict's
+//! fast check (`Transaction::checked_fee_payer`) must accept exactly what the parse accepts.
 //!
 //! Run: `cargo +nightly fuzz run tx_decode` from engine/ (seeds in corpus/tx_decode/seed-*).
 
@@ -14,6 +15,11 @@ fuzz_target!(|wire: &[u8]| {
     assert_eq!(
         parsed.is_ok(),
         decoded.as_ref().is_ok_and(|tx| tx.sanitize().is_ok())
+    );
+    // The verdict's fast path answers as the parse does.
+    assert_eq!(
+        Transaction::checked_fee_payer(wire),
+        parsed.as_ref().ok().map(|tx| tx.message().fee_payer().expect("sanitized"))
     );
     let Ok(tx) = decoded else { return };
     assert_eq!(tx.encode(), wire);

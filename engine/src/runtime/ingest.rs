@@ -89,11 +89,17 @@ pub fn parse_block(block: &Block) -> Result<(Vec<Transaction<'_>>, Vec<Pubkey>),
 /// The verdict of [`parse_block`] and the fee payers, without keeping the parsed transactions:
 /// what the pipeline's ingest decides for a block while its votes are being verified (the user
 /// transactions are parsed again where they execute), so it costs that stage as little as it
-/// can.
+/// can — each transaction checked by [`Transaction::checked_fee_payer`], which builds nothing,
+/// and parsed only where that refuses it, for the parse's error.
 pub fn fee_payers(block: &Block) -> Result<Vec<Pubkey>, RuntimeError> {
-    (0..block.transactions.len())
-        .map(|index| parse_transaction(block, index).map(|(_, payer)| payer))
-        .collect()
+    let mut payers = Vec::with_capacity(block.transactions.len());
+    for (index, wire) in block.transactions.iter().enumerate() {
+        payers.push(match Transaction::checked_fee_payer(wire) {
+            Some(payer) => *payer,
+            None => parse_transaction(block, index)?.1,
+        });
+    }
+    Ok(payers)
 }
 
 /// Parses transaction `index` of `block` and finds its fee payer (see [`parse_block`]).

@@ -31,6 +31,7 @@
 //!   runtime fails such a transaction with `UnsupportedAddressLookup` (SPEC §2 check 9).
 
 mod builder;
+mod check;
 pub mod compact_u16;
 mod error;
 mod message;

@@ -1,0 +1,303 @@
+//! The fast path of the verdict on a block's transactions: whether [`Transaction::parse`] accepts
+//! a transaction, and its fee payer, in one walk over the bytes that builds nothing.
+//!
+//! A block is refused whole when one of its transactions does not parse (SPEC §2), so ingest
+//! answers this question for every transaction of every block before the VED may vote on it —
+//! beside the votes' signature checks, on the same cores. [`Transaction::parse`] is the
+//! reference: it builds the [`super::Message`] (its instruction list allocated) and names what is
+//! wrong; this check only says yes or no, and where it says no the caller asks the parse for the
+//! error. The tests hold the two to the same answer on valid transactions of every shape and on
+//! their truncations, extensions and byte flips; the `tx_decode` fuzz target does on any bytes.
+
+use super::{
+    MAX_ACCOUNT_KEYS, PACKET_DATA_SIZE, SIGNATURE_LEN, Transaction, VERSION_PREFIX, compact_u16,
+};
+use crate::Pubkey;
+use bytemuck::TransparentWrapper;
+
+/// The unread bytes; every read answers `None` where they do not reach.
+struct Cursor<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    #[inline(always)]
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.rest.split_at_checked(len)?;
+        self.rest = rest;
+        Some(taken)
+    }
+
+    #[inline(always)]
+    fn byte(&mut self) -> Option<u8> {
+        let (&byte, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(byte)
+    }
+
+    #[inline(always)]
+    fn compact_u16(&mut self) -> Option<usize> {
+        let (value, len) = compact_u16::decode(self.rest).ok()?;
+        self.rest = &self.rest[len..];
+        Some(usize::from(value))
+    }
+
+    #[inline(always)]
+    fn short_vec(&mut self) -> Option<&'a [u8]> {
+        let len = self.compact_u16()?;
+        self.take(len)
+    }
+}
+
+impl Transaction<'_> {
+    /// The fee payer of the transaction `wire` where [`Transaction::parse`] accepts it (decode
+    /// and sanitize), `None` where it refuses it — the parse says why. The same answer as
+    /// `Transaction::parse(wire).map(|tx| tx.message().fee_payer())`, several times faster:
+    /// nothing is built, and each rule of the sanitize is checked as the bytes go by.
+    pub fn checked_fee_payer(wire: &[u8]) -> Option<&Pubkey> {
+        if wire.len() > PACKET_DATA_SIZE {
+            return None;
+        }
+        let mut at = Cursor { rest: wire };
+        let signatures = at.compact_u16()?;
+        at.take(signatures * SIGNATURE_LEN)?;
+
+        // The message: its header (after the version byte of a v0 one), keys and blockhash.
+        let (v0, required) = match at.byte()? {
+            VERSION_PREFIX => (true, at.byte()?),
+            versioned if versioned & VERSION_PREFIX != 0 => return None,
+            legacy => (false, legacy),
+        };
+        let readonly_signed = at.byte()?;
+        let readonly_unsigned = at.byte()?;
+        let key_count = at.compact_u16()?;
+        let keys = at.take(key_count * 32)?.as_chunks::<32>().0;
+        at.take(32)?;
+
+        // The instructions: each program a static key other than the payer's; the highest
+        // account index kept for the range check once the lookups are counted.
+        let mut programs_in_range = true;
+        let mut highest_account = None;
+        for _ in 0..at.compact_u16()? {
+            let program = usize::from(at.byte()?);
+            let accounts = at.short_vec()?;
+            at.short_vec()?;
+            programs_in_range &= program != 0 && program < key_count;
+            highest_account = highest_account.max(accounts.iter().max().copied());
+        }
+        let mut loaded = 0;
+        if v0 {
+            for _ in 0..at.compact_u16()? {
+                at.take(32)?;
+                let writable = at.short_vec()?.len();
+                let readonly = at.short_vec()?.len();
+                if writable + readonly == 0 {
+                    return None;
+                }
+                loaded += writable + readonly;
+            }
+        }
+        if !at.rest.is_empty() {
+            return None;
+        }
+
+        // The sanitize's rules (`Message::sanitize`, then the signature count).
+        let all_keys = key_count + loaded;
+        let sanitized = usize::from(required) + usize::from(readonly_unsigned) <= key_count
+            && readonly_signed < required
+            && all_keys <= MAX_ACCOUNT_KEYS
+            && programs_in_range
+            && highest_account.is_none_or(|index| usize::from(index) < all_keys)
+            && signatures == usize::from(required)
+            && !(1..keys.len()).any(|second| keys[..second].contains(&keys[second]));
+        // A sanitized message has a writable signer first: the fee payer.
+        keys.first().filter(|_| sanitized).map(Pubkey::wrap_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AccountMeta, AddressLookupTable, MessageBuilder};
+    use super::*;
+
+    /// `Transaction::parse`'s answer to the same question.
+    fn parsed(wire: &[u8]) -> Option<Pubkey> {
+        let tx = Transaction::parse(wire).ok()?;
+        Some(
+            *tx.message()
+                .fee_payer()
+                .expect("a sanitized message has a payer"),
+        )
+    }
+
+    fn key(n: u8) -> Pubkey {
+        Pubkey([n; 32])
+    }
+
+    /// Transactions of every shape the builder makes: legacy and v0, one or more signers and
+    /// instructions, read-only keys, lookups, empty and long data.
+    fn shapes() -> Vec<Vec<u8>> {
+        let assemble = |message: Vec<u8>, signers: usize| {
+            Transaction::assemble(&vec![[7u8; 64]; signers], &message)
+        };
+        let mut wires = Vec::new();
+        let transfer = MessageBuilder::new(key(1))
+            .instruction(
+                key(9),
+                &[
+                    AccountMeta::new(key(1), true),
+                    AccountMeta::new(key(2), false),
+                ],
+                &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+            )
+            .build_legacy([3; 32])
+            .expect("builds");
+        wires.push(assemble(transfer, 1));
+        let many = MessageBuilder::new(key(1))
+            .instruction(
+                key(9),
+                &[
+                    AccountMeta::new(key(1), true),
+                    AccountMeta::new_readonly(key(4), true),
+                    AccountMeta::new_readonly(key(5), false),
+                    AccountMeta::new(key(6), false),
+                ],
+                &[],
+            )
+            .instruction(
+                key(10),
+                &[AccountMeta::new_readonly(key(5), false)],
+                &[1; 300],
+            )
+            .instruction(key(9), &[], &[0])
+            .build_legacy([3; 32])
+            .expect("builds");
+        wires.push(assemble(many, 2));
+        let table = AddressLookupTable {
+            key: key(20),
+            addresses: vec![key(21), key(22), key(23)],
+        };
+        let v0 = MessageBuilder::new(key(1))
+            .instruction(
+                key(9),
+                &[
+                    AccountMeta::new(key(1), true),
+                    AccountMeta::new(key(21), false),
+                    AccountMeta::new_readonly(key(23), false),
+                ],
+                &[5; 10],
+            )
+            .build_v0([3; 32], &[table])
+            .expect("builds");
+        wires.push(assemble(v0, 1));
+        wires
+    }
+
+    #[test]
+    fn it_answers_as_the_parse_does_on_valid_transactions_and_every_damage_to_them() {
+        let mut cases = 0;
+        let mut refused = 0;
+        for wire in shapes() {
+            assert!(parsed(&wire).is_some(), "the shapes parse");
+            let mut check = |bytes: &[u8]| {
+                let want = parsed(bytes);
+                assert_eq!(
+                    Transaction::checked_fee_payer(bytes).copied(),
+                    want,
+                    "{bytes:?}"
+                );
+                cases += 1;
+                refused += usize::from(want.is_none());
+            };
+            check(&wire);
+            // Every truncation, and a byte too many.
+            for len in 0..wire.len() {
+                check(&wire[..len]);
+            }
+            check(&[&wire[..], &[0]].concat());
+            // Every byte replaced by values that change counts, flags and indices.
+            for at in 0..wire.len() {
+                for value in [0u8, 1, 2, 3, 0x7f, 0x80, 0x81, 0xff, wire[at] ^ 1] {
+                    let mut damaged = wire.clone();
+                    damaged[at] = value;
+                    check(&damaged);
+                }
+            }
+        }
+        // Both answers were met many times (a check that refused everything would fail above,
+        // one that accepted everything too).
+        assert!(
+            refused > 1_000 && cases - refused > 100,
+            "{refused} of {cases} refused"
+        );
+    }
+
+    #[test]
+    fn it_answers_as_the_parse_does_on_transactions_damaged_in_several_places() {
+        // xorshift64*: the same damage on every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |below: usize| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % below
+        };
+        let shapes = shapes();
+        for _ in 0..CASES {
+            let mut wire = shapes[next(shapes.len())].clone();
+            for _ in 0..1 + next(4) {
+                let at = next(wire.len());
+                match next(4) {
+                    0 => wire[at] = next(256) as u8,
+                    1 => wire[at] = [0, 1, 2, 0x7f, 0x80, 0xff][next(6)],
+                    2 => wire.insert(at, next(256) as u8),
+                    _ => drop(wire.remove(at)),
+                }
+            }
+            assert_eq!(
+                Transaction::checked_fee_payer(&wire).copied(),
+                parsed(&wire),
+                "{wire:?}"
+            );
+        }
+    }
+
+    /// Damaged transactions per run of the test above.
+    const CASES: usize = 50_000;
+
+    #[test]
+    fn a_duplicate_key_an_empty_lookup_or_an_oversized_wire_is_refused_as_by_the_parse() {
+        let message = MessageBuilder::new(key(1))
+            .instruction(
+                key(9),
+                &[
+                    AccountMeta::new(key(1), true),
+                    AccountMeta::new(key(2), false),
+                ],
+                &[],
+            )
+            .build_legacy([3; 32])
+            .expect("builds");
+        let wire = Transaction::assemble(&[[7; 64]], &message);
+        // Key 2 (at its offset after the signature, header and key count) made key 1's twin.
+        let keys_at = 1 + 64 + 3 + 1;
+        let mut twin = wire.clone();
+        twin.copy_within(keys_at..keys_at + 32, keys_at + 32);
+        assert_eq!(parsed(&twin), None);
+        assert_eq!(Transaction::checked_fee_payer(&twin), None);
+        // The same message as v0, with no lookup, and with a lookup that loads nothing.
+        let v0 = |lookups: &[u8]| {
+            let message = [&[VERSION_PREFIX][..], &message, lookups].concat();
+            Transaction::assemble(&[[7; 64]], &message)
+        };
+        let empty_lookup = [&[1][..], &[20; 32], &[0, 0]].concat();
+        assert_eq!(parsed(&v0(&[0])), Some(key(1)));
+        assert_eq!(Transaction::checked_fee_payer(&v0(&[0])), Some(&key(1)));
+        assert_eq!(parsed(&v0(&empty_lookup)), None);
+        assert_eq!(Transaction::checked_fee_payer(&v0(&empty_lookup)), None);
+        let mut long = wire.clone();
+        long.resize(PACKET_DATA_SIZE + 1, 0);
+        assert_eq!(Transaction::checked_fee_payer(&long), None);
+        assert_eq!(Transaction::checked_fee_payer(&wire), Some(&key(1)));
+    }
+}
