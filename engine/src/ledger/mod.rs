@@ -587,7 +587,8 @@ enum Reserve {
     Growing,
     /// Everything the input's length allows, at once: for [`Block::decode`], whose input is one
     /// block the caller holds in memory, so the reservation is at most that input's size, and a
-    /// valid block's transactions take exactly one allocation (and their ends one more).
+    /// valid block's transactions take one allocation (and their ends one more) — none in a
+    /// spare buffer with the room ([`Block::decode_into`]).
     FromLength,
 }
 

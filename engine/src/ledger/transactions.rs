@@ -40,10 +40,18 @@ impl Transactions {
     }
 
     /// Reserves room for `count` more transactions holding `bytes` more bytes, where the
-    /// allocator can give it; where it cannot, nothing is reserved and the buffers grow as
-    /// transactions are pushed (a reservation is a guess from untrusted input, never a reason
-    /// to abort).
+    /// allocator can give it; where it cannot, nothing more is reserved, the room left unused
+    /// is given back, and the buffers grow as transactions are pushed (a reservation is a guess
+    /// from untrusted input, never a reason to abort). An empty buffer whose room is too small
+    /// — a spare from a smaller block — is replaced, not grown: growing it would copy the old
+    /// block's bytes for nothing.
     pub(super) fn try_reserve_exact(&mut self, count: usize, bytes: usize) {
+        if self.ends.is_empty() && self.ends.capacity() < count {
+            self.ends = Vec::new();
+        }
+        if self.bytes.is_empty() && self.bytes.capacity() < bytes {
+            self.bytes = Vec::new();
+        }
         if self.ends.try_reserve_exact(count).is_err()
             || self.bytes.try_reserve_exact(bytes).is_err()
         {
@@ -338,7 +346,8 @@ mod tests {
         };
         let decoded = Block::decode(&block.encode().expect("encodes")).expect("decodes");
         assert_eq!(decoded, block);
-        // One allocation each, of exactly the block's size: kept until the UED drops the block.
+        // Decoded afresh, one allocation each, of exactly the block's size: kept until the UED
+        // drops the block.
         assert_eq!(decoded.transactions.spare(), (0, 0));
 
         // Decoded into the buffer a block left, a block no larger takes no allocation: the
@@ -348,22 +357,22 @@ mod tests {
             ..block.clone()
         };
         let spare = decoded.transactions;
-        let room = spare.byte_capacity();
-        let at = spare.bytes.as_ptr();
+        let room = (spare.bytes.capacity(), spare.ends.capacity());
+        let at = (spare.bytes.as_ptr(), spare.ends.as_ptr());
         let again =
             Block::decode_into(&smaller.encode().expect("encodes"), spare).expect("decodes");
         assert_eq!(again, smaller);
-        assert_eq!(
-            (
-                again.transactions.bytes.as_ptr(),
-                again.transactions.byte_capacity()
-            ),
-            (at, room)
-        );
-        // A larger block than the spare had room for grows it; a bad one is an error as ever.
-        let larger = Block::decode_into(&block.encode().expect("encodes"), again.transactions)
+        let kept = &again.transactions;
+        assert_eq!((kept.bytes.as_ptr(), kept.ends.as_ptr()), at);
+        assert_eq!((kept.bytes.capacity(), kept.ends.capacity()), room);
+        // A larger block than the spare had room for takes fresh room of exactly its size (the
+        // spare is not grown: that would copy its old bytes); a bad one is an error as ever.
+        let small = Block::decode_into(&smaller.encode().expect("encodes"), Transactions::new())
+            .expect("decodes");
+        let larger = Block::decode_into(&block.encode().expect("encodes"), small.transactions)
             .expect("decodes");
         assert_eq!(larger, block);
+        assert_eq!(larger.transactions.spare(), (0, 0));
         let mut truncated = block.encode().expect("encodes");
         truncated.pop();
         assert!(Block::decode_into(&truncated, larger.transactions).is_err());

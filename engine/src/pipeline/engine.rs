@@ -657,16 +657,22 @@ impl Shared {
 
 /// How many block buffers the engine keeps for the blocks to come once it is done with their
 /// blocks ([`Engine::spare_transactions`]): one for the block the host decodes next, others for
-/// hosts that decode on several threads. At most this many of the largest block's bytes stay
-/// allocated between blocks.
+/// hosts that decode on several threads. Kept only once the host has asked for one.
+///
+/// Memory: the spares hold at most this many times the largest block's bytes, and a block
+/// decoded into a spare holds the spare's room while it is in flight — so the blocks in flight
+/// (at most the UED's queue and the few the stages hold) take up to that many times the
+/// largest block, as many largest blocks in flight would, rather than falling with smaller
+/// blocks after a large one.
 pub const SPARE_BLOCK_BUFFERS: usize = 4;
 
 /// A block on its way: shared by the stages, each parses the transactions it needs. Its buffer
 /// goes back to the engine's spares when the last stage lets it go.
 struct Ingested {
     block: Block,
-    /// Where its transactions' buffer goes when it is dropped.
-    spares: Sender<Transactions>,
+    /// Where its transactions' buffer goes when it is dropped (`None` until the host asks for
+    /// spares).
+    spares: Option<Sender<Transactions>>,
     submitted: Instant,
     /// The sigverify split's guess of each transaction's domain: `true` for the VED.
     ved_guess: Vec<bool>,
@@ -680,9 +686,11 @@ impl Drop for Ingested {
         // Kept unless the spares are full (or the engine is gone): a loaded block's megabytes
         // are then written again in place, instead of fresh pages faulted in and zeroed for
         // each block and returned to the OS after it.
-        let mut buffer = std::mem::take(&mut self.block.transactions);
-        buffer.clear();
-        let _ = self.spares.try_send(buffer);
+        if let Some(spares) = &self.spares {
+            let mut buffer = std::mem::take(&mut self.block.transactions);
+            buffer.clear();
+            let _ = spares.try_send(buffer);
+        }
     }
 }
 
@@ -854,6 +862,8 @@ pub struct Engine {
     /// The buffers of blocks the engine is done with ([`SPARE_BLOCK_BUFFERS`]), and where
     /// those it is done with next go.
     spares: (Sender<Transactions>, Receiver<Transactions>),
+    /// Whether the host has asked for a spare: until it does, no buffer is kept.
+    recycling: std::sync::atomic::AtomicBool,
 }
 
 /// The engine's state after [`Engine::finish`].
@@ -1033,6 +1043,7 @@ impl Engine {
             resumed_slot,
             ved_resumed_slot,
             spares: bounded(SPARE_BLOCK_BUFFERS),
+            recycling: std::sync::atomic::AtomicBool::new(false),
         };
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
             name: format!("tandem-{name}"),
@@ -1381,8 +1392,10 @@ impl Engine {
     /// left (its room kept), or else a new one. A host that decodes blocks from bytes decodes
     /// into it ([`Block::decode_into`], as `tandem_engine_submit_block` does), so that a block
     /// no larger than those before takes no allocation: a loaded block's megabytes are then
-    /// written into pages already in memory, not faulted in afresh for each block.
+    /// written into pages already in memory, not faulted in afresh for each block. The engine
+    /// keeps buffers from the first call on ([`SPARE_BLOCK_BUFFERS`] says what they hold).
     pub fn spare_transactions(&self) -> Transactions {
+        self.recycling.store(true, Ordering::Relaxed);
         self.spares.1.try_recv().unwrap_or_default()
     }
 
@@ -1434,7 +1447,10 @@ impl Engine {
             let ved_guess = guess_ved(&block.transactions, &self.shared.ved_keys().payers);
             Ok::<_, EngineError>(Arc::new(Ingested {
                 block,
-                spares: self.spares.0.clone(),
+                spares: self
+                    .recycling
+                    .load(Ordering::Relaxed)
+                    .then(|| self.spares.0.clone()),
                 submitted,
                 ved_guess,
                 verdict: OnceLock::new(),

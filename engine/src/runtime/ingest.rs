@@ -94,7 +94,15 @@ pub fn parse_block(block: &Block) -> Result<(Vec<Transaction<'_>>, Vec<Pubkey>),
 pub fn fee_payers(block: &Block) -> Result<Vec<Pubkey>, RuntimeError> {
     let mut payers = Vec::with_capacity(block.transactions.len());
     for (index, wire) in block.transactions.iter().enumerate() {
-        payers.push(match Transaction::checked_fee_payer(wire) {
+        let checked = Transaction::checked_fee_payer(wire);
+        // Debug builds (the tests) hold the check to the parse on every block they decide.
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            checked,
+            parse_transaction(block, index).ok().map(|(_, payer)| payer).as_ref(),
+            "the verdict's check and the parse disagree on transaction {index}"
+        );
+        payers.push(match checked {
             Some(payer) => *payer,
             None => parse_transaction(block, index)?.1,
         });

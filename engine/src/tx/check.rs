@@ -6,8 +6,12 @@
 //! beside the votes' signature checks, on the same cores. [`Transaction::parse`] is the
 //! reference: it builds the [`super::Message`] (its instruction list allocated) and names what is
 //! wrong; this check only says yes or no, and where it says no the caller asks the parse for the
-//! error. The tests hold the two to the same answer on valid transactions of every shape and on
-//! their truncations, extensions and byte flips; the `tx_decode` fuzz target does on any bytes.
+//! error. Its cursor is the parse's [`super::reader`] without the field and offset each read
+//! carries for an error. The tests hold the two to the same answer on three shapes (legacy with
+//! one signer, legacy with two signers and three instructions, v0 with a lookup), on every
+//! truncation and single-byte damage of them and on random damage in several places, and at
+//! each limit (the packet size, the account keys a message may address, an empty lookup, a
+//! duplicate key); the `tx_decode` fuzz target does on any bytes.
 
 use super::{
     MAX_ACCOUNT_KEYS, PACKET_DATA_SIZE, SIGNATURE_LEN, Transaction, VERSION_PREFIX, compact_u16,
@@ -52,7 +56,8 @@ impl<'a> Cursor<'a> {
 impl Transaction<'_> {
     /// The fee payer of the transaction `wire` where [`Transaction::parse`] accepts it (decode
     /// and sanitize), `None` where it refuses it — the parse says why. The same answer as
-    /// `Transaction::parse(wire).map(|tx| tx.message().fee_payer())`, several times faster:
+    /// `Transaction::parse(wire).ok().and_then(|tx| tx.message().fee_payer().ok())`, several
+    /// times faster:
     /// nothing is built, and each rule of the sanitize is checked as the bytes go by.
     pub fn checked_fee_payer(wire: &[u8]) -> Option<&Pubkey> {
         if wire.len() > PACKET_DATA_SIZE {
@@ -264,6 +269,66 @@ mod tests {
 
     /// Damaged transactions per run of the test above.
     const CASES: usize = 50_000;
+
+    #[test]
+    fn at_the_packet_size_and_the_account_key_limit_it_answers_as_the_parse_does() {
+        // A message whose instruction data makes the wire 1,232 bytes (accepted), and the
+        // same with one byte more of data (1,233: refused, though well formed).
+        let with_data = |data: usize| {
+            let message = MessageBuilder::new(key(1))
+                .instruction(key(9), &[AccountMeta::new(key(1), true)], &vec![0; data])
+                .build_legacy([3; 32])
+                .expect("builds");
+            Transaction::assemble(&[[7; 64]], &message)
+        };
+        let data = (0..PACKET_DATA_SIZE)
+            .find(|&data| with_data(data).len() == PACKET_DATA_SIZE)
+            .expect("a data length makes it");
+        let largest = with_data(data);
+        // The data comes last in a legacy message, after its compact-u16 length (two bytes).
+        assert!((128..16_383).contains(&data));
+        let mut longer = largest[..largest.len() - data - 2].to_vec();
+        compact_u16::encode(u16::try_from(data + 1).expect("small"), &mut longer);
+        longer.resize(longer.len() + data + 1, 0);
+        assert_eq!(longer.len(), PACKET_DATA_SIZE + 1);
+        for (wire, accepted) in [(largest, true), (longer, false)] {
+            assert_eq!(parsed(&wire).is_some(), accepted, "{} bytes", wire.len());
+            assert_eq!(
+                Transaction::checked_fee_payer(&wire).copied(),
+                parsed(&wire)
+            );
+        }
+
+        // A v0 message addressing 256 keys (the payer, the program and 254 loaded), then 257.
+        let loaded: Vec<Pubkey> = (0..254u8)
+            .map(|n| {
+                Pubkey([
+                    n, 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                    21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
+                ])
+            })
+            .collect();
+        let accounts: Vec<AccountMeta> =
+            loaded.iter().map(|&k| AccountMeta::new(k, false)).collect();
+        let table = AddressLookupTable {
+            key: key(20),
+            addresses: loaded,
+        };
+        let message = MessageBuilder::new(key(1))
+            .instruction(key(9), &accounts, &[])
+            .build_v0([3; 32], &[table])
+            .expect("builds");
+        let at_limit = Transaction::assemble(&[[7; 64]], &message);
+        assert_eq!(parsed(&at_limit), Some(key(1)));
+        assert_eq!(Transaction::checked_fee_payer(&at_limit), Some(&key(1)));
+        // Every address loaded writable: the lookup ends with its read-only count, 0; one
+        // read-only address more makes 257.
+        assert_eq!(message.last(), Some(&0));
+        let over = [&message[..message.len() - 1], &[1, 0]].concat();
+        let over = Transaction::assemble(&[[7; 64]], &over);
+        assert_eq!(parsed(&over), None);
+        assert_eq!(Transaction::checked_fee_payer(&over), None);
+    }
 
     #[test]
     fn a_duplicate_key_an_empty_lookup_or_an_oversized_wire_is_refused_as_by_the_parse() {
