@@ -659,11 +659,11 @@ impl Shared {
 /// blocks ([`Engine::spare_transactions`]): one for the block the host decodes next, others for
 /// hosts that decode on several threads. Kept only once the host has asked for one.
 ///
-/// Memory: the spares hold at most this many times the largest block's bytes, and a block
-/// decoded into a spare holds the spare's room while it is in flight — so the blocks in flight
-/// (at most the UED's queue and the few the stages hold) take up to that many times the
-/// largest block, as many largest blocks in flight would, rather than falling with smaller
-/// blocks after a large one.
+/// Memory: at most this many spares are kept, each with the room of the largest block it has
+/// held, and a block decoded into a spare keeps that room while it is in flight. So after a
+/// large block, the blocks in flight (at most the UED's queue and the few the stages hold) may
+/// each hold a large block's room instead of their own size — no more than as many large
+/// blocks in flight would take.
 pub const SPARE_BLOCK_BUFFERS: usize = 4;
 
 /// A block on its way: shared by the stages, each parses the transactions it needs. Its buffer

@@ -99,7 +99,10 @@ pub fn fee_payers(block: &Block) -> Result<Vec<Pubkey>, RuntimeError> {
         #[cfg(debug_assertions)]
         assert_eq!(
             checked,
-            parse_transaction(block, index).ok().map(|(_, payer)| payer).as_ref(),
+            parse_transaction(block, index)
+                .ok()
+                .map(|(_, payer)| payer)
+                .as_ref(),
             "the verdict's check and the parse disagree on transaction {index}"
         );
         payers.push(match checked {
