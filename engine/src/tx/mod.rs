@@ -1,10 +1,11 @@
 //! The transaction wire format (SPEC §2): Solana's, legacy and v0, byte for byte.
 //!
 //! This module owns the bytes of a transaction: reading them ([`Transaction::parse`]: decode, then
-//! sanitize exactly as Solana's `VersionedTransaction::sanitize`), writing them
-//! ([`MessageBuilder`], [`Transaction::sign`]), and the compact-u16 integers inside them
-//! ([`compact_u16`]). Decoding borrows from the input: signatures, account keys, the blockhash and
-//! instruction data are slices of it, never copies.
+//! sanitize exactly as Solana's `VersionedTransaction::sanitize`;
+//! [`Transaction::checked_fee_payer`]: the same yes or no, and the fee payer, building nothing),
+//! writing them ([`MessageBuilder`], [`Transaction::sign`]), and the compact-u16 integers inside
+//! them ([`compact_u16`]). Decoding borrows from the input: signatures, account keys, the
+//! blockhash and instruction data are slices of it, never copies.
 //!
 //! It never panics on any input, and it knows nothing about accounts, domains or fees: whether a
 //! signature verifies, whether the payer is a program or can pay, and what the instructions do are
