@@ -470,6 +470,14 @@ fn print(
                 m.boundary_wait_ns as f64 / 1e6
             ),
         ],
+        vec![
+            "user signatures waiting for their vote".into(),
+            format!(
+                "{} blocks ({:.1} ms in all)",
+                m.ued_yields,
+                m.ued_yield_ns as f64 / 1e6
+            ),
+        ],
         vec!["wall time".into(), format!("{seconds:.2} s")],
         vec![
             "final slot".into(),

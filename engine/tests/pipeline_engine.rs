@@ -1638,8 +1638,12 @@ fn submitted_with_the_ued_held_at_31_until_slot_45(
     dir: &std::path::Path,
     blocks: &[Block],
 ) -> (Engine, Seen) {
+    // The user signatures wait for each block's vote longer than the tests wait for a hash:
+    // where the VED waits for the UED at a boundary, they must not wait for it (the UED
+    // executes the block whole and needs them), or the VED would wait out the limit.
     let config = EngineConfig {
         ued_queue_blocks: 16,
+        ued_yield_limit: Duration::from_secs(90),
         ..EngineConfig::default()
     };
     let (engine, seen, release) = open_holding(dir, 31, config);
@@ -2333,6 +2337,137 @@ fn user_signatures_spread_over_the_sigverify_cores_give_the_sequential_results()
     }
     let last = sequential.last().unwrap();
     assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+}
+
+/// An engine whose VED, in the vote hook of `slot`, says so on the first receiver and waits
+/// until the returned sender is dropped or sent to; it records every outcome and vote.
+fn open_holding_the_vote_of(
+    dir: &std::path::Path,
+    slot: u64,
+    config: EngineConfig,
+) -> (
+    Engine,
+    Seen,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::Sender<()>,
+) {
+    let seen: Seen = Arc::default();
+    let (entered_tx, entered) = std::sync::mpsc::channel::<()>();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let held = Mutex::new((entered_tx, gate));
+    let (a, b) = (Arc::clone(&seen), Arc::clone(&seen));
+    let hooks = EngineHooks {
+        on_vote: Some(Box::new(move |v| {
+            if v.slot == slot {
+                let held = held.lock().unwrap();
+                let _ = held.0.send(());
+                let _ = held.1.recv();
+            }
+            a.lock().unwrap().1.push(v);
+        })),
+        on_outcome: Some(Box::new(move |o| b.lock().unwrap().0.push(o.clone()))),
+        on_alert: None,
+    };
+    let engine = Engine::open(&Genesis::default_cluster(), dir, config, hooks).expect("open");
+    (engine, seen, entered, release)
+}
+
+/// Blocks the UED's sigverify stage has verified the user signatures of.
+fn user_sigverify_items(engine: &Engine) -> u64 {
+    let metrics = engine.metrics().snapshot();
+    let stage = metrics.stages.iter().find(|s| s.name == "sigverify-ued");
+    stage.expect("the stage").items
+}
+
+/// Waits up to a minute for the UED's sigverify stage to have done `blocks` blocks.
+fn user_sigverify_reaches(engine: &Engine, blocks: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while user_sigverify_items(engine) < blocks {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// Submits the blocks after the held vote's, finishes, and checks every outcome and vote
+/// point against the sequential runtime's.
+fn finished_as_the_sequential_runtime(
+    engine: Engine,
+    seen: &Seen,
+    rest: &[Block],
+    sequential: &[BlockOutcome],
+) {
+    for block in rest {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let (outcomes, votes) = &*seen.lock().unwrap();
+    assert!(outcomes[..] == sequential[..], "the sequential outcomes");
+    let points: Vec<(u64, [u8; 32])> = votes.iter().map(|v| (v.slot, v.ved_hash)).collect();
+    let want: Vec<(u64, [u8; 32])> = sequential.iter().map(|o| (o.slot, o.ved_hash)).collect();
+    assert_eq!(points, want);
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+}
+
+#[test]
+fn a_blocks_user_signatures_wait_for_its_vote() {
+    // The VED holds slot 3's vote point (in the vote hook): the UED's sigverify stage, which
+    // verified the user signatures of slots 1 and 2 once their votes were out, leaves slot 3's
+    // alone until the vote is out too — however long that takes (an hour's limit here).
+    let (blocks, sequential) = generated(6, 12, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = EngineConfig {
+        ued_yield_limit: Duration::from_secs(3600),
+        ..EngineConfig::default()
+    };
+    let (engine, seen, entered, release) = open_holding_the_vote_of(dir.path(), 3, config);
+    for block in &blocks[..3] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    entered.recv().expect("the VED at slot 3's vote point");
+    assert!(user_sigverify_reaches(&engine, 2), "slots 1 and 2 verified");
+    // A stage that did not wait verifies slot 3's 120 transfers in a few milliseconds.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        user_sigverify_items(&engine),
+        2,
+        "slot 3's wait for its vote"
+    );
+    drop(release);
+    assert!(
+        user_sigverify_reaches(&engine, 3),
+        "slot 3 verified once voted"
+    );
+    let metrics = engine.metrics().snapshot();
+    assert!(metrics.ued_yields >= 1, "{metrics:?}");
+    assert!(
+        metrics.ued_yield_ns >= 300_000_000,
+        "slot 3's wait counted: {metrics:?}"
+    );
+    finished_as_the_sequential_runtime(engine, &seen, &blocks[3..], &sequential);
+}
+
+#[test]
+fn past_its_limit_a_blocks_user_signatures_no_longer_wait_for_its_vote() {
+    // The same vote held, with the default limit: slot 3's user signatures are verified while
+    // its vote is still held, the limit after they began to wait.
+    let (blocks, sequential) = generated(6, 12, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, seen, entered, release) =
+        open_holding_the_vote_of(dir.path(), 3, EngineConfig::default());
+    for block in &blocks[..3] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    entered.recv().expect("the VED at slot 3's vote point");
+    assert!(
+        user_sigverify_reaches(&engine, 3),
+        "slot 3 verified, its vote still held"
+    );
+    drop(release);
+    finished_as_the_sequential_runtime(engine, &seen, &blocks[3..], &sequential);
 }
 
 #[test]

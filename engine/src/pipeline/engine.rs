@@ -45,7 +45,10 @@
 //! ([`VedExecutor::with_hash_helpers`]). The
 //! UED-side threads run in the `SCHED_IDLE` class (nice 10 where it is refused), so on a
 //! machine where stages share cores the kernel runs a vote's work first; the VED's signatures
-//! are also verified on the sigverify stage's PUs, by helpers at the VED's priority. The VED's
+//! are also verified on the sigverify stage's PUs, by helpers at the VED's priority. A
+//! priority shares no caches, though: the UED's sigverify stage also lets each block's vote go
+//! first, beginning the block's user signatures once the VED has published its hash (or waits
+//! for the UED), for at most [`EngineConfig::ued_yield_limit`]. The VED's
 //! verifier builds its voters' signer tables before the first block and, between blocks, for
 //! the voters an epoch boundary brings ([`VedExecutor::vote_signers`]).
 //!
@@ -109,7 +112,19 @@ pub struct EngineConfig {
     /// (SIMD-0165's limit), and at least ten minutes (the UED threads run in `SCHED_IDLE`: a
     /// machine busy with other work may hold them back for a while without anything being wrong).
     pub boundary_patience: Option<Duration>,
+    /// How long, at most, the UED's sigverify stage lets a block's vote go first: it starts on
+    /// the block's user signatures once the VED has published the block's hash (its vote point)
+    /// or waits for the UED itself (at an epoch boundary), and after this long whatever the VED
+    /// is doing. Checked beside the vote's own work on a machine whose stages share cores and
+    /// caches, the user signatures slowed the votes' (README: "The user side yields to the
+    /// vote"). [`DEFAULT_UED_YIELD_LIMIT`] by default; zero: they never wait.
+    pub ued_yield_limit: Duration,
 }
+
+/// [`EngineConfig::ued_yield_limit`]'s default: an eighth of a 400 ms slot, the time-to-vote
+/// the engine aims to stay under at p99 (issue #10). A vote that takes longer shares the
+/// machine with the user signatures again rather than hold the UED back further.
+pub const DEFAULT_UED_YIELD_LIMIT: Duration = Duration::from_millis(50);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -120,6 +135,7 @@ impl Default for EngineConfig {
             ued_queue_blocks: 64,
             inject_ued_fault_from: None,
             boundary_patience: None,
+            ued_yield_limit: DEFAULT_UED_YIELD_LIMIT,
         }
     }
 }
@@ -289,6 +305,8 @@ struct Progress {
     ued: VecDeque<(u64, [u8; 32])>,
     failure: Option<Arc<Failure>>,
     finished: bool,
+    /// The VED waits for the UED (at an epoch boundary): no user work yields to it then.
+    ved_waits_for_ued: bool,
 }
 
 impl Progress {
@@ -302,6 +320,7 @@ impl Progress {
             ued: VecDeque::from([(slot, runtime.hash(Domain::Ued))]),
             failure: None,
             finished: false,
+            ved_waits_for_ued: false,
         }
     }
 }
@@ -463,6 +482,38 @@ impl VedKeys {
 }
 
 impl Shared {
+    /// Notes that the VED waits for the UED (`true`) or no longer does: the user side, which
+    /// yields to the VED's votes ([`Shared::yield_to_vote`]), must not wait for it then.
+    fn set_ved_waits_for_ued(&self, waits: bool) {
+        let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        p.ved_waits_for_ued = waits;
+        drop(p);
+        self.changed.notify_all();
+    }
+
+    /// Lets the vote of `slot` go first ([`EngineConfig::ued_yield_limit`]): returns once the
+    /// VED has published the hash of `slot` or a later one, waits for the UED, or failed, or
+    /// after `limit`. Gives how long it waited; `None` when it did not have to. (A block the
+    /// UED's sigverify stage holds was accepted, so the VED executes it and publishes its hash
+    /// — after the blocks it holds, however the engine stops — unless it fails.)
+    fn yield_to_vote(&self, slot: u64, limit: Duration) -> Option<Duration> {
+        let began = Instant::now();
+        let goes_first = |p: &mut Progress| {
+            let voted = p.ved.back().is_some_and(|&(voted, _)| voted >= slot);
+            !(voted || p.ved_waits_for_ued || p.failure.is_some())
+        };
+        let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        if !goes_first(&mut p) {
+            return None;
+        }
+        let (p, _) = self
+            .changed
+            .wait_timeout_while(p, limit, goes_first)
+            .unwrap_or_else(PoisonError::into_inner);
+        drop(p);
+        Some(began.elapsed())
+    }
+
     fn publish(&self, domain: Domain, slot: u64, hash: [u8; 32]) {
         let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         let list = match domain {
@@ -1007,6 +1058,7 @@ impl Engine {
             unix_timestamp_ms: runtime.state().unix_timestamp_ms,
         });
         let slots_per_epoch = runtime.cluster().slots_per_epoch;
+        let yield_limit = config.ued_yield_limit;
         let patience = config.boundary_patience.unwrap_or_else(|| {
             let half_epoch = Duration::from_millis(200)
                 .saturating_mul(u32::try_from(slots_per_epoch).unwrap_or(u32::MAX));
@@ -1097,6 +1149,7 @@ impl Engine {
                                 helpers: &vote_helpers,
                                 ved: true,
                                 voters: Some(ved_keys_rung),
+                                yield_limit: Duration::ZERO,
                             },
                             ved_sigs_rx,
                             |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
@@ -1119,6 +1172,7 @@ impl Engine {
                                 helpers: &user_helpers,
                                 ved: false,
                                 voters: None,
+                                yield_limit,
                             },
                             ued_sigs_rx,
                             |ingested, verified| {
@@ -1736,6 +1790,9 @@ struct SigverifySide<'a> {
     /// The VED's side: the ring of the VED's publishing its keys, whose voters' tables the
     /// stage builds.
     voters: Option<Receiver<()>>,
+    /// The UED's side: how long each block's user signatures let its vote go first
+    /// ([`EngineConfig::ued_yield_limit`]).
+    yield_limit: Duration,
 }
 
 /// A sigverify stage: verifies the transactions of each block guessed to be its side's
@@ -1753,6 +1810,7 @@ fn sigverify_loop(
         helpers,
         ved,
         voters,
+        yield_limit,
     } = side;
     let prepares = voters.is_some();
     let published = voters.unwrap_or_else(crossbeam_channel::never);
@@ -1785,6 +1843,13 @@ fn sigverify_loop(
             continue;
         };
         metrics.set_queue_depth(input.len() as u64);
+        // The user side lets the block's vote go first, when the block has work for it.
+        if !ved && !yield_limit.is_zero() && ingested.ved_guess.contains(&false) {
+            let slot = ingested.block.header.slot;
+            if let Some(waited) = metrics.idle(|| shared.yield_to_vote(slot, yield_limit)) {
+                shared.metrics.record_ued_yield(waited);
+            }
+        }
         let verified = metrics.busy(|| {
             // This side's transactions; one that does not parse is left unverified (ingest
             // refuses its block).
@@ -1949,6 +2014,7 @@ fn wait_for_ued<T>(
 ) -> Option<T> {
     let waited = Instant::now();
     shared.metrics.begin_boundary_wait();
+    shared.set_ved_waits_for_ued(true);
     let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
         Err(RecvTimeoutError::Timeout) => {
             // Once: an engine halted already (by this, at an earlier boundary, or by a
@@ -1965,6 +2031,7 @@ fn wait_for_ued<T>(
         other => other.ok(),
     });
     // (Also when the UED stopped: the wait is over.)
+    shared.set_ved_waits_for_ued(false);
     shared.metrics.record_boundary_wait(waited.elapsed());
     let answer = answer?;
     log::debug!(

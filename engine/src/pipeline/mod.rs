@@ -26,8 +26,8 @@ pub mod topology;
 
 pub use cores::{CoreSpec, CoresError};
 pub use engine::{
-    Engine, EngineConfig, EngineError, EngineHooks, EngineSummary, Failure, NotFound,
-    SPARE_BLOCK_BUFFERS, TxView, Vote, Waited, guess_ved,
+    DEFAULT_UED_YIELD_LIMIT, Engine, EngineConfig, EngineError, EngineHooks, EngineSummary,
+    Failure, NotFound, SPARE_BLOCK_BUFFERS, TxView, Vote, Waited, guess_ved,
 };
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};

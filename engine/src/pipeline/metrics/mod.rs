@@ -129,6 +129,8 @@ pub struct EngineMetrics {
     /// ended and not yet added (the counter would go down), taken at boundaries and scrapes.
     boundary_wait: Mutex<(Duration, Option<Instant>)>,
     boundaries_alone: AtomicU64,
+    ued_yields: AtomicU64,
+    ued_yield_ns: AtomicU64,
     halted: AtomicBool,
     max_ued_disagreement_bps: AtomicU64,
     tps: Mutex<TpsWindow>,
@@ -165,6 +167,8 @@ impl EngineMetrics {
             boundary_waits: AtomicU64::new(0),
             boundary_wait: Mutex::new((Duration::ZERO, None)),
             boundaries_alone: AtomicU64::new(0),
+            ued_yields: AtomicU64::new(0),
+            ued_yield_ns: AtomicU64::new(0),
             halted: AtomicBool::new(false),
             max_ued_disagreement_bps: AtomicU64::new(0),
             vote_signers: OnceLock::new(),
@@ -275,6 +279,15 @@ impl EngineMetrics {
         self.boundaries_alone.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records that a block's user signatures waited `waited` for its vote before the UED's
+    /// sigverify stage began them (the user side yields to the vote:
+    /// [`crate::pipeline::EngineConfig::ued_yield_limit`]).
+    pub fn record_ued_yield(&self, waited: Duration) {
+        self.ued_yields.fetch_add(1, Ordering::Relaxed);
+        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.ued_yield_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
     /// Marks the engine halted (SPEC §6); a halted engine stays halted.
     pub fn set_halted(&self) {
         self.halted.store(true, Ordering::Relaxed);
@@ -345,6 +358,8 @@ impl EngineMetrics {
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
             boundary_wait_ns: self.boundary_wait_ns(now),
             boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
+            ued_yields: self.ued_yields.load(Ordering::Relaxed),
+            ued_yield_ns: self.ued_yield_ns.load(Ordering::Relaxed),
             halted: self.is_halted(),
             max_ued_disagreement_bps: self.max_ued_disagreement_bps.load(Ordering::Relaxed),
             vote_signers: self
@@ -411,6 +426,13 @@ pub struct MetricsSnapshot {
     pub boundary_wait_ns: u64,
     /// Epoch boundaries the VED crossed on its own, without the UED executing the block first.
     pub boundaries_crossed_alone: u64,
+    /// Blocks whose user signatures waited for the block's vote point before the UED's
+    /// sigverify stage began them (the user side yields to the vote).
+    #[serde(default)]
+    pub ued_yields: u64,
+    /// How long they waited in all, in nanoseconds.
+    #[serde(default)]
+    pub ued_yield_ns: u64,
     /// Whether the engine halted (SPEC §6).
     pub halted: bool,
     /// The largest share of the VED stake, in basis points, that reported for a slot a UED hash

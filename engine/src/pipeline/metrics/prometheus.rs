@@ -260,6 +260,18 @@ impl MetricsSnapshot {
             Value::Int(self.boundaries_crossed_alone),
         );
         out.single(
+            "tandem_ued_vote_yields_total",
+            Kind::Counter,
+            "Blocks whose user signatures waited for the block's vote point before the UED's sigverify stage began them.",
+            Value::Int(self.ued_yields),
+        );
+        out.single(
+            "tandem_ued_vote_yield_seconds_total",
+            Kind::Counter,
+            "Time the user signatures waited for their blocks' vote points.",
+            seconds_from_ns(self.ued_yield_ns),
+        );
+        out.single(
             "tandem_halted",
             Kind::Gauge,
             "1 when the engine halted (a UED divergence, or a UED that cannot catch up), else 0.",
@@ -342,6 +354,8 @@ mod tests {
             boundary_waits: 1,
             boundary_wait_ns: 1_500_000,
             boundaries_crossed_alone: 2,
+            ued_yields: 3,
+            ued_yield_ns: 21_000_000,
             halted: false,
             max_ued_disagreement_bps: 2_500,
             vote_signers: VoteSigners {
@@ -419,6 +433,12 @@ tandem_epoch_boundary_wait_seconds_total 0.0015
 # HELP tandem_epoch_boundaries_crossed_alone_total Epoch boundaries the VED crossed on its own, not waiting for the UED.
 # TYPE tandem_epoch_boundaries_crossed_alone_total counter
 tandem_epoch_boundaries_crossed_alone_total 2
+# HELP tandem_ued_vote_yields_total Blocks whose user signatures waited for the block's vote point before the UED's sigverify stage began them.
+# TYPE tandem_ued_vote_yields_total counter
+tandem_ued_vote_yields_total 3
+# HELP tandem_ued_vote_yield_seconds_total Time the user signatures waited for their blocks' vote points.
+# TYPE tandem_ued_vote_yield_seconds_total counter
+tandem_ued_vote_yield_seconds_total 0.021
 # HELP tandem_halted 1 when the engine halted (a UED divergence, or a UED that cannot catch up), else 0.
 # TYPE tandem_halted gauge
 tandem_halted 0
@@ -528,7 +548,7 @@ tandem_vote_signatures_verified_total{table=\"no\"} 2
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 35);
+        assert_eq!(samples.len(), 37);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")
