@@ -25,7 +25,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use tandem_bench::fixtures::VoteCluster;
-use tandem_engine::pipeline::guess_ved;
+use tandem_engine::pipeline::{VedPayers, guess_ved};
 use tandem_engine::runtime::{Runtime, TxStatus, ingest};
 
 const VALIDATORS: usize = 1_000;
@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
     let scratch = tempfile::tempdir().expect("tempdir");
     let mut runtime = Runtime::open(&cluster.genesis, scratch.path()).expect("genesis");
     runtime.execute_block(&blocks[0]).expect("slot 1");
-    let ved_payers = runtime.ved_executor().ved_payers();
+    let ved_payers = VedPayers::new(runtime.ved_executor().ved_payers());
 
     // Measured as the engine runs it: the VED's thread pinned to the first PU this process may
     // run on (every bench of the group runs there), its helper, where there is a second, on

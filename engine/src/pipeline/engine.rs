@@ -64,8 +64,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 
+use super::guess::{VedPayers, guess_ved};
 use super::metrics::{Activity, EngineMetrics, StageMetrics};
 use super::pin::PinError;
 use super::placement::{Placement, Stage};
@@ -466,7 +467,7 @@ struct Shared {
 /// crosses.
 struct VedKeys {
     /// The RW-VED accounts: the sigverify split's guess of each transaction's domain.
-    payers: HashSet<Pubkey>,
+    payers: VedPayers,
     /// The keys that sign its votes ([`VedExecutor::vote_signers`]): the VED's verifier builds
     /// their tables before their votes come.
     signers: Vec<[u8; 32]>,
@@ -475,7 +476,7 @@ struct VedKeys {
 impl VedKeys {
     fn of(ved: &VedExecutor) -> Arc<VedKeys> {
         Arc::new(VedKeys {
-            payers: ved.ved_payers(),
+            payers: VedPayers::new(ved.ved_payers()),
             signers: ved.vote_signers().into_iter().map(|k| k.0).collect(),
         })
     }
@@ -1907,17 +1908,6 @@ fn prepare_vote_signers(verifier: &Ed25519Verifier, helpers: &[usize], signers: 
         "the VED's verifier holds the tables of {prepared} of its {} voters' keys",
         signers.len()
     );
-}
-
-/// Ingest's guess of each transaction's side, which decides what the VED's sigverify stage
-/// verifies: `true` where its first account key (its fee payer, if it parses) is one of
-/// `ved_payers` ([`crate::runtime::executor::VedExecutor::ved_payers`]). The VED executor
-/// decides for itself; a wrong guess only moves a signature check to the other side.
-pub fn guess_ved(transactions: &Transactions, ved_payers: &HashSet<Pubkey>) -> Vec<bool> {
-    transactions
-        .iter()
-        .map(|wire| Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p)))
-        .collect()
 }
 
 /// Check 1's answers the sigverify stage gave, as guessed VED, for the transactions `done`

@@ -2,6 +2,8 @@
 //! - [`engine`]: the asynchronous engine — ingest, the two sigverify stages, the VED and UED
 //!   executors on their own pinned threads, bounded queues between them, the vote point, the
 //!   cluster view's halts;
+//! - [`guess`]: ingest's guess of each transaction's domain, which splits the signature checks
+//!   between the two sigverify stages;
 //! - [`topology`]: the machine read from hwloc — packages, NUMA nodes, cores, PUs, the GPU's
 //!   NUMA node, memory protection keys — with a stated fallback where hwloc fails;
 //! - [`placement`]: the plan of which PUs each stage (sigverify, VED, UED, hash, GPU feeder)
@@ -17,6 +19,7 @@
 
 pub mod cores;
 pub mod engine;
+pub mod guess;
 pub mod metrics;
 pub mod pin;
 pub mod placement;
@@ -27,8 +30,9 @@ pub mod topology;
 pub use cores::{CoreSpec, CoresError};
 pub use engine::{
     DEFAULT_UED_YIELD_LIMIT, Engine, EngineConfig, EngineError, EngineHooks, EngineSummary,
-    Failure, NotFound, SPARE_BLOCK_BUFFERS, TxView, Vote, Waited, guess_ved,
+    Failure, NotFound, SPARE_BLOCK_BUFFERS, TxView, Vote, Waited,
 };
+pub use guess::{VedPayers, guess_ved};
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
 pub use spread::{spread, spread_in_chunks};

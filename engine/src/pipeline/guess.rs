@@ -1,0 +1,106 @@
+//! Ingest's guess of each transaction's domain, which decides what the VED's sigverify stage
+//! verifies: the VED's when its fee payer is one of the RW-VED accounts the VED last published.
+//! The VED executor decides for itself; a wrong guess only moves a signature check to the other
+//! side.
+//!
+//! The guess runs over every transaction of a block before the votes' signatures can be
+//! checked, so it is on the vote's path, and in a loaded block almost every payer is a user's.
+//! A bitmap of the VED payers' first two key bytes (8 KiB, in the L1 cache) answers most of
+//! those without hashing a key; the set answers the rest ([`VedPayers::contains`], the
+//! bitmap's reference is the set alone). A leader can choose user keys whose first bytes are a
+//! VED payer's, and then pays the set's price per transaction, as before the bitmap.
+
+use hashbrown::HashSet;
+
+use crate::account::Pubkey;
+use crate::ledger::Transactions;
+use crate::tx::Transaction;
+
+/// Bits of the filter: one per value of a key's first two bytes.
+const FILTER_BITS: usize = 1 << 16;
+
+/// The RW-VED accounts, as the guess looks them up.
+#[derive(Clone, Debug, Default)]
+pub struct VedPayers {
+    set: HashSet<Pubkey>,
+    /// Bit `b` set where some payer's first two bytes (little-endian) are `b`.
+    filter: Box<[u64]>,
+}
+
+impl VedPayers {
+    /// The payers `set` ([`crate::runtime::executor::VedExecutor::ved_payers`]).
+    pub fn new(set: HashSet<Pubkey>) -> VedPayers {
+        let mut filter = vec![0u64; FILTER_BITS / 64].into_boxed_slice();
+        for key in &set {
+            let bit = filter_bit(key);
+            filter[bit / 64] |= 1 << (bit % 64);
+        }
+        VedPayers { set, filter }
+    }
+
+    /// Whether `key` is one of them.
+    #[inline]
+    pub fn contains(&self, key: &Pubkey) -> bool {
+        let bit = filter_bit(key);
+        // An empty filter (the default) holds nothing, like its empty set.
+        let maybe = self
+            .filter
+            .get(bit / 64)
+            .is_some_and(|word| word >> (bit % 64) & 1 == 1);
+        maybe && self.set.contains(key)
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// A key's place in the filter: its first two bytes.
+#[inline]
+fn filter_bit(key: &Pubkey) -> usize {
+    usize::from(u16::from_le_bytes([key.0[0], key.0[1]]))
+}
+
+/// The guess of each transaction of a block: `true` where its first account key (its fee
+/// payer, if it parses) is one of `ved_payers`.
+pub fn guess_ved(transactions: &Transactions, ved_payers: &VedPayers) -> Vec<bool> {
+    transactions
+        .iter()
+        .map(|wire| Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_answers_as_the_set_for_payers_strangers_and_near_misses() {
+        let key = |i: u64| {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
+            k[8..16].copy_from_slice(&i.to_le_bytes());
+            Pubkey(k)
+        };
+        let set: HashSet<Pubkey> = (0..2_000).map(key).collect();
+        let payers = VedPayers::new(set.clone());
+        assert_eq!(payers.len(), 2_000);
+        for i in 0..20_000 {
+            let k = key(i);
+            assert_eq!(payers.contains(&k), set.contains(&k), "key {i}");
+            // A stranger sharing a payer's first two bytes (what a leader can choose) passes
+            // the filter and is answered by the set.
+            let mut near = k;
+            near.0[31] ^= 1;
+            assert_eq!(payers.contains(&near), set.contains(&near), "near {i}");
+        }
+        assert!(!VedPayers::default().contains(&key(1)));
+        assert!(VedPayers::default().is_empty());
+    }
+}
