@@ -2466,6 +2466,8 @@ fn past_its_limit_a_blocks_user_signatures_no_longer_wait_for_its_vote() {
         user_sigverify_reaches(&engine, 3),
         "slot 3 verified, its vote still held"
     );
+    let metrics = engine.metrics().snapshot();
+    assert!(metrics.ued_yields >= 1, "slot 3 waited first: {metrics:?}");
     drop(release);
     finished_as_the_sequential_runtime(engine, &seen, &blocks[3..], &sequential);
 }

@@ -118,13 +118,15 @@ pub struct EngineConfig {
     /// or waits for the UED itself (at an epoch boundary), and after this long whatever the VED
     /// is doing. Checked beside the vote's own work on a machine whose stages share cores and
     /// caches, the user signatures slowed the votes' (README: "The user side yields to the
-    /// vote"). [`DEFAULT_UED_YIELD_LIMIT`] by default; zero: they never wait.
+    /// vote"; measured on a 2-vCPU machine only — where the UED's sigverify has cores and
+    /// caches of its own, a zero limit may suit better). [`DEFAULT_UED_YIELD_LIMIT`] by
+    /// default; zero: they never wait.
     pub ued_yield_limit: Duration,
 }
 
-/// [`EngineConfig::ued_yield_limit`]'s default: an eighth of a 400 ms slot, the time-to-vote
-/// the engine aims to stay under at p99 (issue #10). A vote that takes longer shares the
-/// machine with the user signatures again rather than hold the UED back further.
+/// [`EngineConfig::ued_yield_limit`]'s default: 50 ms, an eighth of a 400 ms slot — the
+/// time-to-vote the engine aims to stay under at p99 (issue #10). A vote that takes longer
+/// shares the machine with the user signatures again rather than hold the UED back further.
 pub const DEFAULT_UED_YIELD_LIMIT: Duration = Duration::from_millis(50);
 
 impl Default for EngineConfig {
@@ -495,8 +497,9 @@ impl Shared {
     /// Lets the vote of `slot` go first ([`EngineConfig::ued_yield_limit`]): returns once the
     /// VED has published the hash of `slot` or a later one, waits for the UED, or failed, or
     /// after `limit`. Gives how long it waited; `None` when it did not have to. (A block the
-    /// UED's sigverify stage holds was accepted, so the VED executes it and publishes its hash
-    /// — after the blocks it holds, however the engine stops — unless it fails.)
+    /// UED's sigverify stage holds was accepted, so the VED publishes its hash — executed, or
+    /// from its log after a restart, after the blocks it holds, however the engine stops —
+    /// unless it fails or hands the block to the UED at a boundary, waiting for it then.)
     fn yield_to_vote(&self, slot: u64, limit: Duration) -> Option<Duration> {
         let began = Instant::now();
         let goes_first = |p: &mut Progress| {

@@ -129,10 +129,12 @@ impl Transaction<'_> {
     }
 }
 
-/// Four words drawn once per process that key [`key_hash`]: no one who sends transactions can
-/// choose keys whose hashes collide (the answer never depends on them, only the time).
+/// Four words drawn once per process (from std's `RandomState`, which the OS seeds) that key
+/// [`key_hash`], so that whoever sends transactions does not know which keys collide. The hash
+/// promises no more than foldhash does (it is its construction); a collision costs time, never
+/// a wrong answer.
 static KEY_SEED: LazyLock<[u64; 4]> = LazyLock::new(|| {
-    let random = hashbrown::DefaultHashBuilder::default();
+    let random = std::hash::RandomState::new();
     [0u64, 1, 2, 3].map(|i| random.hash_one(i))
 });
 
@@ -149,8 +151,10 @@ fn key_hash(key: &[u8; 32], seed: &[u64; 4]) -> u64 {
     folded(word(0), word(1)) ^ folded(word(2), word(3)).rotate_left(23)
 }
 
-/// Slots of [`has_duplicate_key`]'s table: at least twice the keys a packet can hold (38).
+/// Slots of [`has_duplicate_key`]'s table: at least twice the keys a packet can hold (38), a
+/// power of two (a key's first slot is the top bits of its hash).
 const KEY_SLOTS: usize = 128;
+const _: () = assert!(KEY_SLOTS.is_power_of_two() && KEY_SLOTS / 2 <= u8::MAX as usize);
 
 /// Whether two of `keys` are equal: the sanitize's rule, which the parse checks by comparing
 /// every pair (`Message::sanitize`, the reference). A message of 34 keys has 561 pairs, and a
@@ -169,7 +173,7 @@ fn has_duplicate_key(keys: &[[u8; 32]]) -> bool {
     for (i, key) in keys.iter().enumerate() {
         let hash = key_hash(key, seed);
         hashes[i] = hash;
-        let mut slot = (hash >> 57) as usize; // the top 7 bits: 0..KEY_SLOTS
+        let mut slot = (hash >> (64 - KEY_SLOTS.trailing_zeros())) as usize; // 0..KEY_SLOTS
         loop {
             match usize::from(slots[slot]) {
                 0 => break,
