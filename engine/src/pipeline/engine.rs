@@ -1847,8 +1847,9 @@ fn sigverify_loop(
             continue;
         };
         metrics.set_queue_depth(input.len() as u64);
-        // The user side lets the block's vote go first, when the block has work for it.
-        if !ved && !yield_limit.is_zero() && ingested.ved_guess.contains(&false) {
+        // The user side (the VED's has no limit) lets the block's vote go first, when the block
+        // has work for it.
+        if !yield_limit.is_zero() && ingested.ved_guess.contains(&false) {
             let slot = ingested.block.header.slot;
             if let Some(waited) = metrics.idle(|| shared.yield_to_vote(slot, yield_limit)) {
                 shared.metrics.record_ued_yield(waited);
