@@ -320,6 +320,66 @@ pub struct Account {
     pub mapping: Mapping,
 }
 
+/// A filter of keys by their first two bytes: 65,536 bits (8 KiB, which the L1 cache holds).
+/// [`KeyPrefixFilter::may_hold`] answers `false` for every key added since the filter was made
+/// only when it is sure, without hashing the key: a set's quick "no" for the keys that are
+/// not in it, where most keys asked are not. A key that shares an added key's first two bytes
+/// passes (a leader can choose such keys: then the set behind the filter answers each one, as
+/// without it). Bits are never cleared: a key that left its set still passes.
+#[derive(Clone, Debug)]
+pub struct KeyPrefixFilter {
+    /// Bit `b` set where some added key's first two bytes (little-endian) are `b`.
+    bits: Box<[u64]>,
+}
+
+impl KeyPrefixFilter {
+    /// Bits of the filter: one per value of a key's first two bytes.
+    const BITS: usize = 1 << 16;
+
+    /// A filter that holds no key.
+    pub fn new() -> KeyPrefixFilter {
+        KeyPrefixFilter {
+            bits: vec![0u64; Self::BITS / 64].into_boxed_slice(),
+        }
+    }
+
+    /// Lets `key` (and every key with its first two bytes) pass.
+    #[inline]
+    pub fn add(&mut self, key: &Pubkey) {
+        let bit = Self::bit(key);
+        self.bits[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// `false` when no key added has `key`'s first two bytes (so `key` was not added).
+    #[inline]
+    pub fn may_hold(&self, key: &Pubkey) -> bool {
+        let bit = Self::bit(key);
+        self.bits[bit / 64] >> (bit % 64) & 1 == 1
+    }
+
+    /// A key's bit: its first two bytes.
+    #[inline]
+    fn bit(key: &Pubkey) -> usize {
+        usize::from(u16::from_le_bytes([key.0[0], key.0[1]]))
+    }
+}
+
+impl Default for KeyPrefixFilter {
+    fn default() -> Self {
+        KeyPrefixFilter::new()
+    }
+}
+
+impl<'k> FromIterator<&'k Pubkey> for KeyPrefixFilter {
+    fn from_iter<I: IntoIterator<Item = &'k Pubkey>>(keys: I) -> Self {
+        let mut filter = KeyPrefixFilter::new();
+        for key in keys {
+            filter.add(key);
+        }
+        filter
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,49 +5,37 @@
 //!
 //! The guess runs over every transaction of a block before the votes' signatures can be
 //! checked, so it is on the vote's path, and in a loaded block almost every payer is a user's.
-//! A bitmap of the VED payers' first two key bytes (8 KiB, in the L1 cache) answers most of
-//! those without hashing a key; the set answers the rest ([`VedPayers::contains`], the
-//! bitmap's reference is the set alone). A leader can choose user keys whose first bytes are a
-//! VED payer's, and then pays the set's price per transaction, as before the bitmap.
+//! A bitmap of the VED payers' first two key bytes ([`KeyPrefixFilter`], 8 KiB, in the L1
+//! cache) answers most of those without hashing a key; the set answers the rest
+//! ([`VedPayers::contains`], the bitmap's reference is the set alone). A leader can choose user
+//! keys whose first bytes are a VED payer's, and then pays the set's price per transaction, as
+//! before the bitmap.
 
 use hashbrown::HashSet;
 
-use crate::account::Pubkey;
+use crate::account::{KeyPrefixFilter, Pubkey};
 use crate::ledger::Transactions;
 use crate::tx::Transaction;
-
-/// Bits of the filter: one per value of a key's first two bytes.
-const FILTER_BITS: usize = 1 << 16;
 
 /// The RW-VED accounts, as the guess looks them up.
 #[derive(Clone, Debug, Default)]
 pub struct VedPayers {
     set: HashSet<Pubkey>,
-    /// Bit `b` set where some payer's first two bytes (little-endian) are `b`.
-    filter: Box<[u64]>,
+    /// The set's keys' first two bytes.
+    filter: KeyPrefixFilter,
 }
 
 impl VedPayers {
     /// The payers `set` ([`crate::runtime::executor::VedExecutor::ved_payers`]).
     pub fn new(set: HashSet<Pubkey>) -> VedPayers {
-        let mut filter = vec![0u64; FILTER_BITS / 64].into_boxed_slice();
-        for key in &set {
-            let bit = filter_bit(key);
-            filter[bit / 64] |= 1 << (bit % 64);
-        }
+        let filter = set.iter().collect();
         VedPayers { set, filter }
     }
 
     /// Whether `key` is one of them.
     #[inline]
     pub fn contains(&self, key: &Pubkey) -> bool {
-        let bit = filter_bit(key);
-        // An empty filter (the default) holds nothing, like its empty set.
-        let maybe = self
-            .filter
-            .get(bit / 64)
-            .is_some_and(|word| word >> (bit % 64) & 1 == 1);
-        maybe && self.set.contains(key)
+        self.filter.may_hold(key) && self.set.contains(key)
     }
 
     /// How many there are.
@@ -59,12 +47,6 @@ impl VedPayers {
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
     }
-}
-
-/// A key's place in the filter: its first two bytes.
-#[inline]
-fn filter_bit(key: &Pubkey) -> usize {
-    usize::from(u16::from_le_bytes([key.0[0], key.0[1]]))
 }
 
 /// The guess of each transaction of a block: `true` where its first account key (its fee

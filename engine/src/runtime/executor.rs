@@ -94,6 +94,7 @@ use super::ingest::{self, Admission, VerifiedBlock};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
 use super::state::{PayerTag, RuntimeState};
 use super::status::TxStatus;
+use super::ved_accounts::VedAccounts;
 use super::ved_log::LoggedSlot;
 use super::{BlockOutcome, Runtime, RuntimeError, TxOutcome};
 use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
@@ -104,29 +105,6 @@ use crate::sample::vote_program_id;
 use crate::store::Store;
 use crate::tx::Transaction;
 use tandem_kernels::{AccountHasher, Backend, Ed25519Verifier, LtHash};
-
-/// The accounts the VED executor reads: every RW-VED account and every program.
-struct VedAccounts {
-    accounts: HashMap<Pubkey, Account>,
-}
-
-impl AccountSource for VedAccounts {
-    fn mapping_of(&self, pubkey: &Pubkey) -> Mapping {
-        // Anything not held here is an RW-UED account or none (both RW-UED to check 2 and 6).
-        self.accounts
-            .get(pubkey)
-            .map_or(Mapping::RwUed, |a| a.mapping)
-    }
-
-    fn load(&self, domain: Domain, pubkey: &Pubkey) -> Result<Option<Account>, RuntimeError> {
-        debug_assert_eq!(domain, Domain::Ved);
-        Ok(self.accounts.get(pubkey).cloned())
-    }
-
-    fn account(&self, pubkey: &Pubkey) -> Option<Account> {
-        self.accounts.get(pubkey).cloned()
-    }
-}
 
 /// Whether the vote instruction in `data` may set which accounts a vote account names as its
 /// voter and payer ([`VedExecutor::go_over`]). Every instruction is named, so that a new one
@@ -509,7 +487,7 @@ impl VedExecutor {
         for (ved, ued, which) in sets {
             let own = ved.union(ued).filter(|k| {
                 !self.forgotten.contains(*k)
-                    && self.accounts.accounts.get(*k).is_some_and(|a| {
+                    && self.accounts.get(k).is_some_and(|a| {
                         a.mapping == Mapping::RwVed && a.owner == program && a.lamports > 0
                     })
             });
@@ -760,13 +738,10 @@ impl VedExecutor {
         }
         let incoming: Vec<Account> = incoming.values().cloned().collect();
         for account in &incoming {
-            self.accounts
-                .accounts
-                .insert(account.pubkey, account.clone());
+            self.accounts.insert(account.clone());
         }
         let program = vote_program_id();
         let vote_accounts: BTreeSet<Pubkey> = self
-            .accounts
             .accounts
             .values()
             .filter(|a| a.owner == program && a.lamports > 0)
@@ -832,9 +807,9 @@ impl VedExecutor {
     /// account the boundary did not move in).
     fn forget_unless_ved(&mut self, accounts: &[Account]) {
         for account in accounts {
-            let held = self.accounts.accounts.get(&account.pubkey);
+            let held = self.accounts.get(&account.pubkey);
             if held.is_some_and(|a| a.mapping != Mapping::RwVed) {
-                self.accounts.accounts.remove(&account.pubkey);
+                self.accounts.remove(&account.pubkey);
             }
         }
     }
@@ -846,7 +821,7 @@ impl VedExecutor {
         &mut self,
         written: BTreeMap<Pubkey, (Account, Writer)>,
     ) -> Result<Vec<Account>, RuntimeError> {
-        let held = &self.accounts.accounts;
+        let held = &self.accounts;
         let pairs: Vec<(Option<&Account>, Option<&Account>)> = written
             .iter()
             .map(|(pubkey, (account, _))| {
@@ -864,9 +839,9 @@ impl VedExecutor {
         for (pubkey, (account, _)) in written {
             let ved = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
             if ved && account.lamports > 0 {
-                self.accounts.accounts.insert(pubkey, account.clone());
+                self.accounts.insert(account.clone());
             } else {
-                self.accounts.accounts.remove(&pubkey);
+                self.accounts.remove(&pubkey);
             }
             if account.lamports == 0 {
                 self.state.forget_member(&pubkey); // as the runtime's commit does
@@ -879,13 +854,12 @@ impl VedExecutor {
 
     /// Whether `payer` pays in the VED now (the RW-VED accounts the executor holds).
     pub fn is_ved_payer(&self, payer: &Pubkey) -> bool {
-        self.accounts.mapping_of(payer) == Mapping::RwVed
+        self.accounts.is_ved(payer)
     }
 
     /// The RW-VED accounts now (the sigverify stage's guess of each transaction's domain).
     pub fn ved_payers(&self) -> HashSet<Pubkey> {
         self.accounts
-            .accounts
             .values()
             .filter(|a| a.mapping == Mapping::RwVed)
             .map(|a| a.pubkey)
@@ -898,7 +872,6 @@ impl VedExecutor {
     pub fn vote_signers(&self) -> Vec<Pubkey> {
         let program = vote_program_id();
         let mut keys: Vec<Pubkey> = self
-            .accounts
             .accounts
             .values()
             .filter(|a| a.mapping == Mapping::RwVed && a.owner == program)
@@ -1051,7 +1024,7 @@ impl VedExecutor {
 
     /// The stake of the vote account `key` in the VED now; `None` for any other account.
     pub fn stake_of(&self, key: &Pubkey) -> Option<u64> {
-        let account = self.accounts.accounts.get(key)?;
+        let account = self.accounts.get(key)?;
         if account.owner != vote_program_id() {
             return None;
         }
@@ -1061,7 +1034,6 @@ impl VedExecutor {
     /// The VED's total stake now: the stake of every vote account in it.
     pub fn ved_stake(&self) -> u64 {
         self.accounts
-            .accounts
             .values()
             .filter_map(|a| VoteState::ved_stake_of(&a.owner, a.mapping, &a.data))
             .sum()
@@ -1097,13 +1069,11 @@ impl VedExecutor {
         }
         for account in &ved.changes {
             if account.lamports == 0 {
-                self.accounts.accounts.remove(&account.pubkey);
+                self.accounts.remove(&account.pubkey);
                 state.forget_member(&account.pubkey);
                 self.forgotten.insert(account.pubkey);
             } else {
-                self.accounts
-                    .accounts
-                    .insert(account.pubkey, account.clone());
+                self.accounts.insert(account.clone());
             }
         }
         state.hashes.lthash[Domain::Ved] = ved.ved_lthash.clone();
@@ -1135,7 +1105,7 @@ impl Runtime {
             kernels: Arc::new(VedKernels::dedicated(self.backend)),
             cluster: self.cluster,
             state: self.state.clone(),
-            accounts: VedAccounts { accounts },
+            accounts: VedAccounts::new(accounts),
             incoming: Some((
                 self.state.epoch,
                 by_key(self.incoming_images(&self.incoming_to_ved())),

@@ -34,6 +34,7 @@ pub mod segment_log;
 pub mod state;
 pub mod status;
 pub mod status_index;
+mod ved_accounts;
 pub mod ved_log;
 pub mod vote_log;
 
