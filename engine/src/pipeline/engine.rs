@@ -116,11 +116,13 @@ pub struct EngineConfig {
     /// How long, at most, the UED's sigverify stage lets a block's vote go first: it starts on
     /// the block's user signatures once the VED has published the block's hash (its vote point)
     /// or waits for the UED itself (at an epoch boundary), and after this long whatever the VED
-    /// is doing. Checked beside the vote's own work on a machine whose stages share cores and
-    /// caches, the user signatures slowed the votes' (README: "The user side yields to the
-    /// vote"; measured on a 2-vCPU machine only — where the UED's sigverify has cores and
-    /// caches of its own, a zero limit may suit better). [`DEFAULT_UED_YIELD_LIMIT`] by
-    /// default; zero: they never wait.
+    /// is doing. Checked beside the vote's own work, the user signatures slowed the votes'
+    /// (README: "The user side yields to the vote", measured on a 2-vCPU machine). Every plan
+    /// verifies them on the sigverify PUs where the votes' helpers run
+    /// ([`Placement::user_sigverify`], [`Placement::vote_sigverify_helpers`]), so the limit
+    /// applies whatever the machine; only the batches a GPU feeder sends to a hardware GPU
+    /// leave those PUs, and whether they then slow the votes' (a GPU the votes share, or not)
+    /// has not been measured. [`DEFAULT_UED_YIELD_LIMIT`] by default; zero: they never wait.
     pub ued_yield_limit: Duration,
 }
 
