@@ -321,11 +321,11 @@ pub struct Account {
 }
 
 /// A filter of keys by their first two bytes: 65,536 bits (8 KiB, which the L1 cache holds).
-/// [`KeyPrefixFilter::may_hold`] answers `false` for every key added since the filter was made
-/// only when it is sure, without hashing the key: a set's quick "no" for the keys that are
-/// not in it, where most keys asked are not. A key that shares an added key's first two bytes
-/// passes (a leader can choose such keys: then the set behind the filter answers each one, as
-/// without it). Bits are never cleared: a key that left its set still passes.
+/// [`KeyPrefixFilter::may_hold`] never turns away a key that was added, and turns away most
+/// keys that were not without hashing them: a set's quick "no" where most keys asked are not
+/// in it. A key that shares an added key's first two bytes passes (a leader can choose such
+/// keys: then the set behind the filter answers each one, as without it). Bits are never
+/// cleared: a key that left its set still passes.
 #[derive(Clone, Debug)]
 pub struct KeyPrefixFilter {
     /// Bit `b` set where some added key's first two bytes (little-endian) are `b`.
