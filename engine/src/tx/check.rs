@@ -13,12 +13,13 @@
 //! each limit (the packet size, the account keys a message may address, an empty lookup, a
 //! duplicate key); the `tx_decode` fuzz target does on any bytes.
 //!
-//! One rule is checked another way: no account key twice. The parse compares every pair of
-//! keys, and a leader can fill a block with transactions of 34 distinct keys (561 pairs each),
-//! which made the check cost what the parse does (~0.8 µs each: 15–18 ms for a block of 21,000
-//! on this project's Zen 4 guest). [`has_duplicate_key`] puts the keys of a message with eight
-//! or more into a small table by a hash keyed once per process, and compares a key only with
-//! those of the same hash: the same block 5 ms (README).
+//! One rule is checked another way than by comparing every pair: no account key twice. A
+//! leader can fill a block with transactions of 34 distinct keys (561 pairs each), which made
+//! the check cost what the parse does (~0.8 µs each: 15–18 ms for a block of 21,000 on this
+//! project's Zen 4 guest). [`has_duplicate_key`] puts the keys of a message with eight or more
+//! into a small table by a hash keyed once per process, and compares a key only with those of
+//! the same hash: the same block 5 ms (README). The parse's sanitize asks it too, and searches
+//! pair by pair only a message that breaks the rule, for the places its error names.
 
 use super::{
     MAX_ACCOUNT_KEYS, PACKET_DATA_SIZE, SIGNATURE_LEN, Transaction, VERSION_PREFIX, compact_u16,
@@ -156,13 +157,13 @@ fn key_hash(key: &[u8; 32], seed: &[u64; 4]) -> u64 {
 const KEY_SLOTS: usize = 128;
 const _: () = assert!(KEY_SLOTS.is_power_of_two() && KEY_SLOTS / 2 <= u8::MAX as usize);
 
-/// Whether two of `keys` are equal: the sanitize's rule, which the parse checks by comparing
-/// every pair (`Message::sanitize`, the reference). A message of 34 keys has 561 pairs, and a
+/// Whether two of `keys` are equal: the sanitize's rule (its reference is comparing every pair,
+/// as the tests do). A message of 34 keys has 561 pairs, and a
 /// leader can fill a block with such transactions, so here each key goes into a small
 /// open-addressed table by a keyed hash and is compared only with the keys whose hash equals
 /// its own: about n steps instead of n²/2 key comparisons (measured in the README). Keys that
 /// did collide would cost the pairwise comparisons again, never a wrong answer.
-fn has_duplicate_key(keys: &[[u8; 32]]) -> bool {
+pub(super) fn has_duplicate_key(keys: &[[u8; 32]]) -> bool {
     if keys.len() < 8 || keys.len() > KEY_SLOTS / 2 {
         return (1..keys.len()).any(|second| keys[..second].contains(&keys[second]));
     }

@@ -184,7 +184,11 @@ impl<'a> Message<'a> {
                 });
             }
         }
-        // Quadratic, but a packet holds at most 35 keys, and it allocates nothing.
+        // The rule by the keyed table; only a message that breaks it is searched pair by pair,
+        // for the two places its error names.
+        if !super::check::has_duplicate_key(Pubkey::peel_slice(self.account_keys)) {
+            return Ok(());
+        }
         for (second, key) in self.account_keys.iter().enumerate() {
             if let Some(first) = self.account_keys[..second].iter().position(|k| k == key) {
                 return Err(TxError::DuplicateAccountKey {
