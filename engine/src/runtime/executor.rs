@@ -90,6 +90,7 @@ use hashbrown::{HashMap, HashSet};
 
 use super::builtins::vote::{VoteInstruction, VoteState};
 use super::epoch;
+use super::hash::KeptJoins;
 use super::ingest::{self, Admission, VerifiedBlock};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
 use super::state::{PayerTag, RuntimeState};
@@ -246,6 +247,10 @@ pub struct VedExecutor {
     /// PUs whose helper threads share the slot's LtHash with the executor's own thread
     /// ([`VedExecutor::with_hash_helpers`]); none: its thread alone.
     hash_helpers: Vec<usize>,
+    /// The last slot's joins to `LtHash_VED` that the copy holds as they joined, and the
+    /// copy's stamp then ([`VedAccounts::stamp`]): reused while the copy has not changed
+    /// since ([`super::hash::DomainHashes::apply_changes_keeping`]).
+    kept_joins: Option<(KeptJoins, u64)>,
 }
 
 /// How far an executor had gone over the blocks of its epoch before a restart: the last of its
@@ -375,6 +380,13 @@ pub fn executed_votes<'t, 'a: 't>(
         }
     }
     votes
+}
+
+/// Whether the VED executor's copy holds `account` as written: it has lamports and is the
+/// VED's (an RW-VED account or a program).
+fn stays_in_the_copy(account: &Account) -> bool {
+    account.lamports > 0
+        && (account.mapping == Mapping::RwVed || account.mapping.is_program_mapping())
 }
 
 impl VedExecutor {
@@ -822,6 +834,7 @@ impl VedExecutor {
         written: BTreeMap<Pubkey, (Account, Writer)>,
     ) -> Result<Vec<Account>, RuntimeError> {
         let held = &self.accounts;
+        // In key order (the map's), as the reuse of the last slot's joins needs.
         let pairs: Vec<(Option<&Account>, Option<&Account>)> = written
             .iter()
             .map(|(pubkey, (account, _))| {
@@ -829,16 +842,24 @@ impl VedExecutor {
             })
             .filter(|(old, new)| old != new)
             .collect();
-        // On the VED's thread and its helpers: the vote point waits for it.
-        self.state.hashes.apply_changes_on_helpers(
+        // On the VED's thread and its helpers: the vote point waits for it. The voters change
+        // their accounts every slot, and those the last slot left as they are now (the copy
+        // unchanged since) are not hashed again.
+        let kept = self
+            .kept_joins
+            .take()
+            .and_then(|(kept, stamp)| (stamp == held.stamp()).then_some(kept));
+        let kept = self.state.hashes.apply_changes_keeping(
             &self.kernels.hasher,
             &pairs,
             &self.hash_helpers,
+            kept,
+            |key| held.get(key),
+            stays_in_the_copy,
         )?;
         let mut changes = Vec::with_capacity(written.len());
         for (pubkey, (account, _)) in written {
-            let ved = account.mapping == Mapping::RwVed || account.mapping.is_program_mapping();
-            if ved && account.lamports > 0 {
+            if stays_in_the_copy(&account) {
                 self.accounts.insert(account.clone());
             } else {
                 self.accounts.remove(&pubkey);
@@ -849,6 +870,7 @@ impl VedExecutor {
             }
             changes.push(account);
         }
+        self.kept_joins = kept.map(|kept| (kept, self.accounts.stamp()));
         Ok(changes)
     }
 
@@ -1122,6 +1144,7 @@ impl Runtime {
             block_slashes: Vec::new(),
             from_log: GoneOver::default(),
             hash_helpers: Vec::new(),
+            kept_joins: None,
         }
     }
 

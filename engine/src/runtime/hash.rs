@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use tandem_kernels::hash::lthash::{AccountInput, LtHash};
 use tandem_kernels::{AccountHasher, Backend, KernelError};
 
-use crate::account::{Account, Domain, PerDomain};
+use crate::account::{Account, Domain, PerDomain, Pubkey};
 
 /// Each domain's LtHash and latest `hash_D`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +79,28 @@ enum Split<'a> {
 /// (`[removed, added]`) and each set of readers (`[the VED only, the UED only, both]`), the sum
 /// of the LtHashes of the accounts in it.
 type GroupSums = [[LtHash; 3]; 2];
+
+/// The joins of an executor's last slot that its copy still holds as they joined: their sum
+/// by group of readers, and their keys ([`DomainHashes::apply_changes_keeping`]).
+#[derive(Clone, Debug)]
+pub struct KeptJoins {
+    /// Their LtHashes summed by group (the joins of [`GroupSums`]).
+    sums: [LtHash; 3],
+    /// Their keys, ascending.
+    keys: Vec<Pubkey>,
+}
+
+impl KeptJoins {
+    /// How many accounts it stands for.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether it stands for none.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
 
 /// The group of `account`'s readers in [`GroupSums`], or `None` when no domain reads it (then
 /// it is in no LtHash).
@@ -212,6 +234,105 @@ impl DomainHashes {
         self.apply_changes_split(hasher, changes, Split::Helpers(helpers))
     }
 
+    /// [`DomainHashes::apply_changes_on_helpers`] for an executor whose slots change mostly
+    /// the accounts its last slot changed (the VED: every voter's vote account and payer, every
+    /// slot), reusing `kept`, the joins of its last call: an account of `kept` that leaves now
+    /// leaves in the state it joined in, so the kept sum stands for it and it is not hashed
+    /// again; an account of `kept` that does not change now is hashed in its state in `held`
+    /// and taken out of the kept sum. A slot of the same voters so hashes each account once,
+    /// not twice. The sums are the same as without `kept` (wrapping sums commute).
+    ///
+    /// The caller's part: `held` gives every account of `kept` in the state it joined in (an
+    /// executor drops `kept` when its copy changed in any other way). When it lacks one, every
+    /// change is hashed, as is a batch that goes to the GPU. `changes` name a key once, in
+    /// ascending order for one walk to match them with `kept`'s keys (out of order, fewer are
+    /// reused; the sums are the same).
+    ///
+    /// Gives the joins to keep for the next slot: those `stays_held` says the caller's copy
+    /// holds as they join (`None` after a GPU batch).
+    pub fn apply_changes_keeping<'a>(
+        &mut self,
+        hasher: &AccountHasher,
+        changes: &[(Option<&'a Account>, Option<&'a Account>)],
+        helpers: &[usize],
+        kept: Option<KeptJoins>,
+        held: impl Fn(&Pubkey) -> Option<&'a Account>,
+        stays_held: impl Fn(&Account) -> bool,
+    ) -> Result<Option<KeptJoins>, KernelError> {
+        let count = changes
+            .iter()
+            .map(|(old, new)| usize::from(old.is_some()) + usize::from(new.is_some()))
+            .sum();
+        if hasher.uses_gpu_for(count) {
+            self.apply_changes_on_helpers(hasher, changes, helpers)?;
+            return Ok(None);
+        }
+        let key = |change: &(Option<&'a Account>, Option<&'a Account>)| {
+            change.0.or(change.1).map(|a| a.pubkey)
+        };
+        let empty = KeptJoins {
+            sums: Default::default(),
+            keys: Vec::new(),
+        };
+        let reused = kept.as_ref().unwrap_or(&empty);
+        // `hashed`: the leaves the kept sum does not stand for, and the joins to keep;
+        // `others`: the kept accounts that stay (as leaves, out of the kept sum), and the
+        // joins not kept. One walk over both key orders.
+        let (mut hashed, mut others) = (Vec::with_capacity(count), Vec::new());
+        let mut keys = Vec::with_capacity(changes.len());
+        let mut stayers = reused.keys.iter().peekable();
+        let mut stale = false;
+        // A stayer's state now, out of the kept sum; `false` when `held` lacks it.
+        let stay = |k: &Pubkey, others: &mut Vec<(&'a Account, bool)>| {
+            held(k)
+                .map(|account| others.push((account, false)))
+                .is_some()
+        };
+        for change in changes {
+            let Some(k) = key(change) else { continue };
+            while let Some(stayer) = stayers.next_if(|s| **s < k) {
+                stale |= !stay(stayer, &mut others);
+            }
+            let covered = stayers.next_if(|s| **s == k).is_some();
+            match change.0 {
+                Some(old) if !covered => hashed.push((old, false)),
+                // A kept account with no state now: not as it joined.
+                None if covered => stale = true,
+                _ => {}
+            }
+            if let Some(new) = change.1 {
+                if stays_held(new) {
+                    hashed.push((new, true));
+                    keys.push(k);
+                } else {
+                    others.push((new, true));
+                }
+            }
+        }
+        for stayer in stayers {
+            stale |= !stay(stayer, &mut others);
+        }
+        if stale {
+            self.apply_changes_on_helpers(hasher, changes, helpers)?;
+            return Ok(None);
+        }
+        let split = Split::Helpers(helpers);
+        let [mut leaves, joins] = group_sums(hasher, &hashed, split)?;
+        let [stay_sums, other_joins] = if others.is_empty() {
+            GroupSums::default()
+        } else {
+            group_sums(hasher, &others, split)?
+        };
+        let mut all_joins = joins.clone();
+        for group in 0..3 {
+            leaves[group].mix_in(&reused.sums[group]);
+            leaves[group].mix_out(&stay_sums[group]);
+            all_joins[group].mix_in(&other_joins[group]);
+        }
+        self.mix_group_sums(&[leaves, all_joins]);
+        Ok(Some(KeptJoins { sums: joins, keys }))
+    }
+
     fn apply_changes_split(
         &mut self,
         hasher: &AccountHasher,
@@ -243,7 +364,14 @@ impl DomainHashes {
         // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
         // commute, so the LtHashes are the same).
         let sums = group_sums(hasher, &changed, split)?;
-        for (add, sums) in [false, true].into_iter().zip(&sums) {
+        self.mix_group_sums(&sums);
+        Ok(())
+    }
+
+    /// Mixes each group's sums out of (leaves) or into (joins) the LtHash of every domain
+    /// whose readers the group has.
+    fn mix_group_sums(&mut self, sums: &GroupSums) {
+        for (add, sums) in [false, true].into_iter().zip(sums) {
             for (group, sum) in sums.iter().enumerate() {
                 for (d, domain) in Domain::ALL.into_iter().enumerate() {
                     if group == d || group == 2 {
@@ -257,7 +385,6 @@ impl DomainHashes {
                 }
             }
         }
-        Ok(())
     }
 
     /// Chains the slot's hash for every domain:
@@ -291,6 +418,7 @@ impl DomainHashes {
 mod tests {
     use super::*;
     use crate::account::{Mapping, Pubkey};
+    use hashbrown::HashMap;
 
     fn account(n: u32, mapping: Mapping, lamports: u64) -> Account {
         let mut key = [0u8; 32];
@@ -366,5 +494,168 @@ mod tests {
                 .unwrap();
             assert_eq!(hashes.lthash, want, "{} helpers", helpers.len());
         }
+    }
+
+    /// Whether the executor of [`reusing_the_last_slots_joins_gives_the_sums_of_hashing_every_change`]
+    /// keeps an account in its copy: it has lamports and the VED writes it.
+    fn stays_held(account: &Account) -> bool {
+        account.lamports > 0 && account.mapping == Mapping::RwVed
+    }
+
+    #[test]
+    fn reusing_the_last_slots_joins_gives_the_sums_of_hashing_every_change() {
+        // 600 accounts over 12 slots, as an executor sees them: most change every slot (its
+        // voters), some skip slots (kept, then stay), some are created or deleted, some move to
+        // another mapping (joins not kept), and between some slots another hand changes an
+        // account (the copy changed: the executor drops what it kept).
+        let cpu = AccountHasher::shared(Backend::Cpu);
+        let mut world: Vec<Option<Account>> = (0..600)
+            .map(|n| Some(account(n, Mapping::RwVed, 1_000 + u64::from(n))))
+            .collect();
+        let start = DomainHashes::genesis(Backend::Cpu, world.iter().flatten()).unwrap();
+        let (mut full, mut reusing) = (start.clone(), start);
+        let mut kept: Option<KeptJoins> = None;
+        let mut rng = crate::sample::SplitMix64::new(7);
+        let mut reused = 0;
+        for slot in 0..12u64 {
+            if slot % 4 == 3 {
+                let n = rng.below(600) as usize;
+                let old = world[n].clone();
+                let mut new = old
+                    .clone()
+                    .unwrap_or_else(|| account(n as u32, Mapping::RwVed, 5));
+                new.lamports += 1;
+                let pair = [(old.as_ref(), Some(&new))];
+                full.apply_changes(&cpu, &pair, 1).unwrap();
+                reusing.apply_changes(&cpu, &pair, 1).unwrap();
+                world[n] = Some(new);
+                kept = None;
+            }
+            let mut news: Vec<(usize, Option<Account>)> = Vec::new();
+            for (n, held) in world.iter().enumerate() {
+                let roll = rng.below(100);
+                if roll < 80 || n < 50 {
+                    let mut a = held
+                        .clone()
+                        .unwrap_or_else(|| account(n as u32, Mapping::RwVed, 1));
+                    a.lamports += slot + 1;
+                    a.data.push(slot as u8);
+                    if roll == 1 {
+                        a.mapping = Mapping::ALL[(slot % 4) as usize];
+                    }
+                    news.push((n, Some(a)));
+                } else if roll < 83 {
+                    news.push((n, None));
+                }
+            }
+            // In key order, as the executor's overlay gives them.
+            news.sort_by_key(|(n, _)| account(*n as u32, Mapping::RwVed, 0).pubkey);
+            let pairs: Vec<(Option<&Account>, Option<&Account>)> = news
+                .iter()
+                .map(|(n, new)| (world[*n].as_ref(), new.as_ref()))
+                .filter(|(old, new)| old != new)
+                .collect();
+            full.apply_changes(&cpu, &pairs, 1).unwrap();
+            let by_key: HashMap<Pubkey, &Account> = world
+                .iter()
+                .flatten()
+                .filter(|a| stays_held(a))
+                .map(|a| (a.pubkey, a))
+                .collect();
+            reused += kept.as_ref().map_or(0, KeptJoins::len);
+            kept = reusing
+                .apply_changes_keeping(
+                    &cpu,
+                    &pairs,
+                    &[],
+                    kept,
+                    |key| by_key.get(key).copied(),
+                    stays_held,
+                )
+                .unwrap();
+            assert_eq!(reusing, full, "slot {slot}");
+            drop(by_key);
+            for (n, new) in news {
+                world[n] = new;
+            }
+        }
+        assert!(reused > 3_000, "the joins were reused ({reused})");
+
+        // Every account changes once more, in four ways of calling.
+        let kept = kept.expect("joins kept");
+        let changed: Vec<Account> = world
+            .iter()
+            .flatten()
+            .map(|a| Account {
+                lamports: a.lamports + 1,
+                ..a.clone()
+            })
+            .collect();
+        let mut ascending: Vec<(Option<&Account>, Option<&Account>)> = world
+            .iter()
+            .flatten()
+            .zip(&changed)
+            .map(|(old, new)| (Some(old), Some(new)))
+            .collect();
+        ascending.sort_by_key(|(old, _)| old.map(|a| a.pubkey));
+        let by_key: HashMap<Pubkey, &Account> =
+            world.iter().flatten().map(|a| (a.pubkey, a)).collect();
+        let first_kept = ascending
+            .iter()
+            .position(|(old, _)| kept.keys.contains(&old.unwrap().pubkey))
+            .expect("a kept account changes");
+        let descending: Vec<_> = ascending.iter().rev().copied().collect();
+        // A kept account that does not change (a stayer).
+        let mut one_stays = ascending.clone();
+        one_stays.remove(first_kept);
+        // A kept account with no state before its change: the caller broke its part.
+        let mut no_old = ascending.clone();
+        no_old[first_kept].0 = None;
+        let cases = [
+            // Out of key order: fewer reused, the same sums.
+            ("descending keys", &descending, true),
+            // The stayer's state from the copy, or every change hashed when it lacks it.
+            ("a stayer", &one_stays, true),
+            ("a stayer the copy lacks", &one_stays, false),
+            ("a kept account with no old state", &no_old, true),
+        ];
+        for (case, pairs, held) in cases {
+            let mut want = reusing.clone();
+            want.apply_changes(&cpu, pairs, 1).unwrap();
+            let mut hashes = reusing.clone();
+            hashes
+                .apply_changes_keeping(
+                    &cpu,
+                    pairs,
+                    &[],
+                    Some(kept.clone()),
+                    |key| held.then(|| by_key.get(key).copied()).flatten(),
+                    stays_held,
+                )
+                .unwrap();
+            assert_eq!(hashes, want, "{case}");
+        }
+        // The caller's part: a kept account changed by another hand and the joins not dropped
+        // gives other sums (the kept sum stands for the state it joined in).
+        let other = Account {
+            lamports: ascending[first_kept].0.unwrap().lamports + 7,
+            ..ascending[first_kept].0.unwrap().clone()
+        };
+        let mut tampered = ascending.clone();
+        tampered[first_kept].0 = Some(&other);
+        let mut want = reusing.clone();
+        want.apply_changes(&cpu, &tampered, 1).unwrap();
+        let mut hashes = reusing.clone();
+        hashes
+            .apply_changes_keeping(
+                &cpu,
+                &tampered,
+                &[],
+                Some(kept),
+                |key| by_key.get(key).copied(),
+                stays_held,
+            )
+            .unwrap();
+        assert_ne!(hashes, want, "the kept sum stands for the kept states");
     }
 }

@@ -7,7 +7,10 @@
 //! a key ([`VedAccounts::is_ved`]; its reference is the map alone, and a key the filter lets
 //! pass is looked up as before). The copy changes only through [`VedAccounts::insert`] and
 //! [`VedAccounts::remove`], so every key held as RW-VED has its bit: a key the filter turns
-//! away is held as nothing, or as something other than RW-VED.
+//! away is held as nothing, or as something other than RW-VED. A stamp tells whether the copy
+//! changed since a moment (the executor's reuse of its last slot's LtHash sums).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashMap;
 
@@ -20,6 +23,15 @@ pub(super) struct VedAccounts {
     accounts: HashMap<Pubkey, Account>,
     /// Every key held as RW-VED since the copy was made (one that left keeps its bit).
     ved_keys: KeyPrefixFilter,
+    /// A stamp no other copy or state of a copy has had ([`VedAccounts::stamp`]).
+    stamp: u64,
+}
+
+/// The next [`VedAccounts::stamp`]: one count for every copy of the process.
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(0);
+
+fn fresh_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
 impl VedAccounts {
@@ -30,7 +42,11 @@ impl VedAccounts {
             .filter(|a| a.mapping == Mapping::RwVed)
             .map(|a| &a.pubkey)
             .collect();
-        VedAccounts { accounts, ved_keys }
+        VedAccounts {
+            accounts,
+            ved_keys,
+            stamp: fresh_stamp(),
+        }
     }
 
     /// Holds `account` (in place of the one with its key).
@@ -39,11 +55,20 @@ impl VedAccounts {
             self.ved_keys.add(&account.pubkey);
         }
         self.accounts.insert(account.pubkey, account);
+        self.stamp = fresh_stamp();
     }
 
     /// Lets the account `key` go.
     pub(super) fn remove(&mut self, key: &Pubkey) {
         self.accounts.remove(key);
+        self.stamp = fresh_stamp();
+    }
+
+    /// What the copy holds now, as a number: it changes with every [`VedAccounts::insert`] and
+    /// [`VedAccounts::remove`], and no other copy has had it. Equal stamps: the same copy,
+    /// unchanged between them.
+    pub(super) fn stamp(&self) -> u64 {
+        self.stamp
     }
 
     /// The account `key`, if held.
