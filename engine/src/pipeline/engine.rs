@@ -35,6 +35,10 @@
 //! The UED may otherwise lag the VED by as many blocks as its queues hold
 //! ([`EngineConfig::ued_queue_blocks`]); when they are full, `submit` waits.
 //!
+//! Ingest hands a block to the VED's sigverify stage once it has guessed the payers of its
+//! first [`GUESS_PART`] transactions, and each part after as it guesses it: that stage verifies
+//! the votes found so far while ingest guesses the rest of a loaded block.
+//!
 //! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
 //! never queue behind user signatures), the UED's sigverify thread on the `gpu` feeder's (it
 //! hands the GPU the user signatures) or else the `sigverify` stage's, with helpers on the other
@@ -66,7 +70,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use hashbrown::HashMap;
 
-use super::guess::{VedPayers, guess_ved};
+use super::guess::{GUESS_PART, VedPayers, guess_ved_part};
 use super::metrics::{Activity, EngineMetrics, StageMetrics};
 use super::pin::PinError;
 use super::placement::{Placement, Stage};
@@ -465,6 +469,9 @@ struct Shared {
     /// Rings the VED's sigverify stage when the VED publishes keys: it builds the tables of new
     /// voters while it waits for the next block.
     ved_keys_published: Sender<()>,
+    /// The transactions the VED's sigverify stage verified (the tests' view of its parts).
+    #[cfg(test)]
+    ved_sigverified: std::sync::atomic::AtomicUsize,
 }
 
 /// What the VED publishes of its accounts for the stages before it, after each boundary it
@@ -731,8 +738,12 @@ struct Ingested {
     /// spares).
     spares: Option<Sender<Transactions>>,
     submitted: Instant,
-    /// The sigverify split's guess of each transaction's domain: `true` for the VED.
-    ved_guess: Vec<bool>,
+    /// The sigverify split's guess of each transaction's domain: `true` for the VED. Whole once
+    /// ingest has guessed every part, before its verdict: the user side sees whole guesses.
+    ved_guess: OnceLock<Vec<bool>>,
+    /// The transactions guessed VED, part by part as ingest guesses them ([`GUESS_PART`]),
+    /// for the VED's sigverify stage; they end when ingest has guessed the block (or stopped).
+    ved_parts: Receiver<Vec<usize>>,
     /// Ingest's verdict, given while the VED's signatures are being verified: `None` when the
     /// block was refused.
     verdict: OnceLock<Option<Accepted>>,
@@ -752,6 +763,13 @@ impl Drop for Ingested {
 }
 
 impl Ingested {
+    /// The whole guess of a block the user side sees: an accepted one.
+    fn whole_guess(&self) -> &[bool] {
+        self.ved_guess
+            .get()
+            .expect("ingest guesses a block whole before its verdict")
+    }
+
     /// The verdict of a block the stages after the VED see: an accepted one.
     fn accepted(&self) -> &Accepted {
         self.verdict
@@ -1031,6 +1049,8 @@ impl Engine {
             dir: dir.clone(),
             ved_keys: RwLock::new(VedKeys::of(&ved)),
             ved_keys_published,
+            #[cfg(test)]
+            ved_sigverified: Default::default(),
         });
         for record in &logged {
             shared.index_logged(record);
@@ -1496,6 +1516,20 @@ impl Engine {
         submitted: Instant,
         cursor: &mut Cursor,
     ) -> Result<(), EngineError> {
+        // The votes' signatures wait for the guess: the VED's sigverify stage takes the block
+        // after its first part, and each part after as ingest guesses it.
+        let n = block.transactions.len();
+        let (part_sender, ved_parts) = bounded(n.div_ceil(GUESS_PART).max(1));
+        let keys = self.shared.ved_keys();
+        let mut ved_guess = Vec::with_capacity(n);
+        let mut guess_part = |transactions: &Transactions, range: std::ops::Range<usize>| {
+            let start = range.start;
+            let part = guess_ved_part(transactions, range, &keys.payers);
+            let mine = (start..).zip(&part).filter(|(_, v)| **v).map(|(i, _)| i);
+            // Never full (a place per part), nor closed while `ingested` lives.
+            let _ = part_sender.try_send(mine.collect());
+            ved_guess.extend(part);
+        };
         let ingested = self.ingest.busy(|| {
             check_block_header(
                 &block.header,
@@ -1504,7 +1538,7 @@ impl Engine {
                 self.slots_per_epoch,
             )
             .map_err(EngineError::Rejected)?;
-            let ved_guess = guess_ved(&block.transactions, &self.shared.ved_keys().payers);
+            guess_part(&block.transactions, 0..n.min(GUESS_PART));
             Ok::<_, EngineError>(Arc::new(Ingested {
                 block,
                 spares: self
@@ -1512,7 +1546,8 @@ impl Engine {
                     .load(Ordering::Relaxed)
                     .then(|| self.spares.0.clone()),
                 submitted,
-                ved_guess,
+                ved_guess: OnceLock::new(),
+                ved_parts,
                 verdict: OnceLock::new(),
             }))
         })?;
@@ -1531,6 +1566,15 @@ impl Engine {
         if tests::PANIC_AFTER_THE_VED_COPY.with(std::cell::Cell::get) {
             panic!("the test's panic after the VED's copy");
         }
+        self.ingest.busy(|| {
+            let transactions = &ingested.block.transactions;
+            for start in (GUESS_PART..n).step_by(GUESS_PART) {
+                guess_part(transactions, start..n.min(start + GUESS_PART));
+            }
+        });
+        let _ = ingested.ved_guess.set(ved_guess);
+        // The parts end: the VED's sigverify stage has them all.
+        drop(part_sender);
         let parsed = self.ingest.busy(|| ingest::fee_payers(&ingested.block));
         match parsed {
             Err(e) => {
@@ -1851,31 +1895,55 @@ fn sigverify_loop(
         metrics.set_queue_depth(input.len() as u64);
         // The user side (the VED's has no limit) lets the block's vote go first, when the block
         // has work for it.
-        if !yield_limit.is_zero() && ingested.ved_guess.contains(&false) {
+        if !ved && !yield_limit.is_zero() && ingested.whole_guess().contains(&false) {
             let slot = ingested.block.header.slot;
             if let Some(waited) = metrics.idle(|| shared.yield_to_vote(slot, yield_limit)) {
                 shared.metrics.record_ued_yield(waited);
             }
         }
-        let verified = metrics.busy(|| {
-            // This side's transactions; one that does not parse is left unverified (ingest
-            // refuses its block).
-            let wires = &ingested.block.transactions;
-            let (mine, transactions): (Vec<usize>, Vec<Transaction<'_>>) = (0..wires.len())
-                .filter(|&i| ingested.ved_guess[i] == ved)
-                .filter_map(|i| Transaction::parse(&wires[i]).ok().map(|tx| (i, tx)))
-                .unzip();
-            let answers = verify_spread(verifier, helpers, &transactions)?;
-            let mut verified = vec![None; wires.len()];
-            for (i, ok) in mine.into_iter().zip(answers) {
-                verified[i] = Some(ok);
-            }
-            Ok::<_, RuntimeError>(verified)
+        let wires = &ingested.block.transactions;
+        let mut verified = vec![None; wires.len()];
+        // This side's transactions: the user's whole; the VED's part by part as ingest guesses
+        // them (the parts there by then at once), until the parts end.
+        let mut user = (!ved).then(|| {
+            let guess = ingested.whole_guess();
+            (0..guess.len())
+                .filter(|&i| !guess[i])
+                .collect::<Vec<usize>>()
         });
-        let verified = match verified {
-            Ok(v) => v,
-            Err(e) => return shared.fail(e),
-        };
+        loop {
+            let mine = match user.take() {
+                Some(mine) => mine,
+                None if ved => match metrics.idle(|| ingested.ved_parts.recv()) {
+                    Ok(mut mine) => {
+                        mine.extend(ingested.ved_parts.try_iter().flatten());
+                        mine
+                    }
+                    Err(_) => break,
+                },
+                None => break,
+            };
+            let done = metrics.busy(|| {
+                // One that does not parse is left unverified (ingest refuses its block).
+                let (mine, transactions): (Vec<usize>, Vec<Transaction<'_>>) = mine
+                    .into_iter()
+                    .filter_map(|i| Transaction::parse(&wires[i]).ok().map(|tx| (i, tx)))
+                    .unzip();
+                let answers = verify_spread(verifier, helpers, &transactions)?;
+                #[cfg(test)]
+                if ved {
+                    let count = answers.len();
+                    shared.ved_sigverified.fetch_add(count, Ordering::Relaxed);
+                }
+                for (i, ok) in mine.into_iter().zip(answers) {
+                    verified[i] = Some(ok);
+                }
+                Ok::<_, RuntimeError>(())
+            });
+            if let Err(e) = done {
+                return shared.fail(e);
+            }
+        }
         metrics.add_items(1);
         if !metrics.blocked(|| send(ingested, verified)) {
             return;
@@ -2651,16 +2719,68 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_panic_in_submit_after_the_veds_copy_does_not_leave_the_ved_waiting() {
-        let genesis = crate::genesis::Genesis::default_cluster();
-        let dir = tempfile::tempdir().expect("dir");
+    /// An engine on the CPU backend over `genesis`, its store in `dir`.
+    fn cpu_engine(genesis: &crate::genesis::Genesis, dir: &Path) -> Engine {
         let config = EngineConfig {
             backend: Backend::Cpu,
             ..EngineConfig::default()
         };
-        let engine =
-            Engine::open(&genesis, dir.path(), config, EngineHooks::default()).expect("engine");
+        Engine::open(genesis, dir, config, EngineHooks::default()).expect("engine")
+    }
+
+    #[test]
+    fn the_votes_of_every_part_of_a_block_are_verified_by_the_veds_sigverify_stage() {
+        // Blocks of more than three guess parts, the VED's transactions (the votes) moved to
+        // the last part: the VED's sigverify stage waits for the parts ingest guesses after
+        // handing the block over, verifies every one of them (none is left to the VED's
+        // thread), and the results are the sequential runtime's.
+        use crate::workload::{WorkloadConfig, generate_all};
+        let genesis = crate::genesis::Genesis::default_cluster();
+        let scratch = tempfile::tempdir().expect("dir");
+        let config = WorkloadConfig {
+            slots: 2,
+            transfers: 3 * GUESS_PART + 100,
+            seed: 11,
+            ..WorkloadConfig::default()
+        };
+        let (blocks, _) = generate_all(&genesis, &config, scratch.path()).expect("generated");
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
+        let payers = engine.shared.ved_keys();
+        let mut ved = 0;
+        let blocks: Vec<Block> = blocks
+            .into_iter()
+            .map(|mut block| {
+                let guess = super::super::guess::guess_ved(&block.transactions, &payers.payers);
+                let (mine, user): (Vec<_>, Vec<_>) =
+                    block.transactions.iter().zip(guess).partition(|(_, v)| *v);
+                ved += mine.len();
+                block.transactions = user.into_iter().chain(mine).map(|(w, _)| w).collect();
+                block
+            })
+            .collect();
+        assert!(ved > 0 && blocks.iter().all(|b| b.transactions.len() > 3 * GUESS_PART));
+        let scratch = tempfile::tempdir().expect("dir");
+        let mut runtime = crate::runtime::Runtime::open(&genesis, scratch.path()).expect("open");
+        let want = blocks
+            .iter()
+            .map(|b| runtime.execute_block(b).expect("block"))
+            .last()
+            .expect("blocks");
+        for block in blocks {
+            engine.submit(block).expect("submit");
+        }
+        let shared = Arc::clone(&engine.shared);
+        let summary = engine.finish().expect("finish");
+        assert_eq!(summary.hashes, [want.ved_hash, want.ued_hash]);
+        assert_eq!(shared.ved_sigverified.load(Ordering::Relaxed), ved);
+    }
+
+    #[test]
+    fn a_panic_in_submit_after_the_veds_copy_does_not_leave_the_ved_waiting() {
+        let genesis = crate::genesis::Genesis::default_cluster();
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
         let block = Block {
             header: crate::ledger::BlockHeader {
                 slot: 1,
