@@ -1905,24 +1905,21 @@ fn sigverify_loop(
         let mut verified = vec![None; wires.len()];
         // This side's transactions: the user's whole; the VED's part by part as ingest guesses
         // them (the parts there by then at once), until the parts end.
-        let mut user = (!ved).then(|| {
+        let user = (!ved).then(|| {
             let guess = ingested.whole_guess();
             (0..guess.len())
                 .filter(|&i| !guess[i])
                 .collect::<Vec<usize>>()
         });
-        loop {
-            let mine = match user.take() {
-                Some(mine) => mine,
-                None if ved => match metrics.idle(|| ingested.ved_parts.recv()) {
-                    Ok(mut mine) => {
-                        mine.extend(ingested.ved_parts.try_iter().flatten());
-                        mine
-                    }
-                    Err(_) => break,
-                },
-                None => break,
-            };
+        let ved_parts = std::iter::from_fn(|| {
+            if !ved {
+                return None;
+            }
+            let mut mine = metrics.idle(|| ingested.ved_parts.recv()).ok()?;
+            mine.extend(ingested.ved_parts.try_iter().flatten());
+            Some(mine)
+        });
+        for mine in user.into_iter().chain(ved_parts) {
             let done = metrics.busy(|| {
                 // One that does not parse is left unverified (ingest refuses its block).
                 let (mine, transactions): (Vec<usize>, Vec<Transaction<'_>>) = mine

@@ -382,11 +382,16 @@ pub fn executed_votes<'t, 'a: 't>(
     votes
 }
 
-/// Whether the VED executor's copy holds `account` as written: it has lamports and is the
-/// VED's (an RW-VED account or a program).
+/// Whether the VED executor's copy holds accounts of `mapping`: the RW-VED accounts and every
+/// program.
+fn in_the_ved_copy(mapping: Mapping) -> bool {
+    mapping == Mapping::RwVed || mapping.is_program_mapping()
+}
+
+/// Whether the VED executor's copy holds `account` as written: it has lamports and a mapping
+/// the copy holds.
 fn stays_in_the_copy(account: &Account) -> bool {
-    account.lamports > 0
-        && (account.mapping == Mapping::RwVed || account.mapping.is_program_mapping())
+    account.lamports > 0 && in_the_ved_copy(account.mapping)
 }
 
 impl VedExecutor {
@@ -834,7 +839,7 @@ impl VedExecutor {
         written: BTreeMap<Pubkey, (Account, Writer)>,
     ) -> Result<Vec<Account>, RuntimeError> {
         let held = &self.accounts;
-        // In key order (the map's), as the reuse of the last slot's joins needs.
+        // In key order (the map's): the reuse of the last slot's joins walks them in it.
         let pairs: Vec<(Option<&Account>, Option<&Account>)> = written
             .iter()
             .map(|(pubkey, (account, _))| {
@@ -1120,7 +1125,7 @@ impl Runtime {
         let accounts = self
             .store
             .keys()
-            .filter(|(_, mapping)| *mapping == Mapping::RwVed || mapping.is_program_mapping())
+            .filter(|(_, mapping)| in_the_ved_copy(*mapping))
             .filter_map(|(key, _)| self.store.inspect(&key).map(|a| (key, a.to_account())))
             .collect();
         VedExecutor {

@@ -82,7 +82,7 @@ type GroupSums = [[LtHash; 3]; 2];
 
 /// The joins of an executor's last slot that its copy still holds as they joined: their sum
 /// by group of readers, and their keys ([`DomainHashes::apply_changes_keeping`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct KeptJoins {
     /// Their LtHashes summed by group (the joins of [`GroupSums`]).
     sums: [LtHash; 3],
@@ -270,11 +270,7 @@ impl DomainHashes {
         let key = |change: &(Option<&'a Account>, Option<&'a Account>)| {
             change.0.or(change.1).map(|a| a.pubkey)
         };
-        let empty = KeptJoins {
-            sums: Default::default(),
-            keys: Vec::new(),
-        };
-        let reused = kept.as_ref().unwrap_or(&empty);
+        let reused = kept.unwrap_or_default();
         // `hashed`: the leaves the kept sum does not stand for, and the joins to keep;
         // `others`: the kept accounts that stay (as leaves, out of the kept sum), and the
         // joins not kept. One walk over both key orders.
