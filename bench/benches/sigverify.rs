@@ -2,10 +2,12 @@
 //! verify_strict in one run: unique signers (every key new), vote-shaped batches (1,000 recurring
 //! signers, the signer cache warm from earlier slots), and cyclic working sets of 500 to 10,000
 //! signers through a cache of the default 1,024 slots (signers recurring in a cycle longer than
-//! the cache is what an admission policy must not lose time on; anyone can send that pattern).
+//! the cache is what an admission policy must not lose time on; anyone can send that pattern),
+//! and members joining the VED at a boundary while a leader's junk holds the cache's spare
+//! places.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -13,7 +15,7 @@ use tandem_bench::fixtures::{SignatureBatch, signing_key};
 use tandem_kernels::Platform;
 use tandem_kernels::sigverify::cache::{DEFAULT_CAPACITY, SignerCache};
 use tandem_kernels::sigverify::gpu::GpuEd25519;
-use tandem_kernels::sigverify::{cpu_verifier, verify_many};
+use tandem_kernels::sigverify::{cpu_verifier, prepare_signers, verify_many};
 use tandem_kernels::testing::gpu_or_skip;
 
 fn dalek(b: &SignatureBatch) -> usize {
@@ -207,6 +209,63 @@ fn adversarial() {
     }
 }
 
+/// Members joining at an epoch boundary while junk holds the spare places, on the widest
+/// verifier: a cache of 2,048 places (the engine's for 1,000 voters,
+/// `pipeline::vote_signer_places`) holding the 1,000 voters' prepared tables and, in the
+/// other 1,048, tables the policy built for junk signers that keep signing; then 500 members
+/// join, prepared as the engine prepares them when the VED publishes its keys, and the next
+/// block's 1,500 votes are verified beside the junk's 1,048 signatures. It says how many of
+/// the members found a place; the group times the votes alone.
+fn members_joining_beside_junk(c: &mut Criterion) {
+    let Some(&(platform, name)) = verifiers().last() else {
+        return;
+    };
+    let key = |i: usize| signing_key(i as u64);
+    let voters: Vec<SigningKey> = (0..1000).map(|i| key(30_000 + i)).collect();
+    let junk: Vec<SigningKey> = (0..1048).map(|i| key(40_000 + i)).collect();
+    let members: Vec<SigningKey> = (0..500).map(|i| key(50_000 + i)).collect();
+    let public = |keys: &[SigningKey]| -> Vec<[u8; 32]> {
+        keys.iter().map(|k| *k.verifying_key().as_bytes()).collect()
+    };
+    let cache = SignerCache::new(2048);
+    assert_eq!(prepare_signers(platform, &cache, &public(&voters)), 1000);
+    // Three slots of votes and junk: the junk's tables are built on its second sighting and
+    // used on the third, like the voters'.
+    for slot in 0..3 {
+        let votes = SignatureBatch::signed(&voters, 1000, 100, slot);
+        let sent = SignatureBatch::signed(&junk, 1048, 100, slot);
+        assert_eq!(tandem(platform, &votes, Some(&cache)), 1000);
+        assert_eq!(tandem(platform, &sent, Some(&cache)), 1048);
+    }
+    assert_eq!(cache.len(), 2048, "every place taken, every table in use");
+    let joined = prepare_signers(platform, &cache, &public(&members));
+    eprintln!(
+        "members joining beside junk ({name}): {joined} of 500 members got a table in a cache \
+         of 2,048 places full of 1,000 voters' and 1,048 junk signers' tables in use"
+    );
+    let mut everyone = voters.clone();
+    everyone.extend(members.iter().cloned());
+    let votes = SignatureBatch::signed(&everyone, 1500, 100, 3);
+    let sent = SignatureBatch::signed(&junk, 1048, 100, 3);
+    let mut group = c.benchmark_group("ed25519/members-joining-beside-junk");
+    group.throughput(Throughput::Elements(1500));
+    group.sample_size(20);
+    group.bench_function(format!("tandem-{name}-1500-votes"), |x| {
+        x.iter_custom(|blocks| {
+            let mut votes_took = Duration::ZERO;
+            for _ in 0..blocks {
+                // The junk keeps signing between blocks: its tables stay in use.
+                black_box(tandem(platform, &sent, Some(&cache)));
+                let start = Instant::now();
+                black_box(tandem(platform, &votes, Some(&cache)));
+                votes_took += start.elapsed();
+            }
+            votes_took
+        })
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     cold_first_calls();
     adversarial();
@@ -274,6 +333,7 @@ fn bench(c: &mut Criterion) {
     for signers in [500, 1000, 2000, 10_000] {
         cyclic(c, signers);
     }
+    members_joining_beside_junk(c);
 }
 
 criterion_group!(benches, bench);

@@ -343,7 +343,8 @@ pub const VOTE_SIGNER_CACHE: usize = 2048;
 
 /// The places of the VED's signer cache for a VED whose votes `signers` keys sign: twice that
 /// (members come at epoch boundaries while a key that left keeps its place until a whole window
-/// passes without it, and the VED's other keys — vote accounts — may pay junk), and at least
+/// passes without it, and the VED's other keys — vote accounts — may pay junk, whose tables give
+/// way to the voters the engine prepares), and at least
 /// [`VOTE_SIGNER_CACHE`]. The cache grows to it when the engine opens and whenever the VED
 /// publishes its keys (it never shrinks). A voter the cache has no place for is verified
 /// without a table on every vote — about three times a tabled check on the vote's path

@@ -35,14 +35,18 @@
 //! 4. *Known signers.* A caller that knows which keys will recur — the engine knows its voters
 //!    when it starts and at each epoch boundary — builds their tables ahead of their first
 //!    signature with [`SignerCache::prepare`] (and [`super::prepare_signers`], which also builds
-//!    the form its verifier uses), outside the budget. A prepared key takes a free place or the
-//!    place of a table idle for a whole window, never one in use.
+//!    the form its verifier uses), outside the budget. Known signers outrank guessed ones: a
+//!    prepared key takes a free place, the place of a table idle for a whole window, or else
+//!    the place of the least recently used table the policy built, in use or not — never that
+//!    of another known signer in use. Otherwise whoever sends signatures under keys of their
+//!    choosing (a leader's junk) could keep every spare place in use, and the members joining
+//!    the VED at the next boundary would be verified without their tables for a whole window.
 //!
 //! Keys that are not valid points or are of small order are never cached. The cache is shared by
 //! every verifying thread (a read-write lock; lookups take the read side).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -80,6 +84,9 @@ pub struct Signer {
     #[cfg(target_arch = "x86_64")]
     lanes: [OnceLock<LaneTable>; 2],
     last_use: AtomicU64,
+    /// Prepared ([`SignerCache::prepare`]): a signer the caller knows, not one the policy
+    /// guessed.
+    known: AtomicBool,
 }
 
 impl Signer {
@@ -144,6 +151,13 @@ struct Counters {
     builds: AtomicU64,
     evictions: AtomicU64,
     prepared: AtomicU64,
+}
+
+/// Who asks for a table: the policy, on a key's sightings, or a caller that knows the key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Insert {
+    Guessed,
+    Known,
 }
 
 /// The cache (see the module docs).
@@ -234,11 +248,15 @@ impl SignerCache {
     }
 
     /// Whether a table built at time `now` would find a place: a free slot, or a least recently
-    /// used table idle for more than the window.
-    fn has_place(&self, now: u64) -> bool {
+    /// used table idle for more than the window — or, for a `known` signer's, a table the
+    /// policy built ([`SignerCache::victim`]).
+    fn has_place(&self, now: u64, known: bool) -> bool {
         let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
         if tables.len() < self.capacity() {
             return true;
+        }
+        if known {
+            return Self::victim(&tables, now, self.window(), known).is_some();
         }
         if now.saturating_sub(self.oldest_use.load(Ordering::Relaxed)) <= self.window() {
             return false;
@@ -317,14 +335,16 @@ impl SignerCache {
         if seen < 2 {
             return;
         }
-        let _ = self.insert(key, now, true);
+        let _ = self.insert(key, now, Insert::Guessed);
     }
 
     /// Gives `key` a table now, whatever its sightings and the build credit: for signers the
     /// caller knows will recur (a validator's voters, known when the engine starts). Returns
     /// its signer — the one it had, or a new one — or `None` when the key is not a point of
-    /// large order (never cached) or the cache is full of tables used within the window (a
-    /// prepared key never evicts one in use). [`super::prepare_signers`] also builds the table
+    /// large order (never cached) or the cache is full of known signers' tables used within
+    /// the window: a prepared key takes the place of a table the policy built, in use or not,
+    /// never that of another known signer in use (the module docs). A key that had a table
+    /// from the policy is known from now on. [`super::prepare_signers`] also builds the table
     /// in the form a verifier uses.
     pub fn prepare(&self, key: &[u8; 32]) -> Option<Arc<Signer>> {
         if let Some(signer) = self
@@ -333,10 +353,11 @@ impl SignerCache {
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
         {
+            signer.known.store(true, Ordering::Relaxed);
             return Some(Arc::clone(signer));
         }
         let now = self.clock.load(Ordering::Relaxed);
-        let (signer, built) = self.insert(key, now, false)?;
+        let (signer, built) = self.insert(key, now, Insert::Known)?;
         if built {
             self.counters.prepared.fetch_add(1, Ordering::Relaxed);
         }
@@ -344,13 +365,15 @@ impl SignerCache {
     }
 
     /// Makes `key`'s signer and puts it in the cache, in a free place or the place of a table
-    /// idle for more than the window — paying a build from the credit when `spend` (the
-    /// policy's builds; taken once the key is valid and a place is likely, given back when the
-    /// signer is not kept): the signer, and whether it was built now (`false`: another thread
-    /// put the key's in meanwhile). `None` when the key is not a point of large order, there
-    /// is no place, or the credit is short.
-    fn insert(&self, key: &[u8; 32], now: u64, spend: bool) -> Option<(Arc<Signer>, bool)> {
-        if self.capacity() == 0 || !self.has_place(now) {
+    /// idle for more than the window — for a known signer's, else in the place of a table the
+    /// policy built ([`SignerCache::victim`]); paying a build from the credit for a guessed one
+    /// (the policy's builds; taken once the key is valid and a place is likely, given back when
+    /// the signer is not kept): the signer, and whether it was built now (`false`: another
+    /// thread put the key's in meanwhile). `None` when the key is not a point of large order,
+    /// there is no place, or the credit is short.
+    fn insert(&self, key: &[u8; 32], now: u64, kind: Insert) -> Option<(Arc<Signer>, bool)> {
+        let (spend, known) = (kind == Insert::Guessed, kind == Insert::Known);
+        if self.capacity() == 0 || !self.has_place(now, known) {
             return None;
         }
         let a = ExtendedPoint::decompress(key)?;
@@ -371,10 +394,14 @@ impl SignerCache {
             #[cfg(target_arch = "x86_64")]
             lanes: Default::default(),
             last_use: AtomicU64::new(now),
+            known: AtomicBool::new(known),
         });
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = tables.get(key).map(Arc::clone) {
             // Another thread made it meanwhile: its table stays, this one is dropped.
+            if known {
+                existing.known.store(true, Ordering::Relaxed);
+            }
             drop(tables);
             self.forget_sightings(key);
             refund();
@@ -383,16 +410,12 @@ impl SignerCache {
         if tables.len() >= self.capacity() {
             // Again under the write lock: another thread may have taken the place meanwhile
             // (then this signer is dropped).
-            let oldest = tables
-                .iter()
-                .map(|(k, s)| (s.last_use.load(Ordering::Relaxed), *k))
-                .min();
-            match oldest {
-                Some((last_use, oldest)) if now.saturating_sub(last_use) > self.window() => {
-                    tables.remove(&oldest);
+            match Self::victim(&tables, now, self.window(), known) {
+                Some(victim) => {
+                    tables.remove(&victim);
                     self.counters.evictions.fetch_add(1, Ordering::Relaxed);
                 }
-                _ => {
+                None => {
                     drop(tables);
                     refund();
                     return None;
@@ -404,6 +427,29 @@ impl SignerCache {
         drop(tables);
         self.forget_sightings(key);
         Some((signer, true))
+    }
+
+    /// The table whose place a new one takes in the full cache `tables` at time `now`: the
+    /// least recently used if it has been idle for more than `window`; for a `known` signer's,
+    /// else the least recently used of those the policy built. `None` when there is none.
+    fn victim(
+        tables: &HashMap<[u8; 32], Arc<Signer>>,
+        now: u64,
+        window: u64,
+        known: bool,
+    ) -> Option<[u8; 32]> {
+        let least_recent = |guessed_only: bool| {
+            tables
+                .iter()
+                .filter(|(_, s)| !(guessed_only && s.known.load(Ordering::Relaxed)))
+                .map(|(k, s)| (s.last_use.load(Ordering::Relaxed), *k))
+                .min()
+        };
+        match least_recent(false) {
+            Some((last_use, key)) if now.saturating_sub(last_use) > window => Some(key),
+            _ if known => least_recent(true).map(|(_, key)| key),
+            _ => None,
+        }
     }
 
     /// Drops the count of `key`'s sightings: it has a table (and starts over from "seen once"
@@ -463,7 +509,7 @@ mod tests {
     }
 
     #[test]
-    fn a_prepared_key_gets_a_table_at_once_without_credit_and_never_evicts_one_in_use() {
+    fn a_prepared_key_gets_a_table_at_once_without_credit_and_never_evicts_a_known_one_in_use() {
         let cache = SignerCache::new(2);
         cache.credit.store(0, Ordering::Relaxed);
         let k = keys(3);
@@ -484,6 +530,48 @@ mod tests {
         assert!(cache.get(&k[0]).is_none(), "the idle table went");
         assert_eq!(cache.stats().evictions, 1);
         assert!(SignerCache::new(0).prepare(&k[0]).is_none(), "no capacity");
+    }
+
+    #[test]
+    fn a_known_signer_takes_the_place_of_a_guessed_table_in_use_never_of_a_known_one() {
+        let cache = SignerCache::new(3);
+        let k = keys(6);
+        // k[0] known; k[1] and k[2] guessed by the policy (their second sighting); all three
+        // used, in that order.
+        assert!(cache.prepare(&k[0]).is_some());
+        for key in &k[1..3] {
+            cache.observe(key);
+            cache.observe(key);
+        }
+        for key in &k[..3] {
+            assert!(cache.get(key).is_some());
+        }
+        // A guessed key finds no place: every table is in use.
+        cache.observe(&k[3]);
+        cache.observe(&k[3]);
+        assert!(cache.get(&k[3]).is_none());
+        // A known one takes the place of the least recently used guessed table, k[1]'s.
+        assert!(cache.prepare(&k[4]).is_some());
+        assert!(cache.get(&k[1]).is_none(), "the guessed table went");
+        assert!(cache.get(&k[0]).is_some() && cache.get(&k[2]).is_some());
+        // Prepared, k[2]'s table is a known signer's: none is left that a known key may take.
+        assert!(cache.prepare(&k[2]).is_some());
+        assert!(
+            cache.prepare(&k[5]).is_none(),
+            "known signers' tables, all in use"
+        );
+        assert_eq!((cache.len(), cache.stats().evictions), (3, 1));
+        // A whole window later, with k[4] alone used, the others' places are free to anyone.
+        for _ in 0..=cache.window() {
+            assert!(cache.get(&k[4]).is_some());
+        }
+        assert!(cache.prepare(&k[5]).is_some());
+        cache.observe(&k[3]);
+        cache.observe(&k[3]);
+        assert!(
+            cache.get(&k[3]).is_some(),
+            "a guessed key takes an idle known signer's place"
+        );
     }
 
     #[test]
