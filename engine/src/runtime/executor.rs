@@ -796,7 +796,7 @@ impl VedExecutor {
             self.forget_unless_ved(&incoming);
             return Ok(false);
         }
-        self.absorb(overlay.accounts)?;
+        self.absorb(overlay.take_accounts())?;
         self.forget_unless_ved(&incoming);
         // The next epoch's incoming accounts and the UED's vote accounts are not known yet; its
         // handoff will know of every deletion from the boundary's block on.
@@ -997,11 +997,11 @@ impl VedExecutor {
         // Its copy and LtHash move to the slot; its hash is the vote point.
         debug_assert!(
             overlay
-                .accounts
+                .accounts()
                 .values()
                 .all(|(_, writer)| *writer == Writer::Domain(Domain::Ved))
         );
-        let changes = self.absorb(std::mem::take(&mut overlay.accounts))?;
+        let changes = self.absorb(overlay.take_accounts())?;
         self.state
             .hashes
             .chain_domain(Domain::Ved, sig_count, &header.blockhash);
@@ -1348,9 +1348,7 @@ impl Runtime {
         // The UED pass, with the VED's changes of the slot in front of the store.
         let mut overlay = Overlay::default();
         for account in changes {
-            overlay
-                .accounts
-                .insert(account.pubkey, (account, Writer::Domain(Domain::Ved)));
+            overlay.put(account, Writer::Domain(Domain::Ved));
         }
         let epoch = self.epoch_of(slot);
         let input = PassInput::new(transactions, &admission.payer_domain, header, epoch);

@@ -635,7 +635,7 @@ impl Runtime {
         // Read in place (no copy of each account): the slot's version, else the store's.
         self.vote_accounts
             .iter()
-            .filter_map(|key| match overlay.accounts.get(key) {
+            .filter_map(|key| match overlay.written(key) {
                 Some((a, _)) => VoteState::ved_stake_of(&a.owner, a.mapping, &a.data),
                 None => {
                     let a = self.store.inspect(key)?;
@@ -666,7 +666,7 @@ impl Runtime {
         let mut changes = SlotChanges::new();
         let ved_view = self.store.view(Domain::Ved);
         let ued_view = self.store.view(Domain::Ued);
-        for (pubkey, (account, writer)) in &overlay.accounts {
+        for (pubkey, (account, writer)) in overlay.accounts() {
             let old = self.store.inspect(pubkey).map(|a| a.to_account());
             let new = (account.lamports > 0).then_some(account);
             if old.is_none() && new.is_none() {
@@ -730,7 +730,7 @@ impl Runtime {
                 .into();
         }
         let vote_program = vote_program_id();
-        for (pubkey, (account, _)) in &overlay.accounts {
+        for (pubkey, (account, _)) in overlay.accounts() {
             if account.owner == vote_program && account.lamports > 0 {
                 self.vote_accounts.insert(*pubkey);
             } else {

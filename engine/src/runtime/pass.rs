@@ -8,7 +8,7 @@ use super::RuntimeError;
 use super::builtins::{self, Clock, Effect, InvokeContext, TxAccount};
 use super::state::RuntimeState;
 use super::status::TxStatus;
-use crate::account::{Account, Domain, Mapping, Pubkey};
+use crate::account::{Account, Domain, KeyPrefixFilter, Mapping, Pubkey};
 use crate::sample::SYSTEM_PROGRAM_ID;
 use crate::store::{Store, protection};
 use crate::tx::Transaction;
@@ -56,10 +56,18 @@ impl AccountSource for Store {
 
 /// The accounts a slot has changed so far, over the store's state of the previous slot. A
 /// zero-lamport account is deleted at commit.
+///
+/// Most keys a pass asks for were not written in the slot yet (a vote's accounts, a transfer's),
+/// and a search of the ordered map costs a 32-byte key comparison per level: about 40 % of the
+/// VED's pass over 1,000 votes in a profile. A filter of the written keys' first two bytes
+/// turns most of those away first (the VED's pass 2.3 → 1.4 ms, README). Every write goes
+/// through [`Overlay::put`], which keeps the two together.
 #[derive(Default)]
 pub struct Overlay {
     /// The newest state of each changed account, and who last wrote it.
-    pub accounts: BTreeMap<Pubkey, (Account, Writer)>,
+    accounts: BTreeMap<Pubkey, (Account, Writer)>,
+    /// The keys of `accounts` (and of none since taken).
+    written: KeyPrefixFilter,
     /// The `RemapDomain` requests made this slot, in order (also entered in the state's).
     pub remaps: Vec<(Pubkey, Mapping)>,
 }
@@ -67,7 +75,7 @@ pub struct Overlay {
 impl Overlay {
     /// `dom(a)` of SPEC §2 as of now: RW-UED for an account that does not exist.
     pub fn mapping_of(&self, source: &impl AccountSource, pubkey: &Pubkey) -> Mapping {
-        match self.accounts.get(pubkey) {
+        match self.written(pubkey) {
             Some((account, _)) => account.mapping,
             None => source.mapping_of(pubkey),
         }
@@ -75,19 +83,40 @@ impl Overlay {
 
     /// The account as the runtime sees it (any domain).
     pub fn get(&self, source: &impl AccountSource, pubkey: &Pubkey) -> Option<Account> {
-        match self.accounts.get(pubkey) {
+        match self.written(pubkey) {
             Some((account, _)) => Some(account.clone()),
             None => source.account(pubkey),
         }
     }
 
+    /// The newest state of `pubkey` and who wrote it, where the slot changed it.
+    #[inline]
+    pub fn written(&self, pubkey: &Pubkey) -> Option<&(Account, Writer)> {
+        if !self.written.may_hold(pubkey) {
+            return None;
+        }
+        self.accounts.get(pubkey)
+    }
+
+    /// Every account the slot changed, in key order, with who last wrote it.
+    pub fn accounts(&self) -> &BTreeMap<Pubkey, (Account, Writer)> {
+        &self.accounts
+    }
+
+    /// Takes the accounts the slot changed ([`Overlay::accounts`]), leaving none.
+    pub fn take_accounts(&mut self) -> BTreeMap<Pubkey, (Account, Writer)> {
+        self.written = KeyPrefixFilter::new();
+        std::mem::take(&mut self.accounts)
+    }
+
     /// Writes an account.
     pub fn put(&mut self, account: Account, writer: Writer) {
-        let writer = match (self.accounts.get(&account.pubkey), writer) {
+        let writer = match (self.written(&account.pubkey), writer) {
             // An account the runtime moved this slot is not yet where a view would find it.
             (Some((_, Writer::Runtime)), _) => Writer::Runtime,
             (_, w) => w,
         };
+        self.written.add(&account.pubkey);
         self.accounts.insert(account.pubkey, (account, writer));
     }
 }
@@ -99,7 +128,7 @@ fn load(
     domain: Domain,
     pubkey: &Pubkey,
 ) -> Result<Option<Account>, RuntimeError> {
-    if let Some((account, _)) = overlay.accounts.get(pubkey) {
+    if let Some((account, _)) = overlay.written(pubkey) {
         return Ok(Some(account.clone()));
     }
     source.load(domain, pubkey)
@@ -610,6 +639,56 @@ mod tests {
                 protection::confined_to(),
                 None,
                 "the pass ended its confinement"
+            );
+        }
+    }
+
+    #[test]
+    fn the_overlay_answers_as_its_map_for_keys_written_and_keys_sharing_their_first_bytes() {
+        let account = |key: Pubkey, lamports: u64| Account {
+            lamports,
+            ..empty_account(key)
+        };
+        // Keys in four first-two-byte groups, several to a group, so that the filter lets
+        // keys that were never written pass.
+        let key = |group: u8, n: u8| {
+            let mut k = [n; 32];
+            k[..2].copy_from_slice(&[group, 7]);
+            Pubkey(k)
+        };
+        let keys: Vec<Pubkey> = (0..4)
+            .flat_map(|g| (0..5).map(move |n| key(g, n)))
+            .collect();
+        let mut overlay = Overlay::default();
+        let mut reference: BTreeMap<Pubkey, (Account, Writer)> = BTreeMap::new();
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        for round in 0..3 {
+            for step in 0..200u64 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                // The first two groups' keys and two of the third's: the third's others share
+                // written keys' first bytes, the fourth's none.
+                let k = keys[(rng % 12) as usize];
+                let writer = match rng >> 60 {
+                    0 => Writer::Runtime,
+                    _ => Writer::Domain(Domain::Ued),
+                };
+                let kept = match (reference.get(&k), writer) {
+                    (Some((_, Writer::Runtime)), _) => Writer::Runtime,
+                    (_, w) => w,
+                };
+                reference.insert(k, (account(k, step), kept));
+                overlay.put(account(k, step), writer);
+                for k in &keys {
+                    assert_eq!(overlay.written(k), reference.get(k), "round {round}");
+                }
+            }
+            assert_eq!(overlay.accounts(), &reference);
+            assert_eq!(overlay.take_accounts(), std::mem::take(&mut reference));
+            assert!(
+                keys.iter().all(|k| overlay.written(k).is_none()),
+                "none left"
             );
         }
     }
