@@ -67,7 +67,7 @@ pub struct Overlay {
     /// The newest state of each changed account, and who last wrote it.
     accounts: BTreeMap<Pubkey, (Account, Writer)>,
     /// The keys of `accounts` (and of none since taken).
-    written: KeyPrefixFilter,
+    written_keys: KeyPrefixFilter,
     /// The `RemapDomain` requests made this slot, in order (also entered in the state's).
     pub remaps: Vec<(Pubkey, Mapping)>,
 }
@@ -92,7 +92,7 @@ impl Overlay {
     /// The newest state of `pubkey` and who wrote it, where the slot changed it.
     #[inline]
     pub fn written(&self, pubkey: &Pubkey) -> Option<&(Account, Writer)> {
-        if !self.written.may_hold(pubkey) {
+        if !self.written_keys.may_hold(pubkey) {
             return None;
         }
         self.accounts.get(pubkey)
@@ -105,7 +105,7 @@ impl Overlay {
 
     /// Takes the accounts the slot changed ([`Overlay::accounts`]), leaving none.
     pub fn take_accounts(&mut self) -> BTreeMap<Pubkey, (Account, Writer)> {
-        self.written = KeyPrefixFilter::new();
+        self.written_keys = KeyPrefixFilter::new();
         std::mem::take(&mut self.accounts)
     }
 
@@ -116,7 +116,7 @@ impl Overlay {
             (Some((_, Writer::Runtime)), _) => Writer::Runtime,
             (_, w) => w,
         };
-        self.written.add(&account.pubkey);
+        self.written_keys.add(&account.pubkey);
         self.accounts.insert(account.pubkey, (account, writer));
     }
 }
