@@ -661,16 +661,13 @@ mod tests {
             .collect();
         let mut overlay = Overlay::default();
         let mut reference: BTreeMap<Pubkey, (Account, Writer)> = BTreeMap::new();
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut rng = crate::sample::SplitMix64::new(7);
         for round in 0..3 {
             for step in 0..200u64 {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
                 // The first two groups' keys and two of the third's: the third's others share
                 // written keys' first bytes, the fourth's none.
-                let k = keys[(rng % 12) as usize];
-                let writer = match rng >> 60 {
+                let k = keys[rng.below(12) as usize];
+                let writer = match rng.below(16) {
                     0 => Writer::Runtime,
                     _ => Writer::Domain(Domain::Ued),
                 };
