@@ -503,6 +503,7 @@ fn print(
                 s.name.clone(),
                 s.items.to_string(),
                 pct(s.busy_ns),
+                pct(s.busy_cpu_ns),
                 pct(s.idle_ns),
                 pct(s.blocked_ns),
                 s.max_queue_depth.to_string(),
@@ -512,7 +513,15 @@ fn print(
     println!(
         "{}",
         table(
-            &["stage", "blocks", "busy", "idle", "blocked", "max queue"],
+            &[
+                "stage",
+                "blocks",
+                "busy",
+                "of it on CPU",
+                "idle",
+                "blocked",
+                "max queue",
+            ],
             stages
         )
     );

@@ -36,7 +36,7 @@ use crate::account::Domain;
 
 pub use histogram::LatencyHistogram;
 pub use server::{MetricsServer, serve_metrics};
-pub use stage::{Activity, SectionTimer, StageMetrics, StageSnapshot};
+pub use stage::{Activity, SectionTimer, StageMetrics, StageSnapshot, thread_cpu_time};
 
 /// The stages of the pipeline in the order a block flows through them: the registry
 /// [`EngineMetrics::for_pipeline`] creates.

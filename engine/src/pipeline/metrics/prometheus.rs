@@ -124,7 +124,7 @@ impl MetricsSnapshot {
         );
 
         type StageField = fn(&super::StageSnapshot) -> Value;
-        let stage_families: [(&str, Kind, &str, StageField); 6] = [
+        let stage_families: [(&str, Kind, &str, StageField); 7] = [
             (
                 "tandem_stage_items_total",
                 Kind::Counter,
@@ -136,6 +136,12 @@ impl MetricsSnapshot {
                 Kind::Counter,
                 "Time a pipeline stage spent working (summed over its threads).",
                 |s| seconds_from_ns(s.busy_ns),
+            ),
+            (
+                "tandem_stage_busy_cpu_seconds_total",
+                Kind::Counter,
+                "Of a pipeline stage's busy time, the CPU time its own threads ran (busy minus this: preempted or stolen).",
+                |s| seconds_from_ns(s.busy_cpu_ns),
             ),
             (
                 "tandem_stage_idle_seconds_total",
@@ -321,6 +327,7 @@ mod tests {
                     name: "ingest".into(),
                     items: 40,
                     busy_ns: 2_000_000,
+                    busy_cpu_ns: 1_500_000,
                     idle_ns: 10_000_000_000,
                     blocked_ns: 0,
                     queue_depth: 0,
@@ -330,6 +337,7 @@ mod tests {
                     name: "ved".into(),
                     items: 39,
                     busy_ns: 1_250_000_000,
+                    busy_cpu_ns: 1_000_000_000,
                     idle_ns: 11_000_000_000,
                     blocked_ns: 250_000_000,
                     queue_depth: 1,
@@ -379,6 +387,10 @@ tandem_stage_items_total{stage=\"ved\"} 39
 # TYPE tandem_stage_busy_seconds_total counter
 tandem_stage_busy_seconds_total{stage=\"ingest\"} 0.002
 tandem_stage_busy_seconds_total{stage=\"ved\"} 1.25
+# HELP tandem_stage_busy_cpu_seconds_total Of a pipeline stage's busy time, the CPU time its own threads ran (busy minus this: preempted or stolen).
+# TYPE tandem_stage_busy_cpu_seconds_total counter
+tandem_stage_busy_cpu_seconds_total{stage=\"ingest\"} 0.0015
+tandem_stage_busy_cpu_seconds_total{stage=\"ved\"} 1
 # HELP tandem_stage_idle_seconds_total Time a pipeline stage spent waiting for input.
 # TYPE tandem_stage_idle_seconds_total counter
 tandem_stage_idle_seconds_total{stage=\"ingest\"} 10
@@ -548,7 +560,7 @@ tandem_vote_signatures_verified_total{table=\"no\"} 2
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 37);
+        assert_eq!(samples.len(), 39);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")

@@ -1,8 +1,12 @@
-//! The counters one pipeline stage writes: items, busy, idle and blocked time, queue depth.
+//! The counters one pipeline stage writes: items, busy, idle and blocked time, the CPU time of
+//! its busy sections, queue depth.
 //!
 //! It owns [`StageMetrics`], plain atomics a stage thread updates with relaxed operations (a few
-//! nanoseconds each, plus one `Instant::now()` per timed section), and the [`SectionTimer`] guard
-//! that charges a section's time to one [`Activity`]. It must never lock, allocate or block: a
+//! nanoseconds each, plus one `Instant::now()` per timed section and, for a busy one, two reads
+//! of the thread's CPU clock — [`thread_cpu_time`], a system call of well under a microsecond),
+//! and the [`SectionTimer`] guard that charges a section's time to one [`Activity`]. A busy
+//! section's wall time against its CPU time tells work from time the thread spent off its PU
+//! while busy: preempted by a thread of higher priority, or its vCPU stolen by the hypervisor. It must never lock, allocate or block: a
 //! stage's loop calls it on every item. Readers take a [`StageSnapshot`] at any time; the fields
 //! are read one by one, so a snapshot taken while the stage runs may be a few nanoseconds or an
 //! item apart between fields, never torn within one.
@@ -31,10 +35,34 @@ pub enum Activity {
 pub struct StageMetrics {
     items: AtomicU64,
     busy_ns: AtomicU64,
+    busy_cpu_ns: AtomicU64,
     idle_ns: AtomicU64,
     blocked_ns: AtomicU64,
     queue_depth: AtomicU64,
     max_queue_depth: AtomicU64,
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): time it ran on a PU,
+/// not time it waited, was preempted, or had its vCPU stolen. `None` where the clock cannot be
+/// read (not Linux, or the kernel refused).
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec, which `now` is, and reads nothing else.
+        let read = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        if read != 0 {
+            return None;
+        }
+        let secs = u64::try_from(now.tv_sec).ok()?;
+        let nanos = u32::try_from(now.tv_nsec).ok()?;
+        Some(Duration::new(secs, nanos))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// Saturating conversion of a section's length to nanoseconds (584 years fit in a `u64`).
@@ -71,10 +99,13 @@ impl StageMetrics {
     }
 
     /// Starts timing a section charged to `activity`; the time is added when the guard drops.
+    /// A busy section's CPU time — the calling thread's, not that of helpers it hands work to —
+    /// is added too.
     pub fn time(&self, activity: Activity) -> SectionTimer<'_> {
         SectionTimer {
             metrics: self,
             activity,
+            cpu_started: (activity == Activity::Busy).then(thread_cpu_time).flatten(),
             started: Instant::now(),
         }
     }
@@ -104,6 +135,7 @@ impl StageMetrics {
             name: name.to_owned(),
             items: self.items.load(Ordering::Relaxed),
             busy_ns: self.busy_ns.load(Ordering::Relaxed),
+            busy_cpu_ns: self.busy_cpu_ns.load(Ordering::Relaxed),
             idle_ns: self.idle_ns.load(Ordering::Relaxed),
             blocked_ns: self.blocked_ns.load(Ordering::Relaxed),
             queue_depth: self.queue_depth.load(Ordering::Relaxed),
@@ -119,12 +151,20 @@ impl StageMetrics {
 pub struct SectionTimer<'a> {
     metrics: &'a StageMetrics,
     activity: Activity,
+    /// The thread's CPU clock at the start of a busy section.
+    cpu_started: Option<Duration>,
     started: Instant,
 }
 
 impl Drop for SectionTimer<'_> {
     fn drop(&mut self) {
         self.metrics.add_time(self.activity, self.started.elapsed());
+        if let Some(ran) = self
+            .cpu_started
+            .and_then(|at| Some(thread_cpu_time()?.saturating_sub(at)))
+        {
+            (self.metrics.busy_cpu_ns).fetch_add(nanos(ran), Ordering::Relaxed);
+        }
     }
 }
 
@@ -137,6 +177,11 @@ pub struct StageSnapshot {
     pub items: u64,
     /// Nanoseconds spent working.
     pub busy_ns: u64,
+    /// Of those, nanoseconds the stage's own threads ran on a PU (their CPU clocks over the busy
+    /// sections they timed; helper threads they hand work to are not counted). Busy minus this
+    /// is time a busy thread was off its PU: preempted, or its vCPU stolen.
+    #[serde(default)]
+    pub busy_cpu_ns: u64,
     /// Nanoseconds spent waiting for input.
     pub idle_ns: u64,
     /// Nanoseconds spent waiting on a full output queue.
@@ -168,6 +213,7 @@ mod tests {
                 name: "ved".into(),
                 items: 5,
                 busy_ns: 7_001,
+                busy_cpu_ns: 0,
                 idle_ns: 11,
                 blocked_ns: 2_000_000,
                 queue_depth: 4,
@@ -187,6 +233,35 @@ mod tests {
         let s = m.snapshot("hash");
         assert!(s.idle_ns >= nanos(nap), "the idle section slept {nap:?}");
         assert_eq!(s.items, 0, "timing a section does not count items");
+    }
+
+    #[test]
+    fn a_busy_section_counts_the_cpu_time_its_thread_ran_not_the_time_it_waited() {
+        if thread_cpu_time().is_none() {
+            eprintln!("skipped: no thread CPU clock on this platform");
+            return;
+        }
+        let spin = |work: Duration| {
+            let start = thread_cpu_time().unwrap();
+            while thread_cpu_time().unwrap() - start < work {}
+        };
+        let m = StageMetrics::new();
+        let work = Duration::from_millis(20);
+        m.busy(|| spin(work));
+        let ran = m.snapshot("sigverify");
+        assert!(ran.busy_cpu_ns >= nanos(work), "{ran:?}");
+        assert!(ran.busy_ns >= ran.busy_cpu_ns, "{ran:?}");
+        // Asleep in a busy section: wall time, next to no CPU time.
+        m.busy(|| std::thread::sleep(Duration::from_millis(50)));
+        let slept = m.snapshot("sigverify");
+        assert!(slept.busy_ns - ran.busy_ns >= 50_000_000, "{slept:?}");
+        assert!(
+            slept.busy_cpu_ns - ran.busy_cpu_ns < 10_000_000,
+            "a sleeping thread ran: {slept:?}"
+        );
+        // Only busy sections are clocked.
+        m.idle(|| spin(work));
+        assert_eq!(m.snapshot("sigverify").busy_cpu_ns, slept.busy_cpu_ns);
     }
 
     #[test]
