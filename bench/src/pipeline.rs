@@ -15,7 +15,15 @@
 //!
 //! The engine runs first, the stages alone after, so the signer cache is warm for the stages
 //! alone: their capacities are, if anything, overstated, and the efficiency understated.
+//!
+//! What the efficiency loses is traced too ([`EfficiencyFactors`]). Each stage is timed once
+//! more *beside* the other, that one running over and over on its own PUs: the cost of sharing
+//! the machine (caches, memory, the host's scheduling of the vCPUs), which no pipeline avoids.
+//! And the engine's own stage doing the bottleneck's work is read from its metrics: its busy
+//! time, and of it the CPU time its thread ran. Together they split the efficiency into four
+//! factors whose product it is.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hashbrown::HashSet;
@@ -23,6 +31,7 @@ use serde::Serialize;
 use tandem_engine::account::Pubkey;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
+use tandem_engine::pipeline::metrics::thread_cpu_time;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Stage};
 use tandem_engine::runtime::ingest::{parse_block, verify_signatures_with};
 use tandem_engine::runtime::{Backend, Runtime};
@@ -37,6 +46,48 @@ pub struct StageCapacity {
     pub seconds: f64,
     /// The ledger's transactions per second of it.
     pub capacity_tps: f64,
+    /// Of `seconds`, the CPU time its thread ran (`None`: no thread CPU clock here).
+    pub cpu_seconds: Option<f64>,
+    /// Seconds it took alone again, with the other bulk stage running over and over beside it
+    /// on that stage's own PUs; `None` where the two share PUs or are not pinned.
+    pub beside_seconds: Option<f64>,
+    /// The engine's stage that did this work in the sustained run (`sigverify-ued`; `ued` for
+    /// the executor, whose VED pass the engine runs on the `ved` stage) and its metrics.
+    pub in_engine: EngineStage,
+}
+
+/// One of the engine's stages in the sustained run, from its metrics.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineStage {
+    /// The stage's name in the engine's metrics.
+    pub stage: &'static str,
+    /// Seconds it was busy.
+    pub busy_seconds: f64,
+    /// Of those, the CPU time its own thread ran (helper threads it hands work to not counted).
+    pub busy_cpu_seconds: f64,
+    /// Whether the stage did its work on that one thread: only then is its CPU time the work's.
+    pub one_thread: bool,
+}
+
+/// The efficiency split into four factors, each at most about 1, whose product it is:
+/// `beside × own_work × on_cpu × kept_busy` = `efficiency` (the bottleneck alone ÷ the engine's
+/// wall time).
+#[derive(Clone, Debug, Serialize)]
+pub struct EfficiencyFactors {
+    /// The bottleneck alone ÷ the bottleneck beside the other stage: what sharing the machine
+    /// costs it (caches, memory, the host), whichever pipeline runs the two.
+    pub beside: f64,
+    /// Beside ÷ the CPU time its engine stage ran while busy: the engine's work for the same
+    /// transactions against the stage's alone (the engine's own parsing and bookkeeping, a
+    /// signer cache built as it goes), and whatever else the engine runs beside it.
+    pub own_work: f64,
+    /// That CPU time ÷ the engine stage's busy time: a busy thread off its PU, preempted by a
+    /// thread of higher priority (the stage runs in `SCHED_IDLE` where it shares PUs with
+    /// the vote's helpers) or its vCPU stolen by the hypervisor.
+    pub on_cpu: f64,
+    /// The engine stage's busy time ÷ the engine's wall time: the stage waiting for work or on
+    /// a full queue (the pipeline filling and draining, and backpressure).
+    pub kept_busy: f64,
 }
 
 /// The suite's result.
@@ -63,6 +114,16 @@ pub struct PipelineReport {
     pub bottleneck: &'static str,
     /// `sustained_tps` ÷ the bottleneck's capacity.
     pub efficiency: f64,
+    /// What the efficiency loses, factor by factor; `None` where the bottleneck was not timed
+    /// beside the other stage or its engine stage worked on more than one thread.
+    pub factors: Option<EfficiencyFactors>,
+}
+
+/// A stage's time alone: wall and CPU.
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    wall: Duration,
+    cpu: Option<Duration>,
 }
 
 /// Runs `work` on a thread pinned to `stage`'s PUs (unpinned without a placement) and times it.
@@ -70,19 +131,60 @@ fn alone<T: Send>(
     placement: Option<&Placement>,
     stage: Stage,
     work: impl FnOnce() -> Result<T, String> + Send,
-) -> Result<Duration, String> {
+) -> Result<Timing, String> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 if let Some(p) = placement {
                     p.pin_thread_to_stage(stage).map_err(|e| e.to_string())?;
                 }
+                let cpu = thread_cpu_time();
                 let started = Instant::now();
                 work()?;
-                Ok(started.elapsed())
+                let wall = started.elapsed();
+                let cpu = cpu.and_then(|at| Some(thread_cpu_time()?.saturating_sub(at)));
+                Ok(Timing { wall, cpu })
             })
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Times `work` as [`alone`] does while `neighbour` runs over and over, from before `work` starts
+/// until it ends, on a thread pinned to `other`'s PUs; `neighbour` is handed the flag that
+/// says to stop, to look at between its items. `None` where the two stages share a PU or there
+/// is no placement (the neighbour would take `work`'s own PU, not sit beside it).
+fn beside<T: Send>(
+    placement: Option<&Placement>,
+    (stage, work): (Stage, impl FnOnce() -> Result<T, String> + Send),
+    (other, neighbour): (Stage, impl Fn(&AtomicBool) -> Result<(), String> + Send),
+) -> Result<Option<Timing>, String> {
+    let Some(p) = placement else {
+        return Ok(None);
+    };
+    let (mine, theirs) = (p.cpus(stage).unwrap_or(&[]), p.cpus(other).unwrap_or(&[]));
+    if mine.is_empty() || theirs.is_empty() || mine.iter().any(|pu| theirs.contains(pu)) {
+        return Ok(None);
+    }
+    let stop = &AtomicBool::new(false);
+    let (running, started) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let neighbour = scope.spawn(move || {
+            p.pin_thread_to_stage(other).map_err(|e| e.to_string())?;
+            drop(running);
+            while !stop.load(Ordering::Relaxed) {
+                neighbour(stop)?;
+            }
+            Ok::<_, String>(())
+        });
+        // Disconnected once the neighbour runs (or failed to pin).
+        let _ = started.recv();
+        let timed = alone(placement, stage, work);
+        stop.store(true, Ordering::Relaxed);
+        let ran = neighbour
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        ran.and(timed).map(Some)
     })
 }
 
@@ -128,11 +230,15 @@ pub fn run_pipeline(
     let snapshot = metrics.snapshot();
     let ms = |us: Option<u64>| us.map(|us| us as f64 / 1e3);
 
-    progress("sigverify-ued alone");
     let voters = genesis_voters(genesis)?;
     let verifier = Ed25519Verifier::shared(backend);
-    let sigverify = alone(placement.as_ref(), Stage::Sigverify, || {
+    // The signatures of every transaction whose payer is not a voter, block by block; `stop`
+    // (a neighbour's) ends the pass between blocks.
+    let verify_users = |stop: Option<&AtomicBool>| -> Result<(), String> {
         for block in blocks {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                break;
+            }
             let (txs, payers) = parse_block(block).map_err(|e| e.to_string())?;
             let users = txs
                 .iter()
@@ -142,33 +248,91 @@ pub fn run_pipeline(
             verify_signatures_with(&verifier, users).map_err(|e| e.to_string())?;
         }
         Ok(())
-    })?;
+    };
+    progress("sigverify-ued alone");
+    let sigverify = alone(placement.as_ref(), Stage::Sigverify, || verify_users(None))?;
 
     progress("the executor alone");
-    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let mut runtime =
-        Runtime::open_with(genesis, dir.path(), backend).map_err(|e| e.to_string())?;
-    runtime.set_ued_threads(ued_threads);
+    // A runtime at genesis, its store in a temporary directory of its own.
+    let fresh_runtime = || -> Result<(tempfile::TempDir, Runtime), String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+        let mut runtime =
+            Runtime::open_with(genesis, dir.path(), backend).map_err(|e| e.to_string())?;
+        runtime.set_ued_threads(ued_threads);
+        Ok((dir, runtime))
+    };
+    let (_dir, mut runtime) = fresh_runtime()?;
     let verified = blocks
         .iter()
         .map(|b| runtime.verify(b))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let executor = alone(placement.as_ref(), Stage::Ued, || {
+    let execute = |runtime: &mut Runtime, stop: Option<&AtomicBool>| -> Result<(), String> {
         for block in &verified {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                break;
+            }
             runtime.execute_verified(block).map_err(|e| e.to_string())?;
         }
         Ok(())
+    };
+    let executor = alone(placement.as_ref(), Stage::Ued, || {
+        execute(&mut runtime, None)
     })?;
 
-    let stage = |name, time: Duration| StageCapacity {
+    progress("each stage beside the other");
+    let sigverify_beside = beside(
+        placement.as_ref(),
+        (Stage::Sigverify, || verify_users(None)),
+        (Stage::Ued, |stop: &AtomicBool| {
+            let (_dir, mut runtime) = fresh_runtime()?;
+            execute(&mut runtime, Some(stop))
+        }),
+    )?;
+    let (_dir, mut runtime) = fresh_runtime()?;
+    let executor_beside = beside(
+        placement.as_ref(),
+        (Stage::Ued, || execute(&mut runtime, None)),
+        (Stage::Sigverify, |stop: &AtomicBool| {
+            verify_users(Some(stop))
+        }),
+    )?;
+
+    let in_engine = |stage: &'static str, one_thread: bool| {
+        let s = snapshot.stages.iter().find(|s| s.name == stage);
+        EngineStage {
+            stage,
+            busy_seconds: s.map_or(0.0, |s| s.busy_ns as f64 / 1e9),
+            busy_cpu_seconds: s.map_or(0.0, |s| s.busy_cpu_ns as f64 / 1e9),
+            one_thread,
+        }
+    };
+    // The user signatures on the stage's thread alone: on the CPU, no helper PUs.
+    let user_sigverify_one_thread = backend == Backend::Cpu
+        && placement
+            .as_ref()
+            .is_none_or(|p| p.user_sigverify().1.is_empty());
+    let stage = |name, alone: Timing, beside: Option<Timing>, in_engine| StageCapacity {
         name,
-        seconds: time.as_secs_f64(),
-        capacity_tps: transactions as f64 / time.as_secs_f64().max(1e-9),
+        seconds: alone.wall.as_secs_f64(),
+        capacity_tps: transactions as f64 / alone.wall.as_secs_f64().max(1e-9),
+        cpu_seconds: alone.cpu.map(|t| t.as_secs_f64()),
+        beside_seconds: beside.map(|t| t.wall.as_secs_f64()),
+        in_engine,
     };
     let stages = vec![
-        stage("sigverify-ued", sigverify),
-        stage("executor", executor),
+        stage(
+            "sigverify-ued",
+            sigverify,
+            sigverify_beside,
+            in_engine("sigverify-ued", user_sigverify_one_thread),
+        ),
+        stage(
+            "executor",
+            executor,
+            executor_beside,
+            in_engine("ued", ued_threads == 1),
+        ),
     ];
     let slowest = stages
         .iter()
@@ -185,6 +349,29 @@ pub fn run_pipeline(
         max_ued_lag_slots: snapshot.max_ued_lag_slots,
         bottleneck: slowest.name,
         efficiency: sustained_tps / slowest.capacity_tps,
+        factors: factors(slowest, seconds),
         stages,
+    })
+}
+
+/// The bottleneck's efficiency factors, where it was timed beside the other stage and its
+/// engine stage worked on one thread; `seconds`: the engine's wall time.
+fn factors(bottleneck: &StageCapacity, seconds: f64) -> Option<EfficiencyFactors> {
+    let beside = bottleneck.beside_seconds?;
+    let engine = &bottleneck.in_engine;
+    let measured = [
+        beside,
+        engine.busy_seconds,
+        engine.busy_cpu_seconds,
+        seconds,
+    ];
+    if !engine.one_thread || measured.iter().any(|&s| s <= 0.0) {
+        return None;
+    }
+    Some(EfficiencyFactors {
+        beside: bottleneck.seconds / beside,
+        own_work: beside / engine.busy_cpu_seconds,
+        on_cpu: engine.busy_cpu_seconds / engine.busy_seconds,
+        kept_busy: engine.busy_seconds / seconds,
     })
 }

@@ -244,14 +244,22 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
             json.cpu.as_deref().unwrap_or("an unknown CPU"),
             json.pus
         );
+        let secs = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2} s"));
         let mut rows: Vec<Vec<String>> = r
             .stages
             .iter()
             .map(|s| {
+                let e = &s.in_engine;
                 vec![
                     format!("{} alone", s.name),
                     format!("{:.2} s", s.seconds),
                     format!("{:.0}", s.capacity_tps),
+                    secs(s.cpu_seconds),
+                    secs(s.beside_seconds),
+                    format!(
+                        "{:.2} s / {:.2} s ({})",
+                        e.busy_seconds, e.busy_cpu_seconds, e.stage
+                    ),
                 ]
             })
             .collect();
@@ -259,12 +267,39 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
             "the engine (sustained)".into(),
             format!("{:.2} s", r.seconds),
             format!("{:.0}", r.sustained_tps),
+            String::new(),
+            String::new(),
+            String::new(),
         ]);
-        println!("{}", table(&["", "time", "transactions/s"], rows));
+        println!(
+            "{}",
+            table(
+                &[
+                    "",
+                    "time",
+                    "transactions/s",
+                    "of it on CPU",
+                    "beside the other",
+                    "in the engine: busy / on CPU",
+                ],
+                rows
+            )
+        );
         println!(
             "pipeline efficiency: {:.3} (sustained ÷ {}, the slowest stage alone)",
             r.efficiency, r.bottleneck
         );
+        match &r.factors {
+            Some(f) => println!(
+                "  = {:.3} beside the other stage × {:.3} the engine's own work × {:.3} on its PU \
+                 while busy × {:.3} kept busy",
+                f.beside, f.own_work, f.on_cpu, f.kept_busy
+            ),
+            None => println!(
+                "  (not split into factors: the slowest stage was not timed beside the other, or \
+                 its engine stage works on more than one thread)"
+            ),
+        }
         let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2} ms"));
         println!(
             "the engine's time-to-vote: p50 {}, p99 {}; the UED's largest lag: {} slots",

@@ -1179,6 +1179,37 @@ fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency
     );
     assert!(0.0 < p50 && p50 <= p99, "{r}");
     assert!(r["max_ued_lag_slots"].is_u64(), "{r}");
+    // The CPU time of a thread never exceeds its wall time (a clock tick's slack).
+    let at_most = |cpu: f64, wall: f64| cpu <= wall * 1.01 + 0.002;
+    for s in stages {
+        let cpu = s["cpu_seconds"].as_f64().unwrap();
+        assert!(
+            0.0 < cpu && at_most(cpu, s["seconds"].as_f64().unwrap()),
+            "{s}"
+        );
+        let engine = &s["in_engine"];
+        let busy = engine["busy_seconds"].as_f64().unwrap();
+        let on_cpu = engine["busy_cpu_seconds"].as_f64().unwrap();
+        assert!(0.0 < on_cpu && at_most(on_cpu, busy), "{s}");
+    }
+    assert_eq!(stages[0]["in_engine"]["stage"], "sigverify-ued");
+    assert_eq!(stages[1]["in_engine"]["stage"], "ued");
+    // On two PUs or more the plan gives the two bulk stages PUs of their own: each is timed
+    // beside the other, and the efficiency splits into factors whose product it is.
+    if r["pus"].as_u64().unwrap() >= 2 {
+        for s in stages {
+            assert!(s["beside_seconds"].as_f64().unwrap() > 0.0, "{s}");
+        }
+        let f = &r["factors"];
+        let product: f64 = ["beside", "own_work", "on_cpu", "kept_busy"]
+            .iter()
+            .map(|k| f[*k].as_f64().unwrap())
+            .product();
+        let efficiency = r["efficiency"].as_f64().unwrap();
+        assert!((product - efficiency).abs() < 1e-9 * efficiency, "{r}");
+        let kept_busy = f["kept_busy"].as_f64().unwrap();
+        assert!(0.0 < kept_busy && kept_busy <= 1.0 + 1e-9, "{r}");
+    }
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! creations and a few percent of each failure case; generated in memory first), the stages on
 //! the placement plan, the CPU backend. Its figures:
 //! - the sustained rate, first submit to last commit (`Profile.pipeline.sustained_tps` and
-//!   [`SUSTAINED`]), each bulk stage alone and the efficiency;
+//!   [`SUSTAINED`]), each bulk stage alone and the efficiency, and the efficiency's factor of
+//!   sharing the machine ([`EFFICIENCY_BESIDE`]);
 //! - from the engine's metrics, the time-to-vote ([`TIME_TO_VOTE_P50`], [`TIME_TO_VOTE_P99`])
 //!   and the UED's largest lag behind the VED ([`MAX_UED_LAG`]).
 
@@ -26,6 +27,9 @@ pub const TIME_TO_VOTE_P99: &str = "pipeline.time_to_vote_p99";
 pub const MAX_UED_LAG: &str = "pipeline.max_ued_lag";
 /// Sustained ÷ the slowest bulk stage alone.
 pub const EFFICIENCY: &str = "pipeline.efficiency";
+/// The efficiency's first factor: the slowest stage alone ÷ the same stage beside the other,
+/// that one running on its own PUs — what sharing the machine costs, whatever the pipeline.
+pub const EFFICIENCY_BESIDE: &str = "pipeline.efficiency_beside";
 /// The user transactions' signature verification alone, on the sigverify PUs.
 pub const SIGVERIFY_UED_ALONE: &str = "pipeline.sigverify_ued_alone";
 /// The runtime's execution alone (signatures verified beforehand), on the UED PUs.
@@ -168,5 +172,12 @@ fn record(
         "ratio",
         &of(|r| Some(r.efficiency)),
         format!("the sustained rate ÷ the slowest bulk stage alone, per run; {runs}"),
+    );
+    rec.rate(
+        EFFICIENCY_BESIDE,
+        At::Whole,
+        "ratio",
+        &of(|r| r.factors.as_ref().map(|f| f.beside)),
+        format!("the slowest bulk stage alone ÷ the same stage timed again beside the other, that one running over and over on its own PUs (the efficiency's first factor: what sharing the machine costs), per run; {runs}"),
     );
 }
