@@ -77,9 +77,10 @@
 //! 4. record: make the pages durable (fdatasync of the regions written) and write the
 //!    superblock (slot, counts) and fsync it — at the start of the *next* commit, before its log
 //!    takes the place of this one, or when the store is dropped. The pages' writeback so runs
-//!    while the next slot executes instead of on the committing thread (about 1.5 ms a slot of
-//!    `make run`'s workload on a VM's disk). Until then the superblock names the slot before,
-//!    and the log this one: a crash there is a crash in step 3 or 4, below.
+//!    while the next slot executes instead of on the committing thread (a commit of 10,000
+//!    accounts, 715 pages, on a VM's ext4 disk: apply 2.9–3.4 ms against 4.1–4.6 ms when it
+//!    synced them itself). Until then the superblock names the slot before, and the log this
+//!    one: a crash there is a crash in step 3 or 4, below.
 //!
 //! A region grows (before step 2) with its blocks allocated (`posix_fallocate`) and synced, so a
 //! full disk is an I/O error there — the commit fails before its log and the store goes on at
