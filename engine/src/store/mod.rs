@@ -603,17 +603,14 @@ impl Store {
         }
         let recorded = recording.elapsed();
         self.logged = false;
-        let result = self.write_commit(slot, changes);
+        let result = self.write_commit(slot, changes, recorded);
         if let Err(e) = &result {
             let recovered = !self.logged && self.reload().is_ok();
             if !recovered {
                 self.poisoned = Some(e.to_string());
             }
         }
-        result.map(|stats| CommitStats {
-            record: recorded,
-            ..stats
-        })
+        result
     }
 
     /// Step 4 of the last commit, if it has not been taken: makes the pages it applied durable
@@ -683,7 +680,13 @@ impl Store {
         Ok(())
     }
 
-    fn write_commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
+    /// Steps 1–3 of the commit of `slot`; `recorded`: how long the commit before's step 4 took.
+    fn write_commit(
+        &mut self,
+        slot: u64,
+        changes: SlotChanges,
+        recorded: Duration,
+    ) -> Result<CommitStats, StoreError> {
         let accounts_changed = changes.len();
         let started = Instant::now();
         let mut plan = std::mem::take(&mut self.plan);
@@ -807,8 +810,7 @@ impl Store {
             plan: planned - started,
             log: logged - planned,
             apply: logged.elapsed(),
-            // The caller's: the last commit's record, taken before this one's plan.
-            record: Duration::ZERO,
+            record: recorded,
         })
     }
 

@@ -6,8 +6,8 @@
 //! of the thread's CPU clock — [`thread_cpu_time`], a system call of well under a microsecond),
 //! and the [`SectionTimer`] guard that charges a section's time to one [`Activity`]. A busy
 //! section's wall time against its CPU time tells work from time the thread spent off its PU
-//! while busy: preempted by a thread of higher priority, or its vCPU stolen by the hypervisor. It must never lock, allocate or block: a
-//! stage's loop calls it on every item. Readers take a [`StageSnapshot`] at any time; the fields
+//! while busy: preempted by a thread of higher priority, or its vCPU stolen by the hypervisor.
+//! It must never lock, allocate or block: a stage's loop calls it on every item. Readers take a [`StageSnapshot`] at any time; the fields
 //! are read one by one, so a snapshot taken while the stage runs may be a few nanoseconds or an
 //! item apart between fields, never torn within one.
 
