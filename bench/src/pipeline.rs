@@ -354,6 +354,18 @@ pub fn run_pipeline(
     })
 }
 
+/// Which of `reports` — rounds of the suite on one ledger — stands for them all: the round of
+/// the median efficiency (of an even count, the lower of the two middle ones), so that every
+/// figure it gives, its factors included, comes from one round and they multiply out. On a
+/// shared machine one round's efficiency swings by several percent either way (the host's
+/// other guests): the median round, with every round's efficiency beside it, is the figure to
+/// compare. `None` for no rounds.
+pub fn median_round(reports: &[PipelineReport]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..reports.len()).collect();
+    order.sort_by(|&a, &b| reports[a].efficiency.total_cmp(&reports[b].efficiency));
+    order.get(reports.len().saturating_sub(1) / 2).copied()
+}
+
 /// The bottleneck's efficiency factors, where it was timed beside the other stage and its
 /// engine stage worked on one thread; `seconds`: the engine's wall time.
 fn factors(bottleneck: &StageCapacity, seconds: f64) -> Option<EfficiencyFactors> {
@@ -374,4 +386,36 @@ fn factors(bottleneck: &StageCapacity, seconds: f64) -> Option<EfficiencyFactors
         on_cpu: engine.busy_cpu_seconds / engine.busy_seconds,
         kept_busy: engine.busy_seconds / seconds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(efficiency: f64) -> PipelineReport {
+        PipelineReport {
+            blocks: 1,
+            transactions: 1,
+            seconds: 1.0,
+            sustained_tps: 1.0,
+            time_to_vote_p50_ms: None,
+            time_to_vote_p99_ms: None,
+            max_ued_lag_slots: 0,
+            stages: Vec::new(),
+            bottleneck: "sigverify-ued",
+            efficiency,
+            factors: None,
+        }
+    }
+
+    #[test]
+    fn the_median_round_is_the_one_of_the_median_efficiency_the_lower_of_an_even_count() {
+        let of = |effs: &[f64]| median_round(&effs.iter().map(|&e| round(e)).collect::<Vec<_>>());
+        assert_eq!(of(&[]), None);
+        assert_eq!(of(&[0.9]), Some(0));
+        assert_eq!(of(&[0.95, 0.83, 0.89]), Some(2));
+        assert_eq!(of(&[0.83, 0.97, 0.89, 0.91, 0.88]), Some(2));
+        // Of four, the lower middle: 0.88, not 0.89.
+        assert_eq!(of(&[0.89, 0.97, 0.88, 0.83]), Some(2));
+    }
 }

@@ -7,7 +7,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_bench::fixtures::ForgedPayers;
 use tandem_bench::isolation::{Api, IsolationConfig, IsolationReport, IsolationRun, run_isolation};
-use tandem_bench::pipeline::{PipelineReport, run_pipeline};
+use tandem_bench::pipeline::{PipelineReport, median_round, run_pipeline};
 use tandem_bench::profile::Profile;
 use tandem_bench::profile::Rate;
 use tandem_bench::suite::output::BenchJson;
@@ -170,8 +170,13 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
 /// `tandem bench pipeline`'s JSON: the suite's report and the machine it ran on.
 #[derive(Serialize)]
 struct PipelineJson {
+    /// The round of the median efficiency ([`median_round`]).
     #[serde(flatten)]
     report: PipelineReport,
+    /// Which round that is, from 1.
+    median_round: usize,
+    /// Every round, in the order run.
+    rounds: Vec<PipelineReport>,
     /// The ledger measured.
     ledger: String,
     /// The CPU model.
@@ -186,6 +191,8 @@ pub struct PipelineArgs<'a> {
     pub genesis: Option<&'a Path>,
     /// The ledger (`tandem run`'s built-in workload when `None`).
     pub ledger: Option<&'a Path>,
+    /// Rounds of the suite (at least 1).
+    pub rounds: usize,
     /// The kernels' backend.
     pub backend: Backend,
     /// Threads of the UED pass.
@@ -219,17 +226,23 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let bar = spinner(quiet, "pipeline")?;
-    let report = run_pipeline(
-        &genesis,
-        &blocks,
-        args.backend,
-        args.ued_threads,
-        Some(placement),
-        |phase| bar.set_message(phase.to_owned()),
-    )?;
+    let mut rounds = Vec::with_capacity(args.rounds);
+    for round in 1..=args.rounds {
+        rounds.push(run_pipeline(
+            &genesis,
+            &blocks,
+            args.backend,
+            args.ued_threads,
+            Some(placement.clone()),
+            |phase| bar.set_message(format!("round {round}/{}: {phase}", args.rounds)),
+        )?);
+    }
     bar.finish_and_clear();
+    let median = median_round(&rounds).ok_or("--rounds must be at least 1")?;
     let json = PipelineJson {
-        report,
+        report: rounds[median].clone(),
+        median_round: median + 1,
+        rounds,
         ledger: ledger.display().to_string(),
         cpu: topology.cpu_model().map(str::to_owned),
         pus: topology.pus().len(),
@@ -244,6 +257,19 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
             json.cpu.as_deref().unwrap_or("an unknown CPU"),
             json.pus
         );
+        if json.rounds.len() > 1 {
+            let each: Vec<String> = json
+                .rounds
+                .iter()
+                .map(|r| format!("{:.3}", r.efficiency))
+                .collect();
+            println!(
+                "round {} of {}, the median efficiency's, below (every round's efficiency: {})",
+                json.median_round,
+                json.rounds.len(),
+                each.join(" / ")
+            );
+        }
         let secs = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2} s"));
         let mut rows: Vec<Vec<String>> = r
             .stages

@@ -204,6 +204,11 @@ enum BenchCommand {
         /// The ledger (default: `tandem run`'s built-in workload).
         #[arg(long, value_name = "FILE")]
         ledger: Option<PathBuf>,
+        /// Rounds, each measuring the engine, each stage alone and each beside the other in
+        /// turn; the report is the round of the median efficiency, with every round's beside it.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        rounds: u16,
         #[command(flatten)]
         engine: EngineArgs,
         /// Write the report as JSON to FILE ("-": standard output, and nothing else).
@@ -625,6 +630,7 @@ fn main() -> ExitCode {
                 Some(BenchCommand::Pipeline {
                     genesis,
                     ledger,
+                    rounds,
                     engine,
                     json,
                 }),
@@ -632,6 +638,7 @@ fn main() -> ExitCode {
         }) => bench_cmd::pipeline(bench_cmd::PipelineArgs {
             genesis: genesis.as_deref(),
             ledger: ledger.as_deref(),
+            rounds: usize::from(rounds),
             backend: engine.backend.into(),
             ued_threads: usize::from(engine.ued_threads),
             cores: engine.cores.as_deref(),

@@ -1134,6 +1134,53 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
 }
 
 #[test]
+fn bench_pipeline_rounds_report_the_median_efficiencys_round_with_every_round_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "4", "--transfers", "30"]);
+    let ledger = ledger.as_str();
+    let out = tandem(&[
+        "bench", "pipeline", "--ledger", ledger, "--rounds", "3", "--json", "-",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rounds = r["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3, "{r}");
+    let mut efficiencies: Vec<f64> = rounds
+        .iter()
+        .map(|round| round["efficiency"].as_f64().unwrap())
+        .collect();
+    let median = r["median_round"].as_u64().unwrap() as usize;
+    assert!((1..=3).contains(&median), "{r}");
+    // The report is that round's, whole, and its efficiency the rounds' median.
+    let chosen = &rounds[median - 1];
+    for key in [
+        "efficiency",
+        "sustained_tps",
+        "seconds",
+        "stages",
+        "factors",
+    ] {
+        assert_eq!(r[key], chosen[key], "{key}");
+    }
+    efficiencies.sort_by(f64::total_cmp);
+    assert_eq!(r["efficiency"].as_f64().unwrap(), efficiencies[1], "{r}");
+    // One round is the default: `rounds` holds it.
+    let out = tandem(&["bench", "pipeline", "--ledger", ledger, "--json", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["median_round"], 1);
+    assert_eq!(r["rounds"].as_array().unwrap().len(), 1);
+    assert_eq!(r["rounds"][0]["efficiency"], r["efficiency"]);
+    // No rounds is an error naming the option.
+    let bad = tandem(&["bench", "pipeline", "--ledger", ledger, "--rounds", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--rounds"),
+        "{bad:?}"
+    );
+}
+
+#[test]
 fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "6", "--transfers", "40"]);
