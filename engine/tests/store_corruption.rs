@@ -1236,9 +1236,9 @@ fn a_region_shorter_than_the_pages_its_pending_log_records_is_refused_changing_n
 
 #[test]
 fn grown_region_files_have_their_blocks_allocated() {
-    // So that a full disk is an error when the file grows, not a SIGBUS when a commit writes
-    // the new pages through the mapping: one small account grows rw-ued by 64 pages, of which
-    // it writes one.
+    // So that a full disk is an error when the file grows, before the commit's log, not when
+    // the commit writes the new pages after it: one small account grows rw-ued by 64 pages, of
+    // which it writes one.
     use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::create(dir.path()).unwrap();

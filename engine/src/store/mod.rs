@@ -43,25 +43,30 @@
 //! |-------------|-------------------|-----------------|-----------------|
 //! | rx-ued      | read-only         | absent          | read-only       |
 //! | rx-ued-ved  | read-only         | read-only       | read-only       |
-//! | rw-ved      | read-write        | read-write      | absent          |
-//! | rw-ued      | read-write        | absent          | read-write      |
+//! | rw-ved      | read-only         | read-write      | absent          |
+//! | rw-ued      | read-only         | absent          | read-write      |
 //!
-//! - **Program pages** are mapped `PROT_READ` for everyone, so a stray write through a pointer
-//!   obtained from a view faults (SIGSEGV) instead of corrupting a program (a test proves it in a
-//!   child process). Programs are written only by a commit, through a short-lived writable mapping
-//!   that exists while the commit holds `&mut Store` — while no view can exist.
-//! - **The RW regions, where the CPU has protection keys** (`pku`; [`protection`]): the pages
-//!   only one domain maps (rw-ved; rw-ued and rx-ued) carry that domain's key, and each thread's
-//!   rights on the keys decide what it reaches. A domain's pass (and the threads of its waves)
-//!   can read only its own domain's pages and write none — a stray pointer into the other
-//!   domain's pages, or a write into any, faults (SIGSEGV; tested in child processes) — and
-//!   outside passes every thread reads and none writes: only the commit writes the RW pages,
-//!   through a window opened around its copy into each region.
-//! - **Elsewhere the two RW regions are not separated by the MMU.** Both are mapped writable in
-//!   the one process, and a pointer into either works from any thread. What keeps the domains
-//!   apart is the type system: a view is built from the mappings its domain may read and nothing
-//!   else, so no reference it hands out reaches the other domain's RW pages, and every other
-//!   access is a typed error. `tandem topology` says which applies.
+//! (A view's "read-write" is the types': a pass stages its writes in memory and the commit
+//! writes them.)
+//!
+//! - **Every page is mapped `PROT_READ`**, for everyone, so a stray write through a pointer
+//!   obtained from a view faults (SIGSEGV) instead of corrupting an account or a program (tests
+//!   prove it in child processes). Pages are written only by a commit (and recovery at open),
+//!   through the region files (`pwrite`) while the commit holds `&mut Store` — while no view can
+//!   exist; the mappings show the new bytes at once (one page cache). Since 2026-12-04: the RW
+//!   regions were mapped writable before, and the kernel's writeback of pages mapped writable
+//!   cost an inter-processor TLB flush per page on the PUs of every other stage
+//!   (`store::region::RegionMap` says more).
+//! - **Where the CPU has protection keys** (`pku`; [`protection`]): the pages only one domain
+//!   maps (rw-ved; rw-ued and rx-ued) carry that domain's key, and each thread's rights on the
+//!   keys decide what it reads. A domain's pass (and the threads of its waves) can read only its
+//!   own domain's pages — a stray pointer into the other domain's faults (SIGSEGV; tested in
+//!   child processes) — and outside passes every thread reads.
+//! - **Elsewhere the two domains' pages are not separated by the MMU for reads.** A pointer into
+//!   either region reads from any thread. What keeps the domains apart is the type system: a
+//!   view is built from the mappings its domain may read and nothing else, so no reference it
+//!   hands out reaches the other domain's RW pages, and every other access is a typed error.
+//!   `tandem topology` says which applies.
 //!
 //! # Atomic slot commits
 //!
@@ -72,8 +77,8 @@
 //!    memory, headers and checksums included;
 //! 2. log: write the changed byte ranges of those pages, and the counts after the commit, to the
 //!    `wal` and fsync it — from here on the slot is committed;
-//! 3. apply: copy the ranges into the mapped pages and start their writeback
-//!    (`sync_file_range`), without waiting for it;
+//! 3. apply: write the ranges into the region files (`pwrite`; the read-only mappings show them)
+//!    and start their writeback (`sync_file_range`), without waiting for it;
 //! 4. record: make the pages durable (fdatasync of the regions written) and write the
 //!    superblock (slot, counts) and fsync it — at the start of the *next* commit, before its log
 //!    takes the place of this one, or when the store is dropped. The pages' writeback so runs
@@ -89,7 +94,7 @@
 //! the store refuses further use until reopened.
 //!
 //! Open reads the superblock; if the `wal` holds a complete log (both checksums match) of a later
-//! slot, a crash hit step 3 or 4, and the log is replayed (copying is idempotent). A log that is
+//! slot, a crash hit step 3 or 4, and the log is replayed (writing it again is idempotent). A log that is
 //! incomplete was never fsynced, so step 3 never began and the pages still hold the previous
 //! slot. Either way the store reopens at exactly the last committed slot. A crash test runs a
 //! child process that creates the store, then commits slots, and kills it with SIGKILL many times
@@ -142,7 +147,7 @@ use layout::{
     PAGE_BODY_LEN, PAGE_HEADER_LEN, PAGE_SIZE, PageDefect, PageHeader, PageKind, RECORD_HEADER_LEN,
     RecordHeader, cell_class_for, span_pages_for,
 };
-use region::{Region, RegionMap};
+use region::Region;
 
 use crate::account::{Account, Domain, MAX_ACCOUNT_DATA_LEN, Mapping, Pubkey};
 
@@ -760,33 +765,12 @@ impl Store {
         self.wal_buf = wal_buf;
         let logged = Instant::now();
 
-        // Committed. Apply the page images through each region's mapping and start their
-        // writeback; the next commit (or the drop) waits for it, then records the slot.
-        // `plan.dirty` is sorted by region, so each region's ranges are one run.
-        let mut written = [false; 4];
-        let mut runs = plan
-            .dirty
-            .chunk_by(|a, b| plan.keys[a.0 as usize].0 == plan.keys[b.0 as usize].0);
-        for run in &mut runs {
-            let r = plan.keys[run[0].0 as usize].0;
-            let region = &mut self.regions[r];
-            let mut program_map;
-            let bytes: &mut [u8] = match &mut region.map {
-                RegionMap::Writable(map) => map,
-                RegionMap::ReadOnly(_) => {
-                    program_map = region::map_writable(region.mapping, &region.file, &region.path)?;
-                    &mut program_map
-                }
-            };
-            let _window = protection::open_for_writing(region.mapping);
-            for &(i, offset, len) in run {
-                let at = plan.keys[i as usize].1 as usize * PAGE_SIZE + offset as usize;
-                let image = plan.page(i as usize);
-                let range = offset as usize..offset as usize + len as usize;
-                bytes[at..at + len as usize].copy_from_slice(&image[range]);
-            }
+        // Committed. Write the changed pages into each region's file (its read-only mapping
+        // shows them at once) and start their writeback; the next commit (or the drop) waits
+        // for it, then records the slot.
+        let written = plan.write_images(&self.regions)?;
+        for (region, _) in self.regions.iter().zip(written).filter(|(_, w)| *w) {
             start_writeback(&region.file);
-            written[r] = true;
         }
         let pages_written = plan.keys.len();
         plan.release_memory_if_large();
@@ -1123,10 +1107,15 @@ struct Plan {
     dirty: Vec<(u32, u16, u16)>,
     /// The last page touched: consecutive accounts usually share a page.
     last: Option<((usize, u32), usize)>,
+    /// The images of a run of consecutive pages, gathered for one write.
+    run: Vec<u8>,
 }
 
 /// Buffers larger than this are freed after a commit rather than kept for the next.
 const PLAN_RETAIN_BYTES: usize = 64 << 20;
+
+/// The most pages [`Plan::write_images`] gathers into one write.
+const RUN_PAGES: usize = 256;
 
 impl Plan {
     fn clear(&mut self) {
@@ -1135,6 +1124,7 @@ impl Plan {
         self.arena.clear();
         self.dirty.clear();
         self.last = None;
+        self.run.clear();
     }
 
     /// The index of the image of `page`, which starts as a copy of the committed page.
@@ -1187,6 +1177,50 @@ impl Plan {
             merged += 1;
         }
         self.dirty.truncate(merged);
+    }
+
+    /// Writes the whole image of every page with a changed range (after [`Plan::merge_dirty`])
+    /// into its region's file: one `pwrite` per run of consecutive pages of a region, up to
+    /// [`RUN_PAGES`]. Whole pages rather than the ranges: an image is the page's final content
+    /// (it started as a copy of the committed page), the page cache writes back whole pages
+    /// anyway, and a commit of 10,000 accounts changes ~10,000 ranges on ~700 pages — a system
+    /// call per range cost more than the commit's copy. Gives the regions written, by index.
+    fn write_images(&mut self, regions: &[Region]) -> Result<[bool; 4], StoreError> {
+        let mut written = [false; 4];
+        let mut run = std::mem::take(&mut self.run);
+        run.clear();
+        // The run gathered in `run`: its region and first page.
+        let mut start: Option<(usize, u32)> = None;
+        let flush = |(r, page): (usize, u32), run: &[u8]| {
+            let region = &regions[r];
+            let at = u64::from(page) * PAGE_SIZE as u64;
+            region::write_pages(&region.file, &region.path, at, run)
+        };
+        let mut previous = None;
+        for &(i, _, _) in &self.dirty {
+            // The ranges are sorted by region, page and offset: a page's come together.
+            if previous.replace(i) == Some(i) {
+                continue;
+            }
+            let (r, page) = self.keys[i as usize];
+            if let Some((run_r, first)) = start {
+                let pages = run.len() / PAGE_SIZE;
+                if run_r != r || first + pages as u32 != page || pages == RUN_PAGES {
+                    flush((run_r, first), &run)?;
+                    run.clear();
+                    start = None;
+                }
+            }
+            start.get_or_insert((r, page));
+            run.extend_from_slice(self.page(i as usize));
+            written[r] = true;
+        }
+        if let Some(first) = start {
+            flush(first, &run)?;
+        }
+        run.clear();
+        self.run = run;
+        Ok(written)
     }
 
     /// Bytes of log the merged ranges take.
@@ -1323,23 +1357,15 @@ fn replay(
             });
         }
     }
-    let mut maps: Vec<Option<memmap2::MmapMut>> = (0..4).map(|_| None).collect();
+    let mut written = [false; 4];
     for (entry, &r) in entries.iter().zip(&targets) {
-        let (mapping, path, file) = &files[r];
-        if maps[r].is_none() {
-            maps[r] = Some(region::map_writable(*mapping, file, path)?);
-        }
-        let map = maps[r].as_mut().expect("just mapped");
-        let at = entry.page as usize * PAGE_SIZE + entry.offset as usize;
-        let _window = protection::open_for_writing(*mapping);
-        map[at..at + entry.bytes.len()].copy_from_slice(entry.bytes);
+        let (_, path, file) = &files[r];
+        let at = u64::from(entry.page) * PAGE_SIZE as u64 + u64::from(entry.offset);
+        region::write_pages(file, path, at, entry.bytes)?;
+        written[r] = true;
     }
-    for (r, map) in maps.into_iter().enumerate() {
-        if map.is_some() {
-            let (_, path, file) = &files[r];
-            drop(map);
-            file.sync_all().map_err(StoreError::io("fsync", path))?;
-        }
+    for ((_, path, file), _) in files.iter().zip(written).filter(|(_, w)| *w) {
+        file.sync_all().map_err(StoreError::io("fsync", path))?;
     }
     Ok(())
 }

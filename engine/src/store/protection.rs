@@ -15,14 +15,14 @@
 //! | anywhere else (bookkeeping, tools, the C ABI's host) | read      | read      |
 //! | in a VED pass ([`confine_to`]), and threads it starts | read      | none      |
 //! | in a UED pass, and threads it starts                 | none      | read      |
-//! | in the store's commit, copying into one region       | read-write, that region's key only |
 //!
-//! So **no executor can write a store page** — a pass stages its writes in memory, and only the
-//! commit writes pages, through a window opened around its copy into each region — and **an
-//! executor cannot even read the other domain's pages**: a stray pointer faults (SIGSEGV) instead
-//! of reading or corrupting them. Outside passes and commits every thread that has read the
-//! store may read and none may write. A thread is given read access the first time it reads the
-//! store's pages
+//! No thread writes a store page through memory at all: every region is mapped read-only, on
+//! every machine, and the store's commit writes its page images through the region files
+//! (`pwrite`; `store::region::RegionMap` says why). So **no executor can write a store page**
+//! — a pass stages its writes in memory, and only the commit writes pages — and, with keys,
+//! **an executor cannot even read the other domain's pages**: a stray pointer faults (SIGSEGV)
+//! instead of reading or corrupting them. Outside passes every thread that has read the store
+//! may read. A thread is given read access the first time it reads the store's pages
 //! (`ensure_readable`, one `RDPKRU` when it has it already), unless it is confined to a
 //! domain; threads inherit their creator's PKRU, so a pass's worker threads are confined too.
 //!
@@ -69,13 +69,6 @@ impl DomainKeys {
             _ => None,
         }
     }
-
-    /// The key a *writable* mapping of `mapping`'s region carries: its domain's, and for
-    /// `rx-ued-ved` (whose long-lived mapping is read-only and keeps the default key) the UED's
-    /// — any key serves that no thread may write outside the commit's windows, and none may.
-    pub fn writer_of(&self, mapping: Mapping) -> u32 {
-        self.of_mapping(mapping).unwrap_or(self.ued)
-    }
 }
 
 /// Whether the store protects the domains' pages with keys in this process, allocating the keys
@@ -109,7 +102,7 @@ fn active() -> Option<DomainKeys> {
 pub fn summary() -> String {
     match status() {
         Ok(keys) => format!(
-            "applied: the VED's pages (rw-ved) carry key {}, the UED's (rw-ued, rx-ued) key {}; an executor reads only its own domain's pages and writes none, the store's commit writes them (TANDEM_PROTECTION_KEYS=off turns this off)",
+            "applied: the VED's pages (rw-ved) carry key {}, the UED's (rw-ued, rx-ued) key {}; an executor reads only its own domain's pages (no thread writes any through memory: the mappings are read-only, the store's commit writes through the files; TANDEM_PROTECTION_KEYS=off turns the keys off)",
             keys.ved, keys.ued
         ),
         Err(reason) => format!("{reason}: the typed checks of the domain views stand"),
@@ -129,23 +122,16 @@ fn allocate() -> Result<DomainKeys, String> {
     pkru::allocate_pair().map(|(ved, ued)| DomainKeys { ved, ued })
 }
 
-/// Tags the pages of a mapping of `mapping`'s region (`PROT_READ` plus `PROT_WRITE` when
-/// `writable`) with its domain's key; a writable mapping of a program region (the commit's and
-/// recovery's short-lived one) with [`DomainKeys::writer_of`]'s. Nothing to do where keys do not
-/// apply, or for the read-only mapping of a region both domains map.
-pub(crate) fn tag(pages: &[u8], writable: bool, mapping: Mapping) -> Result<(), std::io::Error> {
-    let key = active().and_then(|keys| match writable {
-        true => Some(keys.writer_of(mapping)),
-        false => keys.of_mapping(mapping),
-    });
-    let Some(key) = key else {
+/// Tags the pages of the (read-only) mapping of `mapping`'s region with its domain's key.
+/// Nothing to do where keys do not apply, or for the region both domains map.
+pub(crate) fn tag(pages: &[u8], mapping: Mapping) -> Result<(), std::io::Error> {
+    let Some(key) = active().and_then(|keys| keys.of_mapping(mapping)) else {
         return Ok(());
     };
     if pages.is_empty() {
         return Ok(());
     }
-    let prot = libc::PROT_READ | if writable { libc::PROT_WRITE } else { 0 };
-    pkru::protect(pages, prot, key)
+    pkru::protect(pages, libc::PROT_READ, key)
 }
 
 /// Gives the calling thread read access to both domains' pages if it has access to neither (a
@@ -225,20 +211,6 @@ pub fn confined_to() -> Option<Domain> {
     }
 }
 
-/// While alive, the calling thread may write the pages of one region (the store's commit
-/// copying its page images in); dropping it restores the thread's rights.
-#[must_use = "the window closes when the guard is dropped"]
-pub(crate) struct WriteWindow {
-    _rights: Restore,
-}
-
-/// Opens the pages of `mapping`'s region, as its writable mappings carry them
-/// ([`DomainKeys::writer_of`]), to writes by the calling thread.
-pub(crate) fn open_for_writing(mapping: Mapping) -> WriteWindow {
-    let _rights = Restore::change(|keys, now| Some(pkru::read_write(now, keys.writer_of(mapping))));
-    WriteWindow { _rights }
-}
-
 /// The PKRU register and the key system calls: two bits per key, "access disabled" (bit 2k)
 /// and "write disabled" (bit 2k+1).
 mod pkru {
@@ -259,11 +231,6 @@ mod pkru {
     /// `pkru` with `key` neither readable nor writable.
     pub(super) const fn no_access(pkru: u32, key: u32) -> u32 {
         pkru | access_disabled(key) | write_disabled(key)
-    }
-
-    /// `pkru` with `key` readable and writable.
-    pub(super) const fn read_write(pkru: u32, key: u32) -> u32 {
-        pkru & !access_disabled(key) & !write_disabled(key)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -375,7 +342,6 @@ mod tests {
         // Key 1: AD is bit 2, WD bit 3; the other keys' bits are untouched.
         let all_off = 0x5555_5554;
         assert_eq!(pkru::read_only(all_off, 1), 0x5555_5558);
-        assert_eq!(pkru::read_write(all_off, 1), 0x5555_5550);
         assert_eq!(pkru::no_access(0, 2), 0b11_0000);
         assert_eq!(pkru::access_disabled(15), 1 << 30);
     }
@@ -387,11 +353,9 @@ mod tests {
         assert_eq!(keys.of_mapping(Mapping::RwUed), Some(7));
         assert_eq!(keys.of_mapping(Mapping::RxUed), Some(7));
         assert_eq!(keys.of_mapping(Mapping::RxUedVed), None);
-        assert_eq!(keys.writer_of(Mapping::RxUedVed), 7);
-        assert_eq!(keys.writer_of(Mapping::RwVed), 3);
     }
 
-    /// Confinement, windows and the first read's grant, through the register (the faults
+    /// Confinement and the first read's grant, through the register (the faults
     /// themselves are tested in child processes, `engine/tests/protection_keys.rs`).
     #[test]
     fn rights_follow_the_guards() {
@@ -424,17 +388,6 @@ mod tests {
                 assert_eq!(confined_to(), Some(Domain::Ued));
             }
             assert_eq!(pkru::read(), now, "dropping the guards restores the rights");
-            {
-                let _window = open_for_writing(Mapping::RwUed);
-                assert_eq!(pkru::read() & pkru::write_disabled(keys.ued), 0);
-                assert_ne!(pkru::read() & pkru::write_disabled(keys.ved), 0);
-            }
-            {
-                // The program region both domains map: its writable alias carries the UED's key.
-                let _window = open_for_writing(Mapping::RxUedVed);
-                assert_eq!(pkru::read() & pkru::write_disabled(keys.ued), 0);
-            }
-            assert_eq!(pkru::read(), now);
         })
         .join()
         .unwrap();

@@ -3,38 +3,39 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use memmap2::{Mmap, MmapOptions};
 
 use super::error::StoreError;
 use super::layout::{CELL_CLASSES, PAGE_SIZE, PageKind, cells_per_page};
 use super::protection;
 use crate::account::Mapping;
 
-/// How a region file is mapped into memory.
+/// A region file mapped into memory: `PROT_READ`, `MAP_SHARED`, every region alike.
 ///
-/// The RW regions are mapped writable, the RX regions read-only (a write into a program page
-/// through any view faults in the MMU instead of corrupting it). Where protection keys apply,
-/// the pages only one domain maps carry that domain's key besides, and the threads' rights on
-/// the keys decide who reads and writes them ([`protection`]); elsewhere only the types keep a
-/// view from reaching the other domain's RW mapping.
-pub(crate) enum RegionMap {
-    /// `PROT_READ | PROT_WRITE`, `MAP_SHARED`.
-    Writable(MmapMut),
-    /// `PROT_READ`, `MAP_SHARED`.
-    ReadOnly(Mmap),
-}
+/// No page is ever written through a mapping: the commit and recovery write a region's pages
+/// through its file ([`write_pages`]), and the page cache they write is the one mapped, so
+/// readers see the new bytes at once. A write into a store page through any pointer — a view's,
+/// a stray one — faults in the MMU instead of corrupting it, on every machine. Where protection
+/// keys apply, the pages only one domain maps carry that domain's key besides, and a thread's
+/// rights on the keys decide which domain's pages it may read ([`protection`]); elsewhere only
+/// the types keep a view from reaching the other domain's pages.
+///
+/// Why not write through a writable mapping (as the store did until 2026-12-04): the kernel's
+/// writeback of a page mapped writable write-protects it again (`page_mkclean`), which flushes
+/// that page from the TLB of every PU running a thread of the process — an inter-processor
+/// interrupt per page written back, landing on the PUs of the stages that share nothing with
+/// the commit (on this 2-vCPU VM, ~28,000 in one `tandem bench pipeline`, nearly all on the
+/// sigverify PU) — and the next write into it faults (`page_mkwrite`, an ext4 journal handle).
+pub(crate) struct RegionMap(Mmap);
 
 impl RegionMap {
     /// The mapped pages, for reading: the calling thread is given read access to them first
     /// where protection keys apply ([`protection::ensure_readable`]).
     pub(crate) fn bytes(&self) -> &[u8] {
         protection::ensure_readable();
-        match self {
-            RegionMap::Writable(m) => m,
-            RegionMap::ReadOnly(m) => m,
-        }
+        &self.0
     }
 }
 
@@ -231,50 +232,39 @@ impl Region {
     }
 }
 
-/// Maps a region file: RW regions writable, RX regions read-only.
+/// Maps a region file, read-only ([`RegionMap`]), its pages tagged with their domain's key
+/// where protection keys apply.
 pub(crate) fn map_region(
     mapping: Mapping,
     file: &File,
-    path: &std::path::Path,
+    path: &Path,
 ) -> Result<RegionMap, StoreError> {
     // SAFETY: the store holds an exclusive flock on its directory for as long as it is open, so no
     // other process of ours changes the file under the mapping; the mapping is replaced (never
-    // just resized) whenever this process changes the file's length.
-    let map = unsafe {
-        if mapping.is_program_mapping() {
-            MmapOptions::new().map(file).map(RegionMap::ReadOnly)
-        } else {
-            MmapOptions::new().map_mut(file).map(RegionMap::Writable)
-        }
-    }
-    .map_err(StoreError::io("map", path))?;
-    let (pages, writable): (&[u8], bool) = match &map {
-        RegionMap::Writable(m) => (m, true),
-        RegionMap::ReadOnly(m) => (m, false),
-    };
-    protection::tag(pages, writable, mapping).map_err(StoreError::io("pkey_mprotect", path))?;
-    Ok(map)
+    // just resized) whenever this process changes the file's length; and this process writes the
+    // file only through `write_pages`, from the commit and recovery, which hold the store
+    // exclusively (`&mut Store`, or before it exists): no slice of the mapping is alive then.
+    let map = unsafe { MmapOptions::new().map(file) }.map_err(StoreError::io("map", path))?;
+    protection::tag(&map, mapping).map_err(StoreError::io("pkey_mprotect", path))?;
+    Ok(RegionMap(map))
 }
 
-/// A temporary writable mapping of a region, used only by a commit that installs programs and
-/// by recovery; it is dropped before the commit returns. Where protection keys apply it carries
-/// a key no thread may write outside the commit's windows ([`protection::open_for_writing`]).
-pub(crate) fn map_writable(
-    mapping: Mapping,
+/// Writes `bytes` at byte `at` of a region file (`pwrite`), as the commit and recovery put page
+/// images into the pages: the region's mapping shows them at once (one page cache).
+pub(crate) fn write_pages(
     file: &File,
-    path: &std::path::Path,
-) -> Result<MmapMut, StoreError> {
-    // SAFETY: as in `map_region`; the caller drops this mapping before any view can exist again
-    // (it holds `&mut Store`).
-    let map = unsafe { MmapOptions::new().map_mut(file) }.map_err(StoreError::io("map", path))?;
-    protection::tag(&map, true, mapping).map_err(StoreError::io("pkey_mprotect", path))?;
-    Ok(map)
+    path: &Path,
+    at: u64,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at).map_err(StoreError::io("write", path))
 }
 
 /// Grows `file` to `len` bytes with its blocks allocated (`posix_fallocate`), so that a full
-/// disk is an error here, before the commit's log, rather than a SIGBUS when the commit writes
-/// the new pages through the mapping (a hole that cannot be filled). Where the file system
-/// cannot allocate ahead, the file is only extended, as before.
+/// disk is an error here, before the commit's log, rather than when the commit writes the new
+/// pages after it (a hole that cannot be filled; through a mapping, as the store once wrote,
+/// a SIGBUS). Where the file system cannot allocate ahead, the file is only extended, as
+/// before.
 fn allocate(file: &File, len: u64) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let off_len = libc::off_t::try_from(len)
