@@ -77,8 +77,9 @@
 //!    memory, headers and checksums included;
 //! 2. log: write the changed byte ranges of those pages, and the counts after the commit, to the
 //!    `wal` and fsync it — from here on the slot is committed;
-//! 3. apply: write the ranges into the region files (`pwrite`; the read-only mappings show them)
-//!    and start their writeback (`sync_file_range`), without waiting for it;
+//! 3. apply: write the changed pages' images into the region files (`pwrite`, one per run of
+//!    consecutive pages; the read-only mappings show them) and start their writeback
+//!    (`sync_file_range`), without waiting for it;
 //! 4. record: make the pages durable (fdatasync of the regions written) and write the
 //!    superblock (slot, counts) and fsync it — at the start of the *next* commit, before its log
 //!    takes the place of this one, or when the store is dropped. The pages' writeback so runs
@@ -89,17 +90,19 @@
 //!
 //! A region grows (before step 2) with its blocks allocated (`posix_fallocate`) and synced, so a
 //! full disk is an I/O error there — the commit fails before its log and the store goes on at
-//! the last committed slot, its in-memory plan read back from the pages — never a SIGBUS from a
-//! hole that step 3 cannot fill. A failure after step 2 leaves the slot committed in the log:
+//! the last committed slot, its in-memory plan read back from the pages — never a failure of
+//! step 3, after the log, for a hole it cannot fill (through a writable mapping, as the store
+//! wrote until 2026-12-04, that was a SIGBUS). A failure after step 2 leaves the slot committed in the log:
 //! the store refuses further use until reopened.
 //!
 //! Open reads the superblock; if the `wal` holds a complete log (both checksums match) of a later
-//! slot, a crash hit step 3 or 4, and the log is replayed (writing it again is idempotent). A log that is
-//! incomplete was never fsynced, so step 3 never began and the pages still hold the previous
-//! slot. Either way the store reopens at exactly the last committed slot. A crash test runs a
-//! child process that creates the store, then commits slots, and kills it with SIGKILL many times
-//! at points chosen by the progress the child reports (a phase of the create, the start of an
-//! open, the n-th commit), so that where the kills land does not depend on the machine's load.
+//! slot, a crash hit step 3 or 4, and the log is replayed (writing its ranges again is
+//! idempotent). A log that is incomplete was never fsynced, so step 3 never began and the pages
+//! still hold the previous slot. Either way the store reopens at exactly the last committed
+//! slot. A crash test runs a child process that creates the store, then commits slots, and kills
+//! it with SIGKILL many times at points chosen by the progress the child reports (a phase of the
+//! create, the start of an open, the n-th commit), so that where the kills land does not depend
+//! on the machine's load.
 //!
 //! # Creating
 //!
