@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
+use tandem_engine::pipeline::interrupts::DiskInterrupts;
 use tandem_engine::pipeline::topology::format_cpus;
 use tandem_engine::pipeline::{GpuAdapter, Origin, Placement, Survey, Topology};
 
@@ -32,6 +33,21 @@ struct MachineJson {
     /// The adapter the kernels run on; null where there is none.
     gpu_adapter: Option<GpuAdapterJson>,
     pku: PkuJson,
+    /// Each disk's interrupts since boot, per PU.
+    disk_interrupts: Vec<DiskJson>,
+}
+
+#[derive(Serialize)]
+struct DiskJson {
+    device: String,
+    irqs: Vec<u32>,
+    by_pu: Vec<PuCountJson>,
+}
+
+#[derive(Serialize)]
+struct PuCountJson {
+    pu: usize,
+    count: u64,
 }
 
 #[derive(Serialize)]
@@ -91,9 +107,10 @@ pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> 
         topology,
         adapter,
         placement,
+        disks,
         notes,
     } = survey(cores)?;
-    let report = report(&topology, adapter.ok(), &placement, notes);
+    let report = report(&topology, adapter.ok(), &placement, &disks, notes);
     if json != Some(Path::new("-")) {
         print(&topology, &report);
     }
@@ -128,6 +145,7 @@ fn report(
     topology: &Topology,
     adapter: Option<GpuAdapter>,
     placement: &Placement,
+    disks: &[DiskInterrupts],
     notes: Vec<String>,
 ) -> TopologyJson {
     let keys = topology.protection_keys();
@@ -175,6 +193,18 @@ fn report(
                 applied: keys.applied,
                 summary: keys.summary(),
             },
+            disk_interrupts: disks
+                .iter()
+                .map(|d| DiskJson {
+                    device: d.device.clone(),
+                    irqs: d.irqs.clone(),
+                    by_pu: d
+                        .by_pu
+                        .iter()
+                        .map(|&(pu, count)| PuCountJson { pu, count })
+                        .collect(),
+                })
+                .collect(),
         },
         placement: placement_json(placement),
         notes,
@@ -231,6 +261,36 @@ fn print(topology: &Topology, report: &TopologyJson) {
         None => println!("GPU adapter (wgpu): none"),
     }
     println!("memory protection keys: {}", machine.pku.summary);
+    let disks: Vec<String> = machine
+        .disk_interrupts
+        .iter()
+        .map(|d| {
+            let total: u64 = d.by_pu.iter().map(|c| c.count).sum();
+            let on: Vec<String> = d
+                .by_pu
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{:.0} % on PU {}",
+                        c.count as f64 * 100.0 / total as f64,
+                        c.pu
+                    )
+                })
+                .collect();
+            match total {
+                0 => format!("{} none yet", d.device),
+                _ => format!("{} {total} ({})", d.device, on.join(", ")),
+            }
+        })
+        .collect();
+    println!(
+        "disk interrupts since boot: {}",
+        if disks.is_empty() {
+            "none found".to_owned()
+        } else {
+            disks.join("; ")
+        }
+    );
     println!("{}", placement_table(topology, &report.placement));
     for note in &report.notes {
         println!("- {note}");

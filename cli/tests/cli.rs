@@ -505,6 +505,17 @@ fn topology_prints_the_machine_and_the_plan_as_json() {
     assert!(machine["packages"].as_u64().unwrap() >= 1);
     assert!(!machine["pus"].as_array().unwrap().is_empty());
     assert!(machine["pku"]["available"].is_boolean());
+    // Each disk's interrupts (none in a sandbox without /sys): its device and counts per PU,
+    // every PU one of the machine's.
+    let pus = machine["pus"].as_array().unwrap();
+    for disk in machine["disk_interrupts"].as_array().unwrap() {
+        assert!(disk["device"].is_string(), "{disk}");
+        assert!(!disk["irqs"].as_array().unwrap().is_empty(), "{disk}");
+        for count in disk["by_pu"].as_array().unwrap() {
+            assert!(pus.contains(&count["pu"]), "{disk}");
+            assert!(count["count"].as_u64().unwrap() > 0, "{disk}");
+        }
+    }
     let stages: Vec<&str> = report["placement"]
         .as_array()
         .unwrap()
@@ -524,6 +535,7 @@ fn topology_prints_the_machine_and_the_plan_as_json() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("memory protection keys"), "{text}");
+    assert!(text.contains("disk interrupts since boot: "), "{text}");
     assert!(text.contains("cores setting"), "{text}");
 }
 

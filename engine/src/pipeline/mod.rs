@@ -9,6 +9,8 @@
 //! - [`placement`]: the plan of which PUs each stage (sigverify, VED, UED, hash, GPU feeder)
 //!   runs on;
 //! - [`cores`]: the `cores` setting that overrides the plan stage by stage;
+//! - [`interrupts`]: where the machine's disks deliver their interrupts, and a note when that
+//!   is a sigverify PU;
 //! - [`pin`]: the pinning of a thread to a PU;
 //! - [`metrics`]: what every stage and the engine report (items, busy/idle/blocked time, queue
 //!   depth, time-to-vote, the UED's lag, transactions per second), and the Prometheus endpoint.
@@ -20,6 +22,7 @@
 pub mod cores;
 pub mod engine;
 pub mod guess;
+pub mod interrupts;
 pub mod metrics;
 pub mod pin;
 pub mod placement;

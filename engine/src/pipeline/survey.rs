@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::cores::{CoreSpec, CoresError};
+use super::interrupts::{self, DiskInterrupts};
 use super::placement::{Origin, Placement, Stage};
 use super::topology::{GpuAdapter, Topology, format_cpus, pus_label};
 use crate::runtime::Backend;
@@ -19,6 +20,8 @@ pub struct Survey {
     pub adapter: Result<GpuAdapter, String>,
     /// Where each stage runs.
     pub placement: Placement,
+    /// The machine's disks and where their interrupts have gone.
+    pub disks: Vec<DiskInterrupts>,
     /// What a reader should know about the plan.
     pub notes: Vec<String>,
 }
@@ -93,10 +96,13 @@ impl Survey {
             Ok(_) => {}
             Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
         }
+        let disks = interrupts::detect();
+        notes.extend(interrupts::notes(&disks, &placement));
         Ok(Survey {
             topology,
             adapter,
             placement,
+            disks,
             notes,
         })
     }
