@@ -1,20 +1,24 @@
 //! Where the machine's disks deliver their interrupts: a fact the placement does not choose but
-//! should not ignore.
+//! plans around.
 //!
 //! Every sync of the UED's commit ends in interrupts from the disk that holds the store, and a
-//! disk with one queue (a VM's virtio disk, a SATA controller) takes them all on one PU. When that
-//! PU is one the plan gives sigverify — the stage the pipeline's throughput rests on — each of
-//! the UED's syncs interrupts the user signatures there. On the 2-vCPU KVM guest the project is
-//! developed on, the virtio disk's one queue interrupts PU 1, the plan's sigverify PU: the
-//! pipeline's efficiency was 0.931 (median of six rounds) with the plan's placement and 1.009
-//! with the stages the other way round (README, "What "beside" was, found"). Multi-queue NVMe
-//! disks complete on the submitting PU's queue and raise no such note.
+//! disk with one queue (a VM's virtio disk, a SATA controller) takes them all on one PU, with the
+//! kernel's work of completing them (the block layer's, the journal's). When that PU is one
+//! sigverify runs on — the stage the pipeline's throughput rests on — each of the UED's syncs
+//! interrupts the user signatures there. On the 2-vCPU KVM guest the project is developed on, the
+//! virtio disk's one queue interrupts PU 1: with sigverify there the pipeline's efficiency was
+//! 0.931 (median of six rounds), 1.009 with the stages the other way round, and 1.037–1.050 with
+//! the store on tmpfs, which raises none (README, "What "beside" was, found"). Multi-queue NVMe
+//! disks complete on the submitting PU's queue and spread them.
 //!
 //! [`detect`] reads, for each block device that is hardware (`/sys/block/*/device`), the
 //! interrupts of its PCI function (`msi_irqs`, or its legacy `irq`) and their counts per PU
-//! since boot (`/proc/interrupts`); [`notes`] says when the PU that took most of a disk's
-//! interrupts is a sigverify PU the UED does not share. It only reports: moving the interrupts
-//! (`/proc/irq/N/smp_affinity_list`, as root) or the stages (`--cores`) is the operator's call.
+//! since boot (`/proc/interrupts`). The survey marks each [`concentrated`] disk's PU on the
+//! topology before it plans, and the plan gives that PU's core to the UED, whose syncs the
+//! interrupts complete, keeping the VED and sigverify off it where the machine has cores enough
+//! (`placement`); [`notes`] says when a sigverify PU the UED does not share takes them all the
+//! same (a `cores` setting put it there). Moving the interrupts themselves
+//! (`/proc/irq/N/smp_affinity_list`, as root) is the operator's call.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -145,34 +149,43 @@ fn parse_counts(text: &str) -> BTreeMap<u32, Vec<(usize, u64)>> {
         .collect()
 }
 
+/// The disks whose interrupts mostly (more than half) land on one PU, with that PU and its
+/// share: a disk with one queue (virtio, SATA). A multi-queue disk that completes on each
+/// submitting PU's queue spreads them and is not one.
+pub fn concentrated(
+    disks: &[DiskInterrupts],
+) -> impl Iterator<Item = (&DiskInterrupts, usize, f64)> {
+    disks.iter().filter_map(|disk| {
+        let (pu, share) = disk.busiest()?;
+        (share > 0.5).then_some((disk, pu, share))
+    })
+}
+
 /// What a reader of the plan should know about `disks`: for each disk whose busiest PU (more
-/// than half of its interrupts) is one of sigverify's PUs that the UED does not run on, a note
-/// saying so.
+/// than half of its interrupts) is one of sigverify's PUs that the UED does not run on — where a
+/// cores setting put sigverify, or a plan had no core of the UED's to trade — a note saying so.
 pub fn notes(disks: &[DiskInterrupts], placement: &Placement) -> Vec<String> {
     let of = |stage| placement.cpus(stage).unwrap_or(&[]);
     let (sigverify, ued) = (of(Stage::Sigverify), of(Stage::Ued));
-    disks
-        .iter()
-        .filter_map(|disk| {
-            let (pu, share) = disk.busiest()?;
-            (share > 0.5 && sigverify.contains(&pu) && !ued.contains(&pu)).then(|| {
-                format!(
-                    "the disk {} takes {:.0} % of its interrupts on {} (of {} since boot), where \
+    concentrated(disks)
+        .filter(|&(_, pu, _)| sigverify.contains(&pu) && !ued.contains(&pu))
+        .map(|(disk, pu, share)| {
+            format!(
+                "the disk {} takes {:.0} % of its interrupts on {} (of {} since boot), where \
                      sigverify runs: each of the UED's syncs interrupts the user signatures there \
                      (on the 2-vCPU guest the README measures, 8 % of the pipeline's efficiency); \
                      `--cores` can put sigverify elsewhere, or root can move the interrupts \
                      (IRQ {}: /proc/irq/N/smp_affinity_list)",
-                    disk.device,
-                    share * 100.0,
-                    pus_label(&[pu]),
-                    disk.total(),
-                    disk.irqs
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            })
+                disk.device,
+                share * 100.0,
+                pus_label(&[pu]),
+                disk.total(),
+                disk.irqs
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         })
         .collect()
 }

@@ -8,7 +8,11 @@
 //! - the VED and sigverify cores start on the same NUMA node, so votes are verified where they
 //!   execute; the GPU feeder sits on the GPU's node where hwloc knows it;
 //! - a core's SMT siblings go to one stage: two stages on one core contend as much as on one PU;
-//! - what remains goes to sigverify (a third) and the UED (the rest): the bulk of the work.
+//! - what remains goes to sigverify (a third) and the UED (the rest): the bulk of the work;
+//! - a core that takes most of a disk's interrupts ([`Topology::mark_disk_interrupts`]) goes to
+//!   the UED, whose commits' syncs they complete: the other stages take the other cores first,
+//!   and on a small machine the UED's group trades cores with the group that got it (on two
+//!   cores the VED shares it with the UED, and sigverify keeps the other).
 //!
 //! A plan's numbers are PUs by their OS index (the kernel's CPU numbers, as `taskset` and
 //! `lscpu` print them). The plan describes; only [`pin_current_thread`] touches a thread.
@@ -103,7 +107,9 @@ pub struct Placement {
     notes: Vec<Note>,
 }
 
-/// Free cores per NUMA node (cores of unknown node last), taken front first.
+/// Free cores per NUMA node (cores of unknown node last), taken front first; on each node the
+/// cores that take a disk's interrupts come last, so that the stages taken first (the VED, the
+/// hash, sigverify) get the others and the UED, which takes what is left, gets them.
 struct FreeCores<'t> {
     by_node: BTreeMap<usize, VecDeque<&'t Core>>,
 }
@@ -111,7 +117,11 @@ struct FreeCores<'t> {
 impl<'t> FreeCores<'t> {
     fn new(topology: &'t Topology) -> FreeCores<'t> {
         let mut by_node: BTreeMap<usize, VecDeque<&Core>> = BTreeMap::new();
-        for core in topology.cores() {
+        let (quiet, interrupted): (Vec<&Core>, Vec<&Core>) = topology
+            .cores()
+            .iter()
+            .partition(|core| !topology.takes_disk_interrupts(core));
+        for core in quiet.into_iter().chain(interrupted) {
             by_node
                 .entry(core.numa_node.unwrap_or(usize::MAX))
                 .or_default()
@@ -180,8 +190,9 @@ impl Placement {
         let mut placement = if free.count() >= stages.len() {
             Placement::plan_own_cores(topology, &mut free, ved_node, gpu_present)
         } else {
-            Placement::plan_shared_cores(&mut free, &stages)
+            Placement::plan_shared_cores(topology, &mut free, &stages)
         };
+        placement.note_disk_interrupts(topology);
         if topology.cores().iter().any(|c| c.pus.len() > 1) {
             placement.note(
                 &Stage::ALL,
@@ -281,7 +292,11 @@ impl Placement {
 
     /// A machine with fewer cores than stages: stages are merged, one core per group, in the
     /// order that costs the votes least.
-    fn plan_shared_cores(free: &mut FreeCores<'_>, stages: &[Stage]) -> Placement {
+    fn plan_shared_cores(
+        topology: &Topology,
+        free: &mut FreeCores<'_>,
+        stages: &[Stage],
+    ) -> Placement {
         let cores = free.drain();
         let mut groups: Vec<Vec<Stage>> = [Stage::Ved, Stage::Hash, Stage::Sigverify, Stage::Ued]
             .into_iter()
@@ -350,6 +365,18 @@ impl Placement {
                 ),
             );
             return placement;
+        }
+        let mut cores: Vec<&Core> = cores.into_iter().take(groups.len()).collect();
+        // The cores come with those that take a disk's interrupts last: where the UED's group
+        // would get one of the others while another group gets one of those, the two trade.
+        let ued_group = groups.iter().position(|g| g.contains(&Stage::Ued));
+        let interrupted = cores
+            .iter()
+            .position(|core| topology.takes_disk_interrupts(core));
+        if let (Some(ued), Some(interrupted)) = (ued_group, interrupted)
+            && !topology.takes_disk_interrupts(cores[ued])
+        {
+            cores.swap(ued, interrupted);
         }
         for (group, core) in groups.iter().zip(&cores) {
             for &stage in group {
@@ -442,6 +469,55 @@ impl Placement {
             }
         }
         Ok(placement)
+    }
+
+    /// Says where the disks' interrupts went in the plan: to the UED's core (which the
+    /// `FreeCores` order and the small machine's trade arrange), or, where the UED had no core
+    /// to give, to the stages there. Dropped when the cores setting moves any stage.
+    fn note_disk_interrupts(&mut self, topology: &Topology) {
+        for (pu, device) in topology.disk_interrupts() {
+            let here: Vec<Stage> = self
+                .stages
+                .iter()
+                .filter(|s| s.cpus.contains(pu))
+                .map(|s| s.stage)
+                .collect();
+            // Nothing runs there, or everything does (one core): nothing to say.
+            if here.is_empty() || (here.contains(&Stage::Ued) && here.contains(&Stage::Sigverify)) {
+                continue;
+            }
+            let others: Vec<String> = here
+                .iter()
+                .filter(|&&s| s != Stage::Ued)
+                .map(|s| s.to_string())
+                .collect();
+            let text = if !here.contains(&Stage::Ued) {
+                format!(
+                    "the disk {device} takes most of its interrupts on {}, where {} run{}: the \
+                     plan had no core of the UED's to put there",
+                    pus_label(&[*pu]),
+                    others.join(" and "),
+                    if others.len() == 1 { "s" } else { "" },
+                )
+            } else if others.is_empty() {
+                format!(
+                    "the disk {device} takes most of its interrupts on {}: the plan gives that \
+                     core to the UED, whose commits' syncs they complete, and the votes and user \
+                     signatures other cores",
+                    pus_label(&[*pu])
+                )
+            } else {
+                format!(
+                    "the disk {device} takes most of its interrupts on {}: the plan gives that \
+                     core to the UED, whose commits' syncs they complete, and sigverify another \
+                     ({} share{} the UED's core here)",
+                    pus_label(&[*pu]),
+                    others.join(" and "),
+                    if others.len() == 1 { "s" } else { "" },
+                )
+            };
+            self.note(&Stage::ALL, text);
+        }
     }
 
     fn empty() -> Placement {
@@ -688,6 +764,67 @@ mod tests {
         assert_complete(&topology, &placement);
         assert!(placement.shared_with(Stage::Ved).is_empty());
         assert_eq!(placement.shared_with(Stage::GpuFeeder), [Stage::Sigverify]);
+    }
+
+    #[test]
+    fn a_disks_interrupts_go_to_the_ueds_core_on_two_cores() {
+        // The virtio disk of the guest the README measures: one queue, interrupting PU 1.
+        let mut topology = machine(1, 2, None);
+        topology.mark_disk_interrupts(1, "vda");
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        assert_eq!(placement.cpus(Stage::Sigverify), Some(&[0][..]));
+        for stage in [Stage::Ved, Stage::Ued, Stage::Hash] {
+            assert_eq!(placement.cpus(stage), Some(&[1][..]), "{stage}");
+        }
+        let notes: Vec<&str> = placement.notes().collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("ved and ued share a core (PU 1)"))
+        );
+        assert!(
+            notes.iter().any(|n| n.starts_with("the disk vda")
+                && n.contains("gives that core to the UED")
+                && n.contains("ved and hash share the UED's core")),
+            "{notes:?}"
+        );
+        // Where the disk interrupts PU 0, the UED's core already, nothing moves.
+        let mut topology = machine(1, 2, None);
+        topology.mark_disk_interrupts(0, "vda");
+        let placement = Placement::plan(&topology, false);
+        assert_eq!(placement.cpus(Stage::Sigverify), Some(&[1][..]));
+        assert_eq!(placement.cpus(Stage::Ved), Some(&[0][..]));
+        // A cores setting that moves a stage drops the note, which may no longer be true.
+        let spec = CoreSpec::parse("sigverify=1").unwrap();
+        let mut topology = machine(1, 2, None);
+        topology.mark_disk_interrupts(1, "vda");
+        let placement = Placement::with_cores(&topology, false, &spec).unwrap();
+        assert!(!placement.notes().any(|n| n.starts_with("the disk vda")));
+    }
+
+    #[test]
+    fn a_disks_interrupts_go_to_a_ued_core_on_a_large_machine() {
+        // The disk interrupts PU 0, where the VED would otherwise be: the UED takes that core.
+        let mut topology = machine(1, 16, None);
+        topology.mark_disk_interrupts(0, "sda");
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        assert!(placement.cpus(Stage::Ued).unwrap().contains(&0));
+        for stage in [Stage::Ved, Stage::Hash, Stage::Sigverify] {
+            assert!(!placement.cpus(stage).unwrap().contains(&0), "{stage}");
+        }
+        assert_eq!(placement.cpus(Stage::Ved), Some(&[1][..]));
+        assert_eq!(placement.cpus(Stage::Ued).map(<[usize]>::len), Some(9));
+        assert!(placement.notes().any(|n| n.starts_with("the disk sda")
+            && n.contains("and the votes and user signatures other cores")));
+        // Two nodes, the disk on the second's first core: the UED's cores there include it.
+        let mut topology = machine(2, 4, None);
+        topology.mark_disk_interrupts(4, "nvme0n1");
+        let placement = Placement::plan(&topology, false);
+        assert_complete(&topology, &placement);
+        assert!(placement.cpus(Stage::Ued).unwrap().contains(&4));
+        assert!(!placement.cpus(Stage::Sigverify).unwrap().contains(&4));
     }
 
     #[test]

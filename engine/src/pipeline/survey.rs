@@ -63,6 +63,12 @@ impl Survey {
         // Parse before surveying the machine, so a typo fails at once.
         let spec = cores.map(CoreSpec::parse).transpose()?;
         let mut topology = Topology::detect();
+        // Where the disks' interrupts go, before the plan: it keeps the votes and the user
+        // signatures off those PUs where it can.
+        let disks = interrupts::detect();
+        for (disk, pu, _) in interrupts::concentrated(&disks) {
+            topology.mark_disk_interrupts(pu, &disk.device);
+        }
         if let Some(spec) = &spec {
             // Before the GPU survey (which opens a device), so a missing core fails at once.
             spec.check(&topology)?;
@@ -96,7 +102,6 @@ impl Survey {
             Ok(_) => {}
             Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
         }
-        let disks = interrupts::detect();
         notes.extend(interrupts::notes(&disks, &placement));
         Ok(Survey {
             topology,

@@ -227,6 +227,10 @@ pub struct Topology {
     /// ([`Topology::restrict_to`]), with their NUMA nodes, ascending: not planned on, but a
     /// `cores` setting may name them.
     outside: Vec<(usize, Option<usize>)>,
+    /// PUs that take most of a disk's interrupts, with the disk's name
+    /// ([`Topology::mark_disk_interrupts`]): the plan keeps the votes and the user signatures off
+    /// them where it can.
+    disk_interrupts: Vec<(usize, String)>,
 }
 
 impl Topology {
@@ -371,6 +375,7 @@ impl Topology {
             gpus,
             protection_keys: ProtectionKeys::default(),
             outside: Vec::new(),
+            disk_interrupts: Vec::new(),
         })
     }
 
@@ -422,6 +427,7 @@ impl Topology {
             gpus: Vec::new(),
             protection_keys: ProtectionKeys::detect(),
             outside: Vec::new(),
+            disk_interrupts: Vec::new(),
         }
     }
 
@@ -463,6 +469,7 @@ impl Topology {
                 .collect(),
             protection_keys: ProtectionKeys::default(),
             outside: Vec::new(),
+            disk_interrupts: Vec::new(),
         }
     }
 
@@ -574,6 +581,32 @@ impl Topology {
     /// Memory protection keys on this machine.
     pub fn protection_keys(&self) -> ProtectionKeys {
         self.protection_keys
+    }
+
+    /// Records that the disk `device` takes most of its interrupts on `pu`
+    /// (`pipeline::interrupts::concentrated`), a fact hwloc does not give: the plan then gives
+    /// that PU's core to the UED, whose commits the interrupts complete, where it can.
+    pub fn mark_disk_interrupts(&mut self, pu: usize, device: &str) {
+        if !self
+            .disk_interrupts
+            .iter()
+            .any(|(p, d)| *p == pu && d == device)
+        {
+            self.disk_interrupts.push((pu, device.to_owned()));
+        }
+    }
+
+    /// The PUs marked as taking most of a disk's interrupts, with the disks' names, in the order
+    /// marked.
+    pub fn disk_interrupts(&self) -> &[(usize, String)] {
+        &self.disk_interrupts
+    }
+
+    /// Whether a PU of `core` takes most of a disk's interrupts.
+    pub fn takes_disk_interrupts(&self, core: &Core) -> bool {
+        self.disk_interrupts
+            .iter()
+            .any(|(pu, _)| core.pus.contains(pu))
     }
 }
 
