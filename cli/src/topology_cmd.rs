@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tandem_engine::pipeline::interrupts::DiskInterrupts;
-use tandem_engine::pipeline::topology::format_cpus;
+use tandem_engine::pipeline::topology::{format_cpus, pus_label};
 use tandem_engine::pipeline::{GpuAdapter, Origin, Placement, Survey, Topology};
 
 use crate::output::{table, write_json};
@@ -42,6 +42,9 @@ struct DiskJson {
     device: String,
     irqs: Vec<u32>,
     by_pu: Vec<PuCountJson>,
+    /// Where its busiest interrupt is routed now (the kernel's effective affinity); empty where
+    /// unknown.
+    routed_to: Vec<usize>,
 }
 
 #[derive(Serialize)]
@@ -203,6 +206,7 @@ fn report(
                         .iter()
                         .map(|&(pu, count)| PuCountJson { pu, count })
                         .collect(),
+                    routed_to: d.routed_to.clone(),
                 })
                 .collect(),
         },
@@ -277,9 +281,13 @@ fn print(topology: &Topology, report: &TopologyJson) {
                     )
                 })
                 .collect();
+            let now = match d.routed_to.as_slice() {
+                [] => String::new(),
+                pus => format!(", routed to {} now", pus_label(pus)),
+            };
             match total {
-                0 => format!("{} none yet", d.device),
-                _ => format!("{} {total} ({})", d.device, on.join(", ")),
+                0 => format!("{} none yet{now}", d.device),
+                _ => format!("{} {total} ({}){now}", d.device, on.join(", ")),
             }
         })
         .collect();

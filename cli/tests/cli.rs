@@ -515,6 +515,9 @@ fn topology_prints_the_machine_and_the_plan_as_json() {
             assert!(pus.contains(&count["pu"]), "{disk}");
             assert!(count["count"].as_u64().unwrap() > 0, "{disk}");
         }
+        for pu in disk["routed_to"].as_array().unwrap() {
+            assert!(pus.contains(pu), "{disk}");
+        }
     }
     let stages: Vec<&str> = report["placement"]
         .as_array()

@@ -154,8 +154,9 @@ impl<'de> serde::Deserialize<'de> for CoreSpec {
     }
 }
 
-/// The CPU list of one entry: `0-3,8`.
-fn parse_cpus(entry: &str, cores: &str) -> Result<Vec<usize>, CoresError> {
+/// The CPU list of one entry: `0-3,8` (the kernel's list format too: `interrupts` reads
+/// `/proc/irq/N/effective_affinity_list` with it).
+pub(super) fn parse_cpus(entry: &str, cores: &str) -> Result<Vec<usize>, CoresError> {
     if cores.trim().is_empty() {
         return Err(CoresError::EmptySet {
             entry: entry.to_owned(),

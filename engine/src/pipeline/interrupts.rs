@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::cores::parse_cpus;
 use super::placement::{Placement, Stage};
 use super::topology::pus_label;
 
@@ -35,6 +36,10 @@ pub struct DiskInterrupts {
     pub irqs: Vec<u32>,
     /// Interrupts taken per PU, PUs that took none left out, by PU.
     pub by_pu: Vec<(usize, u64)>,
+    /// Where the disk's busiest interrupt (the one that took the most) goes now: the kernel's
+    /// effective affinity of it (`/proc/irq/N/effective_affinity_list`), ascending; empty where
+    /// it cannot be read. Counts since boot lag a change of affinity; this does not.
+    pub routed_to: Vec<usize>,
 }
 
 impl DiskInterrupts {
@@ -53,21 +58,35 @@ impl DiskInterrupts {
             .filter(|_| total > 0)
             .map(|&(pu, n)| (pu, n as f64 / total as f64))
     }
+
+    /// The PU the disk's interrupts mostly go to, with the share of them it took so far: where
+    /// more than half were taken on one PU (a disk with one queue), the PU its busiest interrupt
+    /// is routed to now where that is one PU (an operator may have moved it since), else the PU
+    /// that took them. `None` for a disk whose interrupts spread (a multi-queue disk completing
+    /// on each submitting PU's queue) or that took none.
+    pub fn concentrated(&self) -> Option<(usize, f64)> {
+        let (busiest, share) = self.busiest().filter(|&(_, share)| share > 0.5)?;
+        match self.routed_to[..] {
+            [now] => Some((now, share)),
+            _ => Some((busiest, share)),
+        }
+    }
 }
 
 /// This machine's disks and their interrupts (none where `/sys` or `/proc/interrupts` cannot be
 /// read: not Linux, a sandbox).
 pub fn detect() -> Vec<DiskInterrupts> {
     match std::fs::read_to_string("/proc/interrupts") {
-        Ok(counts) => read_from(Path::new("/sys"), &counts),
+        Ok(counts) => read_from(Path::new("/sys"), Path::new("/proc/irq"), &counts),
         Err(_) => Vec::new(),
     }
 }
 
 /// The disks under `sys` (a sysfs root) and their interrupts' counts in `proc_interrupts` (the
-/// text of `/proc/interrupts`), by device name. A device without a hardware parent (a loop or
-/// RAM disk), or whose interrupts cannot be found, is left out.
-pub fn read_from(sys: &Path, proc_interrupts: &str) -> Vec<DiskInterrupts> {
+/// text of `/proc/interrupts`), with their routing under `irq_dir` (`/proc/irq`), by device
+/// name. A device without a hardware parent (a loop or RAM disk), or whose interrupts cannot be
+/// found, is left out.
+pub fn read_from(sys: &Path, irq_dir: &Path, proc_interrupts: &str) -> Vec<DiskInterrupts> {
     let counts = parse_counts(proc_interrupts);
     let Ok(entries) = std::fs::read_dir(sys.join("block")) else {
         return Vec::new();
@@ -88,15 +107,37 @@ pub fn read_from(sys: &Path, proc_interrupts: &str) -> Vec<DiskInterrupts> {
                 }
             }
             by_pu.retain(|_, n| *n > 0);
+            let taken =
+                |irq: &u32| -> u64 { counts.get(irq).into_iter().flatten().map(|&(_, n)| n).sum() };
+            let routed_to = irqs
+                .iter()
+                .filter(|irq| taken(irq) > 0)
+                .max_by_key(|irq| (taken(irq), std::cmp::Reverse(**irq)))
+                .map(|irq| routing_of(&irq_dir.join(irq.to_string())))
+                .unwrap_or_default();
             Some(DiskInterrupts {
                 device,
                 irqs,
                 by_pu: by_pu.into_iter().collect(),
+                routed_to,
             })
         })
         .collect();
     disks.sort_by(|a, b| a.device.cmp(&b.device));
     disks
+}
+
+/// The PUs an interrupt is delivered to now, from its `/proc/irq/N` directory: its effective
+/// affinity (where the kernel routes it), or its affinity mask where the kernel keeps no
+/// effective one; empty where neither can be read.
+fn routing_of(irq: &Path) -> Vec<usize> {
+    ["effective_affinity_list", "smp_affinity_list"]
+        .iter()
+        .find_map(|name| {
+            let text = std::fs::read_to_string(irq.join(name)).ok()?;
+            parse_cpus(name, text.trim()).ok()
+        })
+        .unwrap_or_default()
 }
 
 /// The interrupt numbers of the nearest ancestor of `device` (a sysfs device directory) that has
@@ -156,8 +197,8 @@ pub fn concentrated(
     disks: &[DiskInterrupts],
 ) -> impl Iterator<Item = (&DiskInterrupts, usize, f64)> {
     disks.iter().filter_map(|disk| {
-        let (pu, share) = disk.busiest()?;
-        (share > 0.5).then_some((disk, pu, share))
+        let (pu, share) = disk.concentrated()?;
+        Some((disk, pu, share))
     })
 }
 
@@ -171,14 +212,14 @@ pub fn notes(disks: &[DiskInterrupts], placement: &Placement) -> Vec<String> {
         .filter(|&(_, pu, _)| sigverify.contains(&pu) && !ued.contains(&pu))
         .map(|(disk, pu, share)| {
             format!(
-                "the disk {} takes {:.0} % of its interrupts on {} (of {} since boot), where \
-                     sigverify runs: each of the UED's syncs interrupts the user signatures there \
-                     (on the 2-vCPU guest the README measures, 8 % of the pipeline's efficiency); \
-                     `--cores` can put sigverify elsewhere, or root can move the interrupts \
-                     (IRQ {}: /proc/irq/N/smp_affinity_list)",
+                "the disk {}'s interrupts go to {} ({:.0} % of the {} since boot on one PU), \
+                     where sigverify runs: each of the UED's syncs interrupts the user signatures \
+                     there (on the 2-vCPU guest the README measures, 8 % of the pipeline's \
+                     efficiency); `--cores` can put sigverify elsewhere, or root can move the \
+                     interrupts (IRQ {}: /proc/irq/N/smp_affinity_list)",
                 disk.device,
-                share * 100.0,
                 pus_label(&[pu]),
+                share * 100.0,
                 disk.total(),
                 disk.irqs
                     .iter()
@@ -234,13 +275,18 @@ NMI:          0          0   Non-maskable interrupts\n";
             &sys.join("block/sda/device"),
         );
         mkdir(&sys.join("block/loop0"));
+        // The virtio disk's request queue (IRQ 36) routed to PU 1, its mask both PUs; the
+        // NVMe's has no directory here (routing unknown).
+        mkdir(&sys.join("irq/36"));
+        std::fs::write(sys.join("irq/36/smp_affinity_list"), "0-1\n").unwrap();
+        std::fs::write(sys.join("irq/36/effective_affinity_list"), "1\n").unwrap();
         root
     }
 
     #[test]
     fn each_hardware_disk_gets_its_functions_interrupts_counted_per_pu() {
         let root = sysfs();
-        let disks = read_from(root.path(), PROC_INTERRUPTS);
+        let disks = read_from(root.path(), &root.path().join("irq"), PROC_INTERRUPTS);
         let names: Vec<&str> = disks.iter().map(|d| d.device.as_str()).collect();
         assert_eq!(
             names,
@@ -252,11 +298,23 @@ NMI:          0          0   Non-maskable interrupts\n";
         };
         assert_eq!(virtio.irqs, [35, 36]);
         assert_eq!(virtio.by_pu, [(0, 10), (1, 556_928)]);
+        assert_eq!(
+            virtio.routed_to,
+            [1],
+            "the busiest interrupt's effective affinity"
+        );
+        assert_eq!(virtio.concentrated().map(|(pu, _)| pu), Some(1));
         let (pu, share) = virtio.busiest().unwrap();
         assert_eq!(pu, 1);
         assert!(share > 0.9999, "{share}");
         assert_eq!(nvme.by_pu, [(0, 700), (1, 300)]);
         assert_eq!(nvme.busiest().unwrap().0, 0);
+        assert!(nvme.routed_to.is_empty());
+        assert_eq!(
+            nvme.concentrated().map(|(pu, _)| pu),
+            Some(0),
+            "70 %: by the counts"
+        );
         // The SATA controller's legacy interrupt has no row: counted as none taken.
         assert_eq!((sata.irqs.as_slice(), sata.busiest()), (&[19][..], None));
     }
@@ -264,7 +322,7 @@ NMI:          0          0   Non-maskable interrupts\n";
     #[test]
     fn a_note_only_where_a_disk_interrupts_a_sigverify_pu_the_ued_does_not_share() {
         let root = sysfs();
-        let disks = read_from(root.path(), PROC_INTERRUPTS);
+        let disks = read_from(root.path(), &root.path().join("irq"), PROC_INTERRUPTS);
         let two = Topology::synthetic(SyntheticShape {
             numa_nodes: 1,
             cores_per_node: 2,
@@ -277,7 +335,9 @@ NMI:          0          0   Non-maskable interrupts\n";
         let said = notes(&disks, &plan);
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(
-            said[0].starts_with("the disk vda takes 100 % of its interrupts on PU 1"),
+            said[0].starts_with(
+                "the disk vda's interrupts go to PU 1 (100 % of the 556938 since boot"
+            ),
             "{said:?}"
         );
         assert!(said[0].contains("(IRQ 35, 36: /proc/irq/N/"), "{said:?}");
@@ -292,7 +352,7 @@ NMI:          0          0   Non-maskable interrupts\n";
         let said = notes(&disks, &swapped);
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(
-            said[0].starts_with("the disk nvme0n1 takes 70 % of its interrupts on PU 0"),
+            said[0].starts_with("the disk nvme0n1's interrupts go to PU 0 (70 % of"),
             "{said:?}"
         );
         // Where no PU took more than half of a disk's interrupts, nothing either.
@@ -300,15 +360,44 @@ NMI:          0          0   Non-maskable interrupts\n";
             device: "nvme1n1".into(),
             irqs: vec![41, 42],
             by_pu: vec![(0, 50), (1, 50)],
+            routed_to: vec![0],
         };
+        assert_eq!(spread.concentrated(), None);
         assert_eq!(spread.busiest().map(|(pu, _)| pu), Some(0));
         assert!(notes(&[spread], &plan).is_empty());
         // No /proc/interrupts rows, or no sysfs: no disks, no notes.
         assert!(
-            read_from(root.path(), "")
+            read_from(root.path(), &root.path().join("irq"), "")
                 .iter()
                 .all(|d| d.busiest().is_none())
         );
-        assert!(read_from(&root.path().join("absent"), PROC_INTERRUPTS).is_empty());
+        assert!(
+            read_from(
+                &root.path().join("absent"),
+                &root.path().join("irq"),
+                PROC_INTERRUPTS
+            )
+            .is_empty()
+        );
+    }
+    #[test]
+    fn a_disk_whose_interrupt_was_moved_counts_where_it_goes_now() {
+        // Root moved the virtio disk's request queue to PU 0 after 556,928 interrupts on PU 1:
+        // the counts still say PU 1, the routing says PU 0, and the plan must follow the
+        // routing.
+        let root = sysfs();
+        std::fs::write(root.path().join("irq/36/effective_affinity_list"), "0\n").unwrap();
+        let disks = read_from(root.path(), &root.path().join("irq"), PROC_INTERRUPTS);
+        let virtio = disks.iter().find(|d| d.device == "vda").unwrap();
+        assert_eq!(virtio.busiest().unwrap().0, 1);
+        assert_eq!(virtio.routed_to, [0]);
+        assert_eq!(virtio.concentrated().map(|(pu, _)| pu), Some(0));
+        // Without an effective affinity (an older kernel), the mask; one of two PUs says
+        // nothing, so the counts decide.
+        std::fs::remove_file(root.path().join("irq/36/effective_affinity_list")).unwrap();
+        let disks = read_from(root.path(), &root.path().join("irq"), PROC_INTERRUPTS);
+        let virtio = disks.iter().find(|d| d.device == "vda").unwrap();
+        assert_eq!(virtio.routed_to, [0, 1]);
+        assert_eq!(virtio.concentrated().map(|(pu, _)| pu), Some(1));
     }
 }

@@ -493,7 +493,7 @@ impl Placement {
                 .collect();
             let text = if !here.contains(&Stage::Ued) {
                 format!(
-                    "the disk {device} takes most of its interrupts on {}, where {} run{}: the \
+                    "the disk {device}'s interrupts go to {}, where {} run{}: the \
                      plan had no core of the UED's to put there",
                     pus_label(&[*pu]),
                     others.join(" and "),
@@ -501,14 +501,14 @@ impl Placement {
                 )
             } else if others.is_empty() {
                 format!(
-                    "the disk {device} takes most of its interrupts on {}: the plan gives that \
+                    "the disk {device}'s interrupts go to {}: the plan gives that \
                      core to the UED, whose commits' syncs they complete, and the votes and user \
                      signatures other cores",
                     pus_label(&[*pu])
                 )
             } else {
                 format!(
-                    "the disk {device} takes most of its interrupts on {}: the plan gives that \
+                    "the disk {device}'s interrupts go to {}: the plan gives that \
                      core to the UED, whose commits' syncs they complete, and sigverify another \
                      ({} share{} the UED's core here)",
                     pus_label(&[*pu]),
