@@ -107,13 +107,15 @@ pub fn read_from(sys: &Path, irq_dir: &Path, proc_interrupts: &str) -> Vec<DiskI
                 }
             }
             by_pu.retain(|_, n| *n > 0);
-            let taken =
-                |irq: &u32| -> u64 { counts.get(irq).into_iter().flatten().map(|&(_, n)| n).sum() };
             let routed_to = irqs
                 .iter()
-                .filter(|irq| taken(irq) > 0)
-                .max_by_key(|irq| (taken(irq), std::cmp::Reverse(**irq)))
-                .map(|irq| routing_of(&irq_dir.join(irq.to_string())))
+                .map(|irq| {
+                    let taken: u64 = counts.get(irq).into_iter().flatten().map(|&(_, n)| n).sum();
+                    (taken, std::cmp::Reverse(*irq))
+                })
+                .filter(|&(taken, _)| taken > 0)
+                .max()
+                .map(|(_, std::cmp::Reverse(irq))| routing_of(&irq_dir.join(irq.to_string())))
                 .unwrap_or_default();
             Some(DiskInterrupts {
                 device,
@@ -202,8 +204,8 @@ pub fn concentrated(
     })
 }
 
-/// What a reader of the plan should know about `disks`: for each disk whose busiest PU (more
-/// than half of its interrupts) is one of sigverify's PUs that the UED does not run on — where a
+/// What a reader of the plan should know about `disks`: for each [`concentrated`] disk whose
+/// PU is one of sigverify's PUs that the UED does not run on — where a
 /// cores setting put sigverify, or a plan had no core of the UED's to trade — a note saying so.
 pub fn notes(disks: &[DiskInterrupts], placement: &Placement) -> Vec<String> {
     let of = |stage| placement.cpus(stage).unwrap_or(&[]);
@@ -380,6 +382,7 @@ NMI:          0          0   Non-maskable interrupts\n";
             .is_empty()
         );
     }
+
     #[test]
     fn a_disk_whose_interrupt_was_moved_counts_where_it_goes_now() {
         // Root moved the virtio disk's request queue to PU 0 after 556,928 interrupts on PU 1:

@@ -690,6 +690,12 @@ mod tests {
     }
 
     /// Every PU of the machine is used, and every stage that runs has PUs.
+    /// `topology` with `device`'s interrupts marked on `pu`.
+    fn interrupted(mut topology: Topology, pu: usize, device: &str) -> Topology {
+        topology.mark_disk_interrupts(pu, device);
+        topology
+    }
+
     fn assert_complete(topology: &Topology, placement: &Placement) {
         let used: BTreeSet<usize> = placement
             .stages()
@@ -769,8 +775,7 @@ mod tests {
     #[test]
     fn a_disks_interrupts_go_to_the_ueds_core_on_two_cores() {
         // The virtio disk of the guest the README measures: one queue, interrupting PU 1.
-        let mut topology = machine(1, 2, None);
-        topology.mark_disk_interrupts(1, "vda");
+        let topology = interrupted(machine(1, 2, None), 1, "vda");
         let placement = Placement::plan(&topology, false);
         assert_complete(&topology, &placement);
         assert_eq!(placement.cpus(Stage::Sigverify), Some(&[0][..]));
@@ -790,15 +795,13 @@ mod tests {
             "{notes:?}"
         );
         // Where the disk interrupts PU 0, the UED's core already, nothing moves.
-        let mut topology = machine(1, 2, None);
-        topology.mark_disk_interrupts(0, "vda");
+        let topology = interrupted(machine(1, 2, None), 0, "vda");
         let placement = Placement::plan(&topology, false);
         assert_eq!(placement.cpus(Stage::Sigverify), Some(&[1][..]));
         assert_eq!(placement.cpus(Stage::Ved), Some(&[0][..]));
         // A cores setting that moves a stage drops the note, which may no longer be true.
         let spec = CoreSpec::parse("sigverify=1").unwrap();
-        let mut topology = machine(1, 2, None);
-        topology.mark_disk_interrupts(1, "vda");
+        let topology = interrupted(machine(1, 2, None), 1, "vda");
         let placement = Placement::with_cores(&topology, false, &spec).unwrap();
         assert!(!placement.notes().any(|n| n.starts_with("the disk vda")));
     }
@@ -806,8 +809,7 @@ mod tests {
     #[test]
     fn a_disks_interrupts_go_to_a_ued_core_on_a_large_machine() {
         // The disk interrupts PU 0, where the VED would otherwise be: the UED takes that core.
-        let mut topology = machine(1, 16, None);
-        topology.mark_disk_interrupts(0, "sda");
+        let topology = interrupted(machine(1, 16, None), 0, "sda");
         let placement = Placement::plan(&topology, false);
         assert_complete(&topology, &placement);
         assert!(placement.cpus(Stage::Ued).unwrap().contains(&0));
@@ -819,8 +821,7 @@ mod tests {
         assert!(placement.notes().any(|n| n.starts_with("the disk sda")
             && n.contains("and the votes and user signatures other cores")));
         // Two nodes, the disk on the second's first core: the UED's cores there include it.
-        let mut topology = machine(2, 4, None);
-        topology.mark_disk_interrupts(4, "nvme0n1");
+        let topology = interrupted(machine(2, 4, None), 4, "nvme0n1");
         let placement = Placement::plan(&topology, false);
         assert_complete(&topology, &placement);
         assert!(placement.cpus(Stage::Ued).unwrap().contains(&4));
