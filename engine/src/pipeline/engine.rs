@@ -1125,7 +1125,7 @@ impl Engine {
             recycling: std::sync::atomic::AtomicBool::new(false),
         };
         let spawn = |name: &str, stage: Stage, low_priority: bool| StageThread {
-            name: format!("tandem-{name}"),
+            name: thread_name(name),
             stage,
             low_priority,
             placement: placement.clone(),
@@ -1755,6 +1755,7 @@ impl Drop for Engine {
 /// How a stage's thread starts: named, pinned to its stage's first PU, and at a lower priority
 /// for the UED side.
 struct StageThread {
+    /// The thread's name ([`thread_name`]).
     name: String,
     stage: Stage,
     low_priority: bool,
@@ -1781,8 +1782,12 @@ impl StageThread {
             shared,
             pinned,
         } = self;
+        debug_assert!(
+            name.len() <= MAX_THREAD_NAME,
+            "{name}: the OS would show it cut short"
+        );
         #[cfg(test)]
-        if tests::REFUSED_STAGE.with(|r| r.get()) == Some(stage_name(&name)) {
+        if tests::REFUSED_STAGE.with(|r| r.get()) == Some(name.as_str()) {
             return Err(std::io::Error::other("refused by the test"));
         }
         std::thread::Builder::new()
@@ -1824,10 +1829,16 @@ impl StageThread {
     }
 }
 
-/// A stage thread's name without its `tandem-` prefix (`ved`, `sigverify-ued`).
-#[cfg(test)]
-fn stage_name(thread: &str) -> &str {
-    thread.strip_prefix("tandem-").unwrap_or(thread)
+/// The bytes of a thread's name the OS keeps (Linux's `TASK_COMM_LEN` less its NUL).
+const MAX_THREAD_NAME: usize = 15;
+
+/// The name of the thread of the stage `label` (its name in the metrics): `tandem-` and the
+/// label, `sigverify` shortened to `sigv` — the OS keeps 15 bytes of a thread's name, which
+/// `top -H`, `ps -L` and `/proc/<pid>/task/*/comm` show, so both sigverify threads would be
+/// `tandem-sigverif` there.
+fn thread_name(label: &str) -> String {
+    // (A helper's name, `tandem-helper-<PU>`, fits up to PU 99,999.)
+    format!("tandem-{}", label.replace("sigverify", "sigv"))
 }
 
 /// What one sigverify stage verifies, and with what.
@@ -2636,8 +2647,8 @@ mod tests {
         /// Makes `submit` panic right after it handed the block to the VED's sigverify stage.
         pub(super) static PANIC_AFTER_THE_VED_COPY: std::cell::Cell<bool> =
             const { std::cell::Cell::new(false) };
-        /// The stage (`ved`, `ued`, …) whose thread `Engine::start` is refused, as by an OS out
-        /// of threads.
+        /// The stage thread (`tandem-ved`, `tandem-ued`, …) `Engine::start` is refused, as by
+        /// an OS out of threads.
         pub(super) static REFUSED_STAGE: std::cell::Cell<Option<&'static str>> =
             const { std::cell::Cell::new(None) };
     }
@@ -2685,9 +2696,26 @@ mod tests {
     }
 
     #[test]
+    fn every_stage_thread_has_a_name_the_os_shows_whole_and_apart() {
+        let names: Vec<String> = ["sigverify-ved", "sigverify-ued", "ved", "ued"]
+            .into_iter()
+            .map(thread_name)
+            .collect();
+        for name in &names {
+            assert!(name.len() <= MAX_THREAD_NAME, "{name}");
+        }
+        let cut: std::collections::HashSet<&str> = names
+            .iter()
+            .map(|n| &n[..n.len().min(MAX_THREAD_NAME)])
+            .collect();
+        assert_eq!(cut.len(), names.len(), "{names:?}");
+        assert_eq!(names[0], "tandem-sigv-ved");
+    }
+
+    #[test]
     fn a_stage_the_os_refuses_to_start_stops_and_joins_the_stages_started_before_it() {
         let genesis = crate::genesis::Genesis::default_cluster();
-        for refused in ["sigverify-ued", "ved", "ued"] {
+        for refused in ["tandem-sigv-ued", "tandem-ved", "tandem-ued"] {
             let dir = tempfile::tempdir().expect("dir");
             // The VED's thread holds the vote hook: it is dropped when that thread ends.
             let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
