@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use tandem_bench::fixtures::ForgedPayers;
+use tandem_bench::isolation::stalls::STALL_MS;
 use tandem_bench::isolation::{Api, IsolationConfig, IsolationReport, IsolationRun, run_isolation};
 use tandem_bench::pipeline::{PipelineReport, median_round, run_pipeline};
 use tandem_bench::profile::Profile;
@@ -150,6 +151,21 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         "cold (the warm-up blocks of a fresh engine): longest time-to-vote {}",
         cold.join(", ")
     );
+    for (name, run) in &runs {
+        let steal = run.steal_ms_per_block.map_or_else(
+            || "the machine's counters not read".to_owned(),
+            |ms| format!("{ms:.2} ms stolen by the hypervisor per block"),
+        );
+        match run.stalls.len() {
+            0 => println!("{name}: no block's vote over {STALL_MS} ms ({steal})"),
+            n => {
+                println!("{name}: {n} blocks' votes over {STALL_MS} ms ({steal}):");
+                for stall in &run.stalls {
+                    println!("  {}", stall.describe());
+                }
+            }
+        }
+    }
     for (name, run) in &runs {
         if run.vote_path_ms_per_slot.is_empty() {
             println!("{name}: work per block on the vote's path: not shown through the C ABI");

@@ -999,6 +999,17 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         assert!(r["cold_max_ms"].as_f64().unwrap() > 0.0, "{run}: {r}");
         let (p50, p99) = (r["p50_ms"].as_f64().unwrap(), r["p99_ms"].as_f64().unwrap());
         assert!(p50 > 0.0 && p50 <= p99, "{run}: {r}");
+        // Each vote over the goal has its record; on Linux the machine's counters are read.
+        let over = r["samples_ms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|ms| ms.as_f64().unwrap() > 50.0)
+            .count();
+        assert_eq!(r["stalls"].as_array().unwrap().len(), over, "{run}: {r}");
+        if cfg!(target_os = "linux") {
+            assert!(r["steal_ms_per_block"].as_f64().unwrap() >= 0.0, "{run}: {r}");
+        }
     }
     let ratio = |k: &str, q: &str| {
         report["loaded"][q].as_f64().unwrap() / report["idle"][q].as_f64().unwrap()

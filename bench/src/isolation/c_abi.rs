@@ -16,6 +16,7 @@
 //! its last commits, so the run waits for the last slot's UED hash and checks that the engine
 //! has not halted instead (the Rust run's `finish` reports such a failure).
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::ptr;
@@ -31,6 +32,7 @@ use tandem::engine::{
 };
 use tandem::{Backend as CBackend, TANDEM_OK, tandem_last_error};
 
+use super::stalls::Sample;
 use super::{IsolationConfig, Pace, RunResult};
 
 /// How long the host waits for one slot's hash before the run fails.
@@ -135,8 +137,12 @@ pub(super) fn run(
     let mut votes = Vec::with_capacity(encoded.len());
     let mut last_slot = 0;
     let mut pace = Pace::new(config.pace_ms);
+    let (mut handed, mut voted) = (HashMap::new(), HashMap::new());
     for (slot, bytes) in &encoded {
         pace.wait();
+        if let Some(sample) = Sample::take() {
+            handed.insert(*slot, sample);
+        }
         let start = Instant::now();
         // SAFETY: an open engine and `bytes.len()` readable bytes.
         let status = unsafe { tandem_engine_submit_block(engine.0, bytes.as_ptr(), bytes.len()) };
@@ -151,6 +157,9 @@ pub(super) fn run(
             return Err(failed(status, &format!(", slot {slot}")));
         }
         votes.push((*slot, hash, start.elapsed()));
+        if let Some(sample) = Sample::take() {
+            voted.insert(*slot, sample);
+        }
 
         last_slot = *slot;
         if *slot == config.warmup_slots {
@@ -181,5 +190,8 @@ pub(super) fn run(
         votes,
         max_ued_lag_slots: metrics.max_ued_lag_slots,
         vote_path_ms_per_slot: Vec::new(),
+        round: 0,
+        handed,
+        voted,
     })
 }

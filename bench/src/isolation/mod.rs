@@ -27,6 +27,7 @@
 //! votes computes them), and every run's vote points must equal the idle run's: neither user
 //! transactions nor forged ones change the VED's state. The suite checks it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,9 @@ use tandem_engine::runtime::Backend;
 use crate::fixtures::{ForgedPayers, VoteCluster};
 
 mod c_abi;
+pub mod stalls;
+
+use stalls::{STALL_MS, Sample, Stall};
 
 /// The API the suite drives the engine through.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -149,6 +153,12 @@ pub struct IsolationRun {
     /// Milliseconds of work per measured block on the vote's path, by stage (`ingest`,
     /// `sigverify-ved`, `ved`): where time-to-vote goes (the warm-up blocks' work not counted).
     pub vote_path_ms_per_slot: Vec<(String, f64)>,
+    /// The measured blocks whose time-to-vote passed [`STALL_MS`], in the order measured, each
+    /// with what the machine did meanwhile ([`stalls`]).
+    pub stalls: Vec<Stall>,
+    /// Milliseconds the hypervisor took from this guest's vCPUs (all together) during a
+    /// measured block's time-to-vote, on average; `None` where the counters cannot be read.
+    pub steal_ms_per_block: Option<f64>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -185,11 +195,27 @@ pub struct IsolationReport {
 }
 
 /// What one run saw: each block's vote point (slot, VED hash, time-to-vote), the UED's largest
-/// lag, and the vote path's work per block by stage.
+/// lag, the vote path's work per block by stage, and the machine's counters at each block's
+/// hand-over and at its vote ([`stalls`]).
 struct RunResult {
     votes: Vec<(u64, [u8; 32], Duration)>,
     max_ued_lag_slots: u64,
     vote_path_ms_per_slot: Vec<(String, f64)>,
+    /// The round, from 1 (set by [`sweep`]).
+    round: u64,
+    /// Samples at each block's hand-over, by slot.
+    handed: HashMap<u64, Sample>,
+    /// Samples at each block's vote point, by slot.
+    voted: HashMap<u64, Sample>,
+}
+
+impl RunResult {
+    /// The record of `slot`'s vote of `time_to_vote`, where both its samples were taken.
+    fn stall(&self, slot: u64, time_to_vote: Duration) -> Option<Stall> {
+        let (before, after) = (self.handed.get(&slot)?, self.voted.get(&slot)?);
+        let ms = time_to_vote.as_secs_f64() * 1e3;
+        Some(Stall::between(self.round, slot, ms, before, after))
+    }
 }
 
 /// One run: feeds `blocks` at the pace and gathers each block's vote point.
@@ -198,12 +224,17 @@ fn run(
     config: &IsolationConfig,
     blocks: Vec<Block>,
 ) -> Result<RunResult, String> {
-    let votes = Arc::new(Mutex::new(Vec::new()));
+    let votes = Arc::new(Mutex::new((Vec::new(), HashMap::new())));
     let seen = Arc::clone(&votes);
     let hooks = EngineHooks {
         on_vote: Some(Box::new(move |v| {
+            // After the vote point: not in its time-to-vote.
+            let sample = Sample::take();
             let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-            seen.push((v.slot, v.ved_hash, v.time_to_vote));
+            seen.0.push((v.slot, v.ved_hash, v.time_to_vote));
+            if let Some(sample) = sample {
+                seen.1.insert(v.slot, sample);
+            }
         })),
         on_outcome: None,
         on_alert: None,
@@ -228,9 +259,13 @@ fn run(
     // measured blocks alone, as the time-to-vote is.
     let mut warm = metrics.snapshot();
     let mut pace = Pace::new(config.pace_ms);
+    let mut handed = HashMap::new();
     for block in blocks {
         pace.wait();
         let slot = block.header.slot;
+        if let Some(sample) = Sample::take() {
+            handed.insert(slot, sample);
+        }
         engine.submit(block).map_err(|e| e.to_string())?;
         if slot == config.warmup_slots {
             warm = warmed_up(&engine, slot)?;
@@ -240,11 +275,14 @@ fn run(
     engine.finish().map_err(|e| e.to_string())?;
     let snapshot = metrics.snapshot();
     let path = vote_path_per_block(&warm, &snapshot);
-    let votes = std::mem::take(&mut *votes.lock().unwrap_or_else(PoisonError::into_inner));
+    let (votes, voted) = std::mem::take(&mut *votes.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(RunResult {
         votes,
         max_ued_lag_slots: snapshot.max_ued_lag_slots,
         vote_path_ms_per_slot: path,
+        round: 0,
+        handed,
+        voted,
     })
 }
 
@@ -364,7 +402,31 @@ fn summarize(runs: Vec<RunResult>, warmup: u64, votes_per_slot: usize, load: Loa
             .fold(0.0, f64::max),
         max_ued_lag_slots: runs.iter().map(|r| r.max_ued_lag_slots).max().unwrap_or(0),
         vote_path_ms_per_slot: path,
+        stalls: runs
+            .iter()
+            .flat_map(|r| {
+                r.votes
+                    .iter()
+                    .filter(|(slot, _, ttv)| *slot > warmup && ttv.as_secs_f64() * 1e3 > STALL_MS)
+                    .filter_map(|(slot, _, ttv)| r.stall(*slot, *ttv))
+            })
+            .collect(),
+        steal_ms_per_block: steal_per_block(&runs, warmup),
     }
+}
+
+/// The mean of the measured blocks' steal (all vCPUs), where every one has both samples.
+fn steal_per_block(runs: &[RunResult], warmup: u64) -> Option<f64> {
+    let steals = runs
+        .iter()
+        .flat_map(|r| {
+            r.votes
+                .iter()
+                .filter(|(slot, ..)| *slot > warmup)
+                .map(|(slot, _, ttv)| r.stall(*slot, *ttv).map(|s| s.steal_ms()))
+        })
+        .collect::<Option<Vec<f64>>>()?;
+    (!steals.is_empty()).then(|| steals.iter().sum::<f64>() / steals.len() as f64)
 }
 
 /// Time-to-vote at one UED load: one summary per round (each over that round's measured
@@ -569,12 +631,14 @@ fn sweep(
             };
             progress(&format!("round {}/{rounds}, {kind}", round + 1));
             let blocks = blocks_at(loads[i]);
-            runs[i].push(match &config.api {
+            let mut result = match &config.api {
                 Api::Rust => run(&cluster.genesis, config, blocks)?,
                 Api::CAbi { cores } => {
                     c_abi::run(&cluster.genesis, config, cores.as_deref(), blocks)?
                 }
-            });
+            };
+            result.round = round + 1;
+            runs[i].push(result);
         }
     }
     let points = |r: &RunResult| -> Vec<(u64, [u8; 32])> {
@@ -612,6 +676,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_measured_block_over_the_goal_is_a_stall_and_a_warm_up_block_is_not() {
+        let ms = Duration::from_millis;
+        let votes = vec![
+            (1, [0; 32], ms(80)),
+            (2, [0; 32], ms(10)),
+            (3, [0; 32], ms(60)),
+        ];
+        let samples =
+            || -> HashMap<u64, Sample> { (1..=3).map(|slot| (slot, Sample::default())).collect() };
+        let run = RunResult {
+            votes,
+            max_ued_lag_slots: 0,
+            vote_path_ms_per_slot: Vec::new(),
+            round: 2,
+            handed: samples(),
+            voted: samples(),
+        };
+        let summary = summarize(vec![run], 1, 8, Load::transfers(0));
+        let stalls: Vec<(u64, u64, f64)> = summary
+            .stalls
+            .iter()
+            .map(|s| (s.round, s.slot, s.time_to_vote_ms))
+            .collect();
+        assert_eq!(stalls, [(2, 3, 60.0)]);
+        assert_eq!(summary.steal_ms_per_block, Some(0.0));
+    }
+
     /// Through the C ABI (the cluster written to a genesis file, the blocks encoded) the runs
     /// reach the vote points the Rust API's runs reach, slot by slot.
     #[test]
@@ -633,6 +725,13 @@ mod tests {
                 ..config.clone()
             };
             let runs = sweep(&config, &loads, |_| {}).unwrap();
+            // Both APIs sample the machine at every block's hand-over and vote.
+            #[cfg(target_os = "linux")]
+            for run in runs.iter().flatten() {
+                assert_eq!(run.round, 1);
+                assert_eq!(run.handed.len(), run.votes.len());
+                assert_eq!(run.voted.len(), run.votes.len());
+            }
             runs.iter()
                 .flatten()
                 .map(|r| {
