@@ -1008,7 +1008,10 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
             .count();
         assert_eq!(r["stalls"].as_array().unwrap().len(), over, "{run}: {r}");
         if cfg!(target_os = "linux") {
-            assert!(r["steal_ms_per_block"].as_f64().unwrap() >= 0.0, "{run}: {r}");
+            assert!(
+                r["steal_ms_per_block"].as_f64().unwrap() >= 0.0,
+                "{run}: {r}"
+            );
         }
     }
     let ratio = |k: &str, q: &str| {

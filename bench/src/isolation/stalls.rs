@@ -5,11 +5,11 @@
 //! is taken) the suite takes a [`Sample`]: from `/proc/stat`, each CPU's *steal* time (the
 //! hypervisor running something else on this guest's vCPU while it was runnable) and its
 //! interrupt time (hard and soft: a disk's or a network's completions); from
-//! `/proc/self/task/*/schedstat`, each thread's time waiting on a run queue (runnable, another
-//! thread of this guest on its PU); and from `getrusage`, the process's page faults and block
+//! `/proc/self/task/*/schedstat`, each thread's time on a CPU and its time waiting on a run
+//! queue (runnable, another thread of this guest on its PU); and from `getrusage`, the process's page faults and block
 //! I/O. A stall's record ([`Stall`]) is the difference of its block's two samples. Steal and
 //! interrupt times are kept by the kernel in ticks of `1/CLK_TCK` s (10 ms here), so they tell
-//! tens of milliseconds apart, which a stall of the 50 ms goal is; run-queue waits are in
+//! tens of milliseconds apart, which a stall of the 50 ms goal is; threads' times are in
 //! nanoseconds.
 //!
 //! Sampling costs about 0.1 ms (a directory of this process's threads read), outside every
@@ -24,8 +24,8 @@ use serde::Serialize;
 /// 400 ms slot.
 pub const STALL_MS: f64 = 50.0;
 
-/// Threads' run-queue waits under this are left out of a record (noise of any wake-up).
-const RUN_QUEUE_FLOOR_MS: f64 = 0.05;
+/// Threads that ran and waited less than this are left out of a record.
+const THREAD_FLOOR_MS: f64 = 0.05;
 
 /// One CPU's counters of `/proc/stat`, in ticks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,8 +41,9 @@ struct CpuTicks {
 pub struct Sample {
     /// Per CPU, in the order of `/proc/stat` (`cpu0`, `cpu1`, …).
     cpus: Vec<CpuTicks>,
-    /// Each thread of this process: its id, its name, and its run-queue wait so far in ns.
-    threads: Vec<(u32, String, u64)>,
+    /// Each thread of this process: its id, its name, and its time on a CPU and waiting on a
+    /// run queue so far, in ns.
+    threads: Vec<(u32, String, [u64; 2])>,
     /// Minor and major page faults, and blocks read and written, of the process.
     usage: [u64; 4],
     /// Ticks per second of the CPU counters.
@@ -69,8 +70,8 @@ impl Sample {
             ) else {
                 continue;
             };
-            if let Some(wait) = parse_run_delay(&schedstat) {
-                threads.push((tid, name.trim_end().to_owned(), wait));
+            if let Some(times) = parse_schedstat(&schedstat) {
+                threads.push((tid, name.trim_end().to_owned(), times));
             }
         }
         Some(Sample {
@@ -126,18 +127,22 @@ fn parse_stat(text: &str) -> Vec<CpuTicks> {
         .collect()
 }
 
-/// The run-queue wait of a thread's `schedstat` (`on-CPU ns`, `waiting ns`, `time slices`).
-fn parse_run_delay(text: &str) -> Option<u64> {
-    text.split_ascii_whitespace().nth(1)?.parse().ok()
+/// A thread's time on a CPU and waiting on a run queue, of its `schedstat` (`on-CPU ns`,
+/// `waiting ns`, `time slices`).
+fn parse_schedstat(text: &str) -> Option<[u64; 2]> {
+    let mut fields = text.split_ascii_whitespace().map(str::parse::<u64>);
+    Some([fields.next()?.ok()?, fields.next()?.ok()?])
 }
 
-/// A thread's wait on a run queue during a stall.
+/// A thread's time during a stall.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ThreadWait {
+pub struct ThreadTime {
     /// The thread's name as the OS keeps it (at most 15 bytes: `tandem-ved`).
     pub thread: String,
-    /// Milliseconds it was runnable and not running.
-    pub ms: f64,
+    /// Milliseconds it ran on a CPU.
+    pub on_cpu_ms: f64,
+    /// Milliseconds it was runnable and not running (on a run queue).
+    pub waiting_ms: f64,
 }
 
 /// A block whose time-to-vote passed [`STALL_MS`], and what the machine did meanwhile (module
@@ -154,8 +159,9 @@ pub struct Stall {
     pub steal_ms_by_cpu: Vec<f64>,
     /// Milliseconds each CPU served interrupts.
     pub interrupts_ms_by_cpu: Vec<f64>,
-    /// This process's threads that waited on a run queue, longest first (module docs).
-    pub run_queue: Vec<ThreadWait>,
+    /// This process's threads that ran or waited on a run queue, the longest on a CPU first
+    /// (module docs).
+    pub threads: Vec<ThreadTime>,
     /// The process's page faults served without I/O.
     pub minor_faults: u64,
     /// Its page faults that read a disk.
@@ -188,18 +194,24 @@ impl Stall {
                 })
                 .collect()
         };
-        let waited: HashMap<u32, u64> = before.threads.iter().map(|(t, _, w)| (*t, *w)).collect();
-        let mut run_queue: Vec<ThreadWait> = after
+        let earlier: HashMap<u32, [u64; 2]> =
+            before.threads.iter().map(|(t, _, w)| (*t, *w)).collect();
+        let mut threads: Vec<ThreadTime> = after
             .threads
             .iter()
-            .map(|(tid, name, wait)| ThreadWait {
-                thread: name.clone(),
-                // A thread started since the hand-over waited all its wait in the stall.
-                ms: wait.saturating_sub(waited.get(tid).copied().unwrap_or(0)) as f64 / 1e6,
+            .map(|(tid, name, times)| {
+                // A thread started since the hand-over spent all its time in the stall.
+                let was = earlier.get(tid).copied().unwrap_or([0; 2]);
+                let ms = |i: usize| times[i].saturating_sub(was[i]) as f64 / 1e6;
+                ThreadTime {
+                    thread: name.clone(),
+                    on_cpu_ms: ms(0),
+                    waiting_ms: ms(1),
+                }
             })
-            .filter(|w| w.ms >= RUN_QUEUE_FLOOR_MS)
+            .filter(|t| t.on_cpu_ms.max(t.waiting_ms) >= THREAD_FLOOR_MS)
             .collect();
-        run_queue.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        threads.sort_by(|a, b| b.on_cpu_ms.total_cmp(&a.on_cpu_ms));
         let used = |i: usize| after.usage[i].saturating_sub(before.usage[i]);
         Stall {
             round,
@@ -207,7 +219,7 @@ impl Stall {
             time_to_vote_ms,
             steal_ms_by_cpu: per_cpu(|c| c.steal),
             interrupts_ms_by_cpu: per_cpu(|c| c.interrupts),
-            run_queue,
+            threads,
             minor_faults: used(0),
             major_faults: used(1),
             blocks_read: used(2),
@@ -229,19 +241,19 @@ impl Stall {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let waits = if self.run_queue.is_empty() {
+        let threads = if self.threads.is_empty() {
             "none".to_owned()
         } else {
-            self.run_queue
+            self.threads
                 .iter()
                 .take(4)
-                .map(|w| format!("{} {:.1}", w.thread, w.ms))
+                .map(|t| format!("{} {:.1}/{:.1}", t.thread, t.on_cpu_ms, t.waiting_ms))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         format!(
             "round {}, slot {}: {:.1} ms — stolen by the hypervisor {:.0} ms ({}), interrupts \
-             ({}) ms, run-queue waits (ms): {waits}; {} minor / {} major faults, {} blocks read, \
+             ({}) ms, threads on a CPU/waiting for one (ms): {threads}; {} minor / {} major faults, {} blocks read, \
              {} written",
             self.round,
             self.slot,
@@ -282,11 +294,11 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(parse_run_delay("832779 41000 1\n"), Some(41_000));
-        assert_eq!(parse_run_delay("832779\n"), None);
+        assert_eq!(parse_schedstat("832779 41000 1\n"), Some([832_779, 41_000]));
+        assert_eq!(parse_schedstat("832779\n"), None);
     }
 
-    fn sample(steal: [u64; 2], threads: &[(u32, &str, u64)], usage: [u64; 4]) -> Sample {
+    fn sample(steal: [u64; 2], threads: &[(u32, &str, [u64; 2])], usage: [u64; 4]) -> Sample {
         Sample {
             cpus: steal
                 .iter()
@@ -308,15 +320,18 @@ mod tests {
     fn a_stalls_record_is_what_was_counted_between_its_hand_over_and_its_vote() {
         let before = sample(
             [100, 200],
-            &[(7, "tandem-ved", 5_000_000), (9, "tandem-ued", 0)],
+            &[
+                (7, "tandem-ved", [9_000_000, 5_000_000]),
+                (9, "tandem-ued", [0; 2]),
+            ],
             [10, 1, 0, 8],
         );
         let after = sample(
             [106, 201],
             &[
-                (7, "tandem-ved", 5_020_000),
-                (9, "tandem-ued", 3_000_000),
-                (11, "tandem-helper-1", 400_000),
+                (7, "tandem-ved", [9_030_000, 5_020_000]),
+                (9, "tandem-ued", [120_000_000, 3_000_000]),
+                (11, "tandem-helper-1", [0, 400_000]),
             ],
             [25, 1, 0, 24],
         );
@@ -324,17 +339,19 @@ mod tests {
         assert_eq!(stall.steal_ms_by_cpu, vec![60.0, 10.0]);
         assert_eq!(stall.steal_ms(), 70.0);
         assert_eq!(stall.interrupts_ms_by_cpu, vec![120.0, 20.0]);
-        // The VED's 0.02 ms is under the floor; a thread started since counts from 0.
+        // The VED's 0.03 / 0.02 ms are under the floor; a thread started since counts from 0.
         assert_eq!(
-            stall.run_queue,
+            stall.threads,
             vec![
-                ThreadWait {
+                ThreadTime {
                     thread: "tandem-ued".into(),
-                    ms: 3.0
+                    on_cpu_ms: 120.0,
+                    waiting_ms: 3.0
                 },
-                ThreadWait {
+                ThreadTime {
                     thread: "tandem-helper-1".into(),
-                    ms: 0.4
+                    on_cpu_ms: 0.0,
+                    waiting_ms: 0.4
                 }
             ]
         );
