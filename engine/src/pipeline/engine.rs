@@ -68,12 +68,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
-use hashbrown::HashMap;
 
 use super::guess::{GUESS_PART, VedPayers, guess_ved_part};
 use super::metrics::{Activity, EngineMetrics, StageMetrics};
 use super::pin::PinError;
 use super::placement::{Placement, Stage};
+use super::sharded::ShardedMap;
 use super::spread::spread;
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Agreement, Alert, Halt, VoteReport};
@@ -362,7 +362,9 @@ pub fn vote_signer_places(signers: usize) -> usize {
 /// [`KEPT_BLOCKS`] slots it was given and as many more as the VED may be ahead, each
 /// transaction by [`status_index::prefer`].
 struct LiveIndex {
-    txs: HashMap<[u8; 64], IndexedTx>,
+    /// In many small tables: one entered under the lock never moves more than a small part of
+    /// them ([`ShardedMap`]).
+    txs: ShardedMap<[u8; 64], IndexedTx>,
     blocks: BTreeMap<u64, Vec<[u8; 64]>>,
     /// Blocks kept: the status index's window, and as many as the VED may run ahead of the UED
     /// (its entries come first), so that a slot the UED has just committed is never the one
@@ -380,7 +382,7 @@ impl LiveIndex {
     /// An index for an engine whose VED may run `ahead` blocks ahead of the UED.
     fn ahead_by(ahead: usize) -> LiveIndex {
         LiveIndex {
-            txs: HashMap::new(),
+            txs: ShardedMap::default(),
             blocks: BTreeMap::new(),
             keep: KEPT_BLOCKS + ahead,
         }
@@ -403,7 +405,7 @@ impl LiveIndex {
         let before = signatures.len();
         for (signature, tx) in entries {
             signatures.push(signature);
-            status_index::enter(&mut self.txs, signature, tx);
+            status_index::enter(self.txs.shard_mut(&signature), signature, tx);
         }
         signatures.len() - before
     }
