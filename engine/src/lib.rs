@@ -21,6 +21,8 @@
 //!   hashes, the halts — and a cluster of engines in one process (`tandem cluster`);
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`files`]: reports, profiles and ledgers replaced whole, never left half-written;
+//! - [`sharded`]: a hash map in many small tables, none of whose inserts moves much of it (the
+//!   duplicate-signature window on the vote's thread, the live status index under its lock);
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 
@@ -32,6 +34,7 @@ pub mod ledger;
 pub mod pipeline;
 pub mod runtime;
 pub mod sample;
+pub mod sharded;
 pub mod store;
 pub mod tx;
 pub mod workload;

@@ -12,8 +12,6 @@
 //! - [`interrupts`]: where the machine's disks deliver their interrupts, and a note when that
 //!   is a sigverify PU;
 //! - [`pin`]: the pinning of a thread to a PU;
-//! - [`sharded`]: a hash map in many small tables, none of whose inserts moves much of it (the
-//!   live status index, under the lock the vote takes);
 //! - [`metrics`]: what every stage and the engine report (items, busy/idle/blocked time, queue
 //!   depth, time-to-vote, the UED's lag, transactions per second), and the Prometheus endpoint.
 //!
@@ -28,7 +26,6 @@ pub mod interrupts;
 pub mod metrics;
 pub mod pin;
 pub mod placement;
-pub mod sharded;
 pub mod spread;
 pub mod survey;
 pub mod topology;

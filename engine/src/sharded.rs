@@ -1,7 +1,8 @@
 //! A hash map split into many small tables, so that no insert moves more than a small part of
-//! it: the engine's live status index ([`super::engine`]) holds every transaction of the recent
-//! blocks — millions at a user load of 20,000 a slot — under a lock the VED takes before each
-//! vote point.
+//! it. The engine's live status index ([`crate::pipeline::engine`]) holds every transaction of
+//! the recent blocks — millions at a user load of 20,000 a slot — under a lock the VED takes
+//! before each vote point; the duplicate-signature window
+//! ([`crate::runtime::state::SignatureWindow`]) is on the VED executor's thread, the vote's.
 //!
 //! One table grows by doubling, and the insert that crosses its load limit moves every entry
 //! into a table twice the size, freshly allocated: at 1.8 million entries that was one insert
@@ -24,7 +25,7 @@ pub const SHARDS: usize = 1024;
 const _: () = assert!(SHARDS.is_power_of_two() && SHARDS > 1);
 
 /// A hash map of many small tables (module docs).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ShardedMap<K, V> {
     shards: Box<[HashMap<K, V>]>,
     /// Picks a key's table (seeded apart from the tables' own hashers).
@@ -50,6 +51,11 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     pub fn shard_mut(&mut self, key: &K) -> &mut HashMap<K, V> {
         let i = self.index(key);
         &mut self.shards[i]
+    }
+
+    /// Gives `key` the value `value`; the value it had.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.shard_mut(&key).insert(key, value)
     }
 
     /// The value of `key`.
