@@ -22,7 +22,7 @@
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`files`]: reports, profiles and ledgers replaced whole, never left half-written;
 //! - [`sharded`]: a hash map in many small tables, none of whose inserts moves much of it (the
-//!   duplicate-signature window on the vote's thread, the live status index under its lock);
+//!   live status index, under the lock the vote point takes);
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
 //!   and benchmarks.
 

@@ -2283,6 +2283,8 @@ fn ved_loop(
                 if let Err(e) = entered {
                     return shared.fail(e);
                 }
+                // The window grows here, if it must, not inside the next block's time-to-vote.
+                metrics.busy(|| ved.make_room_for_the_next_block());
                 ved.finish_going_over(&mut done);
                 let record = LoggedSlot {
                     parent_slot: header.parent_slot,

@@ -1034,6 +1034,14 @@ impl VedExecutor {
         })
     }
 
+    /// Grows the duplicate window now if a block like the last would make it grow
+    /// ([`SignatureWindow::make_room_for_the_next_block`]): for after the vote point.
+    ///
+    /// [`SignatureWindow::make_room_for_the_next_block`]: super::state::SignatureWindow::make_room_for_the_next_block
+    pub fn make_room_for_the_next_block(&mut self) {
+        self.state.signatures.make_room_for_the_next_block();
+    }
+
     /// Puts into `done`, the executor's last slot, what it has gone over since the slot
     /// before ([`VedExecutor::go_over`]): the incoming accounts' window entries decided, and
     /// whether the window holds them for every block up to it; and whether it has gone over
