@@ -47,14 +47,15 @@ impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
-    fn index(&self, key: &K) -> usize {
+    /// The table `key` goes to.
+    fn table_of(&self, key: &K) -> usize {
         // The hash's high bits: a table's own hasher is seeded apart, so its buckets stay spread.
         (self.pick.hash_one(key) >> (64 - SHARDS.trailing_zeros())) as usize
     }
 
     /// The table `key` belongs to, to enter or change it.
     pub fn shard_mut(&mut self, key: &K) -> &mut HashMap<K, V> {
-        let i = self.index(key);
+        let i = self.table_of(key);
         &mut self.shards[i]
     }
 
@@ -65,7 +66,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
 
     /// The value of `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.shards[self.index(key)].get(key)
+        self.shards[self.table_of(key)].get(key)
     }
 
     /// Whether `key` has a value.
