@@ -30,7 +30,7 @@ pub const SHARDS: usize = 1024;
 const _: () = assert!(SHARDS.is_power_of_two() && SHARDS > 1);
 
 /// A hash map of many small tables (module docs).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ShardedMap<K, V> {
     shards: Box<[HashMap<K, V>]>,
     /// Picks a key's table (seeded apart from the tables' own hashers).
@@ -57,11 +57,6 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     pub fn shard_mut(&mut self, key: &K) -> &mut HashMap<K, V> {
         let i = self.table_of(key);
         &mut self.shards[i]
-    }
-
-    /// Gives `key` the value `value`; the value it had.
-    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        self.shard_mut(&key).insert(key, value)
     }
 
     /// The value of `key`.

@@ -376,6 +376,17 @@ fn summarize(runs: Vec<RunResult>, warmup: u64, votes_per_slot: usize, load: Loa
         .collect();
     let mut times = samples.clone();
     times.sort();
+    // What the machine did during each measured block's time-to-vote, where both samples were
+    // taken: the stalls among them, and the steal of all.
+    let records: Vec<Option<Stall>> = runs
+        .iter()
+        .flat_map(|r| {
+            r.votes
+                .iter()
+                .filter(|(slot, ..)| *slot > warmup)
+                .map(|(slot, _, ttv)| r.stall(*slot, *ttv))
+        })
+        .collect();
     // The vote path's work per block, averaged over the rounds.
     let mut path: Vec<(String, f64)> = Vec::new();
     for run in &runs {
@@ -402,29 +413,21 @@ fn summarize(runs: Vec<RunResult>, warmup: u64, votes_per_slot: usize, load: Loa
             .fold(0.0, f64::max),
         max_ued_lag_slots: runs.iter().map(|r| r.max_ued_lag_slots).max().unwrap_or(0),
         vote_path_ms_per_slot: path,
-        stalls: runs
+        stalls: records
             .iter()
-            .flat_map(|r| {
-                r.votes
-                    .iter()
-                    .filter(|(slot, _, ttv)| *slot > warmup && ttv.as_secs_f64() * 1e3 > STALL_MS)
-                    .filter_map(|(slot, _, ttv)| r.stall(*slot, *ttv))
-            })
+            .flatten()
+            .filter(|s| s.time_to_vote_ms > STALL_MS)
+            .cloned()
             .collect(),
-        steal_ms_per_block: steal_per_block(&runs, warmup),
+        steal_ms_per_block: mean_steal(&records),
     }
 }
 
-/// The mean of the measured blocks' steal (all vCPUs), where every one has both samples.
-fn steal_per_block(runs: &[RunResult], warmup: u64) -> Option<f64> {
-    let steals = runs
+/// The mean of the measured blocks' steal (all vCPUs), where every one has its record.
+fn mean_steal(records: &[Option<Stall>]) -> Option<f64> {
+    let steals = records
         .iter()
-        .flat_map(|r| {
-            r.votes
-                .iter()
-                .filter(|(slot, ..)| *slot > warmup)
-                .map(|(slot, _, ttv)| r.stall(*slot, *ttv).map(|s| s.steal_ms()))
-        })
+        .map(|r| r.as_ref().map(Stall::steal_ms))
         .collect::<Option<Vec<f64>>>()?;
     (!steals.is_empty()).then(|| steals.iter().sum::<f64>() / steals.len() as f64)
 }
