@@ -1,7 +1,7 @@
 //! The pipeline of pinned stages (issue #10). What it owns:
 //! - [`engine`]: the asynchronous engine — ingest, the two sigverify stages, the VED and UED
-//!   executors on their own pinned threads, bounded queues between them, the vote point, the
-//!   cluster view's halts;
+//!   executors on their own pinned threads (a file per stage), bounded queues between them,
+//!   the vote point, the live status index, the cluster view's halts;
 //! - [`guess`]: ingest's guess of each transaction's domain, which splits the signature checks
 //!   between the two sigverify stages;
 //! - [`topology`]: the machine read from hwloc — packages, NUMA nodes, cores, PUs, the GPU's
@@ -33,7 +33,8 @@ pub mod topology;
 pub use cores::{CoreSpec, CoresError};
 pub use engine::{
     DEFAULT_UED_YIELD_LIMIT, Engine, EngineConfig, EngineError, EngineHooks, EngineSummary,
-    Failure, NotFound, SPARE_BLOCK_BUFFERS, TxView, Vote, Waited,
+    Failure, NotFound, SPARE_BLOCK_BUFFERS, TxView, VOTE_SIGNER_CACHE, Vote, Waited,
+    vote_signer_places,
 };
 pub use guess::{VedPayers, guess_ved};
 pub use pin::{PinError, pin_current_thread};

@@ -1,0 +1,107 @@
+//! The delivery of alerts (halts, SPEC §6) to the host's hook, in the order raised, without
+//! the raising stage waiting for the hook.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError, TryLockError};
+
+use super::config::AlertHook;
+use crate::cluster::Alert;
+
+/// Calls the host's alert hook ([`EngineHooks::on_alert`](super::EngineHooks::on_alert)) with each
+/// alert, in the order they were raised, without making the thread that raises one wait for the
+/// hook: a thread finding the hook busy (another thread's alert in it) leaves its alert to that
+/// thread, which calls the hook again once it returns. Before, a raise waited for the hook's lock:
+/// a VED hook asking for an account ([`Engine::account`](super::Engine::account), which the UED's
+/// thread answers) while the UED raised an alert of its own waited for ever.
+pub(super) struct AlertDelivery {
+    pub(super) hook: Mutex<Option<AlertHook>>,
+    pub(super) queue: Mutex<VecDeque<Alert>>,
+}
+
+impl AlertDelivery {
+    pub(super) fn new(hook: Option<AlertHook>) -> AlertDelivery {
+        AlertDelivery {
+            hook: Mutex::new(hook),
+            queue: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Hands `alert` to the hook, now on this thread or soon on the one calling it.
+    pub(super) fn deliver(&self, alert: Alert) {
+        let queue = || self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue().push_back(alert);
+        // An alert queued after the holder's last look at the queue, but before it let go of
+        // the hook, finds the hook free on the next turn.
+        while !queue().is_empty() {
+            let mut hook = match self.hook.try_lock() {
+                Ok(hook) => hook,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return, // the holder delivers it
+            };
+            loop {
+                // (Its own statement: the queue's lock is let go before the hook runs.)
+                let next = queue().pop_front();
+                let Some(alert) = next else { break };
+                if let Some(hook) = hook.as_mut() {
+                    hook(&alert);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crossbeam_channel::bounded;
+
+    #[test]
+    fn a_stage_raising_an_alert_while_the_hook_runs_another_does_not_wait_for_it() {
+        // Stage A's alert is in the hook, which waits (as a hook asking the UED's thread for an
+        // account would); stage B raises another: it goes on at once, and the hook gets both,
+        // in order, on A's thread. Before, B waited for the hook's lock.
+        let lag = |slot| Alert::UedLagging {
+            boundary_slot: slot,
+            ued_slot: 0,
+            waited: Duration::from_secs(1),
+        };
+        let (entered, hook_entered) = bounded::<()>(1);
+        let (release, released) = bounded::<()>(1);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen_by_hook = Arc::clone(&seen);
+        let delivery = Arc::new(AlertDelivery::new(Some(Box::new(move |alert: &Alert| {
+            let Alert::UedLagging { boundary_slot, .. } = alert else {
+                unreachable!("lag alerts only")
+            };
+            seen_by_hook.lock().unwrap().push(*boundary_slot);
+            if *boundary_slot == 32 {
+                entered.send(()).unwrap();
+                released.recv().unwrap();
+            }
+        }))));
+        let a = {
+            let delivery = Arc::clone(&delivery);
+            std::thread::spawn(move || delivery.deliver(lag(32)))
+        };
+        hook_entered.recv().unwrap();
+        let (done, b_done) = bounded::<()>(1);
+        let b = {
+            let delivery = Arc::clone(&delivery);
+            std::thread::spawn(move || {
+                delivery.deliver(lag(64));
+                done.send(()).unwrap();
+            })
+        };
+        assert!(
+            b_done.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "stage B waited for the hook"
+        );
+        release.send(()).unwrap();
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(*seen.lock().unwrap(), [32, 64]);
+    }
+}

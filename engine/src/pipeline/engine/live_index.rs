@@ -1,0 +1,323 @@
+//! The live status index: the statuses of the recent blocks as the executors decide them — the
+//! VED's at its vote point, every block's at the UED's commit — which
+//! [`super::Engine::execution_status`] answers from before the store's status files have them.
+//!
+//! The VED enters its slot's statuses under the index's lock before it publishes the slot's
+//! hash, so nothing here may hold that lock for long: the UED enters a committed block and
+//! lets the oldest go [`INDEX_PART`] signatures at a time, and the index's tables are many small
+//! ones ([`ShardedMap`]), so that one growing never moves the whole index under the lock.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+use super::shared::Shared;
+use crate::ledger::Block;
+use crate::runtime::executor::VedSlot;
+use crate::runtime::status_index::{IndexedTx, KEPT_BLOCKS};
+use crate::runtime::ved_log::LoggedSlot;
+use crate::runtime::{BlockOutcome, status_index};
+use crate::sharded::ShardedMap;
+use crate::tx::Transaction;
+
+/// The statuses of the recent blocks, as the executors decide them: the VED's as soon as the VED
+/// has run (SPEC §6: `ExecutionStatus` with X = 0 answers then), every block's at its commit.
+/// The VED runs ahead of the UED, so entries come out of slot order; the index keeps the last
+/// [`KEPT_BLOCKS`] slots it was given and as many more as the VED may be ahead, each
+/// transaction by [`status_index::prefer`].
+pub(super) struct LiveIndex {
+    /// In many small tables: one entered under the lock never moves more than a small part of
+    /// them ([`ShardedMap`]).
+    pub(super) txs: ShardedMap<[u8; 64], IndexedTx>,
+    pub(super) blocks: BTreeMap<u64, Vec<[u8; 64]>>,
+    /// Blocks kept: the status index's window, and as many as the VED may run ahead of the UED
+    /// (its entries come first), so that a slot the UED has just committed is never the one
+    /// that leaves.
+    pub(super) keep: usize,
+}
+
+impl Default for LiveIndex {
+    fn default() -> Self {
+        LiveIndex::ahead_by(0)
+    }
+}
+
+impl LiveIndex {
+    /// An index for an engine whose VED may run `ahead` blocks ahead of the UED.
+    pub(super) fn ahead_by(ahead: usize) -> LiveIndex {
+        LiveIndex {
+            txs: ShardedMap::default(),
+            blocks: BTreeMap::new(),
+            keep: KEPT_BLOCKS + ahead,
+        }
+    }
+
+    /// Enters `entries` of `slot` and lets the oldest blocks leave, as many as it takes.
+    #[cfg(test)]
+    pub(super) fn insert(
+        &mut self,
+        slot: u64,
+        entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
+    ) {
+        self.enter(slot, entries);
+        while self.evict(usize::MAX) {}
+    }
+
+    /// Enters `entries` of `slot` (more may come for it) and lets nothing leave; gives how many.
+    pub(super) fn enter(
+        &mut self,
+        slot: u64,
+        entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
+    ) -> usize {
+        let signatures = self.blocks.entry(slot).or_default();
+        let before = signatures.len();
+        for (signature, tx) in entries {
+            signatures.push(signature);
+            status_index::enter(self.txs.shard_mut(&signature), signature, tx);
+        }
+        signatures.len() - before
+    }
+
+    /// Lets at most `most` signatures of the blocks past the ones kept leave, oldest block
+    /// first (a block may leave in parts); whether more are to leave.
+    pub(super) fn evict(&mut self, most: usize) -> bool {
+        let mut budget = most;
+        while self.blocks.len() > self.keep && budget > 0 {
+            let mut oldest = self.blocks.first_entry().expect("more blocks than kept");
+            let old_slot = *oldest.key();
+            let signatures = oldest.get_mut();
+            let leaving = signatures.len().min(budget);
+            for signature in signatures.drain(signatures.len() - leaving..) {
+                // Only the entry of the block that leaves: a later block's stays.
+                if self.txs.get(&signature).is_some_and(|t| t.slot == old_slot) {
+                    self.txs.remove(&signature);
+                }
+            }
+            budget -= leaving;
+            if signatures.is_empty() {
+                oldest.remove();
+            }
+        }
+        self.blocks.len() > self.keep
+    }
+}
+
+/// Signatures a stage enters into (or lets leave) the live index under one hold of its lock.
+/// The VED takes that lock to index its slot before it publishes the slot's hash (the vote
+/// point a host waits for); the UED, indexing a committed block of tens of thousands of
+/// transactions, holds it for one part at a time (tens of microseconds), never for the whole
+/// block (milliseconds).
+pub(super) const INDEX_PART: usize = 1024;
+
+impl Shared {
+    /// Enters the statuses the VED decided for `block` into the live index.
+    pub(super) fn index_ved(&self, block: &Block, done: &VedSlot) {
+        let slot = block.header.slot;
+        let decided = (0..block.transactions.len()).filter_map(|i| {
+            let status = done.admission.statuses[i]?;
+            let signature = Transaction::peek_first_signature(&block.transactions[i])?;
+            let domain = if status.has_domain() {
+                done.admission.payer_domain[i]
+            } else {
+                None
+            };
+            Some((
+                signature,
+                IndexedTx {
+                    slot,
+                    domain,
+                    status,
+                },
+            ))
+        });
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let entered = live.enter(slot, decided);
+        // The blocks that leave are the UED's to let go, a part at a time
+        // ([`index_outcome`]); the VED lets go at most as many as it entered (and a part), so
+        // its share of the work stays its own block's size and the index stays bounded.
+        live.evict(entered.max(INDEX_PART));
+    }
+
+    /// Indexes what a slot the VED logged before a restart decided for its own transactions
+    /// ([`LoggedSlot::window_statuses`]), so that they answer after the restart as they did
+    /// before it (`Final` at X = 0), not `Unknown` until the block comes again. The rest of
+    /// the block answers once the block is submitted again.
+    pub(super) fn index_logged(&self, record: &LoggedSlot) {
+        let Some(decided) = record.window_statuses() else {
+            log::warn!(
+                "slot {}: the VED's log record does not pair its signatures with its statuses; \
+                 they answer once the block comes again",
+                record.ved.slot
+            );
+            return;
+        };
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let entered = live.enter(record.ved.slot, decided);
+        live.evict(entered.max(INDEX_PART));
+    }
+}
+
+/// Enters a committed slot's statuses, every domain's, into the live index, and lets the
+/// oldest blocks leave it: [`INDEX_PART`] signatures under each hold of the lock, which the
+/// VED takes before each vote point it publishes. (A reader between two parts finds a
+/// transaction of the block either entered or still as the VED, the in-flight blocks or the
+/// stored index tell it: the block is committing, its hash not yet published.)
+pub(super) fn index_outcome(shared: &Shared, outcome: &BlockOutcome) {
+    let slot = outcome.slot;
+    let entries: Vec<([u8; 64], IndexedTx)> = outcome
+        .transactions
+        .iter()
+        .filter_map(|t| {
+            let tx = IndexedTx {
+                slot,
+                domain: t.domain,
+                status: t.status,
+            };
+            t.signature.map(|s| (s, tx))
+        })
+        .collect();
+    enter_committed(&shared.live, slot, &entries);
+}
+
+/// [`index_outcome`]'s work on the index: `entries` of the committed `slot` entered, and the
+/// oldest blocks let go, [`INDEX_PART`] signatures under each hold of the lock; how many
+/// holds it took.
+pub(super) fn enter_committed(
+    live: &Mutex<LiveIndex>,
+    slot: u64,
+    entries: &[([u8; 64], IndexedTx)],
+) -> usize {
+    let live = || live.lock().unwrap_or_else(PoisonError::into_inner);
+    // An empty block still has its place among the blocks kept.
+    live().enter(slot, []);
+    let mut holds = 1;
+    for part in entries.chunks(INDEX_PART) {
+        live().enter(slot, part.iter().copied());
+        holds += 1;
+    }
+    loop {
+        holds += 1;
+        if !live().evict(INDEX_PART) {
+            return holds;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::Domain;
+    use crate::runtime::TxStatus;
+
+    #[test]
+    fn the_live_index_answers_for_the_transaction_that_ran() {
+        let tx = |slot, domain, status| IndexedTx {
+            slot,
+            domain,
+            status,
+        };
+        let ran = tx(5, Some(Domain::Ued), TxStatus::Success);
+        let mut live = LiveIndex::default();
+        // The VED, ahead, decides a forged copy of the signature in slot 7 (no domain: final at
+        // once) before the UED commits slot 5, where the transaction ran; then slot 8 replays it.
+        live.insert(7, [([1; 64], tx(7, None, TxStatus::InvalidSignature))]);
+        live.insert(5, [([1; 64], ran)]);
+        live.insert(
+            8,
+            [(
+                [1; 64],
+                tx(8, Some(Domain::Ued), TxStatus::DuplicateSignature),
+            )],
+        );
+        assert_eq!(live.txs[&[1; 64]], ran);
+        // A forged copy first, the transaction after: the transaction.
+        live.insert(9, [([2; 64], tx(9, None, TxStatus::InvalidSignature))]);
+        live.insert(
+            10,
+            [([2; 64], tx(10, Some(Domain::Ved), TxStatus::Success))],
+        );
+        assert_eq!(live.txs[&[2; 64]].slot, 10);
+        // Slot 9 leaving the index takes nothing of slot 10's with it; slot 10 leaving does.
+        for slot in 11..(9 + KEPT_BLOCKS as u64) {
+            live.insert(slot, []);
+        }
+        assert!(live.blocks.contains_key(&9));
+        live.insert(9 + KEPT_BLOCKS as u64, []);
+        assert!(!live.blocks.contains_key(&9));
+        assert_eq!(live.txs[&[2; 64]].slot, 10);
+        live.insert(10 + KEPT_BLOCKS as u64, []);
+        assert!(!live.txs.contains_key(&[2; 64]));
+    }
+
+    #[test]
+    fn the_oldest_blocks_leave_the_live_index_a_part_at_a_time() {
+        let tx = |slot| IndexedTx {
+            slot,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        };
+        let signature = |slot: u64, i: u16| {
+            let mut s = [0; 64];
+            s[..8].copy_from_slice(&slot.to_le_bytes());
+            s[8..10].copy_from_slice(&i.to_le_bytes());
+            s
+        };
+        let mut live = LiveIndex::default();
+        let entered = live.enter(1, (0..2_500).map(|i| (signature(1, i), tx(1))));
+        assert_eq!(entered, 2_500);
+        for slot in 2..=1 + KEPT_BLOCKS as u64 {
+            assert_eq!(live.enter(slot, []), 0);
+        }
+        live.enter(2, [(signature(2, 0), tx(2))]);
+        // Slot 1 is past the blocks kept: it leaves a part at a time, the others stay.
+        assert!(live.evict(INDEX_PART));
+        assert_eq!(live.txs.len(), 2_501 - INDEX_PART);
+        assert!(live.evict(INDEX_PART));
+        assert!(!live.evict(INDEX_PART), "the last part");
+        assert!(!live.blocks.contains_key(&1));
+        assert_eq!(live.blocks.len(), KEPT_BLOCKS);
+        assert_eq!(live.txs.keys().collect::<Vec<_>>(), [&signature(2, 0)]);
+        assert!(!live.evict(INDEX_PART), "nothing more to leave");
+
+        // A committed block of 2,500 statuses, entered by the UED: a part per hold of the lock
+        // the VED takes before each vote point (it was one hold for the whole block), and the
+        // oldest block let go the same way.
+        let live = Mutex::new(LiveIndex::default());
+        let block = |slot: u64| -> Vec<([u8; 64], IndexedTx)> {
+            (0..2_500).map(|i| (signature(slot, i), tx(slot))).collect()
+        };
+        // (An empty block's place, 3 parts, and a look for blocks to let go: none yet.)
+        assert_eq!(enter_committed(&live, 1, &block(1)), 5);
+        for slot in 2..=KEPT_BLOCKS as u64 {
+            enter_committed(&live, slot, &[]);
+        }
+        // (The empty block's place, then slot 1 leaving in 3 parts, the last one its end.)
+        assert_eq!(enter_committed(&live, 1 + KEPT_BLOCKS as u64, &[]), 4);
+        let live = live.into_inner().unwrap();
+        assert!(!live.blocks.contains_key(&1) && live.txs.is_empty());
+    }
+
+    #[test]
+    fn a_slot_the_ued_just_committed_stays_however_far_ahead_the_ved_is() {
+        // The VED indexes slots 400..=800 (its queue to the UED is 400 deep), then the UED
+        // commits slot 399: with only the status window kept, slot 399 was the lowest and left
+        // at once, and its transactions answered Unknown right after their UED hash.
+        let depth = 400;
+        let mut live = LiveIndex::ahead_by(depth + 2);
+        let tx = |slot| IndexedTx {
+            slot,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        };
+        for slot in 400..=800 {
+            live.insert(slot, [([2; 64], tx(slot))]);
+        }
+        live.insert(399, [([1; 64], tx(399))]);
+        assert_eq!(live.txs.get(&[1; 64]), Some(&tx(399)));
+        let mut narrow = LiveIndex::ahead_by(0);
+        for slot in 400..=800 {
+            narrow.insert(slot, []);
+        }
+        narrow.insert(399, [([1; 64], tx(399))]);
+        assert_eq!(narrow.txs.get(&[1; 64]), None, "what the window alone did");
+    }
+}

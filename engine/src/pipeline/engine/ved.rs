@@ -1,0 +1,419 @@
+//! The VED stage: executes each block's VED part, publishes its hash — the vote point — and
+//! logs the slot (the VED's durable commit point), then hands the slot to the UED. It crosses
+//! epoch boundaries on its own when it can, and waits for the UED only where SPEC §5 needs the
+//! UED's state (the one backpressure point, counted in the metrics).
+//!
+//! Nothing on the vote's path waits for user work: what can grow (the duplicate-signature
+//! window) makes its room after the vote point, and the blocks kept for the next boundary are
+//! gone over after it too.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+
+use super::config::VoteHook;
+use super::error::Failure;
+use super::ingest::Ingested;
+use super::jobs::{UedJob, VedJob};
+use super::shared::Shared;
+use super::{EXECUTOR_THREAD, Vote};
+use crate::account::Domain;
+use crate::cluster::{Alert, VoteReport};
+use crate::pipeline::metrics::StageMetrics;
+use crate::runtime::RuntimeError;
+use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
+use crate::runtime::ved_log::{LoggedSlot, VedLog};
+
+/// Check 1's answers the sigverify stage gave, as guessed VED, for the transactions `done`
+/// leaves to the UED.
+pub(super) fn guessed_ued(done: &VedSlot, verified: &[Option<bool>]) -> Vec<(usize, bool)> {
+    done.ued_transactions
+        .iter()
+        .filter_map(|&i| verified[i].map(|ok| (i, ok)))
+        .collect()
+}
+
+/// What the VED stage starts from: the executor, the slots logged before a restart that the
+/// store has not committed yet (in order), and the log it appends to.
+pub(super) struct VedStart {
+    pub(super) executor: VedExecutor,
+    pub(super) logged: VecDeque<LoggedSlot>,
+    pub(super) log: VedLog,
+    /// The UED's epoch handoffs ([`EpochHandoff`]), one per boundary the VED crossed alone.
+    pub(super) handoffs: Receiver<EpochHandoff>,
+    /// How long it waits at a boundary before the engine halts.
+    pub(super) patience: Duration,
+    /// The most blocks it keeps for the accounts moving into the VED while it waits for the
+    /// handoff that names them ([`Retained`]).
+    pub(super) retain_limit: usize,
+}
+
+/// The blocks the VED executed that it has not gone over yet for the next boundary
+/// ([`VedExecutor::go_over`]: the window entries of the accounts moving into the VED at the end
+/// of its epoch, and the UED's transactions that may change a UED vote account): each block
+/// after its vote point, and the blocks it executed in an epoch it crossed into alone before the
+/// UED's handoff of the epoch came, once it has come — so that it can cross the next boundary
+/// alone. Those are the boundary's block and blocks the UED has not executed yet, held
+/// by its queue anyway. Past the limit it keeps none until the next boundary (the VED then does
+/// not cross it alone where an account moves in or one of its accounts may leave).
+pub(super) struct Retained {
+    pub(super) blocks: Vec<(Arc<Ingested>, VecDeque<[u8; 32]>)>,
+    pub(super) limit: usize,
+    pub(super) gave_up: bool,
+}
+
+impl Retained {
+    /// Keeps `ingested`, which the VED has executed; `recent` are the blockhashes its check 3
+    /// accepted ([`VedExecutor::recent_blockhashes`] before it executed the block).
+    pub(super) fn keep(&mut self, ingested: &Arc<Ingested>, recent: VecDeque<[u8; 32]>) {
+        if self.gave_up {
+            return;
+        }
+        if self.blocks.len() >= self.limit {
+            self.blocks.clear();
+            self.gave_up = true;
+            return;
+        }
+        self.blocks.push((Arc::clone(ingested), recent));
+    }
+
+    /// Goes over the kept blocks, in order, once `ved` has the handoff of its epoch.
+    pub(super) fn go_over(&mut self, ved: &mut VedExecutor) -> Result<(), RuntimeError> {
+        if !ved.knows_incoming() {
+            return Ok(());
+        }
+        for (ingested, recent) in self.blocks.drain(..) {
+            let payers = &ingested.accepted().payers;
+            ved.go_over(&ingested.block, payers, &recent)?;
+        }
+        Ok(())
+    }
+
+    /// Starts again at a boundary (or with a new executor).
+    pub(super) fn reset(&mut self) {
+        self.blocks.clear();
+        self.gave_up = false;
+    }
+}
+
+/// Gives `ved` the UED's `handoff` at a boundary, then goes over the blocks it kept for it
+/// (late: the UED lagged, and this is on the vote's path).
+pub(super) fn take_handoff(
+    ved: &mut VedExecutor,
+    handoff: EpochHandoff,
+    retained: &mut Retained,
+) -> Result<(), RuntimeError> {
+    ved.receive_handoff(handoff)?;
+    retained.go_over(ved)
+}
+
+/// Waits for the UED's answer at the boundary of `slot`; past `patience` the engine halts
+/// ([`Alert::UedLagging`]) and goes on waiting. `None` when the UED stopped.
+pub(super) fn wait_for_ued<T>(
+    shared: &Shared,
+    metrics: &StageMetrics,
+    answer: &Receiver<T>,
+    patience: Duration,
+    slot: u64,
+) -> Option<T> {
+    let waited = Instant::now();
+    shared.metrics.begin_boundary_wait();
+    shared.set_ved_waits_for_ued(true);
+    let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
+        Err(RecvTimeoutError::Timeout) => {
+            // Once: an engine halted already (by this, at an earlier boundary, or by a
+            // divergence) stays halted, and says so once.
+            if !shared.metrics.is_halted() {
+                shared.raise(Alert::UedLagging {
+                    boundary_slot: slot,
+                    ued_slot: shared.metrics.snapshot().ued_slot,
+                    waited: waited.elapsed(),
+                });
+            }
+            answer.recv().ok()
+        }
+        other => other.ok(),
+    });
+    // (Also when the UED stopped: the wait is over.)
+    shared.set_ved_waits_for_ued(false);
+    shared.metrics.record_boundary_wait(waited.elapsed());
+    let answer = answer?;
+    log::debug!(
+        "slot {slot}: the VED waited {:.1} ms at the epoch boundary for the UED",
+        waited.elapsed().as_secs_f64() * 1e3
+    );
+    Some(answer)
+}
+
+/// The VED stage: executes each block's VED part, publishes its hash (the vote point) and logs
+/// it (the VED's durable commit point). A block it logged before a restart is not executed
+/// again: its record stands for it. At an epoch boundary it crosses on its own when it can
+/// ([`crate::runtime::executor`]); otherwise the UED executes the block whole.
+pub(super) fn ved_loop(
+    shared: &Shared,
+    metrics: &StageMetrics,
+    start: VedStart,
+    input: Receiver<VedJob>,
+    output: Sender<UedJob>,
+    mut on_vote: Option<VoteHook>,
+) {
+    EXECUTOR_THREAD.set(Some("ved"));
+    let VedStart {
+        executor: mut ved,
+        mut logged,
+        mut log,
+        handoffs,
+        patience,
+        retain_limit,
+    } = start;
+    let mut retained = Retained {
+        blocks: Vec::new(),
+        limit: retain_limit,
+        gave_up: false,
+    };
+    while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
+        metrics.set_queue_depth(input.len() as u64);
+        let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
+            continue; // refused at ingest: nothing happened
+        };
+        let payers = &accepted.payers;
+        let block = &ingested.block;
+        let header = &block.header;
+        let slot = header.slot;
+        let record = match logged.front() {
+            // The VED logged a later slot next: this chain is not the one it executed.
+            Some(record) if slot < record.ved.slot => {
+                return shared.fail(Failure::NotTheLoggedChain(format!(
+                    "block {slot} comes before slot {}, the next block the VED executed and \
+                     logged before the restart: not the chain it executed",
+                    record.ved.slot
+                )));
+            }
+            // Executed and logged before the restart: the record stands for it.
+            Some(record) if record.ved.slot <= slot => {
+                let record = logged.pop_front().expect("a front record");
+                if record.ved.slot != slot || record.blockhash != header.blockhash {
+                    return shared.fail(Failure::NotTheLoggedChain(format!(
+                        "block {slot} (blockhash {}) is not the block the VED executed and \
+                         logged as slot {} before the restart",
+                        bs58::encode(header.blockhash).into_string(),
+                        record.ved.slot
+                    )));
+                }
+                Some(record)
+            }
+            _ => None,
+        };
+        let mut done = match record {
+            Some(record) => record.ved,
+            None => {
+                ved.schedule_slashes(&accepted.slashes);
+                if ved.crosses_boundary(block) {
+                    if ved.awaits_handoff().is_some() {
+                        // Here unless the UED has not entered the VED's epoch yet (it lags by
+                        // a whole epoch): then SPEC §5's wait.
+                        let handoff = handoffs
+                            .try_recv()
+                            .ok()
+                            .or_else(|| wait_for_ued(shared, metrics, &handoffs, patience, slot));
+                        let Some(handoff) = handoff else {
+                            return; // the UED stopped
+                        };
+                        if let Err(e) =
+                            metrics.busy(|| take_handoff(&mut ved, handoff, &mut retained))
+                        {
+                            return shared.fail(e);
+                        }
+                    }
+                    retained.reset();
+                    match metrics.busy(|| ved.enter_epoch(slot)) {
+                        Ok(true) => {
+                            shared.metrics.record_boundary_crossed_alone();
+                            log::debug!(
+                                "slot {slot}: the VED crossed the epoch boundary on its own, \
+                                 the UED {} slots behind",
+                                shared.metrics.ued_lag_slots()
+                            );
+                            shared.publish_ved_keys(&ved);
+                        }
+                        Ok(false) => {
+                            // The boundary needs the UED's state (`enter_epoch` says when):
+                            // the UED executes the block whole on the joined state, and the VED
+                            // starts again from it.
+                            let (reply, answer) = bounded(1);
+                            let job = UedJob::Boundary {
+                                ingested: Arc::clone(&ingested),
+                                verified,
+                                reply,
+                            };
+                            if metrics.blocked(|| output.send(job)).is_err() {
+                                return;
+                            }
+                            // The UED failed (it says why) or stopped.
+                            let Some(Ok(done)) =
+                                wait_for_ued(shared, metrics, &answer, patience, slot)
+                            else {
+                                return;
+                            };
+                            ved = done.executor.keeping_kernels_of(&ved);
+                            retained.reset();
+                            shared.publish_ved_keys(&ved);
+                            let point = VotePoint {
+                                slot,
+                                ved_hash: done.ved_hash,
+                                votes: &done.votes,
+                                ved_stake: ved.ved_stake(),
+                            };
+                            vote(shared, &ingested, point, &mut on_vote, || {}, true);
+                            metrics.add_items(1);
+                            continue;
+                        }
+                        Err(e) => return shared.fail(e),
+                    }
+                }
+                let recent = ved.recent_blockhashes().clone();
+                let result = metrics.busy(|| ved.execute(block, payers, &verified));
+                let mut done = match result {
+                    Ok(done) => done,
+                    Err(e) => return shared.fail(e),
+                };
+                // The UED needs check 1's answers for transactions guessed VED that are its
+                // own.
+                done.verified = guessed_ued(&done, &verified);
+                // The vote point is now; the log and the hand-over to the UED follow.
+                let point = VotePoint::of(&done, ved.ved_stake());
+                let index = || shared.index_ved(block, &done);
+                vote(shared, &ingested, point, &mut on_vote, index, true);
+                // After the vote point: the UED's handoff, once it has entered the VED's epoch
+                // (the accounts moving into the VED at its end are known then), and the blocks
+                // gone over for the next boundary (off the vote's path): those accounts' window
+                // entries, which the record keeps, and the UED's vote-account changes.
+                retained.keep(&ingested, recent);
+                let entered = metrics.busy(|| {
+                    if ved.awaits_handoff().is_some()
+                        && let Ok(handoff) = handoffs.try_recv()
+                    {
+                        ved.receive_handoff(handoff)?;
+                    }
+                    retained.go_over(&mut ved)
+                });
+                if let Err(e) = entered {
+                    return shared.fail(e);
+                }
+                // The window grows here, if it must, not inside the next block's time-to-vote.
+                metrics.busy(|| ved.make_room_for_the_next_block());
+                ved.finish_going_over(&mut done);
+                let record = LoggedSlot {
+                    parent_slot: header.parent_slot,
+                    blockhash: header.blockhash,
+                    unix_timestamp_ms: header.unix_timestamp_ms,
+                    ved: done,
+                };
+                if let Err(e) = metrics.busy(|| log.append(&record)) {
+                    return shared.fail(e);
+                }
+                let done = record.ved;
+                shared
+                    .metrics
+                    .add_executed(Domain::Ved, ved_executed(&done));
+                metrics.add_items(1);
+                let job = UedJob::Slot {
+                    ingested: Arc::clone(&ingested),
+                    ved: Box::new(done),
+                };
+                if metrics.blocked(|| output.send(job)).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        // This run's guess, not the logged run's: an account that moved into the VED after the
+        // block (the log crossed the boundary before the restart) was guessed VED now, so the
+        // UED's sigverify left its transactions in this block to the VED's.
+        done.verified = guessed_ued(&done, &verified);
+        let point = VotePoint::of(&done, ved.ved_stake());
+        let index = || shared.index_ved(&ingested.block, &done);
+        vote(shared, &ingested, point, &mut on_vote, index, false);
+        // Executed before the restart, and counted by that process: this one's count of the
+        // statuses it reports (`tandem run`'s table) counts them too.
+        shared
+            .metrics
+            .add_executed(Domain::Ved, ved_executed(&done));
+        let job = UedJob::Slot {
+            ingested: Arc::clone(&ingested),
+            ved: Box::new(done),
+        };
+        metrics.add_items(1);
+        if metrics.blocked(|| output.send(job)).is_err() {
+            return;
+        }
+    }
+}
+
+/// A slot's VED hash and what the votes it executed report, with the VED's stake then.
+pub(super) struct VotePoint<'a> {
+    pub(super) slot: u64,
+    pub(super) ved_hash: [u8; 32],
+    pub(super) votes: &'a [VoteReport],
+    pub(super) ved_stake: u64,
+}
+
+impl<'a> VotePoint<'a> {
+    /// The vote point of the slot `done`, the VED's stake `ved_stake` then.
+    fn of(done: &'a VedSlot, ved_stake: u64) -> VotePoint<'a> {
+        VotePoint {
+            slot: done.slot,
+            ved_hash: done.ved_hash,
+            votes: &done.votes,
+            ved_stake,
+        }
+    }
+}
+
+/// The vote point of `slot`: the cluster view fed with its hash and its votes' reports
+/// ([`Shared::agree`]), its time-to-vote and the vote hook (unless the engine is halted), then
+/// `index` (the statuses a waiter woken by the hash must find), then the hash published to
+/// waiters. Nothing the vote waits for takes a lock the UED's threads hold for long.
+/// `executed` is false for a slot the VED executed before a restart (its log's record stands
+/// for it): its vote point is handed on, but it is no time-to-vote.
+pub(super) fn vote(
+    shared: &Shared,
+    ingested: &Ingested,
+    point: VotePoint<'_>,
+    on_vote: &mut Option<VoteHook>,
+    index: impl FnOnce(),
+    executed: bool,
+) {
+    let VotePoint {
+        slot,
+        ved_hash,
+        votes,
+        ved_stake,
+    } = point;
+    shared.agree(Some((Domain::Ved, slot, ved_hash)), votes, Some(ved_stake));
+    let time_to_vote = ingested.submitted.elapsed();
+    // A halted engine executes on (its store stays inspectable) but votes no more.
+    if !shared.metrics.is_halted() {
+        if executed {
+            shared.metrics.record_time_to_vote(time_to_vote);
+        }
+        if let Some(on_vote) = on_vote {
+            on_vote(Vote {
+                slot,
+                ved_hash,
+                time_to_vote,
+            });
+        }
+    }
+    index();
+    shared.metrics.publish_ved_slot(slot);
+    shared.publish(Domain::Ved, slot, ved_hash);
+}
+
+/// The transactions of a slot the VED executed (its payer in the VED).
+pub(super) fn ved_executed(done: &VedSlot) -> u64 {
+    let domains = done.admission.payer_domain.iter();
+    domains.filter(|d| **d == Some(Domain::Ved)).count() as u64
+}
