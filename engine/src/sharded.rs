@@ -12,6 +12,17 @@
 //! about 1/[`SHARDS`] of them. The work of growing is the same in all; it comes in pieces
 //! small enough for any hold of the lock.
 //!
+//! Many small tables filled by keys spread evenly also fill *together*: each reaches its load
+//! limit within a few blocks of the others, so a map of even tables grows (or, its removed
+//! entries' places used up, rehashes) in a wave — every table within a few blocks, the whole
+//! map's worth of moves again, at whichever inserts cross the limits. In the engine's index
+//! those were the VED's own inserts before a vote (it enters its slot's statuses): 33–82 ms
+//! of its thread in `status_index::enter` at slots 299–306 and 486–492 of a 700-slot run at
+//! 21,000 transactions a slot (`perf`, 2026-12-04), with waves at 7.3 and 7.7 million entries.
+//! [`ShardedMap::make_room`] takes the wave apart: the thread that holds the map anyway (the
+//! UED, entering a committed block a part at a time) grows each table ahead of its limit, a
+//! budget of entries per call, so that no insert finds a table full.
+//!
 //! Not for a table one thread keeps to itself: with its entries spread over 1,024 tables an
 //! insert and a remove cost about 1.5× one table's (0.33–0.38 ms against 0.23 ms a block of
 //! 1,000 in a window of 150 blocks, measured), and there the growth can be moved to where it
@@ -35,6 +46,8 @@ pub struct ShardedMap<K, V> {
     shards: Box<[HashMap<K, V>]>,
     /// Picks a key's table (seeded apart from the tables' own hashers).
     pick: DefaultHashBuilder,
+    /// The table [`ShardedMap::make_room`] looks at next.
+    next_to_make_room: usize,
 }
 
 impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
@@ -42,8 +55,16 @@ impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
         ShardedMap {
             shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
             pick: DefaultHashBuilder::default(),
+            next_to_make_room: 0,
         }
     }
+}
+
+/// The room [`ShardedMap::make_room`] keeps in a table of `len` entries: a quarter of them (and
+/// a few), which an even fill takes tens of blocks to use — time enough to go round every
+/// table at a budget of one large table a call.
+fn room_kept(len: usize) -> usize {
+    len / 4 + 8
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
@@ -93,6 +114,40 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     pub fn largest_table(&self) -> usize {
         self.shards.iter().map(HashMap::capacity).max().unwrap_or(0)
     }
+
+    /// Makes room ahead of the inserts to come: goes round the tables from where the last call
+    /// stopped, and grows (or rehashes in place, where removed entries' places are what is
+    /// used up) each that has room for fewer than a quarter more of its entries, until it has
+    /// moved about `budget` entries or looked at every table once. Gives the entries moved.
+    ///
+    /// Called often enough (a table's quarter outlasting a round of the tables), no insert
+    /// finds its table full: the growth of an evenly filled map comes a table at a time, where
+    /// the caller makes room, not in a wave at the inserts that cross the tables' limits
+    /// together (module docs). A table larger than `budget` is still grown, alone: a call moves
+    /// at most `budget` entries or one table's.
+    pub fn make_room(&mut self, budget: usize) -> usize {
+        let mut moved = 0;
+        for _ in 0..SHARDS {
+            let table = &mut self.shards[self.next_to_make_room];
+            let len = table.len();
+            let room = table.capacity() - len;
+            if room < room_kept(len) {
+                if moved > 0 && moved + len > budget {
+                    break; // this table first, next call
+                }
+                table.reserve(room_kept(len) * 2);
+                moved += len;
+            }
+            self.next_to_make_room = (self.next_to_make_room + 1) % SHARDS;
+        }
+        moved
+    }
+
+    /// Whether `key`'s table has room for one more entry without growing.
+    pub fn has_room_for(&self, key: &K) -> bool {
+        let table = &self.shards[self.table_of(key)];
+        table.capacity() > table.len()
+    }
 }
 
 impl<K: Hash + Eq, V> std::ops::Index<&K> for ShardedMap<K, V> {
@@ -123,6 +178,93 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(keys.len(), 9_999);
         assert_eq!(keys[..3], [0, 1, 2]);
+    }
+
+    /// Inserts that found their table full (grew it, or rehashed it in place) while an evenly
+    /// filled map churned: blocks of `block` keys in, the oldest of `kept` blocks out, in parts
+    /// of 1,024, with `make_room` (or not) after each part, as the engine's UED does.
+    fn full_tables_found(make_room: bool, block: usize, kept: usize, blocks: usize) -> usize {
+        let mut map: ShardedMap<u64, u64> = ShardedMap::default();
+        let mut key = 0u64;
+        let mut found_full = 0;
+        for b in 0..blocks {
+            for part in 0..block.div_ceil(1024) {
+                for _ in 0..1024.min(block - part * 1024) {
+                    key += 1;
+                    // (The first block fills empty tables: none has room yet.)
+                    if b > 0 && !map.has_room_for(&key) {
+                        found_full += 1;
+                    }
+                    map.shard_mut(&key).insert(key, key);
+                }
+                if make_room {
+                    map.make_room(8 * 1024);
+                }
+            }
+            if b >= kept {
+                let oldest = ((b - kept) * block) as u64;
+                for part in (1..=block as u64).collect::<Vec<_>>().chunks(1024) {
+                    for k in part {
+                        map.remove(&(oldest + k));
+                    }
+                    if make_room {
+                        map.make_room(8 * 1024);
+                    }
+                }
+            }
+        }
+        assert_eq!(map.len(), block * kept.min(blocks));
+        found_full
+    }
+
+    /// An evenly filled map reaches its tables' limits together; made room for a budget at a
+    /// time, no insert finds its table full — growth and in-place rehashes alike come where
+    /// room is made (before, a wave of them came at the inserts, the VED's among them).
+    #[test]
+    fn made_room_for_no_insert_finds_its_table_full() {
+        let (block, kept, blocks) = (3_000, 40, 160);
+        assert_eq!(full_tables_found(true, block, kept, blocks), 0);
+        assert!(
+            full_tables_found(false, block, kept, blocks) > SHARDS,
+            "without room made, every table grows inside an insert, and more than once"
+        );
+    }
+
+    #[test]
+    fn making_room_moves_about_its_budget_and_goes_on_where_it_stopped() {
+        let filled = || {
+            let mut map: ShardedMap<u64, u64> = ShardedMap::default();
+            for k in 0..(SHARDS as u64 * 100) {
+                map.shard_mut(&k).insert(k, k);
+            }
+            map
+        };
+        let mut map = filled();
+        let wanting = |map: &ShardedMap<u64, u64>| {
+            let tables = map.shards.iter();
+            tables
+                .filter(|t| t.capacity() - t.len() < room_kept(t.len()))
+                .count()
+        };
+        // Tables of about 100 entries, nearly full (room for 112): a budget of 1,000 entries
+        // grows about ten of them, within a table's worth of it, and the next call goes on at
+        // the table it stopped before.
+        assert!(wanting(&map) > SHARDS / 2);
+        let moved = map.make_room(1_000);
+        assert!((1_000 - 110..=1_000).contains(&moved), "{moved}");
+        assert!((5..20).contains(&map.next_to_make_room));
+        let mut calls = 1;
+        while map.make_room(1_000) > 0 {
+            calls += 1;
+            assert!(
+                calls <= SHARDS,
+                "every call grows a table while one wants room"
+            );
+        }
+        assert_eq!(wanting(&map), 0, "room everywhere");
+        // A table larger than the budget is still grown, alone.
+        let moved = filled().make_room(10);
+        assert!(moved > 10 && moved < 200, "{moved}");
     }
 
     /// Signatures a leader could choose, alike but for their last bytes, spread over the tables
