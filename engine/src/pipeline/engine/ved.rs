@@ -3,9 +3,10 @@
 //! epoch boundaries on its own when it can, and waits for the UED only where SPEC §5 needs the
 //! UED's state (the one backpressure point, counted in the metrics).
 //!
-//! Nothing on the vote's path waits for user work: what can grow (the duplicate-signature
-//! window) makes its room after the vote point, and the blocks kept for the next boundary are
-//! gone over after it too.
+//! Nothing on the vote's path waits long for user work: what can grow (the duplicate-signature
+//! window) makes its room after the vote point, the blocks kept for the next boundary are gone
+//! over after it too, and the live index the vote point enters its statuses into is held by the
+//! UED a part at a time ([`super::live_index`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
