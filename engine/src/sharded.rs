@@ -143,8 +143,10 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         moved
     }
 
-    /// Whether `key`'s table has room for one more entry without growing.
-    pub fn has_room_for(&self, key: &K) -> bool {
+    /// Whether `key`'s table has room for one more entry without growing (the tests' look at
+    /// [`ShardedMap::make_room`]'s work).
+    #[cfg(test)]
+    pub(crate) fn has_room_for(&self, key: &K) -> bool {
         let table = &self.shards[self.table_of(key)];
         table.capacity() > table.len()
     }

@@ -90,7 +90,7 @@ pub(super) struct Accepted {
 
 /// Gives a block handed to the VED the verdict "refused" when dropped before ingest gave its
 /// own (a verdict is given once: the first stands).
-pub(super) struct RefusedUnlessDecided<'a>(&'a Ingested);
+struct RefusedUnlessDecided<'a>(&'a Ingested);
 
 impl Drop for RefusedUnlessDecided<'_> {
     fn drop(&mut self) {

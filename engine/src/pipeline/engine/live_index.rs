@@ -65,7 +65,7 @@ impl LiveIndex {
     }
 
     /// Enters `entries` of `slot` (more may come for it) and lets nothing leave; gives how many.
-    pub(super) fn enter(
+    fn enter(
         &mut self,
         slot: u64,
         entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
@@ -108,13 +108,13 @@ impl LiveIndex {
 /// point a host waits for); the UED, indexing a committed block of tens of thousands of
 /// transactions, holds it for one part at a time (tens of microseconds), never for the whole
 /// block (milliseconds).
-pub(super) const INDEX_PART: usize = 1024;
+const INDEX_PART: usize = 1024;
 
 /// Entries the UED moves, at most (beyond one table), to make room in the index's tables under
 /// each hold of its lock ([`ShardedMap::make_room`]): a table or a few of them, well under a
 /// millisecond — where the index's tables all reaching their limits together used to grow
 /// inside the VED's inserts before a vote.
-pub(super) const GROWTH_PART: usize = 8 * INDEX_PART;
+const GROWTH_PART: usize = 8 * INDEX_PART;
 
 impl Shared {
     /// Enters the statuses the VED decided for `block` into the live index.
@@ -189,37 +189,51 @@ pub(super) fn index_outcome(shared: &Shared, outcome: &BlockOutcome) {
 /// [`index_outcome`]'s work on the index: `entries` of the committed `slot` entered, and the
 /// oldest blocks let go, [`INDEX_PART`] signatures under each hold of the lock; how many
 /// holds it took.
-pub(super) fn enter_committed(
-    live: &Mutex<LiveIndex>,
-    slot: u64,
-    entries: &[([u8; 64], IndexedTx)],
-) -> usize {
-    // Each hold also makes room in the index's tables ahead of the inserts to come, the VED's
-    // among them ([`GROWTH_PART`]).
-    let hold = |work: &mut dyn FnMut(&mut LiveIndex) -> bool| {
-        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
-        let more = work(&mut live);
-        live.txs.make_room(GROWTH_PART);
-        more
-    };
+fn enter_committed(live: &Mutex<LiveIndex>, slot: u64, entries: &[([u8; 64], IndexedTx)]) -> usize {
     // An empty block still has its place among the blocks kept.
-    hold(&mut |live| live.enter(slot, []) > 0);
+    hold(live, |live| live.enter(slot, []));
     let mut holds = 1;
     for part in entries.chunks(INDEX_PART) {
-        hold(&mut |live| live.enter(slot, part.iter().copied()) > 0);
+        hold(live, |live| live.enter(slot, part.iter().copied()));
         holds += 1;
     }
     loop {
         holds += 1;
-        if !hold(&mut |live| live.evict(INDEX_PART)) {
+        if !hold(live, |live| live.evict(INDEX_PART)) {
             return holds;
         }
     }
 }
 
+/// One hold of the index's lock by the UED: `work`, then room made in the index's tables ahead
+/// of the inserts to come, the VED's among them ([`GROWTH_PART`]).
+fn hold<T>(live: &Mutex<LiveIndex>, work: impl FnOnce(&mut LiveIndex) -> T) -> T {
+    let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+    let done = work(&mut live);
+    live.txs.make_room(GROWTH_PART);
+    done
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signature told apart by its slot and its place in the block.
+    fn signature(slot: u64, i: u32) -> [u8; 64] {
+        let mut s = [0; 64];
+        s[..8].copy_from_slice(&slot.to_le_bytes());
+        s[8..12].copy_from_slice(&i.to_le_bytes());
+        s
+    }
+
+    /// A UED transfer of `slot` that succeeded.
+    fn succeeded(slot: u64) -> IndexedTx {
+        IndexedTx {
+            slot,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        }
+    }
     use crate::account::Domain;
     use crate::runtime::TxStatus;
 
@@ -265,17 +279,7 @@ mod tests {
 
     #[test]
     fn the_oldest_blocks_leave_the_live_index_a_part_at_a_time() {
-        let tx = |slot| IndexedTx {
-            slot,
-            domain: Some(Domain::Ued),
-            status: TxStatus::Success,
-        };
-        let signature = |slot: u64, i: u16| {
-            let mut s = [0; 64];
-            s[..8].copy_from_slice(&slot.to_le_bytes());
-            s[8..10].copy_from_slice(&i.to_le_bytes());
-            s
-        };
+        let tx = succeeded;
         let mut live = LiveIndex::default();
         let entered = live.enter(1, (0..2_500).map(|i| (signature(1, i), tx(1))));
         assert_eq!(entered, 2_500);
@@ -318,11 +322,7 @@ mod tests {
         // at once, and its transactions answered Unknown right after their UED hash.
         let depth = 400;
         let mut live = LiveIndex::ahead_by(depth + 2);
-        let tx = |slot| IndexedTx {
-            slot,
-            domain: Some(Domain::Ued),
-            status: TxStatus::Success,
-        };
+        let tx = succeeded;
         for slot in 400..=800 {
             live.insert(slot, [([2; 64], tx(slot))]);
         }
@@ -344,17 +344,7 @@ mod tests {
     /// 21,000 transactions a slot).
     #[test]
     fn the_veds_inserts_never_find_a_table_of_the_index_full() {
-        let signature = |slot: u64, i: u32| {
-            let mut s = [0; 64];
-            s[..8].copy_from_slice(&slot.to_le_bytes());
-            s[8..12].copy_from_slice(&i.to_le_bytes());
-            s
-        };
-        let tx = |slot| IndexedTx {
-            slot,
-            domain: Some(Domain::Ued),
-            status: TxStatus::Success,
-        };
+        let tx = succeeded;
         let (votes, transfers, lag) = (100u32, 1_500u32, 2);
         let live = Mutex::new(LiveIndex::ahead_by(lag as usize));
         let mut found_full = 0;

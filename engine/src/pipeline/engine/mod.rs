@@ -293,11 +293,7 @@ impl Engine {
 
     /// Why the engine halted (SPEC §6), once it has.
     pub fn halt(&self) -> Option<Halt> {
-        let agreement = self
-            .shared
-            .agreement
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let agreement = self.shared.agreement();
         agreement.halt().cloned()
     }
 
@@ -368,11 +364,7 @@ impl Engine {
             let confirmation =
                 tx.and_then(|t| t.domain.map(|d| (d, t.slot)))
                     .and_then(|(d, slot)| {
-                        let agreement = self
-                            .shared
-                            .agreement
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner);
+                        let agreement = self.shared.agreement();
                         let live = agreement.has_local(d, slot).then(|| Confirmation {
                             stake: agreement.confirmed_stake(d, slot),
                             total: agreement.total_at(slot),
@@ -409,11 +401,7 @@ impl Engine {
     /// later slot whose hash chains over it: [`crate::cluster::agreement`]), and the VED's total
     /// stake at `slot` (0 and the total while the local hash or the reports are not there yet).
     pub fn agreement(&self, domain: Domain, slot: u64) -> (u64, u64) {
-        let agreement = self
-            .shared
-            .agreement
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let agreement = self.shared.agreement();
         let confirmed = if agreement.has_local(domain, slot) {
             agreement.confirmed_stake(domain, slot)
         } else {
@@ -538,13 +526,7 @@ impl Engine {
         if let Some(failure) = self.shared.failure() {
             return Err(EngineError::Failed(failure));
         }
-        let halt = self
-            .shared
-            .agreement
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .halt()
-            .cloned();
+        let halt = self.shared.agreement().halt().cloned();
         let halted = self.halted();
         Ok(EngineSummary {
             slot: runtime.slot(),

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
@@ -56,7 +56,7 @@ impl Progress {
 }
 
 /// How many slots' hashes [`Engine::wait_hash`](super::Engine::wait_hash) can still answer for.
-pub(super) const RECENT_HASHES: usize = 4096;
+const RECENT_HASHES: usize = 4096;
 
 pub(super) struct Shared {
     pub(super) progress: Mutex<Progress>,
@@ -212,6 +212,13 @@ impl Shared {
         self.on_alert.deliver(alert);
     }
 
+    /// The cluster view, locked (held for its own bookkeeping only: never across a wait).
+    pub(super) fn agreement(&self) -> MutexGuard<'_, Agreement> {
+        self.agreement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Feeds the cluster view with a slot's local hash and what its votes report; raises the
     /// halt they cause.
     pub(super) fn agree(
@@ -221,10 +228,7 @@ impl Shared {
         total: Option<u64>,
     ) {
         let halt = {
-            let mut agreement = self
-                .agreement
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut agreement = self.agreement();
             if let Some(total) = total {
                 agreement.set_total_stake(total);
             }

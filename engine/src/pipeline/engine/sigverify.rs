@@ -163,7 +163,7 @@ pub(super) fn sigverify_loop(
 /// Verifies `transactions` on the calling thread and, when `helpers` names PUs, on one more
 /// thread pinned to each of them ([`spread`]). A batch the verifier sends to the GPU goes whole,
 /// from the calling thread.
-pub(super) fn verify_spread(
+fn verify_spread(
     verifier: &Ed25519Verifier,
     helpers: &[usize],
     transactions: &[Transaction<'_>],

@@ -348,20 +348,20 @@ impl Engine {
 
 /// How a stage's thread starts: named, pinned to its stage's first PU, and at a lower priority
 /// for the UED side.
-pub(super) struct StageThread {
+struct StageThread {
     /// The thread's name ([`thread_name`]).
-    pub(super) name: String,
-    pub(super) stage: Stage,
-    pub(super) low_priority: bool,
-    pub(super) placement: Option<Arc<Placement>>,
-    pub(super) shared: Arc<Shared>,
+    name: String,
+    stage: Stage,
+    low_priority: bool,
+    placement: Option<Arc<Placement>>,
+    shared: Arc<Shared>,
     /// Where the thread reports whether it could be pinned (before its body runs).
-    pub(super) pinned: Sender<Result<(), PinError>>,
+    pinned: Sender<Result<(), PinError>>,
 }
 
 /// The stage threads [`Engine::start`] spawns (sigverify for each domain, the VED, the UED): the
 /// capacity of the channel they report their pinning on.
-pub(super) const STAGE_THREADS: usize = 4;
+const STAGE_THREADS: usize = 4;
 
 impl StageThread {
     pub(super) fn spawn<T: Send + 'static>(
@@ -424,13 +424,13 @@ impl StageThread {
 }
 
 /// The bytes of a thread's name the OS keeps (Linux's `TASK_COMM_LEN` less its NUL).
-pub(super) const MAX_THREAD_NAME: usize = 15;
+const MAX_THREAD_NAME: usize = 15;
 
 /// The name of the thread of the stage `label` (its name in the metrics): `tandem-` and the
 /// label, `sigverify` shortened to `sigv` — the OS keeps 15 bytes of a thread's name, which
 /// `top -H`, `ps -L` and `/proc/<pid>/task/*/comm` show, so both sigverify threads would be
 /// `tandem-sigverif` there.
-pub(super) fn thread_name(label: &str) -> String {
+fn thread_name(label: &str) -> String {
     // (A helper's name, `tandem-helper-<PU>`, fits up to PU 99,999.)
     format!("tandem-{}", label.replace("sigverify", "sigv"))
 }

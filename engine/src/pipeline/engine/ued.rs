@@ -184,10 +184,7 @@ pub(super) fn ued_loop(
             .oldest_indexed
             .store(oldest_indexed.unwrap_or(0), Ordering::Relaxed);
         let confirmations = {
-            let mut agreement = shared
-                .agreement
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut agreement = shared.agreement();
             let slots_per_epoch = runtime.cluster().slots_per_epoch;
             agreement.prune(vote_log::kept_from(slot, slots_per_epoch, oldest_indexed));
             // Only the slots the status index answers for: the agreement keeps up to an epoch.

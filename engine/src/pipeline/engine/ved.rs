@@ -29,7 +29,7 @@ use crate::runtime::ved_log::{LoggedSlot, VedLog};
 
 /// Check 1's answers the sigverify stage gave, as guessed VED, for the transactions `done`
 /// leaves to the UED.
-pub(super) fn guessed_ued(done: &VedSlot, verified: &[Option<bool>]) -> Vec<(usize, bool)> {
+fn guessed_ued(done: &VedSlot, verified: &[Option<bool>]) -> Vec<(usize, bool)> {
     done.ued_transactions
         .iter()
         .filter_map(|&i| verified[i].map(|ok| (i, ok)))
@@ -59,10 +59,10 @@ pub(super) struct VedStart {
 /// alone. Those are the boundary's block and blocks the UED has not executed yet, held
 /// by its queue anyway. Past the limit it keeps none until the next boundary (the VED then does
 /// not cross it alone where an account moves in or one of its accounts may leave).
-pub(super) struct Retained {
-    pub(super) blocks: Vec<(Arc<Ingested>, VecDeque<[u8; 32]>)>,
-    pub(super) limit: usize,
-    pub(super) gave_up: bool,
+struct Retained {
+    blocks: Vec<(Arc<Ingested>, VecDeque<[u8; 32]>)>,
+    limit: usize,
+    gave_up: bool,
 }
 
 impl Retained {
@@ -81,7 +81,7 @@ impl Retained {
     }
 
     /// Goes over the kept blocks, in order, once `ved` has the handoff of its epoch.
-    pub(super) fn go_over(&mut self, ved: &mut VedExecutor) -> Result<(), RuntimeError> {
+    fn go_over(&mut self, ved: &mut VedExecutor) -> Result<(), RuntimeError> {
         if !ved.knows_incoming() {
             return Ok(());
         }
@@ -93,7 +93,7 @@ impl Retained {
     }
 
     /// Starts again at a boundary (or with a new executor).
-    pub(super) fn reset(&mut self) {
+    fn reset(&mut self) {
         self.blocks.clear();
         self.gave_up = false;
     }
@@ -101,7 +101,7 @@ impl Retained {
 
 /// Gives `ved` the UED's `handoff` at a boundary, then goes over the blocks it kept for it
 /// (late: the UED lagged, and this is on the vote's path).
-pub(super) fn take_handoff(
+fn take_handoff(
     ved: &mut VedExecutor,
     handoff: EpochHandoff,
     retained: &mut Retained,
@@ -112,7 +112,7 @@ pub(super) fn take_handoff(
 
 /// Waits for the UED's answer at the boundary of `slot`; past `patience` the engine halts
 /// ([`Alert::UedLagging`]) and goes on waiting. `None` when the UED stopped.
-pub(super) fn wait_for_ued<T>(
+fn wait_for_ued<T>(
     shared: &Shared,
     metrics: &StageMetrics,
     answer: &Receiver<T>,
@@ -354,11 +354,11 @@ pub(super) fn ved_loop(
 }
 
 /// A slot's VED hash and what the votes it executed report, with the VED's stake then.
-pub(super) struct VotePoint<'a> {
-    pub(super) slot: u64,
-    pub(super) ved_hash: [u8; 32],
-    pub(super) votes: &'a [VoteReport],
-    pub(super) ved_stake: u64,
+struct VotePoint<'a> {
+    slot: u64,
+    ved_hash: [u8; 32],
+    votes: &'a [VoteReport],
+    ved_stake: u64,
 }
 
 impl<'a> VotePoint<'a> {
@@ -379,7 +379,7 @@ impl<'a> VotePoint<'a> {
 /// waiters. Nothing the vote waits for takes a lock the UED's threads hold for long.
 /// `executed` is false for a slot the VED executed before a restart (its log's record stands
 /// for it): its vote point is handed on, but it is no time-to-vote.
-pub(super) fn vote(
+fn vote(
     shared: &Shared,
     ingested: &Ingested,
     point: VotePoint<'_>,
@@ -414,7 +414,7 @@ pub(super) fn vote(
 }
 
 /// The transactions of a slot the VED executed (its payer in the VED).
-pub(super) fn ved_executed(done: &VedSlot) -> u64 {
+fn ved_executed(done: &VedSlot) -> u64 {
     let domains = done.admission.payer_domain.iter();
     domains.filter(|d| **d == Some(Domain::Ved)).count() as u64
 }
