@@ -267,7 +267,7 @@ pub(super) fn ved_loop(
                                 votes: &done.votes,
                                 ved_stake: ved.ved_stake(),
                             };
-                            vote(shared, &ingested, point, &mut on_vote, || {}, true);
+                            vote(shared, &ingested, point, &mut on_vote, || 0, true);
                             metrics.add_items(1);
                             continue;
                         }
@@ -376,7 +376,9 @@ impl<'a> VotePoint<'a> {
 /// The vote point of `slot`: the cluster view fed with its hash and its votes' reports
 /// ([`Shared::agree`]), its time-to-vote and the vote hook (unless the engine is halted), then
 /// `index` (the statuses a waiter woken by the hash must find), then the hash published to
-/// waiters. Nothing the vote waits for takes a lock the UED's threads hold for long.
+/// waiters; after it, the oldest blocks' signatures `index` gives let go of the live index
+/// ([`Shared::let_oldest_go`]). Nothing the vote waits for takes a lock the UED's threads hold
+/// for long.
 /// `executed` is false for a slot the VED executed before a restart (its log's record stands
 /// for it): its vote point is handed on, but it is no time-to-vote.
 fn vote(
@@ -384,7 +386,7 @@ fn vote(
     ingested: &Ingested,
     point: VotePoint<'_>,
     on_vote: &mut Option<VoteHook>,
-    index: impl FnOnce(),
+    index: impl FnOnce() -> usize,
     executed: bool,
 ) {
     let VotePoint {
@@ -408,9 +410,12 @@ fn vote(
             });
         }
     }
-    index();
+    let leaving = index();
     shared.metrics.publish_ved_slot(slot);
     shared.publish(Domain::Ved, slot, ved_hash);
+    if leaving > 0 {
+        shared.let_oldest_go(leaving);
+    }
 }
 
 /// The transactions of a slot the VED executed (its payer in the VED).
