@@ -181,9 +181,10 @@ impl Shared {
             );
             return;
         };
+        // At open, before any vote point: the VED's share let go at once.
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        let entered = live.enter(record.ved.slot, decided);
-        live.evict(entered.max(INDEX_PART));
+        let leaving = live.enter_before_vote(record.ved.slot, decided);
+        live.evict(leaving);
     }
 }
 
