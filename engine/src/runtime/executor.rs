@@ -1068,10 +1068,7 @@ impl VedExecutor {
 
     /// The VED's total stake now: the stake of every vote account in it.
     pub fn ved_stake(&self) -> u64 {
-        self.accounts
-            .values()
-            .filter_map(|a| VoteState::ved_stake_of(&a.owner, a.mapping, &a.data))
-            .sum()
+        self.accounts.ved_stake()
     }
 }
 

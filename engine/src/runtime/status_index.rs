@@ -129,12 +129,18 @@ pub fn prefer(earlier: Option<IndexedTx>, later: Option<IndexedTx>) -> Option<In
 /// entry entered later wins).
 pub(crate) fn enter(txs: &mut HashMap<[u8; 64], IndexedTx>, signature: [u8; 64], tx: IndexedTx) {
     let entry = txs.entry(signature).or_insert(tx);
-    let (earlier, later) = if tx.slot < entry.slot {
-        (tx, *entry)
+    *entry = prefer_either(*entry, tx);
+}
+
+/// [`prefer`] between two entries for one first signature in either order: `entered` one
+/// already there, `new` one coming (of the same block, the new one wins).
+pub(crate) fn prefer_either(entered: IndexedTx, new: IndexedTx) -> IndexedTx {
+    let (earlier, later) = if new.slot < entered.slot {
+        (new, entered)
     } else {
-        (*entry, tx)
+        (entered, new)
     };
-    *entry = prefer(Some(earlier), Some(later)).expect("an entry");
+    prefer(Some(earlier), Some(later)).expect("an entry")
 }
 
 /// The status index as read from a store directory.

@@ -8,13 +8,16 @@
 //! pass is looked up as before). The copy changes only through [`VedAccounts::insert`] and
 //! [`VedAccounts::remove`], so every key held as RW-VED has its bit: a key the filter turns
 //! away is held as nothing, or as something other than RW-VED. A stamp tells whether the copy
-//! changed since a moment (the executor's reuse of its last slot's LtHash sums).
+//! changed since a moment (the executor's reuse of its last slot's LtHash sums), and the VED's
+//! stake is kept as they change ([`VedAccounts::ved_stake`]): summed over every account it is
+//! read at each vote point, where, with user load, the accounts are out of the caches.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashMap;
 
 use super::RuntimeError;
+use super::builtins::vote::VoteState;
 use super::pass::AccountSource;
 use crate::account::{Account, Domain, KeyPrefixFilter, Mapping, Pubkey};
 
@@ -25,6 +28,18 @@ pub(super) struct VedAccounts {
     ved_keys: KeyPrefixFilter,
     /// A stamp no other copy or state of a copy has had ([`VedAccounts::stamp`]).
     stamp: u64,
+    /// The stake of every RW-VED vote account held ([`VedAccounts::ved_stake`]).
+    ved_stake: u64,
+}
+
+/// The stake `account` brings to the VED's total ([`VoteState::ved_stake_of`]).
+fn stake_in_ved(account: &Account) -> u64 {
+    VoteState::ved_stake_of(&account.owner, account.mapping, &account.data).unwrap_or(0)
+}
+
+/// The VED's total stake, summed over `accounts`: [`VedAccounts::ved_stake`]'s reference.
+fn sum_ved_stake<'a>(accounts: impl Iterator<Item = &'a Account>) -> u64 {
+    accounts.map(stake_in_ved).fold(0, u64::wrapping_add)
 }
 
 /// The next [`VedAccounts::stamp`]: one count for every copy of the process.
@@ -42,10 +57,12 @@ impl VedAccounts {
             .filter(|a| a.mapping == Mapping::RwVed)
             .map(|a| &a.pubkey)
             .collect();
+        let ved_stake = sum_ved_stake(accounts.values());
         VedAccounts {
             accounts,
             ved_keys,
             stamp: fresh_stamp(),
+            ved_stake,
         }
     }
 
@@ -54,14 +71,33 @@ impl VedAccounts {
         if account.mapping == Mapping::RwVed {
             self.ved_keys.add(&account.pubkey);
         }
-        self.accounts.insert(account.pubkey, account);
+        let brings = stake_in_ved(&account);
+        let took = self
+            .accounts
+            .insert(account.pubkey, account)
+            .as_ref()
+            .map_or(0, stake_in_ved);
+        self.ved_stake = self.ved_stake.wrapping_sub(took).wrapping_add(brings);
         self.stamp = fresh_stamp();
     }
 
     /// Lets the account `key` go.
     pub(super) fn remove(&mut self, key: &Pubkey) {
-        self.accounts.remove(key);
+        let took = self.accounts.remove(key).as_ref().map_or(0, stake_in_ved);
+        self.ved_stake = self.ved_stake.wrapping_sub(took);
         self.stamp = fresh_stamp();
+    }
+
+    /// The VED's total stake: the stake of every RW-VED vote account held, kept as accounts
+    /// come and go instead of summed over them all at each vote point (module docs). Debug
+    /// builds (the tests) hold it to the sum.
+    pub(super) fn ved_stake(&self) -> u64 {
+        debug_assert_eq!(
+            self.ved_stake,
+            sum_ved_stake(self.accounts.values()),
+            "the kept VED stake and the sum"
+        );
+        self.ved_stake
     }
 
     /// What the copy holds now, as a number: it changes with every [`VedAccounts::insert`] and
@@ -178,5 +214,51 @@ mod tests {
         }
         answers_as_the_map(&accounts, (0..3_000).map(key));
         assert!((1_000..2_000).step_by(3).any(|i| accounts.is_ved(&key(i))));
+    }
+
+    /// A vote account of `stake` lamports, mapped `mapping`.
+    fn vote_account(i: u32, stake: u64, mapping: Mapping) -> Account {
+        let state = VoteState {
+            stake,
+            ..VoteState::new(key(i), key(i + 1), key(i + 2))
+        };
+        Account {
+            owner: crate::sample::vote_program_id(),
+            data: state.encode(),
+            ..account(key(i), mapping)
+        }
+    }
+
+    #[test]
+    fn the_kept_ved_stake_follows_every_change_of_the_copy() {
+        // Votes of 1..=10 lamports × 1,000, every other one RW-VED; payers besides them.
+        let start: HashMap<Pubkey, Account> = (0..10)
+            .map(|i| {
+                let mapping = [Mapping::RwVed, Mapping::RwUed][i as usize % 2];
+                vote_account(i * 10, u64::from(i + 1) * 1_000, mapping)
+            })
+            .chain((100..110).map(|i| account(key(i), Mapping::RwVed)))
+            .map(|a| (a.pubkey, a))
+            .collect();
+        let mut accounts = VedAccounts::new(start);
+        assert_eq!(accounts.ved_stake(), (1 + 3 + 5 + 7 + 9) * 1_000);
+        // A vote's stake changes (rewards, a slash), one moves out, one moves in, one leaves,
+        // one comes.
+        accounts.insert(vote_account(0, 1_500, Mapping::RwVed));
+        assert_eq!(accounts.ved_stake(), 25_500);
+        accounts.insert(vote_account(20, 3_000, Mapping::RwUed));
+        assert_eq!(accounts.ved_stake(), 22_500);
+        accounts.insert(vote_account(10, 2_000, Mapping::RwVed));
+        assert_eq!(accounts.ved_stake(), 24_500);
+        accounts.remove(&key(40));
+        accounts.remove(&key(100));
+        assert_eq!(accounts.ved_stake(), 19_500);
+        accounts.insert(vote_account(200, 500, Mapping::RwVed));
+        // A vote account's data that does not decode brings nothing.
+        let mut broken = vote_account(60, 7_000, Mapping::RwVed);
+        broken.data.pop();
+        accounts.insert(broken);
+        assert_eq!(accounts.ved_stake(), 13_000);
+        assert_eq!(accounts.ved_stake(), sum_ved_stake(accounts.values()));
     }
 }

@@ -330,7 +330,7 @@ impl Engine {
             let oldest = self.shared.oldest_indexed.load(Ordering::Relaxed);
             let kept = |t: &IndexedTx| t.slot >= oldest;
             let stored = self.shared.stored.get(signature).filter(kept);
-            status_index::prefer(stored, live.txs.get(signature).copied().filter(kept))
+            status_index::prefer(stored, live.get(signature).filter(kept))
         };
         let decided = |tx: Option<IndexedTx>| tx.is_some_and(|t| t.status.entered_window());
         let mut tx = indexed();
