@@ -167,6 +167,13 @@ fn print(json: &IsolationJson, config: &IsolationConfig) {
         }
     }
     for (name, run) in &runs {
+        if let Some(path) = &run.vote_path_p50_ms {
+            println!(
+                "{name}: the vote's path (p50 from the hand-over): votes verified {:.2} ms, \
+                 verdict {:.2} ms, VED executed {:.2} ms, vote point {:.2} ms",
+                path.votes_verified, path.verdict, path.ved_executed, run.p50_ms
+            );
+        }
         if run.vote_path_ms_per_slot.is_empty() {
             println!("{name}: work per block on the vote's path: not shown through the C ABI");
             continue;

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::LedgerReader;
-use tandem_engine::pipeline::metrics::{MetricsSnapshot, VoteSigners, serve_metrics};
+use tandem_engine::pipeline::metrics::{
+    MetricsSnapshot, VotePathSummary, VoteSigners, serve_metrics,
+};
 use tandem_engine::pipeline::{Backends, Engine, EngineConfig, EngineHooks, Survey, backend_name};
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
@@ -447,6 +449,10 @@ fn print(
         vec!["time-to-vote p99".into(), ms(ttv.p99_us)],
         vec!["time-to-vote max".into(), ms(ttv.max_us)],
         vec![
+            "the vote's path, p50 from the hand-over".into(),
+            vote_path_row(&m.vote_path),
+        ],
+        vec![
             "max UED lag (slots)".into(),
             m.max_ued_lag_slots.to_string(),
         ],
@@ -525,6 +531,16 @@ fn print(
             stages
         )
     );
+}
+
+/// The vote path's steps at their medians ([`VotePathSummary`]), in milliseconds.
+fn vote_path_row(path: &VotePathSummary) -> String {
+    let steps: Vec<String> = path
+        .steps()
+        .iter()
+        .map(|(step, s)| format!("{} {}", step.replace('_', " "), ms(s.p50_us)))
+        .collect();
+    steps.join(", ")
 }
 
 /// The table's cell for the VED's signer cache: how many of the VED's signatures used their

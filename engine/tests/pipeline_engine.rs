@@ -558,6 +558,11 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
         metrics.time_to_vote.count, 1,
         "time-to-vote of slot 31 alone"
     );
+    assert_eq!(
+        metrics.vote_path.steps().map(|(_, s)| s.count),
+        [1; 3],
+        "the vote path's steps of slot 31 alone"
+    );
     let ved_statuses = sequential[20..]
         .iter()
         .flat_map(|o| &o.transactions)
@@ -578,6 +583,12 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
         .map(|o| (o.slot, o.ved_hash))
         .collect();
     assert_eq!(points, want, "the vote points, logged ones included");
+    let paths: Vec<(u64, bool)> = votes.iter().map(|v| (v.slot, v.path.is_some())).collect();
+    let want: Vec<(u64, bool)> = (21..=31).map(|slot| (slot, slot == 31)).collect();
+    assert_eq!(
+        paths, want,
+        "the steps of the slot executed in this process alone"
+    );
     // And the log reads cleanly once more.
     drop(summary);
     let (engine, _) = open(dir.path(), 1);
@@ -2728,4 +2739,12 @@ fn time_to_vote_counts_from_when_the_block_was_received() {
     assert!(ttv[1] >= back, "{ttv:?}");
     assert!(ttv[0] < back && ttv[2] < back, "{ttv:?}");
     assert!(ttv[2] > Duration::ZERO, "{ttv:?}");
+    // The steps of each vote's path come in order, from the same moment, within its time.
+    for vote in &votes {
+        let path = vote.path.expect("executed by the VED");
+        assert!(path.votes_verified <= path.ved_executed, "{vote:?}");
+        assert!(path.verdict <= path.ved_executed, "{vote:?}");
+        assert!(path.ved_executed <= vote.time_to_vote, "{vote:?}");
+    }
+    assert!(votes[1].path.unwrap().votes_verified >= back, "{votes:?}");
 }

@@ -194,6 +194,8 @@ pub(super) fn run(
     drop(engine);
     Ok(RunResult {
         votes,
+        // The host sees the hash alone.
+        paths: HashMap::new(),
         max_ued_lag_slots: metrics.max_ued_lag_slots,
         vote_path_ms_per_slot: Vec::new(),
         round: 0,

@@ -46,7 +46,7 @@ use serde::Serialize;
 use tandem_engine::Domain;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
-use tandem_engine::pipeline::metrics::MetricsSnapshot;
+use tandem_engine::pipeline::metrics::{MetricsSnapshot, VotePathTimes};
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Waited};
 use tandem_engine::runtime::Backend;
 
@@ -163,6 +163,10 @@ pub struct IsolationRun {
     /// Milliseconds of work per measured block on the vote's path, by stage (`ingest`,
     /// `sigverify-ved`, `ved`): where time-to-vote goes (the warm-up blocks' work not counted).
     pub vote_path_ms_per_slot: Vec<(String, f64)>,
+    /// The steps of the vote's path, each from the hand-over, at the median of the measured
+    /// blocks, in milliseconds ([`VotePathTimes`]): `None` through the C ABI, whose host
+    /// sees only the hash.
+    pub vote_path_p50_ms: Option<VotePathMs>,
     /// The measured blocks whose time-to-vote passed [`STALL_MS`], in the order measured, each
     /// with what the machine did meanwhile ([`stalls`]).
     pub stalls: Vec<Stall>,
@@ -173,6 +177,34 @@ pub struct IsolationRun {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// The steps of the vote's path ([`VotePathTimes`]) in milliseconds from the block's
+/// hand-over, each the median over the measured blocks (nearest rank, each step apart).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VotePathMs {
+    /// The votes' signatures verified.
+    pub votes_verified: f64,
+    /// Ingest's verdict (every transaction parsed).
+    pub verdict: f64,
+    /// The VED's part executed.
+    pub ved_executed: f64,
+}
+
+impl VotePathMs {
+    /// The medians of `paths`; `None` where there are none.
+    fn median(paths: &[VotePathTimes]) -> Option<VotePathMs> {
+        let median = |step: fn(&VotePathTimes) -> Duration| {
+            let mut times: Vec<Duration> = paths.iter().map(step).collect();
+            times.sort();
+            quantile_ms(&times, 0.5)
+        };
+        (!paths.is_empty()).then(|| VotePathMs {
+            votes_verified: median(|p| p.votes_verified),
+            verdict: median(|p| p.verdict),
+            ved_executed: median(|p| p.ved_executed),
+        })
+    }
 }
 
 /// The suite's result: both runs and their ratios (loaded ÷ idle).
@@ -209,6 +241,8 @@ pub struct IsolationReport {
 /// hand-over and at its vote ([`stalls`]).
 struct RunResult {
     votes: Vec<(u64, [u8; 32], Duration)>,
+    /// The steps of each block's vote path, by slot (the vote hook's: the Rust API).
+    paths: HashMap<u64, VotePathTimes>,
     max_ued_lag_slots: u64,
     vote_path_ms_per_slot: Vec<(String, f64)>,
     /// The round, from 1 (set by [`sweep`]).
@@ -234,7 +268,7 @@ fn run(
     config: &IsolationConfig,
     blocks: Vec<Block>,
 ) -> Result<RunResult, String> {
-    let votes = Arc::new(Mutex::new((Vec::new(), HashMap::new())));
+    let votes = Arc::new(Mutex::new((Vec::new(), HashMap::new(), HashMap::new())));
     let seen = Arc::clone(&votes);
     let hooks = EngineHooks {
         on_vote: Some(Box::new(move |v| {
@@ -244,6 +278,9 @@ fn run(
             seen.0.push((v.slot, v.ved_hash, v.time_to_vote));
             if let Some(sample) = sample {
                 seen.1.insert(v.slot, sample);
+            }
+            if let Some(path) = v.path {
+                seen.2.insert(v.slot, path);
             }
         })),
         on_outcome: None,
@@ -286,9 +323,11 @@ fn run(
     engine.finish().map_err(|e| e.to_string())?;
     let snapshot = metrics.snapshot();
     let path = vote_path_per_block(&warm, &snapshot);
-    let (votes, voted) = std::mem::take(&mut *votes.lock().unwrap_or_else(PoisonError::into_inner));
+    let (votes, voted, paths) =
+        std::mem::take(&mut *votes.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(RunResult {
         votes,
+        paths,
         max_ued_lag_slots: snapshot.max_ued_lag_slots,
         vote_path_ms_per_slot: path,
         round: 0,
@@ -438,6 +477,17 @@ fn summarize(runs: Vec<RunResult>, warmup: u64, votes_per_slot: usize, load: Loa
             .fold(0.0, f64::max),
         max_ued_lag_slots: runs.iter().map(|r| r.max_ued_lag_slots).max().unwrap_or(0),
         vote_path_ms_per_slot: path,
+        vote_path_p50_ms: VotePathMs::median(
+            &runs
+                .iter()
+                .flat_map(|r| {
+                    r.votes
+                        .iter()
+                        .filter(|(slot, ..)| *slot > warmup)
+                        .filter_map(|(slot, ..)| r.paths.get(slot).copied())
+                })
+                .collect::<Vec<_>>(),
+        ),
         stalls: records
             .iter()
             .flatten()
@@ -716,6 +766,7 @@ mod tests {
             || -> HashMap<u64, Sample> { (1..=3).map(|slot| (slot, Sample::default())).collect() };
         let run = RunResult {
             votes,
+            paths: HashMap::new(),
             max_ued_lag_slots: 0,
             vote_path_ms_per_slot: Vec::new(),
             round: 2,
@@ -730,6 +781,27 @@ mod tests {
             .collect();
         assert_eq!(stalls, [(2, 3, 60.0)]);
         assert_eq!(summary.steal_ms_per_block, Some(0.0));
+    }
+
+    #[test]
+    fn the_vote_paths_medians_are_each_steps_own() {
+        let ms = Duration::from_millis;
+        let path = |verified, verdict, executed| VotePathTimes {
+            votes_verified: ms(verified),
+            verdict: ms(verdict),
+            ved_executed: ms(executed),
+        };
+        assert_eq!(VotePathMs::median(&[]), None);
+        let paths = [path(4, 1, 7), path(3, 4, 6), path(5, 2, 9)];
+        let medians = VotePathMs::median(&paths).expect("three paths");
+        assert_eq!(
+            (
+                medians.votes_verified,
+                medians.verdict,
+                medians.ved_executed
+            ),
+            (4.0, 2.0, 7.0)
+        );
     }
 
     /// Through the C ABI (the cluster written to a genesis file, the blocks encoded) the runs
@@ -759,6 +831,15 @@ mod tests {
                 assert_eq!(run.round, 1);
                 assert_eq!(run.handed.len(), run.votes.len());
                 assert_eq!(run.voted.len(), run.votes.len());
+            }
+            // The Rust API's hook reports each vote's path; a C ABI host sees the hash alone.
+            for run in runs.iter().flatten() {
+                let paths = if config.api == Api::Rust {
+                    run.votes.len()
+                } else {
+                    0
+                };
+                assert_eq!(run.paths.len(), paths, "{:?}", config.api);
             }
             runs.iter()
                 .flatten()

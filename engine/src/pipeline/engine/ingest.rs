@@ -86,6 +86,8 @@ pub(super) struct Accepted {
     /// the UED enters them into the runtime before executing it, as `Runtime::schedule_slash`
     /// would. A refused block takes none.
     pub(super) slashes: Vec<(Pubkey, u16)>,
+    /// When ingest gave the verdict (a step of the vote's path).
+    pub(super) decided: Instant,
 }
 
 /// Gives a block handed to the VED the verdict "refused" when dropped before ingest gave its
@@ -227,6 +229,7 @@ impl Engine {
                 let _ = ingested.verdict.set(Some(Accepted {
                     payers: payers.into(),
                     slashes,
+                    decided: Instant::now(),
                 }));
             }
         }

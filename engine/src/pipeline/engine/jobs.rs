@@ -4,6 +4,7 @@
 //! ([`AccountRead`]). Every queue is a bounded crossbeam channel ([`super::Engine`]'s `start`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
@@ -16,6 +17,8 @@ pub(super) struct VedJob {
     pub(super) ingested: Arc<Ingested>,
     /// Check 1's answers for the transactions guessed VED.
     pub(super) verified: Vec<Option<bool>>,
+    /// When the VED's sigverify stage handed them on (a step of the vote's path).
+    pub(super) verified_at: Instant,
 }
 
 pub(super) struct UedSigs {

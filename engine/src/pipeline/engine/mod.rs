@@ -95,7 +95,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use crate::account::{Account, Domain, Pubkey};
 use crate::cluster::{Alert, Halt};
 use crate::ledger::Transactions;
-use crate::pipeline::metrics::{EngineMetrics, StageMetrics};
+use crate::pipeline::metrics::{EngineMetrics, StageMetrics, VotePathTimes};
 use crate::runtime::builtins::vote::VoteState;
 use crate::runtime::status_index::{Confirmation, ExecutionStatus, IndexedTx};
 use crate::runtime::{Runtime, RuntimeError, status_index};
@@ -117,6 +117,10 @@ pub struct Vote {
     /// From `submit` to the hash (for a slot the VED executed before a restart, to its logged
     /// hash handed on: no time-to-vote in the metrics).
     pub time_to_vote: Duration,
+    /// The steps of that time, each from `submit` (`None` where the VED did not execute the
+    /// block itself: a slot logged before a restart, or one the UED executed whole at an
+    /// epoch boundary).
+    pub path: Option<VotePathTimes>,
 }
 
 /// Where a transaction stands ([`Engine::transaction`]).

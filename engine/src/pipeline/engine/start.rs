@@ -260,7 +260,15 @@ impl Engine {
                                 yield_limit: Duration::ZERO,
                             },
                             ved_sigs_rx,
-                            |ingested, verified| ved_tx.send(VedJob { ingested, verified }).is_ok(),
+                            |ingested, verified| {
+                                let verified_at = Instant::now();
+                                let job = VedJob {
+                                    ingested,
+                                    verified,
+                                    verified_at,
+                                };
+                                ved_tx.send(job).is_ok()
+                            },
                         )
                     },
                 ))?);

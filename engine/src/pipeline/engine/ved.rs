@@ -22,7 +22,7 @@ use super::shared::Shared;
 use super::{EXECUTOR_THREAD, Vote};
 use crate::account::Domain;
 use crate::cluster::{Alert, VoteReport};
-use crate::pipeline::metrics::StageMetrics;
+use crate::pipeline::metrics::{StageMetrics, VotePathTimes};
 use crate::runtime::RuntimeError;
 use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
 use crate::runtime::ved_log::{LoggedSlot, VedLog};
@@ -174,7 +174,12 @@ pub(super) fn ved_loop(
         limit: retain_limit,
         gave_up: false,
     };
-    while let Ok(VedJob { ingested, verified }) = metrics.idle(|| input.recv()) {
+    while let Ok(VedJob {
+        ingested,
+        verified,
+        verified_at,
+    }) = metrics.idle(|| input.recv())
+    {
         metrics.set_queue_depth(input.len() as u64);
         let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
             continue; // refused at ingest: nothing happened
@@ -266,6 +271,7 @@ pub(super) fn ved_loop(
                                 ved_hash: done.ved_hash,
                                 votes: &done.votes,
                                 ved_stake: ved.ved_stake(),
+                                path: None,
                             };
                             vote(shared, &ingested, point, &mut on_vote, || 0, true);
                             metrics.add_items(1);
@@ -280,11 +286,17 @@ pub(super) fn ved_loop(
                     Ok(done) => done,
                     Err(e) => return shared.fail(e),
                 };
+                let since_submit = |at: Instant| at.saturating_duration_since(ingested.submitted);
+                let path = VotePathTimes {
+                    votes_verified: since_submit(verified_at),
+                    verdict: since_submit(accepted.decided),
+                    ved_executed: ingested.submitted.elapsed(),
+                };
                 // The UED needs check 1's answers for transactions guessed VED that are its
                 // own.
                 done.verified = guessed_ued(&done, &verified);
                 // The vote point is now; the log and the hand-over to the UED follow.
-                let point = VotePoint::of(&done, ved.ved_stake());
+                let point = VotePoint::of(&done, ved.ved_stake(), Some(path));
                 let index = || shared.index_ved(block, &done);
                 vote(shared, &ingested, point, &mut on_vote, index, true);
                 // After the vote point: the UED's handoff, once it has entered the VED's epoch
@@ -334,7 +346,7 @@ pub(super) fn ved_loop(
         // block (the log crossed the boundary before the restart) was guessed VED now, so the
         // UED's sigverify left its transactions in this block to the VED's.
         done.verified = guessed_ued(&done, &verified);
-        let point = VotePoint::of(&done, ved.ved_stake());
+        let point = VotePoint::of(&done, ved.ved_stake(), None);
         let index = || shared.index_ved(&ingested.block, &done);
         vote(shared, &ingested, point, &mut on_vote, index, false);
         // Executed before the restart, and counted by that process: this one's count of the
@@ -353,22 +365,26 @@ pub(super) fn ved_loop(
     }
 }
 
-/// A slot's VED hash and what the votes it executed report, with the VED's stake then.
+/// A slot's VED hash and what the votes it executed report, with the VED's stake then, and
+/// the steps of its path where the VED executed the block.
 struct VotePoint<'a> {
     slot: u64,
     ved_hash: [u8; 32],
     votes: &'a [VoteReport],
     ved_stake: u64,
+    path: Option<VotePathTimes>,
 }
 
 impl<'a> VotePoint<'a> {
-    /// The vote point of the slot `done`, the VED's stake `ved_stake` then.
-    fn of(done: &'a VedSlot, ved_stake: u64) -> VotePoint<'a> {
+    /// The vote point of the slot `done`, the VED's stake `ved_stake` then, and the steps of
+    /// its path where the VED executed it now.
+    fn of(done: &'a VedSlot, ved_stake: u64, path: Option<VotePathTimes>) -> VotePoint<'a> {
         VotePoint {
             slot: done.slot,
             ved_hash: done.ved_hash,
             votes: &done.votes,
             ved_stake,
+            path,
         }
     }
 }
@@ -394,6 +410,7 @@ fn vote(
         ved_hash,
         votes,
         ved_stake,
+        path,
     } = point;
     shared.agree(Some((Domain::Ved, slot, ved_hash)), votes, Some(ved_stake));
     let time_to_vote = ingested.submitted.elapsed();
@@ -401,12 +418,16 @@ fn vote(
     if !shared.metrics.is_halted() {
         if executed {
             shared.metrics.record_time_to_vote(time_to_vote);
+            if let Some(path) = path {
+                shared.metrics.record_vote_path(path);
+            }
         }
         if let Some(on_vote) = on_vote {
             on_vote(Vote {
                 slot,
                 ved_hash,
                 time_to_vote,
+                path: path.filter(|_| executed),
             });
         }
     }

@@ -119,6 +119,8 @@ pub struct EngineMetrics {
     started: Instant,
     stages: Vec<(&'static str, Arc<StageMetrics>)>,
     time_to_vote: LatencyHistogram,
+    /// The steps of the vote's path, in the order of [`VOTE_PATH_STEPS`].
+    vote_path: [LatencyHistogram; 3],
     ved_slot: AtomicU64,
     ued_slot: AtomicU64,
     max_ued_lag: AtomicU64,
@@ -160,6 +162,7 @@ impl EngineMetrics {
             started,
             stages,
             time_to_vote: LatencyHistogram::new(),
+            vote_path: std::array::from_fn(|_| LatencyHistogram::new()),
             ved_slot: AtomicU64::new(0),
             ued_slot: AtomicU64::new(0),
             max_ued_lag: AtomicU64::new(0),
@@ -210,6 +213,14 @@ impl EngineMetrics {
     /// The time-to-vote histogram, for quantiles other than the snapshot's.
     pub fn time_to_vote(&self) -> &LatencyHistogram {
         &self.time_to_vote
+    }
+
+    /// Records the steps of one block's vote path (a block with a time-to-vote).
+    pub fn record_vote_path(&self, steps: VotePathTimes) {
+        let [verified, verdict, executed] = &self.vote_path;
+        verified.record(steps.votes_verified);
+        verdict.record(steps.verdict);
+        executed.record(steps.ved_executed);
     }
 
     /// The VED has executed `slot` (slots only move forward: an older one is ignored).
@@ -327,9 +338,7 @@ impl EngineMetrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .rates(TpsSample { at: now, executed });
-        // One read: a scrape racing a vote sees a count, quantiles and maximum that agree.
-        let time_to_vote = self.time_to_vote.read(&[0.5, 0.99]);
-        let micros = |d: Option<Duration>| d.map(|d| d.as_micros() as u64);
+        let [votes_verified, verdict, ved_executed] = &self.vote_path;
         let ved_slot = self.ved_slot.load(Ordering::Relaxed);
         let ued_slot = self.ued_slot.load(Ordering::Relaxed);
         MetricsSnapshot {
@@ -340,12 +349,11 @@ impl EngineMetrics {
                 .iter()
                 .map(|(name, m)| m.snapshot(name))
                 .collect(),
-            time_to_vote: LatencySummary {
-                count: time_to_vote.count,
-                sum_us: time_to_vote.sum.as_micros() as u64,
-                p50_us: micros(time_to_vote.quantiles[0]),
-                p99_us: micros(time_to_vote.quantiles[1]),
-                max_us: micros(time_to_vote.max),
+            time_to_vote: LatencySummary::of(&self.time_to_vote),
+            vote_path: VotePathSummary {
+                votes_verified: LatencySummary::of(votes_verified),
+                verdict: LatencySummary::of(verdict),
+                ved_executed: LatencySummary::of(ved_executed),
             },
             ved_slot,
             ued_slot,
@@ -377,6 +385,49 @@ impl EngineMetrics {
     }
 }
 
+/// The steps of a block's vote path, each timed from the block's hand-over to ingest, as the
+/// time-to-vote is: what decides a vote's time, step by step ([`EngineMetrics::record_vote_path`],
+/// [`crate::pipeline::Vote::path`]). The vote point follows the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VotePathTimes {
+    /// The VED's sigverify stage has verified the block's votes (those ingest guessed the
+    /// VED's) and hands them to the VED.
+    pub votes_verified: Duration,
+    /// Ingest's verdict: every transaction of the block parsed (SPEC §2). The VED executes
+    /// nothing before it; on a machine whose cores the votes' checks fill, its work takes
+    /// theirs.
+    pub verdict: Duration,
+    /// The VED has executed its part of the block: its hash is known.
+    pub ved_executed: Duration,
+}
+
+/// The names of the vote path's steps ([`VotePathTimes`]) in the JSON and the Prometheus text
+/// (`step` label), in order.
+pub const VOTE_PATH_STEPS: [&str; 3] = ["votes_verified", "verdict", "ved_executed"];
+
+/// The steps of the vote's path over the blocks voted on ([`VotePathTimes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VotePathSummary {
+    /// Hand-over → the votes' signatures verified.
+    pub votes_verified: LatencySummary,
+    /// Hand-over → ingest's verdict.
+    pub verdict: LatencySummary,
+    /// Hand-over → the VED's part executed.
+    pub ved_executed: LatencySummary,
+}
+
+impl VotePathSummary {
+    /// Each step with its name ([`VOTE_PATH_STEPS`]), in order.
+    pub fn steps(&self) -> [(&'static str, &LatencySummary); 3] {
+        let [verified, verdict, executed] = VOTE_PATH_STEPS;
+        [
+            (verified, &self.votes_verified),
+            (verdict, &self.verdict),
+            (executed, &self.ved_executed),
+        ]
+    }
+}
+
 /// The time-to-vote at one moment, in whole microseconds; `None` before the first vote.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {
@@ -392,6 +443,22 @@ pub struct LatencySummary {
     pub max_us: Option<u64>,
 }
 
+impl LatencySummary {
+    /// The summary of `histogram` now: one read, so that a scrape racing a vote sees a count,
+    /// quantiles and maximum that agree.
+    fn of(histogram: &LatencyHistogram) -> LatencySummary {
+        let read = histogram.read(&[0.5, 0.99]);
+        let micros = |d: Option<Duration>| d.map(|d| d.as_micros() as u64);
+        LatencySummary {
+            count: read.count,
+            sum_us: read.sum.as_micros() as u64,
+            p50_us: micros(read.quantiles[0]),
+            p99_us: micros(read.quantiles[1]),
+            max_us: micros(read.max),
+        }
+    }
+}
+
 /// Every metric of an engine at one moment: what the CLI writes as JSON, what
 /// [`MetricsSnapshot::to_prometheus`] writes for Prometheus (and [`serve_metrics`] serves) and
 /// the C ABI copies into `tandem_metrics`.
@@ -403,6 +470,9 @@ pub struct MetricsSnapshot {
     pub stages: Vec<StageSnapshot>,
     /// A block handed to ingest → its VED hash.
     pub time_to_vote: LatencySummary,
+    /// The steps of that path, each from the hand-over.
+    #[serde(default)]
+    pub vote_path: VotePathSummary,
     /// The last slot the VED executed.
     pub ved_slot: u64,
     /// The last slot the UED executed.
@@ -508,6 +578,31 @@ mod tests {
                 .iter()
                 .filter(|s| s.name != "ved")
                 .all(|s| s.items == 0)
+        );
+    }
+
+    #[test]
+    fn the_vote_paths_steps_reach_the_snapshot_each_under_its_name() {
+        let m = EngineMetrics::for_pipeline();
+        assert_eq!(m.snapshot().vote_path, VotePathSummary::default());
+        for ms in 1..=4 {
+            m.record_vote_path(VotePathTimes {
+                votes_verified: Duration::from_millis(ms),
+                verdict: Duration::from_micros(100 * ms),
+                ved_executed: Duration::from_millis(2 * ms),
+            });
+        }
+        let path = m.snapshot().vote_path;
+        let counts_and_max = path
+            .steps()
+            .map(|(step, s)| (step, s.count, s.sum_us, s.max_us));
+        assert_eq!(
+            counts_and_max,
+            [
+                ("votes_verified", 4, 10_000, Some(4_000)),
+                ("verdict", 4, 1_000, Some(400)),
+                ("ved_executed", 4, 20_000, Some(8_000)),
+            ]
         );
     }
 

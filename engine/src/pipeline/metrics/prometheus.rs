@@ -4,12 +4,13 @@
 //! It owns the metric names, their help, types and units: every name starts with `tandem_`,
 //! counters end in `_total`, times are in seconds (the base unit), a stage is the label `stage`,
 //! a domain the label `domain` (`ved`, `ued`), and the time-to-vote is a `summary` with the
-//! quantiles 0.5 and 0.99 (NaN before the first vote, as Prometheus' own clients write them).
+//! quantiles 0.5 and 0.99 (NaN before the first vote, as Prometheus' own clients write them),
+//! as is each step of the vote's path (`tandem_vote_path_seconds`, the label `step`).
 //! It only formats: it never reads the live counters (the caller snapshots them first).
 
 use std::fmt::Write as _;
 
-use super::MetricsSnapshot;
+use super::{LatencySummary, MetricsSnapshot};
 
 /// The `Content-Type` of the text this module writes.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -103,6 +104,22 @@ impl Exposition {
         let _ = writeln!(self.text, " {value}");
     }
 
+    /// A summary's samples, `labels` on each: its quantiles 0.5 and 0.99, then `_sum` and
+    /// `_count`.
+    fn summary(&mut self, name: &str, labels: &[(&str, &str)], summary: &LatencySummary) {
+        for (quantile, value) in [("0.5", summary.p50_us), ("0.99", summary.p99_us)] {
+            let labelled: Vec<(&str, &str)> = labels
+                .iter()
+                .copied()
+                .chain([("quantile", quantile)])
+                .collect();
+            self.sample(name, &labelled, seconds_from_us(value));
+        }
+        let sum = seconds_from_us(Some(summary.sum_us));
+        self.sample(&format!("{name}_sum"), labels, sum);
+        self.sample(&format!("{name}_count"), labels, Value::Int(summary.count));
+    }
+
     /// A family with one unlabelled sample.
     fn single(&mut self, name: &str, kind: Kind, help: &str, value: Value) {
         self.family(name, kind, help);
@@ -182,18 +199,17 @@ impl MetricsSnapshot {
             Kind::Summary,
             "Time from a block handed to ingest to its VED hash.",
         );
-        out.sample(name, &[("quantile", "0.5")], seconds_from_us(ttv.p50_us));
-        out.sample(name, &[("quantile", "0.99")], seconds_from_us(ttv.p99_us));
-        out.sample(
-            "tandem_time_to_vote_seconds_sum",
-            &[],
-            seconds_from_us(Some(ttv.sum_us)),
+        out.summary(name, &[], ttv);
+        let name = "tandem_vote_path_seconds";
+        out.family(
+            name,
+            Kind::Summary,
+            "Time from a block handed to ingest to each step of its vote's path: its votes' \
+             signatures verified, ingest's verdict, the VED's part executed.",
         );
-        out.sample(
-            "tandem_time_to_vote_seconds_count",
-            &[],
-            Value::Int(ttv.count),
-        );
+        for (step, summary) in self.vote_path.steps() {
+            out.summary(name, &[("step", step)], summary);
+        }
         out.single(
             "tandem_time_to_vote_max_seconds",
             Kind::Gauge,
@@ -316,7 +332,7 @@ impl MetricsSnapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{LatencySummary, StageSnapshot, VoteSigners};
+    use super::super::{LatencySummary, StageSnapshot, VotePathSummary, VoteSigners};
     use super::*;
 
     fn fixed_snapshot() -> MetricsSnapshot {
@@ -350,6 +366,29 @@ mod tests {
                 p50_us: Some(4_015),
                 p99_us: Some(9_919),
                 max_us: Some(12_001),
+            },
+            vote_path: VotePathSummary {
+                votes_verified: LatencySummary {
+                    count: 39,
+                    sum_us: 117_000,
+                    p50_us: Some(3_000),
+                    p99_us: Some(6_500),
+                    max_us: Some(8_000),
+                },
+                verdict: LatencySummary {
+                    count: 39,
+                    sum_us: 3_900,
+                    p50_us: Some(100),
+                    p99_us: Some(250),
+                    max_us: Some(300),
+                },
+                ved_executed: LatencySummary {
+                    count: 39,
+                    sum_us: 175_500,
+                    p50_us: Some(3_900),
+                    p99_us: Some(9_000),
+                    max_us: Some(11_000),
+                },
             },
             ved_slot: 40,
             ued_slot: 37,
@@ -413,6 +452,20 @@ tandem_time_to_vote_seconds{quantile=\"0.5\"} 0.004015
 tandem_time_to_vote_seconds{quantile=\"0.99\"} 0.009919
 tandem_time_to_vote_seconds_sum 0.195
 tandem_time_to_vote_seconds_count 39
+# HELP tandem_vote_path_seconds Time from a block handed to ingest to each step of its vote's path: its votes' signatures verified, ingest's verdict, the VED's part executed.
+# TYPE tandem_vote_path_seconds summary
+tandem_vote_path_seconds{step=\"votes_verified\",quantile=\"0.5\"} 0.003
+tandem_vote_path_seconds{step=\"votes_verified\",quantile=\"0.99\"} 0.0065
+tandem_vote_path_seconds_sum{step=\"votes_verified\"} 0.117
+tandem_vote_path_seconds_count{step=\"votes_verified\"} 39
+tandem_vote_path_seconds{step=\"verdict\",quantile=\"0.5\"} 0.0001
+tandem_vote_path_seconds{step=\"verdict\",quantile=\"0.99\"} 0.00025
+tandem_vote_path_seconds_sum{step=\"verdict\"} 0.0039
+tandem_vote_path_seconds_count{step=\"verdict\"} 39
+tandem_vote_path_seconds{step=\"ved_executed\",quantile=\"0.5\"} 0.0039
+tandem_vote_path_seconds{step=\"ved_executed\",quantile=\"0.99\"} 0.009
+tandem_vote_path_seconds_sum{step=\"ved_executed\"} 0.1755
+tandem_vote_path_seconds_count{step=\"ved_executed\"} 39
 # HELP tandem_time_to_vote_max_seconds The longest time-to-vote since start.
 # TYPE tandem_time_to_vote_max_seconds gauge
 tandem_time_to_vote_max_seconds 0.012001
@@ -560,12 +613,25 @@ tandem_vote_signatures_verified_total{table=\"no\"} 2
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 39);
+        assert_eq!(samples.len(), 51);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")
             .expect("the VED's busy time");
         assert_eq!(busy.2, 1.25);
+        // The vote path's steps: a summary per `step`, each sample labelled with it.
+        let steps = samples
+            .iter()
+            .filter(|(n, ..)| n.starts_with("tandem_vote_path_"));
+        assert!(steps.clone().all(|(_, l, _)| l[0].0 == "step"));
+        assert_eq!(steps.count(), 3 * 4);
+        let verdict = samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == "tandem_vote_path_seconds" && l[0].1 == "verdict" && l[1].1 == "0.5"
+            })
+            .expect("the verdict's median");
+        assert_eq!(verdict.2, 0.0001);
     }
 
     #[test]
