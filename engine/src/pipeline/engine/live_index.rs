@@ -89,13 +89,7 @@ impl LiveIndex {
         slot: u64,
         entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
     ) -> usize {
-        let signatures = self.blocks.entry(slot).or_default();
-        let before = signatures.len();
-        for (signature, tx) in entries {
-            signatures.push(signature);
-            status_index::enter(self.txs.shard_mut(&signature), signature, tx);
-        }
-        signatures.len() - before
+        enter_slot(&mut self.txs, &mut self.blocks, slot, entries)
     }
 
     /// The VED's entries of `slot`, before its vote point: entered into its own tables
@@ -110,13 +104,7 @@ impl LiveIndex {
         entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
     ) -> usize {
         self.blocks.entry(slot).or_default();
-        let signatures = self.ved_blocks.entry(slot).or_default();
-        let before = signatures.len();
-        for (signature, tx) in entries {
-            signatures.push(signature);
-            status_index::enter(self.ved_ahead.shard_mut(&signature), signature, tx);
-        }
-        (signatures.len() - before).max(INDEX_PART)
+        enter_slot(&mut self.ved_ahead, &mut self.ved_blocks, slot, entries).max(INDEX_PART)
     }
 
     /// The entry `ExecutionStatus` answers for: the committed index's and the VED's, by
@@ -136,13 +124,15 @@ impl LiveIndex {
     pub(super) fn settle_ved(&mut self, slot: u64, signatures: &[[u8; 64]]) {
         for signature in signatures {
             // (The signature's entry of a later slot stays: that slot is not committed yet.)
-            let Some(tx) = self.ved_ahead.get(signature).copied() else {
+            let hashbrown::hash_map::Entry::Occupied(ved) =
+                self.ved_ahead.shard_mut(signature).entry(*signature)
+            else {
                 continue;
             };
-            if tx.slot != slot {
+            if ved.get().slot != slot {
                 continue;
             }
-            self.ved_ahead.remove(signature);
+            let tx = ved.remove();
             if self.txs.get(signature).is_none_or(|t| t.slot != slot) {
                 status_index::enter(self.txs.shard_mut(signature), *signature, tx);
                 self.blocks.entry(slot).or_default().push(*signature);
@@ -172,6 +162,23 @@ impl LiveIndex {
         }
         self.blocks.len() > self.keep
     }
+}
+
+/// Enters `entries` of `slot` into `txs` by [`status_index::prefer`], each signature listed under
+/// its slot in `blocks`; gives how many. (The committed index and the VED's tables alike.)
+fn enter_slot(
+    txs: &mut ShardedMap<[u8; 64], IndexedTx>,
+    blocks: &mut BTreeMap<u64, Vec<[u8; 64]>>,
+    slot: u64,
+    entries: impl IntoIterator<Item = ([u8; 64], IndexedTx)>,
+) -> usize {
+    let signatures = blocks.entry(slot).or_default();
+    let before = signatures.len();
+    for (signature, tx) in entries {
+        signatures.push(signature);
+        status_index::enter(txs.shard_mut(&signature), signature, tx);
+    }
+    signatures.len() - before
 }
 
 /// Signatures a stage enters into (or lets leave) the live index under one hold of its lock.

@@ -427,7 +427,7 @@ fn vote(
                 slot,
                 ved_hash,
                 time_to_vote,
-                path: path.filter(|_| executed),
+                path,
             });
         }
     }
