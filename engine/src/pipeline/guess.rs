@@ -72,12 +72,31 @@ pub fn guess_ved_part(
     range: Range<usize>,
     ved_payers: &VedPayers,
 ) -> Vec<bool> {
+    guess_ved_part_with(transactions, range, ved_payers, |_| {})
+}
+
+/// [`guess_ved_part`], handing `each` every transaction's first account key as it reads it
+/// (`None` where the bytes do not reach it), in order: the fee payers of a block that parses,
+/// read once for the guess and kept for the VED executor ([`super::Engine::submit`]).
+///
+/// # Panics
+/// If `range` goes past the block's transactions.
+pub fn guess_ved_part_with(
+    transactions: &Transactions,
+    range: Range<usize>,
+    ved_payers: &VedPayers,
+    mut each: impl FnMut(Option<Pubkey>),
+) -> Vec<bool> {
     assert!(range.end <= transactions.len(), "a part of the block");
     transactions
         .iter()
         .skip(range.start)
         .take(range.len())
-        .map(|wire| Transaction::peek_fee_payer(wire).is_some_and(|p| ved_payers.contains(&p)))
+        .map(|wire| {
+            let payer = Transaction::peek_fee_payer(wire);
+            each(payer);
+            payer.is_some_and(|p| ved_payers.contains(&p))
+        })
         .collect()
 }
 
@@ -128,6 +147,14 @@ mod tests {
                 })
                 .collect();
             assert_eq!(cut, whole, "parts of {part}");
+        }
+        // The keys read, in order: each one the payer's, none where the bytes end first.
+        let mut keys = Vec::new();
+        let kept = guess_ved_part_with(&transactions, 0..50, &payers, |k| keys.push(k));
+        assert_eq!(kept, whole);
+        for (i, key) in keys.iter().enumerate() {
+            let want = (i != 7).then(|| Transaction::peek_fee_payer(&wire(i)).expect("a key"));
+            assert_eq!(*key, want, "transaction {i}");
         }
         let past_the_end =
             std::panic::catch_unwind(|| guess_ved_part(&transactions, 40..51, &payers));

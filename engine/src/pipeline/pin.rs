@@ -133,6 +133,21 @@ pub(crate) struct Widened {
 /// overwritten by the restore; nothing in tandem does.)
 #[must_use = "the mask is given back when the guard drops"]
 pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
+    set_current_thread_mask(pus, true)
+}
+
+/// Lets the calling thread run only on `pus` until the guard drops, when it gets its own mask
+/// back: for work on a thread the engine does not own (the host's, in
+/// [`Engine::submit`](super::Engine::submit)) that should leave the other PUs to the stages
+/// there. Where the mask cannot be read or set, `pus` is empty, or the mask is `pus` already,
+/// nothing changes.
+#[must_use = "the mask is given back when the guard drops"]
+pub(crate) fn confine_current_thread(pus: &[usize]) -> Widened {
+    set_current_thread_mask(pus, false)
+}
+
+/// The calling thread's mask set to its own and `pus` (`widen`), or to `pus` alone.
+fn set_current_thread_mask(pus: &[usize], widen: bool) -> Widened {
     #[cfg(target_os = "linux")]
     {
         let size = std::mem::size_of::<libc::cpu_set_t>();
@@ -147,11 +162,12 @@ pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
                     _this_thread: std::marker::PhantomData,
                 };
             }
-            let mut wide = own;
+            let mut wide = if widen { own } else { std::mem::zeroed() };
             for &pu in pus.iter().filter(|&&pu| pu < libc::CPU_SETSIZE as usize) {
                 libc::CPU_SET(pu, &mut wide);
             }
-            let changes = !libc::CPU_EQUAL(&own, &wide);
+            let empty = libc::CPU_COUNT(&wide) == 0;
+            let changes = !empty && !libc::CPU_EQUAL(&own, &wide);
             (changes && libc::sched_setaffinity(0, size, &wide) == 0).then_some(own)
         };
         Widened {
@@ -161,7 +177,7 @@ pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = pus;
+        let _ = (pus, widen);
         Widened {
             _this_thread: std::marker::PhantomData,
         }

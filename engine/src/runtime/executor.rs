@@ -90,10 +90,11 @@ use hashbrown::{HashMap, HashSet};
 
 use super::builtins::vote::{VoteInstruction, VoteState};
 use super::epoch;
+use super::hash::DomainHashes;
 use super::hash::KeptJoins;
 use super::ingest::{self, Admission, VerifiedBlock};
 use super::pass::{self, AccountSource, Overlay, PassInput, Writer};
-use super::state::{PayerTag, RuntimeState};
+use super::state::{LeftTheWindow, PayerTag, RuntimeState};
 use super::status::TxStatus;
 use super::ved_accounts::VedAccounts;
 use super::ved_log::LoggedSlot;
@@ -251,6 +252,32 @@ pub struct VedExecutor {
     /// copy's stamp then ([`VedAccounts::stamp`]): reused while the copy has not changed
     /// since ([`super::hash::DomainHashes::apply_changes_keeping`]).
     kept_joins: Option<(KeptJoins, u64)>,
+    /// What the last [`VedExecutor::execute`] changed, until its block's verdict settles it
+    /// ([`VedExecutor::undo_last_block`], [`VedExecutor::settle_last_block`]).
+    last_block: Option<Box<BlockUndo>>,
+}
+
+/// What executing a block changed in a [`VedExecutor`], as it was before: all that
+/// [`VedExecutor::undo_last_block`] needs to leave the executor as if the block had never come
+/// (ingest refused it after the VED executed it ahead of the verdict). Besides the accounts it
+/// wrote — moved here, not copied — it is a few kilobytes: the windows' ends, the hashes.
+#[derive(Debug, Default)]
+struct BlockUndo {
+    slot: u64,
+    unix_timestamp_ms: i64,
+    recent_blockhashes: VecDeque<[u8; 32]>,
+    hashes: Option<DomainHashes>,
+    remap_requests: BTreeMap<Pubkey, Mapping>,
+    left_the_window: LeftTheWindow,
+    /// Each account the block wrote, as the copy held it before (`None`: not held), in the
+    /// order written.
+    accounts: Vec<(Pubkey, Option<Account>)>,
+    /// Members the block's deleted accounts ended: in `ved_members`, in `ved_members_next`.
+    members: Vec<(Pubkey, bool, bool)>,
+    /// Keys the block put into `forgotten`.
+    forgotten: Vec<Pubkey>,
+    /// The slashes the block took into its [`VedSlot`].
+    block_slashes: Vec<(Pubkey, u16)>,
 }
 
 /// How far an executor had gone over the blocks of its epoch before a restart: the last of its
@@ -719,6 +746,15 @@ impl VedExecutor {
         self.block_slashes.extend_from_slice(slashes);
     }
 
+    /// [`VedExecutor::schedule_slashes`] for the block the executor executed last, `done`,
+    /// before ingest's verdict gave them: as if scheduled before it was executed (a block that
+    /// crosses no boundary reads none).
+    pub fn schedule_slashes_of_executed(&mut self, done: &mut VedSlot, slashes: &[(Pubkey, u16)]) {
+        debug_assert_eq!(done.slot, self.state.slot);
+        self.state.slashes.extend_from_slice(slashes);
+        done.slashes.extend_from_slice(slashes);
+    }
+
     /// Crosses the boundary into the epoch of `slot` on its own (module docs), with the
     /// runtime's boundary code over its copy. `Ok(false)` when it cannot know without the
     /// UED's state at the boundary: an account moves into the VED there and the window does
@@ -796,7 +832,7 @@ impl VedExecutor {
             self.forget_unless_ved(&incoming);
             return Ok(false);
         }
-        self.absorb(overlay.take_accounts())?;
+        self.absorb(overlay.take_accounts(), None)?;
         self.forget_unless_ved(&incoming);
         // The next epoch's incoming accounts and the UED's vote accounts are not known yet; its
         // handoff will know of every deletion from the boundary's block on.
@@ -837,6 +873,7 @@ impl VedExecutor {
     fn absorb(
         &mut self,
         written: BTreeMap<Pubkey, (Account, Writer)>,
+        mut undo: Option<&mut BlockUndo>,
     ) -> Result<Vec<Account>, RuntimeError> {
         let held = &self.accounts;
         // In key order (the map's): the reuse of the last slot's joins walks them in it.
@@ -864,14 +901,29 @@ impl VedExecutor {
         )?;
         let mut changes = Vec::with_capacity(written.len());
         for (pubkey, (account, _)) in written {
-            if stays_in_the_copy(&account) {
-                self.accounts.insert(account.clone());
+            let was = if stays_in_the_copy(&account) {
+                self.accounts.insert(account.clone())
             } else {
-                self.accounts.remove(&pubkey);
+                self.accounts.remove(&pubkey)
+            };
+            if let Some(undo) = undo.as_deref_mut() {
+                undo.accounts.push((pubkey, was));
             }
             if account.lamports == 0 {
-                self.state.forget_member(&pubkey); // as the runtime's commit does
-                self.forgotten.insert(pubkey);
+                let state = &mut self.state;
+                let member = (
+                    pubkey,
+                    state.ved_members.contains(&pubkey),
+                    state.ved_members_next.contains(&pubkey),
+                );
+                state.forget_member(&pubkey); // as the runtime's commit does
+                let forgotten = self.forgotten.insert(pubkey);
+                if let Some(undo) = undo.as_deref_mut() {
+                    undo.members.push(member);
+                    if forgotten {
+                        undo.forgotten.push(pubkey);
+                    }
+                }
             }
             changes.push(account);
         }
@@ -928,7 +980,6 @@ impl VedExecutor {
         let n = block.transactions.len();
         let (mine, ued_transactions): (Vec<usize>, Vec<usize>) =
             (0..n).partition(|&i| self.is_ved_payer(&payers[i]));
-        // The VED's transactions alone, in block order ("compact" positions below).
         let transactions = mine
             .iter()
             .map(|&index| {
@@ -951,12 +1002,21 @@ impl VedExecutor {
             valid[k] = Some(ok);
         }
 
-        // Checks 1–4 for the VED's transactions.
         let mut compact = Admission {
             statuses: vec![None; mine.len()],
             payer_domain: vec![None; mine.len()],
         };
-        self.state.signatures.begin_block(slot);
+        // As the executor is now, for a verdict that refuses the block after this.
+        let state = &self.state;
+        let mut undo = Box::new(BlockUndo {
+            slot: state.slot,
+            unix_timestamp_ms: state.unix_timestamp_ms,
+            recent_blockhashes: state.recent_blockhashes.clone(),
+            hashes: Some(state.hashes.clone()),
+            remap_requests: state.remap_requests.clone(),
+            ..BlockUndo::default()
+        });
+        undo.left_the_window = self.state.signatures.begin_block_undoably(slot);
         let accounts = &self.accounts;
         let entered = ingest::admit_some(
             &transactions,
@@ -968,7 +1028,6 @@ impl VedExecutor {
             &mut compact,
         );
 
-        // The VED pass.
         let input = PassInput::new(
             &transactions,
             &compact.payer_domain,
@@ -1001,7 +1060,7 @@ impl VedExecutor {
                 .values()
                 .all(|(_, writer)| *writer == Writer::Domain(Domain::Ved))
         );
-        let changes = self.absorb(overlay.take_accounts())?;
+        let changes = self.absorb(overlay.take_accounts(), Some(&mut undo))?;
         self.state
             .hashes
             .chain_domain(Domain::Ved, sig_count, &header.blockhash);
@@ -1013,6 +1072,9 @@ impl VedExecutor {
             |k| compact.statuses[k] == Some(TxStatus::Success),
             |key| self.stake_of(key),
         );
+        let slashes = std::mem::take(&mut self.block_slashes);
+        undo.block_slashes.clone_from(&slashes);
+        self.last_block = Some(undo);
         let state = &self.state;
         Ok(VedSlot {
             slot,
@@ -1026,7 +1088,7 @@ impl VedExecutor {
             changes,
             remaps: overlay.remaps,
             votes,
-            slashes: std::mem::take(&mut self.block_slashes),
+            slashes,
             // Filled by `finish_going_over`, after the vote point.
             incoming_entries: Vec::new(),
             incoming_complete: false,
@@ -1040,6 +1102,62 @@ impl VedExecutor {
     /// [`SignatureWindow::make_room_for_the_next_block`]: super::state::SignatureWindow::make_room_for_the_next_block
     pub fn make_room_for_the_next_block(&mut self) {
         self.state.signatures.make_room_for_the_next_block();
+    }
+
+    /// Leaves the executor as it was before its last [`VedExecutor::execute`]: for a block the
+    /// VED executed before ingest's verdict, which then refused it. Its slashes
+    /// ([`VedExecutor::schedule_slashes`] before it) are scheduled again with the next block.
+    ///
+    /// # Panics
+    /// If the last block was settled ([`VedExecutor::settle_last_block`]) or undone already.
+    pub fn undo_last_block(&mut self) {
+        let undo = *self
+            .last_block
+            .take()
+            .expect("a block executed and not settled");
+        let BlockUndo {
+            slot,
+            unix_timestamp_ms,
+            recent_blockhashes,
+            hashes,
+            remap_requests,
+            left_the_window,
+            accounts,
+            members,
+            forgotten,
+            block_slashes,
+        } = undo;
+        for (key, was) in accounts.into_iter().rev() {
+            self.accounts.restore(&key, was);
+        }
+        let state = &mut self.state;
+        for (key, member, next) in members.into_iter().rev() {
+            if member {
+                state.ved_members.insert(key);
+            }
+            if next {
+                state.ved_members_next.insert(key);
+            }
+        }
+        for key in &forgotten {
+            self.forgotten.remove(key);
+        }
+        state.signatures.undo_block(left_the_window);
+        state.slot = slot;
+        state.unix_timestamp_ms = unix_timestamp_ms;
+        state.recent_blockhashes = recent_blockhashes;
+        state.hashes = hashes.expect("the hashes before the block");
+        state.remap_requests = remap_requests;
+        // The slashes stay scheduled (in `state.slashes`), for the block that comes instead.
+        self.block_slashes = block_slashes;
+        // The last slot's joins were of the block undone.
+        self.kept_joins = None;
+    }
+
+    /// Lets go of what the last [`VedExecutor::execute`] kept to undo it: its block was
+    /// accepted (after its vote point: the accounts it replaced are freed here).
+    pub fn settle_last_block(&mut self) {
+        self.last_block = None;
     }
 
     /// Puts into `done`, the executor's last slot, what it has gone over since the slot
@@ -1155,6 +1273,7 @@ impl Runtime {
             from_log: GoneOver::default(),
             hash_helpers: Vec::new(),
             kept_joins: None,
+            last_block: None,
         }
     }
 

@@ -73,6 +73,11 @@ pub struct SignatureWindow {
 /// A first signature in the window, with the tag of its payer.
 type WindowEntry = ([u8; 64], PayerTag);
 
+/// The blocks that left the [`SignatureWindow`] when a block began in it, oldest first: what
+/// [`SignatureWindow::undo_block`] puts back.
+#[derive(Debug, Default)]
+pub struct LeftTheWindow(Vec<(u64, Vec<WindowEntry>)>);
+
 impl PartialEq for SignatureWindow {
     fn eq(&self, other: &SignatureWindow) -> bool {
         let signatures = |w: &SignatureWindow| {
@@ -131,13 +136,37 @@ impl SignatureWindow {
     /// when the window already holds [`WINDOW`] blocks, so it covers this block and the 149
     /// before it.
     pub fn begin_block(&mut self, slot: u64) {
+        self.begin_block_undoably(slot);
+    }
+
+    /// [`SignatureWindow::begin_block`], giving the blocks that left the window, for
+    /// [`SignatureWindow::undo_block`].
+    pub fn begin_block_undoably(&mut self, slot: u64) -> LeftTheWindow {
+        let mut left = Vec::new();
         while self.blocks.len() >= WINDOW as usize {
-            let (_, signatures) = self.blocks.pop_front().expect("the window is not empty");
-            for (signature, _) in signatures {
-                self.seen.remove(&signature);
+            let (slot, signatures) = self.blocks.pop_front().expect("the window is not empty");
+            for (signature, _) in &signatures {
+                self.seen.remove(signature);
             }
+            left.push((slot, signatures));
         }
         self.blocks.push_back((slot, Vec::new()));
+        LeftTheWindow(left)
+    }
+
+    /// Undoes the newest block: its signatures leave the window, and the blocks `left` (its
+    /// [`SignatureWindow::begin_block_undoably`]) come back, as if it had never begun.
+    pub fn undo_block(&mut self, left: LeftTheWindow) {
+        if let Some((_, signatures)) = self.blocks.pop_back() {
+            for (signature, _) in &signatures {
+                self.seen.remove(signature);
+            }
+        }
+        for (slot, signatures) in left.0.into_iter().rev() {
+            self.seen
+                .extend(signatures.iter().map(|(signature, _)| *signature));
+            self.blocks.push_front((slot, signatures));
+        }
     }
 
     /// Makes room in the window's table now for a next block as large as the newest: where it

@@ -66,26 +66,35 @@ impl VedAccounts {
         }
     }
 
-    /// Holds `account` (in place of the one with its key).
-    pub(super) fn insert(&mut self, account: Account) {
+    /// Holds `account` (in place of the one with its key, which it gives).
+    pub(super) fn insert(&mut self, account: Account) -> Option<Account> {
         if account.mapping == Mapping::RwVed {
             self.ved_keys.add(&account.pubkey);
         }
         let brings = stake_in_ved(&account);
-        let took = self
-            .accounts
-            .insert(account.pubkey, account)
-            .as_ref()
-            .map_or(0, stake_in_ved);
+        let replaced = self.accounts.insert(account.pubkey, account);
+        let took = replaced.as_ref().map_or(0, stake_in_ved);
         self.ved_stake = self.ved_stake.wrapping_sub(took).wrapping_add(brings);
         self.stamp = fresh_stamp();
+        replaced
     }
 
-    /// Lets the account `key` go.
-    pub(super) fn remove(&mut self, key: &Pubkey) {
-        let took = self.accounts.remove(key).as_ref().map_or(0, stake_in_ved);
+    /// Lets the account `key` go (and gives it).
+    pub(super) fn remove(&mut self, key: &Pubkey) -> Option<Account> {
+        let removed = self.accounts.remove(key);
+        let took = removed.as_ref().map_or(0, stake_in_ved);
         self.ved_stake = self.ved_stake.wrapping_sub(took);
         self.stamp = fresh_stamp();
+        removed
+    }
+
+    /// Puts the account `key` back as it was (`None`: not held), as [`VedAccounts::insert`] or
+    /// [`VedAccounts::remove`] gave it.
+    pub(super) fn restore(&mut self, key: &Pubkey, was: Option<Account>) {
+        match was {
+            Some(account) => self.insert(account),
+            None => self.remove(key),
+        };
     }
 
     /// The VED's total stake: the stake of every RW-VED vote account held, kept as accounts

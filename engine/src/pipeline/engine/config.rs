@@ -39,6 +39,8 @@ pub struct EngineConfig {
     /// applies whatever the machine; only the batches a GPU feeder sends to a hardware GPU
     /// leave those PUs, and whether they then slow the votes' (a GPU the votes share, or not)
     /// has not been measured. [`DEFAULT_UED_YIELD_LIMIT`] by default; zero: they never wait.
+    /// Ingest yields for as long at most: it parses a block with user transactions (its
+    /// verdict) once the block's votes' signatures are verified.
     pub ued_yield_limit: Duration,
 }
 

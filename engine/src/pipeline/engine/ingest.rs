@@ -2,7 +2,10 @@
 //! SPEC §4, the guess of each transaction's domain part by part (the VED's sigverify stage takes
 //! each part as it comes), the parse of every fee payer (SPEC §2) and the verdict, then the
 //! hand-over of the [`Ingested`] block to both sigverify stages — the VED's first, the UED's
-//! after the verdict. It also keeps the spare block buffers a host decodes the next blocks into.
+//! after the verdict. A loaded block's parse waits until its votes' signatures are verified,
+//! and runs on the sigverify PUs that are not the VED's, while the VED executes the block ahead
+//! of the verdict ([`super::ved`]): the parse of 20,000 user transactions then takes no PU
+//! from the votes' checks nor from the VED. It also keeps the spare block buffers a host decodes the next blocks into.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, PoisonError};
@@ -14,7 +17,7 @@ use super::error::EngineError;
 use super::{Cursor, Engine, refused_on_an_executor};
 use crate::account::Pubkey;
 use crate::ledger::{Block, Transactions};
-use crate::pipeline::guess::{GUESS_PART, guess_ved_part};
+use crate::pipeline::guess::{GUESS_PART, guess_ved_part_with};
 use crate::pipeline::metrics::Activity;
 use crate::runtime::{check_block_header, ingest};
 
@@ -40,12 +43,19 @@ pub(super) struct Ingested {
     /// The sigverify split's guess of each transaction's domain: `true` for the VED. Whole once
     /// ingest has guessed every part, before its verdict: the user side sees whole guesses.
     pub(super) ved_guess: OnceLock<Vec<bool>>,
+    /// Each transaction's first account key, as the guess read it, set with the whole guess:
+    /// `None` where one's bytes do not reach it (the verdict refuses the block). For the VED
+    /// executing ahead of the verdict: the verdict's fee payers of a block it accepts.
+    pub(super) first_keys: OnceLock<Option<Vec<Pubkey>>>,
     /// The transactions guessed VED, part by part as ingest guesses them ([`GUESS_PART`]),
     /// for the VED's sigverify stage; they end when ingest has guessed the block (or stopped).
     pub(super) ved_parts: Receiver<Vec<usize>>,
     /// Ingest's verdict, given while the VED's signatures are being verified: `None` when the
     /// block was refused.
     pub(super) verdict: OnceLock<Option<Accepted>>,
+    /// Rung by the VED's sigverify stage once it has verified the block's votes: ingest parses
+    /// the rest of a loaded block after that ([`Engine::submit`]).
+    pub(super) votes_checked: (Sender<()>, Receiver<()>),
 }
 
 impl Drop for Ingested {
@@ -117,10 +127,12 @@ impl Engine {
     /// block that fails them is refused ([`EngineError::Rejected`]) and changes nothing. Waits
     /// while the UED lags by as many blocks as its queue holds.
     ///
-    /// The VED's signatures are verified while the block is parsed here: its transactions are
-    /// guessed from their first account key
-    /// ([`Transaction::peek_fee_payer`](crate::tx::Transaction::peek_fee_payer)) and handed to the
-    /// VED's sigverify stage at once; the VED executes nothing before the verdict.
+    /// The VED's signatures are verified first: its transactions are guessed from their first
+    /// account key ([`Transaction::peek_fee_payer`](crate::tx::Transaction::peek_fee_payer)) and
+    /// handed to the VED's sigverify stage part by part, and a block with user transactions is
+    /// parsed once the votes' signatures are verified (or after
+    /// [`EngineConfig::ued_yield_limit`](super::EngineConfig::ued_yield_limit)), while the VED
+    /// executes it; its vote waits for the verdict, and a refused block's execution is undone.
     pub fn submit(&self, block: Block) -> Result<(), EngineError> {
         self.submit_received(block, Instant::now())
     }
@@ -156,9 +168,15 @@ impl Engine {
         let (part_sender, ved_parts) = bounded(n.div_ceil(GUESS_PART).max(1));
         let keys = self.shared.ved_keys();
         let mut ved_guess = Vec::with_capacity(n);
+        let mut first_keys = Some(Vec::with_capacity(n));
         let mut guess_part = |transactions: &Transactions, range: std::ops::Range<usize>| {
             let start = range.start;
-            let part = guess_ved_part(transactions, range, &keys.payers);
+            let part = guess_ved_part_with(transactions, range, &keys.payers, |key| {
+                match (&mut first_keys, key) {
+                    (Some(keys), Some(key)) => keys.push(key),
+                    (keys, _) => *keys = None,
+                }
+            });
             let mine = (start..).zip(&part).filter(|(_, v)| **v).map(|(i, _)| i);
             // Never full (a place per part), nor closed while `ingested` lives.
             let _ = part_sender.try_send(mine.collect());
@@ -181,8 +199,10 @@ impl Engine {
                     .then(|| self.spares.0.clone()),
                 submitted,
                 ved_guess: OnceLock::new(),
+                first_keys: OnceLock::new(),
                 ved_parts,
                 verdict: OnceLock::new(),
+                votes_checked: bounded(1),
             }))
         })?;
         let send = |queue: &Option<Sender<Arc<Ingested>>>| {
@@ -207,9 +227,24 @@ impl Engine {
             }
         });
         let _ = ingested.ved_guess.set(ved_guess);
+        let _ = ingested.first_keys.set(first_keys);
         // The parts end: the VED's sigverify stage has them all.
         drop(part_sender);
-        let parsed = self.ingest.busy(|| ingest::fee_payers(&ingested.block));
+        // A block with user transactions: their parse waits until the votes' signatures are
+        // verified, so that it takes no PU from them — the VED executes ahead of the verdict
+        // meanwhile ([`super::ved`]) — for at most the limit of the user side's yielding.
+        let limit = self.ued_yield_limit;
+        if !limit.is_zero() && ingested.whole_guess().contains(&false) {
+            let waited = Instant::now();
+            let _ = ingested.votes_checked.1.recv_timeout(limit);
+            self.ingest.add_time(Activity::Idle, waited.elapsed());
+        }
+        #[cfg(test)]
+        std::thread::sleep(tests::DELAY_THE_VERDICT.with(std::cell::Cell::get));
+        let parsed = self.ingest.busy(|| {
+            let _there = crate::pipeline::pin::confine_current_thread(&self.parse_pus);
+            ingest::fee_payers(&ingested.block)
+        });
         match parsed {
             Err(e) => {
                 let _ = ingested.verdict.set(None);
@@ -256,6 +291,94 @@ mod tests {
         /// Makes `submit` panic right after it handed the block to the VED's sigverify stage.
         pub(super) static PANIC_AFTER_THE_VED_COPY: std::cell::Cell<bool> =
             const { std::cell::Cell::new(false) };
+        /// Holds `submit` back this long before it parses the block for its verdict: the VED
+        /// then executes it ahead of the verdict.
+        pub(super) static DELAY_THE_VERDICT: std::cell::Cell<Duration> =
+            const { std::cell::Cell::new(Duration::ZERO) };
+    }
+
+    /// `block` with its transaction `index` cut short after its first account key: the guess
+    /// reads the key, the verdict's parse refuses the block.
+    fn cut_after_the_first_key(block: &Block, index: usize) -> Block {
+        let wire = block.transactions.get(index).expect("the transaction");
+        // One signature (its count, 64 bytes), the 3-byte header, the keys' count, one key.
+        assert_eq!(wire[0], 1, "a transaction with one signature");
+        let cut = &wire[..1 + 64 + 3 + 1 + 32];
+        assert!(crate::tx::Transaction::peek_fee_payer(cut).is_some());
+        let mut block = block.clone();
+        block.transactions.replace(index, cut);
+        block
+    }
+
+    #[test]
+    fn a_block_the_ved_executed_ahead_of_a_verdict_that_refused_it_is_undone() {
+        use std::sync::atomic::Ordering::Relaxed;
+
+        use crate::runtime::{Runtime, RuntimeError};
+        use crate::workload::{WorkloadConfig, generate_all};
+
+        let genesis = crate::genesis::Genesis::default_cluster();
+        let scratch = tempfile::tempdir().expect("dir");
+        let config = WorkloadConfig {
+            slots: 4,
+            transfers: 200,
+            seed: 5,
+            ..WorkloadConfig::default()
+        };
+        let (blocks, _) = generate_all(&genesis, &config, scratch.path()).expect("generated");
+        let reference = tempfile::tempdir().expect("dir");
+        let mut runtime = Runtime::open(&genesis, reference.path()).expect("open");
+        let want = blocks
+            .iter()
+            .map(|b| runtime.execute_block(b).expect("block"))
+            .last()
+            .expect("blocks");
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
+        let shared = Arc::clone(&engine.shared);
+        engine.submit(blocks[0].clone()).expect("submit");
+        let guess =
+            crate::pipeline::guess::guess_ved(&blocks[1].transactions, &shared.ved_keys().payers);
+        let user = guess.iter().position(|v| !v).expect("a user transaction");
+        let vote = guess.iter().position(|v| *v).expect("a vote");
+        // The verdict held back until the VED has executed the block (its votes are verified
+        // before ingest parses the rest) and waits for it: the cut transfer refuses the block,
+        // and the VED undoes it; a cut vote stops the VED before it changes anything.
+        let refused_at = |cut: Block| {
+            DELAY_THE_VERDICT.with(|d| d.set(Duration::from_secs(2)));
+            let refused = engine.submit(cut);
+            DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
+            match refused {
+                Err(EngineError::Rejected(RuntimeError::MalformedTransaction {
+                    slot: 2,
+                    index,
+                    ..
+                })) => index,
+                other => panic!("{other:?}"),
+            }
+        };
+        // (The VED undoes the block after `submit` gave the verdict.)
+        let undone = |want: usize| {
+            let began = std::time::Instant::now();
+            while shared.ved_undone.load(Relaxed) < want && began.elapsed().as_secs() < 60 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            shared.ved_undone.load(Relaxed)
+        };
+        assert_eq!(refused_at(cut_after_the_first_key(&blocks[1], user)), user);
+        assert_eq!(undone(1), 1, "executed ahead, undone");
+        assert_eq!(refused_at(cut_after_the_first_key(&blocks[1], vote)), vote);
+        // The chain goes on from block 1 as if neither had come.
+        for block in &blocks[1..] {
+            engine.submit(block.clone()).expect("submit");
+        }
+        let summary = engine.finish().expect("finish");
+        assert_eq!(summary.hashes, [want.ved_hash, want.ued_hash]);
+        assert_eq!(
+            shared.ved_undone.load(Relaxed),
+            1,
+            "nothing to undo after the cut vote"
+        );
     }
 
     #[test]

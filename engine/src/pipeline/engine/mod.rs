@@ -37,7 +37,11 @@
 //!
 //! Ingest hands a block to the VED's sigverify stage once it has guessed the payers of its
 //! first [`GUESS_PART`] transactions, and each part after as it guesses it: that stage verifies
-//! the votes found so far while ingest guesses the rest of a loaded block.
+//! the votes found so far while ingest guesses the rest of a loaded block. Ingest parses a
+//! block with user transactions for its verdict once the votes' signatures are verified (for
+//! at most [`EngineConfig::ued_yield_limit`]), on the sigverify PUs that are not the VED's, while
+//! the VED executes the block ahead of the verdict; the vote waits for the verdict, and a block
+//! it refuses is undone in the VED ([`VedExecutor::undo_last_block`]).
 //!
 //! Placement: the VED thread and the VED's sigverify thread run on the `ved` stage's PUs (votes
 //! never queue behind user signatures), the UED's sigverify thread on the `gpu` feeder's (it
@@ -64,6 +68,7 @@
 //! [`Placement::user_sigverify`]: crate::pipeline::Placement::user_sigverify
 //! [`VedExecutor`]: crate::runtime::executor::VedExecutor
 //! [`VedExecutor::vote_signers`]: crate::runtime::executor::VedExecutor::vote_signers
+//! [`VedExecutor::undo_last_block`]: crate::runtime::executor::VedExecutor::undo_last_block
 //! [`VedExecutor::with_hash_helpers`]: crate::runtime::executor::VedExecutor::with_hash_helpers
 
 mod alerts;
@@ -201,6 +206,12 @@ pub struct Engine {
     /// Slashes scheduled since the last block submitted.
     slashes: Mutex<Vec<(Pubkey, u16)>>,
     ingest: Arc<StageMetrics>,
+    /// [`EngineConfig::ued_yield_limit`]: also how long ingest lets a loaded block's votes be
+    /// verified before it parses the rest.
+    ued_yield_limit: Duration,
+    /// The PUs ingest parses a loaded block on, beside the VED executing it ahead of the
+    /// verdict: the sigverify PUs that are not the VED's (none: wherever the host's thread runs).
+    parse_pus: Vec<usize>,
     resumed_slot: u64,
     ved_resumed_slot: u64,
     /// The buffers of blocks the engine is done with ([`SPARE_BLOCK_BUFFERS`]), and where

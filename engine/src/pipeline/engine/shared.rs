@@ -89,6 +89,8 @@ pub(super) struct Shared {
     /// The transactions the VED's sigverify stage verified (the tests' view of its parts).
     #[cfg(test)]
     pub(super) ved_sigverified: std::sync::atomic::AtomicUsize,
+    /// The blocks the VED executed ahead of a verdict that refused them, and undid.
+    pub(super) ved_undone: std::sync::atomic::AtomicUsize,
 }
 
 /// What the VED publishes of its accounts for the stages before it, after each boundary it

@@ -154,6 +154,10 @@ pub(super) fn sigverify_loop(
             }
         }
         metrics.add_items(1);
+        // Ingest parses the rest of the block now (the first answer rings; it never fills).
+        if ved {
+            let _ = ingested.votes_checked.0.try_send(());
+        }
         if !metrics.blocked(|| send(ingested, verified)) {
             return;
         }

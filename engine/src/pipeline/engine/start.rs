@@ -133,6 +133,7 @@ impl Engine {
             ved_keys_published,
             #[cfg(test)]
             ved_sigverified: Default::default(),
+            ved_undone: Default::default(),
         });
         for record in &logged {
             shared.index_logged(record);
@@ -200,6 +201,10 @@ impl Engine {
             ued_thread: None,
             reads: reads_tx,
             slashes: Mutex::new(Vec::new()),
+            ued_yield_limit: yield_limit,
+            parse_pus: placement
+                .as_ref()
+                .map_or_else(Vec::new, |p| p.vote_sigverify_helpers()),
             resumed_slot,
             ved_resumed_slot,
             spares: bounded(SPARE_BLOCK_BUFFERS),

@@ -6,7 +6,10 @@
 //! Nothing on the vote's path waits long for user work: what can grow (the duplicate-signature
 //! window) makes its room after the vote point, the blocks kept for the next boundary are gone
 //! over after it too, and the live index the vote point enters its statuses into is held by the
-//! UED a part at a time ([`super::live_index`]).
+//! UED a part at a time ([`super::live_index`]). Nor does it wait for ingest's parse of the user
+//! transactions: the VED executes a block as soon as its votes are verified, ahead of the
+//! verdict, and only the vote point waits for it ([`execute_ahead`]); a block the verdict
+//! refuses is undone, as if it had never come.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -148,6 +151,62 @@ fn wait_for_ued<T>(
     Some(answer)
 }
 
+/// A block's VED part executed ahead of ingest's verdict, which accepted it: the slot, and the
+/// blockhashes check 3 accepted ([`Retained::keep`]).
+struct Ahead {
+    recent: VecDeque<[u8; 32]>,
+    done: VedSlot,
+}
+
+/// Executes the VED part of `ingested` before ingest's verdict on it, if that is still to
+/// come: ingest parses a loaded block's every transaction after the votes' signatures are
+/// verified ([`super::ingest`]), so that the parse takes no PU from them, and the VED executes
+/// meanwhile. The vote waits for the verdict all the same: one that refuses the block undoes
+/// what the VED did ([`VedExecutor::undo_last_block`]), as if it had never come. `None` when
+/// the verdict came first, at a boundary's block, where a transaction's first account key
+/// cannot be read (the verdict will refuse the block), and when it refused the block.
+///
+/// The fee payers are each transaction's first account key as ingest's guess read it
+/// ([`Ingested::first_keys`]): the verdict's own for a block it accepts, in which every
+/// transaction parses.
+fn execute_ahead(
+    shared: &Shared,
+    ved: &mut VedExecutor,
+    ingested: &Ingested,
+    verified: &[Option<bool>],
+    metrics: &StageMetrics,
+) -> Result<Option<Ahead>, RuntimeError> {
+    let block = &ingested.block;
+    if ingested.verdict.get().is_some() || ved.crosses_boundary(block) {
+        return Ok(None);
+    }
+    // Read with the guess (a block's VED parts are all guessed before its votes are verified).
+    let Some(Some(payers)) = ingested.first_keys.get() else {
+        return Ok(None);
+    };
+    let recent = ved.recent_blockhashes().clone();
+    let executed = metrics.busy(|| ved.execute(block, payers, verified));
+    let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
+        // Refused: whatever the executor did goes. A transaction of the VED's that does not
+        // parse stopped it before it changed anything.
+        match executed {
+            Ok(_) => {
+                metrics.busy(|| ved.undo_last_block());
+                shared
+                    .ved_undone
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(RuntimeError::MalformedTransaction { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        return Ok(None);
+    };
+    let mut done = executed?;
+    debug_assert_eq!(payers[..], accepted.payers[..], "the verdict's payers");
+    ved.schedule_slashes_of_executed(&mut done, &accepted.slashes);
+    Ok(Some(Ahead { recent, done }))
+}
+
 /// The VED stage: executes each block's VED part, publishes its hash (the vote point) and logs
 /// it (the VED's durable commit point). A block it logged before a restart is not executed
 /// again: its record stands for it. At an epoch boundary it crosses on its own when it can
@@ -181,8 +240,17 @@ pub(super) fn ved_loop(
     }) = metrics.idle(|| input.recv())
     {
         metrics.set_queue_depth(input.len() as u64);
+        // Ahead of ingest's verdict where it can, else after it.
+        let ahead = if logged.is_empty() {
+            match execute_ahead(shared, &mut ved, &ingested, &verified, metrics) {
+                Ok(ahead) => ahead,
+                Err(e) => return shared.fail(e),
+            }
+        } else {
+            None
+        };
         let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
-            continue; // refused at ingest: nothing happened
+            continue; // refused at ingest: nothing happened (or was undone)
         };
         let payers = &accepted.payers;
         let block = &ingested.block;
@@ -215,73 +283,78 @@ pub(super) fn ved_loop(
         let mut done = match record {
             Some(record) => record.ved,
             None => {
-                ved.schedule_slashes(&accepted.slashes);
-                if ved.crosses_boundary(block) {
-                    if ved.awaits_handoff().is_some() {
-                        // Here unless the UED has not entered the VED's epoch yet (it lags by
-                        // a whole epoch): then SPEC §5's wait.
-                        let handoff = handoffs
-                            .try_recv()
-                            .ok()
-                            .or_else(|| wait_for_ued(shared, metrics, &handoffs, patience, slot));
-                        let Some(handoff) = handoff else {
-                            return; // the UED stopped
-                        };
-                        if let Err(e) =
-                            metrics.busy(|| take_handoff(&mut ved, handoff, &mut retained))
-                        {
-                            return shared.fail(e);
-                        }
-                    }
-                    retained.reset();
-                    match metrics.busy(|| ved.enter_epoch(slot)) {
-                        Ok(true) => {
-                            shared.metrics.record_boundary_crossed_alone();
-                            log::debug!(
-                                "slot {slot}: the VED crossed the epoch boundary on its own, \
-                                 the UED {} slots behind",
-                                shared.metrics.ued_lag_slots()
-                            );
-                            shared.publish_ved_keys(&ved);
-                        }
-                        Ok(false) => {
-                            // The boundary needs the UED's state (`enter_epoch` says when):
-                            // the UED executes the block whole on the joined state, and the VED
-                            // starts again from it.
-                            let (reply, answer) = bounded(1);
-                            let job = UedJob::Boundary {
-                                ingested: Arc::clone(&ingested),
-                                verified,
-                                reply,
-                            };
-                            if metrics.blocked(|| output.send(job)).is_err() {
-                                return;
+                let (recent, result) = match ahead {
+                    Some(Ahead { recent, done }) => (recent, Ok(done)),
+                    None => {
+                        ved.schedule_slashes(&accepted.slashes);
+                        if ved.crosses_boundary(block) {
+                            if ved.awaits_handoff().is_some() {
+                                // Here unless the UED has not entered the VED's epoch yet (it lags by
+                                // a whole epoch): then SPEC §5's wait.
+                                let handoff = handoffs.try_recv().ok().or_else(|| {
+                                    wait_for_ued(shared, metrics, &handoffs, patience, slot)
+                                });
+                                let Some(handoff) = handoff else {
+                                    return; // the UED stopped
+                                };
+                                if let Err(e) =
+                                    metrics.busy(|| take_handoff(&mut ved, handoff, &mut retained))
+                                {
+                                    return shared.fail(e);
+                                }
                             }
-                            // The UED failed (it says why) or stopped.
-                            let Some(Ok(done)) =
-                                wait_for_ued(shared, metrics, &answer, patience, slot)
-                            else {
-                                return;
-                            };
-                            ved = done.executor.keeping_kernels_of(&ved);
                             retained.reset();
-                            shared.publish_ved_keys(&ved);
-                            let point = VotePoint {
-                                slot,
-                                ved_hash: done.ved_hash,
-                                votes: &done.votes,
-                                ved_stake: ved.ved_stake(),
-                                path: None,
-                            };
-                            vote(shared, &ingested, point, &mut on_vote, || 0, true);
-                            metrics.add_items(1);
-                            continue;
+                            match metrics.busy(|| ved.enter_epoch(slot)) {
+                                Ok(true) => {
+                                    shared.metrics.record_boundary_crossed_alone();
+                                    log::debug!(
+                                        "slot {slot}: the VED crossed the epoch boundary on its own, \
+                                         the UED {} slots behind",
+                                        shared.metrics.ued_lag_slots()
+                                    );
+                                    shared.publish_ved_keys(&ved);
+                                }
+                                Ok(false) => {
+                                    // The boundary needs the UED's state (`enter_epoch` says when):
+                                    // the UED executes the block whole on the joined state, and the VED
+                                    // starts again from it.
+                                    let (reply, answer) = bounded(1);
+                                    let job = UedJob::Boundary {
+                                        ingested: Arc::clone(&ingested),
+                                        verified,
+                                        reply,
+                                    };
+                                    if metrics.blocked(|| output.send(job)).is_err() {
+                                        return;
+                                    }
+                                    // The UED failed (it says why) or stopped.
+                                    let Some(Ok(done)) =
+                                        wait_for_ued(shared, metrics, &answer, patience, slot)
+                                    else {
+                                        return;
+                                    };
+                                    ved = done.executor.keeping_kernels_of(&ved);
+                                    retained.reset();
+                                    shared.publish_ved_keys(&ved);
+                                    let point = VotePoint {
+                                        slot,
+                                        ved_hash: done.ved_hash,
+                                        votes: &done.votes,
+                                        ved_stake: ved.ved_stake(),
+                                        path: None,
+                                    };
+                                    vote(shared, &ingested, point, &mut on_vote, || 0, true);
+                                    metrics.add_items(1);
+                                    continue;
+                                }
+                                Err(e) => return shared.fail(e),
+                            }
                         }
-                        Err(e) => return shared.fail(e),
+                        let recent = ved.recent_blockhashes().clone();
+                        let result = metrics.busy(|| ved.execute(block, payers, &verified));
+                        (recent, result)
                     }
-                }
-                let recent = ved.recent_blockhashes().clone();
-                let result = metrics.busy(|| ved.execute(block, payers, &verified));
+                };
                 let mut done = match result {
                     Ok(done) => done,
                     Err(e) => return shared.fail(e),
@@ -316,7 +389,10 @@ pub(super) fn ved_loop(
                     return shared.fail(e);
                 }
                 // The window grows here, if it must, not inside the next block's time-to-vote.
-                metrics.busy(|| ved.make_room_for_the_next_block());
+                metrics.busy(|| {
+                    ved.settle_last_block();
+                    ved.make_room_for_the_next_block();
+                });
                 ved.finish_going_over(&mut done);
                 let record = LoggedSlot {
                     parent_slot: header.parent_slot,
