@@ -115,8 +115,9 @@ pub fn pin_current_thread_to_set(pus: &[usize]) -> Result<(), PinError> {
 }
 
 /// The calling thread's own affinity mask, given back when dropped
-/// ([`widen_current_thread`]). Not `Send`: it restores the mask of the thread that drops it.
-pub(crate) struct Widened {
+/// ([`widen_current_thread`], [`confine_current_thread`]). Not `Send`: it restores the mask of
+/// the thread that drops it.
+pub(crate) struct OwnMask {
     #[cfg(target_os = "linux")]
     own: Option<libc::cpu_set_t>,
     _this_thread: std::marker::PhantomData<*const ()>,
@@ -132,7 +133,7 @@ pub(crate) struct Widened {
 /// holds `pus`, nothing changes. (A mask another thread sets for this one meanwhile is
 /// overwritten by the restore; nothing in tandem does.)
 #[must_use = "the mask is given back when the guard drops"]
-pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
+pub(crate) fn widen_current_thread(pus: &[usize]) -> OwnMask {
     set_current_thread_mask(pus, true)
 }
 
@@ -142,12 +143,12 @@ pub(crate) fn widen_current_thread(pus: &[usize]) -> Widened {
 /// there. Where the mask cannot be read or set, `pus` is empty, or the mask is `pus` already,
 /// nothing changes.
 #[must_use = "the mask is given back when the guard drops"]
-pub(crate) fn confine_current_thread(pus: &[usize]) -> Widened {
+pub(crate) fn confine_current_thread(pus: &[usize]) -> OwnMask {
     set_current_thread_mask(pus, false)
 }
 
 /// The calling thread's mask set to its own and `pus` (`widen`), or to `pus` alone.
-fn set_current_thread_mask(pus: &[usize], widen: bool) -> Widened {
+fn set_current_thread_mask(pus: &[usize], widen: bool) -> OwnMask {
     #[cfg(target_os = "linux")]
     {
         let size = std::mem::size_of::<libc::cpu_set_t>();
@@ -157,7 +158,7 @@ fn set_current_thread_mask(pus: &[usize], widen: bool) -> Widened {
         let own = unsafe {
             let mut own: libc::cpu_set_t = std::mem::zeroed();
             if libc::sched_getaffinity(0, size, &mut own) != 0 {
-                return Widened {
+                return OwnMask {
                     own: None,
                     _this_thread: std::marker::PhantomData,
                 };
@@ -170,7 +171,7 @@ fn set_current_thread_mask(pus: &[usize], widen: bool) -> Widened {
             let changes = !empty && !libc::CPU_EQUAL(&own, &wide);
             (changes && libc::sched_setaffinity(0, size, &wide) == 0).then_some(own)
         };
-        Widened {
+        OwnMask {
             own,
             _this_thread: std::marker::PhantomData,
         }
@@ -178,13 +179,13 @@ fn set_current_thread_mask(pus: &[usize], widen: bool) -> Widened {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (pus, widen);
-        Widened {
+        OwnMask {
             _this_thread: std::marker::PhantomData,
         }
     }
 }
 
-impl Drop for Widened {
+impl Drop for OwnMask {
     fn drop(&mut self) {
         #[cfg(target_os = "linux")]
         if let Some(own) = &self.own {
@@ -266,6 +267,38 @@ mod tests {
                 "the helper's PU in the new thread's mask"
             );
             assert_eq!(mask(), [own], "the spawner's own mask back");
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_confined_thread_runs_only_on_the_pus_given_and_gets_its_own_mask_back() {
+        let mask = || -> Vec<usize> {
+            let mut pus: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|id| id.id)
+                .collect();
+            pus.sort_unstable();
+            pus
+        };
+        let allowed = mask();
+        let [_, other, ..] = allowed[..] else {
+            tandem_kernels::say_skipped!("one PU allowed: nothing to confine a thread from");
+            return;
+        };
+        std::thread::spawn(move || {
+            let confined = confine_current_thread(&[other]);
+            assert_eq!(mask(), [other], "only the PU given");
+            drop(confined);
+            assert_eq!(mask(), allowed, "its own mask back");
+            // No PUs: nothing changes.
+            let unchanged = confine_current_thread(&[]);
+            assert_eq!(mask(), allowed);
+            drop(unchanged);
+            assert_eq!(mask(), allowed);
         })
         .join()
         .unwrap();

@@ -712,6 +712,39 @@ pub fn members_by_mapping(
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_block_undone_leaves_the_window_as_it_was_also_when_blocks_left_it() {
+        let signature = |slot: u64, i: u64| {
+            let mut s = [0u8; 64];
+            s[..8].copy_from_slice(&slot.to_le_bytes());
+            s[8..16].copy_from_slice(&i.to_le_bytes());
+            s
+        };
+        let tag = PayerTag::of(&Pubkey([7; 32]));
+        let mut window = SignatureWindow::default();
+        for slot in 1..=WINDOW + 3 {
+            // Another block of the slot first, entered and undone: past the window's length,
+            // the oldest block left the window when it began, and comes back.
+            let before = window.clone();
+            let left = window.begin_block_undoably(slot);
+            for i in 0..3 {
+                assert!(window.insert(signature(slot, 100 + i), tag));
+            }
+            assert_eq!(left.0.len(), usize::from(slot > WINDOW));
+            window.undo_block(left);
+            assert_eq!(window, before, "slot {slot}");
+            assert_eq!(window.len(), before.len());
+            assert!((1..slot).all(|s| window.contains(&signature(s, 0)) == (s + WINDOW >= slot)));
+            assert!(!window.contains(&signature(slot, 100)));
+            // The block that stays.
+            window.begin_block(slot);
+            for i in 0..2 {
+                assert!(window.insert(signature(slot, i), tag));
+            }
+        }
+        assert_eq!(window.blocks(), WINDOW as usize);
+    }
+
     /// A state whose window holds three blocks (one without signatures).
     fn state() -> RuntimeState {
         let mut signatures = SignatureWindow::default();
