@@ -235,19 +235,23 @@ mod tests {
             .expect("the affinity mask is readable")
     }
 
+    /// The PUs the calling thread may run on, in order.
+    #[cfg(target_os = "linux")]
+    fn allowed_pus() -> Vec<usize> {
+        let mut pus: Vec<usize> = core_affinity::get_core_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| id.id)
+            .collect();
+        pus.sort_unstable();
+        pus
+    }
+
     #[test]
     #[cfg(target_os = "linux")]
     fn a_thread_spawned_while_widened_may_start_on_the_helpers_pu_and_the_spawner_gets_its_own_back()
      {
-        let mask = || -> Vec<usize> {
-            let mut pus: Vec<usize> = core_affinity::get_core_ids()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|id| id.id)
-                .collect();
-            pus.sort_unstable();
-            pus
-        };
+        let mask = allowed_pus;
         let allowed = mask();
         let [own, helper, ..] = allowed[..] else {
             tandem_kernels::say_skipped!("one PU allowed: no other PU to start a helper on");
@@ -275,15 +279,7 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn a_confined_thread_runs_only_on_the_pus_given_and_gets_its_own_mask_back() {
-        let mask = || -> Vec<usize> {
-            let mut pus: Vec<usize> = core_affinity::get_core_ids()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|id| id.id)
-                .collect();
-            pus.sort_unstable();
-            pus
-        };
+        let mask = allowed_pus;
         let allowed = mask();
         let [_, other, ..] = allowed[..] else {
             tandem_kernels::say_skipped!("one PU allowed: nothing to confine a thread from");

@@ -233,8 +233,11 @@ impl Engine {
         // A block with user transactions: their parse waits until the votes' signatures are
         // verified, so that it takes no PU from them — the VED executes ahead of the verdict
         // meanwhile ([`super::ved`]) — for at most the limit of the user side's yielding.
+        // A block of votes alone is parsed at once, wherever the host's thread runs (its parse is
+        // short, and confined it would share the votes' helper PU).
         let limit = self.ued_yield_limit;
-        if !limit.is_zero() && ingested.whole_guess().contains(&false) {
+        let beside_the_ved = !limit.is_zero() && ingested.whole_guess().contains(&false);
+        if beside_the_ved {
             let waited = Instant::now();
             let _ = ingested.votes_checked.1.recv_timeout(limit);
             self.ingest.add_time(Activity::Idle, waited.elapsed());
@@ -242,7 +245,8 @@ impl Engine {
         #[cfg(test)]
         std::thread::sleep(tests::DELAY_THE_VERDICT.with(std::cell::Cell::get));
         let parsed = self.ingest.busy(|| {
-            let _there = crate::pipeline::pin::confine_current_thread(&self.parse_pus);
+            let pus: &[usize] = if beside_the_ved { &self.parse_pus } else { &[] };
+            let _there = crate::pipeline::pin::confine_current_thread(pus);
             ingest::fee_payers(&ingested.block)
         });
         match parsed {
