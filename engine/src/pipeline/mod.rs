@@ -39,6 +39,6 @@ pub use engine::{
 pub use guess::{VedPayers, guess_ved};
 pub use pin::{PinError, pin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
-pub use spread::{spread, spread_in_chunks};
+pub use spread::{HelperPool, spread, spread_in_chunks};
 pub use survey::{Backends, NoGpuAdapter, Survey, backend_name};
 pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};

@@ -2,11 +2,21 @@
 //! stage borrows the PUs of another for a batch that its own thread would take too long over
 //! (the VED's signatures on the sigverify stage's PUs, the VED's LtHash likewise).
 //!
-//! The threads take small chunks from one counter rather than equal parts: a PU that other
-//! work shares (ingest's parse of the block runs on the submitting thread, wherever the OS
-//! puts it) then does less, instead of the whole batch waiting for its part.
+//! The helpers are a [`HelperPool`]: threads started once, each pinned to its PU, parked
+//! between batches. A batch wakes them and is cut into small chunks that every thread takes
+//! from one counter, the caller's own thread among them, so a PU that other work shares does
+//! less instead of the whole batch waiting for its part. The caller never waits for a helper
+//! that has not begun: once no chunk is left it waits only for the chunks taken, and a helper
+//! that wakes after that finds the batch closed. (Helpers spawned per batch cost the caller a
+//! thread's start before its own first chunk, 70–110 µs on the 2-vCPU guest, and a join of
+//! every helper: under user load the VED's LtHash waited up to 0.3 ms for a helper that took
+//! no chunk, one the kernel had placed behind the VED's own thread. Measured 2026-12-05.)
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::thread::JoinHandle;
 
 /// Below this many items a helper costs more than it saves.
 const MIN_PART: usize = 64;
@@ -14,11 +24,238 @@ const MIN_PART: usize = 64;
 /// What a thread takes at a time: four batches of the widest CPU lanes.
 const CHUNK: usize = 32;
 
-/// Runs `work` over `items` on the calling thread and, when `helpers` names PUs and there is
-/// enough to share, on one more thread pinned to each of them; the answers come back in
-/// `items`' order.
+/// A batch's loop as the helpers run it: valid while its batch is open ([`Board`]).
+#[derive(Clone, Copy)]
+struct BatchRef(*const (dyn Fn() + Sync + 'static));
+
+// SAFETY: the pointer is to a `Sync` closure, and a helper calls it only while the batch is
+// open, which the caller keeps it until every helper inside has left ([`HelperPool::run`]).
+unsafe impl Send for BatchRef {}
+
+/// What the pool's threads and the caller share, under one lock.
+struct Board {
+    /// The batch open now, and its number.
+    batch: Option<(BatchRef, u64)>,
+    /// Batches opened so far.
+    opened: u64,
+    /// Helpers inside the open batch's loop.
+    inside: usize,
+    /// A helper's panic in the batch, for the caller to raise.
+    panic: Option<Box<dyn Any + Send>>,
+    /// The pool is being dropped.
+    stop: bool,
+}
+
+/// The pool's shared state.
+struct PoolShared {
+    board: Mutex<Board>,
+    /// Rung when a batch opens or the pool stops.
+    wake: Condvar,
+    /// Rung when the last helper inside a batch leaves it.
+    left: Condvar,
+}
+
+impl PoolShared {
+    fn board(&self) -> MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Helper threads, one pinned to each of a set of PUs, started once and parked between the
+/// batches they share with the caller's thread ([`spread`], module docs). One batch at a time:
+/// a caller that finds the helpers in another caller's batch does its batch alone. Dropping
+/// the pool stops and joins its threads.
+pub struct HelperPool {
+    pus: Vec<usize>,
+    shared: Arc<PoolShared>,
+    /// Held by the caller whose batch the helpers share.
+    turn: Mutex<()>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl HelperPool {
+    /// A pool of one thread pinned to each of `pus` (a PU named twice gets two). The threads
+    /// inherit the calling thread's scheduling class (a pool made on a `SCHED_IDLE` stage's
+    /// thread helps at its priority). A helper the OS refuses to start is done without, and one
+    /// that cannot be pinned helps wherever it runs; both are logged.
+    pub fn new(pus: &[usize]) -> HelperPool {
+        HelperPool::starting(pus, None)
+    }
+
+    /// A pool with no helpers: every batch runs on the caller's thread alone.
+    pub fn none() -> HelperPool {
+        HelperPool::new(&[])
+    }
+
+    /// [`HelperPool::new`], each helper first waiting for `gate` to close (the tests' helper
+    /// that has not begun yet).
+    fn starting(pus: &[usize], gate: Option<crossbeam_channel::Receiver<()>>) -> HelperPool {
+        let shared = Arc::new(PoolShared {
+            board: Mutex::new(Board {
+                batch: None,
+                opened: 0,
+                inside: 0,
+                panic: None,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            left: Condvar::new(),
+        });
+        // Started with the helpers' PUs in their mask, they start there at once, also from a
+        // thread pinned elsewhere.
+        let widened = super::pin::widen_current_thread(pus);
+        let threads = pus
+            .iter()
+            .filter_map(|&pu| {
+                let shared = Arc::clone(&shared);
+                let gate = gate.clone();
+                let helper = std::thread::Builder::new().name(format!("tandem-helper-{pu}"));
+                helper
+                    .spawn(move || {
+                        if let Err(e) = super::pin_current_thread(pu) {
+                            log::warn!("a helper thread runs unpinned: {e}");
+                        }
+                        if let Some(gate) = gate {
+                            let _ = gate.recv();
+                        }
+                        help(&shared);
+                    })
+                    .inspect_err(|e| log::warn!("a helper thread for PU {pu} did not start: {e}"))
+                    .ok()
+            })
+            .collect();
+        drop(widened);
+        HelperPool {
+            pus: pus.to_vec(),
+            shared,
+            turn: Mutex::new(()),
+            threads,
+        }
+    }
+
+    /// The PUs of its helpers, as given.
+    pub fn pus(&self) -> &[usize] {
+        &self.pus
+    }
+
+    /// Runs `batch` on the calling thread and on every helper that wakes before the batch is
+    /// closed; returns once the caller's run has returned and every helper inside has left.
+    /// `batch` must end when its work is gone (the helpers call it as the caller does, and a
+    /// late one must find nothing to do). A helper's panic is raised here.
+    fn run(&self, batch: &(dyn Fn() + Sync)) {
+        let turn = match self.turn.try_lock() {
+            Ok(turn) => turn,
+            Err(TryLockError::Poisoned(turn)) => turn.into_inner(),
+            // Another caller's batch has the helpers.
+            Err(TryLockError::WouldBlock) => return batch(),
+        };
+        if self.threads.is_empty() {
+            return batch();
+        }
+        // SAFETY: only the lifetime is erased. Helpers call it between entering the open
+        // batch and leaving it, and `Closing` (below, also when `batch` unwinds) closes the
+        // batch and waits until none is inside before this function returns.
+        let erased: *const (dyn Fn() + Sync + 'static) =
+            unsafe { std::mem::transmute(batch as *const (dyn Fn() + Sync + '_)) };
+        {
+            let mut board = self.shared.board();
+            // One from a batch whose caller's run panicked first (and never took it).
+            board.panic = None;
+            board.opened += 1;
+            board.batch = Some((BatchRef(erased), board.opened));
+        }
+        self.shared.wake.notify_all();
+        /// Closes the batch and waits for the helpers inside it to leave.
+        struct Closing<'a>(&'a PoolShared);
+        impl Drop for Closing<'_> {
+            fn drop(&mut self) {
+                let mut board = self.0.board();
+                board.batch = None;
+                while board.inside > 0 {
+                    board = self
+                        .0
+                        .left
+                        .wait(board)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+        let closing = Closing(&self.shared);
+        batch();
+        drop(closing);
+        let panic = self.shared.board().panic.take();
+        drop(turn);
+        if let Some(panic) = panic {
+            resume_unwind(panic);
+        }
+    }
+}
+
+/// A helper's life: waits for each batch it has not run yet, runs it, until the pool stops.
+fn help(shared: &PoolShared) {
+    let mut ran = 0;
+    loop {
+        let batch = {
+            let mut board = shared.board();
+            loop {
+                if board.stop {
+                    return;
+                }
+                match board.batch {
+                    Some((batch, number)) if number != ran => {
+                        ran = number;
+                        board.inside += 1;
+                        break batch;
+                    }
+                    _ => {
+                        board = shared
+                            .wake
+                            .wait(board)
+                            .unwrap_or_else(PoisonError::into_inner)
+                    }
+                }
+            }
+        };
+        // SAFETY: the batch is open (entered under the lock) and stays so until this helper
+        // leaves it below ([`HelperPool::run`]).
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*batch.0)() }));
+        let mut board = shared.board();
+        if let Err(panic) = result {
+            board.panic.get_or_insert(panic);
+        }
+        board.inside -= 1;
+        if board.inside == 0 {
+            shared.left.notify_all();
+        }
+    }
+}
+
+impl Drop for HelperPool {
+    fn drop(&mut self) {
+        self.shared.board().stop = true;
+        self.shared.wake.notify_all();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for HelperPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelperPool")
+            .field("pus", &self.pus)
+            .field("threads", &self.threads.len())
+            .finish()
+    }
+}
+
+/// A chunk's answer, once a thread has done it.
+type ChunkAnswer<T, E> = Mutex<Option<Result<Vec<T>, E>>>;
+
+/// Runs `work` over `items` on the calling thread and, when `helpers` has threads and there
+/// is enough to share, on them too; the answers come back in `items`' order.
 pub fn spread<I: Sync, T: Send, E: Send>(
-    helpers: &[usize],
+    helpers: &HelperPool,
     items: &[I],
     work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
 ) -> Result<Vec<T>, E> {
@@ -27,130 +264,149 @@ pub fn spread<I: Sync, T: Send, E: Send>(
 
 /// [`spread`], the threads taking `chunk` items at a time: larger chunks for work whose
 /// answer is per chunk rather than per item (a partial sum), so that there are few of them.
-/// No more threads than chunks.
+/// No helpers where there are fewer than two chunks, or fewer than 64 items per
+/// thread. A chunk's error stops the threads taking more; the first chunk's error in
+/// `items`' order is the answer.
 ///
 /// # Panics
-/// If `chunk` is 0.
+/// If `chunk` is 0, or where `work` panics (on any thread).
 pub fn spread_in_chunks<I: Sync, T: Send, E: Send>(
-    helpers: &[usize],
+    helpers: &HelperPool,
     items: &[I],
     chunk: usize,
     work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
 ) -> Result<Vec<T>, E> {
     assert!(chunk > 0, "chunks of at least one item");
-    let threads = threads_for(helpers, items.len()).min(items.len().div_ceil(chunk));
+    let threads = (helpers.threads.len() + 1)
+        .min(items.len() / MIN_PART)
+        .min(items.len().div_ceil(chunk));
     if threads <= 1 {
         return work(items);
     }
     let chunks: Vec<&[I]> = items.chunks(chunk).collect();
-    let mut answers: Vec<Option<Vec<T>>> =
-        std::iter::repeat_with(|| None).take(chunks.len()).collect();
-    for result in take_chunks(&helpers[..threads - 1], chunks.len(), |k| work(chunks[k])) {
-        for (k, part) in result? {
-            answers[k] = Some(part);
+    let answers: Vec<ChunkAnswer<T, E>> = std::iter::repeat_with(|| Mutex::new(None))
+        .take(chunks.len())
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    helpers.run(&|| {
+        while !failed.load(Ordering::Relaxed) {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(part) = chunks.get(k) else {
+                return;
+            };
+            let answer = work(part);
+            failed.fetch_or(answer.is_err(), Ordering::Relaxed);
+            *answers[k].lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
+        }
+    });
+    let mut all = Vec::with_capacity(items.len());
+    for answer in answers {
+        match answer.into_inner().unwrap_or_else(PoisonError::into_inner) {
+            Some(answer) => all.extend(answer?),
+            // Left after an error, which comes later in the order: `failed` said so.
+            None => debug_assert!(failed.load(Ordering::Relaxed), "a chunk not taken"),
         }
     }
-    Ok(answers
-        .into_iter()
-        .flat_map(|part| part.expect("every chunk done"))
-        .collect())
-}
-
-/// How many threads share `items` items: the caller's and up to one per helper, each with
-/// at least [`MIN_PART`] items.
-fn threads_for(helpers: &[usize], items: usize) -> usize {
-    (helpers.len() + 1).min(items / MIN_PART).max(1)
-}
-
-/// Runs `work(k)` for every chunk `k` of `chunks`, each once, on the calling thread and one
-/// thread pinned to each of `helpers`, which take the next chunk from one counter until none
-/// is left. Gives each thread's answers by chunk index (a thread stops at its first error);
-/// a helper's panic is the caller's. A helper the OS refuses to start (a thread limit) is
-/// done without: the others take its chunks.
-fn take_chunks<R: Send, E: Send>(
-    helpers: &[usize],
-    chunks: usize,
-    work: impl Fn(usize) -> Result<R, E> + Sync,
-) -> Vec<Result<Vec<(usize, R)>, E>> {
-    let next = AtomicUsize::new(0);
-    let take = || -> Result<Vec<(usize, R)>, E> {
-        let mut done = Vec::new();
-        loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            if k >= chunks {
-                return Ok(done);
-            }
-            done.push((k, work(k)?));
-        }
-    };
-    std::thread::scope(|scope| {
-        // Spawned with the helpers' PUs in their mask, they start there at once.
-        let widened = super::pin::widen_current_thread(helpers);
-        let others: Vec<_> = helpers
-            .iter()
-            .filter_map(|&pu| {
-                let take = &take;
-                let helper = std::thread::Builder::new().name(format!("tandem-helper-{pu}"));
-                let started = helper.spawn_scoped(scope, move || {
-                    // A helper that cannot be pinned still works, wherever its (widened)
-                    // mask lets it run.
-                    let _ = super::pin_current_thread(pu);
-                    take()
-                });
-                started
-                    .inspect_err(|e| log::warn!("a helper thread for PU {pu} did not start: {e}"))
-                    .ok()
-            })
-            .collect();
-        drop(widened);
-        let own = take();
-        others
-            .into_iter()
-            .map(|other| {
-                other
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
-            .chain([own])
-            .collect()
-    })
+    Ok(all)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use std::time::Duration;
+
     #[test]
     fn answers_come_back_in_items_order_on_any_number_of_helpers_and_chunk_sizes() {
         let items: Vec<u64> = (0..1_000).collect();
         let want: Vec<u64> = items.iter().map(|i| i * 3 + 1).collect();
-        for helpers in [&[][..], &[0], &[0, 0, 0]] {
+        for pus in [&[][..], &[0], &[0, 0, 0]] {
+            let helpers = HelperPool::new(pus);
             for chunk in [1, 32, 300, 5_000] {
-                let calls = AtomicUsize::new(0);
-                let answers = spread_in_chunks(helpers, &items, chunk, |part| {
-                    calls.fetch_add(1, Ordering::Relaxed);
-                    Ok::<_, ()>(part.iter().map(|i| i * 3 + 1).collect())
-                })
-                .expect("no error");
-                // Alone, the caller takes the batch whole; with helpers, chunk by chunk.
-                let chunks = match helpers {
-                    [] => 1,
-                    _ => items.len().div_ceil(chunk),
-                };
-                assert_eq!(calls.into_inner(), chunks, "{} helpers", helpers.len());
-                assert_eq!(
-                    answers,
-                    want,
-                    "{} helpers, chunks of {chunk}",
-                    helpers.len()
-                );
+                // Twice: a pool serves batch after batch.
+                for _ in 0..2 {
+                    let calls = AtomicUsize::new(0);
+                    let answers = spread_in_chunks(&helpers, &items, chunk, |part| {
+                        calls.fetch_add(1, Ordering::Relaxed);
+                        Ok::<_, ()>(part.iter().map(|i| i * 3 + 1).collect())
+                    })
+                    .expect("no error");
+                    // Alone, the caller takes the batch whole; with helpers, chunk by chunk.
+                    let chunks = match pus {
+                        [] => 1,
+                        _ => items.len().div_ceil(chunk),
+                    };
+                    assert_eq!(calls.into_inner(), chunks, "{} helpers", pus.len());
+                    assert_eq!(answers, want, "{} helpers, chunks of {chunk}", pus.len());
+                }
             }
         }
-        // An error of any chunk is the answer.
-        let error = spread(&[0], &items, |part| match part[0] {
-            640 => Err(part[0]),
+        // An error of any chunk is the answer: the first in the items' order.
+        let helpers = HelperPool::new(&[0]);
+        let error = spread(&helpers, &items, |part| match part[0] {
+            640 | 960 => Err(part[0]),
             _ => Ok(part.to_vec()),
         });
         assert_eq!(error, Err(640));
+    }
+
+    #[test]
+    fn a_batch_waits_for_no_helper_that_has_not_begun_and_the_helper_takes_later_ones() {
+        let (open, gate) = crossbeam_channel::bounded::<()>(0);
+        let helpers = Arc::new(HelperPool::starting(&[0], Some(gate)));
+        let items: Vec<u64> = (0..512).collect();
+        // The helper is held before its first batch: the batch is the caller's alone, and
+        // returns (spawned helpers were joined, each batch waiting for every one).
+        let (done, finished) = crossbeam_channel::bounded(1);
+        let pool = Arc::clone(&helpers);
+        let caller = std::thread::spawn(move || {
+            let on = |part: &[u64]| -> Result<Vec<String>, ()> {
+                let name = std::thread::current().name().map(str::to_owned);
+                Ok(part
+                    .iter()
+                    .map(|_| name.clone().unwrap_or_default())
+                    .collect())
+            };
+            let by = spread(&pool, &items, on).expect("no error");
+            let _ = done.send(by);
+        });
+        let by = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the batch returned without the helper");
+        caller.join().expect("the caller");
+        assert!(by.iter().all(|name| !name.starts_with("tandem-helper")));
+        // Let go, it joins the batches that come while it can (it takes chunks until they are
+        // gone: the caller's are slow).
+        drop(open);
+        let items: Vec<u64> = (0..256).collect();
+        let helped = (0..1_000).any(|_| {
+            let by = spread(&helpers, &items, |part| {
+                let name = std::thread::current().name().map(str::to_owned);
+                if !name.as_deref().unwrap_or("").starts_with("tandem-helper") {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok::<_, ()>(part.iter().map(|_| name.clone()).collect::<Vec<_>>())
+            })
+            .expect("no error");
+            by.iter()
+                .any(|name| name.as_deref() == Some("tandem-helper-0"))
+        });
+        assert!(helped, "the helper took no chunk of a thousand batches");
+    }
+
+    #[test]
+    fn a_helpers_panic_is_the_callers_and_the_pool_serves_on() {
+        let helpers = HelperPool::new(&[0]);
+        let items: Vec<u64> = (0..4_096).collect();
+        // Every chunk panics, whichever thread takes it: the caller's run panics at its first.
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            spread(&helpers, &items, |_| -> Result<Vec<u64>, ()> {
+                panic!("a chunk's panic")
+            })
+        }));
+        assert!(panicked.is_err());
+        let answers = spread(&helpers, &items, |part| Ok::<_, ()>(part.to_vec()));
+        assert_eq!(answers, Ok(items));
     }
 }

@@ -103,6 +103,7 @@ use crate::account::{Account, Domain, Mapping, PerDomain, Pubkey};
 use crate::cluster::VoteReport;
 use crate::genesis::ClusterParams;
 use crate::ledger::Block;
+use crate::pipeline::HelperPool;
 use crate::sample::vote_program_id;
 use crate::store::Store;
 use crate::tx::Transaction;
@@ -245,9 +246,10 @@ pub struct VedExecutor {
     /// the executor takes it up: at once when it knows its epoch's handoff, else when the UED
     /// makes that handoff again.
     from_log: GoneOver,
-    /// PUs whose helper threads share the slot's LtHash with the executor's own thread
-    /// ([`VedExecutor::with_hash_helpers`]); none: its thread alone.
-    hash_helpers: Vec<usize>,
+    /// The helper threads that share the slot's LtHash with the executor's own thread
+    /// ([`VedExecutor::with_hash_helpers`]); none: its thread alone. Shared with the
+    /// executors that take over from it ([`VedExecutor::keeping_kernels_of`]).
+    hash_helpers: Arc<HelperPool>,
     /// The last slot's joins to `LtHash_VED` that the copy holds as they joined, and the
     /// copy's stamp then ([`VedAccounts::stamp`]): reused while the copy has not changed
     /// since ([`super::hash::DomainHashes::apply_changes_keeping`]).
@@ -436,7 +438,7 @@ impl VedExecutor {
     /// not at the first block after each boundary the VED waited at. Its hash helpers too.
     pub fn keeping_kernels_of(mut self, before: &VedExecutor) -> VedExecutor {
         self.kernels = Arc::clone(&before.kernels);
-        self.hash_helpers.clone_from(&before.hash_helpers);
+        self.hash_helpers = Arc::clone(&before.hash_helpers);
         self
     }
 
@@ -445,15 +447,16 @@ impl VedExecutor {
     /// the votes' signatures are verified too, at the same priority (this block's are done by
     /// the time the VED executes it; the next block's, when blocks come faster than the VED
     /// takes them, share those PUs with the helpers), and the UED's work runs in `SCHED_IDLE`.
-    /// The sums are the same on any number.
+    /// The helpers are threads of their own, started here and parked between slots
+    /// ([`HelperPool`]). The sums are the same on any number.
     pub fn with_hash_helpers(mut self, pus: Vec<usize>) -> VedExecutor {
-        self.hash_helpers = pus;
+        self.hash_helpers = Arc::new(HelperPool::new(&pus));
         self
     }
 
     /// The PUs of its hash helpers ([`VedExecutor::with_hash_helpers`]).
     pub fn hash_helpers(&self) -> &[usize] {
-        &self.hash_helpers
+        self.hash_helpers.pus()
     }
 
     /// The last slot the VED executed.
@@ -1271,7 +1274,7 @@ impl Runtime {
             forgotten: HashSet::new(),
             block_slashes: Vec::new(),
             from_log: GoneOver::default(),
-            hash_helpers: Vec::new(),
+            hash_helpers: Arc::new(HelperPool::none()),
             kept_joins: None,
             last_block: None,
         }

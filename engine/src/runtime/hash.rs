@@ -6,6 +6,7 @@ use tandem_kernels::hash::lthash::{AccountInput, LtHash};
 use tandem_kernels::{AccountHasher, Backend, KernelError};
 
 use crate::account::{Account, Domain, PerDomain, Pubkey};
+use crate::pipeline::HelperPool;
 
 /// Each domain's LtHash and latest `hash_D`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,9 +71,9 @@ enum Split<'a> {
     /// As many threads in all, started where the caller may run (the UED's pass threads,
     /// which inherit its PUs).
     Threads(usize),
-    /// One thread pinned to each of these PUs (the VED's helpers on the sigverify stage's
-    /// PUs; the caller's thread, on the VED's PU, is the other).
-    Helpers(&'a [usize]),
+    /// The threads of this pool, each pinned to its PU (the VED's helpers on the sigverify
+    /// stage's PUs; the caller's thread, on the VED's PU, is the other).
+    Helpers(&'a HelperPool),
 }
 
 /// A slot's changed accounts summed by group, on the CPU: for each sign of the change
@@ -138,12 +139,14 @@ fn group_sums(
     };
     let threads = match split {
         Split::Threads(threads) => threads,
-        Split::Helpers(pus) => {
+        Split::Helpers(helpers) => {
             // The threads take parts as they come; each gives its part's sums.
-            let parts =
-                crate::pipeline::spread_in_chunks(pus, changed, MIN_ACCOUNTS_PER_THREAD, |part| {
-                    sum_part(part).map(|sums| vec![sums])
-                })?;
+            let parts = crate::pipeline::spread_in_chunks(
+                helpers,
+                changed,
+                MIN_ACCOUNTS_PER_THREAD,
+                |part| sum_part(part).map(|sums| vec![sums]),
+            )?;
             let mut sums = GroupSums::default();
             for part in &parts {
                 for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
@@ -222,14 +225,14 @@ impl DomainHashes {
         self.apply_changes_split(hasher, changes, Split::Threads(threads))
     }
 
-    /// [`DomainHashes::apply_changes`] on the calling thread and one thread pinned to each of
-    /// `helpers` (the VED's: its vote point waits for its LtHash, and its thread is on its
+    /// [`DomainHashes::apply_changes`] on the calling thread and the threads of `helpers`,
+    /// each pinned to its PU (the VED's: its vote point waits for its LtHash, and its thread is on its
     /// PU). The same sums on any number of helpers.
     pub fn apply_changes_on_helpers(
         &mut self,
         hasher: &AccountHasher,
         changes: &[(Option<&Account>, Option<&Account>)],
-        helpers: &[usize],
+        helpers: &HelperPool,
     ) -> Result<(), KernelError> {
         self.apply_changes_split(hasher, changes, Split::Helpers(helpers))
     }
@@ -254,7 +257,7 @@ impl DomainHashes {
         &mut self,
         hasher: &AccountHasher,
         changes: &[(Option<&'a Account>, Option<&'a Account>)],
-        helpers: &[usize],
+        helpers: &HelperPool,
         kept: Option<KeptJoins>,
         held: impl Fn(&Pubkey) -> Option<&'a Account>,
         stays_held: impl Fn(&Account) -> bool,
@@ -483,12 +486,13 @@ mod tests {
         }
         // Helpers pinned to PU 0 (where a cpuset leaves it out, they run where they may),
         // taking parts as they come.
-        for helpers in [&[][..], &[0], &[0, 0, 0]] {
+        for pus in [&[][..], &[0], &[0, 0, 0]] {
+            let helpers = HelperPool::new(pus);
             let mut hashes = start.clone();
             hashes
-                .apply_changes_on_helpers(&cpu, &pairs, helpers)
+                .apply_changes_on_helpers(&cpu, &pairs, &helpers)
                 .unwrap();
-            assert_eq!(hashes.lthash, want, "{} helpers", helpers.len());
+            assert_eq!(hashes.lthash, want, "{} helpers", pus.len());
         }
     }
 
@@ -563,7 +567,7 @@ mod tests {
                 .apply_changes_keeping(
                     &cpu,
                     &pairs,
-                    &[],
+                    &HelperPool::none(),
                     kept,
                     |key| by_key.get(key).copied(),
                     stays_held,
@@ -623,7 +627,7 @@ mod tests {
                 .apply_changes_keeping(
                     &cpu,
                     pairs,
-                    &[],
+                    &HelperPool::none(),
                     Some(kept.clone()),
                     |key| held.then(|| by_key.get(key).copied()).flatten(),
                     stays_held,
@@ -646,7 +650,7 @@ mod tests {
             .apply_changes_keeping(
                 &cpu,
                 &tampered,
-                &[],
+                &HelperPool::none(),
                 Some(kept),
                 |key| by_key.get(key).copied(),
                 stays_held,

@@ -13,7 +13,7 @@ use tandem_kernels::Ed25519Verifier;
 use super::ingest::Ingested;
 use super::shared::Shared;
 use crate::pipeline::metrics::StageMetrics;
-use crate::pipeline::spread::spread;
+use crate::pipeline::spread::{HelperPool, spread};
 use crate::runtime::{RuntimeError, ingest};
 use crate::tx::Transaction;
 
@@ -43,8 +43,8 @@ pub fn vote_signer_places(signers: usize) -> usize {
 pub(super) struct SigverifySide<'a> {
     /// Its side's verifier (signer cache, GPU device).
     pub(super) verifier: &'a Ed25519Verifier,
-    /// PUs to spread each batch over besides the stage's own thread.
-    pub(super) helpers: &'a [usize],
+    /// Helpers to spread each batch over besides the stage's own thread.
+    pub(super) helpers: &'a HelperPool,
     /// The VED's side (`true`) or the UED's.
     pub(super) ved: bool,
     /// The VED's side: the ring of the VED's publishing its keys, whose voters' tables the
@@ -164,12 +164,12 @@ pub(super) fn sigverify_loop(
     }
 }
 
-/// Verifies `transactions` on the calling thread and, when `helpers` names PUs, on one more
-/// thread pinned to each of them ([`spread`]). A batch the verifier sends to the GPU goes whole,
+/// Verifies `transactions` on the calling thread and, when `helpers` has threads, on them too
+/// ([`spread`]). A batch the verifier sends to the GPU goes whole,
 /// from the calling thread.
 fn verify_spread(
     verifier: &Ed25519Verifier,
-    helpers: &[usize],
+    helpers: &HelperPool,
     transactions: &[Transaction<'_>],
 ) -> Result<Vec<bool>, RuntimeError> {
     let verify = |part: &[Transaction<'_>]| ingest::verify_signatures_with(verifier, part.iter());
@@ -186,7 +186,7 @@ fn verify_spread(
 /// (a thousand voters' tables cost about four blocks' worth of their signatures).
 pub(super) fn prepare_vote_signers(
     verifier: &Ed25519Verifier,
-    helpers: &[usize],
+    helpers: &HelperPool,
     signers: &[[u8; 32]],
 ) {
     // The places follow the VED's voters (they only grow): room for every one before its table.
@@ -237,14 +237,14 @@ mod tests {
             .verifying_key()
             .to_bytes();
         // As many signers as a VED of 1,200 voters brings (one key, one table: a quick test).
-        prepare_vote_signers(&verifier, &[], &vec![voter; 1_200]);
+        prepare_vote_signers(&verifier, &HelperPool::none(), &vec![voter; 1_200]);
         assert_eq!(cache.capacity(), 2_400);
         assert!(
             cache.get(&voter).is_some(),
             "the voter's table, in its place"
         );
         // A VED that shrinks leaves the places as they are.
-        prepare_vote_signers(&verifier, &[], &[voter]);
+        prepare_vote_signers(&verifier, &HelperPool::none(), &[voter]);
         assert_eq!(cache.capacity(), 2_400);
     }
 
@@ -326,11 +326,12 @@ mod tests {
             .map(|w| Transaction::parse(w).expect("parses"))
             .collect();
         let verifier = Ed25519Verifier::dedicated(Backend::Cpu, 16);
-        let alone = verify_spread(&verifier, &[], &transactions).expect("verifies");
+        let alone = verify_spread(&verifier, &HelperPool::none(), &transactions).expect("verifies");
         let expected: Vec<bool> = (0..200).map(|i| !forged.contains(&i)).collect();
         assert_eq!(alone, expected);
         // Three helpers (all on PU 0: every machine has it) take chunks as they come.
-        let spread = verify_spread(&verifier, &[0, 0, 0], &transactions).expect("verifies");
+        let spread = verify_spread(&verifier, &HelperPool::new(&[0, 0, 0]), &transactions)
+            .expect("verifies");
         assert_eq!(spread, expected);
     }
 }

@@ -28,6 +28,7 @@ use super::ved::{VedStart, ved_loop};
 use super::{Cursor, ENGINE_STAGES, Engine};
 use crate::cluster::{Agreement, Alert};
 use crate::genesis::Genesis;
+use crate::pipeline::HelperPool;
 use crate::pipeline::metrics::EngineMetrics;
 use crate::pipeline::pin::PinError;
 use crate::pipeline::placement::{Placement, Stage};
@@ -248,18 +249,19 @@ impl Engine {
                 .push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
                     move || {
                         let voters = Ed25519Verifier::with_cache(backend, vote_signers);
+                        let helpers = HelperPool::new(&vote_helpers);
                         voters.open_device();
                         // The voters' tables too, before `start` returns: no vote of the
                         // first blocks waits for them.
                         let keys = shared.ved_keys();
-                        m.busy(|| prepare_vote_signers(&voters, &vote_helpers, &keys.signers));
+                        m.busy(|| prepare_vote_signers(&voters, &helpers, &keys.signers));
                         drop(votes_device_open);
                         sigverify_loop(
                             &shared,
                             &m,
                             SigverifySide {
                                 verifier: &voters,
-                                helpers: &vote_helpers,
+                                helpers: &helpers,
                                 ved: true,
                                 voters: Some(ved_keys_rung),
                                 yield_limit: Duration::ZERO,
@@ -285,12 +287,14 @@ impl Engine {
                 .threads
                 .push(started(spawn("sigverify-ued", user_stage, true).spawn(
                     move || {
+                        // Started on this thread: in its scheduling class (module docs).
+                        let helpers = HelperPool::new(&user_helpers);
                         sigverify_loop(
                             &shared,
                             &m,
                             SigverifySide {
                                 verifier: &Ed25519Verifier::shared(backend),
-                                helpers: &user_helpers,
+                                helpers: &helpers,
                                 ved: false,
                                 voters: None,
                                 yield_limit,
