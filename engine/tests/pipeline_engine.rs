@@ -1923,6 +1923,58 @@ fn a_ved_slot_entering_a_signature_the_window_holds_stops_the_ued_naming_it() {
 }
 
 #[test]
+fn the_ved_tells_its_transactions_by_ingests_guess_only_while_its_keys_are_the_guesss() {
+    // A block of votes and transfers, executed from the same state by three executors: alone,
+    // with the guess ingest makes of it, and with a guess missing every VED payer (one made
+    // before they came, as at a boundary that brought keys in) under another generation of
+    // the keys — which the executor must not use. All three give the same slot.
+    use tandem_engine::runtime::Backend;
+    use tandem_engine::runtime::executor::PayerGuess;
+    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+    let (blocks, _) = generated(2, 11, false);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    runtime.execute_block(&blocks[0]).expect("block 1");
+    let block = &blocks[1];
+    let (txs, payers) = parse_block(block).expect("parses");
+    let verified: Vec<Option<bool>> = verify_signatures(Backend::Cpu, &txs)
+        .expect("verify")
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut alone = runtime.ved_executor();
+    let want = alone.execute(block, &payers, &verified).expect("VED");
+    assert!(
+        !want.ued_transactions.is_empty() && want.ued_transactions.len() < payers.len(),
+        "votes and user transactions"
+    );
+
+    let mut guessed = runtime.ved_executor();
+    let keys = guessed.ved_payers();
+    let guess: Vec<bool> = payers.iter().map(|p| keys.contains(p)).collect();
+    let generation = guessed.ved_keys_generation();
+    let ved = &guess;
+    let got = guessed
+        .execute_guessed(block, &payers, &verified, PayerGuess { ved, generation })
+        .expect("VED");
+
+    let mut stale = runtime.ved_executor();
+    let none = vec![false; payers.len()];
+    let old = PayerGuess {
+        ved: &none,
+        generation: stale.ved_keys_generation().wrapping_add(1),
+    };
+    let not_used = stale
+        .execute_guessed(block, &payers, &verified, old)
+        .expect("VED");
+    for (what, done) in [("the guess", &got), ("a stale guess", &not_used)] {
+        assert_eq!(done.ved_hash, want.ved_hash, "{what}");
+        assert_eq!(done.ued_transactions, want.ued_transactions, "{what}");
+        assert_eq!(done.admission.statuses, want.admission.statuses, "{what}");
+    }
+}
+
+#[test]
 fn an_executor_taken_over_at_a_boundary_keeps_the_veds_hash_helpers() {
     // The UED answers a boundary it executes whole with a fresh executor; the VED's helpers
     // (and devices) go on with it, or every slot after the first such boundary would hash on

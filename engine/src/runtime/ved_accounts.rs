@@ -28,6 +28,8 @@ pub(super) struct VedAccounts {
     ved_keys: KeyPrefixFilter,
     /// A stamp no other copy or state of a copy has had ([`VedAccounts::stamp`]).
     stamp: u64,
+    /// A stamp of the RW-VED keys held ([`VedAccounts::ved_keys_generation`]).
+    ved_keys_generation: u64,
     /// The stake of every RW-VED vote account held ([`VedAccounts::ved_stake`]).
     ved_stake: u64,
 }
@@ -62,6 +64,7 @@ impl VedAccounts {
             accounts,
             ved_keys,
             stamp: fresh_stamp(),
+            ved_keys_generation: fresh_stamp(),
             ved_stake,
         }
     }
@@ -72,7 +75,15 @@ impl VedAccounts {
             self.ved_keys.add(&account.pubkey);
         }
         let brings = stake_in_ved(&account);
+        let joins_the_ved = account.mapping == Mapping::RwVed;
         let replaced = self.accounts.insert(account.pubkey, account);
+        if joins_the_ved
+            && replaced
+                .as_ref()
+                .is_none_or(|a| a.mapping != Mapping::RwVed)
+        {
+            self.ved_keys_generation = fresh_stamp();
+        }
         let took = replaced.as_ref().map_or(0, stake_in_ved);
         self.ved_stake = self.ved_stake.wrapping_sub(took).wrapping_add(brings);
         self.stamp = fresh_stamp();
@@ -114,6 +125,14 @@ impl VedAccounts {
     /// unchanged between them.
     pub(super) fn stamp(&self) -> u64 {
         self.stamp
+    }
+
+    /// The RW-VED keys held now, as a number: it changes whenever a key comes to be held as
+    /// RW-VED, and no other copy has had it. While it stays the same, the RW-VED keys held are
+    /// among those held when it was read (a key may have left since, none came): a guess made
+    /// with those knows every payer in the VED now.
+    pub(super) fn ved_keys_generation(&self) -> u64 {
+        self.ved_keys_generation
     }
 
     /// The account `key`, if held.
@@ -269,5 +288,54 @@ mod tests {
         accounts.insert(broken);
         assert_eq!(accounts.ved_stake(), 13_000);
         assert_eq!(accounts.ved_stake(), sum_ved_stake(accounts.values()));
+    }
+
+    #[test]
+    fn the_keys_generation_changes_when_a_key_comes_to_be_held_as_ved_and_only_then() {
+        let start: HashMap<Pubkey, Account> = [
+            account(key(1), Mapping::RwVed),
+            account(key(2), Mapping::RwUed),
+        ]
+        .into_iter()
+        .map(|a| (a.pubkey, a))
+        .collect();
+        let mut accounts = VedAccounts::new(start.clone());
+        assert_ne!(
+            accounts.ved_keys_generation(),
+            VedAccounts::new(start).ved_keys_generation(),
+            "another copy's"
+        );
+        let same = |accounts: &mut VedAccounts, change: &dyn Fn(&mut VedAccounts), yes| {
+            let before = accounts.ved_keys_generation();
+            change(accounts);
+            assert_eq!(accounts.ved_keys_generation() == before, yes);
+        };
+        // A VED key written again, a user account, a key leaving: no key came.
+        let mut richer = account(key(1), Mapping::RwVed);
+        richer.lamports += 1;
+        same(&mut accounts, &|a| drop(a.insert(richer.clone())), true);
+        same(
+            &mut accounts,
+            &|a| drop(a.insert(account(key(3), Mapping::RwUed))),
+            true,
+        );
+        same(&mut accounts, &|a| drop(a.remove(&key(1))), true);
+        // A key held as RW-VED that was not: a new one, one held as another mapping, one that
+        // left and comes back (an undo).
+        same(
+            &mut accounts,
+            &|a| drop(a.insert(account(key(4), Mapping::RwVed))),
+            false,
+        );
+        same(
+            &mut accounts,
+            &|a| drop(a.insert(account(key(2), Mapping::RwVed))),
+            false,
+        );
+        same(
+            &mut accounts,
+            &|a| a.restore(&key(1), Some(richer.clone())),
+            false,
+        );
     }
 }

@@ -19,6 +19,7 @@ use crate::account::Pubkey;
 use crate::ledger::{Block, Transactions};
 use crate::pipeline::guess::{GUESS_PART, guess_ved_part_with};
 use crate::pipeline::metrics::Activity;
+use crate::runtime::executor::PayerGuess;
 use crate::runtime::{check_block_header, ingest};
 
 /// How many block buffers the engine keeps for the blocks to come once it is done with their
@@ -43,6 +44,9 @@ pub(super) struct Ingested {
     /// The sigverify split's guess of each transaction's domain: `true` for the VED. Whole once
     /// ingest has guessed every part, before its verdict: the user side sees whole guesses.
     pub(super) ved_guess: OnceLock<Vec<bool>>,
+    /// The generation of the VED's keys the guess was made with
+    /// ([`VedExecutor::ved_keys_generation`](crate::runtime::executor::VedExecutor::ved_keys_generation)).
+    pub(super) guess_generation: u64,
     /// Each transaction's first account key, as the guess read it, set with the whole guess:
     /// `None` where one's bytes do not reach it (the verdict refuses the block). For the VED
     /// executing ahead of the verdict: the verdict's fee payers of a block it accepts.
@@ -77,6 +81,14 @@ impl Ingested {
         self.ved_guess
             .get()
             .expect("ingest guesses a block whole before its verdict")
+    }
+
+    /// The whole guess, as the VED executor takes it.
+    pub(super) fn payer_guess(&self) -> PayerGuess<'_> {
+        PayerGuess {
+            ved: self.whole_guess(),
+            generation: self.guess_generation,
+        }
     }
 
     /// The verdict of a block the stages after the VED see: an accepted one.
@@ -199,6 +211,7 @@ impl Engine {
                     .then(|| self.spares.0.clone()),
                 submitted,
                 ved_guess: OnceLock::new(),
+                guess_generation: keys.generation,
                 first_keys: OnceLock::new(),
                 ved_parts,
                 verdict: OnceLock::new(),

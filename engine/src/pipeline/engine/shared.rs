@@ -101,6 +101,10 @@ pub(super) struct VedKeys {
     /// The keys that sign its votes ([`VedExecutor::vote_signers`]): the VED's verifier builds
     /// their tables before their votes come.
     pub(super) signers: Vec<[u8; 32]>,
+    /// The generation of the RW-VED keys `payers` holds ([`VedExecutor::ved_keys_generation`]):
+    /// while the VED's is the same, a guess made with them is one it can use
+    /// ([`VedExecutor::execute_guessed`]).
+    pub(super) generation: u64,
 }
 
 impl VedKeys {
@@ -108,6 +112,7 @@ impl VedKeys {
         Arc::new(VedKeys {
             payers: VedPayers::new(ved.ved_payers()),
             signers: ved.vote_signers().into_iter().map(|k| k.0).collect(),
+            generation: ved.ved_keys_generation(),
         })
     }
 }

@@ -185,7 +185,8 @@ fn execute_ahead(
         return Ok(None);
     };
     let recent = ved.recent_blockhashes().clone();
-    let executed = metrics.busy(|| ved.execute(block, payers, verified));
+    let guess = ingested.payer_guess();
+    let executed = metrics.busy(|| ved.execute_guessed(block, payers, verified, guess));
     let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
         // Refused: whatever the executor did goes. A transaction of the VED's that does not
         // parse stopped it before it changed anything.
@@ -351,7 +352,9 @@ pub(super) fn ved_loop(
                             }
                         }
                         let recent = ved.recent_blockhashes().clone();
-                        let result = metrics.busy(|| ved.execute(block, payers, &verified));
+                        let guess = ingested.payer_guess();
+                        let result =
+                            metrics.busy(|| ved.execute_guessed(block, payers, &verified, guess));
                         (recent, result)
                     }
                 };
