@@ -12,6 +12,8 @@
 //! - [`interrupts`]: where the machine's disks deliver their interrupts, and a note when that
 //!   is a sigverify PU;
 //! - [`pin`]: the pinning of a thread to a PU;
+//! - [`spread`](mod@spread): a batch shared between a stage's thread and helper threads pinned to other
+//!   PUs, started once and parked between batches ([`HelperPool`]);
 //! - [`metrics`]: what every stage and the engine report (items, busy/idle/blocked time, queue
 //!   depth, time-to-vote, the UED's lag, transactions per second), and the Prometheus endpoint.
 //!
