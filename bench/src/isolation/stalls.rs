@@ -6,7 +6,10 @@
 //! hypervisor running something else on this guest's vCPU while it was runnable) and its
 //! interrupt time (hard and soft: a disk's or a network's completions); from
 //! `/proc/self/task/*/schedstat`, each thread's time on a CPU and its time waiting on a run
-//! queue (runnable, another thread of this guest on its PU); and from `getrusage`, the process's page faults and block
+//! queue (runnable, another thread of this guest on its PU), and from `/proc/self/task/*/stat`
+//! its time in the kernel (system time: this guest's kernel is built to preempt no task inside
+//! the kernel, so a thread long in a system call holds its PU against every waiting thread,
+//! whatever its scheduling class); and from `getrusage`, the process's page faults and block
 //! I/O. A stall's record ([`Stall`]) is the difference of its block's two samples. Steal and
 //! interrupt times are kept by the kernel in ticks of `1/CLK_TCK` s (10 ms here), so they tell
 //! tens of milliseconds apart, which a stall of the 50 ms goal is; threads' times are in
@@ -41,9 +44,9 @@ struct CpuTicks {
 pub struct Sample {
     /// Per CPU, in the order of `/proc/stat` (`cpu0`, `cpu1`, …).
     cpus: Vec<CpuTicks>,
-    /// Each thread of this process: its id, its name, and its time on a CPU and waiting on a
-    /// run queue so far, in ns.
-    threads: Vec<(u32, String, [u64; 2])>,
+    /// Each thread of this process: its id, its name, its time on a CPU and waiting on a
+    /// run queue so far, in ns, and its time in the kernel, in ticks.
+    threads: Vec<(u32, String, [u64; 3])>,
     /// Minor and major page faults, and blocks read and written, of the process.
     usage: [u64; 4],
     /// Ticks per second of the CPU counters.
@@ -64,14 +67,17 @@ impl Sample {
                 continue;
             };
             // A thread that ended between the listing and the read is left out.
-            let (Ok(name), Ok(schedstat)) = (
+            let (Ok(name), Ok(schedstat), Ok(stat)) = (
                 std::fs::read_to_string(entry.path().join("comm")),
                 std::fs::read_to_string(entry.path().join("schedstat")),
+                std::fs::read_to_string(entry.path().join("stat")),
             ) else {
                 continue;
             };
-            if let Some(times) = parse_schedstat(&schedstat) {
-                threads.push((tid, name.trim_end().to_owned(), times));
+            if let (Some([on_cpu, waiting]), Some(kernel)) =
+                (parse_schedstat(&schedstat), parse_system_ticks(&stat))
+            {
+                threads.push((tid, name.trim_end().to_owned(), [on_cpu, waiting, kernel]));
             }
         }
         Some(Sample {
@@ -134,6 +140,14 @@ fn parse_schedstat(text: &str) -> Option<[u64; 2]> {
     Some([fields.next()?.ok()?, fields.next()?.ok()?])
 }
 
+/// A thread's time in the kernel (`stime`, ticks) of its `stat` line (`tid (comm) state …`,
+/// the 15th field; the name may hold spaces and parentheses, so the fields count from the last
+/// `)`).
+fn parse_system_ticks(text: &str) -> Option<u64> {
+    let (_, fields) = text.rsplit_once(')')?;
+    fields.split_ascii_whitespace().nth(12)?.parse().ok()
+}
+
 /// A thread's time during a stall.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ThreadTime {
@@ -143,6 +157,9 @@ pub struct ThreadTime {
     pub on_cpu_ms: f64,
     /// Milliseconds it was runnable and not running (on a run queue).
     pub waiting_ms: f64,
+    /// Milliseconds of its time on a CPU spent in the kernel (system calls, page faults), in
+    /// steps of a tick (module docs).
+    pub kernel_ms: f64,
 }
 
 /// A block whose time-to-vote passed [`STALL_MS`], and what the machine did meanwhile (module
@@ -194,19 +211,20 @@ impl Stall {
                 })
                 .collect()
         };
-        let earlier: HashMap<u32, [u64; 2]> =
+        let earlier: HashMap<u32, [u64; 3]> =
             before.threads.iter().map(|(t, _, w)| (*t, *w)).collect();
         let mut threads: Vec<ThreadTime> = after
             .threads
             .iter()
             .map(|(tid, name, times)| {
                 // A thread started since the hand-over spent all its time in the stall.
-                let was = earlier.get(tid).copied().unwrap_or([0; 2]);
-                let ms = |i: usize| times[i].saturating_sub(was[i]) as f64 / 1e6;
+                let was = earlier.get(tid).copied().unwrap_or([0; 3]);
+                let spent = |i: usize| times[i].saturating_sub(was[i]);
                 ThreadTime {
                     thread: name.clone(),
-                    on_cpu_ms: ms(0),
-                    waiting_ms: ms(1),
+                    on_cpu_ms: spent(0) as f64 / 1e6,
+                    waiting_ms: spent(1) as f64 / 1e6,
+                    kernel_ms: ms(spent(2)),
                 }
             })
             .filter(|t| t.on_cpu_ms.max(t.waiting_ms) >= THREAD_FLOOR_MS)
@@ -247,13 +265,18 @@ impl Stall {
             self.threads
                 .iter()
                 .take(4)
-                .map(|t| format!("{} {:.1}/{:.1}", t.thread, t.on_cpu_ms, t.waiting_ms))
+                .map(|t| {
+                    format!(
+                        "{} {:.1}/{:.1} (kernel {:.0})",
+                        t.thread, t.on_cpu_ms, t.waiting_ms, t.kernel_ms
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         format!(
             "round {}, slot {}: {:.1} ms — stolen by the hypervisor {:.0} ms ({}), interrupts \
-             ({}) ms, threads on a CPU/waiting for one (ms): {threads}; {} minor / {} major faults, {} blocks read, \
+             ({}) ms, threads on a CPU/waiting for one (ms, of which in the kernel): {threads}; {} minor / {} major faults, {} blocks read, \
              {} written",
             self.round,
             self.slot,
@@ -298,7 +321,16 @@ mod tests {
         assert_eq!(parse_schedstat("832779\n"), None);
     }
 
-    fn sample(steal: [u64; 2], threads: &[(u32, &str, [u64; 2])], usage: [u64; 4]) -> Sample {
+    #[test]
+    fn a_threads_kernel_time_counts_its_fields_from_the_names_last_parenthesis() {
+        let line = "4242 (tandem (x) 1) R 1 4200 4200 0 -1 4194368 512 0 3 0 731 96 0 0 39 19 \
+                    22 0 123 0 0\n";
+        assert_eq!(parse_system_ticks(line), Some(96));
+        assert_eq!(parse_system_ticks("4242 (tandem-ued) R 1 2"), None);
+        assert_eq!(parse_system_ticks("no name at all"), None);
+    }
+
+    fn sample(steal: [u64; 2], threads: &[(u32, &str, [u64; 3])], usage: [u64; 4]) -> Sample {
         Sample {
             cpus: steal
                 .iter()
@@ -321,17 +353,17 @@ mod tests {
         let before = sample(
             [100, 200],
             &[
-                (7, "tandem-ved", [9_000_000, 5_000_000]),
-                (9, "tandem-ued", [0; 2]),
+                (7, "tandem-ved", [9_000_000, 5_000_000, 40]),
+                (9, "tandem-ued", [0, 0, 3]),
             ],
             [10, 1, 0, 8],
         );
         let after = sample(
             [106, 201],
             &[
-                (7, "tandem-ved", [9_030_000, 5_020_000]),
-                (9, "tandem-ued", [120_000_000, 3_000_000]),
-                (11, "tandem-helper-1", [0, 400_000]),
+                (7, "tandem-ved", [9_030_000, 5_020_000, 40]),
+                (9, "tandem-ued", [120_000_000, 3_000_000, 12]),
+                (11, "tandem-helper-1", [0, 400_000, 0]),
             ],
             [25, 1, 0, 24],
         );
@@ -346,12 +378,14 @@ mod tests {
                 ThreadTime {
                     thread: "tandem-ued".into(),
                     on_cpu_ms: 120.0,
-                    waiting_ms: 3.0
+                    waiting_ms: 3.0,
+                    kernel_ms: 90.0
                 },
                 ThreadTime {
                     thread: "tandem-helper-1".into(),
                     on_cpu_ms: 0.0,
-                    waiting_ms: 0.4
+                    waiting_ms: 0.4,
+                    kernel_ms: 0.0
                 }
             ]
         );
@@ -370,6 +404,7 @@ mod tests {
             line.contains("stolen by the hypervisor 70 ms (cpu0 60, cpu1 10)"),
             "{line}"
         );
+        assert!(line.contains("tandem-ued 120.0/3.0 (kernel 90)"), "{line}");
     }
 
     #[cfg(target_os = "linux")]
@@ -381,6 +416,9 @@ mod tests {
         // SAFETY: gettid has no preconditions.
         let me = unsafe { libc::gettid() } as u32;
         assert!(sample.threads.iter().any(|(t, ..)| *t == me));
+        // A thread that has only begun may have no tick in the kernel yet; the field is read.
+        let own = std::fs::read_to_string("/proc/thread-self/stat").expect("own stat");
+        assert!(parse_system_ticks(&own).is_some(), "{own}");
         assert!(sample.ticks_per_s > 0);
     }
 }
