@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use hashbrown::HashSet;
+use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 use std::path::{Path, PathBuf};
 
 use tandem_kernels::hash::lthash::LtHash;
@@ -62,12 +62,51 @@ const RETIRED_FORMATS: [(&[u8; 8], &str); 1] = [(
 /// entries of the accounts moving into the VED can be handed to the VED executor at an epoch
 /// boundary ([`SignatureWindow::entries_paid_by`]); two windows are equal when they hold the same
 /// signatures in the same blocks, whatever their tags.
+///
+/// The signatures themselves are kept once, in their blocks' lists; the table that finds them
+/// holds for each a number and 32 bits of its hash — 8 bytes, not the 64 of a signature. At a
+/// user load of 20,000 transactions a slot the window holds 3 million signatures, and a table of
+/// whole signatures took 256 MB, then 512 MB: the removed blocks' places used up, such a table
+/// grows even when the window does not (hashbrown doubles a table more than half full), and its
+/// growth — every signature moved into half a gigabyte of fresh pages — took seconds of the
+/// UED's thread, most of it page faults (`perf`, a 700-slot `tandem bench isolation`,
+/// 2026-12-05), with blocks of votes waiting on the other PU as long as it ran. The table of
+/// numbers does the same work in an eighth of the memory.
 #[derive(Clone, Debug, Default)]
 pub struct SignatureWindow {
-    /// One entry per block, oldest first: its slot and the first signatures it admitted, each
-    /// with the tag of its payer.
-    blocks: VecDeque<(u64, Vec<WindowEntry>)>,
-    seen: HashSet<[u8; 64]>,
+    /// The window's blocks, oldest first: each with its first signatures and their payers' tags.
+    blocks: VecDeque<WindowBlock>,
+    /// Every signature in the blocks, by its number ([`Seen`]).
+    seen: HashTable<Seen>,
+    /// Hashes a signature for `seen` (seeded at random per window; never written anywhere).
+    hasher: DefaultHashBuilder,
+    /// The number the next signature entered takes.
+    next: u32,
+}
+
+/// One block of the [`SignatureWindow`]: its slot and its entries, which are numbered in order
+/// from `first`.
+#[derive(Clone, Debug)]
+struct WindowBlock {
+    slot: u64,
+    /// The number of the block's first entry (numbers wrap; a window holds fewer than 2³²).
+    first: u32,
+    entries: Vec<WindowEntry>,
+}
+
+/// A signature in the window's table: its number (where its block's list holds it) and 32 bits
+/// of its hash, which the table's own hash is spread from (so the table grows without reading
+/// a signature).
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    number: u32,
+    hash: u32,
+}
+
+/// The table's hash of a signature whose hash's 32 bits are `hash`: spread over 64 bits, since
+/// the table takes a bucket from the low bits and a tag from the top seven.
+fn table_hash(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A first signature in the window, with the tag of its payer.
@@ -76,14 +115,19 @@ type WindowEntry = ([u8; 64], PayerTag);
 /// The blocks that left the [`SignatureWindow`] when a block began in it, oldest first: what
 /// [`SignatureWindow::undo_block`] puts back.
 #[derive(Debug, Default)]
-pub struct LeftTheWindow(Vec<(u64, Vec<WindowEntry>)>);
+pub struct LeftTheWindow(Vec<WindowBlock>);
 
 impl PartialEq for SignatureWindow {
     fn eq(&self, other: &SignatureWindow) -> bool {
         let signatures = |w: &SignatureWindow| {
             w.blocks
                 .iter()
-                .map(|(slot, entries)| (*slot, entries.iter().map(|(s, _)| *s).collect::<Vec<_>>()))
+                .map(|b| {
+                    (
+                        b.slot,
+                        b.entries.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         signatures(self) == signatures(other)
@@ -127,9 +171,63 @@ impl PayerTag {
 }
 
 impl SignatureWindow {
+    /// The 32 bits of `signature`'s hash the table keeps.
+    fn hash_of(&self, signature: &[u8; 64]) -> u32 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(signature) as u32
+    }
+
+    /// The signature numbered `number`, if a block holds it.
+    fn signature_numbered(&self, number: u32) -> Option<&[u8; 64]> {
+        let oldest = self.blocks.front()?.first;
+        let offset = number.wrapping_sub(oldest);
+        // The last block whose first entry is at or before it.
+        let after = self
+            .blocks
+            .partition_point(|b| b.first.wrapping_sub(oldest) <= offset);
+        let block = &self.blocks[after.checked_sub(1)?];
+        let at = offset - block.first.wrapping_sub(oldest);
+        block.entries.get(at as usize).map(|(s, _)| s)
+    }
+
     /// Whether `signature` entered the window in one of its blocks.
     pub fn contains(&self, signature: &[u8; 64]) -> bool {
-        self.seen.contains(signature)
+        self.holds(signature, self.hash_of(signature))
+    }
+
+    /// [`SignatureWindow::contains`], given the signature's 32 bits of hash.
+    fn holds(&self, signature: &[u8; 64], hash: u32) -> bool {
+        self.seen
+            .find(table_hash(hash), |seen| {
+                seen.hash == hash && self.signature_numbered(seen.number) == Some(signature)
+            })
+            .is_some()
+    }
+
+    /// Takes a block's entries out of the table.
+    fn forget(&mut self, block: &WindowBlock) {
+        for (at, (signature, _)) in block.entries.iter().enumerate() {
+            let number = block.first.wrapping_add(at as u32);
+            let hash = self.hash_of(signature);
+            if let Ok(entry) = self
+                .seen
+                .find_entry(table_hash(hash), |seen| seen.number == number)
+            {
+                entry.remove();
+            }
+        }
+    }
+
+    /// Puts a block's entries in the table (each is in no other block).
+    fn remember(&mut self, block: &WindowBlock) {
+        for (at, (signature, _)) in block.entries.iter().enumerate() {
+            let seen = Seen {
+                number: block.first.wrapping_add(at as u32),
+                hash: self.hash_of(signature),
+            };
+            self.seen
+                .insert_unique(table_hash(seen.hash), seen, |s| table_hash(s.hash));
+        }
     }
 
     /// Opens the window of the block at `slot` (after every block in it): the oldest block leaves
@@ -144,28 +242,28 @@ impl SignatureWindow {
     pub fn begin_block_undoably(&mut self, slot: u64) -> LeftTheWindow {
         let mut left = Vec::new();
         while self.blocks.len() >= WINDOW as usize {
-            let (slot, signatures) = self.blocks.pop_front().expect("the window is not empty");
-            for (signature, _) in &signatures {
-                self.seen.remove(signature);
-            }
-            left.push((slot, signatures));
+            let block = self.blocks.pop_front().expect("the window is not empty");
+            self.forget(&block);
+            left.push(block);
         }
-        self.blocks.push_back((slot, Vec::new()));
+        self.blocks.push_back(WindowBlock {
+            slot,
+            first: self.next,
+            entries: Vec::new(),
+        });
         LeftTheWindow(left)
     }
 
     /// Undoes the newest block: its signatures leave the window, and the blocks `left` (its
     /// [`SignatureWindow::begin_block_undoably`]) come back, as if it had never begun.
     pub fn undo_block(&mut self, left: LeftTheWindow) {
-        if let Some((_, signatures)) = self.blocks.pop_back() {
-            for (signature, _) in &signatures {
-                self.seen.remove(signature);
-            }
+        if let Some(newest) = self.blocks.pop_back() {
+            self.forget(&newest);
+            self.next = newest.first;
         }
-        for (slot, signatures) in left.0.into_iter().rev() {
-            self.seen
-                .extend(signatures.iter().map(|(signature, _)| *signature));
-            self.blocks.push_front((slot, signatures));
+        for block in left.0.into_iter().rev() {
+            self.remember(&block);
+            self.blocks.push_front(block);
         }
     }
 
@@ -175,25 +273,42 @@ impl SignatureWindow {
     /// rehashed in place — work the next block's inserts would otherwise do. The VED executor
     /// calls this after its vote point, where it delays no vote.
     pub fn make_room_for_the_next_block(&mut self) {
-        let newest = self.blocks.back().map_or(0, |(_, s)| s.len());
+        let newest = self.blocks.back().map_or(0, |b| b.entries.len());
         // The oldest block leaves before the next one's entries come in, once the window is full.
         let leaving = match self.blocks.front() {
-            Some((_, s)) if self.blocks.len() >= WINDOW as usize => s.len(),
+            Some(b) if self.blocks.len() >= WINDOW as usize => b.entries.len(),
             _ => 0,
         };
-        self.seen.reserve(newest.saturating_sub(leaving));
+        self.seen
+            .reserve(newest.saturating_sub(leaving), |s| table_hash(s.hash));
     }
 
     /// Records `signature`, paid by `payer`, in the newest block; `false` (and nothing changes)
     /// when it is already in the window. Call [`SignatureWindow::begin_block`] first.
     pub fn insert(&mut self, signature: [u8; 64], payer: PayerTag) -> bool {
-        if !self.seen.insert(signature) {
+        let hash = self.hash_of(&signature);
+        if self.holds(&signature, hash) {
             return false;
         }
-        match self.blocks.back_mut() {
-            Some((_, signatures)) => signatures.push((signature, payer)),
-            None => self.blocks.push_back((0, vec![(signature, payer)])),
+        if self.blocks.is_empty() {
+            self.blocks.push_back(WindowBlock {
+                slot: 0,
+                first: self.next,
+                entries: Vec::new(),
+            });
         }
+        let seen = Seen {
+            number: self.next,
+            hash,
+        };
+        self.seen
+            .insert_unique(table_hash(hash), seen, |s| table_hash(s.hash));
+        self.next = self.next.wrapping_add(1);
+        self.blocks
+            .back_mut()
+            .expect("a block to enter it in")
+            .entries
+            .push((signature, payer));
         true
     }
 
@@ -207,7 +322,7 @@ impl SignatureWindow {
     /// first signature only with the same signed message, paid by the same account.
     pub fn entries_paid_by(&self, payers: &HashSet<PayerTag>) -> Option<Vec<[u8; 64]>> {
         let mut entries = Vec::new();
-        for (signature, payer) in self.blocks.iter().flat_map(|(_, e)| e) {
+        for (signature, payer) in self.blocks.iter().flat_map(|b| &b.entries) {
             if *payer == PayerTag::UNKNOWN {
                 return None;
             }
@@ -237,7 +352,7 @@ impl SignatureWindow {
     pub fn shape(&self) -> WindowShape {
         WindowShape {
             blocks: self.blocks.len(),
-            first_slot: self.blocks.front().map_or(0, |(slot, _)| *slot),
+            first_slot: self.blocks.front().map_or(0, |b| b.slot),
             signatures: self.seen.len(),
         }
     }
@@ -448,10 +563,10 @@ impl RuntimeState {
         }
         if magic == MAGIC_WINDOW_INLINE {
             w.u64(self.signatures.blocks.len() as u64);
-            for (slot, list) in &self.signatures.blocks {
-                w.u64(*slot);
-                w.u64(list.len() as u64);
-                for (s, _) in list {
+            for block in &self.signatures.blocks {
+                w.u64(block.slot);
+                w.u64(block.entries.len() as u64);
+                for (s, _) in &block.entries {
                     w.bytes(s);
                 }
             }
@@ -533,7 +648,8 @@ impl RuntimeState {
             }
             for _ in 0..blocks {
                 let slot = r.u64()?;
-                signatures.blocks.push_back((slot, Vec::new()));
+                // At most WINDOW blocks: none leaves.
+                signatures.begin_block(slot);
                 for _ in 0..r.count(64)? {
                     if !signatures.insert(r.array()?, PayerTag::UNKNOWN) {
                         return Err(format!(
@@ -743,6 +859,95 @@ mod tests {
             }
         }
         assert_eq!(window.blocks(), WINDOW as usize);
+    }
+
+    /// The window against a plain model (a list of blocks, each a list of signatures), over
+    /// random blocks that repeat signatures of blocks in and out of the window, undo blocks
+    /// past the window's length, and have entry numbers that wrap past 2³² — every answer the
+    /// same as the model's.
+    #[test]
+    fn the_window_answers_as_a_list_of_its_blocks_would_across_undos_and_wrapping_numbers() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        // Signatures drawn from a small space, so that repeats are common.
+        let signature = |k: u64| {
+            let mut s = [0u8; 64];
+            s[..8].copy_from_slice(&k.to_le_bytes());
+            s
+        };
+        let tag = PayerTag::of(&Pubkey([3; 32]));
+        let mut window = SignatureWindow {
+            next: u32::MAX - 1_000,
+            ..SignatureWindow::default()
+        };
+        let mut model: VecDeque<Vec<u64>> = VecDeque::new();
+        let in_model = |model: &VecDeque<Vec<u64>>, k: u64| model.iter().any(|b| b.contains(&k));
+        for slot in 1..=2 * WINDOW + 40 {
+            let undone = random(4) == 0;
+            let before = window.clone();
+            let left = window.begin_block_undoably(slot);
+            let mut block = model.clone();
+            while block.len() >= WINDOW as usize {
+                block.pop_front();
+            }
+            block.push_back(Vec::new());
+            for _ in 0..random(40) {
+                let k = random(6_000);
+                let fresh = !in_model(&block, k);
+                assert_eq!(window.insert(signature(k), tag), fresh, "slot {slot}, {k}");
+                if fresh {
+                    block.back_mut().expect("a block").push(k);
+                }
+            }
+            if undone {
+                window.undo_block(left);
+                assert_eq!(window, before, "slot {slot}");
+            } else {
+                model = block;
+                window.make_room_for_the_next_block();
+            }
+            let held: usize = model.iter().map(Vec::len).sum();
+            assert_eq!(window.len(), held, "slot {slot}");
+            for k in (slot % 5..6_000).step_by(5) {
+                assert_eq!(window.contains(&signature(k)), in_model(&model, k), "{k}");
+            }
+        }
+        assert!(
+            window.next < 1_000_000,
+            "the numbers wrapped: next {}",
+            window.next
+        );
+    }
+
+    /// The window's table keeps a number and part of a hash per signature (8 bytes), not the
+    /// signature (64): at 20,000 transactions a slot the window holds 3 million signatures, and
+    /// the table of whole signatures grew to 512 MB in the UED's thread (type docs).
+    #[test]
+    fn the_windows_table_takes_a_few_bytes_a_signature_not_the_signature() {
+        let mut window = SignatureWindow::default();
+        for slot in 1..=WINDOW + 10 {
+            window.begin_block(slot);
+            for i in 0..500u64 {
+                let mut s = [0u8; 64];
+                s[..8].copy_from_slice(&slot.to_le_bytes());
+                s[8..16].copy_from_slice(&i.to_le_bytes());
+                assert!(window.insert(s, PayerTag::VED_PAYER));
+            }
+            window.make_room_for_the_next_block();
+        }
+        assert_eq!(window.len(), 75_000);
+        // Each place of the table: its entry and a control byte, over the table's load limit
+        // (7/8); whole signatures took 74.
+        let per_place = window.seen.allocation_size() as f64 / window.seen.capacity() as f64;
+        assert!(
+            per_place < 16.0,
+            "{per_place:.1} bytes a place in the table"
+        );
     }
 
     /// A state whose window holds three blocks (one without signatures).
