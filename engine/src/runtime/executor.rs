@@ -1023,20 +1023,10 @@ impl VedExecutor {
         let n = payers.len();
         let holds =
             |g: &PayerGuess<'_>| g.generation == self.ved_keys_generation() && g.ved.len() == n;
-        let Some(guess) = guess.filter(holds) else {
-            return (0..n).partition(|&i| self.is_ved_payer(&payers[i]));
-        };
-        let mine: Vec<usize> = (0..n)
-            .filter(|&i| guess.ved[i] && self.is_ved_payer(&payers[i]))
-            .collect();
-        let mut others = Vec::with_capacity(n - mine.len());
-        let mut next = 0;
-        for &own in &mine {
-            others.extend(next..own);
-            next = own + 1;
-        }
-        others.extend(next..n);
-        (mine, others)
+        // Without a guess that holds every payer is looked up; with one, only the guessed.
+        let guess = guess.filter(holds);
+        let guessed = |i: usize| guess.as_ref().is_none_or(|g| g.ved[i]);
+        (0..n).partition(|&i| guessed(i) && self.is_ved_payer(&payers[i]))
     }
 
     fn execute_with(
