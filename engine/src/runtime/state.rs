@@ -221,13 +221,17 @@ impl SignatureWindow {
     /// Puts a block's entries in the table (each is in no other block).
     fn remember(&mut self, block: &WindowBlock) {
         for (at, (signature, _)) in block.entries.iter().enumerate() {
-            let seen = Seen {
-                number: block.first.wrapping_add(at as u32),
-                hash: self.hash_of(signature),
-            };
-            self.seen
-                .insert_unique(table_hash(seen.hash), seen, |s| table_hash(s.hash));
+            let hash = self.hash_of(signature);
+            self.enter(block.first.wrapping_add(at as u32), hash);
         }
+    }
+
+    /// Enters the signature numbered `number`, whose hash's 32 bits are `hash`, in the table.
+    fn enter(&mut self, number: u32, hash: u32) {
+        self.seen
+            .insert_unique(table_hash(hash), Seen { number, hash }, |s| {
+                table_hash(s.hash)
+            });
     }
 
     /// Opens the window of the block at `slot` (after every block in it): the oldest block leaves
@@ -291,18 +295,9 @@ impl SignatureWindow {
             return false;
         }
         if self.blocks.is_empty() {
-            self.blocks.push_back(WindowBlock {
-                slot: 0,
-                first: self.next,
-                entries: Vec::new(),
-            });
+            self.begin_block(0);
         }
-        let seen = Seen {
-            number: self.next,
-            hash,
-        };
-        self.seen
-            .insert_unique(table_hash(hash), seen, |s| table_hash(s.hash));
+        self.enter(self.next, hash);
         self.next = self.next.wrapping_add(1);
         self.blocks
             .back_mut()
