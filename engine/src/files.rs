@@ -7,9 +7,17 @@
 //! The files beside the store that are replaced whole each slot (status files, confirmations,
 //! the halt) are written through [`write_whole`] too; the store's pages and logs have their own
 //! discipline (`store`, `runtime::segment_log`).
+//!
+//! Every large write here and in the store goes to the kernel in pieces of at most
+//! [`WRITE_PIECE`] bytes ([`write_pieces`], [`write_pieces_at`]): a kernel built without
+//! preemption inside it (`preempt=none`, as some cloud guests run) lets a thread in one system
+//! call keep its core until the call returns, and the UED's 1.6 MB status file written in one
+//! `write` held the VED's core for 25–89 ms on such a guest (README, "Measured"). Between two
+//! pieces the thread is back in user space, where the scheduler can give the core to the VED.
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Where the new contents of `path` are written before they replace it: beside it (a rename
@@ -38,14 +46,39 @@ pub fn replace<T>(
     })
 }
 
-/// Replaces `path` with `bytes` ([`replace`]); the OS's error as it is (the store directory's
-/// files, written through it too, name their path in their own error type).
+/// Replaces `path` with `bytes` ([`replace`]), written in [`write_pieces`]; the OS's error as
+/// it is (the store directory's files, written through it too, name their path in their own
+/// error type).
 pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace_with(
         path,
-        |partial| File::create(partial).and_then(|mut f| f.write_all(bytes)),
+        |partial| File::create(partial).and_then(|mut f| write_pieces(&mut f, bytes)),
         |e| e,
     )
+}
+
+/// The most bytes one write system call is given: 128 KiB, written in well under a millisecond
+/// where the kernel's page cache has room, and few enough calls (13 for a 1.6 MB status file)
+/// that their cost does not show.
+pub const WRITE_PIECE: usize = 128 * 1024;
+
+/// Writes all of `bytes` to `out`, each [`WRITE_PIECE`] in its own call, so that a long write
+/// returns to user space — where a kernel without preemption can reschedule — between pieces.
+pub fn write_pieces(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    bytes
+        .chunks(WRITE_PIECE)
+        .try_for_each(|piece| out.write_all(piece))
+}
+
+/// Writes all of `bytes` at byte `at` of `file` (`pwrite`), each [`WRITE_PIECE`] in its own
+/// call, as [`write_pieces`] does.
+pub fn write_pieces_at(file: &impl FileExt, bytes: &[u8], at: u64) -> io::Result<()> {
+    let mut offset = at;
+    for piece in bytes.chunks(WRITE_PIECE) {
+        file.write_all_at(piece, offset)?;
+        offset += piece.len() as u64;
+    }
+    Ok(())
 }
 
 /// The file [`replace`] renames its partial file over: `path`, or a symbolic link's target;
@@ -125,6 +158,85 @@ pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    /// A writer that takes at most `short` bytes a call (as a kernel may) and records each
+    /// call's length and offset, and the bytes where they went.
+    #[derive(Default)]
+    struct Recorder {
+        short: usize,
+        calls: RefCell<Vec<(u64, usize)>>,
+        bytes: RefCell<Vec<u8>>,
+    }
+
+    impl Recorder {
+        fn take(&self, buf: &[u8], at: u64) -> usize {
+            let n = buf.len().min(self.short);
+            self.calls.borrow_mut().push((at, buf.len()));
+            let mut bytes = self.bytes.borrow_mut();
+            let end = at as usize + n;
+            if bytes.len() < end {
+                bytes.resize(end, 0);
+            }
+            bytes[at as usize..end].copy_from_slice(&buf[..n]);
+            n
+        }
+    }
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let at = self.bytes.borrow().len() as u64;
+            Ok(self.take(buf, at))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl FileExt for Recorder {
+        fn read_at(&self, _: &mut [u8], _: u64) -> io::Result<usize> {
+            unreachable!("only written")
+        }
+        fn write_at(&self, buf: &[u8], at: u64) -> io::Result<usize> {
+            Ok(self.take(buf, at))
+        }
+    }
+
+    #[test]
+    fn a_large_write_goes_to_the_kernel_in_pieces_and_whole() {
+        let bytes: Vec<u8> = (0..1_638_032u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        // Whole calls: 12 full pieces and the rest; then a writer that takes 100,000 bytes a
+        // call (the rest of a piece goes in the next call, never more than a piece).
+        for short in [usize::MAX, 100_000] {
+            let mut out = Recorder {
+                short,
+                ..Recorder::default()
+            };
+            write_pieces(&mut out, &bytes).unwrap();
+            let at = Recorder {
+                short,
+                bytes: RefCell::new(vec![0xee; 5]),
+                ..Recorder::default()
+            };
+            write_pieces_at(&at, &bytes, 5).unwrap();
+            for (recorder, from) in [(&out, 0), (&at, 5)] {
+                let calls = recorder.calls.borrow();
+                assert!(
+                    calls.iter().all(|&(_, len)| len <= WRITE_PIECE),
+                    "{calls:?}"
+                );
+                assert_eq!(calls[0].0, from);
+                assert_eq!(&recorder.bytes.borrow()[from as usize..], &bytes[..]);
+                if short == usize::MAX {
+                    assert_eq!(calls.len(), bytes.len().div_ceil(WRITE_PIECE));
+                }
+            }
+        }
+        // Nothing to write: no call.
+        let mut out = Recorder::default();
+        write_pieces(&mut out, &[]).unwrap();
+        assert!(out.calls.borrow().is_empty());
+    }
 
     #[test]
     fn a_partial_file_a_killed_run_left_does_not_fail_the_check() {

@@ -307,7 +307,7 @@ impl Appender {
             path: path.clone(),
             source,
         };
-        file.write_all(&record).map_err(io)?;
+        crate::files::write_pieces(file, &record).map_err(io)?;
         file.sync_data().map_err(io)?;
         self.in_segment += 1;
         Ok(())

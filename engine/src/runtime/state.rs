@@ -733,13 +733,13 @@ impl RuntimeState {
         self.unix_timestamp_ms = unix_timestamp_ms;
     }
 
-    /// Writes the state file of `self.slot` in `dir` and fsyncs it and the directory (so the
-    /// file survives a power loss, not only a process crash).
+    /// Writes the state file of `self.slot` in `dir` (in pieces: [`crate::files::write_pieces`])
+    /// and fsyncs it and the directory (so the file survives a power loss, not only a process
+    /// crash).
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
-        use std::io::Write;
         let path = state_path(dir, self.slot);
         let mut file = std::fs::File::create(&path)?;
-        file.write_all(&self.encode())?;
+        crate::files::write_pieces(&mut file, &self.encode())?;
         file.sync_all()?;
         std::fs::File::open(dir)?.sync_all()
     }

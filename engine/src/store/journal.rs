@@ -222,8 +222,7 @@ impl WalWriter {
         let end = 40 + COUNTS_LEN;
         let header_sum = xxh3_64(&self.buf[..end]);
         self.buf[end..end + 8].copy_from_slice(&header_sum.to_le_bytes());
-        file.write_all_at(&self.buf, 0)
-            .map_err(StoreError::io("write", path))?;
+        crate::files::write_pieces_at(file, &self.buf, 0).map_err(StoreError::io("write", path))?;
         Ok((self.buf.len(), self.buf))
     }
 }

@@ -249,15 +249,16 @@ pub(crate) fn map_region(
     Ok(RegionMap(map))
 }
 
-/// Writes `bytes` at byte `at` of a region file (`pwrite`), as the commit and recovery put page
-/// images into the pages: the region's mapping shows them at once (one page cache).
+/// Writes `bytes` at byte `at` of a region file (`pwrite`, in pieces:
+/// [`crate::files::write_pieces_at`]), as the commit and recovery put page images into the
+/// pages: the region's mapping shows them at once (one page cache).
 pub(crate) fn write_pages(
     file: &File,
     path: &Path,
     at: u64,
     bytes: &[u8],
 ) -> Result<(), StoreError> {
-    std::os::unix::fs::FileExt::write_all_at(file, bytes, at).map_err(StoreError::io("write", path))
+    crate::files::write_pieces_at(file, bytes, at).map_err(StoreError::io("write", path))
 }
 
 /// Grows `file` to `len` bytes with its blocks allocated (`posix_fallocate`), so that a full
