@@ -8,12 +8,13 @@
 //! the halt) are written through [`write_whole`] too; the store's pages and logs have their own
 //! discipline (`store`, `runtime::segment_log`).
 //!
-//! Every large write here and in the store goes to the kernel in pieces of at most
-//! [`WRITE_PIECE`] bytes ([`write_pieces`], [`write_pieces_at`]): a kernel built without
-//! preemption inside it (`preempt=none`, as some cloud guests run) lets a thread in one system
-//! call keep its core until the call returns, and the UED's 1.6 MB status file written in one
-//! `write` held the VED's core for 25–89 ms on such a guest (README, "Measured"). Between two
-//! pieces the thread is back in user space, where the scheduler can give the core to the VED.
+//! Every large write here, in the store and in the runtime's logs goes to the kernel in pieces
+//! of at most [`WRITE_PIECE`] bytes ([`write_pieces`], [`write_pieces_at`]): a kernel built
+//! without preemption inside it (`preempt=none`, as some cloud guests run) lets a thread in one
+//! system call keep its core until the call returns, and the UED's 1.6 MB status file written
+//! in one `write` held the VED's core for 10–89 ms on such a guest (README, "Measured").
+//! Between two pieces the thread is back in user space, where the scheduler can give the core
+//! to the VED.
 
 use std::fs::File;
 use std::io::{self, Write};

@@ -1117,7 +1117,8 @@ struct Plan {
 /// Buffers larger than this are freed after a commit rather than kept for the next.
 const PLAN_RETAIN_BYTES: usize = 64 << 20;
 
-/// The most pages [`Plan::write_images`] gathers into one write.
+/// The most pages [`Plan::write_images`] gathers into one write (which goes to the kernel in
+/// pieces of [`crate::files::WRITE_PIECE`]: [`region::write_pages`]).
 const RUN_PAGES: usize = 256;
 
 impl Plan {
