@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 use std::path::{Path, PathBuf};
 
@@ -103,6 +104,27 @@ struct Seen {
     hash: u32,
 }
 
+/// The signature numbered `number` in `blocks` (a [`SignatureWindow`]'s), if one holds it.
+fn signature_numbered(blocks: &VecDeque<WindowBlock>, number: u32) -> Option<&[u8; 64]> {
+    let oldest = blocks.front()?.first;
+    let offset = number.wrapping_sub(oldest);
+    // The last block whose first entry is at or before it.
+    let after = blocks.partition_point(|b| b.first.wrapping_sub(oldest) <= offset);
+    let block = &blocks[after.checked_sub(1)?];
+    let at = offset - block.first.wrapping_sub(oldest);
+    block.entries.get(at as usize).map(|(s, _)| s)
+}
+
+/// Whether a table entry is `signature`, whose hash's 32 bits are `hash`: the bits agree, and
+/// then the signature its number gives in `blocks`.
+fn is<'a>(
+    blocks: &'a VecDeque<WindowBlock>,
+    signature: &'a [u8; 64],
+    hash: u32,
+) -> impl Fn(&Seen) -> bool + 'a {
+    move |seen| seen.hash == hash && signature_numbered(blocks, seen.number) == Some(signature)
+}
+
 /// The table's hash of a signature whose hash's 32 bits are `hash`: spread over 64 bits, since
 /// the table takes a bucket from the low bits and a tag from the top seven.
 fn table_hash(hash: u32) -> u64 {
@@ -177,30 +199,11 @@ impl SignatureWindow {
         self.hasher.hash_one(signature) as u32
     }
 
-    /// The signature numbered `number`, if a block holds it.
-    fn signature_numbered(&self, number: u32) -> Option<&[u8; 64]> {
-        let oldest = self.blocks.front()?.first;
-        let offset = number.wrapping_sub(oldest);
-        // The last block whose first entry is at or before it.
-        let after = self
-            .blocks
-            .partition_point(|b| b.first.wrapping_sub(oldest) <= offset);
-        let block = &self.blocks[after.checked_sub(1)?];
-        let at = offset - block.first.wrapping_sub(oldest);
-        block.entries.get(at as usize).map(|(s, _)| s)
-    }
-
     /// Whether `signature` entered the window in one of its blocks.
     pub fn contains(&self, signature: &[u8; 64]) -> bool {
-        self.holds(signature, self.hash_of(signature))
-    }
-
-    /// [`SignatureWindow::contains`], given the signature's 32 bits of hash.
-    fn holds(&self, signature: &[u8; 64], hash: u32) -> bool {
+        let hash = self.hash_of(signature);
         self.seen
-            .find(table_hash(hash), |seen| {
-                seen.hash == hash && self.signature_numbered(seen.number) == Some(signature)
-            })
+            .find(table_hash(hash), is(&self.blocks, signature, hash))
             .is_some()
     }
 
@@ -290,14 +293,24 @@ impl SignatureWindow {
     /// Records `signature`, paid by `payer`, in the newest block; `false` (and nothing changes)
     /// when it is already in the window. Call [`SignatureWindow::begin_block`] first.
     pub fn insert(&mut self, signature: [u8; 64], payer: PayerTag) -> bool {
-        let hash = self.hash_of(&signature);
-        if self.holds(&signature, hash) {
-            return false;
-        }
         if self.blocks.is_empty() {
+            // No block to enter it in yet: open one (the table is empty: nothing is found).
             self.begin_block(0);
         }
-        self.enter(self.next, hash);
+        let hash = self.hash_of(&signature);
+        // One probe of the table finds the signature or the place it goes.
+        let found = self
+            .seen
+            .entry(table_hash(hash), is(&self.blocks, &signature, hash), |s| {
+                table_hash(s.hash)
+            });
+        let Entry::Vacant(place) = found else {
+            return false;
+        };
+        place.insert(Seen {
+            number: self.next,
+            hash,
+        });
         self.next = self.next.wrapping_add(1);
         self.blocks
             .back_mut()
