@@ -51,6 +51,9 @@ pub struct Sample {
     usage: [u64; 4],
     /// Ticks per second of the CPU counters.
     ticks_per_s: u64,
+    /// When it was taken: `CLOCK_MONOTONIC`, ns (the clock `perf record -k CLOCK_MONOTONIC`
+    /// stamps its events with).
+    monotonic_ns: u64,
 }
 
 impl Sample {
@@ -85,8 +88,22 @@ impl Sample {
             threads,
             usage: usage()?,
             ticks_per_s: ticks_per_second(),
+            monotonic_ns: monotonic_ns()?,
         })
     }
+}
+
+/// `CLOCK_MONOTONIC` now, in ns.
+fn monotonic_ns() -> Option<u64> {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a writable timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) } != 0 {
+        return None;
+    }
+    Some(u64::try_from(t.tv_sec).ok()? * 1_000_000_000 + u64::try_from(t.tv_nsec).ok()?)
 }
 
 /// The process's minor and major faults, blocks read and written (`getrusage`).
@@ -172,6 +189,10 @@ pub struct Stall {
     pub slot: u64,
     /// Its time-to-vote, milliseconds.
     pub time_to_vote_ms: f64,
+    /// When its block was handed over: `CLOCK_MONOTONIC`, seconds — to find the stall in a
+    /// trace of the same run (`perf record -k CLOCK_MONOTONIC`, whose `perf script` times are
+    /// this clock's).
+    pub handed_over_s: f64,
     /// Milliseconds the hypervisor ran something else on each vCPU (`cpu0`, `cpu1`, …).
     pub steal_ms_by_cpu: Vec<f64>,
     /// Milliseconds each CPU served interrupts.
@@ -235,6 +256,7 @@ impl Stall {
             round,
             slot,
             time_to_vote_ms,
+            handed_over_s: before.monotonic_ns as f64 / 1e9,
             steal_ms_by_cpu: per_cpu(|c| c.steal),
             interrupts_ms_by_cpu: per_cpu(|c| c.interrupts),
             threads,
@@ -277,7 +299,7 @@ impl Stall {
         format!(
             "round {}, slot {}: {:.1} ms — stolen by the hypervisor {:.0} ms ({}), interrupts \
              ({}) ms, threads on a CPU/waiting for one (ms, of which in the kernel): {threads}; {} minor / {} major faults, {} blocks read, \
-             {} written",
+             {} written; handed over at {:.3} s (CLOCK_MONOTONIC)",
             self.round,
             self.slot,
             self.time_to_vote_ms,
@@ -287,7 +309,8 @@ impl Stall {
             self.minor_faults,
             self.major_faults,
             self.blocks_read,
-            self.blocks_written
+            self.blocks_written,
+            self.handed_over_s
         )
     }
 }
@@ -345,6 +368,7 @@ mod tests {
                 .collect(),
             usage,
             ticks_per_s: 100,
+            monotonic_ns: 1_000 * (steal[0] + steal[1]),
         }
     }
 
@@ -368,6 +392,8 @@ mod tests {
             [25, 1, 0, 24],
         );
         let stall = Stall::between(2, 17, 144.5, &before, &after);
+        // The hand-over's moment, not the vote's.
+        assert_eq!(stall.handed_over_s, 300e-6);
         assert_eq!(stall.steal_ms_by_cpu, vec![60.0, 10.0]);
         assert_eq!(stall.steal_ms(), 70.0);
         assert_eq!(stall.interrupts_ms_by_cpu, vec![120.0, 20.0]);
@@ -405,6 +431,10 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("tandem-ued 120.0/3.0 (kernel 90)"), "{line}");
+        assert!(
+            line.ends_with("handed over at 0.000 s (CLOCK_MONOTONIC)"),
+            "{line}"
+        );
     }
 
     #[cfg(target_os = "linux")]
@@ -420,5 +450,12 @@ mod tests {
         let own = std::fs::read_to_string("/proc/thread-self/stat").expect("own stat");
         assert!(parse_system_ticks(&own).is_some(), "{own}");
         assert!(sample.ticks_per_s > 0);
+        let later = Sample::take().expect("a second sample");
+        assert!(
+            sample.monotonic_ns > 0 && later.monotonic_ns >= sample.monotonic_ns,
+            "{} then {}",
+            sample.monotonic_ns,
+            later.monotonic_ns
+        );
     }
 }
