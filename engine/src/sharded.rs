@@ -31,21 +31,29 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use hashbrown::{DefaultHashBuilder, HashMap};
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// Tables in a [`ShardedMap`]: at 6.3 million entries (the index's 300 blocks of 21,000
 /// transactions) each holds about 6,000, and one growing moves under a megabyte.
 pub const SHARDS: usize = 1024;
 
-// A table is picked by the hash's high bits: a power of two, and more than one.
+// A table is picked by bits of the key's hash: a power of two, and more than one.
 const _: () = assert!(SHARDS.is_power_of_two() && SHARDS > 1);
+
+/// The first bit of a key's hash that picks its table. The tables use the same hash (one
+/// hashing a lookup, not two): a table finds a bucket by the hash's low bits (as many as it has
+/// buckets, far fewer than 32) and keeps its top seven beside it, so the bits that pick the
+/// table are ones no table looks at: every table's keys share them.
+const PICK_SHIFT: u32 = 32;
+
+const _: () = assert!(PICK_SHIFT + SHARDS.trailing_zeros() <= 57);
 
 /// A hash map of many small tables (module docs).
 #[derive(Debug)]
 pub struct ShardedMap<K, V> {
-    shards: Box<[HashMap<K, V>]>,
-    /// Picks a key's table (seeded apart from the tables' own hashers).
-    pick: DefaultHashBuilder,
+    shards: Box<[HashTable<(K, V)>]>,
+    /// Hashes a key once, for its table and its place in it (seeded per map).
+    hasher: DefaultHashBuilder,
     /// The table [`ShardedMap::make_room`] looks at next.
     next_to_make_room: usize,
 }
@@ -53,8 +61,8 @@ pub struct ShardedMap<K, V> {
 impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
     fn default() -> Self {
         ShardedMap {
-            shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
-            pick: DefaultHashBuilder::default(),
+            shards: (0..SHARDS).map(|_| HashTable::new()).collect(),
+            hasher: DefaultHashBuilder::default(),
             next_to_make_room: 0,
         }
     }
@@ -67,22 +75,22 @@ fn room_kept(len: usize) -> usize {
     len / 4 + 8
 }
 
-impl<K: Hash + Eq, V> ShardedMap<K, V> {
-    /// The table `key` goes to.
-    fn table_of(&self, key: &K) -> usize {
-        // The hash's high bits: a table's own hasher is seeded apart, so its buckets stay spread.
-        (self.pick.hash_one(key) >> (64 - SHARDS.trailing_zeros())) as usize
-    }
+/// The table a key of hash `hash` belongs to.
+fn table_of(hash: u64) -> usize {
+    (hash >> PICK_SHIFT) as usize & (SHARDS - 1)
+}
 
-    /// The table `key` belongs to, to enter or change it.
-    pub fn shard_mut(&mut self, key: &K) -> &mut HashMap<K, V> {
-        let i = self.table_of(key);
-        &mut self.shards[i]
+impl<K: Hash + Eq, V> ShardedMap<K, V> {
+    /// The hash of `key`.
+    fn hash(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.shards[self.table_of(key)].get(key)
+        let hash = self.hash(key);
+        let (_, value) = self.shards[table_of(hash)].find(hash, |(k, _)| k == key)?;
+        Some(value)
     }
 
     /// Whether `key` has a value.
@@ -90,29 +98,87 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         self.get(key).is_some()
     }
 
+    /// The value of `key`, entered as `value` where it has none.
+    pub fn get_or_insert(&mut self, key: K, value: V) -> &mut V {
+        let hash = self.hash(&key);
+        let hasher = &self.hasher;
+        let entry = self.shards[table_of(hash)].entry(
+            hash,
+            |(k, _)| *k == key,
+            |(k, _)| hasher.hash_one(k),
+        );
+        &mut entry.or_insert((key, value)).into_mut().1
+    }
+
+    /// Enters `key`'s value; gives the value it had.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let hash = self.hash(&key);
+        let hasher = &self.hasher;
+        match self.shards[table_of(hash)].entry(
+            hash,
+            |(k, _)| *k == key,
+            |(k, _)| hasher.hash_one(k),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut entry) => {
+                Some(std::mem::replace(&mut entry.get_mut().1, value))
+            }
+            hashbrown::hash_table::Entry::Vacant(entry) => {
+                entry.insert((key, value));
+                None
+            }
+        }
+    }
+
     /// Takes `key`'s value out.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        self.shard_mut(key).remove(key)
+        self.remove_if(key, |_| true)
+    }
+
+    /// Takes `key`'s value out where `wanted` says so of it.
+    pub fn remove_if(&mut self, key: &K, wanted: impl FnOnce(&V) -> bool) -> Option<V> {
+        let hash = self.hash(key);
+        let entry = self.shards[table_of(hash)]
+            .find_entry(hash, |(k, _)| k == key)
+            .ok()?;
+        if !wanted(&entry.get().1) {
+            return None;
+        }
+        let ((_, value), _) = entry.remove();
+        Some(value)
+    }
+
+    /// Takes every entry out (the tables keep their room).
+    pub fn clear(&mut self) {
+        self.shards.iter_mut().for_each(HashTable::clear);
     }
 
     /// Entries in all tables.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(HashMap::len).sum()
+        self.shards.iter().map(HashTable::len).sum()
     }
 
     /// Whether no table holds an entry.
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(HashMap::is_empty)
+        self.shards.iter().all(HashTable::is_empty)
+    }
+
+    /// Every entry, table by table.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.shards.iter().flatten().map(|(k, v)| (k, v))
     }
 
     /// Every key, table by table.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.shards.iter().flat_map(HashMap::keys)
+        self.iter().map(|(k, _)| k)
     }
 
     /// The most entries one table has room for: what its next growth moves, at most.
     pub fn largest_table(&self) -> usize {
-        self.shards.iter().map(HashMap::capacity).max().unwrap_or(0)
+        self.shards
+            .iter()
+            .map(HashTable::capacity)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Makes room ahead of the inserts to come: goes round the tables from where the last call
@@ -127,6 +193,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     /// at most `budget` entries or one table's.
     pub fn make_room(&mut self, budget: usize) -> usize {
         let mut moved = 0;
+        let hasher = &self.hasher;
         for _ in 0..SHARDS {
             let table = &mut self.shards[self.next_to_make_room];
             let len = table.len();
@@ -135,7 +202,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
                 if moved > 0 && moved + len > budget {
                     break; // this table first, next call
                 }
-                table.reserve(room_kept(len) * 2);
+                table.reserve(room_kept(len) * 2, |(k, _)| hasher.hash_one(k));
                 moved += len;
             }
             self.next_to_make_room = (self.next_to_make_room + 1) % SHARDS;
@@ -147,7 +214,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     /// [`ShardedMap::make_room`]'s work).
     #[cfg(test)]
     pub(crate) fn has_room_for(&self, key: &K) -> bool {
-        let table = &self.shards[self.table_of(key)];
+        let table = &self.shards[table_of(self.hash(key))];
         table.capacity() > table.len()
     }
 }
@@ -169,9 +236,12 @@ mod tests {
         let mut map: ShardedMap<u64, u64> = ShardedMap::default();
         assert!(map.is_empty());
         for k in 0..10_000 {
-            map.shard_mut(&k).insert(k, k * 2);
+            map.insert(k, k * 2);
         }
         assert_eq!(map.len(), 10_000);
+        assert_eq!(map.insert(77, 0), Some(154));
+        assert_eq!(map.insert(77, 154), Some(0));
+        assert_eq!(map.iter().filter(|(k, v)| **v == **k * 2).count(), 10_000);
         assert_eq!(map[&77], 154);
         assert!(map.contains_key(&9_999) && !map.contains_key(&10_000));
         assert_eq!(map.remove(&77), Some(154));
@@ -180,6 +250,8 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(keys.len(), 9_999);
         assert_eq!(keys[..3], [0, 1, 2]);
+        map.clear();
+        assert!(map.is_empty() && map.get(&1).is_none());
     }
 
     /// Inserts that found their table full (grew it, or rehashed it in place) while an evenly
@@ -197,7 +269,7 @@ mod tests {
                     if b > 0 && !map.has_room_for(&key) {
                         found_full += 1;
                     }
-                    map.shard_mut(&key).insert(key, key);
+                    map.insert(key, key);
                 }
                 if make_room {
                     map.make_room(8 * 1024);
@@ -240,9 +312,8 @@ mod tests {
             let mut map: ShardedMap<u64, u64> = ShardedMap::default();
             let mut k = 0u64;
             while map.len() < SHARDS * 100 {
-                let table = map.shard_mut(&k);
-                if table.len() < 100 {
-                    table.insert(k, k);
+                if map.shards[table_of(map.hash(&k))].len() < 100 {
+                    map.insert(k, k);
                 }
                 k += 1;
             }
@@ -286,7 +357,7 @@ mod tests {
         for i in 0..entries as u32 {
             let mut signature = [0xAB; 64];
             signature[60..].copy_from_slice(&i.to_le_bytes());
-            map.shard_mut(&signature).insert(signature, i);
+            map.insert(signature, i);
         }
         assert_eq!(map.len(), entries);
         // At most 1/256 of the entries move at once (with 1,024 tables, a share is 1/1,024).

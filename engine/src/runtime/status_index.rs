@@ -128,7 +128,12 @@ pub fn prefer(earlier: Option<IndexedTx>, later: Option<IndexedTx>) -> Option<In
 /// Enters `tx` into `txs` by [`prefer`] against the entry already there (of the same block, an
 /// entry entered later wins).
 pub(crate) fn enter(txs: &mut HashMap<[u8; 64], IndexedTx>, signature: [u8; 64], tx: IndexedTx) {
-    let entry = txs.entry(signature).or_insert(tx);
+    enter_into(txs.entry(signature).or_insert(tx), tx);
+}
+
+/// [`enter`] where the signature's entry is found: `entry`, which is `tx` itself where the
+/// signature had none.
+pub(crate) fn enter_into(entry: &mut IndexedTx, tx: IndexedTx) {
     *entry = prefer_either(*entry, tx);
 }
 

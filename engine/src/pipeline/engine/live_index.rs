@@ -124,17 +124,11 @@ impl LiveIndex {
     pub(super) fn settle_ved(&mut self, slot: u64, signatures: &[[u8; 64]]) {
         for signature in signatures {
             // (The signature's entry of a later slot stays: that slot is not committed yet.)
-            let hashbrown::hash_map::Entry::Occupied(ved) =
-                self.ved_ahead.shard_mut(signature).entry(*signature)
-            else {
+            let Some(tx) = self.ved_ahead.remove_if(signature, |ved| ved.slot == slot) else {
                 continue;
             };
-            if ved.get().slot != slot {
-                continue;
-            }
-            let tx = ved.remove();
             if self.txs.get(signature).is_none_or(|t| t.slot != slot) {
-                status_index::enter(self.txs.shard_mut(signature), *signature, tx);
+                status_index::enter_into(self.txs.get_or_insert(*signature, tx), tx);
                 self.blocks.entry(slot).or_default().push(*signature);
             }
         }
@@ -176,7 +170,7 @@ fn enter_slot(
     let before = signatures.len();
     for (signature, tx) in entries {
         signatures.push(signature);
-        status_index::enter(txs.shard_mut(&signature), signature, tx);
+        status_index::enter_into(txs.get_or_insert(signature, tx), tx);
     }
     signatures.len() - before
 }
