@@ -31,7 +31,8 @@
 //! previous), with an occupancy bitmap in the header. Larger accounts (up to 10 MiB) *span* a run
 //! of contiguous pages; every page of the span has its own header, VMID and checksum, and the
 //! record continues from one page body to the next. An in-memory index maps each pubkey to its
-//! location; it and the free lists are rebuilt by scanning (and verifying) every page at open.
+//! location, in many small tables that each commit grows a few at a time ([`ShardedMap`]); it
+//! and the free lists are rebuilt by scanning (and verifying) every page at open.
 //!
 //! # Domain views and what the OS enforces
 //!
@@ -156,6 +157,7 @@ use crate::account::{Account, Domain, MAX_ACCOUNT_DATA_LEN, Mapping, Pubkey};
 use crate::sharded::ShardedMap;
 
 const SUPERBLOCK_FILE: &str = "superblock";
+const WAL_FILE: &str = "wal";
 
 /// Entries of the account index a commit may move, per account it changed, to make room in
 /// the index's tables for the commits to come ([`ShardedMap::make_room`]), and at least
@@ -163,16 +165,16 @@ const SUPERBLOCK_FILE: &str = "superblock";
 /// new accounts crossed its limit: at 3.67 million accounts (a 240-slot run of 20,000 transfers
 /// a slot, many to new accounts) one commit of the UED moved them all into 400 MB of fresh
 /// table (8 M buckets of 48-byte entries), 101,000 page faults in 0.2 s (`perf record -e
-/// page-faults`, 2-vCPU Xeon guest, 2026-12-05), and twice that at the next doubling. Split into tables that the commits grow
-/// a few at a time, that work comes in parts of at most about eight times the commit's own:
-/// twice what keeps up where every change is a new account (a table is made room for once a
-/// quarter of its entries' worth is left, so the tables must all be gone round — every entry
-/// moved — within a quarter of the index's size in inserts: four moves an insert).
+/// page-faults`, 2-vCPU Xeon guest, 2026-12-05), and twice that at the next doubling. Split
+/// into tables that the commits grow a few at a time, that work comes in parts of at most
+/// eight moves per change. Four keep up where every change is a new account: a table is made
+/// room in once less than a quarter of its entries' worth is left, so every table (every
+/// entry) must be gone round within a quarter of the index's size in inserts; eight is twice
+/// that.
 const INDEX_ROOM_PER_CHANGE: usize = 8;
 
 /// See [`INDEX_ROOM_PER_CHANGE`].
 const INDEX_ROOM_FLOOR: usize = 4_096;
-const WAL_FILE: &str = "wal";
 
 /// File name of the region that holds pages of `mapping`.
 pub fn region_file_name(mapping: Mapping) -> String {
