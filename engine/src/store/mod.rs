@@ -448,6 +448,10 @@ impl Store {
             wal_buf: Vec::new(),
         };
         store.scan()?;
+        // The scan read every page in order (readahead helps it); from here reads are random.
+        for region in &store.regions {
+            region.map.read_without_readahead();
+        }
         Ok(store)
     }
 
@@ -1469,6 +1473,50 @@ fn try_lock(file: &File, path: &Path) -> Result<bool, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Once open, no region's mapping reads ahead (`MADV_RANDOM`: the kernel marks it `rr` in
+    /// `/proc/self/smaps`), nor does a mapping made again when a region grows: a fault on a
+    /// page never written used to read ahead and zero megabytes of them.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_regions_are_mapped_without_readahead_once_open_and_after_growing() {
+        fn random_read(store: &Store) -> Vec<bool> {
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            store
+                .regions
+                .iter()
+                .map(|region| {
+                    let start = format!("{:x}-", region.map.bytes().as_ptr() as usize);
+                    let at = smaps
+                        .lines()
+                        .position(|l| l.starts_with(&start))
+                        .expect("the region's mapping in smaps");
+                    let flags = smaps
+                        .lines()
+                        .skip(at)
+                        .find(|l| l.starts_with("VmFlags:"))
+                        .expect("its VmFlags");
+                    flags.split_ascii_whitespace().any(|f| f == "rr")
+                })
+                .collect()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::create(dir.path()).unwrap());
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(random_read(&store), [true; 4]);
+        let mut rng = crate::sample::SplitMix64::new(5);
+        let mut changes = SlotChanges::new();
+        for _ in 0..5_000 {
+            changes.load(crate::sample::sample_account(&mut rng, Mapping::RwUed, 600));
+        }
+        let pages = store.regions[region_index(Mapping::RwUed)].page_count();
+        store.commit(1, changes).unwrap();
+        assert!(
+            store.regions[region_index(Mapping::RwUed)].page_count() > pages,
+            "it grew"
+        );
+        assert_eq!(random_read(&store), [true; 4]);
+    }
 
     /// Commits that each add thousands of new accounts fill the index's tables evenly, so
     /// they reach their limits together; the commits make room ahead of them, so no new
