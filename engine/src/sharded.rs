@@ -92,6 +92,14 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         self.hasher.hash_one(key)
     }
 
+    /// `key`'s place in its table, found or to fill (a table that grows rehashes with the
+    /// map's hasher).
+    fn entry(&mut self, key: &K) -> hashbrown::hash_table::Entry<'_, (K, V)> {
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        self.shards[table_of(hash)].entry(hash, |(k, _)| k == key, |(k, _)| hasher.hash_one(k))
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         let hash = self.hash(key);
@@ -106,25 +114,12 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
 
     /// The value of `key`, entered as `value` where it has none.
     pub fn get_or_insert(&mut self, key: K, value: V) -> &mut V {
-        let hash = self.hash(&key);
-        let hasher = &self.hasher;
-        let entry = self.shards[table_of(hash)].entry(
-            hash,
-            |(k, _)| *k == key,
-            |(k, _)| hasher.hash_one(k),
-        );
-        &mut entry.or_insert((key, value)).into_mut().1
+        &mut self.entry(&key).or_insert((key, value)).into_mut().1
     }
 
     /// Enters `key`'s value; gives the value it had.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let hash = self.hash(&key);
-        let hasher = &self.hasher;
-        match self.shards[table_of(hash)].entry(
-            hash,
-            |(k, _)| *k == key,
-            |(k, _)| hasher.hash_one(k),
-        ) {
+        match self.entry(&key) {
             hashbrown::hash_table::Entry::Occupied(mut entry) => {
                 Some(std::mem::replace(&mut entry.get_mut().1, value))
             }
