@@ -139,12 +139,18 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 impl PageHeader {
+    /// Whether the header of `page` is all zeros: a page no commit ever wrote (every page a
+    /// commit writes is sealed, a freed one too), or one never written since its region grew.
+    pub fn is_blank(page: &[u8]) -> bool {
+        page[..PAGE_HEADER_LEN].iter().all(|&b| b == 0)
+    }
+
     /// Decodes and verifies the header of `page` (exactly [`PAGE_SIZE`] bytes): magic, VMID,
     /// kind-specific fields and the checksum. An all-zero header decodes as a free page.
     pub fn decode(page: &[u8]) -> Result<PageHeader, PageDefect> {
         debug_assert_eq!(page.len(), PAGE_SIZE);
         let header = &page[..PAGE_HEADER_LEN];
-        if header.iter().all(|&b| b == 0) {
+        if PageHeader::is_blank(page) {
             return Ok(PageHeader {
                 vmid: 0,
                 kind: PageKind::Free,
