@@ -139,8 +139,8 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 impl PageHeader {
-    /// Whether the header of `page` is all zeros: a page no commit ever wrote (every page a
-    /// commit writes is sealed, a freed one too), or one never written since its region grew.
+    /// Whether the header of `page` is all zeros: a free page — one no commit ever wrote, or one
+    /// a commit freed (its header cleared, its body keeping the old cells).
     pub fn is_blank(page: &[u8]) -> bool {
         page[..PAGE_HEADER_LEN].iter().all(|&b| b == 0)
     }

@@ -1569,8 +1569,9 @@ mod tests {
     #[test]
     fn a_commit_reads_no_page_the_region_knows_is_zeros() {
         fn faults_of_this_thread() -> i64 {
-            // SAFETY: getrusage writes the struct it is given, nothing else.
+            // SAFETY: all zeros is a valid value of this plain C struct.
             let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: getrusage writes the struct it is given, nothing else.
             assert_eq!(
                 unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) },
                 0

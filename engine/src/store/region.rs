@@ -66,8 +66,8 @@ pub(crate) struct Region {
     /// Every page from this one on is all zeros on the disk: never written since the region
     /// grew over it (a region grows by unwritten extents, which read as zeros). A commit's image
     /// of such a page starts as zeros rather than as a copy read through the mapping — a fault
-    /// that makes the kernel zero a fresh page-cache page, tens of milliseconds of the UED's
-    /// thread in bursts on the 2-vCPU Xeon guest. Only ever too high, never too low: a page
+    /// that makes the kernel fill a fresh page-cache page with zeros for the commit's write to
+    /// cover (with readahead, megabytes for one fault). Only ever too high, never too low: a page
     /// below it may be zeros too (then the copy is of zeros), but a page at or above it that
     /// is not would make the image differ from the disk where the commit's log does not cover
     /// it, and recovery from the log would then build another page than the commit wrote.
