@@ -722,6 +722,7 @@ impl Store {
     ) -> Result<CommitStats, StoreError> {
         let accounts_changed = changes.len();
         let started = Instant::now();
+        let pages_before: [u32; 4] = std::array::from_fn(|r| self.regions[r].page_count());
         let mut plan = std::mem::take(&mut self.plan);
         plan.clear();
         for (pubkey, change) in changes.ops {
@@ -747,6 +748,15 @@ impl Store {
         }
         self.index
             .make_room((accounts_changed * INDEX_ROOM_PER_CHANGE).max(INDEX_ROOM_FLOOR));
+        for (region, before) in self.regions.iter().zip(pages_before) {
+            if region.page_count() != before {
+                log::debug!(
+                    "store: slot {slot}: the {} region grew from {before} to {} pages (allocated, synced and mapped again)",
+                    region.mapping,
+                    region.page_count()
+                );
+            }
+        }
 
         // Seal every touched page and log its changed ranges.
         for i in 0..plan.keys.len() {
