@@ -36,6 +36,8 @@ pub mod runtime;
 pub mod sample;
 pub mod sharded;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod tx;
 pub mod workload;
 

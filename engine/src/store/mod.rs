@@ -1578,16 +1578,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_commit_reads_no_page_the_region_knows_is_zeros() {
-        fn faults_of_this_thread() -> i64 {
-            // SAFETY: all zeros is a valid value of this plain C struct.
-            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-            // SAFETY: getrusage writes the struct it is given, nothing else.
-            assert_eq!(
-                unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) },
-                0
-            );
-            usage.ru_minflt + usage.ru_majflt
-        }
+        use crate::test_support::faults_of_this_thread;
         let dir = tempfile::tempdir().unwrap();
         drop(Store::create(dir.path()).unwrap());
         let mut store = Store::open(dir.path()).unwrap();

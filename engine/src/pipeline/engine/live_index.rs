@@ -7,7 +7,8 @@
 //! lets the oldest go [`INDEX_PART`] signatures at a time; the index's tables are many small
 //! ones ([`ShardedMap`]), so that one growing never moves the whole index under the lock, and
 //! the UED grows them ahead of their limits, a few under each hold ([`GROWTH_PART`]), so that
-//! they do not all grow together inside the VED's inserts.
+//! they do not all grow together inside the VED's inserts — their fresh memory allocated and
+//! faulted in between holds, so that the lock is held for the moves alone ([`hold`]).
 //!
 //! The VED's statuses wait in tables of their own ([`LiveIndex::ved_ahead`]) until the UED
 //! commits their slot: they hold the VED's blocks the UED has not committed yet — its own
@@ -183,9 +184,9 @@ fn enter_slot(
 const INDEX_PART: usize = 1024;
 
 /// Entries the UED moves, at most (beyond one table), to make room in the index's tables under
-/// each hold of its lock ([`ShardedMap::make_room`]): a table or a few of them, well under a
-/// millisecond — where the index's tables all reaching their limits together used to grow
-/// inside the VED's inserts before a vote.
+/// each hold of its lock ([`ShardedMap::make_room`]'s steps): a table or a few of them — where
+/// the index's tables all reaching their limits together used to grow inside the VED's
+/// inserts before a vote.
 const GROWTH_PART: usize = 8 * INDEX_PART;
 
 impl Shared {
@@ -299,12 +300,26 @@ fn enter_committed(live: &Mutex<LiveIndex>, slot: u64, entries: &[([u8; 64], Ind
 }
 
 /// One hold of the index's lock by the UED: `work`, then room made in the index's tables ahead
-/// of the inserts to come, the VED's among them ([`GROWTH_PART`]).
+/// of the inserts to come, the VED's among them ([`GROWTH_PART`]). The fresh tables are
+/// allocated, and their memory faulted in, between two holds, and the old ones freed after
+/// the second: under the lock, only the moves of the entries ([`ShardedMap::take_room`]).
 fn hold<T>(live: &Mutex<LiveIndex>, work: impl FnOnce(&mut LiveIndex) -> T) -> T {
-    let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
-    let done = work(&mut live);
-    live.txs.make_room(GROWTH_PART);
-    live.ved_ahead.make_room(GROWTH_PART);
+    let (done, txs_wanted, ved_wanted) = {
+        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = work(&mut live);
+        let txs_wanted = live.txs.room_wanted(GROWTH_PART);
+        (done, txs_wanted, live.ved_ahead.room_wanted(GROWTH_PART))
+    };
+    if txs_wanted.is_empty() && ved_wanted.is_empty() {
+        return done;
+    }
+    let (mut txs_room, mut ved_room) = (txs_wanted.prepare(), ved_wanted.prepare());
+    {
+        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.txs.take_room(&mut txs_room);
+        live.ved_ahead.take_room(&mut ved_room);
+    }
+    drop((txs_room, ved_room)); // the old tables, freed without the lock
     done
 }
 
