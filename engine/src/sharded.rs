@@ -92,6 +92,8 @@ unsafe impl Allocator for Prefaulted {
         let block = Global.allocate(layout)?;
         let start = block.cast::<u8>().as_ptr();
         let len = block.len();
+        #[cfg(test)]
+        ALLOCATED_HERE.with(|bytes| bytes.set(bytes.get() + len));
         // A byte on every page the block spans: one every PAGE bytes, and its last.
         for offset in (0..len).step_by(PAGE).chain(len.checked_sub(1)) {
             // SAFETY: offset < len: inside the block just allocated, which nothing else holds.
@@ -105,6 +107,19 @@ unsafe impl Allocator for Prefaulted {
         // Global's: every block of this allocator is one of Global's.
         unsafe { Global.deallocate(ptr, layout) }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes [`Prefaulted`] allocated on this thread: where tests look for fresh tables.
+    static ALLOCATED_HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Bytes of tables ([`Prefaulted`]) allocated on this thread so far (tests: whether a step
+/// that must not allocate did).
+#[cfg(test)]
+pub(crate) fn allocated_here() -> usize {
+    ALLOCATED_HERE.with(std::cell::Cell::get)
 }
 
 /// One table of a [`ShardedMap`].

@@ -20,7 +20,8 @@
 //! than without (`perf`, `tandem bench isolation`, Zen 4 guest, 2026-12-05).
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::shared::Shared;
 use crate::ledger::Block;
@@ -212,7 +213,7 @@ impl Shared {
                 },
             ))
         });
-        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut live = lock(&self.live);
         live.enter_before_vote(slot, decided)
     }
 
@@ -224,7 +225,7 @@ impl Shared {
     /// the index alone, 700 slots, Zen 4 guest, 2026-12-04) — and nothing a waiter woken by
     /// the hash needs.
     pub(super) fn let_oldest_go(&self, most: usize) {
-        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut live = lock(&self.live);
         live.evict(most);
     }
 
@@ -242,7 +243,7 @@ impl Shared {
             return;
         };
         // At open, before any vote point: the VED's share let go at once.
-        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut live = lock(&self.live);
         let leaving = live.enter_before_vote(record.ved.slot, decided);
         live.evict(leaving);
     }
@@ -305,7 +306,7 @@ fn enter_committed(live: &Mutex<LiveIndex>, slot: u64, entries: &[([u8; 64], Ind
 /// the second: under the lock, only the moves of the entries ([`ShardedMap::take_room`]).
 fn hold<T>(live: &Mutex<LiveIndex>, work: impl FnOnce(&mut LiveIndex) -> T) -> T {
     let (done, txs_wanted, ved_wanted) = {
-        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut live = lock(live);
         let done = work(&mut live);
         let txs_wanted = live.txs.room_wanted(GROWTH_PART);
         (done, txs_wanted, live.ved_ahead.room_wanted(GROWTH_PART))
@@ -315,7 +316,7 @@ fn hold<T>(live: &Mutex<LiveIndex>, work: impl FnOnce(&mut LiveIndex) -> T) -> T
     }
     let (mut txs_room, mut ved_room) = (txs_wanted.prepare(), ved_wanted.prepare());
     {
-        let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut live = lock(live);
         live.txs.take_room(&mut txs_room);
         live.ved_ahead.take_room(&mut ved_room);
     }
@@ -323,9 +324,57 @@ fn hold<T>(live: &Mutex<LiveIndex>, work: impl FnOnce(&mut LiveIndex) -> T) -> T
     done
 }
 
+/// The index's lock, as every hold of it here takes it. (Tests count the tables' memory
+/// allocated while it is held: [`Held`].)
+fn lock(live: &Mutex<LiveIndex>) -> Held<'_> {
+    Held {
+        #[cfg(test)]
+        allocated_before: crate::sharded::allocated_here(),
+        guard: live.lock().unwrap_or_else(PoisonError::into_inner),
+    }
+}
+
+/// The live index, held ([`lock`]).
+struct Held<'a> {
+    guard: MutexGuard<'a, LiveIndex>,
+    /// The bytes of tables this thread had allocated when it took the lock.
+    #[cfg(test)]
+    allocated_before: usize,
+}
+
+impl Deref for Held<'_> {
+    type Target = LiveIndex;
+
+    fn deref(&self) -> &LiveIndex {
+        &self.guard
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut LiveIndex {
+        &mut self.guard
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes of tables this thread allocated while it held the index's lock.
+    static ALLOCATED_UNDER_LOCK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // (Before the guard's own drop: the lock is still held.)
+        let allocated = crate::sharded::allocated_here() - self.allocated_before;
+        ALLOCATED_UNDER_LOCK.with(|bytes| bytes.set(bytes.get() + allocated));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sharded;
 
     /// A signature told apart by its slot and its place in the block.
     fn signature(slot: u64, i: u32) -> [u8; 64] {
@@ -535,17 +584,26 @@ mod tests {
     /// a run long enough for the tables to reach their limits many times (and to use up their
     /// removed entries' places), none of the VED's inserts finds its table full. Before, they
     /// did: the tables all grew at once, inside the VED's inserts before a vote (33–82 ms at
-    /// 21,000 transactions a slot).
+    /// 21,000 transactions a slot). And the fresh tables are allocated (their pages faulted in)
+    /// while nobody holds the lock: before, the UED grew them under it, and the VED waited
+    /// for their page faults before its vote (a 52.8 ms vote at 21,000 transactions a slot).
     #[test]
     fn the_veds_inserts_never_find_a_table_of_the_index_full() {
         let tx = succeeded;
         let (votes, transfers, lag) = (100u32, 1_500u32, 2);
         let live = Mutex::new(LiveIndex::ahead_by(lag as usize));
         let mut found_full = 0;
+        // Counted once the first blocks have given every table its first memory (inserts
+        // into empty tables allocate wherever they run).
+        let counted_from = 8;
+        let mut allocated = (0, 0);
         for slot in 1..=(KEPT_BLOCKS as u64 + 120) {
+            if slot == counted_from {
+                allocated = (sharded::allocated_here(), allocated_under_lock());
+            }
             {
                 // As `Shared::index_ved`.
-                let mut live = live.lock().unwrap();
+                let mut live = lock(&live);
                 let entries = (0..votes).map(|i| (signature(slot, i), tx(slot)));
                 let entries: Vec<_> = entries.collect();
                 // (The first blocks fill empty tables: none has room yet.)
@@ -568,5 +626,17 @@ mod tests {
             live.lock().unwrap().blocks.len(),
             KEPT_BLOCKS + lag as usize
         );
+        let grown = sharded::allocated_here() - allocated.0;
+        let grown_under_lock = allocated_under_lock() - allocated.1;
+        assert!(grown > 1 << 20, "the tables grew: {grown} bytes");
+        assert_eq!(
+            grown_under_lock, 0,
+            "bytes of tables allocated under the lock"
+        );
+    }
+
+    /// Bytes of tables this thread allocated under the index's lock so far ([`Held`]).
+    fn allocated_under_lock() -> usize {
+        ALLOCATED_UNDER_LOCK.with(std::cell::Cell::get)
     }
 }
