@@ -11,7 +11,9 @@
 //! - `ved-execute`: the VED executor's slot (`VedExecutor::execute`: its transactions picked out
 //!   of the block, checks 1–4, the VED pass, the hash), the signatures verified beforehand, on
 //!   its thread alone; `ved-execute-helper` the same with a helper thread on a second PU sharing
-//!   the slot's LtHash, as the engine's plan on a 2-core machine runs it;
+//!   the slot's LtHash, as the engine's plan on a 2-core machine runs it; `ved-execute-cold`
+//!   as `ved-execute`, the caches swept first: what the UED's work between two blocks leaves
+//!   on the PU the VED shares with it on a small machine;
 //! - `go-over`: what the VED's thread does with the block after its vote point, for the next
 //!   epoch boundary (`VedExecutor::go_over`: the UED's transactions looked over for one that may
 //!   change a UED vote account; no account moving into the VED here). Not on the vote's path,
@@ -59,6 +61,7 @@ fn bench(c: &mut Criterion) {
         .first()
         .is_some_and(|&pu| tandem_engine::pipeline::pin_current_thread(pu).is_ok());
     let helper = allowed.get(1).copied().filter(|_| pinned);
+    let mut sweep = vec![0u8; SWEEP_BYTES];
     let mut group = c.benchmark_group("vote-path");
     for (name, block) in [("idle", &votes), ("loaded", &loaded)] {
         group.throughput(Throughput::Elements(block.transactions.len() as u64));
@@ -86,26 +89,36 @@ fn bench(c: &mut Criterion) {
             (VALIDATORS, block.transactions.len() - VALIDATORS),
             "every vote succeeds in the VED, every transfer is left to the UED"
         );
-        // Its thread alone (`ved-execute`), and with a helper on a second PU sharing the slot's
+        // Its thread alone (`ved-execute`), with a helper on a second PU sharing the slot's
         // LtHash (`ved-execute-helper`: the engine's plan on a 2-core machine gives it the
-        // sigverify stage's PU).
-        let mut helpers: Vec<Vec<usize>> = vec![vec![]];
-        helpers.extend(helper.map(|pu| vec![pu]));
-        for with in &helpers {
-            let id = match with[..] {
-                [] => "ved-execute",
-                _ => "ved-execute-helper",
-            };
+        // sigverify stage's PU), and alone after the caches were swept (`ved-execute-cold`: as
+        // the UED's work between two blocks leaves them, on the PU the VED shares with it on a
+        // small machine).
+        let mut runs: Vec<(&str, Vec<usize>, bool)> = vec![("ved-execute", vec![], false)];
+        runs.extend(helper.map(|pu| ("ved-execute-helper", vec![pu], false)));
+        runs.push(("ved-execute-cold", vec![], true));
+        for (id, with, cold) in runs {
             group.bench_with_input(BenchmarkId::new(id, name), block, |b, block| {
                 b.iter_batched(
-                    || runtime.ved_executor().with_hash_helpers(with.clone()),
+                    || {
+                        let ved = runtime.ved_executor().with_hash_helpers(with.clone());
+                        if cold {
+                            sweep_caches(&mut sweep);
+                        }
+                        ved
+                    },
                     |mut ved| {
                         let done = ved
                             .execute(block, &fee_payers, &verified)
                             .expect("executes");
                         (ved, done)
                     },
-                    BatchSize::LargeInput,
+                    // (A sweep before each slot, not one before a batch of them.)
+                    if cold {
+                        BatchSize::PerIteration
+                    } else {
+                        BatchSize::LargeInput
+                    },
                 )
             });
         }
@@ -122,6 +135,18 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// Bytes written between two cold slots: more than the last-level caches of the machines the
+/// suite runs on.
+const SWEEP_BYTES: usize = 256 << 20;
+
+/// Writes every cache line of `sweep`, which evicts what the caches held.
+fn sweep_caches(sweep: &mut [u8]) {
+    for line in sweep.chunks_mut(64) {
+        line[0] = line[0].wrapping_add(1);
+    }
+    black_box(&sweep);
 }
 
 criterion_group!(vote_path, bench);
