@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
         .first()
         .is_some_and(|&pu| tandem_engine::pipeline::pin_current_thread(pu).is_ok());
     let helper = allowed.get(1).copied().filter(|_| pinned);
-    let mut sweep = vec![0u8; SWEEP_BYTES];
+    let mut sweep = Sweep::new();
     let mut group = c.benchmark_group("vote-path");
     for (name, block) in [("idle", &votes), ("loaded", &loaded)] {
         group.throughput(Throughput::Elements(block.transactions.len() as u64));
@@ -103,7 +103,7 @@ fn bench(c: &mut Criterion) {
                     || {
                         let ved = runtime.ved_executor().with_hash_helpers(with.clone());
                         if cold {
-                            sweep_caches(&mut sweep);
+                            sweep.caches();
                         }
                         ved
                     },
@@ -141,12 +141,38 @@ fn bench(c: &mut Criterion) {
 /// suite runs on.
 const SWEEP_BYTES: usize = 256 << 20;
 
-/// Writes every cache line of `sweep`, which evicts what the caches held.
-fn sweep_caches(sweep: &mut [u8]) {
-    for line in sweep.chunks_mut(64) {
-        line[0] = line[0].wrapping_add(1);
+/// Memory to sweep the caches with, in 4 KiB pages (`MADV_NOHUGEPAGE`) as the UED's heap
+/// and the store's mappings are: a sweep in huge pages would leave the TLB's entries of
+/// small pages in place, which the UED's work does not.
+struct Sweep(&'static mut [u8]);
+
+impl Sweep {
+    fn new() -> Sweep {
+        // SAFETY: a fresh private anonymous mapping, which nothing else refers to.
+        let bytes = unsafe {
+            let at = libc::mmap(
+                std::ptr::null_mut(),
+                SWEEP_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(at, libc::MAP_FAILED, "a mapping to sweep the caches with");
+            // (Where the kernel has no transparent huge pages this is an error, and moot.)
+            libc::madvise(at, SWEEP_BYTES, libc::MADV_NOHUGEPAGE);
+            std::slice::from_raw_parts_mut(at.cast::<u8>(), SWEEP_BYTES)
+        };
+        Sweep(bytes)
     }
-    black_box(&sweep);
+
+    /// Writes every cache line, which evicts what the caches (and the TLB) held.
+    fn caches(&mut self) {
+        for line in self.0.chunks_mut(64) {
+            line[0] = line[0].wrapping_add(1);
+        }
+        black_box(&self.0);
+    }
 }
 
 criterion_group!(vote_path, bench);
