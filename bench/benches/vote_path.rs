@@ -143,7 +143,8 @@ const SWEEP_BYTES: usize = 256 << 20;
 
 /// Memory to sweep the caches with, in 4 KiB pages (`MADV_NOHUGEPAGE`) as the UED's heap
 /// and the store's mappings are: a sweep in huge pages would leave the TLB's entries of
-/// small pages in place, which the UED's work does not.
+/// small pages in place, which the UED's work does not. Mapped once, for the bench process's
+/// life.
 struct Sweep(&'static mut [u8]);
 
 impl Sweep {
