@@ -10,10 +10,12 @@
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
 //!
-//! A segment ([`super::segment_log`]): magic `TNDMVED4`, then records, each `length (u64) ‖
-//! body ‖ xxh3-64 of body` (segments of the earlier formats are still read: `TNDMVED3`, whose
-//! records end before what the VED knew of the UED's vote accounts, `TNDMVED2`, before the
-//! window entries of the accounts moving into the VED, and `TNDMVED1`, before the slashes).
+//! A segment ([`super::segment_log`]): magic `TNDMVED5`, then records, each `length (u64) ‖
+//! body ‖ xxh3-64 of body` (segments of the earlier formats are still read: `TNDMVED4`, whose
+//! records list the indices of the block's transactions left to the UED — those the record
+//! gives no status, which is how `TNDMVED5` reads them — `TNDMVED3`, whose records end before
+//! what the VED knew of the UED's vote accounts as well, `TNDMVED2`, before the window entries
+//! of the accounts moving into the VED, and `TNDMVED1`, before the slashes).
 //! A crash can cut the last record of the last segment short; that tail is ignored (it was
 //! never fsynced, so the VED's commit point is the record before it). A damaged record
 //! anywhere else is an error naming the file and the slot after which it sits.
@@ -33,7 +35,11 @@ use tandem_kernels::LtHash;
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
 
-const MAGIC: &[u8; 8] = b"TNDMVED4";
+const MAGIC: &[u8; 8] = b"TNDMVED5";
+
+/// The format whose records listed the UED's transactions (8 bytes each, 160 KB a block of
+/// 20,000 transfers) besides giving the VED's their statuses: read, never written.
+const MAGIC_LISTING_UED: &[u8; 8] = b"TNDMVED4";
 
 /// The format before the record said what the VED knew of the UED's vote accounts
 /// ([`VedSlot::ued_votes_gone_over`]): read, never written.
@@ -51,6 +57,7 @@ enum Format {
     WithoutSlashes,
     WithoutIncoming,
     WithoutNames,
+    ListingUed,
     Current,
 }
 
@@ -58,8 +65,9 @@ impl Format {
     fn of(index: usize) -> Format {
         match index {
             0 => Format::Current,
-            1 => Format::WithoutNames,
-            2 => Format::WithoutIncoming,
+            1 => Format::ListingUed,
+            2 => Format::WithoutNames,
+            3 => Format::WithoutIncoming,
             _ => Format::WithoutSlashes,
         }
     }
@@ -160,13 +168,32 @@ fn read_votes(r: &mut Reader<'_>) -> Result<Vec<VoteReport>, String> {
 }
 
 fn encode(logged: &LoggedSlot) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(4096));
+    write_head(&mut w, logged);
+    write_rest(&mut w, &logged.ved);
+    w.0
+}
+
+/// Writes a record's first part, the block and the VED's statuses: what every format's record
+/// starts with.
+///
+/// The UED's transactions are not listed (since `TNDMVED5`): they are those of the block the
+/// record gives no status, as the VED decides every one of its own (and no other).
+fn write_head(w: &mut Writer, logged: &LoggedSlot) {
     let LoggedSlot {
         parent_slot,
         blockhash,
         unix_timestamp_ms,
         ved,
     } = logged;
-    let mut w = Writer(Vec::with_capacity(4096));
+    debug_assert!(
+        ved.ued_transactions
+            .iter()
+            .copied()
+            .eq((0..ved.admission.statuses.len()).filter(|&i| ved.admission.statuses[i].is_none())),
+        "the UED's transactions of slot {} are those the VED left undecided",
+        ved.slot
+    );
     w.u64(ved.slot);
     w.u64(*parent_slot);
     w.bytes(blockhash);
@@ -187,10 +214,10 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.bytes(&code.to_le_bytes());
         w.bytes(&[u8::from(ved.admission.payer_domain[i] == Some(Domain::Ved))]);
     }
-    w.u64(ved.ued_transactions.len() as u64);
-    for &i in &ved.ued_transactions {
-        w.u64(i as u64);
-    }
+}
+
+/// Writes the rest of a record after [`write_head`]'s part.
+fn write_rest(w: &mut Writer, ved: &VedSlot) {
     w.u64(ved.verified.len() as u64);
     for &(i, ok) in &ved.verified {
         w.u64(i as u64);
@@ -214,7 +241,7 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         w.bytes(&key.0);
         w.bytes(&[mapping.tag()]);
     }
-    write_votes(&mut w, &ved.votes);
+    write_votes(w, &ved.votes);
     w.u64(ved.slashes.len() as u64);
     for (vote_account, bps) in &ved.slashes {
         w.bytes(&vote_account.0);
@@ -230,7 +257,6 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
         Some(false) => 1,
         Some(true) => 2,
     }]);
-    w.0
 }
 
 /// Decodes a record of a segment of `format`.
@@ -265,9 +291,15 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
         admission.statuses[i] = Some(TxStatus::from_tag(tag, code)?);
         admission.payer_domain[i] = (ved == 1).then_some(Domain::Ved);
     }
-    let ued_transactions = (0..r.count(8)?)
-        .map(|_| index(r.u64()?))
-        .collect::<Result<_, _>>()?;
+    let ued_transactions = if format < Format::Current {
+        (0..r.count(8)?)
+            .map(|_| index(r.u64()?))
+            .collect::<Result<_, _>>()?
+    } else {
+        (0..n)
+            .filter(|&i| admission.statuses[i].is_none())
+            .collect()
+    };
     let verified = (0..r.count(9)?)
         .map(|_| Ok((index(r.u64()?)?, r.array::<1>()?[0] == 1)))
         .collect::<Result<_, String>>()?;
@@ -314,7 +346,7 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
         };
     }
     let mut ued_votes_gone_over = None;
-    if format == Format::Current {
+    if format >= Format::ListingUed {
         let [gone_over] = r.array()?;
         ued_votes_gone_over = match gone_over {
             0 => None,
@@ -359,6 +391,7 @@ pub static KIND: LogKind = LogKind {
     prefix: "ved-",
     magics: &[
         MAGIC,
+        MAGIC_LISTING_UED,
         MAGIC_WITHOUT_NAMES,
         MAGIC_WITHOUT_INCOMING,
         MAGIC_WITHOUT_SLASHES,
@@ -536,14 +569,29 @@ mod tests {
             && encode(a) == encode(b)
             && a.ved.admission.statuses == b.ved.admission.statuses
             && a.ved.admission.payer_domain == b.ved.admission.payer_domain
+            && a.ved.ued_transactions == b.ved.ued_transactions
     }
 
-    /// `old` written as the one record of a segment of `magic`, less its last `cut` bytes
-    /// (what that format's record lacks), and read back: the record read, equal to `old`, and
-    /// the bytes written.
+    /// `logged`'s record as `TNDMVED4` wrote it: the UED's transactions listed after the
+    /// statuses.
+    fn encode_listing_ued(logged: &LoggedSlot) -> Vec<u8> {
+        let mut w = Writer(Vec::new());
+        write_head(&mut w, logged);
+        let head = w.0.len();
+        w.u64(logged.ved.ued_transactions.len() as u64);
+        for &i in &logged.ved.ued_transactions {
+            w.u64(i as u64);
+        }
+        w.bytes(&encode(logged)[head..]);
+        w.0
+    }
+
+    /// `old` written as the one record of a segment of `magic` (a format before this one),
+    /// less its last `cut` bytes (what that format's record lacks), and read back: the record
+    /// read, equal to `old`, and the bytes written.
     fn read_back_as(magic: &[u8; 8], old: &LoggedSlot, cut: usize) -> (LoggedSlot, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
-        let mut body = encode(old);
+        let mut body = encode_listing_ued(old);
         body.truncate(body.len() - cut);
         write_old_segment(dir.path(), magic, old.ved.slot, &body);
         let mut read = VedLog::recover(dir.path(), old.parent_slot).unwrap();
@@ -591,7 +639,35 @@ mod tests {
         assert_eq!(read.ved.incoming_entries, old.ved.incoming_entries);
         assert!(read.ved.incoming_complete);
         assert_eq!(read.ved.ued_votes_gone_over, None);
+        assert!(decode(&body, Format::ListingUed).is_err());
         assert!(decode(&body, Format::Current).is_err());
+    }
+
+    #[test]
+    fn a_segment_listing_the_ued_transactions_is_still_read() {
+        let old = record(3, 2);
+        let (read, body) = read_back_as(MAGIC_LISTING_UED, &old, 0);
+        assert_eq!(read.ved.ued_transactions, [4, 5]);
+        assert_eq!(read.ved.ued_votes_gone_over, Some(true));
+        assert!(decode(&body, Format::Current).is_err());
+    }
+
+    #[test]
+    fn the_ued_transactions_cost_the_record_nothing_and_come_back_from_the_statuses() {
+        // The same VED slot in a block of 6 transactions and in one with 20,000 more, all of
+        // them the UED's.
+        let small = record(3, 2);
+        let mut loaded = record(3, 2);
+        let admission = &mut loaded.ved.admission;
+        admission.statuses.resize(20_006, None);
+        admission.payer_domain.resize(20_006, None);
+        loaded.ved.ued_transactions = (4..20_006).collect();
+        assert_eq!(encode(&loaded).len(), encode(&small).len());
+        let dir = tempfile::tempdir().unwrap();
+        VedLog::new(dir.path()).append(&loaded).unwrap();
+        let read = VedLog::recover(dir.path(), 2).unwrap();
+        assert!(same(&read[0], &loaded));
+        assert_eq!(read[0].ved.ued_transactions.len(), 20_002);
     }
 
     #[test]
