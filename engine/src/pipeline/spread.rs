@@ -11,6 +11,11 @@
 //! thread's start before its own first chunk, 70–110 µs on the 2-vCPU guest, and a join of
 //! every helper: under user load the VED's LtHash waited up to 0.3 ms for a helper that took
 //! no chunk, one the kernel had placed behind the VED's own thread. Measured 2026-12-05.)
+//!
+//! The same loop runs on threads started for the batch ([`Threads::Started`]) where no pool
+//! serves the caller: the runtime's UED pass and LtHash on `ued_threads` threads, which run
+//! where and at the priority of whichever thread executes the block. Each is moved at once to
+//! another PU of its starter's mask; the chunks still make a late one cost nothing.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -259,7 +264,16 @@ pub fn spread<I: Sync, T: Send, E: Send>(
     items: &[I],
     work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
 ) -> Result<Vec<T>, E> {
-    spread_in_chunks(helpers, items, CHUNK, work)
+    spread_over(Threads::Pool(helpers), items, work)
+}
+
+/// [`spread`] on `threads`.
+pub fn spread_over<I: Sync, T: Send, E: Send>(
+    threads: Threads<'_>,
+    items: &[I],
+    work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
+) -> Result<Vec<T>, E> {
+    spread_in_chunks_over(threads, items, CHUNK, work)
 }
 
 /// [`spread`], the threads taking `chunk` items at a time: larger chunks for work whose
@@ -276,11 +290,37 @@ pub fn spread_in_chunks<I: Sync, T: Send, E: Send>(
     chunk: usize,
     work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
 ) -> Result<Vec<T>, E> {
+    spread_in_chunks_over(Threads::Pool(helpers), items, chunk, work)
+}
+
+/// Which threads share a batch with the calling thread.
+#[derive(Clone, Copy, Debug)]
+pub enum Threads<'a> {
+    /// The threads of this pool, each pinned to its PU (a stage borrowing another's PUs).
+    Pool(&'a HelperPool),
+    /// As many threads in all, the caller's among them, the others started for the batch,
+    /// each moved at once to another PU the caller may run on, in turn (left where the kernel
+    /// starts it, a new thread often waits behind its busy starter), and running at its
+    /// priority: the UED's pass and hashing threads, on the UED's PUs.
+    Started(usize),
+}
+
+/// [`spread_in_chunks`] on `threads`: the same answers, in `items`' order, on any threads.
+pub fn spread_in_chunks_over<I: Sync, T: Send, E: Send>(
+    threads: Threads<'_>,
+    items: &[I],
+    chunk: usize,
+    work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
+) -> Result<Vec<T>, E> {
     assert!(chunk > 0, "chunks of at least one item");
-    let threads = (helpers.threads.len() + 1)
+    let most = match threads {
+        Threads::Pool(helpers) => helpers.threads.len() + 1,
+        Threads::Started(threads) => threads,
+    };
+    let threads_now = most
         .min(items.len() / MIN_PART)
         .min(items.len().div_ceil(chunk));
-    if threads <= 1 {
+    if threads_now <= 1 {
         return work(items);
     }
     let chunks: Vec<&[I]> = items.chunks(chunk).collect();
@@ -289,7 +329,7 @@ pub fn spread_in_chunks<I: Sync, T: Send, E: Send>(
         .collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    helpers.run(&|| {
+    let batch = || {
         while !failed.load(Ordering::Relaxed) {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(part) = chunks.get(k) else {
@@ -299,7 +339,11 @@ pub fn spread_in_chunks<I: Sync, T: Send, E: Send>(
             failed.fetch_or(answer.is_err(), Ordering::Relaxed);
             *answers[k].lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
         }
-    });
+    };
+    match threads {
+        Threads::Pool(helpers) => helpers.run(&batch),
+        Threads::Started(_) => run_on_started_threads(threads_now - 1, &batch),
+    }
     let mut all = Vec::with_capacity(items.len());
     for answer in answers {
         match answer.into_inner().unwrap_or_else(PoisonError::into_inner) {
@@ -311,11 +355,103 @@ pub fn spread_in_chunks<I: Sync, T: Send, E: Send>(
     Ok(all)
 }
 
+/// Runs `batch` on the calling thread and on `count` threads started for it, each moved at once
+/// to another PU the caller may run on, in turn; returns once all have returned. A thread the
+/// OS refuses to start is done without (logged); a panic on any is raised here.
+fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync)) {
+    /// The threads started for the batch, joined when dropped — also when the caller's run
+    /// unwinds — so that none outlives the batch it borrows.
+    struct Joined(Vec<JoinHandle<()>>);
+    impl Drop for Joined {
+        fn drop(&mut self) {
+            for thread in self.0.drain(..) {
+                let _ = thread.join();
+            }
+        }
+    }
+    let beside = super::pin::pus_beside_current_thread();
+    let mut started = Joined(Vec::with_capacity(count));
+    for k in 0..count {
+        let builder = std::thread::Builder::new().name("tandem-part".into());
+        // SAFETY: every thread started here is joined before this function returns — by the
+        // loop below, or by `Joined`'s drop where the caller's run unwinds — so `batch`, which
+        // it borrows, outlives it. (A scoped thread's handle gives no pthread_t to move it by.)
+        match unsafe { builder.spawn_unchecked(batch) } {
+            Ok(thread) => {
+                if let Some(&pu) = beside.get(k % beside.len().max(1)) {
+                    super::pin::move_started_thread(&thread, pu);
+                }
+                started.0.push(thread);
+            }
+            Err(e) => log::warn!("a thread for a batch did not start: {e}"),
+        }
+    }
+    batch();
+    let mut panic = None;
+    for thread in started.0.drain(..) {
+        if let Err(p) = thread.join() {
+            panic.get_or_insert(p);
+        }
+    }
+    if let Some(panic) = panic {
+        resume_unwind(panic);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use std::time::Duration;
+
+    /// The PUs in the calling thread's mask.
+    #[cfg(target_os = "linux")]
+    fn mask_size() -> usize {
+        // SAFETY: sched_getaffinity on the calling thread writes only the set passed.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            assert_eq!(
+                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
+                0
+            );
+            libc::CPU_COUNT(&set) as usize
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn threads_started_for_a_batch_are_moved_off_the_callers_pu() {
+        if mask_size() < 2 {
+            tandem_kernels::say_skipped!("one PU allowed: no other PU to start a thread on");
+            return;
+        }
+        // The first chunk waits until a started thread has taken one, so one does; each
+        // started thread notes the PUs its mask holds. Left in the caller's mask, it would
+        // start behind the busy caller (the fix: moved to one other PU at once).
+        let caller = std::thread::current().id();
+        let masks = Mutex::new(Vec::new());
+        let items: Vec<usize> = (0..4 * MIN_PART).collect();
+        let answers = spread_in_chunks_over(Threads::Started(2), &items, MIN_PART, |part| {
+            if std::thread::current().id() != caller {
+                masks.lock().unwrap().push(mask_size());
+            } else if part[0] == 0 {
+                let waited = std::time::Instant::now();
+                while masks.lock().unwrap().is_empty() {
+                    assert!(
+                        waited.elapsed() < Duration::from_secs(20),
+                        "no thread started beside the caller took a chunk"
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            Ok::<_, ()>(part.to_vec())
+        })
+        .unwrap();
+        assert_eq!(answers, items, "the answers in the items' order");
+        let masks = masks.into_inner().unwrap();
+        assert!(!masks.is_empty());
+        assert!(masks.iter().all(|&pus| pus == 1), "masks of {masks:?} PUs");
+    }
 
     #[test]
     fn answers_come_back_in_items_order_on_any_number_of_helpers_and_chunk_sizes() {

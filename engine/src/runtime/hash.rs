@@ -6,7 +6,7 @@ use tandem_kernels::hash::lthash::{AccountInput, LtHash};
 use tandem_kernels::{AccountHasher, Backend, KernelError};
 
 use crate::account::{Account, Domain, PerDomain, Pubkey};
-use crate::pipeline::HelperPool;
+use crate::pipeline::{HelperPool, Threads, spread_in_chunks_over};
 
 /// Each domain's LtHash and latest `hash_D`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,52 +28,17 @@ fn input(account: &Account) -> AccountInput<'_> {
     }
 }
 
-/// Accounts per thread below which hashing stays on the calling thread: spawning costs more.
+/// Accounts a part (what a thread takes at a time), and per thread started for a batch: with
+/// fewer, hashing stays on the calling thread (starting one costs more).
 const MIN_ACCOUNTS_PER_THREAD: usize = 256;
 
-/// The LtHash of every account, by `hasher`, spread over `threads` threads (the caller's and
-/// scoped ones, which run where the caller may: the UED's PUs) where the batch goes to the CPU
-/// and is large enough. Each account's hash is the same however the batch is cut.
-fn lthashes(
-    hasher: &AccountHasher,
-    accounts: &[&Account],
-    threads: usize,
-) -> Result<Vec<LtHash>, KernelError> {
+/// The LtHash of every account, by `hasher` (on the calling thread, or its GPU). Each
+/// account's hash is the same however the batch is cut.
+fn lthashes(hasher: &AccountHasher, accounts: &[&Account]) -> Result<Vec<LtHash>, KernelError> {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
     let mut out = vec![LtHash::identity(); inputs.len()];
-    let on_the_cpu = !hasher.uses_gpu_for(inputs.len());
-    let threads = threads.min(inputs.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
-    if !on_the_cpu || threads == 1 {
-        hasher.lthash_accounts(&inputs, &mut out)?;
-        return Ok(out);
-    }
-    let per_thread = inputs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut parts = inputs.chunks(per_thread).zip(out.chunks_mut(per_thread));
-        let (first_in, first_out) = parts.next().expect("at least one part");
-        let spawned: Vec<_> = parts
-            .map(|(part, hashes)| scope.spawn(move || hasher.lthash_accounts(part, hashes)))
-            .collect();
-        let mine = hasher.lthash_accounts(first_in, first_out);
-        for handle in spawned {
-            handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        }
-        mine
-    })?;
+    hasher.lthash_accounts(&inputs, &mut out)?;
     Ok(out)
-}
-
-/// Which threads share a slot's hashing on the CPU besides the caller's.
-#[derive(Clone, Copy, Debug)]
-enum Split<'a> {
-    /// As many threads in all, started where the caller may run (the UED's pass threads,
-    /// which inherit its PUs).
-    Threads(usize),
-    /// The threads of this pool, each pinned to its PU (the VED's helpers on the sigverify
-    /// stage's PUs; the caller's thread, on the VED's PU, is the other).
-    Helpers(&'a HelperPool),
 }
 
 /// A slot's changed accounts summed by group, on the CPU: for each sign of the change
@@ -114,13 +79,13 @@ fn readers(account: &Account) -> Option<usize> {
     }
 }
 
-/// The [`GroupSums`] of `changed` (each account and whether it joins, else leaves), spread as
-/// `split` says: each thread sums its parts of the list by group in the kernels' lanes, and
-/// the parts' sums are added (the same sums however the list is cut).
+/// The [`GroupSums`] of `changed` (each account and whether it joins, else leaves), on
+/// `threads`: each takes parts of the list as they come and sums them by group in the
+/// kernels' lanes, and the parts' sums are added (the same sums however the list is cut).
 fn group_sums(
     hasher: &AccountHasher,
     changed: &[(&Account, bool)],
-    split: Split<'_>,
+    threads: Threads<'_>,
 ) -> Result<GroupSums, KernelError> {
     let sum_part = |part: &[(&Account, bool)]| -> Result<GroupSums, KernelError> {
         let mut groups: [[Vec<AccountInput<'_>>; 3]; 2] = Default::default();
@@ -137,48 +102,23 @@ fn group_sums(
         }
         Ok(sums)
     };
-    let threads = match split {
-        Split::Threads(threads) => threads,
-        Split::Helpers(helpers) => {
-            // The threads take parts as they come; each gives its part's sums.
-            let parts = crate::pipeline::spread_in_chunks(
-                helpers,
-                changed,
-                MIN_ACCOUNTS_PER_THREAD,
-                |part| sum_part(part).map(|sums| vec![sums]),
-            )?;
-            let mut sums = GroupSums::default();
-            for part in &parts {
-                for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
-                    sum.mix_in(part);
-                }
-            }
-            return Ok(sums);
+    // Threads started for the batch cost their start: each gets a whole part's worth.
+    let threads = match threads {
+        Threads::Started(n) => {
+            Threads::Started(n.min(changed.len() / MIN_ACCOUNTS_PER_THREAD).max(1))
         }
+        pool => pool,
     };
-    let threads = threads.min(changed.len() / MIN_ACCOUNTS_PER_THREAD).max(1);
-    if threads == 1 {
-        return sum_part(changed);
-    }
-    let per_thread = changed.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let sum_part = &sum_part;
-        let mut parts = changed.chunks(per_thread);
-        let first = parts.next().expect("at least one part");
-        let spawned: Vec<_> = parts
-            .map(|part| scope.spawn(move || sum_part(part)))
-            .collect();
-        let mut sums = sum_part(first)?;
-        for handle in spawned {
-            let part = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
-                sum.mix_in(part);
-            }
+    let parts = spread_in_chunks_over(threads, changed, MIN_ACCOUNTS_PER_THREAD, |part| {
+        sum_part(part).map(|sums| vec![sums])
+    })?;
+    let mut sums = GroupSums::default();
+    for part in &parts {
+        for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
+            sum.mix_in(part);
         }
-        Ok(sums)
-    })
+    }
+    Ok(sums)
 }
 
 impl DomainHashes {
@@ -190,10 +130,9 @@ impl DomainHashes {
     ) -> Result<DomainHashes, KernelError> {
         let accounts: Vec<&Account> = accounts.collect();
         let mut lthash = PerDomain::from_fn(|_| LtHash::identity());
-        for (account, h) in
-            accounts
-                .iter()
-                .zip(lthashes(&AccountHasher::shared(backend), &accounts, 1)?)
+        for (account, h) in accounts
+            .iter()
+            .zip(lthashes(&AccountHasher::shared(backend), &accounts)?)
         {
             for domain in Domain::ALL {
                 if account.mapping.readable_by(domain) {
@@ -222,7 +161,7 @@ impl DomainHashes {
         changes: &[(Option<&Account>, Option<&Account>)],
         threads: usize,
     ) -> Result<(), KernelError> {
-        self.apply_changes_split(hasher, changes, Split::Threads(threads))
+        self.apply_changes_split(hasher, changes, Threads::Started(threads))
     }
 
     /// [`DomainHashes::apply_changes`] on the calling thread and the threads of `helpers`,
@@ -234,7 +173,7 @@ impl DomainHashes {
         changes: &[(Option<&Account>, Option<&Account>)],
         helpers: &HelperPool,
     ) -> Result<(), KernelError> {
-        self.apply_changes_split(hasher, changes, Split::Helpers(helpers))
+        self.apply_changes_split(hasher, changes, Threads::Pool(helpers))
     }
 
     /// [`DomainHashes::apply_changes_on_helpers`] for an executor whose slots change mostly
@@ -315,7 +254,7 @@ impl DomainHashes {
             self.apply_changes_on_helpers(hasher, changes, helpers)?;
             return Ok(None);
         }
-        let split = Split::Helpers(helpers);
+        let split = Threads::Pool(helpers);
         let [mut leaves, joins] = group_sums(hasher, &hashed, split)?;
         let [stay_sums, other_joins] = if others.is_empty() {
             GroupSums::default()
@@ -336,7 +275,7 @@ impl DomainHashes {
         &mut self,
         hasher: &AccountHasher,
         changes: &[(Option<&Account>, Option<&Account>)],
-        split: Split<'_>,
+        split: Threads<'_>,
     ) -> Result<(), KernelError> {
         // Each account that leaves (its old state) or joins (its new one).
         let olds = changes
@@ -348,7 +287,7 @@ impl DomainHashes {
             // One dispatch for the slot: each account's hash, mixed here.
             let accounts: Vec<&Account> = changed.iter().map(|&(account, _)| account).collect();
             // (A device takes the batch whole.)
-            let hashes = lthashes(hasher, &accounts, 1)?;
+            let hashes = lthashes(hasher, &accounts)?;
             for (&(account, add), h) in changed.iter().zip(&hashes) {
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
@@ -466,7 +405,7 @@ mod tests {
         for &(old, new) in &pairs {
             for (account, add) in [(old, false), (new, true)] {
                 let Some(account) = account else { continue };
-                let h = &lthashes(&cpu, &[account], 1).unwrap()[0];
+                let h = &lthashes(&cpu, &[account]).unwrap()[0];
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
                         if add {

@@ -2,13 +2,14 @@
 //! is in the domain and that checks 1–4 ([`super::ingest`]) left undecided, in block order,
 //! through that domain's view of the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::RuntimeError;
 use super::builtins::{self, Clock, Effect, InvokeContext, TxAccount};
 use super::state::RuntimeState;
 use super::status::TxStatus;
 use crate::account::{Account, Domain, KeyPrefixFilter, Mapping, Pubkey};
+use crate::pipeline::{Threads, spread_over};
 use crate::sample::SYSTEM_PROGRAM_ID;
 use crate::store::{Store, protection};
 use crate::tx::Transaction;
@@ -226,11 +227,10 @@ pub fn run_pass(
     Ok(sig_count)
 }
 
-/// Waves smaller than this are decided on the calling thread: spawning costs more than they do.
-const MIN_PARALLEL_WAVE: usize = 64;
-
-/// Decides every transaction of `wave` against the state before it, spread over `threads`
-/// threads, in the wave's order.
+/// Decides every transaction of `wave` against the state before it, on `threads` threads in
+/// all (the caller's and threads started beside it: [`Threads::Started`]), which take the
+/// wave's transactions a few at a time; the effects come back in the wave's order. Small
+/// waves stay on the calling thread.
 fn evaluate_wave(
     domain: Domain,
     store: &impl AccountSource,
@@ -248,24 +248,7 @@ fn evaluate_wave(
             })
             .collect()
     };
-    if wave.len() < MIN_PARALLEL_WAVE {
-        return decide(wave);
-    }
-    let per_thread = wave.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = wave
-            .chunks(per_thread)
-            .map(|part| scope.spawn(move || decide(part)))
-            .collect();
-        let mut effects = Vec::with_capacity(wave.len());
-        for handle in handles {
-            let part = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            effects.extend(part);
-        }
-        Ok(effects)
-    })
+    spread_over(Threads::Started(threads), wave, decide)
 }
 
 /// Splits `indices` (transactions of one pass, in block order) into waves by the accounts their
@@ -280,7 +263,10 @@ pub fn waves(transactions: &[Transaction<'_>], indices: &[usize]) -> Vec<Vec<usi
         read: Option<usize>,
     }
     let after = |wave: Option<usize>| wave.map_or(0, |w| w + 1);
-    let mut locks: HashMap<Pubkey, Lock> = HashMap::new();
+    // hashbrown's (foldhash), sized once: with std's (SipHash, grown as it filled) this took
+    // as long as the wave's evaluation on two threads did (4,000 transfers, three keys each).
+    let mut locks: hashbrown::HashMap<Pubkey, Lock> =
+        hashbrown::HashMap::with_capacity(3 * indices.len());
     let mut waves: Vec<Vec<usize>> = Vec::new();
     for &i in indices {
         let message = transactions[i].message();
@@ -551,7 +537,8 @@ mod tests {
     }
 
     /// An account source that notes, at every read, the domain the reading thread is confined
-    /// to by its protection keys.
+    /// to by its protection keys. Each read takes a millisecond, so that the threads started
+    /// beside the caller find transactions left to take.
     struct Confinements(std::sync::Mutex<Vec<(std::thread::ThreadId, Option<Domain>)>>);
 
     impl AccountSource for Confinements {
@@ -562,6 +549,7 @@ mod tests {
         fn load(&self, _: Domain, _: &Pubkey) -> Result<Option<Account>, RuntimeError> {
             let seen = (std::thread::current().id(), protection::confined_to());
             self.0.lock().unwrap().push(seen);
+            std::thread::sleep(std::time::Duration::from_millis(1));
             Ok(None)
         }
 
@@ -578,7 +566,8 @@ mod tests {
             tandem_kernels::say_skipped!("skipped: {reason}");
             return;
         }
-        let wires: Vec<Vec<u8>> = (1..=2 * MIN_PARALLEL_WAVE as u8)
+        // Two threads' worth of transactions (64 each at least: `spread`).
+        let wires: Vec<Vec<u8>> = (1..=128u8)
             .map(|payer| tx(payer, &[payer.wrapping_add(128)], &[]))
             .collect();
         let transactions: Vec<Transaction<'_>> = wires
