@@ -226,17 +226,24 @@ pub(crate) fn pus_beside_current_thread() -> Vec<usize> {
             // SAFETY: as above, a number below CPU_SETSIZE.
             .filter(|&pu| unsafe { libc::CPU_ISSET(pu, &mask) })
             .collect();
-        let Ok(here) = usize::try_from(here) else {
-            return allowed;
-        };
-        let (before, after): (Vec<usize>, Vec<usize>) = allowed
-            .into_iter()
-            .filter(|&pu| pu != here)
-            .partition(|&pu| pu < here);
-        after.into_iter().chain(before).collect()
+        beside(allowed, usize::try_from(here).ok())
     }
     #[cfg(not(target_os = "linux"))]
     Vec::new()
+}
+
+/// The PUs of `allowed` but `here`, those after it first, then those before (wrapping round);
+/// all of them, in order, where the thread's PU is unknown.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn beside(allowed: Vec<usize>, here: Option<usize>) -> Vec<usize> {
+    let Some(here) = here else {
+        return allowed;
+    };
+    let (before, after): (Vec<usize>, Vec<usize>) = allowed
+        .into_iter()
+        .filter(|&pu| pu != here)
+        .partition(|&pu| pu < here);
+    after.into_iter().chain(before).collect()
 }
 
 /// Moves the thread `started` to `pu` alone, from the thread that started it (before it has
@@ -291,6 +298,23 @@ pub(crate) fn lower_priority() {
 mod tests {
     use super::*;
     use crate::pipeline::{CoreSpec, Placement, Topology};
+
+    #[test]
+    fn the_pus_beside_a_thread_start_after_its_own_and_wrap_round() {
+        assert_eq!(beside(vec![0, 1, 2, 3], Some(2)), [3, 0, 1]);
+        assert_eq!(beside(vec![0, 1], Some(0)), [1]);
+        assert_eq!(
+            beside(vec![4], Some(4)),
+            [0usize; 0],
+            "one PU: none beside it"
+        );
+        assert_eq!(
+            beside(vec![1, 5, 9], Some(3)),
+            [5, 9, 1],
+            "its PU outside the mask"
+        );
+        assert_eq!(beside(vec![1, 5], None), [1, 5], "its PU unknown");
+    }
 
     /// The first PU this process may run on: 0 on an ordinary machine, another where a
     /// container's cpuset leaves 0 out.
