@@ -213,19 +213,13 @@ impl Drop for OwnMask {
 pub(crate) fn pus_beside_current_thread() -> Vec<usize> {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: sched_getaffinity on the calling thread (pid 0) writes only the cpu_set_t
-        // passed, of the size given; CPU_ISSET reads inside it for numbers below CPU_SETSIZE.
-        let (mask, here) = unsafe {
-            let mut mask: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut mask) != 0 {
-                return Vec::new();
-            }
-            (mask, libc::sched_getcpu())
+        // core_affinity reads the calling thread's mask.
+        let Some(allowed) = core_affinity::get_core_ids() else {
+            return Vec::new();
         };
-        let allowed: Vec<usize> = (0..AFFINITY_LIMIT)
-            // SAFETY: as above, a number below CPU_SETSIZE.
-            .filter(|&pu| unsafe { libc::CPU_ISSET(pu, &mask) })
-            .collect();
+        let allowed = allowed.into_iter().map(|id| id.id).collect();
+        // SAFETY: sched_getcpu takes no arguments; -1 (an error) reads as unknown below.
+        let here = unsafe { libc::sched_getcpu() };
         beside(allowed, usize::try_from(here).ok())
     }
     #[cfg(not(target_os = "linux"))]

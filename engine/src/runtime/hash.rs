@@ -32,8 +32,7 @@ fn input(account: &Account) -> AccountInput<'_> {
 /// fewer, hashing stays on the calling thread (starting one costs more).
 const MIN_ACCOUNTS_PER_THREAD: usize = 256;
 
-/// The LtHash of every account, by `hasher` (on the calling thread, or its GPU). Each
-/// account's hash is the same however the batch is cut.
+/// The LtHash of every account, by `hasher` (on the calling thread, or its GPU).
 fn lthashes(hasher: &AccountHasher, accounts: &[&Account]) -> Result<Vec<LtHash>, KernelError> {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(|a| input(a)).collect();
     let mut out = vec![LtHash::identity(); inputs.len()];
@@ -254,12 +253,12 @@ impl DomainHashes {
             self.apply_changes_on_helpers(hasher, changes, helpers)?;
             return Ok(None);
         }
-        let split = Threads::Pool(helpers);
-        let [mut leaves, joins] = group_sums(hasher, &hashed, split)?;
+        let threads = Threads::Pool(helpers);
+        let [mut leaves, joins] = group_sums(hasher, &hashed, threads)?;
         let [stay_sums, other_joins] = if others.is_empty() {
             GroupSums::default()
         } else {
-            group_sums(hasher, &others, split)?
+            group_sums(hasher, &others, threads)?
         };
         let mut all_joins = joins.clone();
         for group in 0..3 {
@@ -275,7 +274,7 @@ impl DomainHashes {
         &mut self,
         hasher: &AccountHasher,
         changes: &[(Option<&Account>, Option<&Account>)],
-        split: Threads<'_>,
+        threads: Threads<'_>,
     ) -> Result<(), KernelError> {
         // Each account that leaves (its old state) or joins (its new one).
         let olds = changes
@@ -301,7 +300,7 @@ impl DomainHashes {
         // On the CPU the kernels sum each group of accounts that leave or join the same domains
         // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
         // commute, so the LtHashes are the same).
-        let sums = group_sums(hasher, &changed, split)?;
+        let sums = group_sums(hasher, &changed, threads)?;
         self.mix_group_sums(&sums);
         Ok(())
     }
