@@ -566,14 +566,15 @@ mod tests {
             tandem_kernels::say_skipped!("skipped: {reason}");
             return;
         }
-        // Two threads' worth of transactions (64 each at least: `spread`).
-        let wires: Vec<Vec<u8>> = (1..=128u8)
-            .map(|payer| tx(payer, &[payer.wrapping_add(128)], &[]))
-            .collect();
+        // Two threads' worth of transactions (64 each at least: `spread`), in one wave: none
+        // writes an account another touches (the made-up program's, 0xfe, included).
+        let wires: Vec<Vec<u8>> = (1..=128u8).map(|payer| tx(payer, &[payer], &[])).collect();
         let transactions: Vec<Transaction<'_>> = wires
             .iter()
             .map(|w| Transaction::parse(w).expect("parses"))
             .collect();
+        let all: Vec<usize> = (0..transactions.len()).collect();
+        assert_eq!(waves(&transactions, &all), vec![all.clone()], "one wave");
         let mut state = RuntimeState {
             genesis_hash: [1; 32],
             slot: 0,
