@@ -887,11 +887,12 @@ impl VedExecutor {
     /// accounts as written.
     fn absorb(
         &mut self,
-        written: BTreeMap<Pubkey, (Account, Writer)>,
+        written: Vec<(Pubkey, (Account, Writer))>,
         mut undo: Option<&mut BlockUndo>,
     ) -> Result<Vec<Account>, RuntimeError> {
         let held = &self.accounts;
-        // In key order (the map's): the reuse of the last slot's joins walks them in it.
+        // In key order (`Overlay::take_accounts`'): the reuse of the last slot's joins walks
+        // them in it.
         let pairs: Vec<(Option<&Account>, Option<&Account>)> = written
             .iter()
             .map(|(pubkey, (account, _))| {
@@ -1119,9 +1120,8 @@ impl VedExecutor {
         // Its copy and LtHash move to the slot; its hash is the vote point.
         debug_assert!(
             overlay
-                .accounts()
-                .values()
-                .all(|(_, writer)| *writer == Writer::Domain(Domain::Ved))
+                .changed()
+                .all(|(_, (_, writer))| *writer == Writer::Domain(Domain::Ved))
         );
         let changes = self.absorb(overlay.take_accounts(), Some(&mut undo))?;
         self.state

@@ -666,7 +666,8 @@ impl Runtime {
         let mut changes = SlotChanges::new();
         let ved_view = self.store.view(Domain::Ved);
         let ued_view = self.store.view(Domain::Ued);
-        for (pubkey, (account, writer)) in overlay.accounts() {
+        let changed = overlay.in_key_order();
+        for &(pubkey, (account, writer)) in &changed {
             let old = self.store.inspect(pubkey).map(|a| a.to_account());
             let new = (account.lamports > 0).then_some(account);
             if old.is_none() && new.is_none() {
@@ -730,7 +731,7 @@ impl Runtime {
                 .into();
         }
         let vote_program = vote_program_id();
-        for (pubkey, (account, _)) in overlay.accounts() {
+        for &(pubkey, (account, _)) in &changed {
             if account.owner == vote_program && account.lamports > 0 {
                 self.vote_accounts.insert(*pubkey);
             } else {
