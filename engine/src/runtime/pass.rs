@@ -58,7 +58,7 @@ impl AccountSource for Store {
 ///
 /// A hash map: a slot of 4,000 transfers puts 8,000 accounts here, and into an ordered map each
 /// put cost two searches of 32-byte key comparisons down the tree and a shift of the node's
-/// ~110-byte values — the UED's pass 4.2–5.0 ms on one thread, most of it those puts (README,
+/// ~110-byte values — the UED's pass about 5 ms on one thread, most of it those puts (README,
 /// "The overlay"). Key order is wanted once, at commit ([`Overlay::in_key_order`],
 /// [`Overlay::take_accounts`]), and sorted then. The map's iteration order (its hasher is
 /// seeded per process) reaches nothing else.
@@ -104,16 +104,6 @@ impl Overlay {
             return None;
         }
         self.accounts.get(pubkey)
-    }
-
-    /// How many accounts the slot changed.
-    pub fn len(&self) -> usize {
-        self.accounts.len()
-    }
-
-    /// Whether the slot changed no account.
-    pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
     }
 
     /// Every account the slot changed, with who last wrote it, in no particular order: for
@@ -747,7 +737,7 @@ mod tests {
             let mut unordered: Vec<_> = overlay.changed().collect();
             unordered.sort_unstable_by(|a, b| a.0.cmp(b.0));
             assert_eq!(unordered, in_order);
-            assert_eq!(overlay.len(), reference.len());
+            assert_eq!(overlay.changed().count(), reference.len());
             let taken = overlay.take_accounts();
             assert_eq!(
                 taken,
@@ -755,7 +745,7 @@ mod tests {
                     .into_iter()
                     .collect::<Vec<_>>()
             );
-            assert!(overlay.is_empty());
+            assert_eq!(overlay.changed().count(), 0);
             assert!(
                 keys.iter().all(|k| overlay.written(k).is_none()),
                 "none left"
