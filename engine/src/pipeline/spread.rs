@@ -145,16 +145,21 @@ impl HelperPool {
 
     /// Runs `batch` on the calling thread and on every helper that wakes before the batch is
     /// closed; returns once the caller's run has returned and every helper inside has left.
+    /// The caller first runs `side` (the helpers already at the batch), then its own part.
     /// `batch` must end when its work is gone (the helpers call it as the caller does, and a
     /// late one must find nothing to do). A helper's panic is raised here.
-    fn run(&self, batch: &(dyn Fn() + Sync)) {
+    fn run(&self, batch: &(dyn Fn() + Sync), side: &mut dyn FnMut()) {
         let turn = match self.turn.try_lock() {
             Ok(turn) => turn,
             Err(TryLockError::Poisoned(turn)) => turn.into_inner(),
             // Another caller's batch has the helpers.
-            Err(TryLockError::WouldBlock) => return batch(),
+            Err(TryLockError::WouldBlock) => {
+                side();
+                return batch();
+            }
         };
         if self.threads.is_empty() {
+            side();
             return batch();
         }
         // SAFETY: only the lifetime is erased. Helpers call it between entering the open
@@ -186,6 +191,7 @@ impl HelperPool {
             }
         }
         let closing = Closing(&self.shared);
+        side();
         batch();
         drop(closing);
         let panic = self.shared.board().panic.take();
@@ -312,7 +318,29 @@ pub fn spread_in_chunks_over<I: Sync, T: Send, E: Send>(
     chunk: usize,
     work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
 ) -> Result<Vec<T>, E> {
+    spread_in_chunks_beside(threads, items, chunk, work, || ()).0
+}
+
+/// [`spread_in_chunks_over`] while the calling thread first does `side`, other work of its
+/// own: the other threads start on the chunks at once and the caller takes the chunks left once
+/// `side` returns (where the batch is too small to share, `side` and then the whole batch run on
+/// the calling thread). Gives the batch's answers and `side`'s. A runtime's commit plans the
+/// store's writes this way while the other threads hash the slot's accounts.
+pub fn spread_in_chunks_beside<I: Sync, T: Send, E: Send, R>(
+    threads: Threads<'_>,
+    items: &[I],
+    chunk: usize,
+    work: impl Fn(&[I]) -> Result<Vec<T>, E> + Sync,
+    side: impl FnOnce() -> R,
+) -> (Result<Vec<T>, E>, R) {
     assert!(chunk > 0, "chunks of at least one item");
+    let mut side = Some(side);
+    let mut side_answer = None;
+    let mut run_side = || {
+        if let Some(side) = side.take() {
+            side_answer = Some(side());
+        }
+    };
     let most = match threads {
         Threads::Pool(helpers) => helpers.threads.len() + 1,
         Threads::Started(threads) => threads,
@@ -321,7 +349,9 @@ pub fn spread_in_chunks_over<I: Sync, T: Send, E: Send>(
         .min(items.len() / MIN_PART)
         .min(items.len().div_ceil(chunk));
     if threads_now <= 1 {
-        return work(items);
+        run_side();
+        let answers = work(items);
+        return (answers, side_answer.expect("the side ran"));
     }
     let chunks: Vec<&[I]> = items.chunks(chunk).collect();
     let answers: Vec<ChunkAnswer<T, E>> = std::iter::repeat_with(|| Mutex::new(None))
@@ -341,24 +371,29 @@ pub fn spread_in_chunks_over<I: Sync, T: Send, E: Send>(
         }
     };
     match threads {
-        Threads::Pool(helpers) => helpers.run(&batch),
-        Threads::Started(_) => run_on_started_threads(threads_now - 1, &batch),
+        Threads::Pool(helpers) => helpers.run(&batch, &mut run_side),
+        Threads::Started(_) => run_on_started_threads(threads_now - 1, &batch, &mut run_side),
     }
-    let mut all = Vec::with_capacity(items.len());
-    for answer in answers {
-        match answer.into_inner().unwrap_or_else(PoisonError::into_inner) {
-            Some(answer) => all.extend(answer?),
-            // Left after an error, which comes later in the order: `failed` said so.
-            None => debug_assert!(failed.load(Ordering::Relaxed), "a chunk not taken"),
+    let side_answer = side_answer.expect("the side ran");
+    let gathered = (|| {
+        let mut all = Vec::with_capacity(items.len());
+        for answer in answers {
+            match answer.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                Some(answer) => all.extend(answer?),
+                // Left after an error, which comes later in the order: `failed` said so.
+                None => debug_assert!(failed.load(Ordering::Relaxed), "a chunk not taken"),
+            }
         }
-    }
-    Ok(all)
+        Ok(all)
+    })();
+    (gathered, side_answer)
 }
 
-/// Runs `batch` on the calling thread and on `count` threads started for it, each moved at once
-/// to another PU the caller may run on, in turn; returns once all have returned. A thread the
-/// OS refuses to start is done without (logged); a panic on any is raised here.
-fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync)) {
+/// Runs `batch` on the calling thread (after `side`) and on `count` threads started for it,
+/// each moved at once to another PU the caller may run on, in turn; returns once all have
+/// returned. A thread the OS refuses to start is done without (logged); a panic on any is
+/// raised here.
+fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync), side: &mut dyn FnMut()) {
     /// The threads started for the batch, joined when dropped — also when the caller's run
     /// unwinds — so that none outlives the batch it borrows.
     struct Joined(Vec<JoinHandle<()>>);
@@ -386,6 +421,7 @@ fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync)) {
             Err(e) => log::warn!("a thread for a batch did not start: {e}"),
         }
     }
+    side();
     batch();
     let mut panic = None;
     for thread in started.0.drain(..) {
@@ -410,6 +446,62 @@ mod tests {
         core_affinity::get_core_ids()
             .expect("the affinity mask is readable")
             .len()
+    }
+
+    /// The caller's side work runs while the other threads take chunks, the caller joins the
+    /// chunks only after it, and both answers come back (on started threads and on a pool).
+    #[test]
+    fn the_side_work_runs_while_the_others_take_chunks() {
+        let pool = HelperPool::new(&[0]);
+        for threads in [Threads::Started(2), Threads::Pool(&pool)] {
+            let caller = std::thread::current().id();
+            let by_others = AtomicUsize::new(0);
+            let side_done = AtomicBool::new(false);
+            let caller_too_early = AtomicBool::new(false);
+            let items: Vec<usize> = (0..8 * MIN_PART).collect();
+            let (answers, side) = spread_in_chunks_beside(
+                threads,
+                &items,
+                MIN_PART,
+                |part| {
+                    if std::thread::current().id() == caller {
+                        caller_too_early
+                            .fetch_or(!side_done.load(Ordering::SeqCst), Ordering::SeqCst);
+                    } else {
+                        by_others.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok::<_, ()>(part.iter().map(|i| i * 2).collect())
+                },
+                || {
+                    let waited = std::time::Instant::now();
+                    while by_others.load(Ordering::SeqCst) == 0 {
+                        assert!(
+                            waited.elapsed() < Duration::from_secs(20),
+                            "no other thread took a chunk while the caller did its side work ({threads:?})"
+                        );
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    side_done.store(true, Ordering::SeqCst);
+                    "planned"
+                },
+            );
+            let doubled: Vec<usize> = items.iter().map(|i| i * 2).collect();
+            assert_eq!(answers, Ok(doubled), "the answers in the items' order");
+            assert_eq!(side, "planned");
+            assert!(
+                !caller_too_early.into_inner(),
+                "the caller took a chunk before its side work"
+            );
+        }
+        // Too small a batch to share: the side, then the batch, on the calling thread.
+        let (answers, side) = spread_in_chunks_beside(
+            Threads::Started(2),
+            &[1, 2, 3],
+            MIN_PART,
+            |p| Ok::<_, ()>(p.to_vec()),
+            || 7,
+        );
+        assert_eq!((answers, side), (Ok(vec![1, 2, 3]), 7));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use tandem_kernels::hash::lthash::{AccountInput, LtHash};
 use tandem_kernels::{AccountHasher, Backend, KernelError};
 
 use crate::account::{Account, Domain, PerDomain, Pubkey};
-use crate::pipeline::{HelperPool, Threads, spread_in_chunks_over};
+use crate::pipeline::{HelperPool, Threads, spread_in_chunks_beside};
 
 /// Each domain's LtHash and latest `hash_D`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +86,16 @@ fn group_sums(
     changed: &[(&Account, bool)],
     threads: Threads<'_>,
 ) -> Result<GroupSums, KernelError> {
+    group_sums_beside(hasher, changed, threads, || ()).0
+}
+
+/// [`group_sums`] while the calling thread first does `side` ([`spread_in_chunks_beside`]).
+fn group_sums_beside<R>(
+    hasher: &AccountHasher,
+    changed: &[(&Account, bool)],
+    threads: Threads<'_>,
+    side: impl FnOnce() -> R,
+) -> (Result<GroupSums, KernelError>, R) {
     let sum_part = |part: &[(&Account, bool)]| -> Result<GroupSums, KernelError> {
         let mut groups: [[Vec<AccountInput<'_>>; 3]; 2] = Default::default();
         for &(account, add) in part {
@@ -108,16 +118,23 @@ fn group_sums(
         }
         pool => pool,
     };
-    let parts = spread_in_chunks_over(threads, changed, MIN_ACCOUNTS_PER_THREAD, |part| {
-        sum_part(part).map(|sums| vec![sums])
-    })?;
-    let mut sums = GroupSums::default();
-    for part in &parts {
-        for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
-            sum.mix_in(part);
+    let (parts, side) = spread_in_chunks_beside(
+        threads,
+        changed,
+        MIN_ACCOUNTS_PER_THREAD,
+        |part| sum_part(part).map(|sums| vec![sums]),
+        side,
+    );
+    let sums = parts.map(|parts| {
+        let mut sums = GroupSums::default();
+        for part in &parts {
+            for (sum, part) in sums.iter_mut().flatten().zip(part.iter().flatten()) {
+                sum.mix_in(part);
+            }
         }
-    }
-    Ok(sums)
+        sums
+    });
+    (sums, side)
 }
 
 impl DomainHashes {
@@ -160,7 +177,22 @@ impl DomainHashes {
         changes: &[(Option<&Account>, Option<&Account>)],
         threads: usize,
     ) -> Result<(), KernelError> {
-        self.apply_changes_split(hasher, changes, Threads::Started(threads))
+        self.apply_changes_beside(hasher, changes, threads, || ()).0
+    }
+
+    /// [`DomainHashes::apply_changes`] while the calling thread first does `side`, work of its
+    /// own that does not wait for the hashes (a commit's planning of the store's writes): the
+    /// other threads hash from the start, the caller joins them once `side` returns. On one
+    /// thread, or where the batch goes to the GPU, `side` runs first and then the hashing. The
+    /// sums are the same. Gives the hashing's result and `side`'s.
+    pub fn apply_changes_beside<R>(
+        &mut self,
+        hasher: &AccountHasher,
+        changes: &[(Option<&Account>, Option<&Account>)],
+        threads: usize,
+        side: impl FnOnce() -> R,
+    ) -> (Result<(), KernelError>, R) {
+        self.apply_changes_split(hasher, changes, Threads::Started(threads), side)
     }
 
     /// [`DomainHashes::apply_changes`] on the calling thread and the threads of `helpers`,
@@ -172,7 +204,8 @@ impl DomainHashes {
         changes: &[(Option<&Account>, Option<&Account>)],
         helpers: &HelperPool,
     ) -> Result<(), KernelError> {
-        self.apply_changes_split(hasher, changes, Threads::Pool(helpers))
+        self.apply_changes_split(hasher, changes, Threads::Pool(helpers), || ())
+            .0
     }
 
     /// [`DomainHashes::apply_changes_on_helpers`] for an executor whose slots change mostly
@@ -270,12 +303,13 @@ impl DomainHashes {
         Ok(Some(KeptJoins { sums: joins, keys }))
     }
 
-    fn apply_changes_split(
+    fn apply_changes_split<R>(
         &mut self,
         hasher: &AccountHasher,
         changes: &[(Option<&Account>, Option<&Account>)],
         threads: Threads<'_>,
-    ) -> Result<(), KernelError> {
+        side: impl FnOnce() -> R,
+    ) -> (Result<(), KernelError>, R) {
         // Each account that leaves (its old state) or joins (its new one).
         let olds = changes
             .iter()
@@ -286,7 +320,11 @@ impl DomainHashes {
             // One dispatch for the slot: each account's hash, mixed here.
             let accounts: Vec<&Account> = changed.iter().map(|&(account, _)| account).collect();
             // (A device takes the batch whole.)
-            let hashes = lthashes(hasher, &accounts)?;
+            let side = side();
+            let hashes = match lthashes(hasher, &accounts) {
+                Ok(hashes) => hashes,
+                Err(e) => return (Err(e), side),
+            };
             for (&(account, add), h) in changed.iter().zip(&hashes) {
                 for domain in Domain::ALL {
                     if account.mapping.readable_by(domain) {
@@ -295,14 +333,13 @@ impl DomainHashes {
                     }
                 }
             }
-            return Ok(());
+            return (Ok(()), side);
         }
         // On the CPU the kernels sum each group of accounts that leave or join the same domains
         // in their lanes: no 2 KiB hash per account to write, zero and mix (wrapping sums
         // commute, so the LtHashes are the same).
-        let sums = group_sums(hasher, &changed, threads)?;
-        self.mix_group_sums(&sums);
-        Ok(())
+        let (sums, side) = group_sums_beside(hasher, &changed, threads, side);
+        (sums.map(|sums| self.mix_group_sums(&sums)), side)
     }
 
     /// Mixes each group's sums out of (leaves) or into (joins) the LtHash of every domain

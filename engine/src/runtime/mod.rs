@@ -661,6 +661,10 @@ impl Runtime {
         txs: &[TxOutcome],
         votes: &[VoteReport],
     ) -> Result<usize, RuntimeError> {
+        // Read before the store's commit is planned, which holds the store until it is written.
+        let ved_stake = self.ved_stake(&overlay);
+        let epoch = self.epoch_of(slot);
+        let dir = self.store.dir().to_owned();
         let mut olds = Vec::new();
         let mut news = Vec::new();
         let mut changes = SlotChanges::new();
@@ -707,11 +711,19 @@ impl Runtime {
         }
         let pairs: Vec<(Option<&Account>, Option<&Account>)> =
             olds.iter().map(Option::as_ref).zip(news).collect();
-        self.state.hashes.apply_changes(
+        // The store's writes are planned on this thread while the others hash (the plan needs
+        // no hash, the hashes no store: the old states are copies), and written after the
+        // slot's statuses and state, which need the hashes.
+        let accounts_changed = changes.len();
+        let store = &mut self.store;
+        let (hashed, planned) = self.state.hashes.apply_changes_beside(
             &AccountHasher::shared(self.backend),
             &pairs,
             self.ued_threads + self.extra_hash_threads,
-        )?;
+            || store.plan_commit(slot, changes),
+        );
+        let planned = planned?;
+        hashed?;
         match ved {
             None => self.state.hashes.chain(sig_counts, &header.blockhash),
             Some((lthash, hash)) => {
@@ -740,22 +752,20 @@ impl Runtime {
         }
         self.state
             .advance(slot, header.blockhash, header.unix_timestamp_ms);
-        self.state.epoch = self.epoch_of(slot);
+        self.state.epoch = epoch;
 
-        let dir = self.store.dir().to_owned();
         // The slot's statuses and votes first: a committed slot always has them.
         let payer_of = |i: usize| transactions[i].message().account_keys()[0];
         self.status_files.write(&dir, slot, txs, payer_of)?;
         let hashes = &self.state.hashes.hash;
         let hashes = [hashes[Domain::Ved], hashes[Domain::Ued]];
-        let record = SlotVotes::new(slot, hashes, self.ved_stake(&overlay), votes);
+        let record = SlotVotes::new(slot, hashes, ved_stake, votes);
         self.vote_log.append(&record)?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),
             source,
         })?;
-        let changed = changes.len();
-        self.store.commit(slot, changes)?;
+        planned.write()?;
         RuntimeState::remove_others(&dir, slot).map_err(|source| RuntimeError::Io {
             path: dir.clone(),
             source,
@@ -767,6 +777,6 @@ impl Runtime {
             let keep = vote_log::kept_from(slot, self.cluster.slots_per_epoch, oldest_indexed);
             VoteLog::prune(&dir, keep)?;
         }
-        Ok(changed)
+        Ok(accounts_changed)
     }
 }

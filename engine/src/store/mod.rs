@@ -221,6 +221,55 @@ pub struct CommitStats {
     pub record: Duration,
 }
 
+/// A commit of the store planned in memory and not written yet ([`Store::plan_commit`]). It
+/// holds the store until [`PlannedCommit::write`]; dropped unwritten, it leaves the store at
+/// the last committed slot.
+#[must_use = "a planned commit is written by `write`; dropped, it is abandoned"]
+pub struct PlannedCommit<'s> {
+    store: &'s mut Store,
+    /// `None` once written.
+    planned: Option<Planned>,
+}
+
+impl PlannedCommit<'_> {
+    /// Writes the planned commit: steps 2–3 of [`Store::commit`], which documents what a
+    /// failure leaves.
+    pub fn write(mut self) -> Result<CommitStats, StoreError> {
+        let planned = self
+            .planned
+            .take()
+            .expect("a commit is planned until written");
+        let result = self.store.write_planned(planned);
+        if let Err(e) = &result {
+            self.store.after_failed_commit(e);
+        }
+        result
+    }
+}
+
+impl Drop for PlannedCommit<'_> {
+    fn drop(&mut self) {
+        if self.planned.take().is_some() {
+            // Abandoned before its log: what it planned is read back from the pages.
+            let abandoned = StoreError::Poisoned("a planned commit was abandoned".into());
+            self.store.after_failed_commit(&abandoned);
+        }
+    }
+}
+
+/// What [`Store::plan_writes`] planned: the page images and the log to write.
+struct Planned {
+    slot: u64,
+    accounts_changed: usize,
+    plan: Plan,
+    wal: WalWriter,
+    counts: Counts,
+    /// How long the plan took.
+    took: Duration,
+    /// How long the commit before's step 4 took.
+    recorded: Duration,
+}
+
 /// What [`Store::check`] found.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CheckReport {
@@ -618,6 +667,23 @@ impl Store {
     /// slot may or may not be committed) makes the store refuse further use, reads through a
     /// view included, until it is reopened, which completes the commit from its log.
     pub fn commit(&mut self, slot: u64, changes: SlotChanges) -> Result<CommitStats, StoreError> {
+        self.plan_commit(slot, changes)?.write()
+    }
+
+    /// [`Store::commit`] in two steps: this one checks the changes, takes the step 4 of the
+    /// commit before, and plans this one in memory — the accounts placed, the touched pages
+    /// sealed, the log built — writing nothing of it; [`PlannedCommit::write`] then writes
+    /// the log (the commit point) and the pages. In between the caller does what must come
+    /// before the commit point (a runtime writes the slot's statuses and state files, whose
+    /// hashes it computes meanwhile), while the planned commit holds the store: nothing reads
+    /// it in between, where its index already points at pages not yet written. A planned
+    /// commit dropped unwritten leaves the store at the last committed slot, as a commit that
+    /// failed before its log does.
+    pub fn plan_commit(
+        &mut self,
+        slot: u64,
+        changes: SlotChanges,
+    ) -> Result<PlannedCommit<'_>, StoreError> {
         self.usable()?;
         if let Some(last) = self.super_state.committed
             && slot <= last
@@ -636,14 +702,26 @@ impl Store {
         }
         let recorded = recording.elapsed();
         self.logged = false;
-        let result = self.write_commit(slot, changes, recorded);
-        if let Err(e) = &result {
-            let recovered = !self.logged && self.reload().is_ok();
-            if !recovered {
-                self.poisoned = Some(e.to_string());
+        match self.plan_writes(slot, changes, recorded) {
+            Ok(planned) => Ok(PlannedCommit {
+                store: self,
+                planned: Some(planned),
+            }),
+            Err(e) => {
+                self.after_failed_commit(&e);
+                Err(e)
             }
         }
-        result
+    }
+
+    /// After a commit failed with `e`: one that had not written its log leaves the store at
+    /// the last committed slot (what it had planned in memory read back from the pages); one
+    /// that had, or a store that cannot be read back, is refused further use.
+    fn after_failed_commit(&mut self, e: &StoreError) {
+        let recovered = !self.logged && self.reload().is_ok();
+        if !recovered {
+            self.poisoned = Some(e.to_string());
+        }
     }
 
     /// Step 4 of the last commit, if it has not been taken: makes the pages it applied durable
@@ -713,13 +791,14 @@ impl Store {
         Ok(())
     }
 
-    /// Steps 1–3 of the commit of `slot`; `recorded`: how long the commit before's step 4 took.
-    fn write_commit(
+    /// Step 1 of the commit of `slot` — the plan, in memory; `recorded`: how long the commit
+    /// before's step 4 took.
+    fn plan_writes(
         &mut self,
         slot: u64,
         changes: SlotChanges,
         recorded: Duration,
-    ) -> Result<CommitStats, StoreError> {
+    ) -> Result<Planned, StoreError> {
         let accounts_changed = changes.len();
         let started = Instant::now();
         let pages_before: [u32; 4] = std::array::from_fn(|r| self.regions[r].page_count());
@@ -790,6 +869,29 @@ impl Store {
             pages: std::array::from_fn(|i| self.regions[i].page_count()),
             accounts: self.accounts,
         };
+        Ok(Planned {
+            slot,
+            accounts_changed,
+            plan,
+            wal,
+            counts,
+            took: started.elapsed(),
+            recorded,
+        })
+    }
+
+    /// Steps 2 and 3 of a planned commit: its log written and synced (the commit point), then
+    /// its pages written.
+    fn write_planned(&mut self, planned: Planned) -> Result<CommitStats, StoreError> {
+        let Planned {
+            slot,
+            accounts_changed,
+            mut plan,
+            wal,
+            counts,
+            took,
+            recorded,
+        } = planned;
         let planned = Instant::now();
         let wal_path = self.dir.join(WAL_FILE);
         let (wal_bytes, wal_buf) = wal.write(counts, &self.wal, &wal_path)?;
@@ -834,7 +936,7 @@ impl Store {
             accounts_changed,
             pages_written,
             wal_bytes,
-            plan: planned - started,
+            plan: took,
             log: logged - planned,
             apply: logged.elapsed(),
             record: recorded,
@@ -1741,6 +1843,51 @@ mod tests {
             store.index.largest_table(),
             store.len()
         );
+    }
+
+    #[test]
+    fn a_planned_commit_abandoned_leaves_the_store_at_its_last_slot_and_one_written_commits() {
+        // A planned commit has placed its accounts in the index, over pages it has not written
+        // (a grown account's new cell on a fresh page): dropped unwritten, the store must read
+        // as it was and take the next commit; written, it is the commit.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        let mut rng = crate::sample::SplitMix64::new(5);
+        let [small, other] =
+            std::array::from_fn(|_| crate::sample::sample_account(&mut rng, Mapping::RwUed, 10));
+        let mut grown = small.clone();
+        grown.data = vec![7; 500];
+        let mut changes = SlotChanges::new();
+        changes.load(small.clone());
+        store.commit(1, changes).unwrap();
+        let changes_of_slot_2 = || {
+            let mut changes = SlotChanges::new();
+            changes.load(grown.clone());
+            changes.load(other.clone());
+            changes
+        };
+        drop(store.plan_commit(2, changes_of_slot_2()).unwrap());
+        store
+            .usable()
+            .expect("an abandoned plan leaves the store usable");
+        assert_eq!(store.committed_slot(), Some(1));
+        assert_eq!(store.len(), 1);
+        assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(small.clone()));
+        assert!(store.inspect(&other.pubkey).is_none());
+        let stats = store
+            .plan_commit(2, changes_of_slot_2())
+            .unwrap()
+            .write()
+            .unwrap();
+        assert_eq!((stats.slot, stats.accounts_changed), (2, 2));
+        assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(grown.clone()));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.committed_slot(), Some(2));
+        assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(grown));
+        assert!(store.inspect(&other.pubkey).map(|a| a.to_account()) == Some(other));
+        drop(store);
+        assert_eq!(Store::check(dir.path()).unwrap().committed_slot, Some(2));
     }
 
     #[test]
