@@ -665,21 +665,21 @@ impl Runtime {
         let ved_stake = self.ved_stake(&overlay);
         let epoch = self.epoch_of(slot);
         let dir = self.store.dir().to_owned();
-        let mut olds = Vec::new();
-        let mut news = Vec::new();
-        let mut changes = SlotChanges::new();
+        let changed = overlay.in_key_order();
+        let mut olds = Vec::with_capacity(changed.len());
+        let mut news = Vec::with_capacity(changed.len());
+        // Staged in key order: appended, no map of the keys built (`SlotChanges`).
+        let mut changes = SlotChanges::with_capacity(changed.len());
         let ved_view = self.store.view(Domain::Ved);
         let ued_view = self.store.view(Domain::Ued);
-        let changed = overlay.in_key_order();
         for &(pubkey, (account, writer)) in &changed {
-            let old = self.store.inspect(pubkey).map(|a| a.to_account());
             let new = (account.lamports > 0).then_some(account);
-            if old.is_none() && new.is_none() {
-                continue;
-            }
-            if old.as_ref() == new {
-                continue;
-            }
+            // Its state before the slot, copied only where the slot changed it.
+            let old = match (self.store.inspect(pubkey), new) {
+                (None, None) => continue,
+                (Some(old), Some(new)) if old.is(new) => continue,
+                (old, _) => old.map(|a| a.to_account()),
+            };
             if new.is_none() {
                 self.state.forget_member(pubkey);
             }

@@ -114,15 +114,24 @@ impl Overlay {
 
     /// Every account the slot changed, with who last wrote it, in key order.
     pub fn in_key_order(&self) -> Vec<Changed<'_>> {
-        // Sorted by the keys' first 16 bytes held beside each entry, and the whole keys where
-        // those are equal: a comparison of two keys through their references would reach into
-        // the map's scattered entries ~13 times an account (+0.7–0.9 ms a slot of 4,000
-        // transfers on the Xeon guest).
-        let prefix = |key: &Pubkey| u128::from_be_bytes(key.0[..16].try_into().expect("16 bytes"));
-        let mut changed: Vec<(u128, Changed<'_>)> =
-            self.accounts.iter().map(|c| (prefix(c.0), c)).collect();
-        changed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.0.cmp(b.1.0)));
-        changed.into_iter().map(|(_, c)| c).collect()
+        // Sorted as a compact list of each key's first 8 bytes and its entry's place, the whole
+        // keys compared only where those bytes are equal: a comparison of two keys through
+        // their references would reach into the map's scattered entries ~13 times an account
+        // (+0.7–0.9 ms a slot of 4,000 transfers on the Xeon guest), and sorting the entries
+        // with a 16-byte prefix beside each moved 40 bytes at every step (0.60 → 0.45 ms).
+        let entries: Vec<Changed<'_>> = self.accounts.iter().collect();
+        let prefix = |key: &Pubkey| u64::from_be_bytes(key.0[..8].try_into().expect("8 bytes"));
+        let mut order: Vec<(u64, u32)> = (entries.iter().enumerate())
+            .map(|(i, c)| (prefix(c.0), i as u32))
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| entries[a.1 as usize].0.cmp(entries[b.1 as usize].0))
+        });
+        order
+            .into_iter()
+            .map(|(_, i)| entries[i as usize])
+            .collect()
     }
 
     /// Takes the accounts the slot changed, in key order ([`Overlay::in_key_order`]), leaving

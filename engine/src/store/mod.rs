@@ -1846,6 +1846,47 @@ mod tests {
     }
 
     #[test]
+    fn an_account_read_in_place_is_an_account_exactly_when_its_copy_equals_it() {
+        // The commit skips an account the slot wrote back unchanged by comparing the store's
+        // record in place (`AccountRef::is`): every field must count, as in the copy's `==`.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        let mut rng = crate::sample::SplitMix64::new(3);
+        let account = crate::sample::sample_account(&mut rng, Mapping::RwUed, 40);
+        let mut changes = SlotChanges::new();
+        changes.load(account.clone());
+        store.commit(1, changes).unwrap();
+        let stored = store.inspect(&account.pubkey).unwrap();
+        let mut others = Vec::new();
+        let mut other = account.clone();
+        other.pubkey.0[31] ^= 1;
+        others.push(other);
+        let mut other = account.clone();
+        other.lamports += 1;
+        others.push(other);
+        let mut other = account.clone();
+        other.owner.0[0] ^= 1;
+        others.push(other);
+        let mut other = account.clone();
+        other.executable = !other.executable;
+        others.push(other);
+        let mut other = account.clone();
+        other.mapping = Mapping::RwVed;
+        others.push(other);
+        let mut other = account.clone();
+        other.data[0] ^= 1;
+        others.push(other);
+        let mut other = account.clone();
+        other.data.push(0);
+        others.push(other);
+        assert!(stored.is(&account));
+        for other in &others {
+            assert_eq!(stored.is(other), stored.to_account() == *other, "{other:?}");
+            assert!(!stored.is(other), "{other:?}");
+        }
+    }
+
+    #[test]
     fn a_planned_commit_abandoned_leaves_the_store_at_its_last_slot_and_one_written_commits() {
         // A planned commit has placed its accounts in the index, over pages it has not written
         // (a grown account's new cell on a fresh page): dropped unwritten, the store must read

@@ -33,6 +33,16 @@ pub struct AccountRef<'a> {
 }
 
 impl AccountRef<'_> {
+    /// Whether it is `account`, field for field (no copy made).
+    pub fn is(&self, account: &Account) -> bool {
+        self.pubkey == account.pubkey
+            && self.lamports == account.lamports
+            && self.owner == account.owner
+            && self.executable == account.executable
+            && self.mapping == account.mapping
+            && *self.data == *account.data
+    }
+
     /// Copies the account out of the store.
     pub fn to_account(&self) -> Account {
         Account {
