@@ -16,6 +16,11 @@
 //! serves the caller: the runtime's UED pass and LtHash on `ued_threads` threads, which run
 //! where and at the priority of whichever thread executes the block. Each is moved at once to
 //! another PU of its starter's mask; the chunks still make a late one cost nothing.
+//!
+//! A caller with other work of its own that the batch does not wait for gives it as the side
+//! work ([`spread_in_chunks_beside`]): the others start on the chunks, the caller joins them
+//! once its side work is done (the runtime's commit plans the store's writes so while the
+//! slot's accounts are hashed).
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};

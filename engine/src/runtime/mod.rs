@@ -19,7 +19,10 @@
 //!    through its own [`DomainView`](crate::store::DomainView);
 //! 5. every account the slot changed leaves and joins the domain LtHashes, `hash_D` is chained
 //!    ([`hash`]), and the slot is committed: its status file ([`status_index`]) and its record
-//!    in the vote log ([`vote_log`]), the runtime state file, then the store ([`state`]).
+//!    in the vote log ([`vote_log`]), the runtime state file, then the store ([`state`]). The
+//!    store's commit is planned in memory while the other UED threads compute the LtHashes
+//!    ([`Store::plan_commit`], [`DomainHashes::apply_changes_beside`]) and written after the
+//!    state file ([`crate::store::PlannedCommit::write`]: the log is the commit point).
 //!
 //! A block that holds a transaction that does not parse is rejected as a whole (as a Solana
 //! validator rejects a block with a malformed entry); the error names the transaction.
