@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ::tandem_engine::account::{Domain, Pubkey};
 use ::tandem_engine::cluster::Alert;
 use ::tandem_engine::genesis::Genesis;
-use ::tandem_engine::ledger::Block;
+use ::tandem_engine::ledger::EncodedBlock;
 use ::tandem_engine::pipeline::metrics::MetricsSnapshot;
 use ::tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Survey, Waited};
 use ::tandem_engine::runtime::status_index::ExecutionStatus;
@@ -421,15 +421,18 @@ pub unsafe extern "C" fn tandem_engine_submit_block(
     })
 }
 
-/// The Rust side of `tandem_engine_submit_block`: decode (into a buffer a block the engine is
-/// done with left, [`Engine::spare_transactions`]), refuse on a halted engine, submit. The
-/// block's time-to-vote (`tandem_metrics`) counts from here, its decode included. Public for
-/// the fuzz target, which feeds it arbitrary bytes.
+/// The Rust side of `tandem_engine_submit_block`: check the encoding's header and count in
+/// place ([`EncodedBlock::begin`]), refuse on a halted engine, submit it encoded
+/// ([`Engine::submit_encoded`]: the engine walks the transactions part by part as it guesses
+/// them, copies the votes first and a loaded block's user transactions after their signatures
+/// are checked; bytes that are not one block are refused as a decode refuses them). The
+/// block's time-to-vote (`tandem_metrics`) counts from here, its walk and copies included.
+/// Public for the fuzz target, which feeds it arbitrary bytes.
 pub fn submit_block(engine: &Engine, bytes: &[u8]) -> Result<(), FfiError> {
     let received = Instant::now();
-    let block = Block::decode_into(bytes, engine.spare_transactions())?;
+    let block = EncodedBlock::begin(bytes)?;
     refuse_halted(engine)?;
-    engine.submit_received(block, received)?;
+    engine.submit_encoded(block, received)?;
     Ok(())
 }
 

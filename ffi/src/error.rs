@@ -200,6 +200,8 @@ impl From<EngineError> for FfiError {
             }
             // The cores setting names PUs this process may not run on.
             EngineError::Pin(_) => Self::invalid_argument(e.to_string()),
+            // Found as the engine walked the bytes: as a decode's error.
+            EngineError::Undecodable(decode) => decode.into(),
             // No C hook runs on the UED's thread; a Rust host's hook misused the engine.
             EngineError::OnTheUedThread(_) | EngineError::FromAnExecutorHook { .. } => {
                 Self::invalid_argument(e.to_string())

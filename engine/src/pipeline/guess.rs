@@ -72,26 +72,21 @@ pub fn guess_ved_part(
     range: Range<usize>,
     ved_payers: &VedPayers,
 ) -> Vec<bool> {
-    guess_ved_part_with(transactions, range, ved_payers, |_| {})
+    assert!(range.end <= transactions.len(), "a part of the block");
+    guess_ved_wires(range.map(|i| &transactions[i]), ved_payers, |_| {})
 }
 
-/// [`guess_ved_part`], handing `each` every transaction's first account key as it reads it
+/// The guess of each transaction `wires` gives (a part of a block, decoded or read where its
+/// encoding lies), handing `each` every transaction's first account key as it reads it
 /// (`None` where the bytes do not reach it), in order: the fee payers of a block that parses,
 /// read once for the guess and kept for the VED executor ([`super::Engine::submit`]).
-///
-/// # Panics
-/// If `range` goes past the block's transactions.
-pub fn guess_ved_part_with(
-    transactions: &Transactions,
-    range: Range<usize>,
+pub fn guess_ved_wires<'w>(
+    wires: impl IntoIterator<Item = &'w [u8]>,
     ved_payers: &VedPayers,
     mut each: impl FnMut(Option<Pubkey>),
 ) -> Vec<bool> {
-    assert!(range.end <= transactions.len(), "a part of the block");
-    transactions
-        .iter()
-        .skip(range.start)
-        .take(range.len())
+    wires
+        .into_iter()
         .map(|wire| {
             let payer = Transaction::peek_fee_payer(wire);
             each(payer);
@@ -150,7 +145,7 @@ mod tests {
         }
         // The keys read, in order: each one the payer's, none where the bytes end first.
         let mut keys = Vec::new();
-        let kept = guess_ved_part_with(&transactions, 0..50, &payers, |k| keys.push(k));
+        let kept = guess_ved_wires(&transactions, &payers, |k| keys.push(k));
         assert_eq!(kept, whole);
         for (i, key) in keys.iter().enumerate() {
             let want = (i != 7).then(|| Transaction::peek_fee_payer(&wire(i)).expect("a key"));

@@ -13,6 +13,12 @@ pub enum EngineError {
     /// The block was refused at ingest (SPEC §4 and §2); the engine goes on.
     #[error(transparent)]
     Rejected(RuntimeError),
+    /// The bytes of a block handed over encoded ([`Engine::submit_encoded`](super::Engine::submit_encoded))
+    /// are not one block in the ledger's encoding, found as ingest walked them: the block was
+    /// refused, as [`Block::decode`](crate::ledger::Block::decode) refuses them; the engine
+    /// goes on.
+    #[error("block: {0}")]
+    Undecodable(crate::ledger::LedgerError),
     /// The store could not be opened (nothing started): I/O, a damaged store, a genesis that
     /// is not the store's.
     #[error(transparent)]

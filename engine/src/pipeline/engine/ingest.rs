@@ -6,6 +6,14 @@
 //! and runs on the sigverify PUs that are not the VED's, while the VED executes the block ahead
 //! of the verdict ([`super::ved`]): the parse of 20,000 user transactions then takes no PU
 //! from the votes' checks nor from the VED. It also keeps the spare block buffers a host decodes the next blocks into.
+//!
+//! A block the host holds encoded ([`Engine::submit_encoded`], the C ABI's way) is read where
+//! its bytes lie: the guess reads them there, each part's transactions guessed VED are copied
+//! for the VED's sigverify stage as they are guessed, and the VED executes ahead on a view of
+//! the block with its own transactions alone ([`Ingested::ved_view`]). The rest — a loaded
+//! block's 4.6 MB — is copied where its parse runs, after the votes' signatures are checked:
+//! copied first, it was 0.6–1.0 ms before the first vote could be checked, and the C ABI's
+//! time-to-vote under load 1.14–1.23× the idle one on the model-207 Xeon guest (2026-12-06).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, PoisonError};
@@ -16,8 +24,8 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use super::error::EngineError;
 use super::{Cursor, Engine, refused_on_an_executor};
 use crate::account::Pubkey;
-use crate::ledger::{Block, Transactions};
-use crate::pipeline::guess::{GUESS_PART, guess_ved_part_with};
+use crate::ledger::{Block, BlockHeader, EncodedBlock, Transactions};
+use crate::pipeline::guess::{GUESS_PART, guess_ved_wires};
 use crate::pipeline::metrics::Activity;
 use crate::runtime::executor::PayerGuess;
 use crate::runtime::{check_block_header, ingest};
@@ -36,7 +44,19 @@ pub const SPARE_BLOCK_BUFFERS: usize = 4;
 /// A block on its way: shared by the stages, each parses the transactions it needs. Its buffer
 /// goes back to the engine's spares when the last stage lets it go.
 pub(super) struct Ingested {
-    pub(super) block: Block,
+    pub(super) header: BlockHeader,
+    /// How many transactions it holds.
+    pub(super) count: usize,
+    /// The block whole: from the start where the host handed it decoded ([`Engine::submit`]);
+    /// where it handed its encoding with user transactions in it
+    /// ([`Engine::submit_encoded`]), copied once the votes' signatures are checked, beside
+    /// the VED executing ahead, and always before the verdict.
+    block: OnceLock<Block>,
+    /// For the VED executing before the verdict, while the block is not whole yet: the block
+    /// with only the transactions guessed VED copied, each other one left empty in its place
+    /// ([`EncodedBlock::decode_some_into`]). `None` where the block is whole from the start.
+    /// Set with the whole guess.
+    ved_view: OnceLock<Option<Block>>,
     /// Where its transactions' buffer goes when it is dropped (`None` until the host asks for
     /// spares).
     pub(super) spares: Option<Sender<Transactions>>,
@@ -53,7 +73,7 @@ pub(super) struct Ingested {
     pub(super) first_keys: OnceLock<Option<Vec<Pubkey>>>,
     /// The transactions guessed VED, part by part as ingest guesses them ([`GUESS_PART`]),
     /// for the VED's sigverify stage; they end when ingest has guessed the block (or stopped).
-    pub(super) ved_parts: Receiver<Vec<usize>>,
+    pub(super) ved_parts: Receiver<Part>,
     /// Ingest's verdict, given while the VED's signatures are being verified: `None` when the
     /// block was refused.
     pub(super) verdict: OnceLock<Option<Accepted>>,
@@ -67,15 +87,57 @@ impl Drop for Ingested {
         // Kept unless the spares are full (or the engine is gone): a loaded block's megabytes
         // are then written again in place, instead of fresh pages faulted in and zeroed for
         // each block and returned to the OS after it.
-        if let Some(spares) = &self.spares {
-            let mut buffer = std::mem::take(&mut self.block.transactions);
+        if let (Some(spares), Some(block)) = (&self.spares, self.block.take()) {
+            let mut buffer = block.transactions;
             buffer.clear();
             let _ = spares.try_send(buffer);
         }
     }
 }
 
+/// Transactions of a block a sigverify stage verifies together.
+pub(super) struct Part {
+    /// Their indices in the block, in order.
+    pub(super) indices: Vec<usize>,
+    /// Their bytes, in the same order, where the block is not whole yet (copied from the
+    /// host's encoding of it); `None`: read them in the block.
+    pub(super) wires: Option<Transactions>,
+}
+
 impl Ingested {
+    /// The block whole, as the stages after the verdict read it.
+    ///
+    /// # Panics
+    /// Before ingest's verdict on an encoded block with user transactions (it is copied
+    /// whole before the verdict).
+    pub(super) fn block(&self) -> &Block {
+        self.block
+            .get()
+            .expect("a block is whole before ingest's verdict")
+    }
+
+    /// The block as the VED may read it before the verdict: whole, or with only the
+    /// transactions guessed VED in it ([`Ingested::ved_view`]'s field) — `Some(true)` then.
+    /// `None` before the whole guess, and where ingest stopped before it.
+    pub(super) fn ved_view(&self) -> Option<(&Block, bool)> {
+        match self.ved_view.get()? {
+            Some(view) => Some((view, true)),
+            None => self.block.get().map(|block| (block, false)),
+        }
+    }
+
+    /// Each transaction of `part` with its index: from the part's own bytes, or the block's.
+    pub(super) fn wires_of<'s>(&'s self, part: &'s Part) -> Vec<(usize, &'s [u8])> {
+        let indices = part.indices.iter().copied();
+        match &part.wires {
+            Some(wires) => indices.zip(wires).collect(),
+            None => {
+                let transactions = &self.block().transactions;
+                indices.map(|i| (i, &transactions[i])).collect()
+            }
+        }
+    }
+
     /// The whole guess of a block the user side sees: an accepted one.
     pub(super) fn whole_guess(&self) -> &[bool] {
         self.ved_guess
@@ -118,6 +180,7 @@ struct RefusedUnlessDecided<'a>(&'a Ingested);
 
 impl Drop for RefusedUnlessDecided<'_> {
     fn drop(&mut self) {
+        let _ = self.0.ved_view.set(None);
         let _ = self.0.verdict.set(None);
     }
 }
@@ -154,6 +217,31 @@ impl Engine {
     /// the work that made a [`Block`] of it — the C ABI's decode of the block's bytes, which
     /// its time-to-vote includes.
     pub fn submit_received(&self, block: Block, received: Instant) -> Result<(), EngineError> {
+        self.submit_incoming(Incoming::Decoded(block), received)
+    }
+
+    /// As [`Engine::submit_received`], for a block the host holds encoded
+    /// ([`EncodedBlock::begin`], as `tandem_engine_submit_block` does): the engine copies
+    /// its transactions itself, the VED's as it guesses them and the rest after their
+    /// signatures are checked (where the block has user transactions), so that a loaded
+    /// block's megabytes are not copied before its votes are verified. Into a block buffer
+    /// the engine spares ([`Engine::spare_transactions`]).
+    ///
+    /// `block` may be walked in part ([`EncodedBlock::begin`]): ingest walks the rest part by
+    /// part as it guesses them, and a block whose bytes it finds are not one block is refused
+    /// ([`EngineError::Undecodable`]) and changes nothing.
+    pub fn submit_encoded(
+        &self,
+        block: EncodedBlock<'_>,
+        received: Instant,
+    ) -> Result<(), EngineError> {
+        // Its copies go into the spares, and back there after it.
+        self.recycling.store(true, Ordering::Relaxed);
+        self.submit_incoming(Incoming::Encoded(block), received)
+    }
+
+    /// [`Engine::submit_received`] and [`Engine::submit_encoded`].
+    fn submit_incoming(&self, block: Incoming<'_>, received: Instant) -> Result<(), EngineError> {
         let entered = Instant::now();
         refused_on_an_executor("Engine::submit")?;
         if let Some(failure) = self.shared.failure() {
@@ -170,41 +258,79 @@ impl Engine {
     /// [`Engine::submit`]'s work, under the cursor's lock.
     fn ingest_block(
         &self,
-        block: Block,
+        incoming: Incoming<'_>,
         submitted: Instant,
         cursor: &mut Cursor,
     ) -> Result<(), EngineError> {
+        let header = *incoming.header();
         // The votes' signatures wait for the guess: the VED's sigverify stage takes the block
         // after its first part, and each part after as ingest guesses it.
-        let n = block.transactions.len();
+        let n = incoming.len();
         let (part_sender, ved_parts) = bounded(n.div_ceil(GUESS_PART).max(1));
         let keys = self.shared.ved_keys();
         let mut ved_guess = Vec::with_capacity(n);
         let mut first_keys = Some(Vec::with_capacity(n));
-        let mut guess_part = |transactions: &Transactions, range: std::ops::Range<usize>| {
+        // An encoded block until it is copied whole.
+        let mut copying = false;
+        let (block, mut encoded) = match incoming {
+            Incoming::Decoded(block) => (Some(block), None),
+            Incoming::Encoded(encoded) => (None, Some(encoded)),
+        };
+        let mut guess_part = |wires: Wires<'_>, range: std::ops::Range<usize>| {
             let start = range.start;
-            let part = guess_ved_part_with(transactions, range, &keys.payers, |key| {
+            let part = guess_ved_wires(range.map(|i| wires.get(i)), &keys.payers, |key| {
                 match (&mut first_keys, key) {
                     (Some(keys), Some(key)) => keys.push(key),
                     (keys, _) => *keys = None,
                 }
             });
             let mine = (start..).zip(&part).filter(|(_, v)| **v).map(|(i, _)| i);
-            // Never full (a place per part), nor closed while `ingested` lives.
-            let _ = part_sender.try_send(mine.collect());
+            let mine = mine.collect::<Vec<usize>>();
             ved_guess.extend(part);
+            mine
+        };
+        // A part of a block not whole yet takes its transactions' bytes along, copied from the
+        // host's encoding as they are guessed. Never full (a place per part), nor closed while
+        // `ingested` lives.
+        let send_part = |indices: Vec<usize>, pending: Option<&EncodedBlock<'_>>| {
+            let wires =
+                pending.map(|e| indices.iter().map(|&i| Wires::Encoded(e).get(i)).collect());
+            let _ = part_sender.try_send(Part { indices, wires });
         };
         let ingested = self.ingest.busy(|| {
             check_block_header(
-                &block.header,
+                &header,
                 cursor.slot,
                 cursor.unix_timestamp_ms,
                 self.slots_per_epoch,
             )
             .map_err(EngineError::Rejected)?;
-            guess_part(&block.transactions, 0..n.min(GUESS_PART));
+            let first_part = 0..n.min(GUESS_PART);
+            if let Some(encoded) = &mut encoded {
+                encoded
+                    .walk_to(first_part.end)
+                    .map_err(EngineError::Undecodable)?;
+            }
+            let wires = match (&block, &encoded) {
+                (_, Some(encoded)) => Wires::Encoded(encoded),
+                (Some(block), None) => Wires::Decoded(&block.transactions),
+                (None, None) => unreachable!("a block decoded or encoded"),
+            };
+            let first = guess_part(wires, first_part);
+            // An encoded block of votes alone in one part (no user load): copied whole at once.
+            let block = match &encoded {
+                Some(encoded) if n <= GUESS_PART && first.len() == n => {
+                    Some(encoded.decode_into(self.spare_transactions()))
+                }
+                _ => block,
+            };
+            copying = encoded.is_some() && block.is_none();
+            send_part(first, encoded.as_ref().filter(|_| copying));
             Ok::<_, EngineError>(Arc::new(Ingested {
-                block,
+                header,
+                count: n,
+                block: block.map_or_else(OnceLock::new, OnceLock::from),
+                ved_view: OnceLock::new(),
                 spares: self
                     .recycling
                     .load(Ordering::Relaxed)
@@ -233,11 +359,49 @@ impl Engine {
         if tests::PANIC_AFTER_THE_VED_COPY.with(std::cell::Cell::get) {
             panic!("the test's panic after the VED's copy");
         }
-        self.ingest.busy(|| {
-            let transactions = &ingested.block.transactions;
+        let walked = self.ingest.busy(|| {
+            // An encoded block's later parts are walked and guessed over the host's bytes,
+            // cold where the copy used to warm them (0.4–0.5 ms for a loaded block): on the
+            // votes' helper PUs, as the parse after them, not on the VED's sigverify thread's.
+            let later_parts = copying && n > GUESS_PART;
+            let pus: &[usize] = if later_parts { &self.parse_pus } else { &[] };
+            let _there = crate::pipeline::pin::confine_current_thread(pus);
             for start in (GUESS_PART..n).step_by(GUESS_PART) {
-                guess_part(transactions, start..n.min(start + GUESS_PART));
+                let part = start..n.min(start + GUESS_PART);
+                if let Some(encoded) = &mut encoded {
+                    encoded.walk_to(part.end)?;
+                }
+                let wires = match &encoded {
+                    Some(encoded) => Wires::Encoded(encoded),
+                    None => Wires::Decoded(&ingested.block().transactions),
+                };
+                let mine = guess_part(wires, part);
+                send_part(mine, encoded.as_ref().filter(|_| copying));
             }
+            Ok(())
+        });
+        if let Err(e) = walked {
+            // Not one block: refused (the VED executes nothing before the guess is whole).
+            let _ = ingested.verdict.set(None);
+            return Err(EngineError::Undecodable(e));
+        }
+        let pending = encoded.as_ref().filter(|_| copying);
+        self.ingest.busy(|| {
+            // An encoded block of votes alone is copied whole now (its parse follows at once);
+            // one with user transactions gives the VED a view of its own transactions until
+            // the rest is copied, after their signatures are checked.
+            let view = match pending {
+                Some(encoded) if ved_guess.contains(&false) => {
+                    Some(encoded.decode_some_into(Transactions::new(), |i| ved_guess[i]))
+                }
+                Some(encoded) => {
+                    let spare = self.spare_transactions();
+                    let _ = ingested.block.set(encoded.decode_into(spare));
+                    None
+                }
+                None => None,
+            };
+            let _ = ingested.ved_view.set(view);
         });
         let _ = ingested.ved_guess.set(ved_guess);
         let _ = ingested.first_keys.set(first_keys);
@@ -260,7 +424,13 @@ impl Engine {
         let parsed = self.ingest.busy(|| {
             let pus: &[usize] = if beside_the_ved { &self.parse_pus } else { &[] };
             let _there = crate::pipeline::pin::confine_current_thread(pus);
-            ingest::fee_payers(&ingested.block)
+            // The rest of an encoded block, copied where its parse runs.
+            if let Some(encoded) = pending {
+                let _ = ingested
+                    .block
+                    .get_or_init(|| encoded.decode_into(self.spare_transactions()));
+            }
+            ingest::fee_payers(ingested.block())
         });
         match parsed {
             Err(e) => {
@@ -277,7 +447,7 @@ impl Engine {
                     .in_flight
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .insert(ingested.block.header.slot, Arc::clone(&ingested));
+                    .insert(header.slot, Arc::clone(&ingested));
                 let _ = ingested.verdict.set(Some(Accepted {
                     payers: payers.into(),
                     slashes,
@@ -285,14 +455,54 @@ impl Engine {
                 }));
             }
         }
-        cursor.slot = ingested.block.header.slot;
-        cursor.unix_timestamp_ms = ingested.block.header.unix_timestamp_ms;
+        cursor.slot = header.slot;
+        cursor.unix_timestamp_ms = header.unix_timestamp_ms;
         // The UED's copy after the verdict: the UED side sees accepted blocks only, and a block
         // reaches the VED's executor only when the UED side holds it, so the UED can always
         // finish what the VED hands it (no stage waits on a queue behind it).
         send(&self.ued_sigs)?;
         self.ingest.add_items(1);
         Ok(())
+    }
+}
+
+/// A block as the host hands it to [`Engine::submit`] or [`Engine::submit_encoded`].
+enum Incoming<'b> {
+    /// Decoded: every transaction in the engine's buffer from the start.
+    Decoded(Block),
+    /// Read where its encoding lies, in the host's bytes for the call.
+    Encoded(EncodedBlock<'b>),
+}
+
+impl Incoming<'_> {
+    fn header(&self) -> &BlockHeader {
+        match self {
+            Incoming::Decoded(block) => &block.header,
+            Incoming::Encoded(encoded) => &encoded.header,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Incoming::Decoded(block) => block.transactions.len(),
+            Incoming::Encoded(encoded) => encoded.len(),
+        }
+    }
+}
+
+/// Where ingest's guess reads a block's transactions.
+#[derive(Clone, Copy)]
+enum Wires<'w> {
+    Decoded(&'w Transactions),
+    Encoded(&'w EncodedBlock<'w>),
+}
+
+impl<'w> Wires<'w> {
+    fn get(self, index: usize) -> &'w [u8] {
+        match self {
+            Wires::Decoded(transactions) => &transactions[index],
+            Wires::Encoded(encoded) => encoded.get(index).expect("a transaction of the block"),
+        }
     }
 }
 
@@ -327,33 +537,65 @@ mod tests {
         block
     }
 
-    #[test]
-    fn a_block_the_ved_executed_ahead_of_a_verdict_that_refused_it_is_undone() {
-        use std::sync::atomic::Ordering::Relaxed;
-
-        use crate::runtime::{Runtime, RuntimeError};
-        use crate::workload::{WorkloadConfig, generate_all};
-
+    /// The default cluster, the blocks of `config`'s workload, and the VED and UED hashes the
+    /// runtime behind `tandem replay` reaches after them.
+    fn blocks_and_their_hashes(
+        config: crate::workload::WorkloadConfig,
+    ) -> (crate::genesis::Genesis, Vec<Block>, [[u8; 32]; 2]) {
         let genesis = crate::genesis::Genesis::default_cluster();
         let scratch = tempfile::tempdir().expect("dir");
-        let config = WorkloadConfig {
-            slots: 4,
-            transfers: 200,
-            seed: 5,
-            ..WorkloadConfig::default()
-        };
-        let (blocks, _) = generate_all(&genesis, &config, scratch.path()).expect("generated");
+        let (blocks, _) =
+            crate::workload::generate_all(&genesis, &config, scratch.path()).expect("generated");
         let reference = tempfile::tempdir().expect("dir");
-        let mut runtime = Runtime::open(&genesis, reference.path()).expect("open");
-        let want = blocks
+        let mut runtime = crate::runtime::Runtime::open(&genesis, reference.path()).expect("open");
+        let last = blocks
             .iter()
             .map(|b| runtime.execute_block(b).expect("block"))
             .last()
             .expect("blocks");
+        (genesis, blocks, [last.ved_hash, last.ued_hash])
+    }
+
+    /// Hands `block` to `engine` decoded ([`Engine::submit`]) or `encoded`
+    /// ([`Engine::submit_encoded`], as the C ABI does).
+    fn submit_as(engine: &Engine, block: Block, encoded: bool) -> Result<(), EngineError> {
+        if !encoded {
+            return engine.submit(block);
+        }
+        let bytes = block.encode().expect("encodes");
+        let block = EncodedBlock::begin(&bytes).expect("a header and a count");
+        engine.submit_encoded(block, Instant::now())
+    }
+
+    #[test]
+    fn a_block_the_ved_executed_ahead_of_a_verdict_that_refused_it_is_undone() {
+        executed_ahead_refused_and_undone(false);
+    }
+
+    /// The same through the encoding: the VED executes the block ahead of the verdict while
+    /// only its own transactions are copied (the rest is copied after the votes' signatures
+    /// are checked, where the verdict's parse runs).
+    #[test]
+    fn an_encoded_block_executed_ahead_on_the_veds_transactions_alone_is_undone_when_refused() {
+        executed_ahead_refused_and_undone(true);
+    }
+
+    fn executed_ahead_refused_and_undone(encoded: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+
+        use crate::runtime::RuntimeError;
+        use crate::workload::WorkloadConfig;
+
+        let (genesis, blocks, want) = blocks_and_their_hashes(WorkloadConfig {
+            slots: 4,
+            transfers: 200,
+            seed: 5,
+            ..WorkloadConfig::default()
+        });
         let dir = tempfile::tempdir().expect("dir");
         let engine = cpu_engine(&genesis, dir.path());
         let shared = Arc::clone(&engine.shared);
-        engine.submit(blocks[0].clone()).expect("submit");
+        submit_as(&engine, blocks[0].clone(), encoded).expect("submit");
         let guess =
             crate::pipeline::guess::guess_ved(&blocks[1].transactions, &shared.ved_keys().payers);
         let user = guess.iter().position(|v| !v).expect("a user transaction");
@@ -363,7 +605,7 @@ mod tests {
         // and the VED undoes it; a cut vote stops the VED before it changes anything.
         let refused_at = |cut: Block| {
             DELAY_THE_VERDICT.with(|d| d.set(Duration::from_secs(2)));
-            let refused = engine.submit(cut);
+            let refused = submit_as(&engine, cut, encoded);
             DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
             match refused {
                 Err(EngineError::Rejected(RuntimeError::MalformedTransaction {
@@ -382,20 +624,89 @@ mod tests {
             }
             shared.ved_undone.load(Relaxed)
         };
+        let on_a_view = || shared.ved_ahead_on_a_view.load(Relaxed);
+        let before = on_a_view();
         assert_eq!(refused_at(cut_after_the_first_key(&blocks[1], user)), user);
         assert_eq!(undone(1), 1, "executed ahead, undone");
+        // Encoded, the VED went ahead on its own transactions, the user's not copied yet.
+        let went_ahead = on_a_view() - before;
+        assert_eq!(went_ahead, usize::from(encoded), "executed ahead on a view");
         assert_eq!(refused_at(cut_after_the_first_key(&blocks[1], vote)), vote);
         // The chain goes on from block 1 as if neither had come.
         for block in &blocks[1..] {
-            engine.submit(block.clone()).expect("submit");
+            submit_as(&engine, block.clone(), encoded).expect("submit");
         }
         let summary = engine.finish().expect("finish");
-        assert_eq!(summary.hashes, [want.ved_hash, want.ued_hash]);
+        assert_eq!(summary.hashes, want);
         assert_eq!(
             shared.ved_undone.load(Relaxed),
             1,
             "nothing to undo after the cut vote"
         );
+    }
+
+    /// Bytes whose header and count are sound but that are not one block past the first part
+    /// ingest walks — an oversized length, a cut, a byte after the block — are refused with the
+    /// error a decode gives them, after the VED's sigverify stage took the first part, and the
+    /// chain goes on as if they had not come.
+    #[test]
+    fn an_encoding_broken_past_its_first_part_is_refused_as_a_decode_refuses_it() {
+        use crate::ledger::{BLOCK_HEADER_LEN, MAX_TRANSACTION_LEN};
+        use crate::workload::WorkloadConfig;
+
+        let (genesis, blocks, want) = blocks_and_their_hashes(WorkloadConfig {
+            slots: 2,
+            transfers: GUESS_PART + 100,
+            seed: 11,
+            ..WorkloadConfig::default()
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
+        let shared = Arc::clone(&engine.shared);
+        submit_as(&engine, blocks[0].clone(), true).expect("submit");
+        let block = &blocks[1];
+        let late = GUESS_PART + 50;
+        assert!(
+            block.transactions.len() > late,
+            "a block of more than one part"
+        );
+        let bytes = block.encode().expect("encodes");
+        // Transaction `late`'s length field, past the first part.
+        let field = BLOCK_HEADER_LEN
+            + 4
+            + block
+                .transactions
+                .iter()
+                .take(late)
+                .map(|w| 4 + w.len())
+                .sum::<usize>();
+        let mut oversized = bytes.clone();
+        oversized[field..field + 4]
+            .copy_from_slice(&(MAX_TRANSACTION_LEN as u32 + 1).to_le_bytes());
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        let cut = &bytes[..field + 2];
+        let sigverified = || shared.ved_sigverified.load(Ordering::Relaxed);
+        for broken in [&oversized[..], &trailing[..], cut] {
+            let decoded = Block::decode(broken)
+                .expect_err("not one block")
+                .to_string();
+            let before = sigverified();
+            let encoded = EncodedBlock::begin(broken).expect("a sound header and count");
+            match engine.submit_encoded(encoded, Instant::now()) {
+                Err(EngineError::Undecodable(e)) => assert_eq!(e.to_string(), decoded),
+                other => panic!("{other:?}"),
+            }
+            // The VED's sigverify stage had the first part before the walk found the fault.
+            let began = Instant::now();
+            while sigverified() == before && began.elapsed().as_secs() < 60 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert!(sigverified() > before, "the first part's votes went ahead");
+        }
+        submit_as(&engine, block.clone(), true).expect("the sound block");
+        let summary = engine.finish().expect("finish");
+        assert_eq!(summary.hashes, want);
     }
 
     #[test]

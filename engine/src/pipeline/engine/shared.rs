@@ -89,6 +89,10 @@ pub(super) struct Shared {
     /// The transactions the VED's sigverify stage verified (the tests' view of its parts).
     #[cfg(test)]
     pub(super) ved_sigverified: std::sync::atomic::AtomicUsize,
+    /// The blocks the VED executed ahead of their verdict while only its own transactions were
+    /// copied (the tests' view of an encoded block's copies).
+    #[cfg(test)]
+    pub(super) ved_ahead_on_a_view: std::sync::atomic::AtomicUsize,
     /// The blocks the VED executed ahead of a verdict that refused them, and undid.
     pub(super) ved_undone: std::sync::atomic::AtomicUsize,
 }
@@ -274,11 +278,11 @@ impl Shared {
         blocks
             .iter()
             .find(|ingested| {
-                let mut transactions = ingested.block.transactions.iter();
+                let mut transactions = ingested.block().transactions.iter();
                 transactions
                     .any(|w| Transaction::peek_first_signature(w).as_ref() == Some(signature))
             })
-            .map(|ingested| ingested.block.header.slot)
+            .map(|ingested| ingested.header.slot)
     }
 
     pub(super) fn failure(&self) -> Option<Arc<Failure>> {

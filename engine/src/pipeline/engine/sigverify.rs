@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 use tandem_kernels::Ed25519Verifier;
 
-use super::ingest::Ingested;
+use super::ingest::{Ingested, Part};
 use super::shared::Shared;
 use crate::pipeline::metrics::StageMetrics;
 use crate::pipeline::spread::{HelperPool, spread};
@@ -106,35 +106,40 @@ pub(super) fn sigverify_loop(
         // The user side (the VED's has no limit) lets the block's vote go first, when the block
         // has work for it.
         if !ved && !yield_limit.is_zero() && ingested.whole_guess().contains(&false) {
-            let slot = ingested.block.header.slot;
+            let slot = ingested.header.slot;
             if let Some(waited) = metrics.idle(|| shared.yield_to_vote(slot, yield_limit)) {
                 shared.metrics.record_ued_yield(waited);
             }
         }
-        let wires = &ingested.block.transactions;
-        let mut verified = vec![None; wires.len()];
+        let mut verified = vec![None; ingested.count];
         // This side's transactions: the user's whole; the VED's part by part as ingest guesses
         // them (the parts there by then at once), until the parts end.
         let user = (!ved).then(|| {
             let guess = ingested.whole_guess();
-            (0..guess.len())
-                .filter(|&i| !guess[i])
-                .collect::<Vec<usize>>()
+            let indices = (0..guess.len()).filter(|&i| !guess[i]).collect();
+            vec![Part {
+                indices,
+                wires: None,
+            }]
         });
         let ved_parts = std::iter::from_fn(|| {
             if !ved {
                 return None;
             }
-            let mut mine = metrics.idle(|| ingested.ved_parts.recv()).ok()?;
-            mine.extend(ingested.ved_parts.try_iter().flatten());
-            Some(mine)
+            let first = metrics.idle(|| ingested.ved_parts.recv()).ok()?;
+            Some(
+                std::iter::once(first)
+                    .chain(ingested.ved_parts.try_iter())
+                    .collect(),
+            )
         });
-        for mine in user.into_iter().chain(ved_parts) {
+        for parts in user.into_iter().chain(ved_parts) {
             let done = metrics.busy(|| {
                 // One that does not parse is left unverified (ingest refuses its block).
-                let (mine, transactions): (Vec<usize>, Vec<Transaction<'_>>) = mine
-                    .into_iter()
-                    .filter_map(|i| Transaction::parse(&wires[i]).ok().map(|tx| (i, tx)))
+                let (mine, transactions): (Vec<usize>, Vec<Transaction<'_>>) = parts
+                    .iter()
+                    .flat_map(|part| ingested.wires_of(part))
+                    .filter_map(|(i, wire)| Transaction::parse(wire).ok().map(|tx| (i, tx)))
                     .unzip();
                 let answers = verify_spread(verifier, helpers, &transactions)?;
                 #[cfg(test)]

@@ -134,6 +134,8 @@ impl Engine {
             ved_keys_published,
             #[cfg(test)]
             ved_sigverified: Default::default(),
+            #[cfg(test)]
+            ved_ahead_on_a_view: Default::default(),
             ved_undone: Default::default(),
         });
         for record in &logged {
@@ -301,7 +303,7 @@ impl Engine {
                             },
                             ued_sigs_rx,
                             |ingested, verified| {
-                                let slot = ingested.block.header.slot;
+                                let slot = ingested.header.slot;
                                 ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
                             },
                         )

@@ -75,7 +75,7 @@ pub(super) fn ued_loop(
             }
         };
         let boundary = matches!(job, UedJob::Boundary { .. });
-        let block = &ingested.block;
+        let block = ingested.block();
         let slot = block.header.slot;
         let Ok(ued_sigs) = metrics.idle(|| sigs.recv()) else {
             break;

@@ -90,7 +90,7 @@ impl Retained {
         }
         for (ingested, recent) in self.blocks.drain(..) {
             let payers = &ingested.accepted().payers;
-            ved.go_over(&ingested.block, payers, &recent)?;
+            ved.go_over(ingested.block(), payers, &recent)?;
         }
         Ok(())
     }
@@ -176,17 +176,30 @@ fn execute_ahead(
     verified: &[Option<bool>],
     metrics: &StageMetrics,
 ) -> Result<Option<Ahead>, RuntimeError> {
-    let block = &ingested.block;
+    // Read with the guess (a block's VED parts are all guessed before its votes are verified).
+    let (Some(Some(payers)), Some((block, partial))) =
+        (ingested.first_keys.get(), ingested.ved_view())
+    else {
+        return Ok(None);
+    };
     if ingested.verdict.get().is_some() || ved.crosses_boundary(block) {
         return Ok(None);
     }
-    // Read with the guess (a block's VED parts are all guessed before its votes are verified).
-    let Some(Some(payers)) = ingested.first_keys.get() else {
+    // A view of the VED's transactions alone (the rest of the block not copied yet) serves
+    // while the guess holds: the executor then reads only the transactions guessed VED. After
+    // a boundary brought new VED payers it would read others, and waits for the verdict.
+    if partial && ingested.guess_generation != ved.ved_keys_generation() {
         return Ok(None);
-    };
+    }
     let recent = ved.recent_blockhashes().clone();
     let guess = ingested.payer_guess();
     let executed = metrics.busy(|| ved.execute_guessed(block, payers, verified, guess));
+    #[cfg(test)]
+    if partial && executed.is_ok() {
+        shared
+            .ved_ahead_on_a_view
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let Some(accepted) = metrics.idle(|| ingested.verdict.wait()) else {
         // Refused: whatever the executor did goes. A transaction of the VED's that does not
         // parse stopped it before it changed anything.
@@ -254,7 +267,7 @@ pub(super) fn ved_loop(
             continue; // refused at ingest: nothing happened (or was undone)
         };
         let payers = &accepted.payers;
-        let block = &ingested.block;
+        let block = ingested.block();
         let header = &block.header;
         let slot = header.slot;
         let record = match logged.front() {
@@ -426,7 +439,7 @@ pub(super) fn ved_loop(
         // UED's sigverify left its transactions in this block to the VED's.
         done.verified = guessed_ued(&done, &verified);
         let point = VotePoint::of(&done, ved.ved_stake(), None);
-        let index = || shared.index_ved(&ingested.block, &done);
+        let index = || shared.index_ved(ingested.block(), &done);
         vote(shared, &ingested, point, &mut on_vote, index, false);
         // Executed before the restart, and counted by that process: this one's count of the
         // statuses it reports (`tandem run`'s table) counts them too.
