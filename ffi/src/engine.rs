@@ -430,7 +430,11 @@ pub unsafe extern "C" fn tandem_engine_submit_block(
 /// Public for the fuzz target, which feeds it arbitrary bytes.
 pub fn submit_block(engine: &Engine, bytes: &[u8]) -> Result<(), FfiError> {
     let received = Instant::now();
-    let block = EncodedBlock::begin(bytes)?;
+    let mut block = EncodedBlock::begin(bytes)?;
+    if engine.halted().is_some() {
+        // Refused all the same: bytes that are not one block say so first, as ever.
+        block.walk_to(block.len())?;
+    }
     refuse_halted(engine)?;
     engine.submit_encoded(block, received)?;
     Ok(())
