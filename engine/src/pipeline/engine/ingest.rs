@@ -127,15 +127,17 @@ impl Ingested {
     }
 
     /// Each transaction of `part` with its index: from the part's own bytes, or the block's.
-    pub(super) fn wires_of<'s>(&'s self, part: &'s Part) -> Vec<(usize, &'s [u8])> {
-        let indices = part.indices.iter().copied();
-        match &part.wires {
-            Some(wires) => indices.zip(wires).collect(),
-            None => {
-                let transactions = &self.block().transactions;
-                indices.map(|i| (i, &transactions[i])).collect()
-            }
-        }
+    pub(super) fn wires_of<'s>(
+        &'s self,
+        part: &'s Part,
+    ) -> impl Iterator<Item = (usize, &'s [u8])> + 's {
+        // The part's own bytes lie in its order, the block's at the indices.
+        let (source, own) = match &part.wires {
+            Some(wires) => (wires, true),
+            None => (&self.block().transactions, false),
+        };
+        let at = move |k: usize, i: usize| if own { k } else { i };
+        (part.indices.iter().enumerate()).map(move |(k, &i)| (i, &source[at(k, i)]))
     }
 
     /// The whole guess of a block the user side sees: an accepted one.
@@ -311,10 +313,9 @@ impl Engine {
                     .walk_to(first_part.end)
                     .map_err(EngineError::Undecodable)?;
             }
-            let wires = match (&block, &encoded) {
-                (_, Some(encoded)) => Wires::Encoded(encoded),
-                (Some(block), None) => Wires::Decoded(&block.transactions),
-                (None, None) => unreachable!("a block decoded or encoded"),
+            let wires = match (&encoded, &block) {
+                (Some(encoded), _) => Wires::Encoded(encoded),
+                (None, block) => Wires::Decoded(&block.as_ref().expect("decoded").transactions),
             };
             let first = guess_part(wires, first_part);
             // An encoded block of votes alone in one part (no user load): copied whole at once.
