@@ -1,0 +1,379 @@
+//! The store's own tests of its commit, open and planner (the crash and corruption tests
+//! drive it from `engine/tests/`).
+
+use super::*;
+
+/// Each region file's path and bytes now: what a power cut before the next commit's pages
+/// reached the disk leaves of them.
+fn region_bytes(store: &Store) -> Vec<(PathBuf, Vec<u8>)> {
+    store
+        .regions
+        .iter()
+        .map(|r| (r.path.clone(), std::fs::read(&r.path).unwrap()))
+        .collect()
+}
+
+/// The disk after a power cut, in a copy of `dir`: every file as it is, but the regions'
+/// pages as `before` holds them.
+fn after_power_cut(dir: &Path, before: &[(PathBuf, Vec<u8>)]) -> tempfile::TempDir {
+    let cut = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, cut.path().join(path.file_name().unwrap())).unwrap();
+    }
+    for (path, old) in before {
+        let copy = cut.path().join(path.file_name().unwrap());
+        let file = std::fs::OpenOptions::new().write(true).open(copy).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, old, 0).unwrap();
+    }
+    cut
+}
+
+/// Once open, no region's mapping reads ahead (`MADV_RANDOM`: the kernel marks it `rr` in
+/// `/proc/self/smaps`), nor does a mapping made again when a region grows: a fault on a
+/// page never written used to read ahead and zero megabytes of them.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_regions_are_mapped_without_readahead_once_open_and_after_growing() {
+    fn random_read(store: &Store) -> Vec<bool> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        store
+            .regions
+            .iter()
+            .map(|region| {
+                let start = format!("{:x}-", region.map.bytes().as_ptr() as usize);
+                let at = smaps
+                    .lines()
+                    .position(|l| l.starts_with(&start))
+                    .expect("the region's mapping in smaps");
+                let flags = smaps
+                    .lines()
+                    .skip(at)
+                    .find(|l| l.starts_with("VmFlags:"))
+                    .expect("its VmFlags");
+                flags.split_ascii_whitespace().any(|f| f == "rr")
+            })
+            .collect()
+    }
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path()).unwrap());
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(random_read(&store), [true; 4]);
+    let mut rng = crate::sample::SplitMix64::new(5);
+    let mut changes = SlotChanges::new();
+    for _ in 0..5_000 {
+        changes.load(crate::sample::sample_account(&mut rng, Mapping::RwUed, 600));
+    }
+    let pages = store.regions[region_index(Mapping::RwUed)].page_count();
+    store.commit(1, changes).unwrap();
+    assert!(
+        store.regions[region_index(Mapping::RwUed)].page_count() > pages,
+        "it grew"
+    );
+    assert_eq!(random_read(&store), [true; 4]);
+}
+
+/// A commit's image of a page past the region's written pages starts as zeros, without a
+/// read through the mapping: on this thread, touching 256 such pages faults (next to) no
+/// page in. Before, each was copied from the mapping — a fault per page that makes the
+/// kernel zero a fresh page-cache page (on tmpfs, a fault per 16 pages mapped around).
+/// The scan at open finds where a region's zeros begin by the pages' bytes, not their
+/// headers: a freed page's header is blank but its body keeps its old cells, and an image
+/// of it started as zeros would differ from the disk where the log does not cover it.
+#[test]
+fn the_zeros_a_region_ends_with_are_found_by_the_pages_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(31);
+    let r = region_index(Mapping::RwUed);
+    let small = crate::sample::sample_account(&mut rng, Mapping::RwUed, 10);
+    let mut large = crate::sample::sample_account(&mut rng, Mapping::RwUed, 10);
+    large.data = vec![5; 3 * PAGE_SIZE];
+    let mut changes = SlotChanges::new();
+    changes.load(small);
+    changes.load(large.clone());
+    store.commit(1, changes).unwrap();
+    let written_end = store.regions[r].zeros_from;
+    let Place::Span { len } = store.index[&large.pubkey].place else {
+        panic!("a span");
+    };
+    assert_eq!(written_end, store.index[&large.pubkey].page + len);
+    let mut changes = SlotChanges::new();
+    changes.delete(large.pubkey);
+    store.commit(2, changes).unwrap();
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.regions[r].zeros_from, written_end,
+        "the freed span's pages hold their old bytes"
+    );
+    assert!(store.regions[r].page_count() > written_end, "zeros after");
+}
+
+/// A power cut after a commit's log, before its pages reach the disk: the next open
+/// completes the commit from the log over the pages as they were. The commit wrote fresh
+/// pages (images started as zeros) and reused a freed page whose old cell is still on the
+/// disk (its image copied): each image must equal the disk wherever the log does not cover
+/// it, or the page completed from the log differs from the one the commit wrote (its
+/// checksum then fails at open).
+#[test]
+fn a_commit_on_fresh_and_reused_pages_is_completed_from_its_log_after_a_power_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(41);
+    let small = crate::sample::sample_account(&mut rng, Mapping::RwUed, 10);
+    let mut freed = crate::sample::sample_account(&mut rng, Mapping::RwUed, 10);
+    freed.data = vec![5; 1_900]; // alone in a page of 2,016-byte cells, the last page
+    let mut changes = SlotChanges::new();
+    changes.load(small.clone());
+    changes.load(freed.clone());
+    store.commit(1, changes).unwrap();
+    let mut changes = SlotChanges::new();
+    changes.delete(freed.pubkey);
+    store.commit(2, changes).unwrap();
+    drop(store);
+
+    let mut store = Store::open(dir.path()).unwrap();
+    let pages_of_slot_2 = region_bytes(&store);
+    // The same cell class, a shorter record: the freed cell's old bytes stay after it.
+    let mut reusing = crate::sample::sample_account(&mut rng, Mapping::RwUed, 10);
+    reusing.data = vec![6; 1_400];
+    let fresh: Vec<Account> = (0..200)
+        .map(|_| crate::sample::sample_account(&mut rng, Mapping::RwUed, 300))
+        .collect();
+    let mut changes = SlotChanges::new();
+    changes.load(reusing.clone());
+    for account in &fresh {
+        changes.load(account.clone());
+    }
+    store.commit(3, changes).unwrap();
+    assert_eq!(
+        store.index[&reusing.pubkey].page, 2,
+        "the freed page, used again"
+    );
+
+    let cut = after_power_cut(dir.path(), &pages_of_slot_2);
+    drop(store);
+
+    let reopened = Store::open(cut.path()).unwrap();
+    assert_eq!(
+        reopened.recovered_slot(),
+        Some(3),
+        "slot 3 came from its log"
+    );
+    let read = |key: &Pubkey| reopened.inspect(key).map(|a| a.to_account());
+    assert_eq!(read(&small.pubkey), Some(small.clone()));
+    assert_eq!(read(&reusing.pubkey), Some(reusing.clone()));
+    for account in &fresh {
+        assert_eq!(read(&account.pubkey).as_ref(), Some(account));
+    }
+    assert_eq!(read(&freed.pubkey), None);
+}
+
+/// Commits that each add thousands of new accounts fill the index's tables evenly, so
+/// they reach their limits together; the commits make room ahead of them, so no new
+/// account finds its table full — no commit grows the whole index (or a wave of its
+/// tables) at once. Before, one table held every account, and the commit that crossed its
+/// limit moved them all into a table twice the size.
+#[test]
+fn a_commits_new_accounts_find_room_made_in_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(23);
+    let (per_commit, commits) = (2_000, 100);
+    let mut found_full = 0;
+    for slot in 1..=commits {
+        let mut changes = SlotChanges::new();
+        for _ in 0..per_commit {
+            let account = crate::sample::sample_account(&mut rng, Mapping::RwUed, 8);
+            // (The first commits fill empty tables: none has room yet.)
+            if slot > 2 && !store.index.has_room_for(&account.pubkey) {
+                found_full += 1;
+            }
+            changes.load(account);
+        }
+        store.commit(slot, changes).unwrap();
+    }
+    assert_eq!(store.len(), (per_commit * commits) as usize);
+    assert_eq!(
+        found_full, 0,
+        "new accounts found their table of the index full"
+    );
+    assert!(
+        store.index.largest_table() <= store.len() / 256,
+        "one table has room for {} of {} accounts",
+        store.index.largest_table(),
+        store.len()
+    );
+}
+
+#[test]
+fn an_account_read_in_place_is_an_account_exactly_when_its_copy_equals_it() {
+    // The commit skips an account the slot wrote back unchanged by comparing the store's
+    // record in place (`AccountRef::is`): every field must count, as in the copy's `==`.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(3);
+    let account = crate::sample::sample_account(&mut rng, Mapping::RwUed, 40);
+    let mut changes = SlotChanges::new();
+    changes.load(account.clone());
+    store.commit(1, changes).unwrap();
+    let stored = store.inspect(&account.pubkey).unwrap();
+    let mut others = Vec::new();
+    let mut other = account.clone();
+    other.pubkey.0[31] ^= 1;
+    others.push(other);
+    let mut other = account.clone();
+    other.lamports += 1;
+    others.push(other);
+    let mut other = account.clone();
+    other.owner.0[0] ^= 1;
+    others.push(other);
+    let mut other = account.clone();
+    other.executable = !other.executable;
+    others.push(other);
+    let mut other = account.clone();
+    other.mapping = Mapping::RwVed;
+    others.push(other);
+    let mut other = account.clone();
+    other.data[0] ^= 1;
+    others.push(other);
+    let mut other = account.clone();
+    other.data.push(0);
+    others.push(other);
+    assert!(stored.is(&account));
+    for other in &others {
+        assert_eq!(stored.is(other), stored.to_account() == *other, "{other:?}");
+        assert!(!stored.is(other), "{other:?}");
+    }
+}
+
+#[test]
+fn a_planned_commit_abandoned_leaves_the_store_at_its_last_slot_and_one_written_commits() {
+    // A planned commit has placed its accounts in the index, over pages it has not written
+    // (a grown account's new cell on a fresh page): dropped unwritten, the store must read
+    // as it was and take the next commit; written, it is the commit.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(5);
+    let [small, other] =
+        std::array::from_fn(|_| crate::sample::sample_account(&mut rng, Mapping::RwUed, 10));
+    let mut grown = small.clone();
+    grown.data = vec![7; 500];
+    let mut changes = SlotChanges::new();
+    changes.load(small.clone());
+    store.commit(1, changes).unwrap();
+    let changes_of_slot_2 = || {
+        let mut changes = SlotChanges::new();
+        changes.load(grown.clone());
+        changes.load(other.clone());
+        changes
+    };
+    drop(store.plan_commit(2, changes_of_slot_2()).unwrap());
+    store
+        .usable()
+        .expect("an abandoned plan leaves the store usable");
+    assert_eq!(store.committed_slot(), Some(1));
+    assert_eq!(store.len(), 1);
+    assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(small.clone()));
+    assert!(store.inspect(&other.pubkey).is_none());
+    let stats = store
+        .plan_commit(2, changes_of_slot_2())
+        .unwrap()
+        .write()
+        .unwrap();
+    assert_eq!((stats.slot, stats.accounts_changed), (2, 2));
+    assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(grown.clone()));
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.committed_slot(), Some(2));
+    assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(grown));
+    assert!(store.inspect(&other.pubkey).map(|a| a.to_account()) == Some(other));
+    drop(store);
+    assert_eq!(Store::check(dir.path()).unwrap().committed_slot, Some(2));
+}
+
+#[test]
+fn a_log_written_whole_whose_fsync_fails_is_a_commit_the_store_cannot_go_on_past() {
+    // The log of slot 2 is written whole, its fsync fails: it may be on the disk, and the
+    // next open completes slot 2 from it. The store must not go on at slot 1 (it did: the
+    // caller, told slot 2 failed, could commit another slot 2, or close and find it done),
+    // nor read through an index that points at pages the commit never wrote.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(7);
+    let [small, other, third] =
+        std::array::from_fn(|_| crate::sample::sample_account(&mut rng, Mapping::RwUed, 10));
+    let mut grown = small.clone();
+    grown.data = vec![9; 500]; // a bigger cell: a fresh page the commit never wrote
+    let mut changes = SlotChanges::new();
+    changes.load(small.clone());
+    store.commit(1, changes).unwrap();
+    store.fail_log_sync = true;
+    let mut changes = SlotChanges::new();
+    changes.load(grown.clone());
+    changes.load(other);
+    let failed = store.commit(2, changes);
+    assert!(
+        matches!(failed, Err(StoreError::Io { op: "fsync", .. })),
+        "{failed:?}"
+    );
+    assert!(matches!(store.usable(), Err(StoreError::Poisoned(_))));
+    assert!(store.inspect(&small.pubkey).is_none());
+    let mut changes = SlotChanges::new();
+    changes.load(third);
+    assert!(store.commit(2, changes).is_err(), "no other slot 2");
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.committed_slot(), Some(2));
+    assert!(store.inspect(&small.pubkey).map(|a| a.to_account()) == Some(grown));
+}
+
+#[test]
+fn a_commit_whose_pages_never_reached_the_disk_is_completed_from_its_log() {
+    // A commit returns once its log is on the disk; its pages are written back while the
+    // next slot executes, and recorded at the next commit. A power cut before then loses
+    // the pages' writeback: the disk holds the slot's log, the superblock of the slot
+    // before, and pages as they were. The next open must bring the slot back whole.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(11);
+    let [moved, kept, new] =
+        std::array::from_fn(|_| crate::sample::sample_account(&mut rng, Mapping::RwUed, 40));
+    let mut changes = SlotChanges::new();
+    changes.load(moved.clone());
+    changes.load(kept.clone());
+    store.commit(1, changes).unwrap();
+    let pages_of_slot_1 = region_bytes(&store);
+    let mut updated = moved.clone();
+    updated.lamports += 1;
+    updated.data = vec![7; 40];
+    let mut changes = SlotChanges::new();
+    changes.load(updated.clone());
+    changes.load(new.clone());
+    store.commit(2, changes).unwrap();
+
+    // The disk after the power cut: every file as it is, but the regions' pages of slot 1.
+    let cut = after_power_cut(dir.path(), &pages_of_slot_1);
+    drop(store);
+
+    let reopened = Store::open(cut.path()).unwrap();
+    assert_eq!(reopened.committed_slot(), Some(2));
+    assert_eq!(
+        reopened.recovered_slot(),
+        Some(2),
+        "slot 2 came from its log"
+    );
+    let read = |key: &Pubkey| reopened.inspect(key).map(|a| a.to_account());
+    assert_eq!(read(&moved.pubkey), Some(updated));
+    assert_eq!(read(&kept.pubkey), Some(kept.clone()));
+    assert_eq!(read(&new.pubkey), Some(new));
+    drop(reopened);
+    // Closed after its last commit, the store itself records it: nothing to complete.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        (store.committed_slot(), store.recovered_slot()),
+        (Some(2), None)
+    );
+}
