@@ -68,14 +68,18 @@ impl<'a> EncodedBlock<'a> {
             done: false,
         };
         let start = reader.next_block_start()?.ok_or(LedgerError::EmptyBlock)?;
+        // Room for every transaction the count claims (the count passed the reader's check
+        // against the input's length, but a span takes 16 bytes to a transaction's 4 at the
+        // least: up to four times the input) where the allocator gives it, else grown as the
+        // walk goes: a claim is never a reason to abort.
+        let mut spans = Vec::new();
+        let _ = spans.try_reserve_exact(start.count as usize);
         let mut block = EncodedBlock {
             header: start.header,
             count: start.count,
             bytes,
             reader,
-            // The count passed the reader's check against the input's length: room for it is
-            // at most a quarter of the input's size.
-            spans: Vec::with_capacity(start.count as usize),
+            spans,
         };
         if block.count == 0 {
             block.end()?;
@@ -85,15 +89,25 @@ impl<'a> EncodedBlock<'a> {
 
     /// Walks the transactions up to `end` (at most [`EncodedBlock::len`]; those walked
     /// already stay), checking each length; past the last one, that nothing follows it. On an
-    /// error the walk stops there: the bytes are not one block.
+    /// error the walk stays before the transaction at fault (the last one, where bytes follow
+    /// it): the bytes are not one block, and walking again gives the same error.
     pub fn walk_to(&mut self, end: usize) -> Result<(), LedgerError> {
         let end = end.min(self.len());
         while self.spans.len() < end {
             let n = self.spans.len() as u32;
-            let span = self.reader.next_transaction_in_place(n)?;
-            self.spans.push(span);
-            if self.spans.len() == self.len() {
-                self.end()?;
+            let before = (self.reader.source, self.reader.offset);
+            let walked = self.reader.next_transaction_in_place(n).and_then(|span| {
+                if self.spans.len() + 1 == self.len() {
+                    self.end()?;
+                }
+                Ok(span)
+            });
+            match walked {
+                Ok(span) => self.spans.push(span),
+                Err(e) => {
+                    (self.reader.source, self.reader.offset) = before;
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -101,10 +115,12 @@ impl<'a> EncodedBlock<'a> {
 
     /// After the last transaction: nothing may follow.
     fn end(&mut self) -> Result<(), LedgerError> {
-        self.reader.blocks += 1;
         let used = self.reader.offset;
         match self.bytes.len() as u64 - used {
-            0 => Ok(()),
+            0 => {
+                self.reader.blocks += 1;
+                Ok(())
+            }
             extra => Err(LedgerError::TrailingBytes { used, extra }),
         }
     }
@@ -172,6 +188,7 @@ impl<'a> EncodedBlock<'a> {
 mod tests {
     use super::*;
     use crate::account::Pubkey;
+    use crate::ledger::BLOCK_HEADER_LEN;
 
     fn block() -> Block {
         Block {
@@ -235,5 +252,32 @@ mod tests {
             EncodedBlock::parse(&[]),
             Err(LedgerError::EmptyBlock)
         ));
+    }
+
+    /// A walk that failed stays failed: walked again, the bytes give the same error, and the
+    /// block never counts as walked whole (its copy would be a block the bytes are not).
+    #[test]
+    fn a_walk_that_failed_gives_the_same_error_when_walked_again() {
+        let block = block();
+        let bytes = block.encode().expect("encodes");
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        let mut oversized = bytes.clone();
+        // The third transaction's length field.
+        let field = BLOCK_HEADER_LEN + 4 + (4 + 10) + (4 + 11);
+        oversized[field..field + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut cut = bytes.clone();
+        cut.truncate(bytes.len() - 3);
+        for broken in [&trailing, &oversized, &cut] {
+            let decoded = Block::decode(broken)
+                .expect_err("not one block")
+                .to_string();
+            let mut encoded = EncodedBlock::begin(broken).expect("its header and count");
+            for attempt in 0..3 {
+                let walked = encoded.walk_to(encoded.len()).expect_err("not one block");
+                assert_eq!(walked.to_string(), decoded, "attempt {attempt}");
+                assert!(encoded.walked() < encoded.len(), "attempt {attempt}");
+            }
+        }
     }
 }
