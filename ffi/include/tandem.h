@@ -369,7 +369,8 @@ int32_t tandem_engine_open(const char *genesis_toml_path,
  * the engine queues.
  *
  * Errors: `TANDEM_ERR_INVALID_ARGUMENT` (NULL, or bytes that are not exactly one block: cut
- * short, garbage, trailing bytes), `TANDEM_ERR_REJECTED` with the reason in
+ * short, garbage, trailing bytes — whatever else is wrong, the engine halted or stopped
+ * included), `TANDEM_ERR_REJECTED` with the reason in
  * `tandem_last_error()` for a block that breaks SPEC §4 (it does not follow the last block
  * accepted, e.g. a slot already executed; its clock) or holds a transaction that does not parse
  * (SPEC §2) — the engine goes on, unchanged; `TANDEM_ERR_HALTED` once the engine has halted;

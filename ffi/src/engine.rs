@@ -394,7 +394,8 @@ pub unsafe extern "C" fn tandem_engine_open(
 /// the engine queues.
 ///
 /// Errors: `TANDEM_ERR_INVALID_ARGUMENT` (NULL, or bytes that are not exactly one block: cut
-/// short, garbage, trailing bytes), `TANDEM_ERR_REJECTED` with the reason in
+/// short, garbage, trailing bytes — whatever else is wrong, the engine halted or stopped
+/// included), `TANDEM_ERR_REJECTED` with the reason in
 /// `tandem_last_error()` for a block that breaks SPEC §4 (it does not follow the last block
 /// accepted, e.g. a slot already executed; its clock) or holds a transaction that does not parse
 /// (SPEC §2) — the engine goes on, unchanged; `TANDEM_ERR_HALTED` once the engine has halted;
@@ -431,21 +432,15 @@ pub unsafe extern "C" fn tandem_engine_submit_block(
 pub fn submit_block(engine: &Engine, bytes: &[u8]) -> Result<(), FfiError> {
     let received = Instant::now();
     let mut block = EncodedBlock::begin(bytes)?;
-    if engine.halted().is_some() {
-        // Refused all the same: bytes that are not one block say so first, as ever.
+    if let Some(why) = engine.halted() {
+        // Refused all the same: bytes that are not one block say so first, as ever. (The
+        // halt read once: read again after the walk, a halt between the two reads answered
+        // broken bytes with it.)
         block.walk_to(block.len())?;
+        return Err(FfiError::halted(why));
     }
-    refuse_halted(engine)?;
     engine.submit_encoded(block, received)?;
     Ok(())
-}
-
-/// `TANDEM_ERR_HALTED` once the engine has halted.
-fn refuse_halted(engine: &Engine) -> Result<(), FfiError> {
-    match engine.halted() {
-        Some(why) => Err(FfiError::halted(why)),
-        None => Ok(()),
-    }
 }
 
 /// The body of the two hash waits.

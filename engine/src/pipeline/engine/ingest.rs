@@ -24,6 +24,8 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use super::error::EngineError;
 use super::{Cursor, Engine, refused_on_an_executor};
 use crate::account::Pubkey;
+#[cfg(test)]
+use crate::ledger::LedgerError;
 use crate::ledger::{Block, BlockHeader, EncodedBlock, Transactions};
 use crate::pipeline::guess::{GUESS_PART, guess_ved_wires};
 use crate::pipeline::metrics::Activity;
@@ -243,11 +245,17 @@ impl Engine {
     }
 
     /// [`Engine::submit_received`] and [`Engine::submit_encoded`].
-    fn submit_incoming(&self, block: Incoming<'_>, received: Instant) -> Result<(), EngineError> {
+    fn submit_incoming(
+        &self,
+        mut block: Incoming<'_>,
+        received: Instant,
+    ) -> Result<(), EngineError> {
         let entered = Instant::now();
-        refused_on_an_executor("Engine::submit")?;
+        if let Err(e) = refused_on_an_executor("Engine::submit") {
+            return Err(block.undecodable_first(e));
+        }
         if let Some(failure) = self.shared.failure() {
-            return Err(EngineError::Failed(failure));
+            return Err(block.undecodable_first(EngineError::Failed(failure)));
         }
         let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
         let idle = entered.saturating_duration_since(cursor.returned);
@@ -270,8 +278,15 @@ impl Engine {
         let n = incoming.len();
         let (part_sender, ved_parts) = bounded(n.div_ceil(GUESS_PART).max(1));
         let keys = self.shared.ved_keys();
-        let mut ved_guess = Vec::with_capacity(n);
-        let mut first_keys = Some(Vec::with_capacity(n));
+        // Room for the count's claim where the allocator gives it (an encoded block's count is
+        // checked against its bytes' length only, and a first key takes 32 bytes to a
+        // transaction's 4 at the least), else grown as the parts are guessed.
+        let mut ved_guess = Vec::new();
+        let _ = ved_guess.try_reserve_exact(n);
+        let mut first_keys = Some(Vec::new());
+        if let Some(keys) = &mut first_keys {
+            let _ = keys.try_reserve_exact(n);
+        }
         // An encoded block until it is copied whole.
         let mut copying = false;
         let (block, mut encoded) = match incoming {
@@ -306,7 +321,7 @@ impl Engine {
                 cursor.unix_timestamp_ms,
                 self.slots_per_epoch,
             )
-            .map_err(EngineError::Rejected)?;
+            .map_err(|e| undecodable_first(encoded.as_mut(), EngineError::Rejected(e)))?;
             let first_part = 0..n.min(GUESS_PART);
             if let Some(encoded) = &mut encoded {
                 encoded
@@ -351,7 +366,7 @@ impl Engine {
                 .blocked(|| queue.send(Arc::clone(&ingested)))
                 .map_err(|_| self.stopped())
         };
-        send(&self.ved_sigs)?;
+        send(&self.ved_sigs).map_err(|e| undecodable_first(encoded.as_mut(), e))?;
         // The VED waits for the verdict before anything else: a panic from here to it (a parser
         // bug) gives it one, the block refused, instead of leaving it (and `finish`, and the
         // engine's drop) waiting for ever.
@@ -467,6 +482,17 @@ impl Engine {
     }
 }
 
+/// `refused`, unless `encoded`'s bytes are not one block: that error then, as a decode before
+/// the submit gave it first (the C ABI answered `TANDEM_ERR_INVALID_ARGUMENT` to such bytes
+/// before it handed blocks over encoded, whatever else was wrong). Walked on the way to an
+/// error only.
+fn undecodable_first(encoded: Option<&mut EncodedBlock<'_>>, refused: EngineError) -> EngineError {
+    match encoded.map(|block| block.walk_to(block.len())) {
+        Some(Err(broken)) => EngineError::Undecodable(broken),
+        _ => refused,
+    }
+}
+
 /// A block as the host hands it to [`Engine::submit`] or [`Engine::submit_encoded`].
 enum Incoming<'b> {
     /// Decoded: every transaction in the engine's buffer from the start.
@@ -476,6 +502,14 @@ enum Incoming<'b> {
 }
 
 impl Incoming<'_> {
+    /// [`undecodable_first`] for the block.
+    fn undecodable_first(&mut self, refused: EngineError) -> EngineError {
+        match self {
+            Incoming::Decoded(_) => refused,
+            Incoming::Encoded(encoded) => undecodable_first(Some(encoded), refused),
+        }
+    }
+
     fn header(&self) -> &BlockHeader {
         match self {
             Incoming::Decoded(block) => &block.header,
@@ -740,5 +774,51 @@ mod tests {
             was_dropped.recv_timeout(Duration::from_secs(60)).is_ok(),
             "the VED waited for the block's verdict for ever"
         );
+    }
+
+    /// On an engine that has failed, bytes that are not one block are refused as such, as a
+    /// decode before the submit refused them first; sound bytes get the failure.
+    #[test]
+    fn a_failed_engine_refuses_bytes_not_one_block_as_such() {
+        let config = crate::workload::WorkloadConfig {
+            slots: 2,
+            seed: 5,
+            transfers: 40,
+            ..crate::workload::WorkloadConfig::default()
+        };
+        let (genesis, blocks, _) = blocks_and_their_hashes(config);
+        let hooks = super::super::EngineHooks {
+            on_outcome: Some(Box::new(|o| assert!(o.slot != 1, "the test's UED fails"))),
+            ..super::super::EngineHooks::default()
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let config = super::super::EngineConfig {
+            backend: crate::runtime::Backend::Cpu,
+            ..super::super::EngineConfig::default()
+        };
+        let engine = Engine::open(&genesis, dir.path(), config, hooks).expect("engine");
+        submit_as(&engine, blocks[0].clone(), true).expect("the first block");
+        // A waiter for the next slot learns the failure.
+        let waited = engine.wait_hash(crate::account::Domain::Ued, 2, Duration::from_secs(60));
+        assert!(matches!(waited, Err(EngineError::Failed(_))), "{waited:?}");
+        let mut bytes = blocks[1].encode().expect("encodes");
+        let sound = EncodedBlock::begin(&bytes).expect("a header and a count");
+        let failed = engine.submit_encoded(sound, Instant::now());
+        assert!(matches!(failed, Err(EngineError::Failed(_))), "{failed:?}");
+        bytes.push(0);
+        let broken = EncodedBlock::begin(&bytes).expect("a header and a count");
+        let refused = engine.submit_encoded(broken, Instant::now());
+        assert!(
+            matches!(
+                refused,
+                Err(EngineError::Undecodable(LedgerError::TrailingBytes {
+                    extra: 1,
+                    ..
+                }))
+            ),
+            "{refused:?}"
+        );
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
+        assert!(finished.is_err(), "finish passes the panic on");
     }
 }
