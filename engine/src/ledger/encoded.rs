@@ -34,6 +34,8 @@ pub struct EncodedBlock<'a> {
     reader: LedgerReader<&'a [u8]>,
     /// The transactions walked, in order.
     spans: Vec<Span>,
+    /// Where the first transaction starts: just past the count.
+    first_transaction: usize,
 }
 
 impl std::fmt::Debug for EncodedBlock<'_> {
@@ -74,12 +76,14 @@ impl<'a> EncodedBlock<'a> {
         // walk goes: a claim is never a reason to abort.
         let mut spans = Vec::new();
         let _ = spans.try_reserve_exact(start.count as usize);
+        let first_transaction = reader.offset as usize;
         let mut block = EncodedBlock {
             header: start.header,
             count: start.count,
             bytes,
             reader,
             spans,
+            first_transaction,
         };
         if block.count == 0 {
             block.end()?;
@@ -95,22 +99,32 @@ impl<'a> EncodedBlock<'a> {
         let end = end.min(self.len());
         while self.spans.len() < end {
             let n = self.spans.len() as u32;
-            let before = (self.reader.source, self.reader.offset);
-            let walked = self.reader.next_transaction_in_place(n).and_then(|span| {
-                if self.spans.len() + 1 == self.len() {
-                    self.end()?;
-                }
-                Ok(span)
-            });
-            match walked {
-                Ok(span) => self.spans.push(span),
-                Err(e) => {
-                    (self.reader.source, self.reader.offset) = before;
-                    return Err(e);
-                }
+            let span = match self.reader.next_transaction_in_place(n) {
+                Ok(span) => span,
+                Err(e) => return Err(self.walk_failed(e)),
+            };
+            self.spans.push(span);
+            if self.spans.len() == self.len()
+                && let Err(e) = self.end()
+            {
+                // Not counted as walked: the block is not walked whole.
+                self.spans.pop();
+                return Err(self.walk_failed(e));
             }
         }
         Ok(())
+    }
+
+    /// Puts the walk back where it was before the transaction at fault, and gives `e`.
+    #[cold]
+    fn walk_failed(&mut self, e: LedgerError) -> LedgerError {
+        let at = self
+            .spans
+            .last()
+            .map_or(self.first_transaction, |span| span.end);
+        self.reader.source = &self.bytes[at..];
+        self.reader.offset = at as u64;
+        e
     }
 
     /// After the last transaction: nothing may follow.
