@@ -12,7 +12,8 @@
 //! of at most [`WRITE_PIECE`] bytes ([`write_pieces`], [`write_pieces_at`]): a kernel built
 //! without preemption inside it (`preempt=none`, as some cloud guests run) lets a thread in one
 //! system call keep its core until the call returns, and the UED's 1.6 MB status file written
-//! in one `write` held the VED's core for 10–89 ms on such a guest (README, "Measured").
+//! in one `write` held the VED's core for 10–89 ms on such a guest
+//! (`docs/measurements/issue-10.md`).
 //! Between two pieces the thread is back in user space, where the scheduler can give the core
 //! to the VED.
 

@@ -8,8 +8,8 @@
 //! interrupts the user signatures there. On the 2-vCPU KVM guest the project is developed on, the
 //! virtio disk's one queue interrupts PU 1: with sigverify there the pipeline's efficiency was
 //! 0.931 (median of six rounds), 1.009 with the stages the other way round, and 1.037–1.050 with
-//! the store on tmpfs, which raises none (README, "What "beside" was, found"). Multi-queue NVMe
-//! disks complete on the submitting PU's queue and spread them.
+//! the store on tmpfs, which raises none (`docs/measurements/issue-10.md`, "What "beside" was,
+//! found"). Multi-queue NVMe disks complete on the submitting PU's queue and spread them.
 //!
 //! [`detect`] reads, for each block device that is hardware (`/sys/block/*/device`), the
 //! interrupts of its PCI function (`msi_irqs`, or its legacy `irq`) and their counts per PU

@@ -56,12 +56,12 @@ impl AccountSource for Store {
 /// The accounts a slot has changed so far, over the store's state of the previous slot. A
 /// zero-lamport account is deleted at commit.
 ///
-/// A hash map: a slot of 4,000 transfers puts 8,000 accounts here, and into an ordered map each
-/// put cost two searches of 32-byte key comparisons down the tree and a shift of the node's
-/// ~110-byte values — the UED's pass about 5 ms on one thread, most of it those puts (README,
-/// "The overlay"). Key order is wanted once, at commit ([`Overlay::in_key_order`],
-/// [`Overlay::take_accounts`]), and sorted then. The map's iteration order (its hasher is
-/// seeded per process) reaches nothing else.
+/// A hash map: a slot of 4,000 transfers puts 8,000 accounts here, and into an ordered map each put
+/// cost two searches of 32-byte key comparisons down the tree and a shift of the node's ~110-byte
+/// values — the UED's pass about 5 ms on one thread, most of it those puts
+/// (`docs/measurements/issue-10.md`, "The overlay"). Key order is wanted once, at commit
+/// ([`Overlay::in_key_order`], [`Overlay::take_accounts`]), and sorted then. The map's iteration
+/// order (its hasher is seeded per process) reaches nothing else.
 ///
 /// Most keys a pass asks for were not written in the slot yet (a vote's accounts, a transfer's):
 /// a filter of the written keys' first two bytes turns most of those away before the map is

@@ -33,7 +33,8 @@ pub struct EngineConfig {
     /// the block's user signatures once the VED has published the block's hash (its vote point)
     /// or waits for the UED itself (at an epoch boundary), and after this long whatever the VED
     /// is doing. Checked beside the vote's own work, the user signatures slowed the votes'
-    /// (README: "The user side yields to the vote", measured on a 2-vCPU machine). Every plan
+    /// (`docs/measurements/issue-10.md`, "The user side yields to the vote", measured on a
+    /// 2-vCPU machine). Every plan
     /// verifies them on the sigverify PUs where the votes' helpers run
     /// ([`Placement::user_sigverify`], [`Placement::vote_sigverify_helpers`]), so the limit
     /// applies whatever the machine; only the batches a GPU feeder sends to a hardware GPU

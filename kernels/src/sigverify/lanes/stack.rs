@@ -5,7 +5,8 @@
 //! depends on the page offset of that stack (its address modulo 4096): `tandem run`, as fast as
 //! it goes (user signatures the bottleneck), gave 20.7–25.2 K UED transactions/s with the
 //! verifier's stack at offsets 3840–4095 and 29.9–37.9 K at 1280–1535, alternating run by run on
-//! two builds whose code is laid out differently (README, "A swing from code layout alone").
+//! two builds whose code is laid out differently (`docs/measurements/issue-10.md`, "A swing from
+//! code layout alone").
 //! `perf annotate` puts the loss on a few stores to one spill slot of the field multiply — a
 //! stall of the memory pipeline that depends on where the stack is, not on where the code is
 //! (likely a conflict with data at a fixed page offset, such as the base point's tables).
@@ -13,15 +14,15 @@
 //! That offset is set by the frames of every caller down to the verifier — the engine's stages,
 //! code that has nothing to do with verification — so an unrelated change used to swing the
 //! user-signature rate by 12–32 % (bisected to a change off this path). [`at_page_offset`] takes
-//! the callers' share away: it descends through small frames (at most a page of stack) until
-//! its own frame is at [`AVX2_PAGE_OFFSET`] (within [`WINDOW`] bytes), and runs the verifier
-//! there; the verifier's frames below it are at a distance that only the kernels' code sets.
-//! What the other side of the conflict is placed by (the heap, say) is not fixed here: runs of
-//! one build still spread by ±15 % (README). The offset was chosen by sweeping all sixteen
-//! 256-byte windows of the page on that machine; a change to the verifier's own frames can move
-//! the best one, so such a change is measured again: set the constant to each multiple of 256
-//! and alternate `tandem run` between the builds. The IFMA verifier is not moved: it could not
-//! be measured here.
+//! the callers' share away: it descends through small frames (at most a page of stack) until its
+//! own frame is at [`AVX2_PAGE_OFFSET`] (within [`WINDOW`] bytes), and runs the verifier there; the
+//! verifier's frames below it are at a distance that only the kernels' code sets. What the other
+//! side of the conflict is placed by (the heap, say) is not fixed here: runs of one build still
+//! spread by ±15 % (`docs/measurements/issue-10.md`). The offset was chosen by sweeping all sixteen
+//! 256-byte windows of the page on that machine; a change to the verifier's own frames can move the
+//! best one, so such a change is measured again: set the constant to each multiple of 256 and
+//! alternate `tandem run` between the builds. The IFMA verifier is not moved: it could not be
+//! measured here.
 
 use std::hint::black_box;
 
