@@ -583,4 +583,27 @@ mod tests {
             map.largest_table()
         );
     }
+
+    /// Many inserts (tables growing by themselves) and removals between the room's two steps:
+    /// every entry kept, every removed one gone.
+    #[test]
+    fn room_taken_after_inserts_and_removals_in_between_keeps_every_entry() {
+        let mut map: ShardedMap<u64, u64> = ShardedMap::default();
+        for k in 0..200_000u64 {
+            map.insert(k, k);
+        }
+        let mut room: Room<u64, u64> = map.room_wanted(usize::MAX).prepare();
+        for k in 200_000..600_000u64 {
+            map.insert(k, k);
+        }
+        for k in (0..200_000u64).step_by(3) {
+            map.remove(&k);
+        }
+        map.take_room(&mut room);
+        drop(room);
+        let kept = || (0..600_000u64).filter(|k| *k >= 200_000 || k % 3 != 0);
+        assert_eq!(map.len(), kept().count());
+        assert!(kept().all(|k| map.get(&k) == Some(&k)));
+        assert!((0..200_000u64).step_by(3).all(|k| map.get(&k).is_none()));
+    }
 }

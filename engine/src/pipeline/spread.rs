@@ -636,4 +636,63 @@ mod tests {
         let answers = spread(&helpers, &items, |part| Ok::<_, ()>(part.to_vec()));
         assert_eq!(answers, Ok(items));
     }
+
+    /// A panic on another thread alone — the caller's chunks all succeed — reaches the caller as
+    /// itself, on a pool and on started threads (the test above cannot tell: the caller's own
+    /// chunk panics there too; and a chunk left unanswered would panic the gather in a debug
+    /// build anyway, so the payload is what tells).
+    #[test]
+    fn a_panic_on_another_thread_alone_is_the_callers() {
+        let pool = HelperPool::new(&[0]);
+        for threads in [Threads::Pool(&pool), Threads::Started(2)] {
+            let caller = std::thread::current().id();
+            let other_took = AtomicBool::new(false);
+            let items: Vec<u64> = (0..4_096).collect();
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                spread_over(threads, &items, |part| -> Result<Vec<u64>, ()> {
+                    if std::thread::current().id() != caller {
+                        other_took.store(true, Ordering::SeqCst);
+                        panic!("only on another thread");
+                    }
+                    // The caller waits for another thread to take a chunk, so that one does.
+                    let waited = std::time::Instant::now();
+                    while !other_took.load(Ordering::SeqCst)
+                        && waited.elapsed() < Duration::from_secs(20)
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Ok(part.to_vec())
+                })
+            }));
+            assert!(
+                other_took.into_inner(),
+                "{threads:?}: another thread took a chunk"
+            );
+            let panic = result.expect_err("its panic reached the caller");
+            let what = panic.downcast_ref::<&str>().copied().unwrap_or_default();
+            assert_eq!(what, "only on another thread", "{threads:?}: its own panic");
+        }
+    }
+
+    /// Two callers of one pool at once: one has the helpers, the other runs alone, and both
+    /// get their own answers.
+    #[test]
+    fn two_callers_of_one_pool_both_get_their_answers() {
+        let helpers = HelperPool::new(&[0, 0]);
+        let items: Vec<u64> = (0..2_000).collect();
+        std::thread::scope(|s| {
+            for m in [3u64, 5] {
+                let (helpers, items) = (&helpers, &items);
+                s.spawn(move || {
+                    for _ in 0..500 {
+                        let answers = spread(helpers, items, |part| {
+                            Ok::<_, ()>(part.iter().map(|i| i * m).collect::<Vec<_>>())
+                        });
+                        let want: Vec<u64> = items.iter().map(|i| i * m).collect();
+                        assert_eq!(answers, Ok(want));
+                    }
+                });
+            }
+        });
+    }
 }
