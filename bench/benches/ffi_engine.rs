@@ -2,7 +2,7 @@
 //! API (`tandem_engine::pipeline::Engine`), in one run: the per-call overhead of the skin.
 //!
 //! - `ffi_engine/submit/*`: `tandem_engine_submit_block` (bytes in the ledger's block encoding,
-//!   decoded by the export) beside `Engine::submit` (a `Block`), for small blocks of successive
+//!   read where they lie by the engine) beside `Engine::submit` (a `Block`), for small blocks of successive
 //!   slots with valid clocks: header only, and one vote. Only the calls are timed. The engine
 //!   must not fall behind, or a call would wait for a full queue and the figure would be the
 //!   pipeline's speed, not the call's: the VED's first queue holds 4 blocks, so the blocks go in
@@ -14,9 +14,12 @@
 //!   nanoseconds (a call wakes the next stage's thread), more than the C ABI adds.
 //! - `ffi_engine/decode/loaded-block`: `Block::decode` of a block the size of the isolation
 //!   suite's loaded one (21,000 transactions of 219 bytes, 4.6 MB), and the drop of what it
-//!   returns: the work `tandem_engine_submit_block` does before the engine sees the block's
-//!   votes, which grows with the user load (decode reads lengths and bytes, not transactions, so
-//!   the bytes need not parse).
+//!   returns: the work `tandem_engine_submit_block` did before the engine saw the block's
+//!   votes until it handed blocks over encoded (2026-12-06), which grows with the user load
+//!   (decode reads lengths and bytes, not transactions, so the bytes need not parse).
+//! - `ffi_engine/walk/loaded-block`: `EncodedBlock::parse` of that block — what the export
+//!   does instead since it hands blocks over encoded: every length walked where the bytes lie
+//!   (in parts, the first before the votes' checks), nothing copied.
 //! - `ffi_engine/ved_hash/executed-slot`: `tandem_engine_ved_hash(engine, slot, 0, out)` beside
 //!   `Engine::wait_hash(Domain::Ved, slot, Duration::ZERO)` for the newest slot the engine has
 //!   executed (the lookup scans the recent hashes from the newest: the same first hit on both
@@ -38,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use ::tandem_engine::account::{Domain, Pubkey};
 use ::tandem_engine::genesis::{Genesis, default_keypair_seed};
-use ::tandem_engine::ledger::{Block, BlockHeader};
+use ::tandem_engine::ledger::{Block, BlockHeader, EncodedBlock};
 use ::tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Survey, Waited};
 use ::tandem_engine::runtime::Backend;
 use ::tandem_engine::runtime::builtins::vote::VoteInstruction;
@@ -257,7 +260,9 @@ fn bench_submit(c: &mut Criterion, engines: &Engines, name: &str, transactions: 
     });
 }
 
-/// `Block::decode` (and the drop) of a block of the isolation suite's loaded size.
+/// `Block::decode` (and the drop) of a block of the isolation suite's loaded size, and
+/// `EncodedBlock::parse` of it: the walk over its lengths that `tandem_engine_submit_block`
+/// does where the bytes lie, part by part, before and beside the votes' checks.
 fn bench_decode_loaded(c: &mut Criterion) {
     let block = Block {
         header: BlockHeader {
@@ -280,6 +285,12 @@ fn bench_decode_loaded(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("loaded-block", |b| {
         b.iter(|| Block::decode(black_box(&bytes)).expect("a valid block"))
+    });
+    group.finish();
+    let mut group = c.benchmark_group("ffi_engine/walk");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("loaded-block", |b| {
+        b.iter(|| EncodedBlock::parse(black_box(&bytes)).expect("a valid block"))
     });
     group.finish();
 }
@@ -321,6 +332,9 @@ fn store_dir() -> tempfile::TempDir {
 }
 
 fn benches(c: &mut Criterion) {
+    // Before the engines open: their pinned threads and the PUs they take would be in the
+    // figures of work that runs before the engine sees a block.
+    bench_decode_loaded(c);
     let genesis = Genesis::load(genesis_path()).expect("the default genesis");
     let (rust_dir, c_dir) = (store_dir(), store_dir());
     let engines = Engines {
@@ -332,7 +346,6 @@ fn benches(c: &mut Criterion) {
     bench_submit(c, &engines, "header-only", &[]);
     bench_submit(c, &engines, "one-vote", &[vote(&genesis)]);
     bench_ved_hash(c, &engines);
-    bench_decode_loaded(c);
     let Engines { rust, c, .. } = engines;
     rust.finish().expect("the Rust side's engine stops cleanly");
     // SAFETY: opened above; no other thread uses it.
