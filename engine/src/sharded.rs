@@ -50,7 +50,7 @@
 //! block of 1,000 in a window of 150 blocks, measured when a lookup hashed its key twice), and
 //! there the growth can be moved to where it delays nothing instead — the duplicate-signature
 //! window grows after the vote point
-//! ([`crate::runtime::state::SignatureWindow::make_room_for_the_next_block`]).
+//! ([`crate::runtime::window::SignatureWindow::make_room_for_the_next_block`]).
 
 use std::alloc::Layout;
 use std::hash::{BuildHasher, Hash};

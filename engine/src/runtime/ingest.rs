@@ -13,8 +13,9 @@
 //! domain passes' work, which may run on other cores).
 
 use super::RuntimeError;
-use super::state::{PayerTag, RuntimeState};
+use super::state::RuntimeState;
 use super::status::TxStatus;
+use super::window::PayerTag;
 use crate::account::{Domain, Mapping, Pubkey};
 use crate::ledger::Block;
 use crate::tx::Transaction;

@@ -40,6 +40,7 @@ pub mod status_index;
 mod ved_accounts;
 pub mod ved_log;
 pub mod vote_log;
+pub mod window;
 
 use std::collections::{BTreeSet, VecDeque};
 

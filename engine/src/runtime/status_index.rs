@@ -26,8 +26,9 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::state::{PayerTag, Reader, SignatureWindow, WINDOW, Writer, numbered_files};
+use super::state::{Reader, Writer, numbered_files};
 use super::status::TxStatus;
+use super::window::{PayerTag, SignatureWindow, WINDOW};
 use super::{RuntimeError, TxOutcome};
 use crate::account::{Domain, Pubkey};
 

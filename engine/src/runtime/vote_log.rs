@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::segment_log::{Appender, LogError, LogKind};
-use super::state::{Reader, WINDOW, Writer};
+use super::state::{Reader, Writer};
 use super::status_index::{domain_from_tag, domain_tag};
+use super::window::WINDOW;
 use crate::account::Domain;
 use crate::cluster::agreement::ued_report_possible;
 use crate::cluster::{Agreement, Halt, VoteReport};

@@ -33,10 +33,10 @@ use crate::pipeline::metrics::EngineMetrics;
 use crate::pipeline::pin::PinError;
 use crate::pipeline::placement::{Placement, Stage};
 use crate::runtime::executor::EpochHandoff;
-use crate::runtime::state::WINDOW;
 use crate::runtime::status_index::StatusIndex;
 use crate::runtime::ved_log::VedLog;
 use crate::runtime::vote_log::VoteLog;
+use crate::runtime::window::WINDOW;
 use crate::runtime::{Runtime, vote_log};
 
 impl Engine {

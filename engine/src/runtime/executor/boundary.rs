@@ -15,7 +15,7 @@ use crate::runtime::RuntimeError;
 use crate::runtime::epoch;
 use crate::runtime::ingest;
 use crate::runtime::pass::{AccountSource, Overlay, Writer};
-use crate::runtime::state::PayerTag;
+use crate::runtime::window::PayerTag;
 use crate::sample::vote_program_id;
 use crate::tx::Transaction;
 

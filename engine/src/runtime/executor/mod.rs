@@ -101,8 +101,9 @@ use super::builtins::vote::{VoteInstruction, VoteState};
 use super::hash::DomainHashes;
 use super::hash::KeptJoins;
 use super::ingest::Admission;
-use super::state::{LeftTheWindow, RuntimeState};
+use super::state::RuntimeState;
 use super::ved_accounts::VedAccounts;
+use super::window::LeftTheWindow;
 #[cfg(doc)]
 use super::{Runtime, RuntimeError, epoch};
 use crate::account::{Account, Domain, Mapping, Pubkey};
@@ -181,11 +182,11 @@ pub struct EpochHandoff {
     /// The accounts of the UED that move into the VED at the start of `epoch + 1`, as they are
     /// now: frozen through the epoch, this is the state they move with (module docs).
     pub incoming: Vec<Account>,
-    /// The first signatures in the UED's duplicate window paid by the `incoming` accounts, up
-    /// to `slot` (a superset: [`super::state::SignatureWindow::entries_paid_by`]); `None` when the window
-    /// does not know its entries' payers (rebuilt at open from status files of the format
-    /// before they were recorded, or read from a state file with the window inline), and the
-    /// VED does not cross the next boundary alone.
+    /// The first signatures in the UED's duplicate window paid by the `incoming` accounts, up to
+    /// `slot` (a superset: [`super::window::SignatureWindow::entries_paid_by`]); `None` when the
+    /// window does not know its entries' payers (rebuilt at open from status files of the format
+    /// before they were recorded, or read from a state file with the window inline), and the VED
+    /// does not cross the next boundary alone.
     pub incoming_entries: Option<Vec<[u8; 64]>>,
     /// Every account that a vote account of the UED (mapped RW-UED) names as its authorized
     /// voter or fee payer, at `slot`: of the VED's accounts that may leave it by membership at

@@ -11,9 +11,9 @@ use crate::runtime::RuntimeError;
 use crate::runtime::builtins::vote::VoteState;
 use crate::runtime::ingest::{self, Admission};
 use crate::runtime::pass::{self, AccountSource, Overlay, PassInput, Writer};
-use crate::runtime::state::PayerTag;
 use crate::runtime::status::TxStatus;
 use crate::runtime::ved_log::LoggedSlot;
+use crate::runtime::window::PayerTag;
 use crate::sample::vote_program_id;
 use crate::tx::Transaction;
 
@@ -233,7 +233,7 @@ impl VedExecutor {
     /// Grows the duplicate window now if a block like the last would make it grow
     /// ([`SignatureWindow::make_room_for_the_next_block`]): for after the vote point.
     ///
-    /// [`SignatureWindow::make_room_for_the_next_block`]: crate::runtime::state::SignatureWindow::make_room_for_the_next_block
+    /// [`SignatureWindow::make_room_for_the_next_block`]: crate::runtime::window::SignatureWindow::make_room_for_the_next_block
     pub fn make_room_for_the_next_block(&mut self) {
         self.state.signatures.make_room_for_the_next_block();
     }
