@@ -106,20 +106,31 @@ fn whole_record(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
 }
 
 /// Whether `tail`, from a record that does not read whole to the end of the last segment, is what
-/// a crash in an append leaves: a record cut short (its declared length runs past the end, or
-/// its length is not all there), or zeros a file system extended the file with. A record whose
-/// bytes end before the file does, with a bad checksum, was synced and then damaged: an error,
-/// not a tail to cut (cutting it would delete the synced records after it). So is a length
-/// damaged to run past the end while whole records still follow it: a crash leaves part of one
-/// record, never a record after it (the length is not under the checksum, so the records that
-/// follow are looked for).
+/// a crash in an append leaves: part of one record — whatever part of it reached the disk, its
+/// length included or not (a power cut can leave a hole where the length was and later bytes
+/// written) — or zeros a file system extended the file with, and nothing after it. What it is
+/// not: a record synced and damaged since, with the records synced after it still there. So the
+/// tail is torn unless whole records, one after another, run from some place inside it to its
+/// very end (cutting there would delete synced records). A whole record inside a torn one that
+/// does not chain to the end is not evidence of damage: record bodies carry bytes others choose
+/// (a vote's hash), enough to hold a record of their own (`len ‖ slot ‖ xxh3(slot)`, 24 bytes),
+/// and such a record cut after it refused the log at open until 2026-12-06. Damage and a crash
+/// at once (a damaged record, synced ones after it, a torn one last) reads as torn from the
+/// damage on: the one case this rule cuts synced records in, where the other refused a clean
+/// crash.
 fn torn_tail(tail: &[u8]) -> bool {
-    let declared = tail
-        .get(..8)
-        .map(|len| u64::from_le_bytes(len.try_into().expect("8 bytes")));
-    let runs_to_the_end = declared.is_none_or(|len| len.saturating_add(16) >= tail.len() as u64);
-    let cut_short = runs_to_the_end && (1..tail.len()).all(|at| whole_record(tail, at).is_none());
-    cut_short || tail.iter().all(|&b| b == 0)
+    !(1..tail.len()).any(|at| whole_records_to_the_end(tail, at))
+}
+
+/// Whether whole records, one after another, run from `at` to the end of `bytes`.
+fn whole_records_to_the_end(bytes: &[u8], mut at: usize) -> bool {
+    while let Some((_, _, size)) = whole_record(bytes, at) {
+        at += size;
+        if at == bytes.len() {
+            return true;
+        }
+    }
+    false
 }
 
 impl LogKind {

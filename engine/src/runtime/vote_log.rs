@@ -483,6 +483,46 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), damaged, "nothing was cut");
     }
 
+    /// A crash cuts the last record short after bytes that read as a record of their own (a
+    /// vote's hash can hold one: 24 bytes); and a power cut leaves a hole where the last
+    /// record's length was, with later bytes of it written. Both are the tail of a crash, cut
+    /// at open, not damage that refuses the log.
+    #[test]
+    fn a_torn_record_holding_a_record_or_missing_its_length_is_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=5);
+        let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        // A record of slot 6 whose body holds a record of slot 7, cut after that record.
+        let inner_slot = 7u64.to_le_bytes();
+        let mut inner = 8u64.to_le_bytes().to_vec();
+        inner.extend_from_slice(&inner_slot);
+        inner.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&inner_slot).to_le_bytes());
+        let mut body = 6u64.to_le_bytes().to_vec();
+        body.extend_from_slice(&inner);
+        body.extend_from_slice(&[0xAB; 200]);
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        torn.extend_from_slice(&body[..8 + inner.len() + 50]);
+        std::fs::write(&path, &torn).unwrap();
+        VoteLog::open(dir.path(), Some(5)).unwrap();
+        assert_eq!(slots(dir.path(), 0), (2..=5).collect::<Vec<_>>());
+        assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn record cut");
+        // Slot 5's record with its length gone (zeros), the rest of it there.
+        let last = {
+            let mut at = 8;
+            while at + record_len(&whole, at) < whole.len() {
+                at += record_len(&whole, at);
+            }
+            at
+        };
+        let mut holed = whole.clone();
+        holed[last..last + 8].fill(0);
+        std::fs::write(&path, &holed).unwrap();
+        VoteLog::open(dir.path(), Some(4)).unwrap();
+        assert_eq!(slots(dir.path(), 0), (2..=4).collect::<Vec<_>>());
+    }
+
     /// The size of the record at `at` (its length field, body and checksum).
     fn record_len(bytes: &[u8], at: usize) -> usize {
         16 + u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize
