@@ -135,6 +135,12 @@ impl VedAccounts {
         self.ved_keys_generation
     }
 
+    /// Sets the generation back to `generation`, read when the RW-VED keys held were exactly
+    /// the ones held now (an undo's: [`super::executor::VedExecutor::undo_last_block`]).
+    pub(super) fn restore_ved_keys_generation(&mut self, generation: u64) {
+        self.ved_keys_generation = generation;
+    }
+
     /// The account `key`, if held.
     pub(super) fn get(&self, key: &Pubkey) -> Option<&Account> {
         self.accounts.get(key)

@@ -821,4 +821,77 @@ mod tests {
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
         assert!(finished.is_err(), "finish passes the panic on");
     }
+
+    /// A refused block that deleted an account of the VED (a payer sending all it has), undone,
+    /// leaves the VED's keys as they were — and their generation: the next block still goes
+    /// ahead of its verdict on the VED's own transactions (it waited for every verdict until
+    /// the next boundary when the undo gave the keys a fresh generation).
+    #[test]
+    fn a_refused_block_that_deleted_a_ved_account_leaves_the_next_one_going_ahead() {
+        use std::sync::atomic::Ordering::Relaxed;
+
+        use crate::genesis::default_keypair_seed;
+        use crate::runtime::RuntimeError;
+        use crate::workload::WorkloadConfig;
+
+        let (genesis, blocks, want) = blocks_and_their_hashes(WorkloadConfig {
+            slots: 3,
+            transfers: 200,
+            seed: 6,
+            ..WorkloadConfig::default()
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
+        let shared = Arc::clone(&engine.shared);
+        submit_as(&engine, blocks[0].clone(), true).expect("submit");
+        // Validator 0's node sends validator 1's all it has but the fee, after the fees of its
+        // transactions before (its votes, one signature each): deleted when executed.
+        let node = genesis.validators[0].node;
+        let fee = crate::runtime::pass::FEE_PER_SIGNATURE;
+        let its_votes = blocks[..2]
+            .iter()
+            .flat_map(|b| b.transactions.iter())
+            .filter(|w| crate::tx::Transaction::peek_fee_payer(w) == Some(node))
+            .count() as u64;
+        assert!(its_votes >= 1, "validator 0 votes in block 2");
+        let lamports = genesis.account(&node).expect("listed").lamports - fee * its_votes;
+        let message = crate::sample::transfer_message(
+            node,
+            genesis.validators[1].node,
+            lamports - fee,
+            blocks[0].header.blockhash,
+        );
+        let key = ed25519_dalek::SigningKey::from_bytes(&default_keypair_seed("validator-0"));
+        let drain = crate::tx::Transaction::sign(&message, &[&key]).expect("signed");
+        let mut refused = blocks[1].clone();
+        refused.transactions.push(&drain);
+        let guess =
+            crate::pipeline::guess::guess_ved(&refused.transactions, &shared.ved_keys().payers);
+        assert!(guess.last() == Some(&true), "the drain is the VED's");
+        let user = guess.iter().position(|v| !v).expect("a user transaction");
+        let on_a_view = || shared.ved_ahead_on_a_view.load(Relaxed);
+        let submit_late = |block: Block| {
+            DELAY_THE_VERDICT.with(|d| d.set(Duration::from_secs(2)));
+            let submitted = submit_as(&engine, block, true);
+            DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
+            submitted
+        };
+        let before = on_a_view();
+        match submit_late(cut_after_the_first_key(&refused, user)) {
+            Err(EngineError::Rejected(RuntimeError::MalformedTransaction { index, .. })) => {
+                assert_eq!(index, user);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(on_a_view(), before + 1, "the refused block went ahead");
+        let began = std::time::Instant::now();
+        while shared.ved_undone.load(Relaxed) < 1 && began.elapsed().as_secs() < 60 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(shared.ved_undone.load(Relaxed), 1, "and was undone");
+        submit_late(blocks[1].clone()).expect("submit");
+        assert_eq!(on_a_view(), before + 2, "the next block went ahead too");
+        submit_as(&engine, blocks[2].clone(), true).expect("submit");
+        assert_eq!(engine.finish().expect("finish").hashes, want);
+    }
 }

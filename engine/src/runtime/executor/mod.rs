@@ -298,6 +298,9 @@ struct BlockUndo {
     forgotten: Vec<Pubkey>,
     /// The slashes the block took into its [`VedSlot`].
     block_slashes: Vec<(Pubkey, u16)>,
+    /// The generation of the RW-VED keys before the block
+    /// ([`VedExecutor::ved_keys_generation`]).
+    ved_keys_generation: u64,
 }
 
 /// How far an executor had gone over the blocks of its epoch before a restart: the last of its

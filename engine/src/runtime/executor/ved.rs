@@ -149,6 +149,7 @@ impl VedExecutor {
             recent_blockhashes: state.recent_blockhashes.clone(),
             hashes: Some(state.hashes.clone()),
             remap_requests: state.remap_requests.clone(),
+            ved_keys_generation: self.accounts.ved_keys_generation(),
             ..BlockUndo::default()
         });
         undo.left_the_window = self.state.signatures.begin_block_undoably(slot);
@@ -260,10 +261,20 @@ impl VedExecutor {
             members,
             forgotten,
             block_slashes,
+            ved_keys_generation,
         } = undo;
         for (key, was) in accounts.into_iter().rev() {
             self.accounts.restore(&key, was);
         }
+        // The RW-VED keys are the ones held before the block again: so is their generation. A
+        // key the block deleted came back through an insert, which gave a fresh one, and every
+        // guess made with the generation before (the next blocks', published at the boundary)
+        // would have been refused until the next boundary — the VED waiting for each block's
+        // verdict instead of executing ahead (found in review). Nothing reads the generation
+        // between the block and its undo: both are on the VED's thread, and keys are published
+        // at boundaries, which no block executed ahead crosses.
+        self.accounts
+            .restore_ved_keys_generation(ved_keys_generation);
         let state = &mut self.state;
         for (key, member, next) in members.into_iter().rev() {
             if member {
