@@ -894,4 +894,37 @@ mod tests {
         submit_as(&engine, blocks[2].clone(), true).expect("submit");
         assert_eq!(engine.finish().expect("finish").hashes, want);
     }
+
+    /// A block the VED executed ahead of a late verdict: the vote path's `ved_executed` step
+    /// is when its execution ended, before the verdict — not the later of the two (it was
+    /// read after the VED had waited for the verdict).
+    #[test]
+    fn the_vote_paths_executed_step_of_a_block_executed_ahead_comes_before_its_verdict() {
+        let (genesis, blocks, _) = blocks_and_their_hashes(crate::workload::WorkloadConfig {
+            slots: 2,
+            transfers: 200,
+            seed: 7,
+            ..crate::workload::WorkloadConfig::default()
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
+        submit_as(&engine, blocks[0].clone(), true).expect("submit");
+        DELAY_THE_VERDICT.with(|d| d.set(Duration::from_millis(500)));
+        let submitted = submit_as(&engine, blocks[1].clone(), true);
+        DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
+        submitted.expect("submit");
+        engine
+            .wait_hash(crate::account::Domain::Ved, 2, Duration::from_secs(60))
+            .expect("voted");
+        let path = engine.metrics().snapshot().vote_path;
+        assert_eq!(path.verdict.count, 2, "both blocks voted on");
+        let verdict = path.verdict.max_us.expect("a verdict");
+        assert!(verdict >= 500_000, "the verdict came late: {verdict} µs");
+        let executed = path.ved_executed.max_us.expect("executed");
+        assert!(
+            executed < 500_000,
+            "executed {executed} µs after the hand-over, the verdict {verdict} µs"
+        );
+        drop(engine.finish().expect("finish"));
+    }
 }

@@ -156,6 +156,8 @@ fn wait_for_ued<T>(
 struct Ahead {
     recent: VecDeque<[u8; 32]>,
     done: VedSlot,
+    /// When its execution ended: its hash known, before the verdict came.
+    executed_at: Instant,
 }
 
 /// Executes the VED part of `ingested` before ingest's verdict on it, if that is still to
@@ -194,6 +196,7 @@ fn execute_ahead(
     let recent = ved.recent_blockhashes().clone();
     let guess = ingested.payer_guess();
     let executed = metrics.busy(|| ved.execute_guessed(block, payers, verified, guess));
+    let executed_at = Instant::now();
     #[cfg(test)]
     if partial && executed.is_ok() {
         shared
@@ -218,7 +221,11 @@ fn execute_ahead(
     let mut done = executed?;
     debug_assert_eq!(payers[..], accepted.payers[..], "the verdict's payers");
     ved.schedule_slashes_of_executed(&mut done, &accepted.slashes);
-    Ok(Some(Ahead { recent, done }))
+    Ok(Some(Ahead {
+        recent,
+        done,
+        executed_at,
+    }))
 }
 
 /// The VED stage: executes each block's VED part, publishes its hash (the vote point) and logs
@@ -297,8 +304,12 @@ pub(super) fn ved_loop(
         let mut done = match record {
             Some(record) => record.ved,
             None => {
-                let (recent, result) = match ahead {
-                    Some(Ahead { recent, done }) => (recent, Ok(done)),
+                let (recent, result, executed_at) = match ahead {
+                    Some(Ahead {
+                        recent,
+                        done,
+                        executed_at,
+                    }) => (recent, Ok(done), executed_at),
                     None => {
                         ved.schedule_slashes(&accepted.slashes);
                         if ved.crosses_boundary(block) {
@@ -368,7 +379,7 @@ pub(super) fn ved_loop(
                         let guess = ingested.payer_guess();
                         let result =
                             metrics.busy(|| ved.execute_guessed(block, payers, &verified, guess));
-                        (recent, result)
+                        (recent, result, Instant::now())
                     }
                 };
                 let mut done = match result {
@@ -379,7 +390,7 @@ pub(super) fn ved_loop(
                 let path = VotePathTimes {
                     votes_verified: since_submit(verified_at),
                     verdict: since_submit(accepted.decided),
-                    ved_executed: ingested.submitted.elapsed(),
+                    ved_executed: since_submit(executed_at),
                 };
                 // The UED needs check 1's answers for transactions guessed VED that are its
                 // own.

@@ -393,11 +393,12 @@ pub struct VotePathTimes {
     /// The VED's sigverify stage has verified the block's votes (those ingest guessed the
     /// VED's) and hands them to the VED.
     pub votes_verified: Duration,
-    /// Ingest's verdict: every transaction of the block parsed (SPEC §2). The VED executes
-    /// nothing before it; on a machine whose cores the votes' checks fill, its work takes
-    /// theirs.
+    /// Ingest's verdict: every transaction of the block parsed (SPEC §2). A block with user
+    /// transactions is parsed after its votes are verified, while the VED executes it ahead
+    /// of the verdict; the vote point waits for both.
     pub verdict: Duration,
-    /// The VED has executed its part of the block: its hash is known.
+    /// The VED has executed its part of the block: its hash is known (before the verdict,
+    /// where the VED executed ahead of it; the vote point is the later of the two).
     pub ved_executed: Duration,
 }
 
