@@ -75,19 +75,62 @@ struct Queue {
     lines: VecDeque<Line>,
     /// Lines dropped because the queue was full, not yet reported.
     dropped: u64,
-    /// Lines queued since the process started.
+    /// Lines queued since the process started (line `n` is the `n`-th queued, from 1).
     queued: u64,
-    /// Of those, lines delivered or dropped: a line numbered below it is done with.
-    done: u64,
+    /// Lines taken off the queue's front, in order — delivered, dropped, or the one being
+    /// delivered: the queue's front is line `taken + 1`.
+    taken: u64,
+    /// The line being delivered (taken off the queue, its sink call not returned yet).
+    in_flight: Option<u64>,
     /// Whether the log thread runs.
     thread: bool,
+}
+
+impl Queue {
+    /// Queues `line`, dropping the oldest waiting one where the queue is full; gives the line's
+    /// number.
+    fn push(&mut self, line: Line) -> u64 {
+        if self.lines.len() >= MAX_QUEUED_LINES {
+            self.lines.pop_front();
+            self.dropped += 1;
+            self.taken += 1;
+        }
+        self.lines.push_back(line);
+        self.queued += 1;
+        self.queued
+    }
+
+    /// Takes the next line to deliver (in flight until [`Queue::delivered`]), and the count of
+    /// lines dropped since the last take.
+    fn take(&mut self) -> (u64, Option<Line>) {
+        let line = self.lines.pop_front();
+        if line.is_some() {
+            self.taken += 1;
+            self.in_flight = Some(self.taken);
+        }
+        (std::mem::take(&mut self.dropped), line)
+    }
+
+    /// The line in flight reached the sink.
+    fn delivered(&mut self) {
+        self.in_flight = None;
+    }
+
+    /// The lines numbered up to it are done with: delivered or dropped. Not `taken` while a
+    /// line is in its sink call: a full queue drops the lines after it meanwhile, and counted
+    /// as done those had let a flush for it return before it reached the sink (found in
+    /// review).
+    fn done_through(&self) -> u64 {
+        self.in_flight.map_or(self.taken, |line| line - 1)
+    }
 }
 
 static QUEUE: Mutex<Queue> = Mutex::new(Queue {
     lines: VecDeque::new(),
     dropped: 0,
     queued: 0,
-    done: 0,
+    taken: 0,
+    in_flight: None,
     thread: false,
 });
 /// Signalled when a line is queued (the log thread waits on it).
@@ -98,14 +141,8 @@ static DELIVERED: Condvar = Condvar::new();
 /// Queues `line` for the log thread, starting it on first use. Never waits for the sink.
 fn enqueue(line: Line) {
     let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-    if queue.lines.len() >= MAX_QUEUED_LINES {
-        queue.lines.pop_front();
-        queue.dropped += 1;
-        queue.done += 1;
-    }
-    queue.lines.push_back(line);
-    queue.queued += 1;
-    LAST_QUEUED.with(|last| last.set(queue.queued));
+    let number = queue.push(line);
+    LAST_QUEUED.with(|last| last.set(number));
     if !queue.thread {
         // Where no thread can be started, the lines wait for the next `flush` or sink change,
         // which deliver them on the caller's thread.
@@ -135,10 +172,7 @@ fn log_thread() {
 /// Delivers every queued line to `sink` (the caller holds the sink).
 fn deliver_queued(sink: Sink) {
     loop {
-        let (dropped, line) = {
-            let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-            (std::mem::take(&mut queue.dropped), queue.lines.pop_front())
-        };
+        let (dropped, line) = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).take();
         if dropped > 0 {
             let text = format!("{dropped} log lines were dropped: the log sink was slow");
             let warning = Line {
@@ -150,7 +184,10 @@ fn deliver_queued(sink: Sink) {
         }
         let Some(line) = line else { return };
         write_line(sink, &line);
-        QUEUE.lock().unwrap_or_else(PoisonError::into_inner).done += 1;
+        QUEUE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .delivered();
         DELIVERED.notify_all();
     }
 }
@@ -174,7 +211,7 @@ fn flush_until(target: u64) {
         return;
     }
     let queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-    if queue.done >= target {
+    if queue.done_through() >= target {
         return;
     }
     if !queue.thread {
@@ -185,7 +222,7 @@ fn flush_until(target: u64) {
     }
     drop(
         DELIVERED
-            .wait_while(queue, |q| q.done < target)
+            .wait_while(queue, |q| q.done_through() < target)
             .unwrap_or_else(PoisonError::into_inner),
     );
 }
@@ -498,5 +535,35 @@ mod tests {
         flush_all();
         let lines = LINES.lock().unwrap_or_else(PoisonError::into_inner).clone();
         assert_eq!(lines.len(), 4, "{lines:?}");
+    }
+
+    /// A line in its sink call is not done with while a full queue drops the lines after it:
+    /// a flush waiting for it waits on (counting the dropped ones as done had let it return).
+    #[test]
+    fn a_line_in_the_sink_is_not_done_while_a_full_queue_drops_later_ones() {
+        let line = || Line {
+            level: log::Level::Info,
+            target: "test".into(),
+            text: "a line".into(),
+        };
+        let mut queue = Queue::default();
+        for _ in 0..MAX_QUEUED_LINES {
+            queue.push(line());
+        }
+        let (_, first) = queue.take();
+        assert!(first.is_some());
+        assert_eq!(queue.done_through(), 0, "line 1 in the sink");
+        // The queue fills again; the next lines drop lines 2 and 3.
+        for _ in 0..3 {
+            queue.push(line());
+        }
+        assert_eq!(queue.taken, 3);
+        assert_eq!(queue.done_through(), 0, "line 1 still in the sink");
+        queue.delivered();
+        assert_eq!(queue.done_through(), 3, "line 1 delivered, 2 and 3 dropped");
+        let (dropped, next) = queue.take();
+        assert_eq!((dropped, queue.in_flight), (2, Some(4)));
+        assert!(next.is_some());
+        assert_eq!(queue.done_through(), 3);
     }
 }
