@@ -87,8 +87,14 @@ pub struct Confirmation {
     pub total: u64,
 }
 
-/// Whether `confirmation` has at least `bps` basis points of the stake behind it.
+/// Whether `confirmation` has at least `bps` basis points of the stake behind it. No stake at
+/// all (a total of 0: no vote account in the VED) has no share of anything: only X = 0 is met
+/// then, as where no confirmation is known — 0 of 0 met any X, and the engine's live answer
+/// said `Final` where `tandem status` on the same store said `Pending` (found in review).
 pub fn confirmed(confirmation: Confirmation, bps: u16) -> bool {
+    if confirmation.total == 0 {
+        return bps == 0;
+    }
     u128::from(confirmation.stake) * 10_000 >= u128::from(confirmation.total) * u128::from(bps)
 }
 
@@ -554,6 +560,26 @@ impl StatusIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With no VED stake at all, the engine's live confirmation is 0 of 0: it meets X = 0
+    /// alone, as the stored index (which keeps no such confirmation) answers.
+    #[test]
+    fn no_stake_at_all_meets_only_a_share_of_zero() {
+        let none = Confirmation { stake: 0, total: 0 };
+        let tx = IndexedTx {
+            slot: 5,
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        };
+        for bps in [0, 1, 500, 10_000] {
+            assert_eq!(confirmed(none, bps), bps == 0, "{bps} bps");
+            assert_eq!(
+                answer(Some(tx), Some(none), bps),
+                answer(Some(tx), None, bps),
+                "{bps} bps: the live answer is the stored one"
+            );
+        }
+    }
 
     #[test]
     fn a_confirmation_with_no_total_confirms_nothing() {
