@@ -382,6 +382,36 @@ fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
 }
 
 #[test]
+fn an_account_given_another_owner_after_asking_to_move_does_not_move() {
+    // user-0 asks to move into the VED while system-owned, then assigns itself to an owner no
+    // domain runs (Assign takes any address), in the same epoch: at the boundary the request
+    // lapses — no freeze, no move — as RemapDomain would have been refused (SPEC §3).
+    let mut c = Chain::new();
+    let user = key("user-0");
+    let ask = remap(&user, 3, c.recent());
+    let assign = tx(
+        &[&user],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new(pk(&user), true)],
+        &SystemInstruction::Assign {
+            owner: Pubkey([9; 32]),
+        }
+        .encode(),
+        c.recent(),
+    );
+    all_succeed(&mut c, vec![ask, assign]);
+    assert_eq!(c.rt.state().remap_requests.len(), 1, "asked");
+    c.enter_epoch(1);
+    assert!(!c.rt.state().frozen.contains_key(&pk(&user)), "not frozen");
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&pk(&user)), Some(RwUed), "not moved");
+    // Paying in the UED still: a transfer of its own now fails (not system-owned), its fee paid.
+    let out = c.block(vec![transfer(&user, pk(&key("user-1")), 1, c.recent())]);
+    assert_eq!(only(&out).domain, Some(Ued));
+    c.assert_engine_agrees();
+}
+
+#[test]
 fn a_ved_account_owned_by_no_builtin_cannot_move_out() {
     // user-5, in the VED, assigns itself to an owner that is no program at all (Assign takes
     // any address): no domain executes that owner, and only system- and vote-owned accounts

@@ -17,7 +17,9 @@
 //!    state at the end of `X − 1`, which a slash applied at the boundary is not part of: a
 //!    slash below the threshold takes a vote account out at the next computation);
 //! 4. turns the `RemapDomain` requests of epoch `X − 1` into freezes for `X` and moves at the
-//!    first slot of `X + 1`;
+//!    first slot of `X + 1` — those of accounts that still hold lamports and are still system-
+//!    or vote-owned at the end of `X − 1` (a request whose account was given another owner
+//!    since lapses: SPEC §3 moves only accounts whose owner runs in the target domain);
 //! 5. computes the VED state of `X + 1` from the state at the end of `X − 1` (its stakes and
 //!    activations; the rewards and moves of steps 1–2 change neither): a vote account
 //!    belongs when it is active and its stake exceeds 5,000 SOL; its authorized voter and fee
@@ -40,6 +42,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::RuntimeError;
+use super::builtins::owner_may_move;
 use super::builtins::vote::VoteState;
 use super::pass::{AccountSource, Overlay, Writer};
 use super::state::RuntimeState;
@@ -106,7 +109,17 @@ pub fn enter_epoch(
         state.moves.insert(key, (target, epoch + 1));
     };
     for (key, target) in std::mem::take(&mut state.remap_requests) {
-        schedule(state, key, target);
+        // Judged again on the state that moves (the end of the epoch that ended): an account
+        // that asked while system- or vote-owned and was given another owner since (`Assign`,
+        // or drained and made again by `CreateAccount`) would take that owner into a domain
+        // that cannot run it — SPEC §3: only accounts whose owner is executable in the target
+        // domain move. Such a request lapses: no freeze, no move (found in review).
+        let movable = overlay
+            .get(store, &key)
+            .is_some_and(|account| account.lamports > 0 && owner_may_move(&account.owner));
+        if movable {
+            schedule(state, key, target);
+        }
     }
     // 5. VED membership of epoch + 1.
     let mut joining = BTreeSet::new();
