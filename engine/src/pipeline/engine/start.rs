@@ -87,7 +87,7 @@ impl Engine {
         let ved_resumed_slot = ved.slot();
         let stored = StatusIndex::load(&dir, runtime.slot()).map_err(EngineError::Open)?;
         let halted = stored.halt().map(str::to_owned);
-        let lag_halt = stored.halt_record().and_then(Alert::lag_from_halt_record);
+        let recorded_halt = stored.halt_record().and_then(Alert::from_halt_record);
         // The cluster view starts from what the committed slots told it (the VED's log gives
         // the votes of the slots after them, as their blocks come again).
         let mut agreement = Agreement::new();
@@ -141,14 +141,14 @@ impl Engine {
         for record in &logged {
             shared.index_logged(record);
         }
-        // A divergence the committed slots show: raised again (a crash may have kept it from
-        // being raised; and a host that polls alerts after a restart learns why the engine it
-        // reopened is halted — the halt file keeps the first reason).
-        // A UED-lag halt is raised again from the halt file's record of it.
-        if let Some(halt) = halt {
+        // The halt recorded before the restart is raised again, so that a host that polls
+        // alerts after a restart learns why the engine it reopened is halted (the halt file
+        // keeps the first reason); failing a record (a crash kept the halt from being
+        // written, or a file of an earlier build), a divergence the kept votes show.
+        if let Some(recorded) = recorded_halt {
+            shared.raise(recorded);
+        } else if let Some(halt) = halt {
             shared.raise(Alert::UedDivergence(halt));
-        } else if let Some(lag) = lag_halt {
-            shared.raise(lag);
         }
         let resumed_slot = runtime.slot();
         log::info!(
