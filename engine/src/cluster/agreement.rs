@@ -32,6 +32,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::hex;
 use crate::account::{Domain, Pubkey};
 
 /// What one executed vote reported.
@@ -71,7 +72,6 @@ pub struct Halt {
 
 impl std::fmt::Display for Halt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hex = |h: &[u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
         write!(
             f,
             "UED divergence at slot {}: local hash {}, validators with {} of {} lamports of VED \

@@ -283,10 +283,9 @@ impl Engine {
         // transaction's 4 at the least), else grown as the parts are guessed.
         let mut ved_guess = Vec::new();
         let _ = ved_guess.try_reserve_exact(n);
-        let mut first_keys = Some(Vec::new());
-        if let Some(keys) = &mut first_keys {
-            let _ = keys.try_reserve_exact(n);
-        }
+        let mut first_key_room = Vec::new();
+        let _ = first_key_room.try_reserve_exact(n);
+        let mut first_keys = Some(first_key_room);
         // An encoded block until it is copied whole.
         let mut copying = false;
         let (block, mut encoded) = match incoming {
@@ -591,6 +590,31 @@ mod tests {
         (genesis, blocks, [last.ved_hash, last.ued_hash])
     }
 
+    /// [`submit_as`] with ingest's verdict held back `by`: the VED executes the block ahead of
+    /// it meanwhile.
+    fn submit_with_a_late_verdict(
+        engine: &Engine,
+        block: Block,
+        encoded: bool,
+        by: Duration,
+    ) -> Result<(), EngineError> {
+        DELAY_THE_VERDICT.with(|d| d.set(by));
+        let submitted = submit_as(engine, block, encoded);
+        DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
+        submitted
+    }
+
+    /// The blocks the VED of `engine` has undone, once there are `want` (or after 60 s: the
+    /// VED undoes a block after `submit` gave the verdict).
+    fn undone(engine: &Engine, want: usize) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let began = std::time::Instant::now();
+        while engine.shared.ved_undone.load(Relaxed) < want && began.elapsed().as_secs() < 60 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        engine.shared.ved_undone.load(Relaxed)
+    }
+
     /// Hands `block` to `engine` decoded ([`Engine::submit`]) or `encoded`
     /// ([`Engine::submit_encoded`], as the C ABI does).
     fn submit_as(engine: &Engine, block: Block, encoded: bool) -> Result<(), EngineError> {
@@ -638,31 +662,23 @@ mod tests {
         // The verdict held back until the VED has executed the block (its votes are verified
         // before ingest parses the rest) and waits for it: the cut transfer refuses the block,
         // and the VED undoes it; a cut vote stops the VED before it changes anything.
-        let refused_at = |cut: Block| {
-            DELAY_THE_VERDICT.with(|d| d.set(Duration::from_secs(2)));
-            let refused = submit_as(&engine, cut, encoded);
-            DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
-            match refused {
-                Err(EngineError::Rejected(RuntimeError::MalformedTransaction {
-                    slot: 2,
-                    index,
-                    ..
-                })) => index,
-                other => panic!("{other:?}"),
-            }
-        };
-        // (The VED undoes the block after `submit` gave the verdict.)
-        let undone = |want: usize| {
-            let began = std::time::Instant::now();
-            while shared.ved_undone.load(Relaxed) < want && began.elapsed().as_secs() < 60 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            shared.ved_undone.load(Relaxed)
+        let refused_at = |cut: Block| match submit_with_a_late_verdict(
+            &engine,
+            cut,
+            encoded,
+            Duration::from_secs(2),
+        ) {
+            Err(EngineError::Rejected(RuntimeError::MalformedTransaction {
+                slot: 2,
+                index,
+                ..
+            })) => index,
+            other => panic!("{other:?}"),
         };
         let on_a_view = || shared.ved_ahead_on_a_view.load(Relaxed);
         let before = on_a_view();
         assert_eq!(refused_at(cut_after_the_first_key(&blocks[1], user)), user);
-        assert_eq!(undone(1), 1, "executed ahead, undone");
+        assert_eq!(undone(&engine, 1), 1, "executed ahead, undone");
         // Encoded, the VED went ahead on its own transactions, the user's not copied yet.
         let went_ahead = on_a_view() - before;
         assert_eq!(went_ahead, usize::from(encoded), "executed ahead on a view");
@@ -870,12 +886,8 @@ mod tests {
         assert!(guess.last() == Some(&true), "the drain is the VED's");
         let user = guess.iter().position(|v| !v).expect("a user transaction");
         let on_a_view = || shared.ved_ahead_on_a_view.load(Relaxed);
-        let submit_late = |block: Block| {
-            DELAY_THE_VERDICT.with(|d| d.set(Duration::from_secs(2)));
-            let submitted = submit_as(&engine, block, true);
-            DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
-            submitted
-        };
+        let submit_late =
+            |block: Block| submit_with_a_late_verdict(&engine, block, true, Duration::from_secs(2));
         let before = on_a_view();
         match submit_late(cut_after_the_first_key(&refused, user)) {
             Err(EngineError::Rejected(RuntimeError::MalformedTransaction { index, .. })) => {
@@ -884,11 +896,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(on_a_view(), before + 1, "the refused block went ahead");
-        let began = std::time::Instant::now();
-        while shared.ved_undone.load(Relaxed) < 1 && began.elapsed().as_secs() < 60 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        assert_eq!(shared.ved_undone.load(Relaxed), 1, "and was undone");
+        assert_eq!(undone(&engine, 1), 1, "and was undone");
         submit_late(blocks[1].clone()).expect("submit");
         assert_eq!(on_a_view(), before + 2, "the next block went ahead too");
         submit_as(&engine, blocks[2].clone(), true).expect("submit");
@@ -909,10 +917,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let engine = cpu_engine(&genesis, dir.path());
         submit_as(&engine, blocks[0].clone(), true).expect("submit");
-        DELAY_THE_VERDICT.with(|d| d.set(Duration::from_millis(500)));
-        let submitted = submit_as(&engine, blocks[1].clone(), true);
-        DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
-        submitted.expect("submit");
+        let late = Duration::from_millis(500);
+        submit_with_a_late_verdict(&engine, blocks[1].clone(), true, late).expect("submit");
         engine
             .wait_hash(crate::account::Domain::Ved, 2, Duration::from_secs(60))
             .expect("voted");
