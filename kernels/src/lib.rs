@@ -143,7 +143,15 @@ fn own_device_is_open<K>(
 /// Whether `Auto` may use a device: a hardware adapter that has not failed.
 /// (Software adapters only where a test asked: [`testing::let_auto_use_software_adapters`].)
 fn auto_may_use(ctx: &gpu::GpuContext) -> bool {
-    ctx.failure().is_none() && (!ctx.is_software() || testing::auto_on_software())
+    ctx.failure().is_none() && auto_may_open()
+}
+
+/// Whether `Auto` may open a device at all, asked of the adapter before any device is opened
+/// or shader built: a hardware adapter (or a software one where a test asked). On a machine
+/// with only lavapipe, `Auto` never compiles the shaders (seconds of CPU) for nothing.
+fn auto_may_open() -> bool {
+    gpu::best_adapter_info()
+        .is_ok_and(|info| !gpu::is_software(info) || testing::auto_on_software())
 }
 
 /// A signature verifier for one stream of work — a pipeline stage — that runs its CPU work on
@@ -248,7 +256,7 @@ impl Ed25519Verifier {
         Ok(match self.backend {
             Backend::Cpu => None,
             Backend::Gpu => Some(gpu()?),
-            Backend::Auto if n < auto_gpu_min_items() => None,
+            Backend::Auto if n < auto_gpu_min_items() || !auto_may_open() => None,
             Backend::Auto => gpu().ok().filter(|v| auto_may_use(v.context())),
         })
     }
@@ -317,7 +325,7 @@ fn choose_on(
     match backend {
         Backend::Cpu => Ok(None),
         Backend::Gpu => Ok(Some(gpu()?)),
-        Backend::Auto if items < auto_gpu_min_items() => Ok(None),
+        Backend::Auto if items < auto_gpu_min_items() || !auto_may_open() => Ok(None),
         Backend::Auto => Ok(gpu().ok().filter(|k| auto_may_use(k.context()))),
     }
 }

@@ -139,3 +139,27 @@ fn a_context_of_its_own_fails_alone() {
     // Failed for good: the next call refuses before it touches the device.
     assert_eq!(kernels.blake3_many(&inputs, &mut out), failed);
 }
+
+#[test]
+fn a_wrong_read_back_is_the_callers_mistake_not_the_devices_failure() {
+    // A length wgpu would refuse (not a multiple of 4, past the buffer) panics at the call;
+    // the device stays usable for every kernel on it.
+    let Some(ctx) = gpu_or_skip("the read-back argument test", GpuContext::new()) else {
+        return;
+    };
+    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("sixteen bytes"),
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    for len in [2, 20] {
+        let read =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.read_back(&buffer, len)));
+        assert!(read.is_err(), "{len} bytes");
+        assert_eq!(ctx.usable(), Ok(()), "{len} bytes");
+    }
+    assert_eq!(ctx.read_back(&buffer, 0), Ok(Vec::new()));
+    assert_eq!(ctx.read_back(&buffer, 16), Ok(vec![0; 16]));
+    assert_eq!(ctx.usable(), Ok(()));
+}

@@ -53,19 +53,40 @@ impl std::fmt::Debug for GpuContext {
     }
 }
 
+/// The adapter [`GpuContext::new`] opens its device on: high performance first,
+/// `WGPU_BACKEND` and `WGPU_ADAPTER_NAME` narrowing the choice.
+fn best_adapter() -> Result<wgpu::Adapter, GpuError> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+        apply_limit_buckets: false,
+    }))
+    .map_err(|e| GpuError::NoAdapter(e.to_string()))
+}
+
+/// What the adapter [`GpuContext::new`] would choose is — name, backend, device type — found
+/// once per process without opening a device: so that a caller can decide whether to open one
+/// (`Backend::Auto` builds no shaders on a software adapter it will not use).
+pub fn best_adapter_info() -> Result<&'static wgpu::AdapterInfo, GpuError> {
+    static INFO: OnceLock<Result<wgpu::AdapterInfo, GpuError>> = OnceLock::new();
+    INFO.get_or_init(|| best_adapter().map(|adapter| adapter.get_info()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Whether an adapter is a CPU rasterizer (lavapipe, WARP, SwiftShader): correct, never fast.
+pub fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    info.device_type == wgpu::DeviceType::Cpu
+}
+
 impl GpuContext {
     /// Finds the best adapter (high performance first; `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`
     /// narrow the choice) and opens a device with the adapter's own limits.
     pub fn new() -> Result<GpuContext, GpuError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            force_fallback_adapter: false,
-            compatible_surface: None,
-            apply_limit_buckets: false,
-        }))
-        .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let adapter = best_adapter()?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tandem"),
             required_features: wgpu::Features::empty(),
@@ -140,7 +161,7 @@ impl GpuContext {
 
     /// Whether the adapter is a CPU rasterizer (lavapipe, WARP, SwiftShader): correct, never fast.
     pub fn is_software(&self) -> bool {
-        self.info.device_type == wgpu::DeviceType::Cpu
+        is_software(&self.info)
     }
 
     /// The device's limits.
@@ -163,19 +184,51 @@ impl GpuContext {
     /// work other threads submitted after it, so one kernel's readback never waits behind
     /// another's later batch.
     pub(crate) fn wait_for(&self, index: wgpu::SubmissionIndex) -> Result<(), GpuError> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(DEVICE_TIMEOUT),
-            })
+        let wait = wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(DEVICE_TIMEOUT),
+        };
+        self.fatal_as_failure("waiting for the device", || self.device.poll(wait))?
             .map(|_| ())
             .map_err(|e| self.fail(format!("waiting for the device: {e}")))
     }
 
+    /// Runs `call`, a wgpu call that panics where the device fails in a way wgpu deems fatal:
+    /// `Device::poll` (wgpu 30) returns only a timeout as an error and panics on a device lost
+    /// or out of memory in the wait. Such a panic becomes the device's recorded failure — the
+    /// caller gets [`GpuError::Failed`] and `Backend::Auto` answers on the CPU from then on, as
+    /// for every other failure — instead of unwinding through the kernel's caller (a pipeline
+    /// stage, which would stop the engine). wgpu's panic message still reaches the panic hook
+    /// (standard error).
+    fn fatal_as_failure<T>(&self, what: &str, call: impl FnOnce() -> T) -> Result<T, GpuError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|payload| {
+            let why = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic in wgpu");
+            self.fail(format!("{what}: {why}"))
+        })
+    }
+
     /// Copies the first `len` bytes of `source` (a buffer with `COPY_SRC` usage) into a mappable
     /// buffer, waits for that copy (and the work submitted before it), and returns them.
+    ///
+    /// # Panics
+    /// If `len` is not a multiple of 4 ([`wgpu::COPY_BUFFER_ALIGNMENT`]) or exceeds the
+    /// buffer's size: the caller's mistake, which would otherwise reach wgpu as a validation
+    /// error and be recorded as the device's failure, ending every kernel's use of it.
     pub fn read_back(&self, source: &wgpu::Buffer, len: u64) -> Result<Vec<u8>, GpuError> {
+        assert!(
+            len.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT) && len <= source.size(),
+            "read_back of {len} bytes from a buffer of {}: a multiple of {} within it is needed",
+            source.size(),
+            wgpu::COPY_BUFFER_ALIGNMENT,
+        );
         self.usable()?;
+        if len == 0 {
+            return Ok(Vec::new()); // (a zero-sized copy is no error, its mapping would be)
+        }
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("tandem readback"),
             size: len,
@@ -257,10 +310,16 @@ pub(crate) fn storage() -> wgpu::BufferUsages {
     wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
 }
 
-/// A 2-D dispatch grid covering `groups` workgroups within the per-dimension limit.
+/// A 2-D dispatch grid covering `groups` workgroups within the per-dimension limit. The
+/// callers cut their batches so that `groups` is at most the limit squared.
 pub(crate) fn grid(groups: u32, max_per_dim: u32) -> (u32, u32) {
     let x = groups.clamp(1, max_per_dim);
-    (x, groups.div_ceil(x).max(1))
+    let y = groups.div_ceil(x).max(1);
+    debug_assert!(
+        y <= max_per_dim,
+        "{groups} workgroups past a {max_per_dim}² grid"
+    );
+    (x, y)
 }
 
 pub(crate) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -335,4 +394,30 @@ pub(crate) fn bind_buffers(
         layout,
         entries: &entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::gpu_or_skip;
+
+    #[test]
+    fn a_panic_wgpu_deems_fatal_is_the_device_failure() {
+        // wgpu 30 panics in `Device::poll` on a device lost during the wait (no driver here
+        // can be made to lose one on demand): the panic is recorded like any other failure.
+        let Some(ctx) = gpu_or_skip("the fatal-panic test", GpuContext::new()) else {
+            return;
+        };
+        let answer = ctx.fatal_as_failure("waiting for the device", || 7);
+        assert_eq!(answer, Ok(7));
+        assert!(ctx.usable().is_ok());
+        let failed = ctx.fatal_as_failure("waiting for the device", || -> u32 {
+            panic!("Error in Device::poll: Parent device is lost")
+        });
+        let Err(GpuError::Failed(why)) = failed else {
+            panic!("{failed:?}");
+        };
+        assert!(why.contains("Parent device is lost"), "{why}");
+        assert!(matches!(ctx.usable(), Err(GpuError::Failed(_))));
+    }
 }

@@ -381,8 +381,12 @@ impl GpuHashKernels {
             let (account, hash) = (&accounts[i..=i], &mut out[i..=i]);
             super::lthash::lthash_accounts(Platform::detect(), account, hash);
         }
-        // 2 KiB of output per account must fit a binding too.
-        let max_accounts = (self.max_batch_bytes / LtHash::BYTES).max(1);
+        // 2 KiB of output per account must fit a binding too, and xof_each's workgroup per
+        // account the dispatch grid (far past any batch on a real device's limits).
+        let grid_limit = (self.max_per_dim as usize).saturating_mul(self.max_per_dim as usize);
+        let max_accounts = (self.max_batch_bytes / LtHash::BYTES)
+            .min(grid_limit)
+            .max(1);
         for batch in self.lthash_batches(accounts, &live, max_accounts) {
             let packed = pack_accounts(accounts, batch);
             let bytes = self.run_lthash(&packed, false)?;

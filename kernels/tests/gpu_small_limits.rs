@@ -1,0 +1,144 @@
+//! The kernels on a device with small limits: a storage binding of 128 KiB and 4 workgroups per
+//! dispatch dimension, so that batches a real device takes whole are cut into several
+//! dispatches, each on a 2-D grid — the host code's splitting, offsets and result order, which
+//! the full-limit tests never reach with a software driver's small batches. Answers against the
+//! CPU references.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Account, bytes};
+use ed25519_dalek::{Signer, SigningKey};
+use tandem_kernels::gpu::{GpuContext, GpuError};
+use tandem_kernels::hash::gpu::GpuHashKernels;
+use tandem_kernels::sigverify::gpu::GpuEd25519;
+use tandem_kernels::testing::{SignedBatch, gpu_or_skip};
+use tandem_kernels::{AccountInput, LtHash, Platform};
+
+const BINDING: u64 = 128 << 10;
+const PER_DIMENSION: u32 = 4;
+
+/// A device of the chosen adapter, opened with the small limits.
+fn small_device() -> Result<Arc<GpuContext>, GpuError> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+        apply_limit_buckets: false,
+    }))
+    .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+    let limits = wgpu::Limits {
+        max_storage_buffer_binding_size: BINDING,
+        max_compute_workgroups_per_dimension: PER_DIMENSION,
+        ..adapter.limits()
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("tandem small limits"),
+        required_limits: limits,
+        ..Default::default()
+    }))
+    .map_err(|e| GpuError::Device(e.to_string()))?;
+    Ok(Arc::new(GpuContext::from_device(
+        device,
+        queue,
+        adapter.get_info(),
+    )))
+}
+
+#[test]
+fn hashing_cut_into_many_dispatches_matches_the_cpu() {
+    let Some(ctx) = gpu_or_skip("small-limit hashing", small_device()) else {
+        return;
+    };
+    assert_eq!(ctx.limits().max_storage_buffer_binding_size, BINDING);
+    let kernels = GpuHashKernels::checked(Arc::clone(&ctx)).expect("kernels, checked");
+
+    // 1,500 messages of 0–200 bytes (about 170 KiB padded: two or more batches of up to 64 KiB,
+    // each of up to 16 workgroups on a 4 × 4 grid), and a few long ones between them.
+    let inputs: Vec<Vec<u8>> = (0..1_500u64)
+        .map(|i| match i {
+            700 | 701 => bytes(i, 40_000),
+            _ => bytes(i, (i * 37 % 201) as usize),
+        })
+        .collect();
+    let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+    let mut out = vec![[0u8; 32]; refs.len()];
+    kernels.blake3_many(&refs, &mut out).expect("blake3_many");
+    for (i, (input, hash)) in inputs.iter().zip(&out).enumerate() {
+        assert_eq!(hash, blake3::hash(input).as_bytes(), "message {i}");
+    }
+
+    // 120 accounts: their 2 KiB outputs take several batches.
+    let accounts: Vec<Account> = (0..120u64)
+        .map(|i| Account::random(i, (i * 53 % 400) as usize))
+        .collect();
+    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
+    let mut each = vec![LtHash::identity(); inputs.len()];
+    kernels
+        .lthash_accounts(&inputs, &mut each)
+        .expect("lthash_accounts");
+    let mut want = vec![LtHash::identity(); inputs.len()];
+    tandem_kernels::hash::lthash::lthash_accounts(Platform::Portable, &inputs, &mut want);
+    assert!(each == want, "each account's LtHash");
+    let mut sum = LtHash::identity();
+    kernels
+        .lthash_accumulate(&inputs, &mut sum)
+        .expect("lthash_accumulate");
+    let mut want_sum = LtHash::identity();
+    tandem_kernels::hash::lthash::lthash_accumulate(Platform::Portable, &inputs, &mut want_sum);
+    assert!(sum == want_sum, "the accumulated LtHash");
+    assert_eq!(ctx.usable(), Ok(()));
+}
+
+#[test]
+fn verification_cut_into_many_dispatches_matches_the_cpu() {
+    let Some(ctx) = gpu_or_skip("small-limit verification", small_device()) else {
+        return;
+    };
+    let verifier = GpuEd25519::checked(Arc::clone(&ctx)).expect("verifier, checked");
+    // 1,200 signatures over messages of up to 200 bytes (some 300 KiB of SHA-512 input: five or
+    // more batches of up to 64 KiB, up to 8 workgroups each on a 4 × 2 grid).
+    let mut batch = SignedBatch {
+        signatures: Vec::new(),
+        public_keys: Vec::new(),
+        messages: Vec::new(),
+    };
+    let keys: Vec<SigningKey> = (0..16u64)
+        .map(|k| SigningKey::from_bytes(&bytes(k, 32).try_into().unwrap()))
+        .collect();
+    for i in 0..1_200u64 {
+        let key = &keys[(i % 16) as usize];
+        let message = bytes(5_000 + i, (i * 37 % 201) as usize);
+        let mut signature = key.sign(&message).to_bytes();
+        if i % 3 == 1 {
+            signature[(i % 64) as usize] ^= 1; // R or S
+        }
+        batch.signatures.push(signature);
+        batch.public_keys.push(key.verifying_key().to_bytes());
+        batch.messages.push(message);
+    }
+    let messages = batch.message_refs();
+    let mut results = vec![2u8; messages.len()];
+    verifier
+        .verify_batch(
+            &batch.signatures,
+            &batch.public_keys,
+            &messages,
+            &mut results,
+        )
+        .expect("verify_batch");
+    let mut want = vec![2u8; messages.len()];
+    tandem_kernels::sigverify::verify_batch_cpu(
+        &batch.signatures,
+        &batch.public_keys,
+        &messages,
+        &mut want,
+        None,
+    );
+    assert_eq!(results, want);
+    assert!(want.contains(&0) && want.contains(&1));
+    assert_eq!(ctx.usable(), Ok(()));
+}
