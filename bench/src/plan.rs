@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `sigverify` | `tps × sigs_per_tx` signatures/s | `sigverify.cpu.unique` at `c` threads; the `recurring_pct` share of them at `sigverify.cpu.recurring`, scaled by threads as the unique rate scales |
 //! | `ved` | `votes_per_slot × 1000 / slot_ms` votes/s | one core: verifying a recurring signer (`sigverify.cpu.recurring`) then executing the vote (`executor.ved.votes`) |
-//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less the LtHash of the accounts a transaction writes beyond a transfer's two (`lthash.cpu.accounts`), in the time its slots leave: `1000 / slot_ms` slots/s at `executor.ued.slots` (its per-slot syncs) |
+//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less two LtHashes (old state and new, over the `c` threads) of each account a transaction writes beyond a transfer's two (`lthash.cpu.accounts`), in the time its slots leave: `1000 / slot_ms` slots/s at `executor.ued.slots` (its per-slot syncs) |
 //!
 //! The UED hashes its own accounts on its executor threads (the engine has no separate hashing
 //! stage), so hashing is part of `ued`, and the split always gives `hash` 0 cores. Its per-slot
@@ -459,6 +459,28 @@ fn check_target(target: &Target) -> Result<(), PlanError> {
             });
         }
     }
+    // Finite fields can still make an infinite load (1e308 tps of 2 signatures each, votes in
+    // slots of 1e-300 ms): the plan would print `inf` and write `null`.
+    let loads = [
+        (
+            "tps",
+            target.tps * target.sigs_per_tx.max(target.accounts_per_tx),
+        ),
+        ("slot-ms", target.votes_per_slot * 1000.0 / target.slot_ms),
+    ];
+    for (field, load) in loads {
+        if !load.is_finite() {
+            let value = if field == "tps" {
+                target.tps
+            } else {
+                target.slot_ms
+            };
+            return Err(PlanError::Target {
+                field,
+                reason: format!("{value:e} makes a load past any number (an infinite one)"),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -492,11 +514,13 @@ fn evaluate(
     sigverify: SigverifyCapacity<'_>,
 ) -> Evaluated {
     let votes = target.votes_per_slot * 1000.0 / target.slot_ms;
-    // One user transaction's UED time on one thread: the transfer as measured, plus the
-    // LtHash of every account written beyond a transfer's two.
+    // One user transaction's UED time on `threads` threads: the transfer as measured there,
+    // plus two LtHashes (its old state out, its new one in) of every account written beyond
+    // a transfer's two, which the engine hashes over the UED's threads.
     let ued_per_core = |threads: u32| {
         let (rate, projected) = rates.ued.at(threads);
-        let per_tx = 1.0 / rate + (target.accounts_per_tx - 2.0).max(0.0) / rates.lthash;
+        let extra = (target.accounts_per_tx - 2.0).max(0.0);
+        let per_tx = 1.0 / rate + 2.0 * extra / (rates.lthash * f64::from(threads.max(1)));
         (1.0 / per_tx, projected)
     };
     let k = target.sigs_per_tx;
@@ -827,9 +851,17 @@ mod tests {
             ..Target::default()
         };
         let plan = plan(&profile(4), "p", &target, Some(3)).unwrap();
-        // 3 cores: sigverify 1 (20,000), ued 1: 1/(1/100,000 + 4/400,000) = 50,000.
-        assert!(close(plan.stages[2].capacity, 50_000.0));
+        // 3 cores: sigverify 1 (20,000), ued 1: 1/(1/100,000 + 2 × 4/400,000) = 33,333.
+        assert!(close(plan.stages[2].capacity, 100_000.0 / 3.0), "{plan:?}");
         assert!(close(plan.max_tps, 20_000.0));
+        // 5 cores, the UED on 2 threads (180,000 transfers/s) hashing over both:
+        // 1/(1/180,000 + 2 × 4/(2 × 400,000)) = 64,286.
+        let plan = super::plan(&profile(4), "p", &target, Some(5)).unwrap();
+        assert_eq!(plan.stages[2].cores, 2, "{plan:?}");
+        assert!(
+            close(plan.stages[2].capacity, 1.0 / (1.0 / 180_000.0 + 1e-5)),
+            "{plan:?}"
+        );
     }
 
     #[test]
@@ -886,5 +918,22 @@ mod tests {
             e.to_string(),
             "--sigs-per-tx: 0.5 is out of range (at least 1)"
         );
+        // Finite, but an infinite load.
+        let bad = Target {
+            tps: 1e308,
+            sigs_per_tx: 2.0,
+            ..Target::default()
+        };
+        let e = plan(&profile(4), "p", &bad, None).unwrap_err();
+        assert!(
+            e.to_string().starts_with("--tps: 1e308 makes a load"),
+            "{e}"
+        );
+        let bad = Target {
+            slot_ms: 1e-310,
+            ..Target::default()
+        };
+        let e = plan(&profile(4), "p", &bad, None).unwrap_err();
+        assert!(e.to_string().starts_with("--slot-ms: "), "{e}");
     }
 }

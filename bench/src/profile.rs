@@ -14,6 +14,7 @@
 //! cores = 2
 //! pus = 2
 //! numa_nodes = 1
+//! gpu_hardware = false
 //!
 //! [tandem]
 //! version = "0.1.0"
@@ -156,7 +157,8 @@ pub struct Machine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_driver: Option<String>,
     /// Whether that adapter is a hardware GPU (a software rasterizer is never worth feeding).
-    #[serde(default)]
+    /// Required, `false` too: a hand-written profile that left it out would be planned without
+    /// its GPU, silently.
     pub gpu_hardware: bool,
     /// Anything else worth knowing (the hypervisor, the storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,6 +422,7 @@ cpu_model = "a test CPU"
 cores = 2
 pus = 2
 numa_nodes = 1
+gpu_hardware = false
 
 [tandem]
 version = "0.1.0"
@@ -508,6 +511,11 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("cores = 2\n", "")),
             "p.toml: machine: missing field `cores`"
+        );
+        // Left out, a hardware GPU would be planned as none.
+        assert_eq!(
+            error(&GOOD.replace("gpu_hardware = false\n", "")),
+            "p.toml: machine: missing field `gpu_hardware`"
         );
         assert_eq!(
             error(&GOOD.replace("value = 38000.0\n", "")),

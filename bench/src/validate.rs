@@ -6,8 +6,8 @@
 //!    signatures and written accounts of a transfer, and the share of user signatures by signers
 //!    seen in an earlier block (the signer cache serves those: the recurring rate).
 //! 2. The plan for this machine's cores, from the profile (measured with fewer: a projection),
-//!    predicts `max_tps` and the bottleneck. The votes' rate follows the predicted block rate
-//!    (a fixed point of three rounds; votes are a small share of the work).
+//!    predicts `max_tps` and the bottleneck. The votes' rate follows the predicted block rate:
+//!    the plan is made at the fixed point where the two agree (found by bisection).
 //! 3. The pipeline runs the ledger as fast as it takes blocks ([`crate::pipeline`]): the measured
 //!    sustained rate, against the prediction (the goal: within ±15 %).
 //! 4. The engine runs the ledger again paced at rising shares of the predicted rate, and each
@@ -22,7 +22,7 @@ use serde::Serialize;
 use tandem_engine::account::Pubkey;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
-use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement};
+use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Placement, Topology};
 use tandem_engine::runtime::Backend;
 use tandem_engine::tx::Transaction;
 
@@ -99,6 +99,7 @@ pub fn validation_ledger(slots: u64, transfers: usize) -> Result<(Genesis, Vec<B
 pub fn target_of(genesis: &Genesis, blocks: &[Block]) -> Result<(Target, f64), String> {
     let voters = genesis_voters(genesis)?;
     let (mut users, mut votes, mut signatures, mut recurring) = (0_u64, 0_u64, 0_u64, 0_u64);
+    let mut written = 0_u64;
     let mut seen: HashSet<Pubkey> = HashSet::new();
     for block in blocks {
         let mut fresh = Vec::new();
@@ -115,6 +116,9 @@ pub fn target_of(genesis: &Genesis, blocks: &[Block]) -> Result<(Target, f64), S
             }
             users += 1;
             let keys = tx.message().account_keys();
+            written += (0..keys.len())
+                .filter(|&i| tx.message().is_writable(i))
+                .count() as u64;
             let signers = tx.signatures().len().min(keys.len());
             signatures += signers as u64;
             for key in &keys[..signers] {
@@ -136,7 +140,7 @@ pub fn target_of(genesis: &Genesis, blocks: &[Block]) -> Result<(Target, f64), S
         votes_per_slot: per_block(votes),
         slot_ms: 400.0, // set from the plan
         sigs_per_tx: signatures as f64 / users as f64,
-        accounts_per_tx: 2.0,
+        accounts_per_tx: written as f64 / users as f64,
         recurring_pct: 100.0 * recurring as f64 / signatures as f64,
     };
     Ok((target, per_block(users)))
@@ -148,17 +152,14 @@ pub fn validate(
     profile_path: &str,
     genesis: &Genesis,
     blocks: &[Block],
-    placement: Option<Placement>,
+    machine: Option<(&Topology, Placement)>,
     ued_threads: usize,
     mut progress: impl FnMut(&str),
 ) -> Result<Validation, String> {
-    let cores = placement.as_ref().map_or(1, |p| {
-        p.stages()
-            .iter()
-            .flat_map(|s| s.cpus.iter().copied())
-            .collect::<HashSet<usize>>()
-            .len() as u32
-    });
+    let cores = machine
+        .as_ref()
+        .map_or(1, |(topology, p)| cores_of(topology, p));
+    let placement = machine.map(|(_, p)| p);
     progress("the target's shape and the plan");
     let (target, users_per_block) = target_of(genesis, blocks)?;
     // The votes' rate follows the block rate, so the plan is made at its fixed point: the user
@@ -237,6 +238,27 @@ pub fn validate(
     })
 }
 
+/// The cores `placement`'s stages run on: what the planner (and `tandem plan`) counts — a core
+/// whose SMT siblings are both taken is one core, not two. PUs the topology places in no core
+/// count one each.
+fn cores_of(topology: &Topology, placement: &Placement) -> u32 {
+    let pus: HashSet<usize> = placement
+        .stages()
+        .iter()
+        .flat_map(|s| s.cpus.iter().copied())
+        .collect();
+    let cores = topology.cores();
+    let in_cores = cores
+        .iter()
+        .filter(|c| c.pus.iter().any(|pu| pus.contains(pu)))
+        .count();
+    let alone = pus
+        .iter()
+        .filter(|pu| !cores.iter().any(|c| c.pus.contains(pu)))
+        .count();
+    (in_cores + alone).max(1) as u32
+}
+
 /// The plan at the user rate `tps` whose blocks of `users_per_block`, one a slot, give slots for
 /// which `plan` predicts `tps` again; `None` when no rate above zero is such a point (the
 /// votes of a block take the VED's core however long the slot). The predicted rate falls as the
@@ -301,13 +323,19 @@ fn paced_utilisation(
         engine.submit(block.clone()).map_err(|e| e.to_string())?;
     }
     let last = blocks.last().map_or(0, |b| b.header.slot);
-    engine
+    let waited = engine
         .wait_hash(
             tandem_engine::account::Domain::Ued,
             last,
             Duration::from_secs(600),
         )
         .map_err(|e| e.to_string())?;
+    // Utilisation over a run that did not reach its last slot would be no figure of it.
+    if waited.hash().is_none() {
+        return Err(format!(
+            "the paced run did not execute slot {last} in its UED: {waited:?}"
+        ));
+    }
     let wall = started.elapsed().as_nanos().max(1) as f64;
     let after = engine.metrics().snapshot();
     engine.finish().map_err(|e| e.to_string())?;
@@ -353,5 +381,64 @@ mod tests {
         let e = validate(&profile, path, &genesis, &blocks, None, 1, |_| {})
             .expect_err("nothing to validate");
         assert!(e.contains("sustains no user transactions"), "{e}");
+    }
+
+    fn machine(pus_per_core: usize) -> Topology {
+        Topology::synthetic(tandem_engine::pipeline::SyntheticShape {
+            numa_nodes: 1,
+            cores_per_node: 2,
+            pus_per_core,
+            gpu: None,
+        })
+    }
+
+    #[test]
+    fn the_plan_counts_cores_not_their_smt_siblings() {
+        // Two cores of two PUs each: the planner's machine has 2 cores, as `tandem plan` says.
+        let smt = machine(2);
+        assert_eq!(cores_of(&smt, &Placement::plan(&smt, false)), 2);
+        let plain = machine(1);
+        assert_eq!(cores_of(&plain, &Placement::plan(&plain, false)), 2);
+    }
+
+    #[test]
+    fn the_target_writes_what_the_ledgers_transactions_write() {
+        let (genesis, mut blocks) = validation_ledger(2, 20).expect("ledger");
+        let (target, _) = target_of(&genesis, &blocks).expect("a target");
+        assert_eq!(
+            target.accounts_per_tx, 2.0,
+            "transfers write payer and recipient"
+        );
+        // The same payers, each paying three recipients in one transaction: 4 accounts written.
+        let cluster = VoteCluster::new(100, 1_000);
+        for block in &mut blocks {
+            let recent = cluster.recent_blockhash(block.header.slot);
+            let wide: Vec<Vec<u8>> = (0..20u64)
+                .map(|i| {
+                    let payer = VoteCluster::key("user", i as usize);
+                    let from = Pubkey(payer.verifying_key().to_bytes());
+                    let mut message = tandem_engine::tx::MessageBuilder::new(from);
+                    for k in 0..3u8 {
+                        let to = Pubkey([k + 1; 32]);
+                        message = message.instruction(
+                            tandem_engine::sample::SYSTEM_PROGRAM_ID,
+                            &[
+                                tandem_engine::tx::AccountMeta::new(from, true),
+                                tandem_engine::tx::AccountMeta::new(to, false),
+                            ],
+                            &tandem_engine::runtime::builtins::system::SystemInstruction::Transfer { lamports: 1 }
+                                .encode(),
+                        );
+                    }
+                    let message = message.build_legacy(recent).expect("a small message");
+                    Transaction::sign(&message, &[&payer]).expect("one signer")
+                })
+                .collect();
+            let users = block.transactions.len() - 20;
+            block.transactions.truncate(users);
+            block.transactions.extend(wide);
+        }
+        let (target, _) = target_of(&genesis, &blocks).expect("a target");
+        assert_eq!(target.accounts_per_tx, 4.0);
     }
 }

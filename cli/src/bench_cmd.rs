@@ -206,6 +206,8 @@ struct PipelineJson {
     cpu: Option<String>,
     /// PUs on the machine.
     pus: usize,
+    /// Cores on the machine (fewer than `pus` where cores have SMT siblings).
+    cores: usize,
 }
 
 /// What `tandem bench pipeline` was asked.
@@ -269,6 +271,7 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
         ledger: ledger.display().to_string(),
         cpu: topology.cpu_model().map(str::to_owned),
         pus: topology.pus().len(),
+        cores: topology.cores().len(),
     };
     if !quiet {
         let r = &json.report;
@@ -383,7 +386,11 @@ pub struct ValidateArgs<'a> {
 pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
     let quiet = args.json == Some(Path::new("-"));
     let profile = Profile::load(args.profile).map_err(|e| e.to_string())?;
-    let Survey { placement, .. } = survey(args.cores)?;
+    let Survey {
+        placement,
+        topology,
+        ..
+    } = survey(args.cores)?;
     let bar = spinner(quiet, "validate")?;
     let (genesis, blocks) = match args.ledger {
         Some(path) => {
@@ -404,7 +411,7 @@ pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
         &args.profile.display().to_string(),
         &genesis,
         &blocks,
-        Some(placement),
+        Some((&topology, placement)),
         args.ued_threads,
         |phase| bar.set_message(phase.to_owned()),
     )?;

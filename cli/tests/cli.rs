@@ -1270,9 +1270,12 @@ fn bench_pipeline_reports_the_sustained_rate_each_stage_alone_and_the_efficiency
     }
     assert_eq!(stages[0]["in_engine"]["stage"], "sigverify-ued");
     assert_eq!(stages[1]["in_engine"]["stage"], "ued");
-    // On two PUs or more the plan gives the two bulk stages PUs of their own: each is timed
-    // beside the other, and the efficiency splits into factors whose product it is.
-    if r["pus"].as_u64().unwrap() >= 2 {
+    // On two cores or more the plan gives the two bulk stages PUs of their own: each is timed
+    // beside the other, and the efficiency splits into factors whose product it is. (Two PUs
+    // of one core go to one stage group, never to two: sigverify and the UED share them.)
+    let cores = r["cores"].as_u64().unwrap();
+    assert!(cores >= 1 && cores <= r["pus"].as_u64().unwrap(), "{r}");
+    if cores >= 2 {
         for s in stages {
             assert!(s["beside_seconds"].as_f64().unwrap() > 0.0, "{s}");
         }

@@ -96,10 +96,14 @@ pub fn kind_of(cpu_model: &str, pus: usize, hardware_gpu: Option<&str>) -> Strin
             .take_while(|w| *w != "with")
             .collect();
         let core = |w: &&str| ["core", "cores"].contains(w);
+        let count = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
         all.iter()
             .enumerate()
-            // "96-Core": the core count and the word.
-            .filter(|(i, w)| !core(w) && !all.get(i + 1).is_some_and(core))
+            // "96-Core": the core count and the word ("Intel(R) Core(TM)": the vendor stays).
+            .filter(|(i, w)| {
+                let core_count = count(w) && all.get(i + 1).is_some_and(core);
+                !core(w) && !core_count
+            })
             .map(|(_, w)| *w)
             .filter(|w| !["cpu", "processor"].contains(w))
             .map(str::to_owned)
@@ -233,6 +237,10 @@ mod tests {
             "amd-epyc-9654-192pu"
         );
         assert_eq!(kind_of("", 4, None), "unknown-4pu");
+        assert_eq!(
+            kind_of("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz", 12, None),
+            "intel-i7-8700k-12pu"
+        );
         assert!(check_kind("kvm-epyc-zen4-2vcpu").is_ok());
         assert!(check_kind("../x").is_err());
         assert!(check_kind("").is_err());

@@ -378,10 +378,18 @@ impl SuiteConfig {
     /// The suites to run: those given, or every one.
     pub fn suites(&self) -> Vec<SuiteName> {
         if self.suites.is_empty() {
-            SuiteName::ALL.to_vec()
-        } else {
-            self.suites.clone()
+            return SuiteName::ALL.to_vec();
         }
+        // A suite named twice runs once (twice, its figures would be given twice).
+        let mut suites = self.suites.clone();
+        let mut seen = Vec::new();
+        suites.retain(|s| {
+            !seen.contains(s) && {
+                seen.push(*s);
+                true
+            }
+        });
+        suites
     }
 
     /// Threads of the UED pass in the engine suites: one per PU of the `ued` stage.
@@ -455,13 +463,16 @@ pub fn median_spread(samples: &[f64]) -> Option<Spread> {
 }
 
 /// `v` to 4 significant digits: what a run-to-run spread of a percent or more leaves of it.
-/// (Rounding is monotonic, so a rounded median stays within its rounded spread.)
+/// Rounded in decimal (the formatter's correctly rounded `{:.3e}`), which is monotonic, so a
+/// rounded median stays within its rounded spread. (A binary scale by 10^k is not exact: it
+/// rounded 99,996,000 to 1e8 and 100,004,000 to just below it.)
 fn significant(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
-    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
-    (v * scale).round() / scale
+    format!("{v:.3e}")
+        .parse()
+        .expect("a formatted finite f64 parses")
 }
 
 /// What a figure's point is measured at.
@@ -865,6 +876,35 @@ mod tests {
         assert_eq!(significant(43.0249), 43.02);
         assert_eq!(significant(0.012_345), 0.012_35);
         assert_eq!(significant(0.0), 0.0);
+        // Monotonic where a binary scale is not exact: a spread keeps its median.
+        assert_eq!(significant(99_996_000.0), 100_000_000.0);
+        assert_eq!(significant(100_004_000.0), 100_000_000.0);
+        assert_eq!(significant(999_960_000_000.0), 1e12);
+        assert_eq!(significant(1_000_040_000_000.0), 1e12);
+        assert_eq!(significant(-43.0249), -43.02);
+    }
+
+    #[test]
+    fn a_suite_named_twice_runs_once() {
+        let config = SuiteConfig {
+            suites: vec![SuiteName::Blake3, SuiteName::Lthash, SuiteName::Blake3],
+            sizes: Sizes::new(Size::Quick, 2, None),
+            pus: vec![0, 1],
+            placement: Placement::plan(
+                &tandem_engine::pipeline::Topology::synthetic(
+                    tandem_engine::pipeline::SyntheticShape {
+                        numa_nodes: 1,
+                        cores_per_node: 2,
+                        pus_per_core: 1,
+                        gpu: None,
+                    },
+                ),
+                false,
+            ),
+            gpu: None,
+            scratch: std::env::temp_dir(),
+        };
+        assert_eq!(config.suites(), [SuiteName::Blake3, SuiteName::Lthash]);
     }
 
     #[test]

@@ -93,15 +93,18 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
     write_whole(&json_path, (text + "\n").as_bytes())
         .map_err(|e| failed(&json_path, e.to_string()))?;
     let profile_path = dir.join(&json.files.profile);
-    write_whole(&profile_path, profile.to_toml().as_bytes())
-        .map_err(|e| failed(&profile_path, e.to_string()))?;
-    let again = Profile::load(&profile_path)?;
+    // Checked before it replaces anything: a profile `tandem plan` could not load must not
+    // take the place of an earlier run's good one.
+    let toml = profile.to_toml();
+    let again = Profile::parse(&toml, &profile_path.display().to_string())?;
     if &again != profile {
         return Err(failed(
             &profile_path,
             "the profile read back differs from the one written".into(),
         ));
     }
+    write_whole(&profile_path, toml.as_bytes())
+        .map_err(|e| failed(&profile_path, e.to_string()))?;
     let mut written = vec![json_path, profile_path];
     written.extend(plots::write(dir, profile)?);
     Ok(written)
@@ -242,5 +245,39 @@ mod tests {
         let (replaced, note) = keeping_suites_not_run(other, &[SuiteName::Lthash], &path);
         assert_eq!(replaced.rates.len(), 1);
         assert!(note.unwrap().contains("another machine"));
+    }
+
+    #[test]
+    fn a_profile_that_would_not_load_replaces_nothing() {
+        // A rate given twice (a suite named twice, before suites were made unique) does not
+        // load: the write refuses it and the earlier run's profile stays as it was.
+        let dir = tempfile::tempdir().unwrap();
+        let good = profile(4);
+        let json = |p: &Profile| BenchJson {
+            machine: p.machine.clone(),
+            tandem: p.tandem.clone(),
+            suites: vec![SuiteName::Lthash],
+            sizes: super::super::Sizes::new(super::super::Size::Quick, 2, None),
+            seconds: 1.0,
+            figures: p.rates.clone(),
+            pipeline: None,
+            auto: None,
+            notes: Vec::new(),
+            files: Files {
+                json: "bench.json".into(),
+                profile: format!("{}.toml", p.machine.kind),
+                plots: Vec::new(),
+            },
+        };
+        write(dir.path(), &good, &json(&good)).expect("a good profile is written");
+        let path = dir.path().join(format!("{}.toml", good.machine.kind));
+        let mut twice = good.clone();
+        twice.rates.push(twice.rates[0].clone());
+        let refused = write(dir.path(), &twice, &json(&twice)).unwrap_err();
+        assert!(refused.to_string().contains("given twice"), "{refused}");
+        assert!(
+            Profile::load(&path).unwrap() == good,
+            "the earlier profile stands"
+        );
     }
 }
