@@ -509,6 +509,38 @@ fn system_transfer_and_assign_check_in_solanas_order() {
     let out = c.block(vec![send(1, c.recent())]);
     assert_status(only(&out), ProgramError(261), Some(Ued));
     assert_eq!(c.lamports(&pk(&owned)), SOL);
+    // The owner it already has: no work, asked of no signature and no writable account
+    // (Solana's `assign` returns first) — the transaction's other instructions stand.
+    let same_owner = tx(
+        &[&user],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new_readonly(pk(&with_data), false)],
+        &SystemInstruction::Assign {
+            owner: SYSTEM_PROGRAM_ID,
+        }
+        .encode(),
+        c.recent(),
+    );
+    let out = c.block(vec![same_owner]);
+    assert_status(only(&out), Success, Some(Ued));
+    // CreateAccount of a funded account: in use (0) before the missing signatures (258).
+    let unsigned_create = tx(
+        &[&user],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(&user), true),
+            AccountMeta::new(pk(&with_data), false),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: 1,
+            space: 0,
+            owner: SYSTEM_PROGRAM_ID,
+        }
+        .encode(),
+        c.recent(),
+    );
+    let out = c.block(vec![unsigned_create]);
+    assert_status(only(&out), ProgramError(0), Some(Ued));
     // A system account whose data is not all zeros cannot be assigned.
     let out = c.block(vec![assign(&with_data, c.recent())]);
     assert_status(only(&out), ProgramError(261), Some(Ued));

@@ -112,16 +112,23 @@ pub fn process(ctx: &mut InvokeContext<'_>) -> Result<(), ProgramFailure> {
             space,
             owner,
         } => {
-            ctx.signer(0)?;
-            ctx.signer(1)?;
+            // Solana's order: a funded account is in use before any signature is asked; the
+            // new account signs for its allocation, the funder for the transfer after it.
             if ctx.account(1)?.account.lamports > 0 {
                 return Err(ProgramFailure::AccountAlreadyInUse);
             }
+            ctx.signer(1)?;
             allocate(ctx, 1, space)?;
             assign(ctx, 1, owner)?;
+            ctx.signer(0)?;
             transfer(ctx, 0, 1, lamports)
         }
         SystemInstruction::Assign { owner } => {
+            // Solana's `assign`: the owner it already has is no work, asked of no signature
+            // (and, since nothing is set, of no writable account).
+            if ctx.account(0)?.account.owner == owner {
+                return Ok(());
+            }
             ctx.signer(0)?;
             assign(ctx, 0, owner)
         }
