@@ -312,6 +312,68 @@ pub fn generate(
     Ok(())
 }
 
+/// The check that a ledger a store resumes from is the one it was built from: the ledger's
+/// block at the store's last slot must carry the blockhash the store executed there. Another
+/// ledger's blocks would otherwise run on a state they do not follow — every transaction
+/// `BlockhashNotFound`, or (`tandem run`) a halt for a divergence that is the operator's
+/// wrong path, kept in the store.
+pub(crate) struct ResumeCheck<'a> {
+    ledger: &'a Path,
+    store: &'a Path,
+    slot: u64,
+    blockhash: [u8; 32],
+    seen: bool,
+}
+
+impl<'a> ResumeCheck<'a> {
+    /// For a store at `store` whose last executed block is `slot` with `blockhash` (slot 0:
+    /// nothing executed, nothing to check), resumed from `ledger`.
+    pub(crate) fn new(ledger: &'a Path, store: &'a Path, slot: u64, blockhash: [u8; 32]) -> Self {
+        ResumeCheck {
+            ledger,
+            store,
+            slot,
+            blockhash,
+            seen: slot == 0,
+        }
+    }
+
+    /// Whether the ledger's next block, `block`, is one to execute (after the store's slot);
+    /// an error where the ledger is not the store's.
+    pub(crate) fn executes(
+        &mut self,
+        block: &tandem_engine::ledger::Block,
+    ) -> Result<bool, String> {
+        let slot = block.header.slot;
+        if slot == self.slot && !self.seen {
+            if block.header.blockhash != self.blockhash {
+                return Err(format!(
+                    "{}: its block at slot {slot} has blockhash {}, where the store at {} \
+                     executed {}: not the ledger the store was built from",
+                    self.ledger.display(),
+                    bs58_string(&block.header.blockhash),
+                    self.store.display(),
+                    bs58_string(&self.blockhash),
+                ));
+            }
+            self.seen = true;
+        }
+        if slot <= self.slot {
+            return Ok(false); // executed before the store was reopened
+        }
+        if !self.seen {
+            return Err(format!(
+                "{}: no block at slot {}, the last the store at {} executed: not the ledger \
+                 the store was built from",
+                self.ledger.display(),
+                self.slot,
+                self.store.display(),
+            ));
+        }
+        Ok(true)
+    }
+}
+
 /// `tandem replay`.
 pub fn replay(
     genesis: Option<&Path>,
@@ -326,6 +388,11 @@ pub fn replay(
     // The ledger first: a missing or foreign one leaves no store behind (a new --store
     // directory was created, tied to this genesis, before the ledger was found missing).
     let reader = LedgerReader::open(ledger).map_err(|e| e.to_string())?;
+    // And the GPU the backend names: without one, no store is created for the first block to
+    // fail on.
+    if backend == Backend::Gpu {
+        tandem_kernels::gpu::GpuContext::shared().map_err(|e| format!("--backend gpu: {e}"))?;
+    }
     let scratch;
     let dir: PathBuf = match store {
         Some(dir) => dir.to_owned(),
@@ -337,17 +404,23 @@ pub fn replay(
     let mut runtime = Runtime::open_with(&genesis, &dir, backend).map_err(|e| e.to_string())?;
     runtime.set_ued_threads(ued_threads);
     let resumed = runtime.slot();
-    let bar = progress(0, quiet, "replay")?;
+    let mut resume = ResumeCheck::new(ledger, &dir, resumed, runtime.last_blockhash());
+    // The ledger's length in blocks is not known before it is read: a count, not a bar.
+    let bar = crate::output::spinner(
+        quiet,
+        "  replay {spinner} {pos} blocks executed, the last slot {msg} {elapsed}",
+    )?;
     let mut report = ChainReport::new(&genesis, resumed);
     let started = std::time::Instant::now();
     for block in reader {
         let block = block.map_err(|e| e.to_string())?;
-        if block.header.slot <= resumed {
-            continue; // executed before the store was reopened
+        if !resume.executes(&block)? {
+            continue;
         }
         let outcome = runtime.execute_block(&block).map_err(|e| e.to_string())?;
         report.add(&outcome);
         bar.inc(1);
+        bar.set_message(block.header.slot.to_string());
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();

@@ -425,6 +425,87 @@ impl Command {
         }
     }
 
+    /// What the command reads: files (a genesis, a ledger, a profile) and directories (a
+    /// store), which none of its outputs may replace.
+    fn inputs(&self) -> (Vec<&Path>, Vec<&Path>) {
+        fn some<'a>(paths: &[&'a Option<PathBuf>]) -> Vec<&'a Path> {
+            paths.iter().filter_map(|p| p.as_deref()).collect()
+        }
+        match self {
+            Command::Gen { genesis, .. } => (some(&[genesis]), Vec::new()),
+            Command::Replay {
+                genesis,
+                ledger,
+                store,
+                ..
+            } => {
+                let mut files = some(&[genesis]);
+                files.push(ledger);
+                (files, some(&[store]))
+            }
+            Command::Run {
+                genesis,
+                ledger,
+                store,
+                engine,
+                ..
+            } => (some(&[genesis, ledger, &engine.profile]), some(&[store])),
+            Command::Status { store, .. } => (Vec::new(), vec![store]),
+            Command::Store(StoreCommand::Check { dir, .. } | StoreCommand::Demo { dir, .. }) => {
+                (Vec::new(), vec![dir])
+            }
+            Command::Bench(BenchArgs {
+                command:
+                    Some(BenchCommand::Pipeline {
+                        genesis,
+                        ledger,
+                        engine,
+                        ..
+                    }),
+                ..
+            }) => (some(&[genesis, ledger, &engine.profile]), Vec::new()),
+            Command::Bench(BenchArgs {
+                command:
+                    Some(BenchCommand::Validate {
+                        profile,
+                        genesis,
+                        ledger,
+                        ..
+                    }),
+                ..
+            }) => {
+                let mut files = some(&[genesis, ledger]);
+                files.push(profile);
+                (files, Vec::new())
+            }
+            Command::Bench(BenchArgs {
+                command: Some(BenchCommand::Isolation { engine, .. }),
+                ..
+            }) => (some(&[&engine.profile]), Vec::new()),
+            Command::Plan(args) => (
+                args.profiles.iter().map(PathBuf::as_path).collect(),
+                Vec::new(),
+            ),
+            Command::Bench(BenchArgs { command: None, .. })
+            | Command::Cluster(_)
+            | Command::Topology { .. } => (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// The files the command writes, with the flag that names each: its JSON report, and
+    /// `gen`'s ledger.
+    fn outputs(&self) -> Vec<(&'static str, &Path)> {
+        let mut outputs: Vec<(&'static str, &Path)> = self
+            .json_path()
+            .map(|p| ("--json", p))
+            .into_iter()
+            .collect();
+        if let Command::Gen { out, .. } = self {
+            outputs.push(("--out", out));
+        }
+        outputs
+    }
+
     /// Where the command writes its JSON report, if anywhere.
     fn json_path(&self) -> Option<&Path> {
         match self {
@@ -546,6 +627,23 @@ fn main() -> ExitCode {
     // A report that cannot be written fails now, not after the work it would have reported.
     if let Some(Err(e)) = cli.command.json_path().map(output::check_writable) {
         eprintln!("tandem: error: --json: {e}");
+        return ExitCode::FAILURE;
+    }
+    // Nor may a report (or a generated ledger) take the place of what the command reads.
+    let (files, dirs) = cli.command.inputs();
+    for (flag, output) in cli.command.outputs() {
+        if let Err(e) = output::check_not_an_input(output, &files, &dirs) {
+            eprintln!("tandem: error: {flag}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if let [(_, a), (_, b)] = cli.command.outputs()[..]
+        && output::check_not_an_input(a, &[b], &[]).is_err()
+    {
+        eprintln!(
+            "tandem: error: --json and --out name the same file: {}",
+            a.display()
+        );
         return ExitCode::FAILURE;
     }
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).

@@ -37,8 +37,12 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Table {
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| format!("JSON: {e}"))?;
     if path == Path::new("-") {
-        println!("{text}");
-        return Ok(());
+        // Not `println!`, which panics where the reader has gone (`| head`): an error.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("writing the JSON to standard output: {e}"));
     }
     // Replaced whole: a write that fails leaves the file a previous run wrote.
     tandem_engine::files::write_whole(path, format!("{text}\n").as_bytes())
@@ -71,6 +75,60 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
             tandem_engine::files::partial_path(path).display()
         )
     })
+}
+
+/// Fails when writing `output` would replace one of a command's inputs: the same file as one
+/// of `files` (a ledger, a genesis, a profile — `replay --ledger L --json L` replaced the
+/// ledger with its own report), or a file inside one of `dirs` (a store, whose files a report
+/// would corrupt). Standard output ("-") replaces nothing.
+pub fn check_not_an_input(output: &Path, files: &[&Path], dirs: &[&Path]) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if output == Path::new("-") {
+        return Ok(());
+    }
+    let written = output.metadata();
+    let resolved = resolved(output);
+    for input in files {
+        let same_inode = |read: std::fs::Metadata| {
+            written
+                .as_ref()
+                .is_ok_and(|w| (read.dev(), read.ino()) == (w.dev(), w.ino()))
+        };
+        if input.metadata().is_ok_and(same_inode)
+            || resolved.is_some() && resolved == self::resolved(input)
+        {
+            return Err(format!(
+                "{} is {}, which the command reads",
+                output.display(),
+                input.display()
+            ));
+        }
+    }
+    let Some(resolved) = resolved else {
+        return Ok(()); // (check_writable names a missing directory)
+    };
+    for dir in dirs {
+        if let Ok(dir) = dir.canonicalize()
+            && resolved.starts_with(&dir)
+        {
+            return Err(format!(
+                "{} is inside the store {}, which the command reads",
+                output.display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where `path` is, its directory resolved (the file itself may not exist yet); `None` where
+/// the directory does not exist.
+fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(parent.canonicalize().ok()?.join(path.file_name()?))
 }
 
 /// A progress bar of `len` steps drawn with `template` (indicatif's), hidden when `quiet`

@@ -14,7 +14,7 @@ use crate::output::{table, write_json};
 pub struct PlanArgs {
     /// A hardware profile (hwprofiles/*.toml, written by `tandem bench`); give two to compare.
     #[arg(long = "profile", value_name = "FILE", required = true)]
-    profiles: Vec<PathBuf>,
+    pub profiles: Vec<PathBuf>,
     /// User transactions per second.
     #[arg(long, default_value_t = 10_000.0)]
     tps: f64,

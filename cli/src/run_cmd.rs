@@ -18,7 +18,7 @@ use tandem_engine::pipeline::{Backends, Engine, EngineConfig, EngineHooks, Surve
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
 
-use crate::chain_cmd::{ChainReport, LastSlotJson, hex, load_genesis, write_ledger};
+use crate::chain_cmd::{ChainReport, LastSlotJson, ResumeCheck, hex, load_genesis, write_ledger};
 use crate::output::{progress_bar, spinner, table, write_json};
 use crate::topology_cmd::{StageJson, placement_json, placement_table, survey};
 
@@ -346,7 +346,8 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
                 std::thread::sleep(Duration::from_millis(200));
             }
         });
-        let fed = feed(&engine, reader, resumed, args.pace_ms);
+        let resume = ResumeCheck::new(&ledger, &dir, resumed, engine.resumed_blockhash());
+        let fed = feed(&engine, reader, resume, args.pace_ms);
         done.store(true, Ordering::Relaxed);
         fed
     });
@@ -392,19 +393,20 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     Ok(report.halt.is_some())
 }
 
-/// Submits every block after `resumed`, one every `pace_ms` when given; returns how many.
+/// Submits every block after the store's last (checking that the ledger is the store's), one
+/// every `pace_ms` when given; returns how many.
 fn feed(
     engine: &Engine,
     reader: LedgerReader<std::io::BufReader<std::fs::File>>,
-    resumed: u64,
+    mut resume: ResumeCheck<'_>,
     pace_ms: Option<u64>,
 ) -> Result<u64, String> {
     let start = Instant::now();
     let mut fed = 0u64;
     for block in reader {
         let block = block.map_err(|e| e.to_string())?;
-        if block.header.slot <= resumed {
-            continue; // committed before the store was reopened
+        if !resume.executes(&block)? {
+            continue;
         }
         if let Some(ms) = pace_ms {
             let due = start + Duration::from_millis(ms.saturating_mul(fed));

@@ -181,6 +181,160 @@ fn gen_then_replay_writes_the_json_other_tools_read_and_resumes_a_store() {
     assert_eq!(again["slots"].as_array().unwrap().len(), 0);
 }
 
+#[test]
+fn a_store_resumed_from_another_ledger_is_refused_before_any_block() {
+    // A store built from one ledger, resumed from another (another seed): refused naming both,
+    // and nothing executed — the store resumes from its own ledger as before.
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (a, b, a_longer) = (path("a.ledger"), path("b.ledger"), path("a6.ledger"));
+    for (out, slots, seed) in [(&a, "3", "1"), (&b, "6", "2"), (&a_longer, "6", "1")] {
+        let args = [
+            "gen",
+            "--out",
+            out,
+            "--slots",
+            slots,
+            "--transfers",
+            "4",
+            "--seed",
+            seed,
+        ];
+        let generated = tandem(&args);
+        assert!(generated.status.success(), "{generated:?}");
+    }
+    for command in ["replay", "run"] {
+        let store = path(&format!("{command}-store"));
+        let on = |ledger: &str| tandem(&[command, "--ledger", ledger, "--store", &store]);
+        let out = on(&a);
+        assert!(out.status.success(), "{command}: {out:?}");
+        let refused = on(&b);
+        assert_eq!(refused.status.code(), Some(1), "{command}: {refused:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("b.ledger: its block at slot 3 has blockhash")
+                && stderr.contains("not the ledger the store was built from"),
+            "{command}: {stderr}"
+        );
+        // Nothing was executed (nor a halt kept): the store's own ledger goes on from slot 3.
+        let json = path(&format!("{command}.json"));
+        let out = tandem(&[
+            command, "--ledger", &a_longer, "--store", &store, "--json", &json,
+        ]);
+        assert!(out.status.success(), "{command}: {out:?}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(report["resumed_after_slot"], 3, "{command}");
+        assert_eq!(report["last"]["slot"], 6, "{command}");
+    }
+}
+
+#[test]
+fn a_report_never_replaces_what_the_command_reads() {
+    // `--json` naming the ledger, a file of the store, or `gen`'s own `--out`: refused before
+    // anything runs, the input byte for byte as it was.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "2", "--transfers", "4"]);
+    let before = std::fs::read(&ledger).unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let out = tandem(&["replay", "--ledger", &ledger, "--store", store]);
+    assert!(out.status.success(), "{out:?}");
+    let superblock = format!("{store}/superblock");
+    let superblock_before = std::fs::read(&superblock).unwrap();
+    let new = dir.path().join("new.ledger").to_str().unwrap().to_owned();
+    let refused = [
+        tandem(&["replay", "--ledger", &ledger, "--json", &ledger]),
+        tandem(&[
+            "replay",
+            "--ledger",
+            &ledger,
+            "--store",
+            store,
+            "--json",
+            &superblock,
+        ]),
+        tandem(&["gen", "--out", &ledger, "--slots", "1", "--json", &ledger]),
+        tandem(&["gen", "--out", &new, "--slots", "1", "--json", &new]),
+        tandem(&[
+            "store",
+            "check",
+            store,
+            "--json",
+            &format!("{store}/report.json"),
+        ]),
+    ];
+    for out in &refused {
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("which the command reads") || stderr.contains("the same file"),
+            "{stderr}"
+        );
+    }
+    assert!(
+        std::fs::read(&ledger).unwrap() == before,
+        "the ledger is as it was"
+    );
+    assert!(std::fs::read(&superblock).unwrap() == superblock_before);
+    assert!(!std::path::Path::new(&format!("{store}/report.json")).exists());
+    assert!(!std::path::Path::new(&new).exists());
+    // A report beside them is written as before.
+    let json = dir.path().join("r.json");
+    let out = tandem(&[
+        "replay",
+        "--ledger",
+        &ledger,
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn json_to_a_reader_that_goes_away_is_an_error_not_a_panic() {
+    // `--json - | head -c 10`: the pipe closes long before the report (over 64 KiB) is out.
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "4", "--transfers", "400"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger, "--json", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // (The read end is dropped here.)
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("writing the JSON to standard output"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn replay_on_a_gpu_that_is_not_there_creates_no_store() {
+    // Every adapter hidden (a backend this build lacks): the error names the flag, and the
+    // store directory was never made.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "2", "--transfers", "4"]);
+    let store = dir.path().join("store");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger, "--backend", "gpu", "--store"])
+        .arg(&store)
+        .env("WGPU_BACKEND", "gl")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--backend gpu: no GPU adapter"), "{stderr}");
+    assert!(!store.exists(), "a store was left behind");
+}
+
 fn bs58_len(text: &str) -> usize {
     // Decode base58 by hand (the test does not need a crate for it).
     const ALPHABET: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";

@@ -442,6 +442,17 @@ impl Runtime {
         self.state.slot
     }
 
+    /// The blockhash of the last executed block (the genesis blockhash before any): what a
+    /// host resuming a store from a ledger checks that ledger's block at [`Runtime::slot`]
+    /// against, so that it does not go on with another ledger's blocks.
+    pub fn last_blockhash(&self) -> [u8; 32] {
+        *self
+            .state
+            .recent_blockhashes
+            .back()
+            .expect("the window holds at least the genesis blockhash")
+    }
+
     /// The oldest slot the status index answers for: of the status files of the last
     /// [`status_index::KEPT_BLOCKS`] committed blocks (`None` before any block).
     pub fn oldest_indexed_slot(&self) -> Option<u64> {

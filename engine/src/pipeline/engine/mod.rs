@@ -213,6 +213,8 @@ pub struct Engine {
     /// verdict: the sigverify PUs that are not the VED's (none: wherever the host's thread runs).
     parse_pus: Vec<usize>,
     resumed_slot: u64,
+    /// The blockhash of the block at `resumed_slot` ([`Runtime::last_blockhash`]).
+    resumed_blockhash: [u8; 32],
     ved_resumed_slot: u64,
     /// The buffers of blocks the engine is done with ([`SPARE_BLOCK_BUFFERS`]), and where
     /// those it is done with next go.
@@ -241,6 +243,12 @@ impl Engine {
     /// UED's commit point). Blocks are submitted from the one after it.
     pub fn resumed_slot(&self) -> u64 {
         self.resumed_slot
+    }
+
+    /// The blockhash of the block at [`Engine::resumed_slot`] (the genesis blockhash when it
+    /// is 0): what a host resuming from a ledger checks that ledger's block against.
+    pub fn resumed_blockhash(&self) -> [u8; 32] {
+        self.resumed_blockhash
     }
 
     /// The VED's own commit point when opened: the last slot it logged (at least

@@ -151,6 +151,7 @@ impl Engine {
             shared.raise(Alert::UedDivergence(halt));
         }
         let resumed_slot = runtime.slot();
+        let resumed_blockhash = runtime.last_blockhash();
         log::info!(
             "engine opened on {}: the UED resumes after slot {resumed_slot}, the VED after slot \
              {ved_resumed_slot}{}",
@@ -209,6 +210,7 @@ impl Engine {
                 .as_ref()
                 .map_or_else(Vec::new, |p| p.vote_sigverify_helpers()),
             resumed_slot,
+            resumed_blockhash,
             ved_resumed_slot,
             spares: bounded(SPARE_BLOCK_BUFFERS),
             recycling: std::sync::atomic::AtomicBool::new(false),
