@@ -2150,6 +2150,45 @@ fn with_an_engine_its_hooks_call(
 }
 
 #[test]
+fn an_account_read_queued_as_the_ued_stops_is_answered_with_the_failure() {
+    // The UED's hook holds its thread at slot 1 while a read is queued, then panics: the read
+    // is never taken. Engine::account waited on its answer for ever; it learns the failure.
+    let (blocks, _) = generated(2, 14, false);
+    let (reached, at_slot_1) = std::sync::mpsc::channel();
+    let reached = Mutex::new(reached);
+    let hooks = EngineHooks {
+        on_outcome: Some(Box::new(move |o| {
+            if o.slot == 1 {
+                let _ = reached.lock().unwrap().send(());
+                std::thread::sleep(Duration::from_millis(500));
+                panic!("the hook stops the UED with a read queued");
+            }
+        })),
+        ..EngineHooks::default()
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = Arc::new(open_with_hooks(dir.path(), hooks));
+    engine.submit(blocks[0].clone()).expect("submit");
+    at_slot_1
+        .recv_timeout(Duration::from_secs(120))
+        .expect("slot 1's outcome");
+    let (answered, answer) = std::sync::mpsc::channel();
+    // (A thread of its own, not scoped: were the read left waiting, the test fails, not hangs.)
+    let reader = Arc::clone(&engine);
+    std::thread::spawn(move || {
+        let node = chain::pk(&chain::key("validator-0"));
+        let _ = answered.send(reader.account(&node));
+    });
+    let answer = answer
+        .recv_timeout(Duration::from_secs(60))
+        .expect("answered, not left waiting");
+    let Err(EngineError::Failed(why)) = answer else {
+        panic!("{answer:?}");
+    };
+    assert!(matches!(&*why, Failure::Panicked { .. }), "{why}");
+}
+
+#[test]
 fn a_hook_on_the_ueds_thread_asking_for_an_account_is_refused_not_left_waiting() {
     // Engine::account is answered by the UED's thread between blocks; asked from on_outcome,
     // which that thread runs, it waited for itself, and the engine with it, for ever.

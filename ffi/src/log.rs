@@ -155,8 +155,12 @@ fn enqueue(line: Line) {
     ARRIVED.notify_one();
 }
 
-/// The log thread: delivers queued lines to the sink, in order, one at a time.
+/// The log thread: delivers queued lines to the sink, in order, one at a time. It starts from
+/// whichever thread logs first — often an engine's stage thread, pinned to the VED's PU or in
+/// `SCHED_IDLE` — and first drops what it inherited of that thread: the host's sink runs
+/// neither beside the votes nor starved behind every other thread.
 fn log_thread() {
+    tandem_engine::pipeline::unpin_current_thread();
     loop {
         {
             let queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);

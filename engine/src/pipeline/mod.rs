@@ -39,7 +39,7 @@ pub use engine::{
     vote_signer_places,
 };
 pub use guess::{VedPayers, guess_ved};
-pub use pin::{PinError, pin_current_thread};
+pub use pin::{PinError, pin_current_thread, unpin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
 pub use spread::{
     HelperPool, Threads, spread, spread_in_chunks, spread_in_chunks_beside, spread_in_chunks_over,

@@ -288,6 +288,36 @@ pub(crate) fn lower_priority() {
     }
 }
 
+/// Puts the calling thread back where a process's threads start: on the PUs of the process's
+/// first thread (its affinity mask, as the host set it) and in the normal scheduling class at
+/// the first thread's nice value. For a thread started on behalf of the whole process from
+/// whichever thread happened to ask — a stage thread, pinned to the VED's PU or in
+/// `SCHED_IDLE`, passes both on to the threads it spawns. Best effort: a refusal leaves the
+/// thread as it was.
+pub fn unpin_current_thread() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getaffinity/sched_setaffinity read and write the cpu_set_t passed, of
+        // the size given; sched_setscheduler and get/setpriority read only their arguments;
+        // pid 0 and the thread's own id name the calling thread, getpid() the first thread.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            if libc::sched_getaffinity(libc::getpid(), size, &mut set) == 0 {
+                libc::sched_setaffinity(0, size, &set);
+            }
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+            *libc::__errno_location() = 0;
+            let nice = libc::getpriority(libc::PRIO_PROCESS, libc::getpid() as libc::id_t);
+            if *libc::__errno_location() == 0 {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,6 +203,8 @@ pub struct Engine {
     threads: Vec<JoinHandle<()>>,
     ued_thread: Option<JoinHandle<Runtime>>,
     reads: Sender<AccountRead>,
+    /// Disconnected once the UED's stage has stopped (nothing is ever sent).
+    ued_alive: Receiver<()>,
     /// Slashes scheduled since the last block submitted.
     slashes: Mutex<Vec<(Pubkey, u16)>>,
     ingest: Arc<StageMetrics>,
@@ -271,7 +273,12 @@ impl Engine {
             reply,
         };
         self.reads.send(read).map_err(|_| self.stopped())?;
-        answer.recv().map_err(|_| self.stopped())
+        // The UED may stop with the read queued: then no answer comes, and its reply sender
+        // stays in the queue (waited on alone, this waited for ever).
+        crossbeam_channel::select! {
+            recv(answer) -> answered => answered.map_err(|_| self.stopped()),
+            recv(self.ued_alive) -> _ => answer.try_recv().map_err(|_| self.stopped()),
+        }
     }
 
     /// Schedules an operator slash of `bps` basis points of `vote_account`'s stake (SPEC §5),

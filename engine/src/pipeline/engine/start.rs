@@ -185,6 +185,7 @@ impl Engine {
         let (ued_ready_tx, ued_ready_rx) = bounded::<UedSigs>(depth);
         let (ued_tx, ued_rx) = bounded::<UedJob>(depth);
         let (reads_tx, reads_rx) = bounded::<AccountRead>(16);
+        let (ued_alive_tx, ued_alive_rx) = bounded::<()>(0);
         // One handoff per boundary the VED crossed alone, taken at its next boundary, which the
         // UED cannot reach first: never more than one waits.
         let (handoffs_tx, handoffs_rx) = bounded::<EpochHandoff>(2);
@@ -204,6 +205,7 @@ impl Engine {
             threads: Vec::new(),
             ued_thread: None,
             reads: reads_tx,
+            ued_alive: ued_alive_rx,
             slashes: Mutex::new(Vec::new()),
             ued_yield_limit: yield_limit,
             parse_pus: placement
@@ -348,6 +350,7 @@ impl Engine {
                             sigs: ued_ready_rx,
                             reads: reads_rx,
                             handoffs: handoffs_tx,
+                            alive: ued_alive_tx,
                         },
                         on_outcome,
                     )

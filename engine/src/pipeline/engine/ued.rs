@@ -33,6 +33,10 @@ pub(super) struct UedLinks {
     pub(super) reads: Receiver<AccountRead>,
     /// The epoch handoffs to the VED.
     pub(super) handoffs: Sender<EpochHandoff>,
+    /// Held while the stage runs and dropped as it stops (unwinding too): a reader waiting for
+    /// an answer learns that none is coming. (A read queued as the stage stops is never taken:
+    /// a crossbeam channel keeps its messages, and their reply senders, until both ends go.)
+    pub(super) alive: Sender<()>,
 }
 
 /// The UED stage: the UED part of each block, after the VED's, and the commit of the slot.
@@ -49,6 +53,7 @@ pub(super) fn ued_loop(
         sigs,
         reads,
         handoffs,
+        alive: _alive,
     } = links;
     // Between blocks, the UED answers account reads from its committed state.
     let next_job = |runtime: &Runtime| {
