@@ -849,6 +849,40 @@ fn a_block_other_than_the_one_the_ved_logged_stops_the_engine_naming_it() {
     );
 }
 
+#[test]
+fn a_block_with_the_logged_header_and_other_transactions_stops_the_engine_naming_it() {
+    // A blockhash is the leader's choice: the logged header over other transactions — one
+    // more (the VED's thread panicked indexing the record), or the same ones in another order
+    // (the logged state stood, silently) — is not the block the VED logged.
+    let (blocks, _) = ledger(8, 6);
+    let mut one_more = blocks[1].clone();
+    let n = one_more.transactions.len();
+    let last = one_more
+        .transactions
+        .get(n - 1)
+        .expect("transactions")
+        .to_vec();
+    one_more.transactions.push(last);
+    let mut reordered = blocks[1].clone();
+    let mut reversed: Vec<Vec<u8>> = blocks[1].transactions.iter().map(<[u8]>::to_vec).collect();
+    reversed.reverse();
+    reordered.transactions = reversed.into();
+    for (other, difference) in [
+        (one_more, "transactions (logged: "),
+        (reordered, "transaction "),
+    ] {
+        let (_dir, engine) = restarted_with_the_ved_ahead(&blocks[0], &blocks[1..4]);
+        engine.submit(other).expect("the header follows");
+        let message = failure_at(engine, 2);
+        assert!(
+            message.contains("block 2")
+                && message.contains("logged as slot 2")
+                && message.contains(difference),
+            "{message}"
+        );
+    }
+}
+
 /// `block` with validator `n`'s vote replaced by one whose UED report is `ued(old report)`
 /// (the rest of the vote unchanged), signed by its node; `None` where `n` does not vote in it.
 fn with_vote_ued(

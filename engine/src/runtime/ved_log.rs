@@ -95,17 +95,7 @@ impl LoggedSlot {
     /// wrote).
     pub fn window_statuses(&self) -> Option<Vec<([u8; 64], IndexedTx)>> {
         let ved = &self.ved;
-        let admission = &ved.admission;
-        let entered: Vec<(usize, TxStatus)> = (0..admission.statuses.len())
-            .filter(|&i| admission.payer_domain[i] == Some(Domain::Ved))
-            .filter_map(|i| Some((i, admission.statuses[i]?)))
-            .filter(|(_, status)| {
-                !matches!(
-                    status,
-                    TxStatus::BlockhashNotFound | TxStatus::DuplicateSignature
-                )
-            })
-            .collect();
+        let entered = self.entered_at();
         (entered.len() == ved.entered.len()).then(|| {
             entered
                 .into_iter()
@@ -120,6 +110,71 @@ impl LoggedSlot {
                 })
                 .collect()
         })
+    }
+}
+
+impl LoggedSlot {
+    /// Where in the block the VED's transactions that entered the window are, with their
+    /// statuses: [`VedSlot::entered`]'s signatures, index by index.
+    fn entered_at(&self) -> Vec<(usize, TxStatus)> {
+        let admission = &self.ved.admission;
+        (0..admission.statuses.len())
+            .filter(|&i| admission.payer_domain[i] == Some(Domain::Ved))
+            .filter_map(|i| Some((i, admission.statuses[i]?)))
+            .filter(|(_, status)| {
+                !matches!(
+                    status,
+                    TxStatus::BlockhashNotFound | TxStatus::DuplicateSignature
+                )
+            })
+            .collect()
+    }
+
+    /// Whether `block` is the block this record logged: its header (parent, clock, blockhash),
+    /// its number of transactions, and at each of the VED's transactions that entered the
+    /// window the same first signature. A blockhash is the leader's to choose: a block with
+    /// the logged header and other transactions stood in for the logged one after a restart
+    /// (a VED transaction more: a panic indexing the record's statuses; a vote swapped for
+    /// another: the logged state, silently). `Err` names the first difference.
+    pub fn describes(&self, block: &crate::ledger::Block) -> Result<(), String> {
+        let header = &block.header;
+        if header.parent_slot != self.parent_slot {
+            return Err(format!(
+                "parent slot {} (logged: {})",
+                header.parent_slot, self.parent_slot
+            ));
+        }
+        if header.unix_timestamp_ms != self.unix_timestamp_ms {
+            return Err(format!(
+                "clock {} ms (logged: {} ms)",
+                header.unix_timestamp_ms, self.unix_timestamp_ms
+            ));
+        }
+        if header.blockhash != self.blockhash {
+            return Err(format!(
+                "blockhash {} (logged: {})",
+                bs58::encode(header.blockhash).into_string(),
+                bs58::encode(self.blockhash).into_string()
+            ));
+        }
+        let logged = self.ved.admission.statuses.len();
+        if block.transactions.len() != logged {
+            return Err(format!(
+                "{} transactions (logged: {logged})",
+                block.transactions.len()
+            ));
+        }
+        for ((i, _), signature) in self.entered_at().into_iter().zip(&self.ved.entered) {
+            let first = crate::tx::Transaction::parse(&block.transactions[i])
+                .ok()
+                .and_then(|tx| tx.signatures().first().copied());
+            if first.as_ref() != Some(signature) {
+                return Err(format!(
+                    "transaction {i} is not the VED transaction logged there"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

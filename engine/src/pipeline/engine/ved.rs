@@ -289,10 +289,15 @@ pub(super) fn ved_loop(
             // Executed and logged before the restart: the record stands for it.
             Some(record) if record.ved.slot <= slot => {
                 let record = logged.pop_front().expect("a front record");
-                if record.ved.slot != slot || record.blockhash != header.blockhash {
+                let differs = if record.ved.slot == slot {
+                    record.describes(block).err()
+                } else {
+                    Some(format!("slot {slot}"))
+                };
+                if let Some(difference) = differs {
                     return shared.fail(Failure::NotTheLoggedChain(format!(
                         "block {slot} (blockhash {}) is not the block the VED executed and \
-                         logged as slot {} before the restart",
+                         logged as slot {} before the restart: {difference}",
                         bs58::encode(header.blockhash).into_string(),
                         record.ved.slot
                     )));
