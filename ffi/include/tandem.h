@@ -429,6 +429,7 @@ int32_t tandem_engine_ued_hash(struct tandem_engine *engine,
  * `TANDEM_ERR_INVALID_ARGUMENT` for NULL; when the engine stopped, the status of what stopped it
  * (as `tandem_engine_submit_block`).
  * Thread-safe; answered between blocks, so it may wait for the block the UED has in hand.
+ * `info_out` and `data` must not overlap (`TANDEM_ERR_INVALID_ARGUMENT` where they do).
  *
  * # Safety
  * `engine` is an open engine; `pubkey` is NULL or 32 readable bytes; `info_out` NULL or
@@ -450,6 +451,7 @@ int32_t tandem_engine_account(struct tandem_engine *engine,
  *
  * Errors: `TANDEM_ERR_INVALID_ARGUMENT` for NULL or `stake_bps` above 10,000. Thread-safe;
  * never waits for the pipeline.
+ * `out` must not overlap `signature` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
  * `engine` is an open engine; `signature` NULL or 64 readable bytes; `out` NULL or writable.
@@ -463,6 +465,7 @@ int32_t tandem_engine_tx_status(struct tandem_engine *engine,
  * Takes the oldest alert not yet read: `*has_alert = 1` and the alert in `*out`, or
  * `*has_alert = 0` (and `*out` untouched) when there is none. An alert is also a log line
  * (level 1). Thread-safe: each alert goes to one caller.
+ * `out` and `has_alert` must not overlap (`TANDEM_ERR_INVALID_ARGUMENT` where they do).
  *
  * # Safety
  * `engine` is an open engine; `out` and `has_alert` NULL or writable.
@@ -490,6 +493,7 @@ int32_t tandem_engine_metrics(struct tandem_engine *engine, struct tandem_metric
  * may then be NULL) and sets `*len_out` to the full length without the NUL: call with
  * `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is fixed when
  * the engine opens. Thread-safe.
+ * `len_out` must not lie in `buf` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety
  * `engine` is an open engine; `buf` NULL or `cap` writable bytes; `len_out` NULL or writable.

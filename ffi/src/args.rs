@@ -208,6 +208,32 @@ pub unsafe fn output_slice_apart<'a, T>(
     unsafe { output_slice(ptr, len, what, len_name) }
 }
 
+/// A region of a call's memory, named for an error: `n` elements of `T` at `at` (NULL: none).
+pub fn region<T>(name: &str, at: *const T, n: usize) -> (&str, usize, usize) {
+    (name, at as usize, n.saturating_mul(size_of::<T>()))
+}
+
+/// Fails where two regions of one call that are borrowed at once — two outputs, or an output
+/// and an input still read — share bytes: two such references are undefined behaviour in
+/// Rust, and one answer would land in the other's bytes (`tandem_engine_describe(e, buf, 64,
+/// (size_t *)buf)` returned OK with the length over the text). `TANDEM_ERR_INVALID_ARGUMENT`
+/// naming both (`len_out overlaps buf`). Checked before either is borrowed; NULL or empty
+/// regions overlap nothing.
+pub fn apart(
+    (a, a_at, a_bytes): (&str, usize, usize),
+    (b, b_at, b_bytes): (&str, usize, usize),
+) -> Result<(), FfiError> {
+    let empty = |at: usize, bytes: usize| at == 0 || bytes == 0;
+    if empty(a_at, a_bytes) || empty(b_at, b_bytes) {
+        return Ok(());
+    }
+    let (a_end, b_end) = (a_at.saturating_add(a_bytes), b_at.saturating_add(b_bytes));
+    if a_at < b_end && b_at < a_end {
+        return Err(FfiError::invalid_argument(format!("{a} overlaps {b}")));
+    }
+    Ok(())
+}
+
 /// Borrows `n` byte strings given as an array of pointers and an array of lengths, as in
 /// `const uint8_t *const *messages, const size_t *message_lens`.
 ///

@@ -22,7 +22,7 @@ use ::tandem_engine::pipeline::metrics::MetricsSnapshot;
 use ::tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Survey, Waited};
 use ::tandem_engine::runtime::status_index::ExecutionStatus;
 
-use crate::args::{input_slice, output_slice};
+use crate::args::{apart, input_slice, output_slice, region};
 use crate::boundary::boundary;
 use crate::error::FfiError;
 use crate::hash::kernel_backend;
@@ -534,6 +534,7 @@ pub unsafe extern "C" fn tandem_engine_ued_hash(
 /// `TANDEM_ERR_INVALID_ARGUMENT` for NULL; when the engine stopped, the status of what stopped it
 /// (as `tandem_engine_submit_block`).
 /// Thread-safe; answered between blocks, so it may wait for the block the UED has in hand.
+/// `info_out` and `data` must not overlap (`TANDEM_ERR_INVALID_ARGUMENT` where they do).
 ///
 /// # Safety
 /// `engine` is an open engine; `pubkey` is NULL or 32 readable bytes; `info_out` NULL or
@@ -550,6 +551,10 @@ pub unsafe extern "C" fn tandem_engine_account(
         // SAFETY (four): the caller's promises.
         let engine = unsafe { engine_ref(engine) }?;
         let pubkey = Pubkey(*unsafe { fixed::<32>(pubkey, "pubkey") }?);
+        apart(
+            region("data", data, data_cap),
+            region("info_out", info_out, 1),
+        )?;
         let info = unsafe { out(info_out, "info_out") }?;
         let data = unsafe { output_slice(data, data_cap, "data", "data_cap") }?;
         let (slot, account) = engine.engine.account(&pubkey)?;
@@ -580,6 +585,7 @@ pub unsafe extern "C" fn tandem_engine_account(
 ///
 /// Errors: `TANDEM_ERR_INVALID_ARGUMENT` for NULL or `stake_bps` above 10,000. Thread-safe;
 /// never waits for the pipeline.
+/// `out` must not overlap `signature` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
 /// `engine` is an open engine; `signature` NULL or 64 readable bytes; `out` NULL or writable.
@@ -593,6 +599,7 @@ pub unsafe extern "C" fn tandem_engine_tx_status(
     boundary("tandem_engine_tx_status", || {
         // SAFETY (three): the caller's promises.
         let engine = unsafe { engine_ref(engine) }?;
+        apart(region("out", out, 1), region("signature", signature, 64))?;
         let signature = unsafe { fixed::<64>(signature, "signature") }?;
         let answer = unsafe { self::out(out, "out") }?;
         let bps = u16::try_from(stake_bps)
@@ -631,6 +638,7 @@ pub unsafe extern "C" fn tandem_engine_tx_status(
 /// Takes the oldest alert not yet read: `*has_alert = 1` and the alert in `*out`, or
 /// `*has_alert = 0` (and `*out` untouched) when there is none. An alert is also a log line
 /// (level 1). Thread-safe: each alert goes to one caller.
+/// `out` and `has_alert` must not overlap (`TANDEM_ERR_INVALID_ARGUMENT` where they do).
 ///
 /// # Safety
 /// `engine` is an open engine; `out` and `has_alert` NULL or writable.
@@ -643,6 +651,7 @@ pub unsafe extern "C" fn tandem_engine_poll_alert(
     boundary("tandem_engine_poll_alert", || {
         // SAFETY (three): the caller's promises.
         let engine = unsafe { engine_ref(engine) }?;
+        apart(region("has_alert", has_alert, 1), region("out", out, 1))?;
         let out = unsafe { self::out(out, "out") }?;
         let has_alert = unsafe { self::out(has_alert, "has_alert") }?;
         *has_alert = 0;
@@ -727,6 +736,7 @@ pub unsafe extern "C" fn tandem_engine_metrics(
 /// may then be NULL) and sets `*len_out` to the full length without the NUL: call with
 /// `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is fixed when
 /// the engine opens. Thread-safe.
+/// `len_out` must not lie in `buf` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
 /// `engine` is an open engine; `buf` NULL or `cap` writable bytes; `len_out` NULL or writable.
@@ -740,6 +750,7 @@ pub unsafe extern "C" fn tandem_engine_describe(
     boundary("tandem_engine_describe", || {
         // SAFETY (three): the caller's promises.
         let engine = unsafe { engine_ref(engine) }?;
+        apart(region("len_out", len_out, 1), region("buf", buf, cap))?;
         let buf = unsafe { output_slice(buf.cast::<u8>(), cap, "buf", "cap") }?;
         let len_out = unsafe { out(len_out, "len_out") }?;
         let text = engine.description.as_bytes();

@@ -172,6 +172,16 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
         text.contains("backend: cpu\n") && text.contains("ued threads: 2\n"),
         "{text}"
     );
+    // Its length out inside its buffer: refused, naming both (two live references to the
+    // same bytes; the length landed in the text, or the text over the length, with OK).
+    let mut words = [0usize; 8];
+    let buf = words.as_mut_ptr().cast::<c_char>();
+    // SAFETY: 64 writable bytes, len_out among them (the overlap the call checks).
+    let rc =
+        unsafe { tandem_engine_describe(engine, buf, size_of_val(&words), words.as_mut_ptr()) };
+    assert_eq!(rc, TANDEM_ERR_INVALID_ARGUMENT);
+    assert_eq!(last_error(), "tandem_engine_describe: len_out overlaps buf");
+    assert_eq!(words, [0; 8], "nothing written");
 
     // A transaction of slot 30: final with X = 0, where it is.
     let tx = outcomes[29]
