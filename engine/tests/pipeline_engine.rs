@@ -2259,7 +2259,7 @@ fn a_hook_on_the_ueds_thread_asking_for_an_account_is_refused_not_left_waiting()
 }
 
 #[test]
-fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
+fn a_vote_hook_that_submits_schedules_a_slash_or_waits_is_refused_not_left_waiting() {
     // From on_vote (the VED's thread): schedule_slash waited for the UED, then for the submit
     // lock that a submit blocked on a full queue held — a queue only the VED drains: the
     // engine stopped for good, and its close with it. Both calls are refused there.
@@ -2275,6 +2275,10 @@ fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
                 let mut answers = answers.lock().unwrap();
                 answers.push(engine.schedule_slash(vote0, 100).err());
                 answers.push(engine.submit(again.clone()).err());
+                // The UED's hash of the slot voted on: the UED has not been handed it yet.
+                let slot = engine.metrics().snapshot().ved_slot;
+                let waited = engine.wait_hash(Domain::Ued, slot, Duration::from_secs(1));
+                answers.push(waited.err());
             })),
             ..EngineHooks::default()
         }
@@ -2294,6 +2298,10 @@ fn a_vote_hook_that_submits_or_schedules_a_slash_is_refused_not_left_waiting() {
                     }),
                     Some(EngineError::FromAnExecutorHook {
                         call: "Engine::submit",
+                        stage: "ved"
+                    }),
+                    Some(EngineError::FromAnExecutorHook {
+                        call: "Engine::wait_hash",
                         stage: "ved"
                     })
                 ]

@@ -453,7 +453,8 @@ impl Engine {
     /// executed it; [`Waited::NotFound`] when it never will (a later slot executed without it:
     /// it was skipped; older than the slots the engine remembers; the engine finished);
     /// [`Waited::TimedOut`] when it is not there by then (it may come later, or never be
-    /// submitted). A failure of the engine is an error.
+    /// submitted). A failure of the engine is an error; so is a call from a hook on an
+    /// executor's thread ([`EngineError::FromAnExecutorHook`]), which the slot may need.
     pub fn wait_hash(
         &self,
         domain: Domain,
@@ -482,6 +483,13 @@ impl Engine {
         timeout: Duration,
         stop_at_halt: bool,
     ) -> Result<Waited, EngineError> {
+        // From a hook on an executor's thread the slot may need that very thread (the VED
+        // hands a slot to the UED only after its vote hook returns): refused, not a stall.
+        refused_on_an_executor(if stop_at_halt {
+            "Engine::wait_hash_unless_halted"
+        } else {
+            "Engine::wait_hash"
+        })?;
         let deadline = Instant::now().checked_add(timeout);
         let mut p = self
             .shared
