@@ -587,7 +587,8 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  * order, so after the lines other threads queued before them: a call that logs (opening an
  * engine, a failure) must not be made holding a lock `fn` takes; one that logs nothing waits for
  * nothing. This call, and `tandem_engine_close`, deliver every line queued before them, from any
- * thread (this one to the previous sink). Lines logged by
+ * thread (this one to the previous sink) — not those queued meanwhile: lines coming faster
+ * than `fn` takes them do not hold this call (it replaces a slow sink in a flood). Lines logged by
  * tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
  * is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
  * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.

@@ -28,6 +28,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::{CString, c_char, c_void};
 use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, Once, PoisonError};
 
 use log::{LevelFilter, Log, Metadata, Record};
@@ -168,32 +169,65 @@ fn log_thread() {
                 .wait_while(queue, |q| q.lines.is_empty() && q.dropped == 0)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
-        deliver_queued(*sink);
+        // The sink is held a line at a time, and let go to a caller that wants it: held
+        // until the queue emptied, a host could not replace a sink slower than the lines
+        // coming (to stop the flood, say) — its call waited as long as they came.
+        loop {
+            while SINK_WANTED.load(Ordering::Acquire) > 0 {
+                std::thread::yield_now();
+            }
+            let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
+            if !deliver_next(*sink, u64::MAX) {
+                break;
+            }
+        }
     }
 }
 
-/// Delivers every queued line to `sink` (the caller holds the sink).
-fn deliver_queued(sink: Sink) {
-    loop {
-        let (dropped, line) = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if dropped > 0 {
-            let text = format!("{dropped} log lines were dropped: the log sink was slow");
-            let warning = Line {
-                level: log::Level::Warn,
-                target: "tandem".into(),
-                text,
-            };
-            write_line(sink, &warning);
+/// Callers waiting for the sink other than the log thread (which lets them have it first).
+static SINK_WANTED: AtomicUsize = AtomicUsize::new(0);
+
+/// The sink, for a caller other than the log thread.
+fn sink_for_a_caller() -> std::sync::MutexGuard<'static, Sink> {
+    SINK_WANTED.fetch_add(1, Ordering::AcqRel);
+    let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
+    SINK_WANTED.fetch_sub(1, Ordering::AcqRel);
+    sink
+}
+
+/// Delivers the queued lines numbered up to `through` to `sink` (the caller holds the sink);
+/// those queued after them wait for the next delivery.
+fn deliver_through(sink: Sink, through: u64) {
+    while deliver_next(sink, through) {}
+}
+
+/// Delivers the next queued line to `sink` (the caller holds the sink) where it is numbered
+/// up to `through`, after a warning of the lines dropped before it; whether it delivered one.
+fn deliver_next(sink: Sink, through: u64) -> bool {
+    let (dropped, line) = {
+        let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.taken >= through {
+            return false;
         }
-        let Some(line) = line else { return };
-        write_line(sink, &line);
-        QUEUE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .delivered();
-        DELIVERED.notify_all();
+        queue.take()
+    };
+    if dropped > 0 {
+        let text = format!("{dropped} log lines were dropped: the log sink was slow");
+        let warning = Line {
+            level: log::Level::Warn,
+            target: "tandem".into(),
+            text,
+        };
+        write_line(sink, &warning);
     }
+    let Some(line) = line else { return false };
+    write_line(sink, &line);
+    QUEUE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .delivered();
+    DELIVERED.notify_all();
+    true
 }
 
 /// Waits until every line this thread queued has reached the sink (or was dropped); from inside
@@ -220,8 +254,7 @@ fn flush_until(target: u64) {
     }
     if !queue.thread {
         drop(queue);
-        let sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
-        deliver_queued(*sink);
+        deliver_through(*sink_for_a_caller(), target);
         return;
     }
     drop(
@@ -332,7 +365,8 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 /// order, so after the lines other threads queued before them: a call that logs (opening an
 /// engine, a failure) must not be made holding a lock `fn` takes; one that logs nothing waits for
 /// nothing. This call, and `tandem_engine_close`, deliver every line queued before them, from any
-/// thread (this one to the previous sink). Lines logged by
+/// thread (this one to the previous sink) — not those queued meanwhile: lines coming faster
+/// than `fn` takes them do not hold this call (it replaces a slow sink in a flood). Lines logged by
 /// tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
 /// is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
 /// (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
@@ -353,9 +387,11 @@ pub unsafe extern "C" fn tandem_set_log_sink(
             ));
         }
         install();
-        let mut sink = SINK.lock().unwrap_or_else(PoisonError::into_inner);
-        // What was logged before this call goes where it was meant to.
-        deliver_queued(*sink);
+        // What was logged before this call goes where it was meant to (not what others log
+        // meanwhile: a flood would hold the call for as long as it lasts).
+        let before = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).queued;
+        let mut sink = sink_for_a_caller();
+        deliver_through(*sink, before);
         *sink = Sink {
             callback: r#fn,
             ctx: if r#fn.is_some() {
