@@ -167,11 +167,13 @@ pub(super) fn parse_cpus(entry: &str, cores: &str) -> Result<Vec<usize>, CoresEr
         part: part.to_owned(),
     };
     // u16 bounds a range's length, so a typo like 0-4000000000 cannot allocate gigabytes.
+    // Digits only: `parse` also takes a leading `+` (`ved=+1`, `ved=1-+1` read as PU 1).
     let number = |text: &str, part: &str| {
-        text.trim()
-            .parse::<u16>()
-            .map(usize::from)
-            .map_err(|_| bad(part))
+        let text = text.trim();
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(part));
+        }
+        text.parse::<u16>().map(usize::from).map_err(|_| bad(part))
     };
     let mut cpus = BTreeSet::new();
     for part in cores.split(',').map(str::trim) {
@@ -225,6 +227,8 @@ mod tests {
         assert!(matches!(err("ved=a"), CoresError::BadRange { part, .. } if part == "a"));
         assert!(matches!(err("ved=1-"), CoresError::BadRange { .. }));
         assert!(matches!(err("ved=0-99999999"), CoresError::BadRange { .. }));
+        assert!(matches!(err("ved=+1"), CoresError::BadRange { part, .. } if part == "+1"));
+        assert!(matches!(err("ved=1-+1"), CoresError::BadRange { .. }));
         assert!(matches!(
             err("ued=3-1"),
             CoresError::ReversedRange {

@@ -3,7 +3,9 @@
 //!
 //! It owns one listener and one thread. The thread polls a non-blocking listener (every
 //! [`ACCEPT_POLL`]) and answers each connection on a thread of its own — at most [`MAX_CLIENTS`]
-//! at once; past them a connection is answered 503 at once — with a fresh snapshot, and closes it
+//! at once; past them the oldest client whose request has not come yet is closed to make room,
+//! and where none is silent a connection is answered 503 at once — with a fresh snapshot, and
+//! closes it
 //! (HTTP/1.1 with `Connection: close`). A slow or silent client holds its own thread at most
 //! [`CLIENT_TIMEOUT`], not the scrapes beside it (answered in turn, a browser's few idle
 //! preconnects made a scrape wait past Prometheus' 10 s timeout). It returns when the
@@ -85,24 +87,35 @@ fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBoo
     // request a byte at a time — can slow the VED on a PU it shares with them.
     crate::pipeline::pin::lower_priority();
     let answering = AtomicUsize::new(0);
+    let silent = Silent::default();
+    let mut next_id = 0u64;
     // The scope ends (the drop returns) once every client thread has.
     std::thread::scope(|scope| {
         while !stop.load(Ordering::Relaxed) {
             match listener.accept() {
-                Ok((stream, _)) if answering.load(Ordering::Relaxed) >= MAX_CLIENTS => {
+                // Full, and no client still silent to make room: 503.
+                Ok((stream, _))
+                    if answering.load(Ordering::Relaxed) >= MAX_CLIENTS
+                        && !silent.close_oldest() =>
+                {
                     let _ = refuse_busy(stream);
                 }
                 Ok((stream, _)) => {
                     answering.fetch_add(1, Ordering::Relaxed);
-                    let answering = &answering;
+                    next_id += 1;
+                    let id = next_id;
+                    silent.add(id, &stream);
+                    let (answering, silent) = (&answering, &silent);
                     let spawned = std::thread::Builder::new()
                         .name("tandem-metrics-client".into())
                         .spawn_scoped(scope, move || {
                             // A client that misbehaves only loses its own answer.
-                            let _ = answer(stream, metrics);
+                            let _ = answer(stream, metrics, || silent.remove(id));
+                            silent.remove(id);
                             answering.fetch_sub(1, Ordering::Relaxed);
                         });
                     if spawned.is_err() {
+                        silent.remove(id);
                         answering.fetch_sub(1, Ordering::Relaxed);
                     }
                 }
@@ -112,6 +125,46 @@ fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBoo
             }
         }
     });
+}
+
+/// The clients whose request head has not come yet, oldest first (each a handle on its
+/// socket). Full, the server closes the oldest of them to answer a new one: idle connections —
+/// a browser's preconnects, or someone opening `MAX_CLIENTS` and holding them, again and again
+/// — otherwise took every place for their [`CLIENT_TIMEOUT`], and every scrape meanwhile was
+/// answered 503. A scraper sends its request at once.
+#[derive(Default)]
+struct Silent(std::sync::Mutex<std::collections::VecDeque<(u64, TcpStream)>>);
+
+impl Silent {
+    fn add(&self, id: u64, stream: &TcpStream) {
+        if let Ok(handle) = stream.try_clone() {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push_back((id, handle));
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        let mut silent = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        silent.retain(|(other, _)| *other != id);
+    }
+
+    /// Closes the oldest silent client (its thread's read ends); whether there was one.
+    fn close_oldest(&self) -> bool {
+        let oldest = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
+        oldest.is_some_and(|(_, stream)| {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            true
+        })
+    }
 }
 
 /// Answers 503 to a connection past [`MAX_CLIENTS`], on the accepting thread: what of its
@@ -131,8 +184,8 @@ fn refuse_busy(mut stream: TcpStream) -> io::Result<()> {
 /// next accept that long).
 const BUSY_READ: Duration = Duration::from_millis(10);
 
-/// Reads one request head and writes the answer.
-fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
+/// Reads one request head and writes the answer; `heard` is called once the head has come.
+fn answer(mut stream: TcpStream, metrics: &EngineMetrics, heard: impl FnOnce()) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     // One deadline for the whole head: a timeout per read would let a client that sends a byte
@@ -168,6 +221,7 @@ fn answer(mut stream: TcpStream, metrics: &EngineMetrics) -> io::Result<()> {
         }
         head.extend_from_slice(&buf[..n]);
     }
+    heard();
     let request_line = head
         .split(|&b| b == b'\r' || b == b'\n')
         .next()
@@ -404,7 +458,7 @@ mod tests {
         let addr = server.local_addr();
         // Five idle connections (a browser's preconnects): answered in turn, they held a scrape
         // for five times the client timeout.
-        let _silent: Vec<TcpStream> = (0..5)
+        let mut silent: Vec<TcpStream> = (0..5)
             .map(|_| TcpStream::connect(addr).expect("connects"))
             .collect();
         std::thread::sleep(ACCEPT_POLL * 3); // accepted
@@ -421,13 +475,38 @@ mod tests {
             read.is_ok() && answer.starts_with("HTTP/1.1 200 OK\r\n"),
             "not answered within one client timeout: {read:?}"
         );
-        // Past the clients answered at once: 503, at once.
-        let more: Vec<TcpStream> = (0..MAX_CLIENTS)
-            .map(|_| TcpStream::connect(addr).expect("connects"))
-            .collect();
+        // Every place held by a silent client (someone holding MAX_CLIENTS idle connections,
+        // again and again, had every scrape answered 503): the oldest silent one is closed to
+        // answer the scrape.
+        silent.extend((5..MAX_CLIENTS).map(|_| TcpStream::connect(addr).expect("connects")));
         std::thread::sleep(ACCEPT_POLL * 3);
-        assert!(get(addr, "/metrics").starts_with("HTTP/1.1 503 "));
-        drop(more);
+        assert!(get(addr, "/metrics").starts_with("HTTP/1.1 200 OK\r\n"));
+        // The oldest was closed (its read ends), the newest not (still waited for).
+        let mut byte = [0u8; 1];
+        let oldest = &mut silent[0];
+        oldest
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let closed = oldest.read(&mut byte);
+        assert!(
+            matches!(&closed, Ok(0))
+                || matches!(&closed, Err(e) if e.kind() == io::ErrorKind::ConnectionReset),
+            "{closed:?}"
+        );
+        let newest = silent.last_mut().expect("one");
+        newest
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let waited = newest
+            .read(&mut byte)
+            .expect_err("nothing sent, nothing closed");
+        assert!(
+            matches!(
+                waited.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{waited}"
+        );
     }
 
     #[test]
