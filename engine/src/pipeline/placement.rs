@@ -426,9 +426,31 @@ impl Placement {
         if moved.is_empty() {
             return Ok(placement);
         }
+        // A note stays only where none of its stages moved or now shares a core with one
+        // that did ("sigverify keeps a core of its own" outlived sigverify set on the VED's).
+        let core_of = |pu: usize| topology.cores().iter().position(|c| c.pus.contains(&pu));
+        let cores_of = |stage: Stage| -> Vec<Option<usize>> {
+            placement
+                .cpus(stage)
+                .unwrap_or_default()
+                .iter()
+                .map(|&pu| core_of(pu).or(Some(usize::MAX - pu)))
+                .collect()
+        };
+        let touched: Vec<Stage> = placement
+            .stages
+            .iter()
+            .map(|s| s.stage)
+            .filter(|&s| {
+                moved.contains(&s)
+                    || moved
+                        .iter()
+                        .any(|&m| cores_of(m).iter().any(|c| cores_of(s).contains(c)))
+            })
+            .collect();
         placement
             .notes
-            .retain(|n| !n.about.iter().any(|s| moved.contains(s)));
+            .retain(|n| !n.about.iter().any(|s| touched.contains(s)));
         placement.note(
             &[],
             format!(
@@ -446,26 +468,45 @@ impl Placement {
                 if !moved.contains(&a) && !moved.contains(&b) {
                     continue;
                 }
-                let shared = placement.shared_cpus(a, b);
-                if shared.is_empty() {
-                    continue;
-                }
                 let votes_wait = [a, b].contains(&Stage::Ved)
                     && [a, b]
                         .iter()
                         .any(|s| matches!(s, Stage::Ued | Stage::Sigverify));
-                placement.note(
-                    &[],
-                    format!(
-                        "{a} and {b} share {} by the cores setting{}",
-                        pus_label(&shared),
-                        if votes_wait {
-                            ": votes may wait on user work there"
-                        } else {
-                            ""
-                        }
-                    ),
+                let wait = if votes_wait {
+                    ": votes may wait on user work there"
+                } else {
+                    ""
+                };
+                let shared = placement.shared_cpus(a, b);
+                if !shared.is_empty() {
+                    placement.note(
+                        &[],
+                        format!(
+                            "{a} and {b} share {} by the cores setting{wait}",
+                            pus_label(&shared)
+                        ),
+                    );
+                    continue;
+                }
+                // Other PUs of one core (SMT siblings) share the core's execution units.
+                let (a_pus, b_pus) = (
+                    placement.cpus(a).unwrap_or_default(),
+                    placement.cpus(b).unwrap_or_default(),
                 );
+                let siblings: Vec<(usize, usize)> = a_pus
+                    .iter()
+                    .flat_map(|&x| b_pus.iter().map(move |&y| (x, y)))
+                    .filter(|&(x, y)| core_of(x).is_some() && core_of(x) == core_of(y))
+                    .collect();
+                if let Some(&(x, y)) = siblings.first() {
+                    placement.note(
+                        &[],
+                        format!(
+                            "{a} and {b} run on SMT siblings of one core (PUs {x} and {y}) by the \
+                             cores setting{wait}"
+                        ),
+                    );
+                }
             }
         }
         Ok(placement)
@@ -971,5 +1012,46 @@ mod tests {
         assert_eq!(placement.cpus(Stage::Ued), automatic.cpus(Stage::Ued));
         assert_eq!(placement.stages()[1].origin, Origin::Setting);
         assert!(placement.notes().any(|n| n.contains("votes may wait")));
+    }
+
+    #[test]
+    fn the_setting_is_told_what_it_shares_and_the_plan_what_no_longer_holds() {
+        // Two PUs of one core (SMT siblings) set to the VED and the UED: said, like a PU shared.
+        let smt = Topology::synthetic(SyntheticShape {
+            numa_nodes: 1,
+            cores_per_node: 4,
+            pus_per_core: 2,
+            gpu: None,
+        });
+        let sibling = smt.cores()[3].pus.clone();
+        let spec = CoreSpec::parse(&format!("ved={};ued={}", sibling[0], sibling[1])).unwrap();
+        let placement = Placement::with_cores(&smt, false, &spec).unwrap();
+        assert!(
+            placement.notes().any(
+                |n| n.contains("ved and ued run on SMT siblings of one core")
+                    && n.contains("votes may wait")
+            ),
+            "{:?}",
+            placement.notes().collect::<Vec<_>>()
+        );
+        // Sigverify set on the VED's PU: the plan's notes about the VED having a core to
+        // itself, or sigverify one of its own, no longer hold and are gone.
+        for topology in [machine(1, 2, None), machine(1, 8, None), smt] {
+            let automatic = Placement::plan(&topology, false);
+            let ved = automatic.cpus(Stage::Ved).expect("a VED")[0];
+            let spec = CoreSpec::parse(&format!("sigverify={ved}")).unwrap();
+            let placement = Placement::with_cores(&topology, false, &spec).unwrap();
+            let notes: Vec<&str> = placement.notes().collect();
+            assert!(
+                !notes
+                    .iter()
+                    .any(|n| n.contains("to itself") || n.contains("keeps a core of its own")),
+                "{notes:?}"
+            );
+            assert!(
+                notes.iter().any(|n| n.contains("votes may wait")),
+                "{notes:?}"
+            );
+        }
     }
 }
