@@ -257,7 +257,21 @@ impl Placement {
             };
             placement.set(Stage::GpuFeeder, pus_of(&Vec::from_iter(core)));
         }
-        let hash: Vec<&Core> = free.take_near(ved_node).into_iter().collect();
+        let mut hash: Vec<&Core> = free.take_near(ved_node).into_iter().collect();
+        let rest = free.count();
+        let sigverify_cores = rest.div_ceil(3).max(1);
+        let mut sigverify: Vec<&Core> = (0..sigverify_cores)
+            .filter_map(|_| free.take_near(ved_node))
+            .collect();
+        // Votes are verified on the VED's node before the hash runs there: where the hash took
+        // that node's last core and sigverify found none on it, they trade.
+        let on_ved_node = |c: &&Core| c.numa_node == Some(ved_node);
+        if !sigverify.iter().any(on_ved_node)
+            && let (Some(h), Some(first)) = (hash.first_mut(), sigverify.first_mut())
+            && on_ved_node(h)
+        {
+            std::mem::swap(h, first);
+        }
         placement.set(Stage::Hash, pus_of(&hash));
         placement.note(
             &[Stage::Hash],
@@ -266,11 +280,6 @@ impl Placement {
                 pus_label(&pus_of(&hash))
             ),
         );
-        let rest = free.count();
-        let sigverify_cores = rest.div_ceil(3).max(1);
-        let sigverify: Vec<&Core> = (0..sigverify_cores)
-            .filter_map(|_| free.take_near(ved_node))
-            .collect();
         placement.set(Stage::Sigverify, pus_of(&sigverify));
         if free.by_node.len() > 1 {
             let local = sigverify
@@ -1012,6 +1021,30 @@ mod tests {
         assert_eq!(placement.cpus(Stage::Ued), automatic.cpus(Stage::Ued));
         assert_eq!(placement.stages()[1].origin, Origin::Setting);
         assert!(placement.notes().any(|n| n.contains("votes may wait")));
+    }
+
+    #[test]
+    fn sigverify_has_a_core_on_the_veds_node_before_the_hash() {
+        // Two nodes of two cores: the VED and the hash took node 0, sigverify went to node 1,
+        // and the note said votes were verified where they execute.
+        for nodes in [2, 3] {
+            let topology = machine(nodes, 2, None);
+            let placement = Placement::plan(&topology, false);
+            let node_of = |pu: usize| {
+                topology
+                    .cores()
+                    .iter()
+                    .find(|c| c.pus.contains(&pu))
+                    .and_then(|c| c.numa_node)
+            };
+            let ved_node = node_of(placement.cpus(Stage::Ved).unwrap()[0]);
+            let sigverify = placement.cpus(Stage::Sigverify).unwrap();
+            assert!(
+                sigverify.iter().any(|&pu| node_of(pu) == ved_node),
+                "{nodes} nodes: sigverify on {sigverify:?}, the VED on {ved_node:?}"
+            );
+            assert!(placement.notes().all(|n| !n.contains("0 of sigverify's")));
+        }
     }
 
     #[test]
