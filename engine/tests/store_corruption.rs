@@ -1411,6 +1411,23 @@ fn a_complete_wal_with_an_entry_for_an_invalid_region_is_a_corrupt_file_naming_t
     assert_corrupt_wal(dir.path(), &["invalid mapping tag 9"]);
 }
 
+/// A log whose counts shrink a region — pages fewer than the last commit's, its accounts none —
+/// lies (a region never shrinks): taken up, open cut the region's file to one page and opened
+/// with every account of the region gone, without a word.
+#[test]
+fn a_complete_wal_that_shrinks_a_region_is_a_corrupt_file_and_cuts_nothing() {
+    let (dir, _) = fixture();
+    let mut counts = current_counts(dir.path());
+    let ued = usize::from(Mapping::RwUed.tag() - 1);
+    counts[ued * 4..ued * 4 + 4].copy_from_slice(&1u32.to_le_bytes());
+    counts[16 + ued * 8..16 + ued * 8 + 8].copy_from_slice(&0u64.to_le_bytes());
+    write(
+        &dir.path().join("wal"),
+        &craft_wal(LAST_SLOT + 1, &[], &counts),
+    );
+    assert_corrupt_wal(dir.path(), &["fewer than the", "a region never shrinks"]);
+}
+
 /// Replay checks every entry before writing any, so the valid entries before an invalid one are
 /// not written: a failed open changes nothing.
 #[test]

@@ -118,17 +118,37 @@ pub fn read_superblock(file: &File, path: &Path) -> Result<SuperState, StoreErro
             ),
         });
     }
+    choose_superblock(|b, at| file.read_exact_at(b, at), path)
+}
+
+/// The valid copy with the higher sequence number, each copy read through `read_at`. A copy
+/// that cannot be read (an I/O error: the sector a power cut tore during its write) counts as
+/// not valid, like one whose checksum fails — the torn write the two copies are there for —
+/// where it failed the open with the other copy whole; only both unreadable is the error.
+fn choose_superblock(
+    read_at: impl Fn(&mut [u8], u64) -> std::io::Result<()>,
+    path: &Path,
+) -> Result<SuperState, StoreError> {
     let mut copies = [None, None];
+    let mut unreadable = None;
     for (i, copy) in copies.iter_mut().enumerate() {
         let mut b = [0u8; SUPER_COPY_LEN];
-        file.read_exact_at(&mut b, i as u64 * SUPER_COPY_STRIDE)
-            .map_err(StoreError::io("read", path))?;
-        *copy = decode_super(&b);
+        match read_at(&mut b, i as u64 * SUPER_COPY_STRIDE) {
+            Ok(()) => *copy = decode_super(&b),
+            Err(e) => {
+                log::warn!(
+                    "{}: superblock copy {i} cannot be read: {e}",
+                    path.display()
+                );
+                unreadable = Some(e);
+            }
+        }
     }
-    match copies {
-        [Some(a), Some(b)] => Ok(if a.seq >= b.seq { a } else { b }),
-        [Some(a), None] | [None, Some(a)] => Ok(a),
-        [None, None] => Err(StoreError::CorruptFile {
+    match (copies, unreadable) {
+        ([Some(a), Some(b)], _) => Ok(if a.seq >= b.seq { a } else { b }),
+        ([Some(a), None] | [None, Some(a)], _) => Ok(a),
+        ([None, None], Some(e)) => Err(StoreError::io("read", path)(e)),
+        ([None, None], None) => Err(StoreError::CorruptFile {
             path: path.to_owned(),
             reason: "neither superblock copy is valid".into(),
         }),
@@ -355,6 +375,51 @@ mod tests {
             read_superblock(&file, &path),
             Err(StoreError::CorruptFile { .. })
         ));
+    }
+
+    #[test]
+    fn a_superblock_copy_that_cannot_be_read_counts_as_torn() {
+        // The newest copy's sector answers EIO (a power cut during its write): the other copy
+        // stands, as for a checksum that fails; it failed the open.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("superblock");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        init_superblock(&file, &path, Counts::default()).unwrap();
+        for (seq, slot) in [(1, 5), (2, 9)] {
+            let state = SuperState {
+                seq,
+                committed: Some(slot),
+                counts: Counts::default(),
+            };
+            write_superblock(&file, &path, state).unwrap();
+        }
+        let file = &file;
+        let failing_at = |bad: u64| {
+            move |b: &mut [u8], at: u64| {
+                if at == bad {
+                    Err(std::io::Error::from_raw_os_error(libc::EIO))
+                } else {
+                    file.read_exact_at(b, at)
+                }
+            }
+        };
+        let chosen = choose_superblock(failing_at(0), &path).expect("the other copy");
+        assert_eq!(chosen.committed, Some(5));
+        let chosen = choose_superblock(failing_at(SUPER_COPY_STRIDE), &path).expect("copy 0");
+        assert_eq!(chosen.committed, Some(9));
+        // Both unreadable: the I/O error, naming the file.
+        let neither = choose_superblock(
+            |_: &mut [u8], _| Err(std::io::Error::from_raw_os_error(libc::EIO)),
+            &path,
+        )
+        .expect_err("no copy");
+        assert!(neither.to_string().contains("superblock"), "{neither}");
     }
 
     #[test]

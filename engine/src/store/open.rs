@@ -83,7 +83,7 @@ impl Store {
         if let Some(image) = journal::read_wal(&wal, &wal_path)?
             && super_state.committed.is_none_or(|c| image.slot > c)
         {
-            replay(&image, &wal_path, &files)?;
+            replay(&image, &wal_path, &files, &super_state.counts)?;
             super_state = SuperState {
                 seq: super_state.seq + 1,
                 committed: Some(image.slot),
@@ -415,7 +415,25 @@ fn replay(
     image: &journal::WalImage,
     wal_path: &Path,
     files: &[(Mapping, PathBuf, File)],
+    committed: &journal::Counts,
 ) -> Result<(), StoreError> {
+    // A region never shrinks: a log whose count of a region's pages is below the last
+    // commit's lies, and taken up, open cut that region's file to it — its accounts gone,
+    // and the store then opened without a word where the log also lowered the accounts.
+    for (r, (&after, &before)) in image.counts.pages.iter().zip(&committed.pages).enumerate() {
+        if after < before {
+            return Err(StoreError::CorruptFile {
+                path: wal_path.to_owned(),
+                reason: format!(
+                    "the log of slot {} gives {} {after} pages, fewer than the {before} of the \
+                     last commit (a region never shrinks)",
+                    image.slot,
+                    Mapping::from_tag(r as u8 + 1)
+                        .map_or_else(|_| format!("region {r}"), |m| m.to_string()),
+                ),
+            });
+        }
+    }
     let entries = image.entries()?;
     let mut targets = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
