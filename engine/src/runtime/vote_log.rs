@@ -188,6 +188,23 @@ impl VoteLog {
     /// The next record starts a new segment.
     pub fn open(dir: &Path, committed: Option<u64>) -> Result<VoteLog, LogError> {
         let (records, torn) = KIND.read(dir, None)?;
+        // Every committed slot's record was synced before its commit: a tail that does not read
+        // whole after the last whole record, where that record is older than the committed
+        // slot, holds a committed slot's record damaged — not a crash's tail — and cut, the
+        // slot's local hashes were gone (a divergence reported for it then never halted).
+        // (With no whole record, a store older than the log cannot be told apart: cut.)
+        if let (Some(committed), Some((path, _)), Some(last)) = (committed, &torn, records.last())
+            && last.slot < committed
+        {
+            return Err(KIND.corrupt(
+                path,
+                format!(
+                    "a damaged record after slot {}, where the store committed slot \
+                     {committed}: the committed slots' records must read whole",
+                    last.slot
+                ),
+            ));
+        }
         let after = records
             .iter()
             .find(|r| committed.is_none_or(|c| r.slot > c))
@@ -391,6 +408,30 @@ mod tests {
         // Nothing committed: nothing kept.
         VoteLog::open(dir.path(), None).unwrap();
         assert!(slots(dir.path(), 0).is_empty());
+    }
+
+    #[test]
+    fn a_damaged_last_record_of_a_committed_slot_is_an_error_not_a_torn_tail() {
+        // Slots 2..=3 committed, and slot 3's record damaged since (nothing after it): it read
+        // as a crash's tail and was cut, slot 3's local hashes with it.
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=3);
+        let newest = KIND.segments(dir.path()).unwrap().pop().unwrap().1;
+        let mut bytes = std::fs::read(&newest).unwrap();
+        let at = bytes.len() - 20;
+        bytes[at] ^= 1;
+        std::fs::write(&newest, &bytes).unwrap();
+        let Err(error) = VoteLog::open(dir.path(), Some(3)) else {
+            panic!("slot 3's damaged record was cut as a crash's tail");
+        };
+        assert!(
+            error.to_string().contains("a damaged record after slot 2"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(&newest).unwrap(), bytes, "nothing cut");
+        // Committed through slot 2 only, the same bytes are slot 3's torn append: cut.
+        VoteLog::open(dir.path(), Some(2)).unwrap();
+        assert_eq!(slots(dir.path(), 0), [2]);
     }
 
     #[test]
