@@ -33,8 +33,34 @@ pub fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
+/// Removes the partial files ([`partial_path`]) a killed process left in `dir`, and says how
+/// many: each kill in a replace left one (a status file's 1.6 MB, every crash), and the next
+/// process, another PID, never wrote over it. Only for a directory whose writer holds it alone
+/// (a store, under its lock): another writer's file in progress would be removed too.
+pub fn remove_partials(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let partial = name.starts_with('.')
+            && name
+                .rsplit_once(".partial-")
+                .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if partial && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `path` through `write` into [`partial_path`], flushes and fsyncs it, and renames it
 /// over `path`. On any error the partial file is removed and `path` is untouched.
+///
+/// The rename is durable only once the directory is synced, which this does not do: a caller
+/// whose file must outlive a power cut syncs the directory after (the runtime's state save does,
+/// before the store's log, which makes the slot's status file rename durable with it).
 ///
 /// A path that names no regular file — `/dev/stdout`, `/dev/null`, a pipe — is written in place
 /// (nothing can be renamed over it: as root the rename would put a regular file where the

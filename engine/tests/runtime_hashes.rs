@@ -249,6 +249,29 @@ fn a_reopened_runtime_rebuilds_the_duplicate_window_from_its_status_files() {
 }
 
 #[test]
+fn a_killed_runs_partial_files_are_removed_when_the_store_opens_again() {
+    // Each kill during a replace left `.NAME.partial-PID` (a status file's 1.6 MB) that no
+    // later run — another PID — wrote over or removed.
+    let dir = tempfile::tempdir().expect("dir");
+    drop(Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open"));
+    let left = [".status-5.idx.partial-4242", ".agreement.idx.partial-17"];
+    let kept = [".status-5.idx.partial-", "notes.partial-3", ".x.partial-1a"];
+    for name in left.iter().chain(&kept) {
+        std::fs::write(dir.path().join(name), [0u8; 64]).expect("write");
+    }
+    drop(Runtime::open(&Genesis::default_cluster(), dir.path()).expect("reopen"));
+    for name in left {
+        assert!(!dir.path().join(name).exists(), "{name} left");
+    }
+    for name in kept {
+        assert!(
+            dir.path().join(name).exists(),
+            "{name} is not a partial file: kept"
+        );
+    }
+}
+
+#[test]
 fn a_runtime_state_file_of_the_retired_format_is_refused_by_name() {
     // TNDMRTS1 kept a duplicate window per domain, counted in slots; reading it as the one window
     // counted in blocks would forget signatures, so it is refused, not converted.

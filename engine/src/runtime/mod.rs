@@ -335,6 +335,18 @@ impl Runtime {
                 (store, state)
             }
         };
+        // The store's lock is held: a partial file here is a killed run's, never to be used.
+        match crate::files::remove_partials(dir) {
+            Ok(0) => {}
+            Ok(n) => log::info!(
+                "{}: removed {n} partial files of a run that was killed",
+                dir.display()
+            ),
+            Err(e) => log::warn!(
+                "{}: partial files of a killed run not removed: {e}",
+                dir.display()
+            ),
+        }
         let status_files = status_index::StatusFiles::open(dir, store.committed_slot())?;
         let vote_log = VoteLog::open(dir, store.committed_slot())?;
         let vote_program = vote_program_id();
