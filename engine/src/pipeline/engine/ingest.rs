@@ -627,6 +627,42 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_vote_sigverify_does_not_leave_ingest_waiting_out_its_limit() {
+        // Ingest parses a loaded block's user part once the votes' signatures are verified, or
+        // after its yield limit: the VED's sigverify stage failing rang nothing, and ingest
+        // (its submit) waited the whole limit — for ever at Duration::MAX.
+        use crate::workload::WorkloadConfig;
+        let (genesis, blocks, _) = blocks_and_their_hashes(WorkloadConfig {
+            slots: 2,
+            transfers: 200,
+            seed: 8,
+            ..WorkloadConfig::default()
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let config = crate::pipeline::EngineConfig {
+            backend: crate::runtime::Backend::Cpu,
+            ued_yield_limit: Duration::from_secs(120),
+            ..crate::pipeline::EngineConfig::default()
+        };
+        let engine = Engine::open(&genesis, dir.path(), config, Default::default()).expect("open");
+        engine
+            .shared
+            .fail_vote_sigverify
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let began = Instant::now();
+        let _ = engine.submit(blocks[0].clone());
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "submit waited {:?} for the votes' answers",
+            began.elapsed()
+        );
+        assert!(
+            engine.finish().is_err(),
+            "the engine stopped on the kernel error"
+        );
+    }
+
+    #[test]
     fn a_block_the_ved_executed_ahead_of_a_verdict_that_refused_it_is_undone() {
         executed_ahead_refused_and_undone(false);
     }

@@ -89,6 +89,9 @@ pub(super) struct Shared {
     /// The transactions the VED's sigverify stage verified (the tests' view of its parts).
     #[cfg(test)]
     pub(super) ved_sigverified: std::sync::atomic::AtomicUsize,
+    /// Makes the VED's sigverify stage fail its next part (the tests' kernel error).
+    #[cfg(test)]
+    pub(super) fail_vote_sigverify: std::sync::atomic::AtomicBool,
     /// The blocks the VED executed ahead of their verdict while only its own transactions were
     /// copied (the tests' view of an encoded block's copies).
     #[cfg(test)]

@@ -143,6 +143,15 @@ pub(super) fn sigverify_loop(
                     .unzip();
                 let answers = verify_spread(verifier, helpers, &transactions)?;
                 #[cfg(test)]
+                if ved
+                    && shared
+                        .fail_vote_sigverify
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    let failed = tandem_kernels::gpu::GpuError::Failed("the test's".into());
+                    return Err(RuntimeError::Kernel(failed.into()));
+                }
+                #[cfg(test)]
                 if ved {
                     let count = answers.len();
                     shared
@@ -155,6 +164,11 @@ pub(super) fn sigverify_loop(
                 Ok::<_, RuntimeError>(())
             });
             if let Err(e) = done {
+                // Ingest may wait for the votes' answers (up to its yield limit): rung, it
+                // learns the failure now instead of waiting the limit out.
+                if ved {
+                    let _ = ingested.votes_checked.0.try_send(());
+                }
                 return shared.fail(e);
             }
         }

@@ -135,6 +135,8 @@ impl Engine {
             #[cfg(test)]
             ved_sigverified: Default::default(),
             #[cfg(test)]
+            fail_vote_sigverify: Default::default(),
+            #[cfg(test)]
             ved_ahead_on_a_view: Default::default(),
             ved_undone: Default::default(),
         });
