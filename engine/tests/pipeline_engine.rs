@@ -2184,6 +2184,46 @@ fn with_an_engine_its_hooks_call(
 }
 
 #[test]
+fn a_stage_stuck_on_a_block_shows_its_queue_filling() {
+    // The VED held in its vote hook at slot 1 while slots 2..4 come: its queue depth was the
+    // one it saw when it took slot 1 (0), however full the queue grew behind it.
+    let (blocks, _) = generated(4, 21, false);
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let hooks = EngineHooks {
+        on_vote: Some(Box::new(move |v| {
+            if v.slot == 1 {
+                let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
+            }
+        })),
+        ..EngineHooks::default()
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = open_with_hooks(dir.path(), hooks);
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let ved_depth = || {
+        let snapshot = engine.metrics().snapshot();
+        let ved = snapshot
+            .stages
+            .iter()
+            .find(|s| s.name == "ved")
+            .expect("the VED");
+        ved.queue_depth
+    };
+    let began = std::time::Instant::now();
+    while ved_depth() < 3 && began.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(ved_depth(), 3, "slots 2..4 wait behind the VED's slot 1");
+    release.send(()).expect("the hook waits");
+    let waited = engine.wait_hash(Domain::Ued, 4, Duration::from_secs(120));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    engine.finish().expect("finish");
+}
+
+#[test]
 fn an_account_read_queued_as_the_ued_stops_is_answered_with_the_failure() {
     // The UED's hook holds its thread at slot 1 while a read is queued, then panics: the read
     // is never taken. Engine::account waited on its answer for ever; it learns the failure.

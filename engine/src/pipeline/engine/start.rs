@@ -249,6 +249,7 @@ impl Engine {
             let votes_device_open = devices_open.clone();
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ved");
+            let ved_m = stage("ved");
             // Sized to the voters when their tables are prepared, below and at each boundary.
             let vote_signers = Arc::new(SignerCache::new(VOTE_SIGNER_CACHE));
             shared.metrics.watch_vote_signers(Arc::clone(&vote_signers));
@@ -282,7 +283,11 @@ impl Engine {
                                     verified,
                                     verified_at,
                                 };
-                                ved_tx.send(job).is_ok()
+                                // The VED's queue as it fills: a VED stuck in one slot (its
+                                // hook, a boundary) shows it, not the depth it last took from.
+                                let sent = ved_tx.send(job).is_ok();
+                                ved_m.set_queue_depth(ved_tx.len() as u64);
+                                sent
                             },
                         )
                     },

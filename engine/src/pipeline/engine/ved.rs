@@ -240,6 +240,15 @@ pub(super) fn ved_loop(
     output: Sender<UedJob>,
     mut on_vote: Option<VoteHook>,
 ) {
+    // The UED's queue as the VED leaves it, each time it hands a slot on: a UED stuck in one
+    // slot shows its queue filling (its own count comes only as it takes the next).
+    let ued_metrics = shared.metrics.stage("ued");
+    let ued_depth = |output: &Sender<UedJob>| {
+        if let Some(m) = &ued_metrics {
+            m.set_queue_depth(output.len() as u64);
+        }
+        true
+    };
     EXECUTOR_THREAD.set(Some("ved"));
     let VedStart {
         executor: mut ved,
@@ -354,7 +363,9 @@ pub(super) fn ved_loop(
                                         verified,
                                         reply,
                                     };
-                                    if metrics.blocked(|| output.send(job)).is_err() {
+                                    if metrics.blocked(|| output.send(job)).is_err()
+                                        || !ued_depth(&output)
+                                    {
                                         return;
                                     }
                                     // The UED failed (it says why) or stopped.
@@ -444,7 +455,7 @@ pub(super) fn ved_loop(
                     ingested: Arc::clone(&ingested),
                     ved: Box::new(done),
                 };
-                if metrics.blocked(|| output.send(job)).is_err() {
+                if metrics.blocked(|| output.send(job)).is_err() || !ued_depth(&output) {
                     return;
                 }
                 continue;
@@ -467,7 +478,7 @@ pub(super) fn ved_loop(
             ved: Box::new(done),
         };
         metrics.add_items(1);
-        if metrics.blocked(|| output.send(job)).is_err() {
+        if metrics.blocked(|| output.send(job)).is_err() || !ued_depth(&output) {
             return;
         }
     }
