@@ -403,6 +403,7 @@ mod tests {
 
     #[test]
     fn the_target_writes_what_the_ledgers_transactions_write() {
+        use tandem_engine::runtime::builtins::system::SystemInstruction::Transfer;
         let (genesis, mut blocks) = validation_ledger(2, 20).expect("ledger");
         let (target, _) = target_of(&genesis, &blocks).expect("a target");
         assert_eq!(
@@ -426,8 +427,7 @@ mod tests {
                                 tandem_engine::tx::AccountMeta::new(from, true),
                                 tandem_engine::tx::AccountMeta::new(to, false),
                             ],
-                            &tandem_engine::runtime::builtins::system::SystemInstruction::Transfer { lamports: 1 }
-                                .encode(),
+                            &Transfer { lamports: 1 }.encode(),
                         );
                     }
                     let message = message.build_legacy(recent).expect("a small message");
