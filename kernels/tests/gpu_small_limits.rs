@@ -21,31 +21,12 @@ const PER_DIMENSION: u32 = 4;
 
 /// A device of the chosen adapter, opened with the small limits.
 fn small_device() -> Result<Arc<GpuContext>, GpuError> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        force_fallback_adapter: false,
-        compatible_surface: None,
-        apply_limit_buckets: false,
-    }))
-    .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
-    let limits = wgpu::Limits {
+    let context = GpuContext::with_limits(|limits| wgpu::Limits {
         max_storage_buffer_binding_size: BINDING,
         max_compute_workgroups_per_dimension: PER_DIMENSION,
-        ..adapter.limits()
-    };
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("tandem small limits"),
-        required_limits: limits,
-        ..Default::default()
-    }))
-    .map_err(|e| GpuError::Device(e.to_string()))?;
-    Ok(Arc::new(GpuContext::from_device(
-        device,
-        queue,
-        adapter.get_info(),
-    )))
+        ..limits
+    })?;
+    Ok(Arc::new(context))
 }
 
 #[test]

@@ -438,12 +438,13 @@ impl Placement {
         // A note stays only where none of its stages moved or now shares a core with one
         // that did ("sigverify keeps a core of its own" outlived sigverify set on the VED's).
         let core_of = |pu: usize| topology.cores().iter().position(|c| c.pus.contains(&pu));
-        let cores_of = |stage: Stage| -> Vec<Option<usize>> {
+        // (A PU in no core of the topology stands for itself.)
+        let cores_of = |stage: Stage| -> Vec<usize> {
             placement
                 .cpus(stage)
                 .unwrap_or_default()
                 .iter()
-                .map(|&pu| core_of(pu).or(Some(usize::MAX - pu)))
+                .map(|&pu| core_of(pu).unwrap_or(usize::MAX - pu))
                 .collect()
         };
         let touched: Vec<Stage> = placement

@@ -342,10 +342,10 @@ impl WalImage {
 mod tests {
     use super::*;
 
-    #[test]
-    fn superblock_picks_the_newest_valid_copy() {
+    /// A new empty file `name`, read and write, in a temporary directory (kept while held).
+    fn new_file(name: &str) -> (tempfile::TempDir, PathBuf, File) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("superblock");
+        let path = dir.path().join(name);
         let file = File::options()
             .read(true)
             .write(true)
@@ -353,6 +353,12 @@ mod tests {
             .truncate(true)
             .open(&path)
             .unwrap();
+        (dir, path, file)
+    }
+
+    #[test]
+    fn superblock_picks_the_newest_valid_copy() {
+        let (_dir, path, file) = new_file("superblock");
         init_superblock(&file, &path, Counts::default()).unwrap();
         assert_eq!(read_superblock(&file, &path).unwrap().committed, None);
         for (seq, slot) in [(1, 5), (2, 9)] {
@@ -381,15 +387,7 @@ mod tests {
     fn a_superblock_copy_that_cannot_be_read_counts_as_torn() {
         // The newest copy's sector answers EIO (a power cut during its write): the other copy
         // stands, as for a checksum that fails; it failed the open.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("superblock");
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
+        let (_dir, path, file) = new_file("superblock");
         init_superblock(&file, &path, Counts::default()).unwrap();
         for (seq, slot) in [(1, 5), (2, 9)] {
             let state = SuperState {
@@ -424,15 +422,7 @@ mod tests {
 
     #[test]
     fn wal_round_trip_and_torn_logs_are_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal");
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
+        let (_dir, path, file) = new_file("wal");
         assert!(read_wal(&file, &path).unwrap().is_none());
         let mut w = WalWriter::new(77, Vec::new(), 0);
         w.push(WalEntry {

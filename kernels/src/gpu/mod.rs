@@ -86,11 +86,21 @@ impl GpuContext {
     /// Finds the best adapter (high performance first; `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`
     /// narrow the choice) and opens a device with the adapter's own limits.
     pub fn new() -> Result<GpuContext, GpuError> {
+        GpuContext::with_limits(|limits| limits)
+    }
+
+    /// [`GpuContext::new`] with the device's limits narrowed from the adapter's by `narrow`
+    /// (kernels cut their batches and grids to them): to hold a device to a share of a large
+    /// GPU, or to run the kernels' splitting of batches on small ones (a test). Limits the
+    /// adapter cannot give are the device's error.
+    pub fn with_limits(
+        narrow: impl FnOnce(wgpu::Limits) -> wgpu::Limits,
+    ) -> Result<GpuContext, GpuError> {
         let adapter = best_adapter()?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tandem"),
             required_features: wgpu::Features::empty(),
-            required_limits: adapter.limits(),
+            required_limits: narrow(adapter.limits()),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,

@@ -361,16 +361,15 @@ impl Engine {
         })?;
         // Each queue's depth as ingest fills it: a stage stuck on one block shows its queue
         // growing, not the depth it last took from.
-        let send = |queue: &Option<Sender<Arc<Ingested>>>, stage: &str| {
+        let send = |queue: &Option<Sender<Arc<Ingested>>>,
+                    stage: &crate::pipeline::metrics::StageMetrics| {
             let queue = queue.as_ref().expect("open until finish");
             let sent = self.ingest.blocked(|| queue.send(Arc::clone(&ingested)));
-            if let Some(m) = self.shared.metrics.stage(stage) {
-                m.set_queue_depth(queue.len() as u64);
-            }
+            stage.set_queue_depth(queue.len() as u64);
             sent.map_err(|_| self.stopped())
         };
-        send(&self.ved_sigs, "sigverify-ved")
-            .map_err(|e| undecodable_first(encoded.as_mut(), e))?;
+        let [ved_sigverify, ued_sigverify] = &self.sigverify_stages;
+        send(&self.ved_sigs, ved_sigverify).map_err(|e| undecodable_first(encoded.as_mut(), e))?;
         // The VED waits for the verdict before anything else: a panic from here to it (a parser
         // bug) gives it one, the block refused, instead of leaving it (and `finish`, and the
         // engine's drop) waiting for ever.
@@ -480,7 +479,7 @@ impl Engine {
         // The UED's copy after the verdict: the UED side sees accepted blocks only, and a block
         // reaches the VED's executor only when the UED side holds it, so the UED can always
         // finish what the VED hands it (no stage waits on a queue behind it).
-        send(&self.ued_sigs, "sigverify-ued")?;
+        send(&self.ued_sigs, ued_sigverify)?;
         self.ingest.add_items(1);
         Ok(())
     }

@@ -208,6 +208,9 @@ pub struct Engine {
     /// Slashes scheduled since the last block submitted.
     slashes: Mutex<Vec<(Pubkey, u16)>>,
     ingest: Arc<StageMetrics>,
+    /// The sigverify stages' metrics (the VED's, the UED's), whose queues ingest fills and
+    /// records the depth of.
+    sigverify_stages: [Arc<StageMetrics>; 2],
     /// [`EngineConfig::ued_yield_limit`]: also how long ingest lets a loaded block's votes be
     /// verified before it parses the rest.
     ued_yield_limit: Duration,

@@ -199,6 +199,7 @@ impl Engine {
         // queues and joins the stages started before (they used to be left running, unjoined).
         let mut engine = Engine {
             ingest: stage("ingest"),
+            sigverify_stages: [stage("sigverify-ved"), stage("sigverify-ued")],
             shared: Arc::clone(&shared),
             cursor,
             slots_per_epoch,
