@@ -16,11 +16,14 @@
 //!   `--metrics-addr` ([`server`]).
 //!
 //! It must never block a stage: everything a stage or executor calls is an atomic operation
-//! (relaxed, but for the time-to-vote histogram's release of each bucket). Only [`EngineMetrics::snapshot`], called by readers (the server, the C ABI, the
-//! CLI), takes a lock — the transactions-per-second window's — which no stage ever touches.
+//! (relaxed, but for the time-to-vote histogram's release of each bucket and the open sections'
+//! compare-and-swaps, [`open`]). Only [`EngineMetrics::snapshot`], called by readers (the
+//! server, the C ABI, the CLI), takes a lock — the transactions-per-second window's — which no
+//! stage ever touches.
 //! It decides nothing: a metric never feeds back into execution.
 
 pub mod histogram;
+mod open;
 pub mod prometheus;
 pub mod server;
 pub mod stage;
@@ -126,10 +129,12 @@ pub struct EngineMetrics {
     max_ued_lag: AtomicU64,
     executed: [AtomicU64; 2],
     boundary_waits: AtomicU64,
-    /// The waits at boundaries so far, and when the one in progress began (so that a VED stuck
-    /// at a boundary shows while it waits): under one lock, so that no snapshot sees the one
-    /// ended and not yet added (the counter would go down), taken at boundaries and scrapes.
-    boundary_wait: Mutex<(Duration, Option<Instant>)>,
+    /// The nanoseconds of the waits at boundaries so far, the one in progress charged as it
+    /// passes by each snapshot ([`open::OpenSections`]: lock-free, so that a scrape never
+    /// delays the VED's return from a wait, and the counter never goes down).
+    boundary_wait_ns: AtomicU64,
+    /// The wait in progress, if any.
+    boundary_wait: open::OpenSections<1>,
     boundaries_alone: AtomicU64,
     ued_yields: AtomicU64,
     ued_yield_ns: AtomicU64,
@@ -168,7 +173,8 @@ impl EngineMetrics {
             max_ued_lag: AtomicU64::new(0),
             executed: [AtomicU64::new(0), AtomicU64::new(0)],
             boundary_waits: AtomicU64::new(0),
-            boundary_wait: Mutex::new((Duration::ZERO, None)),
+            boundary_wait_ns: AtomicU64::new(0),
+            boundary_wait: open::OpenSections::default(),
             boundaries_alone: AtomicU64::new(0),
             ued_yields: AtomicU64::new(0),
             ued_yield_ns: AtomicU64::new(0),
@@ -257,35 +263,32 @@ impl EngineMetrics {
     /// [`EngineMetrics::record_boundary_wait`], the wait so far counts in the snapshot's
     /// `boundary_wait_ns`.
     pub fn begin_boundary_wait(&self) {
-        self.boundary_wait
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .1 = Some(Instant::now());
+        // One VED, one wait at a time: a second begin without its record is not followed (the
+        // record charges what its caller measured).
+        let _ = self.boundary_wait.open(0);
     }
 
     /// Records one wait of the VED at an epoch boundary for the UED to catch up (SPEC §5), which
     /// ends the wait in progress.
     pub fn record_boundary_wait(&self, waited: Duration) {
-        let mut wait = self
-            .boundary_wait
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // A wait begun is measured here, under the lock: `waited` was measured before it, and
-        // a scrape between the two counted the wait in progress up to its own moment — more
-        // than `waited` (the counter went down, a reset to Prometheus).
-        let waited = wait.1.map_or(waited, |began| began.elapsed());
-        *wait = (wait.0.saturating_add(waited), None);
+        // A wait begun is measured from its beginning, less what snapshots charged of it:
+        // `waited` was measured before this call, and a scrape between the two counted the wait
+        // up to its own moment — more than `waited` (the counter would go down, a reset to
+        // Prometheus).
+        let rest = match self.boundary_wait.close(0) {
+            Some((_, rest)) => rest,
+            None => u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX),
+        };
+        self.boundary_wait_ns.fetch_add(rest, Ordering::Relaxed);
         self.boundary_waits.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The boundary waits' time at `now`, the one in progress included.
-    fn boundary_wait_ns(&self, now: Instant) -> u64 {
-        let (done, began) = *self
-            .boundary_wait
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let going = began.map_or(Duration::ZERO, |b| now.saturating_duration_since(b));
-        u64::try_from(done.saturating_add(going).as_nanos()).unwrap_or(u64::MAX)
+    /// The boundary waits' time up to now, the one in progress included.
+    fn boundary_wait_ns(&self) -> u64 {
+        self.boundary_wait.settle(|_, ns| {
+            self.boundary_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        });
+        self.boundary_wait_ns.load(Ordering::Relaxed)
     }
 
     /// Records an epoch boundary the VED crossed on its own, not waiting for the UED to
@@ -368,7 +371,7 @@ impl EngineMetrics {
             ved_tps,
             ued_tps,
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
-            boundary_wait_ns: self.boundary_wait_ns(now),
+            boundary_wait_ns: self.boundary_wait_ns(),
             boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
             ued_yields: self.ued_yields.load(Ordering::Relaxed),
             ued_yield_ns: self.ued_yield_ns.load(Ordering::Relaxed),

@@ -7,14 +7,24 @@
 //! and the [`SectionTimer`] guard that charges a section's time to one [`Activity`]. A busy
 //! section's wall time against its CPU time tells work from time the thread spent off its PU
 //! while busy: preempted by a thread of higher priority, or its vCPU stolen by the hypervisor.
-//! It must never lock, allocate or block: a stage's loop calls it on every item. Readers take a [`StageSnapshot`] at any time; the fields
-//! are read one by one, so a snapshot taken while the stage runs may be a few nanoseconds or an
-//! item apart between fields, never torn within one.
+//! It must never lock, allocate or block: a stage's loop calls it on every item. Readers take a
+//! [`StageSnapshot`] at any time; the fields are read one by one, so a snapshot taken while the
+//! stage runs may be a few nanoseconds or an item apart between fields, never torn within one.
+//! A section's wall time counts as it passes ([`OpenSections`]): a stage stuck in one section
+//! (the VED waiting at a boundary, a sigverify stage on a huge batch) shows its time moving, and
+//! no reading is ever below the one before. A busy section's CPU time lands when it ends (only
+//! the thread itself reads its CPU clock).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use super::open::OpenSections;
+
+/// How many sections of one stage are followed as they pass: more than the threads any stage
+/// of the pipeline times at once. A section begun while all are open counts when it ends.
+const FOLLOWED_SECTIONS: usize = 16;
 
 /// What a stage's thread is doing during a timed section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,6 +35,26 @@ pub enum Activity {
     Idle,
     /// Waiting to hand on output: the next stage's queue is full (backpressure).
     Blocked,
+}
+
+impl Activity {
+    /// The tag of a section of this activity among the open ones.
+    fn tag(self) -> u8 {
+        match self {
+            Activity::Busy => 0,
+            Activity::Idle => 1,
+            Activity::Blocked => 2,
+        }
+    }
+
+    /// The activity of a tag [`Activity::tag`] gave.
+    fn of_tag(tag: u8) -> Activity {
+        match tag {
+            0 => Activity::Busy,
+            1 => Activity::Idle,
+            _ => Activity::Blocked,
+        }
+    }
 }
 
 /// The counters of one pipeline stage; shared (`Arc`) between the stage's threads and readers.
@@ -40,6 +70,8 @@ pub struct StageMetrics {
     blocked_ns: AtomicU64,
     queue_depth: AtomicU64,
     max_queue_depth: AtomicU64,
+    /// The timed sections in progress, tagged with their [`Activity`].
+    open: OpenSections<FOLLOWED_SECTIONS>,
 }
 
 /// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): time it ran on a PU,
@@ -83,12 +115,16 @@ impl StageMetrics {
 
     /// Charges `duration` to `activity` (for a section the caller timed itself).
     pub fn add_time(&self, activity: Activity, duration: Duration) {
+        self.charge(activity, nanos(duration));
+    }
+
+    fn charge(&self, activity: Activity, ns: u64) {
         let counter = match activity {
             Activity::Busy => &self.busy_ns,
             Activity::Idle => &self.idle_ns,
             Activity::Blocked => &self.blocked_ns,
         };
-        counter.fetch_add(nanos(duration), Ordering::Relaxed);
+        counter.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// Records the depth of the stage's input queue, sampled by the stage (e.g. `rx.len()` after
@@ -104,9 +140,11 @@ impl StageMetrics {
     pub fn time(&self, activity: Activity) -> SectionTimer<'_> {
         // The CPU clock read inside the wall clock's reads, at both ends.
         let started = Instant::now();
+        let followed = self.open.open(activity.tag());
         SectionTimer {
             metrics: self,
             activity,
+            followed,
             cpu_started: (activity == Activity::Busy).then(thread_cpu_time).flatten(),
             started,
         }
@@ -131,8 +169,11 @@ impl StageMetrics {
         send()
     }
 
-    /// The counters as plain numbers, under the stage's `name`.
+    /// The counters as plain numbers, under the stage's `name`; the sections in progress count
+    /// up to now.
     pub fn snapshot(&self, name: &str) -> StageSnapshot {
+        self.open
+            .settle(|tag, ns| self.charge(Activity::of_tag(tag), ns));
         StageSnapshot {
             name: name.to_owned(),
             items: self.items.load(Ordering::Relaxed),
@@ -153,6 +194,8 @@ impl StageMetrics {
 pub struct SectionTimer<'a> {
     metrics: &'a StageMetrics,
     activity: Activity,
+    /// The section's slot among those followed as they pass, if it got one.
+    followed: Option<usize>,
     /// The thread's CPU clock at the start of a busy section.
     cpu_started: Option<Duration>,
     started: Instant,
@@ -164,7 +207,11 @@ impl Drop for SectionTimer<'_> {
             .cpu_started
             .and_then(|at| Some(thread_cpu_time()?.saturating_sub(at)));
         let elapsed = self.started.elapsed();
-        self.metrics.add_time(self.activity, elapsed);
+        // What readers have not charged yet, or the whole section if none could see it.
+        match self.followed.and_then(|slot| self.metrics.open.close(slot)) {
+            Some((_, rest)) => self.metrics.charge(self.activity, rest),
+            None => self.metrics.add_time(self.activity, elapsed),
+        }
         if let Some(ran) = ran {
             // A thread runs no longer than the section lasts: more is the two clocks' skew
             // (the thread's CPU clock and the monotonic one tick apart; a 20 ms section once
@@ -285,6 +332,89 @@ mod tests {
         let s = m.snapshot("commit");
         assert!(s.blocked_ns >= 1_000_000);
         assert_eq!((s.busy_ns, s.idle_ns), (0, 0));
+    }
+
+    #[test]
+    fn a_stage_stuck_in_one_section_shows_its_time_moving() {
+        let m = StageMetrics::new();
+        let (entered, in_section) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            // Owned here: a failed assertion drops it, which releases the stage.
+            let release = release;
+            let m = &m;
+            s.spawn(move || {
+                m.idle(|| {
+                    entered.send(()).expect("the test waits");
+                    let _ = released.recv();
+                })
+            });
+            in_section.recv().expect("the stage entered its section");
+            std::thread::sleep(Duration::from_millis(20));
+            let stuck = m.snapshot("ved");
+            assert!(stuck.idle_ns >= 20_000_000, "{stuck:?}");
+            std::thread::sleep(Duration::from_millis(5));
+            let later = m.snapshot("ved");
+            assert!(
+                later.idle_ns >= stuck.idle_ns + 5_000_000,
+                "{later:?} after {stuck:?}"
+            );
+            release.send(()).expect("the stage waits");
+        });
+        let ended = m.snapshot("ved");
+        assert!(ended.idle_ns >= 25_000_000, "{ended:?}");
+        assert_eq!((ended.busy_ns, ended.blocked_ns), (0, 0), "{ended:?}");
+    }
+
+    #[test]
+    fn readings_never_go_down_while_sections_open_and_close() {
+        let m = StageMetrics::new();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for activity in [Activity::Busy, Activity::Idle, Activity::Blocked] {
+                let m = &m;
+                s.spawn(move || {
+                    for _ in 0..3_000 {
+                        let _section = m.time(activity);
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+            s.spawn(|| {
+                let mut last = m.snapshot("ued");
+                while !done.load(Ordering::Relaxed) {
+                    let now = m.snapshot("ued");
+                    assert!(now.busy_ns >= last.busy_ns, "{now:?} after {last:?}");
+                    assert!(now.idle_ns >= last.idle_ns, "{now:?} after {last:?}");
+                    assert!(now.blocked_ns >= last.blocked_ns, "{now:?} after {last:?}");
+                    last = now;
+                }
+            });
+            // The scope joins the writers before the flag matters only for the reader.
+            std::thread::sleep(Duration::from_millis(50));
+            done.store(true, Ordering::Relaxed);
+        });
+    }
+
+    #[test]
+    fn sections_beyond_those_followed_still_count_whole() {
+        let m = StageMetrics::new();
+        let nap = Duration::from_millis(2);
+        let sections: Vec<_> = (0..FOLLOWED_SECTIONS + 2)
+            .map(|_| m.time(Activity::Blocked))
+            .collect();
+        std::thread::sleep(nap);
+        let open = m.snapshot("hash");
+        assert!(
+            open.blocked_ns >= FOLLOWED_SECTIONS as u64 * nanos(nap),
+            "{open:?}"
+        );
+        drop(sections);
+        let closed = m.snapshot("hash");
+        assert!(
+            closed.blocked_ns >= (FOLLOWED_SECTIONS as u64 + 2) * nanos(nap),
+            "{closed:?}"
+        );
     }
 
     #[test]
