@@ -314,6 +314,15 @@ fn write_rest(w: &mut Writer, ved: &VedSlot) {
     }]);
 }
 
+/// `n` copies of `None`, or an error naming `n` where the room cannot be had.
+fn filled<T: Clone>(n: usize) -> Result<Vec<Option<T>>, String> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| format!("no room for a block of {n} transactions"))?;
+    v.resize(n, None);
+    Ok(v)
+}
+
 /// Decodes a record of a segment of `format`.
 fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
     let mut r = Reader::new(body);
@@ -324,13 +333,20 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
     let ved_hash = r.array()?;
     let ved_lthash = LtHash::from_bytes(&r.array()?);
     let sig_count = r.u64()?;
-    let n = r.u64()? as usize;
-    if n > body.len() * 8 {
-        return Err(format!("a block of {n} transactions cannot fit the record"));
-    }
+    // The block's transaction count: the UED's transactions take no bytes of the record, so
+    // its size bounds nothing (a block of 17,745 transfers and no vote was refused as damaged
+    // until 2026-12-06, and with it the store). SPEC §9 counts a block's transactions in a u32;
+    // the room for them is asked for, not assumed.
+    let count = r.u64()?;
+    let n = usize::try_from(count)
+        .ok()
+        .filter(|_| count <= u64::from(u32::MAX))
+        .ok_or_else(|| {
+            format!("a block of {count} transactions: a block holds at most 2^32 - 1")
+        })?;
     let mut admission = Admission {
-        statuses: vec![None; n],
-        payer_domain: vec![None; n],
+        statuses: filled(n)?,
+        payer_domain: filled(n)?,
     };
     let index = |i: u64| -> Result<usize, String> {
         usize::try_from(i)
@@ -723,6 +739,37 @@ mod tests {
         let read = VedLog::recover(dir.path(), 2).unwrap();
         assert!(same(&read[0], &loaded));
         assert_eq!(read[0].ved.ued_transactions.len(), 20_002);
+    }
+
+    #[test]
+    fn a_large_block_the_ved_decided_nothing_of_is_read_back() {
+        // 20,000 user transfers and no vote: the smallest record (2,218 bytes) for a block
+        // larger than any bound on the record's size allowed before.
+        let mut empty = record(3, 2);
+        empty.ved.admission = Admission {
+            statuses: vec![None; 20_000],
+            payer_domain: vec![None; 20_000],
+        };
+        empty.ved.ued_transactions = (0..20_000).collect();
+        let ved = &mut empty.ved;
+        ved.sig_count = 0;
+        ved.verified.clear();
+        ved.entered.clear();
+        ved.changes.clear();
+        ved.remaps.clear();
+        ved.votes.clear();
+        ved.slashes.clear();
+        ved.incoming_entries.clear();
+        let dir = tempfile::tempdir().unwrap();
+        VedLog::new(dir.path()).append(&empty).unwrap();
+        let read = VedLog::recover(dir.path(), 2).unwrap();
+        assert!(same(&read[0], &empty));
+        // A count no block can hold is named.
+        let mut body = encode(&empty);
+        let at = 8 + 8 + 32 + 8 + 32 + LtHash::BYTES + 8;
+        body[at..at + 8].copy_from_slice(&(1u64 << 32).to_le_bytes());
+        let err = decode(&body, Format::Current).err().expect("refused");
+        assert!(err.contains("4294967296 transactions"), "{err}");
     }
 
     #[test]
