@@ -583,6 +583,32 @@ fn vote_program_rules() {
     )]);
     assert_status(only(&out), ProgramError(516), Some(Ved));
     assert_eq!(c.vote_state(0).last_voted_slot, 2);
+    // A UED report for a slot not before the block's own fails as the VED's does: no
+    // validator can have that UED hash yet, and once stored it would refuse every honest report
+    // after it (517) for good.
+    let ued_vote = |slot: u64, ued_slot: u64, recent: [u8; 32]| {
+        let ix = tandem_engine::runtime::builtins::vote::VoteInstruction::Vote {
+            slot,
+            ved_hash: [1; 32],
+            ued: Some((ued_slot, [2; 32])),
+            timestamp_ms: 0,
+        };
+        node_instruction(&key("validator-0"), pk(&key("vote-0")), ix, recent)
+    };
+    for ahead in [0, 1, u64::MAX] {
+        let slot = c.history.last().expect("blocks").0.header.slot + 1;
+        let out = c.block(vec![ued_vote(
+            slot - 1,
+            slot.saturating_add(ahead),
+            c.recent(),
+        )]);
+        assert_status(only(&out), ProgramError(515), Some(Ved));
+    }
+    assert_eq!(c.vote_state(0).ued_slot, 0);
+    let slot = c.history.last().expect("blocks").0.header.slot + 1;
+    let out = c.block(vec![ued_vote(slot - 1, slot - 1, c.recent())]);
+    assert_status(only(&out), Success, Some(Ved));
+    assert_eq!(c.vote_state(0).ued_slot, slot - 1);
 }
 
 #[test]

@@ -27,7 +27,7 @@
 //! | 512 | `VoteAccountAlreadyInitialized` | vote: `InitializeAccount` twice |
 //! | 513 | `VoteAccountUninitialized` | vote: anything but `InitializeAccount` on a fresh account, or data of the wrong size |
 //! | 514 | `VoteSlotTooOld` | vote: a slot not after the last one voted |
-//! | 515 | `VoteSlotNotPast` | vote: a slot not before the block's own |
+//! | 515 | `VoteSlotNotPast` | vote: a slot (the VED's, or the UED's reported) not before the block's own |
 //! | 516 | `UnauthorizedVoter` | vote: the signer is not the authorized voter (or, for `Activate`, `Deactivate`, `InitializeAccount`, not the node) |
 //! | 517 | `UedSlotRegressed` | vote: a UED `(slot, hash)` not newer than the last one reported |
 //! | 518 | `InsufficientFundsForStake` | vote: `DelegateStake` of more than the funder has |

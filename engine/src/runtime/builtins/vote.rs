@@ -288,6 +288,12 @@ pub fn process(ctx: &mut InvokeContext<'_>) -> Result<(), ProgramFailure> {
                 if ued_slot <= state.ued_slot {
                     return Err(ProgramFailure::UedSlotRegressed);
                 }
+                // Like the VED's slot: no UED hash of the block's own slot or a later one
+                // exists yet (the cluster view drops such a report), and one stored would
+                // refuse every honest report after it.
+                if ued_slot >= ctx.clock.slot {
+                    return Err(ProgramFailure::VoteSlotNotPast);
+                }
                 state.ued_slot = ued_slot;
                 state.ued_hash = ued_hash;
             }
