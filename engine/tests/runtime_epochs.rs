@@ -354,6 +354,71 @@ fn remap_domain_freezes_in_e_plus_1_and_moves_at_the_first_slot_of_e_plus_2() {
 }
 
 #[test]
+fn a_vote_account_made_in_the_ved_counts_in_its_slots_total_stake() {
+    // Two user accounts move into the VED; there one becomes a vote account the other stakes,
+    // all in one slot. The total stake the vote log keeps for that slot (what the cluster view
+    // judges it by after a restart) is the VED executor's, the new stake in it; the runtime
+    // summed only the vote accounts known before the slot until 2026-12-06.
+    let mut c = Chain::new();
+    let (made, node) = (key("user-1"), key("user-2"));
+    for k in [&made, &node] {
+        let out = c.block(vec![remap(k, 3, c.recent())]);
+        assert_status(only(&out), Success, Some(Ued));
+    }
+    c.enter_epoch(1);
+    c.enter_epoch(2);
+    assert_eq!(c.mapping(&pk(&made)), Some(RwVed));
+    let system = |ix: SystemInstruction, recent| {
+        tx(
+            &[&made],
+            SYSTEM_PROGRAM_ID,
+            &[AccountMeta::new(pk(&made), true)],
+            &ix.encode(),
+            recent,
+        )
+    };
+    let recent = c.recent();
+    let stake = 7 * SOL;
+    let out = c.block(vec![
+        system(
+            SystemInstruction::Allocate {
+                space: VOTE_STATE_LEN as u64,
+            },
+            recent,
+        ),
+        system(
+            SystemInstruction::Assign {
+                owner: vote_program_id(),
+            },
+            recent,
+        ),
+        node_instruction(
+            &node,
+            pk(&made),
+            VoteInstruction::InitializeAccount {
+                node: pk(&node),
+                authorized_voter: pk(&node),
+                fee_payer: pk(&node),
+            },
+            recent,
+        ),
+        delegate(&node, pk(&made), stake, recent),
+    ]);
+    for (i, done) in out.transactions.iter().enumerate() {
+        assert_eq!((i, done.status, done.domain), (i, Success, Some(Ved)));
+    }
+    let slot = c.history.last().expect("blocks").0.header.slot;
+    let ved_total = c.rt.ved_executor().ved_stake();
+    let logged = tandem_engine::runtime::vote_log::VoteLog::read(c.dir.path(), slot).expect("read");
+    let record = logged
+        .iter()
+        .find(|r| r.slot == slot)
+        .expect("the slot logged");
+    assert_eq!(record.ved_stake, Some(ved_total));
+    c.assert_engine_agrees();
+}
+
+#[test]
 fn only_accounts_whose_owner_runs_in_the_target_domain_can_move() {
     let mut c = Chain::new();
     let user = key("user-0");

@@ -659,17 +659,20 @@ impl Runtime {
     /// vote account mapped RW-VED, as the VED executor sums it
     /// ([`executor::VedExecutor::ved_stake`]) — what the cluster view judges the slot against.
     fn ved_stake(&self, overlay: &Overlay) -> u64 {
-        // Read in place (no copy of each account): the slot's version, else the store's.
-        self.vote_accounts
-            .iter()
-            .filter_map(|key| match overlay.written(key) {
-                Some((a, _)) => VoteState::ved_stake_of(&a.owner, a.mapping, &a.data),
-                None => {
-                    let a = self.store.inspect(key)?;
-                    VoteState::ved_stake_of(&a.owner, a.mapping, &a.data)
-                }
-            })
-            .sum()
+        // Read in place (no copy of each account): the vote accounts the slot left alone as the
+        // store has them, and every account it wrote as it leaves them — a vote account made in
+        // the slot counts, one it emptied does not (the VED executor's copy holds no account
+        // without lamports), as the VED executor sums them.
+        let unchanged = (self.vote_accounts.iter())
+            .filter(|key| overlay.written(key).is_none())
+            .filter_map(|key| {
+                let a = self.store.inspect(key)?;
+                VoteState::ved_stake_of(&a.owner, a.mapping, &a.data)
+            });
+        let written = (overlay.changed())
+            .filter(|(_, (a, _))| a.lamports > 0)
+            .filter_map(|(_, (a, _))| VoteState::ved_stake_of(&a.owner, a.mapping, &a.data));
+        unchanged.chain(written).sum()
     }
 
     /// Updates the LtHashes with the slot's changes, chains the hashes, and commits the slot
