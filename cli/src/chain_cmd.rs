@@ -9,6 +9,7 @@ use tandem_engine::Domain;
 use tandem_engine::files;
 use tandem_engine::genesis::{Genesis, GenesisError};
 use tandem_engine::ledger::{LedgerReader, LedgerWriter};
+use tandem_engine::runtime::ved_log::VedLog;
 use tandem_engine::runtime::{Backend, BlockOutcome, Runtime, TxOutcome};
 use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
 
@@ -412,10 +413,25 @@ pub fn replay(
     )?;
     let mut report = ChainReport::new(&genesis, resumed);
     let started = std::time::Instant::now();
+    let mut log_discarded = store.is_none();
     for block in reader {
         let block = block.map_err(|e| e.to_string())?;
         if !resume.executes(&block)? {
             continue;
+        }
+        if !log_discarded {
+            // The VED log a stopped `tandem run` left ahead of the store: this run moves the
+            // store on without it (an engine opening the store executes the VED again).
+            let segments = VedLog::discard(&dir).map_err(|e| e.to_string())?;
+            if segments > 0 && !quiet {
+                bar.suspend(|| {
+                    eprintln!(
+                        "  the VED log of a stopped `tandem run` ({segments} segment file(s)) \
+                         dropped: this replay executes the VED itself"
+                    )
+                });
+            }
+            log_discarded = true;
         }
         let outcome = runtime.execute_block(&block).map_err(|e| e.to_string())?;
         report.add(&outcome);

@@ -230,6 +230,58 @@ fn a_store_resumed_from_another_ledger_is_refused_before_any_block() {
 }
 
 #[test]
+fn replay_drops_the_ved_log_a_run_left_in_the_store_and_run_goes_on_after_it() {
+    // `tandem run` leaves its VED log in the store; a `tandem replay --store` that moves the
+    // store on drops it (the engine refuses a log over another history than the store's), and
+    // `tandem run` then goes on from the replay's slot to the hashes of one whole replay.
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let ledgers = [
+        (path("3.ledger"), "3"),
+        (path("6.ledger"), "6"),
+        (path("9.ledger"), "9"),
+    ];
+    for (out, slots) in &ledgers {
+        let generated = tandem(&["gen", "--out", out, "--slots", slots, "--transfers", "4"]);
+        assert!(generated.status.success(), "{generated:?}");
+    }
+    let [(three, _), (six, _), (nine, _)] = &ledgers;
+    let store = path("store");
+    let ved_logs = || {
+        std::fs::read_dir(&store)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("ved-") && name.ends_with(".log")
+            })
+            .count()
+    };
+    let out = tandem(&["run", "--ledger", three, "--store", &store]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(ved_logs() > 0, "the run's VED log is in the store");
+    let out = tandem(&["replay", "--ledger", six, "--store", &store]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the VED log of a stopped `tandem run`"),
+        "{stderr}"
+    );
+    assert_eq!(ved_logs(), 0);
+    let (resumed, whole) = (path("resumed.json"), path("whole.json"));
+    let out = tandem(&[
+        "run", "--ledger", nine, "--store", &store, "--json", &resumed,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = tandem(&["replay", "--ledger", nine, "--json", &whole]);
+    assert!(out.status.success(), "{out:?}");
+    let read = |json: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+    };
+    assert_eq!(read(&resumed)["last"], read(&whole)["last"]);
+}
+
+#[test]
 fn a_report_never_replaces_what_the_command_reads() {
     // `--json` naming the ledger, a file of the store, or `gen`'s own `--out`: refused before
     // anything runs, the input byte for byte as it was.

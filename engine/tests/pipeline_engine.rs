@@ -596,6 +596,38 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     engine.finish().expect("finish");
 }
 
+#[test]
+fn a_ved_log_over_another_history_than_the_stores_is_refused() {
+    // The engine stopped with the store at slot 5 and the VED logged through 10. A sequential
+    // runtime (`tandem replay --store`) then executed another slot 6 (validator 0's vote
+    // alone) and slot 7: the log's slots 8..10 follow slot 7 by number, but their VED hashes
+    // chain from the first history's. Resuming over them gave slot 8 the VED hash of a block
+    // the store never executed; the engine refuses, naming them.
+    let (blocks, _) = ledger(10, 4);
+    let dir = committed_through(&blocks, 5);
+    log_ved_ahead(dir.path(), &blocks[5..10]);
+    let other_6 = with_validator_0_voting_alone(&blocks[5]);
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    for block in [&other_6, &blocks[6]] {
+        runtime
+            .execute_block(block)
+            .expect("the other history executes");
+    }
+    drop(runtime);
+    let opened = Engine::open(
+        &Genesis::default_cluster(),
+        dir.path(),
+        EngineConfig::default(),
+        EngineHooks::default(),
+    );
+    let err = opened.err().expect("refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("slot 8 was logged over another history of slot 7"),
+        "{message}"
+    );
+}
+
 /// `blocks` executed by the sequential runtime with `slash` (block index, vote account, basis
 /// points) scheduled before its block: the outcomes, and the runtime after them with the
 /// directory of its store.

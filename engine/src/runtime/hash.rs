@@ -373,19 +373,34 @@ impl DomainHashes {
     /// Chains `hash_D` of one domain over its LtHash now ([`DomainHashes::chain`] does both):
     /// the pipeline's VED executor chains the VED's as soon as its pass is done, the vote point.
     pub fn chain_domain(&mut self, domain: Domain, sig_count: u64, blockhash: &[u8; 32]) {
-        let hash = &mut self.hash[domain];
-        let h: [u8; 32] = Sha256::new()
-            .chain_update(*hash)
-            .chain_update(sig_count.to_le_bytes())
-            .chain_update(blockhash)
-            .finalize()
-            .into();
-        *hash = Sha256::new()
-            .chain_update(h)
-            .chain_update(self.lthash[domain].to_bytes())
-            .finalize()
-            .into();
+        self.hash[domain] = chained_hash(
+            &self.hash[domain],
+            sig_count,
+            blockhash,
+            &self.lthash[domain],
+        );
     }
+}
+
+/// A domain's hash of a slot from its parent's (SPEC §4):
+/// `SHA-256(SHA-256(parent ‖ sig_count (u64 LE) ‖ blockhash) ‖ LtHash)`.
+pub fn chained_hash(
+    parent: &[u8; 32],
+    sig_count: u64,
+    blockhash: &[u8; 32],
+    lthash: &LtHash,
+) -> [u8; 32] {
+    let h: [u8; 32] = Sha256::new()
+        .chain_update(parent)
+        .chain_update(sig_count.to_le_bytes())
+        .chain_update(blockhash)
+        .finalize()
+        .into();
+    Sha256::new()
+        .chain_update(h)
+        .chain_update(lthash.to_bytes())
+        .finalize()
+        .into()
 }
 
 #[cfg(test)]

@@ -245,6 +245,24 @@ impl LogKind {
         File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
     }
 
+    /// Deletes every segment, newest first, and makes that durable; how many there were.
+    pub fn remove_all(&self, dir: &Path) -> Result<usize, LogError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| LogError::Io { path, source }
+        };
+        let segments = self.segments(dir)?;
+        for (_, path) in segments.iter().rev() {
+            std::fs::remove_file(path).map_err(io(path))?;
+        }
+        if !segments.is_empty() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(dir))?;
+        }
+        Ok(segments.len())
+    }
+
     /// Deletes the segments whose every slot is before `keep_from`.
     pub fn prune(&self, dir: &Path, keep_from: u64) -> Result<(), LogError> {
         let segments = self.segments(dir)?;

@@ -130,6 +130,17 @@ impl LoggedSlot {
             .collect()
     }
 
+    /// Whether this slot's VED hash chains from `parent_hash`, the VED hash of its parent
+    /// slot (SPEC §4: `SHA-256(SHA-256(parent ‖ sig_count ‖ blockhash) ‖ LtHash_VED)`): a record
+    /// logged over another history of its parent (the store moved on without the engine, a
+    /// `tandem replay --store` since) does not.
+    pub fn follows(&self, parent_hash: &[u8; 32]) -> bool {
+        let ved = &self.ved;
+        let hash =
+            super::hash::chained_hash(parent_hash, ved.sig_count, &self.blockhash, &ved.ved_lthash);
+        hash == ved.ved_hash
+    }
+
     /// Whether `block` is the block this record logged: its header (parent, clock, blockhash),
     /// its number of transactions, and at each of the VED's transactions that entered the
     /// window the same first signature. A blockhash is the leader's to choose: a block with
@@ -495,6 +506,34 @@ impl VedLog {
         Ok(slots)
     }
 
+    /// Checks that each of `logged` ([`VedLog::recover`]'s) chains from the one before it, the
+    /// first from `store_hash`, the VED hash of the store's slot ([`LoggedSlot::follows`]): a
+    /// record logged over another history than the store's (the store moved on without the
+    /// engine) would give its slot the VED hash of a block the store did not execute.
+    pub fn check_chain(
+        dir: &Path,
+        logged: &[LoggedSlot],
+        store_hash: [u8; 32],
+    ) -> Result<(), LogError> {
+        let mut parent_hash = store_hash;
+        for record in logged {
+            if !record.follows(&parent_hash) {
+                return Err(KIND.corrupt(
+                    dir,
+                    format!(
+                        "slot {} was logged over another history of slot {} than the store's \
+                         (its VED hash does not chain from the store's): the store moved on \
+                         without the engine; remove the ved-*.log files to execute the slots \
+                         after {} again",
+                        record.ved.slot, record.parent_slot, record.parent_slot
+                    ),
+                ));
+            }
+            parent_hash = record.ved.ved_hash;
+        }
+        Ok(())
+    }
+
     /// The logged slots after `committed`, as [`VedLog::recover`] reads them, but changing
     /// nothing: a short tail of the last segment is left as it is (an engine may be writing it
     /// now) — for a reader beside a running engine (`tandem status`).
@@ -543,6 +582,15 @@ impl VedLog {
             .into_iter()
             .map(|(_, path)| path)
             .collect())
+    }
+
+    /// Deletes the whole log, for a runtime about to move the store on without it (`tandem
+    /// replay --store`): the slots it logged past the store's would otherwise describe another
+    /// history than the one the store goes on with, if the blocks differ. Nothing is lost: an
+    /// engine opening the store executes the VED from the store's slot again. How many segment
+    /// files there were.
+    pub fn discard(dir: &Path) -> Result<usize, LogError> {
+        KIND.remove_all(dir)
     }
 
     /// Deletes the segments whose every slot is at or before `committed` (the store has them).

@@ -76,6 +76,8 @@ impl Engine {
         // after it.
         let dir = runtime.store().dir().to_owned();
         let logged = VedLog::recover(&dir, runtime.slot()).map_err(EngineError::OpenLog)?;
+        VedLog::check_chain(&dir, &logged, runtime.hash(crate::account::Domain::Ved))
+            .map_err(EngineError::OpenLog)?;
         let mut ved = runtime.ved_executor();
         // The VED's total stake at each logged slot, as it executed it (the slot is judged
         // against it when its block comes again; the executor is past them all by then).
