@@ -439,8 +439,18 @@ impl StatusIndex {
             if slot > committed {
                 continue;
             }
+            let records = match read_status_file(&path, slot) {
+                // Listed, then gone: a commit beside this reader (`tandem status` beside a
+                // running engine) pruned it, a slot out of the window since.
+                Err(RuntimeError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    continue;
+                }
+                read => read?,
+            };
             index.oldest = Some(index.oldest.map_or(slot, |o| o.min(slot)));
-            for (signature, tx, _) in read_status_file(&path, slot)? {
+            for (signature, tx, _) in records {
                 enter(&mut index.txs, signature, tx);
             }
         }
@@ -652,6 +662,26 @@ mod tests {
         assert!(window.contains(&user) && window.contains(&vote) && !window.contains(&refused));
         let index = StatusIndex::load(dir.path(), 1).unwrap();
         assert_eq!(index.get(&user).map(|t| t.status), Some(TxStatus::Success));
+    }
+
+    #[test]
+    fn a_status_file_pruned_after_the_listing_is_passed_over() {
+        // The oldest file goes between the listing and its reading (a commit of the engine
+        // beside `tandem status`): made here by a listed name that opens nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = StatusFiles::open(dir.path(), None).unwrap();
+        let ok = TxOutcome {
+            signature: Some([4; 64]),
+            domain: Some(Domain::Ued),
+            status: TxStatus::Success,
+        };
+        files
+            .write(dir.path(), 2, &[ok], |_| crate::account::Pubkey([7; 32]))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone"), status_path(dir.path(), 1)).unwrap();
+        let index = StatusIndex::load(dir.path(), 2).unwrap();
+        assert_eq!(index.get(&[4; 64]).map(|t| t.slot), Some(2));
+        assert_eq!(index.oldest_slot(), Some(2));
     }
 
     #[test]
