@@ -154,6 +154,29 @@ fn lthash_of_each_account_matches_solana_lattice_hash() {
 }
 
 #[test]
+fn the_largest_account_hashes_as_solana_does_on_every_platform() {
+    // SPEC §1's largest account, 10 MiB of data (10,241 chunks with its other fields: odd
+    // carries up BLAKE3's tree), alone and among small ones filling the lanes around it.
+    let largest = Account::random(4_242, 10 * 1024 * 1024);
+    let agave = largest.agave_lthash();
+    let mut batch: Vec<Account> = (0..8).map(|i| Account::random(5_000 + i, 100)).collect();
+    batch.insert(3, largest);
+    let inputs: Vec<AccountInput<'_>> = batch.iter().map(Account::input).collect();
+    for platform in Platform::available() {
+        let mut out = vec![LtHash::identity(); inputs.len()];
+        lthash::lthash_accounts(platform, &inputs, &mut out);
+        assert_eq!(out[3].0, agave.0, "{platform}: the 10 MiB account");
+        for (i, account) in batch.iter().enumerate() {
+            assert_eq!(
+                out[i].0,
+                account.agave_lthash().0,
+                "{platform}: account {i}"
+            );
+        }
+    }
+}
+
+#[test]
 fn lthash_accumulate_matches_the_sum_of_solana_lattice_hashes() {
     let accounts = accounts();
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
@@ -163,7 +186,7 @@ fn lthash_accumulate_matches_the_sum_of_solana_lattice_hashes() {
     }
     for platform in Platform::available() {
         // Starting from a non-identity sum, and over every prefix size around the lane counts.
-        for take in [0, 1, 15, 16, 17, inputs.len()] {
+        for take in [0, 1, 7, 8, 9, 15, 16, 17, inputs.len()] {
             let mut ours = LtHash::identity();
             ours.0[5] = 77;
             lthash::lthash_accumulate(platform, &inputs[..take], &mut ours);

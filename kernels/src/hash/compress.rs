@@ -225,6 +225,8 @@ impl<const N: usize> std::fmt::Debug for LaneKernel<N> {
 impl<const N: usize> LaneKernel<N> {
     /// The scalar twin ([`compress`] per lane): runs anywhere; the reference in tests.
     pub fn scalar() -> LaneKernel<N> {
+        // No lanes would be no progress: the batch loops step by N.
+        const { assert!(N > 0, "a lane kernel has at least one lane") };
         LaneKernel {
             compress: compress_lanes_scalar::<N>,
         }

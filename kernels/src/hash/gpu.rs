@@ -189,8 +189,8 @@ impl GpuHashKernels {
                 packed: fixed("lthash packed", 2048),
                 params: uniform("lthash params"),
             }),
-            // Keep each packed batch within one binding (and a quarter of it for the per-account
-            // output, which is 2 KiB per account).
+            // Keep each packed batch within half a binding (the per-account output, 2 KiB per
+            // account, has the other half at most: a power of two up to the whole binding).
             max_batch_bytes: (max_binding / 2).min(1 << 30) as usize,
             max_per_dim: limits.max_compute_workgroups_per_dimension,
             ctx,
