@@ -268,8 +268,8 @@ fn a_truncation_names_the_block_part_and_offset() {
             .unwrap()
             .to_string(),
         format!(
-            "ledger <stream> truncated: the bytes of transaction 1 of block 1 at byte \
-             {second_tx_bytes} needs 20 bytes, only 5 remain"
+            "ledger <stream> truncated: the bytes of transaction 1 of block 1 (slot 2) at \
+             byte {second_tx_bytes} needs 20 bytes, only 5 remain"
         )
     );
 }
@@ -301,6 +301,38 @@ fn one_claimed_transaction(len: u32, body: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(&len.to_le_bytes());
     bytes.extend_from_slice(body);
     bytes
+}
+
+#[test]
+fn an_error_inside_a_block_names_its_slot() {
+    // A block given alone is block 0 of "<block>" whatever its slot: the host knows it by its
+    // slot, which the error names once the header is read.
+    let block = Block {
+        header: header(57),
+        transactions: (0..5).map(|n| tx(n, 200)).collect(),
+    };
+    let bytes = block.encode().unwrap();
+    let cut = Block::decode(&bytes[..bytes.len() - 10])
+        .unwrap_err()
+        .to_string();
+    assert!(cut.contains("of block 0 (slot 57)"), "{cut}");
+    let mut oversized = bytes.clone();
+    let third = BLOCK_HEADER_LEN + 4 + 3 * (4 + 200);
+    oversized[third..third + 4].copy_from_slice(&5_000u32.to_le_bytes());
+    let claimed = Block::decode(&oversized).unwrap_err().to_string();
+    assert!(
+        claimed.contains("transaction 3 of block 0 (slot 57)"),
+        "{claimed}"
+    );
+    // In a file, the block's index and its slot.
+    let mut file = encode(&sample_blocks());
+    file.truncate(file.len() - 1);
+    let err = LedgerReader::new(Cursor::new(&file))
+        .unwrap()
+        .find_map(Result::err)
+        .unwrap()
+        .to_string();
+    assert!(err.contains("of block 2 (slot 5)"), "{err}");
 }
 
 #[test]
@@ -355,6 +387,7 @@ fn a_count_that_cannot_fit_is_caught_without_allocating_for_it() {
         Some(Err(LedgerError::ImpossibleCount {
             ledger,
             block: 0,
+            slot: Some(_),
             count: u32::MAX,
             offset,
             remaining: 12,

@@ -67,6 +67,7 @@ impl<'a> EncodedBlock<'a> {
             len: Some(bytes.len() as u64),
             offset: 0,
             blocks: 0,
+            slot: None,
             done: false,
         };
         let start = reader.next_block_start()?.ok_or(LedgerError::EmptyBlock)?;

@@ -175,13 +175,20 @@ impl fmt::Display for LedgerPart {
 }
 
 impl LedgerPart {
-    /// "the header of block 3"; the magic belongs to no block.
-    fn in_block(self, block: u64) -> String {
+    /// "the header of block 3", "the bytes of transaction 2 of block 3 (slot 57)" once the
+    /// block's header was read; the magic belongs to no block.
+    fn in_block(self, block: u64, slot: Option<u64>) -> String {
         match self {
             LedgerPart::Magic => self.to_string(),
-            _ => format!("{self} of block {block}"),
+            _ => format!("{self} of block {block}{}", at_slot(slot)),
         }
     }
+}
+
+/// " (slot 57)" for a block whose header was read, else nothing: a block's index in its file
+/// (0 for a block given alone) is not the slot a host knows it by.
+fn at_slot(slot: Option<u64>) -> String {
+    slot.map_or_else(String::new, |slot| format!(" (slot {slot})"))
 }
 
 /// Why a ledger could not be written or read.
@@ -206,13 +213,15 @@ pub enum LedgerError {
     /// The file ends inside a part.
     #[error(
         "ledger {ledger} truncated: {} at byte {offset} needs {needed} bytes, only {got} remain",
-        part.in_block(*block)
+        part.in_block(*block, *slot)
     )]
     Truncated {
         /// The file's path, or `<stream>`.
         ledger: String,
         /// The index of the block in the file, from 0 (0 for the magic).
         block: u64,
+        /// The block's slot, where its header was read.
+        slot: Option<u64>,
         /// The part that is cut short.
         part: LedgerPart,
         /// The byte offset where that part starts.
@@ -224,14 +233,17 @@ pub enum LedgerError {
     },
     /// A transaction claims to be longer than any valid transaction.
     #[error(
-        "corrupt ledger {ledger}: transaction {transaction} of block {block} claims {len} bytes \
-         at byte {offset}; no transaction is longer than {MAX_TRANSACTION_LEN} bytes"
+        "corrupt ledger {ledger}: transaction {transaction} of block {block}{} claims {len} \
+         bytes at byte {offset}; no transaction is longer than {MAX_TRANSACTION_LEN} bytes",
+        at_slot(*slot)
     )]
     OversizedTransaction {
         /// The file's path, or `<stream>`.
         ledger: String,
         /// The index of the block in the file.
         block: u64,
+        /// The block's slot.
+        slot: Option<u64>,
         /// The transaction's index in its block.
         transaction: u32,
         /// The length it claims.
@@ -241,14 +253,17 @@ pub enum LedgerError {
     },
     /// A block claims more transactions than the rest of the file could hold.
     #[error(
-        "corrupt ledger {ledger}: block {block} claims {count} transactions at byte {offset}, \
-         but only {remaining} bytes follow (each transaction takes at least 4)"
+        "corrupt ledger {ledger}: block {block}{} claims {count} transactions at byte \
+         {offset}, but only {remaining} bytes follow (each transaction takes at least 4)",
+        at_slot(*slot)
     )]
     ImpossibleCount {
         /// The file's path, or `<stream>`.
         ledger: String,
         /// The index of the block in the file.
         block: u64,
+        /// The block's slot.
+        slot: Option<u64>,
         /// The count it claims.
         count: u32,
         /// The byte offset of the count field.
@@ -401,6 +416,8 @@ pub struct LedgerReader<R: Read> {
     offset: u64,
     /// Blocks read so far: the index of the next one.
     blocks: u64,
+    /// The slot of the block being read, once its header is.
+    slot: Option<u64>,
     done: bool,
 }
 
@@ -434,6 +451,7 @@ impl<R: Read> LedgerReader<R> {
             len,
             offset: 0,
             blocks: 0,
+            slot: None,
             done: false,
         };
         let mut magic = [0u8; 8];
@@ -475,6 +493,7 @@ impl<R: Read> LedgerReader<R> {
             return Err(LedgerError::Truncated {
                 ledger: self.name.clone(),
                 block: self.blocks,
+                slot: self.slot,
                 part,
                 offset,
                 needed: buf.len() as u64,
@@ -537,6 +556,7 @@ impl<R: Read> LedgerReader<R> {
 
     /// The next block's header and transaction count, checked; `None` at a clean end of file.
     fn next_block_start(&mut self) -> Result<Option<BlockStart>, LedgerError> {
+        self.slot = None;
         let start = self.offset;
         let mut header = [0u8; BLOCK_HEADER_LEN];
         let got = self.fill(&mut header)?;
@@ -547,6 +567,7 @@ impl<R: Read> LedgerReader<R> {
             return Err(LedgerError::Truncated {
                 ledger: self.name.clone(),
                 block: self.blocks,
+                slot: self.slot,
                 part: LedgerPart::Header,
                 offset: start,
                 needed: BLOCK_HEADER_LEN as u64,
@@ -554,6 +575,7 @@ impl<R: Read> LedgerReader<R> {
             });
         }
         let header = BlockHeader::from_bytes(&header);
+        self.slot = Some(header.slot);
 
         let count_offset = self.offset;
         let count = self.read_u32(LedgerPart::TransactionCount)?;
@@ -564,6 +586,7 @@ impl<R: Read> LedgerReader<R> {
                 return Err(LedgerError::ImpossibleCount {
                     ledger: self.name.clone(),
                     block: self.blocks,
+                    slot: self.slot,
                     count,
                     offset: count_offset,
                     remaining,
@@ -589,6 +612,7 @@ impl<R: Read> LedgerReader<R> {
             return Err(LedgerError::OversizedTransaction {
                 ledger: self.name.clone(),
                 block: self.blocks,
+                slot: self.slot,
                 transaction: n,
                 len,
                 offset: len_offset,
@@ -700,6 +724,7 @@ mod tests {
             len: Some(len as u64),
             offset: 0,
             blocks: 0,
+            slot: None,
             done: false,
         }
     }
