@@ -26,6 +26,9 @@
 //! - **Writability** is the header's ([`Message::is_writable`]). Solana additionally demotes
 //!   program ids and reserved accounts to read-only at run time; tandem does not, because SPEC §2
 //!   check 7 fails a transaction that marks a program writable (`WritableProgram`).
+//! - **Size**: at most [`PACKET_DATA_SIZE`] bytes (Solana's packet limit; SPEC §2 says only
+//!   "Solana's" wire format). [`Transaction::parse`] refuses a longer one, and the ledger
+//!   format refuses a length field claiming more before reading it (`crate::ledger`).
 //! - **Lookups** (v0) are decoded and sanitized, never resolved: loaded addresses count towards
 //!   the index range of instruction accounts, but [`Message::account_keys`],
 //!   [`Message::is_signer`] and [`Message::is_writable`] speak of the static keys only. The
