@@ -284,11 +284,13 @@ impl GpuHashKernels {
                 out[i] = h;
             }
         };
+        let max_messages = self.grid_items(MANY_WORKGROUP);
         let mut start = 0;
         while start < gpu.len() {
             let mut bytes = 0;
             let mut end = start;
             while end < gpu.len()
+                && end - start < max_messages
                 && (end == start
                     || bytes + Packed::cost(inputs[gpu[end]].len()) <= self.max_batch_bytes)
             {
@@ -383,9 +385,8 @@ impl GpuHashKernels {
         }
         // 2 KiB of output per account must fit a binding too, and xof_each's workgroup per
         // account the dispatch grid (far past any batch on a real device's limits).
-        let grid_limit = (self.max_per_dim as usize).saturating_mul(self.max_per_dim as usize);
         let max_accounts = (self.max_batch_bytes / LtHash::BYTES)
-            .min(grid_limit)
+            .min(self.grid_items(1))
             .max(1);
         for batch in self.lthash_batches(accounts, &live, max_accounts) {
             let packed = pack_accounts(accounts, batch);
@@ -434,14 +435,23 @@ impl GpuHashKernels {
             })
     }
 
-    /// Cuts `live` into batches within the buffer limits.
+    /// The most items one dispatch of workgroups of `per_group` items takes: the device's 2-D
+    /// grid of workgroups (at least one item).
+    fn grid_items(&self, per_group: u32) -> usize {
+        let groups = (self.max_per_dim as usize).saturating_mul(self.max_per_dim as usize);
+        groups.saturating_mul(per_group as usize).max(1)
+    }
+
+    /// Cuts `live` into batches within the buffer limits and the dispatch grid.
     fn lthash_batches<'a>(
         &self,
         accounts: &[AccountInput<'_>],
         live: &'a [usize],
         max_accounts: usize,
     ) -> Vec<&'a [usize]> {
-        let node_limit = (self.max_batch_bytes as u64 / NODE_BYTES) as usize;
+        // The roots' dispatch takes a workgroup per MANY_WORKGROUP accounts.
+        let node_limit = ((self.max_batch_bytes as u64 / NODE_BYTES) as usize)
+            .min(self.grid_items(MANY_WORKGROUP));
         let mut batches = Vec::new();
         let mut start = 0;
         while start < live.len() {
@@ -497,7 +507,9 @@ impl GpuHashKernels {
         let (rx, ry) = grid(n.div_ceil(MANY_WORKGROUP), self.max_per_dim);
         // Slices of accounts per xof_sum workgroup: enough workgroups to fill a large GPU, few
         // enough that the atomic adds (1,024 per workgroup) stay cheap.
-        let slice = n.div_ceil(4096).max(16);
+        // And no more workgroups than the device's grid.
+        let grid_groups = self.grid_items(1).min(u32::MAX as usize) as u32;
+        let slice = n.div_ceil(4096).max(16).max(n.div_ceil(grid_groups));
         ctx.queue.write_buffer(
             params,
             0,
