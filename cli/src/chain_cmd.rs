@@ -314,7 +314,10 @@ pub fn generate(
 }
 
 /// The check that a ledger a store resumes from is the one it was built from: the ledger's
-/// block at the store's last slot must carry the blockhash the store executed there. Another
+/// block at the store's last slot must carry the blockhash the store executed there, and the
+/// transactions (their signatures, in order, as the store's status file of that slot records
+/// them: a generated ledger's blockhash is its seed's and slot's, the same in two ledgers of
+/// one seed and other contents). Another
 /// ledger's blocks would otherwise run on a state they do not follow — every transaction
 /// `BlockhashNotFound`, or (`tandem run`) a halt for a divergence that is the operator's
 /// wrong path, kept in the store.
@@ -357,6 +360,7 @@ impl<'a> ResumeCheck<'a> {
                     bs58_string(&self.blockhash),
                 ));
             }
+            self.check_transactions(block)?;
             self.seen = true;
         }
         if slot <= self.slot {
@@ -372,6 +376,40 @@ impl<'a> ResumeCheck<'a> {
             ));
         }
         Ok(true)
+    }
+}
+
+impl ResumeCheck<'_> {
+    /// Whether `block`, at the store's last slot, holds the transactions the store executed
+    /// there (where the store still has that slot's status file).
+    fn check_transactions(&self, block: &tandem_engine::ledger::Block) -> Result<(), String> {
+        let recorded = tandem_engine::runtime::status_index::slot_signatures(self.store, self.slot)
+            .map_err(|e| e.to_string())?;
+        let Some(recorded) = recorded else {
+            return Ok(());
+        };
+        let signature = |wire: &[u8]| {
+            tandem_engine::tx::Transaction::parse(wire)
+                .ok()
+                .and_then(|tx| tx.signatures().first().copied())
+        };
+        let same = block.transactions.len() == recorded.len()
+            && (block.transactions.iter())
+                .zip(&recorded)
+                .all(|(wire, want)| signature(wire).as_ref() == Some(want));
+        if same {
+            return Ok(());
+        }
+        Err(format!(
+            "{}: its block at slot {} has the blockhash the store at {} executed there, but \
+             other transactions ({} where the store executed {}): not the ledger the store was \
+             built from",
+            self.ledger.display(),
+            self.slot,
+            self.store.display(),
+            block.transactions.len(),
+            recorded.len(),
+        ))
     }
 }
 

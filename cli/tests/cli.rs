@@ -230,6 +230,42 @@ fn a_store_resumed_from_another_ledger_is_refused_before_any_block() {
 }
 
 #[test]
+fn a_store_resumed_from_a_ledger_of_its_seed_and_other_transactions_is_refused() {
+    // A generated ledger's blockhashes are its seed's and slots': one of the same seed with
+    // more transfers has the store's blockhash at the store's slot, over other transactions.
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (four, nine) = (path("4.ledger"), path("9.ledger"));
+    for (out, slots, transfers) in [(&four, "3", "4"), (&nine, "6", "9")] {
+        let args = [
+            "gen",
+            "--out",
+            out,
+            "--slots",
+            slots,
+            "--transfers",
+            transfers,
+        ];
+        let generated = tandem(&args);
+        assert!(generated.status.success(), "{generated:?}");
+    }
+    for command in ["replay", "run"] {
+        let store = path(&format!("{command}-store"));
+        let out = tandem(&[command, "--ledger", &four, "--store", &store]);
+        assert!(out.status.success(), "{command}: {out:?}");
+        let refused = tandem(&[command, "--ledger", &nine, "--store", &store]);
+        assert_eq!(refused.status.code(), Some(1), "{command}: {refused:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("9.ledger: its block at slot 3 has the blockhash")
+                && stderr.contains("other transactions")
+                && stderr.contains("not the ledger the store was built from"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn replay_drops_the_ved_log_a_run_left_in_the_store_and_run_goes_on_after_it() {
     // `tandem run` leaves its VED log in the store; a `tandem replay --store` that moves the
     // store on drops it (the engine refuses a log over another history than the store's), and

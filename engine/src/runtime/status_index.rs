@@ -429,6 +429,21 @@ pub fn signature_window(dir: &Path, committed: u64) -> Result<SignatureWindow, R
     Ok(window)
 }
 
+/// The signatures of the transactions the store in `dir` executed at `slot`, in block order, as
+/// its status file records them; `None` where it keeps no file for that slot (slot 0, or one
+/// out of the window). A damaged file is an error naming it.
+pub fn slot_signatures(dir: &Path, slot: u64) -> Result<Option<Vec<[u8; 64]>>, RuntimeError> {
+    let path = status_path(dir, slot);
+    match read_status_file(&path, slot) {
+        Err(RuntimeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        read => Ok(Some(
+            read?.into_iter().map(|(signature, ..)| signature).collect(),
+        )),
+    }
+}
+
 impl StatusIndex {
     /// Reads the index of the store directory `dir`, whose last committed slot is `committed`
     /// (files of later slots were never committed and are ignored). A damaged file is an error
