@@ -64,6 +64,10 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
         (None, Some(k)) => (args.validators - k..args.validators).collect(),
         (None, None) => Vec::new(),
     };
+    crate::chain_cmd::check_block_fits(
+        &format!("--transfers {}", args.transfers),
+        (args.transfers as u64).saturating_add(args.validators as u64),
+    )?;
     let config = ClusterConfig {
         stakes_sol: stakes,
         faulty,

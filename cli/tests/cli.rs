@@ -266,6 +266,38 @@ fn a_store_resumed_from_a_ledger_of_its_seed_and_other_transactions_is_refused()
 }
 
 #[test]
+fn a_block_too_large_to_build_is_refused_at_once_naming_the_flag() {
+    // Built, signed and executed in memory before a byte is written: 10^12 transfers hung,
+    // then met the OOM killer. Past SPEC §9's u32 count, and past the memory this machine has.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("huge.ledger");
+    let out = out.to_str().unwrap();
+    for (transfers, says) in [("5000000000", "SPEC §9"), ("4000000000", "MB available")] {
+        let args = [
+            "gen",
+            "--out",
+            out,
+            "--slots",
+            "1",
+            "--transfers",
+            transfers,
+        ];
+        let refused = tandem(&args);
+        assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&format!("--transfers {transfers}")) && stderr.contains(says),
+            "{stderr}"
+        );
+        assert!(!Path::new(out).exists());
+    }
+    let refused = tandem(&["cluster", "--transfers", "5000000000"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--transfers 5000000000"), "{stderr}");
+}
+
+#[test]
 fn replay_drops_the_ved_log_a_run_left_in_the_store_and_run_goes_on_after_it() {
     // `tandem run` leaves its VED log in the store; a `tandem replay --store` that moves the
     // store on drops it (the engine refuses a log over another history than the store's), and
