@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 
 use tandem_engine::sample::{SplitMix64, builtin_programs, sample_account};
 use tandem_engine::store::protection::{self, confine_to};
-use tandem_engine::store::{SlotChanges, Store};
+use tandem_engine::store::{SlotChanges, Store, StoreError};
 use tandem_engine::{Account, Domain, Mapping};
 
 const CHILD_ENV: &str = "TANDEM_TEST_PKEY_CHILD";
@@ -128,6 +128,26 @@ fn an_executor_reads_its_own_pages_and_any_thread_reads_outside_passes() {
     );
 }
 
+/// The store's typed reads under a confinement answer, never fault: a view's read of a page the
+/// thread may not read is `NotReadable` (it died of SIGSEGV until 2026-12-06), an inspection
+/// copies the account out, and a commit on a thread a forgotten guard left confined plans and
+/// writes.
+#[test]
+fn typed_reads_under_a_confinement_answer_and_never_fault() {
+    if !keys_apply() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run_child("typed", &dir.path().join("store"), true);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("survived"),
+        "{:?}: {stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The child: a store with one account per RW region, committed twice, then the access the
 /// scenario names.
 #[test]
@@ -225,6 +245,28 @@ fn child() {
             }))
             .expect("early thread waits");
             assert!(early.join().expect("early thread"), "the early thread ran");
+        }
+        "typed" => {
+            {
+                let _confined = confine_to(Domain::Ved);
+                let refused = store.view(Domain::Ued).get(&ued.pubkey);
+                assert!(
+                    matches!(refused, Err(StoreError::NotReadable { .. })),
+                    "{:?}",
+                    refused.map(|a| a.map(|a| a.pubkey))
+                );
+                let own = store.view(Domain::Ved).get(&ved.pubkey).expect("readable");
+                assert_eq!(own.expect("exists").data[0], ved.data[0]);
+                let inspected = store.inspect(&ued.pubkey).expect("exists");
+                assert_eq!(inspected.data[..], ued.data[..]);
+            }
+            // Left confined to the UED for good; the commit rewrites a RW-VED page.
+            std::mem::forget(confine_to(Domain::Ued));
+            let mut changes = SlotChanges::new();
+            changes.load(updated(&updated(&ved)));
+            store.commit(2, changes).expect("commit 2, confined");
+            let read = store.inspect(&ved.pubkey).expect("exists");
+            assert_eq!(read.data[..], updated(&updated(&ved)).data[..]);
         }
         other => panic!("unknown scenario {other}"),
     }

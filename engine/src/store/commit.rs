@@ -160,6 +160,8 @@ impl Store {
             return Err(StoreError::SlotNotIncreasing { last, slot });
         }
         self.validate_changes(&changes)?;
+        // The commit reads the pages it rewrites, of both domains, on whatever thread calls it.
+        let _all = super::protection::reading_all();
         // The last commit's pages durable and its superblock written, before this commit's log
         // takes the place of that one's. A failure leaves that slot committed in the log only,
         // its pages' fate unknown (after a failed fdatasync the kernel may have dropped them):

@@ -346,7 +346,15 @@ impl Store {
         }
         let location = *self.index.get(pubkey)?;
         let map = &self.regions[region_index(location.mapping)].map;
-        Some(Store::record_in(map.bytes(), location))
+        // Under a domain's confinement too: the other domain's account is copied out while
+        // the thread may read its page (the caller reads what is lent after the guard).
+        let confined = protection::confined_to();
+        let _all = protection::reading_all();
+        let mut record = Store::record_in(map.bytes(), location);
+        if confined.is_some_and(|domain| !location.mapping.readable_by(domain)) {
+            record.data = Cow::Owned(record.data.into_owned());
+        }
+        Some(record)
     }
 
     /// Reads the record at `location` from the bytes of its region file.

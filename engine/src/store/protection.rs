@@ -188,8 +188,33 @@ impl Drop for Restore {
     }
 }
 
+/// While alive, the calling thread may read both domains' pages (and write none), whatever it
+/// could before: the store's own reads that no domain's confinement governs — an inspection, a
+/// commit's planning — so that they answer, not fault, on a thread confined to a domain (or
+/// left confined by a guard forgotten or dropped out of order). Restores the rights on drop.
+#[must_use = "the rights last until the guard is dropped"]
+pub(crate) struct ReadingAll {
+    _rights: Restore,
+}
+
+/// [`ReadingAll`] for the calling thread: changes nothing (no system call, one register read)
+/// where keys do not apply or the thread reads both domains already.
+pub(crate) fn reading_all() -> ReadingAll {
+    // A thread that never read the store gets its lasting rights first (as any read gives
+    // them): this guard widens only a confinement, for its own life.
+    ensure_readable();
+    let _rights = Restore::change(|keys, now| {
+        let either = pkru::access_disabled(keys.ved) | pkru::access_disabled(keys.ued);
+        (now & either != 0).then(|| pkru::read_only(pkru::read_only(now, keys.ved), keys.ued))
+    });
+    ReadingAll { _rights }
+}
+
 /// Confines the calling thread to `domain`'s pages for as long as the guard lives: a domain's
-/// pass runs under it. Does nothing where keys do not apply.
+/// pass runs under it. Does nothing where keys do not apply. Guards are dropped in the reverse
+/// order of their making (each puts back the rights it found); the store's typed reads answer
+/// under any confinement — a view's with [`super::StoreError::NotReadable`] for the pages the
+/// thread may not read, [`super::Store::inspect`] and the commit reading what they need.
 pub fn confine_to(domain: Domain) -> Confinement {
     let _rights = Restore::change(|keys, now| {
         let own = pkru::read_only(now, keys.of(domain));

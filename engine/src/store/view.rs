@@ -58,11 +58,13 @@ impl AccountRef<'_> {
 
 /// The store as one execution domain sees it (SPEC §1).
 ///
-/// A view holds memory mappings only of the regions its domain may read: the VED view has the
-/// RW-VED region (writable) and the RX-UED-VED region (read-only); the UED view has RW-UED
-/// (writable), RX-UED and RX-UED-VED (read-only). It has no mapping at all of the other domain's
-/// RW region, so no pointer it hands out can reach it. Reads the table does not allow, and writes
-/// to programs or to the other domain's accounts, are [`StoreError::NotReadable`] and
+/// A view reaches only the regions its domain may read: the VED view RW-VED and RX-UED-VED, the
+/// UED view RW-UED, RX-UED and RX-UED-VED (every region is mapped read-only by the process; the
+/// commit writes through the files, and with protection keys a thread confined to a domain
+/// cannot read the other's pages at all). It holds no reference to the other domain's RW
+/// region, so no pointer it hands out can reach it. Reads the table does not allow — or that the
+/// calling thread's confinement does not ([`super::protection::confine_to`]) — and writes to
+/// programs or to the other domain's accounts, are [`StoreError::NotReadable`] and
 /// [`StoreError::NotWritable`].
 pub struct DomainView<'s> {
     store: &'s Store,
@@ -105,9 +107,13 @@ impl<'s> DomainView<'s> {
                 Err(self.not_readable(pubkey, Mapping::RwUed, false))
             };
         };
+        // A thread confined to a domain (a pass) reads only that domain's pages, whatever the
+        // view: the other's is refused here, not faulted on.
+        let confined = super::protection::confined_to();
+        let allowed = confined.is_none_or(|domain| location.mapping.readable_by(domain));
         match self.maps[region_index(location.mapping)] {
-            Some(map) => Ok(Some(Store::record_in(map.bytes(), location))),
-            None => Err(self.not_readable(pubkey, location.mapping, true)),
+            Some(map) if allowed => Ok(Some(Store::record_in(map.bytes(), location))),
+            _ => Err(self.not_readable(pubkey, location.mapping, true)),
         }
     }
 
