@@ -66,7 +66,13 @@ pub fn run_demo(
     config: &DemoConfig,
     progress: &mut dyn FnMut(DemoProgress),
 ) -> Result<DemoReport, StoreError> {
-    if config.replace && config.dir.join("superblock").exists() {
+    let superblock = config.dir.join("superblock");
+    if config.replace && superblock.exists() {
+        // Under the store's lock, as an open takes it: a store an engine has open is refused
+        // (removed under it, the engine went on committing into deleted files, and its next
+        // start opened the demonstration's accounts).
+        let held = std::fs::File::open(&superblock).map_err(StoreError::io("open", &superblock))?;
+        super::lock_exclusive(&held, &config.dir)?;
         std::fs::remove_dir_all(&config.dir)
             .map_err(StoreError::io("remove old store", &config.dir))?;
     }
@@ -283,5 +289,25 @@ mod tests {
             &mut |_| {},
         );
         assert!(replaced.is_ok());
+    }
+
+    #[test]
+    fn a_store_open_elsewhere_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DemoConfig {
+            dir: dir.path().join("store"),
+            accounts: 20,
+            slots: 1,
+            seed: 2,
+            replace: true,
+        };
+        run_demo(&config, &mut |_| {}).unwrap();
+        let open = Store::open(&config.dir).unwrap();
+        assert!(matches!(
+            run_demo(&config, &mut |_| {}),
+            Err(StoreError::Locked(_))
+        ));
+        assert_eq!(open.committed_slot(), Some(1));
+        assert!(config.dir.join("superblock").exists(), "left as it was");
     }
 }
