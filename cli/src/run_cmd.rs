@@ -163,16 +163,69 @@ fn whole_ledger(path: &Path, slots: u64) -> bool {
     })
 }
 
-/// The built-in workload's ledger, generated once and cached under `target/tandem-run/` (or
-/// the temporary directory where there is no `target/`).
+/// The directory the default ledger is cached in: `target/tandem-run/` in a checkout, else the
+/// user's cache (`$XDG_CACHE_HOME/tandem-run`, `~/.cache/tandem-run`), else a directory of the
+/// user's own in the temporary directory (`tandem-run-<uid>`, mode 0700, refused if another
+/// user owns it): never a shared, predictable place another user could plant a ledger or a
+/// symbolic link in.
+fn cache_dir() -> Result<PathBuf, String> {
+    if Path::new("target").is_dir() {
+        return Ok(PathBuf::from("target").join("tandem-run"));
+    }
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if let Some(cache) = absolute("XDG_CACHE_HOME") {
+        return Ok(cache.join("tandem-run"));
+    }
+    if let Some(home) = absolute("HOME") {
+        return Ok(home.join(".cache").join("tandem-run"));
+    }
+    private_dir_in(&std::env::temp_dir())
+}
+
+/// `tandem-run-<uid>` in `parent`, made with mode 0700 if missing; refused when it is not a
+/// directory this user owns and alone may enter.
+fn private_dir_in(parent: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    // SAFETY: geteuid reads the process's effective user id; it cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let dir = parent.join(format!("tandem-run-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{}: the default workload's cache must be a directory of this user's alone (mode \
+             0700), and this is not: remove it, or run where a target/ directory is",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// Whether the cached ledger at `path` can be used: a regular file (a symbolic link there is
+/// removed, not followed — the generation would replace its target) reading whole.
+fn reusable(path: &Path, slots: u64) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let _ = std::fs::remove_file(path);
+            false
+        }
+        Ok(meta) => meta.is_file() && whole_ledger(path, slots),
+        Err(_) => false,
+    }
+}
+
+/// The built-in workload's ledger, generated once and cached ([`cache_dir`]).
 pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
     let config = default_workload();
-    let base = if Path::new("target").is_dir() {
-        PathBuf::from("target")
-    } else {
-        std::env::temp_dir()
-    };
-    let dir = base.join("tandem-run");
+    let dir = cache_dir()?;
     // Everything the ledger depends on: the whole workload configuration, the genesis and the
     // tandem that generated it (its votes carry hashes this tandem's runtime computed): this
     // very binary, not its version (which stays 0.1.0 across every change to the rules, so a
@@ -193,7 +246,7 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     let path = dir.join(format!("{fingerprint}.ledger"));
     // A cached ledger is written whole and renamed into place; one that does not read whole,
     // every block of it, was damaged since, and is made again.
-    if path.exists() && whole_ledger(&path, config.slots) {
+    if reusable(&path, config.slots) {
         return Ok(path);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -574,7 +627,37 @@ fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{halted_row, whole_ledger};
+    use super::{halted_row, private_dir_in, reusable, whole_ledger};
+
+    #[test]
+    fn a_cached_ledger_that_is_a_symbolic_link_is_removed_not_followed() {
+        // Planted where the cache's name is predictable: the generation replaced the link's
+        // target (a file of the user's elsewhere) with the ledger.
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"the user's own file").unwrap();
+        let cached = dir.path().join("cached.ledger");
+        std::os::unix::fs::symlink(&victim, &cached).unwrap();
+        assert!(!reusable(&cached, 1));
+        assert!(
+            std::fs::symlink_metadata(&cached).is_err(),
+            "the link is gone"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"the user's own file");
+    }
+
+    #[test]
+    fn the_cache_outside_a_checkout_is_this_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let made = private_dir_in(parent.path()).unwrap();
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(private_dir_in(parent.path()).unwrap(), made, "found again");
+        std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = private_dir_in(parent.path()).unwrap_err();
+        assert!(err.contains("this user's alone"), "{err}");
+    }
 
     #[test]
     fn a_cached_ledger_is_used_only_whole() {
