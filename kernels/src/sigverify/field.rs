@@ -106,7 +106,8 @@ impl FieldElement {
     }
 
     /// Carries every limb into the next (the top one times 19 into the bottom): limbs become
-    /// `< 2^51 + 2^15` for inputs `< 2^64`.
+    /// `< 2^51 + 2^15` for inputs `< 2^56` (every caller's; for inputs up to 2^64 limb 0 can
+    /// reach 2^51 + 2^17.2).
     #[inline(always)]
     fn reduce(&self) -> FieldElement {
         let l = self.0;
@@ -164,8 +165,8 @@ impl FieldElement {
         c2 += c1 >> 51;
         c3 += c2 >> 51;
         c4 += c3 >> 51;
-        // c4 has no ×19 terms: < 5·2^108 + 2^64 for inputs < 2^54, so `top < 2^60` and
-        // `top·19 + 2^51 < 2^64`.
+        // c4 has no ×19 terms: < 5·2^108 + 2^65 for inputs < 2^54, so `top < 2^59.33` and
+        // `top·19 + 2^51 < 2^63.6`.
         let top = (c4 >> 51) as u64;
         let mut l0 = (c0 as u64 & MASK51) + top * 19;
         let l1 = (c1 as u64 & MASK51) + (l0 >> 51);
