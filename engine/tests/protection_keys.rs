@@ -117,15 +117,7 @@ fn an_executor_reads_its_own_pages_and_any_thread_reads_outside_passes() {
     if !keys_apply() {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let output = run_child("allowed", &dir.path().join("store"), true);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("survived"),
-        "{:?}: {stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_survives("allowed");
 }
 
 /// The store's typed reads under a confinement answer, never fault: a view's read of a page the
@@ -137,12 +129,17 @@ fn typed_reads_under_a_confinement_answer_and_never_fault() {
     if !keys_apply() {
         return;
     }
+    assert_survives("typed");
+}
+
+/// Runs `scenario` in a child with keys on and checks that it lived through its accesses.
+fn assert_survives(scenario: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = run_child("typed", &dir.path().join("store"), true);
+    let output = run_child(scenario, &dir.path().join("store"), true);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("survived"),
-        "{:?}: {stdout}\n{}",
+        "{scenario}: {:?}: {stdout}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );

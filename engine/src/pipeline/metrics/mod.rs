@@ -17,7 +17,7 @@
 //!
 //! It must never block a stage: everything a stage or executor calls is an atomic operation
 //! (relaxed, but for the time-to-vote histogram's release of each bucket and the open sections'
-//! compare-and-swaps, [`open`]). Only [`EngineMetrics::snapshot`], called by readers (the
+//! compare-and-swaps, `open`). Only [`EngineMetrics::snapshot`], called by readers (the
 //! server, the C ABI, the CLI), takes a lock — the transactions-per-second window's — which no
 //! stage ever touches.
 //! It decides nothing: a metric never feeds back into execution.

@@ -10,7 +10,7 @@
 //! It must never lock, allocate or block: a stage's loop calls it on every item. Readers take a
 //! [`StageSnapshot`] at any time; the fields are read one by one, so a snapshot taken while the
 //! stage runs may be a few nanoseconds or an item apart between fields, never torn within one.
-//! A section's wall time counts as it passes ([`OpenSections`]): a stage stuck in one section
+//! A section's wall time counts as it passes (`OpenSections`): a stage stuck in one section
 //! (the VED waiting at a boundary, a sigverify stage on a huge batch) shows its time moving, and
 //! no reading is ever below the one before. A busy section's CPU time lands when it ends (only
 //! the thread itself reads its CPU clock).
