@@ -45,8 +45,8 @@ deps:
 # cluster (engine/genesis/default.toml, cached under target/tandem-run/), run through the
 # asynchronous engine: the VED ahead of the UED on their own cores.
 run: deps
-	$(CARGO) build --release -p tandem-cli
-	./target/release/tandem run
+	$(CARGO) build --release -p tandem-cli --target-dir $(TARGET_DIR)
+	$(TARGET_DIR)/release/tandem run
 
 # The account store on its own: generated accounts, slots of changes and remaps, reopen, verify.
 store-demo: deps
