@@ -410,17 +410,31 @@ fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync), side: &mut dy
         }
     }
     let beside = super::pin::pus_beside_current_thread();
+    // Each started thread waits for its move before it takes a part: started on another PU,
+    // it could otherwise run (and take parts) on every PU of the caller's mask for the moment
+    // between its start and its move — a test saw a started thread with the caller's two PUs.
+    let moved: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
     let mut started = Joined(Vec::with_capacity(count));
-    for k in 0..count {
+    for (k, moved) in moved.iter().enumerate() {
         let builder = std::thread::Builder::new().name("tandem-part".into());
+        let part = move || {
+            while !moved.load(Ordering::Acquire) {
+                std::thread::yield_now();
+            }
+            batch();
+        };
         // SAFETY: every thread started here is joined before this function returns — by the
-        // loop below, or by `Joined`'s drop where the caller's run unwinds — so `batch`, which
-        // it borrows, outlives it. (A scoped thread's handle gives no pthread_t to move it by.)
-        match unsafe { builder.spawn_unchecked(batch) } {
+        // loop below, or by `Joined`'s drop where the caller's run unwinds — so `batch` and
+        // `moved`, which it borrows, outlive it (`moved` is dropped after `started`). (A scoped
+        // thread's handle gives no pthread_t to move it by.)
+        match unsafe { builder.spawn_unchecked(part) } {
             Ok(thread) => {
+                #[cfg(test)]
+                tests::PAUSE_BEFORE_MOVE.with(|pause| std::thread::sleep(pause.get()));
                 if let Some(&pu) = beside.get(k % beside.len().max(1)) {
                     super::pin::move_started_thread(&thread, pu);
                 }
+                moved.store(true, Ordering::Release);
                 started.0.push(thread);
             }
             Err(e) => log::warn!("a thread for a batch did not start: {e}"),
@@ -509,6 +523,13 @@ mod tests {
         assert_eq!((answers, side), (Ok(vec![1, 2, 3]), 7));
     }
 
+    thread_local! {
+        /// How long the calling thread waits between starting a thread for a batch and moving
+        /// it (a test's stand-in for a preempted caller).
+        pub(super) static PAUSE_BEFORE_MOVE: std::cell::Cell<Duration> =
+            const { std::cell::Cell::new(Duration::ZERO) };
+    }
+
     #[test]
     #[cfg(target_os = "linux")]
     fn threads_started_for_a_batch_are_moved_off_the_callers_pu() {
@@ -518,7 +539,21 @@ mod tests {
         }
         // The first chunk waits until a started thread has taken one, so one does; each
         // started thread notes the PUs its mask holds. Left in the caller's mask, it would
-        // start behind the busy caller (the fix: moved to one other PU at once).
+        // start behind the busy caller (the fix: moved to one other PU at once), and a thread
+        // that ran before its move took parts with the caller's whole mask (CI saw it once:
+        // the started threads wait for their move since). Batch after batch, for the race.
+        for _ in 0..50 {
+            started_threads_hold_one_pu();
+        }
+        // The caller held up between a thread's start and its move (preempted, on a busy
+        // machine): the thread waits for its move.
+        PAUSE_BEFORE_MOVE.with(|pause| pause.set(Duration::from_millis(20)));
+        started_threads_hold_one_pu();
+        PAUSE_BEFORE_MOVE.with(|pause| pause.set(Duration::ZERO));
+    }
+
+    #[cfg(target_os = "linux")]
+    fn started_threads_hold_one_pu() {
         let caller = std::thread::current().id();
         let masks = Mutex::new(Vec::new());
         let items: Vec<usize> = (0..4 * MIN_PART).collect();
