@@ -1,7 +1,9 @@
 //! Checks 1–4 of SPEC §2, decided for a whole block before the domain passes.
 //!
 //! None of them needs execution state: check 1 needs the signatures, check 2 the payer's
-//! mapping (which changes only at epoch boundaries, processed before this), checks 3 and 4 the
+//! mapping at the block's start (it changes at epoch boundaries, processed before this, and
+//! within an epoch only when a RW-VED account is emptied: deleted, it reads as RW-UED, SPEC §1
+//! — from the next block on, as a pass reads it), checks 3 and 4 the
 //! two windows, which count blocks. So the blockhash and duplicate-signature windows are one for
 //! both domains and are decided here, in block order, once per block: every transaction that
 //! passes checks 1–3 enters the duplicate window whatever happens to it in its domain's pass
@@ -173,7 +175,9 @@ pub fn admit(
 /// Deciding one domain's transactions apart from the other's gives the answers of block order:
 /// two transactions share a first signature only when they are the same signed message (a valid
 /// ed25519 signature binds its message; an invalid one never enters the window), so they have
-/// the same fee payer, and a payer's domain changes only at epoch boundaries.
+/// the same fee payer, and within a block a payer's domain is the one it had at the block's
+/// start (it changes at epoch boundaries, and from VED to UED when a VED account is emptied —
+/// effective from the next block, whose UED window holds every entry the VED made).
 pub fn admit_some(
     transactions: &[Transaction<'_>],
     payers: &[Pubkey],

@@ -3,7 +3,8 @@
 //!
 //! Between epoch boundaries the domains share nothing they write: a VED transaction reads and
 //! writes RW-VED accounts and programs only (anything else fails check 6), a UED transaction
-//! never reads an RW-VED account, and a payer's domain changes only at a boundary. So:
+//! never reads an RW-VED account, and a payer's domain changes only at a boundary (or from VED
+//! to UED when a VED payer is emptied: deleted, it reads as RW-UED from the next block). So:
 //!
 //! - the [`VedExecutor`] keeps its own copy of the RW-VED accounts and the programs (a few
 //!   thousand accounts: vote accounts and their payers), the duplicate and blockhash windows,
