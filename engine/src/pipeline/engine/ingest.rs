@@ -943,6 +943,67 @@ mod tests {
         assert_eq!(engine.finish().expect("finish").hashes, want);
     }
 
+    #[test]
+    fn a_ved_payer_drained_in_an_accepted_block_pays_as_the_ueds_from_the_next() {
+        // Validator 0's node drains itself in block 2 (deleted: RW-UED from then on, SPEC §1)
+        // and signs again in block 3 — its vote and a transfer, guessed the VED's by a guess
+        // whose generation still matches. The engine, encoded and decoded, gives replay's
+        // statuses and hashes: both fail InsufficientFundsForFee, in the UED.
+        use crate::genesis::default_keypair_seed;
+        use crate::runtime::{Runtime, TxStatus};
+        use crate::workload::WorkloadConfig;
+
+        let (genesis, mut blocks, _) = blocks_and_their_hashes(WorkloadConfig {
+            slots: 3,
+            transfers: 50,
+            seed: 9,
+            ..WorkloadConfig::default()
+        });
+        let node = genesis.validators[0].node;
+        let fee = crate::runtime::pass::FEE_PER_SIGNATURE;
+        let paid = |b: &Block| {
+            (b.transactions.iter())
+                .filter(|w| crate::tx::Transaction::peek_fee_payer(w) == Some(node))
+                .count() as u64
+        };
+        let its_votes = paid(&blocks[0]) + paid(&blocks[1]);
+        assert!(paid(&blocks[2]) >= 1, "validator 0 votes in block 3");
+        let lamports = genesis.account(&node).expect("listed").lamports - fee * its_votes;
+        let key = ed25519_dalek::SigningKey::from_bytes(&default_keypair_seed("validator-0"));
+        let send = |lamports: u64, recent: [u8; 32]| {
+            let message =
+                crate::sample::transfer_message(node, genesis.validators[1].node, lamports, recent);
+            crate::tx::Transaction::sign(&message, &[&key]).expect("signed")
+        };
+        let drain = send(lamports - fee, blocks[0].header.blockhash);
+        let again = send(1, blocks[1].header.blockhash);
+        blocks[1].transactions.push(&drain);
+        blocks[2].transactions.push(&again);
+        let reference = tempfile::tempdir().expect("dir");
+        let mut runtime = Runtime::open(&genesis, reference.path()).expect("open");
+        let outcomes: Vec<_> = (blocks.iter())
+            .map(|b| runtime.execute_block(b).expect("block"))
+            .collect();
+        let last = outcomes.last().expect("blocks");
+        let failed = last.transactions.last().expect("the transfer");
+        assert_eq!(failed.status, TxStatus::InsufficientFundsForFee);
+        assert_eq!(failed.domain, Some(crate::account::Domain::Ued));
+        for encoded in [true, false] {
+            let dir = tempfile::tempdir().expect("dir");
+            let engine = cpu_engine(&genesis, dir.path());
+            for block in &blocks {
+                submit_as(&engine, block.clone(), encoded).expect("submit");
+            }
+            let signature = failed.signature.expect("signed");
+            let hashes = engine.finish().expect("finish").hashes;
+            assert_eq!(hashes, [last.ved_hash, last.ued_hash], "encoded: {encoded}");
+            let stored = crate::runtime::status_index::StatusIndex::load(dir.path(), 3)
+                .expect("the store's statuses");
+            let tx = stored.get(&signature).expect("indexed");
+            assert_eq!((tx.status, tx.domain), (failed.status, failed.domain));
+        }
+    }
+
     /// A block the VED executed ahead of a late verdict: the vote path's `ved_executed` step
     /// is when its execution ended, before the verdict — not the later of the two (it was
     /// read after the VED had waited for the verdict).
