@@ -21,6 +21,7 @@ DEB_PACKAGES := libhwloc-dev libudev-dev pkg-config mesa-vulkan-drivers libvulka
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
+	  if [ $$p = pkg-config ] && command -v pkg-config >/dev/null 2>&1; then continue; fi; \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -29,7 +30,7 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
 	    echo "make: missing system packages:$$missing" >&2; \
-	    echo "make: run:  sudo apt-get install -y$$missing" >&2; \
+	    echo "make: run:  sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
 	    exit 1; \
 	  fi; \
 	fi
@@ -55,7 +56,7 @@ store-demo: deps
 test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory ffi-ctest
 
 # ffi/ffi.mk has the recipe; building libtandem needs the system packages too.

@@ -111,6 +111,11 @@ ffi-ctest:
 	rm -rf $(FFI_BUILD)/engine-scratch $(FFI_BUILD)/threads-scratch
 	$(FFI_ENGINE_RUN) $(FFI_BUILD)/test_engine $(FFI_GENESIS) $(FFI_LEDGER) \
 		$(FFI_BUILD)/engine-scratch $(FFI_REPORT)
+	@if [ -z "$(findstring setarch,$(FFI_TSAN_RUN))" ] \
+	  && [ "$$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then \
+	  echo "ffi-ctest: GCC's ThreadSanitizer cannot run with vm.mmap_rnd_bits =" \
+	    "$$(cat /proc/sys/vm/mmap_rnd_bits), and setarch -R (randomization off) is refused here:" \
+	    "run  sudo sysctl vm.mmap_rnd_bits=28  first" >&2; exit 1; fi
 	$(FFI_TSAN_RUN) $(FFI_BUILD)/test_engine_threads $(FFI_GENESIS) $(FFI_LEDGER) \
 		$(FFI_BUILD)/threads-scratch $(FFI_REPORT)
 	@$(MAKE) --no-print-directory -f $(FFI_MK) ffi-install-test
@@ -140,7 +145,7 @@ ffi-install-test:
 	@test "$$(readlink $(FFI_TEST_PREFIX)/lib/libtandem.so)" = $(FFI_SONAME) \
 	  && test "$$(readlink $(FFI_TEST_PREFIX)/lib/$(FFI_SONAME))" = $(FFI_REALNAME) \
 	  || { echo "ffi-install-test: libtandem.so -> $(FFI_SONAME) -> $(FFI_REALNAME) is not installed" >&2; exit 1; }
-	@soname=$$(readelf -d $(FFI_TEST_PREFIX)/lib/$(FFI_REALNAME) | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'); \
+	@soname=$$(LC_ALL=C readelf -d $(FFI_TEST_PREFIX)/lib/$(FFI_REALNAME) | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p'); \
 	  test "$$soname" = $(FFI_SONAME) \
 	  || { echo "ffi-install-test: the soname of $(FFI_REALNAME) is '$$soname', not $(FFI_SONAME)" >&2; exit 1; }
 	@version=$$($(FFI_TEST_PKG_CONFIG) --modversion tandem); test "$$version" = "$(FFI_VERSION)" \
@@ -158,7 +163,7 @@ ffi-install-test:
 # Shared: the program must record the soname and find it through LD_LIBRARY_PATH.
 	$(FFI_CC) $(FFI_TEST_CFLAGS) ffi/tests/c/test_install.c -o $(FFI_BUILD)/install/test_install_shared \
 		$$($(FFI_TEST_PKG_CONFIG) --cflags --libs tandem)
-	@readelf -d $(FFI_BUILD)/install/test_install_shared | grep -q "Shared library: \[$(FFI_SONAME)\]" \
+	@LC_ALL=C readelf -d $(FFI_BUILD)/install/test_install_shared | grep -q "Shared library: \[$(FFI_SONAME)\]" \
 	  || { echo "ffi-install-test: test_install_shared does not need $(FFI_SONAME)" >&2; exit 1; }
 	LD_LIBRARY_PATH=$(FFI_TEST_PREFIX)/lib $(FFI_BUILD)/install/test_install_shared
 # Static: tandem.pc's -ltandem made static, the rest (Libs.private, Requires.private) as given;
@@ -166,7 +171,7 @@ ffi-install-test:
 	$(FFI_CC) $(FFI_TEST_CFLAGS) ffi/tests/c/test_install.c -o $(FFI_BUILD)/install/test_install_static \
 		$$($(FFI_TEST_PKG_CONFIG) --static --cflags --libs tandem \
 		   | sed 's/-ltandem\b/-Wl,-Bstatic -ltandem -Wl,-Bdynamic/')
-	@! readelf -d $(FFI_BUILD)/install/test_install_static | grep -q "Shared library: \[libtandem" \
+	@! LC_ALL=C readelf -d $(FFI_BUILD)/install/test_install_static | grep -q "Shared library: \[libtandem" \
 	  || { echo "ffi-install-test: test_install_static still needs the shared libtandem" >&2; exit 1; }
 	$(FFI_BUILD)/install/test_install_static
 	@echo "ffi-install-test: libtandem $(FFI_VERSION) installs, and links shared and static through pkg-config"

@@ -592,16 +592,10 @@ fn quiet_gpu_probe() {
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
         return;
     }
-    let dir = std::env::temp_dir().join("tandem-runtime-dir");
-    let made = std::fs::create_dir_all(&dir).and_then(|()| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(())
-    });
-    if made.is_ok() {
+    // The user's own (tandem-runtime-dir-<uid>, 0700, its owner checked): a shared fixed
+    // name another user could have made, or linked elsewhere, first.
+    let made = output::private_dir_in(&std::env::temp_dir(), "tandem-runtime-dir");
+    if let Ok(dir) = made {
         // SAFETY: called first thing in main, before any thread exists that could read the
         // environment concurrently.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };

@@ -1,6 +1,6 @@
 //! Printing helpers shared by every command: readable tables, JSON files and progress bars.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
@@ -205,4 +205,27 @@ pub fn install_logger() -> Result<(), String> {
     log::set_logger(&LOGGER).map_err(|e| e.to_string())?;
     log::set_max_level(level);
     Ok(())
+}
+
+/// `<name>-<uid>` in `parent`, made with mode 0700 if missing; refused when it is not a
+/// directory this user owns and alone may enter (a name another user could make, or link
+/// elsewhere, first).
+pub(crate) fn private_dir_in(parent: &Path, name: &str) -> Result<PathBuf, String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    // SAFETY: geteuid reads the process's effective user id; it cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let dir = parent.join(format!("{name}-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{}: must be a directory of this user's alone (mode 0700), and is not: remove it",
+            dir.display()
+        ));
+    }
+    Ok(dir)
 }

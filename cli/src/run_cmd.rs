@@ -163,14 +163,21 @@ fn whole_ledger(path: &Path, slots: u64) -> bool {
     })
 }
 
-/// The directory the default ledger is cached in: `target/tandem-run/` in a checkout, else the
+/// The directory the default ledger is cached in: `target/tandem-run/` in a checkout (or under
+/// `$CARGO_TARGET_DIR`), else the
 /// user's cache (`$XDG_CACHE_HOME/tandem-run`, `~/.cache/tandem-run`), else a directory of the
 /// user's own in the temporary directory (`tandem-run-<uid>`, mode 0700, refused if another
 /// user owns it): never a shared, predictable place another user could plant a ledger or a
 /// symbolic link in.
 fn cache_dir() -> Result<PathBuf, String> {
-    if Path::new("target").is_dir() {
-        return Ok(PathBuf::from("target").join("tandem-run"));
+    // Cargo's target directory where one is named (`make run` builds into it), else the
+    // checkout's.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_dir())
+        .unwrap_or_else(|| PathBuf::from("target"));
+    if target.is_dir() {
+        return Ok(target.join("tandem-run"));
     }
     let absolute = |var: &str| {
         std::env::var_os(var)
@@ -183,30 +190,7 @@ fn cache_dir() -> Result<PathBuf, String> {
     if let Some(home) = absolute("HOME") {
         return Ok(home.join(".cache").join("tandem-run"));
     }
-    private_dir_in(&std::env::temp_dir())
-}
-
-/// `tandem-run-<uid>` in `parent`, made with mode 0700 if missing; refused when it is not a
-/// directory this user owns and alone may enter.
-fn private_dir_in(parent: &Path) -> Result<PathBuf, String> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    // SAFETY: geteuid reads the process's effective user id; it cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    let dir = parent.join(format!("tandem-run-{uid}"));
-    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("{}: {e}", dir.display())),
-    }
-    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "{}: the default workload's cache must be a directory of this user's alone (mode \
-             0700), and this is not: remove it, or run where a target/ directory is",
-            dir.display()
-        ));
-    }
-    Ok(dir)
+    crate::output::private_dir_in(&std::env::temp_dir(), "tandem-run")
 }
 
 /// Whether the cached ledger at `path` can be used: a regular file (a symbolic link there is
@@ -627,7 +611,8 @@ fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{halted_row, private_dir_in, reusable, whole_ledger};
+    use super::{halted_row, reusable, whole_ledger};
+    use crate::output::private_dir_in;
 
     #[test]
     fn a_cached_ledger_that_is_a_symbolic_link_is_removed_not_followed() {
@@ -650,12 +635,13 @@ mod tests {
     fn the_cache_outside_a_checkout_is_this_users_alone() {
         use std::os::unix::fs::PermissionsExt;
         let parent = tempfile::tempdir().unwrap();
-        let made = private_dir_in(parent.path()).unwrap();
+        let made = private_dir_in(parent.path(), "tandem-run").unwrap();
         let mode = std::fs::metadata(&made).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
-        assert_eq!(private_dir_in(parent.path()).unwrap(), made, "found again");
+        let again = private_dir_in(parent.path(), "tandem-run").unwrap();
+        assert_eq!(again, made, "found again");
         std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let err = private_dir_in(parent.path()).unwrap_err();
+        let err = private_dir_in(parent.path(), "tandem-run").unwrap_err();
         assert!(err.contains("this user's alone"), "{err}");
     }
 

@@ -64,6 +64,25 @@ pub fn say_skipped(notice: std::fmt::Arguments<'_>) {
     };
 }
 
+/// The CPU platforms this machine runs, for a test that checks each: the ones it cannot run
+/// are said skipped ([`say_skipped`]), never dropped silently.
+pub fn platforms_here() -> Vec<crate::Platform> {
+    use crate::Platform;
+    for missing in [Platform::Avx2, Platform::Avx512]
+        .into_iter()
+        .filter(|p| !p.is_supported())
+    {
+        say_skipped(format_args!(
+            "skipped on {missing}: this CPU cannot run it (no {})",
+            match missing {
+                Platform::Avx512 => "avx512f",
+                _ => "avx2",
+            }
+        ));
+    }
+    Platform::available()
+}
+
 /// [`testing::say_skipped`](crate::testing::say_skipped) with `format!`'s arguments.
 #[doc(hidden)]
 #[macro_export]

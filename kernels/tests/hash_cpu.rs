@@ -53,7 +53,7 @@ fn check_blake3_many(platform: Platform, inputs: &[Vec<u8>]) {
 
 #[test]
 fn blake3_many_matches_the_blake3_crate_on_every_boundary_length() {
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         for &len in LENGTHS {
             check_blake3_many(platform, &[bytes(len as u64, len)]);
         }
@@ -66,7 +66,7 @@ fn blake3_many_matches_the_blake3_crate_on_every_boundary_length() {
 #[test]
 fn blake3_many_matches_on_batches_of_equal_lengths() {
     // Full lane groups of one length take a separate path; cover whole and partial last blocks.
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         for len in [0usize, 1, 63, 64, 100, 128, 129, 1000, 1023, 1024] {
             for n in [8usize, 16, 37] {
                 let batch: Vec<Vec<u8>> =
@@ -79,7 +79,7 @@ fn blake3_many_matches_on_batches_of_equal_lengths() {
 
 #[test]
 fn blake3_many_matches_on_random_batches_of_every_size_around_the_lane_counts() {
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100] {
             let batch: Vec<Vec<u8>> = (0..n)
                 .map(|i| {
@@ -132,7 +132,7 @@ fn accounts() -> Vec<Account> {
 fn lthash_of_each_account_matches_solana_lattice_hash() {
     let accounts = accounts();
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         let mut out = vec![LtHash::identity(); inputs.len()];
         lthash::lthash_accounts(platform, &inputs, &mut out);
         for (i, (account, ours)) in accounts.iter().zip(&out).enumerate() {
@@ -162,7 +162,7 @@ fn the_largest_account_hashes_as_solana_does_on_every_platform() {
     let mut batch: Vec<Account> = (0..8).map(|i| Account::random(5_000 + i, 100)).collect();
     batch.insert(3, largest);
     let inputs: Vec<AccountInput<'_>> = batch.iter().map(Account::input).collect();
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         let mut out = vec![LtHash::identity(); inputs.len()];
         lthash::lthash_accounts(platform, &inputs, &mut out);
         assert_eq!(out[3].0, agave.0, "{platform}: the 10 MiB account");
@@ -184,7 +184,7 @@ fn lthash_accumulate_matches_the_sum_of_solana_lattice_hashes() {
     for account in &accounts {
         agave.mix_in(&account.agave_lthash());
     }
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         // Starting from a non-identity sum, and over every prefix size around the lane counts.
         for take in [0, 1, 7, 8, 9, 15, 16, 17, inputs.len()] {
             let mut ours = LtHash::identity();

@@ -41,7 +41,7 @@ fn agree(sig: &[u8; 64], key: &[u8; 32], msg: &[u8], what: &str) -> bool {
         sign(&filler_key, b"filler"),
         filler_key.verifying_key().to_bytes(),
     );
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         for len in [9, 3] {
             let input = |i: usize| i.is_multiple_of(2);
             let sigs: Vec<[u8; 64]> = (0..len)
@@ -162,7 +162,7 @@ fn the_cache_never_serves_a_small_order_key() {
         !cpu::verify(&sig, &identity, b"m", Some(&cache)),
         "portable, cached"
     );
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         let (sigs, keys, msgs) = (vec![sig; 9], vec![identity; 9], vec![b"m".as_slice(); 9]);
         let mut out = vec![9u8; 9];
         verify_many(platform, &sigs, &keys, &msgs, &mut out, Some(&cache));
@@ -396,7 +396,7 @@ fn random_mixed_batches_agree_with_the_oracle_on_every_platform() {
         .collect();
     let valid = oracle.iter().filter(|&&v| v == 1).count();
     assert!(valid > 400 && valid < 800, "{valid} valid: the classes mix");
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         let cache = SignerCache::new(16);
         for cached in [false, true] {
             // Batches of 1 to 40 signatures: most not a multiple of the lane count.
@@ -445,7 +445,7 @@ fn prepared_signers_are_verified_with_their_tables_from_the_first_signature_on_e
     let signers: Vec<[u8; 32]> = (0..40)
         .map(|seed| signing_key(seed).verifying_key().to_bytes())
         .collect();
-    for platform in Platform::available() {
+    for platform in tandem_kernels::testing::platforms_here() {
         let cache = SignerCache::new(4_096);
         let prepared = prepare_signers(platform, &cache, &keys);
         assert!(
