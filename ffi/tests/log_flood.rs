@@ -23,26 +23,38 @@ fn a_sink_is_replaced_while_lines_keep_coming() {
         0
     );
     let stop = AtomicBool::new(false);
+    let flooding = AtomicBool::new(true);
     std::thread::scope(|scope| {
-        // Faster than the sink, for as long as the test lasts.
+        // Faster than the sink, for as long as the test lasts (60 s at most).
         scope.spawn(|| {
-            let deadline = Instant::now() + Duration::from_secs(20);
+            let deadline = Instant::now() + Duration::from_secs(60);
             while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                 log::error!("flood");
                 std::thread::sleep(Duration::from_micros(200));
             }
+            flooding.store(false, Ordering::Relaxed);
         });
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(CALLS.load(Ordering::Relaxed) > 0, "the sink is in use");
+        let waited = Instant::now();
+        while CALLS.load(Ordering::Relaxed) == 0 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "the sink is in use"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let started = Instant::now();
         // SAFETY: NULL: back to standard error, nothing logged.
         let replaced = unsafe { tandem_set_log_sink(None, std::ptr::null_mut(), 0) };
         let took = started.elapsed();
+        // The lines queued before it (at most the queue's 4,096, a millisecond each), not the
+        // flood: the call returns while the flood goes on (it waited for the flood to end
+        // before, 24 s).
+        assert!(
+            flooding.load(Ordering::Relaxed),
+            "the call returned only once the flood ended ({took:?})"
+        );
         stop.store(true, Ordering::Relaxed);
         assert_eq!(replaced, 0);
-        // The lines queued before it (at most the queue's 4,096, a millisecond each) — not the
-        // 20 s the flood would last.
-        assert!(took < Duration::from_secs(10), "the call waited {took:?}");
         // The old sink is not called again.
         let calls = CALLS.load(Ordering::Relaxed);
         std::thread::sleep(Duration::from_millis(100));

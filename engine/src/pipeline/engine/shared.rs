@@ -296,12 +296,14 @@ impl Shared {
     /// What stopped a stage whose queue closed under a caller: the stage records its failure
     /// as it stops, but may close its queues first (a panic unwinds through them before it is
     /// caught; the UED answers the VED's boundary request before it records the error), so the
-    /// record is waited for — a moment, not for ever — before the stop is called unexplained.
+    /// record is waited for — up to 10 s, not for ever: the UED's and its sigverify's threads
+    /// are `SCHED_IDLE`, and on a busy machine wait that long for a PU (2 s was seen short
+    /// under a loaded test run) — before the stop is called unexplained.
     pub(super) fn failure_of_a_stop(&self) -> Arc<Failure> {
         let p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
         let (p, _) = self
             .changed
-            .wait_timeout_while(p, Duration::from_secs(2), |p| p.failure.is_none())
+            .wait_timeout_while(p, Duration::from_secs(10), |p| p.failure.is_none())
             .unwrap_or_else(PoisonError::into_inner);
         p.failure
             .clone()

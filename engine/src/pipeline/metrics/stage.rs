@@ -368,13 +368,15 @@ mod tests {
 
     #[test]
     fn readings_never_go_down_while_sections_open_and_close() {
+        // The writers open and close sections until the reader has taken its readings (so
+        // that they overlap however the threads are scheduled).
         let m = StageMetrics::new();
         let done = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
             for activity in [Activity::Busy, Activity::Idle, Activity::Blocked] {
-                let m = &m;
+                let (m, done) = (&m, &done);
                 s.spawn(move || {
-                    for _ in 0..3_000 {
+                    while !done.load(Ordering::Relaxed) {
                         let _section = m.time(activity);
                         std::hint::spin_loop();
                     }
@@ -382,17 +384,15 @@ mod tests {
             }
             s.spawn(|| {
                 let mut last = m.snapshot("ued");
-                while !done.load(Ordering::Relaxed) {
+                for _ in 0..20_000 {
                     let now = m.snapshot("ued");
                     assert!(now.busy_ns >= last.busy_ns, "{now:?} after {last:?}");
                     assert!(now.idle_ns >= last.idle_ns, "{now:?} after {last:?}");
                     assert!(now.blocked_ns >= last.blocked_ns, "{now:?} after {last:?}");
                     last = now;
                 }
+                done.store(true, Ordering::Relaxed);
             });
-            // The scope joins the writers before the flag matters only for the reader.
-            std::thread::sleep(Duration::from_millis(50));
-            done.store(true, Ordering::Relaxed);
         });
     }
 
