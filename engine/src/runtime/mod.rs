@@ -298,6 +298,15 @@ impl Runtime {
             None => Runtime::load_genesis(store, genesis, backend)?,
             Some(slot) => {
                 let (mut state, window, members) = RuntimeState::load(dir, slot)?;
+                // Another genesis first: whatever else is wrong with the store is then beside
+                // the point.
+                if state.genesis_hash != genesis.hash {
+                    return Err(RuntimeError::GenesisMismatch {
+                        path: dir.to_owned(),
+                        stored: bs58::encode(state.genesis_hash).into_string(),
+                        given: bs58::encode(genesis.hash).into_string(),
+                    });
+                }
                 if !members {
                     // A state file of a build that decided the VED state by mapping: it stands
                     // for what that build would have decided.
@@ -324,13 +333,6 @@ impl Runtime {
                         }
                         .into());
                     }
-                }
-                if state.genesis_hash != genesis.hash {
-                    return Err(RuntimeError::GenesisMismatch {
-                        path: dir.to_owned(),
-                        stored: bs58::encode(state.genesis_hash).into_string(),
-                        given: bs58::encode(genesis.hash).into_string(),
-                    });
                 }
                 (store, state)
             }

@@ -292,10 +292,23 @@ impl RuntimeState {
     pub fn decode(bytes: &[u8]) -> Result<(RuntimeState, WindowFrom, bool), String> {
         let inline = bytes.starts_with(MAGIC_WINDOW_INLINE);
         let members = bytes.starts_with(MAGIC);
-        if bytes.len() < MAGIC.len() + 8
-            || !(inline || members || bytes.starts_with(MAGIC_NO_MEMBERS))
-        {
-            return Err("not a runtime state file (bad magic)".into());
+        let known = inline || members || bytes.starts_with(MAGIC_NO_MEMBERS);
+        if !known {
+            // Another format of this family (a newer build's) is named, not called foreign.
+            return Err(match bytes.get(..8) {
+                Some(magic) if magic.starts_with(b"TNDMRTS") => format!(
+                    "a runtime state file of format {}, which this build does not read (it \
+                     reads {}, {} and {}): written by another tandem",
+                    magic.escape_ascii(),
+                    MAGIC.escape_ascii(),
+                    MAGIC_NO_MEMBERS.escape_ascii(),
+                    MAGIC_WINDOW_INLINE.escape_ascii()
+                ),
+                _ => "not a runtime state file (bad magic)".into(),
+            });
+        }
+        if bytes.len() < MAGIC.len() + 8 {
+            return Err(format!("truncated: {} bytes", bytes.len()));
         }
         let (body, sum) = bytes.split_at(bytes.len() - 8);
         if xxh3_64(body).to_le_bytes() != sum {
@@ -313,6 +326,13 @@ impl RuntimeState {
             lthash[domain] = LtHash::from_bytes(&r.array()?);
         }
         let n = r.count(32)?;
+        // At least the genesis blockhash, at most the window's: a state without one has no
+        // blockhash for its last block (the runtime's `last_blockhash` reads it).
+        if n == 0 || n > WINDOW as usize {
+            return Err(format!(
+                "{n} recent blockhashes: a state holds from 1 to {WINDOW}"
+            ));
+        }
         let recent_blockhashes = (0..n).map(|_| r.array()).collect::<Result<_, _>>()?;
         let mut signatures = SignatureWindow::default();
         let window = if inline {
@@ -553,6 +573,33 @@ mod tests {
             },
             state
         );
+    }
+
+    #[test]
+    fn a_state_without_a_blockhash_or_of_a_newer_format_is_refused_naming_it() {
+        // Checksummed but without its last blockhash: opening it panicked in `last_blockhash`.
+        let mut empty = state();
+        empty.recent_blockhashes.clear();
+        let err = RuntimeState::decode(&empty.encode())
+            .err()
+            .expect("refused");
+        assert!(err.contains("0 recent blockhashes"), "{err}");
+        // A newer build's format is named, not "bad magic"; a cut file is "truncated".
+        let mut newer = state().encode();
+        newer[..8].copy_from_slice(b"TNDMRTS9");
+        let err = RuntimeState::decode(&newer).err().expect("refused");
+        assert!(
+            err.contains("format TNDMRTS9") && err.contains("another tandem"),
+            "{err}"
+        );
+        let err = RuntimeState::decode(&state().encode()[..12])
+            .err()
+            .expect("refused");
+        assert!(err.contains("truncated"), "{err}");
+        let err = RuntimeState::decode(b"not a state at all")
+            .err()
+            .expect("refused");
+        assert!(err.contains("bad magic"), "{err}");
     }
 
     #[test]
