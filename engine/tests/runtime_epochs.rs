@@ -912,6 +912,97 @@ fn a_vote_account_made_again_after_a_slash_deleted_it_is_a_new_one_not_a_member(
     c.assert_engine_agrees();
 }
 
+#[test]
+fn a_vote_account_a_boundary_slash_empties_is_seen_alike_by_the_boundarys_block_on_every_path() {
+    // No rewards: a slash of all of vote-0's stake at the 0/1 boundary takes its whole balance.
+    // The runtime executes the boundary and its block in one overlay: the block sees vote-0 as
+    // the slash left it (0 lamports, RW-VED, its data) — its own vote succeeds; paid again it
+    // stays, else it goes at the commit. The VED crossing alone absorbed the boundary first, so
+    // that vote-0 was gone for the block: the vote failed `DomainViolation`, and the engine
+    // stopped with `BoundaryMismatch` (found by a review, 2026-12-06). Both blocks, both paths.
+    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
+        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
+    for paid_again in [false, true] {
+        let genesis = tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap();
+        let mut c = Chain::with_genesis(genesis);
+        let vote0 = pk(&key("vote-0"));
+        c.block(vec![]);
+        c.schedule_slash(vote0, 10_000).unwrap();
+        let last = c.history.last().expect("a block").0.header.slot;
+        let recent = c.recent();
+        let mut txs = vec![vote(0, last, recent)];
+        if paid_again {
+            txs.push(transfer(&key("validator-0"), vote0, SOL, recent));
+        }
+        let out = c.block_at(32, txs);
+        for done in &out.transactions {
+            assert_eq!(
+                (done.status, done.domain),
+                (Success, Some(Ved)),
+                "{paid_again}"
+            );
+        }
+        let held = c.account(&vote0);
+        assert_eq!(held.is_some(), paid_again, "{held:?}");
+        c.assert_engine_agrees();
+    }
+}
+
+#[test]
+fn a_boundarys_emptied_account_comes_back_from_the_ved_log_as_the_ved_executed_it() {
+    // A restart replays the VED's record of the boundary block: the record's changes hold what
+    // the boundary emptied and the block took up, so the replayed executor is the one that
+    // executed it — its hash, and the next block (a transfer to the emptied vote-0, which its
+    // VED payer cannot reach: vote-0 is gone) executed alike.
+    use tandem_engine::runtime::Backend;
+    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+    use tandem_engine::runtime::ved_log::LoggedSlot;
+    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
+        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
+    let mut c = Chain::with_genesis(tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap());
+    let vote0 = pk(&key("vote-0"));
+    c.block(vec![]);
+    c.schedule_slash(vote0, 10_000).unwrap();
+    let (mut executed, mut replayed) = (c.rt.ved_executor(), c.rt.ved_executor());
+    let recent = c.recent();
+    c.block_at(32, vec![vote(0, 1, recent)]);
+    let recent = c.recent();
+    c.block(vec![transfer(&key("validator-0"), vote0, SOL, recent)]);
+    let blocks: Vec<_> = c.history[1..]
+        .iter()
+        .map(|(b, o)| (b.clone(), o.clone()))
+        .collect();
+    let run = |ved: &mut tandem_engine::runtime::executor::VedExecutor, block| {
+        let (txs, payers) = parse_block(block).expect("parses");
+        let verified: Vec<Option<bool>> = verify_signatures(Backend::Cpu, &txs)
+            .expect("verified")
+            .into_iter()
+            .map(Some)
+            .collect();
+        ved.execute(block, &payers, &verified).expect("executed")
+    };
+    let (boundary, outcome) = &blocks[0];
+    assert!(executed.enter_epoch(32).expect("crossed"), "alone");
+    let done = run(&mut executed, boundary);
+    assert_eq!(done.ved_hash, outcome.ved_hash, "the runtime's");
+    let header = &boundary.header;
+    let record = LoggedSlot {
+        parent_slot: header.parent_slot,
+        blockhash: header.blockhash,
+        unix_timestamp_ms: header.unix_timestamp_ms,
+        ved: done,
+    };
+    replayed.replay(&record).expect("replayed");
+    assert_eq!(replayed.hash(), executed.hash());
+    assert_eq!(replayed.ved_stake(), executed.ved_stake());
+    let (next, outcome) = &blocks[1];
+    let (a, b) = (run(&mut executed, next), run(&mut replayed, next));
+    assert_eq!(
+        (a.ved_hash, b.ved_hash),
+        (outcome.ved_hash, outcome.ved_hash)
+    );
+}
+
 /// A small deterministic generator for the random histories below (SplitMix64).
 struct Rng(u64);
 

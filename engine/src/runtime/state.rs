@@ -580,25 +580,19 @@ mod tests {
         // Checksummed but without its last blockhash: opening it panicked in `last_blockhash`.
         let mut empty = state();
         empty.recent_blockhashes.clear();
-        let err = RuntimeState::decode(&empty.encode())
-            .err()
-            .expect("refused");
+        let err = RuntimeState::decode(&empty.encode()).expect_err("refused");
         assert!(err.contains("0 recent blockhashes"), "{err}");
         // A newer build's format is named, not "bad magic"; a cut file is "truncated".
         let mut newer = state().encode();
         newer[..8].copy_from_slice(b"TNDMRTS9");
-        let err = RuntimeState::decode(&newer).err().expect("refused");
+        let err = RuntimeState::decode(&newer).expect_err("refused");
         assert!(
             err.contains("format TNDMRTS9") && err.contains("another tandem"),
             "{err}"
         );
-        let err = RuntimeState::decode(&state().encode()[..12])
-            .err()
-            .expect("refused");
+        let err = RuntimeState::decode(&state().encode()[..12]).expect_err("refused");
         assert!(err.contains("truncated"), "{err}");
-        let err = RuntimeState::decode(b"not a state at all")
-            .err()
-            .expect("refused");
+        let err = RuntimeState::decode(b"not a state at all").expect_err("refused");
         assert!(err.contains("bad magic"), "{err}");
     }
 

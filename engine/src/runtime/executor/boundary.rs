@@ -376,7 +376,12 @@ impl VedExecutor {
             self.forget_unless_ved(&incoming);
             return Ok(false);
         }
-        self.absorb(overlay.take_accounts(), None)?;
+        // The accounts it emptied stay as written for the boundary's block (the runtime's one
+        // overlay): the block's execution takes them up.
+        let (emptied, written): (Vec<_>, Vec<_>) = (overlay.take_accounts().into_iter())
+            .partition(|(_, (account, _))| account.lamports == 0);
+        self.absorb(written, None)?;
+        self.boundary_emptied = emptied.into_iter().map(|(_, (a, _))| a).collect();
         self.forget_unless_ved(&incoming);
         // The next epoch's incoming accounts and the UED's vote accounts are not known yet; its
         // handoff will know of every deletion from the boundary's block on.

@@ -276,6 +276,12 @@ pub struct VedExecutor {
     /// What the last [`VedExecutor::execute`] changed, until its block's verdict settles it
     /// ([`VedExecutor::undo_last_block`], [`VedExecutor::settle_last_block`]).
     last_block: Option<Box<BlockUndo>>,
+    /// The accounts the boundary it crossed alone emptied (a slash taking a whole balance),
+    /// for the boundary's block: as in the runtime, where the boundary and its block share one
+    /// overlay, the block sees them as written (0 lamports, their mapping and data) and they
+    /// go when it ends — or stay, paid again in the block. Absorbed at the boundary, they were
+    /// gone for the block, which the runtime then executed otherwise (`BoundaryMismatch`).
+    boundary_emptied: Vec<Account>,
 }
 
 /// What executing a block changed in a [`VedExecutor`], as it was before: all that
@@ -302,6 +308,8 @@ struct BlockUndo {
     /// The generation of the RW-VED keys before the block
     /// ([`VedExecutor::ved_keys_generation`]).
     ved_keys_generation: u64,
+    /// The boundary's emptied accounts the block took up ([`VedExecutor::boundary_emptied`]).
+    boundary_emptied: Vec<Account>,
 }
 
 /// How far an executor had gone over the blocks of its epoch before a restart: the last of its

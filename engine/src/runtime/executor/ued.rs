@@ -57,6 +57,7 @@ impl Runtime {
             hash_helpers: Arc::new(HelperPool::none()),
             kept_joins: None,
             last_block: None,
+            boundary_emptied: Vec::new(),
         }
     }
 

@@ -150,6 +150,7 @@ impl VedExecutor {
             hashes: Some(state.hashes.clone()),
             remap_requests: state.remap_requests.clone(),
             ved_keys_generation: self.accounts.ved_keys_generation(),
+            boundary_emptied: self.boundary_emptied.clone(),
             ..BlockUndo::default()
         });
         undo.left_the_window = self.state.signatures.begin_block_undoably(slot);
@@ -171,6 +172,10 @@ impl VedExecutor {
             self.state.epoch,
         );
         let mut overlay = Overlay::default();
+        // The accounts the boundary just crossed emptied, as written (see the field).
+        for account in std::mem::take(&mut self.boundary_emptied) {
+            overlay.put(account, Writer::Domain(Domain::Ved));
+        }
         let sig_count = pass::run_pass(
             Domain::Ved,
             &self.accounts,
@@ -262,7 +267,9 @@ impl VedExecutor {
             forgotten,
             block_slashes,
             ved_keys_generation,
+            boundary_emptied,
         } = undo;
+        self.boundary_emptied = boundary_emptied;
         for (key, was) in accounts.into_iter().rev() {
             self.accounts.restore(&key, was);
         }
@@ -323,6 +330,8 @@ impl VedExecutor {
             // boundary: the window entries of the accounts moving in of the blocks the store
             // has are in its window, the others in this record and those before it.
             self.cross(ved.slot, true)?;
+            // The block took up what the boundary emptied: its changes below hold them.
+            self.boundary_emptied.clear();
         }
         let state = &mut self.state;
         debug_assert_eq!(logged.parent_slot, state.slot);
