@@ -21,6 +21,13 @@ fn tandem(args: &[&str]) -> std::process::Output {
         .expect("run tandem")
 }
 
+/// Runs `tandem ARGS…`, checks that it failed with exit status 1, and gives its standard error.
+fn refused(args: &[&str]) -> String {
+    let out = tandem(args);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn store_demo_then_check_succeeds_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,9 +215,7 @@ fn a_store_resumed_from_another_ledger_is_refused_before_any_block() {
         let on = |ledger: &str| tandem(&[command, "--ledger", ledger, "--store", &store]);
         let out = on(&a);
         assert!(out.status.success(), "{command}: {out:?}");
-        let refused = on(&b);
-        assert_eq!(refused.status.code(), Some(1), "{command}: {refused:?}");
-        let stderr = String::from_utf8_lossy(&refused.stderr);
+        let stderr = refused(&[command, "--ledger", &b, "--store", &store]);
         assert!(
             stderr.contains("b.ledger: its block at slot 3 has blockhash")
                 && stderr.contains("not the ledger the store was built from"),
@@ -253,9 +258,7 @@ fn a_store_resumed_from_a_ledger_of_its_seed_and_other_transactions_is_refused()
         let store = path(&format!("{command}-store"));
         let out = tandem(&[command, "--ledger", &four, "--store", &store]);
         assert!(out.status.success(), "{command}: {out:?}");
-        let refused = tandem(&[command, "--ledger", &nine, "--store", &store]);
-        assert_eq!(refused.status.code(), Some(1), "{command}: {refused:?}");
-        let stderr = String::from_utf8_lossy(&refused.stderr);
+        let stderr = refused(&[command, "--ledger", &nine, "--store", &store]);
         assert!(
             stderr.contains("9.ledger: its block at slot 3 has the blockhash")
                 && stderr.contains("other transactions")
@@ -282,18 +285,14 @@ fn a_block_too_large_to_build_is_refused_at_once_naming_the_flag() {
             "--transfers",
             transfers,
         ];
-        let refused = tandem(&args);
-        assert_eq!(refused.status.code(), Some(1), "{refused:?}");
-        let stderr = String::from_utf8_lossy(&refused.stderr);
+        let stderr = refused(&args);
         assert!(
             stderr.contains(&format!("--transfers {transfers}")) && stderr.contains(says),
             "{stderr}"
         );
         assert!(!Path::new(out).exists());
     }
-    let refused = tandem(&["cluster", "--transfers", "5000000000"]);
-    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused(&["cluster", "--transfers", "5000000000"]);
     assert!(stderr.contains("--transfers 5000000000"), "{stderr}");
 }
 
@@ -1909,9 +1908,7 @@ fn run_reads_the_gpu_threshold_of_a_profile_and_refuses_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[machine]\nkind = 1\n").unwrap();
-    let out = tandem(&["run", "--profile", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["run", "--profile", bad.to_str().unwrap()]);
     assert!(
         err.contains("--profile: ") && err.contains("machine.kind"),
         "{err}"

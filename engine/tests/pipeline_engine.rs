@@ -380,14 +380,8 @@ fn log_ved_ahead_with(
         ahead.ved.schedule_slashes(&with);
         let handoff = handoff.as_ref().filter(|(at, _)| *at == i);
         let done = ahead.step(block, handoff.map(|(_, h)| h.clone()));
-        let header = &block.header;
-        let record = LoggedSlot {
-            parent_slot: header.parent_slot,
-            blockhash: header.blockhash,
-            unix_timestamp_ms: header.unix_timestamp_ms,
-            ved: done,
-        };
-        log.append(&record).expect("log");
+        log.append(&LoggedSlot::of(&block.header, done))
+            .expect("log");
     }
 }
 
@@ -410,20 +404,13 @@ impl VedAhead {
     /// takes `handoff` and goes over the blocks kept once the executor knows its epoch's
     /// handoff: the slot as its record in the VED log keeps it.
     fn step(&mut self, block: &Block, handoff: Option<EpochHandoff>) -> VedSlot {
-        use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+        use tandem_engine::runtime::ingest::parse_block;
         let ved = &mut self.ved;
         if ved.crosses_boundary(block) {
             assert!(ved.enter_epoch(block.header.slot).expect("enter"), "alone");
         }
         let recent = ved.recent_blockhashes().clone();
-        let (txs, payers) = parse_block(block).expect("parses");
-        let verified: Vec<Option<bool>> =
-            verify_signatures(tandem_engine::runtime::Backend::Cpu, &txs)
-                .expect("verify")
-                .into_iter()
-                .map(Some)
-                .collect();
-        let mut done = ved.execute(block, &payers, &verified).expect("VED");
+        let mut done = chain::ved_executes(ved, block);
         // After the vote point, as the VED stage does.
         self.kept.push((block.clone(), recent));
         if let Some(handoff) = handoff {

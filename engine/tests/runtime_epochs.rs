@@ -876,6 +876,14 @@ fn a_vote_account_made_in_the_ved_is_rewarded_from_the_epoch_it_is_in_the_ved_st
     c.assert_engine_agrees();
 }
 
+/// A chain of the default cluster without rewards: a vote account's balance is its stake, so a
+/// slash of all of it takes the whole balance.
+fn chain_without_rewards() -> Chain {
+    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
+        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
+    Chain::with_genesis(tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap())
+}
+
 #[test]
 fn a_vote_account_made_again_after_a_slash_deleted_it_is_a_new_one_not_a_member() {
     // No rewards (rate 0): a slash of all of vote-0's stake at the 0/1 boundary takes its whole
@@ -883,9 +891,7 @@ fn a_vote_account_made_again_after_a_slash_deleted_it_is_a_new_one_not_a_member(
     // epoch 2. In epoch 1 its key makes it again in the UED, inactive, naming user-5 (in the VED
     // from 2, on its own request) its voter and payer. At the 1/2 boundary the new vote-0 is no member
     // leaving: user-5 stays (it was frozen and taken out, by a key that was a member once).
-    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
-        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
-    let mut c = Chain::with_genesis(tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap());
+    let mut c = chain_without_rewards();
     let (user5, vote0_key) = (key("user-5"), key("vote-0"));
     let vote0 = pk(&vote0_key);
     let ask_in = remap(&user5, 3, c.recent());
@@ -920,11 +926,8 @@ fn a_vote_account_a_boundary_slash_empties_is_seen_alike_by_the_boundarys_block_
     // stays, else it goes at the commit. The VED crossing alone absorbed the boundary first, so
     // that vote-0 was gone for the block: the vote failed `DomainViolation`, and the engine
     // stopped with `BoundaryMismatch` (found by a review, 2026-12-06). Both blocks, both paths.
-    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
-        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
     for paid_again in [false, true] {
-        let genesis = tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap();
-        let mut c = Chain::with_genesis(genesis);
+        let mut c = chain_without_rewards();
         let vote0 = pk(&key("vote-0"));
         c.block(vec![]);
         c.schedule_slash(vote0, 10_000).unwrap();
@@ -954,12 +957,8 @@ fn a_boundarys_emptied_account_comes_back_from_the_ved_log_as_the_ved_executed_i
     // the boundary emptied and the block took up, so the replayed executor is the one that
     // executed it — its hash, and the next block (a transfer to the emptied vote-0, which its
     // VED payer cannot reach: vote-0 is gone) executed alike.
-    use tandem_engine::runtime::Backend;
-    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
     use tandem_engine::runtime::ved_log::LoggedSlot;
-    let text = tandem_engine::genesis::DEFAULT_GENESIS_TOML
-        .replace("epoch_reward_rate = 0.0001", "epoch_reward_rate = 0.0");
-    let mut c = Chain::with_genesis(tandem_engine::genesis::Genesis::from_toml_str(&text).unwrap());
+    let mut c = chain_without_rewards();
     let vote0 = pk(&key("vote-0"));
     c.block(vec![]);
     c.schedule_slash(vote0, 10_000).unwrap();
@@ -972,31 +971,20 @@ fn a_boundarys_emptied_account_comes_back_from_the_ved_log_as_the_ved_executed_i
         .iter()
         .map(|(b, o)| (b.clone(), o.clone()))
         .collect();
-    let run = |ved: &mut tandem_engine::runtime::executor::VedExecutor, block| {
-        let (txs, payers) = parse_block(block).expect("parses");
-        let verified: Vec<Option<bool>> = verify_signatures(Backend::Cpu, &txs)
-            .expect("verified")
-            .into_iter()
-            .map(Some)
-            .collect();
-        ved.execute(block, &payers, &verified).expect("executed")
-    };
     let (boundary, outcome) = &blocks[0];
     assert!(executed.enter_epoch(32).expect("crossed"), "alone");
-    let done = run(&mut executed, boundary);
+    let done = ved_executes(&mut executed, boundary);
     assert_eq!(done.ved_hash, outcome.ved_hash, "the runtime's");
-    let header = &boundary.header;
-    let record = LoggedSlot {
-        parent_slot: header.parent_slot,
-        blockhash: header.blockhash,
-        unix_timestamp_ms: header.unix_timestamp_ms,
-        ved: done,
-    };
-    replayed.replay(&record).expect("replayed");
+    replayed
+        .replay(&LoggedSlot::of(&boundary.header, done))
+        .expect("replayed");
     assert_eq!(replayed.hash(), executed.hash());
     assert_eq!(replayed.ved_stake(), executed.ved_stake());
     let (next, outcome) = &blocks[1];
-    let (a, b) = (run(&mut executed, next), run(&mut replayed, next));
+    let (a, b) = (
+        ved_executes(&mut executed, next),
+        ved_executes(&mut replayed, next),
+    );
     assert_eq!(
         (a.ved_hash, b.ved_hash),
         (outcome.ved_hash, outcome.ved_hash)

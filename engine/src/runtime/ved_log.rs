@@ -86,6 +86,16 @@ pub struct LoggedSlot {
 }
 
 impl LoggedSlot {
+    /// The record of the block with `header`, as the VED decided it (`ved`).
+    pub fn of(header: &crate::ledger::BlockHeader, ved: VedSlot) -> LoggedSlot {
+        LoggedSlot {
+            parent_slot: header.parent_slot,
+            blockhash: header.blockhash,
+            unix_timestamp_ms: header.unix_timestamp_ms,
+            ved,
+        }
+    }
+
     /// What the slot decided for the VED's transactions that entered the duplicate window —
     /// every one of its transactions but those refused by checks 1–4 — by their first
     /// signatures, which the record keeps ([`VedSlot::entered`], in block order): what

@@ -348,12 +348,16 @@ impl Store {
         let map = &self.regions[region_index(location.mapping)].map;
         // Under a domain's confinement too: the other domain's account is copied out while
         // the thread may read its page (the caller reads what is lent after the guard).
-        let confined = protection::confined_to();
+        // (Widened only for a page the confinement forbids: any other read gets its rights
+        // from the region's bytes, as every read does.)
+        let forbidden =
+            protection::confined_to().is_some_and(|domain| !location.mapping.readable_by(domain));
+        if !forbidden {
+            return Some(Store::record_in(map.bytes(), location));
+        }
         let _all = protection::reading_all();
         let mut record = Store::record_in(map.bytes(), location);
-        if confined.is_some_and(|domain| !location.mapping.readable_by(domain)) {
-            record.data = Cow::Owned(record.data.into_owned());
-        }
+        record.data = Cow::Owned(record.data.into_owned());
         Some(record)
     }
 

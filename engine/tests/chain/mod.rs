@@ -445,3 +445,20 @@ pub fn vote_account_for(
     }
     txs
 }
+
+/// `block` executed by the VED executor `ved` as the VED stage executes it, its signatures
+/// verified on the CPU beforehand.
+pub fn ved_executes(
+    ved: &mut tandem_engine::runtime::executor::VedExecutor,
+    block: &Block,
+) -> tandem_engine::runtime::executor::VedSlot {
+    use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
+    let (txs, payers) = parse_block(block).expect("parses");
+    let verified: Vec<Option<bool>> = verify_signatures(tandem_engine::runtime::Backend::Cpu, &txs)
+        .expect("verified")
+        .into_iter()
+        .map(Some)
+        .collect();
+    ved.execute(block, &payers, &verified)
+        .expect("the VED executes it")
+}

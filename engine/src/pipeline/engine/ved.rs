@@ -437,12 +437,7 @@ pub(super) fn ved_loop(
                     ved.make_room_for_the_next_block();
                 });
                 ved.finish_going_over(&mut done);
-                let record = LoggedSlot {
-                    parent_slot: header.parent_slot,
-                    blockhash: header.blockhash,
-                    unix_timestamp_ms: header.unix_timestamp_ms,
-                    ved: done,
-                };
+                let record = LoggedSlot::of(header, done);
                 if let Err(e) = metrics.busy(|| log.append(&record)) {
                     return shared.fail(e);
                 }
