@@ -640,6 +640,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    // Checked to be no input above: what a failure below removes.
+    let earlier_report = cli.command.json_path().and_then(output::EarlierReport::at);
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).
     let mut halted = false;
     let result = match cli.command {
@@ -823,6 +825,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("tandem: error: {message}");
+            if let Some(report) = earlier_report {
+                report.remove_after_a_failure();
+            }
             ExitCode::FAILURE
         }
     }

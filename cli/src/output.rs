@@ -44,7 +44,8 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
             .and_then(|()| out.flush())
             .map_err(|e| format!("writing the JSON to standard output: {e}"));
     }
-    // Replaced whole: a write that fails leaves the file a previous run wrote.
+    // Replaced whole: a write that fails leaves no half report (`main` then removes the
+    // earlier one: `EarlierReport`).
     tandem_engine::files::write_whole(path, format!("{text}\n").as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -75,6 +76,57 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
             tandem_engine::files::partial_path(path).display()
         )
     })
+}
+
+/// The report an earlier run left where a command writes its own (`--json F`), as it was when
+/// the command started: a command that fails removes it, so that what is found at `F` after
+/// any run is that run's report or nothing — a script reading `F` after a failure (its exit
+/// status unchecked) does not take the earlier run's figures for this one's. A report this run
+/// wrote (renamed over `F`: another inode) is never removed.
+pub struct EarlierReport {
+    path: PathBuf,
+    /// `F`'s device and inode when the command started.
+    identity: (u64, u64),
+}
+
+impl EarlierReport {
+    /// The regular file at `path` now, if there is one (standard output, "-", is none; nor is
+    /// a link, which the report replaces rather than writes through, nor anything else).
+    pub fn at(path: &Path) -> Option<EarlierReport> {
+        use std::os::unix::fs::MetadataExt;
+        if path == Path::new("-") {
+            return None;
+        }
+        let meta = path.symlink_metadata().ok()?;
+        meta.is_file().then(|| EarlierReport {
+            path: path.to_path_buf(),
+            identity: (meta.dev(), meta.ino()),
+        })
+    }
+
+    /// Removes the earlier report if it is still the file at its path, and says so; the file
+    /// the command wrote, or one that took its place meanwhile, stays.
+    pub fn remove_after_a_failure(self) {
+        use std::os::unix::fs::MetadataExt;
+        let still = self
+            .path
+            .symlink_metadata()
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
+        if !still {
+            return;
+        }
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => eprintln!(
+                "tandem: removed {}, an earlier run's report: this run failed",
+                self.path.display()
+            ),
+            Err(e) => eprintln!(
+                "tandem: {} is an earlier run's report (this run failed) and could not be \
+                 removed: {e}",
+                self.path.display()
+            ),
+        }
+    }
 }
 
 /// Fails when writing `output` would replace one of a command's inputs: the same file as one

@@ -436,6 +436,44 @@ fn json_to_a_reader_that_goes_away_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn a_failed_command_leaves_no_earlier_report_at_its_json_path() {
+    // A script running `tandem replay … --json F` and reading F must not take an earlier run's
+    // figures for this one's when this one failed; a successful run's report stays.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "2", "--transfers", "20"]);
+    let json = dir.path().join("report.json");
+    let json = json.to_str().unwrap();
+    let out = tandem(&["replay", "--ledger", &ledger, "--json", json]);
+    assert!(out.status.success(), "{out:?}");
+    let missing = dir.path().join("missing.ledger");
+    let stderr = refused(&[
+        "replay",
+        "--ledger",
+        missing.to_str().unwrap(),
+        "--json",
+        json,
+    ]);
+    assert!(stderr.contains("missing.ledger"), "{stderr}");
+    assert!(
+        stderr.contains("removed") && stderr.contains("an earlier run's report"),
+        "{stderr}"
+    );
+    assert!(
+        !Path::new(json).exists(),
+        "the earlier report is still there"
+    );
+    // Nothing there to remove: the failure alone is said.
+    let stderr = refused(&[
+        "replay",
+        "--ledger",
+        missing.to_str().unwrap(),
+        "--json",
+        json,
+    ]);
+    assert!(!stderr.contains("removed"), "{stderr}");
+}
+
+#[test]
 fn replay_on_a_gpu_that_is_not_there_creates_no_store() {
     // Every adapter hidden (a backend this build lacks): the error names the flag, and the
     // store directory was never made.
