@@ -225,6 +225,15 @@ impl Genesis {
             .expect("engine/genesis/default.toml is valid (a unit test loads it)")
     }
 
+    /// What the genesis is, as one hash: the SHA-256 of [`Genesis::to_toml`], which writes
+    /// every value out — two genesis files give the same digest exactly when they read as the
+    /// same genesis, whatever their spacing or order of keys. A store keeps it beside the
+    /// genesis hash: a `genesis_hash` given explicitly names the blockhash, not the cluster's
+    /// parameters, accounts and validators, which a file giving the same one may change.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.to_toml().as_bytes()).into()
+    }
+
     /// The genesis as a file (SPEC §9) that [`Genesis::from_toml_str`] reads back as this
     /// genesis: every value written out, `genesis_hash` included (so the blockhash does not
     /// depend on the text's bytes), the reward rate as its exact decimal, accounts and

@@ -378,6 +378,38 @@ fn a_store_from_another_genesis_is_refused() {
 }
 
 #[test]
+fn a_genesis_of_the_same_hash_but_other_contents_is_refused() {
+    // `genesis_hash` given explicitly (as `Genesis::to_toml` writes it) names the blockhash
+    // only: a store made from it is not resumed with other cluster parameters, accounts or
+    // validators that keep the hash; the same genesis written otherwise resumes it.
+    let dir = tempfile::tempdir().expect("dir");
+    let explicit = Genesis::default_cluster().to_toml();
+    let genesis = Genesis::from_toml_str(&explicit).expect("valid");
+    let mut runtime = Runtime::open(&genesis, dir.path()).expect("open");
+    for block in empty_blocks(1..=2) {
+        runtime.execute_block(&block).expect("an empty block");
+    }
+    drop(runtime);
+    let changed = [
+        explicit.replace("slots_per_epoch = 32", "slots_per_epoch = 16"),
+        explicit.replace("unix_timestamp_ms = 1", "unix_timestamp_ms = 2"),
+        explicit.replacen("lamports = ", "lamports = 1", 1),
+    ];
+    for text in changed {
+        assert_ne!(text, explicit, "the replacement applies");
+        let other = Genesis::from_toml_str(&text).expect("valid");
+        assert_eq!(other.hash, genesis.hash, "the same genesis hash");
+        let err = Runtime::open(&other, dir.path()).err().expect("refused");
+        assert!(matches!(err, RuntimeError::GenesisChanged { .. }), "{err}");
+        assert!(err.to_string().contains("slots_per_epoch"), "{err}");
+    }
+    let respaced = explicit.replace(" = ", "=").replace('\n', "\n\n");
+    let same = Genesis::from_toml_str(&respaced).expect("valid");
+    let runtime = Runtime::open(&same, dir.path()).expect("the same genesis resumes");
+    assert_eq!(runtime.state().slot, 2);
+}
+
+#[test]
 fn a_corrupt_runtime_state_file_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("dir");
     drop(Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open"));

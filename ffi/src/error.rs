@@ -159,7 +159,9 @@ impl From<&RuntimeError> for FfiError {
             RuntimeError::Log(LogError::Io { .. }) => Self::io(message),
             RuntimeError::Log(LogError::Corrupt { .. }) => Self::corrupt(message),
             RuntimeError::Kernel(kernel) => kernel.into(),
-            RuntimeError::GenesisMismatch { .. } => Self::invalid_argument(message),
+            RuntimeError::GenesisMismatch { .. } | RuntimeError::GenesisChanged { .. } => {
+                Self::invalid_argument(message)
+            }
             RuntimeError::Poisoned(_) => Self::io(message),
             // The VED's own crossing of a boundary disagrees with the runtime's: a fault in
             // the engine, not in the caller's input.

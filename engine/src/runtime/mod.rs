@@ -157,6 +157,19 @@ pub enum RuntimeError {
         /// The genesis hash given (base58).
         given: String,
     },
+    /// The store was made from a genesis of the same hash (given explicitly) but other
+    /// contents.
+    #[error(
+        "{path}: the store was made from another genesis of the same genesis_hash {hash}: the \
+         genesis given differs from it in its cluster parameters (slots_per_epoch, \
+         epoch_reward_rate, unix_timestamp_ms), accounts or validators"
+    )]
+    GenesisChanged {
+        /// The store directory.
+        path: PathBuf,
+        /// The genesis hash both give (base58).
+        hash: String,
+    },
     /// A slash that cannot apply.
     #[error("slash of {vote_account}: {reason}")]
     InvalidSlash {
@@ -307,6 +320,16 @@ impl Runtime {
                         given: bs58::encode(genesis.hash).into_string(),
                     });
                 }
+                let digest = genesis.digest();
+                if state.genesis_digest.is_some_and(|stored| stored != digest) {
+                    return Err(RuntimeError::GenesisChanged {
+                        path: dir.to_owned(),
+                        hash: bs58::encode(genesis.hash).into_string(),
+                    });
+                }
+                // A state written before digests were kept was checked by the hash alone; its
+                // next file keeps the digest of the genesis it resumed with.
+                state.genesis_digest = Some(digest);
                 if !members {
                     // A state file of a build that decided the VED state by mapping: it stands
                     // for what that build would have decided.
@@ -399,6 +422,7 @@ impl Runtime {
         let hashes = DomainHashes::genesis(backend, accounts.iter())?;
         let state = RuntimeState {
             genesis_hash: genesis.hash,
+            genesis_digest: Some(genesis.digest()),
             slot: 0,
             epoch: 0,
             unix_timestamp_ms: genesis.cluster.unix_timestamp_ms,

@@ -634,6 +634,7 @@ mod tests {
         assert_eq!(waves(&transactions, &all), vec![all.clone()], "one wave");
         let mut state = RuntimeState {
             genesis_hash: [1; 32],
+            genesis_digest: None,
             slot: 0,
             epoch: 0,
             unix_timestamp_ms: 0,

@@ -8,13 +8,14 @@
 //! store's committed slot exists; a file for a later slot (written, then not committed) is
 //! ignored and replaced.
 //!
-//! File format (little-endian): magic `TNDMRTS4`, the fields in the order of
+//! File format (little-endian): magic `TNDMRTS5`, the fields in the order of
 //! [`RuntimeState::encode`], then the xxh3-64 of everything before it. The duplicate-signature
 //! window is not in it, only its shape ([`WindowShape`]): the window is up to 150 blocks of
 //! first signatures — megabytes — and the file is written and synced every slot, so the window
 //! is rebuilt at open from the slots' status files, which hold every transaction's first
 //! signature and status ([`super::status_index::signature_window`]), and checked against the
-//! shape. `TNDMRTS3` files (no VED membership: [`RuntimeState::ved_members`] is then taken from the
+//! shape. `TNDMRTS4` files (no genesis digest: [`RuntimeState::genesis_digest`] is `None`, the
+//! store then checked by its genesis hash alone), `TNDMRTS3` files (no VED membership: [`RuntimeState::ved_members`] is then taken from the
 //! store, as that build decided membership — by mapping) and `TNDMRTS2` files (the window inline,
 //! no membership either) are still read. A file of an earlier format
 //! (`TNDMRTS1`: per-domain duplicate windows counted in slots) is refused with
@@ -32,7 +33,10 @@ use super::window::{PayerTag, SignatureWindow, WINDOW, WindowShape};
 use crate::account::{Domain, Mapping, PerDomain, Pubkey};
 
 /// The file format this build writes and reads.
-const MAGIC: &[u8; 8] = b"TNDMRTS4";
+const MAGIC: &[u8; 8] = b"TNDMRTS5";
+
+/// The format before this one, read still: no genesis digest.
+const MAGIC_NO_DIGEST: &[u8; 8] = b"TNDMRTS4";
 
 /// The format before this one, read still: no VED membership (the caller derives it).
 const MAGIC_NO_MEMBERS: &[u8; 8] = b"TNDMRTS3";
@@ -51,7 +55,7 @@ const RETIRED_FORMATS: [(&[u8; 8], &str); 1] = [(
 pub enum WindowFrom {
     /// The file held it (`TNDMRTS2`).
     Inline,
-    /// The status files, which must give this shape (`TNDMRTS3`, `TNDMRTS4`).
+    /// The status files, which must give this shape (`TNDMRTS3` and later).
     StatusFiles(WindowShape),
 }
 
@@ -60,6 +64,10 @@ pub enum WindowFrom {
 pub struct RuntimeState {
     /// The genesis blockhash (checks that a store belongs to the genesis it is opened with).
     pub genesis_hash: [u8; 32],
+    /// The whole genesis's [`crate::genesis::Genesis::digest`]: a genesis that gives the same
+    /// `genesis_hash` explicitly but other parameters, accounts or validators is another
+    /// cluster. `None` in a state file written before it was kept (`TNDMRTS4` and earlier).
+    pub genesis_digest: Option<[u8; 32]>,
     /// The last executed slot (0: genesis).
     pub slot: u64,
     /// Its epoch.
@@ -226,6 +234,10 @@ impl RuntimeState {
         let mut w = Writer(Vec::with_capacity(8192));
         w.bytes(magic);
         w.bytes(&self.genesis_hash);
+        if magic == MAGIC {
+            // All zeros: not known (no SHA-256 gives them).
+            w.bytes(&self.genesis_digest.unwrap_or([0; 32]));
+        }
         w.u64(self.slot);
         w.u64(self.epoch);
         w.u64(self.unix_timestamp_ms as u64);
@@ -273,7 +285,7 @@ impl RuntimeState {
             w.bytes(&k.0);
             w.bytes(&bps.to_le_bytes());
         }
-        if magic == MAGIC {
+        if magic == MAGIC || magic == MAGIC_NO_DIGEST {
             for members in [&self.ved_members, &self.ved_members_next] {
                 w.u64(members.len() as u64);
                 for k in members {
@@ -291,16 +303,18 @@ impl RuntimeState {
     /// an earlier format did not: its sets are empty, for the caller to derive).
     pub fn decode(bytes: &[u8]) -> Result<(RuntimeState, WindowFrom, bool), String> {
         let inline = bytes.starts_with(MAGIC_WINDOW_INLINE);
-        let members = bytes.starts_with(MAGIC);
+        let digest = bytes.starts_with(MAGIC);
+        let members = digest || bytes.starts_with(MAGIC_NO_DIGEST);
         let known = inline || members || bytes.starts_with(MAGIC_NO_MEMBERS);
         if !known {
             // Another format of this family (a newer build's) is named, not called foreign.
             return Err(match bytes.get(..8) {
                 Some(magic) if magic.starts_with(b"TNDMRTS") => format!(
                     "a runtime state file of format {}, which this build does not read (it \
-                     reads {}, {} and {}): written by another tandem",
+                     reads {}, {}, {} and {}): written by another tandem",
                     magic.escape_ascii(),
                     MAGIC.escape_ascii(),
+                    MAGIC_NO_DIGEST.escape_ascii(),
                     MAGIC_NO_MEMBERS.escape_ascii(),
                     MAGIC_WINDOW_INLINE.escape_ascii()
                 ),
@@ -316,6 +330,10 @@ impl RuntimeState {
         }
         let mut r = Reader { bytes: body, at: 8 };
         let genesis_hash = r.array()?;
+        let genesis_digest = match digest {
+            true => Some(r.array()?).filter(|d| *d != [0; 32]),
+            false => None,
+        };
         let slot = r.u64()?;
         let epoch = r.u64()?;
         let unix_timestamp_ms = r.u64()? as i64;
@@ -399,6 +417,7 @@ impl RuntimeState {
         r.end()?;
         let state = RuntimeState {
             genesis_hash,
+            genesis_digest,
             slot,
             epoch,
             unix_timestamp_ms,
@@ -462,8 +481,9 @@ impl RuntimeState {
                 format: String::from_utf8_lossy(&magic[..]).into_owned(),
                 what,
                 current: format!(
-                    "{} (and {}, {})",
+                    "{} (and {}, {}, {})",
                     String::from_utf8_lossy(MAGIC),
+                    String::from_utf8_lossy(MAGIC_NO_DIGEST),
                     String::from_utf8_lossy(MAGIC_NO_MEMBERS),
                     String::from_utf8_lossy(MAGIC_WINDOW_INLINE)
                 ),
@@ -535,6 +555,7 @@ mod tests {
         }
         RuntimeState {
             genesis_hash: [1; 32],
+            genesis_digest: Some([2; 32]),
             slot: 7,
             epoch: 0,
             unix_timestamp_ms: 1_700_000_000_000,
@@ -551,6 +572,18 @@ mod tests {
             ved_members: BTreeSet::from([Pubkey([8; 32])]),
             ved_members_next: BTreeSet::from([Pubkey([8; 32]), Pubkey([9; 32])]),
         }
+    }
+
+    #[test]
+    fn the_genesis_digest_is_kept_and_a_file_before_it_reads_without_one() {
+        let state = state();
+        let (read, _, members) = RuntimeState::decode(&state.encode()).unwrap();
+        assert_eq!(read.genesis_digest, Some([2; 32]));
+        assert!(members);
+        let (old, _, members) = RuntimeState::decode(&state.encode_as(MAGIC_NO_DIGEST)).unwrap();
+        assert_eq!(old.genesis_digest, None, "TNDMRTS4 keeps none");
+        assert!(members, "TNDMRTS4 keeps the membership");
+        assert_eq!(old.ved_members_next, state.ved_members_next);
     }
 
     #[test]
@@ -601,6 +634,7 @@ mod tests {
         let state = state();
         let bytes = state.encode_as(MAGIC_WINDOW_INLINE);
         let without_members = RuntimeState {
+            genesis_digest: None,
             ved_members: BTreeSet::new(),
             ved_members_next: BTreeSet::new(),
             ..state.clone()
