@@ -196,6 +196,7 @@ impl Store {
                 }
                 Ok(())
             };
+            let mut reader = PageReader::new(region);
             let mut kinds = Vec::new();
             let mut found = Vec::new();
             // The pages after the last one that is not all zeros (a freed page has a blank
@@ -203,7 +204,7 @@ impl Store {
             let mut zeros_from = 1u32;
             let mut page = 1u32;
             while page < region.page_count() {
-                let bytes = region.page(page);
+                let bytes = reader.page(page)?;
                 if bytes.iter().any(|&b| b != 0) {
                     zeros_from = page + 1;
                 }
@@ -287,7 +288,7 @@ impl Store {
                         kinds.push((page, header.kind));
                         for i in 1..len {
                             let p = page + i;
-                            let next = PageHeader::decode(region.page(p))
+                            let next = PageHeader::decode(reader.page(p)?)
                                 .map_err(|defect| page_error(&region.path, p, defect))?;
                             if next.vmid != region.mapping.tag()
                                 || next.page_no != p as u64
@@ -348,6 +349,68 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads a region's pages for the scan through its file (`pread`, a chunk of
+/// [`PageReader::CHUNK_PAGES`] at a time), not through its mapping: a medium error, or a file
+/// another process cut short under the open store, is then an error naming the file and the
+/// page, where a read through the mapping is a SIGBUS that kills the process. (The runtime's
+/// reads of accounts stay mapped.)
+struct PageReader<'a> {
+    region: &'a Region,
+    /// The pages read last, from page `first` on.
+    chunk: Vec<u8>,
+    first: u32,
+}
+
+impl<'a> PageReader<'a> {
+    /// Pages read at once: 1 MiB, in the order the scan reads them.
+    const CHUNK_PAGES: u32 = 256;
+
+    fn new(region: &'a Region) -> PageReader<'a> {
+        PageReader {
+            region,
+            chunk: Vec::new(),
+            first: 0,
+        }
+    }
+
+    /// The bytes of page `page` (below the region's page count).
+    fn page(&mut self, page: u32) -> Result<&[u8], StoreError> {
+        use std::os::unix::fs::FileExt;
+        let held = (self.chunk.len() / PAGE_SIZE) as u32;
+        if !(self.first..self.first + held).contains(&page) {
+            let pages = Self::CHUNK_PAGES.min(self.region.page_count() - page);
+            self.chunk.resize(pages as usize * PAGE_SIZE, 0);
+            let at = page as u64 * PAGE_SIZE as u64;
+            if let Err(e) = self.region.file.read_exact_at(&mut self.chunk, at) {
+                self.chunk.clear();
+                let path = self.region.path.clone();
+                return Err(match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => StoreError::Truncated {
+                        path,
+                        reason: format!(
+                            "the file ends before page {} of the {} it had when the store was \
+                             opened (cut short while open)",
+                            page + pages,
+                            self.region.page_count()
+                        ),
+                    },
+                    _ => StoreError::Io {
+                        op: "read",
+                        path,
+                        source: std::io::Error::new(
+                            e.kind(),
+                            format!("pages {page}..{}: {e}", page + pages),
+                        ),
+                    },
+                });
+            }
+            self.first = page;
+        }
+        let at = (page - self.first) as usize * PAGE_SIZE;
+        Ok(&self.chunk[at..at + PAGE_SIZE])
     }
 }
 

@@ -377,3 +377,34 @@ fn a_commit_whose_pages_never_reached_the_disk_is_completed_from_its_log() {
         (Some(2), None)
     );
 }
+
+/// The scan reads pages through the region files, not the mappings: a region file another
+/// process cuts short under an open store is an error naming it when the store reads its
+/// pages back (a failed commit's reload, as at open) — through the mapping, a SIGBUS that
+/// killed the process.
+#[test]
+fn a_region_file_cut_short_under_the_store_is_an_error_when_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(7);
+    let mut changes = SlotChanges::new();
+    for _ in 0..2_000 {
+        changes.load(crate::sample::sample_account(&mut rng, Mapping::RwUed, 600));
+    }
+    store.commit(1, changes).unwrap();
+    let region = &store.regions[region_index(Mapping::RwUed)];
+    assert!(region.page_count() > 300, "{} pages", region.page_count());
+    let path = region.path.clone();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(3 * PAGE_SIZE as u64)
+        .unwrap();
+    let err = store.reload().expect_err("refused");
+    assert!(matches!(err, StoreError::Truncated { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+}
