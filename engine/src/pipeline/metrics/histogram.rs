@@ -82,6 +82,30 @@ pub struct HistogramRead {
     pub max: Option<Duration>,
     /// The quantiles asked for, in order ([`LatencyHistogram::quantile`]).
     pub quantiles: Vec<Option<Duration>>,
+    /// Every bucket's count, as read (what [`HistogramRead::at_most`] sums).
+    counts: Vec<u64>,
+}
+
+impl HistogramRead {
+    /// For each of `bounds_us` (rising), how many recordings were at most that many
+    /// microseconds — a Prometheus histogram's cumulative `le` buckets, from the same read as
+    /// [`HistogramRead::count`]. A bucket counts where its midpoint (the value a quantile
+    /// answers for it) is at most the bound: a recording within a bucket's width (1.6 %) of a
+    /// bound may be counted on the other side of it, exact below [`SUB_BUCKETS`] µs.
+    pub fn at_most(&self, bounds_us: &[u64]) -> Vec<u64> {
+        let mut cumulative = 0;
+        let mut bucket = 0;
+        bounds_us
+            .iter()
+            .map(|&bound| {
+                while bucket < self.counts.len() && bucket_value(bucket) <= bound {
+                    cumulative += self.counts[bucket];
+                    bucket += 1;
+                }
+                cumulative
+            })
+            .collect()
+    }
 }
 
 impl Default for LatencyHistogram {
@@ -173,6 +197,7 @@ impl LatencyHistogram {
             sum,
             max: (total > 0).then_some(Duration::from_micros(max_us)),
             quantiles,
+            counts,
         }
     }
 }
@@ -295,5 +320,21 @@ mod tests {
         assert_eq!(h.count(), 20_000);
         assert_eq!(us(h.max()), 20_000);
         assert_within(us(h.quantile(0.5)), 10_000);
+    }
+
+    #[test]
+    fn cumulative_buckets_count_each_recording_once_by_its_bucket() {
+        let h = LatencyHistogram::new();
+        // Exact below 64 µs. 999 µs lies in [992, 1000) (midpoint 995), 1,000 and 1,007 in
+        // [1000, 1008) (1,003), 4,999 in [4992, 5056) (5,023), 60 s in a bucket whose midpoint
+        // is past 60 s, and 90 s in the last (past MAX_TRACKED_US).
+        for us in [10, 63, 999, 1_000, 1_007, 4_999, 60_000_000, 90_000_000] {
+            h.record(Duration::from_micros(us));
+        }
+        let read = h.read(&[]);
+        let bounds = [9, 10, 63, 996, 1_003, 5_000, 5_023, 60_000_000, u64::MAX];
+        assert_eq!(read.at_most(&bounds), [0, 1, 2, 3, 5, 5, 6, 6, 8]);
+        assert_eq!(read.at_most(&[u64::MAX])[0], read.count);
+        assert_eq!(LatencyHistogram::new().read(&[]).at_most(&[1, 2]), [0, 0]);
     }
 }

@@ -437,7 +437,7 @@ impl VotePathSummary {
 }
 
 /// The time-to-vote at one moment, in whole microseconds; `None` before the first vote.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Blocks measured.
     pub count: u64,
@@ -449,6 +449,34 @@ pub struct LatencySummary {
     pub p99_us: Option<u64>,
     /// The longest, exact.
     pub max_us: Option<u64>,
+    /// How many were at most each of [`LATENCY_BOUNDS_US`], cumulative (a Prometheus
+    /// histogram's `le` buckets: rates over any window, where the quantiles above cover all
+    /// time since the engine opened). Empty in a JSON report of a build before them.
+    #[serde(default)]
+    pub buckets: Vec<LatencyBucket>,
+}
+
+/// One cumulative bucket of a [`LatencySummary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyBucket {
+    /// The bound, in microseconds.
+    pub le_us: u64,
+    /// How many times were at most it (within the histogram's bucket width, 1.6 %).
+    pub count: u64,
+}
+
+/// The bounds of a [`LatencySummary`]'s cumulative buckets, in µs: 1 ms to 10 s, with the
+/// 50 ms goal of a 1,000-vote block's time-to-vote and the 400 ms slot among them.
+pub const LATENCY_BOUNDS_US: [u64; 13] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 400_000, 1_000_000, 2_500_000,
+    5_000_000, 10_000_000,
+];
+
+impl Default for LatencySummary {
+    /// Nothing measured: every bucket at 0.
+    fn default() -> Self {
+        LatencySummary::of(&LatencyHistogram::new())
+    }
 }
 
 impl LatencySummary {
@@ -463,6 +491,11 @@ impl LatencySummary {
             p50_us: micros(read.quantiles[0]),
             p99_us: micros(read.quantiles[1]),
             max_us: micros(read.max),
+            buckets: LATENCY_BOUNDS_US
+                .iter()
+                .zip(read.at_most(&LATENCY_BOUNDS_US))
+                .map(|(&le_us, count)| LatencyBucket { le_us, count })
+                .collect(),
         }
     }
 }
@@ -677,6 +710,18 @@ mod tests {
                 p50_us: Some(4_015),
                 p99_us: Some(5_000),
                 max_us: Some(5_000),
+                buckets: LATENCY_BOUNDS_US
+                    .iter()
+                    .map(|&le_us| LatencyBucket {
+                        le_us,
+                        count: match le_us {
+                            1_000 | 2_500 => 0,
+                            // 5,000 µs lies in [4,992, 5,056): its midpoint is past 5 ms.
+                            5_000 => 2,
+                            _ => 3,
+                        },
+                    })
+                    .collect(),
             }
         );
         assert_eq!((s.boundary_waits, s.boundary_wait_ns), (2, 8_000_000));

@@ -4,8 +4,11 @@
 //! It owns the metric names, their help, types and units: every name starts with `tandem_`,
 //! counters end in `_total`, times are in seconds (the base unit), a stage is the label `stage`,
 //! a domain the label `domain` (`ved`, `ued`), and the time-to-vote is a `summary` with the
-//! quantiles 0.5 and 0.99 (NaN before the first vote, as Prometheus' own clients write them),
-//! as is each step of the vote's path (`tandem_vote_path_seconds`, the label `step`).
+//! quantiles 0.5 and 0.99 since start (NaN before the first vote, as Prometheus' own clients
+//! write them), as is each step of the vote's path (`tandem_vote_path_seconds`, the label
+//! `step`), and a `histogram` besides (`tandem_time_to_vote_histogram_seconds`, the bounds of
+//! [`super::LATENCY_BOUNDS_US`]), whose buckets a query rates over any window
+//! (`histogram_quantile(0.99, rate(…_bucket[5m]))`) where the summary's quantiles cover all time.
 //! It only formats: it never reads the live counters (the caller snapshots them first).
 
 use std::fmt::Write as _;
@@ -21,6 +24,7 @@ enum Kind {
     Counter,
     Gauge,
     Summary,
+    Histogram,
 }
 
 impl Kind {
@@ -29,6 +33,7 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
             Kind::Summary => "summary",
+            Kind::Histogram => "histogram",
         }
     }
 }
@@ -120,6 +125,20 @@ impl Exposition {
         self.sample(&format!("{name}_count"), labels, Value::Int(summary.count));
     }
 
+    /// A histogram's samples: its cumulative buckets (`_bucket`, the label `le` in seconds,
+    /// `+Inf` last, the count), then `_sum` and `_count`.
+    fn histogram(&mut self, name: &str, summary: &LatencySummary) {
+        let bucket = format!("{name}_bucket");
+        for b in &summary.buckets {
+            let le = (b.le_us as f64 / 1e6).to_string();
+            self.sample(&bucket, &[("le", &le)], Value::Int(b.count));
+        }
+        self.sample(&bucket, &[("le", "+Inf")], Value::Int(summary.count));
+        let sum = seconds_from_us(Some(summary.sum_us));
+        self.sample(&format!("{name}_sum"), &[], sum);
+        self.sample(&format!("{name}_count"), &[], Value::Int(summary.count));
+    }
+
     /// A family with one unlabelled sample.
     fn single(&mut self, name: &str, kind: Kind, help: &str, value: Value) {
         self.family(name, kind, help);
@@ -200,6 +219,14 @@ impl MetricsSnapshot {
             "Time from a block handed to ingest to its VED hash.",
         );
         out.summary(name, &[], ttv);
+        let name = "tandem_time_to_vote_histogram_seconds";
+        out.family(
+            name,
+            Kind::Histogram,
+            "Time from a block handed to ingest to its VED hash, in cumulative buckets (each \
+             within 1.6 % of its bound).",
+        );
+        out.histogram(name, ttv);
         let name = "tandem_vote_path_seconds";
         out.family(
             name,
@@ -366,6 +393,11 @@ mod tests {
                 p50_us: Some(4_015),
                 p99_us: Some(9_919),
                 max_us: Some(12_001),
+                buckets: super::super::LATENCY_BOUNDS_US
+                    .iter()
+                    .zip([0, 3, 20, 38, 39, 39, 39, 39, 39, 39, 39, 39, 39])
+                    .map(|(&le_us, count)| super::super::LatencyBucket { le_us, count })
+                    .collect(),
             },
             vote_path: VotePathSummary {
                 votes_verified: LatencySummary {
@@ -374,6 +406,7 @@ mod tests {
                     p50_us: Some(3_000),
                     p99_us: Some(6_500),
                     max_us: Some(8_000),
+                    buckets: Vec::new(),
                 },
                 verdict: LatencySummary {
                     count: 39,
@@ -381,6 +414,7 @@ mod tests {
                     p50_us: Some(100),
                     p99_us: Some(250),
                     max_us: Some(300),
+                    buckets: Vec::new(),
                 },
                 ved_executed: LatencySummary {
                     count: 39,
@@ -388,6 +422,7 @@ mod tests {
                     p50_us: Some(3_900),
                     p99_us: Some(9_000),
                     max_us: Some(11_000),
+                    buckets: Vec::new(),
                 },
             },
             ved_slot: 40,
@@ -452,6 +487,24 @@ tandem_time_to_vote_seconds{quantile=\"0.5\"} 0.004015
 tandem_time_to_vote_seconds{quantile=\"0.99\"} 0.009919
 tandem_time_to_vote_seconds_sum 0.195
 tandem_time_to_vote_seconds_count 39
+# HELP tandem_time_to_vote_histogram_seconds Time from a block handed to ingest to its VED hash, in cumulative buckets (each within 1.6 % of its bound).
+# TYPE tandem_time_to_vote_histogram_seconds histogram
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.001\"} 0
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.0025\"} 3
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.005\"} 20
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.01\"} 38
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.025\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.05\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.1\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.25\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"0.4\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"1\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"2.5\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"5\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"10\"} 39
+tandem_time_to_vote_histogram_seconds_bucket{le=\"+Inf\"} 39
+tandem_time_to_vote_histogram_seconds_sum 0.195
+tandem_time_to_vote_histogram_seconds_count 39
 # HELP tandem_vote_path_seconds Time from a block handed to ingest to each step of its vote's path: its votes' signatures verified, ingest's verdict, the VED's part executed.
 # TYPE tandem_vote_path_seconds summary
 tandem_vote_path_seconds{step=\"votes_verified\",quantile=\"0.5\"} 0.003
@@ -579,7 +632,10 @@ tandem_vote_signatures_verified_total{table=\"no\"} 2
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# TYPE ") {
                 let (name, kind) = rest.split_once(' ').expect("a TYPE line names a type");
-                assert!(["counter", "gauge", "summary"].contains(&kind), "{line}");
+                assert!(
+                    ["counter", "gauge", "summary", "histogram"].contains(&kind),
+                    "{line}"
+                );
                 assert!(typed.iter().all(|(n, _)| n != name), "{name} typed twice");
                 typed.push((name.to_owned(), kind.to_owned()));
             } else if line.starts_with("# HELP ") {
@@ -592,6 +648,11 @@ tandem_vote_signatures_verified_total{table=\"no\"} 2
                 match kind.as_str() {
                     "counter" => assert!(name == family && name.ends_with("_total"), "{name}"),
                     "gauge" => assert_eq!(name, family),
+                    "histogram" => assert!(
+                        [format!("{family}_bucket"), format!("{family}_sum")].contains(name)
+                            || *name == format!("{family}_count"),
+                        "{name} in histogram {family}"
+                    ),
                     _ => assert!(
                         *name == *family
                             || *name == format!("{family}_sum")
@@ -613,7 +674,7 @@ tandem_vote_signatures_verified_total{table=\"no\"} 2
     #[test]
     fn every_line_parses() {
         let samples = parse_exposition(&fixed_snapshot().to_prometheus());
-        assert_eq!(samples.len(), 51);
+        assert_eq!(samples.len(), 67);
         let busy = samples
             .iter()
             .find(|(n, l, _)| n == "tandem_stage_busy_seconds_total" && l[0].1 == "ved")
