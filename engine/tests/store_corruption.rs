@@ -1090,6 +1090,53 @@ fn a_superblock_whose_current_copy_is_damaged_opens_at_the_last_slot_through_the
     assert_matches_model(&store, &model, "with the older copy damaged");
 }
 
+/// Two faults at once: the current superblock copy (slot 4's, a commit that grew a region)
+/// is damaged and the log of slot 4 is torn. The older copy names slot 3, but pages slot 4
+/// wrote in place are there: the open refuses the store — and changes no file before it does
+/// (it cut the pages slot 4 grew the region by first, and with them what a repair would need).
+#[test]
+fn a_damaged_superblock_with_a_torn_wal_is_refused_without_cutting_any_page() {
+    let (dir, model) = fixture();
+    let region = region_path(dir.path(), Mapping::RwUed);
+    let before = read(&region).len();
+    let mut store = Store::open(dir.path()).unwrap();
+    let mut rng = SplitMix::new(44);
+    let mut changes = SlotChanges::new();
+    // Updates in place of accounts slot 3 left (pages of slot 4 inside the recorded ones)…
+    for account in model
+        .values()
+        .filter(|a| a.mapping == Mapping::RwUed)
+        .take(50)
+    {
+        let mut changed = account.clone();
+        changed.lamports ^= 1;
+        changes.load(changed);
+    }
+    // …and enough new accounts to grow the region.
+    for _ in 0..2_000 {
+        changes.load(rng.account(Mapping::RwUed, 300));
+    }
+    store.commit(LAST_SLOT + 1, changes).unwrap();
+    drop(store);
+    assert!(read(&region).len() > before, "slot 4 grew the region");
+    let path = dir.path().join("superblock");
+    let bytes = read(&path);
+    let current = if u64_at(&bytes, 8) > u64_at(&bytes, 4096 + 8) {
+        0
+    } else {
+        4096
+    };
+    assert_eq!(u64_at(&bytes, current + 24), LAST_SLOT + 1);
+    flip_bit(&path, current + 30, 2);
+    let wal = dir.path().join("wal");
+    let log = read(&wal);
+    write(&wal, &log[..wal_log_len(&log) / 2]);
+    for err in open_fails(dir.path()) {
+        assert!(err.is_corruption(), "{err}");
+        assert_message(&err, &region, &["written by slot 4"]);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Torn write-ahead logs
 // ---------------------------------------------------------------------------------------------

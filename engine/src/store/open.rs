@@ -109,22 +109,10 @@ impl Store {
                     ),
                 });
             }
-            if pages > recorded {
-                // A commit grows a region's file before it logs (so a log entry never points
-                // past its end); one that never completed left pages that belong to no
-                // committed slot. They are cut off: open neither scans nor keeps a page table
-                // for them (a file grown to 15 TiB aborted open on a 96 GB allocation).
-                log::warn!(
-                    "{}: {pages} pages, the last commit recorded {recorded}: the {} pages a \
-                     commit that never completed grew it by are cut off",
-                    path.display(),
-                    pages - recorded
-                );
-                file.set_len(recorded * PAGE_SIZE as u64)
-                    .and_then(|()| file.sync_all())
-                    .map_err(StoreError::io("truncate", &path))?;
-            }
-            regions.push(Region::new(mapping, path, file)?);
+            // Pages past the recorded ones (a commit that never completed grew the file by
+            // them) are neither scanned nor given a page table here; they are cut off once the
+            // scan has accepted the rest — where it refuses the store, open changes nothing.
+            regions.push(Region::new(mapping, path, file, recorded as u32)?);
         }
         let regions: [Region; 4] = regions.try_into().unwrap_or_else(|_| unreachable!());
 
@@ -146,6 +134,9 @@ impl Store {
             wal_buf: Vec::new(),
         };
         store.scan()?;
+        for region in &mut store.regions {
+            region.cut_unrecorded_pages()?;
+        }
         // The scan read every page in order (readahead helps it); from here reads are random.
         for region in &store.regions {
             region.map.read_without_readahead();

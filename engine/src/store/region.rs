@@ -78,14 +78,17 @@ pub(crate) struct Region {
 const MIN_GROWTH_PAGES: u32 = 64;
 
 impl Region {
-    /// Wraps an open region file whose length is a whole number of pages (checked by the caller).
-    pub(crate) fn new(mapping: Mapping, path: PathBuf, file: File) -> Result<Region, StoreError> {
-        let len = file
-            .metadata()
-            .map_err(StoreError::io("stat", &path))?
-            .len();
-        let map = map_region(mapping, &file, &path)?;
-        let page_count = (len / PAGE_SIZE as u64) as usize;
+    /// Wraps an open region file whose length is a whole number of pages, at least
+    /// `page_count` (both checked by the caller): the region's pages are its first
+    /// `page_count`; any after them are [`Region::cut_unrecorded_pages`]'s.
+    pub(crate) fn new(
+        mapping: Mapping,
+        path: PathBuf,
+        file: File,
+        page_count: u32,
+    ) -> Result<Region, StoreError> {
+        let map = map_region(mapping, &file, &path, page_count)?;
+        let page_count = page_count as usize;
         Ok(Region {
             mapping,
             path,
@@ -97,6 +100,36 @@ impl Region {
             // Nothing known until the scan has looked at the pages.
             zeros_from: page_count as u32,
         })
+    }
+
+    /// Cuts the file back to the region's pages: a commit grows a region's file before it logs
+    /// (so that a log entry never points past its end), and one that never completed left
+    /// pages that belong to no committed slot. Called once the scan at open has accepted the
+    /// region's pages (a file grown to 15 TiB once aborted an open that gave them a page
+    /// table).
+    pub(crate) fn cut_unrecorded_pages(&mut self) -> Result<(), StoreError> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(StoreError::io("stat", &self.path))?
+            .len();
+        let pages = len / PAGE_SIZE as u64;
+        let recorded = self.page_count() as u64;
+        if pages <= recorded {
+            return Ok(());
+        }
+        log::warn!(
+            "{}: {pages} pages, the last commit recorded {recorded}: the {} pages a commit \
+             that never completed grew it by are cut off",
+            self.path.display(),
+            pages - recorded
+        );
+        self.file
+            .set_len(recorded * PAGE_SIZE as u64)
+            .and_then(|()| self.file.sync_all())
+            .map_err(StoreError::io("truncate", &self.path))?;
+        // (The mapping never covered them: `Region::new` maps the region's pages.)
+        Ok(())
     }
 
     /// Records the kind of page `page` found by the scan at open.
@@ -154,7 +187,7 @@ impl Region {
         self.file
             .sync_all()
             .map_err(StoreError::io("fsync", &self.path))?;
-        self.map = map_region(self.mapping, &self.file, &self.path)?;
+        self.map = map_region(self.mapping, &self.file, &self.path, target)?;
         self.map.read_without_readahead();
         for page in have..target {
             self.pages.push(PageKind::Free);
@@ -261,19 +294,22 @@ impl Region {
     }
 }
 
-/// Maps a region file, read-only ([`RegionMap`]), its pages tagged with their domain's key
-/// where protection keys apply.
+/// Maps the first `pages` pages of a region file (at most its length), read-only
+/// ([`RegionMap`]), tagged with their domain's key where protection keys apply.
 pub(crate) fn map_region(
     mapping: Mapping,
     file: &File,
     path: &Path,
+    pages: u32,
 ) -> Result<RegionMap, StoreError> {
     // SAFETY: the store holds an exclusive flock on its directory for as long as it is open, so no
     // other process of ours changes the file under the mapping; the mapping is replaced (never
     // just resized) whenever this process changes the file's length; and this process writes the
     // file only through `write_pages`, from the commit and recovery, which hold the store
     // exclusively (`&mut Store`, or before it exists): no slice of the mapping is alive then.
-    let map = unsafe { MmapOptions::new().map(file) }.map_err(StoreError::io("map", path))?;
+    let len = pages as usize * PAGE_SIZE;
+    let map =
+        unsafe { MmapOptions::new().len(len).map(file) }.map_err(StoreError::io("map", path))?;
     protection::tag(&map, mapping).map_err(StoreError::io("pkey_mprotect", path))?;
     Ok(RegionMap(map))
 }
