@@ -11,6 +11,7 @@ mod common;
 use std::sync::Arc;
 
 use common::bytes;
+use common::compute::{Binding, TestKernel};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use tandem_kernels::gpu::GpuContext;
@@ -65,101 +66,25 @@ fn context() -> Option<Arc<GpuContext>> {
     gpu_or_skip("GPU challenge tests", GpuContext::shared())
 }
 
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
 /// Runs entry point `entry` over `table.len()` invocations with `words` as `hash_input`, and
 /// returns the 16 output words of each invocation.
 fn run(ctx: &GpuContext, entry: &str, words: &[u32], table: &[[u32; 2]]) -> Vec<[u32; 16]> {
     assert!(!table.is_empty());
-    let (device, queue) = (ctx.device(), ctx.queue());
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("ed25519_challenge.wgsl + harness"),
-        source: wgpu::ShaderSource::Wgsl(format!("{CHALLENGE_WGSL}\n{HARNESS_WGSL}").into()),
-    });
-    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some("challenge test bindings"),
-        entries: &[
-            storage_entry(0, true),
-            storage_entry(1, true),
-            storage_entry(2, false),
-        ],
-    });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: None,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(entry),
-        layout: Some(&pipeline_layout),
-        module: &module,
-        entry_point: Some(entry),
-        compilation_options: Default::default(),
-        cache: None,
-    });
-    let buffer = |label, bytes: &[u8], usage| {
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: bytes.len() as u64,
-            usage: usage | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        queue.write_buffer(&buffer, 0, bytes);
-        buffer
-    };
-    let storage = wgpu::BufferUsages::STORAGE;
-    let input = buffer("hash_input", bytemuck::cast_slice(words), storage);
-    // The table's length is the invocation count (arrayLength), so its buffer is exact.
-    let table_buf = buffer("table", bytemuck::cast_slice(table), storage);
-    let out_len = table.len() as u64 * 64;
-    let out = buffer(
-        "out",
-        &vec![0xffu8; out_len as usize],
-        storage | wgpu::BufferUsages::COPY_SRC,
+    let kernel = TestKernel::new(
+        ctx,
+        format!("{CHALLENGE_WGSL}\n{HARNESS_WGSL}"),
+        entry,
+        &[Binding::Storage, Binding::Storage],
     );
-    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("challenge test"),
-        layout: &layout,
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: input.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: table_buf.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: out.as_entire_binding(),
-            },
-        ],
-    });
-    let mut encoder = device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups((table.len() as u32).div_ceil(WORKGROUP), 1, 1);
-    }
-    queue.submit([encoder.finish()]);
-    let bytes = ctx
-        .read_back(&out, out_len)
-        .expect("reading the results back");
-    let words: &[u32] = bytemuck::cast_slice(&bytes);
-    words
-        .chunks_exact(16)
+    // The table's length is the invocation count (arrayLength), so its buffer is exact.
+    let groups = (table.len() as u32).div_ceil(WORKGROUP);
+    let out = kernel.run(
+        ctx,
+        &[words, table.as_flattened()],
+        table.len() * 16,
+        groups,
+    );
+    out.chunks_exact(16)
         .map(|c| c.try_into().unwrap())
         .collect()
 }

@@ -19,8 +19,11 @@
 //! Runs on whatever adapter exists: in CI, Mesa's software Vulkan driver (lavapipe). No
 //! adapter: where `CI=true` the tests fail; elsewhere they say loudly that they did not run.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
+use common::compute::{Binding, TestKernel};
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::testing::{bytes, gpu_or_skip};
 
@@ -33,8 +36,8 @@ const FIELD_WGSL: &str = include_str!("../../shaders/ed25519.wgsl");
 /// op returned them.
 const HARNESS_WGSL: &str = r#"
 @group(0) @binding(0) var<storage, read> items: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-@group(0) @binding(2) var<uniform> params: vec4<u32>; // x: items, z: 1 (ed25519.wgsl's K1)
+@group(0) @binding(1) var<uniform> params: vec4<u32>; // x: items, z: 1 (ed25519.wgsl's K1)
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
 const IN_WORDS: u32 = 41u;
 const OUT_WORDS: u32 = 32u;
@@ -455,66 +458,19 @@ impl Item {
 
 struct Harness {
     ctx: Arc<GpuContext>,
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
-}
-
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
+    kernel: TestKernel,
 }
 
 impl Harness {
     fn new(ctx: Arc<GpuContext>) -> Harness {
-        let device = ctx.device();
         // As kernels/src/sigverify/gpu.rs builds the verifier: the field file, then the caller.
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("ed25519.wgsl + field harness"),
-            source: wgpu::ShaderSource::Wgsl(format!("{FIELD_WGSL}\n{HARNESS_WGSL}").into()),
-        });
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("field test bindings"),
-            entries: &[
-                storage_entry(0, true),
-                storage_entry(1, false),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: None,
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("field_test"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("field_test"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        Harness {
-            ctx,
-            layout,
-            pipeline,
-        }
+        let kernel = TestKernel::new(
+            &ctx,
+            format!("{FIELD_WGSL}\n{HARNESS_WGSL}"),
+            "field_test",
+            &[Binding::Storage, Binding::Uniform],
+        );
+        Harness { ctx, kernel }
     }
 
     /// Each item's OUT_WORDS output words.
@@ -523,67 +479,17 @@ impl Harness {
             !items.is_empty() && items.len() <= BATCH,
             "a small batch for lavapipe"
         );
-        let (device, queue) = (self.ctx.device(), self.ctx.queue());
         let mut input = Vec::with_capacity(items.len() * IN_WORDS);
         for item in items {
             item.encode(&mut input);
         }
         let n = items.len() as u32;
-        let buffer = |label, bytes: &[u8], usage| {
-            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: bytes.len() as u64,
-                usage: usage | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            queue.write_buffer(&buffer, 0, bytes);
-            buffer
-        };
-        let storage = wgpu::BufferUsages::STORAGE;
-        let items_buf = buffer("items", bytemuck::cast_slice(&input), storage);
-        let out_len = items.len() * OUT_WORDS * 4;
-        // 0xff: an item the shader never wrote shows as a wrong answer.
-        let out = buffer(
-            "out",
-            &vec![0xffu8; out_len],
-            storage | wgpu::BufferUsages::COPY_SRC,
+        let words = self.kernel.run(
+            &self.ctx,
+            &[&input, &[n, 0, 1, 0]],
+            items.len() * OUT_WORDS,
+            n.div_ceil(WORKGROUP),
         );
-        let params = buffer(
-            "params",
-            bytemuck::cast_slice(&[n, 0, 1, 0]),
-            wgpu::BufferUsages::UNIFORM,
-        );
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("field test"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: items_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: out.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: params.as_entire_binding(),
-                },
-            ],
-        });
-        let mut encoder = device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(n.div_ceil(WORKGROUP), 1, 1);
-        }
-        queue.submit([encoder.finish()]);
-        let bytes = self
-            .ctx
-            .read_back(&out, out_len as u64)
-            .expect("reading the results back");
-        let words: &[u32] = bytemuck::cast_slice(&bytes);
         words
             .chunks_exact(OUT_WORDS)
             .map(|c| c.try_into().expect("OUT_WORDS words"))

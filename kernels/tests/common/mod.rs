@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod compute;
 pub mod signatures;
 
 use tandem_kernels::AccountInput;
