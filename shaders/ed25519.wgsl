@@ -9,8 +9,9 @@
 // code is straight-line, generated from one template per operation.
 // Invariant ("normalised"), which every function below returns and every fe_mul input needs:
 // each limb < 2^13 (limb 1 may reach 2^13 exactly after a fold). Then a product of two limbs is
-// below 2^26 + 2^13 and a column of fe_mul sums at most 20 of them: < 2^31, so no u32 wraps.
-// Values are kept modulo p lazily (anything below 2^260); fe_canonical gives the unique
+// at most 2^26 and a column of fe_mul sums at most 20 of them: < 2^31, so no u32 wraps.
+// Values are kept modulo p lazily (below 2^260, or 2^260 + 2^13 with limb 1 at 2^13: the
+// direct test kernels/tests/gpu_field.rs feeds that edge in); fe_canonical gives the unique
 // representative in [0, p). Folding: 2^255 = 19 (mod p), so 2^260 = 2^5 * 19 = 608 (mod p).
 
 const MASK13: u32 = 0x1FFFu;
