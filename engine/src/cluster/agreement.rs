@@ -20,7 +20,16 @@
 //! and is not kept.
 //!
 //! A slot is judged against the VED's total stake when the VED executed it, not the total of
-//! whatever epoch the engine is in when reports arrive or a status is asked for.
+//! whatever epoch the engine is in when reports arrive or a status is asked for. A report weighs
+//! its voter's stake when the vote executed — the only stake of it known — as a share of the
+//! larger of two totals: the reported slot's and that of the block the vote executed in. Where
+//! the VED's stake grew between them (members joined, stake grew at a boundary), stake that
+//! came after the slot then never counts for more than its share of the VED when it reported:
+//! a newcomer holding a quarter of the VED does not halt the engine as a third of an older,
+//! smaller total. Where the total did not change — within an epoch, the common case — the
+//! share is exactly the stake over the slot's total. Shares are kept in units of 2^-64 of the
+//! whole ([`share_of`]), summed per total so that a restarted engine, adding the vote log's
+//! per-block sums, gets the very numbers the live one added vote by vote.
 //!
 //! **Confirmation through the hash chain.** A vote carries its validator's newest UED slot, so
 //! where UEDs commit several slots between two votes most UED slots are named by no vote. But
@@ -50,7 +59,50 @@ pub struct VoteReport {
 
 /// The stake behind each hash reported for one slot of one domain: one entry, two where
 /// someone diverges (a list: a map's node would be ten times the size).
-type SlotReports = Vec<([u8; 32], u64)>;
+type SlotReports = Vec<([u8; 32], Behind)>;
+
+/// A share of the VED's stake, in units of 2^-64 of the whole ([`WHOLE`]).
+type Fraction = u128;
+
+/// All of the VED's stake, as a [`Fraction`].
+const WHOLE: Fraction = 1 << 64;
+
+/// `stake`'s share of `total`, rounded up to the 2^-64: exact enough that three shares of a
+/// third or more reach [`WHOLE`] and none of less does, and that [`stake_of`] gives `stake`
+/// back from it (both for totals below 2^64). No total: no share.
+fn share_of(stake: u64, total: u64) -> Fraction {
+    if total == 0 {
+        return 0;
+    }
+    (u128::from(stake.min(total)) << 64).div_ceil(u128::from(total))
+}
+
+/// The stake of `total` a share stands for, rounded down (a share past the whole is the whole).
+fn stake_of(share: Fraction, total: u64) -> u64 {
+    ((share.min(WHOLE) * u128::from(total)) >> 64) as u64
+}
+
+/// The stake behind one reported hash: per weighing total (module docs), the stake summed.
+/// One entry, two where the VED's total changed while reports came.
+#[derive(Clone, Debug, Default)]
+struct Behind(Vec<(u64, u64)>);
+
+impl Behind {
+    fn add(&mut self, total: u64, stake: u64) {
+        match self.0.iter_mut().find(|(t, _)| *t == total) {
+            Some((_, behind)) => *behind = behind.saturating_add(stake),
+            None => self.0.push((total, stake)),
+        }
+    }
+
+    /// The share of the VED's stake behind the hash: each total's stake weighed by it.
+    fn share(&self) -> Fraction {
+        self.0
+            .iter()
+            .map(|&(total, stake)| share_of(stake, total))
+            .sum()
+    }
+}
 
 /// Why the engine halted: a slot whose UED hash validators with at least 1/3 of the VED stake
 /// reported differently from the local one.
@@ -96,10 +148,10 @@ pub struct Agreement {
     totals: BTreeMap<u64, u64>,
     local: [BTreeMap<u64, [u8; 32]>; 2],
     reports: [BTreeMap<u64, SlotReports>; 2],
-    /// Per domain, the stake behind the local hash of slot t and t's total, kept only where
-    /// that share is more than every later slot's: the share confirming slot s (module docs)
-    /// is that of the first entry at or after s.
-    confirmed: [BTreeMap<u64, Share>; 2],
+    /// Per domain, the share of the stake behind the local hash of slot t, kept only where it
+    /// is more than every later slot's: the share confirming slot s (module docs) is that of
+    /// the first entry at or after s.
+    confirmed: [BTreeMap<u64, Fraction>; 2],
     /// Per vote account, the last slot counted in each domain (module docs).
     counted: HashMap<Pubkey, [Option<u64>; 2]>,
     halt: Option<Halt>,
@@ -113,21 +165,6 @@ pub struct Agreement {
 /// a slot nobody computed, and would be kept until the local UED got there (module docs).
 pub fn ued_report_possible(ued_slot: u64, in_slot: u64) -> bool {
     ued_slot < in_slot
-}
-
-/// A share of the VED's stake: the stake and the total it is of (at most the total).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Share {
-    stake: u64,
-    total: u64,
-}
-
-impl Share {
-    /// Whether `self` is at least `other`, compared exactly (`a/b ≥ c/d` as `a·d ≥ c·b`).
-    fn at_least(self, other: Share) -> bool {
-        u128::from(self.stake) * u128::from(other.total)
-            >= u128::from(other.stake) * u128::from(self.total)
-    }
 }
 
 const fn index(domain: Domain) -> usize {
@@ -171,14 +208,15 @@ impl Agreement {
         let ved = count(Domain::Ved, vote.ved.0);
         let ued = ued.filter(|&(slot, _)| count(Domain::Ued, slot));
         if ved {
-            self.record_stake(Domain::Ved, vote.ved.0, vote.ved.1, vote.stake);
+            self.record_stake(Domain::Ved, vote.ved.0, vote.ved.1, vote.stake, in_slot);
         }
         let (slot, hash) = ued?;
-        self.record_stake(Domain::Ued, slot, hash, vote.stake)
+        self.record_stake(Domain::Ued, slot, hash, vote.stake, in_slot)
     }
 
-    /// Records `stake` behind `hash` for `slot` in `domain`, counted already (by
-    /// [`Agreement::record_vote`] before a restart: the vote log's sums); returns a halt it
+    /// Records `stake`, reported by votes the block of `in_slot` executed, behind `hash` for
+    /// `slot` in `domain`, counted already (by [`Agreement::record_vote`] before a restart: the
+    /// vote log's sums, each block's record after that block's total); returns a halt it
     /// causes (the first only).
     pub fn record_stake(
         &mut self,
@@ -186,20 +224,22 @@ impl Agreement {
         slot: u64,
         hash: [u8; 32],
         stake: u64,
+        in_slot: u64,
     ) -> Option<Halt> {
+        // Weighed by the larger of the slot's total and the voting block's (module docs).
+        let total = self.total_at(slot).max(self.total_at(in_slot));
         let reports = self.reports[index(domain)]
             .entry(slot)
             .or_insert_with(|| Vec::with_capacity(1));
         let behind = match reports.iter_mut().find(|(h, _)| *h == hash) {
-            Some((_, behind)) => {
-                *behind = behind.saturating_add(stake);
-                *behind
-            }
+            Some((_, behind)) => behind,
             None => {
-                reports.push((hash, stake));
-                stake
+                reports.push((hash, Behind::default()));
+                &mut reports.last_mut().expect("just pushed").1
             }
         };
+        behind.add(total, stake);
+        let behind = behind.share();
         if self.local[index(domain)].get(&slot) == Some(&hash) {
             self.raise_confirmed(domain, slot, behind);
         }
@@ -216,7 +256,7 @@ impl Agreement {
             // (One recorded before, from the vote log at open, was the slot's own.)
             self.totals.entry(slot).or_insert(self.total_stake);
         }
-        let behind = self.stake_behind(domain, slot, &hash);
+        let behind = self.share_behind(domain, slot, &hash);
         self.raise_confirmed(domain, slot, behind);
         match domain {
             Domain::Ued => self.check(slot),
@@ -224,12 +264,18 @@ impl Agreement {
         }
     }
 
-    /// The stake that reported `hash` for `slot` in `domain`.
+    /// The stake that reported `hash` for `slot` in `domain`, as stake of the slot's total
+    /// (its share of the VED, module docs).
     pub fn stake_behind(&self, domain: Domain, slot: u64, hash: &[u8; 32]) -> u64 {
+        stake_of(self.share_behind(domain, slot, hash), self.total_at(slot))
+    }
+
+    /// The share of the VED's stake that reported `hash` for `slot` in `domain`.
+    fn share_behind(&self, domain: Domain, slot: u64, hash: &[u8; 32]) -> Fraction {
         self.reports[index(domain)]
             .get(&slot)
             .and_then(|r| r.iter().find(|(h, _)| h == hash))
-            .map_or(0, |(_, stake)| *stake)
+            .map_or(0, |(_, behind)| behind.share())
     }
 
     /// Whether the local hash of `slot` in `domain` is known (and not pruned).
@@ -248,14 +294,10 @@ impl Agreement {
     /// largest share behind the local hash of any slot from it on (module docs; 0 while there
     /// is none).
     pub fn confirmed_stake(&self, domain: Domain, slot: u64) -> u64 {
-        let Some((_, share)) = self.confirmed[index(domain)].range(slot..).next() else {
+        let Some((_, &share)) = self.confirmed[index(domain)].range(slot..).next() else {
             return 0;
         };
-        let total = self.total_at(slot);
-        if share.total == total {
-            return share.stake; // (exact, and the common case: no change of the total)
-        }
-        (u128::from(share.stake) * u128::from(total) / u128::from(share.total)) as u64
+        stake_of(share, self.total_at(slot))
     }
 
     /// The VED's total stake when it executed `slot` (its total now for a slot it has not
@@ -287,22 +329,17 @@ impl Agreement {
         out
     }
 
-    /// Notes that `stake` is behind the local hash of `slot` (module docs: its share of the
-    /// slot's total is kept only where it is more than every later slot's, and then the earlier
-    /// entries it is not less than are not needed).
-    fn raise_confirmed(&mut self, domain: Domain, slot: u64, stake: u64) {
-        let total = self.total_at(slot);
-        // (Stake may have grown since the slot: a share past the whole is the whole.)
-        let share = Share {
-            stake: stake.min(total),
-            total,
-        };
+    /// Notes that a `share` of the stake is behind the local hash of `slot` (module docs: it is
+    /// kept only where it is more than every later slot's, and then the earlier entries it is
+    /// not less than are not needed).
+    fn raise_confirmed(&mut self, domain: Domain, slot: u64, share: Fraction) {
+        let share = share.min(WHOLE);
         let staircase = &mut self.confirmed[index(domain)];
-        if share.stake == 0
+        if share == 0
             || staircase
                 .range(slot..)
                 .next()
-                .is_some_and(|(_, later)| later.at_least(share))
+                .is_some_and(|(_, &later)| later >= share)
         {
             return;
         }
@@ -310,7 +347,7 @@ impl Agreement {
         let covered: Vec<u64> = staircase
             .range(..slot)
             .rev()
-            .take_while(|(_, earlier)| share.at_least(**earlier))
+            .take_while(|(_, earlier)| share >= **earlier)
             .map(|(&t, _)| t)
             .collect();
         for t in covered {
@@ -357,25 +394,26 @@ impl Agreement {
         }
         let local = *self.local[index(Domain::Ued)].get(&slot)?;
         let reports = self.reports[index(Domain::Ued)].get(&slot)?;
-        let agreeing = reports.iter().find(|(h, _)| *h == local).map_or(0, |r| r.1);
+        let agreeing = reports
+            .iter()
+            .find(|(h, _)| *h == local)
+            .map_or(0, |(_, b)| b.share());
         let others = reports.iter().filter(|(h, _)| *h != local);
-        let disagreeing: u64 = others.clone().map(|(_, s)| s).sum();
-        // (Reports carry their voters' stake when the vote executed, which may have grown
-        // since: a share past the whole is the whole.)
-        let bps = (u128::from(disagreeing) * 10_000 / u128::from(total)).min(10_000) as u64;
+        let disagreeing: Fraction = others.clone().map(|(_, b)| b.share()).sum();
+        let bps = ((disagreeing.min(WHOLE) * 10_000) >> 64) as u64;
         self.max_disagreement_bps = self.max_disagreement_bps.max(bps);
-        // At least a third: 3 × disagreeing ≥ total, in integers.
-        if u128::from(disagreeing) * 3 < u128::from(total) {
+        // At least a third: 3 × share ≥ the whole ([`share_of`]: exact for a whole total).
+        if disagreeing * 3 < WHOLE {
             return None;
         }
         // The most stake; between equals, the greatest hash (whatever order reports came in).
-        let (reported, _) = others.max_by_key(|(h, s)| (*s, *h))?;
+        let (reported, _) = others.max_by_key(|(h, b)| (b.share(), *h))?;
         let halt = Halt {
             slot,
             local_hash: local,
             reported_hash: *reported,
-            disagreeing_stake: disagreeing,
-            agreeing_stake: agreeing,
+            disagreeing_stake: stake_of(disagreeing, total),
+            agreeing_stake: stake_of(agreeing, total),
             total_stake: total,
         };
         self.halt = Some(halt.clone());
@@ -477,8 +515,10 @@ mod tests {
         assert_eq!(a.stake_behind(Domain::Ued, 6, &[2; 32]), 0);
         assert_eq!(a.stake_behind(Domain::Ved, 7, &[0xee; 32]), 0);
         // Sums counted before (the vote log's) add without a voter, and judge as votes do.
-        assert_eq!(a.record_stake(Domain::Ued, 7, [2; 32], 20), None);
-        let halt = a.record_stake(Domain::Ued, 7, [2; 32], 5).expect("a third");
+        assert_eq!(a.record_stake(Domain::Ued, 7, [2; 32], 20, 8), None);
+        let halt = a
+            .record_stake(Domain::Ued, 7, [2; 32], 5, 9)
+            .expect("a third");
         assert_eq!((halt.disagreeing_stake, halt.total_stake), (35, 100));
     }
 
@@ -568,7 +608,7 @@ mod tests {
                     local[slot as usize] = true;
                 } else {
                     let (hash, stake) = ([1 + (next(4) == 0) as u8; 32], 1 + next(50));
-                    a.record_stake(Domain::Ued, slot, hash, stake);
+                    a.record_stake(Domain::Ued, slot, hash, stake, slot + 1);
                     if hash == [1; 32] {
                         behind[slot as usize] += stake;
                     }
@@ -591,21 +631,78 @@ mod tests {
         a.set_total_stake(30);
         a.record_local(Domain::Ved, 5, [0xee; 32]);
         a.record_local(Domain::Ued, 5, [1; 32]);
-        // 10 of 30 disagree about slot 5: a third.
-        let halt = |a: &mut Agreement| a.record_vote_in(&vote(1, 10, 5, 2));
-        // Stake joins before the reports arrive: slot 5 is still judged against 30.
-        a.set_total_stake(60);
         a.record_local(Domain::Ved, 6, [0xee; 32]);
-        assert_eq!(a.total_at(5), 30);
-        assert_eq!(a.total_at(6), 60);
-        let halt = halt(&mut a).expect("a third of slot 5's stake");
-        assert_eq!(halt.total_stake, 30);
+        // Stake joins after block 6: slot 5 is still judged against 30.
+        a.set_total_stake(60);
+        a.record_local(Domain::Ved, 7, [0xee; 32]);
+        assert_eq!((a.total_at(5), a.total_at(6), a.total_at(7)), (30, 30, 60));
+        // 10 of 30 report another hash for slot 5 in block 6, of the same total: a third.
+        let halt = a
+            .record_vote(&vote(1, 10, 5, 2), 6)
+            .expect("a third of slot 5's stake");
+        assert_eq!((halt.disagreeing_stake, halt.total_stake), (10, 30));
         assert_eq!(
             a.confirmations_from(0)
                 .iter()
                 .find(|r| r.1 == 5 && r.0 == Domain::Ued)
                 .map(|r| r.3),
             Some(30)
+        );
+    }
+
+    #[test]
+    fn stake_that_joined_after_a_slot_counts_as_its_share_of_the_ved_when_it_reports() {
+        // Three members of 10; a fourth of 10 joins at a boundary (30 → 40) and, its UED
+        // lagging, reports another hash for a slot of before. It holds a quarter of the VED
+        // (and held none of slot 5's): no halt — as a third of slot 5's 30 it halted the engine
+        // (found in review, 2026-12-06).
+        let mut a = Agreement::new();
+        a.set_total_stake(30);
+        a.record_local(Domain::Ved, 5, [0xee; 32]);
+        a.record_local(Domain::Ued, 5, [1; 32]);
+        a.set_total_stake(40);
+        a.record_local(Domain::Ved, 9, [0xee; 32]);
+        assert_eq!(a.record_vote(&vote(4, 10, 5, 2), 9), None);
+        assert_eq!(a.max_disagreement_bps(), 2_500);
+        // A member of before reporting the same: 10 + 10 of 40, half — a halt, its stake
+        // named as slot 5's stake (15 of its 30).
+        let halt = a
+            .record_vote(&vote(1, 10, 5, 2), 9)
+            .expect("half the VED now");
+        assert_eq!((halt.disagreeing_stake, halt.total_stake), (15, 30));
+        // A restarted engine, adding the vote log's sum of block 9, decides alike.
+        let mut b = Agreement::new();
+        b.set_total_stake(40);
+        b.record_total(5, 30);
+        b.record_total(9, 40);
+        b.record_local(Domain::Ved, 5, [0xee; 32]);
+        b.record_local(Domain::Ued, 5, [1; 32]);
+        assert_eq!(b.record_stake(Domain::Ued, 5, [2; 32], 20, 9), Some(halt));
+    }
+
+    #[test]
+    fn shares_are_exact_at_a_third_and_give_the_stake_back() {
+        for total in [1, 2, 3, 30, 1_000_003, u64::MAX / 7, u64::MAX - 1, u64::MAX] {
+            for stake in [
+                0,
+                1,
+                total / 3,
+                total / 3 + 1,
+                total.div_ceil(3),
+                total - 1,
+                total,
+            ] {
+                let share = share_of(stake, total);
+                assert_eq!(stake_of(share, total), stake, "{stake} of {total}");
+                let third = u128::from(stake) * 3 >= u128::from(total);
+                assert_eq!(share * 3 >= WHOLE, third, "{stake} of {total}");
+            }
+        }
+        assert_eq!(share_of(5, 0), 0);
+        assert_eq!(
+            share_of(50, 40),
+            WHOLE,
+            "a share past the whole is the whole"
         );
     }
 
@@ -620,11 +717,13 @@ mod tests {
         a.set_total_stake(50);
         a.record_local(Domain::Ved, 9, [0xee; 32]);
         a.record_local(Domain::Ued, 9, [9; 32]);
-        a.record_stake(Domain::Ued, 9, [9; 32], 20);
+        a.record_stake(Domain::Ued, 9, [9; 32], 20, 10);
         assert_eq!(a.confirmed_stake(Domain::Ued, 9), 20);
         assert_eq!(a.confirmed_stake(Domain::Ued, 5), 12);
-        // Slot 5's own reports, a larger share of its total, stand for it.
-        a.record_stake(Domain::Ued, 5, [5; 32], 25);
+        // Slot 5's own reports (votes of block 6, before the 20 joined), a larger share of its
+        // total, stand for it.
+        a.record_total(6, 30);
+        a.record_stake(Domain::Ued, 5, [5; 32], 25, 6);
         assert_eq!(a.confirmed_stake(Domain::Ued, 5), 25);
     }
 

@@ -269,7 +269,8 @@ impl VoteLog {
             }
             halt = halt.or(agreement.record_local(Domain::Ved, record.slot, record.ved_hash));
             for r in &record.reported {
-                halt = halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake));
+                halt =
+                    halt.or(agreement.record_stake(r.domain, r.slot, r.hash, r.stake, record.slot));
             }
             halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
         }
