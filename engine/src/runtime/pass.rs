@@ -73,7 +73,8 @@ pub struct Overlay {
     accounts: hashbrown::HashMap<Pubkey, (Account, Writer)>,
     /// The keys of `accounts` (and of none since taken).
     written_keys: KeyPrefixFilter,
-    /// The `RemapDomain` requests made this slot, in order (also entered in the state's).
+    /// The `RemapDomain` requests made this slot, in block order whatever the number of
+    /// threads (also entered in the state's).
     pub remaps: Vec<(Pubkey, Mapping)>,
 }
 
@@ -258,12 +259,25 @@ pub fn run_pass(
         }
         return Ok(sig_count);
     }
+    // The remaps come in the waves' order: put back in block order after them, as one thread
+    // leaves them (`Overlay::remaps`).
+    let first_remap = overlay.remaps.len();
+    let mut remap_order = Vec::new();
     for wave in waves(input.transactions, &mine) {
         let effects = evaluate_wave(domain, store, state, overlay, input, &wave, threads)?;
         for (i, effect) in wave.into_iter().zip(effects) {
+            remap_order.extend(std::iter::repeat_n(i, effect.remaps.len()));
             finish(i, effect, state, overlay);
         }
     }
+    let mut made: Vec<_> = remap_order
+        .into_iter()
+        .zip(overlay.remaps.drain(first_remap..))
+        .collect();
+    made.sort_by_key(|&(i, _)| i);
+    overlay
+        .remaps
+        .extend(made.into_iter().map(|(_, remap)| remap));
     Ok(sig_count)
 }
 
@@ -593,6 +607,123 @@ mod tests {
         }
     }
 
+    /// A runtime state of slot 0 with nothing in it.
+    fn empty_state() -> RuntimeState {
+        RuntimeState {
+            genesis_hash: [1; 32],
+            genesis_digest: None,
+            slot: 0,
+            epoch: 0,
+            unix_timestamp_ms: 0,
+            hashes: super::super::hash::DomainHashes {
+                lthash: crate::account::PerDomain::from_fn(|_| tandem_kernels::LtHash::identity()),
+                hash: crate::account::PerDomain::from_fn(|_| [0; 32]),
+            },
+            recent_blockhashes: Default::default(),
+            signatures: Default::default(),
+            frozen: Default::default(),
+            moves: Default::default(),
+            remap_requests: Default::default(),
+            slashes: Vec::new(),
+            ved_members: Default::default(),
+            ved_members_next: Default::default(),
+        }
+    }
+
+    /// The clock of slot 1.
+    const CLOCK: Clock = Clock {
+        slot: 1,
+        epoch: 0,
+        unix_timestamp_ms: 0,
+    };
+
+    /// An account source where every key is a funded RW-UED system account.
+    struct Funded;
+
+    impl Funded {
+        fn funded(pubkey: Pubkey) -> Account {
+            Account {
+                lamports: 1_000_000_000,
+                ..empty_account(pubkey)
+            }
+        }
+    }
+
+    impl AccountSource for Funded {
+        fn mapping_of(&self, _: &Pubkey) -> Mapping {
+            Mapping::RwUed
+        }
+
+        fn load(&self, _: Domain, key: &Pubkey) -> Result<Option<Account>, RuntimeError> {
+            Ok(Some(Funded::funded(*key)))
+        }
+
+        fn account(&self, key: &Pubkey) -> Option<Account> {
+            Some(Funded::funded(*key))
+        }
+    }
+
+    /// The remaps a UED pass makes are in block order on any number of threads, though the
+    /// waves decide them in another: X transfers, then asks to move (the wave after, as it
+    /// writes X again), and Y asks to move in the first wave.
+    #[test]
+    fn a_pass_keeps_its_remaps_in_block_order_on_any_number_of_threads() {
+        use super::super::builtins::system::SystemInstruction;
+        let system = |seed: u8, to: Option<Pubkey>, ix: SystemInstruction| {
+            let key = SigningKey::from_bytes(&[seed; 32]);
+            let me = Pubkey(key.verifying_key().to_bytes());
+            let mut metas = vec![AccountMeta::new(me, true)];
+            metas.extend(to.map(|to| AccountMeta::new(to, false)));
+            let message = MessageBuilder::new(me)
+                .instruction(SYSTEM_PROGRAM_ID, &metas, &ix.encode())
+                .build_legacy([0; 32])
+                .expect("message");
+            (me, Transaction::sign(&message, &[&key]).expect("signed"))
+        };
+        let to_ved = SystemInstruction::RemapDomain {
+            target: Mapping::RwVed.tag(),
+        };
+        let (x, pay) = system(
+            1,
+            Some(Pubkey([9; 32])),
+            SystemInstruction::Transfer { lamports: 5 },
+        );
+        let (_, x_moves) = system(1, None, to_ved);
+        let (y, y_moves) = system(2, None, to_ved);
+        let wires = [pay, x_moves, y_moves];
+        assert_eq!(waves_of(&wires), vec![vec![0, 2], vec![1]]);
+        let transactions: Vec<Transaction<'_>> = wires
+            .iter()
+            .map(|w| Transaction::parse(w).expect("parses"))
+            .collect();
+        for threads in [1, 2] {
+            let mut overlay = Overlay::default();
+            let mut statuses = vec![None; transactions.len()];
+            let input = PassInput {
+                transactions: &transactions,
+                payer_domain: &[Some(Domain::Ued); 3],
+                clock: CLOCK,
+            };
+            let mut state = empty_state();
+            run_pass(
+                Domain::Ued,
+                &Funded,
+                &mut state,
+                &mut overlay,
+                &input,
+                &mut statuses,
+                threads,
+            )
+            .expect("pass");
+            assert_eq!(statuses, [Some(TxStatus::Success); 3], "{threads} threads");
+            assert_eq!(
+                overlay.remaps,
+                [(x, Mapping::RwVed), (y, Mapping::RwVed)],
+                "{threads} threads"
+            );
+        }
+    }
+
     /// An account source that notes, at every read, the domain the reading thread is confined
     /// to by its protection keys. Each read takes a millisecond, so that the threads started
     /// beside the caller find transactions left to take.
@@ -632,36 +763,13 @@ mod tests {
             .collect();
         let all: Vec<usize> = (0..transactions.len()).collect();
         assert_eq!(waves(&transactions, &all), vec![all.clone()], "one wave");
-        let mut state = RuntimeState {
-            genesis_hash: [1; 32],
-            genesis_digest: None,
-            slot: 0,
-            epoch: 0,
-            unix_timestamp_ms: 0,
-            hashes: super::super::hash::DomainHashes {
-                lthash: crate::account::PerDomain::from_fn(|_| tandem_kernels::LtHash::identity()),
-                hash: crate::account::PerDomain::from_fn(|_| [0; 32]),
-            },
-            recent_blockhashes: Default::default(),
-            signatures: Default::default(),
-            frozen: Default::default(),
-            moves: Default::default(),
-            remap_requests: Default::default(),
-            slashes: Vec::new(),
-            ved_members: Default::default(),
-            ved_members_next: Default::default(),
-        };
-        let clock = Clock {
-            slot: 1,
-            epoch: 0,
-            unix_timestamp_ms: 0,
-        };
+        let mut state = empty_state();
         for domain in Domain::ALL {
             let payer_domain = vec![Some(domain); transactions.len()];
             let input = PassInput {
                 transactions: &transactions,
                 payer_domain: &payer_domain,
-                clock,
+                clock: CLOCK,
             };
             let source = Confinements(Default::default());
             let mut statuses = vec![None; transactions.len()];
