@@ -8,10 +8,13 @@ use chain::*;
 use sha2::{Digest, Sha256};
 use tandem_engine::Domain::{self, Ued, Ved};
 use tandem_engine::PerDomain;
+use tandem_engine::account::Mapping;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
+use tandem_engine::runtime::builtins::system::SystemInstruction;
 use tandem_engine::runtime::{Runtime, RuntimeError, TxStatus};
-use tandem_engine::tx::Transaction;
+use tandem_engine::sample::SYSTEM_PROGRAM_ID;
+use tandem_engine::tx::{AccountMeta, Transaction};
 use tandem_engine::workload::{WorkloadConfig, generate};
 use tandem_kernels::hash::lthash::{AccountInput, LtHash};
 use tandem_kernels::{Backend, lthash_accounts};
@@ -524,6 +527,31 @@ fn the_ued_pass_gives_the_sequential_results_on_any_number_of_threads() {
         );
         txs.push(transfer(&fresh(5_000), pk(&fresh(2_002)), 1, c.recent()));
         txs.push(transfer(&funders[1], pk(&key("vote-0")), 1, c.recent()));
+        // Dependencies within the block, each behind the large first wave (found uncovered in
+        // review): a payer its own transfers and fees empty to exactly 0, then refused, paid
+        // again, and paying; a transfer failing (ProgramError) whose payer pays after it; an
+        // account asking to move twice (the second refused) and a transfer to it after.
+        let emptied = &funders[20];
+        let (left, to) = (SOL / 2 - FEE, pk(&fresh(2_003)));
+        txs.push(transfer(emptied, to, left - FEE, c.recent()));
+        txs.push(transfer(emptied, to, 1, c.recent()));
+        txs.push(transfer(&funders[21], pk(emptied), SOL / 8, c.recent()));
+        txs.push(transfer(emptied, to, 2, c.recent()));
+        txs.push(transfer(&funders[22], to, 2 * SOL, c.recent()));
+        txs.push(transfer(&funders[22], to, 3, c.recent()));
+        let to_ved = SystemInstruction::RemapDomain {
+            target: Mapping::RwVed.tag(),
+        };
+        txs.push(remap(&funders[23], Mapping::RwVed.tag(), c.recent()));
+        // The same request in another message (an account more): refused (262,
+        // `InvalidArgument`), one is pending.
+        let again = [
+            AccountMeta::new(pk(&funders[23]), true),
+            AccountMeta::new_readonly(pk(&fresh(2_004)), false),
+        ];
+        let (program, data) = (SYSTEM_PROGRAM_ID, to_ved.encode());
+        txs.push(tx(&[&funders[23]], program, &again, &data, c.recent()));
+        txs.push(transfer(&funders[24], pk(&funders[23]), 4, c.recent()));
         outcomes.push(c.block(txs));
         for mut block in workload(70, 3, 5.0) {
             // The generated blocks start at slot 1 on their own chain: continue after ours.
@@ -548,6 +576,25 @@ fn the_ued_pass_gives_the_sequential_results_on_any_number_of_threads() {
             .collect()
     };
     let all = statuses(&sequential);
+    // The dependencies' statuses, in block order (the last nine transactions of block 2).
+    let block = &sequential[1].transactions;
+    let dependent: Vec<TxStatus> = block[block.len() - 9..].iter().map(|t| t.status).collect();
+    use TxStatus::*;
+    assert_eq!(
+        dependent,
+        [
+            Success,
+            InsufficientFundsForFee,
+            Success,
+            Success,
+            ProgramError(1),
+            Success,
+            Success,
+            ProgramError(262),
+            Success,
+        ],
+        "{dependent:?}"
+    );
     assert!(all.contains(&TxStatus::InsufficientFundsForFee), "{all:?}");
     assert!(all.contains(&TxStatus::DomainViolation), "{all:?}");
     assert!(all.iter().filter(|s| **s == TxStatus::Success).count() > 500);
