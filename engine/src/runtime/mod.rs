@@ -580,14 +580,28 @@ impl Runtime {
     }
 
     /// Checks `block`'s header, then runs `change`: from there on the runtime changes, and a
-    /// failure poisons it (reopening recovers the last committed slot from disk).
+    /// failure poisons it (reopening recovers the last committed slot from disk) — a panic as
+    /// well as an error: it is raised again, and a caller that catches it finds the runtime
+    /// refusing further blocks (its windows had already taken the block's signatures in).
     fn changing(
         &mut self,
         block: &Block,
         change: impl FnOnce(&mut Runtime) -> Result<BlockOutcome, RuntimeError>,
     ) -> Result<BlockOutcome, RuntimeError> {
         self.check_header(block)?;
-        let result = change(self);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(self)));
+        let result = result.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            self.poisoned = Some(format!(
+                "executing the block of slot {} panicked: {what}",
+                block.header.slot
+            ));
+            std::panic::resume_unwind(panic)
+        });
         if let Err(e) = &result {
             self.poisoned = Some(e.to_string());
         }
@@ -834,5 +848,36 @@ impl Runtime {
             VoteLog::prune(&dir, keep)?;
         }
         Ok(accounts_changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic while a block changes the runtime poisons it, as an error does: a caller that
+    /// catches it (a library host) gets `Poisoned` for the next block, not a runtime whose
+    /// windows took in half a block.
+    #[test]
+    fn a_panic_while_executing_poisons_the_runtime() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+        let block = Block {
+            header: crate::ledger::BlockHeader {
+                slot: 1,
+                parent_slot: 0,
+                leader: Pubkey([1; 32]),
+                unix_timestamp_ms: Genesis::default_cluster().cluster.unix_timestamp_ms + 400,
+                blockhash: [7; 32],
+            },
+            transactions: Default::default(),
+        };
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime.changing(&block, |_| panic!("a fault in a builtin"))
+        }));
+        assert!(caught.is_err(), "the panic is raised again");
+        let err = runtime.execute_block(&block).expect_err("poisoned");
+        assert!(matches!(err, RuntimeError::Poisoned(_)), "{err}");
+        assert!(err.to_string().contains("a fault in a builtin"), "{err}");
     }
 }
