@@ -429,6 +429,18 @@ pub const MAX_CORES: u32 = 1024;
 /// Sigverify's capacity on `c` cores, and whether it is projected.
 type SigverifyCapacity<'a> = &'a dyn Fn(u32) -> (f64, bool);
 
+/// The most a target asks, per field: past any validator's load (a trillion transactions a
+/// second, a billion votes a slot) or any transaction (1,232 bytes hold 19 signatures and 38
+/// keys; a few times that leaves room for other formats), so that a mistyped exponent is
+/// refused by name rather than planned as numbers of 300 digits.
+const TARGET_MAX: [(&str, f64); 5] = [
+    ("tps", 1e12),
+    ("votes-per-slot", 1e9),
+    ("sigs-per-tx", 64.0),
+    ("accounts-per-tx", 256.0),
+    ("recurring-pct", 100.0),
+];
+
 fn check_target(target: &Target) -> Result<(), PlanError> {
     // (field, value, the least it may be, whether that least is allowed)
     let fields: [(&'static str, f64, f64, bool); 6] = [
@@ -439,11 +451,20 @@ fn check_target(target: &Target) -> Result<(), PlanError> {
         ("accounts-per-tx", target.accounts_per_tx, 1.0, true),
         ("recurring-pct", target.recurring_pct, 0.0, true),
     ];
-    if target.recurring_pct > 100.0 {
-        return Err(PlanError::Target {
-            field: "recurring-pct",
-            reason: format!("{} is more than 100", target.recurring_pct),
-        });
+    for (field, value, ..) in fields {
+        if let Some(&(_, max)) = TARGET_MAX.iter().find(|(f, _)| *f == field)
+            && value > max
+        {
+            // (Large numbers as 1e300, not as 300 digits.)
+            let number = |v: f64| match v >= 1e6 {
+                true => format!("{v:e}"),
+                false => v.to_string(),
+            };
+            return Err(PlanError::Target {
+                field,
+                reason: format!("{} is more than {}", number(value), number(max)),
+            });
+        }
     }
     for (field, value, min, min_allowed) in fields {
         let in_range = if min_allowed {
@@ -459,27 +480,16 @@ fn check_target(target: &Target) -> Result<(), PlanError> {
             });
         }
     }
-    // Finite fields can still make an infinite load (1e308 tps of 2 signatures each, votes in
-    // slots of 1e-300 ms): the plan would print `inf` and write `null`.
-    let loads = [
-        (
-            "tps",
-            target.tps * target.sigs_per_tx.max(target.accounts_per_tx),
-        ),
-        ("slot-ms", target.votes_per_slot * 1000.0 / target.slot_ms),
-    ];
-    for (field, load) in loads {
-        if !load.is_finite() {
-            let value = if field == "tps" {
-                target.tps
-            } else {
+    // Bounded fields can still make an infinite load (votes in slots of 1e-300 ms): the plan
+    // would print `inf` and write `null`.
+    if !(target.votes_per_slot * 1000.0 / target.slot_ms).is_finite() {
+        return Err(PlanError::Target {
+            field: "slot-ms",
+            reason: format!(
+                "{:e} makes the votes of a slot a load past any number (an infinite one)",
                 target.slot_ms
-            };
-            return Err(PlanError::Target {
-                field,
-                reason: format!("{value:e} makes a load past any number (an infinite one)"),
-            });
-        }
+            ),
+        });
     }
     Ok(())
 }
@@ -918,17 +928,43 @@ mod tests {
             e.to_string(),
             "--sigs-per-tx: 0.5 is out of range (at least 1)"
         );
-        // Finite, but an infinite load.
-        let bad = Target {
-            tps: 1e308,
-            sigs_per_tx: 2.0,
-            ..Target::default()
-        };
-        let e = plan(&profile(4), "p", &bad, None).unwrap_err();
-        assert!(
-            e.to_string().starts_with("--tps: 1e308 makes a load"),
-            "{e}"
-        );
+        // Past any load or transaction: refused naming the field that is (a huge
+        // --accounts-per-tx was refused as "--tps: … makes a load"; a --tps of 1e300 was
+        // planned, its advice a percentage of 300 digits).
+        for (bad, field) in [
+            (
+                Target {
+                    tps: 1e300,
+                    ..Target::default()
+                },
+                "--tps: 1e300 is more than 1e12",
+            ),
+            (
+                Target {
+                    accounts_per_tx: 1e308,
+                    ..Target::default()
+                },
+                "--accounts-per-tx: ",
+            ),
+            (
+                Target {
+                    sigs_per_tx: 1e305,
+                    ..Target::default()
+                },
+                "--sigs-per-tx: ",
+            ),
+            (
+                Target {
+                    recurring_pct: 101.0,
+                    ..Target::default()
+                },
+                "--recurring-pct: 101 is more than 100",
+            ),
+        ] {
+            let e = plan(&profile(4), "p", &bad, None).unwrap_err();
+            assert!(e.to_string().starts_with(field), "{e}");
+        }
+        // Bounded, but an infinite load.
         let bad = Target {
             slot_ms: 1e-310,
             ..Target::default()

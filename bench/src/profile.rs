@@ -307,13 +307,24 @@ impl Profile {
             ));
         }
         at_least_one("numa_nodes", self.machine.numa_nodes)?;
+        if let Some(gib) = self.machine.memory_gib
+            && !(gib.is_normal() && gib > 0.0)
+        {
+            return Err((
+                "machine.memory_gib".into(),
+                format!("{gib} is not a positive number"),
+            ));
+        }
         for (i, rate) in self.rates.iter().enumerate() {
             let here = |f: &str| format!("rate[{i}].{f}");
-            if !(rate.value.is_finite() && rate.value > 0.0) {
-                return Err((
-                    here("value"),
-                    format!("{} is not a positive number", rate.value),
-                ));
+            // (Normal: a subnormal rate's inverse, a time per item, is infinite.)
+            if !(rate.value.is_normal() && rate.value > 0.0) {
+                // (A tiny one as 1e-320, not as 320 digits.)
+                let value = match rate.value != 0.0 && rate.value.abs() < 1e-6 {
+                    true => format!("{:e}", rate.value),
+                    false => rate.value.to_string(),
+                };
+                return Err((here("value"), format!("{value} is not a positive number")));
             }
             if let Some(unit) = names::unit(&rate.name)
                 && rate.unit != unit
@@ -328,6 +339,18 @@ impl Profile {
             }
             if rate.threads == Some(0) {
                 return Err((here("threads"), "must be at least 1".into()));
+            }
+            if let Some(threads) = rate.threads
+                && threads > self.machine.pus
+            {
+                return Err((
+                    here("threads"),
+                    format!(
+                        "{threads} is more than the machine's {} PUs (a rate is measured on \
+                         threads of their own)",
+                        self.machine.pus
+                    ),
+                ));
             }
             if rate.batch == Some(0) {
                 return Err((here("batch"), "must be at least 1".into()));
@@ -566,6 +589,21 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("sustained_tps = 1000.0", "sustained_tps = 0.0")),
             "p.toml: pipeline.sustained_tps: 0 is not a positive number"
+        );
+        // A rate whose time per item is infinite, a thread count the machine lacks, a memory
+        // size of no machine: each planned before, none measured.
+        assert_eq!(
+            error(&GOOD.replace("value = 38000.0", "value = 1e-320")),
+            "p.toml: rate[1].value: 1e-320 is not a positive number"
+        );
+        assert_eq!(
+            error(&GOOD.replace("threads = 2", "threads = 3")),
+            "p.toml: rate[1].threads: 3 is more than the machine's 2 PUs (a rate is measured \
+             on threads of their own)"
+        );
+        assert_eq!(
+            error(&GOOD.replace("pus = 2", "pus = 2\nmemory_gib = -4.0")),
+            "p.toml: machine.memory_gib: -4 is not a positive number"
         );
     }
 }
