@@ -1951,6 +1951,22 @@ fn run_reads_the_gpu_threshold_of_a_profile_and_refuses_a_bad_one() {
         err.contains("--profile: ") && err.contains("machine.kind"),
         "{err}"
     );
+    // Another machine's profile is used, and said to be another's (the run then fails on
+    // its missing ledger, after the profile is read).
+    let text = std::fs::read_to_string(hand_made_profile()).unwrap();
+    let model = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu_model = "))
+        .expect("a cpu_model");
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, text.replace(model, "\"a CPU of another machine\"")).unwrap();
+    let missing = dir.path().join("missing.ledger");
+    let args = ["run", "--profile", other.to_str().unwrap()];
+    let err = refused(&[&args[..], &["--ledger", missing.to_str().unwrap()]].concat());
+    assert!(
+        err.contains("measured on a CPU of another machine, not on this machine's"),
+        "{err}"
+    );
 }
 
 #[test]
