@@ -652,7 +652,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    // Checked to be no input above: what a failure below removes.
+    // What a failure below names as an earlier run's.
     let earlier_report = cli.command.json_path().and_then(output::EarlierReport::at);
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).
     let mut halted = false;
@@ -838,7 +838,7 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("tandem: error: {message}");
             if let Some(report) = earlier_report {
-                report.remove_after_a_failure();
+                report.say_after_a_failure();
             }
             ExitCode::FAILURE
         }

@@ -44,8 +44,8 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
             .and_then(|()| out.flush())
             .map_err(|e| format!("writing the JSON to standard output: {e}"));
     }
-    // Replaced whole: a write that fails leaves no half report (`main` then removes the
-    // earlier one: `EarlierReport`).
+    // Replaced whole: a write that fails leaves the file a previous run wrote (`main` says
+    // so: `EarlierReport`).
     tandem_engine::files::write_whole(path, format!("{text}\n").as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -79,10 +79,10 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
 }
 
 /// The report an earlier run left where a command writes its own (`--json F`), as it was when
-/// the command started: a command that fails removes it, so that what is found at `F` after
-/// any run is that run's report or nothing — a script reading `F` after a failure (its exit
-/// status unchecked) does not take the earlier run's figures for this one's. A report this run
-/// wrote (renamed over `F`: another inode) is never removed.
+/// the command started. A command that fails keeps it — nothing is lost, and the exit status
+/// says the run failed — and says on standard error that the file at `F` is an earlier run's,
+/// so that a person (or a log) reading after a failure does not take its figures for this
+/// run's. A report this run wrote (renamed over `F`: another inode) is not named.
 pub struct EarlierReport {
     path: PathBuf,
     /// `F`'s device and inode when the command started.
@@ -104,27 +104,18 @@ impl EarlierReport {
         })
     }
 
-    /// Removes the earlier report if it is still the file at its path, and says so; the file
-    /// the command wrote, or one that took its place meanwhile, stays.
-    pub fn remove_after_a_failure(self) {
+    /// After a failure: says that the file at the path is the earlier run's, if it still is.
+    pub fn say_after_a_failure(self) {
         use std::os::unix::fs::MetadataExt;
         let still = self
             .path
             .symlink_metadata()
             .is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
-        if !still {
-            return;
-        }
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => eprintln!(
-                "tandem: removed {}, an earlier run's report: this run failed",
+        if still {
+            eprintln!(
+                "tandem: {} is an earlier run's report, kept: this run wrote none",
                 self.path.display()
-            ),
-            Err(e) => eprintln!(
-                "tandem: {} is an earlier run's report (this run failed) and could not be \
-                 removed: {e}",
-                self.path.display()
-            ),
+            );
         }
     }
 }

@@ -436,15 +436,16 @@ fn json_to_a_reader_that_goes_away_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn a_failed_command_leaves_no_earlier_report_at_its_json_path() {
-    // A script running `tandem replay … --json F` and reading F must not take an earlier run's
-    // figures for this one's when this one failed; a successful run's report stays.
+fn a_failed_command_keeps_an_earlier_report_and_says_it_is_one() {
+    // A person or a log reading `tandem replay … --json F` after a failure is told that F is
+    // an earlier run's report; nothing is lost, and the exit status says the run failed.
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "2", "--transfers", "20"]);
     let json = dir.path().join("report.json");
     let json = json.to_str().unwrap();
     let out = tandem(&["replay", "--ledger", &ledger, "--json", json]);
     assert!(out.status.success(), "{out:?}");
+    let report = std::fs::read(json).unwrap();
     let missing = dir.path().join("missing.ledger");
     let stderr = refused(&[
         "replay",
@@ -455,14 +456,16 @@ fn a_failed_command_leaves_no_earlier_report_at_its_json_path() {
     ]);
     assert!(stderr.contains("missing.ledger"), "{stderr}");
     assert!(
-        stderr.contains("removed") && stderr.contains("an earlier run's report"),
+        stderr.contains(&format!("{json} is an earlier run's report, kept")),
         "{stderr}"
     );
-    assert!(
-        !Path::new(json).exists(),
-        "the earlier report is still there"
+    assert_eq!(
+        std::fs::read(json).unwrap(),
+        report,
+        "the earlier report is kept"
     );
-    // Nothing there to remove: the failure alone is said.
+    // Nothing there: the failure alone is said.
+    std::fs::remove_file(json).unwrap();
     let stderr = refused(&[
         "replay",
         "--ledger",
@@ -470,7 +473,7 @@ fn a_failed_command_leaves_no_earlier_report_at_its_json_path() {
         "--json",
         json,
     ]);
-    assert!(!stderr.contains("removed"), "{stderr}");
+    assert!(!stderr.contains("earlier run"), "{stderr}");
 }
 
 #[test]
