@@ -82,25 +82,27 @@ fn stake_of(share: Fraction, total: u64) -> u64 {
     ((share.min(WHOLE) * u128::from(total)) >> 64) as u64
 }
 
-/// The stake behind one reported hash: per weighing total (module docs), the stake summed.
-/// One entry, two where the VED's total changed while reports came.
+/// The stake behind one reported hash: per weighing total (module docs), the stake summed and
+/// its share. One entry, two where the VED's total changed while reports came.
 #[derive(Clone, Debug, Default)]
-struct Behind(Vec<(u64, u64)>);
+struct Behind(Vec<(u64, u64, Fraction)>);
 
 impl Behind {
+    /// Adds `stake` weighed by `total` (one division, on the vote's path: per vote, not per
+    /// reading).
     fn add(&mut self, total: u64, stake: u64) {
-        match self.0.iter_mut().find(|(t, _)| *t == total) {
-            Some((_, behind)) => *behind = behind.saturating_add(stake),
-            None => self.0.push((total, stake)),
+        match self.0.iter_mut().find(|(t, ..)| *t == total) {
+            Some((_, behind, share)) => {
+                *behind = behind.saturating_add(stake);
+                *share = share_of(*behind, total);
+            }
+            None => self.0.push((total, stake, share_of(stake, total))),
         }
     }
 
     /// The share of the VED's stake behind the hash: each total's stake weighed by it.
     fn share(&self) -> Fraction {
-        self.0
-            .iter()
-            .map(|&(total, stake)| share_of(stake, total))
-            .sum()
+        self.0.iter().map(|&(.., share)| share).sum()
     }
 }
 
