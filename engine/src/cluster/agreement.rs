@@ -28,7 +28,7 @@
 //! a newcomer holding a quarter of the VED does not halt the engine as a third of an older,
 //! smaller total. Where the total did not change — within an epoch, the common case — the
 //! share is exactly the stake over the slot's total. Shares are kept in units of 2^-64 of the
-//! whole ([`share_of`]), summed per total so that a restarted engine, adding the vote log's
+//! whole (`share_of`), summed per total so that a restarted engine, adding the vote log's
 //! per-block sums, gets the very numbers the live one added vote by vote.
 //!
 //! **Confirmation through the hash chain.** A vote carries its validator's newest UED slot, so
