@@ -1090,6 +1090,35 @@ fn a_superblock_whose_current_copy_is_damaged_opens_at_the_last_slot_through_the
     assert_matches_model(&store, &model, "with the older copy damaged");
 }
 
+/// A superblock (checksum and all) that records no page for a region — no commit writes one:
+/// a corrupt file naming the superblock, and nothing cut (open cut the region file to nothing,
+/// then failed to map it).
+#[test]
+fn a_superblock_recording_no_page_for_a_region_is_a_corrupt_file() {
+    let (dir, _) = fixture();
+    let path = dir.path().join("superblock");
+    let mut bytes = read(&path);
+    let current = if u64_at(&bytes, 8) > u64_at(&bytes, 4096 + 8) {
+        0
+    } else {
+        4096
+    };
+    // The counts follow the slot: four u32 page counts, four u64 account counts, then the
+    // checksum of everything before it.
+    bytes[current + 32..current + 36].copy_from_slice(&0u32.to_le_bytes());
+    let end = current + 32 + 48;
+    let sum = xxhash_rust::xxh3::xxh3_64(&bytes[current..end]);
+    bytes[end..end + 8].copy_from_slice(&sum.to_le_bytes());
+    write(&path, &bytes);
+    for err in open_fails(dir.path()) {
+        assert!(
+            matches!(&err, StoreError::CorruptFile { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        assert_message(&err, &path, &["records no page for"]);
+    }
+}
+
 /// Two faults at once: the current superblock copy (slot 4's, a commit that grew a region)
 /// is damaged and the log of slot 4 is torn. The older copy names slot 3, but pages slot 4
 /// wrote in place are there: the open refuses the store — and changes no file before it does

@@ -101,6 +101,17 @@ impl Store {
                 .len();
             let pages = len / PAGE_SIZE as u64;
             let recorded = super_state.counts.pages[region_index(mapping)] as u64;
+            if recorded == 0 {
+                // (No region is without its header page: a superblock or log saying so was
+                // written by no commit.)
+                return Err(StoreError::CorruptFile {
+                    path: super_path.clone(),
+                    reason: format!(
+                        "it records no page for {} (a region has its header page at least)",
+                        path.display()
+                    ),
+                });
+            }
             if pages < recorded {
                 return Err(StoreError::Truncated {
                     path,
