@@ -491,8 +491,9 @@ int32_t tandem_engine_metrics(struct tandem_engine *engine, struct tandem_metric
  * The backends and the placement the engine runs with, as text for people (one fact per
  * line). Copies at most `cap - 1` bytes and a NUL into `buf` (nothing when `cap` is 0; `buf`
  * may then be NULL) and sets `*len_out` to the full length without the NUL: call with
- * `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is fixed when
- * the engine opens. Thread-safe.
+ * `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is the one of
+ * the engine's open, with one line more once the GPU its `auto` or `gpu` backend uses has
+ * failed (`gpu failed: …`; between the two calls it may grow by that line). Thread-safe.
  * `len_out` must not lie in `buf` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety

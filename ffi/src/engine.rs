@@ -20,6 +20,7 @@ use ::tandem_engine::genesis::Genesis;
 use ::tandem_engine::ledger::EncodedBlock;
 use ::tandem_engine::pipeline::metrics::MetricsSnapshot;
 use ::tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Survey, Waited};
+use ::tandem_engine::runtime::Backend;
 use ::tandem_engine::runtime::status_index::ExecutionStatus;
 
 use crate::args::{apart, input_slice, output_slice, region};
@@ -34,8 +35,32 @@ use crate::status::{
 /// An engine: its store, its pipeline's threads and what it was opened with. Opaque to C.
 pub struct tandem_engine {
     engine: Engine,
-    /// `tandem_engine_describe`'s text, fixed at open.
+    /// `tandem_engine_describe`'s text, as at open.
     description: String,
+    /// The backend asked for, where its kernels may run on the process's GPU (`auto` or `gpu`
+    /// with an adapter found): the one whose failure `tandem_engine_describe` adds.
+    gpu: Option<Backend>,
+}
+
+impl tandem_engine {
+    /// The description at open, and a last line where the GPU its kernels use has failed
+    /// since (lost, out of memory): it named the GPU for large batches still.
+    fn description_now(&self) -> String {
+        let failure = self
+            .gpu
+            .and_then(|backend| Some((backend, tandem_kernels::gpu::GpuContext::shared().ok()?)))
+            .and_then(|(backend, gpu)| Some((backend, gpu.failure()?.to_owned())));
+        match failure {
+            None => self.description.clone(),
+            Some((backend, why)) => {
+                let since = match backend {
+                    Backend::Gpu => "the engine stopped (TANDEM_ERR_BACKEND_UNAVAILABLE)",
+                    _ => "signatures and hashes on the CPU since",
+                };
+                format!("{}gpu failed: {why}; {since}\n", self.description)
+            }
+        }
+    }
 }
 
 // Every export shares the engine between the caller's threads.
@@ -372,6 +397,8 @@ pub unsafe extern "C" fn tandem_engine_open(
         let backends = survey.backends(settings.backend)?;
         let ued_threads = settings.ued_threads.unwrap_or_else(|| survey.ued_threads());
         let description = survey.describe(&backends, ued_threads);
+        let gpu = (settings.backend != Backend::Cpu && backends.gpu_adapter.is_some())
+            .then_some(settings.backend);
         let config = EngineConfig {
             backend: settings.backend,
             ued_threads,
@@ -382,6 +409,7 @@ pub unsafe extern "C" fn tandem_engine_open(
         *engine_out = Box::into_raw(Box::new(tandem_engine {
             engine,
             description,
+            gpu,
         }));
         Ok(())
     })
@@ -734,8 +762,9 @@ pub unsafe extern "C" fn tandem_engine_metrics(
 /// The backends and the placement the engine runs with, as text for people (one fact per
 /// line). Copies at most `cap - 1` bytes and a NUL into `buf` (nothing when `cap` is 0; `buf`
 /// may then be NULL) and sets `*len_out` to the full length without the NUL: call with
-/// `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is fixed when
-/// the engine opens. Thread-safe.
+/// `cap = 0` to learn it, then with a buffer of `*len_out + 1` bytes. The text is the one of
+/// the engine's open, with one line more once the GPU its `auto` or `gpu` backend uses has
+/// failed (`gpu failed: …`; between the two calls it may grow by that line). Thread-safe.
 /// `len_out` must not lie in `buf` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 ///
 /// # Safety
@@ -753,7 +782,8 @@ pub unsafe extern "C" fn tandem_engine_describe(
         apart(region("len_out", len_out, 1), region("buf", buf, cap))?;
         let buf = unsafe { output_slice(buf.cast::<u8>(), cap, "buf", "cap") }?;
         let len_out = unsafe { out(len_out, "len_out") }?;
-        let text = engine.description.as_bytes();
+        let text = engine.description_now();
+        let text = text.as_bytes();
         *len_out = text.len();
         if let Some(room) = cap.checked_sub(1) {
             let n = text.len().min(room);
