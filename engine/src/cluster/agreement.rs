@@ -390,8 +390,7 @@ impl Agreement {
 
     /// Whether `slot`'s UED reports now halt the engine.
     fn check(&mut self, slot: u64) -> Option<Halt> {
-        let total = self.total_at(slot);
-        if self.halt.is_some() || total == 0 {
+        if self.halt.is_some() {
             return None;
         }
         let local = *self.local[index(Domain::Ued)].get(&slot)?;
@@ -401,13 +400,33 @@ impl Agreement {
             .find(|(h, _)| *h == local)
             .map_or(0, |(_, b)| b.share());
         let others = reports.iter().filter(|(h, _)| *h != local);
-        let disagreeing: Fraction = others.clone().map(|(_, b)| b.share()).sum();
+        // Every other hash's stake, summed per weighing total before it is weighed: one
+        // rounding up per total, not one per hash (many hashes of just under a third in all,
+        // each rounded up, passed it).
+        let mut against = Behind::default();
+        for (_, behind) in others.clone() {
+            for &(total, stake, _) in &behind.0 {
+                against.add(total, stake);
+            }
+        }
+        let disagreeing = against.share();
         let bps = ((disagreeing.min(WHOLE) * 10_000) >> 64) as u64;
         self.max_disagreement_bps = self.max_disagreement_bps.max(bps);
-        // At least a third: 3 × share ≥ the whole ([`share_of`]: exact for a whole total).
+        // At least a third: 3 × share ≥ the whole ([`share_of`]: exact for one total).
         if disagreeing * 3 < WHOLE {
             return None;
         }
+        // The total the halt names: the slot's, or where the VED had no stake then (stake
+        // joined after it), the largest its reports were weighed by.
+        let total = match self.total_at(slot) {
+            0 => against
+                .0
+                .iter()
+                .map(|&(total, ..)| total)
+                .max()
+                .unwrap_or(0),
+            total => total,
+        };
         // The most stake; between equals, the greatest hash (whatever order reports came in).
         let (reported, _) = others.max_by_key(|(h, b)| (b.share(), *h))?;
         let halt = Halt {
@@ -680,6 +699,41 @@ mod tests {
         b.record_local(Domain::Ved, 5, [0xee; 32]);
         b.record_local(Domain::Ued, 5, [1; 32]);
         assert_eq!(b.record_stake(Domain::Ued, 5, [2; 32], 20, 9), Some(halt));
+    }
+
+    #[test]
+    fn many_hashes_of_just_under_a_third_in_all_do_not_halt() {
+        // Each share rounds up to the 2^-64: two other hashes whose stakes sum to just under a
+        // third of a total near 2^64 passed it, weighed one by one (found in review).
+        let total = u64::MAX - 1;
+        let (a, b) = (3_074_457_345_618_258_601, 3_074_457_345_618_258_603);
+        assert!(3 * (u128::from(a) + u128::from(b)) < u128::from(total));
+        let mut x = Agreement::new();
+        x.set_total_stake(total);
+        x.record_local(Domain::Ved, 5, [0xee; 32]);
+        x.record_local(Domain::Ued, 5, [1; 32]);
+        assert_eq!(x.record_stake(Domain::Ued, 5, [2; 32], a, 6), None);
+        assert_eq!(x.record_stake(Domain::Ued, 5, [3; 32], b, 6), None);
+        // One lamport more and they are a third.
+        assert!(x.record_stake(Domain::Ued, 5, [3; 32], 1, 7).is_some());
+    }
+
+    #[test]
+    fn a_slot_of_no_ved_stake_is_judged_by_the_stake_that_reports_it() {
+        // The VED had no stake at slot 5 (a genesis of no staked validator); 30 joined, and a
+        // third of it reports another hash for slot 5: a halt, named against 30 (it was never
+        // judged: the slot's total of 0 ended the check).
+        let mut a = Agreement::new();
+        a.set_total_stake(0);
+        a.record_local(Domain::Ved, 5, [0xee; 32]);
+        a.record_local(Domain::Ued, 5, [1; 32]);
+        a.set_total_stake(30);
+        a.record_local(Domain::Ved, 9, [0xee; 32]);
+        assert_eq!(a.record_vote(&vote(1, 5, 5, 2), 9), None);
+        let halt = a
+            .record_vote(&vote(2, 5, 5, 2), 9)
+            .expect("a third of the VED");
+        assert_eq!((halt.disagreeing_stake, halt.total_stake), (10, 30));
     }
 
     #[test]
