@@ -225,13 +225,39 @@ impl Genesis {
             .expect("engine/genesis/default.toml is valid (a unit test loads it)")
     }
 
-    /// What the genesis is, as one hash: the SHA-256 of [`Genesis::to_toml`], which writes
-    /// every value out — two genesis files give the same digest exactly when they read as the
-    /// same genesis, whatever their spacing or order of keys. A store keeps it beside the
-    /// genesis hash: a `genesis_hash` given explicitly names the blockhash, not the cluster's
-    /// parameters, accounts and validators, which a file giving the same one may change.
+    /// What the genesis is, as one hash, kept by a store beside the genesis hash: a
+    /// `genesis_hash` given explicitly names the blockhash, not the cluster's parameters,
+    /// accounts and validators, which a file giving the same one may change. The SHA-256 of a
+    /// binary encoding of its own (version 1), not of any text: the same genesis spaced or
+    /// with its keys ordered otherwise gives the same digest, and a change to how genesis files
+    /// are written (`to_toml`) changes none. The order of the `[[account]]` and
+    /// `[[validator]]` entries counts: it is the genesis's. Pinned by a test: a change to this
+    /// encoding refuses every store made before it (`GenesisChanged`), so it needs a new
+    /// version that stores of the old one keep.
     pub fn digest(&self) -> [u8; 32] {
-        Sha256::digest(self.to_toml().as_bytes()).into()
+        let mut h = Sha256::new();
+        h.update(b"tandem:genesis-digest:1");
+        h.update(self.cluster.slots_per_epoch.to_le_bytes());
+        h.update(self.cluster.epoch_reward_rate_ppb.to_le_bytes());
+        h.update(self.cluster.unix_timestamp_ms.to_le_bytes());
+        h.update(self.hash);
+        h.update((self.accounts.len() as u64).to_le_bytes());
+        for a in &self.accounts {
+            h.update(a.pubkey.0);
+            h.update(a.lamports.to_le_bytes());
+            h.update(a.owner.0);
+            h.update([u8::from(a.executable), a.mapping.tag()]);
+            h.update((a.data.len() as u64).to_le_bytes());
+            h.update(&a.data);
+        }
+        h.update((self.validators.len() as u64).to_le_bytes());
+        for v in &self.validators {
+            h.update(v.node.0);
+            h.update(v.vote_account.0);
+            h.update(v.stake.to_le_bytes());
+            h.update([u8::from(v.active)]);
+        }
+        h.finalize().into()
     }
 
     /// The genesis as a file (SPEC §9) that [`Genesis::from_toml_str`] reads back as this
@@ -825,6 +851,33 @@ fn reward_rate_ppb(rate: f64) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_digest_is_pinned_and_the_same_for_the_same_genesis_written_otherwise() {
+        let genesis = Genesis::default_cluster();
+        let hex: String = genesis
+            .digest()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // Pinned: a change of the encoding refuses every store made before it.
+        assert_eq!(
+            hex,
+            "9e0ffba05b6602772ff26c40c045467278d1b1d63ef2b278580e58f7f0650fa3"
+        );
+        let rewritten = Genesis::from_toml_str(&genesis.to_toml()).expect("valid");
+        assert_eq!(
+            rewritten.digest(),
+            genesis.digest(),
+            "written out by to_toml"
+        );
+        let mut other = genesis.clone();
+        other.cluster.epoch_reward_rate_ppb += 1;
+        assert_ne!(other.digest(), genesis.digest());
+        let mut other = genesis.clone();
+        other.validators[0].active = !other.validators[0].active;
+        assert_ne!(other.digest(), genesis.digest());
+    }
 
     #[test]
     fn reward_rate_converts_exactly_to_parts_per_billion() {
