@@ -148,7 +148,7 @@ impl Store {
         for region in &mut store.regions {
             region.cut_unrecorded_pages()?;
         }
-        // The scan read every page in order (readahead helps it); from here reads are random.
+        // From here the mappings are read at random (the scan read the files in order).
         for region in &store.regions {
             region.map.read_without_readahead();
         }
@@ -390,15 +390,18 @@ impl<'a> PageReader<'a> {
                 self.chunk.clear();
                 let path = self.region.path.clone();
                 return Err(match e.kind() {
-                    std::io::ErrorKind::UnexpectedEof => StoreError::Truncated {
-                        path,
-                        reason: format!(
-                            "the file ends before page {} of the {} it had when the store was \
-                             opened (cut short while open)",
-                            page + pages,
-                            self.region.page_count()
-                        ),
-                    },
+                    std::io::ErrorKind::UnexpectedEof => {
+                        let len = self.region.file.metadata().map_or(0, |m| m.len());
+                        StoreError::Truncated {
+                            path,
+                            reason: format!(
+                                "{} pages, but the store holds {} (the file was cut short \
+                                 while open)",
+                                len / PAGE_SIZE as u64,
+                                self.region.page_count()
+                            ),
+                        }
+                    }
                     _ => StoreError::Io {
                         op: "read",
                         path,

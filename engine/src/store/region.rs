@@ -304,8 +304,9 @@ pub(crate) fn map_region(
 ) -> Result<RegionMap, StoreError> {
     // SAFETY: the store holds an exclusive flock on its directory for as long as it is open, so no
     // other process of ours changes the file under the mapping; the mapping is replaced (never
-    // just resized) whenever this process changes the file's length; and this process writes the
-    // file only through `write_pages`, from the commit and recovery, which hold the store
+    // just resized) whenever this process grows the file, and never covers the pages past a
+    // region's own that open cuts off (`Region::cut_unrecorded_pages`); and this process writes
+    // the file only through `write_pages`, from the commit and recovery, which hold the store
     // exclusively (`&mut Store`, or before it exists): no slice of the mapping is alive then.
     let len = pages as usize * PAGE_SIZE;
     let map =
