@@ -407,4 +407,8 @@ fn a_region_file_cut_short_under_the_store_is_an_error_when_scanned() {
         err.to_string().contains(&path.display().to_string()),
         "{err}"
     );
+    assert!(
+        err.to_string().contains("3 pages, but the store holds"),
+        "{err}"
+    );
 }
