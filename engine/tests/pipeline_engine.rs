@@ -1552,6 +1552,36 @@ fn open_holding(
 }
 
 #[test]
+fn a_restarted_engine_answers_the_ved_hashes_and_confirmations_its_log_holds() {
+    // Store at slot 3, slots 4 and 5 in the VED's log (a crash with the UED behind). Before
+    // the host submits them again the engine answers as it did before the crash: the VED
+    // hashes of 4 and 5 (its metrics said VED slot 5, and a wait timed out), and the stake
+    // slot 5's votes put behind slot 4's VED hash (0, `Pending` at X > 0, until they came
+    // again). Found in review.
+    let (blocks, sequential) = generated(6, 12, false);
+    let dir = committed_through(&blocks, 3);
+    log_ved_ahead(dir.path(), &blocks[3..5]);
+    let (engine, _) = open(dir.path(), 1);
+    assert_eq!(engine.metrics().snapshot().ved_slot, 5);
+    for slot in [4u64, 5] {
+        let waited = engine.wait_hash(Domain::Ved, slot, Duration::ZERO);
+        let want = sequential[slot as usize - 1].ved_hash;
+        assert!(
+            matches!(waited, Ok(Waited::Hash(h)) if h == want),
+            "{slot}: {waited:?}"
+        );
+    }
+    let (confirmed, total) = engine.agreement(Domain::Ved, 4);
+    assert!(total > 0 && confirmed == total, "{confirmed} of {total}");
+    // The blocks come again: the same answers, nothing counted twice.
+    for block in &blocks[3..6] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let last = engine.finish().expect("finish");
+    assert_eq!(last.hashes[0], sequential[5].ved_hash);
+}
+
+#[test]
 fn a_logged_slot_answers_its_ved_statuses_at_its_vote_point() {
     // Restarted with slots 4 and 5 in the VED's log, ahead of the store (3), and the UED held
     // at slot 4: slot 5's vote point is republished from the log, and the VED's statuses of

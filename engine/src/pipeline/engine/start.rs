@@ -100,10 +100,22 @@ impl Engine {
             stored.oldest_slot(),
         );
         // (Open cut the log at the store's slot.)
-        let halt = VoteLog::replay_into(&mut agreement, &dir, kept, u64::MAX)
+        let mut halt = VoteLog::replay_into(&mut agreement, &dir, kept, u64::MAX)
             .map_err(EngineError::OpenLog)?;
-        for (slot, total) in logged_totals {
+        // Then the logged slots, as the engine saw them at their vote points before the
+        // restart: each slot's total, its local VED hash and what its votes reported (their
+        // blocks coming again count nothing twice), so that a status confirmed then is
+        // confirmed now, not `Pending` until the host has submitted them again.
+        for (record, &(slot, total)) in logged.iter().zip(&logged_totals) {
             agreement.record_total(slot, total);
+            halt = halt.or(agreement.record_local(
+                crate::account::Domain::Ved,
+                slot,
+                record.ved.ved_hash,
+            ));
+            for vote in &record.ved.votes {
+                halt = halt.or(agreement.record_vote(vote, slot));
+            }
         }
         metrics.record_ued_disagreement(agreement.max_disagreement_bps());
         if halted.is_some() {
@@ -144,6 +156,13 @@ impl Engine {
         });
         for record in &logged {
             shared.index_logged(record);
+            // Its VED hash answers as it did before the restart (the metrics' VED slot says
+            // so): the block that comes again must be the one logged.
+            shared.publish(
+                crate::account::Domain::Ved,
+                record.ved.slot,
+                record.ved.ved_hash,
+            );
         }
         // The halt recorded before the restart is raised again, so that a host that polls
         // alerts after a restart learns why the engine it reopened is halted (the halt file
