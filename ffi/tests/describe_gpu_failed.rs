@@ -3,38 +3,18 @@
 //! and what the engine does. A separate test binary (process): it destroys the process-wide
 //! device.
 
-use std::ffi::{CStr, CString, c_char};
+mod common;
+
+use std::ffi::CString;
 use std::path::Path;
 use std::ptr;
 
+use common::describe;
 use tandem::Backend;
-use tandem::engine::{
-    tandem_engine, tandem_engine_close, tandem_engine_config, tandem_engine_describe,
-    tandem_engine_open,
-};
+use tandem::engine::{tandem_engine_close, tandem_engine_config, tandem_engine_open};
 use tandem::status::TANDEM_OK;
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::testing::gpu_or_skip;
-
-/// The engine's description now.
-fn describe(engine: *mut tandem_engine) -> String {
-    let mut len = 0;
-    // SAFETY: cap 0 with a NULL buffer asks for the length.
-    assert_eq!(
-        unsafe { tandem_engine_describe(engine, ptr::null_mut(), 0, &mut len) },
-        TANDEM_OK
-    );
-    let mut text = vec![0 as c_char; len + 1];
-    // SAFETY: len + 1 writable bytes.
-    assert_eq!(
-        unsafe { tandem_engine_describe(engine, text.as_mut_ptr(), len + 1, &mut len) },
-        TANDEM_OK
-    );
-    // SAFETY: describe NUL-terminates.
-    let text = unsafe { CStr::from_ptr(text.as_ptr()) }.to_str().unwrap();
-    assert_eq!(text.len(), len);
-    text.to_owned()
-}
 
 #[test]
 fn the_description_says_the_gpu_failed_since_the_engine_opened() {

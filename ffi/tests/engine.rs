@@ -2,6 +2,8 @@
 //! epoch boundary equal the sequential runtime's, a restart resumes, and every bad argument is
 //! an error code with a message naming it (SPEC §8 "The engine").
 
+mod common;
+
 use std::ffi::{CStr, CString, c_char};
 use std::path::Path;
 use std::ptr;
@@ -150,24 +152,7 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
         (30, 30, 0)
     );
     assert!(metrics.time_to_vote_p50_us > 0);
-    let mut len = 0;
-    // SAFETY: cap 0 with a NULL buffer asks for the length.
-    assert_eq!(
-        unsafe { tandem_engine_describe(engine, ptr::null_mut(), 0, &mut len) },
-        TANDEM_OK
-    );
-    let mut text = vec![0 as c_char; len + 1];
-    // SAFETY: len + 1 writable bytes.
-    assert_eq!(
-        unsafe { tandem_engine_describe(engine, text.as_mut_ptr(), len + 1, &mut len) },
-        TANDEM_OK
-    );
-    // SAFETY: describe NUL-terminates.
-    let text = unsafe { CStr::from_ptr(text.as_ptr()) }
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(text.len(), len);
+    let text = common::describe(engine);
     assert!(
         text.contains("backend: cpu\n") && text.contains("ued threads: 2\n"),
         "{text}"
