@@ -2265,7 +2265,13 @@ fn a_stage_stuck_on_a_block_shows_its_queue_filling() {
     while ved_depth() < 3 && began.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(ved_depth(), 3, "slots 2..4 wait behind the VED's slot 1");
+    // Recorded by the stage that fills the queue, at each send: 3, or 4 where the VED took
+    // slot 1 only after slot 4 was sent (a loaded machine: CI failed once on 4).
+    let depth = ved_depth();
+    assert!(
+        (3..=4).contains(&depth),
+        "slots 2..4 wait behind the VED's slot 1: depth {depth}"
+    );
     release.send(()).expect("the hook waits");
     let waited = engine.wait_hash(Domain::Ued, 4, Duration::from_secs(120));
     assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
