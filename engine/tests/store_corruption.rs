@@ -282,6 +282,16 @@ fn reseal(bytes: &mut [u8], p: usize) {
 }
 
 /// Flips bit `bit` of byte `at` of the file.
+/// The offsets of the superblock's two copies in its bytes: the current one (the higher
+/// sequence number) and the older.
+fn superblock_copies(bytes: &[u8]) -> (usize, usize) {
+    if u64_at(bytes, 8) > u64_at(bytes, 4096 + 8) {
+        (0, 4096)
+    } else {
+        (4096, 0)
+    }
+}
+
 fn flip_bit(path: &Path, at: usize, bit: u8) {
     let mut bytes = read(path);
     bytes[at] ^= 1 << bit;
@@ -1069,8 +1079,7 @@ fn a_superblock_whose_current_copy_is_damaged_opens_at_the_last_slot_through_the
     let (dir, model) = fixture();
     let path = dir.path().join("superblock");
     let bytes = read(&path);
-    let (seq0, seq1) = (u64_at(&bytes, 8), u64_at(&bytes, 4096 + 8));
-    let (current, older) = if seq0 > seq1 { (0, 4096) } else { (4096, 0) };
+    let (current, older) = superblock_copies(&bytes);
     assert_eq!(u64_at(&bytes, current + 24), LAST_SLOT);
     assert_eq!(u64_at(&bytes, older + 24), LAST_SLOT - 1);
     flip_bit(&path, current + 30, 2);
@@ -1098,11 +1107,7 @@ fn a_superblock_recording_no_page_for_a_region_is_a_corrupt_file() {
     let (dir, _) = fixture();
     let path = dir.path().join("superblock");
     let mut bytes = read(&path);
-    let current = if u64_at(&bytes, 8) > u64_at(&bytes, 4096 + 8) {
-        0
-    } else {
-        4096
-    };
+    let (current, _) = superblock_copies(&bytes);
     // The counts follow the slot: four u32 page counts, four u64 account counts, then the
     // checksum of everything before it.
     bytes[current + 32..current + 36].copy_from_slice(&0u32.to_le_bytes());
@@ -1150,11 +1155,7 @@ fn a_damaged_superblock_with_a_torn_wal_is_refused_without_cutting_any_page() {
     assert!(read(&region).len() > before, "slot 4 grew the region");
     let path = dir.path().join("superblock");
     let bytes = read(&path);
-    let current = if u64_at(&bytes, 8) > u64_at(&bytes, 4096 + 8) {
-        0
-    } else {
-        4096
-    };
+    let (current, _) = superblock_copies(&bytes);
     assert_eq!(u64_at(&bytes, current + 24), LAST_SLOT + 1);
     flip_bit(&path, current + 30, 2);
     let wal = dir.path().join("wal");
@@ -1424,11 +1425,7 @@ fn craft_wal(slot: u64, entries: &[(u8, u32, u16, Vec<u8>)], counts: &[u8]) -> V
 /// The counts (48 bytes) of the current superblock copy.
 fn current_counts(dir: &Path) -> Vec<u8> {
     let sb = read(&dir.join("superblock"));
-    let current = if u64_at(&sb, 8) > u64_at(&sb, 4096 + 8) {
-        0
-    } else {
-        4096
-    };
+    let (current, _) = superblock_copies(&sb);
     sb[current + 32..current + 80].to_vec()
 }
 
