@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `sigverify` | `tps × sigs_per_tx` signatures/s | `sigverify.cpu.unique` at `c` threads; the `recurring_pct` share of them at `sigverify.cpu.recurring`, scaled by threads as the unique rate scales |
 //! | `ved` | `votes_per_slot × 1000 / slot_ms` votes/s | one core: verifying a recurring signer (`sigverify.cpu.recurring`) then executing the vote (`executor.ved.votes`) |
-//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less two LtHashes (old state and new, over the `c` threads) of each account a transaction writes beyond a transfer's two (`lthash.cpu.accounts`), in the time its slots leave: `1000 / slot_ms` slots/s at `executor.ued.slots` (its per-slot syncs) |
+//! | `ued` | `tps` transactions/s | `executor.ued.transfers` at `c` threads, less two LtHashes (old state and new) of each account a transaction writes beyond a transfer's two (`lthash.cpu.accounts` at `c` threads), in the time its slots leave: `1000 / slot_ms` slots/s at `executor.ued.slots` (its per-slot syncs) |
 //!
 //! The UED hashes its own accounts on its executor threads (the engine has no separate hashing
 //! stage), so hashing is part of `ued`, and the split always gives `hash` 0 cores. Its per-slot
@@ -159,7 +159,13 @@ struct Scaling {
 
 impl Scaling {
     fn of(profile: &Profile, path: &str, name: &'static str) -> Result<Scaling, ProfileError> {
-        let points = profile.scaling(name);
+        let mut points = profile.scaling(name);
+        // A one-thread figure given without a thread count stands for the 1-thread point.
+        if !points.iter().any(|&(t, _)| t == 1)
+            && let Some(one) = profile.rate(name, None)
+        {
+            points.insert(0, (1, one.value));
+        }
         if !points.iter().any(|&(t, _)| t == 1) {
             return Err(ProfileError::MissingRate {
                 path: path.to_owned(),
@@ -199,8 +205,8 @@ struct Rates {
     recurring: f64,
     /// Votes per second on one core: verify then execute.
     ved: f64,
-    /// LtHashes per second on one thread.
-    lthash: f64,
+    /// LtHashes per second, by threads.
+    lthash: Scaling,
     /// The GPU's verification rate at each batch measured (sorted by batch), where the profile
     /// has a hardware GPU.
     gpu_sigverify: Vec<(u32, f64)>,
@@ -235,7 +241,7 @@ impl Rates {
             ued: Scaling::of(profile, path, names::UED_TRANSFERS)?,
             recurring,
             ved: 1.0 / (1.0 / recurring + 1.0 / execute),
-            lthash: one(names::LTHASH)?,
+            lthash: Scaling::of(profile, path, names::LTHASH)?,
             gpu_sigverify,
             slot_seconds: profile
                 .rate(names::UED_SLOTS, None)
@@ -526,12 +532,14 @@ fn evaluate(
     let votes = target.votes_per_slot * 1000.0 / target.slot_ms;
     // One user transaction's UED time on `threads` threads: the transfer as measured there,
     // plus two LtHashes (its old state out, its new one in) of every account written beyond
-    // a transfer's two, which the engine hashes over the UED's threads.
+    // a transfer's two, which the engine hashes over the UED's threads at the LtHash rate
+    // measured on that many (or projected as the UED's rate is).
     let ued_per_core = |threads: u32| {
         let (rate, projected) = rates.ued.at(threads);
         let extra = (target.accounts_per_tx - 2.0).max(0.0);
-        let per_tx = 1.0 / rate + 2.0 * extra / (rates.lthash * f64::from(threads.max(1)));
-        (1.0 / per_tx, projected)
+        let (lthash, lthash_projected) = rates.lthash.at(threads);
+        let per_tx = 1.0 / rate + 2.0 * extra / lthash;
+        (1.0 / per_tx, projected || (extra > 0.0 && lthash_projected))
     };
     let k = target.sigs_per_tx;
     let ved_share = votes / rates.ved; // of one core
@@ -872,6 +880,34 @@ mod tests {
             close(plan.stages[2].capacity, 1.0 / (1.0 / 180_000.0 + 1e-5)),
             "{plan:?}"
         );
+    }
+
+    #[test]
+    fn the_lthash_cost_on_two_threads_is_the_measured_two_thread_rate() {
+        let target = Target {
+            accounts_per_tx: 6.0,
+            ..Target::default()
+        };
+        // Two threads hash 600,000 accounts/s, not twice the one thread's 400,000.
+        let mut two = profile(5);
+        two.rates.push(rate(names::LTHASH, Some(2), 600_000.0));
+        let plan = plan(&two, "p", &target, None).unwrap();
+        // Beside the VED: sigverify 2 (36,000) and the UED 2, every rate measured.
+        assert_eq!((plan.split.sigverify, plan.split.ued), (2, 2), "{plan:?}");
+        // 1/(1/180,000 + 2 × 4/600,000) = 53,571, where 1-thread scaling gives 64,286.
+        assert!(
+            close(
+                plan.stages[2].capacity,
+                1.0 / (1.0 / 180_000.0 + 8.0 / 600_000.0)
+            ),
+            "{plan:?}"
+        );
+        assert!(!plan.projection, "{plan:?}");
+        // The same machine with the LtHash measured on one thread only: the UED's capacity on
+        // two is a projection, and the plan says so.
+        let plan = super::plan(&profile(5), "p", &target, None).unwrap();
+        assert_eq!((plan.split.sigverify, plan.split.ued), (2, 2), "{plan:?}");
+        assert!(plan.projection, "{plan:?}");
     }
 
     #[test]
