@@ -153,17 +153,21 @@ mod tests {
     #[test]
     fn readers_racing_owners_charge_every_nanosecond_once() {
         // Owners open and close sections, readers settle them, all at once: the sum of what
-        // readers and owners charged is the sections' total length, measured by the owners.
+        // readers and owners charged is the sections' total length, measured by the owners,
+        // and readers did charge some of it.
         let open = OpenSections::<4>::default();
         let charged = AtomicU64::new(0);
-        let lengths = AtomicU64::new(0);
+        let by_readers = AtomicU64::new(0);
+        let (lengths, inner) = (AtomicU64::new(0), AtomicU64::new(0));
         let done = AtomicBool::new(false);
+        let began = Instant::now();
         std::thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
                     while !done.load(Ordering::Relaxed) {
                         open.settle(|_, ns| {
                             charged.fetch_add(ns, Ordering::Relaxed);
+                            by_readers.fetch_add(ns, Ordering::Relaxed);
                         });
                     }
                 });
@@ -171,25 +175,50 @@ mod tests {
             let owners: Vec<_> = (0..3)
                 .map(|_| {
                     s.spawn(|| {
-                        for _ in 0..2_000 {
-                            let began = now_ns();
+                        // At least 2,000 sections, and on until readers have settled some.
+                        for n in 0.. {
+                            if n >= 2_000 && by_readers.load(Ordering::Relaxed) > 0 {
+                                break;
+                            }
+                            assert!(
+                                began.elapsed() < Duration::from_secs(60),
+                                "no reader settled an open section in a minute"
+                            );
+                            let before = now_ns();
                             let slot = open.open(0).expect("a slot per owner");
-                            std::hint::spin_loop();
+                            let opened = now_ns();
+                            for _ in 0..100 {
+                                std::hint::spin_loop();
+                            }
+                            let closing = now_ns();
                             let (_, rest) = open.close(slot).expect("open");
-                            let length = now_ns() - began;
+                            let after = now_ns();
                             charged.fetch_add(rest, Ordering::Relaxed);
-                            lengths.fetch_add(length, Ordering::Relaxed);
+                            lengths.fetch_add(after - before, Ordering::Relaxed);
+                            inner.fetch_add(closing - opened, Ordering::Relaxed);
                         }
                     })
                 })
                 .collect();
-            for owner in owners {
-                owner.join().expect("owner thread");
-            }
+            let ended: Vec<_> = owners.into_iter().map(|owner| owner.join()).collect();
+            // The readers stop before an owner's failure is raised.
             done.store(true, Ordering::Relaxed);
+            for owner in ended {
+                owner.expect("owner thread");
+            }
         });
-        let (charged, lengths) = (charged.into_inner(), lengths.into_inner());
-        // Each section's charge lies within the owner's two clock reads around it.
+        let (charged, lengths, inner) = (
+            charged.into_inner(),
+            lengths.into_inner(),
+            inner.into_inner(),
+        );
+        // Each section's charge lies within the owner's clock reads around it (none charged
+        // twice) and covers those inside it (none lost).
         assert!(charged <= lengths, "charged {charged} ns of {lengths} ns");
+        assert!(
+            charged >= inner,
+            "charged {charged} ns, less than {inner} ns"
+        );
+        assert!(by_readers.into_inner() > 0);
     }
 }

@@ -337,21 +337,38 @@ mod tests {
         let server =
             serve_metrics(loopback(), Arc::new(EngineMetrics::for_pipeline())).expect("binds");
         let addr = server.local_addr();
-        let stop = Arc::new(AtomicBool::new(false));
-        let trickle = {
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                let mut stream = TcpStream::connect(addr).expect("connects");
-                while !stop.load(Ordering::Relaxed) && stream.write_all(b"G").is_ok() {
-                    std::thread::sleep(Duration::from_millis(300));
+        // Far past the head's deadline even for a SCHED_IDLE server on a busy machine; a
+        // timeout per read would hold the trickler (a byte every 300 ms) until it gives up.
+        const GIVES_UP: Duration = Duration::from_secs(30);
+        let trickle = std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(addr).expect("connects");
+            let began = Instant::now();
+            stream
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            let mut byte = [0u8; 1];
+            // A byte, then 300 ms of listening: until the server closes the connection (the
+            // read ends or fails other than by timing out) or a write fails.
+            while began.elapsed() < GIVES_UP && stream.write_all(b"G").is_ok() {
+                match stream.read(&mut byte) {
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                    _ => break,
                 }
-            })
-        };
-        std::thread::sleep(Duration::from_millis(200)); // the trickler is being answered
-        // Answered once the trickler's deadline passed (before: never, as long as it trickled).
+            }
+            began.elapsed()
+        });
+        // Another client is answered meanwhile.
         assert!(get(addr, "/metrics").starts_with("HTTP/1.1 200 OK"));
-        stop.store(true, Ordering::Relaxed);
-        trickle.join().expect("the trickler");
+        let held = trickle.join().expect("the trickler");
+        assert!(
+            held < GIVES_UP,
+            "a client trickling its request head was held {held:?}, past the head's deadline \
+             ({CLIENT_TIMEOUT:?})"
+        );
         // A head ended by a bare blank line is answered too.
         assert!(request(addr, "GET /metrics HTTP/1.0\n\n").starts_with("HTTP/1.1 200 OK"));
     }
@@ -479,6 +496,12 @@ mod tests {
         let answer = get(addr, "/metrics");
         assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
         let took = asked.elapsed();
+        // Answered in turn, it waits at least five client timeouts; a busy machine may delay
+        // the SCHED_IDLE server, by less than four.
+        assert!(
+            took < 4 * CLIENT_TIMEOUT,
+            "the scrape waited {took:?} behind five silent connections"
+        );
         if took >= CLIENT_TIMEOUT {
             tandem_kernels::say_skipped!("the scrape took {took:?} on a busy machine: not judged");
         }

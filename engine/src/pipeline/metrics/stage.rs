@@ -290,6 +290,9 @@ mod tests {
 
     #[test]
     fn a_busy_section_counts_the_cpu_time_its_thread_ran_not_the_time_it_waited() {
+        // Linux has one (`CLOCK_THREAD_CPUTIME_ID`): its absence there is a fault.
+        #[cfg(target_os = "linux")]
+        assert!(thread_cpu_time().is_some(), "no thread CPU clock on Linux");
         if thread_cpu_time().is_none() {
             eprintln!("skipped: no thread CPU clock on this platform");
             return;
@@ -383,15 +386,36 @@ mod tests {
                 });
             }
             s.spawn(|| {
-                let mut last = m.snapshot("ued");
-                for _ in 0..20_000 {
+                // The writers stop however this thread ends.
+                struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+                impl Drop for Stop<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(true, Ordering::Relaxed);
+                    }
+                }
+                let _stop = Stop(&done);
+                let began = std::time::Instant::now();
+                let first = m.snapshot("ued");
+                let mut last = first.clone();
+                // At least 20,000 readings, and on until every counter has moved since the
+                // first (the writers ran while they were taken).
+                let mut readings = 0;
+                while readings < 20_000
+                    || last.busy_ns == first.busy_ns
+                    || last.idle_ns == first.idle_ns
+                    || last.blocked_ns == first.blocked_ns
+                {
+                    assert!(
+                        began.elapsed() < Duration::from_secs(60),
+                        "the writers did not run: {last:?}"
+                    );
                     let now = m.snapshot("ued");
                     assert!(now.busy_ns >= last.busy_ns, "{now:?} after {last:?}");
                     assert!(now.idle_ns >= last.idle_ns, "{now:?} after {last:?}");
                     assert!(now.blocked_ns >= last.blocked_ns, "{now:?} after {last:?}");
                     last = now;
+                    readings += 1;
                 }
-                done.store(true, Ordering::Relaxed);
             });
         });
     }
