@@ -450,6 +450,13 @@ fn store_survives_kill_9_at_random_moments() {
         model_slot.is_some_and(|s| s > iterations / 2),
         "the children committed too few slots to test anything: {model_slot:?}"
     );
+    // Kills inside a commit, after its log record and before its superblock, are what the
+    // recovery is for: 7–11 of 40 reopens complete one on a 2-core machine (a run of a few
+    // kills may land none).
+    assert!(
+        recoveries > 0 || iterations < 20,
+        "no kill landed inside a commit in {iterations} (seed {seed}): the recovery went untested"
+    );
 }
 
 fn child_stderr(child: &mut Child) -> String {
