@@ -414,10 +414,17 @@ fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync), side: &mut dy
     // it could otherwise run (and take parts) on every PU of the caller's mask for the moment
     // between its start and its move — a test saw a started thread with the caller's two PUs.
     let moved: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
+    // A test's signal that a started thread is running before its move.
+    #[cfg(test)]
+    let running: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
     let mut started = Joined(Vec::with_capacity(count));
     for (k, moved) in moved.iter().enumerate() {
         let builder = std::thread::Builder::new().name("tandem-part".into());
+        #[cfg(test)]
+        let running_k = &running[k];
         let part = move || {
+            #[cfg(test)]
+            running_k.store(true, Ordering::Release);
             while !moved.load(Ordering::Acquire) {
                 std::thread::yield_now();
             }
@@ -430,7 +437,7 @@ fn run_on_started_threads(count: usize, batch: &(dyn Fn() + Sync), side: &mut dy
         match unsafe { builder.spawn_unchecked(part) } {
             Ok(thread) => {
                 #[cfg(test)]
-                tests::PAUSE_BEFORE_MOVE.with(|pause| std::thread::sleep(pause.get()));
+                tests::pause_before_move(&running[k]);
                 if let Some(&pu) = beside.get(k % beside.len().max(1)) {
                     super::pin::move_started_thread(&thread, pu);
                 }
@@ -524,10 +531,28 @@ mod tests {
     }
 
     thread_local! {
-        /// How long the calling thread waits between starting a thread for a batch and moving
-        /// it (a test's stand-in for a preempted caller).
-        pub(super) static PAUSE_BEFORE_MOVE: std::cell::Cell<Duration> =
-            const { std::cell::Cell::new(Duration::ZERO) };
+        /// Whether the calling thread, between starting a thread for a batch and moving it,
+        /// waits until the started thread runs (a test's stand-in for a preempted caller).
+        static PAUSE_BEFORE_MOVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// How many started threads were seen running before their move in such a pause.
+        static RAN_BEFORE_MOVE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// The pause of [`PAUSE_BEFORE_MOVE`]: until `running` says the started thread runs (10 s
+    /// at most: the thread waits for its move, so the caller must not wait for ever).
+    pub(super) fn pause_before_move(running: &AtomicBool) {
+        if !PAUSE_BEFORE_MOVE.with(std::cell::Cell::get) {
+            return;
+        }
+        let began = std::time::Instant::now();
+        while !running.load(Ordering::Acquire) && began.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        if running.load(Ordering::Acquire) {
+            // Running, with the caller's mask, for a moment more before the move.
+            std::thread::sleep(Duration::from_millis(5));
+            RAN_BEFORE_MOVE.with(|n| n.set(n.get() + 1));
+        }
     }
 
     #[test]
@@ -547,9 +572,13 @@ mod tests {
         }
         // The caller held up between a thread's start and its move (preempted, on a busy
         // machine): the thread waits for its move.
-        PAUSE_BEFORE_MOVE.with(|pause| pause.set(Duration::from_millis(20)));
+        PAUSE_BEFORE_MOVE.with(|pause| pause.set(true));
         started_threads_hold_one_pu();
-        PAUSE_BEFORE_MOVE.with(|pause| pause.set(Duration::ZERO));
+        PAUSE_BEFORE_MOVE.with(|pause| pause.set(false));
+        assert!(
+            RAN_BEFORE_MOVE.with(std::cell::Cell::get) > 0,
+            "no started thread ran before its move: the case was not reached"
+        );
     }
 
     #[cfg(target_os = "linux")]
