@@ -19,16 +19,20 @@ use tandem_kernels::{AccountInput, LtHash, Platform};
 const BINDING: u64 = 128 << 10;
 const PER_DIMENSION: u32 = 4;
 
+/// A binding whose half (a batch's most) is below the size rule's 64 KiB: an input of 17 KiB is
+/// sent to the CPU because the device cannot take it, not by the size rule.
+const TINY_BINDING: u64 = 32 << 10;
+
 /// A device of the chosen adapter, opened with the small limits.
 fn small_device() -> Result<Arc<GpuContext>, GpuError> {
-    device_with(PER_DIMENSION)
+    device_with(BINDING, PER_DIMENSION)
 }
 
-/// A device of the chosen adapter with a 128 KiB binding and `per_dimension` workgroups per
-/// dispatch dimension.
-fn device_with(per_dimension: u32) -> Result<Arc<GpuContext>, GpuError> {
+/// A device of the chosen adapter with a `binding`-byte storage binding and `per_dimension`
+/// workgroups per dispatch dimension.
+fn device_with(binding: u64, per_dimension: u32) -> Result<Arc<GpuContext>, GpuError> {
     let context = GpuContext::with_limits(|limits| wgpu::Limits {
-        max_storage_buffer_binding_size: BINDING,
+        max_storage_buffer_binding_size: binding,
         max_compute_workgroups_per_dimension: per_dimension,
         ..limits
     })?;
@@ -40,7 +44,7 @@ fn batches_small_in_bytes_are_cut_by_the_grid_too() {
     // A 2 × 2 grid of 64-invocation workgroups takes 256 messages a dispatch: 900 empty ones
     // fit the binding in one batch, but not the grid (the dispatch failed validation and
     // retired the device until 2026-12-06).
-    let Some(ctx) = gpu_or_skip("a tiny grid", device_with(2)) else {
+    let Some(ctx) = gpu_or_skip("a tiny grid", device_with(BINDING, 2)) else {
         return;
     };
     let kernels = GpuHashKernels::checked(Arc::clone(&ctx)).expect("kernels, checked");
@@ -152,5 +156,86 @@ fn verification_cut_into_many_dispatches_matches_the_cpu() {
     );
     assert_eq!(results, want);
     assert!(want.contains(&0) && want.contains(&1));
+    assert_eq!(ctx.usable(), Ok(()));
+}
+
+#[test]
+fn an_account_larger_than_the_device_can_bind_is_hashed_all_the_same() {
+    // Past half the device's storage binding a message or an account cannot go to the GPU:
+    // beside small ones, each alone and summed, as the CPU kernels give them. (On every adapter: a device
+    // opened with a 32 KiB binding; before 2026-12-06 the test needed one binding at most
+    // 256 MiB, so it ran on software drivers only.)
+    let Some(ctx) = gpu_or_skip(
+        "an oversized account",
+        device_with(TINY_BINDING, PER_DIMENSION),
+    ) else {
+        return;
+    };
+    // `checked` hashes messages up to 65,464 bytes: those past the binding too (it failed
+    // validation on such a device until 2026-12-06: `blake3_many` kept the size rule only).
+    let kernels = GpuHashKernels::checked(Arc::clone(&ctx)).expect("kernels, checked");
+    let messages: [&[u8]; 3] = [b"abc", &[0x5a; 17 << 10], &[7; 1_000]];
+    let mut out = [[0u8; 32]; 3];
+    kernels
+        .blake3_many(&messages, &mut out)
+        .expect("blake3_many");
+    for (message, hash) in messages.iter().zip(&out) {
+        assert_eq!(hash, blake3::hash(message).as_bytes());
+    }
+    let mut accounts = vec![Account::random(1, 200), Account::random(2, 0)];
+    accounts.push(Account {
+        data: vec![0x5a; 17 << 10],
+        ..Account::random(3, 0)
+    });
+    accounts.push(Account::random(4, 951));
+    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
+    let mut on_gpu = vec![LtHash::identity(); inputs.len()];
+    kernels
+        .lthash_accounts(&inputs, &mut on_gpu)
+        .expect("lthash_accounts");
+    let mut on_cpu = vec![LtHash::identity(); inputs.len()];
+    tandem_kernels::hash::lthash::lthash_accounts(Platform::Portable, &inputs, &mut on_cpu);
+    assert!(on_gpu == on_cpu, "each account");
+    let mut gpu_sum = LtHash::identity();
+    kernels
+        .lthash_accumulate(&inputs, &mut gpu_sum)
+        .expect("lthash_accumulate");
+    let mut cpu_sum = LtHash::identity();
+    tandem_kernels::hash::lthash::lthash_accumulate(Platform::Portable, &inputs, &mut cpu_sum);
+    assert!(gpu_sum == cpu_sum, "the sum");
+    assert_eq!(ctx.usable(), Ok(()));
+}
+
+#[test]
+fn a_message_larger_than_the_device_can_bind_is_verified_all_the_same() {
+    // Past half the device's storage binding a message cannot go to the GPU (wgpu refused the
+    // binding and the call panicked, once): beside small ones, valid and not.
+    let Some(ctx) = gpu_or_skip(
+        "an oversized message",
+        device_with(TINY_BINDING, PER_DIMENSION),
+    ) else {
+        return;
+    };
+    let verifier = GpuEd25519::checked(Arc::clone(&ctx)).expect("verifier, checked");
+    let key = SigningKey::from_bytes(&bytes(7, 32).try_into().unwrap());
+    let public = key.verifying_key().to_bytes();
+    let big = vec![0x5a; 17 << 10];
+    let small = bytes(8, 100);
+    let mut tampered = key.sign(&small).to_bytes();
+    tampered[3] ^= 1;
+    let mut wrong_big = key.sign(&big).to_bytes();
+    wrong_big[40] ^= 1;
+    let signatures = [
+        key.sign(&small).to_bytes(),
+        key.sign(&big).to_bytes(),
+        tampered,
+        wrong_big,
+    ];
+    let messages: [&[u8]; 4] = [&small, &big, &small, &big];
+    let mut results = vec![9u8; 4];
+    verifier
+        .verify_batch(&signatures, &[public; 4], &messages, &mut results)
+        .expect("verify_batch");
+    assert_eq!(results, [1, 1, 0, 0]);
     assert_eq!(ctx.usable(), Ok(()));
 }

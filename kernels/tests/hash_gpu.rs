@@ -167,33 +167,3 @@ fn a_context_can_be_built_from_a_caller_device() {
     assert_eq!(&out[0], blake3::hash(b"abc").as_bytes());
     drop(k);
 }
-
-#[test]
-fn an_account_larger_than_the_device_can_bind_is_hashed_all_the_same() {
-    // Past the device's storage-binding limit (128 MiB on lavapipe) an account cannot go to the
-    // GPU at all. Beside small ones, each alone and summed, as the CPU kernels give them.
-    let Some(k) = kernels() else { return };
-    let Some(binding) = common::binding_limit_for_a_test(k.context(), "an oversized account")
-    else {
-        return;
-    };
-    let mut accounts = vec![Account::random(1, 200), Account::random(2, 0)];
-    accounts.push(Account {
-        data: vec![0x5a; binding + 1],
-        ..Account::random(3, 0)
-    });
-    accounts.push(Account::random(4, 951));
-    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
-    let mut on_gpu = vec![LtHash::identity(); inputs.len()];
-    tandem_kernels::lthash_accounts(Backend::Gpu, &inputs, &mut on_gpu).expect("Backend::Gpu");
-    let mut on_cpu = vec![LtHash::identity(); inputs.len()];
-    tandem_kernels::lthash_accounts(Backend::Cpu, &inputs, &mut on_cpu).expect("Backend::Cpu");
-    assert!(on_gpu == on_cpu, "each account");
-    let mut gpu_sum = LtHash::identity();
-    tandem_kernels::lthash_accumulate(Backend::Gpu, &inputs, &mut gpu_sum).expect("Backend::Gpu");
-    let mut cpu_sum = LtHash::identity();
-    for hash in &on_cpu {
-        cpu_sum.mix_in(hash);
-    }
-    assert!(gpu_sum == cpu_sum, "the sum");
-}

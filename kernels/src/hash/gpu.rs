@@ -273,8 +273,12 @@ impl GpuHashKernels {
     pub fn blake3_many(&self, inputs: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), GpuError> {
         assert_eq!(inputs.len(), out.len(), "one output per input");
         self.ctx.usable()?;
-        let (gpu, cpu): (Vec<usize>, Vec<usize>) =
-            (0..inputs.len()).partition(|&i| inputs[i].len() <= GPU_MAX_MESSAGE_BYTES);
+        // Past the size rule, or past a batch's share of the device's binding (which it may
+        // not bind at all), a message is hashed on the CPU, as an account is (`lthash_live`).
+        let (gpu, cpu): (Vec<usize>, Vec<usize>) = (0..inputs.len()).partition(|&i| {
+            let len = inputs[i].len();
+            len <= GPU_MAX_MESSAGE_BYTES && Packed::cost(len) <= self.max_batch_bytes
+        });
         let mut cpu_done = cpu.is_empty();
         let hash_on_cpu = |out: &mut [[u8; 32]]| {
             let long: Vec<&[u8]> = cpu.iter().map(|&i| inputs[i]).collect();

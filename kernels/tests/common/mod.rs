@@ -10,23 +10,6 @@ use tandem_kernels::AccountInput;
 
 pub use tandem_kernels::testing::bytes;
 
-/// The device's largest storage binding, in bytes, when an input just past it is small enough
-/// for a test (lavapipe's 128 MiB, what CI runs); otherwise `None`, having said why `what` is
-/// skipped.
-pub fn binding_limit_for_a_test(
-    ctx: &tandem_kernels::gpu::GpuContext,
-    what: &str,
-) -> Option<usize> {
-    let binding = ctx.limits().max_storage_buffer_binding_size;
-    if binding > 256 << 20 {
-        tandem_kernels::say_skipped!(
-            "{what}: skipped: this device binds up to {binding} bytes; an input past that is              too large for a test (lavapipe's limit, 128 MiB, is what CI runs)"
-        );
-        return None;
-    }
-    Some(binding as usize)
-}
-
 /// A deterministic random u64.
 pub fn rand_u64(seed: u64) -> u64 {
     u64::from_le_bytes(bytes(seed ^ 0xabcdef, 8).try_into().unwrap())
