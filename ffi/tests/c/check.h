@@ -69,6 +69,19 @@ static inline int gpu_wanted(void) {
     return v != NULL && strcmp(v, "1") == 0;
 }
 
+/* Whether a GPU call, whose status is `status`, ran: then its answers are checked, wherever it
+ * ran. TANDEM_ERR_BACKEND_UNAVAILABLE is accepted where the GPU is not wanted, and said. */
+static inline int gpu_ran(int32_t status, const char *what) {
+    CHECK(status == TANDEM_OK || status == TANDEM_ERR_BACKEND_UNAVAILABLE);
+    if (gpu_wanted()) {
+        CHECK(status == TANDEM_OK);
+    }
+    if (status != TANDEM_OK) {
+        fprintf(stderr, "%s: the GPU backend did not run: %s\n", what, tandem_last_error());
+    }
+    return status == TANDEM_OK;
+}
+
 static inline int all_bytes(const uint8_t *p, size_t len, uint8_t value) {
     for (size_t i = 0; i < len; i++) {
         if (p[i] != value) {
