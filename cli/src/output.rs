@@ -164,9 +164,14 @@ pub fn check_not_an_input(output: &Path, files: &[&Path], dirs: &[&Path]) -> Res
     Ok(())
 }
 
-/// Where `path` is, its directory resolved (the file itself may not exist yet); `None` where
-/// the directory does not exist.
+/// Where `path` is, resolved whole where it exists — a link's target, which a report replaces
+/// (`files::replace`): a link into a store named the store's superblock, unseen — else its
+/// directory resolved (the file itself may not exist yet); `None` where the directory does not
+/// exist.
 fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    if let Ok(whole) = path.canonicalize() {
+        return Some(whole);
+    }
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -362,7 +362,25 @@ fn a_report_never_replaces_what_the_command_reads() {
     let superblock = format!("{store}/superblock");
     let superblock_before = std::fs::read(&superblock).unwrap();
     let new = dir.path().join("new.ledger").to_str().unwrap().to_owned();
+    // Links to the store's superblock and to the ledger: the report would replace their
+    // targets (a link is followed), so they are refused as the targets are.
+    let to_superblock = dir.path().join("to-superblock.json");
+    std::os::unix::fs::symlink(&superblock, &to_superblock).unwrap();
+    let to_superblock = to_superblock.to_str().unwrap();
+    let to_ledger = dir.path().join("to-ledger.json");
+    std::os::unix::fs::symlink(&ledger, &to_ledger).unwrap();
+    let to_ledger = to_ledger.to_str().unwrap();
     let refused = [
+        tandem(&[
+            "replay",
+            "--ledger",
+            &ledger,
+            "--store",
+            store,
+            "--json",
+            to_superblock,
+        ]),
+        tandem(&["replay", "--ledger", &ledger, "--json", to_ledger]),
         tandem(&["replay", "--ledger", &ledger, "--json", &ledger]),
         tandem(&[
             "replay",
