@@ -415,16 +415,23 @@ impl<'a> ResumeCheck<'a> {
         if slot <= self.slot {
             return Ok(false); // executed before the store was reopened
         }
-        if !self.seen {
-            return Err(format!(
-                "{}: no block at slot {}, the last the store at {} executed: not the ledger \
-                 the store was built from",
-                self.ledger.display(),
-                self.slot,
-                self.store.display(),
-            ));
-        }
+        self.finish()?;
         Ok(true)
+    }
+
+    /// After the ledger's last block: an error where it had none at the store's last slot (a
+    /// shorter ledger, or another, ending before it, executed nothing and said nothing).
+    pub(crate) fn finish(&self) -> Result<(), String> {
+        if self.seen {
+            return Ok(());
+        }
+        Err(format!(
+            "{}: no block at slot {}, the last the store at {} executed: not the ledger the \
+             store was built from",
+            self.ledger.display(),
+            self.slot,
+            self.store.display(),
+        ))
     }
 }
 
@@ -526,6 +533,7 @@ pub fn replay(
         bar.set_message(block.header.slot.to_string());
     }
     bar.finish_and_clear();
+    resume.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     report.execution_seconds = Some(seconds);
     report.last = Some(LastSlotJson::of(&runtime));

@@ -452,6 +452,7 @@ fn feed(
         engine.submit(block).map_err(|e| e.to_string())?;
         fed += 1;
     }
+    resume.finish()?;
     Ok(fed)
 }
 

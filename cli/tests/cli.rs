@@ -195,7 +195,13 @@ fn a_store_resumed_from_another_ledger_is_refused_before_any_block() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let (a, b, a_longer) = (path("a.ledger"), path("b.ledger"), path("a6.ledger"));
-    for (out, slots, seed) in [(&a, "3", "1"), (&b, "6", "2"), (&a_longer, "6", "1")] {
+    let a_shorter = path("a2.ledger");
+    for (out, slots, seed) in [
+        (&a, "3", "1"),
+        (&b, "6", "2"),
+        (&a_longer, "6", "1"),
+        (&a_shorter, "2", "1"),
+    ] {
         let args = [
             "gen",
             "--out",
@@ -218,6 +224,14 @@ fn a_store_resumed_from_another_ledger_is_refused_before_any_block() {
         let stderr = refused(&[command, "--ledger", &b, "--store", &store]);
         assert!(
             stderr.contains("b.ledger: its block at slot 3 has blockhash")
+                && stderr.contains("not the ledger the store was built from"),
+            "{command}: {stderr}"
+        );
+        // A ledger that ends before the store's slot (it executed nothing, and said nothing,
+        // exiting 0).
+        let stderr = refused(&[command, "--ledger", &a_shorter, "--store", &store]);
+        assert!(
+            stderr.contains("a2.ledger: no block at slot 3, the last the store at")
                 && stderr.contains("not the ledger the store was built from"),
             "{command}: {stderr}"
         );
