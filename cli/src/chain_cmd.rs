@@ -537,6 +537,10 @@ pub fn replay(
     let seconds = started.elapsed().as_secs_f64();
     report.execution_seconds = Some(seconds);
     report.last = Some(LastSlotJson::of(&runtime));
+    // The report first: a table that cannot be printed (a reader gone) loses no report.
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
     if !quiet {
         if resumed > 0 {
             println!(
@@ -555,9 +559,6 @@ pub fn replay(
             runtime.slot(),
             runtime.epoch()
         );
-    }
-    if let Some(path) = json {
-        write_json(path, &report)?;
     }
     Ok(())
 }

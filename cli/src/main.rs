@@ -656,7 +656,25 @@ fn main() -> ExitCode {
     let earlier_report = cli.command.json_path().and_then(output::EarlierReport::at);
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).
     let mut halted = false;
-    let result = match cli.command {
+    // A table printed to a reader that went away (`| head`) or a full device: an error, not
+    // `println!`'s panic.
+    let result = output::stdout_failures_as_errors(|| dispatch(cli.command, &mut halted));
+    match result {
+        Ok(()) if halted => ExitCode::from(HALTED),
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tandem: error: {message}");
+            if let Some(report) = earlier_report {
+                report.say_after_a_failure();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `command`; `halted` is set where its engine halted (SPEC §6).
+fn dispatch(command: Command, halted: &mut bool) -> Result<(), String> {
+    match command {
         Command::Store(StoreCommand::Check { dir, json }) => {
             store_cmd::check(&dir, json.as_deref())
         }
@@ -774,11 +792,9 @@ fn main() -> ExitCode {
                 forged,
                 forged_payers: match (forged_payers, forged) {
                     (Some(_), 0) => {
-                        eprintln!(
-                            "tandem: error: --forged-payers names the payers of the forged run: \
-                             it needs --forged N with N > 0"
-                        );
-                        return ExitCode::FAILURE;
+                        return Err("--forged-payers names the payers of the forged run: it \
+                                    needs --forged N with N > 0"
+                            .to_owned());
                     }
                     (payers, _) => payers.map_or(ForgedPayers::Nodes, Into::into),
                 },
@@ -800,7 +816,7 @@ fn main() -> ExitCode {
             engine.cores.as_deref(),
             json.as_deref(),
         ),
-        Command::Cluster(args) => cluster_cmd::cluster(args).map(|h| halted = h),
+        Command::Cluster(args) => cluster_cmd::cluster(args).map(|h| *halted = h),
         Command::Run {
             genesis,
             ledger,
@@ -820,7 +836,7 @@ fn main() -> ExitCode {
             json,
             metrics_addr,
         })
-        .map(|h| halted = h),
+        .map(|h| *halted = h),
         Command::Status {
             signature,
             stake,
@@ -830,17 +846,6 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_cmd::plan_cmd(args),
         Command::Topology { cores, json } => {
             topology_cmd::topology(cores.as_deref(), json.as_deref())
-        }
-    };
-    match result {
-        Ok(()) if halted => ExitCode::from(HALTED),
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("tandem: error: {message}");
-            if let Some(report) = earlier_report {
-                report.say_after_a_failure();
-            }
-            ExitCode::FAILURE
         }
     }
 }

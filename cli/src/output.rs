@@ -50,6 +50,39 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// What `println!` panics with where standard output cannot be written.
+const PRINT_FAILED: &str = "failed printing to stdout";
+
+/// Runs `command` with a failed write to standard output made an error naming it: `println!`
+/// panics where the reader has gone (`tandem topology | head -1`) or the device is full, and
+/// printed a panic (and, with `RUST_BACKTRACE`, a backtrace) where a person expects a line
+/// saying what went wrong. Other panics go on as they are.
+pub fn stdout_failures_as_errors(
+    command: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    fn message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+        (payload.downcast_ref::<String>().map(String::as_str))
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+    }
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let on_main = std::thread::current().name() == Some("main");
+        if !(on_main && message(info.payload()).is_some_and(|m| m.starts_with(PRINT_FAILED))) {
+            default(info);
+        }
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
+        Ok(result) => result,
+        Err(payload) => match message(&*payload) {
+            Some(m) if m.starts_with(PRINT_FAILED) => Err(format!(
+                "writing to standard output{}",
+                &m[PRINT_FAILED.len()..]
+            )),
+            _ => std::panic::resume_unwind(payload),
+        },
+    }
+}
+
 /// Fails, naming `path`, when a JSON report could not be written there (a missing directory, a
 /// directory, no permission): checked before a command starts, so that minutes of work are not
 /// lost to a mistyped path. Leaves no file behind that was not there before, and does not

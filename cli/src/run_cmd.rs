@@ -421,11 +421,12 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
             summary: tandem_engine::store::protection::summary(),
         },
     };
-    if !quiet {
-        print(&report, &topology, &notes, fed, seconds);
-    }
+    // The report first: a table that cannot be printed (a reader gone) loses no report.
     if let Some(path) = &args.json {
         write_json(path, &report)?;
+    }
+    if !quiet {
+        print(&report, &topology, &notes, fed, seconds);
     }
     Ok(report.halt.is_some())
 }

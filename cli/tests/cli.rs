@@ -443,6 +443,51 @@ fn a_report_never_replaces_what_the_command_reads() {
 }
 
 #[test]
+fn a_table_to_a_full_device_is_an_error_not_a_panic() {
+    // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
+    // could not be written — a full device, a reader gone (`| head`) — and `replay` and
+    // `run` lost their `--json` report, written after the table.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "2", "--transfers", "4"]);
+    for command in ["replay", "run"] {
+        let json = dir.path().join(format!("{command}.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args([
+                command,
+                "--ledger",
+                &ledger,
+                "--json",
+                json.to_str().unwrap(),
+            ])
+            .env("RUST_BACKTRACE", "1")
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains("tandem: error: writing to standard output: No space left on device")
+                && !stderr.contains("panicked"),
+            "{command}: {stderr}"
+        );
+        // `replay` prints only at the end, after its report now; `run` names its ledger first,
+        // and stops there (nothing run, nothing lost).
+        assert_eq!(json.exists(), command == "replay", "{command}: the report");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("topology")
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("tandem: error: writing to standard output: "),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn json_to_a_reader_that_goes_away_is_an_error_not_a_panic() {
     // `--json - | head -c 10`: the pipe closes long before the report (over 64 KiB) is out.
     use std::io::Read;
