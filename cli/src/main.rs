@@ -42,7 +42,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         genesis: Option<PathBuf>,
         /// Where to write the ledger.
-        #[arg(long, value_name = "FILE", default_value = "target/default.ledger")]
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_LEDGER)]
         out: PathBuf,
         #[command(flatten)]
         workload: WorkloadArgs,
@@ -596,6 +596,9 @@ impl From<WorkloadArgs> for WorkloadConfig {
 /// The exit status of a run whose engine halted (SPEC §6).
 const HALTED: u8 = 3;
 
+/// Where `tandem gen` writes its ledger unless `--out` says otherwise.
+const DEFAULT_LEDGER: &str = "target/default.ledger";
+
 /// Mesa's Vulkan drivers, which the GPU adapter probe loads, print "error: XDG_RUNTIME_DIR is
 /// invalid or not set in the environment." where the variable is missing (a bare container, CI)
 /// although nothing here needs it: point it at a private directory of ours instead, so the
@@ -634,6 +637,20 @@ fn main() -> ExitCode {
     if let Some(Err(e)) = cli.command.json_path().map(output::check_writable) {
         eprintln!("tandem: error: --json: {e}");
         return ExitCode::FAILURE;
+    }
+    // Nor a ledger `gen` writes; its default place, `target/`, is made where it is missing (as
+    // `store demo` makes it).
+    if let Command::Gen { out, .. } = &cli.command {
+        if out == Path::new(DEFAULT_LEDGER)
+            && let Err(e) = std::fs::create_dir_all("target")
+        {
+            eprintln!("tandem: error: --out: creating the directory target: {e}");
+            return ExitCode::FAILURE;
+        }
+        if let Err(e) = output::check_writable(out) {
+            eprintln!("tandem: error: --out: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     // Nor may a report (or a generated ledger) take the place of what the command reads.
     let (files, dirs) = cli.command.inputs();

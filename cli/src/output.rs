@@ -91,6 +91,15 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     if path == Path::new("-") {
         return Ok(());
     }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && parent.symlink_metadata().is_err()
+    {
+        return Err(format!(
+            "cannot write {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        ));
+    }
     let existed = path.symlink_metadata().is_ok();
     std::fs::OpenOptions::new()
         .write(true)

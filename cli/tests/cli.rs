@@ -443,6 +443,32 @@ fn a_report_never_replaces_what_the_command_reads() {
 }
 
 #[test]
+fn gen_makes_its_default_directory_and_names_a_missing_one() {
+    // In a fresh directory the default `--out` (target/default.ledger) failed naming an
+    // internal partial file; so did an `--out` in a directory that does not exist.
+    let dir = tempfile::tempdir().unwrap();
+    let generate = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .arg("gen")
+            .args(["--slots", "1", "--transfers", "2"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = generate(&[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("target/default.ledger").is_file());
+    let out = generate(&["--out", "new/x.ledger"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tandem: error: --out: cannot write new/x.ledger: the directory new does not exist\n"
+    );
+    assert!(!dir.path().join("new").exists());
+}
+
+#[test]
 fn a_table_to_a_full_device_is_an_error_not_a_panic() {
     // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
     // could not be written — a full device, a reader gone (`| head`) — and `replay` and
