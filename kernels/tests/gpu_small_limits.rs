@@ -91,6 +91,12 @@ fn hashing_cut_into_many_dispatches_matches_the_cpu() {
     let accounts: Vec<Account> = (0..120u64)
         .map(|i| Account::random(i, (i * 53 % 400) as usize))
         .collect();
+    lthashes_as_the_cpu_gives_them(&kernels, &accounts);
+    assert_eq!(ctx.usable(), Ok(()));
+}
+
+/// Each account's LtHash and their sum from `kernels`, as the portable CPU kernel gives them.
+fn lthashes_as_the_cpu_gives_them(kernels: &GpuHashKernels, accounts: &[Account]) {
     let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
     let mut each = vec![LtHash::identity(); inputs.len()];
     kernels
@@ -106,7 +112,6 @@ fn hashing_cut_into_many_dispatches_matches_the_cpu() {
     let mut want_sum = LtHash::identity();
     tandem_kernels::hash::lthash::lthash_accumulate(Platform::Portable, &inputs, &mut want_sum);
     assert!(sum == want_sum, "the accumulated LtHash");
-    assert_eq!(ctx.usable(), Ok(()));
 }
 
 #[test]
@@ -188,21 +193,7 @@ fn an_account_larger_than_the_device_can_bind_is_hashed_all_the_same() {
         ..Account::random(3, 0)
     });
     accounts.push(Account::random(4, 951));
-    let inputs: Vec<AccountInput<'_>> = accounts.iter().map(Account::input).collect();
-    let mut on_gpu = vec![LtHash::identity(); inputs.len()];
-    kernels
-        .lthash_accounts(&inputs, &mut on_gpu)
-        .expect("lthash_accounts");
-    let mut on_cpu = vec![LtHash::identity(); inputs.len()];
-    tandem_kernels::hash::lthash::lthash_accounts(Platform::Portable, &inputs, &mut on_cpu);
-    assert!(on_gpu == on_cpu, "each account");
-    let mut gpu_sum = LtHash::identity();
-    kernels
-        .lthash_accumulate(&inputs, &mut gpu_sum)
-        .expect("lthash_accumulate");
-    let mut cpu_sum = LtHash::identity();
-    tandem_kernels::hash::lthash::lthash_accumulate(Platform::Portable, &inputs, &mut cpu_sum);
-    assert!(gpu_sum == cpu_sum, "the sum");
+    lthashes_as_the_cpu_gives_them(&kernels, &accounts);
     assert_eq!(ctx.usable(), Ok(()));
 }
 
