@@ -10,12 +10,35 @@ use crate::output::{progress_bar, table, write_json};
 /// `tandem store check DIR`.
 pub fn check(dir: &Path, json: Option<&Path>) -> Result<(), String> {
     let report = Store::check(dir).map_err(|e| e.to_string())?;
+    // And the runtime's files beside the pages: a store whose pages all verify is still one no
+    // engine resumes where its state, status files or logs are damaged.
+    let runtime = tandem_engine::runtime::check::check_files(dir, report.committed_slot)
+        .map_err(|e| format!("the store's pages verify, but {e}"))?;
+    if let Some(path) = json {
+        #[derive(serde::Serialize)]
+        struct Checked<'a> {
+            #[serde(flatten)]
+            store: &'a CheckReport,
+            /// `null` for a store of accounts alone.
+            runtime: &'a Option<tandem_engine::runtime::check::FilesReport>,
+        }
+        let checked = Checked {
+            store: &report,
+            runtime: &runtime,
+        };
+        write_json(path, &checked)?;
+    }
     if json != Some(Path::new("-")) {
         print_report(&report);
-        println!("store OK: every page verified");
-    }
-    if let Some(path) = json {
-        write_json(path, &report)?;
+        match &runtime {
+            Some(r) => println!(
+                "runtime files: the state of slot {}, {} status files, {} vote log records, \
+                 {} VED log slots past the store's",
+                r.slot, r.status_files, r.vote_log_records, r.ved_logged_slots
+            ),
+            None => println!("runtime files: none (a store of accounts alone)"),
+        }
+        println!("store OK: every page and runtime file verified");
     }
     Ok(())
 }

@@ -80,6 +80,96 @@ fn store_demo_then_check_succeeds_and_writes_json() {
     assert!(check.status.success());
     let parsed: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(parsed["committed_slot"], 2);
+    assert!(parsed["runtime"].is_null(), "a store of accounts alone");
+}
+
+#[test]
+fn store_check_reads_the_runtime_files_an_engine_resumes_from() {
+    // A store whose pages verify but whose state file, status file or vote log is damaged
+    // passed the check ("store OK"), and no engine could resume it.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "8", "--transfers", "4"]);
+    let fresh = |name: &str| {
+        let store = dir.path().join(name);
+        let out = tandem(&[
+            "replay",
+            "--ledger",
+            &ledger,
+            "--store",
+            store.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        store
+    };
+    let store = fresh("whole");
+    let check = tandem(&["store", "check", store.to_str().unwrap(), "--json", "-"]);
+    assert!(check.status.success(), "{check:?}");
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(report["committed_slot"], 8);
+    assert_eq!(report["runtime"]["slot"], 8, "{report}");
+    assert_eq!(report["runtime"]["status_files"], 8, "{report}");
+    assert_eq!(report["runtime"]["vote_log_records"], 8, "{report}");
+
+    let flip = |path: &std::path::Path, at: usize| {
+        let mut bytes = std::fs::read(path).unwrap();
+        let at = at.min(bytes.len() - 1);
+        bytes[at] ^= 0x10;
+        std::fs::write(path, &bytes).unwrap();
+    };
+    type Damage<'a> = &'a dyn Fn(&std::path::Path);
+    let damaged: [(&str, Damage<'_>, &str); 4] = [
+        (
+            "no-status",
+            &|s| std::fs::remove_file(s.join("status-6.idx")).unwrap(),
+            "a status file is missing or damaged",
+        ),
+        (
+            "bad-status",
+            &|s| flip(&s.join("status-6.idx"), 40),
+            "status-6.idx",
+        ),
+        (
+            "bad-state",
+            &|s| flip(&s.join("runtime-8.state"), 30),
+            "runtime-8.state",
+        ),
+        (
+            "bad-votes",
+            &|s| {
+                let log = std::fs::read_dir(s)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .find(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_str()
+                            .unwrap()
+                            .starts_with("votes-")
+                    })
+                    .unwrap();
+                flip(&log, 60);
+            },
+            "votes-",
+        ),
+    ];
+    for (name, damage, named) in damaged {
+        let store = fresh(name);
+        damage(&store);
+        let err = refused(&["store", "check", store.to_str().unwrap()]);
+        assert!(
+            err.starts_with("tandem: error: the store's pages verify, but ") && err.contains(named),
+            "{name}: {err}"
+        );
+        // As the engine (and replay) would refuse it.
+        let out = tandem(&[
+            "replay",
+            "--ledger",
+            &ledger,
+            "--store",
+            store.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+    }
 }
 
 #[test]

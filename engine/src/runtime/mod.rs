@@ -28,6 +28,7 @@
 //! validator rejects a block with a malformed entry); the error names the transaction.
 
 pub mod builtins;
+pub mod check;
 pub mod epoch;
 pub mod executor;
 pub mod hash;
@@ -337,25 +338,7 @@ impl Runtime {
                         state::members_by_mapping(&store, &state);
                 }
                 if let WindowFrom::StatusFiles(shape) = window {
-                    state.signatures = status_index::signature_window(dir, slot)?;
-                    let rebuilt = state.signatures.shape();
-                    if rebuilt != shape {
-                        return Err(StateFileError::Corrupt {
-                            path: state::state_path(dir, slot),
-                            reason: format!(
-                                "its duplicate-signature window has {} blocks from slot {} \
-                                 holding {} signatures, but the status files give {} blocks \
-                                 from slot {} holding {}: a status file is missing or damaged",
-                                shape.blocks,
-                                shape.first_slot,
-                                shape.signatures,
-                                rebuilt.blocks,
-                                rebuilt.first_slot,
-                                rebuilt.signatures
-                            ),
-                        }
-                        .into());
-                    }
+                    state.signatures = status_index::signature_window_of_shape(dir, slot, shape)?;
                 }
                 (store, state)
             }

@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::state::{Reader, Writer, numbered_files};
+use super::state::{self, Reader, StateFileError, Writer, numbered_files};
 use super::status::TxStatus;
-use super::window::{PayerTag, SignatureWindow, WINDOW};
+use super::window::{PayerTag, SignatureWindow, WINDOW, WindowShape};
 use super::{RuntimeError, TxOutcome};
 use crate::account::{Domain, Pubkey};
 
@@ -425,6 +425,35 @@ pub fn signature_window(dir: &Path, committed: u64) -> Result<SignatureWindow, R
                 });
             }
         }
+    }
+    Ok(window)
+}
+
+/// [`signature_window`], which must have the `shape` the state file of slot `committed`
+/// recorded: a status file missing or damaged is an error naming the state file.
+pub fn signature_window_of_shape(
+    dir: &Path,
+    committed: u64,
+    shape: WindowShape,
+) -> Result<SignatureWindow, RuntimeError> {
+    let window = signature_window(dir, committed)?;
+    let rebuilt = window.shape();
+    if rebuilt != shape {
+        return Err(StateFileError::Corrupt {
+            path: state::state_path(dir, committed),
+            reason: format!(
+                "its duplicate-signature window has {} blocks from slot {} holding {} \
+                 signatures, but the status files give {} blocks from slot {} holding {}: a \
+                 status file is missing or damaged",
+                shape.blocks,
+                shape.first_slot,
+                shape.signatures,
+                rebuilt.blocks,
+                rebuilt.first_slot,
+                rebuilt.signatures
+            ),
+        }
+        .into());
     }
     Ok(window)
 }

@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::segment_log::{Appender, LogError, LogKind};
+use super::segment_log::{Appender, LogError, LogKind, Record, Torn};
 use super::state::{Reader, Writer};
 use super::status_index::{domain_from_tag, domain_tag};
 use super::window::WINDOW;
@@ -187,6 +187,31 @@ impl VoteLog {
     /// (`None`: nothing): the records after it, and the tail a crash cut short, are cut off.
     /// The next record starts a new segment.
     pub fn open(dir: &Path, committed: Option<u64>) -> Result<VoteLog, LogError> {
+        let (records, torn) = Self::read_committed_whole(dir, committed)?;
+        let after = records
+            .iter()
+            .find(|r| committed.is_none_or(|c| r.slot > c))
+            .map(|r| (r.path.clone(), r.offset));
+        if let Some(cut) = after.or(torn) {
+            KIND.cut(dir, cut)?;
+        }
+        Ok(VoteLog(Appender::new(&KIND, dir)))
+    }
+
+    /// Checks the vote log of `dir` without changing it (`tandem store check`): every record
+    /// decodes, slots increase, and no committed slot's record is damaged; how many records
+    /// it holds.
+    pub fn check(dir: &Path, committed: Option<u64>) -> Result<usize, LogError> {
+        Self::read_committed_whole(dir, committed)?;
+        Ok(Self::read(dir, 0)?.len())
+    }
+
+    /// The log's records and the tail a crash cut short, refusing a damaged record of a
+    /// committed slot.
+    fn read_committed_whole(
+        dir: &Path,
+        committed: Option<u64>,
+    ) -> Result<(Vec<Record>, Option<Torn>), LogError> {
         let (records, torn) = KIND.read(dir, None)?;
         // Every committed slot's record was synced before its commit: a tail that does not read
         // whole after the last whole record, where that record is older than the committed
@@ -205,14 +230,7 @@ impl VoteLog {
                 ),
             ));
         }
-        let after = records
-            .iter()
-            .find(|r| committed.is_none_or(|c| r.slot > c))
-            .map(|r| (r.path.clone(), r.offset));
-        if let Some(cut) = after.or(torn) {
-            KIND.cut(dir, cut)?;
-        }
-        Ok(VoteLog(Appender::new(&KIND, dir)))
+        Ok((records, torn))
     }
 
     /// Appends the record of a slot about to commit and makes it durable.

@@ -1,0 +1,74 @@
+//! The runtime's files beside a store — the state file of the committed slot, the status files,
+//! the cluster view's index, the vote log and the VED log — checked as
+//! [`Runtime::open`](super::Runtime::open) reads them, without opening the runtime (no genesis needed) and
+//! without changing a file (a crash's short tail is left for the open to cut): `tandem store
+//! check` vouches for a store an engine can resume, not only for its pages.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::state::{RuntimeState, WindowFrom, numbered_files};
+use super::status_index::{self, StatusIndex};
+use super::ved_log::VedLog;
+use super::vote_log::{self, VoteLog};
+use super::{RuntimeError, ved_log};
+use crate::account::Domain;
+
+/// What [`check_files`] read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FilesReport {
+    /// The slot of the state file read: the store's committed slot.
+    pub slot: u64,
+    /// Status files read (the index `tandem status` answers from, and the duplicate window's
+    /// source), each whole.
+    pub status_files: usize,
+    /// Records of the vote log (the cluster view's source after a restart).
+    pub vote_log_records: usize,
+    /// Slots a stopped engine's VED log holds past the store's slot, chained from it.
+    pub ved_logged_slots: usize,
+}
+
+/// Checks the runtime's files in the store directory `dir`, whose store has committed
+/// `committed`: `None` where there are none (a store of accounts alone, as `tandem store demo`
+/// writes, or one that never committed), else what was read; an error names the file
+/// [`Runtime::open`](super::Runtime::open) would refuse.
+pub fn check_files(
+    dir: &Path,
+    committed: Option<u64>,
+) -> Result<Option<FilesReport>, RuntimeError> {
+    let io = |source| RuntimeError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let states = numbered_files(dir, "runtime-", ".state").map_err(io)?;
+    let statuses = numbered_files(dir, "status-", ".idx").map_err(io)?;
+    let logs = [vote_log::KIND.prefix, ved_log::KIND.prefix]
+        .into_iter()
+        .map(|prefix| numbered_files(dir, prefix, ".log").map_err(io))
+        .collect::<Result<Vec<_>, _>>()?;
+    let any = !states.is_empty()
+        || !statuses.is_empty()
+        || logs.iter().any(|l| !l.is_empty())
+        || dir.join("agreement.idx").exists();
+    let Some(slot) = committed.filter(|_| any) else {
+        return Ok(None);
+    };
+    // The state file of the committed slot (a missing one is an error naming it), and the
+    // duplicate window the status files must give it.
+    let (state, window, _) = RuntimeState::load(dir, slot)?;
+    if let WindowFrom::StatusFiles(shape) = window {
+        status_index::signature_window_of_shape(dir, slot, shape)?;
+    }
+    // Every status file of a committed slot whole, and the cluster view's index.
+    StatusIndex::load(dir, slot)?;
+    let vote_log_records = VoteLog::check(dir, Some(slot))?;
+    let logged = VedLog::read(dir, slot)?;
+    VedLog::check_chain(dir, &logged, state.hashes.hash[Domain::Ved])?;
+    Ok(Some(FilesReport {
+        slot,
+        status_files: statuses.iter().filter(|(s, _)| *s <= slot).count(),
+        vote_log_records,
+        ved_logged_slots: logged.len(),
+    }))
+}
