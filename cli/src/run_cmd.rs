@@ -194,16 +194,51 @@ fn cache_dir() -> Result<PathBuf, String> {
 }
 
 /// Whether the cached ledger at `path` can be used: a regular file (a symbolic link there is
-/// removed, not followed — the generation would replace its target) reading whole.
+/// removed, not followed — the generation would replace its target) reading whole, whose bytes
+/// still give the digest written beside it ([`digest_path`]).
 fn reusable(path: &Path, slots: u64) -> bool {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             let _ = std::fs::remove_file(path);
             false
         }
-        Ok(meta) => meta.is_file() && whole_ledger(path, slots),
+        Ok(meta) => meta.is_file() && whole_ledger(path, slots) && digest_matches(path),
         Err(_) => false,
     }
+}
+
+/// The file beside a cached ledger holding the BLAKE3 digest of its bytes, written once the
+/// ledger is: a flipped bit leaves a ledger that reads whole, and its votes, reporting the
+/// hashes of the blocks as generated, then halted every run on a divergence of its own making.
+fn digest_path(ledger: &Path) -> PathBuf {
+    ledger.with_extension("ledger.blake3")
+}
+
+/// The BLAKE3 digest of the file at `path`, in hex.
+fn file_digest(path: &Path) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(path)?)?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Writes the ledger of `config` at `path` and its digest beside it ([`digest_path`]).
+fn write_cached(
+    genesis: &Genesis,
+    config: &tandem_engine::workload::WorkloadConfig,
+    path: &Path,
+    bar: &indicatif::ProgressBar,
+) -> Result<(), String> {
+    write_ledger(genesis, config, path, bar, |_| {})?;
+    let digest = file_digest(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let beside = digest_path(path);
+    tandem_engine::files::write_whole(&beside, format!("{digest}\n").as_bytes())
+        .map_err(|e| format!("{}: {e}", beside.display()))
+}
+
+/// Whether the ledger at `path` gives the digest written beside it.
+fn digest_matches(path: &Path) -> bool {
+    let written = std::fs::read_to_string(digest_path(path));
+    written.is_ok_and(|d| file_digest(path).is_ok_and(|now| now == d.trim()))
 }
 
 /// The built-in workload's ledger, generated once and cached ([`cache_dir`]).
@@ -230,8 +265,16 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     let path = dir.join(format!("{fingerprint}.ledger"));
     // A cached ledger is written whole and renamed into place; one that does not read whole,
     // every block of it, was damaged since, and is made again.
+    let cached = path.exists();
     if reusable(&path, config.slots) {
         return Ok(path);
+    }
+    if cached && !quiet {
+        eprintln!(
+            "the cached default ledger {} is damaged (cut short, or its bytes no longer give \
+             the digest written beside it): generating it again",
+            path.display()
+        );
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     // Written whole and renamed into place (two runs generating at once each write their own,
@@ -241,7 +284,7 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         config.slots,
         "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
     )?;
-    write_ledger(genesis, &config, &path, &bar, |_| {})?;
+    write_cached(genesis, &config, &path, &bar)?;
     forget_other_ledgers(&dir, &path, &by_path);
     Ok(path)
 }
@@ -259,14 +302,16 @@ fn forget_other_ledgers(dir: &Path, kept: &Path, prefix: &str) {
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        let earlier_build =
-            name.ends_with(".ledger") && (name.starts_with(prefix) || legacy_cached_ledger(&name));
+        // A ledger's digest file goes with it.
+        let ledger_name = name.strip_suffix(".blake3").unwrap_or(&name);
+        let earlier_build = ledger_name.ends_with(".ledger")
+            && (name.starts_with(prefix) || legacy_cached_ledger(ledger_name));
         let abandoned = name.starts_with(".default-")
             && name
                 .rsplit_once(".ledger.partial-")
                 .and_then(|(_, pid)| pid.parse::<u32>().ok())
                 .is_some_and(|pid| !process_alive(pid));
-        if (earlier_build && path != kept) || abandoned {
+        if (earlier_build && path != kept && path != digest_path(kept)) || abandoned {
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -613,7 +658,7 @@ fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{halted_row, reusable, whole_ledger};
+    use super::{digest_path, halted_row, reusable, whole_ledger, write_cached};
     use crate::output::private_dir_in;
 
     #[test]
@@ -667,6 +712,34 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
         assert!(!whole_ledger(&path, 3), "cut inside its last block");
         assert!(!whole_ledger(&dir.path().join("missing.ledger"), 3));
+    }
+
+    #[test]
+    fn a_cached_ledger_whose_bytes_changed_is_not_used() {
+        // A flipped bit left a ledger reading whole: every run halted on a divergence of the
+        // cache's making. The digest beside it must match; without one, nothing is trusted.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cached.ledger");
+        let config = tandem_engine::workload::WorkloadConfig {
+            slots: 3,
+            transfers: 5,
+            ..tandem_engine::workload::WorkloadConfig::default()
+        };
+        let genesis = tandem_engine::genesis::Genesis::default_cluster();
+        let bar = indicatif::ProgressBar::hidden();
+        write_cached(&genesis, &config, &path, &bar).unwrap();
+        assert!(reusable(&path, 3));
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(whole_ledger(&path, 3), "it still reads whole");
+        assert!(!reusable(&path, 3), "but is not used");
+        bytes[middle] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(reusable(&path, 3));
+        std::fs::remove_file(digest_path(&path)).unwrap();
+        assert!(!reusable(&path, 3), "no digest beside it");
     }
 
     #[test]
