@@ -271,7 +271,7 @@ pub(crate) fn write_ledger(
         ),
         per_block,
     )?;
-    let scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let scratch = crate::interrupt::scratch_dir()?;
     files::replace(out, |partial| {
         let mut writer = LedgerWriter::create(partial).map_err(|e| e.to_string())?;
         workload::generate(
@@ -492,7 +492,7 @@ pub fn replay(
     let dir: PathBuf = match store {
         Some(dir) => dir.to_owned(),
         None => {
-            scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+            scratch = crate::interrupt::scratch_dir()?;
             scratch.path().to_owned()
         }
     };

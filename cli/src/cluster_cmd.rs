@@ -76,7 +76,7 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
         transfers: args.transfers,
         seed: 1,
     };
-    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let dir = crate::interrupt::scratch_dir()?;
     let bar = progress_bar(
         quiet,
         args.slots,

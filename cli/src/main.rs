@@ -4,6 +4,7 @@
 mod bench_cmd;
 mod chain_cmd;
 mod cluster_cmd;
+mod interrupt;
 mod output;
 mod plan_cmd;
 mod run_cmd;
@@ -618,6 +619,11 @@ fn quiet_gpu_probe() {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: they inherit the mask that leaves the signals to one thread.
+    if let Err(e) = interrupt::install() {
+        eprintln!("tandem: error: {e}");
+        return ExitCode::FAILURE;
+    }
     quiet_gpu_probe();
     if let Err(e) = output::install_logger() {
         eprintln!("tandem: error: {e}");

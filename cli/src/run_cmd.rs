@@ -365,7 +365,7 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     let dir: PathBuf = match &args.store {
         Some(dir) => dir.clone(),
         None => {
-            scratch = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+            scratch = crate::interrupt::scratch_dir()?;
             scratch.path().to_owned()
         }
     };

@@ -559,6 +559,49 @@ fn gen_makes_its_default_directory_and_names_a_missing_one() {
 }
 
 #[test]
+fn an_interrupted_run_removes_its_temporary_store() {
+    // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
+    // its store in the temporary directory.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "40", "--transfers", "20"]);
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["run", "--ledger", &ledger, "--pace", "100"])
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once its store is there (a `.tmp…` directory) and has committed a slot.
+        let store = || {
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(".tmp"))
+        };
+        let began = std::time::Instant::now();
+        while !store().is_some_and(|s| s.join("superblock").exists()) {
+            assert!(
+                began.elapsed() < std::time::Duration::from_secs(60),
+                "no store appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) of the child's process id, which it still holds (not waited for).
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(
+            stderr.contains(": stopped; its temporary store removed"),
+            "{stderr}"
+        );
+        assert!(store().is_none(), "the store is gone: {stderr}");
+    }
+}
+
+#[test]
 fn a_table_to_a_full_device_is_an_error_not_a_panic() {
     // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
     // could not be written — a full device, a reader gone (`| head`) — and `replay` and
