@@ -228,13 +228,23 @@ pub(crate) fn check_block_fits(flags: &str, transactions: u64) -> Result<(), Str
             u32::MAX
         ));
     }
-    let needed = transactions.saturating_mul(BYTES_PER_GENERATED_TRANSACTION);
+    check_memory(
+        flags,
+        &format!("a block of {transactions} transactions"),
+        " to build and execute (~1 KiB each)",
+        transactions.saturating_mul(BYTES_PER_GENERATED_TRANSACTION),
+    )
+}
+
+/// Refuses, naming `flags`, `what` (taking about `needed` bytes of memory: `how`, the words
+/// after "takes about N MB") where this machine has less available (`MemAvailable`, where it
+/// can be read): an error at once, not the OOM killer minutes later.
+pub(crate) fn check_memory(flags: &str, what: &str, how: &str, needed: u64) -> Result<(), String> {
     if let Some(available) = available_memory()
         && needed > available
     {
         return Err(format!(
-            "{flags}: a block of {transactions} transactions takes about {} MB to build and \
-             execute (~1 KiB each), and this machine has {} MB available",
+            "{flags}: {what} takes about {} MB{how}, and this machine has {} MB available",
             needed >> 20,
             available >> 20
         ));

@@ -602,6 +602,36 @@ fn an_interrupted_run_removes_its_temporary_store() {
 }
 
 #[test]
+fn a_store_demo_or_a_cluster_past_this_machines_memory_is_refused_at_once() {
+    // 10,000,000 demo accounts met the OOM killer after 27 s at 24 GB, a cluster of 5,000
+    // validators after minutes; sizes no machine holds are refused before any work, naming
+    // the flag, and leave nothing behind.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("demo");
+    let err = refused(&[
+        "store",
+        "demo",
+        "--dir",
+        store.to_str().unwrap(),
+        "--accounts",
+        "1000000000",
+    ]);
+    assert!(
+        err.starts_with(
+            "tandem: error: --accounts: a store of 1000000000 generated accounts takes about "
+        ) && err.contains("MB available"),
+        "{err}"
+    );
+    assert!(!store.exists());
+    let err = refused(&["cluster", "--validators", "100000", "--slots", "1"]);
+    assert!(
+        err.starts_with("tandem: error: --validators: a cluster of 100000 validators takes about ")
+            && err.contains("MB available"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_table_to_a_full_device_is_an_error_not_a_panic() {
     // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
     // could not be written — a full device, a reader gone (`| head`) — and `replay` and
