@@ -10,6 +10,7 @@ use tandem_engine::files;
 use tandem_engine::genesis::{Genesis, GenesisError};
 use tandem_engine::ledger::{LedgerReader, LedgerWriter};
 use tandem_engine::runtime::ved_log::VedLog;
+use tandem_engine::runtime::vote_log::VoteLog;
 use tandem_engine::runtime::{Backend, BlockOutcome, Runtime, TxOutcome};
 use tandem_engine::workload::{self, WorkloadConfig, WorkloadError};
 
@@ -544,6 +545,19 @@ pub fn replay(
     }
     bar.finish_and_clear();
     resume.finish()?;
+    // The sequential runtime keeps no cluster view, but its vote log holds what the votes
+    // reported: where they halt (SPEC §6), `tandem run` stops voting and `tandem status`
+    // answers `Halted` for this store — said, not left for the operator to find.
+    let mut agreement = tandem_engine::cluster::Agreement::new();
+    let halt =
+        VoteLog::replay_into(&mut agreement, &dir, 0, runtime.slot()).map_err(|e| e.to_string())?;
+    if let Some(halt) = halt {
+        eprintln!(
+            "tandem: warning: the votes of this ledger halt a validator: {halt} (SPEC §6): \
+             `tandem run` stops voting there, and `tandem status` answers Halted for this \
+             store; replay executes every block (it keeps no cluster view)"
+        );
+    }
     let seconds = started.elapsed().as_secs_f64();
     report.execution_seconds = Some(seconds);
     report.last = Some(LastSlotJson::of(&runtime));

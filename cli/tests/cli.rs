@@ -1956,6 +1956,20 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
     assert_eq!(report["halt_slot"], ued_slot);
     assert_eq!(report["metrics"]["halted"], true);
     assert_eq!(report["last"]["slot"], 10, "every block still executes");
+    // `tandem replay` keeps no cluster view, but says what its vote log shows (it was silent,
+    // exit 0, while `tandem status` answered Halted for its store).
+    let replayed = tandem(&["replay", "--ledger", diverging.to_str().unwrap()]);
+    assert_eq!(replayed.status.code(), Some(0), "{replayed:?}");
+    let err = String::from_utf8_lossy(&replayed.stderr);
+    assert!(
+        err.contains(&format!(
+            "tandem: warning: the votes of this ledger halt a validator: UED divergence at slot \
+             {ued_slot}"
+        )),
+        "{err}"
+    );
+    let honest_replay = tandem(&["replay", "--ledger", honest.to_str().unwrap()]);
+    assert!(honest_replay.stderr.is_empty(), "{honest_replay:?}");
 
     // A halt outlives the process: the store's engine reopens halted, and the run says so.
     let store = dir.path().join("store");
