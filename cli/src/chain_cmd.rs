@@ -298,7 +298,18 @@ pub(crate) fn write_ledger(
             },
             |slot| bar.set_position(slot),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            // Named as the flag that gave it (`--mixed-pct`), not the library's field.
+            WorkloadError::InvalidShare { name, value } if name.ends_with("_pct") => format!(
+                "--{}: {value}: a share must be between 0 and 100 percent",
+                name.replace('_', "-")
+            ),
+            WorkloadError::InvalidShare { value, .. } => format!(
+                "--mixed-pct, --writable-program-pct, --bad-signature-pct, --unfunded-pct and \
+                 --remap-pct add up to {value} percent, past 100"
+            ),
+            e => e.to_string(),
+        })?;
         writer.finish().map_err(|e| e.to_string())
     })?;
     bar.finish_and_clear();

@@ -632,6 +632,35 @@ fn a_store_demo_or_a_cluster_past_this_machines_memory_is_refused_at_once() {
 }
 
 #[test]
+fn a_share_out_of_range_is_named_by_its_flag() {
+    // The library's field name (`mixed_pct = 101`) reached the operator, who typed a flag.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("l.ledger");
+    let out = out.to_str().unwrap();
+    let err = refused(&["gen", "--out", out, "--slots", "1", "--mixed-pct", "101"]);
+    assert_eq!(
+        err,
+        "tandem: error: --mixed-pct: 101: a share must be between 0 and 100 percent\n"
+    );
+    let err = refused(&[
+        "gen",
+        "--out",
+        out,
+        "--slots",
+        "1",
+        "--unfunded-pct",
+        "60",
+        "--remap-pct",
+        "50",
+    ]);
+    assert!(
+        err.starts_with("tandem: error: --mixed-pct, --writable-program-pct")
+            && err.contains(" percent, past 100"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_table_to_a_full_device_is_an_error_not_a_panic() {
     // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
     // could not be written — a full device, a reader gone (`| head`) — and `replay` and

@@ -53,6 +53,14 @@ pub enum CoresError {
         /// The comma-separated part that did not parse.
         part: String,
     },
+    /// A core number past 65,535, the largest the setting takes.
+    #[error("cores: {entry}: core {number} does not exist (the setting takes cores up to 65535)")]
+    PastTheLargest {
+        /// The entry as written.
+        entry: String,
+        /// The number as written.
+        number: String,
+    },
     /// `A-B` with A > B.
     #[error("cores: {entry}: the range {start}-{end} runs backwards (write {end}-{start})")]
     ReversedRange {
@@ -173,7 +181,14 @@ pub(super) fn parse_cpus(entry: &str, cores: &str) -> Result<Vec<usize>, CoresEr
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad(part));
         }
-        text.parse::<u16>().map(usize::from).map_err(|_| bad(part))
+        // Past u16 (or past u64): no machine's core, said as such.
+        match text.parse::<u64>() {
+            Ok(n) if n <= u64::from(u16::MAX) => Ok(n as usize),
+            _ => Err(CoresError::PastTheLargest {
+                entry: entry.to_owned(),
+                number: text.to_owned(),
+            }),
+        }
     };
     let mut cpus = BTreeSet::new();
     for part in cores.split(',').map(str::trim) {
@@ -226,7 +241,25 @@ mod tests {
         assert!(matches!(err("votes=1"), CoresError::UnknownStage { name, .. } if name == "votes"));
         assert!(matches!(err("ved=a"), CoresError::BadRange { part, .. } if part == "a"));
         assert!(matches!(err("ved=1-"), CoresError::BadRange { .. }));
-        assert!(matches!(err("ved=0-99999999"), CoresError::BadRange { .. }));
+        // Past the largest core the setting takes: said as such (it read as "not a core
+        // number or a range"), however many digits.
+        assert!(matches!(
+            err("ved=0-99999999"),
+            CoresError::PastTheLargest { number, .. } if number == "99999999"
+        ));
+        assert!(matches!(
+            err("ved=65536"),
+            CoresError::PastTheLargest { .. }
+        ));
+        assert!(matches!(
+            err("ved=0-99999999999999999999999"),
+            CoresError::PastTheLargest { .. }
+        ));
+        assert_eq!(
+            err("sigverify=0-1000000000").to_string(),
+            "cores: sigverify=0-1000000000: core 1000000000 does not exist (the setting takes \
+             cores up to 65535)"
+        );
         assert!(matches!(err("ved=+1"), CoresError::BadRange { part, .. } if part == "+1"));
         assert!(matches!(err("ved=1-+1"), CoresError::BadRange { .. }));
         assert!(matches!(

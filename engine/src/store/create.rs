@@ -260,8 +260,9 @@ pub(super) fn remove_finished_marker(dir: &Path) -> Result<(), StoreError> {
 pub(super) fn missing_superblock_reason(dir: &Path) -> String {
     if dir.join(MARKER_FILE).exists() {
         format!(
-            "no {SUPERBLOCK_FILE} file: creating a store here was interrupted (the marker \
-             {MARKER_FILE} is still there); creating the store again completes it"
+            "no {SUPERBLOCK_FILE} file: a store is being created here, or its creation was \
+             interrupted (the marker {MARKER_FILE} is there); once no process creates it, \
+             creating the store again completes it"
         )
     } else {
         format!("no {SUPERBLOCK_FILE} file")
