@@ -13,9 +13,8 @@ use tandem::hash::{tandem_blake3_many, tandem_lthash_accounts, tandem_lthash_acc
 use tandem::sigverify::tandem_ed25519_verify_batch;
 use tandem::{Backend, TANDEM_OK, tandem_last_error};
 use tandem_kernels::gpu::GpuContext;
-use tandem_kernels::hash::portable;
 use tandem_kernels::testing::{SignedBatch, bytes, check_blake3, gpu_or_skip, hammer, messages};
-use tandem_kernels::{AccountInput, LtHash};
+use tandem_kernels::LtHash;
 
 const THREADS: usize = 4;
 
@@ -102,17 +101,22 @@ impl Accounts {
         }
     }
 
-    /// Each account's LtHash by the reference (the blake3 crate, one account at a time).
+    /// Each account's LtHash by the reference: Agave's own (`solana-lattice-hash` over the
+    /// blake3 crate's XOF, its account hash's field order), not tandem's portable kernel — which
+    /// is the CPU backend itself on a CPU without AVX2.
     fn reference(&self) -> Vec<LtHash> {
         (0..self.lamports.len())
             .map(|i| {
-                portable::lthash_account(&AccountInput {
-                    pubkey: &self.pubkeys[i],
-                    owner: &self.owners[i],
-                    lamports: self.lamports[i],
-                    executable: self.executable[i] == 1,
-                    data: &self.data[i],
-                })
+                if self.lamports[i] == 0 {
+                    return LtHash::identity();
+                }
+                let mut hasher = blake3::Hasher::new();
+                hasher.update(&self.lamports[i].to_le_bytes());
+                hasher.update(&self.data[i]);
+                hasher.update(&[self.executable[i]]);
+                hasher.update(&self.owners[i]);
+                hasher.update(&self.pubkeys[i]);
+                LtHash(solana_lattice_hash::lt_hash::LtHash::with(&hasher).0)
             })
             .collect()
     }
