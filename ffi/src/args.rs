@@ -117,6 +117,19 @@ pub unsafe fn input_slice<'a, T>(
     unsafe { borrow(ptr, len) }.map_err(|fault| fault.error(&what, &len_name, len))
 }
 
+/// Fails as [`output_slice`] would for `len` elements of `T` at `ptr`, touching nothing: for an
+/// export to refuse an output no process can hold (`n * 32` past `isize::MAX`) before it lists
+/// its inputs — which took memory in proportion to `n` first, and aborted the process where
+/// that could not be had.
+pub fn check_output<T>(
+    ptr: *mut T,
+    len: usize,
+    what: &str,
+    len_name: &str,
+) -> Result<(), FfiError> {
+    check(ptr.cast_const(), len).map_err(|fault| fault.error(&what, &len_name, len))
+}
+
 /// Borrows `len` elements of `T` at `ptr` as an exclusive slice to write results into.
 ///
 /// `ptr` may be NULL only when `len` is 0 (giving an empty slice); the other checks and the
@@ -258,7 +271,14 @@ pub unsafe fn message_slices<'a>(
     let ptrs = unsafe { input_slice(ptrs, n, what, n_name) }?;
     // SAFETY: the caller promises n readable lengths at lens (or lens NULL with n = 0).
     let lens = unsafe { input_slice(lens, n, lens_name, n_name) }?;
-    let mut messages = Vec::with_capacity(n);
+    // Refused, not an abort, where the list cannot be had (an `n` past the arrays the caller
+    // has, which no check can see otherwise).
+    let mut messages = Vec::new();
+    messages.try_reserve_exact(n).map_err(|_| {
+        FfiError::invalid_argument(format!(
+            "{n_name} = {n} is too large: the list of {what} cannot be held in memory"
+        ))
+    })?;
     for (i, (&ptr, &len)) in ptrs.iter().zip(lens).enumerate() {
         // SAFETY: the caller promises ptrs[i] points to lens[i] readable bytes (or is NULL
         // with lens[i] = 0, which borrow accepts and rejects otherwise).

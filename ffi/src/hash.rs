@@ -4,7 +4,7 @@
 use tandem_kernels::gpu::GpuError;
 use tandem_kernels::{AccountInput, KernelError, LtHash, auto_gpu_min_items};
 
-use crate::args::{Input, input_slice, message_slices, output_slice_apart};
+use crate::args::{Input, check_output, input_slice, message_slices, output_slice_apart};
 use crate::boundary::boundary;
 use crate::error::FfiError;
 use crate::status::Backend;
@@ -64,6 +64,7 @@ pub unsafe extern "C" fn tandem_blake3_many(
 ) -> i32 {
     boundary("tandem_blake3_many", || {
         let backend = kernel_backend(backend)?;
+        check_output(out.cast::<[u8; 32]>(), n, "out", "n")?;
         let inputs_ptrs = inputs;
         // SAFETY: the caller passes n pointers and n lengths describing readable bytes.
         let inputs = unsafe { message_slices(inputs, input_lens, n, "inputs", "input_lens", "n") }?;
@@ -174,6 +175,7 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
             data,
             data_lens,
         };
+        check_output(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n")?;
         // SAFETY: forwarded from the caller's promise on every array.
         let accounts = unsafe { arrays.accounts() }?;
         let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
@@ -278,6 +280,53 @@ mod tests {
     use std::ptr;
 
     const CPU: u32 = Backend::Cpu as u32;
+
+    /// An `n` whose output no process can hold (past `isize::MAX` bytes, or `n * 2048`
+    /// wrapping), or whose inputs' list cannot be had: the export listed its inputs first, and
+    /// panicked ("capacity overflow", TANDEM_ERR_INTERNAL) or aborted the process where that
+    /// allocation failed. Refused, naming `n`, before anything is read.
+    #[test]
+    fn an_n_past_what_memory_holds_is_refused_not_an_abort() {
+        let (buf, lens) = ([0_u8; 8], [1_usize]);
+        let inputs = [buf.as_ptr()];
+        let mut out = [0_u8; 4096];
+        let (pubkey, owner, lamports, executable) = ([1_u8; 32], [2_u8; 32], [1_u64], [0_u8]);
+        for n in [usize::MAX / 16, 1 << 58, (1 << 57) + 3] {
+            // SAFETY: refused before the arrays are read (they hold 1 element, not n).
+            let status = unsafe {
+                tandem_blake3_many(CPU, n, inputs.as_ptr(), lens.as_ptr(), out.as_mut_ptr())
+            };
+            assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT, "n = {n}");
+            let message = last_error_message();
+            assert!(
+                message.starts_with(&format!("tandem_blake3_many: n = {n} is too large")),
+                "{message}"
+            );
+        }
+        for n in [1 << 52, (1 << 53) + 1, 1 << 50] {
+            // SAFETY: as above.
+            let status = unsafe {
+                tandem_lthash_accounts(
+                    CPU,
+                    n,
+                    pubkey.as_ptr(),
+                    owner.as_ptr(),
+                    lamports.as_ptr(),
+                    executable.as_ptr(),
+                    inputs.as_ptr(),
+                    lens.as_ptr(),
+                    out.as_mut_ptr(),
+                )
+            };
+            assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT, "n = {n}");
+            let message = last_error_message();
+            assert!(
+                message.starts_with(&format!("tandem_lthash_accounts: n = {n} is too large")),
+                "{message}"
+            );
+        }
+        assert!(out.iter().all(|&b| b == 0), "nothing written");
+    }
 
     /// An output over an input: the kernels would read what they had begun to write, each CPU
     /// path in its own order (the lanes zero the output first), so the answer depended on the
