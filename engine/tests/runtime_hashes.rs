@@ -12,6 +12,7 @@ use tandem_engine::account::Mapping;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::Block;
 use tandem_engine::runtime::builtins::system::SystemInstruction;
+use tandem_engine::runtime::state::StateFileError;
 use tandem_engine::runtime::{Runtime, RuntimeError, TxStatus};
 use tandem_engine::sample::SYSTEM_PROGRAM_ID;
 use tandem_engine::tx::{AccountMeta, Transaction};
@@ -472,6 +473,50 @@ fn the_files_a_crash_left_past_the_stores_commit_are_passed_over_and_written_aga
     let runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("reopens at 4");
     assert_eq!(runtime.slot(), 4);
     assert_eq!(runtime.hash(Domain::Ued), last.ued_hash);
+}
+
+#[test]
+fn a_damaged_status_file_or_a_missing_state_file_is_corruption_not_an_io_failure() {
+    // A status file failing its checksum and a state file of the committed slot gone were
+    // `RuntimeError::Io` (TANDEM_ERR_IO through the C ABI: "an operating-system I/O error"),
+    // where a damaged state file was already corruption.
+    let blocks: Vec<_> = empty_blocks(1..=3).collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    for block in &blocks {
+        runtime.execute_block(block).expect("block");
+    }
+    drop(runtime);
+    let status = dir.path().join("status-2.idx");
+    let mut bytes = std::fs::read(&status).expect("slot 2's statuses");
+    bytes[20] ^= 0x5a;
+    std::fs::write(&status, &bytes).expect("damaged");
+    let err = Runtime::open(&Genesis::default_cluster(), dir.path())
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, RuntimeError::CorruptFile { path, .. } if *path == status),
+        "{err:?}"
+    );
+    bytes[20] ^= 0x5a;
+    std::fs::write(&status, &bytes).expect("mended");
+    std::fs::remove_file(dir.path().join("runtime-3.state")).expect("removed");
+    let err = Runtime::open(&Genesis::default_cluster(), dir.path())
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            &err,
+            RuntimeError::StateFile(StateFileError::Corrupt { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(
+            "runtime-3.state: corrupt runtime state: missing: the store committed slot 3"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

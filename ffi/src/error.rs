@@ -155,7 +155,7 @@ impl From<&RuntimeError> for FfiError {
             RuntimeError::StateFile(StateFileError::Io { .. }) | RuntimeError::Io { .. } => {
                 Self::io(message)
             }
-            RuntimeError::StateFile(_) => Self::corrupt(message),
+            RuntimeError::StateFile(_) | RuntimeError::CorruptFile { .. } => Self::corrupt(message),
             RuntimeError::Log(LogError::Io { .. }) => Self::io(message),
             RuntimeError::Log(LogError::Corrupt { .. }) => Self::corrupt(message),
             RuntimeError::Kernel(kernel) => kernel.into(),
@@ -357,6 +357,12 @@ mod tests {
             source: std::io::Error::other("no space left"),
         }));
         assert_eq!(disk.code, TANDEM_ERR_IO);
+        // A damaged status file is corruption, not an I/O failure (it was TANDEM_ERR_IO).
+        let damaged = stopped(Failure::Runtime(RuntimeError::CorruptFile {
+            path: "status-3.idx".into(),
+            reason: "checksum mismatch".into(),
+        }));
+        assert_eq!(damaged.code, TANDEM_ERR_CORRUPT);
         // Never a status that says the engine goes on.
         let chain = stopped(Failure::NotTheLoggedChain("block 5".into()));
         assert_eq!(chain.code, TANDEM_ERR_CORRUPT);

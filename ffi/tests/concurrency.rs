@@ -12,9 +12,9 @@ use std::ffi::CStr;
 use tandem::hash::{tandem_blake3_many, tandem_lthash_accounts, tandem_lthash_accumulate};
 use tandem::sigverify::tandem_ed25519_verify_batch;
 use tandem::{Backend, TANDEM_OK, tandem_last_error};
+use tandem_kernels::LtHash;
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::testing::{SignedBatch, bytes, check_blake3, gpu_or_skip, hammer, messages};
-use tandem_kernels::LtHash;
 
 const THREADS: usize = 4;
 

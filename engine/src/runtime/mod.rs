@@ -140,6 +140,15 @@ pub enum RuntimeError {
         /// The error.
         source: std::io::Error,
     },
+    /// A file of the runtime's beside the store — a status file, the cluster view's index —
+    /// failed its check (magic, checksum, contents): damaged, not an I/O failure.
+    #[error("{path}: {reason}")]
+    CorruptFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A kernel failed.
     #[error(transparent)]
     Kernel(#[from] tandem_kernels::KernelError),

@@ -468,9 +468,19 @@ impl RuntimeState {
     /// whether it held the VED membership ([`RuntimeState::decode`]).
     pub fn load(dir: &Path, slot: u64) -> Result<(RuntimeState, WindowFrom, bool), StateFileError> {
         let path = state_path(dir, slot);
-        let bytes = std::fs::read(&path).map_err(|source| StateFileError::Io {
-            path: path.clone(),
-            source,
+        let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+            // The store committed the slot, and the state written before that commit is gone:
+            // a damaged store, not a failing disk.
+            std::io::ErrorKind::NotFound => StateFileError::Corrupt {
+                path: path.clone(),
+                reason: format!(
+                    "missing: the store committed slot {slot}, whose runtime state this file is"
+                ),
+            },
+            _ => StateFileError::Io {
+                path: path.clone(),
+                source,
+            },
         })?;
         if let Some((magic, what)) = RETIRED_FORMATS
             .iter()

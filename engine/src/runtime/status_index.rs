@@ -329,9 +329,9 @@ pub fn read_halt(dir: &Path) -> Result<Option<String>, RuntimeError> {
 }
 
 fn checked<'a>(path: &Path, bytes: &'a [u8], magic: &[u8; 8]) -> Result<&'a [u8], RuntimeError> {
-    let corrupt = |reason: &str| RuntimeError::Io {
+    let corrupt = |reason: &str| RuntimeError::CorruptFile {
         path: path.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason.to_owned()),
+        reason: reason.to_owned(),
     };
     if bytes.len() < 16 || &bytes[..8] != magic {
         return Err(corrupt("not a tandem index file (bad magic)"));
@@ -358,9 +358,9 @@ fn read_status_file(path: &Path, slot: u64) -> Result<Vec<StatusRecord>, Runtime
     let with_payers = !bytes.starts_with(MAGIC_NO_PAYERS);
     let magic = if with_payers { MAGIC } else { MAGIC_NO_PAYERS };
     let body = checked(path, &bytes, magic)?;
-    let bad = |reason: String| RuntimeError::Io {
+    let bad = |reason: String| RuntimeError::CorruptFile {
         path: path.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+        reason,
     };
     let mut r = Reader::new(body);
     let read_slot = r.u64().map_err(&bad)?;
@@ -416,12 +416,9 @@ pub fn signature_window(dir: &Path, committed: u64) -> Result<SignatureWindow, R
         window.begin_block(*slot);
         for (signature, tx, payer) in read_status_file(path, *slot)? {
             if tx.status.entered_window() && !window.insert(signature, payer) {
-                return Err(RuntimeError::Io {
+                return Err(RuntimeError::CorruptFile {
                     path: path.clone(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        "a signature that entered the duplicate window twice",
-                    ),
+                    reason: "a signature that entered the duplicate window twice".to_owned(),
                 });
             }
         }
@@ -502,9 +499,9 @@ impl StatusIndex {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let body = checked(&path, &bytes, AGREEMENT_MAGIC)?;
-                let bad = |reason: String| RuntimeError::Io {
+                let bad = |reason: String| RuntimeError::CorruptFile {
                     path: path.clone(),
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+                    reason,
                 };
                 let mut r = Reader::new(body);
                 for _ in 0..r.count(25).map_err(&bad)? {
