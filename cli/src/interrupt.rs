@@ -9,10 +9,38 @@
 //! `sigwait`, which can remove directories and print, as a signal handler cannot.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The temporary directories to remove on a signal.
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Set once a signal came: the process is being stopped by the signal thread.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal is stopping the process: the command's own failures from here on are the
+/// removal's doing (an engine finding its store gone), not the operator's to read, and `main`
+/// leaves the exit to the signal thread.
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
+/// Removes `dir` while the command's threads may still be writing into it (a `cluster`'s
+/// engines): again until it is gone, for at most a second.
+fn remove_while_written(dir: &Path) -> bool {
+    let began = Instant::now();
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(_) if began.elapsed() < Duration::from_secs(1) => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => return false,
+        }
+    }
+}
 
 /// The signals taken.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
@@ -72,14 +100,10 @@ pub fn install() -> Result<(), String> {
                 if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
                     continue;
                 }
-                let dirs = SCRATCH
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
-                let removed = dirs
-                    .iter()
-                    .filter(|d| std::fs::remove_dir_all(d).is_ok())
-                    .count();
+                STOPPING.store(true, Ordering::SeqCst);
+                // Held to the exit: a scratch directory dropped meanwhile is removed here too.
+                let dirs = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+                let removed = dirs.iter().filter(|d| remove_while_written(d)).count();
                 let name = match signal {
                     libc::SIGINT => "SIGINT",
                     libc::SIGTERM => "SIGTERM",

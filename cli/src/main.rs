@@ -682,6 +682,11 @@ fn main() -> ExitCode {
     // A table printed to a reader that went away (`| head`) or a full device: an error, not
     // `println!`'s panic.
     let result = output::stdout_failures_as_errors(|| dispatch(cli.command, &mut halted));
+    // A signal stops the process: what failed since is the removal's doing, and the signal
+    // thread exits (128 + the signal) once the scratch stores are gone.
+    while interrupt::stopping() {
+        std::thread::park();
+    }
     match result {
         Ok(()) if halted => ExitCode::from(HALTED),
         Ok(()) => ExitCode::SUCCESS,

@@ -267,7 +267,8 @@ impl log::Log for StderrLog {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) {
+        // A signal is stopping the process: an engine finding its removed store is no news.
+        if !self.enabled(record.metadata()) || crate::interrupt::stopping() {
             return;
         }
         match record.level() {

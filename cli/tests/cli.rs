@@ -599,6 +599,46 @@ fn an_interrupted_run_removes_its_temporary_store() {
         );
         assert!(store().is_none(), "the store is gone: {stderr}");
     }
+    // A cluster's engines write into their stores while the signal thread removes them: the
+    // removal failed and left them (2 runs of 4), or an engine's error exited 1 first.
+    for _ in 0..3 {
+        let tmp = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["cluster", "--slots", "100000", "--transfers", "2"])
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let scratch = || {
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(".tmp"))
+        };
+        let began = std::time::Instant::now();
+        while !scratch().is_some_and(|s| s.join("validator-0").join("superblock").exists()) {
+            assert!(
+                began.elapsed() < std::time::Duration::from_secs(60),
+                "no store appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300)); // executing
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+            0
+        );
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(143), "{stderr}");
+        assert_eq!(
+            stderr,
+            "tandem: SIGTERM: stopped; its temporary store removed\n"
+        );
+        assert!(scratch().is_none(), "the stores are gone");
+    }
 }
 
 #[test]
