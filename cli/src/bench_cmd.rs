@@ -510,6 +510,10 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
         .map_err(|e| format!("--out: {e}"))?;
     let survey = survey(None)?;
     let machine = machine::machine(&survey, args.kind.as_deref()).map_err(|e| e.to_string())?;
+    // And the profile's own path (a directory there, a name too long): not after minutes of
+    // measuring.
+    let profile_path = args.out.join(format!("{}.toml", machine.kind));
+    output::check_writable(&profile_path).map_err(|e| format!("--kind: {e}"))?;
     let config = SuiteConfig::new(&survey, args.size, args.suites, args.out.clone());
     let bar = progress_bar(quiet, 0, "{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")?;
     bar.enable_steady_tick(std::time::Duration::from_millis(200));

@@ -701,6 +701,33 @@ fn a_share_out_of_range_is_named_by_its_flag() {
 }
 
 #[test]
+fn a_bench_whose_profile_cannot_be_written_fails_before_measuring() {
+    // The profile's path was tried after the suites had run (a default run: ~110 s), and the
+    // run's bench.json had already replaced the earlier one, naming a profile never written.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("foo.toml")).unwrap();
+    let report = dir.path().join("bench.json");
+    std::fs::write(&report, "{\"old\":1}\n").unwrap();
+    let began = std::time::Instant::now();
+    let err = refused(&[
+        "bench",
+        "--quick",
+        "--suite",
+        "blake3",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--kind",
+        "foo",
+    ]);
+    assert!(
+        err.starts_with("tandem: error: --kind: cannot write ") && err.contains("foo.toml"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "{\"old\":1}\n");
+    eprintln!("refused in {:?}", began.elapsed());
+}
+
+#[test]
 fn a_table_to_a_full_device_is_an_error_not_a_panic() {
     // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
     // could not be written — a full device, a reader gone (`| head`) — and `replay` and

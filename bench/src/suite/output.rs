@@ -89,9 +89,6 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
     std::fs::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
     let json_path = dir.join(&json.files.json);
     let text = serde_json::to_string_pretty(json).map_err(|e| failed(&json_path, e.to_string()))?;
-    // Each replaced whole: a write that fails leaves an earlier run's profile as it was.
-    write_whole(&json_path, (text + "\n").as_bytes())
-        .map_err(|e| failed(&json_path, e.to_string()))?;
     let profile_path = dir.join(&json.files.profile);
     // Checked before it replaces anything: a profile `tandem plan` could not load must not
     // take the place of an earlier run's good one.
@@ -103,8 +100,13 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
             "the profile read back differs from the one written".into(),
         ));
     }
+    // Each replaced whole, the profile first: a write that fails leaves the earlier run's
+    // profile and report as they were (the report was written first, and named a profile
+    // that a failed write never wrote).
     write_whole(&profile_path, toml.as_bytes())
         .map_err(|e| failed(&profile_path, e.to_string()))?;
+    write_whole(&json_path, (text + "\n").as_bytes())
+        .map_err(|e| failed(&json_path, e.to_string()))?;
     let mut written = vec![json_path, profile_path];
     written.extend(plots::write(dir, profile)?);
     Ok(written)
