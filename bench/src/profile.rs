@@ -202,13 +202,45 @@ pub struct Rate {
     /// Its unit, e.g. "signatures/s".
     pub unit: String,
     /// The smallest and the largest run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "two_numbers"
+    )]
     pub spread: Option<[f64; 2]>,
     /// How many runs the median is of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs: Option<u32>,
     /// How it was measured, so it can be reproduced.
     pub how: String,
+}
+
+/// A spread read as exactly two numbers: an array of three was read as its first two.
+fn two_numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<[f64; 2]>, D::Error> {
+    let Some(numbers) = Option::<Vec<f64>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    <[f64; 2]>::try_from(numbers.as_slice())
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "a spread is [smallest, largest]: two numbers, not {}",
+                numbers.len()
+            ))
+        })
+}
+
+/// The most any rate may be: a trillion of its unit a second (or milliseconds) is past every
+/// machine, so that a mistyped exponent is refused, not planned as numbers of 300 digits.
+pub const RATE_MAX: f64 = 1e12;
+
+/// `v` for a message: as `1e300`, not as 300 digits, where it is that large or that small.
+fn compact(v: f64) -> String {
+    if v.abs() >= 1e6 || (v != 0.0 && v.abs() < 1e-6) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
 }
 
 /// The pipeline as a whole, measured.
@@ -319,12 +351,27 @@ impl Profile {
             let here = |f: &str| format!("rate[{i}].{f}");
             // (Normal: a subnormal rate's inverse, a time per item, is infinite.)
             if !(rate.value.is_normal() && rate.value > 0.0) {
-                // (A tiny one as 1e-320, not as 320 digits.)
-                let value = match rate.value != 0.0 && rate.value.abs() < 1e-6 {
-                    true => format!("{:e}", rate.value),
-                    false => rate.value.to_string(),
-                };
+                let value = compact(rate.value);
                 return Err((here("value"), format!("{value} is not a positive number")));
+            }
+            if rate.value > RATE_MAX {
+                return Err((
+                    here("value"),
+                    format!(
+                        "{} is more than {} a second: past any machine",
+                        compact(rate.value),
+                        compact(RATE_MAX)
+                    ),
+                ));
+            }
+            if rate.runs == Some(0) {
+                return Err((here("runs"), "must be at least 1".into()));
+            }
+            if rate.threads.is_some() && rate.batch.is_some() {
+                return Err((
+                    here("batch"),
+                    "a rate is measured by threads or by batch, not both".into(),
+                ));
             }
             if let Some(unit) = names::unit(&rate.name)
                 && rate.unit != unit
@@ -360,7 +407,12 @@ impl Profile {
             {
                 return Err((
                     here("spread"),
-                    format!("[{lo}, {hi}] does not contain the value {}", rate.value),
+                    format!(
+                        "[{}, {}] does not contain the value {}",
+                        compact(lo),
+                        compact(hi),
+                        compact(rate.value)
+                    ),
                 ));
             }
             let twice = self.rates[..i].iter().any(|r| {
@@ -384,7 +436,19 @@ impl Profile {
         {
             return Err((
                 "pipeline.sustained_tps".into(),
-                format!("{} is not a positive number", p.sustained_tps),
+                format!("{} is not a positive number", compact(p.sustained_tps)),
+            ));
+        }
+        if let Some(p) = &self.pipeline
+            && p.sustained_tps > RATE_MAX
+        {
+            return Err((
+                "pipeline.sustained_tps".into(),
+                format!(
+                    "{} is more than {}: past any machine",
+                    compact(p.sustained_tps),
+                    compact(RATE_MAX)
+                ),
             ));
         }
         Ok(())
@@ -604,6 +668,40 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("pus = 2", "pus = 2\nmemory_gib = -4.0")),
             "p.toml: machine.memory_gib: -4 is not a positive number"
+        );
+    }
+
+    #[test]
+    fn figures_past_any_machine_and_malformed_runs_are_refused() {
+        // Found by black-box testing: each was accepted (planned as numbers of 300 digits, or
+        // read in part).
+        assert_eq!(
+            error(&GOOD.replace("value = 38000.0", "value = 1e308")),
+            "p.toml: rate[1].value: 1e308 is more than 1e12 a second: past any machine"
+        );
+        assert_eq!(
+            error(&GOOD.replace("sustained_tps = 1000.0", "sustained_tps = 1e300")),
+            "p.toml: pipeline.sustained_tps: 1e300 is more than 1e12: past any machine"
+        );
+        assert_eq!(
+            error(&GOOD.replace("value = 20000.0", "value = 5e11")),
+            "p.toml: rate[0].spread: [19000, 21000] does not contain the value 5e11"
+        );
+        assert_eq!(
+            error(&GOOD.replace("runs = 3", "runs = 0")),
+            "p.toml: rate[0].runs: must be at least 1"
+        );
+        assert_eq!(
+            error(&GOOD.replace("threads = 2", "threads = 2\nbatch = 64")),
+            "p.toml: rate[1].batch: a rate is measured by threads or by batch, not both"
+        );
+        let three = error(&GOOD.replace(
+            "spread = [19000.0, 21000.0]",
+            "spread = [19000.0, 20000.0, 21000.0]",
+        ));
+        assert!(
+            three.contains("a spread is [smallest, largest]: two numbers, not 3"),
+            "{three}"
         );
     }
 }
