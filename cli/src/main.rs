@@ -270,7 +270,8 @@ enum BenchCommand {
         #[arg(long, default_value_t = IsolationConfig::default().slots)]
         slots: u64,
         /// Rounds, each running every kind on fresh engines, the order rotating.
-        #[arg(long, default_value_t = IsolationConfig::default().rounds)]
+        #[arg(long, default_value_t = IsolationConfig::default().rounds,
+              value_parser = clap::value_parser!(u64).range(1..))]
         rounds: u64,
         /// Slots each run starts with and does not measure.
         #[arg(long, default_value_t = IsolationConfig::default().warmup_slots)]

@@ -624,7 +624,16 @@ fn sweep(
             "the isolation suite needs validators, slots, and payers for its transfers".into(),
         );
     }
-    let rounds = config.rounds.max(1);
+    // Every round measures a slot at least: 0 rounds ran 1, and 2 slots over 5 rounds
+    // measured 5, each silently.
+    if config.rounds == 0 || config.rounds > config.slots {
+        return Err(format!(
+            "{} slots over {} rounds: every round measures at least one slot (--rounds from 1 \
+             to --slots)",
+            config.slots, config.rounds
+        ));
+    }
+    let rounds = config.rounds;
     let slots = config
         .warmup_slots
         .checked_add(config.slots.div_ceil(rounds))
@@ -781,6 +790,29 @@ mod tests {
             .collect();
         assert_eq!(stalls, [(2, 3, 60.0)]);
         assert_eq!(summary.steal_ms_per_block, Some(0.0));
+    }
+
+    #[test]
+    fn rounds_that_could_not_each_measure_a_slot_are_refused() {
+        // 0 rounds ran 1, and 2 slots over 5 rounds measured 5, each silently.
+        for (slots, rounds) in [(3, 0), (2, 5)] {
+            let config = IsolationConfig {
+                validators: 4,
+                slots,
+                rounds,
+                ..IsolationConfig::default()
+            };
+            let Err(err) = sweep(&config, &[Load::transfers(0)], |_| {}) else {
+                panic!("{slots} slots over {rounds} rounds ran");
+            };
+            assert_eq!(
+                err,
+                format!(
+                    "{slots} slots over {rounds} rounds: every round measures at least one slot \
+                     (--rounds from 1 to --slots)"
+                )
+            );
+        }
     }
 
     #[test]
