@@ -235,7 +235,7 @@ fn two_numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<[f64; 2]
 pub const RATE_MAX: f64 = 1e12;
 
 /// `v` for a message: as `1e300`, not as 300 digits, where it is that large or that small.
-fn compact(v: f64) -> String {
+pub fn compact(v: f64) -> String {
     if v.abs() >= 1e6 || (v != 0.0 && v.abs() < 1e-6) {
         format!("{v:e}")
     } else {

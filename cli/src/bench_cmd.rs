@@ -382,10 +382,28 @@ pub struct ValidateArgs<'a> {
     pub json: Option<&'a Path>,
 }
 
+/// Warns where the profile at `path` was measured on another CPU than this machine's: `what`
+/// (its figures, its GPU crossover) may not hold here.
+pub fn warn_if_measured_elsewhere(path: &Path, profile: &Profile, what: &str) {
+    let here = tandem_engine::pipeline::Topology::detect();
+    if let Some(model) = here.cpu_model()
+        && model != profile.machine.cpu_model
+    {
+        log::warn!(
+            "--profile {}: measured on {}, not on this machine's {model}: {what} may not hold \
+             here (`tandem bench` measures this one)",
+            path.display(),
+            profile.machine.cpu_model
+        );
+    }
+}
+
 /// `tandem bench validate`: the planner's prediction against the pipeline on this machine.
 pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
     let quiet = args.json == Some(Path::new("-"));
     let profile = Profile::load(args.profile).map_err(|e| e.to_string())?;
+    // Validating another machine's plan here measures this one against it.
+    warn_if_measured_elsewhere(args.profile, &profile, "its plan");
     let Survey {
         placement,
         topology,
@@ -433,6 +451,11 @@ pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
             p.max_tps,
             p.bottleneck
         );
+        // What the plan could not take into account (a rate the profile lacks): the error
+        // below may be its doing.
+        for note in &p.notes {
+            println!("- {note}");
+        }
         println!(
             "measured: {:.0} user tps sustained; error {:+.1} % ({} the ±15 % goal)",
             report.measured_tps,

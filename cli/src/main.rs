@@ -404,17 +404,7 @@ impl EngineArgs {
         };
         let profile = tandem_bench::profile::Profile::load(path).map_err(|e| e.to_string())?;
         // Measured elsewhere, its crossover is another machine's: used, and said.
-        let here = tandem_engine::pipeline::Topology::detect();
-        if let Some(model) = here.cpu_model()
-            && model != profile.machine.cpu_model
-        {
-            log::warn!(
-                "--profile {}: measured on {}, not on this machine's {model}: its GPU \
-                 crossover may not hold here (`tandem bench` measures this one)",
-                path.display(),
-                profile.machine.cpu_model
-            );
-        }
+        bench_cmd::warn_if_measured_elsewhere(path, &profile, "its GPU crossover");
         if let Some(items) = profile.auto.and_then(|a| a.gpu_min_items) {
             tandem_kernels::set_auto_gpu_min_items(items as usize);
         }

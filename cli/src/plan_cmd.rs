@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tandem_bench::plan::{Plan, Target, plan};
+use tandem_bench::plan::{Plan, SLOT_MS_RANGE, Target, plan};
 use tandem_bench::profile::Profile;
+use tandem_bench::profile::compact;
 
 use crate::output::{table, write_json};
 
@@ -64,6 +65,14 @@ struct PlansJson<'a> {
 pub fn plan_cmd(args: PlanArgs) -> Result<(), String> {
     if args.profiles.is_empty() || args.profiles.len() > 2 {
         return Err("--profile: give one profile, or two to compare".into());
+    }
+    if !SLOT_MS_RANGE.contains(&args.slot_ms) {
+        return Err(format!(
+            "--slot-ms: {} is out of range ({} ..= {} ms)",
+            compact(args.slot_ms),
+            compact(*SLOT_MS_RANGE.start()),
+            compact(*SLOT_MS_RANGE.end())
+        ));
     }
     let plans = args
         .profiles

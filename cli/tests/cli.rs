@@ -728,6 +728,75 @@ fn a_bench_whose_profile_cannot_be_written_fails_before_measuring() {
 }
 
 #[test]
+fn plan_takes_slot_times_from_a_millisecond_to_an_hour() {
+    // --slot-ms 1e-300 planned a vote load of 306 digits, 1e300 a target line of 300.
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hwprofiles/kvm-xeon-model207-2vcpu.toml"
+    );
+    for (slot_ms, says) in [("1e-300", "1e-300"), ("1e300", "1e300"), ("0.5", "0.5")] {
+        let err = refused(&["plan", "--profile", profile, "--slot-ms", slot_ms]);
+        assert_eq!(
+            err,
+            format!("tandem: error: --slot-ms: {says} is out of range (1 ..= 3.6e6 ms)\n")
+        );
+    }
+    let out = tandem(&["plan", "--profile", profile, "--slot-ms", "1"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn bench_validate_says_what_its_plan_could_not_hold() {
+    // Another machine's profile was validated here without a word, and the plan's notes (a
+    // rate the profile lacks) reached the JSON only, beside an error of -96 %.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "4", "--transfers", "20"]);
+    let measured = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hwprofiles/kvm-xeon-model207-2vcpu.toml"
+    ))
+    .unwrap();
+    let mut profile = String::new();
+    for (i, part) in measured.split("[[rate]]").enumerate() {
+        if part.contains("name = \"executor.ued.slots\"") {
+            continue;
+        }
+        if i > 0 {
+            profile.push_str("[[rate]]");
+        }
+        profile.push_str(part);
+    }
+    let model = profile
+        .lines()
+        .find(|l| l.starts_with("cpu_model = "))
+        .unwrap();
+    let profile = profile.replace(model, "cpu_model = \"a CPU of no machine\"");
+    let path = dir.path().join("p.toml");
+    std::fs::write(&path, profile).unwrap();
+    let out = tandem(&[
+        "bench",
+        "validate",
+        "--profile",
+        path.to_str().unwrap(),
+        "--ledger",
+        &ledger,
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("measured on a CPU of no machine, not on this machine's"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("\n- the profile has no `executor.ued.slots`"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_table_to_a_full_device_is_an_error_not_a_panic() {
     // `println!` panicked (exit 101, a backtrace with RUST_BACKTRACE) where standard output
     // could not be written — a full device, a reader gone (`| head`) — and `replay` and
