@@ -103,4 +103,38 @@ fn stakes_that_do_not_fit_in_lamports_are_refused_naming_the_setting() {
         let e = run_cluster(&config, dir.path(), |_| {}).expect_err("refused");
         assert!(e.starts_with("--stakes"), "{stakes:?}: {e}");
     }
+    // As the flag is written, not as a Rust list ("--stakes [0, 10000]").
+    let config = ClusterConfig {
+        stakes_sol: vec![0, 10_000],
+        faulty: Vec::new(),
+        fault_slot: 4,
+        slots: 2,
+        transfers: 1,
+        seed: 3,
+    };
+    let e = run_cluster(&config, dir.path(), |_| {}).expect_err("refused");
+    assert!(e.starts_with("--stakes 0,10000: "), "{e}");
+}
+
+#[test]
+fn faults_that_would_never_happen_are_refused() {
+    // A validator named faulty twice, and a fault slot after the last: accepted, and the table
+    // showed "faulty yes" beside full agreement.
+    let dir = tempfile::tempdir().expect("dir");
+    let config = |faulty: Vec<usize>, fault_slot| ClusterConfig {
+        stakes_sol: vec![10_000; 4],
+        faulty,
+        fault_slot,
+        slots: 4,
+        transfers: 1,
+        seed: 3,
+    };
+    let e = run_cluster(&config(vec![1, 1], 2), dir.path(), |_| {}).expect_err("refused");
+    assert_eq!(e, "--faulty: validator 1 is named twice");
+    let e = run_cluster(&config(vec![3], 5), dir.path(), |_| {}).expect_err("refused");
+    assert_eq!(
+        e,
+        "--fault-slot 5: after the last slot (4), so the faulty validators would never compute \
+         differently"
+    );
 }

@@ -267,9 +267,11 @@ pub fn run_cluster(
             .and_then(|lamports| sum.checked_add(lamports))
     });
     if stake_lamports.is_none() {
+        // As the flag is written (`10000,0`), not as a Rust list.
+        let written: Vec<String> = config.stakes_sol.iter().map(u64::to_string).collect();
         return Err(format!(
-            "--stakes {:?}: each stake is 1 ..= {} SOL, and all of them together at most that",
-            config.stakes_sol,
+            "--stakes {}: each stake is 1 ..= {} SOL, and all of them together at most that",
+            written.join(","),
             u64::MAX / SOL
         ));
     }
@@ -277,6 +279,22 @@ pub fn run_cluster(
         return Err(format!(
             "--faulty {bad}: there are {n} validators (0 ..= {})",
             n - 1
+        ));
+    }
+    let twice = (1..config.faulty.len()).find(|&i| config.faulty[..i].contains(&config.faulty[i]));
+    if let Some(i) = twice {
+        return Err(format!(
+            "--faulty: validator {} is named twice",
+            config.faulty[i]
+        ));
+    }
+    // Faulty validators whose fault comes after the last slot compute as the others do: the
+    // table said "faulty yes" beside 100 % agreement.
+    if !config.faulty.is_empty() && config.fault_slot > config.slots {
+        return Err(format!(
+            "--fault-slot {}: after the last slot ({}), so the faulty validators would never \
+             compute differently",
+            config.fault_slot, config.slots
         ));
     }
     let genesis = genesis(config);
