@@ -1858,6 +1858,8 @@ fn bench_isolation_measures_both_runs_and_writes_the_json_keys() {
         "1",
         "--slots",
         "1",
+        "--rounds",
+        "1",
     ];
     for (flag, value, says) in [
         ("--warmup", "18446744073709551615", "warm-up slots"),
