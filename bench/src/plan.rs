@@ -376,9 +376,8 @@ pub fn plan(
     if !meets_target {
         if best.max_tps > 0.0 {
             advice.push(format!(
-                "the target is {:.0} % beyond what this machine sustains ({:.0} tps of this \
-                 shape)",
-                (target.tps / best.max_tps - 1.0) * 100.0,
+                "the target is {} beyond what this machine sustains ({:.0} tps of this shape)",
+                percent((target.tps / best.max_tps - 1.0) * 100.0),
                 best.max_tps
             ));
         } else {
@@ -432,6 +431,18 @@ pub fn plan(
 /// The slot times `tandem plan --slot-ms` takes, in milliseconds: a millisecond to an hour (a
 /// slot of 1e-300 ms planned a vote load of 306 digits, one of 1e300 ms a target line of 300).
 pub const SLOT_MS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=3.6e6;
+
+/// `p` percent for people: whole where it is 1 or more, else to its first significant digit
+/// (a target 0.001 % past the machine read "0 % beyond", a headroom of -0.001 % "-0 %").
+pub fn percent(p: f64) -> String {
+    let p = p + 0.0; // -0.0 is 0
+    let digits = if p == 0.0 || p.abs() >= 1.0 {
+        0
+    } else {
+        (-p.abs().log10().floor()).min(6.0) as usize
+    };
+    format!("{p:.digits$} %")
+}
 
 /// The most cores a plan is made for (every split of them is tried).
 pub const MAX_CORES: u32 = 1024;
@@ -651,6 +662,15 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn percentages_keep_their_first_significant_digit() {
+        assert_eq!(percent(26.4), "26 %");
+        assert_eq!(percent(-0.0011), "-0.001 %");
+        assert_eq!(percent(0.5), "0.5 %");
+        assert_eq!(percent(-0.0), "0 %");
+        assert_eq!(percent(0.0), "0 %");
     }
 
     #[test]

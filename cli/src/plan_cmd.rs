@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tandem_bench::plan::{Plan, SLOT_MS_RANGE, Target, plan};
+use tandem_bench::plan::{Plan, SLOT_MS_RANGE, Target, percent, plan};
 use tandem_bench::profile::Profile;
 use tandem_bench::profile::compact;
 
@@ -117,11 +117,12 @@ fn print(plans: &[Plan]) {
     for plan in plans {
         println!();
         println!(
-            "{} on {} cores{}",
+            "{} on {} core{}{}",
             plan.profile,
             plan.cores,
+            if plan.cores == 1 { "" } else { "s" },
             if plan.projection {
-                " — a PROJECTION beyond what the profile measured"
+                " — a PROJECTION from what the profile measured (other cores or threads)"
             } else {
                 ""
             }
@@ -140,8 +141,7 @@ fn print(plans: &[Plan]) {
                     },
                     rate(s.load),
                     rate(s.capacity),
-                    s.headroom
-                        .map_or("none".to_owned(), |h| format!("{:.0} %", h * 100.0)),
+                    s.headroom.map_or("none".to_owned(), |h| percent(h * 100.0)),
                     s.unit.to_owned(),
                 ]
             })
