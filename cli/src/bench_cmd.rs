@@ -527,8 +527,13 @@ pub struct SuiteRun {
 pub fn suite(args: SuiteRun) -> Result<(), String> {
     let quiet = args.json.as_deref() == Some(Path::new("-"));
     // The output directory is made and tried before the suite runs, not after.
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("--out: cannot create {}: {e}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| match args.out.is_dir() {
+        // `create_dir_all` of a file answers "File exists".
+        false if args.out.exists() => {
+            format!("--out: {} is a file, not a directory", args.out.display())
+        }
+        _ => format!("--out: cannot create {}: {e}", args.out.display()),
+    })?;
     output::check_writable(&args.out.join(".tandem-write-check"))
         .map_err(|e| format!("--out: {e}"))?;
     let survey = survey(None)?;

@@ -725,6 +725,12 @@ fn a_bench_whose_profile_cannot_be_written_fails_before_measuring() {
     );
     assert_eq!(std::fs::read_to_string(&report).unwrap(), "{\"old\":1}\n");
     eprintln!("refused in {:?}", began.elapsed());
+    // An --out that is a file was "cannot create …: File exists".
+    let err = refused(&["bench", "--quick", "--out", report.to_str().unwrap()]);
+    assert!(
+        err.ends_with("bench.json is a file, not a directory\n"),
+        "{err}"
+    );
 }
 
 #[test]
