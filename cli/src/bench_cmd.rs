@@ -9,8 +9,8 @@ use tandem_bench::fixtures::ForgedPayers;
 use tandem_bench::isolation::stalls::STALL_MS;
 use tandem_bench::isolation::{Api, IsolationConfig, IsolationReport, IsolationRun, run_isolation};
 use tandem_bench::pipeline::{PipelineReport, median_round, run_pipeline};
-use tandem_bench::profile::Profile;
 use tandem_bench::profile::Rate;
+use tandem_bench::profile::{Profile, ProfileError};
 use tandem_bench::suite::output::BenchJson;
 use tandem_bench::suite::plots::short;
 use tandem_bench::suite::{self as bench_suite, Progress, Size, SuiteConfig, SuiteName, machine};
@@ -564,6 +564,17 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
         bench_suite::output::keeping_suites_not_run(profile, &config.suites(), &at);
     let mut json = BenchJson::new(&profile, &config, &report);
     json.notes.extend(kept);
+    // A run of some suites into a directory without a full profile writes one `tandem plan`
+    // refuses: said now, not when the plan is asked.
+    let target = tandem_bench::plan::Target::default();
+    if let Err(tandem_bench::plan::PlanError::Profile(e @ ProfileError::MissingRate { .. })) =
+        tandem_bench::plan::plan(&profile, &at.display().to_string(), &target, None)
+    {
+        json.notes.push(format!(
+            "not a profile `tandem plan` can use yet ({e}): the suites run measure part of \
+             what it needs; `tandem bench` without --suite measures the rest"
+        ));
+    }
     let written =
         bench_suite::output::write(&args.out, &profile, &json).map_err(|e| e.to_string())?;
     if let Some(path) = &args.json {

@@ -2452,6 +2452,19 @@ fn bench_runs_the_suites_asked_and_writes_the_table_json_plots_and_a_profile_tha
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
     assert_eq!(json["suites"], serde_json::json!(["blake3", "store"]));
+    // Two suites into an empty directory: a profile `tandem plan` refuses, said at once (it
+    // was said only when a plan was asked).
+    assert!(
+        json["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("not a profile `tandem plan` can use yet")),
+        "{json}"
+    );
+    assert!(
+        stdout.contains("\n- not a profile `tandem plan` can use yet"),
+        "{stdout}"
+    );
     assert_eq!(json["sizes"]["size"], "quick");
     assert_eq!(json["sizes"]["runs"], 3);
     assert_eq!(json["machine"]["kind"], "test-box");
