@@ -327,13 +327,23 @@ impl Profile {
         };
         at_least_one("cores", self.machine.cores)?;
         at_least_one("pus", self.machine.pus)?;
-        if self.machine.cores > crate::plan::MAX_CORES || self.machine.cores > self.machine.pus {
+        // The limit that applies, alone ("100000 is more than the machine's 100000 PUs or the
+        // planner's limit of 1024" named both).
+        if self.machine.cores > self.machine.pus {
             return Err((
                 "machine.cores".to_owned(),
                 format!(
-                    "{} is more than the machine's {} PUs or the planner's limit of {}",
+                    "{} is more than the machine's {} PUs",
+                    self.machine.cores, self.machine.pus
+                ),
+            ));
+        }
+        if self.machine.cores > crate::plan::MAX_CORES {
+            return Err((
+                "machine.cores".to_owned(),
+                format!(
+                    "{} is more than the planner's limit of {} cores",
                     self.machine.cores,
-                    self.machine.pus,
                     crate::plan::MAX_CORES
                 ),
             ));
@@ -619,8 +629,7 @@ how = "test"
         // The planner tries every split of the cores: 2^32 of them made one 51 GB allocation.
         assert_eq!(
             error(&GOOD.replace("cores = 2", "cores = 4294967295")),
-            "p.toml: machine.cores: 4294967295 is more than the machine's 2 PUs or the \
-             planner's limit of 1024"
+            "p.toml: machine.cores: 4294967295 is more than the machine's 2 PUs"
         );
         // A misspelt key was ignored: `thread` made a rate a thread count's that it is not.
         assert!(
@@ -668,6 +677,18 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("pus = 2", "pus = 2\nmemory_gib = -4.0")),
             "p.toml: machine.memory_gib: -4 is not a positive number"
+        );
+    }
+
+    #[test]
+    fn a_core_count_names_the_limit_it_passes() {
+        assert_eq!(
+            error(&GOOD.replace("cores = 2\npus = 2", "cores = 100000\npus = 100000")),
+            "p.toml: machine.cores: 100000 is more than the planner's limit of 1024 cores"
+        );
+        assert_eq!(
+            error(&GOOD.replace("cores = 2\npus = 2", "cores = 3\npus = 2")),
+            "p.toml: machine.cores: 3 is more than the machine's 2 PUs"
         );
     }
 
