@@ -284,6 +284,8 @@ pub(crate) fn write_ledger(
     )?;
     let scratch = crate::interrupt::scratch_dir()?;
     files::replace(out, |partial| {
+        // A ledger of gigabytes, half written: removed on Ctrl-C as on a failure.
+        let _partial = crate::interrupt::remove_on_signal(partial.to_owned());
         let mut writer = LedgerWriter::create(partial).map_err(|e| e.to_string())?;
         workload::generate(
             genesis,

@@ -1,19 +1,25 @@
 //! Ctrl-C, `kill` and a closed terminal (SIGINT, SIGTERM, SIGHUP): the temporary stores the
-//! command made ([`scratch_dir`]) are removed before it exits, as they are when it ends — the
-//! default action killed it at once, and every interrupted `run`, `replay` or `cluster` left its
-//! store in the temporary directory (271 MB for a `cluster` of 5,000 validators). A store named
-//! with `--store` is the operator's, crash-safe, and kept.
+//! command made ([`scratch_dir`]) and the partial files it is writing ([`remove_on_signal`])
+//! are removed before it stops, as they are when it ends — the default action killed it at
+//! once, and every interrupted `run`, `replay` or `cluster` left its store in the temporary
+//! directory (271 MB for a `cluster` of 5,000 validators). A store named with `--store` is the
+//! operator's, crash-safe, and kept.
 //!
-//! The three signals are blocked in every thread (those started later inherit the mask; a
-//! child process starts with an empty one) and taken by one thread of their own with
-//! `sigwait`, which can remove directories and print, as a signal handler cannot.
+//! The signals are blocked in every thread (those started later inherit the mask; a child
+//! process starts with an empty one) and taken by one thread of their own with `sigwait`,
+//! which can remove files and print, as a signal handler cannot. Then the process dies **by
+//! the signal** (its default action restored and the signal raised again), so that a shell
+//! loop stops on Ctrl-C and a service manager sees a clean SIGTERM. A signal the process was
+//! started with ignored (`nohup` ignores SIGHUP; a background job of a script, SIGINT) is left
+//! ignored: a blocked signal is not discarded, and `sigwait` would take it.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// The temporary directories to remove on a signal.
+/// The directories and files to remove on a signal.
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Set once a signal came: the process is being stopped by the signal thread.
@@ -21,17 +27,29 @@ static STOPPING: AtomicBool = AtomicBool::new(false);
 
 /// Whether a signal is stopping the process: the command's own failures from here on are the
 /// removal's doing (an engine finding its store gone), not the operator's to read, and `main`
-/// leaves the exit to the signal thread.
+/// leaves the end to the signal thread.
 pub fn stopping() -> bool {
     STOPPING.load(Ordering::SeqCst)
 }
 
-/// Removes `dir` while the command's threads may still be writing into it (a `cluster`'s
-/// engines): again until it is gone, for at most a second.
-fn remove_while_written(dir: &Path) -> bool {
+/// Waits for the signal thread to end the process (called once [`stopping`]).
+pub fn wait_for_the_end() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Removes `path` (a directory, or a file) while the command's threads may still be writing
+/// into it (a `cluster`'s engines): again until it is gone, for at most a second.
+fn remove_while_written(path: &Path) -> bool {
     let began = Instant::now();
     loop {
-        match std::fs::remove_dir_all(dir) {
+        let removed = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(e) => Err(e),
+        };
+        match removed {
             Ok(()) => return true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
             Err(_) if began.elapsed() < Duration::from_secs(1) => {
@@ -45,41 +63,86 @@ fn remove_while_written(dir: &Path) -> bool {
 /// The signals taken.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// A path removed on a signal until this is dropped.
+pub struct OnSignal(PathBuf);
+
+impl Drop for OnSignal {
+    fn drop(&mut self) {
+        let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = paths.iter().position(|p| *p == self.0) {
+            paths.remove(i);
+        }
+    }
+}
+
+/// Registers `path` (a partial file being written) for removal on a signal, until the guard is
+/// dropped.
+pub fn remove_on_signal(path: PathBuf) -> OnSignal {
+    SCRATCH
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(path.clone());
+    OnSignal(path)
+}
+
 /// A temporary directory for a command's scratch store: removed when dropped, and on a signal.
-pub struct Scratch(tempfile::TempDir);
+pub struct Scratch(Option<tempfile::TempDir>);
 
 impl Scratch {
     /// The directory.
     pub fn path(&self) -> &Path {
-        self.0.path()
+        self.0.as_ref().expect("held until dropped").path()
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let mut dirs = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-        dirs.retain(|d| d != self.0.path());
+        // Removed with the list held: a signal meanwhile waits for it, and does not find the
+        // directory off the list while half of it is still there.
+        let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(dir) = self.0.take() {
+            let path = dir.path().to_owned();
+            let _ = dir.close();
+            if let Some(i) = paths.iter().position(|p| *p == path) {
+                paths.remove(i);
+            }
+        }
     }
 }
 
-/// A new temporary directory ([`Scratch`]).
+/// A new temporary directory ([`Scratch`]), made with the list held (a signal between its
+/// making and its listing left it behind).
 pub fn scratch_dir() -> Result<Scratch, String> {
+    let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let mut dirs = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-    dirs.push(dir.path().to_owned());
-    Ok(Scratch(dir))
+    paths.push(dir.path().to_owned());
+    Ok(Scratch(Some(dir)))
 }
 
-/// Blocks the signals in this thread (and so in every thread it starts after) and starts the
-/// thread that takes them: it removes the scratch directories, says so, and exits with 128 +
-/// the signal's number, as a shell reports a process the signal killed. Called first in `main`.
+/// Whether `signal`'s disposition is to be ignored (as the process was started).
+fn ignored(signal: libc::c_int) -> bool {
+    // SAFETY: sigaction with a NULL new action only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Blocks the signals not ignored in this thread (and so in every thread it starts after) and
+/// starts the thread that takes them: it removes what is registered, says so, and lets the
+/// signal end the process. Called in `main` before any other thread starts.
 pub fn install() -> Result<(), String> {
+    let taken: Vec<libc::c_int> = SIGNALS.into_iter().filter(|&s| !ignored(s)).collect();
+    if taken.is_empty() {
+        return Ok(());
+    }
     // SAFETY: `set` is a local sigset_t, initialised by sigemptyset before any other use;
     // pthread_sigmask only reads it.
     let set = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for signal in SIGNALS {
+        for &signal in &taken {
             libc::sigaddset(&mut set, signal);
         }
         let blocked = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
@@ -94,29 +157,43 @@ pub fn install() -> Result<(), String> {
     std::thread::Builder::new()
         .name("tandem-signals".into())
         .spawn(move || {
-            loop {
-                let mut signal: libc::c_int = 0;
-                // SAFETY: `set` lives in this closure; `signal` is a local the call writes.
-                if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
-                    continue;
-                }
-                STOPPING.store(true, Ordering::SeqCst);
-                // Held to the exit: a scratch directory dropped meanwhile is removed here too.
-                let dirs = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-                let removed = dirs.iter().filter(|d| remove_while_written(d)).count();
-                let name = match signal {
-                    libc::SIGINT => "SIGINT",
-                    libc::SIGTERM => "SIGTERM",
-                    _ => "SIGHUP",
-                };
-                if removed > 0 {
-                    eprintln!("tandem: {name}: stopped; its temporary store removed");
-                } else {
-                    eprintln!("tandem: {name}: stopped");
-                }
-                std::process::exit(128 + signal);
-            }
+            let mut signal: libc::c_int = 0;
+            // SAFETY: `set` lives in this closure; `signal` is a local the call writes.
+            while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
+            STOPPING.store(true, Ordering::SeqCst);
+            // Held to the end: a directory dropped meanwhile is removed here too.
+            let paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+            let removed = paths.iter().filter(|p| remove_while_written(p)).count();
+            let name = match signal {
+                libc::SIGINT => "SIGINT",
+                libc::SIGTERM => "SIGTERM",
+                _ => "SIGHUP",
+            };
+            // Not `eprintln!`, which panics where standard error is gone (a closed terminal,
+            // `| tee` killed by the same Ctrl-C): the process must end all the same.
+            let said = match removed {
+                0 => format!("tandem: {name}: stopped\n"),
+                _ => format!("tandem: {name}: stopped; its temporary files removed\n"),
+            };
+            let _ = std::io::stderr().write_all(said.as_bytes());
+            die_by(signal)
         })
         .map_err(|e| format!("the signal thread: {e}"))?;
     Ok(())
+}
+
+/// Ends the process by `signal`'s default action (as if it had not been taken), or, where that
+/// does not end it, with 128 + its number.
+fn die_by(signal: libc::c_int) -> ! {
+    // SAFETY: restoring the default action, unblocking the signal in this thread and raising
+    // it to this thread take no pointers but to locals.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(signal);
+    }
+    std::process::exit(128 + signal)
 }

@@ -610,12 +610,13 @@ fn quiet_gpu_probe() {
 }
 
 fn main() -> ExitCode {
-    // Before any thread starts: they inherit the mask that leaves the signals to one thread.
+    // (It sets the environment: before any thread starts, the signal thread's too.)
+    quiet_gpu_probe();
+    // Before any other thread starts: they inherit the mask that leaves the signals to one.
     if let Err(e) = interrupt::install() {
         eprintln!("tandem: error: {e}");
         return ExitCode::FAILURE;
     }
-    quiet_gpu_probe();
     if let Err(e) = output::install_logger() {
         eprintln!("tandem: error: {e}");
         return ExitCode::FAILURE;
@@ -675,8 +676,8 @@ fn main() -> ExitCode {
     let result = output::stdout_failures_as_errors(|| dispatch(cli.command, &mut halted));
     // A signal stops the process: what failed since is the removal's doing, and the signal
     // thread exits (128 + the signal) once the scratch stores are gone.
-    while interrupt::stopping() {
-        std::thread::park();
+    if interrupt::stopping() {
+        interrupt::wait_for_the_end();
     }
     match result {
         Ok(()) if halted => ExitCode::from(HALTED),

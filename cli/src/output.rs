@@ -67,12 +67,16 @@ pub fn stdout_failures_as_errors(
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let on_main = std::thread::current().name() == Some("main");
-        if !(on_main && message(info.payload()).is_some_and(|m| m.starts_with(PRINT_FAILED))) {
+        let print_failed = message(info.payload()).is_some_and(|m| m.starts_with(PRINT_FAILED));
+        // A signal stopping the process: a thread that found its store gone is no news.
+        if !(crate::interrupt::stopping() || on_main && print_failed) {
             default(info);
         }
     }));
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
         Ok(result) => result,
+        // Not unwound out of `main` (exit 101 while the signal thread still removes).
+        Err(_) if crate::interrupt::stopping() => crate::interrupt::wait_for_the_end(),
         Err(payload) => match message(&*payload) {
             Some(m) if m.starts_with(PRINT_FAILED) => Err(format!(
                 "writing to standard output{}",
@@ -92,7 +96,9 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
         return Ok(());
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && parent.symlink_metadata().is_err()
+        && parent
+            .symlink_metadata()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
     {
         return Err(format!(
             "cannot write {}: the directory {} does not exist",
