@@ -271,8 +271,9 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     }
     if cached && !quiet {
         eprintln!(
-            "the cached default ledger {} is damaged (cut short, or its bytes no longer give \
-             the digest written beside it): generating it again",
+            "the cached default ledger {} cannot be verified (cut short, its digest missing \
+             — a run stopped as it was written — or its bytes no longer giving it): generating \
+             it again",
             path.display()
         );
     }
@@ -306,9 +307,10 @@ fn forget_other_ledgers(dir: &Path, kept: &Path, prefix: &str) {
         let ledger_name = name.strip_suffix(".blake3").unwrap_or(&name);
         let earlier_build = ledger_name.ends_with(".ledger")
             && (name.starts_with(prefix) || legacy_cached_ledger(ledger_name));
+        // (A ledger's partial file, or its digest's.)
         let abandoned = name.starts_with(".default-")
-            && name
-                .rsplit_once(".ledger.partial-")
+            && (name.rsplit_once(".ledger.partial-"))
+                .or_else(|| name.rsplit_once(".ledger.blake3.partial-"))
                 .and_then(|(_, pid)| pid.parse::<u32>().ok())
                 .is_some_and(|pid| !process_alive(pid));
         if (earlier_build && path != kept && path != digest_path(kept)) || abandoned {

@@ -9,11 +9,15 @@ use crate::output::{progress_bar, table, write_json};
 
 /// `tandem store check DIR`.
 pub fn check(dir: &Path, json: Option<&Path>) -> Result<(), String> {
-    let report = Store::check(dir).map_err(|e| e.to_string())?;
+    // Open (every page verified) and held: its lock keeps an engine from committing, and so
+    // from pruning the runtime's files, while they are read.
+    let store = Store::open(dir).map_err(|e| e.to_string())?;
+    let report = store.report();
     // And the runtime's files beside the pages: a store whose pages all verify is still one no
     // engine resumes where its state, status files or logs are damaged.
     let runtime = tandem_engine::runtime::check::check_files(dir, report.committed_slot)
         .map_err(|e| format!("the store's pages verify, but {e}"))?;
+    drop(store);
     if let Some(path) = json {
         #[derive(serde::Serialize)]
         struct Checked<'a> {

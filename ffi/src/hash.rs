@@ -106,26 +106,35 @@ impl AccountArrays {
         // SAFETY: the caller passes n data pointers and lengths describing readable bytes.
         let data =
             unsafe { message_slices(self.data, self.data_lens, n, "data", "data_lens", "n") }?;
-        (0..n)
-            .map(|i| {
-                let executable = match executable[i] {
-                    0 => false,
-                    1 => true,
-                    other => {
-                        return Err(FfiError::invalid_argument(format!(
-                            "executable[{i}] = {other}, must be 0 or 1"
-                        )));
-                    }
-                };
-                Ok(AccountInput {
-                    pubkey: &pubkeys[i],
-                    owner: &owners[i],
-                    lamports: lamports[i],
-                    executable,
-                    data: data[i],
-                })
+        // Reserved fallibly, as the data's list is: an allocation that fails aborts.
+        let mut accounts = Vec::new();
+        accounts.try_reserve_exact(n).map_err(|_| {
+            FfiError::invalid_argument(format!(
+                "n = {n} is too large: the list of accounts cannot be held in memory"
+            ))
+        })?;
+        let listed = (0..n).map(|i| {
+            let executable = match executable[i] {
+                0 => false,
+                1 => true,
+                other => {
+                    return Err(FfiError::invalid_argument(format!(
+                        "executable[{i}] = {other}, must be 0 or 1"
+                    )));
+                }
+            };
+            Ok(AccountInput {
+                pubkey: &pubkeys[i],
+                owner: &owners[i],
+                lamports: lamports[i],
+                executable,
+                data: data[i],
             })
-            .collect()
+        });
+        for account in listed {
+            accounts.push(account?);
+        }
+        Ok(accounts)
     }
 
     /// The arrays and each account's data (`slices`), as inputs an output must not overlap.
@@ -178,6 +187,7 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
         check_output(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n")?;
         // SAFETY: forwarded from the caller's promise on every array.
         let accounts = unsafe { arrays.accounts() }?;
+        // (As many as the accounts, whose list was had: a third of its size.)
         let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
         let apart = arrays.apart(&slices);
         // SAFETY: the caller passes n * 2048 writable bytes at out (apart from the inputs:
@@ -252,6 +262,7 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
         };
         // SAFETY: forwarded from the caller's promise on every array.
         let accounts = unsafe { arrays.accounts() }?;
+        // (As many as the accounts, whose list was had: a third of its size.)
         let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
         let apart = arrays.apart(&slices);
         // SAFETY: the caller passes 2048 readable and writable bytes at sum_inout (apart from
