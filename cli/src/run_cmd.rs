@@ -694,19 +694,28 @@ mod tests {
         assert!(err.contains("this user's alone"), "{err}");
     }
 
-    #[test]
-    fn a_cached_ledger_is_used_only_whole() {
-        // The cache was trusted once its first 8 bytes (the magic) read: a ledger cut at a
-        // block's end ran fewer slots, one cut inside a block failed the run.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cached.ledger");
+    /// A small workload of three slots on the default cluster, and a hidden progress bar.
+    fn three_slots() -> (
+        tandem_engine::genesis::Genesis,
+        tandem_engine::workload::WorkloadConfig,
+        indicatif::ProgressBar,
+    ) {
         let config = tandem_engine::workload::WorkloadConfig {
             slots: 3,
             transfers: 5,
             ..tandem_engine::workload::WorkloadConfig::default()
         };
         let genesis = tandem_engine::genesis::Genesis::default_cluster();
-        let bar = indicatif::ProgressBar::hidden();
+        (genesis, config, indicatif::ProgressBar::hidden())
+    }
+
+    #[test]
+    fn a_cached_ledger_is_used_only_whole() {
+        // The cache was trusted once its first 8 bytes (the magic) read: a ledger cut at a
+        // block's end ran fewer slots, one cut inside a block failed the run.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cached.ledger");
+        let (genesis, config, bar) = three_slots();
         crate::chain_cmd::write_ledger(&genesis, &config, &path, &bar, |_| {}).unwrap();
         assert!(whole_ledger(&path, 3));
         assert!(!whole_ledger(&path, 4), "a slot short");
@@ -722,13 +731,7 @@ mod tests {
         // cache's making. The digest beside it must match; without one, nothing is trusted.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cached.ledger");
-        let config = tandem_engine::workload::WorkloadConfig {
-            slots: 3,
-            transfers: 5,
-            ..tandem_engine::workload::WorkloadConfig::default()
-        };
-        let genesis = tandem_engine::genesis::Genesis::default_cluster();
-        let bar = indicatif::ProgressBar::hidden();
+        let (genesis, config, bar) = three_slots();
         write_cached(&genesis, &config, &path, &bar).unwrap();
         assert!(reusable(&path, 3));
         let mut bytes = std::fs::read(&path).unwrap();

@@ -82,6 +82,18 @@ fn a_faulty_validator_under_a_third_of_the_stake_halts_nobody_honest_and_one_abo
     assert!(report.validators.iter().all(|v| v.halted));
 }
 
+/// Two validators of 10,000 SOL over two slots, `faulty` from slot 4.
+fn small(faulty: Vec<usize>) -> ClusterConfig {
+    ClusterConfig {
+        stakes_sol: vec![10_000; 2],
+        faulty,
+        fault_slot: 4,
+        slots: 2,
+        transfers: 1,
+        seed: 3,
+    }
+}
+
 #[test]
 fn stakes_that_do_not_fit_in_lamports_are_refused_naming_the_setting() {
     // 18,446,744,074 SOL is past u64::MAX lamports: it wrapped to 0.29 SOL (out of the VED);
@@ -94,11 +106,7 @@ fn stakes_that_do_not_fit_in_lamports_are_refused_naming_the_setting() {
     ] {
         let config = ClusterConfig {
             stakes_sol: stakes.clone(),
-            faulty: Vec::new(),
-            fault_slot: 4,
-            slots: 2,
-            transfers: 1,
-            seed: 3,
+            ..small(Vec::new())
         };
         let e = run_cluster(&config, dir.path(), |_| {}).expect_err("refused");
         assert!(e.starts_with("--stakes"), "{stakes:?}: {e}");
@@ -106,11 +114,7 @@ fn stakes_that_do_not_fit_in_lamports_are_refused_naming_the_setting() {
     // As the flag is written, not as a Rust list ("--stakes [0, 10000]").
     let config = ClusterConfig {
         stakes_sol: vec![0, 10_000],
-        faulty: Vec::new(),
-        fault_slot: 4,
-        slots: 2,
-        transfers: 1,
-        seed: 3,
+        ..small(Vec::new())
     };
     let e = run_cluster(&config, dir.path(), |_| {}).expect_err("refused");
     assert!(e.starts_with("--stakes 0,10000: "), "{e}");
