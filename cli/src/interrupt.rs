@@ -66,12 +66,19 @@ const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 /// A path removed on a signal until this is dropped.
 pub struct OnSignal(PathBuf);
 
+/// Takes `path` off the list (held by the caller).
+fn unlist(paths: &mut Vec<PathBuf>, path: &Path) {
+    if let Some(i) = paths.iter().position(|p| p == path) {
+        paths.remove(i);
+    }
+}
+
 impl Drop for OnSignal {
     fn drop(&mut self) {
-        let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(i) = paths.iter().position(|p| *p == self.0) {
-            paths.remove(i);
-        }
+        unlist(
+            &mut SCRATCH.lock().unwrap_or_else(PoisonError::into_inner),
+            &self.0,
+        );
     }
 }
 
@@ -103,9 +110,7 @@ impl Drop for Scratch {
         if let Some(dir) = self.0.take() {
             let path = dir.path().to_owned();
             let _ = dir.close();
-            if let Some(i) = paths.iter().position(|p| *p == path) {
-                paths.remove(i);
-            }
+            unlist(&mut paths, &path);
         }
     }
 }

@@ -179,6 +179,32 @@ fn decode(body: &[u8], with_total: bool) -> Result<SlotVotes, String> {
     })
 }
 
+/// The records of the slots from `from`, decoded, their slots increasing.
+fn decoded(records: Vec<Record>, from: u64) -> Result<Vec<SlotVotes>, LogError> {
+    let mut out: Vec<SlotVotes> = Vec::new();
+    for record in records.into_iter().filter(|r| r.slot >= from) {
+        let previous = out.last().map(|r| r.slot);
+        let decoded = decode(&record.body, record.format == 0).map_err(|reason| {
+            KIND.corrupt(
+                &record.path,
+                format!("the record of slot {}: {reason}", record.slot),
+            )
+        })?;
+        if previous.is_some_and(|p| decoded.slot <= p) {
+            return Err(KIND.corrupt(
+                &record.path,
+                format!(
+                    "slot {} comes after slot {}: slots must increase",
+                    decoded.slot,
+                    previous.expect("some")
+                ),
+            ));
+        }
+        out.push(decoded);
+    }
+    Ok(out)
+}
+
 /// The runtime's writer of the vote log.
 pub struct VoteLog(Appender);
 
@@ -202,8 +228,8 @@ impl VoteLog {
     /// decodes, slots increase, and no committed slot's record is damaged; how many records
     /// it holds.
     pub fn check(dir: &Path, committed: Option<u64>) -> Result<usize, LogError> {
-        Self::read_committed_whole(dir, committed)?;
-        Ok(Self::read(dir, 0)?.len())
+        let (records, _) = Self::read_committed_whole(dir, committed)?;
+        Ok(decoded(records, 0)?.len())
     }
 
     /// The log's records and the tail a crash cut short, refusing a damaged record of a
@@ -242,28 +268,7 @@ impl VoteLog {
     /// the store's slot).
     pub fn read(dir: &Path, from: u64) -> Result<Vec<SlotVotes>, LogError> {
         let (records, _) = KIND.read(dir, None)?;
-        let mut out: Vec<SlotVotes> = Vec::new();
-        for record in records.into_iter().filter(|r| r.slot >= from) {
-            let previous = out.last().map(|r| r.slot);
-            let decoded = decode(&record.body, record.format == 0).map_err(|reason| {
-                KIND.corrupt(
-                    &record.path,
-                    format!("the record of slot {}: {reason}", record.slot),
-                )
-            })?;
-            if previous.is_some_and(|p| decoded.slot <= p) {
-                return Err(KIND.corrupt(
-                    &record.path,
-                    format!(
-                        "slot {} comes after slot {}: slots must increase",
-                        decoded.slot,
-                        previous.expect("some")
-                    ),
-                ));
-            }
-            out.push(decoded);
-        }
-        Ok(out)
+        decoded(records, from)
     }
 
     /// Feeds `agreement` what the records of the slots `from ..= through` told the cluster view
