@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tandem_bench::plan::{Plan, SLOT_MS_RANGE, Target, percent, plan};
+use tandem_bench::plan::{MAX_CORES, Plan, SLOT_MS_RANGE, Target, percent, plan};
 use tandem_bench::profile::Profile;
 use tandem_bench::profile::compact;
 
@@ -36,7 +36,7 @@ pub struct PlanArgs {
     recurring_pct: f64,
     /// Plan for N cores instead of the profile's (projected from its measured scaling).
     #[arg(long, value_name = "N")]
-    cores: Option<u32>,
+    cores: Option<u64>,
     /// Write the plan as JSON to FILE ("-": standard output, and nothing else).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -74,13 +74,21 @@ pub fn plan_cmd(args: PlanArgs) -> Result<(), String> {
             compact(*SLOT_MS_RANGE.end())
         ));
     }
+    // Read wider than the planner's u32 so that a number past it gets the planner's range,
+    // not clap's 0 ..= 4294967295.
+    let cores = match args.cores {
+        Some(n) if !(1..=u64::from(MAX_CORES)).contains(&n) => {
+            return Err(format!("--cores: {n} is out of range (1 ..= {MAX_CORES})"));
+        }
+        n => n.map(|n| n as u32),
+    };
     let plans = args
         .profiles
         .iter()
         .map(|path| {
             let shown = path.display().to_string();
             let profile = Profile::load(path).map_err(|e| e.to_string())?;
-            plan(&profile, &shown, &args.target(), args.cores).map_err(|e| e.to_string())
+            plan(&profile, &shown, &args.target(), cores).map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<Plan>, String>>()?;
     if args.json.as_deref() != Some(Path::new("-")) {

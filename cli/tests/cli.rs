@@ -816,6 +816,22 @@ fn plan_takes_slot_times_from_a_millisecond_to_an_hour() {
 }
 
 #[test]
+fn plan_names_its_own_range_of_cores() {
+    // A number past u32 got clap's "not in 0..=4294967295", the range of no setting.
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hwprofiles/kvm-xeon-model207-2vcpu.toml"
+    );
+    for cores in ["0", "1025", "4294967296"] {
+        let err = refused(&["plan", "--profile", profile, "--cores", cores]);
+        assert_eq!(
+            err,
+            format!("tandem: error: --cores: {cores} is out of range (1 ..= 1024)\n")
+        );
+    }
+}
+
+#[test]
 fn bench_validate_says_what_its_plan_could_not_hold() {
     // Another machine's profile was validated here without a word, and the plan's notes (a
     // rate the profile lacks) reached the JSON only, beside an error of -96 %.
