@@ -394,6 +394,17 @@ impl Profile {
                     ),
                 ));
             }
+            // The planner reads its rates without a UED load: one given one would be passed
+            // over, the rate reading as missing.
+            if rate.ued_tx_per_slot.is_some() && names::unit(&rate.name).is_some() {
+                return Err((
+                    here("ued_tx_per_slot"),
+                    format!(
+                        "`{}` is not measured against the UED's load (only time-to-vote is)",
+                        rate.name
+                    ),
+                ));
+            }
             if rate.threads == Some(0) {
                 return Err((here("threads"), "must be at least 1".into()));
             }
@@ -715,6 +726,11 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 2\nbatch = 64")),
             "p.toml: rate[1].batch: a rate is measured by threads or by batch, not both"
+        );
+        assert_eq!(
+            error(&GOOD.replace("threads = 2", "threads = 2\nued_tx_per_slot = 20000")),
+            "p.toml: rate[1].ued_tx_per_slot: `sigverify.cpu.unique` is not measured against \
+             the UED's load (only time-to-vote is)"
         );
         let three = error(&GOOD.replace(
             "spread = [19000.0, 21000.0]",
