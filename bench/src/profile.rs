@@ -283,6 +283,23 @@ pub struct Profile {
     pub auto: Option<AutoThreshold>,
 }
 
+/// serde's message for an integer its field's type cannot hold ("invalid value: integer
+/// \`4294967296\`, expected u32"), said as the range the field takes; any other as it is.
+fn plain_range(message: &str) -> String {
+    let range = |ty: &str| match ty {
+        "u8" => Some(u64::from(u8::MAX)),
+        "u16" => Some(u64::from(u16::MAX)),
+        "u32" => Some(u64::from(u32::MAX)),
+        "u64" => Some(u64::MAX),
+        _ => None,
+    };
+    message
+        .strip_prefix("invalid value: integer `")
+        .and_then(|rest| rest.split_once("`, expected "))
+        .and_then(|(n, ty)| Some(format!("{n} is out of range (0 ..= {})", range(ty)?)))
+        .unwrap_or_else(|| message.to_owned())
+}
+
 impl Profile {
     /// Reads and checks the profile at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, ProfileError> {
@@ -308,7 +325,7 @@ impl Profile {
         let deserializer = toml::Deserializer::parse(text)
             .map_err(|e| field("(the file)".into(), format!("not TOML: {}", e.message())))?;
         let profile: Profile = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let reason = e.inner().message().to_owned();
+            let reason = plain_range(e.inner().message());
             field(e.path().to_string(), reason)
         })?;
         profile.check().map_err(|(f, reason)| field(f, reason))?;
@@ -726,6 +743,15 @@ how = "test"
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 2\nbatch = 64")),
             "p.toml: rate[1].batch: a rate is measured by threads or by batch, not both"
+        );
+        // serde's "invalid value: integer `4294967296`, expected u32" before.
+        assert_eq!(
+            error(&format!("{GOOD}\n[auto]\ngpu_min_items = 4294967296\n")),
+            "p.toml: auto.gpu_min_items: 4294967296 is out of range (0 ..= 4294967295)"
+        );
+        assert_eq!(
+            error(&GOOD.replace("threads = 2", "threads = -2")),
+            "p.toml: rate[1].threads: -2 is out of range (0 ..= 4294967295)"
         );
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 2\nued_tx_per_slot = 20000")),
