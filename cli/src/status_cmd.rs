@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tandem_engine::cluster::Agreement;
+use tandem_engine::runtime::check::{has_runtime_files, window_checked};
 use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::status_index::{Confirmation, StatusIndex};
 use tandem_engine::runtime::ved_log::VedLog;
@@ -64,6 +65,22 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
             .map_err(|e| e.to_string())?
             .unwrap_or(0);
         let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+        // The status files checked against the window the state file recorded: one removed
+        // answered its transactions `Unknown`. A running engine may commit meanwhile (and prune
+        // the state file or status file read): read again from its slot then.
+        if has_runtime_files(store).map_err(|e| e.to_string())?
+            && let Err(e) = window_checked(store, committed)
+        {
+            let now = Store::committed_slot_in(store).map_err(|e| e.to_string())?;
+            if attempts < 3 && now != Some(committed) {
+                attempts += 1;
+                continue;
+            }
+            return Err(format!(
+                "{e}: the store's statuses cannot be answered (`tandem store check` reads every \
+                 file)"
+            ));
+        }
         match VedLog::read(store, committed) {
             Ok(logged) => {
                 for record in &logged {

@@ -2332,6 +2332,69 @@ fn status_answers_execution_status_from_the_store_of_a_run() {
 }
 
 #[test]
+fn status_refuses_a_store_whose_status_file_was_removed() {
+    // The status file of slot 3 removed: its transactions answered `Unknown`, exit 0, where
+    // `tandem store check` refused the store.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "5"]);
+    let store = dir.path().join("store");
+    let report = dir.path().join("r.json");
+    let replay = tandem(&[
+        "replay",
+        "--ledger",
+        &ledger,
+        "--store",
+        store.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(replay.status.success(), "{replay:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let signature = report["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slot"] == 3 && t["status"] == "Success")
+        .map(|t| t["signature"].as_str().unwrap().to_owned())
+        .expect("a successful transaction of slot 3");
+    let ask = || {
+        tandem(&[
+            "status",
+            &signature,
+            "--stake",
+            "0",
+            "--store",
+            store.to_str().unwrap(),
+        ])
+    };
+    let before = ask();
+    assert!(before.status.success(), "{before:?}");
+    assert!(
+        String::from_utf8_lossy(&before.stdout).contains("Success"),
+        "{before:?}"
+    );
+    let removed: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("status-")
+                && name.trim_start_matches("status-").trim_start_matches('0') == "3.idx"
+        })
+        .collect();
+    assert_eq!(removed.len(), 1, "slot 3's status file");
+    std::fs::remove_file(&removed[0]).unwrap();
+    let after = ask();
+    assert_eq!(after.status.code(), Some(1), "{after:?}");
+    let err = String::from_utf8_lossy(&after.stderr);
+    assert!(
+        err.contains("a status file is missing or damaged") && err.contains("store check"),
+        "{err}"
+    );
+}
+
+#[test]
 fn cluster_reports_who_halted_and_exits_3_when_an_honest_validator_did() {
     let run = |extra: &[&str]| {
         let mut args = vec![

@@ -4,7 +4,7 @@
 //! without changing a file (a crash's short tail is left for the open to cut): `tandem store
 //! check` vouches for a store an engine can resume, not only for its pages.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -29,6 +29,59 @@ pub struct FilesReport {
     pub ved_logged_slots: usize,
 }
 
+/// The state file of the committed slot `committed` of the store directory `dir`, with the
+/// status files of its duplicate window checked against the shape it recorded (blocks, first
+/// slot, signatures): a status file removed or damaged is an error naming the state file. The
+/// status files answer `ExecutionStatus` (`tandem status`), so without this check a removed
+/// one answers its transactions `Unknown`.
+pub fn window_checked(dir: &Path, committed: u64) -> Result<RuntimeState, RuntimeError> {
+    let (state, window, _) = RuntimeState::load(dir, committed)?;
+    if let WindowFrom::StatusFiles(shape) = window {
+        status_index::signature_window_of_shape(dir, committed, shape)?;
+    }
+    Ok(state)
+}
+
+/// Whether the store directory `dir` holds any of a runtime's files: none where only accounts
+/// were committed (`tandem store demo`), or nothing at all.
+pub fn has_runtime_files(dir: &Path) -> Result<bool, RuntimeError> {
+    Ok(runtime_files(dir)?.any())
+}
+
+/// The numbered files of a runtime in a store directory.
+struct RuntimeFiles {
+    states: Vec<(u64, PathBuf)>,
+    statuses: Vec<(u64, PathBuf)>,
+    logs: Vec<Vec<(u64, PathBuf)>>,
+    agreement: bool,
+}
+
+impl RuntimeFiles {
+    fn any(&self) -> bool {
+        !self.states.is_empty()
+            || !self.statuses.is_empty()
+            || self.logs.iter().any(|l| !l.is_empty())
+            || self.agreement
+    }
+}
+
+fn runtime_files(dir: &Path) -> Result<RuntimeFiles, RuntimeError> {
+    let io = |source| RuntimeError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let logs = [vote_log::KIND.prefix, ved_log::KIND.prefix]
+        .into_iter()
+        .map(|prefix| numbered_files(dir, prefix, ".log").map_err(io))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RuntimeFiles {
+        states: numbered_files(dir, "runtime-", ".state").map_err(io)?,
+        statuses: numbered_files(dir, "status-", ".idx").map_err(io)?,
+        logs,
+        agreement: dir.join("agreement.idx").exists(),
+    })
+}
+
 /// Checks the runtime's files in the store directory `dir`, whose store has committed
 /// `committed`: `None` where there are none (a store of accounts alone, as `tandem store demo`
 /// writes, or one that never committed), else what was read; an error names the file
@@ -37,29 +90,13 @@ pub fn check_files(
     dir: &Path,
     committed: Option<u64>,
 ) -> Result<Option<FilesReport>, RuntimeError> {
-    let io = |source| RuntimeError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    let states = numbered_files(dir, "runtime-", ".state").map_err(io)?;
-    let statuses = numbered_files(dir, "status-", ".idx").map_err(io)?;
-    let logs = [vote_log::KIND.prefix, ved_log::KIND.prefix]
-        .into_iter()
-        .map(|prefix| numbered_files(dir, prefix, ".log").map_err(io))
-        .collect::<Result<Vec<_>, _>>()?;
-    let any = !states.is_empty()
-        || !statuses.is_empty()
-        || logs.iter().any(|l| !l.is_empty())
-        || dir.join("agreement.idx").exists();
-    let Some(slot) = committed.filter(|_| any) else {
+    let files = runtime_files(dir)?;
+    let Some(slot) = committed.filter(|_| files.any()) else {
         return Ok(None);
     };
     // The state file of the committed slot (a missing one is an error naming it), and the
     // duplicate window the status files must give it.
-    let (state, window, _) = RuntimeState::load(dir, slot)?;
-    if let WindowFrom::StatusFiles(shape) = window {
-        status_index::signature_window_of_shape(dir, slot, shape)?;
-    }
+    let state = window_checked(dir, slot)?;
     // Every status file of a committed slot whole, and the cluster view's index.
     StatusIndex::load(dir, slot)?;
     let vote_log_records = VoteLog::check(dir, Some(slot))?;
@@ -67,7 +104,7 @@ pub fn check_files(
     VedLog::check_chain(dir, &logged, state.hashes.hash[Domain::Ved])?;
     Ok(Some(FilesReport {
         slot,
-        status_files: statuses.iter().filter(|(s, _)| *s <= slot).count(),
+        status_files: files.statuses.iter().filter(|(s, _)| *s <= slot).count(),
         vote_log_records,
         ved_logged_slots: logged.len(),
     }))

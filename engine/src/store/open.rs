@@ -34,12 +34,17 @@ impl Store {
             });
         }
         let read_only = |path: &Path| File::open(path).map_err(StoreError::io("open", path));
-        let committed = journal::read_superblock(&read_only(&super_path)?, &super_path)?.committed;
+        // The log first: a commit writes the superblock of the slot before (its step 4) and
+        // then its own log, so a log read half written is of a commit whose slot before the
+        // superblock read after it names. Read the other way round, an engine committing in
+        // between gave the slot before that (its superblock read before its step 4, its log
+        // read torn): one whose runtime state the engine had already pruned.
         let wal_path = dir.join(WAL_FILE);
         let logged = match wal_path.exists() {
             true => journal::read_wal(&read_only(&wal_path)?, &wal_path)?.map(|image| image.slot),
             false => None,
         };
+        let committed = journal::read_superblock(&read_only(&super_path)?, &super_path)?.committed;
         Ok(committed.max(logged))
     }
 
