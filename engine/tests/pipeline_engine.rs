@@ -3009,3 +3009,35 @@ fn time_to_vote_counts_from_when_the_block_was_received() {
     }
     assert!(votes[1].path.unwrap().votes_verified >= back, "{votes:?}");
 }
+
+#[test]
+fn a_block_at_the_last_slot_there_is_commits_and_the_engine_goes_on() {
+    // SPEC §4 lets a block skip to slot u64::MAX where an epoch is that long. The UED's
+    // commit of it pruned the VED's log from slot `committed + 1`: an overflow that stopped
+    // the engine (the UED's thread panicked) in a build with overflow checks, and pruned from
+    // slot 0 in one without.
+    let mut genesis = Genesis::default_cluster();
+    genesis.cluster.slots_per_epoch = u64::MAX;
+    let block = Block {
+        header: tandem_engine::ledger::BlockHeader {
+            slot: u64::MAX,
+            parent_slot: 0,
+            leader: tandem_engine::Pubkey([1; 32]),
+            unix_timestamp_ms: genesis.cluster.unix_timestamp_ms,
+            blockhash: [0xab; 32],
+        },
+        transactions: vec![].into(),
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = Engine::open(
+        &genesis,
+        dir.path(),
+        EngineConfig::default(),
+        EngineHooks::default(),
+    )
+    .expect("open");
+    engine.submit(block).expect("submit");
+    let waited = engine.wait_hash(Domain::Ued, u64::MAX, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    engine.finish().expect("a clean finish");
+}

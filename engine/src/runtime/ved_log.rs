@@ -605,7 +605,7 @@ impl VedLog {
 
     /// Deletes the segments whose every slot is at or before `committed` (the store has them).
     pub fn prune(dir: &Path, committed: u64) -> Result<(), LogError> {
-        KIND.prune(dir, committed + 1)
+        KIND.prune(dir, committed.saturating_add(1))
     }
 }
 
