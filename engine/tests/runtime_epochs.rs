@@ -171,6 +171,24 @@ fn rewards_go_to_vote_accounts_in_the_ved_only() {
 }
 
 #[test]
+fn a_reward_past_what_a_balance_can_hold_fills_it_to_u64_max() {
+    // SPEC §5 credits `stake × epoch_reward_rate` at every boundary and says nothing of a
+    // balance it would take past u64::MAX (a genesis may hold up to u64::MAX lamports, and
+    // rewards add to the supply): the credit stops at u64::MAX, alike on every path.
+    let mut genesis = tandem_engine::genesis::Genesis::default_cluster();
+    genesis.cluster.epoch_reward_rate_ppb = 1_000_000_000; // a rate of 1.0
+    genesis.validators[0].stake = 10_000_000_000_000_000_000; // 10¹⁹ lamports
+    let mut c = Chain::with_genesis(genesis);
+    let vote0 = pk(&key("vote-0"));
+    assert_eq!(c.lamports(&vote0), 10_000_000_000_000_000_000);
+    c.enter_epoch(1);
+    assert_eq!(c.lamports(&vote0), u64::MAX);
+    c.enter_epoch(2);
+    assert_eq!(c.lamports(&vote0), u64::MAX);
+    c.assert_engine_agrees();
+}
+
+#[test]
 fn rewards_for_e_are_paid_at_the_boundary_e_e1_to_the_ved_of_e_before_that_boundarys_moves() {
     let mut c = Chain::new();
     let (node0, vote0) = (key("validator-0"), pk(&key("vote-0")));
