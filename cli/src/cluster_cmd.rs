@@ -51,7 +51,8 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
     crate::chain_cmd::check_memory(
         "--validators",
         &format!("a cluster of {n} validators"),
-        " (each keeps every validator's vote account: ~80 KB per pair, 8 MB each)",
+        " (each keeps every validator's vote account: ~80 KB per pair of validators, and 8 MB \
+         per validator)",
         n.saturating_mul(
             n.saturating_mul(BYTES_PER_VALIDATOR_PAIR)
                 .saturating_add(8 << 20),

@@ -2788,3 +2788,22 @@ fn a_bad_genesis_file_is_named_with_where_in_it() {
         );
     }
 }
+
+#[test]
+fn a_pace_past_an_hour_is_refused_before_anything_runs() {
+    // `run --pace 18446744073709551615` fed the first block and then waited for ever, without
+    // a word; so would `bench isolation`.
+    for args in [
+        &["run", "--pace", "18446744073709551615"][..],
+        &["run", "--pace", "3600001"],
+        &["bench", "isolation", "--pace", "3600001"],
+    ] {
+        let out = tandem(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--pace") && err.contains("0..=3600000"),
+            "{err}"
+        );
+    }
+}
