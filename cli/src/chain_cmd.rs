@@ -422,6 +422,17 @@ impl<'a> ResumeCheck<'a> {
         block: &tandem_engine::ledger::Block,
     ) -> Result<bool, String> {
         let slot = block.header.slot;
+        // Slot 0 is genesis: a block there is no block the store executed (one at or before
+        // the store's slot is skipped below), but one that breaks SPEC §4 — skipped without a
+        // word before, and a ledger's first block renumbered to 0 was refused as its second's
+        // parent mismatch.
+        if slot == 0 {
+            return Err(tandem_engine::runtime::RuntimeError::SlotNotAfterParent {
+                slot,
+                parent: block.header.parent_slot,
+            }
+            .to_string());
+        }
         if slot == self.slot && !self.seen {
             if block.header.blockhash != self.blockhash {
                 return Err(format!(

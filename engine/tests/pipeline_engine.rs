@@ -3041,3 +3041,29 @@ fn a_block_at_the_last_slot_there_is_commits_and_the_engine_goes_on() {
     assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
     engine.finish().expect("a clean finish");
 }
+
+#[test]
+fn a_block_at_slot_0_is_refused() {
+    // Slot 0 is genesis (SPEC §4: a block's slot is after its parent's).
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _) = open(dir.path(), 1);
+    let (blocks, _) = generated(1, 8, false);
+    let mut block = blocks[0].clone();
+    block.header.slot = 0;
+    let refused = engine.submit(block);
+    assert!(
+        matches!(
+            refused,
+            Err(EngineError::Rejected(RuntimeError::SlotNotAfterParent {
+                slot: 0,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    engine
+        .submit(blocks[0].clone())
+        .expect("the block at its own slot");
+    let waited = engine.wait_hash(Domain::Ued, blocks[0].header.slot, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+}
