@@ -269,7 +269,7 @@ fn a_truncation_names_the_block_part_and_offset() {
             .to_string(),
         format!(
             "ledger <stream> truncated: the bytes of transaction 1 of block 1 (slot 2) at \
-             byte {second_tx_bytes} needs 20 bytes, only 5 remain"
+             byte {second_tx_bytes}: 20 bytes needed, only 5 remain"
         )
     );
 }

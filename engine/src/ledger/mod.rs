@@ -212,7 +212,8 @@ pub enum LedgerError {
     },
     /// The file ends inside a part.
     #[error(
-        "ledger {ledger} truncated: {} at byte {offset} needs {needed} bytes, only {got} remain",
+        "ledger {ledger} truncated: {} at byte {offset}: {needed} bytes needed, only {got} \
+         remain",
         part.in_block(*block, *slot)
     )]
     Truncated {
