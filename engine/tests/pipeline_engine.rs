@@ -1021,7 +1021,11 @@ fn a_vote_point_waited_for_before_the_halt_is_not_given_after_it() {
             engine.wait_hash_unless_halted(Domain::Ved, seventh, Duration::from_secs(60))
         })
     };
-    std::thread::sleep(Duration::from_millis(100)); // the waiter is waiting
+    // The waiter is waiting (a late thread let the halt come first, and the test pass without
+    // its case, before the engine counted its waiters).
+    while engine.hash_waiters() == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     engine.submit(bad).expect("submit");
     let waited = waiter.join().expect("the waiter");
     assert!(matches!(waited, Ok(Waited::Halted)), "{waited:?}");

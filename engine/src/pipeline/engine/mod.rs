@@ -529,13 +529,27 @@ impl Engine {
                 Some(deadline) => deadline - now,
                 None => Duration::from_secs(3600), // "forever": wait an hour at a time
             };
+            p.hash_waiters += 1;
             p = self
                 .shared
                 .changed
                 .wait_timeout(p, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            p.hash_waiters -= 1;
         }
+    }
+
+    /// How many callers are blocked in [`Engine::wait_hash`] or
+    /// [`Engine::wait_hash_unless_halted`] now: a client's threads waiting for hashes the
+    /// engine has not published (a diagnostic for an embedding client, and the handshake of
+    /// tests that must act while a caller waits).
+    pub fn hash_waiters(&self) -> usize {
+        self.shared
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .hash_waiters
     }
 
     /// Closes the queues, lets every stage finish the blocks it holds, and returns the final

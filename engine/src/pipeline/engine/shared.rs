@@ -37,6 +37,8 @@ pub(super) struct Progress {
     pub(super) finished: bool,
     /// The VED waits for the UED (at an epoch boundary): no user work yields to it then.
     pub(super) ved_waits_for_ued: bool,
+    /// Callers blocked in a hash wait now ([`Engine::hash_waiters`](super::Engine::hash_waiters)).
+    pub(super) hash_waiters: usize,
 }
 
 impl Progress {
@@ -51,6 +53,7 @@ impl Progress {
             failure: None,
             finished: false,
             ved_waits_for_ued: false,
+            hash_waiters: 0,
         }
     }
 }
