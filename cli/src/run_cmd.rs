@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tandem_bench::isolation::MAX_PACE_MS;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::LedgerReader;
 use tandem_engine::pipeline::metrics::{
@@ -343,6 +344,15 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         return Err(
             "--genesis needs --ledger (the built-in workload is for the default cluster)".into(),
         );
+    }
+    // `--pace 18446744073709551615` was taken, and the second block waited for ever without a
+    // word: at most `bench isolation`'s longest pace, a minute.
+    if let Some(ms) = args.pace_ms
+        && ms > MAX_PACE_MS
+    {
+        return Err(format!(
+            "--pace: a pace of {ms} ms between blocks: at most {MAX_PACE_MS} ms"
+        ));
     }
     let genesis = load_genesis(args.genesis.as_deref())?;
     let survey = survey(args.cores.as_deref())?;
