@@ -407,7 +407,7 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     let resumed = engine.resumed_slot();
     let ved_resumed_after_slot = engine.ved_resumed_slot();
     *report.lock().unwrap_or_else(PoisonError::into_inner) =
-        Some(ChainReport::new(&genesis, resumed));
+        Some(ChainReport::new(&genesis, resumed, args.json.is_some()));
     let _server = match args.metrics_addr {
         Some(addr) => {
             Some(serve_metrics(addr, Arc::clone(engine.metrics())).map_err(|e| e.to_string())?)
