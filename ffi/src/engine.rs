@@ -393,7 +393,7 @@ pub unsafe extern "C" fn tandem_engine_open(
         let dir = unsafe { path_arg(store_dir, "store_dir") }?;
         let settings = unsafe { read_config(config) }?;
         let genesis = Genesis::load(&genesis_path)?;
-        let survey = Survey::take(settings.cores.as_deref())?;
+        let survey = Survey::take_for(settings.cores.as_deref(), settings.backend)?;
         let backends = survey.backends(settings.backend)?;
         let ued_threads = settings.ued_threads.unwrap_or_else(|| survey.ued_threads());
         let description = survey.describe(&backends, ued_threads);

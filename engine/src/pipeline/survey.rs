@@ -12,6 +12,9 @@ use super::topology::{GpuAdapter, Topology, format_cpus, pus_label};
 use crate::runtime::Backend;
 use tandem_kernels::auto_gpu_min_items;
 
+/// Why a survey for the CPU backend has no GPU adapter ([`Survey::take_for`]).
+const NOT_LOOKED_FOR: &str = "not looked for (backend cpu)";
+
 /// The machine, its GPU adapter and the placement of the pipeline's stages on it.
 pub struct Survey {
     /// The machine.
@@ -60,6 +63,16 @@ impl Survey {
     /// Surveys the machine and plans the stages, with the `cores` setting's overrides: a
     /// setting that does not parse, or names a core this machine lacks, is an error naming it.
     pub fn take(cores: Option<&str>) -> Result<Survey, CoresError> {
+        Survey::take_for(cores, Backend::Auto)
+    }
+
+    /// [`Survey::take`] for an engine of `backend`. With the CPU backend the GPU is not looked
+    /// for: opening an adapter starts its driver's threads (Mesa's software rasterizer's among
+    /// them), which stay for the life of the process, and lets the driver print its complaints
+    /// — for a device the engine would never use (an embedding client with the CPU backend
+    /// found six threads and 240 mappings left after `tandem_engine_close`); and no stage is
+    /// planned to feed one.
+    pub fn take_for(cores: Option<&str>, backend: Backend) -> Result<Survey, CoresError> {
         // Parse before surveying the machine, so a typo fails at once.
         let spec = cores.map(CoreSpec::parse).transpose()?;
         let mut topology = Topology::detect();
@@ -73,7 +86,10 @@ impl Survey {
             // Before the GPU survey (which opens a device), so a missing core fails at once.
             spec.check(&topology)?;
         }
-        let adapter = GpuAdapter::detect();
+        let adapter = match backend {
+            Backend::Cpu => Err(NOT_LOOKED_FOR.to_owned()),
+            Backend::Auto | Backend::Gpu => GpuAdapter::detect(),
+        };
         if let Some(id) = adapter.as_ref().ok().and_then(|a| a.pci_bus_id.as_deref()) {
             topology.select_gpu(id);
         }
@@ -100,6 +116,7 @@ impl Survey {
                 a.name
             )),
             Ok(_) => {}
+            Err(reason) if reason == NOT_LOOKED_FOR => {}
             Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
         }
         notes.extend(interrupts::notes(&disks, &placement));
