@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde::Serialize;
 use tandem_engine::cluster::Agreement;
-use tandem_engine::runtime::check::{has_runtime_files, window_checked};
+use tandem_engine::runtime::RuntimeError;
+use tandem_engine::runtime::check::{check_window, has_runtime_files, window_of_state};
 use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::status_index::{Confirmation, StatusIndex};
 use tandem_engine::runtime::ved_log::VedLog;
@@ -13,6 +14,9 @@ use tandem_engine::runtime::vote_log::VoteLog;
 use tandem_engine::store::Store;
 
 use crate::output::write_json;
+
+/// Reads of the store's files again where a running engine committed in between.
+const RETRIES: u32 = 20;
 
 /// `tandem status`'s JSON.
 #[derive(Serialize)]
@@ -59,27 +63,46 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     // answers them. A running engine commits and prunes meanwhile: a log that no longer
     // follows the slot read (or a segment listed and then gone) is read again, from the
     // store's slot then; a log that cannot be read is said, and the committed slots answer.
+    // The status files are checked against the window the state file of the slot recorded:
+    // one removed answered its transactions `Unknown`. The engine keeps the state file of its
+    // last commit alone, so it is read first, beside the slot; a commit in between (the file
+    // gone, the slot moved on) is read again from the new slot — as often as the engine
+    // commits meanwhile, within a bound.
     let mut attempts = 0;
     let (committed, mut index) = loop {
         let committed = Store::committed_slot_in(store)
             .map_err(|e| e.to_string())?
             .unwrap_or(0);
-        let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
-        // The status files checked against the window the state file recorded: one removed
-        // answered its transactions `Unknown`. A running engine may commit meanwhile (and prune
-        // the state file or status file read): read again from its slot then.
-        if has_runtime_files(store).map_err(|e| e.to_string())?
-            && let Err(e) = window_checked(store, committed)
-        {
+        let moved_on = || -> Result<bool, String> {
             let now = Store::committed_slot_in(store).map_err(|e| e.to_string())?;
-            if attempts < 3 && now != Some(committed) {
+            Ok(now != Some(committed))
+        };
+        let unanswerable = |e: RuntimeError| {
+            format!(
+                "{e}: the store's statuses cannot be answered (`tandem store check` reads every \
+                 file)"
+            )
+        };
+        let window = match has_runtime_files(store).map_err(|e| e.to_string())? {
+            false => None,
+            true => match window_of_state(store, committed) {
+                Ok(window) => Some(window),
+                Err(_) if attempts < RETRIES && moved_on()? => {
+                    attempts += 1;
+                    continue;
+                }
+                Err(e) => return Err(unanswerable(e)),
+            },
+        };
+        let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
+        if let Some(window) = window
+            && let Err(e) = check_window(store, committed, window)
+        {
+            if attempts < RETRIES && moved_on()? {
                 attempts += 1;
                 continue;
             }
-            return Err(format!(
-                "{e}: the store's statuses cannot be answered (`tandem store check` reads every \
-                 file)"
-            ));
+            return Err(unanswerable(e));
         }
         match VedLog::read(store, committed) {
             Ok(logged) => {
@@ -88,7 +111,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
                 }
                 break (committed, index);
             }
-            Err(_) if attempts < 3 => attempts += 1,
+            Err(_) if attempts < RETRIES => attempts += 1,
             Err(e) => {
                 eprintln!(
                     "warning: the VED's log is not read ({e}): the slots after {committed} \

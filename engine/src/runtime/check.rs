@@ -36,10 +36,26 @@ pub struct FilesReport {
 /// one answers its transactions `Unknown`.
 pub fn window_checked(dir: &Path, committed: u64) -> Result<RuntimeState, RuntimeError> {
     let (state, window, _) = RuntimeState::load(dir, committed)?;
+    check_window(dir, committed, window)?;
+    Ok(state)
+}
+
+/// The duplicate window's shape the state file of the committed slot `committed` of the store
+/// directory `dir` recorded, to check the status files against ([`check_window`]); a missing
+/// state file is an error naming it. A reader beside a running engine reads it first: the
+/// engine keeps the state file of its last commit alone, and the status files of a window for
+/// a whole window more.
+pub fn window_of_state(dir: &Path, committed: u64) -> Result<WindowFrom, RuntimeError> {
+    Ok(RuntimeState::load(dir, committed)?.1)
+}
+
+/// The status files of the duplicate window after the committed slot `committed` checked
+/// against `window`, the state file's record of it ([`window_checked`]).
+pub fn check_window(dir: &Path, committed: u64, window: WindowFrom) -> Result<(), RuntimeError> {
     if let WindowFrom::StatusFiles(shape) = window {
         status_index::signature_window_of_shape(dir, committed, shape)?;
     }
-    Ok(state)
+    Ok(())
 }
 
 /// Whether the store directory `dir` holds any of a runtime's files: none where only accounts
