@@ -5,13 +5,11 @@
 //! embedding client, 2026-12-07). A separate test binary (process), so that no other test's
 //! GPU work is among its threads.
 
-use std::ffi::CString;
-use std::path::Path;
-use std::ptr;
+mod common;
 
+use common::open_default_engine;
 use tandem::Backend;
-use tandem::engine::{tandem_engine_close, tandem_engine_config, tandem_engine_open};
-use tandem::status::TANDEM_OK;
+use tandem::engine::tandem_engine_close;
 
 /// The names of this process's threads.
 fn threads() -> Vec<String> {
@@ -29,22 +27,8 @@ fn threads() -> Vec<String> {
 
 #[test]
 fn an_engine_of_the_cpu_backend_leaves_no_thread_behind() {
-    let genesis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/genesis/default.toml");
-    let genesis = CString::new(genesis.to_str().unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = CString::new(dir.path().to_str().unwrap()).unwrap();
-    let config = tandem_engine_config {
-        size: size_of::<tandem_engine_config>() as u32,
-        backend: Backend::Cpu as u32,
-        ued_threads: 1,
-        cores: ptr::null(),
-    };
     let before = threads();
-    let mut engine = ptr::null_mut();
-    // SAFETY: valid strings, config and out-pointer.
-    let status =
-        unsafe { tandem_engine_open(genesis.as_ptr(), store.as_ptr(), &config, &mut engine) };
-    assert_eq!(status, TANDEM_OK);
+    let (_dir, engine) = open_default_engine(Backend::Cpu);
     // SAFETY: an open engine, used by no other thread.
     unsafe { tandem_engine_close(engine) };
     let after = threads();

@@ -5,14 +5,9 @@
 
 mod common;
 
-use std::ffi::CString;
-use std::path::Path;
-use std::ptr;
-
-use common::describe;
+use common::{describe, open_default_engine};
 use tandem::Backend;
-use tandem::engine::{tandem_engine_close, tandem_engine_config, tandem_engine_open};
-use tandem::status::TANDEM_OK;
+use tandem::engine::tandem_engine_close;
 use tandem_kernels::gpu::GpuContext;
 use tandem_kernels::testing::gpu_or_skip;
 
@@ -21,21 +16,7 @@ fn the_description_says_the_gpu_failed_since_the_engine_opened() {
     let Some(gpu) = gpu_or_skip("describe after a GPU failure", GpuContext::shared()) else {
         return;
     };
-    let genesis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/genesis/default.toml");
-    let genesis = CString::new(genesis.to_str().unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = CString::new(dir.path().to_str().unwrap()).unwrap();
-    let config = tandem_engine_config {
-        size: size_of::<tandem_engine_config>() as u32,
-        backend: Backend::Gpu as u32,
-        ued_threads: 1,
-        cores: ptr::null(),
-    };
-    let mut engine = ptr::null_mut();
-    // SAFETY: valid strings, config and out-pointer.
-    let status =
-        unsafe { tandem_engine_open(genesis.as_ptr(), store.as_ptr(), &config, &mut engine) };
-    assert_eq!(status, TANDEM_OK);
+    let (_dir, engine) = open_default_engine(Backend::Gpu);
     let before = describe(engine);
     assert!(before.contains("backend: gpu\n"), "{before}");
     assert!(!before.contains("gpu failed"), "{before}");
