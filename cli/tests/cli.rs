@@ -2843,3 +2843,32 @@ fn a_pace_past_a_minute_is_refused_before_anything_runs() {
         );
     }
 }
+
+#[test]
+fn a_block_at_slot_0_is_refused_by_replay_and_run() {
+    // Slot 0 is genesis. A block there was taken for one the store had executed and skipped
+    // without a word (exit 0); a ledger's first block renumbered to 0 was refused as its
+    // second's parent mismatch.
+    use tandem_engine::ledger::{LedgerReader, LedgerWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "4"]);
+    let blocks: Vec<_> = LedgerReader::open(&ledger)
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    let mut at_zero = blocks[0].clone();
+    at_zero.header.slot = 0;
+    let bad = dir.path().join("slot0.ledger");
+    let mut writer = LedgerWriter::create(&bad).unwrap();
+    for block in std::iter::once(&at_zero).chain(&blocks) {
+        writer.append(block).unwrap();
+    }
+    writer.finish().unwrap();
+    for command in ["replay", "run"] {
+        let err = refused(&[command, "--ledger", bad.to_str().unwrap()]);
+        assert!(
+            err.ends_with("block 0: its slot is not after its parent slot 0\n"),
+            "{command}: {err}"
+        );
+    }
+}
