@@ -342,6 +342,18 @@ struct Evaluated {
     stages: Vec<StagePlan>,
 }
 
+/// `cores` as a count the planner takes: 1 ..= [`MAX_CORES`] (a wider number, as a command
+/// line gives it, is said as given).
+pub fn check_cores(cores: u64) -> Result<u32, PlanError> {
+    match u32::try_from(cores) {
+        Ok(n) if (1..=MAX_CORES).contains(&n) => Ok(n),
+        _ => Err(PlanError::Target {
+            field: "cores",
+            reason: format!("{cores} is out of range (1 ..= {MAX_CORES})"),
+        }),
+    }
+}
+
 /// Makes the plan of `target` on `cores` cores (the profile's own when `None`) from `profile`,
 /// read from `path` (named in errors).
 pub fn plan(
@@ -352,13 +364,7 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     check_target(target)?;
     let rates = Rates::of(profile, path)?;
-    let cores = cores.unwrap_or(profile.machine.cores);
-    if !(1..=MAX_CORES).contains(&cores) {
-        return Err(PlanError::Target {
-            field: "cores",
-            reason: format!("{cores} is out of range (1 ..= {MAX_CORES})"),
-        });
-    }
+    let cores = check_cores(cores.unwrap_or(profile.machine.cores).into())?;
     let best = best_layout(&rates, target, cores, &|c| rates.sigverify_mix(c, target));
     let projection = cores != profile.machine.cores || best.projected;
     // (An overloaded VED sustains no user transactions: a target of none is not met either.)

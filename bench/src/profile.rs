@@ -284,7 +284,9 @@ pub struct Profile {
 }
 
 /// serde's message for an integer its field's type cannot hold ("invalid value: integer
-/// \`4294967296\`, expected u32"), said as the range the field takes; any other as it is.
+/// \`4294967296\`, expected u32"), said as what is wrong with it — negative, or past the
+/// largest the field holds (its own checks, after, say the range a field takes within that);
+/// any other message as it is.
 fn plain_range(message: &str) -> String {
     let range = |ty: &str| match ty {
         "u8" => Some(u64::from(u8::MAX)),
@@ -296,7 +298,13 @@ fn plain_range(message: &str) -> String {
     message
         .strip_prefix("invalid value: integer `")
         .and_then(|rest| rest.split_once("`, expected "))
-        .and_then(|(n, ty)| Some(format!("{n} is out of range (0 ..= {})", range(ty)?)))
+        .and_then(|(n, ty)| {
+            let max = range(ty)?;
+            Some(match n.starts_with('-') {
+                true => format!("{n} is negative"),
+                false => format!("{n} is more than the field holds ({max})"),
+            })
+        })
         .unwrap_or_else(|| message.to_owned())
 }
 
@@ -747,11 +755,11 @@ how = "test"
         // serde's "invalid value: integer `4294967296`, expected u32" before.
         assert_eq!(
             error(&format!("{GOOD}\n[auto]\ngpu_min_items = 4294967296\n")),
-            "p.toml: auto.gpu_min_items: 4294967296 is out of range (0 ..= 4294967295)"
+            "p.toml: auto.gpu_min_items: 4294967296 is more than the field holds (4294967295)"
         );
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = -2")),
-            "p.toml: rate[1].threads: -2 is out of range (0 ..= 4294967295)"
+            "p.toml: rate[1].threads: -2 is negative"
         );
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 2\nued_tx_per_slot = 20000")),

@@ -223,11 +223,12 @@ fn bs58_string(bytes: &[u8]) -> String {
     bs58::encode(bytes).into_string()
 }
 
-/// Writes a transaction's first signature in base58 (`null` for none).
+/// Writes a transaction's status by its name (SPEC §2's spelling).
 fn status_name<S: serde::Serializer>(status: &TxStatus, out: S) -> Result<S::Ok, S::Error> {
     out.collect_str(status)
 }
 
+/// Writes a transaction's first signature in base58 (`null` for none).
 fn base58_signature<S: serde::Serializer>(
     signature: &Option<[u8; 64]>,
     out: S,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tandem_bench::plan::{MAX_CORES, Plan, SLOT_MS_RANGE, Target, percent, plan};
+use tandem_bench::plan::{Plan, SLOT_MS_RANGE, Target, check_cores, percent, plan};
 use tandem_bench::profile::Profile;
 use tandem_bench::profile::compact;
 
@@ -76,12 +76,11 @@ pub fn plan_cmd(args: PlanArgs) -> Result<(), String> {
     }
     // Read wider than the planner's u32 so that a number past it gets the planner's range,
     // not clap's 0 ..= 4294967295.
-    let cores = match args.cores {
-        Some(n) if !(1..=u64::from(MAX_CORES)).contains(&n) => {
-            return Err(format!("--cores: {n} is out of range (1 ..= {MAX_CORES})"));
-        }
-        n => n.map(|n| n as u32),
-    };
+    let cores = args
+        .cores
+        .map(check_cores)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let plans = args
         .profiles
         .iter()

@@ -21,7 +21,7 @@ use tandem_engine::workload::WorkloadConfig;
 
 use crate::chain_cmd::{ChainReport, LastSlotJson, ResumeCheck, hex, load_genesis, write_ledger};
 use crate::output::{progress_bar, spinner, table, write_json};
-use crate::topology_cmd::{StageJson, placement_json, placement_table};
+use crate::topology_cmd::{StageJson, placement_json, placement_table, survey};
 
 /// The built-in workload of `tandem run` with no ledger: three epochs of the default cluster
 /// with enough user transfers per slot that the UED visibly lags the VED.
@@ -355,8 +355,7 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         ));
     }
     let genesis = load_genesis(args.genesis.as_deref())?;
-    let survey =
-        Survey::take_for(args.cores.as_deref(), args.backend).map_err(|e| e.to_string())?;
+    let survey = survey(args.cores.as_deref())?;
     let backends = BackendsJson::of(
         survey
             .backends(args.backend)

@@ -111,7 +111,9 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
                 }
                 break (committed, index);
             }
-            Err(_) if attempts < RETRIES => attempts += 1,
+            // A log the engine moved on from (pruned, or no longer following the slot): read
+            // again; one that stays unreadable is said.
+            Err(_) if attempts < RETRIES && moved_on()? => attempts += 1,
             Err(e) => {
                 eprintln!(
                     "warning: the VED's log is not read ({e}): the slots after {committed} \
@@ -129,7 +131,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         let mut agreement = Agreement::new();
         match VoteLog::replay_into(&mut agreement, store, 0, committed) {
             Err(LogError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound && attempts < 3 =>
+                if source.kind() == std::io::ErrorKind::NotFound && attempts < RETRIES =>
             {
                 attempts += 1;
             }

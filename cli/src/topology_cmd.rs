@@ -112,6 +112,7 @@ pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> 
         placement,
         disks,
         notes,
+        .. // a whole survey: the GPU looked for
     } = survey(cores)?;
     let report = report(&topology, adapter.ok(), &placement, &disks, notes);
     if json != Some(Path::new("-")) {

@@ -1023,7 +1023,7 @@ fn a_vote_point_waited_for_before_the_halt_is_not_given_after_it() {
     };
     // The waiter is waiting (a late thread let the halt come first, and the test pass without
     // its case, before the engine counted its waiters).
-    while engine.hash_waiters() == 0 {
+    while engine.hash_waiters() == 0 && !waiter.is_finished() {
         std::thread::sleep(Duration::from_millis(1));
     }
     engine.submit(bad).expect("submit");

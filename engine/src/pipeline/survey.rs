@@ -21,6 +21,9 @@ pub struct Survey {
     pub topology: Topology,
     /// The GPU adapter wgpu finds, or why there is none.
     pub adapter: Result<GpuAdapter, String>,
+    /// Whether the GPU was looked for: not by a survey for the CPU backend
+    /// ([`Survey::take_for`]), whose `adapter` says so.
+    pub gpu_looked_for: bool,
     /// Where each stage runs.
     pub placement: Placement,
     /// The machine's disks and where their interrupts have gone.
@@ -71,7 +74,9 @@ impl Survey {
     /// them), which stay for the life of the process, and lets the driver print its complaints
     /// — for a device the engine would never use (an embedding client with the CPU backend
     /// found six threads and 240 mappings left after `tandem_engine_close`); and no stage is
-    /// planned to feed one.
+    /// planned to feed one (where a hardware GPU exists, the plan then differs from the one
+    /// `tandem topology` prints by that stage). `tandem_engine_open` surveys so; the `tandem`
+    /// command, whose process ends with its work, surveys whole ([`Survey::take`]).
     pub fn take_for(cores: Option<&str>, backend: Backend) -> Result<Survey, CoresError> {
         // Parse before surveying the machine, so a typo fails at once.
         let spec = cores.map(CoreSpec::parse).transpose()?;
@@ -86,9 +91,10 @@ impl Survey {
             // Before the GPU survey (which opens a device), so a missing core fails at once.
             spec.check(&topology)?;
         }
-        let adapter = match backend {
-            Backend::Cpu => Err(NOT_LOOKED_FOR.to_owned()),
-            Backend::Auto | Backend::Gpu => GpuAdapter::detect(),
+        let gpu_looked_for = backend != Backend::Cpu;
+        let adapter = match gpu_looked_for {
+            false => Err(NOT_LOOKED_FOR.to_owned()),
+            true => GpuAdapter::detect(),
         };
         if let Some(id) = adapter.as_ref().ok().and_then(|a| a.pci_bus_id.as_deref()) {
             topology.select_gpu(id);
@@ -116,13 +122,14 @@ impl Survey {
                 a.name
             )),
             Ok(_) => {}
-            Err(reason) if reason == NOT_LOOKED_FOR => {}
+            Err(_) if !gpu_looked_for => {}
             Err(reason) => notes.push(format!("no GPU adapter: {reason}")),
         }
         notes.extend(interrupts::notes(&disks, &placement));
         Ok(Survey {
             topology,
             adapter,
+            gpu_looked_for,
             placement,
             disks,
             notes,
@@ -202,7 +209,13 @@ impl Survey {
         line(format_args!("lthash: {}", backends.lthash));
         line(format_args!(
             "gpu adapter: {}",
-            backends.gpu_adapter.as_deref().unwrap_or("none")
+            backends
+                .gpu_adapter
+                .as_deref()
+                .unwrap_or(match self.gpu_looked_for {
+                    true => "none",
+                    false => NOT_LOOKED_FOR,
+                })
         ));
         line(format_args!("ued threads: {ued_threads}"));
         for stage in self.placement.stages() {

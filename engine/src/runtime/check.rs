@@ -32,8 +32,9 @@ pub struct FilesReport {
 /// The state file of the committed slot `committed` of the store directory `dir`, with the
 /// status files of its duplicate window checked against the shape it recorded (blocks, first
 /// slot, signatures): a status file removed or damaged is an error naming the state file. The
-/// status files answer `ExecutionStatus` (`tandem status`), so without this check a removed
-/// one answers its transactions `Unknown`.
+/// status files answer `ExecutionStatus`, so without this check a removed one answers its
+/// transactions `Unknown`; `tandem status`, beside a running engine, makes it in two steps
+/// ([`window_of_state`] at once, [`check_window`] after).
 pub fn window_checked(dir: &Path, committed: u64) -> Result<RuntimeState, RuntimeError> {
     let (state, window, _) = RuntimeState::load(dir, committed)?;
     check_window(dir, committed, window)?;
