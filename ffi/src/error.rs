@@ -123,9 +123,10 @@ impl From<&StoreError> for FfiError {
             _ if e.is_corruption() => Self::corrupt(message),
             StoreError::NotAStore { .. } => Self::corrupt(message),
             // Another process holds the store, or the directory is not one to create a store in.
-            StoreError::Io { .. } | StoreError::Locked(_) | StoreError::CreateInProgress(_) => {
-                Self::io(message)
-            }
+            StoreError::Io { .. }
+            | StoreError::Removed { .. }
+            | StoreError::Locked(_)
+            | StoreError::CreateInProgress(_) => Self::io(message),
             StoreError::AlreadyExists(_) | StoreError::NotEmpty { .. } => {
                 Self::invalid_argument(message)
             }

@@ -3,6 +3,7 @@
 //! start of the next. The module documentation of [`super`] gives the protocol.
 
 use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use super::changes::Change;
@@ -154,6 +155,7 @@ impl Store {
         changes: SlotChanges,
     ) -> Result<PlannedCommit<'_>, StoreError> {
         self.usable()?;
+        self.check_still_linked()?;
         if let Some(last) = self.super_state.committed
             && slot <= last
         {
@@ -201,6 +203,7 @@ impl Store {
         let Some(last) = self.unrecorded.take() else {
             return Ok(());
         };
+        self.check_still_linked()?;
         for (region, _) in self.regions.iter().zip(last.regions).filter(|(_, w)| *w) {
             region
                 .file
@@ -212,6 +215,24 @@ impl Store {
             &self.dir.join(SUPERBLOCK_FILE),
             last.state,
         )
+    }
+
+    /// An error where a file of the store was removed while it is open (its link count 0):
+    /// writes to it reach no file an open would find, and commits went on reporting success
+    /// for a store no open could find again (`rm superblock` beside `tandem replay --store`,
+    /// exit 0; found by black-box testing, 2026-12-07). Six `fstat`s a commit.
+    fn check_still_linked(&self) -> Result<(), StoreError> {
+        let (superblock, wal) = (self.dir.join(SUPERBLOCK_FILE), self.dir.join(WAL_FILE));
+        let files = [(&superblock, &self.superblock), (&wal, &self.wal)]
+            .into_iter()
+            .chain(self.regions.iter().map(|r| (&r.path, &r.file)));
+        for (path, file) in files {
+            let meta = file.metadata().map_err(StoreError::io("stat", path))?;
+            if meta.nlink() == 0 {
+                return Err(StoreError::Removed { path: path.clone() });
+            }
+        }
+        Ok(())
     }
 
     fn validate_changes(&self, changes: &SlotChanges) -> Result<(), StoreError> {

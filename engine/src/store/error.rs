@@ -147,6 +147,16 @@ pub enum StoreError {
     /// the demonstration).
     #[error("read-back verification failed: {0}")]
     ReadBackMismatch(String),
+    /// A file of the open store was removed (unlinked) from its directory: writes to it reach
+    /// no file an open would find, so no commit can be made durable.
+    #[error(
+        "{path} was removed while the store was open: its commits would reach no file an open \
+         finds"
+    )]
+    Removed {
+        /// The file.
+        path: PathBuf,
+    },
     /// An earlier commit failed half-way; the in-memory state no longer matches the files.
     #[error(
         "the store is unusable after a failed commit ({0}); reopen it to recover the last committed slot"

@@ -412,3 +412,28 @@ fn a_region_file_cut_short_under_the_store_is_an_error_when_scanned() {
         "{err}"
     );
 }
+
+#[test]
+fn a_store_whose_file_was_removed_while_open_commits_no_more() {
+    // `rm superblock` (or a region file, or the log) beside a running `tandem replay --store`:
+    // every later commit reported success into a file no open would find again, and the run
+    // exited 0 over a store that no longer opened.
+    for removed in [SUPERBLOCK_FILE, WAL_FILE, "rw-ued.pages"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path()).unwrap();
+        let mut rng = crate::sample::SplitMix64::new(9);
+        let mut account = || crate::sample::sample_account(&mut rng, Mapping::RwUed, 10);
+        let mut changes = SlotChanges::new();
+        changes.load(account());
+        store.commit(1, changes).unwrap();
+        std::fs::remove_file(dir.path().join(removed)).unwrap();
+        let mut changes = SlotChanges::new();
+        changes.load(account());
+        let refused = store.commit(2, changes);
+        assert!(
+            matches!(&refused, Err(StoreError::Removed { path }) if path.ends_with(removed)),
+            "{removed}: {refused:?}"
+        );
+        assert_eq!(store.committed_slot(), Some(1), "{removed}");
+    }
+}
