@@ -219,8 +219,28 @@ fn log_range(series: &[Series], f: fn(&(f64, f64)) -> f64) -> Range<f64> {
     }
 }
 
-/// Draws `plot` on axes `x` and `y`.
+/// Draws `plot` on axes `x` and `y`, into memory, then replaces its file whole: drawn into
+/// the file, a write the disk refused left a plot cut short over an earlier run's whole one
+/// (found by black-box testing, 2026-12-07), where the suite's other outputs are renamed
+/// into place.
 fn draw<X, Y>(plot: Plot<'_>, x: X, y: Y) -> Result<(), SuiteError>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let path = plot.path;
+    let mut svg = String::new();
+    draw_into(&mut svg, plot, x, y)?;
+    tandem_engine::files::write_whole(path, svg.as_bytes()).map_err(|e| SuiteError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// [`draw`]'s drawing, into `svg`.
+fn draw_into<X, Y>(svg: &mut String, plot: Plot<'_>, x: X, y: Y) -> Result<(), SuiteError>
 where
     X: AsRangedCoord<Value = f64>,
     Y: AsRangedCoord<Value = f64>,
@@ -231,7 +251,7 @@ where
         path: plot.path.display().to_string(),
         reason: format!("drawing the plot: {e}"),
     };
-    let root = SVGBackend::new(plot.path, SIZE).into_drawing_area();
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(&plot.title, ("sans-serif", 18))
@@ -319,5 +339,27 @@ pub fn short(v: f64) -> String {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::testing::profile;
+
+    #[test]
+    fn a_plot_the_disk_refuses_leaves_the_earlier_one_whole() {
+        // Drawn into its file, a plot the disk refused (full, or past a size limit) was left
+        // cut short over an earlier run's whole one.
+        let dir = tempfile::tempdir().unwrap();
+        let earlier = dir.path().join(super::PLOTS[0]);
+        std::fs::write(&earlier, "<svg>an earlier run's plot</svg>").unwrap();
+        // Its new bytes cannot be written (a directory where they go): as a full disk refuses.
+        std::fs::create_dir(tandem_engine::files::partial_path(&earlier)).unwrap();
+        let refused = super::write(dir.path(), &profile(2));
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(
+            std::fs::read_to_string(&earlier).unwrap(),
+            "<svg>an earlier run's plot</svg>"
+        );
     }
 }
