@@ -19,7 +19,8 @@ fn lookups(c: &mut Criterion) {
     group.throughput(Throughput::Elements(LOOKUPS as u64));
     for n in [100_000usize, 1_000_000] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (store, accounts) = store_with_accounts(dir.path(), n, DATA_LEN, 1);
+        let (store, accounts) =
+            store_with_accounts(dir.path(), n, DATA_LEN, 1).expect("bench store");
         let keys: Vec<_> = random_indices(n, LOOKUPS, 2)
             .into_iter()
             .map(|i| accounts[i].pubkey)
@@ -44,7 +45,7 @@ fn staged_writes(c: &mut Criterion) {
     let mut group = c.benchmark_group("store/stage_write");
     let n = 100_000;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, accounts) = store_with_accounts(dir.path(), n, DATA_LEN, 3);
+    let (store, accounts) = store_with_accounts(dir.path(), n, DATA_LEN, 3).expect("bench store");
     let batch: Vec<_> = accounts[..LOOKUPS].to_vec();
     group.throughput(Throughput::Elements(batch.len() as u64));
     group.bench_function("ued_view_10k", |b| {
@@ -82,7 +83,8 @@ fn commits(c: &mut Criterion) {
         }
         for modified in [10_000usize, 100_000] {
             let dir = tempfile::tempdir_in(&base).expect("tempdir");
-            let (mut store, mut accounts) = store_with_accounts(dir.path(), 100_000, DATA_LEN, 4);
+            let (mut store, mut accounts) =
+                store_with_accounts(dir.path(), 100_000, DATA_LEN, 4).expect("bench store");
             let mut slot = store.committed_slot().expect("fixture committed") + 1;
             let mut phases = Vec::<CommitStats>::new();
             group.throughput(Throughput::Elements(modified as u64));

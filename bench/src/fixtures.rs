@@ -13,7 +13,7 @@ use tandem_engine::ledger::{Block, BlockHeader};
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
 use tandem_engine::runtime::{Runtime, TxStatus};
 use tandem_engine::sample::{SplitMix64, sample_account, vote_program_id};
-use tandem_engine::store::{SlotChanges, Store};
+use tandem_engine::store::{SlotChanges, Store, StoreError};
 use tandem_engine::tx::{AccountMeta, MessageBuilder, Transaction};
 use tandem_engine::{Account, Domain, Mapping, Pubkey};
 use tandem_kernels::AccountInput;
@@ -51,14 +51,15 @@ pub fn numbered_key(n: u64, tag: u8) -> Pubkey {
 }
 
 /// Creates a store in `dir` holding `n` RW-UED accounts of `data_len` bytes each (committed at
-/// slot 0, in slots of at most 100,000 accounts) and returns it with the accounts.
+/// slot 0, in slots of at most 100,000 accounts) and returns it with the accounts; the store's
+/// error where it cannot (a full disk).
 pub fn store_with_accounts(
     dir: &Path,
     n: usize,
     data_len: usize,
     seed: u64,
-) -> (Store, Vec<Account>) {
-    let mut store = Store::create(dir).expect("create bench store");
+) -> Result<(Store, Vec<Account>), StoreError> {
+    let mut store = Store::create(dir)?;
     let mut rng = SplitMix64::new(seed);
     let accounts: Vec<Account> = (0..n)
         .map(|_| sample_account(&mut rng, Mapping::RwUed, data_len))
@@ -68,11 +69,9 @@ pub fn store_with_accounts(
         for account in chunk {
             changes.load(account.clone());
         }
-        store
-            .commit(slot as u64, changes)
-            .expect("commit bench accounts");
+        store.commit(slot as u64, changes)?;
     }
-    (store, accounts)
+    Ok((store, accounts))
 }
 
 /// `count` indices into `0..n`, drawn at random (with repetition) from `seed`.
@@ -501,5 +500,17 @@ mod tests {
                 "slot {slot}'s transfers"
             );
         }
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_made_is_an_error_not_a_panic() {
+        // `bench --suite store` on a disk too small for its store panicked with a backtrace.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a file");
+        std::fs::write(&file, "not a directory").unwrap();
+        assert!(super::store_with_accounts(&file, 10, 200, 1).is_err());
+        let (store, accounts) = super::store_with_accounts(&dir.path().join("s"), 10, 200, 1)
+            .expect("a store where there is room");
+        assert_eq!((store.len(), accounts.len()), (10, 10));
     }
 }

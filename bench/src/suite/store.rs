@@ -53,7 +53,13 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
         std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         let dir = tempfile::tempdir_in(scratch)
             .map_err(|e| format!("a temporary directory in {}: {e}", scratch.display()))?;
-        let (store, accounts) = store_with_accounts(dir.path(), n, DATA_LEN, 1);
+        // A full disk was a panic here (`bench --suite store --out` on a small file system).
+        let (store, accounts) = store_with_accounts(dir.path(), n, DATA_LEN, 1).map_err(|e| {
+            format!(
+                "the store suite's store of {n} accounts in {}: {e}",
+                scratch.display()
+            )
+        })?;
         let slot = store.committed_slot().map_or(0, |s| s + 1);
         Ok(Mutex::new(StoreFixture {
             store,
