@@ -11,7 +11,7 @@ use crate::output::{progress_bar, table, write_json};
 pub fn check(dir: &Path, json: Option<&Path>) -> Result<(), String> {
     // Open (every page verified) and held: its lock keeps an engine from committing, and so
     // from pruning the runtime's files, while they are read.
-    let store = Store::open(dir).map_err(|e| e.to_string())?;
+    let store = Store::open_to_check(dir).map_err(|e| e.to_string())?;
     let report = store.report();
     // And the runtime's files beside the pages: a store whose pages all verify is still one no
     // engine resumes where its state, status files or logs are damaged.

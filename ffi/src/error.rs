@@ -125,6 +125,7 @@ impl From<&StoreError> for FfiError {
             // Another process holds the store, or the directory is not one to create a store in.
             StoreError::Io { .. }
             | StoreError::Removed { .. }
+            | StoreError::ReadOnlyRecovery { .. }
             | StoreError::Locked(_)
             | StoreError::CreateInProgress(_) => Self::io(message),
             StoreError::AlreadyExists(_) | StoreError::NotEmpty { .. } => {

@@ -157,6 +157,18 @@ pub enum StoreError {
         /// The file.
         path: PathBuf,
     },
+    /// A store opened to read only whose last commit is to be completed from its log.
+    #[error(
+        "{path}: its last commit (slot {slot}) is to be completed from the write-ahead log, \
+         which an open that may not write cannot do: check it where it can be written (any \
+         open of an engine completes it)"
+    )]
+    ReadOnlyRecovery {
+        /// The store's directory.
+        path: PathBuf,
+        /// The slot of the commit to complete.
+        slot: u64,
+    },
     /// An earlier commit failed half-way; the in-memory state no longer matches the files.
     #[error(
         "the store is unusable after a failed commit ({0}); reopen it to recover the last committed slot"

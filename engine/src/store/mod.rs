@@ -453,12 +453,21 @@ fn account_ref(header: RecordHeader, data: Cow<'_, [u8]>) -> AccountRef<'_> {
     }
 }
 
-fn open_file(path: &Path) -> Result<File, StoreError> {
+fn open_file(path: &Path, access: Access) -> Result<File, StoreError> {
     OpenOptions::new()
         .read(true)
-        .write(true)
+        .write(access == Access::Write)
         .open(path)
         .map_err(StoreError::io("open", path))
+}
+
+/// How [`Store::open_in`] opens a store's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// To commit (every open but a check's where writing is refused).
+    Write,
+    /// To read only, changing nothing.
+    Read,
 }
 
 fn create_file(path: &Path) -> Result<File, StoreError> {

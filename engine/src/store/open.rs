@@ -12,8 +12,8 @@ use super::layout::{
 use super::plan::Plan;
 use super::region::{self, Region};
 use super::{
-    CheckReport, Location, Place, SUPERBLOCK_FILE, Store, StoreError, WAL_FILE, create, journal,
-    lock_exclusive, open_file, region_file_name, region_index,
+    Access, CheckReport, Location, Place, SUPERBLOCK_FILE, Store, StoreError, WAL_FILE, create,
+    journal, lock_exclusive, open_file, region_file_name, region_index,
 };
 use crate::account::{MAX_ACCOUNT_DATA_LEN, Mapping};
 use crate::sharded::ShardedMap;
@@ -51,15 +51,26 @@ impl Store {
     /// Opens the store in `dir`: completes a commit a crash interrupted, then verifies every page
     /// and rebuilds the index. Only one `Store` may have a directory open at a time.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let dir = dir.as_ref().to_owned();
+        Store::open_in(dir.as_ref(), Access::Write)
+    }
+
+    /// [`Store::open`] with `access`: where it is [`Access::Read`], no file is opened for
+    /// writing nor changed — no creation marker removed, no page cut — and a commit the log
+    /// must complete is an error ([`StoreError::ReadOnlyRecovery`]); such a store takes no
+    /// commit.
+    pub(super) fn open_in(dir: &Path, access: Access) -> Result<Store, StoreError> {
+        let dir = dir.to_owned();
         let super_path = dir.join(SUPERBLOCK_FILE);
         if !super_path.exists() {
             let reason = create::missing_superblock_reason(&dir);
             return Err(StoreError::NotAStore { path: dir, reason });
         }
+        let open_file = |path: &Path| open_file(path, access);
         let superblock = open_file(&super_path)?;
         lock_exclusive(&superblock, &dir)?;
-        create::remove_finished_marker(&dir)?;
+        if access == Access::Write {
+            create::remove_finished_marker(&dir)?;
+        }
         let mut super_state = journal::read_superblock(&superblock, &super_path)?;
 
         let mut files = Vec::with_capacity(4);
@@ -88,6 +99,12 @@ impl Store {
         if let Some(image) = journal::read_wal(&wal, &wal_path)?
             && super_state.committed.is_none_or(|c| image.slot > c)
         {
+            if access == Access::Read {
+                return Err(StoreError::ReadOnlyRecovery {
+                    path: dir,
+                    slot: image.slot,
+                });
+            }
             replay(&image, &wal_path, &files, &super_state.counts)?;
             super_state = SuperState {
                 seq: super_state.seq + 1,
@@ -150,8 +167,10 @@ impl Store {
             wal_buf: Vec::new(),
         };
         store.scan()?;
-        for region in &mut store.regions {
-            region.cut_unrecorded_pages()?;
+        if access == Access::Write {
+            for region in &mut store.regions {
+                region.cut_unrecorded_pages()?;
+            }
         }
         // From here the mappings are read at random (the scan read the files in order).
         for region in &store.regions {
@@ -162,9 +181,25 @@ impl Store {
 
     /// Opens the store (completing an interrupted commit, as [`Store::open`] does), verifies
     /// every page and reports what it holds. Any problem is the error.
+    /// Where the store's files cannot be opened for writing (a read-only file system, no write
+    /// permission) it is checked as they are, changing nothing — refused where its last commit
+    /// is to be completed from the log (it could not be opened for writing at all before: an
+    /// operator asking whether a store on a disk gone read-only is whole got an I/O error).
     pub fn check(dir: impl AsRef<Path>) -> Result<CheckReport, StoreError> {
-        let store = Store::open(dir)?;
-        Ok(store.report())
+        Ok(Store::open_to_check(dir.as_ref())?.report())
+    }
+
+    /// The store opened as [`Store::check`] opens it, and held (its lock keeps an engine from
+    /// committing while the caller reads the files beside it).
+    pub fn open_to_check(dir: &Path) -> Result<Store, StoreError> {
+        match Store::open(dir) {
+            Err(StoreError::Io {
+                op: "open", source, ..
+            }) if matches!(source.raw_os_error(), Some(libc::EROFS | libc::EACCES)) => {
+                Store::open_in(dir, Access::Read)
+            }
+            opened => opened,
+        }
     }
 
     /// Reads the index, the counts and the allocators back from the pages, as `open` does: after

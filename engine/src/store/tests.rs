@@ -437,3 +437,57 @@ fn a_store_whose_file_was_removed_while_open_commits_no_more() {
         assert_eq!(store.committed_slot(), Some(1), "{removed}");
     }
 }
+
+#[test]
+fn a_store_opened_to_read_only_is_checked_as_it_is_and_changes_no_file() {
+    // `tandem store check` opened every file for writing: on a file system gone read-only (or
+    // without write permission) it could not tell an operator whether the store was whole.
+    let dir = tempfile::tempdir().unwrap();
+    let files = |dir: &Path| {
+        let mut all: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect();
+        all.sort();
+        all
+    };
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut rng = crate::sample::SplitMix64::new(11);
+    let mut account = || crate::sample::sample_account(&mut rng, Mapping::RwUed, 40);
+    for slot in 1..=2 {
+        let mut changes = SlotChanges::new();
+        changes.load(account());
+        store.commit(slot, changes).unwrap();
+    }
+    drop(store);
+    let before = files(dir.path());
+    let read = Store::open_in(dir.path(), Access::Read).unwrap().report();
+    assert_eq!(files(dir.path()), before, "a read-only open changed a file");
+    assert_eq!(read, Store::check(dir.path()).unwrap());
+    assert_eq!(read.committed_slot, Some(2));
+    // A commit whose step 4 a crash cut off (the log holds slot 3; the superblock slot 2):
+    // completing it would write, so a read-only open refuses, naming the slot.
+    let mut store = Store::open(dir.path()).unwrap();
+    let mut changes = SlotChanges::new();
+    changes.load(account());
+    store.commit(3, changes).unwrap();
+    // The files as a kill leaves them now (its step 4 not taken), copied while it is open.
+    let crashed = tempfile::tempdir().unwrap();
+    for (path, bytes) in files(dir.path()) {
+        std::fs::write(crashed.path().join(path.file_name().unwrap()), bytes).unwrap();
+    }
+    drop(store);
+    let before = files(crashed.path());
+    let refused = Store::open_in(crashed.path(), Access::Read);
+    assert!(
+        matches!(refused, Err(StoreError::ReadOnlyRecovery { slot: 3, .. })),
+        "{:?}",
+        refused.err()
+    );
+    assert_eq!(files(crashed.path()), before);
+    assert_eq!(
+        Store::check(crashed.path()).unwrap().committed_slot,
+        Some(3)
+    );
+}
