@@ -278,7 +278,16 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
             path.display()
         );
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // A cache that cannot be written was named as a bare path and an OS error ("…/tandem-run:
+    // Read-only file system"): said to be the cache, with the ways round it.
+    let in_the_cache = |e: String| {
+        format!(
+            "the default workload's cache {}: {e} (give a ledger with --ledger, or run where \
+             target/ or $XDG_CACHE_HOME can be written)",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| in_the_cache(e.to_string()))?;
     // Written whole and renamed into place (two runs generating at once each write their own,
     // the last rename wins).
     let bar = progress_bar(
@@ -286,7 +295,7 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
         config.slots,
         "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
     )?;
-    write_cached(genesis, &config, &path, &bar)?;
+    write_cached(genesis, &config, &path, &bar).map_err(in_the_cache)?;
     forget_other_ledgers(&dir, &path, &by_path);
     Ok(path)
 }

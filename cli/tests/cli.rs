@@ -2873,3 +2873,24 @@ fn a_block_at_slot_0_is_refused_by_replay_and_run() {
         );
     }
 }
+
+#[test]
+fn a_default_workload_cache_that_cannot_be_written_is_named_as_the_cache() {
+    // "…/tandem-run: Read-only file system" named a bare path: a user could not tell it was
+    // the cache, nor how to run without it. (A file where the cache's directory goes: as root
+    // a permission would not bite.)
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tandem-run"), "not a directory").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run"])
+        .env("CARGO_TARGET_DIR", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the default workload's cache") && err.contains("--ledger"),
+        "{err}"
+    );
+}
