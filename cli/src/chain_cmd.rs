@@ -105,9 +105,6 @@ pub(crate) struct ChainReport {
     pub(crate) transactions: Vec<TxJson>,
     /// Statuses per domain ("VED", "UED", "none"), then per status name.
     pub(crate) status_counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
-    /// Transactions added, listed in `transactions` or not.
-    #[serde(skip)]
-    pub(crate) transaction_count: u64,
     #[serde(skip)]
     lists_transactions: bool,
 }
@@ -135,9 +132,14 @@ impl ChainReport {
             last: None,
             transactions: Vec::new(),
             status_counts: BTreeMap::new(),
-            transaction_count: 0,
             lists_transactions,
         }
+    }
+
+    /// Transactions added, listed in `transactions` or not: each is counted once under its
+    /// domain and status.
+    pub(crate) fn transaction_count(&self) -> u64 {
+        self.status_counts.values().flat_map(|m| m.values()).sum()
     }
 
     pub(crate) fn add(&mut self, outcome: &BlockOutcome) {
@@ -163,7 +165,6 @@ impl ChainReport {
                     status: *status,
                 });
             }
-            self.transaction_count += 1;
             *self
                 .status_counts
                 .entry(domain_name(*domain))
@@ -393,7 +394,7 @@ pub fn generate(
         let summary = format!(
             "wrote {blocks} blocks, {} transactions to {}\n{}replay it with: tandem \
              replay{genesis_arg} --ledger {}",
-            report.transaction_count,
+            report.transaction_count(),
             out.display(),
             report.render(false),
             out.display()
@@ -625,7 +626,7 @@ pub fn replay(
         }
         println!("genesis hash {}", report.genesis_hash);
         report.print(true);
-        let txs = report.transaction_count;
+        let txs = report.transaction_count();
         println!(
             "executed {} blocks, {txs} transactions in {seconds:.2} s ({:.0} transactions/s, \
              commits included); last slot {} (epoch {})",
@@ -679,10 +680,10 @@ mod tests {
             listed.add(&outcome());
         }
         assert!(counted.transactions.is_empty());
-        assert_eq!(counted.transaction_count, 6);
+        assert_eq!(counted.transaction_count(), 6);
         assert_eq!(counted.status_counts, listed.status_counts);
         assert_eq!(counted.render(true), listed.render(true));
-        assert_eq!(listed.transaction_count, 6);
+        assert_eq!(listed.transaction_count(), 6);
         let json = serde_json::to_value(&listed).unwrap();
         assert_eq!(json["transactions"].as_array().unwrap().len(), 6);
         assert_eq!(json["transactions"][1]["status"], "ProgramError(1)");

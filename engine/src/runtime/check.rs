@@ -29,18 +29,6 @@ pub struct FilesReport {
     pub ved_logged_slots: usize,
 }
 
-/// The state file of the committed slot `committed` of the store directory `dir`, with the
-/// status files of its duplicate window checked against the shape it recorded (blocks, first
-/// slot, signatures): a status file removed or damaged is an error naming the state file. The
-/// status files answer `ExecutionStatus`, so without this check a removed one answers its
-/// transactions `Unknown`; `tandem status`, beside a running engine, makes it in two steps
-/// ([`window_of_state`] at once, [`check_window`] after).
-pub fn window_checked(dir: &Path, committed: u64) -> Result<RuntimeState, RuntimeError> {
-    let (state, window, _) = RuntimeState::load(dir, committed)?;
-    check_window(dir, committed, window)?;
-    Ok(state)
-}
-
 /// The duplicate window's shape the state file of the committed slot `committed` of the store
 /// directory `dir` recorded, to check the status files against ([`check_window`]); a missing
 /// state file is an error naming it. A reader beside a running engine reads it first: the
@@ -50,8 +38,12 @@ pub fn window_of_state(dir: &Path, committed: u64) -> Result<WindowFrom, Runtime
     Ok(RuntimeState::load(dir, committed)?.1)
 }
 
-/// The status files of the duplicate window after the committed slot `committed` checked
-/// against `window`, the state file's record of it ([`window_checked`]).
+/// The status files of the duplicate window after the committed slot `committed` of the store
+/// directory `dir` checked against `window`, the state file's record of it (blocks, first slot,
+/// signatures): a status file removed or damaged is an error naming the state file. The status
+/// files answer `ExecutionStatus`, so without this check a removed one answers its
+/// transactions `Unknown`; `tandem status`, beside a running engine, reads the state file
+/// first ([`window_of_state`]) and the status files after.
 pub fn check_window(dir: &Path, committed: u64, window: WindowFrom) -> Result<(), RuntimeError> {
     if let WindowFrom::StatusFiles(shape) = window {
         status_index::signature_window_of_shape(dir, committed, shape)?;
@@ -113,7 +105,8 @@ pub fn check_files(
     };
     // The state file of the committed slot (a missing one is an error naming it), and the
     // duplicate window the status files must give it.
-    let state = window_checked(dir, slot)?;
+    let (state, window, _) = RuntimeState::load(dir, slot)?;
+    check_window(dir, slot, window)?;
     // Every status file of a committed slot whole, and the cluster view's index.
     StatusIndex::load(dir, slot)?;
     let vote_log_records = VoteLog::check(dir, Some(slot))?;

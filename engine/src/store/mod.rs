@@ -252,7 +252,13 @@ impl Drop for Store {
         if self.poisoned.is_some() {
             return;
         }
-        if let Err(e) = self.record_last_commit() {
+        let recorded = match self.unrecorded {
+            Some(_) => self
+                .check_still_linked()
+                .and_then(|()| self.record_last_commit()),
+            None => Ok(()),
+        };
+        if let Err(e) = recorded {
             log::warn!(
                 "{}: the last commit was not recorded at close ({e}); the next open completes it \
                  from the write-ahead log",
