@@ -193,11 +193,22 @@ impl Shared {
         Arc::clone(&self.ved_keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Stops the engine on `failure`, the first stage's to fail: it is the error the engine
+    /// answers from here on, and the one "stopped" line. Another stage's failure after it (two
+    /// stages on one full disk) is logged as such, a warning: it stops nothing more. Both are
+    /// logged under the progress lock, so no caller reads the failure before its line is out.
     pub(super) fn fail(&self, failure: impl Into<Failure>) {
         let failure = failure.into();
-        log::error!("the engine stopped: {failure}");
         let mut p = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        p.failure.get_or_insert(Arc::new(failure));
+        match &p.failure {
+            None => {
+                log::error!("the engine stopped: {failure}");
+                p.failure = Some(Arc::new(failure));
+            }
+            Some(first) => {
+                log::warn!("after the engine stopped ({first}), another stage failed: {failure}")
+            }
+        }
         drop(p);
         self.changed.notify_all();
     }
@@ -311,5 +322,64 @@ impl Shared {
         p.failure
             .clone()
             .unwrap_or_else(|| Arc::new(Failure::StageStopped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::super::cpu_engine;
+    use super::*;
+
+    /// The lines logged with `marker` in them, by level (this test binary's logger).
+    static LINES: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            let line = record.args().to_string();
+            if line.contains("two-stage-test") {
+                LINES.lock().unwrap().push((record.level(), line));
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn a_second_stage_failing_after_the_first_is_a_warning_not_another_stop() {
+        static CAPTURE: Capture = Capture;
+        log::set_logger(&CAPTURE).expect("the only logger of this test binary");
+        log::set_max_level(log::LevelFilter::Trace);
+        let genesis = crate::genesis::Genesis::default_cluster();
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = cpu_engine(&genesis, dir.path());
+        // Any failure serves: the engine's reaction is the same.
+        let failure =
+            |stage: &str| Failure::NotTheLoggedChain(format!("two-stage-test: the {stage} failed"));
+        engine.shared.fail(failure("ued"));
+        engine.shared.fail(failure("ved"));
+        let lines = LINES.lock().unwrap().clone();
+        assert_eq!(
+            lines,
+            [
+                (
+                    log::Level::Error,
+                    "the engine stopped: two-stage-test: the ued failed".to_string()
+                ),
+                (
+                    log::Level::Warn,
+                    "after the engine stopped (two-stage-test: the ued failed), another stage \
+                     failed: two-stage-test: the ved failed"
+                        .to_string()
+                ),
+            ]
+        );
+        let error = engine.finish().err().expect("the engine failed");
+        assert!(error.to_string().contains("the ued failed"), "{error}");
     }
 }
