@@ -522,6 +522,32 @@ pub struct SuiteRun {
     pub json: Option<PathBuf>,
 }
 
+/// The room `bench --out` must have before the suite runs: its profile, plots and reports take
+/// tens of KB; a MiB leaves a margin.
+const OUT_ROOM: usize = 1 << 20;
+
+/// Fails, naming `dir`, when [`OUT_ROOM`] bytes cannot be written and synced there: a full disk
+/// or a file size limit fails before minutes of measuring, not after (an empty file, as the
+/// check made until 2026-12-07, needs no room). Leaves nothing behind.
+fn check_room(dir: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let path = dir.join(".tandem-write-check");
+    output::check_writable(&path)?;
+    let written = std::fs::File::create(&path).and_then(|mut file| {
+        file.write_all(&vec![0; OUT_ROOM])?;
+        file.sync_all()
+    });
+    let removed = std::fs::remove_file(&path);
+    written.map_err(|e| {
+        format!(
+            "cannot write {} KiB to {} (its files need about that): {e}",
+            OUT_ROOM >> 10,
+            dir.display()
+        )
+    })?;
+    removed.map_err(|e| format!("removing {}: {e}", path.display()))
+}
+
 /// `tandem bench`: runs the suite with a progress bar over its figures, writes its files and
 /// prints the table.
 pub fn suite(args: SuiteRun) -> Result<(), String> {
@@ -534,8 +560,7 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
         }
         _ => format!("--out: cannot create {}: {e}", args.out.display()),
     })?;
-    output::check_writable(&args.out.join(".tandem-write-check"))
-        .map_err(|e| format!("--out: {e}"))?;
+    check_room(&args.out).map_err(|e| format!("--out: {e}"))?;
     let survey = survey(None)?;
     let machine = machine::machine(&survey, args.kind.as_deref()).map_err(|e| e.to_string())?;
     // And the profile's own path (a directory there, a name too long): not after minutes of

@@ -765,6 +765,42 @@ fn a_share_out_of_range_is_named_by_its_flag() {
 }
 
 #[test]
+fn a_bench_whose_out_disk_is_full_fails_before_measuring() {
+    // The up-front check created an empty file, which takes no room: a full disk let the suite
+    // measure, then failed writing its files. A file size limit of 64 KiB stands in for the
+    // full disk here (EFBIG where a disk says ENOSPC; the same failed write).
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    bench.args(["bench", "--quick", "--suite", "blake3", "--out"]);
+    bench.arg(dir.path());
+    // SAFETY: async-signal-safe libc calls between fork and exec; the limit and the ignored
+    // SIGXFSZ (a write past the limit then fails instead of killing) pass through exec.
+    unsafe {
+        bench.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit);
+            limit.rlim_cur = 64 << 10;
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let out = bench.output().expect("run tandem");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        err.starts_with("tandem: error: --out: cannot write 1024 KiB to ")
+            && err.contains("File too large"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn a_bench_whose_profile_cannot_be_written_fails_before_measuring() {
     // The profile's path was tried after the suites had run (a default run: ~110 s), and the
     // run's bench.json had already replaced the earlier one, naming a profile never written.
