@@ -2904,7 +2904,7 @@ fn a_block_at_slot_0_is_refused_by_replay_and_run() {
     for command in ["replay", "run"] {
         let err = refused(&[command, "--ledger", bad.to_str().unwrap()]);
         assert!(
-            err.ends_with("block 0: its slot is not after its parent slot 0\n"),
+            err.ends_with("the block of slot 0: its slot is not after its parent slot 0\n"),
             "{command}: {err}"
         );
     }

@@ -829,7 +829,7 @@ fn a_block_before_the_first_one_the_ved_logged_stops_the_engine_naming_it() {
         .expect("the header follows");
     let message = failure_at(engine, 2);
     assert!(
-        message.contains("block 2 comes before slot 3") && message.contains("logged"),
+        message.contains("the block of slot 2 comes before slot 3") && message.contains("logged"),
         "{message}"
     );
 }
@@ -863,7 +863,7 @@ fn a_block_other_than_the_one_the_ved_logged_stops_the_engine_naming_it() {
     engine.submit(other).expect("the header follows");
     let message = failure_at(engine, 2);
     assert!(
-        message.contains("block 2") && message.contains("logged"),
+        message.contains("the block of slot 2 (blockhash") && message.contains("logged"),
         "{message}"
     );
 }
@@ -894,7 +894,7 @@ fn a_block_with_the_logged_header_and_other_transactions_stops_the_engine_naming
         engine.submit(other).expect("the header follows");
         let message = failure_at(engine, 2);
         assert!(
-            message.contains("block 2")
+            message.contains("the block of slot 2 (blockhash")
                 && message.contains("logged as slot 2")
                 && message.contains(difference),
             "{message}"

@@ -182,7 +182,7 @@ fn a_block_may_skip_at_most_one_epoch_of_slots() {
         assert!(matches!(err, RuntimeError::SlotGapTooLarge { .. }), "{err}");
         let text = err.to_string();
         assert!(
-            text.contains(&format!("block {slot}")) && text.contains("parent slot 1"),
+            text.contains(&format!("the block of slot {slot}:")) && text.contains("parent slot 1"),
             "{text}"
         );
     }

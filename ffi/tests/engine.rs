@@ -125,7 +125,7 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
     // The same block again: its slot is executed already.
     assert_eq!(submit(engine, &blocks[29]), TANDEM_ERR_REJECTED);
     assert!(
-        last_error().starts_with("tandem_engine_submit_block: block 30"),
+        last_error().starts_with("tandem_engine_submit_block: the block of slot 30:"),
         "{}",
         last_error()
     );

@@ -72,7 +72,10 @@ pub const MAX_CLOCK_STEP_MS: i64 = 1_000;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// The block does not follow the last executed slot.
-    #[error("block {slot}: its parent is slot {parent}, but the last executed slot is {last}")]
+    #[error(
+        "the block of slot {slot}: its parent is slot {parent}, but the last executed slot is \
+         {last}"
+    )]
     ParentMismatch {
         /// The block's slot.
         slot: u64,
@@ -82,7 +85,7 @@ pub enum RuntimeError {
         last: u64,
     },
     /// The block's slot is not after its parent's.
-    #[error("block {slot}: its slot is not after its parent slot {parent}")]
+    #[error("the block of slot {slot}: its slot is not after its parent slot {parent}")]
     SlotNotAfterParent {
         /// The block's slot.
         slot: u64,
@@ -91,8 +94,8 @@ pub enum RuntimeError {
     },
     /// The block skips more than one epoch's worth of slots (SPEC §4).
     #[error(
-        "block {slot}: it skips {} slots after its parent slot {parent}, more than one epoch \
-         ({slots_per_epoch} slots): a block may cross at most one epoch boundary",
+        "the block of slot {slot}: it skips {} slots after its parent slot {parent}, more than \
+         one epoch ({slots_per_epoch} slots): a block may cross at most one epoch boundary",
         slot - parent
     )]
     SlotGapTooLarge {
@@ -105,8 +108,8 @@ pub enum RuntimeError {
     },
     /// The block breaks the clock rule of SPEC §4.
     #[error(
-        "block {slot}: timestamp {timestamp_ms} ms breaks the clock rule: it must lie in \
-         [{parent_ms}, {parent_ms} + {MAX_CLOCK_STEP_MS}] ms (the parent's clock and 1 s after)"
+        "the block of slot {slot}: timestamp {timestamp_ms} ms breaks the clock rule: it must lie \
+         in [{parent_ms}, {parent_ms} + {MAX_CLOCK_STEP_MS}] ms (the parent's clock and 1 s after)"
     )]
     ClockViolation {
         /// The block's slot.
@@ -117,7 +120,7 @@ pub enum RuntimeError {
         parent_ms: i64,
     },
     /// A transaction of the block does not parse.
-    #[error("block {slot}: transaction {index} is malformed: {error}")]
+    #[error("the block of slot {slot}: transaction {index} is malformed: {error}")]
     MalformedTransaction {
         /// The block's slot.
         slot: u64,

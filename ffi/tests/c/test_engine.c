@@ -424,27 +424,29 @@ static void test_submit_refused(tandem_engine *engine) {
     for (size_t i = 0; i < 2; i++) {
         uint8_t *b = edited(0, HEADER_TIMESTAMP, clock_breakers[i]);
         snprintf(message, sizeof message,
-                 "tandem_engine_submit_block: block %llu: timestamp %lld ms breaks the clock rule",
+                 "tandem_engine_submit_block: the block of slot %llu: timestamp %lld ms breaks the "
+                 "clock rule",
                  (unsigned long long)first->slot, (long long)clock_breakers[i]);
         CHECK_ERROR_PREFIX(tandem_engine_submit_block(engine, b, first->len), TANDEM_ERR_REJECTED,
                            message);
         free(b);
     }
     snprintf(message, sizeof message,
-             "tandem_engine_submit_block: block %llu: its parent is slot %llu, but the last "
-             "executed slot is 0",
+             "tandem_engine_submit_block: the block of slot %llu: its parent is slot %llu, but the "
+             "last executed slot is 0",
              (unsigned long long)block_of(1)->slot,
              (unsigned long long)le64(block_of(1)->bytes + HEADER_PARENT));
     CHECK_ERROR(submit_bytes(engine, block_of(1)->bytes, block_of(1)->len), TANDEM_ERR_REJECTED,
                 message);
     uint8_t *b = edited(0, HEADER_SLOT, 0);
     CHECK_ERROR(tandem_engine_submit_block(engine, b, first->len), TANDEM_ERR_REJECTED,
-                "tandem_engine_submit_block: block 0: its slot is not after its parent slot 0");
+                "tandem_engine_submit_block: the block of slot 0: its slot is not after its parent "
+                "slot 0");
     free(b);
     b = edited(0, HEADER_SLOT, 1000);
     CHECK_ERROR_PREFIX(tandem_engine_submit_block(engine, b, first->len), TANDEM_ERR_REJECTED,
-                       "tandem_engine_submit_block: block 1000: it skips 1000 slots after its "
-                       "parent slot 0, more than one epoch");
+                       "tandem_engine_submit_block: the block of slot 1000: it skips 1000 slots "
+                       "after its parent slot 0, more than one epoch");
     free(b);
     /* A transaction that does not parse (SPEC §2). */
     uint8_t malformed[BLOCK_TXS + 4 + 3];
@@ -453,7 +455,7 @@ static void test_submit_refused(tandem_engine *engine) {
     put_le32(malformed + BLOCK_TXS, 3);
     memcpy(malformed + BLOCK_TXS + 4, "abc", 3);
     snprintf(message, sizeof message,
-             "tandem_engine_submit_block: block %llu: transaction 0 is malformed: ",
+             "tandem_engine_submit_block: the block of slot %llu: transaction 0 is malformed: ",
              (unsigned long long)first->slot);
     CHECK_ERROR_PREFIX(submit_bytes(engine, malformed, sizeof malformed), TANDEM_ERR_REJECTED,
                        message);
@@ -493,8 +495,8 @@ static void test_submit_refused_after(tandem_engine *engine) {
     char message[512];
     for (size_t i = 0; i < ledger.n; i += ledger.n - 1) { /* the first and the last */
         snprintf(message, sizeof message,
-                 "tandem_engine_submit_block: block %llu: its parent is slot %llu, but the last "
-                 "executed slot is %llu",
+                 "tandem_engine_submit_block: the block of slot %llu: its parent is slot %llu, but "
+                 "the last executed slot is %llu",
                  (unsigned long long)block_of(i)->slot,
                  (unsigned long long)le64(block_of(i)->bytes + HEADER_PARENT),
                  (unsigned long long)last->slot);
@@ -506,7 +508,8 @@ static void test_submit_refused_after(tandem_engine *engine) {
     uint8_t next[BLOCK_TXS];
     empty_block(ledger.n - 1, last->slot + 1, last->slot, ts - 1, next);
     snprintf(message, sizeof message,
-             "tandem_engine_submit_block: block %llu: timestamp %lld ms breaks the clock rule",
+             "tandem_engine_submit_block: the block of slot %llu: timestamp %lld ms breaks the "
+             "clock rule",
              (unsigned long long)last->slot + 1, (long long)ts - 1);
     CHECK_ERROR_PREFIX(submit_bytes(engine, next, sizeof next), TANDEM_ERR_REJECTED, message);
     CHECK(ved_slot(engine) == last->slot);

@@ -81,6 +81,9 @@ static void count_line(void *ctx, uint32_t level, const char *message) {
     }
 }
 
+/* The start of the error a block already accepted is refused with. */
+#define REFUSED_BLOCK "tandem_engine_submit_block: the block of slot "
+
 /* Submits every block in order; each is accepted here or already was by the other submitter. */
 static void *submitter(void *arg) {
     (void)arg;
@@ -91,7 +94,7 @@ static void *submitter(void *arg) {
         if (status == TANDEM_OK) {
             atomic_fetch_add(&accepted[i], 1);
         } else if (status != TANDEM_ERR_REJECTED ||
-                   strncmp(tandem_last_error(), "tandem_engine_submit_block: block ", 34) != 0) {
+                   strncmp(tandem_last_error(), REFUSED_BLOCK, sizeof REFUSED_BLOCK - 1) != 0) {
             fprintf(stderr, "submitter: block %zu: status %d: %s\n", i, status,
                     tandem_last_error());
             wrong++;

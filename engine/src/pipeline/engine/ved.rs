@@ -290,8 +290,8 @@ pub(super) fn ved_loop(
             // The VED logged a later slot next: this chain is not the one it executed.
             Some(record) if slot < record.ved.slot => {
                 return shared.fail(Failure::NotTheLoggedChain(format!(
-                    "block {slot} comes before slot {}, the next block the VED executed and \
-                     logged before the restart: not the chain it executed",
+                    "the block of slot {slot} comes before slot {}, the next block the VED \
+                     executed and logged before the restart: not the chain it executed",
                     record.ved.slot
                 )));
             }
@@ -305,8 +305,8 @@ pub(super) fn ved_loop(
                 };
                 if let Some(difference) = differs {
                     return shared.fail(Failure::NotTheLoggedChain(format!(
-                        "block {slot} (blockhash {}) is not the block the VED executed and \
-                         logged as slot {} before the restart: {difference}",
+                        "the block of slot {slot} (blockhash {}) is not the block the VED \
+                         executed and logged as slot {} before the restart: {difference}",
                         bs58::encode(header.blockhash).into_string(),
                         record.ved.slot
                     )));
