@@ -118,9 +118,11 @@ impl Region {
         if pages <= recorded {
             return Ok(());
         }
+        // Not damage: the growth of a commit a crash or a full disk stopped before its log.
         log::warn!(
-            "{}: {pages} pages, the last commit recorded {recorded}: the {} pages a commit \
-             that never completed grew it by are cut off",
+            "{}: {pages} pages where the last commit recorded {recorded}: the {} pages a commit \
+             that did not complete (stopped by a crash or a full disk) grew it by hold nothing \
+             committed, and are cut off",
             self.path.display(),
             pages - recorded
         );
