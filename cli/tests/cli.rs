@@ -559,6 +559,45 @@ fn gen_makes_its_default_directory_and_names_a_missing_one() {
 }
 
 #[test]
+fn a_store_in_use_names_the_process_that_holds_it() {
+    // "locked by another open store" left an operator to find the holder: a `store check`
+    // started beside `run --store` now names the run's process and command line.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "40", "--transfers", "20"]);
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "run", "--ledger", &ledger, "--store", store, "--pace", "100",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = std::time::Instant::now();
+    let err = loop {
+        let out = tandem(&["store", "check", store]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if err.contains("is locked by another open store") {
+            break err;
+        }
+        // Before the run has created the store, or after it ended: try again while it runs.
+        assert!(
+            run.try_wait().unwrap().is_none() && began.elapsed().as_secs() < 60,
+            "the run never held the store: {err}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let holder = format!("held by process {} (", run.id());
+    assert!(
+        err.contains(&holder) && err.contains(" run --ledger "),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
     // its store in the temporary directory. It still dies by the signal (a shell loop stops on

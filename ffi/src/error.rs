@@ -126,7 +126,7 @@ impl From<&StoreError> for FfiError {
             StoreError::Io { .. }
             | StoreError::Removed { .. }
             | StoreError::ReadOnlyRecovery { .. }
-            | StoreError::Locked(_)
+            | StoreError::Locked { .. }
             | StoreError::CreateInProgress(_) => Self::io(message),
             StoreError::AlreadyExists(_) | StoreError::NotEmpty { .. } => {
                 Self::invalid_argument(message)

@@ -305,7 +305,7 @@ mod tests {
         let open = Store::open(&config.dir).unwrap();
         assert!(matches!(
             run_demo(&config, &mut |_| {}),
-            Err(StoreError::Locked(_))
+            Err(StoreError::Locked { .. })
         ));
         assert_eq!(open.committed_slot(), Some(1));
         assert!(config.dir.join("superblock").exists(), "left as it was");

@@ -45,8 +45,17 @@ pub enum StoreError {
         reason: String,
     },
     /// Another process (or another `Store` in this one) has the store open.
-    #[error("{0} is locked by another open store (one process at a time may open a store)")]
-    Locked(PathBuf),
+    #[error(
+        "{dir} is locked by another open store{} (one process at a time may open a store)",
+        .holder.as_deref().map(|h| format!(", {h}")).unwrap_or_default()
+    )]
+    Locked {
+        /// The store's directory.
+        dir: PathBuf,
+        /// Who holds it, where Linux's `/proc/locks` tells: "held by process 4242 (tandem
+        /// store check S)", or "held by this process".
+        holder: Option<String>,
+    },
     /// A domain view was asked to read an account its domain may not read.
     #[error("{domain} may not read account {pubkey}: it is mapped {mapping}{}", if *.exists { "" } else { " (it does not exist, and accounts that do not exist are rw-ued)" })]
     NotReadable {
