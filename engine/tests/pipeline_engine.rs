@@ -2284,16 +2284,28 @@ fn a_stage_stuck_on_a_block_shows_its_queue_filling() {
 
 #[test]
 fn an_account_read_queued_as_the_ued_stops_is_answered_with_the_failure() {
-    // The UED's hook holds its thread at slot 1 while a read is queued, then panics: the read
+    // The UED's hook holds its thread at slot 1 until a read is queued, then panics: the read
     // is never taken. Engine::account waited on its answer for ever; it learns the failure.
+    // (The hook waited 500 ms for the read once: a reader later than that found the engine
+    // failed before it queued anything, and the case was not reached.)
     let (blocks, _) = generated(2, 14, false);
     let (reached, at_slot_1) = std::sync::mpsc::channel();
     let reached = Mutex::new(reached);
+    let handle = Arc::new(std::sync::OnceLock::<std::sync::Weak<Engine>>::new());
+    let hook_handle = Arc::clone(&handle);
     let hooks = EngineHooks {
         on_outcome: Some(Box::new(move |o| {
             if o.slot == 1 {
                 let _ = reached.lock().unwrap().send(());
-                std::thread::sleep(Duration::from_millis(500));
+                let began = std::time::Instant::now();
+                while hook_handle
+                    .get()
+                    .and_then(std::sync::Weak::upgrade)
+                    .is_some_and(|engine| engine.queued_account_reads() == 0)
+                {
+                    assert!(began.elapsed() < Duration::from_secs(120), "no read came");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 panic!("the hook stops the UED with a read queued");
             }
         })),
@@ -2301,6 +2313,9 @@ fn an_account_read_queued_as_the_ued_stops_is_answered_with_the_failure() {
     };
     let dir = tempfile::tempdir().expect("dir");
     let engine = Arc::new(open_with_hooks(dir.path(), hooks));
+    handle
+        .set(Arc::downgrade(&engine))
+        .expect("set once, before the first block");
     engine.submit(blocks[0].clone()).expect("submit");
     at_slot_1
         .recv_timeout(Duration::from_secs(120))

@@ -552,6 +552,13 @@ impl Engine {
             .hash_waiters
     }
 
+    /// How many [`Engine::account`] reads wait in the UED's queue now, not yet taken: the reads
+    /// the block in hand holds back (a diagnostic for an embedding client, and the handshake of
+    /// tests that must act while a read waits).
+    pub fn queued_account_reads(&self) -> usize {
+        self.reads.len()
+    }
+
     /// Closes the queues, lets every stage finish the blocks it holds, and returns the final
     /// state; the error of a stage that failed.
     pub fn finish(mut self) -> Result<EngineSummary, EngineError> {
