@@ -528,10 +528,11 @@ const OUT_ROOM: usize = 1 << 20;
 
 /// Fails, naming `dir`, when [`OUT_ROOM`] bytes cannot be written and synced there: a full disk
 /// or a file size limit fails before minutes of measuring, not after (an empty file, as the
-/// check made until 2026-12-07, needs no room). Leaves nothing behind.
+/// check made until 2026-12-07, needs no room). Leaves nothing behind. The file is this
+/// process's own: two benches started at once on one `--out` each removed the other's.
 fn check_room(dir: &Path) -> Result<(), String> {
     use std::io::Write;
-    let path = dir.join(".tandem-write-check");
+    let path = dir.join(format!(".tandem-write-check-{}", std::process::id()));
     output::check_writable(&path)?;
     let written = std::fs::File::create(&path).and_then(|mut file| {
         file.write_all(&vec![0; OUT_ROOM])?;

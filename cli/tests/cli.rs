@@ -840,6 +840,27 @@ fn a_bench_whose_out_disk_is_full_fails_before_measuring() {
 }
 
 #[test]
+fn two_benches_started_at_once_on_one_out_both_succeed() {
+    // Their room checks shared one file name: each removed the other's, and one failed with
+    // "removing …/.tandem-write-check: No such file or directory" (7 times in 7).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let bench = || {
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["bench", "--quick", "--suite", "blake3", "--out", out])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (bench(), bench());
+    for run in [first, second] {
+        let done = run.wait_with_output().unwrap();
+        assert!(done.status.success(), "{done:?}");
+    }
+}
+
+#[test]
 fn a_bench_whose_profile_cannot_be_written_fails_before_measuring() {
     // The profile's path was tried after the suites had run (a default run: ~110 s), and the
     // run's bench.json had already replaced the earlier one, naming a profile never written.
