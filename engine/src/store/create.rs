@@ -212,7 +212,23 @@ fn check_claimable(dir: &Path) -> Result<(), StoreError> {
     if dir.join(SUPERBLOCK_FILE).exists() {
         return Err(StoreError::AlreadyExists(dir.to_owned()));
     }
-    let interrupted = dir.join(MARKER_FILE).exists();
+    let entries = std::fs::read_dir(dir)
+        .and_then(|entries| {
+            entries
+                .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<std::io::Result<Vec<String>>>()
+        })
+        .map_err(StoreError::io("list", dir))?;
+    // Looked for after the listing, not before: a creator racing this one makes its marker
+    // before any store file and removes it only once its superblock is in place, so a marker
+    // here now covers every store file the listing saw (looked for first, a marker made just
+    // after was listed as a foreign file: "not empty (it holds creating)", 11 races in 20).
+    let interrupted =
+        entries.iter().any(|name| name == MARKER_FILE) || dir.join(MARKER_FILE).exists();
+    // A racing creator that finished meanwhile (its superblock, once there, stays).
+    if dir.join(SUPERBLOCK_FILE).exists() {
+        return Err(StoreError::AlreadyExists(dir.to_owned()));
+    }
     let leftovers: Vec<String> = Mapping::ALL
         .into_iter()
         .map(region_file_name)
@@ -222,13 +238,7 @@ fn check_claimable(dir: &Path) -> Result<(), StoreError> {
             MARKER_FILE.to_owned(),
         ])
         .collect();
-    let entries = std::fs::read_dir(dir).map_err(StoreError::io("list", dir))?;
-    for entry in entries {
-        let name = entry
-            .map_err(StoreError::io("list", dir))?
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
+    for name in entries {
         let ours = interrupted && leftovers.contains(&name);
         if !ours && name != LOST_AND_FOUND {
             return Err(StoreError::NotEmpty {
