@@ -20,7 +20,7 @@ use tandem_engine::runtime::Backend;
 
 use crate::chain_cmd::load_genesis;
 use crate::output::{self, progress_bar, table, write_json};
-use crate::run_cmd::default_ledger;
+use crate::run_cmd::open_default_ledger;
 use crate::topology_cmd::survey;
 use tandem_engine::pipeline::Survey;
 
@@ -242,12 +242,14 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
         placement,
         ..
     } = survey(args.cores)?;
-    let ledger = match args.ledger {
-        Some(path) => path.to_owned(),
-        None => default_ledger(&genesis, quiet)?,
+    let (ledger, reader) = match args.ledger {
+        Some(path) => (
+            path.to_owned(),
+            LedgerReader::open(path).map_err(|e| e.to_string())?,
+        ),
+        None => open_default_ledger(&genesis, quiet)?,
     };
-    let blocks = LedgerReader::open(&ledger)
-        .map_err(|e| e.to_string())?
+    let blocks = reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let bar = spinner(quiet, "pipeline")?;

@@ -223,17 +223,64 @@ fn file_digest(path: &Path) -> std::io::Result<String> {
 }
 
 /// Writes the ledger of `config` at `path` and its digest beside it ([`digest_path`]).
+/// `Ok(false)`: the ledger was gone before its digest was taken — another build's run,
+/// generating its own at the same moment, forgot it as an earlier build's
+/// ([`forget_other_ledgers`]).
 fn write_cached(
     genesis: &Genesis,
     config: &tandem_engine::workload::WorkloadConfig,
     path: &Path,
     bar: &indicatif::ProgressBar,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     write_ledger(genesis, config, path, bar, |_| {})?;
-    let digest = file_digest(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let digest = match file_digest(path) {
+        Ok(digest) => digest,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
     let beside = digest_path(path);
     tandem_engine::files::write_whole(&beside, format!("{digest}\n").as_bytes())
-        .map_err(|e| format!("{}: {e}", beside.display()))
+        .map_err(|e| format!("{}: {e}", beside.display()))?;
+    Ok(true)
+}
+
+/// How many times the default ledger is made again when another build's run removes it as it
+/// is made or opened (each such run removes it once, at the end of its own generation).
+const DEFAULT_LEDGER_TRIES: usize = 3;
+
+/// The built-in workload's ledger ([`default_ledger`]), open: made again where another build's
+/// run removed it between its making and its opening (two builds of one binary path run at
+/// once — a rebuild during `make run`'s generation — each forget the other's ledger).
+pub(crate) fn open_default_ledger(
+    genesis: &Genesis,
+    quiet: bool,
+) -> Result<(PathBuf, LedgerReader<std::io::BufReader<std::fs::File>>), String> {
+    let mut tries = 1;
+    loop {
+        let path = default_ledger(genesis, quiet)?;
+        match LedgerReader::open(&path) {
+            Ok(reader) => return Ok((path, reader)),
+            Err(tandem_engine::ledger::LedgerError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && tries < DEFAULT_LEDGER_TRIES =>
+            {
+                tries += 1;
+                removed_meanwhile(&path, quiet);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// Says that the default ledger at `path` was removed by another build's run as it was made.
+fn removed_meanwhile(path: &Path, quiet: bool) {
+    if !quiet {
+        eprintln!(
+            "the default ledger {} was removed as it was made (another build's run, generating \
+             its own at once, forgot it as an earlier build's): generating it again",
+            path.display()
+        );
+    }
 }
 
 /// Whether the ledger at `path` gives the digest written beside it.
@@ -243,7 +290,7 @@ fn digest_matches(path: &Path) -> bool {
 }
 
 /// The built-in workload's ledger, generated once and cached ([`cache_dir`]).
-pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
+fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
     let config = default_workload();
     let dir = cache_dir()?;
     // Everything the ledger depends on: the whole workload configuration, the genesis and the
@@ -290,12 +337,24 @@ pub(crate) fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, 
     std::fs::create_dir_all(&dir).map_err(|e| in_the_cache(e.to_string()))?;
     // Written whole and renamed into place (two runs generating at once each write their own,
     // the last rename wins).
-    let bar = progress_bar(
-        quiet,
-        config.slots,
-        "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
-    )?;
-    write_cached(genesis, &config, &path, &bar).map_err(in_the_cache)?;
+    for tries in 1.. {
+        let bar = progress_bar(
+            quiet,
+            config.slots,
+            "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
+        )?;
+        if write_cached(genesis, &config, &path, &bar).map_err(in_the_cache)? {
+            break;
+        }
+        if tries == DEFAULT_LEDGER_TRIES {
+            return Err(format!(
+                "the default ledger {} was removed each of the {tries} times it was made, by \
+                 other builds' runs generating their own at once: run again once they are done",
+                path.display()
+            ));
+        }
+        removed_meanwhile(&path, quiet);
+    }
     forget_other_ledgers(&dir, &path, &by_path);
     Ok(path)
 }
@@ -376,11 +435,13 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         notes,
         ..
     } = survey;
-    let ledger = match &args.ledger {
-        Some(path) => path.clone(),
-        None => default_ledger(&genesis, quiet)?,
+    let (ledger, reader) = match &args.ledger {
+        Some(path) => (
+            path.clone(),
+            LedgerReader::open(path).map_err(|e| e.to_string())?,
+        ),
+        None => open_default_ledger(&genesis, quiet)?,
     };
-    let reader = LedgerReader::open(&ledger).map_err(|e| e.to_string())?;
 
     let scratch;
     let dir: PathBuf = match &args.store {

@@ -2971,6 +2971,67 @@ fn a_block_at_slot_0_is_refused_by_replay_and_run() {
 }
 
 #[test]
+fn a_default_ledger_another_build_removes_as_it_is_made_is_made_again() {
+    // Two builds of one binary path at once (a rebuild during `make run`'s generation): each
+    // forgets the other's ledger as an earlier build's, and the run whose fresh ledger went
+    // between its making and its opening failed with "No such file or directory", the cache
+    // blamed. The run stopped here is in that window; the other build runs whole meanwhile.
+    let dir = tempfile::tempdir().unwrap();
+    let tandem = dir.path().join("tandem");
+    std::fs::copy(env!("CARGO_BIN_EXE_tandem"), &tandem).unwrap();
+    let target = dir.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    let run = |report: &str| {
+        let mut command = Command::new(&tandem);
+        command
+            .args(["run", "--json", report])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let mut first = run("first.json").spawn().unwrap();
+    let cache = target.join("tandem-run");
+    let in_place = || {
+        std::fs::read_dir(&cache).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.ends_with(".ledger") && !name.starts_with('.')
+            })
+        })
+    };
+    // (Spinning, not sleeping: the window is the ledger's digest, tens of milliseconds.)
+    let began = std::time::Instant::now();
+    while !in_place() {
+        assert!(first.try_wait().unwrap().is_none(), "the run ended first");
+        assert!(began.elapsed().as_secs() < 300, "no ledger was made");
+    }
+    let pid = first.id() as libc::pid_t;
+    // SAFETY: signals to our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    // Another build at the same path: a new modification time.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+    std::fs::File::open(&tandem)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let second = run("second.json").output().unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let first = first.wait_with_output().unwrap();
+    assert!(second.status.success(), "{second:?}");
+    assert!(first.status.success(), "{first:?}");
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(err.contains("was removed as it was made"), "{err}");
+    let last = |report: &str| {
+        let text = std::fs::read(dir.path().join(report)).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&text).unwrap()["last"].clone()
+    };
+    assert_eq!(last("first.json"), last("second.json"));
+}
+
+#[test]
 fn a_default_workload_cache_that_cannot_be_written_is_named_as_the_cache() {
     // "…/tandem-run: Read-only file system" named a bare path: a user could not tell it was
     // the cache, nor how to run without it. (A file where the cache's directory goes: as root
