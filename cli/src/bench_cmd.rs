@@ -570,7 +570,14 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
     // measuring.
     let profile_path = args.out.join(format!("{}.toml", machine.kind));
     output::check_writable(&profile_path).map_err(|e| format!("--kind: {e}"))?;
-    let config = SuiteConfig::new(&survey, args.size, args.suites, args.out.clone());
+    // The store suite's stores go on --out's disk, the executors' in memory: each below a
+    // directory a signal removes (an interrupted bench left them behind).
+    let out_scratch = crate::interrupt::scratch_dir_in(&args.out)?;
+    let mut config = SuiteConfig::new(&survey, args.size, args.suites, out_scratch.path().into());
+    let memory_scratch = (config.memory_scratch.as_deref())
+        .map(crate::interrupt::scratch_dir_in)
+        .transpose()?;
+    config.memory_scratch = memory_scratch.as_ref().map(|s| s.path().to_owned());
     let bar = progress_bar(quiet, 0, "{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")?;
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let mut figure = String::new();

@@ -124,6 +124,31 @@ pub fn scratch_dir() -> Result<Scratch, String> {
     Ok(Scratch(Some(dir)))
 }
 
+/// [`scratch_dir`] in `parent`.
+pub fn scratch_dir_in(parent: &Path) -> Result<Scratch, String> {
+    let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+    let dir = tempfile::tempdir_in(parent)
+        .map_err(|e| format!("a temporary directory in {}: {e}", parent.display()))?;
+    paths.push(dir.path().to_owned());
+    Ok(Scratch(Some(dir)))
+}
+
+/// For a command whose library makes temporary directories of its own (`tandem bench`'s
+/// suites: their stores): a [`Scratch`] directory made the process's temporary directory (for
+/// `tempfile`, which the library makes them with), so that a signal removes them with it —
+/// every interrupted bench left its stores behind. Held for the command's length; once per
+/// process.
+pub fn scratch_for_the_process() -> Result<Scratch, String> {
+    let scratch = scratch_dir()?;
+    tempfile::env::override_temp_dir(scratch.path()).map_err(|already| {
+        format!(
+            "the temporary directory was set already, to {}",
+            already.display()
+        )
+    })?;
+    Ok(scratch)
+}
+
 /// Whether `signal`'s disposition is to be ignored (as the process was started).
 fn ignored(signal: libc::c_int) -> bool {
     // SAFETY: sigaction with a NULL new action only reads the current one into `old`.

@@ -695,6 +695,11 @@ fn main() -> ExitCode {
 
 /// Runs `command`; `halted` is set where its engine halted (SPEC §6).
 fn dispatch(command: Command, halted: &mut bool) -> Result<(), String> {
+    // `tandem bench`'s suites make their stores themselves: in a directory a signal removes.
+    let _bench_scratch = match &command {
+        Command::Bench(_) => Some(interrupt::scratch_for_the_process()?),
+        _ => None,
+    };
     match command {
         Command::Store(StoreCommand::Check { dir, json }) => {
             store_cmd::check(&dir, json.as_deref())

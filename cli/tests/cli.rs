@@ -598,6 +598,69 @@ fn a_store_in_use_names_the_process_that_holds_it() {
 }
 
 #[test]
+fn an_interrupted_bench_removes_its_stores() {
+    // Its suites make their stores themselves (the store suite's on --out's disk, the others'
+    // in the temporary directory): SIGTERM, SIGINT or SIGHUP left them all behind.
+    let dir = tempfile::tempdir().unwrap();
+    let (out, tmp) = (dir.path().join("out"), dir.path().join("tmp"));
+    std::fs::create_dir(&tmp).unwrap();
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["bench", "--quick", "--suite", "store", "--out"])
+        .arg(&out)
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once a store is there: a superblock one or two levels below --out.
+    let a_store = || {
+        let below = |d: &Path| -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(d)
+                .map(|e| e.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default()
+        };
+        below(&out)
+            .iter()
+            .flat_map(|d| below(d).into_iter().chain([d.clone()]))
+            .any(|store| store.join("superblock").exists())
+    };
+    let began = std::time::Instant::now();
+    while !a_store() {
+        assert!(bench.try_wait().unwrap().is_none(), "the bench ended first");
+        assert!(began.elapsed().as_secs() < 120, "no store appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(bench.id() as libc::pid_t, libc::SIGTERM) };
+    let done = bench.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        err.contains("SIGTERM: stopped; its temporary files removed"),
+        "{err}"
+    );
+    let left = |d: &Path| -> Vec<_> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    assert!(left(&out).is_empty(), "{:?}", left(&out));
+    // (The private XDG_RUNTIME_DIR every command makes for the GPU driver stays, by design.)
+    let stores: Vec<_> = left(&tmp)
+        .into_iter()
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("tandem-runtime-dir")
+        })
+        .collect();
+    assert!(stores.is_empty(), "{stores:?}");
+}
+
+#[test]
 fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
     // its store in the temporary directory. It still dies by the signal (a shell loop stops on

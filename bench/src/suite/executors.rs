@@ -10,7 +10,7 @@
 //!   where there is one. Its thread is allowed on the first PUs only, as many as the UED
 //!   threads; the pass threads inherit that.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use tandem_engine::Pubkey;
@@ -26,13 +26,11 @@ use crate::profile::names;
 
 /// Where the UED executor's stores go: tmpfs where there is one (the commit's fsyncs cost
 /// nothing there: the store suite measures the disk), else the scratch directory.
-fn ued_root(scratch: &Path) -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_owned()
-    } else {
-        scratch.to_owned()
-    }
+fn ued_root(config: &super::SuiteConfig) -> PathBuf {
+    config
+        .memory_scratch
+        .clone()
+        .unwrap_or_else(|| config.scratch.clone())
 }
 
 /// The suite's figures.
@@ -101,7 +99,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
     )];
     let block: Shared<(Genesis, Block)> = Shared::new();
     let n = sizes.ued_transfers;
-    let root = ued_root(&ctx.config.scratch);
+    let root = ued_root(ctx.config);
     for &threads in &sizes.threads {
         let (block, root) = (block.clone(), root.clone());
         figures.push(Figure::new(

@@ -346,6 +346,9 @@ pub struct SuiteConfig {
     /// A directory on the disk whose speed the store's commits should show (stores are created
     /// in temporary directories below it and removed).
     pub scratch: PathBuf,
+    /// A directory in memory (tmpfs) for the UED executor's stores, whose commits' fsyncs the
+    /// executor figures must not count: `/dev/shm` where it is a directory; else `scratch`.
+    pub memory_scratch: Option<PathBuf>,
 }
 
 impl SuiteConfig {
@@ -372,6 +375,7 @@ impl SuiteConfig {
             placement: survey.placement.clone(),
             gpu,
             scratch,
+            memory_scratch: Some(PathBuf::from("/dev/shm")).filter(|shm| shm.is_dir()),
         }
     }
 
@@ -903,6 +907,7 @@ mod tests {
             ),
             gpu: None,
             scratch: std::env::temp_dir(),
+            memory_scratch: None,
         };
         assert_eq!(config.suites(), [SuiteName::Blake3, SuiteName::Lthash]);
     }
