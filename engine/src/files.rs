@@ -162,8 +162,45 @@ fn replace_with<T, E>(
     });
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
+    } else {
+        forget_dead_partials(path);
     }
     written
+}
+
+/// Removes the partial files of `path` ([`partial_path`]) that processes no longer running left
+/// (a `kill -9` while a report or a ledger was written left one for good, 17 MB of a 37 MB
+/// report); another process's still being written is kept. Best effort, and only where
+/// Linux's `/proc` tells which processes run.
+fn forget_dead_partials(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.partial-", name.to_string_lossy());
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let pid = entry_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let dead = pid.is_some_and(|pid| {
+            pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
+        });
+        if dead && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Reads the file at `path` whole, refusing one longer than `limit` bytes — or endless, as
@@ -296,6 +333,28 @@ mod tests {
         assert_eq!(names, ["report.json"], "no partial file left");
         write_whole(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_write_removes_the_partial_files_dead_processes_left_and_keeps_a_live_ones() {
+        // A `kill -9` while a report was written left its partial file for good.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        // No process has a number past the kernel's limit (at most 2^22); process 1 runs.
+        let dead = dir.path().join(".report.json.partial-4294967295");
+        let live = dir.path().join(".report.json.partial-1");
+        let other = dir.path().join(".other.json.partial-4294967295");
+        for file in [&dead, &live, &other] {
+            std::fs::write(file, b"half").unwrap();
+        }
+        write_whole(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert!(!dead.exists(), "a dead process's partial file is removed");
+        assert!(live.exists(), "a running process's is kept");
+        assert!(
+            other.exists(),
+            "another file's is not this write's to remove"
+        );
     }
 
     #[test]
