@@ -132,14 +132,24 @@ impl BackendsJson {
 }
 
 /// The running executable: its path, and its size and modification time (every build writes
-/// it anew; reading its bytes to hash them cost 0.2 s of every run).
+/// it anew; reading its bytes to hash them cost 0.2 s of every run). Read once per process, of
+/// the file running (Linux's `/proc/self/exe` follows it where a rebuild replaced the path):
+/// a default ledger made again after another build removed it is this build's, never the
+/// new file's at the same path.
 fn this_binary() -> Result<(PathBuf, u64, std::time::SystemTime), String> {
+    static ONCE: std::sync::OnceLock<(PathBuf, u64, std::time::SystemTime)> =
+        std::sync::OnceLock::new();
+    if let Some(binary) = ONCE.get() {
+        return Ok(binary.clone());
+    }
     let exe = std::env::current_exe().map_err(|e| format!("the running executable: {e}"))?;
-    let meta = std::fs::metadata(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    let meta = std::fs::metadata("/proc/self/exe")
+        .or_else(|_| std::fs::metadata(&exe))
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
     let modified = meta
         .modified()
         .map_err(|e| format!("{}: {e}", exe.display()))?;
-    Ok((exe, meta.len(), modified))
+    Ok(ONCE.get_or_init(|| (exe, meta.len(), modified)).clone())
 }
 
 /// A short hash of `value`, for file names.
