@@ -51,7 +51,9 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Stri
     // Replaced whole: a write that fails leaves the file a previous run wrote (`main` says
     // so: `EarlierReport`).
     tandem_engine::files::write_whole(path, &text)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tandem_engine::files::forget_dead_partials(path);
+    Ok(())
 }
 
 /// What `println!` panics with where standard output cannot be written.
@@ -118,7 +120,13 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
         .open(path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     if !existed {
-        std::fs::remove_file(path).map_err(|e| format!("removing {}: {e}", path.display()))?;
+        // (Gone already: another process checking the same path at once removed it.)
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("removing {}: {e}", path.display()));
+            }
+            _ => {}
+        }
     }
     // The report is written beside it first and renamed over it: that file too.
     tandem_engine::files::check_replaceable(path).map_err(|e| {

@@ -69,9 +69,13 @@ pub fn replace<T>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, String>,
 ) -> Result<T, String> {
-    replace_with(path, write, |e| {
+    let written = replace_with(path, write, |e| {
         format!("cannot write {}: {e}", path.display())
-    })
+    })?;
+    // A command's output (not the files beside a store, written every slot through
+    // `write_whole`: their directory is the store's, swept at open by `remove_partials`).
+    forget_dead_partials(path);
+    Ok(written)
 }
 
 /// Replaces `path` with `bytes` ([`replace`]), written in [`write_pieces`]; the OS's error as
@@ -162,8 +166,6 @@ fn replace_with<T, E>(
     });
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
-    } else {
-        forget_dead_partials(path);
     }
     written
 }
@@ -171,8 +173,10 @@ fn replace_with<T, E>(
 /// Removes the partial files of `path` ([`partial_path`]) that processes no longer running left
 /// (a `kill -9` while a report or a ledger was written left one for good, 17 MB of a 37 MB
 /// report); another process's still being written is kept. Best effort, and only where
-/// Linux's `/proc` tells which processes run.
-fn forget_dead_partials(path: &Path) {
+/// Linux's `/proc` tells which processes run (a writer in another PID namespace, or on
+/// another host of a network file system, looks gone: its partial file would be removed, and
+/// its rename fail).
+pub fn forget_dead_partials(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
     };
@@ -347,7 +351,10 @@ mod tests {
         for file in [&dead, &live, &other] {
             std::fs::write(file, b"half").unwrap();
         }
-        write_whole(&path, b"new").unwrap();
+        replace(&path, |partial| {
+            std::fs::write(partial, b"new").map_err(|e| e.to_string())
+        })
+        .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert!(!dead.exists(), "a dead process's partial file is removed");
         assert!(live.exists(), "a running process's is kept");
