@@ -315,7 +315,13 @@ impl Runtime {
             // one that says what is wrong, not create's "already exists".
             Err(not_a_store @ StoreError::NotAStore { .. }) => match Store::create(dir) {
                 Ok(store) => store,
-                Err(StoreError::AlreadyExists(_)) => return Err(not_a_store.into()),
+                // Or another process created it meanwhile: open again, to open it or to say who
+                // holds it (open's first answer, "no superblock", was no longer true).
+                Err(StoreError::AlreadyExists(_)) => match Store::open(dir) {
+                    Ok(store) => store,
+                    Err(StoreError::NotAStore { .. }) => return Err(not_a_store.into()),
+                    Err(e) => return Err(e.into()),
+                },
                 Err(e) => return Err(e.into()),
             },
             Err(e) => return Err(e.into()),
