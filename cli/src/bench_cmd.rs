@@ -536,8 +536,20 @@ fn check_room(dir: &Path) -> Result<(), String> {
     use std::io::Write;
     let path = dir.join(format!(".tandem-write-check-{}", std::process::id()));
     output::check_writable(&path)?;
+    let _removed_on_a_signal = crate::interrupt::remove_on_signal(path.clone());
+    // Not zeros, nor a short pattern, which a compressing file system (ZFS, btrfs) stores in
+    // little room: xorshift's bytes.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let bytes: Vec<u8> = (0..OUT_ROOM)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
     let written = std::fs::File::create(&path).and_then(|mut file| {
-        file.write_all(&vec![0; OUT_ROOM])?;
+        file.write_all(&bytes)?;
         file.sync_all()
     });
     let removed = std::fs::remove_file(&path);
@@ -572,11 +584,12 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
     output::check_writable(&profile_path).map_err(|e| format!("--kind: {e}"))?;
     // The store suite's stores go on --out's disk, the executors' in memory: each below a
     // directory a signal removes (an interrupted bench left them behind).
+    // (Where /dev/shm takes no directory — read-only, full — the executors' go on the disk.)
+    let mut config = SuiteConfig::new(&survey, args.size, args.suites, args.out.clone());
     let out_scratch = crate::interrupt::scratch_dir_in(&args.out)?;
-    let mut config = SuiteConfig::new(&survey, args.size, args.suites, out_scratch.path().into());
+    config.scratch = out_scratch.path().to_owned();
     let memory_scratch = (config.memory_scratch.as_deref())
-        .map(crate::interrupt::scratch_dir_in)
-        .transpose()?;
+        .and_then(|shm| crate::interrupt::scratch_dir_in(shm).ok());
     config.memory_scratch = memory_scratch.as_ref().map(|s| s.path().to_owned());
     let bar = progress_bar(quiet, 0, "{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")?;
     bar.enable_steady_tick(std::time::Duration::from_millis(200));

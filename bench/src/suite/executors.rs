@@ -184,7 +184,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
                 format!(
                     "Runtime::execute_block of {EMPTY_SLOTS_PER_CALL} empty blocks per call, one after the other, on one thread ({}) in a store in {} ({fs}): each slot's status file, runtime state and store commit, synced — the UED's cost per slot whatever it holds; calls for >= {} ms of timed work after one untimed; {}",
                     ctx.pus_label(1),
-                    scratch.display(),
+                    ctx.config.disk.display(),
                     sizes.min_run_ms,
                     ctx.median_of()
                 ),

@@ -346,6 +346,10 @@ pub struct SuiteConfig {
     /// A directory on the disk whose speed the store's commits should show (stores are created
     /// in temporary directories below it and removed).
     pub scratch: PathBuf,
+    /// The directory the figures name as the disk their stores are on: `scratch`, or where a
+    /// command made `scratch` (`tandem bench --out`: a directory of its own inside it, removed
+    /// on a signal, whose random name a profile should not carry).
+    pub disk: PathBuf,
     /// A directory in memory (tmpfs) for the UED executor's stores, whose commits' fsyncs the
     /// executor figures must not count: `/dev/shm` where it is a directory; else `scratch`.
     pub memory_scratch: Option<PathBuf>,
@@ -374,6 +378,7 @@ impl SuiteConfig {
             pus,
             placement: survey.placement.clone(),
             gpu,
+            disk: scratch.clone(),
             scratch,
             memory_scratch: Some(PathBuf::from("/dev/shm")).filter(|shm| shm.is_dir()),
         }
@@ -907,6 +912,7 @@ mod tests {
             ),
             gpu: None,
             scratch: std::env::temp_dir(),
+            disk: std::env::temp_dir(),
             memory_scratch: None,
         };
         assert_eq!(config.suites(), [SuiteName::Blake3, SuiteName::Lthash]);

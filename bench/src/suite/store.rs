@@ -70,7 +70,7 @@ pub(crate) fn figures<'a>(ctx: &'a Context<'a>) -> Vec<Figure<'a>> {
     };
     let where_ = move || {
         let fs = filesystem_of(scratch).unwrap_or_else(|| "filesystem unknown".into());
-        format!("a store in {} ({fs})", scratch.display())
+        format!("a store in {} ({fs})", ctx.config.disk.display())
     };
     let lookups = fixture.clone();
     vec![
