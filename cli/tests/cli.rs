@@ -670,6 +670,36 @@ fn an_interrupted_bench_removes_its_stores() {
 }
 
 #[test]
+fn a_bench_profile_names_its_out_directory_not_the_scratch_one() {
+    // The store suite's stores moved into a scratch directory of the command's, removed on a
+    // signal: the figures' descriptions named that random directory, a profile differing at
+    // every run.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let bench = tandem(&[
+        "bench",
+        "--quick",
+        "--suite",
+        "store",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(bench.status.success(), "{bench:?}");
+    let profile = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "toml"))
+        .expect("a profile");
+    let text = std::fs::read_to_string(profile).unwrap();
+    assert!(
+        text.contains(&format!("a store in {} (", out.display()))
+            && !text.contains(&format!("{}/.tmp", out.display())),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
     // its store in the temporary directory. It still dies by the signal (a shell loop stops on
