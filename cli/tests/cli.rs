@@ -1880,12 +1880,23 @@ fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     // A directory is not a file to write.
     let a_dir = dir.path().to_str().unwrap();
     expect_refused(tandem(&["topology", "--json", a_dir]), a_dir);
-    // The report is written beside its file and renamed over it: a file that can be written
-    // where that one cannot be made (here a name the partial file's suffix makes too long; a
-    // directory without write permission is another) failed after the whole run.
+    // The report is written beside its file and renamed over it: a name the partial file's
+    // suffix made too long was refused before the work (until 2026-12-07: after the whole
+    // run before that); such a partial file has a shorter name now, and the report is written.
     let long = dir.path().join("r".repeat(250));
-    std::fs::write(&long, "").unwrap();
-    gen_refused(long.to_str().unwrap());
+    let long_ledger = dir.path().join("long.ledger");
+    let out = tandem(&[
+        "gen",
+        "--out",
+        long_ledger.to_str().unwrap(),
+        "--slots",
+        "2",
+        "--json",
+        long.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&long).unwrap()).unwrap();
+    assert!(report.is_object(), "{report}");
     // The bench suite's output directory is tried before the suite runs.
     let a_file = dir.path().join("a-file");
     std::fs::write(&a_file, "").unwrap();

@@ -26,11 +26,32 @@ use std::path::{Path, PathBuf};
 /// stays on one file system), named for this process (two processes writing the same file each
 /// write their own; the last rename wins).
 pub fn partial_path(path: &Path) -> PathBuf {
+    path.with_file_name(format!("{}{}", partial_prefix(path), std::process::id()))
+}
+
+/// The longest file name the file systems tandem writes to take (Linux's `NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// The name of `path`'s partial files up to the process number: `.<name>.partial-`; for a name
+/// too long to take 20 bytes more, its first bytes and a hash of the whole (`.<first
+/// bytes>~<16 hex digits>.partial-`): a file named near `NAME_MAX` could not be written at
+/// all ("File name too long", of a partial file the user never named).
+fn partial_prefix(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+    // '.', ".partial-" and a process number of up to 10 digits.
+    const ROOM: usize = 1 + 9 + 10;
+    if name.len() + ROOM <= NAME_MAX {
+        return format!(".{name}.partial-");
+    }
+    let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+    let mut keep = NAME_MAX - ROOM - 17; // '~' and 16 hex digits
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!(".{}~{hash:016x}.partial-", &name[..keep])
 }
 
 /// Removes the partial files ([`partial_path`]) a killed process left in `dir`, and says how
@@ -177,7 +198,7 @@ fn replace_with<T, E>(
 /// another host of a network file system, looks gone: its partial file would be removed, and
 /// its rename fail).
 pub fn forget_dead_partials(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+    let Some(dir) = path.parent() else {
         return;
     };
     let dir = if dir.as_os_str().is_empty() {
@@ -185,7 +206,7 @@ pub fn forget_dead_partials(path: &Path) {
     } else {
         dir
     };
-    let prefix = format!(".{}.partial-", name.to_string_lossy());
+    let prefix = partial_prefix(path);
     if !Path::new("/proc/self").exists() {
         return;
     }
@@ -362,6 +383,38 @@ mod tests {
             other.exists(),
             "another file's is not this write's to remove"
         );
+    }
+
+    #[test]
+    fn a_file_named_near_the_longest_name_can_be_replaced() {
+        // Its partial file's name, ".partial-" and the process number longer, was "File name
+        // too long": a report named with 241 to 255 bytes could not be written at all.
+        let dir = tempfile::tempdir().unwrap();
+        for len in [235, 236, 254, 255] {
+            let name = "é".repeat(len / 2) + &"r".repeat(len % 2);
+            assert_eq!(name.len(), len);
+            let path = dir.path().join(&name);
+            write_whole(&path, b"old").unwrap();
+            replace(&path, |partial| {
+                assert!(
+                    partial.file_name().unwrap().len() <= NAME_MAX,
+                    "{partial:?}"
+                );
+                std::fs::write(partial, b"new").map_err(|e| e.to_string())
+            })
+            .unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"new", "{len} bytes");
+            // The partial files of two long names that share their first bytes differ.
+            let other = dir.path().join(name.clone() + "x");
+            if other.file_name().unwrap().len() <= NAME_MAX {
+                assert_ne!(partial_path(&path), partial_path(&other));
+            }
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().len())
+            .collect();
+        assert_eq!(names.len(), 4, "no partial file left: {names:?}");
     }
 
     #[test]
