@@ -118,10 +118,7 @@ impl Drop for Scratch {
 /// A new temporary directory ([`Scratch`]), made with the list held (a signal between its
 /// making and its listing left it behind).
 pub fn scratch_dir() -> Result<Scratch, String> {
-    let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    paths.push(dir.path().to_owned());
-    Ok(Scratch(Some(dir)))
+    scratch_dir_in(&tempfile::env::temp_dir())
 }
 
 /// [`scratch_dir`] in `parent`.

@@ -232,26 +232,25 @@ fn file_digest(path: &Path) -> std::io::Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// Writes the ledger of `config` at `path` and its digest beside it ([`digest_path`]).
-/// `Ok(false)`: the ledger was gone before its digest was taken — another build's run,
-/// generating its own at the same moment, forgot it as an earlier build's
-/// ([`forget_other_ledgers`]).
+/// Writes the ledger of `config` at `path` and its digest beside it ([`digest_path`]). Where
+/// the ledger is gone before its digest is taken — another build's run, generating its own at
+/// the same moment, forgot it as an earlier build's ([`forget_other_ledgers`]) — there is
+/// nothing to take it of: [`open_default_ledger`] finds it gone and makes it again.
 fn write_cached(
     genesis: &Genesis,
     config: &tandem_engine::workload::WorkloadConfig,
     path: &Path,
     bar: &indicatif::ProgressBar,
-) -> Result<bool, String> {
+) -> Result<(), String> {
     write_ledger(genesis, config, path, bar, |_| {})?;
     let digest = match file_digest(path) {
         Ok(digest) => digest,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let beside = digest_path(path);
     tandem_engine::files::write_whole(&beside, format!("{digest}\n").as_bytes())
-        .map_err(|e| format!("{}: {e}", beside.display()))?;
-    Ok(true)
+        .map_err(|e| format!("{}: {e}", beside.display()))
 }
 
 /// How many times the default ledger is made again when another build's run removes it as it
@@ -265,31 +264,34 @@ pub(crate) fn open_default_ledger(
     genesis: &Genesis,
     quiet: bool,
 ) -> Result<(PathBuf, LedgerReader<std::io::BufReader<std::fs::File>>), String> {
-    let mut tries = 1;
+    let mut tries = 0;
     loop {
+        tries += 1;
         let path = default_ledger(genesis, quiet)?;
         match LedgerReader::open(&path) {
             Ok(reader) => return Ok((path, reader)),
             Err(tandem_engine::ledger::LedgerError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound
-                    && tries < DEFAULT_LEDGER_TRIES =>
+                if source.kind() == std::io::ErrorKind::NotFound =>
             {
-                tries += 1;
-                removed_meanwhile(&path, quiet);
+                if tries == DEFAULT_LEDGER_TRIES {
+                    return Err(format!(
+                        "the default ledger {} was removed each of the {tries} times it was \
+                         made, by other builds' runs generating their own at once: run again \
+                         once they are done",
+                        path.display()
+                    ));
+                }
+                if !quiet {
+                    eprintln!(
+                        "the default ledger {} was removed as it was made (another build's \
+                         run, generating its own at once, forgot it as an earlier build's): \
+                         generating it again",
+                        path.display()
+                    );
+                }
             }
             Err(e) => return Err(e.to_string()),
         }
-    }
-}
-
-/// Says that the default ledger at `path` was removed by another build's run as it was made.
-fn removed_meanwhile(path: &Path, quiet: bool) {
-    if !quiet {
-        eprintln!(
-            "the default ledger {} was removed as it was made (another build's run, generating \
-             its own at once, forgot it as an earlier build's): generating it again",
-            path.display()
-        );
     }
 }
 
@@ -347,24 +349,12 @@ fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&dir).map_err(|e| in_the_cache(e.to_string()))?;
     // Written whole and renamed into place (two runs generating at once each write their own,
     // the last rename wins).
-    for tries in 1.. {
-        let bar = progress_bar(
-            quiet,
-            config.slots,
-            "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
-        )?;
-        if write_cached(genesis, &config, &path, &bar).map_err(in_the_cache)? {
-            break;
-        }
-        if tries == DEFAULT_LEDGER_TRIES {
-            return Err(format!(
-                "the default ledger {} was removed each of the {tries} times it was made, by \
-                 other builds' runs generating their own at once: run again once they are done",
-                path.display()
-            ));
-        }
-        removed_meanwhile(&path, quiet);
-    }
+    let bar = progress_bar(
+        quiet,
+        config.slots,
+        "generating the default workload (once; cached) [{bar:40}] {pos}/{len} slots",
+    )?;
+    write_cached(genesis, &config, &path, &bar).map_err(in_the_cache)?;
     forget_other_ledgers(&dir, &path, &by_path);
     Ok(path)
 }
@@ -391,7 +381,7 @@ fn forget_other_ledgers(dir: &Path, kept: &Path, prefix: &str) {
             && (name.rsplit_once(".ledger.partial-"))
                 .or_else(|| name.rsplit_once(".ledger.blake3.partial-"))
                 .and_then(|(_, pid)| pid.parse::<u32>().ok())
-                .is_some_and(|pid| !process_alive(pid));
+                .is_some_and(|pid| !tandem_engine::files::process_alive(pid));
         if (earlier_build && path != kept && path != digest_path(kept)) || abandoned {
             let _ = std::fs::remove_file(&path);
         }
@@ -407,12 +397,6 @@ fn legacy_cached_ledger(name: &str) -> bool {
             && rest.as_bytes()[8] == b'-';
         !by_path
     })
-}
-
-/// Whether a process `pid` runs (Linux's `/proc`; elsewhere every one is taken to, and its
-/// partial file kept).
-fn process_alive(pid: u32) -> bool {
-    !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// `tandem run`; `Ok(true)` when the engine halted (SPEC §6: the CLI exits with status 3).

@@ -29,6 +29,20 @@ pub fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(format!("{}{}", partial_prefix(path), std::process::id()))
 }
 
+/// The process number a partial file's name ends with ([`partial_path`]), if it is one.
+pub fn partial_pid(name: &str) -> Option<u32> {
+    let (_, pid) = name.rsplit_once(".partial-")?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Whether a process `pid` runs (Linux's `/proc`; elsewhere every one is taken to, and its
+/// partial files kept).
+pub fn process_alive(pid: u32) -> bool {
+    !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists()
+}
+
 /// The longest file name the file systems tandem writes to take (Linux's `NAME_MAX`).
 const NAME_MAX: usize = 255;
 
@@ -64,10 +78,7 @@ pub fn remove_partials(dir: &Path) -> io::Result<usize> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let partial = name.starts_with('.')
-            && name
-                .rsplit_once(".partial-")
-                .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        let partial = name.starts_with('.') && partial_pid(&name).is_some();
         if partial && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
             removed += 1;
@@ -207,7 +218,7 @@ pub fn forget_dead_partials(path: &Path) {
         dir
     };
     let prefix = partial_prefix(path);
-    if !Path::new("/proc/self").exists() {
+    if !cfg!(target_os = "linux") {
         return;
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -215,13 +226,11 @@ pub fn forget_dead_partials(path: &Path) {
     };
     for entry in entries.flatten() {
         let entry_name = entry.file_name();
-        let pid = entry_name
+        let ours = entry_name
             .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .and_then(|pid| pid.parse::<u32>().ok());
-        let dead = pid.is_some_and(|pid| {
-            pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
-        });
+            .filter(|n| n.starts_with(&prefix))
+            .and_then(partial_pid);
+        let dead = ours.is_some_and(|pid| !process_alive(pid));
         if dead && entry.file_type().is_ok_and(|t| t.is_file()) {
             let _ = std::fs::remove_file(entry.path());
         }
