@@ -244,23 +244,6 @@ fn blocks_decoded_into_the_buffers_of_blocks_before_give_the_same_results() {
 }
 
 #[test]
-fn an_engine_keeps_no_buffers_for_a_host_that_never_asks_for_them() {
-    let (blocks, sequential) = ledger(8, 11);
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _) = open(dir.path(), 1);
-    for block in &blocks {
-        engine.submit(block.clone()).expect("submit");
-    }
-    let last = sequential.last().unwrap();
-    let waited = engine.wait_hash(Domain::Ued, last.slot, Duration::from_secs(60));
-    assert_eq!(waited.expect("no failure").hash(), Some(last.ued_hash));
-    // Long enough for the stages to let the blocks go (the test above gets them back).
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(engine.spare_transactions().byte_capacity(), 0);
-    engine.finish().expect("finish");
-}
-
-#[test]
 fn the_engine_resumes_a_store_and_reaches_the_same_hashes() {
     let (blocks, sequential) = ledger(45, 9);
     let dir = tempfile::tempdir().expect("dir");

@@ -82,6 +82,11 @@ pub(super) struct Ingested {
     /// Rung by the VED's sigverify stage once it has verified the block's votes: ingest parses
     /// the rest of a loaded block after that ([`Engine::submit`]).
     pub(super) votes_checked: (Sender<()>, Receiver<()>),
+    /// Set by the VED as it begins to wait for the verdict, having executed the block ahead of
+    /// it (or begun to: a transaction of its own that does not parse stops it): the moment a
+    /// test holding the verdict back waits for.
+    #[cfg(test)]
+    pub(super) went_ahead: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Ingested {
@@ -357,6 +362,8 @@ impl Engine {
                 ved_parts,
                 verdict: OnceLock::new(),
                 votes_checked: bounded(1),
+                #[cfg(test)]
+                went_ahead: Default::default(),
             }))
         })?;
         // Each queue's depth as ingest fills it: a stage stuck on one block shows its queue
@@ -439,7 +446,14 @@ impl Engine {
             self.ingest.add_time(Activity::Idle, waited.elapsed());
         }
         #[cfg(test)]
-        std::thread::sleep(tests::DELAY_THE_VERDICT.with(std::cell::Cell::get));
+        if tests::HOLD_THE_VERDICT.with(std::cell::Cell::get) {
+            let held = Instant::now();
+            let went_ahead = || ingested.went_ahead.load(Ordering::Relaxed);
+            while !went_ahead() && held.elapsed() < std::time::Duration::from_secs(60) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert!(went_ahead(), "the VED went ahead of the held verdict");
+        }
         let parsed = self.ingest.busy(|| {
             let pus: &[usize] = if beside_the_ved { &self.parse_pus } else { &[] };
             let _there = crate::pipeline::pin::confine_current_thread(pus);
@@ -556,10 +570,11 @@ mod tests {
         /// Makes `submit` panic right after it handed the block to the VED's sigverify stage.
         pub(super) static PANIC_AFTER_THE_VED_COPY: std::cell::Cell<bool> =
             const { std::cell::Cell::new(false) };
-        /// Holds `submit` back this long before it parses the block for its verdict: the VED
-        /// then executes it ahead of the verdict.
-        pub(super) static DELAY_THE_VERDICT: std::cell::Cell<Duration> =
-            const { std::cell::Cell::new(Duration::ZERO) };
+        /// Holds `submit` back, before it parses the block for its verdict, until the VED has
+        /// executed the block ahead of the verdict ([`Ingested::went_ahead`]), however late its
+        /// thread comes (60 s at most: then `submit` panics, the case not reached).
+        pub(super) static HOLD_THE_VERDICT: std::cell::Cell<bool> =
+            const { std::cell::Cell::new(false) };
     }
 
     /// `block` with its transaction `index` cut short after its first account key: the guess
@@ -594,17 +609,16 @@ mod tests {
         (genesis, blocks, [last.ved_hash, last.ued_hash])
     }
 
-    /// [`submit_as`] with ingest's verdict held back `by`: the VED executes the block ahead of
-    /// it meanwhile.
+    /// [`submit_as`] with ingest's verdict held back until the VED has executed the block
+    /// ahead of it ([`HOLD_THE_VERDICT`]).
     fn submit_with_a_late_verdict(
         engine: &Engine,
         block: Block,
         encoded: bool,
-        by: Duration,
     ) -> Result<(), EngineError> {
-        DELAY_THE_VERDICT.with(|d| d.set(by));
+        HOLD_THE_VERDICT.with(|d| d.set(true));
         let submitted = submit_as(engine, block, encoded);
-        DELAY_THE_VERDICT.with(|d| d.set(Duration::ZERO));
+        HOLD_THE_VERDICT.with(|d| d.set(false));
         submitted
     }
 
@@ -702,12 +716,7 @@ mod tests {
         // The verdict held back until the VED has executed the block (its votes are verified
         // before ingest parses the rest) and waits for it: the cut transfer refuses the block,
         // and the VED undoes it; a cut vote stops the VED before it changes anything.
-        let refused_at = |cut: Block| match submit_with_a_late_verdict(
-            &engine,
-            cut,
-            encoded,
-            Duration::from_secs(2),
-        ) {
+        let refused_at = |cut: Block| match submit_with_a_late_verdict(&engine, cut, encoded) {
             Err(EngineError::Rejected(RuntimeError::MalformedTransaction {
                 slot: 2,
                 index,
@@ -926,8 +935,7 @@ mod tests {
         assert!(guess.last() == Some(&true), "the drain is the VED's");
         let user = guess.iter().position(|v| !v).expect("a user transaction");
         let on_a_view = || shared.ved_ahead_on_a_view.load(Relaxed);
-        let submit_late =
-            |block: Block| submit_with_a_late_verdict(&engine, block, true, Duration::from_secs(2));
+        let submit_late = |block: Block| submit_with_a_late_verdict(&engine, block, true);
         let before = on_a_view();
         match submit_late(cut_after_the_first_key(&refused, user)) {
             Err(EngineError::Rejected(RuntimeError::MalformedTransaction { index, .. })) => {
@@ -1004,6 +1012,42 @@ mod tests {
         }
     }
 
+    /// A host that never asks for a spare buffer ([`Engine::spare_transactions`]) has none
+    /// kept: each block's buffer is freed when the engine is done with it, and one that asks
+    /// has them kept. Read once `finish` has joined every stage, which let every block go (it
+    /// was read after a fixed 300 ms, which a late stage made pass with the blocks still held).
+    #[test]
+    fn an_engine_keeps_no_buffers_for_a_host_that_never_asks_for_them() {
+        use crossbeam_channel::TryRecvError;
+
+        let (genesis, blocks, want) = blocks_and_their_hashes(crate::workload::WorkloadConfig {
+            slots: 4,
+            transfers: 200,
+            seed: 11,
+            ..crate::workload::WorkloadConfig::default()
+        });
+        for asks in [false, true] {
+            let dir = tempfile::tempdir().expect("dir");
+            let engine = cpu_engine(&genesis, dir.path());
+            let kept = engine.spares.1.clone();
+            if asks {
+                assert_eq!(engine.spare_transactions().byte_capacity(), 0, "none yet");
+            }
+            for block in &blocks {
+                submit_as(&engine, block.clone(), false).expect("submit");
+            }
+            assert_eq!(engine.finish().expect("finish").hashes, want);
+            match kept.try_recv() {
+                Err(TryRecvError::Disconnected) => assert!(!asks, "a buffer kept for the host"),
+                Ok(buffer) => {
+                    assert!(asks, "a buffer kept for a host that never asked");
+                    assert!(buffer.byte_capacity() > 0, "a block's buffer");
+                }
+                Err(TryRecvError::Empty) => unreachable!("the engine's own sender is gone"),
+            }
+        }
+    }
+
     /// A block the VED executed ahead of a late verdict: the vote path's `ved_executed` step
     /// is when its execution ended, before the verdict — not the later of the two (it was
     /// read after the VED had waited for the verdict).
@@ -1016,22 +1060,30 @@ mod tests {
             ..crate::workload::WorkloadConfig::default()
         });
         let dir = tempfile::tempdir().expect("dir");
-        let engine = cpu_engine(&genesis, dir.path());
+        let (votes, paths) = crossbeam_channel::unbounded();
+        let hooks = crate::pipeline::EngineHooks {
+            on_vote: Some(Box::new(move |vote: crate::pipeline::Vote| {
+                let _ = votes.send((vote.slot, vote.path));
+            })),
+            ..Default::default()
+        };
+        let config = crate::pipeline::EngineConfig {
+            backend: crate::runtime::Backend::Cpu,
+            ..crate::pipeline::EngineConfig::default()
+        };
+        let engine = Engine::open(&genesis, dir.path(), config, hooks).expect("engine");
         submit_as(&engine, blocks[0].clone(), true).expect("submit");
-        let late = Duration::from_millis(500);
-        submit_with_a_late_verdict(&engine, blocks[1].clone(), true, late).expect("submit");
-        engine
-            .wait_hash(crate::account::Domain::Ved, 2, Duration::from_secs(60))
-            .expect("voted");
-        let path = engine.metrics().snapshot().vote_path;
-        assert_eq!(path.verdict.count, 2, "both blocks voted on");
-        let verdict = path.verdict.max_us.expect("a verdict");
-        assert!(verdict >= 500_000, "the verdict came late: {verdict} µs");
-        let executed = path.ved_executed.max_us.expect("executed");
-        assert!(
-            executed < 500_000,
-            "executed {executed} µs after the hand-over, the verdict {verdict} µs"
-        );
+        submit_with_a_late_verdict(&engine, blocks[1].clone(), true).expect("submit");
         drop(engine.finish().expect("finish"));
+        let (slot, path) = paths.iter().last().expect("votes");
+        assert_eq!(slot, 2, "both blocks voted on");
+        // The verdict held until the VED executed the block: it comes after the execution.
+        let path = path.expect("the VED executed the block");
+        assert!(
+            path.ved_executed < path.verdict,
+            "executed {:?} after the hand-over, the verdict {:?}",
+            path.ved_executed,
+            path.verdict
+        );
     }
 }
