@@ -552,8 +552,12 @@ pub fn replay(
         tandem_kernels::gpu::GpuContext::shared().map_err(|e| format!("--backend gpu: {e}"))?;
     }
     let scratch;
+    let _swept;
     let dir: PathBuf = match store {
-        Some(dir) => dir.to_owned(),
+        Some(dir) => {
+            _swept = crate::interrupt::sweep_on_signal(dir.to_owned());
+            dir.to_owned()
+        }
         None => {
             scratch = crate::interrupt::scratch_dir()?;
             scratch.path().to_owned()

@@ -3,7 +3,8 @@
 //! are removed before it stops, as they are when it ends — the default action killed it at
 //! once, and every interrupted `run`, `replay` or `cluster` left its store in the temporary
 //! directory (271 MB for a `cluster` of 5,000 validators). A store named with `--store` is the
-//! operator's, crash-safe, and kept.
+//! operator's, crash-safe, and kept, less the partial files the command is writing in it
+//! ([`sweep_on_signal`]).
 //!
 //! The signals are blocked in every thread (those started later inherit the mask; a child
 //! process starts with an empty one) and taken by one thread of their own with `sigwait`,
@@ -21,6 +22,10 @@ use std::time::{Duration, Instant};
 
 /// The directories and files to remove on a signal.
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The directories whose partial files of this process are removed on a signal (the stores
+/// named with `--store`).
+static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Set once a signal came: the process is being stopped by the signal thread.
 static STOPPING: AtomicBool = AtomicBool::new(false);
@@ -90,6 +95,47 @@ pub fn remove_on_signal(path: PathBuf) -> OnSignal {
         .unwrap_or_else(PoisonError::into_inner)
         .push(path.clone());
     OnSignal(path)
+}
+
+/// A directory swept of this process's partial files on a signal until this is dropped.
+pub struct SweptOnSignal(PathBuf);
+
+impl Drop for SweptOnSignal {
+    fn drop(&mut self) {
+        unlist(
+            &mut SWEPT.lock().unwrap_or_else(PoisonError::into_inner),
+            &self.0,
+        );
+    }
+}
+
+/// Registers `dir` — a store named with `--store`, kept on a signal — to be swept on a signal
+/// of the partial files ([`tandem_engine::files::partial_path`]) this process is writing there
+/// (a status file is written whole each slot, and a signal left its partial file in the
+/// store — unnamed while it is written now, named for the moment before it is renamed into
+/// place — for the next open to remove), until the guard is dropped.
+pub fn sweep_on_signal(dir: PathBuf) -> SweptOnSignal {
+    SWEPT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(dir.clone());
+    SweptOnSignal(dir)
+}
+
+/// Removes the partial files of this process in `dir` (best effort: a store another process
+/// holds is not this one's, and none of its files end with this process number).
+fn sweep(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let ours = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let partial = name.to_str().and_then(tandem_engine::files::partial_pid);
+        if name.to_string_lossy().starts_with('.') && partial == Some(ours) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A temporary directory for a command's scratch store: removed when dropped, and on a signal.
@@ -191,6 +237,10 @@ pub fn install() -> Result<(), String> {
             // Held to the end: a directory dropped meanwhile is removed here too.
             let paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
             let removed = paths.iter().filter(|p| remove_while_written(p)).count();
+            // Not counted: the store stays, and the operator's files with it.
+            for dir in SWEPT.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                sweep(dir);
+            }
             let name = match signal {
                 libc::SIGINT => "SIGINT",
                 libc::SIGTERM => "SIGTERM",

@@ -438,8 +438,12 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     };
 
     let scratch;
+    let _swept;
     let dir: PathBuf = match &args.store {
-        Some(dir) => dir.clone(),
+        Some(dir) => {
+            _swept = crate::interrupt::sweep_on_signal(dir.clone());
+            dir.clone()
+        }
         None => {
             scratch = crate::interrupt::scratch_dir()?;
             scratch.path().to_owned()

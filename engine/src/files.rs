@@ -113,12 +113,121 @@ pub fn replace<T>(
 /// Replaces `path` with `bytes` ([`replace`]), written in [`write_pieces`]; the OS's error as
 /// it is (the store directory's files, written through it too, name their path in their own
 /// error type).
+///
+/// Where the file system can (Linux's `O_TMPFILE`: ext4, XFS, Btrfs, tmpfs), the bytes are
+/// written and synced into a file with no name ([`write_unnamed`]), which a process killed
+/// meanwhile leaves nowhere — the kernel frees it — and only then named as the partial file
+/// and renamed over `path`: a status file's partial was left in the store by 6 of 39 signals
+/// to `run --store`, a `kill -9` anywhere in the write too, for the next open to remove.
 pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_whole_through(path, |file| write_pieces(file, bytes))
+}
+
+/// [`write_whole`], with the bytes written by `write` (twice where the unnamed file could not
+/// be named: then through a named partial file).
+fn write_whole_through(
+    path: &Path,
+    mut write: impl FnMut(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    if let Some(target) = replaced_file(path)
+        && write_unnamed(&target, &mut write)?
+    {
+        return Ok(());
+    }
     replace_with(
         path,
-        |partial| File::create(partial).and_then(|mut f| write_pieces(&mut f, bytes)),
+        |partial| File::create(partial).and_then(|mut f| write(&mut f)),
         |e| e,
     )
+}
+
+/// Writes a file with no name in `path`'s directory (`O_TMPFILE`) through `write`, syncs it,
+/// links it as `path`'s partial file ([`partial_path`]) and renames that over `path`.
+/// `Ok(false)`, having changed nothing, where the file system or the kernel makes no unnamed
+/// files, or where one cannot be linked (`/proc` missing and the process without the right
+/// to link a descriptor): [`replace`]'s way serves then. On an error the unnamed file goes
+/// with its descriptor, the partial file is removed and `path` is untouched.
+fn write_unnamed(
+    path: &Path,
+    write: &mut impl FnMut(&mut File) -> io::Result<()>,
+) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::OpenOptionsExt;
+
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        // Mode 0666 less the umask, as `File::create` gives the named partial file.
+        let Ok(mut file) = std::fs::OpenOptions::new()
+            .write(true)
+            .mode(0o666)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir)
+        else {
+            // No unnamed files here (EOPNOTSUPP; EISDIR from a kernel before 3.11), or a
+            // directory that refuses any file: the named way says which.
+            return Ok(false);
+        };
+        write(&mut file)?;
+        file.sync_all()?;
+        let partial = partial_path(path);
+        let partial_c = CString::new(partial.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let proc_fd = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            .expect("no NUL in a number");
+        let link = || {
+            // SAFETY: both strings are NUL-terminated and live across the calls; the
+            // descriptor is `file`'s, open.
+            let linked = unsafe {
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    proc_fd.as_ptr(),
+                    libc::AT_FDCWD,
+                    partial_c.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                ) == 0
+                    || libc::linkat(
+                        file.as_raw_fd(),
+                        c"".as_ptr(),
+                        libc::AT_FDCWD,
+                        partial_c.as_ptr(),
+                        libc::AT_EMPTY_PATH,
+                    ) == 0
+            };
+            if linked {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        };
+        let linked = match link() {
+            // A partial file of this process number that a killed run left: written over, as
+            // the named way writes over it.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                std::fs::remove_file(&partial)?;
+                link()
+            }
+            other => other,
+        };
+        if linked.is_err() {
+            return Ok(false);
+        }
+        if let Err(e) = std::fs::rename(&partial, path) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+        Ok(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (path, write);
+        Ok(false)
+    }
 }
 
 /// The most bytes one write system call is given: 128 KiB, written in well under a millisecond
@@ -258,6 +367,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+    use std::os::unix::fs::OpenOptionsExt;
 
     /// A writer that takes at most `short` bytes a call (as a kernel may) and records each
     /// call's length and offset, and the bytes where they went.
@@ -392,6 +502,63 @@ mod tests {
             other.exists(),
             "another file's is not this write's to remove"
         );
+    }
+
+    /// The names in `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_file_written_whole_has_no_name_until_it_is_written_and_synced() {
+        // A signal or a `kill -9` while a status file was written left its partial file in the
+        // store (6 of 39 signals to `run --store`): the file has no name while it is written.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status-7.idx");
+        write_whole(&path, b"old").unwrap();
+        let unnamed = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir.path());
+        if let Err(e) = unnamed {
+            eprintln!("skipped: no unnamed files in {}: {e}", dir.path().display());
+            return;
+        }
+        let mut while_written = Vec::new();
+        write_whole_through(&path, |file| {
+            while_written = names_in(dir.path());
+            file.write_all(b"new")
+        })
+        .unwrap();
+        assert_eq!(while_written, ["status-7.idx"], "no partial file named");
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        // With the mode a named file gets (0666 less the umask).
+        let named = dir.path().join("named");
+        File::create(&named).unwrap();
+        let mode = |p: &Path| {
+            std::os::unix::fs::PermissionsExt::mode(&p.metadata().unwrap().permissions())
+        };
+        assert_eq!(mode(&path), mode(&named));
+        std::fs::remove_file(&named).unwrap();
+        assert_eq!(names_in(dir.path()), ["status-7.idx"]);
+        // A partial file of this process number a killed run left is written over.
+        std::fs::write(partial_path(&path), b"half").unwrap();
+        write_whole(&path, b"newer").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"newer");
+        assert_eq!(names_in(dir.path()), ["status-7.idx"]);
+        // A write that fails leaves the old file, and no name.
+        let failed = write_whole_through(&path, |file| {
+            file.write_all(b"half of the ne")?;
+            Err(io::Error::other("the disk is full"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "the disk is full");
+        assert_eq!(std::fs::read(&path).unwrap(), b"newer");
+        assert_eq!(names_in(dir.path()), ["status-7.idx"]);
     }
 
     #[test]
