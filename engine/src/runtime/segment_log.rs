@@ -179,6 +179,13 @@ impl LogKind {
                 return Err(self.corrupt(path, "shorter than its magic".into()));
             }
             let Some(format) = self.magics.iter().position(|m| bytes[..8] == m[..]) else {
+                // Created, and a crash came before its magic was synced (the append syncs it
+                // before any record): where the file system extended the file with zeros, a
+                // magic of zeros and no whole records after it — the torn tail of a create.
+                let unsynced = bytes[..8] == [0; 8] && torn_tail(&bytes[8..]);
+                if k == last && unsynced {
+                    return Ok((records, Some((path.clone(), 0))));
+                }
                 return Err(self.corrupt(path, format!("not a {} segment (bad magic)", self.name)));
             };
             if bytes.len() == 8 && k == last {
