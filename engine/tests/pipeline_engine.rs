@@ -1253,13 +1253,9 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     );
 }
 
-#[test]
-fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forgery() {
-    use tandem_engine::runtime::status_index::ExecutionStatus;
-    use tandem_engine::tx::Transaction;
-    let (mut blocks, _) = generated(6, 12, false);
-    // A user's transfer that succeeds in slot 5 ...
-    let ran = blocks[4]
+/// A user's transaction of `block` (its wire bytes) and its first signature.
+fn a_users_transaction(block: &Block) -> (Vec<u8>, [u8; 64]) {
+    let ran = block
         .transactions
         .iter()
         .find(|w| {
@@ -1269,6 +1265,15 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
         .expect("a user's transaction")
         .to_vec();
     let signature = Transaction::peek_first_signature(&ran).expect("signed");
+    (ran, signature)
+}
+
+#[test]
+fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forgery() {
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    let (mut blocks, _) = generated(6, 12, false);
+    // A user's transfer that succeeds in slot 5 ...
+    let (ran, signature) = a_users_transaction(&blocks[4]);
     // ... comes again in slot 6 (a duplicate), and so does its first signature in front of
     // another message (a forgery anyone can make: it fails check 1 and has no domain).
     let mut forged = ran.clone();
@@ -1314,6 +1319,61 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
     // Reopened: the stored index answers the same.
     let (engine, _) = open(dir.path(), 1);
     assert_eq!(answer(&engine), ran_in_slot_5, "after a restart");
+}
+
+#[test]
+fn a_forgery_the_ved_decided_in_a_later_block_does_not_answer_for_a_transaction_still_pending() {
+    // A user's transfer in slot 5, the UED held back after slot 4; in slot 6 its first
+    // signature in front of another message whose fee payer is a validator's node (a forgery
+    // anyone can make: the VED's by the guess, it fails check 1 and has no domain). The VED,
+    // ahead, decides slot 6: the transfer was answered `Final(InvalidSignature)` of slot 6 —
+    // the in-flight blocks were searched after the forgery's slot only — and `Final(Success)`
+    // of slot 5 once the UED ran it, a final status that changed. Found in review.
+    use tandem_engine::runtime::status_index::ExecutionStatus;
+    let (mut blocks, _) = generated(6, 12, false);
+    let (ran, signature) = a_users_transaction(&blocks[4]);
+    let node = Transaction::peek_fee_payer(&blocks[5].transactions[0]).expect("a vote's payer");
+    let user = Transaction::peek_fee_payer(&ran)
+        .expect("a payer")
+        .to_bytes();
+    let payer_at = ran
+        .windows(32)
+        .position(|k| k == user)
+        .expect("the payer's key");
+    let mut forged = ran.clone();
+    forged[payer_at..payer_at + 32].copy_from_slice(&node.to_bytes());
+    assert_eq!(Transaction::peek_fee_payer(&forged), Some(node));
+    blocks[5].transactions.push(forged);
+    let dir = tempfile::tempdir().expect("dir");
+    let (engine, _, release) = open_holding(dir.path(), 4, EngineConfig::default());
+    for block in &blocks {
+        engine.submit(block.clone()).expect("submit");
+    }
+    engine
+        .wait_hash(Domain::Ved, 6, Duration::from_secs(60))
+        .expect("the VED decided slot 6");
+    let answer = |engine: &Engine| {
+        let view = engine.transaction(&signature, 0);
+        (view.status, view.slot, view.domain)
+    };
+    assert_eq!(
+        answer(&engine),
+        (ExecutionStatus::Pending, Some(5), None),
+        "slot 5 not executed by the UED yet"
+    );
+    drop(release);
+    engine
+        .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
+        .expect("no failure");
+    assert_eq!(
+        answer(&engine),
+        (
+            ExecutionStatus::Final(TxStatus::Success),
+            Some(5),
+            Some(Domain::Ued)
+        )
+    );
+    drop(engine.finish().expect("finish"));
 }
 
 #[test]

@@ -83,7 +83,10 @@ pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
 /// for themselves.
 #[derive(Default)]
 pub struct EngineHooks {
-    /// Each vote point, in slot order.
+    /// Each vote point, in slot order. Given before the VED logs the slot (its durable commit
+    /// point; no fsync on the vote's path): after a crash between the two, another block for
+    /// that slot gets a vote point of its own. Not voting twice on a slot is the vote signer's
+    /// rule (Agave's tower, saved before each vote), kept by the host.
     pub on_vote: Option<VoteHook>,
     /// Each committed block's outcome, in slot order.
     pub on_outcome: Option<OutcomeHook>,

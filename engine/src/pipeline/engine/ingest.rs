@@ -17,9 +17,9 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 use super::error::EngineError;
 use super::{Cursor, Engine, refused_on_an_executor};
@@ -204,6 +204,27 @@ impl Engine {
     pub fn spare_transactions(&self) -> Transactions {
         self.recycling.store(true, Ordering::Relaxed);
         self.spares.1.try_recv().unwrap_or_default()
+    }
+
+    /// Waits until the VED's sigverify stage has verified `ingested`'s votes, for at most
+    /// `limit`, or until a stage has failed: the VED's sigverify stage rings when it fails
+    /// itself, but one that stops because the VED failed drops the blocks queued to it
+    /// unrung, and `submit` waited out the whole limit (an hour in some tests), the cursor
+    /// held, every other `submit` waiting behind it. Found in review.
+    fn wait_for_the_votes(&self, ingested: &Ingested, limit: Duration) {
+        /// How often a failure is looked for meanwhile.
+        const LOOK: Duration = Duration::from_millis(10);
+        #[cfg(test)]
+        self.shared.waits_for_votes.fetch_add(1, Ordering::Relaxed);
+        let began = Instant::now();
+        loop {
+            let left = limit.saturating_sub(began.elapsed());
+            match ingested.votes_checked.1.recv_timeout(left.min(LOOK)) {
+                Err(RecvTimeoutError::Timeout)
+                    if !left.is_zero() && self.shared.failure().is_none() => {}
+                _ => return,
+            }
+        }
     }
 
     /// Hands a block to the engine. The block checks of SPEC §4 (it follows the last block
@@ -442,7 +463,7 @@ impl Engine {
         let beside_the_ved = !limit.is_zero() && ingested.whole_guess().contains(&false);
         if beside_the_ved {
             let waited = Instant::now();
-            let _ = ingested.votes_checked.1.recv_timeout(limit);
+            self.wait_for_the_votes(&ingested, limit);
             self.ingest.add_time(Activity::Idle, waited.elapsed());
         }
         #[cfg(test)]
@@ -678,6 +699,72 @@ mod tests {
             engine.finish().is_err(),
             "the engine stopped on the kernel error"
         );
+    }
+
+    #[test]
+    fn a_submit_waiting_for_its_votes_learns_at_once_that_the_ved_failed() {
+        // The VED held in its vote hook at slot 2 with its queue full (slots 3 to 6) and its
+        // sigverify stage holding slot 7; slot 8's submit waits for its votes' answers, with a
+        // limit of two minutes. The VED then fails (its hook panics): its sigverify stage stops
+        // on its send and drops slot 8 unrung, and the submit waited out its limit.
+        use crate::workload::WorkloadConfig;
+
+        let (genesis, blocks, _) = blocks_and_their_hashes(WorkloadConfig {
+            slots: 8,
+            transfers: 50,
+            seed: 13,
+            ..WorkloadConfig::default()
+        });
+        let (entered, at_the_vote) = bounded::<()>(1);
+        let (release, gate) = bounded::<()>(0);
+        let hooks = crate::pipeline::EngineHooks {
+            on_vote: Some(Box::new(move |vote: crate::pipeline::Vote| {
+                if vote.slot == 2 {
+                    let _ = entered.send(());
+                    let _ = gate.recv();
+                    panic!("the test's VED failure");
+                }
+            })),
+            ..Default::default()
+        };
+        let config = crate::pipeline::EngineConfig {
+            backend: crate::runtime::Backend::Cpu,
+            ued_yield_limit: Duration::from_secs(120),
+            ..crate::pipeline::EngineConfig::default()
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let engine = Engine::open(&genesis, dir.path(), config, hooks).expect("engine");
+        for block in &blocks[..2] {
+            submit_as(&engine, block.clone(), false).expect("submit");
+        }
+        at_the_vote
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the VED at slot 2's vote");
+        for block in &blocks[2..7] {
+            submit_as(&engine, block.clone(), false).expect("submit");
+        }
+        let waits = || engine.shared.waits_for_votes.load(Ordering::Relaxed);
+        let before = waits();
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| {
+                let began = Instant::now();
+                (
+                    submit_as(&engine, blocks[7].clone(), false),
+                    began.elapsed(),
+                )
+            });
+            let began = Instant::now();
+            while waits() == before && began.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(waits(), before + 1, "slot 8's submit waits for its votes");
+            drop(release);
+            // Accepted or refused as the failure's moment decides: not after an hour.
+            let (_, took) = waiting.join().expect("no panic");
+            assert!(took < Duration::from_secs(60), "submit waited {took:?}");
+        });
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
+        assert!(finished.is_err(), "finish passes the VED's panic on");
     }
 
     #[test]

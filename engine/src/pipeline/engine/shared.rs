@@ -7,7 +7,6 @@
 //! piece of work (the live index's, [`super::live_index`], by parts).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -99,6 +98,10 @@ pub(super) struct Shared {
     /// copied (the tests' view of an encoded block's copies).
     #[cfg(test)]
     pub(super) ved_ahead_on_a_view: std::sync::atomic::AtomicUsize,
+    /// The blocks whose `submit` began to wait for the votes' answers (the tests' view of a
+    /// waiting `submit`).
+    #[cfg(test)]
+    pub(super) waits_for_votes: std::sync::atomic::AtomicUsize,
     /// The blocks the VED executed ahead of a verdict that refused them, and undid.
     pub(super) ved_undone: std::sync::atomic::AtomicUsize,
 }
@@ -276,9 +279,9 @@ impl Shared {
         }
     }
 
-    /// The slot of the first block accepted and not yet committed, after `after`, that holds
-    /// a transaction whose first signature is `signature`.
-    pub(super) fn in_flight_slot(&self, signature: &[u8; 64], after: Option<u64>) -> Option<u64> {
+    /// The slot of the first block accepted and not yet committed, other than the block of
+    /// slot `besides`, that holds a transaction whose first signature is `signature`.
+    pub(super) fn in_flight_slot(&self, signature: &[u8; 64], besides: Option<u64>) -> Option<u64> {
         // The blocks are searched after the lock is let go: `submit` takes it before the
         // verdict the VED waits for, and a search of full blocks is long.
         let blocks: Vec<Arc<Ingested>> = {
@@ -286,9 +289,9 @@ impl Shared {
                 .in_flight
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let from = after.map_or(Bound::Unbounded, Bound::Excluded);
             in_flight
-                .range((from, Bound::Unbounded))
+                .iter()
+                .filter(|(slot, _)| Some(**slot) != besides)
                 .map(|(_, ingested)| Arc::clone(ingested))
                 .collect()
         };

@@ -152,6 +152,8 @@ impl Engine {
             fail_vote_sigverify: Default::default(),
             #[cfg(test)]
             ved_ahead_on_a_view: Default::default(),
+            #[cfg(test)]
+            waits_for_votes: Default::default(),
             ved_undone: Default::default(),
         });
         for record in &logged {
