@@ -405,7 +405,7 @@ pub fn generate(
         if std::fs::metadata(out).is_ok_and(|m| m.is_file()) && !is_standard_output(out) {
             println!("{summary}");
         } else {
-            eprintln!("{summary}");
+            say!("{summary}");
         }
     }
     if let Some(path) = json {
@@ -586,7 +586,7 @@ pub fn replay(
             let segments = VedLog::discard(&dir).map_err(|e| e.to_string())?;
             if segments > 0 && !quiet {
                 bar.suspend(|| {
-                    eprintln!(
+                    say!(
                         "  the VED log of a stopped `tandem run` ({segments} segment file(s)) \
                          dropped: this replay executes the VED itself"
                     )
@@ -608,7 +608,7 @@ pub fn replay(
     let halt =
         VoteLog::replay_into(&mut agreement, &dir, 0, runtime.slot()).map_err(|e| e.to_string())?;
     if let Some(halt) = halt {
-        eprintln!(
+        say!(
             "tandem: warning: the votes of this ledger halt a validator: {halt} (SPEC §6): \
              `tandem run` stops voting there, and `tandem status` answers Halted for this \
              store; replay executes every block (it keeps no cluster view)"

@@ -1,6 +1,17 @@
 //! `tandem`: the command-line skin over the tandem Rust API. It parses arguments, calls the
 //! engine, and prints tables for people and JSON for machines; it holds no logic of its own.
 
+/// `eprintln!` that never panics: where standard error cannot be written (a pipe whose reader
+/// has gone, a full device) the line is lost, not the process. `eprintln!` panicked there —
+/// exit 101 for any error message, and in the log lines (`TANDEM_LOG`), written on the
+/// engine's threads, the stage that logged died with it (the UED at a halt's alert).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod bench_cmd;
 mod chain_cmd;
 mod cluster_cmd;
@@ -615,26 +626,26 @@ fn main() -> ExitCode {
     quiet_gpu_probe();
     // Before any other thread starts: they inherit the mask that leaves the signals to one.
     if let Err(e) = interrupt::install() {
-        eprintln!("tandem: error: {e}");
+        say!("tandem: error: {e}");
         return ExitCode::FAILURE;
     }
     if let Err(e) = output::install_logger() {
-        eprintln!("tandem: error: {e}");
+        say!("tandem: error: {e}");
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
     // A CPU platform asked for that cannot be had is the operator's mistake: said, not ignored.
     if let Err(e) = tandem_kernels::Platform::from_env() {
-        eprintln!("tandem: error: {e}");
+        say!("tandem: error: {e}");
         return ExitCode::FAILURE;
     }
     if let Some(Err(e)) = cli.command.engine_args().map(EngineArgs::apply_profile) {
-        eprintln!("tandem: error: --profile: {e}");
+        say!("tandem: error: --profile: {e}");
         return ExitCode::FAILURE;
     }
     // A report that cannot be written fails now, not after the work it would have reported.
     if let Some(Err(e)) = cli.command.json_path().map(output::check_writable) {
-        eprintln!("tandem: error: --json: {e}");
+        say!("tandem: error: --json: {e}");
         return ExitCode::FAILURE;
     }
     // Nor a ledger `gen` writes; its default place, `target/`, is made where it is missing (as
@@ -643,11 +654,11 @@ fn main() -> ExitCode {
         if out == Path::new(DEFAULT_LEDGER)
             && let Err(e) = std::fs::create_dir_all("target")
         {
-            eprintln!("tandem: error: --out: creating the directory target: {e}");
+            say!("tandem: error: --out: creating the directory target: {e}");
             return ExitCode::FAILURE;
         }
         if let Err(e) = output::check_writable(out) {
-            eprintln!("tandem: error: --out: {e}");
+            say!("tandem: error: --out: {e}");
             return ExitCode::FAILURE;
         }
     }
@@ -655,14 +666,14 @@ fn main() -> ExitCode {
     let (files, dirs) = cli.command.inputs();
     for (flag, output) in cli.command.outputs() {
         if let Err(e) = output::check_not_an_input(output, &files, &dirs) {
-            eprintln!("tandem: error: {flag}: {e}");
+            say!("tandem: error: {flag}: {e}");
             return ExitCode::FAILURE;
         }
     }
     if let [(_, a), (_, b)] = cli.command.outputs()[..]
         && output::check_not_an_input(a, &[b], &[]).is_err()
     {
-        eprintln!(
+        say!(
             "tandem: error: --json and --out name the same file: {}",
             a.display()
         );
@@ -684,7 +695,7 @@ fn main() -> ExitCode {
         Ok(()) if halted => ExitCode::from(HALTED),
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tandem: error: {message}");
+            say!("tandem: error: {message}");
             if let Some(report) = earlier_report {
                 report.say_after_a_failure();
             }

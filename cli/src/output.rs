@@ -172,7 +172,7 @@ impl EarlierReport {
             .symlink_metadata()
             .is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
         if still {
-            eprintln!(
+            say!(
                 "tandem: {} is an earlier run's report, kept: this run wrote none",
                 self.path.display()
             );
@@ -290,8 +290,8 @@ impl log::Log for StderrLog {
             return;
         }
         match record.level() {
-            log::Level::Error => eprintln!("tandem: {}", record.args()),
-            level => eprintln!(
+            log::Level::Error => say!("tandem: {}", record.args()),
+            level => say!(
                 "tandem: {}: {}",
                 level.as_str().to_ascii_lowercase(),
                 record.args()

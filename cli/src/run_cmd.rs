@@ -282,7 +282,7 @@ pub(crate) fn open_default_ledger(
                     ));
                 }
                 if !quiet {
-                    eprintln!(
+                    say!(
                         "the default ledger {} was removed as it was made (another build's \
                          run, generating its own at once, forgot it as an earlier build's): \
                          generating it again",
@@ -330,7 +330,7 @@ fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
         return Ok(path);
     }
     if cached && !quiet {
-        eprintln!(
+        say!(
             "the cached default ledger {} cannot be verified (cut short, its digest missing \
              — a run stopped as it was written — or its bytes no longer giving it): generating \
              it again",

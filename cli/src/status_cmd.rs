@@ -115,7 +115,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
             // again; one that stays unreadable is said.
             Err(_) if attempts < RETRIES && moved_on()? => attempts += 1,
             Err(e) => {
-                eprintln!(
+                say!(
                     "warning: the VED's log is not read ({e}): the slots after {committed} \
                      answer Unknown"
                 );

@@ -700,6 +700,19 @@ fn a_bench_profile_names_its_out_directory_not_the_scratch_one() {
 }
 
 #[test]
+fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
+    // `eprintln!` panicked where standard error could not be written (a full device, a pipe
+    // whose reader had gone): exit 101 for every error message.
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["topology", "--cores", "ved=99999"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create("/dev/full").unwrap())
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(1), "{out:?}");
+}
+
+#[test]
 fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
     // A signal to `run --store`/`replay --store` while a status file was written left its
     // partial file in the store (6 signals in 39), for the next open to remove. The file has
@@ -2485,6 +2498,20 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
     assert_eq!(report["halt_slot"], ued_slot);
     assert_eq!(report["metrics"]["halted"], true);
     assert_eq!(report["last"]["slot"], 10, "every block still executes");
+    // Standard error a full device: the alert's log line panicked on the UED's thread, and the
+    // run exited 101 without its report.
+    let json = dir.path().join("halted.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "--ledger", diverging.to_str().unwrap()])
+        .args(["--json", json.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create("/dev/full").unwrap())
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(3), "halted, its alert unprinted: {out:?}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the report")).unwrap();
+    assert_eq!(written["halt_slot"], ued_slot);
     // `tandem replay` keeps no cluster view, but says what its vote log shows (it was silent,
     // exit 0, while `tandem status` answered Halted for its store).
     let replayed = tandem(&["replay", "--ledger", diverging.to_str().unwrap()]);
