@@ -112,6 +112,15 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
             parent.display()
         ));
     }
+    // A named pipe: opened here and closed, it gave its reader the end of the stream, and the
+    // report's own open then waited for ever for another reader. Its permission is asked
+    // instead (it is written in place, through no partial file).
+    if path
+        .metadata()
+        .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+    {
+        return writable_in_place(path);
+    }
     let existed = path.symlink_metadata().is_ok();
     std::fs::OpenOptions::new()
         .write(true)
@@ -136,6 +145,19 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
             tandem_engine::files::partial_path(path).display()
         )
     })
+}
+
+/// Whether this process may write `path` (`access(2)`, `W_OK`), without opening it.
+fn writable_in_place(path: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("cannot write {}: a NUL byte in its name", path.display()))?;
+    // SAFETY: `name` is NUL-terminated and lives across the call, which only reads it.
+    if unsafe { libc::access(name.as_ptr(), libc::W_OK) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    Ok(())
 }
 
 /// The report an earlier run left where a command writes its own (`--json F`), as it was when

@@ -700,6 +700,51 @@ fn a_bench_profile_names_its_out_directory_not_the_scratch_one() {
 }
 
 #[test]
+fn a_report_into_a_named_pipe_reaches_its_reader() {
+    // The up-front check opened the pipe and closed it: its reader saw the end of the stream
+    // and left, and the report's own open waited for ever for another.
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.pipe");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            std::fs::File::open(&fifo)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        })
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["topology", "--json", fifo.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            // The reader, left waiting, is let go.
+            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+            panic!("still writing its report after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let text = reader.join().unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text).expect("the whole report");
+    assert!(report.get("placement").is_some(), "{report}");
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.
