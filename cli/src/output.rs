@@ -233,7 +233,9 @@ pub fn check_not_an_input(output: &Path, files: &[&Path], dirs: &[&Path]) -> Res
         return Ok(()); // (check_writable names a missing directory)
     };
     for dir in dirs {
-        if let Ok(dir) = dir.canonicalize()
+        // A store not made yet too: `run --store S --json S` ran the whole ledger into the new
+        // store and then failed, S a directory.
+        if let Some(dir) = self::resolved(dir)
             && resolved.starts_with(&dir)
         {
             return Err(format!(

@@ -474,6 +474,7 @@ fn a_report_never_replaces_what_the_command_reads() {
     let to_ledger = dir.path().join("to-ledger.json");
     std::os::unix::fs::symlink(&ledger, &to_ledger).unwrap();
     let to_ledger = to_ledger.to_str().unwrap();
+    let unmade = dir.path().join("unmade").to_str().unwrap().to_owned();
     let refused = [
         tandem(&[
             "replay",
@@ -504,6 +505,11 @@ fn a_report_never_replaces_what_the_command_reads() {
             "--json",
             &format!("{store}/report.json"),
         ]),
+        // A store not made yet: the ledger ran into it, and then the report failed, the path
+        // a directory.
+        tandem(&[
+            "replay", "--ledger", &ledger, "--store", &unmade, "--json", &unmade,
+        ]),
     ];
     for out in &refused {
         assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -520,6 +526,7 @@ fn a_report_never_replaces_what_the_command_reads() {
     assert!(std::fs::read(&superblock).unwrap() == superblock_before);
     assert!(!std::path::Path::new(&format!("{store}/report.json")).exists());
     assert!(!std::path::Path::new(&new).exists());
+    assert!(!std::path::Path::new(&unmade).exists(), "no store made");
     // A report beside them is written as before.
     let json = dir.path().join("r.json");
     let out = tandem(&[
