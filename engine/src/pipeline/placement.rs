@@ -420,7 +420,9 @@ impl Placement {
                 placement.note(
                     &[],
                     format!(
-                        "cores: gpu={} is unused: no GPU is in use, so no gpu feeder runs",
+                        "cores: gpu={} is unused: no hardware GPU is in use (a software one such \
+                         as lavapipe is driven from the stages' own threads), so no gpu feeder \
+                         runs",
                         format_cpus(cpus)
                     ),
                 );
