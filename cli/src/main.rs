@@ -127,7 +127,8 @@ enum Command {
         /// Write the report as JSON to FILE ("-": standard output, and nothing else).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
-        /// Serve the metrics in the Prometheus text format at ADDR (e.g. 127.0.0.1:9100).
+        /// Serve the metrics in the Prometheus text format at ADDR (e.g. 127.0.0.1:9100; port 0:
+        /// one the system chooses, printed as the run starts).
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
     },

@@ -13,7 +13,7 @@ use tandem_bench::isolation::MAX_PACE_MS;
 use tandem_engine::genesis::Genesis;
 use tandem_engine::ledger::LedgerReader;
 use tandem_engine::pipeline::metrics::{
-    MetricsSnapshot, VotePathSummary, VoteSigners, serve_metrics,
+    MetricsSnapshot, VotePathSummary, VoteSigners, bind_metrics,
 };
 use tandem_engine::pipeline::{Backends, Engine, EngineConfig, EngineHooks, Survey, backend_name};
 use tandem_engine::runtime::Backend;
@@ -471,14 +471,26 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         placement: Some(placement),
         ..EngineConfig::default()
     };
+    // Bound before the store is made: a port in use fails first, the store not made.
+    let listener = match args.metrics_addr {
+        Some(addr) => Some(bind_metrics(addr).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let engine = Engine::open(&genesis, &dir, config, hooks).map_err(|e| e.to_string())?;
     let resumed = engine.resumed_slot();
     let ved_resumed_after_slot = engine.ved_resumed_slot();
     *report.lock().unwrap_or_else(PoisonError::into_inner) =
         Some(ChainReport::new(&genesis, resumed, args.json.is_some()));
-    let _server = match args.metrics_addr {
-        Some(addr) => {
-            Some(serve_metrics(addr, Arc::clone(engine.metrics())).map_err(|e| e.to_string())?)
+    let _server = match listener {
+        Some(listener) => {
+            // The port bound (port 0 asks the system for one, which nothing else names).
+            let url = format!("http://{}/metrics", listener.local_addr());
+            match quiet {
+                false => println!("metrics: {url}"),
+                true => say!("tandem: metrics: {url}"),
+            }
+            let metrics = Arc::clone(engine.metrics());
+            Some(listener.serve(metrics).map_err(|e| e.to_string())?)
         }
         None => None,
     };

@@ -1796,6 +1796,37 @@ fn run_gives_replays_slots_statuses_and_hashes_on_any_number_of_ued_threads() {
 }
 
 #[test]
+fn run_binds_its_metrics_port_first_and_names_the_port_it_got() {
+    // A port in use failed the run after its store was made; port 0 served on a port nothing
+    // named.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "5"]);
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let out = tandem(
+        &["run", "--ledger", &ledger, "--store", store]
+            .into_iter()
+            .chain(["--metrics-addr", &busy])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("metrics address {busy}")), "{err}");
+    assert!(!std::path::Path::new(store).exists(), "no store made");
+    let out = tandem(&["run", "--ledger", &ledger, "--metrics-addr", "127.0.0.1:0"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("metrics: http://127.0.0.1:"))
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics line: {text}"));
+    assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "{port}");
+}
+
+#[test]
 fn run_on_the_gpu_gives_replays_hashes_across_an_epoch_boundary() {
     // 66 slots: the boundaries at 32 and 64, where the accounts whose remaps were asked in
     // epoch 0 move between the domains' LtHashes; bad signatures for the GPU to find.

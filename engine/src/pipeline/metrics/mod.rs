@@ -38,7 +38,7 @@ use tandem_kernels::sigverify::cache::{CacheStats, SignerCache};
 use crate::account::Domain;
 
 pub use histogram::LatencyHistogram;
-pub use server::{MetricsServer, serve_metrics};
+pub use server::{MetricsListener, MetricsServer, bind_metrics, serve_metrics};
 pub use stage::{Activity, SectionTimer, StageMetrics, StageSnapshot, thread_cpu_time};
 
 /// The stages of the pipeline in the order a block flows through them: the registry

@@ -62,23 +62,61 @@ impl Drop for MetricsServer {
 /// Serves `metrics` at `http://addr/metrics` from a thread of its own until the returned handle
 /// is dropped. Errors (binding, above all) name the address.
 pub fn serve_metrics(addr: SocketAddr, metrics: Arc<EngineMetrics>) -> io::Result<MetricsServer> {
+    bind_metrics(addr)?.serve(metrics)
+}
+
+/// An endpoint bound and not serving yet ([`bind_metrics`]): a command binds its port before
+/// it makes anything else (a store, for `tandem run`), so that a port already in use fails
+/// first, and serves once the engine — whose metrics it serves — is open. Connections that
+/// come meanwhile wait in the listen queue.
+#[derive(Debug)]
+pub struct MetricsListener {
+    addr: SocketAddr,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+/// Binds `addr` for [`MetricsListener::serve`]. Errors name the address.
+pub fn bind_metrics(addr: SocketAddr) -> io::Result<MetricsListener> {
     let named = |e: io::Error| io::Error::new(e.kind(), format!("metrics address {addr}: {e}"));
     let listener = TcpListener::bind(addr).map_err(named)?;
     listener.set_nonblocking(true).map_err(named)?;
     let local_addr = listener.local_addr().map_err(named)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = std::thread::Builder::new()
-        .name("tandem-metrics".into())
-        .spawn({
-            let stop = Arc::clone(&stop);
-            move || accept_loop(&listener, &metrics, &stop)
-        })
-        .map_err(named)?;
-    Ok(MetricsServer {
+    Ok(MetricsListener {
+        addr,
+        listener,
         local_addr,
-        stop,
-        thread: Some(thread),
     })
+}
+
+impl MetricsListener {
+    /// The address it listens on (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves `metrics` as [`serve_metrics`] does.
+    pub fn serve(self, metrics: Arc<EngineMetrics>) -> io::Result<MetricsServer> {
+        let MetricsListener {
+            addr,
+            listener,
+            local_addr,
+        } = self;
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("metrics address {addr}: {e}"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("tandem-metrics".into())
+            .spawn({
+                let stop = Arc::clone(&stop);
+                move || accept_loop(&listener, &metrics, &stop)
+            })
+            .map_err(named)?;
+        Ok(MetricsServer {
+            local_addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
 }
 
 fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBool) {
