@@ -11,7 +11,7 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::{CStr, c_char};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ::tandem_engine::account::{Domain, Pubkey};
@@ -385,33 +385,63 @@ pub unsafe extern "C" fn tandem_engine_open(
     engine_out: *mut *mut tandem_engine,
 ) -> i32 {
     boundary("tandem_engine_open", || {
-        // SAFETY: the caller's promise: engine_out is NULL or writable.
-        let engine_out = unsafe { out(engine_out, "engine_out") }?;
-        *engine_out = std::ptr::null_mut();
+        // Written once every input is read (into owned values): `*engine_out` cleared first
+        // cleared `config->cores` where a caller pointed `engine_out` at it, and the call
+        // opened with automatic placement — and a reference to it beside the config's was
+        // undefined behaviour. NULL and alignment are checked before anything else.
+        if !engine_out.is_aligned() || engine_out.is_null() {
+            // SAFETY: NULL or misaligned: `out` answers the error and borrows nothing.
+            unsafe { out(engine_out, "engine_out") }?;
+        }
         // SAFETY (three): the caller's promises on the strings and the config.
-        let genesis_path = unsafe { path_arg(genesis_toml_path, "genesis_toml_path") }?;
-        let dir = unsafe { path_arg(store_dir, "store_dir") }?;
-        let settings = unsafe { read_config(config) }?;
-        let genesis = Genesis::load(&genesis_path)?;
-        let survey = Survey::take_for(settings.cores.as_deref(), settings.backend)?;
-        let backends = survey.backends(settings.backend)?;
-        let ued_threads = settings.ued_threads.unwrap_or_else(|| survey.ued_threads());
-        let description = survey.describe(&backends, ued_threads);
-        let gpu = (settings.backend != Backend::Cpu && backends.gpu_adapter.is_some())
-            .then_some(settings.backend);
-        let config = EngineConfig {
-            backend: settings.backend,
-            ued_threads,
-            placement: Some(survey.placement),
-            ..EngineConfig::default()
+        let inputs = unsafe {
+            path_arg(genesis_toml_path, "genesis_toml_path").and_then(|genesis| {
+                let dir = path_arg(store_dir, "store_dir")?;
+                Ok((genesis, dir, read_config(config)?))
+            })
         };
-        let engine = Engine::open(&genesis, &dir, config, EngineHooks::default())?;
-        *engine_out = Box::into_raw(Box::new(tandem_engine {
-            engine,
-            description,
-            gpu,
-        }));
-        Ok(())
+        let opened = inputs
+            .and_then(|(genesis_path, dir, settings)| open_engine(&genesis_path, &dir, &settings));
+        // SAFETY: the caller's promise: engine_out is writable (checked not NULL, aligned);
+        // nothing of the inputs is borrowed any more.
+        let engine_out = unsafe { out(engine_out, "engine_out") }?;
+        match opened {
+            Ok(engine) => {
+                *engine_out = Box::into_raw(Box::new(engine));
+                Ok(())
+            }
+            Err(e) => {
+                *engine_out = std::ptr::null_mut();
+                Err(e)
+            }
+        }
+    })
+}
+
+/// [`tandem_engine_open`]'s engine, from its arguments read.
+fn open_engine(
+    genesis_path: &Path,
+    dir: &Path,
+    settings: &Settings,
+) -> Result<tandem_engine, FfiError> {
+    let genesis = Genesis::load(genesis_path)?;
+    let survey = Survey::take_for(settings.cores.as_deref(), settings.backend)?;
+    let backends = survey.backends(settings.backend)?;
+    let ued_threads = settings.ued_threads.unwrap_or_else(|| survey.ued_threads());
+    let description = survey.describe(&backends, ued_threads);
+    let gpu = (settings.backend != Backend::Cpu && backends.gpu_adapter.is_some())
+        .then_some(settings.backend);
+    let config = EngineConfig {
+        backend: settings.backend,
+        ued_threads,
+        placement: Some(survey.placement),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(&genesis, dir, config, EngineHooks::default())?;
+    Ok(tandem_engine {
+        engine,
+        description,
+        gpu,
     })
 }
 

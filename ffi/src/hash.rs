@@ -265,6 +265,10 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
         // (As many as the accounts, whose list was had: a third of its size.)
         let slices: Vec<&[u8]> = accounts.iter().map(|a| a.data).collect();
         let apart = arrays.apart(&slices);
+        // One sum, no length to name ("sum_inout is NULL but its length (2048) = 1", before).
+        if sum_inout.is_null() {
+            return Err(FfiError::invalid_argument("sum_inout is NULL"));
+        }
         // SAFETY: the caller passes 2048 readable and writable bytes at sum_inout (apart from
         // the inputs: checked).
         let sum_bytes = unsafe {

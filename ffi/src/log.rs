@@ -42,11 +42,16 @@ use crate::error::FfiError;
 pub type tandem_log_fn =
     Option<unsafe extern "C" fn(ctx: *mut c_void, level: u32, message: *const c_char)>;
 
-/// The sink the lines go to: a callback and its context, or stderr.
+/// The sink the lines go to: a callback and its context, or stderr, and the most detailed
+/// level it takes.
 #[derive(Clone, Copy)]
 struct Sink {
     callback: tandem_log_fn,
     ctx: *mut c_void,
+    /// Lines are filtered as they are logged, at the level of the sink of that moment; lines
+    /// queued under a more detailed one, still waiting when a sink of a lower level replaces
+    /// it, are filtered again here (a sink of `max_level` 1, or 0, got debug lines).
+    max_level: LevelFilter,
 }
 
 // SAFETY: the context pointer is the host's, handed back to its callback only; the host promised
@@ -58,6 +63,7 @@ unsafe impl Send for Sink {}
 static SINK: Mutex<Sink> = Mutex::new(Sink {
     callback: None,
     ctx: std::ptr::null_mut(),
+    max_level: DEFAULT_LEVEL,
 });
 
 /// Lines waiting for the log thread (module docs).
@@ -264,8 +270,12 @@ fn flush_until(target: u64) {
     );
 }
 
-/// Writes one line to `sink` (the caller holds the sink).
+/// Writes one line to `sink` (the caller holds the sink), unless it is more detailed than the
+/// sink takes.
 fn write_line(sink: Sink, line: &Line) {
+    if line.level > sink.max_level {
+        return;
+    }
     match sink.callback {
         Some(callback) => {
             // An interior NUL would cut the line short: write it as `\0`.
@@ -399,6 +409,7 @@ pub unsafe extern "C" fn tandem_set_log_sink(
             } else {
                 std::ptr::null_mut()
             },
+            max_level: level,
         };
         log::set_max_level(level);
         Ok(())
@@ -575,6 +586,37 @@ mod tests {
         flush_all();
         let lines = LINES.lock().unwrap_or_else(PoisonError::into_inner).clone();
         assert_eq!(lines.len(), 4, "{lines:?}");
+    }
+
+    /// A line more detailed than its sink takes is not written: lines queued under a sink of
+    /// a more detailed level, still waiting when one of a lower level replaced it, reached the
+    /// new sink (`max_level` 1 got debug lines, and 0 the dropped lines' warning).
+    #[test]
+    fn a_sink_gets_no_line_past_its_level() {
+        static LINES: Lines = Mutex::new(Vec::new());
+        let line = |level, text: &str| Line {
+            level,
+            target: "tandem".into(),
+            text: text.into(),
+        };
+        let sink = |max_level| Sink {
+            callback: Some(collect),
+            ctx: &LINES as *const Lines as *mut c_void,
+            max_level,
+        };
+        write_line(
+            sink(LevelFilter::Error),
+            &line(log::Level::Debug, "queued at level 4"),
+        );
+        write_line(
+            sink(LevelFilter::Off),
+            &line(log::Level::Warn, "lines were dropped"),
+        );
+        write_line(
+            sink(LevelFilter::Error),
+            &line(log::Level::Error, "an error"),
+        );
+        assert_eq!(*LINES.lock().unwrap(), [(1, "an error".to_owned())]);
     }
 
     /// A line in its sink call is not done with while a full queue drops the lines after it:

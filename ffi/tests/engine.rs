@@ -287,6 +287,32 @@ fn bad_configs_are_refused_naming_the_field() {
         message.contains("config->cores: ") && message.contains("4096"),
         "{message}"
     );
+    // `engine_out` pointing at `config->cores` itself: its NULL, written first, cleared the
+    // setting, and the call opened with automatic placement (TANDEM_OK). The setting is read
+    // before anything is written now.
+    let mut shared = tandem_engine_config {
+        cores: cores.as_ptr(),
+        ..config()
+    };
+    let store = CString::new(dir.path().to_str().unwrap()).unwrap();
+    let config_at = &raw mut shared;
+    // SAFETY: a field of the local above (no reference to it is made).
+    let at_cores = unsafe { &raw mut (*config_at).cores }.cast::<*mut tandem_engine>();
+    // SAFETY: valid strings; config and engine_out are the caller's, writable and aligned.
+    let status = unsafe {
+        tandem_engine_open(
+            genesis_path().as_ptr(),
+            store.as_ptr(),
+            config_at.cast_const(),
+            at_cores,
+        )
+    };
+    assert_eq!(status, TANDEM_ERR_INVALID_ARGUMENT, "{}", last_error());
+    assert!(last_error().contains("4096"), "{}", last_error());
+    assert!(
+        shared.cores.is_null(),
+        "a failed open leaves *engine_out NULL"
+    );
 }
 
 /// Every way a genesis file fails names the argument it came from: a syntax error or a bad

@@ -404,7 +404,12 @@ impl AccountHasher {
         out: &mut [LtHash],
     ) -> Result<(), KernelError> {
         if accounts.is_empty() && out.is_empty() {
-            return Ok(()); // no device asked for nothing
+            // No device asked for nothing; but `Gpu` without one is an error, empty batch or
+            // not, as every other kernel's (SPEC §7: no silent fallback).
+            if self.backend == Backend::Gpu {
+                self.gpu_for(0)?;
+            }
+            return Ok(());
         }
         let on_the_cpu =
             |out: &mut [LtHash]| hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
