@@ -772,18 +772,32 @@ pub unsafe extern "C" fn tandem_engine_metrics(
         // SAFETY: the caller's promise.
         let engine = unsafe { engine_ref(engine) }?;
         // SAFETY: the caller's promise: out is NULL or `out->size` bytes.
-        let (size, known) = unsafe { versioned_size(out, "out", "tandem_metrics") }?;
+        let (size, _) = unsafe { versioned_size(out, "out", "tandem_metrics") }?;
         // SAFETY: the caller's promise: out points to `size` writable bytes.
         let bytes = unsafe { output_slice(out.cast::<u8>(), size, "out", "out->size") }?;
-        bytes[known..].fill(0);
-        let metrics = metrics_of(&engine.engine.metrics().snapshot());
-        // SAFETY: out is valid for `known` bytes (checked above), aligned, and not otherwise
-        // borrowed once `bytes` is no longer used.
+        // Every byte zero first, the padding between and after the fields too, and then each
+        // field written alone: a whole struct written copies its padding's undefined bytes,
+        // and a newer header's field placed in the padding (a `uint32_t` after `halted` keeps
+        // `sizeof` at 80) would read them, where the header promises zero.
+        bytes.fill(0);
+        let m = tandem_metrics {
+            size: size as u32,
+            ..metrics_of(&engine.engine.metrics().snapshot())
+        };
+        // SAFETY: out is valid for `size` bytes, at least `sizeof(tandem_metrics)` (checked
+        // above), aligned, and not otherwise borrowed once `bytes` is no longer used; each
+        // place is a field of it.
         unsafe {
-            out.write(tandem_metrics {
-                size: size as u32,
-                ..metrics
-            });
+            (&raw mut (*out).size).write(m.size);
+            (&raw mut (*out).ved_slot).write(m.ved_slot);
+            (&raw mut (*out).ued_slot).write(m.ued_slot);
+            (&raw mut (*out).ued_lag_slots).write(m.ued_lag_slots);
+            (&raw mut (*out).max_ued_lag_slots).write(m.max_ued_lag_slots);
+            (&raw mut (*out).time_to_vote_p50_us).write(m.time_to_vote_p50_us);
+            (&raw mut (*out).time_to_vote_p99_us).write(m.time_to_vote_p99_us);
+            (&raw mut (*out).ved_tps).write(m.ved_tps);
+            (&raw mut (*out).ued_tps).write(m.ued_tps);
+            (&raw mut (*out).halted).write(m.halted);
         }
         Ok(())
     })

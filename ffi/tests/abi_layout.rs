@@ -4,9 +4,13 @@
 //! the Rust structs; this test does not, so a reordered, retyped or inserted field fails here
 //! before it breaks every compiled caller.
 //!
-//! `tandem_engine_config` and `tandem_metrics` may grow, at their end only: a field added there
-//! goes past the sizes below, which then remain the smallest `size` the library accepts (a
-//! caller built against the first header), so they are the v1 sizes, not today's.
+//! `tandem_engine_config` and `tandem_metrics` may grow, at their end only, and the sizes below
+//! remain the smallest `size` the library accepts (a caller built against the first header), so
+//! they are the v1 sizes, not today's. A field added at the end may land in the padding after
+//! the last field (a `uint32_t` after `tandem_metrics::halted` at 76, `sizeof` still 80): the
+//! library writes that padding as zero (every byte it does not know is zero), and a newer
+//! header's struct of the same size reads zero there; its own `size` field is what tells the
+//! versions apart only where the size grows.
 
 #![cfg(target_pointer_width = "64")]
 

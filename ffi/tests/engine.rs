@@ -152,6 +152,23 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
         (30, 30, 0)
     );
     assert!(metrics.time_to_vote_p50_us > 0);
+    // A newer header's struct (16 bytes more), its bytes set: every byte not a field of this
+    // library's is zero after the call, the padding inside the struct too — a field a newer
+    // header put there (after `halted`, `sizeof` stays 80) read the padding's undefined bytes.
+    let mut newer = [u64::from_ne_bytes([0xaa; 8]); 12];
+    let at = newer.as_mut_ptr().cast::<tandem_metrics>();
+    // SAFETY: 96 writable bytes, aligned for the struct; its size field set.
+    unsafe { (&raw mut (*at).size).write(96) };
+    // SAFETY: an open engine, 96 writable bytes.
+    assert_eq!(unsafe { tandem_engine_metrics(engine, at) }, TANDEM_OK);
+    let bytes: Vec<u8> = newer.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let halted_at = std::mem::offset_of!(tandem_metrics, halted);
+    assert_eq!(&bytes[4..8], [0; 4], "the padding after size");
+    assert_eq!(
+        &bytes[halted_at + 1..],
+        [0; 96 - 73],
+        "the padding after halted, and past"
+    );
     let text = common::describe(engine);
     assert!(
         text.contains("backend: cpu\n") && text.contains("ued threads: 2\n"),
