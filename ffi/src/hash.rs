@@ -75,9 +75,33 @@ pub unsafe extern "C" fn tandem_blake3_many(
             Input::c_array("input_lens", input_lens, n),
         ];
         let out = unsafe { output_slice_apart(out.cast::<[u8; 32]>(), n, "out", "n", &apart) }?;
-        tandem_kernels::blake3_many(backend, &inputs, out)?;
-        Ok(())
+        written_whole_or_not_at_all(backend, out, |out| {
+            tandem_kernels::blake3_many(backend, &inputs, out)
+        })
     })
+}
+
+/// Runs `kernel` into `out`, through a staging buffer on the `gpu` backend: the device's
+/// kernels write their output in parts (zeros first, the long messages hashed on the CPU, one
+/// batch after another), and one that fails part way (the device lost) answers
+/// `TANDEM_ERR_BACKEND_UNAVAILABLE` with the caller's buffer as it was — a failed call writes
+/// nothing. Elsewhere no kernel fails once its arguments are checked (`auto` finishes a failed
+/// device's batch on the CPU, whole), and `out` is written directly.
+pub(crate) fn written_whole_or_not_at_all<T: Copy + Default, E>(
+    backend: tandem_kernels::Backend,
+    out: &mut [T],
+    kernel: impl FnOnce(&mut [T]) -> Result<(), E>,
+) -> Result<(), FfiError>
+where
+    FfiError: From<E>,
+{
+    if backend != tandem_kernels::Backend::Gpu {
+        return Ok(kernel(out)?);
+    }
+    let mut staged = vec![T::default(); out.len()];
+    kernel(&mut staged)?;
+    out.copy_from_slice(&staged);
+    Ok(())
 }
 
 /// The account arrays shared by the LtHash exports, as the caller passed them.
@@ -198,8 +222,12 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
         // `LtHash` is `repr(transparent)` over 1,024 u16: on a little-endian machine, where the
         // caller's buffer is 2-byte aligned (malloc'd buffers are), it *is* the C layout and the
         // kernels write into it directly.
+        // (Not on the `gpu` backend: the device's kernels write the output in parts, and one
+        // that fails part way — the device lost — must leave the caller's buffer as it was.)
         #[cfg(target_endian = "little")]
-        if let Ok(elements) = bytemuck::try_cast_slice_mut(&mut *out) {
+        if backend != tandem_kernels::Backend::Gpu
+            && let Ok(elements) = bytemuck::try_cast_slice_mut(&mut *out)
+        {
             let hashes = LtHash::slice_from_elements_mut(elements);
             return Ok(tandem_kernels::lthash_accounts(backend, &accounts, hashes)?);
         }
@@ -295,6 +323,40 @@ mod tests {
     use std::ptr;
 
     const CPU: u32 = Backend::Cpu as u32;
+
+    /// A kernel of the `gpu` backend that fails part way — its device lost after it wrote a
+    /// part (zeros, the long messages hashed on the CPU, a first batch) — leaves the caller's
+    /// output as it was; elsewhere the output is written in place (no kernel fails there once
+    /// its arguments are checked). Found in review: the exports handed the caller's buffer to
+    /// the kernels.
+    #[test]
+    fn a_gpu_kernel_failing_part_way_writes_nothing() {
+        use tandem_kernels::Backend as Kernels;
+        let half_then_fail = |out: &mut [u8]| {
+            out[..2].fill(0);
+            Err(KernelError::Gpu(tandem_kernels::gpu::GpuError::Failed(
+                "the device was lost".into(),
+            )))
+        };
+        let mut out = [0xaau8; 4];
+        let failed = written_whole_or_not_at_all(Kernels::Gpu, &mut out, half_then_fail);
+        assert!(failed.is_err());
+        assert_eq!(out, [0xaa; 4], "nothing written");
+        let mut out = [0xaau8; 4];
+        let written = written_whole_or_not_at_all(Kernels::Cpu, &mut out, |out| {
+            out.fill(1);
+            Ok::<(), KernelError>(())
+        });
+        assert!(written.is_ok());
+        assert_eq!(out, [1; 4]);
+        let mut out = [0xaau8; 4];
+        let staged = written_whole_or_not_at_all(Kernels::Gpu, &mut out, |out| {
+            out.fill(2);
+            Ok::<(), KernelError>(())
+        });
+        assert!(staged.is_ok());
+        assert_eq!(out, [2; 4], "copied out whole");
+    }
 
     /// An `n` whose output no process can hold (past `isize::MAX` bytes, or `n * 2048`
     /// wrapping), or whose inputs' list cannot be had: the export listed its inputs first, and

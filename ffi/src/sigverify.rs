@@ -45,8 +45,15 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
             Input::c_array("message_lens", message_lens, n),
         ];
         let results = unsafe { output_slice_apart(results, n, "results", "n", &inputs) }?;
-        tandem_kernels::ed25519_verify_batch(backend, signatures, public_keys, &messages, results)?;
-        Ok(())
+        crate::hash::written_whole_or_not_at_all(backend, results, |results| {
+            tandem_kernels::ed25519_verify_batch(
+                backend,
+                signatures,
+                public_keys,
+                &messages,
+                results,
+            )
+        })
     })
 }
 
