@@ -115,7 +115,7 @@ pub fn replace<T>(
 /// error type).
 ///
 /// Where the file system can (Linux's `O_TMPFILE`: ext4, XFS, Btrfs, tmpfs), the bytes are
-/// written and synced into a file with no name ([`write_unnamed`]), which a process killed
+/// written and synced into a file with no name (`write_unnamed`), which a process killed
 /// meanwhile leaves nowhere — the kernel frees it — and only then named as the partial file
 /// and renamed over `path`: a status file's partial was left in the store by 6 of 39 signals
 /// to `run --store`, a `kill -9` anywhere in the write too, for the next open to remove.

@@ -21,7 +21,7 @@ fn gpu_backend_without_an_adapter_is_an_error_and_auto_uses_the_cpu() {
     let mut sum = LtHash::identity();
     assert!(tandem_kernels::lthash_accumulate(Backend::Gpu, &[], &mut sum).is_err());
     // Empty batches too, every kernel alike: `lthash_accounts` alone answered Ok.
-    let mut none = [LtHash::identity(); 0];
+    let mut none: [LtHash; 0] = [];
     assert!(tandem_kernels::lthash_accounts(Backend::Gpu, &[], &mut none).is_err());
     assert!(tandem_kernels::blake3_many(Backend::Gpu, &[], &mut []).is_err());
 
