@@ -219,6 +219,11 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
         let out = unsafe {
             output_slice_apart(out.cast::<[u8; LtHash::BYTES]>(), n, "out", "n", &apart)
         }?;
+        // No account: the kernel answers (on the `gpu` backend without a device, an error, as
+        // for every other export), not the chunks below, of which there are none.
+        if accounts.is_empty() {
+            return Ok(tandem_kernels::lthash_accounts(backend, &[], &mut [])?);
+        }
         // `LtHash` is `repr(transparent)` over 1,024 u16: on a little-endian machine, where the
         // caller's buffer is 2-byte aligned (malloc'd buffers are), it *is* the C layout and the
         // kernels write into it directly.

@@ -404,12 +404,7 @@ impl AccountHasher {
         out: &mut [LtHash],
     ) -> Result<(), KernelError> {
         if accounts.is_empty() && out.is_empty() {
-            // No device asked for nothing; but `Gpu` without one is an error, empty batch or
-            // not, as every other kernel's (SPEC §7: no silent fallback).
-            if self.backend == Backend::Gpu {
-                self.gpu_for(0)?;
-            }
-            return Ok(());
+            return Ok(()); // no device asked for nothing
         }
         let on_the_cpu =
             |out: &mut [LtHash]| hash::lthash::lthash_accounts(Platform::detect(), accounts, out);
@@ -489,6 +484,13 @@ pub fn lthash_accounts(
     accounts: &[AccountInput<'_>],
     out: &mut [LtHash],
 ) -> Result<(), KernelError> {
+    // `Gpu` without a device is an error for an empty batch too, as for every other kernel
+    // function here (SPEC §7: no silent fallback; the C ABI's export answered OK). A stage's
+    // own hasher asks for no device for nothing: it opens its own ahead of its first batch,
+    // not inside the first block's vote.
+    if accounts.is_empty() && backend == Backend::Gpu {
+        choose(backend, 0)?;
+    }
     AccountHasher::shared(backend).lthash_accounts(accounts, out)
 }
 
