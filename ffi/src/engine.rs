@@ -393,29 +393,33 @@ pub unsafe extern "C" fn tandem_engine_open(
             // SAFETY: NULL or misaligned: `out` answers the error and borrows nothing.
             unsafe { out(engine_out, "engine_out") }?;
         }
+        // Every failure from here on, a caught panic included, leaves NULL there.
+        let cleared = NullUnlessOpened(engine_out);
         // SAFETY (three): the caller's promises on the strings and the config.
-        let inputs = unsafe {
-            path_arg(genesis_toml_path, "genesis_toml_path").and_then(|genesis| {
-                let dir = path_arg(store_dir, "store_dir")?;
-                Ok((genesis, dir, read_config(config)?))
-            })
-        };
-        let opened = inputs
-            .and_then(|(genesis_path, dir, settings)| open_engine(&genesis_path, &dir, &settings));
+        let genesis_path = unsafe { path_arg(genesis_toml_path, "genesis_toml_path") }?;
+        let dir = unsafe { path_arg(store_dir, "store_dir") }?;
+        let settings = unsafe { read_config(config) }?;
+        let engine = open_engine(&genesis_path, &dir, &settings)?;
         // SAFETY: the caller's promise: engine_out is writable (checked not NULL, aligned);
         // nothing of the inputs is borrowed any more.
-        let engine_out = unsafe { out(engine_out, "engine_out") }?;
-        match opened {
-            Ok(engine) => {
-                *engine_out = Box::into_raw(Box::new(engine));
-                Ok(())
-            }
-            Err(e) => {
-                *engine_out = std::ptr::null_mut();
-                Err(e)
-            }
-        }
+        unsafe { engine_out.write(Box::into_raw(Box::new(engine))) };
+        std::mem::forget(cleared);
+        Ok(())
     })
+}
+
+/// Sets `*engine_out` to NULL when dropped: [`tandem_engine_open`]'s every failure — an error
+/// returned, a panic unwinding to the boundary (`TANDEM_ERR_INTERNAL`) — leaves NULL there, as
+/// the header promises; forgotten once the engine is written.
+struct NullUnlessOpened(*mut *mut tandem_engine);
+
+impl Drop for NullUnlessOpened {
+    fn drop(&mut self) {
+        // SAFETY: checked not NULL and aligned before the guard was made; the caller's
+        // promise: writable. No reference to the inputs it may overlap lives any more (the
+        // guard is dropped after them, or as a panic has unwound past them).
+        unsafe { self.0.write(std::ptr::null_mut()) };
+    }
 }
 
 /// [`tandem_engine_open`]'s engine, from its arguments read.
@@ -424,6 +428,10 @@ fn open_engine(
     dir: &Path,
     settings: &Settings,
 ) -> Result<tandem_engine, FfiError> {
+    #[cfg(test)]
+    if tests::PANIC_IN_OPEN.with(std::cell::Cell::get) {
+        panic!("the test's panic in tandem_engine_open");
+    }
     let genesis = Genesis::load(genesis_path)?;
     let survey = Survey::take_for(settings.cores.as_deref(), settings.backend)?;
     let backends = survey.backends(settings.backend)?;
@@ -863,4 +871,55 @@ pub unsafe extern "C" fn tandem_engine_close(engine: *mut tandem_engine) {
     }
     // The stages' last lines (and this call's) reach the sink before the engine is gone.
     crate::log::flush_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{TANDEM_ERR_INTERNAL, TANDEM_ERR_INVALID_ARGUMENT};
+    use std::ffi::CString;
+
+    thread_local! {
+        /// Makes `tandem_engine_open` panic once its inputs are read.
+        pub(super) static PANIC_IN_OPEN: std::cell::Cell<bool> =
+            const { std::cell::Cell::new(false) };
+    }
+
+    /// Every failure of `tandem_engine_open` leaves `*engine_out` NULL, a caught panic
+    /// (`TANDEM_ERR_INTERNAL`) too: the NULL was written only on an error returned, and a
+    /// host that closes what is not NULL closed whatever the pointer held before. Found in
+    /// review.
+    #[test]
+    fn a_failed_open_leaves_null_a_panic_too() {
+        let genesis = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../engine/genesis/default.toml"
+        );
+        let genesis = CString::new(genesis).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = CString::new(dir.path().to_str().unwrap()).unwrap();
+        let stale = std::ptr::NonNull::<tandem_engine>::dangling().as_ptr();
+        let open = |store: &CString| {
+            let mut engine = stale;
+            // SAFETY: valid strings, no config, a writable out-pointer.
+            let status = unsafe {
+                tandem_engine_open(
+                    genesis.as_ptr(),
+                    store.as_ptr(),
+                    std::ptr::null(),
+                    &mut engine,
+                )
+            };
+            (status, engine)
+        };
+        let empty = CString::new("").unwrap();
+        assert_eq!(
+            open(&empty),
+            (TANDEM_ERR_INVALID_ARGUMENT, std::ptr::null_mut())
+        );
+        PANIC_IN_OPEN.with(|p| p.set(true));
+        let panicked = open(&store);
+        PANIC_IN_OPEN.with(|p| p.set(false));
+        assert_eq!(panicked, (TANDEM_ERR_INTERNAL, std::ptr::null_mut()));
+    }
 }
