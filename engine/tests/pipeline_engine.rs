@@ -1322,58 +1322,62 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
 }
 
 #[test]
-fn a_forgery_the_ved_decided_in_a_later_block_does_not_answer_for_a_transaction_still_pending() {
-    // A user's transfer in slot 5, the UED held back after slot 4; in slot 6 its first
-    // signature in front of another message whose fee payer is a validator's node (a forgery
-    // anyone can make: the VED's by the guess, it fails check 1 and has no domain). The VED,
-    // ahead, decides slot 6: the transfer was answered `Final(InvalidSignature)` of slot 6 —
-    // the in-flight blocks were searched after the forgery's slot only — and `Final(Success)`
-    // of slot 5 once the UED ran it, a final status that changed. Found in review.
+fn a_forgery_the_ved_decided_ahead_does_not_answer_for_a_transaction_still_pending() {
+    // A user's transfer in slot 5, the UED held back after slot 4; in slot 6, then in slot 5
+    // itself, its first signature in front of another message whose fee payer is a
+    // validator's node (a forgery anyone can make: the VED's by the guess, it fails check 1
+    // and has no domain). The VED, ahead, decides the forgery's slot: the transfer was
+    // answered `Final(InvalidSignature)` of that slot — the in-flight blocks were searched
+    // after the forgery's slot only, then all but its own — and `Final(Success)` of slot 5
+    // once the UED ran it, a final status that changed. Found in reviews.
     use tandem_engine::runtime::status_index::ExecutionStatus;
-    let (mut blocks, _) = generated(6, 12, false);
-    let (ran, signature) = a_users_transaction(&blocks[4]);
-    let node = Transaction::peek_fee_payer(&blocks[5].transactions[0]).expect("a vote's payer");
-    let user = Transaction::peek_fee_payer(&ran)
-        .expect("a payer")
-        .to_bytes();
-    let payer_at = ran
-        .windows(32)
-        .position(|k| k == user)
-        .expect("the payer's key");
-    let mut forged = ran.clone();
-    forged[payer_at..payer_at + 32].copy_from_slice(&node.to_bytes());
-    assert_eq!(Transaction::peek_fee_payer(&forged), Some(node));
-    blocks[5].transactions.push(forged);
-    let dir = tempfile::tempdir().expect("dir");
-    let (engine, _, release) = open_holding(dir.path(), 4, EngineConfig::default());
-    for block in &blocks {
-        engine.submit(block.clone()).expect("submit");
+    for forged_in in [5usize, 4] {
+        let (mut blocks, _) = generated(6, 12, false);
+        let (ran, signature) = a_users_transaction(&blocks[4]);
+        let node = Transaction::peek_fee_payer(&blocks[5].transactions[0]).expect("a vote's payer");
+        let user = Transaction::peek_fee_payer(&ran)
+            .expect("a payer")
+            .to_bytes();
+        let payer_at = ran
+            .windows(32)
+            .position(|k| k == user)
+            .expect("the payer's key");
+        let mut forged = ran.clone();
+        forged[payer_at..payer_at + 32].copy_from_slice(&node.to_bytes());
+        assert_eq!(Transaction::peek_fee_payer(&forged), Some(node));
+        blocks[forged_in].transactions.push(forged);
+        let dir = tempfile::tempdir().expect("dir");
+        let (engine, _, release) = open_holding(dir.path(), 4, EngineConfig::default());
+        for block in &blocks {
+            engine.submit(block.clone()).expect("submit");
+        }
+        engine
+            .wait_hash(Domain::Ved, 6, Duration::from_secs(60))
+            .expect("the VED decided slot 6");
+        let answer = |engine: &Engine| {
+            let view = engine.transaction(&signature, 0);
+            (view.status, view.slot, view.domain)
+        };
+        assert_eq!(
+            answer(&engine),
+            (ExecutionStatus::Pending, Some(5), None),
+            "forged in slot {}: slot 5 not executed by the UED yet",
+            forged_in + 1
+        );
+        drop(release);
+        engine
+            .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
+            .expect("no failure");
+        assert_eq!(
+            answer(&engine),
+            (
+                ExecutionStatus::Final(TxStatus::Success),
+                Some(5),
+                Some(Domain::Ued)
+            )
+        );
+        drop(engine.finish().expect("finish"));
     }
-    engine
-        .wait_hash(Domain::Ved, 6, Duration::from_secs(60))
-        .expect("the VED decided slot 6");
-    let answer = |engine: &Engine| {
-        let view = engine.transaction(&signature, 0);
-        (view.status, view.slot, view.domain)
-    };
-    assert_eq!(
-        answer(&engine),
-        (ExecutionStatus::Pending, Some(5), None),
-        "slot 5 not executed by the UED yet"
-    );
-    drop(release);
-    engine
-        .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
-        .expect("no failure");
-    assert_eq!(
-        answer(&engine),
-        (
-            ExecutionStatus::Final(TxStatus::Success),
-            Some(5),
-            Some(Domain::Ued)
-        )
-    );
-    drop(engine.finish().expect("finish"));
 }
 
 #[test]

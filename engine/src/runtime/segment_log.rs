@@ -182,7 +182,11 @@ impl LogKind {
                 // Created, and a crash came before its magic was synced (the append syncs it
                 // before any record): where the file system extended the file with zeros, a
                 // magic of zeros and no whole records after it — the torn tail of a create.
-                let unsynced = bytes[..8] == [0; 8] && torn_tail(&bytes[8..]);
+                // (`torn_tail` looks for whole records past its first byte: one at the very
+                // start of the records is looked for here.)
+                let records_at_the_start = whole_records_to_the_end(&bytes[8..], 0);
+                let unsynced =
+                    bytes[..8] == [0; 8] && !records_at_the_start && torn_tail(&bytes[8..]);
                 if k == last && unsynced {
                     return Ok((records, Some((path.clone(), 0))));
                 }

@@ -490,6 +490,18 @@ mod tests {
             assert!(!newest.exists(), "cut");
             assert_eq!(slots(dir.path(), 0), (2..=65).collect::<Vec<_>>());
         }
+        // Zeros with a whole record after them (synced, so the magic was): damage, named —
+        // one record alone was cut as a create's tail (found in review).
+        appended(dir.path(), 66..=66);
+        let one = dir.path().join("votes-66.log");
+        let mut bytes = std::fs::read(&one).unwrap();
+        bytes[..8].fill(0);
+        std::fs::write(&one, &bytes).unwrap();
+        let Err(error) = VoteLog::open(dir.path(), Some(66)) else {
+            panic!("a zeroed magic before a synced record was cut");
+        };
+        assert!(error.to_string().contains("bad magic"), "{error}");
+        std::fs::remove_file(&one).unwrap();
         // Not the last segment, or not zeros: damage, named.
         let mut bytes = KIND.magics[0].to_vec();
         bytes[0] ^= 1;

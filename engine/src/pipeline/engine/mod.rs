@@ -368,10 +368,11 @@ impl Engine {
         let decided = |tx: Option<IndexedTx>| tx.is_some_and(|t| t.status.entered_window());
         let mut tx = indexed();
         // Not decided yet in its domain, in a block accepted and not committed: `Pending`
-        // (unless the entry is the transaction that ran: its own block is not searched). An
-        // earlier block is searched too: the VED, ahead, decides a forged copy of the
-        // signature in a later block (final at once, no domain) before the UED has run the
-        // transaction — answered final, with a status that changed when it ran.
+        // (unless the entry is the transaction that ran: its own block counts where it holds
+        // the signature twice). An earlier block is searched too: the VED, ahead, decides a
+        // forged copy of the signature in a later block (final at once, no domain) before the
+        // UED has run the transaction — answered final, with a status that changed when it
+        // ran; and the same within one block.
         let in_flight = if decided(tx) {
             None
         } else {

@@ -279,8 +279,11 @@ impl Shared {
         }
     }
 
-    /// The slot of the first block accepted and not yet committed, other than the block of
-    /// slot `besides`, that holds a transaction whose first signature is `signature`.
+    /// The slot of the first block accepted and not yet committed that holds a transaction
+    /// whose first signature is `signature` — the block of slot `besides` (the index entry's
+    /// own) only where it holds two: the entry is one of them, and the other may be still to
+    /// run (a forged copy in front of another message, decided by the VED ahead, beside the
+    /// user's transaction of the same block: answered final, it changed when the UED ran it).
     pub(super) fn in_flight_slot(&self, signature: &[u8; 64], besides: Option<u64>) -> Option<u64> {
         // The blocks are searched after the lock is let go: `submit` takes it before the
         // verdict the VED waits for, and a search of full blocks is long.
@@ -289,18 +292,20 @@ impl Shared {
                 .in_flight
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            in_flight
-                .iter()
-                .filter(|(slot, _)| Some(**slot) != besides)
-                .map(|(_, ingested)| Arc::clone(ingested))
-                .collect()
+            in_flight.values().map(Arc::clone).collect()
         };
         blocks
             .iter()
             .find(|ingested| {
-                let mut transactions = ingested.block().transactions.iter();
-                transactions
-                    .any(|w| Transaction::peek_first_signature(w).as_ref() == Some(signature))
+                let needed = if Some(ingested.header.slot) == besides {
+                    2
+                } else {
+                    1
+                };
+                let transactions = ingested.block().transactions.iter();
+                let signed =
+                    |w: &&[u8]| Transaction::peek_first_signature(w).as_ref() == Some(signature);
+                transactions.filter(signed).take(needed).count() == needed
             })
             .map(|ingested| ingested.header.slot)
     }
