@@ -603,7 +603,6 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
         Progress::Phase(phase) => bar.set_message(format!("{figure}: {phase}")),
     });
     bar.finish_and_clear();
-    let report = report.map_err(|e| e.to_string())?;
     let profile = bench_suite::output::profile(machine, machine::build(args.size), &report);
     // A run of some suites updates their figures in the profile there, keeping the others.
     let at = args.out.join(format!("{}.toml", profile.machine.kind));
@@ -627,8 +626,22 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
     if let Some(path) = &args.json {
         write_json(path, &json)?;
     }
+    // What was measured is written above; a figure that could not be measured fails the
+    // command after (it failed before anything was written, every figure measured lost).
+    let failed = || -> Result<(), String> {
+        match report.failures.as_slice() {
+            [] => Ok(()),
+            failures => Err(format!(
+                "{} figure{} not measured ({}); the others are written to {}",
+                failures.len(),
+                if failures.len() == 1 { "" } else { "s" },
+                failures.join("; "),
+                args.out.display()
+            )),
+        }
+    };
     if quiet {
-        return Ok(());
+        return failed();
     }
     let m = &profile.machine;
     println!(
@@ -661,7 +674,7 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
     for path in written {
         println!("  {}", path.display());
     }
-    Ok(())
+    failed()
 }
 
 /// A figure's row of the table.

@@ -422,6 +422,10 @@ pub struct SuiteReport {
     pub notes: Vec<String>,
     /// Seconds the suite took.
     pub seconds: f64,
+    /// The figures that could not be measured (`figure: reason`), each also in `notes`: the
+    /// suite goes on past them, and what it measured is written, the command failing after.
+    #[serde(skip)]
+    pub failures: Vec<String>,
 }
 
 /// Where the suite is, for a progress bar.
@@ -792,11 +796,9 @@ pub(crate) fn on_pus<R: Send>(
     })
 }
 
-/// Runs the suites of `config`, telling `progress` where it is.
-pub fn run(
-    config: &SuiteConfig,
-    mut progress: impl FnMut(Progress<'_>),
-) -> Result<SuiteReport, SuiteError> {
+/// Runs the suites of `config`, telling `progress` where it is. A figure that cannot be
+/// measured is left out and named in the report's `failures` (and `notes`).
+pub fn run(config: &SuiteConfig, progress: impl FnMut(Progress<'_>)) -> SuiteReport {
     let started = Instant::now();
     let ctx = Context { config };
     let figures: Vec<Figure<'_>> = config
@@ -804,6 +806,15 @@ pub fn run(
         .into_iter()
         .flat_map(|suite| suite.figures(&ctx))
         .collect();
+    let mut report = measure_all(figures, progress);
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+/// Measures every figure in turn. A figure that fails is noted and the suite goes on: the first
+/// failure returned at once, and every figure measured before it (a whole default run's, where
+/// the last suite's device or disk failed) was lost with it.
+fn measure_all(figures: Vec<Figure<'_>>, mut progress: impl FnMut(Progress<'_>)) -> SuiteReport {
     progress(Progress::Planned(figures.len()));
     let mut recorder = Recorder::default();
     for (index, Figure { label, measure }) in figures.into_iter().enumerate() {
@@ -811,21 +822,66 @@ pub fn run(
             index,
             label: &label,
         });
-        measure(&mut recorder, &mut |phase| progress(Progress::Phase(phase))).map_err(
-            |reason| SuiteError::Measure {
-                figure: label.clone(),
+        if let Err(reason) = measure(&mut recorder, &mut |phase| progress(Progress::Phase(phase))) {
+            let failed = SuiteError::Measure {
+                figure: label,
                 reason,
-            },
-        )?;
+            }
+            .to_string();
+            recorder
+                .report
+                .notes
+                .push(format!("not measured: {failed}"));
+            recorder.report.failures.push(failed);
+        }
     }
-    let mut report = recorder.report;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    recorder.report
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_figure_that_fails_is_noted_and_the_others_are_kept() {
+        let figure = |label: &str, fails: bool| {
+            let name = label.to_owned();
+            Figure::new(
+                label,
+                move |recorder: &mut Recorder, _: &mut dyn FnMut(&str)| {
+                    if fails {
+                        return Err("the device was lost".to_owned());
+                    }
+                    recorder.rate(
+                        &name,
+                        At::Whole,
+                        "things/s",
+                        &[1.0, 2.0, 3.0],
+                        "made".into(),
+                    );
+                    Ok(())
+                },
+            )
+        };
+        let figures = vec![
+            figure("before", false),
+            figure("failing", true),
+            figure("after", false),
+        ];
+        let report = measure_all(figures, |_| {});
+        let names: Vec<&str> = report.rates.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["before", "after"],
+            "measured on both sides of the failure"
+        );
+        assert_eq!(report.failures, ["failing: the device was lost"]);
+        assert!(
+            report
+                .notes
+                .contains(&"not measured: failing: the device was lost".to_owned())
+        );
+    }
 
     #[test]
     fn the_median_is_the_middle_run_and_the_spread_the_extremes() {
