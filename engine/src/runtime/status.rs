@@ -48,6 +48,13 @@ impl TxStatus {
         )
     }
 
+    /// Whether its signatures were valid (it passed check 1): a valid signature binds its
+    /// message, so any other transaction carrying it is the same transaction (refused the same
+    /// way where this one did not enter the window) or a forgery (`InvalidSignature`).
+    pub const fn signature_valid(self) -> bool {
+        !matches!(self, TxStatus::InvalidSignature)
+    }
+
     /// Whether the fee was charged (the transaction passed check 5): it then counts in
     /// `sig_count_D`. `AccountFrozenForRemap` is both check 5's status (a frozen payer: no fee)
     /// and check 8's (a frozen account written: fee charged); this answers for check 8.

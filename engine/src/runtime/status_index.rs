@@ -124,10 +124,21 @@ pub fn answer(
 /// one that ran (SPEC §2: within the window no other entry with its signature can enter it, and
 /// beyond it its blockhash has expired) — else the later. So neither a replay of a transaction
 /// (`DuplicateSignature`) nor a forged copy of its first signature in front of another message
-/// (`InvalidSignature`, final at once) can hide what became of it.
+/// (`InvalidSignature`, final at once) can hide what became of it. Where neither entered the
+/// window, the earlier whose signature was valid (refused by check 2 or 3, or a duplicate): a
+/// valid signature binds its message, and a later copy is the same transaction refused again
+/// or a forgery — which answered for it once its block was committed, a final status that
+/// changed (`Final(BlockhashNotFound)`, then `Final(InvalidSignature)`; found in review).
 pub fn prefer(earlier: Option<IndexedTx>, later: Option<IndexedTx>) -> Option<IndexedTx> {
     match (earlier, later) {
         (Some(e), Some(l)) if e.status.entered_window() && !l.status.entered_window() => Some(e),
+        (Some(e), Some(l))
+            if !e.status.entered_window()
+                && !l.status.entered_window()
+                && e.status.signature_valid() =>
+        {
+            Some(e)
+        }
         (e, l) => l.or(e),
     }
 }
@@ -630,6 +641,36 @@ mod tests {
                 "{bps} bps: the live answer is the stored one"
             );
         }
+    }
+
+    #[test]
+    fn a_transaction_refused_with_a_valid_signature_answers_before_a_later_copy() {
+        let at = |slot, status| IndexedTx {
+            slot,
+            domain: (status != TxStatus::InvalidSignature).then_some(Domain::Ued),
+            status,
+        };
+        let refused = at(5, TxStatus::BlockhashNotFound);
+        let forged = at(8, TxStatus::InvalidSignature);
+        let replayed = at(9, TxStatus::BlockhashNotFound);
+        assert_eq!(prefer(Some(refused), Some(forged)), Some(refused));
+        assert_eq!(prefer(Some(refused), Some(replayed)), Some(refused));
+        // A forgery first answers until the transaction comes (it cannot be told from one).
+        let ran = at(9, TxStatus::Success);
+        assert_eq!(prefer(Some(forged), Some(ran)), Some(ran));
+        assert_eq!(
+            prefer(Some(forged), Some(at(9, TxStatus::BlockhashNotFound)))
+                .unwrap()
+                .slot,
+            9
+        );
+        // The one that ran answers before any copy, as before.
+        assert_eq!(
+            prefer(Some(at(4, TxStatus::Success)), Some(forged))
+                .unwrap()
+                .slot,
+            4
+        );
     }
 
     #[test]
