@@ -365,11 +365,11 @@ impl Engine {
             let stored = self.shared.stored.get(signature).filter(kept);
             status_index::prefer(stored, live.get(signature).filter(kept))
         };
-        // Decided: the transaction that ran, or one refused with a valid signature (which binds
-        // its message: no other transaction carries it but the same one or a forgery).
-        let decided = |tx: Option<IndexedTx>| {
-            tx.is_some_and(|t| t.status.entered_window() || t.status.signature_valid())
-        };
+        // Decided: the transaction that ran. (Not one refused with a valid signature: an
+        // earlier copy still in flight may be the one that runs — the VED, ahead, refuses a
+        // replay in a block after an epoch boundary whose payer moved into it, while the
+        // transaction itself waits in the UED's queue; found in review.)
+        let decided = |tx: Option<IndexedTx>| tx.is_some_and(|t| t.status.entered_window());
         let mut tx = indexed();
         // Not decided yet in its domain, in a block accepted and not committed: `Pending`
         // (unless the entry is the transaction that ran: its own block counts where it holds
