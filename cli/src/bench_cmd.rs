@@ -610,6 +610,17 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
         bench_suite::output::keeping_suites_not_run(profile, &config.suites(), &at);
     let mut json = BenchJson::new(&profile, &config, &report);
     json.notes.extend(kept);
+    // A run that could not measure every figure writes what it measured beside the profile,
+    // never over it: it replaced an earlier run's good profile with one lacking those figures
+    // (and a GPU crossover decided without them). Found in review.
+    if !report.failures.is_empty() {
+        json.files.profile = format!("{}.partial.toml", profile.machine.kind);
+        json.notes.push(format!(
+            "not every figure was measured: what was is in {}; {} (an earlier run's, where there              is one) is kept as it was",
+            json.files.profile,
+            at.display()
+        ));
+    }
     // A run of some suites into a directory without a full profile writes one `tandem plan`
     // refuses: said now, not when the plan is asked.
     let target = tandem_bench::plan::Target::default();
