@@ -584,6 +584,10 @@ pub fn replay(
             // The VED log a stopped `tandem run` left ahead of the store: this run moves the
             // store on without it (an engine opening the store executes the VED again).
             let segments = VedLog::discard(&dir).map_err(|e| e.to_string())?;
+            // And the confirmations of the slots it had executed ahead: they stood for this
+            // run's own blocks of those slots.
+            tandem_engine::runtime::status_index::forget_confirmations_after(&dir, resumed)
+                .map_err(|e| e.to_string())?;
             if segments > 0 && !quiet {
                 bar.suspend(|| {
                     say!(

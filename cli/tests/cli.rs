@@ -752,6 +752,57 @@ fn a_report_into_a_named_pipe_reaches_its_reader() {
 }
 
 #[test]
+fn replay_onto_a_store_drops_the_confirmations_of_slots_it_did_not_vote_on() {
+    // A stopped `tandem run` left the store at slot 10, its VED ahead, and `agreement.idx`
+    // with confirmations of slots 11 and 12 (its own blocks'). `replay --store` moves the store
+    // on without that VED's log, and those confirmations stood for the replay's blocks of the
+    // same slots, which nobody reported (found in review).
+    use tandem_engine::Domain;
+    use tandem_engine::genesis::Genesis;
+    use tandem_engine::ledger::LedgerReader;
+    use tandem_engine::runtime::Runtime;
+    use tandem_engine::runtime::status_index::{Confirmation, StatusIndex, write_confirmations};
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "20", "--transfers", "5"]);
+    let store = dir.path().join("store");
+    {
+        let mut runtime = Runtime::open(&Genesis::default_cluster(), &store).unwrap();
+        for block in LedgerReader::open(Path::new(&ledger)).unwrap().take(10) {
+            runtime.execute_block(&block.unwrap()).unwrap();
+        }
+    }
+    let all = Confirmation {
+        stake: 30,
+        total: 30,
+    };
+    write_confirmations(
+        &store,
+        &[
+            (Domain::Ved, 9, all),
+            (Domain::Ved, 11, all),
+            (Domain::Ved, 12, all),
+        ],
+    )
+    .unwrap();
+    let out = tandem(&[
+        "replay",
+        "--ledger",
+        &ledger,
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let index = StatusIndex::load(&store, 20).unwrap();
+    assert_eq!(
+        index.confirmation(Domain::Ved, 9),
+        Some(all),
+        "the store's own slot's kept"
+    );
+    assert_eq!(index.confirmation(Domain::Ved, 11), None);
+    assert_eq!(index.confirmation(Domain::Ved, 12), None);
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.

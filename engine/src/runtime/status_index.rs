@@ -315,6 +315,26 @@ pub fn write_confirmations(
     write_atomically(&dir.join("agreement.idx"), &w.0)
 }
 
+/// Removes from `agreement.idx` in `dir` the confirmations of the slots after `committed`, the
+/// store's slot: those of slots a VED executed ahead of it, on a chain a run that moves the
+/// store on without the VED's log (`tandem replay --store`) need not follow — kept, they stood
+/// for the replay's own blocks of those slots, which nobody reported (SPEC §6; found in
+/// review). Whether any was removed.
+pub fn forget_confirmations_after(dir: &Path, committed: u64) -> Result<bool, RuntimeError> {
+    let index = StatusIndex::load(dir, committed)?;
+    let all: Vec<_> = index.confirmations().collect();
+    let kept: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|&(_, slot, _)| slot <= committed)
+        .collect();
+    if kept.len() == all.len() {
+        return Ok(false);
+    }
+    write_confirmations(dir, &kept)?;
+    Ok(true)
+}
+
 /// Records that the engine halted, and why (`halt`): it stays halted across restarts. The first
 /// halt's reason stands: a later call leaves the file as it is.
 pub fn write_halt(dir: &Path, why: &str) -> Result<(), RuntimeError> {
