@@ -68,8 +68,12 @@ fn remove_while_written(path: &Path) -> bool {
 /// The signals taken.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-/// A path removed on a signal until this is dropped.
-pub struct OnSignal(PathBuf);
+/// A path on one of the lists the signal thread acts on ([`SCRATCH`]: removed; [`SWEPT`]:
+/// swept of this process's partial files), until this is dropped.
+pub struct OnSignal {
+    list: &'static Mutex<Vec<PathBuf>>,
+    path: PathBuf,
+}
 
 /// Takes `path` off the list (held by the caller).
 fn unlist(paths: &mut Vec<PathBuf>, path: &Path) {
@@ -81,32 +85,24 @@ fn unlist(paths: &mut Vec<PathBuf>, path: &Path) {
 impl Drop for OnSignal {
     fn drop(&mut self) {
         unlist(
-            &mut SCRATCH.lock().unwrap_or_else(PoisonError::into_inner),
-            &self.0,
+            &mut self.list.lock().unwrap_or_else(PoisonError::into_inner),
+            &self.path,
         );
     }
+}
+
+/// Puts `path` on `list` until the guard is dropped.
+fn listed(list: &'static Mutex<Vec<PathBuf>>, path: PathBuf) -> OnSignal {
+    list.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(path.clone());
+    OnSignal { list, path }
 }
 
 /// Registers `path` (a partial file being written) for removal on a signal, until the guard is
 /// dropped.
 pub fn remove_on_signal(path: PathBuf) -> OnSignal {
-    SCRATCH
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(path.clone());
-    OnSignal(path)
-}
-
-/// A directory swept of this process's partial files on a signal until this is dropped.
-pub struct SweptOnSignal(PathBuf);
-
-impl Drop for SweptOnSignal {
-    fn drop(&mut self) {
-        unlist(
-            &mut SWEPT.lock().unwrap_or_else(PoisonError::into_inner),
-            &self.0,
-        );
-    }
+    listed(&SCRATCH, path)
 }
 
 /// Registers `dir` — a store named with `--store`, kept on a signal — to be swept on a signal
@@ -114,12 +110,8 @@ impl Drop for SweptOnSignal {
 /// (a status file is written whole each slot, and a signal left its partial file in the
 /// store — unnamed while it is written now, named for the moment before it is renamed into
 /// place — for the next open to remove), until the guard is dropped.
-pub fn sweep_on_signal(dir: PathBuf) -> SweptOnSignal {
-    SWEPT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(dir.clone());
-    SweptOnSignal(dir)
+pub fn sweep_on_signal(dir: PathBuf) -> OnSignal {
+    listed(&SWEPT, dir)
 }
 
 /// Removes the partial files of this process in `dir` (best effort: a store another process

@@ -321,18 +321,43 @@ pub fn write_confirmations(
 /// for the replay's own blocks of those slots, which nobody reported (SPEC §6; found in
 /// review). Whether any was removed.
 pub fn forget_confirmations_after(dir: &Path, committed: u64) -> Result<bool, RuntimeError> {
-    let index = StatusIndex::load(dir, committed)?;
-    let all: Vec<_> = index.confirmations().collect();
-    let kept: Vec<_> = all
-        .iter()
-        .copied()
-        .filter(|&(_, slot, _)| slot <= committed)
-        .collect();
-    if kept.len() == all.len() {
+    let all = read_confirmations(dir)?;
+    if all.keys().all(|&(_, slot)| slot <= committed) {
         return Ok(false);
     }
+    let kept: Vec<_> = all
+        .into_iter()
+        .filter(|&((_, slot), _)| slot <= committed)
+        .filter_map(|((tag, slot), c)| Some((domain_from_tag(tag).ok().flatten()?, slot, c)))
+        .collect();
     write_confirmations(dir, &kept)?;
     Ok(true)
+}
+
+/// The confirmations `agreement.idx` in `dir` holds, by domain tag and slot (none where there is
+/// no such file).
+fn read_confirmations(dir: &Path) -> Result<BTreeMap<(u8, u64), Confirmation>, RuntimeError> {
+    let path = dir.join("agreement.idx");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let body = checked(&path, &bytes, AGREEMENT_MAGIC)?;
+    let bad = |reason: String| RuntimeError::CorruptFile {
+        path: path.clone(),
+        reason,
+    };
+    let mut confirmations = BTreeMap::new();
+    let mut r = Reader::new(body);
+    for _ in 0..r.count(25).map_err(&bad)? {
+        let [domain] = r.array().map_err(&bad)?;
+        let slot = r.u64().map_err(&bad)?;
+        let stake = r.u64().map_err(&bad)?;
+        let total = r.u64().map_err(&bad)?;
+        confirmations.insert((domain, slot), Confirmation { stake, total });
+    }
+    Ok(confirmations)
 }
 
 /// Records that the engine halted, and why (`halt`): it stays halted across restarts. The first
@@ -526,28 +551,7 @@ impl StatusIndex {
                 enter(&mut index.txs, signature, tx);
             }
         }
-        let path = dir.join("agreement.idx");
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let body = checked(&path, &bytes, AGREEMENT_MAGIC)?;
-                let bad = |reason: String| RuntimeError::CorruptFile {
-                    path: path.clone(),
-                    reason,
-                };
-                let mut r = Reader::new(body);
-                for _ in 0..r.count(25).map_err(&bad)? {
-                    let [domain] = r.array().map_err(&bad)?;
-                    let slot = r.u64().map_err(&bad)?;
-                    let stake = r.u64().map_err(&bad)?;
-                    let total = r.u64().map_err(&bad)?;
-                    index
-                        .confirmations
-                        .insert((domain, slot), Confirmation { stake, total });
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(&path)(e)),
-        }
+        index.confirmations = read_confirmations(dir)?;
         index.halt = read_halt(dir)?;
         Ok(index)
     }
