@@ -254,7 +254,7 @@ pub struct Sizes {
 
 impl Sizes {
     /// The workloads of `size` on a machine of `pus` PUs with `gpu` (its adapter, if any).
-    pub fn new(size: Size, pus: usize, gpu: Option<&GpuAdapter>) -> Sizes {
+    pub fn new(size: Size, pus: usize, cores: usize, gpu: Option<&GpuAdapter>) -> Sizes {
         let software_gpu = gpu.is_some_and(|a| a.software);
         let batches: Vec<u32> = match (size, gpu.is_some() && !software_gpu) {
             (Size::Quick, true) => vec![1_024, 16_384],
@@ -271,7 +271,7 @@ impl Sizes {
             size,
             runs: size.runs(),
             min_run_ms: size.pick(50, 200, 500),
-            threads: thread_counts(pus, size == Size::Full),
+            threads: thread_counts(pus, cores, size == Size::Full),
             unique_signatures: 512,
             recurring_signers: 1_000,
             batches,
@@ -314,9 +314,14 @@ impl Sizes {
     }
 }
 
-/// Thread counts to measure on `pus` PUs: the powers of two below it and `pus` itself, and with
-/// `more`, three times each power of two too.
-pub fn thread_counts(pus: usize, more: bool) -> Vec<u32> {
+/// Thread counts to measure on `pus` PUs of `cores` cores: the powers of two below `pus`, the
+/// core count (where SMT gives more PUs than cores) and `pus` itself, and with `more`, three times
+/// each power of two too.
+///
+/// The core count is measured because the planner counts cores and leaves out the points past
+/// them (they ran on SMT siblings): without it, a 6-core, 12-PU machine's plan for its own 6
+/// cores would be a projection from the 4-thread point.
+pub fn thread_counts(pus: usize, cores: usize, more: bool) -> Vec<u32> {
     let pus = pus.max(1) as u32;
     let mut counts: Vec<u32> = (0..32)
         .map(|k| 1u32 << k)
@@ -324,6 +329,9 @@ pub fn thread_counts(pus: usize, more: bool) -> Vec<u32> {
         .flat_map(|t| if more { vec![t, 3 * t] } else { vec![t] })
         .filter(|&t| t < pus)
         .collect();
+    if (1..pus as usize).contains(&cores) {
+        counts.push(cores as u32);
+    }
     counts.push(pus);
     counts.sort_unstable();
     counts.dedup();
@@ -374,7 +382,7 @@ impl SuiteConfig {
         }
         SuiteConfig {
             suites,
-            sizes: Sizes::new(size, pus.len(), gpu.as_ref()),
+            sizes: Sizes::new(size, pus.len(), cores.len(), gpu.as_ref()),
             pus,
             placement: survey.placement.clone(),
             gpu,
@@ -953,7 +961,7 @@ mod tests {
     fn a_suite_named_twice_runs_once() {
         let config = SuiteConfig {
             suites: vec![SuiteName::Blake3, SuiteName::Lthash, SuiteName::Blake3],
-            sizes: Sizes::new(Size::Quick, 2, None),
+            sizes: Sizes::new(Size::Quick, 2, 2, None),
             pus: vec![0, 1],
             placement: Placement::plan(
                 &tandem_engine::pipeline::Topology::synthetic(
@@ -991,11 +999,21 @@ mod tests {
 
     #[test]
     fn thread_counts_are_powers_of_two_and_every_pu() {
-        assert_eq!(thread_counts(1, false), [1]);
-        assert_eq!(thread_counts(2, false), [1, 2]);
-        assert_eq!(thread_counts(12, false), [1, 2, 4, 8, 12]);
-        assert_eq!(thread_counts(12, true), [1, 2, 3, 4, 6, 8, 12]);
-        assert_eq!(thread_counts(0, false), [1]);
+        assert_eq!(thread_counts(1, 1, false), [1]);
+        assert_eq!(thread_counts(2, 2, false), [1, 2]);
+        assert_eq!(thread_counts(12, 12, false), [1, 2, 4, 8, 12]);
+        assert_eq!(thread_counts(12, 12, true), [1, 2, 3, 4, 6, 8, 12]);
+        assert_eq!(thread_counts(0, 0, false), [1]);
+    }
+
+    #[test]
+    fn an_smt_machine_is_measured_at_its_core_count() {
+        // 6 cores, 12 PUs: the planner keeps the points within the cores, so 6 is measured.
+        assert_eq!(thread_counts(12, 6, false), [1, 2, 4, 6, 8, 12]);
+        assert_eq!(thread_counts(16, 8, false), [1, 2, 4, 8, 16]);
+        assert_eq!(thread_counts(2, 1, false), [1, 2]);
+        // No cores found (a topology of PUs only): the PUs as before.
+        assert_eq!(thread_counts(4, 0, false), [1, 2, 4]);
     }
 
     #[test]

@@ -259,7 +259,7 @@ mod tests {
             machine: p.machine.clone(),
             tandem: p.tandem.clone(),
             suites: vec![SuiteName::Lthash],
-            sizes: super::super::Sizes::new(super::super::Size::Quick, 2, None),
+            sizes: super::super::Sizes::new(super::super::Size::Quick, 2, 2, None),
             seconds: 1.0,
             figures: p.rates.clone(),
             pipeline: None,
