@@ -541,8 +541,8 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     chain.execution_seconds = Some(seconds);
     chain.last = Some(LastSlotJson {
         slot: summary.slot,
-        ved_hash: hex(&summary.hashes[0]),
-        ued_hash: hex(&summary.hashes[1]),
+        ved_hash: hex(&summary.hashes.ved),
+        ued_hash: hex(&summary.hashes.ued),
     });
     let report = RunReport {
         chain,

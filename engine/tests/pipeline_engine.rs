@@ -1629,7 +1629,7 @@ fn a_restarted_engine_answers_the_ved_hashes_and_confirmations_its_log_holds() {
         engine.submit(block.clone()).expect("submit");
     }
     let last = engine.finish().expect("finish");
-    assert_eq!(last.hashes[0], sequential[5].ved_hash);
+    assert_eq!(last.hashes.ved, sequential[5].ved_hash);
 }
 
 #[test]

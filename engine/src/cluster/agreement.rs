@@ -42,7 +42,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::hex;
-use crate::account::{Domain, Pubkey};
+use crate::account::{Domain, PerDomain, Pubkey};
 
 /// What one executed vote reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,14 +148,16 @@ pub struct Agreement {
     total_stake: u64,
     /// The VED's total stake at each slot it executed: what the slot is judged against.
     totals: BTreeMap<u64, u64>,
-    local: [BTreeMap<u64, [u8; 32]>; 2],
-    reports: [BTreeMap<u64, SlotReports>; 2],
+    /// Per domain, the local hash of each slot.
+    local: PerDomain<BTreeMap<u64, [u8; 32]>>,
+    /// Per domain, what the votes reported for each slot.
+    reports: PerDomain<BTreeMap<u64, SlotReports>>,
     /// Per domain, the share of the stake behind the local hash of slot t, kept only where it
     /// is more than every later slot's: the share confirming slot s (module docs) is that of
     /// the first entry at or after s.
-    confirmed: [BTreeMap<u64, Fraction>; 2],
+    confirmed: PerDomain<BTreeMap<u64, Fraction>>,
     /// Per vote account, the last slot counted in each domain (module docs).
-    counted: HashMap<Pubkey, [Option<u64>; 2]>,
+    counted: HashMap<Pubkey, PerDomain<Option<u64>>>,
     halt: Option<Halt>,
     /// The largest share of the stake that reported another UED hash for a slot, in basis
     /// points of the total.
@@ -167,13 +169,6 @@ pub struct Agreement {
 /// a slot nobody computed, and would be kept until the local UED got there (module docs).
 pub fn ued_report_possible(ued_slot: u64, in_slot: u64) -> bool {
     ued_slot < in_slot
-}
-
-const fn index(domain: Domain) -> usize {
-    match domain {
-        Domain::Ved => 0,
-        Domain::Ued => 1,
-    }
 }
 
 impl Agreement {
@@ -200,7 +195,7 @@ impl Agreement {
             .filter(|&(slot, _)| ued_report_possible(slot, in_slot));
         let counted = self.counted.entry(vote.voter).or_default();
         let mut count = |domain: Domain, slot: u64| {
-            let last = &mut counted[index(domain)];
+            let last = &mut counted[domain];
             let first = last.is_none_or(|last| slot > last);
             if first {
                 *last = Some(slot);
@@ -230,7 +225,7 @@ impl Agreement {
     ) -> Option<Halt> {
         // Weighed by the larger of the slot's total and the voting block's (module docs).
         let total = self.total_at(slot).max(self.total_at(in_slot));
-        let reports = self.reports[index(domain)]
+        let reports = self.reports[domain]
             .entry(slot)
             .or_insert_with(|| Vec::with_capacity(1));
         let behind = match reports.iter_mut().find(|(h, _)| *h == hash) {
@@ -242,7 +237,7 @@ impl Agreement {
         };
         behind.add(total, stake);
         let behind = behind.share();
-        if self.local[index(domain)].get(&slot) == Some(&hash) {
+        if self.local[domain].get(&slot) == Some(&hash) {
             self.raise_confirmed(domain, slot, behind);
         }
         match domain {
@@ -253,7 +248,7 @@ impl Agreement {
 
     /// Records the local hash of `slot` in `domain`; returns a halt it causes (the first only).
     pub fn record_local(&mut self, domain: Domain, slot: u64, hash: [u8; 32]) -> Option<Halt> {
-        self.local[index(domain)].insert(slot, hash);
+        self.local[domain].insert(slot, hash);
         if domain == Domain::Ved {
             // (One recorded before, from the vote log at open, was the slot's own.)
             self.totals.entry(slot).or_insert(self.total_stake);
@@ -274,7 +269,7 @@ impl Agreement {
 
     /// The share of the VED's stake that reported `hash` for `slot` in `domain`.
     fn share_behind(&self, domain: Domain, slot: u64, hash: &[u8; 32]) -> Fraction {
-        self.reports[index(domain)]
+        self.reports[domain]
             .get(&slot)
             .and_then(|r| r.iter().find(|(h, _)| h == hash))
             .map_or(0, |(_, behind)| behind.share())
@@ -282,12 +277,12 @@ impl Agreement {
 
     /// Whether the local hash of `slot` in `domain` is known (and not pruned).
     pub fn has_local(&self, domain: Domain, slot: u64) -> bool {
-        self.local[index(domain)].contains_key(&slot)
+        self.local[domain].contains_key(&slot)
     }
 
     /// The stake that reported the local hash of `slot` in `domain` (0 while it is not known).
     pub fn stake_behind_local(&self, domain: Domain, slot: u64) -> u64 {
-        self.local[index(domain)]
+        self.local[domain]
             .get(&slot)
             .map_or(0, |hash| self.stake_behind(domain, slot, hash))
     }
@@ -296,7 +291,7 @@ impl Agreement {
     /// largest share behind the local hash of any slot from it on (module docs; 0 while there
     /// is none).
     pub fn confirmed_stake(&self, domain: Domain, slot: u64) -> u64 {
-        let Some((_, &share)) = self.confirmed[index(domain)].range(slot..).next() else {
+        let Some((_, &share)) = self.confirmed[domain].range(slot..).next() else {
             return 0;
         };
         stake_of(share, self.total_at(slot))
@@ -319,7 +314,7 @@ impl Agreement {
     pub fn confirmations_from(&self, first: u64) -> Vec<(Domain, u64, u64, u64)> {
         let mut out = Vec::new();
         for domain in Domain::ALL {
-            for &slot in self.local[index(domain)].range(first..).map(|(s, _)| s) {
+            for &slot in self.local[domain].range(first..).map(|(s, _)| s) {
                 out.push((
                     domain,
                     slot,
@@ -336,7 +331,7 @@ impl Agreement {
     /// not less than are not needed).
     fn raise_confirmed(&mut self, domain: Domain, slot: u64, share: Fraction) {
         let share = share.min(WHOLE);
-        let staircase = &mut self.confirmed[index(domain)];
+        let staircase = &mut self.confirmed[domain];
         if share == 0
             || staircase
                 .range(slot..)
@@ -370,13 +365,13 @@ impl Agreement {
 
     /// Forgets every slot before `slot`, reports and local hashes alike.
     pub fn prune(&mut self, slot: u64) {
-        for map in &mut self.reports {
+        for (_, map) in self.reports.iter_mut() {
             *map = map.split_off(&slot);
         }
-        for map in &mut self.local {
+        for (_, map) in self.local.iter_mut() {
             *map = map.split_off(&slot);
         }
-        for map in &mut self.confirmed {
+        for (_, map) in self.confirmed.iter_mut() {
             *map = map.split_off(&slot);
         }
         self.totals = self.totals.split_off(&slot);
@@ -384,8 +379,8 @@ impl Agreement {
 
     /// Slots with reports or local hashes held now (the memory bound's measure).
     pub fn slots_held(&self) -> usize {
-        self.reports.iter().map(BTreeMap::len).sum::<usize>()
-            + self.local.iter().map(BTreeMap::len).sum::<usize>()
+        self.reports.iter().map(|(_, m)| m.len()).sum::<usize>()
+            + self.local.iter().map(|(_, m)| m.len()).sum::<usize>()
     }
 
     /// Whether `slot`'s UED reports now halt the engine.
@@ -393,8 +388,8 @@ impl Agreement {
         if self.halt.is_some() {
             return None;
         }
-        let local = *self.local[index(Domain::Ued)].get(&slot)?;
-        let reports = self.reports[index(Domain::Ued)].get(&slot)?;
+        let local = *self.local[Domain::Ued].get(&slot)?;
+        let reports = self.reports[Domain::Ued].get(&slot)?;
         let agreeing = reports
             .iter()
             .find(|(h, _)| *h == local)

@@ -828,9 +828,7 @@ impl Runtime {
         // The slot's statuses and votes first: a committed slot always has them.
         let payer_of = |i: usize| transactions[i].message().account_keys()[0];
         self.status_files.write(&dir, slot, txs, payer_of)?;
-        let hashes = &self.state.hashes.hash;
-        let hashes = [hashes[Domain::Ved], hashes[Domain::Ued]];
-        let record = SlotVotes::new(slot, hashes, ved_stake, votes);
+        let record = SlotVotes::new(slot, self.state.hashes.hash, ved_stake, votes);
         self.vote_log.append(&record)?;
         self.state.save(&dir).map_err(|source| RuntimeError::Io {
             path: state::state_path(&dir, slot),

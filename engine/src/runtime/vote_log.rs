@@ -30,7 +30,7 @@ use super::segment_log::{Appender, LogError, LogKind, Record, Torn};
 use super::state::{Reader, Writer};
 use super::status_index::{domain_from_tag, domain_tag};
 use super::window::WINDOW;
-use crate::account::Domain;
+use crate::account::{Domain, PerDomain};
 use crate::cluster::agreement::ued_report_possible;
 use crate::cluster::{Agreement, Halt, VoteReport};
 
@@ -89,7 +89,10 @@ impl SlotVotes {
     /// [`crate::cluster::Agreement::record_vote`]).
     pub fn new(
         slot: u64,
-        [ved_hash, ued_hash]: [[u8; 32]; 2],
+        PerDomain {
+            ved: ved_hash,
+            ued: ued_hash,
+        }: PerDomain<[u8; 32]>,
         ved_stake: u64,
         votes: &[VoteReport],
     ) -> Self {
@@ -326,7 +329,12 @@ mod tests {
                 ued,
             })
             .collect();
-        SlotVotes::new(slot, [[slot as u8; 32], [!(slot as u8); 32]], 60, &votes)
+        SlotVotes::new(
+            slot,
+            PerDomain::new([slot as u8; 32], [!(slot as u8); 32]),
+            60,
+            &votes,
+        )
     }
 
     #[test]
@@ -338,7 +346,7 @@ mod tests {
             ued: Some((ued_slot, [3; 32])),
         };
         let sums = |ued_slot| {
-            let record = SlotVotes::new(9, [[0; 32], [0; 32]], 60, &[vote(ued_slot)]);
+            let record = SlotVotes::new(9, PerDomain::default(), 60, &[vote(ued_slot)]);
             record
                 .reported
                 .iter()

@@ -23,7 +23,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 use super::error::EngineError;
 use super::{Cursor, Engine, refused_on_an_executor};
-use crate::account::Pubkey;
+use crate::account::{PerDomain, Pubkey};
 #[cfg(test)]
 use crate::ledger::LedgerError;
 use crate::ledger::{Block, BlockHeader, EncodedBlock, Transactions};
@@ -396,7 +396,10 @@ impl Engine {
             stage.set_queue_depth(queue.len() as u64);
             sent.map_err(|_| self.stopped())
         };
-        let [ved_sigverify, ued_sigverify] = &self.sigverify_stages;
+        let PerDomain {
+            ved: ved_sigverify,
+            ued: ued_sigverify,
+        } = &self.sigverify_stages;
         send(&self.ved_sigs, ved_sigverify).map_err(|e| undecodable_first(encoded.as_mut(), e))?;
         // The VED waits for the verdict before anything else: a panic from here to it (a parser
         // bug) gives it one, the block refused, instead of leaving it (and `finish`, and the

@@ -97,7 +97,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::account::{Account, Domain, Pubkey};
+use crate::account::{Account, Domain, PerDomain, Pubkey};
 use crate::cluster::{Alert, Halt};
 use crate::ledger::Transactions;
 use crate::pipeline::metrics::{EngineMetrics, StageMetrics, VotePathTimes};
@@ -210,7 +210,7 @@ pub struct Engine {
     ingest: Arc<StageMetrics>,
     /// The sigverify stages' metrics (the VED's, the UED's), whose queues ingest fills and
     /// records the depth of.
-    sigverify_stages: [Arc<StageMetrics>; 2],
+    sigverify_stages: PerDomain<Arc<StageMetrics>>,
     /// [`EngineConfig::ued_yield_limit`]: also how long ingest lets a loaded block's votes be
     /// verified before it parses the rest.
     ued_yield_limit: Duration,
@@ -233,7 +233,7 @@ pub struct EngineSummary {
     /// The last committed slot.
     pub slot: u64,
     /// `hash_VED` and `hash_UED` of the last committed slot.
-    pub hashes: [[u8; 32]; 2],
+    pub hashes: PerDomain<[u8; 32]>,
     /// The runtime, for reading the final state.
     pub runtime: Runtime,
     /// The UED divergence the engine halted on (SPEC §6), when it did.
@@ -600,7 +600,7 @@ impl Engine {
         let halted = self.halted();
         Ok(EngineSummary {
             slot: runtime.slot(),
-            hashes: [runtime.hash(Domain::Ved), runtime.hash(Domain::Ued)],
+            hashes: PerDomain::from_fn(|d| runtime.hash(d)),
             runtime,
             halt,
             halted,

@@ -26,6 +26,7 @@ use super::sigverify::{SigverifySide, VOTE_SIGNER_CACHE, prepare_vote_signers, s
 use super::ued::{UedLinks, ued_loop};
 use super::ved::{VedStart, ved_loop};
 use super::{Cursor, ENGINE_STAGES, Engine};
+use crate::account::PerDomain;
 use crate::cluster::{Agreement, Alert};
 use crate::genesis::Genesis;
 use crate::pipeline::HelperPool;
@@ -222,7 +223,7 @@ impl Engine {
         // queues and joins the stages started before (they used to be left running, unjoined).
         let mut engine = Engine {
             ingest: stage("ingest"),
-            sigverify_stages: [stage("sigverify-ved"), stage("sigverify-ued")],
+            sigverify_stages: PerDomain::new(stage("sigverify-ved"), stage("sigverify-ued")),
             shared: Arc::clone(&shared),
             cursor,
             slots_per_epoch,

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tandem_kernels::sigverify::cache::{CacheStats, SignerCache};
 
-use crate::account::Domain;
+use crate::account::{Domain, PerDomain};
 
 pub use histogram::LatencyHistogram;
 pub use server::{MetricsListener, MetricsServer, bind_metrics, serve_metrics};
@@ -68,7 +68,7 @@ pub enum MetricsError {
 #[derive(Clone, Copy, Debug)]
 struct TpsSample {
     at: Instant,
-    executed: [u64; 2],
+    executed: PerDomain<u64>,
 }
 
 /// The samples the rates are measured from; only readers touch it.
@@ -79,9 +79,9 @@ struct TpsWindow {
 }
 
 impl TpsWindow {
-    /// Adds the current totals and returns the rates per domain (VED, UED) since the newest
-    /// sample at least [`TPS_WINDOW`] old, or since the oldest when none is that old yet.
-    fn rates(&mut self, now: TpsSample) -> [f64; 2] {
+    /// Adds the current totals and returns the rates per domain since the newest sample at
+    /// least [`TPS_WINDOW`] old, or since the oldest when none is that old yet.
+    fn rates(&mut self, now: TpsSample) -> PerDomain<f64> {
         // Drop the samples older than the newest one that already covers the window.
         if let Some(covering) = self
             .samples
@@ -92,7 +92,7 @@ impl TpsWindow {
         }
         let base = self.samples[0];
         let seconds = now.at.saturating_duration_since(base.at).as_secs_f64();
-        let rates = std::array::from_fn(|d| {
+        let rates = PerDomain::from_fn(|d| {
             if seconds > 0.0 {
                 now.executed[d].saturating_sub(base.executed[d]) as f64 / seconds
             } else {
@@ -104,14 +104,6 @@ impl TpsWindow {
             self.samples.push(now);
         }
         rates
-    }
-}
-
-/// The index of a domain in the per-domain arrays.
-const fn domain_index(domain: Domain) -> usize {
-    match domain {
-        Domain::Ved => 0,
-        Domain::Ued => 1,
     }
 }
 
@@ -127,7 +119,7 @@ pub struct EngineMetrics {
     ved_slot: AtomicU64,
     ued_slot: AtomicU64,
     max_ued_lag: AtomicU64,
-    executed: [AtomicU64; 2],
+    executed: PerDomain<AtomicU64>,
     boundary_waits: AtomicU64,
     /// The nanoseconds of the waits at boundaries so far, the one in progress charged as it
     /// passes by each snapshot ([`open::OpenSections`]: lock-free, so that a scrape never
@@ -171,7 +163,7 @@ impl EngineMetrics {
             ved_slot: AtomicU64::new(0),
             ued_slot: AtomicU64::new(0),
             max_ued_lag: AtomicU64::new(0),
-            executed: [AtomicU64::new(0), AtomicU64::new(0)],
+            executed: PerDomain::default(),
             boundary_waits: AtomicU64::new(0),
             boundary_wait_ns: AtomicU64::new(0),
             boundary_wait: open::OpenSections::default(),
@@ -184,7 +176,7 @@ impl EngineMetrics {
             tps: Mutex::new(TpsWindow {
                 samples: vec![TpsSample {
                     at: started,
-                    executed: [0, 0],
+                    executed: PerDomain::default(),
                 }],
             }),
         })
@@ -256,7 +248,7 @@ impl EngineMetrics {
     /// Counts `n` more transactions executed in `domain` (every transaction its pass decided,
     /// successful or not).
     pub fn add_executed(&self, domain: Domain, n: u64) {
-        self.executed[domain_index(domain)].fetch_add(n, Ordering::Relaxed);
+        self.executed[domain].fetch_add(n, Ordering::Relaxed);
     }
 
     /// Notes that the VED begins to wait at an epoch boundary: until
@@ -336,11 +328,8 @@ impl EngineMetrics {
     }
 
     fn snapshot_at(&self, now: Instant) -> MetricsSnapshot {
-        let executed = [
-            self.executed[0].load(Ordering::Relaxed),
-            self.executed[1].load(Ordering::Relaxed),
-        ];
-        let [ved_tps, ued_tps] = self
+        let executed = PerDomain::from_fn(|d| self.executed[d].load(Ordering::Relaxed));
+        let tps = self
             .tps
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -366,10 +355,10 @@ impl EngineMetrics {
             ued_slot,
             ued_lag_slots: ved_slot.saturating_sub(ued_slot),
             max_ued_lag_slots: self.max_ued_lag.load(Ordering::Relaxed),
-            ved_transactions: executed[0],
-            ued_transactions: executed[1],
-            ved_tps,
-            ued_tps,
+            ved_transactions: executed.ved,
+            ued_transactions: executed.ued,
+            ved_tps: tps.ved,
+            ued_tps: tps.ued,
             boundary_waits: self.boundary_waits.load(Ordering::Relaxed),
             boundary_wait_ns: self.boundary_wait_ns(),
             boundaries_crossed_alone: self.boundaries_alone.load(Ordering::Relaxed),
