@@ -331,7 +331,8 @@ enum StoreCommand {
         /// Seed of the generated accounts.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
-        /// Replace a tandem store already in DIR.
+        /// Replace a tandem store already in DIR: its own files only, and only where DIR holds
+        /// nothing else (a directory with other files is refused, nothing removed).
         #[arg(long)]
         replace: bool,
         /// Also write the report as JSON to this file ("-" for standard output).

@@ -207,18 +207,73 @@ fn claim(dir: &Path) -> Result<File, StoreError> {
     Ok(marker)
 }
 
-/// Refuses a directory that holds a store, or anything but an interrupted create's leftovers.
-fn check_claimable(dir: &Path) -> Result<(), StoreError> {
-    if dir.join(SUPERBLOCK_FILE).exists() {
-        return Err(StoreError::AlreadyExists(dir.to_owned()));
-    }
-    let entries = std::fs::read_dir(dir)
+/// The names of a store's own files: its regions, its log, its superblock (and the staged one),
+/// and the creation marker.
+fn store_file_names() -> Vec<String> {
+    Mapping::ALL
+        .into_iter()
+        .map(region_file_name)
+        .chain(
+            [
+                WAL_FILE,
+                STAGED_SUPERBLOCK_FILE,
+                MARKER_FILE,
+                SUPERBLOCK_FILE,
+            ]
+            .map(str::to_owned),
+        )
+        .collect()
+}
+
+/// The entries of `dir`, by name.
+fn entries_of(dir: &Path) -> Result<Vec<String>, StoreError> {
+    std::fs::read_dir(dir)
         .and_then(|entries| {
             entries
                 .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
                 .collect::<std::io::Result<Vec<String>>>()
         })
-        .map_err(StoreError::io("list", dir))?;
+        .map_err(StoreError::io("list", dir))
+}
+
+/// Removes the store in `dir` so that a new one can be created there, the directory and a
+/// `lost+found` kept: its own files only, and only where it holds nothing else
+/// ([`StoreError::NotOnlyAStore`] names the first other entry; nothing is removed then). The
+/// caller holds `superblock`, the store's superblock file, locked, and it must be a tandem
+/// superblock.
+///
+/// The creation marker is made (and made durable) before the superblock goes, so that a crash
+/// part way leaves what an interrupted create leaves, which the next create completes — not
+/// store files without a superblock, which is what a damaged store looks like.
+pub(super) fn remove_store(dir: &Path, superblock: &File) -> Result<(), StoreError> {
+    journal::read_superblock(superblock, &dir.join(SUPERBLOCK_FILE))?;
+    let ours = store_file_names();
+    let entries = entries_of(dir)?;
+    if let Some(entry) = entries
+        .iter()
+        .find(|name| !ours.contains(name) && name.as_str() != LOST_AND_FOUND)
+    {
+        return Err(StoreError::NotOnlyAStore {
+            path: dir.to_owned(),
+            entry: entry.clone(),
+        });
+    }
+    create_file(&dir.join(MARKER_FILE))?;
+    sync_dir(dir)?;
+    remove_if_there(&dir.join(SUPERBLOCK_FILE))?;
+    sync_dir(dir)?;
+    for name in ours.iter().filter(|n| n.as_str() != SUPERBLOCK_FILE) {
+        remove_if_there(&dir.join(name))?;
+    }
+    sync_dir(dir)
+}
+
+/// Refuses a directory that holds a store, or anything but an interrupted create's leftovers.
+fn check_claimable(dir: &Path) -> Result<(), StoreError> {
+    if dir.join(SUPERBLOCK_FILE).exists() {
+        return Err(StoreError::AlreadyExists(dir.to_owned()));
+    }
+    let entries = entries_of(dir)?;
     // Looked for after the listing, not before: a creator racing this one makes its marker
     // before any store file and removes it only once its superblock is in place, so a marker
     // here now covers every store file the listing saw (looked for first, a marker made just
@@ -229,15 +284,7 @@ fn check_claimable(dir: &Path) -> Result<(), StoreError> {
     if dir.join(SUPERBLOCK_FILE).exists() {
         return Err(StoreError::AlreadyExists(dir.to_owned()));
     }
-    let leftovers: Vec<String> = Mapping::ALL
-        .into_iter()
-        .map(region_file_name)
-        .chain([
-            WAL_FILE.to_owned(),
-            STAGED_SUPERBLOCK_FILE.to_owned(),
-            MARKER_FILE.to_owned(),
-        ])
-        .collect();
+    let leftovers = store_file_names();
     for name in entries {
         let ours = interrupted && leftovers.contains(&name);
         if !ours && name != LOST_AND_FOUND {
@@ -280,10 +327,14 @@ pub(super) fn missing_superblock_reason(dir: &Path) -> String {
 }
 
 fn remove_marker(dir: &Path) -> Result<(), StoreError> {
-    let path = dir.join(MARKER_FILE);
-    match std::fs::remove_file(&path) {
+    remove_if_there(&dir.join(MARKER_FILE))
+}
+
+/// Removes the file `path`; one already gone is no error.
+fn remove_if_there(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(StoreError::io("remove", &path)(e))
+            Err(StoreError::io("remove", path)(e))
         }
         _ => Ok(()),
     }

@@ -71,10 +71,12 @@ pub fn run_demo(
         // Under the store's lock, as an open takes it: a store an engine has open is refused
         // (removed under it, the engine went on committing into deleted files, and its next
         // start opened the demonstration's accounts).
+        // Only a tandem store, and only its own files: the directory, and anything else in it,
+        // is not the demonstration's to remove (it removed the whole directory: a file named
+        // `superblock` was enough to lose everything beside it).
         let held = std::fs::File::open(&superblock).map_err(StoreError::io("open", &superblock))?;
         super::lock_exclusive(&held, &config.dir)?;
-        std::fs::remove_dir_all(&config.dir)
-            .map_err(StoreError::io("remove old store", &config.dir))?;
+        super::create::remove_store(&config.dir, &held)?;
     }
     let mut store = Store::create(&config.dir)?;
     let mut rng = SplitMix64::new(config.seed);
@@ -289,6 +291,90 @@ mod tests {
             &mut |_| {},
         );
         assert!(replaced.is_ok());
+    }
+
+    #[test]
+    fn replacing_removes_the_stores_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DemoConfig {
+            dir: dir.path().join("store"),
+            accounts: 20,
+            slots: 1,
+            seed: 3,
+            replace: true,
+        };
+        run_demo(&config, &mut |_| {}).unwrap();
+        // A file beside the store: refused, and nothing removed.
+        let precious = config.dir.join("precious");
+        std::fs::write(&precious, b"keep me").unwrap();
+        let before = listing(&config.dir);
+        let refused = run_demo(&config, &mut |_| {});
+        assert!(
+            matches!(&refused, Err(StoreError::NotOnlyAStore { entry, .. }) if entry == "precious"),
+            "{refused:?}"
+        );
+        assert_eq!(listing(&config.dir), before, "nothing removed");
+        assert_eq!(Store::open(&config.dir).unwrap().committed_slot(), Some(1));
+        // The store alone (and a lost+found): replaced, in the same directory.
+        std::fs::remove_file(&precious).unwrap();
+        std::fs::create_dir(config.dir.join("lost+found")).unwrap();
+        let inode =
+            || std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&config.dir).unwrap());
+        let was = inode();
+        run_demo(&config, &mut |_| {}).unwrap();
+        assert_eq!(inode(), was, "the directory itself is kept");
+        assert!(config.dir.join("lost+found").is_dir());
+    }
+
+    #[test]
+    fn a_file_named_superblock_is_not_a_store_to_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DemoConfig {
+            dir: dir.path().to_owned(),
+            accounts: 20,
+            slots: 1,
+            seed: 4,
+            replace: true,
+        };
+        std::fs::write(dir.path().join("superblock"), b"not a tandem superblock").unwrap();
+        std::fs::write(dir.path().join("precious"), b"keep me").unwrap();
+        let before = listing(dir.path());
+        assert!(run_demo(&config, &mut |_| {}).is_err());
+        assert_eq!(listing(dir.path()), before, "nothing removed");
+    }
+
+    #[test]
+    fn a_replace_cut_short_after_the_superblock_went_is_completed_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DemoConfig {
+            dir: dir.path().join("store"),
+            accounts: 20,
+            slots: 1,
+            seed: 5,
+            replace: true,
+        };
+        run_demo(&config, &mut |_| {}).unwrap();
+        // What a crash right after the superblock's removal leaves: the marker and the rest.
+        std::fs::write(config.dir.join(super::super::create::MARKER_FILE), b"").unwrap();
+        std::fs::remove_file(config.dir.join("superblock")).unwrap();
+        run_demo(&config, &mut |_| {}).unwrap();
+        assert_eq!(Store::open(&config.dir).unwrap().committed_slot(), Some(1));
+    }
+
+    /// The names in `dir` with their contents, sorted.
+    fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        entries.sort();
+        entries
     }
 
     #[test]

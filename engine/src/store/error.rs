@@ -33,6 +33,17 @@ pub enum StoreError {
         /// The first foreign entry found.
         entry: String,
     },
+    /// A store to be replaced shares its directory with files that are not the store's: only
+    /// the store's own files are ever removed, so it is refused.
+    #[error(
+        "{path} holds {entry}, which is not a file of a store of accounts: only a store's own files are replaced, and a directory holding anything else (a runtime's files, a ledger, a report) is left as it is"
+    )]
+    NotOnlyAStore {
+        /// The directory.
+        path: PathBuf,
+        /// The first entry that is not the store's.
+        entry: String,
+    },
     /// Another process is creating a store in the same directory right now.
     #[error("{0}: another process is creating a store there")]
     CreateInProgress(PathBuf),
