@@ -144,7 +144,10 @@ impl Store {
             }
             // Pages past the recorded ones (a commit that never completed grew the file by
             // them) are neither scanned nor given a page table here; they are cut off once the
-            // scan has accepted the rest — where it refuses the store, open changes nothing.
+            // scan has accepted the rest — where it refuses the store, no page is cut. (What a
+            // refused writable open may have changed is the recovery above: a finished create's
+            // marker removed, and the commit its log holds whole completed, which replays the
+            // same bytes however often it runs.)
             regions.push(Region::new(mapping, path, file, recorded as u32)?);
         }
         let regions: [Region; 4] = regions.try_into().unwrap_or_else(|_| unreachable!());
