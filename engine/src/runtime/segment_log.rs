@@ -52,6 +52,12 @@ pub struct LogKind {
     pub magics: &'static [&'static [u8; 8]],
     /// Records per segment.
     pub per_segment: u64,
+    /// The fewest bytes a record's body of any format has: the fields every record holds.
+    /// Bytes after a torn record that read as whole records to the end of the segment are
+    /// taken for synced records (damage, not a crash) only where each body has at least this
+    /// many — record bodies carry bytes others choose (a vote's hashes), enough for a short
+    /// record of their own, but not for one this long.
+    pub min_body: usize,
 }
 
 /// A record as read: its slot, its body, the format of its segment (an index into
@@ -118,13 +124,20 @@ fn whole_record(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
 /// at once (a damaged record, synced ones after it, a torn one last) reads as torn from the
 /// damage on: the one case this rule cuts synced records in, where the other refused a clean
 /// crash.
-fn torn_tail(tail: &[u8]) -> bool {
-    !(1..tail.len()).any(|at| whole_records_to_the_end(tail, at))
+///
+/// Only records of at least `min_body` bytes of body count ([`LogKind::min_body`]): a crash
+/// that cut the last record exactly where a short record hidden in its body ends left whole
+/// records "to the end", and refused the log at open.
+fn torn_tail(tail: &[u8], min_body: usize) -> bool {
+    !(1..tail.len()).any(|at| whole_records_to_the_end(tail, at, min_body))
 }
 
-/// Whether whole records, one after another, run from `at` to the end of `bytes`.
-fn whole_records_to_the_end(bytes: &[u8], mut at: usize) -> bool {
-    while let Some((_, _, size)) = whole_record(bytes, at) {
+/// Whether whole records of at least `min_body` bytes of body, one after another, run from
+/// `at` to the end of `bytes`.
+fn whole_records_to_the_end(bytes: &[u8], mut at: usize, min_body: usize) -> bool {
+    while let Some((_, _, size)) =
+        whole_record(bytes, at).filter(|(_, body, _)| body.len() >= min_body)
+    {
         at += size;
         if at == bytes.len() {
             return true;
@@ -184,9 +197,10 @@ impl LogKind {
                 // magic of zeros and no whole records after it — the torn tail of a create.
                 // (`torn_tail` looks for whole records past its first byte: one at the very
                 // start of the records is looked for here.)
-                let records_at_the_start = whole_records_to_the_end(&bytes[8..], 0);
-                let unsynced =
-                    bytes[..8] == [0; 8] && !records_at_the_start && torn_tail(&bytes[8..]);
+                let records_at_the_start = whole_records_to_the_end(&bytes[8..], 0, self.min_body);
+                let unsynced = bytes[..8] == [0; 8]
+                    && !records_at_the_start
+                    && torn_tail(&bytes[8..], self.min_body);
                 if k == last && unsynced {
                     return Ok((records, Some((path.clone(), 0))));
                 }
@@ -200,7 +214,7 @@ impl LogKind {
             let mut at = 8;
             while at < bytes.len() {
                 let Some((slot, body, size)) = whole_record(&bytes, at) else {
-                    if k == last && torn_tail(&bytes[at..]) {
+                    if k == last && torn_tail(&bytes[at..], self.min_body) {
                         // The tail a crash cut short: never synced.
                         return Ok((records, Some((path.clone(), at as u64))));
                     }

@@ -489,6 +489,9 @@ pub static KIND: LogKind = LogKind {
         MAGIC_WITHOUT_SLASHES,
     ],
     per_segment: SEGMENT_SLOTS,
+    // Every format's head: slot, parent slot, blockhash, clock, VED hash, LtHash, signature
+    // count, the block's transaction count and the count of those the VED decided.
+    min_body: 8 + 8 + 32 + 8 + 32 + LtHash::BYTES + 8 + 8 + 8,
 };
 
 /// The VED's log writer: appends and fsyncs a record per slot.

@@ -43,6 +43,8 @@ pub static KIND: LogKind = LogKind {
     prefix: "votes-",
     magics: &[b"TNDMVOT2", b"TNDMVOT1"],
     per_segment: SEGMENT_SLOTS,
+    // The slot, its two hashes and the count of sums (`TNDMVOT1`, without the total).
+    min_body: 8 + 32 + 32 + 8,
 };
 
 /// The first slot whose local hashes and reports the cluster view keeps once the UED has
@@ -636,6 +638,32 @@ mod tests {
         std::fs::write(&path, &holed).unwrap();
         VoteLog::open(dir.path(), Some(4)).unwrap();
         assert_eq!(slots(dir.path(), 0), (2..=4).collect::<Vec<_>>());
+    }
+
+    /// The review's case: a crash cuts the last record exactly where a short record hidden in
+    /// its body (a vote's hashes can hold one) ends, so whole records run to the end of the
+    /// file. Still the tail of a crash: no record of this log is that short.
+    #[test]
+    fn a_torn_record_cut_right_after_a_record_in_its_body_is_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=5);
+        let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        let inner_slot = 7u64.to_le_bytes();
+        let mut inner = 8u64.to_le_bytes().to_vec();
+        inner.extend_from_slice(&inner_slot);
+        inner.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&inner_slot).to_le_bytes());
+        let mut body = 6u64.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0xCD; 13]);
+        body.extend_from_slice(&inner);
+        body.extend_from_slice(&[0xAB; 200]);
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        torn.extend_from_slice(&body[..8 + 13 + inner.len()]);
+        std::fs::write(&path, &torn).unwrap();
+        VoteLog::open(dir.path(), Some(5)).unwrap();
+        assert_eq!(slots(dir.path(), 0), (2..=5).collect::<Vec<_>>());
+        assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn record cut");
     }
 
     /// The size of the record at `at` (its length field, body and checksum).
