@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use serde::Serialize;
+use tandem_engine::Domain;
 use tandem_engine::cluster::Agreement;
 use tandem_engine::runtime::RuntimeError;
 use tandem_engine::runtime::check::{check_window, has_runtime_files, window_of_state};
@@ -69,7 +70,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     // gone, the slot moved on) is read again from the new slot — as often as the engine
     // commits meanwhile, within a bound.
     let mut attempts = 0;
-    let (committed, mut index) = loop {
+    let (committed, mut index, logged) = loop {
         let committed = Store::committed_slot_in(store)
             .map_err(|e| e.to_string())?
             .unwrap_or(0);
@@ -109,7 +110,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
                 for record in &logged {
                     index.add_uncommitted(record.window_statuses().into_iter().flatten());
                 }
-                break (committed, index);
+                break (committed, index, logged);
             }
             // A log the engine moved on from (pruned, or no longer following the slot): read
             // again; one that stays unreadable is said.
@@ -119,7 +120,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
                     "warning: the VED's log is not read ({e}): the slots after {committed} \
                      answer Unknown"
                 );
-                break (committed, index);
+                break (committed, index, Vec::new());
             }
         }
     };
@@ -127,7 +128,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     // view's confirmations beside it, `tandem replay` (the sequential runtime) only the log.
     // A running engine prunes old segments: one listed and then gone is read again.
     let mut attempts = 0;
-    let (agreement, halt) = loop {
+    let (mut agreement, mut halt) = loop {
         let mut agreement = Agreement::new();
         match VoteLog::replay_into(&mut agreement, store, 0, committed) {
             Err(LogError::Io { source, .. })
@@ -138,8 +139,23 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
             read => break (agreement, read.map_err(|e| e.to_string())?),
         }
     };
+    // Then the slots the VED logged past the store's, as an engine reopened on the store counts
+    // them: each slot's total, its VED hash and what its votes reported. A record of a format
+    // before the total (which only replaying the VED gives) is left out: its slot's votes count
+    // once the UED has committed it.
+    for record in &logged {
+        let Some(total) = record.ved_stake else {
+            continue;
+        };
+        let (slot, ved) = (record.ved.slot, &record.ved);
+        agreement.record_total(slot, total);
+        halt = halt.or(agreement.record_local(Domain::Ved, slot, ved.ved_hash));
+        for vote in &ved.votes {
+            halt = halt.or(agreement.record_vote(vote, slot));
+        }
+    }
     if let Some(halt) = halt {
-        index.add_halt(format!("halted: {halt} (the vote log shows it)"));
+        index.add_halt(format!("halted: {halt} (the logged votes show it)"));
     }
     index.add_confirmations(
         agreement
@@ -195,6 +211,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
 mod tests {
     use tandem_engine::Domain;
     use tandem_engine::genesis::Genesis;
+    use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks};
     use tandem_engine::runtime::ingest::{parse_block, verify_signatures};
     use tandem_engine::runtime::ved_log::{LoggedSlot, VedLog};
     use tandem_engine::runtime::{Backend, Runtime, TxStatus};
@@ -202,11 +219,11 @@ mod tests {
 
     #[test]
     fn a_vote_of_a_slot_the_ved_logged_past_the_store_answers_as_the_engine_does() {
-        // A store at genesis whose VED logged slots 1 and 2 (a crash with the UED behind).
+        // A store at genesis whose VED logged slots 1 to 3 (a crash with the UED behind).
         let genesis = Genesis::default_cluster();
         let scratch = tempfile::tempdir().unwrap();
         let config = WorkloadConfig {
-            slots: 2,
+            slots: 3,
             ..WorkloadConfig::default()
         };
         let (blocks, outcomes) = generate_all(&genesis, &config, scratch.path()).unwrap();
@@ -227,6 +244,7 @@ mod tests {
                 blockhash: block.header.blockhash,
                 unix_timestamp_ms: block.header.unix_timestamp_ms,
                 ved: done,
+                ved_stake: Some(ved.ved_stake()),
             })
             .unwrap();
         }
@@ -244,14 +262,15 @@ mod tests {
         drop(file);
         let before = std::fs::read(&segment).unwrap();
 
-        let answer = |signature: &[u8; 64]| {
+        let answer_at = |signature: &[u8; 64], bps: u16| {
             let json = dir.path().join("status.json");
             let base58 = bs58::encode(signature).into_string();
-            super::status(&base58, 0, dir.path(), Some(&json)).unwrap();
+            super::status(&base58, bps, dir.path(), Some(&json)).unwrap();
             let report: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
             report["status"].as_str().unwrap().to_owned()
         };
+        let answer = |signature: &[u8; 64]| answer_at(signature, 0);
         let vote = outcomes[1]
             .transactions
             .iter()
@@ -273,5 +292,23 @@ mod tests {
             before,
             "the VED's log is read, not cut"
         );
+        // At a stake: slot 2's votes are confirmed by the votes of slot 3, which only the VED's
+        // log holds — counted, as a reopened engine counts them (they read `Pending` before).
+        let vote = vote.signature.unwrap();
+        let asked = [0, 3_333, 5_000, 6_667, 10_000];
+        let ours: Vec<String> = asked.iter().map(|&bps| answer_at(&vote, bps)).collect();
+        assert_eq!(ours[2], "Success", "{ours:?}");
+        let engine = Engine::open(
+            &genesis,
+            dir.path(),
+            EngineConfig::default(),
+            EngineHooks::default(),
+        )
+        .unwrap();
+        let engines: Vec<String> = asked
+            .iter()
+            .map(|&bps| engine.execution_status(&vote, bps).name())
+            .collect();
+        assert_eq!(ours, engines);
     }
 }

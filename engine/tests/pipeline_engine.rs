@@ -363,7 +363,7 @@ fn log_ved_ahead_with(
         ahead.ved.schedule_slashes(&with);
         let handoff = handoff.as_ref().filter(|(at, _)| *at == i);
         let done = ahead.step(block, handoff.map(|(_, h)| h.clone()));
-        log.append(&LoggedSlot::of(&block.header, done))
+        log.append(&LoggedSlot::of(&block.header, done, ahead.ved.ved_stake()))
             .expect("log");
     }
 }

@@ -994,7 +994,11 @@ fn a_boundarys_emptied_account_comes_back_from_the_ved_log_as_the_ved_executed_i
     let done = ved_executes(&mut executed, boundary);
     assert_eq!(done.ved_hash, outcome.ved_hash, "the runtime's");
     replayed
-        .replay(&LoggedSlot::of(&boundary.header, done))
+        .replay(&LoggedSlot::of(
+            &boundary.header,
+            done,
+            executed.ved_stake(),
+        ))
         .expect("replayed");
     assert_eq!(replayed.hash(), executed.hash());
     assert_eq!(replayed.ved_stake(), executed.ved_stake());

@@ -10,8 +10,10 @@
 //! is kept in segments (`ved-<first slot>.log`, a new one every [`SEGMENT_SLOTS`] slots), and
 //! whole segments the store has passed are deleted.
 //!
-//! A segment ([`super::segment_log`]): magic `TNDMVED5`, then records, each `length (u64) ‖
-//! body ‖ xxh3-64 of body` (segments of the earlier formats are still read: `TNDMVED4`, whose
+//! A segment ([`super::segment_log`]): magic `TNDMVED6`, then records, each `length (u64) ‖
+//! body ‖ xxh3-64 of body` (segments of the earlier formats are still read: `TNDMVED5`, whose
+//! records end before the VED's total stake at the slot — read without it, so a reader that
+//! cannot rebuild the VED's state, `tandem status`, does not count their votes — `TNDMVED4`, whose
 //! records list the indices of the block's transactions left to the UED — those the record
 //! gives no status, which is how `TNDMVED5` reads them — `TNDMVED3`, whose records end before
 //! what the VED knew of the UED's vote accounts as well, `TNDMVED2`, before the window entries
@@ -35,7 +37,10 @@ use tandem_kernels::LtHash;
 /// Slots per segment.
 pub const SEGMENT_SLOTS: u64 = 64;
 
-const MAGIC: &[u8; 8] = b"TNDMVED5";
+const MAGIC: &[u8; 8] = b"TNDMVED6";
+
+/// The format before the record gave the VED's total stake at its slot: read, never written.
+const MAGIC_WITHOUT_TOTAL: &[u8; 8] = b"TNDMVED5";
 
 /// The format whose records listed the UED's transactions (8 bytes each, 160 KB a block of
 /// 20,000 transfers) besides giving the VED's their statuses: read, never written.
@@ -58,6 +63,7 @@ enum Format {
     WithoutIncoming,
     WithoutNames,
     ListingUed,
+    WithoutTotal,
     Current,
 }
 
@@ -65,9 +71,10 @@ impl Format {
     fn of(index: usize) -> Format {
         match index {
             0 => Format::Current,
-            1 => Format::ListingUed,
-            2 => Format::WithoutNames,
-            3 => Format::WithoutIncoming,
+            1 => Format::WithoutTotal,
+            2 => Format::ListingUed,
+            3 => Format::WithoutNames,
+            4 => Format::WithoutIncoming,
             _ => Format::WithoutSlashes,
         }
     }
@@ -83,16 +90,22 @@ pub struct LoggedSlot {
     pub unix_timestamp_ms: i64,
     /// What the VED decided.
     pub ved: VedSlot,
+    /// The VED's total stake once it had executed the slot: what the cluster view judges the
+    /// slot against ([`crate::cluster::Agreement::record_total`]). `None` in a record of a
+    /// format before it (`TNDMVED5` and older); an engine rebuilds it by replaying the log.
+    pub ved_stake: Option<u64>,
 }
 
 impl LoggedSlot {
-    /// The record of the block with `header`, as the VED decided it (`ved`).
-    pub fn of(header: &crate::ledger::BlockHeader, ved: VedSlot) -> LoggedSlot {
+    /// The record of the block with `header`, as the VED decided it (`ved`), the VED's total
+    /// stake being `ved_stake` after it.
+    pub fn of(header: &crate::ledger::BlockHeader, ved: VedSlot, ved_stake: u64) -> LoggedSlot {
         LoggedSlot {
             parent_slot: header.parent_slot,
             blockhash: header.blockhash,
             unix_timestamp_ms: header.unix_timestamp_ms,
             ved,
+            ved_stake: Some(ved_stake),
         }
     }
 
@@ -247,6 +260,7 @@ fn encode(logged: &LoggedSlot) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(4096));
     write_head(&mut w, logged);
     write_rest(&mut w, &logged.ved);
+    w.u64(logged.ved_stake.expect("a record written has its total"));
     w.0
 }
 
@@ -261,6 +275,7 @@ fn write_head(w: &mut Writer, logged: &LoggedSlot) {
         blockhash,
         unix_timestamp_ms,
         ved,
+        ved_stake: _,
     } = logged;
     debug_assert!(
         ved.ued_transactions
@@ -383,7 +398,7 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
         admission.statuses[i] = Some(TxStatus::from_tag(tag, code)?);
         admission.payer_domain[i] = (ved == 1).then_some(Domain::Ved);
     }
-    let ued_transactions = if format < Format::Current {
+    let ued_transactions = if format <= Format::ListingUed {
         (0..r.count(8)?)
             .map(|_| index(r.u64()?))
             .collect::<Result<_, _>>()?
@@ -452,11 +467,17 @@ fn decode(body: &[u8], format: Format) -> Result<LoggedSlot, String> {
             }
         };
     }
+    let ved_stake = if format >= Format::Current {
+        Some(r.u64()?)
+    } else {
+        None
+    };
     r.end()?;
     Ok(LoggedSlot {
         parent_slot,
         blockhash,
         unix_timestamp_ms,
+        ved_stake,
         ved: VedSlot {
             slot,
             ved_hash,
@@ -483,6 +504,7 @@ pub static KIND: LogKind = LogKind {
     prefix: "ved-",
     magics: &[
         MAGIC,
+        MAGIC_WITHOUT_TOTAL,
         MAGIC_LISTING_UED,
         MAGIC_WITHOUT_NAMES,
         MAGIC_WITHOUT_INCOMING,
@@ -675,6 +697,7 @@ mod tests {
                 incoming_complete: true,
                 ued_votes_gone_over: Some(true),
             },
+            ved_stake: Some(60),
         }
     }
 
@@ -724,12 +747,48 @@ mod tests {
     fn read_back_as(magic: &[u8; 8], old: &LoggedSlot, cut: usize) -> (LoggedSlot, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let mut body = encode_listing_ued(old);
-        body.truncate(body.len() - cut);
-        write_old_segment(dir.path(), magic, old.ved.slot, &body);
-        let mut read = VedLog::recover(dir.path(), old.parent_slot).unwrap();
+        body.truncate(body.len() - cut - TOTAL_TAIL);
+        read_back(dir.path(), magic, old, body)
+    }
+
+    /// `body`, `old`'s record in the format of `magic`, before the total, read back from a
+    /// segment of its own in `dir`.
+    fn read_back(
+        dir: &Path,
+        magic: &[u8; 8],
+        old: &LoggedSlot,
+        body: Vec<u8>,
+    ) -> (LoggedSlot, Vec<u8>) {
+        write_old_segment(dir, magic, old.ved.slot, &body);
+        let mut read = VedLog::recover(dir, old.parent_slot).unwrap();
         assert_eq!(read.len(), 1);
-        assert!(same(&read[0], old));
-        (read.remove(0), body)
+        let mut read = read.remove(0);
+        assert_eq!(read.ved_stake, None, "a format without the total");
+        read.ved_stake = old.ved_stake;
+        assert!(same(&read, old));
+        read.ved_stake = None;
+        (read, body)
+    }
+
+    /// Bytes at the end of this format's record past `TNDMVED5`'s: the VED's total stake.
+    const TOTAL_TAIL: usize = 8;
+
+    #[test]
+    fn a_segment_of_the_format_before_the_total_is_still_read() {
+        let old = record(3, 2);
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = encode(&old);
+        body.truncate(body.len() - TOTAL_TAIL);
+        let (read, body) = read_back(dir.path(), MAGIC_WITHOUT_TOTAL, &old, body);
+        assert_eq!(read.ved.ued_transactions, [4, 5]);
+        assert!(decode(&body, Format::Current).is_err());
+        // Written now, the record has it.
+        let dir = tempfile::tempdir().unwrap();
+        VedLog::new(dir.path()).append(&old).unwrap();
+        assert_eq!(
+            VedLog::recover(dir.path(), 2).unwrap()[0].ved_stake,
+            Some(60)
+        );
     }
 
     #[test]
@@ -781,6 +840,7 @@ mod tests {
         let (read, body) = read_back_as(MAGIC_LISTING_UED, &old, 0);
         assert_eq!(read.ved.ued_transactions, [4, 5]);
         assert_eq!(read.ved.ued_votes_gone_over, Some(true));
+        assert!(decode(&body, Format::WithoutTotal).is_err());
         assert!(decode(&body, Format::Current).is_err());
     }
 
@@ -804,7 +864,7 @@ mod tests {
 
     #[test]
     fn a_large_block_the_ved_decided_nothing_of_is_read_back() {
-        // 20,000 user transfers and no vote: the smallest record (2,218 bytes) for a block
+        // 20,000 user transfers and no vote: the smallest record (2,226 bytes) for a block
         // larger than any bound on the record's size allowed before.
         let mut empty = record(3, 2);
         empty.ved.admission = Admission {
@@ -843,7 +903,8 @@ mod tests {
             assert_eq!(read.ved.ued_votes_gone_over, known);
         }
         let mut body = encode(&record(3, 2));
-        *body.last_mut().unwrap() = 3;
+        let at = body.len() - 1 - TOTAL_TAIL;
+        body[at] = 3;
         let err = decode(&body, Format::Current).err().expect("refused");
         assert!(err.contains("UED's vote accounts"), "{err}");
     }

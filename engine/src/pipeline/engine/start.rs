@@ -85,6 +85,15 @@ impl Engine {
         let mut logged_totals = Vec::with_capacity(logged.len());
         for record in &logged {
             ved.replay(record).map_err(EngineError::Open)?;
+            // The total the record gives is the one its VED had; replayed, the executor must
+            // come to the same (`tandem status` reads the record's).
+            debug_assert!(
+                record
+                    .ved_stake
+                    .is_none_or(|logged| logged == ved.ved_stake()),
+                "slot {}: the VED's total stake replayed differs from the one logged",
+                record.ved.slot
+            );
             logged_totals.push((record.ved.slot, ved.ved_stake()));
         }
         let ved_resumed_slot = ved.slot();

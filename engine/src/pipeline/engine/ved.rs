@@ -441,7 +441,7 @@ pub(super) fn ved_loop(
                     ved.make_room_for_the_next_block();
                 });
                 ved.finish_going_over(&mut done);
-                let record = LoggedSlot::of(header, done);
+                let record = LoggedSlot::of(header, done, ved.ved_stake());
                 if let Err(e) = metrics.busy(|| log.append(&record)) {
                     return shared.fail(e);
                 }
