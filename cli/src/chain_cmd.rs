@@ -581,13 +581,15 @@ pub fn replay(
             continue;
         }
         if !log_discarded {
-            // The VED log a stopped `tandem run` left ahead of the store: this run moves the
-            // store on without it (an engine opening the store executes the VED again).
-            let segments = VedLog::discard(&dir).map_err(|e| e.to_string())?;
-            // And the confirmations of the slots it had executed ahead: they stood for this
-            // run's own blocks of those slots.
+            // The confirmations of the slots a stopped `tandem run` had executed ahead: they
+            // stood for its own blocks of those slots, not this run's. First, as the one that
+            // reads a file which can refuse the store (`agreement.idx`): a refused replay drops
+            // nothing (the log went first, and a damaged index then refused the replay).
             tandem_engine::runtime::status_index::forget_confirmations_after(&dir, resumed)
                 .map_err(|e| e.to_string())?;
+            // Then the VED log it left ahead of the store: this run moves the store on without
+            // it (an engine opening the store executes the VED again).
+            let segments = VedLog::discard(&dir).map_err(|e| e.to_string())?;
             if segments > 0 && !quiet {
                 bar.suspend(|| {
                     say!(

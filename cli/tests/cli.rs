@@ -803,6 +803,43 @@ fn replay_onto_a_store_drops_the_confirmations_of_slots_it_did_not_vote_on() {
 }
 
 #[test]
+fn a_replay_refused_for_a_damaged_confirmation_index_keeps_the_ved_log() {
+    // A black-box test found the stopped run's VED log removed before `agreement.idx` was read
+    // and refused: the command failed, and the statuses the log answered were lost with it.
+    use tandem_engine::genesis::Genesis;
+    use tandem_engine::ledger::LedgerReader;
+    use tandem_engine::runtime::Runtime;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "6", "--transfers", "5"]);
+    let store = dir.path().join("store");
+    {
+        let mut runtime = Runtime::open(&Genesis::default_cluster(), &store).unwrap();
+        for block in LedgerReader::open(Path::new(&ledger)).unwrap().take(3) {
+            runtime.execute_block(&block.unwrap()).unwrap();
+        }
+    }
+    // A VED log segment left ahead of the store (empty: its magic alone), and a damaged index.
+    let segment = store.join("ved-4.log");
+    std::fs::write(&segment, b"TNDMVED6").unwrap();
+    std::fs::write(
+        store.join("agreement.idx"),
+        b"not an index of confirmations",
+    )
+    .unwrap();
+    let out = tandem(&[
+        "replay",
+        "--ledger",
+        &ledger,
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("agreement.idx"), "{stderr}");
+    assert!(segment.exists(), "the VED log is kept");
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.
