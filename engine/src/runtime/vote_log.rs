@@ -244,22 +244,59 @@ impl VoteLog {
         committed: Option<u64>,
     ) -> Result<(Vec<Record>, Option<Torn>), LogError> {
         let (records, torn) = KIND.read(dir, None)?;
+        let Some(committed) = committed else {
+            return Ok((records, torn));
+        };
         // Every committed slot's record was synced before its commit: a tail that does not read
         // whole after the last whole record, where that record is older than the committed
         // slot, holds a committed slot's record damaged — not a crash's tail — and cut, the
         // slot's local hashes were gone (a divergence reported for it then never halted).
-        // (With no whole record, a store older than the log cannot be told apart: cut.)
-        if let (Some(committed), Some((path, _)), Some(last)) = (committed, &torn, records.last())
-            && last.slot < committed
-        {
-            return Err(KIND.corrupt(
-                path,
-                format!(
-                    "a damaged record after slot {}, where the store committed slot \
-                     {committed}: the committed slots' records must read whole",
-                    last.slot
-                ),
-            ));
+        match (records.last(), &torn) {
+            (Some(last), Some((path, _))) if last.slot < committed => {
+                return Err(KIND.corrupt(
+                    path,
+                    format!(
+                        "a damaged record after slot {}, where the store committed slot \
+                         {committed}: the committed slots' records must read whole",
+                        last.slot
+                    ),
+                ));
+            }
+            // And where the log reads whole but stops short of the committed slot, the segment
+            // that held its record is gone (segments are pruned from the oldest, and the last
+            // one is never removed). (Every segment gone is no damage: a store older than the
+            // log, or an operator's resumption after a divergence, which removes them all.)
+            (Some(last), None) if last.slot < committed => {
+                return Err(KIND.corrupt(
+                    &last.path,
+                    format!(
+                        "the log ends at slot {}, where the store committed slot {committed}: \
+                         the records of the slots after it are missing (a segment removed?)",
+                        last.slot
+                    ),
+                ));
+            }
+            // With no whole record at all, a segment cut short is a crash's tail where it was
+            // made for a slot after the committed one (its first record, never synced); one
+            // named for a committed slot held that slot's record, synced before its commit.
+            (None, Some((path, _))) => {
+                let first = KIND
+                    .segments(dir)?
+                    .into_iter()
+                    .find(|(_, p)| p == path)
+                    .map(|(first, _)| first);
+                if let Some(first) = first.filter(|&first| first <= committed) {
+                    return Err(KIND.corrupt(
+                        path,
+                        format!(
+                            "the segment of slot {first} holds no whole record, where the store \
+                             committed slot {committed}: the committed slots' records must \
+                             read whole"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
         }
         Ok((records, torn))
     }
@@ -638,6 +675,60 @@ mod tests {
         std::fs::write(&path, &holed).unwrap();
         VoteLog::open(dir.path(), Some(4)).unwrap();
         assert_eq!(slots(dir.path(), 0), (2..=4).collect::<Vec<_>>());
+    }
+
+    /// A black-box test found a vote log cut to a part of its first record, or emptied, passing
+    /// `tandem store check` and read as a crash's tail: the committed slots' votes, and the
+    /// halt they showed, were gone. A log that stops short of the committed slot is damage;
+    /// every segment gone is not (an operator resuming after a divergence removes them all),
+    /// nor a first segment, made for the slot after the committed one, cut short.
+    #[test]
+    fn a_log_missing_committed_slots_is_damage_and_no_log_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=5);
+        let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        for keep in [0, 4, 8, 20, 100] {
+            std::fs::write(&path, &whole[..keep]).unwrap();
+            let refused = VoteLog::check(dir.path(), Some(5)).err();
+            assert!(
+                refused
+                    .as_ref()
+                    .is_some_and(|e| e.to_string().contains("votes-2.log")),
+                "cut to {keep} bytes: {refused:?}"
+            );
+            assert!(
+                VoteLog::open(dir.path(), Some(5)).is_err(),
+                "cut to {keep} bytes"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), &whole[..keep], "nothing cut");
+        }
+        // Every segment gone: no damage (nothing to count).
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(VoteLog::check(dir.path(), Some(5)).unwrap(), 0);
+        // The first record after that, torn by a crash before its slot committed: cut.
+        appended(dir.path(), [6]);
+        let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
+        let six = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &six[..six.len() - 9]).unwrap();
+        VoteLog::open(dir.path(), Some(5)).unwrap();
+        assert!(
+            KIND.segments(dir.path()).unwrap().is_empty(),
+            "the torn create cut"
+        );
+        // The last segment of two removed: the log stops short of the committed slot.
+        appended(dir.path(), 2..=71);
+        let segments = KIND.segments(dir.path()).unwrap();
+        assert_eq!(segments.len(), 2);
+        std::fs::remove_file(&segments[1].1).unwrap();
+        let refused = VoteLog::check(dir.path(), Some(71)).err();
+        assert!(
+            refused
+                .as_ref()
+                .is_some_and(|e| e.to_string().contains("ends at slot 65")),
+            "{refused:?}"
+        );
+        VoteLog::check(dir.path(), Some(65)).unwrap();
     }
 
     /// The review's case: a crash cuts the last record exactly where a short record hidden in
