@@ -130,7 +130,11 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
     let mut attempts = 0;
     let (mut agreement, mut halt) = loop {
         let mut agreement = Agreement::new();
-        match VoteLog::replay_into(&mut agreement, store, 0, committed) {
+        // A log that stops short of the committed slot lost votes that may have halted: the
+        // answers would change with it, so it is refused, as the store's check refuses it.
+        let read = VoteLog::check(store, Some(committed))
+            .and_then(|_| VoteLog::replay_into(&mut agreement, store, 0, committed));
+        match read {
             Err(LogError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound && attempts < RETRIES =>
             {

@@ -840,6 +840,40 @@ fn a_replay_refused_for_a_damaged_confirmation_index_keeps_the_ved_log() {
 }
 
 #[test]
+fn a_vote_log_cut_short_of_the_committed_slot_is_refused_by_check_and_status() {
+    // A black-box test found a vote log emptied or cut inside its first record pass `store
+    // check`, and `tandem status` answer `Pending` where the votes it lost had halted.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "4", "--transfers", "3"]);
+    let store = dir.path().join("store");
+    let report = dir.path().join("replay.json");
+    let out = tandem(&[
+        "replay",
+        "--ledger",
+        &ledger,
+        "--store",
+        store.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let replayed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let signature = replayed["transactions"][0]["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log = store.join("votes-1.log");
+    let whole = std::fs::read(&log).unwrap();
+    std::fs::write(&log, &whole[..20]).unwrap();
+    let check = refused(&["store", "check", store.to_str().unwrap()]);
+    assert!(check.contains("votes-1.log"), "{check}");
+    let status = refused(&["status", &signature, "--store", store.to_str().unwrap()]);
+    assert!(status.contains("votes-1.log"), "{status}");
+    assert_eq!(std::fs::read(&log).unwrap(), &whole[..20], "nothing cut");
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.
