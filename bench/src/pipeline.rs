@@ -225,8 +225,17 @@ pub fn run_pipeline(
         engine.submit(block.clone()).map_err(|e| e.to_string())?;
     }
     let metrics = std::sync::Arc::clone(engine.metrics());
-    engine.finish().map_err(|e| e.to_string())?;
+    let summary = engine.finish().map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
+    // A halted engine publishes no vote point: its time-to-vote and rate are not a cluster's
+    // (they were reported as if they were, with a zero exit status).
+    if let Some(why) = summary.halted {
+        return Err(format!(
+            "the engine halted on this ledger ({why}): a halted engine's figures measure no \
+             running validator; measure a ledger whose votes agree with its blocks (`tandem \
+             gen` writes one)"
+        ));
+    }
     let snapshot = metrics.snapshot();
     let ms = |us: Option<u64>| us.map(|us| us as f64 / 1e3);
 

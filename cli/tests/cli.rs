@@ -874,6 +874,32 @@ fn a_vote_log_cut_short_of_the_committed_slot_is_refused_by_check_and_status() {
 }
 
 #[test]
+fn bench_pipeline_refuses_a_ledger_that_halts_the_engine() {
+    // A black-box test found `bench pipeline` print its figures and exit 0 on a ledger whose
+    // votes halt the engine (`tandem run` exits 3 on it): figures of an engine voting no more.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "6", "--transfers", "5"]);
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    // A bit of the first transaction's signature (after the ledger's magic, the block's
+    // header, the transaction's length and its signature count): that vote fails, so the
+    // local hashes are not the ones every later vote reports.
+    bytes[8 + 92 + 4 + 1 + 2] ^= 8;
+    let bad = dir.path().join("halts.ledger");
+    std::fs::write(&bad, bytes).unwrap();
+    let report = dir.path().join("pipeline.json");
+    let err = refused(&[
+        "bench",
+        "pipeline",
+        "--ledger",
+        bad.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(err.contains("the engine halted on this ledger"), "{err}");
+    assert!(!report.exists(), "no figures written");
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.
