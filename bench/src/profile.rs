@@ -95,6 +95,46 @@ pub mod names {
             .find(|(n, _)| *n == name)
             .map(|(_, unit)| *unit)
     }
+
+    /// The rate the planner reads that `name`, not one of them, looks like a misspelling of:
+    /// one within two edits (a letter added, removed, changed or two swapped). Other names are
+    /// figures the planner does not read (the suite writes many), passed over.
+    pub fn misspelt(name: &str) -> Option<&'static str> {
+        if unit(name).is_some() {
+            return None;
+        }
+        UNITS
+            .iter()
+            .map(|&(known, _)| known)
+            .find(|known| edits(name, known) <= 2)
+    }
+
+    /// The edits (insertions, deletions, substitutions, swaps of neighbours) from `a` to `b`:
+    /// the optimal string alignment distance, over bytes.
+    fn edits(a: &str, b: &str) -> usize {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        // d[i][j]: the edits from a[..i] to b[..j].
+        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for (j, cell) in d[0].iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut best = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[i - 2][j - 2] + 1);
+                }
+                d[i][j] = best;
+            }
+        }
+        d[a.len()][b.len()]
+    }
 }
 
 /// Why a profile cannot be used.
@@ -408,6 +448,16 @@ impl Profile {
                     "a rate is measured by threads or by batch, not both".into(),
                 ));
             }
+            if let Some(meant) = names::misspelt(&rate.name) {
+                return Err((
+                    here("name"),
+                    format!(
+                        "`{}` is not a rate the planner reads: `{meant}`? (a misspelt name was \
+                         passed over, and the plan went on without the figure)",
+                        rate.name
+                    ),
+                ));
+            }
             if let Some(unit) = names::unit(&rate.name)
                 && rate.unit != unit
             {
@@ -461,9 +511,16 @@ impl Profile {
                     ),
                 ));
             }
+            // A figure without a thread count (nor batch) stands for the one-thread point: given
+            // beside a `threads = 1` one, it was passed over (a `threads` line lost, and a
+            // two-thread point with it, planned on without a word).
+            let threads = |r: &Rate| match (r.threads, r.batch) {
+                (None, None) => Some(1),
+                (threads, _) => threads,
+            };
             let twice = self.rates[..i].iter().any(|r| {
                 r.name == rate.name
-                    && r.threads == rate.threads
+                    && threads(r) == threads(rate)
                     && r.batch == rate.batch
                     && r.ued_tx_per_slot == rate.ued_tx_per_slot
             });
@@ -471,7 +528,8 @@ impl Profile {
                 return Err((
                     here("name"),
                     format!(
-                        "`{}` is given twice at the same threads, batch and UED load",
+                        "`{}` is given twice at the same threads, batch and UED load (one \
+                         without a thread count stands for one thread)",
                         rate.name
                     ),
                 ));
@@ -683,8 +741,49 @@ how = "test"
         );
         assert_eq!(
             error(&GOOD.replace("threads = 2", "threads = 1")),
-            "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads, batch and UED load"
+            "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads, batch and UED load (one without a thread count stands for one thread)"
         );
+        // A `threads` line lost: that figure stood for one thread beside the measured one, and
+        // was passed over.
+        assert_eq!(
+            error(&GOOD.replace("threads = 2\n", "")),
+            "p.toml: rate[1].name: `sigverify.cpu.unique` is given twice at the same threads, batch and UED load (one without a thread count stands for one thread)"
+        );
+        // A misspelt name the planner reads was passed over, the plan made without it.
+        for (misspelt, meant) in [
+            ("sigverify.cpu.uniqeu", "sigverify.cpu.unique"),
+            ("executor.ued.slot", "executor.ued.slots"),
+            ("lthash.cpu.acounts", "lthash.cpu.accounts"),
+        ] {
+            let text = GOOD.replacen("sigverify.cpu.unique", misspelt, 1);
+            let err = error(&text);
+            assert!(
+                err.contains(&format!(
+                    "`{misspelt}` is not a rate the planner reads: `{meant}`?"
+                )),
+                "{err}"
+            );
+        }
+        // The figures the suite writes that the planner does not read are no misspellings.
+        for name in [
+            "pipeline.sustained",
+            "pipeline.efficiency",
+            "pipeline.efficiency_beside",
+            "pipeline.executor_alone",
+            "pipeline.max_ued_lag",
+            "pipeline.sigverify_ued_alone",
+            "pipeline.time_to_vote_p50",
+            "pipeline.time_to_vote_p99",
+            "isolation.loaded_over_idle_p50",
+            "isolation.loaded_over_idle_p99",
+            "isolation.time_to_vote_p50",
+            "isolation.time_to_vote_p99",
+        ] {
+            assert_eq!(names::misspelt(name), None, "{name}");
+        }
+        for (name, _) in names::UNITS {
+            assert_eq!(names::misspelt(name), None, "{name}");
+        }
         // Any unit was taken: a profile in other units planned as if it were in these.
         assert_eq!(
             error(&GOOD.replace(
