@@ -492,12 +492,30 @@ pub fn signature_window_of_shape(
     let window = signature_window(dir, committed)?;
     let rebuilt = window.shape();
     if rebuilt != shape {
+        // Where to look: the first block's file, or the files between it and the committed
+        // slot's (a slot without a block has none, so which of them is gone cannot be told).
+        let name = |slot: u64| format!("status-{slot}.idx");
+        let which = if rebuilt.first_slot != shape.first_slot {
+            format!(
+                " ({}, the window's first block's, is not there)",
+                name(shape.first_slot)
+            )
+        } else if rebuilt.blocks < shape.blocks {
+            format!(
+                " (missing: {} of the files {} ..= {})",
+                shape.blocks - rebuilt.blocks,
+                name(shape.first_slot),
+                name(committed)
+            )
+        } else {
+            String::new()
+        };
         return Err(StateFileError::Corrupt {
             path: state::state_path(dir, committed),
             reason: format!(
                 "its duplicate-signature window has {} blocks from slot {} holding {} \
                  signatures, but the status files give {} blocks from slot {} holding {}: a \
-                 status file is missing or damaged",
+                 status file is missing or damaged{which}",
                 shape.blocks,
                 shape.first_slot,
                 shape.signatures,
