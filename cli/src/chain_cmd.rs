@@ -575,7 +575,12 @@ pub fn replay(
     let mut report = ChainReport::new(&genesis, resumed, json.is_some());
     let started = std::time::Instant::now();
     let mut log_discarded = store.is_none();
-    for block in reader {
+    let mut reader = reader;
+    loop {
+        let place = reader.next_block_place();
+        let Some(block) = reader.next() else {
+            break;
+        };
         let block = block.map_err(|e| e.to_string())?;
         if !resume.executes(&block)? {
             continue;
@@ -600,7 +605,9 @@ pub fn replay(
             }
             log_discarded = true;
         }
-        let outcome = runtime.execute_block(&block).map_err(|e| e.to_string())?;
+        let outcome = runtime
+            .execute_block(&block)
+            .map_err(|e| format!("{place}: {e}"))?;
         report.add(&outcome);
         bar.inc(1);
         bar.set_message(block.header.slot.to_string());

@@ -578,7 +578,12 @@ fn feed(
 ) -> Result<u64, String> {
     let start = Instant::now();
     let mut fed = 0u64;
-    for block in reader {
+    let mut reader = reader;
+    loop {
+        let place = reader.next_block_place();
+        let Some(block) = reader.next() else {
+            break;
+        };
         let block = block.map_err(|e| e.to_string())?;
         if !resume.executes(&block)? {
             continue;
@@ -587,7 +592,9 @@ fn feed(
             let due = start + Duration::from_millis(ms.saturating_mul(fed));
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        engine.submit(block).map_err(|e| e.to_string())?;
+        engine
+            .submit(block)
+            .map_err(|e| format!("{e} (submitting {place})"))?;
         fed += 1;
     }
     resume.finish()?;

@@ -901,6 +901,33 @@ fn bench_pipeline_refuses_a_ledger_that_halts_the_engine() {
 }
 
 #[test]
+fn a_block_the_runtime_refuses_is_named_by_its_place_in_the_ledger() {
+    // A black-box test found a ledger with its first block again at its end refused as "the
+    // block of slot 1: its parent is slot 0, …", naming neither the file nor where in it.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "2"]);
+    let bytes = std::fs::read(&ledger).unwrap();
+    let first_block_end = {
+        let count = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let transactions = count(8 + 88);
+        let mut at = 8 + 92;
+        for _ in 0..transactions {
+            at += 4 + count(at);
+        }
+        at
+    };
+    let again = dir.path().join("again.ledger");
+    let mut doubled = bytes.clone();
+    doubled.extend_from_slice(&bytes[8..first_block_end]);
+    std::fs::write(&again, doubled).unwrap();
+    let place = format!("again.ledger: block 3, at byte {}", bytes.len());
+    for command in ["replay", "run"] {
+        let err = refused(&[command, "--ledger", again.to_str().unwrap()]);
+        assert!(err.contains(&place), "{command}: {err}");
+    }
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.

@@ -466,6 +466,15 @@ impl<R: Read> LedgerReader<R> {
         Ok(reader)
     }
 
+    /// Where the next block starts, for errors about it ("LEDGER: block 7, at byte 15150"): a
+    /// block the runtime refuses is named in the file it came from, as a framing error is.
+    pub fn next_block_place(&self) -> String {
+        format!(
+            "{}: block {}, at byte {}",
+            self.name, self.blocks, self.offset
+        )
+    }
+
     /// Reads into `buf` until it is full or the source ends; returns the bytes read.
     fn fill(&mut self, buf: &mut [u8]) -> Result<usize, LedgerError> {
         let mut got = 0;
