@@ -15,7 +15,9 @@ use tandem_engine::ledger::LedgerReader;
 use tandem_engine::pipeline::metrics::{
     MetricsSnapshot, VotePathSummary, VoteSigners, bind_metrics,
 };
-use tandem_engine::pipeline::{Backends, Engine, EngineConfig, EngineHooks, Survey, backend_name};
+use tandem_engine::pipeline::{
+    Backends, Engine, EngineConfig, EngineError, EngineHooks, Survey, backend_name,
+};
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
 
@@ -592,9 +594,12 @@ fn feed(
             let due = start + Duration::from_millis(ms.saturating_mul(fed));
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        engine
-            .submit(block)
-            .map_err(|e| format!("{e} (submitting {place})"))?;
+        engine.submit(block).map_err(|e| match e {
+            // A block refused is named by its place in the ledger; a stage's failure, which a
+            // later submit returns, is not this block's.
+            EngineError::Rejected(_) | EngineError::Undecodable(_) => format!("{place}: {e}"),
+            e => e.to_string(),
+        })?;
         fed += 1;
     }
     resume.finish()?;

@@ -7,7 +7,9 @@ use serde::Serialize;
 use tandem_engine::Domain;
 use tandem_engine::cluster::Agreement;
 use tandem_engine::runtime::RuntimeError;
-use tandem_engine::runtime::check::{check_window, has_runtime_files, window_of_state};
+use tandem_engine::runtime::check::{
+    check_window, has_runtime_files, window_and_ved_hash_of_state,
+};
 use tandem_engine::runtime::segment_log::LogError;
 use tandem_engine::runtime::status_index::{Confirmation, StatusIndex};
 use tandem_engine::runtime::ved_log::VedLog;
@@ -84,10 +86,10 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
                  file)"
             )
         };
-        let window = match has_runtime_files(store).map_err(|e| e.to_string())? {
+        let state = match has_runtime_files(store).map_err(|e| e.to_string())? {
             false => None,
-            true => match window_of_state(store, committed) {
-                Ok(window) => Some(window),
+            true => match window_and_ved_hash_of_state(store, committed) {
+                Ok(state) => Some(state),
                 Err(_) if attempts < RETRIES && moved_on()? => {
                     attempts += 1;
                     continue;
@@ -96,7 +98,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
             },
         };
         let mut index = StatusIndex::load(store, committed).map_err(|e| e.to_string())?;
-        if let Some(window) = window
+        if let Some((window, _)) = state
             && let Err(e) = check_window(store, committed, window)
         {
             if attempts < RETRIES && moved_on()? {
@@ -105,7 +107,14 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
             }
             return Err(unanswerable(e));
         }
-        match VedLog::read(store, committed) {
+        // The log must chain from the store's VED hash, as an engine's open checks: one written
+        // over another history (a `tandem replay --store` since) describes blocks the store
+        // never ran, and its votes and statuses are not the store's.
+        let read = VedLog::read(store, committed).and_then(|logged| match state {
+            Some((_, ved_hash)) => VedLog::check_chain(store, &logged, ved_hash).map(|_| logged),
+            None => Ok(logged),
+        });
+        match read {
             Ok(logged) => {
                 for record in &logged {
                     index.add_uncommitted(record.window_statuses().into_iter().flatten());
@@ -221,28 +230,34 @@ mod tests {
     use tandem_engine::runtime::{Backend, Runtime, TxStatus};
     use tandem_engine::workload::{WorkloadConfig, generate_all};
 
-    #[test]
-    fn a_vote_of_a_slot_the_ved_logged_past_the_store_answers_as_the_engine_does() {
-        // A store at genesis whose VED logged slots 1 to 3 (a crash with the UED behind).
-        let genesis = Genesis::default_cluster();
+    /// A store at genesis whose VED logged slots 1 to 3 (a crash with the UED behind), the
+    /// first record's VED hash flipped where `another_history` (a log written over another
+    /// history of the store); and what the blocks did.
+    fn ved_logged_ahead(
+        genesis: &Genesis,
+        another_history: bool,
+    ) -> (tempfile::TempDir, Vec<tandem_engine::runtime::BlockOutcome>) {
         let scratch = tempfile::tempdir().unwrap();
         let config = WorkloadConfig {
             slots: 3,
             ..WorkloadConfig::default()
         };
-        let (blocks, outcomes) = generate_all(&genesis, &config, scratch.path()).unwrap();
+        let (blocks, outcomes) = generate_all(genesis, &config, scratch.path()).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let runtime = Runtime::open(&genesis, dir.path()).unwrap();
+        let runtime = Runtime::open(genesis, dir.path()).unwrap();
         let mut ved = runtime.ved_executor();
         let mut log = VedLog::new(dir.path());
-        for block in &blocks {
+        for (i, block) in blocks.iter().enumerate() {
             let (txs, payers) = parse_block(block).unwrap();
             let verified: Vec<Option<bool>> = verify_signatures(Backend::Cpu, &txs)
                 .unwrap()
                 .into_iter()
                 .map(Some)
                 .collect();
-            let done = ved.execute(block, &payers, &verified).unwrap();
+            let mut done = ved.execute(block, &payers, &verified).unwrap();
+            if another_history && i == 0 {
+                done.ved_hash[0] ^= 1;
+            }
             log.append(&LoggedSlot {
                 parent_slot: block.header.parent_slot,
                 blockhash: block.header.blockhash,
@@ -252,7 +267,48 @@ mod tests {
             })
             .unwrap();
         }
-        drop(runtime);
+        (dir, outcomes)
+    }
+
+    /// `tandem status SIGNATURE --stake BPS --store DIR`'s answer.
+    fn answer_at(dir: &std::path::Path, signature: &[u8; 64], bps: u16) -> String {
+        let json = dir.join("status.json");
+        let base58 = bs58::encode(signature).into_string();
+        super::status(&base58, bps, dir, Some(&json)).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        report["status"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_ved_log_over_another_history_is_not_counted() {
+        // The engine refuses to open on it, and `store check` refuses it: status answered from
+        // it, its statuses and its votes, blocks the store never ran.
+        let genesis = Genesis::default_cluster();
+        let (dir, outcomes) = ved_logged_ahead(&genesis, true);
+        let vote = outcomes[1]
+            .transactions
+            .iter()
+            .find(|t| t.domain == Some(Domain::Ved) && t.status == TxStatus::Success)
+            .and_then(|t| t.signature)
+            .expect("a vote");
+        assert_eq!(answer_at(dir.path(), &vote, 0), "Unknown");
+        assert!(
+            Engine::open(
+                &genesis,
+                dir.path(),
+                EngineConfig::default(),
+                EngineHooks::default()
+            )
+            .is_err(),
+            "the engine refuses it too"
+        );
+    }
+
+    #[test]
+    fn a_vote_of_a_slot_the_ved_logged_past_the_store_answers_as_the_engine_does() {
+        let genesis = Genesis::default_cluster();
+        let (dir, outcomes) = ved_logged_ahead(&genesis, false);
         // And a record being appended (an engine running on the store): left as it is.
         let segment = VedLog::segments(dir.path())
             .unwrap()
@@ -266,15 +322,7 @@ mod tests {
         drop(file);
         let before = std::fs::read(&segment).unwrap();
 
-        let answer_at = |signature: &[u8; 64], bps: u16| {
-            let json = dir.path().join("status.json");
-            let base58 = bs58::encode(signature).into_string();
-            super::status(&base58, bps, dir.path(), Some(&json)).unwrap();
-            let report: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-            report["status"].as_str().unwrap().to_owned()
-        };
-        let answer = |signature: &[u8; 64]| answer_at(signature, 0);
+        let answer = |signature: &[u8; 64]| answer_at(dir.path(), signature, 0);
         let vote = outcomes[1]
             .transactions
             .iter()
@@ -300,7 +348,10 @@ mod tests {
         // log holds — counted, as a reopened engine counts them (they read `Pending` before).
         let vote = vote.signature.unwrap();
         let asked = [0, 3_333, 5_000, 6_667, 10_000];
-        let ours: Vec<String> = asked.iter().map(|&bps| answer_at(&vote, bps)).collect();
+        let ours: Vec<String> = asked
+            .iter()
+            .map(|&bps| answer_at(dir.path(), &vote, bps))
+            .collect();
         assert_eq!(ours[2], "Success", "{ours:?}");
         let engine = Engine::open(
             &genesis,

@@ -121,7 +121,7 @@ fn store_check_reads_the_runtime_files_an_engine_resumes_from() {
         (
             "no-status",
             &|s| std::fs::remove_file(s.join("status-6.idx")).unwrap(),
-            "a status file is missing or damaged (missing: 1 of the files status-1.idx ..= \
+            "a status file is missing or damaged (look among the files status-1.idx ..= \
              status-8.idx)",
         ),
         (

@@ -30,12 +30,17 @@ pub struct FilesReport {
 }
 
 /// The duplicate window's shape the state file of the committed slot `committed` of the store
-/// directory `dir` recorded, to check the status files against ([`check_window`]); a missing
+/// directory `dir` recorded, to check the status files against ([`check_window`]), and the VED
+/// hash of that slot, which the VED's log must chain from ([`VedLog::check_chain`]); a missing
 /// state file is an error naming it. A reader beside a running engine reads it first: the
 /// engine keeps the state file of its last commit alone, and the status files of a window for
 /// a whole window more.
-pub fn window_of_state(dir: &Path, committed: u64) -> Result<WindowFrom, RuntimeError> {
-    Ok(RuntimeState::load(dir, committed)?.1)
+pub fn window_and_ved_hash_of_state(
+    dir: &Path,
+    committed: u64,
+) -> Result<(WindowFrom, [u8; 32]), RuntimeError> {
+    let (state, window, _) = RuntimeState::load(dir, committed)?;
+    Ok((window, state.hashes.hash[Domain::Ved]))
 }
 
 /// The status files of the duplicate window after the committed slot `committed` of the store
@@ -43,7 +48,7 @@ pub fn window_of_state(dir: &Path, committed: u64) -> Result<WindowFrom, Runtime
 /// signatures): a status file removed or damaged is an error naming the state file. The status
 /// files answer `ExecutionStatus`, so without this check a removed one answers its
 /// transactions `Unknown`; `tandem status`, beside a running engine, reads the state file
-/// first ([`window_of_state`]) and the status files after.
+/// first ([`window_and_ved_hash_of_state`]) and the status files after.
 pub fn check_window(dir: &Path, committed: u64, window: WindowFrom) -> Result<(), RuntimeError> {
     if let WindowFrom::StatusFiles(shape) = window {
         status_index::signature_window_of_shape(dir, committed, shape)?;

@@ -492,23 +492,22 @@ pub fn signature_window_of_shape(
     let window = signature_window(dir, committed)?;
     let rebuilt = window.shape();
     if rebuilt != shape {
-        // Where to look: the first block's file, or the files between it and the committed
-        // slot's (a slot without a block has none, so which of them is gone cannot be told).
+        // Where to look: the first block's file where it is gone, else the files between it
+        // and the committed slot's (a slot without a block has none, so which of them is gone
+        // cannot be told; and where the chain is longer than the window, a file gone inside it
+        // makes the rebuild start a block earlier, with the first block's file there).
         let name = |slot: u64| format!("status-{slot}.idx");
-        let which = if rebuilt.first_slot != shape.first_slot {
+        let which = if !dir.join(name(shape.first_slot)).exists() {
             format!(
                 " ({}, the window's first block's, is not there)",
                 name(shape.first_slot)
             )
-        } else if rebuilt.blocks < shape.blocks {
+        } else {
             format!(
-                " (missing: {} of the files {} ..= {})",
-                shape.blocks - rebuilt.blocks,
+                " (look among the files {} ..= {})",
                 name(shape.first_slot),
                 name(committed)
             )
-        } else {
-            String::new()
         };
         return Err(StateFileError::Corrupt {
             path: state::state_path(dir, committed),

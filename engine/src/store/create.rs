@@ -244,7 +244,8 @@ fn entries_of(dir: &Path) -> Result<Vec<String>, StoreError> {
 ///
 /// The creation marker is made (and made durable) before the superblock goes, so that a crash
 /// part way leaves what an interrupted create leaves, which the next create completes — not
-/// store files without a superblock, which is what a damaged store looks like.
+/// store files without a superblock, which is what a damaged store looks like — and held
+/// locked until it is removed, last.
 pub(super) fn remove_store(dir: &Path, superblock: &File) -> Result<(), StoreError> {
     journal::read_superblock(superblock, &dir.join(SUPERBLOCK_FILE))?;
     let ours = store_file_names();
@@ -258,13 +259,26 @@ pub(super) fn remove_store(dir: &Path, superblock: &File) -> Result<(), StoreErr
             entry: entry.clone(),
         });
     }
-    create_file(&dir.join(MARKER_FILE))?;
+    // Held, as a creator holds it, until it is removed with the rest: a create racing this
+    // (`run --store` on the directory) finds a create in progress, not leftovers to claim
+    // while their names are still being removed under it.
+    let marker_path = dir.join(MARKER_FILE);
+    let marker = create_file(&marker_path)?;
+    if !try_lock(&marker, &marker_path)? {
+        return Err(StoreError::CreateInProgress(dir.to_owned()));
+    }
     sync_dir(dir)?;
     remove_if_there(&dir.join(SUPERBLOCK_FILE))?;
     sync_dir(dir)?;
-    for name in ours.iter().filter(|n| n.as_str() != SUPERBLOCK_FILE) {
+    // The marker last (the names are in that order, and a racing create waits on it).
+    for name in ours
+        .iter()
+        .filter(|n| n.as_str() != SUPERBLOCK_FILE && n.as_str() != MARKER_FILE)
+    {
         remove_if_there(&dir.join(name))?;
     }
+    remove_if_there(&marker_path)?;
+    drop(marker);
     sync_dir(dir)
 }
 

@@ -361,6 +361,36 @@ mod tests {
         assert_eq!(Store::open(&config.dir).unwrap().committed_slot(), Some(1));
     }
 
+    #[test]
+    fn a_replace_holds_the_creation_marker_as_a_creator_does() {
+        // A review: the marker was made and not locked, so a create racing the removal (`run
+        // --store` on the directory) could claim it while its names were still being removed.
+        // Locked by another here, the replace is refused, nothing removed.
+        let dir = tempfile::tempdir().unwrap();
+        let config = DemoConfig {
+            dir: dir.path().join("store"),
+            accounts: 20,
+            slots: 1,
+            seed: 6,
+            replace: true,
+        };
+        run_demo(&config, &mut |_| {}).unwrap();
+        let marker = config.dir.join(super::super::create::MARKER_FILE);
+        let held = std::fs::File::create(&marker).unwrap();
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_EX) },
+            0
+        );
+        let before = listing(&config.dir);
+        let refused = run_demo(&config, &mut |_| {});
+        assert!(
+            matches!(refused, Err(StoreError::CreateInProgress(_))),
+            "{refused:?}"
+        );
+        assert_eq!(listing(&config.dir), before, "nothing removed");
+    }
+
     /// The names in `dir` with their contents, sorted.
     fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
