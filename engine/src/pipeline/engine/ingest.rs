@@ -931,6 +931,51 @@ mod tests {
         );
     }
 
+    /// A UED that fails while the VED waits for it at an epoch boundary stops the VED's wait:
+    /// the boundary's job, which holds the reply's sender, stays in the UED's queue, kept open
+    /// by the VED's own sender, so the reply never closed, and the VED waited out its patience
+    /// (ten minutes by default) and then for ever (a black-box test's resumed run, its UED out
+    /// of disk before the boundary of slot 64, never exited). Here the reply's sender is kept
+    /// as that queue kept it, on an engine whose UED failed.
+    #[test]
+    fn a_wait_at_a_boundary_ends_when_the_engine_fails() {
+        let config = crate::workload::WorkloadConfig {
+            slots: 2,
+            seed: 5,
+            transfers: 40,
+            ..crate::workload::WorkloadConfig::default()
+        };
+        let (genesis, blocks, _) = blocks_and_their_hashes(config);
+        let hooks = super::super::EngineHooks {
+            on_outcome: Some(Box::new(|o| assert!(o.slot != 1, "the test's UED fails"))),
+            ..super::super::EngineHooks::default()
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let config = super::super::EngineConfig {
+            backend: crate::runtime::Backend::Cpu,
+            ..super::super::EngineConfig::default()
+        };
+        let engine = Engine::open(&genesis, dir.path(), config, hooks).expect("engine");
+        submit_as(&engine, blocks[0].clone(), false).expect("the first block");
+        let waited = engine.wait_hash(crate::account::Domain::Ued, 2, Duration::from_secs(60));
+        assert!(matches!(waited, Err(EngineError::Failed(_))), "{waited:?}");
+        let shared = std::sync::Arc::clone(&engine.shared);
+        let (answered, answer) = crossbeam_channel::bounded::<()>(1);
+        let (done, ended) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let metrics = shared.metrics.stage("ved").expect("the VED's metrics");
+            let patience = Duration::from_secs(600);
+            let _ = done.send(super::super::ved::wait_for_ued(
+                &shared, &metrics, &answer, patience, 64,
+            ));
+        });
+        let ended = ended.recv_timeout(Duration::from_secs(60));
+        assert!(matches!(ended, Ok(None)), "{ended:?}: the wait went on");
+        drop(answered);
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
+        assert!(finished.is_err(), "finish passes the panic on");
+    }
+
     /// On an engine that has failed, bytes that are not one block are refused as such, as a
     /// decode before the submit refused them first; sound bytes get the failure.
     #[test]

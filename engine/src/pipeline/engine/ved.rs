@@ -113,9 +113,13 @@ fn take_handoff(
     retained.go_over(ved)
 }
 
+/// How often the VED waiting at a boundary looks for a failure of the engine.
+const BOUNDARY_WAIT_SLICE: Duration = Duration::from_millis(10);
+
 /// Waits for the UED's answer at the boundary of `slot`; past `patience` the engine halts
-/// ([`Alert::UedLagging`]) and goes on waiting. `None` when the UED stopped.
-fn wait_for_ued<T>(
+/// ([`Alert::UedLagging`]) and goes on waiting. `None` when the UED stopped or the engine
+/// failed.
+pub(super) fn wait_for_ued<T>(
     shared: &Shared,
     metrics: &StageMetrics,
     answer: &Receiver<T>,
@@ -125,20 +129,33 @@ fn wait_for_ued<T>(
     let waited = Instant::now();
     shared.metrics.begin_boundary_wait();
     shared.set_ved_waits_for_ued(true);
-    let answer = metrics.blocked(|| match answer.recv_timeout(patience) {
-        Err(RecvTimeoutError::Timeout) => {
-            // Once: an engine halted already (by this, at an earlier boundary, or by a
-            // divergence) stays halted, and says so once.
-            if !shared.metrics.is_halted() {
-                shared.raise(Alert::UedLagging {
-                    boundary_slot: slot,
-                    ued_slot: shared.metrics.snapshot().ued_slot,
-                    waited: waited.elapsed(),
-                });
+    let mut lagging_raised = false;
+    // In slices, a failure looked for between them: a UED that failed may never answer nor
+    // let the answer's channel close — a boundary's job, which holds the reply's sender, stays
+    // in the UED's queue, kept open by the VED's own sender — and the VED waited for ever
+    // (a resumed run whose UED ran out of disk before a boundary never exited).
+    let answer = metrics.blocked(|| {
+        loop {
+            match answer.recv_timeout(BOUNDARY_WAIT_SLICE) {
+                Ok(answer) => break Some(answer),
+                Err(RecvTimeoutError::Disconnected) => break None,
+                Err(RecvTimeoutError::Timeout) if shared.failure().is_some() => break None,
+                Err(RecvTimeoutError::Timeout) => {
+                    // Once: an engine halted already (by this, at an earlier boundary, or by a
+                    // divergence) stays halted, and says so once.
+                    if !lagging_raised && waited.elapsed() >= patience {
+                        lagging_raised = true;
+                        if !shared.metrics.is_halted() {
+                            shared.raise(Alert::UedLagging {
+                                boundary_slot: slot,
+                                ued_slot: shared.metrics.snapshot().ued_slot,
+                                waited: waited.elapsed(),
+                            });
+                        }
+                    }
+                }
             }
-            answer.recv().ok()
         }
-        other => other.ok(),
     });
     // (Also when the UED stopped: the wait is over.)
     shared.set_ved_waits_for_ued(false);
