@@ -141,9 +141,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         let mut agreement = Agreement::new();
         // A log that stops short of the committed slot lost votes that may have halted: the
         // answers would change with it, so it is refused, as the store's check refuses it.
-        let read = VoteLog::check(store, Some(committed))
-            .and_then(|_| VoteLog::replay_into(&mut agreement, store, 0, committed));
-        match read {
+        match VoteLog::replay_committed_into(&mut agreement, store, committed) {
             Err(LogError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound && attempts < RETRIES =>
             {

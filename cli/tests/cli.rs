@@ -752,6 +752,24 @@ fn a_report_into_a_named_pipe_reaches_its_reader() {
     assert!(report.get("placement").is_some(), "{report}");
 }
 
+/// A store in `dir` (`store`) of the default cluster that executed the first `blocks` blocks of
+/// `ledger` through the sequential runtime.
+fn store_replayed_through(
+    dir: &tempfile::TempDir,
+    ledger: &str,
+    blocks: usize,
+) -> std::path::PathBuf {
+    use tandem_engine::genesis::Genesis;
+    use tandem_engine::ledger::LedgerReader;
+    use tandem_engine::runtime::Runtime;
+    let store = dir.path().join("store");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), &store).unwrap();
+    for block in LedgerReader::open(Path::new(ledger)).unwrap().take(blocks) {
+        runtime.execute_block(&block.unwrap()).unwrap();
+    }
+    store
+}
+
 #[test]
 fn replay_onto_a_store_drops_the_confirmations_of_slots_it_did_not_vote_on() {
     // A stopped `tandem run` left the store at slot 10, its VED ahead, and `agreement.idx`
@@ -759,19 +777,10 @@ fn replay_onto_a_store_drops_the_confirmations_of_slots_it_did_not_vote_on() {
     // on without that VED's log, and those confirmations stood for the replay's blocks of the
     // same slots, which nobody reported (found in review).
     use tandem_engine::Domain;
-    use tandem_engine::genesis::Genesis;
-    use tandem_engine::ledger::LedgerReader;
-    use tandem_engine::runtime::Runtime;
     use tandem_engine::runtime::status_index::{Confirmation, StatusIndex, write_confirmations};
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "20", "--transfers", "5"]);
-    let store = dir.path().join("store");
-    {
-        let mut runtime = Runtime::open(&Genesis::default_cluster(), &store).unwrap();
-        for block in LedgerReader::open(Path::new(&ledger)).unwrap().take(10) {
-            runtime.execute_block(&block.unwrap()).unwrap();
-        }
-    }
+    let store = store_replayed_through(&dir, &ledger, 10);
     let all = Confirmation {
         stake: 30,
         total: 30,
@@ -807,18 +816,9 @@ fn replay_onto_a_store_drops_the_confirmations_of_slots_it_did_not_vote_on() {
 fn a_replay_refused_for_a_damaged_confirmation_index_keeps_the_ved_log() {
     // A black-box test found the stopped run's VED log removed before `agreement.idx` was read
     // and refused: the command failed, and the statuses the log answered were lost with it.
-    use tandem_engine::genesis::Genesis;
-    use tandem_engine::ledger::LedgerReader;
-    use tandem_engine::runtime::Runtime;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "6", "--transfers", "5"]);
-    let store = dir.path().join("store");
-    {
-        let mut runtime = Runtime::open(&Genesis::default_cluster(), &store).unwrap();
-        for block in LedgerReader::open(Path::new(&ledger)).unwrap().take(3) {
-            runtime.execute_block(&block.unwrap()).unwrap();
-        }
-    }
+    let store = store_replayed_through(&dir, &ledger, 3);
     // A VED log segment left ahead of the store (empty: its magic alone), and a damaged index.
     let segment = store.join("ved-4.log");
     std::fs::write(&segment, b"TNDMVED6").unwrap();

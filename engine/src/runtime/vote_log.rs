@@ -322,11 +322,25 @@ impl VoteLog {
         from: u64,
         through: u64,
     ) -> Result<Option<Halt>, LogError> {
+        Ok(Self::feed(agreement, VoteLog::read(dir, from)?, through))
+    }
+
+    /// [`VoteLog::replay_into`] of every slot through `committed`, the store's slot, from a
+    /// log read once and checked as [`VoteLog::check`] checks it (a reader of a store, `tandem
+    /// status`: a log that stops short of the committed slot is refused).
+    pub fn replay_committed_into(
+        agreement: &mut Agreement,
+        dir: &Path,
+        committed: u64,
+    ) -> Result<Option<Halt>, LogError> {
+        let (records, _) = Self::read_committed_whole(dir, Some(committed))?;
+        Ok(Self::feed(agreement, decoded(records, 0)?, committed))
+    }
+
+    /// Feeds `agreement` the records through slot `through`; the first halt they show.
+    fn feed(agreement: &mut Agreement, records: Vec<SlotVotes>, through: u64) -> Option<Halt> {
         let mut halt = None;
-        for record in VoteLog::read(dir, from)?
-            .into_iter()
-            .take_while(|r| r.slot <= through)
-        {
+        for record in records.into_iter().take_while(|r| r.slot <= through) {
             // Each slot judged against its own total (a record of the earlier format has none:
             // the agreement's total stands for it).
             if let Some(total) = record.ved_stake {
@@ -339,7 +353,7 @@ impl VoteLog {
             }
             halt = halt.or(agreement.record_local(Domain::Ued, record.slot, record.ued_hash));
         }
-        Ok(halt)
+        halt
     }
 
     /// Deletes the segments whose every slot is before `keep_from`.
@@ -648,10 +662,7 @@ mod tests {
         let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
         let whole = std::fs::read(&path).unwrap();
         // A record of slot 6 whose body holds a record of slot 7, cut after that record.
-        let inner_slot = 7u64.to_le_bytes();
-        let mut inner = 8u64.to_le_bytes().to_vec();
-        inner.extend_from_slice(&inner_slot);
-        inner.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&inner_slot).to_le_bytes());
+        let inner = shortest_record(7);
         let mut body = 6u64.to_le_bytes().to_vec();
         body.extend_from_slice(&inner);
         body.extend_from_slice(&[0xAB; 200]);
@@ -740,10 +751,7 @@ mod tests {
         appended(dir.path(), 2..=5);
         let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
         let whole = std::fs::read(&path).unwrap();
-        let inner_slot = 7u64.to_le_bytes();
-        let mut inner = 8u64.to_le_bytes().to_vec();
-        inner.extend_from_slice(&inner_slot);
-        inner.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&inner_slot).to_le_bytes());
+        let inner = shortest_record(7);
         let mut body = 6u64.to_le_bytes().to_vec();
         body.extend_from_slice(&[0xCD; 13]);
         body.extend_from_slice(&inner);
@@ -755,6 +763,16 @@ mod tests {
         VoteLog::open(dir.path(), Some(5)).unwrap();
         assert_eq!(slots(dir.path(), 0), (2..=5).collect::<Vec<_>>());
         assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn record cut");
+    }
+
+    /// The shortest record there can be, framed: its body the slot `slot` alone (`len ‖ slot ‖
+    /// xxh3(slot)`, 24 bytes) — what bytes others choose (a vote's hash) can hold.
+    fn shortest_record(slot: u64) -> Vec<u8> {
+        let body = slot.to_le_bytes();
+        let mut record = 8u64.to_le_bytes().to_vec();
+        record.extend_from_slice(&body);
+        record.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
+        record
     }
 
     /// The size of the record at `at` (its length field, body and checksum).

@@ -931,14 +931,10 @@ mod tests {
         );
     }
 
-    /// A UED that fails while the VED waits for it at an epoch boundary stops the VED's wait:
-    /// the boundary's job, which holds the reply's sender, stays in the UED's queue, kept open
-    /// by the VED's own sender, so the reply never closed, and the VED waited out its patience
-    /// (ten minutes by default) and then for ever (a black-box test's resumed run, its UED out
-    /// of disk before the boundary of slot 64, never exited). Here the reply's sender is kept
-    /// as that queue kept it, on an engine whose UED failed.
-    #[test]
-    fn a_wait_at_a_boundary_ends_when_the_engine_fails() {
+    /// An engine whose UED failed (its outcome hook panics) on the first of two blocks,
+    /// submitted `encoded` or not; a waiter for the next slot has learnt the failure. With its
+    /// store and the blocks.
+    fn an_engine_whose_ued_failed(encoded: bool) -> (tempfile::TempDir, Engine, Vec<Block>) {
         let config = crate::workload::WorkloadConfig {
             slots: 2,
             seed: 5,
@@ -956,9 +952,22 @@ mod tests {
             ..super::super::EngineConfig::default()
         };
         let engine = Engine::open(&genesis, dir.path(), config, hooks).expect("engine");
-        submit_as(&engine, blocks[0].clone(), false).expect("the first block");
+        submit_as(&engine, blocks[0].clone(), encoded).expect("the first block");
+        // A waiter for the next slot learns the failure.
         let waited = engine.wait_hash(crate::account::Domain::Ued, 2, Duration::from_secs(60));
         assert!(matches!(waited, Err(EngineError::Failed(_))), "{waited:?}");
+        (dir, engine, blocks)
+    }
+
+    /// A UED that fails while the VED waits for it at an epoch boundary stops the VED's wait:
+    /// the boundary's job, which holds the reply's sender, stays in the UED's queue, kept open
+    /// by the VED's own sender, so the reply never closed, and the VED waited out its patience
+    /// (ten minutes by default) and then for ever (a black-box test's resumed run, its UED out
+    /// of disk before the boundary of slot 64, never exited). Here the reply's sender is kept
+    /// as that queue kept it, on an engine whose UED failed.
+    #[test]
+    fn a_wait_at_a_boundary_ends_when_the_engine_fails() {
+        let (_dir, engine, _) = an_engine_whose_ued_failed(false);
         let shared = std::sync::Arc::clone(&engine.shared);
         let (answered, answer) = crossbeam_channel::bounded::<()>(1);
         let (done, ended) = crossbeam_channel::bounded(1);
@@ -980,27 +989,7 @@ mod tests {
     /// decode before the submit refused them first; sound bytes get the failure.
     #[test]
     fn a_failed_engine_refuses_bytes_not_one_block_as_such() {
-        let config = crate::workload::WorkloadConfig {
-            slots: 2,
-            seed: 5,
-            transfers: 40,
-            ..crate::workload::WorkloadConfig::default()
-        };
-        let (genesis, blocks, _) = blocks_and_their_hashes(config);
-        let hooks = super::super::EngineHooks {
-            on_outcome: Some(Box::new(|o| assert!(o.slot != 1, "the test's UED fails"))),
-            ..super::super::EngineHooks::default()
-        };
-        let dir = tempfile::tempdir().expect("dir");
-        let config = super::super::EngineConfig {
-            backend: crate::runtime::Backend::Cpu,
-            ..super::super::EngineConfig::default()
-        };
-        let engine = Engine::open(&genesis, dir.path(), config, hooks).expect("engine");
-        submit_as(&engine, blocks[0].clone(), true).expect("the first block");
-        // A waiter for the next slot learns the failure.
-        let waited = engine.wait_hash(crate::account::Domain::Ued, 2, Duration::from_secs(60));
-        assert!(matches!(waited, Err(EngineError::Failed(_))), "{waited:?}");
+        let (_dir, engine, blocks) = an_engine_whose_ued_failed(true);
         let mut bytes = blocks[1].encode().expect("encodes");
         let sound = EncodedBlock::begin(&bytes).expect("a header and a count");
         let failed = engine.submit_encoded(sound, Instant::now());
