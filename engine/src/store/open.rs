@@ -194,11 +194,20 @@ impl Store {
 
     /// The store opened as [`Store::check`] opens it, and held (its lock keeps an engine from
     /// committing while the caller reads the files beside it).
+    ///
+    /// It falls back to a read-only open where a file cannot be opened for writing or a
+    /// finished create's marker cannot be removed (a directory the user may not write, or an
+    /// immutable one): an operator asking whether the store is whole gets the answer, not the
+    /// permission error (before 2026-12-07, a marker it could not remove was that error).
     pub fn open_to_check(dir: &Path) -> Result<Store, StoreError> {
         match Store::open(dir) {
-            Err(StoreError::Io {
-                op: "open", source, ..
-            }) if matches!(source.raw_os_error(), Some(libc::EROFS | libc::EACCES)) => {
+            Err(StoreError::Io { op, source, .. })
+                if matches!(op, "open" | "remove")
+                    && matches!(
+                        source.raw_os_error(),
+                        Some(libc::EROFS | libc::EACCES | libc::EPERM)
+                    ) =>
+            {
                 Store::open_in(dir, Access::Read)
             }
             opened => opened,

@@ -491,3 +491,82 @@ fn a_store_opened_to_read_only_is_checked_as_it_is_and_changes_no_file() {
         Some(3)
     );
 }
+
+/// Keeps `dir`'s entries from being removed while it lives: an immutable directory (root,
+/// `chattr +i`: `EPERM`) or one without write permission (another user: `EACCES`). `None`,
+/// having said why, where neither can be made.
+struct EntriesKept<'d> {
+    dir: &'d Path,
+    immutable: bool,
+}
+
+impl<'d> EntriesKept<'d> {
+    fn new(dir: &'d Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+            return Some(Self {
+                dir,
+                immutable: false,
+            });
+        }
+        let made = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .output();
+        match made {
+            Ok(out) if out.status.success() => Some(Self {
+                dir,
+                immutable: true,
+            }),
+            other => {
+                eprintln!("skipped: `chattr +i` failed here ({other:?})");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for EntriesKept<'_> {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.immutable {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(self.dir)
+                .status();
+        } else {
+            let _ = std::fs::set_permissions(self.dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+#[test]
+fn a_finished_creates_marker_that_cannot_be_removed_is_checked_read_only() {
+    // `tandem store check` by a user who could write the store's files but not its directory,
+    // beside a finished create's marker: the marker's removal failed (EACCES; EPERM where the
+    // directory is immutable) and the check reported that error instead of checking.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let mut changes = SlotChanges::new();
+    let mut rng = crate::sample::SplitMix64::new(5);
+    changes.load(crate::sample::sample_account(&mut rng, Mapping::RwUed, 40));
+    store.commit(1, changes).unwrap();
+    drop(store);
+    let marker = dir.path().join(create::MARKER_FILE);
+    std::fs::write(&marker, b"").unwrap();
+    let Some(kept) = EntriesKept::new(dir.path()) else {
+        return;
+    };
+    let checked = Store::check(dir.path());
+    assert!(
+        marker.exists(),
+        "the marker stays where it cannot be removed"
+    );
+    drop(kept);
+    assert_eq!(checked.unwrap().committed_slot, Some(1));
+    // A writable open removes it, as before.
+    drop(Store::open(dir.path()).unwrap());
+    assert!(!marker.exists());
+}
