@@ -806,3 +806,29 @@ fn the_generator_refuses_a_clock_it_cannot_advance_and_any_slot_count() {
         result.err()
     );
 }
+
+#[test]
+fn a_state_file_the_store_passed_that_cannot_be_removed_is_named() {
+    // An old state file the commit could not remove (`chattr +i` gave EPERM) stopped the
+    // engine with an error naming the store's directory only.
+    let dir = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    let stale = dir.path().join("runtime-7.state");
+    std::fs::create_dir(&stale).expect("a directory where a state file was");
+    std::fs::write(stale.join("x"), b"x").expect("not empty");
+    let block = empty_blocks(1..=1).next().expect("block");
+    let err = runtime.execute_block(&block).expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("runtime-7.state: not removed") && text.contains("committed slot 1"),
+        "{text}"
+    );
+    drop(runtime);
+    std::fs::remove_dir_all(&stale).expect("removed by hand");
+    let runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("reopens");
+    assert_eq!(
+        runtime.slot(),
+        1,
+        "the slot was committed before the removal"
+    );
+}

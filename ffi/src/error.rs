@@ -154,9 +154,9 @@ impl From<&RuntimeError> for FfiError {
             | RuntimeError::MalformedTransaction { .. }
             | RuntimeError::InvalidSlash { .. } => Self::rejected(message),
             RuntimeError::Store(store) => store.into(),
-            RuntimeError::StateFile(StateFileError::Io { .. }) | RuntimeError::Io { .. } => {
-                Self::io(message)
-            }
+            RuntimeError::StateFile(StateFileError::Io { .. })
+            | RuntimeError::Io { .. }
+            | RuntimeError::StateNotRemoved { .. } => Self::io(message),
             RuntimeError::StateFile(_) | RuntimeError::CorruptFile { .. } => Self::corrupt(message),
             RuntimeError::Log(LogError::Io { .. }) => Self::io(message),
             RuntimeError::Log(LogError::Corrupt { .. }) => Self::corrupt(message),

@@ -143,6 +143,21 @@ pub enum RuntimeError {
         /// The error.
         source: std::io::Error,
     },
+    /// A runtime state file of an earlier slot was not removed after the store committed
+    /// `slot` (which is committed, with its own state file): the engine stops rather than leave
+    /// files behind it cannot remove.
+    #[error(
+        "{path}: not removed: {source} (the store committed slot {slot}, whose own state \
+         file replaces this one: remove it and run again)"
+    )]
+    StateNotRemoved {
+        /// The state file.
+        path: PathBuf,
+        /// The slot the store committed.
+        slot: u64,
+        /// The error.
+        source: std::io::Error,
+    },
     /// A file of the runtime's beside the store — a status file, the cluster view's index —
     /// failed its check (magic, checksum, contents): damaged, not an I/O failure.
     #[error("{path}: {reason}")]
@@ -835,10 +850,8 @@ impl Runtime {
             source,
         })?;
         planned.write()?;
-        RuntimeState::remove_others(&dir, slot).map_err(|source| RuntimeError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        RuntimeState::remove_others(&dir, slot)
+            .map_err(|(path, source)| RuntimeError::StateNotRemoved { path, slot, source })?;
         self.status_files.prune(&dir)?;
         // The votes the cluster view keeps: looked for once a segment, not at every commit.
         if self.vote_log_pruning.due(slot, vote_log::SEGMENT_SLOTS) {

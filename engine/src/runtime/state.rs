@@ -513,11 +513,13 @@ impl RuntimeState {
         Ok((state, window, members))
     }
 
-    /// Removes every state file in `dir` but the one of `keep`.
-    pub fn remove_others(dir: &Path, keep: u64) -> std::io::Result<()> {
-        for (slot, path) in numbered_files(dir, "runtime-", ".state")? {
+    /// Removes every state file in `dir` but the one of `keep`; an error names the file that
+    /// was not removed, or `dir` where it could not be read.
+    pub fn remove_others(dir: &Path, keep: u64) -> Result<(), (PathBuf, std::io::Error)> {
+        let found = numbered_files(dir, "runtime-", ".state").map_err(|e| (dir.to_owned(), e))?;
+        for (slot, path) in found {
             if slot != keep {
-                std::fs::remove_file(path)?;
+                std::fs::remove_file(&path).map_err(|e| (path, e))?;
             }
         }
         Ok(())
