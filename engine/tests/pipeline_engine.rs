@@ -567,6 +567,29 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
 }
 
 #[test]
+fn a_stopped_engine_leaves_no_ved_log_segment_its_store_has_passed() {
+    // Resumed with the VED ahead (slots 21..30 logged in ved-21.log), the VED's segments start
+    // at 31 and 95 while the prunes, a segment's worth of slots apart, came at the commits of
+    // 21 and 85: the engine stopped at 100 left ved-31.log, all of whose slots it had passed.
+    let (blocks, sequential) = ledger(100, 6);
+    let dir = committed_through(&blocks, 20);
+    log_ved_ahead(dir.path(), &blocks[20..30]);
+    let (engine, _) = open(dir.path(), 1);
+    for block in &blocks[20..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
+    let segments = tandem_engine::runtime::ved_log::VedLog::segments(dir.path()).unwrap();
+    let names: Vec<_> = segments
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["ved-95.log"], "the segment of the last slots alone");
+}
+
+#[test]
 fn a_ved_log_over_another_history_than_the_stores_is_refused() {
     // The engine stopped with the store at slot 5 and the VED logged through 10. A sequential
     // runtime (`tandem replay --store`) then executed another slot 6 (validator 0's vote

@@ -229,5 +229,13 @@ pub(super) fn ued_loop(
         }
         metrics.add_items(1);
     }
+    // A stopped engine keeps no segment its store has passed: the schedule looks once a
+    // segment's worth of slots from the first commit, and the VED's segments, restarted with
+    // it ahead, need not line up with it (one was left before 2026-12-07).
+    if shared.failure().is_none()
+        && let Err(e) = VedLog::prune(runtime.store().dir(), runtime.slot())
+    {
+        shared.fail(e);
+    }
     runtime
 }
