@@ -360,7 +360,7 @@ mod tests {
         .unwrap();
         let engines: Vec<String> = asked
             .iter()
-            .map(|&bps| engine.execution_status(&vote, bps).name())
+            .map(|&bps| engine.execution_status(&vote, bps).unwrap().name())
             .collect();
         assert_eq!(ours, engines);
     }

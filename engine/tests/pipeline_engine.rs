@@ -1124,7 +1124,7 @@ fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_ha
         tandem_engine::tx::Transaction::peek_first_signature(&blocks[2].transactions[0])
             .expect("signed");
     assert_eq!(
-        engine.execution_status(&signature, 0),
+        engine.execution_status(&signature, 0).unwrap(),
         tandem_engine::runtime::status_index::ExecutionStatus::Halted
     );
     assert!(engine.metrics().snapshot().halted);
@@ -1209,7 +1209,7 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     let (blocks, _) = generated(7, 12, false);
     let (ved_tx, ued_tx) = slot_5_signatures(&blocks);
     let (dir, engine, _) = committed_through_5(&blocks);
-    let status = |engine: &Engine, tx: &[u8; 64], bps| engine.execution_status(tx, bps);
+    let status = |engine: &Engine, tx: &[u8; 64], bps| engine.execution_status(tx, bps).unwrap();
     for tx in [&ved_tx, &ued_tx] {
         // Executed: final with X = 0; nobody has voted on slot 5 yet.
         assert_eq!(
@@ -1221,13 +1221,13 @@ fn execution_status_waits_for_the_stake_asked_for_and_survives_a_restart() {
     assert_eq!(status(&engine, &[7; 64], 0), ExecutionStatus::Unknown);
     // Where each is: slot 5, its payer's domain; nowhere for an unknown signature.
     for (tx, domain) in [(&ved_tx, Domain::Ved), (&ued_tx, Domain::Ued)] {
-        let view = engine.transaction(tx, 500);
+        let view = engine.transaction(tx, 500).unwrap();
         assert_eq!(
             (view.status, view.slot, view.domain),
             (ExecutionStatus::Pending, Some(5), Some(domain))
         );
     }
-    let unknown = engine.transaction(&[7; 64], 0);
+    let unknown = engine.transaction(&[7; 64], 0).unwrap();
     assert_eq!((unknown.slot, unknown.domain), (None, None));
     // Slot 6 with only validator-0's vote on slot 5: a third of the VED stake.
     let partial = with_validator_0_voting_alone(&blocks[5]);
@@ -1312,7 +1312,7 @@ fn execution_status_answers_for_the_transaction_that_ran_not_a_replay_or_a_forge
         .wait_hash(Domain::Ued, 6, Duration::from_secs(60))
         .expect("no failure");
     let answer = |engine: &Engine| {
-        let view = engine.transaction(&signature, 0);
+        let view = engine.transaction(&signature, 0).unwrap();
         (view.status, view.slot, view.domain)
     };
     let ran_in_slot_5 = (
@@ -1378,7 +1378,7 @@ fn a_forgery_the_ved_decided_ahead_does_not_answer_for_a_transaction_still_pendi
             .wait_hash(Domain::Ved, 6, Duration::from_secs(60))
             .expect("the VED decided slot 6");
         let answer = |engine: &Engine| {
-            let view = engine.transaction(&signature, 0);
+            let view = engine.transaction(&signature, 0).unwrap();
             (view.status, view.slot, view.domain)
         };
         assert_eq!(
@@ -1421,12 +1421,16 @@ fn a_confirmed_transaction_stays_confirmed_while_the_index_holds_it() {
         .expect("no failure");
     let success = ExecutionStatus::Final(TxStatus::Success);
     for tx in [&ved_tx, &ued_tx] {
-        assert_eq!(engine.execution_status(tx, 500), success);
+        assert_eq!(engine.execution_status(tx, 500).unwrap(), success);
     }
     drop(engine.finish().expect("finish"));
     let (engine, _) = open(dir.path(), 1);
     for tx in [&ved_tx, &ued_tx] {
-        assert_eq!(engine.execution_status(tx, 500), success, "after a restart");
+        assert_eq!(
+            engine.execution_status(tx, 500).unwrap(),
+            success,
+            "after a restart"
+        );
     }
 }
 
@@ -1501,7 +1505,7 @@ fn the_stake_behind_a_slot_adds_up_across_a_restart() {
         .expect("no failure");
     assert_eq!(engine.agreement(Domain::Ued, 5), (2 * third, total));
     assert_eq!(
-        engine.execution_status(&ued_tx, 6_666),
+        engine.execution_status(&ued_tx, 6_666).unwrap(),
         ExecutionStatus::Final(TxStatus::Success)
     );
 }
@@ -1585,7 +1589,7 @@ fn a_user_transaction_is_pending_while_the_ued_has_not_run_its_block() {
         .wait_hash(Domain::Ved, 5, Duration::from_secs(60))
         .expect("no failure");
     let view = |tx: &[u8; 64]| {
-        let v = engine.transaction(tx, 0);
+        let v = engine.transaction(tx, 0).unwrap();
         (v.status, v.slot, v.domain)
     };
     let success = ExecutionStatus::Final(TxStatus::Success);
@@ -1672,7 +1676,7 @@ fn a_logged_slot_answers_its_ved_statuses_at_its_vote_point() {
     }
     let waited = engine.wait_hash(Domain::Ved, 5, Duration::from_secs(60));
     assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
-    let view = engine.transaction(&ved_tx, 0);
+    let view = engine.transaction(&ved_tx, 0).unwrap();
     assert_eq!(
         (view.status, view.domain),
         (ExecutionStatus::Final(TxStatus::Success), Some(Domain::Ved))
@@ -2897,7 +2901,7 @@ fn a_transaction_the_store_has_pruned_is_unknown_to_the_engine_as_to_the_store()
     engine.finish().expect("finish");
     let engine = open_with_hooks(dir.path(), EngineHooks::default());
     assert_eq!(
-        engine.execution_status(&ued_tx, 0),
+        engine.execution_status(&ued_tx, 0).unwrap(),
         ExecutionStatus::Final(TxStatus::Success)
     );
     let last = 6 + KEPT_BLOCKS as u64 + 10;
@@ -2910,7 +2914,7 @@ fn a_transaction_the_store_has_pruned_is_unknown_to_the_engine_as_to_the_store()
     let store = StatusIndex::load(dir.path(), last).expect("load");
     assert_eq!(store.execution_status(&ued_tx, 0), ExecutionStatus::Unknown);
     assert_eq!(
-        engine.execution_status(&ued_tx, 0),
+        engine.execution_status(&ued_tx, 0).unwrap(),
         ExecutionStatus::Unknown
     );
     engine.finish().expect("finish");
@@ -3025,7 +3029,7 @@ fn after_a_restart_the_ved_transactions_of_the_logged_slots_answer_as_before_the
     assert_eq!(engine.ved_resumed_slot(), 30);
     for (signature, _, status) in &ved {
         assert_eq!(
-            engine.execution_status(signature, 0),
+            engine.execution_status(signature, 0).unwrap(),
             ExecutionStatus::Final(*status),
             "a VED transaction of a logged slot"
         );
@@ -3035,7 +3039,7 @@ fn after_a_restart_the_ved_transactions_of_the_logged_slots_answer_as_before_the
         .find(|(_, domain, _)| *domain == Some(Domain::Ued))
         .expect("user transactions");
     assert_eq!(
-        engine.execution_status(ued_signature, 0),
+        engine.execution_status(ued_signature, 0).unwrap(),
         ExecutionStatus::Unknown,
         "not in the VED's log"
     );
@@ -3047,7 +3051,7 @@ fn after_a_restart_the_ved_transactions_of_the_logged_slots_answer_as_before_the
         .expect("no failure");
     for (signature, _, status) in &logged {
         assert_eq!(
-            engine.execution_status(signature, 0),
+            engine.execution_status(signature, 0).unwrap(),
             ExecutionStatus::Final(*status),
             "once the blocks came again"
         );

@@ -449,8 +449,10 @@ int32_t tandem_engine_account(struct tandem_engine *engine,
  * SPEC's default is 500); then `TANDEM_TX_FINAL` with its status; `TANDEM_TX_HALTED` once the
  * engine has halted. `slot` and `domain` say where it is whenever it is known.
  *
- * Errors: `TANDEM_ERR_INVALID_ARGUMENT` for NULL or `stake_bps` above 10,000. Thread-safe;
- * never waits for the pipeline.
+ * Errors: `TANDEM_ERR_INVALID_ARGUMENT` for NULL or `stake_bps` above 10,000; once the engine
+ * stopped on a failure, where the answer would be `TANDEM_TX_PENDING` (it will not be decided),
+ * the status of what stopped it (as `tandem_engine_submit_block`); `*out` is then untouched.
+ * Thread-safe; never waits for the pipeline.
  * `out` must not overlap `signature` (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  *
  * # Safety

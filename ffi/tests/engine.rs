@@ -274,6 +274,38 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
 }
 
 #[test]
+fn a_stopped_engine_answers_a_transaction_it_will_not_decide_with_its_failure() {
+    // The UED fails committing slot 2 (its status file's place is a directory): a transaction
+    // of slot 2 answered TANDEM_TX_PENDING for ever (found by a review of the engine's waits).
+    let (blocks, outcomes) = ledger();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), &config()).expect("open");
+    std::fs::create_dir(dir.path().join("status-2.idx")).unwrap();
+    for block in &blocks[..2] {
+        assert_eq!(submit(engine, block), TANDEM_OK, "{}", last_error());
+    }
+    assert_eq!(
+        hash(engine, tandem_engine_ued_hash, 2, 60_000),
+        Err(TANDEM_ERR_IO)
+    );
+    let tx = outcomes[1]
+        .transactions
+        .iter()
+        .find(|t| t.signature.is_some() && t.domain == Some(::tandem_engine::account::Domain::Ued))
+        .unwrap();
+    let mut status: tandem_tx_status = unsafe { std::mem::zeroed() };
+    status.slot = 77;
+    // SAFETY: an open engine, 64 readable bytes, a writable struct.
+    let rc =
+        unsafe { tandem_engine_tx_status(engine, tx.signature.unwrap().as_ptr(), 0, &mut status) };
+    assert_eq!(rc, TANDEM_ERR_IO, "{}", last_error());
+    assert!(last_error().contains("status-2.idx"), "{}", last_error());
+    assert_eq!(status.slot, 77, "out untouched");
+    // SAFETY: the engine, closed once.
+    unsafe { tandem_engine_close(engine) };
+}
+
+#[test]
 fn bad_configs_are_refused_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let small = tandem_engine_config {

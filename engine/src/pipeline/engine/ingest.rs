@@ -985,6 +985,36 @@ mod tests {
         assert!(finished.is_err(), "finish passes the panic on");
     }
 
+    /// A failed engine answers a transaction that would stay `Pending` with its failure: it
+    /// answered `Pending` for ever, and a host polling for the final status never stopped
+    /// (found by a review of the engine's waits). A final answer stays one.
+    #[test]
+    fn a_failed_engine_answers_a_transaction_it_will_not_decide_with_its_failure() {
+        use crate::runtime::status_index::ExecutionStatus;
+        let (_dir, engine, blocks) = an_engine_whose_ued_failed(false);
+        let ued_tx = blocks[0]
+            .transactions
+            .iter()
+            .filter_map(crate::tx::Transaction::peek_first_signature)
+            .find(|signature| {
+                let view = engine.transaction(signature, 0).expect("decided");
+                view.domain == Some(crate::account::Domain::Ued)
+            })
+            .expect("a UED transaction in the committed block");
+        assert!(matches!(
+            engine.execution_status(&ued_tx, 0),
+            Ok(ExecutionStatus::Final(_))
+        ));
+        // No validator's vote confirms it, and none will come.
+        let waiting = engine.execution_status(&ued_tx, 10_000);
+        assert!(
+            matches!(waiting, Err(EngineError::Failed(_))),
+            "{waiting:?}"
+        );
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
+        assert!(finished.is_err(), "finish passes the panic on");
+    }
+
     /// On an engine that has failed, bytes that are not one block are refused as such, as a
     /// decode before the submit refused them first; sound bytes get the failure.
     #[test]

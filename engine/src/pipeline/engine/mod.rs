@@ -344,14 +344,34 @@ impl Engine {
     /// run it, and until validators holding `bps` basis points of the VED stake have reported
     /// the local hash of its domain and slot (at once with 0: as soon as its domain's executor
     /// has run); then its final status; `Halted` once the engine has halted.
-    pub fn execution_status(&self, signature: &[u8; 64], bps: u16) -> ExecutionStatus {
-        self.transaction(signature, bps).status
+    ///
+    /// Once the engine has stopped on a failure, an answer that would be `Pending` is that
+    /// failure ([`EngineError::Failed`]): the transaction will not be decided by this engine,
+    /// and a host polling until it is would poll for ever (it answered `Pending` before
+    /// 2026-12-07). Final answers, `Unknown` and `Halted` stay answers.
+    pub fn execution_status(
+        &self,
+        signature: &[u8; 64],
+        bps: u16,
+    ) -> Result<ExecutionStatus, EngineError> {
+        Ok(self.transaction(signature, bps)?.status)
     }
 
     /// [`Engine::execution_status`] with where the transaction is: its block's slot and the
     /// domain that executed it (none for a transaction refused before its payer's domain was
     /// known).
-    pub fn transaction(&self, signature: &[u8; 64], bps: u16) -> TxView {
+    pub fn transaction(&self, signature: &[u8; 64], bps: u16) -> Result<TxView, EngineError> {
+        let view = self.answer(signature, bps);
+        match self.shared.failure() {
+            Some(failure) if view.status == ExecutionStatus::Pending => {
+                Err(EngineError::Failed(failure))
+            }
+            _ => Ok(view),
+        }
+    }
+
+    /// [`Engine::transaction`]'s answer from the indexes, whether the engine runs or not.
+    fn answer(&self, signature: &[u8; 64], bps: u16) -> TxView {
         let indexed = || {
             let live = self
                 .shared
