@@ -179,8 +179,12 @@ fn beside<T: Send>(
         });
         // Disconnected once the neighbour runs (or failed to pin).
         let _ = started.recv();
-        let timed = alone(placement, stage, work);
-        stop.store(true, Ordering::Relaxed);
+        // Stops the neighbour however `alone` ends: a panic in it left the scope waiting for
+        // the neighbour for ever.
+        let timed = {
+            let _stop = tandem_engine::pipeline::SetOnDrop(stop);
+            alone(placement, stage, work)
+        };
         let ran = neighbour
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

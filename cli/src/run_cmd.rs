@@ -16,7 +16,7 @@ use tandem_engine::pipeline::metrics::{
     MetricsSnapshot, VotePathSummary, VoteSigners, bind_metrics,
 };
 use tandem_engine::pipeline::{
-    Backends, Engine, EngineConfig, EngineError, EngineHooks, Survey, backend_name,
+    Backends, Engine, EngineConfig, EngineError, EngineHooks, SetOnDrop, Survey, backend_name,
 };
 use tandem_engine::runtime::Backend;
 use tandem_engine::workload::WorkloadConfig;
@@ -508,26 +508,19 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     }
     let bar = spinner(quiet, "{spinner} {elapsed} {msg}")?;
     let started = Instant::now();
-    let done = AtomicBool::new(false);
-    let fed = std::thread::scope(|scope| {
-        // The display: the VED's slot, the UED's, the lag and the rates, five times a second.
-        scope.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                let m = engine.metrics().snapshot();
-                bar.set_message(format!(
-                    "VED slot {} · UED slot {} · UED lag {} slots (max {}) · VED {:.0} tx/s · UED {:.0} tx/s",
-                    m.ved_slot, m.ued_slot, m.ued_lag_slots, m.max_ued_lag_slots, m.ved_tps, m.ued_tps
-                ));
-                bar.tick();
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
+    // The display: the VED's slot, the UED's, the lag and the rates, five times a second.
+    let show = || {
+        let m = engine.metrics().snapshot();
+        bar.set_message(format!(
+            "VED slot {} · UED slot {} · UED lag {} slots (max {}) · VED {:.0} tx/s · UED {:.0} tx/s",
+            m.ved_slot, m.ued_slot, m.ued_lag_slots, m.max_ued_lag_slots, m.ved_tps, m.ued_tps
+        ));
+        bar.tick();
+    };
+    let fed = while_showing(show, Duration::from_millis(200), || {
         let resume = ResumeCheck::new(&ledger, &dir, resumed, engine.resumed_blockhash());
-        let fed = feed(&engine, reader, resume, args.pace_ms);
-        done.store(true, Ordering::Relaxed);
-        fed
-    });
-    let fed = fed?;
+        feed(&engine, reader, resume, args.pace_ms)
+    })?;
     let metrics = Arc::clone(engine.metrics());
     let summary = engine.finish().map_err(|e| e.to_string())?;
     let halt_slot = summary.halt.as_ref().map(|h| h.slot);
@@ -760,10 +753,54 @@ fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
     }
 }
 
+/// Runs `work`, calling `show` every `every` on another thread until it ends — returns or
+/// panics: a panic then goes on once the display has stopped (before 2026-12-07 the display
+/// waited for a flag set after `work` returned, and a panic left the process waiting for it
+/// for ever).
+fn while_showing<T>(show: impl Fn() + Sync, every: Duration, work: impl FnOnce() -> T) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                show();
+                std::thread::sleep(every);
+            }
+        });
+        let _done = SetOnDrop(&done);
+        work()
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{digest_path, halted_row, reusable, whole_ledger, write_cached};
+    use super::{digest_path, halted_row, reusable, while_showing, whole_ledger, write_cached};
     use crate::output::private_dir_in;
+    use std::time::Duration;
+
+    #[test]
+    fn a_panic_in_the_work_beside_the_display_ends_the_display_and_goes_on() {
+        // `tandem run`'s display looped until a flag set after feeding returned: a panic
+        // while feeding (ingest counts on "a parser bug" panicking) left it running, and the
+        // process waiting for it for ever.
+        let (sender, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let panicked = std::panic::catch_unwind(|| {
+                while_showing(
+                    || {},
+                    Duration::from_millis(1),
+                    || panic!("a bug while feeding"),
+                )
+            });
+            let _ = sender.send(panicked.is_err());
+        });
+        let ended = ended.recv_timeout(Duration::from_secs(60));
+        assert_eq!(
+            ended,
+            Ok(true),
+            "the panic went on once the display stopped"
+        );
+        assert_eq!(while_showing(|| {}, Duration::from_millis(1), || 7), 7);
+    }
 
     #[test]
     fn a_cached_ledger_that_is_a_symbolic_link_is_removed_not_followed() {

@@ -42,8 +42,8 @@ pub use guess::{VedPayers, guess_ved};
 pub use pin::{PinError, pin_current_thread, unpin_current_thread};
 pub use placement::{Origin, Placement, Stage, StagePlacement};
 pub use spread::{
-    HelperPool, Threads, spread, spread_in_chunks, spread_in_chunks_beside, spread_in_chunks_over,
-    spread_over,
+    HelperPool, SetOnDrop, Threads, spread, spread_in_chunks, spread_in_chunks_beside,
+    spread_in_chunks_over, spread_over,
 };
 pub use survey::{Backends, NoGpuAdapter, Survey, backend_name};
 pub use topology::{GpuAdapter, ProtectionKeys, SyntheticShape, Topology, TopologySource};

@@ -71,6 +71,18 @@ impl PoolShared {
     }
 }
 
+/// Sets its flag when dropped — after the work it guards returned, or as a panic unwinds
+/// through it — so that a thread beside that work, looping until the flag is set, ends either
+/// way: set only after the work returned, a panic in it left `std::thread::scope` waiting for
+/// that thread for ever (`tandem run`'s display; found by a review of the engine's waits).
+pub struct SetOnDrop<'a>(pub &'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Helper threads, one pinned to each of a set of PUs, started once and parked between the
 /// batches they share with the caller's thread ([`spread`], module docs). One batch at a time:
 /// a caller that finds the helpers in another caller's batch does its batch alone. Dropping
