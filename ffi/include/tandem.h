@@ -395,8 +395,9 @@ int32_t tandem_engine_submit_block(struct tandem_engine *engine, const uint8_t *
  * it), before the slot the engine resumed at, or older than the last 4,096 slots it remembers;
  * `TANDEM_ERR_HALTED` once the engine has halted (it votes no more), also when it halts while
  * the call waits; when the engine stopped, the status of what stopped it (as
- * `tandem_engine_submit_block`); `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out` is written only
- * on success.
+ * `tandem_engine_submit_block`), for every slot, those it executed before it stopped included
+ * (a stopped engine gives no more vote points); `TANDEM_ERR_INVALID_ARGUMENT` for NULL. `out`
+ * is written only on success.
  * Thread-safe: any number of threads may wait at once.
  *
  * # Safety

@@ -274,7 +274,7 @@ fn a_ledger_through_the_c_abi_gives_the_sequential_hashes_and_resumes() {
 }
 
 #[test]
-fn a_stopped_engine_answers_a_transaction_it_will_not_decide_with_its_failure() {
+fn a_stopped_engine_answers_with_its_failure_what_it_will_not_decide_and_gives_no_hash() {
     // The UED fails committing slot 2 (its status file's place is a directory): a transaction
     // of slot 2 answered TANDEM_TX_PENDING for ever (found by a review of the engine's waits).
     let (blocks, outcomes) = ledger();
@@ -301,6 +301,15 @@ fn a_stopped_engine_answers_a_transaction_it_will_not_decide_with_its_failure() 
     assert_eq!(rc, TANDEM_ERR_IO, "{}", last_error());
     assert!(last_error().contains("status-2.idx"), "{}", last_error());
     assert_eq!(status.slot, 77, "out untouched");
+    // No more vote points: not even the hashes of the slot it executed before it stopped.
+    assert_eq!(
+        hash(engine, tandem_engine_ved_hash, 1, 0),
+        Err(TANDEM_ERR_IO)
+    );
+    assert_eq!(
+        hash(engine, tandem_engine_ued_hash, 1, 0),
+        Err(TANDEM_ERR_IO)
+    );
     // SAFETY: the engine, closed once.
     unsafe { tandem_engine_close(engine) };
 }

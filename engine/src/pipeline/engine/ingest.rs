@@ -987,9 +987,12 @@ mod tests {
 
     /// A failed engine answers a transaction that would stay `Pending` with its failure: it
     /// answered `Pending` for ever, and a host polling for the final status never stopped
-    /// (found by a review of the engine's waits). A final answer stays one.
+    /// (found by a review of the engine's waits). A final answer stays one. And it gives no
+    /// hash, not even of a slot it executed before it failed (a black-box test of the C ABI:
+    /// restarted with the VED ahead, the logged VED hash of a slot whose block the host had
+    /// just contradicted).
     #[test]
-    fn a_failed_engine_answers_a_transaction_it_will_not_decide_with_its_failure() {
+    fn a_failed_engine_answers_with_its_failure_what_it_will_not_decide_and_gives_no_hash() {
         use crate::runtime::status_index::ExecutionStatus;
         let (_dir, engine, blocks) = an_engine_whose_ued_failed(false);
         let ued_tx = blocks[0]
@@ -1011,6 +1014,18 @@ mod tests {
             matches!(waiting, Err(EngineError::Failed(_))),
             "{waiting:?}"
         );
+        // Nor does it give the hashes it published before it failed: no more vote points.
+        for domain in [crate::account::Domain::Ved, crate::account::Domain::Ued] {
+            for waited in [
+                engine.wait_hash(domain, 1, Duration::ZERO),
+                engine.wait_hash_unless_halted(domain, 1, Duration::ZERO),
+            ] {
+                assert!(
+                    matches!(waited, Err(EngineError::Failed(_))),
+                    "{domain:?}: {waited:?}"
+                );
+            }
+        }
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.finish()));
         assert!(finished.is_err(), "finish passes the panic on");
     }

@@ -484,8 +484,13 @@ impl Engine {
     /// executed it; [`Waited::NotFound`] when it never will (a later slot executed without it:
     /// it was skipped; older than the slots the engine remembers; the engine finished);
     /// [`Waited::TimedOut`] when it is not there by then (it may come later, or never be
-    /// submitted). A failure of the engine is an error; so is a call from a hook on an
-    /// executor's thread ([`EngineError::FromAnExecutorHook`]), which the slot may need.
+    /// submitted). A failure of the engine is an error, for every slot, the ones it executed
+    /// before it stopped included — as a halted engine answers [`Waited::Halted`] for every
+    /// slot in [`Engine::wait_hash_unless_halted`]: a stopped engine gives no more vote points
+    /// (before 2026-12-07 it answered the hashes it had; after a restart with the VED ahead,
+    /// the VED hash of a slot whose logged block the host had just contradicted). So is a call
+    /// from a hook on an executor's thread ([`EngineError::FromAnExecutorHook`]), which the
+    /// slot may need.
     pub fn wait_hash(
         &self,
         domain: Domain,
@@ -532,6 +537,9 @@ impl Engine {
             if stop_at_halt && self.shared.metrics.is_halted() {
                 return Ok(Waited::Halted);
             }
+            if let Some(failure) = &p.failure {
+                return Err(EngineError::Failed(Arc::clone(failure)));
+            }
             let list = match domain {
                 Domain::Ved => &p.ved,
                 Domain::Ued => &p.ued,
@@ -544,9 +552,6 @@ impl Engine {
             }
             if let Some(&(next, _)) = list.iter().find(|(s, _)| *s > slot) {
                 return Ok(Waited::NotFound(NotFound::Skipped { next }));
-            }
-            if let Some(failure) = &p.failure {
-                return Err(EngineError::Failed(Arc::clone(failure)));
             }
             if p.finished {
                 return Ok(Waited::NotFound(NotFound::Finished));
