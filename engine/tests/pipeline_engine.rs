@@ -279,6 +279,7 @@ fn a_bad_block_is_refused_at_ingest_and_the_engine_goes_on() {
             slot: 3,
             parent: 2,
             last: 1,
+            logged: None,
         })) => {}
         other => panic!("{other:?}"),
     }
@@ -587,6 +588,37 @@ fn a_stopped_engine_leaves_no_ved_log_segment_its_store_has_passed() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["ved-95.log"], "the segment of the last slots alone");
+}
+
+#[test]
+fn a_block_after_the_veds_logged_ones_too_soon_is_refused_saying_which_come_again() {
+    // Resumed with the store at 20 and the VED's log at 30 (`ved_slot` 30 in the metrics), a
+    // host going on with slot 31 was told only "the last executed slot is 20".
+    let (blocks, sequential) = ledger(31, 4);
+    let dir = committed_through(&blocks, 20);
+    log_ved_ahead(dir.path(), &blocks[20..30]);
+    let (engine, _) = open(dir.path(), 1);
+    let refused = engine.submit(blocks[30].clone());
+    match &refused {
+        Err(EngineError::Rejected(RuntimeError::ParentMismatch {
+            slot: 31,
+            parent: 30,
+            last: 20,
+            logged: Some(30),
+        })) => {}
+        other => panic!("{other:?}"),
+    }
+    let text = refused.unwrap_err().to_string();
+    assert!(
+        text.contains("through slot 30") && text.contains("come again from slot 21"),
+        "{text}"
+    );
+    for block in &blocks[20..] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let summary = engine.finish().expect("finish");
+    let last = sequential.last().unwrap();
+    assert_eq!(summary.hashes, [last.ved_hash, last.ued_hash]);
 }
 
 #[test]

@@ -74,7 +74,13 @@ pub enum RuntimeError {
     /// The block does not follow the last executed slot.
     #[error(
         "the block of slot {slot}: its parent is slot {parent}, but the last executed slot is \
-         {last}"
+         {last}{}",
+        logged.map_or(String::new(), |logged| format!(
+            " (the engine resumed at the store's slot {last}; the VED logged the blocks \
+             through slot {logged} before it stopped, and they come again from slot {}: the \
+             UED executes them, and the VED checks them against its log)",
+            last + 1
+        ))
     )]
     ParentMismatch {
         /// The block's slot.
@@ -83,6 +89,9 @@ pub enum RuntimeError {
         parent: u64,
         /// The last executed slot.
         last: u64,
+        /// The last slot the VED had logged when the engine resumed, where the blocks up to it
+        /// are still to come again (an engine's submit; `None` elsewhere).
+        logged: Option<u64>,
     },
     /// The block's slot is not after its parent's.
     #[error("the block of slot {slot}: its slot is not after its parent slot {parent}")]
@@ -236,6 +245,7 @@ pub fn check_block_header(
             slot,
             parent,
             last: last_slot,
+            logged: None,
         });
     }
     if slot <= parent {

@@ -30,7 +30,7 @@ use crate::ledger::{Block, BlockHeader, EncodedBlock, Transactions};
 use crate::pipeline::guess::{GUESS_PART, guess_ved_wires};
 use crate::pipeline::metrics::Activity;
 use crate::runtime::executor::PayerGuess;
-use crate::runtime::{check_block_header, ingest};
+use crate::runtime::{RuntimeError, check_block_header, ingest};
 
 /// How many block buffers the engine keeps for the blocks to come once it is done with their
 /// blocks ([`Engine::spare_transactions`]): one for the block the host decodes next, others for
@@ -346,6 +346,19 @@ impl Engine {
                 cursor.unix_timestamp_ms,
                 self.slots_per_epoch,
             )
+            .map_err(|e| match e {
+                // Resumed with the VED ahead, a host that went on after the VED's slot (its
+                // `ved_slot` metric) was told only the UED's: say which blocks come again.
+                RuntimeError::ParentMismatch {
+                    slot, parent, last, ..
+                } if last < self.ved_resumed_slot => RuntimeError::ParentMismatch {
+                    slot,
+                    parent,
+                    last,
+                    logged: Some(self.ved_resumed_slot),
+                },
+                e => e,
+            })
             .map_err(|e| undecodable_first(encoded.as_mut(), EngineError::Rejected(e)))?;
             let first_part = 0..n.min(GUESS_PART);
             if let Some(encoded) = &mut encoded {
