@@ -864,6 +864,8 @@ pub unsafe extern "C" fn tandem_engine_describe(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tandem_engine_close(engine: *mut tandem_engine) {
     if engine.is_null() {
+        // A call that did what it says: the last error says so (it kept an earlier call's).
+        crate::error::clear_last_error();
         return;
     }
     // SAFETY: the caller's promise: a pointer from tandem_engine_open, used by no one else.
@@ -927,5 +929,16 @@ mod tests {
         let panicked = open(&store);
         PANIC_IN_OPEN.with(|p| p.set(false));
         assert_eq!(panicked, (TANDEM_ERR_INTERNAL, std::ptr::null_mut()));
+    }
+
+    /// `tandem_engine_close(NULL)` does what it says, nothing, and succeeds: the last error
+    /// is "" after it, as after every call that succeeded (it kept the call before's; a
+    /// black-box test of the C ABI).
+    #[test]
+    fn closing_null_leaves_no_last_error() {
+        crate::error::set_last_error("an earlier call failed");
+        // SAFETY: NULL is allowed.
+        unsafe { tandem_engine_close(std::ptr::null_mut()) };
+        assert_eq!(crate::error::last_error_message(), "");
     }
 }
