@@ -150,22 +150,31 @@ fn enqueue(line: Line) {
     let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
     let number = queue.push(line);
     LAST_QUEUED.with(|last| last.set(number));
+    start_log_thread(&mut queue);
+    drop(queue);
+    ARRIVED.notify_one();
+}
+
+/// Starts the log thread unless it runs. Where no thread can be started, the lines wait for the
+/// next `flush` or sink change, which deliver them on the caller's thread (and the next line
+/// tries again).
+fn start_log_thread(queue: &mut Queue) {
     if !queue.thread {
-        // Where no thread can be started, the lines wait for the next `flush` or sink change,
-        // which deliver them on the caller's thread.
         queue.thread = std::thread::Builder::new()
             .name("tandem-log".into())
             .spawn(log_thread)
             .is_ok();
     }
-    drop(queue);
-    ARRIVED.notify_one();
 }
 
-/// The log thread: delivers queued lines to the sink, in order, one at a time. It starts from
-/// whichever thread logs first — often an engine's stage thread, pinned to the VED's PU or in
-/// `SCHED_IDLE` — and first drops what it inherited of that thread: the host's sink runs
-/// neither beside the votes nor starved behind every other thread.
+/// The log thread: delivers queued lines to the sink, in order, one at a time. It starts on
+/// the host's thread, at the first call that installs the logger ([`install`]): started by
+/// the first thread that logged — often an engine's stage thread, pinned to the VED's PU or
+/// in `SCHED_IDLE` — it inherited that class, which a process without the privilege cannot
+/// leave, and a host's `tandem_engine_close` waited seconds for the lines of a failure under
+/// load (found by a review of the engine's waits). Should it start elsewhere all the same (no
+/// thread could be started then), it first drops what it inherited of that thread where it may:
+/// the host's sink runs neither beside the votes nor starved behind every other thread.
 fn log_thread() {
     tandem_engine::pipeline::unpin_current_thread();
     loop {
@@ -320,6 +329,8 @@ pub fn install() {
     INSTALL.call_once(|| {
         if log::set_logger(&LOGGER).is_ok() {
             log::set_max_level(DEFAULT_LEVEL);
+            // On the host's thread, before any stage thread can log ([`log_thread`]).
+            start_log_thread(&mut QUEUE.lock().unwrap_or_else(PoisonError::into_inner));
         }
     });
 }

@@ -27,6 +27,14 @@ fn threads() -> Vec<String> {
 
 #[test]
 fn an_engine_of_the_cpu_backend_leaves_no_thread_behind() {
+    // The library's log thread, one per process, starts at the first call: counted before,
+    // once it has its name (the new thread gives it itself).
+    tandem::log::install();
+    let named = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !threads().iter().any(|n| n == "tandem-log") {
+        assert!(std::time::Instant::now() < named, "no log thread");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let before = threads();
     let (_dir, engine) = open_default_engine(Backend::Cpu);
     // SAFETY: an open engine, used by no other thread.

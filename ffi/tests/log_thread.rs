@@ -1,7 +1,9 @@
-//! The log thread starts from whichever thread logs first — in an engine, often a stage thread
-//! pinned to the VED's PU or in `SCHED_IDLE` — and drops what it inherited: the host's sink
-//! runs where the process's threads run, in the normal class. A test binary of its own: the log
-//! thread starts once per process.
+//! The log thread starts on the host's thread at its first call into the library, not on the
+//! first thread that logs — in an engine, often a stage thread pinned to the VED's PU or in
+//! `SCHED_IDLE`, whose class a process without the privilege cannot leave (this test failed
+//! when run as another user than root before 2026-12-07): the host's sink runs where the
+//! process's threads run, in the normal class. A test binary of its own: the log thread starts
+//! once per process.
 
 use std::ffi::{c_char, c_void};
 use std::time::{Duration, Instant};
@@ -42,6 +44,16 @@ fn the_log_thread_runs_where_the_process_runs_whoever_started_it() {
     // SAFETY: a valid function pointer and a context it never reads.
     let set = unsafe { tandem_set_log_sink(Some(drop_line), std::ptr::null_mut(), 2) };
     assert_eq!(set, 0);
+    // Started by that call, on this thread, before any line (as root, where the log thread
+    // may leave SCHED_IDLE, this is what tells).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while thread_named("tandem-log").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "no log thread before the first line"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     // The first line comes from a thread pinned to one PU, in SCHED_IDLE.
     std::thread::spawn(|| {
         // SAFETY: as above; the calling thread's own mask and class.
