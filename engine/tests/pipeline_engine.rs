@@ -1076,6 +1076,52 @@ fn a_vote_point_waited_for_before_the_halt_is_not_given_after_it() {
 }
 
 #[test]
+fn a_halt_whose_file_is_being_written_holds_back_no_status_answer() {
+    // The first halt's file was written and fsynced under the lock every status answer and
+    // submit takes (`Engine::halted`), so they waited for the disk. Here the write waits on a
+    // FIFO planted where the halt file goes (its reader blocks until a writer comes).
+    let (blocks, _) = generated(8, 8, false);
+    let (bad, _) = with_vote_reporting(&blocks[6], 1, [0x66; 32]);
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = Arc::new(open_with_hooks(dir.path(), EngineHooks::default()));
+    for block in &blocks[..6] {
+        engine.submit(block.clone()).expect("submit");
+    }
+    let sixth = blocks[5].header.slot;
+    let waited = engine.wait_hash(Domain::Ued, sixth, Duration::from_secs(60));
+    assert!(matches!(waited, Ok(Waited::Hash(_))), "{waited:?}");
+    let fifo = dir.path().join("halt");
+    let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path string.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    engine.submit(bad).expect("submit");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !engine.metrics().is_halted() {
+        assert!(std::time::Instant::now() < deadline, "no halt");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (sender, answered) = std::sync::mpsc::channel();
+    {
+        let engine = Arc::clone(&engine);
+        std::thread::spawn(move || {
+            let _ = sender.send(engine.halted());
+        });
+    }
+    let answer = answered.recv_timeout(Duration::from_secs(10));
+    // The halt's write goes on: a writer comes and goes, the reader finds nothing there.
+    drop(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .expect("the FIFO"),
+    );
+    assert!(
+        matches!(answer, Ok(Some(_))),
+        "{answer:?}: the answer waited for the halt file"
+    );
+}
+
+#[test]
 fn honest_votes_agree_and_a_third_of_the_ved_stake_reporting_another_ued_hash_halts() {
     // The default cluster: three VED validators of 10,000 SOL. With the generated votes (true
     // hashes) every UED slot has the whole VED stake behind the local hash; when validator 1

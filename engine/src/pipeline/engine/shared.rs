@@ -227,15 +227,20 @@ impl Shared {
             .push_back(alert.clone());
         self.metrics.set_halted();
         // The first halt's reason stands, on disk too; the VED's and the UED's threads may both
-        // raise one, and write the file one at a time.
-        let mut halted = self.halted.lock().unwrap_or_else(PoisonError::into_inner);
-        if halted.is_none() {
-            if let Err(e) = status_index::write_halt(&self.dir, &alert.halt_record()) {
-                self.fail(e);
+        // raise one, and the first writes the file — outside the lock, which every status
+        // answer and submit takes (`Engine::halted`): held across the file's write and fsync,
+        // they waited for the disk (found by a review of the engine's waits).
+        let first = {
+            let mut halted = self.halted.lock().unwrap_or_else(PoisonError::into_inner);
+            let first = halted.is_none();
+            if first {
+                *halted = Some(alert.to_string());
             }
-            *halted = Some(alert.to_string());
+            first
+        };
+        if first && let Err(e) = status_index::write_halt(&self.dir, &alert.halt_record()) {
+            self.fail(e);
         }
-        drop(halted);
         // Wakes the waiters that stop at a halt (`Engine::wait_hash_unless_halted`); they read
         // the halt under the progress lock, so none misses it.
         drop(self.progress.lock().unwrap_or_else(PoisonError::into_inner));
