@@ -81,6 +81,12 @@ pub type AlertHook = Box<dyn FnMut(&Alert) + Send>;
 /// [`Engine::schedule_slash`](super::Engine::schedule_slash)) from the hooks of both
 /// ([`EngineError::FromAnExecutorHook`](super::EngineError::FromAnExecutorHook)), rather than wait
 /// for themselves.
+///
+/// A hook must return: nothing wakes a stage waiting in its hook, and
+/// [`Engine::finish`](super::Engine::finish) and the engine's drop wait for every stage. Nor
+/// may a hook finish or drop the engine (one it holds through an `Arc`, say): that joins the
+/// hook's own thread. A hook that panics stops the engine (`Failure::Panicked`); an alert
+/// raised meanwhile is still there for [`Engine::poll_alert`](super::Engine::poll_alert).
 #[derive(Default)]
 pub struct EngineHooks {
     /// Each vote point, in slot order. Given before the VED logs the slot (its durable commit
