@@ -301,11 +301,7 @@ struct StderrLog;
 
 impl log::Log for StderrLog {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        if metadata.target().starts_with("tandem") {
-            metadata.level() <= log::max_level()
-        } else {
-            metadata.level() == log::Level::Error
-        }
+        tandem_engine::logging::passes(metadata)
     }
 
     fn log(&self, record: &log::Record<'_>) {

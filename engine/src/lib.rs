@@ -21,6 +21,7 @@
 //!   hashes, the halts — and a cluster of engines in one process (`tandem cluster`);
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
 //! - [`files`]: reports, profiles and ledgers replaced whole, never left half-written;
+//! - [`logging`]: which log lines the front ends (the command, the C ABI) pass on;
 //! - [`sharded`]: a hash map in many small tables, none of whose inserts moves much of it (the
 //!   live status index, under the lock the vote point takes);
 //! - [`sample`]: deterministic sample accounts (and the builtin program accounts) for demos, tests
@@ -31,6 +32,7 @@ pub mod cluster;
 pub mod files;
 pub mod genesis;
 pub mod ledger;
+pub mod logging;
 pub mod pipeline;
 pub mod runtime;
 pub mod sample;

@@ -582,7 +582,8 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
 
 /**
  * Sends libtandem's log lines to `fn` instead of stderr (`fn` NULL: back to stderr), those of
- * `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace. Until it is
+ * `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace; those of the
+ * libraries under it (wgpu's shader compiler, at debug, logs thousands) errors only. Until it is
  * called, errors and warnings go to stderr.
  *
  * `fn` is called from libtandem's log thread (and from the caller of this function, with the

@@ -337,7 +337,7 @@ pub fn install() {
 
 impl Log for Logger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        tandem_engine::logging::passes(metadata)
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -374,7 +374,8 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 }
 
 /// Sends libtandem's log lines to `fn` instead of stderr (`fn` NULL: back to stderr), those of
-/// `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace. Until it is
+/// `level <= max_level` only: 0 nothing, 1 error, 2 warn, 3 info, 4 debug, 5 trace; those of the
+/// libraries under it (wgpu's shader compiler, at debug, logs thousands) errors only. Until it is
 /// called, errors and warnings go to stderr.
 ///
 /// `fn` is called from libtandem's log thread (and from the caller of this function, with the
@@ -508,6 +509,8 @@ mod tests {
         assert_eq!(status, TANDEM_OK);
         log::info!("opened");
         log::debug!("too detailed for level 3");
+        // The libraries' lines, errors only (wgpu's shader compiler floods a debug sink).
+        log::warn!(target: "wgpu_core::device", "a library's warning");
         std::thread::spawn(|| log::error!("from another thread"))
             .join()
             .unwrap();
