@@ -6,28 +6,37 @@
 
 /// Whether a line of `metadata` goes on, under `log::max_level()`.
 pub fn passes(metadata: &log::Metadata<'_>) -> bool {
+    passes_at(metadata, log::max_level())
+}
+
+/// Whether a line of `metadata` goes on where the level asked for is `max`.
+pub fn passes_at(metadata: &log::Metadata<'_>, max: log::LevelFilter) -> bool {
     if metadata.target().starts_with("tandem") {
-        metadata.level() <= log::max_level()
+        metadata.level() <= max
     } else {
-        metadata.level() == log::Level::Error
+        metadata.level() == log::Level::Error && max >= log::LevelFilter::Error
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::passes;
+    use super::passes_at;
 
     #[test]
     fn tandems_lines_pass_at_the_level_asked_and_the_libraries_errors_only() {
-        log::set_max_level(log::LevelFilter::Debug);
         let line = |target: &'static str, level| {
             let metadata = log::Metadata::builder().target(target).level(level).build();
-            passes(&metadata)
+            passes_at(&metadata, log::LevelFilter::Debug)
         };
         assert!(line("tandem_engine::pipeline", log::Level::Debug));
         assert!(!line("tandem_engine::pipeline", log::Level::Trace));
         assert!(!line("naga::front::wgsl", log::Level::Debug));
         assert!(!line("wgpu_core::device", log::Level::Warn));
         assert!(line("wgpu_core::device", log::Level::Error));
+        let off = log::Metadata::builder()
+            .target("wgpu_core::device")
+            .level(log::Level::Error)
+            .build();
+        assert!(!passes_at(&off, log::LevelFilter::Off), "off is off");
     }
 }

@@ -338,12 +338,11 @@ const char *tandem_last_error(void);
  * (`genesis_toml_path`, SPEC §9) where the directory is new or empty, or resumes it from its
  * last committed slot (the genesis must be the store's): the blocks after that slot
  * (`tandem_engine_metrics`' `ued_slot`) are submitted again, those the VED had logged ahead of
- * it (up to `ved_slot`) included — their VED hashes are there at once, from its log. Surveys the
- * machine — the CPUs the
- * process may run on (its main thread's affinity mask, as `taskset` or a cpuset sets it), not
- * the calling thread's, which a host may have pinned — places the stages (automatically on
- * those CPUs, or as `config->cores` says, which may name the machine's other PUs too) and
- * starts them.
+ * it (up to `ved_slot`) included — their VED hashes are there at once, from its log. Surveys
+ * the machine — the CPUs the process may run on (its main thread's affinity mask, as
+ * `taskset` or a cpuset sets it), not the calling thread's, which a host may have pinned —
+ * places the stages (automatically on those CPUs, or as `config->cores` says, which may name
+ * the machine's other PUs too) and starts them.
  *
  * `config` may be NULL (defaults: `TANDEM_BACKEND_AUTO`, automatic placement). On success
  * `*engine_out` is the engine, which the caller frees with `tandem_engine_close`; on failure it
@@ -600,6 +599,11 @@ int32_t tandem_lthash_accumulate(uint32_t backend,
  * tandem calls made from inside `fn` are dropped. When this function returns, the previous sink
  * is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
  * (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
+ *
+ * The log thread starts at the first tandem call of the process (any function but
+ * `tandem_version` and `tandem_last_error`), and an engine starts more: a child process forked
+ * after it must not call tandem before it `exec`s (as with any library that keeps threads), or
+ * its first logged line waits for a thread the child does not have.
  *
  * # Safety
  * `fn`, when not NULL, must be safe to call from any thread with `ctx` until it is replaced.

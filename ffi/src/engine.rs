@@ -360,12 +360,11 @@ impl Default for Settings {
 /// (`genesis_toml_path`, SPEC §9) where the directory is new or empty, or resumes it from its
 /// last committed slot (the genesis must be the store's): the blocks after that slot
 /// (`tandem_engine_metrics`' `ued_slot`) are submitted again, those the VED had logged ahead of
-/// it (up to `ved_slot`) included — their VED hashes are there at once, from its log. Surveys the
-/// machine — the CPUs the
-/// process may run on (its main thread's affinity mask, as `taskset` or a cpuset sets it), not
-/// the calling thread's, which a host may have pinned — places the stages (automatically on
-/// those CPUs, or as `config->cores` says, which may name the machine's other PUs too) and
-/// starts them.
+/// it (up to `ved_slot`) included — their VED hashes are there at once, from its log. Surveys
+/// the machine — the CPUs the process may run on (its main thread's affinity mask, as
+/// `taskset` or a cpuset sets it), not the calling thread's, which a host may have pinned —
+/// places the stages (automatically on those CPUs, or as `config->cores` says, which may name
+/// the machine's other PUs too) and starts them.
 ///
 /// `config` may be NULL (defaults: `TANDEM_BACKEND_AUTO`, automatic placement). On success
 /// `*engine_out` is the engine, which the caller frees with `tandem_engine_close`; on failure it

@@ -393,6 +393,11 @@ fn level_filter(max_level: u32) -> Result<LevelFilter, FfiError> {
 /// is no longer called, so its `ctx` may be freed. Calling this from inside a sink is refused
 /// (`TANDEM_ERR_INVALID_ARGUMENT`). Thread-safe.
 ///
+/// The log thread starts at the first tandem call of the process (any function but
+/// `tandem_version` and `tandem_last_error`), and an engine starts more: a child process forked
+/// after it must not call tandem before it `exec`s (as with any library that keeps threads), or
+/// its first logged line waits for a thread the child does not have.
+///
 /// # Safety
 /// `fn`, when not NULL, must be safe to call from any thread with `ctx` until it is replaced.
 #[unsafe(no_mangle)]

@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 
 use tandem::log::tandem_set_log_sink;
 
-unsafe extern "C" fn drop_line(_: *mut c_void, _: u32, _: *const c_char) {}
+/// Lines the sink got.
+static SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn count_line(_: *mut c_void, _: u32, _: *const c_char) {
+    SEEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
 
 /// The affinity mask and scheduling policy of thread `tid` (0: the caller).
 fn placement_of(tid: libc::pid_t) -> (Vec<usize>, i32) {
@@ -42,7 +47,7 @@ fn thread_named(name: &str) -> Option<libc::pid_t> {
 fn the_log_thread_runs_where_the_process_runs_whoever_started_it() {
     let (process_cpus, _) = placement_of(0);
     // SAFETY: a valid function pointer and a context it never reads.
-    let set = unsafe { tandem_set_log_sink(Some(drop_line), std::ptr::null_mut(), 2) };
+    let set = unsafe { tandem_set_log_sink(Some(count_line), std::ptr::null_mut(), 2) };
     assert_eq!(set, 0);
     // Started by that call, on this thread, before any line (as root, where the log thread
     // may leave SCHED_IDLE, this is what tells).
@@ -64,10 +69,17 @@ fn the_log_thread_runs_where_the_process_runs_whoever_started_it() {
             let param = libc::sched_param { sched_priority: 0 };
             assert_eq!(libc::sched_setscheduler(0, libc::SCHED_IDLE, &param), 0);
         }
-        log::warn!("the first line, from a pinned SCHED_IDLE thread");
+        // (tandem's target: the libraries' lines pass at error only.)
+        log::warn!(target: "tandem::stage", "the first line, from a pinned SCHED_IDLE thread");
     })
     .join()
     .unwrap();
+    tandem::log::flush_all();
+    assert_eq!(
+        SEEN.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the line reached the sink"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(tid) = thread_named("tandem-log") {

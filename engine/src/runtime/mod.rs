@@ -76,9 +76,9 @@ pub enum RuntimeError {
         "the block of slot {slot}: its parent is slot {parent}, but the last executed slot is \
          {last}{}",
         logged.map_or(String::new(), |logged| format!(
-            " (the engine resumed at the store's slot {last}; the VED logged the blocks \
-             through slot {logged} before it stopped, and they come again from slot {}: the \
-             UED executes them, and the VED checks them against its log)",
+            " (the VED logged the blocks through slot {logged} before the engine restarted, \
+             and they come again, from slot {}: the UED executes them, and the VED checks \
+             them against its log)",
             last + 1
         ))
     )]
@@ -860,8 +860,7 @@ impl Runtime {
             source,
         })?;
         planned.write()?;
-        RuntimeState::remove_others(&dir, slot)
-            .map_err(|(path, source)| RuntimeError::StateNotRemoved { path, slot, source })?;
+        RuntimeState::remove_others(&dir, slot)?;
         self.status_files.prune(&dir)?;
         // The votes the cluster view keeps: looked for once a segment, not at every commit.
         if self.vote_log_pruning.due(slot, vote_log::SEGMENT_SLOTS) {

@@ -513,13 +513,23 @@ impl RuntimeState {
         Ok((state, window, members))
     }
 
-    /// Removes every state file in `dir` but the one of `keep`; an error names the file that
-    /// was not removed, or `dir` where it could not be read.
-    pub fn remove_others(dir: &Path, keep: u64) -> Result<(), (PathBuf, std::io::Error)> {
-        let found = numbered_files(dir, "runtime-", ".state").map_err(|e| (dir.to_owned(), e))?;
+    /// Removes every state file in `dir` but the one of `keep`, the slot the store committed:
+    /// an error names the file that was not removed ([`super::RuntimeError::StateNotRemoved`]),
+    /// or `dir` where it could not be listed.
+    pub fn remove_others(dir: &Path, keep: u64) -> Result<(), super::RuntimeError> {
+        use super::RuntimeError;
+        let found =
+            numbered_files(dir, "runtime-", ".state").map_err(|source| RuntimeError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
         for (slot, path) in found {
             if slot != keep {
-                std::fs::remove_file(&path).map_err(|e| (path, e))?;
+                std::fs::remove_file(&path).map_err(|source| RuntimeError::StateNotRemoved {
+                    path,
+                    slot: keep,
+                    source,
+                })?;
             }
         }
         Ok(())
