@@ -38,6 +38,8 @@ const MAX_REQUEST_HEAD: usize = 8 * 1024;
 pub struct MetricsServer {
     local_addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    /// The clients answered now: each a thread of its own.
+    answering: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -45,6 +47,12 @@ impl MetricsServer {
     /// The address it listens on (the real port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// How many clients are answered now, each on a thread of its own: at most
+    /// [`MAX_CLIENTS`].
+    pub fn clients(&self) -> usize {
+        self.answering.load(Ordering::Relaxed)
     }
 }
 
@@ -104,37 +112,48 @@ impl MetricsListener {
         } = self;
         let named = |e: io::Error| io::Error::new(e.kind(), format!("metrics address {addr}: {e}"));
         let stop = Arc::new(AtomicBool::new(false));
+        let answering = Arc::new(AtomicUsize::new(0));
         let thread = std::thread::Builder::new()
             .name("tandem-metrics".into())
             .spawn({
-                let stop = Arc::clone(&stop);
-                move || accept_loop(&listener, &metrics, &stop)
+                let (stop, answering) = (Arc::clone(&stop), Arc::clone(&answering));
+                move || accept_loop(&listener, &metrics, &stop, &answering)
             })
             .map_err(named)?;
         Ok(MetricsServer {
             local_addr,
             stop,
+            answering,
             thread: Some(thread),
         })
     }
 }
 
-fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBool) {
+fn accept_loop(
+    listener: &TcpListener,
+    metrics: &EngineMetrics,
+    stop: &AtomicBool,
+    answering: &AtomicUsize,
+) {
     // Never before a vote: the server and its client threads (which inherit the class) take
     // only the cycles the stages leave, so no client — a slow one, many, one that trickles its
     // request a byte at a time — can slow the VED on a PU it shares with them.
     crate::pipeline::pin::lower_priority();
-    let answering = AtomicUsize::new(0);
     let silent = Silent::default();
     let mut next_id = 0u64;
     // The scope ends (the drop returns) once every client thread has.
     std::thread::scope(|scope| {
         while !stop.load(Ordering::Relaxed) {
             match listener.accept() {
-                // Full, and no client still silent to make room: 503.
+                // Full: the oldest silent client is closed to make room, and its thread given
+                // [`ROOM_WAIT`] to go; no client silent, or its thread not gone by then: 503.
+                // (Without the wait a thread was started for each new client beside the
+                // closed one's, still running: clients that send a byte and stall, reconnecting
+                // as they are closed, took the process to 600 threads, and most scrapes were
+                // closed unanswered; found by a black-box test of the endpoint.)
                 Ok((stream, _))
                     if answering.load(Ordering::Relaxed) >= MAX_CLIENTS
-                        && !silent.close_oldest() =>
+                        && !(silent.close_oldest() && room_made(answering)) =>
                 {
                     let _ = refuse_busy(stream);
                 }
@@ -143,7 +162,7 @@ fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBoo
                     next_id += 1;
                     let id = next_id;
                     silent.add(id, &stream);
-                    let (answering, silent) = (&answering, &silent);
+                    let silent = &silent;
                     let spawned = std::thread::Builder::new()
                         .name("tandem-metrics-client".into())
                         .spawn_scoped(scope, move || {
@@ -163,6 +182,24 @@ fn accept_loop(listener: &TcpListener, metrics: &EngineMetrics, stop: &AtomicBoo
             }
         }
     });
+}
+
+/// How long the accepting thread waits for a closed client's thread to end, to answer a new
+/// client in its place.
+const ROOM_WAIT: Duration = Duration::from_millis(100);
+
+/// Whether fewer than [`MAX_CLIENTS`] are answered within [`ROOM_WAIT`].
+fn room_made(answering: &AtomicUsize) -> bool {
+    let until = Instant::now() + ROOM_WAIT;
+    loop {
+        if answering.load(Ordering::Relaxed) < MAX_CLIENTS {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// The clients whose request head has not come yet, oldest first (each a handle on its
@@ -610,6 +647,46 @@ mod tests {
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ),
             "{waited}"
+        );
+    }
+
+    #[test]
+    fn clients_that_send_a_byte_and_stall_never_take_more_than_its_places() {
+        // Sixteen clients sending a byte and stalling, reconnecting as they are closed: the
+        // server started a thread for each new one beside the closed one's, still running, and
+        // grew to hundreds of threads (a black-box test of the endpoint, 2026-12-07).
+        let server =
+            serve_metrics(loopback(), Arc::new(EngineMetrics::for_pipeline())).expect("binds");
+        let addr = server.local_addr();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stallers: Vec<_> = (0..16)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let Ok(mut stream) = TcpStream::connect(addr) else {
+                            continue;
+                        };
+                        let _ = stream.write_all(b"G");
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                        let _ = stream.read(&mut [0u8; 64]); // until closed
+                    }
+                })
+            })
+            .collect();
+        let mut most = 0;
+        let began = Instant::now();
+        while began.elapsed() < Duration::from_secs(3) {
+            most = most.max(server.clients());
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        stop.store(true, Ordering::Relaxed);
+        for staller in stallers {
+            staller.join().expect("a staller");
+        }
+        assert!(
+            most <= MAX_CLIENTS,
+            "{most} clients answered at once, past {MAX_CLIENTS}"
         );
     }
 
