@@ -129,7 +129,7 @@ enum Command {
         json: Option<PathBuf>,
         /// Serve the metrics in the Prometheus text format at ADDR (e.g. 127.0.0.1:9100; port 0:
         /// one the system chooses, printed as the run starts).
-        #[arg(long, value_name = "ADDR")]
+        #[arg(long, value_name = "ADDR", value_parser = parse_metrics_addr)]
         metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Capacity planning from hardware profiles: per stage the load of a target, the capacity
@@ -203,6 +203,16 @@ struct SuiteArgs {
 }
 
 /// A `--suite` name; an unknown one is an error listing the suites.
+/// `--metrics-addr`: an IP address and a port ("invalid socket address syntax" said neither).
+fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "{text:?} is not an IP address and a port: e.g. 127.0.0.1:9100, [::1]:9100, or port \
+             0 for one the system chooses (a host name is not looked up)"
+        )
+    })
+}
+
 fn parse_suite(name: &str) -> Result<SuiteName, String> {
     SuiteName::parse(name).map_err(|e| e.to_string())
 }

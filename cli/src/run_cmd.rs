@@ -431,6 +431,12 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         notes,
         ..
     } = survey;
+    // Bound before the ledger is read (or generated: seconds, the first time) and the store
+    // made: a port in use, or one the user may not bind, fails first, nothing made.
+    let listener = match args.metrics_addr {
+        Some(addr) => Some(bind_metrics(addr).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let (ledger, reader) = match &args.ledger {
         Some(path) => (
             path.clone(),
@@ -472,11 +478,6 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         ued_threads: args.ued_threads,
         placement: Some(placement),
         ..EngineConfig::default()
-    };
-    // Bound before the store is made: a port in use fails first, the store not made.
-    let listener = match args.metrics_addr {
-        Some(addr) => Some(bind_metrics(addr).map_err(|e| e.to_string())?),
-        None => None,
     };
     let engine = Engine::open(&genesis, &dir, config, hooks).map_err(|e| e.to_string())?;
     let resumed = engine.resumed_slot();

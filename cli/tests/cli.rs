@@ -1991,6 +1991,26 @@ fn run_binds_its_metrics_port_first_and_names_the_port_it_got() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("metrics address {busy}")), "{err}");
     assert!(!std::path::Path::new(store).exists(), "no store made");
+    // Before the ledger is read (or generated, seconds the first time: a port the user may
+    // not bind failed after that).
+    let missing = dir.path().join("missing.ledger");
+    let out = tandem(&[
+        "run",
+        "--ledger",
+        missing.to_str().unwrap(),
+        "--metrics-addr",
+        &busy,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("metrics address {busy}")), "{err}");
+    // A host name, or no port: said so ("invalid socket address syntax" said neither).
+    for bad in ["localhost:9100", "127.0.0.1"] {
+        let out = tandem(&["run", "--ledger", &ledger, "--metrics-addr", bad]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not an IP address and a port"), "{err}");
+    }
     let out = tandem(&["run", "--ledger", &ledger, "--metrics-addr", "127.0.0.1:0"]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -188,7 +188,7 @@ impl MetricsSnapshot {
             (
                 "tandem_stage_blocked_seconds_total",
                 Kind::Counter,
-                "Time a pipeline stage spent blocked on a full output queue.",
+                "Time a pipeline stage spent blocked: on a full output queue, or the VED waiting for the UED at an epoch boundary.",
                 |s| seconds_from_ns(s.blocked_ns),
             ),
             (
@@ -469,7 +469,7 @@ tandem_stage_busy_cpu_seconds_total{stage=\"ved\"} 1
 # TYPE tandem_stage_idle_seconds_total counter
 tandem_stage_idle_seconds_total{stage=\"ingest\"} 10
 tandem_stage_idle_seconds_total{stage=\"ved\"} 11
-# HELP tandem_stage_blocked_seconds_total Time a pipeline stage spent blocked on a full output queue.
+# HELP tandem_stage_blocked_seconds_total Time a pipeline stage spent blocked: on a full output queue, or the VED waiting for the UED at an epoch boundary.
 # TYPE tandem_stage_blocked_seconds_total counter
 tandem_stage_blocked_seconds_total{stage=\"ingest\"} 0
 tandem_stage_blocked_seconds_total{stage=\"ved\"} 0.25
