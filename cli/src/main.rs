@@ -202,7 +202,6 @@ struct SuiteArgs {
     json: Option<PathBuf>,
 }
 
-/// A `--suite` name; an unknown one is an error listing the suites.
 /// `--metrics-addr`: an IP address and a port ("invalid socket address syntax" said neither).
 fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
     text.parse().map_err(|_| {
@@ -213,6 +212,7 @@ fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
     })
 }
 
+/// A `--suite` name; an unknown one is an error listing the suites.
 fn parse_suite(name: &str) -> Result<SuiteName, String> {
     SuiteName::parse(name).map_err(|e| e.to_string())
 }
