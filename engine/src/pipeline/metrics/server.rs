@@ -3,10 +3,10 @@
 //!
 //! It owns one listener and one thread. The thread polls a non-blocking listener (every
 //! [`ACCEPT_POLL`]) and answers each connection on a thread of its own — at most [`MAX_CLIENTS`]
-//! at once; past them the oldest client whose request has not come yet is closed to make room,
-//! and where none is silent a connection is answered 503 at once — with a fresh snapshot, and
-//! closes it
-//! (HTTP/1.1 with `Connection: close`). A slow or silent client holds its own thread at most
+//! at once; past them the oldest client whose request has not come yet is closed to make room
+//! (its thread given [`ROOM_WAIT`] to end), and where none is silent, or its thread has not
+//! ended by then, a connection is answered 503 — with a fresh snapshot, and closes it (HTTP/1.1
+//! with `Connection: close`). A slow or silent client holds its own thread at most
 //! [`CLIENT_TIMEOUT`], not the scrapes beside it (answered in turn, a browser's few idle
 //! preconnects made a scrape wait past Prometheus' 10 s timeout). It returns when the
 //! [`MetricsServer`] handle is dropped, which joins it and it its client threads: no thread
@@ -33,7 +33,8 @@ pub const MAX_CLIENTS: usize = 8;
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// A running metrics endpoint; dropping it stops the server and closes its port. The drop waits
-/// for the threads: at most [`ACCEPT_POLL`], or [`CLIENT_TIMEOUT`] while a client is answered.
+/// for the threads: at most [`ACCEPT_POLL`], or [`ROOM_WAIT`] and [`CLIENT_TIMEOUT`] while a
+/// client is answered.
 #[derive(Debug)]
 pub struct MetricsServer {
     local_addr: SocketAddr,
@@ -76,7 +77,9 @@ pub fn serve_metrics(addr: SocketAddr, metrics: Arc<EngineMetrics>) -> io::Resul
 /// An endpoint bound and not serving yet ([`bind_metrics`]): a command binds its port before
 /// it makes anything else (a store, for `tandem run`), so that a port already in use fails
 /// first, and serves once the engine — whose metrics it serves — is open. Connections that
-/// come meanwhile wait in the listen queue.
+/// come meanwhile wait in the listen queue (`tandem run` binds before it reads its ledger: a
+/// scrape while the default one is generated, seconds the first time, waits for its own
+/// timeout instead of being refused).
 #[derive(Debug)]
 pub struct MetricsListener {
     addr: SocketAddr,
@@ -186,7 +189,7 @@ fn accept_loop(
 
 /// How long the accepting thread waits for a closed client's thread to end, to answer a new
 /// client in its place.
-const ROOM_WAIT: Duration = Duration::from_millis(100);
+pub const ROOM_WAIT: Duration = Duration::from_millis(100);
 
 /// Whether fewer than [`MAX_CLIENTS`] are answered within [`ROOM_WAIT`].
 fn room_made(answering: &AtomicUsize) -> bool {
@@ -281,7 +284,7 @@ fn refuse_busy(mut stream: TcpStream) -> io::Result<()> {
 }
 
 /// How long the accepting thread gives a connection it refuses (each one it refuses holds the
-/// next accept that long).
+/// next accept that long, and [`ROOM_WAIT`] before where it first closed a silent client).
 const BUSY_READ: Duration = Duration::from_millis(10);
 
 /// Reads one request head and writes the answer; `heard` is called once the head has come. (Not
