@@ -752,6 +752,22 @@ fn a_report_into_a_named_pipe_reaches_its_reader() {
     assert!(report.get("placement").is_some(), "{report}");
 }
 
+/// `tandem replay` of `ledger` into the store `store`, successful; its JSON report.
+fn replayed_into(ledger: &str, store: &Path) -> serde_json::Value {
+    let report = store.with_extension("replay.json");
+    let out = tandem(&[
+        "replay",
+        "--ledger",
+        ledger,
+        "--store",
+        store.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+}
+
 /// A store in `dir` (`store`) of the default cluster that executed the first `blocks` blocks of
 /// `ledger` through the sequential runtime.
 fn store_replayed_through(
@@ -847,19 +863,7 @@ fn a_vote_log_cut_short_of_the_committed_slot_is_refused_by_check_and_status() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "4", "--transfers", "3"]);
     let store = dir.path().join("store");
-    let report = dir.path().join("replay.json");
-    let out = tandem(&[
-        "replay",
-        "--ledger",
-        &ledger,
-        "--store",
-        store.to_str().unwrap(),
-        "--json",
-        report.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let replayed: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let replayed = replayed_into(&ledger, &store);
     let signature = replayed["transactions"][0]["signature"]
         .as_str()
         .unwrap()
@@ -2917,19 +2921,7 @@ fn status_refuses_a_store_whose_status_file_was_removed() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "5"]);
     let store = dir.path().join("store");
-    let report = dir.path().join("r.json");
-    let replay = tandem(&[
-        "replay",
-        "--ledger",
-        &ledger,
-        "--store",
-        store.to_str().unwrap(),
-        "--json",
-        report.to_str().unwrap(),
-    ]);
-    assert!(replay.status.success(), "{replay:?}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let report = replayed_into(&ledger, &store);
     let signature = report["transactions"]
         .as_array()
         .unwrap()

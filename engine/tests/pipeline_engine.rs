@@ -567,15 +567,26 @@ fn after_a_crash_the_ved_resumes_from_its_own_log_and_the_ued_catches_up() {
     engine.finish().expect("finish");
 }
 
+/// An engine (one UED thread) on a store committed through block 20 of a ledger of `slots`
+/// slots of `seed`, whose VED had logged blocks 21..=30 ahead of it: the blocks, their
+/// sequential outcomes, the store and the engine.
+fn resumed_at_20_with_the_ved_at_30(
+    slots: u64,
+    seed: u64,
+) -> (Vec<Block>, Vec<BlockOutcome>, tempfile::TempDir, Engine) {
+    let (blocks, sequential) = ledger(slots, seed);
+    let dir = committed_through(&blocks, 20);
+    log_ved_ahead(dir.path(), &blocks[20..30]);
+    let (engine, _) = open(dir.path(), 1);
+    (blocks, sequential, dir, engine)
+}
+
 #[test]
 fn a_stopped_engine_leaves_no_ved_log_segment_its_store_has_passed() {
     // Resumed with the VED ahead (slots 21..30 logged in ved-21.log), the VED's segments start
     // at 31 and 95 while the prunes, a segment's worth of slots apart, came at the commits of
     // 21 and 85: the engine stopped at 100 left ved-31.log, all of whose slots it had passed.
-    let (blocks, sequential) = ledger(100, 6);
-    let dir = committed_through(&blocks, 20);
-    log_ved_ahead(dir.path(), &blocks[20..30]);
-    let (engine, _) = open(dir.path(), 1);
+    let (blocks, sequential, dir, engine) = resumed_at_20_with_the_ved_at_30(100, 6);
     for block in &blocks[20..] {
         engine.submit(block.clone()).expect("submit");
     }
@@ -594,10 +605,7 @@ fn a_stopped_engine_leaves_no_ved_log_segment_its_store_has_passed() {
 fn a_block_after_the_veds_logged_ones_too_soon_is_refused_saying_which_come_again() {
     // Resumed with the store at 20 and the VED's log at 30 (`ved_slot` 30 in the metrics), a
     // host going on with slot 31 was told only "the last executed slot is 20".
-    let (blocks, sequential) = ledger(31, 4);
-    let dir = committed_through(&blocks, 20);
-    log_ved_ahead(dir.path(), &blocks[20..30]);
-    let (engine, _) = open(dir.path(), 1);
+    let (blocks, sequential, _dir, engine) = resumed_at_20_with_the_ved_at_30(31, 4);
     // At once, and after five of the logged blocks came again (the review of the first fix
     // found it saying the engine resumed at 25).
     for (from, last) in [(20, 20), (20, 25)] {

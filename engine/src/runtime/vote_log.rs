@@ -657,22 +657,8 @@ mod tests {
     /// at open, not damage that refuses the log.
     #[test]
     fn a_torn_record_holding_a_record_or_missing_its_length_is_a_torn_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        appended(dir.path(), 2..=5);
-        let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
-        let whole = std::fs::read(&path).unwrap();
-        // A record of slot 6 whose body holds a record of slot 7, cut after that record.
-        let inner = shortest_record(7);
-        let mut body = 6u64.to_le_bytes().to_vec();
-        body.extend_from_slice(&inner);
-        body.extend_from_slice(&[0xAB; 200]);
-        let mut torn = whole.clone();
-        torn.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        torn.extend_from_slice(&body[..8 + inner.len() + 50]);
-        std::fs::write(&path, &torn).unwrap();
-        VoteLog::open(dir.path(), Some(5)).unwrap();
-        assert_eq!(slots(dir.path(), 0), (2..=5).collect::<Vec<_>>());
-        assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn record cut");
+        // A record of slot 6 whose body holds a record of slot 7, cut 50 bytes after it.
+        let (dir, path, whole) = torn_around_a_hidden_record(0, 50);
         // Slot 5's record with its length gone (zeros), the rest of it there.
         let last = {
             let mut at = 8;
@@ -747,22 +733,34 @@ mod tests {
     /// file. Still the tail of a crash: no record of this log is that short.
     #[test]
     fn a_torn_record_cut_right_after_a_record_in_its_body_is_a_torn_tail() {
+        torn_around_a_hidden_record(13, 0);
+    }
+
+    /// A log of slots 2..=5 whose last segment ends in a torn record of slot 6 holding the
+    /// shortest record of slot 7 after `before` bytes of its body, cut `after` bytes past that
+    /// record: opened, it is a crash's tail, cut back to slot 5's record. The log's directory,
+    /// its last segment and that segment's whole bytes.
+    fn torn_around_a_hidden_record(
+        before: usize,
+        after: usize,
+    ) -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         appended(dir.path(), 2..=5);
         let (_, path) = KIND.segments(dir.path()).unwrap().pop().unwrap();
         let whole = std::fs::read(&path).unwrap();
         let inner = shortest_record(7);
         let mut body = 6u64.to_le_bytes().to_vec();
-        body.extend_from_slice(&[0xCD; 13]);
+        body.extend(std::iter::repeat_n(0xCD, before));
         body.extend_from_slice(&inner);
         body.extend_from_slice(&[0xAB; 200]);
         let mut torn = whole.clone();
         torn.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        torn.extend_from_slice(&body[..8 + 13 + inner.len()]);
+        torn.extend_from_slice(&body[..8 + before + inner.len() + after]);
         std::fs::write(&path, &torn).unwrap();
         VoteLog::open(dir.path(), Some(5)).unwrap();
         assert_eq!(slots(dir.path(), 0), (2..=5).collect::<Vec<_>>());
         assert_eq!(std::fs::read(&path).unwrap(), whole, "the torn record cut");
+        (dir, path, whole)
     }
 
     /// The shortest record there can be, framed: its body the slot `slot` alone (`len ‖ slot ‖

@@ -296,13 +296,7 @@ mod tests {
     #[test]
     fn replacing_removes_the_stores_files_only() {
         let dir = tempfile::tempdir().unwrap();
-        let config = DemoConfig {
-            dir: dir.path().join("store"),
-            accounts: 20,
-            slots: 1,
-            seed: 3,
-            replace: true,
-        };
+        let config = replacing(&dir, 3);
         run_demo(&config, &mut |_| {}).unwrap();
         // A file beside the store: refused, and nothing removed.
         let precious = config.dir.join("precious");
@@ -346,13 +340,7 @@ mod tests {
     #[test]
     fn a_replace_cut_short_after_the_superblock_went_is_completed_by_the_next() {
         let dir = tempfile::tempdir().unwrap();
-        let config = DemoConfig {
-            dir: dir.path().join("store"),
-            accounts: 20,
-            slots: 1,
-            seed: 5,
-            replace: true,
-        };
+        let config = replacing(&dir, 5);
         run_demo(&config, &mut |_| {}).unwrap();
         // What a crash right after the superblock's removal leaves: the marker and the rest.
         std::fs::write(config.dir.join(super::super::create::MARKER_FILE), b"").unwrap();
@@ -367,13 +355,7 @@ mod tests {
         // --store` on the directory) could claim it while its names were still being removed.
         // Locked by another here, the replace is refused, nothing removed.
         let dir = tempfile::tempdir().unwrap();
-        let config = DemoConfig {
-            dir: dir.path().join("store"),
-            accounts: 20,
-            slots: 1,
-            seed: 6,
-            replace: true,
-        };
+        let config = replacing(&dir, 6);
         run_demo(&config, &mut |_| {}).unwrap();
         let marker = config.dir.join(super::super::create::MARKER_FILE);
         let held = std::fs::File::create(&marker).unwrap();
@@ -389,6 +371,18 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(listing(&config.dir), before, "nothing removed");
+    }
+
+    /// A demo of 20 accounts and one slot of seed `seed` into `dir/store`, replacing what
+    /// is there.
+    fn replacing(dir: &tempfile::TempDir, seed: u64) -> DemoConfig {
+        DemoConfig {
+            dir: dir.path().join("store"),
+            accounts: 20,
+            slots: 1,
+            seed,
+            replace: true,
+        }
     }
 
     /// The names in `dir` with their contents, sorted.
@@ -410,13 +404,7 @@ mod tests {
     #[test]
     fn a_store_open_elsewhere_is_not_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let config = DemoConfig {
-            dir: dir.path().join("store"),
-            accounts: 20,
-            slots: 1,
-            seed: 2,
-            replace: true,
-        };
+        let config = replacing(&dir, 2);
         run_demo(&config, &mut |_| {}).unwrap();
         let open = Store::open(&config.dir).unwrap();
         assert!(matches!(

@@ -362,12 +362,14 @@ impl Engine {
     /// known).
     pub fn transaction(&self, signature: &[u8; 64], bps: u16) -> Result<TxView, EngineError> {
         let view = self.answer(signature, bps);
-        match self.shared.failure() {
-            Some(failure) if view.status == ExecutionStatus::Pending => {
-                Err(EngineError::Failed(failure))
-            }
-            _ => Ok(view),
+        // The failure looked for only where it changes the answer (it takes the lock the
+        // stages publish their progress under).
+        if view.status == ExecutionStatus::Pending
+            && let Some(failure) = self.shared.failure()
+        {
+            return Err(EngineError::Failed(failure));
         }
+        Ok(view)
     }
 
     /// [`Engine::transaction`]'s answer from the indexes, whether the engine runs or not.
