@@ -34,7 +34,8 @@ const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// A running metrics endpoint; dropping it stops the server and closes its port. The drop waits
 /// for the threads: at most [`ACCEPT_POLL`], or [`ROOM_WAIT`] and [`CLIENT_TIMEOUT`] while a
-/// client is answered.
+/// client whose request has come is answered (one that has sent no whole request yet is closed
+/// unanswered, at once).
 #[derive(Debug)]
 pub struct MetricsServer {
     local_addr: SocketAddr,
@@ -184,6 +185,10 @@ fn accept_loop(
                 Err(_) => std::thread::sleep(ACCEPT_POLL),
             }
         }
+        // Stopping: a client that has asked nothing yet is owed nothing, and its thread would
+        // hold the drop (and a run's exit) until its [`CLIENT_TIMEOUT`]. A client whose request
+        // has come gets its answer.
+        silent.close_all();
     });
 }
 
@@ -229,6 +234,17 @@ impl Silent {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         silent.retain(|(other, _)| *other != id);
+    }
+
+    /// Closes every client whose request head has not come (their threads' reads end).
+    fn close_all(&self) {
+        let mut silent = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (_, stream) in silent.drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
     }
 
     /// Closes the oldest silent client (its thread's read ends); whether there was one. A
@@ -651,6 +667,42 @@ mod tests {
             ),
             "{waited}"
         );
+    }
+
+    #[test]
+    fn a_silent_client_does_not_hold_the_stop() {
+        // A connection that has sent nothing (or part of a request) held the drop — and a
+        // `tandem run`'s exit — until its client timeout: it is closed at once now.
+        let server =
+            serve_metrics(loopback(), Arc::new(EngineMetrics::for_pipeline())).expect("binds");
+        let addr = server.local_addr();
+        let mut silent = TcpStream::connect(addr).expect("connects");
+        let mut partial = TcpStream::connect(addr).expect("connects");
+        partial.write_all(b"GET /metr").expect("a part sent");
+        let began = Instant::now();
+        while server.clients() < 2 {
+            assert!(began.elapsed() < Duration::from_secs(10), "never accepted");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let asked = Instant::now();
+        drop(server);
+        let took = asked.elapsed();
+        // Held, it would take the rest of the client timeout: nearly all of it.
+        assert!(
+            took < CLIENT_TIMEOUT / 2,
+            "the stop waited {took:?} for clients that had asked nothing"
+        );
+        for client in [&mut silent, &mut partial] {
+            client
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            let closed = client.read(&mut [0u8; 64]);
+            assert!(
+                matches!(&closed, Ok(0))
+                    || matches!(&closed, Err(e) if e.kind() == io::ErrorKind::ConnectionReset),
+                "{closed:?}"
+            );
+        }
     }
 
     #[test]
