@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use tandem_engine::Domain;
-use tandem_engine::cluster::Agreement;
+use tandem_engine::cluster::{Agreement, Alert};
 use tandem_engine::runtime::RuntimeError;
 use tandem_engine::runtime::check::{
     check_window, has_runtime_files, window_and_ved_hash_of_state,
@@ -165,8 +165,10 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
             halt = halt.or(agreement.record_vote(vote, slot));
         }
     }
+    // In the words an engine's halt file keeps, so that one halt reads the same whichever
+    // command wrote the store (`replay` writes no halt file).
     if let Some(halt) = halt {
-        index.add_halt(format!("halted: {halt} (the logged votes show it)"));
+        index.add_halt(Alert::UedDivergence(halt).to_string());
     }
     index.add_confirmations(
         agreement
