@@ -703,3 +703,84 @@ fn checks_run_in_order_and_the_first_failure_gives_the_status() {
     assert_status(only(&out), DuplicateSignature, Some(Ued));
     assert_eq!(c.lamports(&pk(&user)), u0 - FEE);
 }
+
+#[test]
+fn an_account_a_transaction_left_at_zero_lamports_is_made_afresh_for_the_next() {
+    // Agave's account loader: an account an earlier transaction of the slot left at 0 lamports
+    // was deallocated, and the next transaction naming it gets a new system account. It kept
+    // its owner and data until the slot's commit: re-funded in the same block, a drained
+    // account kept the data it was given and its funds were stuck (a black-box test of
+    // conflicting transactions, 2026-12-07).
+    let mut c = Chain::new();
+    let user = key("user-0");
+    let (x, y) = (fresh(41), fresh(42));
+    c.block(vec![
+        transfer(&user, pk(&x), SOL, c.recent()),
+        transfer(&user, pk(&y), SOL, c.recent()),
+    ]);
+    let system = SystemInstruction::Transfer {
+        lamports: SOL - FEE,
+    };
+    // `key` gives its whole balance to user-0, then `then` on itself: one transaction.
+    let drain = |key: &ed25519_dalek::SigningKey, then: SystemInstruction, recent| {
+        let message = MessageBuilder::new(pk(key))
+            .instruction(
+                SYSTEM_PROGRAM_ID,
+                &[
+                    AccountMeta::new(pk(key), true),
+                    AccountMeta::new(pk(&user), false),
+                ],
+                &system.encode(),
+            )
+            .instruction(
+                SYSTEM_PROGRAM_ID,
+                &[AccountMeta::new(pk(key), true)],
+                &then.encode(),
+            )
+            .build_legacy(recent)
+            .expect("message");
+        Transaction::sign(&message, &[key]).expect("sign")
+    };
+    let recent = c.recent();
+    let make_y = tx(
+        &[&user, &y],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(&user), true),
+            AccountMeta::new(pk(&y), true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports: SOL,
+            space: 0,
+            owner: SYSTEM_PROGRAM_ID,
+        }
+        .encode(),
+        recent,
+    );
+    let out = c.block(vec![
+        drain(&x, SystemInstruction::Allocate { space: 16 }, recent),
+        drain(
+            &y,
+            SystemInstruction::Assign {
+                owner: vote_program_id(),
+            },
+            recent,
+        ),
+        transfer(&user, pk(&x), 2 * SOL, recent),
+        // From a system account without data: it was given its 16 bytes before it was drained.
+        transfer(&x, pk(&user), SOL, recent),
+        // To an account with no lamports: it was assigned before it was drained.
+        make_y,
+    ]);
+    for t in &out.transactions {
+        assert_status(t, Success, Some(Ued));
+    }
+    let x = c.account(&pk(&x)).expect("x");
+    assert_eq!(
+        (x.lamports, x.owner, x.data.len()),
+        (SOL - FEE, SYSTEM_PROGRAM_ID, 0)
+    );
+    let y = c.account(&pk(&y)).expect("y");
+    assert_eq!((y.lamports, y.owner), (SOL, SYSTEM_PROGRAM_ID));
+    c.assert_engine_agrees();
+}

@@ -73,6 +73,8 @@ pub struct Overlay {
     accounts: hashbrown::HashMap<Pubkey, (Account, Writer)>,
     /// The keys of `accounts` (and of none since taken).
     written_keys: KeyPrefixFilter,
+    /// The accounts of `accounts` a transaction left at 0 lamports: deallocated ([`load`]).
+    deallocated: hashbrown::HashSet<Pubkey>,
     /// The `RemapDomain` requests made this slot, in block order whatever the number of
     /// threads (also entered in the state's).
     pub remaps: Vec<(Pubkey, Mapping)>,
@@ -139,6 +141,7 @@ impl Overlay {
     /// none.
     pub fn take_accounts(&mut self) -> Vec<(Pubkey, (Account, Writer))> {
         self.written_keys = KeyPrefixFilter::new();
+        self.deallocated.clear();
         // The keys sorted, not the entries: an account is ~110 bytes to move at each step.
         let mut keys: Vec<Pubkey> = self.accounts.keys().copied().collect();
         keys.sort_unstable();
@@ -164,6 +167,17 @@ impl Overlay {
 }
 
 /// Reads an account as `domain` sees it (the overlay first); `None` when it does not exist.
+///
+/// One an earlier transaction of the slot left at 0 lamports was deallocated, as Agave's
+/// account loader has it: it reads as a new system account (no data, the system program its
+/// owner), which the commit deletes unless a later transaction funds it. Its mapping stays
+/// until that commit, as `dom(a)` reads it (check 6): the VED never makes an account of the
+/// UED. (It kept its owner and data to the slot's end: re-funded in the same block, a drained
+/// account kept the data it was given, and its funds were stuck, where the same transactions
+/// over two blocks succeeded; found by a black-box test, 2026-12-07.) The boundary's own
+/// changes are no transaction's: a vote account a slash empties is read by the boundary's block
+/// as the slash left it, its vote state included, on every path (the runtime's one overlay,
+/// the engine's VED crossing alone).
 fn load(
     overlay: &Overlay,
     source: &impl AccountSource,
@@ -171,6 +185,12 @@ fn load(
     pubkey: &Pubkey,
 ) -> Result<Option<Account>, RuntimeError> {
     if let Some((account, _)) = overlay.written(pubkey) {
+        if account.lamports == 0 && overlay.deallocated.contains(pubkey) {
+            return Ok(Some(Account {
+                mapping: account.mapping,
+                ..empty_account(*pubkey)
+            }));
+        }
         return Ok(Some(account.clone()));
     }
     source.load(domain, pubkey)
@@ -392,6 +412,11 @@ impl TxEffect {
     /// Makes the transaction's writes.
     fn apply(self, domain: Domain, state: &mut RuntimeState, overlay: &mut Overlay) {
         for account in self.writes {
+            if account.lamports == 0 {
+                overlay.deallocated.insert(account.pubkey);
+            } else if !overlay.deallocated.is_empty() {
+                overlay.deallocated.remove(&account.pubkey);
+            }
             overlay.put(account, Writer::Domain(domain));
         }
         for (pubkey, target) in self.remaps {
