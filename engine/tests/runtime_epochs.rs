@@ -944,27 +944,37 @@ fn a_vote_account_a_boundary_slash_empties_is_seen_alike_by_the_boundarys_block_
     // stays, else it goes at the commit. The VED crossing alone absorbed the boundary first, so
     // that vote-0 was gone for the block: the vote failed `DomainViolation`, and the engine
     // stopped with `BoundaryMismatch` (found by a review, 2026-12-06). Both blocks, both paths.
-    for paid_again in [false, true] {
+    // In any order with a payment, and twice: the boundary's emptying is no transaction's, and
+    // the block's first vote writing vote-0 at 0 lamports took it for one (a second vote, or a
+    // payment after the vote, then found a system account with no vote state; found in review,
+    // 2026-12-07).
+    for case in ["vote", "vote, paid", "paid, vote", "vote, vote"] {
         let mut c = chain_without_rewards();
         let vote0 = pk(&key("vote-0"));
         c.block(vec![]);
         c.schedule_slash(vote0, 10_000).unwrap();
         let last = c.history.last().expect("a block").0.header.slot;
         let recent = c.recent();
-        let mut txs = vec![vote(0, last, recent)];
-        if paid_again {
-            txs.push(transfer(&key("validator-0"), vote0, SOL, recent));
-        }
+        let paid = || transfer(&key("validator-0"), vote0, SOL, recent);
+        let txs = match case {
+            "vote" => vec![vote(0, last, recent)],
+            "vote, paid" => vec![vote(0, last, recent), paid()],
+            "paid, vote" => vec![paid(), vote(0, last, recent)],
+            _ => vec![vote(0, last, recent), vote(0, last + 1, recent)],
+        };
         let out = c.block_at(32, txs);
         for done in &out.transactions {
-            assert_eq!(
-                (done.status, done.domain),
-                (Success, Some(Ved)),
-                "{paid_again}"
-            );
+            assert_eq!((done.status, done.domain), (Success, Some(Ved)), "{case}");
         }
         let held = c.account(&vote0);
-        assert_eq!(held.is_some(), paid_again, "{held:?}");
+        assert_eq!(held.is_some(), case.contains("paid"), "{case}: {held:?}");
+        if let Some(held) = held {
+            assert_eq!(
+                (held.owner, held.data.len()),
+                (vote_program_id(), VOTE_STATE_LEN),
+                "{case}: the vote state stays"
+            );
+        }
         c.assert_engine_agrees();
     }
 }

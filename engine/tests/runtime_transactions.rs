@@ -784,3 +784,34 @@ fn an_account_a_transaction_left_at_zero_lamports_is_made_afresh_for_the_next() 
     assert_eq!((y.lamports, y.owner), (SOL, SYSTEM_PROGRAM_ID));
     c.assert_engine_agrees();
 }
+
+#[test]
+fn a_payer_its_fee_leaves_at_zero_lamports_is_made_afresh_too() {
+    // The fee of a transaction whose instruction fails takes the payer's last lamports (the
+    // data it was given stays with it): deallocated like any account a transaction empties, so
+    // paid again later in the block, it can send (a system transfer refuses an account with
+    // data). Found in review, 2026-12-07.
+    let mut c = Chain::new();
+    let user = key("user-0");
+    let p = fresh(51);
+    c.block(vec![transfer(&user, pk(&p), 2 * FEE, c.recent())]);
+    let recent = c.recent();
+    let allocate = tx(
+        &[&p],
+        SYSTEM_PROGRAM_ID,
+        &[AccountMeta::new(pk(&p), true)],
+        &SystemInstruction::Allocate { space: 16 }.encode(),
+        recent,
+    );
+    let out = c.block(vec![
+        allocate,
+        transfer(&p, pk(&user), FEE, recent), // from an account with data: only the fee
+        transfer(&user, pk(&p), SOL, recent),
+        transfer(&p, pk(&user), 1, recent),
+    ]);
+    let statuses: Vec<_> = out.transactions.iter().map(|t| t.status).collect();
+    assert_eq!(statuses, [Success, ProgramError(262), Success, Success]);
+    let p = c.account(&pk(&p)).expect("p");
+    assert_eq!((p.lamports, p.data.len()), (SOL - FEE - 1, 0));
+    c.assert_engine_agrees();
+}

@@ -423,7 +423,16 @@ impl TxEffect {
     fn apply(self, domain: Domain, state: &mut RuntimeState, overlay: &mut Overlay) {
         for account in self.writes {
             if account.lamports == 0 {
-                overlay.deallocated.insert(account.pubkey);
+                // Only where this transaction emptied it: one the boundary left at 0 (written,
+                // not deallocated) stays as the boundary left it — a slashed vote account's
+                // first vote in the block deallocated it, so a second vote, or a payment after
+                // the vote, found no vote state (found in review, 2026-12-07).
+                let boundary_left = overlay.written(&account.pubkey).is_some_and(|(a, _)| {
+                    a.lamports == 0 && !overlay.deallocated.contains(&account.pubkey)
+                });
+                if !boundary_left {
+                    overlay.deallocated.insert(account.pubkey);
+                }
             } else if !overlay.deallocated.is_empty() {
                 overlay.deallocated.remove(&account.pubkey);
             }
