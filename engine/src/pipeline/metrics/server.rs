@@ -236,14 +236,18 @@ impl Silent {
         silent.retain(|(other, _)| *other != id);
     }
 
-    /// Closes every client whose request head has not come (their threads' reads end).
+    /// Closes every client whose request head has not come (their threads' reads end). One
+    /// whose head has come whole, its thread not having read it yet (a busy machine runs the
+    /// `SCHED_IDLE` client threads late), is left to be answered.
     fn close_all(&self) {
         let mut silent = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (_, stream) in silent.drain(..) {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+            if !head_waiting(&stream) {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
         }
     }
 
@@ -284,6 +288,30 @@ fn has_bytes_waiting(stream: &TcpStream) -> bool {
         )
     };
     got > 0
+}
+
+/// Whether the bytes of `stream` that have come and not been read end a request head (or may:
+/// its thread may have read the rest, so a line's end is taken for the head's), looked at as
+/// [`has_bytes_waiting`] looks.
+fn head_waiting(stream: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; MAX_REQUEST_HEAD];
+    // SAFETY: a local buffer of its length; the descriptor is `stream`'s, open.
+    let got = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    let Ok(got) = usize::try_from(got) else {
+        return false;
+    };
+    let waiting = &buf[..got];
+    waiting.ends_with(b"\n")
+        || waiting.windows(4).any(|w| w == b"\r\n\r\n")
+        || waiting.windows(2).any(|w| w == b"\n\n")
 }
 
 /// Answers 503 to a connection past [`MAX_CLIENTS`], on the accepting thread: what of its
@@ -774,6 +802,41 @@ mod tests {
         assert!(
             has_bytes_waiting(&asked),
             "its request is still there to read"
+        );
+    }
+
+    #[test]
+    fn the_stop_leaves_a_client_whose_request_has_come_to_its_answer() {
+        // At the stop every client on the silent list was closed, one whose whole request had
+        // come but whose thread had not read it yet too (found in review, 2026-12-07).
+        let listener = TcpListener::bind(loopback()).expect("binds");
+        let addr = listener.local_addr().expect("an address");
+        let connect = |sent: &[u8]| {
+            let mut client = TcpStream::connect(addr).expect("connects");
+            let (accepted, _) = listener.accept().expect("accepts");
+            client.write_all(sent).expect("sent");
+            let began = Instant::now();
+            while !sent.is_empty() && !has_bytes_waiting(&accepted) {
+                assert!(began.elapsed() < Duration::from_secs(10), "never arrived");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (client, accepted)
+        };
+        let (_asking, asked) = connect(b"GET /metrics HTTP/1.1\r\n\r\n");
+        let (_partial, partial) = connect(b"GET /metr");
+        let (_quiet, quiet) = connect(b"");
+        let silent = Silent::default();
+        for (id, stream) in [(1, &asked), (2, &partial), (3, &quiet)] {
+            silent.add(id, stream);
+        }
+        silent.close_all();
+        // Shut down, a socket takes no answer (its thread's write fails).
+        let answerable = |stream: &TcpStream| (&mut &*stream).write_all(b"HTTP/1.1").is_ok();
+        assert!(answerable(&asked), "the asking one is left to its answer");
+        assert!(has_bytes_waiting(&asked), "its request still there to read");
+        assert!(
+            !answerable(&partial) && !answerable(&quiet),
+            "the others closed"
         );
     }
 
