@@ -73,8 +73,6 @@ pub struct Overlay {
     accounts: hashbrown::HashMap<Pubkey, (Account, Writer)>,
     /// The keys of `accounts` (and of none since taken).
     written_keys: KeyPrefixFilter,
-    /// The accounts of `accounts` a transaction left at 0 lamports: deallocated ([`load`]).
-    deallocated: hashbrown::HashSet<Pubkey>,
     /// The `RemapDomain` requests made this slot, in block order whatever the number of
     /// threads (also entered in the state's).
     pub remaps: Vec<(Pubkey, Mapping)>,
@@ -141,7 +139,6 @@ impl Overlay {
     /// none.
     pub fn take_accounts(&mut self) -> Vec<(Pubkey, (Account, Writer))> {
         self.written_keys = KeyPrefixFilter::new();
-        self.deallocated.clear();
         // The keys sorted, not the entries: an account is ~110 bytes to move at each step.
         let mut keys: Vec<Pubkey> = self.accounts.keys().copied().collect();
         keys.sort_unstable();
@@ -167,17 +164,8 @@ impl Overlay {
 }
 
 /// Reads an account as `domain` sees it (the overlay first); `None` when it does not exist.
-///
-/// One an earlier transaction of the slot left at 0 lamports was deallocated, as Agave's
-/// account loader has it: it reads as a new system account (no data, the system program its
-/// owner), which the commit deletes unless a later transaction funds it. Its mapping stays
-/// until that commit, as `dom(a)` reads it (check 6): the VED never makes an account of the
-/// UED. (It kept its owner and data to the slot's end: re-funded in the same block, a drained
-/// account kept the data it was given, and its funds were stuck, where the same transactions
-/// over two blocks succeeded; found by a black-box test, 2026-12-07.) The boundary's own
-/// changes are no transaction's: a vote account a slash empties is read by the boundary's block
-/// as the slash left it, its vote state included, on every path (the runtime's one overlay,
-/// the engine's VED crossing alone).
+/// One an earlier transaction of the slot left at 0 lamports reads as a new account
+/// ([`TxEffect::apply`] wrote it so).
 fn load(
     overlay: &Overlay,
     source: &impl AccountSource,
@@ -185,15 +173,17 @@ fn load(
     pubkey: &Pubkey,
 ) -> Result<Option<Account>, RuntimeError> {
     if let Some((account, _)) = overlay.written(pubkey) {
-        if account.lamports == 0 && overlay.deallocated.contains(pubkey) {
-            return Ok(Some(Account {
-                mapping: account.mapping,
-                ..empty_account(*pubkey)
-            }));
-        }
         return Ok(Some(account.clone()));
     }
     source.load(domain, pubkey)
+}
+
+/// A deallocated account, as the next transaction reads it: new, in its mapping.
+fn made_afresh(account: &Account) -> Account {
+    Account {
+        mapping: account.mapping,
+        ..empty_account(account.pubkey)
+    }
 }
 
 /// A new account as a transaction sees one that does not exist.
@@ -422,26 +412,48 @@ impl TxEffect {
     /// Makes the transaction's writes.
     fn apply(self, domain: Domain, state: &mut RuntimeState, overlay: &mut Overlay) {
         for account in self.writes {
-            if account.lamports == 0 {
-                // Only where this transaction emptied it: one the boundary left at 0 (written,
-                // not deallocated) stays as the boundary left it — a slashed vote account's
-                // first vote in the block deallocated it, so a second vote, or a payment after
-                // the vote, found no vote state (found in review, 2026-12-07).
-                let boundary_left = overlay.written(&account.pubkey).is_some_and(|(a, _)| {
-                    a.lamports == 0 && !overlay.deallocated.contains(&account.pubkey)
-                });
-                if !boundary_left {
-                    overlay.deallocated.insert(account.pubkey);
-                }
-            } else if !overlay.deallocated.is_empty() {
-                overlay.deallocated.remove(&account.pubkey);
-            }
+            let account = match account.lamports {
+                0 => deallocated(overlay, account),
+                _ => account,
+            };
             overlay.put(account, Writer::Domain(domain));
         }
         for (pubkey, target) in self.remaps {
             state.remap_requests.insert(pubkey, target);
             overlay.remaps.push((pubkey, target));
         }
+    }
+}
+
+/// What a transaction writing `account` at 0 lamports leaves of it for the rest of the slot.
+///
+/// Where it emptied it, a deallocated account, as Agave's account loader has it: the next
+/// transaction reads a new system account (no data, the system program its owner), which the
+/// commit deletes unless a later transaction funds it (a 0-lamport account's data and owner
+/// reach no hash: its LtHash is zeros, and the commit deletes it). Its mapping stays until that
+/// commit, as `dom(a)` reads it (check 6): the VED never makes an account of the UED. (It kept
+/// its owner and data to the slot's end: re-funded in the same block, a drained account kept
+/// the data it was given, and its funds were stuck, where the same transactions over two
+/// blocks succeeded; found by a black-box test, 2026-12-07.)
+///
+/// The boundary's own changes are no transaction's: a vote account a slash empties is read by
+/// the boundary's block as the slash left it, its vote state included, on every path (the
+/// runtime's one overlay, the engine's VED crossing alone) — an account already at 0 lamports
+/// in the slot and not made afresh is one the boundary emptied, and stays as written (its
+/// first vote made it afresh, so a second vote, or a payment after the vote, found no vote
+/// state; found in review, 2026-12-07). Written so, a deallocation costs the hot paths one
+/// compare (its first form, a set of keys looked up at every write, cost the vote executor
+/// some 3 % of its rate).
+#[cold]
+#[inline(never)]
+fn deallocated(overlay: &Overlay, account: Account) -> Account {
+    let boundary_left = overlay
+        .written(&account.pubkey)
+        .is_some_and(|(before, _)| before.lamports == 0 && *before != made_afresh(before));
+    if boundary_left {
+        account
+    } else {
+        made_afresh(&account)
     }
 }
 
