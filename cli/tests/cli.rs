@@ -2839,18 +2839,8 @@ fn run_halts_with_an_alert_and_exit_status_3_when_a_third_of_the_stake_reports_a
     // `tandem status` says the same halt the same way, whichever command wrote the store: on
     // `replay`'s (no halt file: the votes show it) it added "(the logged votes show it)".
     let replayed_store = dir.path().join("replayed");
+    let replayed = replayed_into(diverging.to_str().unwrap(), &replayed_store);
     let replayed_store = replayed_store.to_str().unwrap();
-    let replayed = tandem(&[
-        "replay",
-        "--ledger",
-        diverging.to_str().unwrap(),
-        "--store",
-        replayed_store,
-        "--json",
-        "-",
-    ]);
-    assert_eq!(replayed.status.code(), Some(0), "{replayed:?}");
-    let replayed: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
     let signature = replayed["transactions"][0]["signature"].as_str().unwrap();
     let halted = |store: &str| {
         let out = tandem(&["status", "--store", store, "--json", "-", signature]);

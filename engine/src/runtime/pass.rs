@@ -186,6 +186,11 @@ fn made_afresh(account: &Account) -> Account {
     }
 }
 
+/// Whether `account` is as [`made_afresh`] makes one (whatever its lamports and mapping).
+fn is_afresh(account: &Account) -> bool {
+    account.owner == SYSTEM_PROGRAM_ID && account.data.is_empty() && !account.executable
+}
+
 /// A new account as a transaction sees one that does not exist.
 fn empty_account(pubkey: Pubkey) -> Account {
     Account {
@@ -449,7 +454,7 @@ impl TxEffect {
 fn deallocated(overlay: &Overlay, account: Account) -> Account {
     let boundary_left = overlay
         .written(&account.pubkey)
-        .is_some_and(|(before, _)| before.lamports == 0 && *before != made_afresh(before));
+        .is_some_and(|(before, _)| before.lamports == 0 && !is_afresh(before));
     if boundary_left {
         account
     } else {

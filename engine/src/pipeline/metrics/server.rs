@@ -272,31 +272,25 @@ impl Silent {
     }
 }
 
-/// Whether bytes of `stream` have come and not been read, looked at without reading them nor
-/// waiting (`recv` with `MSG_PEEK | MSG_DONTWAIT`: the socket's own blocking mode, which its
-/// client thread reads in, is left as it is).
+/// Whether bytes of `stream` have come and not been read ([`peek`]).
 fn has_bytes_waiting(stream: &TcpStream) -> bool {
-    use std::os::fd::AsRawFd;
-    let mut byte = 0u8;
-    // SAFETY: one byte of a local as the buffer; the descriptor is `stream`'s, open.
-    let got = unsafe {
-        libc::recv(
-            stream.as_raw_fd(),
-            (&raw mut byte).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    got > 0
+    !peek(stream, &mut [0u8; 1]).is_empty()
 }
 
-/// Whether the bytes of `stream` that have come and not been read end a request head (or may:
-/// its thread may have read the rest, so a line's end is taken for the head's), looked at as
-/// [`has_bytes_waiting`] looks.
+/// Whether the bytes of `stream` that have come and not been read ([`peek`]) end a request
+/// head (or may: its thread may have read the rest, so a line's end is taken for the head's).
 fn head_waiting(stream: &TcpStream) -> bool {
-    use std::os::fd::AsRawFd;
     let mut buf = [0u8; MAX_REQUEST_HEAD];
-    // SAFETY: a local buffer of its length; the descriptor is `stream`'s, open.
+    let waiting = peek(stream, &mut buf);
+    waiting.ends_with(b"\n") || holds_head_end(waiting)
+}
+
+/// The bytes of `stream` that have come and not been read, as many as `buf` holds, looked at
+/// without reading them nor waiting (`recv` with `MSG_PEEK | MSG_DONTWAIT`: the socket's own
+/// blocking mode, which its client thread reads in, is left as it is); none on an error.
+fn peek<'b>(stream: &TcpStream, buf: &'b mut [u8]) -> &'b [u8] {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a buffer of its length; the descriptor is `stream`'s, open.
     let got = unsafe {
         libc::recv(
             stream.as_raw_fd(),
@@ -305,13 +299,12 @@ fn head_waiting(stream: &TcpStream) -> bool {
             libc::MSG_PEEK | libc::MSG_DONTWAIT,
         )
     };
-    let Ok(got) = usize::try_from(got) else {
-        return false;
-    };
-    let waiting = &buf[..got];
-    waiting.ends_with(b"\n")
-        || waiting.windows(4).any(|w| w == b"\r\n\r\n")
-        || waiting.windows(2).any(|w| w == b"\n\n")
+    &buf[..usize::try_from(got).unwrap_or(0)]
+}
+
+/// Whether `bytes` hold the blank line that ends a request head.
+fn holds_head_end(bytes: &[u8]) -> bool {
+    bytes.windows(4).any(|w| w == b"\r\n\r\n") || bytes.windows(2).any(|w| w == b"\n\n")
 }
 
 /// Answers 503 to a connection past [`MAX_CLIENTS`], on the accepting thread: what of its
@@ -346,10 +339,7 @@ fn answer(mut stream: TcpStream, metrics: &EngineMetrics, heard: impl FnOnce()) 
     // Whether the head ends in what came since `searched` bytes (and the 3 before them, where
     // its end may begin): the whole head searched again after each read cost a client sending a
     // byte at a time some 85 M comparisons.
-    let ended = |head: &[u8], searched: usize| {
-        let new = &head[searched.saturating_sub(3)..];
-        new.windows(4).any(|w| w == b"\r\n\r\n") || new.windows(2).any(|w| w == b"\n\n")
-    };
+    let ended = |head: &[u8], searched: usize| holds_head_end(&head[searched.saturating_sub(3)..]);
     let mut searched = 0;
     while !ended(&head, searched) {
         searched = head.len();
