@@ -16,7 +16,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 # the examples test reads `tandem replay --json` with python3.
 DEB_PACKAGES := libhwloc-dev libudev-dev pkg-config mesa-vulkan-drivers libvulkan1 gcc g++ python3
 
-.PHONY: run store-demo test deps bench
+.PHONY: run store-demo test deps bench fail-points
 
 deps:
 	@missing=""; \
@@ -57,7 +57,15 @@ test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace --no-fail-fast
+	$(MAKE) --no-print-directory fail-points
 	$(MAKE) --no-print-directory ffi-ctest
+
+# The tests that hold a stage at a fail point (engine feature `fail-points`, off in every
+# other build): orders of events between stages that timing alone makes rare.
+fail-points: deps
+	$(CARGO) clippy -p tandem-engine --features fail-points --lib --test pipeline_fail_points \
+		-- -D warnings
+	$(CARGO) test -p tandem-engine --features fail-points --test pipeline_fail_points
 
 # ffi/ffi.mk has the recipe; building libtandem needs the system packages too.
 install: deps

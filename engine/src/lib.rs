@@ -20,6 +20,7 @@
 //! - [`cluster`]: the cluster view of SPEC §6 — agreement of the executed votes with the local
 //!   hashes, the halts — and a cluster of engines in one process (`tandem cluster`);
 //! - [`workload`]: the deterministic workload generator behind `tandem gen`;
+//! - [`fail_points`]: places in the stages where a test holds a thread (feature `fail-points`);
 //! - [`files`]: reports, profiles and ledgers replaced whole, never left half-written;
 //! - [`logging`]: which log lines the front ends (the command, the C ABI) pass on;
 //! - [`sharded`]: a hash map in many small tables, none of whose inserts moves much of it (the
@@ -29,6 +30,7 @@
 
 pub mod account;
 pub mod cluster;
+pub mod fail_points;
 pub mod files;
 pub mod genesis;
 pub mod ledger;

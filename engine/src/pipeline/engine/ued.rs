@@ -72,6 +72,7 @@ pub(super) fn ued_loop(
         }
     };
     let mut ved_log_pruning = PruneSchedule::default();
+    let mut committed = false;
     while let Ok(job) = metrics.idle(|| next_job(&runtime)) {
         metrics.set_queue_depth(input.len() as u64);
         let ingested = match &job {
@@ -188,34 +189,11 @@ pub(super) fn ued_loop(
         shared
             .oldest_indexed
             .store(oldest_indexed.unwrap_or(0), Ordering::Relaxed);
-        let confirmations = {
-            let mut agreement = shared.agreement();
-            let slots_per_epoch = runtime.cluster().slots_per_epoch;
-            agreement.prune(vote_log::kept_from(slot, slots_per_epoch, oldest_indexed));
-            // Only the slots the status index answers for: the agreement keeps up to an epoch.
-            agreement.confirmations_from(oldest_indexed.unwrap_or(0))
-        };
-        // Those of the slots the status index answers for, with the ones stored before the
-        // engine opened (a store written before the vote log existed has only these): a
-        // restart forgets no confirmation.
-        let indexed = |slot: u64| oldest_indexed.is_none_or(|oldest| slot >= oldest);
-        let mut merged: BTreeMap<(Domain, u64), Confirmation> = shared
-            .stored
-            .confirmations()
-            .filter(|(_, s, _)| indexed(*s))
-            .map(|(d, s, c)| ((d, s), c))
-            .collect();
-        for (d, s, stake, total) in confirmations {
-            if indexed(s) {
-                let c = merged.entry((d, s)).or_default();
-                (c.stake, c.total) = (c.stake.max(stake), c.total.max(total));
-            }
-        }
-        let confirmations: Vec<_> = merged.into_iter().map(|((d, s), c)| (d, s, c)).collect();
-        if let Err(e) = status_index::write_confirmations(&shared.dir, &confirmations) {
+        if let Err(e) = store_confirmations(shared, &runtime) {
             shared.fail(e);
             break;
         }
+        committed = true;
         // The VED's log segments the store has passed are no longer needed: looked for once a
         // segment's worth of slots, not at every commit.
         if ved_log_pruning.due(slot, SEGMENT_SLOTS)
@@ -229,6 +207,16 @@ pub(super) fn ued_loop(
         }
         metrics.add_items(1);
     }
+    // Once more as the stage ends, when the VED has stopped (it holds the other end of
+    // `input`): after a boundary the UED executed whole the VED counts its votes after the
+    // UED's answer, and the commit's write may have come first — the last slot's confirmations
+    // were lost with the vote log (found in review, stop 70).
+    if committed
+        && shared.failure().is_none()
+        && let Err(e) = store_confirmations(shared, &runtime)
+    {
+        shared.fail(e);
+    }
     // A stopped engine keeps no segment its store has passed: the schedule looks once a
     // segment's worth of slots from the first commit, and the VED's segments, restarted with
     // it ahead, need not line up with it (one was left before 2026-12-07).
@@ -238,4 +226,37 @@ pub(super) fn ued_loop(
         shared.fail(e);
     }
     runtime
+}
+
+/// Writes `agreement.idx` for the slot the UED committed last: the cluster view's
+/// confirmations of the slots the status index answers for, with those stored before the
+/// engine opened.
+fn store_confirmations(shared: &Shared, runtime: &Runtime) -> Result<(), RuntimeError> {
+    let slot = runtime.slot();
+    let oldest_indexed = runtime.oldest_indexed_slot();
+    let confirmations = {
+        let mut agreement = shared.agreement();
+        let slots_per_epoch = runtime.cluster().slots_per_epoch;
+        agreement.prune(vote_log::kept_from(slot, slots_per_epoch, oldest_indexed));
+        // Only the slots the status index answers for: the agreement keeps up to an epoch.
+        agreement.confirmations_from(oldest_indexed.unwrap_or(0))
+    };
+    // Those of the slots the status index answers for, with the ones stored before the engine
+    // opened (a store written before the vote log existed has only these): a restart forgets
+    // no confirmation.
+    let indexed = |slot: u64| oldest_indexed.is_none_or(|oldest| slot >= oldest);
+    let mut merged: BTreeMap<(Domain, u64), Confirmation> = shared
+        .stored
+        .confirmations()
+        .filter(|(_, s, _)| indexed(*s))
+        .map(|(d, s, c)| ((d, s), c))
+        .collect();
+    for (d, s, stake, total) in confirmations {
+        if indexed(s) {
+            let c = merged.entry((d, s)).or_default();
+            (c.stake, c.total) = (c.stake.max(stake), c.total.max(total));
+        }
+    }
+    let confirmations: Vec<_> = merged.into_iter().map(|((d, s), c)| (d, s, c)).collect();
+    status_index::write_confirmations(&shared.dir, &confirmations)
 }

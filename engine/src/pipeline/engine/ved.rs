@@ -25,6 +25,7 @@ use super::shared::Shared;
 use super::{EXECUTOR_THREAD, Vote};
 use crate::account::Domain;
 use crate::cluster::{Alert, VoteReport};
+use crate::fail_points;
 use crate::pipeline::metrics::{StageMetrics, VotePathTimes};
 use crate::runtime::RuntimeError;
 use crate::runtime::executor::{EpochHandoff, VedExecutor, VedSlot};
@@ -398,6 +399,7 @@ pub(super) fn ved_loop(
                                     ved = done.executor.keeping_kernels_of(&ved);
                                     retained.reset();
                                     shared.publish_ved_keys(&ved);
+                                    fail_points::hold(fail_points::VED_VOTE_AFTER_A_WHOLE_BOUNDARY);
                                     let point = VotePoint {
                                         slot,
                                         ved_hash: done.ved_hash,
