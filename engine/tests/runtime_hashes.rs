@@ -832,3 +832,34 @@ fn a_state_file_the_store_passed_that_cannot_be_removed_is_named() {
         "the slot was committed before the removal"
     );
 }
+
+#[test]
+fn a_reopened_runtime_keeps_the_state_file_of_its_committed_slot_alone() {
+    // A power loss can undo the removal of the commit before the last's state file, and a run
+    // killed between writing a slot's state file and committing it leaves that one: a resume
+    // with nothing left to run kept both (found by the power-loss test of stop 70).
+    let dir = tempfile::tempdir().expect("dir");
+    let mut runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("open");
+    for block in empty_blocks(1..=3) {
+        runtime.execute_block(&block).expect("block");
+    }
+    drop(runtime);
+    let state_3 = std::fs::read(dir.path().join("runtime-3.state")).expect("slot 3's state");
+    for stale in ["runtime-2.state", "runtime-4.state"] {
+        std::fs::write(dir.path().join(stale), &state_3).expect("a stale state file");
+    }
+    let runtime = Runtime::open(&Genesis::default_cluster(), dir.path()).expect("reopens");
+    assert_eq!(runtime.slot(), 3);
+    let mut states: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("the store directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.starts_with("runtime-"))
+        .collect();
+    states.sort();
+    assert_eq!(states, ["runtime-3.state"]);
+}

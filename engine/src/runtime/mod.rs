@@ -398,6 +398,14 @@ impl Runtime {
                 dir.display()
             ),
         }
+        // State files of other slots than the committed one: the commit before the last's,
+        // whose removal a power loss undid, or a later slot's, written and never committed.
+        // The next commit removes them; a resume with nothing left to run left them.
+        if let Some(slot) = store.committed_slot()
+            && let Err(e) = RuntimeState::remove_others(dir, slot)
+        {
+            log::warn!("{}: {e}", dir.display());
+        }
         let status_files = status_index::StatusFiles::open(dir, store.committed_slot())?;
         let vote_log = VoteLog::open(dir, store.committed_slot())?;
         let vote_program = vote_program_id();

@@ -6,7 +6,8 @@
 //! `runtime-<slot>.state`, written and fsynced *before* the store commits that slot, and the
 //! previous slot's file is removed only after. Whatever a crash interrupts, the file for the
 //! store's committed slot exists; a file for a later slot (written, then not committed) is
-//! ignored and replaced.
+//! ignored and replaced. [`Runtime::open`](super::Runtime::open) removes every file but the
+//! committed slot's (the one before it survives a power loss that undid its removal).
 //!
 //! File format (little-endian): magic `TNDMRTS5`, the fields in the order of
 //! [`RuntimeState::encode`], then the xxh3-64 of everything before it. The duplicate-signature
