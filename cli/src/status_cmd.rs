@@ -161,9 +161,7 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         let (slot, ved) = (record.ved.slot, &record.ved);
         agreement.record_total(slot, total);
         halt = halt.or(agreement.record_local(Domain::Ved, slot, ved.ved_hash));
-        for vote in &ved.votes {
-            halt = halt.or(agreement.record_vote(vote, slot));
-        }
+        halt = halt.or(agreement.record_votes(&ved.votes, slot));
     }
     // In the words an engine's halt file keeps, so that one halt reads the same whichever
     // command wrote the store (`replay` writes no halt file).

@@ -14,6 +14,23 @@
 /// votes there, after the UED's answer).
 pub const VED_VOTE_AFTER_A_WHOLE_BOUNDARY: &str = "ved: vote point after a boundary run whole";
 
+/// In the UED, after it committed and indexed a slot, before the slot's UED hash reaches the
+/// cluster view (`Shared::agree`) and is published.
+pub const UED_BEFORE_ITS_HASH_JOINS_THE_CLUSTER_VIEW: &str =
+    "ued: before the slot's hash joins the cluster view";
+
+/// In the VED's vote point, after the engine was found not halted, before the vote hook runs.
+pub const VED_VOTE_AFTER_THE_HALT_CHECK: &str = "ved: vote point after the halt check";
+
+/// In `Shared::raise` of the engine's first halt: the alert queued for `poll_alert` and the
+/// halt's reason set, before the halt file is written (and fsynced) and the alert handed to the
+/// alert hook.
+pub const RAISE_FIRST_BEFORE_THE_HALT_FILE: &str = "raise: first halt, before its file";
+
+/// In `Engine::transaction`, on the host's thread: the transaction read from the indexes (the
+/// status files' window as it stood then), before its confirmation is read from the cluster view.
+pub const ANSWER_AFTER_THE_INDEX: &str = "answer: after the index, before the confirmation";
+
 #[cfg(feature = "fail-points")]
 pub use armed::{Armed, arm, serial};
 

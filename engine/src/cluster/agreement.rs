@@ -38,8 +38,17 @@
 //! confirming slot s is therefore the largest share (of each slot's own total) behind the local
 //! hash of any slot t ≥ s — a lower bound of the share that computed it (validators naming
 //! different later slots are not added up), never more.
+//!
+//! **In the order the votes executed.** A UED report is judged once the local hash of its slot
+//! is known — or known never to come (the local UED is past the slot: it was skipped) — and in
+//! the order the votes executed: a report whose slot the local UED has not reached waits, and
+//! every report counted after it waits behind it. So the halt (its slot, its figures) and every
+//! figure taken from the reports are those of a UED that was never behind — `tandem replay`'s —
+//! however far the local UED lags when the votes come: judged as they came, a UED held at slot 4
+//! while a block reported other hashes for slots 6 then 5 halted at 5, where one at slot 6
+//! halted at 6 (found in review, stop 71).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::hex;
 use crate::account::{Domain, PerDomain, Pubkey};
@@ -162,6 +171,21 @@ pub struct Agreement {
     /// The largest share of the stake that reported another UED hash for a slot, in basis
     /// points of the total.
     max_disagreement_bps: u64,
+    /// The newest slot whose local UED hash was recorded: a report for a slot up to it can be
+    /// judged (module docs).
+    ued_through: Option<u64>,
+    /// The UED reports counted and not judged yet, in the order counted (module docs).
+    waiting: VecDeque<Report>,
+}
+
+/// Stake reported behind a hash for a slot by the votes of one block
+/// ([`Agreement::record_stake`]'s arguments).
+#[derive(Clone, Copy, Debug)]
+struct Report {
+    slot: u64,
+    hash: [u8; 32],
+    stake: u64,
+    in_slot: u64,
 }
 
 /// Whether a vote executed in the block of `in_slot` can report UED slot `ued_slot`: no
@@ -188,33 +212,53 @@ impl Agreement {
     }
 
     /// Records a vote executed in the block of slot `in_slot`; returns a halt it causes (the
-    /// first only).
+    /// first only). [`Agreement::record_votes`] of one vote.
     pub fn record_vote(&mut self, vote: &VoteReport, in_slot: u64) -> Option<Halt> {
-        let ued = vote
-            .ued
-            .filter(|&(slot, _)| ued_report_possible(slot, in_slot));
-        let counted = self.counted.entry(vote.voter).or_default();
-        let mut count = |domain: Domain, slot: u64| {
-            let last = &mut counted[domain];
-            let first = last.is_none_or(|last| slot > last);
-            if first {
-                *last = Some(slot);
+        self.record_votes(std::slice::from_ref(vote), in_slot)
+    }
+
+    /// Records the votes the block of slot `in_slot` executed; returns a halt they cause (the
+    /// first only). The block's reports are summed per domain, slot and hash and recorded in
+    /// that order ([`Agreement::record_stake`]), as the vote log keeps and gives them back
+    /// ([`crate::runtime::vote_log::SlotVotes`]): a halt and its figures are the same whether
+    /// the engine counted the votes as they executed or a reader (a restarted engine,
+    /// `tandem status`) adds the log's sums.
+    pub fn record_votes(&mut self, votes: &[VoteReport], in_slot: u64) -> Option<Halt> {
+        let mut sums: BTreeMap<(Domain, u64, [u8; 32]), u64> = BTreeMap::new();
+        for vote in votes {
+            let ued = vote
+                .ued
+                .filter(|&(slot, _)| ued_report_possible(slot, in_slot));
+            let counted = self.counted.entry(vote.voter).or_default();
+            let mut count = |domain: Domain, slot: u64| {
+                let last = &mut counted[domain];
+                let first = last.is_none_or(|last| slot > last);
+                if first {
+                    *last = Some(slot);
+                }
+                first
+            };
+            let ved = count(Domain::Ved, vote.ved.0).then_some((Domain::Ved, vote.ved));
+            let ued = ued
+                .filter(|&(slot, _)| count(Domain::Ued, slot))
+                .map(|ued| (Domain::Ued, ued));
+            for (domain, (slot, hash)) in [ved, ued].into_iter().flatten() {
+                let sum = sums.entry((domain, slot, hash)).or_default();
+                *sum = sum.saturating_add(vote.stake);
             }
-            first
-        };
-        let ved = count(Domain::Ved, vote.ved.0);
-        let ued = ued.filter(|&(slot, _)| count(Domain::Ued, slot));
-        if ved {
-            self.record_stake(Domain::Ved, vote.ved.0, vote.ved.1, vote.stake, in_slot);
         }
-        let (slot, hash) = ued?;
-        self.record_stake(Domain::Ued, slot, hash, vote.stake, in_slot)
+        let mut halt = None;
+        for ((domain, slot, hash), stake) in sums {
+            halt = halt.or(self.record_stake(domain, slot, hash, stake, in_slot));
+        }
+        halt
     }
 
     /// Records `stake`, reported by votes the block of `in_slot` executed, behind `hash` for
     /// `slot` in `domain`, counted already (by [`Agreement::record_vote`] before a restart: the
     /// vote log's sums, each block's record after that block's total); returns a halt it
-    /// causes (the first only).
+    /// causes (the first only). A UED report waits, unjudged, while the local UED has not
+    /// reached its slot or an earlier report waits (module docs).
     pub fn record_stake(
         &mut self,
         domain: Domain,
@@ -223,6 +267,28 @@ impl Agreement {
         stake: u64,
         in_slot: u64,
     ) -> Option<Halt> {
+        let report = Report {
+            slot,
+            hash,
+            stake,
+            in_slot,
+        };
+        let reached = self.ued_through.is_some_and(|through| slot <= through);
+        if domain == Domain::Ued && (!reached || !self.waiting.is_empty()) {
+            self.waiting.push_back(report);
+            return None;
+        }
+        self.judge(domain, report)
+    }
+
+    /// Adds a report's stake behind its hash and judges the slot ([`Agreement::record_stake`]).
+    fn judge(&mut self, domain: Domain, report: Report) -> Option<Halt> {
+        let Report {
+            slot,
+            hash,
+            stake,
+            in_slot,
+        } = report;
         // Weighed by the larger of the slot's total and the voting block's (module docs).
         let total = self.total_at(slot).max(self.total_at(in_slot));
         let reports = self.reports[domain]
@@ -256,9 +322,27 @@ impl Agreement {
         let behind = self.share_behind(domain, slot, &hash);
         self.raise_confirmed(domain, slot, behind);
         match domain {
-            Domain::Ued => self.check(slot),
+            Domain::Ued => {
+                self.ued_through = self.ued_through.max(Some(slot));
+                let halt = self.check(slot);
+                halt.or(self.judge_waiting())
+            }
             Domain::Ved => None,
         }
+    }
+
+    /// Judges the waiting UED reports the local UED has now reached, in the order counted;
+    /// the first halt they cause.
+    fn judge_waiting(&mut self) -> Option<Halt> {
+        let mut halt = None;
+        while let Some(r) = self.waiting.front().copied() {
+            if self.ued_through.is_none_or(|through| r.slot > through) {
+                break;
+            }
+            self.waiting.pop_front();
+            halt = halt.or(self.judge(Domain::Ued, r));
+        }
+        halt
     }
 
     /// The stake that reported `hash` for `slot` in `domain`, as stake of the slot's total
@@ -377,10 +461,12 @@ impl Agreement {
         self.totals = self.totals.split_off(&slot);
     }
 
-    /// Slots with reports or local hashes held now (the memory bound's measure).
+    /// Slots with reports or local hashes held now, and UED reports waiting for the local UED
+    /// (the memory bound's measure).
     pub fn slots_held(&self) -> usize {
         self.reports.iter().map(|(_, m)| m.len()).sum::<usize>()
             + self.local.iter().map(|(_, m)| m.len()).sum::<usize>()
+            + self.waiting.len()
     }
 
     /// Whether `slot`'s UED reports now halt the engine.
@@ -506,15 +592,84 @@ mod tests {
         a.set_total_stake(30);
         assert_eq!(a.record_vote_in(&vote(1, 10, 7, 9)), None);
         assert_eq!(a.record_vote_in(&vote(2, 10, 7, 9)), None);
-        assert_eq!(a.stake_behind(Domain::Ued, 7, &[9; 32]), 20);
+        assert_eq!(
+            a.slots_held(),
+            3,
+            "the VED slot voted on, two reports waiting"
+        );
         let halt = a
             .record_local(Domain::Ued, 7, [4; 32])
             .expect("halts when the UED gets there");
+        assert_eq!(a.stake_behind(Domain::Ued, 7, &[9; 32]), 20);
         assert_eq!((halt.local_hash, halt.reported_hash), ([4; 32], [9; 32]));
         assert!(halt.to_string().contains("slot 7"), "{halt}");
         // A halt stays, and is reported once.
         assert_eq!(a.record_vote_in(&vote(3, 10, 7, 9)), None);
         assert!(a.halt().is_some());
+    }
+
+    #[test]
+    fn the_halt_is_the_same_however_far_the_local_ued_lags_when_the_votes_come() {
+        // The block of slot 7 carries validator 1's report of another hash for UED slot 6, the
+        // block of slot 8 validator 2's for slot 5 and validator 3's of the local one for 6.
+        // Judged in block order, each once the local UED has the slot, whatever it had reached
+        // when the votes came: before, a UED at slot 4 then halted at slot 5 (its hash the
+        // first to arrive, both reports recorded), a UED current at slot 6.
+        let local = |slot: u64| [slot as u8; 32];
+        let report = |n: u8, slot: u64, hash: [u8; 32], in_slot: u64| VoteReport {
+            voter: Pubkey([n; 32]),
+            stake: 10,
+            ved: (in_slot - 1, [0xee; 32]),
+            ued: Some((slot, hash)),
+        };
+        let blocks = [
+            (7, vec![report(1, 6, [0x66; 32], 7)]),
+            (
+                8,
+                vec![report(2, 5, [0x66; 32], 8), report(3, 6, local(6), 8)],
+            ),
+        ];
+        let mut halts = Vec::new();
+        for ued_at_the_votes in 0..=7u64 {
+            let mut a = Agreement::new();
+            a.set_total_stake(30);
+            let mut ued = 0;
+            let mut halt = None;
+            let mut ued_to = |a: &mut Agreement, slot: u64, halt: &mut Option<Halt>| {
+                while ued < slot {
+                    ued += 1;
+                    *halt = halt.take().or(a.record_local(Domain::Ued, ued, local(ued)));
+                }
+            };
+            for (in_slot, votes) in &blocks {
+                // The UED as far as the lag lets it be when the block's votes come.
+                ued_to(&mut a, ued_at_the_votes.min(in_slot - 1), &mut halt);
+                halt = halt.or(a.record_votes(votes, *in_slot));
+            }
+            ued_to(&mut a, 7, &mut halt);
+            let figures = (
+                a.max_disagreement_bps(),
+                a.stake_behind(Domain::Ued, 6, &local(6)),
+            );
+            halts.push((halt.expect("a third reports otherwise"), figures));
+        }
+        let (current, figures) = halts.last().cloned().expect("halts");
+        assert_eq!(
+            (
+                current.slot,
+                current.disagreeing_stake,
+                current.agreeing_stake
+            ),
+            (6, 10, 0)
+        );
+        assert_eq!(figures, (3_333, 10));
+        for (lag, h) in halts.iter().enumerate() {
+            assert_eq!(
+                *h,
+                (current.clone(), figures),
+                "the UED at slot {lag} at the votes"
+            );
+        }
     }
 
     #[test]
@@ -630,6 +785,10 @@ mod tests {
                     }
                 }
             }
+            // The UED at the last slot: every report judged (each waited while the UED was
+            // before its slot, or behind one that did).
+            a.record_local(Domain::Ued, 19, [1; 32]);
+            local[19] = true;
             for s in 0..20 {
                 let want = (s..20)
                     .filter(|&t| local[t])
@@ -786,14 +945,21 @@ mod tests {
         let mut late = vote(1, 10, 5, 1);
         late.ued = Some((19, [1; 32]));
         a.record_vote(&late, 20);
-        assert_eq!(a.stake_behind(Domain::Ued, 19, &[1; 32]), 10);
         // Its block's slot, or any after it: nobody computed it.
         for ued_slot in [20, 1_000_000_000_000] {
             let mut future = vote(2, 10, 5, 1);
             future.ued = Some((ued_slot, [1; 32]));
             a.record_vote(&future, 20);
+        }
+        assert_eq!(
+            a.slots_held(),
+            2,
+            "the VED slot voted on and UED slot 19's report, waiting for the local UED"
+        );
+        a.record_local(Domain::Ued, 19, [1; 32]);
+        assert_eq!(a.stake_behind(Domain::Ued, 19, &[1; 32]), 10);
+        for ued_slot in [20, 1_000_000_000_000] {
             assert_eq!(a.stake_behind(Domain::Ued, ued_slot, &[1; 32]), 0);
         }
-        assert_eq!(a.slots_held(), 2, "the VED slot voted on and UED slot 19");
     }
 }

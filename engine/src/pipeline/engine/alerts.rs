@@ -1,8 +1,9 @@
 //! The delivery of alerts (halts, SPEC §6) to the host's hook, in the order raised, without
-//! the raising stage waiting for the hook.
+//! the raising stage waiting for the hook, and never before a vote point the VED was handing
+//! out as the halt came.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::config::AlertHook;
 use crate::cluster::Alert;
@@ -13,26 +14,77 @@ use crate::cluster::Alert;
 /// thread, which calls the hook again once it returns. Before, a raise waited for the hook's lock:
 /// a VED hook asking for an account ([`Engine::account`](super::Engine::account), which the UED's
 /// thread answers) while the UED raised an alert of its own waited for ever.
+///
+/// A [`DeliveryHold`] holds the queued alerts back, and the thread that lets the last hold go
+/// delivers them: the first halt holds them while its file is written (a second alert raised
+/// meanwhile reached the hook first, found in review, stop 71), and the VED while it hands a
+/// vote point to its hook, having found the engine not halted (a halt between the two had its
+/// alert delivered before that vote).
 pub(super) struct AlertDelivery {
     pub(super) hook: Mutex<Option<AlertHook>>,
-    pub(super) queue: Mutex<VecDeque<Alert>>,
+    queue: Mutex<Queued>,
+}
+
+/// The alerts not yet handed to the hook, and the holds on them.
+#[derive(Default)]
+struct Queued {
+    alerts: VecDeque<Alert>,
+    holds: usize,
+}
+
+/// Holds the delivery of alerts back while it lives ([`AlertDelivery`]); dropped, it delivers
+/// those queued meanwhile, unless another hold is on.
+#[must_use = "the alerts are held back only while the hold lives"]
+pub(super) struct DeliveryHold<'a>(&'a AlertDelivery);
+
+impl Drop for DeliveryHold<'_> {
+    fn drop(&mut self) {
+        self.0.queue().holds -= 1;
+        self.0.deliver_queued();
+    }
 }
 
 impl AlertDelivery {
     pub(super) fn new(hook: Option<AlertHook>) -> AlertDelivery {
         AlertDelivery {
             hook: Mutex::new(hook),
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queued::default()),
         }
     }
 
-    /// Hands `alert` to the hook, now on this thread or soon on the one calling it.
-    pub(super) fn deliver(&self, alert: Alert) {
-        let queue = || self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        queue().push_back(alert);
+    fn queue(&self) -> MutexGuard<'_, Queued> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `alert` for the hook, holding the delivery back ([`DeliveryHold`]) when `hold`:
+    /// the caller delivers it with [`AlertDelivery::deliver_queued`] or by dropping the hold.
+    /// The queue's order is the calls' (the engine makes them under the lock of its own
+    /// queue, `poll_alert`'s, so that both give one order).
+    pub(super) fn enqueue(&self, alert: Alert, hold: bool) -> Option<DeliveryHold<'_>> {
+        let mut queue = self.queue();
+        queue.alerts.push_back(alert);
+        hold.then(|| {
+            queue.holds += 1;
+            DeliveryHold(self)
+        })
+    }
+
+    /// Holds the delivery back while the hold lives ([`DeliveryHold`]).
+    pub(super) fn hold(&self) -> DeliveryHold<'_> {
+        self.queue().holds += 1;
+        DeliveryHold(self)
+    }
+
+    /// Hands the queued alerts to the hook, now on this thread or soon on the one calling it
+    /// or letting the last hold go.
+    pub(super) fn deliver_queued(&self) {
+        let due = || {
+            let queue = self.queue();
+            queue.holds == 0 && !queue.alerts.is_empty()
+        };
         // An alert queued after the holder's last look at the queue, but before it let go of
         // the hook, finds the hook free on the next turn.
-        while !queue().is_empty() {
+        while due() {
             let mut hook = match self.hook.try_lock() {
                 Ok(hook) => hook,
                 Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
@@ -40,7 +92,14 @@ impl AlertDelivery {
             };
             loop {
                 // (Its own statement: the queue's lock is let go before the hook runs.)
-                let next = queue().pop_front();
+                let next = {
+                    let mut queue = self.queue();
+                    if queue.holds > 0 {
+                        None // the last hold's thread delivers the rest
+                    } else {
+                        queue.alerts.pop_front()
+                    }
+                };
                 let Some(alert) = next else { break };
                 if let Some(hook) = hook.as_mut() {
                     hook(&alert);
@@ -57,6 +116,11 @@ mod tests {
     use std::time::Duration;
 
     use crossbeam_channel::bounded;
+
+    fn deliver(delivery: &AlertDelivery, alert: Alert) {
+        let _ = delivery.enqueue(alert, false);
+        delivery.deliver_queued();
+    }
 
     #[test]
     fn a_stage_raising_an_alert_while_the_hook_runs_another_does_not_wait_for_it() {
@@ -84,14 +148,14 @@ mod tests {
         }))));
         let a = {
             let delivery = Arc::clone(&delivery);
-            std::thread::spawn(move || delivery.deliver(lag(32)))
+            std::thread::spawn(move || deliver(&delivery, lag(32)))
         };
         hook_entered.recv().unwrap();
         let (done, b_done) = bounded::<()>(1);
         let b = {
             let delivery = Arc::clone(&delivery);
             std::thread::spawn(move || {
-                delivery.deliver(lag(64));
+                deliver(&delivery, lag(64));
                 done.send(()).unwrap();
             })
         };

@@ -96,8 +96,12 @@ pub struct EngineHooks {
     pub on_vote: Option<VoteHook>,
     /// Each committed block's outcome, in slot order.
     pub on_outcome: Option<OutcomeHook>,
-    /// Each alert (a halt), in the order raised, on the stage that raised it — or, where two
-    /// stages raise one at once, on the one whose alert is in the hook when the other comes
-    /// (the raising stage does not wait for the hook).
+    /// Each alert (a halt), in the order raised (that of
+    /// [`Engine::poll_alert`](super::Engine::poll_alert)), on the stage that raised it — or,
+    /// where two stages raise one at once, on the one whose alert is in the hook when the other
+    /// comes (the raising stage does not wait for the hook), or on the VED's thread after the
+    /// vote point it was handing out as the halt came (no vote point reaches `on_vote` after
+    /// the halt's alert reached this hook). The first halt's alert comes after its file is
+    /// written.
     pub on_alert: Option<AlertHook>,
 }

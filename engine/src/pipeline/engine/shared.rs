@@ -19,6 +19,7 @@ use super::ingest::Ingested;
 use super::live_index::LiveIndex;
 use crate::account::Domain;
 use crate::cluster::{Agreement, Alert, VoteReport};
+use crate::fail_points;
 use crate::pipeline::guess::VedPayers;
 use crate::pipeline::metrics::EngineMetrics;
 use crate::runtime::executor::VedExecutor;
@@ -220,32 +221,41 @@ impl Shared {
     pub(super) fn raise(&self, alert: Alert) {
         log::error!("ALERT: {alert}"); // the log line of SPEC §6
         // Queued before anything shows the halt: whoever sees it (a waiter, `Engine::halted`,
-        // the metrics) finds the alert with `poll_alert`.
-        self.alerts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(alert.clone());
-        self.metrics.set_halted();
-        // The first halt's reason stands, on disk too; the VED's and the UED's threads may both
-        // raise one, and the first writes the file — outside the lock, which every status
-        // answer and submit takes (`Engine::halted`): held across the file's write and fsync,
-        // they waited for the disk (found by a review of the engine's waits).
-        let first = {
+        // the metrics) finds the alert with `poll_alert`. Queued for the hook in the same
+        // order, under the same lock; the first halt holds the hook's deliveries (its own and
+        // any raised meanwhile) until its file is written.
+        let (first, held) = {
+            let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+            alerts.push_back(alert.clone());
+            self.metrics.set_halted();
+            // The first halt's reason stands, on disk too; the VED's and the UED's threads may
+            // both raise one, and the first writes the file — outside the locks, which every
+            // status answer and submit takes (`Engine::halted`): held across the file's write
+            // and fsync, they waited for the disk (found by a review of the engine's waits).
             let mut halted = self.halted.lock().unwrap_or_else(PoisonError::into_inner);
             let first = halted.is_none();
             if first {
                 *halted = Some(alert.to_string());
             }
-            first
+            let record = first.then(|| alert.halt_record());
+            (record, self.on_alert.enqueue(alert, first))
         };
-        if first && let Err(e) = status_index::write_halt(&self.dir, &alert.halt_record()) {
+        if first.is_some() {
+            fail_points::hold(fail_points::RAISE_FIRST_BEFORE_THE_HALT_FILE);
+        }
+        if let Some(record) = first
+            && let Err(e) = status_index::write_halt(&self.dir, &record)
+        {
             self.fail(e);
         }
         // Wakes the waiters that stop at a halt (`Engine::wait_hash_unless_halted`); they read
         // the halt under the progress lock, so none misses it.
         drop(self.progress.lock().unwrap_or_else(PoisonError::into_inner));
         self.changed.notify_all();
-        self.on_alert.deliver(alert);
+        match held {
+            Some(hold) => drop(hold), // delivers
+            None => self.on_alert.deliver_queued(),
+        }
     }
 
     /// The cluster view, locked (held for its own bookkeeping only: never across a wait).
@@ -270,10 +280,9 @@ impl Shared {
             }
             let mut halt = local.and_then(|(d, slot, hash)| agreement.record_local(d, slot, hash));
             // Votes come with the local VED hash of the block that executed them.
-            let in_slot = local.map(|(_, slot, _)| slot);
-            for vote in votes {
-                let in_slot = in_slot.expect("votes come with their block's slot");
-                halt = halt.or(agreement.record_vote(vote, in_slot));
+            if !votes.is_empty() {
+                let (_, in_slot, _) = local.expect("votes come with their block's slot");
+                halt = halt.or(agreement.record_votes(votes, in_slot));
             }
             self.metrics
                 .record_ued_disagreement(agreement.max_disagreement_bps());

@@ -123,9 +123,7 @@ impl Engine {
                 slot,
                 record.ved.ved_hash,
             ));
-            for vote in &record.ved.votes {
-                halt = halt.or(agreement.record_vote(vote, slot));
-            }
+            halt = halt.or(agreement.record_votes(&record.ved.votes, slot));
         }
         metrics.record_ued_disagreement(agreement.max_disagreement_bps());
         if halted.is_some() {

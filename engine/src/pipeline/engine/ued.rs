@@ -180,6 +180,7 @@ pub(super) fn ued_loop(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&slot);
+        crate::fail_points::hold(crate::fail_points::UED_BEFORE_ITS_HASH_JOINS_THE_CLUSTER_VIEW);
         shared.agree(Some((Domain::Ued, slot, outcome.ued_hash)), &[], None);
         shared.metrics.publish_ued_slot(slot);
         shared.publish(Domain::Ued, slot, outcome.ued_hash);
