@@ -73,8 +73,8 @@ FFI_EXAMPLES_BUILD := $(FFI_BUILD)/examples
 FFI_GENESIS := engine/genesis/default.toml
 FFI_LEDGER := $(FFI_BUILD)/engine.ledger
 FFI_REPORT := $(FFI_BUILD)/engine.json
-# Each engine open surveys the machine with hwloc, whose PCI plugin (libpciaccess) keeps what it
-# allocates in globals of a library hwloc unloads after the survey: LSan then reports it as
+# The first engine open surveys the machine with hwloc, whose PCI plugin (libpciaccess) keeps what
+# it allocates in globals of a library hwloc unloads after the survey: LSan then reports it as
 # leaked from an unknown module, which no suppression can name. The engine test does not need
 # PCI locality: keep that plugin out.
 FFI_ENGINE_RUN := $(FFI_RUN) HWLOC_PLUGINS_BLACKLIST=hwloc_pci

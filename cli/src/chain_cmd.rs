@@ -107,6 +107,8 @@ pub(crate) struct ChainReport {
     pub(crate) status_counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
     #[serde(skip)]
     lists_transactions: bool,
+    #[serde(skip)]
+    lists_slots: bool,
 }
 
 fn domain_name(domain: Option<Domain>) -> &'static str {
@@ -133,7 +135,16 @@ impl ChainReport {
             transactions: Vec::new(),
             status_counts: BTreeMap::new(),
             lists_transactions,
+            lists_slots: true,
         }
+    }
+
+    /// The report listing its `slots` only where `lists` (where it is written as JSON): a
+    /// report that prints no slot table (`tandem run`'s, `gen`'s) kept some 255 bytes a slot
+    /// for nothing — a long run's memory grew without end (found by a soak test, stop 71).
+    pub(crate) fn listing_slots(mut self, lists: bool) -> Self {
+        self.lists_slots = lists;
+        self
     }
 
     /// Transactions added, listed in `transactions` or not: each is counted once under its
@@ -143,14 +154,16 @@ impl ChainReport {
     }
 
     pub(crate) fn add(&mut self, outcome: &BlockOutcome) {
-        self.slots.push(SlotJson {
-            slot: outcome.slot,
-            ved_hash: hex(&outcome.ved_hash),
-            ued_hash: hex(&outcome.ued_hash),
-            ved_sig_count: outcome.sig_counts.ved,
-            ued_sig_count: outcome.sig_counts.ued,
-            transactions: outcome.transactions.len(),
-        });
+        if self.lists_slots {
+            self.slots.push(SlotJson {
+                slot: outcome.slot,
+                ved_hash: hex(&outcome.ved_hash),
+                ued_hash: hex(&outcome.ued_hash),
+                ved_sig_count: outcome.sig_counts.ved,
+                ued_sig_count: outcome.sig_counts.ued,
+                transactions: outcome.transactions.len(),
+            });
+        }
         for TxOutcome {
             signature,
             domain,
@@ -376,7 +389,7 @@ pub fn generate(
     let quiet = json == Some(Path::new("-"));
     let bar = progress(config.slots, quiet, "gen")?;
     // The report keeps what it shows (a row per transaction); the outcomes are not kept.
-    let mut report = ChainReport::new(&genesis, 0, json.is_some());
+    let mut report = ChainReport::new(&genesis, 0, json.is_some()).listing_slots(json.is_some());
     let mut blocks = 0u64;
     write_ledger(&genesis, &config, out, &bar, |outcome| {
         report.add(outcome);
@@ -706,5 +719,21 @@ mod tests {
         assert_eq!(json["transactions"][1]["status"], "ProgramError(1)");
         assert_eq!(json["transactions"][1]["domain"], "VED");
         assert!(json.get("transaction_count").is_none());
+    }
+
+    #[test]
+    fn a_report_without_json_keeps_no_slot_it_does_not_print() {
+        // `tandem run` prints no slot table: without a JSON report it kept every slot's hashes
+        // (some 255 bytes a slot) for the length of the run.
+        let genesis = Genesis::default_cluster();
+        let mut counted = ChainReport::new(&genesis, 0, false).listing_slots(false);
+        let mut listed = ChainReport::new(&genesis, 0, true).listing_slots(true);
+        for _ in 0..2 {
+            counted.add(&outcome());
+            listed.add(&outcome());
+        }
+        assert!(counted.slots.is_empty());
+        assert_eq!(listed.slots.len(), 2);
+        assert_eq!(counted.render(false), listed.render(false));
     }
 }

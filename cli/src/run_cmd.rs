@@ -482,8 +482,9 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
     let engine = Engine::open(&genesis, &dir, config, hooks).map_err(|e| e.to_string())?;
     let resumed = engine.resumed_slot();
     let ved_resumed_after_slot = engine.ved_resumed_slot();
-    *report.lock().unwrap_or_else(PoisonError::into_inner) =
-        Some(ChainReport::new(&genesis, resumed, args.json.is_some()));
+    *report.lock().unwrap_or_else(PoisonError::into_inner) = Some(
+        ChainReport::new(&genesis, resumed, args.json.is_some()).listing_slots(args.json.is_some()),
+    );
     let _server = match listener {
         Some(listener) => {
             // The port bound (port 0 asks the system for one, which nothing else names).

@@ -702,7 +702,7 @@ fn a_bench_profile_names_its_out_directory_not_the_scratch_one() {
     let text = std::fs::read_to_string(profile).unwrap();
     assert!(
         text.contains(&format!("a store in {} (", out.display()))
-            && !text.contains(&format!("{}/.tmp", out.display())),
+            && !text.contains(&format!("{}/tandem-scratch-", out.display())),
         "{text}"
     );
 }
@@ -1008,6 +1008,72 @@ fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
     }
 }
 
+/// The working directories of the commands' scratch stores in `tmp` (`tandem-scratch-…/work`).
+fn scratches_in(tmp: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("tandem-scratch-")
+        })
+        .map(|p| p.join("work"))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// The working directory of a command's scratch store in `tmp`, if there is one.
+fn scratch_in(tmp: &std::path::Path) -> Option<std::path::PathBuf> {
+    scratches_in(tmp).into_iter().next()
+}
+
+/// `tandem run` of `ledger` at a 100 ms pace with `tmp` its temporary directory, once its
+/// scratch store has committed a slot.
+fn paced_run_in(ledger: &str, tmp: &std::path::Path) -> std::process::Child {
+    let before = scratches_in(tmp);
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "--ledger", ledger, "--pace", "100"])
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = std::time::Instant::now();
+    let made = || scratches_in(tmp).into_iter().find(|s| !before.contains(s));
+    while !made().is_some_and(|s| s.join("superblock").exists()) {
+        assert!(began.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn a_killed_commands_scratch_store_is_removed_by_the_next_one() {
+    // SIGKILL leaves no time to remove anything: every killed `replay` or `run` without
+    // `--store` left its scratch store in the temporary directory, under a name nothing
+    // recognised. The next command making one there removes it (its owner's lock is free).
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "40", "--transfers", "20"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut killed = paced_run_in(&ledger, tmp.path());
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let left = scratch_in(tmp.path()).expect("SIGKILL left the scratch store");
+    // A command beside a living one leaves its scratch alone.
+    let mut living = paced_run_in(&ledger, tmp.path());
+    assert!(!left.exists(), "removed before the next scratch was made");
+    let theirs = scratch_in(tmp.path()).expect("the living command's scratch");
+    let replayed = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(replayed.status.success(), "{replayed:?}");
+    assert!(theirs.exists(), "a living command's scratch is kept");
+    living.kill().unwrap();
+    living.wait().unwrap();
+}
+
 #[test]
 fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
@@ -1034,13 +1100,8 @@ fn an_interrupted_run_removes_its_temporary_store() {
             }
         }
         let child = command.spawn().unwrap();
-        // Once its store is there (a `.tmp…` directory) and has committed a slot.
-        let store = || {
-            std::fs::read_dir(tmp.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(".tmp"))
-        };
+        // Once its store is there (a scratch directory) and has committed a slot.
+        let store = || scratch_in(tmp.path());
         let began = std::time::Instant::now();
         while !store().is_some_and(|s| s.join("superblock").exists()) {
             assert!(
@@ -1084,15 +1145,7 @@ fn an_interrupted_run_removes_its_temporary_store() {
         .unwrap();
     drop(child.stderr.take());
     let began = std::time::Instant::now();
-    while !std::fs::read_dir(tmp.path()).unwrap().any(|e| {
-        let path = e.unwrap().path();
-        path.file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with(".tmp")
-            && path.join("superblock").exists()
-    }) {
+    while !scratch_in(tmp.path()).is_some_and(|s| s.join("superblock").exists()) {
         assert!(began.elapsed() < std::time::Duration::from_secs(60));
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -1124,12 +1177,7 @@ fn an_interrupted_run_removes_its_temporary_store() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let scratch = || {
-            std::fs::read_dir(tmp.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(".tmp"))
-        };
+        let scratch = || scratch_in(tmp.path());
         let began = std::time::Instant::now();
         while !scratch().is_some_and(|s| s.join("validator-0").join("superblock").exists()) {
             assert!(
