@@ -629,17 +629,20 @@ fn an_interrupted_bench_removes_its_stores() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once a store is there: a superblock one or two levels below --out.
+    // Once a store is there: a superblock up to three levels below --out (its scratch
+    // directory's `work`, then the suite's own).
     let a_store = || {
         let below = |d: &Path| -> Vec<std::path::PathBuf> {
             std::fs::read_dir(d)
                 .map(|e| e.flatten().map(|e| e.path()).collect())
                 .unwrap_or_default()
         };
-        below(&out)
-            .iter()
-            .flat_map(|d| below(d).into_iter().chain([d.clone()]))
-            .any(|store| store.join("superblock").exists())
+        let mut level = below(&out);
+        (0..3).any(|_| {
+            let found = level.iter().any(|store| store.join("superblock").exists());
+            level = level.iter().flat_map(|d| below(d)).collect();
+            found
+        })
     };
     let began = std::time::Instant::now();
     while !a_store() {
