@@ -216,8 +216,13 @@ fn remove_abandoned_scratch(parent: &Path) {
             continue;
         }
         let dir = entry.path();
-        // No owner file: one being made (it is named once locked), or not a scratch.
-        let Ok(owner) = std::fs::File::open(dir.join(OWNER_FILE)) else {
+        // No owner file: one being made (it is named once locked), or not a scratch. (Opened
+        // to write: NFS emulates `flock` with POSIX locks, which an exclusive one needs.)
+        let owner = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.join(OWNER_FILE));
+        let Ok(owner) = owner else {
             continue;
         };
         if lock(&owner) {

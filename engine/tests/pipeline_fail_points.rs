@@ -9,13 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_engine::Domain;
-use tandem_engine::cluster::{Alert, Halt};
+use tandem_engine::cluster::Alert;
 use tandem_engine::fail_points::{
     self, ANSWER_AFTER_THE_INDEX, RAISE_FIRST_BEFORE_THE_HALT_FILE,
     UED_BEFORE_ITS_HASH_JOINS_THE_CLUSTER_VIEW, VED_VOTE_AFTER_A_WHOLE_BOUNDARY,
     VED_VOTE_AFTER_THE_HALT_CHECK,
 };
-use tandem_engine::ledger::Block;
 use tandem_engine::pipeline::{Engine, EngineConfig, EngineHooks, Vote, Waited};
 use tandem_engine::runtime::TxStatus;
 use tandem_engine::runtime::builtins::vote::VoteInstruction;
@@ -149,58 +148,6 @@ fn the_confirmations_stored_at_the_end_hold_the_veds_vote_point_after_a_boundary
         Some(Confirmation { stake, total }),
         "agreement.idx holds the VED's vote point of slot 64"
     );
-}
-
-/// The halt of an engine given `blocks` (slot 7's vote reports another UED hash for slot 6,
-/// slot 8's for slot 5, each from a third of the stake), with the UED before slot 5's hash
-/// when the VED executes slots 7 and 8 (`ued_behind`) or at the slot before each.
-fn halt_of(blocks: &[Block], ued_behind: bool) -> Halt {
-    let dir = tempfile::tempdir().expect("dir");
-    let genesis = chain::Chain::new().genesis;
-    let hooks = EngineHooks::default();
-    let engine = Engine::open(&genesis, dir.path(), EngineConfig::default(), hooks).expect("open");
-    if ued_behind {
-        for block in &blocks[..4] {
-            engine.submit(block.clone()).expect("submit");
-        }
-        reached(&engine, Domain::Ued, 4);
-        let held = fail_points::arm(UED_BEFORE_ITS_HASH_JOINS_THE_CLUSTER_VIEW);
-        for block in &blocks[4..] {
-            engine.submit(block.clone()).expect("submit");
-        }
-        assert!(held.wait_reached(MINUTE), "the UED at slot 5");
-        // Slots 7 and 8's votes are counted while the UED has given no hash of 5 or 6.
-        reached(&engine, Domain::Ved, 8);
-        held.release();
-    } else {
-        for block in blocks {
-            let slot = block.header.slot;
-            engine.submit(block.clone()).expect("submit");
-            reached(&engine, Domain::Ued, slot);
-        }
-    }
-    reached(&engine, Domain::Ued, 8);
-    engine.finish().expect("finish").halt.expect("halted")
-}
-
-#[test]
-fn the_halt_is_the_same_however_far_the_ued_lags_when_the_votes_come() {
-    // The same ledger, the UED at the slot before each block or before slot 5's hash when the
-    // VED counts slots 7 and 8's votes. Before, the UED behind halted at slot 5 (its hash the
-    // first to come, both reports recorded), the UED current at slot 6 (slot 7's report): the
-    // halt's slot and figures, the halt file and the alert depended on the UED's lag. The
-    // reports are judged in block order now, each once the UED has its slot.
-    let _serial = fail_points::serial();
-    let mut chain =
-        six_empty_blocks_then(|recent| vec![vote_reporting(1, 6, Some((6, OTHER)), recent)]);
-    let recent = chain.recent();
-    let eighth = chain.block(vec![vote_reporting(2, 7, Some((5, OTHER)), recent)]);
-    assert_eq!(eighth.transactions[0].status, TxStatus::Success);
-    let blocks: Vec<Block> = chain.history.into_iter().map(|(b, _)| b).collect();
-    let current = halt_of(&blocks, false);
-    let behind = halt_of(&blocks, true);
-    assert_eq!((current.slot, current.reported_hash), (6, OTHER));
-    assert_eq!(behind, current, "the UED behind");
 }
 
 /// What the hooks saw, in order.

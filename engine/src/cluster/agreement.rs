@@ -39,16 +39,18 @@
 //! hash of any slot t ≥ s — a lower bound of the share that computed it (validators naming
 //! different later slots are not added up), never more.
 //!
-//! **In the order the votes executed.** A UED report is judged once the local hash of its slot
-//! is known — or known never to come (the local UED is past the slot: it was skipped) — and in
-//! the order the votes executed: a report whose slot the local UED has not reached waits, and
-//! every report counted after it waits behind it. So the halt (its slot, its figures) and every
-//! figure taken from the reports are those of a UED that was never behind — `tandem replay`'s —
-//! however far the local UED lags when the votes come: judged as they came, a UED held at slot 4
-//! while a block reported other hashes for slots 6 then 5 halted at 5, where one at slot 6
-//! halted at 6 (found in review, stop 71).
+//! **A block's reports, summed.** The votes of one block are summed per domain, slot and hash
+//! and recorded in that order ([`Agreement::record_votes`]), as the vote log keeps them: a
+//! restarted engine and `tandem status`, adding the log's sums, get the live engine's figures
+//! (judged vote by vote, a halt said a third against where the log's sum said all of the
+//! stake; found in review, stop 71). A report is judged when it comes if the local hash of its
+//! slot is there, else when the hash comes: which slot a halt names, and its figures, can
+//! then depend on how far the local UED lagged when the reports came (not whether it halts).
+//! Judging in block order whatever the lag would wait behind every report of a slot the local
+//! UED has not reached — the halt and the confirmations too, which a validator whose cluster
+//! runs ahead of it would almost always have; it was tried and left (stop 71).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use super::hex;
 use crate::account::{Domain, PerDomain, Pubkey};
@@ -171,21 +173,6 @@ pub struct Agreement {
     /// The largest share of the stake that reported another UED hash for a slot, in basis
     /// points of the total.
     max_disagreement_bps: u64,
-    /// The newest slot whose local UED hash was recorded: a report for a slot up to it can be
-    /// judged (module docs).
-    ued_through: Option<u64>,
-    /// The UED reports counted and not judged yet, in the order counted (module docs).
-    waiting: VecDeque<Report>,
-}
-
-/// Stake reported behind a hash for a slot by the votes of one block
-/// ([`Agreement::record_stake`]'s arguments).
-#[derive(Clone, Copy, Debug)]
-struct Report {
-    slot: u64,
-    hash: [u8; 32],
-    stake: u64,
-    in_slot: u64,
 }
 
 /// Whether a vote executed in the block of `in_slot` can report UED slot `ued_slot`: no
@@ -257,8 +244,7 @@ impl Agreement {
     /// Records `stake`, reported by votes the block of `in_slot` executed, behind `hash` for
     /// `slot` in `domain`, counted already (by [`Agreement::record_vote`] before a restart: the
     /// vote log's sums, each block's record after that block's total); returns a halt it
-    /// causes (the first only). A UED report waits, unjudged, while the local UED has not
-    /// reached its slot or an earlier report waits (module docs).
+    /// causes (the first only).
     pub fn record_stake(
         &mut self,
         domain: Domain,
@@ -267,28 +253,6 @@ impl Agreement {
         stake: u64,
         in_slot: u64,
     ) -> Option<Halt> {
-        let report = Report {
-            slot,
-            hash,
-            stake,
-            in_slot,
-        };
-        let reached = self.ued_through.is_some_and(|through| slot <= through);
-        if domain == Domain::Ued && (!reached || !self.waiting.is_empty()) {
-            self.waiting.push_back(report);
-            return None;
-        }
-        self.judge(domain, report)
-    }
-
-    /// Adds a report's stake behind its hash and judges the slot ([`Agreement::record_stake`]).
-    fn judge(&mut self, domain: Domain, report: Report) -> Option<Halt> {
-        let Report {
-            slot,
-            hash,
-            stake,
-            in_slot,
-        } = report;
         // Weighed by the larger of the slot's total and the voting block's (module docs).
         let total = self.total_at(slot).max(self.total_at(in_slot));
         let reports = self.reports[domain]
@@ -322,27 +286,9 @@ impl Agreement {
         let behind = self.share_behind(domain, slot, &hash);
         self.raise_confirmed(domain, slot, behind);
         match domain {
-            Domain::Ued => {
-                self.ued_through = self.ued_through.max(Some(slot));
-                let halt = self.check(slot);
-                halt.or(self.judge_waiting())
-            }
+            Domain::Ued => self.check(slot),
             Domain::Ved => None,
         }
-    }
-
-    /// Judges the waiting UED reports the local UED has now reached, in the order counted;
-    /// the first halt they cause.
-    fn judge_waiting(&mut self) -> Option<Halt> {
-        let mut halt = None;
-        while let Some(r) = self.waiting.front().copied() {
-            if self.ued_through.is_none_or(|through| r.slot > through) {
-                break;
-            }
-            self.waiting.pop_front();
-            halt = halt.or(self.judge(Domain::Ued, r));
-        }
-        halt
     }
 
     /// The stake that reported `hash` for `slot` in `domain`, as stake of the slot's total
@@ -461,12 +407,10 @@ impl Agreement {
         self.totals = self.totals.split_off(&slot);
     }
 
-    /// Slots with reports or local hashes held now, and UED reports waiting for the local UED
-    /// (the memory bound's measure).
+    /// Slots with reports or local hashes held now (the memory bound's measure).
     pub fn slots_held(&self) -> usize {
         self.reports.iter().map(|(_, m)| m.len()).sum::<usize>()
             + self.local.iter().map(|(_, m)| m.len()).sum::<usize>()
-            + self.waiting.len()
     }
 
     /// Whether `slot`'s UED reports now halt the engine.
@@ -592,84 +536,15 @@ mod tests {
         a.set_total_stake(30);
         assert_eq!(a.record_vote_in(&vote(1, 10, 7, 9)), None);
         assert_eq!(a.record_vote_in(&vote(2, 10, 7, 9)), None);
-        assert_eq!(
-            a.slots_held(),
-            3,
-            "the VED slot voted on, two reports waiting"
-        );
+        assert_eq!(a.stake_behind(Domain::Ued, 7, &[9; 32]), 20);
         let halt = a
             .record_local(Domain::Ued, 7, [4; 32])
             .expect("halts when the UED gets there");
-        assert_eq!(a.stake_behind(Domain::Ued, 7, &[9; 32]), 20);
         assert_eq!((halt.local_hash, halt.reported_hash), ([4; 32], [9; 32]));
         assert!(halt.to_string().contains("slot 7"), "{halt}");
         // A halt stays, and is reported once.
         assert_eq!(a.record_vote_in(&vote(3, 10, 7, 9)), None);
         assert!(a.halt().is_some());
-    }
-
-    #[test]
-    fn the_halt_is_the_same_however_far_the_local_ued_lags_when_the_votes_come() {
-        // The block of slot 7 carries validator 1's report of another hash for UED slot 6, the
-        // block of slot 8 validator 2's for slot 5 and validator 3's of the local one for 6.
-        // Judged in block order, each once the local UED has the slot, whatever it had reached
-        // when the votes came: before, a UED at slot 4 then halted at slot 5 (its hash the
-        // first to arrive, both reports recorded), a UED current at slot 6.
-        let local = |slot: u64| [slot as u8; 32];
-        let report = |n: u8, slot: u64, hash: [u8; 32], in_slot: u64| VoteReport {
-            voter: Pubkey([n; 32]),
-            stake: 10,
-            ved: (in_slot - 1, [0xee; 32]),
-            ued: Some((slot, hash)),
-        };
-        let blocks = [
-            (7, vec![report(1, 6, [0x66; 32], 7)]),
-            (
-                8,
-                vec![report(2, 5, [0x66; 32], 8), report(3, 6, local(6), 8)],
-            ),
-        ];
-        let mut halts = Vec::new();
-        for ued_at_the_votes in 0..=7u64 {
-            let mut a = Agreement::new();
-            a.set_total_stake(30);
-            let mut ued = 0;
-            let mut halt = None;
-            let mut ued_to = |a: &mut Agreement, slot: u64, halt: &mut Option<Halt>| {
-                while ued < slot {
-                    ued += 1;
-                    *halt = halt.take().or(a.record_local(Domain::Ued, ued, local(ued)));
-                }
-            };
-            for (in_slot, votes) in &blocks {
-                // The UED as far as the lag lets it be when the block's votes come.
-                ued_to(&mut a, ued_at_the_votes.min(in_slot - 1), &mut halt);
-                halt = halt.or(a.record_votes(votes, *in_slot));
-            }
-            ued_to(&mut a, 7, &mut halt);
-            let figures = (
-                a.max_disagreement_bps(),
-                a.stake_behind(Domain::Ued, 6, &local(6)),
-            );
-            halts.push((halt.expect("a third reports otherwise"), figures));
-        }
-        let (current, figures) = halts.last().cloned().expect("halts");
-        assert_eq!(
-            (
-                current.slot,
-                current.disagreeing_stake,
-                current.agreeing_stake
-            ),
-            (6, 10, 0)
-        );
-        assert_eq!(figures, (3_333, 10));
-        for (lag, h) in halts.iter().enumerate() {
-            assert_eq!(
-                *h,
-                (current.clone(), figures),
-                "the UED at slot {lag} at the votes"
-            );
-        }
     }
 
     #[test]
@@ -785,10 +660,6 @@ mod tests {
                     }
                 }
             }
-            // The UED at the last slot: every report judged (each waited while the UED was
-            // before its slot, or behind one that did).
-            a.record_local(Domain::Ued, 19, [1; 32]);
-            local[19] = true;
             for s in 0..20 {
                 let want = (s..20)
                     .filter(|&t| local[t])
@@ -945,21 +816,44 @@ mod tests {
         let mut late = vote(1, 10, 5, 1);
         late.ued = Some((19, [1; 32]));
         a.record_vote(&late, 20);
+        assert_eq!(a.stake_behind(Domain::Ued, 19, &[1; 32]), 10);
         // Its block's slot, or any after it: nobody computed it.
         for ued_slot in [20, 1_000_000_000_000] {
             let mut future = vote(2, 10, 5, 1);
             future.ued = Some((ued_slot, [1; 32]));
             a.record_vote(&future, 20);
-        }
-        assert_eq!(
-            a.slots_held(),
-            2,
-            "the VED slot voted on and UED slot 19's report, waiting for the local UED"
-        );
-        a.record_local(Domain::Ued, 19, [1; 32]);
-        assert_eq!(a.stake_behind(Domain::Ued, 19, &[1; 32]), 10);
-        for ued_slot in [20, 1_000_000_000_000] {
             assert_eq!(a.stake_behind(Domain::Ued, ued_slot, &[1; 32]), 0);
         }
+        assert_eq!(a.slots_held(), 2, "the VED slot voted on and UED slot 19");
+    }
+
+    #[test]
+    fn a_blocks_votes_are_judged_as_the_vote_log_gives_them_back() {
+        // Validator 1 reports another hash for slot 5, validators 2 and 3 the local one, in
+        // one block. Judged vote by vote, the halt said no stake agreed; the vote log keeps
+        // the block's sums, and a restarted engine or `tandem status` said two thirds did.
+        use crate::runtime::vote_log::SlotVotes;
+        let (local, other) = ([1; 32], [2; 32]);
+        let votes = [vote(1, 10, 5, 2), vote(2, 10, 5, 1), vote(3, 10, 5, 1)];
+        let mut live = Agreement::new();
+        live.set_total_stake(30);
+        live.record_local(Domain::Ued, 5, local);
+        let halt = live
+            .record_votes(&votes, 6)
+            .expect("a third reports otherwise");
+        assert_eq!((halt.disagreeing_stake, halt.agreeing_stake), (10, 20));
+        let mut logged = Agreement::new();
+        logged.set_total_stake(30);
+        logged.record_local(Domain::Ued, 5, local);
+        let hashes = crate::account::PerDomain {
+            ved: [0xee; 32],
+            ued: other,
+        };
+        let record = SlotVotes::new(6, hashes, 30, &votes);
+        let mut from_log = None;
+        for r in &record.reported {
+            from_log = from_log.or(logged.record_stake(r.domain, r.slot, r.hash, r.stake, 6));
+        }
+        assert_eq!(from_log, Some(halt));
     }
 }

@@ -14,8 +14,8 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use hwlocality::object::TopologyObject;
 use hwlocality::object::attributes::ObjectAttributes;
@@ -252,13 +252,19 @@ impl Topology {
     /// the plan's PUs are those of the process's affinity mask ([`process_cpus`]), whatever the
     /// calling thread's own, and the others are kept aside ([`Topology::on_machine`]).
     ///
-    /// hwloc reads the machine once a process, the affinity mask at every call: hwloc's PCI
-    /// discovery leaks about a kilobyte at each load, which a host opening engine after engine
-    /// lost each time (1,104 bytes an open under valgrind, a failed open too; found by a soak
-    /// test, stop 71). A device plugged in later is not seen until the process restarts.
+    /// hwloc reads the machine once a process (again after a failed read), the affinity mask
+    /// at every call: hwloc's PCI discovery leaks about a kilobyte at each load, which a host
+    /// opening engine after engine lost each time (1,104 bytes an open under valgrind, a failed
+    /// open too; found by a soak test, stop 71). A device plugged in later, or PUs a container's
+    /// cpuset gains later, are not seen until the process restarts.
     pub fn from_hwloc() -> Result<Topology, TopologyError> {
-        static MACHINE: OnceLock<Result<Topology, TopologyError>> = OnceLock::new();
-        let mut topology = MACHINE.get_or_init(Topology::read_machine).clone()?;
+        static MACHINE: Mutex<Option<Topology>> = Mutex::new(None);
+        let mut machine = MACHINE.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut topology = match &*machine {
+            Some(topology) => topology.clone(),
+            None => machine.insert(Topology::read_machine()?).clone(),
+        };
+        drop(machine);
         // hwloc shows the whole machine; the process may use only its affinity mask (`taskset`,
         // a container's cpuset): plan on that.
         if let Some(allowed) = process_cpus() {

@@ -40,7 +40,12 @@ pub(super) struct DeliveryHold<'a>(&'a AlertDelivery);
 impl Drop for DeliveryHold<'_> {
     fn drop(&mut self) {
         self.0.queue().holds -= 1;
-        self.0.deliver_queued();
+        // Not while a hook's panic unwinds the thread: the alert hook, panicking too (a host
+        // lock the first panic poisoned), would abort the process; the engine stops on the
+        // first (`Failure::Panicked`), and the alerts stay for `Engine::poll_alert`.
+        if !std::thread::panicking() {
+            self.0.deliver_queued();
+        }
     }
 }
 
@@ -167,5 +172,36 @@ mod tests {
         a.join().unwrap();
         b.join().unwrap();
         assert_eq!(*seen.lock().unwrap(), [32, 64]);
+    }
+
+    #[test]
+    fn a_hold_a_panic_lets_go_hands_no_alert_to_the_hook() {
+        // The VED holds the alerts through its vote hook; were that hook to panic with an
+        // alert queued, the unwinding called the alert hook — which, panicking too (a host lock
+        // the first panic poisoned), aborted the process.
+        let delivered = Arc::new(Mutex::new(0));
+        let by_hook = Arc::clone(&delivered);
+        let delivery = AlertDelivery::new(Some(Box::new(move |_: &Alert| {
+            *by_hook.lock().unwrap() += 1;
+        })));
+        let alert = Alert::UedLagging {
+            boundary_slot: 32,
+            ued_slot: 0,
+            waited: Duration::from_secs(1),
+        };
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = delivery.hold();
+            deliver(&delivery, alert);
+            panic!("the vote hook panics");
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(
+            *delivered.lock().unwrap(),
+            0,
+            "no hook called while unwinding"
+        );
+        // Kept: the next delivery hands it over.
+        delivery.deliver_queued();
+        assert_eq!(*delivered.lock().unwrap(), 1);
     }
 }
