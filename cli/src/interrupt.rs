@@ -131,17 +131,17 @@ fn sweep(dir: &Path) {
 }
 
 /// A temporary directory for a command's scratch store: removed when dropped, and on a signal.
-/// Made as `tandem-scratch-…/work` beside an `.owner` file the command holds a `flock` on while
-/// it lives: a command killed where nothing can remove it (SIGKILL, a power loss) left its
+/// Named `tandem-scratch-…` and held, while the command lives, by a `flock` on the directory
+/// itself: a command killed where nothing can remove it (SIGKILL, a power loss) left its
 /// directory behind under a name nothing recognised (2.9 MB for a `replay` of 5,000 slots;
-/// found by a soak test, stop 71) — the next scratch made in the same place removes those whose
-/// lock is free.
-pub struct Scratch(Option<(tempfile::TempDir, std::fs::File)>, PathBuf);
+/// found by a soak test, stop 71) — the next scratch made in the same place removes this
+/// user's `tandem-scratch-…` directories whose lock is free.
+pub struct Scratch(Option<(tempfile::TempDir, std::fs::File)>);
 
 impl Scratch {
     /// The directory (empty when made).
     pub fn path(&self) -> &Path {
-        &self.1
+        self.0.as_ref().expect("held until dropped").0.path()
     }
 }
 
@@ -150,7 +150,7 @@ impl Drop for Scratch {
         // Removed with the list held: a signal meanwhile waits for it, and does not find the
         // directory off the list while half of it is still there.
         let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((dir, _owner)) = self.0.take() {
+        if let Some((dir, _held)) = self.0.take() {
             let path = dir.path().to_owned();
             let _ = dir.close();
             unlist(&mut paths, &path);
@@ -160,9 +160,6 @@ impl Drop for Scratch {
 
 /// The names of scratch directories ([`Scratch`]) start with this.
 const SCRATCH_PREFIX: &str = "tandem-scratch-";
-
-/// The file in a scratch directory its command holds a `flock` on.
-const OWNER_FILE: &str = ".owner";
 
 /// A new temporary directory ([`Scratch`]), made with the list held (a signal between its
 /// making and its listing left it behind).
@@ -175,38 +172,57 @@ pub fn scratch_dir() -> Result<Scratch, String> {
 pub fn scratch_dir_in(parent: &Path) -> Result<Scratch, String> {
     remove_abandoned_scratch(parent);
     let mut paths = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
-    let dir = tempfile::Builder::new()
-        .prefix(SCRATCH_PREFIX)
-        .tempdir_in(parent)
-        .map_err(|e| format!("a temporary directory in {}: {e}", parent.display()))?;
-    paths.push(dir.path().to_owned());
-    // Locked before it takes its name: a sweep finding the owner file finds it locked.
-    let named = |e: std::io::Error| format!("{}: {e}", dir.path().display());
-    let owner = tempfile::NamedTempFile::new_in(dir.path()).map_err(named)?;
-    if !lock(owner.as_file()) {
-        return Err(named(std::io::Error::last_os_error()));
+    loop {
+        let dir = tempfile::Builder::new()
+            .prefix(SCRATCH_PREFIX)
+            .tempdir_in(parent)
+            .map_err(|e| format!("a temporary directory in {}: {e}", parent.display()))?;
+        let named = |e: std::io::Error| format!("{}: {e}", dir.path().display());
+        let held = std::fs::File::open(dir.path()).map_err(named)?;
+        // Another command's sweep between the making and the lock may hold it or have removed
+        // it: make another. (A file system without `flock` keeps it unlocked, and no sweep
+        // there can take a lock to remove it.)
+        if matches!(lock(&held), Ok(false)) || !same_file(&held, dir.path()) {
+            continue;
+        }
+        paths.push(dir.path().to_owned());
+        return Ok(Scratch(Some((dir, held))));
     }
-    let owner = owner
-        .persist(dir.path().join(OWNER_FILE))
-        .map_err(|e| named(e.error))?;
-    let work = dir.path().join("work");
-    std::fs::create_dir(&work).map_err(named)?;
-    Ok(Scratch(Some((dir, owner)), work))
 }
 
-/// Takes an exclusive `flock` on `file` without waiting; whether it was taken.
-fn lock(file: &std::fs::File) -> bool {
+/// Takes an exclusive `flock` on `file` without waiting: whether it was taken (`false`: another
+/// open file holds it).
+fn lock(file: &std::fs::File) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a descriptor `file` owns; no memory is passed.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(err),
+    }
 }
 
-/// Removes the scratch directories in `parent` whose owner file no command holds locked (best
-/// effort: one made by another user, or being removed by another sweep, is left).
+/// Whether `file` is still what `path` names (not removed, nor replaced).
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+/// Removes the scratch directories in `parent` that are this user's and that no command holds
+/// locked (best effort: another user's, a link, or one another sweep holds is left).
 fn remove_abandoned_scratch(parent: &Path) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
     for entry in entries.flatten() {
         if !entry
             .file_name()
@@ -215,17 +231,16 @@ fn remove_abandoned_scratch(parent: &Path) {
         {
             continue;
         }
+        // Not followed: a link is nobody's scratch.
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_dir() || meta.uid() != me {
+            continue;
+        }
         let dir = entry.path();
-        // No owner file: one being made (it is named once locked), or not a scratch. (Opened
-        // to write: NFS emulates `flock` with POSIX locks, which an exclusive one needs.)
-        let owner = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(dir.join(OWNER_FILE));
-        let Ok(owner) = owner else {
+        let Ok(held) = std::fs::File::open(&dir) else {
             continue;
         };
-        if lock(&owner) {
+        if same_file(&held, &dir) && lock(&held).unwrap_or(false) {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }

@@ -629,20 +629,17 @@ fn an_interrupted_bench_removes_its_stores() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once a store is there: a superblock up to three levels below --out (its scratch
-    // directory's `work`, then the suite's own).
+    // Once a store is there: a superblock one or two levels below --out.
     let a_store = || {
         let below = |d: &Path| -> Vec<std::path::PathBuf> {
             std::fs::read_dir(d)
                 .map(|e| e.flatten().map(|e| e.path()).collect())
                 .unwrap_or_default()
         };
-        let mut level = below(&out);
-        (0..3).any(|_| {
-            let found = level.iter().any(|store| store.join("superblock").exists());
-            level = level.iter().flat_map(|d| below(d)).collect();
-            found
-        })
+        below(&out)
+            .iter()
+            .flat_map(|d| below(d).into_iter().chain([d.clone()]))
+            .any(|store| store.join("superblock").exists())
     };
     let began = std::time::Instant::now();
     while !a_store() {
@@ -1011,7 +1008,7 @@ fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
     }
 }
 
-/// The working directories of the commands' scratch stores in `tmp` (`tandem-scratch-…/work`).
+/// The commands' scratch stores in `tmp` (`tandem-scratch-…`).
 fn scratches_in(tmp: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(tmp)
         .unwrap()
@@ -1020,12 +1017,10 @@ fn scratches_in(tmp: &std::path::Path) -> Vec<std::path::PathBuf> {
             let name = p.file_name().unwrap().to_string_lossy();
             name.starts_with("tandem-scratch-")
         })
-        .map(|p| p.join("work"))
-        .filter(|p| p.exists())
         .collect()
 }
 
-/// The working directory of a command's scratch store in `tmp`, if there is one.
+/// A command's scratch store in `tmp`, if there is one.
 fn scratch_in(tmp: &std::path::Path) -> Option<std::path::PathBuf> {
     scratches_in(tmp).into_iter().next()
 }
@@ -1062,9 +1057,20 @@ fn a_killed_commands_scratch_store_is_removed_by_the_next_one() {
     killed.kill().unwrap();
     killed.wait().unwrap();
     let left = scratch_in(tmp.path()).expect("SIGKILL left the scratch store");
+    // One killed between making its directory and locking it left it empty; a link named
+    // like one is nobody's scratch, and what it points to is left alone.
+    let empty = tmp.path().join("tandem-scratch-empty");
+    std::fs::create_dir(&empty).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("kept"), b"kept").unwrap();
+    let link = tmp.path().join("tandem-scratch-link");
+    std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
     // A command beside a living one leaves its scratch alone.
     let mut living = paced_run_in(&ledger, tmp.path());
     assert!(!left.exists(), "removed before the next scratch was made");
+    assert!(!empty.exists(), "an empty one removed too");
+    assert!(link.is_symlink() && elsewhere.path().join("kept").exists());
+    std::fs::remove_file(&link).unwrap();
     let theirs = scratch_in(tmp.path()).expect("the living command's scratch");
     let replayed = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .args(["replay", "--ledger", &ledger])
