@@ -164,7 +164,11 @@ const SCRATCH_PREFIX: &str = "tandem-scratch-";
 /// A new temporary directory ([`Scratch`]), made with the list held (a signal between its
 /// making and its listing left it behind).
 pub fn scratch_dir() -> Result<Scratch, String> {
-    scratch_dir_in(&tempfile::env::temp_dir())
+    // Where it cannot be made, the error says where it was looked for and how else to run (it
+    // named the directory only: an operator with a TMPDIR gone stale had no lead).
+    scratch_dir_in(&tempfile::env::temp_dir()).map_err(|e| {
+        format!("{e} (the temporary directory: set TMPDIR, or name a store with --store)")
+    })
 }
 
 /// [`scratch_dir`] in `parent`, after removing the scratch directories there that no living

@@ -1084,6 +1084,25 @@ fn a_killed_commands_scratch_store_is_removed_by_the_next_one() {
 }
 
 #[test]
+fn a_temporary_directory_that_cannot_be_used_is_named_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "2"]);
+    let gone = dir.path().join("gone");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger])
+        .env("TMPDIR", &gone)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&gone.display().to_string())
+            && err.contains("set TMPDIR, or name a store with --store"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
     // its store in the temporary directory. It still dies by the signal (a shell loop stops on
