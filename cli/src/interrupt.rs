@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tandem_engine::files::try_lock;
+
 /// The directories and files to remove on a signal.
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -186,26 +188,11 @@ pub fn scratch_dir_in(parent: &Path) -> Result<Scratch, String> {
         // Another command's sweep between the making and the lock may hold it or have removed
         // it: make another. (A file system without `flock` keeps it unlocked, and no sweep
         // there can take a lock to remove it.)
-        if matches!(lock(&held), Ok(false)) || !same_file(&held, dir.path()) {
+        if matches!(try_lock(&held), Ok(false)) || !same_file(&held, dir.path()) {
             continue;
         }
         paths.push(dir.path().to_owned());
         return Ok(Scratch(Some((dir, held))));
-    }
-}
-
-/// Takes an exclusive `flock` on `file` without waiting: whether it was taken (`false`: another
-/// open file holds it).
-fn lock(file: &std::fs::File) -> std::io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor `file` owns; no memory is passed.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EWOULDBLOCK) => Ok(false),
-        _ => Err(err),
     }
 }
 
@@ -244,7 +231,7 @@ fn remove_abandoned_scratch(parent: &Path) {
         let Ok(held) = std::fs::File::open(&dir) else {
             continue;
         };
-        if same_file(&held, &dir) && lock(&held).unwrap_or(false) {
+        if same_file(&held, &dir) && try_lock(&held).unwrap_or(false) {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }

@@ -22,6 +22,21 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// Takes an exclusive `flock` on `file` without waiting: whether it was taken (`false`: another
+/// open file holds it). The store's lock and the command's scratch directories take it.
+pub fn try_lock(file: &File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor `file` owns; no memory is passed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(err),
+    }
+}
+
 /// Where the new contents of `path` are written before they replace it: beside it (a rename
 /// stays on one file system), named for this process (two processes writing the same file each
 /// write their own; the last rename wins).

@@ -320,21 +320,8 @@ fn fees_are_5000_lamports_per_signature_and_burned() {
     let user = key("user-0");
     let new = fresh(2);
     let u0 = c.lamports(&pk(&user));
-    let out = c.block(vec![tx(
-        &[&user, &new],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(&user), true),
-            AccountMeta::new(pk(&new), true),
-        ],
-        &SystemInstruction::CreateAccount {
-            lamports: SOL,
-            space: 0,
-            owner: SYSTEM_PROGRAM_ID,
-        }
-        .encode(),
-        c.recent(),
-    )]);
+    let create = create_account(&user, &new, (SOL, 0, SYSTEM_PROGRAM_ID), c.recent());
+    let out = c.block(vec![create]);
     assert_status(only(&out), Success, Some(Ued));
     assert_eq!(out.sig_counts, [0, 2]);
     assert_eq!(c.lamports(&pk(&user)), u0 - SOL - 2 * FEE);
@@ -352,21 +339,7 @@ fn system_program_create_allocate_assign_and_their_errors() {
     let user = key("user-0");
     let new = fresh(3);
     let create = |space: u64, owner: Pubkey, recent| {
-        tx(
-            &[&user, &new],
-            SYSTEM_PROGRAM_ID,
-            &[
-                AccountMeta::new(pk(&user), true),
-                AccountMeta::new(pk(&new), true),
-            ],
-            &SystemInstruction::CreateAccount {
-                lamports: SOL,
-                space,
-                owner,
-            }
-            .encode(),
-            recent,
-        )
+        create_account(&user, &new, (SOL, space, owner), recent)
     };
     // Too much data: InvalidAccountDataLength (3).
     let out = c.block(vec![create(
@@ -742,21 +715,7 @@ fn an_account_a_transaction_left_at_zero_lamports_is_made_afresh_for_the_next() 
         Transaction::sign(&message, &[key]).expect("sign")
     };
     let recent = c.recent();
-    let make_y = tx(
-        &[&user, &y],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(&user), true),
-            AccountMeta::new(pk(&y), true),
-        ],
-        &SystemInstruction::CreateAccount {
-            lamports: SOL,
-            space: 0,
-            owner: SYSTEM_PROGRAM_ID,
-        }
-        .encode(),
-        recent,
-    );
+    let make_y = create_account(&user, &y, (SOL, 0, SYSTEM_PROGRAM_ID), recent);
     let out = c.block(vec![
         drain(&x, SystemInstruction::Allocate { space: 16 }, recent),
         drain(

@@ -144,7 +144,6 @@ mod view;
 
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 pub use changes::SlotChanges;
@@ -550,17 +549,7 @@ fn lock_holder(file: &File) -> Option<String> {
 /// Takes an exclusive `flock` without waiting: `Ok(false)` if another open file holds it. Errors
 /// name `path`.
 fn try_lock(file: &File, path: &Path) -> Result<bool, StoreError> {
-    // SAFETY: flock on a file descriptor we own; no memory is passed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(StoreError::io("lock", path)(err))
-    }
+    crate::files::try_lock(file).map_err(StoreError::io("lock", path))
 }
 
 #[cfg(test)]

@@ -372,6 +372,30 @@ pub fn node_instruction(
     )
 }
 
+/// `funder` creates `new` (both sign) with `(lamports, space, owner)` (`CreateAccount`).
+pub fn create_account(
+    funder: &SigningKey,
+    new: &SigningKey,
+    (lamports, space, owner): (u64, u64, Pubkey),
+    recent: [u8; 32],
+) -> Vec<u8> {
+    tx(
+        &[funder, new],
+        SYSTEM_PROGRAM_ID,
+        &[
+            AccountMeta::new(pk(funder), true),
+            AccountMeta::new(pk(new), true),
+        ],
+        &SystemInstruction::CreateAccount {
+            lamports,
+            space,
+            owner,
+        }
+        .encode(),
+        recent,
+    )
+}
+
 /// The transactions that make a new vote account `vote_key` for the node `node` (its voter),
 /// paid for and staked by the node, whose fee payer is `fee_payer`: create, initialize,
 /// delegate `stake`. It starts inactive, in the UED.
@@ -383,21 +407,8 @@ pub fn new_vote_account(
     recent: [u8; 32],
 ) -> Vec<Vec<u8>> {
     let vote_account = pk(vote_key);
-    let create = tx(
-        &[node, vote_key],
-        SYSTEM_PROGRAM_ID,
-        &[
-            AccountMeta::new(pk(node), true),
-            AccountMeta::new(vote_account, true),
-        ],
-        &SystemInstruction::CreateAccount {
-            lamports: SOL,
-            space: VOTE_STATE_LEN as u64,
-            owner: vote_program_id(),
-        }
-        .encode(),
-        recent,
-    );
+    let space = VOTE_STATE_LEN as u64;
+    let create = create_account(node, vote_key, (SOL, space, vote_program_id()), recent);
     let init = node_instruction(
         node,
         vote_account,
