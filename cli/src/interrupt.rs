@@ -183,17 +183,26 @@ pub fn scratch_dir_in(parent: &Path) -> Result<Scratch, String> {
             .prefix(SCRATCH_PREFIX)
             .tempdir_in(parent)
             .map_err(|e| format!("a temporary directory in {}: {e}", parent.display()))?;
-        let named = |e: std::io::Error| format!("{}: {e}", dir.path().display());
-        let held = std::fs::File::open(dir.path()).map_err(named)?;
-        // Another command's sweep between the making and the lock may hold it or have removed
-        // it: make another. (A file system without `flock` keeps it unlocked, and no sweep
-        // there can take a lock to remove it.)
-        if matches!(try_lock(&held), Ok(false)) || !same_file(&held, dir.path()) {
-            continue;
+        if let Some(held) = held_if_still_there(dir.path())? {
+            paths.push(dir.path().to_owned());
+            return Ok(Scratch(Some((dir, held))));
         }
-        paths.push(dir.path().to_owned());
-        return Ok(Scratch(Some((dir, held))));
     }
+}
+
+/// The lock on a scratch directory just made at `path`, or `None` where another command's
+/// sweep between the making and the lock holds it or has removed it (make another). A file
+/// system without `flock` keeps it unlocked, and no sweep there can take a lock to remove it.
+fn held_if_still_there(path: &Path) -> Result<Option<std::fs::File>, String> {
+    let held = match std::fs::File::open(path) {
+        Ok(held) => held,
+        // Removed before it could be opened: this failed a CI run of two benches started at
+        // once ("…/tandem-scratch-KXdxlb: No such file or directory").
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let taken = matches!(try_lock(&held), Ok(false)) || !same_file(&held, path);
+    Ok((!taken).then_some(held))
 }
 
 /// Whether `file` is still what `path` names (not removed, nor replaced).
@@ -231,7 +240,9 @@ fn remove_abandoned_scratch(parent: &Path) {
         let Ok(held) = std::fs::File::open(&dir) else {
             continue;
         };
-        if same_file(&held, &dir) && try_lock(&held).unwrap_or(false) {
+        // The name checked once the lock is held: a directory another sweep removed while this
+        // one waited to lock it is not looked for again under its name.
+        if try_lock(&held).unwrap_or(false) && same_file(&held, &dir) {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
@@ -334,4 +345,43 @@ fn die_by(signal: libc::c_int) -> ! {
         libc::raise(signal);
     }
     std::process::exit(128 + signal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scratch_directory_removed_before_its_lock_is_made_again_not_an_error() {
+        let parent = tempfile::tempdir().unwrap();
+        let gone = parent.path().join("tandem-scratch-gone");
+        std::fs::create_dir(&gone).unwrap();
+        std::fs::remove_dir(&gone).unwrap();
+        assert!(matches!(held_if_still_there(&gone), Ok(None)));
+        // One another sweep holds is taken too; one nobody holds is this command's.
+        std::fs::create_dir(&gone).unwrap();
+        let other = std::fs::File::open(&gone).unwrap();
+        assert!(try_lock(&other).unwrap());
+        assert!(matches!(held_if_still_there(&gone), Ok(None)));
+        drop(other);
+        assert!(matches!(held_if_still_there(&gone), Ok(Some(_))));
+    }
+
+    #[test]
+    fn scratch_directories_made_while_others_sweep_beside_them_are_all_made() {
+        // Each making sweeps the directory first: one thread's sweep runs between another's
+        // making and its lock.
+        let parent = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..200 {
+                        let scratch = scratch_dir_in(parent.path()).unwrap();
+                        assert!(scratch.path().is_dir());
+                    }
+                });
+            }
+        });
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+    }
 }
