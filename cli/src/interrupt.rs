@@ -252,9 +252,24 @@ fn remove_abandoned_scratch(parent: &Path) {
 /// suites: their stores): a [`Scratch`] directory made the process's temporary directory (for
 /// `tempfile`, which the library makes them with), so that a signal removes them with it —
 /// every interrupted bench left its stores behind. Held for the command's length; once per
-/// process.
-pub fn scratch_for_the_process() -> Result<Scratch, String> {
-    let scratch = scratch_dir()?;
+/// process. Where the temporary directory cannot be used and the command writes to a
+/// directory of its own (`fallback`: the suite's `--out`), the directory is made there, and a
+/// line on stderr says so (a bench with a good `--out` failed on a stale `TMPDIR`).
+pub fn scratch_for_the_process(fallback: Option<&Path>) -> Result<Scratch, String> {
+    let scratch = match (scratch_dir(), fallback) {
+        (Ok(scratch), _) => scratch,
+        (Err(e), None) => return Err(e),
+        (Err(e), Some(out)) => {
+            let scratch = std::fs::create_dir_all(out)
+                .map_err(|_| e.clone())
+                .and_then(|()| scratch_dir_in(out).map_err(|_| e.clone()))?;
+            say!(
+                "tandem: {e}; the suites' stores go below {} instead",
+                out.display()
+            );
+            scratch
+        }
+    };
     tempfile::env::override_temp_dir(scratch.path()).map_err(|already| {
         format!(
             "the temporary directory was set already, to {}",

@@ -720,7 +720,10 @@ fn main() -> ExitCode {
 fn dispatch(command: Command, halted: &mut bool) -> Result<(), String> {
     // `tandem bench`'s suites make their stores themselves: in a directory a signal removes.
     let _bench_scratch = match &command {
-        Command::Bench(_) => Some(interrupt::scratch_for_the_process()?),
+        Command::Bench(bench) => Some(interrupt::scratch_for_the_process(
+            // The suite's --out, where the temporary directory cannot be used.
+            bench.command.is_none().then_some(bench.suite.out.as_path()),
+        )?),
         _ => None,
     };
     match command {

@@ -1103,6 +1103,35 @@ fn a_temporary_directory_that_cannot_be_used_is_named_with_what_to_do() {
 }
 
 #[test]
+fn a_bench_with_an_out_directory_runs_where_the_temporary_one_cannot_be_used() {
+    // Its suites' stores go below --out then; it failed on a stale TMPDIR before.
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("gone");
+    let out = dir.path().join("out");
+    let bench = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["bench", "--quick", "--suite", "blake3", "--out"])
+        .arg(&out)
+        .env("TMPDIR", &gone)
+        .output()
+        .unwrap();
+    assert!(bench.status.success(), "{bench:?}");
+    let err = String::from_utf8_lossy(&bench.stderr);
+    assert!(err.contains("the suites' stores go below"), "{err}");
+    assert!(
+        scratch_in(&out).is_none(),
+        "its scratch directory is removed"
+    );
+    // A bench command without --out says what to do, as before.
+    let validate = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["bench", "validate", "--profile", "p.toml"])
+        .env("TMPDIR", &gone)
+        .output()
+        .unwrap();
+    assert_eq!(validate.status.code(), Some(1), "{validate:?}");
+    assert!(String::from_utf8_lossy(&validate.stderr).contains("set TMPDIR"));
+}
+
+#[test]
 fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
     // its store in the temporary directory. It still dies by the signal (a shell loop stops on
