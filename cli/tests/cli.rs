@@ -621,14 +621,17 @@ fn an_interrupted_bench_removes_its_stores() {
     let dir = tempfile::tempdir().unwrap();
     let (out, tmp) = (dir.path().join("out"), dir.path().join("tmp"));
     std::fs::create_dir(&tmp).unwrap();
-    let mut bench = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["bench", "--quick", "--suite", "store", "--out"])
-        .arg(&out)
-        .env("TMPDIR", &tmp)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut bench = with_default_signals(
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["bench", "--quick", "--suite", "store", "--out"])
+            .arg(&out)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+        false,
+    )
+    .spawn()
+    .unwrap();
     // Once a store is there: a superblock one or two levels below --out.
     let a_store = || {
         let below = |d: &Path| -> Vec<std::path::PathBuf> {
@@ -962,13 +965,16 @@ fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
         // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
         let store = dir.path().join(format!("store-{command}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args([command, "--ledger", fifo.to_str().unwrap()])
-            .args(["--store", store.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = with_default_signals(
+            Command::new(env!("CARGO_BIN_EXE_tandem"))
+                .args([command, "--ledger", fifo.to_str().unwrap()])
+                .args(["--store", store.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped()),
+            false,
+        )
+        .spawn()
+        .unwrap();
         // The ledger's first blocks, the pipe held open: the command waits for the rest.
         let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
         pipe.write_all(&bytes[..bytes.len() / 2]).unwrap();
@@ -1025,12 +1031,48 @@ fn scratch_in(tmp: &std::path::Path) -> Option<std::path::PathBuf> {
     scratches_in(tmp).into_iter().next()
 }
 
-/// `tandem run` of `ledger` at a 100 ms pace with `tmp` its temporary directory, once its
-/// scratch store has committed a slot.
+/// Starts `command` with SIGINT, SIGTERM and SIGHUP at their default actions (SIGHUP ignored
+/// where `ignoring_sighup`), whatever the test process was started with: a test run from a
+/// background job or `nohup` passed its ignored SIGINT or SIGHUP on, the command left it
+/// ignored (as it should), and a test signalling it failed every time (found by a hunt for
+/// flaky tests, stop 72).
+fn with_default_signals(command: &mut Command, ignoring_sighup: bool) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) only, between fork and exec (async-signal-safe).
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            let sighup = if ignoring_sighup {
+                libc::SIG_IGN
+            } else {
+                libc::SIG_DFL
+            };
+            libc::signal(libc::SIGHUP, sighup);
+            Ok(())
+        })
+    }
+}
+
+/// `tandem ARGS` started [`with_default_signals`], `tmp` its temporary directory, its standard
+/// error piped.
+fn signalled_tandem(args: &[&str], tmp: &std::path::Path) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    command
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    with_default_signals(&mut command, false).spawn().unwrap()
+}
+
+/// `tandem run` of `ledger` at a 1 s pace (40 slots last longer than any test beside them
+/// needs: at 100 ms, a loaded machine's `replay` beside it could outlast it) with `tmp` its
+/// temporary directory, once its scratch store has committed a slot.
 fn paced_run_in(ledger: &str, tmp: &std::path::Path) -> std::process::Child {
     let before = scratches_in(tmp);
     let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["run", "--ledger", ledger, "--pace", "100"])
+        .args(["run", "--ledger", ledger, "--pace", "1000"])
         .env("TMPDIR", tmp)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -1136,27 +1178,20 @@ fn an_interrupted_run_removes_its_temporary_store() {
     // SIGINT (Ctrl-C) and SIGTERM killed the process at once, and every interrupted run left
     // its store in the temporary directory. It still dies by the signal (a shell loop stops on
     // Ctrl-C), and a signal it was started with ignored (`nohup`'s SIGHUP) stays ignored.
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "40", "--transfers", "20"]);
     for (signal, ignoring_sighup) in [(libc::SIGINT, false), (libc::SIGTERM, true)] {
         let tmp = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
         command
-            .args(["run", "--ledger", &ledger, "--pace", "100"])
+            .args(["run", "--ledger", &ledger, "--pace", "1000"])
             .env("TMPDIR", tmp.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
-        if ignoring_sighup {
-            // SAFETY: signal(2) only, between fork and exec (async-signal-safe).
-            unsafe {
-                command.pre_exec(|| {
-                    libc::signal(libc::SIGHUP, libc::SIG_IGN);
-                    Ok(())
-                });
-            }
-        }
-        let child = command.spawn().unwrap();
+        let child = with_default_signals(&mut command, ignoring_sighup)
+            .spawn()
+            .unwrap();
         // Once its store is there (a scratch directory) and has committed a slot.
         let store = || scratch_in(tmp.path());
         let began = std::time::Instant::now();
@@ -1193,13 +1228,7 @@ fn an_interrupted_run_removes_its_temporary_store() {
     // Standard error gone (`2>&1 | tee` killed by the same Ctrl-C, a closed terminal): the
     // signal thread's `eprintln!` panicked, and the process parked for ever.
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["run", "--ledger", &ledger, "--pace", "100"])
-        .env("TMPDIR", tmp.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = signalled_tandem(&["run", "--ledger", &ledger, "--pace", "1000"], tmp.path());
     drop(child.stderr.take());
     let began = std::time::Instant::now();
     while !scratch_in(tmp.path()).is_some_and(|s| s.join("superblock").exists()) {
@@ -1227,13 +1256,10 @@ fn an_interrupted_run_removes_its_temporary_store() {
     // removal failed and left them (2 runs of 4), or an engine's error exited 1 first.
     for _ in 0..3 {
         let tmp = tempfile::tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args(["cluster", "--slots", "100000", "--transfers", "2"])
-            .env("TMPDIR", tmp.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = signalled_tandem(
+            &["cluster", "--slots", "100000", "--transfers", "2"],
+            tmp.path(),
+        );
         let scratch = || scratch_in(tmp.path());
         let began = std::time::Instant::now();
         while !scratch().is_some_and(|s| s.join("validator-0").join("superblock").exists()) {
