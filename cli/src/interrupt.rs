@@ -256,14 +256,14 @@ fn remove_abandoned_scratch(parent: &Path) {
 /// directory of its own (`fallback`: the suite's `--out`), the directory is made there, and a
 /// line on stderr says so (a bench with a good `--out` failed on a stale `TMPDIR`).
 pub fn scratch_for_the_process(fallback: Option<&Path>) -> Result<Scratch, String> {
-    let scratch = match (scratch_dir_in(&tempfile::env::temp_dir()), fallback) {
-        (Ok(scratch), _) => scratch,
-        (Err(e), None) => return Err(format!("{e} (the temporary directory: set TMPDIR)")),
-        (Err(e), Some(out)) => {
-            let unusable = || format!("{e} (the temporary directory: set TMPDIR)");
-            let scratch = std::fs::create_dir_all(out)
-                .map_err(|_| unusable())
-                .and_then(|()| scratch_dir_in(out).map_err(|_| unusable()))?;
+    let scratch = match scratch_dir_in(&tempfile::env::temp_dir()) {
+        Ok(scratch) => scratch,
+        Err(e) => {
+            let unusable = format!("{e} (the temporary directory: set TMPDIR)");
+            let out = fallback.ok_or_else(|| unusable.clone())?;
+            let scratch = (std::fs::create_dir_all(out).ok())
+                .and_then(|()| scratch_dir_in(out).ok())
+                .ok_or(unusable)?;
             say!(
                 "tandem: the temporary directory cannot be used ({e}): the suites' stores go \
                  below {} instead",
