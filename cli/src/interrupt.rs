@@ -291,6 +291,19 @@ fn ignored(signal: libc::c_int) -> bool {
     }
 }
 
+/// Ignores SIGXFSZ, the signal a write past the file size limit (`ulimit -f`, systemd's
+/// `LimitFSIZE=`) raises: its default action killed the process without a word — a `run`
+/// growing its store, `gen` writing a ledger, `bench` its profile — where the write now fails
+/// with `EFBIG`, which every write path reports naming its file ("grow S/rw-ued.pages: File
+/// too large"). The store was safe either way (a kill is a crash); the operator was told
+/// nothing. Called in `main` before any other thread starts.
+pub fn ignore_file_size_signal() {
+    // SAFETY: `signal` with SIG_IGN installs no handler; no other thread exists yet.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Blocks the signals not ignored in this thread (and so in every thread it starts after) and
 /// starts the thread that takes them: it removes what is registered, says so, and lets the
 /// signal end the process. Called in `main` before any other thread starts.

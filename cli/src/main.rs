@@ -636,6 +636,7 @@ fn quiet_gpu_probe() {
 fn main() -> ExitCode {
     // (It sets the environment: before any thread starts, the signal thread's too.)
     quiet_gpu_probe();
+    interrupt::ignore_file_size_signal();
     // Before any other thread starts: they inherit the mask that leaves the signals to one.
     if let Err(e) = interrupt::install() {
         say!("tandem: error: {e}");

@@ -1345,31 +1345,38 @@ fn a_share_out_of_range_is_named_by_its_flag() {
     );
 }
 
-#[test]
-fn a_bench_whose_out_disk_is_full_fails_before_measuring() {
-    // The up-front check created an empty file, which takes no room: a full disk let the suite
-    // measure, then failed writing its files. A file size limit of 64 KiB stands in for the
-    // full disk here (EFBIG where a disk says ENOSPC; the same failed write).
+/// `tandem ARGS…` under a file size limit of `kib` KiB, SIGXFSZ at its default action (what
+/// `ulimit -f` or systemd's `LimitFSIZE=` give a command).
+fn tandem_under_a_file_size_limit(args: &[&str], kib: u64) -> std::process::Output {
     use std::os::unix::process::CommandExt;
-    let dir = tempfile::tempdir().unwrap();
-    let mut bench = Command::new(env!("CARGO_BIN_EXE_tandem"));
-    bench.args(["bench", "--quick", "--suite", "blake3", "--out"]);
-    bench.arg(dir.path());
-    // SAFETY: async-signal-safe libc calls between fork and exec; the limit and the ignored
-    // SIGXFSZ (a write past the limit then fails instead of killing) pass through exec.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+    command.args(args);
+    // SAFETY: async-signal-safe libc calls between fork and exec; the limit and the default
+    // action pass through exec.
     unsafe {
-        bench.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
             let mut limit: libc::rlimit = std::mem::zeroed();
             libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit);
-            limit.rlim_cur = 64 << 10;
+            limit.rlim_cur = kib << 10;
             match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
                 0 => Ok(()),
                 _ => Err(std::io::Error::last_os_error()),
             }
         });
     }
-    let out = bench.output().expect("run tandem");
+    command.output().expect("run tandem")
+}
+
+#[test]
+fn a_bench_whose_out_disk_is_full_fails_before_measuring() {
+    // The up-front check created an empty file, which takes no room: a full disk let the suite
+    // measure, then failed writing its files. A file size limit of 64 KiB stands in for the
+    // full disk here (EFBIG where a disk says ENOSPC; the same failed write).
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let args = ["bench", "--quick", "--suite", "blake3", "--out", out_dir];
+    let out = tandem_under_a_file_size_limit(&args, 64);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
@@ -1379,6 +1386,51 @@ fn a_bench_whose_out_disk_is_full_fails_before_measuring() {
     );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_file_size_limit_is_an_error_naming_the_file_not_a_silent_kill() {
+    // SIGXFSZ's default action killed `run` as its store grew past the limit (exit 153, not a
+    // word from tandem) and `gen` as its ledger did. The store was safe — a kill is a crash —
+    // but the operator was told nothing; now the write fails and says which file.
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(
+        &dir,
+        &["--slots", "40", "--transfers", "200", "--creates", "30"],
+    );
+    let store = dir.path().join("s");
+    let store = store.to_str().unwrap();
+    let run = ["run", "--ledger", &ledger, "--store", store, "--json", "-"];
+    let limited = tandem_under_a_file_size_limit(&run, 300);
+    let err = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.signal(), None, "{limited:?}");
+    assert_eq!(limited.status.code(), Some(1), "{limited:?}");
+    assert!(
+        err.contains(store) && err.contains("File too large"),
+        "{err}"
+    );
+    let check = tandem(&["store", "check", store]);
+    assert!(check.status.success(), "{check:?}");
+    // Resumed without the limit, it ends where a run that never met it ends.
+    let resumed = tandem(&run);
+    assert!(resumed.status.success(), "{resumed:?}");
+    let resumed: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert_eq!(resumed["last"], run_report(&ledger, &[])["last"]);
+    // `gen` likewise, naming its ledger.
+    let big = dir.path().join("big.ledger");
+    let gen_args = ["gen", "--out", big.to_str().unwrap(), "--slots", "40"];
+    let limited = tandem_under_a_file_size_limit(&gen_args, 300);
+    let err = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(1), "{limited:?}");
+    assert!(
+        err.contains("big.ledger") && err.contains("File too large"),
+        "{err}"
+    );
+    // Its partial file is gone with it.
+    let left = std::fs::read_dir(dir.path()).unwrap().flatten();
+    let partial = left.filter(|e| e.file_name().to_string_lossy().contains("big.ledger"));
+    assert_eq!(partial.count(), 0);
 }
 
 #[test]
