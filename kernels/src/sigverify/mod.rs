@@ -205,22 +205,84 @@ pub fn verify_batch_cpu(
         return;
     }
     let per = n.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (t, out) in results.chunks_mut(per).enumerate() {
-            let range = t * per..t * per + out.len();
+    let parts = results.chunks_mut(per).enumerate().map(|(t, out)| {
+        let range = t * per..t * per + out.len();
+        (range.clone(), out)
+    });
+    on_threads(
+        parts.collect(),
+        |(range, out)| {
             let (sigs, keys, msgs) = (
                 &signatures[range.clone()],
                 &public_keys[range.clone()],
                 &messages[range],
             );
-            scope.spawn(move || verify_many(platform, sigs, keys, msgs, out, cache));
+            verify_many(platform, sigs, keys, msgs, out, cache);
+        },
+        std::thread::Builder::new,
+    );
+}
+
+/// Runs `work` on every one of `parts`: on the calling thread and on up to one scoped thread
+/// (built by `builder`) for each part but one, all taking parts from one queue, so that a
+/// thread that cannot be started (a process at its thread limit: `ulimit -u`, a cgroup's
+/// `pids.max`) leaves its share to the others. Before stop 73 a part was handed to a thread
+/// of its own and a failed start panicked (`tandem replay`, `gen`, the C ABI's batch verify
+/// under a thread limit).
+fn on_threads<P: Send>(
+    parts: Vec<P>,
+    work: impl Fn(P) + Sync,
+    builder: impl Fn() -> std::thread::Builder,
+) {
+    let helpers = parts.len().saturating_sub(1);
+    let queue = std::sync::Mutex::new(parts.into_iter());
+    let next = || {
+        queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    };
+    let drain = || {
+        while let Some(part) = next() {
+            work(part);
         }
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            if builder().spawn_scoped(scope, drain).is_err() {
+                break;
+            }
+        }
+        drain();
     });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_all_done_when_no_thread_can_be_started() {
+        // A stack larger than the address space: every start fails, as at a thread limit.
+        let unstartable = || std::thread::Builder::new().stack_size(1 << 48);
+        assert!(
+            unstartable().spawn(|| ()).is_err(),
+            "a thread with a 256 TiB stack started"
+        );
+        for builder in [std::thread::Builder::new, unstartable] {
+            for n in [0, 1, 2, 7] {
+                let done = std::sync::Mutex::new(Vec::new());
+                on_threads(
+                    (0..n).collect(),
+                    |p: usize| done.lock().unwrap().push(p),
+                    builder,
+                );
+                let mut done = done.into_inner().unwrap();
+                done.sort_unstable();
+                assert_eq!(done, (0..n).collect::<Vec<_>>());
+            }
+        }
+    }
 
     #[test]
     fn prepared_signers_hold_every_form_their_platforms_verifier_uses() {
