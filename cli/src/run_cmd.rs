@@ -519,7 +519,7 @@ pub fn run(args: RunArgs) -> Result<bool, String> {
         ));
         bar.tick();
     };
-    let fed = while_showing(show, Duration::from_millis(200), || {
+    let fed = while_showing(display_thread(), show, Duration::from_millis(200), || {
         let resume = ResumeCheck::new(&ledger, &dir, resumed, engine.resumed_blockhash());
         feed(&engine, reader, resume, args.pace_ms)
     })?;
@@ -758,24 +758,41 @@ fn halted_row(halt: Option<&str>, halt_slot: Option<u64>) -> String {
 /// Runs `work`, calling `show` every `every` on another thread until it ends — returns or
 /// panics: a panic then goes on once the display has stopped (before 2026-12-07 the display
 /// waited for a flag set after `work` returned, and a panic left the process waiting for it
-/// for ever).
-fn while_showing<T>(show: impl Fn() + Sync, every: Duration, work: impl FnOnce() -> T) -> T {
+/// for ever). A display whose thread (built by `display`) cannot be started is done without,
+/// saying so: before stop 73 a process at its thread limit panicked there.
+fn while_showing<T>(
+    display: std::thread::Builder,
+    show: impl Fn() + Sync,
+    every: Duration,
+    work: impl FnOnce() -> T,
+) -> T {
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| {
+        let shown = display.spawn_scoped(scope, || {
             while !done.load(Ordering::Relaxed) {
                 show();
                 std::thread::sleep(every);
             }
         });
+        if let Err(e) = shown {
+            say!("tandem: warning: no progress display: its thread cannot be started: {e}");
+        }
         let _done = SetOnDrop(&done);
         work()
     })
 }
 
+/// The progress display's thread.
+fn display_thread() -> std::thread::Builder {
+    std::thread::Builder::new().name("tandem-display".into())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{digest_path, halted_row, reusable, while_showing, whole_ledger, write_cached};
+    use super::{
+        digest_path, display_thread, halted_row, reusable, while_showing, whole_ledger,
+        write_cached,
+    };
     use crate::output::private_dir_in;
     use std::time::Duration;
 
@@ -788,6 +805,7 @@ mod tests {
         std::thread::spawn(move || {
             let panicked = std::panic::catch_unwind(|| {
                 while_showing(
+                    display_thread(),
                     || {},
                     Duration::from_millis(1),
                     || panic!("a bug while feeding"),
@@ -801,7 +819,16 @@ mod tests {
             Ok(true),
             "the panic went on once the display stopped"
         );
-        assert_eq!(while_showing(|| {}, Duration::from_millis(1), || 7), 7);
+        let shown = || while_showing(display_thread(), || {}, Duration::from_millis(1), || 7);
+        assert_eq!(shown(), 7);
+    }
+
+    #[test]
+    fn a_display_whose_thread_cannot_start_is_done_without() {
+        // A stack larger than the address space: the start fails, as at a thread limit.
+        let unstartable = std::thread::Builder::new().stack_size(1 << 48);
+        let every = Duration::from_millis(1);
+        assert_eq!(while_showing(unstartable, || {}, every, || 7), 7);
     }
 
     #[test]
