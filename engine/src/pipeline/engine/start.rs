@@ -259,9 +259,7 @@ impl Engine {
             shared: Arc::clone(&shared),
             pinned: pinned_tx.clone(),
         };
-        let started = |r: std::io::Result<JoinHandle<()>>| {
-            r.map_err(|e| EngineError::from(Failure::Start(format!("a stage: {e}"))))
-        };
+        let started = |r: Result<JoinHandle<()>, Failure>| r.map_err(EngineError::from);
         // Votes are verified first on every sigverify core too (at the VED's priority); user
         // signatures on all of them, by the thread that feeds the GPU and its helpers.
         let vote_helpers = placement
@@ -378,23 +376,21 @@ impl Engine {
         engine.ued_thread = Some({
             let shared = Arc::clone(&shared);
             let m = stage("ued");
-            spawn("ued", Stage::Ued, true)
-                .spawn(move || {
-                    ued_loop(
-                        &shared,
-                        &m,
-                        runtime,
-                        UedLinks {
-                            input: ued_rx,
-                            sigs: ued_ready_rx,
-                            reads: reads_rx,
-                            handoffs: handoffs_tx,
-                            alive: ued_alive_tx,
-                        },
-                        on_outcome,
-                    )
-                })
-                .map_err(|e| Failure::Start(format!("the ued stage: {e}")))?
+            spawn("ued", Stage::Ued, true).spawn(move || {
+                ued_loop(
+                    &shared,
+                    &m,
+                    runtime,
+                    UedLinks {
+                        input: ued_rx,
+                        sigs: ued_ready_rx,
+                        reads: reads_rx,
+                        handoffs: handoffs_tx,
+                        alive: ued_alive_tx,
+                    },
+                    on_outcome,
+                )
+            })?
         });
         drop(pinned_tx);
         // A stage that cannot run where the placement says is the operator's setting to fix:
@@ -427,10 +423,11 @@ struct StageThread {
 const STAGE_THREADS: usize = 4;
 
 impl StageThread {
+    /// Starts the thread; one the OS refuses is a [`Failure::Start`] naming it.
     pub(super) fn spawn<T: Send + 'static>(
         self,
         body: impl FnOnce() -> T + Send + 'static,
-    ) -> std::io::Result<JoinHandle<T>> {
+    ) -> Result<JoinHandle<T>, Failure> {
         let StageThread {
             name,
             stage,
@@ -443,9 +440,11 @@ impl StageThread {
             name.len() <= MAX_THREAD_NAME,
             "{name}: the OS would show it cut short"
         );
+        let thread = name.clone();
+        let not_started = move |e: std::io::Error| Failure::Start(not_started(&thread, &e));
         #[cfg(test)]
         if tests::REFUSED_STAGE.with(|r| r.get()) == Some(name.as_str()) {
-            return Err(std::io::Error::other("refused by the test"));
+            return Err(not_started(std::io::Error::from_raw_os_error(libc::EAGAIN)));
         }
         std::thread::Builder::new()
             .name(name.clone())
@@ -483,7 +482,21 @@ impl StageThread {
                     },
                 )
             })
+            .map_err(not_started)
     }
+}
+
+/// What [`Failure::Start`] says of the thread `name` the OS refused to start with `error`: the
+/// thread, and where the refusal is the process's limit of threads, that limit.
+fn not_started(name: &str, error: &std::io::Error) -> String {
+    let limit = match error.kind() {
+        std::io::ErrorKind::WouldBlock => {
+            " (the process is at its limit of threads: `ulimit -u`, or its cgroup's `pids.max` \
+             — systemd's TasksMax, docker's --pids-limit)"
+        }
+        _ => "",
+    };
+    format!("the thread {name} cannot be started: {error}{limit}")
 }
 
 /// The bytes of a thread's name the OS keeps (Linux's `TASK_COMM_LEN` less its NUL).
@@ -563,7 +576,14 @@ mod tests {
             let Err(error) = opened else {
                 panic!("{refused}: the engine started without that stage");
             };
-            assert!(error.to_string().contains("refused by the test"), "{error}");
+            // Named, with the limit a refusal like this one (EAGAIN) meets.
+            let said = error.to_string();
+            assert!(
+                said.contains(&format!(
+                    "starting the engine: the thread {refused} cannot be started: "
+                )) && said.contains("`ulimit -u`"),
+                "{said}"
+            );
             // Whether its thread started or not, the hook is gone once `open` returns.
             assert!(
                 ended.load(Ordering::SeqCst),
