@@ -22,6 +22,31 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// Why a file whose first eight bytes are none of the `known` magics (its formats, newest
+/// first, one family: their first seven bytes) cannot be read: a magic of the same family is
+/// another tandem's format — a newer build's, after a downgrade — and is named as such; any
+/// other is a foreign file ("bad magic"). Before stop 73 only the runtime state files told the
+/// two apart, and an older build called a newer build's logs and indexes damaged (an upgrade
+/// test of that stop), which could send an operator to a backup instead of the newer binary.
+pub fn unknown_format(found: &[u8], known: &[&[u8; 8]], what: &str) -> String {
+    let family = &known[0][..7];
+    match found.get(..8) {
+        Some(magic) if magic.starts_with(family) => {
+            let names: Vec<String> = known.iter().map(|m| m.escape_ascii().to_string()).collect();
+            let reads = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => names.concat(),
+            };
+            format!(
+                "a {what} of format {}, which this build does not read (it reads {reads}): \
+                 written by another tandem",
+                magic.escape_ascii()
+            )
+        }
+        _ => format!("not a {what} (bad magic)"),
+    }
+}
+
 /// Takes an exclusive `flock` on `file` without waiting: whether it was taken (`false`: another
 /// open file holds it). The store's lock and the command's scratch directories take it.
 pub fn try_lock(file: &File) -> io::Result<bool> {
@@ -383,6 +408,28 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
     use std::os::unix::fs::OpenOptionsExt;
+
+    #[test]
+    fn a_format_of_the_family_is_named_and_a_foreign_magic_is_bad() {
+        let known: [&[u8; 8]; 2] = [b"TNDMXYZ2", b"TNDMXYZ1"];
+        let newer = unknown_format(b"TNDMXYZ3 and more", &known, "thing");
+        assert_eq!(
+            newer,
+            "a thing of format TNDMXYZ3, which this build does not read (it reads TNDMXYZ2 and \
+             TNDMXYZ1): written by another tandem"
+        );
+        assert_eq!(
+            unknown_format(b"TNDMXYZ\xff", &known[..1], "thing"),
+            "a thing of format TNDMXYZ\\xff, which this build does not read (it reads \
+             TNDMXYZ2): written by another tandem"
+        );
+        for foreign in [&b"TNDMXY"[..], b"\0\0\0\0\0\0\0\0", b"ELF\x7f1234"] {
+            assert_eq!(
+                unknown_format(foreign, &known, "thing"),
+                "not a thing (bad magic)"
+            );
+        }
+    }
 
     /// A writer that takes at most `short` bytes a call (as a kernel may) and records each
     /// call's length and offset, and the bytes where they went.

@@ -204,7 +204,9 @@ impl LogKind {
                 if k == last && unsynced {
                     return Ok((records, Some((path.clone(), 0))));
                 }
-                return Err(self.corrupt(path, format!("not a {} segment (bad magic)", self.name)));
+                let what = format!("{} segment", self.name);
+                let reason = crate::files::unknown_format(&bytes, self.magics, &what);
+                return Err(self.corrupt(path, reason));
             };
             if bytes.len() == 8 && k == last {
                 // Created, and a crash came before its first record: it holds no slot, and left

@@ -309,18 +309,17 @@ impl RuntimeState {
         let known = inline || members || bytes.starts_with(MAGIC_NO_MEMBERS);
         if !known {
             // Another format of this family (a newer build's) is named, not called foreign.
-            return Err(match bytes.get(..8) {
-                Some(magic) if magic.starts_with(b"TNDMRTS") => format!(
-                    "a runtime state file of format {}, which this build does not read (it \
-                     reads {}, {}, {} and {}): written by another tandem",
-                    magic.escape_ascii(),
-                    MAGIC.escape_ascii(),
-                    MAGIC_NO_DIGEST.escape_ascii(),
-                    MAGIC_NO_MEMBERS.escape_ascii(),
-                    MAGIC_WINDOW_INLINE.escape_ascii()
-                ),
-                _ => "not a runtime state file (bad magic)".into(),
-            });
+            let formats = [
+                MAGIC,
+                MAGIC_NO_DIGEST,
+                MAGIC_NO_MEMBERS,
+                MAGIC_WINDOW_INLINE,
+            ];
+            return Err(crate::files::unknown_format(
+                bytes,
+                &formats,
+                "runtime state file",
+            ));
         }
         if bytes.len() < MAGIC.len() + 8 {
             return Err(format!("truncated: {} bytes", bytes.len()));

@@ -343,7 +343,7 @@ fn read_confirmations(dir: &Path) -> Result<BTreeMap<(u8, u64), Confirmation>, R
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(io(&path)(e)),
     };
-    let body = checked(&path, &bytes, AGREEMENT_MAGIC)?;
+    let body = checked(&path, &bytes, AGREEMENT_MAGIC, &[AGREEMENT_MAGIC])?;
     let bad = |reason: String| RuntimeError::CorruptFile {
         path: path.clone(),
         reason,
@@ -384,13 +384,25 @@ pub fn read_halt(dir: &Path) -> Result<Option<String>, RuntimeError> {
     }
 }
 
-fn checked<'a>(path: &Path, bytes: &'a [u8], magic: &[u8; 8]) -> Result<&'a [u8], RuntimeError> {
+/// The body of the index file `bytes` read from `path`, checked: its magic `magic`, one of the
+/// family's formats `known` (a newer one is named: [`crate::files::unknown_format`]), and its
+/// checksum.
+fn checked<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    known: &[&[u8; 8]],
+) -> Result<&'a [u8], RuntimeError> {
     let corrupt = |reason: &str| RuntimeError::CorruptFile {
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
-    if bytes.len() < 16 || &bytes[..8] != magic {
-        return Err(corrupt("not a tandem index file (bad magic)"));
+    if bytes.get(..8) != Some(&magic[..]) {
+        let what = "tandem index file";
+        return Err(corrupt(&crate::files::unknown_format(bytes, known, what)));
+    }
+    if bytes.len() < 16 {
+        return Err(corrupt("cut short after its magic (no checksum)"));
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);
     if xxh3_64(body).to_le_bytes() != sum {
@@ -413,7 +425,7 @@ fn read_status_file(path: &Path, slot: u64) -> Result<Vec<StatusRecord>, Runtime
     let bytes = std::fs::read(path).map_err(io(path))?;
     let with_payers = !bytes.starts_with(MAGIC_NO_PAYERS);
     let magic = if with_payers { MAGIC } else { MAGIC_NO_PAYERS };
-    let body = checked(path, &bytes, magic)?;
+    let body = checked(path, &bytes, magic, &[MAGIC, MAGIC_NO_PAYERS])?;
     let bad = |reason: String| RuntimeError::CorruptFile {
         path: path.to_owned(),
         reason,
@@ -785,6 +797,26 @@ mod tests {
         assert!(window.contains(&user) && window.contains(&vote) && !window.contains(&refused));
         let index = StatusIndex::load(dir.path(), 1).unwrap();
         assert_eq!(index.get(&user).map(|t| t.status), Some(TxStatus::Success));
+        // A format after this build's is named as one (stop 73: "bad magic" before), a
+        // stranger's file and one cut after its magic as damage.
+        for (bytes, said) in [
+            (
+                b"TNDMSTS3 and the rest".to_vec(),
+                "of format TNDMSTS3, which this build",
+            ),
+            (
+                b"ELF, not an index".to_vec(),
+                "not a tandem index file (bad magic)",
+            ),
+            (MAGIC.to_vec(), "cut short after its magic"),
+        ] {
+            std::fs::write(&path, &bytes).unwrap();
+            let Err(err) = StatusIndex::load(dir.path(), 1) else {
+                panic!("{said}: opened");
+            };
+            let err = err.to_string();
+            assert!(err.contains("status-1.idx") && err.contains(said), "{err}");
+        }
     }
 
     #[test]

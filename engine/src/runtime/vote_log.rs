@@ -580,6 +580,28 @@ mod tests {
     }
 
     #[test]
+    fn a_segment_of_a_newer_format_is_named_as_one_not_called_damaged() {
+        // An older build opening a newer one's store (a downgrade) said "bad magic", as of
+        // a damaged file (stop 73's upgrade test).
+        let dir = tempfile::tempdir().unwrap();
+        appended(dir.path(), 2..=65);
+        let newest = dir.path().join("votes-2.log");
+        let mut bytes = std::fs::read(&newest).unwrap();
+        bytes[7] = b'9';
+        std::fs::write(&newest, &bytes).unwrap();
+        let Err(error) = VoteLog::open(dir.path(), Some(65)) else {
+            panic!("a newer format opened");
+        };
+        let said = error.to_string();
+        assert!(
+            said.contains("of format TNDMVOT9, which this build does not read")
+                && said.contains("written by another tandem")
+                && !said.contains("bad magic"),
+            "{said}"
+        );
+    }
+
+    #[test]
     fn damage_before_the_end_is_an_error_naming_the_file_and_pruning_keeps_what_is_asked() {
         let dir = tempfile::tempdir().unwrap();
         appended(dir.path(), 2..=200);
