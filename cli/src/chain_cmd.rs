@@ -618,9 +618,14 @@ pub fn replay(
             }
             log_discarded = true;
         }
+        // A block refused is named by its place in the ledger; the store's or a file's
+        // failure is not the block's.
         let outcome = runtime
             .execute_block(&block)
-            .map_err(|e| format!("{place}: {e}"))?;
+            .map_err(|e| match e.is_the_blocks() {
+                true => format!("{place}: {e}"),
+                false => e.to_string(),
+            })?;
         report.add(&outcome);
         bar.inc(1);
         bar.set_message(block.header.slot.to_string());

@@ -1417,6 +1417,23 @@ fn a_file_size_limit_is_an_error_naming_the_file_not_a_silent_kill() {
     assert!(resumed.status.success(), "{resumed:?}");
     let resumed: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
     assert_eq!(resumed["last"], run_report(&ledger, &[])["last"]);
+    // `replay` likewise — and the store's failure is not the block's: it was prefixed with the
+    // block's place in the ledger, as if the ledger were bad.
+    let replayed = dir.path().join("r");
+    let replay = [
+        "replay",
+        "--ledger",
+        &ledger,
+        "--store",
+        replayed.to_str().unwrap(),
+    ];
+    let limited = tandem_under_a_file_size_limit(&replay, 300);
+    let err = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(1), "{limited:?}");
+    assert!(
+        !err.contains("l.ledger: block") && err.contains("File too large"),
+        "{err}"
+    );
     // `gen` likewise, naming its ledger.
     let big = dir.path().join("big.ledger");
     let gen_args = ["gen", "--out", big.to_str().unwrap(), "--slots", "40"];

@@ -230,6 +230,24 @@ pub enum RuntimeError {
     Poisoned(String),
 }
 
+impl RuntimeError {
+    /// Whether the block itself is at fault (SPEC §4's checks, a malformed transaction, an
+    /// invalid slash): an error a front end names by the block's place in its ledger — not
+    /// the store's, a file's or the engine's, which are no block's (a replay's full disk read
+    /// "LEDGER: block 48, at byte 2320783: grow …", as if the ledger were bad; stop 73).
+    pub fn is_the_blocks(&self) -> bool {
+        matches!(
+            self,
+            RuntimeError::ParentMismatch { .. }
+                | RuntimeError::SlotNotAfterParent { .. }
+                | RuntimeError::SlotGapTooLarge { .. }
+                | RuntimeError::ClockViolation { .. }
+                | RuntimeError::MalformedTransaction { .. }
+                | RuntimeError::InvalidSlash { .. }
+        )
+    }
+}
+
 /// The block checks of SPEC §4 for a block that should follow the slot `last_slot`, whose clock
 /// was `last_ms`: its parent is that slot, its slot is after it by at most `slots_per_epoch`,
 /// its clock is within `[last_ms, last_ms + 1000]`.
