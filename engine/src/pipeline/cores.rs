@@ -81,6 +81,20 @@ pub enum CoresError {
         /// The machine's PUs, as ranges.
         pus: String,
     },
+    /// A core the machine has and a cpuset (a container's, a cgroup's) forbids the process:
+    /// before stop 73 it read as one that does not exist.
+    #[error(
+        "cores: {entry}: core {cpu} is not allowed to this process: a cpuset (its container's \
+         or cgroup's) leaves it out; it may use PUs {pus}"
+    )]
+    ForbiddenCore {
+        /// The entry as written.
+        entry: String,
+        /// The forbidden PU.
+        cpu: usize,
+        /// The PUs the process may use, as ranges.
+        pus: String,
+    },
 }
 
 /// A parsed `cores` setting: the PUs of each stage it names; the others keep the automatic plan.
@@ -135,10 +149,10 @@ impl CoreSpec {
     pub fn check(&self, topology: &Topology) -> Result<(), CoresError> {
         for (entry, cpus) in self.entries.values() {
             if let Some(&cpu) = cpus.iter().find(|&&cpu| !topology.on_machine(cpu)) {
-                return Err(CoresError::NoSuchCore {
-                    entry: entry.clone(),
-                    cpu,
-                    pus: format_cpus(&topology.machine_pus()),
+                let (entry, pus) = (entry.clone(), format_cpus(&topology.machine_pus()));
+                return Err(match topology.forbidden(cpu) {
+                    true => CoresError::ForbiddenCore { entry, cpu, pus },
+                    false => CoresError::NoSuchCore { entry, cpu, pus },
                 });
             }
         }
@@ -237,6 +251,17 @@ mod tests {
         assert_eq!(
             err("ved=7").to_string(),
             "cores: ved=7: core 7 does not exist (this machine has PUs 0-1)"
+        );
+        // One the kernel has and a cpuset forbids is said as such.
+        let mut in_a_cpuset = machine(1, 2);
+        in_a_cpuset.forbid(&[1, 2, 3]);
+        in_a_cpuset.forbid(&[0]);
+        assert!(in_a_cpuset.forbidden(2) && !in_a_cpuset.forbidden(0));
+        let forbidden = CoreSpec::parse("ued=1;ved=3").unwrap();
+        assert_eq!(
+            forbidden.check(&in_a_cpuset).unwrap_err().to_string(),
+            "cores: ved=3: core 3 is not allowed to this process: a cpuset (its container's or \
+             cgroup's) leaves it out; it may use PUs 0-1"
         );
         assert!(matches!(err("votes=1"), CoresError::UnknownStage { name, .. } if name == "votes"));
         assert!(matches!(err("ved=a"), CoresError::BadRange { part, .. } if part == "a"));

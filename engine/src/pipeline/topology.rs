@@ -236,6 +236,9 @@ pub struct Topology {
     /// ([`Topology::mark_disk_interrupts`]): the plan keeps the votes and the user signatures off
     /// them where it can.
     disk_interrupts: Vec<(usize, String)>,
+    /// PUs the kernel has (`/sys/devices/system/cpu/present`) that hwloc's machine leaves
+    /// out: a cpuset (a container's, a cgroup's) forbids them the process. Ascending.
+    forbidden: Vec<usize>,
 }
 
 impl Topology {
@@ -284,6 +287,11 @@ impl Topology {
             .map_err(|e| TopologyError::Hwloc(e.to_string()))?;
         let mut topology = Topology::read_hwloc(&hwloc)?;
         topology.protection_keys = ProtectionKeys::detect();
+        let on_machine = topology.machine_pus();
+        topology.forbidden = present_cpus()
+            .into_iter()
+            .filter(|pu| !on_machine.contains(pu))
+            .collect();
         if topology.cpu_model.is_none() {
             topology.cpu_model = cpuinfo_model();
         }
@@ -401,6 +409,7 @@ impl Topology {
             protection_keys: ProtectionKeys::default(),
             outside: Vec::new(),
             disk_interrupts: Vec::new(),
+            forbidden: Vec::new(),
         })
     }
 
@@ -453,6 +462,7 @@ impl Topology {
             protection_keys: ProtectionKeys::detect(),
             outside: Vec::new(),
             disk_interrupts: Vec::new(),
+            forbidden: Vec::new(),
         }
     }
 
@@ -495,6 +505,7 @@ impl Topology {
             protection_keys: ProtectionKeys::default(),
             outside: Vec::new(),
             disk_interrupts: Vec::new(),
+            forbidden: Vec::new(),
         }
     }
 
@@ -554,6 +565,26 @@ impl Topology {
     /// The PUs of the machine the process's affinity mask leaves out, ascending.
     pub fn outside_the_mask(&self) -> Vec<usize> {
         self.outside.iter().map(|&(pu, _)| pu).collect()
+    }
+
+    /// Whether the kernel has this PU but a cpuset forbids it the process (hwloc's machine
+    /// leaves it out): a `cores` setting naming it is refused as such, not as a PU that does
+    /// not exist.
+    pub fn forbidden(&self, pu: usize) -> bool {
+        self.forbidden.contains(&pu)
+    }
+
+    /// Marks `pus` forbidden by a cpuset ([`Topology::forbidden`]): the kernel's list, which
+    /// only a machine read from hwloc has; for a synthetic machine's tests.
+    pub fn forbid(&mut self, pus: &[usize]) {
+        let off: Vec<usize> = pus
+            .iter()
+            .copied()
+            .filter(|&pu| !self.on_machine(pu))
+            .collect();
+        self.forbidden.extend(off);
+        self.forbidden.sort_unstable();
+        self.forbidden.dedup();
     }
 
     /// Every PU of the machine, in the process's affinity mask or not, ascending: the numbers
@@ -662,6 +693,15 @@ pub fn process_cpus() -> Option<Vec<usize>> {
         .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
         .collect();
     (!cpus.is_empty()).then_some(cpus)
+}
+
+/// The PUs the kernel has (`/sys/devices/system/cpu/present`, a list such as `0-63`), none
+/// where it cannot be read.
+fn present_cpus() -> Vec<usize> {
+    std::fs::read_to_string("/sys/devices/system/cpu/present")
+        .ok()
+        .and_then(|list| super::cores::parse_cpus("present", list.trim()).ok())
+        .unwrap_or_default()
 }
 
 /// The "model name" line of /proc/cpuinfo, for where hwloc gives no CPUModel.
