@@ -223,18 +223,19 @@ pub fn verify_batch_cpu(
     );
 }
 
-/// Runs `work` on every one of `parts`: on the calling thread and on up to one scoped thread
-/// (built by `builder`) for each part but one, all taking parts from one queue, so that a
-/// thread that cannot be started (a process at its thread limit: `ulimit -u`, a cgroup's
-/// `pids.max`) leaves its share to the others. Before stop 73 a part was handed to a thread
+/// Runs `work` on every one of `parts`, on scoped threads (built by `builder`), one for each
+/// part, all taking parts from one queue: a thread that cannot be started (a process at its
+/// thread limit: `ulimit -u`, a cgroup's `pids.max`) leaves its share to the others, and where
+/// none starts the calling thread does them all. Before stop 73 a part was handed to a thread
 /// of its own and a failed start panicked (`tandem replay`, `gen`, the C ABI's batch verify
-/// under a thread limit).
+/// under a thread limit). The calling thread works only then: its stack may be a host's small
+/// one, which a verifier's frames (tens of KiB) should not have to fit.
 fn on_threads<P: Send>(
     parts: Vec<P>,
     work: impl Fn(P) + Sync,
     builder: impl Fn() -> std::thread::Builder,
 ) {
-    let helpers = parts.len().saturating_sub(1);
+    let threads = parts.len();
     let queue = std::sync::Mutex::new(parts.into_iter());
     let next = || {
         queue
@@ -248,12 +249,12 @@ fn on_threads<P: Send>(
         }
     };
     std::thread::scope(|scope| {
-        for _ in 0..helpers {
-            if builder().spawn_scoped(scope, drain).is_err() {
-                break;
-            }
+        let started = (0..threads)
+            .take_while(|_| builder().spawn_scoped(scope, drain).is_ok())
+            .count();
+        if started == 0 {
+            drain();
         }
-        drain();
     });
 }
 
@@ -269,17 +270,25 @@ mod tests {
             unstartable().spawn(|| ()).is_err(),
             "a thread with a 256 TiB stack started"
         );
-        for builder in [std::thread::Builder::new, unstartable] {
+        let caller = std::thread::current().id();
+        for (builder, on_the_caller) in [
+            (std::thread::Builder::new as fn() -> _, false),
+            (unstartable, true),
+        ] {
             for n in [0, 1, 2, 7] {
                 let done = std::sync::Mutex::new(Vec::new());
                 on_threads(
                     (0..n).collect(),
-                    |p: usize| done.lock().unwrap().push(p),
+                    |p: usize| done.lock().unwrap().push((p, std::thread::current().id())),
                     builder,
                 );
                 let mut done = done.into_inner().unwrap();
-                done.sort_unstable();
-                assert_eq!(done, (0..n).collect::<Vec<_>>());
+                done.sort_unstable_by_key(|&(p, _)| p);
+                let parts: Vec<usize> = done.iter().map(|&(p, _)| p).collect();
+                assert_eq!(parts, (0..n).collect::<Vec<_>>());
+                // The calling thread (a host's, whose stack may be small) works only where no
+                // thread started.
+                assert!(done.iter().all(|&(_, t)| (t == caller) == on_the_caller));
             }
         }
     }
