@@ -354,9 +354,9 @@ const char *tandem_last_error(void);
  * (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged
  * store or an invalid genesis file; a stage thread the OS refused to start, named, with the
  * thread limit where that was the cause). Thread-safe; one engine per store directory at a
- * time. The call uses about 112 KiB of the calling thread's stack (measured 2026-12-07: a
- * thread of 96 KiB faults): a host calling it from a thread it made smaller than 256 KiB
- * (musl's default is 128 KiB; glibc's 8 MiB) should give that thread more.
+ * time. The engine is opened on a thread of its own, which the call waits for: it takes a few
+ * KiB of the calling thread's stack (a host thread of 64 KiB opens and closes one; since stop
+ * 73).
  *
  * # Safety
  * The strings are NULL or NUL-terminated; `config` is NULL or points to `config->size` bytes;

@@ -376,9 +376,9 @@ impl Default for Settings {
 /// (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged
 /// store or an invalid genesis file; a stage thread the OS refused to start, named, with the
 /// thread limit where that was the cause). Thread-safe; one engine per store directory at a
-/// time. The call uses about 112 KiB of the calling thread's stack (measured 2026-12-07: a
-/// thread of 96 KiB faults): a host calling it from a thread it made smaller than 256 KiB
-/// (musl's default is 128 KiB; glibc's 8 MiB) should give that thread more.
+/// time. The engine is opened on a thread of its own, which the call waits for: it takes a few
+/// KiB of the calling thread's stack (a host thread of 64 KiB opens and closes one; since stop
+/// 73).
 ///
 /// # Safety
 /// The strings are NULL or NUL-terminated; `config` is NULL or points to `config->size` bytes;
@@ -405,10 +405,18 @@ pub unsafe extern "C" fn tandem_engine_open(
         let genesis_path = unsafe { path_arg(genesis_toml_path, "genesis_toml_path") }?;
         let dir = unsafe { path_arg(store_dir, "store_dir") }?;
         let settings = unsafe { read_config(config) }?;
-        let engine = open_engine(&genesis_path, &dir, &settings)?;
+        #[cfg(test)]
+        let panic_in_open = tests::PANIC_IN_OPEN.with(std::cell::Cell::get);
+        let engine = on_a_stack_of_its_own(|| {
+            #[cfg(test)]
+            if panic_in_open {
+                panic!("the test's panic in tandem_engine_open");
+            }
+            open_engine(&genesis_path, &dir, &settings).map(Box::new)
+        })?;
         // SAFETY: the caller's promise: engine_out is writable (checked not NULL, aligned);
         // nothing of the inputs is borrowed any more.
-        unsafe { engine_out.write(Box::into_raw(Box::new(engine))) };
+        unsafe { engine_out.write(Box::into_raw(engine)) };
         std::mem::forget(cleared);
         Ok(())
     })
@@ -428,16 +436,38 @@ impl Drop for NullUnlessOpened {
     }
 }
 
+/// Runs `work` on a thread of its own (Rust's default stack, 2 MiB) and waits for it, so that
+/// [`tandem_engine_open`] and [`tandem_engine_close`] take a few KiB of their caller's stack,
+/// not the 112 KiB opening and starting an engine takes, nor what stopping it does: a host
+/// thread of 96 KiB faulted (a black-box test of stop 73; a musl thread has 128 KiB). A panic
+/// goes on from the caller's thread, where the C boundary catches it; where no thread can be
+/// started (a process at its thread limit) `work` runs on the caller's.
+fn on_a_stack_of_its_own<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let work = std::sync::Mutex::new(Some(work));
+    let run = || {
+        let work = work
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        work.expect("run once")()
+    };
+    std::thread::scope(|scope| {
+        let opener = std::thread::Builder::new().name("tandem-engine".into());
+        match opener.spawn_scoped(scope, run) {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => run(),
+        }
+    })
+}
+
 /// [`tandem_engine_open`]'s engine, from its arguments read.
 fn open_engine(
     genesis_path: &Path,
     dir: &Path,
     settings: &Settings,
 ) -> Result<tandem_engine, FfiError> {
-    #[cfg(test)]
-    if tests::PANIC_IN_OPEN.with(std::cell::Cell::get) {
-        panic!("the test's panic in tandem_engine_open");
-    }
     let genesis = Genesis::load(genesis_path)?;
     let survey = Survey::take_for(settings.cores.as_deref(), settings.backend)?;
     let backends = survey.backends(settings.backend)?;
@@ -874,7 +904,9 @@ pub unsafe extern "C" fn tandem_engine_close(engine: *mut tandem_engine) {
     // SAFETY: the caller's promise: a pointer from tandem_engine_open, used by no one else.
     let engine = unsafe { Box::from_raw(engine) };
     let status = boundary("tandem_engine_close", move || {
-        engine.engine.finish()?;
+        // (What it returns is of a pointer's size: the summary, left here, is large.)
+        on_a_stack_of_its_own(move || engine.engine.finish().map(drop).map_err(Box::new))
+            .map_err(|e| *e)?;
         Ok(())
     });
     if status != crate::status::TANDEM_OK {
