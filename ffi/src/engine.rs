@@ -373,12 +373,12 @@ impl Default for Settings {
 /// Errors: `TANDEM_ERR_INVALID_ARGUMENT` (a NULL, empty or non-UTF-8 path, a bad config: its
 /// size, an unknown backend, a `cores` setting that does not parse or names a core this machine
 /// lacks; a genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE`
-/// (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO`, `TANDEM_ERR_CORRUPT` (a damaged
-/// store or an invalid genesis file; a stage thread the OS refused to start, named, with the
-/// thread limit where that was the cause). Thread-safe; one engine per store directory at a
-/// time. The engine is opened on a thread of its own, which the call waits for: it takes a few
-/// KiB of the calling thread's stack (a host thread of 64 KiB opens and closes one; since stop
-/// 73).
+/// (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO` (also a stage thread the OS
+/// refused to start: named, with the thread limit where that was the cause),
+/// `TANDEM_ERR_CORRUPT` (a damaged store or an invalid genesis file). Thread-safe; one engine
+/// per store directory at a time. The engine is opened on a thread of its own, which the call
+/// waits for: it takes a few KiB of the calling thread's stack (a host thread of 64 KiB opens
+/// and closes one; since stop 73).
 ///
 /// # Safety
 /// The strings are NULL or NUL-terminated; `config` is NULL or points to `config->size` bytes;
@@ -890,7 +890,8 @@ pub unsafe extern "C" fn tandem_engine_describe(
 /// must not be used afterwards, by any thread (as with `free`): call it once every other call
 /// on this engine has returned. A failure while stopping is logged (level 1); the store then
 /// resumes from its last committed slot when opened again. Returns once every log line queued
-/// before, the stages' last ones included, has reached the log sink.
+/// before, the stages' last ones included, has reached the log sink. Like
+/// `tandem_engine_open`, it stops the engine on a thread of its own, the caller waiting.
 ///
 /// # Safety
 /// `engine` is NULL or an open engine no other thread is using.
