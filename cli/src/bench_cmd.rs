@@ -38,7 +38,11 @@ struct IsolationJson {
 /// A spinner showing the suite `what`'s phases (hidden when `quiet`).
 fn spinner(quiet: bool, what: &str) -> Result<ProgressBar, String> {
     let bar = output::spinner(quiet, &format!("{{spinner}} {{elapsed}} {what}: {{msg}}"))?;
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    output::steady_tick(
+        &bar,
+        std::time::Duration::from_millis(200),
+        output::ticker_thread(),
+    );
     Ok(bar)
 }
 
@@ -591,7 +595,11 @@ pub fn suite(args: SuiteRun) -> Result<(), String> {
         .and_then(|shm| crate::interrupt::scratch_dir_in(shm).ok());
     config.memory_scratch = memory_scratch.as_ref().map(|s| s.path().to_owned());
     let bar = progress_bar(quiet, 0, "{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")?;
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    output::steady_tick(
+        &bar,
+        std::time::Duration::from_millis(200),
+        output::ticker_thread(),
+    );
     let mut figure = String::new();
     let report = bench_suite::run(&config, |p| match p {
         Progress::Planned(n) => bar.set_length(n as u64),

@@ -290,6 +290,35 @@ pub fn spinner(quiet: bool, template: &str) -> Result<ProgressBar, String> {
     Ok(bar)
 }
 
+/// Ticks `bar` every `every` on a thread of its own (built by `ticker`) until the bar is
+/// finished or dropped, as indicatif's `enable_steady_tick` does — whose thread, where it
+/// could not start (a process at its thread limit), panicked: `tandem bench` ended there
+/// (stop 73's resource-limit test). Here the bar then moves only as it is updated, saying so.
+pub fn steady_tick(bar: &ProgressBar, every: std::time::Duration, ticker: std::thread::Builder) {
+    let weak = bar.downgrade();
+    let ticking = ticker.spawn(move || {
+        while let Some(bar) = weak.upgrade() {
+            if bar.is_finished() {
+                break;
+            }
+            bar.tick();
+            drop(bar);
+            std::thread::sleep(every);
+        }
+    });
+    if let Err(e) = ticking {
+        say!(
+            "tandem: warning: the progress display ticks only as it moves: its thread cannot \
+             be started: {e}"
+        );
+    }
+}
+
+/// The thread that ticks a progress display ([`steady_tick`]).
+pub fn ticker_thread() -> std::thread::Builder {
+    std::thread::Builder::new().name("tandem-ticker".into())
+}
+
 /// The variable that sets how much the library logs to standard error: `error`, `warn` (the
 /// default), `info`, `debug`, `trace` or `off`.
 pub const LOG_ENV: &str = "TANDEM_LOG";
@@ -357,4 +386,24 @@ pub(crate) fn private_dir_in(parent: &Path, name: &str) -> Result<PathBuf, Strin
         ));
     }
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticker_that_cannot_start_leaves_the_bar_without_one() {
+        // A stack larger than the address space: the start fails, as at a thread limit
+        // (indicatif's own ticker panicked there).
+        let unstartable = std::thread::Builder::new().stack_size(1 << 48);
+        let bar = ProgressBar::hidden();
+        steady_tick(&bar, std::time::Duration::from_millis(1), unstartable);
+        bar.inc(1);
+        bar.finish();
+        // And one that starts ends with its bar.
+        let bar = ProgressBar::hidden();
+        steady_tick(&bar, std::time::Duration::from_millis(1), ticker_thread());
+        bar.finish();
+    }
 }
