@@ -37,7 +37,7 @@ use std::cell::OnceCell;
 use std::fmt;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Barrier;
+use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -707,7 +707,9 @@ pub(crate) fn timed(items: usize, work: impl FnOnce()) -> (u64, Duration) {
 
 /// The aggregate rate of `threads` threads at once, thread `i` pinned to `pus[i]` and calling
 /// `per_thread(i)` (built on that thread, so its inputs are its own and local) as
-/// [`rate_over`] does: the sum of their rates.
+/// [`rate_over`] does: the sum of their rates. A thread that cannot be started (a process at
+/// its thread limit) makes it an error naming that, the others let go (`tandem bench`
+/// panicked there before stop 73).
 pub(crate) fn scaled<F, G>(
     pus: &[usize],
     threads: usize,
@@ -718,33 +720,79 @@ where
     F: Fn(usize) -> G + Sync,
     G: FnMut() -> Result<(u64, Duration), String>,
 {
+    scaled_on(pus, threads, min, per_thread, std::thread::Builder::new)
+}
+
+/// [`scaled`] on threads `builder` makes.
+fn scaled_on<F, G>(
+    pus: &[usize],
+    threads: usize,
+    min: Duration,
+    per_thread: F,
+    builder: impl Fn() -> std::thread::Builder,
+) -> Result<f64, String>
+where
+    F: Fn(usize) -> G + Sync,
+    G: FnMut() -> Result<(u64, Duration), String>,
+{
     if threads == 0 || threads > pus.len() {
         return Err(format!("{threads} threads on {} PUs", pus.len()));
     }
     let start = Barrier::new(threads);
+    // Whether every thread started: the started ones wait for it before their barrier, which
+    // one missing would hold for ever.
+    let all_started = (Mutex::new(None::<bool>), Condvar::new());
+    let go = || {
+        let (started, told) = &all_started;
+        let mut started = started.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            match *started {
+                Some(go) => return go,
+                None => started = told.wait(started).unwrap_or_else(PoisonError::into_inner),
+            }
+        }
+    };
     std::thread::scope(|scope| {
-        let workers: Vec<_> = pus[..threads]
-            .iter()
-            .enumerate()
-            .map(|(i, &pu)| {
-                let (start, per_thread) = (&start, &per_thread);
-                scope.spawn(move || {
-                    let pinned = pin_current_thread(pu).map_err(|e| e.to_string());
-                    let mut call = per_thread(i);
-                    let warm = call();
-                    // Every thread reaches the barrier, even one that failed, so none waits
-                    // forever.
-                    start.wait();
-                    pinned?;
-                    warm?;
-                    timed_rate(min, call)
-                })
-            })
-            .collect();
-        workers
+        let mut workers = Vec::new();
+        let mut refused = None;
+        for (i, &pu) in pus[..threads].iter().enumerate() {
+            let (start, per_thread, go) = (&start, &per_thread, &go);
+            let worker = builder().spawn_scoped(scope, move || {
+                if !go() {
+                    return Ok(0.0);
+                }
+                let pinned = pin_current_thread(pu).map_err(|e| e.to_string());
+                let mut call = per_thread(i);
+                let warm = call();
+                // Every thread reaches the barrier, even one that failed, so none waits
+                // forever.
+                start.wait();
+                pinned?;
+                warm?;
+                timed_rate(min, call)
+            });
+            match worker {
+                Ok(worker) => workers.push(worker),
+                Err(e) => {
+                    refused = Some((i, e));
+                    break;
+                }
+            }
+        }
+        let (started, told) = &all_started;
+        *started.lock().unwrap_or_else(PoisonError::into_inner) = Some(refused.is_none());
+        told.notify_all();
+        let rates = workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .sum()
+            .sum::<Result<f64, String>>();
+        match refused {
+            Some((i, e)) => Err(format!(
+                "thread {} of {threads} cannot be started: {e}",
+                i + 1
+            )),
+            None => rates,
+        }
     })
 }
 
@@ -849,6 +897,45 @@ fn measure_all(figures: Vec<Figure<'_>>, mut progress: impl FnMut(Progress<'_>))
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scaled_rate_whose_second_thread_cannot_start_is_an_error_not_a_hang() {
+        // The second start fails (a stack larger than the address space), as at a thread
+        // limit: the first, started, waited at the barrier for it for ever before stop 73 —
+        // or the suite panicked in the start.
+        let work = |_| || Ok((1, Duration::from_millis(1)));
+        let (sender, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let made = std::sync::atomic::AtomicUsize::new(0);
+            let builder = || match made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+                0 => std::thread::Builder::new(),
+                _ => std::thread::Builder::new().stack_size(1 << 48),
+            };
+            let _ = sender.send(scaled_on(
+                &[0, 0],
+                2,
+                Duration::from_millis(5),
+                work,
+                builder,
+            ));
+        });
+        let ended = ended
+            .recv_timeout(Duration::from_secs(60))
+            .expect("no hang");
+        assert_eq!(
+            ended.unwrap_err().split(": Resource").next(),
+            Some("thread 2 of 2 cannot be started")
+        );
+        // With both started, the rate of both.
+        let both = scaled_on(
+            &[0, 0],
+            2,
+            Duration::from_millis(5),
+            work,
+            std::thread::Builder::new,
+        );
+        assert!(both.expect("measured") > 0.0);
+    }
 
     #[test]
     fn a_figure_that_fails_is_noted_and_the_others_are_kept() {
