@@ -620,12 +620,13 @@ pub fn replay(
         }
         // A block refused is named by its place in the ledger; the store's or a file's
         // failure is not the block's.
-        let outcome = runtime
-            .execute_block(&block)
-            .map_err(|e| match e.is_the_blocks() {
-                true => format!("{place}: {e}"),
-                false => e.to_string(),
-            })?;
+        let outcome = runtime.execute_block(&block).map_err(|e| {
+            if e.is_the_blocks_fault() {
+                format!("{place}: {e}")
+            } else {
+                e.to_string()
+            }
+        })?;
         report.add(&outcome);
         bar.inc(1);
         bar.set_message(block.header.slot.to_string());

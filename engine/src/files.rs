@@ -22,29 +22,40 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-/// Why a file whose first eight bytes are none of the `known` magics (its formats, newest
-/// first, one family: their first seven bytes) cannot be read: a magic of the same family is
-/// another tandem's format — a newer build's, after a downgrade — and is named as such; any
-/// other is a foreign file ("bad magic"). Before stop 73 only the runtime state files told the
+/// Whether `found` (a file's first bytes) is a magic of the family of `known` (its formats,
+/// newest first, one family: their first seven bytes; not empty) that none of them is —
+/// another tandem's format, a newer build's after a downgrade, not damage: the eighth byte,
+/// the format's number, a letter or digit (any other byte there is damage).
+pub fn another_format(found: &[u8], known: &[&[u8; 8]]) -> bool {
+    match (found.get(..8), known.first()) {
+        (Some(magic), Some(newest)) => {
+            magic.starts_with(&newest[..7])
+                && magic[7].is_ascii_alphanumeric()
+                && !known.iter().any(|k| magic == &k[..])
+        }
+        _ => false,
+    }
+}
+
+/// Why a file whose first eight bytes are none of the `known` magics (as [`another_format`]
+/// takes them) cannot be read: another tandem's format is named as such; any other magic is a
+/// foreign or damaged file ("bad magic"). Before stop 73 only the runtime state files told the
 /// two apart, and an older build called a newer build's logs and indexes damaged (an upgrade
 /// test of that stop), which could send an operator to a backup instead of the newer binary.
 pub fn unknown_format(found: &[u8], known: &[&[u8; 8]], what: &str) -> String {
-    let family = &known[0][..7];
-    match found.get(..8) {
-        Some(magic) if magic.starts_with(family) => {
-            let names: Vec<String> = known.iter().map(|m| m.escape_ascii().to_string()).collect();
-            let reads = match names.split_last() {
-                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-                _ => names.concat(),
-            };
-            format!(
-                "a {what} of format {}, which this build does not read (it reads {reads}): \
-                 written by another tandem",
-                magic.escape_ascii()
-            )
-        }
-        _ => format!("not a {what} (bad magic)"),
+    if !another_format(found, known) {
+        return format!("not a {what} (bad magic)");
     }
+    let names: Vec<String> = known.iter().map(|m| m.escape_ascii().to_string()).collect();
+    let reads = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    };
+    format!(
+        "a {what} of format {}, which this build does not read (it reads {reads}): written by \
+         another tandem",
+        found[..8].escape_ascii()
+    )
 }
 
 /// Takes an exclusive `flock` on `file` without waiting: whether it was taken (`false`: another
@@ -418,12 +429,18 @@ mod tests {
             "a thing of format TNDMXYZ3, which this build does not read (it reads TNDMXYZ2 and \
              TNDMXYZ1): written by another tandem"
         );
-        assert_eq!(
-            unknown_format(b"TNDMXYZ\xff", &known[..1], "thing"),
-            "a thing of format TNDMXYZ\\xff, which this build does not read (it reads \
-             TNDMXYZ2): written by another tandem"
-        );
-        for foreign in [&b"TNDMXY"[..], b"\0\0\0\0\0\0\0\0", b"ELF\x7f1234"] {
+        assert!(another_format(b"TNDMXYZa", &known[..1]));
+        assert!(!another_format(b"TNDMXYZ2", &known) && !another_format(b"TNDMXYZ3", &[]));
+        // A format's number is a letter or digit: another byte there, or a cut file, is
+        // damage; so is a magic of another family.
+        for foreign in [
+            &b"TNDMXY"[..],
+            b"TNDMXYZ\xff",
+            b"TNDMXYZ\0",
+            b"\0\0\0\0\0\0\0\0",
+            b"ELF\x7f1234",
+        ] {
+            assert!(!another_format(foreign, &known));
             assert_eq!(
                 unknown_format(foreign, &known, "thing"),
                 "not a thing (bad magic)"

@@ -147,6 +147,8 @@ impl From<&RuntimeError> for FfiError {
     fn from(e: &RuntimeError) -> Self {
         let message = e.to_string();
         match e {
+            // The block's own faults (`RuntimeError::is_the_blocks_fault`, which the CLI's
+            // `replay` names by their place in the ledger): a test holds the two together.
             RuntimeError::ParentMismatch { .. }
             | RuntimeError::SlotNotAfterParent { .. }
             | RuntimeError::SlotGapTooLarge { .. }
@@ -159,7 +161,11 @@ impl From<&RuntimeError> for FfiError {
             | RuntimeError::StateNotRemoved { .. } => Self::io(message),
             RuntimeError::StateFile(_) | RuntimeError::CorruptFile { .. } => Self::corrupt(message),
             RuntimeError::Log(LogError::Io { .. }) => Self::io(message),
-            RuntimeError::Log(LogError::Corrupt { .. }) => Self::corrupt(message),
+            // Another build's format: the store cannot be read here, as a damaged one cannot
+            // (the message says which; SPEC §8 has no code of its own for it).
+            RuntimeError::Log(LogError::Corrupt { .. } | LogError::OtherFormat { .. }) => {
+                Self::corrupt(message)
+            }
             RuntimeError::Kernel(kernel) => kernel.into(),
             RuntimeError::GenesisMismatch { .. } | RuntimeError::GenesisChanged { .. } => {
                 Self::invalid_argument(message)
@@ -191,9 +197,8 @@ impl From<EngineError> for FfiError {
                     },
                     Failure::Log(LogError::Io { .. }) | Failure::Start(_) => TANDEM_ERR_IO,
                     // A damaged log, or blocks that are not the chain the store's logs hold.
-                    Failure::Log(LogError::Corrupt { .. }) | Failure::NotTheLoggedChain(_) => {
-                        TANDEM_ERR_CORRUPT
-                    }
+                    Failure::Log(LogError::Corrupt { .. } | LogError::OtherFormat { .. })
+                    | Failure::NotTheLoggedChain(_) => TANDEM_ERR_CORRUPT,
                     // A caught panic (SPEC §8), a stage that could not be pinned once running,
                     // or a stage gone without a word: a bug.
                     Failure::Panicked { .. } | Failure::Pin { .. } | Failure::StageStopped => {
@@ -302,6 +307,66 @@ pub fn last_error_message() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_blocks_faults_are_what_the_c_abi_rejects() {
+        use std::path::PathBuf;
+        let path = || PathBuf::from("f");
+        let errors = [
+            RuntimeError::ParentMismatch {
+                slot: 2,
+                parent: 1,
+                last: 0,
+                logged: None,
+            },
+            RuntimeError::SlotNotAfterParent { slot: 1, parent: 1 },
+            RuntimeError::SlotGapTooLarge {
+                slot: 90,
+                parent: 1,
+                slots_per_epoch: 32,
+            },
+            RuntimeError::ClockViolation {
+                slot: 2,
+                timestamp_ms: 0,
+                parent_ms: 5_000,
+            },
+            RuntimeError::MalformedTransaction {
+                slot: 2,
+                index: 0,
+                error: tandem_engine::tx::TxError::TooLong { len: 2_000 },
+            },
+            RuntimeError::InvalidSlash {
+                vote_account: tandem_engine::account::Pubkey([1; 32]),
+                reason: "x".into(),
+            },
+            RuntimeError::Io {
+                path: path(),
+                source: std::io::Error::other("x"),
+            },
+            RuntimeError::CorruptFile {
+                path: path(),
+                reason: "x".into(),
+            },
+            RuntimeError::Log(LogError::OtherFormat {
+                path: path(),
+                reason: "x".into(),
+            }),
+            RuntimeError::GenesisChanged {
+                path: path(),
+                hash: "x".into(),
+            },
+            RuntimeError::BoundaryMismatch {
+                slot: 2,
+                reason: "x".into(),
+            },
+            RuntimeError::Poisoned("x".into()),
+        ];
+        for e in &errors {
+            let rejected = FfiError::from(e).code == TANDEM_ERR_REJECTED;
+            assert_eq!(rejected, e.is_the_blocks_fault(), "{e}");
+        }
+        assert_eq!(errors.iter().filter(|e| e.is_the_blocks_fault()).count(), 6);
+    }
 
     #[test]
     fn constructors_carry_their_codes() {

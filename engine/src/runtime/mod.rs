@@ -232,19 +232,30 @@ pub enum RuntimeError {
 
 impl RuntimeError {
     /// Whether the block itself is at fault (SPEC §4's checks, a malformed transaction, an
-    /// invalid slash): an error a front end names by the block's place in its ledger — not
-    /// the store's, a file's or the engine's, which are no block's (a replay's full disk read
-    /// "LEDGER: block 48, at byte 2320783: grow …", as if the ledger were bad; stop 73).
-    pub fn is_the_blocks(&self) -> bool {
-        matches!(
-            self,
+    /// invalid slash): an error a front end names by the block's place in its ledger, and the C
+    /// ABI answers `TANDEM_ERR_REJECTED` — not the store's, a file's or the engine's, which are
+    /// no block's (a replay's full disk read "LEDGER: block 48, at byte 2320783: grow …", as if
+    /// the ledger were bad; stop 73). Every variant is named, so a new one is decided here.
+    pub fn is_the_blocks_fault(&self) -> bool {
+        match self {
             RuntimeError::ParentMismatch { .. }
-                | RuntimeError::SlotNotAfterParent { .. }
-                | RuntimeError::SlotGapTooLarge { .. }
-                | RuntimeError::ClockViolation { .. }
-                | RuntimeError::MalformedTransaction { .. }
-                | RuntimeError::InvalidSlash { .. }
-        )
+            | RuntimeError::SlotNotAfterParent { .. }
+            | RuntimeError::SlotGapTooLarge { .. }
+            | RuntimeError::ClockViolation { .. }
+            | RuntimeError::MalformedTransaction { .. }
+            | RuntimeError::InvalidSlash { .. } => true,
+            RuntimeError::Store(_)
+            | RuntimeError::StateFile(_)
+            | RuntimeError::Io { .. }
+            | RuntimeError::StateNotRemoved { .. }
+            | RuntimeError::CorruptFile { .. }
+            | RuntimeError::Kernel(_)
+            | RuntimeError::Log(_)
+            | RuntimeError::GenesisMismatch { .. }
+            | RuntimeError::GenesisChanged { .. }
+            | RuntimeError::BoundaryMismatch { .. }
+            | RuntimeError::Poisoned(_) => false,
+        }
     }
 }
 

@@ -29,6 +29,15 @@ pub enum LogError {
         /// The error.
         source: std::io::Error,
     },
+    /// A segment of another tandem's format (a newer build's): not damage
+    /// ([`crate::files::another_format`]).
+    #[error("{path}: {reason}")]
+    OtherFormat {
+        /// The segment.
+        path: PathBuf,
+        /// Its format, and the formats this build reads.
+        reason: String,
+    },
     /// A segment is damaged where a crash cannot have left it.
     #[error("{path}: damaged {log}: {reason}")]
     Corrupt {
@@ -206,6 +215,10 @@ impl LogKind {
                 }
                 let what = format!("{} segment", self.name);
                 let reason = crate::files::unknown_format(&bytes, self.magics, &what);
+                if crate::files::another_format(&bytes, self.magics) {
+                    let path = path.clone();
+                    return Err(LogError::OtherFormat { path, reason });
+                }
                 return Err(self.corrupt(path, reason));
             };
             if bytes.len() == 8 && k == last {

@@ -45,6 +45,14 @@ const MAGIC_NO_MEMBERS: &[u8; 8] = b"TNDMRTS3";
 /// The format before this one, read still: the duplicate window inline.
 const MAGIC_WINDOW_INLINE: &[u8; 8] = b"TNDMRTS2";
 
+/// The formats this build reads, newest first.
+const FORMATS: [&[u8; 8]; 4] = [
+    MAGIC,
+    MAGIC_NO_DIGEST,
+    MAGIC_NO_MEMBERS,
+    MAGIC_WINDOW_INLINE,
+];
+
 /// Formats of earlier builds that this one refuses by name rather than misreads.
 const RETIRED_FORMATS: [(&[u8; 8], &str); 1] = [(
     b"TNDMRTS1",
@@ -123,6 +131,15 @@ pub enum StateFileError {
         what: &'static str,
         /// The format this build reads.
         current: String,
+    },
+    /// A state file of another tandem's format (a newer build's): not damage
+    /// ([`crate::files::another_format`]).
+    #[error("{path}: {reason}")]
+    OtherFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its format, and the formats this build reads.
+        reason: String,
     },
     /// The bytes are not a valid state file.
     #[error("{path}: corrupt runtime state: {reason}")]
@@ -309,17 +326,8 @@ impl RuntimeState {
         let known = inline || members || bytes.starts_with(MAGIC_NO_MEMBERS);
         if !known {
             // Another format of this family (a newer build's) is named, not called foreign.
-            let formats = [
-                MAGIC,
-                MAGIC_NO_DIGEST,
-                MAGIC_NO_MEMBERS,
-                MAGIC_WINDOW_INLINE,
-            ];
-            return Err(crate::files::unknown_format(
-                bytes,
-                &formats,
-                "runtime state file",
-            ));
+            let what = "runtime state file";
+            return Err(crate::files::unknown_format(bytes, &FORMATS, what));
         }
         if bytes.len() < MAGIC.len() + 8 {
             return Err(format!("truncated: {} bytes", bytes.len()));
@@ -499,11 +507,13 @@ impl RuntimeState {
                 ),
             });
         }
-        let (state, window, members) =
-            RuntimeState::decode(&bytes).map_err(|reason| StateFileError::Corrupt {
-                path: path.clone(),
-                reason,
-            })?;
+        let (state, window, members) = RuntimeState::decode(&bytes).map_err(|reason| {
+            let path = path.clone();
+            match crate::files::another_format(&bytes, &FORMATS) {
+                true => StateFileError::OtherFormat { path, reason },
+                false => StateFileError::Corrupt { path, reason },
+            }
+        })?;
         if state.slot != slot {
             return Err(StateFileError::Corrupt {
                 path,
@@ -649,6 +659,12 @@ mod tests {
         assert!(err.contains("truncated"), "{err}");
         let err = RuntimeState::decode(b"not a state at all").expect_err("refused");
         assert!(err.contains("bad magic"), "{err}");
+        // Loaded from a store, the newer format is not called corrupt (stop 73's review).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("runtime-7.state"), &newer).unwrap();
+        let err = RuntimeState::load(dir.path(), 7).expect_err("refused");
+        assert!(matches!(err, StateFileError::OtherFormat { .. }), "{err}");
+        assert!(!err.to_string().contains("corrupt"), "{err}");
     }
 
     #[test]

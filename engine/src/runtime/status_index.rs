@@ -397,6 +397,10 @@ fn checked<'a>(
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
+    if bytes.len() < 8 {
+        let cut = format!("cut short: {} bytes, less than its magic", bytes.len());
+        return Err(corrupt(&cut));
+    }
     if bytes.get(..8) != Some(&magic[..]) {
         let what = "tandem index file";
         return Err(corrupt(&crate::files::unknown_format(bytes, known, what)));
@@ -809,6 +813,10 @@ mod tests {
                 "not a tandem index file (bad magic)",
             ),
             (MAGIC.to_vec(), "cut short after its magic"),
+            (
+                b"TNDMSTS".to_vec(),
+                "cut short: 7 bytes, less than its magic",
+            ),
         ] {
             std::fs::write(&path, &bytes).unwrap();
             let Err(err) = StatusIndex::load(dir.path(), 1) else {
