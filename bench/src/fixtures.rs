@@ -445,6 +445,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
     fn signing_goes_on_where_no_thread_can_be_started() {
         // A stack larger than the address space: every start fails, as at a thread limit.
         let unstartable = || std::thread::Builder::new().stack_size(1 << 48);

@@ -393,6 +393,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
     fn a_ticker_that_cannot_start_leaves_the_bar_without_one() {
         // A stack larger than the address space: the start fails, as at a thread limit
         // (indicatif's own ticker panicked there).

@@ -263,6 +263,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
     fn parts_are_all_done_when_no_thread_can_be_started() {
         // A stack larger than the address space: every start fails, as at a thread limit.
         let unstartable = || std::thread::Builder::new().stack_size(1 << 48);
@@ -271,6 +272,18 @@ mod tests {
             "a thread with a 256 TiB stack started"
         );
         let caller = std::thread::current().id();
+        // One thread starts, the others cannot: it does every part.
+        let once = std::sync::atomic::AtomicBool::new(false);
+        let one_starts = || match once.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            false => std::thread::Builder::new(),
+            true => unstartable(),
+        };
+        let done = std::sync::Mutex::new(Vec::new());
+        let push = |p: usize| done.lock().unwrap().push((p, std::thread::current().id()));
+        on_threads((0..7).collect(), push, one_starts);
+        let done = done.into_inner().unwrap();
+        assert_eq!(done.len(), 7);
+        assert!(done.windows(2).all(|w| w[0].1 == w[1].1) && done[0].1 != caller);
         for (builder, on_the_caller) in [
             (std::thread::Builder::new as fn() -> _, false),
             (unstartable, true),

@@ -259,7 +259,7 @@ impl Engine {
             shared: Arc::clone(&shared),
             pinned: pinned_tx.clone(),
         };
-        let started = |r: Result<JoinHandle<()>, Failure>| r.map_err(EngineError::from);
+
         // Votes are verified first on every sigverify core too (at the VED's priority); user
         // signatures on all of them, by the thread that feeds the GPU and its helpers.
         let vote_helpers = placement
@@ -283,81 +283,76 @@ impl Engine {
             // Sized to the voters when their tables are prepared, below and at each boundary.
             let vote_signers = Arc::new(SignerCache::new(VOTE_SIGNER_CACHE));
             shared.metrics.watch_vote_signers(Arc::clone(&vote_signers));
-            engine
-                .threads
-                .push(started(spawn("sigverify-ved", Stage::Ved, false).spawn(
-                    move || {
-                        let voters = Ed25519Verifier::with_cache(backend, vote_signers);
-                        let helpers = HelperPool::new(&vote_helpers);
-                        voters.open_device();
-                        // The voters' tables too, before `start` returns: no vote of the
-                        // first blocks waits for them.
-                        let keys = shared.ved_keys();
-                        m.busy(|| prepare_vote_signers(&voters, &helpers, &keys.signers));
-                        drop(votes_device_open);
-                        sigverify_loop(
-                            &shared,
-                            &m,
-                            SigverifySide {
-                                verifier: &voters,
-                                helpers: &helpers,
-                                ved: true,
-                                voters: Some(ved_keys_rung),
-                                yield_limit: Duration::ZERO,
-                            },
-                            ved_sigs_rx,
-                            |ingested, verified| {
-                                let verified_at = Instant::now();
-                                let job = VedJob {
-                                    ingested,
-                                    verified,
-                                    verified_at,
-                                };
-                                // The VED's queue as it fills: a VED stuck in one slot (its
-                                // hook, a boundary) shows it, not the depth it last took from.
-                                let sent = ved_tx.send(job).is_ok();
-                                ved_m.set_queue_depth(ved_tx.len() as u64);
-                                sent
-                            },
-                        )
-                    },
-                ))?);
+            engine.threads.push(
+                (spawn("sigverify-ved", Stage::Ved, false).spawn(move || {
+                    let voters = Ed25519Verifier::with_cache(backend, vote_signers);
+                    let helpers = HelperPool::new(&vote_helpers);
+                    voters.open_device();
+                    // The voters' tables too, before `start` returns: no vote of the
+                    // first blocks waits for them.
+                    let keys = shared.ved_keys();
+                    m.busy(|| prepare_vote_signers(&voters, &helpers, &keys.signers));
+                    drop(votes_device_open);
+                    sigverify_loop(
+                        &shared,
+                        &m,
+                        SigverifySide {
+                            verifier: &voters,
+                            helpers: &helpers,
+                            ved: true,
+                            voters: Some(ved_keys_rung),
+                            yield_limit: Duration::ZERO,
+                        },
+                        ved_sigs_rx,
+                        |ingested, verified| {
+                            let verified_at = Instant::now();
+                            let job = VedJob {
+                                ingested,
+                                verified,
+                                verified_at,
+                            };
+                            // The VED's queue as it fills: a VED stuck in one slot (its
+                            // hook, a boundary) shows it, not the depth it last took from.
+                            let sent = ved_tx.send(job).is_ok();
+                            ved_m.set_queue_depth(ved_tx.len() as u64);
+                            sent
+                        },
+                    )
+                }))?,
+            );
         }
         {
             let shared = Arc::clone(&shared);
             let m = stage("sigverify-ued");
-            engine
-                .threads
-                .push(started(spawn("sigverify-ued", user_stage, true).spawn(
-                    move || {
-                        // Started on this thread: in its scheduling class (module docs).
-                        let helpers = HelperPool::new(&user_helpers);
-                        sigverify_loop(
-                            &shared,
-                            &m,
-                            SigverifySide {
-                                verifier: &Ed25519Verifier::shared(backend),
-                                helpers: &helpers,
-                                ved: false,
-                                voters: None,
-                                yield_limit,
-                            },
-                            ued_sigs_rx,
-                            |ingested, verified| {
-                                let slot = ingested.header.slot;
-                                ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
-                            },
-                        )
-                    },
-                ))?);
+            engine.threads.push(
+                (spawn("sigverify-ued", user_stage, true).spawn(move || {
+                    // Started on this thread: in its scheduling class (module docs).
+                    let helpers = HelperPool::new(&user_helpers);
+                    sigverify_loop(
+                        &shared,
+                        &m,
+                        SigverifySide {
+                            verifier: &Ed25519Verifier::shared(backend),
+                            helpers: &helpers,
+                            ved: false,
+                            voters: None,
+                            yield_limit,
+                        },
+                        ued_sigs_rx,
+                        |ingested, verified| {
+                            let slot = ingested.header.slot;
+                            ued_ready_tx.send(UedSigs { slot, verified }).is_ok()
+                        },
+                    )
+                }))?,
+            );
         }
         {
             let ved_devices_open = devices_open.clone();
             let shared = Arc::clone(&shared);
             let m = stage("ved");
-            engine
-                .threads
-                .push(started(spawn("ved", Stage::Ved, false).spawn(move || {
+            engine.threads.push(
+                (spawn("ved", Stage::Ved, false).spawn(move || {
                     ved.open_devices();
                     drop(ved_devices_open);
                     let start = VedStart {
@@ -371,7 +366,8 @@ impl Engine {
                         retain_limit: (depth + 2).max(WINDOW as usize),
                     };
                     ved_loop(&shared, &m, start, ved_rx, ued_tx, on_vote)
-                }))?);
+                }))?,
+            );
         }
         engine.ued_thread = Some({
             let shared = Arc::clone(&shared);
@@ -441,10 +437,10 @@ impl StageThread {
             "{name}: the OS would show it cut short"
         );
         let thread = name.clone();
-        let not_started = move |e: std::io::Error| Failure::Start(not_started(&thread, &e));
+        let refused = move |e: std::io::Error| Failure::Start(not_started(&thread, &e));
         #[cfg(test)]
         if tests::REFUSED_STAGE.with(|r| r.get()) == Some(name.as_str()) {
-            return Err(not_started(std::io::Error::from_raw_os_error(libc::EAGAIN)));
+            return Err(refused(std::io::Error::from_raw_os_error(libc::EAGAIN)));
         }
         std::thread::Builder::new()
             .name(name.clone())
@@ -482,17 +478,18 @@ impl StageThread {
                     },
                 )
             })
-            .map_err(not_started)
+            .map_err(refused)
     }
 }
 
 /// What [`Failure::Start`] says of the thread `name` the OS refused to start with `error`: the
-/// thread, and where the refusal is the process's limit of threads, that limit.
+/// thread, and for `EAGAIN` the limits that answer it — of threads, or of memory for the
+/// thread's stack (glibc answers a failed stack mapping with `EAGAIN` too).
 fn not_started(name: &str, error: &std::io::Error) -> String {
     let limit = match error.kind() {
         std::io::ErrorKind::WouldBlock => {
-            " (the process is at its limit of threads: `ulimit -u`, or its cgroup's `pids.max` \
-             — systemd's TasksMax, docker's --pids-limit)"
+            " (a limit of threads — `ulimit -u`, which counts the user's threads, a cgroup's \
+             `pids.max`: systemd's TasksMax, docker's --pids-limit — or of memory, `ulimit -v`)"
         }
         _ => "",
     };
