@@ -236,7 +236,7 @@ pub struct Topology {
     /// ([`Topology::mark_disk_interrupts`]): the plan keeps the votes and the user signatures off
     /// them where it can.
     disk_interrupts: Vec<(usize, String)>,
-    /// PUs the kernel has (`/sys/devices/system/cpu/present`) that hwloc's machine leaves
+    /// PUs the kernel runs (`/sys/devices/system/cpu/online`) that hwloc's machine leaves
     /// out: a cpuset (a container's, a cgroup's) forbids them the process. Ascending.
     forbidden: Vec<usize>,
 }
@@ -288,7 +288,7 @@ impl Topology {
         let mut topology = Topology::read_hwloc(&hwloc)?;
         topology.protection_keys = ProtectionKeys::detect();
         let on_machine = topology.machine_pus();
-        topology.forbidden = present_cpus()
+        topology.forbidden = online_cpus()
             .into_iter()
             .filter(|pu| !on_machine.contains(pu))
             .collect();
@@ -567,7 +567,7 @@ impl Topology {
         self.outside.iter().map(|&(pu, _)| pu).collect()
     }
 
-    /// Whether the kernel has this PU but a cpuset forbids it the process (hwloc's machine
+    /// Whether the kernel runs this PU but a cpuset forbids it the process (hwloc's machine
     /// leaves it out): a `cores` setting naming it is refused as such, not as a PU that does
     /// not exist.
     pub fn forbidden(&self, pu: usize) -> bool {
@@ -695,12 +695,12 @@ pub fn process_cpus() -> Option<Vec<usize>> {
     (!cpus.is_empty()).then_some(cpus)
 }
 
-/// The PUs the kernel has (`/sys/devices/system/cpu/present`, a list such as `0-63`), none
-/// where it cannot be read.
-fn present_cpus() -> Vec<usize> {
-    std::fs::read_to_string("/sys/devices/system/cpu/present")
+/// The PUs the kernel runs (`/sys/devices/system/cpu/online`, a list such as `0-63`; an
+/// offline one is not forbidden by a cpuset), none where it cannot be read.
+fn online_cpus() -> Vec<usize> {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
         .ok()
-        .and_then(|list| super::cores::parse_cpus("present", list.trim()).ok())
+        .and_then(|list| super::cores::parse_cpus("online", list.trim()).ok())
         .unwrap_or_default()
 }
 
