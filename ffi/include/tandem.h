@@ -352,7 +352,7 @@ const char *tandem_last_error(void);
  * size, an unknown backend, a `cores` setting that does not parse or names a core this machine
  * lacks; a genesis that is not the store's), `TANDEM_ERR_BACKEND_UNAVAILABLE`
  * (`TANDEM_BACKEND_GPU` without a GPU adapter), `TANDEM_ERR_IO` (also a stage thread the OS
- * refused to start: named, with the thread limit where that was the cause),
+ * refused to start: named, with the limits that may be the cause),
  * `TANDEM_ERR_CORRUPT` (a damaged store or an invalid genesis file). Thread-safe; one engine
  * per store directory at a time. The engine is opened on a thread of its own, which the call
  * waits for: it takes a few KiB of the calling thread's stack (a host thread of 64 KiB opens
