@@ -711,6 +711,47 @@ fn a_bench_profile_names_its_out_directory_not_the_scratch_one() {
 }
 
 #[test]
+fn a_report_to_a_redirected_standard_stream_is_added_to_it_never_replaces_it() {
+    // `--json /dev/stderr 2>>app.log` followed the links to app.log and renamed the report
+    // over it: the log was gone; `--json /dev/stdout > out.txt` lost the table (a black-box
+    // test of paths, stop 73).
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "3", "--transfers", "2"]);
+    let report = |text: &str| -> serde_json::Value {
+        let at = text.find("{\n").expect("a report");
+        let mut reports = serde_json::Deserializer::from_str(&text[at..]).into_iter();
+        reports.next().expect("one").expect("whole")
+    };
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "an old line\n").unwrap();
+    let inode = std::fs::metadata(&log).unwrap().ino();
+    let appended = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger, "--json", "/dev/stderr"])
+        .stdout(std::process::Stdio::null())
+        .stderr(appended)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("an old line\n"), "{text}");
+    assert_eq!(std::fs::metadata(&log).unwrap().ino(), inode, "replaced");
+    assert_eq!(report(&text)["last"]["slot"], 3);
+    // Standard output to a file: the report and the table, neither over the other.
+    let out = dir.path().join("out.txt");
+    let status = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["replay", "--ledger", &ledger, "--json", "/dev/stdout"])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(report(&text)["last"]["slot"], 3);
+    assert!(text.contains("executed 3 blocks"), "{text}");
+}
+
+#[test]
 fn a_report_into_a_named_pipe_reaches_its_reader() {
     // The up-front check opened the pipe and closed it: its reader saw the end of the stream
     // and left, and the report's own open waited for ever for another.

@@ -145,9 +145,11 @@ pub fn remove_partials(dir: &Path) -> io::Result<usize> {
 /// whose file must outlive a power cut syncs the directory after (the runtime's state save does,
 /// before the store's log, which makes the slot's status file rename durable with it).
 ///
-/// A path that names no regular file — `/dev/stdout`, `/dev/null`, a pipe — is written in place
-/// (nothing can be renamed over it: as root the rename would put a regular file where the
-/// device was). A symbolic link to a file is followed: its target is replaced, the link stays.
+/// A path that names no regular file — `/dev/null`, a pipe — or names an open descriptor —
+/// `/dev/stdout`, `/proc/self/fd/2`, whatever file it has open — is written in place (nothing
+/// can be renamed over a device: as root the rename would put a regular file where the device
+/// was; nor over a descriptor's file, the caller's stream). A symbolic link to a file is
+/// followed: its target is replaced, the link stays.
 pub fn replace<T>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, String>,
@@ -184,6 +186,11 @@ fn write_whole_through(
         && write_unnamed(&target, &mut write)?
     {
         return Ok(());
+    }
+    if through_a_descriptor(path) {
+        // The caller's stream: written where it stands (a truncating open would cut what it
+        // holds, the command's own table before its report included).
+        return write_to_stream(path, &mut write);
     }
     replace_with(
         path,
@@ -306,8 +313,12 @@ pub fn write_pieces_at(file: &impl FileExt, bytes: &[u8], at: u64) -> io::Result
 }
 
 /// The file [`replace`] renames its partial file over: `path`, or a symbolic link's target;
-/// `None` for a path that names no regular file, written in place.
+/// `None` for a path that names no regular file, or names an open descriptor's
+/// ([`through_a_descriptor`]), written in place.
 fn replaced_file(path: &Path) -> Option<PathBuf> {
+    if through_a_descriptor(path) {
+        return None;
+    }
     match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => return None,
         _ => {}
@@ -318,6 +329,90 @@ fn replaced_file(path: &Path) -> Option<PathBuf> {
         }
         _ => path.to_owned(),
     })
+}
+
+/// Whether `path`, or a symbolic link on the way to its file, names an open descriptor
+/// (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/<pid>/fd/N`) instead of a file by its
+/// own name: whatever file the descriptor has open — a redirection's (`2>>app.log`) — is the
+/// caller's stream, written in place, never replaced. Before stop 73 `--json /dev/stderr`
+/// followed the links to `app.log` and renamed the report over it: the log was gone (a
+/// black-box test of paths).
+fn through_a_descriptor(path: &Path) -> bool {
+    named_descriptor(path).is_some()
+}
+
+/// The descriptor `path` names ([`through_a_descriptor`]): `Some(Some(fd))` one of this
+/// process's, `Some(None)` another process's, `None` none.
+fn named_descriptor(path: &Path) -> Option<Option<i32>> {
+    use std::path::Component;
+    let own_pid = std::process::id().to_string();
+    let named = |p: &Path| -> Option<Option<i32>> {
+        if !p.has_root() {
+            return None;
+        }
+        let parts: Vec<&str> = p
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_str().unwrap_or("\u{fffd}")),
+                _ => None,
+            })
+            .collect();
+        let number = |n: &str| n.parse::<i32>().ok();
+        let own = |who: &str| who == "self" || who == "thread-self" || who == own_pid;
+        match parts.as_slice() {
+            ["dev", "stdin"] => Some(Some(0)),
+            ["dev", "stdout"] => Some(Some(1)),
+            ["dev", "stderr"] => Some(Some(2)),
+            ["dev", "fd", n] => Some(number(n)),
+            ["proc", who, "fd", n] | ["proc", who, "task", _, "fd", n] if own(who) => {
+                Some(number(n))
+            }
+            ["proc", .., "fd", _] => Some(None),
+            _ => None,
+        }
+    };
+    let mut hop = path.to_path_buf();
+    // As the kernel follows links: at most 40 of them.
+    for _ in 0..40 {
+        if let Some(descriptor) = named(&hop) {
+            return Some(descriptor);
+        }
+        match std::fs::read_link(&hop) {
+            Ok(target) => {
+                let from = hop.parent().unwrap_or(Path::new("/"));
+                hop = from.join(target);
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Writes through `write` to the stream `path` names ([`named_descriptor`]): one of this
+/// process's descriptors through a duplicate of it — one file position with everything else
+/// the process writes there (standard output flushed first), so that nothing written before
+/// or after is written over; another process's opened to append.
+fn write_to_stream(
+    path: &Path,
+    write: &mut impl FnMut(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut stream = match named_descriptor(path) {
+        Some(Some(fd)) => {
+            use std::os::fd::FromRawFd;
+            io::stdout().flush()?;
+            // SAFETY: fcntl duplicates `fd` where it is open (EBADF where not) and touches
+            // nothing else.
+            let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+            if duplicate < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: a descriptor fcntl just made, owned by nothing else.
+            unsafe { File::from_raw_fd(duplicate) }
+        }
+        _ => std::fs::OpenOptions::new().append(true).open(path)?,
+    };
+    write(&mut stream)?;
+    stream.flush()
 }
 
 /// Fails as [`replace`] would when it creates its partial file for `path` (a directory that
@@ -419,6 +514,51 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
     use std::os::unix::fs::OpenOptionsExt;
+
+    #[test]
+    fn a_descriptors_file_is_added_to_in_place_never_replaced() {
+        // `--json /dev/stderr 2>>app.log` renamed the report over app.log (stop 73).
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        std::fs::write(&log, b"an old line\n").unwrap();
+        let inode = std::fs::metadata(&log).unwrap().ino();
+        let held = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let through_fd = PathBuf::from(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&held)
+        ));
+        let link = dir.path().join("stream");
+        std::os::unix::fs::symlink(&through_fd, &link).unwrap();
+        write_whole(&through_fd, b"the report\n").unwrap();
+        write_whole(&link, b"again\n").unwrap();
+        assert_eq!(
+            std::fs::read(&log).unwrap(),
+            b"an old line\nthe report\nagain\n"
+        );
+        assert_eq!(
+            std::fs::metadata(&log).unwrap().ino(),
+            inode,
+            "not replaced"
+        );
+        for (path, names) in [
+            ("/dev/stdout", true),
+            ("/dev/stderr", true),
+            ("/dev/fd/3", true),
+            ("/proc/self/fd/1", true),
+            ("/proc/12/task/13/fd/2", true),
+            ("/dev/shm/report.json", false),
+            ("/proc/self/status", false),
+            ("dev/stdout", false),
+        ] {
+            assert_eq!(through_a_descriptor(Path::new(path)), names, "{path}");
+        }
+        // A file of its own name is still replaced whole.
+        let own = dir.path().join("own.json");
+        std::fs::write(&own, b"old").unwrap();
+        write_whole(&own, b"new").unwrap();
+        assert_eq!(std::fs::read(&own).unwrap(), b"new");
+    }
 
     #[test]
     fn a_format_of_the_family_is_named_and_a_foreign_magic_is_bad() {
