@@ -174,6 +174,40 @@ fn store_check_reads_the_runtime_files_an_engine_resumes_from() {
 }
 
 #[test]
+fn store_check_reports_a_store_whose_name_is_not_utf8() {
+    // Its JSON failed whole ("path contains invalid UTF-8 characters") and `check` printed no
+    // verdict, exit 1 (a black-box test of paths, stop 73).
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join(std::ffi::OsStr::from_bytes(b"st\xff"));
+    let demo = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "store",
+            "demo",
+            "--accounts",
+            "500",
+            "--slots",
+            "2",
+            "--dir",
+        ])
+        .arg(&store)
+        .args(["--json", "-"])
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{demo:?}");
+    let check = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["store", "check"])
+        .arg(&store)
+        .args(["--json", "-"])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let named = report["dir"].as_str().unwrap();
+    assert!(named.ends_with("st\u{fffd}"), "{named}");
+}
+
+#[test]
 fn store_check_fails_with_the_file_and_page_on_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");

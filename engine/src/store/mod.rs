@@ -192,7 +192,9 @@ pub(crate) enum Place {
 /// What [`Store::check`] found.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CheckReport {
-    /// The store directory.
+    /// The store directory (in JSON its text, a byte that is not UTF-8 as U+FFFD: before stop
+    /// 73 such a name failed the whole report).
+    #[serde(serialize_with = "lossy_path")]
     pub dir: PathBuf,
     /// The last committed slot (`None` for a store nothing was committed to).
     pub committed_slot: Option<u64>,
@@ -200,6 +202,11 @@ pub struct CheckReport {
     pub recovered_slot: Option<u64>,
     /// Per mapping: accounts, pages in use and pages in the file.
     pub regions: Vec<RegionReport>,
+}
+
+/// A path as text for a report: lossy where the name is not UTF-8 (serde's own refuses it).
+fn lossy_path<S: serde::Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&path.to_string_lossy())
 }
 
 /// One region of a [`CheckReport`].
