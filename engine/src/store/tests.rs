@@ -34,6 +34,40 @@ fn after_power_cut(dir: &Path, before: &[(PathBuf, Vec<u8>)]) -> tempfile::TempD
 /// page never written used to read ahead and zero megabytes of them.
 #[cfg(target_os = "linux")]
 #[test]
+fn a_store_path_that_is_no_directory_is_said_to_be_what_it_is() {
+    // Each read "create directory …: File exists (os error 17)" (a black-box test of paths,
+    // stop 73).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"hi").unwrap();
+    let (a, b) = (dir.path().join("loop-a"), dir.path().join("loop-b"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let to_file = dir.path().join("to-file");
+    std::os::unix::fs::symlink(&file, &to_file).unwrap();
+    for (path, said) in [
+        (&file, "a file, not a directory"),
+        (&a, "a loop of symbolic links"),
+        (&dangling, "nowhere, which does not exist"),
+        (&to_file, "a-file, a file, not a directory"),
+    ] {
+        let Err(err) = Store::create(path) else {
+            panic!("{}: created", path.display());
+        };
+        let err = err.to_string();
+        assert!(err.contains(said) && !err.contains("File exists"), "{err}");
+    }
+    // A symbolic link to a directory serves.
+    let target = dir.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    let to_dir = dir.path().join("to-dir");
+    std::os::unix::fs::symlink(&target, &to_dir).unwrap();
+    Store::create(&to_dir).expect("through the link");
+}
+
+#[test]
 fn the_regions_are_mapped_without_readahead_once_open_and_after_growing() {
     fn random_read(store: &Store) -> Vec<bool> {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
