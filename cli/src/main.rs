@@ -692,6 +692,19 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    if let Command::Bench(BenchArgs {
+        command: None,
+        suite: SuiteArgs {
+            json: Some(json),
+            out,
+            ..
+        },
+    }) = &cli.command
+        && let Err(e) = output::check_not_a_bench_output(json, out)
+    {
+        say!("tandem: error: --json: {e}");
+        return ExitCode::FAILURE;
+    }
     // What a failure below names as an earlier run's.
     let earlier_report = cli.command.json_path().and_then(output::EarlierReport::at);
     // Set by the commands whose engine can halt (SPEC §6: their own exit status).

@@ -248,6 +248,40 @@ pub fn check_not_an_input(output: &Path, files: &[&Path], dirs: &[&Path]) -> Res
     Ok(())
 }
 
+/// Fails when the suite's `--json` would take the place of a file the suite writes in its
+/// `--out` directory beside `bench.json`: its profile (a `.toml`) or a plot. The report went
+/// over the profile it had just written, which `tandem plan` then refused (a black-box test of
+/// paths, stop 73); `bench.json` itself gets the same bytes and is allowed.
+pub fn check_not_a_bench_output(json: &Path, out: &Path) -> Result<(), String> {
+    if json == Path::new("-") {
+        return Ok(());
+    }
+    let absolute = |p: &Path| std::path::absolute(p).ok();
+    let (Some(json_at), Some(out_at)) = (
+        resolved(json).or_else(|| absolute(json)),
+        resolved(out).or_else(|| absolute(out)),
+    ) else {
+        return Ok(());
+    };
+    let name = json_at.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let what = if name.ends_with(".toml") {
+        "the hardware profile"
+    } else if tandem_bench::suite::plots::PLOTS.contains(&name) {
+        "a plot"
+    } else {
+        return Ok(());
+    };
+    if json_at.parent() == Some(out_at.as_path()) {
+        return Err(format!(
+            "{} is where the bench writes {what} in --out {}: name another file (or \
+             bench.json, which holds the same report)",
+            json.display(),
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Where `path` is, resolved whole where it exists — a link's target, which a report replaces
 /// (`files::replace`): a link into a store named the store's superblock, unseen — else its
 /// directory resolved (the file itself may not exist yet); `None` where the directory does not

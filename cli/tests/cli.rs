@@ -1526,6 +1526,29 @@ fn a_file_size_limit_is_an_error_naming_the_file_not_a_silent_kill() {
 }
 
 #[test]
+fn a_bench_report_may_not_take_the_place_of_its_profile_or_a_plot() {
+    // `--json o/amd-epyc-2pu.toml` wrote the report over the profile the suite had just
+    // written, and `tandem plan` refused it (a black-box test of paths, stop 73).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    std::fs::create_dir(&out).unwrap();
+    let out_text = out.to_str().unwrap();
+    for name in ["amd-epyc-2pu.toml", "scaling.svg"] {
+        let json = out.join(name);
+        let args = [
+            "bench", "--quick", "--suite", "blake3", "--out", out_text, "--json",
+        ];
+        let err = refused(&[&args[..], &[json.to_str().unwrap()]].concat());
+        assert!(
+            err.starts_with("tandem: error: --json: ") && err.contains("is where the bench writes"),
+            "{err}"
+        );
+        let made: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+        assert!(made.is_empty(), "refused before measuring: {made:?}");
+    }
+}
+
+#[test]
 fn two_benches_started_at_once_on_one_out_both_succeed() {
     // Their room checks shared one file name: each removed the other's, and one failed with
     // "removing …/.tandem-write-check: No such file or directory" (7 times in 7).
