@@ -402,7 +402,7 @@ pub fn generate(
     })?;
     if !quiet {
         let genesis_arg = genesis_path
-            .map(|p| format!(" --genesis {}", p.display()))
+            .map(|p| format!(" --genesis {}", shell_word(p)))
             .unwrap_or_default();
         let summary = format!(
             "wrote {blocks} blocks, {} transactions to {}\n{}replay it with: tandem \
@@ -410,7 +410,7 @@ pub fn generate(
             report.transaction_count(),
             out.display(),
             report.render(false),
-            out.display()
+            shell_word(out)
         );
         // A ledger written to standard output (`--out /dev/stdout | tandem replay --ledger
         // /dev/stdin`, or `> l.ledger`), or to any stream, has the summary beside it, not after
@@ -675,13 +675,43 @@ pub fn replay(
     Ok(())
 }
 
+/// `path` as one word a shell reads back as it: as it is where it holds only letters, digits
+/// and `/._-`, else in single quotes (a `'` as `'\''`), and `./` before a name starting with
+/// `-`. The "replay it with" line printed a name with a space, or a leading dash, that did not
+/// paste (a black-box test of paths, stop 73).
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let text = match text.starts_with('-') {
+        true => format!("./{text}"),
+        false => text.into_owned(),
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text;
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 #[cfg(test)]
 mod tests {
     use tandem_engine::Domain;
     use tandem_engine::genesis::Genesis;
     use tandem_engine::runtime::{BlockOutcome, TxOutcome, TxStatus};
 
-    use super::ChainReport;
+    use super::{ChainReport, shell_word};
+    use std::path::Path;
+
+    #[test]
+    fn a_path_in_a_printed_command_is_one_shell_word() {
+        for (path, word) in [
+            ("target/l.ledger", "target/l.ledger"),
+            ("my ledger.ledger", "'my ledger.ledger'"),
+            ("-dash.ledger", "./-dash.ledger"),
+            ("it's", "'it'\\''s'"),
+        ] {
+            assert_eq!(shell_word(Path::new(path)), word, "{path}");
+        }
+    }
 
     fn outcome() -> BlockOutcome {
         let tx = |status, domain| TxOutcome {
