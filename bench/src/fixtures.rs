@@ -445,10 +445,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
+    #[cfg(target_pointer_width = "64")] // testing::unstartable_thread
     fn signing_goes_on_where_no_thread_can_be_started() {
-        // A stack larger than the address space: every start fails, as at a thread limit.
-        let unstartable = || std::thread::Builder::new().stack_size(1 << 48);
+        // Every start fails, as at a thread limit.
+        let unstartable = tandem_kernels::testing::unstartable_thread;
         let messages: Vec<(Vec<u8>, SigningKey)> = (0..5u8)
             .map(|i| {
                 let from = SigningKey::from_bytes(&[i + 1; 32]);

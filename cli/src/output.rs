@@ -427,11 +427,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
+    #[cfg(target_pointer_width = "64")] // testing::unstartable_thread
     fn a_ticker_that_cannot_start_leaves_the_bar_without_one() {
-        // A stack larger than the address space: the start fails, as at a thread limit
-        // (indicatif's own ticker panicked there).
-        let unstartable = std::thread::Builder::new().stack_size(1 << 48);
+        // The start fails, as at a thread limit (indicatif's own ticker panicked there).
+        let unstartable = tandem_kernels::testing::unstartable_thread();
         let bar = ProgressBar::hidden();
         steady_tick(&bar, std::time::Duration::from_millis(1), unstartable);
         bar.inc(1);

@@ -824,17 +824,13 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
+    #[cfg(target_pointer_width = "64")] // testing::unstartable_thread
     fn a_display_whose_thread_cannot_start_is_done_without() {
-        // A stack larger than the address space: the start fails, as at a thread limit.
-        let unstartable = || std::thread::Builder::new().stack_size(1 << 48);
-        assert!(
-            unstartable().spawn(|| ()).is_err(),
-            "a 256 TiB stack started"
-        );
+        // The start fails, as at a thread limit.
+        let unstartable = tandem_kernels::testing::unstartable_thread();
         let every = Duration::from_millis(1);
         let shown = || panic!("the display started");
-        assert_eq!(while_showing(unstartable(), shown, every, || 7), 7);
+        assert_eq!(while_showing(unstartable, shown, every, || 7), 7);
     }
 
     #[test]

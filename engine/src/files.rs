@@ -182,15 +182,15 @@ fn write_whole_through(
     path: &Path,
     mut write: impl FnMut(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
+    if let Some(descriptor) = named_descriptor(path) {
+        // The caller's stream: written where it stands (a truncating open would cut what it
+        // holds, the command's own table before its report included).
+        return write_to_stream(path, descriptor, &mut write);
+    }
     if let Some(target) = replaced_file(path)
         && write_unnamed(&target, &mut write)?
     {
         return Ok(());
-    }
-    if through_a_descriptor(path) {
-        // The caller's stream: written where it stands (a truncating open would cut what it
-        // holds, the command's own table before its report included).
-        return write_to_stream(path, &mut write);
     }
     replace_with(
         path,
@@ -388,16 +388,17 @@ fn named_descriptor(path: &Path) -> Option<Option<i32>> {
     None
 }
 
-/// Writes through `write` to the stream `path` names ([`named_descriptor`]): one of this
-/// process's descriptors through a duplicate of it — one file position with everything else
-/// the process writes there (standard output flushed first), so that nothing written before
-/// or after is written over; another process's opened to append.
+/// Writes through `write` to the stream `path` names, `descriptor` ([`named_descriptor`]): one
+/// of this process's descriptors through a duplicate of it — one file position with everything
+/// else the process writes there (standard output flushed first), so that nothing written
+/// before or after is written over; another process's (`None`) opened to append.
 fn write_to_stream(
     path: &Path,
+    descriptor: Option<i32>,
     write: &mut impl FnMut(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut stream = match named_descriptor(path) {
-        Some(Some(fd)) => {
+    let mut stream = match descriptor {
+        Some(fd) => {
             use std::os::fd::FromRawFd;
             io::stdout().flush()?;
             // SAFETY: fcntl duplicates `fd` where it is open (EBADF where not) and touches
@@ -409,7 +410,7 @@ fn write_to_stream(
             // SAFETY: a descriptor fcntl just made, owned by nothing else.
             unsafe { File::from_raw_fd(duplicate) }
         }
-        _ => std::fs::OpenOptions::new().append(true).open(path)?,
+        None => std::fs::OpenOptions::new().append(true).open(path)?,
     };
     write(&mut stream)?;
     stream.flush()

@@ -10,6 +10,19 @@ use ed25519_dalek::{Signer, SigningKey};
 
 use crate::gpu::{GpuContext, GpuError};
 
+/// A thread builder whose thread cannot start — its stack larger than a 64-bit address space
+/// (256 TiB) — standing in for a process at its thread limit, which a test cannot set as root.
+/// Checked here: a test using it fails if such a thread starts after all.
+#[cfg(target_pointer_width = "64")]
+pub fn unstartable_thread() -> std::thread::Builder {
+    let unstartable = || std::thread::Builder::new().stack_size(1 << 48);
+    assert!(
+        unstartable().spawn(|| ()).is_err(),
+        "a thread with a 256 TiB stack started"
+    );
+    unstartable()
+}
+
 /// The environment variable that marks a CI run, where a missing adapter is a failure.
 pub const CI_ENV: &str = "CI";
 

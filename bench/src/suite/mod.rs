@@ -899,10 +899,9 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
+    #[cfg(target_pointer_width = "64")] // testing::unstartable_thread
     fn a_scaled_rate_whose_second_thread_cannot_start_is_an_error_not_a_hang() {
-        // The second start fails (a stack larger than the address space), as at a thread
-        // limit: the first, started, waited at the barrier for it for ever before stop 73 —
+        // The second start fails, as at a thread limit: the first, started, waited at the barrier for it for ever before stop 73 —
         // or the suite panicked in the start.
         let work = |_| || Ok((1, Duration::from_millis(1)));
         let (sender, ended) = std::sync::mpsc::channel();
@@ -910,7 +909,7 @@ mod tests {
             let made = std::sync::atomic::AtomicUsize::new(0);
             let builder = || match made.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
                 0 => std::thread::Builder::new(),
-                _ => std::thread::Builder::new().stack_size(1 << 48),
+                _ => tandem_kernels::testing::unstartable_thread(),
             };
             let _ = sender.send(scaled_on(
                 &[0, 0],

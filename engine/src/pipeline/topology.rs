@@ -576,7 +576,8 @@ impl Topology {
 
     /// Marks `pus` forbidden by a cpuset ([`Topology::forbidden`]): the kernel's list, which
     /// only a machine read from hwloc has; for a synthetic machine's tests.
-    pub fn forbid(&mut self, pus: &[usize]) {
+    #[cfg(test)]
+    pub(crate) fn forbid(&mut self, pus: &[usize]) {
         let off: Vec<usize> = pus
             .iter()
             .copied()

@@ -263,14 +263,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(target_pointer_width = "64")] // a stack larger than the address space
+    #[cfg(target_pointer_width = "64")] // testing::unstartable_thread
     fn parts_are_all_done_when_no_thread_can_be_started() {
-        // A stack larger than the address space: every start fails, as at a thread limit.
-        let unstartable = || std::thread::Builder::new().stack_size(1 << 48);
-        assert!(
-            unstartable().spawn(|| ()).is_err(),
-            "a thread with a 256 TiB stack started"
-        );
+        // Every start fails, as at a thread limit.
+        let unstartable = crate::testing::unstartable_thread;
         let caller = std::thread::current().id();
         // One thread starts, the others cannot: it does every part.
         let once = std::sync::atomic::AtomicBool::new(false);
