@@ -29,10 +29,6 @@ fn after_power_cut(dir: &Path, before: &[(PathBuf, Vec<u8>)]) -> tempfile::TempD
     cut
 }
 
-/// Once open, no region's mapping reads ahead (`MADV_RANDOM`: the kernel marks it `rr` in
-/// `/proc/self/smaps`), nor does a mapping made again when a region grows: a fault on a
-/// page never written used to read ahead and zero megabytes of them.
-#[cfg(target_os = "linux")]
 #[test]
 fn a_store_path_that_is_no_directory_is_said_to_be_what_it_is() {
     // Each read "create directory …: File exists (os error 17)" (a black-box test of paths,
@@ -67,6 +63,10 @@ fn a_store_path_that_is_no_directory_is_said_to_be_what_it_is() {
     Store::create(&to_dir).expect("through the link");
 }
 
+/// Once open, no region's mapping reads ahead (`MADV_RANDOM`: the kernel marks it `rr` in
+/// `/proc/self/smaps`), nor does a mapping made again when a region grows: a fault on a
+/// page never written used to read ahead and zero megabytes of them.
+#[cfg(target_os = "linux")]
 #[test]
 fn the_regions_are_mapped_without_readahead_once_open_and_after_growing() {
     fn random_read(store: &Store) -> Vec<bool> {
