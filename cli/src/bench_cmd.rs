@@ -571,13 +571,9 @@ fn check_room(dir: &Path) -> Result<(), String> {
 pub fn suite(args: SuiteRun) -> Result<(), String> {
     let quiet = args.json.as_deref() == Some(Path::new("-"));
     // The output directory is made and tried before the suite runs, not after.
-    std::fs::create_dir_all(&args.out).map_err(|e| match args.out.is_dir() {
-        // `create_dir_all` of a file answers "File exists".
-        false if args.out.exists() => {
-            format!("--out: {} is a file, not a directory", args.out.display())
-        }
-        _ => format!("--out: cannot create {}: {e}", args.out.display()),
-    })?;
+    // (`create_dir_all` of a file, or of a loop of links, answers "File exists".)
+    tandem_engine::files::create_dir_all(&args.out)
+        .map_err(|e| format!("--out: cannot create {}: {e}", args.out.display()))?;
     check_room(&args.out).map_err(|e| format!("--out: {e}"))?;
     let survey = survey(None)?;
     let machine = machine::machine(&survey, args.kind.as_deref()).map_err(|e| e.to_string())?;

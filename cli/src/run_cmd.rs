@@ -348,7 +348,7 @@ fn default_ledger(genesis: &Genesis, quiet: bool) -> Result<PathBuf, String> {
             dir.display()
         )
     };
-    std::fs::create_dir_all(&dir).map_err(|e| in_the_cache(e.to_string()))?;
+    tandem_engine::files::create_dir_all(&dir).map_err(|e| in_the_cache(e.to_string()))?;
     // Written whole and renamed into place (two runs generating at once each write their own,
     // the last rename wins).
     let bar = progress_bar(

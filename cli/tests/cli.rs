@@ -1597,7 +1597,16 @@ fn a_bench_whose_profile_cannot_be_written_fails_before_measuring() {
     // An --out that is a file was "cannot create …: File exists".
     let err = refused(&["bench", "--quick", "--out", report.to_str().unwrap()]);
     assert!(
-        err.ends_with("bench.json is a file, not a directory\n"),
+        err.ends_with("bench.json: a file, not a directory\n"),
+        "{err}"
+    );
+    // A loop of links was "File exists" (a black-box test of paths, stop 73).
+    let (a, b) = (dir.path().join("loop-a"), dir.path().join("loop-b"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let err = refused(&["bench", "--quick", "--out", a.to_str().unwrap()]);
+    assert!(
+        err.ends_with("loop-a: a loop of symbolic links\n") && !err.contains("File exists"),
         "{err}"
     );
 }
@@ -2562,7 +2571,7 @@ fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--out: ") && stderr.contains("is a file, not a directory"),
+        stderr.contains("--out: ") && stderr.contains(": a file, not a directory"),
         "{stderr}"
     );
     // A report path that works is left as it was when the command fails for another reason,

@@ -22,6 +22,42 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// [`std::fs::create_dir_all`], where `dir` is no directory saying what it is instead of the
+/// OS's "File exists": a file, a symbolic link to a file or to nowhere, a loop of links. A
+/// directory another process made meanwhile is no error.
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    match std::fs::create_dir_all(dir) {
+        Err(_) if std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) => Ok(()),
+        Err(e) => {
+            let kind = e.kind();
+            Err(not_a_directory(dir).map_or(e, |why| io::Error::new(kind, why)))
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+/// What `dir` is where it is no directory: a file, a symbolic link that leads nowhere or round
+/// in a loop (`None`: nothing of the sort, the OS's error says).
+fn not_a_directory(dir: &Path) -> Option<String> {
+    let link = std::fs::symlink_metadata(dir).ok()?;
+    if !link.file_type().is_symlink() {
+        return (!link.is_dir()).then(|| "a file, not a directory".to_owned());
+    }
+    let target = std::fs::read_link(dir).ok()?;
+    Some(match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => return None,
+        Ok(_) => format!(
+            "a symbolic link to {}, a file, not a directory",
+            target.display()
+        ),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => "a loop of symbolic links".to_owned(),
+        Err(_) => format!(
+            "a symbolic link to {}, which does not exist (or cannot be reached)",
+            target.display()
+        ),
+    })
+}
+
 /// Whether `found` (a file's first bytes) is a magic of the family of `known` (its formats,
 /// newest first, one family: their first seven bytes; not empty) that none of them is —
 /// another tandem's format, a newer build's after a downgrade, not damage: the eighth byte,
@@ -194,8 +230,23 @@ fn write_whole_through(
     }
     replace_with(
         path,
-        |partial| File::create(partial).and_then(|mut f| write(&mut f)),
+        |partial| {
+            File::create(partial)
+                .map_err(|e| of_the_partial(partial, e))
+                .and_then(|mut f| write(&mut f))
+        },
         |e| e,
+    )
+}
+
+/// `e`, an error making `partial` (a partial file, [`partial_path`]), naming it: the caller
+/// names the file it replaces, and the partial's path can fail where that one does not (its
+/// name is longer: near `PATH_MAX`, "File name too long" of a path the user saw to be short
+/// enough).
+fn of_the_partial(partial: &Path, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("its partial file {}: {e}", partial.display()),
     )
 }
 
@@ -515,6 +566,41 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
     use std::os::unix::fs::OpenOptionsExt;
+
+    #[test]
+    fn a_partial_file_the_os_refuses_is_named() {
+        // Near `PATH_MAX` a status file's write failed "File name too long", naming the file,
+        // whose path was short enough: its partial file's was not (a black-box test of paths,
+        // stop 73).
+        const PATH_MAX: usize = 4096; // Linux's, its NUL included
+        let base = tempfile::tempdir().unwrap();
+        let name = "status-1.idx";
+        let mut dir = base.path().to_owned();
+        // The file's path 4,090 bytes long; its partial's (".status-1.idx.partial-<pid>")
+        // beyond `PATH_MAX`.
+        let want = PATH_MAX - 6 - 1 - name.len();
+        while dir.as_os_str().len() < want {
+            let room = want - dir.as_os_str().len() - 1; // its '/'
+            dir.push("d".repeat(room.min(200)));
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        assert!(
+            path.as_os_str().len() < PATH_MAX,
+            "the file's path itself is allowed"
+        );
+        assert!(partial_path(&path).as_os_str().len() >= PATH_MAX);
+        let err = write_whole(&path, b"x").unwrap_err();
+        assert_eq!(err.raw_os_error(), None, "wrapped: {err}");
+        let said = err.to_string();
+        let partial = partial_path(&path).display().to_string();
+        assert!(
+            said.starts_with(&format!("its partial file {partial}: ")),
+            "{said}"
+        );
+        assert!(said.contains("too long"), "{said}");
+        assert!(!path.exists());
+    }
 
     #[test]
     fn a_descriptors_file_is_added_to_in_place_never_replaced() {

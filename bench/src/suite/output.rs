@@ -86,7 +86,7 @@ pub fn write(dir: &Path, profile: &Profile, json: &BenchJson) -> Result<Vec<Path
         path: path.display().to_string(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
+    tandem_engine::files::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
     let json_path = dir.join(&json.files.json);
     let text = serde_json::to_string_pretty(json).map_err(|e| failed(&json_path, e.to_string()))?;
     let profile_path = dir.join(&json.files.profile);

@@ -173,28 +173,6 @@ impl Store {
     }
 }
 
-/// What `dir` is where it is no directory a store could be made in: a file, a symbolic link
-/// that leads nowhere or round in a loop (`None`: nothing of the sort, the OS's error says).
-fn not_a_directory(dir: &Path) -> Option<String> {
-    let link = std::fs::symlink_metadata(dir).ok()?;
-    if !link.file_type().is_symlink() {
-        return (!link.is_dir()).then(|| "a file, not a directory".to_owned());
-    }
-    let target = std::fs::read_link(dir).ok()?;
-    Some(match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => return None,
-        Ok(_) => format!(
-            "a symbolic link to {}, a file, not a directory",
-            target.display()
-        ),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => "a loop of symbolic links".to_owned(),
-        Err(_) => format!(
-            "a symbolic link to {}, which does not exist (or cannot be reached)",
-            target.display()
-        ),
-    })
-}
-
 /// Step 1: makes sure `dir` exists and may receive a store, then creates and locks the marker.
 /// Returns the locked marker; the lock lasts until it is dropped.
 fn claim(dir: &Path) -> Result<File, StoreError> {
@@ -202,15 +180,9 @@ fn claim(dir: &Path) -> Result<File, StoreError> {
         .ancestors()
         .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
         .collect();
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        // Made meanwhile (another process creating a store there: its marker decides below),
-        // or `dir` is something else, said as such — it read "File exists".
-        if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
-            let kind = e.kind();
-            let why = not_a_directory(dir).map_or(e, |why| std::io::Error::new(kind, why));
-            return Err(StoreError::io("create directory", dir)(why));
-        }
-    }
+    // Made meanwhile by another process creating a store there is no error: its marker
+    // decides below.
+    crate::files::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
     // Each new directory's name must be durable before anything in it is.
     for created in missing.iter().rev() {
         sync_dir(&parent_of(created))?;
