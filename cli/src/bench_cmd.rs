@@ -67,11 +67,13 @@ pub fn isolation(
         cpu: topology.cpu_model().map(str::to_owned),
         pus: topology.pus().len(),
     };
-    if !quiet {
-        print(&report, &config);
-    }
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
     if let Some(path) = json {
         write_json(path, &report)?;
+    }
+    if !quiet {
+        print(&report, &config);
     }
     Ok(())
 }
@@ -279,6 +281,11 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
         pus: topology.pus().len(),
         cores: topology.cores().len(),
     };
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
+    if let Some(path) = args.json {
+        write_json(path, &json)?;
+    }
     if !quiet {
         let r = &json.report;
         println!(
@@ -366,9 +373,6 @@ pub fn pipeline(args: PipelineArgs<'_>) -> Result<(), String> {
             r.max_ued_lag_slots
         );
     }
-    if let Some(path) = args.json {
-        write_json(path, &json)?;
-    }
     Ok(())
 }
 
@@ -440,6 +444,11 @@ pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
         |phase| bar.set_message(phase.to_owned()),
     )?;
     bar.finish_and_clear();
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
+    if let Some(path) = args.json {
+        write_json(path, &report)?;
+    }
     if !quiet {
         let t = &report.target;
         let p = &report.plan;
@@ -507,9 +516,6 @@ pub fn validate(args: ValidateArgs<'_>) -> Result<(), String> {
                 "DISAGREES"
             }
         );
-    }
-    if let Some(path) = args.json {
-        write_json(path, &report)?;
     }
     Ok(())
 }

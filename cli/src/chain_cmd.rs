@@ -400,6 +400,11 @@ pub fn generate(
         });
         blocks += 1;
     })?;
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
     if !quiet {
         let genesis_arg = genesis_path
             .map(|p| format!(" --genesis {}", shell_word(p)))
@@ -420,9 +425,6 @@ pub fn generate(
         } else {
             say!("{summary}");
         }
-    }
-    if let Some(path) = json {
-        write_json(path, &report)?;
     }
     Ok(())
 }

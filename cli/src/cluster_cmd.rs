@@ -103,6 +103,11 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
     )?;
     let report = run_cluster(&config, dir.path(), |slot| bar.set_position(slot))?;
     bar.finish_and_clear();
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
     if !quiet {
         let share = |stake: u64| format!("{:.1} %", 100.0 * stake as f64 / report.ved_stake as f64);
         let rows = report
@@ -156,9 +161,6 @@ pub fn cluster(args: ClusterArgs) -> Result<bool, String> {
                 "no honest validator halted"
             }
         );
-    }
-    if let Some(path) = &args.json {
-        write_json(path, &report)?;
     }
     Ok(report.honest_halted)
 }

@@ -90,15 +90,17 @@ pub fn plan_cmd(args: PlanArgs) -> Result<(), String> {
             plan(&profile, &shown, &args.target(), cores).map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<Plan>, String>>()?;
-    if args.json.as_deref() != Some(Path::new("-")) {
-        print(&plans);
-    }
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
     if let Some(path) = &args.json {
         // One profile: the plan itself; two: {"plans": [...]}.
         match plans.as_slice() {
             [one] => write_json(path, one)?,
             many => write_json(path, &PlansJson { plans: many })?,
         }
+    }
+    if args.json.as_deref() != Some(Path::new("-")) {
+        print(&plans);
     }
     Ok(())
 }

@@ -189,6 +189,11 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         total_stake: confirmation.total,
         halted: index.halt().map(str::to_owned),
     };
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
     if json != Some(Path::new("-")) {
         let share = |stake: u64| {
             if confirmation.total == 0 {
@@ -211,9 +216,6 @@ pub fn status(signature: &str, bps: u16, store: &Path, json: Option<&Path>) -> R
         if let Some(why) = &report.halted {
             println!("the engine halted: {why}");
         }
-    }
-    if let Some(path) = json {
-        write_json(path, &report)?;
     }
     Ok(())
 }

@@ -103,6 +103,11 @@ pub fn demo(config: DemoConfig, json: Option<&Path>) -> Result<(), String> {
     };
     let report = run_demo(&config, &mut on_progress).map_err(|e| e.to_string())?;
     bar.finish_and_clear();
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
+    if let Some(path) = json {
+        write_json(path, &report)?;
+    }
     if !quiet {
         print_report(&report.store);
         let rows = vec![
@@ -138,9 +143,6 @@ pub fn demo(config: DemoConfig, json: Option<&Path>) -> Result<(), String> {
             "check it any time with: tandem store check {}",
             config.dir.display()
         );
-    }
-    if let Some(path) = json {
-        write_json(path, &report)?;
     }
     Ok(())
 }

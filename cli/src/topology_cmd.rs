@@ -115,11 +115,13 @@ pub fn topology(cores: Option<&str>, json: Option<&Path>) -> Result<(), String> 
         .. // a whole survey: the GPU looked for
     } = survey(cores)?;
     let report = report(&topology, adapter.ok(), &placement, &disks, notes);
-    if json != Some(Path::new("-")) {
-        print(&topology, &report);
-    }
+    // The report first: a table that cannot be printed (a reader gone, a full device) loses
+    // no report.
     if let Some(path) = json {
         write_json(path, &report)?;
+    }
+    if json != Some(Path::new("-")) {
+        print(&topology, &report);
     }
     Ok(())
 }

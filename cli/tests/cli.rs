@@ -2512,6 +2512,59 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
 }
 
 #[test]
+fn a_report_is_written_where_the_table_cannot_be_printed() {
+    // Eight commands printed their table first and lost the `--json` report when standard
+    // output failed (a full device, a reader gone: `tandem cluster … --json c.json | head`): a
+    // black-box test of the standard streams, stop 74.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "2", "--transfers", "2"]);
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let store = at("store");
+    let replayed = tandem(&["replay", "--ledger", &ledger, "--store", &store]);
+    assert!(replayed.status.success(), "{replayed:?}");
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hwprofiles/kvm-epyc-zen4-2vcpu.toml"
+    );
+    let unknown = "1".repeat(64); // 64 zero bytes
+    let commands: [&[&str]; 6] = [
+        &["gen", "--out", &at("again.ledger"), "--slots", "2"],
+        &["topology"],
+        &["plan", "--profile", profile],
+        &["cluster", "--slots", "3", "--transfers", "2"],
+        &[
+            "store",
+            "demo",
+            "--dir",
+            &at("demo"),
+            "--accounts",
+            "50",
+            "--slots",
+            "1",
+        ],
+        &["status", "--store", &store, &unknown],
+    ];
+    for (i, args) in commands.into_iter().enumerate() {
+        let report = at(&format!("report-{i}.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .args(["--json", &report])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("No space left on device"),
+            "{args:?}: {stderr}"
+        );
+        let written = std::fs::read(&report).unwrap_or_default();
+        let parsed = serde_json::from_slice::<serde_json::Value>(&written);
+        assert!(parsed.is_ok_and(|v| v.is_object()), "{args:?}: no report");
+    }
+}
+
+#[test]
 fn a_report_that_cannot_be_written_fails_before_the_work_it_would_report() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("missing").join("report.json");
