@@ -14,7 +14,6 @@
 //! started with ignored (`nohup` ignores SIGHUP; a background job of a script, SIGINT) is left
 //! ignored: a blocked signal is not discarded, and `sigwait` would take it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -348,17 +347,68 @@ pub fn install() -> Result<(), String> {
                 libc::SIGTERM => "SIGTERM",
                 _ => "SIGHUP",
             };
-            // Not `eprintln!`, which panics where standard error is gone (a closed terminal,
-            // `| tee` killed by the same Ctrl-C): the process must end all the same.
             let said = match removed {
                 0 => format!("tandem: {name}: stopped\n"),
                 _ => format!("tandem: {name}: stopped; its temporary files removed\n"),
             };
-            let _ = std::io::stderr().write_all(said.as_bytes());
+            say_without_waiting(said);
             die_by(signal)
         })
         .map_err(|e| format!("the signal thread: {e}"))?;
     Ok(())
+}
+
+/// How long the signal thread waits for its line to be written before the process dies
+/// without it.
+const SAYING_PATIENCE: Duration = Duration::from_millis(250);
+
+/// Writes `line` on standard error, waiting at most [`SAYING_PATIENCE`] for it: standard error
+/// can be a pipe nobody reads (`2>&1 | less` left open, a stalled log collector), where the
+/// write waits for ever — SIGTERM, SIGINT and SIGHUP then never ended the process (a black-box
+/// test of the standard streams, stop 74). The write is a thread's of its own, straight to the
+/// descriptor: `std::io::stderr()`'s lock can be held by a thread blocked in the same write.
+/// Not `eprintln!` either, which panics where standard error is gone (a closed terminal, `|
+/// tee` killed by the same Ctrl-C): the process must end all the same.
+fn say_without_waiting(line: String) {
+    fn write_all(mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            // SAFETY: write(2) of a live buffer's bytes to descriptor 2.
+            let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+            match n {
+                n if n > 0 => bytes = &bytes[n as usize..],
+                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+                _ => return,
+            }
+        }
+    }
+    let (said, saying) = std::sync::mpsc::channel();
+    let written = line.clone();
+    let writer = std::thread::Builder::new()
+        .name("tandem-saying".into())
+        .spawn(move || {
+            write_all(written.as_bytes());
+            let _ = said.send(());
+        });
+    match writer {
+        Ok(_) => {
+            let _ = saying.recv_timeout(SAYING_PATIENCE);
+        }
+        // No thread to spare (a thread limit): the line only where it cannot block.
+        Err(_) => {
+            let mut stderr = libc::pollfd {
+                fd: 2,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: poll(2) of one pollfd that lives across the call.
+            if unsafe { libc::poll(&mut stderr, 1, 0) } == 1 && stderr.revents & libc::POLLOUT != 0
+            {
+                // SAFETY: write(2) of a live buffer's bytes to descriptor 2; a pipe with room
+                // for one page takes a line this short whole, without blocking.
+                let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+            }
+        }
+    }
 }
 
 /// Ends the process by `signal`'s default action (as if it had not been taken), or, where that

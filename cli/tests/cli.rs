@@ -1023,6 +1023,74 @@ fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
 }
 
 #[test]
+fn a_signal_ends_the_command_where_standard_error_is_a_full_pipe() {
+    // The signal thread wrote its "stopped" line to standard error before it let the signal
+    // end the process: a pipe nobody read (`2>&1 | less` left open) held it there, and SIGTERM,
+    // SIGINT and SIGHUP never ended the command (a black-box test of the standard streams,
+    // stop 74). The pipe is filled before the command starts; the command waits for the rest
+    // of its ledger (a FIFO).
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = generate_ledger(&dir, &["--slots", "10", "--transfers", "5"]);
+    let bytes = std::fs::read(&ledger).unwrap();
+    let fifo = dir.path().join("fifo.ledger");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let mut ends = [0; 2];
+    // SAFETY: pipe(2) writes two descriptors into `ends`, which the OwnedFds then own.
+    assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+    let (_unread, full) = unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    // Filled without blocking, then made blocking again for the command.
+    // SAFETY: fcntl(2) on a descriptor `full` owns.
+    let flags = unsafe { libc::fcntl(full.as_raw_fd(), libc::F_GETFL) };
+    unsafe { libc::fcntl(full.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let page = [b'x'; 4096];
+    // SAFETY: write(2) of a live buffer to a descriptor `full` owns.
+    while unsafe { libc::write(full.as_raw_fd(), page.as_ptr().cast(), page.len()) } > 0 {}
+    unsafe { libc::fcntl(full.as_raw_fd(), libc::F_SETFL, flags) };
+    let store = dir.path().join("store");
+    let mut child = with_default_signals(
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["replay", "--ledger", fifo.to_str().unwrap()])
+            .args(["--store", store.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(full)),
+        false,
+    )
+    .spawn()
+    .unwrap();
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    pipe.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    let began = std::time::Instant::now();
+    while !store.join("status-1.idx").exists() {
+        assert!(began.elapsed().as_secs() < 60, "no block executed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) of the child's process id, which it still holds (not waited for).
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let began = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed().as_secs() >= 60 {
+            let _ = child.kill();
+            panic!("SIGTERM did not end the command in a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    drop(pipe);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert!(store.join("superblock").exists(), "the store is kept");
+}
+
+#[test]
 fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
     // A signal to `run --store`/`replay --store` while a status file was written left its
     // partial file in the store (6 signals in 39), for the next open to remove. The file has
