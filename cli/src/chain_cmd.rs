@@ -302,10 +302,49 @@ fn available_memory() -> Option<u64> {
     kib.checked_mul(1024)
 }
 
+/// Generates the workload `config` for `genesis` onto `writer` ([`write_ledger`]), `scratch`
+/// its scratch directory.
+fn generate_into<W: std::io::Write>(
+    genesis: &Genesis,
+    config: &WorkloadConfig,
+    scratch: &Path,
+    mut writer: LedgerWriter<W>,
+    bar: &ProgressBar,
+    each: &mut impl FnMut(&BlockOutcome),
+) -> Result<(), String> {
+    workload::generate(
+        genesis,
+        config,
+        scratch,
+        |block, outcome| {
+            writer
+                .append(block)
+                .map_err(|e| WorkloadError::Sink(e.to_string()))?;
+            each(outcome);
+            Ok(())
+        },
+        |slot| bar.set_position(slot),
+    )
+    .map_err(|e| match e {
+        // Named as the flag that gave it (`--mixed-pct`), not the library's field.
+        WorkloadError::InvalidShare { name, value } if name.ends_with("_pct") => format!(
+            "--{}: {value}: a share must be between 0 and 100 percent",
+            name.replace('_', "-")
+        ),
+        WorkloadError::InvalidShare { value, .. } => format!(
+            "--mixed-pct, --writable-program-pct, --bad-signature-pct, --unfunded-pct and \
+             --remap-pct add up to {value} percent, past 100"
+        ),
+        e => e.to_string(),
+    })?;
+    writer.finish().map(drop).map_err(|e| e.to_string())
+}
+
 /// Generates the workload `config` for `genesis` into the ledger file `out`, showing the slots
 /// on `bar`; hands `each` every block's outcome as it is generated. The ledger replaces `out`
 /// whole once every block is written: a generation that fails (a bad share, a clock past its
 /// range, a full disk) leaves the file that was there, not a shorter ledger that reads as whole.
+/// A path that names a stream (`/dev/stdout`) is written where it stands.
 pub(crate) fn write_ledger(
     genesis: &Genesis,
     config: &WorkloadConfig,
@@ -324,44 +363,30 @@ pub(crate) fn write_ledger(
         per_block,
     )?;
     let scratch = crate::interrupt::scratch_dir()?;
-    files::replace(out, |partial| {
-        // A ledger of gigabytes, half written: removed on Ctrl-C as on a failure.
-        let _partial = crate::interrupt::remove_on_signal(partial.to_owned());
-        let mut writer = LedgerWriter::create(partial).map_err(|e| e.to_string())?;
-        workload::generate(
-            genesis,
-            config,
-            scratch.path(),
-            |block, outcome| {
-                writer
-                    .append(block)
-                    .map_err(|e| WorkloadError::Sink(e.to_string()))?;
-                each(outcome);
-                Ok(())
-            },
-            |slot| bar.set_position(slot),
-        )
-        .map_err(|e| match e {
-            // Named as the flag that gave it (`--mixed-pct`), not the library's field.
-            WorkloadError::InvalidShare { name, value } if name.ends_with("_pct") => format!(
-                "--{}: {value}: a share must be between 0 and 100 percent",
-                name.replace('_', "-")
-            ),
-            WorkloadError::InvalidShare { value, .. } => format!(
-                "--mixed-pct, --writable-program-pct, --bad-signature-pct, --unfunded-pct and \
-                 --remap-pct add up to {value} percent, past 100"
-            ),
-            e => e.to_string(),
-        })?;
-        writer.finish().map_err(|e| e.to_string())
-    })?;
+    // A stream (`--out /dev/stdout`, `/dev/fd/3`) is written where it stands: opened to
+    // truncate, it cut what the stream held (`>> f`: the ledger over f's start).
+    let stream =
+        files::open_stream(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    match stream {
+        Some(stream) => {
+            let writer = LedgerWriter::new(std::io::BufWriter::new(stream));
+            let writer = writer.map_err(|e| e.to_string())?;
+            generate_into(genesis, config, scratch.path(), writer, bar, &mut each)?;
+        }
+        None => files::replace(out, |partial| {
+            // A ledger of gigabytes, half written: removed on Ctrl-C as on a failure.
+            let _partial = crate::interrupt::remove_on_signal(partial.to_owned());
+            let writer = LedgerWriter::create(partial).map_err(|e| e.to_string())?;
+            generate_into(genesis, config, scratch.path(), writer, bar, &mut each)
+        })?,
+    }
     bar.finish_and_clear();
     Ok(())
 }
 
 /// Whether `path` is the file standard output writes to (`/dev/stdout`, or the file it is
 /// redirected to). Where that cannot be told, no.
-fn is_standard_output(path: &Path) -> bool {
+pub(crate) fn is_standard_output(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -683,6 +683,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // `gen --out /dev/stdout --json -`: the ledger and the report mixed in one stream (into a
+    // file, the report written over the ledger's start: a black-box test, stop 74).
+    if let [(_, json), (_, out)] = cli.command.outputs()[..]
+        && json == Path::new("-")
+        && chain_cmd::is_standard_output(out)
+    {
+        say!(
+            "tandem: error: --json - and --out {} both write to standard output",
+            out.display()
+        );
+        return ExitCode::FAILURE;
+    }
     if let [(_, a), (_, b)] = cli.command.outputs()[..]
         && output::check_not_an_input(a, &[b], &[]).is_err()
     {

@@ -2563,8 +2563,8 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
         .expect("whole blocks, nothing after");
     assert_eq!(blocks.len(), 2);
     assert!(stderr.contains("wrote 2 blocks"), "{stderr}");
-    // Standard output redirected to a file: the ledger replaces that file (renamed over it),
-    // and the summary went to the file it replaced, seen by no one; it goes beside it now.
+    // Standard output redirected to a file: the ledger is written into it, and the summary
+    // (which went to the file, seen by no one) goes beside it.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("l.ledger");
     let redirected = Command::new(env!("CARGO_BIN_EXE_tandem"))
@@ -2577,6 +2577,41 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
     assert_eq!(reader.collect::<Result<Vec<_>, _>>().unwrap().len(), 2);
     let stderr = String::from_utf8_lossy(&redirected.stderr);
     assert!(stderr.contains("wrote 2 blocks"), "{stderr}");
+    // `>> f`: the ledger after what f held. It was opened to truncate, and written over f's
+    // start (a black-box test of the standard streams, stop 74).
+    let whole = std::fs::read(&file).unwrap();
+    let appended = dir.path().join("appended");
+    std::fs::write(&appended, b"HEADER\n").unwrap();
+    let redirected = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(GEN)
+        .stdout(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&appended)
+                .unwrap(),
+        )
+        .output()
+        .expect("run tandem");
+    assert!(redirected.status.success(), "{redirected:?}");
+    let mut expected = b"HEADER\n".to_vec();
+    expected.extend_from_slice(&whole);
+    assert!(
+        std::fs::read(&appended).unwrap() == expected,
+        "HEADER kept, the ledger after it"
+    );
+    // With `--json -` the ledger and the report would share the stream (into a file, the
+    // report was written over the ledger's start): refused.
+    let mixed = dir.path().join("mixed");
+    let refused = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(GEN)
+        .args(["--json", "-"])
+        .stdout(std::fs::File::create(&mixed).unwrap())
+        .output()
+        .expect("run tandem");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("both write to standard output"), "{stderr}");
+    assert_eq!(std::fs::read(&mixed).unwrap(), b"", "nothing written");
 }
 
 #[test]

@@ -448,7 +448,25 @@ fn write_to_stream(
     descriptor: Option<i32>,
     write: &mut impl FnMut(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut stream = match descriptor {
+    let mut stream = stream_of(path, descriptor)?;
+    write(&mut stream)?;
+    stream.flush()
+}
+
+/// The stream `path` names where it names a descriptor (`/dev/stdout`, `/dev/fd/N`,
+/// `/proc/self/fd/N`, another process's), to be written where it stands as [`write_whole`]
+/// writes it — never opened to truncate, which cut what the stream held (`tandem gen --out
+/// /dev/stdout >> f` wrote its ledger over f's start); `None` where `path` names no
+/// descriptor.
+pub fn open_stream(path: &Path) -> io::Result<Option<File>> {
+    named_descriptor(path)
+        .map(|descriptor| stream_of(path, descriptor))
+        .transpose()
+}
+
+/// [`write_to_stream`]'s stream.
+fn stream_of(path: &Path, descriptor: Option<i32>) -> io::Result<File> {
+    Ok(match descriptor {
         Some(fd) => {
             use std::os::fd::FromRawFd;
             io::stdout().flush()?;
@@ -462,9 +480,7 @@ fn write_to_stream(
             unsafe { File::from_raw_fd(duplicate) }
         }
         None => std::fs::OpenOptions::new().append(true).open(path)?,
-    };
-    write(&mut stream)?;
-    stream.flush()
+    })
 }
 
 /// Fails as [`replace`] would when it creates its partial file for `path` (a directory that
