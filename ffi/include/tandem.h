@@ -535,6 +535,8 @@ void tandem_engine_close(struct tandem_engine *engine);
  * `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
  * returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
  * `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+ * Where the calling thread has less than 512 KiB of stack left (a small host thread), the
+ * work runs on a thread of libtandem's own, the caller waiting.
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -552,6 +554,8 @@ int32_t tandem_blake3_many(uint32_t backend,
  * and `data[i]` of `data_lens[i]` bytes; `out + 2048 * i` receives its 2,048-byte LtHash (1,024
  * little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap
  * the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+ * Where the calling thread has less than 512 KiB of stack left (a small host thread), the
+ * work runs on a thread of libtandem's own, the caller waiting.
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -570,6 +574,8 @@ int32_t tandem_lthash_accounts(uint32_t backend,
  * Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
  * 2,048-byte sum at `sum_inout`, with wrapping u16 addition. `sum_inout` must not overlap the
  * inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+ * Where the calling thread has less than 512 KiB of stack left (a small host thread), the
+ * work runs on a thread of libtandem's own, the caller waiting.
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -625,6 +631,9 @@ int32_t tandem_set_log_sink(tandem_log_fn fn, void *ctx, uint32_t max_level);
  * `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
  * returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
  * `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+ * Where the calling thread has less than 512 KiB of stack left (a small host thread: the
+ * verify takes about 80 KiB), the work runs on a thread of libtandem's own, the caller
+ * waiting.
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).

@@ -27,6 +27,7 @@ use crate::args::{apart, input_slice, output_slice, region};
 use crate::boundary::boundary;
 use crate::error::FfiError;
 use crate::hash::kernel_backend;
+use crate::stack::on_a_stack_of_its_own;
 use crate::status::{
     TANDEM_ALERT_UED_DIVERGENCE, TANDEM_ALERT_UED_LAG, TANDEM_TX_FINAL, TANDEM_TX_HALTED,
     TANDEM_TX_PENDING, TANDEM_TX_UNKNOWN,
@@ -434,32 +435,6 @@ impl Drop for NullUnlessOpened {
         // guard is dropped after them, or as a panic has unwound past them).
         unsafe { self.0.write(std::ptr::null_mut()) };
     }
-}
-
-/// Runs `work` on a thread of its own (Rust's default stack, 2 MiB) and waits for it, so that
-/// [`tandem_engine_open`] and [`tandem_engine_close`] take a few KiB of their caller's stack,
-/// not the 112 KiB opening and starting an engine takes, nor what stopping it does: a host
-/// thread of 96 KiB faulted (a black-box test of stop 73; a musl thread has 128 KiB). A panic
-/// goes on from the caller's thread, where the C boundary catches it; where no thread can be
-/// started (a process at its thread limit) `work` runs on the caller's.
-fn on_a_stack_of_its_own<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    let work = std::sync::Mutex::new(Some(work));
-    let run = || {
-        let work = work
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        work.expect("run once")()
-    };
-    std::thread::scope(|scope| {
-        let opener = std::thread::Builder::new().name("tandem-engine".into());
-        match opener.spawn_scoped(scope, run) {
-            Ok(thread) => thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => run(),
-        }
-    })
 }
 
 /// [`tandem_engine_open`]'s engine, from its arguments read.

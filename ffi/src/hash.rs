@@ -5,8 +5,8 @@ use tandem_kernels::gpu::GpuError;
 use tandem_kernels::{AccountInput, KernelError, LtHash, auto_gpu_min_items};
 
 use crate::args::{Input, check_output, input_slice, message_slices, output_slice_apart};
-use crate::boundary::boundary;
 use crate::error::FfiError;
+use crate::stack::kernel_boundary;
 use crate::status::Backend;
 
 impl From<KernelError> for FfiError {
@@ -51,6 +51,8 @@ pub(crate) fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiErr
 /// `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
 /// returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
 /// `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+/// Where the calling thread has less than 512 KiB of stack left (a small host thread), the
+/// work runs on a thread of libtandem's own, the caller waiting.
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -62,7 +64,7 @@ pub unsafe extern "C" fn tandem_blake3_many(
     input_lens: *const usize,
     out: *mut u8,
 ) -> i32 {
-    boundary("tandem_blake3_many", || {
+    kernel_boundary("tandem_blake3_many", || {
         let backend = kernel_backend(backend)?;
         check_output(out.cast::<[u8; 32]>(), n, "out", "n")?;
         let inputs_ptrs = inputs;
@@ -182,6 +184,8 @@ impl AccountArrays {
 /// and `data[i]` of `data_lens[i]` bytes; `out + 2048 * i` receives its 2,048-byte LtHash (1,024
 /// little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap
 /// the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+/// Where the calling thread has less than 512 KiB of stack left (a small host thread), the
+/// work runs on a thread of libtandem's own, the caller waiting.
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -197,7 +201,7 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
     data_lens: *const usize,
     out: *mut u8,
 ) -> i32 {
-    boundary("tandem_lthash_accounts", || {
+    kernel_boundary("tandem_lthash_accounts", || {
         let backend = kernel_backend(backend)?;
         let arrays = AccountArrays {
             n,
@@ -267,6 +271,8 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
 /// Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
 /// 2,048-byte sum at `sum_inout`, with wrapping u16 addition. `sum_inout` must not overlap the
 /// inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+/// Where the calling thread has less than 512 KiB of stack left (a small host thread), the
+/// work runs on a thread of libtandem's own, the caller waiting.
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -282,7 +288,7 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
     data_lens: *const usize,
     sum_inout: *mut u8,
 ) -> i32 {
-    boundary("tandem_lthash_accumulate", || {
+    kernel_boundary("tandem_lthash_accumulate", || {
         let backend = kernel_backend(backend)?;
         let arrays = AccountArrays {
             n,

@@ -35,6 +35,7 @@ pub mod fuzzing;
 pub mod hash;
 pub mod log;
 pub mod sigverify;
+mod stack;
 pub mod status;
 
 use std::ffi::{CStr, c_char};

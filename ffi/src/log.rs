@@ -252,6 +252,17 @@ pub fn flush() {
     flush_until(LAST_QUEUED.with(Cell::get));
 }
 
+/// The number of the last line this thread queued (0: none).
+pub(crate) fn queued_by_this_thread() -> u64 {
+    LAST_QUEUED.with(Cell::get)
+}
+
+/// Counts the line numbered `last` (queued by a thread that worked for this one:
+/// `crate::stack`) as this thread's, so that its [`flush`] waits for it.
+pub(crate) fn count_as_queued_here(last: u64) {
+    LAST_QUEUED.with(|mine| mine.set(mine.get().max(last)));
+}
+
 /// Waits until every line queued so far, by any thread, has reached the sink.
 pub fn flush_all() {
     let queued = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).queued;

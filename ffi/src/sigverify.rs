@@ -2,8 +2,8 @@
 //! `tandem_kernels::ed25519_verify_batch`.
 
 use crate::args::{Input, input_slice, message_slices, output_slice_apart};
-use crate::boundary::boundary;
 use crate::hash::kernel_backend;
+use crate::stack::kernel_boundary;
 
 /// Verifies `n` ed25519 signatures exactly as ed25519-dalek's `verify_strict` does (SPEC §2).
 ///
@@ -14,6 +14,9 @@ use crate::hash::kernel_backend;
 /// `TANDEM_BACKEND_GPU` where no GPU adapter exists, or where the device failed while in use,
 /// returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
 /// `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
+/// Where the calling thread has less than 512 KiB of stack left (a small host thread: the
+/// verify takes about 80 KiB), the work runs on a thread of libtandem's own, the caller
+/// waiting.
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -27,7 +30,7 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
     message_lens: *const usize,
     results: *mut u8,
 ) -> i32 {
-    boundary("tandem_ed25519_verify_batch", || {
+    kernel_boundary("tandem_ed25519_verify_batch", || {
         let backend = kernel_backend(backend)?;
         let message_ptrs = messages;
         // SAFETY (all four): the caller passes n elements of each array, results apart from them.
