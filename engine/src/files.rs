@@ -38,7 +38,7 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
 
 /// What `dir` is where it is no directory: a file, a symbolic link that leads nowhere or round
 /// in a loop (`None`: nothing of the sort, the OS's error says).
-fn not_a_directory(dir: &Path) -> Option<String> {
+pub(crate) fn not_a_directory(dir: &Path) -> Option<String> {
     let link = std::fs::symlink_metadata(dir).ok()?;
     if !link.file_type().is_symlink() {
         return (!link.is_dir()).then(|| "a file, not a directory".to_owned());

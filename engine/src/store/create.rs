@@ -331,6 +331,13 @@ pub(super) fn remove_finished_marker(dir: &Path) -> Result<(), StoreError> {
 
 /// Why [`Store::open`] found no superblock, for its [`StoreError::NotAStore`].
 pub(super) fn missing_superblock_reason(dir: &Path) -> String {
+    // Said as what it is: a path to nowhere read "no superblock file" (stop 74).
+    if std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return "no such directory".to_owned();
+    }
+    if let Some(what) = crate::files::not_a_directory(dir) {
+        return what;
+    }
     if dir.join(MARKER_FILE).exists() {
         format!(
             "no {SUPERBLOCK_FILE} file: a store is being created here, or its creation was \

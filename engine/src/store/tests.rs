@@ -30,6 +30,26 @@ fn after_power_cut(dir: &Path, before: &[(PathBuf, Vec<u8>)]) -> tempfile::TempD
 }
 
 #[test]
+fn opening_a_path_to_nowhere_or_a_file_says_so() {
+    // Each read "is not a tandem store: no superblock file" (a black-box test, stop 74).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"hi").unwrap();
+    for (path, said) in [
+        (
+            dir.path().join("nowhere/x"),
+            "is not a tandem store: no such directory",
+        ),
+        (file, "is not a tandem store: a file, not a directory"),
+    ] {
+        let Err(err) = Store::open(&path) else {
+            panic!("{}: opened", path.display());
+        };
+        assert!(err.to_string().ends_with(said), "{err}");
+    }
+}
+
+#[test]
 fn a_store_path_that_is_no_directory_is_said_to_be_what_it_is() {
     // Each read "create directory …: File exists (os error 17)" (a black-box test of paths,
     // stop 73).
