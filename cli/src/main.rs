@@ -646,7 +646,22 @@ fn main() -> ExitCode {
         say!("tandem: error: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version`, on standard output: a write that fails is an error there
+        // too (clap's exit status was 0 with a full device; stop 74).
+        Err(e) if !e.use_stderr() => {
+            use std::io::Write;
+            return match e.print().and_then(|()| std::io::stdout().flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(failed) => {
+                    say!("tandem: error: writing to standard output: {failed}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Err(e) => e.exit(),
+    };
     // A CPU platform asked for that cannot be had is the operator's mistake: said, not ignored.
     if let Err(e) = tandem_kernels::Platform::from_env() {
         say!("tandem: error: {e}");

@@ -1010,6 +1010,35 @@ fn a_block_the_runtime_refuses_is_named_by_its_place_in_the_ledger() {
 }
 
 #[test]
+fn help_and_version_that_cannot_be_printed_fail() {
+    // clap printed them and exited 0 with standard output a full device (a black-box test of
+    // the standard streams, stop 74).
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["gen", "--help"],
+        &["help", "run"],
+    ] {
+        let to = |stdout: std::process::Stdio| {
+            Command::new(env!("CARGO_BIN_EXE_tandem"))
+                .args(args)
+                .stdout(stdout)
+                .output()
+                .unwrap()
+        };
+        let full = to(std::fs::File::create("/dev/full").unwrap().into());
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("No space left on device"), "{stderr}");
+        let printed = to(std::process::Stdio::piped());
+        assert!(
+            printed.status.success() && !printed.stdout.is_empty(),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn an_error_with_standard_error_gone_exits_1_not_with_a_panic() {
     // `eprintln!` panicked where standard error could not be written (a full device, a pipe
     // whose reader had gone): exit 101 for every error message.
