@@ -705,8 +705,24 @@ pub fn replay(
 /// `path` as one word a shell reads back as it: as it is where it holds only letters, digits
 /// and `/._-`, else in single quotes (a `'` as `'\''`), and `./` before a name starting with
 /// `-`. The "replay it with" line printed a name with a space, or a leading dash, that did not
-/// paste (a black-box test of paths, stop 73).
+/// paste (a black-box test of paths, stop 73). A name that is not UTF-8 in `$'…'`, each byte
+/// outside printable ASCII as `\xHH` (bash, zsh, ksh and POSIX.1-2024 shells read it back): it
+/// was printed lossily, naming no file (stop 74).
 fn shell_word(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if std::str::from_utf8(bytes).is_err() {
+        let lead = if bytes.starts_with(b"-") { "./" } else { "" };
+        let escaped: String = bytes
+            .iter()
+            .map(|&b| match b {
+                b'\\' | b'\'' => format!("\\{}", b as char),
+                b' '..=b'~' => (b as char).to_string(),
+                _ => format!("\\x{b:02x}"),
+            })
+            .collect();
+        return format!("$'{lead}{escaped}'");
+    }
     let text = path.to_string_lossy();
     let text = match text.starts_with('-') {
         true => format!("./{text}"),
@@ -737,6 +753,23 @@ mod tests {
             ("it's", "'it'\\''s'"),
         ] {
             assert_eq!(shell_word(Path::new(path)), word, "{path}");
+        }
+        // Not UTF-8: each byte bash reads back from `$'…'` (stop 74: printed lossily).
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"d\xff/it's l\xfe\\.ledger");
+        assert_eq!(
+            shell_word(Path::new(name)),
+            r"$'d\xff/it\'s l\xfe\\.ledger'"
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &format!("printf %s {}", shell_word(Path::new(name)))])
+            .output();
+        if let Ok(out) = out {
+            assert_eq!(
+                out.stdout,
+                name.as_bytes(),
+                "bash reads back the same bytes"
+            );
         }
     }
 
