@@ -8,7 +8,10 @@
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        // A progress bar being drawn is cleared for the line, and drawn again after.
+        $crate::output::beside_the_bars(|| {
+            let _ = writeln!(std::io::stderr(), $($arg)*);
+        });
     }};
 }
 

@@ -303,7 +303,7 @@ pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Result<ProgressBar
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(len)
+        shown(ProgressBar::new(len))
     };
     bar.set_style(
         ProgressStyle::with_template(template)
@@ -313,12 +313,45 @@ pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Result<ProgressBar
     Ok(bar)
 }
 
+/// The bars drawn on standard error ([`progress_bar`], [`spinner`]): what [`beside_the_bars`]
+/// clears for a line.
+static SHOWN: std::sync::Mutex<Vec<indicatif::WeakProgressBar>> = std::sync::Mutex::new(Vec::new());
+
+/// `bar`, listed among those [`beside_the_bars`] clears.
+fn shown(bar: ProgressBar) -> ProgressBar {
+    let mut shown = SHOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    shown.retain(|weak| weak.upgrade().is_some());
+    shown.push(bar.downgrade());
+    bar
+}
+
+/// Runs `write` (a line on standard error: `say!`, the library's log lines) with the bar being
+/// drawn cleared and drawn again after: on a terminal a line written beside a bar began where
+/// the bar ended (`cluster`'s `tandem: ALERT: …` after `slot 8/30`; a black-box test of the
+/// standard streams, stop 74).
+pub fn beside_the_bars(write: impl FnOnce()) {
+    let drawn = {
+        let shown = SHOWN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (shown.iter())
+            .filter_map(indicatif::WeakProgressBar::upgrade)
+            .find(|bar| !bar.is_finished() && !bar.is_hidden())
+    };
+    match drawn {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
 /// A spinner drawn with `template`, hidden when `quiet`.
 pub fn spinner(quiet: bool, template: &str) -> Result<ProgressBar, String> {
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new_spinner()
+        shown(ProgressBar::new_spinner())
     };
     bar.set_style(ProgressStyle::with_template(template).map_err(|e| e.to_string())?);
     Ok(bar)

@@ -1010,6 +1010,43 @@ fn a_block_the_runtime_refuses_is_named_by_its_place_in_the_ledger() {
 }
 
 #[test]
+fn a_line_written_beside_a_progress_bar_starts_its_own_line() {
+    // On a terminal `cluster`'s `tandem: ALERT: …` began where its bar ended (`slot 8/30 0s
+    // … tandem: ALERT`): a black-box test of the standard streams, stop 74. A terminal of
+    // `script(1)`'s (util-linux, in Debian's essential set).
+    let tandem = env!("CARGO_BIN_EXE_tandem");
+    let command = format!(
+        "stty cols 100 rows 24; {tandem} cluster --slots 30 --transfers 30 --nondeterministic 2 \
+         > /dev/null"
+    );
+    let Ok(out) = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+    else {
+        eprintln!("skipped: no script(1) to give the command a terminal");
+        return;
+    };
+    let text = &out.stdout;
+    let lines: Vec<usize> = (0..text.len())
+        .filter(|&i| text[i..].starts_with(b"tandem: "))
+        .collect();
+    if lines.is_empty() && !out.status.success() {
+        eprintln!("skipped: script(1) could not give the command a terminal: {out:?}");
+        return;
+    }
+    assert!(!lines.is_empty(), "the halt's lines: {out:?}");
+    for at in lines {
+        let before = &text[..at];
+        let line_start = before.is_empty()
+            || before.ends_with(b"\n")
+            || before.ends_with(b"\r")
+            || before.ends_with(b"\x1b[2K");
+        let shown = String::from_utf8_lossy(&text[at.saturating_sub(40)..at + 20]);
+        assert!(line_start, "a line begun beside the bar: {shown:?}");
+    }
+}
+
+#[test]
 fn help_and_version_that_cannot_be_printed_fail() {
     // clap printed them and exited 0 with standard output a full device (a black-box test of
     // the standard streams, stop 74).
@@ -2273,7 +2310,6 @@ fn topology_prints_the_machine_and_the_plan_as_json() {
         .collect();
     assert_eq!(stages[..4], ["sigverify", "ved", "ued", "hash"]);
     assert!(report["notes"].is_array());
-
     // The table for people, and the setting moves the stage it names.
     let first_pu = machine["pus"][0].as_u64().unwrap().to_string();
     let out = tandem(&["topology", "--cores", &format!("ved={first_pu}")]);
