@@ -33,6 +33,8 @@ struct MachineJson {
     /// The adapter the kernels run on; null where there is none.
     gpu_adapter: Option<GpuAdapterJson>,
     pku: PkuJson,
+    /// The CPU kernels this machine runs.
+    cpu_kernels: CpuKernelsJson,
     /// Each disk's interrupts since boot, per PU.
     disk_interrupts: Vec<DiskJson>,
 }
@@ -78,6 +80,20 @@ struct GpuAdapterJson {
     backend: String,
     software: bool,
     pci_bus_id: Option<String>,
+}
+
+/// Which CPU kernels run (none was named: a validator could not tell which its hashing used;
+/// a black-box test on emulated CPUs, stop 74). From CPUID, as the kernels choose — not from
+/// `/proc/cpuinfo`'s model name.
+#[derive(Serialize)]
+struct CpuKernelsJson {
+    /// The platform of the BLAKE3 and LtHash kernels (and the lanes verifier's):
+    /// `portable`, `avx2` or `avx512` (`TANDEM_CPU_PLATFORM` narrows it).
+    platform: &'static str,
+    /// Every platform this CPU can run, narrowest first.
+    available: Vec<&'static str>,
+    /// The CPU's ed25519 verifier: `avx512-ifma`, `avx2` or `portable`.
+    ed25519_verifier: &'static str,
 }
 
 #[derive(Serialize)]
@@ -155,6 +171,7 @@ fn report(
     notes: Vec<String>,
 ) -> TopologyJson {
     let keys = topology.protection_keys();
+    let platform = tandem_kernels::Platform::detect();
     TopologyJson {
         machine: MachineJson {
             source: topology.source().to_string(),
@@ -192,6 +209,13 @@ fn report(
                 software: a.software,
                 pci_bus_id: a.pci_bus_id,
             }),
+            cpu_kernels: CpuKernelsJson {
+                platform: platform.name(),
+                available: (tandem_kernels::Platform::available().into_iter())
+                    .map(tandem_kernels::Platform::name)
+                    .collect(),
+                ed25519_verifier: tandem_kernels::sigverify::cpu_verifier(platform),
+            },
             pku: PkuJson {
                 cpu: keys.cpu,
                 os: keys.os,
@@ -267,6 +291,13 @@ fn print(topology: &Topology, report: &TopologyJson) {
         ),
         None => println!("GPU adapter (wgpu): none"),
     }
+    let kernels = &machine.cpu_kernels;
+    println!(
+        "CPU kernels: {} (BLAKE3, LtHash; this CPU runs {}), ed25519 verifier {}",
+        kernels.platform,
+        kernels.available.join(", "),
+        kernels.ed25519_verifier
+    );
     println!("memory protection keys: {}", machine.pku.summary);
     let disks: Vec<String> = machine
         .disk_interrupts

@@ -2310,12 +2310,29 @@ fn topology_prints_the_machine_and_the_plan_as_json() {
         .collect();
     assert_eq!(stages[..4], ["sigverify", "ved", "ued", "hash"]);
     assert!(report["notes"].is_array());
+    // The CPU kernels that run (none was named before stop 74), narrowed by the environment.
+    let kernels = &machine["cpu_kernels"];
+    let available = kernels["available"].as_array().unwrap();
+    assert_eq!(available[0], "portable", "{kernels}");
+    assert!(available.contains(&kernels["platform"]), "{kernels}");
+    assert!(kernels["ed25519_verifier"].is_string(), "{kernels}");
+    let portable = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["topology", "--json", "-"])
+        .env("TANDEM_CPU_PLATFORM", "portable")
+        .output()
+        .unwrap();
+    let portable: serde_json::Value = serde_json::from_slice(&portable.stdout).unwrap();
+    let kernels = &portable["machine"]["cpu_kernels"];
+    assert_eq!(kernels["platform"], "portable", "{kernels}");
+    assert_eq!(kernels["ed25519_verifier"], "portable", "{kernels}");
+
     // The table for people, and the setting moves the stage it names.
     let first_pu = machine["pus"][0].as_u64().unwrap().to_string();
     let out = tandem(&["topology", "--cores", &format!("ved={first_pu}")]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("memory protection keys"), "{text}");
+    assert!(text.contains("CPU kernels: "), "{text}");
     assert!(text.contains("disk interrupts since boot: "), "{text}");
     assert!(text.contains("cores setting"), "{text}");
 }

@@ -166,9 +166,12 @@ impl Survey {
         };
         // Wherever the CPU verifies, which of its verifiers does (the lanes of issue #14 or the
         // portable one).
-        let sigverify = match backend {
-            Backend::Gpu => sigverify,
-            _ => format!("{sigverify}, {}", cpu_verifier_text()),
+        let (sigverify, lthash) = match backend {
+            Backend::Gpu => (sigverify, lthash),
+            _ => (
+                format!("{sigverify}, {}", cpu_verifier_text()),
+                format!("{lthash}, {}", cpu_hash_kernels_text()),
+            ),
         };
         Ok(Backends {
             requested: backend,
@@ -248,6 +251,15 @@ impl Survey {
 }
 
 /// The CPU's ed25519 verifier on this machine, as the backends text names it.
+/// Which of the CPU's BLAKE3 and LtHash kernels run (only the verifier was named: a
+/// validator could not tell its hashing's; a black-box test on emulated CPUs, stop 74).
+fn cpu_hash_kernels_text() -> String {
+    format!(
+        "with the CPU's {} BLAKE3 and LtHash kernels",
+        tandem_kernels::Platform::detect().name()
+    )
+}
+
 fn cpu_verifier_text() -> String {
     format!(
         "with the CPU's {} ed25519 verifier",
@@ -322,6 +334,9 @@ mod tests {
         assert!(text.contains("backend: cpu\n"), "{text}");
         let sigverify = format!("sigverify: CPU (backend cpu), {}\n", cpu_verifier_text());
         assert!(text.contains(&sigverify), "{text}");
+        let platform = tandem_kernels::Platform::detect().name();
+        let lthash = format!("CPU (backend cpu), with the CPU's {platform} BLAKE3 and LtHash");
+        assert!(text.contains(&lthash), "{text}");
         for stage in survey.placement.stages() {
             let name = stage.stage.setting_name();
             assert!(text.contains(&format!("stage {name}: PUs ")), "{text}");
