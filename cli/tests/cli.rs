@@ -1661,13 +1661,13 @@ fn a_file_size_limit_is_an_error_naming_the_file_not_a_silent_kill() {
 
 #[test]
 fn a_bench_report_may_not_take_the_place_of_its_profile_or_a_plot() {
-    // `--json o/amd-epyc-2pu.toml` wrote the report over the profile the suite had just
+    // `--json o/amd-epyc-avx512-2pu.toml` wrote the report over the profile the suite had just
     // written, and `tandem plan` refused it (a black-box test of paths, stop 73).
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     std::fs::create_dir(&out).unwrap();
     let out_text = out.to_str().unwrap();
-    for name in ["amd-epyc-2pu.toml", "scaling.svg"] {
+    for name in ["amd-epyc-avx512-2pu.toml", "scaling.svg"] {
         let json = out.join(name);
         let args = [
             "bench", "--quick", "--suite", "blake3", "--out", out_text, "--json",

@@ -21,6 +21,7 @@ pub fn machine(survey: &Survey, kind: Option<&str>) -> Result<Machine, SuiteErro
         Some(kind) => check_kind(kind)?,
         None => kind_of(
             &cpu_model,
+            Platform::detect().name(),
             pus,
             adapter.filter(|a| !a.software).map(|a| a.name.as_str()),
         ),
@@ -76,11 +77,13 @@ pub fn build(size: Size) -> TandemBuild {
     }
 }
 
-/// A machine kind from its CPU model, its PU count and its hardware GPU: lowercase words of
-/// the model (trademarks, "CPU", "Processor", the core count and the clock dropped) joined by
-/// `-`, then
-/// `<pus>pu`, then the GPU's words — "amd-epyc-2pu", "intel-xeon-platinum-8480c-224pu-nvidia-h100".
-pub fn kind_of(cpu_model: &str, pus: usize, hardware_gpu: Option<&str>) -> String {
+/// A machine kind from its CPU model, the kernels' CPU platform, its PU count and its hardware
+/// GPU: lowercase words of the model (trademarks, "CPU", "Processor", the core count and the
+/// clock dropped) joined by `-`, then the platform, `<pus>pu`, then the GPU's words —
+/// "amd-epyc-avx512-2pu", "intel-xeon-platinum-8480c-avx512-224pu-nvidia-h100". The platform
+/// since stop 74: a guest's model name is often bare ("AMD EPYC" on Zen 3 and Zen 4 alike),
+/// and two machines whose kernels differ wrote one kind, each profile over the other's.
+pub fn kind_of(cpu_model: &str, platform: &str, pus: usize, hardware_gpu: Option<&str>) -> String {
     let words = |text: &str| -> Vec<String> {
         // The clock ("@ 2.00GHz") and what follows "with" (an integrated GPU) say nothing
         // about the kind.
@@ -113,6 +116,7 @@ pub fn kind_of(cpu_model: &str, pus: usize, hardware_gpu: Option<&str>) -> Strin
     if parts.is_empty() {
         parts.push("unknown".into());
     }
+    parts.push(platform.to_owned());
     parts.push(format!("{pus}pu"));
     if let Some(gpu) = hardware_gpu {
         parts.extend(words(gpu));
@@ -222,24 +226,30 @@ mod tests {
     }
 
     #[test]
-    fn kinds_are_the_model_the_pus_and_a_hardware_gpu() {
-        assert_eq!(kind_of("AMD EPYC", 2, None), "amd-epyc-2pu");
+    fn kinds_are_the_model_the_platform_the_pus_and_a_hardware_gpu() {
+        assert_eq!(
+            kind_of("AMD EPYC", "avx512", 2, None),
+            "amd-epyc-avx512-2pu"
+        );
+        // A Zen 3 guest's model name is the same: its kind is not (stop 74).
+        assert_eq!(kind_of("AMD EPYC", "avx2", 2, None), "amd-epyc-avx2-2pu");
         assert_eq!(
             kind_of(
                 "Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz",
+                "avx512",
                 224,
                 Some("NVIDIA H100 80GB HBM3")
             ),
-            "intel-xeon-platinum-8480c-224pu-nvidia-h100-80gb-hbm3"
+            "intel-xeon-platinum-8480c-avx512-224pu-nvidia-h100-80gb-hbm3"
         );
         assert_eq!(
-            kind_of("AMD EPYC 9654 96-Core Processor", 192, None),
-            "amd-epyc-9654-192pu"
+            kind_of("AMD EPYC 9654 96-Core Processor", "avx512", 192, None),
+            "amd-epyc-9654-avx512-192pu"
         );
-        assert_eq!(kind_of("", 4, None), "unknown-4pu");
+        assert_eq!(kind_of("", "portable", 4, None), "unknown-portable-4pu");
         assert_eq!(
-            kind_of("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz", 12, None),
-            "intel-i7-8700k-12pu"
+            kind_of("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz", "avx2", 12, None),
+            "intel-i7-8700k-avx2-12pu"
         );
         assert!(check_kind("kvm-epyc-zen4-2vcpu").is_ok());
         assert!(check_kind("../x").is_err());
