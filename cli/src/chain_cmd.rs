@@ -369,7 +369,8 @@ pub(crate) fn write_ledger(
         files::open_stream(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     match stream {
         Some(stream) => {
-            let writer = LedgerWriter::new(std::io::BufWriter::new(stream));
+            let name = out.display().to_string();
+            let writer = LedgerWriter::named(std::io::BufWriter::new(stream), name);
             let writer = writer.map_err(|e| e.to_string())?;
             generate_into(genesis, config, scratch.path(), writer, bar, &mut each)?;
         }
@@ -636,12 +637,10 @@ pub fn replay(
             // it (an engine opening the store executes the VED again).
             let segments = VedLog::discard(&dir).map_err(|e| e.to_string())?;
             if segments > 0 && !quiet {
-                bar.suspend(|| {
-                    say!(
-                        "  the VED log of a stopped `tandem run` ({segments} segment file(s)) \
-                         dropped: this replay executes the VED itself"
-                    )
-                });
+                say!(
+                    "  the VED log of a stopped `tandem run` ({segments} segment file(s)) \
+                     dropped: this replay executes the VED itself"
+                );
             }
             log_discarded = true;
         }

@@ -706,6 +706,7 @@ fn main() -> ExitCode {
     if let [(_, json), (_, out)] = cli.command.outputs()[..]
         && json == Path::new("-")
         && chain_cmd::is_standard_output(out)
+        && !output::is_the_null_device(out)
     {
         say!(
             "tandem: error: --json - and --out {} both write to standard output",

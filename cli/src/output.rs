@@ -313,6 +313,16 @@ pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Result<ProgressBar
     Ok(bar)
 }
 
+/// Whether `path` is `/dev/null` (the device, by any name): what is written there mixes with
+/// nothing.
+pub fn is_the_null_device(path: &Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    match (std::fs::metadata(path), std::fs::metadata("/dev/null")) {
+        (Ok(a), Ok(null)) => a.file_type().is_char_device() && a.rdev() == null.rdev(),
+        _ => false,
+    }
+}
+
 /// The bars drawn on standard error ([`progress_bar`], [`spinner`]): what [`beside_the_bars`]
 /// clears for a line.
 static SHOWN: std::sync::Mutex<Vec<indicatif::WeakProgressBar>> = std::sync::Mutex::new(Vec::new());
@@ -332,6 +342,16 @@ fn shown(bar: ProgressBar) -> ProgressBar {
 /// the bar ended (`cluster`'s `tandem: ALERT: …` after `slot 8/30`; a black-box test of the
 /// standard streams, stop 74).
 pub fn beside_the_bars(write: impl FnOnce()) {
+    thread_local! {
+        /// Set while this thread writes beside a bar: the bar's lock is held (indicatif's
+        /// `suspend`), and a line written meanwhile — a log line of the write's own — must not
+        /// ask for it again (that waited for ever: `replay --store` dropping a `run`'s VED log,
+        /// found in review, stop 74).
+        static BESIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if BESIDE.with(std::cell::Cell::get) {
+        return write();
+    }
     let drawn = {
         let shown = SHOWN
             .lock()
@@ -341,7 +361,18 @@ pub fn beside_the_bars(write: impl FnOnce()) {
             .find(|bar| !bar.is_finished() && !bar.is_hidden())
     };
     match drawn {
-        Some(bar) => bar.suspend(write),
+        Some(bar) => bar.suspend(|| {
+            BESIDE.with(|beside| beside.set(true));
+            // Cleared however `write` ends (a panic unwinding through it too).
+            struct Clear;
+            impl Drop for Clear {
+                fn drop(&mut self) {
+                    BESIDE.with(|beside| beside.set(false));
+                }
+            }
+            let _clear = Clear;
+            write()
+        }),
         None => write(),
     }
 }
@@ -458,6 +489,58 @@ pub(crate) fn private_dir_in(parent: &Path, name: &str) -> Result<PathBuf, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A terminal that takes everything and shows nothing: a bar drawn on it is not hidden.
+    #[derive(Debug)]
+    struct Blind;
+
+    impl indicatif::TermLike for Blind {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_str(&self, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_written_beside_a_bar_may_write_a_line_of_its_own() {
+        // The write holds the bar's lock (indicatif's `suspend`); a line it writes (a log line
+        // of its own, or `say!` inside an outer suspend, as `replay --store` had) asked for
+        // the lock again and waited for ever (found in review, stop 74).
+        let target = indicatif::ProgressDrawTarget::term_like(Box::new(Blind));
+        let bar = shown(ProgressBar::with_draw_target(Some(10), target));
+        assert!(!bar.is_hidden());
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            beside_the_bars(|| beside_the_bars(|| ()));
+            let _ = done.send(());
+        });
+        let waited = finished.recv_timeout(std::time::Duration::from_secs(30));
+        assert!(waited.is_ok(), "a line beside a line waited for ever");
+        drop(bar);
+    }
 
     #[test]
     #[cfg(target_pointer_width = "64")] // testing::unstartable_thread

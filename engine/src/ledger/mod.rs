@@ -331,7 +331,9 @@ impl<W: Write> LedgerWriter<W> {
         LedgerWriter::named(sink, "<stream>".to_owned())
     }
 
-    fn named(sink: W, name: String) -> Result<Self, LedgerError> {
+    /// A writer onto `sink`, named `name` in its errors (a path that names a stream,
+    /// `/dev/stdout`); writes the magic.
+    pub fn named(sink: W, name: String) -> Result<Self, LedgerError> {
         let mut writer = LedgerWriter {
             sink,
             name,
