@@ -408,7 +408,7 @@ pub unsafe extern "C" fn tandem_engine_open(
         let settings = unsafe { read_config(config) }?;
         #[cfg(test)]
         let panic_in_open = tests::PANIC_IN_OPEN.with(std::cell::Cell::get);
-        let engine = on_a_stack_of_its_own(|| {
+        let engine = on_a_stack_of_its_own("tandem-engine", || {
             #[cfg(test)]
             if panic_in_open {
                 panic!("the test's panic in tandem_engine_open");
@@ -881,8 +881,10 @@ pub unsafe extern "C" fn tandem_engine_close(engine: *mut tandem_engine) {
     let engine = unsafe { Box::from_raw(engine) };
     let status = boundary("tandem_engine_close", move || {
         // (What it returns is of a pointer's size: the summary, left here, is large.)
-        on_a_stack_of_its_own(move || engine.engine.finish().map(drop).map_err(Box::new))
-            .map_err(|e| *e)?;
+        on_a_stack_of_its_own("tandem-engine", move || {
+            engine.engine.finish().map(drop).map_err(Box::new)
+        })
+        .map_err(|e| *e)?;
         Ok(())
     });
     if status != crate::status::TANDEM_OK {

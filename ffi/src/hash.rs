@@ -52,7 +52,7 @@ pub(crate) fn kernel_backend(raw: u32) -> Result<tandem_kernels::Backend, FfiErr
 /// returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
 /// `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 /// Where the calling thread has less than 512 KiB of stack left (a small host thread), the
-/// work runs on a thread of libtandem's own, the caller waiting.
+/// work runs on a thread of libtandem's own, the caller waiting (on Linux, where one can start).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -64,7 +64,7 @@ pub unsafe extern "C" fn tandem_blake3_many(
     input_lens: *const usize,
     out: *mut u8,
 ) -> i32 {
-    kernel_boundary("tandem_blake3_many", || {
+    let body = || {
         let backend = kernel_backend(backend)?;
         check_output(out.cast::<[u8; 32]>(), n, "out", "n")?;
         let inputs_ptrs = inputs;
@@ -80,7 +80,10 @@ pub unsafe extern "C" fn tandem_blake3_many(
         written_whole_or_not_at_all(backend, out, |out| {
             tandem_kernels::blake3_many(backend, &inputs, out)
         })
-    })
+    };
+    // SAFETY: the body reads the host's arrays and writes its results, holding nothing of
+    // the calling thread's (`with_stack_room`).
+    unsafe { kernel_boundary("tandem_blake3_many", body) }
 }
 
 /// Runs `kernel` into `out`, through a staging buffer on the `gpu` backend: the device's
@@ -185,7 +188,7 @@ impl AccountArrays {
 /// little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap
 /// the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 /// Where the calling thread has less than 512 KiB of stack left (a small host thread), the
-/// work runs on a thread of libtandem's own, the caller waiting.
+/// work runs on a thread of libtandem's own, the caller waiting (on Linux, where one can start).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -201,7 +204,7 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
     data_lens: *const usize,
     out: *mut u8,
 ) -> i32 {
-    kernel_boundary("tandem_lthash_accounts", || {
+    let body = || {
         let backend = kernel_backend(backend)?;
         let arrays = AccountArrays {
             n,
@@ -265,14 +268,17 @@ pub unsafe extern "C" fn tandem_lthash_accounts(
             }
         }
         Ok(())
-    })
+    };
+    // SAFETY: the body reads the host's arrays and writes its results, holding nothing of
+    // the calling thread's (`with_stack_room`).
+    unsafe { kernel_boundary("tandem_lthash_accounts", body) }
 }
 
 /// Adds the LtHash of each of `n` accounts (the same arrays as `tandem_lthash_accounts`) to the
 /// 2,048-byte sum at `sum_inout`, with wrapping u16 addition. `sum_inout` must not overlap the
 /// inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 /// Where the calling thread has less than 512 KiB of stack left (a small host thread), the
-/// work runs on a thread of libtandem's own, the caller waiting.
+/// work runs on a thread of libtandem's own, the caller waiting (on Linux, where one can start).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -288,7 +294,7 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
     data_lens: *const usize,
     sum_inout: *mut u8,
 ) -> i32 {
-    kernel_boundary("tandem_lthash_accumulate", || {
+    let body = || {
         let backend = kernel_backend(backend)?;
         let arrays = AccountArrays {
             n,
@@ -323,7 +329,10 @@ pub unsafe extern "C" fn tandem_lthash_accumulate(
         tandem_kernels::lthash_accumulate(backend, &accounts, &mut sum)?;
         sum_bytes[0] = sum.to_bytes();
         Ok(())
-    })
+    };
+    // SAFETY: the body reads the host's arrays and writes its results, holding nothing of
+    // the calling thread's (`with_stack_room`).
+    unsafe { kernel_boundary("tandem_lthash_accumulate", body) }
 }
 
 #[cfg(test)]

@@ -252,6 +252,17 @@ pub fn flush() {
     flush_until(LAST_QUEUED.with(Cell::get));
 }
 
+/// Whether this thread is inside the sink (its lines are dropped).
+pub(crate) fn in_sink() -> bool {
+    IN_SINK.with(Cell::get)
+}
+
+/// Makes this thread drop its lines as one inside the sink does (a thread working for one that
+/// is: `crate::stack`).
+pub(crate) fn set_in_sink(inside: bool) {
+    IN_SINK.with(|in_sink| in_sink.set(inside));
+}
+
 /// The number of the last line this thread queued (0: none).
 pub(crate) fn queued_by_this_thread() -> u64 {
     LAST_QUEUED.with(Cell::get)

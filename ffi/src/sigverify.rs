@@ -16,7 +16,7 @@ use crate::stack::kernel_boundary;
 /// `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
 /// Where the calling thread has less than 512 KiB of stack left (a small host thread: the
 /// verify takes about 80 KiB), the work runs on a thread of libtandem's own, the caller
-/// waiting.
+/// waiting (on Linux, where one can start).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -30,7 +30,7 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
     message_lens: *const usize,
     results: *mut u8,
 ) -> i32 {
-    kernel_boundary("tandem_ed25519_verify_batch", || {
+    let body = || {
         let backend = kernel_backend(backend)?;
         let message_ptrs = messages;
         // SAFETY (all four): the caller passes n elements of each array, results apart from them.
@@ -57,7 +57,10 @@ pub unsafe extern "C" fn tandem_ed25519_verify_batch(
                 results,
             )
         })
-    })
+    };
+    // SAFETY: the body reads the host's arrays and writes its results, holding nothing of
+    // the calling thread's (`with_stack_room`).
+    unsafe { kernel_boundary("tandem_ed25519_verify_batch", body) }
 }
 
 #[cfg(test)]

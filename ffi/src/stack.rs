@@ -15,12 +15,18 @@ use std::cell::Cell;
 /// than any default thread's (glibc's 8 MiB, Rust's 2 MiB, a JVM's 1 MiB).
 pub(crate) const KERNEL_STACK_ROOM: usize = 512 << 10;
 
-/// Runs `work` on a thread of its own (Rust's default stack, 2 MiB) and waits for it. A panic
-/// goes on from the caller's thread, where the C boundary catches it; where no thread can be
-/// started (a process at its thread limit) `work` runs on the caller's. The lines `work`
-/// logged count as the caller's, which the export's flush waits for (`crate::log::flush`):
-/// since stop 73 open's lines (a store resumed) could reach the host's sink after it returned.
-pub(crate) fn on_a_stack_of_its_own<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+/// The stack of the threads work runs on here, whatever `RUST_MIN_STACK` says (a host that
+/// set it to 64 KiB gave them 64 KiB: found in review, stop 74).
+const OWN_STACK: usize = 2 << 20;
+
+/// Runs `work` on a thread of its own, named `name`, with a stack of [`OWN_STACK`], and waits
+/// for it. A panic goes on from the caller's thread, where the C boundary catches it; where no
+/// thread can be started (a process at its thread limit) `work` runs on the caller's. The
+/// thread drops the lines it logs where the caller is inside the log sink, as the caller would
+/// (`crate::log`), and the lines it logged count as the caller's, which the export's flush
+/// waits for, a panic's included: since stop 73 open's lines (a store resumed) could reach the
+/// host's sink after it returned.
+pub(crate) fn on_a_stack_of_its_own<T: Send>(name: &str, work: impl FnOnce() -> T + Send) -> T {
     let work = std::sync::Mutex::new(Some(work));
     let run = || {
         let work = work
@@ -29,49 +35,62 @@ pub(crate) fn on_a_stack_of_its_own<T: Send>(work: impl FnOnce() -> T + Send) ->
             .take();
         work.expect("run once")()
     };
+    let in_sink = crate::log::in_sink();
     std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new().name("tandem-engine".into());
-        let logged = || (run(), crate::log::queued_by_this_thread());
+        let worker = std::thread::Builder::new()
+            .name(name.to_owned())
+            .stack_size(OWN_STACK);
+        let logged = || {
+            crate::log::set_in_sink(in_sink);
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+            (done, crate::log::queued_by_this_thread())
+        };
         match worker.spawn_scoped(scope, logged) {
             Ok(thread) => {
-                let (done, logged) = thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                let (done, logged) = thread.join().expect("the panic is caught inside");
                 crate::log::count_as_queued_here(logged);
-                done
+                done.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             }
             Err(_) => run(),
         }
     })
 }
 
-/// Runs `work` on the caller's thread where its stack has `room` bytes left, else
-/// [`on_a_stack_of_its_own`]. Where the stack's bounds cannot be read, on the caller's.
-pub(crate) fn with_stack_room<T: Send>(room: usize, work: impl FnOnce() -> T) -> T {
+/// Runs `work` on the caller's thread where its stack has `room` bytes left, else on a thread
+/// of its own ([`on_a_stack_of_its_own`]). Where the stack's bounds cannot be read (not
+/// Linux), on the caller's.
+///
+/// # Safety
+/// `work` is sent to another thread without being `Send`: it may borrow anything that outlives
+/// the call (the caller waits for it), but must not hold or use what belongs to the calling
+/// thread — a lock's guard, the thread's protection-key rights (`Confinement`), its
+/// thread-locals (the last error, the log's) — which the export bodies, reading the host's
+/// memory under the header's promise that it stays valid for the call, do not.
+pub(crate) unsafe fn with_stack_room<T: Send>(room: usize, work: impl FnOnce() -> T) -> T {
     if room_left().is_none_or(|left| left >= room) {
         return work();
     }
     let work = Sendable(work);
-    // SAFETY (of sending `work`): the caller's thread waits for it (scoped), so whatever it
-    // borrows — the host's memory an export reads, under the header's promise that it stays
-    // valid for the call — outlives it; an export's body keeps no state of its thread's
-    // (the last error and the log flush are the boundary's, on the caller's thread).
-    on_a_stack_of_its_own(move || work.run())
+    on_a_stack_of_its_own("tandem-kernel", move || work.run())
 }
 
 /// [`crate::boundary::boundary`] for a kernel export: its body [`with_stack_room`] of
 /// [`KERNEL_STACK_ROOM`].
-pub(crate) fn kernel_boundary(
+///
+/// # Safety
+/// As for [`with_stack_room`]'s `work`.
+pub(crate) unsafe fn kernel_boundary(
     name: &str,
     body: impl FnOnce() -> Result<(), crate::error::FfiError>,
 ) -> i32 {
-    crate::boundary::boundary(name, || with_stack_room(KERNEL_STACK_ROOM, body))
+    // SAFETY: the caller's promise.
+    crate::boundary::boundary(name, || unsafe { with_stack_room(KERNEL_STACK_ROOM, body) })
 }
 
 /// An export's body, sent to the thread [`with_stack_room`] runs it on.
 struct Sendable<F>(F);
 
-// SAFETY: see `with_stack_room`, the only maker.
+// SAFETY: made only by `with_stack_room`, whose caller promises what sending needs.
 unsafe impl<F> Send for Sendable<F> {}
 
 impl<T, F: FnOnce() -> T> Sendable<F> {
@@ -82,29 +101,36 @@ impl<T, F: FnOnce() -> T> Sendable<F> {
 }
 
 thread_local! {
-    /// The lowest address of this thread's stack, once read.
-    static STACK_LOW: Cell<Option<usize>> = const { Cell::new(None) };
+    /// This thread's stack, lowest address and highest, once read.
+    static STACK: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
 }
 
-/// Bytes left on this thread's stack below this function's frame, where the bounds can be read.
+/// Bytes left on this thread's stack below this function's frame, where the bounds can be
+/// read; 0 where the frame is not on that stack (a host's fiber, a stack it switched to, whose
+/// room cannot be told: the work then goes to a thread of its own).
 fn room_left() -> Option<usize> {
     let here = std::hint::black_box(0_u8);
     let here = &here as *const u8 as usize;
-    let low = match STACK_LOW.with(Cell::get) {
-        Some(low) => low,
+    let (low, high) = match STACK.with(Cell::get) {
+        Some(bounds) => bounds,
         None => {
-            let low = stack_low()?;
-            STACK_LOW.with(|l| l.set(Some(low)));
-            low
+            let bounds = stack_bounds()?;
+            STACK.with(|s| s.set(Some(bounds)));
+            bounds
         }
     };
-    Some(here.saturating_sub(low))
+    Some(if (low..high).contains(&here) {
+        here - low
+    } else {
+        0
+    })
 }
 
-/// The lowest address of the calling thread's stack (glibc and musl: `pthread_getattr_np`;
-/// for the main thread glibc reads `/proc/self/maps` and the stack limit, once per thread here).
+/// The calling thread's stack, lowest address and highest (glibc and musl:
+/// `pthread_getattr_np`; for the main thread glibc reads `/proc/self/maps` and the stack limit,
+/// once per thread here).
 #[cfg(target_os = "linux")]
-fn stack_low() -> Option<usize> {
+fn stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: `attr` is initialised by pthread_getattr_np before it is read, and destroyed
     // once; the out-parameters are locals.
     unsafe {
@@ -116,12 +142,13 @@ fn stack_low() -> Option<usize> {
         let mut size: libc::size_t = 0;
         let got = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
         libc::pthread_attr_destroy(&mut attr);
-        (got == 0 && !addr.is_null()).then_some(addr as usize)
+        let low = addr as usize;
+        (got == 0 && low != 0).then(|| (low, low.saturating_add(size)))
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn stack_low() -> Option<usize> {
+fn stack_bounds() -> Option<(usize, usize)> {
     None
 }
 
@@ -136,7 +163,8 @@ mod tests {
         let here = std::thread::spawn(move || {
             let caller = thread_of();
             (room_left().unwrap() > KERNEL_STACK_ROOM)
-                .then(|| with_stack_room(KERNEL_STACK_ROOM, thread_of) == caller)
+                // SAFETY: the work holds nothing of the calling thread's.
+                .then(|| unsafe { with_stack_room(KERNEL_STACK_ROOM, thread_of) } == caller)
         });
         assert_eq!(here.join().unwrap(), Some(true));
         // A thread of 64 KiB: elsewhere, the answer brought back.
@@ -145,10 +173,9 @@ mod tests {
             .spawn(move || {
                 let caller = thread_of();
                 let left = room_left().unwrap();
-                (
-                    left < 64 << 10,
-                    with_stack_room(KERNEL_STACK_ROOM, thread_of) != caller,
-                )
+                // SAFETY: as above.
+                let moved = unsafe { with_stack_room(KERNEL_STACK_ROOM, thread_of) } != caller;
+                (left < 64 << 10, moved)
             })
             .unwrap();
         assert_eq!(moved.join().unwrap(), (true, true));
