@@ -21,7 +21,7 @@ pub fn machine(survey: &Survey, kind: Option<&str>) -> Result<Machine, SuiteErro
         Some(kind) => check_kind(kind)?,
         None => kind_of(
             &cpu_model,
-            Platform::detect().name(),
+            &kernels_kind(),
             pus,
             adapter.filter(|a| !a.software).map(|a| a.name.as_str()),
         ),
@@ -77,10 +77,21 @@ pub fn build(size: Size) -> TandemBuild {
     }
 }
 
+/// The kernels' part of a machine kind: their CPU platform, `avx512-ifma` where the verifier
+/// uses the IFMA lanes (AVX-512 with and without IFMA verify at rates apart: one kind would
+/// mix them).
+fn kernels_kind() -> String {
+    let platform = Platform::detect();
+    match tandem_kernels::sigverify::cpu_verifier(platform) {
+        ifma @ "avx512-ifma" => ifma.to_owned(),
+        _ => platform.name().to_owned(),
+    }
+}
+
 /// A machine kind from its CPU model, the kernels' CPU platform, its PU count and its hardware
 /// GPU: lowercase words of the model (trademarks, "CPU", "Processor", the core count and the
 /// clock dropped) joined by `-`, then the platform, `<pus>pu`, then the GPU's words —
-/// "amd-epyc-avx512-2pu", "intel-xeon-platinum-8480c-avx512-224pu-nvidia-h100". The platform
+/// "amd-epyc-avx512-ifma-2pu", "intel-xeon-platinum-8480c-avx512-224pu-nvidia-h100". The platform
 /// since stop 74: a guest's model name is often bare ("AMD EPYC" on Zen 3 and Zen 4 alike),
 /// and two machines whose kernels differ wrote one kind, each profile over the other's.
 pub fn kind_of(cpu_model: &str, platform: &str, pus: usize, hardware_gpu: Option<&str>) -> String {
@@ -175,7 +186,16 @@ fn isa() -> Vec<String> {
 
 /// `time` as RFC 3339 in UTC to the second, e.g. `2026-05-01T12:34:56Z`.
 pub fn rfc3339(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    // Before 1970 too (a clock set back): it read 1970-01-01T00:00:00Z (a black-box test of
+    // clocks, stop 74). The second a time before the epoch falls in is the one below it.
+    let secs = match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_secs() as i64,
+        Err(before) => {
+            let before = before.duration();
+            let whole = before.as_secs() as i64;
+            -(whole + i64::from(before.subsec_nanos() > 0))
+        }
+    };
     let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day count.
     let z = days + 719_468;
@@ -222,6 +242,10 @@ mod tests {
         assert_eq!(at(0), "1970-01-01T00:00:00Z");
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(at(1_700_000_000), "2023-11-14T22:13:20Z");
+        let before = |secs| rfc3339(UNIX_EPOCH - Duration::from_secs_f64(secs));
+        assert_eq!(before(60.0), "1969-12-31T23:59:00Z");
+        assert_eq!(before(0.5), "1969-12-31T23:59:59Z");
+        assert_eq!(before(2_208_988_800.0), "1900-01-01T00:00:00Z");
         assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
     }
 
