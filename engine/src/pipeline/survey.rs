@@ -250,7 +250,6 @@ impl Survey {
     }
 }
 
-/// The CPU's ed25519 verifier on this machine, as the backends text names it.
 /// Which of the CPU's BLAKE3 and LtHash kernels run (only the verifier was named: a
 /// validator could not tell its hashing's; a black-box test on emulated CPUs, stop 74).
 fn cpu_hash_kernels_text() -> String {
@@ -260,6 +259,7 @@ fn cpu_hash_kernels_text() -> String {
     )
 }
 
+/// The CPU's ed25519 verifier on this machine, as the backends text names it.
 fn cpu_verifier_text() -> String {
     format!(
         "with the CPU's {} ed25519 verifier",

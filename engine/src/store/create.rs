@@ -332,8 +332,14 @@ pub(super) fn remove_finished_marker(dir: &Path) -> Result<(), StoreError> {
 /// Why [`Store::open`] found no superblock, for its [`StoreError::NotAStore`].
 pub(super) fn missing_superblock_reason(dir: &Path) -> String {
     // Said as what it is: a path to nowhere read "no superblock file" (stop 74).
-    if std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-        return "no such directory".to_owned();
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return "no such directory".to_owned();
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+            return "no such directory (the path goes through a file)".to_owned();
+        }
+        _ => {}
     }
     if let Some(what) = crate::files::not_a_directory(dir) {
         return what;

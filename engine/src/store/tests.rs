@@ -40,6 +40,10 @@ fn opening_a_path_to_nowhere_or_a_file_says_so() {
             dir.path().join("nowhere/x"),
             "is not a tandem store: no such directory",
         ),
+        (
+            file.join("x"),
+            "no such directory (the path goes through a file)",
+        ),
         (file, "is not a tandem store: a file, not a directory"),
     ] {
         let Err(err) = Store::open(&path) else {
