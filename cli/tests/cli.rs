@@ -792,9 +792,7 @@ fn a_report_into_a_named_pipe_reaches_its_reader() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("report.pipe");
-    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
-    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    make_fifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
@@ -1095,16 +1093,13 @@ fn a_signal_ends_the_command_where_standard_error_is_a_full_pipe() {
     // SIGINT and SIGHUP never ended the command (a black-box test of the standard streams,
     // stop 74). The pipe is filled before the command starts; the command waits for the rest
     // of its ledger (a FIFO).
-    use std::io::Write;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "10", "--transfers", "5"]);
     let bytes = std::fs::read(&ledger).unwrap();
     let fifo = dir.path().join("fifo.ledger");
-    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
-    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    make_fifo(&fifo);
     let mut ends = [0; 2];
     // SAFETY: pipe(2) writes two descriptors into `ends`, which the OwnedFds then own.
     assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
@@ -1131,13 +1126,7 @@ fn a_signal_ends_the_command_where_standard_error_is_a_full_pipe() {
     )
     .spawn()
     .unwrap();
-    let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-    pipe.write_all(&bytes[..bytes.len() / 2]).unwrap();
-    let began = std::time::Instant::now();
-    while !store.join("status-1.idx").exists() {
-        assert!(began.elapsed().as_secs() < 60, "no block executed");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let pipe = feed_half(&fifo, &bytes, &store, "replay");
     // SAFETY: kill(2) of the child's process id, which it still holds (not waited for).
     assert_eq!(
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
@@ -1166,16 +1155,13 @@ fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
     // no name while it is written now; the signal thread removes the process's partial files
     // of the moment it is named. One is put there as the process would leave it, while the
     // command waits for the rest of its ledger (a pipe).
-    use std::io::Write;
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _) = generate_ledger(&dir, &["--slots", "10", "--transfers", "5"]);
     let bytes = std::fs::read(&ledger).unwrap();
     for command in ["run", "replay"] {
         let fifo = dir.path().join(format!("{command}.ledger"));
-        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
-        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        make_fifo(&fifo);
         let store = dir.path().join(format!("store-{command}"));
         let child = with_default_signals(
             Command::new(env!("CARGO_BIN_EXE_tandem"))
@@ -1187,17 +1173,7 @@ fn an_interrupted_run_or_replay_keeps_its_store_less_its_partial_files() {
         )
         .spawn()
         .unwrap();
-        // The ledger's first blocks, the pipe held open: the command waits for the rest.
-        let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-        pipe.write_all(&bytes[..bytes.len() / 2]).unwrap();
-        let began = std::time::Instant::now();
-        while !store.join("status-1.idx").exists() {
-            assert!(
-                began.elapsed() < std::time::Duration::from_secs(60),
-                "{command}: no block executed"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        let pipe = feed_half(&fifo, &bytes, &store, command);
         let pid = child.id();
         let partial = store.join(format!(".status-9.idx.partial-{pid}"));
         let another = store.join(".status-9.idx.partial-4294967295");
@@ -1241,6 +1217,31 @@ fn scratches_in(tmp: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// A command's scratch store in `tmp`, if there is one.
 fn scratch_in(tmp: &std::path::Path) -> Option<std::path::PathBuf> {
     scratches_in(tmp).into_iter().next()
+}
+
+/// Makes the FIFO `path` (a ledger fed a part at a time, a report read as it comes).
+fn make_fifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) of a NUL-terminated path that lives across the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+}
+
+/// Feeds the first half of `ledger` into the FIFO `fifo` a command reads, holding the pipe
+/// open (the command waits for the rest), and waits until `store` has executed a block: the
+/// pipe, to be dropped once the test is done with the command.
+fn feed_half(fifo: &Path, ledger: &[u8], store: &Path, command: &str) -> std::fs::File {
+    use std::io::Write;
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+    pipe.write_all(&ledger[..ledger.len() / 2]).unwrap();
+    let began = std::time::Instant::now();
+    while !store.join("status-1.idx").exists() {
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(60),
+            "{command}: no block executed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    pipe
 }
 
 /// Starts `command` with SIGINT, SIGTERM and SIGHUP at their default actions (SIGHUP ignored
