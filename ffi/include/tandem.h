@@ -536,7 +536,7 @@ void tandem_engine_close(struct tandem_engine *engine);
  * returns `TANDEM_ERR_BACKEND_UNAVAILABLE`.
  * `out` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  * Where the calling thread has less than 512 KiB of stack left (a small host thread), the
- * work runs on a thread of libtandem's own, the caller waiting.
+ * work runs on a thread of libtandem's own, the caller waiting (on Linux, where one can start).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -555,7 +555,7 @@ int32_t tandem_blake3_many(uint32_t backend,
  * little-endian u16; all zeros when `lamports[i]` is 0). `out` must not overlap
  * the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  * Where the calling thread has less than 512 KiB of stack left (a small host thread), the
- * work runs on a thread of libtandem's own, the caller waiting.
+ * work runs on a thread of libtandem's own, the caller waiting (on Linux, where one can start).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -575,7 +575,7 @@ int32_t tandem_lthash_accounts(uint32_t backend,
  * 2,048-byte sum at `sum_inout`, with wrapping u16 addition. `sum_inout` must not overlap the
  * inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  * Where the calling thread has less than 512 KiB of stack left (a small host thread), the
- * work runs on a thread of libtandem's own, the caller waiting.
+ * work runs on a thread of libtandem's own, the caller waiting (on Linux, where one can start).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
@@ -633,7 +633,7 @@ int32_t tandem_set_log_sink(tandem_log_fn fn, void *ctx, uint32_t max_level);
  * `results` must not overlap the inputs (`TANDEM_ERR_INVALID_ARGUMENT` where it does).
  * Where the calling thread has less than 512 KiB of stack left (a small host thread: the
  * verify takes about 80 KiB), the work runs on a thread of libtandem's own, the caller
- * waiting.
+ * waiting (on Linux, where one can start).
  *
  * # Safety
  * The pointers must be valid for the lengths given (NULL is checked, not dereferenced).
