@@ -435,14 +435,22 @@ pub fn generate(
         let genesis_arg = genesis_path
             .map(|p| format!(" --genesis {}", shell_word(p)))
             .unwrap_or_default();
+        // No "replay it with" for a stream (`/dev/stdout`, `/dev/fd/3`): it names no file the
+        // ledger is in (the re-test of stop 74).
+        let replay_it = match files::names_a_stream(out) {
+            true => String::new(),
+            false => format!(
+                "replay it with: tandem replay{genesis_arg} --ledger {}",
+                shell_word(out)
+            ),
+        };
         let summary = format!(
-            "wrote {blocks} blocks, {} transactions to {}\n{}replay it with: tandem \
-             replay{genesis_arg} --ledger {}",
+            "wrote {blocks} blocks, {} transactions to {}\n{}{replay_it}",
             report.transaction_count(),
             out.display(),
             report.render(false),
-            shell_word(out)
         );
+        let summary = summary.trim_end();
         // A ledger written to standard output (`--out /dev/stdout | tandem replay --ledger
         // /dev/stdin`, or `> l.ledger`), or to any stream, has the summary beside it, not after
         // (or over) its blocks.
@@ -693,7 +701,11 @@ pub fn replay(
             "executed {} blocks, {txs} transactions in {seconds:.2} s ({:.0} transactions/s, \
              commits included); last slot {} (epoch {})",
             report.slots.len(),
-            txs as f64 / seconds.max(1e-9),
+            if seconds > 0.0 {
+                txs as f64 / seconds
+            } else {
+                0.0
+            },
             runtime.slot(),
             runtime.epoch()
         );

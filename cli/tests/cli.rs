@@ -2649,6 +2649,8 @@ fn gen_writes_a_ledger_to_standard_output_and_its_summary_beside_it() {
         .expect("whole blocks, nothing after");
     assert_eq!(blocks.len(), 2);
     assert!(stderr.contains("wrote 2 blocks"), "{stderr}");
+    // No "replay it with … --ledger /dev/stdout": that names no file (stop 74).
+    assert!(!stderr.contains("replay it with"), "{stderr}");
     // Standard output redirected to a file: the ledger is written into it, and the summary
     // (which went to the file, seen by no one) goes beside it.
     let dir = tempfile::tempdir().unwrap();

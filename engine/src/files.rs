@@ -464,6 +464,12 @@ pub fn open_stream(path: &Path) -> io::Result<Option<File>> {
         .transpose()
 }
 
+/// Whether `path` names a descriptor (`/dev/stdout`, `/dev/fd/N`, `/proc/<pid>/fd/N`, through
+/// links too): a stream, not a file a later command can read again by that name.
+pub fn names_a_stream(path: &Path) -> bool {
+    named_descriptor(path).is_some()
+}
+
 /// [`write_to_stream`]'s stream.
 fn stream_of(path: &Path, descriptor: Option<i32>) -> io::Result<File> {
     Ok(match descriptor {
