@@ -114,7 +114,15 @@ struct PerDomainRate {
 impl PerDomainRate {
     /// The executed transactions of `metrics` over `seconds`.
     fn over(metrics: &MetricsSnapshot, seconds: f64) -> Self {
-        let rate = |n: u64| n as f64 / seconds.max(1e-9);
+        // None measured over no time (a monotonic clock standing still, as libfaketime's can):
+        // 0, not n ÷ 10⁻⁹ (a black-box test of clocks, stop 74).
+        let rate = |n: u64| {
+            if seconds > 0.0 {
+                n as f64 / seconds
+            } else {
+                0.0
+            }
+        };
         PerDomainRate {
             ved: rate(metrics.ved_transactions),
             ued: rate(metrics.ued_transactions),
@@ -790,11 +798,26 @@ fn display_thread() -> std::thread::Builder {
 #[cfg(test)]
 mod tests {
     use super::{
-        digest_path, display_thread, halted_row, reusable, while_showing, whole_ledger,
-        write_cached,
+        PerDomainRate, digest_path, display_thread, halted_row, reusable, while_showing,
+        whole_ledger, write_cached,
     };
     use crate::output::private_dir_in;
     use std::time::Duration;
+
+    #[test]
+    fn a_rate_over_no_time_is_none() {
+        // A monotonic clock standing still (libfaketime's) gave 5.7 × 10¹⁰ transactions/s
+        // beside metrics saying 0 (a black-box test of clocks, stop 74).
+        let metrics = tandem_engine::pipeline::metrics::MetricsSnapshot {
+            ved_transactions: 57,
+            ued_transactions: 297,
+            ..Default::default()
+        };
+        let rate = PerDomainRate::over(&metrics, 0.0);
+        assert_eq!((rate.ved, rate.ued), (0.0, 0.0));
+        let rate = PerDomainRate::over(&metrics, 2.0);
+        assert_eq!((rate.ved, rate.ued), (28.5, 148.5));
+    }
 
     #[test]
     fn a_panic_in_the_work_beside_the_display_ends_the_display_and_goes_on() {

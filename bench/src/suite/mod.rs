@@ -682,18 +682,29 @@ pub(crate) fn rate_over(
     timed_rate(min, call)
 }
 
-/// Calls `call` until the timed work reaches `min` (once at least): items per second.
+/// Calls without a nanosecond of timed work after which the clock is taken to stand still.
+const CALLS_WITHOUT_TIME: u32 = 100_000;
+
+/// Calls `call` until the timed work reaches `min` (once at least): items per second. An error
+/// where [`CALLS_WITHOUT_TIME`] calls took no time at all: a monotonic clock standing still
+/// (libfaketime's can) kept the suite calling for ever (a black-box test of clocks, stop 74).
 fn timed_rate(
     min: Duration,
     mut call: impl FnMut() -> Result<(u64, Duration), String>,
 ) -> Result<f64, String> {
-    let (mut items, mut busy) = (0u64, Duration::ZERO);
+    let (mut items, mut busy, mut calls) = (0u64, Duration::ZERO, 0u32);
     loop {
         let (n, took) = call()?;
         items += n;
         busy += took;
+        calls = calls.saturating_add(1);
         if busy >= min {
-            return Ok(items as f64 / busy.as_secs_f64().max(1e-9));
+            return Ok(items as f64 / busy.as_secs_f64());
+        }
+        if busy.is_zero() && calls >= CALLS_WITHOUT_TIME {
+            return Err(format!(
+                "{calls} calls took no time: the monotonic clock does not advance"
+            ));
         }
     }
 }
@@ -896,6 +907,20 @@ fn measure_all(figures: Vec<Figure<'_>>, mut progress: impl FnMut(Progress<'_>))
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_clock_that_stands_still_is_an_error_not_a_loop_for_ever() {
+        let stood = super::timed_rate(super::Duration::from_millis(50), || {
+            Ok((1, super::Duration::ZERO))
+        });
+        assert!(stood.unwrap_err().contains("does not advance"));
+        let mut ticks = 0;
+        let moved = super::timed_rate(super::Duration::from_millis(50), || {
+            ticks += 1;
+            Ok((10, super::Duration::from_millis(10)))
+        });
+        assert_eq!((moved.unwrap(), ticks), (1000.0, 5));
+    }
+
     use super::*;
 
     #[test]
