@@ -701,11 +701,7 @@ pub fn replay(
             "executed {} blocks, {txs} transactions in {seconds:.2} s ({:.0} transactions/s, \
              commits included); last slot {} (epoch {})",
             report.slots.len(),
-            if seconds > 0.0 {
-                txs as f64 / seconds
-            } else {
-                0.0
-            },
+            crate::output::per_second(txs, seconds),
             runtime.slot(),
             runtime.epoch()
         );

@@ -114,18 +114,9 @@ struct PerDomainRate {
 impl PerDomainRate {
     /// The executed transactions of `metrics` over `seconds`.
     fn over(metrics: &MetricsSnapshot, seconds: f64) -> Self {
-        // None measured over no time (a monotonic clock standing still, as libfaketime's can):
-        // 0, not n ÷ 10⁻⁹ (a black-box test of clocks, stop 74).
-        let rate = |n: u64| {
-            if seconds > 0.0 {
-                n as f64 / seconds
-            } else {
-                0.0
-            }
-        };
         PerDomainRate {
-            ved: rate(metrics.ved_transactions),
-            ued: rate(metrics.ued_transactions),
+            ved: crate::output::per_second(metrics.ved_transactions, seconds),
+            ued: crate::output::per_second(metrics.ued_transactions, seconds),
         }
     }
 }

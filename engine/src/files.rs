@@ -184,8 +184,10 @@ pub fn remove_partials(dir: &Path) -> io::Result<usize> {
 /// A path that names no regular file — `/dev/null`, a pipe — or names an open descriptor —
 /// `/dev/stdout`, `/proc/self/fd/2`, whatever file it has open — is written in place (nothing
 /// can be renamed over a device: as root the rename would put a regular file where the device
-/// was; nor over a descriptor's file, the caller's stream). A symbolic link to a file is
-/// followed: its target is replaced, the link stays.
+/// was; nor over a descriptor's file, the caller's stream): `write` is given `path` itself
+/// then, and a `write` that opens it to truncate cuts what the stream held — a caller whose
+/// path may name a descriptor writes through [`open_stream`] instead (`tandem gen` does). A
+/// symbolic link to a file is followed: its target is replaced, the link stays.
 pub fn replace<T>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<T, String>,
